@@ -1,0 +1,113 @@
+# mmlab - build, run, test.
+#
+#   make          build/libmmlab.a, build/libmmlab.so, build/mmlab
+#   make run      build, then run the built-in demo
+#   make test     build, then every test: unit and scenario tests (plain and
+#                 under ASan+UBSan), threaded tests under ThreadSanitizer
+#
+# Variants are built in their own directories by re-invoking make with
+# VARIANT=plain|asan|tsan.
+
+VARIANT ?= plain
+CC      ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+           -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+           -Wno-sign-compare
+CSTD    := -std=gnu11
+INCS    := -Iinclude -Isrc
+DEPFLAGS = -MMD -MP
+
+ifeq ($(VARIANT),plain)
+BUILD   := build
+OPT     := -O2 -g -fPIC
+SANFL   :=
+RCU_LIB := -lurcu-bp
+endif
+ifeq ($(VARIANT),asan)
+BUILD   := build/asan
+OPT     := -O1 -g -fno-omit-frame-pointer
+SANFL   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+RCU_LIB := -lurcu-bp
+endif
+ifeq ($(VARIANT),tsan)
+BUILD   := build/tsan
+CC      := clang
+OPT     := -O1 -g -fno-omit-frame-pointer -DMML_RCU_RWLOCK
+SANFL   := -fsanitize=thread
+RCU_LIB :=
+endif
+
+CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
+LDLIBS  += $(RCU_LIB) -pthread
+
+LIB_SRCS  := $(sort $(wildcard src/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+THR_SRCS  := $(sort $(wildcard tests/threads/*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
+SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
+
+.PHONY: all deps run test variant-lib variant-test-unit variant-test-threads \
+        variant-test-scenarios clean
+
+all: deps
+	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
+
+deps:
+	@sh scripts/deps.sh
+
+run: all
+	./build/mmlab run
+
+test: deps
+	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
+	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios
+	@$(MAKE) --no-print-directory VARIANT=asan variant-lib
+	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios
+	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
+	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
+	@echo "make test: all suites passed"
+
+variant-lib: $(BUILD)/libmmlab.a $(BUILD)/mmlab $(if $(filter plain,$(VARIANT)),$(BUILD)/libmmlab.so)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libmmlab.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libmmlab.so: $(LIB_OBJS)
+	$(CC) -shared $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mmlab: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libmmlab.a
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/harness.o $(BUILD)/libmmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+
+$(BUILD)/tests/thr_%: $(BUILD)/obj/tests/threads/thr_%.o $(BUILD)/obj/tests/harness.o $(BUILD)/libmmlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+
+variant-test-unit: $(UNIT_BINS)
+	@sh tests/run-bins.sh "$(VARIANT) unit" $(UNIT_BINS)
+
+variant-test-threads: $(THR_BINS)
+	@sh tests/run-bins.sh "$(VARIANT) threads" $(THR_BINS)
+
+variant-test-scenarios: $(BUILD)/mmlab
+	@sh tests/run-scenarios.sh $(BUILD)/mmlab "$(VARIANT)" $(SCENARIOS)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,103 @@
+/*
+ * mmlab.h - the public API of mmlab, the Linux memory-management core as a
+ * userspace library.
+ *
+ * Contract for every call below, unless its comment says otherwise:
+ *  - Pointers passed in are non-NULL and came from this library.
+ *  - Calls shaped like a syscall take the host's <sys/mman.h> constants and
+ *    return the result, or -errno exactly where Linux's syscall fails, with
+ *    Linux's errno.  Nothing is changed by a call that fails, unless Linux
+ *    also leaves a partial result (documented per call).
+ *  - Addresses are simulated user virtual addresses (47 bits, as x86-64).
+ *  - A struct mml_task is one thread of a simulated process and one CPU with
+ *    its own TLB.  A task may be used by one host thread at a time; different
+ *    tasks may be driven concurrently from different host threads.
+ */
+#ifndef MMLAB_H
+#define MMLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mml_machine;	/* the simulated machine */
+struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
+
+/* mml_config.flags */
+#define MML_CHECK_EVERY_OP	0x01u	/* run the invariant checker after every operation */
+#define MML_QUIET		0x02u	/* do not print reports on stderr (checks still fail) */
+
+struct mml_config {
+	uint64_t ram_bytes;	/* simulated RAM; 0 = default (64 MiB) */
+	unsigned ncpus;		/* 0 = default (4); advisory: every task is a CPU */
+	uint64_t seed;		/* for any randomness; same seed, same run */
+	unsigned flags;		/* MML_CHECK_EVERY_OP, MML_QUIET */
+};
+
+/* The machine. */
+struct mml_machine *mml_machine_new(const struct mml_config *cfg);	/* cfg may be NULL; NULL on failure */
+int  mml_machine_free(struct mml_machine *m);	/* exits live tasks; 0, or -EBUSY after reporting leaks or broken invariants */
+int  mml_check(struct mml_machine *m);		/* invariant checker now: 0, or -EUCLEAN with a report on stderr */
+uint64_t mml_page_size(void);			/* 4096 */
+
+/* Processes and threads. */
+int  mml_spawn(struct mml_machine *m, struct mml_task **out);	/* a new process with one thread */
+int  mml_thread_new(struct mml_task *t, struct mml_task **out);	/* another thread in t's process */
+int  mml_fork(struct mml_task *t, struct mml_task **child);
+int  mml_exit(struct mml_task *t);	/* t is gone; the process is torn down with its last thread */
+int  mml_task_pid(const struct mml_task *t);	/* process id (tgid) */
+int  mml_task_tid(const struct mml_task *t);	/* thread id */
+struct mml_machine *mml_task_machine(const struct mml_task *t);
+
+/* Memory syscalls. */
+long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off);
+int  mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len);
+int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
+int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
+
+/*
+ * Loads and stores of the simulated CPU.  0, or -EFAULT if any byte of the
+ * range is unmapped or forbidden (nothing is then read or written), or
+ * -ENOMEM if memory for the fault could not be had.
+ */
+int  mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len);
+int  mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len);
+
+/* Views, in Linux's formats. */
+
+/* /proc/PID/pagemap bits. */
+#define MML_PM_PFRAME_MASK	((1ULL << 55) - 1)
+#define MML_PM_SWAP_TYPE_MASK	0x1fULL
+#define MML_PM_SWAP_OFFSET_SHIFT 5
+#define MML_PM_SOFT_DIRTY	(1ULL << 55)
+#define MML_PM_MMAP_EXCLUSIVE	(1ULL << 56)
+#define MML_PM_UFFD_WP		(1ULL << 57)
+#define MML_PM_FILE		(1ULL << 61)
+#define MML_PM_SWAP		(1ULL << 62)
+#define MML_PM_PRESENT		(1ULL << 63)
+
+int  mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry);	/* the /proc/PID/pagemap entry, frame number included */
+long mml_vmstat(struct mml_machine *m, const char *name);	/* a /proc/vmstat counter by its Linux name; -ENOENT if unknown */
+long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo field in kB (or pages for HugePages_*); -ENOENT if unknown */
+int  mml_show_smaps(struct mml_task *t, FILE *out);	/* /proc/PID/smaps */
+int  mml_show_maps(struct mml_task *t, FILE *out);	/* /proc/PID/maps */
+int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */
+int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
+
+/*
+ * The bug zoo: named defects compiled in, off unless switched on.  They exist
+ * to prove that the oracles catch what they claim to catch.
+ */
+int  mml_bug_inject(struct mml_machine *m, const char *name);	/* 0, or -ENOENT for an unknown name */
+int  mml_bug_count(void);
+int  mml_bug_describe(int i, const char **name, const char **breaks, const char **history);	/* 0 or -ENOENT */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMLAB_H */

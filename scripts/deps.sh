@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian packages the build needs, only when they are missing.
+# Called by the Makefile; safe to run again.  Needs root (or sudo) only when
+# something is missing.
+set -e
+need=""
+[ -f /usr/include/x86_64-linux-gnu/urcu-bp.h ] || [ -f /usr/include/urcu-bp.h ] || need="$need liburcu-dev"
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+command -v clang >/dev/null 2>&1 || need="$need clang"
+# ThreadSanitizer / libFuzzer runtimes for clang
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-dev"
+[ -z "$need" ] && exit 0
+echo "deps: installing$need" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq $need >/dev/null

@@ -1,0 +1,248 @@
+/*
+ * fault.c - the simulated CPU's loads and stores: TLB lookup, the hardware
+ * page-table walker, and the page-fault entry (Linux's arch/x86/mm/fault.c
+ * do_user_addr_fault and access_error).
+ */
+#include <string.h>
+
+#include "mm/internal.h"
+
+/*
+ * The hardware walker: translate addr through mm's tables, setting the
+ * accessed bit, and the dirty bit for a write through a writable entry, with
+ * a compare-and-exchange as x86 hardware does.  Returns the leaf entry as
+ * it now stands (with the pfn of the 4 KiB page), or 0 when the access must
+ * fault.  Runs under RCU: tables are freed only after a grace period.
+ */
+static uint64_t hw_walk(struct mml_machine *m, struct mm_struct *mm, uint64_t addr, bool write)
+{
+	uint64_t need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
+	uint64_t result = 0;
+	pgd_t pgd;
+	pud_t pud;
+	pmd_t pmd;
+	pte_t *ptep;
+	uint64_t old, new;
+
+	rcu_read_lock();
+	pgd = pgdp_get(pgd_offset(mm, addr));
+	if (!pgd_present(pgd))
+		goto out;
+	pud = pudp_get(pud_table_of(m, pgd) + pud_index(addr));
+	if (!pud_present(pud))
+		goto out;
+	pmd = pmdp_get(pmd_table_of(m, pud) + pmd_index(addr));
+	if (!(pmd_val(pmd) & _PAGE_PRESENT))
+		goto out;
+	if (pmd_val(pmd) & _PAGE_PSE) {
+		/* A PMD-mapped huge page: the 4 KiB piece of it. */
+		pmd_t *pmdp = pmd_table_of(m, pud) + pmd_index(addr);
+
+		old = pmd_val(pmd);
+		do {
+			if ((old & need) != need)
+				goto out;
+			new = old | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+		} while (new != old && !mml_cmpxchg64(&pmdp->pmd, &old, new));
+		result = (new & ~_PFN_MASK & ~_PAGE_PSE) |
+			 (((uint64_t)(pmd_pfn(__pmd(new)) + pte_index(addr))) << PAGE_SHIFT);
+		goto out;
+	}
+	ptep = pte_table_of(m, pmd) + pte_index(addr);
+	old = pte_val(ptep_get(ptep));
+	do {
+		if ((old & need) != need)
+			goto out;
+		new = old | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+	} while (new != old && !mml_cmpxchg64(&ptep->pte, &old, new));
+	result = new;
+out:
+	rcu_read_unlock();
+	return result;
+}
+
+static void report_stale(struct mml_task *t, uint64_t addr, const struct tlb_entry *e, struct page *page)
+{
+	mml_report(t->machine, "task %d %s frame %lu through a stale TLB entry for %#llx "
+		   "(filled at generation %u, frame now at %u%s): the frame was freed before the TLB flush",
+		   t->tid, "reached", pte_pfn(__pte(e->pte)), (unsigned long long)addr, e->gen,
+		   READ_ONCE(page->alloc_gen), page_is_free(page) ? ", free" : ", reused");
+}
+
+/*
+ * Look up vpn; a hit on a frame freed or reused since the fill is a bug in
+ * the flush discipline: report it and drop the entry.  Caller holds the lock.
+ */
+static struct tlb_entry *tlb_lookup(struct mml_task *t, uint64_t addr)
+{
+	uint64_t vpn = addr >> PAGE_SHIFT;
+	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
+	struct page *page;
+
+	if (e->vpn != vpn)
+		return NULL;
+	page = pfn_to_page(t->machine, pte_pfn(__pte(e->pte)));
+	if (unlikely(READ_ONCE(page->alloc_gen) != e->gen || page_is_free(page))) {
+		report_stale(t, addr, e, page);
+		e->vpn = TLB_INVALID_VPN;
+		return NULL;
+	}
+	t->tlb.hits++;
+	return e;
+}
+
+static struct tlb_entry *tlb_fill(struct mml_task *t, uint64_t addr, uint64_t pteval)
+{
+	uint64_t vpn = addr >> PAGE_SHIFT;
+	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
+	struct page *page = pfn_to_page(t->machine, pte_pfn(__pte(pteval)));
+
+	e->vpn = vpn;
+	e->pte = pteval;
+	e->gen = READ_ONCE(page->alloc_gen);
+	t->tlb.fills++;
+	return e;
+}
+
+/* A usable translation for this access, from the TLB or a walk; tlb locked. */
+static struct tlb_entry *tlb_translate(struct mml_task *t, uint64_t addr, bool write)
+{
+	struct tlb_entry *e = tlb_lookup(t, addr);
+	uint64_t pteval;
+
+	/* A write through an entry not yet dirty re-walks to set D, like x86. */
+	if (e && (!write || (e->pte & (_PAGE_RW | _PAGE_DIRTY)) == (_PAGE_RW | _PAGE_DIRTY)))
+		return e;
+	pteval = hw_walk(t->machine, t->mm, addr, write);
+	if (!pteval)
+		return NULL;
+	return tlb_fill(t, addr, pteval);
+}
+
+static void copy_page_chunk(struct mml_task *t, struct tlb_entry *e, uint64_t addr, char *buf,
+			    uint64_t n, bool write)
+{
+	char *frame = pfn_to_virt(t->machine, pte_pfn(__pte(e->pte)));
+
+	if (write)
+		memcpy(frame + (addr & ~PAGE_MASK), buf, n);
+	else
+		memcpy(buf, frame + (addr & ~PAGE_MASK), n);
+}
+
+/* Fast path: every page of the range translates from the TLB alone. */
+static bool cpu_access_tlb_only(struct mml_task *t, uint64_t addr, char *buf, uint64_t len, bool write)
+{
+	struct tlb_entry *es[4];
+	uint64_t end = addr + len, a;
+	int n = 0;
+
+	if (((end - 1) >> PAGE_SHIFT) - (addr >> PAGE_SHIFT) >= ARRAY_SIZE(es))
+		return false;
+	spin_lock(&t->tlb.lock);
+	for (a = addr; a < end; a = (a & PAGE_MASK) + PAGE_SIZE) {
+		struct tlb_entry *e = tlb_lookup(t, a);
+
+		if (!e || (write && (e->pte & (_PAGE_RW | _PAGE_DIRTY)) != (_PAGE_RW | _PAGE_DIRTY))) {
+			spin_unlock(&t->tlb.lock);
+			return false;
+		}
+		es[n++] = e;
+	}
+	n = 0;
+	for (a = addr; a < end;) {
+		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);
+
+		copy_page_chunk(t, es[n++], a, buf, next - a, write);
+		buf += next - a;
+		a = next;
+	}
+	spin_unlock(&t->tlb.lock);
+	return true;
+}
+
+/* Models access_error(): may this VMA be accessed this way at all? */
+static bool access_error(bool write, struct vm_area_struct *vma)
+{
+	if (write)
+		return !(vma->vm_flags & VM_WRITE);
+	/* x86 cannot express write-only or exec-only: any access right reads. */
+	return !(vma->vm_flags & VM_ACCESS_FLAGS);
+}
+
+/* Is every byte of [addr, end) mapped and accessible?  mmap_lock held. */
+static bool range_accessible(struct mm_struct *mm, uint64_t addr, uint64_t end, bool write)
+{
+	while (addr < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+		if (!vma || access_error(write, vma))
+			return false;
+		addr = vma->vm_end;
+	}
+	return true;
+}
+
+/* Models do_user_addr_fault(); mmap_lock held for read. */
+static int do_user_addr_fault(struct mml_task *t, uint64_t addr, bool write)
+{
+	struct vm_area_struct *vma = vma_lookup(t->mm, addr);
+	vm_fault_t ret;
+
+	if (!vma || access_error(write, vma))
+		return -EFAULT;
+	ret = handle_mm_fault(vma, addr & PAGE_MASK, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+		return -EFAULT;
+	return 0;
+}
+
+int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool write)
+{
+	struct mm_struct *mm = t->mm;
+	uint64_t end = addr + len, a;
+	char *buf = ubuf;
+	int err = 0;
+
+	if (!len)
+		return 0;
+	if (end < addr || end > TASK_SIZE)
+		return -EFAULT;
+	if (cpu_access_tlb_only(t, addr, buf, len, write))
+		return 0;
+
+	/* All or nothing: check the whole range before touching any byte. */
+	down_read(&mm->mmap_lock);
+	if (!range_accessible(mm, addr, end, write)) {
+		up_read(&mm->mmap_lock);
+		return -EFAULT;
+	}
+	/* First make every page present (faults may fail with -ENOMEM). */
+	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE) {
+		uint64_t pteval = hw_walk(t->machine, mm, a, write);
+
+		if (!pteval)
+			err = do_user_addr_fault(t, a, write);
+	}
+	/* Then copy; a page zapped meanwhile (MADV_DONTNEED) faults again. */
+	for (a = addr; a < end && !err;) {
+		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);
+		struct tlb_entry *e;
+
+		spin_lock(&t->tlb.lock);
+		e = tlb_translate(t, a, write);
+		if (!e) {
+			spin_unlock(&t->tlb.lock);
+			err = do_user_addr_fault(t, a, write);
+			continue;
+		}
+		copy_page_chunk(t, e, a, buf, next - a, write);
+		spin_unlock(&t->tlb.lock);
+		buf += next - a;
+		a = next;
+	}
+	up_read(&mm->mmap_lock);
+	return err;
+}

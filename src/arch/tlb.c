@@ -1,0 +1,118 @@
+/*
+ * tlb.c - software TLBs and shootdown (Linux's arch/x86/mm/tlb.c).
+ *
+ * See tlb.h for the contract.  A remote flush takes the remote TLB's lock,
+ * which the owning CPU holds from lookup to the end of its memory access:
+ * when a flush returns, no CPU can still use a flushed translation.
+ */
+#include "mm/internal.h"
+
+/* Beyond this many pages a range flush drops the whole TLB (x86's ceiling). */
+#define TLB_SINGLE_PAGE_FLUSH_CEILING 33
+
+void tlb_init(struct tlb *tlb)
+{
+	spin_lock_init(&tlb->lock);
+	for (int i = 0; i < TLB_ENTRIES; i++)
+		tlb->e[i].vpn = TLB_INVALID_VPN;
+	tlb->hits = tlb->fills = tlb->flushes = 0;
+}
+
+void tlb_destroy(struct tlb *tlb)
+{
+	spin_lock_destroy(&tlb->lock);
+}
+
+static void __flush_tlb_all_local(struct tlb *tlb)
+{
+	for (int i = 0; i < TLB_ENTRIES; i++)
+		tlb->e[i].vpn = TLB_INVALID_VPN;
+}
+
+static void __flush_tlb_one(struct tlb *tlb, uint64_t vpn)
+{
+	struct tlb_entry *e = &tlb->e[vpn & (TLB_ENTRIES - 1)];
+
+	if (e->vpn == vpn)
+		e->vpn = TLB_INVALID_VPN;
+}
+
+/* Models flush_tlb_mm_range(): every CPU of the mm, local or by "IPI". */
+void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	struct mml_machine *m = mm->machine;
+	uint64_t nr = (end - start + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	bool all = nr > TLB_SINGLE_PAGE_FLUSH_CEILING;
+	bool remote = false;
+	struct mml_task *t;
+
+	spin_lock(&mm->tasks_lock);
+	list_for_each_entry(t, &mm->tasks, mm_node) {
+		spin_lock(&t->tlb.lock);
+		if (all) {
+			__flush_tlb_all_local(&t->tlb);
+		} else {
+			for (uint64_t v = start >> PAGE_SHIFT; v < (end + PAGE_SIZE - 1) >> PAGE_SHIFT; v++)
+				__flush_tlb_one(&t->tlb, v);
+		}
+		t->tlb.flushes++;
+		spin_unlock(&t->tlb.lock);
+		if (t == current) {
+			count_vm_events(m, all ? NR_TLB_LOCAL_FLUSH_ALL : NR_TLB_LOCAL_FLUSH_ONE, all ? 1 : (long)nr);
+		} else {
+			count_vm_event(m, NR_TLB_REMOTE_FLUSH_RECEIVED);
+			remote = true;
+		}
+	}
+	spin_unlock(&mm->tasks_lock);
+	if (remote)
+		count_vm_event(m, NR_TLB_REMOTE_FLUSH);
+}
+
+void flush_tlb_mm(struct mm_struct *mm)
+{
+	flush_tlb_mm_range(mm, 0, TASK_SIZE);
+}
+
+void flush_tlb_range(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	flush_tlb_mm_range(vma->vm_mm, start, end);
+}
+
+void flush_tlb_page(struct vm_area_struct *vma, uint64_t addr)
+{
+	flush_tlb_mm_range(vma->vm_mm, addr, addr + PAGE_SIZE);
+}
+
+/* Debug: is a translation to pfn cached anywhere?  For the free path. */
+bool tlb_any_maps_pfn(struct mml_machine *m, unsigned long pfn, struct mml_task **who, uint64_t *vaddr)
+{
+	struct mm_struct *mm;
+	struct mml_task *t;
+	bool found = false;
+
+	spin_lock(&m->tasks_lock);
+	list_for_each_entry(mm, &m->mms, mm_node) {
+		spin_lock(&mm->tasks_lock);
+		list_for_each_entry(t, &mm->tasks, mm_node) {
+			spin_lock(&t->tlb.lock);
+			for (int i = 0; i < TLB_ENTRIES && !found; i++) {
+				struct tlb_entry *e = &t->tlb.e[i];
+
+				if (e->vpn != TLB_INVALID_VPN && pte_pfn(__pte(e->pte)) == pfn) {
+					*who = t;
+					*vaddr = e->vpn << PAGE_SHIFT;
+					found = true;
+				}
+			}
+			spin_unlock(&t->tlb.lock);
+			if (found)
+				break;
+		}
+		spin_unlock(&mm->tasks_lock);
+		if (found)
+			break;
+	}
+	spin_unlock(&m->tasks_lock);
+	return found;
+}

@@ -1,0 +1,69 @@
+/*
+ * tlb.h - the machine-dependent layer: each CPU's software TLB, the hardware
+ * page-table walker, and TLB shootdown.
+ *
+ * Contract:
+ *  - A TLB caches translations of one mm (a CPU here runs one thread for its
+ *    whole life, so there is no context switch and no ASID).
+ *  - The owning CPU looks up, fills and uses an entry with tlb->lock held,
+ *    and performs the memory access before dropping it.  A flush of a remote
+ *    TLB takes the same lock, so when flush_tlb_*() returns no CPU is using,
+ *    or can again use, a translation in the flushed range: the lock plays the
+ *    role of the IPI that real hardware waits for.
+ *  - Frames and page tables may be freed only after the flush that removes
+ *    every translation to them (see mm/mmu_gather.c).
+ *  - An entry remembers the frame's allocation generation; a hit on a frame
+ *    that was freed or reallocated since is reported as a stale-TLB bug.
+ */
+#ifndef MML_ARCH_TLB_H
+#define MML_ARCH_TLB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sync/sync.h"
+
+#define TLB_ENTRIES	64		/* direct-mapped by virtual page number */
+#define TLB_INVALID_VPN	(~0ULL)
+
+struct tlb_entry {
+	uint64_t vpn;		/* (T) virtual page number, TLB_INVALID_VPN if empty */
+	uint64_t pte;		/* (T) the leaf entry as walked (pfn, RW, D) */
+	uint32_t gen;		/* (T) the frame's alloc_gen when filled */
+};
+
+struct tlb {
+	spinlock_t lock;
+	struct tlb_entry e[TLB_ENTRIES];
+	unsigned long hits, fills, flushes;	/* (T) */
+};
+
+struct mml_task;
+struct mm_struct;
+struct vm_area_struct;
+
+void tlb_init(struct tlb *tlb);
+void tlb_destroy(struct tlb *tlb);
+
+/* Does any TLB of the machine hold a translation to pfn?  (debug: O(tasks)) */
+struct mml_machine;
+bool tlb_any_maps_pfn(struct mml_machine *m, unsigned long pfn, struct mml_task **who, uint64_t *vaddr);
+
+/*
+ * Shootdown, as Linux's flush_tlb_*: every CPU running the mm drops its
+ * translations in the range.  Counted as local or remote in vmstat.
+ */
+void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end);
+void flush_tlb_mm(struct mm_struct *mm);
+void flush_tlb_range(struct vm_area_struct *vma, uint64_t start, uint64_t end);
+void flush_tlb_page(struct vm_area_struct *vma, uint64_t addr);
+
+/*
+ * The CPU's access to user memory: translate through the TLB, walk the page
+ * tables on a miss (setting accessed and dirty bits like hardware), fault
+ * on a missing or forbidden translation, and copy.  All or nothing: returns
+ * 0, -EFAULT (nothing accessed) or -ENOMEM.
+ */
+int cpu_access(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write);
+
+#endif /* MML_ARCH_TLB_H */

@@ -1,0 +1,256 @@
+/*
+ * fork.c - processes and threads: address-space creation and duplication,
+ * thread creation and exit (Linux's kernel/fork.c and kernel/exit.c).
+ *
+ * A process is an mm plus its threads; each thread is a struct mml_task, a
+ * CPU with its own TLB.  mm_users counts threads, mm_count references to
+ * the struct; the address space is torn down with the last thread.
+ */
+#include <stdlib.h>
+
+#include "mm/internal.h"
+
+/* The top of the mmap area: TASK_SIZE less a 128 MiB stack gap, no randomisation. */
+#define MMAP_BASE	(TASK_SIZE - (128UL << 20))
+
+/* Models mm_alloc() + mm_init(). */
+struct mm_struct *mm_alloc(struct mml_machine *m)
+{
+	struct mm_struct *mm = mml_obj_alloc(m, OBJ_MM, sizeof(*mm));
+
+	if (!mm)
+		return NULL;
+	mm->machine = m;
+	init_rwsem(&mm->mmap_lock);
+	spin_lock_init(&mm->page_table_lock);
+	spin_lock_init(&mm->tasks_lock);
+	INIT_LIST_HEAD(&mm->tasks);
+	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1);
+	mm->mmap_base = MMAP_BASE;
+	if (pgd_alloc(mm)) {
+		destroy_rwsem(&mm->mmap_lock);
+		spin_lock_destroy(&mm->page_table_lock);
+		spin_lock_destroy(&mm->tasks_lock);
+		mml_obj_free(m, OBJ_MM, mm);
+		return NULL;
+	}
+	spin_lock(&m->tasks_lock);
+	mm->tgid = m->next_pid++;
+	list_add_tail(&mm->mm_node, &m->mms);
+	spin_unlock(&m->tasks_lock);
+	return mm;
+}
+
+void mmgrab(struct mm_struct *mm)
+{
+	atomic_inc(&mm->mm_count);
+}
+
+/* Models mmdrop() + __mmdrop(): the struct itself goes. */
+void mmdrop(struct mm_struct *mm)
+{
+	struct mml_machine *m = mm->machine;
+
+	if (!atomic_dec_and_test(&mm->mm_count))
+		return;
+	pgd_free(mm);
+	destroy_rwsem(&mm->mmap_lock);
+	spin_lock_destroy(&mm->page_table_lock);
+	spin_lock_destroy(&mm->tasks_lock);
+	mml_obj_free(m, OBJ_MM, mm);
+}
+
+/* Models mmput(): the last user tears the address space down. */
+void mmput(struct mm_struct *mm)
+{
+	struct mml_machine *m = mm->machine;
+
+	if (!atomic_dec_and_test(&mm->mm_users))
+		return;
+	exit_mmap(mm);
+	spin_lock(&m->tasks_lock);
+	list_del(&mm->mm_node);
+	spin_unlock(&m->tasks_lock);
+	mmdrop(mm);
+}
+
+/* A new CPU running mm; the caller holds a user reference for it. */
+struct mml_task *task_alloc(struct mm_struct *mm)
+{
+	struct mml_machine *m = mm->machine;
+	struct mml_task *t = mml_obj_alloc(m, OBJ_TASK, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->machine = m;
+	t->mm = mm;
+	tlb_init(&t->tlb);
+	spin_lock(&m->tasks_lock);
+	spin_lock(&mm->tasks_lock);
+	/* The first thread's id is the process id. */
+	t->tid = list_empty(&mm->tasks) ? mm->tgid : m->next_pid++;
+	list_add_tail(&t->mm_node, &mm->tasks);
+	mm->nr_tasks++;
+	m->nr_tasks++;
+	spin_unlock(&mm->tasks_lock);
+	spin_unlock(&m->tasks_lock);
+	return t;
+}
+
+void task_free(struct mml_task *t)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+
+	/* Off the shootdown list first: its TLB dies with it. */
+	spin_lock(&mm->tasks_lock);
+	list_del(&t->mm_node);
+	mm->nr_tasks--;
+	spin_unlock(&mm->tasks_lock);
+	spin_lock(&m->tasks_lock);
+	m->nr_tasks--;
+	spin_unlock(&m->tasks_lock);
+	tlb_destroy(&t->tlb);
+	mml_obj_free(m, OBJ_TASK, t);
+}
+
+/*
+ * Models dup_mmap(): copy every VMA (but VM_DONTCOPY ones) into the child,
+ * sharing anonymous pages copy-on-write; VM_WIPEONFORK VMAs start empty.
+ */
+static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
+{
+	struct vm_area_struct *mpnt, *tmp;
+	int err = 0;
+
+	down_write(&oldmm->mmap_lock);
+	down_write(&mm->mmap_lock);
+	err = vma_tree_reserve(mm, oldmm->map_count);
+	for_each_vma(oldmm, mpnt) {
+		if (err)
+			break;
+		if (mpnt->vm_flags & VM_DONTCOPY)
+			continue;
+		tmp = vm_area_dup(mpnt);
+		if (!tmp) {
+			err = -ENOMEM;
+			break;
+		}
+		tmp->vm_mm = mm;
+		tmp->anon_vma = NULL;
+		if (!(tmp->vm_flags & VM_WIPEONFORK)) {
+			err = anon_vma_fork(tmp, mpnt);
+			if (err) {
+				vm_area_free(tmp);
+				break;
+			}
+		}
+		vma_tree_insert(mm, tmp);
+		if (!(tmp->vm_flags & VM_WIPEONFORK))
+			err = copy_page_range(tmp, mpnt);
+	}
+	/* Every CPU of the parent must now fault on its write-protected pages. */
+	flush_tlb_mm(oldmm);
+	up_write(&mm->mmap_lock);
+	up_write(&oldmm->mmap_lock);
+	return err;
+}
+
+int mml_spawn(struct mml_machine *m, struct mml_task **out)
+{
+	struct mm_struct *mm;
+	struct mml_task *t;
+	int err = 0;
+
+	op_enter(m, NULL);
+	mm = mm_alloc(m);
+	if (!mm) {
+		err = -ENOMEM;
+		goto out;
+	}
+	t = task_alloc(mm);
+	if (!t) {
+		mmput(mm);
+		err = -ENOMEM;
+		goto out;
+	}
+	*out = t;
+out:
+	return op_exit(m, err);
+}
+
+int mml_thread_new(struct mml_task *parent, struct mml_task **out)
+{
+	struct mml_machine *m = parent->machine;
+	struct mml_task *t;
+	int err = 0;
+
+	op_enter(m, parent);
+	atomic_inc(&parent->mm->mm_users);
+	t = task_alloc(parent->mm);
+	if (!t) {
+		mmput(parent->mm);
+		err = -ENOMEM;
+	} else {
+		*out = t;
+	}
+	return op_exit(m, err);
+}
+
+int mml_fork(struct mml_task *parent, struct mml_task **child)
+{
+	struct mml_machine *m = parent->machine;
+	struct mm_struct *mm;
+	struct mml_task *t;
+	int err;
+
+	op_enter(m, parent);
+	mm = mm_alloc(m);
+	if (!mm) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = dup_mmap(mm, parent->mm);
+	if (err) {
+		mmput(mm);	/* unmaps whatever was copied */
+		goto out;
+	}
+	t = task_alloc(mm);
+	if (!t) {
+		mmput(mm);
+		err = -ENOMEM;
+		goto out;
+	}
+	*child = t;
+out:
+	return op_exit(m, err);
+}
+
+/* Models do_exit() for the memory side: the thread goes, then maybe the mm. */
+int mml_exit(struct mml_task *t)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+
+	op_enter(m, t);
+	task_free(t);
+	current = NULL;
+	mmput(mm);
+	return op_exit(m, 0);
+}
+
+int mml_task_pid(const struct mml_task *t)
+{
+	return t->mm->tgid;
+}
+
+int mml_task_tid(const struct mml_task *t)
+{
+	return t->tid;
+}
+
+struct mml_machine *mml_task_machine(const struct mml_task *t)
+{
+	return t->machine;
+}

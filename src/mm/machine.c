@@ -1,0 +1,167 @@
+/*
+ * machine.c - the simulated machine: creation, teardown with leak checks,
+ * and the accounting of metadata objects.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/internal.h"
+
+#define DEFAULT_RAM_BYTES	(64ULL << 20)
+#define DEFAULT_NCPUS		4
+#define MIN_RAM_BYTES		(256ULL << 10)
+#define MAX_RAM_BYTES		(64ULL << 30)
+
+const char *const mml_obj_names[NR_OBJ_KINDS] = {
+	[OBJ_MM] = "mm_struct",
+	[OBJ_VMA] = "vm_area_struct",
+	[OBJ_ANON_VMA] = "anon_vma",
+	[OBJ_AVC] = "anon_vma_chain",
+	[OBJ_TASK] = "task_struct",
+	[OBJ_PTLOCK] = "ptlock",
+	[OBJ_VMA_ARRAY] = "vma_tree_node",
+};
+
+void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+{
+	void *p = calloc(1, size);
+
+	if (p)
+		atomic_long_add(1, &m->objs[kind]);
+	return p;
+}
+
+void mml_obj_free(struct mml_machine *m, enum mml_obj_kind kind, void *p)
+{
+	if (!p)
+		return;
+	atomic_long_add(-1, &m->objs[kind]);
+	free(p);
+}
+
+uint64_t mml_page_size(void)
+{
+	return PAGE_SIZE;
+}
+
+struct mml_machine *mml_machine_new(const struct mml_config *cfg)
+{
+	struct mml_config c = cfg ? *cfg : (struct mml_config){ 0 };
+	struct mml_machine *m;
+	struct page *zp;
+
+	if (!c.ram_bytes)
+		c.ram_bytes = DEFAULT_RAM_BYTES;
+	if (!c.ncpus)
+		c.ncpus = DEFAULT_NCPUS;
+	if (c.ram_bytes < MIN_RAM_BYTES || c.ram_bytes > MAX_RAM_BYTES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->cfg = c;
+	m->nr_frames = c.ram_bytes >> PAGE_SHIFT;
+	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
+	m->quiet = c.flags & MML_QUIET;
+	if (page_alloc_init(m)) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	spin_lock_init(&m->tasks_lock);
+	INIT_LIST_HEAD(&m->mms);
+	init_rwsem(&m->quiesce);
+	m->next_pid = 1;
+
+	/* The shared zero page: never freed, never written. */
+	zp = alloc_pages(m, __GFP_ZERO, 0);
+	if (!zp) {
+		page_alloc_exit(m);
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	__SetPageReserved(zp);
+	m->zero_page = zp;
+	m->zero_pfn = page_to_pfn(m, zp);
+	return m;
+}
+
+/* Everything that must be back once every process has gone. */
+static int check_leaks(struct mml_machine *m)
+{
+	unsigned long want_free = m->nr_frames - 1;	/* all but the zero page */
+	unsigned long free_now = nr_free_pages(m);
+	int bad = 0;
+
+	if (free_now != want_free) {
+		mml_report(m, "leak: %lu frames still allocated after every process exited",
+			   want_free - free_now);
+		for (unsigned long pfn = 0; pfn < m->nr_frames && bad < 8; pfn++) {
+			struct page *p = pfn_to_page(m, pfn);
+
+			if (p == m->zero_page || PageBuddy(p) || page_is_free(p))
+				continue;
+			dump_page(m, p, "leaked");
+			bad++;
+		}
+		bad++;
+	}
+	for (int k = 0; k < NR_OBJ_KINDS; k++) {
+		long n = atomic_long_read(&m->objs[k]);
+
+		if (n) {
+			mml_report(m, "leak: %ld %s object(s) still allocated", n, mml_obj_names[k]);
+			bad++;
+		}
+	}
+	if (global_vm_stat(m, NR_PAGETABLE) || global_vm_stat(m, NR_ANON_MAPPED)) {
+		mml_report(m, "leak: nr_page_table_pages=%ld nr_anon_pages=%ld after exit",
+			   global_vm_stat(m, NR_PAGETABLE), global_vm_stat(m, NR_ANON_MAPPED));
+		bad++;
+	}
+	return bad;
+}
+
+int mml_machine_free(struct mml_machine *m)
+{
+	int bad = 0;
+
+	if (!m)
+		return 0;
+	/* Power off: every remaining thread exits, then every queued free runs. */
+	for (;;) {
+		struct mml_task *t = NULL;
+		struct mm_struct *mm;
+
+		spin_lock(&m->tasks_lock);
+		if (!list_empty(&m->mms)) {
+			mm = list_first_entry(&m->mms, struct mm_struct, mm_node);
+			spin_lock(&mm->tasks_lock);
+			if (!list_empty(&mm->tasks))
+				t = list_first_entry(&mm->tasks, struct mml_task, mm_node);
+			spin_unlock(&mm->tasks_lock);
+		}
+		spin_unlock(&m->tasks_lock);
+		if (!t)
+			break;
+		mml_exit(t);
+	}
+	rcu_barrier();
+
+	down_write(&m->quiesce);
+	if (mml_check_locked(m))
+		bad++;
+	bad += check_leaks(m);
+	if (atomic_read(&m->reports))
+		bad++;
+	up_write(&m->quiesce);
+
+	destroy_rwsem(&m->quiesce);
+	spin_lock_destroy(&m->tasks_lock);
+	page_alloc_exit(m);
+	free(m);
+	return bad ? -EBUSY : 0;
+}

@@ -1,0 +1,224 @@
+/*
+ * madvise.c - advice on a range (Linux's mm/madvise.c).
+ *
+ * mmlab models a kernel with CONFIG_SWAP and without KSM, THP or hwpoison
+ * injection for now: the advice of those absent features is EINVAL, as on
+ * such a kernel.  MADV_FREE, MADV_COLD and MADV_PAGEOUT arrive with reclaim
+ * (docs/deviations.md).
+ */
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+
+/* Does this advice change VMA flags (mmap_lock for write)? */
+static bool madvise_need_mmap_write(int behavior)
+{
+	switch (behavior) {
+	case MADV_DONTNEED:
+#ifdef MADV_DONTNEED_LOCKED
+	case MADV_DONTNEED_LOCKED:
+#endif
+	case MADV_WILLNEED:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Models madvise_behavior_valid() for the features mmlab has. */
+static bool madvise_behavior_valid(int behavior)
+{
+	switch (behavior) {
+	case MADV_DOFORK:
+	case MADV_DONTFORK:
+	case MADV_NORMAL:
+	case MADV_SEQUENTIAL:
+	case MADV_RANDOM:
+	case MADV_REMOVE:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+#ifdef MADV_DONTNEED_LOCKED
+	case MADV_DONTNEED_LOCKED:
+#endif
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Models madvise_dontneed_free() for MADV_DONTNEED. */
+static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
+{
+	vm_flags_t forbidden = VM_PFNMAP | VM_HUGETLB;
+
+	/* can_madv_lru_vma(); MADV_DONTNEED_LOCKED may zap mlocked memory. */
+#ifdef MADV_DONTNEED_LOCKED
+	if (behavior != MADV_DONTNEED_LOCKED)
+#endif
+		forbidden |= VM_LOCKED;
+	if (vma->vm_flags & forbidden)
+		return -EINVAL;
+	zap_page_range_single(vma, start, end - start);
+	return 0;
+}
+
+/* Models madvise_update_vma() fed by madvise_vma_behavior(). */
+static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
+{
+	vm_flags_t new_flags = vma->vm_flags;
+	int err;
+
+	switch (behavior) {
+	case MADV_NORMAL:
+		new_flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+		break;
+	case MADV_SEQUENTIAL:
+		new_flags = (new_flags & ~VM_RAND_READ) | VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		new_flags = (new_flags & ~VM_SEQ_READ) | VM_RAND_READ;
+		break;
+	case MADV_DONTFORK:
+		if (vma->vm_flags & VM_IO)
+			return -EINVAL;
+		new_flags |= VM_DONTCOPY;
+		break;
+	case MADV_DOFORK:
+		if (vma->vm_flags & VM_IO)
+			return -EINVAL;
+		new_flags &= ~VM_DONTCOPY;
+		break;
+	case MADV_WIPEONFORK:
+		/* Only private anonymous memory can be wiped. */
+		if (vma->vm_file || (vma->vm_flags & VM_SHARED))
+			return -EINVAL;
+		new_flags |= VM_WIPEONFORK;
+		break;
+	case MADV_KEEPONFORK:
+		new_flags &= ~VM_WIPEONFORK;
+		break;
+	case MADV_DONTDUMP:
+		new_flags |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		if (new_flags & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP))
+			return -EINVAL;
+		new_flags &= ~VM_DONTDUMP;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (new_flags == vma->vm_flags)
+		return 0;
+	if (!vma_modify_flags(vma, start, end, new_flags, &err))
+		return err;
+	return 0;
+}
+
+/* Models madvise_vma_behavior(). */
+static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
+{
+	switch (behavior) {
+	case MADV_REMOVE:
+		return -EINVAL;		/* madvise_remove(): only files can punch holes */
+	case MADV_WILLNEED:
+		/*
+		 * madvise_willneed() on anonymous memory reads swapped pages
+		 * back in; mmlab has no swap entries yet, so nothing is due.
+		 */
+		return 0;
+	case MADV_DONTNEED:
+#ifdef MADV_DONTNEED_LOCKED
+	case MADV_DONTNEED_LOCKED:
+#endif
+		return madvise_dontneed(vma, start, end, behavior);
+	default:
+		return madvise_vma_flags(vma, start, end, behavior);
+	}
+}
+
+/* Models madvise_populate(): stops with -ENOMEM at the first hole. */
+static int madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, int behavior)
+{
+	int err;
+
+	down_read(&mm->mmap_lock);
+	err = faultin_page_range(mm, start, end, behavior == MADV_POPULATE_WRITE);
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+/*
+ * Models madvise_walk_vmas(): apply to each VMA piece in [start, end); a
+ * hole makes the result -ENOMEM after the mapped parts were advised.
+ */
+static int madvise_walk_vmas(struct mm_struct *mm, uint64_t start, uint64_t end, int behavior)
+{
+	struct vm_area_struct *vma = find_vma(mm, start);
+	int unmapped_error = 0;
+
+	for (;;) {
+		uint64_t tmp;
+		int err;
+
+		if (!vma)
+			return -ENOMEM;
+		if (start < vma->vm_start) {
+			unmapped_error = -ENOMEM;
+			start = vma->vm_start;
+			if (start >= end)
+				break;
+		}
+		tmp = min(vma->vm_end, end);
+		err = madvise_vma_behavior(vma, start, tmp, behavior);
+		if (err)
+			return err;
+		/* A merge may have grown the VMA past tmp: go on after it. */
+		vma = vma_lookup(mm, tmp - 1);
+		start = vma ? max(tmp, vma->vm_end) : tmp;
+		if (start >= end)
+			break;
+		vma = find_vma(mm, start);
+	}
+	return unmapped_error;
+}
+
+/* Models do_madvise(). */
+int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavior)
+{
+	uint64_t len, end;
+	int err;
+
+	if (!madvise_behavior_valid(behavior))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(start))
+		return -EINVAL;
+	len = PAGE_ALIGN(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+
+	if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE)
+		return madvise_populate(mm, start, end, behavior);
+
+	if (madvise_need_mmap_write(behavior)) {
+		down_write(&mm->mmap_lock);
+		err = madvise_walk_vmas(mm, start, end, behavior);
+		up_write(&mm->mmap_lock);
+	} else {
+		down_read(&mm->mmap_lock);
+		err = madvise_walk_vmas(mm, start, end, behavior);
+		up_read(&mm->mmap_lock);
+	}
+	return err;
+}

@@ -1,0 +1,337 @@
+/*
+ * mm_types.h - the core data structures of mmlab, as Linux's mm_types.h.
+ *
+ * Lock legend for fields (FreeBSD vm_page.h style):
+ *   (A) atomic            (C) constant after creation
+ *   (L) folio lock        (P) page-table lock of the table mapping it
+ *   (Z) zone->lock        (M) mm->mmap_lock, write to change, read to use
+ *   (R) anon_vma root rwsem, write to change
+ *   (T) the TLB's own lock
+ *   (K) machine->tasks_lock      (S) mm->tasks_lock
+ *   (O) owner only: the host thread driving the task
+ * Two letters: either lock to read, both to write.
+ */
+#ifndef MML_MM_TYPES_H
+#define MML_MM_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/pgtable.h"
+#include "arch/tlb.h"
+#include "mm/list.h"
+#include "mmlab.h"
+#include "sync/sync.h"
+
+/* ---- struct page / struct folio ------------------------------------------------ */
+
+/*
+ * One per frame of simulated RAM: 64 bytes, the budget the brief allows.
+ * A folio is one or more physically contiguous pages managed as a unit;
+ * struct folio overlays the head page's struct page (and, for large folios,
+ * the next ones), exactly as in Linux.  Tail pages point to their head
+ * through compound_head with bit 0 set.
+ *
+ * Identities (checked by folio_is_valid and the invariant checker):
+ *  - refcount >= mapcount + (pins * GUP_PIN_COUNTING_BIAS for small folios)
+ *    + (1 if in the swap cache); refcount == 0 iff the folio is free.
+ *  - mapcount == number of page-table entries mapping the page.
+ *  - PG_anon_exclusive only on anon pages; mapped writable => exclusive.
+ */
+struct page {
+	unsigned long flags;		/* (A) PG_* bits */
+	union {
+		struct {		/* a folio, or an order-0 page */
+			struct list_head lru;	/* LRU list (lruvec lock); buddy free list if PG_buddy (Z) */
+			void *mapping;		/* (L) anon_vma | PAGE_MAPPING_ANON, or an address_space */
+			unsigned long index;	/* (L) offset in mapping, in pages */
+			unsigned long private;	/* (L) swap entry if PG_swapcache; order if PG_buddy (Z) */
+		};
+		struct {		/* a tail page of a large folio */
+			unsigned long compound_head;	/* (C) head | 1 */
+			unsigned long _tail_1[3];
+		};
+		struct {		/* a page-table page: see struct ptdesc */
+			struct callback_head pt_rcu_head;	/* freeing after a grace period */
+			struct mm_struct *pt_mm;	/* (C) owner */
+			spinlock_t *ptl;		/* (C) split page-table lock */
+			struct mml_machine *pt_machine;	/* (C) for the RCU free */
+		};
+	};
+	atomic_t _mapcount;		/* (A) page-table mappings - 1 */
+	atomic_t _refcount;		/* (A) references: 0 = free */
+	unsigned int alloc_gen;		/* (Z) bumped at each allocation: stale-TLB detection */
+	unsigned int order;		/* (Z) buddy order while PG_buddy; (C) folio order of a head */
+};
+
+_Static_assert(sizeof(struct page) <= 64, "struct page must stay within 64 bytes per frame");
+
+/*
+ * The folio: the head page's fields under folio names, plus for large
+ * folios (order >= 1) the counts Linux keeps in the first tail page.
+ */
+struct folio {
+	union {
+		struct {
+			unsigned long flags;
+			struct list_head lru;
+			void *mapping;
+			unsigned long index;
+			unsigned long private;
+			atomic_t _mapcount;
+			atomic_t _refcount;
+			unsigned int alloc_gen;
+			unsigned int order;
+		};
+		struct page page;
+	};
+	union {
+		struct {		/* page[1]: large folios only */
+			unsigned long _flags_1;
+			unsigned long _head_1;
+			atomic_t _large_mapcount;	/* (A) all mappings of any page - 1 */
+			atomic_t _entire_mapcount;	/* (A) PMD mappings - 1 */
+			atomic_t _nr_pages_mapped;	/* (A) pages mapped by a PTE */
+			atomic_t _pincount;		/* (A) FOLL_PIN pins */
+			unsigned long _unused_1[2];
+		};
+		struct page __page_1;
+	};
+};
+
+_Static_assert(offsetof(struct folio, _refcount) == offsetof(struct page, _refcount), "folio overlays page");
+_Static_assert(offsetof(struct folio, mapping) == offsetof(struct page, mapping), "folio overlays page");
+_Static_assert(offsetof(struct folio, order) == offsetof(struct page, order), "folio overlays page");
+_Static_assert(offsetof(struct folio, _large_mapcount) < 2 * sizeof(struct page), "folio tail fits page[1]");
+
+/* Page flags.  PG_anon_exclusive is per page; the rest describe the folio. */
+enum pageflags {
+	PG_locked,		/* folio lock (bit lock) */
+	PG_referenced,
+	PG_uptodate,
+	PG_dirty,
+	PG_lru,
+	PG_head,		/* first page of a large folio */
+	PG_active,
+	PG_workingset,
+	PG_swapcache,		/* in the swap cache: private holds the entry */
+	PG_swapbacked,		/* anon or shmem: backed by swap, not a file */
+	PG_writeback,
+	PG_reclaim,
+	PG_unevictable,
+	PG_mlocked,
+	PG_anon_exclusive,	/* per page: this anon page is mapped by exactly one mm */
+	PG_lazyfree_unused,	/* reserved */
+	PG_large_rmappable,
+	PG_hwpoison,
+	/* page types, kept as flags rather than in _mapcount */
+	PG_buddy,		/* free, in the buddy allocator */
+	PG_table,		/* a page-table page */
+	PG_reserved,		/* never freed (the zero page) */
+	PG_slab_meta,		/* reserved for metadata frames */
+	__NR_PAGEFLAGS
+};
+
+/* PAGE_MAPPING_ANON in the low bit of folio->mapping marks an anon_vma. */
+#define PAGE_MAPPING_ANON	0x1UL
+#define PAGE_MAPPING_FLAGS	0x3UL
+
+/* GUP_PIN_COUNTING_BIAS: a pin of a small folio adds this to the refcount. */
+#define GUP_PIN_COUNTING_BIAS	1024
+
+/* ---- page-table pages ------------------------------------------------------------ */
+
+/* struct ptdesc overlays struct page for a frame holding a page table. */
+#define ptdesc page
+
+/* ---- reverse mapping ----------------------------------------------------------------- */
+
+/*
+ * An anon_vma groups the VMAs whose private pages may be shared through fork;
+ * folio->mapping of an anon folio points to one.  anon_vma_chain links one
+ * VMA to one anon_vma (a VMA is on several after fork: its own and each
+ * ancestor's).  Linux keeps the chains in an interval tree; mmlab keeps a
+ * list (docs/deviations.md).
+ */
+struct anon_vma {
+	struct anon_vma *root;		/* (C) root of the fork tree; holds the lock */
+	struct rw_semaphore rwsem;	/* used in the root only */
+	atomic_t refcount;		/* (A) */
+	unsigned long num_children;	/* (R) anon_vmas with ->parent == this */
+	unsigned long num_active_vmas;	/* (R) VMAs whose ->anon_vma == this */
+	struct anon_vma *parent;	/* (C) */
+	struct list_head chains;	/* (R) anon_vma_chain.same_anon_vma */
+	struct mml_machine *machine;	/* (C) */
+	struct callback_head rcu;	/* freeing after a grace period */
+};
+
+struct anon_vma_chain {
+	struct vm_area_struct *vma;	/* (C) */
+	struct anon_vma *anon_vma;	/* (C) */
+	struct list_head same_vma;	/* (M) on vma->anon_vma_chain; mmap_lock write or page_table_lock */
+	struct list_head same_anon_vma;	/* (R) on anon_vma->chains */
+};
+
+/* ---- VMAs and the mm ------------------------------------------------------------------ */
+
+typedef unsigned long vm_flags_t;
+
+#define VM_NONE		0x00000000UL
+#define VM_READ		0x00000001UL
+#define VM_WRITE	0x00000002UL
+#define VM_EXEC		0x00000004UL
+#define VM_SHARED	0x00000008UL
+#define VM_MAYREAD	0x00000010UL
+#define VM_MAYWRITE	0x00000020UL
+#define VM_MAYEXEC	0x00000040UL
+#define VM_MAYSHARE	0x00000080UL
+#define VM_GROWSDOWN	0x00000100UL
+#define VM_UFFD_MISSING	0x00000200UL
+#define VM_PFNMAP	0x00000400UL
+#define VM_UFFD_WP	0x00001000UL
+#define VM_LOCKED	0x00002000UL
+#define VM_IO		0x00004000UL
+#define VM_SEQ_READ	0x00008000UL
+#define VM_RAND_READ	0x00010000UL
+#define VM_DONTCOPY	0x00020000UL
+#define VM_DONTEXPAND	0x00040000UL
+#define VM_LOCKONFAULT	0x00080000UL
+#define VM_ACCOUNT	0x00100000UL
+#define VM_NORESERVE	0x00200000UL
+#define VM_HUGETLB	0x00400000UL
+#define VM_SYNC		0x00800000UL
+#define VM_WIPEONFORK	0x02000000UL
+#define VM_DONTDUMP	0x04000000UL
+#define VM_SOFTDIRTY	0x08000000UL
+#define VM_MIXEDMAP	0x10000000UL
+#define VM_HUGEPAGE	0x20000000UL
+#define VM_NOHUGEPAGE	0x40000000UL
+#define VM_MERGEABLE	0x80000000UL
+#define VM_MTE		0x100000000UL	/* arm64's VM_HIGH_ARCH_0: tagged memory */
+#define VM_MTE_ALLOWED	0x200000000UL
+
+#define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
+/* Flags that forbid merging when they differ (vma_merge ignores VM_SOFTDIRTY). */
+#define VM_IGNORE_MERGE	VM_SOFTDIRTY
+
+struct vm_area_struct {
+	uint64_t vm_start;		/* (M) first address */
+	uint64_t vm_end;		/* (M) first address after */
+	struct mm_struct *vm_mm;	/* (C) */
+	pgprot_t vm_page_prot;		/* (M) protection for new PTEs */
+	vm_flags_t vm_flags;		/* (M) VM_* */
+	unsigned long vm_pgoff;		/* (M) offset in pages: address >> PAGE_SHIFT at creation for anon */
+	struct anon_vma *anon_vma;	/* (M+page_table_lock) set once by anon_vma_prepare */
+	struct list_head anon_vma_chain;/* (M) anon_vma_chain.same_vma */
+	struct file *vm_file;		/* (C) NULL for anonymous memory */
+};
+
+struct mm_struct {
+	struct mml_machine *machine;	/* (C) */
+	pgd_t *pgd;			/* (C) top table, one frame */
+	struct rw_semaphore mmap_lock;
+	spinlock_t page_table_lock;	/* populating pgd/pud entries; anon_vma install */
+	struct vm_area_struct **vmas;	/* (M) sorted by vm_start: see vma_tree.c */
+	unsigned long map_count;	/* (M) number of VMAs */
+	unsigned long vmas_cap;		/* (M) */
+	uint64_t mmap_base;		/* (C) top of the top-down mmap area */
+	atomic_t mm_users;		/* (A) threads using the address space */
+	atomic_t mm_count;		/* (A) references to the struct */
+	atomic_long_t rss_anon;		/* (A) MM_ANONPAGES */
+	atomic_long_t rss_file;		/* (A) MM_FILEPAGES */
+	atomic_long_t rss_swap;		/* (A) MM_SWAPENTS */
+	atomic_long_t pgtables_bytes;	/* (A) */
+	unsigned long flags;		/* (A) MMF_* */
+	int tgid;			/* (C) process id */
+	spinlock_t tasks_lock;		/* the CPUs running this mm (Linux's mm_cpumask) */
+	struct list_head tasks;		/* (S) struct mml_task.mm_node */
+	unsigned long nr_tasks;		/* (S) */
+	struct list_head mm_node;	/* (K) on machine->mms */
+};
+
+#define MMF_HAS_PINNED	0	/* a page of this mm was ever FOLL_PIN'ed (fork copies) */
+
+/* ---- the machine ---------------------------------------------------------------------- */
+
+#define MAX_PAGE_ORDER	10	/* buddy orders 0..10: up to 4 MiB blocks */
+#define NR_PAGE_ORDERS	(MAX_PAGE_ORDER + 1)
+
+struct free_area {
+	struct list_head free_list;	/* (Z) */
+	unsigned long nr_free;		/* (Z) */
+};
+
+enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+struct zone {
+	spinlock_t lock;
+	struct free_area free_area[NR_PAGE_ORDERS];
+	unsigned long managed_pages;	/* (C) */
+	unsigned long _watermark[NR_WMARK];	/* (C) pages */
+};
+
+/* Counters with Linux's /proc/vmstat names; vmstat.c holds the name table. */
+enum vm_stat_item {
+	NR_FREE_PAGES,		/* nr_free_pages */
+	NR_ANON_MAPPED,		/* nr_anon_pages */
+	NR_FILE_MAPPED,		/* nr_mapped */
+	NR_PAGETABLE,		/* nr_page_table_pages */
+	/* events */
+	PGALLOC_NORMAL,
+	PGFREE,
+	PGFAULT,
+	PGMAJFAULT,
+	PGREUSE,
+	NR_TLB_REMOTE_FLUSH,
+	NR_TLB_REMOTE_FLUSH_RECEIVED,
+	NR_TLB_LOCAL_FLUSH_ALL,
+	NR_TLB_LOCAL_FLUSH_ONE,
+	NR_VM_STAT_ITEMS
+};
+
+/* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
+enum mml_obj_kind {
+	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY,
+	NR_OBJ_KINDS
+};
+
+struct mml_task;
+
+struct mml_machine {
+	struct mml_config cfg;		/* (C) */
+	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
+	struct page *mem_map;		/* (C) one struct page per frame */
+	unsigned long nr_frames;	/* (C) */
+	struct zone zone;		/* the single ZONE_NORMAL */
+	struct page *zero_page;		/* (C) the shared zero page */
+	unsigned long zero_pfn;		/* (C) */
+	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
+	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
+	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
+	spinlock_t tasks_lock;
+	struct list_head mms;		/* (K) every live mm */
+	unsigned long nr_tasks;		/* (K) */
+	int next_pid;			/* (K) */
+	/*
+	 * Operations hold this for read, the invariant checker for write:
+	 * the checker sees a quiescent machine, as stop_machine() gives.
+	 */
+	struct rw_semaphore quiesce;
+	bool check_every_op;		/* (C) */
+	bool quiet;			/* (C) */
+	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
+	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
+};
+
+/* ---- tasks (threads, each a CPU) -------------------------------------------------------- */
+
+struct mml_task {
+	struct mml_machine *machine;	/* (C) */
+	struct mm_struct *mm;		/* (C) */
+	int tid;			/* (C) */
+	struct tlb tlb;			/* the CPU's TLB */
+	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
+};
+
+#endif /* MML_MM_TYPES_H */

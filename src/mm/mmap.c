@@ -1,0 +1,234 @@
+/*
+ * mmap.c - mmap and munmap of anonymous memory, the placement of new
+ * mappings, and the teardown of a whole address space (Linux's mm/mmap.c,
+ * mm/vma.c do_vmi_munmap, arch/x86 arch_get_unmapped_area_topdown).
+ *
+ * Everything here runs with mmap_lock held for write.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+
+#define DEFAULT_MAX_MAP_COUNT	65530
+
+/* Models vm_unmapped_area() searching top-down: the highest gap that fits. */
+static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
+{
+	uint64_t gap_end = high;
+
+	/* Walk VMAs downwards from the top, looking at the gap below each. */
+	for (long i = (long)mm->map_count - 1; i >= -1; i--) {
+		uint64_t gap_start = i >= 0 ? mm->vmas[i]->vm_end : low;
+		uint64_t top = min(gap_end, high);
+
+		if (i >= 0 && mm->vmas[i]->vm_start >= high) {
+			gap_end = mm->vmas[i]->vm_start;
+			continue;
+		}
+		gap_start = max(gap_start, low);
+		if (top >= gap_start + len && top - len >= gap_start)
+			return top - len;
+		if (i >= 0)
+			gap_end = mm->vmas[i]->vm_start;
+	}
+	return 0;
+}
+
+/* Models arch_get_unmapped_area_topdown() and __get_unmapped_area(). */
+uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags)
+{
+	uint64_t found;
+
+	if (len > TASK_SIZE - MMAP_MIN_ADDR)
+		return (uint64_t)-ENOMEM;
+	if (flags & MAP_FIXED) {
+		if (addr > TASK_SIZE - len)
+			return (uint64_t)-ENOMEM;
+		if (!PAGE_ALIGNED(addr))
+			return (uint64_t)-EINVAL;
+		return addr;
+	}
+	if (addr) {
+		addr = PAGE_ALIGN(addr);
+		if (addr && TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&
+		    !find_vma_intersection(mm, addr, addr + len))
+			return addr;
+	}
+	found = unmapped_area_topdown(mm, len, PAGE_SIZE > MMAP_MIN_ADDR ? PAGE_SIZE : MMAP_MIN_ADDR,
+				      mm->mmap_base);
+	if (!found)	/* Linux falls back to a bottom-up search of the rest */
+		found = unmapped_area_topdown(mm, len, mm->mmap_base, TASK_SIZE);
+	return found ? found : (uint64_t)-ENOMEM;
+}
+
+static vm_flags_t calc_vm_prot_bits(int prot)
+{
+	return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+	       ((prot & PROT_EXEC) ? VM_EXEC : 0);
+}
+
+/*
+ * Unmap and free the VMAs covering [start, end), which are already split at
+ * start and end.  Models vms_complete_munmap_vmas() + unmap_region(): zap
+ * the pages, free the page tables no neighbour needs, flush, then free.
+ */
+static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	struct vm_area_struct *first = find_vma(mm, start), *vma, *prev, *next;
+	struct mmu_gather tlb;
+
+	if (!first || first->vm_start >= end)
+		return;
+	prev = vma_prev(first);
+	next = find_vma(mm, end);
+
+	tlb_gather_mmu(&tlb, mm);
+	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+	free_pgd_range(&tlb, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
+	tlb_finish_mmu(&tlb);
+
+	while ((vma = find_vma(mm, start)) && vma->vm_start < end) {
+		vma_tree_erase(mm, vma);
+		unlink_anon_vmas(vma);
+		vm_area_free(vma);
+	}
+}
+
+/* Models do_vmi_munmap() + do_vmi_align_munmap(). */
+int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
+{
+	struct vm_area_struct *vma, *last;
+	uint64_t end;
+	int err;
+
+	mmap_assert_write_locked(mm);
+	if (!PAGE_ALIGNED(start) || start > TASK_SIZE || len > TASK_SIZE - start)
+		return -EINVAL;
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+
+	vma = find_vma_intersection(mm, start, end);
+	if (!vma)
+		return 0;
+	if (start > vma->vm_start) {
+		/* A split in the middle would make one VMA two: respect the limit. */
+		if (end < vma->vm_end && mm->map_count >= DEFAULT_MAX_MAP_COUNT)
+			return -ENOMEM;
+		err = split_vma(vma, start, 1);
+		if (err)
+			return err;
+	}
+	last = find_vma_intersection(mm, end - 1, end);
+	if (last && last->vm_end > end) {
+		err = split_vma(last, end, 0);
+		if (err)
+			return err;
+	}
+	unmap_region(mm, start, end);
+	return 0;
+}
+
+/* Models do_mmap() + mmap_region() for anonymous private memory. */
+long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
+{
+	struct vm_area_struct *vma;
+	vm_flags_t vm_flags;
+	int err;
+
+	mmap_assert_write_locked(mm);
+	/* The x86 syscall checks the offset before anything else. */
+	if (off & ~(int64_t)PAGE_MASK)
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS))
+		return -EBADF;	/* no files yet: every descriptor is bad */
+	if (!len)
+		return -EINVAL;
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return -ENOMEM;
+	if (mm->map_count > DEFAULT_MAX_MAP_COUNT)
+		return -ENOMEM;
+
+	addr = get_unmapped_area(mm, addr, len, flags);
+	if ((int64_t)addr < 0 && (int64_t)addr >= -4095)
+		return (long)addr;
+	if (addr < MMAP_MIN_ADDR)
+		return -EPERM;	/* security_mmap_addr(): simulated processes are unprivileged */
+	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
+		return -EEXIST;
+
+	vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	switch (flags & MAP_TYPE) {
+	case MAP_PRIVATE:
+		break;
+	case MAP_SHARED:
+	case MAP_SHARED_VALIDATE:
+		return -EOPNOTSUPP;	/* shared anonymous memory is shmem: not yet (docs/deviations.md) */
+	default:
+		return -EINVAL;
+	}
+	if (flags & (MAP_GROWSDOWN | MAP_HUGETLB))
+		return -EOPNOTSUPP;	/* docs/deviations.md */
+	if (flags & MAP_NORESERVE)
+		vm_flags |= VM_NORESERVE;
+	if (flags & MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
+	if (flags & MAP_STACK)
+		vm_flags |= VM_NOHUGEPAGE;
+
+	/* Reserve everything that can fail before unmapping the old range. */
+	err = vma_tree_reserve(mm, 1);
+	if (err)
+		return err;
+	vma = vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	if (flags & MAP_FIXED) {
+		err = do_munmap(mm, addr, len);
+		if (err) {
+			vm_area_free(vma);
+			return err;
+		}
+		/* Splitting may have used the reservation. */
+		err = vma_tree_reserve(mm, 1);
+		if (err) {
+			vm_area_free(vma);
+			return err;
+		}
+	}
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
+	vma->vm_pgoff = addr >> PAGE_SHIFT;
+	vma_set_page_prot(vma);
+	vma_tree_insert(mm, vma);
+	vma_try_merge_neighbours(vma);
+	return (long)addr;
+}
+
+/* Models exit_mmap(): tear the whole address space down. */
+void exit_mmap(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	struct mmu_gather tlb;
+
+	down_write(&mm->mmap_lock);
+	tlb_gather_mmu_fullmm(&tlb, mm);
+	for_each_vma(mm, vma)
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+	free_pgd_range(&tlb, 0, 1ULL << 47, 0, 0);
+	tlb_finish_mmu(&tlb);
+	while (mm->map_count) {
+		vma = mm->vmas[mm->map_count - 1];
+		vma_tree_erase(mm, vma);
+		unlink_anon_vmas(vma);
+		vm_area_free(vma);
+	}
+	vma_tree_destroy(mm);
+	up_write(&mm->mmap_lock);
+}

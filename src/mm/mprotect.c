@@ -1,0 +1,169 @@
+/*
+ * mprotect.c - changing the protection of a range (Linux's mm/mprotect.c).
+ */
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+
+/* Models vma_soft_dirty_enabled(): tracking is on once VM_SOFTDIRTY is cleared. */
+static bool vma_soft_dirty_enabled(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & VM_SOFTDIRTY);
+}
+
+/*
+ * Models can_change_pte_writable(): may mprotect make this pte writable
+ * right away, sparing the write fault?  For private memory only a page this
+ * mm exclusively owns; never one that soft-dirty or uffd-wp must see.
+ */
+static bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
+{
+	struct page *page;
+
+	if (!(vma->vm_flags & VM_WRITE) || pte_protnone(pte))
+		return false;
+	if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte))
+		return false;
+	if (pte_uffd_wp(pte))
+		return false;
+	if (vma->vm_flags & VM_SHARED)
+		return pte_dirty(pte);
+	page = vm_normal_page(vma, addr, pte);
+	return page && folio_test_anon(page_folio(page)) && PageAnonExclusive(page);
+}
+
+static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
+			     uint64_t addr, uint64_t end, bool try_writable)
+{
+	pgprot_t newprot = vma->vm_page_prot;
+	long pages = 0;
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	if (!pte)
+		return 0;
+	for (; addr < end; pte++, addr += PAGE_SIZE) {
+		pte_t old = ptep_get(pte), new;
+
+		if (!pte_present(old))
+			continue;
+		/* The walker may set accessed/dirty meanwhile: never lose them. */
+		do {
+			new = pte_modify(old, newprot);
+			if (try_writable && !pte_write(new) && can_change_pte_writable(vma, addr, new))
+				new = pte_mkwrite_novma(new);
+		} while (!pte_same(old, new) && !ptep_cmpxchg(pte, &old, new));
+		if (!pte_same(old, new)) {
+			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+			pages++;
+		}
+	}
+	pte_unmap_unlock(pte, ptl);
+	return pages;
+}
+
+/* Models change_protection(): apply vma->vm_page_prot to [start, end). */
+long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	/* vma_wants_manual_pte_write_upgrade() */
+	bool try_writable = vma->vm_flags & VM_WRITE;
+	uint64_t addr, next;
+	long pages = 0;
+
+	for (addr = start; addr < end; addr = next) {
+		pmd_t *pmd;
+
+		next = pmd_addr_end(addr, end);
+		pmd = mm_find_pmd(vma->vm_mm, addr);
+		if (!pmd || !pmd_table(pmdp_get(pmd)))
+			continue;
+		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
+	}
+	return pages;
+}
+
+/* Models mprotect_fixup(). */
+static int mprotect_fixup(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+			  uint64_t end, vm_flags_t newflags)
+{
+	int err;
+
+	if (newflags == vma->vm_flags)
+		return 0;
+	vma = vma_modify_flags(vma, start, end, newflags, &err);
+	if (!vma)
+		return err;
+	change_protection(tlb, vma, start, end);
+	return 0;
+}
+
+/* Models do_mprotect_pkey() without protection keys. */
+int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot)
+{
+	const int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+	struct vm_area_struct *vma;
+	struct mmu_gather tlb;
+	uint64_t end, nstart, tmp;
+	vm_flags_t newflags;
+	int error;
+
+	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(start))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = PAGE_ALIGN(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	/* arch_validate_prot() on x86 */
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */))
+		return -EINVAL;
+
+	down_write(&mm->mmap_lock);
+	error = -ENOMEM;
+	vma = find_vma_intersection(mm, start, end);
+	if (!vma || vma->vm_start > start)
+		goto out;
+	if (grows) {
+		/* No stack VMAs exist here (MAP_GROWSDOWN is refused). */
+		error = -EINVAL;
+		goto out;
+	}
+
+	tlb_gather_mmu(&tlb, mm);
+	nstart = start;
+	tmp = vma->vm_start;
+	error = 0;
+	while (vma && vma->vm_start < end) {
+		if (vma->vm_start != tmp) {
+			error = -ENOMEM;	/* a hole: what came before stays changed */
+			break;
+		}
+		newflags = (vma->vm_flags & ~VM_ACCESS_FLAGS) |
+			   ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+			   ((prot & PROT_EXEC) ? VM_EXEC : 0);
+		/* VM_MAY* are VM_* shifted by 4: nothing beyond what the mapping may do. */
+		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+			error = -EACCES;
+			break;
+		}
+		tmp = min(vma->vm_end, end);
+		error = mprotect_fixup(&tlb, vma, nstart, tmp, newflags);
+		if (error)
+			break;
+		/* The range may now be part of a merged VMA: continue past its end. */
+		tmp = vma_lookup(mm, tmp - 1)->vm_end;
+		nstart = tmp;
+		vma = find_vma(mm, nstart);
+	}
+	tlb_finish_mmu(&tlb);
+	if (!error && tmp < end)
+		error = -ENOMEM;
+out:
+	up_write(&mm->mmap_lock);
+	return error;
+}

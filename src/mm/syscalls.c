@@ -1,0 +1,105 @@
+/*
+ * syscalls.c - the public memory syscalls: argument checks done at the
+ * syscall boundary, the locks each takes, and the per-operation entry and
+ * exit (Linux's SYSCALL_DEFINE stubs in mm/mmap.c, mprotect.c, madvise.c).
+ */
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+
+__thread struct mml_task *current;
+
+/* Every operation is a reader of machine->quiesce; the checker its writer. */
+void op_enter(struct mml_machine *m, struct mml_task *t)
+{
+	down_read(&m->quiesce);
+	current = t;
+}
+
+int op_exit(struct mml_machine *m, int ret)
+{
+	current = NULL;
+	up_read(&m->quiesce);
+	if (m->check_every_op)
+		mml_check(m);	/* a failure is counted and reported; ret stands */
+	return ret;
+}
+
+static long op_exit_long(struct mml_machine *m, long ret)
+{
+	current = NULL;
+	up_read(&m->quiesce);
+	if (m->check_every_op)
+		mml_check(m);
+	return ret;
+}
+
+long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+	long ret;
+
+	op_enter(m, t);
+	down_write(&mm->mmap_lock);
+	ret = do_mmap(mm, addr, len, prot, flags, fd, off);
+	up_write(&mm->mmap_lock);
+	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
+	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
+		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));
+	return op_exit_long(m, ret);
+}
+
+int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+	int ret;
+
+	op_enter(m, t);
+	down_write(&mm->mmap_lock);
+	ret = do_munmap(mm, addr, len);
+	up_write(&mm->mmap_lock);
+	return op_exit(m, ret);
+}
+
+int mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	op_enter(m, t);
+	ret = do_mprotect_pkey(t->mm, addr, len, prot);
+	return op_exit(m, ret);
+}
+
+int mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	op_enter(m, t);
+	ret = do_madvise(t->mm, addr, len, advice);
+	return op_exit(m, ret);
+}
+
+int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	op_enter(m, t);
+	ret = cpu_access(t, addr, buf, len, false);
+	return op_exit(m, ret);
+}
+
+int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	op_enter(m, t);
+	/* The CPU only reads from buf on a store. */
+	ret = cpu_access(t, addr, (void *)buf, len, true);
+	return op_exit(m, ret);
+}

@@ -1,0 +1,228 @@
+/*
+ * task_mmu.c - per-process views in Linux's formats: /proc/PID/maps,
+ * /proc/PID/smaps and /proc/PID/pagemap (Linux's fs/proc/task_mmu.c).
+ */
+#include <string.h>
+
+#include "mm/internal.h"
+
+/* Models show_map_vma()'s first line. */
+static void show_map_vma(FILE *out, struct vm_area_struct *vma)
+{
+	vm_flags_t f = vma->vm_flags;
+	uint64_t pgoff = vma->vm_file ? (uint64_t)vma->vm_pgoff << PAGE_SHIFT : 0;
+
+	fprintf(out, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu \n",
+		(unsigned long long)vma->vm_start, (unsigned long long)vma->vm_end,
+		f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-', f & VM_EXEC ? 'x' : '-',
+		f & VM_MAYSHARE ? 's' : 'p', (unsigned long long)pgoff, 0, 0, 0UL);
+}
+
+int mml_show_maps(struct mml_task *t, FILE *out)
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+
+	op_enter(t->machine, t);
+	down_read(&mm->mmap_lock);
+	for_each_vma(mm, vma)
+		show_map_vma(out, vma);
+	up_read(&mm->mmap_lock);
+	return op_exit(t->machine, 0);
+}
+
+struct mem_size_stats {
+	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
+	uint64_t referenced, anonymous, swap;
+	uint64_t pss, pss_dirty;	/* << PSS_SHIFT */
+};
+
+#define PSS_SHIFT 12
+
+/* Models smaps_account() for one small page. */
+static void smaps_account(struct mem_size_stats *mss, struct folio *folio, struct page *page,
+			  bool young, bool dirty)
+{
+	int mapcount = page_mapcount(page);
+	uint64_t size = PAGE_SIZE;
+
+	if (folio_test_anon(folio))
+		mss->anonymous += size;
+	mss->resident += size;
+	if (young || folio_test_referenced(folio))
+		mss->referenced += size;
+	dirty = dirty || folio_test_dirty(folio);
+	if (mapcount >= 2) {
+		uint64_t pss = (size << PSS_SHIFT) / mapcount;
+
+		if (dirty) {
+			mss->shared_dirty += size;
+			mss->pss_dirty += pss;
+		} else {
+			mss->shared_clean += size;
+		}
+		mss->pss += pss;
+	} else {
+		if (dirty) {
+			mss->private_dirty += size;
+			mss->pss_dirty += size << PSS_SHIFT;
+		} else {
+			mss->private_clean += size;
+		}
+		mss->pss += size << PSS_SHIFT;
+	}
+}
+
+static void smaps_walk_vma(struct vm_area_struct *vma, struct mem_size_stats *mss)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	for (uint64_t addr = vma->vm_start; addr < vma->vm_end;) {
+		uint64_t next = pmd_addr_end(addr, vma->vm_end);
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		if (!pmd || !pmd_table(pmdp_get(pmd)) ||
+		    !(pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
+			addr = next;
+			continue;
+		}
+		for (; addr < next; addr += PAGE_SIZE, pte++) {
+			pte_t ptent = ptep_get(pte);
+			struct page *page;
+
+			if (!pte_present(ptent))
+				continue;
+			page = vm_normal_page(vma, addr, ptent);
+			if (!page)
+				continue;	/* the zero page is not resident memory */
+			smaps_account(mss, page_folio(page), page, pte_young(ptent), pte_dirty(ptent));
+		}
+		pte_unmap_unlock(pte, ptl);
+	}
+}
+
+/* Models show_smap_vma_flags(): the two-letter mnemonics. */
+static void show_smap_vma_flags(FILE *out, struct vm_area_struct *vma)
+{
+	static const struct { vm_flags_t flag; const char *name; } mnemonics[] = {
+		{ VM_READ, "rd" }, { VM_WRITE, "wr" }, { VM_EXEC, "ex" }, { VM_SHARED, "sh" },
+		{ VM_MAYREAD, "mr" }, { VM_MAYWRITE, "mw" }, { VM_MAYEXEC, "me" }, { VM_MAYSHARE, "ms" },
+		{ VM_GROWSDOWN, "gd" }, { VM_PFNMAP, "pf" }, { VM_LOCKED, "lo" }, { VM_IO, "io" },
+		{ VM_SEQ_READ, "sr" }, { VM_RAND_READ, "rr" }, { VM_DONTCOPY, "dc" }, { VM_DONTEXPAND, "de" },
+		{ VM_LOCKONFAULT, "lf" }, { VM_ACCOUNT, "ac" }, { VM_NORESERVE, "nr" }, { VM_HUGETLB, "ht" },
+		{ VM_SYNC, "sf" }, { VM_WIPEONFORK, "wf" }, { VM_DONTDUMP, "dd" }, { VM_MTE, "mt" },
+		{ VM_MTE_ALLOWED, "" }, { VM_SOFTDIRTY, "sd" }, { VM_MIXEDMAP, "mm" }, { VM_HUGEPAGE, "hg" },
+		{ VM_NOHUGEPAGE, "nh" }, { VM_MERGEABLE, "mg" }, { VM_UFFD_MISSING, "um" }, { VM_UFFD_WP, "uw" },
+	};
+
+	fprintf(out, "VmFlags:");
+	for (size_t i = 0; i < ARRAY_SIZE(mnemonics); i++)
+		if ((vma->vm_flags & mnemonics[i].flag) && mnemonics[i].name[0])
+			fprintf(out, " %s", mnemonics[i].name);
+	fprintf(out, "\n");
+}
+
+#define SEQ_KB(out, name, bytes) fprintf(out, "%-16s%8llu kB\n", name ":", (unsigned long long)((bytes) >> 10))
+
+int mml_show_smaps(struct mml_task *t, FILE *out)
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+
+	op_enter(t->machine, t);
+	down_read(&mm->mmap_lock);
+	for_each_vma(mm, vma) {
+		struct mem_size_stats mss = { 0 };
+
+		smaps_walk_vma(vma, &mss);
+		show_map_vma(out, vma);
+		SEQ_KB(out, "Size", vma->vm_end - vma->vm_start);
+		SEQ_KB(out, "KernelPageSize", PAGE_SIZE);
+		SEQ_KB(out, "MMUPageSize", PAGE_SIZE);
+		SEQ_KB(out, "Rss", mss.resident);
+		SEQ_KB(out, "Pss", mss.pss >> PSS_SHIFT);
+		SEQ_KB(out, "Pss_Dirty", mss.pss_dirty >> PSS_SHIFT);
+		SEQ_KB(out, "Shared_Clean", mss.shared_clean);
+		SEQ_KB(out, "Shared_Dirty", mss.shared_dirty);
+		SEQ_KB(out, "Private_Clean", mss.private_clean);
+		SEQ_KB(out, "Private_Dirty", mss.private_dirty);
+		SEQ_KB(out, "Referenced", mss.referenced);
+		SEQ_KB(out, "Anonymous", mss.anonymous);
+		SEQ_KB(out, "KSM", 0);
+		SEQ_KB(out, "LazyFree", 0);
+		SEQ_KB(out, "AnonHugePages", 0);
+		SEQ_KB(out, "ShmemPmdMapped", 0);
+		SEQ_KB(out, "FilePmdMapped", 0);
+		SEQ_KB(out, "Shared_Hugetlb", 0);
+		SEQ_KB(out, "Private_Hugetlb", 0);
+		SEQ_KB(out, "Swap", mss.swap);
+		SEQ_KB(out, "SwapPss", 0);
+		SEQ_KB(out, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
+		fprintf(out, "THPeligible:    %8d\n", 0);
+		show_smap_vma_flags(out, vma);
+	}
+	up_read(&mm->mmap_lock);
+	return op_exit(t->machine, 0);
+}
+
+/* Models pte_to_pagemap_entry() for present and absent ptes. */
+static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
+{
+	uint64_t flags = 0, frame = 0;
+
+	if (pte_present(pte)) {
+		struct page *page = vm_normal_page(vma, addr, pte);
+
+		frame = pte_pfn(pte);
+		flags |= MML_PM_PRESENT;
+		if (pte_soft_dirty(pte))
+			flags |= MML_PM_SOFT_DIRTY;
+		if (pte_uffd_wp(pte))
+			flags |= MML_PM_UFFD_WP;
+		if (page && !folio_test_anon(page_folio(page)))
+			flags |= MML_PM_FILE;
+		if (page && page_mapcount(page) == 1)
+			flags |= MML_PM_MMAP_EXCLUSIVE;
+	} else if (!pte_none(pte)) {
+		/* Swap entries arrive with swap: type and offset, as Linux encodes them. */
+		frame = ((uint64_t)__pte_swp_type(pte) & MML_PM_SWAP_TYPE_MASK) |
+			(__pte_swp_offset(pte) << MML_PM_SWAP_OFFSET_SHIFT);
+		flags |= MML_PM_SWAP;
+		if (pte_swp_soft_dirty(pte))
+			flags |= MML_PM_SOFT_DIRTY;
+		if (pte_swp_uffd_wp(pte))
+			flags |= MML_PM_UFFD_WP;
+	}
+	if (vma->vm_flags & VM_SOFTDIRTY)
+		flags |= MML_PM_SOFT_DIRTY;
+	return (frame & MML_PM_PFRAME_MASK) | flags;
+}
+
+int mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry)
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+
+	if (addr >= TASK_SIZE)
+		return -EINVAL;
+	op_enter(t->machine, t);
+	down_read(&mm->mmap_lock);
+	*entry = 0;
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		if (pmd && pmd_table(pmdp_get(pmd)) && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
+			*entry = pagemap_pte(vma, addr & PAGE_MASK, ptep_get(pte));
+			pte_unmap_unlock(pte, ptl);
+		} else {
+			*entry = pagemap_pte(vma, addr & PAGE_MASK, __pte(0));	/* pagemap_pte_hole() */
+		}
+	}
+	up_read(&mm->mmap_lock);
+	return op_exit(t->machine, 0);
+}

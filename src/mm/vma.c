@@ -1,0 +1,203 @@
+/*
+ * vma.c - VMA objects, their protection, split and merge (Linux's mm/vma.c).
+ *
+ * All under mmap_lock held for write.  Boundaries of a VMA that has an
+ * anon_vma change under the anon_vma lock too, so that rmap walkers see a
+ * consistent vm_start / vm_end / vm_pgoff.
+ */
+#include <string.h>
+
+#include "mm/internal.h"
+
+/* sysctl vm.max_map_count */
+#define DEFAULT_MAX_MAP_COUNT	65530
+
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma = mml_obj_alloc(mm->machine, OBJ_VMA, sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	vma->vm_mm = mm;
+	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	return vma;
+}
+
+/* Models vm_area_dup(): the copy has no anon_vma chain yet. */
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
+{
+	struct vm_area_struct *vma = mml_obj_alloc(orig->vm_mm->machine, OBJ_VMA, sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	*vma = *orig;
+	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	return vma;
+}
+
+void vm_area_free(struct vm_area_struct *vma)
+{
+	mml_obj_free(vma->vm_mm->machine, OBJ_VMA, vma);
+}
+
+/* Models vm_get_page_prot() with x86's protection_map. */
+pgprot_t vm_get_page_prot(vm_flags_t flags)
+{
+	static const pgprot_t private_map[8] = {
+		PAGE_NONE, PAGE_READONLY, PAGE_COPY, PAGE_COPY,
+		PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_COPY_EXEC, PAGE_COPY_EXEC,
+	};
+	static const pgprot_t shared_map[8] = {
+		PAGE_NONE, PAGE_READONLY, PAGE_SHARED, PAGE_SHARED,
+		PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC, PAGE_SHARED_EXEC,
+	};
+	unsigned idx = flags & VM_ACCESS_FLAGS;
+
+	return (flags & VM_SHARED) ? shared_map[idx] : private_map[idx];
+}
+
+void vma_set_page_prot(struct vm_area_struct *vma)
+{
+	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
+}
+
+static void vma_bounds_lock(struct vm_area_struct *vma)
+{
+	if (vma->anon_vma)
+		anon_vma_lock_write(vma->anon_vma);
+}
+
+static void vma_bounds_unlock(struct vm_area_struct *vma)
+{
+	if (vma->anon_vma)
+		anon_vma_unlock_write(vma->anon_vma);
+}
+
+/*
+ * Models __split_vma(): cut vma at addr.  With new_below the new VMA takes
+ * [vm_start, addr), otherwise [addr, vm_end); vma keeps the other part.
+ */
+int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new;
+	int err;
+
+	mmap_assert_write_locked(mm);
+	VM_BUG_ON_VMA(addr <= vma->vm_start || addr >= vma->vm_end || !PAGE_ALIGNED(addr), vma);
+	if (mm->map_count >= DEFAULT_MAX_MAP_COUNT)
+		return -ENOMEM;
+	err = vma_tree_reserve(mm, 1);
+	if (err)
+		return err;
+	new = vm_area_dup(vma);
+	if (!new)
+		return -ENOMEM;
+	err = anon_vma_clone(new, vma);
+	if (err) {
+		vm_area_free(new);
+		return err;
+	}
+
+	vma_bounds_lock(vma);
+	if (new_below) {
+		new->vm_end = addr;
+		vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+		vma->vm_start = addr;
+	} else {
+		new->vm_start = addr;
+		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+		vma->vm_end = addr;
+	}
+	vma_tree_insert(mm, new);
+	vma_bounds_unlock(vma);
+	return 0;
+}
+
+/* A VMA whose anon_vma chain comes from a fork: merging would need a clone. */
+static bool vma_had_uncowed_parents(struct vm_area_struct *vma)
+{
+	return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
+}
+
+/* Models is_mergeable_vma() + is_mergeable_anon_vma(): may b join a (a below b)? */
+static bool vmas_mergeable(struct vm_area_struct *a, struct vm_area_struct *b)
+{
+	const vm_flags_t special = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+
+	if (!a || !b || a->vm_end != b->vm_start)
+		return false;
+	if ((a->vm_flags ^ b->vm_flags) & ~VM_IGNORE_MERGE)
+		return false;
+	if ((a->vm_flags & special) || a->vm_file != b->vm_file)
+		return false;
+	if (a->vm_pgoff + vma_pages(a) != b->vm_pgoff)
+		return false;
+	if (!a->anon_vma && b->anon_vma)
+		return !vma_had_uncowed_parents(b);
+	if (a->anon_vma && !b->anon_vma)
+		return !vma_had_uncowed_parents(a);
+	return a->anon_vma == b->anon_vma;
+}
+
+/* Let a absorb b, its upper neighbour; b is freed.  0 or -ENOMEM (nothing changed). */
+static int vma_absorb_next(struct vm_area_struct *a, struct vm_area_struct *b)
+{
+	struct mm_struct *mm = a->vm_mm;
+
+	if (!a->anon_vma && b->anon_vma) {
+		/* Models dup_anon_vma(): a takes over b's anon_vma chain. */
+		a->anon_vma = b->anon_vma;
+		if (anon_vma_clone(a, b))
+			return -ENOMEM;
+	}
+	vma_bounds_lock(a);
+	vma_tree_erase(mm, b);
+	a->vm_end = b->vm_end;
+	vma_bounds_unlock(a);
+	unlink_anon_vmas(b);
+	vm_area_free(b);
+	return 0;
+}
+
+/*
+ * Merge vma with its neighbours where Linux would (vma_merge): same flags,
+ * contiguous offsets, compatible anon_vma.  Returns the VMA now covering
+ * vma's range.
+ */
+struct vm_area_struct *vma_try_merge_neighbours(struct vm_area_struct *vma)
+{
+	struct vm_area_struct *prev = vma_prev(vma);
+	struct vm_area_struct *next;
+
+	if (prev && vmas_mergeable(prev, vma) && !vma_absorb_next(prev, vma))
+		vma = prev;
+	next = vma_next(vma);
+	if (next && vmas_mergeable(vma, next))
+		vma_absorb_next(vma, next);
+	return vma;
+}
+
+/*
+ * Models vma_modify_flags(): give [start, end) inside vma new flags,
+ * splitting and merging as needed.  Returns the VMA covering the range,
+ * or NULL with *err set (-ENOMEM) and nothing changed but a possible split.
+ */
+struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, uint64_t start, uint64_t end,
+					vm_flags_t new_flags, int *err)
+{
+	*err = 0;
+	if (start > vma->vm_start) {
+		*err = split_vma(vma, start, 1);
+		if (*err)
+			return NULL;
+	}
+	if (end < vma->vm_end) {
+		*err = split_vma(vma, end, 0);
+		if (*err)
+			return NULL;
+	}
+	vma->vm_flags = new_flags;
+	vma_set_page_prot(vma);
+	return vma_try_merge_neighbours(vma);
+}

@@ -1,0 +1,92 @@
+/*
+ * vmstat.c - /proc/vmstat and /proc/meminfo views, by Linux's names
+ * (Linux's mm/vmstat.c and fs/proc/meminfo.c).
+ */
+#include <string.h>
+
+#include "mm/internal.h"
+
+static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
+	[NR_FREE_PAGES] = "nr_free_pages",
+	[NR_ANON_MAPPED] = "nr_anon_pages",
+	[NR_FILE_MAPPED] = "nr_mapped",
+	[NR_PAGETABLE] = "nr_page_table_pages",
+	[PGALLOC_NORMAL] = "pgalloc_normal",
+	[PGFREE] = "pgfree",
+	[PGFAULT] = "pgfault",
+	[PGMAJFAULT] = "pgmajfault",
+	[PGREUSE] = "pgreuse",
+	[NR_TLB_REMOTE_FLUSH] = "nr_tlb_remote_flush",
+	[NR_TLB_REMOTE_FLUSH_RECEIVED] = "nr_tlb_remote_flush_received",
+	[NR_TLB_LOCAL_FLUSH_ALL] = "nr_tlb_local_flush_all",
+	[NR_TLB_LOCAL_FLUSH_ONE] = "nr_tlb_local_flush_one",
+};
+
+long mml_vmstat(struct mml_machine *m, const char *name)
+{
+	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
+		if (!strcmp(vmstat_text[i], name))
+			return global_vm_stat(m, i);
+	return -ENOENT;
+}
+
+int mml_show_vmstat(struct mml_machine *m, FILE *out)
+{
+	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
+		fprintf(out, "%s %ld\n", vmstat_text[i], global_vm_stat(m, i));
+	return 0;
+}
+
+/* /proc/meminfo fields, in Linux's order; values in pages before scaling. */
+struct meminfo_field {
+	const char *name;
+	long (*pages)(struct mml_machine *m);
+};
+
+static long mi_total(struct mml_machine *m) { return (long)m->zone.managed_pages; }
+static long mi_free(struct mml_machine *m) { return global_vm_stat(m, NR_FREE_PAGES); }
+/* si_mem_available() without page cache or reclaimable slab: free less the reserve. */
+static long mi_available(struct mml_machine *m)
+{
+	long a = global_vm_stat(m, NR_FREE_PAGES) - (long)m->zone._watermark[WMARK_HIGH];
+
+	return a < 0 ? 0 : a;
+}
+static long mi_zero(struct mml_machine *m) { return 0; }
+static long mi_anon(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_MAPPED); }
+static long mi_mapped(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_MAPPED); }
+static long mi_pagetables(struct mml_machine *m) { return global_vm_stat(m, NR_PAGETABLE); }
+
+static const struct meminfo_field meminfo_fields[] = {
+	{ "MemTotal", mi_total },
+	{ "MemFree", mi_free },
+	{ "MemAvailable", mi_available },
+	{ "Buffers", mi_zero },
+	{ "Cached", mi_zero },
+	{ "SwapCached", mi_zero },
+	{ "SwapTotal", mi_zero },
+	{ "SwapFree", mi_zero },
+	{ "AnonPages", mi_anon },
+	{ "Mapped", mi_mapped },
+	{ "Shmem", mi_zero },
+	{ "PageTables", mi_pagetables },
+};
+
+long mml_meminfo(struct mml_machine *m, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
+		if (!strcmp(meminfo_fields[i].name, name))
+			return meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024);
+	return -ENOENT;
+}
+
+int mml_show_meminfo(struct mml_machine *m, FILE *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "%s:", meminfo_fields[i].name);
+		fprintf(out, "%-16s%8ld kB\n", label, meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024));
+	}
+	return 0;
+}

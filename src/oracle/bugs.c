@@ -1,0 +1,61 @@
+/*
+ * bugs.c - the bug zoo table and its switches.
+ */
+#include <string.h>
+
+#include "mm/internal.h"
+#include "oracle/bugs.h"
+
+const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
+	[BUG_COW_REUSE_SHARED] = {
+		"cow-reuse-shared",
+		"a write fault on a shared anon page reuses it instead of copying: the write leaks into the other process",
+		"the reuse rule of do_wp_page: reuse only a PageAnonExclusive page or the sole reference (COW fixes, 5.8-5.19)",
+	},
+	[BUG_FREE_BEFORE_FLUSH] = {
+		"free-before-flush",
+		"munmap/zap frees frames before the TLB shootdown: another CPU can still reach the freed frame",
+		"the mmu_gather rule: free pages only after tlb_flush_mmu (CVE-2018-18281, mremap/ftruncate flush race)",
+	},
+	[BUG_FORK_NO_WRPROTECT] = {
+		"fork-no-wrprotect",
+		"fork shares a private page without write-protecting the parent's PTE: parent writes reach the child",
+		"copy_present_pte must ptep_set_wrprotect the source for COW mappings",
+	},
+	[BUG_FORK_KEEP_EXCLUSIVE] = {
+		"fork-keep-exclusive",
+		"fork shares a page but leaves PG_anon_exclusive set: a later write fault reuses it in place",
+		"folio_try_dup_anon_rmap clears PageAnonExclusive when sharing (COW fixes part 2, 5.19)",
+	},
+};
+
+bool bug_enabled(struct mml_machine *m, enum mml_bug bug)
+{
+	return (READ_ONCE(m->bugs) >> bug) & 1;
+}
+
+int mml_bug_inject(struct mml_machine *m, const char *name)
+{
+	for (int i = 0; i < NR_MML_BUGS; i++) {
+		if (!strcmp(mml_bug_table[i].name, name)) {
+			__atomic_fetch_or(&m->bugs, 1UL << i, __ATOMIC_SEQ_CST);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int mml_bug_count(void)
+{
+	return NR_MML_BUGS;
+}
+
+int mml_bug_describe(int i, const char **name, const char **breaks, const char **history)
+{
+	if (i < 0 || i >= NR_MML_BUGS)
+		return -ENOENT;
+	*name = mml_bug_table[i].name;
+	*breaks = mml_bug_table[i].breaks;
+	*history = mml_bug_table[i].history;
+	return 0;
+}

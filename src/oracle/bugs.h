@@ -1,0 +1,31 @@
+/*
+ * bugs.h - the bug zoo: named defects compiled into the library, off unless
+ * switched on at run time for one machine.  Each echoes a real Linux bug or
+ * a rejected design, and must be caught by at least one oracle.
+ */
+#ifndef MML_ORACLE_BUGS_H
+#define MML_ORACLE_BUGS_H
+
+#include <stdbool.h>
+
+struct mml_machine;
+
+enum mml_bug {
+	BUG_COW_REUSE_SHARED,	/* do_wp_page reuses a shared anon page */
+	BUG_FREE_BEFORE_FLUSH,	/* zap frees frames before the TLB flush */
+	BUG_FORK_NO_WRPROTECT,	/* fork leaves the parent's PTE writable */
+	BUG_FORK_KEEP_EXCLUSIVE,/* fork keeps PG_anon_exclusive on a shared page */
+	NR_MML_BUGS
+};
+
+struct mml_bug_info {
+	const char *name;
+	const char *breaks;	/* what goes wrong */
+	const char *history;	/* the Linux history it echoes */
+};
+
+extern const struct mml_bug_info mml_bug_table[NR_MML_BUGS];
+
+bool bug_enabled(struct mml_machine *m, enum mml_bug bug);
+
+#endif /* MML_ORACLE_BUGS_H */

@@ -1,0 +1,320 @@
+/*
+ * check.c - the invariant checker, in the spirit of CONFIG_DEBUG_VM and
+ * page_table_check: it stops the machine (machine->quiesce for write),
+ * walks every page table and every frame, and verifies:
+ *
+ *  1. per frame, the map count equals the number of ptes that map it, and
+ *     the refcount is at least the map count;
+ *  2. a writable anon pte maps a PG_anon_exclusive page mapped once, and
+ *     only in a VMA with VM_WRITE; a pte is never writable by being dirty;
+ *  3. a pte lies inside a VMA, at the index its folio records, and the
+ *     folio's anon_vma is one the VMA is chained to (rmap can find it);
+ *  4. no pte or TLB entry reaches a free frame; every TLB entry agrees with
+ *     the pte it caches (same frame, no more rights);
+ *  5. page-table pages are reachable exactly once from their own mm, or
+ *     waiting for their RCU grace period;
+ *  6. the counters agree: nr_free_pages with the buddy lists, nr_anon_pages
+ *     and nr_page_table_pages with what the walk found, each mm's rss;
+ *  7. every mm, VMA, anon_vma and folio passes its *_is_valid().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/internal.h"
+
+struct check_state {
+	struct mml_machine *m;
+	int *maps;		/* ptes found per pfn */
+	unsigned char *table;	/* 1 if the pfn was reached as a page table */
+	long anon_mapped, tables, errors;
+	FILE *out;
+};
+
+#define FAIL(st, ...) do { (st)->errors++; if ((st)->out) { \
+	fprintf((st)->out, "mmlab: check: " __VA_ARGS__); fputc('\n', (st)->out); } } while (0)
+
+static bool frame_is_free(struct page *p)
+{
+	return page_is_free(p);
+}
+
+static void note_table(struct check_state *st, struct mm_struct *mm, unsigned long pfn, const char *level)
+{
+	struct page *p;
+
+	if (!pfn_valid(st->m, pfn)) {
+		FAIL(st, "mm %d: %s entry points outside RAM (pfn %lu)", mm->tgid, level, pfn);
+		return;
+	}
+	p = pfn_to_page(st->m, pfn);
+	if (!PageTable(p) || p->pt_mm != mm)
+		FAIL(st, "mm %d: %s table pfn %lu is not a page table of this mm", mm->tgid, level, pfn);
+	if (st->table[pfn]++)
+		FAIL(st, "mm %d: %s table pfn %lu reached twice", mm->tgid, level, pfn);
+	st->tables++;
+}
+
+static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
+{
+	struct anon_vma_chain *avc;
+
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+		if (avc->anon_vma == av)
+			return true;
+	return false;
+}
+
+static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t addr, pte_t pte, long *rss)
+{
+	struct mml_machine *m = st->m;
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	unsigned long pfn;
+	struct page *page;
+	struct folio *folio;
+
+	if (!vma) {
+		FAIL(st, "mm %d: pte %#llx at %#llx outside any VMA", mm->tgid,
+		     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		return;
+	}
+	if (!pte_present(pte)) {
+		FAIL(st, "mm %d: unexpected non-present pte %#llx at %#llx", mm->tgid,
+		     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		return;
+	}
+	pfn = pte_pfn(pte);
+	if (!pfn_valid(m, pfn)) {
+		FAIL(st, "mm %d: pte at %#llx maps pfn %lu outside RAM", mm->tgid, (unsigned long long)addr, pfn);
+		return;
+	}
+	if (pte_write(pte) && !(vma->vm_flags & VM_WRITE))
+		FAIL(st, "mm %d: writable pte at %#llx in a VMA without VM_WRITE", mm->tgid,
+		     (unsigned long long)addr);
+	if (pte_hw_valid(pte) && !(vma->vm_flags & VM_ACCESS_FLAGS))
+		FAIL(st, "mm %d: accessible pte at %#llx in a PROT_NONE VMA", mm->tgid, (unsigned long long)addr);
+	if (is_zero_pfn(m, pfn)) {
+		if (pte_write(pte) || !pte_special(pte))
+			FAIL(st, "mm %d: zero page mapped writable or not special at %#llx", mm->tgid,
+			     (unsigned long long)addr);
+		return;
+	}
+	page = pfn_to_page(m, pfn);
+	folio = page_folio(page);
+	if (frame_is_free(page)) {
+		FAIL(st, "mm %d: pte at %#llx maps free frame %lu", mm->tgid, (unsigned long long)addr, pfn);
+		return;
+	}
+	if (PageTable(page) || PageReserved(page)) {
+		FAIL(st, "mm %d: pte at %#llx maps a page table or reserved frame %lu", mm->tgid,
+		     (unsigned long long)addr, pfn);
+		return;
+	}
+	st->maps[pfn]++;
+	if (folio_test_anon(folio)) {
+		struct anon_vma *av = folio_anon_vma(folio);
+
+		(*rss)++;
+		if (pte_write(pte) && (!PageAnonExclusive(page) || page_mapcount(page) != 1))
+			FAIL(st, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
+			     mm->tgid, (unsigned long long)addr, pfn,
+			     PageAnonExclusive(page) ? "exclusive" : "not exclusive", page_mapcount(page));
+		if (folio->index != linear_page_index(vma, addr))
+			FAIL(st, "mm %d: anon pfn %lu at %#llx has index %#lx, VMA says %#lx", mm->tgid, pfn,
+			     (unsigned long long)addr, folio->index, linear_page_index(vma, addr));
+		if (!av || !pgoff_in_anon_vma_chain(vma, av))
+			FAIL(st, "mm %d: anon pfn %lu at %#llx: its anon_vma is not chained to the VMA "
+			     "(rmap cannot find this mapping)", mm->tgid, pfn, (unsigned long long)addr);
+	}
+}
+
+static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss)
+{
+	pte_t *pte = pte_table_of(st->m, pmd);
+
+	note_table(st, mm, pmd_pfn(pmd), "pte");
+	for (int i = 0; i < PTRS_PER_PTE; i++) {
+		pte_t e = ptep_get(&pte[i]);
+
+		if (!pte_none(e))
+			check_pte(st, mm, base + ((uint64_t)i << PAGE_SHIFT), e, rss);
+	}
+}
+
+static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
+{
+	struct mml_machine *m = st->m;
+	long rss = 0;
+
+	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
+	for (int g = 0; g < PTRS_PER_PGD; g++) {
+		pgd_t pgd = pgdp_get(&mm->pgd[g]);
+		pud_t *pud;
+
+		if (pgd_none(pgd))
+			continue;
+		if ((uint64_t)g << PGDIR_SHIFT >= TASK_SIZE || !pgd_table(pgd)) {
+			FAIL(st, "mm %d: bad pgd entry %d: %#llx", mm->tgid, g, (unsigned long long)pgd_val(pgd));
+			continue;
+		}
+		note_table(st, mm, pgd_pfn(pgd), "pud");
+		pud = pud_table_of(m, pgd);
+		for (int u = 0; u < PTRS_PER_PUD; u++) {
+			pud_t pu = pudp_get(&pud[u]);
+			pmd_t *pmd;
+
+			if (pud_none(pu))
+				continue;
+			if (!pud_table(pu)) {
+				FAIL(st, "mm %d: bad pud entry: %#llx", mm->tgid, (unsigned long long)pud_val(pu));
+				continue;
+			}
+			note_table(st, mm, pud_pfn(pu), "pmd");
+			pmd = pmd_table_of(m, pu);
+			for (int d = 0; d < PTRS_PER_PMD; d++) {
+				pmd_t pm = pmdp_get(&pmd[d]);
+				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
+						((uint64_t)d << PMD_SHIFT);
+
+				if (pmd_none(pm))
+					continue;
+				if (!pmd_table(pm)) {
+					FAIL(st, "mm %d: bad pmd entry at %#llx: %#llx", mm->tgid,
+					     (unsigned long long)base, (unsigned long long)pmd_val(pm));
+					continue;
+				}
+				check_pte_table(st, mm, pm, base, &rss);
+			}
+		}
+	}
+	if (rss != get_mm_counter(mm, MM_ANONPAGES))
+		FAIL(st, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
+		     get_mm_counter(mm, MM_ANONPAGES), rss);
+}
+
+/* What a hardware walk of mm would give for addr, without side effects. */
+static pte_t lookup_pte(struct mml_machine *m, struct mm_struct *mm, uint64_t addr)
+{
+	pmd_t *pmd = mm_find_pmd(mm, addr);
+
+	if (!pmd || !pmd_table(pmdp_get(pmd)))
+		return __pte(0);
+	return ptep_get(pte_table_of(m, pmdp_get(pmd)) + pte_index(addr));
+}
+
+static void check_tlbs(struct check_state *st, struct mm_struct *mm)
+{
+	struct mml_task *t;
+
+	list_for_each_entry(t, &mm->tasks, mm_node) {
+		for (int i = 0; i < TLB_ENTRIES; i++) {
+			struct tlb_entry *e = &t->tlb.e[i];
+			uint64_t addr = e->vpn << PAGE_SHIFT;
+			pte_t pte;
+
+			if (e->vpn == TLB_INVALID_VPN)
+				continue;
+			pte = lookup_pte(st->m, mm, addr);
+			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
+				FAIL(st, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
+				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
+				     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
+			else if ((e->pte & _PAGE_RW) && !pte_write(pte))
+				FAIL(st, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
+				     t->tid, (unsigned long long)addr);
+		}
+	}
+}
+
+static void check_frames(struct check_state *st)
+{
+	struct mml_machine *m = st->m;
+	unsigned long free_pages = 0, unreached_tables = 0;
+	long anon_mapped = 0;
+
+	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
+		struct page *p = pfn_to_page(m, pfn);
+		struct folio *folio;
+
+		if (PageBuddy(p)) {
+			free_pages += 1UL << p->order;
+			pfn += 1UL << p->order;
+			continue;
+		}
+		if (p->compound_head & 1) {	/* tails are checked with their head */
+			pfn++;
+			continue;
+		}
+		folio = (struct folio *)p;
+		if (folio_ref_count(folio) == 0) {
+			if (st->maps[pfn])
+				FAIL(st, "pfn %lu: free but mapped %d times", pfn, st->maps[pfn]);
+			pfn++;
+			continue;
+		}
+		if (PageTable(p)) {
+			if (!st->table[pfn])
+				unreached_tables++;
+		} else if (!PageReserved(p)) {
+			if (folio_mapcount(folio) != st->maps[pfn])
+				FAIL(st, "pfn %lu: mapcount %d but %d ptes map it", pfn, folio_mapcount(folio),
+				     st->maps[pfn]);
+			if (folio_test_anon(folio) && folio_mapcount(folio) > 0)
+				anon_mapped++;
+			if (!folio_is_valid(m, folio, st->out))
+				st->errors++;
+		}
+		pfn += 1UL << folio->order;
+	}
+	if ((long)free_pages != global_vm_stat(m, NR_FREE_PAGES))
+		FAIL(st, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
+		     free_pages);
+	if (anon_mapped != global_vm_stat(m, NR_ANON_MAPPED))
+		FAIL(st, "nr_anon_pages is %ld, %ld anon pages are mapped", global_vm_stat(m, NR_ANON_MAPPED),
+		     anon_mapped);
+	if ((long)unreached_tables > atomic_long_read(&m->pgtables_pending_free))
+		FAIL(st, "%lu page tables are unreachable but only %ld wait for a grace period",
+		     unreached_tables, atomic_long_read(&m->pgtables_pending_free));
+	if (st->tables + (long)unreached_tables != global_vm_stat(m, NR_PAGETABLE))
+		FAIL(st, "nr_page_table_pages is %ld, found %ld reachable and %lu pending",
+		     global_vm_stat(m, NR_PAGETABLE), st->tables, unreached_tables);
+}
+
+int mml_check_locked(struct mml_machine *m)
+{
+	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
+	struct mm_struct *mm;
+
+	st.maps = calloc(m->nr_frames, sizeof(*st.maps));
+	st.table = calloc(m->nr_frames, 1);
+	if (!st.maps || !st.table) {
+		free(st.maps);
+		free(st.table);
+		return -ENOMEM;
+	}
+	spin_lock(&m->tasks_lock);
+	list_for_each_entry(mm, &m->mms, mm_node) {
+		if (!mm_is_valid(mm, st.out))
+			st.errors++;
+		check_mm_tables(&st, mm);
+		check_tlbs(&st, mm);
+	}
+	spin_unlock(&m->tasks_lock);
+	check_frames(&st);
+	free(st.maps);
+	free(st.table);
+	if (st.errors)
+		atomic_inc(&m->reports);
+	return st.errors ? -EUCLEAN : 0;
+}
+
+int mml_check(struct mml_machine *m)
+{
+	int ret;
+
+	down_write(&m->quiesce);
+	ret = mml_check_locked(m);
+	if (!ret && atomic_read(&m->reports))
+		ret = -EUCLEAN;	/* an earlier report (stale TLB use, ...) still stands */
+	up_write(&m->quiesce);
+	return ret;
+}

@@ -1,0 +1,277 @@
+/*
+ * sync.c - locks, bit locks, RCU and threads on pthreads and liburcu.
+ *
+ * This is the only file that talks to pthreads and liburcu; see sync.h.
+ */
+#include "sync/sync.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static __thread char self_token;
+
+unsigned long mml_self(void)
+{
+	return (unsigned long)&self_token;
+}
+
+static void die_on(int err, const char *what)
+{
+	if (err) {
+		fprintf(stderr, "mmlab: %s: %s\n", what, strerror(err));
+		abort();
+	}
+}
+
+void mml_lock_assert_fail(const char *what, const char *file, int line)
+{
+	fprintf(stderr, "mmlab: lock assertion failed at %s:%d: %s\n", file, line, what);
+	abort();
+}
+
+/* ---- spinlock_t and struct mutex ---------------------------------------- */
+
+void spin_lock_init(spinlock_t *l)
+{
+	die_on(pthread_mutex_init(&l->m, NULL), "spin_lock_init");
+	l->owner = 0;
+}
+
+void spin_lock_destroy(spinlock_t *l)
+{
+	die_on(pthread_mutex_destroy(&l->m), "spin_lock_destroy");
+}
+
+void spin_lock(spinlock_t *l)
+{
+	if (READ_ONCE(l->owner) == mml_self())
+		mml_lock_assert_fail("spinlock recursion", __FILE__, __LINE__);
+	die_on(pthread_mutex_lock(&l->m), "spin_lock");
+	WRITE_ONCE(l->owner, mml_self());
+}
+
+bool spin_trylock(spinlock_t *l)
+{
+	if (pthread_mutex_trylock(&l->m))
+		return false;
+	WRITE_ONCE(l->owner, mml_self());
+	return true;
+}
+
+void spin_unlock(spinlock_t *l)
+{
+	if (READ_ONCE(l->owner) != mml_self())
+		mml_lock_assert_fail("spin_unlock by non-owner", __FILE__, __LINE__);
+	WRITE_ONCE(l->owner, 0);
+	die_on(pthread_mutex_unlock(&l->m), "spin_unlock");
+}
+
+void mutex_init(struct mutex *l)
+{
+	die_on(pthread_mutex_init(&l->m, NULL), "mutex_init");
+	l->owner = 0;
+}
+
+void mutex_destroy(struct mutex *l)
+{
+	die_on(pthread_mutex_destroy(&l->m), "mutex_destroy");
+}
+
+void mutex_lock(struct mutex *l)
+{
+	die_on(pthread_mutex_lock(&l->m), "mutex_lock");
+	WRITE_ONCE(l->owner, mml_self());
+}
+
+void mutex_unlock(struct mutex *l)
+{
+	WRITE_ONCE(l->owner, 0);
+	die_on(pthread_mutex_unlock(&l->m), "mutex_unlock");
+}
+
+/* ---- rw_semaphore -------------------------------------------------------- */
+
+void init_rwsem(struct rw_semaphore *s)
+{
+	pthread_rwlockattr_t a;
+
+	/* Writers must not starve behind a stream of faulting readers. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	die_on(pthread_rwlock_init(&s->rw, &a), "init_rwsem");
+	pthread_rwlockattr_destroy(&a);
+	s->writer = 0;
+	atomic_set(&s->readers, 0);
+}
+
+void destroy_rwsem(struct rw_semaphore *s)
+{
+	die_on(pthread_rwlock_destroy(&s->rw), "destroy_rwsem");
+}
+
+void down_read(struct rw_semaphore *s)
+{
+	die_on(pthread_rwlock_rdlock(&s->rw), "down_read");
+	atomic_inc(&s->readers);
+}
+
+bool down_read_trylock(struct rw_semaphore *s)
+{
+	if (pthread_rwlock_tryrdlock(&s->rw))
+		return false;
+	atomic_inc(&s->readers);
+	return true;
+}
+
+void up_read(struct rw_semaphore *s)
+{
+	atomic_dec(&s->readers);
+	die_on(pthread_rwlock_unlock(&s->rw), "up_read");
+}
+
+void down_write(struct rw_semaphore *s)
+{
+	if (READ_ONCE(s->writer) == mml_self())
+		mml_lock_assert_fail("rwsem write recursion", __FILE__, __LINE__);
+	die_on(pthread_rwlock_wrlock(&s->rw), "down_write");
+	WRITE_ONCE(s->writer, mml_self());
+}
+
+bool down_write_trylock(struct rw_semaphore *s)
+{
+	if (pthread_rwlock_trywrlock(&s->rw))
+		return false;
+	WRITE_ONCE(s->writer, mml_self());
+	return true;
+}
+
+void up_write(struct rw_semaphore *s)
+{
+	WRITE_ONCE(s->writer, 0);
+	die_on(pthread_rwlock_unlock(&s->rw), "up_write");
+}
+
+/*
+ * pthreads cannot downgrade atomically; releasing and re-taking for read is
+ * correct for every caller here because none relies on the state staying
+ * unchanged across the downgrade (documented in docs/deviations.md).
+ */
+void downgrade_write(struct rw_semaphore *s)
+{
+	up_write(s);
+	down_read(s);
+}
+
+/* ---- bit locks ------------------------------------------------------------ */
+
+#define BIT_WAIT_TABLE_BITS 8
+#define BIT_WAIT_TABLE_SIZE (1 << BIT_WAIT_TABLE_BITS)
+
+static struct bit_waitq {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+} bit_wait_table[BIT_WAIT_TABLE_SIZE];
+
+static pthread_once_t bit_wait_once = PTHREAD_ONCE_INIT;
+
+static void bit_wait_table_init(void)
+{
+	for (int i = 0; i < BIT_WAIT_TABLE_SIZE; i++) {
+		pthread_mutex_init(&bit_wait_table[i].m, NULL);
+		pthread_cond_init(&bit_wait_table[i].c, NULL);
+	}
+}
+
+static struct bit_waitq *bit_waitqueue(unsigned long *word)
+{
+	uintptr_t h = (uintptr_t)word;
+
+	pthread_once(&bit_wait_once, bit_wait_table_init);
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return &bit_wait_table[h >> (64 - BIT_WAIT_TABLE_BITS)];
+}
+
+bool bit_trylock(int nr, unsigned long *word)
+{
+	return !test_and_set_bit_lock(nr, word);
+}
+
+void bit_lock(int nr, unsigned long *word)
+{
+	struct bit_waitq *q;
+
+	if (bit_trylock(nr, word))
+		return;
+	q = bit_waitqueue(word);
+	pthread_mutex_lock(&q->m);
+	while (!bit_trylock(nr, word))
+		pthread_cond_wait(&q->c, &q->m);
+	pthread_mutex_unlock(&q->m);
+}
+
+void bit_unlock(int nr, unsigned long *word)
+{
+	struct bit_waitq *q = bit_waitqueue(word);
+
+	/* Pairs with the waiter re-testing the bit under q->m. */
+	pthread_mutex_lock(&q->m);
+	clear_bit_unlock(nr, word);
+	pthread_cond_broadcast(&q->c);
+	pthread_mutex_unlock(&q->m);
+}
+
+void bit_wait(int nr, unsigned long *word)
+{
+	struct bit_waitq *q;
+
+	if (!test_bit(nr, word))
+		return;
+	q = bit_waitqueue(word);
+	pthread_mutex_lock(&q->m);
+	while (test_bit(nr, word))
+		pthread_cond_wait(&q->c, &q->m);
+	pthread_mutex_unlock(&q->m);
+}
+
+void waitq_init(struct waitq *w)
+{
+	pthread_mutex_init(&w->m, NULL);
+	pthread_cond_init(&w->c, NULL);
+}
+
+void waitq_destroy(struct waitq *w)
+{
+	pthread_mutex_destroy(&w->m);
+	pthread_cond_destroy(&w->c);
+}
+
+/* ---- threads -------------------------------------------------------------- */
+
+struct mml_thread {
+	pthread_t tid;
+};
+
+int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg)
+{
+	struct mml_thread *t = malloc(sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = pthread_create(&t->tid, NULL, fn, arg);
+	if (err) {
+		free(t);
+		return -err;
+	}
+	*out = t;
+	return 0;
+}
+
+void mml_thread_join(struct mml_thread *t)
+{
+	pthread_join(t->tid, NULL);
+	free(t);
+}

@@ -1,0 +1,210 @@
+/*
+ * sync.h - the one synchronisation layer of mmlab.
+ *
+ * Every lock, atomic and RCU use in mmlab goes through this header, so that
+ * a deterministic scheduler can later stand in for pthreads and liburcu and
+ * replay an interleaving from a seed.  Nothing outside src/sync/ includes
+ * <pthread.h>, <urcu*.h> or uses __atomic builtins directly.
+ *
+ * Kinds of lock, as Linux has them:
+ *   spinlock_t        short critical sections, never sleeps inside
+ *                     (page-table locks, zone->lock, TLB locks)
+ *   struct mutex      may be held across allocation
+ *   struct rw_semaphore  mmap_lock, anon_vma->rwsem
+ *   bit locks         folio_lock (PG_locked) through a hashed wait table
+ *
+ * Every lock records its owner so that code can assert, as Linux's
+ * lockdep_assert_held(), that the caller holds what it must.
+ *
+ * RCU: rcu_read_lock/unlock, synchronize_rcu, call_rcu, rcu_barrier.
+ * Default flavour: liburcu-bp (no explicit thread registration).  With
+ * MML_RCU_RWLOCK (the ThreadSanitizer build, which cannot see liburcu's
+ * barriers) a reader-writer lock implementation with the same contract is
+ * used instead.
+ */
+#ifndef MML_SYNC_H
+#define MML_SYNC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- atomics ------------------------------------------------------------ */
+
+typedef struct { int counter; } atomic_t;
+typedef struct { long counter; } atomic_long_t;
+
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+
+/* Full-barrier compare-and-exchange; returns the old value, like cmpxchg(). */
+#define cmpxchg(p, old, new) ({						\
+	__typeof__(*(p)) __old = (old);					\
+	__atomic_compare_exchange_n((p), &__old, (new), false,		\
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);\
+	__old; })
+#define xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+
+static inline int atomic_read(const atomic_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
+static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
+static inline int atomic_add_return(int i, atomic_t *v) { return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+static inline int atomic_sub_return(int i, atomic_t *v) { return __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+static inline void atomic_add(int i, atomic_t *v) { (void)atomic_add_return(i, v); }
+static inline void atomic_sub(int i, atomic_t *v) { (void)atomic_sub_return(i, v); }
+static inline void atomic_inc(atomic_t *v) { atomic_add(1, v); }
+static inline void atomic_dec(atomic_t *v) { atomic_sub(1, v); }
+static inline int atomic_inc_return(atomic_t *v) { return atomic_add_return(1, v); }
+static inline int atomic_dec_return(atomic_t *v) { return atomic_sub_return(1, v); }
+static inline bool atomic_dec_and_test(atomic_t *v) { return atomic_sub_return(1, v) == 0; }
+static inline bool atomic_inc_and_test(atomic_t *v) { return atomic_add_return(1, v) == 0; }
+static inline bool atomic_add_negative(int i, atomic_t *v) { return atomic_add_return(i, v) < 0; }
+static inline int atomic_cmpxchg(atomic_t *v, int old, int new) { return cmpxchg(&v->counter, old, new); }
+/* Add a to v unless v == u; returns true if added (atomic_add_unless). */
+static inline bool atomic_add_unless(atomic_t *v, int a, int u)
+{
+	int c = atomic_read(v);
+
+	do {
+		if (c == u)
+			return false;
+	} while (!__atomic_compare_exchange_n(&v->counter, &c, c + a, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+	return true;
+}
+
+static inline long atomic_long_read(const atomic_long_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
+static inline void atomic_long_set(atomic_long_t *v, long i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
+static inline void atomic_long_add(long i, atomic_long_t *v) { __atomic_add_fetch(&v->counter, i, __ATOMIC_RELAXED); }
+static inline long atomic_long_add_return(long i, atomic_long_t *v) { return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+
+/* Atomic bit operations on an unsigned long word (page flags). */
+static inline bool test_bit(int nr, const unsigned long *addr) { return (__atomic_load_n(addr, __ATOMIC_RELAXED) >> nr) & 1; }
+static inline void set_bit(int nr, unsigned long *addr) { __atomic_fetch_or(addr, 1UL << nr, __ATOMIC_RELAXED); }
+static inline void clear_bit(int nr, unsigned long *addr) { __atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELAXED); }
+static inline bool test_and_set_bit(int nr, unsigned long *addr) { return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST) >> nr) & 1; }
+static inline bool test_and_clear_bit(int nr, unsigned long *addr) { return (__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_SEQ_CST) >> nr) & 1; }
+static inline bool test_and_set_bit_lock(int nr, unsigned long *addr) { return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_ACQUIRE) >> nr) & 1; }
+static inline void clear_bit_unlock(int nr, unsigned long *addr) { __atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELEASE); }
+/* Non-atomic variants, for objects nobody else can see yet. */
+static inline void __set_bit(int nr, unsigned long *addr) { *addr |= 1UL << nr; }
+static inline void __clear_bit(int nr, unsigned long *addr) { *addr &= ~(1UL << nr); }
+
+/* 64-bit entries of page tables: the hardware walker and lockless walkers
+ * read them concurrently with updaters, so every access is atomic. */
+static inline uint64_t mml_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void mml_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t mml_xchg64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline bool mml_cmpxchg64(uint64_t *p, uint64_t *old, uint64_t new)
+{
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+static inline uint64_t mml_fetch_and64(uint64_t *p, uint64_t mask) { return __atomic_fetch_and(p, mask, __ATOMIC_SEQ_CST); }
+
+/* ---- locks -------------------------------------------------------------- */
+
+/* Identifies the current host thread for owner tracking. */
+unsigned long mml_self(void);
+
+typedef struct spinlock {
+	pthread_mutex_t m;
+	unsigned long owner;		/* mml_self() of the holder, 0 if free */
+} spinlock_t;
+
+void spin_lock_init(spinlock_t *l);
+void spin_lock_destroy(spinlock_t *l);
+void spin_lock(spinlock_t *l);
+bool spin_trylock(spinlock_t *l);
+void spin_unlock(spinlock_t *l);
+static inline bool spin_is_locked_by_me(spinlock_t *l) { return READ_ONCE(l->owner) == mml_self(); }
+
+struct mutex {
+	pthread_mutex_t m;
+	unsigned long owner;
+};
+void mutex_init(struct mutex *l);
+void mutex_destroy(struct mutex *l);
+void mutex_lock(struct mutex *l);
+void mutex_unlock(struct mutex *l);
+static inline bool mutex_is_locked_by_me(struct mutex *l) { return READ_ONCE(l->owner) == mml_self(); }
+
+struct rw_semaphore {
+	pthread_rwlock_t rw;
+	unsigned long writer;		/* owner when write-held */
+	atomic_t readers;		/* read holders, for assertions */
+};
+void init_rwsem(struct rw_semaphore *s);
+void destroy_rwsem(struct rw_semaphore *s);
+void down_read(struct rw_semaphore *s);
+bool down_read_trylock(struct rw_semaphore *s);
+void up_read(struct rw_semaphore *s);
+void down_write(struct rw_semaphore *s);
+bool down_write_trylock(struct rw_semaphore *s);
+void up_write(struct rw_semaphore *s);
+void downgrade_write(struct rw_semaphore *s);
+static inline bool rwsem_is_write_locked_by_me(struct rw_semaphore *s) { return READ_ONCE(s->writer) == mml_self(); }
+/* Read-held by someone, or write-held by me: enough for a lockdep-style check. */
+static inline bool rwsem_is_locked(struct rw_semaphore *s)
+{
+	return atomic_read(&s->readers) > 0 || rwsem_is_write_locked_by_me(s);
+}
+
+/*
+ * Bit locks with sleeping waiters (folio_lock): a hashed table of waitqueues
+ * like Linux's folio_wait_table.  Acquire/release ordering on the bit.
+ */
+void bit_lock(int nr, unsigned long *word);
+bool bit_trylock(int nr, unsigned long *word);
+void bit_unlock(int nr, unsigned long *word);
+/* Sleep until the bit is clear (folio_wait_bit). */
+void bit_wait(int nr, unsigned long *word);
+
+/* Condition waits for daemons and for waiting on events. */
+struct waitq {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+};
+void waitq_init(struct waitq *w);
+void waitq_destroy(struct waitq *w);
+
+/* ---- lock assertions ---------------------------------------------------- */
+
+void mml_lock_assert_fail(const char *what, const char *file, int line);
+#define lockdep_assert_held_spin(l) \
+	do { if (!spin_is_locked_by_me(l)) mml_lock_assert_fail(#l " not held", __FILE__, __LINE__); } while (0)
+#define lockdep_assert_held_write(s) \
+	do { if (!rwsem_is_write_locked_by_me(s)) mml_lock_assert_fail(#s " not write-held", __FILE__, __LINE__); } while (0)
+#define lockdep_assert_held_rwsem(s) \
+	do { if (!rwsem_is_locked(s)) mml_lock_assert_fail(#s " not held", __FILE__, __LINE__); } while (0)
+
+/* ---- RCU ---------------------------------------------------------------- */
+
+/* Linux's name; "rcu_head" is an alias of it, as in Linux's types.h. */
+struct callback_head {
+	struct callback_head *next;
+	void (*func)(struct callback_head *head);
+};
+#define rcu_head callback_head
+
+void rcu_read_lock(void);
+void rcu_read_unlock(void);
+void synchronize_rcu(void);
+void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+void rcu_barrier(void);		/* waits for every queued callback to run */
+bool rcu_read_lock_held(void);
+
+#define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_CONSUME)
+#define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+/* ---- threads ------------------------------------------------------------ */
+
+struct mml_thread;
+int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg);
+void mml_thread_join(struct mml_thread *t);
+
+#endif /* MML_SYNC_H */
