@@ -50,8 +50,8 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 		return addr;
 	}
 	if (addr) {
-		addr = PAGE_ALIGN(addr);
-		if (addr && TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&
+		addr &= PAGE_MASK;	/* x86 rounds a hint down */
+		if (TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&
 		    !find_vma_intersection(mm, addr, addr + len))
 			return addr;
 	}
@@ -60,6 +60,15 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 	if (!found)	/* Linux falls back to a bottom-up search of the rest */
 		found = unmapped_area_topdown(mm, len, mm->mmap_base, TASK_SIZE);
 	return found ? found : (uint64_t)-ENOMEM;
+}
+
+/* Models round_hint_to_min(): a hint below mmap_min_addr means mmap_min_addr. */
+static uint64_t round_hint_to_min(uint64_t hint)
+{
+	hint &= PAGE_MASK;
+	if (hint && hint < MMAP_MIN_ADDR)
+		return PAGE_ALIGN(MMAP_MIN_ADDR);
+	return hint;
 }
 
 static vm_flags_t calc_vm_prot_bits(int prot)
@@ -148,6 +157,8 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE)
 		flags |= MAP_FIXED;
+	if (!(flags & MAP_FIXED))
+		addr = round_hint_to_min(addr);
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;

@@ -51,7 +51,7 @@ static void setup_watermarks(struct zone *z)
 
 static void set_buddy_order(struct page *p, unsigned int order)
 {
-	p->order = order;
+	WRITE_ONCE(p->order, order);
 	__SetPageBuddy(p);
 }
 
@@ -66,7 +66,7 @@ static void del_from_free_list(struct zone *z, struct page *p, unsigned int orde
 {
 	list_del(&p->lru);
 	__ClearPageBuddy(p);
-	p->order = 0;
+	WRITE_ONCE(p->order, 0);
 	z->free_area[order].nr_free--;
 }
 
@@ -82,7 +82,8 @@ static void __free_one_page(struct mml_machine *m, unsigned long pfn, unsigned i
 		if (buddy_pfn + (1UL << order) > m->nr_frames)
 			break;
 		buddy = pfn_to_page(m, buddy_pfn);
-		if (!PageBuddy(buddy) || buddy->order != order)
+		/* The buddy may be in use by anyone: read its state atomically. */
+		if (!PageBuddy(buddy) || READ_ONCE(buddy->order) != order)
 			break;
 		del_from_free_list(z, buddy, order);
 		pfn &= buddy_pfn;
@@ -229,7 +230,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 					   "(freed before the TLB flush)", pfn + i, who->tid,
 					   (unsigned long long)va);
 		}
-		p->flags = 0;
+		WRITE_ONCE(p->flags, 0);
 		p->mapping = NULL;
 		p->private = 0;
 		p->compound_head = 0;
@@ -270,7 +271,7 @@ struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
 	folio = (struct folio *)page;
 	if (order)
 		prep_compound_page(page, order);
-	folio->order = order;
+	WRITE_ONCE(folio->order, order);
 	return folio;
 }
 
@@ -293,9 +294,9 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
 	VM_BUG_ON_FOLIO(PageReserved(&folio->page), m, folio);
 	for (unsigned long i = 0; i < (1UL << order); i++)
-		folio_page(folio, i)->flags = 0;
+		WRITE_ONCE(folio_page(folio, i)->flags, 0);
 	folio->mapping = NULL;
-	folio->order = 0;
+	WRITE_ONCE(folio->order, 0);
 	__free_pages(m, &folio->page, order);
 }
 

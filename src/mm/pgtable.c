@@ -61,8 +61,11 @@ static void pagetable_free_now(struct callback_head *head)
 	struct ptdesc *pt = container_of(head, struct ptdesc, pt_rcu_head);
 	struct mml_machine *m = pt->pt_machine;
 
+	/* Like any operation, stay out of the invariant checker's way. */
+	down_read(&m->quiesce);
 	pagetable_dtor_free(m, pt);
 	atomic_long_add(-1, &m->pgtables_pending_free);
+	up_read(&m->quiesce);
 }
 
 /* Models pte_free_defer(): free after every lockless walker is done. */

@@ -22,8 +22,20 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_TLB_LOCAL_FLUSH_ONE] = "nr_tlb_local_flush_one",
 };
 
+/*
+ * Page tables reach the free lists only after an RCU grace period.  A view
+ * waits for those already queued, so that what it shows does not depend on
+ * how fast the grace period went.
+ */
+static void settle_deferred_frees(struct mml_machine *m)
+{
+	if (atomic_long_read(&m->pgtables_pending_free))
+		rcu_barrier();
+}
+
 long mml_vmstat(struct mml_machine *m, const char *name)
 {
+	settle_deferred_frees(m);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
 		if (!strcmp(vmstat_text[i], name))
 			return global_vm_stat(m, i);
@@ -32,6 +44,7 @@ long mml_vmstat(struct mml_machine *m, const char *name)
 
 int mml_show_vmstat(struct mml_machine *m, FILE *out)
 {
+	settle_deferred_frees(m);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
 		fprintf(out, "%s %ld\n", vmstat_text[i], global_vm_stat(m, i));
 	return 0;
@@ -74,6 +87,7 @@ static const struct meminfo_field meminfo_fields[] = {
 
 long mml_meminfo(struct mml_machine *m, const char *name)
 {
+	settle_deferred_frees(m);
 	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
 		if (!strcmp(meminfo_fields[i].name, name))
 			return meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024);
@@ -82,6 +96,7 @@ long mml_meminfo(struct mml_machine *m, const char *name)
 
 int mml_show_meminfo(struct mml_machine *m, FILE *out)
 {
+	settle_deferred_frees(m);
 	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++) {
 		char label[32];
 

@@ -91,9 +91,13 @@ static inline bool test_and_set_bit(int nr, unsigned long *addr) { return (__ato
 static inline bool test_and_clear_bit(int nr, unsigned long *addr) { return (__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_SEQ_CST) >> nr) & 1; }
 static inline bool test_and_set_bit_lock(int nr, unsigned long *addr) { return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_ACQUIRE) >> nr) & 1; }
 static inline void clear_bit_unlock(int nr, unsigned long *addr) { __atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELEASE); }
-/* Non-atomic variants, for objects nobody else can see yet. */
-static inline void __set_bit(int nr, unsigned long *addr) { *addr |= 1UL << nr; }
-static inline void __clear_bit(int nr, unsigned long *addr) { *addr &= ~(1UL << nr); }
+/*
+ * Non-atomic variants, for words only their owner writes (a folio nobody
+ * else can reach yet).  Others may still read the word (the buddy allocator
+ * looks at its neighbours' flags), so the store itself is atomic.
+ */
+static inline void __set_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, READ_ONCE(*addr) | (1UL << nr)); }
+static inline void __clear_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, READ_ONCE(*addr) & ~(1UL << nr)); }
 
 /* 64-bit entries of page tables: the hardware walker and lockless walkers
  * read them concurrently with updaters, so every access is atomic. */

@@ -1,0 +1,271 @@
+/*
+ * names.c - the words of the scenario language that stand for the host's
+ * constants: prot bits, mmap flags, madvise advice, errno values.
+ *
+ * Values always come from the host's <sys/mman.h> and <errno.h>, as the
+ * public API takes them; a name the host does not define is simply not
+ * in the table (the parser then says "unknown ...").
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+
+#include "scenario/scenario.h"
+
+struct scn_name {
+	const char *name;
+	long value;
+};
+
+#define N(pfx, x) { #x, pfx##x }
+
+static const struct scn_name mmap_flags[] = {
+	N(MAP_, PRIVATE), N(MAP_, SHARED), N(MAP_, ANONYMOUS), N(MAP_, FIXED),
+	{ "anon", MAP_ANONYMOUS },
+#ifdef MAP_SHARED_VALIDATE
+	N(MAP_, SHARED_VALIDATE),
+#endif
+#ifdef MAP_FIXED_NOREPLACE
+	N(MAP_, FIXED_NOREPLACE),
+#endif
+#ifdef MAP_NORESERVE
+	N(MAP_, NORESERVE),
+#endif
+#ifdef MAP_POPULATE
+	N(MAP_, POPULATE),
+#endif
+#ifdef MAP_LOCKED
+	N(MAP_, LOCKED),
+#endif
+#ifdef MAP_GROWSDOWN
+	N(MAP_, GROWSDOWN),
+#endif
+#ifdef MAP_STACK
+	N(MAP_, STACK),
+#endif
+#ifdef MAP_HUGETLB
+	N(MAP_, HUGETLB),
+#endif
+#ifdef MAP_NONBLOCK
+	N(MAP_, NONBLOCK),
+#endif
+#ifdef MAP_SYNC
+	N(MAP_, SYNC),
+#endif
+#ifdef MAP_32BIT
+	N(MAP_, 32BIT),
+#endif
+#ifdef MAP_UNINITIALIZED
+	N(MAP_, UNINITIALIZED),
+#endif
+#ifdef MAP_DROPPABLE
+	N(MAP_, DROPPABLE),
+#endif
+	{ NULL, 0 }
+};
+
+static const struct scn_name advices[] = {
+	N(MADV_, NORMAL), N(MADV_, RANDOM), N(MADV_, SEQUENTIAL),
+	N(MADV_, WILLNEED), N(MADV_, DONTNEED),
+#ifdef MADV_FREE
+	N(MADV_, FREE),
+#endif
+#ifdef MADV_REMOVE
+	N(MADV_, REMOVE),
+#endif
+#ifdef MADV_DONTFORK
+	N(MADV_, DONTFORK),
+#endif
+#ifdef MADV_DOFORK
+	N(MADV_, DOFORK),
+#endif
+#ifdef MADV_MERGEABLE
+	N(MADV_, MERGEABLE),
+#endif
+#ifdef MADV_UNMERGEABLE
+	N(MADV_, UNMERGEABLE),
+#endif
+#ifdef MADV_HUGEPAGE
+	N(MADV_, HUGEPAGE),
+#endif
+#ifdef MADV_NOHUGEPAGE
+	N(MADV_, NOHUGEPAGE),
+#endif
+#ifdef MADV_DONTDUMP
+	N(MADV_, DONTDUMP),
+#endif
+#ifdef MADV_DODUMP
+	N(MADV_, DODUMP),
+#endif
+#ifdef MADV_WIPEONFORK
+	N(MADV_, WIPEONFORK),
+#endif
+#ifdef MADV_KEEPONFORK
+	N(MADV_, KEEPONFORK),
+#endif
+#ifdef MADV_COLD
+	N(MADV_, COLD),
+#endif
+#ifdef MADV_PAGEOUT
+	N(MADV_, PAGEOUT),
+#endif
+#ifdef MADV_POPULATE_READ
+	N(MADV_, POPULATE_READ),
+#endif
+#ifdef MADV_POPULATE_WRITE
+	N(MADV_, POPULATE_WRITE),
+#endif
+#ifdef MADV_DONTNEED_LOCKED
+	N(MADV_, DONTNEED_LOCKED),
+#endif
+#ifdef MADV_COLLAPSE
+	N(MADV_, COLLAPSE),
+#endif
+#ifdef MADV_HWPOISON
+	N(MADV_, HWPOISON),
+#endif
+#ifdef MADV_SOFT_OFFLINE
+	N(MADV_, SOFT_OFFLINE),
+#endif
+#ifdef MADV_GUARD_INSTALL
+	N(MADV_, GUARD_INSTALL),
+#endif
+#ifdef MADV_GUARD_REMOVE
+	N(MADV_, GUARD_REMOVE),
+#endif
+	{ NULL, 0 }
+};
+
+#define E(x) { #x, x }
+
+/* Linux's errno names; the ones mm calls can return come first. */
+static const struct scn_name errnos[] = {
+	E(EINVAL), E(ENOMEM), E(EFAULT), E(EEXIST), E(EPERM), E(EACCES),
+	E(EBADF), E(EOPNOTSUPP), E(EAGAIN), E(EBUSY), E(ENODEV), E(ENOENT),
+	E(EOVERFLOW), E(ENOSPC), E(EIO), E(EINTR), E(ESRCH), E(ENXIO),
+	E(E2BIG), E(ECHILD), E(ENOTBLK), E(EXDEV), E(ENOTDIR), E(EISDIR),
+	E(ENFILE), E(EMFILE), E(ENOTTY), E(ETXTBSY), E(EFBIG), E(ESPIPE),
+	E(EROFS), E(EMLINK), E(EPIPE), E(EDOM), E(ERANGE), E(EDEADLK),
+	E(ENAMETOOLONG), E(ENOLCK), E(ENOSYS), E(ENOTEMPTY), E(ELOOP),
+	E(ENODATA), E(ETIME), E(ENOTSUP), E(ETIMEDOUT), E(ECANCELED),
+	E(EOWNERDEAD), E(ENOTRECOVERABLE), E(ERESTART),
+#ifdef EUCLEAN
+	E(EUCLEAN),
+#endif
+#ifdef EHWPOISON
+	E(EHWPOISON),
+#endif
+#ifdef ENOKEY
+	E(ENOKEY),
+#endif
+	{ NULL, 0 }
+};
+
+/*
+ * Look s up in a table, case-insensitively, with or without the prefix
+ * ("dontneed", "MADV_DONTNEED"); '-' is taken as '_' so that
+ * "fixed-noreplace" works too.
+ */
+static int lookup(const struct scn_name *tab, const char *pfx,
+		  const char *s, size_t n, long *out)
+{
+	size_t pl = strlen(pfx);
+	char buf[64];
+	size_t i;
+
+	if (n >= pl && strncasecmp(s, pfx, pl) == 0) {
+		s += pl;
+		n -= pl;
+	}
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	for (i = 0; i < n; i++)
+		buf[i] = s[i] == '-' ? '_' : s[i];
+	buf[n] = '\0';
+	for (; tab->name; tab++) {
+		if (strcasecmp(tab->name, buf) == 0) {
+			*out = tab->value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * "none", or letters from r, w, x (each at most once), with '-' as a
+ * placeholder so that "r-x" as printed by /proc/PID/maps also reads.
+ */
+int scn_prot_parse(const char *s, size_t n, long *out)
+{
+	long prot = 0;
+	size_t i;
+
+	if (n == 4 && strncasecmp(s, "none", 4) == 0) {
+		*out = PROT_NONE;
+		return 0;
+	}
+	if (n == 0 || n > 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		long bit;
+
+		switch (s[i]) {
+		case 'r': bit = PROT_READ; break;
+		case 'w': bit = PROT_WRITE; break;
+		case 'x': bit = PROT_EXEC; break;
+		case '-': continue;
+		default: return -1;
+		}
+		if (prot & bit)
+			return -1;
+		prot |= bit;
+	}
+	*out = prot;
+	return 0;
+}
+
+int scn_mmap_flag(const char *s, size_t n, long *out)
+{
+	return lookup(mmap_flags, "MAP_", s, n, out);
+}
+
+int scn_advice(const char *s, size_t n, long *out)
+{
+	return lookup(advices, "MADV_", s, n, out);
+}
+
+int scn_errno(const char *s, size_t n, int *out)
+{
+	long v;
+
+	/* errno names are all capitals in Linux; insist, so "ok" is not one */
+	if (n == 0 || s[0] != 'E')
+		return -1;
+	if (lookup(errnos, "", s, n, &v) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+const char *scn_errno_name(int e)
+{
+	const struct scn_name *t;
+
+	if (e == 0)
+		return "ok";
+	for (t = errnos; t->name; t++)
+		if (t->value == e)
+			return t->name;
+	return "E?";
+}
+
+const char *scn_cmp_name(enum scn_cmp c)
+{
+	static const char *const names[] = {
+		[SCN_EQ] = "==", [SCN_NE] = "!=", [SCN_LT] = "<",
+		[SCN_LE] = "<=", [SCN_GT] = ">", [SCN_GE] = ">=",
+	};
+
+	return names[c];
+}

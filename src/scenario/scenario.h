@@ -1,0 +1,178 @@
+/*
+ * scenario.h - the scenario language: parser, interpreter, built-in demo.
+ *
+ * A scenario is parsed completely into a struct scn_script (an array of
+ * struct scn_op, plus a symbol table) before anything runs, so bad input
+ * anywhere in a file is reported without touching a machine.  The
+ * interpreter (run.c) walks the ops against a simulated machine; another
+ * back end (the host kernel, a fuzzer printing files) can walk the same
+ * ops.  docs/scenario.md is the language reference.
+ *
+ * Result codes of every scn_run_* call, also the exit codes of `mmlab run`:
+ */
+#ifndef MMLAB_SCENARIO_H
+#define MMLAB_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum scn_result {
+	SCN_PASS = 0,		/* every expectation held, nothing leaked */
+	SCN_FAIL = 1,		/* an expectation failed */
+	SCN_BAD	 = 2,		/* bad input, or the machine could not be made */
+};
+
+struct scn_opts {
+	bool verbose;		/* trace each statement before running it */
+	bool no_check;		/* clear MML_CHECK_EVERY_OP whatever the file says */
+	FILE *out;		/* echo and show; NULL = stdout */
+	FILE *err;		/* diagnostics; NULL = stderr */
+};
+
+/* ---- the AST: what the parser hands the interpreter ---- */
+
+enum scn_op_kind {
+	SCN_OP_MACHINE,		/* machine ram=64M cpus=4 seed=1 no-check quiet */
+	SCN_OP_SPAWN,		/* spawn A */
+	SCN_OP_THREAD,		/* thread A -> A2 */
+	SCN_OP_FORK,		/* fork A -> B */
+	SCN_OP_EXIT,		/* exit A */
+	SCN_OP_MMAP,		/* [p =] mmap A ADDR LEN PROT FLAGS [FD [OFF]] */
+	SCN_OP_MUNMAP,		/* munmap A ADDR LEN */
+	SCN_OP_MPROTECT,	/* mprotect A ADDR LEN PROT */
+	SCN_OP_MADVISE,		/* madvise A ADDR LEN ADVICE */
+	SCN_OP_WRITE,		/* write A ADDR [LEN] PATTERN */
+	SCN_OP_READ,		/* read A ADDR LEN [expect PATTERN] */
+	SCN_OP_FRAME,		/* f = frame A ADDR */
+	SCN_OP_EXPECT_PAGEMAP,	/* expect pagemap A ADDR [LEN] BIT... */
+	SCN_OP_EXPECT_SAME,	/* expect same-frame A ADDR B ADDR */
+	SCN_OP_EXPECT_DIFF,	/* expect different-frame A ADDR B ADDR */
+	SCN_OP_EXPECT_FRAME,	/* expect frame A ADDR ==|!= f */
+	SCN_OP_EXPECT_STAT,	/* expect vmstat|meminfo[-delta] NAME CMP N */
+	SCN_OP_EXPECT_VMAS,	/* expect vma-count A ADDR LEN CMP N */
+	SCN_OP_EXPECT_ADDR,	/* expect addr ADDR CMP ADDR */
+	SCN_OP_MARK,		/* mark */
+	SCN_OP_CHECK,		/* check */
+	SCN_OP_SHOW,		/* show maps|smaps A [ADDR] / vmstat / meminfo / pagemap A ADDR [LEN] */
+	SCN_OP_ECHO,		/* echo ... */
+};
+
+enum scn_sym_kind {
+	SCN_SYM_NONE,		/* declared once, now gone (an exited task) */
+	SCN_SYM_TASK,
+	SCN_SYM_ADDR,
+	SCN_SYM_FRAME,
+};
+
+struct scn_sym {
+	char *name;
+	enum scn_sym_kind kind;
+};
+
+/* An address: a symbol's value plus an offset, or a literal (sym < 0). */
+struct scn_addr {
+	int sym;
+	uint64_t off;		/* added modulo 2^64: p-4k is p + (2^64 - 4096) */
+};
+
+/* A byte pattern: a byte repeated, or a string repeated to the length. */
+struct scn_pattern {
+	bool present;
+	unsigned char *bytes;	/* malloc'd; one byte for a byte pattern */
+	size_t n;		/* >= 1 */
+};
+
+#define SCN_MAX_ERRS 4
+/*
+ * What a statement may return.  Default (nerr == 0, !any): success.
+ * "=> ok|ENOMEM" lists up to SCN_MAX_ERRS outcomes, 0 meaning ok.
+ */
+struct scn_expect {
+	bool any;
+	int nerr;
+	int err[SCN_MAX_ERRS];	/* positive errno values, 0 = ok */
+};
+
+enum scn_cmp { SCN_EQ, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
+
+enum scn_stat_src { SCN_VMSTAT, SCN_MEMINFO };
+
+enum scn_show_what { SCN_SHOW_MAPS, SCN_SHOW_SMAPS, SCN_SHOW_VMSTAT,
+		     SCN_SHOW_MEMINFO, SCN_SHOW_PAGEMAP };
+
+/* Tracked at parse time, read at every "mark": the counters deltas need. */
+struct scn_statref {
+	enum scn_stat_src src;
+	char *name;
+};
+
+struct scn_op {
+	enum scn_op_kind kind;
+	unsigned line;
+	char *text;		/* the source line, for traces */
+	int def;		/* symbol this statement defines, or -1 */
+	int task, task2;	/* task symbols, or -1 */
+	struct scn_addr addr, addr2;
+	bool has_addr;		/* show maps/smaps A ADDR */
+	uint64_t len;
+	bool has_len;
+	long arg;		/* prot, advice, show what */
+	long flags;		/* mmap flags */
+	long fd;
+	int64_t off;
+	struct scn_pattern pat;
+	struct scn_expect expect;
+	/* expect pagemap: bits that must be set / clear */
+	uint64_t pm_set, pm_clear;
+	/* expect stat / frame / vma-count */
+	enum scn_stat_src src;
+	bool delta;
+	int statref;		/* index into scn_script.statrefs for deltas */
+	char *name;
+	unsigned name_col;	/* for "unknown counter", found only at run time */
+	enum scn_cmp cmp;
+	int64_t value;
+	/* machine */
+	uint64_t ram;
+	unsigned ncpus;
+	uint64_t seed;
+	int check;		/* -1 unchanged, 0 no-check, 1 check */
+	bool quiet;
+	char *echo;		/* echo text */
+};
+
+struct scn_script {
+	char *name;		/* file name, for messages */
+	struct scn_op *ops;
+	int nops;
+	struct scn_sym *syms;
+	int nsyms;
+	struct scn_statref *statrefs;
+	int nstatrefs;
+};
+
+/* parse.c */
+int scn_parse(const char *name, const char *text, size_t len,
+	      struct scn_script **out, FILE *err);
+void scn_script_free(struct scn_script *s);
+
+/* names.c: the host's constants by name, and back */
+int scn_prot_parse(const char *s, size_t n, long *out);
+int scn_mmap_flag(const char *s, size_t n, long *out);
+int scn_advice(const char *s, size_t n, long *out);
+int scn_errno(const char *s, size_t n, int *out);
+const char *scn_errno_name(int e);
+const char *scn_cmp_name(enum scn_cmp c);
+
+/* run.c */
+int scn_exec(const struct scn_script *s, const struct scn_opts *o);
+int scn_run_string(const char *name, const char *text, size_t len,
+		   const struct scn_opts *o);
+int scn_run_file(const char *path, const struct scn_opts *o);
+
+/* demo.c */
+int scn_run_demo(const struct scn_opts *o);
+
+#endif /* MMLAB_SCENARIO_H */

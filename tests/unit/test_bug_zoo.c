@@ -1,0 +1,130 @@
+/*
+ * test_bug_zoo.c - every bug-zoo entry is caught by the invariant checker or
+ * the stale-TLB detector, and the same scenario is clean without it.
+ */
+#include <string.h>
+
+#include "../harness.h"
+
+/* Runs the scenario; returns whether the machine noticed something wrong. */
+typedef void (*scenario_fn)(struct mml_machine *m, bool *diverged);
+
+static bool run(const char *bug, scenario_fn fn, bool *diverged)
+{
+	struct mml_machine *m = h_machine_flags(0, MML_QUIET);
+	bool caught;
+
+	*diverged = false;
+	if (!m)
+		return false;
+	if (bug)
+		CHECK_EQ(mml_bug_inject(m, bug), 0);
+	fn(m, diverged);
+	caught = mml_check(m) != 0;
+	h_forget_machine(m);
+	CHECK_EQ(mml_machine_free(m), caught ? -EBUSY : 0);
+	return caught;
+}
+
+/* fork, then the parent writes: the child must keep the old bytes. */
+static void fork_then_parent_writes(struct mml_machine *m, bool *diverged)
+{
+	struct mml_task *p = h_spawn(m), *c;
+	uint64_t a;
+	uint8_t v = 0;
+
+	if (!p)
+		return;
+	a = h_map(p, 0, H_PAGE, H_RW, H_ANON);
+	h_fill(p, a, H_PAGE, 1);
+	c = h_fork(p);
+	if (!c)
+		return;
+	h_poke(p, a, 2);
+	h_peek(c, a, &v);
+	*diverged = v != 1;
+}
+
+/* Another CPU of the process holds a translation while munmap frees. */
+static void munmap_with_second_cpu(struct mml_machine *m, bool *diverged)
+{
+	struct mml_task *a = h_spawn(m), *b = NULL;
+	uint64_t p;
+	uint8_t v;
+
+	if (!a || mml_thread_new(a, &b))
+		return;
+	p = h_map(a, 0, H_PAGE, H_RW, H_ANON);
+	h_fill(a, p, H_PAGE, 1);
+	h_peek(b, p, &v);	/* b's TLB now maps the page */
+	mml_munmap(a, p, H_PAGE);
+	*diverged = h_peek(b, p, &v) != -EFAULT;
+}
+
+TEST(clean_runs_are_clean)
+{
+	bool diverged;
+
+	CHECK(!run(NULL, fork_then_parent_writes, &diverged));
+	CHECK(!diverged);
+	CHECK(!run(NULL, munmap_with_second_cpu, &diverged));
+	CHECK(!diverged);
+}
+
+TEST(cow_reuse_shared_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("cow-reuse-shared", fork_then_parent_writes, &diverged));
+	CHECK(diverged);
+}
+
+TEST(fork_no_wrprotect_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("fork-no-wrprotect", fork_then_parent_writes, &diverged));
+	CHECK(diverged);
+}
+
+TEST(fork_keep_exclusive_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("fork-keep-exclusive", fork_then_parent_writes, &diverged));
+	CHECK(diverged);
+}
+
+TEST(free_before_flush_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("free-before-flush", munmap_with_second_cpu, &diverged));
+}
+
+TEST(every_zoo_entry_is_listed)
+{
+	const char *names[] = { "cow-reuse-shared", "free-before-flush", "fork-no-wrprotect",
+				"fork-keep-exclusive" };
+
+	CHECK(mml_bug_count() >= 4);
+	for (int i = 0; i < mml_bug_count(); i++) {
+		const char *n, *b, *h;
+
+		CHECK_EQ(mml_bug_describe(i, &n, &b, &h), 0);
+		CHECK(n && *n && b && *b && h && *h);
+	}
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct mml_machine *m = h_machine(0);
+
+		CHECK_EQ(mml_bug_inject(m, names[i]), 0);
+		CHECK_EQ(mml_bug_inject(m, "no-such-bug"), -ENOENT);
+		h_forget_machine(m);
+		mml_machine_free(m);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	return harness_run(argc, argv);
+}

@@ -1,0 +1,124 @@
+/*
+ * test_page_alloc.c - the buddy allocator, watermarks, poisoning and the
+ * zero page (internal API).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "mm/internal.h"
+
+TEST(struct_page_fits_budget)
+{
+	CHECK(sizeof(struct page) <= 64);
+}
+
+TEST(buddy_split_and_merge)
+{
+	struct mml_machine *m = h_machine(8 << 20);
+	unsigned long free0 = nr_free_pages(m);
+	struct page *a, *b;
+
+	REQUIRE(m);
+	a = alloc_pages(m, 0, 0);
+	b = alloc_pages(m, 0, 0);
+	REQUIRE(a && b);
+	CHECK_EQ(nr_free_pages(m), free0 - 2);
+	CHECK_EQ(folio_ref_count((struct folio *)a), 1);
+	__free_pages(m, a, 0);
+	__free_pages(m, b, 0);
+	CHECK_EQ(nr_free_pages(m), free0);
+	/* Everything merged back: one order-10 block per 4 MiB again. */
+	CHECK_EQ(m->zone.free_area[0].nr_free, 1);	/* the zero page's buddy */
+	for (unsigned o = 0; o <= MAX_PAGE_ORDER; o++) {
+		struct page *p = alloc_pages(m, 0, o);
+
+		if (!CHECKF(p != NULL, "order %u allocation failed", o))
+			continue;
+		CHECK_EQ(page_to_pfn(m, p) & ((1UL << o) - 1), 0);	/* naturally aligned */
+		__free_pages(m, p, o);
+	}
+	CHECK_EQ(nr_free_pages(m), free0);
+	H_END(m);
+}
+
+TEST(freed_frames_are_poisoned_and_change_generation)
+{
+	struct mml_machine *m = h_machine(4 << 20);
+	struct page *p;
+	unsigned char *va;
+	unsigned gen;
+
+	REQUIRE(m);
+	p = alloc_pages(m, __GFP_ZERO, 0);
+	REQUIRE(p);
+	va = page_address(m, p);
+	CHECK_EQ(va[0], 0);
+	CHECK_EQ(va[PAGE_SIZE - 1], 0);
+	memset(va, 0x5a, PAGE_SIZE);
+	gen = p->alloc_gen;
+	__free_pages(m, p, 0);
+	CHECK_EQ(va[0], PAGE_POISON);
+	CHECK_EQ(va[PAGE_SIZE - 1], PAGE_POISON);
+	CHECK_NE(p->alloc_gen, gen);
+	CHECK(page_is_free(p));
+	H_END(m);
+}
+
+TEST(allocation_stops_at_min_watermark)
+{
+	struct mml_machine *m = h_machine(4 << 20);
+	struct page **got;
+	unsigned long n = 0;
+
+	REQUIRE(m);
+	got = calloc(m->nr_frames, sizeof(*got));
+	REQUIRE(got);
+	while ((got[n] = alloc_pages(m, 0, 0)) != NULL)
+		n++;
+	CHECK(n > 0);
+	CHECK(nr_free_pages(m) <= m->zone._watermark[WMARK_MIN] + 1);
+	CHECK(nr_free_pages(m) >= m->zone._watermark[WMARK_MIN]);
+	CHECK(m->zone._watermark[WMARK_MIN] < m->zone._watermark[WMARK_LOW]);
+	CHECK(m->zone._watermark[WMARK_LOW] < m->zone._watermark[WMARK_HIGH]);
+	while (n)
+		__free_pages(m, got[--n], 0);
+	free(got);
+	H_END(m);
+}
+
+TEST(zero_page_is_reserved_and_zero)
+{
+	struct mml_machine *m = h_machine(0);
+	unsigned char *z;
+
+	REQUIRE(m);
+	CHECK(PageReserved(m->zero_page));
+	z = page_address(m, m->zero_page);
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		if (!CHECK_EQ(z[i], 0))
+			break;
+	H_END(m);
+}
+
+TEST(large_folio_has_tails_pointing_to_head)
+{
+	struct mml_machine *m = h_machine(8 << 20);
+	struct folio *f;
+
+	REQUIRE(m);
+	f = folio_alloc(m, 0, HPAGE_PMD_ORDER);
+	REQUIRE(f);
+	CHECK_EQ(folio_nr_pages(f), 512);
+	CHECK(PageHead(&f->page));
+	CHECK(page_folio(folio_page(f, 1)) == f);
+	CHECK(page_folio(folio_page(f, 511)) == f);
+	CHECK_EQ(folio_mapcount(f), 0);
+	folio_put(m, f);
+	H_END(m);
+}
+
+int main(int argc, char **argv)
+{
+	return harness_run(argc, argv);
+}
