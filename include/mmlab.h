@@ -90,6 +90,27 @@ int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */
 int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
 
 /*
+ * Fault injection: make resource boundaries fail on a seeded schedule, as
+ * Linux's fail_page_alloc / failslab and SQLite's test_malloc do.  Under
+ * injection every operation either succeeds or fails cleanly with Linux's
+ * error; invariants hold and nothing leaks.
+ */
+#define MML_FAIL_FRAME		0x1u	/* frames for user pages */
+#define MML_FAIL_PGTABLE	0x2u	/* page-table pages and their locks */
+#define MML_FAIL_META		0x4u	/* metadata: VMAs, anon_vmas, chains, mms, tasks */
+#define MML_FAIL_ALL		0x7u
+
+struct mml_fail {
+	unsigned sites;		/* MML_FAIL_*; 0 turns injection off */
+	unsigned rate_ppm;	/* with countdown 0: each attempt fails with this chance (per million) */
+	long countdown;		/* > 0: the countdown-th attempt fails, ... */
+	long repeat;		/* ... then this many more (-1: every later one) */
+	uint64_t seed;		/* for the rate */
+};
+int  mml_fail_set(struct mml_machine *m, const struct mml_fail *f);	/* NULL: off; -EINVAL on bad values */
+long mml_fail_injected(struct mml_machine *m);	/* failures injected so far */
+
+/*
  * The bug zoo: named defects compiled in, off unless switched on.  They exist
  * to prove that the oracles catch what they claim to catch.
  */

@@ -24,8 +24,12 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
 {
-	void *p = calloc(1, size);
+	void *p;
 
+	/* should_failslab(); a page table's lock fails with its page. */
+	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : MML_FAIL_META))
+		return NULL;
+	p = calloc(1, size);
 	if (p)
 		atomic_long_add(1, &m->objs[kind]);
 	return p;
@@ -71,6 +75,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		return NULL;
 	}
 	spin_lock_init(&m->tasks_lock);
+	fail_state_init(&m->fail);
 	INIT_LIST_HEAD(&m->mms);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
@@ -161,6 +166,7 @@ int mml_machine_free(struct mml_machine *m)
 
 	destroy_rwsem(&m->quiesce);
 	spin_lock_destroy(&m->tasks_lock);
+	fail_state_destroy(&m->fail);
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;

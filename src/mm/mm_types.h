@@ -21,6 +21,7 @@
 #include "arch/pgtable.h"
 #include "arch/tlb.h"
 #include "mm/list.h"
+#include "oracle/inject.h"
 #include "mmlab.h"
 #include "sync/sync.h"
 
@@ -322,6 +323,7 @@ struct mml_machine {
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
+	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
 };
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */

@@ -178,6 +178,9 @@ struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
 
 	if (order > MAX_PAGE_ORDER)
 		return NULL;
+	/* should_fail_alloc_page(): page tables and user frames fail separately. */
+	if (should_fail(m, (gfp & __GFP_PGTABLE) ? MML_FAIL_PGTABLE : MML_FAIL_FRAME))
+		return NULL;
 	spin_lock(&z->lock);
 	if (!zone_watermark_ok(z, order, (unsigned long)global_vm_stat(m, NR_FREE_PAGES))) {
 		spin_unlock(&z->lock);
