@@ -65,14 +65,19 @@ deps:
 run: all
 	./build/mmlab run
 
+# Every runner appends "passed failed" to this file; the last line of
+# `make test` is the total over all suites.
+export MMLAB_SUMMARY := $(CURDIR)/build/test-summary
+
 test: deps
+	@mkdir -p build && rm -f $(MMLAB_SUMMARY)
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
 	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios
 	@$(MAKE) --no-print-directory VARIANT=asan variant-lib
 	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
-	@echo "make test: all suites passed"
+	@awk '{ p += $$1; f += $$2 } END { printf "make test: all suites passed\n%d passed, %d failed\n", p, f; exit f != 0 }' $(MMLAB_SUMMARY)
 
 variant-lib: $(BUILD)/libmmlab.a $(BUILD)/mmlab $(if $(filter plain,$(VARIANT)),$(BUILD)/libmmlab.so)
 

@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+#define MMLAB_VERSION "0.1.0"
+
 struct mml_machine;	/* the simulated machine */
 struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 
@@ -43,6 +45,13 @@ struct mml_config {
 struct mml_machine *mml_machine_new(const struct mml_config *cfg);	/* cfg may be NULL; NULL on failure */
 int  mml_machine_free(struct mml_machine *m);	/* exits live tasks; 0, or -EBUSY after reporting leaks or broken invariants */
 int  mml_check(struct mml_machine *m);		/* invariant checker now: 0, or -EUCLEAN with a report on stderr */
+/*
+ * Bugs the machine has seen so far: broken invariants (with
+ * MML_CHECK_EVERY_OP, checked after every operation), stale translations.
+ * Operations keep returning what Linux would; a caller that wants to know
+ * which operation broke something compares this count before and after.
+ */
+long mml_report_count(struct mml_machine *m);
 uint64_t mml_page_size(void);			/* 4096 */
 
 /* Processes and threads. */
@@ -84,6 +93,8 @@ int  mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
 int  mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry);	/* the /proc/PID/pagemap entry, frame number included */
 long mml_vmstat(struct mml_machine *m, const char *name);	/* a /proc/vmstat counter by its Linux name; -ENOENT if unknown */
 long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo field in kB (or pages for HugePages_*); -ENOENT if unknown */
+const char *mml_vmstat_name(unsigned i);	/* the i-th counter's name, NULL past the last */
+const char *mml_meminfo_name(unsigned i);	/* the i-th field's name, NULL past the last */
 int  mml_show_smaps(struct mml_task *t, FILE *out);	/* /proc/PID/smaps */
 int  mml_show_maps(struct mml_task *t, FILE *out);	/* /proc/PID/maps */
 int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */

@@ -26,6 +26,11 @@ void mml_report(struct mml_machine *m, const char *fmt, ...)
 	va_end(ap);
 }
 
+long mml_report_count(struct mml_machine *m)
+{
+	return atomic_read(&m->reports);
+}
+
 _Noreturn void mml_bug(const char *file, int line, const char *cond)
 {
 	fprintf(stderr, "mmlab: kernel BUG at %s:%d: %s\n", file, line, cond);

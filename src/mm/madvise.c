@@ -3,7 +3,7 @@
  *
  * mmlab models a kernel with CONFIG_SWAP and without KSM, THP or hwpoison
  * injection for now: the advice of those absent features is EINVAL, as on
- * such a kernel.  MADV_FREE, MADV_COLD and MADV_PAGEOUT arrive with reclaim
+ * such a kernel.  MADV_COLD and MADV_PAGEOUT arrive with reclaim
  * (docs/deviations.md).
  */
 #include <sys/mman.h>
@@ -18,6 +18,7 @@ static bool madvise_need_mmap_write(int behavior)
 #ifdef MADV_DONTNEED_LOCKED
 	case MADV_DONTNEED_LOCKED:
 #endif
+	case MADV_FREE:
 	case MADV_WILLNEED:
 		return false;
 	default:
@@ -40,6 +41,7 @@ static bool madvise_behavior_valid(int behavior)
 #ifdef MADV_DONTNEED_LOCKED
 	case MADV_DONTNEED_LOCKED:
 #endif
+	case MADV_FREE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_DONTDUMP:
@@ -65,6 +67,83 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
 	if (vma->vm_flags & forbidden)
 		return -EINVAL;
 	zap_page_range_single(vma, start, end - start);
+	return 0;
+}
+
+/*
+ * Models folio_mark_lazyfree(): the folio no longer needs swap to be
+ * reclaimed; reclaim may drop it if nobody writes it first.
+ */
+static void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio)
+{
+	if (folio_test_anon(folio) && folio_test_swapbacked(folio) &&
+	    !folio_test_swapcache(folio) && !folio_test_unevictable(folio)) {
+		folio_clear_swapbacked(folio);
+		count_vm_event(m, PGLAZYFREE);
+	}
+}
+
+/*
+ * Models madvise_free_pte_range(): clean and age every pte of a page only
+ * this mm maps, and mark its folio lazily freeable.  The TLB flush at the
+ * end matters: a CPU still holding a dirty translation would write without
+ * setting the pte's dirty bit again, and reclaim would throw the write away.
+ */
+static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
+				   uint64_t addr, uint64_t end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!pte)
+		return;
+	for (; addr < end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+		struct folio *folio;
+
+		if (!pte_present(ptent))
+			continue;
+		folio = vm_normal_folio(vma, addr, ptent);
+		if (!folio || folio_test_large(folio))
+			continue;
+		/* A page another process still maps is not ours to free. */
+		if (folio_mapcount(folio) != 1)
+			continue;
+		if (folio_test_dirty(folio)) {
+			if (!folio_trylock(folio))
+				continue;
+			folio_clear_dirty(folio);
+			folio_unlock(folio);
+		}
+		if (pte_young(ptent) || pte_dirty(ptent)) {
+			/* The walker may set A or D meanwhile: clear them atomically. */
+			while (!ptep_cmpxchg(pte, &ptent, pte_mkold(pte_mkclean(ptent))))
+				;
+			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+		}
+		folio_mark_lazyfree(mm->machine, folio);
+	}
+	pte_unmap_unlock(pte, ptl);
+}
+
+/* Models madvise_free_single_vma(). */
+static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct mmu_gather tlb;
+
+	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)))
+		return -EINVAL;
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	for (uint64_t addr = start, next; addr < end; addr = next) {
+		pmd_t *pmd = mm_find_pmd(vma->vm_mm, addr);
+
+		next = pmd_addr_end(addr, end);
+		if (pmd && pmd_table(pmdp_get(pmd)))
+			madvise_free_pte_range(&tlb, vma, pmd, addr, next);
+	}
+	tlb_finish_mmu(&tlb);
 	return 0;
 }
 
@@ -138,6 +217,8 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint
 	case MADV_DONTNEED_LOCKED:
 #endif
 		return madvise_dontneed(vma, start, end, behavior);
+	case MADV_FREE:
+		return madvise_free(vma, start, end);
 	default:
 		return madvise_vma_flags(vma, start, end, behavior);
 	}

@@ -33,7 +33,7 @@ int mml_show_maps(struct mml_task *t, FILE *out)
 
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
-	uint64_t referenced, anonymous, swap;
+	uint64_t referenced, anonymous, lazyfree, swap;
 	uint64_t pss, pss_dirty;	/* << PSS_SHIFT */
 };
 
@@ -46,12 +46,16 @@ static void smaps_account(struct mem_size_stats *mss, struct folio *folio, struc
 	int mapcount = page_mapcount(page);
 	uint64_t size = PAGE_SIZE;
 
-	if (folio_test_anon(folio))
+	dirty = dirty || folio_test_dirty(folio);
+	if (folio_test_anon(folio)) {
 		mss->anonymous += size;
+		/* MADV_FREE'd and not written since: reclaim may discard it. */
+		if (!folio_test_swapbacked(folio) && !dirty)
+			mss->lazyfree += size;
+	}
 	mss->resident += size;
 	if (young || folio_test_referenced(folio))
 		mss->referenced += size;
-	dirty = dirty || folio_test_dirty(folio);
 	if (mapcount >= 2) {
 		uint64_t pss = (size << PSS_SHIFT) / mapcount;
 
@@ -151,7 +155,7 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Referenced", mss.referenced);
 		SEQ_KB(out, "Anonymous", mss.anonymous);
 		SEQ_KB(out, "KSM", 0);
-		SEQ_KB(out, "LazyFree", 0);
+		SEQ_KB(out, "LazyFree", mss.lazyfree);
 		SEQ_KB(out, "AnonHugePages", 0);
 		SEQ_KB(out, "ShmemPmdMapped", 0);
 		SEQ_KB(out, "FilePmdMapped", 0);

@@ -16,6 +16,7 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[PGFAULT] = "pgfault",
 	[PGMAJFAULT] = "pgmajfault",
 	[PGREUSE] = "pgreuse",
+	[PGLAZYFREE] = "pglazyfree",
 	[NR_TLB_REMOTE_FLUSH] = "nr_tlb_remote_flush",
 	[NR_TLB_REMOTE_FLUSH_RECEIVED] = "nr_tlb_remote_flush_received",
 	[NR_TLB_LOCAL_FLUSH_ALL] = "nr_tlb_local_flush_all",
@@ -40,6 +41,11 @@ long mml_vmstat(struct mml_machine *m, const char *name)
 		if (!strcmp(vmstat_text[i], name))
 			return global_vm_stat(m, i);
 	return -ENOENT;
+}
+
+const char *mml_vmstat_name(unsigned i)
+{
+	return i < NR_VM_STAT_ITEMS ? vmstat_text[i] : NULL;
 }
 
 int mml_show_vmstat(struct mml_machine *m, FILE *out)
@@ -84,6 +90,11 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "Shmem", mi_zero },
 	{ "PageTables", mi_pagetables },
 };
+
+const char *mml_meminfo_name(unsigned i)
+{
+	return i < ARRAY_SIZE(meminfo_fields) ? meminfo_fields[i].name : NULL;
+}
 
 long mml_meminfo(struct mml_machine *m, const char *name)
 {

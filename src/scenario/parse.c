@@ -339,7 +339,7 @@ static int parse_prot(struct parser *p, long *out)
 	if (t->s[0] >= '0' && t->s[0] <= '9') {
 		if (parse_u64(p, t, false, &v) < 0)
 			return -1;
-		if (v > 0x7fffffff)
+		if (v > 0xffffffff)
 			return perr(p, t->col, "protection out of range");
 		*out = (long)v;
 		return 0;
@@ -367,7 +367,7 @@ static int parse_mflags(struct parser *p, long *out)
 			;
 		/* a number among names: bits without a name, for EINVAL tests */
 		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
-			if (num_parse(t->s + a, b - a, false, &v) || v > 0x7fffffff)
+			if (num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
 				return perr(p, t->col + a, "bad mmap flag number");
 			f = (long)v;
 		} else if (scn_mmap_flag(t->s + a, b - a, &f) < 0)
@@ -391,7 +391,7 @@ static int parse_advice(struct parser *p, long *out)
 
 		if (parse_u64(p, t, false, &v) < 0)
 			return -1;
-		if (v > 0x7fffffff)
+		if (v > 0xffffffff)
 			return perr(p, t->col, "advice out of range");
 		*out = (long)v;
 		return 0;
