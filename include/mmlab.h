@@ -33,6 +33,7 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 /* mml_config.flags */
 #define MML_CHECK_EVERY_OP	0x01u	/* run the invariant checker after every operation */
 #define MML_QUIET		0x02u	/* do not print reports on stderr (checks still fail) */
+#define MML_CHECK_FREES		0x04u	/* at every frame free, check no TLB still maps it (implied by MML_CHECK_EVERY_OP) */
 
 struct mml_config {
 	uint64_t ram_bytes;	/* simulated RAM; 0 = default (64 MiB) */

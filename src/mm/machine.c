@@ -68,6 +68,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->cfg = c;
 	m->nr_frames = c.ram_bytes >> PAGE_SHIFT;
 	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
+	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
 	m->quiet = c.flags & MML_QUIET;
 	if (page_alloc_init(m)) {
 		free(m);

@@ -321,6 +321,7 @@ struct mml_machine {
 	 */
 	struct rw_semaphore quiesce;
 	bool check_every_op;		/* (C) */
+	bool check_frees;		/* (C) no TLB may map a frame being freed */
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */

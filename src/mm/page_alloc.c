@@ -224,7 +224,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 
 		VM_BUG_ON_PAGE(atomic_read(&p->_mapcount) != -1, m, p);
 		VM_BUG_ON_PAGE(PageBuddy(p), m, p);
-		if (m->check_every_op) {
+		if (m->check_frees) {
 			struct mml_task *who;
 			uint64_t va;
 

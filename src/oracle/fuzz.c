@@ -1,0 +1,920 @@
+/*
+ * fuzz.c - the differential fuzzer (see fuzz.h).
+ *
+ * One generator serves both front ends: its choices come from a seeded
+ * PRNG (`mmlab fuzz`) or from the bytes a coverage-guided fuzzer hands in
+ * (fuzz_run_bytes).  Each operation runs on the library and on the
+ * reference model; any disagreement, a failed invariant check or a bug the
+ * machine reported is a divergence.  Operations name their addresses
+ * relative to earlier mappings ("regions") and their tasks by number, so
+ * that delta debugging can drop any subset and still replay the rest; the
+ * survivor is printed as a scenario file that `mmlab run` replays.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "mmlab.h"
+#include "oracle/fuzz.h"
+#include "oracle/model.h"
+
+#define PG		4096ULL
+#define ABS_BASE	0x10000000ULL	/* where absolute (non-region) addresses land */
+#define MAX_LIVE_TASKS	16
+#define SHRINK_TRIALS	4000
+#define SHRINK_SECONDS	60.0
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static int min_int(int a, int b) { return a < b ? a : b; }
+static int max_int(int a, int b) { return a > b ? a : b; }
+
+/* ---- choices --------------------------------------------------------------------- */
+
+struct chooser {
+	uint64_t s;			/* PRNG state */
+	const uint8_t *data;		/* or: bytes from libFuzzer */
+	size_t len, pos;
+};
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A value in [0, n). */
+static uint32_t choose(struct chooser *c, uint32_t n)
+{
+	uint32_t v = 0;
+
+	if (n <= 1)
+		return 0;
+	if (!c->data)
+		return (uint32_t)(splitmix64(&c->s) % n);
+	for (int i = 0; i < 2; i++)
+		v = (v << 8) | (c->pos < c->len ? c->data[c->pos++] : 0);
+	return v % n;
+}
+
+static bool chooser_exhausted(const struct chooser *c)
+{
+	return c->data && c->pos >= c->len;
+}
+
+/* ---- operations -------------------------------------------------------------------- */
+
+enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
+		F_READ, F_WRITE, F_CHECK };
+
+struct fop {
+	enum fop_kind kind;
+	int task;		/* the acting task */
+	int new_task;		/* spawn, thread, fork: the task created */
+	int region;		/* address = base of this region + off; -1: off is absolute */
+	int defines;		/* mmap: the region it creates */
+	int64_t off;
+	uint64_t len;
+	int prot, flags, advice;
+	uint8_t byte;		/* write: the byte repeated */
+};
+
+struct run {
+	const struct fuzz_opts *o;
+	struct mml_machine *m;
+	struct model *md;
+	struct mml_task **tasks;	/* by task number; NULL: not alive */
+	int ntasks;
+	uint64_t *rbase, *rlen;		/* by region number */
+	bool *rok;			/* defined in this run */
+	int nregions;
+	int next_task, next_region;	/* for the generator */
+	long done;
+	bool injecting;
+	char why[1024];			/* the first divergence */
+	FILE *scn;			/* printing a scenario while replaying */
+	uint8_t *ibuf, *mbuf;
+};
+
+static bool grow_arrays(struct run *r, int task, int region)
+{
+	if (task >= r->ntasks) {
+		int n = task * 2 + 16;
+		struct mml_task **t = realloc(r->tasks, (size_t)n * sizeof(*t));
+
+		if (!t)
+			return false;
+		memset(t + r->ntasks, 0, (size_t)(n - r->ntasks) * sizeof(*t));
+		r->tasks = t;
+		r->ntasks = n;
+	}
+	if (region >= r->nregions) {
+		int n = region * 2 + 16;
+		uint64_t *b = realloc(r->rbase, (size_t)n * sizeof(*b));
+		uint64_t *l = b ? realloc(r->rlen, (size_t)n * sizeof(*l)) : NULL;
+		bool *ok;
+
+		if (b)
+			r->rbase = b;
+		if (l)
+			r->rlen = l;
+		ok = (b && l) ? realloc(r->rok, (size_t)n * sizeof(*ok)) : NULL;
+		if (!ok)
+			return false;
+		memset(ok + r->nregions, 0, (size_t)(n - r->nregions) * sizeof(*ok));
+		r->rok = ok;
+		r->nregions = n;
+	}
+	return true;
+}
+
+static const char *errname(long e)
+{
+	switch (-e) {
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case EFAULT: return "EFAULT";
+	case EEXIST: return "EEXIST";
+	case EPERM: return "EPERM";
+	case EBADF: return "EBADF";
+	case EACCES: return "EACCES";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ESRCH: return "ESRCH";
+	default: return "E?";
+	}
+}
+
+static const char *prot_text(int prot)
+{
+	static const char *const t[8] = { "none", "r", "w", "rw", "x", "rx", "wx", "rwx" };
+
+	return t[prot & 7];
+}
+
+static const char *advice_text(int a, char *buf, size_t n)
+{
+	switch (a) {
+	case MADV_DONTNEED: return "dontneed";
+	case MADV_FREE: return "free";
+	case MADV_DONTFORK: return "dontfork";
+	case MADV_DOFORK: return "dofork";
+	case MADV_WIPEONFORK: return "wipeonfork";
+	case MADV_KEEPONFORK: return "keeponfork";
+	case MADV_POPULATE_READ: return "populate_read";
+	case MADV_POPULATE_WRITE: return "populate_write";
+	case MADV_NORMAL: return "normal";
+	case MADV_RANDOM: return "random";
+	default:
+		snprintf(buf, n, "%d", a);
+		return buf;
+	}
+}
+
+static void addr_text(const struct fop *op, char *buf, size_t n)
+{
+	if (op->region < 0)
+		snprintf(buf, n, "0x%" PRIx64, (uint64_t)op->off);
+	else if (op->off > 0)
+		snprintf(buf, n, "r%d+%" PRId64, op->region, op->off);
+	else if (op->off < 0)
+		snprintf(buf, n, "r%d-%" PRId64, op->region, -op->off);
+	else
+		snprintf(buf, n, "r%d", op->region);
+}
+
+static void diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diverge(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- keeping the model in step after an injected failure ------------------------------ */
+
+/*
+ * Under fault injection mprotect, madvise and MAP_FIXED may stop half way,
+ * as in Linux.  Read what the implementation now has from smaps and tell
+ * the model, page by page, for the range the call touched.
+ */
+static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
+{
+	struct mml_task *t = r->tasks[task];
+	uint64_t end = start + len, vs = 0, ve = 0;
+	char *text = NULL, *line, *save;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	struct vma { uint64_t s, e; int prot; unsigned flags; } v[64];
+	int nv = 0;
+
+	if (!f)
+		return;
+	mml_show_smaps(t, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char perms[8];
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &vs, &ve, perms) == 3 && nv < 64) {
+			if (ve <= start || vs >= end)
+				continue;
+			v[nv].s = vs;
+			v[nv].e = ve;
+			v[nv].prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+				     (perms[2] == 'x' ? PROT_EXEC : 0);
+			v[nv].flags = 0;
+			nv++;
+		} else if (!strncmp(line, "VmFlags:", 8) && nv && v[nv - 1].s == vs) {
+			if (strstr(line, " dc"))
+				v[nv - 1].flags |= MODEL_DONTFORK;
+			if (strstr(line, " wf"))
+				v[nv - 1].flags |= MODEL_WIPEONFORK;
+		}
+	}
+	free(text);
+	for (uint64_t a = start & ~(PG - 1); a < end; a += PG) {
+		int i;
+
+		for (i = 0; i < nv; i++)
+			if (v[i].s <= a && a < v[i].e)
+				break;
+		if (i < nv)
+			model_resync_page(r->md, task, a, true, v[i].prot, v[i].flags);
+		else
+			model_resync_page(r->md, task, a, false, 0, 0);
+	}
+}
+
+/* ---- running one operation ---------------------------------------------------------------- */
+
+static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 1; i < n && b[i] == b[0]; i++)
+		;
+	if (i == n) {
+		fprintf(f, " expect 0x%02x", b[0]);
+		return;
+	}
+	fprintf(f, " expect \"");
+	for (i = 0; i < n; i++)
+		fprintf(f, "\\x%02x", b[i]);
+	fprintf(f, "\"");
+}
+
+/* The expected result clause of a scenario line. */
+static void print_result(FILE *f, long exp)
+{
+	if (exp < 0)
+		fprintf(f, " => %s", errname(exp));
+	fprintf(f, "\n");
+}
+
+/* Compare a load with the model, allowing zeros for lazily freed pages. */
+static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
+{
+	uint64_t i = 0;
+
+	while (i < op->len) {
+		uint64_t a = addr + i, n = min_u64(PG - (a & (PG - 1)), op->len - i);
+
+		if (memcmp(r->ibuf + i, r->mbuf + i, n)) {
+			uint64_t k;
+			bool zeros = true;
+
+			for (k = 0; k < n; k++)
+				zeros &= r->ibuf[i + k] == 0;
+			if (zeros && model_lazyfree(r->md, op->task, a)) {
+				model_discard(r->md, op->task, a);	/* reclaim dropped it */
+			} else {
+				for (k = 0; r->ibuf[i + k] == r->mbuf[i + k]; k++)
+					;
+				diverge(r, "task %d read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
+					"the model says 0x%02x", op->task, addr, a + k, r->ibuf[i + k],
+					r->mbuf[i + k]);
+				return;
+			}
+		}
+		i += n;
+	}
+}
+
+/* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
+static bool exec_op(struct run *r, const struct fop *op)
+{
+	struct mml_task *t = NULL, *nt = NULL;
+	uint64_t addr = 0;
+	long got = 0, exp = 0, fails_before;
+	const char *why = NULL;
+	char at[64], abuf[16];
+	bool injected;
+
+	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1))
+		return false;
+	if (op->kind != F_SPAWN && op->kind != F_CHECK) {
+		t = r->tasks[op->task];
+		if (!t)
+			return false;
+	}
+	if (op->kind >= F_MMAP && op->kind <= F_WRITE) {
+		if (op->region >= 0 && !r->rok[op->region])
+			return false;
+		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
+	}
+	addr_text(op, at, sizeof(at));
+	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
+
+	switch (op->kind) {
+	case F_SPAWN:
+	case F_THREAD:
+	case F_FORK:
+		got = op->kind == F_SPAWN ? mml_spawn(r->m, &nt) :
+		      op->kind == F_THREAD ? mml_thread_new(t, &nt) : mml_fork(t, &nt);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;	/* failed cleanly: nothing was created */
+		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
+		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
+		      model_fork(r->md, op->task, op->new_task);
+		if (got != exp) {
+			diverge(r, "%s: got %ld, the model says %ld",
+				op->kind == F_SPAWN ? "spawn" : op->kind == F_THREAD ? "thread" : "fork", got, exp);
+			return true;
+		}
+		r->tasks[op->new_task] = nt;
+		if (r->scn) {
+			if (op->kind == F_SPAWN)
+				fprintf(r->scn, "spawn T%d\n", op->new_task);
+			else
+				fprintf(r->scn, "%s T%d -> T%d\n", op->kind == F_THREAD ? "thread" : "fork",
+					op->task, op->new_task);
+		}
+		return true;
+	case F_EXIT:
+		got = mml_exit(t);
+		exp = model_exit(r->md, op->task);
+		r->tasks[op->task] = NULL;
+		if (got != exp)
+			diverge(r, "exit T%d: got %ld, the model says %ld", op->task, got, exp);
+		if (r->scn)
+			fprintf(r->scn, "exit T%d\n", op->task);
+		return true;
+	case F_MMAP:
+		got = mml_mmap(t, addr, op->len, op->prot, op->flags, -1, 0);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected) {
+			if (op->flags & MAP_FIXED)
+				resync_range(r, op->task, addr, op->len);
+			return true;
+		}
+		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
+		if (why)
+			diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len,
+				prot_text(op->prot), why, got);
+		else if (got != exp)
+			diverge(r, "T%d mmap %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
+				at, op->len, prot_text(op->prot), got, got < 0 ? errname(got) : "ok", exp,
+				exp < 0 ? errname(exp) : "ok");
+		if (exp >= 0 && !why) {
+			r->rbase[op->defines] = (uint64_t)exp;
+			r->rlen[op->defines] = (op->len + PG - 1) & ~(PG - 1);
+			r->rok[op->defines] = true;
+		}
+		if (r->scn) {
+			if (exp >= 0)
+				fprintf(r->scn, "r%d = ", op->defines);
+			fprintf(r->scn, "mmap T%d %s %" PRIu64 " %s private,anonymous%s%s%s", op->task,
+				(op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || op->off ? at : "0", op->len,
+				prot_text(op->prot), op->flags & MAP_FIXED ? ",fixed" : "",
+				op->flags & MAP_FIXED_NOREPLACE ? ",fixed_noreplace" : "",
+				op->flags & MAP_POPULATE ? ",populate" : "");
+			print_result(r->scn, exp);
+		}
+		return true;
+	case F_MUNMAP:
+	case F_MPROTECT:
+	case F_MADVISE:
+		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
+		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
+		      mml_madvise(t, addr, op->len, op->advice);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected) {
+			if (op->kind != F_MUNMAP)
+				resync_range(r, op->task, addr, op->len);
+			return true;
+		}
+		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
+		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
+		      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		if (got != exp)
+			diverge(r, "T%d %s %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task,
+				op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
+				at, op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		if (r->scn) {
+			if (op->kind == F_MUNMAP)
+				fprintf(r->scn, "munmap T%d %s %" PRIu64, op->task, at, op->len);
+			else if (op->kind == F_MPROTECT)
+				fprintf(r->scn, "mprotect T%d %s %" PRIu64 " %s", op->task, at, op->len,
+					prot_text(op->prot));
+			else
+				fprintf(r->scn, "madvise T%d %s %" PRIu64 " %s", op->task, at, op->len,
+					advice_text(op->advice, abuf, sizeof(abuf)));
+			print_result(r->scn, exp);
+		}
+		return true;
+	case F_WRITE:
+		memset(r->ibuf, op->byte, op->len);
+		got = mml_write(t, addr, r->ibuf, op->len);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;
+		exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+		if (got != exp)
+			diverge(r, "T%d write %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
+				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		if (r->scn) {
+			fprintf(r->scn, "write T%d %s %" PRIu64 " 0x%02x", op->task, at, op->len, op->byte);
+			print_result(r->scn, exp);
+		}
+		return true;
+	case F_READ: {
+		bool lazy = false;
+
+		got = mml_read(t, addr, r->ibuf, op->len);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;
+		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len; a += PG)
+			lazy |= model_lazyfree(r->md, op->task, a);
+		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+		if (got != exp)
+			diverge(r, "T%d read %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
+				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		else if (!got)
+			compare_read(r, op, addr);
+		if (r->scn) {
+			fprintf(r->scn, "read T%d %s %" PRIu64, op->task, at, op->len);
+			/* Old bytes or zeros are both right for a lazily freed page. */
+			if (!exp && !lazy)
+				print_bytes_expect(r->scn, r->mbuf, op->len);
+			print_result(r->scn, exp);
+		}
+		return true;
+	}
+	case F_CHECK:
+		if (mml_check(r->m))
+			diverge(r, "the invariant checker failed at a check statement");
+		if (r->scn)
+			fprintf(r->scn, "check\n");
+		return true;
+	}
+	return false;
+}
+
+/* ---- generating operations ---------------------------------------------------------------- */
+
+static int pick_live_task(struct run *r, struct chooser *c)
+{
+	int live[MAX_LIVE_TASKS * 4], n = 0;
+
+	for (int i = 0; i < r->next_task && i < r->ntasks && n < (int)(sizeof(live) / sizeof(live[0])); i++)
+		if (r->tasks[i])
+			live[n++] = i;
+	return n ? live[choose(c, (uint32_t)n)] : -1;
+}
+
+static int count_live_tasks(struct run *r)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->next_task && i < r->ntasks; i++)
+		n += r->tasks[i] != NULL;
+	return n;
+}
+
+/* An address near an existing region (edges and holes included), or an absolute one. */
+static void pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned)
+{
+	int defined[64], n = 0;
+
+	for (int i = r->next_region - 1; i >= 0 && n < 64; i--)
+		if (i < r->nregions && r->rok[i])
+			defined[n++] = i;
+	if (n && choose(c, 10) < 9) {
+		int reg = defined[choose(c, (uint32_t)min_int(n, 16))];
+		uint64_t pages = r->rlen[reg] / PG;
+
+		op->region = reg;
+		op->off = ((int64_t)choose(c, (uint32_t)pages + 3) - 1) * (int64_t)PG;
+	} else {
+		op->region = -1;
+		op->off = (int64_t)(ABS_BASE + choose(c, 64) * PG);
+	}
+	if (!aligned && choose(c, 8) == 0)
+		op->off += choose(c, (uint32_t)PG);
+}
+
+static uint64_t pick_len(struct chooser *c, uint32_t max_pages)
+{
+	switch (choose(c, 10)) {
+	case 0:
+		return 1 + choose(c, 64);		/* a few bytes: rounds up */
+	case 1:
+		return choose(c, 2) ? 0 : PG * (1 + choose(c, max_pages)) + 1;
+	default:
+		return PG * (1 + choose(c, max_pages));
+	}
+}
+
+static int pick_prot(struct chooser *c)
+{
+	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
+				     PROT_READ | PROT_WRITE, PROT_READ, PROT_READ, PROT_NONE, PROT_WRITE,
+				     PROT_READ | PROT_WRITE | PROT_EXEC, PROT_READ | PROT_EXEC };
+
+	return prots[choose(c, sizeof(prots) / sizeof(prots[0]))];
+}
+
+static int pick_advice(struct chooser *c)
+{
+	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED, MADV_DONTNEED, MADV_FREE, MADV_FREE,
+				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
+				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM, 999 };
+
+	return advice[choose(c, sizeof(advice) / sizeof(advice[0]))];
+}
+
+/* Fills op with the next operation for the current state of the run. */
+static void gen_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int procs = r->o->procs, nlive = count_live_tasks(r);
+	uint32_t roll = choose(c, 100);
+
+	memset(op, 0, sizeof(*op));
+	op->region = op->defines = -1;
+	op->task = pick_live_task(r, c);
+	if (op->task < 0 || (roll < 3 && model_nr_processes(r->md) < procs)) {
+		op->kind = F_SPAWN;
+		op->new_task = r->next_task++;
+		return;
+	}
+	if (roll < 7 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
+		op->kind = F_FORK;
+		op->new_task = r->next_task++;
+	} else if (roll < 9 && nlive < MAX_LIVE_TASKS) {
+		op->kind = F_THREAD;
+		op->new_task = r->next_task++;
+	} else if (roll < 11) {
+		op->kind = F_EXIT;
+	} else if (roll < 23) {
+		uint32_t how = choose(c, 20);
+
+		op->kind = F_MMAP;
+		op->defines = r->next_region++;
+		op->len = pick_len(c, 8);
+		op->prot = pick_prot(c);
+		op->flags = MAP_PRIVATE | MAP_ANONYMOUS | (choose(c, 10) == 0 ? MAP_POPULATE : 0);
+		if (how < 8) {
+			op->off = 0;		/* the kernel chooses */
+		} else if (how < 11) {
+			pick_addr(r, c, op, false);	/* a hint */
+		} else {
+			pick_addr(r, c, op, how != 19);
+			op->flags |= how == 17 ? MAP_FIXED_NOREPLACE : MAP_FIXED;
+		}
+	} else if (roll < 30) {
+		op->kind = F_MUNMAP;
+		pick_addr(r, c, op, choose(c, 10) != 0);
+		op->len = pick_len(c, 10);
+	} else if (roll < 38) {
+		op->kind = F_MPROTECT;
+		pick_addr(r, c, op, choose(c, 10) != 0);
+		op->len = pick_len(c, 10);
+		op->prot = pick_prot(c);
+	} else if (roll < 46) {
+		op->kind = F_MADVISE;
+		pick_addr(r, c, op, choose(c, 10) != 0);
+		op->len = pick_len(c, 10);
+		op->advice = pick_advice(c);
+	} else if (roll < 99) {
+		op->kind = roll < 72 ? F_WRITE : F_READ;
+		pick_addr(r, c, op, false);
+		op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)(3 * PG));
+		op->byte = (uint8_t)choose(c, 256);
+	} else {
+		op->kind = F_CHECK;
+	}
+}
+
+/* ---- a whole run -------------------------------------------------------------------------- */
+
+static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
+{
+	struct mml_config cfg = {
+		.ram_bytes = o->ram, .seed = o->seed,
+		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0),
+	};
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->m = mml_machine_new(&cfg);
+	r->md = model_new();
+	r->ibuf = malloc(4 * PG);
+	r->mbuf = malloc(4 * PG);
+	if (!r->m || !r->md || !r->ibuf || !r->mbuf)
+		return false;
+	if (o->bug && mml_bug_inject(r->m, o->bug))
+		return false;
+	if (o->fail_rate_ppm) {
+		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed };
+
+		mml_fail_set(r->m, &f);
+		r->injecting = true;
+	}
+	return true;
+}
+
+/* Tears the run down; a leak or broken invariant at the end is a divergence. */
+static void run_finish(struct run *r)
+{
+	if (r->m) {
+		if (r->injecting)
+			mml_fail_set(r->m, NULL);
+		if (!r->why[0] && mml_check(r->m))
+			diverge(r, "the invariant checker failed at the end");
+		if (mml_machine_free(r->m) && !r->why[0])
+			diverge(r, "leaks or broken invariants when every process exited");
+	}
+	model_free(r->md);
+	free(r->tasks);
+	free(r->rbase);
+	free(r->rlen);
+	free(r->rok);
+	free(r->ibuf);
+	free(r->mbuf);
+}
+
+/* After each op: the periodic checker, and any bug the machine reported. */
+static void after_op(struct run *r, int check_every)
+{
+	r->done++;
+	if (r->why[0])
+		return;
+	if (check_every && r->done % check_every == 0 && mml_check(r->m))
+		diverge(r, "the invariant checker failed after operation %ld", r->done);
+	else if (mml_report_count(r->m))
+		diverge(r, "the machine reported a bug during operation %ld", r->done);
+}
+
+/* Replays ops; true if something diverged.  *at: index of the failing op. */
+static bool replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
+		   char *why, size_t whylen)
+{
+	struct run r;
+	bool failed;
+	size_t i;
+
+	if (!run_init(&r, o, true)) {
+		run_finish(&r);
+		return false;
+	}
+	r.scn = scn;
+	for (i = 0; i < n && !r.why[0]; i++) {
+		if (exec_op(&r, &ops[i]))
+			after_op(&r, 1);
+	}
+	if (at)
+		*at = i;
+	run_finish(&r);
+	failed = r.why[0] != 0;
+	if (why)
+		snprintf(why, whylen, "%s", r.why);
+	return failed;
+}
+
+/* Delta debugging (ddmin): the smallest subsequence that still fails. */
+static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n)
+{
+	struct fop *cand = malloc(n * sizeof(*cand));
+	size_t gran = 2, trials = 0;
+	time_t start = time(NULL);
+
+	if (!cand)
+		return n;
+	while (n >= 2 && trials < SHRINK_TRIALS && difftime(time(NULL), start) < SHRINK_SECONDS) {
+		size_t chunk = (n + gran - 1) / gran, at;
+		bool reduced = false;
+
+		for (size_t s = 0; s < n && !reduced; s += chunk) {
+			size_t e = min_u64(s + chunk, n), m = 0;
+
+			memcpy(cand, ops, s * sizeof(*cand));
+			memcpy(cand + s, ops + e, (n - e) * sizeof(*cand));
+			m = n - (e - s);
+			trials++;
+			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+				/* Keep it, cut off whatever came after the failure. */
+				n = min_u64(m, at);
+				memcpy(ops, cand, n * sizeof(*ops));
+				gran = gran > 2 ? gran - 1 : 2;
+				reduced = true;
+			}
+		}
+		if (!reduced) {
+			if (gran >= n)
+				break;
+			gran = min_u64(gran * 2, n);
+		}
+	}
+	free(cand);
+	return n;
+}
+
+/*
+ * ddmin cannot drop "thread A -> B" while B's operations matter.  Try doing
+ * B's operations as A instead and dropping the creation; keep it if the run
+ * still fails.  Repeat until nothing more goes.
+ */
+static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n)
+{
+	struct fop *cand = malloc(n * sizeof(*cand));
+	bool progress = true;
+
+	if (!cand)
+		return n;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < n; i++) {
+			int from, to;
+			size_t m = 0, at;
+
+			if (ops[i].kind != F_THREAD && ops[i].kind != F_FORK)
+				continue;
+			from = ops[i].new_task;
+			to = ops[i].task;
+			for (size_t k = 0; k < n; k++) {
+				if (k == i)
+					continue;
+				cand[m] = ops[k];
+				if (cand[m].task == from)
+					cand[m].task = to;
+				m++;
+			}
+			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+				n = min_u64(m, at);
+				memcpy(ops, cand, n * sizeof(*ops));
+				progress = true;
+				break;
+			}
+		}
+	}
+	free(cand);
+	return n;
+}
+
+static void print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *f, long total)
+{
+	fprintf(f, "# Shrunk by `mmlab fuzz --seed %" PRIu64 "%s%s` from %ld operations to %zu.\n", o->seed,
+		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", total, n);
+	fprintf(f, "# Expectations are the reference model's.\n");
+	fprintf(f, "machine ram=%" PRIu64 " seed=%" PRIu64 "\n", o->ram, o->seed);
+	replay(o, ops, n, f, NULL, NULL, 0);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(const struct fuzz_opts *o, long done, double t0)
+{
+	double frac = o->time_s ? (now_s() - t0) / o->time_s : (double)done / o->ops;
+	int w = 40, fill = (int)(frac * w);
+
+	fill = fill < 0 ? 0 : fill > w ? w : fill;
+	printf("\r[%.*s%*s] %3d%% %ld ops", fill, "########################################", w - fill, "",
+	       (int)(frac * 100), done);
+	fflush(stdout);
+}
+
+int fuzz_run(const struct fuzz_opts *in)
+{
+	struct fuzz_opts o = *in;
+	struct chooser c = { .s = in->seed };
+	struct fop *ops = NULL;
+	size_t cap = 0, n;
+	struct run r;
+	double t0 = now_s(), dt;
+	FILE *out = in->out ? in->out : stdout;
+	int ret = 0;
+
+	if (!o.ops)
+		o.ops = o.time_s ? LONG_MAX : 10000;
+	if (!o.procs)
+		o.procs = 4;
+	if (!o.ram)
+		o.ram = 16ULL << 20;
+	if (!o.check_every)
+		o.check_every = 64;
+	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000)
+		return 2;
+	if (!run_init(&r, &o, true)) {
+		fprintf(stderr, "mmlab fuzz: cannot set up the machine%s%s\n", o.bug ? " or unknown bug " : "",
+			o.bug ? o.bug : "");
+		run_finish(&r);
+		return 2;
+	}
+	while (r.done < o.ops && !r.why[0]) {
+		if (r.done >= (long)cap) {
+			struct fop *nops = realloc(ops, (cap = cap * 2 + 1024) * sizeof(*ops));
+
+			if (!nops)
+				break;
+			ops = nops;
+		}
+		gen_op(&r, &c, &ops[r.done]);
+		exec_op(&r, &ops[r.done]);
+		after_op(&r, o.check_every);
+		if (o.progress && r.done % 2048 == 0)
+			progress(&o, r.done, t0);
+		if (o.time_s && r.done % 256 == 0 && now_s() - t0 >= o.time_s)
+			break;
+	}
+	n = (size_t)r.done;
+	run_finish(&r);		/* the end-of-run check may still find something */
+	dt = now_s() - t0;
+	if (o.progress)
+		printf("\r%*s\r", 60, "");
+	if (!o.quiet)
+		fprintf(out, "seed %" PRIu64 ": %zu operations, %.0f checked operations/s%s\n", o.seed, n,
+			dt > 0 ? n / dt : 0.0, r.why[0] ? "" : ", no divergence");
+	if (r.why[0]) {
+		char why[1024];
+		size_t m;
+
+		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
+		/* Shrink what led there, checking every operation from now on. */
+		m = shrink(&o, ops, n);
+		m = shrink_tasks(&o, ops, m);
+		m = shrink(&o, ops, m);
+		if (!replay(&o, ops, m, NULL, NULL, why, sizeof(why))) {
+			fprintf(out, "(the divergence did not reproduce on replay: shrinking skipped)\n");
+			m = n;
+		}
+		fprintf(out, "shrunk to %zu operations; scenario:\n", m);
+		print_scenario(&o, ops, m, out, (long)n);
+		if (o.scenario_out) {
+			FILE *f = fopen(o.scenario_out, "w");
+
+			if (f) {
+				print_scenario(&o, ops, m, f, (long)n);
+				fclose(f);
+			} else {
+				fprintf(stderr, "mmlab fuzz: cannot write %s\n", o.scenario_out);
+			}
+		}
+		ret = 1;
+	}
+	free(ops);
+	return ret;
+}
+
+int fuzz_run_bytes(const uint8_t *data, size_t size)
+{
+	struct fuzz_opts o = { .seed = 1, .procs = 3, .ram = 4ULL << 20, .check_every = 16, .quiet = true };
+	struct chooser c = { .data = data, .len = size };
+	struct run r;
+	struct fop op;
+	int ret = 0;
+
+	if (!run_init(&r, &o, true)) {
+		run_finish(&r);
+		return 0;
+	}
+	while (!chooser_exhausted(&c) && r.done < 2000 && !r.why[0]) {
+		gen_op(&r, &c, &op);
+		exec_op(&r, &op);
+		after_op(&r, o.check_every);
+	}
+	run_finish(&r);
+	if (r.why[0]) {
+		fprintf(stderr, "mmlab fuzz: divergence: %s\n", r.why);
+		ret = 1;
+	}
+	return ret;
+}

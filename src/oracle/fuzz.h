@@ -1,0 +1,40 @@
+/*
+ * fuzz.h - the differential fuzzer: seeded random operation sequences over
+ * several processes and threads, every observation compared with the
+ * reference model (model.h), the invariant checker run often; a divergence
+ * is shrunk (delta debugging) to a minimal scenario file for `mmlab run`.
+ */
+#ifndef MML_ORACLE_FUZZ_H
+#define MML_ORACLE_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct fuzz_opts {
+	uint64_t seed;		/* same seed and version, same run */
+	long ops;		/* operations to run (0: default 10000) */
+	double time_s;		/* stop after this many seconds (0: no limit) */
+	int procs;		/* most live processes at once (0: default 4) */
+	uint64_t ram;		/* simulated RAM in bytes (0: default 16 MiB) */
+	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
+	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million */
+	int check_every;	/* run the invariant checker every N ops (0: default 64; 1: every op) */
+	bool progress;		/* draw a progress bar (stdout is a terminal) */
+	bool quiet;		/* no summary line */
+	const char *scenario_out; /* also write the shrunk scenario here */
+	FILE *out;		/* summary, divergence and the shrunk scenario (default stdout) */
+};
+
+/* 0: no divergence; 1: divergence found (reported and shrunk); 2: bad options. */
+int fuzz_run(const struct fuzz_opts *o);
+
+/*
+ * The operation interpreter for coverage-guided fuzzers: bytes decoded into
+ * an operation sequence and run against the model.  Returns 0, or 1 on a
+ * divergence (printed to stderr).
+ */
+int fuzz_run_bytes(const uint8_t *data, size_t size);
+
+#endif /* MML_ORACLE_FUZZ_H */

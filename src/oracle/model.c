@@ -1,0 +1,590 @@
+/*
+ * model.c - the reference model (see model.h).
+ *
+ * Deliberately naive: a process is a sorted array of mapped pages, each with
+ * its own copy of the bytes.  No page tables, no sharing, no VMAs: if the
+ * implementation and this disagree, the implementation is the suspect.
+ * Nothing here includes the implementation's headers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "oracle/model.h"
+
+#define MP_DONTFORK	MODEL_DONTFORK
+#define MP_WIPEONFORK	MODEL_WIPEONFORK
+#define MP_LAZYFREE	0x4u	/* MADV_FREE'd, not written since: old bytes or zeros */
+
+struct mpage {
+	uint64_t addr;
+	int prot;
+	unsigned flags;
+	uint8_t *data;		/* NULL: all zero */
+};
+
+struct mproc {
+	bool alive;
+	int threads;
+	struct mpage *pages;	/* sorted by addr */
+	size_t n, cap;
+};
+
+struct model {
+	struct mproc *procs;
+	int nprocs;
+	int *task_proc;		/* -1: no such task (or exited) */
+	int ntasks;
+};
+
+struct model *model_new(void)
+{
+	return calloc(1, sizeof(struct model));
+}
+
+static void proc_clear(struct mproc *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->pages[i].data);
+	free(p->pages);
+	p->pages = NULL;
+	p->n = p->cap = 0;
+}
+
+void model_free(struct model *md)
+{
+	if (!md)
+		return;
+	for (int i = 0; i < md->nprocs; i++)
+		proc_clear(&md->procs[i]);
+	free(md->procs);
+	free(md->task_proc);
+	free(md);
+}
+
+static bool grow(void **arr, size_t elem, size_t need, size_t *cap)
+{
+	size_t ncap = *cap ? *cap : 8;
+	void *n;
+
+	if (need <= *cap)
+		return true;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return false;
+	*arr = n;
+	*cap = ncap;
+	return true;
+}
+
+static bool set_task(struct model *md, int task, int proc)
+{
+	if (task < 0)
+		return false;
+	if (task >= md->ntasks) {
+		int *n = realloc(md->task_proc, (size_t)(task + 1) * sizeof(*n));
+
+		if (!n)
+			return false;
+		for (int i = md->ntasks; i <= task; i++)
+			n[i] = -1;
+		md->task_proc = n;
+		md->ntasks = task + 1;
+	}
+	md->task_proc[task] = proc;
+	return true;
+}
+
+static struct mproc *task_proc(const struct model *md, int task)
+{
+	if (task < 0 || task >= md->ntasks || md->task_proc[task] < 0)
+		return NULL;
+	return &md->procs[md->task_proc[task]];
+}
+
+bool model_task_alive(const struct model *md, int task)
+{
+	return task_proc(md, task) != NULL;
+}
+
+int model_nr_processes(const struct model *md)
+{
+	int n = 0;
+
+	for (int i = 0; i < md->nprocs; i++)
+		n += md->procs[i].alive;
+	return n;
+}
+
+static int new_proc(struct model *md)
+{
+	struct mproc *n = realloc(md->procs, (size_t)(md->nprocs + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	md->procs = n;
+	memset(&md->procs[md->nprocs], 0, sizeof(struct mproc));
+	md->procs[md->nprocs].alive = true;
+	md->procs[md->nprocs].threads = 1;
+	return md->nprocs++;
+}
+
+int model_spawn(struct model *md, int task)
+{
+	int p = new_proc(md);
+
+	if (p < 0 || !set_task(md, task, p))
+		return -ENOMEM;
+	return 0;
+}
+
+int model_thread(struct model *md, int task, int new_task)
+{
+	struct mproc *p = task_proc(md, task);
+
+	if (!p || !set_task(md, new_task, md->task_proc[task]))
+		return -ESRCH;
+	p->threads++;
+	return 0;
+}
+
+/* Index of the first page with addr >= a. */
+static size_t lower_bound(const struct mproc *p, uint64_t a)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->pages[mid].addr < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct mpage *find_page(const struct mproc *p, uint64_t a)
+{
+	size_t i = lower_bound(p, a);
+
+	return i < p->n && p->pages[i].addr == a ? &p->pages[i] : NULL;
+}
+
+int model_fork(struct model *md, int task, int child_task)
+{
+	struct mproc *parent = task_proc(md, task), *child;
+	int c;
+
+	if (!parent)
+		return -ESRCH;
+	c = new_proc(md);
+	if (c < 0)
+		return -ENOMEM;
+	parent = task_proc(md, task);	/* procs may have moved */
+	child = &md->procs[c];
+	for (size_t i = 0; i < parent->n; i++) {
+		struct mpage pg = parent->pages[i];
+
+		if (pg.flags & MP_DONTFORK)
+			continue;
+		if ((pg.flags & MP_WIPEONFORK) || !pg.data) {
+			pg.data = NULL;
+			pg.flags &= ~MP_LAZYFREE;
+		} else {
+			pg.data = malloc(MODEL_PAGE);
+			if (!pg.data)
+				return -ENOMEM;
+			memcpy(pg.data, parent->pages[i].data, MODEL_PAGE);
+		}
+		if (!grow((void **)&child->pages, sizeof(pg), child->n + 1, &child->cap))
+			return -ENOMEM;
+		child->pages[child->n++] = pg;
+	}
+	return set_task(md, child_task, c) ? 0 : -ENOMEM;
+}
+
+int model_exit(struct model *md, int task)
+{
+	struct mproc *p = task_proc(md, task);
+
+	if (!p)
+		return -ESRCH;
+	md->task_proc[task] = -1;
+	if (--p->threads == 0) {
+		p->alive = false;
+		proc_clear(p);
+	}
+	return 0;
+}
+
+bool model_mapped(const struct model *md, int task, uint64_t addr, uint64_t len)
+{
+	struct mproc *p = task_proc(md, task);
+	uint64_t a = addr & ~(MODEL_PAGE - 1);
+
+	if (!p)
+		return false;
+	for (; a < addr + len; a += MODEL_PAGE)
+		if (!find_page(p, a))
+			return false;
+	return true;
+}
+
+/* Forget every page in [start, end). */
+static void unmap_range(struct mproc *p, uint64_t start, uint64_t end)
+{
+	size_t i = lower_bound(p, start), j = i;
+
+	while (j < p->n && p->pages[j].addr < end)
+		free(p->pages[j++].data);
+	memmove(&p->pages[i], &p->pages[j], (p->n - j) * sizeof(*p->pages));
+	p->n -= j - i;
+}
+
+static bool range_is_free(const struct mproc *p, uint64_t start, uint64_t end)
+{
+	size_t i = lower_bound(p, start);
+
+	return i >= p->n || p->pages[i].addr >= end;
+}
+
+static int map_range(struct mproc *p, uint64_t start, uint64_t end, int prot)
+{
+	size_t i, n = (end - start) / MODEL_PAGE;
+
+	unmap_range(p, start, end);
+	if (!grow((void **)&p->pages, sizeof(*p->pages), p->n + n, &p->cap))
+		return -ENOMEM;
+	i = lower_bound(p, start);
+	memmove(&p->pages[i + n], &p->pages[i], (p->n - i) * sizeof(*p->pages));
+	for (size_t k = 0; k < n; k++)
+		p->pages[i + k] = (struct mpage){ .addr = start + k * MODEL_PAGE, .prot = prot };
+	p->n += n;
+	return 0;
+}
+
+static uint64_t page_round_up(uint64_t len, bool *overflow)
+{
+	uint64_t r = (len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
+
+	*overflow = r < len;
+	return r;
+}
+
+long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
+		long got, const char **why)
+{
+	struct mproc *p = task_proc(md, task);
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE), overflow;
+	uint64_t start;
+
+	*why = NULL;
+	if (!p)
+		return -ESRCH;
+	if (!(flags & MAP_ANONYMOUS))
+		return -EBADF;
+	if (!len)
+		return -EINVAL;
+	len = page_round_up(len, &overflow);
+	if (overflow || len > MODEL_TASK_SIZE - MODEL_MMAP_MIN_ADDR)
+		return -ENOMEM;
+	if (fixed) {
+		if (addr > MODEL_TASK_SIZE - len)
+			return -ENOMEM;
+		if (addr & (MODEL_PAGE - 1))
+			return -EINVAL;
+		if (addr < MODEL_MMAP_MIN_ADDR)
+			return -EPERM;
+		if ((flags & MAP_FIXED_NOREPLACE) && !range_is_free(p, addr, addr + len))
+			return -EEXIST;
+	}
+	if ((flags & MAP_TYPE) != MAP_PRIVATE)
+		return (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ?
+		       -EOPNOTSUPP : -EINVAL;	/* shmem: docs/deviations.md #5 */
+
+	if (fixed) {
+		start = addr;
+	} else {
+		uint64_t hint = addr & ~(MODEL_PAGE - 1);
+
+		if (hint && hint < MODEL_MMAP_MIN_ADDR)
+			hint = MODEL_MMAP_MIN_ADDR;
+		/* The kernel's choice, within the rules. */
+		if (got < 0) {
+			*why = "mmap failed where a free range exists";
+			return 0;
+		}
+		start = (uint64_t)got;
+		if (start & (MODEL_PAGE - 1) || start < MODEL_MMAP_MIN_ADDR || start > MODEL_TASK_SIZE - len) {
+			*why = "mmap chose an address outside the user address space";
+			return 0;
+		}
+		if (!range_is_free(p, start, start + len)) {
+			*why = "mmap chose a range that overlaps an existing mapping";
+			return 0;
+		}
+		if (hint && hint <= MODEL_TASK_SIZE - len && range_is_free(p, hint, hint + len) &&
+		    start != hint) {
+			*why = "mmap ignored a hint whose range is free";
+			return 0;
+		}
+	}
+	if (map_range(p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -ENOMEM;
+	return (long)start;
+}
+
+int model_munmap(struct model *md, int task, uint64_t addr, uint64_t len)
+{
+	struct mproc *p = task_proc(md, task);
+	bool overflow;
+
+	if (!p)
+		return -ESRCH;
+	if ((addr & (MODEL_PAGE - 1)) || addr > MODEL_TASK_SIZE || len > MODEL_TASK_SIZE - addr)
+		return -EINVAL;
+	len = page_round_up(len, &overflow);
+	if (!len)
+		return -EINVAL;
+	unmap_range(p, addr, addr + len);
+	return 0;
+}
+
+int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int prot)
+{
+	struct mproc *p = task_proc(md, task);
+	bool overflow;
+	uint64_t end, a;
+
+	if (!p)
+		return -ESRCH;
+	if (addr & (MODEL_PAGE - 1))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = page_round_up(len, &overflow);
+	end = addr + len;
+	if (overflow || end <= addr)
+		return -ENOMEM;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8))
+		return -EINVAL;
+	/* Pages up to the first hole change; a hole makes it ENOMEM. */
+	for (a = addr; a < end; a += MODEL_PAGE) {
+		struct mpage *pg = find_page(p, a);
+
+		if (!pg)
+			return -ENOMEM;
+		pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	}
+	return 0;
+}
+
+static bool advice_known(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
+	case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
+	case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_DONTDUMP: case MADV_DODUMP:
+	case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: case MADV_REMOVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int advice)
+{
+	struct mproc *p = task_proc(md, task);
+	bool overflow, hole = false;
+	uint64_t end, a;
+
+	if (!p)
+		return -ESRCH;
+	if (!advice_known(advice) || (addr & (MODEL_PAGE - 1)))
+		return -EINVAL;
+	len = page_round_up(len, &overflow);
+	if (overflow)
+		return -EINVAL;
+	end = addr + len;
+	if (end < addr)
+		return -EINVAL;
+	if (end == addr)
+		return 0;
+	if (advice == MADV_REMOVE) {
+		/* Anonymous private memory cannot punch holes. */
+		for (a = addr; a < end; a += MODEL_PAGE)
+			if (find_page(p, a))
+				return -EINVAL;
+		return -ENOMEM;
+	}
+	for (a = addr; a < end; a += MODEL_PAGE) {
+		struct mpage *pg = find_page(p, a);
+
+		if (!pg) {
+			/* Populate stops at the first hole; the others go on. */
+			if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
+				return -ENOMEM;
+			hole = true;
+			continue;
+		}
+		switch (advice) {
+		case MADV_DONTNEED:
+			free(pg->data);
+			pg->data = NULL;
+			pg->flags &= ~MP_LAZYFREE;
+			break;
+		case MADV_FREE:
+			if (pg->data)
+				pg->flags |= MP_LAZYFREE;
+			break;
+		case MADV_DONTFORK:
+			pg->flags |= MP_DONTFORK;
+			break;
+		case MADV_DOFORK:
+			pg->flags &= ~MP_DONTFORK;
+			break;
+		case MADV_WIPEONFORK:
+			pg->flags |= MP_WIPEONFORK;
+			break;
+		case MADV_KEEPONFORK:
+			pg->flags &= ~MP_WIPEONFORK;
+			break;
+		case MADV_POPULATE_READ:
+			if (!(pg->prot & PROT_READ))
+				return -EINVAL;
+			break;
+		case MADV_POPULATE_WRITE:
+			if (!(pg->prot & PROT_WRITE))
+				return -EINVAL;
+			break;
+		default:
+			break;
+		}
+	}
+	return hole ? -ENOMEM : 0;
+}
+
+/*
+ * x86 reads anything with an access right; writes need PROT_WRITE.
+ * All or nothing: check the whole range first.
+ */
+static bool accessible(const struct mproc *p, uint64_t addr, uint64_t len, bool write)
+{
+	uint64_t end = addr + len;
+
+	if (end < addr || end > MODEL_TASK_SIZE)
+		return false;
+	for (uint64_t a = addr & ~(MODEL_PAGE - 1); a < end; a += MODEL_PAGE) {
+		struct mpage *pg = find_page(p, a);
+
+		if (!pg || !(pg->prot & (write ? PROT_WRITE : (PROT_READ | PROT_WRITE | PROT_EXEC))))
+			return false;
+	}
+	return true;
+}
+
+int model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t len)
+{
+	struct mproc *p = task_proc(md, task);
+	uint8_t *out = buf;
+
+	if (!p)
+		return -ESRCH;
+	if (!len)
+		return 0;
+	if (!accessible(p, addr, len, false))
+		return -EFAULT;
+	while (len) {
+		struct mpage *pg = find_page(p, addr & ~(MODEL_PAGE - 1));
+		uint64_t off = addr & (MODEL_PAGE - 1), n = MODEL_PAGE - off;
+
+		if (n > len)
+			n = len;
+		if (pg->data)
+			memcpy(out, pg->data + off, n);
+		else
+			memset(out, 0, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint64_t len)
+{
+	struct mproc *p = task_proc(md, task);
+	const uint8_t *in = buf;
+
+	if (!p)
+		return -ESRCH;
+	if (!len)
+		return 0;
+	if (!accessible(p, addr, len, true))
+		return -EFAULT;
+	while (len) {
+		struct mpage *pg = find_page(p, addr & ~(MODEL_PAGE - 1));
+		uint64_t off = addr & (MODEL_PAGE - 1), n = MODEL_PAGE - off;
+
+		if (n > len)
+			n = len;
+		if (!pg->data) {
+			pg->data = calloc(1, MODEL_PAGE);
+			if (!pg->data)
+				return -ENOMEM;
+		}
+		memcpy(pg->data + off, in, n);
+		pg->flags &= ~MP_LAZYFREE;	/* written: never discarded now */
+		in += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+bool model_lazyfree(const struct model *md, int task, uint64_t addr)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	return pg && (pg->flags & MP_LAZYFREE);
+}
+
+void model_discard(struct model *md, int task, uint64_t addr)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	if (pg && (pg->flags & MP_LAZYFREE)) {
+		free(pg->data);
+		pg->data = NULL;
+		pg->flags &= ~MP_LAZYFREE;
+	}
+}
+
+void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg;
+
+	if (!p)
+		return;
+	addr &= ~(MODEL_PAGE - 1);
+	pg = find_page(p, addr);
+	if (!mapped) {
+		if (pg)
+			unmap_range(p, addr, addr + MODEL_PAGE);
+		return;
+	}
+	if (!pg) {
+		if (map_range(p, addr, addr + MODEL_PAGE, prot))
+			return;
+		pg = find_page(p, addr);
+	}
+	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK)) | (flags & (MP_DONTFORK | MP_WIPEONFORK));
+}
