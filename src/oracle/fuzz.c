@@ -637,10 +637,12 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
-	if (o->fail_rate_ppm) {
-		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed };
+	if (o->fail_rate_ppm || o->fail_at) {
+		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed,
+				      .countdown = o->fail_at, .repeat = o->fail_repeat };
 
-		mml_fail_set(r->m, &f);
+		if (mml_fail_set(r->m, &f))
+			return false;
 		r->injecting = true;
 	}
 	return true;
@@ -831,7 +833,8 @@ int fuzz_run(const struct fuzz_opts *in)
 		o.ram = 16ULL << 20;
 	if (!o.check_every)
 		o.check_every = 64;
-	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000)
+	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||
+	    o.fail_at < 0 || o.fail_repeat < -1)
 		return 2;
 	if (!run_init(&r, &o, true)) {
 		fprintf(stderr, "mmlab fuzz: cannot set up the machine%s%s\n", o.bug ? " or unknown bug " : "",

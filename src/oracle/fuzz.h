@@ -19,7 +19,9 @@ struct fuzz_opts {
 	int procs;		/* most live processes at once (0: default 4) */
 	uint64_t ram;		/* simulated RAM in bytes (0: default 16 MiB) */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
-	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million */
+	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
+	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */
+	long fail_repeat;	/* ... and this many after it (-1: all later ones) */
 	int check_every;	/* run the invariant checker every N ops (0: default 64; 1: every op) */
 	bool progress;		/* draw a progress bar (stdout is a terminal) */
 	bool quiet;		/* no summary line */

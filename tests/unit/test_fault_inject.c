@@ -4,9 +4,11 @@
  * each operation either succeeds or fails with Linux's error, what failed
  * changed nothing, invariants hold after every operation and nothing leaks.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../harness.h"
+#include "oracle/fuzz.h"
 
 static bool ok_or_enomem(long r)
 {
@@ -149,6 +151,34 @@ TEST(bad_schedules_are_einval)
 	f.repeat = -2;
 	CHECK_EQ(mml_fail_set(m, &f), -EINVAL);
 	H_END(m);
+}
+
+/*
+ * The same loop over fuzzer runs, where the reference model checks every
+ * observation: after an injected failure the run goes on, and every later
+ * read must still agree with the model.
+ */
+TEST(failure_point_looped_across_fuzzer_runs)
+{
+	char *text = NULL;
+	size_t size = 0;
+
+	for (long n = 1; n <= 300; n += 7) {
+		for (long repeat = -1; repeat <= 2; repeat += 3) {
+			FILE *out = open_memstream(&text, &size);
+			struct fuzz_opts o = { .seed = (uint64_t)n, .ops = 400, .fail_at = n, .fail_repeat = repeat,
+					       .check_every = 1, .quiet = true, .out = out };
+			int r = fuzz_run(&o);
+
+			fclose(out);
+			if (!CHECKF(r == 0, "fail_at %ld repeat %ld:\n%s", n, repeat, text)) {
+				free(text);
+				return;
+			}
+			free(text);
+			text = NULL;
+		}
+	}
 }
 
 int main(int argc, char **argv)
