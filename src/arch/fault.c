@@ -63,9 +63,9 @@ out:
 
 static void report_stale(struct mml_task *t, uint64_t addr, const struct tlb_entry *e, struct page *page)
 {
-	mml_report(t->machine, "task %d %s frame %lu through a stale TLB entry for %#llx "
+	mml_report(t->machine, "task %d reached frame %lu through a stale TLB entry for %#llx "
 		   "(filled at generation %u, frame now at %u%s): the frame was freed before the TLB flush",
-		   t->tid, "reached", pte_pfn(__pte(e->pte)), (unsigned long long)addr, e->gen,
+		   t->tid, pte_pfn(__pte(e->pte)), (unsigned long long)addr, e->gen,
 		   READ_ONCE(page->alloc_gen), page_is_free(page) ? ", free" : ", reused");
 }
 

@@ -117,7 +117,7 @@ bool vma_is_valid(struct vm_area_struct *vma, FILE *why)
 		}
 		if (!found)
 			INVALID(why, "vma %#llx: not on its own anon_vma", (unsigned long long)vma->vm_start);
-	} else if (!list_empty(&vma->anon_vma_chain) && !(vma->vm_flags & VM_WIPEONFORK)) {
+	} else if (!list_empty(&vma->anon_vma_chain)) {
 		/* A chain without anon_vma only exists transiently. */
 		INVALID(why, "vma %#llx: anon_vma chain but no anon_vma", (unsigned long long)vma->vm_start);
 	}

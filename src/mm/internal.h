@@ -332,7 +332,8 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags);
-#define MMAP_MIN_ADDR	65536UL
+#define MMAP_MIN_ADDR	65536UL		/* vm.mmap_min_addr */
+#define MAX_MAP_COUNT	65530		/* vm.max_map_count */
 
 /* ---- faults and page-table operations (memory.c) --------------------------------------------- */
 
@@ -416,7 +417,7 @@ void task_free(struct mml_task *t);
 
 /* Every public operation runs between these: see machine->quiesce. */
 void op_enter(struct mml_machine *m, struct mml_task *t);
-int op_exit(struct mml_machine *m, int ret);
+long op_exit(struct mml_machine *m, long ret);
 int mml_check_locked(struct mml_machine *m);	/* checker; caller holds quiesce for write */
 
 #endif /* MML_MM_INTERNAL_H */

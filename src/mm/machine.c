@@ -84,6 +84,9 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	/* The shared zero page: never freed, never written. */
 	zp = alloc_pages(m, __GFP_ZERO, 0);
 	if (!zp) {
+		destroy_rwsem(&m->quiesce);
+		spin_lock_destroy(&m->tasks_lock);
+		fail_state_destroy(&m->fail);
 		page_alloc_exit(m);
 		free(m);
 		errno = ENOMEM;

@@ -465,7 +465,6 @@ out:
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
-	struct mml_machine *m = src_mm->machine;
 	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
 
 	/* Nothing to copy where no anon page was ever faulted. */
@@ -490,7 +489,6 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		err = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
 		if (err)
 			return err;
-		(void)m;
 	}
 	return 0;
 }

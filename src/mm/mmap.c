@@ -10,8 +10,6 @@
 
 #include "mm/internal.h"
 
-#define DEFAULT_MAX_MAP_COUNT	65530
-
 /* Models vm_unmapped_area() searching top-down: the highest gap that fits. */
 static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
 {
@@ -124,7 +122,7 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 		return 0;
 	if (start > vma->vm_start) {
 		/* A split in the middle would make one VMA two: respect the limit. */
-		if (end < vma->vm_end && mm->map_count >= DEFAULT_MAX_MAP_COUNT)
+		if (end < vma->vm_end && mm->map_count >= MAX_MAP_COUNT)
 			return -ENOMEM;
 		err = split_vma(vma, start, 1);
 		if (err)
@@ -162,7 +160,7 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
-	if (mm->map_count > DEFAULT_MAX_MAP_COUNT)
+	if (mm->map_count > MAX_MAP_COUNT)
 		return -ENOMEM;
 
 	addr = get_unmapped_area(mm, addr, len, flags);

@@ -16,21 +16,12 @@ void op_enter(struct mml_machine *m, struct mml_task *t)
 	current = t;
 }
 
-int op_exit(struct mml_machine *m, int ret)
+long op_exit(struct mml_machine *m, long ret)
 {
 	current = NULL;
 	up_read(&m->quiesce);
 	if (m->check_every_op)
 		mml_check(m);	/* a failure is counted and reported; ret stands */
-	return ret;
-}
-
-static long op_exit_long(struct mml_machine *m, long ret)
-{
-	current = NULL;
-	up_read(&m->quiesce);
-	if (m->check_every_op)
-		mml_check(m);
 	return ret;
 }
 
@@ -47,7 +38,7 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
 	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
 		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));
-	return op_exit_long(m, ret);
+	return op_exit(m, ret);
 }
 
 int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)

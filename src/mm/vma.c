@@ -9,9 +9,6 @@
 
 #include "mm/internal.h"
 
-/* sysctl vm.max_map_count */
-#define DEFAULT_MAX_MAP_COUNT	65530
-
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
 	struct vm_area_struct *vma = mml_obj_alloc(mm->machine, OBJ_VMA, sizeof(*vma));
@@ -85,7 +82,7 @@ int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 
 	mmap_assert_write_locked(mm);
 	VM_BUG_ON_VMA(addr <= vma->vm_start || addr >= vma->vm_end || !PAGE_ALIGNED(addr), vma);
-	if (mm->map_count >= DEFAULT_MAX_MAP_COUNT)
+	if (mm->map_count >= MAX_MAP_COUNT)
 		return -ENOMEM;
 	err = vma_tree_reserve(mm, 1);
 	if (err)

@@ -142,6 +142,11 @@ static const char *num_parse(const char *s, size_t n, bool suffix, uint64_t *out
 	return NULL;
 }
 
+const char *scn_size_parse(const char *s, uint64_t *out)
+{
+	return num_parse(s, strlen(s), true, out);
+}
+
 static int parse_u64(struct parser *p, const struct scn_tok *t, bool suffix,
 		     uint64_t *out)
 {

@@ -26,6 +26,8 @@ struct runner {
 	FILE *out, *err;
 	bool verbose;
 	bool no_check;
+	const struct scn_opts *o;	/* bugs, fault injection, limits */
+	const struct scn_limits *limits;	/* never NULL: zeros if none */
 	struct mml_machine *m;
 	struct scn_val *vals;		/* one per symbol */
 	long *marks;			/* one per statref, read at "mark" */
@@ -695,9 +697,44 @@ static int do_show(struct runner *r, const struct scn_op *op)
 
 /* ---- the machine ---- */
 
+#define DEFAULT_RAM	(64ULL << 20)	/* the library's, for ram= left out */
+
+/* What the command line asked for every machine: bugs, fault injection. */
+static int machine_arm(struct runner *r)
+{
+	const struct scn_opts *o = r->o;
+	int i, ret;
+
+	for (i = 0; o && i < o->nbugs; i++) {
+		ret = mml_bug_inject(r->m, o->bugs[i]);
+		if (ret < 0) {
+			fprintf(r->err, "%s: unknown bug '%s' (see 'mmlab bugs')\n",
+				r->s->name, o->bugs[i]);
+			return SCN_BAD;
+		}
+	}
+	if (o && o->fail_rate_ppm) {
+		struct mml_fail f = {
+			.sites = MML_FAIL_ALL,
+			.rate_ppm = o->fail_rate_ppm,
+			.seed = o->fail_seed,
+		};
+
+		ret = mml_fail_set(r->m, &f);
+		if (ret < 0) {
+			fprintf(r->err, "%s: bad fault-injection rate %u ppm\n",
+				r->s->name, o->fail_rate_ppm);
+			return SCN_BAD;
+		}
+	}
+	return SCN_PASS;
+}
+
 static int machine_start(struct runner *r, const struct scn_op *op)
 {
 	struct mml_config cfg = { .flags = MML_CHECK_EVERY_OP };
+	uint64_t cap = r->limits->ram;
+	int status;
 
 	if (op) {
 		cfg.ram_bytes = op->ram;
@@ -710,12 +747,22 @@ static int machine_start(struct runner *r, const struct scn_op *op)
 	}
 	if (r->no_check)
 		cfg.flags &= ~MML_CHECK_EVERY_OP;
+	if (r->o && r->o->quiet)
+		cfg.flags |= MML_QUIET;
+	/* cut, not refused: the rest of a fuzzed file still gets to run */
+	if (cap && (cfg.ram_bytes ? cfg.ram_bytes : DEFAULT_RAM) > cap)
+		cfg.ram_bytes = cap;
 	r->m = mml_machine_new(&cfg);
 	if (!r->m) {
 		fprintf(r->err, "%s: cannot create the machine\n", r->s->name);
 		return SCN_BAD;
 	}
-	return SCN_PASS;
+	status = machine_arm(r);
+	if (status) {
+		mml_machine_free(r->m);
+		r->m = NULL;
+	}
+	return status;
 }
 
 /* Exit what is left, youngest first, then free: leaks fail the scenario. */
@@ -732,8 +779,14 @@ static int machine_stop(struct runner *r, int status)
 			status = fail(r, "exit at the end of the scenario: expected ok, got %s",
 				      scn_errno_name(-ret));
 	}
+	if (r->o && r->o->stats) {
+		r->o->stats->reports = mml_report_count(r->m);
+		r->o->stats->injected = mml_fail_injected(r->m);
+	}
 	ret = mml_machine_free(r->m);
 	r->m = NULL;
+	if (r->o && r->o->stats)
+		r->o->stats->free_ret = ret;
 	if (ret < 0 && status == SCN_PASS)
 		status = fail(r, "end of scenario: expected no leak and intact "
 			      "invariants, got %s", scn_errno_name(-ret));
@@ -790,16 +843,56 @@ static int step(struct runner *r, const struct scn_op *op)
 	return bad(r, 1, "internal error: unknown statement kind %d", op->kind);
 }
 
+/* Lengths that cost host memory or time in proportion: bounded on request. */
+static int within_limits(struct runner *r, const struct scn_op *op)
+{
+	uint64_t max = r->limits->io;
+	const char *what;
+
+	switch (op->kind) {
+	case SCN_OP_READ:
+		what = "read";
+		break;
+	case SCN_OP_WRITE:
+		what = "write";
+		break;
+	case SCN_OP_EXPECT_PAGEMAP:
+		what = "expect pagemap";
+		break;
+	case SCN_OP_SHOW:
+		if (op->arg != SCN_SHOW_PAGEMAP)
+			return SCN_PASS;
+		what = "show pagemap";
+		break;
+	default:
+		return SCN_PASS;
+	}
+	if (!max || op->len <= max)
+		return SCN_PASS;
+	return bad(r, 1, "%s of %llu bytes is over this run's limit of %llu",
+		   what, (unsigned long long)op->len, (unsigned long long)max);
+}
+
+/* "check => EUCLEAN" (or "=> any") asks for a report; nothing else does. */
+static bool wants_reports(const struct scn_op *op)
+{
+	return op->kind == SCN_OP_CHECK && result_ok(&op->expect, EUCLEAN);
+}
+
 int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 {
+	static const struct scn_limits no_limits;
 	struct runner r = {
 		.s = s,
 		.out = o && o->out ? o->out : stdout,
 		.err = o && o->err ? o->err : stderr,
 		.verbose = o && o->verbose,
 		.no_check = o && o->no_check,
+		.o = o,
+		.limits = o && o->limits ? o->limits : &no_limits,
 	};
-	int i, status;
+	int i, nops = s->nops, status;
+	long reports, now;
 
 	/* at most one task per statement: that bounds the live list */
 	r.vals = calloc(s->nsyms + 1, sizeof(*r.vals));
@@ -814,14 +907,31 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 				   &s->ops[0] : NULL);
 	if (status)
 		goto out;
-	for (i = 0; i < s->nops && status == SCN_PASS; i++) {
+	if (r.limits->statements && nops > r.limits->statements)
+		nops = r.limits->statements;
+	reports = mml_report_count(r.m);
+	for (i = 0; i < nops && status == SCN_PASS; i++) {
 		r.op = &s->ops[i];
 		if (r.verbose)
 			fprintf(r.out, "%s:%u: %s\n", s->name, r.op->line, r.op->text);
 		fflush(r.out);
-		status = step(&r, r.op);
+		status = within_limits(&r, r.op);
+		if (status == SCN_PASS)
+			status = step(&r, r.op);
 		fflush(r.out);
+		/*
+		 * The library goes on returning what Linux would after it
+		 * reports a broken invariant; blame the statement that made
+		 * the report, not the teardown that would find it later.
+		 */
+		now = mml_report_count(r.m);
+		if (now != reports && status != SCN_BAD && !wants_reports(r.op))
+			status = fail(&r, "expected the invariants to hold, got %ld report(s)",
+				      now - reports);
+		reports = now;
 	}
+	if (o && o->stats)
+		o->stats->statements = i;
 	status = machine_stop(&r, status);
 out:
 	free(r.vals);

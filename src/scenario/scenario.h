@@ -24,11 +24,41 @@ enum scn_result {
 	SCN_BAD	 = 2,		/* bad input, or the machine could not be made */
 };
 
+/*
+ * Bounds for running untrusted text (a fuzz target): each one keeps a
+ * hostile file from taking unbounded host memory or time.  0 leaves that
+ * bound to the language itself (docs/scenario.md).
+ */
+struct scn_limits {
+	uint64_t ram;		/* a larger machine (ram=, or the default) is cut to this */
+	uint64_t io;		/* longest read, write or pagemap range; longer is bad input */
+	int statements;		/* run at most this many statements, then stop as if at the end */
+};
+
 struct scn_opts {
 	bool verbose;		/* trace each statement before running it */
 	bool no_check;		/* clear MML_CHECK_EVERY_OP whatever the file says */
+	bool quiet;		/* set MML_QUIET whatever the file says */
+	const char *const *bugs; /* bug-zoo entries switched on in every machine */
+	int nbugs;
+	unsigned fail_rate_ppm;	/* fault injection at every site (MML_FAIL_ALL); 0 = off */
+	uint64_t fail_seed;	/* the injection schedule's seed */
+	const struct scn_limits *limits; /* NULL = none */
+	struct scn_stats *stats; /* if set, filled in by scn_exec */
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
+};
+
+/*
+ * What the library itself saw during a run, apart from the expectations:
+ * a fuzz target treats any report as a finding even when the file's
+ * expectations failed for some other reason.
+ */
+struct scn_stats {
+	long reports;		/* mml_report_count() before the machine was freed */
+	int free_ret;		/* mml_machine_free(): 0, or -EBUSY after leaks */
+	long injected;		/* failures injected (mml_fail_injected) */
+	int statements;		/* statements run */
 };
 
 /* ---- the AST: what the parser hands the interpreter ---- */
@@ -157,6 +187,12 @@ struct scn_script {
 int scn_parse(const char *name, const char *text, size_t len,
 	      struct scn_script **out, FILE *err);
 void scn_script_free(struct scn_script *s);
+
+/*
+ * A size as the language writes it (decimal or 0x hex, k/M/G/T binary
+ * suffix, no wrap): NULL, or what is wrong with it.  For command lines.
+ */
+const char *scn_size_parse(const char *s, uint64_t *out);
 
 /* names.c: the host's constants by name, and back */
 int scn_prot_parse(const char *s, size_t n, long *out);
