@@ -3,7 +3,11 @@
 #   make          build/libmmlab.a, build/libmmlab.so, build/mmlab
 #   make run      build, then run the built-in demo
 #   make test     build, then every test: unit and scenario tests (plain and
-#                 under ASan+UBSan), threaded tests under ThreadSanitizer
+#                 under ASan+UBSan), threaded tests under ThreadSanitizer,
+#                 the bug zoo, a short run of each libFuzzer target
+#   make fuzz-targets  build/fuzz/fuzz_scenario, build/fuzz/fuzz_ops (clang
+#                 -fsanitize=fuzzer,address,undefined; docs/testing.md)
+#   make fuzz-smoke    build them, run each briefly on a copy of its corpus
 #
 # Variants are built in their own directories by re-invoking make with
 # VARIANT=plain|asan|tsan.
@@ -54,7 +58,7 @@ THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 
 .PHONY: all deps run test variant-lib variant-test-unit variant-test-threads \
-        variant-test-scenarios clean
+        variant-test-scenarios clean fuzz-targets fuzz-smoke
 
 all: deps
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
@@ -77,6 +81,8 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
+	@sh tests/zoo.sh build/mmlab
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@awk '{ p += $$1; f += $$2 } END { printf "make test: all suites passed\n%d passed, %d failed\n", p, f; exit f != 0 }' $(MMLAB_SUMMARY)
 
 variant-lib: $(BUILD)/libmmlab.a $(BUILD)/mmlab $(if $(filter plain,$(VARIANT)),$(BUILD)/libmmlab.so)
@@ -111,6 +117,39 @@ variant-test-threads: $(THR_BINS)
 
 variant-test-scenarios: $(BUILD)/mmlab
 	@sh tests/run-scenarios.sh $(BUILD)/mmlab "$(VARIANT)" $(SCENARIOS)
+
+# libFuzzer targets.  The library is compiled again with the same flags
+# as the targets (coverage for the fuzzer, ASan+UBSan), into an archive of
+# its own so that a target pulls in only what it uses.  The default RCU
+# (liburcu-bp) as in the plain and ASan builds; only TSan needs the rwlock.
+FUZZ_DIR    := build/fuzz
+FUZZ_CC     := clang
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(CSTD) -O1 -g -fno-omit-frame-pointer $(WARN) $(INCS) $(FUZZ_SAN) \
+               -fsanitize=fuzzer-no-link -pthread
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRCS   := $(sort $(wildcard fuzz/*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_DIR)/%)
+
+# keep the targets' objects: make would delete them as intermediates
+.SECONDARY: $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+
+fuzz-targets: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/libmmlab.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_DIR)/libmmlab.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libmmlab.a -lurcu-bp -pthread
+
+fuzz-smoke: fuzz-targets
+	@sh fuzz/smoke.sh $(FUZZ_DIR) $(FUZZ_BINS)
 
 clean:
 	rm -rf build

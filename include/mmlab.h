@@ -78,6 +78,30 @@ int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
 int  mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len);
 int  mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len);
 
+/*
+ * GUP: pins and references on user pages, as drivers, io_uring, RDMA and
+ * vmsplice take them.  A call returns the number of pages taken -- all of
+ * them -- or -errno with nothing taken (Linux would return a partial count;
+ * mmlab releases it, as gup_test does for longterm pins).  Errors as Linux:
+ * -EFAULT for an unmapped or PROT_NONE page, or a write to read-only memory
+ * without MML_FOLL_FORCE; -ENOMEM when a fault cannot allocate.
+ */
+#define MML_FOLL_WRITE		0x01u	/* the device will write: break COW first */
+#define MML_FOLL_LONGTERM	0x02u	/* held indefinitely (io_uring fixed buffers, RDMA) */
+#define MML_FOLL_FORCE		0x04u	/* as ptrace: write a read-only private mapping through COW */
+#define MML_FOLL_FAST		0x08u	/* lockless walk first, falling back, like get_user_pages_fast */
+
+struct mml_pin;		/* the pages one call took, like GUP's page array */
+
+long mml_pin_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll, struct mml_pin **out); /* FOLL_PIN */
+long mml_get_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll, struct mml_pin **out); /* FOLL_GET */
+/* The device's view: off and len within the pinned pages; 0 or -EINVAL (-EPERM: writing a read-only pin). */
+int  mml_dma_read(struct mml_pin *p, uint64_t off, void *buf, uint64_t len);
+int  mml_dma_write(struct mml_pin *p, uint64_t off, const void *buf, uint64_t len);
+uint64_t mml_pin_pfn(const struct mml_pin *p, uint64_t i);	/* the frame of page i, for views */
+/* Drops the pins or references (a write pin marks its pages dirty, as unpin_user_pages_dirty_lock). */
+void mml_unpin(struct mml_pin *p);
+
 /* Views, in Linux's formats. */
 
 /* /proc/PID/pagemap bits. */

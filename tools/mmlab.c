@@ -8,12 +8,17 @@
  * options with getopt_long.  Exit status: 0 success, 1 a failed
  * expectation, 2 bad usage or bad input.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mmlab.h"
+#include "oracle/fuzz.h"
 #include "scenario/scenario.h"
 
 struct command {
@@ -23,11 +28,69 @@ struct command {
 };
 
 static int cmd_run(int argc, char **argv);
+static int cmd_fuzz(int argc, char **argv);
+static int cmd_bugs(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run scenario files; with none, the built-in demo" },
+	{ "fuzz", cmd_fuzz, "random operations checked against the reference model" },
+	{ "bugs", cmd_bugs, "list the bug zoo: defects that can be switched on" },
 	{ NULL, NULL, NULL }
 };
+
+/* ---- option values ---- */
+
+/*
+ * A whole-string unsigned number, decimal or 0x hex, at most max.  A
+ * half-parsed "10x" or a wrapped "-1" would run something nobody asked for.
+ */
+static int opt_uint(const char *cmd, const char *opt, const char *s,
+		    uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s == '-' || *s == '+')
+		goto bad;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "mmlab %s: --%s: expected a number up to %llu, got '%s'\n",
+		cmd, opt, (unsigned long long)max, s);
+	return -1;
+}
+
+/* A size as in scenario files: 4096, 0x1000, 64M, 1G. */
+static int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+	const char *why = scn_size_parse(s, out);
+
+	if (!why)
+		return 0;
+	fprintf(stderr, "mmlab %s: --%s: %s: '%s' (a size: 4096, 0x1000, 64M, 1G)\n",
+		cmd, opt, why, s);
+	return -1;
+}
+
+/* Unknown names are refused before anything runs. */
+static int opt_bug(const char *cmd, const char *name)
+{
+	const char *n, *breaks, *history;
+	int i;
+
+	for (i = 0; mml_bug_describe(i, &n, &breaks, &history) == 0; i++)
+		if (strcmp(n, name) == 0)
+			return 0;
+	fprintf(stderr, "mmlab %s: unknown bug '%s'; 'mmlab bugs' lists them\n",
+		cmd, name);
+	return -1;
+}
+
+#define MAX_PPM 1000000
 
 static void usage(FILE *f)
 {
@@ -39,18 +102,29 @@ static void usage(FILE *f)
 	for (c = commands; c->name; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\n'mmlab COMMAND --help' describes a command.\n"
-		   "Exit status: 0 success, 1 a failed expectation, 2 bad usage or input.\n");
+		   "Exit status: 0 success, 1 a failed expectation or a divergence,\n"
+		   "2 bad usage or input.\n");
 }
 
 static void run_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [FILE...]\n\n"
+	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]...\n"
+		   "                 [--fail-rate PPM [--fail-seed N]] [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
-		   "  -v, --verbose   print each statement before running it\n"
-		   "      --no-check  do not run the invariant checker after every\n"
-		   "                  operation (\"check\" statements still run it)\n"
-		   "  -h, --help      this text\n\n"
+		   "  -v, --verbose          print each statement before running it\n"
+		   "      --no-check         do not run the invariant checker after every\n"
+		   "                         operation (\"check\" statements still run it)\n"
+		   "  -b, --inject-bug NAME  switch a bug-zoo entry on in every machine the\n"
+		   "                         scenarios create (repeatable; 'mmlab bugs')\n"
+		   "      --fail-rate PPM    make every frame, page-table and metadata\n"
+		   "                         allocation fail with this chance per million\n"
+		   "      --fail-seed N      the injection schedule's seed (default 1)\n"
+		   "  -h, --help             this text\n\n"
+		   "Under --fail-rate, operations may fail with ENOMEM, so expectations\n"
+		   "written for a healthy machine may fail (exit 1): it is for robustness\n"
+		   "runs, where what counts is that nothing crashes, leaks or breaks an\n"
+		   "invariant (those are reported as failures with their line).\n\n"
 		   "Exit status: 0 all passed, 1 an expectation failed, 2 bad input.\n"
 		   "With several files, the worst status of them all.\n");
 }
@@ -58,15 +132,26 @@ static void run_usage(FILE *f)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "verbose",  no_argument, NULL, 'v' },
-		{ "no-check", no_argument, NULL, 'C' },
-		{ "help",     no_argument, NULL, 'h' },
+		{ "verbose",    no_argument,       NULL, 'v' },
+		{ "no-check",   no_argument,       NULL, 'C' },
+		{ "inject-bug", required_argument, NULL, 'b' },
+		{ "fail-rate",  required_argument, NULL, 'r' },
+		{ "fail-seed",  required_argument, NULL, 's' },
+		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct scn_opts o = { .out = stdout, .err = stderr };
+	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1 };
+	/* each --inject-bug takes an argv slot, so argc bounds them */
+	const char **bugs = calloc(argc, sizeof(*bugs));
 	int c, i, worst = SCN_PASS;
+	uint64_t v;
 
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+	if (!bugs) {
+		fprintf(stderr, "mmlab run: out of memory\n");
+		return 2;
+	}
+	o.bugs = bugs;
+	while ((c = getopt_long(argc, argv, "+vb:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			o.verbose = true;
@@ -74,23 +159,239 @@ static int cmd_run(int argc, char **argv)
 		case 'C':
 			o.no_check = true;
 			break;
+		case 'b':
+			if (opt_bug("run", optarg))
+				goto bad;
+			bugs[o.nbugs++] = optarg;
+			break;
+		case 'r':
+			if (opt_uint("run", "fail-rate", optarg, MAX_PPM, &v))
+				goto bad;
+			o.fail_rate_ppm = (unsigned)v;
+			break;
+		case 's':
+			if (opt_uint("run", "fail-seed", optarg, UINT64_MAX, &o.fail_seed))
+				goto bad;
+			break;
 		case 'h':
 			run_usage(stdout);
+			free(bugs);
 			return 0;
 		default:
 			fprintf(stderr, "try 'mmlab run --help'\n");
+			goto bad;
+		}
+	}
+	if (optind == argc) {
+		worst = scn_run_demo(&o);
+	} else {
+		for (i = optind; i < argc; i++) {
+			int status = scn_run_file(argv[i], &o);
+
+			if (status > worst)
+				worst = status;
+		}
+	}
+	free(bugs);
+	return worst;
+bad:
+	free(bugs);
+	return 2;
+}
+
+static void fuzz_usage(FILE *f)
+{
+	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
+		   "                  [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
+		   "                  [--fail-repeat N]] [--check-every N]\n"
+		   "                  [--out FILE] [--quiet]\n\n"
+		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
+		   "threads, reads and writes) over several processes, compare every\n"
+		   "observation with the reference model and run the invariant checker.\n"
+		   "On the first divergence, print it and a shrunk scenario that still\n"
+		   "fails under 'mmlab run'.  Same seed and version, same run.\n\n"
+		   "  -s, --seed N           the run's seed (default 1)\n"
+		   "  -n, --ops N            operations to run (default 10000)\n"
+		   "  -t, --time S           stop after S seconds (default: no limit)\n"
+		   "  -p, --procs N          most live processes at once (default 4)\n"
+		   "      --ram BYTES        simulated RAM: 16M, 0x1000000 (default 16M)\n"
+		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
+		   "      --fail-rate PPM    fault injection at every allocation site,\n"
+		   "                         chance per million\n"
+		   "      --fail-at N        or: the N-th allocation fails ...\n"
+		   "      --fail-repeat N    ... and N more after it (-1: all later ones)\n"
+		   "  -c, --check-every N    invariant checker every N operations\n"
+		   "                         (default 64; 1 = every operation; always at the end)\n"
+		   "  -o, --out FILE         also write the shrunk scenario to FILE\n"
+		   "  -q, --quiet            no summary line\n"
+		   "  -h, --help             this text\n\n"
+		   "A progress bar is drawn when standard output is a terminal.\n"
+		   "Exit status: 0 no divergence, 1 a divergence (reported and shrunk),\n"
+		   "2 bad usage.\n");
+}
+
+static int cmd_fuzz(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "seed",        required_argument, NULL, 's' },
+		{ "ops",         required_argument, NULL, 'n' },
+		{ "time",        required_argument, NULL, 't' },
+		{ "procs",       required_argument, NULL, 'p' },
+		{ "ram",         required_argument, NULL, 'R' },
+		{ "inject-bug",  required_argument, NULL, 'b' },
+		{ "fail-rate",   required_argument, NULL, 'r' },
+		{ "fail-at",     required_argument, NULL, 'A' },
+		{ "fail-repeat", required_argument, NULL, 'P' },
+		{ "check-every", required_argument, NULL, 'c' },
+		{ "out",         required_argument, NULL, 'o' },
+		{ "quiet",       no_argument,       NULL, 'q' },
+		{ "help",        no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fuzz_opts o = { .seed = 1, .out = stdout };
+	uint64_t v;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+s:n:t:p:b:c:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (opt_uint("fuzz", "seed", optarg, UINT64_MAX, &o.seed))
+				return 2;
+			break;
+		case 'n':
+			if (opt_uint("fuzz", "ops", optarg, LONG_MAX, &v))
+				return 2;
+			o.ops = (long)v;
+			break;
+		case 't':
+			errno = 0;
+			o.time_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o.time_s >= 0)) {
+				fprintf(stderr, "mmlab fuzz: --time: expected seconds, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (opt_uint("fuzz", "procs", optarg, INT_MAX, &v))
+				return 2;
+			o.procs = (int)v;
+			break;
+		case 'R':
+			if (opt_size("fuzz", "ram", optarg, &o.ram))
+				return 2;
+			break;
+		case 'b':
+			if (o.bug) {
+				fprintf(stderr, "mmlab fuzz: one --inject-bug at a time\n");
+				return 2;
+			}
+			if (opt_bug("fuzz", optarg))
+				return 2;
+			o.bug = optarg;
+			break;
+		case 'r':
+			if (opt_uint("fuzz", "fail-rate", optarg, MAX_PPM, &v))
+				return 2;
+			o.fail_rate_ppm = (unsigned)v;
+			break;
+		case 'A':
+			if (opt_uint("fuzz", "fail-at", optarg, LONG_MAX, &v))
+				return 2;
+			o.fail_at = (long)v;
+			break;
+		case 'P':
+			/* -1 is the one negative value: "every later one" */
+			if (strcmp(optarg, "-1") == 0) {
+				o.fail_repeat = -1;
+				break;
+			}
+			if (opt_uint("fuzz", "fail-repeat", optarg, LONG_MAX, &v))
+				return 2;
+			o.fail_repeat = (long)v;
+			break;
+		case 'c':
+			if (opt_uint("fuzz", "check-every", optarg, INT_MAX, &v))
+				return 2;
+			o.check_every = (int)v;
+			break;
+		case 'o':
+			o.scenario_out = optarg;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			fuzz_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "try 'mmlab fuzz --help'\n");
 			return 2;
 		}
 	}
-	if (optind == argc)
-		return scn_run_demo(&o);
-	for (i = optind; i < argc; i++) {
-		int status = scn_run_file(argv[i], &o);
-
-		if (status > worst)
-			worst = status;
+	if (optind != argc) {
+		fprintf(stderr, "mmlab fuzz: unexpected argument '%s'; try 'mmlab fuzz --help'\n",
+			argv[optind]);
+		return 2;
 	}
-	return worst;
+	if (o.fail_rate_ppm && o.fail_at) {
+		fprintf(stderr, "mmlab fuzz: --fail-rate and --fail-at are two schedules; pick one\n");
+		return 2;
+	}
+	o.progress = isatty(STDOUT_FILENO);
+	return fuzz_run(&o);
+}
+
+static void bugs_usage(FILE *f)
+{
+	fprintf(f, "usage: mmlab bugs [--names]\n\n"
+		   "List the bug zoo: defects compiled into the library, off unless\n"
+		   "switched on with 'mmlab run --inject-bug NAME' or 'mmlab fuzz\n"
+		   "--inject-bug NAME'.  Each exists to prove that the oracles catch\n"
+		   "what they claim to: for each, what it breaks and the Linux history\n"
+		   "it echoes.\n\n"
+		   "  -n, --names  only the names, one a line (for scripts)\n"
+		   "  -h, --help   this text\n");
+}
+
+static int cmd_bugs(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "names", no_argument, NULL, 'n' },
+		{ "help",  no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *name, *breaks, *history;
+	bool names_only = false;
+	int c, i;
+
+	while ((c = getopt_long(argc, argv, "+nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			names_only = true;
+			break;
+		case 'h':
+			bugs_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "try 'mmlab bugs --help'\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mmlab bugs: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	for (i = 0; mml_bug_describe(i, &name, &breaks, &history) == 0; i++) {
+		if (names_only) {
+			printf("%s\n", name);
+			continue;
+		}
+		printf("%s%s\n  breaks:  %s\n  echoes:  %s\n", i ? "\n" : "",
+		       name, breaks, history);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -1,62 +1,568 @@
 /*
- * gup.c - faulting user pages in on behalf of the kernel (Linux's mm/gup.c):
- * MAP_POPULATE, MAP_LOCKED and MADV_POPULATE_(READ|WRITE).  Pins and
- * references (get/pin_user_pages) build on the same walk.
+ * gup.c - getting user pages on behalf of the kernel and its devices
+ * (Linux's mm/gup.c): pins (FOLL_PIN) and references (FOLL_GET), the
+ * lockless GUP-fast walk, MAP_POPULATE and MADV_POPULATE_*, and the
+ * device's DMA through what was taken.
+ *
+ * The rules of the "COW fixes" series: a write pin breaks COW first (a
+ * write fault); a read-only pin of an anon page that is not exclusive
+ * unshares it first (FAULT_FLAG_UNSHARE), so the pin and the process keep
+ * seeing the same page; GUP-fast takes nothing it cannot prove safe without
+ * locks and leaves it to the slow path; fork copies what may be pinned.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "mm/internal.h"
+#include "oracle/bugs.h"
 
-/*
- * Is addr mapped well enough already (the follow_page_pte() test)?
- * mmap_lock held for read.
- */
-static bool follow_page_ok(struct mm_struct *mm, uint64_t addr, bool write)
+/* FOLL_* (Linux's names): the public four, then the internal ones. */
+#define FOLL_WRITE		MML_FOLL_WRITE
+#define FOLL_LONGTERM		MML_FOLL_LONGTERM
+#define FOLL_FORCE		MML_FOLL_FORCE
+#define FOLL_FAST		MML_FOLL_FAST	/* mmlab: try gup_fast() first */
+#define FOLL_GET		0x100u
+#define FOLL_PIN		0x200u
+#define FOLL_TOUCH		0x400u
+#define FOLL_MADV_POPULATE	0x800u
+
+struct mml_pin {
+	struct list_head node;		/* machine->pins */
+	struct mml_machine *machine;
+	unsigned flags;			/* FOLL_GET or FOLL_PIN, and the caller's */
+	uint64_t npages;
+	struct {
+		struct page *page;
+		unsigned gen;		/* alloc_gen when taken: a freed page shows */
+	} p[];
+};
+
+static bool is_zero_folio(struct mml_machine *m, struct folio *folio)
 {
-	pmd_t *pmd = mm_find_pmd(mm, addr);
-	bool ok = false;
-	pte_t *ptep, pte;
-
-	if (!pmd)
-		return false;
-	ptep = pte_offset_map(mm, pmd, addr, NULL);
-	if (!ptep)
-		return false;
-	pte = ptep_get(ptep);
-	if (pte_present(pte) && !pte_protnone(pte))
-		ok = !write || pte_write(pte);
-	pte_unmap(ptep);
-	return ok;
+	return &folio->page == m->zero_page;
 }
 
-/* Models check_vma_flags() for a non-FOLL_FORCE access. */
-static int check_vma_flags(struct vm_area_struct *vma, bool write, bool force)
+/*
+ * Models try_grab_folio(): a reference (FOLL_GET) or a pin (FOLL_PIN: a
+ * bias of GUP_PIN_COUNTING_BIAS in a small folio's refcount, one ref and one
+ * _pincount in a large one).  The zero page is never pinned, only returned.
+ */
+static int try_grab_folio(struct mml_machine *m, struct folio *folio, unsigned flags)
+{
+	if (folio_ref_count(folio) <= 0)
+		return -ENOMEM;
+	if (flags & FOLL_GET) {
+		folio_get(folio);
+		return 0;
+	}
+	if (is_zero_folio(m, folio))
+		return 0;
+	if (folio_test_large(folio)) {
+		folio_get(folio);
+		atomic_inc(&folio->_pincount);
+	} else {
+		folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	}
+	count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
+	return 0;
+}
+
+/* Models gup_put_folio(): the exact inverse. */
+static void gup_put_folio(struct mml_machine *m, struct folio *folio, unsigned flags)
+{
+	if (flags & FOLL_GET) {
+		folio_put(m, folio);
+		return;
+	}
+	if (is_zero_folio(m, folio))
+		return;
+	count_vm_event(m, NR_FOLL_PIN_RELEASED);
+	if (folio_test_large(folio)) {
+		atomic_dec(&folio->_pincount);
+		folio_put(m, folio);
+	} else {
+		folio_put_refs(m, folio, GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+/*
+ * Models gup_must_unshare(): may a read-only pin take this page as the
+ * read-only pte maps it?  Not an anon page another mm may still map: the
+ * process's next write would copy away from the pin.  vma NULL: GUP-fast.
+ */
+static bool gup_must_unshare(struct vm_area_struct *vma, unsigned flags, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
+		return false;
+	if (!folio_test_anon(folio)) {
+		/* The zero page: a longterm R/O pin gets a real page of its own. */
+		if (!(flags & FOLL_LONGTERM))
+			return false;
+		return !vma || is_cow_mapping(vma->vm_flags);
+	}
+	if (vma && bug_enabled(vma->vm_mm->machine, BUG_PIN_NO_UNSHARE))
+		return false;
+	smp_rmb();	/* pairs with clearing PG_anon_exclusive before sharing */
+	return !PageAnonExclusive(page);
+}
+
+/*
+ * Models can_follow_write_pte(): a write may go through a read-only pte
+ * only for FOLL_FORCE on a private, not-writable VMA, and only into an anon
+ * page this mm owns (the COW has already happened).
+ */
+static bool can_follow_write_pte(pte_t pte, struct page *page, struct vm_area_struct *vma, unsigned flags)
+{
+	if (pte_write(pte))
+		return true;
+	if (!(flags & FOLL_FORCE))
+		return false;
+	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE))
+		return false;
+	if (!(vma->vm_flags & VM_MAYWRITE) || (vma->vm_flags & VM_WRITE))
+		return false;
+	if (!page || !folio_test_anon(page_folio(page)) || !PageAnonExclusive(page))
+		return false;
+	if (!(vma->vm_flags & VM_SOFTDIRTY) && !pte_soft_dirty(pte))
+		return false;	/* soft-dirty tracking must see a write fault */
+	return !pte_uffd_wp(pte);
+}
+
+/* Models check_vma_flags(). */
+static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 {
 	vm_flags_t f = vma->vm_flags;
 
 	if (f & (VM_IO | VM_PFNMAP))
 		return -EFAULT;
-	if (write) {
-		if (!(f & VM_WRITE) && !(force && (f & VM_MAYWRITE) && is_cow_mapping(f)))
-			return -EFAULT;
+	if (flags & FOLL_WRITE) {
+		if (!(f & VM_WRITE)) {
+			if (!(flags & FOLL_FORCE) || !is_cow_mapping(f))
+				return -EFAULT;
+		}
 	} else if (!(f & VM_READ)) {
-		if (!force || !(f & VM_MAYREAD))
+		if (!(flags & FOLL_FORCE) || !(f & VM_MAYREAD))
 			return -EFAULT;
 	}
 	return 0;
 }
 
-/* Fault one page in until it is mapped as asked.  0 or -errno. */
-static int faultin_page(struct vm_area_struct *vma, uint64_t addr, bool write)
+/*
+ * Models follow_page_pte(): 1 with *pagep taken (if pagep), 0 when a fault
+ * must map it first, -EMLINK when it must be unshared first, or -errno.
+ */
+static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, unsigned flags, struct page **pagep)
 {
-	while (!follow_page_ok(vma->vm_mm, addr, write)) {
-		vm_fault_t ret = handle_mm_fault(vma, addr, write ? FAULT_FLAG_WRITE : 0);
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	pmd_t *pmd = mm_find_pmd(mm, addr);
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+	int ret = 1;
 
-		if (ret & VM_FAULT_OOM)
-			return -ENOMEM;
-		if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
-			return -EFAULT;
+	if (!pmd || !pmd_table(pmdp_get(pmd)))
+		return 0;
+	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		return 0;
+	pte = ptep_get(ptep);
+	/* A PROT_NONE pte may be followed: mmlab has no NUMA hinting faults. */
+	if (!pte_present(pte)) {
+		ret = 0;
+		goto out;
+	}
+	page = vm_normal_page(vma, addr, pte);
+	if ((flags & FOLL_WRITE) && !can_follow_write_pte(pte, page, vma, flags)) {
+		ret = 0;
+		goto out;
+	}
+	if (!page) {
+		if (!is_zero_pfn(m, pte_pfn(pte))) {
+			ret = -EFAULT;
+			goto out;
+		}
+		page = m->zero_page;
+	}
+	if (!pte_write(pte) && gup_must_unshare(vma, flags, page)) {
+		ret = -EMLINK;
+		goto out;
+	}
+	if (pagep) {
+		struct folio *folio = page_folio(page);
+
+		ret = try_grab_folio(m, folio, flags);
+		if (ret)
+			goto out;
+		ret = 1;
+		if ((flags & FOLL_TOUCH) && !is_zero_folio(m, folio)) {
+			if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !folio_test_dirty(folio))
+				folio_set_dirty(folio);
+			folio_set_referenced(folio);	/* folio_mark_accessed() */
+		}
+		*pagep = page;
+	}
+out:
+	pte_unmap_unlock(ptep, ptl);
+	return ret;
+}
+
+/* Models faultin_page(): a write fault, or an unshare fault. */
+static int faultin_page(struct vm_area_struct *vma, uint64_t addr, unsigned flags, bool unshare)
+{
+	unsigned fault_flags = 0;
+	vm_fault_t ret;
+
+	if (flags & FOLL_WRITE)
+		fault_flags |= FAULT_FLAG_WRITE;
+	if (unshare)
+		fault_flags |= FAULT_FLAG_UNSHARE;
+	ret = handle_mm_fault(vma, addr, fault_flags);
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Models __get_user_pages(): page by page, follow or fault until it can be
+ * taken.  Returns how many were taken; *err is why it stopped short (0 if
+ * it did not).  mmap_lock held for read.
+ */
+static long __get_user_pages(struct mm_struct *mm, uint64_t start, uint64_t nr, unsigned flags,
+			     struct page **pages, int *err)
+{
+	struct vm_area_struct *vma = NULL;
+	uint64_t i = 0;
+	int ret = 0;
+
+	mmap_assert_locked(mm);
+	while (i < nr) {
+		uint64_t addr = start + (i << PAGE_SHIFT);
+
+		if (!vma || addr >= vma->vm_end) {
+			vma = vma_lookup(mm, addr);
+			if (!vma) {
+				ret = (flags & FOLL_MADV_POPULATE) ? -ENOMEM : -EFAULT;
+				break;
+			}
+			ret = check_vma_flags(vma, flags);
+			if (ret) {
+				if (flags & FOLL_MADV_POPULATE)
+					ret = -EINVAL;
+				break;
+			}
+		}
+		ret = follow_page_pte(vma, addr, flags, pages ? &pages[i] : NULL);
+		if (ret == 0 || ret == -EMLINK) {
+			ret = faultin_page(vma, addr, flags, ret == -EMLINK);
+			if (ret)
+				break;
+			continue;	/* follow again */
+		}
+		if (ret < 0)
+			break;
+		ret = 0;
+		i++;
+	}
+	*err = ret;
+	return (long)i;
+}
+
+/*
+ * Models gup_fast() for one pte table at a time: no mmap_lock, no pte lock,
+ * only RCU (which keeps page tables alive).  Takes a prefix of the range and
+ * stops at the first page it cannot prove safe; the caller does the rest
+ * the slow way.  A fork in progress (write_protect_seq) voids every pin.
+ */
+static uint64_t gup_fast(struct mm_struct *mm, uint64_t start, uint64_t nr, unsigned flags,
+			 struct page **pages)
+{
+	struct mml_machine *m = mm->machine;
+	uint64_t i = 0;
+	unsigned seq = 0;
+
+	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+		return 0;
+	rcu_read_lock();
+	for (; i < nr; i++) {
+		uint64_t addr = start + (i << PAGE_SHIFT);
+		pmd_t *pmdp = mm_find_pmd(mm, addr), pmd;
+		pte_t *ptep, pte;
+		struct folio *folio;
+		struct page *page;
+
+		if (!pmdp)
+			break;
+		pmd = pmdp_get(pmdp);
+		if (!pmd_table(pmd))
+			break;
+		ptep = pte_table_of(m, pmd) + pte_index(addr);
+		pte = ptep_get(ptep);
+		if (pte_protnone(pte) || !pte_hw_valid(pte) || !(pte_val(pte) & _PAGE_USER))
+			break;
+		if ((flags & FOLL_WRITE) && !pte_write(pte))
+			break;
+		if (pte_special(pte))
+			break;	/* the zero page: the slow path decides */
+		page = pfn_to_page(m, pte_pfn(pte));
+		folio = page_folio(page);
+		/* try_grab_folio_fast(): the folio may be being freed under us. */
+		if (!folio_try_get(folio))
+			break;
+		if (flags & FOLL_PIN) {
+			if (folio_test_large(folio))
+				atomic_inc(&folio->_pincount);
+			else
+				folio_ref_add(folio, GUP_PIN_COUNTING_BIAS - 1);
+			count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
+		}
+		smp_mb();	/* the pin is visible before we recheck: pairs with unmap's clear-then-check */
+		if (pmd_val(pmdp_get(pmdp)) != pmd_val(pmd) || !pte_same(ptep_get(ptep), pte)) {
+			gup_put_folio(m, folio, flags);
+			break;
+		}
+		if (!pte_write(pte) && !bug_enabled(m, BUG_GUP_FAST_NO_UNSHARE) &&
+		    gup_must_unshare(NULL, flags, page)) {
+			gup_put_folio(m, folio, flags);
+			break;
+		}
+		if (flags & FOLL_PIN)
+			folio_set_referenced(folio);
+		pages[i] = page;
+	}
+	rcu_read_unlock();
+	if ((flags & FOLL_PIN) && read_seqcount_retry(&mm->write_protect_seq, seq)) {
+		/* fork ran meanwhile and may have shared what we pinned: start over slowly. */
+		while (i)
+			gup_put_folio(m, page_folio(pages[--i]), flags);
+	}
+	return i;
+}
+
+static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll,
+			   struct mml_pin **out, unsigned kind)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+	unsigned flags = (foll & ~FOLL_FAST) | kind;
+	uint64_t start = addr & PAGE_MASK, done = 0;
+	struct page **pages;
+	struct mml_pin *pin;
+	int err = 0;
+
+	*out = NULL;
+	if (foll & ~(MML_FOLL_WRITE | MML_FOLL_LONGTERM | MML_FOLL_FORCE | MML_FOLL_FAST))
+		return -EINVAL;
+	if ((flags & FOLL_LONGTERM) && !(flags & FOLL_PIN))
+		return -EINVAL;	/* is_valid_gup_args(): long-term needs a pin */
+	if (!npages)
+		return 0;
+	if (npages > (TASK_SIZE >> PAGE_SHIFT) || start + (npages << PAGE_SHIFT) > TASK_SIZE)
+		return -EFAULT;
+
+	op_enter(m, t);
+	if (npages > m->nr_frames) {
+		/* More than RAM can hold: the range is unmapped somewhere, or too big. */
+		bool mapped = true;
+
+		down_read(&mm->mmap_lock);
+		for (uint64_t a = start; mapped && a < start + (npages << PAGE_SHIFT);) {
+			struct vm_area_struct *vma = vma_lookup(mm, a);
+
+			mapped = vma != NULL;
+			a = vma ? vma->vm_end : a;
+		}
+		up_read(&mm->mmap_lock);
+		return op_exit(m, mapped ? -ENOMEM : -EFAULT);
+	}
+	pin = mml_obj_alloc(m, OBJ_PIN, sizeof(*pin) + npages * sizeof(pin->p[0]));
+	pages = pin ? calloc(npages, sizeof(*pages)) : NULL;
+	if (!pages) {
+		mml_obj_free(m, OBJ_PIN, pin);
+		return op_exit(m, -ENOMEM);
+	}
+	if (flags & FOLL_PIN)
+		set_bit(MMF_HAS_PINNED, &mm->flags);	/* before any pin: fork must see it */
+	if (foll & FOLL_FAST)
+		done = gup_fast(mm, start, npages, flags, pages);
+	if (done < npages) {
+		down_read(&mm->mmap_lock);
+		done += (uint64_t)__get_user_pages(mm, start + (done << PAGE_SHIFT), npages - done,
+						   flags | FOLL_TOUCH, pages + done, &err);
+		up_read(&mm->mmap_lock);
+	}
+	if (done < npages) {
+		/* All or nothing: give back what was taken. */
+		while (done)
+			gup_put_folio(m, page_folio(pages[--done]), flags);
+		free(pages);
+		mml_obj_free(m, OBJ_PIN, pin);
+		return op_exit(m, err ? err : -EFAULT);
+	}
+	pin->machine = m;
+	pin->flags = flags;
+	pin->npages = npages;
+	for (uint64_t i = 0; i < npages; i++) {
+		pin->p[i].page = pages[i];
+		pin->p[i].gen = READ_ONCE(pages[i]->alloc_gen);
+	}
+	free(pages);
+	spin_lock(&m->pins_lock);
+	list_add_tail(&pin->node, &m->pins);
+	spin_unlock(&m->pins_lock);
+	*out = pin;
+	return op_exit(m, (long)npages);
+}
+
+/* Models pin_user_pages() / pin_user_pages_fast(). */
+long mml_pin_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll, struct mml_pin **out)
+{
+	return gup_user_pages(t, addr, npages, foll, out, FOLL_PIN);
+}
+
+/* Models get_user_pages() / get_user_pages_fast(). */
+long mml_get_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll, struct mml_pin **out)
+{
+	return gup_user_pages(t, addr, npages, foll, out, FOLL_GET);
+}
+
+/* The device reaches page i: report if it was freed under the pin. */
+static void *pin_page_address(struct mml_pin *p, uint64_t i)
+{
+	struct mml_machine *m = p->machine;
+	struct page *page = p->p[i].page;
+
+	if (page_is_free(page) || READ_ONCE(page->alloc_gen) != p->p[i].gen)
+		mml_report(m, "DMA through a %s reached frame %lu, %s since it was taken",
+			   (p->flags & FOLL_PIN) ? "pin" : "reference", page_to_pfn(m, page),
+			   page_is_free(page) ? "freed" : "reused");
+	return page_address(m, page);
+}
+
+static int dma_access(struct mml_pin *p, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	uint64_t end = off + len;
+	char *b = buf;
+
+	if (end < off || end > (p->npages << PAGE_SHIFT))
+		return -EINVAL;
+	if (write && !(p->flags & FOLL_WRITE))
+		return -EPERM;	/* the driver asked for a read-only view */
+	while (off < end) {
+		uint64_t n = min(PAGE_SIZE - (off & ~PAGE_MASK), end - off);
+		char *frame = pin_page_address(p, off >> PAGE_SHIFT);
+
+		if (write)
+			memcpy(frame + (off & ~PAGE_MASK), b, n);
+		else
+			memcpy(b, frame + (off & ~PAGE_MASK), n);
+		b += n;
+		off += n;
 	}
 	return 0;
 }
+
+int mml_dma_read(struct mml_pin *p, uint64_t off, void *buf, uint64_t len)
+{
+	struct mml_machine *m = p->machine;
+	int ret;
+
+	op_enter(m, NULL);
+	ret = dma_access(p, off, buf, len, false);
+	return op_exit(m, ret);
+}
+
+int mml_dma_write(struct mml_pin *p, uint64_t off, const void *buf, uint64_t len)
+{
+	struct mml_machine *m = p->machine;
+	int ret;
+
+	op_enter(m, NULL);
+	ret = dma_access(p, off, (void *)buf, len, true);
+	return op_exit(m, ret);
+}
+
+uint64_t mml_pin_pfn(const struct mml_pin *p, uint64_t i)
+{
+	return i < p->npages ? page_to_pfn(p->machine, p->p[i].page) : 0;
+}
+
+/* Release every page of p; the caller has taken it off the machine's list. */
+static void unpin_user_pages(struct mml_pin *p)
+{
+	struct mml_machine *m = p->machine;
+
+	for (uint64_t i = 0; i < p->npages; i++) {
+		struct folio *folio = page_folio(p->p[i].page);
+
+		/* unpin_user_pages_dirty_lock(make_dirty): the device wrote it. */
+		if ((p->flags & FOLL_WRITE) && !is_zero_folio(m, folio) && !folio_test_dirty(folio)) {
+			folio_lock(folio);
+			folio_set_dirty(folio);
+			folio_unlock(folio);
+		}
+		gup_put_folio(m, folio, p->flags);
+	}
+	mml_obj_free(m, OBJ_PIN, p);
+}
+
+void mml_unpin(struct mml_pin *p)
+{
+	struct mml_machine *m;
+
+	if (!p)
+		return;
+	m = p->machine;
+	op_enter(m, NULL);
+	spin_lock(&m->pins_lock);
+	list_del(&p->node);
+	spin_unlock(&m->pins_lock);
+	unpin_user_pages(p);
+	op_exit(m, 0);
+}
+
+/* Power-off with pins still held: a leak to report, then released. */
+long unpin_all_pins(struct mml_machine *m)
+{
+	long n = 0;
+
+	for (;;) {
+		struct mml_pin *p = NULL;
+
+		spin_lock(&m->pins_lock);
+		if (!list_empty(&m->pins)) {
+			p = list_first_entry(&m->pins, struct mml_pin, node);
+			list_del(&p->node);
+		}
+		spin_unlock(&m->pins_lock);
+		if (!p)
+			return n;
+		unpin_user_pages(p);
+		n++;
+	}
+}
+
+long nr_pinned_pages(struct mml_machine *m)
+{
+	struct mml_pin *p;
+	long n = 0;
+
+	spin_lock(&m->pins_lock);
+	list_for_each_entry(p, &m->pins, node) {
+		if (!(p->flags & FOLL_PIN))
+			continue;
+		for (uint64_t i = 0; i < p->npages; i++)
+			n += p->p[i].page != m->zero_page;
+	}
+	spin_unlock(&m->pins_lock);
+	return n;
+}
+
+/* ---- population: MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_* ------------------- */
 
 /*
  * Models faultin_page_range() as MADV_POPULATE_* uses it: a hole is
@@ -65,20 +571,11 @@ static int faultin_page(struct vm_area_struct *vma, uint64_t addr, bool write)
  */
 int faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool write)
 {
-	mmap_assert_locked(mm);
-	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
-		struct vm_area_struct *vma = vma_lookup(mm, addr);
-		int err;
+	int err;
 
-		if (!vma)
-			return -ENOMEM;
-		if (check_vma_flags(vma, write, false))
-			return -EINVAL;
-		err = faultin_page(vma, addr, write);
-		if (err)
-			return err;
-	}
-	return 0;
+	__get_user_pages(mm, start, (end - start) >> PAGE_SHIFT,
+			 FOLL_MADV_POPULATE | (write ? FOLL_WRITE : 0), NULL, &err);
+	return err;
 }
 
 /*
@@ -93,20 +590,22 @@ void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len)
 	down_read(&mm->mmap_lock);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
+		unsigned flags = FOLL_TOUCH;
 		uint64_t vend;
-		bool write;
+		int err;
 
 		if (!vma || vma->vm_start >= end)
 			break;
 		addr = max(addr, vma->vm_start);
 		vend = min(end, vma->vm_end);
 		/* Private writable memory is populated for write (no later COW). */
-		write = (vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
-		if (!(vma->vm_flags & (VM_IO | VM_PFNMAP)) && (vma->vm_flags & VM_ACCESS_FLAGS)) {
-			for (; addr < vend; addr += PAGE_SIZE)
-				if (check_vma_flags(vma, write, true) || faultin_page(vma, addr, write))
-					break;
-		}
+		if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+			flags |= FOLL_WRITE;
+		/* Any access right allows it, as for mlock: FOLL_FORCE. */
+		if (vma->vm_flags & VM_ACCESS_FLAGS)
+			flags |= FOLL_FORCE;
+		if (!(vma->vm_flags & (VM_IO | VM_PFNMAP)))
+			__get_user_pages(mm, addr, (vend - addr) >> PAGE_SHIFT, flags, NULL, &err);
 		addr = vend;
 	}
 	up_read(&mm->mmap_lock);

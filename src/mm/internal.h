@@ -374,6 +374,8 @@ static inline bool is_zero_pfn(struct mml_machine *m, unsigned long pfn) { retur
 /* ---- GUP (gup.c) ----------------------------------------------------------------------------- */
 
 int faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool write);
+long unpin_all_pins(struct mml_machine *m);
+long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
 void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len);
 
 /* ---- reverse mapping (rmap.c) ---------------------------------------------------------------- */

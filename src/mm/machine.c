@@ -20,6 +20,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_TASK] = "task_struct",
 	[OBJ_PTLOCK] = "ptlock",
 	[OBJ_VMA_ARRAY] = "vma_tree_node",
+	[OBJ_PIN] = "gup_pages",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -77,6 +78,9 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	}
 	spin_lock_init(&m->tasks_lock);
 	fail_state_init(&m->fail);
+	rcu_batch_init(&m->rcu);
+	spin_lock_init(&m->pins_lock);
+	INIT_LIST_HEAD(&m->pins);
 	INIT_LIST_HEAD(&m->mms);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
@@ -86,6 +90,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	if (!zp) {
 		destroy_rwsem(&m->quiesce);
 		spin_lock_destroy(&m->tasks_lock);
+		spin_lock_destroy(&m->pins_lock);
+		rcu_batch_destroy(&m->rcu);
 		fail_state_destroy(&m->fail);
 		page_alloc_exit(m);
 		free(m);
@@ -137,9 +143,15 @@ static int check_leaks(struct mml_machine *m)
 int mml_machine_free(struct mml_machine *m)
 {
 	int bad = 0;
+	long n;
 
 	if (!m)
 		return 0;
+	n = unpin_all_pins(m);
+	if (n) {
+		mml_report(m, "leak: %ld pin(s) or reference(s) still held at power-off", n);
+		bad++;
+	}
 	/* Power off: every remaining thread exits, then every queued free runs. */
 	for (;;) {
 		struct mml_task *t = NULL;
@@ -158,7 +170,7 @@ int mml_machine_free(struct mml_machine *m)
 			break;
 		mml_exit(t);
 	}
-	rcu_barrier();
+	rcu_batch_flush(&m->rcu);
 
 	down_write(&m->quiesce);
 	if (mml_check_locked(m))
@@ -170,6 +182,8 @@ int mml_machine_free(struct mml_machine *m)
 
 	destroy_rwsem(&m->quiesce);
 	spin_lock_destroy(&m->tasks_lock);
+	spin_lock_destroy(&m->pins_lock);
+	rcu_batch_destroy(&m->rcu);
 	fail_state_destroy(&m->fail);
 	page_alloc_exit(m);
 	free(m);

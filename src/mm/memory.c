@@ -126,6 +126,9 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 {
 	if (folio_test_large(folio))
 		return false;
+	/* The pre-5.8 rule: mapped once means ours, whoever else holds it. */
+	if (bug_enabled(vma->vm_mm->machine, BUG_COW_REUSE_MAPCOUNT))
+		return folio_mapcount(folio) == 1;
 	if (folio_ref_count(folio) > 1 + folio_test_swapcache(folio))
 		return false;
 	if (!folio_trylock(folio))
@@ -285,8 +288,11 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
 		return VM_FAULT_SIGBUS;
 	}
-	if (pte_protnone(vmf->orig_pte))
-		return VM_FAULT_SIGSEGV;	/* no NUMA hinting: PROT_NONE is never accessible */
+	/*
+	 * A PROT_NONE pte: mmlab has no NUMA hinting, so it only exists in a
+	 * PROT_NONE VMA, which only FOLL_FORCE GUP reaches; it is handled like
+	 * any other pte, as Linux does outside do_numa_page().
+	 */
 
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (!vmf->pte)
@@ -467,30 +473,37 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
 	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
 
+	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	int err = 0;
+
 	/* Nothing to copy where no anon page was ever faulted. */
 	if (!src_vma->anon_vma && vma_is_anonymous(src_vma))
 		return 0;
 
-	for (; addr < end; addr = next) {
+	/*
+	 * GUP-fast takes no lock: it must not pin a page we are about to
+	 * share.  It backs off while the count is odd or has moved.
+	 */
+	if (is_cow)
+		raw_write_seqcount_begin(&src_mm->write_protect_seq);
+	for (; addr < end && !err; addr = next) {
 		pmd_t *src_pmd, *dst_pmd;
 		pud_t *dst_pud;
-		int err;
 
 		next = pmd_addr_end(addr, end);
 		src_pmd = mm_find_pmd(src_mm, addr);
 		if (!src_pmd || !pmd_table(pmdp_get(src_pmd)))
 			continue;
 		dst_pud = pud_alloc(dst_mm, pgd_offset(dst_mm, addr), addr);
-		if (!dst_pud)
-			return -ENOMEM;
-		dst_pmd = pmd_alloc(dst_mm, dst_pud, addr);
+		dst_pmd = dst_pud ? pmd_alloc(dst_mm, dst_pud, addr) : NULL;
 		if (!dst_pmd)
-			return -ENOMEM;
-		err = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
-		if (err)
-			return err;
+			err = -ENOMEM;
+		else
+			err = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
 	}
-	return 0;
+	if (is_cow)
+		raw_write_seqcount_end(&src_mm->write_protect_seq);
+	return err;
 }
 
 /* ---- unmap: zap_pte_range and friends ------------------------------------------ */

@@ -244,6 +244,7 @@ struct mm_struct {
 	atomic_long_t rss_swap;		/* (A) MM_SWAPENTS */
 	atomic_long_t pgtables_bytes;	/* (A) */
 	unsigned long flags;		/* (A) MMF_* */
+	seqcount_t write_protect_seq;	/* (M write) odd while fork write-protects: GUP-fast backs off */
 	int tgid;			/* (C) process id */
 	spinlock_t tasks_lock;		/* the CPUs running this mm (Linux's mm_cpumask) */
 	struct list_head tasks;		/* (S) struct mml_task.mm_node */
@@ -285,6 +286,8 @@ enum vm_stat_item {
 	PGMAJFAULT,
 	PGREUSE,
 	PGLAZYFREE,
+	NR_FOLL_PIN_ACQUIRED,
+	NR_FOLL_PIN_RELEASED,
 	NR_TLB_REMOTE_FLUSH,
 	NR_TLB_REMOTE_FLUSH_RECEIVED,
 	NR_TLB_LOCAL_FLUSH_ALL,
@@ -294,7 +297,7 @@ enum vm_stat_item {
 
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
-	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY,
+	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN,
 	NR_OBJ_KINDS
 };
 
@@ -311,6 +314,7 @@ struct mml_machine {
 	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
+	struct rcu_batch rcu;		/* frees waiting for a grace period: page tables, anon_vmas */
 	spinlock_t tasks_lock;
 	struct list_head mms;		/* (K) every live mm */
 	unsigned long nr_tasks;		/* (K) */
@@ -324,6 +328,8 @@ struct mml_machine {
 	bool check_frees;		/* (C) no TLB may map a frame being freed */
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
+	spinlock_t pins_lock;
+	struct list_head pins;		/* (pins_lock) outstanding struct mml_pin */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
 	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
 };

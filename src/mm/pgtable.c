@@ -73,7 +73,7 @@ void pagetable_free_rcu(struct mm_struct *mm, struct ptdesc *pt)
 {
 	atomic_long_add(-(long)PAGE_SIZE, &mm->pgtables_bytes);
 	atomic_long_add(1, &mm->machine->pgtables_pending_free);
-	call_rcu(&pt->pt_rcu_head, pagetable_free_now);
+	rcu_batch_add(&mm->machine->rcu, &pt->pt_rcu_head, pagetable_free_now);
 }
 
 int pgd_alloc(struct mm_struct *mm)

@@ -49,7 +49,7 @@ static void anon_vma_free_rcu(struct callback_head *head)
 static void anon_vma_free(struct anon_vma *av)
 {
 	VM_BUG_ON(atomic_read(&av->refcount));
-	call_rcu(&av->rcu, anon_vma_free_rcu);
+	rcu_batch_add(&av->machine->rcu, &av->rcu, anon_vma_free_rcu);
 }
 
 static void get_anon_vma(struct anon_vma *av)
@@ -336,7 +336,7 @@ int folio_try_dup_anon_rmap_pte(struct folio *folio, struct page *page, struct v
 	struct mml_machine *m = src_vma->vm_mm->machine;
 
 	if (PageAnonExclusive(page)) {
-		if (folio_needs_cow_for_dma(src_vma, folio))
+		if (folio_needs_cow_for_dma(src_vma, folio) && !bug_enabled(m, BUG_FORK_SHARE_PINNED))
 			return -EBUSY;
 		if (!bug_enabled(m, BUG_FORK_KEEP_EXCLUSIVE))
 			ClearPageAnonExclusive(page);

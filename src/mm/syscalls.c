@@ -16,10 +16,15 @@ void op_enter(struct mml_machine *m, struct mml_task *t)
 	current = t;
 }
 
+/* Frees waiting for a grace period are paid for in batches of this many. */
+#define RCU_BATCH_FLUSH	256
+
 long op_exit(struct mml_machine *m, long ret)
 {
 	current = NULL;
 	up_read(&m->quiesce);
+	if (rcu_batch_pending(&m->rcu) >= RCU_BATCH_FLUSH)
+		rcu_batch_flush(&m->rcu);
 	if (m->check_every_op)
 		mml_check(m);	/* a failure is counted and reported; ret stands */
 	return ret;

@@ -17,6 +17,8 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[PGMAJFAULT] = "pgmajfault",
 	[PGREUSE] = "pgreuse",
 	[PGLAZYFREE] = "pglazyfree",
+	[NR_FOLL_PIN_ACQUIRED] = "nr_foll_pin_acquired",
+	[NR_FOLL_PIN_RELEASED] = "nr_foll_pin_released",
 	[NR_TLB_REMOTE_FLUSH] = "nr_tlb_remote_flush",
 	[NR_TLB_REMOTE_FLUSH_RECEIVED] = "nr_tlb_remote_flush_received",
 	[NR_TLB_LOCAL_FLUSH_ALL] = "nr_tlb_local_flush_all",
@@ -31,7 +33,7 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 static void settle_deferred_frees(struct mml_machine *m)
 {
 	if (atomic_long_read(&m->pgtables_pending_free))
-		rcu_barrier();
+		rcu_batch_flush(&m->rcu);
 }
 
 long mml_vmstat(struct mml_machine *m, const char *name)

@@ -27,6 +27,26 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"fork shares a page but leaves PG_anon_exclusive set: a later write fault reuses it in place",
 		"folio_try_dup_anon_rmap clears PageAnonExclusive when sharing (COW fixes part 2, 5.19)",
 	},
+	[BUG_FORK_SHARE_PINNED] = {
+		"fork-share-pinned",
+		"fork shares a pinned page: the parent's next write copies away from the pin, DMA goes to the child",
+		"fork before 5.9 (Peter Xu's early copy of maybe-pinned pages, page_needs_cow_for_dma)",
+	},
+	[BUG_COW_REUSE_MAPCOUNT] = {
+		"cow-reuse-mapcount",
+		"do_wp_page reuses a page mapped once though a reference (vmsplice) still holds it: the write leaks",
+		"CVE-2020-29374: mapcount-based reuse_swap_page() in do_wp_page before 5.8",
+	},
+	[BUG_PIN_NO_UNSHARE] = {
+		"pin-no-unshare",
+		"a R/O pin takes a shared anon page as mapped: the process's next write copies away from the pin",
+		"gup_must_unshare() and FAULT_FLAG_UNSHARE (COW fixes part 2, 5.19)",
+	},
+	[BUG_GUP_FAST_NO_UNSHARE] = {
+		"gup-fast-no-unshare",
+		"GUP-fast pins a R/O-mapped shared anon page it should have left to the slow path",
+		"the gup_must_unshare() check in gup_fast_pte_range (COW fixes part 2, 5.19)",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -15,6 +15,10 @@ enum mml_bug {
 	BUG_FREE_BEFORE_FLUSH,	/* zap frees frames before the TLB flush */
 	BUG_FORK_NO_WRPROTECT,	/* fork leaves the parent's PTE writable */
 	BUG_FORK_KEEP_EXCLUSIVE,/* fork keeps PG_anon_exclusive on a shared page */
+	BUG_FORK_SHARE_PINNED,	/* fork shares a pinned page instead of copying it */
+	BUG_COW_REUSE_MAPCOUNT,	/* do_wp_page reuses by mapcount, ignoring other references */
+	BUG_PIN_NO_UNSHARE,	/* a R/O pin takes a shared anon page without unsharing it */
+	BUG_GUP_FAST_NO_UNSHARE,/* GUP-fast pins a shared anon page R/O instead of falling back */
 	NR_MML_BUGS
 };
 

@@ -118,6 +118,11 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 			FAIL(st, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
 			     mm->tgid, (unsigned long long)addr, pfn,
 			     PageAnonExclusive(page) ? "exclusive" : "not exclusive", page_mapcount(page));
+		/* sanity_check_pinned_pages(): a pinned anon page is never shared. */
+		if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(page) || page_mapcount(page) != 1))
+			FAIL(st, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
+			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
+			     PageAnonExclusive(page) ? "exclusive" : "not exclusive", page_mapcount(page));
 		if (folio->index != linear_page_index(vma, addr))
 			FAIL(st, "mm %d: anon pfn %lu at %#llx has index %#lx, VMA says %#lx", mm->tgid, pfn,
 			     (unsigned long long)addr, folio->index, linear_page_index(vma, addr));
@@ -274,6 +279,10 @@ static void check_frames(struct check_state *st)
 	if ((long)unreached_tables > atomic_long_read(&m->pgtables_pending_free))
 		FAIL(st, "%lu page tables are unreachable but only %ld wait for a grace period",
 		     unreached_tables, atomic_long_read(&m->pgtables_pending_free));
+	if (global_vm_stat(m, NR_FOLL_PIN_ACQUIRED) - global_vm_stat(m, NR_FOLL_PIN_RELEASED) != nr_pinned_pages(m))
+		FAIL(st, "nr_foll_pin_acquired - nr_foll_pin_released is %ld, %ld pages are pinned",
+		     global_vm_stat(m, NR_FOLL_PIN_ACQUIRED) - global_vm_stat(m, NR_FOLL_PIN_RELEASED),
+		     nr_pinned_pages(m));
 	if (st->tables + (long)unreached_tables != global_vm_stat(m, NR_PAGETABLE))
 		FAIL(st, "nr_page_table_pages is %ld, found %ld reachable and %lu pending",
 		     global_vm_stat(m, NR_PAGETABLE), st->tables, unreached_tables);

@@ -73,7 +73,7 @@ static bool chooser_exhausted(const struct chooser *c)
 /* ---- operations -------------------------------------------------------------------- */
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
-		F_READ, F_WRITE, F_CHECK };
+		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_CHECK };
 
 struct fop {
 	enum fop_kind kind;
@@ -85,6 +85,9 @@ struct fop {
 	uint64_t len;
 	int prot, flags, advice;
 	uint8_t byte;		/* write: the byte repeated */
+	int pin;		/* pin: the pin it creates; unpin, dma: the pin used */
+	unsigned foll;		/* pin: MML_FOLL_* */
+	bool get;		/* pin: a FOLL_GET reference rather than a pin */
 };
 
 struct run {
@@ -96,16 +99,51 @@ struct run {
 	uint64_t *rbase, *rlen;		/* by region number */
 	bool *rok;			/* defined in this run */
 	int nregions;
-	int next_task, next_region;	/* for the generator */
+	struct mml_pin **pins;		/* by pin number; NULL: none */
+	bool *pin_writable;		/* a write pin (not a reference): the device may write */
+	int npins;
+	int next_task, next_region, next_pin;	/* for the generator */
+	/*
+	 * Locality: the generator often comes back to the task and page it
+	 * just used, so that sequences like "write, fork, get, munmap, write,
+	 * read through the reference" (the bugs of the COW series) are likely.
+	 */
+	int focus_task, focus_region, focus_pin;
+	int64_t focus_off;
+	/*
+	 * A "COW story" in progress: write a page, fork, take a pin or a
+	 * reference in one process, unmap or drop it there, write in either,
+	 * read through the device and the CPU.  The bugs of the COW series
+	 * live in such sequences; each step's choices are still random.
+	 */
+	int story_step, story_a, story_b, story_pin;
 	long done;
 	bool injecting;
 	char why[1024];			/* the first divergence */
+	int why_task;			/* the task it happened to, and both views of its memory then */
+	int cur_task;
+	char *why_maps, *why_model;
 	FILE *scn;			/* printing a scenario while replaying */
 	uint8_t *ibuf, *mbuf;
 };
 
-static bool grow_arrays(struct run *r, int task, int region)
+static bool grow_arrays(struct run *r, int task, int region, int pin)
 {
+	if (pin >= r->npins) {
+		int n = pin * 2 + 16;
+		struct mml_pin **p = realloc(r->pins, (size_t)n * sizeof(*p));
+		bool *w;
+
+		if (p)
+			r->pins = p;
+		w = p ? realloc(r->pin_writable, (size_t)n * sizeof(*w)) : NULL;
+		if (!w)
+			return false;
+		memset(r->pins + r->npins, 0, (size_t)(n - r->npins) * sizeof(*r->pins));
+		memset(w + r->npins, 0, (size_t)(n - r->npins) * sizeof(*w));
+		r->pin_writable = w;
+		r->npins = n;
+	}
 	if (task >= r->ntasks) {
 		int n = task * 2 + 16;
 		struct mml_task **t = realloc(r->tasks, (size_t)n * sizeof(*t));
@@ -200,6 +238,21 @@ static void diverge(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
+	if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task]) {
+		size_t n;
+		FILE *f = open_memstream(&r->why_maps, &n);
+
+		if (f) {
+			mml_show_maps(r->tasks[r->cur_task], f);
+			fclose(f);
+		}
+		f = open_memstream(&r->why_model, &n);
+		if (f) {
+			model_dump(r->md, r->cur_task, f);
+			fclose(f);
+		}
+		r->why_task = r->cur_task;
+	}
 }
 
 /* ---- keeping the model in step after an injected failure ------------------------------ */
@@ -225,8 +278,12 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char perms[8];
+		uint64_t a, b;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &vs, &ve, perms) == 3 && nv < 64) {
+		/* Only a header line parses as three fields ("Anonymous:" starts with a hex digit). */
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3 && nv < 64) {
+			vs = a;
+			ve = b;
 			if (ve <= start || vs >= end)
 				continue;
 			v[nv].s = vs;
@@ -311,6 +368,100 @@ static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
 	}
 }
 
+static const char *foll_text(unsigned foll, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s%s", foll & MML_FOLL_WRITE ? ",write" : "", foll & MML_FOLL_LONGTERM ? ",longterm" : "",
+		 foll & MML_FOLL_FORCE ? ",force" : "", foll & MML_FOLL_FAST ? ",fast" : "");
+	return buf[0] ? buf + 1 : "ro";
+}
+
+static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
+		     long fails_before)
+{
+	struct mml_pin *pin = NULL;
+	bool either;
+	char fb[48];
+	long got, exp;
+
+	got = op->get ? mml_get_user_pages(t, addr, op->len, op->foll, &pin) :
+			mml_pin_user_pages(t, addr, op->len, op->foll, &pin);
+	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+		return true;
+	exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
+			op->foll & MML_FOLL_WRITE, op->foll & MML_FOLL_LONGTERM, op->foll & MML_FOLL_FORCE,
+			op->foll & MML_FOLL_FAST, &either);
+	if (got > 0 && either)	/* GUP-fast saw a readable x86 pte: take it as the model's too */
+		exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
+				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
+	if (got != exp)
+		diverge(r, "T%d %s %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
+			op->get ? "get" : "pin", at, op->len, foll_text(op->foll, fb, sizeof(fb)), got,
+			got < 0 ? errname(got) : "ok", exp, exp < 0 ? errname(exp) : "ok");
+	if (got > 0) {
+		r->pins[op->pin] = pin;
+		/*
+		 * A device writing through a reference (FOLL_GET) after fork may
+		 * land in pages another process maps: Linux allows it, the model
+		 * cannot follow it, so the generator only writes through pins.
+		 */
+		r->pin_writable[op->pin] = !op->get && (op->foll & MML_FOLL_WRITE);
+	}
+	if (got > 0 && exp <= 0) {
+		mml_unpin(pin);		/* the model has no such pin: do not let it leak */
+		r->pins[op->pin] = NULL;
+	} else if (exp > 0 && got <= 0) {
+		model_unpin(r->md, op->pin);
+	}
+	if (r->scn) {
+		if (exp > 0)
+			fprintf(r->scn, "p%d = ", op->pin);
+		fprintf(r->scn, "%s T%d %s %" PRIu64 " %s", op->get ? "get" : "pin", op->task, at, op->len,
+			foll_text(op->foll, fb, sizeof(fb)));
+		print_result(r->scn, exp > 0 ? 0 : exp);
+	}
+	return true;
+}
+
+static bool exec_dma(struct run *r, const struct fop *op)
+{
+	struct mml_pin *pin = r->pins[op->pin];
+	long got, exp;
+
+	if (op->kind == F_DMA_WRITE) {
+		memset(r->ibuf, op->byte, op->len);
+		got = mml_dma_write(pin, (uint64_t)op->off, r->ibuf, op->len);
+		exp = model_dma_write(r->md, op->pin, (uint64_t)op->off, r->ibuf, op->len);
+	} else {
+		got = mml_dma_read(pin, (uint64_t)op->off, r->ibuf, op->len);
+		exp = model_dma_read_result(r->md, op->pin, (uint64_t)op->off, op->len);
+	}
+	if (got != exp) {
+		diverge(r, "%s p%d %" PRId64 " %" PRIu64 ": got %ld (%s), the model says %ld (%s)",
+			op->kind == F_DMA_WRITE ? "dma-write" : "dma-read", op->pin, op->off, op->len, got,
+			got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+	} else if (!got && op->kind == F_DMA_READ) {
+		uint64_t bad;
+		int want;
+
+		if (!model_dma_read_ok(r->md, op->pin, (uint64_t)op->off, r->ibuf, op->len, &bad, &want))
+			diverge(r, "dma-read p%d: byte %" PRIu64 " is 0x%02x, the model says 0x%02x "
+				"(the device and the process disagree)", op->pin, bad,
+				r->ibuf[bad - (uint64_t)op->off], want);
+	}
+	if (r->scn) {
+		if (op->kind == F_DMA_WRITE) {
+			fprintf(r->scn, "dma-write p%d %" PRId64 " %" PRIu64 " 0x%02x", op->pin, op->off, op->len,
+				op->byte);
+		} else {
+			fprintf(r->scn, "dma-read p%d %" PRId64 " %" PRIu64, op->pin, op->off, op->len);
+			if (!exp && model_dma_expected(r->md, op->pin, (uint64_t)op->off, op->len, r->mbuf))
+				print_bytes_expect(r->scn, r->mbuf, op->len);
+		}
+		print_result(r->scn, exp);
+	}
+	return true;
+}
+
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
 static bool exec_op(struct run *r, const struct fop *op)
 {
@@ -321,19 +472,23 @@ static bool exec_op(struct run *r, const struct fop *op)
 	char at[64], abuf[16];
 	bool injected;
 
-	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1))
+	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1))
 		return false;
-	if (op->kind != F_SPAWN && op->kind != F_CHECK) {
+	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
+		if (!r->pins[op->pin])
+			return false;
+	} else if (op->kind != F_SPAWN && op->kind != F_CHECK) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
 	}
-	if (op->kind >= F_MMAP && op->kind <= F_WRITE) {
+	if ((op->kind >= F_MMAP && op->kind <= F_WRITE) || op->kind == F_PIN) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
 	}
 	addr_text(op, at, sizeof(at));
+	r->cur_task = op->task;
 	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
 
 	switch (op->kind) {
@@ -396,7 +551,7 @@ static bool exec_op(struct run *r, const struct fop *op)
 			if (exp >= 0)
 				fprintf(r->scn, "r%d = ", op->defines);
 			fprintf(r->scn, "mmap T%d %s %" PRIu64 " %s private,anonymous%s%s%s", op->task,
-				(op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) || op->off ? at : "0", op->len,
+				op->region >= 0 || op->off ? at : "0", op->len,
 				prot_text(op->prot), op->flags & MAP_FIXED ? ",fixed" : "",
 				op->flags & MAP_FIXED_NOREPLACE ? ",fixed_noreplace" : "",
 				op->flags & MAP_POPULATE ? ",populate" : "");
@@ -413,6 +568,10 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (got == -ENOMEM && injected) {
 			if (op->kind != F_MUNMAP)
 				resync_range(r, op->task, addr, op->len);
+			if (r->scn)
+				fprintf(r->scn, "# injected ENOMEM: %s T%d %s %" PRIu64 " prot %d advice %d\n",
+					op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
+					op->task, at, op->len, op->prot, op->advice);
 			return true;
 		}
 		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
@@ -473,6 +632,18 @@ static bool exec_op(struct run *r, const struct fop *op)
 		}
 		return true;
 	}
+	case F_PIN:
+		return exec_pin(r, op, t, addr, at, fails_before);
+	case F_UNPIN:
+		mml_unpin(r->pins[op->pin]);
+		r->pins[op->pin] = NULL;
+		model_unpin(r->md, op->pin);
+		if (r->scn)
+			fprintf(r->scn, "unpin p%d\n", op->pin);
+		return true;
+	case F_DMA_READ:
+	case F_DMA_WRITE:
+		return exec_dma(r, op);
 	case F_CHECK:
 		if (mml_check(r->m))
 			diverge(r, "the invariant checker failed at a check statement");
@@ -489,6 +660,8 @@ static int pick_live_task(struct run *r, struct chooser *c)
 {
 	int live[MAX_LIVE_TASKS * 4], n = 0;
 
+	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
+		return r->focus_task;
 	for (int i = 0; i < r->next_task && i < r->ntasks && n < (int)(sizeof(live) / sizeof(live[0])); i++)
 		if (r->tasks[i])
 			live[n++] = i;
@@ -512,7 +685,11 @@ static void pick_addr(struct run *r, struct chooser *c, struct fop *op, bool ali
 	for (int i = r->next_region - 1; i >= 0 && n < 64; i--)
 		if (i < r->nregions && r->rok[i])
 			defined[n++] = i;
-	if (n && choose(c, 10) < 9) {
+	if (r->focus_region >= 0 && r->focus_region < r->nregions && r->rok[r->focus_region] &&
+	    choose(c, 10) < 4) {
+		op->region = r->focus_region;
+		op->off = r->focus_off;
+	} else if (n && choose(c, 10) < 9) {
 		int reg = defined[choose(c, (uint32_t)min_int(n, 16))];
 		uint64_t pages = r->rlen[reg] / PG;
 
@@ -524,6 +701,8 @@ static void pick_addr(struct run *r, struct chooser *c, struct fop *op, bool ali
 	}
 	if (!aligned && choose(c, 8) == 0)
 		op->off += choose(c, (uint32_t)PG);
+	r->focus_region = op->region;
+	r->focus_off = op->off & ~(int64_t)(PG - 1);
 }
 
 static uint64_t pick_len(struct chooser *c, uint32_t max_pages)
@@ -557,14 +736,91 @@ static int pick_advice(struct chooser *c)
 }
 
 /* Fills op with the next operation for the current state of the run. */
+/* The next step of a COW story; false when the story is over. */
+static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int who = choose(c, 2) ? r->story_a : r->story_b;
+
+	op->region = r->focus_region;
+	op->off = r->focus_off;
+	switch (r->story_step++) {
+	case 1:
+		op->kind = F_WRITE;
+		op->task = r->story_a;
+		op->len = 1 + choose(c, 64);
+		op->byte = (uint8_t)choose(c, 256);
+		return true;
+	case 2:
+		op->kind = F_FORK;
+		op->task = r->story_a;
+		op->new_task = r->story_b = r->next_task++;
+		return true;
+	case 3:
+		op->kind = F_PIN;
+		op->task = who;
+		op->pin = r->story_pin = r->focus_pin = r->next_pin++;
+		op->len = 1;
+		op->get = choose(c, 2);
+		op->foll = (op->get ? 0 : MML_FOLL_LONGTERM) | (choose(c, 2) ? MML_FOLL_FAST : 0);
+		return true;
+	case 4:
+		op->task = who;
+		switch (choose(c, 4)) {
+		case 0:
+			op->kind = F_MUNMAP;
+			op->len = PG;
+			return true;
+		case 1:
+			op->kind = F_MADVISE;
+			op->advice = MADV_DONTNEED;
+			op->len = PG;
+			return true;
+		case 2:
+			op->kind = F_EXIT;
+			return true;
+		default:
+			op->kind = F_CHECK;
+			return true;
+		}
+	case 5:
+		op->kind = F_WRITE;
+		op->task = who;
+		op->len = 1 + choose(c, 64);
+		op->byte = (uint8_t)choose(c, 256);
+		return true;
+	case 6:
+		op->kind = F_DMA_READ;
+		op->pin = r->story_pin;
+		op->off = 0;
+		op->len = 64;
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
 static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	uint32_t roll = choose(c, 100);
+	uint32_t roll = choose(c, 116);
 
 	memset(op, 0, sizeof(*op));
-	op->region = op->defines = -1;
-	op->task = pick_live_task(r, c);
+	op->region = op->defines = op->pin = -1;
+	if (r->story_step && gen_story_op(r, c, op))
+		return;
+	if (roll == 115 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
+		int task = pick_live_task(r, c);
+
+		if (task >= 0) {
+			pick_addr(r, c, op, true);	/* sets the focus page */
+			r->story_a = task;
+			r->story_step = 1;
+			gen_story_op(r, c, op);
+			return;
+		}
+	}
+	op->task = r->focus_task = pick_live_task(r, c);
 	if (op->task < 0 || (roll < 3 && model_nr_processes(r->md) < procs)) {
 		op->kind = F_SPAWN;
 		op->new_task = r->next_task++;
@@ -573,6 +829,8 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 	if (roll < 7 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
 		op->kind = F_FORK;
 		op->new_task = r->next_task++;
+		if (choose(c, 2))
+			r->focus_task = op->new_task;
 	} else if (roll < 9 && nlive < MAX_LIVE_TASKS) {
 		op->kind = F_THREAD;
 		op->new_task = r->next_task++;
@@ -613,6 +871,32 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		pick_addr(r, c, op, false);
 		op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)(3 * PG));
 		op->byte = (uint8_t)choose(c, 256);
+	} else if (roll < 104) {
+		op->kind = F_PIN;
+		op->pin = r->focus_pin = r->next_pin++;
+		pick_addr(r, c, op, true);
+		op->len = 1 + choose(c, 4);
+		op->get = choose(c, 10) < 3;
+		op->foll = (choose(c, 10) < 4 ? MML_FOLL_WRITE : 0) |
+			   (!op->get && choose(c, 2) ? MML_FOLL_LONGTERM : 0) |
+			   (choose(c, 10) < 3 ? MML_FOLL_FAST : 0) | (choose(c, 20) == 0 ? MML_FOLL_FORCE : 0);
+	} else if (roll < 115) {
+		int live[64], n = 0;
+
+		for (int i = r->next_pin - 1; i >= 0 && n < 64; i--)
+			if (i < r->npins && r->pins[i])
+				live[n++] = i;
+		if (!n) {
+			op->kind = F_CHECK;
+			return;
+		}
+		op->pin = live[choose(c, (uint32_t)n)];
+		if (r->focus_pin >= 0 && r->focus_pin < r->npins && r->pins[r->focus_pin] && choose(c, 2))
+			op->pin = r->focus_pin;
+		op->kind = roll < 107 ? F_UNPIN : roll < 112 || !r->pin_writable[op->pin] ? F_DMA_READ : F_DMA_WRITE;
+		op->off = choose(c, 8) ? choose(c, (uint32_t)(4 * PG)) : 0;
+		op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)PG);
+		op->byte = (uint8_t)choose(c, 256);
 	} else {
 		op->kind = F_CHECK;
 	}
@@ -629,6 +913,8 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
+	r->focus_task = r->focus_region = r->focus_pin = -1;
+	r->why_task = r->cur_task = -1;
 	r->m = mml_machine_new(&cfg);
 	r->md = model_new();
 	r->ibuf = malloc(4 * PG);
@@ -652,6 +938,8 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 static void run_finish(struct run *r)
 {
 	if (r->m) {
+		for (int i = 0; i < r->npins; i++)
+			mml_unpin(r->pins[i]);	/* the device lets go before power-off */
 		if (r->injecting)
 			mml_fail_set(r->m, NULL);
 		if (!r->why[0] && mml_check(r->m))
@@ -664,19 +952,123 @@ static void run_finish(struct run *r)
 	free(r->rbase);
 	free(r->rlen);
 	free(r->rok);
+	free(r->pins);
+	free(r->pin_writable);
 	free(r->ibuf);
 	free(r->mbuf);
 }
 
-/* After each op: the periodic checker, and any bug the machine reported. */
+/*
+ * The layout check: the library's /proc/PID/maps and the model's pages must
+ * agree on which pages are mapped and how.  (The library merges VMAs the
+ * model knows nothing of, so compare page by page.)
+ */
+/*
+ * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf]"
+ * per VMA, from smaps (whose VmFlags carry the fork flags).
+ */
+static char *library_layout(struct mml_task *t)
+{
+	char *text = NULL, *out = NULL, *line, *save;
+	size_t n1, n2;
+	FILE *f = open_memstream(&text, &n1), *o;
+	char cur[64] = "";
+
+	if (!f)
+		return NULL;
+	mml_show_smaps(t, f);
+	fclose(f);
+	o = open_memstream(&out, &n2);
+	if (!o) {
+		free(text);
+		return NULL;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t a, b;
+		char perms[8];
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
+			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
+		} else if (!strncmp(line, "VmFlags:", 8)) {
+			fprintf(o, "%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "");
+		}
+	}
+	fclose(o);
+	free(text);
+	return out;
+}
+
+static void compare_layout(struct run *r, int task)
+{
+	char *lib = library_layout(r->tasks[task]), *mod = NULL, *l, *m, *save1, *save2;
+	size_t n2;
+	FILE *f2 = open_memstream(&mod, &n2);
+	uint64_t la = 0, lb = 0, ma = 0, mb = 0;
+	char lp[40] = "", mp[40] = "";
+
+	if (!lib || !f2)
+		goto out;
+	model_dump(r->md, task, f2);
+	fclose(f2);
+	f2 = NULL;
+	l = strtok_r(lib, "\n", &save1);
+	m = strtok_r(mod, "\n", &save2);
+	/* Walk both lists of ranges, page by page where they overlap. */
+	for (;;) {
+		if (la == lb && l) {
+			sscanf(l, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &la, &lb, lp);
+			l = strtok_r(NULL, "\n", &save1);
+		}
+		if (ma == mb && m) {
+			sscanf(m, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &ma, &mb, mp);
+			m = strtok_r(NULL, "\n", &save2);
+		}
+		/* The model marks lazily freed pages; the library's VMAs do not. */
+		if (strstr(mp, " lazyfree"))
+			*strstr(mp, " lazyfree") = 0;
+		if (la == lb && ma == mb)
+			break;
+		if (la != ma || (la < lb && ma < mb && strcmp(lp, mp))) {
+			uint64_t at = la == lb ? ma : ma == mb ? la : min_u64(la, ma);
+
+			diverge(r, "T%d: the library and the model disagree about the mapping at %#" PRIx64
+				" (library %s, model %s)", task, at, la == at && la < lb ? lp : "unmapped",
+				ma == at && ma < mb ? mp : "unmapped");
+			break;
+		}
+		/* Same start, same protection: consume the shorter. */
+		if (lb < mb) {
+			ma = lb;
+			la = lb;
+		} else {
+			la = mb;
+			ma = mb;
+		}
+	}
+out:
+	if (f2)
+		fclose(f2);
+	free(lib);
+	free(mod);
+}
+
+/* After each op: the periodic checks, and any bug the machine reported. */
 static void after_op(struct run *r, int check_every)
 {
 	r->done++;
 	if (r->why[0])
 		return;
-	if (check_every && r->done % check_every == 0 && mml_check(r->m))
-		diverge(r, "the invariant checker failed after operation %ld", r->done);
-	else if (mml_report_count(r->m))
+	if (check_every && r->done % check_every == 0) {
+		if (mml_check(r->m)) {
+			diverge(r, "the invariant checker failed after operation %ld", r->done);
+			return;
+		}
+		/* The layout comparison costs a smaps text: every fourth check. */
+		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task] &&
+		    (check_every == 1 || r->done % (4L * check_every) == 0))
+			compare_layout(r, r->cur_task);
+	}
+	if (!r->why[0] && mml_report_count(r->m))
 		diverge(r, "the machine reported a bug during operation %ld", r->done);
 }
 
@@ -693,12 +1085,17 @@ static bool replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, F
 		return false;
 	}
 	r.scn = scn;
+	/* Long lists are checked at the run's cadence; short ones after every op. */
 	for (i = 0; i < n && !r.why[0]; i++) {
 		if (exec_op(&r, &ops[i]))
-			after_op(&r, 1);
+			after_op(&r, n > 2000 ? o->check_every : 1);
 	}
 	if (at)
 		*at = i;
+	/* A scenario must give back what it pinned, or teardown reports a leak. */
+	for (int k = 0; scn && k < r.npins; k++)
+		if (r.pins[k])
+			fprintf(scn, "unpin p%d\n", k);
 	run_finish(&r);
 	failed = r.why[0] != 0;
 	if (why)
@@ -707,15 +1104,16 @@ static bool replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, F
 }
 
 /* Delta debugging (ddmin): the smallest subsequence that still fails. */
-static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n)
+static double now_s(void);
+
+static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	size_t gran = 2, trials = 0;
-	time_t start = time(NULL);
 
 	if (!cand)
 		return n;
-	while (n >= 2 && trials < SHRINK_TRIALS && difftime(time(NULL), start) < SHRINK_SECONDS) {
+	while (n >= 2 && trials < SHRINK_TRIALS && now_s() < deadline) {
 		size_t chunk = (n + gran - 1) / gran, at;
 		bool reduced = false;
 
@@ -749,16 +1147,16 @@ static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n)
  * B's operations as A instead and dropping the creation; keep it if the run
  * still fails.  Repeat until nothing more goes.
  */
-static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n)
+static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	bool progress = true;
 
 	if (!cand)
 		return n;
-	while (progress) {
+	while (progress && now_s() < deadline) {
 		progress = false;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && now_s() < deadline; i++) {
 			int from, to;
 			size_t m = 0, at;
 
@@ -842,6 +1240,9 @@ int fuzz_run(const struct fuzz_opts *in)
 		run_finish(&r);
 		return 2;
 	}
+	/* MMLAB_FUZZ_TRACE=1: every operation as a scenario line on stderr. */
+	if (getenv("MMLAB_FUZZ_TRACE"))
+		r.scn = stderr;
 	while (r.done < o.ops && !r.why[0]) {
 		if (r.done >= (long)cap) {
 			struct fop *nops = realloc(ops, (cap = cap * 2 + 1024) * sizeof(*ops));
@@ -871,10 +1272,17 @@ int fuzz_run(const struct fuzz_opts *in)
 		size_t m;
 
 		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
+		if (r.why_task >= 0 && r.why_maps)
+			fprintf(out, "the library's maps of T%d then:\n%sthe model's:\n%s", r.why_task, r.why_maps,
+				r.why_model);
+		free(r.why_maps);
+		free(r.why_model);
 		/* Shrink what led there, checking every operation from now on. */
-		m = shrink(&o, ops, n);
-		m = shrink_tasks(&o, ops, m);
-		m = shrink(&o, ops, m);
+		double deadline = now_s() + SHRINK_SECONDS;
+
+		m = shrink(&o, ops, n, deadline);
+		m = shrink_tasks(&o, ops, m, deadline);
+		m = shrink(&o, ops, m, deadline);
 		if (!replay(&o, ops, m, NULL, NULL, why, sizeof(why))) {
 			fprintf(out, "(the divergence did not reproduce on replay: shrinking skipped)\n");
 			m = n;

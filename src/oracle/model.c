@@ -31,11 +31,37 @@ struct mproc {
 	size_t n, cap;
 };
 
+struct mhist {
+	uint64_t off, len;
+	uint8_t byte;
+};
+
+enum {
+	PIN_ATTACHED,		/* the process maps this very page: both see the same bytes */
+	PIN_UNCHECKED,		/* may be the zero page (short-term R/O pin): no promise */
+	PIN_DETACHED,		/* the mapping changed under it: no longer the process's page */
+};
+
+struct mpin {
+	bool alive;
+	int kind;		/* MODEL_PIN or MODEL_GET */
+	int proc;
+	uint64_t addr, npages;
+	bool write;
+	unsigned char *state;	/* per page: PIN_ATTACHED, PIN_UNCHECKED or PIN_DETACHED */
+	uint8_t *snap;		/* GET: the bytes when taken */
+	struct mhist *hist;	/* GET: what its own process wrote there since */
+	size_t nhist, histcap;
+	bool hist_lost;		/* too much history or a mixed write: stop checking */
+};
+
 struct model {
 	struct mproc *procs;
 	int nprocs;
 	int *task_proc;		/* -1: no such task (or exited) */
 	int ntasks;
+	struct mpin *pins;	/* by id */
+	int npins;
 };
 
 struct model *model_new(void)
@@ -58,6 +84,9 @@ void model_free(struct model *md)
 		return;
 	for (int i = 0; i < md->nprocs; i++)
 		proc_clear(&md->procs[i]);
+	for (int i = 0; i < md->npins; i++)
+		model_unpin(md, i);
+	free(md->pins);
 	free(md->procs);
 	free(md->task_proc);
 	free(md);
@@ -130,6 +159,25 @@ static int new_proc(struct model *md)
 	md->procs[md->nprocs].alive = true;
 	md->procs[md->nprocs].threads = 1;
 	return md->nprocs++;
+}
+
+/* The mapping under [start, end) of process p changes: pins there let go. */
+static void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64_t end)
+{
+	int proc = (int)(p - md->procs);
+
+	for (int i = 0; i < md->npins; i++) {
+		struct mpin *pn = &md->pins[i];
+
+		if (!pn->alive || pn->proc != proc)
+			continue;
+		for (uint64_t k = 0; k < pn->npages; k++) {
+			uint64_t a = pn->addr + k * MODEL_PAGE;
+
+			if (a < end && start < a + MODEL_PAGE)
+				pn->state[k] = PIN_DETACHED;
+		}
+	}
 }
 
 int model_spawn(struct model *md, int task)
@@ -216,6 +264,7 @@ int model_exit(struct model *md, int task)
 	md->task_proc[task] = -1;
 	if (--p->threads == 0) {
 		p->alive = false;
+		detach_pins(md, p, 0, MODEL_TASK_SIZE);
 		proc_clear(p);
 	}
 	return 0;
@@ -241,6 +290,8 @@ static void unmap_range(struct mproc *p, uint64_t start, uint64_t end)
 
 	while (j < p->n && p->pages[j].addr < end)
 		free(p->pages[j++].data);
+	if (j == i)
+		return;
 	memmove(&p->pages[i], &p->pages[j], (p->n - j) * sizeof(*p->pages));
 	p->n -= j - i;
 }
@@ -260,7 +311,8 @@ static int map_range(struct mproc *p, uint64_t start, uint64_t end, int prot)
 	if (!grow((void **)&p->pages, sizeof(*p->pages), p->n + n, &p->cap))
 		return -ENOMEM;
 	i = lower_bound(p, start);
-	memmove(&p->pages[i + n], &p->pages[i], (p->n - i) * sizeof(*p->pages));
+	if (p->n > i)
+		memmove(&p->pages[i + n], &p->pages[i], (p->n - i) * sizeof(*p->pages));
 	for (size_t k = 0; k < n; k++)
 		p->pages[i + k] = (struct mpage){ .addr = start + k * MODEL_PAGE, .prot = prot };
 	p->n += n;
@@ -333,6 +385,7 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 			return 0;
 		}
 	}
+	detach_pins(md, p, start, start + len);
 	if (map_range(p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -ENOMEM;
 	return (long)start;
@@ -350,6 +403,7 @@ int model_munmap(struct model *md, int task, uint64_t addr, uint64_t len)
 	len = page_round_up(len, &overflow);
 	if (!len)
 		return -EINVAL;
+	detach_pins(md, p, addr, addr + len);
 	unmap_range(p, addr, addr + len);
 	return 0;
 }
@@ -433,6 +487,7 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		}
 		switch (advice) {
 		case MADV_DONTNEED:
+			detach_pins(md, p, a, a + MODEL_PAGE);
 			free(pg->data);
 			pg->data = NULL;
 			pg->flags &= ~MP_LAZYFREE;
@@ -515,6 +570,55 @@ int model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t le
 	return 0;
 }
 
+/*
+ * A reference may show what its own process writes under it: remember it.
+ * by_device: written through a pin of the same process, which may share the
+ * referenced page even after the mapping changed.
+ */
+static void note_owner_write(struct model *md, const struct mproc *p, uint64_t addr, const uint8_t *buf,
+			     uint64_t len, bool by_device)
+{
+	int proc = (int)(p - md->procs);
+
+	for (int i = 0; i < md->npins; i++) {
+		struct mpin *pn = &md->pins[i];
+		uint64_t end = pn->addr + pn->npages * MODEL_PAGE;
+
+		if (!pn->alive || pn->kind != MODEL_GET || pn->proc != proc || pn->hist_lost)
+			continue;
+		/* Page by page: a write to a page mapped since is not a write to the referenced one. */
+		for (uint64_t a = addr > pn->addr ? addr : pn->addr; a < addr + len && a < end;) {
+			uint64_t next = (a & ~(MODEL_PAGE - 1)) + MODEL_PAGE, hi;
+			bool uniform = true;
+
+			hi = next < addr + len ? next : addr + len;
+			if (!by_device && pn->state[(a - pn->addr) / MODEL_PAGE] == PIN_DETACHED) {
+				a = next;
+				continue;
+			}
+			for (uint64_t k = a; k < hi; k++)
+				uniform &= buf[k - addr] == buf[a - addr];
+			if (!uniform || pn->nhist == 256) {
+				pn->hist_lost = true;
+				break;
+			}
+			if (pn->nhist == pn->histcap) {
+				size_t ncap = pn->histcap ? pn->histcap * 2 : 8;
+				struct mhist *n = realloc(pn->hist, ncap * sizeof(*n));
+
+				if (!n) {
+					pn->hist_lost = true;
+					break;
+				}
+				pn->hist = n;
+				pn->histcap = ncap;
+			}
+			pn->hist[pn->nhist++] = (struct mhist){ a - pn->addr, hi - a, buf[a - addr] };
+			a = next;
+		}
+	}
+}
+
 int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint64_t len)
 {
 	struct mproc *p = task_proc(md, task);
@@ -526,6 +630,7 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 		return 0;
 	if (!accessible(p, addr, len, true))
 		return -EFAULT;
+	note_owner_write(md, p, addr, in, len, false);
 	while (len) {
 		struct mpage *pg = find_page(p, addr & ~(MODEL_PAGE - 1));
 		uint64_t off = addr & (MODEL_PAGE - 1), n = MODEL_PAGE - off;
@@ -560,6 +665,7 @@ void model_discard(struct model *md, int task, uint64_t addr)
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 
 	if (pg && (pg->flags & MP_LAZYFREE)) {
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
 		free(pg->data);
 		pg->data = NULL;
 		pg->flags &= ~MP_LAZYFREE;
@@ -576,8 +682,10 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	addr &= ~(MODEL_PAGE - 1);
 	pg = find_page(p, addr);
 	if (!mapped) {
-		if (pg)
+		if (pg) {
+			detach_pins(md, p, addr, addr + MODEL_PAGE);
 			unmap_range(p, addr, addr + MODEL_PAGE);
+		}
 		return;
 	}
 	if (!pg) {
@@ -587,4 +695,217 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	}
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK)) | (flags & (MP_DONTFORK | MP_WIPEONFORK));
+}
+
+/* ---- pins and references ------------------------------------------------------ */
+
+long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
+	       bool write, bool longterm, bool force, bool fast, bool *either)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpin *pn;
+	uint64_t start = addr & ~(MODEL_PAGE - 1);
+	bool x86_readable = true;
+
+	*either = false;
+	if (!p)
+		return -ESRCH;
+	if (longterm && kind != MODEL_PIN)
+		return -EINVAL;
+	if (!npages)
+		return 0;
+	if (npages > MODEL_TASK_SIZE / MODEL_PAGE || start + npages * MODEL_PAGE > MODEL_TASK_SIZE)
+		return -EFAULT;
+	/* check_vma_flags(): GUP reads need PROT_READ, writes PROT_WRITE; FOLL_FORCE may do either. */
+	for (uint64_t i = 0; i < npages; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		if (!pg)
+			return -EFAULT;
+		if (!write && !(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+			x86_readable = false;
+		if (!force && !(pg->prot & (write ? PROT_WRITE : PROT_READ))) {
+			for (uint64_t k = i + 1; k < npages && x86_readable; k++) {
+				struct mpage *q = find_page(p, start + k * MODEL_PAGE);
+
+				x86_readable = q && (q->prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+			}
+			*either = fast && !write && x86_readable;
+			return -EFAULT;
+		}
+	}
+	if (id >= md->npins) {
+		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memset(n + md->npins, 0, (size_t)(id + 1 - md->npins) * sizeof(*n));
+		md->pins = n;
+		md->npins = id + 1;
+	}
+	pn = &md->pins[id];
+	*pn = (struct mpin){ .alive = true, .kind = kind, .proc = md->task_proc[task], .addr = start,
+			     .npages = npages, .write = write };
+	pn->state = calloc(npages, 1);
+	if (kind == MODEL_GET)
+		pn->snap = malloc(npages * MODEL_PAGE);
+	if (!pn->state || (kind == MODEL_GET && !pn->snap))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < npages; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		/* A write (or FOLL_FORCE write) pin breaks COW: the page is the process's own now. */
+		if (write && !pg->data)
+			pg->data = calloc(1, MODEL_PAGE);
+		if (kind == MODEL_PIN && !write && !longterm && !pg->data)
+			pn->state[i] = PIN_UNCHECKED;
+		if (pn->snap) {
+			if (pg->data)
+				memcpy(pn->snap + i * MODEL_PAGE, pg->data, MODEL_PAGE);
+			else
+				memset(pn->snap + i * MODEL_PAGE, 0, MODEL_PAGE);
+		}
+	}
+	return (long)npages;
+}
+
+bool model_pin_alive(const struct model *md, int id)
+{
+	return id >= 0 && id < md->npins && md->pins[id].alive;
+}
+
+int model_unpin(struct model *md, int id)
+{
+	struct mpin *pn;
+
+	if (!model_pin_alive(md, id))
+		return -ESRCH;
+	pn = &md->pins[id];
+	free(pn->state);
+	free(pn->snap);
+	free(pn->hist);
+	memset(pn, 0, sizeof(*pn));
+	return 0;
+}
+
+int model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t len)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	if (!model_pin_alive(md, id))
+		return -ESRCH;
+	if (off + len < off || off + len > pn->npages * MODEL_PAGE)
+		return -EINVAL;
+	return 0;
+}
+
+/* The process's byte under a pin, or -1 if the model cannot say. */
+static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off)
+{
+	const struct mproc *p = &md->procs[pn->proc];
+	const struct mpage *pg = find_page(p, pn->addr + (off & ~(MODEL_PAGE - 1)));
+
+	if (!pg || pn->state[off / MODEL_PAGE] != PIN_ATTACHED)
+		return -1;
+	return pg->data ? pg->data[off & (MODEL_PAGE - 1)] : 0;
+}
+
+bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
+		       uint64_t *bad, int *want)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	for (uint64_t k = 0; k < len; k++) {
+		uint64_t o = off + k;
+		bool ok;
+
+		if (pn->kind == MODEL_PIN) {
+			int b = pinned_byte(md, pn, o);
+
+			ok = b < 0 || got[k] == b;
+			*want = b;
+		} else {
+			ok = got[k] == pn->snap[o] || pn->hist_lost;
+			for (size_t h = 0; !ok && h < pn->nhist; h++)
+				ok = o >= pn->hist[h].off && o < pn->hist[h].off + pn->hist[h].len &&
+				     got[k] == pn->hist[h].byte;
+			*want = pn->snap[o];
+		}
+		if (!ok) {
+			*bad = o;
+			return false;
+		}
+	}
+	return true;
+}
+
+int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uint64_t len)
+{
+	struct mpin *pn;
+	int r = model_dma_read_result(md, id, off, len);
+	const uint8_t *in = buf;
+
+	if (r)
+		return r;
+	pn = &md->pins[id];
+	if (!pn->write)
+		return -EPERM;
+	if (pn->kind != MODEL_PIN)
+		return 0;	/* the generator writes only through pins */
+	note_owner_write(md, &md->procs[pn->proc], pn->addr + off, in, len, true);
+	for (uint64_t k = 0; k < len; k++) {
+		struct mproc *p = &md->procs[pn->proc];
+		struct mpage *pg = find_page(p, pn->addr + ((off + k) & ~(MODEL_PAGE - 1)));
+
+		/* Only the process's own page, still under the pin, sees it. */
+		if (!pg || pn->state[(off + k) / MODEL_PAGE] != PIN_ATTACHED)
+			continue;
+		if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
+			return -ENOMEM;
+		pg->data[(off + k) & (MODEL_PAGE - 1)] = in[k];
+		pg->flags &= ~MP_LAZYFREE;	/* dirtied at unpin: never discarded */
+	}
+	return 0;
+}
+
+bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	if (pn->kind == MODEL_GET) {
+		if (pn->nhist || pn->hist_lost)
+			return false;
+		memcpy(out, pn->snap + off, len);
+		return true;
+	}
+	for (uint64_t k = 0; k < len; k++) {
+		int b = pinned_byte(md, pn, off + k);
+
+		if (b < 0)
+			return false;
+		out[k] = (uint8_t)b;
+	}
+	return true;
+}
+
+void model_dump(const struct model *md, int task, FILE *f)
+{
+	const struct mproc *p = task_proc(md, task);
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n;) {
+		size_t j = i + 1;
+
+		/* Runs of pages with the same protection and flags, as VMAs would be. */
+		while (j < p->n && p->pages[j].addr == p->pages[j - 1].addr + MODEL_PAGE &&
+		       p->pages[j].prot == p->pages[i].prot && p->pages[j].flags == p->pages[i].flags)
+			j++;
+		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s\n", (unsigned long long)p->pages[i].addr,
+			(unsigned long long)(p->pages[j - 1].addr + MODEL_PAGE),
+			p->pages[i].prot & PROT_READ ? 'r' : '-', p->pages[i].prot & PROT_WRITE ? 'w' : '-',
+			p->pages[i].prot & PROT_EXEC ? 'x' : '-', p->pages[i].flags & MP_DONTFORK ? " dc" : "",
+			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
+		i = j;
+	}
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MODEL_PAGE		4096ULL
 #define MODEL_TASK_SIZE		0x7ffffffff000ULL
@@ -48,6 +49,8 @@ int  model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t l
 int  model_write(struct model *md, int task, uint64_t addr, const void *buf, uint64_t len);
 /* Is every page of [addr, addr+len) mapped in task's process? */
 bool model_mapped(const struct model *md, int task, uint64_t addr, uint64_t len);
+/* The model's view of task's process, as /proc/PID/maps-like lines (debugging). */
+void model_dump(const struct model *md, int task, FILE *f);
 /* MADV_FREE'd and not written since: Linux may show the old bytes or zeros. */
 bool model_lazyfree(const struct model *md, int task, uint64_t addr);
 /* The implementation showed zeros for a lazily freed page: it was discarded. */
@@ -59,6 +62,35 @@ void model_discard(struct model *md, int task, uint64_t addr);
  * model what the implementation now has for one page: mapped or not, its
  * protection and fork flags; the bytes of a page that stays mapped are kept.
  */
+/*
+ * Pins (FOLL_PIN) and references (FOLL_GET).  While the mapping under a pin
+ * is unchanged (no munmap, MAP_FIXED, MADV_DONTNEED over it), the device
+ * sees exactly the bytes the process sees, and the process sees what the
+ * device writes.  A short-term read-only pin of a page never written may
+ * hold the shared zero page, which Linux does not unshare: those pages are
+ * not checked.  A reference keeps the bytes it took, or whatever its own
+ * process wrote there since; never another process's bytes.
+ *
+ * *either: the call may also succeed.  On x86 a write-only or exec-only
+ * page is readable, and GUP-fast, which never sees the VMA, pins what the
+ * pte allows: a read pin of such a page fails on the slow path but may
+ * succeed on the fast one.  Call again with force to take the pin.
+ */
+#define MODEL_PIN	1
+#define MODEL_GET	2
+long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
+	       bool write, bool longterm, bool force, bool fast, bool *either);
+int  model_unpin(struct model *md, int id);
+/* The exact bytes the device must read, if the model knows them all. */
+bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out);
+bool model_pin_alive(const struct model *md, int id);
+/* The expected result of a DMA call (0, -EINVAL, -EPERM); a write is applied. */
+int  model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uint64_t len);
+int  model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t len);
+/* Are these bytes, read by the device at off, allowed?  *bad: first offending offset. */
+bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
+		       uint64_t *bad, int *want);
+
 #define MODEL_DONTFORK		0x1u
 #define MODEL_WIPEONFORK	0x2u
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);

@@ -226,6 +226,8 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_TASK: return "a task";
 	case SCN_SYM_ADDR: return "an address";
 	case SCN_SYM_FRAME: return "a frame";
+	case SCN_SYM_PIN: return "a pin";
+	case SCN_SYM_UNPINNED: return "an unpinned pin";
 	default: return "gone";
 	}
 }
@@ -244,6 +246,8 @@ static int sym_use(struct parser *p, const struct scn_tok *t, size_t n,
 	if (p->s->syms[i].kind != kind) {
 		if (p->s->syms[i].kind == SCN_SYM_NONE)
 			return perr(p, t->col, "'%.*s' has exited", (int)n, t->s);
+		if (p->s->syms[i].kind == SCN_SYM_UNPINNED)
+			return perr(p, t->col, "'%.*s' was unpinned", (int)n, t->s);
 		return perr(p, t->col, "'%.*s' is %s, not %s", (int)n, t->s,
 			    kind_name(p->s->syms[i].kind), kind_name(kind));
 	}
@@ -252,8 +256,10 @@ static int sym_use(struct parser *p, const struct scn_tok *t, size_t n,
 }
 
 /*
- * Definition of a name.  A live task name cannot be reused (it would
- * leak the task from the scenario's view); values may be redefined.
+ * Definition of a name.  A live task or a held pin cannot be redefined
+ * (it would leak from the scenario's view), and neither a task nor a pin
+ * can take the name of a value; values may be redefined, also over the
+ * name of an exited task or of an unpinned pin.
  */
 static int sym_def(struct parser *p, const struct scn_tok *t,
 		   enum scn_sym_kind kind, int *slot)
@@ -265,11 +271,16 @@ static int sym_def(struct parser *p, const struct scn_tok *t,
 		return perr(p, t->col, "expected a name, got " TOKF, TOKA(t));
 	i = sym_find(p->s, t->s, t->n);
 	if (i >= 0) {
-		if (p->s->syms[i].kind == SCN_SYM_TASK)
+		enum scn_sym_kind was = p->s->syms[i].kind;
+
+		if (was == SCN_SYM_TASK)
 			return perr(p, t->col, "task " TOKF " already exists", TOKA(t));
-		if (kind == SCN_SYM_TASK && p->s->syms[i].kind != SCN_SYM_NONE)
-			return perr(p, t->col, TOKF " is %s", TOKA(t),
-				    kind_name(p->s->syms[i].kind));
+		if (was == SCN_SYM_PIN)
+			return perr(p, t->col, "pin " TOKF " is still held (unpin it first)",
+				    TOKA(t));
+		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN) &&
+		    was != SCN_SYM_NONE && was != SCN_SYM_UNPINNED)
+			return perr(p, t->col, TOKF " is %s", TOKA(t), kind_name(was));
 		p->s->syms[i].kind = kind;
 		*slot = i;
 		return 0;
@@ -282,6 +293,7 @@ static int sym_def(struct parser *p, const struct scn_tok *t,
 	if (!ns[p->s->nsyms].name)
 		return perr(p, t->col, "out of memory");
 	ns[p->s->nsyms].kind = kind;
+	ns[p->s->nsyms].npages = 0;
 	*slot = p->s->nsyms++;
 	return 0;
 }
@@ -446,7 +458,7 @@ static int parse_pattern(struct parser *p, struct scn_pattern *pat)
 static int check_io_len(struct parser *p, const struct scn_tok *t, uint64_t len)
 {
 	if (len > SCN_MAX_IO)
-		return perr(p, t->col, "length too large for read/write (max %llu)",
+		return perr(p, t->col, "length too large for read, write or DMA (max %llu)",
 			    (unsigned long long)SCN_MAX_IO);
 	return 0;
 }
@@ -517,6 +529,154 @@ static int parse_cmp(struct parser *p, enum scn_cmp *c)
 		}
 	}
 	return perr(p, t->col, "expected a comparison (== != < <= > >=)");
+}
+
+/* ---- pins ---- */
+
+/* pin and get sizes cost host memory too (the library's page array) */
+#define SCN_MAX_PIN_PAGES	(SCN_MAX_IO / 4096)
+
+static int parse_pin_name(struct parser *p, int *slot)
+{
+	struct scn_tok *t = need(p, "pin name");
+
+	return t ? sym_use(p, t, t->n, SCN_SYM_PIN, slot) : -1;
+}
+
+/* write,longterm,force,fast (each at most once), or ro: no flag. */
+static int parse_foll(struct parser *p, long *out)
+{
+	static const struct { const char *name; long bit; } names[] = {
+		{ "write", MML_FOLL_WRITE }, { "longterm", MML_FOLL_LONGTERM },
+		{ "force", MML_FOLL_FORCE }, { "fast", MML_FOLL_FAST },
+	};
+	struct scn_tok *t = need_word(p, "gup flags (ro, or write,longterm,force,fast)");
+	size_t a = 0, b;
+	long foll = 0;
+
+	if (!t)
+		return -1;
+	if (tok_is(t, "ro")) {
+		*out = 0;
+		return 0;
+	}
+	if (t->n > 2 && (!memcmp(t->s, "ro,", 3) || !memcmp(t->s + t->n - 3, ",ro", 3)))
+		return perr(p, t->col, "'ro' stands alone: it means no gup flag");
+	while (a <= t->n) {
+		long bit = 0;
+		unsigned i;
+
+		for (b = a; b < t->n && t->s[b] != ','; b++)
+			;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (b - a == strlen(names[i].name) &&
+			    !memcmp(t->s + a, names[i].name, b - a))
+				bit = names[i].bit;
+		if (!bit)
+			return perr(p, t->col + a, "unknown gup flag '%.*s' (ro, or a "
+				    "comma list of write, longterm, force, fast)",
+				    (int)(b - a > 40 ? 40 : b - a), t->s + a);
+		if (foll & bit)
+			return perr(p, t->col + a, "gup flag '%.*s' given twice",
+				    (int)(b - a), t->s + a);
+		foll |= bit;
+		a = b + 1;
+	}
+	*out = foll;
+	return 0;
+}
+
+/* [x =] pin|get A ADDR NPAGES [FOLL] [=> ...] */
+static int st_pin(struct parser *p, struct scn_op *op, struct scn_tok *kw,
+		  struct scn_tok *name)
+{
+	struct scn_tok *t;
+
+	op->arg = tok_is(kw, "get");
+	if (parse_task(p, &op->task) < 0 || parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = need(p, "number of pages");
+	if (!t || parse_u64(p, t, false, &op->len) < 0)
+		return -1;
+	if (op->len > SCN_MAX_PIN_PAGES)
+		return perr(p, t->col, "at most %llu pages at a time",
+			    (unsigned long long)SCN_MAX_PIN_PAGES);
+	if (name && op->len == 0)
+		return perr(p, t->col, "a named pin needs at least one page");
+	t = peek(p);
+	if (t && !tok_is(t, "=>") && parse_foll(p, &op->flags) < 0)
+		return -1;
+	if (!name)
+		return parse_result(p, op, true);
+	if (parse_result_defining(p, op) < 0 ||
+	    sym_def(p, name, SCN_SYM_PIN, &op->def) < 0)
+		return -1;
+	p->s->syms[op->def].npages = op->len;
+	return 0;
+}
+
+static int st_pin_anon(struct parser *p, struct scn_op *op)
+{
+	return st_pin(p, op, &p->lx.tok[0], NULL);
+}
+
+static int st_unpin(struct parser *p, struct scn_op *op)
+{
+	if (parse_pin_name(p, &op->pin) < 0 || parse_result(p, op, false) < 0)
+		return -1;
+	p->s->syms[op->pin].kind = SCN_SYM_UNPINNED;
+	return 0;
+}
+
+/* dma-read x OFF LEN [expect PATTERN] | dma-write x OFF LEN PATTERN | dma-write x OFF "s" */
+static int st_dma(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (parse_pin_name(p, &op->pin) < 0 || parse_len(p, "offset", &op->pos) < 0)
+		return -1;
+	t = peek(p);
+	if (op->kind == SCN_OP_DMA_WRITE && t && t->type == SCN_TOK_STRING) {
+		if (parse_pattern(p, &op->pat) < 0)
+			return -1;
+		op->len = op->pat.n;
+		return parse_result(p, op, true);
+	}
+	if (parse_len(p, "length", &op->len) < 0 || check_io_len(p, t, op->len) < 0)
+		return -1;
+	if (op->kind == SCN_OP_DMA_WRITE) {
+		if (parse_pattern(p, &op->pat) < 0)
+			return -1;
+	} else if (tok_is(peek(p), "expect")) {
+		p->i++;
+		if (parse_pattern(p, &op->pat) < 0)
+			return -1;
+	}
+	return parse_result(p, op, true);
+}
+
+/* expect pin-frame x INDEX ==|!= A ADDR */
+static int ex_pin_frame(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (parse_pin_name(p, &op->pin) < 0)
+		return -1;
+	t = need(p, "page index");
+	if (!t || parse_u64(p, t, false, &op->pos) < 0)
+		return -1;
+	if (op->pos >= p->s->syms[op->pin].npages)
+		return perr(p, t->col, "page index %llu is past the %llu page(s) of '%s'",
+			    (unsigned long long)op->pos,
+			    (unsigned long long)p->s->syms[op->pin].npages,
+			    p->s->syms[op->pin].name);
+	if (parse_cmp(p, &op->cmp) < 0)
+		return -1;
+	if (op->cmp != SCN_EQ && op->cmp != SCN_NE)
+		return perr(p, p->lx.tok[p->i - 1].col, "frames compare with == or != only");
+	if (parse_task(p, &op->task) < 0 || parse_addr(p, &op->addr) < 0)
+		return -1;
+	return end_of_line(p);
 }
 
 /* ---- statements ---- */
@@ -841,7 +1001,7 @@ static int st_expect(struct parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = need_word(p, "what to expect (pagemap, same-frame, "
 				      "different-frame, frame, addr, vmstat, meminfo, "
-				      "vmstat-delta, meminfo-delta, vma-count)");
+				      "vmstat-delta, meminfo-delta, vma-count, pin-frame)");
 
 	if (!t)
 		return -1;
@@ -867,6 +1027,10 @@ static int st_expect(struct parser *p, struct scn_op *op)
 	if (tok_is(t, "vma-count")) {
 		op->kind = SCN_OP_EXPECT_VMAS;
 		return ex_vmas(p, op);
+	}
+	if (tok_is(t, "pin-frame")) {
+		op->kind = SCN_OP_EXPECT_PIN_FRAME;
+		return ex_pin_frame(p, op);
 	}
 	op->kind = SCN_OP_EXPECT_STAT;
 	if (tok_is(t, "vmstat") || tok_is(t, "vmstat-delta"))
@@ -1019,6 +1183,11 @@ static const struct command commands[] = {
 	{ "check",	SCN_OP_CHECK,	 st_check },
 	{ "show",	SCN_OP_SHOW,	 st_show },
 	{ "echo",	SCN_OP_ECHO,	 st_echo },
+	{ "pin",	SCN_OP_PIN,	 st_pin_anon },
+	{ "get",	SCN_OP_PIN,	 st_pin_anon },
+	{ "unpin",	SCN_OP_UNPIN,	 st_unpin },
+	{ "dma-read",	SCN_OP_DMA_READ, st_dma },
+	{ "dma-write",	SCN_OP_DMA_WRITE, st_dma },
 	{ NULL,		0,		 NULL }
 };
 
@@ -1034,7 +1203,7 @@ static struct scn_op *op_new(struct parser *p, const char *line, size_t n)
 	op = &ops[s->nops];
 	memset(op, 0, sizeof(*op));
 	op->line = p->line;
-	op->def = op->task = op->task2 = op->statref = -1;
+	op->def = op->task = op->task2 = op->statref = op->pin = -1;
 	op->addr.sym = op->addr2.sym = -1;
 	op->check = -1;
 	/* trailing blanks and comments are not worth tracing */
@@ -1059,7 +1228,7 @@ static int parse_statement(struct parser *p, const char *line, size_t n)
 	if (p->lx.ntok >= 2 && tok_is(&p->lx.tok[1], "=")) {
 		name = kw;
 		if (p->lx.ntok < 3)
-			return perr(p, p->lx.end_col, "missing 'mmap' or 'frame' after '='");
+			return perr(p, p->lx.end_col, "missing 'mmap', 'frame', 'pin' or 'get' after '='");
 		kw = &p->lx.tok[2];
 		p->i = 3;
 		if (tok_is(kw, "mmap")) {
@@ -1072,7 +1241,12 @@ static int parse_statement(struct parser *p, const char *line, size_t n)
 			p->seen_stmt = true;
 			return st_frame(p, op, name);
 		}
-		return perr(p, kw->col, "only 'mmap' and 'frame' give a value to a name");
+		if (tok_is(kw, "pin") || tok_is(kw, "get")) {
+			op->kind = SCN_OP_PIN;
+			p->seen_stmt = true;
+			return st_pin(p, op, kw, name);
+		}
+		return perr(p, kw->col, "only 'mmap', 'frame', 'pin' and 'get' give a value to a name");
 	}
 	p->i = 1;
 	if (tok_is(kw, "machine")) {

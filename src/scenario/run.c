@@ -19,6 +19,7 @@
 struct scn_val {
 	struct mml_task *task;	/* SCN_SYM_TASK */
 	uint64_t v;		/* SCN_SYM_ADDR: address; SCN_SYM_FRAME: pfn */
+	struct mml_pin *pin;	/* SCN_SYM_PIN, while held */
 };
 
 struct runner {
@@ -76,8 +77,12 @@ static const char *cmd_name(const struct scn_op *op)
 		[SCN_OP_MUNMAP] = "munmap", [SCN_OP_MPROTECT] = "mprotect",
 		[SCN_OP_MADVISE] = "madvise", [SCN_OP_WRITE] = "write",
 		[SCN_OP_READ] = "read", [SCN_OP_FRAME] = "frame",
-		[SCN_OP_CHECK] = "check",
+		[SCN_OP_CHECK] = "check", [SCN_OP_UNPIN] = "unpin",
+		[SCN_OP_DMA_READ] = "dma-read", [SCN_OP_DMA_WRITE] = "dma-write",
 	};
+
+	if (op->kind == SCN_OP_PIN)
+		return op->arg ? "get" : "pin";
 
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ?
 	       names[op->kind] : "expect";
@@ -338,6 +343,131 @@ static int do_read(struct runner *r, const struct scn_op *op)
 	return ret;
 }
 
+/* ---- pins and the device's DMA ---- */
+
+static const char *foll_str(long foll, char *buf, size_t n)
+{
+	static const struct { long bit; const char *name; } names[] = {
+		{ MML_FOLL_WRITE, "write" }, { MML_FOLL_LONGTERM, "longterm" },
+		{ MML_FOLL_FORCE, "force" }, { MML_FOLL_FAST, "fast" },
+	};
+	size_t o = 0;
+	unsigned i;
+
+	snprintf(buf, n, "ro");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && o < n; i++)
+		if (foll & names[i].bit)
+			o += snprintf(buf + o, n - o, "%s%s", o ? "," : "", names[i].name);
+	return buf;
+}
+
+static int do_pin(struct runner *r, const struct scn_op *op)
+{
+	struct mml_task *t = task_of(r, op->task);
+	struct mml_pin *pin = NULL;
+	char w[160], f[48];
+	long ret;
+
+	if (op->arg)
+		ret = mml_get_user_pages(t, addr_of(r, &op->addr), op->len,
+					 (unsigned)op->flags, &pin);
+	else
+		ret = mml_pin_user_pages(t, addr_of(r, &op->addr), op->len,
+					 (unsigned)op->flags, &pin);
+	if (op->def < 0) {
+		/* the unnamed form: whatever it took goes back at once */
+		mml_unpin(pin);
+		return check_result(r, ret < 0 ? ret : 0);
+	}
+	if (ret < 0) {
+		mml_unpin(pin);
+		return check_result(r, ret);
+	}
+	if ((uint64_t)ret != op->len || !pin) {
+		mml_unpin(pin);
+		return fail(r, "%s %s %llu %s: expected %llu page(s), got %ld%s",
+			    cmd_name(op), where(r, op->task, &op->addr, 0, w, sizeof(w)),
+			    (unsigned long long)op->len, foll_str(op->flags, f, sizeof(f)),
+			    (unsigned long long)op->len, ret, pin ? "" : " and no pin");
+	}
+	r->vals[op->def].pin = pin;
+	return SCN_PASS;
+}
+
+static int do_unpin(struct runner *r, const struct scn_op *op)
+{
+	mml_unpin(r->vals[op->pin].pin);
+	r->vals[op->pin].pin = NULL;
+	return SCN_PASS;
+}
+
+static int do_dma_write(struct runner *r, const struct scn_op *op)
+{
+	unsigned char *buf = malloc(op->len ? op->len : 1);
+	int ret;
+
+	if (!buf)
+		return fail(r, "dma-write: out of host memory for %llu bytes",
+			    (unsigned long long)op->len);
+	fill(buf, op->len, &op->pat);
+	ret = mml_dma_write(r->vals[op->pin].pin, op->pos, buf, op->len);
+	free(buf);
+	return check_result(r, ret);
+}
+
+static int do_dma_read(struct runner *r, const struct scn_op *op)
+{
+	const struct scn_pattern *pat = &op->pat;
+	unsigned char *buf = malloc(op->len ? op->len : 1);
+	const char *name = r->s->syms[op->pin].name;
+	uint64_t i, at;
+	char e[96], g[96];
+	int ret;
+
+	if (!buf)
+		return fail(r, "dma-read: out of host memory for %llu bytes",
+			    (unsigned long long)op->len);
+	ret = mml_dma_read(r->vals[op->pin].pin, op->pos, buf, op->len);
+	if (ret < 0 || !pat->present || check_result(r, 0)) {
+		free(buf);
+		return ret < 0 || !pat->present ? check_result(r, ret) : SCN_FAIL;
+	}
+	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
+		;
+	if (i == op->len) {
+		free(buf);
+		return SCN_PASS;
+	}
+	at = op->pos + i;
+	if (pat->n == 1) {
+		ret = fail(r, "dma-read: expected 0x%02x at %s offset 0x%llx (page %llu), got 0x%02x",
+			   pat->bytes[0], name, (unsigned long long)at,
+			   (unsigned long long)(at / mml_page_size()), buf[i]);
+	} else {
+		uint64_t start = i - i % pat->n;
+		uint64_t n = op->len - start < pat->n ? op->len - start : pat->n;
+
+		quote(pat->bytes, n, e, sizeof(e));
+		quote(buf + start, n, g, sizeof(g));
+		ret = fail(r, "dma-read: expected %s at %s offset 0x%llx, got %s "
+			   "(first difference at byte %llu)", e, name,
+			   (unsigned long long)(op->pos + start), g, (unsigned long long)i);
+	}
+	free(buf);
+	return ret;
+}
+
+/* Unpin what the file still holds (after a failure, or on request). */
+static void release_pins(struct runner *r)
+{
+	int i;
+
+	for (i = 0; i < r->s->nsyms; i++) {
+		mml_unpin(r->vals[i].pin);
+		r->vals[i].pin = NULL;
+	}
+}
+
 /* ---- pagemap ---- */
 
 static void pm_describe(uint64_t e, char *buf, size_t n)
@@ -462,6 +592,21 @@ static int do_expect_frames(struct runner *r, const struct scn_op *op)
 		    where(r, op->task, &op->addr, 0, w1, sizeof(w1)),
 		    where(r, op->task2, &op->addr2, 0, w2, sizeof(w2)),
 		    (unsigned long long)f1, (unsigned long long)f2);
+}
+
+static int do_expect_pin_frame(struct runner *r, const struct scn_op *op)
+{
+	uint64_t got = mml_pin_pfn(r->vals[op->pin].pin, op->pos), pfn;
+	char w[160];
+
+	if (frame_at(r, op->task, &op->addr, &pfn))
+		return SCN_FAIL;
+	if ((got == pfn) == (op->cmp == SCN_EQ))
+		return SCN_PASS;
+	return fail(r, "expected pin-frame %s %llu (pfn 0x%llx) %s the frame at %s, got pfn 0x%llx",
+		    r->s->syms[op->pin].name, (unsigned long long)op->pos,
+		    (unsigned long long)got, scn_cmp_name(op->cmp),
+		    where(r, op->task, &op->addr, 0, w, sizeof(w)), (unsigned long long)pfn);
 }
 
 static int do_expect_frame(struct runner *r, const struct scn_op *op)
@@ -768,6 +913,12 @@ static int machine_start(struct runner *r, const struct scn_op *op)
 /* Exit what is left, youngest first, then free: leaks fail the scenario. */
 static int machine_stop(struct runner *r, int status)
 {
+	/*
+	 * Pins outlive the processes, as a device's do; a passing file must
+	 * unpin what it pinned, or mml_machine_free reports the leak.  After
+	 * a failure they are released, so the report is only the failure.
+	 */
+	bool release = status != SCN_PASS || (r->o && r->o->release_pins);
 	int ret;
 
 	r->op = NULL;
@@ -779,6 +930,8 @@ static int machine_stop(struct runner *r, int status)
 			status = fail(r, "exit at the end of the scenario: expected ok, got %s",
 				      scn_errno_name(-ret));
 	}
+	if (release)
+		release_pins(r);
 	if (r->o && r->o->stats) {
 		r->o->stats->reports = mml_report_count(r->m);
 		r->o->stats->injected = mml_fail_injected(r->m);
@@ -839,6 +992,16 @@ static int step(struct runner *r, const struct scn_op *op)
 		fwrite(op->echo, 1, op->len, r->out);
 		fputc('\n', r->out);
 		return SCN_PASS;
+	case SCN_OP_PIN:
+		return do_pin(r, op);
+	case SCN_OP_UNPIN:
+		return do_unpin(r, op);
+	case SCN_OP_DMA_READ:
+		return do_dma_read(r, op);
+	case SCN_OP_DMA_WRITE:
+		return do_dma_write(r, op);
+	case SCN_OP_EXPECT_PIN_FRAME:
+		return do_expect_pin_frame(r, op);
 	}
 	return bad(r, 1, "internal error: unknown statement kind %d", op->kind);
 }
@@ -846,10 +1009,20 @@ static int step(struct runner *r, const struct scn_op *op)
 /* Lengths that cost host memory or time in proportion: bounded on request. */
 static int within_limits(struct runner *r, const struct scn_op *op)
 {
-	uint64_t max = r->limits->io;
+	uint64_t max = r->limits->io, len = op->len;
 	const char *what;
 
 	switch (op->kind) {
+	case SCN_OP_DMA_READ:
+		what = "dma-read";
+		break;
+	case SCN_OP_DMA_WRITE:
+		what = "dma-write";
+		break;
+	case SCN_OP_PIN:
+		what = op->arg ? "get" : "pin";
+		len = op->len * mml_page_size();	/* <= 256M: no overflow */
+		break;
 	case SCN_OP_READ:
 		what = "read";
 		break;
@@ -867,10 +1040,10 @@ static int within_limits(struct runner *r, const struct scn_op *op)
 	default:
 		return SCN_PASS;
 	}
-	if (!max || op->len <= max)
+	if (!max || len <= max)
 		return SCN_PASS;
 	return bad(r, 1, "%s of %llu bytes is over this run's limit of %llu",
-		   what, (unsigned long long)op->len, (unsigned long long)max);
+		   what, (unsigned long long)len, (unsigned long long)max);
 }
 
 /* "check => EUCLEAN" (or "=> any") asks for a report; nothing else does. */

@@ -33,6 +33,7 @@ struct scn_limits {
 	uint64_t ram;		/* a larger machine (ram=, or the default) is cut to this */
 	uint64_t io;		/* longest read, write or pagemap range; longer is bad input */
 	int statements;		/* run at most this many statements, then stop as if at the end */
+	/* io also bounds dma-read/dma-write lengths and pin/get sizes (NPAGES pages) */
 };
 
 struct scn_opts {
@@ -44,6 +45,13 @@ struct scn_opts {
 	unsigned fail_rate_ppm;	/* fault injection at every site (MML_FAIL_ALL); 0 = off */
 	uint64_t fail_seed;	/* the injection schedule's seed */
 	const struct scn_limits *limits; /* NULL = none */
+	/*
+	 * Unpin what the file still holds when the run ends, so that a leak
+	 * reported by mml_machine_free is the library's own (a fuzz target).
+	 * Without it a passing file that leaves a pin held fails with the
+	 * leak, as a program that forgets unpin_user_pages() would leak.
+	 */
+	bool release_pins;
 	struct scn_stats *stats; /* if set, filled in by scn_exec */
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
@@ -87,6 +95,11 @@ enum scn_op_kind {
 	SCN_OP_CHECK,		/* check */
 	SCN_OP_SHOW,		/* show maps|smaps A [ADDR] / vmstat / meminfo / pagemap A ADDR [LEN] */
 	SCN_OP_ECHO,		/* echo ... */
+	SCN_OP_PIN,		/* [x =] pin|get A ADDR NPAGES [FOLL] (arg: 1 for get) */
+	SCN_OP_UNPIN,		/* unpin x */
+	SCN_OP_DMA_READ,	/* dma-read x OFF LEN [expect PATTERN] */
+	SCN_OP_DMA_WRITE,	/* dma-write x OFF [LEN] PATTERN */
+	SCN_OP_EXPECT_PIN_FRAME, /* expect pin-frame x INDEX ==|!= A ADDR */
 };
 
 enum scn_sym_kind {
@@ -94,11 +107,14 @@ enum scn_sym_kind {
 	SCN_SYM_TASK,
 	SCN_SYM_ADDR,
 	SCN_SYM_FRAME,
+	SCN_SYM_PIN,		/* pages held by pin or get */
+	SCN_SYM_UNPINNED,	/* a pin after its unpin */
 };
 
 struct scn_sym {
 	char *name;
 	enum scn_sym_kind kind;
+	uint64_t npages;	/* SCN_SYM_PIN, at parse time: pages of the latest pin */
 };
 
 /* An address: a symbol's value plus an offset, or a literal (sym < 0). */
@@ -149,7 +165,7 @@ struct scn_op {
 	uint64_t len;
 	bool has_len;
 	long arg;		/* prot, advice, show what */
-	long flags;		/* mmap flags */
+	long flags;		/* mmap flags; MML_FOLL_* of pin and get */
 	long fd;
 	int64_t off;
 	struct scn_pattern pat;
@@ -171,6 +187,9 @@ struct scn_op {
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;
 	char *echo;		/* echo text */
+	/* pins */
+	int pin;		/* pin symbol used (unpin, dma-*, expect pin-frame), or -1 */
+	uint64_t pos;		/* dma offset; pin-frame page index */
 };
 
 struct scn_script {

@@ -1,7 +1,8 @@
 /*
  * rcu.c - RCU for mmlab: liburcu-bp by default; with MML_RCU_RWLOCK (the
- * ThreadSanitizer build, which cannot see liburcu's barriers) a
- * reader-writer lock with the same contract.  See sync.h.
+ * ThreadSanitizer build, which cannot see liburcu's barriers) a reader
+ * count with the same contract.  Deferred frees go through rcu_batch.
+ * See sync.h.
  */
 #ifndef MML_RCU_RWLOCK
 #include <urcu-bp.h>
@@ -13,8 +14,6 @@
 #undef rcu_barrier
 #undef rcu_dereference
 #undef rcu_assign_pointer
-typedef struct rcu_head urcu_head_t;
-typedef void (*urcu_func_t)(struct rcu_head *);
 #endif
 
 #include "sync/sync.h"
@@ -36,9 +35,6 @@ bool rcu_read_lock_held(void)
 
 #ifndef MML_RCU_RWLOCK
 
-_Static_assert(sizeof(struct callback_head) == sizeof(urcu_head_t),
-	       "struct callback_head must overlay liburcu's rcu_head");
-
 void rcu_read_lock(void)
 {
 	rcu_nesting++;
@@ -56,16 +52,6 @@ void synchronize_rcu(void)
 	urcu_bp_synchronize_rcu();
 }
 
-void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
-{
-	/* Same layout as liburcu's head: it owns both fields until func runs. */
-	urcu_bp_call_rcu((urcu_head_t *)(void *)head, (urcu_func_t)func);
-}
-
-void rcu_barrier(void)
-{
-	urcu_bp_barrier();
-}
 
 #else /* MML_RCU_RWLOCK */
 
@@ -78,12 +64,6 @@ void rcu_barrier(void)
  * load, but only the ThreadSanitizer build uses it.
  */
 static long rcu_nr_readers;
-static pthread_mutex_t rcu_cb_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t rcu_cb_cond = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t rcu_cb_done = PTHREAD_COND_INITIALIZER;
-static struct callback_head *rcu_cb_list;
-static unsigned long rcu_cb_queued, rcu_cb_ran;
-static pthread_once_t rcu_cb_once = PTHREAD_ONCE_INIT;
 
 void rcu_read_lock(void)
 {
@@ -103,68 +83,55 @@ void synchronize_rcu(void)
 		sched_yield();
 }
 
-static void *rcu_cb_thread(void *arg)
-{
-	for (;;) {
-		struct rcu_head *list;
-		unsigned long n = 0;
-
-		pthread_mutex_lock(&rcu_cb_lock);
-		while (!rcu_cb_list)
-			pthread_cond_wait(&rcu_cb_cond, &rcu_cb_lock);
-		list = rcu_cb_list;
-		rcu_cb_list = NULL;
-		pthread_mutex_unlock(&rcu_cb_lock);
-
-		synchronize_rcu();
-		while (list) {
-			struct rcu_head *next = list->next;
-
-			list->func(list);
-			list = next;
-			n++;
-		}
-		pthread_mutex_lock(&rcu_cb_lock);
-		rcu_cb_ran += n;
-		pthread_cond_broadcast(&rcu_cb_done);
-		pthread_mutex_unlock(&rcu_cb_lock);
-	}
-	return arg;
-}
-
-static void rcu_cb_start(void)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, rcu_cb_thread, NULL)) {
-		fprintf(stderr, "mmlab: cannot start the RCU callback thread\n");
-		abort();
-	}
-	pthread_detach(t);
-}
-
-void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
-{
-	pthread_once(&rcu_cb_once, rcu_cb_start);
-	head->func = func;
-	pthread_mutex_lock(&rcu_cb_lock);
-	head->next = rcu_cb_list;
-	rcu_cb_list = head;
-	rcu_cb_queued++;
-	pthread_cond_signal(&rcu_cb_cond);
-	pthread_mutex_unlock(&rcu_cb_lock);
-}
-
-void rcu_barrier(void)
-{
-	unsigned long target;
-
-	pthread_mutex_lock(&rcu_cb_lock);
-	target = rcu_cb_queued;
-	while (rcu_cb_ran < target)
-		pthread_cond_wait(&rcu_cb_done, &rcu_cb_lock);
-	pthread_mutex_unlock(&rcu_cb_lock);
-}
-
 #endif /* MML_RCU_RWLOCK */
 
+
+/* ---- batches ---------------------------------------------------------------- */
+
+void rcu_batch_init(struct rcu_batch *b)
+{
+	spin_lock_init(&b->lock);
+	b->list = NULL;
+	b->pending = 0;
+}
+
+void rcu_batch_destroy(struct rcu_batch *b)
+{
+	rcu_batch_flush(b);
+	spin_lock_destroy(&b->lock);
+}
+
+void rcu_batch_add(struct rcu_batch *b, struct callback_head *head, void (*func)(struct callback_head *head))
+{
+	head->func = func;
+	spin_lock(&b->lock);
+	head->next = b->list;
+	b->list = head;
+	WRITE_ONCE(b->pending, b->pending + 1);
+	spin_unlock(&b->lock);
+}
+
+void rcu_batch_flush(struct rcu_batch *b)
+{
+	struct callback_head *list;
+	long n = 0;
+
+	spin_lock(&b->lock);
+	list = b->list;
+	b->list = NULL;
+	spin_unlock(&b->lock);
+	if (!list)
+		return;
+	/* Everything on the list was unpublished before this grace period. */
+	synchronize_rcu();
+	while (list) {
+		struct callback_head *next = list->next;
+
+		list->func(list);
+		list = next;
+		n++;
+	}
+	spin_lock(&b->lock);
+	WRITE_ONCE(b->pending, b->pending - n);
+	spin_unlock(&b->lock);
+}

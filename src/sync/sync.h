@@ -16,7 +16,8 @@
  * Every lock records its owner so that code can assert, as Linux's
  * lockdep_assert_held(), that the caller holds what it must.
  *
- * RCU: rcu_read_lock/unlock, synchronize_rcu, call_rcu, rcu_barrier.
+ * RCU: rcu_read_lock/unlock, synchronize_rcu, and batches of deferred
+ * callbacks (struct rcu_batch) that their owner flushes.
  * Default flavour: liburcu-bp (no explicit thread registration).  With
  * MML_RCU_RWLOCK (the ThreadSanitizer build, which cannot see liburcu's
  * barriers) a reader-writer lock implementation with the same contract is
@@ -110,6 +111,34 @@ static inline bool mml_cmpxchg64(uint64_t *p, uint64_t *old, uint64_t new)
 }
 static inline uint64_t mml_fetch_and64(uint64_t *p, uint64_t mask) { return __atomic_fetch_and(p, mask, __ATOMIC_SEQ_CST); }
 
+/*
+ * Sequence counts (Linux's seqcount_t): a writer makes the count odd while it
+ * changes something, a lockless reader retries or gives up if the count was
+ * odd or moved.  Writers serialise among themselves by other means.
+ */
+typedef struct { unsigned sequence; } seqcount_t;
+
+static inline void raw_write_seqcount_begin(seqcount_t *s)
+{
+	__atomic_store_n(&s->sequence, s->sequence + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* pairs with read_seqcount_retry() */
+}
+static inline void raw_write_seqcount_end(seqcount_t *s)
+{
+	__atomic_store_n(&s->sequence, s->sequence + 1, __ATOMIC_RELEASE);
+}
+/* False if a writer is inside; else *start is the count to recheck. */
+static inline bool raw_seqcount_try_begin(const seqcount_t *s, unsigned *start)
+{
+	*start = __atomic_load_n(&s->sequence, __ATOMIC_ACQUIRE);
+	return !(*start & 1);
+}
+static inline bool read_seqcount_retry(const seqcount_t *s, unsigned start)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* our reads happen before the recheck */
+	return __atomic_load_n(&s->sequence, __ATOMIC_RELAXED) != start;
+}
+
 /* ---- locks -------------------------------------------------------------- */
 
 /* Identifies the current host thread for owner tracking. */
@@ -198,9 +227,24 @@ struct callback_head {
 void rcu_read_lock(void);
 void rcu_read_unlock(void);
 void synchronize_rcu(void);
-void call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
-void rcu_barrier(void);		/* waits for every queued callback to run */
 bool rcu_read_lock_held(void);
+
+/*
+ * A batch of callbacks that run after a grace period, flushed by its owner
+ * at a point of its choosing (call_rcu without the callback thread): one
+ * synchronize_rcu() for the whole batch, callbacks run by the flusher.
+ * The flusher must not be inside an RCU read section.
+ */
+struct rcu_batch {
+	spinlock_t lock;
+	struct callback_head *list;
+	long pending;
+};
+void rcu_batch_init(struct rcu_batch *b);
+void rcu_batch_destroy(struct rcu_batch *b);
+void rcu_batch_add(struct rcu_batch *b, struct callback_head *head, void (*func)(struct callback_head *head));
+void rcu_batch_flush(struct rcu_batch *b);
+static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->pending); }
 
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_CONSUME)
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)

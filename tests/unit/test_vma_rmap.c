@@ -131,7 +131,7 @@ TEST(anon_vma_objects_are_freed_with_their_vmas)
 		CHECK(h_fill(c, a, 1, 3));
 		CHECK_EQ(mml_exit(c), 0);
 	}
-	rcu_barrier();
+	rcu_batch_flush(&m->rcu);
 	CHECK_EQ(atomic_long_read(&m->objs[OBJ_ANON_VMA]), av0);
 	CHECK_EQ(atomic_long_read(&m->objs[OBJ_AVC]), avc0);
 	H_END(m);
@@ -153,10 +153,10 @@ TEST(page_tables_are_counted_and_freed_with_their_range)
 	CHECK_EQ(mml_meminfo(m, "PageTables"), 16);
 	/* The neighbour still lies in the same pte table: it stays. */
 	CHECK_EQ(mml_munmap(t, 0x40000000, H_PAGE), 0);
-	rcu_barrier();
+	rcu_batch_flush(&m->rcu);
 	CHECK_EQ(mml_vmstat(m, "nr_page_table_pages"), 4);
 	CHECK_EQ(mml_munmap(t, 0x40001000, H_PAGE), 0);
-	rcu_barrier();
+	rcu_batch_flush(&m->rcu);
 	CHECK_EQ(mml_vmstat(m, "nr_page_table_pages"), 1);
 	H_END(m);
 }

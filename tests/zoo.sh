@@ -1,0 +1,139 @@
+#!/bin/sh
+# zoo.sh MMLAB - prove that every bug-zoo entry is caught, and only then.
+#
+# For every entry `MMLAB bugs --names` lists:
+#   caught   `mmlab fuzz --seed S --ops 3000 --inject-bug NAME --out F`
+#            exits 1 for at least one seed of SEEDS: the fuzzer finds it in
+#            a bounded number of operations;
+# and for every seed that caught it:
+#   fails    the shrunk scenario F exits 1 under
+#            `mmlab run --inject-bug NAME` with a FILE:LINE: diagnostic:
+#            the reproducer reproduces;
+#   passes   the same file exits 0 under plain `mmlab run`: it blames the
+#            bug, not the scenario.
+# And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0:
+# the oracles do not cry wolf on the seeds that catch the bugs.
+#
+# One line per check (with the output of a failure), then "N passed, M
+# failed"; each check counts in $MMLAB_SUMMARY.  Exit non-zero on any
+# failure.  ZOO_SEEDS and ZOO_OPS override the seeds and the op count.
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 MMLAB" >&2
+	exit 2
+fi
+mmlab=$1
+seeds=${ZOO_SEEDS:-1 2 3 4 5 6}
+ops=${ZOO_OPS:-5000}
+
+# A sanitizer report must not pass for a divergence (both exit 1).
+ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+UBSAN_OPTIONS="exitcode=87:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mmlab-zoo.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# Each check prints one line, PASS or FAIL, and a failure the end of its
+# output; they are counted at the end.
+pass() {
+	echo "PASS $1"
+	passed=$((passed + 1))
+}
+
+# fail WHAT LOG
+fail() {
+	echo "FAIL $1"
+	failed=$((failed + 1))
+	[ -s "$2" ] && tail -n 30 "$2" | sed 's/^/    /'
+}
+
+check_bug() {
+	bug=$1
+	caught=""
+	log="$tmp/$bug.log"
+	: >"$log"
+	for s in $seeds; do
+		cat "$tmp/$bug-$s.log" >>"$log"
+		rc=$(cat "$tmp/$bug-$s.rc" 2>/dev/null)
+		if [ "$rc" = 1 ] && [ -s "$tmp/$bug-$s.scn" ]; then
+			caught="$caught $s"
+		else
+			echo "(seed $s: exit $rc, no scenario)" >>"$log"
+		fi
+	done
+	if [ -z "$caught" ]; then
+		fail "$bug: caught by fuzz within $ops ops (by none of seeds $seeds)" "$log"
+		return
+	fi
+	pass "$bug: caught by fuzz within $ops ops (seeds$caught)"
+
+	# every seed that caught it must have printed a faithful reproducer
+	for s in $caught; do
+		out="$tmp/$bug-$s.scn"
+		lines=$(grep -cv '^#' "$out")
+
+		"$mmlab" run --inject-bug "$bug" "$out" >"$log" 2>&1
+		rc=$?
+		# and it names the line: "FILE:LINE: expected ..., got ..."
+		if [ "$rc" -eq 1 ] && grep -q "^$out:[0-9][0-9]*: " "$log"; then
+			pass "$bug: seed $s: shrunk scenario ($lines lines) fails with the bug"
+		else
+			{ echo "(exit $rc, expected 1; the scenario:)"; cat "$out"; } >>"$log"
+			fail "$bug: seed $s: shrunk scenario fails with the bug" "$log"
+		fi
+
+		"$mmlab" run "$out" >"$log" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			pass "$bug: seed $s: shrunk scenario passes without it"
+		else
+			{ echo "(exit $rc, expected 0; the scenario:)"; cat "$out"; } >>"$log"
+			fail "$bug: seed $s: shrunk scenario passes without it" "$log"
+		fi
+	done
+}
+
+# fuzz_bg TAG ARGS...: a fuzz run in the background, output and status kept
+fuzz_bg() {
+	tag=$1
+	shift
+	{ "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; echo $? >"$tmp/$tag.rc"; } &
+}
+
+echo "== bug zoo ($mmlab; seeds $seeds; $ops ops) =="
+passed=0
+failed=0
+bugs=$("$mmlab" bugs --names)
+if [ $? -ne 0 ] || [ -z "$bugs" ]; then
+	fail "$mmlab bugs --names lists the zoo" /dev/null
+	bugs=""
+fi
+
+# Every fuzz run first, in parallel: they are short, but machine teardown
+# (and so shrinking) waits for RCU grace periods, wall time and no CPU.
+for s in $seeds; do
+	for bug in $bugs; do
+		fuzz_bg "$bug-$s" --seed "$s" --ops "$ops" --inject-bug "$bug" \
+			--out "$tmp/$bug-$s.scn"
+	done
+	fuzz_bg "clean-$s" --seed "$s" --ops "$ops"
+done
+wait
+
+for bug in $bugs; do
+	check_bug "$bug"
+done
+for s in $seeds; do
+	rc=$(cat "$tmp/clean-$s.rc" 2>/dev/null)
+	if [ "$rc" = 0 ]; then
+		pass "no bug: fuzz --seed $s --ops $ops finds nothing"
+	else
+		echo "(exit $rc, expected 0)" >>"$tmp/clean-$s.log"
+		fail "no bug: fuzz --seed $s --ops $ops finds nothing" "$tmp/clean-$s.log"
+	fi
+done
+
+echo "$passed passed, $failed failed"
+[ -n "$MMLAB_SUMMARY" ] && echo "$passed $failed" >>"$MMLAB_SUMMARY"
+[ "$failed" -eq 0 ]
