@@ -110,8 +110,7 @@ if [ $? -ne 0 ] || [ -z "$bugs" ]; then
 	bugs=""
 fi
 
-# Every fuzz run first, in parallel: they are short, but machine teardown
-# (and so shrinking) waits for RCU grace periods, wall time and no CPU.
+# Every fuzz run first, in parallel: they are short.
 for s in $seeds; do
 	for bug in $bugs; do
 		fuzz_bg "$bug-$s" --seed "$s" --ops "$ops" --inject-bug "$bug" \
@@ -123,6 +122,20 @@ wait
 
 for bug in $bugs; do
 	check_bug "$bug"
+done
+# And every entry is caught by at least one hand-written scenario too.
+scenarios=$(ls "$(dirname "$0")"/scenarios/*.scn | grep -v '/bad-\|/fail-')
+for bug in $bugs; do
+	by=""
+	for f in $scenarios; do
+		"$mmlab" run --inject-bug "$bug" "$f" >/dev/null 2>&1
+		[ $? -eq 1 ] && by="$by $(basename "$f")"
+	done
+	if [ -n "$by" ]; then
+		pass "$bug: caught by scenario(s)$(echo "$by" | cut -c1-120)"
+	else
+		fail "$bug: caught by at least one scenario in tests/scenarios" /dev/null
+	fi
 done
 for s in $seeds; do
 	rc=$(cat "$tmp/clean-$s.rc" 2>/dev/null)
