@@ -102,6 +102,14 @@ uint64_t mml_pin_pfn(const struct mml_pin *p, uint64_t i);	/* the frame of page 
 /* Drops the pins or references (a write pin marks its pages dirty, as unpin_user_pages_dirty_lock). */
 void mml_unpin(struct mml_pin *p);
 
+/*
+ * Swap and reclaim.  A swap device is a host file (path; created, truncated
+ * to bytes) or memory (path NULL); slot 0 is the header, as in Linux.
+ */
+int  mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio); /* device id >= 0, or -errno */
+int  mml_swapoff(struct mml_machine *m, int id);	/* brings every page back (try_to_unuse); -ENOMEM if it cannot */
+long mml_reclaim(struct mml_machine *m, uint64_t nr_pages);	/* reclaim now, as memory pressure would; pages freed */
+
 /* Views, in Linux's formats. */
 
 /* /proc/PID/pagemap bits. */
@@ -134,7 +142,9 @@ int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
 #define MML_FAIL_FRAME		0x1u	/* frames for user pages */
 #define MML_FAIL_PGTABLE	0x2u	/* page-table pages and their locks */
 #define MML_FAIL_META		0x4u	/* metadata: VMAs, anon_vmas, chains, mms, tasks */
-#define MML_FAIL_ALL		0x7u
+#define MML_FAIL_SWAP_SLOT	0x8u	/* a free swap slot */
+#define MML_FAIL_SWAP_IO	0x10u	/* a swap read or write (-EIO) */
+#define MML_FAIL_ALL		0x1fu
 
 struct mml_fail {
 	unsigned sites;		/* MML_FAIL_*; 0 turns injection off */

@@ -139,6 +139,8 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		}
 		tmp->vm_mm = mm;
 		tmp->anon_vma = NULL;
+		/* mlock is not inherited. */
+		tmp->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
 		if (!(tmp->vm_flags & VM_WIPEONFORK)) {
 			err = anon_vma_fork(tmp, mpnt);
 			if (err) {

@@ -321,6 +321,7 @@ static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 }
 
 int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
+int split_vma_nolimit(struct vm_area_struct *vma, uint64_t addr, int new_below);	/* munmap's */
 struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 					vm_flags_t new_flags, int *err);
 struct vm_area_struct *vma_try_merge_neighbours(struct vm_area_struct *vma);
@@ -378,6 +379,46 @@ long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
 void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len);
 
+/* ---- swap and reclaim (swapfile.c, swap_state.c, swap.c, vmscan.c) ---------------------- */
+
+struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry);
+swp_entry_t folio_alloc_swap(struct mml_machine *m);
+void swap_free(struct mml_machine *m, swp_entry_t entry);
+void put_swap_folio(struct mml_machine *m, swp_entry_t entry);
+int swap_duplicate(struct mml_machine *m, swp_entry_t entry);
+int swapcache_prepare(struct mml_machine *m, swp_entry_t entry);
+int swap_count(struct mml_machine *m, swp_entry_t entry);
+void free_swap_and_cache(struct mml_machine *m, swp_entry_t entry);
+long swap_teardown(struct mml_machine *m);
+void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t entry);
+void delete_from_swap_cache(struct mml_machine *m, struct folio *folio);
+struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry);
+bool folio_free_swap(struct mml_machine *m, struct folio *folio);
+bool add_to_swap(struct mml_machine *m, struct folio *folio);
+int swap_writepage(struct mml_machine *m, struct folio *folio);
+struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr);
+void free_swap_cache(struct mml_machine *m, struct folio *folio);
+
+void folio_add_lru(struct mml_machine *m, struct folio *folio);
+void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
+void folio_activate(struct mml_machine *m, struct folio *folio);
+void folio_deactivate(struct mml_machine *m, struct folio *folio);
+void folio_move_lazyfree(struct mml_machine *m, struct folio *folio);
+bool folio_isolate_lru(struct mml_machine *m, struct folio *folio);
+void folio_putback_lru(struct mml_machine *m, struct folio *folio);
+unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsigned long nr, struct folio **out);
+unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct);
+unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n);
+
+/*
+ * arch_unmap_one(): save what the architecture keeps beside a page's data
+ * (SPARC ADI tags) when it is unmapped for swap.  x86 keeps nothing: 0.
+ */
+static inline int arch_unmap_one(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, pte_t orig)
+{
+	return 0;
+}
+
 /* ---- reverse mapping (rmap.c) ---------------------------------------------------------------- */
 
 int anon_vma_prepare(struct vm_area_struct *vma);
@@ -396,6 +437,7 @@ void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
 void folio_remove_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *vma);
 /* fork: share an anon page; -EBUSY if it may be pinned and must be copied. */
 int folio_try_dup_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *src_vma);
+int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page);
 
 /* rmap_walk: call one() for every VMA that may map folio; stop when it returns false. */
 struct rmap_walk_control {

@@ -21,6 +21,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_PTLOCK] = "ptlock",
 	[OBJ_VMA_ARRAY] = "vma_tree_node",
 	[OBJ_PIN] = "gup_pages",
+	[OBJ_SWAP] = "swap_info_struct",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -79,6 +80,10 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	spin_lock_init(&m->tasks_lock);
 	fail_state_init(&m->fail);
 	rcu_batch_init(&m->rcu);
+	spin_lock_init(&m->lruvec.lru_lock);
+	for (int l = 0; l < NR_LRU_LISTS; l++)
+		INIT_LIST_HEAD(&m->lruvec.lists[l]);
+	spin_lock_init(&m->swap_lock);
 	spin_lock_init(&m->pins_lock);
 	INIT_LIST_HEAD(&m->pins);
 	INIT_LIST_HEAD(&m->mms);
@@ -171,6 +176,11 @@ int mml_machine_free(struct mml_machine *m)
 		mml_exit(t);
 	}
 	rcu_batch_flush(&m->rcu);
+	n = swap_teardown(m);
+	if (n) {
+		mml_report(m, "leak: %ld swap slot(s) still in use when every process exited", n);
+		bad++;
+	}
 
 	down_write(&m->quiesce);
 	if (mml_check_locked(m))
@@ -183,6 +193,8 @@ int mml_machine_free(struct mml_machine *m)
 	destroy_rwsem(&m->quiesce);
 	spin_lock_destroy(&m->tasks_lock);
 	spin_lock_destroy(&m->pins_lock);
+	spin_lock_destroy(&m->lruvec.lru_lock);
+	spin_lock_destroy(&m->swap_lock);
 	rcu_batch_destroy(&m->rcu);
 	fail_state_destroy(&m->fail);
 	page_alloc_exit(m);

@@ -3,9 +3,9 @@
  *
  * mmlab models a kernel with CONFIG_SWAP and without KSM, THP or hwpoison
  * injection for now: the advice of those absent features is EINVAL, as on
- * such a kernel.  MADV_COLD and MADV_PAGEOUT arrive with reclaim
- * (docs/deviations.md).
+ * such a kernel.
  */
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "mm/internal.h"
@@ -19,6 +19,8 @@ static bool madvise_need_mmap_write(int behavior)
 	case MADV_DONTNEED_LOCKED:
 #endif
 	case MADV_FREE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 	case MADV_WILLNEED:
 		return false;
 	default:
@@ -42,6 +44,8 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_DONTNEED_LOCKED:
 #endif
 	case MADV_FREE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_DONTDUMP:
@@ -78,7 +82,7 @@ static void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio)
 {
 	if (folio_test_anon(folio) && folio_test_swapbacked(folio) &&
 	    !folio_test_swapcache(folio) && !folio_test_unevictable(folio)) {
-		folio_clear_swapbacked(folio);
+		folio_move_lazyfree(m, folio);
 		count_vm_event(m, PGLAZYFREE);
 	}
 }
@@ -103,17 +107,29 @@ static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
 
-		if (!pte_present(ptent))
+		if (!pte_present(ptent)) {
+			/* Swapped out: the old bytes need not come back at all. */
+			if (is_swap_entry_pte(ptent)) {
+				pte_clear(pte);
+				add_mm_counter(mm, MM_SWAPENTS, -1);
+				free_swap_and_cache(mm->machine, pte_to_swp_entry(ptent));
+			}
 			continue;
+		}
 		folio = vm_normal_folio(vma, addr, ptent);
 		if (!folio || folio_test_large(folio))
 			continue;
-		/* A page another process still maps is not ours to free. */
-		if (folio_mapcount(folio) != 1)
-			continue;
-		if (folio_test_dirty(folio)) {
+		if (folio_test_swapcache(folio) || folio_test_dirty(folio)) {
+			/* Not ours alone to clean or take out of swap: leave it. */
+			if (folio_mapcount(folio) != 1)
+				continue;
 			if (!folio_trylock(folio))
 				continue;
+			/* A copy in swap would come back on a fault: drop it first. */
+			if (folio_test_swapcache(folio) && !folio_free_swap(mm->machine, folio)) {
+				folio_unlock(folio);
+				continue;
+			}
 			folio_clear_dirty(folio);
 			folio_unlock(folio);
 		}
@@ -144,6 +160,75 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
 			madvise_free_pte_range(&tlb, vma, pmd, addr, next);
 	}
 	tlb_finish_mmu(&tlb);
+	return 0;
+}
+
+/*
+ * Models madvise_cold_or_pageout_pte_range(): age every page only this
+ * process maps; MADV_COLD moves it to the inactive list, MADV_PAGEOUT
+ * reclaims it now.
+ */
+static int madvise_cold_or_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end, bool pageout)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	unsigned long n = 0, cap = (end - start) >> PAGE_SHIFT;
+	struct folio **list;
+
+	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+		return -EINVAL;	/* can_madv_lru_vma() */
+	list = calloc(cap ? cap : 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		struct folio *folio;
+		spinlock_t *ptl;
+		pte_t *pte;
+
+		if (!pmd || !pmd_table(pmdp_get(pmd)) || !(pte = pte_offset_map_lock(mm, pmd, addr, &ptl)))
+			continue;
+		folio = pte_present(ptep_get(pte)) ? vm_normal_folio(vma, addr, ptep_get(pte)) : NULL;
+		/* Do not interfere with other mappings of a shared page. */
+		if (folio && !folio_test_large(folio) && folio_mapcount(folio) == 1) {
+			if (ptep_test_and_clear_young(pte))
+				flush_tlb_page(vma, addr);
+			folio_clear_referenced(folio);
+			if (pageout) {
+				if (folio_isolate_lru(m, folio))
+					list[n++] = folio;
+			} else {
+				folio_deactivate(m, folio);
+			}
+		}
+		pte_unmap_unlock(pte, ptl);
+	}
+	if (n)
+		reclaim_pages(m, list, n);
+	free(list);
+	return 0;
+}
+
+/* Models madvise_willneed() for anonymous memory: read swapped pages into the swap cache. */
+static int madvise_willneed(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		struct folio *folio;
+		pte_t *ptep, pte;
+
+		if (!pmd || !pmd_table(pmdp_get(pmd)) || !(ptep = pte_offset_map(mm, pmd, addr, NULL)))
+			continue;
+		pte = ptep_get(ptep);
+		pte_unmap(ptep);
+		if (!is_swap_entry_pte(pte))
+			continue;
+		folio = swapin_folio(mm->machine, pte_to_swp_entry(pte), vma, addr);
+		if (folio)
+			folio_put(mm->machine, folio);
+	}
 	return 0;
 }
 
@@ -195,8 +280,9 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 	}
 	if (new_flags == vma->vm_flags)
 		return 0;
+	/* madvise_update_vma(): running out of VMAs is "try again", not ENOMEM (a hole). */
 	if (!vma_modify_flags(vma, start, end, new_flags, &err))
-		return err;
+		return err == -ENOMEM ? -EAGAIN : err;
 	return 0;
 }
 
@@ -207,11 +293,10 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint
 	case MADV_REMOVE:
 		return -EINVAL;		/* madvise_remove(): only files can punch holes */
 	case MADV_WILLNEED:
-		/*
-		 * madvise_willneed() on anonymous memory reads swapped pages
-		 * back in; mmlab has no swap entries yet, so nothing is due.
-		 */
-		return 0;
+		return madvise_willneed(vma, start, end);
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		return madvise_cold_or_pageout(vma, start, end, behavior == MADV_PAGEOUT);
 	case MADV_DONTNEED:
 #ifdef MADV_DONTNEED_LOCKED
 	case MADV_DONTNEED_LOCKED:

@@ -112,6 +112,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	}
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	folio_add_new_anon_rmap(folio, vma, vmf->address);
+	folio_add_lru(m, folio);
 	set_pte(vmf->pte, entry);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return 0;
@@ -208,6 +209,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		/* No CPU may keep writing the old page once the new one is mapped. */
 		ptep_clear_flush(vma, vmf->address, vmf->pte);
 		folio_add_new_anon_rmap(new_folio, vma, vmf->address);
+		folio_add_lru(m, new_folio);
 		set_pte(vmf->pte, entry);
 		if (old_folio) {
 			folio_remove_rmap_pte(old_folio, vmf->page, vma);
@@ -265,6 +267,109 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	return wp_page_copy(vmf);
 }
 
+/*
+ * Models should_try_to_free_swap(): mapping a swap-cache folio writable
+ * needs proof that we are its only user; dropping the cache's reference
+ * first makes that proof (refcount) possible.
+ */
+static bool should_try_to_free_swap(struct folio *folio, struct vm_area_struct *vma, unsigned flags)
+{
+	if (!folio_test_swapcache(folio))
+		return false;
+	if ((vma->vm_flags & VM_LOCKED) || folio_test_mlocked(folio))
+		return true;
+	return (flags & FAULT_FLAG_WRITE) && folio_ref_count(folio) == 2;
+}
+
+/*
+ * Models do_swap_page(): bring a swapped-out page back, through the swap
+ * cache.  It maps exclusive (and may be mapped writable at once) when the
+ * swap pte says it was exclusive, or when ours is the only reference;
+ * otherwise it is mapped read-only and a write goes through do_wp_page.
+ */
+static vm_fault_t do_swap_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct folio *folio;
+	vm_fault_t ret = 0;
+	bool exclusive;
+	pte_t pte;
+
+	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
+		mml_report(m, "fault on a non-present pte %#llx that names no swap slot at %#llx",
+			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
+		return VM_FAULT_SIGBUS;
+	}
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	folio = swapin_folio(m, entry, vma, vmf->address);
+	if (!folio) {
+		/* Another thread may have swapped it in (or zapped it): look again. */
+		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+		if (vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))
+			ret = VM_FAULT_OOM;	/* memory, or the read failed: SIGBUS in Linux for I/O */
+		if (vmf->pte)
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return ret;
+	}
+	count_vm_event(m, PGMAJFAULT);
+	folio_lock(folio);
+	/* It may have left the swap cache (and its slot) while we waited. */
+	if (!folio_test_swapcache(folio) || folio->private != entry.val)
+		goto out_page;
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))
+		goto out_nomap;
+
+	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	swap_free(m, entry);
+	if (should_try_to_free_swap(folio, vma, vmf->flags))
+		folio_free_swap(m, folio);
+	add_mm_counter(mm, MM_ANONPAGES, 1);
+	add_mm_counter(mm, MM_SWAPENTS, -1);
+	pte = pfn_pte(folio_pfn(m, folio), vma->vm_page_prot);
+	if (pte_swp_soft_dirty(vmf->orig_pte))
+		pte = pte_mksoft_dirty(pte);
+	if (pte_swp_uffd_wp(vmf->orig_pte))
+		pte = pte_mkuffd_wp(pte);
+	/* As in do_wp_page: certainly not shared if the entry says so or nobody else holds it. */
+	if (exclusive || folio_ref_count(folio) == 1) {
+		if ((vma->vm_flags & VM_WRITE) && !pte_uffd_wp(pte) &&
+		    ((vma->vm_flags & VM_SOFTDIRTY) || pte_soft_dirty(pte))) {
+			pte = maybe_mkwrite(pte, vma);
+			if (vmf->flags & FAULT_FLAG_WRITE) {
+				pte = pte_mkdirty(pte);
+				vmf->flags &= ~FAULT_FLAG_WRITE;
+			}
+		}
+		exclusive = true;
+	}
+	folio_get(folio);	/* the mapping's reference */
+	folio_add_anon_rmap_pte(folio, &folio->page, vma, vmf->address, exclusive);
+	set_pte(vmf->pte, pte);
+	folio_unlock(folio);
+	if (vmf->flags & FAULT_FLAG_WRITE) {
+		/* Still a write to a page that may be shared: copy-on-write as usual. */
+		vmf->orig_pte = ptep_get(vmf->pte);
+		ret = do_wp_page(vmf);
+		folio_put(m, folio);
+		return ret;
+	}
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	folio_put(m, folio);
+	return 0;
+out_nomap:
+	if (vmf->pte)
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+out_page:
+	folio_unlock(folio);
+	folio_put(m, folio);
+	return 0;
+}
+
 /* Models handle_pte_fault(). */
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
@@ -283,11 +388,8 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 			return do_anonymous_page(vmf);
 		return VM_FAULT_SIGBUS;	/* file faults arrive with the page cache */
 	}
-	if (!pte_present(vmf->orig_pte)) {
-		mml_report(mm->machine, "fault on an unexpected non-present pte %#llx at %#llx",
-			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
-		return VM_FAULT_SIGBUS;
-	}
+	if (!pte_present(vmf->orig_pte))
+		return do_swap_page(vmf);
 	/*
 	 * A PROT_NONE pte: mmlab has no NUMA hinting, so it only exists in a
 	 * PROT_NONE VMA, which only FOLL_FORCE GUP reaches; it is handled like
@@ -362,6 +464,7 @@ static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uin
 	memcpy(folio_address(m, new_folio), page_address(m, page), PAGE_SIZE);
 	folio_set_uptodate(new_folio);
 	folio_add_new_anon_rmap(new_folio, dst_vma, addr);
+	folio_add_lru(m, new_folio);
 	add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
 	pte = mk_pte(m, &new_folio->page, dst_vma->vm_page_prot);
 	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
@@ -414,6 +517,35 @@ static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struc
 	return 0;
 }
 
+/*
+ * Models copy_nonpresent_pte() for swap entries: the child names the same
+ * slot (swap_duplicate), and neither side may assume exclusivity any more.
+ */
+static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			       pte_t *dst_pte, pte_t *src_pte, uint64_t addr)
+{
+	struct mml_machine *m = src_vma->vm_mm->machine;
+	pte_t pte = ptep_get(src_pte);
+	swp_entry_t entry = pte_to_swp_entry(pte);
+
+	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
+		mml_report(m, "fork: a non-present pte %#llx that names no swap slot at %#llx",
+			   (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		return 0;
+	}
+	if (swap_duplicate(m, entry) < 0)
+		return -ENOMEM;
+	if (pte_swp_exclusive(pte)) {
+		pte = pte_swp_clear_exclusive(pte);
+		set_pte(src_pte, pte);
+	}
+	add_mm_counter(dst_vma->vm_mm, MM_SWAPENTS, 1);
+	if (!(dst_vma->vm_flags & VM_UFFD_WP))
+		pte = __pte(pte_val(pte) & ~_PAGE_SWP_UFFD_WP);
+	set_pte(dst_pte, pte);
+	return 0;
+}
+
 static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
 			  pmd_t *dst_pmd, pmd_t *src_pmd, uint64_t addr, uint64_t end)
 {
@@ -441,8 +573,9 @@ again:
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
-			mml_report(m, "fork: unexpected non-present pte %#llx at %#llx",
-				   (unsigned long long)pte_val(ptent), (unsigned long long)addr);
+			ret = copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, addr);
+			if (ret)
+				break;
 			continue;
 		}
 		ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, &prealloc);
@@ -514,7 +647,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 {
 	struct mm_struct *mm = tlb->mm;
 	bool force_flush = false;
-	long rss_anon = 0, rss_file = 0;
+	long rss_anon = 0, rss_file = 0, rss_swap = 0;
 	spinlock_t *ptl;
 	pte_t *pte;
 
@@ -529,9 +662,15 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
-			mml_report(mm->machine, "zap: unexpected non-present pte %#llx at %#llx",
-				   (unsigned long long)pte_val(ptent), (unsigned long long)addr);
+			/* A swap entry: the slot loses a user; maybe the cache its folio. */
 			pte_clear(pte);
+			if (is_swap_entry_pte(ptent)) {
+				rss_swap--;
+				free_swap_and_cache(mm->machine, pte_to_swp_entry(ptent));
+			} else {
+				mml_report(mm->machine, "zap: a non-present pte %#llx that names no swap slot at %#llx",
+					   (unsigned long long)pte_val(ptent), (unsigned long long)addr);
+			}
 			continue;
 		}
 		page = vm_normal_page(vma, addr, ptent);
@@ -553,6 +692,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	}
 	add_mm_counter(mm, MM_ANONPAGES, rss_anon);
 	add_mm_counter(mm, MM_FILEPAGES, rss_file);
+	add_mm_counter(mm, MM_SWAPENTS, rss_swap);
 	pte_unmap_unlock(pte, ptl);
 	/* The batch is full: flush the TLBs, then free, before going on. */
 	if (force_flush)

@@ -21,6 +21,7 @@
 #include "arch/pgtable.h"
 #include "arch/tlb.h"
 #include "mm/list.h"
+#include "mm/swapops.h"
 #include "oracle/inject.h"
 #include "mmlab.h"
 #include "sync/sync.h"
@@ -254,6 +255,41 @@ struct mm_struct {
 
 #define MMF_HAS_PINNED	0	/* a page of this mm was ever FOLL_PIN'ed (fork copies) */
 
+/* ---- swap ---------------------------------------------------------------------------- */
+
+/*
+ * One swap device (Linux's swap_info_struct).  swap_map[offset] counts the
+ * swap entries naming the slot (in ptes, and duplicated by fork), plus
+ * SWAP_HAS_CACHE while the slot's folio is in the swap cache.  Slot 0 is the
+ * header and never used.
+ */
+struct swap_info_struct {
+	spinlock_t lock;		/* guards everything below but (C) */
+	unsigned long flags;		/* SWP_USED, SWP_WRITEOK */
+	int type;			/* (C) index in machine->swap_info */
+	int prio;			/* (C) */
+	unsigned long max;		/* (C) slots */
+	unsigned long inuse_pages;	/* slots with a nonzero swap_map */
+	unsigned long cluster_next;	/* where the next allocation looks first */
+	unsigned char *swap_map;
+	struct folio **cache;		/* the swap cache: the folio of each slot (Linux: an xarray) */
+	int fd;				/* (C) backing host file, or -1 */
+	char *mem;			/* (C) memory-backed device */
+};
+
+#define SWP_USED	0x1ul
+#define SWP_WRITEOK	0x2ul
+
+/* ---- LRU ------------------------------------------------------------------------------- */
+
+enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, NR_LRU_LISTS };
+
+/* One node, one zone: one lruvec (Linux's per-memcg, per-node lists). */
+struct lruvec {
+	spinlock_t lru_lock;
+	struct list_head lists[NR_LRU_LISTS];	/* (lru_lock) folio.lru, PG_lru set */
+};
+
 /* ---- the machine ---------------------------------------------------------------------- */
 
 #define MAX_PAGE_ORDER	10	/* buddy orders 0..10: up to 4 MiB blocks */
@@ -276,6 +312,11 @@ struct zone {
 /* Counters with Linux's /proc/vmstat names; vmstat.c holds the name table. */
 enum vm_stat_item {
 	NR_FREE_PAGES,		/* nr_free_pages */
+	NR_INACTIVE_ANON,	/* nr_inactive_anon */
+	NR_ACTIVE_ANON,		/* nr_active_anon */
+	NR_INACTIVE_FILE,	/* nr_inactive_file */
+	NR_ACTIVE_FILE,		/* nr_active_file */
+	NR_SWAPCACHE,		/* nr_swapcached */
 	NR_ANON_MAPPED,		/* nr_anon_pages */
 	NR_FILE_MAPPED,		/* nr_mapped */
 	NR_PAGETABLE,		/* nr_page_table_pages */
@@ -286,6 +327,18 @@ enum vm_stat_item {
 	PGMAJFAULT,
 	PGREUSE,
 	PGLAZYFREE,
+	PGLAZYFREED,
+	PSWPIN,
+	PSWPOUT,
+	PGACTIVATE,
+	PGDEACTIVATE,
+	PGSCAN_KSWAPD,
+	PGSCAN_DIRECT,
+	PGSTEAL_KSWAPD,
+	PGSTEAL_DIRECT,
+	PGSCAN_ANON,
+	PGSTEAL_ANON,
+	OOM_KILL,
 	NR_FOLL_PIN_ACQUIRED,
 	NR_FOLL_PIN_RELEASED,
 	NR_TLB_REMOTE_FLUSH,
@@ -297,7 +350,7 @@ enum vm_stat_item {
 
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
-	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN,
+	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	NR_OBJ_KINDS
 };
 
@@ -315,6 +368,11 @@ struct mml_machine {
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
 	struct rcu_batch rcu;		/* frees waiting for a grace period: page tables, anon_vmas */
+	struct lruvec lruvec;
+	spinlock_t swap_lock;		/* guards swap_info[] and the totals */
+	struct swap_info_struct *swap_info[MAX_SWAPFILES];
+	long nr_swap_pages;		/* (swap_lock) free slots on devices taking writes */
+	long total_swap_pages;		/* (swap_lock) */
 	spinlock_t tasks_lock;
 	struct list_head mms;		/* (K) every live mm */
 	unsigned long nr_tasks;		/* (K) */

@@ -124,13 +124,13 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 		/* A split in the middle would make one VMA two: respect the limit. */
 		if (end < vma->vm_end && mm->map_count >= MAX_MAP_COUNT)
 			return -ENOMEM;
-		err = split_vma(vma, start, 1);
+		err = split_vma_nolimit(vma, start, 1);
 		if (err)
 			return err;
 	}
 	last = find_vma_intersection(mm, end - 1, end);
 	if (last && last->vm_end > end) {
-		err = split_vma(last, end, 0);
+		err = split_vma_nolimit(last, end, 0);
 		if (err)
 			return err;
 	}
@@ -176,7 +176,6 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	case MAP_PRIVATE:
 		break;
 	case MAP_SHARED:
-	case MAP_SHARED_VALIDATE:
 		return -EOPNOTSUPP;	/* shared anonymous memory is shmem: not yet (docs/deviations.md) */
 	default:
 		return -EINVAL;

@@ -48,8 +48,11 @@ static void tlb_free_batched(struct mmu_gather *tlb)
 {
 	struct mml_machine *m = tlb->mm->machine;
 
-	for (unsigned int i = 0; i < tlb->nr; i++)
+	for (unsigned int i = 0; i < tlb->nr; i++) {
+		/* free_pages_and_swap_cache(): an unmapped folio need not stay cached. */
+		free_swap_cache(m, tlb->batch[i].folio);
 		folio_put_refs(m, tlb->batch[i].folio, tlb->batch[i].refs);
+	}
 	tlb->nr = 0;
 	for (unsigned int i = 0; i < tlb->nr_tables; i++)
 		pagetable_free_rcu(tlb->mm, tlb->tables[i]);

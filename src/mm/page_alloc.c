@@ -295,6 +295,8 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 
 	VM_BUG_ON_FOLIO(folio_mapped(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
+	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);
+	lru_del_freed_folio(m, folio);
 	VM_BUG_ON_FOLIO(PageReserved(&folio->page), m, folio);
 	for (unsigned long i = 0; i < (1UL << order); i++)
 		WRITE_ONCE(folio_page(folio, i)->flags, 0);

@@ -107,13 +107,22 @@ static struct anon_vma *find_mergeable_anon_vma(struct vm_area_struct *vma)
 {
 	struct vm_area_struct *next = vma_next(vma), *prev = vma_prev(vma);
 
-	if (next && anon_vma_compatible(vma, next) && next->anon_vma &&
+	struct anon_vma *av = NULL;
+
+	/*
+	 * A neighbour may be getting its anon_vma right now (we hold mmap_lock
+	 * only for read): read its pointer with acquire, which pairs with the
+	 * release in anon_vma_prepare(), and its chain under page_table_lock.
+	 */
+	spin_lock(&vma->vm_mm->page_table_lock);
+	if (next && anon_vma_compatible(vma, next) && smp_load_acquire(&next->anon_vma) &&
 	    list_is_singular(&next->anon_vma_chain))
-		return next->anon_vma;
-	if (prev && anon_vma_compatible(prev, vma) && prev->anon_vma &&
-	    list_is_singular(&prev->anon_vma_chain))
-		return prev->anon_vma;
-	return NULL;
+		av = next->anon_vma;
+	else if (prev && anon_vma_compatible(prev, vma) && smp_load_acquire(&prev->anon_vma) &&
+		 list_is_singular(&prev->anon_vma_chain))
+		av = prev->anon_vma;
+	spin_unlock(&vma->vm_mm->page_table_lock);
+	return av;
 }
 
 /*
@@ -128,7 +137,7 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	struct anon_vma *av, *allocated = NULL;
 	struct anon_vma_chain *avc;
 
-	if (likely(READ_ONCE(vma->anon_vma)))
+	if (likely(smp_load_acquire(&vma->anon_vma)))
 		return 0;
 	avc = anon_vma_chain_alloc(m);
 	if (!avc)
@@ -147,8 +156,9 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	anon_vma_lock_write(av);
 	spin_lock(&mm->page_table_lock);
 	if (!vma->anon_vma) {
-		WRITE_ONCE(vma->anon_vma, av);
 		anon_vma_chain_link(vma, avc, av);
+		/* Publish an initialised anon_vma and chain: pairs with the acquire loads. */
+		smp_store_release(&vma->anon_vma, av);
 		av->num_active_vmas++;
 		allocated = NULL;
 		avc = NULL;
@@ -190,8 +200,12 @@ int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src)
 			dst->anon_vma = av;
 		anon_vma_unlock_write(av);
 	}
-	if (dst->anon_vma)
+	if (dst->anon_vma) {
+		/* Under the root lock, as every change of the count. */
+		anon_vma_lock_write(dst->anon_vma);
 		dst->anon_vma->num_active_vmas++;
+		anon_vma_unlock_write(dst->anon_vma);
+	}
 	return 0;
 }
 
@@ -218,7 +232,7 @@ int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma)
 		put_anon_vma(av);
 		goto out_error;
 	}
-	av->num_active_vmas++;
+	av->num_active_vmas++;	/* not visible to anyone yet */
 	av->root = pvma->anon_vma->root;
 	av->parent = pvma->anon_vma;
 	get_anon_vma(av->root);
@@ -273,10 +287,17 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 /* ---- map counts ------------------------------------------------------------ */
 
 /* Models __folio_set_anon(). */
-static void __folio_set_anon(struct folio *folio, struct vm_area_struct *vma, uint64_t addr)
+static void __folio_set_anon(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, bool exclusive)
 {
 	struct anon_vma *av = vma->anon_vma;
 
+	/*
+	 * A folio other processes may map too (swapped in after fork) must
+	 * name the oldest anon_vma, the root: every VMA of the fork tree is
+	 * chained to it, so rmap finds all of them.
+	 */
+	if (!exclusive)
+		av = av->root;
 	folio->index = linear_page_index(vma, addr);
 	WRITE_ONCE(folio->mapping, (void *)((unsigned long)av | PAGE_MAPPING_ANON));
 }
@@ -288,7 +309,7 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, ui
 
 	VM_BUG_ON_VMA(!vma->anon_vma, vma);
 	VM_BUG_ON_FOLIO(folio_test_large(folio), m, folio);
-	__folio_set_anon(folio, vma, addr);
+	__folio_set_anon(folio, vma, addr, true);
 	atomic_set(&folio->_mapcount, 0);
 	__SetPageAnonExclusive(&folio->page);
 	mod_vm_stat(m, NR_ANON_MAPPED, 1);
@@ -300,7 +321,11 @@ void folio_add_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_a
 {
 	struct mml_machine *m = vma->vm_mm->machine;
 
-	VM_BUG_ON_FOLIO(!folio_test_anon(folio), m, folio);
+	/* Fresh from swap: it becomes anon with its first mapping (folio locked). */
+	if (!folio_test_anon(folio)) {
+		VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
+		__folio_set_anon(folio, vma, addr, exclusive);
+	}
 	if (atomic_inc_and_test(&page->_mapcount))
 		mod_vm_stat(m, NR_ANON_MAPPED, 1);
 	if (exclusive)
@@ -389,4 +414,19 @@ void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma)
 {
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), vma->vm_mm->machine, folio);
 	WRITE_ONCE(folio->mapping, (void *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON));
+}
+
+/*
+ * Models folio_try_share_anon_rmap_pte(): the page is about to be unmapped
+ * into a swap or migration entry, after which another mm may map it too.
+ * It must not be pinned (-EBUSY); it stops being exclusive.  Pairs with the
+ * smp_rmb() in gup_must_unshare().
+ */
+int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page)
+{
+	if (folio_maybe_dma_pinned(folio))
+		return -EBUSY;
+	ClearPageAnonExclusive(page);
+	smp_mb();
+	return 0;
 }

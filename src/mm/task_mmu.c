@@ -96,8 +96,11 @@ static void smaps_walk_vma(struct vm_area_struct *vma, struct mem_size_stats *ms
 			pte_t ptent = ptep_get(pte);
 			struct page *page;
 
-			if (!pte_present(ptent))
+			if (!pte_present(ptent)) {
+				if (is_swap_entry_pte(ptent))
+					mss->swap += PAGE_SIZE;
 				continue;
+			}
 			page = vm_normal_page(vma, addr, ptent);
 			if (!page)
 				continue;	/* the zero page is not resident memory */

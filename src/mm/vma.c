@@ -74,7 +74,22 @@ static void vma_bounds_unlock(struct vm_area_struct *vma)
  * Models __split_vma(): cut vma at addr.  With new_below the new VMA takes
  * [vm_start, addr), otherwise [addr, vm_end); vma keeps the other part.
  */
+static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
+
+int split_vma_nolimit(struct vm_area_struct *vma, uint64_t addr, int new_below)
+{
+	return __split_vma(vma, addr, new_below);
+}
+
 int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
+{
+	if (vma->vm_mm->map_count >= MAX_MAP_COUNT)
+		return -ENOMEM;
+	return __split_vma(vma, addr, new_below);
+}
+
+/* Models __split_vma(): munmap splits without the map count check (see do_munmap). */
+static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct vm_area_struct *new;
@@ -82,8 +97,6 @@ int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 
 	mmap_assert_write_locked(mm);
 	VM_BUG_ON_VMA(addr <= vma->vm_start || addr >= vma->vm_end || !PAGE_ALIGNED(addr), vma);
-	if (mm->map_count >= MAX_MAP_COUNT)
-		return -ENOMEM;
 	err = vma_tree_reserve(mm, 1);
 	if (err)
 		return err;

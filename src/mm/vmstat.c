@@ -8,6 +8,11 @@
 
 static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_FREE_PAGES] = "nr_free_pages",
+	[NR_INACTIVE_ANON] = "nr_inactive_anon",
+	[NR_ACTIVE_ANON] = "nr_active_anon",
+	[NR_INACTIVE_FILE] = "nr_inactive_file",
+	[NR_ACTIVE_FILE] = "nr_active_file",
+	[NR_SWAPCACHE] = "nr_swapcached",
 	[NR_ANON_MAPPED] = "nr_anon_pages",
 	[NR_FILE_MAPPED] = "nr_mapped",
 	[NR_PAGETABLE] = "nr_page_table_pages",
@@ -17,6 +22,18 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[PGMAJFAULT] = "pgmajfault",
 	[PGREUSE] = "pgreuse",
 	[PGLAZYFREE] = "pglazyfree",
+	[PGLAZYFREED] = "pglazyfreed",
+	[PSWPIN] = "pswpin",
+	[PSWPOUT] = "pswpout",
+	[PGACTIVATE] = "pgactivate",
+	[PGDEACTIVATE] = "pgdeactivate",
+	[PGSCAN_KSWAPD] = "pgscan_kswapd",
+	[PGSCAN_DIRECT] = "pgscan_direct",
+	[PGSTEAL_KSWAPD] = "pgsteal_kswapd",
+	[PGSTEAL_DIRECT] = "pgsteal_direct",
+	[PGSCAN_ANON] = "pgscan_anon",
+	[PGSTEAL_ANON] = "pgsteal_anon",
+	[OOM_KILL] = "oom_kill",
 	[NR_FOLL_PIN_ACQUIRED] = "nr_foll_pin_acquired",
 	[NR_FOLL_PIN_RELEASED] = "nr_foll_pin_released",
 	[NR_TLB_REMOTE_FLUSH] = "nr_tlb_remote_flush",
@@ -74,6 +91,15 @@ static long mi_available(struct mml_machine *m)
 	return a < 0 ? 0 : a;
 }
 static long mi_zero(struct mml_machine *m) { return 0; }
+static long mi_swaptotal(struct mml_machine *m) { return READ_ONCE(m->total_swap_pages); }
+static long mi_swapfree(struct mml_machine *m) { return READ_ONCE(m->nr_swap_pages); }
+static long mi_swapcached(struct mml_machine *m) { return global_vm_stat(m, NR_SWAPCACHE); }
+static long mi_active(struct mml_machine *m) { return global_vm_stat(m, NR_ACTIVE_ANON) + global_vm_stat(m, NR_ACTIVE_FILE); }
+static long mi_inactive(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_ANON) + global_vm_stat(m, NR_INACTIVE_FILE); }
+static long mi_active_anon(struct mml_machine *m) { return global_vm_stat(m, NR_ACTIVE_ANON); }
+static long mi_inactive_anon(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_ANON); }
+static long mi_active_file(struct mml_machine *m) { return global_vm_stat(m, NR_ACTIVE_FILE); }
+static long mi_inactive_file(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_FILE); }
 static long mi_anon(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_MAPPED); }
 static long mi_mapped(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_MAPPED); }
 static long mi_pagetables(struct mml_machine *m) { return global_vm_stat(m, NR_PAGETABLE); }
@@ -84,9 +110,15 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "MemAvailable", mi_available },
 	{ "Buffers", mi_zero },
 	{ "Cached", mi_zero },
-	{ "SwapCached", mi_zero },
-	{ "SwapTotal", mi_zero },
-	{ "SwapFree", mi_zero },
+	{ "SwapCached", mi_swapcached },
+	{ "Active", mi_active },
+	{ "Inactive", mi_inactive },
+	{ "Active(anon)", mi_active_anon },
+	{ "Inactive(anon)", mi_inactive_anon },
+	{ "Active(file)", mi_active_file },
+	{ "Inactive(file)", mi_inactive_file },
+	{ "SwapTotal", mi_swaptotal },
+	{ "SwapFree", mi_swapfree },
 	{ "AnonPages", mi_anon },
 	{ "Mapped", mi_mapped },
 	{ "Shmem", mi_zero },

@@ -24,6 +24,7 @@
 
 struct check_state {
 	struct mml_machine *m;
+	int *swaps[MAX_SWAPFILES];	/* swap ptes found per slot */
 	int *maps;		/* ptes found per pfn */
 	unsigned char *table;	/* 1 if the pfn was reached as a page table */
 	long anon_mapped, tables, errors;
@@ -64,7 +65,8 @@ static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma 
 	return false;
 }
 
-static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t addr, pte_t pte, long *rss)
+static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t addr, pte_t pte, long *rss,
+		      long *swap)
 {
 	struct mml_machine *m = st->m;
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
@@ -78,8 +80,15 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		return;
 	}
 	if (!pte_present(pte)) {
-		FAIL(st, "mm %d: unexpected non-present pte %#llx at %#llx", mm->tgid,
-		     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		swp_entry_t entry = pte_to_swp_entry(pte);
+
+		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
+			FAIL(st, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
+			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+			return;
+		}
+		st->swaps[swp_type(entry)][swp_offset(entry)]++;
+		(*swap)++;
 		return;
 	}
 	pfn = pte_pfn(pte);
@@ -132,7 +141,8 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	}
 }
 
-static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss)
+static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
+			    long *swap)
 {
 	pte_t *pte = pte_table_of(st->m, pmd);
 
@@ -141,14 +151,14 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 		pte_t e = ptep_get(&pte[i]);
 
 		if (!pte_none(e))
-			check_pte(st, mm, base + ((uint64_t)i << PAGE_SHIFT), e, rss);
+			check_pte(st, mm, base + ((uint64_t)i << PAGE_SHIFT), e, rss, swap);
 	}
 }
 
 static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 {
 	struct mml_machine *m = st->m;
-	long rss = 0;
+	long rss = 0, swap = 0;
 
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
 	for (int g = 0; g < PTRS_PER_PGD; g++) {
@@ -187,13 +197,16 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 					     (unsigned long long)base, (unsigned long long)pmd_val(pm));
 					continue;
 				}
-				check_pte_table(st, mm, pm, base, &rss);
+				check_pte_table(st, mm, pm, base, &rss, &swap);
 			}
 		}
 	}
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
+	if (swap != get_mm_counter(mm, MM_SWAPENTS))
+		FAIL(st, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
+		     get_mm_counter(mm, MM_SWAPENTS), swap);
 }
 
 /* What a hardware walk of mm would give for addr, without side effects. */
@@ -226,6 +239,12 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 			else if ((e->pte & _PAGE_RW) && !pte_write(pte))
 				FAIL(st, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
 				     t->tid, (unsigned long long)addr);
+			else if ((e->pte & _PAGE_DIRTY) && !pte_dirty(pte))
+				FAIL(st, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
+				     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
+			else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
+				FAIL(st, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
+				     (unsigned long long)addr);
 		}
 	}
 }
@@ -288,6 +307,48 @@ static void check_frames(struct check_state *st)
 		     global_vm_stat(m, NR_PAGETABLE), st->tables, unreached_tables);
 }
 
+/*
+ * Swap: every slot's count equals the swap ptes naming it; SWAP_HAS_CACHE
+ * is set exactly when the swap cache holds a folio for it, and that folio
+ * says so (PG_swapcache, private); the free-slot totals add up.
+ */
+static void check_swap(struct check_state *st)
+{
+	struct mml_machine *m = st->m;
+	long free_slots = 0;
+
+	for (int t = 0; t < MAX_SWAPFILES; t++) {
+		struct swap_info_struct *si = m->swap_info[t];
+		unsigned long inuse = 0;
+
+		if (!si)
+			continue;
+		for (unsigned long off = 1; off < si->max; off++) {
+			unsigned char map = si->swap_map[off];
+			struct folio *folio = si->cache[off];
+			int count = map & ~SWAP_HAS_CACHE;
+
+			inuse += map != 0;
+			if (count != st->swaps[t][off])
+				FAIL(st, "swap %d:%lu: swap_map counts %d, %d swap ptes name it", t, off, count,
+				     st->swaps[t][off]);
+			if (!!(map & SWAP_HAS_CACHE) != !!folio)
+				FAIL(st, "swap %d:%lu: SWAP_HAS_CACHE is %s but the swap cache %s a folio", t, off,
+				     (map & SWAP_HAS_CACHE) ? "set" : "clear", folio ? "holds" : "has no");
+			if (folio && (!folio_test_swapcache(folio) || folio->private != swp_entry(t, off).val ||
+				      folio_ref_count(folio) < 1 + folio_mapcount(folio)))
+				FAIL(st, "swap %d:%lu: the cached folio (pfn %lu) does not agree", t, off,
+				     folio_pfn(m, folio));
+		}
+		if (inuse != si->inuse_pages)
+			FAIL(st, "swap %d: inuse_pages is %lu, %lu slots are in use", t, si->inuse_pages, inuse);
+		if (si->flags & SWP_WRITEOK)
+			free_slots += (long)(si->max - 1 - inuse);
+	}
+	if (free_slots != m->nr_swap_pages)
+		FAIL(st, "nr_swap_pages is %ld, %ld slots are free", m->nr_swap_pages, free_slots);
+}
+
 int mml_check_locked(struct mml_machine *m)
 {
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
@@ -295,9 +356,14 @@ int mml_check_locked(struct mml_machine *m)
 
 	st.maps = calloc(m->nr_frames, sizeof(*st.maps));
 	st.table = calloc(m->nr_frames, 1);
+	for (int t = 0; t < MAX_SWAPFILES; t++)
+		if (m->swap_info[t])
+			st.swaps[t] = calloc(m->swap_info[t]->max, sizeof(int));
 	if (!st.maps || !st.table) {
 		free(st.maps);
 		free(st.table);
+		for (int t = 0; t < MAX_SWAPFILES; t++)
+			free(st.swaps[t]);
 		return -ENOMEM;
 	}
 	spin_lock(&m->tasks_lock);
@@ -309,8 +375,11 @@ int mml_check_locked(struct mml_machine *m)
 	}
 	spin_unlock(&m->tasks_lock);
 	check_frames(&st);
+	check_swap(&st);
 	free(st.maps);
 	free(st.table);
+	for (int t = 0; t < MAX_SWAPFILES; t++)
+		free(st.swaps[t]);
 	if (st.errors)
 		atomic_inc(&m->reports);
 	return st.errors ? -EUCLEAN : 0;

@@ -209,6 +209,8 @@ static const char *advice_text(int a, char *buf, size_t n)
 	case MADV_POPULATE_READ: return "populate_read";
 	case MADV_POPULATE_WRITE: return "populate_write";
 	case MADV_NORMAL: return "normal";
+	case MADV_PAGEOUT: return "pageout";
+	case MADV_COLD: return "cold";
 	case MADV_RANDOM: return "random";
 	default:
 		snprintf(buf, n, "%d", a);
@@ -349,13 +351,8 @@ static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
 
 		if (memcmp(r->ibuf + i, r->mbuf + i, n)) {
 			uint64_t k;
-			bool zeros = true;
 
-			for (k = 0; k < n; k++)
-				zeros &= r->ibuf[i + k] == 0;
-			if (zeros && model_lazyfree(r->md, op->task, a)) {
-				model_discard(r->md, op->task, a);	/* reclaim dropped it */
-			} else {
+			if (!model_read_alternative(r->md, op->task, a, r->ibuf + i, n)) {
 				for (k = 0; r->ibuf[i + k] == r->mbuf[i + k]; k++)
 					;
 				diverge(r, "task %d read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
@@ -730,7 +727,8 @@ static int pick_advice(struct chooser *c)
 {
 	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED, MADV_DONTNEED, MADV_FREE, MADV_FREE,
 				      MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
-				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM, 999 };
+				      MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM, 999,
+				      MADV_PAGEOUT, MADV_PAGEOUT, MADV_COLD };
 
 	return advice[choose(c, sizeof(advice) / sizeof(advice[0]))];
 }

@@ -22,6 +22,12 @@ struct mpage {
 	int prot;
 	unsigned flags;
 	uint8_t *data;		/* NULL: all zero */
+	/*
+	 * A lazily freed page written before anyone looked: reclaim may have
+	 * dropped it before the write (then it holds zeros plus the write,
+	 * alt) or not (data).  The first read that tells them apart decides.
+	 */
+	uint8_t *alt;
 };
 
 struct mproc {
@@ -71,8 +77,10 @@ struct model *model_new(void)
 
 static void proc_clear(struct mproc *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		free(p->pages[i].data);
+		free(p->pages[i].alt);
+	}
 	free(p->pages);
 	p->pages = NULL;
 	p->n = p->cap = 0;
@@ -239,14 +247,20 @@ int model_fork(struct model *md, int task, int child_task)
 
 		if (pg.flags & MP_DONTFORK)
 			continue;
-		if ((pg.flags & MP_WIPEONFORK) || !pg.data) {
-			pg.data = NULL;
+		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt)) {
+			pg.data = pg.alt = NULL;
 			pg.flags &= ~MP_LAZYFREE;
 		} else {
-			pg.data = malloc(MODEL_PAGE);
-			if (!pg.data)
+			uint8_t *d = pg.data, *a = pg.alt;
+
+			pg.data = d ? malloc(MODEL_PAGE) : NULL;
+			pg.alt = a ? malloc(MODEL_PAGE) : NULL;
+			if ((d && !pg.data) || (a && !pg.alt))
 				return -ENOMEM;
-			memcpy(pg.data, parent->pages[i].data, MODEL_PAGE);
+			if (d)
+				memcpy(pg.data, d, MODEL_PAGE);
+			if (a)
+				memcpy(pg.alt, a, MODEL_PAGE);
 		}
 		if (!grow((void **)&child->pages, sizeof(pg), child->n + 1, &child->cap))
 			return -ENOMEM;
@@ -288,8 +302,10 @@ static void unmap_range(struct mproc *p, uint64_t start, uint64_t end)
 {
 	size_t i = lower_bound(p, start), j = i;
 
-	while (j < p->n && p->pages[j].addr < end)
-		free(p->pages[j++].data);
+	for (; j < p->n && p->pages[j].addr < end; j++) {
+		free(p->pages[j].data);
+		free(p->pages[j].alt);
+	}
 	if (j == i)
 		return;
 	memmove(&p->pages[i], &p->pages[j], (p->n - j) * sizeof(*p->pages));
@@ -444,6 +460,7 @@ static bool advice_known(int advice)
 	case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
 	case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_DONTDUMP: case MADV_DODUMP:
 	case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: case MADV_REMOVE:
+	case MADV_COLD: case MADV_PAGEOUT:
 		return true;
 	default:
 		return false;
@@ -489,7 +506,8 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		case MADV_DONTNEED:
 			detach_pins(md, p, a, a + MODEL_PAGE);
 			free(pg->data);
-			pg->data = NULL;
+			free(pg->alt);
+			pg->data = pg->alt = NULL;
 			pg->flags &= ~MP_LAZYFREE;
 			break;
 		case MADV_FREE:
@@ -642,7 +660,15 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 			if (!pg->data)
 				return -ENOMEM;
 		}
+		if ((pg->flags & MP_LAZYFREE) && !pg->alt) {
+			/* Maybe dropped before this write: zeros plus the write. */
+			pg->alt = calloc(1, MODEL_PAGE);
+			if (!pg->alt)
+				return -ENOMEM;
+		}
 		memcpy(pg->data + off, in, n);
+		if (pg->alt)
+			memcpy(pg->alt + off, in, n);
 		pg->flags &= ~MP_LAZYFREE;	/* written: never discarded now */
 		in += n;
 		addr += n;
@@ -667,9 +693,36 @@ void model_discard(struct model *md, int task, uint64_t addr)
 	if (pg && (pg->flags & MP_LAZYFREE)) {
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
 		free(pg->data);
-		pg->data = NULL;
+		free(pg->alt);
+		pg->data = pg->alt = NULL;
 		pg->flags &= ~MP_LAZYFREE;
 	}
+}
+
+bool model_read_alternative(struct model *md, int task, uint64_t addr, const uint8_t *got, uint64_t len)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+	uint64_t off = addr & (MODEL_PAGE - 1);
+	bool zeros = true;
+
+	if (!pg)
+		return false;
+	for (uint64_t k = 0; k < len; k++)
+		zeros &= got[k] == 0;
+	if ((pg->flags & MP_LAZYFREE) && zeros) {
+		model_discard(md, task, addr);	/* reclaim dropped it */
+		return true;
+	}
+	if (pg->alt && !memcmp(pg->alt + off, got, len)) {
+		/* It was dropped before the write: that is the page now. */
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
+		free(pg->data);
+		pg->data = pg->alt;
+		pg->alt = NULL;
+		return true;
+	}
+	return false;
 }
 
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags)
@@ -759,6 +812,9 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 			pg->data = calloc(1, MODEL_PAGE);
 		if (kind == MODEL_PIN && !write && !longterm && !pg->data)
 			pn->state[i] = PIN_UNCHECKED;
+		/* Lazily freed: reclaim may have dropped it before GUP took it. */
+		if ((pg->flags & MP_LAZYFREE) || pg->alt)
+			pn->state[i] = PIN_UNCHECKED;
 		if (pn->snap) {
 			if (pg->data)
 				memcpy(pn->snap + i * MODEL_PAGE, pg->data, MODEL_PAGE);
@@ -825,7 +881,7 @@ bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8
 			ok = b < 0 || got[k] == b;
 			*want = b;
 		} else {
-			ok = got[k] == pn->snap[o] || pn->hist_lost;
+			ok = got[k] == pn->snap[o] || pn->hist_lost || pn->state[o / MODEL_PAGE] == PIN_UNCHECKED;
 			for (size_t h = 0; !ok && h < pn->nhist; h++)
 				ok = o >= pn->hist[h].off && o < pn->hist[h].off + pn->hist[h].len &&
 				     got[k] == pn->hist[h].byte;
@@ -863,6 +919,8 @@ int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uin
 		if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
 			return -ENOMEM;
 		pg->data[(off + k) & (MODEL_PAGE - 1)] = in[k];
+		if (pg->alt)
+			pg->alt[(off + k) & (MODEL_PAGE - 1)] = in[k];
 		pg->flags &= ~MP_LAZYFREE;	/* dirtied at unpin: never discarded */
 	}
 	return 0;
@@ -875,6 +933,9 @@ bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t l
 	if (pn->kind == MODEL_GET) {
 		if (pn->nhist || pn->hist_lost)
 			return false;
+		for (uint64_t k = off / MODEL_PAGE; k <= (off + len - 1) / MODEL_PAGE; k++)
+			if (pn->state[k] == PIN_UNCHECKED)
+				return false;
 		memcpy(out, pn->snap + off, len);
 		return true;
 	}

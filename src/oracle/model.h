@@ -55,6 +55,13 @@ void model_dump(const struct model *md, int task, FILE *f);
 bool model_lazyfree(const struct model *md, int task, uint64_t addr);
 /* The implementation showed zeros for a lazily freed page: it was discarded. */
 void model_discard(struct model *md, int task, uint64_t addr);
+/*
+ * A read of len bytes at addr (within one page) disagreed with the model's
+ * primary view: are these bytes one of Linux's other allowed outcomes (a
+ * lazily freed page dropped by reclaim, before or after a later write)?
+ * If so the model adopts them.
+ */
+bool model_read_alternative(struct model *md, int task, uint64_t addr, const uint8_t *got, uint64_t len);
 
 /*
  * After an injected failure the kernel may have done part of a call (Linux

@@ -1,0 +1,163 @@
+/*
+ * swap.c - the LRU lists (Linux's mm/swap.c): adding a folio, activating
+ * and deactivating it, isolating it for reclaim and putting it back.
+ *
+ * A folio is on a list iff PG_lru is set; both change under lru_lock.
+ * Isolation takes a reference first (a folio whose refcount already fell
+ * to zero is on its way to the allocator and is left alone), so a folio
+ * off the list is always owned by whoever isolated it.
+ */
+#include "mm/internal.h"
+
+static enum lru_list folio_lru_list(const struct folio *folio)
+{
+	/* A lazily freed anon folio ages with the file pages, as in Linux. */
+	bool file = !folio_test_swapbacked(folio);
+
+	return (file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) + (folio_test_active(folio) ? 1 : 0);
+}
+
+static const enum vm_stat_item lru_stat[NR_LRU_LISTS] = {
+	[LRU_INACTIVE_ANON] = NR_INACTIVE_ANON, [LRU_ACTIVE_ANON] = NR_ACTIVE_ANON,
+	[LRU_INACTIVE_FILE] = NR_INACTIVE_FILE, [LRU_ACTIVE_FILE] = NR_ACTIVE_FILE,
+};
+
+/* Caller holds lru_lock. */
+static void lruvec_add_folio(struct mml_machine *m, struct folio *folio)
+{
+	enum lru_list lru = folio_lru_list(folio);
+
+	list_add(&folio->lru, &m->lruvec.lists[lru]);
+	mod_vm_stat(m, lru_stat[lru], folio_nr_pages(folio));
+	folio_set_lru(folio);
+}
+
+static void lruvec_del_folio(struct mml_machine *m, struct folio *folio)
+{
+	enum lru_list lru = folio_lru_list(folio);
+
+	list_del_init(&folio->lru);
+	mod_vm_stat(m, lru_stat[lru], -folio_nr_pages(folio));
+	folio_clear_lru(folio);
+}
+
+/* Models folio_add_lru(): a new folio joins the inactive list. */
+void folio_add_lru(struct mml_machine *m, struct folio *folio)
+{
+	VM_BUG_ON_FOLIO(folio_test_lru(folio), m, folio);
+	spin_lock(&m->lruvec.lru_lock);
+	lruvec_add_folio(m, folio);
+	spin_unlock(&m->lruvec.lru_lock);
+}
+
+/* The last reference is gone (__folio_put): off the list, if it is on one. */
+void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
+{
+	if (!folio_test_lru(folio))
+		return;
+	spin_lock(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio))
+		lruvec_del_folio(m, folio);
+	spin_unlock(&m->lruvec.lru_lock);
+}
+
+/* Move a folio between the active and inactive halves (folio_activate, deactivate). */
+static void folio_set_active_state(struct mml_machine *m, struct folio *folio, bool active)
+{
+	spin_lock(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio) && folio_test_active(folio) != active) {
+		lruvec_del_folio(m, folio);
+		if (active)
+			folio_set_active(folio);
+		else
+			folio_clear_active(folio);
+		lruvec_add_folio(m, folio);
+		count_vm_event(m, active ? PGACTIVATE : PGDEACTIVATE);
+	}
+	spin_unlock(&m->lruvec.lru_lock);
+}
+
+void folio_activate(struct mml_machine *m, struct folio *folio)
+{
+	folio_set_active_state(m, folio, true);
+}
+
+void folio_deactivate(struct mml_machine *m, struct folio *folio)
+{
+	folio_set_active_state(m, folio, false);
+}
+
+/* A lazily freed folio moves to the file lists, as lru_lazyfree does. */
+void folio_move_lazyfree(struct mml_machine *m, struct folio *folio)
+{
+	spin_lock(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio)) {
+		lruvec_del_folio(m, folio);
+		folio_clear_active(folio);
+		folio_clear_referenced(folio);
+		folio_clear_swapbacked(folio);
+		lruvec_add_folio(m, folio);
+	} else {
+		folio_clear_swapbacked(folio);
+	}
+	spin_unlock(&m->lruvec.lru_lock);
+}
+
+/*
+ * Models folio_isolate_lru(): take folio off its list for reclaim, with a
+ * reference.  False if it is not on a list or is being freed.
+ */
+bool folio_isolate_lru(struct mml_machine *m, struct folio *folio)
+{
+	bool ok = false;
+
+	if (!folio_try_get(folio))
+		return false;
+	spin_lock(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio)) {
+		lruvec_del_folio(m, folio);
+		ok = true;
+	}
+	spin_unlock(&m->lruvec.lru_lock);
+	if (!ok)
+		folio_put(m, folio);
+	return ok;
+}
+
+/* Models folio_putback_lru(): back on its list, and the isolation reference dropped. */
+void folio_putback_lru(struct mml_machine *m, struct folio *folio)
+{
+	spin_lock(&m->lruvec.lru_lock);
+	lruvec_add_folio(m, folio);
+	spin_unlock(&m->lruvec.lru_lock);
+	folio_put(m, folio);
+}
+
+/*
+ * Take up to nr folios from the tail (the oldest) of list lru, isolated
+ * into out[].  Models isolate_lru_folios() without the scan budget detail.
+ */
+unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsigned long nr, struct folio **out)
+{
+	struct list_head *head = &m->lruvec.lists[lru];
+	unsigned long n = 0, scanned = 0, len = 0;
+	struct folio *f;
+
+	spin_lock(&m->lruvec.lru_lock);
+	list_for_each_entry(f, head, lru)
+		len++;
+	while (n < nr && scanned < len && !list_empty(head)) {
+		struct folio *folio = list_entry(head->prev, struct folio, lru);
+
+		scanned++;
+		/* Freed under us (refcount zero): rotate it away, its put will unlink it. */
+		if (!folio_try_get(folio)) {
+			list_move(&folio->lru, head);
+			continue;
+		}
+		lruvec_del_folio(m, folio);
+		out[n++] = folio;
+	}
+	spin_unlock(&m->lruvec.lru_lock);
+	return n;
+}

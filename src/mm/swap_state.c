@@ -1,0 +1,179 @@
+/*
+ * swap_state.c - the swap cache and swap I/O (Linux's mm/swap_state.c and
+ * mm/page_io.c).
+ *
+ * The swap cache maps a slot to the folio that holds its data in memory:
+ * while a folio is in it, PG_swapcache is set, folio->private holds the
+ * entry, the cache holds one reference and the slot has SWAP_HAS_CACHE.
+ * Reads and writes go to the device's host file (pread/pwrite) or memory.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "mm/internal.h"
+
+static inline swp_entry_t folio_swap_entry(const struct folio *folio)
+{
+	return (swp_entry_t){ folio->private };
+}
+
+/* Models add_to_swap_cache(); the slot's SWAP_HAS_CACHE is already ours. */
+void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+
+	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);
+	folio_get(folio);
+	spin_lock(&si->lock);
+	VM_BUG_ON(si->cache[swp_offset(entry)]);
+	si->cache[swp_offset(entry)] = folio;
+	folio->private = entry.val;
+	folio_set_swapcache(folio);
+	spin_unlock(&si->lock);
+	mod_vm_stat(m, NR_SWAPCACHE, 1);
+}
+
+/* Models delete_from_swap_cache(): the folio locked, the cache's reference dropped. */
+void delete_from_swap_cache(struct mml_machine *m, struct folio *folio)
+{
+	swp_entry_t entry = folio_swap_entry(folio);
+	struct swap_info_struct *si = swap_info_get(m, entry);
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio) || !folio_test_swapcache(folio), m, folio);
+	spin_lock(&si->lock);
+	si->cache[swp_offset(entry)] = NULL;
+	folio_clear_swapcache(folio);
+	folio->private = 0;
+	spin_unlock(&si->lock);
+	mod_vm_stat(m, NR_SWAPCACHE, -1);
+	put_swap_folio(m, entry);
+	folio_put(m, folio);
+}
+
+/* Models swap_cache_get_folio(): the cached folio of a slot, with a reference. */
+struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+	struct folio *folio;
+
+	if (!si)
+		return NULL;
+	spin_lock(&si->lock);
+	folio = si->cache[swp_offset(entry)];
+	if (folio && !folio_try_get(folio))
+		folio = NULL;
+	spin_unlock(&si->lock);
+	return folio;
+}
+
+/*
+ * Models folio_free_swap(): the folio locked, drop it from the swap cache
+ * if no swap pte needs the slot any more.  Its only copy is then in
+ * memory: it is dirty (the "dirty handling Linux has today").
+ */
+bool folio_free_swap(struct mml_machine *m, struct folio *folio)
+{
+	if (!folio_test_swapcache(folio) || folio_test_writeback(folio))
+		return false;
+	if (swap_count(m, folio_swap_entry(folio)))
+		return false;
+	delete_from_swap_cache(m, folio);
+	folio_set_dirty(folio);
+	return true;
+}
+
+/* Models add_to_swap(): give an anon folio a slot and put it in the swap cache. */
+bool add_to_swap(struct mml_machine *m, struct folio *folio)
+{
+	swp_entry_t entry = folio_alloc_swap(m);
+
+	if (!entry.val)
+		return false;
+	add_to_swap_cache(m, folio, entry);
+	/* Whatever it held, the slot has no copy yet: it must be written. */
+	folio_set_dirty(folio);
+	return true;
+}
+
+static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool write)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+	off_t pos = (off_t)swp_offset(entry) << PAGE_SHIFT;
+	ssize_t n;
+
+	if (should_fail(m, MML_FAIL_SWAP_IO))
+		return -EIO;
+	if (si->mem) {
+		if (write)
+			memcpy(si->mem + pos, buf, PAGE_SIZE);
+		else
+			memcpy(buf, si->mem + pos, PAGE_SIZE);
+		return 0;
+	}
+	n = write ? pwrite(si->fd, buf, PAGE_SIZE, pos) : pread(si->fd, buf, PAGE_SIZE, pos);
+	return n == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+}
+
+/* Models swap_writepage(): the folio locked and in the swap cache. */
+int swap_writepage(struct mml_machine *m, struct folio *folio)
+{
+	int err = swap_io(m, folio_swap_entry(folio), folio_address(m, folio), true);
+
+	if (err)
+		return err;
+	folio_clear_dirty(folio);
+	count_vm_event(m, PSWPOUT);
+	return 0;
+}
+
+/*
+ * Models swapin_folio() / read_swap_cache_async(): the folio of a slot,
+ * from the swap cache or read from the device into a new one that joins
+ * the cache.  With a reference; NULL if memory or the read failed, or the
+ * entry went away meanwhile (the caller rechecks its pte).
+ */
+struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr)
+{
+	for (;;) {
+		struct folio *folio = swap_cache_get_folio(m, entry), *new;
+		int err;
+
+		if (folio)
+			return folio;
+		new = vma_alloc_folio(vma, 0, 0, addr);
+		if (!new)
+			return NULL;
+		err = swapcache_prepare(m, entry);
+		if (err) {
+			folio_put(m, new);
+			if (err == -EEXIST)
+				continue;	/* someone else is adding it: find theirs */
+			return NULL;
+		}
+		/* Nobody can see new yet: lock it before the cache publishes it. */
+		__folio_set_locked(new);
+		add_to_swap_cache(m, new, entry);
+		folio_add_lru(m, new);
+		err = swap_io(m, entry, folio_address(m, new), false);
+		if (err) {
+			/* The slot keeps its data; drop this attempt. */
+			delete_from_swap_cache(m, new);
+			folio_unlock(new);
+			folio_put(m, new);
+			return NULL;
+		}
+		folio_set_uptodate(new);
+		count_vm_event(m, PSWPIN);
+		folio_unlock(new);
+		return new;
+	}
+}
+
+/* Models free_swap_cache(): drop an unmapped folio from the swap cache if we can. */
+void free_swap_cache(struct mml_machine *m, struct folio *folio)
+{
+	if (folio_test_swapcache(folio) && !folio_mapped(folio) && folio_trylock(folio)) {
+		folio_free_swap(m, folio);
+		folio_unlock(folio);
+	}
+}

@@ -1,0 +1,490 @@
+/*
+ * swapfile.c - swap devices and their slot counts (Linux's mm/swapfile.c):
+ * swapon, swapoff (try_to_unuse / unuse_pte), slot allocation, and the
+ * swap_map arithmetic of swap_duplicate, swap_free and the swap cache bit.
+ *
+ * Lock order: pte lock -> si->lock (swap_duplicate under the pte lock);
+ * machine->swap_lock -> si->lock.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mm/internal.h"
+
+struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si;
+	unsigned type = swp_type(entry);
+
+	if (type >= MAX_SWAPFILES)
+		return NULL;
+	si = READ_ONCE(m->swap_info[type]);
+	if (!si || !(READ_ONCE(si->flags) & SWP_USED) || !swp_offset(entry) || swp_offset(entry) >= si->max)
+		return NULL;
+	return si;
+}
+
+/* Models scan_swap_map_slots() for one slot: the next free one after cluster_next. */
+static unsigned long scan_swap_map(struct swap_info_struct *si)
+{
+	for (unsigned long n = 0; n < si->max; n++) {
+		unsigned long off = (si->cluster_next + n) % si->max;
+
+		if (off && !si->swap_map[off]) {
+			si->cluster_next = off + 1;
+			return off;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Models folio_alloc_swap(): a slot on the highest-priority device with
+ * room, owned by the swap cache (SWAP_HAS_CACHE) until a pte names it.
+ */
+swp_entry_t folio_alloc_swap(struct mml_machine *m)
+{
+	struct swap_info_struct *best = NULL;
+	unsigned long off = 0;
+
+	if (should_fail(m, MML_FAIL_SWAP_SLOT))
+		return (swp_entry_t){ 0 };
+	spin_lock(&m->swap_lock);
+	for (int i = 0; i < MAX_SWAPFILES; i++) {
+		struct swap_info_struct *si = m->swap_info[i];
+
+		if (si && (si->flags & SWP_WRITEOK) && si->inuse_pages < si->max - 1 &&
+		    (!best || si->prio > best->prio))
+			best = si;
+	}
+	if (best) {
+		spin_lock(&best->lock);
+		off = scan_swap_map(best);
+		if (off) {
+			best->swap_map[off] = SWAP_HAS_CACHE;
+			best->inuse_pages++;
+			m->nr_swap_pages--;
+		}
+		spin_unlock(&best->lock);
+	}
+	spin_unlock(&m->swap_lock);
+	return off ? swp_entry(best->type, off) : (swp_entry_t){ 0 };
+}
+
+/* Models swap_entry_put_locked(): drop one use (a pte's, or the cache's). */
+static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_struct *si, uint64_t off,
+				       unsigned char usage)
+{
+	unsigned char count = si->swap_map[off], has_cache = count & SWAP_HAS_CACHE;
+
+	count &= ~SWAP_HAS_CACHE;
+	if (usage == SWAP_HAS_CACHE) {
+		VM_BUG_ON(!has_cache);
+		has_cache = 0;
+	} else {
+		VM_BUG_ON(!count);
+		count--;
+	}
+	si->swap_map[off] = count | has_cache;
+	if (!si->swap_map[off]) {
+		si->inuse_pages--;
+		spin_lock(&m->swap_lock);
+		if (si->flags & SWP_WRITEOK)
+			m->nr_swap_pages++;
+		spin_unlock(&m->swap_lock);
+	}
+	return si->swap_map[off];
+}
+
+/* Models swap_free(): a swap pte is gone. */
+void swap_free(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+
+	if (!si) {
+		mml_report(m, "swap_free of a bad entry %#llx", (unsigned long long)entry.val);
+		return;
+	}
+	spin_lock(&si->lock);
+	__swap_entry_free(m, si, swp_offset(entry), 1);
+	spin_unlock(&si->lock);
+}
+
+/* Models put_swap_folio(): the swap cache lets go of the slot. */
+void put_swap_folio(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+
+	spin_lock(&si->lock);
+	__swap_entry_free(m, si, swp_offset(entry), SWAP_HAS_CACHE);
+	spin_unlock(&si->lock);
+}
+
+/*
+ * Models __swap_duplicate(): one more pte (usage 1) or the swap cache
+ * (SWAP_HAS_CACHE) takes the slot.  -ENOENT: nobody uses it (a stale
+ * entry); -EEXIST: the cache already has it; -ENOMEM: the count is full.
+ */
+static int __swap_duplicate(struct mml_machine *m, swp_entry_t entry, unsigned char usage)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+	unsigned char count, has_cache;
+	int err = 0;
+
+	if (!si)
+		return -ENOENT;
+	spin_lock(&si->lock);
+	count = si->swap_map[swp_offset(entry)];
+	has_cache = count & SWAP_HAS_CACHE;
+	count &= ~SWAP_HAS_CACHE;
+	if (count == SWAP_MAP_BAD) {
+		err = -ENOENT;
+	} else if (usage == SWAP_HAS_CACHE) {
+		if (!count && !has_cache)
+			err = -ENOENT;
+		else if (has_cache)
+			err = -EEXIST;
+		else
+			has_cache = SWAP_HAS_CACHE;
+	} else if (!count && !has_cache) {
+		err = -ENOENT;
+	} else if (count < SWAP_MAP_MAX) {
+		count++;
+	} else {
+		err = -ENOMEM;	/* no swap count continuation in mmlab */
+	}
+	if (!err)
+		si->swap_map[swp_offset(entry)] = count | has_cache;
+	spin_unlock(&si->lock);
+	return err;
+}
+
+int swap_duplicate(struct mml_machine *m, swp_entry_t entry)
+{
+	return __swap_duplicate(m, entry, 1);
+}
+
+int swapcache_prepare(struct mml_machine *m, swp_entry_t entry)
+{
+	return __swap_duplicate(m, entry, SWAP_HAS_CACHE);
+}
+
+/* The number of swap ptes naming the slot (swp_swapcount without continuations). */
+int swap_count(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+	int n;
+
+	if (!si)
+		return 0;
+	spin_lock(&si->lock);
+	n = si->swap_map[swp_offset(entry)] & ~SWAP_HAS_CACHE;
+	spin_unlock(&si->lock);
+	return n;
+}
+
+/*
+ * Models free_swap_and_cache(): a swap pte is zapped.  If only the swap
+ * cache still holds the slot and nobody maps the folio, drop the folio
+ * from the cache too (__try_to_reclaim_swap).
+ */
+void free_swap_and_cache(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+	struct folio *folio = NULL;
+	unsigned char left;
+
+	if (!si) {
+		mml_report(m, "zap of a bad swap entry %#llx", (unsigned long long)entry.val);
+		return;
+	}
+	spin_lock(&si->lock);
+	left = __swap_entry_free(m, si, swp_offset(entry), 1);
+	if (left == SWAP_HAS_CACHE) {
+		folio = si->cache[swp_offset(entry)];
+		if (folio && !folio_try_get(folio))
+			folio = NULL;
+	}
+	spin_unlock(&si->lock);
+	if (!folio)
+		return;
+	if (folio_trylock(folio)) {
+		if (!folio_mapped(folio))
+			folio_free_swap(m, folio);
+		folio_unlock(folio);
+	}
+	folio_put(m, folio);
+}
+
+/* ---- swapon ------------------------------------------------------------------ */
+
+int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio)
+{
+	struct swap_info_struct *si;
+	unsigned long max = bytes >> PAGE_SHIFT;
+	int type = -1, err;
+
+	if (max < 2 || max > (1UL << 32) || prio > 32767)
+		return -EINVAL;
+	op_enter(m, NULL);
+	si = mml_obj_alloc(m, OBJ_SWAP, sizeof(*si));
+	if (!si)
+		return op_exit(m, -ENOMEM);
+	si->swap_map = calloc(max, 1);
+	si->cache = calloc(max, sizeof(*si->cache));
+	si->fd = -1;
+	if (!si->swap_map || !si->cache) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (path) {
+		si->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (si->fd < 0 || ftruncate(si->fd, (off_t)(max << PAGE_SHIFT))) {
+			err = -errno;
+			goto fail;
+		}
+	} else {
+		si->mem = mmap(NULL, max << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (si->mem == MAP_FAILED) {
+			si->mem = NULL;
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	spin_lock_init(&si->lock);
+	si->max = max;
+	si->swap_map[0] = SWAP_MAP_BAD;		/* the header page */
+	si->cluster_next = 1;
+
+	spin_lock(&m->swap_lock);
+	for (int i = 0; i < MAX_SWAPFILES && type < 0; i++)
+		if (!m->swap_info[i])
+			type = i;
+	if (type < 0) {
+		spin_unlock(&m->swap_lock);
+		spin_lock_destroy(&si->lock);
+		err = -EPERM;		/* MAX_SWAPFILES reached, as sys_swapon says */
+		goto fail;
+	}
+	si->type = type;
+	/* Like Linux, no priority given means below every other device. */
+	si->prio = prio;
+	if (prio < 0) {
+		si->prio = -1;
+		for (int i = 0; i < MAX_SWAPFILES; i++)
+			if (m->swap_info[i] && m->swap_info[i]->prio <= si->prio)
+				si->prio = m->swap_info[i]->prio - 1;
+	}
+	si->flags = SWP_USED | SWP_WRITEOK;
+	m->nr_swap_pages += (long)max - 1;
+	m->total_swap_pages += (long)max - 1;
+	WRITE_ONCE(m->swap_info[type], si);
+	spin_unlock(&m->swap_lock);
+	return op_exit(m, type);
+
+fail:
+	if (si->fd >= 0) {
+		close(si->fd);
+		if (path)
+			unlink(path);
+	}
+	free(si->swap_map);
+	free(si->cache);
+	mml_obj_free(m, OBJ_SWAP, si);
+	return op_exit(m, err);
+}
+
+/* ---- swapoff: try_to_unuse ------------------------------------------------------ */
+
+/*
+ * Models unuse_pte(): map the swapped-in folio where the swap pte was.
+ * Mapped read-only and old, exclusive if the entry said so.
+ */
+static void unuse_pte(struct vm_area_struct *vma, pte_t *ptep, pte_t orig, uint64_t addr, swp_entry_t entry,
+		      struct folio *folio)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	bool exclusive = pte_swp_exclusive(orig);
+	pte_t pte;
+
+	folio_get(folio);
+	add_mm_counter(mm, MM_SWAPENTS, -1);
+	add_mm_counter(mm, MM_ANONPAGES, 1);
+	folio_add_anon_rmap_pte(folio, &folio->page, vma, addr, exclusive);
+	pte = pte_mkold(pfn_pte(folio_pfn(m, folio), vma->vm_page_prot));
+	if (pte_swp_soft_dirty(orig))
+		pte = pte_mksoft_dirty(pte);
+	if (pte_swp_uffd_wp(orig))
+		pte = pte_mkuffd_wp(pte);
+	set_pte(ptep, pte);
+	swap_free(m, entry);
+}
+
+/* Models unuse_pte_range() .. unuse_vma(): one VMA's swap ptes of device type. */
+static int unuse_vma(struct vm_area_struct *vma, int type)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+
+	for (uint64_t addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		struct folio *folio;
+		swp_entry_t entry;
+		spinlock_t *ptl;
+		pte_t *ptep, pte;
+
+		if (!pmd || !pmd_table(pmdp_get(pmd))) {
+			addr = pmd_addr_end(addr, vma->vm_end) - PAGE_SIZE;
+			continue;
+		}
+		ptep = pte_offset_map(mm, pmd, addr, NULL);
+		if (!ptep)
+			continue;
+		pte = ptep_get(ptep);
+		pte_unmap(ptep);
+		if (!is_swap_entry_pte(pte) || swp_type(pte_to_swp_entry(pte)) != (unsigned)type)
+			continue;
+		entry = pte_to_swp_entry(pte);
+		folio = swapin_folio(m, entry, vma, addr);
+		if (!folio)
+			return -ENOMEM;
+		folio_lock(folio);
+		ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (ptep && pte_same(ptep_get(ptep), pte))
+			unuse_pte(vma, ptep, pte, addr, entry, folio);
+		if (ptep)
+			pte_unmap_unlock(ptep, ptl);
+		folio_unlock(folio);
+		folio_put(m, folio);
+	}
+	return 0;
+}
+
+/* Models try_to_unuse(): every swap pte of the device, then its swap cache. */
+static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
+{
+	struct mm_struct *mm, **mms;
+	long n = 0, cap = 0;
+	int err = 0;
+
+	/* Every live address space, each held by a user reference while we walk it. */
+	spin_lock(&m->tasks_lock);
+	list_for_each_entry(mm, &m->mms, mm_node)
+		cap++;
+	mms = calloc((size_t)cap + 1, sizeof(*mms));
+	if (!mms) {
+		spin_unlock(&m->tasks_lock);
+		return -ENOMEM;
+	}
+	list_for_each_entry(mm, &m->mms, mm_node)
+		if (atomic_add_unless(&mm->mm_users, 1, 0))
+			mms[n++] = mm;
+	spin_unlock(&m->tasks_lock);
+	for (long i = 0; i < n; i++) {
+		struct vm_area_struct *vma;
+
+		down_read(&mms[i]->mmap_lock);
+		for_each_vma(mms[i], vma)
+			if (vma->anon_vma && !err)
+				err = unuse_vma(vma, si->type);
+		up_read(&mms[i]->mmap_lock);
+		mmput(mms[i]);
+	}
+	free(mms);
+	if (err)
+		return err;
+	/* What is left is only in the swap cache (or named by nobody). */
+	for (unsigned long off = 1; off < si->max; off++) {
+		struct folio *folio;
+
+		spin_lock(&si->lock);
+		folio = si->cache[off];
+		if (folio && !folio_try_get(folio))
+			folio = NULL;
+		spin_unlock(&si->lock);
+		if (!folio)
+			continue;
+		folio_lock(folio);
+		if (folio_test_swapcache(folio))
+			folio_free_swap(m, folio);
+		folio_unlock(folio);
+		folio_put(m, folio);
+	}
+	return si->inuse_pages ? -EBUSY : 0;
+}
+
+static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
+{
+	if (si->fd >= 0)
+		close(si->fd);
+	if (si->mem)
+		munmap(si->mem, si->max << PAGE_SHIFT);
+	spin_lock_destroy(&si->lock);
+	free(si->swap_map);
+	free(si->cache);
+	mml_obj_free(m, OBJ_SWAP, si);
+}
+
+/* Models sys_swapoff(). */
+int mml_swapoff(struct mml_machine *m, int type)
+{
+	struct swap_info_struct *si;
+	int err;
+
+	if (type < 0 || type >= MAX_SWAPFILES)
+		return -EINVAL;
+	op_enter(m, NULL);
+	spin_lock(&m->swap_lock);
+	si = m->swap_info[type];
+	if (!si || !(si->flags & SWP_WRITEOK)) {
+		spin_unlock(&m->swap_lock);
+		return op_exit(m, -EINVAL);
+	}
+	/* No new slots from here on; the free ones leave the total. */
+	spin_lock(&si->lock);
+	si->flags &= ~SWP_WRITEOK;
+	m->nr_swap_pages -= (long)(si->max - 1 - si->inuse_pages);
+	m->total_swap_pages -= (long)si->max - 1;
+	spin_unlock(&si->lock);
+	spin_unlock(&m->swap_lock);
+
+	err = try_to_unuse(m, si);
+	spin_lock(&m->swap_lock);
+	if (err) {
+		/* Could not bring everything back: the device stays, taking writes again. */
+		spin_lock(&si->lock);
+		si->flags |= SWP_WRITEOK;
+		m->nr_swap_pages += (long)(si->max - 1 - si->inuse_pages);
+		m->total_swap_pages += (long)si->max - 1;
+		spin_unlock(&si->lock);
+		spin_unlock(&m->swap_lock);
+		return op_exit(m, err == -EBUSY ? -ENOMEM : err);
+	}
+	WRITE_ONCE(m->swap_info[type], NULL);
+	spin_unlock(&m->swap_lock);
+	swap_info_free(m, si);
+	return op_exit(m, 0);
+}
+
+/* Power-off: every device goes; a slot still in use is a leak. */
+long swap_teardown(struct mml_machine *m)
+{
+	long leaked = 0;
+
+	for (int i = 0; i < MAX_SWAPFILES; i++) {
+		struct swap_info_struct *si = m->swap_info[i];
+
+		if (!si)
+			continue;
+		leaked += (long)si->inuse_pages;
+		m->swap_info[i] = NULL;
+		swap_info_free(m, si);
+	}
+	m->nr_swap_pages = m->total_swap_pages = 0;
+	return leaked;
+}

@@ -1,0 +1,54 @@
+/*
+ * swapops.h - swap entries and the other non-present pte encodings, the
+ * machine-independent part (Linux's include/linux/swapops.h and swap.h).
+ *
+ * A swp_entry_t names a slot: a swap device (type) and an offset in it.
+ * Types above MAX_SWAPFILES are not devices: migration entries and pte
+ * markers, which later mechanisms use.
+ */
+#ifndef MML_MM_SWAPOPS_H
+#define MML_MM_SWAPOPS_H
+
+#include "arch/pgtable.h"
+
+#define MAX_SWAPFILES_SHIFT	5
+#define SWP_MIGRATION_NUM	3
+#define SWP_PTE_MARKER_NUM	1
+#define MAX_SWAPFILES \
+	((1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_PTE_MARKER_NUM)
+#define SWP_MIGRATION_READ	(MAX_SWAPFILES)
+#define SWP_MIGRATION_READ_EXCLUSIVE (MAX_SWAPFILES + 1)
+#define SWP_MIGRATION_WRITE	(MAX_SWAPFILES + 2)
+#define SWP_PTE_MARKER		(MAX_SWAPFILES + 3)
+
+#define SWP_TYPE_SHIFT		58	/* in swp_entry_t.val, as __SWP_TYPE_SHIFT */
+#define SWP_OFFSET_MASK		((1ULL << SWP_TYPE_SHIFT) - 1)
+
+static inline swp_entry_t swp_entry(unsigned type, uint64_t offset)
+{
+	return (swp_entry_t){ ((uint64_t)type << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK) };
+}
+static inline unsigned swp_type(swp_entry_t e) { return (unsigned)(e.val >> SWP_TYPE_SHIFT); }
+static inline uint64_t swp_offset(swp_entry_t e) { return e.val & SWP_OFFSET_MASK; }
+static inline bool non_swap_entry(swp_entry_t e) { return swp_type(e) >= MAX_SWAPFILES; }
+
+/* The entry a non-present pte holds (flags such as exclusive stay in the pte). */
+static inline swp_entry_t pte_to_swp_entry(pte_t pte)
+{
+	return swp_entry(__pte_swp_type(pte), __pte_swp_offset(pte));
+}
+static inline pte_t swp_entry_to_pte(swp_entry_t e)
+{
+	return __swp_entry_to_pte(swp_type(e), swp_offset(e));
+}
+static inline bool is_swap_entry_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && !non_swap_entry(pte_to_swp_entry(pte));
+}
+
+/* swap_map counts: the number of ptes (and fork copies) naming a slot. */
+#define SWAP_HAS_CACHE	0x40	/* the slot's folio is in the swap cache */
+#define SWAP_MAP_MAX	0x3e	/* mmlab has no count continuation: beyond, swap_duplicate fails */
+#define SWAP_MAP_BAD	0x3f
+
+#endif /* MML_MM_SWAPOPS_H */

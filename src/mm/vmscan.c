@@ -1,0 +1,287 @@
+/*
+ * vmscan.c - reclaim (Linux's mm/vmscan.c, with try_to_unmap_one and
+ * folio_referenced from mm/rmap.c): age the LRU lists, unmap anonymous
+ * folios into swap entries through rmap, write them to swap, free them;
+ * discard lazily freed ones that nobody wrote since MADV_FREE.
+ */
+#include <stdlib.h>
+
+#include "mm/internal.h"
+
+struct referenced_arg {
+	int referenced;
+	bool locked;		/* VM_LOCKED: never reclaim */
+};
+
+/* Models folio_referenced_one(): test and clear the accessed bit of one mapping. */
+static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct referenced_arg *ra = arg;
+	pmd_t *pmd = mm_find_pmd(vma->vm_mm, addr);
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+	if (!pmd || !pmd_table(pmdp_get(pmd)))
+		return true;
+	ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	if (!ptep)
+		return true;
+	if (pte_present(ptep_get(ptep)) && pte_pfn(ptep_get(ptep)) == folio_pfn(m, folio)) {
+		if (vma->vm_flags & VM_LOCKED)
+			ra->locked = true;
+		/* x86 does not flush for a cleared accessed bit: a stale one only delays aging. */
+		if (ptep_test_and_clear_young(ptep))
+			ra->referenced++;
+	}
+	pte_unmap_unlock(ptep, ptl);
+	return true;
+}
+
+/* Models folio_referenced(): how many mappings used the folio since the last look. */
+static int folio_referenced(struct folio *folio, bool *locked)
+{
+	struct referenced_arg ra = { 0 };
+	struct rmap_walk_control rwc = { .arg = &ra, .rmap_one = folio_referenced_one };
+
+	if (!folio_mapped(folio))
+		return 0;
+	rmap_walk(folio, &rwc);
+	*locked = ra.locked;
+	if (folio_test_clear_referenced(folio))
+		ra.referenced++;
+	return ra.referenced;
+}
+
+/*
+ * Models try_to_unmap_one() for an anonymous folio: replace one pte that
+ * maps it by a swap entry, in Linux's order -- refuse a folio that may be
+ * pinned; clear the pte and flush; a lazily freed folio nobody dirtied is
+ * simply dropped; otherwise swap_duplicate() the entry, let the
+ * architecture save what it keeps beside the data (arch_unmap_one, undone
+ * with swap_free when it fails: the fix in seed 000), and clear
+ * PG_anon_exclusive last, remembering it in the swap pte.
+ */
+static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	pmd_t *pmd = mm_find_pmd(mm, addr);
+	struct page *page = &folio->page;
+	bool *failed = arg, exclusive;
+	swp_entry_t entry;
+	spinlock_t *ptl;
+	pte_t *ptep, pteval, swp_pte;
+
+	if (!pmd || !pmd_table(pmdp_get(pmd)))
+		return true;
+	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		return true;
+	pteval = ptep_get(ptep);
+	if (!pte_present(pteval) || pte_pfn(pteval) != folio_pfn(m, folio))
+		goto next;
+	if (vma->vm_flags & VM_LOCKED)
+		goto fail;
+	/* A pin would drift away from the process: keep the page mapped. */
+	if (folio_maybe_dma_pinned(folio))
+		goto fail;
+	pteval = ptep_get_and_clear(ptep);
+	flush_tlb_page(vma, addr);
+	if (pte_dirty(pteval))
+		folio_set_dirty(folio);
+
+	if (!folio_test_swapbacked(folio)) {
+		/*
+		 * MADV_FREE: drop it only if nobody wrote it since -- not the pte
+		 * (just looked at) and not any other path (PG_dirty: swap-in,
+		 * a device through a pin).  Seed 003: "This is users' data".
+		 */
+		bool dirty = folio_test_dirty(folio);
+		int refs = folio_ref_count(folio), maps = folio_mapcount(folio);
+
+		if (!dirty && refs == 1 + maps) {
+			add_mm_counter(mm, MM_ANONPAGES, -1);
+			count_vm_event(m, PGLAZYFREED);
+			goto discard;
+		}
+		/* Written since: it needs swap after all. */
+		folio_set_swapbacked(folio);
+		set_pte(ptep, pteval);
+		goto fail;
+	}
+	entry = (swp_entry_t){ folio->private };
+	if (swap_duplicate(m, entry) < 0) {
+		set_pte(ptep, pteval);
+		goto fail;
+	}
+	if (arch_unmap_one(mm, vma, addr, pteval) < 0) {
+		swap_free(m, entry);
+		set_pte(ptep, pteval);
+		goto fail;
+	}
+	exclusive = PageAnonExclusive(page);
+	if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
+		swap_free(m, entry);
+		set_pte(ptep, pteval);
+		goto fail;
+	}
+	swp_pte = swp_entry_to_pte(entry);
+	if (exclusive)
+		swp_pte = pte_swp_mkexclusive(swp_pte);
+	if (pte_soft_dirty(pteval))
+		swp_pte = pte_swp_mksoft_dirty(swp_pte);
+	if (pte_uffd_wp(pteval))
+		swp_pte = pte_swp_mkuffd_wp(swp_pte);
+	set_pte(ptep, swp_pte);
+	add_mm_counter(mm, MM_ANONPAGES, -1);
+	add_mm_counter(mm, MM_SWAPENTS, 1);
+discard:
+	folio_remove_rmap_pte(folio, page, vma);
+	pte_unmap_unlock(ptep, ptl);
+	folio_put(m, folio);	/* the mapping's reference */
+	return true;
+fail:
+	*failed = true;
+next:
+	pte_unmap_unlock(ptep, ptl);
+	return !*failed;
+}
+
+/* Models try_to_unmap(): true if no mapping is left. */
+static bool try_to_unmap(struct folio *folio)
+{
+	bool failed = false;
+	struct rmap_walk_control rwc = { .arg = &failed, .rmap_one = try_to_unmap_one };
+
+	rmap_walk(folio, &rwc);
+	return !folio_mapped(folio);
+}
+
+/*
+ * Models shrink_folio_list(): try to free each isolated folio (each
+ * holding our reference).  Returns how many were freed; the others are
+ * put back on their lists.
+ */
+static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
+				       bool ignore_references)
+{
+	unsigned long freed = 0;
+
+	for (unsigned long i = 0; i < n; i++) {
+		struct folio *folio = folios[i];
+		bool activate = false, locked = false;
+
+		if (!folio_trylock(folio))
+			goto keep;
+		if (!folio_test_anon(folio) || folio_test_large(folio))
+			goto keep_locked;
+		if (!ignore_references && folio_referenced(folio, &locked) && !locked) {
+			activate = true;
+			goto keep_locked;
+		}
+		if (locked || folio_maybe_dma_pinned(folio))
+			goto keep_locked;
+		/* A swap-backed folio needs a slot before its ptes can name one. */
+		if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
+			if (!add_to_swap(m, folio)) {
+				activate = true;
+				goto keep_locked;
+			}
+		}
+		if (folio_mapped(folio) && !try_to_unmap(folio))
+			goto keep_locked;
+		if (!folio_test_swapbacked(folio)) {
+			/* Lazily freed and discarded by the unmap: ours is the last reference. */
+			if (folio_ref_count(folio) != 1)
+				goto keep_locked;
+			goto free_it;
+		}
+		if (folio_test_dirty(folio) && swap_writepage(m, folio))
+			goto keep_locked;
+		/* Written out and unmapped: free it if only the swap cache and we hold it. */
+		if (folio_ref_count(folio) != 2 || folio_mapped(folio))
+			goto keep_locked;
+		delete_from_swap_cache(m, folio);
+free_it:
+		folio_unlock(folio);
+		folio_put(m, folio);
+		freed++;
+		continue;
+keep_locked:
+		folio_unlock(folio);
+keep:
+		if (activate)
+			folio_set_active(folio);
+		folio_putback_lru(m, folio);
+	}
+	return freed;
+}
+
+#define SWAP_CLUSTER_MAX 32
+
+/* Models shrink_active_list(): age the active anon list into the inactive one. */
+static void shrink_active_list(struct mml_machine *m, unsigned long nr)
+{
+	struct folio *batch[SWAP_CLUSTER_MAX];
+	unsigned long n = isolate_lru_folios(m, LRU_ACTIVE_ANON, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
+
+	for (unsigned long i = 0; i < n; i++) {
+		folio_clear_active(batch[i]);
+		count_vm_event(m, PGDEACTIVATE);
+		folio_putback_lru(m, batch[i]);
+	}
+}
+
+/*
+ * Models shrink_node() for the anon and lazily freed lists: age, then
+ * reclaim from the inactive tails, until nr pages are freed or a pass
+ * frees nothing.  direct: counted as direct reclaim, else as kswapd.
+ */
+unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
+{
+	unsigned long freed = 0;
+
+	for (int pass = 0; pass < 8 && freed < nr; pass++) {
+		unsigned long before = freed;
+		struct folio *batch[SWAP_CLUSTER_MAX];
+		unsigned long n;
+
+		/* Lazily freed folios first: they cost no I/O. */
+		n = isolate_lru_folios(m, LRU_INACTIVE_FILE, SWAP_CLUSTER_MAX, batch);
+		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
+		freed += shrink_folio_list(m, batch, n, false);
+		if (m->nr_swap_pages > 0) {
+			if (global_vm_stat(m, NR_INACTIVE_ANON) < global_vm_stat(m, NR_ACTIVE_ANON))
+				shrink_active_list(m, SWAP_CLUSTER_MAX);
+			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);
+			count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
+			count_vm_events(m, PGSCAN_ANON, (long)n);
+			n = shrink_folio_list(m, batch, n, false);
+			count_vm_events(m, PGSTEAL_ANON, (long)n);
+			freed += n;
+		}
+		count_vm_events(m, direct ? PGSTEAL_DIRECT : PGSTEAL_KSWAPD, (long)(freed - before));
+		if (freed == before && pass >= 1)
+			break;
+	}
+	return freed;
+}
+
+long mml_reclaim(struct mml_machine *m, uint64_t nr_pages)
+{
+	long freed;
+
+	op_enter(m, NULL);
+	freed = (long)shrink_lists(m, nr_pages, true);
+	return op_exit(m, freed);
+}
+
+/*
+ * Models reclaim_pages() for MADV_PAGEOUT: reclaim these folios now,
+ * whether or not they were used lately.
+ */
+unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n)
+{
+	return shrink_folio_list(m, folios, n, true);
+}

@@ -1,0 +1,195 @@
+/*
+ * test_swap.c - swap devices, the swap cache, reclaim and MADV_FREE /
+ * MADV_PAGEOUT through the public API: the data always comes back, slots
+ * are counted and given back, pinned pages stay, and a lazily freed page
+ * is dropped only if nobody wrote it since (seed 003).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness.h"
+
+#define BASE	0x100000000ULL
+#define NPAGES	8
+
+static struct mml_task *setup(struct mml_machine **mp, const char *path)
+{
+	struct mml_machine *m = h_machine(16 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+
+	*mp = m;
+	if (!t || mml_swapon(m, path, 4 << 20, -1) < 0)
+		return NULL;
+	if (!h_map(t, BASE, NPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED))
+		return NULL;
+	for (int i = 0; i < NPAGES; i++)
+		h_fill(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+	return t;
+}
+
+TEST(pageout_then_fault_back_from_memory_and_file)
+{
+	char path[] = "/tmp/mmlab-swap-test.XXXXXX";
+	int fd = mkstemp(path);
+
+	for (int file = 0; file < 2; file++) {
+		struct mml_machine *m;
+		struct mml_task *t = setup(&m, file ? path : NULL);
+		long free0;
+
+		REQUIRE(t);
+		free0 = mml_meminfo(m, "SwapFree");
+		CHECK_EQ(mml_meminfo(m, "SwapTotal"), (4 << 10) - 4);
+		CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+		for (int i = 0; i < NPAGES; i++)
+			CHECK(h_pagemap(t, BASE + i * H_PAGE) & MML_PM_SWAP);
+		CHECK_EQ(mml_meminfo(m, "SwapFree"), free0 - NPAGES * 4);
+		CHECK_EQ(mml_vmstat(m, "pswpout"), NPAGES);
+		CHECK_EQ(mml_meminfo(m, "AnonPages"), 0);
+		for (int i = 0; i < NPAGES; i++)
+			CHECK(h_expect(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+		CHECK_EQ(mml_vmstat(m, "pswpin"), NPAGES);
+		/* Swapped in exclusive: a write needs no copy. */
+		CHECK(h_pagemap(t, BASE) & MML_PM_MMAP_EXCLUSIVE);
+		CHECK(h_fill(t, BASE, 1, 0x77));
+		CHECK(h_expect(t, BASE + 1, H_PAGE - 1, 0x10));
+		CHECK_EQ(mml_munmap(t, BASE, NPAGES * H_PAGE), 0);
+		CHECK_EQ(mml_meminfo(m, "SwapFree"), free0);
+		H_END(m);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
+TEST(fork_shares_swap_entries_and_cow_still_holds)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, NULL), *c;
+
+	REQUIRE(t);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	c = h_fork(t);
+	REQUIRE(c);
+	CHECK(h_pagemap(c, BASE) & MML_PM_SWAP);
+	CHECK(h_fill(c, BASE, H_PAGE, 0x99));
+	CHECK(h_expect(t, BASE, H_PAGE, 0x10));
+	CHECK(h_expect(c, BASE + H_PAGE, H_PAGE, 0x11));
+	CHECK(h_expect(t, BASE + H_PAGE, H_PAGE, 0x11));
+	CHECK_EQ(mml_exit(c), 0);
+	CHECK(h_expect(t, BASE + 2 * H_PAGE, H_PAGE, 0x12));
+	H_END(m);
+}
+
+TEST(swapoff_brings_every_page_back)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, NULL), *c;
+	int id;
+
+	REQUIRE(t);
+	c = h_fork(t);
+	REQUIRE(c);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK_EQ(mml_madvise(c, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	/* Shared after fork: pageout leaves pages mapped by both alone. */
+	CHECK(h_pagemap(t, BASE) & MML_PM_PRESENT);
+	CHECK_EQ(mml_exit(c), 0);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK(h_pagemap(t, BASE) & MML_PM_SWAP);
+	id = 0;
+	CHECK_EQ(mml_swapoff(m, id), 0);
+	CHECK_EQ(mml_meminfo(m, "SwapTotal"), 0);
+	for (int i = 0; i < NPAGES; i++) {
+		CHECK(h_pagemap(t, BASE + i * H_PAGE) & MML_PM_PRESENT);
+		CHECK(h_expect(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+	}
+	CHECK_EQ(mml_swapoff(m, id), -EINVAL);
+	H_END(m);
+}
+
+TEST(pinned_pages_are_not_reclaimed)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, NULL);
+	struct mml_pin *p;
+
+	REQUIRE(t);
+	REQUIRE_EQ(mml_pin_user_pages(t, BASE, 1, MML_FOLL_WRITE | MML_FOLL_LONGTERM, &p), 1);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK(h_pagemap(t, BASE) & MML_PM_PRESENT);
+	CHECK(h_pagemap(t, BASE + H_PAGE) & MML_PM_SWAP);
+	CHECK_EQ(mml_dma_write(p, 0, "\x42", 1), 0);
+	CHECK(h_expect(t, BASE, 1, 0x42));
+	mml_unpin(p);
+	H_END(m);
+}
+
+TEST(madv_free_discards_only_unwritten_pages)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, NULL);
+	struct mml_pin *p;
+
+	REQUIRE(t);
+	CHECK_EQ(mml_madvise(t, BASE, 3 * H_PAGE, MADV_FREE), 0);
+	CHECK_EQ(mml_vmstat(m, "pglazyfree"), 3);
+	/* Page 1 written by the CPU, page 2 by a device through a pin. */
+	CHECK(h_fill(t, BASE + H_PAGE, 1, 0x61));
+	REQUIRE_EQ(mml_pin_user_pages(t, BASE + 2 * H_PAGE, 1, MML_FOLL_WRITE, &p), 1);
+	CHECK_EQ(mml_dma_write(p, 0, "\x62", 1), 0);
+	mml_unpin(p);
+	CHECK_EQ(mml_madvise(t, BASE, 3 * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK(h_expect(t, BASE, H_PAGE, 0));		/* dropped */
+	CHECK(h_expect(t, BASE + H_PAGE, 1, 0x61));	/* kept: written */
+	CHECK(h_expect(t, BASE + H_PAGE + 1, 1, 0x11));
+	CHECK(h_expect(t, BASE + 2 * H_PAGE, 1, 0x62));	/* kept: the device wrote it */
+	CHECK(h_expect(t, BASE + 2 * H_PAGE + 1, 1, 0x12));
+	CHECK(mml_vmstat(m, "pglazyfreed") >= 1);
+	H_END(m);
+}
+
+TEST(reclaim_under_pressure_keeps_every_byte)
+{
+	struct mml_machine *m = h_machine(4 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+	uint64_t n = 512;	/* 2 MiB of data in 4 MiB of RAM */
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 8 << 20, -1) >= 0);
+	REQUIRE(h_map(t, BASE, n * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t v = (uint8_t)(i * 7 + 1);
+
+		REQUIRE_EQ(mml_write(t, BASE + i * H_PAGE, &v, 1), 0);
+		if (i % 64 == 63)
+			CHECK(mml_reclaim(m, 64) >= 0);
+	}
+	CHECK(mml_vmstat(m, "pswpout") > 0);
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t v = 0;
+
+		CHECK_EQ(mml_read(t, BASE + i * H_PAGE, &v, 1), 0);
+		if (!CHECK_EQ(v, (uint8_t)(i * 7 + 1)))
+			break;
+	}
+	H_END(m);
+}
+
+TEST(swapon_errors)
+{
+	struct mml_machine *m = h_machine(0);
+
+	REQUIRE(m);
+	CHECK_EQ(mml_swapon(m, NULL, 4096, -1), -EINVAL);	/* no room past the header */
+	CHECK_EQ(mml_swapon(m, "/nonexistent-dir/x", 1 << 20, -1), -ENOENT);
+	CHECK_EQ(mml_swapoff(m, 3), -EINVAL);
+	CHECK(mml_swapon(m, NULL, 1 << 20, 5) >= 0);
+	H_END(m);
+}
+
+int main(int argc, char **argv)
+{
+	return harness_run(argc, argv);
+}
