@@ -562,7 +562,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
-		if (got == -ENOMEM && injected) {
+		/* madvise says EAGAIN when a split could not get memory, as Linux. */
+		if ((got == -ENOMEM || (got == -EAGAIN && op->kind == F_MADVISE)) && injected) {
 			if (op->kind != F_MUNMAP)
 				resync_range(r, op->task, addr, op->len);
 			if (r->scn)
