@@ -203,7 +203,7 @@ struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
 		page[i].mapping = NULL;
 		page[i].index = 0;
 		page[i].private = 0;
-		page[i].compound_head = 0;
+		WRITE_ONCE(page[i].compound_head, 0);
 		INIT_LIST_HEAD(&page[i].lru);
 	}
 	atomic_set(&page->_refcount, 1);
@@ -236,7 +236,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 		WRITE_ONCE(p->flags, 0);
 		p->mapping = NULL;
 		p->private = 0;
-		p->compound_head = 0;
+		WRITE_ONCE(p->compound_head, 0);
 		atomic_set(&p->_refcount, 0);
 	}
 	memset(page_address(m, page), PAGE_POISON, n * PAGE_SIZE);
@@ -257,7 +257,7 @@ static void prep_compound_page(struct page *page, unsigned int order)
 
 	__SetPageHead(page);
 	for (unsigned long i = 1; i < (1UL << order); i++)
-		page[i].compound_head = (unsigned long)page | 1;
+		WRITE_ONCE(page[i].compound_head, (unsigned long)page | 1);
 	atomic_set(&folio->_large_mapcount, -1);
 	atomic_set(&folio->_entire_mapcount, -1);
 	atomic_set(&folio->_nr_pages_mapped, 0);
