@@ -4,7 +4,8 @@
 #   make run      build, then run the built-in demo
 #   make test     build, then every test: unit and scenario tests (plain and
 #                 under ASan+UBSan), threaded tests under ThreadSanitizer,
-#                 the bug zoo, a short run of each libFuzzer target
+#                 the bug zoo, the conformance scenarios on mmlab and on the
+#                 host kernel, a short run of each libFuzzer target
 #   make fuzz-targets  build/fuzz/fuzz_scenario, build/fuzz/fuzz_ops (clang
 #                 -fsanitize=fuzzer,address,undefined; docs/testing.md)
 #   make fuzz-smoke    build them, run each briefly on a copy of its corpus
@@ -46,7 +47,7 @@ RCU_LIB :=
 endif
 
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
-LDLIBS  += $(RCU_LIB) -pthread
+LDLIBS  += $(RCU_LIB) -luring -pthread
 
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -56,6 +57,7 @@ THR_SRCS  := $(sort $(wildcard tests/threads/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
+CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 
 .PHONY: all deps run test variant-lib variant-test-unit variant-test-threads \
         variant-test-scenarios clean fuzz-targets fuzz-smoke
@@ -82,6 +84,7 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
 	@sh tests/zoo.sh build/mmlab
+	@sh tests/run-conformance.sh build/mmlab $(CONFORMANCE)
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@awk '{ p += $$1; f += $$2 } END { printf "make test: all suites passed\n%d passed, %d failed\n", p, f; exit f != 0 }' $(MMLAB_SUMMARY)
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mmlab.h"
+#include "native/conform.h"
 #include "oracle/fuzz.h"
 #include "scenario/scenario.h"
 
@@ -30,11 +31,13 @@ struct command {
 static int cmd_run(int argc, char **argv);
 static int cmd_fuzz(int argc, char **argv);
 static int cmd_bugs(int argc, char **argv);
+static int cmd_conform(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run scenario files; with none, the built-in demo" },
 	{ "fuzz", cmd_fuzz, "random operations checked against the reference model" },
 	{ "bugs", cmd_bugs, "list the bug zoo: defects that can be switched on" },
+	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
 	{ NULL, NULL, NULL }
 };
 
@@ -197,6 +200,62 @@ static int cmd_run(int argc, char **argv)
 bad:
 	free(bugs);
 	return 2;
+}
+
+static void conform_usage(FILE *f)
+{
+	fprintf(f, "usage: mmlab conform [--verbose|-v] [--timeout MS] FILE...\n\n"
+		   "Run each scenario twice, on a simulated machine and natively on\n"
+		   "this host's Linux kernel (real processes, threads, mmap, io_uring\n"
+		   "and vmsplice pins, /proc/self/pagemap), and compare what each\n"
+		   "observed, statement by statement (docs/conformance.md).  Every\n"
+		   "disagreement is printed side by side.  What one side cannot do\n"
+		   "here is reported as skipped, with the reason, never as agreed.\n\n"
+		   "  -v, --verbose     print every observation, not only disagreements\n"
+		   "  -t, --timeout MS  longest wait for an answer from a host process\n"
+		   "                    (default 5000); a hung host process is a failure\n"
+		   "  -h, --help        this text\n\n"
+		   "Exit status: 0 every scenario agreed or was skipped, 1 a\n"
+		   "disagreement (or a failed host run), 2 bad input.\n");
+}
+
+static int cmd_conform(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cf_opts o = { .timeout_ms = 5000 };
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+vt:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			o.verbose = true;
+			break;
+		case 't':
+			if (opt_uint("conform", "timeout", optarg, 3600000, &v) || !v) {
+				fprintf(stderr, "mmlab conform: --timeout: 1 to 3600000 ms\n");
+				return 2;
+			}
+			o.timeout_ms = (int)v;
+			break;
+		case 'h':
+			conform_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "try 'mmlab conform --help'\n");
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "mmlab conform: no scenario file (try 'mmlab conform --help')\n");
+		return 2;
+	}
+	return cf_conform_files(argv + optind, argc - optind, &o);
 }
 
 static void fuzz_usage(FILE *f)

@@ -418,14 +418,12 @@ static int parse_advice(struct parser *p, long *out)
 	return 0;
 }
 
-/* A byte (0..255), zero/zeros, or a non-empty string. */
-static int parse_pattern(struct parser *p, struct scn_pattern *pat)
+/* A byte (0..255) or zero/zeros from a word, or a non-empty string. */
+static int pattern_of(struct parser *p, const struct scn_tok *t,
+		      struct scn_pattern *pat)
 {
-	struct scn_tok *t = need(p, "pattern (a byte, zero, or a \"string\")");
 	uint64_t v;
 
-	if (!t)
-		return -1;
 	if (t->type == SCN_TOK_STRING) {
 		if (t->strn == 0)
 			return perr(p, t->col, "empty string pattern");
@@ -452,6 +450,79 @@ static int parse_pattern(struct parser *p, struct scn_pattern *pat)
 	pat->bytes[0] = (unsigned char)v;
 	pat->n = 1;
 	pat->present = true;
+	return 0;
+}
+
+/* A byte (0..255), zero/zeros, or a non-empty string. */
+static int parse_pattern(struct parser *p, struct scn_pattern *pat)
+{
+	struct scn_tok *t = need(p, "pattern (a byte, zero, or a \"string\")");
+
+	if (!t)
+		return -1;
+	return pattern_of(p, t, pat);
+}
+
+/* The next free slot for one more allowed pattern, or NULL after perr. */
+static struct scn_pattern *alt_slot(struct parser *p, struct scn_op *op,
+				    unsigned col)
+{
+	if (!op->pat.present)
+		return &op->pat;
+	if (op->nalt == SCN_MAX_ALTS) {
+		perr(p, col, "at most %d allowed patterns", SCN_MAX_ALTS + 1);
+		return NULL;
+	}
+	return &op->alt[op->nalt++];
+}
+
+/*
+ * The patterns after "expect": PATTERN { "|" PATTERN }.  A word may hold
+ * several ("0x11|zero"); a string stands alone, so "|" may also start or
+ * end a word next to one: "new"|"old" is a string, a word "|", a string.
+ */
+static int parse_expect_patterns(struct parser *p, struct scn_op *op)
+{
+	bool want = true;	/* a pattern must come next */
+	struct scn_pattern *pat;
+	struct scn_tok *t, piece;
+	const char *s, *end, *bar;
+
+	for (;;) {
+		t = peek(p);
+		if (!t || (!want && (t->type == SCN_TOK_STRING || t->s[0] != '|')))
+			break;
+		p->i++;
+		if (t->type == SCN_TOK_STRING) {
+			pat = alt_slot(p, op, t->col);
+			if (!pat || pattern_of(p, t, pat) < 0)
+				return -1;
+			want = false;
+			continue;
+		}
+		s = t->s;
+		end = t->s + t->n;
+		if (!want)
+			s++;	/* the "|" after the previous pattern */
+		want = true;
+		while (s < end) {
+			bar = memchr(s, '|', end - s);
+			piece = *t;
+			piece.s = s;
+			piece.n = (bar ? bar : end) - s;
+			piece.col = t->col + (unsigned)(s - t->s);
+			if (piece.n == 0)
+				return perr(p, piece.col, "empty pattern between '|'");
+			pat = alt_slot(p, op, piece.col);
+			if (!pat || pattern_of(p, &piece, pat) < 0)
+				return -1;
+			want = bar != NULL;
+			s = bar ? bar + 1 : end;
+		}
+	}
+	if (want)
+		return perr(p, t ? t->col : p->lx.end_col,
+			    "missing pattern (a byte, zero, or a \"string\")");
 	return 0;
 }
 
@@ -649,7 +720,7 @@ static int st_dma(struct parser *p, struct scn_op *op)
 			return -1;
 	} else if (tok_is(peek(p), "expect")) {
 		p->i++;
-		if (parse_pattern(p, &op->pat) < 0)
+		if (parse_expect_patterns(p, op) < 0)
 			return -1;
 	}
 	return parse_result(p, op, true);
@@ -836,7 +907,7 @@ static int st_read(struct parser *p, struct scn_op *op)
 		return -1;
 	if (tok_is(peek(p), "expect")) {
 		p->i++;
-		if (parse_pattern(p, &op->pat) < 0)
+		if (parse_expect_patterns(p, op) < 0)
 			return -1;
 	}
 	return parse_result(p, op, true);
@@ -1267,13 +1338,15 @@ static int parse_statement(struct parser *p, const char *line, size_t n)
 
 void scn_script_free(struct scn_script *s)
 {
-	int i;
+	int i, j;
 
 	if (!s)
 		return;
 	for (i = 0; i < s->nops; i++) {
 		free(s->ops[i].text);
 		free(s->ops[i].pat.bytes);
+		for (j = 0; j < s->ops[i].nalt; j++)
+			free(s->ops[i].alt[j].bytes);
 		free(s->ops[i].name);
 		free(s->ops[i].echo);
 	}

@@ -302,11 +302,45 @@ static void quote(const unsigned char *p, uint64_t n, char *buf, size_t size)
 	snprintf(buf + o, size - o, "\"");
 }
 
+static bool pattern_matches(const struct scn_pattern *pat,
+			    const unsigned char *buf, uint64_t len)
+{
+	uint64_t i;
+
+	for (i = 0; i < len && buf[i] == pat->bytes[i % pat->n]; i++)
+		;
+	return i == len;
+}
+
+bool scn_pattern_matches(const struct scn_op *op, const unsigned char *buf,
+			 uint64_t len)
+{
+	int i;
+
+	if (pattern_matches(&op->pat, buf, len))
+		return true;
+	for (i = 0; i < op->nalt; i++)
+		if (pattern_matches(&op->alt[i], buf, len))
+			return true;
+	return false;
+}
+
+/* " (or one of 2 other allowed patterns)" after a mismatch, if any */
+static const char *alts_note(const struct scn_op *op, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (op->nalt)
+		snprintf(buf, n, " (nor %s%d other allowed pattern%s)",
+			 op->nalt > 1 ? "any of " : "", op->nalt,
+			 op->nalt > 1 ? "s" : "");
+	return buf;
+}
+
 static int do_read(struct runner *r, const struct scn_op *op)
 {
 	const struct scn_pattern *pat = &op->pat;
 	unsigned char *buf = malloc(op->len ? op->len : 1);
-	char w[160], e[96], g[96];
+	char w[160], e[96], g[96], a[64];
 	uint64_t i;
 	int ret;
 
@@ -318,16 +352,16 @@ static int do_read(struct runner *r, const struct scn_op *op)
 		free(buf);
 		return ret < 0 || !pat->present ? check_result(r, ret) : SCN_FAIL;
 	}
-	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
-		;
-	if (i == op->len) {
+	if (scn_pattern_matches(op, buf, op->len)) {
 		free(buf);
 		return SCN_PASS;
 	}
+	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
+		;
 	where(r, op->task, &op->addr, i, w, sizeof(w));
 	if (pat->n == 1) {
-		ret = fail(r, "read: expected 0x%02x at %s, got 0x%02x",
-			   pat->bytes[0], w, buf[i]);
+		ret = fail(r, "read: expected 0x%02x at %s, got 0x%02x%s",
+			   pat->bytes[0], w, buf[i], alts_note(op, a, sizeof(a)));
 	} else {
 		/* show the pattern's period that holds the first difference */
 		uint64_t start = i - i % pat->n;
@@ -335,9 +369,9 @@ static int do_read(struct runner *r, const struct scn_op *op)
 
 		quote(pat->bytes, n, e, sizeof(e));
 		quote(buf + start, n, g, sizeof(g));
-		ret = fail(r, "read: expected %s at %s, got %s (first difference at byte %llu)",
+		ret = fail(r, "read: expected %s at %s, got %s (first difference at byte %llu)%s",
 			   e, where(r, op->task, &op->addr, start, w, sizeof(w)), g,
-			   (unsigned long long)i);
+			   (unsigned long long)i, alts_note(op, a, sizeof(a)));
 	}
 	free(buf);
 	return ret;
@@ -421,7 +455,7 @@ static int do_dma_read(struct runner *r, const struct scn_op *op)
 	unsigned char *buf = malloc(op->len ? op->len : 1);
 	const char *name = r->s->syms[op->pin].name;
 	uint64_t i, at;
-	char e[96], g[96];
+	char e[96], g[96], a[64];
 	int ret;
 
 	if (!buf)
@@ -432,17 +466,18 @@ static int do_dma_read(struct runner *r, const struct scn_op *op)
 		free(buf);
 		return ret < 0 || !pat->present ? check_result(r, ret) : SCN_FAIL;
 	}
-	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
-		;
-	if (i == op->len) {
+	if (scn_pattern_matches(op, buf, op->len)) {
 		free(buf);
 		return SCN_PASS;
 	}
+	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
+		;
 	at = op->pos + i;
 	if (pat->n == 1) {
-		ret = fail(r, "dma-read: expected 0x%02x at %s offset 0x%llx (page %llu), got 0x%02x",
+		ret = fail(r, "dma-read: expected 0x%02x at %s offset 0x%llx (page %llu), got 0x%02x%s",
 			   pat->bytes[0], name, (unsigned long long)at,
-			   (unsigned long long)(at / mml_page_size()), buf[i]);
+			   (unsigned long long)(at / mml_page_size()), buf[i],
+			   alts_note(op, a, sizeof(a)));
 	} else {
 		uint64_t start = i - i % pat->n;
 		uint64_t n = op->len - start < pat->n ? op->len - start : pat->n;
@@ -450,8 +485,9 @@ static int do_dma_read(struct runner *r, const struct scn_op *op)
 		quote(pat->bytes, n, e, sizeof(e));
 		quote(buf + start, n, g, sizeof(g));
 		ret = fail(r, "dma-read: expected %s at %s offset 0x%llx, got %s "
-			   "(first difference at byte %llu)", e, name,
-			   (unsigned long long)(op->pos + start), g, (unsigned long long)i);
+			   "(first difference at byte %llu)%s", e, name,
+			   (unsigned long long)(op->pos + start), g, (unsigned long long)i,
+			   alts_note(op, a, sizeof(a)));
 	}
 	free(buf);
 	return ret;

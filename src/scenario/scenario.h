@@ -130,6 +130,13 @@ struct scn_pattern {
 	size_t n;		/* >= 1 */
 };
 
+/*
+ * "read A p 4k expect 0x11|zero": the outcomes Linux allows where the
+ * result is not determined (MADV_FREE before any reclaim).  The first
+ * is scn_op.pat, the others scn_op.alt[].
+ */
+#define SCN_MAX_ALTS 3
+
 #define SCN_MAX_ERRS 4
 /*
  * What a statement may return.  Default (nerr == 0, !any): success.
@@ -169,6 +176,8 @@ struct scn_op {
 	long fd;
 	int64_t off;
 	struct scn_pattern pat;
+	struct scn_pattern alt[SCN_MAX_ALTS];	/* read/dma-read: more allowed patterns */
+	int nalt;
 	struct scn_expect expect;
 	/* expect pagemap: bits that must be set / clear */
 	uint64_t pm_set, pm_clear;
@@ -222,6 +231,9 @@ const char *scn_errno_name(int e);
 const char *scn_cmp_name(enum scn_cmp c);
 
 /* run.c */
+/* Whether len bytes equal op->pat repeated, or one of op->alt[]. */
+bool scn_pattern_matches(const struct scn_op *op, const unsigned char *buf,
+			 uint64_t len);
 int scn_exec(const struct scn_script *s, const struct scn_opts *o);
 int scn_run_string(const char *name, const char *text, size_t len,
 		   const struct scn_opts *o);

@@ -1,0 +1,126 @@
+/*
+ * compare.c - two observation logs of one scenario, statement by
+ * statement, and a side-by-side report of where they part.
+ *
+ * Two observations agree when they say the same thing (their keys, or
+ * their texts), or when the file allows several outcomes and both are
+ * among them.  A skip on either side is a skip, never an agreement; a
+ * back end's own failure is a disagreement.  Agreeing on something the
+ * file did not expect is reported too: the scenario, or both kernels'
+ * model of it, is wrong.
+ */
+#include <string.h>
+
+#include "native/conform.h"
+
+enum verdict { V_NONE, V_AGREE, V_SKIP, V_DISAGREE };
+
+static const char *key_of(const struct cf_obs *o)
+{
+	return o->key ? o->key : o->text ? o->text : "";
+}
+
+static enum verdict judge(const struct cf_obs *a, const struct cf_obs *b, const char **why)
+{
+	*why = NULL;
+	if (a->state == CF_NONE && b->state == CF_NONE)
+		return V_NONE;
+	if (a->state == CF_ERROR || b->state == CF_ERROR) {
+		*why = "the run failed";
+		return V_DISAGREE;
+	}
+	if (a->state == CF_SKIPPED || b->state == CF_SKIPPED)
+		return V_SKIP;
+	if (a->state != b->state) {
+		*why = "only one side observed something";
+		return V_DISAGREE;
+	}
+	if (!strcmp(key_of(a), key_of(b))) {
+		if (a->holds || b->holds)
+			return V_AGREE;
+		*why = "both differ from the scenario's expectation";
+		return V_DISAGREE;
+	}
+	if (a->lenient && a->holds && b->holds)
+		return V_AGREE;
+	return V_DISAGREE;
+}
+
+static const char *shown(const struct cf_obs *o)
+{
+	switch (o->state) {
+	case CF_NONE:
+		return "-";
+	case CF_SKIPPED:
+	case CF_ERROR:
+	case CF_SEEN:
+		return o->text ? o->text : "?";
+	}
+	return "?";
+}
+
+static void side_by_side(FILE *out, const char *tag, const struct cf_obs *a,
+			 const struct cf_obs *b, const char *why)
+{
+	fprintf(out, "    %-9s mmlab: %-40s | linux: %s%s%s%s\n", tag,
+		shown(a), shown(b), why ? "  (" : "", why ? why : "", why ? ")" : "");
+}
+
+static const char *skip_reason(const struct cf_obs *a, const struct cf_obs *b,
+			       const char **side)
+{
+	const struct cf_obs *o = b->state == CF_SKIPPED ? b : a;
+
+	*side = o == b ? "linux" : "mmlab";
+	return o->text ? o->text : "?";
+}
+
+int cf_compare(const struct cf_log *sim, const struct cf_log *host, FILE *out,
+	       bool verbose, struct cf_totals *t)
+{
+	const struct scn_script *s = sim->s;
+	int i, agreed = 0, skipped = 0, disagreed = 0, reasons = 0;
+	const char *why, *side;
+
+	for (i = 0; i < s->nops; i++) {
+		const struct cf_obs *a = &sim->obs[i], *b = &host->obs[i];
+		enum verdict v = judge(a, b, &why);
+
+		if (v == V_NONE)
+			continue;
+		agreed += v == V_AGREE;
+		skipped += v == V_SKIP;
+		disagreed += v == V_DISAGREE;
+		if (v == V_DISAGREE || verbose) {
+			fprintf(out, "  %s:%u: %s\n", s->name, s->ops[i].line, s->ops[i].text);
+			side_by_side(out, v == V_AGREE ? "agree" : v == V_SKIP ?
+				     "skipped" : "DIFFER", a, b, why);
+		} else if (v == V_SKIP && reasons < 3) {
+			/* the first few reasons; -v lists every skip */
+			const char *r = skip_reason(a, b, &side);
+
+			if (strncmp(r, "after line", 10) || reasons == 0)
+				fprintf(out, "  %s:%u: skipped on %s: %s\n", s->name,
+					s->ops[i].line, side, r);
+			reasons++;
+		}
+	}
+	if (sim->end || host->end) {
+		disagreed++;
+		fprintf(out, "  %s: at the end: %s%s%s\n", s->name, sim->end ? sim->end : "",
+			sim->end && host->end ? "; " : "", host->end ? host->end : "");
+	}
+	t->agreed += agreed;
+	t->skipped += skipped;
+	t->disagreed += disagreed;
+	if (disagreed)
+		t->files_disagreed++;
+	else if (agreed)
+		t->files_agreed++;
+	else
+		t->files_skipped++;
+	fprintf(out, "%s %s: %d agreed, %d skipped, %d disagreed\n",
+		disagreed ? "DISAGREE" : agreed ? "AGREE" : "SKIP", s->name,
+		agreed, skipped, disagreed);
+	return disagreed ? 1 : 0;
+}

@@ -1,0 +1,122 @@
+/*
+ * conform.h - one scenario, two kernels: mmlab and the host's Linux.
+ *
+ * The same parsed script (scenario/scenario.h) is walked twice by
+ * observe.c, once against each back end: sim.c drives a simulated
+ * machine through the public API, runner.c drives real processes on the
+ * host (driver.c runs inside them).  Every statement yields at most one
+ * observation: what a process could see (a result, bytes, pagemap bits,
+ * whether two frames are the same).  The two logs are compared statement
+ * by statement; docs/conformance.md describes the rules.
+ */
+#ifndef MMLAB_NATIVE_CONFORM_H
+#define MMLAB_NATIVE_CONFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario/scenario.h"
+
+/*
+ * A back end's answer "this host cannot do that" (no io_uring, a pin
+ * with flags no host interface takes, an address the runtime occupies).
+ * The reason is in cf_backend.why.  Never an errno: -CF_SKIP is far out
+ * of the errno range.
+ */
+#define CF_SKIP		100000
+/* The back end itself failed (a host process died or hung): why says how. */
+#define CF_BROKEN	100001
+
+struct cf_backend {
+	const char *name;		/* "mmlab", "linux" */
+	void *priv;
+	char why[160];			/* why the latest call returned -CF_SKIP */
+
+	int (*start)(struct cf_backend *b, const struct scn_op *machine);
+	/* Tear everything down; a message (leak, invariant report) or NULL. */
+	const char *(*stop)(struct cf_backend *b);
+	/* Reports of the model's own checker since start (mmlab only). */
+	long (*reports)(struct cf_backend *b);
+
+	/* SCN_OP_SPAWN, _THREAD, _FORK: a new task handle in *child */
+	int (*task)(struct cf_backend *b, int kind, int parent, int *child);
+	int (*exit)(struct cf_backend *b, int task);
+	/* the address, or -errno */
+	int64_t (*mmap)(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+			long prot, long flags, long fd, int64_t off);
+	/* SCN_OP_MUNMAP, _MPROTECT, _MADVISE */
+	int (*range)(struct cf_backend *b, int kind, int task, uint64_t addr,
+		     uint64_t len, long arg);
+	int (*write)(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+		     const struct scn_pattern *pat);
+	int (*read)(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+		    unsigned char *buf);
+	/* the pagemap entries of n pages from addr, frame numbers included */
+	int (*pagemap)(struct cf_backend *b, int task, uint64_t addr, uint64_t n,
+		       uint64_t *e);
+	/* how many VMAs intersect [lo, hi) */
+	int (*vmas)(struct cf_backend *b, int task, uint64_t lo, uint64_t hi);
+	/* a vmstat counter or meminfo field; delta: only its change matters */
+	int (*stat)(struct cf_backend *b, enum scn_stat_src src, const char *name,
+		    bool delta, long *v);
+	/* pin (get: a plain reference); the page count, or -errno */
+	int64_t (*pin)(struct cf_backend *b, int task, uint64_t addr, uint64_t npages,
+		       long foll, bool get, bool keep, int *pin);
+	void (*unpin)(struct cf_backend *b, int pin);
+	int (*dma_read)(struct cf_backend *b, int pin, uint64_t off, uint64_t len,
+			unsigned char *buf);
+	int (*dma_write)(struct cf_backend *b, int pin, uint64_t off, uint64_t len,
+			 const struct scn_pattern *pat);
+	int (*pin_pfn)(struct cf_backend *b, int pin, uint64_t i, uint64_t *pfn);
+};
+
+/* What one statement showed on one side. */
+enum cf_obs_state {
+	CF_NONE,	/* not an observation: echo, show, mark, check, machine */
+	CF_SEEN,
+	CF_SKIPPED,	/* this side could not run it: text says why */
+	CF_ERROR,	/* the back end failed here (never agreement): text says how */
+};
+
+struct cf_obs {
+	enum cf_obs_state state;
+	char *text;	/* what was seen, for people; or the skip reason */
+	char *key;	/* what must be equal on both sides; NULL = text */
+	bool holds;	/* the file's own expectation held */
+	bool lenient;	/* the file allows several outcomes: holding on both agrees */
+};
+
+struct cf_log {
+	const struct scn_script *s;
+	struct cf_obs *obs;	/* one per op */
+	const char *end;	/* the back end's stop() message, or NULL */
+};
+
+/* observe.c */
+int cf_observe(const struct scn_script *s, struct cf_backend *b, struct cf_log *log);
+void cf_log_free(struct cf_log *log);
+
+struct cf_totals {
+	int agreed, skipped, disagreed;		/* observations */
+	int files_agreed, files_skipped, files_disagreed;
+};
+
+/* compare.c: print the disagreements; 0 all agree, 1 any disagrees */
+int cf_compare(const struct cf_log *sim, const struct cf_log *host, FILE *out,
+	       bool verbose, struct cf_totals *t);
+
+/* sim.c and runner.c */
+void cf_sim_init(struct cf_backend *b);
+void cf_sim_free(struct cf_backend *b);
+void cf_host_init(struct cf_backend *b, int timeout_ms);
+void cf_host_free(struct cf_backend *b);
+
+/* conform.c: `mmlab conform FILE...` */
+struct cf_opts {
+	bool verbose;		/* every observation, not only disagreements */
+	int timeout_ms;		/* bound on every answer from a host process */
+};
+int cf_conform_files(char **files, int n, const struct cf_opts *o);
+
+#endif /* MMLAB_NATIVE_CONFORM_H */

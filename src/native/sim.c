@@ -1,0 +1,292 @@
+/*
+ * sim.c - the mmlab back end of a conformance run: the same calls as the
+ * scenario interpreter (scenario/run.c) makes, through the public API,
+ * on a machine configured by the file's "machine" statement.
+ *
+ * Where mmlab knowingly lacks what Linux has (deviations.md), the call
+ * is skipped with the deviation as the reason rather than answered with
+ * a placeholder, so that a conformance run never counts a missing
+ * feature as agreement or as a disagreement (a counter mmlab does not
+ * keep, for now).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mmlab.h"
+#include "native/conform.h"
+
+struct sim {
+	struct mml_machine *m;
+	struct mml_task **task;		/* NULL once exited */
+	int ntask, captask;
+	struct mml_pin **pin;
+	int npin, cappin;
+};
+
+static struct sim *S(struct cf_backend *b)
+{
+	return b->priv;
+}
+
+static int push(void ***arr, int *n, int *cap, void *v)
+{
+	if (*n == *cap) {
+		int c = *cap ? *cap * 2 : 16;
+		void **a = realloc(*arr, c * sizeof(void *));
+
+		if (!a)
+			return -ENOMEM;
+		*arr = a;
+		*cap = c;
+	}
+	(*arr)[*n] = v;
+	return (*n)++;
+}
+
+static int sim_start(struct cf_backend *b, const struct scn_op *op)
+{
+	struct mml_config cfg = { .flags = MML_CHECK_EVERY_OP | MML_QUIET };
+
+	if (op) {
+		cfg.ram_bytes = op->ram;
+		cfg.ncpus = op->ncpus;
+		cfg.seed = op->seed;
+		if (op->check == 0)
+			cfg.flags &= ~MML_CHECK_EVERY_OP;
+	}
+	S(b)->m = mml_machine_new(&cfg);
+	return S(b)->m ? 0 : -ENOMEM;
+}
+
+static const char *sim_stop(struct cf_backend *b)
+{
+	struct sim *s = S(b);
+	int i, ret;
+
+	for (i = s->ntask - 1; i >= 0; i--)
+		if (s->task[i])
+			mml_exit(s->task[i]);
+	for (i = 0; i < s->npin; i++)
+		mml_unpin(s->pin[i]);
+	ret = s->m ? mml_machine_free(s->m) : 0;
+	free(s->task);
+	free(s->pin);
+	memset(s, 0, sizeof(*s));
+	return ret ? "mmlab: leak or broken invariant found at teardown" : NULL;
+}
+
+static long sim_reports(struct cf_backend *b)
+{
+	return S(b)->m ? mml_report_count(S(b)->m) : 0;
+}
+
+static int sim_task(struct cf_backend *b, int kind, int parent, int *child)
+{
+	struct sim *s = S(b);
+	struct mml_task *t = NULL;
+	int r;
+
+	if (kind == SCN_OP_SPAWN)
+		r = mml_spawn(s->m, &t);
+	else if (kind == SCN_OP_THREAD)
+		r = mml_thread_new(s->task[parent], &t);
+	else
+		r = mml_fork(s->task[parent], &t);
+	if (r < 0)
+		return r;
+	*child = push((void ***)&s->task, &s->ntask, &s->captask, t);
+	return *child < 0 ? *child : 0;
+}
+
+static int sim_exit(struct cf_backend *b, int task)
+{
+	int r = mml_exit(S(b)->task[task]);
+
+	if (r == 0)
+		S(b)->task[task] = NULL;
+	return r;
+}
+
+static int64_t sim_mmap(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+			long prot, long flags, long fd, int64_t off)
+{
+	long r = mml_mmap(S(b)->task[task], addr, len, (int)prot, (int)flags,
+			  (int)fd, off);
+
+	return r < 0 && r >= -4095 ? r : (int64_t)(uint64_t)r;
+}
+
+static int sim_range(struct cf_backend *b, int kind, int task, uint64_t addr,
+		     uint64_t len, long arg)
+{
+	struct mml_task *t = S(b)->task[task];
+
+	if (kind == SCN_OP_MUNMAP)
+		return mml_munmap(t, addr, len);
+	if (kind == SCN_OP_MPROTECT)
+		return mml_mprotect(t, addr, len, (int)arg);
+	return mml_madvise(t, addr, len, (int)arg);
+}
+
+static unsigned char *filled(uint64_t len, const struct scn_pattern *pat)
+{
+	unsigned char *buf = malloc(len ? len : 1);
+	uint64_t i;
+
+	for (i = 0; buf && i < len; i++)
+		buf[i] = pat->bytes[i % pat->n];
+	return buf;
+}
+
+static int sim_write(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+		     const struct scn_pattern *pat)
+{
+	unsigned char *buf = filled(len, pat);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = mml_write(S(b)->task[task], addr, buf, len);
+	free(buf);
+	return r;
+}
+
+static int sim_read(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
+		    unsigned char *buf)
+{
+	return mml_read(S(b)->task[task], addr, buf, len);
+}
+
+static int sim_pagemap(struct cf_backend *b, int task, uint64_t addr, uint64_t n,
+		       uint64_t *e)
+{
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		r = mml_pagemap(S(b)->task[task], addr + i * mml_page_size(), &e[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int sim_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
+{
+	char *text = NULL, *line;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	unsigned long long s, e;
+	int count = 0, r;
+
+	if (!f)
+		return -ENOMEM;
+	r = mml_show_maps(S(b)->task[task], f);
+	fclose(f);
+	for (line = text; r >= 0 && line && *line; line = strchr(line, '\n'),
+	     line = line ? line + 1 : NULL)
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2 && s < hi && e > lo)
+			count++;
+	free(text);
+	return r < 0 ? r : count;
+}
+
+static int sim_stat(struct cf_backend *b, enum scn_stat_src src, const char *name,
+		    bool delta, long *v)
+{
+	long r = src == SCN_VMSTAT ? mml_vmstat(S(b)->m, name) : mml_meminfo(S(b)->m, name);
+
+	if (r == -ENOENT) {
+		snprintf(b->why, sizeof(b->why), "mmlab does not count %s "
+			 "(deviations.md #10)", name);
+		return -CF_SKIP;
+	}
+	*v = r;
+	return 0;
+}
+
+static int64_t sim_pin(struct cf_backend *b, int task, uint64_t addr, uint64_t npages,
+		       long foll, bool get, bool keep, int *pin)
+{
+	struct sim *s = S(b);
+	struct mml_pin *p = NULL;
+	long r;
+
+	if (get)
+		r = mml_get_user_pages(s->task[task], addr, npages, (unsigned)foll, &p);
+	else
+		r = mml_pin_user_pages(s->task[task], addr, npages, (unsigned)foll, &p);
+	if (r <= 0 || !keep) {
+		mml_unpin(p);
+		return r;
+	}
+	*pin = push((void ***)&s->pin, &s->npin, &s->cappin, p);
+	if (*pin < 0) {
+		mml_unpin(p);
+		return -ENOMEM;
+	}
+	return r;
+}
+
+static void sim_unpin(struct cf_backend *b, int pin)
+{
+	mml_unpin(S(b)->pin[pin]);
+	S(b)->pin[pin] = NULL;
+}
+
+static int sim_dma_read(struct cf_backend *b, int pin, uint64_t off, uint64_t len,
+			unsigned char *buf)
+{
+	return mml_dma_read(S(b)->pin[pin], off, buf, len);
+}
+
+static int sim_dma_write(struct cf_backend *b, int pin, uint64_t off, uint64_t len,
+			 const struct scn_pattern *pat)
+{
+	unsigned char *buf = filled(len, pat);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = mml_dma_write(S(b)->pin[pin], off, buf, len);
+	free(buf);
+	return r;
+}
+
+static int sim_pin_pfn(struct cf_backend *b, int pin, uint64_t i, uint64_t *pfn)
+{
+	*pfn = mml_pin_pfn(S(b)->pin[pin], i);
+	return 0;
+}
+
+void cf_sim_init(struct cf_backend *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->name = "mmlab";
+	b->priv = calloc(1, sizeof(struct sim));
+	b->start = sim_start;
+	b->stop = sim_stop;
+	b->reports = sim_reports;
+	b->task = sim_task;
+	b->exit = sim_exit;
+	b->mmap = sim_mmap;
+	b->range = sim_range;
+	b->write = sim_write;
+	b->read = sim_read;
+	b->pagemap = sim_pagemap;
+	b->vmas = sim_vmas;
+	b->stat = sim_stat;
+	b->pin = sim_pin;
+	b->unpin = sim_unpin;
+	b->dma_read = sim_dma_read;
+	b->dma_write = sim_dma_write;
+	b->pin_pfn = sim_pin_pfn;
+}
+
+void cf_sim_free(struct cf_backend *b)
+{
+	free(b->priv);
+	b->priv = NULL;
+}
