@@ -178,8 +178,10 @@ typedef unsigned int gfp_t;
 #define __GFP_ZERO	0x01u
 #define __GFP_NOWARN	0x02u
 #define __GFP_PGTABLE	0x04u	/* accounting: a page-table page */
-#define GFP_KERNEL	0x10u
-#define GFP_HIGHUSER_MOVABLE 0x20u
+#define __GFP_DIRECT_RECLAIM 0x08u	/* may reclaim memory itself to succeed */
+#define GFP_KERNEL	(0x10u | __GFP_DIRECT_RECLAIM)
+#define GFP_HIGHUSER_MOVABLE (0x20u | __GFP_DIRECT_RECLAIM)
+#define SWAP_CLUSTER_MAX 32
 #define GFP_PGTABLE_USER (GFP_KERNEL | __GFP_ZERO | __GFP_PGTABLE)
 
 #define PAGE_POISON	0xaa	/* freed frames are filled with this (Linux's PAGE_POISON) */

@@ -181,10 +181,19 @@ struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
 	/* should_fail_alloc_page(): page tables and user frames fail separately. */
 	if (should_fail(m, (gfp & __GFP_PGTABLE) ? MML_FAIL_PGTABLE : MML_FAIL_FRAME))
 		return NULL;
-	spin_lock(&z->lock);
-	if (!zone_watermark_ok(z, order, (unsigned long)global_vm_stat(m, NR_FREE_PAGES))) {
+	for (int tries = 0;; tries++) {
+		spin_lock(&z->lock);
+		if (zone_watermark_ok(z, order, (unsigned long)global_vm_stat(m, NR_FREE_PAGES)))
+			break;
 		spin_unlock(&z->lock);
-		return NULL;
+		/*
+		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,
+		 * and try again while it makes progress.  No OOM killer yet: the
+		 * caller gets its failure (docs/deviations.md).
+		 */
+		if (!(gfp & __GFP_DIRECT_RECLAIM) || tries >= 16 ||
+		    !shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
+			return NULL;
 	}
 	page = rmqueue(m, order);
 	if (page) {

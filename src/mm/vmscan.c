@@ -48,9 +48,32 @@ static int folio_referenced(struct folio *folio, bool *locked)
 		return 0;
 	rmap_walk(folio, &rwc);
 	*locked = ra.locked;
-	if (folio_test_clear_referenced(folio))
-		ra.referenced++;
 	return ra.referenced;
+}
+
+enum folio_references { FOLIOREF_RECLAIM, FOLIOREF_KEEP, FOLIOREF_ACTIVATE };
+
+/*
+ * Models folio_check_references(): every mapped folio starts with an
+ * accessed bit from the fault that made it, so look twice -- a folio used
+ * once is kept on the inactive list (PG_referenced noted), used again it is
+ * activated, unused since the last look it is reclaimed.
+ */
+static enum folio_references folio_check_references(struct folio *folio)
+{
+	bool locked = false;
+	int referenced_ptes = folio_referenced(folio, &locked);
+	bool referenced_folio = folio_test_clear_referenced(folio);
+
+	if (locked)
+		return FOLIOREF_ACTIVATE;
+	if (referenced_ptes) {
+		folio_set_referenced(folio);
+		if (referenced_folio || referenced_ptes > 1)
+			return FOLIOREF_ACTIVATE;
+		return FOLIOREF_KEEP;
+	}
+	return FOLIOREF_RECLAIM;
 }
 
 /*
@@ -170,17 +193,24 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct folio *folio = folios[i];
-		bool activate = false, locked = false;
+		bool activate = false;
 
 		if (!folio_trylock(folio))
 			goto keep;
 		if (!folio_test_anon(folio) || folio_test_large(folio))
 			goto keep_locked;
-		if (!ignore_references && folio_referenced(folio, &locked) && !locked) {
-			activate = true;
-			goto keep_locked;
+		if (!ignore_references) {
+			switch (folio_check_references(folio)) {
+			case FOLIOREF_ACTIVATE:
+				activate = true;
+				goto keep_locked;
+			case FOLIOREF_KEEP:
+				goto keep_locked;
+			case FOLIOREF_RECLAIM:
+				break;
+			}
 		}
-		if (locked || folio_maybe_dma_pinned(folio))
+		if (folio_maybe_dma_pinned(folio))
 			goto keep_locked;
 		/* A swap-backed folio needs a slot before its ptes can name one. */
 		if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
@@ -218,8 +248,6 @@ keep:
 	return freed;
 }
 
-#define SWAP_CLUSTER_MAX 32
-
 /* Models shrink_active_list(): age the active anon list into the inactive one. */
 static void shrink_active_list(struct mml_machine *m, unsigned long nr)
 {
@@ -227,6 +255,14 @@ static void shrink_active_list(struct mml_machine *m, unsigned long nr)
 	unsigned long n = isolate_lru_folios(m, LRU_ACTIVE_ANON, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
 
 	for (unsigned long i = 0; i < n; i++) {
+		bool locked = false;
+
+		/*
+		 * Anon folios are deactivated whether or not they were used:
+		 * looking clears their accessed bits, so the inactive list sees
+		 * only what is used from now on.
+		 */
+		folio_referenced(batch[i], &locked);
 		folio_clear_active(batch[i]);
 		count_vm_event(m, PGDEACTIVATE);
 		folio_putback_lru(m, batch[i]);
@@ -240,21 +276,28 @@ static void shrink_active_list(struct mml_machine *m, unsigned long nr)
  */
 unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 {
-	unsigned long freed = 0;
+	/* Like a scan from priority DEF_PRIORITY down to 0: at most every folio twice. */
+	unsigned long budget = 2 * (unsigned long)(global_vm_stat(m, NR_INACTIVE_ANON) +
+						   global_vm_stat(m, NR_ACTIVE_ANON) +
+						   global_vm_stat(m, NR_INACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
+	unsigned long freed = 0, scanned = 0;
 
-	for (int pass = 0; pass < 8 && freed < nr; pass++) {
-		unsigned long before = freed;
+	while (freed < nr && scanned < budget) {
 		struct folio *batch[SWAP_CLUSTER_MAX];
-		unsigned long n;
+		unsigned long n, got, before = freed;
 
 		/* Lazily freed folios first: they cost no I/O. */
 		n = isolate_lru_folios(m, LRU_INACTIVE_FILE, SWAP_CLUSTER_MAX, batch);
+		scanned += n;
 		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
 		freed += shrink_folio_list(m, batch, n, false);
+		got = n;
 		if (m->nr_swap_pages > 0) {
-			if (global_vm_stat(m, NR_INACTIVE_ANON) < global_vm_stat(m, NR_ACTIVE_ANON))
-				shrink_active_list(m, SWAP_CLUSTER_MAX);
+			if (global_vm_stat(m, NR_INACTIVE_ANON) <= global_vm_stat(m, NR_ACTIVE_ANON))
+				shrink_active_list(m, 2 * SWAP_CLUSTER_MAX);
 			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);
+			scanned += n;
+			got += n;
 			count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
 			count_vm_events(m, PGSCAN_ANON, (long)n);
 			n = shrink_folio_list(m, batch, n, false);
@@ -262,8 +305,8 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 			freed += n;
 		}
 		count_vm_events(m, direct ? PGSTEAL_DIRECT : PGSTEAL_KSWAPD, (long)(freed - before));
-		if (freed == before && pass >= 1)
-			break;
+		if (!got)
+			break;	/* nothing left to look at */
 	}
 	return freed;
 }

@@ -73,7 +73,7 @@ static bool chooser_exhausted(const struct chooser *c)
 /* ---- operations -------------------------------------------------------------------- */
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
-		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_CHECK };
+		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM, F_CHECK };
 
 struct fop {
 	enum fop_kind kind;
@@ -642,6 +642,14 @@ static bool exec_op(struct run *r, const struct fop *op)
 	case F_DMA_READ:
 	case F_DMA_WRITE:
 		return exec_dma(r, op);
+	case F_RECLAIM:
+		/* Invisible to the model: every byte must read the same afterwards. */
+		got = mml_reclaim(r->m, op->len);
+		if (got < 0)
+			diverge(r, "reclaim %" PRIu64 ": got %ld", op->len, got);
+		if (r->scn)
+			fprintf(r->scn, "reclaim %" PRIu64 "\n", op->len);
+		return true;
 	case F_CHECK:
 		if (mml_check(r->m))
 			diverge(r, "the invariant checker failed at a check statement");
@@ -896,6 +904,9 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->off = choose(c, 8) ? choose(c, (uint32_t)(4 * PG)) : 0;
 		op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)PG);
 		op->byte = (uint8_t)choose(c, 256);
+	} else if (r->o->swap && choose(c, 2)) {
+		op->kind = F_RECLAIM;
+		op->len = 1 + choose(c, 64);
 	} else {
 		op->kind = F_CHECK;
 	}
@@ -921,6 +932,8 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 	if (!r->m || !r->md || !r->ibuf || !r->mbuf)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
+		return false;
+	if (o->swap && mml_swapon(r->m, NULL, o->swap, -1) < 0)
 		return false;
 	if (o->fail_rate_ppm || o->fail_at) {
 		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed,
@@ -1189,6 +1202,8 @@ static void print_scenario(const struct fuzz_opts *o, const struct fop *ops, siz
 		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", total, n);
 	fprintf(f, "# Expectations are the reference model's.\n");
 	fprintf(f, "machine ram=%" PRIu64 " seed=%" PRIu64 "\n", o->ram, o->seed);
+	if (o->swap)
+		fprintf(f, "swap0 = swapon %" PRIu64 "\n", o->swap);
 	replay(o, ops, n, f, NULL, NULL, 0);
 }
 

@@ -177,6 +177,36 @@ TEST(reclaim_under_pressure_keeps_every_byte)
 	H_END(m);
 }
 
+/* No explicit reclaim: the faults themselves must make room (direct reclaim). */
+TEST(working_set_twice_the_ram_by_direct_reclaim)
+{
+	struct mml_machine *m = h_machine(4 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL, *c;
+	uint64_t n = 2048;	/* 8 MiB of data in 4 MiB of RAM */
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 16 << 20, -1) >= 0);
+	REQUIRE(h_map(t, BASE, n * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t v = (uint8_t)(i * 13 + 5);
+
+		if (!CHECK_EQ(mml_write(t, BASE + i * H_PAGE + (i % 4000), &v, 1), 0))
+			break;
+	}
+	CHECK(mml_vmstat(m, "pgsteal_direct") > 0);
+	c = h_fork(t);	/* and a fork of a half-swapped process */
+	REQUIRE(c);
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t v = 0;
+
+		CHECK_EQ(mml_read(i % 2 ? c : t, BASE + i * H_PAGE + (i % 4000), &v, 1), 0);
+		if (!CHECK_EQ(v, (uint8_t)(i * 13 + 5)))
+			break;
+	}
+	CHECK_EQ(mml_exit(c), 0);
+	H_END(m);
+}
+
 TEST(swapon_errors)
 {
 	struct mml_machine *m = h_machine(0);
