@@ -119,7 +119,7 @@ static int check_leaks(struct mml_machine *m)
 	if (free_now != want_free) {
 		mml_report(m, "leak: %lu frames still allocated after every process exited",
 			   want_free - free_now);
-		for (unsigned long pfn = 0; pfn < m->nr_frames && bad < 8; pfn++) {
+		for (unsigned long pfn = 0; pfn < m->nr_frames && bad < 8 && !m->quiet; pfn++) {
 			struct page *p = pfn_to_page(m, pfn);
 
 			if (p == m->zero_page || PageBuddy(p) || page_is_free(p))

@@ -471,7 +471,12 @@ int mml_swapoff(struct mml_machine *m, int type)
 	return op_exit(m, 0);
 }
 
-/* Power-off: every device goes; a slot still in use is a leak. */
+/*
+ * Power-off: every device goes.  A folio left only in the swap cache (its
+ * slot named by no pte, as after a GUP reference outlived the mapping) is
+ * reclaimable cache, not a leak: drop it first.  A slot still in use then
+ * is a leak.
+ */
 long swap_teardown(struct mml_machine *m)
 {
 	long leaked = 0;
@@ -481,6 +486,17 @@ long swap_teardown(struct mml_machine *m)
 
 		if (!si)
 			continue;
+		for (unsigned long off = 1; off < si->max; off++) {
+			struct folio *folio = si->cache[off];
+
+			if (folio && folio_ref_count(folio) == 1 && !folio_mapped(folio) &&
+			    !(si->swap_map[off] & ~SWAP_HAS_CACHE) && folio_trylock(folio)) {
+				folio_get(folio);
+				delete_from_swap_cache(m, folio);
+				folio_unlock(folio);
+				folio_put(m, folio);	/* the last reference: freed */
+			}
+		}
 		leaked += (long)si->inuse_pages;
 		m->swap_info[i] = NULL;
 		swap_info_free(m, si);

@@ -69,6 +69,17 @@ struct cf_backend {
 	int (*dma_write)(struct cf_backend *b, int pin, uint64_t off, uint64_t len,
 			 const struct scn_pattern *pat);
 	int (*pin_pfn)(struct cf_backend *b, int pin, uint64_t i, uint64_t *pfn);
+	/*
+	 * A swap device of bytes (a file if file, else memory where the side
+	 * has that), priority prio (-1: the default).  keep false: the
+	 * unnamed form, a device made goes again at once.  0 and a handle in
+	 * *swap, or -errno.
+	 */
+	int (*swapon)(struct cf_backend *b, uint64_t bytes, int prio, bool file,
+		      bool keep, int *swap);
+	int (*swapoff)(struct cf_backend *b, int swap);
+	/* reclaim now, as memory pressure would: pages reclaimed, or -errno */
+	int64_t (*reclaim)(struct cf_backend *b, uint64_t npages);
 };
 
 /* What one statement showed on one side. */

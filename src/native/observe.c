@@ -43,6 +43,7 @@ struct walk {
 	long reports;
 	const struct scn_op *op;
 	struct cf_obs *obs;
+	int64_t reclaimed;	/* what the latest reclaim returned */
 };
 
 /* ---- writing an observation ---- */
@@ -158,7 +159,7 @@ static bool deps_missing(struct walk *w)
 
 	return missing(w, op->task) || missing(w, op->task2) ||
 	       missing(w, op->addr.sym) || missing(w, op->addr2.sym) ||
-	       missing(w, op->pin);
+	       missing(w, op->pin) || missing(w, op->swap);
 }
 
 /* ---- bytes ---- */
@@ -546,6 +547,51 @@ static void do_dma_write(struct walk *w)
 		note_result(w, r);
 }
 
+/*
+ * swapon: only the result is an observation, never the device number.
+ * The unnamed form leaves no device behind, so skipping it changes nothing.
+ */
+static void do_swapon(struct walk *w)
+{
+	const struct scn_op *op = w->op;
+	int h = -1;
+	int r = w->b->swapon(w->b, op->len, op->prio, op->swap_file, op->def >= 0, &h);
+
+	if (refused(w, r, op->def >= 0)) {
+		define(w, SYM_SKIPPED, -1, 0);
+		return;
+	}
+	define(w, r < 0 ? SYM_FAILED : SYM_OK, h, 0);
+	note_result(w, r);
+}
+
+static void do_swapoff(struct walk *w)
+{
+	int r = w->b->swapoff(w->b, w->vals[w->op->swap].h);
+
+	if (!refused(w, r, true))
+		note_result(w, r);
+}
+
+/* the count is not compared (the kernels' lists differ); the result is */
+static void do_reclaim(struct walk *w)
+{
+	int64_t r = w->b->reclaim(w->b, w->op->len);
+
+	if (refused(w, r, true))
+		return;
+	w->reclaimed = r;
+	note_result(w, r);
+}
+
+static void do_expect_reclaimed(struct walk *w)
+{
+	bool holds = cmp_holds(w->reclaimed, w->op->cmp, w->op->value);
+
+	note(w, CF_SEEN, holds, holds ? "holds" : "fails", "reclaimed = %lld",
+	     (long long)w->reclaimed);
+}
+
 static void step(struct walk *w)
 {
 	switch (w->op->kind) {
@@ -591,6 +637,14 @@ static void step(struct walk *w)
 		return do_dma_write(w);
 	case SCN_OP_EXPECT_PIN_FRAME:
 		return do_expect_pin_frame(w);
+	case SCN_OP_SWAPON:
+		return do_swapon(w);
+	case SCN_OP_SWAPOFF:
+		return do_swapoff(w);
+	case SCN_OP_RECLAIM:
+		return do_reclaim(w);
+	case SCN_OP_EXPECT_RECLAIMED:
+		return do_expect_reclaimed(w);
 	default:
 		return;		/* machine, check, show, echo: not observations */
 	}

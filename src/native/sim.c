@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "mmlab.h"
 #include "native/conform.h"
@@ -23,6 +24,8 @@ struct sim {
 	int ntask, captask;
 	struct mml_pin **pin;
 	int npin, cappin;
+	int *swap;			/* device ids; -1 once swapped off */
+	int nswap, capswap;
 };
 
 static struct sim *S(struct cf_backend *b)
@@ -73,6 +76,7 @@ static const char *sim_stop(struct cf_backend *b)
 	ret = s->m ? mml_machine_free(s->m) : 0;
 	free(s->task);
 	free(s->pin);
+	free(s->swap);
 	memset(s, 0, sizeof(*s));
 	return ret ? "mmlab: leak or broken invariant found at teardown" : NULL;
 }
@@ -261,6 +265,69 @@ static int sim_pin_pfn(struct cf_backend *b, int pin, uint64_t i, uint64_t *pfn)
 	return 0;
 }
 
+/*
+ * As the interpreter does (scenario/run.c): a file device is a fresh
+ * mkstemp name in $TMPDIR or /tmp, unlinked once mml_swapon has opened it.
+ */
+static int sim_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file,
+		      bool keep, int *swap)
+{
+	struct sim *s = S(b);
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int r, fd;
+
+	if (file) {
+		snprintf(path, sizeof(path), "%s/mmlab-swap.XXXXXX",
+			 dir && *dir ? dir : "/tmp");
+		fd = mkstemp(path);
+		if (fd < 0) {
+			snprintf(b->why, sizeof(b->why), "mmlab: cannot create a swap file: %s",
+				 strerror(errno));
+			return -CF_SKIP;
+		}
+		close(fd);
+	}
+	r = mml_swapon(s->m, file ? path : NULL, bytes, prio);
+	if (file)
+		unlink(path);
+	if (r < 0)
+		return r;
+	if (!keep) {
+		mml_swapoff(s->m, r);
+		return 0;
+	}
+	if (s->nswap == s->capswap) {
+		int c = s->capswap ? s->capswap * 2 : 8;
+		int *n = realloc(s->swap, c * sizeof(*n));
+
+		if (!n) {
+			mml_swapoff(s->m, r);
+			return -ENOMEM;
+		}
+		s->swap = n;
+		s->capswap = c;
+	}
+	s->swap[s->nswap] = r;
+	*swap = s->nswap++;
+	return 0;
+}
+
+static int sim_swapoff(struct cf_backend *b, int swap)
+{
+	struct sim *s = S(b);
+	int r = mml_swapoff(s->m, s->swap[swap]);	/* -1 once off: EINVAL */
+
+	if (r == 0)
+		s->swap[swap] = -1;
+	return r;
+}
+
+static int64_t sim_reclaim(struct cf_backend *b, uint64_t npages)
+{
+	return mml_reclaim(S(b)->m, npages);
+}
+
 void cf_sim_init(struct cf_backend *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -283,6 +350,9 @@ void cf_sim_init(struct cf_backend *b)
 	b->dma_read = sim_dma_read;
 	b->dma_write = sim_dma_write;
 	b->pin_pfn = sim_pin_pfn;
+	b->swapon = sim_swapon;
+	b->swapoff = sim_swapoff;
+	b->reclaim = sim_reclaim;
 }
 
 void cf_sim_free(struct cf_backend *b)

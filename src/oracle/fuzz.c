@@ -956,6 +956,7 @@ static void run_finish(struct run *r)
 			mml_fail_set(r->m, NULL);
 		if (!r->why[0] && mml_check(r->m))
 			diverge(r, "the invariant checker failed at the end");
+		r->cur_task = -1;	/* the tasks die with the machine: no views of them */
 		if (mml_machine_free(r->m) && !r->why[0])
 			diverge(r, "leaks or broken invariants when every process exited");
 	}

@@ -27,6 +27,7 @@ struct parser {
 	struct scn_script *s;
 	bool seen_stmt;		/* "machine" must come first */
 	bool seen_mark;
+	bool seen_reclaim;	/* "expect reclaimed" needs a reclaim before it */
 };
 
 static int perr(struct parser *p, unsigned col, const char *fmt, ...)
@@ -228,6 +229,8 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_FRAME: return "a frame";
 	case SCN_SYM_PIN: return "a pin";
 	case SCN_SYM_UNPINNED: return "an unpinned pin";
+	case SCN_SYM_SWAP: return "a swap device";
+	case SCN_SYM_SWAPPED_OFF: return "a swapped-off device";
 	default: return "gone";
 	}
 }
@@ -248,6 +251,8 @@ static int sym_use(struct parser *p, const struct scn_tok *t, size_t n,
 			return perr(p, t->col, "'%.*s' has exited", (int)n, t->s);
 		if (p->s->syms[i].kind == SCN_SYM_UNPINNED)
 			return perr(p, t->col, "'%.*s' was unpinned", (int)n, t->s);
+		if (p->s->syms[i].kind == SCN_SYM_SWAPPED_OFF && kind == SCN_SYM_SWAP)
+			return perr(p, t->col, "'%.*s' was swapped off", (int)n, t->s);
 		return perr(p, t->col, "'%.*s' is %s, not %s", (int)n, t->s,
 			    kind_name(p->s->syms[i].kind), kind_name(kind));
 	}
@@ -256,10 +261,10 @@ static int sym_use(struct parser *p, const struct scn_tok *t, size_t n,
 }
 
 /*
- * Definition of a name.  A live task or a held pin cannot be redefined
- * (it would leak from the scenario's view), and neither a task nor a pin
- * can take the name of a value; values may be redefined, also over the
- * name of an exited task or of an unpinned pin.
+ * Definition of a name.  A live task, a held pin or a swap device still on
+ * cannot be redefined (it would leak from the scenario's view), and none
+ * of them can take the name of a value; values may be redefined, also over
+ * the name of an exited task, an unpinned pin or a swapped-off device.
  */
 static int sym_def(struct parser *p, const struct scn_tok *t,
 		   enum scn_sym_kind kind, int *slot)
@@ -278,8 +283,12 @@ static int sym_def(struct parser *p, const struct scn_tok *t,
 		if (was == SCN_SYM_PIN)
 			return perr(p, t->col, "pin " TOKF " is still held (unpin it first)",
 				    TOKA(t));
-		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN) &&
-		    was != SCN_SYM_NONE && was != SCN_SYM_UNPINNED)
+		if (was == SCN_SYM_SWAP)
+			return perr(p, t->col, "swap device " TOKF " is still on "
+				    "(swapoff it first)", TOKA(t));
+		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN || kind == SCN_SYM_SWAP) &&
+		    was != SCN_SYM_NONE && was != SCN_SYM_UNPINNED &&
+		    was != SCN_SYM_SWAPPED_OFF)
 			return perr(p, t->col, TOKF " is %s", TOKA(t), kind_name(was));
 		p->s->syms[i].kind = kind;
 		*slot = i;
@@ -750,6 +759,95 @@ static int ex_pin_frame(struct parser *p, struct scn_op *op)
 	return end_of_line(p);
 }
 
+/* ---- swap and reclaim ---- */
+
+/* [s =] swapon SIZE [prio N] [file] [=> ...] */
+static int st_swapon(struct parser *p, struct scn_op *op, struct scn_tok *name)
+{
+	bool seen_prio = false;
+	struct scn_tok *t;
+
+	op->prio = -1;
+	if (parse_len(p, "swap size (64k, 16M, ...)", &op->len) < 0)
+		return -1;
+	while ((t = peek(p)) && !tok_is(t, "=>")) {
+		p->i++;
+		if (tok_is(t, "prio")) {
+			int64_t v;
+
+			if (seen_prio)
+				return perr(p, t->col, "'prio' given twice");
+			seen_prio = true;
+			t = need(p, "priority (a number)");
+			if (!t || parse_s64(p, t, &v) < 0)
+				return -1;
+			if (v < -0x80000000LL || v > 0x7fffffff)
+				return perr(p, t->col, "priority out of range");
+			op->prio = (int)v;
+		} else if (tok_is(t, "file")) {
+			if (op->swap_file)
+				return perr(p, t->col, "'file' given twice");
+			op->swap_file = true;
+		} else {
+			if (t->type == SCN_TOK_STRING)
+				return perr(p, t->col, "unexpected string; expected "
+					    "'prio N', 'file' or '=>'");
+			return perr(p, t->col, "unexpected " TOKF "; expected 'prio N', "
+				    "'file' or '=>'", TOKA(t));
+		}
+	}
+	if (!name)
+		return parse_result(p, op, true);
+	if (parse_result_defining(p, op) < 0)
+		return -1;
+	return sym_def(p, name, SCN_SYM_SWAP, &op->def);
+}
+
+static int st_swapon_anon(struct parser *p, struct scn_op *op)
+{
+	return st_swapon(p, op, NULL);
+}
+
+/* swapoff s [=> ...]: s is gone after a swapoff that must succeed */
+static int st_swapoff(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = need(p, "swap device name");
+
+	if (!t || sym_use(p, t, t->n, SCN_SYM_SWAP, &op->swap) < 0 ||
+	    parse_result(p, op, true) < 0)
+		return -1;
+	if (!op->expect.any && (op->expect.nerr == 0 ||
+				(op->expect.nerr == 1 && op->expect.err[0] == 0)))
+		p->s->syms[op->swap].kind = SCN_SYM_SWAPPED_OFF;
+	return 0;
+}
+
+/* reclaim NPAGES [=> ...] */
+static int st_reclaim(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = need(p, "number of pages to reclaim");
+
+	if (!t || parse_u64(p, t, false, &op->len) < 0)
+		return -1;
+	p->seen_reclaim = true;
+	return parse_result(p, op, true);
+}
+
+/* expect reclaimed CMP N: what the latest reclaim returned */
+static int ex_reclaimed(struct parser *p, struct scn_op *op, const struct scn_tok *kw)
+{
+	struct scn_tok *t;
+
+	if (!p->seen_reclaim)
+		return perr(p, kw->col, "'expect reclaimed' needs a 'reclaim' before it");
+	if (parse_cmp(p, &op->cmp) < 0)
+		return -1;
+	t = need(p, "value");
+	if (!t || parse_s64(p, t, &op->value) < 0)
+		return -1;
+	return end_of_line(p);
+}
+
 /* ---- statements ---- */
 
 static int st_machine(struct parser *p, struct scn_op *op, struct scn_tok *kw)
@@ -1072,7 +1170,7 @@ static int st_expect(struct parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = need_word(p, "what to expect (pagemap, same-frame, "
 				      "different-frame, frame, addr, vmstat, meminfo, "
-				      "vmstat-delta, meminfo-delta, vma-count, pin-frame)");
+				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed)");
 
 	if (!t)
 		return -1;
@@ -1102,6 +1200,10 @@ static int st_expect(struct parser *p, struct scn_op *op)
 	if (tok_is(t, "pin-frame")) {
 		op->kind = SCN_OP_EXPECT_PIN_FRAME;
 		return ex_pin_frame(p, op);
+	}
+	if (tok_is(t, "reclaimed")) {
+		op->kind = SCN_OP_EXPECT_RECLAIMED;
+		return ex_reclaimed(p, op, t);
 	}
 	op->kind = SCN_OP_EXPECT_STAT;
 	if (tok_is(t, "vmstat") || tok_is(t, "vmstat-delta"))
@@ -1259,6 +1361,9 @@ static const struct command commands[] = {
 	{ "unpin",	SCN_OP_UNPIN,	 st_unpin },
 	{ "dma-read",	SCN_OP_DMA_READ, st_dma },
 	{ "dma-write",	SCN_OP_DMA_WRITE, st_dma },
+	{ "swapon",	SCN_OP_SWAPON,	 st_swapon_anon },
+	{ "swapoff",	SCN_OP_SWAPOFF,	 st_swapoff },
+	{ "reclaim",	SCN_OP_RECLAIM,	 st_reclaim },
 	{ NULL,		0,		 NULL }
 };
 
@@ -1274,7 +1379,8 @@ static struct scn_op *op_new(struct parser *p, const char *line, size_t n)
 	op = &ops[s->nops];
 	memset(op, 0, sizeof(*op));
 	op->line = p->line;
-	op->def = op->task = op->task2 = op->statref = op->pin = -1;
+	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = -1;
+	op->prio = -1;
 	op->addr.sym = op->addr2.sym = -1;
 	op->check = -1;
 	/* trailing blanks and comments are not worth tracing */
@@ -1299,7 +1405,8 @@ static int parse_statement(struct parser *p, const char *line, size_t n)
 	if (p->lx.ntok >= 2 && tok_is(&p->lx.tok[1], "=")) {
 		name = kw;
 		if (p->lx.ntok < 3)
-			return perr(p, p->lx.end_col, "missing 'mmap', 'frame', 'pin' or 'get' after '='");
+			return perr(p, p->lx.end_col, "missing 'mmap', 'frame', 'pin', 'get' "
+				    "or 'swapon' after '='");
 		kw = &p->lx.tok[2];
 		p->i = 3;
 		if (tok_is(kw, "mmap")) {
@@ -1317,7 +1424,13 @@ static int parse_statement(struct parser *p, const char *line, size_t n)
 			p->seen_stmt = true;
 			return st_pin(p, op, kw, name);
 		}
-		return perr(p, kw->col, "only 'mmap', 'frame', 'pin' and 'get' give a value to a name");
+		if (tok_is(kw, "swapon")) {
+			op->kind = SCN_OP_SWAPON;
+			p->seen_stmt = true;
+			return st_swapon(p, op, name);
+		}
+		return perr(p, kw->col, "only 'mmap', 'frame', 'pin', 'get' and 'swapon' "
+			    "give a value to a name");
 	}
 	p->i = 1;
 	if (tok_is(kw, "machine")) {

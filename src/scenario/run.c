@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mmlab.h"
 #include "scenario/scenario.h"
@@ -20,6 +21,7 @@ struct scn_val {
 	struct mml_task *task;	/* SCN_SYM_TASK */
 	uint64_t v;		/* SCN_SYM_ADDR: address; SCN_SYM_FRAME: pfn */
 	struct mml_pin *pin;	/* SCN_SYM_PIN, while held */
+	int swap;		/* SCN_SYM_SWAP: the device id; -1 once swapped off */
 };
 
 struct runner {
@@ -35,6 +37,7 @@ struct runner {
 	struct mml_task **live;		/* in creation order */
 	int nlive;
 	const struct scn_op *op;	/* the statement running */
+	long reclaimed;			/* what the latest reclaim returned */
 };
 
 /* "file:line: " and the message: a failed expectation. */
@@ -79,6 +82,8 @@ static const char *cmd_name(const struct scn_op *op)
 		[SCN_OP_READ] = "read", [SCN_OP_FRAME] = "frame",
 		[SCN_OP_CHECK] = "check", [SCN_OP_UNPIN] = "unpin",
 		[SCN_OP_DMA_READ] = "dma-read", [SCN_OP_DMA_WRITE] = "dma-write",
+		[SCN_OP_SWAPON] = "swapon", [SCN_OP_SWAPOFF] = "swapoff",
+		[SCN_OP_RECLAIM] = "reclaim",
 	};
 
 	if (op->kind == SCN_OP_PIN)
@@ -502,6 +507,86 @@ static void release_pins(struct runner *r)
 		mml_unpin(r->vals[i].pin);
 		r->vals[i].pin = NULL;
 	}
+}
+
+/* ---- swap and reclaim ---- */
+
+/*
+ * A file for "swapon ... file": a fresh name from mkstemp in $TMPDIR (or
+ * /tmp), which mml_swapon opens, truncates and sizes.  The name is
+ * unlinked as soon as mml_swapon returns: the library keeps its own
+ * descriptor, and nothing is left behind whatever happens later (a
+ * failed expectation, a crash).  0 and the path in buf, or -errno.
+ */
+static int swap_file_new(char *buf, size_t n)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if ((size_t)snprintf(buf, n, "%s/mmlab-swap.XXXXXX", dir) >= n)
+		return -ENAMETOOLONG;
+	fd = mkstemp(buf);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static bool cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
+
+static int do_swapon(struct runner *r, const struct scn_op *op)
+{
+	char path[4096];
+	int ret;
+
+	if (op->swap_file) {
+		ret = swap_file_new(path, sizeof(path));
+		if (ret < 0)
+			return fail(r, "swapon: cannot create a swap file in $TMPDIR or /tmp: %s",
+				    strerror(-ret));
+	}
+	ret = mml_swapon(r->m, op->swap_file ? path : NULL, op->len, op->prio);
+	if (op->swap_file)
+		unlink(path);
+	if (op->def < 0) {
+		/* the unnamed form: a device it made goes at once */
+		if (ret >= 0 && mml_swapoff(r->m, ret) < 0 && result_ok(&op->expect, 0))
+			return fail(r, "swapon: the unnamed device %d could not be swapped off", ret);
+		return check_result(r, ret < 0 ? ret : 0);
+	}
+	if (check_result(r, ret < 0 ? ret : 0))
+		return SCN_FAIL;
+	r->vals[op->def].swap = ret;
+	return SCN_PASS;
+}
+
+static int do_swapoff(struct runner *r, const struct scn_op *op)
+{
+	struct scn_val *v = &r->vals[op->swap];
+	/* a device already swapped off: the library's answer for a bad id */
+	int ret = mml_swapoff(r->m, v->swap);
+
+	if (ret == 0)
+		v->swap = -1;
+	return check_result(r, ret);
+}
+
+static int do_reclaim(struct runner *r, const struct scn_op *op)
+{
+	long ret = mml_reclaim(r->m, op->len);
+
+	r->reclaimed = ret;
+	return check_result(r, ret);
+}
+
+static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
+{
+	if (cmp_holds(r->reclaimed, op->cmp, op->value))
+		return SCN_PASS;
+	return fail(r, "expected reclaimed %s %lld, got %ld", scn_cmp_name(op->cmp),
+		    (long long)op->value, r->reclaimed);
 }
 
 /* ---- pagemap ---- */
@@ -1038,6 +1123,14 @@ static int step(struct runner *r, const struct scn_op *op)
 		return do_dma_write(r, op);
 	case SCN_OP_EXPECT_PIN_FRAME:
 		return do_expect_pin_frame(r, op);
+	case SCN_OP_SWAPON:
+		return do_swapon(r, op);
+	case SCN_OP_SWAPOFF:
+		return do_swapoff(r, op);
+	case SCN_OP_RECLAIM:
+		return do_reclaim(r, op);
+	case SCN_OP_EXPECT_RECLAIMED:
+		return do_expect_reclaimed(r, op);
 	}
 	return bad(r, 1, "internal error: unknown statement kind %d", op->kind);
 }
@@ -1072,6 +1165,11 @@ static int within_limits(struct runner *r, const struct scn_op *op)
 		if (op->arg != SCN_SHOW_PAGEMAP)
 			return SCN_PASS;
 		what = "show pagemap";
+		break;
+	case SCN_OP_SWAPON:
+		/* the library's swap_map and cache cost host memory per slot */
+		what = "swapon";
+		max = r->limits->swap ? r->limits->swap : r->limits->ram * 16;
 		break;
 	default:
 		return SCN_PASS;

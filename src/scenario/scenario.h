@@ -34,6 +34,7 @@ struct scn_limits {
 	uint64_t io;		/* longest read, write or pagemap range; longer is bad input */
 	int statements;		/* run at most this many statements, then stop as if at the end */
 	/* io also bounds dma-read/dma-write lengths and pin/get sizes (NPAGES pages) */
+	uint64_t swap;		/* largest swapon; 0: 16 x ram when ram is bounded */
 };
 
 struct scn_opts {
@@ -100,6 +101,10 @@ enum scn_op_kind {
 	SCN_OP_DMA_READ,	/* dma-read x OFF LEN [expect PATTERN] */
 	SCN_OP_DMA_WRITE,	/* dma-write x OFF [LEN] PATTERN */
 	SCN_OP_EXPECT_PIN_FRAME, /* expect pin-frame x INDEX ==|!= A ADDR */
+	SCN_OP_SWAPON,		/* [s =] swapon SIZE [prio N] [file] */
+	SCN_OP_SWAPOFF,		/* swapoff s */
+	SCN_OP_RECLAIM,		/* reclaim NPAGES */
+	SCN_OP_EXPECT_RECLAIMED, /* expect reclaimed CMP N */
 };
 
 enum scn_sym_kind {
@@ -109,6 +114,8 @@ enum scn_sym_kind {
 	SCN_SYM_FRAME,
 	SCN_SYM_PIN,		/* pages held by pin or get */
 	SCN_SYM_UNPINNED,	/* a pin after its unpin */
+	SCN_SYM_SWAP,		/* a swap device defined by swapon */
+	SCN_SYM_SWAPPED_OFF,	/* a swap device after a swapoff that must succeed */
 };
 
 struct scn_sym {
@@ -199,6 +206,10 @@ struct scn_op {
 	/* pins */
 	int pin;		/* pin symbol used (unpin, dma-*, expect pin-frame), or -1 */
 	uint64_t pos;		/* dma offset; pin-frame page index */
+	/* swap: len is the size (swapon) or the pages to reclaim (reclaim) */
+	int swap;		/* swap device symbol used (swapoff), or -1 */
+	int prio;		/* swapon: -1 = the default, as mml_swapon takes it */
+	bool swap_file;		/* swapon ... file: a host file, not memory */
 };
 
 struct scn_script {
