@@ -28,7 +28,9 @@
 #define ABS_BASE	0x10000000ULL	/* where absolute (non-region) addresses land */
 #define MAX_LIVE_TASKS	16
 #define SHRINK_TRIALS	4000
+#ifndef SHRINK_SECONDS
 #define SHRINK_SECONDS	60.0
+#endif
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static int min_int(int a, int b) { return a < b ? a : b; }
@@ -403,6 +405,11 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 		 */
 		r->pin_writable[op->pin] = !op->get && (op->foll & MML_FOLL_WRITE);
 	}
+	for (long i = 0; r->pins[op->pin] && r->pin_writable[op->pin] && i < got; i++) {
+		if (mml_dma_read(pin, (uint64_t)i * PG, r->ibuf, PG) ||
+		    !model_pin_settle(r->md, op->pin, (uint64_t)i, r->ibuf))
+			diverge(r, "T%d pin %s: page %ld holds neither its old bytes nor zeros", op->task, at, i);
+	}
 	if (got > 0 && exp <= 0) {
 		mml_unpin(pin);		/* the model has no such pin: do not let it leak */
 		r->pins[op->pin] = NULL;
@@ -624,8 +631,10 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (r->scn) {
 			fprintf(r->scn, "read T%d %s %" PRIu64, op->task, at, op->len);
 			/* Old bytes or zeros are both right for a lazily freed page. */
-			if (!exp && !lazy)
+			if (!exp && (!lazy || (addr & (PG - 1)) + op->len <= PG))
 				print_bytes_expect(r->scn, r->mbuf, op->len);
+			if (!exp && lazy && (addr & (PG - 1)) + op->len <= PG)
+				fprintf(r->scn, " |zero");
 			print_result(r->scn, exp);
 		}
 		return true;
@@ -1301,6 +1310,8 @@ int fuzz_run(const struct fuzz_opts *in)
 		if (!replay(&o, ops, m, NULL, NULL, why, sizeof(why))) {
 			fprintf(out, "(the divergence did not reproduce on replay: shrinking skipped)\n");
 			m = n;
+		} else if (strcmp(why, r.why)) {
+			fprintf(out, "(the shrunk run diverges differently: %s)\n", why);
 		}
 		fprintf(out, "shrunk to %zu operations; scenario:\n", m);
 		print_scenario(&o, ops, m, out, (long)n);

@@ -182,7 +182,8 @@ static void detach_pins(struct model *md, const struct mproc *p, uint64_t start,
 		for (uint64_t k = 0; k < pn->npages; k++) {
 			uint64_t a = pn->addr + k * MODEL_PAGE;
 
-			if (a < end && start < a + MODEL_PAGE)
+			/* What the model could not promise before, it cannot now. */
+			if (a < end && start < a + MODEL_PAGE && pn->state[k] == PIN_ATTACHED)
 				pn->state[k] = PIN_DETACHED;
 		}
 	}
@@ -823,6 +824,36 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		}
 	}
 	return (long)npages;
+}
+
+bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got)
+{
+	struct mpin *pn = &md->pins[id];
+	struct mproc *p = &md->procs[pn->proc];
+	struct mpage *pg = find_page(p, pn->addr + idx * MODEL_PAGE);
+	static const uint8_t zeros[MODEL_PAGE];
+
+	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
+		return true;
+	if (pg->data && !memcmp(pg->data, got, MODEL_PAGE)) {
+		free(pg->alt);
+		pg->alt = NULL;
+	} else if (pg->alt && !memcmp(pg->alt, got, MODEL_PAGE)) {
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped before the write */
+		free(pg->data);
+		pg->data = pg->alt;
+		pg->alt = NULL;
+	} else if ((pg->flags & MP_LAZYFREE) && !memcmp(zeros, got, MODEL_PAGE)) {
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped before this pin */
+		free(pg->alt);
+		pg->alt = NULL;
+		memset(pg->data, 0, MODEL_PAGE);
+	} else {
+		return false;
+	}
+	pg->flags &= ~MP_LAZYFREE;
+	pn->state[idx] = PIN_ATTACHED;
+	return true;
 }
 
 bool model_pin_alive(const struct model *md, int id)

@@ -88,6 +88,13 @@ bool model_read_alternative(struct model *md, int task, uint64_t addr, const uin
 long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
 	       bool write, bool longterm, bool force, bool fast, bool *either);
 int  model_unpin(struct model *md, int id);
+/*
+ * A write pin of a lazily freed page dirtied it, so from then on the pin
+ * and the process share one page; only its bytes are open (old, or zeros
+ * if reclaim dropped it first).  got: page idx of the pin as the device
+ * reads it just after the pin.  False if it is neither allowed outcome.
+ */
+bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got);
 /* The exact bytes the device must read, if the model knows them all. */
 bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out);
 bool model_pin_alive(const struct model *md, int id);
