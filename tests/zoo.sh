@@ -11,8 +11,9 @@
 #            the reproducer reproduces;
 #   passes   the same file exits 0 under plain `mmlab run`: it blames the
 #            bug, not the scenario.
-# And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0:
-# the oracles do not cry wolf on the seeds that catch the bugs.
+# And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0,
+# and so does the same run in 2M of RAM with 1M of swap: the oracles do not
+# cry wolf on the seeds that catch the bugs, nor under reclaim.
 #
 # One line per check (with the output of a failure), then "N passed, M
 # failed"; each check counts in $MMLAB_SUMMARY.  Exit non-zero on any
@@ -117,6 +118,7 @@ for s in $seeds; do
 			--out "$tmp/$bug-$s.scn"
 	done
 	fuzz_bg "clean-$s" --seed "$s" --ops "$ops"
+	fuzz_bg "swap-$s" --seed "$s" --ops "$ops" --ram 2M --swap 1M
 done
 wait
 
@@ -144,6 +146,13 @@ for s in $seeds; do
 	else
 		echo "(exit $rc, expected 0)" >>"$tmp/clean-$s.log"
 		fail "no bug: fuzz --seed $s --ops $ops finds nothing" "$tmp/clean-$s.log"
+	fi
+	rc=$(cat "$tmp/swap-$s.rc" 2>/dev/null)
+	if [ "$rc" = 0 ]; then
+		pass "no bug, under memory pressure: fuzz --seed $s --ops $ops --ram 2M --swap 1M finds nothing"
+	else
+		echo "(exit $rc, expected 0)" >>"$tmp/swap-$s.log"
+		fail "no bug, under memory pressure: fuzz --seed $s --ops $ops --ram 2M --swap 1M" "$tmp/swap-$s.log"
 	fi
 done
 

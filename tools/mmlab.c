@@ -261,7 +261,7 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
+		   "                  [--swap BYTES] [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
@@ -274,6 +274,8 @@ static void fuzz_usage(FILE *f)
 		   "  -t, --time S           stop after S seconds (default: no limit)\n"
 		   "  -p, --procs N          most live processes at once (default 4)\n"
 		   "      --ram BYTES        simulated RAM: 16M, 0x1000000 (default 16M)\n"
+		   "      --swap BYTES       a swap device of that size, and reclaim among\n"
+		   "                         the operations (default: no swap)\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -297,6 +299,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "time",        required_argument, NULL, 't' },
 		{ "procs",       required_argument, NULL, 'p' },
 		{ "ram",         required_argument, NULL, 'R' },
+		{ "swap",        required_argument, NULL, 'S' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -340,6 +343,15 @@ static int cmd_fuzz(int argc, char **argv)
 		case 'R':
 			if (opt_size("fuzz", "ram", optarg, &o.ram))
 				return 2;
+			break;
+		case 'S':
+			if (opt_size("fuzz", "swap", optarg, &o.swap))
+				return 2;
+			if (o.swap < 2 * 4096 || o.swap > (4096ULL << 32)) {
+				fprintf(stderr, "mmlab fuzz: --swap: %s is not 8K..16T (a header page and a slot at least)\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'b':
 			if (o.bug) {

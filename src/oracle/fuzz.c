@@ -367,6 +367,26 @@ static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
 	}
 }
 
+/*
+ * The model holds two outcomes for a page written since MADV_FREE and
+ * cannot hold the third a second MADV_FREE adds: read such pages whole
+ * first, as a program might, and let the model keep the one it sees.
+ */
+static void settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
+{
+	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)) && !r->why[0]; a += PG) {
+		if (!model_undecided(r->md, task, a))
+			continue;
+		if (mml_read(t, a, r->ibuf, PG) || model_read(r->md, task, a, r->mbuf, PG))
+			continue;	/* unreadable (or an injected failure): stays open */
+		if (!model_read_settle(r->md, task, a, r->ibuf))
+			diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes, nor zeros and "
+				"the writes since MADV_FREE", task, a);
+		if (r->scn)
+			fprintf(r->scn, "read T%d %#" PRIx64 " %llu\n", task, a, (unsigned long long)PG);
+	}
+}
+
 static const char *foll_text(unsigned foll, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s%s%s%s", foll & MML_FOLL_WRITE ? ",write" : "", foll & MML_FOLL_LONGTERM ? ",longterm" : "",
@@ -565,6 +585,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 	case F_MUNMAP:
 	case F_MPROTECT:
 	case F_MADVISE:
+		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
+			settle_before_free(r, op->task, t, addr, op->len);
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);

@@ -826,15 +826,15 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 	return (long)npages;
 }
 
-bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got)
+/*
+ * One whole page as the library holds it decides between the model's
+ * outcomes for it: its bytes (data), zeros plus the writes since (alt), or,
+ * while lazily freed, zeros.  False if it is none of them.
+ */
+static bool settle_page(struct model *md, struct mproc *p, struct mpage *pg, const uint8_t *got)
 {
-	struct mpin *pn = &md->pins[id];
-	struct mproc *p = &md->procs[pn->proc];
-	struct mpage *pg = find_page(p, pn->addr + idx * MODEL_PAGE);
 	static const uint8_t zeros[MODEL_PAGE];
 
-	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
-		return true;
 	if (pg->data && !memcmp(pg->data, got, MODEL_PAGE)) {
 		free(pg->alt);
 		pg->alt = NULL;
@@ -844,16 +844,48 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 		pg->data = pg->alt;
 		pg->alt = NULL;
 	} else if ((pg->flags & MP_LAZYFREE) && !memcmp(zeros, got, MODEL_PAGE)) {
-		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped before this pin */
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped since */
+		free(pg->data);
 		free(pg->alt);
-		pg->alt = NULL;
-		memset(pg->data, 0, MODEL_PAGE);
+		pg->data = pg->alt = NULL;
+		pg->flags &= ~MP_LAZYFREE;
 	} else {
 		return false;
 	}
-	pg->flags &= ~MP_LAZYFREE;
+	return true;
+}
+
+bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got)
+{
+	struct mpin *pn = &md->pins[id];
+	struct mproc *p = &md->procs[pn->proc];
+	struct mpage *pg = find_page(p, pn->addr + idx * MODEL_PAGE);
+
+	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
+		return true;
+	if (!settle_page(md, p, pg, got))
+		return false;
+	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
+		return false;	/* dropped: the write GUP faulted in a page of its own */
+	pg->flags &= ~MP_LAZYFREE;	/* and dirtied it */
 	pn->state[idx] = PIN_ATTACHED;
 	return true;
+}
+
+bool model_undecided(const struct model *md, int task, uint64_t addr)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	return pg && pg->alt;
+}
+
+bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	return !pg || settle_page(md, p, pg, got);
 }
 
 bool model_pin_alive(const struct model *md, int id)

@@ -95,6 +95,13 @@ int  model_unpin(struct model *md, int id);
  * reads it just after the pin.  False if it is neither allowed outcome.
  */
 bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got);
+/*
+ * A page written since it was lazily freed has two outcomes (alt); freed
+ * again, it would have a third.  The fuzzer reads such a page whole first
+ * (model_undecided) and tells the model which one it is (model_read_settle).
+ */
+bool model_undecided(const struct model *md, int task, uint64_t addr);
+bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got);
 /* The exact bytes the device must read, if the model knows them all. */
 bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out);
 bool model_pin_alive(const struct model *md, int id);
