@@ -3,9 +3,10 @@
 #
 # For every entry `MMLAB bugs --names` lists:
 #   caught   `mmlab fuzz --seed S --ops 3000 --inject-bug NAME --out F`
-#            exits 1 for at least one seed of SEEDS: the fuzzer finds it in
-#            a bounded number of operations;
-# and for every seed that caught it:
+#            exits 1 for at least one seed of SEEDS, on the default machine
+#            or with `--ram 2M --swap 1M`: the fuzzer finds it in a bounded
+#            number of operations;
+# and for every run that caught it:
 #   fails    the shrunk scenario F exits 1 under
 #            `mmlab run --inject-bug NAME` with a FILE:LINE: diagnostic:
 #            the reproducer reproduces;
@@ -54,20 +55,20 @@ check_bug() {
 	caught=""
 	log="$tmp/$bug.log"
 	: >"$log"
-	for s in $seeds; do
+	for s in $runs; do
 		cat "$tmp/$bug-$s.log" >>"$log"
 		rc=$(cat "$tmp/$bug-$s.rc" 2>/dev/null)
 		if [ "$rc" = 1 ] && [ -s "$tmp/$bug-$s.scn" ]; then
 			caught="$caught $s"
 		else
-			echo "(seed $s: exit $rc, no scenario)" >>"$log"
+			echo "(run $s: exit $rc, no scenario)" >>"$log"
 		fi
 	done
 	if [ -z "$caught" ]; then
-		fail "$bug: caught by fuzz within $ops ops (by none of seeds $seeds)" "$log"
+		fail "$bug: caught by fuzz within $ops ops (by none of runs$runs)" "$log"
 		return
 	fi
-	pass "$bug: caught by fuzz within $ops ops (seeds$caught)"
+	pass "$bug: caught by fuzz within $ops ops (runs$caught)"
 
 	# every seed that caught it must have printed a faithful reproducer
 	for s in $caught; do
@@ -78,19 +79,19 @@ check_bug() {
 		rc=$?
 		# and it names the line: "FILE:LINE: expected ..., got ..."
 		if [ "$rc" -eq 1 ] && grep -q "^$out:[0-9][0-9]*: " "$log"; then
-			pass "$bug: seed $s: shrunk scenario ($lines lines) fails with the bug"
+			pass "$bug: run $s: shrunk scenario ($lines lines) fails with the bug"
 		else
 			{ echo "(exit $rc, expected 1; the scenario:)"; cat "$out"; } >>"$log"
-			fail "$bug: seed $s: shrunk scenario fails with the bug" "$log"
+			fail "$bug: run $s: shrunk scenario fails with the bug" "$log"
 		fi
 
 		"$mmlab" run "$out" >"$log" 2>&1
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
-			pass "$bug: seed $s: shrunk scenario passes without it"
+			pass "$bug: run $s: shrunk scenario passes without it"
 		else
 			{ echo "(exit $rc, expected 0; the scenario:)"; cat "$out"; } >>"$log"
-			fail "$bug: seed $s: shrunk scenario passes without it" "$log"
+			fail "$bug: run $s: shrunk scenario passes without it" "$log"
 		fi
 	done
 }
@@ -111,14 +112,26 @@ if [ $? -ne 0 ] || [ -z "$bugs" ]; then
 	bugs=""
 fi
 
-# Every fuzz run first, in parallel: they are short.
+# Each seed runs twice: on the default machine (run "S") and in 2M of RAM
+# with 1M of swap (run "S-swap"), where reclaim and swap bugs show.
+runs=""
 for s in $seeds; do
+	runs="$runs $s $s-swap"
+done
+run_args() {
+	case $1 in
+	*-swap) echo "--seed ${1%-swap} --ram 2M --swap 1M" ;;
+	*) echo "--seed $1" ;;
+	esac
+}
+
+# Every fuzz run first, in parallel: they are short.
+for s in $runs; do
 	for bug in $bugs; do
-		fuzz_bg "$bug-$s" --seed "$s" --ops "$ops" --inject-bug "$bug" \
+		fuzz_bg "$bug-$s" $(run_args "$s") --ops "$ops" --inject-bug "$bug" \
 			--out "$tmp/$bug-$s.scn"
 	done
-	fuzz_bg "clean-$s" --seed "$s" --ops "$ops"
-	fuzz_bg "swap-$s" --seed "$s" --ops "$ops" --ram 2M --swap 1M
+	fuzz_bg "clean-$s" $(run_args "$s") --ops "$ops"
 done
 wait
 
@@ -139,20 +152,13 @@ for bug in $bugs; do
 		fail "$bug: caught by at least one scenario in tests/scenarios" /dev/null
 	fi
 done
-for s in $seeds; do
+for s in $runs; do
 	rc=$(cat "$tmp/clean-$s.rc" 2>/dev/null)
 	if [ "$rc" = 0 ]; then
-		pass "no bug: fuzz --seed $s --ops $ops finds nothing"
+		pass "no bug: fuzz $(run_args "$s") --ops $ops finds nothing"
 	else
 		echo "(exit $rc, expected 0)" >>"$tmp/clean-$s.log"
-		fail "no bug: fuzz --seed $s --ops $ops finds nothing" "$tmp/clean-$s.log"
-	fi
-	rc=$(cat "$tmp/swap-$s.rc" 2>/dev/null)
-	if [ "$rc" = 0 ]; then
-		pass "no bug, under memory pressure: fuzz --seed $s --ops $ops --ram 2M --swap 1M finds nothing"
-	else
-		echo "(exit $rc, expected 0)" >>"$tmp/swap-$s.log"
-		fail "no bug, under memory pressure: fuzz --seed $s --ops $ops --ram 2M --swap 1M" "$tmp/swap-$s.log"
+		fail "no bug: fuzz $(run_args "$s") --ops $ops finds nothing" "$tmp/clean-$s.log"
 	fi
 done
 

@@ -535,7 +535,7 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 	}
 	if (swap_duplicate(m, entry) < 0)
 		return -ENOMEM;
-	if (pte_swp_exclusive(pte)) {
+	if (pte_swp_exclusive(pte) && !bug_enabled(m, BUG_FORK_SWAP_KEEP_EXCLUSIVE)) {
 		pte = pte_swp_clear_exclusive(pte);
 		set_pte(src_pte, pte);
 	}

@@ -330,7 +330,7 @@ void folio_add_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_a
 		mod_vm_stat(m, NR_ANON_MAPPED, 1);
 	if (exclusive)
 		SetPageAnonExclusive(page);
-	VM_BUG_ON_PAGE(PageAnonExclusive(page) && page_mapcount(page) > 1, m, page);
+	VM_WARN_ON_PAGE(PageAnonExclusive(page) && page_mapcount(page) > 1, m, page);
 }
 
 /* Models folio_remove_rmap_pte(). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "mm/internal.h"
+#include "oracle/bugs.h"
 
 struct referenced_arg {
 	int referenced;
@@ -123,7 +124,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		bool dirty = folio_test_dirty(folio);
 		int refs = folio_ref_count(folio), maps = folio_mapcount(folio);
 
-		if (!dirty && refs == 1 + maps) {
+		if ((!dirty || bug_enabled(m, BUG_LAZYFREE_DISCARD_DIRTY)) && refs == 1 + maps) {
 			add_mm_counter(mm, MM_ANONPAGES, -1);
 			count_vm_event(m, PGLAZYFREED);
 			goto discard;

@@ -47,6 +47,16 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"GUP-fast pins a R/O-mapped shared anon page it should have left to the slow path",
 		"the gup_must_unshare() check in gup_fast_pte_range (COW fixes part 2, 5.19)",
 	},
+	[BUG_FORK_SWAP_KEEP_EXCLUSIVE] = {
+		"fork-swap-keep-exclusive",
+		"fork shares a swapped-out page but leaves the exclusive bit on the parent's swap pte: after swap-in the parent writes the page the child still names",
+		"copy_nonpresent_pte clears pte_swp_exclusive on the source (swap PTE exclusive marker, 5.19)",
+	},
+	[BUG_LAZYFREE_DISCARD_DIRTY] = {
+		"lazyfree-discard-dirty",
+		"reclaim drops a MADV_FREE page that was written after the madvise: the write is lost",
+		"try_to_unmap_one must keep a lazyfree folio whose pte or PG_dirty says it was written (seed 003: \"This is users' data\")",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -19,6 +19,8 @@ enum mml_bug {
 	BUG_COW_REUSE_MAPCOUNT,	/* do_wp_page reuses by mapcount, ignoring other references */
 	BUG_PIN_NO_UNSHARE,	/* a R/O pin takes a shared anon page without unsharing it */
 	BUG_GUP_FAST_NO_UNSHARE,/* GUP-fast pins a shared anon page R/O instead of falling back */
+	BUG_FORK_SWAP_KEEP_EXCLUSIVE,/* fork keeps the exclusive bit of a swap pte */
+	BUG_LAZYFREE_DISCARD_DIRTY,/* reclaim drops a MADV_FREE page written since */
 	NR_MML_BUGS
 };
 
