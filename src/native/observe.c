@@ -432,18 +432,6 @@ static void do_expect_pin_frame(struct walk *w)
 	note_frames(w, e & MML_PM_PRESENT, pfn, e & MML_PM_PFRAME_MASK, op->cmp == SCN_EQ);
 }
 
-static bool cmp_holds(int64_t a, enum scn_cmp c, int64_t b)
-{
-	switch (c) {
-	case SCN_EQ: return a == b;
-	case SCN_NE: return a != b;
-	case SCN_LT: return a < b;
-	case SCN_LE: return a <= b;
-	case SCN_GT: return a > b;
-	default: return a >= b;
-	}
-}
-
 static void do_mark(struct walk *w)
 {
 	int i, r;
@@ -475,8 +463,8 @@ static void do_expect_stat(struct walk *w)
 		return note_result(w, r);
 	if (op->delta)
 		v -= w->marks[op->statref];
-	note(w, CF_SEEN, cmp_holds(v, op->cmp, op->value),
-	     cmp_holds(v, op->cmp, op->value) ? "holds" : "fails",
+	note(w, CF_SEEN, scn_cmp_holds(v, op->cmp, op->value),
+	     scn_cmp_holds(v, op->cmp, op->value) ? "holds" : "fails",
 	     "%s%s %s = %ld", op->src == SCN_VMSTAT ? "vmstat" : "meminfo",
 	     op->delta ? "-delta" : "", op->name, v);
 }
@@ -491,14 +479,14 @@ static void do_expect_vmas(struct walk *w)
 		return;
 	if (r < 0)
 		return note_result(w, r);
-	note(w, CF_SEEN, cmp_holds(r, op->cmp, op->value), NULL, "%d VMA%s", r,
+	note(w, CF_SEEN, scn_cmp_holds(r, op->cmp, op->value), NULL, "%d VMA%s", r,
 	     r == 1 ? "" : "s");
 }
 
 static void do_expect_addr(struct walk *w)
 {
 	const struct scn_op *op = w->op;
-	bool holds = cmp_holds((int64_t)(addr_of(w, &op->addr) - addr_of(w, &op->addr2)),
+	bool holds = scn_cmp_holds((int64_t)(addr_of(w, &op->addr) - addr_of(w, &op->addr2)),
 			       SCN_EQ, 0);
 
 	if (op->cmp != SCN_EQ && op->cmp != SCN_NE) {
@@ -586,7 +574,7 @@ static void do_reclaim(struct walk *w)
 
 static void do_expect_reclaimed(struct walk *w)
 {
-	bool holds = cmp_holds(w->reclaimed, w->op->cmp, w->op->value);
+	bool holds = scn_cmp_holds(w->reclaimed, w->op->cmp, w->op->value);
 
 	note(w, CF_SEEN, holds, holds ? "holds" : "fails", "reclaimed = %lld",
 	     (long long)w->reclaimed);

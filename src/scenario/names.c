@@ -260,6 +260,18 @@ const char *scn_errno_name(int e)
 	return "E?";
 }
 
+bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b)
+{
+	switch (c) {
+	case SCN_EQ: return a == b;
+	case SCN_NE: return a != b;
+	case SCN_LT: return a < b;
+	case SCN_LE: return a <= b;
+	case SCN_GT: return a > b;
+	default: return a >= b;
+	}
+}
+
 const char *scn_cmp_name(enum scn_cmp c)
 {
 	static const char *const names[] = {

@@ -534,8 +534,6 @@ static int swap_file_new(char *buf, size_t n)
 	return 0;
 }
 
-static bool cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
-
 static int do_swapon(struct runner *r, const struct scn_op *op)
 {
 	char path[4096];
@@ -583,7 +581,7 @@ static int do_reclaim(struct runner *r, const struct scn_op *op)
 
 static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
 {
-	if (cmp_holds(r->reclaimed, op->cmp, op->value))
+	if (scn_cmp_holds(r->reclaimed, op->cmp, op->value))
 		return SCN_PASS;
 	return fail(r, "expected reclaimed %s %lld, got %ld", scn_cmp_name(op->cmp),
 		    (long long)op->value, r->reclaimed);
@@ -752,18 +750,6 @@ static long stat_read(struct runner *r, enum scn_stat_src src, const char *name)
 	return src == SCN_VMSTAT ? mml_vmstat(r->m, name) : mml_meminfo(r->m, name);
 }
 
-static bool cmp_holds(int64_t a, enum scn_cmp c, int64_t b)
-{
-	switch (c) {
-	case SCN_EQ: return a == b;
-	case SCN_NE: return a != b;
-	case SCN_LT: return a < b;
-	case SCN_LE: return a <= b;
-	case SCN_GT: return a > b;
-	default: return a >= b;
-	}
-}
-
 static int do_mark(struct runner *r)
 {
 	int i;
@@ -784,7 +770,7 @@ static int do_expect_stat(struct runner *r, const struct scn_op *op)
 	got = v;
 	if (op->delta)
 		got -= r->marks[op->statref];
-	if (cmp_holds(got, op->cmp, op->value))
+	if (scn_cmp_holds(got, op->cmp, op->value))
 		return SCN_PASS;
 	return fail(r, "expected %s%s %s %s %lld, got %lld", src,
 		    op->delta ? "-delta" : "", op->name, scn_cmp_name(op->cmp),
@@ -860,7 +846,7 @@ static int do_expect_vmas(struct runner *r, const struct scn_op *op)
 		if (vma_line(line, &s, &e) && s < hi && e > lo)
 			count++;
 	free(text);
-	if (cmp_holds(count, op->cmp, op->value))
+	if (scn_cmp_holds(count, op->cmp, op->value))
 		return SCN_PASS;
 	return fail(r, "expected vma-count %s %s %lld, got %d", r->s->syms[op->task].name,
 		    scn_cmp_name(op->cmp), (long long)op->value, count);

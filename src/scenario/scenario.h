@@ -240,6 +240,8 @@ int scn_advice(const char *s, size_t n, long *out);
 int scn_errno(const char *s, size_t n, int *out);
 const char *scn_errno_name(int e);
 const char *scn_cmp_name(enum scn_cmp c);
+/* a CMP b, for expect vmstat/meminfo/vma-count/reclaimed */
+bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
 
 /* run.c */
 /* Whether len bytes equal op->pat repeated, or one of op->alt[]. */
