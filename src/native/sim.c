@@ -273,20 +273,12 @@ static int sim_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file,
 		      bool keep, int *swap)
 {
 	struct sim *s = S(b);
-	const char *dir = getenv("TMPDIR");
 	char path[4096];
-	int r, fd;
+	int r;
 
-	if (file) {
-		snprintf(path, sizeof(path), "%s/mmlab-swap.XXXXXX",
-			 dir && *dir ? dir : "/tmp");
-		fd = mkstemp(path);
-		if (fd < 0) {
-			snprintf(b->why, sizeof(b->why), "mmlab: cannot create a swap file: %s",
-				 strerror(errno));
-			return -CF_SKIP;
-		}
-		close(fd);
+	if (file && (r = scn_swap_file_new(path, sizeof(path))) < 0) {
+		snprintf(b->why, sizeof(b->why), "mmlab: cannot create a swap file: %s", strerror(-r));
+		return -CF_SKIP;
 	}
 	r = mml_swapon(s->m, file ? path : NULL, bytes, prio);
 	if (file)

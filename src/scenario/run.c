@@ -518,7 +518,7 @@ static void release_pins(struct runner *r)
  * descriptor, and nothing is left behind whatever happens later (a
  * failed expectation, a crash).  0 and the path in buf, or -errno.
  */
-static int swap_file_new(char *buf, size_t n)
+int scn_swap_file_new(char *buf, size_t n)
 {
 	const char *dir = getenv("TMPDIR");
 	int fd;
@@ -540,7 +540,7 @@ static int do_swapon(struct runner *r, const struct scn_op *op)
 	int ret;
 
 	if (op->swap_file) {
-		ret = swap_file_new(path, sizeof(path));
+		ret = scn_swap_file_new(path, sizeof(path));
 		if (ret < 0)
 			return fail(r, "swapon: cannot create a swap file in $TMPDIR or /tmp: %s",
 				    strerror(-ret));

@@ -242,6 +242,8 @@ const char *scn_errno_name(int e);
 const char *scn_cmp_name(enum scn_cmp c);
 /* a CMP b, for expect vmstat/meminfo/vma-count/reclaimed */
 bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
+/* A fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno. */
+int scn_swap_file_new(char *buf, size_t n);
 
 /* run.c */
 /* Whether len bytes equal op->pat repeated, or one of op->alt[]. */
