@@ -125,9 +125,9 @@ static void copy_page_chunk(struct mml_task *t, struct tlb_entry *e, uint64_t ad
 	char *frame = pfn_to_virt(t->machine, pte_pfn(__pte(e->pte)));
 
 	if (write)
-		memcpy(frame + (addr & ~PAGE_MASK), buf, n);
+		page_data_copy(frame + (addr & ~PAGE_MASK), buf, n);
 	else
-		memcpy(buf, frame + (addr & ~PAGE_MASK), n);
+		page_data_copy(buf, frame + (addr & ~PAGE_MASK), n);
 }
 
 /* Fast path: every page of the range translates from the TLB alone. */

@@ -457,9 +457,9 @@ static int dma_access(struct mml_pin *p, uint64_t off, void *buf, uint64_t len, 
 		char *frame = pin_page_address(p, off >> PAGE_SHIFT);
 
 		if (write)
-			memcpy(frame + (off & ~PAGE_MASK), b, n);
+			page_data_copy(frame + (off & ~PAGE_MASK), b, n);
 		else
-			memcpy(b, frame + (off & ~PAGE_MASK), n);
+			page_data_copy(b, frame + (off & ~PAGE_MASK), n);
 		b += n;
 		off += n;
 	}

@@ -182,7 +182,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		new_folio = vma_alloc_folio(vma, 0, 0, vmf->address);
 		if (!new_folio)
 			goto oom;
-		memcpy(folio_address(m, new_folio), page_address(m, vmf->page), PAGE_SIZE);
+		page_data_copy(folio_address(m, new_folio), page_address(m, vmf->page), PAGE_SIZE);
 	}
 	folio_set_uptodate(new_folio);
 
@@ -461,7 +461,7 @@ static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uin
 	struct mml_machine *m = dst_vma->vm_mm->machine;
 	pte_t pte;
 
-	memcpy(folio_address(m, new_folio), page_address(m, page), PAGE_SIZE);
+	page_data_copy(folio_address(m, new_folio), page_address(m, page), PAGE_SIZE);
 	folio_set_uptodate(new_folio);
 	folio_add_new_anon_rmap(new_folio, dst_vma, addr);
 	folio_add_lru(m, new_folio);

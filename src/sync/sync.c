@@ -275,3 +275,35 @@ void mml_thread_join(struct mml_thread *t)
 	pthread_join(t->tid, NULL);
 	free(t);
 }
+
+/* ---- page contents ------------------------------------------------------ */
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MML_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MML_TSAN 1
+#endif
+
+#ifdef MML_TSAN
+/* The ThreadSanitizer runtime's annotations (dynamic_annotations). */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#endif
+
+void page_data_copy(void *dst, const void *src, size_t n)
+{
+#ifdef MML_TSAN
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+	AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+	memcpy(dst, src, n);
+#ifdef MML_TSAN
+	AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+}

@@ -249,6 +249,17 @@ static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_CONSUME)
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 
+/* ---- page contents ------------------------------------------------------ */
+
+/*
+ * Copies to or from a frame's bytes, which may race by design: a device
+ * writes through a pin while fork or a COW fault copies the page, two
+ * threads store to one page.  Hardware lets the bytes tear and so does
+ * Linux; no metadata lives in them.  Under ThreadSanitizer such copies are
+ * not recorded, so the races it reports are the ones that matter.
+ */
+void page_data_copy(void *dst, const void *src, size_t n);
+
 /* ---- threads ------------------------------------------------------------ */
 
 struct mml_thread;
