@@ -79,6 +79,24 @@ int  mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len);
 int  mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len);
 
 /*
+ * Memory tags, as arm64's MTE: a mapping made or changed with MML_PROT_MTE
+ * (mmap, mprotect; anonymous private memory) has a 4-bit allocation tag
+ * per 16-byte granule, 0 when a page is first mapped, kept through
+ * copy-on-write, fork, swap and swapoff.  The simulated machine is
+ * otherwise x86-64 flavoured (docs/deviations.md).
+ *
+ * mml_set_tag stores the tag of the granule holding addr as the CPU's STG
+ * would (a write access: it faults the page in, breaking COW); mml_get_tag
+ * loads it as LDG (a read access).  0, or -EFAULT if addr is unmapped or
+ * the access is forbidden (as mml_read/mml_write), -EINVAL for a tag over
+ * 15 or a mapping without MML_PROT_MTE (where ptrace's PEEKMTETAGS and
+ * POKEMTETAGS say EIO), -ENOMEM if the fault could not get memory.
+ */
+#define MML_PROT_MTE	0x20	/* as arm64's PROT_MTE: this mapping has tagged memory */
+int  mml_set_tag(struct mml_task *t, uint64_t addr, unsigned tag);
+int  mml_get_tag(struct mml_task *t, uint64_t addr, unsigned *tag);
+
+/*
  * GUP: pins and references on user pages, as drivers, io_uring, RDMA and
  * vmsplice take them.  A call returns the number of pages taken -- all of
  * them -- or -errno with nothing taken (Linux would return a partial count;
@@ -144,7 +162,8 @@ int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
 #define MML_FAIL_META		0x4u	/* metadata: VMAs, anon_vmas, chains, mms, tasks */
 #define MML_FAIL_SWAP_SLOT	0x8u	/* a free swap slot */
 #define MML_FAIL_SWAP_IO	0x10u	/* a swap read or write (-EIO) */
-#define MML_FAIL_ALL		0x1fu
+#define MML_FAIL_TAG		0x20u	/* tag storage for a page going to swap (arch_unmap_one) */
+#define MML_FAIL_ALL		0x3fu
 
 struct mml_fail {
 	unsigned sites;		/* MML_FAIL_*; 0 turns injection off */

@@ -246,3 +246,62 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 	up_read(&mm->mmap_lock);
 	return err;
 }
+
+/* The tag half of the access: the translation must carry the tagged attribute. */
+static int tag_access(struct mml_task *t, struct tlb_entry *e, uint64_t addr, unsigned *tag, bool write)
+{
+	unsigned long pfn = pte_pfn(__pte(e->pte));
+
+	if (!(e->pte & _PAGE_MTE))
+		return -EINVAL;
+	if (write)
+		mte_set_tag(t->machine, pfn, addr & ~PAGE_MASK, *tag);
+	else
+		*tag = mte_get_tag(t->machine, pfn, addr & ~PAGE_MASK);
+	return 0;
+}
+
+/*
+ * A tag store or load (arm64's STG / LDG) of the granule holding addr: it
+ * faults as a one-byte store or load there would, then needs a tagged
+ * mapping (-EINVAL without one: see mml_set_tag).
+ */
+int cpu_access_tag(struct mml_task *t, uint64_t addr, unsigned *tag, bool write)
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+	struct tlb_entry *e;
+	int err = 0;
+
+	if (addr >= TASK_SIZE)
+		return -EFAULT;
+	spin_lock(&t->tlb.lock);
+	e = tlb_lookup(t, addr);
+	if (e && (!write || (e->pte & (_PAGE_RW | _PAGE_DIRTY)) == (_PAGE_RW | _PAGE_DIRTY))) {
+		err = tag_access(t, e, addr, tag, write);
+		spin_unlock(&t->tlb.lock);
+		return err;
+	}
+	spin_unlock(&t->tlb.lock);
+
+	down_read(&mm->mmap_lock);
+	vma = vma_lookup(mm, addr);
+	if (!vma || access_error(write, vma))
+		err = -EFAULT;
+	else if (!(vma->vm_flags & VM_MTE))
+		err = -EINVAL;
+	while (!err) {
+		spin_lock(&t->tlb.lock);
+		e = tlb_translate(t, addr, write);
+		if (e) {
+			err = tag_access(t, e, addr, tag, write);
+			spin_unlock(&t->tlb.lock);
+			break;
+		}
+		spin_unlock(&t->tlb.lock);
+		/* Not present, or zapped meanwhile (MADV_DONTNEED): fault, then look again. */
+		err = do_user_addr_fault(t, addr, write);
+	}
+	up_read(&mm->mmap_lock);
+	return err;
+}

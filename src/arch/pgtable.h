@@ -15,7 +15,9 @@
  *    hardware does; every other change is made under the page-table lock.
  *
  * Entry layout (x86-64 flavoured):
- *   present:     bit 0 P, 1 RW, 2 USER, 5 A, 6 D, 7 PSE (leaf at pmd/pud),
+ *   present:     bit 0 P, 1 RW, 2 USER, 3 MTE (the page's tags are accessible:
+ *                arm64's Normal-Tagged memory attribute; x86's PWT, unused
+ *                otherwise), 5 A, 6 D, 7 PSE (leaf at pmd/pud),
  *                8 PROTNONE (only with P clear: PROT_NONE, still "present"
  *                to the core, invisible to the walker), 9 SPECIAL (no struct
  *                folio behind it, e.g. the zero page), 10 UFFD_WP,
@@ -76,6 +78,7 @@ static inline uint64_t pmd_addr_end(uint64_t a, uint64_t e) { return __table_add
 #define _PAGE_PRESENT	(1ULL << 0)
 #define _PAGE_RW	(1ULL << 1)
 #define _PAGE_USER	(1ULL << 2)
+#define _PAGE_MTE	(1ULL << 3)
 #define _PAGE_ACCESSED	(1ULL << 5)
 #define _PAGE_DIRTY	(1ULL << 6)
 #define _PAGE_PSE	(1ULL << 7)
@@ -125,6 +128,8 @@ static inline uint64_t pgprot_val(pgprot_t p) { return p.pgprot; }
 #define PAGE_READONLY	PAGE_COPY
 #define PAGE_READONLY_EXEC PAGE_COPY_EXEC
 #define _PAGE_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
+/* A protection with the tagged attribute, as arm64's PTE_ATTRINDX(MT_NORMAL_TAGGED). */
+static inline pgprot_t pgprot_tagged(pgprot_t p) { return __pgprot(pgprot_val(p) | _PAGE_MTE); }
 
 /* ---- pte ------------------------------------------------------------------- */
 
@@ -141,6 +146,8 @@ static inline bool pte_special(pte_t p) { return pte_val(p) & _PAGE_SPECIAL; }
 static inline bool pte_soft_dirty(pte_t p) { return pte_val(p) & _PAGE_SOFT_DIRTY; }
 static inline bool pte_uffd_wp(pte_t p) { return pte_val(p) & _PAGE_UFFD_WP; }
 static inline bool pte_exec(pte_t p) { return !(pte_val(p) & _PAGE_NX); }
+/* arm64's pte_tagged(): the mapping carries the tagged memory attribute. */
+static inline bool pte_tagged(pte_t p) { return pte_val(p) & _PAGE_MTE; }
 static inline unsigned long pte_pfn(pte_t p) { return (pte_val(p) & _PFN_MASK) >> _PFN_SHIFT; }
 
 static inline pte_t pte_set_flags(pte_t p, uint64_t f) { return __pte(pte_val(p) | f); }

@@ -65,5 +65,7 @@ void flush_tlb_page(struct vm_area_struct *vma, uint64_t addr);
  * 0, -EFAULT (nothing accessed) or -ENOMEM.
  */
 int cpu_access(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write);
+/* The same for the tag of one 16-byte granule (arch/mte.h): 0, -EFAULT, -EINVAL or -ENOMEM. */
+int cpu_access_tag(struct mml_task *t, uint64_t addr, unsigned *tag, bool write);
 
 #endif /* MML_ARCH_TLB_H */

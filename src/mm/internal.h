@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/mte.h"
 #include "mm/mm_types.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
@@ -257,6 +258,16 @@ static inline spinlock_t *pte_lockptr(struct mml_machine *m, pmd_t pmd)
 	return pfn_to_page(m, pmd_pfn(pmd))->ptl;
 }
 static inline void pte_unmap(pte_t *pte) { rcu_read_unlock(); }
+/*
+ * Models set_pte_at(): install a new mapping.  As on arm64, a page mapped
+ * with the tagged attribute has its tags made valid first (mte_sync_tags).
+ */
+static inline void set_pte_at(struct mm_struct *mm, uint64_t addr, pte_t *ptep, pte_t pte)
+{
+	if (pte_tagged(pte))
+		mte_sync_tags(mm->machine, pte);
+	set_pte(ptep, pte);
+}
 static inline void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl) { spin_unlock(ptl); pte_unmap(pte); }
 spinlock_t *pmd_lockptr(struct mm_struct *mm, pmd_t *pmd);
 
@@ -338,6 +349,8 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags);
+vm_flags_t calc_vm_prot_bits(int prot);
+bool arch_validate_flags(vm_flags_t flags);
 #define MMAP_MIN_ADDR	65536UL		/* vm.mmap_min_addr */
 #define MAX_MAP_COUNT	65530		/* vm.max_map_count */
 
@@ -415,14 +428,7 @@ unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsig
 unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct);
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n);
 
-/*
- * arch_unmap_one(): save what the architecture keeps beside a page's data
- * (SPARC ADI tags) when it is unmapped for swap.  x86 keeps nothing: 0.
- */
-static inline int arch_unmap_one(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, pte_t orig)
-{
-	return 0;
-}
+/* arch_unmap_one, arch_swap_restore, arch_swap_invalidate_*: memory tags, arch/mte.h. */
 
 /* ---- reverse mapping (rmap.c) ---------------------------------------------------------------- */
 

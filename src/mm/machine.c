@@ -22,14 +22,16 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_VMA_ARRAY] = "vma_tree_node",
 	[OBJ_PIN] = "gup_pages",
 	[OBJ_SWAP] = "swap_info_struct",
+	[OBJ_MTE_TAGS] = "mte_tag_storage",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
 {
 	void *p;
 
-	/* should_failslab(); a page table's lock fails with its page. */
-	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : MML_FAIL_META))
+	/* should_failslab(); a page table's lock fails with its page, tag storage on its own. */
+	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : kind == OBJ_MTE_TAGS ? MML_FAIL_TAG :
+			   MML_FAIL_META))
 		return NULL;
 	p = calloc(1, size);
 	if (p)
@@ -92,7 +94,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 
 	/* The shared zero page: never freed, never written. */
 	zp = alloc_pages(m, __GFP_ZERO, 0);
-	if (!zp) {
+	if (!zp || mte_init(m, zp)) {
 		destroy_rwsem(&m->quiesce);
 		spin_lock_destroy(&m->tasks_lock);
 		spin_lock_destroy(&m->pins_lock);
@@ -197,6 +199,7 @@ int mml_machine_free(struct mml_machine *m)
 	spin_lock_destroy(&m->swap_lock);
 	rcu_batch_destroy(&m->rcu);
 	fail_state_destroy(&m->fail);
+	mte_exit(m);
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;

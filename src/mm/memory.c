@@ -85,7 +85,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 		if (!vmf->pte)
 			return 0;
 		if (pte_none(ptep_get(vmf->pte)))
-			set_pte(vmf->pte, entry);
+			set_pte_at(mm, vmf->address, vmf->pte, entry);
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
 		return 0;
 	}
@@ -113,7 +113,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	folio_add_new_anon_rmap(folio, vma, vmf->address);
 	folio_add_lru(m, folio);
-	set_pte(vmf->pte, entry);
+	set_pte_at(mm, vmf->address, vmf->pte, entry);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return 0;
 }
@@ -182,7 +182,9 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		new_folio = vma_alloc_folio(vma, 0, 0, vmf->address);
 		if (!new_folio)
 			goto oom;
+		/* copy_user_highpage(): the bytes, and on arm64 the tags with them. */
 		page_data_copy(folio_address(m, new_folio), page_address(m, vmf->page), PAGE_SIZE);
+		mte_copy_page_tags(m, &new_folio->page, vmf->page);
 	}
 	folio_set_uptodate(new_folio);
 
@@ -210,7 +212,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		ptep_clear_flush(vma, vmf->address, vmf->pte);
 		folio_add_new_anon_rmap(new_folio, vma, vmf->address);
 		folio_add_lru(m, new_folio);
-		set_pte(vmf->pte, entry);
+		set_pte_at(mm, vmf->address, vmf->pte, entry);
 		if (old_folio) {
 			folio_remove_rmap_pte(old_folio, vmf->page, vma);
 			/* The old mapping's reference; ours is dropped below. */
@@ -325,6 +327,8 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		goto out_nomap;
 
 	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	/* The tags saved with the slot go back before the slot may be freed. */
+	arch_swap_restore(m, entry, folio);
 	swap_free(m, entry);
 	if (should_try_to_free_swap(folio, vma, vmf->flags))
 		folio_free_swap(m, folio);
@@ -349,7 +353,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	}
 	folio_get(folio);	/* the mapping's reference */
 	folio_add_anon_rmap_pte(folio, &folio->page, vma, vmf->address, exclusive);
-	set_pte(vmf->pte, pte);
+	set_pte_at(mm, vmf->address, vmf->pte, pte);
 	folio_unlock(folio);
 	if (vmf->flags & FAULT_FLAG_WRITE) {
 		/* Still a write to a page that may be shared: copy-on-write as usual. */
@@ -462,13 +466,14 @@ static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uin
 	pte_t pte;
 
 	page_data_copy(folio_address(m, new_folio), page_address(m, page), PAGE_SIZE);
+	mte_copy_page_tags(m, &new_folio->page, page);
 	folio_set_uptodate(new_folio);
 	folio_add_new_anon_rmap(new_folio, dst_vma, addr);
 	folio_add_lru(m, new_folio);
 	add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
 	pte = mk_pte(m, &new_folio->page, dst_vma->vm_page_prot);
 	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
-	set_pte(dst_pte, pte);
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
 	return 0;
 }
 

@@ -127,6 +127,8 @@ enum pageflags {
 	PG_lazyfree_unused,	/* reserved */
 	PG_large_rmappable,
 	PG_hwpoison,
+	PG_mte_tagged,		/* per page: its tags are valid (arm64's PG_arch_2) */
+	PG_mte_lock,		/* per page: held while the tags are first set (arm64's PG_arch_3) */
 	/* page types, kept as flags rather than in _mapcount */
 	PG_buddy,		/* free, in the buddy allocator */
 	PG_table,		/* a page-table page */
@@ -273,6 +275,7 @@ struct swap_info_struct {
 	unsigned long cluster_next;	/* where the next allocation looks first */
 	unsigned char *swap_map;
 	struct folio **cache;		/* the swap cache: the folio of each slot (Linux: an xarray) */
+	uint8_t **tags;			/* each slot's saved tags (arm64's mte_pages xarray), or NULL */
 	int fd;				/* (C) backing host file, or -1 */
 	char *mem;			/* (C) memory-backed device */
 };
@@ -351,6 +354,7 @@ enum vm_stat_item {
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
+	OBJ_MTE_TAGS,
 	NR_OBJ_KINDS
 };
 
@@ -360,6 +364,7 @@ struct mml_machine {
 	struct mml_config cfg;		/* (C) */
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
 	struct page *mem_map;		/* (C) one struct page per frame */
+	uint8_t *mte_tags;		/* (C) tag storage beside the frames: arch/mte.h */
 	unsigned long nr_frames;	/* (C) */
 	struct zone zone;		/* the single ZONE_NORMAL */
 	struct page *zero_page;		/* (C) the shared zero page */

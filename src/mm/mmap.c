@@ -69,10 +69,17 @@ static uint64_t round_hint_to_min(uint64_t hint)
 	return hint;
 }
 
-static vm_flags_t calc_vm_prot_bits(int prot)
+/* Models calc_vm_prot_bits() with arm64's arch_calc_vm_prot_bits(): PROT_MTE is VM_MTE. */
+vm_flags_t calc_vm_prot_bits(int prot)
 {
 	return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
-	       ((prot & PROT_EXEC) ? VM_EXEC : 0);
+	       ((prot & PROT_EXEC) ? VM_EXEC : 0) | ((prot & MML_PROT_MTE) ? VM_MTE : 0);
+}
+
+/* Models arm64's arch_validate_flags(): tags only where the mapping may have them. */
+bool arch_validate_flags(vm_flags_t flags)
+{
+	return !(flags & VM_MTE) || (flags & VM_MTE_ALLOWED);
 }
 
 /*
@@ -188,6 +195,11 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 		vm_flags |= VM_LOCKED;
 	if (flags & MAP_STACK)
 		vm_flags |= VM_NOHUGEPAGE;
+	/* arm64's arch_calc_vm_flag_bits(): anonymous memory (RAM-backed) may be tagged. */
+	if (flags & MAP_ANONYMOUS)
+		vm_flags |= VM_MTE_ALLOWED;
+	if (!arch_validate_flags(vm_flags))
+		return -EINVAL;
 
 	/* Reserve everything that can fail before unmapping the old range. */
 	err = vma_tree_reserve(mm, 1);

@@ -48,6 +48,8 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 		if (!pte_present(old))
 			continue;
+		/* As set_pte_at() does on arm64: a page now mapped tagged gets its tags first. */
+		mte_sync_tags(vma->vm_mm->machine, pte_modify(old, newprot));
 		/* The walker may set accessed/dirty meanwhile: never lose them. */
 		do {
 			new = pte_modify(old, newprot);
@@ -119,8 +121,8 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 	end = start + len;
 	if (end <= start)
 		return -ENOMEM;
-	/* arch_validate_prot() on x86 */
-	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */))
+	/* arch_validate_prot(): x86's bits, and arm64's PROT_MTE (docs/deviations.md) */
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */ | MML_PROT_MTE))
 		return -EINVAL;
 
 	down_write(&mm->mmap_lock);
@@ -143,12 +145,15 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 			error = -ENOMEM;	/* a hole: what came before stays changed */
 			break;
 		}
-		newflags = (vma->vm_flags & ~VM_ACCESS_FLAGS) |
-			   ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
-			   ((prot & PROT_EXEC) ? VM_EXEC : 0);
+		/* VM_MTE goes unless PROT_MTE asks for it again (arm64's VM_ARCH_CLEAR). */
+		newflags = (vma->vm_flags & ~(VM_ACCESS_FLAGS | VM_MTE)) | calc_vm_prot_bits(prot);
 		/* VM_MAY* are VM_* shifted by 4: nothing beyond what the mapping may do. */
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
 			error = -EACCES;
+			break;
+		}
+		if (!arch_validate_flags(newflags)) {
+			error = -EINVAL;
 			break;
 		}
 		tmp = min(vma->vm_end, end);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mm/internal.h"
+#include "oracle/bugs.h"
 
 struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
 {
@@ -90,6 +91,7 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	}
 	si->swap_map[off] = count | has_cache;
 	if (!si->swap_map[off]) {
+		arch_swap_invalidate_page(m, si, off);
 		si->inuse_pages--;
 		spin_lock(&m->swap_lock);
 		if (si->flags & SWP_WRITEOK)
@@ -235,8 +237,9 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 		return op_exit(m, -ENOMEM);
 	si->swap_map = calloc(max, 1);
 	si->cache = calloc(max, sizeof(*si->cache));
+	si->tags = calloc(max, sizeof(*si->tags));
 	si->fd = -1;
-	if (!si->swap_map || !si->cache) {
+	if (!si->swap_map || !si->cache || !si->tags) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -294,6 +297,7 @@ fail:
 	}
 	free(si->swap_map);
 	free(si->cache);
+	free(si->tags);
 	mml_obj_free(m, OBJ_SWAP, si);
 	return op_exit(m, err);
 }
@@ -321,7 +325,10 @@ static void unuse_pte(struct vm_area_struct *vma, pte_t *ptep, pte_t orig, uint6
 		pte = pte_mksoft_dirty(pte);
 	if (pte_swp_uffd_wp(orig))
 		pte = pte_mkuffd_wp(pte);
-	set_pte(ptep, pte);
+	/* As do_swap_page: the saved tags go back before the slot may be freed (seed 000). */
+	if (!bug_enabled(m, BUG_SWAPOFF_NO_TAG_RESTORE))
+		arch_swap_restore(m, entry, folio);
+	set_pte_at(mm, addr, ptep, pte);
 	swap_free(m, entry);
 }
 
@@ -420,6 +427,7 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 
 static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 {
+	arch_swap_invalidate_area(m, si);
 	if (si->fd >= 0)
 		close(si->fd);
 	if (si->mem)
@@ -427,6 +435,7 @@ static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 	spin_lock_destroy(&si->lock);
 	free(si->swap_map);
 	free(si->cache);
+	free(si->tags);
 	mml_obj_free(m, OBJ_SWAP, si);
 }
 

@@ -99,3 +99,25 @@ int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
 	ret = cpu_access(t, addr, (void *)buf, len, true);
 	return op_exit(m, ret);
 }
+
+int mml_set_tag(struct mml_task *t, uint64_t addr, unsigned tag)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	if (tag > MTE_TAG_MAX)
+		return -EINVAL;
+	op_enter(m, t);
+	ret = cpu_access_tag(t, addr, &tag, true);
+	return op_exit(m, ret);
+}
+
+int mml_get_tag(struct mml_task *t, uint64_t addr, unsigned *tag)
+{
+	struct mml_machine *m = t->machine;
+	int ret;
+
+	op_enter(m, t);
+	ret = cpu_access_tag(t, addr, tag, false);
+	return op_exit(m, ret);
+}

@@ -49,8 +49,10 @@ pgprot_t vm_get_page_prot(vm_flags_t flags)
 		PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC, PAGE_SHARED_EXEC,
 	};
 	unsigned idx = flags & VM_ACCESS_FLAGS;
+	pgprot_t prot = (flags & VM_SHARED) ? shared_map[idx] : private_map[idx];
 
-	return (flags & VM_SHARED) ? shared_map[idx] : private_map[idx];
+	/* arm64's arch_vm_get_page_prot(): VM_MTE maps with the tagged attribute. */
+	return (flags & VM_MTE) ? pgprot_tagged(prot) : prot;
 }
 
 void vma_set_page_prot(struct vm_area_struct *vma)

@@ -140,7 +140,8 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		goto fail;
 	}
 	if (arch_unmap_one(mm, vma, addr, pteval) < 0) {
-		swap_free(m, entry);
+		if (!bug_enabled(m, BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE))
+			swap_free(m, entry);
 		set_pte(ptep, pteval);
 		goto fail;
 	}

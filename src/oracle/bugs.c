@@ -57,6 +57,16 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"reclaim drops a MADV_FREE page that was written after the madvise: the write is lost",
 		"try_to_unmap_one must keep a lazyfree folio whose pte or PG_dirty says it was written (seed 003: \"This is users' data\")",
 	},
+	[BUG_SWAPOFF_NO_TAG_RESTORE] = {
+		"swapoff-no-tag-restore",
+		"swapoff maps a page read back from swap without the tags saved with its slot: the process sees zero tags",
+		"unuse_pte() never called arch_swap_restore() / arch_do_swap_page(); David Hildenbrand found the gap in seed 000 (\"We don't do anything similar for mm/swapfile.c:unuse_pte()\")",
+	},
+	[BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE] = {
+		"no-swap-free-on-arch-unmap-failure",
+		"when arch_unmap_one() cannot save a page's tags, try_to_unmap_one keeps the pte but not the swap_duplicate() it took: the slot leaks",
+		"ca827d55ebaa (\"mm, swap: Add infrastructure for saving page metadata on swap\") until the seed 000 patch added swap_free(entry) on that path",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

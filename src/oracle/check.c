@@ -15,7 +15,11 @@
  *     waiting for their RCU grace period;
  *  6. the counters agree: nr_free_pages with the buddy lists, nr_anon_pages
  *     and nr_page_table_pages with what the walk found, each mm's rss;
- *  7. every mm, VMA, anon_vma and folio passes its *_is_valid().
+ *  7. every mm, VMA, anon_vma and folio passes its *_is_valid();
+ *  8. swap counts (see check_swap);
+ *  9. tags: a pte has the tagged attribute exactly in a VM_MTE VMA and then
+ *     maps a page whose tags are valid (PG_mte_tagged); every tag record
+ *     belongs to a slot in use, and every record allocated is in a slot.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +105,12 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		     (unsigned long long)addr);
 	if (pte_hw_valid(pte) && !(vma->vm_flags & VM_ACCESS_FLAGS))
 		FAIL(st, "mm %d: accessible pte at %#llx in a PROT_NONE VMA", mm->tgid, (unsigned long long)addr);
+	if (pte_tagged(pte) != !!(vma->vm_flags & VM_MTE))
+		FAIL(st, "mm %d: pte at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
+		     pte_tagged(pte) ? "tagged" : "untagged", (vma->vm_flags & VM_MTE) ? "with" : "without");
+	else if (pte_tagged(pte) && !page_mte_tagged(pfn_to_page(m, pfn)))
+		FAIL(st, "mm %d: tagged pte at %#llx maps pfn %lu whose tags were never set (no mte_sync_tags)",
+		     mm->tgid, (unsigned long long)addr, pfn);
 	if (is_zero_pfn(m, pfn)) {
 		if (pte_write(pte) || !pte_special(pte))
 			FAIL(st, "mm %d: zero page mapped writable or not special at %#llx", mm->tgid,
@@ -310,12 +320,13 @@ static void check_frames(struct check_state *st)
 /*
  * Swap: every slot's count equals the swap ptes naming it; SWAP_HAS_CACHE
  * is set exactly when the swap cache holds a folio for it, and that folio
- * says so (PG_swapcache, private); the free-slot totals add up.
+ * says so (PG_swapcache, private); the free-slot totals add up.  Tag
+ * records: only in slots in use, and all of them are in slots.
  */
 static void check_swap(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
-	long free_slots = 0;
+	long free_slots = 0, records = 0;
 
 	for (int t = 0; t < MAX_SWAPFILES; t++) {
 		struct swap_info_struct *si = m->swap_info[t];
@@ -329,6 +340,11 @@ static void check_swap(struct check_state *st)
 			int count = map & ~SWAP_HAS_CACHE;
 
 			inuse += map != 0;
+			if (si->tags[off]) {
+				records++;
+				if (!map)
+					FAIL(st, "swap %d:%lu: free, but its tag record was never freed", t, off);
+			}
 			if (count != st->swaps[t][off])
 				FAIL(st, "swap %d:%lu: swap_map counts %d, %d swap ptes name it", t, off, count,
 				     st->swaps[t][off]);
@@ -347,6 +363,9 @@ static void check_swap(struct check_state *st)
 	}
 	if (free_slots != m->nr_swap_pages)
 		FAIL(st, "nr_swap_pages is %ld, %ld slots are free", m->nr_swap_pages, free_slots);
+	if (records != atomic_long_read(&m->objs[OBJ_MTE_TAGS]))
+		FAIL(st, "%ld tag records are allocated, %ld swap slots hold one",
+		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
 int mml_check_locked(struct mml_machine *m)

@@ -1,0 +1,194 @@
+/*
+ * mte.c - memory tags (see mte.h): the tag storage beside each frame, the
+ * first tagging of a page, tag copies, and the records that keep a
+ * swapped-out page's tags with its swap slot (arm64's mteswap.c).
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+
+static uint8_t *page_tags(struct mml_machine *m, const struct page *page)
+{
+	return m->mte_tags + page_to_pfn(m, page) * MTE_PAGE_TAG_STORAGE;
+}
+
+int mte_init(struct mml_machine *m, struct page *zero_page)
+{
+	/* Untouched storage costs the host nothing: only tagged frames use it. */
+	m->mte_tags = mmap(NULL, m->nr_frames * MTE_PAGE_TAG_STORAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->mte_tags == MAP_FAILED) {
+		m->mte_tags = NULL;
+		return -ENOMEM;
+	}
+	set_bit(PG_mte_tagged, &zero_page->flags);	/* fresh storage: all zero */
+	return 0;
+}
+
+void mte_exit(struct mml_machine *m)
+{
+	if (m->mte_tags)
+		munmap(m->mte_tags, m->nr_frames * MTE_PAGE_TAG_STORAGE);
+	m->mte_tags = NULL;
+}
+
+/* Models page_mte_tagged(): the flag, then (acquire) the tags it vouches for. */
+bool page_mte_tagged(const struct page *page)
+{
+	bool ret = test_bit(PG_mte_tagged, (unsigned long *)&page->flags);
+
+	if (ret)
+		smp_rmb();
+	return ret;
+}
+
+/*
+ * Models try_page_mte_tagging(): true if the caller is to give the page
+ * its first tags (then set_page_mte_tagged()); false if it has them.
+ */
+static bool try_page_mte_tagging(struct page *page)
+{
+	if (page_mte_tagged(page))
+		return false;
+	bit_lock(PG_mte_lock, &page->flags);
+	if (page_mte_tagged(page)) {
+		bit_unlock(PG_mte_lock, &page->flags);
+		return false;
+	}
+	return true;
+}
+
+/* Models set_page_mte_tagged(): the tags are written; publish them. */
+static void set_page_mte_tagged(struct page *page)
+{
+	smp_wmb();
+	set_bit(PG_mte_tagged, &page->flags);
+	bit_unlock(PG_mte_lock, &page->flags);
+}
+
+unsigned mte_get_tag(struct mml_machine *m, unsigned long pfn, unsigned off)
+{
+	unsigned granule = off / MTE_GRANULE_SIZE;
+	uint8_t b = mml_load8(&m->mte_tags[pfn * MTE_PAGE_TAG_STORAGE + granule / 2]);
+
+	return (granule & 1) ? b >> 4 : b & 0xf;
+}
+
+/* A store of one granule's tag leaves the other granule of its byte alone, as STG does. */
+void mte_set_tag(struct mml_machine *m, unsigned long pfn, unsigned off, unsigned tag)
+{
+	unsigned granule = off / MTE_GRANULE_SIZE, shift = (granule & 1) * 4;
+	uint8_t *p = &m->mte_tags[pfn * MTE_PAGE_TAG_STORAGE + granule / 2];
+	uint8_t old = mml_load8(p);
+
+	while (!mml_cmpxchg8(p, &old, (uint8_t)((old & ~(0xfu << shift)) | (tag << shift))))
+		;
+}
+
+void mte_sync_tags(struct mml_machine *m, pte_t pte)
+{
+	static const uint8_t zeros[MTE_PAGE_TAG_STORAGE];
+	struct page *page;
+
+	if (!pte_tagged(pte) || pte_special(pte))
+		return;
+	page = pfn_to_page(m, pte_pfn(pte));
+	if (try_page_mte_tagging(page)) {
+		page_data_copy(page_tags(m, page), zeros, MTE_PAGE_TAG_STORAGE);
+		set_page_mte_tagged(page);
+	}
+}
+
+void mte_copy_page_tags(struct mml_machine *m, struct page *to, struct page *from)
+{
+	if (!page_mte_tagged(from))
+		return;
+	/* A new page: nobody tagged it before us. */
+	VM_BUG_ON_PAGE(!try_page_mte_tagging(to), m, to);
+	page_data_copy(page_tags(m, to), page_tags(m, from), MTE_PAGE_TAG_STORAGE);
+	set_page_mte_tagged(to);
+}
+
+/*
+ * Models arch_unmap_one() as arm64's mte_save_tags() does the work: the
+ * caller holds the folio lock and the pte lock, and the folio is in the
+ * swap cache, so the slot is ours.  Each pte of a shared folio comes
+ * here; the page's tags cannot change while it is shared (a tag store is
+ * a write), so the first record serves them all and is refreshed in
+ * place.  Only a new record is allocated, and may fail.
+ */
+int arch_unmap_one(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, pte_t orig)
+{
+	struct mml_machine *m = mm->machine;
+	struct page *page = pfn_to_page(m, pte_pfn(orig));
+	struct folio *folio = page_folio(page);
+	swp_entry_t entry = { folio->private + (unsigned long)(page - &folio->page) };
+	struct swap_info_struct *si;
+	unsigned long off = swp_offset(entry);
+	uint8_t *rec;
+
+	if (!page_mte_tagged(page))
+		return 0;
+	VM_BUG_ON_FOLIO(!folio_test_swapcache(folio) || !folio_test_locked(folio), m, folio);
+	si = swap_info_get(m, entry);
+	spin_lock(&si->lock);
+	rec = si->tags[off];
+	if (rec)
+		page_data_copy(rec, page_tags(m, page), MTE_PAGE_TAG_STORAGE);
+	spin_unlock(&si->lock);
+	if (rec)
+		return 0;
+	/* Under the pte lock: an atomic allocation, which may fail. */
+	rec = mml_obj_alloc(m, OBJ_MTE_TAGS, MTE_PAGE_TAG_STORAGE);
+	if (!rec)
+		return -ENOMEM;
+	page_data_copy(rec, page_tags(m, page), MTE_PAGE_TAG_STORAGE);
+	spin_lock(&si->lock);
+	VM_BUG_ON(si->tags[off]);	/* the folio lock keeps other savers out */
+	si->tags[off] = rec;
+	spin_unlock(&si->lock);
+	return 0;
+}
+
+/*
+ * Models arch_swap_restore() -> mte_restore_tags(): a page without tags
+ * takes the saved ones.  A page still tagged is the very page the record
+ * was taken from (the swap cache kept it), and keeps its own.
+ */
+void arch_swap_restore(struct mml_machine *m, swp_entry_t entry, struct folio *folio)
+{
+	struct swap_info_struct *si = swap_info_get(m, entry);
+
+	if (!si)
+		return;
+	for (long i = 0; i < folio_nr_pages(folio); i++) {
+		struct page *page = folio_page(folio, i);
+		unsigned long off = swp_offset(entry) + (unsigned long)i;
+
+		spin_lock(&si->lock);
+		if (si->tags[off] && try_page_mte_tagging(page)) {
+			page_data_copy(page_tags(m, page), si->tags[off], MTE_PAGE_TAG_STORAGE);
+			set_page_mte_tagged(page);
+		}
+		spin_unlock(&si->lock);
+	}
+}
+
+void arch_swap_invalidate_page(struct mml_machine *m, struct swap_info_struct *si, unsigned long off)
+{
+	lockdep_assert_held_spin(&si->lock);
+	mml_obj_free(m, OBJ_MTE_TAGS, si->tags[off]);
+	si->tags[off] = NULL;
+}
+
+void arch_swap_invalidate_area(struct mml_machine *m, struct swap_info_struct *si)
+{
+	if (!si->tags)
+		return;
+	spin_lock(&si->lock);
+	for (unsigned long off = 0; off < si->max; off++)
+		if (si->tags[off])
+			arch_swap_invalidate_page(m, si, off);
+	spin_unlock(&si->lock);
+}
