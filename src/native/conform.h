@@ -80,6 +80,10 @@ struct cf_backend {
 	int (*swapoff)(struct cf_backend *b, int swap);
 	/* reclaim now, as memory pressure would: pages reclaimed, or -errno */
 	int64_t (*reclaim)(struct cf_backend *b, uint64_t npages);
+	/* store (write) or load the tag of the granule at addr (MML_PROT_MTE memory) */
+	int (*tag)(struct cf_backend *b, int task, uint64_t addr, bool write, unsigned *tag);
+	/* fault injection from now on, as struct mml_fail; sites 0: off */
+	int (*fail)(struct cf_backend *b, unsigned sites, long nth, long repeat);
 };
 
 /* What one statement showed on one side. */

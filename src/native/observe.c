@@ -580,6 +580,71 @@ static void do_expect_reclaimed(struct walk *w)
 	     (long long)w->reclaimed);
 }
 
+/* ---- tags and fault injection ---- */
+
+static uint64_t next_granule(uint64_t a)
+{
+	return (a & ~15ULL) + 16;
+}
+
+static void do_tag(struct walk *w)
+{
+	const struct scn_op *op = w->op;
+	uint64_t start = addr_of(w, &op->addr), a;
+	unsigned tag = op->tags[0];
+	int r = 0;
+
+	for (a = start; a < start + op->len && a >= start && !r; a = next_granule(a))
+		r = w->b->tag(w->b, task_of(w, op->task), a, true, &tag);
+	if (!refused(w, r, true))
+		note_result(w, r);
+}
+
+/* The tags of the range as an observation: all one value, or the first that differs. */
+static void do_expect_tag(struct walk *w)
+{
+	const struct scn_op *op = w->op;
+	uint64_t start = addr_of(w, &op->addr), a;
+	unsigned tag = 0, first = 0;
+	bool same = true, hit = false, holds;
+	int r = 0, k;
+
+	for (a = start; a < start + op->len && a >= start; a = next_granule(a)) {
+		r = w->b->tag(w->b, task_of(w, op->task), a, false, &tag);
+		if (r)
+			break;
+		if (a == start)
+			first = tag;
+		same &= tag == first;
+		hit |= op->ntags && tag == op->tags[0];
+	}
+	/* a load faults pages in: skipping one leaves the state behind */
+	if (refused(w, r, true))
+		return;
+	if (r < 0 || op->ntags == 0) {
+		note(w, CF_SEEN, op->ntags == 0 && result_ok(&op->expect, r < 0 ? (int)-r : 0), NULL,
+		     "%s", errname(r));
+		return;
+	}
+	for (k = 0; k < op->ntags && op->tags[k] != first; k++)
+		;
+	holds = op->cmp == SCN_EQ ? same && k < op->ntags : !hit;
+	if (same)
+		note(w, CF_SEEN, holds, NULL, "ok, tags %u", first);
+	else
+		note(w, CF_SEEN, holds, NULL, "ok, tags differ (%u, then %u)", first, tag);
+}
+
+static void do_fail(struct walk *w)
+{
+	const struct scn_op *op = w->op;
+	int r = w->b->fail(w->b, op->fail_sites, op->fail_nth, op->fail_repeat);
+
+	/* what fails from now on is this side's own: the two no longer compare */
+	if (!refused(w, r, true))
+		note_result(w, r);
+}
+
 static void step(struct walk *w)
 {
 	switch (w->op->kind) {
@@ -633,6 +698,12 @@ static void step(struct walk *w)
 		return do_reclaim(w);
 	case SCN_OP_EXPECT_RECLAIMED:
 		return do_expect_reclaimed(w);
+	case SCN_OP_TAG:
+		return do_tag(w);
+	case SCN_OP_EXPECT_TAG:
+		return do_expect_tag(w);
+	case SCN_OP_FAIL:
+		return do_fail(w);
 	default:
 		return;		/* machine, check, show, echo: not observations */
 	}

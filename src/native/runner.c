@@ -251,11 +251,25 @@ static int host_exit(struct cf_backend *b, int task)
 
 /* ---- memory ---- */
 
+/*
+ * Memory tags are arm64's: an x86-64 host ignores PROT_MTE in mmap and
+ * refuses it in mprotect, and has no tags to load or store.
+ */
+static int no_mte(struct cf_backend *b)
+{
+	snprintf(b->why, sizeof(b->why), "memory tags (PROT_MTE) are arm64's MTE; this host "
+		 "runner does not use them");
+	return -CF_SKIP;
+}
+
 static int64_t host_mmap(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
 			 long prot, long flags, long fd, int64_t off)
 {
 	struct cf_req q = { .op = CF_REQ_MMAP, .addr = addr, .len = len,
 			    .arg = prot, .arg2 = flags, .fd = fd, .off = off };
+
+	if (prot & MML_PROT_MTE)
+		return no_mte(b);
 
 	return call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
@@ -265,6 +279,8 @@ static int host_range(struct cf_backend *b, int kind, int task, uint64_t addr,
 {
 	struct cf_req q = { .addr = addr, .len = len, .arg = arg };
 
+	if (kind == SCN_OP_MPROTECT && (arg & MML_PROT_MTE))
+		return no_mte(b);
 	q.op = kind == SCN_OP_MUNMAP ? CF_REQ_MUNMAP :
 	       kind == SCN_OP_MPROTECT ? CF_REQ_MPROTECT : CF_REQ_MADVISE;
 	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
@@ -887,6 +903,17 @@ static int64_t host_reclaim(struct cf_backend *b, uint64_t npages)
 	return -CF_SKIP;
 }
 
+static int host_tag(struct cf_backend *b, int task, uint64_t addr, bool write, unsigned *tag)
+{
+	return no_mte(b);
+}
+
+static int host_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
+{
+	snprintf(b->why, sizeof(b->why), "no fault injection into the host kernel");
+	return -CF_SKIP;
+}
+
 /* After the processes are gone: every swap file off and removed. */
 static const char *swap_cleanup(struct host *h)
 {
@@ -1000,6 +1027,8 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->swapon = host_swapon;
 	b->swapoff = host_swapoff;
 	b->reclaim = host_reclaim;
+	b->tag = host_tag;
+	b->fail = host_fail;
 }
 
 void cf_host_free(struct cf_backend *b)

@@ -320,6 +320,18 @@ static int64_t sim_reclaim(struct cf_backend *b, uint64_t npages)
 	return mml_reclaim(S(b)->m, npages);
 }
 
+static int sim_tag(struct cf_backend *b, int task, uint64_t addr, bool write, unsigned *tag)
+{
+	return write ? mml_set_tag(S(b)->task[task], addr, *tag) : mml_get_tag(S(b)->task[task], addr, tag);
+}
+
+static int sim_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
+{
+	struct mml_fail f = { .sites = sites, .countdown = nth, .repeat = repeat };
+
+	return mml_fail_set(S(b)->m, sites ? &f : NULL);
+}
+
 void cf_sim_init(struct cf_backend *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -345,6 +357,8 @@ void cf_sim_init(struct cf_backend *b)
 	b->swapon = sim_swapon;
 	b->swapoff = sim_swapoff;
 	b->reclaim = sim_reclaim;
+	b->tag = sim_tag;
+	b->fail = sim_fail;
 }
 
 void cf_sim_free(struct cf_backend *b)

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 
+#include "mmlab.h"
 #include "scenario/scenario.h"
 
 struct scn_name {
@@ -194,15 +195,20 @@ static int lookup(const struct scn_name *tab, const char *pfx,
 
 /*
  * "none", or letters from r, w, x (each at most once), with '-' as a
- * placeholder so that "r-x" as printed by /proc/PID/maps also reads.
+ * placeholder so that "r-x" as printed by /proc/PID/maps also reads;
+ * then optionally ",mte" for MML_PROT_MTE ("rw,mte", "none,mte").
  */
 int scn_prot_parse(const char *s, size_t n, long *out)
 {
-	long prot = 0;
+	long prot = 0, mte = 0;
 	size_t i;
 
+	if (n > 4 && strncasecmp(s + n - 4, ",mte", 4) == 0) {
+		mte = MML_PROT_MTE;
+		n -= 4;
+	}
 	if (n == 4 && strncasecmp(s, "none", 4) == 0) {
-		*out = PROT_NONE;
+		*out = PROT_NONE | mte;
 		return 0;
 	}
 	if (n == 0 || n > 3)
@@ -221,7 +227,7 @@ int scn_prot_parse(const char *s, size_t n, long *out)
 			return -1;
 		prot |= bit;
 	}
-	*out = prot;
+	*out = prot | mte;
 	return 0;
 }
 

@@ -372,7 +372,7 @@ static int parse_prot(struct parser *p, long *out)
 	}
 	if (scn_prot_parse(t->s, t->n, out) < 0)
 		return perr(p, t->col, "unknown protection " TOKF
-			    " (none, or letters r w x)", TOKA(t));
+			    " (none, or letters r w x; then ,mte for tagged memory)", TOKA(t));
 	return 0;
 }
 
@@ -609,6 +609,154 @@ static int parse_cmp(struct parser *p, enum scn_cmp *c)
 		}
 	}
 	return perr(p, t->col, "expected a comparison (== != < <= > >=)");
+}
+
+/* ---- tags ---- */
+
+/* The optional LEN of a tag statement; one granule without it. */
+static int parse_tag_len(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = peek(p);
+
+	op->len = 16;
+	if (!t || t->type != SCN_TOK_WORD || t->s[0] < '0' || t->s[0] > '9')
+		return 0;
+	if (parse_len(p, "length", &op->len) < 0 || check_io_len(p, t, op->len) < 0)
+		return -1;
+	if (op->len == 0)
+		return perr(p, t->col, "a tag range needs at least one byte");
+	op->has_len = true;
+	return 0;
+}
+
+/* A tag value: a number; the library judges it (a tag over 15 is EINVAL). */
+static int tag_of(struct parser *p, const struct scn_tok *t, unsigned *out)
+{
+	uint64_t v;
+
+	if (parse_u64(p, t, false, &v) < 0)
+		return -1;
+	if (v > 0xffffffff)
+		return perr(p, t->col, "tag out of range: " TOKF, TOKA(t));
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* tag A ADDR [LEN] = TAG [=> ...] */
+static int st_tag(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (parse_task(p, &op->task) < 0 || parse_addr(p, &op->addr) < 0 ||
+	    parse_tag_len(p, op) < 0)
+		return -1;
+	t = need(p, "'=' and a tag");
+	if (!t)
+		return -1;
+	if (!tok_is(t, "="))
+		return perr(p, t->col, "expected '=' and a tag");
+	t = need(p, "tag (0..15)");
+	if (!t || tag_of(p, t, &op->tags[0]) < 0)
+		return -1;
+	op->ntags = 1;
+	return parse_result(p, op, true);
+}
+
+/* expect tag A ADDR [LEN] ==|!= TAG{|TAG}  |  expect tag A ADDR [LEN] => RESULT */
+static int ex_tag(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t, piece;
+	size_t a = 0, b;
+
+	if (parse_task(p, &op->task) < 0 || parse_addr(p, &op->addr) < 0 ||
+	    parse_tag_len(p, op) < 0)
+		return -1;
+	if (tok_is(peek(p), "=>"))
+		return parse_result(p, op, true);
+	if (parse_cmp(p, &op->cmp) < 0)
+		return -1;
+	if (op->cmp != SCN_EQ && op->cmp != SCN_NE)
+		return perr(p, p->lx.tok[p->i - 1].col, "tags compare with == or != only");
+	t = need_word(p, "tag (0..15, or several joined by '|')");
+	if (!t)
+		return -1;
+	while (a <= t->n) {
+		for (b = a; b < t->n && t->s[b] != '|'; b++)
+			;
+		piece = *t;
+		piece.s = t->s + a;
+		piece.n = b - a;
+		piece.col = t->col + (unsigned)a;
+		if (op->ntags == (op->cmp == SCN_EQ ? SCN_MAX_ALTS + 1 : 1))
+			return perr(p, piece.col, op->cmp == SCN_EQ ? "at most %d allowed tags" :
+				    "'!=' takes one tag", SCN_MAX_ALTS + 1);
+		if (tag_of(p, &piece, &op->tags[op->ntags]) < 0)
+			return -1;
+		op->ntags++;
+		a = b + 1;
+	}
+	return end_of_line(p);
+}
+
+/* ---- fault injection ---- */
+
+/* fail SITE{,SITE} [NTH [repeat N]] | fail off */
+static int st_fail(struct parser *p, struct scn_op *op)
+{
+	static const struct { const char *name; unsigned site; } sites[] = {
+		{ "frame", MML_FAIL_FRAME }, { "pgtable", MML_FAIL_PGTABLE },
+		{ "meta", MML_FAIL_META }, { "swap-slot", MML_FAIL_SWAP_SLOT },
+		{ "swap-io", MML_FAIL_SWAP_IO }, { "tag", MML_FAIL_TAG },
+		{ "all", MML_FAIL_ALL },
+	};
+	struct scn_tok *t = need_word(p, "fault-injection sites (frame, pgtable, meta, "
+				      "swap-slot, swap-io, tag, all) or off");
+	size_t a = 0, b;
+	uint64_t v;
+	int64_t r;
+
+	if (!t)
+		return -1;
+	if (tok_is(t, "off"))
+		return end_of_line(p);
+	while (a <= t->n) {
+		unsigned site = 0;
+
+		for (b = a; b < t->n && t->s[b] != ','; b++)
+			;
+		for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++)
+			if (b - a == strlen(sites[i].name) && !memcmp(t->s + a, sites[i].name, b - a))
+				site = sites[i].site;
+		if (!site)
+			return perr(p, t->col + a, "unknown fault-injection site '%.*s' (frame, pgtable, "
+				    "meta, swap-slot, swap-io, tag, all)",
+				    (int)(b - a > 40 ? 40 : b - a), t->s + a);
+		op->fail_sites |= site;
+		a = b + 1;
+	}
+	op->fail_nth = 1;
+	t = peek(p);
+	if (!t)
+		return 0;
+	if (parse_u64(p, t, false, &v) < 0)
+		return -1;
+	if (v == 0 || v > 1000000000)
+		return perr(p, t->col, "the attempt that fails is 1..1000000000 from now");
+	p->i++;
+	op->fail_nth = (long)v;
+	t = peek(p);
+	if (!t)
+		return 0;
+	if (!tok_is(t, "repeat"))
+		return perr(p, t->col, "expected 'repeat' and how many later attempts fail too");
+	p->i++;
+	t = need(p, "how many later attempts fail (-1: all)");
+	if (!t || parse_s64(p, t, &r) < 0)
+		return -1;
+	if (r < -1 || r > 1000000000)
+		return perr(p, t->col, "repeat is -1 (every later attempt) or 0..1000000000");
+	op->fail_repeat = (long)r;
+	return end_of_line(p);
 }
 
 /* ---- pins ---- */
@@ -1170,7 +1318,7 @@ static int st_expect(struct parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = need_word(p, "what to expect (pagemap, same-frame, "
 				      "different-frame, frame, addr, vmstat, meminfo, "
-				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed)");
+				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed, tag)");
 
 	if (!t)
 		return -1;
@@ -1204,6 +1352,10 @@ static int st_expect(struct parser *p, struct scn_op *op)
 	if (tok_is(t, "reclaimed")) {
 		op->kind = SCN_OP_EXPECT_RECLAIMED;
 		return ex_reclaimed(p, op, t);
+	}
+	if (tok_is(t, "tag")) {
+		op->kind = SCN_OP_EXPECT_TAG;
+		return ex_tag(p, op);
 	}
 	op->kind = SCN_OP_EXPECT_STAT;
 	if (tok_is(t, "vmstat") || tok_is(t, "vmstat-delta"))
@@ -1364,6 +1516,8 @@ static const struct command commands[] = {
 	{ "swapon",	SCN_OP_SWAPON,	 st_swapon_anon },
 	{ "swapoff",	SCN_OP_SWAPOFF,	 st_swapoff },
 	{ "reclaim",	SCN_OP_RECLAIM,	 st_reclaim },
+	{ "tag",	SCN_OP_TAG,	 st_tag },
+	{ "fail",	SCN_OP_FAIL,	 st_fail },
 	{ NULL,		0,		 NULL }
 };
 

@@ -83,7 +83,8 @@ static const char *cmd_name(const struct scn_op *op)
 		[SCN_OP_CHECK] = "check", [SCN_OP_UNPIN] = "unpin",
 		[SCN_OP_DMA_READ] = "dma-read", [SCN_OP_DMA_WRITE] = "dma-write",
 		[SCN_OP_SWAPON] = "swapon", [SCN_OP_SWAPOFF] = "swapoff",
-		[SCN_OP_RECLAIM] = "reclaim",
+		[SCN_OP_RECLAIM] = "reclaim", [SCN_OP_TAG] = "tag",
+		[SCN_OP_EXPECT_TAG] = "expect tag", [SCN_OP_FAIL] = "fail",
 	};
 
 	if (op->kind == SCN_OP_PIN)
@@ -585,6 +586,85 @@ static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
 		return SCN_PASS;
 	return fail(r, "expected reclaimed %s %lld, got %ld", scn_cmp_name(op->cmp),
 		    (long long)op->value, r->reclaimed);
+}
+
+/* ---- tags ---- */
+
+/* The granules of [addr, addr+len): the first at addr, the next from each 16-byte boundary. */
+static uint64_t next_granule(uint64_t a)
+{
+	return (a & ~15ULL) + 16;
+}
+
+static int do_tag(struct runner *r, const struct scn_op *op)
+{
+	uint64_t a = addr_of(r, &op->addr), end = a + op->len;
+	int ret = 0;
+
+	for (; a < end && a >= addr_of(r, &op->addr) && !ret; a = next_granule(a))
+		ret = mml_set_tag(task_of(r, op->task), a, op->tags[0]);
+	return check_result(r, ret);
+}
+
+static void tags_str(const struct scn_op *op, char *buf, size_t n)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < op->ntags && o < n; i++)
+		o += snprintf(buf + o, n - o, "%s%u", i ? "|" : "", op->tags[i]);
+}
+
+/*
+ * Every granule of the range holds the same one of the allowed tags
+ * (==), or none holds the tag (!=).  Without a comparison only the
+ * result of the loads counts.
+ */
+static int do_expect_tag(struct runner *r, const struct scn_op *op)
+{
+	uint64_t start = addr_of(r, &op->addr), end = start + op->len, a;
+	unsigned first = 0, tag = 0;
+	char w[160], e[64];
+	int ret = 0, k;
+
+	for (a = start; a < end && a >= start; a = next_granule(a)) {
+		ret = mml_get_tag(task_of(r, op->task), a, &tag);
+		if (ret < 0)
+			break;
+		if (a == start)
+			first = tag;
+		if (op->ntags == 0)
+			continue;
+		for (k = 0; k < op->ntags && op->tags[k] != (op->cmp == SCN_EQ ? first : tag); k++)
+			;
+		if (op->cmp == SCN_EQ ? (k == op->ntags || tag != first) : k < op->ntags)
+			break;
+	}
+	if (op->ntags == 0 || ret < 0) {
+		if (op->ntags == 0)
+			return check_result(r, ret);
+		return fail(r, "expect tag: expected %s, got %s at %s", "ok", scn_errno_name(-ret),
+			    where(r, op->task, &op->addr, a - start, w, sizeof(w)));
+	}
+	if (a >= end || a < start)
+		return SCN_PASS;
+	tags_str(op, e, sizeof(e));
+	return fail(r, "expect tag: expected %s%s at %s, got %u", op->cmp == SCN_EQ ? "" : "not ", e,
+		    where(r, op->task, &op->addr, a - start, w, sizeof(w)), tag);
+}
+
+/* ---- fault injection ---- */
+
+static int do_fail(struct runner *r, const struct scn_op *op)
+{
+	struct mml_fail f = {
+		.sites = op->fail_sites, .countdown = op->fail_nth, .repeat = op->fail_repeat,
+	};
+	int ret = mml_fail_set(r->m, op->fail_sites ? &f : NULL);
+
+	if (ret < 0)
+		return bad(r, 1, "fail: the library refused the schedule (%s)", scn_errno_name(-ret));
+	return SCN_PASS;
 }
 
 /* ---- pagemap ---- */
@@ -1117,6 +1197,12 @@ static int step(struct runner *r, const struct scn_op *op)
 		return do_reclaim(r, op);
 	case SCN_OP_EXPECT_RECLAIMED:
 		return do_expect_reclaimed(r, op);
+	case SCN_OP_TAG:
+		return do_tag(r, op);
+	case SCN_OP_EXPECT_TAG:
+		return do_expect_tag(r, op);
+	case SCN_OP_FAIL:
+		return do_fail(r, op);
 	}
 	return bad(r, 1, "internal error: unknown statement kind %d", op->kind);
 }
@@ -1146,6 +1232,10 @@ static int within_limits(struct runner *r, const struct scn_op *op)
 		break;
 	case SCN_OP_EXPECT_PAGEMAP:
 		what = "expect pagemap";
+		break;
+	case SCN_OP_TAG:
+	case SCN_OP_EXPECT_TAG:
+		what = op->kind == SCN_OP_TAG ? "tag" : "expect tag";
 		break;
 	case SCN_OP_SHOW:
 		if (op->arg != SCN_SHOW_PAGEMAP)

@@ -105,6 +105,9 @@ enum scn_op_kind {
 	SCN_OP_SWAPOFF,		/* swapoff s */
 	SCN_OP_RECLAIM,		/* reclaim NPAGES */
 	SCN_OP_EXPECT_RECLAIMED, /* expect reclaimed CMP N */
+	SCN_OP_TAG,		/* tag A ADDR [LEN] = TAG */
+	SCN_OP_EXPECT_TAG,	/* expect tag A ADDR [LEN] ==|!= TAG{|TAG}, or => ERRNO */
+	SCN_OP_FAIL,		/* fail SITES [NTH [repeat N]] | fail off */
 };
 
 enum scn_sym_kind {
@@ -210,6 +213,12 @@ struct scn_op {
 	int swap;		/* swap device symbol used (swapoff), or -1 */
 	int prio;		/* swapon: -1 = the default, as mml_swapon takes it */
 	bool swap_file;		/* swapon ... file: a host file, not memory */
+	/* tag: the tag stored (tags[0]); expect tag: the allowed tags, none with "=>" */
+	unsigned tags[SCN_MAX_ALTS + 1];
+	int ntags;
+	/* fail: MML_FAIL_* sites (0: off), the countdown and repeat of struct mml_fail */
+	unsigned fail_sites;
+	long fail_nth, fail_repeat;
 };
 
 struct scn_script {
