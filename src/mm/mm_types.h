@@ -376,7 +376,7 @@ struct mml_machine {
 	struct lruvec lruvec;
 	spinlock_t swap_lock;		/* guards swap_info[] and the totals */
 	struct swap_info_struct *swap_info[MAX_SWAPFILES];
-	long nr_swap_pages;		/* (swap_lock) free slots on devices taking writes */
+	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; see swapfile.c */
 	long total_swap_pages;		/* (swap_lock) */
 	spinlock_t tasks_lock;
 	struct list_head mms;		/* (K) every live mm */

@@ -294,7 +294,7 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
 		freed += shrink_folio_list(m, batch, n, false);
 		got = n;
-		if (m->nr_swap_pages > 0) {
+		if (atomic_long_read(&m->nr_swap_pages) > 0) {
 			if (global_vm_stat(m, NR_INACTIVE_ANON) <= global_vm_stat(m, NR_ACTIVE_ANON))
 				shrink_active_list(m, 2 * SWAP_CLUSTER_MAX);
 			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);

@@ -101,8 +101,10 @@ static inline void __set_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, RE
 static inline void __clear_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, READ_ONCE(*addr) & ~(1UL << nr)); }
 
 /* 64-bit entries of page tables: the hardware walker and lockless walkers
- * read them concurrently with updaters, so every access is atomic. */
-static inline uint64_t mml_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+ * read them concurrently with updaters, so every access is atomic.  A load
+ * is consume-ordered (acquire, free on x86): a walker that follows an entry
+ * to a table sees the table's zeroing, which the populating store released. */
+static inline uint64_t mml_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void mml_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t mml_xchg64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
 static inline bool mml_cmpxchg64(uint64_t *p, uint64_t *old, uint64_t new)
