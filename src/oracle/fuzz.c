@@ -75,7 +75,10 @@ static bool chooser_exhausted(const struct chooser *c)
 /* ---- operations -------------------------------------------------------------------- */
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
-		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM, F_CHECK };
+		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
+		F_CHECK, F_FAIL_TAG, F_SWAPOFF };
+
+_Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
 struct fop {
 	enum fop_kind kind;
@@ -86,7 +89,7 @@ struct fop {
 	int64_t off;
 	uint64_t len;
 	int prot, flags, advice;
-	uint8_t byte;		/* write: the byte repeated */
+	uint8_t byte;		/* write: the byte repeated; tag set: the tag */
 	int pin;		/* pin: the pin it creates; unpin, dma: the pin used */
 	unsigned foll;		/* pin: MML_FOLL_* */
 	bool get;		/* pin: a FOLL_GET reference rather than a pin */
@@ -121,6 +124,7 @@ struct run {
 	int story_step, story_a, story_b, story_pin;
 	long done;
 	bool injecting;
+	int swap_id;			/* --swap: the device ("swap0" in scenarios) */
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
 	int cur_task;
@@ -194,9 +198,11 @@ static const char *errname(long e)
 
 static const char *prot_text(int prot)
 {
-	static const char *const t[8] = { "none", "r", "w", "rw", "x", "rx", "wx", "rwx" };
+	static const char *const t[16] = { "none", "r", "w", "rw", "x", "rx", "wx", "rwx",
+					   "none,mte", "r,mte", "w,mte", "rw,mte", "x,mte", "rx,mte",
+					   "wx,mte", "rwx,mte" };
 
-	return t[prot & 7];
+	return t[(prot & 7) | ((prot & MML_PROT_MTE) ? 8 : 0)];
 }
 
 static const char *advice_text(int a, char *buf, size_t n)
@@ -301,6 +307,8 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_DONTFORK;
 			if (strstr(line, " wf"))
 				v[nv - 1].flags |= MODEL_WIPEONFORK;
+			if (strstr(line, " mt"))
+				v[nv - 1].prot |= MODEL_PROT_MTE;
 		}
 	}
 	free(text);
@@ -319,20 +327,27 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 
 /* ---- running one operation ---------------------------------------------------------------- */
 
-static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
+/* One allowed pattern: a byte repeated, or the bytes as a string. */
+static void print_pattern(FILE *f, const uint8_t *b, uint64_t n)
 {
 	uint64_t i;
 
 	for (i = 1; i < n && b[i] == b[0]; i++)
 		;
 	if (i == n) {
-		fprintf(f, " expect 0x%02x", b[0]);
+		fprintf(f, "0x%02x", b[0]);
 		return;
 	}
-	fprintf(f, " expect \"");
+	fprintf(f, "\"");
 	for (i = 0; i < n; i++)
 		fprintf(f, "\\x%02x", b[i]);
 	fprintf(f, "\"");
+}
+
+static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
+{
+	fprintf(f, " expect ");
+	print_pattern(f, b, n);
 }
 
 /* The expected result clause of a scenario line. */
@@ -377,13 +392,34 @@ static void settle_before_free(struct run *r, int task, struct mml_task *t, uint
 	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)) && !r->why[0]; a += PG) {
 		if (!model_undecided(r->md, task, a))
 			continue;
+		uint8_t tags[PG / 16], *got_tags = tags;
+
+		bool lazy = model_lazyfree(r->md, task, a), alt = model_alt_bytes(r->md, task, a, r->ibuf);
+
+		/* The outcomes the model allows, for the scenario: its bytes, the alternative, zeros. */
+		if (r->scn && !model_read(r->md, task, a, r->mbuf, PG)) {
+			fprintf(r->scn, "read T%d %#" PRIx64 " %llu", task, a, (unsigned long long)PG);
+			print_bytes_expect(r->scn, r->mbuf, PG);
+			if (alt) {
+				fprintf(r->scn, " | ");
+				print_pattern(r->scn, r->ibuf, PG);
+			}
+			fprintf(r->scn, "%s\n", lazy ? " |zero" : "");
+		}
 		if (mml_read(t, a, r->ibuf, PG) || model_read(r->md, task, a, r->mbuf, PG))
 			continue;	/* unreadable (or an injected failure): stays open */
-		if (!model_read_settle(r->md, task, a, r->ibuf))
+		/* Tag loads through the translation the read just made change nothing. */
+		for (unsigned g = 0; g < PG / 16 && got_tags; g++) {
+			unsigned tag;
+
+			if (!model_tagged(r->md, task, a) || mml_get_tag(t, a + g * 16, &tag))
+				got_tags = NULL;
+			else
+				tags[g] = (uint8_t)tag;
+		}
+		if (!model_read_settle(r->md, task, a, r->ibuf, got_tags))
 			diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes, nor zeros and "
 				"the writes since MADV_FREE", task, a);
-		if (r->scn)
-			fprintf(r->scn, "read T%d %#" PRIx64 " %llu\n", task, a, (unsigned long long)PG);
 	}
 }
 
@@ -486,6 +522,63 @@ static bool exec_dma(struct run *r, const struct fop *op)
 	return true;
 }
 
+/*
+ * Tag stores over op->len bytes (every granule they touch) or one tag
+ * load, on both sides.  A store stops at the first error, as the
+ * scenario's "tag" statement does.
+ */
+static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
+		     long fails_before)
+{
+	unsigned tag = 0, want = 0;
+	long got = 0, exp = 0;
+	bool lazy, adopted = false;
+
+	if (op->kind == F_TAG_SET) {
+		uint64_t a, stop = addr + op->len;
+
+		for (a = addr; a < addr + op->len && !got; a = (a & ~15ULL) + 16)
+			if ((got = mml_set_tag(t, a, op->byte)))
+				stop = a;
+		if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before) {
+			/* Failed cleanly where it stopped: the granules before it were stored. */
+			for (a = addr; a < stop; a = (a & ~15ULL) + 16)
+				model_set_tag(r->md, op->task, a, op->byte);
+			return true;
+		}
+		for (a = addr; a < addr + op->len && !exp; a = (a & ~15ULL) + 16)
+			exp = model_set_tag(r->md, op->task, a, op->byte);
+		if (got != exp)
+			diverge(r, "T%d tag %s %" PRIu64 " = %u: got %ld (%s), the model says %ld (%s)", op->task, at,
+				op->len, op->byte, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		if (r->scn) {
+			fprintf(r->scn, "tag T%d %s %" PRIu64 " = %u", op->task, at, op->len, op->byte);
+			print_result(r->scn, exp);
+		}
+		return true;
+	}
+	got = mml_get_tag(t, addr, &tag);
+	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+		return true;
+	lazy = model_lazyfree(r->md, op->task, addr);
+	exp = model_get_tag(r->md, op->task, addr, &want);
+	if (got != exp)
+		diverge(r, "T%d tag load %s: got %ld (%s), the model says %ld (%s)", op->task, at, got,
+			got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+	else if (!got && tag != want && !(adopted = model_tag_alternative(r->md, op->task, addr, tag)))
+		diverge(r, "T%d tag load %s: the tag is %u, the model says %u", op->task, at, tag, want);
+	if (r->scn) {
+		fprintf(r->scn, "expect tag T%d %s", op->task, at);
+		if (exp)
+			print_result(r->scn, exp);
+		else if (adopted)
+			fprintf(r->scn, " == %u|%u\n", want, tag);	/* the outcome the model adopted */
+		else
+			fprintf(r->scn, lazy && want ? " == %u|0\n" : " == %u\n", want);
+	}
+	return true;
+}
+
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
 static bool exec_op(struct run *r, const struct fop *op)
 {
@@ -501,12 +594,13 @@ static bool exec_op(struct run *r, const struct fop *op)
 	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
 		if (!r->pins[op->pin])
 			return false;
-	} else if (op->kind != F_SPAWN && op->kind != F_CHECK) {
+	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_FAIL_TAG &&
+		   op->kind != F_SWAPOFF) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
 	}
-	if ((op->kind >= F_MMAP && op->kind <= F_WRITE) || op->kind == F_PIN) {
+	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -661,6 +755,9 @@ static bool exec_op(struct run *r, const struct fop *op)
 		}
 		return true;
 	}
+	case F_TAG_SET:
+	case F_TAG_GET:
+		return exec_tag(r, op, t, addr, at, fails_before);
 	case F_PIN:
 		return exec_pin(r, op, t, addr, at, fails_before);
 	case F_UNPIN:
@@ -686,6 +783,31 @@ static bool exec_op(struct run *r, const struct fop *op)
 			diverge(r, "the invariant checker failed at a check statement");
 		if (r->scn)
 			fprintf(r->scn, "check\n");
+		return true;
+	case F_FAIL_TAG: {
+		/* The next tag record cannot be had: arch_unmap_one fails, invisibly to the model. */
+		struct mml_fail f = { .sites = MML_FAIL_TAG, .countdown = 1 };
+
+		if (mml_fail_set(r->m, &f))
+			diverge(r, "fail tag: mml_fail_set refused");
+		if (r->scn)
+			fprintf(r->scn, "fail tag\n");
+		return true;
+	}
+	case F_SWAPOFF:
+		/* Invisible to the model too: every page comes back (unuse_pte), tags and all. */
+		got = mml_swapoff(r->m, r->swap_id);
+		if (got == 0) {
+			r->swap_id = mml_swapon(r->m, NULL, r->o->swap, -1);
+			if (r->swap_id < 0)
+				diverge(r, "swapon %" PRIu64 " after swapoff: got %d", r->o->swap, r->swap_id);
+		} else if (got != -ENOMEM) {
+			diverge(r, "swapoff: got %ld (%s)", got, errname(got));
+		}
+		if (r->scn && got == 0)
+			fprintf(r->scn, "swapoff swap0\nswap0 = swapon %" PRIu64 "\n", r->o->swap);
+		else if (r->scn)
+			fprintf(r->scn, "swapoff swap0 => %s\n", errname(got));
 		return true;
 	}
 	return false;
@@ -759,8 +881,10 @@ static int pick_prot(struct chooser *c)
 	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
 				     PROT_READ | PROT_WRITE, PROT_READ, PROT_READ, PROT_NONE, PROT_WRITE,
 				     PROT_READ | PROT_WRITE | PROT_EXEC, PROT_READ | PROT_EXEC };
+	int prot = prots[choose(c, sizeof(prots) / sizeof(prots[0]))];
 
-	return prots[choose(c, sizeof(prots) / sizeof(prots[0]))];
+	/* Tagged memory often enough that reclaim, swapoff and fork meet it. */
+	return choose(c, 3) ? prot : prot | MML_PROT_MTE;
 }
 
 static int pick_advice(struct chooser *c)
@@ -841,13 +965,13 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	uint32_t roll = choose(c, 116);
+	uint32_t roll = choose(c, 126);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
-	if (roll == 115 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
+	if (roll == 125 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
 		int task = pick_live_task(r, c);
 
 		if (task >= 0) {
@@ -935,6 +1059,20 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->off = choose(c, 8) ? choose(c, (uint32_t)(4 * PG)) : 0;
 		op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)PG);
 		op->byte = (uint8_t)choose(c, 256);
+	} else if (roll < 123) {
+		/* Tag stores and loads, mostly where the model says there are tags. */
+		op->kind = roll < 119 ? F_TAG_SET : F_TAG_GET;
+		for (int tries = 0; tries < 4; tries++) {
+			pick_addr(r, c, op, false);
+			if (op->region >= 0 && model_tagged(r->md, op->task, r->rbase[op->region] + (uint64_t)op->off))
+				break;
+		}
+		op->len = choose(c, 3) ? 16 * (1 + choose(c, 64)) : 16;
+		op->byte = (uint8_t)(choose(c, 32) ? choose(c, 16) : 16);	/* 16: EINVAL */
+	} else if (roll == 123 && r->o->swap && !r->injecting) {
+		op->kind = F_FAIL_TAG;
+	} else if (roll == 124 && r->o->swap && !r->injecting) {
+		op->kind = F_SWAPOFF;
 	} else if (r->o->swap && choose(c, 2)) {
 		op->kind = F_RECLAIM;
 		op->len = 1 + choose(c, 64);
@@ -964,7 +1102,8 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
-	if (o->swap && mml_swapon(r->m, NULL, o->swap, -1) < 0)
+	r->swap_id = o->swap ? mml_swapon(r->m, NULL, o->swap, -1) : -1;
+	if (o->swap && r->swap_id < 0)
 		return false;
 	if (o->fail_rate_ppm || o->fail_at) {
 		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed,
@@ -1008,8 +1147,8 @@ static void run_finish(struct run *r)
  * model knows nothing of, so compare page by page.)
  */
 /*
- * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf]"
- * per VMA, from smaps (whose VmFlags carry the fork flags).
+ * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt]"
+ * per VMA, from smaps (whose VmFlags carry the fork flags and VM_MTE).
  */
 static char *library_layout(struct mml_task *t)
 {
@@ -1034,7 +1173,8 @@ static char *library_layout(struct mml_task *t)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
 			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
 		} else if (!strncmp(line, "VmFlags:", 8)) {
-			fprintf(o, "%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "");
+			fprintf(o, "%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "",
+				strstr(line, " mt") ? " mt" : "");
 		}
 	}
 	fclose(o);

@@ -17,18 +17,65 @@
 #define MP_WIPEONFORK	MODEL_WIPEONFORK
 #define MP_LAZYFREE	0x4u	/* MADV_FREE'd, not written since: old bytes or zeros */
 
+#define MODEL_GRANULES	(MODEL_PAGE / 16)
+
 struct mpage {
 	uint64_t addr;
-	int prot;
+	int prot;		/* PROT_READ, PROT_WRITE, PROT_EXEC, MODEL_PROT_MTE */
 	unsigned flags;
 	uint8_t *data;		/* NULL: all zero */
+	uint8_t *tags;		/* a tag per 16-byte granule; NULL: all zero (so is data then) */
 	/*
 	 * A lazily freed page written before anyone looked: reclaim may have
 	 * dropped it before the write (then it holds zeros plus the write,
-	 * alt) or not (data).  The first read that tells them apart decides.
+	 * alt, with zero tags plus the tag stores, alt_tags) or not (data,
+	 * tags).  The first read that tells them apart decides.
 	 */
-	uint8_t *alt;
+	uint8_t *alt, *alt_tags;
 };
+
+/* The page is all zero again, tags too (MADV_DONTNEED, a discard). */
+static void page_forget(struct mpage *pg)
+{
+	free(pg->data);
+	free(pg->alt);
+	free(pg->tags);
+	free(pg->alt_tags);
+	pg->data = pg->alt = pg->tags = pg->alt_tags = NULL;
+	pg->flags &= ~MP_LAZYFREE;
+}
+
+/* The page is its alternative (dropped before the writes since MADV_FREE). */
+static void page_adopt_alt(struct mpage *pg)
+{
+	free(pg->data);
+	free(pg->tags);
+	pg->data = pg->alt;
+	pg->tags = pg->alt_tags;
+	pg->alt = pg->alt_tags = NULL;
+}
+
+/* The page is what data and tags say: the alternative is gone. */
+static void page_drop_alt(struct mpage *pg)
+{
+	free(pg->alt);
+	free(pg->alt_tags);
+	pg->alt = pg->alt_tags = NULL;
+}
+
+static uint8_t *dup_page_part(const uint8_t *p, size_t n, bool *oom)
+{
+	uint8_t *d;
+
+	if (!p)
+		return NULL;
+	d = malloc(n);
+	if (d)
+		memcpy(d, p, n);
+	else
+		*oom = true;
+	return d;
+}
 
 struct mproc {
 	bool alive;
@@ -77,10 +124,8 @@ struct model *model_new(void)
 
 static void proc_clear(struct mproc *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->pages[i].data);
-		free(p->pages[i].alt);
-	}
+	for (size_t i = 0; i < p->n; i++)
+		page_forget(&p->pages[i]);
 	free(p->pages);
 	p->pages = NULL;
 	p->n = p->cap = 0;
@@ -249,19 +294,19 @@ int model_fork(struct model *md, int task, int child_task)
 		if (pg.flags & MP_DONTFORK)
 			continue;
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt)) {
-			pg.data = pg.alt = NULL;
+			pg.data = pg.alt = pg.tags = pg.alt_tags = NULL;
 			pg.flags &= ~MP_LAZYFREE;
 		} else {
-			uint8_t *d = pg.data, *a = pg.alt;
+			bool oom = false;
 
-			pg.data = d ? malloc(MODEL_PAGE) : NULL;
-			pg.alt = a ? malloc(MODEL_PAGE) : NULL;
-			if ((d && !pg.data) || (a && !pg.alt))
+			pg.data = dup_page_part(pg.data, MODEL_PAGE, &oom);
+			pg.alt = dup_page_part(pg.alt, MODEL_PAGE, &oom);
+			pg.tags = dup_page_part(pg.tags, MODEL_GRANULES, &oom);
+			pg.alt_tags = dup_page_part(pg.alt_tags, MODEL_GRANULES, &oom);
+			if (oom) {
+				page_forget(&pg);
 				return -ENOMEM;
-			if (d)
-				memcpy(pg.data, d, MODEL_PAGE);
-			if (a)
-				memcpy(pg.alt, a, MODEL_PAGE);
+			}
 		}
 		if (!grow((void **)&child->pages, sizeof(pg), child->n + 1, &child->cap))
 			return -ENOMEM;
@@ -303,10 +348,8 @@ static void unmap_range(struct mproc *p, uint64_t start, uint64_t end)
 {
 	size_t i = lower_bound(p, start), j = i;
 
-	for (; j < p->n && p->pages[j].addr < end; j++) {
-		free(p->pages[j].data);
-		free(p->pages[j].alt);
-	}
+	for (; j < p->n && p->pages[j].addr < end; j++)
+		page_forget(&p->pages[j]);
 	if (j == i)
 		return;
 	memmove(&p->pages[i], &p->pages[j], (p->n - j) * sizeof(*p->pages));
@@ -403,7 +446,7 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 		}
 	}
 	detach_pins(md, p, start, start + len);
-	if (map_range(p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+	if (map_range(p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
 		return -ENOMEM;
 	return (long)start;
 }
@@ -441,15 +484,15 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 	end = addr + len;
 	if (overflow || end <= addr)
 		return -ENOMEM;
-	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8))
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 | MODEL_PROT_MTE))
 		return -EINVAL;
-	/* Pages up to the first hole change; a hole makes it ENOMEM. */
+	/* Pages up to the first hole change; a hole makes it ENOMEM.  Pages keep their tags. */
 	for (a = addr; a < end; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
 
 		if (!pg)
 			return -ENOMEM;
-		pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+		pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	}
 	return 0;
 }
@@ -506,10 +549,7 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		switch (advice) {
 		case MADV_DONTNEED:
 			detach_pins(md, p, a, a + MODEL_PAGE);
-			free(pg->data);
-			free(pg->alt);
-			pg->data = pg->alt = NULL;
-			pg->flags &= ~MP_LAZYFREE;
+			page_forget(pg);
 			break;
 		case MADV_FREE:
 			if (pg->data)
@@ -693,10 +733,7 @@ void model_discard(struct model *md, int task, uint64_t addr)
 
 	if (pg && (pg->flags & MP_LAZYFREE)) {
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
-		free(pg->data);
-		free(pg->alt);
-		pg->data = pg->alt = NULL;
-		pg->flags &= ~MP_LAZYFREE;
+		page_forget(pg);
 	}
 }
 
@@ -718,9 +755,7 @@ bool model_read_alternative(struct model *md, int task, uint64_t addr, const uin
 	if (pg->alt && !memcmp(pg->alt + off, got, len)) {
 		/* It was dropped before the write: that is the page now. */
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
-		free(pg->data);
-		pg->data = pg->alt;
-		pg->alt = NULL;
+		page_adopt_alt(pg);
 		return true;
 	}
 	return false;
@@ -747,7 +782,7 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 			return;
 		pg = find_page(p, addr);
 	}
-	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK)) | (flags & (MP_DONTFORK | MP_WIPEONFORK));
 }
 
@@ -826,29 +861,42 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 	return (long)npages;
 }
 
+/* Two pages' tags alike (NULL: all zero). */
+static bool tags_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (unsigned g = 0; g < MODEL_GRANULES; g++)
+		if ((a ? a[g] : 0) != (b ? b[g] : 0))
+			return false;
+	return true;
+}
+
 /*
  * One whole page as the library holds it decides between the model's
- * outcomes for it: its bytes (data), zeros plus the writes since (alt), or,
- * while lazily freed, zeros.  False if it is none of them.
+ * outcomes for it: its bytes and tags (data, tags), zeros plus the writes
+ * since (alt, alt_tags), or, while lazily freed, zeros.  got_tags: the
+ * page's tags, or NULL if they could not be read; then bytes that fit
+ * two outcomes whose tags differ decide nothing yet.  False if it is
+ * none of them.
  */
-static bool settle_page(struct model *md, struct mproc *p, struct mpage *pg, const uint8_t *got)
+static bool settle_page(struct model *md, struct mproc *p, struct mpage *pg, const uint8_t *got,
+			const uint8_t *got_tags)
 {
 	static const uint8_t zeros[MODEL_PAGE];
+	bool d = pg->data && !memcmp(pg->data, got, MODEL_PAGE) && (!got_tags || tags_equal(pg->tags, got_tags));
+	bool a = pg->alt && !memcmp(pg->alt, got, MODEL_PAGE) && (!got_tags || tags_equal(pg->alt_tags, got_tags));
+	bool z = (pg->flags & MP_LAZYFREE) && !memcmp(zeros, got, MODEL_PAGE) &&
+		 (!got_tags || tags_equal(NULL, got_tags));
 
-	if (pg->data && !memcmp(pg->data, got, MODEL_PAGE)) {
-		free(pg->alt);
-		pg->alt = NULL;
-	} else if (pg->alt && !memcmp(pg->alt, got, MODEL_PAGE)) {
+	if (d && a && !tags_equal(pg->tags, pg->alt_tags))
+		return true;	/* only the tags tell them apart */
+	if (d) {
+		page_drop_alt(pg);
+	} else if (a) {
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped before the write */
-		free(pg->data);
-		pg->data = pg->alt;
-		pg->alt = NULL;
-	} else if ((pg->flags & MP_LAZYFREE) && !memcmp(zeros, got, MODEL_PAGE)) {
+		page_adopt_alt(pg);
+	} else if (z) {
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);	/* dropped since */
-		free(pg->data);
-		free(pg->alt);
-		pg->data = pg->alt = NULL;
-		pg->flags &= ~MP_LAZYFREE;
+		page_forget(pg);
 	} else {
 		return false;
 	}
@@ -863,12 +911,23 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 
 	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
 		return true;
-	if (!settle_page(md, p, pg, got))
+	if (!settle_page(md, p, pg, got, NULL))
 		return false;
 	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
 		return false;	/* dropped: the write GUP faulted in a page of its own */
 	pg->flags &= ~MP_LAZYFREE;	/* and dirtied it */
 	pn->state[idx] = PIN_ATTACHED;
+	return true;
+}
+
+bool model_alt_bytes(const struct model *md, int task, uint64_t addr, uint8_t *out)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	if (!pg || !pg->alt)
+		return false;
+	memcpy(out, pg->alt, MODEL_PAGE);
 	return true;
 }
 
@@ -880,12 +939,96 @@ bool model_undecided(const struct model *md, int task, uint64_t addr)
 	return pg && pg->alt;
 }
 
-bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got)
+bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got, const uint8_t *got_tags)
 {
 	struct mproc *p = task_proc(md, task);
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 
-	return !pg || settle_page(md, p, pg, got);
+	return !pg || settle_page(md, p, pg, got, got_tags);
+}
+
+bool model_tagged(const struct model *md, int task, uint64_t addr)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	return pg && (pg->prot & MODEL_PROT_MTE);
+}
+
+/* ---- tags ------------------------------------------------------------------------ */
+
+/* The page of a tag load or store, or the error: EFAULT as a byte access, EINVAL without tags. */
+static int tag_page(const struct model *md, int task, uint64_t addr, bool write, struct mpage **out)
+{
+	struct mproc *p = task_proc(md, task);
+
+	if (!p)
+		return -ESRCH;
+	if (!accessible(p, addr, 1, write))
+		return -EFAULT;
+	*out = find_page(p, addr & ~(MODEL_PAGE - 1));
+	return ((*out)->prot & MODEL_PROT_MTE) ? 0 : -EINVAL;
+}
+
+static bool set_granule(uint8_t **tags, unsigned g, unsigned tag)
+{
+	if (!*tags && !(*tags = calloc(1, MODEL_GRANULES)))
+		return false;
+	(*tags)[g] = (uint8_t)tag;
+	return true;
+}
+
+int model_set_tag(struct model *md, int task, uint64_t addr, unsigned tag)
+{
+	unsigned g = (addr & (MODEL_PAGE - 1)) / 16;
+	struct mpage *pg;
+	int r;
+
+	if (tag > 15)
+		return -EINVAL;
+	r = tag_page(md, task, addr, true, &pg);
+	if (r)
+		return r;
+	/* A tag store is a write: the page is the process's own, and wanted again. */
+	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
+		return -ENOMEM;
+	if ((pg->flags & MP_LAZYFREE) && !pg->alt && !(pg->alt = calloc(1, MODEL_PAGE)))
+		return -ENOMEM;
+	if (!set_granule(&pg->tags, g, tag) || (pg->alt && !set_granule(&pg->alt_tags, g, tag)))
+		return -ENOMEM;
+	pg->flags &= ~MP_LAZYFREE;
+	return 0;
+}
+
+int model_get_tag(struct model *md, int task, uint64_t addr, unsigned *tag)
+{
+	struct mpage *pg;
+	int r = tag_page(md, task, addr, false, &pg);
+
+	if (r)
+		return r;
+	*tag = pg->tags ? pg->tags[(addr & (MODEL_PAGE - 1)) / 16] : 0;
+	return 0;
+}
+
+bool model_tag_alternative(struct model *md, int task, uint64_t addr, unsigned got)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+	unsigned g = (addr & (MODEL_PAGE - 1)) / 16;
+
+	if (!pg)
+		return false;
+	if ((pg->flags & MP_LAZYFREE) && got == 0) {
+		model_discard(md, task, addr);	/* reclaim dropped it */
+		return true;
+	}
+	if (pg->alt && (pg->alt_tags ? pg->alt_tags[g] : 0) == got) {
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
+		page_adopt_alt(pg);
+		return true;
+	}
+	return false;
 }
 
 bool model_pin_alive(const struct model *md, int id)
@@ -1025,11 +1168,12 @@ void model_dump(const struct model *md, int task, FILE *f)
 		while (j < p->n && p->pages[j].addr == p->pages[j - 1].addr + MODEL_PAGE &&
 		       p->pages[j].prot == p->pages[i].prot && p->pages[j].flags == p->pages[i].flags)
 			j++;
-		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s\n", (unsigned long long)p->pages[i].addr,
+		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s\n", (unsigned long long)p->pages[i].addr,
 			(unsigned long long)(p->pages[j - 1].addr + MODEL_PAGE),
 			p->pages[i].prot & PROT_READ ? 'r' : '-', p->pages[i].prot & PROT_WRITE ? 'w' : '-',
 			p->pages[i].prot & PROT_EXEC ? 'x' : '-', p->pages[i].flags & MP_DONTFORK ? " dc" : "",
-			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
+			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].prot & MODEL_PROT_MTE ? " mt" : "",
+			p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
 		i = j;
 	}
 }

@@ -3,7 +3,7 @@
  * to be obviously correct and to share nothing with the implementation.
  *
  * A process is a flat, page-granular map from address to {protection,
- * fork flags, 4 KiB of bytes or "zero"}.  fork copies it whole; munmap and
+ * fork flags, 4 KiB of bytes or "zero", 256 tags or "zero"}.  fork copies it whole; munmap and
  * MADV_DONTNEED forget or zero pages; every call returns the result Linux
  * documents.  Where Linux allows several outcomes (the address a non-fixed
  * mmap picks) the model checks the implementation's choice against the
@@ -101,7 +101,26 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
  * (model_undecided) and tells the model which one it is (model_read_settle).
  */
 bool model_undecided(const struct model *md, int task, uint64_t addr);
-bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got);
+/* The other outcome's bytes of such a page (zeros and the writes since), if it has one. */
+bool model_alt_bytes(const struct model *md, int task, uint64_t addr, uint8_t *out);
+/* got_tags: the page's 256 tags, one per byte, or NULL if they cannot be read. */
+bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got, const uint8_t *got_tags);
+
+/*
+ * Memory tags (PROT_MTE, arm64's 0x20): a 4-bit tag per 16 bytes of a
+ * page, zero in a page first mapped, kept by every path (fork, COW, swap).
+ * A tag store is a write: it breaks COW and makes a lazily freed page
+ * wanted again.  The results are mml_set_tag's and mml_get_tag's.
+ * model_tag_alternative: a load disagreed with the model's primary view;
+ * is the tag one of Linux's other outcomes (a lazily freed page dropped)?
+ * If so the model adopts that outcome.
+ */
+#define MODEL_PROT_MTE	0x20
+int  model_set_tag(struct model *md, int task, uint64_t addr, unsigned tag);
+int  model_get_tag(struct model *md, int task, uint64_t addr, unsigned *tag);
+bool model_tag_alternative(struct model *md, int task, uint64_t addr, unsigned got);
+/* Does the page at addr have PROT_MTE (its tags can be read)? */
+bool model_tagged(const struct model *md, int task, uint64_t addr);
 /* The exact bytes the device must read, if the model knows them all. */
 bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out);
 bool model_pin_alive(const struct model *md, int id);
