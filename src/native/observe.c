@@ -582,11 +582,6 @@ static void do_expect_reclaimed(struct walk *w)
 
 /* ---- tags and fault injection ---- */
 
-static uint64_t next_granule(uint64_t a)
-{
-	return (a & ~15ULL) + 16;
-}
-
 static void do_tag(struct walk *w)
 {
 	const struct scn_op *op = w->op;
@@ -594,7 +589,7 @@ static void do_tag(struct walk *w)
 	unsigned tag = op->tags[0];
 	int r = 0;
 
-	for (a = start; a < start + op->len && a >= start && !r; a = next_granule(a))
+	for (a = start; a < start + op->len && a >= start && !r; a = scn_next_granule(a))
 		r = w->b->tag(w->b, task_of(w, op->task), a, true, &tag);
 	if (!refused(w, r, true))
 		note_result(w, r);
@@ -609,7 +604,7 @@ static void do_expect_tag(struct walk *w)
 	bool same = true, hit = false, holds;
 	int r = 0, k;
 
-	for (a = start; a < start + op->len && a >= start; a = next_granule(a)) {
+	for (a = start; a < start + op->len && a >= start; a = scn_next_granule(a)) {
 		r = w->b->tag(w->b, task_of(w, op->task), a, false, &tag);
 		if (r)
 			break;

@@ -590,18 +590,12 @@ static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
 
 /* ---- tags ---- */
 
-/* The granules of [addr, addr+len): the first at addr, the next from each 16-byte boundary. */
-static uint64_t next_granule(uint64_t a)
-{
-	return (a & ~15ULL) + 16;
-}
-
 static int do_tag(struct runner *r, const struct scn_op *op)
 {
 	uint64_t a = addr_of(r, &op->addr), end = a + op->len;
 	int ret = 0;
 
-	for (; a < end && a >= addr_of(r, &op->addr) && !ret; a = next_granule(a))
+	for (; a < end && a >= addr_of(r, &op->addr) && !ret; a = scn_next_granule(a))
 		ret = mml_set_tag(task_of(r, op->task), a, op->tags[0]);
 	return check_result(r, ret);
 }
@@ -627,7 +621,7 @@ static int do_expect_tag(struct runner *r, const struct scn_op *op)
 	char w[160], e[64];
 	int ret = 0, k;
 
-	for (a = start; a < end && a >= start; a = next_granule(a)) {
+	for (a = start; a < end && a >= start; a = scn_next_granule(a)) {
 		ret = mml_get_tag(task_of(r, op->task), a, &tag);
 		if (ret < 0)
 			break;

@@ -251,6 +251,11 @@ const char *scn_errno_name(int e);
 const char *scn_cmp_name(enum scn_cmp c);
 /* a CMP b, for expect vmstat/meminfo/vma-count/reclaimed */
 bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
+/* tag, expect tag: the next 16-byte granule after the one holding a. */
+static inline uint64_t scn_next_granule(uint64_t a)
+{
+	return (a & ~15ULL) + 16;
+}
 /* A fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno. */
 int scn_swap_file_new(char *buf, size_t n);
 
