@@ -145,8 +145,11 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 			error = -ENOMEM;	/* a hole: what came before stays changed */
 			break;
 		}
-		/* VM_MTE goes unless PROT_MTE asks for it again (arm64's VM_ARCH_CLEAR). */
-		newflags = (vma->vm_flags & ~(VM_ACCESS_FLAGS | VM_MTE)) | calc_vm_prot_bits(prot);
+		/*
+		 * Only the access bits are replaced: VM_MTE is not in arm64's
+		 * VM_ARCH_CLEAR, so PROT_MTE is sticky, as on arm64.
+		 */
+		newflags = (vma->vm_flags & ~VM_ACCESS_FLAGS) | calc_vm_prot_bits(prot);
 		/* VM_MAY* are VM_* shifted by 4: nothing beyond what the mapping may do. */
 		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
 			error = -EACCES;

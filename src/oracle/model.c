@@ -486,13 +486,13 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 		return -ENOMEM;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 | MODEL_PROT_MTE))
 		return -EINVAL;
-	/* Pages up to the first hole change; a hole makes it ENOMEM.  Pages keep their tags. */
+	/* Pages up to the first hole change; a hole makes it ENOMEM.  PROT_MTE, once set, stays. */
 	for (a = addr; a < end; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
 
 		if (!pg)
 			return -ENOMEM;
-		pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
+		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
 	}
 	return 0;
 }
