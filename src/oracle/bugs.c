@@ -57,6 +57,11 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"reclaim drops a MADV_FREE page that was written after the madvise: the write is lost",
 		"try_to_unmap_one must keep a lazyfree folio whose pte or PG_dirty says it was written (seed 003: \"This is users' data\")",
 	},
+	[BUG_LAZYFREE_SHARED] = {
+		"lazyfree-shared",
+		"MADV_FREE marks lazyfree a clean page that another process maps too: reclaim drops it under that process, which never freed it",
+		"Linux as of 6.18: madvise_free_pte_range checks the mapcount only before cleaning a dirty or swap-cache folio, and an unshare copy is clean with a clean pte; found by mmlab's fuzzer, reproduced on the host by tests/native/madv-free-unshare.c (docs/deviations.md)",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

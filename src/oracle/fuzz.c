@@ -10,6 +10,7 @@
  * that delta debugging can drop any subset and still replay the rest; the
  * survivor is printed as a scenario file that `mmlab run` replays.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -119,6 +120,12 @@ struct run {
 	 * live in such sequences; each step's choices are still random.
 	 */
 	int story_step, story_a, story_b, story_pin;
+	/*
+	 * Or a "lazy-free story": write a page, fork, unshare it with a R/O
+	 * pin, fork again, MADV_FREE it in the parent and drop it there, then
+	 * pressure and a read in the second child, which never freed it.
+	 */
+	bool story_free;
 	long done;
 	bool injecting;
 	char why[1024];			/* the first divergence */
@@ -319,20 +326,26 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 
 /* ---- running one operation ---------------------------------------------------------------- */
 
-static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
+static void print_pattern(FILE *f, const uint8_t *b, uint64_t n)
 {
 	uint64_t i;
 
 	for (i = 1; i < n && b[i] == b[0]; i++)
 		;
 	if (i == n) {
-		fprintf(f, " expect 0x%02x", b[0]);
+		fprintf(f, "0x%02x", b[0]);
 		return;
 	}
-	fprintf(f, " expect \"");
+	fprintf(f, "\"");
 	for (i = 0; i < n; i++)
 		fprintf(f, "\\x%02x", b[i]);
 	fprintf(f, "\"");
+}
+
+static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
+{
+	fprintf(f, " expect ");
+	print_pattern(f, b, n);
 }
 
 /* The expected result clause of a scenario line. */
@@ -636,14 +649,19 @@ static bool exec_op(struct run *r, const struct fop *op)
 		}
 		return true;
 	case F_READ: {
-		bool lazy = false;
+		bool lazy = false, undecided = false;
+		const uint8_t *alt = NULL;
 
 		got = mml_read(t, addr, r->ibuf, op->len);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
 		if (got == -ENOMEM && injected)
 			return true;
-		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len; a += PG)
+		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len; a += PG) {
 			lazy |= model_lazyfree(r->md, op->task, a);
+			undecided |= model_undecided(r->md, op->task, a);
+		}
+		if (undecided && (addr & (PG - 1)) + op->len <= PG)
+			alt = model_alternative(r->md, op->task, addr) + (addr & (PG - 1));
 		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
 		if (got != exp)
 			diverge(r, "T%d read %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
@@ -652,11 +670,23 @@ static bool exec_op(struct run *r, const struct fop *op)
 			compare_read(r, op, addr);
 		if (r->scn) {
 			fprintf(r->scn, "read T%d %s %" PRIu64, op->task, at, op->len);
-			/* Old bytes or zeros are both right for a lazily freed page. */
-			if (!exp && (!lazy || (addr & (PG - 1)) + op->len <= PG))
+			/*
+			 * A lazily freed page may read its old bytes or zeros, and
+			 * one written since may read either with the writes on
+			 * top: a read within one page lists the outcomes, a longer
+			 * one has too many combinations to list.
+			 */
+			bool one_page = (addr & (PG - 1)) + op->len <= PG;
+
+			if (!exp && (one_page || (!lazy && !undecided))) {
 				print_bytes_expect(r->scn, r->mbuf, op->len);
-			if (!exp && lazy && (addr & (PG - 1)) + op->len <= PG)
-				fprintf(r->scn, " |zero");
+				if (alt) {
+					fprintf(r->scn, " | ");
+					print_pattern(r->scn, alt, op->len);
+				}
+				if (lazy)
+					fprintf(r->scn, " |zero");
+			}
 			print_result(r->scn, exp);
 		}
 		return true;
@@ -774,6 +804,68 @@ static int pick_advice(struct chooser *c)
 }
 
 /* Fills op with the next operation for the current state of the run. */
+/* The next step of a lazy-free story; false when it is over. */
+static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step++) {
+	case 1:
+		/* A page of its own, so that every later step has one to work on. */
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->off = 0;
+		op->defines = r->focus_region = r->next_region++;
+		r->focus_off = 0;
+		op->len = PG;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		return true;
+	case 2:
+		op->kind = F_WRITE;
+		op->len = 1 + choose(c, 64);
+		op->byte = (uint8_t)choose(c, 256);
+		return true;
+	case 3:
+	case 6:
+		op->kind = F_FORK;
+		op->new_task = r->story_b = r->next_task++;
+		return true;
+	case 4:
+		op->kind = F_PIN;
+		op->pin = r->story_pin = r->next_pin++;
+		op->len = 1;
+		op->foll = (choose(c, 2) ? MML_FOLL_LONGTERM : 0) | (choose(c, 2) ? MML_FOLL_FAST : 0);
+		return true;
+	case 5:
+		op->kind = F_UNPIN;
+		op->pin = r->story_pin;
+		return true;
+	case 7:
+		op->kind = F_MADVISE;
+		op->advice = MADV_FREE;
+		op->len = PG;
+		return true;
+	case 8:
+		op->kind = choose(c, 2) ? F_EXIT : F_MUNMAP;
+		op->len = PG;
+		return true;
+	case 9:
+		op->kind = F_MADVISE;
+		op->task = r->story_b;
+		op->advice = MADV_PAGEOUT;
+		op->len = PG;
+		return true;
+	case 10:
+		op->kind = F_READ;
+		op->task = r->story_b;
+		op->len = 64;
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
 /* The next step of a COW story; false when the story is over. */
 static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -781,6 +873,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 
 	op->region = r->focus_region;
 	op->off = r->focus_off;
+	if (r->story_free)
+		return gen_free_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->kind = F_WRITE;
@@ -854,6 +948,7 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 			pick_addr(r, c, op, true);	/* sets the focus page */
 			r->story_a = task;
 			r->story_step = 1;
+			r->story_free = choose(c, 3) == 0;
 			gen_story_op(r, c, op);
 			return;
 		}
@@ -1147,10 +1242,38 @@ static bool replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, F
 	return failed;
 }
 
+/*
+ * Two divergences are of one kind if their messages differ only in numbers
+ * (tasks, addresses, bytes).  Shrinking keeps to the kind it started from:
+ * a long run under memory pressure has other ways to fail on the way (a
+ * fork refused for want of memory) that would hide the one being chased.
+ */
+static bool same_kind(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a && !isdigit((unsigned char)*a) && *a == *b)
+			a++, b++;
+		if (!isdigit((unsigned char)*a) || !isdigit((unsigned char)*b))
+			return *a == *b;
+		while (isxdigit((unsigned char)*a) || *a == 'x')
+			a++;
+		while (isxdigit((unsigned char)*b) || *b == 'x')
+			b++;
+	}
+}
+
+/* Replays ops; true if they diverge as kind says.  *at: the failing op. */
+static bool fails_alike(const struct fuzz_opts *o, const struct fop *ops, size_t n, size_t *at, const char *kind)
+{
+	char why[1024];
+
+	return replay(o, ops, n, NULL, at, why, sizeof(why)) && same_kind(why, kind);
+}
+
 /* Delta debugging (ddmin): the smallest subsequence that still fails. */
 static double now_s(void);
 
-static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
+static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	size_t gran = 2, trials = 0;
@@ -1168,7 +1291,7 @@ static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, doubl
 			memcpy(cand + s, ops + e, (n - e) * sizeof(*cand));
 			m = n - (e - s);
 			trials++;
-			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+			if (fails_alike(o, cand, m, &at, kind)) {
 				/* Keep it, cut off whatever came after the failure. */
 				n = min_u64(m, at);
 				memcpy(ops, cand, n * sizeof(*ops));
@@ -1191,7 +1314,8 @@ static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, doubl
  * B's operations as A instead and dropping the creation; keep it if the run
  * still fails.  Repeat until nothing more goes.
  */
-static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
+static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind,
+			   double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	bool progress = true;
@@ -1216,7 +1340,7 @@ static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n,
 					cand[m].task = to;
 				m++;
 			}
-			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+			if (fails_alike(o, cand, m, &at, kind)) {
 				n = min_u64(m, at);
 				memcpy(ops, cand, n * sizeof(*ops));
 				progress = true;
@@ -1326,9 +1450,9 @@ int fuzz_run(const struct fuzz_opts *in)
 		/* Shrink what led there, checking every operation from now on. */
 		double deadline = now_s() + SHRINK_SECONDS;
 
-		m = shrink(&o, ops, n, deadline);
-		m = shrink_tasks(&o, ops, m, deadline);
-		m = shrink(&o, ops, m, deadline);
+		m = shrink(&o, ops, n, r.why, deadline);
+		m = shrink_tasks(&o, ops, m, r.why, deadline);
+		m = shrink(&o, ops, m, r.why, deadline);
 		if (!replay(&o, ops, m, NULL, NULL, why, sizeof(why))) {
 			fprintf(out, "(the divergence did not reproduce on replay: shrinking skipped)\n");
 			m = n;

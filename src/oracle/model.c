@@ -874,10 +874,15 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 
 bool model_undecided(const struct model *md, int task, uint64_t addr)
 {
+	return model_alternative(md, task, addr) != NULL;
+}
+
+const uint8_t *model_alternative(const struct model *md, int task, uint64_t addr)
+{
 	struct mproc *p = task_proc(md, task);
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 
-	return pg && pg->alt;
+	return pg ? pg->alt : NULL;
 }
 
 bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got)

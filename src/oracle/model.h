@@ -101,6 +101,8 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
  * (model_undecided) and tells the model which one it is (model_read_settle).
  */
 bool model_undecided(const struct model *md, int task, uint64_t addr);
+/* The undecided page's other outcome (zeros plus the writes since), or NULL. */
+const uint8_t *model_alternative(const struct model *md, int task, uint64_t addr);
 bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got);
 /* The exact bytes the device must read, if the model knows them all. */
 bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out);
