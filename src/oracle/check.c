@@ -288,11 +288,16 @@ static void check_frames(struct check_state *st)
 				     st->maps[pfn]);
 			if (folio_test_anon(folio) && folio_mapcount(folio) > 0)
 				anon_mapped++;
-			/* sanity_check_pinned_pages() again, mapped or not: a pin keeps it exclusive. */
-			if (folio_test_anon(folio) && !folio_test_large(folio) && folio_maybe_dma_pinned(folio) &&
-			    !PageAnonExclusive(&folio->page))
-				FAIL(st, "pfn %lu: anon page may be pinned but is not exclusive (mapcount %d): "
-				     "the pin and the process can drift apart", pfn, folio_mapcount(folio));
+			/*
+			 * sanity_check_pinned_pages() for pages no pte maps (check_pte
+			 * has the mapped ones): unmapped by munmap or exit, a pinned
+			 * page stays exclusive; unmapped by reclaim, it was not.
+			 */
+			if (folio_test_anon(folio) && !folio_test_large(folio) && !folio_mapped(folio) &&
+			    folio_maybe_dma_pinned(folio) && !PageAnonExclusive(&folio->page))
+				FAIL(st, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
+				     "the pin and the process can drift apart", pfn,
+				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
 			if (!folio_is_valid(m, folio, st->out))
 				st->errors++;
 		}
