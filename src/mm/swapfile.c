@@ -84,8 +84,16 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	if (usage == SWAP_HAS_CACHE) {
 		VM_BUG_ON(!has_cache);
 		has_cache = 0;
+	} else if (!count) {
+		/*
+		 * More swap ptes gone than swap_duplicate() counted: Linux's
+		 * swap_info_get() says "Unused swap offset entry" and leaves
+		 * the slot alone; here the report fails the run.
+		 */
+		mml_report(m, "swap_free: unused swap offset entry %d:%#llx (no swap pte counted on it)",
+			   si->type, (unsigned long long)off);
+		return si->swap_map[off];
 	} else {
-		VM_BUG_ON(!count);
 		count--;
 	}
 	si->swap_map[off] = count | has_cache;

@@ -108,7 +108,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 	if (vma->vm_flags & VM_LOCKED)
 		goto fail;
 	/* A pin would drift away from the process: keep the page mapped. */
-	if (folio_maybe_dma_pinned(folio))
+	if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 		goto fail;
 	pteval = ptep_get_and_clear(ptep);
 	flush_tlb_page(vma, addr);
@@ -145,6 +145,11 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		goto fail;
 	}
 	exclusive = PageAnonExclusive(page);
+	if (exclusive && folio_maybe_dma_pinned(folio) && bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED)) {
+		/* Before 5.19: nothing refused the pinned page, nor remembered it was exclusive. */
+		ClearPageAnonExclusive(page);
+		exclusive = false;
+	}
 	if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
 		swap_free(m, entry);
 		set_pte(ptep, pteval);
@@ -211,7 +216,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				break;
 			}
 		}
-		if (folio_maybe_dma_pinned(folio))
+		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto keep_locked;
 		/* A swap-backed folio needs a slot before its ptes can name one. */
 		if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {

@@ -21,6 +21,8 @@ enum mml_bug {
 	BUG_GUP_FAST_NO_UNSHARE,/* GUP-fast pins a shared anon page R/O instead of falling back */
 	BUG_FORK_SWAP_KEEP_EXCLUSIVE,/* fork keeps the exclusive bit of a swap pte */
 	BUG_LAZYFREE_DISCARD_DIRTY,/* reclaim drops a MADV_FREE page written since */
+	BUG_RECLAIM_UNMAPS_PINNED,/* reclaim unmaps and swaps out a pinned anon page */
+	BUG_FORK_NO_SWAP_DUP,	/* fork copies a swap entry without swap_duplicate */
 	BUG_LAZYFREE_SHARED,	/* MADV_FREE marks a clean page other processes map (Linux 6.18) */
 	NR_MML_BUGS
 };

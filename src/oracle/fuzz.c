@@ -411,7 +411,7 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 		     long fails_before)
 {
 	struct mml_pin *pin = NULL;
-	bool either;
+	bool either, forced = false;
 	char fb[48];
 	long got, exp;
 
@@ -422,9 +422,11 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
 			op->foll & MML_FOLL_WRITE, op->foll & MML_FOLL_LONGTERM, op->foll & MML_FOLL_FORCE,
 			op->foll & MML_FOLL_FAST, &either);
-	if (got > 0 && either)	/* GUP-fast saw a readable x86 pte: take it as the model's too */
+	if (got > 0 && either) {	/* GUP-fast saw a readable x86 pte: take it as the model's too */
 		exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
+		forced = true;
+	}
 	if (got != exp)
 		diverge(r, "T%d %s %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
 			op->get ? "get" : "pin", at, op->len, foll_text(op->foll, fb, sizeof(fb)), got,
@@ -452,8 +454,14 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	if (r->scn) {
 		if (exp > 0)
 			fprintf(r->scn, "p%d = ", op->pin);
+		/*
+		 * The model took that pin as a forced one, and so does the
+		 * scenario: the fast walk ignores FOLL_FORCE, but without it the
+		 * slow path a healthy library falls back to (a page to unshare)
+		 * would refuse what a buggy fast walk took.
+		 */
 		fprintf(r->scn, "%s T%d %s %" PRIu64 " %s", op->get ? "get" : "pin", op->task, at, op->len,
-			foll_text(op->foll, fb, sizeof(fb)));
+			foll_text(op->foll | (forced ? MML_FOLL_FORCE : 0), fb, sizeof(fb)));
 		print_result(r->scn, exp > 0 ? 0 : exp);
 	}
 	return true;
