@@ -66,6 +66,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"fork-no-swap-dup",
 		"fork copies a swap pte into the child without a swap_map reference: the first swap_free releases a slot the other process still names",
 		"copy_nonpresent_pte (copy_one_pte before 5.10) takes one swap_map count per copied entry with swap_duplicate, retried through add_swap_count_continuation since 2.6.32",
+	},
 	[BUG_LAZYFREE_SHARED] = {
 		"lazyfree-shared",
 		"MADV_FREE marks lazyfree a clean page that another process maps too: reclaim drops it under that process, which never freed it",
