@@ -365,6 +365,8 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 		return -EFAULT;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	if (npages > m->nr_frames) {
 		/* More than RAM can hold: the range is unmapped somewhere, or too big. */
 		bool mapped = true;
@@ -401,7 +403,7 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 			gup_put_folio(m, page_folio(pages[--done]), flags);
 		free(pages);
 		mml_obj_free(m, OBJ_PIN, pin);
-		return op_exit(m, err ? err : -EFAULT);
+		return op_exit_task(m, t, err ? err : -EFAULT);
 	}
 	pin->machine = m;
 	pin->flags = flags;

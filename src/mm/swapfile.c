@@ -56,7 +56,8 @@ swp_entry_t folio_alloc_swap(struct mml_machine *m)
 	for (int i = 0; i < MAX_SWAPFILES; i++) {
 		struct swap_info_struct *si = m->swap_info[i];
 
-		if (si && (si->flags & SWP_WRITEOK) && si->inuse_pages < si->max - 1 &&
+		/* A full device is skipped on a hint; scan_swap_map decides under si->lock. */
+		if (si && (si->flags & SWP_WRITEOK) && READ_ONCE(si->inuse_pages) < si->max - 1 &&
 		    (!best || si->prio > best->prio))
 			best = si;
 	}
@@ -65,8 +66,8 @@ swp_entry_t folio_alloc_swap(struct mml_machine *m)
 		off = scan_swap_map(best);
 		if (off) {
 			best->swap_map[off] = SWAP_HAS_CACHE;
-			best->inuse_pages++;
-			m->nr_swap_pages--;
+			WRITE_ONCE(best->inuse_pages, best->inuse_pages + 1);
+			atomic_long_add(-1, &m->nr_swap_pages);
 		}
 		spin_unlock(&best->lock);
 	}
@@ -98,11 +99,10 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	}
 	si->swap_map[off] = count | has_cache;
 	if (!si->swap_map[off]) {
-		si->inuse_pages--;
-		spin_lock(&m->swap_lock);
+		WRITE_ONCE(si->inuse_pages, si->inuse_pages - 1);
+		/* si->lock keeps SWP_WRITEOK still; swap_lock would invert the lock order. */
 		if (si->flags & SWP_WRITEOK)
-			m->nr_swap_pages++;
-		spin_unlock(&m->swap_lock);
+			atomic_long_add(1, &m->nr_swap_pages);
 	}
 	return si->swap_map[off];
 }
@@ -288,7 +288,7 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 				si->prio = m->swap_info[i]->prio - 1;
 	}
 	si->flags = SWP_USED | SWP_WRITEOK;
-	m->nr_swap_pages += (long)max - 1;
+	atomic_long_add((long)max - 1, &m->nr_swap_pages);
 	m->total_swap_pages += (long)max - 1;
 	WRITE_ONCE(m->swap_info[type], si);
 	spin_unlock(&m->swap_lock);
@@ -423,7 +423,7 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 		folio_unlock(folio);
 		folio_put(m, folio);
 	}
-	return si->inuse_pages ? -EBUSY : 0;
+	return READ_ONCE(si->inuse_pages) ? -EBUSY : 0;
 }
 
 static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
@@ -456,7 +456,7 @@ int mml_swapoff(struct mml_machine *m, int type)
 	/* No new slots from here on; the free ones leave the total. */
 	spin_lock(&si->lock);
 	si->flags &= ~SWP_WRITEOK;
-	m->nr_swap_pages -= (long)(si->max - 1 - si->inuse_pages);
+	atomic_long_add(-(long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
 	m->total_swap_pages -= (long)si->max - 1;
 	spin_unlock(&si->lock);
 	spin_unlock(&m->swap_lock);
@@ -467,7 +467,7 @@ int mml_swapoff(struct mml_machine *m, int type)
 		/* Could not bring everything back: the device stays, taking writes again. */
 		spin_lock(&si->lock);
 		si->flags |= SWP_WRITEOK;
-		m->nr_swap_pages += (long)(si->max - 1 - si->inuse_pages);
+		atomic_long_add((long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
 		m->total_swap_pages += (long)si->max - 1;
 		spin_unlock(&si->lock);
 		spin_unlock(&m->swap_lock);
@@ -509,6 +509,7 @@ long swap_teardown(struct mml_machine *m)
 		m->swap_info[i] = NULL;
 		swap_info_free(m, si);
 	}
-	m->nr_swap_pages = m->total_swap_pages = 0;
+	atomic_long_set(&m->nr_swap_pages, 0);
+	m->total_swap_pages = 0;
 	return leaked;
 }

@@ -298,7 +298,7 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
 		freed += shrink_folio_list(m, batch, n, false);
 		got = n;
-		if (m->nr_swap_pages > 0) {
+		if (atomic_long_read(&m->nr_swap_pages) > 0) {
 			if (global_vm_stat(m, NR_INACTIVE_ANON) <= global_vm_stat(m, NR_ACTIVE_ANON))
 				shrink_active_list(m, 2 * SWAP_CLUSTER_MAX);
 			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);
@@ -333,4 +333,69 @@ long mml_reclaim(struct mml_machine *m, uint64_t nr_pages)
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n)
 {
 	return shrink_folio_list(m, folios, n, true);
+}
+
+/* ---- kswapd ---------------------------------------------------------------------------------- */
+
+static bool below_wmark(struct mml_machine *m, enum zone_watermarks w)
+{
+	return global_vm_stat(m, NR_FREE_PAGES) < (long)m->zone._watermark[w];
+}
+
+/* Models wakeup_kswapd(): free memory fell below the low watermark. */
+void wakeup_kswapd(struct mml_machine *m)
+{
+	if (!m->kswapd || !below_wmark(m, WMARK_LOW))
+		return;
+	if (!test_and_set_bit(KSWAPD_WAKE, &m->kswapd_flags))
+		waitq_wake(&m->kswapd_wait);
+}
+
+/*
+ * Models balance_pgdat(): reclaim a batch at a time until free memory is
+ * back above the high watermark, or a batch frees nothing.  As an
+ * operation, so that the checker sees the machine still.
+ */
+static void balance_pgdat(struct mml_machine *m)
+{
+	op_enter(m, NULL);
+	count_vm_event(m, PAGEOUTRUN);
+	while (below_wmark(m, WMARK_HIGH) && !test_bit(KSWAPD_STOP, &m->kswapd_flags))
+		if (!shrink_lists(m, SWAP_CLUSTER_MAX, false))
+			break;
+	op_exit(m, 0);
+}
+
+/* Models kswapd(): sleep until woken, balance, sleep again. */
+static void *kswapd(void *arg)
+{
+	struct mml_machine *m = arg;
+
+	for (;;) {
+		waitq_wait_bit(&m->kswapd_wait, KSWAPD_WAKE, &m->kswapd_flags);
+		if (test_bit(KSWAPD_STOP, &m->kswapd_flags))
+			return NULL;
+		clear_bit(KSWAPD_WAKE, &m->kswapd_flags);
+		balance_pgdat(m);
+	}
+}
+
+/* Models kswapd_run(). */
+int kswapd_run(struct mml_machine *m)
+{
+	waitq_init(&m->kswapd_wait);
+	return mml_thread_start(&m->kswapd, kswapd, m);
+}
+
+/* Models kswapd_stop(): at power-off, before the machine goes away. */
+void kswapd_stop(struct mml_machine *m)
+{
+	if (!m->kswapd)
+		return;
+	set_bit(KSWAPD_STOP, &m->kswapd_flags);
+	set_bit(KSWAPD_WAKE, &m->kswapd_flags);
+	waitq_wake(&m->kswapd_wait);
+	mml_thread_join(m->kswapd);
+	m->kswapd = NULL;
+	waitq_destroy(&m->kswapd_wait);
 }

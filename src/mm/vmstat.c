@@ -30,6 +30,7 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[PGSCAN_KSWAPD] = "pgscan_kswapd",
 	[PGSCAN_DIRECT] = "pgscan_direct",
 	[PGSTEAL_KSWAPD] = "pgsteal_kswapd",
+	[PAGEOUTRUN] = "pageoutrun",
 	[PGSTEAL_DIRECT] = "pgsteal_direct",
 	[PGSCAN_ANON] = "pgscan_anon",
 	[PGSTEAL_ANON] = "pgsteal_anon",
@@ -92,7 +93,7 @@ static long mi_available(struct mml_machine *m)
 }
 static long mi_zero(struct mml_machine *m) { return 0; }
 static long mi_swaptotal(struct mml_machine *m) { return READ_ONCE(m->total_swap_pages); }
-static long mi_swapfree(struct mml_machine *m) { return READ_ONCE(m->nr_swap_pages); }
+static long mi_swapfree(struct mml_machine *m) { return atomic_long_read(&m->nr_swap_pages); }
 static long mi_swapcached(struct mml_machine *m) { return global_vm_stat(m, NR_SWAPCACHE); }
 static long mi_active(struct mml_machine *m) { return global_vm_stat(m, NR_ACTIVE_ANON) + global_vm_stat(m, NR_ACTIVE_FILE); }
 static long mi_inactive(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_ANON) + global_vm_stat(m, NR_INACTIVE_FILE); }

@@ -359,8 +359,8 @@ static void check_swap(struct check_state *st)
 		if (si->flags & SWP_WRITEOK)
 			free_slots += (long)(si->max - 1 - inuse);
 	}
-	if (free_slots != m->nr_swap_pages)
-		FAIL(st, "nr_swap_pages is %ld, %ld slots are free", m->nr_swap_pages, free_slots);
+	if (free_slots != atomic_long_read(&m->nr_swap_pages))
+		FAIL(st, "nr_swap_pages is %ld, %ld slots are free", atomic_long_read(&m->nr_swap_pages), free_slots);
 }
 
 int mml_check_locked(struct mml_machine *m)

@@ -127,6 +127,7 @@ struct run {
 	 */
 	bool story_free;
 	long done;
+	long oom_kills;			/* the machine's oom_kill count, as last swept */
 	bool injecting;
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
@@ -195,6 +196,7 @@ static const char *errname(long e)
 	case EACCES: return "EACCES";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
 	default: return "E?";
 	}
 }
@@ -407,6 +409,16 @@ static const char *foll_text(unsigned foll, char *buf, size_t n)
 	return buf[0] ? buf + 1 : "ro";
 }
 
+/*
+ * The OOM killer chose t's process during its operation: the operation
+ * returns -EINTR whatever the model says, and the process is gone at the
+ * end of the step (sweep_killed).
+ */
+static bool oom_took(struct mml_task *t, long got)
+{
+	return got == -EINTR && t && mml_task_killed(t);
+}
+
 static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
 		     long fails_before)
 {
@@ -427,6 +439,8 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
 		forced = true;
 	}
+	if (oom_took(t, got))
+		exp = got;
 	if (got != exp)
 		diverge(r, "T%d %s %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
 			op->get ? "get" : "pin", at, op->len, foll_text(op->foll, fb, sizeof(fb)), got,
@@ -548,18 +562,25 @@ static bool exec_op(struct run *r, const struct fop *op)
 		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
 		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
 		      model_fork(r->md, op->task, op->new_task);
+		if (oom_took(t, got)) {
+			if (!exp)
+				model_exit(r->md, op->new_task);
+			exp = got;
+		}
 		if (got != exp) {
 			diverge(r, "%s: got %ld, the model says %ld",
 				op->kind == F_SPAWN ? "spawn" : op->kind == F_THREAD ? "thread" : "fork", got, exp);
 			return true;
 		}
-		r->tasks[op->new_task] = nt;
+		if (!exp)
+			r->tasks[op->new_task] = nt;
 		if (r->scn) {
 			if (op->kind == F_SPAWN)
-				fprintf(r->scn, "spawn T%d\n", op->new_task);
+				fprintf(r->scn, "spawn T%d", op->new_task);
 			else
-				fprintf(r->scn, "%s T%d -> T%d\n", op->kind == F_THREAD ? "thread" : "fork",
+				fprintf(r->scn, "%s T%d -> T%d", op->kind == F_THREAD ? "thread" : "fork",
 					op->task, op->new_task);
+			print_result(r->scn, exp);
 		}
 		return true;
 	case F_EXIT:
@@ -580,6 +601,10 @@ static bool exec_op(struct run *r, const struct fop *op)
 			return true;
 		}
 		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
+		if (oom_took(t, got)) {
+			exp = got;
+			why = NULL;
+		}
 		if (why)
 			diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len,
 				prot_text(op->prot), why, got);
@@ -625,6 +650,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
 		      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d %s %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task,
 				op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
@@ -648,6 +675,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (got == -ENOMEM && injected)
 			return true;
 		exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d write %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
 				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
@@ -671,6 +700,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (undecided && (addr & (PG - 1)) + op->len <= PG)
 			alt = model_alternative(r->md, op->task, addr) + (addr & (PG - 1));
 		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d read %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
 				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
@@ -1200,8 +1231,32 @@ out:
 }
 
 /* After each op: the periodic checks, and any bug the machine reported. */
+/*
+ * Every thread of a process the OOM killer chose can only exit: do that on
+ * both sides, and say so in the scenario.  Which process goes is the
+ * library's policy (the largest), not the model's business.
+ */
+static void sweep_killed(struct run *r)
+{
+	long kills = mml_vmstat(r->m, "oom_kill");
+
+	if (kills == r->oom_kills)
+		return;
+	r->oom_kills = kills;
+	for (int i = 0; i < r->ntasks; i++) {
+		if (!r->tasks[i] || !mml_task_killed(r->tasks[i]))
+			continue;
+		mml_exit(r->tasks[i]);
+		model_exit(r->md, i);
+		r->tasks[i] = NULL;
+		if (r->scn)
+			fprintf(r->scn, "expect killed T%d\nexit T%d\n", i, i);
+	}
+}
+
 static void after_op(struct run *r, int check_every)
 {
+	sweep_killed(r);
 	r->done++;
 	if (r->why[0])
 		return;

@@ -866,6 +866,8 @@ static int st_machine(struct parser *p, struct scn_op *op, struct scn_tok *kw)
 			op->check = 0;
 		} else if (tok_is(t, "quiet")) {
 			op->quiet = true;
+		} else if (tok_is(t, "kswapd")) {
+			op->kswapd = true;
 		} else if (t->type == SCN_TOK_WORD && t->n > 4 && !memcmp(t->s, "ram=", 4)) {
 			struct scn_tok u = *t;
 
@@ -890,7 +892,7 @@ static int st_machine(struct parser *p, struct scn_op *op, struct scn_tok *kw)
 				return -1;
 		} else {
 			return perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-				    "cpus=N, seed=N, check, no-check or quiet");
+				    "cpus=N, seed=N, check, no-check, quiet or kswapd");
 		}
 	}
 	return 0;
@@ -913,7 +915,15 @@ static int st_task(struct parser *p, struct scn_op *op)
 	t = need(p, "new task name");
 	if (!t || sym_def(p, t, SCN_SYM_TASK, &op->def) < 0)
 		return -1;
-	return parse_result_defining(p, op);
+	t = peek(p);
+	if (parse_result(p, op, true) < 0)
+		return -1;
+	if (op->expect.any || op->expect.nerr > 1)
+		return perr(p, t->col, "a statement that defines a task must succeed or fail, not either");
+	/* Failing (a parent the OOM killer chose: EINTR), it defines no task. */
+	if (op->expect.nerr == 1 && op->expect.err[0])
+		p->s->syms[op->def].kind = SCN_SYM_NONE;
+	return 0;
 }
 
 static int st_exit(struct parser *p, struct scn_op *op)
@@ -1170,7 +1180,8 @@ static int st_expect(struct parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = need_word(p, "what to expect (pagemap, same-frame, "
 				      "different-frame, frame, addr, vmstat, meminfo, "
-				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed)");
+				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed, "
+				      "killed, alive)");
 
 	if (!t)
 		return -1;
@@ -1204,6 +1215,13 @@ static int st_expect(struct parser *p, struct scn_op *op)
 	if (tok_is(t, "reclaimed")) {
 		op->kind = SCN_OP_EXPECT_RECLAIMED;
 		return ex_reclaimed(p, op, t);
+	}
+	if (tok_is(t, "killed") || tok_is(t, "alive")) {
+		op->kind = SCN_OP_EXPECT_KILLED;
+		op->value = tok_is(t, "killed");
+		if (parse_task(p, &op->task) < 0)
+			return -1;
+		return end_of_line(p);
 	}
 	op->kind = SCN_OP_EXPECT_STAT;
 	if (tok_is(t, "vmstat") || tok_is(t, "vmstat-delta"))

@@ -210,6 +210,8 @@ static int do_task(struct runner *r, const struct scn_op *op)
 	}
 	if (check_result(r, ret))
 		return SCN_FAIL;
+	if (ret < 0)
+		return SCN_PASS;	/* failed as expected: no task */
 	r->vals[op->def].task = t;
 	live_add(r, t);
 	return SCN_PASS;
@@ -577,6 +579,16 @@ static int do_reclaim(struct runner *r, const struct scn_op *op)
 
 	r->reclaimed = ret;
 	return check_result(r, ret);
+}
+
+static int do_expect_killed(struct runner *r, const struct scn_op *op)
+{
+	int sig = mml_task_killed(task_of(r, op->task));
+
+	if ((sig != 0) == (op->value != 0))
+		return SCN_PASS;
+	return fail(r, "expected %s to be %s, it is %s", r->s->syms[op->task].name,
+		    op->value ? "killed" : "alive", sig ? "killed by the OOM killer" : "alive");
 }
 
 static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
@@ -996,6 +1008,8 @@ static int machine_start(struct runner *r, const struct scn_op *op)
 			cfg.flags &= ~MML_CHECK_EVERY_OP;
 		if (op->quiet)
 			cfg.flags |= MML_QUIET;
+		if (op->kswapd)
+			cfg.flags |= MML_KSWAPD;
 	}
 	if (r->no_check)
 		cfg.flags &= ~MML_CHECK_EVERY_OP;
@@ -1117,6 +1131,8 @@ static int step(struct runner *r, const struct scn_op *op)
 		return do_reclaim(r, op);
 	case SCN_OP_EXPECT_RECLAIMED:
 		return do_expect_reclaimed(r, op);
+	case SCN_OP_EXPECT_KILLED:
+		return do_expect_killed(r, op);
 	}
 	return bad(r, 1, "internal error: unknown statement kind %d", op->kind);
 }

@@ -105,6 +105,7 @@ enum scn_op_kind {
 	SCN_OP_SWAPOFF,		/* swapoff s */
 	SCN_OP_RECLAIM,		/* reclaim NPAGES */
 	SCN_OP_EXPECT_RECLAIMED, /* expect reclaimed CMP N */
+	SCN_OP_EXPECT_KILLED,	/* expect killed A / expect alive A: value 1 / 0 */
 };
 
 enum scn_sym_kind {
@@ -202,6 +203,7 @@ struct scn_op {
 	uint64_t seed;
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;
+	bool kswapd;		/* machine kswapd: run the reclaim daemon */
 	char *echo;		/* echo text */
 	/* pins */
 	int pin;		/* pin symbol used (unpin, dma-*, expect pin-frame), or -1 */
