@@ -57,6 +57,12 @@ struct cf_backend {
 		       uint64_t *e);
 	/* how many VMAs intersect [lo, hi) */
 	int (*vmas)(struct cf_backend *b, int task, uint64_t lo, uint64_t hi);
+	/*
+	 * A kB field of /proc/PID/smaps (field: a name scn_smaps_field_known
+	 * takes) of the VMA that holds addr: 0 and *kb, or -ENOENT (no VMA).
+	 */
+	int (*smaps)(struct cf_backend *b, int task, uint64_t addr, const char *field,
+		     int64_t *kb);
 	/* a vmstat counter or meminfo field; delta: only its change matters */
 	int (*stat)(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v);
