@@ -261,7 +261,7 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
+		   "                  [--swap BYTES] [--oom] [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
@@ -276,6 +276,8 @@ static void fuzz_usage(FILE *f)
 		   "      --ram BYTES        simulated RAM: 16M, 0x1000000 (default 16M)\n"
 		   "      --swap BYTES       a swap device of that size, and reclaim among\n"
 		   "                         the operations (default: no swap)\n"
+		   "      --oom              now and then map and populate a large region, so\n"
+		   "                         that memory runs out and the OOM killer runs\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -300,6 +302,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "procs",       required_argument, NULL, 'p' },
 		{ "ram",         required_argument, NULL, 'R' },
 		{ "swap",        required_argument, NULL, 'S' },
+		{ "oom",         no_argument,       NULL, 'O' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -343,6 +346,9 @@ static int cmd_fuzz(int argc, char **argv)
 		case 'R':
 			if (opt_size("fuzz", "ram", optarg, &o.ram))
 				return 2;
+			break;
+		case 'O':
+			o.oom = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

@@ -1016,6 +1016,12 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->len = pick_len(c, 8);
 		op->prot = pick_prot(c);
 		op->flags = MAP_PRIVATE | MAP_ANONYMOUS | (choose(c, 10) == 0 ? MAP_POPULATE : 0);
+		/* A hog: 128K to 1M of written memory at once, where RAM is a few M. */
+		if (r->o->oom && choose(c, 8) == 0) {
+			op->len = (32 + choose(c, 225)) * PG;
+			op->prot = PROT_READ | PROT_WRITE;
+			op->flags |= MAP_POPULATE;
+		}
 		if (how < 8) {
 			op->off = 0;		/* the kernel chooses */
 		} else if (how < 11) {
