@@ -2,8 +2,9 @@
 #
 #   make          build/libmmlab.a, build/libmmlab.so, build/mmlab
 #   make run      build, then run the built-in demo
-#   make test     build, then every test: unit and scenario tests (plain and
-#                 under ASan+UBSan), threaded tests under ThreadSanitizer,
+#   make test     build, then every test: unit and scenario tests and the
+#                 `mmlab bench` smoke test (plain and under ASan+UBSan),
+#                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
 #   make fuzz-targets  build/fuzz/fuzz_scenario, build/fuzz/fuzz_ops (clang
@@ -60,7 +61,8 @@ SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 
 .PHONY: all deps run test variant-lib variant-test-unit variant-test-threads \
-        variant-test-scenarios clean fuzz-targets fuzz-smoke host-findings
+        variant-test-scenarios variant-test-bench clean fuzz-targets fuzz-smoke \
+        host-findings
 
 all: deps
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
@@ -78,9 +80,9 @@ export MMLAB_SUMMARY := $(CURDIR)/build/test-summary
 test: deps
 	@mkdir -p build && rm -f $(MMLAB_SUMMARY)
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
-	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios
+	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench
 	@$(MAKE) --no-print-directory VARIANT=asan variant-lib
-	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios
+	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
 	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
 	@sh tests/zoo.sh build/mmlab
@@ -121,6 +123,10 @@ variant-test-threads: $(THR_BINS)
 
 variant-test-scenarios: $(BUILD)/mmlab
 	@sh tests/run-scenarios.sh $(BUILD)/mmlab "$(VARIANT)" $(SCENARIOS)
+
+# `mmlab bench` at a tiny size: it runs, checks and prints; never a timing
+variant-test-bench: $(BUILD)/mmlab
+	@sh tests/bench.sh $(BUILD)/mmlab "$(VARIANT)"
 
 # libFuzzer targets.  The library is compiled again with the same flags
 # as the targets (coverage for the fuzzer, ASan+UBSan), into an archive of

@@ -17,27 +17,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mmlab.h"
 #include "native/conform.h"
 #include "oracle/fuzz.h"
 #include "scenario/scenario.h"
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *summary;
-};
 
 static int cmd_run(int argc, char **argv);
 static int cmd_fuzz(int argc, char **argv);
 static int cmd_bugs(int argc, char **argv);
 static int cmd_conform(int argc, char **argv);
 
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run scenario files; with none, the built-in demo" },
 	{ "fuzz", cmd_fuzz, "random operations checked against the reference model" },
 	{ "bugs", cmd_bugs, "list the bug zoo: defects that can be switched on" },
 	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
+	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
 	{ NULL, NULL, NULL }
 };
 
@@ -47,8 +43,8 @@ static const struct command commands[] = {
  * A whole-string unsigned number, decimal or 0x hex, at most max.  A
  * half-parsed "10x" or a wrapped "-1" would run something nobody asked for.
  */
-static int opt_uint(const char *cmd, const char *opt, const char *s,
-		    uint64_t max, uint64_t *out)
+int opt_uint(const char *cmd, const char *opt, const char *s,
+	     uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -68,7 +64,7 @@ bad:
 }
 
 /* A size as in scenario files: 4096, 0x1000, 64M, 1G. */
-static int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
+int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
 {
 	const char *why = scn_size_parse(s, out);
 
@@ -97,7 +93,7 @@ static int opt_bug(const char *cmd, const char *name)
 
 static void usage(FILE *f)
 {
-	const struct command *c;
+	const struct cli_command *c;
 
 	fprintf(f, "usage: mmlab [--help] [--version] COMMAND [ARGS]\n\n"
 		   "The Linux memory-management core as a userspace library.\n\n"
@@ -471,6 +467,24 @@ static int cmd_bugs(int argc, char **argv)
 	return 0;
 }
 
+int cli_dispatch(const struct cli_command *table, const char *prefix, int argc, char **argv)
+{
+	static char name[64];
+	const struct cli_command *cmd;
+
+	for (cmd = table; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[optind]) == 0) {
+			snprintf(name, sizeof(name), "%s %s", prefix, cmd->name);
+			argc -= optind;
+			argv += optind;
+			argv[0] = name;
+			optind = 0;	/* glibc: 0 reinitialises getopt */
+			return cmd->fn(argc, argv);
+		}
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -478,7 +492,6 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct command *cmd;
 	int c;
 
 	/* '+': stop at the command; its options are its own */
@@ -499,19 +512,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (cmd = commands; cmd->name; cmd++) {
-		if (strcmp(cmd->name, argv[optind]) == 0) {
-			static char name[64];
-
-			/* getopt names argv[0] in its messages: "mmlab run: ..." */
-			snprintf(name, sizeof(name), "mmlab %s", cmd->name);
-			argc -= optind;
-			argv += optind;
-			argv[0] = name;
-			optind = 0;	/* glibc: 0 reinitialises getopt */
-			return cmd->fn(argc, argv);
-		}
-	}
+	c = cli_dispatch(commands, "mmlab", argc, argv);
+	if (c >= 0)
+		return c;
 	fprintf(stderr, "mmlab: unknown command '%s'; try 'mmlab --help'\n",
 		argv[optind]);
 	return 2;

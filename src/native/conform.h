@@ -128,6 +128,12 @@ void cf_sim_init(struct cf_backend *b);
 void cf_sim_free(struct cf_backend *b);
 void cf_host_init(struct cf_backend *b, int timeout_ms);
 void cf_host_free(struct cf_backend *b);
+/*
+ * runner.c: a counter of the host's /proc/vmstat ("name value") or
+ * /proc/meminfo ("Name: value kB"), made exact first where root may
+ * (vm/stat_refresh).  0 and *v, or -errno (-ENOENT: no such name).
+ */
+int cf_proc_counter(const char *path, const char *name, long *v);
 
 /* conform.c: `mmlab conform FILE...` */
 struct cf_opts {

@@ -332,7 +332,7 @@ static int host_smaps(struct cf_backend *b, int task, uint64_t addr, const char 
 /* ---- counters ---- */
 
 /* "name value" (vmstat) or "Name:   value kB" (meminfo) from a /proc file */
-static int proc_counter(const char *path, const char *name, long *v)
+int cf_proc_counter(const char *path, const char *name, long *v)
 {
 	FILE *f;
 	int fd;
@@ -390,7 +390,7 @@ static int host_stat(struct cf_backend *b, enum scn_stat_src src, const char *na
 			 name);
 		return -CF_SKIP;
 	}
-	return proc_counter(src == SCN_VMSTAT ? "/proc/vmstat" : "/proc/meminfo", name, v);
+	return cf_proc_counter(src == SCN_VMSTAT ? "/proc/vmstat" : "/proc/meminfo", name, v);
 }
 
 /* ---- pins ---- */
