@@ -76,7 +76,12 @@ static bool chooser_exhausted(const struct chooser *c)
 /* ---- operations -------------------------------------------------------------------- */
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
-		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM, F_CHECK };
+		F_READ, F_WRITE, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM, F_SWAPON, F_SWAPOFF,
+		F_CHECK };
+
+/* Swap devices a run may switch on (swap0 is --swap's), and have on at once. */
+#define MAX_SWAPONS	64
+#define MAX_LIVE_SWAPS	4
 
 struct fop {
 	enum fop_kind kind;
@@ -91,6 +96,7 @@ struct fop {
 	int pin;		/* pin: the pin it creates; unpin, dma: the pin used */
 	unsigned foll;		/* pin: MML_FOLL_* */
 	bool get;		/* pin: a FOLL_GET reference rather than a pin */
+	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
 };
 
 struct run {
@@ -106,6 +112,8 @@ struct run {
 	bool *pin_writable;		/* a write pin (not a reference): the device may write */
 	int npins;
 	int next_task, next_region, next_pin;	/* for the generator */
+	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
+	int next_swap;
 	/*
 	 * Locality: the generator often comes back to the task and page it
 	 * just used, so that sequences like "write, fork, get, munmap, write,
@@ -536,7 +544,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
 		if (!r->pins[op->pin])
 			return false;
-	} else if (op->kind != F_SPAWN && op->kind != F_CHECK) {
+	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
+		   op->kind != F_SWAPON && op->kind != F_SWAPOFF) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -750,6 +759,33 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (r->scn)
 			fprintf(r->scn, "reclaim %" PRIu64 "\n", op->len);
 		return true;
+	case F_SWAPON:
+		/* Invisible to the model too, as is a swapoff: every byte stays. */
+		got = mml_swapon(r->m, NULL, op->len, op->prot);
+		if (got < 0)
+			diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
+		r->swap_id[op->dev] = (int)got;
+		if (r->scn) {
+			fprintf(r->scn, "swap%d = swapon %" PRIu64, op->dev, op->len);
+			if (op->prot >= 0)
+				fprintf(r->scn, " prio %d", op->prot);
+			fprintf(r->scn, "\n");
+		}
+		return true;
+	case F_SWAPOFF:
+		if (r->swap_id[op->dev] < 0)
+			return false;
+		/* ENOMEM when RAM cannot take every page back: the device stays on. */
+		got = mml_swapoff(r->m, r->swap_id[op->dev]);
+		if (got && got != -ENOMEM)
+			diverge(r, "swapoff swap%d: got %ld (%s)", op->dev, got, errname(got));
+		if (!got)
+			r->swap_id[op->dev] = -1;
+		if (r->scn) {
+			fprintf(r->scn, "swapoff swap%d", op->dev);
+			print_result(r->scn, got);
+		}
+		return true;
 	case F_CHECK:
 		if (mml_check(r->m))
 			diverge(r, "the invariant checker failed at a check statement");
@@ -840,6 +876,27 @@ static int pick_advice(struct chooser *c)
 				      MADV_PAGEOUT, MADV_PAGEOUT, MADV_COLD };
 
 	return advice[choose(c, sizeof(advice) / sizeof(advice[0]))];
+}
+
+/* Switch a device off, or another on: small, so that swap fills up too. */
+static void gen_swap_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int live[MAX_SWAPONS], n = 0;
+
+	for (int i = 0; i < r->next_swap; i++)
+		if (r->swap_id[i] >= 0)
+			live[n++] = i;
+	if (n && (n >= MAX_LIVE_SWAPS || r->next_swap >= MAX_SWAPONS || choose(c, 2))) {
+		op->kind = F_SWAPOFF;
+		op->dev = live[choose(c, (uint32_t)n)];
+	} else if (r->next_swap < MAX_SWAPONS) {
+		op->kind = F_SWAPON;
+		op->dev = r->next_swap++;
+		op->len = (2 + choose(c, 255)) * PG;
+		op->prot = choose(c, 2) ? -1 : (int)choose(c, 4);	/* the priority */
+	} else {
+		op->kind = F_CHECK;
+	}
 }
 
 /* Fills op with the next operation for the current state of the run. */
@@ -1078,6 +1135,8 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 	} else if (r->o->swap && choose(c, 2)) {
 		op->kind = F_RECLAIM;
 		op->len = 1 + choose(c, 64);
+	} else if (r->o->swap && choose(c, 4) == 0) {
+		gen_swap_op(r, c, op);
 	} else {
 		op->kind = F_CHECK;
 	}
@@ -1104,8 +1163,14 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
-	if (o->swap && mml_swapon(r->m, NULL, o->swap, -1) < 0)
-		return false;
+	for (int i = 0; i < MAX_SWAPONS; i++)
+		r->swap_id[i] = -1;
+	if (o->swap) {
+		r->swap_id[0] = mml_swapon(r->m, NULL, o->swap, -1);
+		if (r->swap_id[0] < 0)
+			return false;
+	}
+	r->next_swap = 1;
 	if (o->fail_rate_ppm || o->fail_at) {
 		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed,
 				      .countdown = o->fail_at, .repeat = o->fail_repeat };
