@@ -257,7 +257,8 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--oom] [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
+		   "                  [--swap BYTES] [--oom] [--kswapd] [--inject-bug NAME]\n"
+		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
@@ -274,6 +275,9 @@ static void fuzz_usage(FILE *f)
 		   "                         the operations (default: no swap)\n"
 		   "      --oom              now and then map and populate a large region, so\n"
 		   "                         that memory runs out and the OOM killer runs\n"
+		   "      --kswapd           run kswapd beside the operations: reclaim then\n"
+		   "                         also happens in the background, and a run is no\n"
+		   "                         longer the same every time (nor its shrinking)\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -299,6 +303,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "ram",         required_argument, NULL, 'R' },
 		{ "swap",        required_argument, NULL, 'S' },
 		{ "oom",         no_argument,       NULL, 'O' },
+		{ "kswapd",      no_argument,       NULL, 'K' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -345,6 +350,9 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'O':
 			o.oom = true;
+			break;
+		case 'K':
+			o.kswapd = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

@@ -1148,7 +1148,7 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 {
 	struct mml_config cfg = {
 		.ram_bytes = o->ram, .seed = o->seed,
-		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0),
+		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0) | (o->kswapd ? MML_KSWAPD : 0),
 	};
 
 	memset(r, 0, sizeof(*r));
