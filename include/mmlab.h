@@ -34,6 +34,13 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 #define MML_CHECK_EVERY_OP	0x01u	/* run the invariant checker after every operation */
 #define MML_QUIET		0x02u	/* do not print reports on stderr (checks still fail) */
 #define MML_CHECK_FREES		0x04u	/* at every frame free, check no TLB still maps it (implied by MML_CHECK_EVERY_OP) */
+/*
+ * Run kswapd: a host thread, woken when free memory drops below the low
+ * watermark, that reclaims until it is back above the high one.  Off by
+ * default: a background thread makes a run depend on timing, and the
+ * scenario interpreter and the fuzzer replay runs exactly.
+ */
+#define MML_KSWAPD		0x08u
 
 struct mml_config {
 	uint64_t ram_bytes;	/* simulated RAM; 0 = default (64 MiB) */
@@ -63,6 +70,14 @@ int  mml_exit(struct mml_task *t);	/* t is gone; the process is torn down with i
 int  mml_task_pid(const struct mml_task *t);	/* process id (tgid) */
 int  mml_task_tid(const struct mml_task *t);	/* thread id */
 struct mml_machine *mml_task_machine(const struct mml_task *t);
+/*
+ * 9 (SIGKILL) once the OOM killer has chosen t's process, else 0.  From
+ * then on every operation of its threads returns -EINTR and does nothing
+ * (the one running at the kill returns -EINTR too); only mml_exit() is
+ * left to them.  Its private memory is unmapped at once: a pin keeps the
+ * pages it holds, unmapped.
+ */
+int  mml_task_killed(const struct mml_task *t);
 
 /* Memory syscalls. */
 long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off);

@@ -13,8 +13,10 @@
 #   passes   the same file exits 0 under plain `mmlab run`: it blames the
 #            bug, not the scenario.
 # And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0,
-# and so does the same run in 2M of RAM with 1M of swap: the oracles do not
-# cry wolf on the seeds that catch the bugs, nor under reclaim.
+# and so does the same run in 2M of RAM with 1M of swap, and in 2M with
+# large populated mappings (--oom) that run memory out: the oracles do not
+# cry wolf on the seeds that catch the bugs, nor under reclaim, nor when
+# the OOM killer takes processes away.
 #
 # One line per check (with the output of a failure), then "N passed, M
 # failed"; each check counts in $MMLAB_SUMMARY.  Exit non-zero on any
@@ -121,6 +123,7 @@ done
 run_args() {
 	case $1 in
 	*-swap) echo "--seed ${1%-swap} --ram 2M --swap 1M" ;;
+	*-oom) echo "--seed ${1%-oom} --ram 2M --oom" ;;
 	*) echo "--seed $1" ;;
 	esac
 }
@@ -132,6 +135,9 @@ for s in $runs; do
 			--out "$tmp/$bug-$s.scn"
 	done
 	fuzz_bg "clean-$s" $(run_args "$s") --ops "$ops"
+done
+for s in $seeds; do
+	fuzz_bg "clean-$s-oom" $(run_args "$s-oom") --ops "$ops"
 done
 wait
 
@@ -152,7 +158,7 @@ for bug in $bugs; do
 		fail "$bug: caught by at least one scenario in tests/scenarios" /dev/null
 	fi
 done
-for s in $runs; do
+for s in $runs $(for s in $seeds; do echo "$s-oom"; done); do
 	rc=$(cat "$tmp/clean-$s.rc" 2>/dev/null)
 	if [ "$rc" = 0 ]; then
 		pass "no bug: fuzz $(run_args "$s") --ops $ops finds nothing"

@@ -17,27 +17,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "mmlab.h"
 #include "native/conform.h"
 #include "oracle/fuzz.h"
 #include "scenario/scenario.h"
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *summary;
-};
 
 static int cmd_run(int argc, char **argv);
 static int cmd_fuzz(int argc, char **argv);
 static int cmd_bugs(int argc, char **argv);
 static int cmd_conform(int argc, char **argv);
 
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
 	{ "run", cmd_run, "run scenario files; with none, the built-in demo" },
 	{ "fuzz", cmd_fuzz, "random operations checked against the reference model" },
 	{ "bugs", cmd_bugs, "list the bug zoo: defects that can be switched on" },
 	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
+	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
 	{ NULL, NULL, NULL }
 };
 
@@ -47,8 +43,8 @@ static const struct command commands[] = {
  * A whole-string unsigned number, decimal or 0x hex, at most max.  A
  * half-parsed "10x" or a wrapped "-1" would run something nobody asked for.
  */
-static int opt_uint(const char *cmd, const char *opt, const char *s,
-		    uint64_t max, uint64_t *out)
+int opt_uint(const char *cmd, const char *opt, const char *s,
+	     uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -68,7 +64,7 @@ bad:
 }
 
 /* A size as in scenario files: 4096, 0x1000, 64M, 1G. */
-static int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
+int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
 {
 	const char *why = scn_size_parse(s, out);
 
@@ -97,7 +93,7 @@ static int opt_bug(const char *cmd, const char *name)
 
 static void usage(FILE *f)
 {
-	const struct command *c;
+	const struct cli_command *c;
 
 	fprintf(f, "usage: mmlab [--help] [--version] COMMAND [ARGS]\n\n"
 		   "The Linux memory-management core as a userspace library.\n\n"
@@ -262,7 +258,8 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--inject-bug NAME] [--fail-rate PPM | --fail-at N\n"
+		   "                  [--swap BYTES] [--oom] [--kswapd] [--inject-bug NAME]\n"
+		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
@@ -275,9 +272,14 @@ static void fuzz_usage(FILE *f)
 		   "  -t, --time S           stop after S seconds (default: no limit)\n"
 		   "  -p, --procs N          most live processes at once (default 4)\n"
 		   "      --ram BYTES        simulated RAM: 16M, 0x1000000 (default 16M)\n"
-		   "      --swap BYTES       a swap device of that size, and reclaim,\n"
+		   "      --swap BYTES       a swap device of that size, and reclaim, swapon,\n"
 		   "                         swapoff and 'fail tag' among the operations\n"
 		   "                         (default: no swap)\n"
+		   "      --oom              now and then map and populate a large region, so\n"
+		   "                         that memory runs out and the OOM killer runs\n"
+		   "      --kswapd           run kswapd beside the operations: reclaim then\n"
+		   "                         also happens in the background, and a run is no\n"
+		   "                         longer the same every time (nor its shrinking)\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -302,6 +304,8 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "procs",       required_argument, NULL, 'p' },
 		{ "ram",         required_argument, NULL, 'R' },
 		{ "swap",        required_argument, NULL, 'S' },
+		{ "oom",         no_argument,       NULL, 'O' },
+		{ "kswapd",      no_argument,       NULL, 'K' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -345,6 +349,12 @@ static int cmd_fuzz(int argc, char **argv)
 		case 'R':
 			if (opt_size("fuzz", "ram", optarg, &o.ram))
 				return 2;
+			break;
+		case 'O':
+			o.oom = true;
+			break;
+		case 'K':
+			o.kswapd = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))
@@ -467,6 +477,24 @@ static int cmd_bugs(int argc, char **argv)
 	return 0;
 }
 
+int cli_dispatch(const struct cli_command *table, const char *prefix, int argc, char **argv)
+{
+	static char name[64];
+	const struct cli_command *cmd;
+
+	for (cmd = table; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[optind]) == 0) {
+			snprintf(name, sizeof(name), "%s %s", prefix, cmd->name);
+			argc -= optind;
+			argv += optind;
+			argv[0] = name;
+			optind = 0;	/* glibc: 0 reinitialises getopt */
+			return cmd->fn(argc, argv);
+		}
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -474,7 +502,6 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct command *cmd;
 	int c;
 
 	/* '+': stop at the command; its options are its own */
@@ -495,19 +522,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (cmd = commands; cmd->name; cmd++) {
-		if (strcmp(cmd->name, argv[optind]) == 0) {
-			static char name[64];
-
-			/* getopt names argv[0] in its messages: "mmlab run: ..." */
-			snprintf(name, sizeof(name), "mmlab %s", cmd->name);
-			argc -= optind;
-			argv += optind;
-			argv[0] = name;
-			optind = 0;	/* glibc: 0 reinitialises getopt */
-			return cmd->fn(argc, argv);
-		}
-	}
+	c = cli_dispatch(commands, "mmlab", argc, argv);
+	if (c >= 0)
+		return c;
 	fprintf(stderr, "mmlab: unknown command '%s'; try 'mmlab --help'\n",
 		argv[optind]);
 	return 2;

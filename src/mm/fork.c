@@ -189,6 +189,8 @@ int mml_thread_new(struct mml_task *parent, struct mml_task **out)
 	int err = 0;
 
 	op_enter(m, parent);
+	if (fatal_signal_pending(parent))
+		return op_exit(m, -EINTR);
 	atomic_inc(&parent->mm->mm_users);
 	t = task_alloc(parent->mm);
 	if (!t) {
@@ -208,6 +210,8 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	int err;
 
 	op_enter(m, parent);
+	if (fatal_signal_pending(parent))
+		return op_exit(m, -EINTR);
 	mm = mm_alloc(m);
 	if (!mm) {
 		err = -ENOMEM;
@@ -224,9 +228,16 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 		err = -ENOMEM;
 		goto out;
 	}
+	/* copy_process(): a parent killed meanwhile gets no child. */
+	if (fatal_signal_pending(parent)) {
+		task_free(t);
+		mmput(mm);
+		err = -EINTR;
+		goto out;
+	}
 	*child = t;
 out:
-	return op_exit(m, err);
+	return op_exit_task(m, parent, err);
 }
 
 /* Models do_exit() for the memory side: the thread goes, then maybe the mm. */
@@ -236,6 +247,7 @@ int mml_exit(struct mml_task *t)
 	struct mm_struct *mm = t->mm;
 
 	op_enter(m, t);
+	oom_reap_if_pending(mm);	/* allocators may be waiting for it */
 	task_free(t);
 	current = NULL;
 	mmput(mm);

@@ -365,6 +365,8 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 		return -EFAULT;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	if (npages > m->nr_frames) {
 		/* More than RAM can hold: the range is unmapped somewhere, or too big. */
 		bool mapped = true;
@@ -401,7 +403,7 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 			gup_put_folio(m, page_folio(pages[--done]), flags);
 		free(pages);
 		mml_obj_free(m, OBJ_PIN, pin);
-		return op_exit(m, err ? err : -EFAULT);
+		return op_exit_task(m, t, err ? err : -EFAULT);
 	}
 	pin->machine = m;
 	pin->flags = flags;
@@ -491,11 +493,34 @@ uint64_t mml_pin_pfn(const struct mml_pin *p, uint64_t i)
 	return i < p->npages ? page_to_pfn(p->machine, p->p[i].page) : 0;
 }
 
+/*
+ * Models sanity_check_pinned_pages() (CONFIG_DEBUG_VM): only exclusive anon
+ * pages are pinned, and nothing may make a pinned page shared, so each is
+ * still PG_anon_exclusive when it is unpinned.  A warning here, not Linux's
+ * VM_BUG_ON_PAGE, so that the run that broke the rule can be shrunk.
+ */
+static void sanity_check_pinned_pages(struct mml_pin *p)
+{
+	struct mml_machine *m = p->machine;
+
+	if (!(p->flags & FOLL_PIN))
+		return;
+	for (uint64_t i = 0; i < p->npages; i++) {
+		struct page *page = p->p[i].page;
+		struct folio *folio = page_folio(page);
+
+		if (is_zero_folio(m, folio) || !folio_test_anon(folio) || folio_test_large(folio))
+			continue;
+		VM_WARN_ON_PAGE(!PageAnonExclusive(page), m, page);
+	}
+}
+
 /* Release every page of p; the caller has taken it off the machine's list. */
 static void unpin_user_pages(struct mml_pin *p)
 {
 	struct mml_machine *m = p->machine;
 
+	sanity_check_pinned_pages(p);
 	for (uint64_t i = 0; i < p->npages; i++) {
 		struct folio *folio = page_folio(p->p[i].page);
 

@@ -186,6 +186,8 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL	(0x10u | __GFP_DIRECT_RECLAIM)
 #define GFP_HIGHUSER_MOVABLE (0x20u | __GFP_DIRECT_RECLAIM)
 #define SWAP_CLUSTER_MAX 32
+/* Larger requests fail rather than kill (Linux: PAGE_ALLOC_COSTLY_ORDER). */
+#define PAGE_ALLOC_COSTLY_ORDER 3
 #define GFP_PGTABLE_USER (GFP_KERNEL | __GFP_ZERO | __GFP_PGTABLE)
 
 #define PAGE_POISON	0xaa	/* freed frames are filled with this (Linux's PAGE_POISON) */
@@ -427,6 +429,9 @@ void folio_putback_lru(struct mml_machine *m, struct folio *folio);
 unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsigned long nr, struct folio **out);
 unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct);
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n);
+void wakeup_kswapd(struct mml_machine *m);
+int  kswapd_run(struct mml_machine *m);
+void kswapd_stop(struct mml_machine *m);
 
 /* arch_unmap_one, arch_swap_restore, arch_swap_invalidate_*: memory tags, arch/mte.h. */
 
@@ -458,6 +463,17 @@ struct rmap_walk_control {
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
 uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff);	/* -EFAULT if outside */
 
+/* ---- the OOM killer (oom_kill.c) ------------------------------------------------------------ */
+
+bool out_of_memory(struct mml_machine *m);
+void oom_reap_if_pending(struct mm_struct *mm);
+
+/* A thread of a process the OOM killer chose (Linux: SIGKILL pending). */
+static inline bool fatal_signal_pending(const struct mml_task *t)
+{
+	return t && test_bit(MMF_OOM_VICTIM, &t->mm->flags);
+}
+
 /* ---- tasks and address spaces (fork.c, exit.c) ----------------------------------------------- */
 
 struct mm_struct *mm_alloc(struct mml_machine *m);
@@ -473,6 +489,8 @@ void task_free(struct mml_task *t);
 /* Every public operation runs between these: see machine->quiesce. */
 void op_enter(struct mml_machine *m, struct mml_task *t);
 long op_exit(struct mml_machine *m, long ret);
+/* op_exit() for an operation of t's: -EINTR if t was killed meanwhile. */
+long op_exit_task(struct mml_machine *m, struct mml_task *t, long ret);
 int mml_check_locked(struct mml_machine *m);	/* checker; caller holds quiesce for write */
 
 #endif /* MML_MM_INTERNAL_H */

@@ -108,6 +108,11 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	__SetPageReserved(zp);
 	m->zero_page = zp;
 	m->zero_pfn = page_to_pfn(m, zp);
+	if ((c.flags & MML_KSWAPD) && kswapd_run(m)) {
+		mml_machine_free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return m;
 }
 
@@ -154,6 +159,7 @@ int mml_machine_free(struct mml_machine *m)
 
 	if (!m)
 		return 0;
+	kswapd_stop(m);
 	n = unpin_all_pins(m);
 	if (n) {
 		mml_report(m, "leak: %ld pin(s) or reference(s) still held at power-off", n);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "oracle/bugs.h"
 
 /* Does this advice change VMA flags (mmap_lock for write)? */
 static bool madvise_need_mmap_write(int behavior)
@@ -118,6 +119,15 @@ static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct
 		}
 		folio = vm_normal_folio(vma, addr, ptent);
 		if (!folio || folio_test_large(folio))
+			continue;
+		/*
+		 * A page other processes map holds their data too, whatever its
+		 * dirty bits say: an unshare copy is clean under a clean pte, and
+		 * a child forked from it inherits that pte.  Linux checks the
+		 * mapcount only before cleaning a page (below), so there reclaim
+		 * drops such a page under the child (docs/deviations.md).
+		 */
+		if (folio_mapcount(folio) != 1 && !bug_enabled(mm->machine, BUG_LAZYFREE_SHARED))
 			continue;
 		if (folio_test_swapcache(folio) || folio_test_dirty(folio)) {
 			/* Not ours alone to clean or take out of swap: leave it. */

@@ -538,7 +538,7 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 			   (unsigned long long)pte_val(pte), (unsigned long long)addr);
 		return 0;
 	}
-	if (swap_duplicate(m, entry) < 0)
+	if (!bug_enabled(m, BUG_FORK_NO_SWAP_DUP) && swap_duplicate(m, entry) < 0)
 		return -ENOMEM;
 	if (pte_swp_exclusive(pte) && !bug_enabled(m, BUG_FORK_SWAP_KEEP_EXCLUSIVE)) {
 		pte = pte_swp_clear_exclusive(pte);

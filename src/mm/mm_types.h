@@ -255,7 +255,12 @@ struct mm_struct {
 	struct list_head mm_node;	/* (K) on machine->mms */
 };
 
+#define KSWAPD_WAKE	0	/* machine->kswapd_flags: free memory fell below the low watermark */
+#define KSWAPD_STOP	1	/* power-off: kswapd returns */
+
 #define MMF_HAS_PINNED	0	/* a page of this mm was ever FOLL_PIN'ed (fork copies) */
+#define MMF_OOM_VICTIM	1	/* chosen by the OOM killer: its threads have a fatal signal pending */
+#define MMF_OOM_REAPING	2	/* killed, private memory not yet unmapped: allocators wait for it */
 
 /* ---- swap ---------------------------------------------------------------------------- */
 
@@ -271,7 +276,7 @@ struct swap_info_struct {
 	int type;			/* (C) index in machine->swap_info */
 	int prio;			/* (C) */
 	unsigned long max;		/* (C) slots */
-	unsigned long inuse_pages;	/* slots with a nonzero swap_map */
+	unsigned long inuse_pages;	/* slots with a nonzero swap_map; read locklessly as a hint */
 	unsigned long cluster_next;	/* where the next allocation looks first */
 	unsigned char *swap_map;
 	struct folio **cache;		/* the swap cache: the folio of each slot (Linux: an xarray) */
@@ -339,6 +344,7 @@ enum vm_stat_item {
 	PGSCAN_DIRECT,
 	PGSTEAL_KSWAPD,
 	PGSTEAL_DIRECT,
+	PAGEOUTRUN,
 	PGSCAN_ANON,
 	PGSTEAL_ANON,
 	OOM_KILL,
@@ -376,7 +382,7 @@ struct mml_machine {
 	struct lruvec lruvec;
 	spinlock_t swap_lock;		/* guards swap_info[] and the totals */
 	struct swap_info_struct *swap_info[MAX_SWAPFILES];
-	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; see swapfile.c */
+	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; changed under a device's lock */
 	long total_swap_pages;		/* (swap_lock) */
 	spinlock_t tasks_lock;
 	struct list_head mms;		/* (K) every live mm */
@@ -394,6 +400,9 @@ struct mml_machine {
 	spinlock_t pins_lock;
 	struct list_head pins;		/* (pins_lock) outstanding struct mml_pin */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
+	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
+	struct waitq kswapd_wait;	/* kswapd sleeps here */
+	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
 };
 

@@ -186,14 +186,21 @@ struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
 		if (zone_watermark_ok(z, order, (unsigned long)global_vm_stat(m, NR_FREE_PAGES)))
 			break;
 		spin_unlock(&z->lock);
+		wakeup_kswapd(m);
 		/*
 		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,
-		 * and try again while it makes progress.  No OOM killer yet: the
-		 * caller gets its failure (docs/deviations.md).
+		 * and try again while it makes progress; then the OOM killer
+		 * (__alloc_pages_may_oom), unless this thread is its victim or the
+		 * request is costly.  After a kill, start over.
 		 */
-		if (!(gfp & __GFP_DIRECT_RECLAIM) || tries >= 16 ||
-		    !shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
+		if (!(gfp & __GFP_DIRECT_RECLAIM))
 			return NULL;
+		if (tries < 16 && shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
+			continue;
+		if (order > PAGE_ALLOC_COSTLY_ORDER || fatal_signal_pending(current) || !out_of_memory(m) ||
+		    fatal_signal_pending(current))
+			return NULL;
+		tries = -1;
 	}
 	page = rmqueue(m, order);
 	if (page) {
@@ -204,6 +211,7 @@ struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
 	spin_unlock(&z->lock);
 	if (!page)
 		return NULL;
+	wakeup_kswapd(m);	/* as the fast path's check of the low watermark */
 
 	count_vm_events(m, PGALLOC_NORMAL, (long)n);
 	for (unsigned long i = 0; i < n; i++) {

@@ -60,7 +60,7 @@ swp_entry_t folio_alloc_swap(struct mml_machine *m)
 	for (int i = 0; i < MAX_SWAPFILES; i++) {
 		struct swap_info_struct *si = m->swap_info[i];
 
-		/* inuse_pages is si->lock's: unlocked, a hint; the scan decides. */
+		/* A full device is skipped on a hint; scan_swap_map decides under si->lock. */
 		if (si && (si->flags & SWP_WRITEOK) && READ_ONCE(si->inuse_pages) < si->max - 1 &&
 		    (!best || si->prio > best->prio))
 			best = si;
@@ -89,15 +89,23 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	if (usage == SWAP_HAS_CACHE) {
 		VM_BUG_ON(!has_cache);
 		has_cache = 0;
+	} else if (!count) {
+		/*
+		 * More swap ptes gone than swap_duplicate() counted: Linux's
+		 * swap_info_get() says "Unused swap offset entry" and leaves
+		 * the slot alone; here the report fails the run.
+		 */
+		mml_report(m, "swap_free: unused swap offset entry %d:%#llx (no swap pte counted on it)",
+			   si->type, (unsigned long long)off);
+		return si->swap_map[off];
 	} else {
-		VM_BUG_ON(!count);
 		count--;
 	}
 	si->swap_map[off] = count | has_cache;
 	if (!si->swap_map[off]) {
 		arch_swap_invalidate_page(m, si, off);
 		WRITE_ONCE(si->inuse_pages, si->inuse_pages - 1);
-		/* Atomic, as Linux's: swap_lock comes before si->lock, never inside it. */
+		/* si->lock keeps SWP_WRITEOK still; swap_lock would invert the lock order. */
 		if (si->flags & SWP_WRITEOK)
 			atomic_long_add(1, &m->nr_swap_pages);
 	}

@@ -16,11 +16,19 @@ void op_enter(struct mml_machine *m, struct mml_task *t)
 	current = t;
 }
 
+long op_exit_task(struct mml_machine *m, struct mml_task *t, long ret)
+{
+	return op_exit(m, fatal_signal_pending(t) ? -EINTR : ret);
+}
+
 /* Frees waiting for a grace period are paid for in batches of this many. */
 #define RCU_BATCH_FLUSH	256
 
 long op_exit(struct mml_machine *m, long ret)
 {
+	/* A killed thread reaps what the OOM killer could not lock. */
+	if (current && fatal_signal_pending(current))
+		oom_reap_if_pending(current->mm);
 	current = NULL;
 	up_read(&m->quiesce);
 	if (rcu_batch_pending(&m->rcu) >= RCU_BATCH_FLUSH)
@@ -37,13 +45,15 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 	long ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	down_write(&mm->mmap_lock);
 	ret = do_mmap(mm, addr, len, prot, flags, fd, off);
 	up_write(&mm->mmap_lock);
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
 	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
 		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
@@ -53,10 +63,12 @@ int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	down_write(&mm->mmap_lock);
 	ret = do_munmap(mm, addr, len);
 	up_write(&mm->mmap_lock);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot)
@@ -65,8 +77,10 @@ int mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	ret = do_mprotect_pkey(t->mm, addr, len, prot);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice)
@@ -75,8 +89,10 @@ int mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	ret = do_madvise(t->mm, addr, len, advice);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
@@ -85,8 +101,10 @@ int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	ret = cpu_access(t, addr, buf, len, false);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
@@ -95,9 +113,11 @@ int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	/* The CPU only reads from buf on a store. */
 	ret = cpu_access(t, addr, (void *)buf, len, true);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_set_tag(struct mml_task *t, uint64_t addr, unsigned tag)

@@ -34,7 +34,7 @@ int mml_show_maps(struct mml_task *t, FILE *out)
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
 	uint64_t referenced, anonymous, lazyfree, swap;
-	uint64_t pss, pss_dirty;	/* << PSS_SHIFT */
+	uint64_t pss, pss_dirty, swap_pss;	/* << PSS_SHIFT */
 };
 
 #define PSS_SHIFT 12
@@ -77,6 +77,22 @@ static void smaps_account(struct mem_size_stats *mss, struct folio *folio, struc
 	}
 }
 
+/*
+ * Models the swap-entry case of smaps_pte_entry(): a slot named by n swap
+ * ptes (swp_swapcount) adds a page to Swap and 1/n of one to SwapPss.
+ */
+static void smaps_account_swap(struct mem_size_stats *mss, struct vm_area_struct *vma,
+			       swp_entry_t entry)
+{
+	int mapcount = swap_count(vma->vm_mm->machine, entry);
+
+	mss->swap += PAGE_SIZE;
+	if (mapcount >= 2)
+		mss->swap_pss += ((uint64_t)PAGE_SIZE << PSS_SHIFT) / mapcount;
+	else
+		mss->swap_pss += (uint64_t)PAGE_SIZE << PSS_SHIFT;
+}
+
 static void smaps_walk_vma(struct vm_area_struct *vma, struct mem_size_stats *mss)
 {
 	struct mm_struct *mm = vma->vm_mm;
@@ -98,7 +114,7 @@ static void smaps_walk_vma(struct vm_area_struct *vma, struct mem_size_stats *ms
 
 			if (!pte_present(ptent)) {
 				if (is_swap_entry_pte(ptent))
-					mss->swap += PAGE_SIZE;
+					smaps_account_swap(mss, vma, pte_to_swp_entry(ptent));
 				continue;
 			}
 			page = vm_normal_page(vma, addr, ptent);
@@ -165,7 +181,7 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Shared_Hugetlb", 0);
 		SEQ_KB(out, "Private_Hugetlb", 0);
 		SEQ_KB(out, "Swap", mss.swap);
-		SEQ_KB(out, "SwapPss", 0);
+		SEQ_KB(out, "SwapPss", mss.swap_pss >> PSS_SHIFT);
 		SEQ_KB(out, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
 		fprintf(out, "THPeligible:    %8d\n", 0);
 		show_smap_vma_flags(out, vma);

@@ -108,7 +108,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 	if (vma->vm_flags & VM_LOCKED)
 		goto fail;
 	/* A pin would drift away from the process: keep the page mapped. */
-	if (folio_maybe_dma_pinned(folio))
+	if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 		goto fail;
 	pteval = ptep_get_and_clear(ptep);
 	flush_tlb_page(vma, addr);
@@ -146,6 +146,11 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		goto fail;
 	}
 	exclusive = PageAnonExclusive(page);
+	if (exclusive && folio_maybe_dma_pinned(folio) && bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED)) {
+		/* Before 5.19: nothing refused the pinned page, nor remembered it was exclusive. */
+		ClearPageAnonExclusive(page);
+		exclusive = false;
+	}
 	if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
 		swap_free(m, entry);
 		set_pte(ptep, pteval);
@@ -212,7 +217,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				break;
 			}
 		}
-		if (folio_maybe_dma_pinned(folio))
+		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto keep_locked;
 		/* A swap-backed folio needs a slot before its ptes can name one. */
 		if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
@@ -329,4 +334,69 @@ long mml_reclaim(struct mml_machine *m, uint64_t nr_pages)
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n)
 {
 	return shrink_folio_list(m, folios, n, true);
+}
+
+/* ---- kswapd ---------------------------------------------------------------------------------- */
+
+static bool below_wmark(struct mml_machine *m, enum zone_watermarks w)
+{
+	return global_vm_stat(m, NR_FREE_PAGES) < (long)m->zone._watermark[w];
+}
+
+/* Models wakeup_kswapd(): free memory fell below the low watermark. */
+void wakeup_kswapd(struct mml_machine *m)
+{
+	if (!m->kswapd || !below_wmark(m, WMARK_LOW))
+		return;
+	if (!test_and_set_bit(KSWAPD_WAKE, &m->kswapd_flags))
+		waitq_wake(&m->kswapd_wait);
+}
+
+/*
+ * Models balance_pgdat(): reclaim a batch at a time until free memory is
+ * back above the high watermark, or a batch frees nothing.  As an
+ * operation, so that the checker sees the machine still.
+ */
+static void balance_pgdat(struct mml_machine *m)
+{
+	op_enter(m, NULL);
+	count_vm_event(m, PAGEOUTRUN);
+	while (below_wmark(m, WMARK_HIGH) && !test_bit(KSWAPD_STOP, &m->kswapd_flags))
+		if (!shrink_lists(m, SWAP_CLUSTER_MAX, false))
+			break;
+	op_exit(m, 0);
+}
+
+/* Models kswapd(): sleep until woken, balance, sleep again. */
+static void *kswapd(void *arg)
+{
+	struct mml_machine *m = arg;
+
+	for (;;) {
+		waitq_wait_bit(&m->kswapd_wait, KSWAPD_WAKE, &m->kswapd_flags);
+		if (test_bit(KSWAPD_STOP, &m->kswapd_flags))
+			return NULL;
+		clear_bit(KSWAPD_WAKE, &m->kswapd_flags);
+		balance_pgdat(m);
+	}
+}
+
+/* Models kswapd_run(). */
+int kswapd_run(struct mml_machine *m)
+{
+	waitq_init(&m->kswapd_wait);
+	return mml_thread_start(&m->kswapd, kswapd, m);
+}
+
+/* Models kswapd_stop(): at power-off, before the machine goes away. */
+void kswapd_stop(struct mml_machine *m)
+{
+	if (!m->kswapd)
+		return;
+	set_bit(KSWAPD_STOP, &m->kswapd_flags);
+	set_bit(KSWAPD_WAKE, &m->kswapd_flags);
+	waitq_wake(&m->kswapd_wait);
+	mml_thread_join(m->kswapd);
+	m->kswapd = NULL;
+	waitq_destroy(&m->kswapd_wait);
 }

@@ -30,6 +30,7 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[PGSCAN_KSWAPD] = "pgscan_kswapd",
 	[PGSCAN_DIRECT] = "pgscan_direct",
 	[PGSTEAL_KSWAPD] = "pgsteal_kswapd",
+	[PAGEOUTRUN] = "pageoutrun",
 	[PGSTEAL_DIRECT] = "pgsteal_direct",
 	[PGSCAN_ANON] = "pgscan_anon",
 	[PGSTEAL_ANON] = "pgsteal_anon",

@@ -57,6 +57,12 @@ struct cf_backend {
 		       uint64_t *e);
 	/* how many VMAs intersect [lo, hi) */
 	int (*vmas)(struct cf_backend *b, int task, uint64_t lo, uint64_t hi);
+	/*
+	 * A kB field of /proc/PID/smaps (field: a name scn_smaps_field_known
+	 * takes) of the VMA that holds addr: 0 and *kb, or -ENOENT (no VMA).
+	 */
+	int (*smaps)(struct cf_backend *b, int task, uint64_t addr, const char *field,
+		     int64_t *kb);
 	/* a vmstat counter or meminfo field; delta: only its change matters */
 	int (*stat)(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v);
@@ -126,6 +132,12 @@ void cf_sim_init(struct cf_backend *b);
 void cf_sim_free(struct cf_backend *b);
 void cf_host_init(struct cf_backend *b, int timeout_ms);
 void cf_host_free(struct cf_backend *b);
+/*
+ * runner.c: a counter of the host's /proc/vmstat ("name value") or
+ * /proc/meminfo ("Name: value kB"), made exact first where root may
+ * (vm/stat_refresh).  0 and *v, or -errno (-ENOENT: no such name).
+ */
+int cf_proc_counter(const char *path, const char *name, long *v);
 
 /* conform.c: `mmlab conform FILE...` */
 struct cf_opts {

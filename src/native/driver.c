@@ -56,7 +56,7 @@ static struct {
 	int nchan;
 	pthread_mutex_t lock;
 	unsigned char *bounce;
-	char maps[1 << 18];		/* /proc/self/maps, read whole */
+	char maps[1 << 18];		/* /proc/self/maps or smaps, read whole */
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- the access guard ---- */
@@ -107,21 +107,38 @@ static int guarded_fill(unsigned char *dst, uint64_t len,
 	return 0;
 }
 
-/* ---- /proc/self/maps ---- */
+/* ---- /proc/self/maps and smaps ---- */
 
-static int maps_read(void)
+/* A whole /proc file into d.maps; -EFBIG if it does not fit. */
+static int proc_read(const char *path)
 {
-	int fd = open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t n = 0;
-	ssize_t r;
+	ssize_t r = 0;
+	bool full;
+	char c;
 
 	if (fd < 0)
 		return -errno;
-	while ((r = read(fd, d.maps + n, sizeof(d.maps) - 1 - n)) > 0)
-		n += r;
+	while (n < sizeof(d.maps) - 1) {
+		size_t room = sizeof(d.maps) - 1 - n;
+
+		r = read(fd, d.maps + n, room);
+		if (r <= 0)
+			break;
+		n += (size_t)r < room ? (size_t)r : room;
+	}
+	full = n == sizeof(d.maps) - 1 && read(fd, &c, 1) > 0;
 	close(fd);
 	d.maps[n] = '\0';
+	if (full)
+		return -EFBIG;
 	return r < 0 ? -EIO : 0;
+}
+
+static int maps_read(void)
+{
+	return proc_read("/proc/thread-self/maps");
 }
 
 /* The next "lo-hi perms" line from *pos; false at the end. */
@@ -284,6 +301,40 @@ static int64_t do_read(const struct cf_req *q, char *why)
 	if (r < 0)
 		return r;
 	return guarded_copy(d.bounce, (const void *)q->addr, q->len);
+}
+
+/*
+ * A kB field of the VMA at q->addr in smaps.  A VMA that reaches into the
+ * driver's own memory (merged with it) would count the driver's pages:
+ * skipped.
+ */
+static int64_t do_smaps(const struct cf_req *q, const unsigned char *pat, char *why)
+{
+	char field[32];
+	uint64_t lo = 0, hi = 0;
+	int64_t kb;
+	int r;
+
+	if (!pat || q->patn >= sizeof(field))
+		return -EINVAL;
+	memcpy(field, pat, q->patn);
+	field[q->patn] = '\0';
+	r = proc_read("/proc/thread-self/smaps");
+	if (r == -EFBIG) {
+		snprintf(why, CF_WHY_LEN, "smaps longer than %zu KiB", sizeof(d.maps) >> 10);
+		return -CF_SKIP;
+	}
+	if (r == 0)
+		r = scn_smaps_field(d.maps, q->addr, field, &kb, &lo, &hi);
+	if (r == -ENODATA) {
+		snprintf(why, CF_WHY_LEN, "the host's smaps has no %s field", field);
+		return -CF_SKIP;
+	}
+	if (r < 0)
+		return r;
+	if (runtime_clash(lo, hi - lo, why))
+		return -CF_SKIP;
+	return kb;
 }
 
 /* n pagemap entries from addr into out (at most MAX_HOST_PIN) */
@@ -569,6 +620,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		break;
 	case CF_REQ_VMAS:
 		rep.ret = vma_count(q->addr, q->addr + q->len);
+		break;
+	case CF_REQ_SMAPS:
+		rep.ret = do_smaps(q, pat, rep.why);
 		break;
 	case CF_REQ_PIN_URING:
 	case CF_REQ_PIN_VMSPLICE:

@@ -483,6 +483,27 @@ static void do_expect_vmas(struct walk *w)
 	     r == 1 ? "" : "s");
 }
 
+/*
+ * smaps is per process, so unlike the counters the value itself is
+ * compared; a file that allows several values ("LazyFree == 0|8") makes
+ * the observation lenient.
+ */
+static void do_expect_smaps(struct walk *w)
+{
+	const struct scn_op *op = w->op;
+	int64_t kb = 0;
+	int r = w->b->smaps(w->b, task_of(w, op->task), addr_of(w, &op->addr), op->name, &kb);
+
+	if (refused(w, r, false))
+		return;
+	if (r == -ENOENT)
+		return note(w, CF_SEEN, false, NULL, "smaps: no VMA at the address");
+	if (r < 0)
+		return note_result(w, r);
+	note(w, CF_SEEN, scn_value_holds(op, kb), NULL, "smaps %s = %lld kB", op->name,
+	     (long long)kb);
+}
+
 static void do_expect_addr(struct walk *w)
 {
 	const struct scn_op *op = w->op;
@@ -673,6 +694,8 @@ static void step(struct walk *w)
 		return do_expect_stat(w);
 	case SCN_OP_EXPECT_VMAS:
 		return do_expect_vmas(w);
+	case SCN_OP_EXPECT_SMAPS:
+		return do_expect_smaps(w);
 	case SCN_OP_EXPECT_ADDR:
 		return do_expect_addr(w);
 	case SCN_OP_MARK:

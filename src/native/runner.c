@@ -332,10 +332,23 @@ static int host_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
 	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
+/* The field's name rides as the payload; the answer is the value in kB. */
+static int host_smaps(struct cf_backend *b, int task, uint64_t addr, const char *field,
+		      int64_t *kb)
+{
+	struct cf_req q = { .op = CF_REQ_SMAPS, .addr = addr, .patn = (uint32_t)strlen(field) };
+	int64_t r = call(b, task, &q, field, -1, NULL, 0, NULL);
+
+	if (r < 0)
+		return (int)r;
+	*kb = r;
+	return 0;
+}
+
 /* ---- counters ---- */
 
 /* "name value" (vmstat) or "Name:   value kB" (meminfo) from a /proc file */
-static int proc_counter(const char *path, const char *name, long *v)
+int cf_proc_counter(const char *path, const char *name, long *v)
 {
 	FILE *f;
 	int fd;
@@ -393,7 +406,7 @@ static int host_stat(struct cf_backend *b, enum scn_stat_src src, const char *na
 			 name);
 		return -CF_SKIP;
 	}
-	return proc_counter(src == SCN_VMSTAT ? "/proc/vmstat" : "/proc/meminfo", name, v);
+	return cf_proc_counter(src == SCN_VMSTAT ? "/proc/vmstat" : "/proc/meminfo", name, v);
 }
 
 /* ---- pins ---- */
@@ -1018,6 +1031,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->read = host_read;
 	b->pagemap = host_pagemap;
 	b->vmas = host_vmas;
+	b->smaps = host_smaps;
 	b->stat = host_stat;
 	b->pin = host_pin;
 	b->unpin = host_unpin;

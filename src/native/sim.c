@@ -197,6 +197,24 @@ static int sim_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
 	return r < 0 ? r : count;
 }
 
+static int sim_smaps(struct cf_backend *b, int task, uint64_t addr, const char *field,
+		     int64_t *kb)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = mml_show_smaps(S(b)->task[task], f);
+	fclose(f);
+	if (r >= 0)
+		r = scn_smaps_field(text, addr, field, kb, NULL, NULL);
+	free(text);
+	return r;
+}
+
 static int sim_stat(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v)
 {
@@ -348,6 +366,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->read = sim_read;
 	b->pagemap = sim_pagemap;
 	b->vmas = sim_vmas;
+	b->smaps = sim_smaps;
 	b->stat = sim_stat;
 	b->pin = sim_pin;
 	b->unpin = sim_unpin;

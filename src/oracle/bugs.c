@@ -57,6 +57,21 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"reclaim drops a MADV_FREE page that was written after the madvise: the write is lost",
 		"try_to_unmap_one must keep a lazyfree folio whose pte or PG_dirty says it was written (seed 003: \"This is users' data\")",
 	},
+	[BUG_RECLAIM_UNMAPS_PINNED] = {
+		"reclaim-unmaps-pinned",
+		"reclaim unmaps a pinned exclusive anon page into a swap pte that does not say exclusive: swap-in sees the pin's reference as another user, maps the page shared, and the process's next write copies away from the pin",
+		"try_to_unmap_one refuses a maybe-pinned page through folio_try_share_anon_rmap_pte (COW fixes part 2, 5.19; seed 000: \"We made sure that there are no GUP pins on the page that would rely on it\"); before, reclaim unmapped pinned pages and swap-in re-determined exclusivity from the references",
+	},
+	[BUG_FORK_NO_SWAP_DUP] = {
+		"fork-no-swap-dup",
+		"fork copies a swap pte into the child without a swap_map reference: the first swap_free releases a slot the other process still names",
+		"copy_nonpresent_pte (copy_one_pte before 5.10) takes one swap_map count per copied entry with swap_duplicate, retried through add_swap_count_continuation since 2.6.32",
+	},
+	[BUG_LAZYFREE_SHARED] = {
+		"lazyfree-shared",
+		"MADV_FREE marks lazyfree a clean page that another process maps too: reclaim drops it under that process, which never freed it",
+		"Linux as of 6.18: madvise_free_pte_range checks the mapcount only before cleaning a dirty or swap-cache folio, and an unshare copy is clean with a clean pte; found by mmlab's fuzzer, reproduced on the host by tests/native/madv-free-unshare.c (docs/deviations.md)",
+	},
 	[BUG_SWAPOFF_NO_TAG_RESTORE] = {
 		"swapoff-no-tag-restore",
 		"swapoff maps a page read back from swap without the tags saved with its slot: the process sees zero tags",

@@ -21,6 +21,9 @@ enum mml_bug {
 	BUG_GUP_FAST_NO_UNSHARE,/* GUP-fast pins a shared anon page R/O instead of falling back */
 	BUG_FORK_SWAP_KEEP_EXCLUSIVE,/* fork keeps the exclusive bit of a swap pte */
 	BUG_LAZYFREE_DISCARD_DIRTY,/* reclaim drops a MADV_FREE page written since */
+	BUG_RECLAIM_UNMAPS_PINNED,/* reclaim unmaps and swaps out a pinned anon page */
+	BUG_FORK_NO_SWAP_DUP,	/* fork copies a swap entry without swap_duplicate */
+	BUG_LAZYFREE_SHARED,	/* MADV_FREE marks a clean page other processes map (Linux 6.18) */
 	BUG_SWAPOFF_NO_TAG_RESTORE,/* unuse_pte maps a page back without its saved tags */
 	BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE,/* try_to_unmap_one leaks the slot arch_unmap_one failed on */
 	NR_MML_BUGS

@@ -16,8 +16,11 @@
  *  6. the counters agree: nr_free_pages with the buddy lists, nr_anon_pages
  *     and nr_page_table_pages with what the walk found, each mm's rss;
  *  7. every mm, VMA, anon_vma and folio passes its *_is_valid();
- *  8. swap counts (see check_swap);
- *  9. tags: a pte has the tagged attribute exactly in a VM_MTE VMA and then
+ *  8. swap_map counts equal the swap ptes naming each slot, and the swap
+ *     cache agrees with SWAP_HAS_CACHE;
+ *  9. an anon page that may be pinned is PG_anon_exclusive and mapped at
+ *     most once.
+ * 10. tags: a pte has the tagged attribute exactly in a VM_MTE VMA and then
  *     maps a page whose tags are valid (PG_mte_tagged); every tag record
  *     belongs to a slot in use, and every record allocated is in a slot.
  */
@@ -294,6 +297,16 @@ static void check_frames(struct check_state *st)
 				     st->maps[pfn]);
 			if (folio_test_anon(folio) && folio_mapcount(folio) > 0)
 				anon_mapped++;
+			/*
+			 * sanity_check_pinned_pages() for pages no pte maps (check_pte
+			 * has the mapped ones): unmapped by munmap or exit, a pinned
+			 * page stays exclusive; unmapped by reclaim, it was not.
+			 */
+			if (folio_test_anon(folio) && !folio_test_large(folio) && !folio_mapped(folio) &&
+			    folio_maybe_dma_pinned(folio) && !PageAnonExclusive(&folio->page))
+				FAIL(st, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
+				     "the pin and the process can drift apart", pfn,
+				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
 			if (!folio_is_valid(m, folio, st->out))
 				st->errors++;
 		}

@@ -10,6 +10,7 @@
  * that delta debugging can drop any subset and still replay the rest; the
  * survivor is printed as a scenario file that `mmlab run` replays.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -76,9 +77,13 @@ static bool chooser_exhausted(const struct chooser *c)
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
 		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
-		F_CHECK, F_FAIL_TAG, F_SWAPOFF };
+		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG };
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
+
+/* Swap devices a run may switch on (swap0 is --swap's), and have on at once. */
+#define MAX_SWAPONS	64
+#define MAX_LIVE_SWAPS	4
 
 struct fop {
 	enum fop_kind kind;
@@ -93,6 +98,7 @@ struct fop {
 	int pin;		/* pin: the pin it creates; unpin, dma: the pin used */
 	unsigned foll;		/* pin: MML_FOLL_* */
 	bool get;		/* pin: a FOLL_GET reference rather than a pin */
+	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
 };
 
 struct run {
@@ -108,6 +114,8 @@ struct run {
 	bool *pin_writable;		/* a write pin (not a reference): the device may write */
 	int npins;
 	int next_task, next_region, next_pin;	/* for the generator */
+	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
+	int next_swap;
 	/*
 	 * Locality: the generator often comes back to the task and page it
 	 * just used, so that sequences like "write, fork, get, munmap, write,
@@ -122,15 +130,35 @@ struct run {
 	 * live in such sequences; each step's choices are still random.
 	 */
 	int story_step, story_a, story_b, story_pin;
+	/*
+	 * Or a "lazy-free story": write a page, fork, unshare it with a R/O
+	 * pin, fork again, MADV_FREE it in the parent and drop it there, then
+	 * pressure and a read in the second child, which never freed it.
+	 */
+	bool story_free;
+	/*
+	 * Or a "rewrite story": a page (tagged or not) is written, lazily
+	 * freed, written again (bytes or tags), pushed out, and read back:
+	 * what was written after MADV_FREE must come back, tags and all.
+	 */
+	bool story_rewrite;
+	/*
+	 * Or a "swapoff story": a tagged page of its own gets tags, goes out
+	 * to swap, every device is switched off (unuse_pte brings it back),
+	 * and a tag load checks the tags came back with it.
+	 */
+	bool story_swapoff;
+	int story_dev;		/* the swapoff story's latest device */
 	long done;
+	long oom_kills;			/* the machine's oom_kill count, as last swept */
 	bool injecting;
-	int swap_id;			/* --swap: the device ("swap0" in scenarios) */
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
 	int cur_task;
 	char *why_maps, *why_model;
 	FILE *scn;			/* printing a scenario while replaying */
 	uint8_t *ibuf, *mbuf;
+	uint8_t *abuf;			/* F_READ: the alternatives of the pages it reads */
 };
 
 static bool grow_arrays(struct run *r, int task, int region, int pin)
@@ -192,6 +220,7 @@ static const char *errname(long e)
 	case EACCES: return "EACCES";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
 	default: return "E?";
 	}
 }
@@ -327,7 +356,6 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 
 /* ---- running one operation ---------------------------------------------------------------- */
 
-/* One allowed pattern: a byte repeated, or the bytes as a string. */
 static void print_pattern(FILE *f, const uint8_t *b, uint64_t n)
 {
 	uint64_t i;
@@ -390,22 +418,12 @@ static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
 static void settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
 {
 	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)) && !r->why[0]; a += PG) {
+		uint8_t tags[PG / 16], want[PG / 16], want_alt[PG / 16], *got_tags = tags;
+		const uint8_t *alt;
+		bool lazy;
+
 		if (!model_undecided(r->md, task, a))
 			continue;
-		uint8_t tags[PG / 16], *got_tags = tags;
-
-		bool lazy = model_lazyfree(r->md, task, a), alt = model_alt_bytes(r->md, task, a, r->ibuf);
-
-		/* The outcomes the model allows, for the scenario: its bytes, the alternative, zeros. */
-		if (r->scn && !model_read(r->md, task, a, r->mbuf, PG)) {
-			fprintf(r->scn, "read T%d %#" PRIx64 " %llu", task, a, (unsigned long long)PG);
-			print_bytes_expect(r->scn, r->mbuf, PG);
-			if (alt) {
-				fprintf(r->scn, " | ");
-				print_pattern(r->scn, r->ibuf, PG);
-			}
-			fprintf(r->scn, "%s\n", lazy ? " |zero" : "");
-		}
 		if (mml_read(t, a, r->ibuf, PG) || model_read(r->md, task, a, r->mbuf, PG))
 			continue;	/* unreadable (or an injected failure): stays open */
 		/* Tag loads through the translation the read just made change nothing. */
@@ -417,9 +435,32 @@ static void settle_before_free(struct run *r, int task, struct mml_task *t, uint
 			else
 				tags[g] = (uint8_t)tag;
 		}
+		/* The outcomes the model allows, for the scenario: its own, the alternative, zeros. */
+		alt = model_alternative(r->md, task, a);
+		lazy = model_lazyfree(r->md, task, a);
+		if (r->scn) {
+			fprintf(r->scn, "read T%d %#" PRIx64 " %llu", task, a, (unsigned long long)PG);
+			print_bytes_expect(r->scn, r->mbuf, PG);
+			if (alt) {
+				fprintf(r->scn, " | ");
+				print_pattern(r->scn, alt, PG);
+			}
+			fprintf(r->scn, "%s\n", lazy ? " |zero" : "");
+		}
+		if (r->scn && got_tags) {
+			model_tag_outcomes(r->md, task, a, want, want_alt);
+			for (unsigned g = 0, e; g < PG / 16; g = e) {
+				for (e = g + 1; e < PG / 16 && want[e] == want[g] && want_alt[e] == want_alt[g]; e++)
+					;
+				fprintf(r->scn, "expect tag T%d %#" PRIx64 " %u == %u", task, a + g * 16, (e - g) * 16, want[g]);
+				if (want_alt[g] != want[g])
+					fprintf(r->scn, "|%u", want_alt[g]);
+				fprintf(r->scn, "%s\n", lazy && want[g] && want_alt[g] ? "|0" : "");
+			}
+		}
 		if (!model_read_settle(r->md, task, a, r->ibuf, got_tags))
-			diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes, nor zeros and "
-				"the writes since MADV_FREE", task, a);
+			diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes and tags, nor zeros "
+				"and the writes since MADV_FREE", task, a);
 	}
 }
 
@@ -430,11 +471,21 @@ static const char *foll_text(unsigned foll, char *buf, size_t n)
 	return buf[0] ? buf + 1 : "ro";
 }
 
+/*
+ * The OOM killer chose t's process during its operation: the operation
+ * returns -EINTR whatever the model says, and the process is gone at the
+ * end of the step (sweep_killed).
+ */
+static bool oom_took(struct mml_task *t, long got)
+{
+	return got == -EINTR && t && mml_task_killed(t);
+}
+
 static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
 		     long fails_before)
 {
 	struct mml_pin *pin = NULL;
-	bool either, was_either;
+	bool either, forced = false;
 	char fb[48];
 	long got, exp;
 
@@ -445,31 +496,17 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
 			op->foll & MML_FOLL_WRITE, op->foll & MML_FOLL_LONGTERM, op->foll & MML_FOLL_FORCE,
 			op->foll & MML_FOLL_FAST, &either);
-	was_either = either;
-	if (got > 0 && either)	/* GUP-fast saw a readable x86 pte: take it as the model's too */
+	if (got > 0 && either) {	/* GUP-fast saw a readable x86 pte: take it as the model's too */
 		exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
+		forced = true;
+	}
+	if (oom_took(t, got))
+		exp = got;
 	if (got != exp)
 		diverge(r, "T%d %s %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
 			op->get ? "get" : "pin", at, op->len, foll_text(op->foll, fb, sizeof(fb)), got,
 			got < 0 ? errname(got) : "ok", exp, exp < 0 ? errname(exp) : "ok");
-	if (was_either) {
-		/*
-		 * Either outcome is Linux's, and which one may depend on a zoo bug:
-		 * the scenario accepts both, in the unnamed form, which lets go of
-		 * what it took at once (after the checker has seen it).
-		 */
-		if (got > 0) {
-			if (mml_check(r->m))
-				diverge(r, "the invariant checker failed after a pin GUP-fast alone takes");
-			mml_unpin(pin);
-			model_unpin(r->md, op->pin);
-		}
-		if (r->scn)
-			fprintf(r->scn, "%s T%d %s %" PRIu64 " %s => ok|EFAULT\n", op->get ? "get" : "pin", op->task,
-				at, op->len, foll_text(op->foll, fb, sizeof(fb)));
-		return true;
-	}
 	if (got > 0) {
 		r->pins[op->pin] = pin;
 		/*
@@ -493,8 +530,14 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	if (r->scn) {
 		if (exp > 0)
 			fprintf(r->scn, "p%d = ", op->pin);
+		/*
+		 * The model took that pin as a forced one, and so does the
+		 * scenario: the fast walk ignores FOLL_FORCE, but without it the
+		 * slow path a healthy library falls back to (a page to unshare)
+		 * would refuse what a buggy fast walk took.
+		 */
 		fprintf(r->scn, "%s T%d %s %" PRIu64 " %s", op->get ? "get" : "pin", op->task, at, op->len,
-			foll_text(op->foll, fb, sizeof(fb)));
+			foll_text(op->foll | (forced ? MML_FOLL_FORCE : 0), fb, sizeof(fb)));
 		print_result(r->scn, exp > 0 ? 0 : exp);
 	}
 	return true;
@@ -612,8 +655,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
 		if (!r->pins[op->pin])
 			return false;
-	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_FAIL_TAG &&
-		   op->kind != F_SWAPOFF) {
+	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
+		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -639,18 +682,25 @@ static bool exec_op(struct run *r, const struct fop *op)
 		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
 		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
 		      model_fork(r->md, op->task, op->new_task);
+		if (oom_took(t, got)) {
+			if (!exp)
+				model_exit(r->md, op->new_task);
+			exp = got;
+		}
 		if (got != exp) {
 			diverge(r, "%s: got %ld, the model says %ld",
 				op->kind == F_SPAWN ? "spawn" : op->kind == F_THREAD ? "thread" : "fork", got, exp);
 			return true;
 		}
-		r->tasks[op->new_task] = nt;
+		if (!exp)
+			r->tasks[op->new_task] = nt;
 		if (r->scn) {
 			if (op->kind == F_SPAWN)
-				fprintf(r->scn, "spawn T%d\n", op->new_task);
+				fprintf(r->scn, "spawn T%d", op->new_task);
 			else
-				fprintf(r->scn, "%s T%d -> T%d\n", op->kind == F_THREAD ? "thread" : "fork",
+				fprintf(r->scn, "%s T%d -> T%d", op->kind == F_THREAD ? "thread" : "fork",
 					op->task, op->new_task);
+			print_result(r->scn, exp);
 		}
 		return true;
 	case F_EXIT:
@@ -671,6 +721,10 @@ static bool exec_op(struct run *r, const struct fop *op)
 			return true;
 		}
 		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
+		if (oom_took(t, got)) {
+			exp = got;
+			why = NULL;
+		}
 		if (why)
 			diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len,
 				prot_text(op->prot), why, got);
@@ -716,6 +770,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
 		      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d %s %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task,
 				op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
@@ -739,6 +795,8 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (got == -ENOMEM && injected)
 			return true;
 		exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d write %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
 				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
@@ -748,28 +806,64 @@ static bool exec_op(struct run *r, const struct fop *op)
 		}
 		return true;
 	case F_READ: {
-		bool lazy = false;
+		bool lazy = false, undecided = false, one_page = (addr & (PG - 1)) + op->len <= PG;
+		bool page_lazy[5] = { false }, page_alt[5] = { false };
+		int np = 0;
 
 		got = mml_read(t, addr, r->ibuf, op->len);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
 		if (got == -ENOMEM && injected)
 			return true;
-		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len; a += PG)
-			lazy |= model_lazyfree(r->md, op->task, a);
+		/* Each page's outcomes, before a read that tells them apart settles them. */
+		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len && np < 5; a += PG, np++) {
+			const uint8_t *alt = model_alternative(r->md, op->task, a);
+
+			page_lazy[np] = model_lazyfree(r->md, op->task, a);
+			page_alt[np] = alt != NULL;
+			if (alt)
+				memcpy(r->abuf + (size_t)np * PG, alt, PG);
+			lazy |= page_lazy[np];
+			undecided |= page_alt[np];
+		}
 		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d read %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
 				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
 		else if (!got)
 			compare_read(r, op, addr);
-		if (r->scn) {
+		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
 			fprintf(r->scn, "read T%d %s %" PRIu64, op->task, at, op->len);
-			/* Old bytes or zeros are both right for a lazily freed page. */
-			if (!exp && (!lazy || (addr & (PG - 1)) + op->len <= PG))
+			if (!exp) {
 				print_bytes_expect(r->scn, r->mbuf, op->len);
-			if (!exp && lazy && (addr & (PG - 1)) + op->len <= PG)
-				fprintf(r->scn, " |zero");
+				if (page_alt[0]) {
+					fprintf(r->scn, " | ");
+					print_pattern(r->scn, r->abuf + (addr & (PG - 1)), op->len);
+				}
+				if (lazy)
+					fprintf(r->scn, " |zero");
+			}
 			print_result(r->scn, exp);
+		} else if (r->scn) {
+			/*
+			 * A lazily freed page may read its old bytes or zeros, and one
+			 * written since either with the writes on top: the outcomes of
+			 * several pages combine, so the scenario reads them one page
+			 * at a time, each with its own.
+			 */
+			for (uint64_t a = addr, i = 0; a < addr + op->len; i++) {
+				uint64_t next = min_u64((a & ~(PG - 1)) + PG, addr + op->len), n = next - a;
+
+				fprintf(r->scn, "read T%d %#" PRIx64 " %" PRIu64, op->task, a, n);
+				print_bytes_expect(r->scn, r->mbuf + (a - addr), n);
+				if (page_alt[i]) {
+					fprintf(r->scn, " | ");
+					print_pattern(r->scn, r->abuf + i * PG + (a & (PG - 1)), n);
+				}
+				fprintf(r->scn, "%s\n", page_lazy[i] ? " |zero" : "");
+				a = next;
+			}
 		}
 		return true;
 	}
@@ -796,6 +890,33 @@ static bool exec_op(struct run *r, const struct fop *op)
 		if (r->scn)
 			fprintf(r->scn, "reclaim %" PRIu64 "\n", op->len);
 		return true;
+	case F_SWAPON:
+		/* Invisible to the model too, as is a swapoff: every byte stays. */
+		got = mml_swapon(r->m, NULL, op->len, op->prot);
+		if (got < 0)
+			diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
+		r->swap_id[op->dev] = (int)got;
+		if (r->scn) {
+			fprintf(r->scn, "swap%d = swapon %" PRIu64, op->dev, op->len);
+			if (op->prot >= 0)
+				fprintf(r->scn, " prio %d", op->prot);
+			fprintf(r->scn, "\n");
+		}
+		return true;
+	case F_SWAPOFF:
+		if (r->swap_id[op->dev] < 0)
+			return false;
+		/* ENOMEM when RAM cannot take every page back: the device stays on. */
+		got = mml_swapoff(r->m, r->swap_id[op->dev]);
+		if (got && got != -ENOMEM)
+			diverge(r, "swapoff swap%d: got %ld (%s)", op->dev, got, errname(got));
+		if (!got)
+			r->swap_id[op->dev] = -1;
+		if (r->scn) {
+			fprintf(r->scn, "swapoff swap%d", op->dev);
+			print_result(r->scn, got);
+		}
+		return true;
 	case F_CHECK:
 		if (mml_check(r->m))
 			diverge(r, "the invariant checker failed at a check statement");
@@ -812,21 +933,6 @@ static bool exec_op(struct run *r, const struct fop *op)
 			fprintf(r->scn, "fail tag\n");
 		return true;
 	}
-	case F_SWAPOFF:
-		/* Invisible to the model too: every page comes back (unuse_pte), tags and all. */
-		got = mml_swapoff(r->m, r->swap_id);
-		if (got == 0) {
-			r->swap_id = mml_swapon(r->m, NULL, r->o->swap, -1);
-			if (r->swap_id < 0)
-				diverge(r, "swapon %" PRIu64 " after swapoff: got %d", r->o->swap, r->swap_id);
-		} else if (got != -ENOMEM) {
-			diverge(r, "swapoff: got %ld (%s)", got, errname(got));
-		}
-		if (r->scn && got == 0)
-			fprintf(r->scn, "swapoff swap0\nswap0 = swapon %" PRIu64 "\n", r->o->swap);
-		else if (r->scn)
-			fprintf(r->scn, "swapoff swap0 => %s\n", errname(got));
-		return true;
 	}
 	return false;
 }
@@ -915,14 +1021,196 @@ static int pick_advice(struct chooser *c)
 	return advice[choose(c, sizeof(advice) / sizeof(advice[0]))];
 }
 
+/* Switch a device off, or another on: small, so that swap fills up too. */
+static void gen_swap_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int live[MAX_SWAPONS], n = 0;
+
+	for (int i = 0; i < r->next_swap; i++)
+		if (r->swap_id[i] >= 0)
+			live[n++] = i;
+	if (n && (n >= MAX_LIVE_SWAPS || r->next_swap >= MAX_SWAPONS || choose(c, 2))) {
+		op->kind = F_SWAPOFF;
+		op->dev = live[choose(c, (uint32_t)n)];
+	} else if (r->next_swap < MAX_SWAPONS) {
+		op->kind = F_SWAPON;
+		op->dev = r->next_swap++;
+		op->len = (2 + choose(c, 255)) * PG;
+		op->prot = choose(c, 2) ? -1 : (int)choose(c, 4);	/* the priority */
+	} else {
+		op->kind = F_CHECK;
+	}
+}
+
 /* Fills op with the next operation for the current state of the run. */
+/* The next step of a lazy-free story; false when it is over. */
+static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step++) {
+	case 1:
+		/* A page of its own, so that every later step has one to work on. */
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->off = 0;
+		op->defines = r->focus_region = r->next_region++;
+		r->focus_off = 0;
+		op->len = PG;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		return true;
+	case 2:
+		op->kind = F_WRITE;
+		op->len = 1 + choose(c, 64);
+		op->byte = (uint8_t)choose(c, 256);
+		return true;
+	case 3:
+	case 6:
+		op->kind = F_FORK;
+		op->new_task = r->story_b = r->next_task++;
+		return true;
+	case 4:
+		op->kind = F_PIN;
+		op->pin = r->story_pin = r->next_pin++;
+		op->len = 1;
+		op->foll = (choose(c, 2) ? MML_FOLL_LONGTERM : 0) | (choose(c, 2) ? MML_FOLL_FAST : 0);
+		return true;
+	case 5:
+		op->kind = F_UNPIN;
+		op->pin = r->story_pin;
+		return true;
+	case 7:
+		op->kind = F_MADVISE;
+		op->advice = MADV_FREE;
+		op->len = PG;
+		return true;
+	case 8:
+		op->kind = choose(c, 2) ? F_EXIT : F_MUNMAP;
+		op->len = PG;
+		return true;
+	case 9:
+		op->kind = F_MADVISE;
+		op->task = r->story_b;
+		op->advice = MADV_PAGEOUT;
+		op->len = PG;
+		return true;
+	case 10:
+		op->kind = F_READ;
+		op->task = r->story_b;
+		op->len = 64;
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
 /* The next step of a COW story; false when the story is over. */
+/* The next step of a rewrite story; false when it is over. */
+static bool gen_rewrite_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step++) {
+	case 1:
+		/* A page of its own, which no fork shares (MADV_FREE leaves shared pages alone). */
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->off = 0;
+		op->defines = r->focus_region = r->next_region++;
+		r->focus_off = 0;
+		op->len = PG;
+		op->prot = PROT_READ | PROT_WRITE | (choose(c, 2) ? MML_PROT_MTE : 0);
+		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		return true;
+	case 2:
+	case 4:
+		op->kind = choose(c, 2) ? F_WRITE : F_TAG_SET;
+		op->len = op->kind == F_WRITE ? 1 + choose(c, 64) : 16 * (1 + choose(c, 16));
+		op->byte = (uint8_t)(1 + choose(c, op->kind == F_WRITE ? 255 : 15));
+		return true;
+	case 3:
+	case 5:
+		op->kind = F_MADVISE;
+		op->advice = r->story_step == 4 ? MADV_FREE : MADV_PAGEOUT;
+		op->len = PG;
+		return true;
+	case 6:
+		op->kind = choose(c, 2) ? F_READ : F_TAG_GET;
+		op->len = 64;
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
+/* The next step of a swapoff story; false when it is over. */
+static bool gen_swapoff_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step) {
+	case 1:
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->off = 0;
+		op->defines = r->focus_region = r->next_region++;
+		r->focus_off = 0;
+		op->len = PG;
+		op->prot = PROT_READ | PROT_WRITE | MML_PROT_MTE;
+		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		break;
+	case 2:
+		op->kind = F_TAG_SET;
+		op->len = 16 * (1 + choose(c, 16));
+		op->byte = (uint8_t)(1 + choose(c, 15));
+		break;
+	case 3:
+		op->kind = F_MADVISE;
+		op->advice = MADV_PAGEOUT;
+		op->len = PG;
+		r->story_dev = -1;
+		break;
+	case 4:
+		/* Every device on goes, one swapoff at a time; then the load. */
+		for (int i = r->story_dev + 1; i < r->next_swap; i++) {
+			if (r->swap_id[i] >= 0) {
+				op->kind = F_SWAPOFF;
+				op->dev = r->story_dev = i;
+				return true;
+			}
+		}
+		op->kind = F_TAG_GET;
+		op->len = 16;
+		break;
+	case 5:
+		if (r->next_swap < MAX_SWAPONS) {
+			op->kind = F_SWAPON;
+			op->dev = r->next_swap++;
+			op->len = (2 + choose(c, 255)) * PG;
+			op->prot = -1;
+			break;
+		}
+		/* fall through */
+	default:
+		r->story_step = 0;
+		return false;
+	}
+	r->story_step++;
+	return true;
+}
+
 static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int who = choose(c, 2) ? r->story_a : r->story_b;
 
 	op->region = r->focus_region;
 	op->off = r->focus_off;
+	if (r->story_free)
+		return gen_free_story_op(r, c, op);
+	if (r->story_rewrite)
+		return gen_rewrite_story_op(r, c, op);
+	if (r->story_swapoff)
+		return gen_swapoff_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->kind = F_WRITE;
@@ -983,19 +1271,35 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	uint32_t roll = choose(c, 126);
+	uint32_t roll = choose(c, 128);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
-	if (roll == 125 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
+	if (roll == 126 && r->o->swap) {
+		/* The stories of one process and its own page: no fork, so no process limit. */
+		int task = pick_live_task(r, c);
+
+		if (task >= 0) {
+			r->story_a = task;
+			r->story_step = 1;
+			r->story_free = false;
+			r->story_rewrite = choose(c, 2);
+			r->story_swapoff = !r->story_rewrite;
+			gen_story_op(r, c, op);
+			return;
+		}
+	}
+	if (roll == 127 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
 		int task = pick_live_task(r, c);
 
 		if (task >= 0) {
 			pick_addr(r, c, op, true);	/* sets the focus page */
 			r->story_a = task;
 			r->story_step = 1;
+			r->story_free = choose(c, 3) == 0;
+			r->story_rewrite = r->story_swapoff = false;
 			gen_story_op(r, c, op);
 			return;
 		}
@@ -1024,6 +1328,12 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->len = pick_len(c, 8);
 		op->prot = pick_prot(c);
 		op->flags = MAP_PRIVATE | MAP_ANONYMOUS | (choose(c, 10) == 0 ? MAP_POPULATE : 0);
+		/* A hog: 128K to 1M of written memory at once, where RAM is a few M. */
+		if (r->o->oom && choose(c, 8) == 0) {
+			op->len = (32 + choose(c, 225)) * PG;
+			op->prot = PROT_READ | PROT_WRITE;
+			op->flags |= MAP_POPULATE;
+		}
 		if (how < 8) {
 			op->off = 0;		/* the kernel chooses */
 		} else if (how < 11) {
@@ -1089,11 +1399,13 @@ static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->byte = (uint8_t)(choose(c, 32) ? choose(c, 16) : 16);	/* 16: EINVAL */
 	} else if (roll == 123 && r->o->swap && !r->injecting) {
 		op->kind = F_FAIL_TAG;
-	} else if (roll == 124 && r->o->swap && !r->injecting) {
-		op->kind = F_SWAPOFF;
+	} else if (roll == 124 && r->o->swap) {
+		gen_swap_op(r, c, op);	/* swapoff brings tagged pages back through unuse_pte */
 	} else if (r->o->swap && choose(c, 2)) {
 		op->kind = F_RECLAIM;
 		op->len = 1 + choose(c, 64);
+	} else if (r->o->swap && choose(c, 4) == 0) {
+		gen_swap_op(r, c, op);
 	} else {
 		op->kind = F_CHECK;
 	}
@@ -1105,7 +1417,7 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 {
 	struct mml_config cfg = {
 		.ram_bytes = o->ram, .seed = o->seed,
-		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0),
+		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0) | (o->kswapd ? MML_KSWAPD : 0),
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -1116,13 +1428,19 @@ static bool run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 	r->md = model_new();
 	r->ibuf = malloc(4 * PG);
 	r->mbuf = malloc(4 * PG);
-	if (!r->m || !r->md || !r->ibuf || !r->mbuf)
+	r->abuf = malloc(5 * PG);
+	if (!r->m || !r->md || !r->ibuf || !r->mbuf || !r->abuf)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
-	r->swap_id = o->swap ? mml_swapon(r->m, NULL, o->swap, -1) : -1;
-	if (o->swap && r->swap_id < 0)
-		return false;
+	for (int i = 0; i < MAX_SWAPONS; i++)
+		r->swap_id[i] = -1;
+	if (o->swap) {
+		r->swap_id[0] = mml_swapon(r->m, NULL, o->swap, -1);
+		if (r->swap_id[0] < 0)
+			return false;
+	}
+	r->next_swap = 1;
 	if (o->fail_rate_ppm || o->fail_at) {
 		struct mml_fail f = { .sites = MML_FAIL_ALL, .rate_ppm = o->fail_rate_ppm, .seed = o->seed,
 				      .countdown = o->fail_at, .repeat = o->fail_repeat };
@@ -1157,6 +1475,7 @@ static void run_finish(struct run *r)
 	free(r->pin_writable);
 	free(r->ibuf);
 	free(r->mbuf);
+	free(r->abuf);
 }
 
 /*
@@ -1255,8 +1574,32 @@ out:
 }
 
 /* After each op: the periodic checks, and any bug the machine reported. */
+/*
+ * Every thread of a process the OOM killer chose can only exit: do that on
+ * both sides, and say so in the scenario.  Which process goes is the
+ * library's policy (the largest), not the model's business.
+ */
+static void sweep_killed(struct run *r)
+{
+	long kills = mml_vmstat(r->m, "oom_kill");
+
+	if (kills == r->oom_kills)
+		return;
+	r->oom_kills = kills;
+	for (int i = 0; i < r->ntasks; i++) {
+		if (!r->tasks[i] || !mml_task_killed(r->tasks[i]))
+			continue;
+		mml_exit(r->tasks[i]);
+		model_exit(r->md, i);
+		r->tasks[i] = NULL;
+		if (r->scn)
+			fprintf(r->scn, "expect killed T%d\nexit T%d\n", i, i);
+	}
+}
+
 static void after_op(struct run *r, int check_every)
 {
+	sweep_killed(r);
 	r->done++;
 	if (r->why[0])
 		return;
@@ -1305,10 +1648,38 @@ static bool replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, F
 	return failed;
 }
 
+/*
+ * Two divergences are of one kind if their messages differ only in numbers
+ * (tasks, addresses, bytes).  Shrinking keeps to the kind it started from:
+ * a long run under memory pressure has other ways to fail on the way (a
+ * fork refused for want of memory) that would hide the one being chased.
+ */
+static bool same_kind(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a && !isdigit((unsigned char)*a) && *a == *b)
+			a++, b++;
+		if (!isdigit((unsigned char)*a) || !isdigit((unsigned char)*b))
+			return *a == *b;
+		while (isxdigit((unsigned char)*a) || *a == 'x')
+			a++;
+		while (isxdigit((unsigned char)*b) || *b == 'x')
+			b++;
+	}
+}
+
+/* Replays ops; true if they diverge as kind says.  *at: the failing op. */
+static bool fails_alike(const struct fuzz_opts *o, const struct fop *ops, size_t n, size_t *at, const char *kind)
+{
+	char why[1024];
+
+	return replay(o, ops, n, NULL, at, why, sizeof(why)) && same_kind(why, kind);
+}
+
 /* Delta debugging (ddmin): the smallest subsequence that still fails. */
 static double now_s(void);
 
-static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
+static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	size_t gran = 2, trials = 0;
@@ -1326,7 +1697,7 @@ static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, doubl
 			memcpy(cand + s, ops + e, (n - e) * sizeof(*cand));
 			m = n - (e - s);
 			trials++;
-			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+			if (fails_alike(o, cand, m, &at, kind)) {
 				/* Keep it, cut off whatever came after the failure. */
 				n = min_u64(m, at);
 				memcpy(ops, cand, n * sizeof(*ops));
@@ -1349,7 +1720,8 @@ static size_t shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, doubl
  * B's operations as A instead and dropping the creation; keep it if the run
  * still fails.  Repeat until nothing more goes.
  */
-static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, double deadline)
+static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind,
+			   double deadline)
 {
 	struct fop *cand = malloc(n * sizeof(*cand));
 	bool progress = true;
@@ -1374,7 +1746,7 @@ static size_t shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n,
 					cand[m].task = to;
 				m++;
 			}
-			if (replay(o, cand, m, NULL, &at, NULL, 0)) {
+			if (fails_alike(o, cand, m, &at, kind)) {
 				n = min_u64(m, at);
 				memcpy(ops, cand, n * sizeof(*ops));
 				progress = true;
@@ -1484,9 +1856,9 @@ int fuzz_run(const struct fuzz_opts *in)
 		/* Shrink what led there, checking every operation from now on. */
 		double deadline = now_s() + SHRINK_SECONDS;
 
-		m = shrink(&o, ops, n, deadline);
-		m = shrink_tasks(&o, ops, m, deadline);
-		m = shrink(&o, ops, m, deadline);
+		m = shrink(&o, ops, n, r.why, deadline);
+		m = shrink_tasks(&o, ops, m, r.why, deadline);
+		m = shrink(&o, ops, m, r.why, deadline);
 		if (!replay(&o, ops, m, NULL, NULL, why, sizeof(why))) {
 			fprintf(out, "(the divergence did not reproduce on replay: shrinking skipped)\n");
 			m = n;

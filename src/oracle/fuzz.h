@@ -19,6 +19,8 @@ struct fuzz_opts {
 	int procs;		/* most live processes at once (0: default 4) */
 	uint64_t ram;		/* simulated RAM in bytes (0: default 16 MiB) */
 	uint64_t swap;		/* a memory-backed swap device of this size (0: none) */
+	bool oom;		/* now and then a large populated mapping: the OOM killer runs */
+	bool kswapd;		/* run kswapd (MML_KSWAPD): no longer deterministic */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -920,23 +920,17 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 	return true;
 }
 
-bool model_alt_bytes(const struct model *md, int task, uint64_t addr, uint8_t *out)
-{
-	struct mproc *p = task_proc(md, task);
-	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
-
-	if (!pg || !pg->alt)
-		return false;
-	memcpy(out, pg->alt, MODEL_PAGE);
-	return true;
-}
-
 bool model_undecided(const struct model *md, int task, uint64_t addr)
 {
+	return model_alternative(md, task, addr) != NULL;
+}
+
+const uint8_t *model_alternative(const struct model *md, int task, uint64_t addr)
+{
 	struct mproc *p = task_proc(md, task);
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 
-	return pg && pg->alt;
+	return pg ? pg->alt : NULL;
 }
 
 bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got, const uint8_t *got_tags)
@@ -945,6 +939,19 @@ bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t 
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 
 	return !pg || settle_page(md, p, pg, got, got_tags);
+}
+
+bool model_tag_outcomes(const struct model *md, int task, uint64_t addr, uint8_t *tags, uint8_t *alt_tags)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+	const uint8_t *other = pg && pg->alt ? pg->alt_tags : pg ? pg->tags : NULL;
+
+	for (unsigned g = 0; g < MODEL_GRANULES; g++) {
+		tags[g] = pg && pg->tags ? pg->tags[g] : 0;
+		alt_tags[g] = other ? other[g] : 0;
+	}
+	return pg && pg->alt;
 }
 
 bool model_tagged(const struct model *md, int task, uint64_t addr)

@@ -101,8 +101,8 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
  * (model_undecided) and tells the model which one it is (model_read_settle).
  */
 bool model_undecided(const struct model *md, int task, uint64_t addr);
-/* The other outcome's bytes of such a page (zeros and the writes since), if it has one. */
-bool model_alt_bytes(const struct model *md, int task, uint64_t addr, uint8_t *out);
+/* The undecided page's other outcome (zeros plus the writes since), or NULL. */
+const uint8_t *model_alternative(const struct model *md, int task, uint64_t addr);
 /* got_tags: the page's 256 tags, one per byte, or NULL if they cannot be read. */
 bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t *got, const uint8_t *got_tags);
 
@@ -119,6 +119,8 @@ bool model_read_settle(struct model *md, int task, uint64_t addr, const uint8_t 
 int  model_set_tag(struct model *md, int task, uint64_t addr, unsigned tag);
 int  model_get_tag(struct model *md, int task, uint64_t addr, unsigned *tag);
 bool model_tag_alternative(struct model *md, int task, uint64_t addr, unsigned got);
+/* The tags of the page's outcomes, 256 each: its own, and the alternative's (or its own again). */
+bool model_tag_outcomes(const struct model *md, int task, uint64_t addr, uint8_t *tags, uint8_t *alt_tags);
 /* Does the page at addr have PROT_MTE (its tags can be read)? */
 bool model_tagged(const struct model *md, int task, uint64_t addr);
 /* The exact bytes the device must read, if the model knows them all. */

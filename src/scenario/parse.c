@@ -1014,6 +1014,8 @@ static int st_machine(struct parser *p, struct scn_op *op, struct scn_tok *kw)
 			op->check = 0;
 		} else if (tok_is(t, "quiet")) {
 			op->quiet = true;
+		} else if (tok_is(t, "kswapd")) {
+			op->kswapd = true;
 		} else if (t->type == SCN_TOK_WORD && t->n > 4 && !memcmp(t->s, "ram=", 4)) {
 			struct scn_tok u = *t;
 
@@ -1038,7 +1040,7 @@ static int st_machine(struct parser *p, struct scn_op *op, struct scn_tok *kw)
 				return -1;
 		} else {
 			return perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-				    "cpus=N, seed=N, check, no-check or quiet");
+				    "cpus=N, seed=N, check, no-check, quiet or kswapd");
 		}
 	}
 	return 0;
@@ -1061,7 +1063,15 @@ static int st_task(struct parser *p, struct scn_op *op)
 	t = need(p, "new task name");
 	if (!t || sym_def(p, t, SCN_SYM_TASK, &op->def) < 0)
 		return -1;
-	return parse_result_defining(p, op);
+	t = peek(p);
+	if (parse_result(p, op, true) < 0)
+		return -1;
+	if (op->expect.any || op->expect.nerr > 1)
+		return perr(p, t->col, "a statement that defines a task must succeed or fail, not either");
+	/* Failing (a parent the OOM killer chose: EINTR), it defines no task. */
+	if (op->expect.nerr == 1 && op->expect.err[0])
+		p->s->syms[op->def].kind = SCN_SYM_NONE;
+	return 0;
 }
 
 static int st_exit(struct parser *p, struct scn_op *op)
@@ -1314,11 +1324,76 @@ static int ex_vmas(struct parser *p, struct scn_op *op)
 	return end_of_line(p);
 }
 
+/*
+ * VALUE { "|" VALUE } in one word: the values a nondeterministic field
+ * may take ("LazyFree == 0|8"), for == only.
+ */
+static int parse_values(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = need(p, "value"), piece;
+	const char *s, *end, *bar;
+	int64_t *slot;
+
+	if (!t)
+		return -1;
+	if (t->type != SCN_TOK_WORD)
+		return parse_s64(p, t, &op->value);	/* "not a string" */
+	for (s = t->s, end = t->s + t->n; s <= end; s = bar + 1) {
+		bar = memchr(s, '|', end - s);
+		if (!bar)
+			bar = end;
+		piece = *t;
+		piece.s = s;
+		piece.n = bar - s;
+		piece.col = t->col + (unsigned)(s - t->s);
+		if (piece.n == 0)
+			return perr(p, piece.col, "empty value around '|'");
+		if (s == t->s) {
+			slot = &op->value;
+		} else if (op->cmp != SCN_EQ) {
+			return perr(p, piece.col - 1, "several allowed values need '=='");
+		} else if (op->nalt == SCN_MAX_ALTS) {
+			return perr(p, piece.col, "at most %d allowed values", SCN_MAX_ALTS + 1);
+		} else {
+			slot = &op->alt_value[op->nalt++];
+		}
+		if (parse_s64(p, &piece, slot) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* expect smaps A ADDR FIELD CMP VALUE[|VALUE...] */
+static int ex_smaps(struct parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (parse_task(p, &op->task) < 0 || parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = need_word(p, "smaps field (Rss, Anonymous, LazyFree, Swap, ...)");
+	if (!t)
+		return -1;
+	if (!scn_smaps_field_known(t->s, t->n))
+		return perr(p, t->col, "unknown smaps field " TOKF "; expected a kB field "
+			    "of /proc/PID/smaps as Linux spells it (Size, Rss, Pss, "
+			    "Pss_Dirty, Shared_Clean, Shared_Dirty, Private_Clean, "
+			    "Private_Dirty, Referenced, Anonymous, LazyFree, Swap, "
+			    "SwapPss, Locked, ...)", TOKA(t));
+	op->name = strndup(t->s, t->n);
+	if (!op->name)
+		return perr(p, t->col, "out of memory");
+	op->name_col = t->col;
+	if (parse_cmp(p, &op->cmp) < 0 || parse_values(p, op) < 0)
+		return -1;
+	return end_of_line(p);
+}
+
 static int st_expect(struct parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = need_word(p, "what to expect (pagemap, same-frame, "
 				      "different-frame, frame, addr, vmstat, meminfo, "
-				      "vmstat-delta, meminfo-delta, vma-count, pin-frame, reclaimed, tag)");
+				      "vmstat-delta, meminfo-delta, vma-count, smaps, pin-frame, "
+				      "reclaimed, killed, alive, tag)");
 
 	if (!t)
 		return -1;
@@ -1345,6 +1420,10 @@ static int st_expect(struct parser *p, struct scn_op *op)
 		op->kind = SCN_OP_EXPECT_VMAS;
 		return ex_vmas(p, op);
 	}
+	if (tok_is(t, "smaps")) {
+		op->kind = SCN_OP_EXPECT_SMAPS;
+		return ex_smaps(p, op);
+	}
 	if (tok_is(t, "pin-frame")) {
 		op->kind = SCN_OP_EXPECT_PIN_FRAME;
 		return ex_pin_frame(p, op);
@@ -1352,6 +1431,13 @@ static int st_expect(struct parser *p, struct scn_op *op)
 	if (tok_is(t, "reclaimed")) {
 		op->kind = SCN_OP_EXPECT_RECLAIMED;
 		return ex_reclaimed(p, op, t);
+	}
+	if (tok_is(t, "killed") || tok_is(t, "alive")) {
+		op->kind = SCN_OP_EXPECT_KILLED;
+		op->value = tok_is(t, "killed");
+		if (parse_task(p, &op->task) < 0)
+			return -1;
+		return end_of_line(p);
 	}
 	if (tok_is(t, "tag")) {
 		op->kind = SCN_OP_EXPECT_TAG;

@@ -211,6 +211,8 @@ static int do_task(struct runner *r, const struct scn_op *op)
 	}
 	if (check_result(r, ret))
 		return SCN_FAIL;
+	if (ret < 0)
+		return SCN_PASS;	/* failed as expected: no task */
 	r->vals[op->def].task = t;
 	live_add(r, t);
 	return SCN_PASS;
@@ -580,6 +582,16 @@ static int do_reclaim(struct runner *r, const struct scn_op *op)
 	return check_result(r, ret);
 }
 
+static int do_expect_killed(struct runner *r, const struct scn_op *op)
+{
+	int sig = mml_task_killed(task_of(r, op->task));
+
+	if ((sig != 0) == (op->value != 0))
+		return SCN_PASS;
+	return fail(r, "expected %s to be %s, it is %s", r->s->syms[op->task].name,
+		    op->value ? "killed" : "alive", sig ? "killed by the OOM killer" : "alive");
+}
+
 static int do_expect_reclaimed(struct runner *r, const struct scn_op *op)
 {
 	if (scn_cmp_holds(r->reclaimed, op->cmp, op->value))
@@ -884,25 +896,13 @@ static char *capture(struct runner *r, const struct scn_op *op, int *ret)
 		*ret = -ENOMEM;
 		return NULL;
 	}
-	if (op->kind == SCN_OP_SHOW && op->arg == SCN_SHOW_SMAPS)
+	if ((op->kind == SCN_OP_SHOW && op->arg == SCN_SHOW_SMAPS) ||
+	    op->kind == SCN_OP_EXPECT_SMAPS)
 		*ret = mml_show_smaps(t, f);
 	else
 		*ret = mml_show_maps(t, f);
 	fclose(f);
 	return text;
-}
-
-/* "start-end ..." at the head of a maps or smaps VMA line. */
-static bool vma_line(const char *line, uint64_t *start, uint64_t *end)
-{
-	unsigned long long s, e;
-	int n = 0;
-
-	if (sscanf(line, "%llx-%llx %n", &s, &e, &n) != 2 || n == 0)
-		return false;
-	*start = s;
-	*end = e;
-	return true;
 }
 
 static int do_expect_vmas(struct runner *r, const struct scn_op *op)
@@ -917,13 +917,37 @@ static int do_expect_vmas(struct runner *r, const struct scn_op *op)
 			    scn_errno_name(-ret));
 	}
 	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (vma_line(line, &s, &e) && s < hi && e > lo)
+		if (scn_vma_line(line, &s, &e) && s < hi && e > lo)
 			count++;
 	free(text);
 	if (scn_cmp_holds(count, op->cmp, op->value))
 		return SCN_PASS;
 	return fail(r, "expected vma-count %s %s %lld, got %d", r->s->syms[op->task].name,
 		    scn_cmp_name(op->cmp), (long long)op->value, count);
+}
+
+static int do_expect_smaps(struct runner *r, const struct scn_op *op)
+{
+	uint64_t a = addr_of(r, &op->addr);
+	char w[160], want[96];
+	int64_t kb = 0;
+	int ret;
+	char *text = capture(r, op, &ret);
+
+	if (ret >= 0)
+		ret = scn_smaps_field(text, a, op->name, &kb, NULL, NULL);
+	free(text);
+	where(r, op->task, &op->addr, 0, w, sizeof(w));
+	scn_values_str(op, want, sizeof(want));
+	if (ret == -ENOENT)
+		return fail(r, "expected smaps %s %s %s kB, got no VMA at the address",
+			    w, op->name, want);
+	if (ret < 0)
+		return fail(r, "smaps of %s: got %s", w, scn_errno_name(-ret));
+	if (scn_value_holds(op, kb))
+		return SCN_PASS;
+	return fail(r, "expected smaps %s %s %s kB, got %lld kB", w, op->name, want,
+		    (long long)kb);
 }
 
 /* maps or smaps, whole or only the VMA that holds an address. */
@@ -947,7 +971,7 @@ static int show_maps(struct runner *r, const struct scn_op *op)
 	for (line = text; line && *line; line = nl) {
 		nl = strchr(line, '\n');
 		nl = nl ? nl + 1 : line + strlen(line);
-		if (op->has_addr && vma_line(line, &s, &e))
+		if (op->has_addr && scn_vma_line(line, &s, &e))
 			in = s <= a && a < e;
 		if (!op->has_addr || in)
 			fwrite(line, 1, nl - line, r->out);
@@ -1070,6 +1094,8 @@ static int machine_start(struct runner *r, const struct scn_op *op)
 			cfg.flags &= ~MML_CHECK_EVERY_OP;
 		if (op->quiet)
 			cfg.flags |= MML_QUIET;
+		if (op->kswapd)
+			cfg.flags |= MML_KSWAPD;
 	}
 	if (r->no_check)
 		cfg.flags &= ~MML_CHECK_EVERY_OP;
@@ -1161,6 +1187,8 @@ static int step(struct runner *r, const struct scn_op *op)
 		return do_expect_stat(r, op);
 	case SCN_OP_EXPECT_VMAS:
 		return do_expect_vmas(r, op);
+	case SCN_OP_EXPECT_SMAPS:
+		return do_expect_smaps(r, op);
 	case SCN_OP_EXPECT_ADDR:
 		return do_expect_addr(r, op);
 	case SCN_OP_MARK:
@@ -1191,6 +1219,8 @@ static int step(struct runner *r, const struct scn_op *op)
 		return do_reclaim(r, op);
 	case SCN_OP_EXPECT_RECLAIMED:
 		return do_expect_reclaimed(r, op);
+	case SCN_OP_EXPECT_KILLED:
+		return do_expect_killed(r, op);
 	case SCN_OP_TAG:
 		return do_tag(r, op);
 	case SCN_OP_EXPECT_TAG:

@@ -91,6 +91,7 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_FRAME,	/* expect frame A ADDR ==|!= f */
 	SCN_OP_EXPECT_STAT,	/* expect vmstat|meminfo[-delta] NAME CMP N */
 	SCN_OP_EXPECT_VMAS,	/* expect vma-count A ADDR LEN CMP N */
+	SCN_OP_EXPECT_SMAPS,	/* expect smaps A ADDR FIELD CMP N[|N...] */
 	SCN_OP_EXPECT_ADDR,	/* expect addr ADDR CMP ADDR */
 	SCN_OP_MARK,		/* mark */
 	SCN_OP_CHECK,		/* check */
@@ -105,6 +106,7 @@ enum scn_op_kind {
 	SCN_OP_SWAPOFF,		/* swapoff s */
 	SCN_OP_RECLAIM,		/* reclaim NPAGES */
 	SCN_OP_EXPECT_RECLAIMED, /* expect reclaimed CMP N */
+	SCN_OP_EXPECT_KILLED,	/* expect killed A / expect alive A: value 1 / 0 */
 	SCN_OP_TAG,		/* tag A ADDR [LEN] = TAG */
 	SCN_OP_EXPECT_TAG,	/* expect tag A ADDR [LEN] ==|!= TAG{|TAG}, or => ERRNO */
 	SCN_OP_FAIL,		/* fail SITES [NTH [repeat N]] | fail off */
@@ -187,11 +189,12 @@ struct scn_op {
 	int64_t off;
 	struct scn_pattern pat;
 	struct scn_pattern alt[SCN_MAX_ALTS];	/* read/dma-read: more allowed patterns */
-	int nalt;
+	int64_t alt_value[SCN_MAX_ALTS];	/* expect smaps: more allowed values */
+	int nalt;		/* patterns in alt[], or values in alt_value[] */
 	struct scn_expect expect;
 	/* expect pagemap: bits that must be set / clear */
 	uint64_t pm_set, pm_clear;
-	/* expect stat / frame / vma-count */
+	/* expect stat / frame / vma-count / smaps (name: the field) */
 	enum scn_stat_src src;
 	bool delta;
 	int statref;		/* index into scn_script.statrefs for deltas */
@@ -205,6 +208,7 @@ struct scn_op {
 	uint64_t seed;
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;
+	bool kswapd;		/* machine kswapd: run the reclaim daemon */
 	char *echo;		/* echo text */
 	/* pins */
 	int pin;		/* pin symbol used (unpin, dma-*, expect pin-frame), or -1 */
@@ -258,6 +262,23 @@ static inline uint64_t scn_next_granule(uint64_t a)
 }
 /* A fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno. */
 int scn_swap_file_new(char *buf, size_t n);
+
+/* smaps.c: /proc/PID/maps and smaps text, mmlab's or the host's */
+/* "start-end ..." at the head of a maps or smaps VMA line */
+bool scn_vma_line(const char *line, uint64_t *start, uint64_t *end);
+/* a kB field of a VMA in smaps, as Linux spells it: Rss, LazyFree, ... */
+bool scn_smaps_field_known(const char *s, size_t n);
+/*
+ * The field of the VMA that holds addr, in kB; that VMA's range in
+ * *start, *end (either may be NULL).  0, -ENOENT (no VMA holds addr) or
+ * -ENODATA (that VMA shows no such field).
+ */
+int scn_smaps_field(const char *text, uint64_t addr, const char *field,
+		    int64_t *kb, uint64_t *start, uint64_t *end);
+/* v CMP value, or (==) v is one of the alternatives: expect smaps */
+bool scn_value_holds(const struct scn_op *op, int64_t v);
+/* "== 0|8", for messages */
+void scn_values_str(const struct scn_op *op, char *buf, size_t n);
 
 /* run.c */
 /* Whether len bytes equal op->pat repeated, or one of op->alt[]. */

@@ -248,6 +248,22 @@ void waitq_destroy(struct waitq *w)
 	pthread_cond_destroy(&w->c);
 }
 
+void waitq_wait_bit(struct waitq *w, int nr, unsigned long *word)
+{
+	/* The bit is set before waitq_wake takes w->m: testing it under w->m loses no wake-up. */
+	pthread_mutex_lock(&w->m);
+	while (!test_bit(nr, word))
+		pthread_cond_wait(&w->c, &w->m);
+	pthread_mutex_unlock(&w->m);
+}
+
+void waitq_wake(struct waitq *w)
+{
+	pthread_mutex_lock(&w->m);
+	pthread_cond_broadcast(&w->c);
+	pthread_mutex_unlock(&w->m);
+}
+
 /* ---- threads -------------------------------------------------------------- */
 
 struct mml_thread {

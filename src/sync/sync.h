@@ -213,6 +213,9 @@ struct waitq {
 };
 void waitq_init(struct waitq *w);
 void waitq_destroy(struct waitq *w);
+/* Sleep until bit nr of *word is set; whoever sets it then calls waitq_wake. */
+void waitq_wait_bit(struct waitq *w, int nr, unsigned long *word);
+void waitq_wake(struct waitq *w);
 
 /* ---- lock assertions ---------------------------------------------------- */
 

@@ -3,6 +3,7 @@
  * the stale-TLB detector, and the same scenario is clean without it.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../harness.h"
 
@@ -61,6 +62,56 @@ static void munmap_with_second_cpu(struct mml_machine *m, bool *diverged)
 	*diverged = h_peek(b, p, &v) != -EFAULT;
 }
 
+/* A write,longterm pin, then MADV_PAGEOUT: the process and the device must keep one page. */
+static void pageout_pinned_then_write(struct mml_machine *m, bool *diverged)
+{
+	struct mml_task *p = h_spawn(m);
+	struct mml_pin *pin;
+	uint64_t a;
+	uint8_t v = 0;
+
+	if (!p || mml_swapon(m, NULL, 1 << 20, -1) < 0)
+		return;
+	a = h_map(p, 0, H_PAGE, H_RW, H_ANON);
+	h_fill(p, a, H_PAGE, 1);
+	if (mml_pin_user_pages(p, a, 1, MML_FOLL_WRITE | MML_FOLL_LONGTERM, &pin) != 1)
+		return;
+	mml_madvise(p, a, H_PAGE, MADV_PAGEOUT);
+	h_poke(p, a, 2);
+	mml_dma_read(pin, 0, &v, 1);
+	*diverged = v != 2;
+	mml_unpin(pin);
+}
+
+/*
+ * A swapped-out page shared by fork; the child exits, another process
+ * swaps out enough to use every other slot: the parent must read its own
+ * bytes back, not that process's.
+ */
+static void fork_swapped_then_slots_reused(struct mml_machine *m, bool *diverged)
+{
+	struct mml_task *p = h_spawn(m), *c, *o;
+	uint64_t a, b;
+	uint8_t v = 0;
+
+	if (!p || mml_swapon(m, NULL, 16 * H_PAGE, -1) < 0)	/* 15 slots */
+		return;
+	a = h_map(p, 0, H_PAGE, H_RW, H_ANON);
+	h_fill(p, a, H_PAGE, 1);
+	mml_madvise(p, a, H_PAGE, MADV_PAGEOUT);
+	c = h_fork(p);
+	if (!c || mml_exit(c))
+		return;
+	o = h_spawn(m);
+	if (!o)
+		return;
+	b = h_map(o, 0, 14 * H_PAGE, H_RW, H_ANON);
+	h_fill(o, b, 14 * H_PAGE, 2);
+	mml_madvise(o, b, 14 * H_PAGE, MADV_PAGEOUT);
+	h_peek(p, a, &v);
+	*diverged = v != 1;
+}
+
 TEST(clean_runs_are_clean)
 {
 	bool diverged;
@@ -69,6 +120,26 @@ TEST(clean_runs_are_clean)
 	CHECK(!diverged);
 	CHECK(!run(NULL, munmap_with_second_cpu, &diverged));
 	CHECK(!diverged);
+	CHECK(!run(NULL, pageout_pinned_then_write, &diverged));
+	CHECK(!diverged);
+	CHECK(!run(NULL, fork_swapped_then_slots_reused, &diverged));
+	CHECK(!diverged);
+}
+
+TEST(reclaim_unmaps_pinned_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("reclaim-unmaps-pinned", pageout_pinned_then_write, &diverged));
+	CHECK(diverged);
+}
+
+TEST(fork_no_swap_dup_is_caught)
+{
+	bool diverged;
+
+	CHECK(run("fork-no-swap-dup", fork_swapped_then_slots_reused, &diverged));
+	CHECK(diverged);
 }
 
 TEST(cow_reuse_shared_is_caught)

@@ -1,0 +1,112 @@
+/*
+ * smaps.c - reading /proc/PID/maps and smaps text: the VMA lines, and one
+ * field of the VMA that holds an address.
+ *
+ * "expect smaps A p Rss == 8" reads the same text format on every side:
+ * mmlab's (mml_show_smaps) in the interpreter and in `mmlab conform`, and
+ * the host kernel's /proc/thread-self/smaps in the native runner, so the
+ * two kernels are compared through one reader.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scenario/scenario.h"
+
+/*
+ * The per-VMA fields Linux's show_smap() prints in kB, in its order
+ * (THPeligible and VmFlags are not sizes, ProtectionKey is x86-pkeys only).
+ */
+static const char *const kb_fields[] = {
+	"Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty",
+	"Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+	"Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
+	"ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
+	"Swap", "SwapPss", "Locked",
+};
+
+bool scn_smaps_field_known(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kb_fields) / sizeof(kb_fields[0]); i++)
+		if (strlen(kb_fields[i]) == n && !memcmp(kb_fields[i], s, n))
+			return true;
+	return false;
+}
+
+bool scn_vma_line(const char *line, uint64_t *start, uint64_t *end)
+{
+	unsigned long long s, e;
+	int n = 0;
+
+	if (sscanf(line, "%llx-%llx %n", &s, &e, &n) != 2 || n == 0)
+		return false;
+	*start = s;
+	*end = e;
+	return true;
+}
+
+/* "Name:   123 kB" with this name: the number, else -1. */
+static long long kb_line(const char *line, const char *field, size_t n)
+{
+	unsigned long long v;
+	char unit[3];
+
+	if (strncmp(line, field, n) || line[n] != ':')
+		return -1;
+	if (sscanf(line + n + 1, " %llu %2s", &v, unit) != 2 || strcmp(unit, "kB"))
+		return -1;
+	return (long long)v;
+}
+
+int scn_smaps_field(const char *text, uint64_t addr, const char *field,
+		    int64_t *kb, uint64_t *start, uint64_t *end)
+{
+	size_t n = strlen(field);
+	const char *line;
+	uint64_t s, e;
+	bool in = false, found = false;
+	long long v;
+
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (scn_vma_line(line, &s, &e)) {
+			if (in)
+				break;	/* past the VMA that holds addr */
+			in = s <= addr && addr < e;
+			if (in) {
+				found = true;
+				if (start)
+					*start = s;
+				if (end)
+					*end = e;
+			}
+		} else if (in && (v = kb_line(line, field, n)) >= 0) {
+			*kb = v;
+			return 0;
+		}
+	}
+	return found ? -ENODATA : -ENOENT;
+}
+
+bool scn_value_holds(const struct scn_op *op, int64_t v)
+{
+	int i;
+
+	if (scn_cmp_holds(v, op->cmp, op->value))
+		return true;
+	for (i = 0; i < op->nalt; i++)
+		if (v == op->alt_value[i])
+			return true;
+	return false;
+}
+
+void scn_values_str(const struct scn_op *op, char *buf, size_t n)
+{
+	size_t o;
+	int i;
+
+	o = snprintf(buf, n, "%s %lld", scn_cmp_name(op->cmp), (long long)op->value);
+	for (i = 0; i < op->nalt && o < n; i++)
+		o += snprintf(buf + o, n - o, "|%lld", (long long)op->alt_value[i]);
+}

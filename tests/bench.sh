@@ -1,0 +1,166 @@
+#!/bin/sh
+# bench.sh MMLAB VARIANT - `mmlab bench` runs and prints its tables, at a
+# tiny size; its options are checked.  Never a timing: only that each bench
+# finishes, checks what it read back (exit 0), prints every row it promises
+# with the counts it must have, cleans up after itself, and refuses bad
+# usage with exit 2 and a message.
+#
+# One line per check (PASS/FAIL, with the output of a failure), then
+# "N passed, M failed"; the counts go to $MMLAB_SUMMARY like every suite.
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 MMLAB VARIANT" >&2
+	exit 2
+fi
+mmlab=$1
+variant=$2
+
+# A sanitizer report must not pass for a failed check (both exit 1).
+ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+UBSAN_OPTIONS="exitcode=87:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mmlab-bench-test.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+log=$tmp/log
+
+echo "== bench ($variant) =="
+passed=0
+failed=0
+
+pass() {
+	echo "PASS $1"
+	passed=$((passed + 1))
+}
+
+# fail WHAT: the log of the command that failed follows
+fail() {
+	echo "FAIL $1"
+	failed=$((failed + 1))
+	sed 's/^/    /' "$log" | tail -n 40
+}
+
+# run NAME WANT ARGS...: run `mmlab ARGS` into $log, check its exit status
+run() {
+	name=$1
+	want=$2
+	shift 2
+	"$mmlab" "$@" >"$log" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name (exit $rc, expected $want)"
+		return 1
+	fi
+	return 0
+}
+
+# has NAME REGEX...: every extended regex matches a line of $log
+has() {
+	name=$1
+	shift
+	for re in "$@"; do
+		if ! grep -Eq -- "$re" "$log"; then
+			fail "$name (no line matches: $re)"
+			return 1
+		fi
+	done
+	pass "$name"
+}
+
+# refused NAME ARGS...: exit 2 with a message naming the bench
+refused() {
+	name=$1
+	shift
+	run "$name" 2 "$@" && has "$name" "^mmlab bench"
+}
+
+# What the host's swap list shows of files the benches made.
+leftover_swap() {
+	grep -c -e mmlab-conform-swap -e "$tmp" /proc/swaps 2>/dev/null
+}
+
+run "bench lists the benches" 0 bench &&
+	has "bench lists the benches" "^  swap " "^  fault "
+
+# swap: 16 pages, one timed run; the rows and counts it must print
+row='[0-9.]+ +[0-9.]+ +[0-9]+'
+run "bench swap prints its table" 0 bench swap --size 64K --reps 1 &&
+	has "bench swap prints its table" \
+		"^side +phase +pages +device +seconds +MiB/s +pages/s +vs" \
+		"^mmlab +fill: write faults +16 +- +$row" \
+		"^mmlab +swap-out: MADV_PAGEOUT +16 +pswpout 16 +$row +[0-9.]+x host pwrite" \
+		"^mmlab +read after swap-out +16 +pswpin 16 " \
+		"^mmlab +swap-in: read faults +16 +pswpin 16 +$row +[0-9.]+x host pread" \
+		"^mmlab +swap-in: MADV_WILLNEED \+ read +16 +pswpin 16 " \
+		"^host +pwrite 4K, sparse file +16 " \
+		"^host +pread 4K, cached +16 " \
+		"^host +pwrite 4K \+ fdatasync +16 " \
+		"^host +pread 4K, cold" \
+		"^  native: (Linux |skipped \()" \
+		"^checks: every byte"
+# the host kernel's rows when it could swap, else the reason it could not
+if grep -q "^  native: Linux" "$log"; then
+	has "bench swap: the host kernel's rows" \
+		"^native +fill: write faults +16 " \
+		"^native +swap-out: MADV_PAGEOUT \+ writeback +16 +pswpout [0-9]+ " \
+		"^native +swap-in: read faults +16 +pswpin [0-9]+ "
+else
+	has "bench swap: the host kernel skipped, with a reason" "^  native: skipped \(.+\)$"
+fi
+if [ "$(leftover_swap)" = 0 ]; then
+	pass "bench swap leaves no swap file enabled"
+else
+	fail "bench swap leaves no swap file enabled: $(cat /proc/swaps)"
+fi
+
+run "bench swap --no-native" 0 bench swap --size 8K --reps 1 --no-native &&
+	has "bench swap --no-native" "^  native: skipped \(--no-native\)" \
+		"^mmlab +swap-in: read faults +2 +pswpin 2 "
+if grep -q "^native " "$log"; then
+	fail "bench swap --no-native prints no native row"
+fi
+
+# --file: made here, in the given directory, and gone afterwards
+run "bench swap --file" 0 bench swap --size 16K --reps 1 --file "$tmp/swapfile" &&
+	has "bench swap --file" "^  file: $tmp/swapfile on "
+if [ -e "$tmp/swapfile" ] || [ -n "$(ls "$tmp" | grep -v '^log$')" ]; then
+	fail "bench swap --file removes what it made: $(ls "$tmp")"
+else
+	pass "bench swap --file removes what it made"
+fi
+echo precious >"$tmp/exists"
+refused "bench swap --file refuses an existing file" bench swap --file "$tmp/exists"
+if [ "$(cat "$tmp/exists")" = precious ]; then
+	pass "bench swap --file leaves an existing file alone"
+else
+	fail "bench swap --file leaves an existing file alone"
+fi
+rm -f "$tmp/exists"
+
+run "bench fault prints its table" 0 bench fault --size 64K --reps 1 &&
+	has "bench fault prints its table" \
+		"^mmlab +read faults: zero page +16 +- +$row" \
+		"^mmlab +write faults: new pages +16 " \
+		"^mmlab +fork: pages mapped +16 " \
+		"^mmlab +write faults after fork: COW +16 " \
+		"^mmlab +munmap: pages mapped +16 " \
+		"^native +write faults after fork: COW +16 " \
+		"^checks: every byte"
+
+run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
+run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"
+refused "bench: an unknown bench" bench nosuch
+refused "bench swap --size not a multiple of 4096" bench swap --size 1000
+refused "bench swap --size 0" bench swap --size 0
+refused "bench swap --size too big" bench swap --size 17G
+refused "bench swap --size not a size" bench swap --size 12Q
+refused "bench swap --reps 0" bench swap --reps 0
+refused "bench swap --reps not a number" bench swap --reps -1
+refused "bench swap: an unknown option" bench swap --nosuch
+refused "bench swap: an extra argument" bench swap extra
+refused "bench swap --file empty" bench swap --file ""
+refused "bench fault takes no --file" bench fault --file "$tmp/x"
+
+echo "$passed passed, $failed failed"
+[ -n "$MMLAB_SUMMARY" ] && echo "$passed $failed" >>"$MMLAB_SUMMARY"
+[ "$failed" -eq 0 ]

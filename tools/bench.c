@@ -1,0 +1,274 @@
+/*
+ * bench.c - `mmlab bench`: the list of benches, and what they share (the
+ * clock, the page contents, the table).  Each bench has its own file.
+ */
+#define _GNU_SOURCE	/* sched_setaffinity */
+#include <getopt.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "cli.h"
+
+static const struct cli_command benches[] = {
+	{ "swap", bench_swap,
+	  "swap-out and swap-in throughput: mmlab, plain pwrite/pread of the\n"
+	  "           same file, and the host kernel's own swap" },
+	{ "fault", bench_fault,
+	  "page faults, fork, copy-on-write and munmap: mmlab beside the\n"
+	  "           host kernel" },
+	{ NULL, NULL, NULL }
+};
+
+static void bench_usage(FILE *f)
+{
+	const struct cli_command *b;
+
+	fprintf(f, "usage: mmlab bench [NAME [OPTIONS]]\n\n"
+		   "Measure mmlab beside the native operations of this host, in one\n"
+		   "run (docs/bench.md).  With no NAME, list the benches.\n\n"
+		   "Benches:\n");
+	for (b = benches; b->name; b++)
+		fprintf(f, "  %-8s %s\n", b->name, b->summary);
+	fprintf(f, "\n'mmlab bench NAME --help' describes one.  Every bench checks what\n"
+		   "it reads back; exit status: 0 done, 1 a check failed, 2 bad usage.\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			bench_usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "try 'mmlab bench --help'\n");
+			return 2;
+		}
+	}
+	if (optind == argc) {
+		bench_usage(stdout);
+		return 0;
+	}
+	c = cli_dispatch(benches, "mmlab bench", argc, argv);
+	if (c >= 0)
+		return c;
+	fprintf(stderr, "mmlab bench: unknown bench '%s'; 'mmlab bench' lists them\n",
+		argv[optind]);
+	return 2;
+}
+
+/* ---- options ---- */
+
+#define MAX_SIZE	(16ULL << 30)
+#define MAX_REPS	1000
+
+int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
+		void (*usage)(FILE *f), struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "size",      required_argument, NULL, 's' },
+		{ "reps",      required_argument, NULL, 'r' },
+		{ "file",      required_argument, NULL, 'f' },
+		{ "no-native", no_argument,       NULL, 'N' },
+		{ "help",      no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct bench_opts){ .size = 64ULL << 20, .reps = 3 };
+	while ((c = getopt_long(argc, argv, "+s:r:f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (opt_size(cmd, "size", optarg, &o->size))
+				return 2;
+			if (o->size < BENCH_PAGE || o->size > MAX_SIZE || o->size % BENCH_PAGE) {
+				fprintf(stderr, "mmlab %s: --size: %s is not a multiple of 4096 "
+					"from 4K to 16G\n", cmd, optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (opt_uint(cmd, "reps", optarg, MAX_REPS, &v))
+				return 2;
+			if (!v) {
+				fprintf(stderr, "mmlab %s: --reps: at least 1\n", cmd);
+				return 2;
+			}
+			o->reps = (unsigned)v;
+			break;
+		case 'f':
+			if (!takes_file) {
+				fprintf(stderr, "mmlab %s: no --file: this bench uses no file\n", cmd);
+				return 2;
+			}
+			if (!*optarg) {
+				fprintf(stderr, "mmlab %s: --file: an empty path\n", cmd);
+				return 2;
+			}
+			o->file = optarg;
+			break;
+		case 'N':
+			o->no_native = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "try 'mmlab %s --help'\n", cmd);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mmlab %s: unexpected argument '%s'; try 'mmlab %s --help'\n",
+			cmd, argv[optind], cmd);
+		return 2;
+	}
+	return -1;
+}
+
+int bench_pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -1 : cpu;
+}
+
+/* ---- failures ---- */
+
+int bench_fail(struct bench_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e->msg[0]) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* ---- the clock and the table ---- */
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_row_time(struct bench_row *r, double seconds, long dev)
+{
+	if (r->best < 0 || seconds < r->best) {
+		r->best = seconds;
+		r->dev = dev;
+	}
+}
+
+void bench_rows_forget(struct bench_row *rows, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		rows[i].best = -1;
+		rows[i].dev = -1;
+	}
+}
+
+static double row_pages_per_s(const struct bench_row *r)
+{
+	/* a phase faster than the clock's grain: as if it took one tick */
+	return (double)r->pages / (r->best > 1e-9 ? r->best : 1e-9);
+}
+
+void bench_table_print(FILE *f, const struct bench_row *rows, int n)
+{
+	int i, nnotes = 0;
+
+	fprintf(f, "%-7s %-34s %8s  %-15s %10s %9s %10s  %s\n", "side", "phase", "pages",
+		"device", "seconds", "MiB/s", "pages/s", "vs");
+	for (i = 0; i < n; i++) {
+		const struct bench_row *r = &rows[i], *ref;
+		double pps = row_pages_per_s(r);
+		char dev[32] = "-", vs[96] = "", mark[16] = "";
+
+		if (r->best < 0)
+			continue;
+		if (r->dev_what && r->dev >= 0)
+			snprintf(dev, sizeof(dev), "%s %ld", r->dev_what, r->dev);
+		ref = r->ref >= 0 ? &rows[r->ref] : NULL;
+		if (ref && ref->best >= 0)
+			snprintf(vs, sizeof(vs), "%.2fx %s %s", pps / row_pages_per_s(ref),
+				 ref->side, ref->phase);
+		if (r->note)
+			snprintf(mark, sizeof(mark), " [%d]", ++nnotes);
+		fprintf(f, "%-7s %-34s %8llu  %-15s %10.6f %9.1f %10.0f  %s%s\n", r->side,
+			r->phase, (unsigned long long)r->pages, dev, r->best,
+			pps * BENCH_PAGE / (1024.0 * 1024.0), pps, vs, mark);
+	}
+	for (i = 0, nnotes = 0; i < n; i++)
+		if (rows[i].best >= 0 && rows[i].note)
+			fprintf(f, "[%d] %s\n", ++nnotes, rows[i].note);
+}
+
+/* ---- page contents ---- */
+
+static unsigned char texture[BENCH_PAGE];
+
+/* xorshift64: any fixed bytes with no long runs would do; these are cheap */
+static void texture_make(void)
+{
+	static bool made;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned i;
+
+	if (made)
+		return;
+	made = true;
+	for (i = 0; i < BENCH_PAGE; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(texture + i, &x, 8);
+	}
+}
+
+void bench_page_init(unsigned char *buf)
+{
+	texture_make();
+	memcpy(buf, texture, BENCH_PAGE);
+}
+
+void bench_page_stamp(unsigned char *buf, uint64_t index)
+{
+	uint64_t tail = ~index;
+
+	memcpy(buf, &index, 8);
+	memcpy(buf + BENCH_PAGE - 8, &tail, 8);
+}
+
+bool bench_page_ok(const unsigned char *p, uint64_t index)
+{
+	uint64_t head, tail;
+
+	memcpy(&head, p, 8);
+	memcpy(&tail, p + BENCH_PAGE - 8, 8);
+	return head == index && tail == ~index &&
+	       memcmp(p + 8, texture + 8, BENCH_PAGE - 16) == 0;
+}

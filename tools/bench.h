@@ -1,0 +1,91 @@
+/*
+ * bench.h - what the benches of `mmlab bench` share: a clock, the page
+ * contents they write and check, and the table they print.
+ *
+ * A bench runs mmlab and the host side by side in one process and one
+ * run, repeats the whole sequence --reps times (the sides interleaved,
+ * so that a slow moment of the host hurts them alike) and keeps, for
+ * each row, the fastest repetition.  Nothing here decides pass or fail
+ * on time: only wrong bytes or wrong counts fail a bench.
+ */
+#ifndef MMLAB_TOOLS_BENCH_H
+#define MMLAB_TOOLS_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_PAGE	4096u
+
+/* One line of the table: one phase of one side. */
+struct bench_row {
+	const char *side;	/* "mmlab", "host", "native" */
+	const char *phase;
+	const char *dev_what;	/* the counter in the device column: "pswpout", "pswpin"; NULL: none */
+	int ref;		/* the row it is compared with (its MiB/s over ref's), -1: none */
+	uint64_t pages;		/* 4 KiB pages each repetition moves */
+	double best;		/* the fastest repetition, seconds; < 0: never ran */
+	long dev;		/* dev_what's change in the fastest repetition; < 0: unknown */
+	const char *note;	/* a footnote, or NULL */
+};
+
+/* The first failure of a run, reported at its end; later ones are its consequences. */
+struct bench_err {
+	char msg[256];
+};
+/* Keep the message if it is the first; -1. */
+int bench_fail(struct bench_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CLOCK_MONOTONIC, in seconds. */
+double bench_now(void);
+
+/* Record one repetition of a row: kept if it is the fastest so far. */
+void bench_row_time(struct bench_row *r, double seconds, long dev);
+
+/*
+ * Forget what the rows recorded: after a warm-up run, whose times are
+ * those of first touches (of the simulated machine's RAM, which is host
+ * memory not yet faulted in, and of the host's caches).
+ */
+void bench_rows_forget(struct bench_row *rows, int n);
+
+/*
+ * The table: side, phase, pages, the device counter's change, seconds,
+ * MiB/s, pages/s and the ratio to the reference row; then the notes.
+ */
+void bench_table_print(FILE *f, const struct bench_row *rows, int n);
+
+/*
+ * Page contents.  Every page gets 4 KiB of the same pseudo-random texture
+ * with its index stamped into its first and last 8 bytes: distinct pages
+ * that cost one copy to write and one compare to check, the memcpy limit
+ * both ways.  bench_page_init() makes buf a copy of the texture;
+ * bench_page_stamp() turns such a buffer into page index's contents;
+ * bench_page_ok() checks every byte of a page.
+ */
+void bench_page_init(unsigned char *buf);
+void bench_page_stamp(unsigned char *buf, uint64_t index);
+bool bench_page_ok(const unsigned char *p, uint64_t index);
+
+/*
+ * The options every bench takes: --size, --reps, --no-native, --help,
+ * and --file where the bench has a file.  -1: go on with *o filled in;
+ * otherwise the exit status (0 after --help, 2 after a message).
+ */
+struct bench_opts {
+	uint64_t size;		/* the working set, a multiple of 4096 */
+	unsigned reps;
+	const char *file;	/* --file, or NULL */
+	bool no_native;
+};
+int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
+		void (*usage)(FILE *f), struct bench_opts *o);
+
+/* Run on the CPU we are on, as `mmlab conform` does; the CPU, or -1. */
+int bench_pin_cpu(void);
+
+/* The benches: argv[0] is the bench's name; 0, 1 (a check failed) or 2 (bad usage). */
+int bench_swap(int argc, char **argv);
+int bench_fault(int argc, char **argv);
+
+#endif /* MMLAB_TOOLS_BENCH_H */

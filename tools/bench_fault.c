@@ -1,0 +1,348 @@
+/*
+ * bench_fault.c - `mmlab bench fault`: page faults, fork, copy-on-write
+ * and munmap, mmlab beside the host kernel, in one run.
+ *
+ * Both sides run the same sequence on two regions of --size bytes:
+ *   read faults   read one byte of every page of a fresh region: the
+ *                 zero page is mapped
+ *   write faults  write one byte of every page of another: a new page each
+ *   fork          of a process that maps the written region
+ *   COW faults    the parent writes one byte of every page again while the
+ *                 child lives: a copy each
+ *   munmap        of the written region, now the parent's own pages
+ * The child checks that it still sees the bytes from before the fork.
+ * The host side is this process itself, so its fork also copies the
+ * bench's own mappings (the binary, libc, a few buffers: small beside the
+ * region).  It runs first, before the simulated machine exists, whose
+ * RAM would otherwise be copied too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "mmlab.h"
+
+#define CMD	"bench fault"
+
+enum {
+	SIM_READ, SIM_WRITE, SIM_FORK, SIM_COW, SIM_MUNMAP,
+	NAT_READ, NAT_WRITE, NAT_FORK, NAT_COW, NAT_MUNMAP,
+	NROWS
+};
+
+struct fault_bench {
+	uint64_t size, npages;
+	struct bench_err err;
+	struct bench_row rows[NROWS];
+};
+
+static void fault_usage(FILE *f)
+{
+	fprintf(f, "usage: mmlab bench fault [--size BYTES] [--reps N] [--no-native]\n\n"
+		   "Anonymous page faults (zero page, new page, copy-on-write), fork and\n"
+		   "munmap, on mmlab and on this host's kernel, in one run.  One byte is\n"
+		   "read or written per page; every byte read is checked.\n\n"
+		   "  -s, --size BYTES  each region: 64M, 0x100000 (default 64M; a multiple\n"
+		   "                    of 4096, at most 16G)\n"
+		   "  -r, --reps N      run the whole sequence N times after an untimed\n"
+		   "                    warm-up run; keep each row's fastest (default 3)\n"
+		   "      --no-native   do not run the host kernel's side\n"
+		   "  -h, --help        this text\n\n"
+		   "pages/s is the measure; MiB/s is the address space covered.\n"
+		   "Exit status: 0 done, 1 a check failed, 2 bad usage.\n");
+}
+
+static void rows_init(struct fault_bench *b)
+{
+	static const char *const phase[] = {
+		"read faults: zero page", "write faults: new pages", "fork: pages mapped",
+		"write faults after fork: COW", "munmap: pages mapped",
+	};
+	int i, n = NROWS / 2;
+
+	for (i = 0; i < NROWS; i++)
+		b->rows[i] = (struct bench_row){
+			.side = i < n ? "mmlab" : "native", .phase = phase[i % n],
+			.ref = i < n ? i + n : -1, .pages = b->npages, .best = -1, .dev = -1,
+		};
+}
+
+/* The byte of page i before the fork, and after the parent's COW write. */
+static unsigned char before(uint64_t i)
+{
+	return (unsigned char)(i * 7 + 1);
+}
+
+static unsigned char after(uint64_t i)
+{
+	return (unsigned char)~before(i);
+}
+
+/* ---- mmlab ---- */
+
+static int sim_touch(struct fault_bench *b, struct mml_task *t, uint64_t base, bool write,
+		     unsigned char (*val)(uint64_t))
+{
+	unsigned char c;
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < b->npages; i++) {
+		c = write ? val(i) : 0xff;
+		r = write ? mml_write(t, base + i * BENCH_PAGE, &c, 1)
+			  : mml_read(t, base + i * BENCH_PAGE, &c, 1);
+		if (r < 0)
+			return bench_fail(&b->err, "mmlab: %s page %llu: %s", write ? "writing" : "reading",
+					  (unsigned long long)i, strerror(-r));
+		if (!write && c != (val ? val(i) : 0))
+			return bench_fail(&b->err, "mmlab: page %llu reads %#x", (unsigned long long)i, c);
+	}
+	return 0;
+}
+
+static int sim_rep(struct fault_bench *b, struct mml_machine *m)
+{
+	struct mml_task *t, *child = NULL;
+	long r1, r2;
+	double t0;
+	int r;
+
+	if ((r = mml_spawn(m, &t)) < 0)
+		return bench_fail(&b->err, "mmlab: spawn: %s", strerror(-r));
+	r = -1;
+	r1 = mml_mmap(t, 0, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r2 = mml_mmap(t, 0, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r1 < 0 || r2 < 0) {
+		bench_fail(&b->err, "mmlab: mmap: %s", strerror((int)-(r1 < 0 ? r1 : r2)));
+		goto out;
+	}
+
+	t0 = bench_now();
+	if (sim_touch(b, t, (uint64_t)r1, false, NULL))
+		goto out;
+	bench_row_time(&b->rows[SIM_READ], bench_now() - t0, -1);
+
+	t0 = bench_now();
+	if (sim_touch(b, t, (uint64_t)r2, true, before))
+		goto out;
+	bench_row_time(&b->rows[SIM_WRITE], bench_now() - t0, -1);
+
+	t0 = bench_now();
+	if ((r = mml_fork(t, &child)) < 0) {
+		r = bench_fail(&b->err, "mmlab: fork: %s", strerror(-r));
+		goto out;
+	}
+	bench_row_time(&b->rows[SIM_FORK], bench_now() - t0, -1);
+
+	r = -1;
+	t0 = bench_now();
+	if (sim_touch(b, t, (uint64_t)r2, true, after))
+		goto out;
+	bench_row_time(&b->rows[SIM_COW], bench_now() - t0, -1);
+	if (sim_touch(b, child, (uint64_t)r2, false, before) ||
+	    sim_touch(b, t, (uint64_t)r2, false, after))
+		goto out;
+
+	t0 = bench_now();
+	if ((r = mml_munmap(t, (uint64_t)r2, b->size)) < 0) {
+		r = bench_fail(&b->err, "mmlab: munmap: %s", strerror(-r));
+		goto out;
+	}
+	bench_row_time(&b->rows[SIM_MUNMAP], bench_now() - t0, -1);
+	r = 0;
+out:
+	if (child)
+		mml_exit(child);
+	mml_exit(t);
+	if (!r && mml_report_count(m))
+		r = bench_fail(&b->err, "mmlab: the machine reported a bug (above)");
+	return r;
+}
+
+/*
+ * Every mmlab run on one machine, made after the native runs: the
+ * host's fork must not copy the page tables of its RAM.  Both regions,
+ * the copies COW makes, their page tables, and room to spare.
+ */
+static int sim_runs(struct fault_bench *b, unsigned reps)
+{
+	struct mml_machine *m;
+	unsigned rep;
+	int r = 0;
+
+	m = mml_machine_new(&(struct mml_config){
+		.ram_bytes = 3 * b->size + b->size / 8 + (16ULL << 20) });
+	if (!m)
+		return bench_fail(&b->err, "mmlab: cannot make a machine of %llu MiB",
+				  (unsigned long long)((3 * b->size) >> 20) + 16);
+	/* run 0 warms up: the machine's RAM is host memory, cold at first */
+	for (rep = 0; rep <= reps && !r; rep++) {
+		r = sim_rep(b, m);
+		if (rep == 0)
+			bench_rows_forget(b->rows, NROWS / 2);
+	}
+	if (mml_check(m) < 0)
+		r = bench_fail(&b->err, "mmlab: the invariant checker failed (above)");
+	if (mml_machine_free(m) < 0)
+		r = bench_fail(&b->err, "mmlab: leaks at teardown (above)");
+	return r;
+}
+
+/* ---- the host kernel ---- */
+
+static int nat_check(struct fault_bench *b, const unsigned char *a, unsigned char (*val)(uint64_t))
+{
+	uint64_t i;
+
+	for (i = 0; i < b->npages; i++)
+		if (a[i * BENCH_PAGE] != (val ? val(i) : 0))
+			return bench_fail(&b->err, "native: page %llu reads %#x", (unsigned long long)i,
+					  a[i * BENCH_PAGE]);
+	return 0;
+}
+
+static void nat_write(struct fault_bench *b, unsigned char *a, unsigned char (*val)(uint64_t))
+{
+	uint64_t i;
+
+	for (i = 0; i < b->npages; i++)
+		a[i * BENCH_PAGE] = val(i);
+}
+
+/* The child: wait until the parent is done writing, then check what it sees. */
+static void nat_child(struct fault_bench *b, const unsigned char *a, int rfd)
+{
+	char c;
+
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(nat_check(b, a, before) ? 1 : 0);
+}
+
+static int nat_rep(struct fault_bench *b)
+{
+	unsigned char *r1, *r2;
+	int p[2], status, r = -1;
+	double t0;
+	pid_t pid;
+
+	r1 = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r2 = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r1 == MAP_FAILED || r2 == MAP_FAILED) {
+		bench_fail(&b->err, "native: mmap: %s", strerror(errno));
+		goto out_map;
+	}
+	/* base pages, as mmlab's */
+	madvise(r1, b->size, MADV_NOHUGEPAGE);
+	madvise(r2, b->size, MADV_NOHUGEPAGE);
+
+	t0 = bench_now();
+	if (nat_check(b, r1, NULL))
+		goto out_map;
+	bench_row_time(&b->rows[NAT_READ], bench_now() - t0, -1);
+
+	t0 = bench_now();
+	nat_write(b, r2, before);
+	bench_row_time(&b->rows[NAT_WRITE], bench_now() - t0, -1);
+
+	if (pipe(p) < 0) {
+		bench_fail(&b->err, "native: pipe: %s", strerror(errno));
+		goto out_map;
+	}
+	fflush(NULL);	/* nothing buffered twice */
+	t0 = bench_now();
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		nat_child(b, r2, p[0]);
+	}
+	if (pid > 0)
+		bench_row_time(&b->rows[NAT_FORK], bench_now() - t0, -1);
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		bench_fail(&b->err, "native: fork: %s", strerror(errno));
+		goto out_map;
+	}
+
+	t0 = bench_now();
+	nat_write(b, r2, after);
+	bench_row_time(&b->rows[NAT_COW], bench_now() - t0, -1);
+	close(p[1]);	/* the child may check now */
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		bench_fail(&b->err, "native: the child did not see its bytes from before the fork");
+		goto out_map;
+	}
+	if (nat_check(b, r2, after))
+		goto out_map;
+
+	t0 = bench_now();
+	if (munmap(r2, b->size) < 0) {
+		bench_fail(&b->err, "native: munmap: %s", strerror(errno));
+		goto out_map;
+	}
+	bench_row_time(&b->rows[NAT_MUNMAP], bench_now() - t0, -1);
+	r2 = MAP_FAILED;
+	r = 0;
+out_map:
+	if (r1 != MAP_FAILED)
+		munmap(r1, b->size);
+	if (r2 != MAP_FAILED)
+		munmap(r2, b->size);
+	return r;
+}
+
+int bench_fault(int argc, char **argv)
+{
+	static struct fault_bench fb;
+	struct fault_bench *b = &fb;
+	struct bench_opts o;
+	struct utsname u;
+	unsigned rep;
+	int r, cpu;
+
+	r = bench_parse(argc, argv, CMD, false, fault_usage, &o);
+	if (r >= 0)
+		return r;
+	memset(b, 0, sizeof(*b));
+	b->size = o.size;
+	b->npages = o.size / BENCH_PAGE;
+	rows_init(b);
+	cpu = bench_pin_cpu();
+	if (uname(&u) < 0)
+		strcpy(u.release, "?");
+	printf("mmlab bench fault: two regions of %llu KiB (%llu pages of 4 KiB), fastest of %u run%s\n",
+	       (unsigned long long)(b->size >> 10), (unsigned long long)b->npages, o.reps,
+	       o.reps == 1 ? "" : "s");
+	if (o.no_native)
+		printf("  native: skipped (--no-native)\n");
+	else
+		printf("  native: Linux %s, this process, run first (its fork must not\n"
+		       "          copy the simulated machine's RAM)\n", u.release);
+	if (cpu >= 0)
+		printf("  all on cpu %d\n", cpu);
+	printf("\n");
+	fflush(stdout);
+	for (rep = 0; !o.no_native && rep <= o.reps; rep++) {
+		if (nat_rep(b))
+			break;
+		if (rep == 0)
+			bench_rows_forget(b->rows + NROWS / 2, NROWS / 2);
+	}
+	if (!b->err.msg[0])
+		sim_runs(b, o.reps);
+	if (b->err.msg[0]) {
+		fprintf(stderr, "mmlab " CMD ": %s\n", b->err.msg);
+		return 1;
+	}
+	bench_table_print(stdout, b->rows, NROWS);
+	printf("\nchecks: every byte read on every side; the child saw the bytes from "
+	       "before the fork, the parent its own; mmlab's invariants held; nothing leaked\n");
+	return 0;
+}
