@@ -1042,7 +1042,19 @@ static void gen_swap_op(struct run *r, struct chooser *c, struct fop *op)
 	}
 }
 
-/* Fills op with the next operation for the current state of the run. */
+/* A story's first step: mmap one page of its own, which becomes the focus. */
+static void gen_own_page(struct run *r, struct fop *op, int prot)
+{
+	op->kind = F_MMAP;
+	op->region = -1;
+	op->off = 0;
+	op->defines = r->focus_region = r->next_region++;
+	r->focus_off = 0;
+	op->len = PG;
+	op->prot = prot;
+	op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+}
+
 /* The next step of a lazy-free story; false when it is over. */
 static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -1050,14 +1062,7 @@ static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
 	switch (r->story_step++) {
 	case 1:
 		/* A page of its own, so that every later step has one to work on. */
-		op->kind = F_MMAP;
-		op->region = -1;
-		op->off = 0;
-		op->defines = r->focus_region = r->next_region++;
-		r->focus_off = 0;
-		op->len = PG;
-		op->prot = PROT_READ | PROT_WRITE;
-		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		gen_own_page(r, op, PROT_READ | PROT_WRITE);
 		return true;
 	case 2:
 		op->kind = F_WRITE;
@@ -1105,7 +1110,6 @@ static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
 	}
 }
 
-/* The next step of a COW story; false when the story is over. */
 /* The next step of a rewrite story; false when it is over. */
 static bool gen_rewrite_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -1113,14 +1117,7 @@ static bool gen_rewrite_story_op(struct run *r, struct chooser *c, struct fop *o
 	switch (r->story_step++) {
 	case 1:
 		/* A page of its own, which no fork shares (MADV_FREE leaves shared pages alone). */
-		op->kind = F_MMAP;
-		op->region = -1;
-		op->off = 0;
-		op->defines = r->focus_region = r->next_region++;
-		r->focus_off = 0;
-		op->len = PG;
-		op->prot = PROT_READ | PROT_WRITE | (choose(c, 2) ? MML_PROT_MTE : 0);
-		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		gen_own_page(r, op, PROT_READ | PROT_WRITE | (choose(c, 2) ? MML_PROT_MTE : 0));
 		return true;
 	case 2:
 	case 4:
@@ -1150,14 +1147,7 @@ static bool gen_swapoff_story_op(struct run *r, struct chooser *c, struct fop *o
 	op->task = r->story_a;
 	switch (r->story_step) {
 	case 1:
-		op->kind = F_MMAP;
-		op->region = -1;
-		op->off = 0;
-		op->defines = r->focus_region = r->next_region++;
-		r->focus_off = 0;
-		op->len = PG;
-		op->prot = PROT_READ | PROT_WRITE | MML_PROT_MTE;
-		op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+		gen_own_page(r, op, PROT_READ | PROT_WRITE | MML_PROT_MTE);
 		break;
 	case 2:
 		op->kind = F_TAG_SET;
@@ -1199,6 +1189,7 @@ static bool gen_swapoff_story_op(struct run *r, struct chooser *c, struct fop *o
 	return true;
 }
 
+/* The next step of a COW story (or of the others); false when the story is over. */
 static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int who = choose(c, 2) ? r->story_a : r->story_b;
@@ -1268,6 +1259,7 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 	}
 }
 
+/* Fills op with the next operation for the current state of the run. */
 static void gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
