@@ -69,6 +69,9 @@ void mmput(struct mm_struct *mm)
 	if (!atomic_dec_and_test(&mm->mm_users))
 		return;
 	exit_mmap(mm);
+	/* An OOM victim that exits is as good as reaped: MMF_OOM_SKIP in exit_mmap. */
+	if (test_bit(MMF_OOM_REAPING, &mm->flags))
+		oom_reap_done(mm);
 	spin_lock(&m->tasks_lock);
 	list_del(&mm->mm_node);
 	spin_unlock(&m->tasks_lock);
@@ -196,6 +199,11 @@ int mml_thread_new(struct mml_task *parent, struct mml_task **out)
 	if (!t) {
 		mmput(parent->mm);
 		err = -ENOMEM;
+	} else if (fatal_signal_pending(parent)) {
+		/* copy_process(): killed meanwhile, no new thread. */
+		task_free(t);
+		mmput(parent->mm);
+		err = -EINTR;
 	} else {
 		*out = t;
 	}
@@ -237,7 +245,8 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	}
 	*child = t;
 out:
-	return op_exit_task(m, parent, err);
+	/* A child handed out stands: the kill is checked above, before it is. */
+	return err ? op_exit_task(m, parent, err) : op_exit(m, 0);
 }
 
 /* Models do_exit() for the memory side: the thread goes, then maybe the mm. */

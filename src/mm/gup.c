@@ -397,7 +397,8 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 						   flags | FOLL_TOUCH, pages + done, &err);
 		up_read(&mm->mmap_lock);
 	}
-	if (done < npages) {
+	/* A process killed meanwhile pins nothing (GUP's fatal_signal_pending -EINTR). */
+	if (done < npages || fatal_signal_pending(t)) {
 		/* All or nothing: give back what was taken. */
 		while (done)
 			gup_put_folio(m, page_folio(pages[--done]), flags);

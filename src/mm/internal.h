@@ -467,6 +467,7 @@ uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff);	/* -EFAUL
 
 bool out_of_memory(struct mml_machine *m);
 void oom_reap_if_pending(struct mm_struct *mm);
+void oom_reap_done(struct mm_struct *mm);
 
 /* A thread of a process the OOM killer chose (Linux: SIGKILL pending). */
 static inline bool fatal_signal_pending(const struct mml_task *t)

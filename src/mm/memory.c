@@ -448,6 +448,9 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 /* Models handle_mm_fault(); mmap_lock held for read. */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags)
 {
+	/* check_stable_address_space(): an OOM victim's memory is being taken away. */
+	if (test_bit(MMF_OOM_VICTIM, &vma->vm_mm->flags))
+		return VM_FAULT_SIGBUS;
 	mmap_assert_locked(vma->vm_mm);
 	count_vm_event(vma->vm_mm->machine, PGFAULT);
 	return __handle_mm_fault(vma, address, flags);

@@ -401,7 +401,6 @@ struct mml_machine {
 	struct list_head pins;		/* (pins_lock) outstanding struct mml_pin */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
-	struct waitq kswapd_wait;	/* kswapd sleeps here */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
 };

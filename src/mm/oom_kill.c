@@ -15,6 +15,10 @@
 
 #include "mm/internal.h"
 
+/* How long an allocator waits for a victim it cannot reap itself. */
+#define OOM_REAP_RETRIES	10
+#define OOM_REAP_WAIT_MS	100
+
 /* Models oom_badness(): pages this process would give back by dying. */
 static long oom_badness(struct mm_struct *mm)
 {
@@ -26,22 +30,23 @@ enum oom_choice { OOM_NONE, OOM_CHOSEN, OOM_IN_FLIGHT };
 
 /*
  * Models select_bad_process(): the live process with the largest badness,
- * the first on a tie.  A victim still being reaped stops the search
- * (oom_evaluate_task's abort): its memory is about to come back.  The
- * victim is returned with a reference on its struct.
+ * the newest on a tie (the last one oom_evaluate_task looks at).  A victim
+ * still being reaped stops the search (oom_evaluate_task's abort): its
+ * memory is about to come back.  The victim is returned with a reference
+ * on its struct.
  */
 static enum oom_choice select_bad_process(struct mml_machine *m, struct mm_struct **victim)
 {
 	enum oom_choice ret = OOM_NONE;
 	struct mm_struct *mm, *chosen = NULL;
-	long chosen_points = 0;
+	long chosen_points = -1;
 
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node) {
+		unsigned long nr_tasks;
 		long points;
 
-		if (!READ_ONCE(mm->nr_tasks))
-			continue;	/* being built by fork, or already gone */
+		/* Exiting or not: a victim not yet reaped is waited for. */
 		if (test_bit(MMF_OOM_VICTIM, &mm->flags)) {
 			if (!test_bit(MMF_OOM_REAPING, &mm->flags))
 				continue;	/* reaped: MMF_OOM_SKIP */
@@ -49,8 +54,13 @@ static enum oom_choice select_bad_process(struct mml_machine *m, struct mm_struc
 			ret = OOM_IN_FLIGHT;
 			break;
 		}
+		spin_lock(&mm->tasks_lock);
+		nr_tasks = mm->nr_tasks;
+		spin_unlock(&mm->tasks_lock);
+		if (!nr_tasks)
+			continue;	/* being built by fork, or already gone */
 		points = oom_badness(mm);
-		if (points > chosen_points) {
+		if (points >= chosen_points) {
 			chosen = mm;
 			chosen_points = points;
 			ret = OOM_CHOSEN;
@@ -85,10 +95,40 @@ static void oom_reap_task_mm(struct mm_struct *mm)
 	tlb_finish_mmu(&tlb);
 }
 
-/* The reap is done: MMF_OOM_SKIP, and waiting allocators retry. */
-static void oom_reap_done(struct mm_struct *mm)
+/* The reap is done (or given up): MMF_OOM_SKIP, and waiting allocators retry. */
+void oom_reap_done(struct mm_struct *mm)
 {
-	bit_unlock(MMF_OOM_REAPING, &mm->flags);
+	clear_bit_wake(MMF_OOM_REAPING, &mm->flags);
+}
+
+/* Models oom_reap_task(): unmap the victim's memory if its mmap_lock is free. */
+static bool oom_reap_task(struct mm_struct *mm)
+{
+	if (!down_read_trylock(&mm->mmap_lock))
+		return false;
+	oom_reap_task_mm(mm);
+	up_read(&mm->mmap_lock);
+	oom_reap_done(mm);
+	return true;
+}
+
+/*
+ * Wait for the victim's memory to come back: try its lock now and then
+ * (the oom_reaper's MAX_OOM_REAP_RETRIES), and give up after a while so
+ * that the next allocation can choose someone else (MMF_OOM_SKIP): its
+ * lock holder may be stuck behind the caller.  With one host thread the
+ * trylock never fails here (only the caller's own mm could be held, and
+ * the caller does not wait for itself), so no run depends on the clock.
+ */
+static void oom_wait_for_reap(struct mm_struct *mm)
+{
+	for (int tries = 0; tries < OOM_REAP_RETRIES; tries++) {
+		if (!test_bit(MMF_OOM_REAPING, &mm->flags) || oom_reap_task(mm))
+			return;
+		bit_wait_timeout(MMF_OOM_REAPING, &mm->flags, OOM_REAP_WAIT_MS);
+	}
+	if (test_bit(MMF_OOM_REAPING, &mm->flags))
+		oom_reap_done(mm);
 }
 
 /*
@@ -127,8 +167,12 @@ static void oom_kill_report(struct mml_machine *m, struct mm_struct *mm)
 bool out_of_memory(struct mml_machine *m)
 {
 	struct mm_struct *victim;
-	enum oom_choice choice = select_bad_process(m, &victim);
+	enum oom_choice choice;
 
+	/* Another kill may have freed memory since our reclaim gave up: look again. */
+	if (global_vm_stat(m, NR_FREE_PAGES) > (long)m->zone._watermark[WMARK_HIGH])
+		return true;
+	choice = select_bad_process(m, &victim);
 	if (choice == OOM_NONE) {
 		if (!m->quiet)
 			fprintf(stderr, "mmlab: Out of memory and no killable processes\n");
@@ -137,15 +181,10 @@ bool out_of_memory(struct mml_machine *m)
 	if (choice == OOM_CHOSEN) {
 		count_vm_event(m, OOM_KILL);
 		oom_kill_report(m, victim);
-		/* oom_reap_task(): the reaper only tries the lock; the owner reaps otherwise. */
-		if (down_read_trylock(&victim->mmap_lock)) {
-			oom_reap_task_mm(victim);
-			up_read(&victim->mmap_lock);
-			oom_reap_done(victim);
-		}
+		oom_reap_task(victim);
 	}
 	if (!current || current->mm != victim)
-		bit_wait(MMF_OOM_REAPING, &victim->flags);
+		oom_wait_for_reap(victim);
 	mmdrop(victim);
 	return true;
 }

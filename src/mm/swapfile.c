@@ -369,8 +369,18 @@ static int unuse_vma(struct vm_area_struct *vma, int type)
 			continue;
 		entry = pte_to_swp_entry(pte);
 		folio = swapin_folio(m, entry, vma, addr);
-		if (!folio)
+		if (!folio) {
+			bool gone;
+
+			/* Zapped meanwhile (an OOM victim reaped, say): nothing to bring back. */
+			ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+			gone = !ptep || !pte_same(ptep_get(ptep), pte);
+			if (ptep)
+				pte_unmap_unlock(ptep, ptl);
+			if (gone)
+				continue;
 			return -ENOMEM;
+		}
 		folio_lock(folio);
 		ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
 		if (ptep && pte_same(ptep_get(ptep), pte))

@@ -128,8 +128,10 @@ int mml_set_tag(struct mml_task *t, uint64_t addr, unsigned tag)
 	if (tag > MTE_TAG_MAX)
 		return -EINVAL;
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	ret = cpu_access_tag(t, addr, &tag, true);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }
 
 int mml_get_tag(struct mml_task *t, uint64_t addr, unsigned *tag)
@@ -138,6 +140,8 @@ int mml_get_tag(struct mml_task *t, uint64_t addr, unsigned *tag)
 	int ret;
 
 	op_enter(m, t);
+	if (fatal_signal_pending(t))
+		return op_exit(m, -EINTR);
 	ret = cpu_access_tag(t, addr, tag, false);
-	return op_exit(m, ret);
+	return op_exit_task(m, t, ret);
 }

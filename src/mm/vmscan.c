@@ -348,8 +348,8 @@ void wakeup_kswapd(struct mml_machine *m)
 {
 	if (!m->kswapd || !below_wmark(m, WMARK_LOW))
 		return;
-	if (!test_and_set_bit(KSWAPD_WAKE, &m->kswapd_flags))
-		waitq_wake(&m->kswapd_wait);
+	if (!test_bit(KSWAPD_WAKE, &m->kswapd_flags))
+		set_bit_wake(KSWAPD_WAKE, &m->kswapd_flags);
 }
 
 /*
@@ -373,7 +373,7 @@ static void *kswapd(void *arg)
 	struct mml_machine *m = arg;
 
 	for (;;) {
-		waitq_wait_bit(&m->kswapd_wait, KSWAPD_WAKE, &m->kswapd_flags);
+		bit_wait_set(KSWAPD_WAKE, &m->kswapd_flags);
 		if (test_bit(KSWAPD_STOP, &m->kswapd_flags))
 			return NULL;
 		clear_bit(KSWAPD_WAKE, &m->kswapd_flags);
@@ -384,7 +384,6 @@ static void *kswapd(void *arg)
 /* Models kswapd_run(). */
 int kswapd_run(struct mml_machine *m)
 {
-	waitq_init(&m->kswapd_wait);
 	return mml_thread_start(&m->kswapd, kswapd, m);
 }
 
@@ -394,9 +393,7 @@ void kswapd_stop(struct mml_machine *m)
 	if (!m->kswapd)
 		return;
 	set_bit(KSWAPD_STOP, &m->kswapd_flags);
-	set_bit(KSWAPD_WAKE, &m->kswapd_flags);
-	waitq_wake(&m->kswapd_wait);
+	set_bit_wake(KSWAPD_WAKE, &m->kswapd_flags);
 	mml_thread_join(m->kswapd);
 	m->kswapd = NULL;
-	waitq_destroy(&m->kswapd_wait);
 }

@@ -609,6 +609,8 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		}
 		for (a = addr; a < addr + op->len && !exp; a = (a & ~15ULL) + 16)
 			exp = model_set_tag(r->md, op->task, a, op->byte);
+		if (oom_took(t, got))
+			exp = got;
 		if (got != exp)
 			diverge(r, "T%d tag %s %" PRIu64 " = %u: got %ld (%s), the model says %ld (%s)", op->task, at,
 				op->len, op->byte, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
@@ -623,6 +625,8 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		return true;
 	lazy = model_lazyfree(r->md, op->task, addr);
 	exp = model_get_tag(r->md, op->task, addr, &want);
+	if (oom_took(t, got))
+		exp = got;
 	if (got != exp)
 		diverge(r, "T%d tag load %s: got %ld (%s), the model says %ld (%s)", op->task, at, got,
 			got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");

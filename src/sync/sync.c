@@ -6,6 +6,7 @@
 #include "sync/sync.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,32 +237,57 @@ void bit_wait(int nr, unsigned long *word)
 	pthread_mutex_unlock(&q->m);
 }
 
-void waitq_init(struct waitq *w)
+bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms)
 {
-	pthread_mutex_init(&w->m, NULL);
-	pthread_cond_init(&w->c, NULL);
+	struct bit_waitq *q;
+	struct timespec until;
+
+	if (!test_bit(nr, word))
+		return true;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	q = bit_waitqueue(word);
+	pthread_mutex_lock(&q->m);
+	while (test_bit(nr, word) && pthread_cond_timedwait(&q->c, &q->m, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&q->m);
+	return !test_bit(nr, word);
 }
 
-void waitq_destroy(struct waitq *w)
+void bit_wait_set(int nr, unsigned long *word)
 {
-	pthread_mutex_destroy(&w->m);
-	pthread_cond_destroy(&w->c);
-}
+	struct bit_waitq *q;
 
-void waitq_wait_bit(struct waitq *w, int nr, unsigned long *word)
-{
-	/* The bit is set before waitq_wake takes w->m: testing it under w->m loses no wake-up. */
-	pthread_mutex_lock(&w->m);
+	if (test_bit(nr, word))
+		return;
+	q = bit_waitqueue(word);
+	pthread_mutex_lock(&q->m);
 	while (!test_bit(nr, word))
-		pthread_cond_wait(&w->c, &w->m);
-	pthread_mutex_unlock(&w->m);
+		pthread_cond_wait(&q->c, &q->m);
+	pthread_mutex_unlock(&q->m);
 }
 
-void waitq_wake(struct waitq *w)
+void clear_bit_wake(int nr, unsigned long *word)
 {
-	pthread_mutex_lock(&w->m);
-	pthread_cond_broadcast(&w->c);
-	pthread_mutex_unlock(&w->m);
+	bit_unlock(nr, word);	/* the same: clear, then wake under the queue's mutex */
+}
+
+bool set_bit_wake(int nr, unsigned long *word)
+{
+	struct bit_waitq *q = bit_waitqueue(word);
+	bool old;
+
+	/* Under q->m, so that a waiter testing the bit under it cannot miss the wake-up. */
+	pthread_mutex_lock(&q->m);
+	old = test_and_set_bit(nr, word);
+	pthread_cond_broadcast(&q->c);
+	pthread_mutex_unlock(&q->m);
+	return old;
 }
 
 /* ---- threads -------------------------------------------------------------- */

@@ -206,16 +206,15 @@ void bit_unlock(int nr, unsigned long *word);
 /* Sleep until the bit is clear (folio_wait_bit). */
 void bit_wait(int nr, unsigned long *word);
 
-/* Condition waits for daemons and for waiting on events. */
-struct waitq {
-	pthread_mutex_t m;
-	pthread_cond_t c;
-};
-void waitq_init(struct waitq *w);
-void waitq_destroy(struct waitq *w);
-/* Sleep until bit nr of *word is set; whoever sets it then calls waitq_wake. */
-void waitq_wait_bit(struct waitq *w, int nr, unsigned long *word);
-void waitq_wake(struct waitq *w);
+/*
+ * Waiting on a flag bit (wait_on_bit and wake_up_bit): a waiter sleeps on
+ * the word's hashed queue until the bit is clear, or set; whoever changes
+ * the bit for waiters does it with clear_bit_wake / set_bit_wake.
+ */
+bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms);	/* false: still set */
+void bit_wait_set(int nr, unsigned long *word);
+void clear_bit_wake(int nr, unsigned long *word);
+bool set_bit_wake(int nr, unsigned long *word);	/* the bit's old value */
 
 /* ---- lock assertions ---------------------------------------------------- */
 

@@ -119,6 +119,68 @@ TEST(thr_oom_kill_under_contention)
 	CHECK_EQ(mml_machine_free(m), 0);
 }
 
+/* A second thread of the process keeps taking its mmap_lock for write. */
+struct churner {
+	struct mml_task *t;
+	int *stop;
+};
+
+static void *churn(void *arg)
+{
+	struct churner *c = arg;
+
+	for (int i = 0; i < 2000 && !__atomic_load_n(c->stop, __ATOMIC_ACQUIRE); i++) {
+		long a = mml_mmap(c->t, 0, 8192, H_RW, H_ANON, -1, 0);
+
+		if (a == -EINTR)
+			break;	/* killed */
+		if (a >= 0)
+			CHECK(mml_munmap(c->t, (uint64_t)a, 8192) == 0 || mml_task_killed(c->t));
+	}
+	return NULL;
+}
+
+/*
+ * The victim's own threads hold its mmap_lock (for write) while others run
+ * memory out and swapoff brings pages back: no allocator may wait forever
+ * for a reap only a blocked thread could do (the OOM killer gives up and
+ * chooses again), and no victim may be forgotten when it exits meanwhile.
+ */
+TEST(thr_oom_victim_busy_with_its_lock)
+{
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){
+		.ram_bytes = 4ULL << 20, .flags = MML_QUIET });
+	struct worker w[NPROCS] = { 0 };
+	struct churner ch[NPROCS];
+	pthread_t th[NPROCS];
+	int stop = 0, swap, ret;
+
+	REQUIRE(m);
+	swap = mml_swapon(m, NULL, 2ULL << 20, -1);
+	REQUIRE(swap >= 0);
+	run_workers(m, w, 2ULL << 20);	/* 6M wanted of 4M + 2M swap: tight */
+	for (int i = 0; i < NPROCS; i++) {
+		ch[i].stop = &stop;
+		if (mml_task_killed(w[i].t) || mml_thread_new(w[i].t, &ch[i].t))
+			ch[i].t = NULL;
+		else
+			pthread_create(&th[i], NULL, churn, &ch[i]);
+	}
+	/* Bring every page back into RAM that cannot hold them: kills, or ENOMEM. */
+	ret = mml_swapoff(m, swap);
+	CHECK(ret == 0 || ret == -ENOMEM);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < NPROCS; i++) {
+		if (ch[i].t) {
+			pthread_join(th[i], NULL);
+			CHECK_EQ(mml_exit(ch[i].t), 0);
+		}
+		CHECK_EQ(mml_exit(w[i].t), 0);
+	}
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);
