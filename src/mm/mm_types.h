@@ -402,6 +402,7 @@ struct mml_machine {
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
+	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
 	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
 };
 

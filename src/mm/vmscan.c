@@ -315,6 +315,9 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 		if (!got)
 			break;	/* nothing left to look at */
 	}
+	/* Direct reclaim that gets somewhere wakes a kswapd that had given up. */
+	if (direct && freed && atomic_read(&m->kswapd_failures))
+		atomic_set(&m->kswapd_failures, 0);
 	return freed;
 }
 
@@ -343,10 +346,18 @@ static bool below_wmark(struct mml_machine *m, enum zone_watermarks w)
 	return global_vm_stat(m, NR_FREE_PAGES) < (long)m->zone._watermark[w];
 }
 
-/* Models wakeup_kswapd(): free memory fell below the low watermark. */
+/* Linux's MAX_RECLAIM_RETRIES: kswapd gives up after this many futile runs. */
+#define MAX_RECLAIM_RETRIES	16
+
+/*
+ * Models wakeup_kswapd(): free memory fell below the low watermark.  A
+ * kswapd that keeps failing is left asleep until direct reclaim frees
+ * something again (pgdat->kswapd_failures).
+ */
 void wakeup_kswapd(struct mml_machine *m)
 {
-	if (!m->kswapd || !below_wmark(m, WMARK_LOW))
+	if (!m->kswapd || !below_wmark(m, WMARK_LOW) ||
+	    atomic_read(&m->kswapd_failures) >= MAX_RECLAIM_RETRIES)
 		return;
 	if (!test_bit(KSWAPD_WAKE, &m->kswapd_flags))
 		set_bit_wake(KSWAPD_WAKE, &m->kswapd_flags);
@@ -359,11 +370,20 @@ void wakeup_kswapd(struct mml_machine *m)
  */
 static void balance_pgdat(struct mml_machine *m)
 {
+	unsigned long freed = 0, n;
+
 	op_enter(m, NULL);
 	count_vm_event(m, PAGEOUTRUN);
-	while (below_wmark(m, WMARK_HIGH) && !test_bit(KSWAPD_STOP, &m->kswapd_flags))
-		if (!shrink_lists(m, SWAP_CLUSTER_MAX, false))
+	while (below_wmark(m, WMARK_HIGH) && !test_bit(KSWAPD_STOP, &m->kswapd_flags)) {
+		n = shrink_lists(m, SWAP_CLUSTER_MAX, false);
+		if (!n)
 			break;
+		freed += n;
+	}
+	if (freed)
+		atomic_set(&m->kswapd_failures, 0);
+	else
+		atomic_inc(&m->kswapd_failures);
 	op_exit(m, 0);
 }
 
