@@ -23,6 +23,10 @@
  * 10. tags: a pte has the tagged attribute exactly in a VM_MTE VMA and then
  *     maps a page whose tags are valid (PG_mte_tagged); every tag record
  *     belongs to a slot in use, and every record allocated is in a slot.
+ * 11. anon_vmas: every anon_vma a VMA is chained to has its parent chained
+ *     too (a VMA is chained to all its anon_vma's ancestors), and its
+ *     num_active_vmas and num_children (the anon_vmas still chained whose
+ *     parent it is, itself for a root) are what the VMAs say.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +385,85 @@ static void check_swap(struct check_state *st)
 		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long av_index(struct anon_vma **avs, long n, struct anon_vma *av)
+{
+	struct anon_vma **p = bsearch(&av, avs, (size_t)n, sizeof(*avs), ptr_cmp);
+
+	return p ? p - avs : -1;
+}
+
+/* Invariant 11: recount what anon_vma_fork and unlink_anon_vmas keep. Under tasks_lock. */
+static void check_anon_vmas(struct check_state *st)
+{
+	struct anon_vma **avs = NULL;
+	unsigned long *active = NULL, *children = NULL;
+	struct anon_vma_chain *avc;
+	struct mm_struct *mm;
+	long n = 0, cap = 0, u = 0;
+
+	list_for_each_entry(mm, &st->m->mms, mm_node)
+		for (unsigned long i = 0; i < mm->map_count; i++)
+			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma) {
+				if (n == cap) {
+					struct anon_vma **more = realloc(avs, (size_t)(cap = cap * 2 + 64) * sizeof(*avs));
+
+					if (!more)
+						goto out;
+					avs = more;
+				}
+				avs[n++] = avc->anon_vma;
+			}
+	if (!n)
+		goto out;
+	qsort(avs, (size_t)n, sizeof(*avs), ptr_cmp);
+	for (long i = 0; i < n; i++)
+		if (!u || avs[u - 1] != avs[i])
+			avs[u++] = avs[i];
+	active = calloc((size_t)u, sizeof(*active));
+	children = calloc((size_t)u, sizeof(*children));
+	if (!active || !children)
+		goto out;
+	list_for_each_entry(mm, &st->m->mms, mm_node)
+		for (unsigned long i = 0; i < mm->map_count; i++) {
+			struct anon_vma *av = mm->vmas[i]->anon_vma;
+			long k = av ? av_index(avs, u, av) : -1;
+
+			if (av && k < 0)
+				FAIL(st, "mm %d: VMA %#llx: its anon_vma %p is not on its chain", mm->tgid,
+				     (unsigned long long)mm->vmas[i]->vm_start, (void *)av);
+			else if (av)
+				active[k]++;
+		}
+	for (long i = 0; i < u; i++) {
+		long k = av_index(avs, u, avs[i]->parent);
+
+		if (k < 0)
+			FAIL(st, "anon_vma %p: its parent %p is chained to no VMA", (void *)avs[i],
+			     (void *)avs[i]->parent);
+		else
+			children[k]++;
+	}
+	for (long i = 0; i < u; i++) {
+		if (avs[i]->num_active_vmas != active[i])
+			FAIL(st, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)avs[i],
+			     avs[i]->num_active_vmas, active[i]);
+		if (avs[i]->num_children != children[i])
+			FAIL(st, "anon_vma %p: num_children is %lu, %lu chained anon_vmas have it as parent",
+			     (void *)avs[i], avs[i]->num_children, children[i]);
+	}
+out:
+	free(avs);
+	free(active);
+	free(children);
+}
+
 int mml_check_locked(struct mml_machine *m)
 {
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
@@ -405,6 +488,7 @@ int mml_check_locked(struct mml_machine *m)
 		check_mm_tables(&st, mm);
 		check_tlbs(&st, mm);
 	}
+	check_anon_vmas(&st);
 	spin_unlock(&m->tasks_lock);
 	check_frames(&st);
 	check_swap(&st);
