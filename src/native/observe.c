@@ -65,20 +65,6 @@ static void note(struct walk *w, enum cf_obs_state st, bool holds, const char *k
 	w->obs->key = key ? strdup(key) : NULL;
 }
 
-static bool result_ok(const struct scn_expect *e, int got)
-{
-	int i;
-
-	if (e->any)
-		return true;
-	if (e->nerr == 0)
-		return got == 0;
-	for (i = 0; i < e->nerr; i++)
-		if (e->err[i] == got)
-			return true;
-	return false;
-}
-
 static const char *errname(long r)
 {
 	return r >= 0 ? "ok" : scn_errno_name((int)-r);
@@ -104,7 +90,7 @@ static bool refused(struct walk *w, int64_t r, bool changes_state)
 /* "ok", "EFAULT": a result, judged against the statement's "=>" */
 static void note_result(struct walk *w, int64_t r)
 {
-	note(w, CF_SEEN, result_ok(&w->op->expect, r < 0 ? (int)-r : 0), NULL,
+	note(w, CF_SEEN, scn_result_ok(&w->op->expect, r < 0 ? (int)-r : 0), NULL,
 	     "%s", errname(r));
 }
 
@@ -223,12 +209,12 @@ static void note_bytes(struct walk *w, int64_t r, const unsigned char *buf)
 		for (i = 0; !same_as(m, buf, op->len) && i < op->nalt; i++)
 			m = &op->alt[i];
 		pattern_name(m, name, sizeof(name));
-		note(w, CF_SEEN, result_ok(&op->expect, 0), "ok, as expected",
+		note(w, CF_SEEN, scn_result_ok(&op->expect, 0), "ok, as expected",
 		     "ok, matches %s", name);
 		return;
 	}
 	quote(buf, op->len, q, sizeof(q));
-	note(w, CF_SEEN, result_ok(&op->expect, 0) && !op->pat.present, NULL,
+	note(w, CF_SEEN, scn_result_ok(&op->expect, 0) && !op->pat.present, NULL,
 	     "ok, %s (%llu bytes, fnv 0x%016llx)", q, (unsigned long long)op->len,
 	     (unsigned long long)fnv(buf, op->len));
 }
@@ -638,7 +624,7 @@ static void do_expect_tag(struct walk *w)
 	if (refused(w, r, true))
 		return;
 	if (r < 0 || op->ntags == 0) {
-		note(w, CF_SEEN, op->ntags == 0 && result_ok(&op->expect, r < 0 ? (int)-r : 0), NULL,
+		note(w, CF_SEEN, op->ntags == 0 && scn_result_ok(&op->expect, r < 0 ? (int)-r : 0), NULL,
 		     "%s", errname(r));
 		return;
 	}

@@ -52,13 +52,7 @@ static int sim_start(struct cf_backend *b, const struct scn_op *op)
 {
 	struct mml_config cfg = { .flags = MML_CHECK_EVERY_OP | MML_QUIET };
 
-	if (op) {
-		cfg.ram_bytes = op->ram;
-		cfg.ncpus = op->ncpus;
-		cfg.seed = op->seed;
-		if (op->check == 0)
-			cfg.flags &= ~MML_CHECK_EVERY_OP;
-	}
+	scn_machine_config(op, &cfg);
 	S(b)->m = mml_machine_new(&cfg);
 	return S(b)->m ? 0 : -ENOMEM;
 }

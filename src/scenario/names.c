@@ -278,6 +278,33 @@ bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b)
 	}
 }
 
+bool scn_result_ok(const struct scn_expect *e, int got)
+{
+	if (e->any)
+		return true;
+	if (e->nerr == 0)
+		return got == 0;
+	for (int i = 0; i < e->nerr; i++)
+		if (e->err[i] == got)
+			return true;
+	return false;
+}
+
+void scn_machine_config(const struct scn_op *op, struct mml_config *cfg)
+{
+	if (!op)
+		return;
+	cfg->ram_bytes = op->ram;
+	cfg->ncpus = op->ncpus;
+	cfg->seed = op->seed;
+	if (op->check == 0)
+		cfg->flags &= ~MML_CHECK_EVERY_OP;
+	if (op->quiet)
+		cfg->flags |= MML_QUIET;
+	if (op->kswapd)
+		cfg->flags |= MML_KSWAPD;
+}
+
 const char *scn_cmp_name(enum scn_cmp c)
 {
 	static const char *const names[] = {

@@ -151,20 +151,6 @@ static void live_del(struct runner *r, struct mml_task *t)
 
 /* ---- results ---- */
 
-static bool result_ok(const struct scn_expect *e, int got)
-{
-	int i;
-
-	if (e->any)
-		return true;
-	if (e->nerr == 0)
-		return got == 0;
-	for (i = 0; i < e->nerr; i++)
-		if (e->err[i] == got)
-			return true;
-	return false;
-}
-
 static void expect_str(const struct scn_expect *e, char *buf, size_t n)
 {
 	size_t o = 0;
@@ -184,7 +170,7 @@ static int check_result(struct runner *r, long ret)
 	int got = ret < 0 ? (int)-ret : 0;
 	char exp[64];
 
-	if (result_ok(&r->op->expect, got))
+	if (scn_result_ok(&r->op->expect, got))
 		return SCN_PASS;
 	expect_str(&r->op->expect, exp, sizeof(exp));
 	return fail(r, "%s: expected %s, got %s", cmd_name(r->op), exp,
@@ -553,7 +539,7 @@ static int do_swapon(struct runner *r, const struct scn_op *op)
 		unlink(path);
 	if (op->def < 0) {
 		/* the unnamed form: a device it made goes at once */
-		if (ret >= 0 && mml_swapoff(r->m, ret) < 0 && result_ok(&op->expect, 0))
+		if (ret >= 0 && mml_swapoff(r->m, ret) < 0 && scn_result_ok(&op->expect, 0))
 			return fail(r, "swapon: the unnamed device %d could not be swapped off", ret);
 		return check_result(r, ret < 0 ? ret : 0);
 	}
@@ -1086,17 +1072,7 @@ static int machine_start(struct runner *r, const struct scn_op *op)
 	uint64_t cap = r->limits->ram;
 	int status;
 
-	if (op) {
-		cfg.ram_bytes = op->ram;
-		cfg.ncpus = op->ncpus;
-		cfg.seed = op->seed;
-		if (op->check == 0)
-			cfg.flags &= ~MML_CHECK_EVERY_OP;
-		if (op->quiet)
-			cfg.flags |= MML_QUIET;
-		if (op->kswapd)
-			cfg.flags |= MML_KSWAPD;
-	}
+	scn_machine_config(op, &cfg);
 	if (r->no_check)
 		cfg.flags &= ~MML_CHECK_EVERY_OP;
 	if (r->o && r->o->quiet)
@@ -1283,7 +1259,7 @@ static int within_limits(struct runner *r, const struct scn_op *op)
 /* "check => EUCLEAN" (or "=> any") asks for a report; nothing else does. */
 static bool wants_reports(const struct scn_op *op)
 {
-	return op->kind == SCN_OP_CHECK && result_ok(&op->expect, EUCLEAN);
+	return op->kind == SCN_OP_CHECK && scn_result_ok(&op->expect, EUCLEAN);
 }
 
 int scn_exec(const struct scn_script *s, const struct scn_opts *o)

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct mml_config;
+
 enum scn_result {
 	SCN_PASS = 0,		/* every expectation held, nothing leaked */
 	SCN_FAIL = 1,		/* an expectation failed */
@@ -255,6 +257,10 @@ const char *scn_errno_name(int e);
 const char *scn_cmp_name(enum scn_cmp c);
 /* a CMP b, for expect vmstat/meminfo/vma-count/reclaimed */
 bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
+/* Is errno got (0: success) one of the outcomes "=> ..." allows? */
+bool scn_result_ok(const struct scn_expect *e, int got);
+/* The machine statement's options (op may be NULL: none) onto cfg. */
+void scn_machine_config(const struct scn_op *op, struct mml_config *cfg);
 /* tag, expect tag: the next 16-byte granule after the one holding a. */
 static inline uint64_t scn_next_granule(uint64_t a)
 {
