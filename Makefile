@@ -2,7 +2,9 @@
 #
 #   make          build/libmmlab.a, build/libmmlab.so, build/mmlab
 #   make run      build, then run the built-in demo
-#   make test     build, then every test: unit and scenario tests and the
+#   make check-layers  the layer boundaries of docs/ARCHITECTURE.md: includes
+#                 between layers, entry bits outside src/arch
+#   make test     check-layers, build, then every test: unit and scenario tests and the
 #                 `mmlab bench` smoke test (plain and under ASan+UBSan),
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
@@ -60,7 +62,7 @@ THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 
-.PHONY: all deps run test variant-lib variant-test-unit variant-test-threads \
+.PHONY: all deps run test check-layers variant-lib variant-test-unit variant-test-threads \
         variant-test-scenarios variant-test-bench clean fuzz-targets fuzz-smoke \
         host-findings
 
@@ -77,7 +79,10 @@ run: all
 # `make test` is the total over all suites.
 export MMLAB_SUMMARY := $(CURDIR)/build/test-summary
 
-test: deps
+check-layers:
+	@sh scripts/check-layers.sh
+
+test: deps check-layers
 	@mkdir -p build && rm -f $(MMLAB_SUMMARY)
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
 	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "mm/internal.h"
+#include "mm/mm.h"
 
 /*
  * The hardware walker: translate addr through mm's tables, setting the
@@ -44,8 +44,7 @@ static uint64_t hw_walk(struct mml_machine *m, struct mm_struct *mm, uint64_t ad
 				goto out;
 			new = old | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
 		} while (new != old && !mml_cmpxchg64(&pmdp->pmd, &old, new));
-		result = (new & ~_PFN_MASK & ~_PAGE_PSE) |
-			 (((uint64_t)(pmd_pfn(__pmd(new)) + pte_index(addr))) << PAGE_SHIFT);
+		result = pte_val(pmd_pte_at(__pmd(new), pte_index(addr)));
 		goto out;
 	}
 	ptep = pte_table_of(m, pmd) + pte_index(addr);

@@ -6,7 +6,9 @@
  *    each table one 4 KiB frame.  (Linux's p4d level is folded, as on x86-64
  *    with 4-level paging.)  User addresses are 47 bits.
  *  - The core never touches entry bits directly: it uses only the functions
- *    below (pte_*, pmd_*, pud_*, pgd_*, swp entries, pgprot).
+ *    below (pte_*, pmd_*, pud_*, pgd_*, swp entries, pgprot).  The bits are
+ *    private to src/arch (pgtable_types.h); `make check-layers` fails when
+ *    src/mm names one.
  *  - Every read of a live entry is ptep_get() (atomic: the hardware walker
  *    and lockless walkers read concurrently); every update of a live entry
  *    is set_pte_at(), ptep_get_and_clear() or one of the ptep_* atomics.
@@ -73,34 +75,7 @@ static inline uint64_t pgd_addr_end(uint64_t a, uint64_t e) { return __table_add
 static inline uint64_t pud_addr_end(uint64_t a, uint64_t e) { return __table_addr_end(a, e, PUD_SIZE); }
 static inline uint64_t pmd_addr_end(uint64_t a, uint64_t e) { return __table_addr_end(a, e, PMD_SIZE); }
 
-/* ---- bits ------------------------------------------------------------------ */
-
-#define _PAGE_PRESENT	(1ULL << 0)
-#define _PAGE_RW	(1ULL << 1)
-#define _PAGE_USER	(1ULL << 2)
-#define _PAGE_MTE	(1ULL << 3)
-#define _PAGE_ACCESSED	(1ULL << 5)
-#define _PAGE_DIRTY	(1ULL << 6)
-#define _PAGE_PSE	(1ULL << 7)
-#define _PAGE_PROTNONE	(1ULL << 8)
-#define _PAGE_SPECIAL	(1ULL << 9)
-#define _PAGE_UFFD_WP	(1ULL << 10)
-#define _PAGE_SOFT_DIRTY (1ULL << 11)
-#define _PAGE_NX	(1ULL << 63)
-#define _PFN_SHIFT	PAGE_SHIFT
-#define _PFN_MASK	(((1ULL << 52) - 1) & ~((1ULL << _PFN_SHIFT) - 1))
-
-#define _PAGE_SWP_EXCLUSIVE	(1ULL << 1)
-#define _PAGE_SWP_UFFD_WP	(1ULL << 2)
-#define _PAGE_SWP_SOFT_DIRTY	(1ULL << 7)
-#define _SWP_OFFSET_SHIFT	9
-#define _SWP_OFFSET_BITS	49
-#define _SWP_TYPE_SHIFT		58
-#define _SWP_TYPE_BITS		5
-
-/* Bits a protection change keeps (x86's _PAGE_CHG_MASK). */
-#define _PAGE_CHG_MASK	(_PFN_MASK | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL | \
-			 _PAGE_SOFT_DIRTY | _PAGE_UFFD_WP | _PAGE_PSE)
+#include "arch/pgtable_types.h"
 
 typedef struct { uint64_t pte; } pte_t;
 typedef struct { uint64_t pmd; } pmd_t;
@@ -119,15 +94,6 @@ static inline uint64_t pud_val(pud_t p) { return p.pud; }
 static inline uint64_t pgd_val(pgd_t p) { return p.pgd; }
 static inline uint64_t pgprot_val(pgprot_t p) { return p.pgprot; }
 
-/* Protections, x86's names. */
-#define PAGE_NONE	__pgprot(_PAGE_PROTNONE | _PAGE_ACCESSED)
-#define PAGE_SHARED	__pgprot(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
-#define PAGE_SHARED_EXEC __pgprot(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
-#define PAGE_COPY	__pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
-#define PAGE_COPY_EXEC	__pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED)
-#define PAGE_READONLY	PAGE_COPY
-#define PAGE_READONLY_EXEC PAGE_COPY_EXEC
-#define _PAGE_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 /* A protection with the tagged attribute, as arm64's PTE_ATTRINDX(MT_NORMAL_TAGGED). */
 static inline pgprot_t pgprot_tagged(pgprot_t p) { return __pgprot(pgprot_val(p) | _PAGE_MTE); }
 
@@ -139,6 +105,13 @@ static inline bool pte_present(pte_t p) { return pte_val(p) & (_PAGE_PRESENT | _
 static inline bool pte_protnone(pte_t p) { return (pte_val(p) & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE; }
 /* What the hardware walker may use. */
 static inline bool pte_hw_valid(pte_t p) { return pte_val(p) & _PAGE_PRESENT; }
+/* May a user access (a write if write) go through the entry without a fault? */
+static inline bool pte_access_permitted(pte_t p, bool write)
+{
+	uint64_t need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
+
+	return (pte_val(p) & need) == need;
+}
 static inline bool pte_write(pte_t p) { return pte_val(p) & _PAGE_RW; }
 static inline bool pte_dirty(pte_t p) { return pte_val(p) & _PAGE_DIRTY; }
 static inline bool pte_young(pte_t p) { return pte_val(p) & _PAGE_ACCESSED; }
@@ -177,6 +150,11 @@ static inline pte_t pte_modify(pte_t p, pgprot_t newprot)
 }
 
 static inline bool pte_same(pte_t a, pte_t b) { return pte_val(a) == pte_val(b); }
+/* The same entry nr frames further on (pte_advance_pfn): the next page of a large folio. */
+static inline pte_t pte_advance_pfn(pte_t p, unsigned long nr)
+{
+	return __pte(pte_val(p) + ((uint64_t)nr << _PFN_SHIFT));
+}
 
 /* ---- live entries: atomic accessors --------------------------------------- */
 
@@ -195,6 +173,28 @@ static inline bool ptep_cmpxchg(pte_t *ptep, pte_t *old, pte_t new)
 {
 	return mml_cmpxchg64(&ptep->pte, &old->pte, pte_val(new));
 }
+
+/* ---- installing entries, copying pages (arch/mmu.c) ------------------------- */
+
+struct mm_struct;
+struct mml_machine;
+struct page;
+
+/*
+ * A new mapping of a page (set_pte_at), or of nr consecutive frames from
+ * pte's (set_ptes, for a large folio), under the pte lock.  As on arm64, a
+ * page mapped with the tagged attribute gets valid tags first.
+ */
+void set_pte_at(struct mm_struct *mm, uint64_t addr, pte_t *ptep, pte_t pte);
+void set_ptes(struct mm_struct *mm, uint64_t addr, pte_t *ptep, pte_t pte, unsigned int nr);
+/*
+ * Add the accessed, dirty and write bits of entry to the live entry, never
+ * taking one away (the walker may set dirty meanwhile); true if it changed.
+ * The entry must map the same frame.
+ */
+bool ptep_set_access_flags(pte_t *ptep, pte_t entry);
+/* A user page's bytes and whatever the machine keeps beside them (tags). */
+void copy_user_highpage(struct mml_machine *m, struct page *to, struct page *from);
 
 /* ---- upper levels ------------------------------------------------------------ */
 
@@ -233,6 +233,47 @@ static inline pmd_t pmd_mktable(unsigned long pfn) { return __pmd(((uint64_t)pfn
 static inline pud_t pud_mktable(unsigned long pfn) { return __pud(((uint64_t)pfn << _PFN_SHIFT) | _PAGE_TABLE); }
 static inline pgd_t pgd_mktable(unsigned long pfn) { return __pgd(((uint64_t)pfn << _PFN_SHIFT) | _PAGE_TABLE); }
 
+/*
+ * PMD leaves: a 2 MiB page mapped by one pmd (THP, DAX), built and changed
+ * like ptes.  pmd_trans_huge() is a present leaf, as x86's.
+ */
+static inline bool pmd_same(pmd_t a, pmd_t b) { return pmd_val(a) == pmd_val(b); }
+static inline bool pmd_trans_huge(pmd_t p) { return pmd_leaf(p); }
+static inline bool pmd_protnone(pmd_t p) { return (pmd_val(p) & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE; }
+static inline bool pmd_special(pmd_t p) { return pmd_val(p) & _PAGE_SPECIAL; }
+static inline bool pmd_access_permitted(pmd_t p, bool write)
+{
+	return pte_access_permitted(__pte(pmd_val(p)), write);
+}
+static inline pmd_t pfn_pmd(unsigned long pfn, pgprot_t prot)
+{
+	return __pmd(((uint64_t)pfn << _PFN_SHIFT) | pgprot_val(prot));
+}
+static inline pmd_t pmd_mkhuge(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_PSE); }
+static inline pmd_t pmd_mkwrite_novma(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_RW); }
+static inline pmd_t pmd_wrprotect(pmd_t p) { return __pmd(pmd_val(p) & ~_PAGE_RW); }
+static inline pmd_t pmd_mkdirty(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_DIRTY | _PAGE_SOFT_DIRTY); }
+static inline pmd_t pmd_mkclean(pmd_t p) { return __pmd(pmd_val(p) & ~_PAGE_DIRTY); }
+static inline pmd_t pmd_mkyoung(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_ACCESSED); }
+static inline pmd_t pmd_mkold(pmd_t p) { return __pmd(pmd_val(p) & ~_PAGE_ACCESSED); }
+static inline pmd_t pmd_mkspecial(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_SPECIAL); }
+/* Change protection keeping pfn, state bits and the leaf bit (x86 pmd_modify). */
+static inline pmd_t pmd_modify(pmd_t p, pgprot_t newprot)
+{
+	return __pmd((pmd_val(p) & _PAGE_CHG_MASK) | (pgprot_val(newprot) & ~_PAGE_CHG_MASK));
+}
+static inline void pmdp_set_wrprotect(pmd_t *p) { mml_fetch_and64(&p->pmd, ~_PAGE_RW); }
+static inline bool pmdp_test_and_clear_young(pmd_t *p)
+{
+	return mml_fetch_and64(&p->pmd, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
+}
+/* The entry a pte of the 4 KiB page at index i of a pmd leaf would hold (split_huge_pmd). */
+static inline pte_t pmd_pte_at(pmd_t p, unsigned i)
+{
+	return __pte(((pmd_val(p) & ~_PAGE_PSE) & ~_PFN_MASK) |
+		     ((uint64_t)(pmd_pfn(p) + i) << _PFN_SHIFT));
+}
+
 /* ---- swap-format entries (the generic part lives in mm/swapops.h) ------------ */
 
 typedef struct { uint64_t val; } swp_entry_t;
@@ -253,6 +294,7 @@ static inline bool pte_swp_soft_dirty(pte_t p) { return pte_val(p) & _PAGE_SWP_S
 static inline pte_t pte_swp_mksoft_dirty(pte_t p) { return pte_set_flags(p, _PAGE_SWP_SOFT_DIRTY); }
 static inline bool pte_swp_uffd_wp(pte_t p) { return pte_val(p) & _PAGE_SWP_UFFD_WP; }
 static inline pte_t pte_swp_mkuffd_wp(pte_t p) { return pte_set_flags(p, _PAGE_SWP_UFFD_WP); }
+static inline pte_t pte_swp_clear_uffd_wp(pte_t p) { return pte_clear_flags(p, _PAGE_SWP_UFFD_WP); }
 #define __SWP_TYPE_BITS _SWP_TYPE_BITS
 #define __SWP_OFFSET_BITS _SWP_OFFSET_BITS
 

@@ -5,7 +5,7 @@
  * which the owning CPU holds from lookup to the end of its memory access:
  * when a flush returns, no CPU can still use a flushed translation.
  */
-#include "mm/internal.h"
+#include "mm/mm.h"
 
 /* Beyond this many pages a range flush drops the whole TLB (x86's ceiling). */
 #define TLB_SINGLE_PAGE_FLUSH_CEILING 33

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 /* FOLL_* (Linux's names): the public four, then the internal ones. */
 #define FOLL_WRITE		MML_FOLL_WRITE
@@ -302,9 +301,7 @@ static uint64_t gup_fast(struct mm_struct *mm, uint64_t start, uint64_t nr, unsi
 			break;
 		ptep = pte_table_of(m, pmd) + pte_index(addr);
 		pte = ptep_get(ptep);
-		if (pte_protnone(pte) || !pte_hw_valid(pte) || !(pte_val(pte) & _PAGE_USER))
-			break;
-		if ((flags & FOLL_WRITE) && !pte_write(pte))
+		if (!pte_access_permitted(pte, flags & FOLL_WRITE))
 			break;
 		if (pte_special(pte))
 			break;	/* the zero page: the slow path decides */

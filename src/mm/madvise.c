@@ -9,7 +9,6 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 /* Does this advice change VMA flags (mmap_lock for write)? */
 static bool madvise_need_mmap_write(int behavior)

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 /* Models vm_normal_page(): the struct page behind a pte, NULL for special ones. */
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
@@ -44,22 +43,6 @@ static pte_t ptep_clear_flush(struct vm_area_struct *vma, uint64_t addr, pte_t *
 	if (pte_hw_valid(pte))
 		flush_tlb_page(vma, addr);
 	return pte;
-}
-
-/*
- * Models ptep_set_access_flags(): only ever adds accessed / dirty / write
- * bits, so it cannot lose a dirty bit the hardware walker set meanwhile.
- */
-static bool ptep_set_access_flags(pte_t *ptep, pte_t entry)
-{
-	uint64_t add = pte_val(entry) & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW | _PAGE_SOFT_DIRTY);
-	pte_t old = ptep_get(ptep);
-
-	VM_BUG_ON(pte_pfn(old) != pte_pfn(entry));
-	if ((pte_val(old) & add) == add)
-		return false;
-	__atomic_fetch_or(&ptep->pte, add, __ATOMIC_SEQ_CST);
-	return true;
 }
 
 /* ---- anonymous faults --------------------------------------------------------- */
@@ -182,9 +165,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		new_folio = vma_alloc_folio(vma, 0, 0, vmf->address);
 		if (!new_folio)
 			goto oom;
-		/* copy_user_highpage(): the bytes, and on arm64 the tags with them. */
-		page_data_copy(folio_address(m, new_folio), page_address(m, vmf->page), PAGE_SIZE);
-		mte_copy_page_tags(m, &new_folio->page, vmf->page);
+		copy_user_highpage(m, &new_folio->page, vmf->page);
 	}
 	folio_set_uptodate(new_folio);
 
@@ -320,7 +301,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	count_vm_event(m, PGMAJFAULT);
 	folio_lock(folio);
 	/* It may have left the swap cache (and its slot) while we waited. */
-	if (!folio_test_swapcache(folio) || folio->private != entry.val)
+	if (!folio_test_swapcache(folio) || folio->swap.val != entry.val)
 		goto out_page;
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))
@@ -468,8 +449,7 @@ static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uin
 	struct mml_machine *m = dst_vma->vm_mm->machine;
 	pte_t pte;
 
-	page_data_copy(folio_address(m, new_folio), page_address(m, page), PAGE_SIZE);
-	mte_copy_page_tags(m, &new_folio->page, page);
+	copy_user_highpage(m, &new_folio->page, page);
 	folio_set_uptodate(new_folio);
 	folio_add_new_anon_rmap(new_folio, dst_vma, addr);
 	folio_add_lru(m, new_folio);
@@ -549,7 +529,7 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 	}
 	add_mm_counter(dst_vma->vm_mm, MM_SWAPENTS, 1);
 	if (!(dst_vma->vm_flags & VM_UFFD_WP))
-		pte = __pte(pte_val(pte) & ~_PAGE_SWP_UFFD_WP);
+		pte = pte_swp_clear_uffd_wp(pte);
 	set_pte(dst_pte, pte);
 	return 0;
 }

@@ -18,11 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/mte.h"
 #include "arch/pgtable.h"
 #include "arch/tlb.h"
 #include "mm/list.h"
 #include "mm/swapops.h"
-#include "oracle/inject.h"
+#include "mm/hooks.h"
 #include "mmlab.h"
 #include "sync/sync.h"
 
@@ -80,7 +81,10 @@ struct folio {
 			struct list_head lru;
 			void *mapping;
 			unsigned long index;
-			unsigned long private;
+			union {
+				unsigned long private;
+				swp_entry_t swap;	/* (L) its slot, while PG_swapcache */
+			};
 			atomic_t _mapcount;
 			atomic_t _refcount;
 			unsigned int alloc_gen;
@@ -280,7 +284,6 @@ struct swap_info_struct {
 	unsigned long cluster_next;	/* where the next allocation looks first */
 	unsigned char *swap_map;
 	struct folio **cache;		/* the swap cache: the folio of each slot (Linux: an xarray) */
-	uint8_t **tags;			/* each slot's saved tags (arm64's mte_pages xarray), or NULL */
 	int fd;				/* (C) backing host file, or -1 */
 	char *mem;			/* (C) memory-backed device */
 };
@@ -370,7 +373,7 @@ struct mml_machine {
 	struct mml_config cfg;		/* (C) */
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
 	struct page *mem_map;		/* (C) one struct page per frame */
-	uint8_t *mte_tags;		/* (C) tag storage beside the frames: arch/mte.h */
+	struct mte_state mte;		/* tag storage beside the frames: arch/mte.h */
 	unsigned long nr_frames;	/* (C) */
 	struct zone zone;		/* the single ZONE_NORMAL */
 	struct page *zero_page;		/* (C) the shared zero page */
@@ -399,11 +402,11 @@ struct mml_machine {
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
 	spinlock_t pins_lock;
 	struct list_head pins;		/* (pins_lock) outstanding struct mml_pin */
-	unsigned long bugs;		/* (A) bug-zoo defects switched on: oracle/bugs.h */
+	unsigned long bugs;		/* (A) bug-zoo defects switched on: mm/hooks.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
-	struct mml_fail_state fail;	/* fault injection: oracle/inject.h */
+	struct mml_fail_state fail;	/* fault injection: mm/hooks.h */
 };
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */

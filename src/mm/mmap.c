@@ -69,17 +69,11 @@ static uint64_t round_hint_to_min(uint64_t hint)
 	return hint;
 }
 
-/* Models calc_vm_prot_bits() with arm64's arch_calc_vm_prot_bits(): PROT_MTE is VM_MTE. */
+/* calc_vm_prot_bits(): the VM_* bits of PROT_*, with the machine's own (PROT_MTE). */
 vm_flags_t calc_vm_prot_bits(int prot)
 {
 	return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
-	       ((prot & PROT_EXEC) ? VM_EXEC : 0) | ((prot & MML_PROT_MTE) ? VM_MTE : 0);
-}
-
-/* Models arm64's arch_validate_flags(): tags only where the mapping may have them. */
-bool arch_validate_flags(vm_flags_t flags)
-{
-	return !(flags & VM_MTE) || (flags & VM_MTE_ALLOWED);
+	       ((prot & PROT_EXEC) ? VM_EXEC : 0) | arch_calc_vm_prot_bits(prot);
 }
 
 /*
@@ -195,9 +189,7 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 		vm_flags |= VM_LOCKED;
 	if (flags & MAP_STACK)
 		vm_flags |= VM_NOHUGEPAGE;
-	/* arm64's arch_calc_vm_flag_bits(): anonymous memory (RAM-backed) may be tagged. */
-	if (flags & MAP_ANONYMOUS)
-		vm_flags |= VM_MTE_ALLOWED;
+	vm_flags |= arch_calc_vm_flag_bits(flags);
 	if (!arch_validate_flags(vm_flags))
 		return -EINVAL;
 

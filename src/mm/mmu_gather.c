@@ -9,7 +9,6 @@
  * for an RCU grace period (lockless walkers).
  */
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 static void __tlb_reset_range(struct mmu_gather *tlb)
 {

@@ -121,8 +121,7 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 	end = start + len;
 	if (end <= start)
 		return -ENOMEM;
-	/* arch_validate_prot(): x86's bits, and arm64's PROT_MTE (docs/deviations.md) */
-	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */ | MML_PROT_MTE))
+	if (!arch_validate_prot(prot))
 		return -EINVAL;
 
 	down_write(&mm->mmap_lock);

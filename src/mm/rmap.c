@@ -21,7 +21,6 @@
  * in Linux).
  */
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 static struct anon_vma *anon_vma_alloc(struct mml_machine *m)
 {

@@ -3,7 +3,7 @@
  * mm/page_io.c).
  *
  * The swap cache maps a slot to the folio that holds its data in memory:
- * while a folio is in it, PG_swapcache is set, folio->private holds the
+ * while a folio is in it, PG_swapcache is set, folio->swap holds the
  * entry, the cache holds one reference and the slot has SWAP_HAS_CACHE.
  * Reads and writes go to the device's host file (pread/pwrite) or memory.
  */
@@ -11,11 +11,6 @@
 #include <unistd.h>
 
 #include "mm/internal.h"
-
-static inline swp_entry_t folio_swap_entry(const struct folio *folio)
-{
-	return (swp_entry_t){ folio->private };
-}
 
 /* Models add_to_swap_cache(); the slot's SWAP_HAS_CACHE is already ours. */
 void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t entry)
@@ -27,7 +22,7 @@ void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t e
 	spin_lock(&si->lock);
 	VM_BUG_ON(si->cache[swp_offset(entry)]);
 	si->cache[swp_offset(entry)] = folio;
-	folio->private = entry.val;
+	folio->swap = entry;
 	folio_set_swapcache(folio);
 	spin_unlock(&si->lock);
 	mod_vm_stat(m, NR_SWAPCACHE, 1);
@@ -36,14 +31,14 @@ void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t e
 /* Models delete_from_swap_cache(): the folio locked, the cache's reference dropped. */
 void delete_from_swap_cache(struct mml_machine *m, struct folio *folio)
 {
-	swp_entry_t entry = folio_swap_entry(folio);
+	swp_entry_t entry = folio->swap;
 	struct swap_info_struct *si = swap_info_get(m, entry);
 
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio) || !folio_test_swapcache(folio), m, folio);
 	spin_lock(&si->lock);
 	si->cache[swp_offset(entry)] = NULL;
 	folio_clear_swapcache(folio);
-	folio->private = 0;
+	folio->swap.val = 0;
 	spin_unlock(&si->lock);
 	mod_vm_stat(m, NR_SWAPCACHE, -1);
 	put_swap_folio(m, entry);
@@ -75,7 +70,7 @@ bool folio_free_swap(struct mml_machine *m, struct folio *folio)
 {
 	if (!folio_test_swapcache(folio) || folio_test_writeback(folio))
 		return false;
-	if (swap_count(m, folio_swap_entry(folio)))
+	if (swap_count(m, folio->swap))
 		return false;
 	delete_from_swap_cache(m, folio);
 	folio_set_dirty(folio);
@@ -117,7 +112,7 @@ static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool wri
 /* Models swap_writepage(): the folio locked and in the swap cache. */
 int swap_writepage(struct mml_machine *m, struct folio *folio)
 {
-	int err = swap_io(m, folio_swap_entry(folio), folio_address(m, folio), true);
+	int err = swap_io(m, folio->swap, folio_address(m, folio), true);
 
 	if (err)
 		return err;

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
 {
@@ -103,7 +102,7 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	}
 	si->swap_map[off] = count | has_cache;
 	if (!si->swap_map[off]) {
-		arch_swap_invalidate_page(m, si, off);
+		arch_swap_invalidate_page(m, si->type, off);
 		WRITE_ONCE(si->inuse_pages, si->inuse_pages - 1);
 		/* si->lock keeps SWP_WRITEOK still; swap_lock would invert the lock order. */
 		if (si->flags & SWP_WRITEOK)
@@ -248,9 +247,8 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 		return op_exit(m, -ENOMEM);
 	si->swap_map = calloc(max, 1);
 	si->cache = calloc(max, sizeof(*si->cache));
-	si->tags = calloc(max, sizeof(*si->tags));
 	si->fd = -1;
-	if (!si->swap_map || !si->cache || !si->tags) {
+	if (!si->swap_map || !si->cache) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -278,10 +276,10 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 	for (int i = 0; i < MAX_SWAPFILES && type < 0; i++)
 		if (!m->swap_info[i])
 			type = i;
-	if (type < 0) {
+	if (type < 0 || arch_swap_init_area(m, (unsigned)type, max)) {
 		spin_unlock(&m->swap_lock);
 		spin_lock_destroy(&si->lock);
-		err = -EPERM;		/* MAX_SWAPFILES reached, as sys_swapon says */
+		err = type < 0 ? -EPERM : -ENOMEM;	/* MAX_SWAPFILES reached: sys_swapon's EPERM */
 		goto fail;
 	}
 	si->type = type;
@@ -308,7 +306,6 @@ fail:
 	}
 	free(si->swap_map);
 	free(si->cache);
-	free(si->tags);
 	mml_obj_free(m, OBJ_SWAP, si);
 	return op_exit(m, err);
 }
@@ -448,7 +445,7 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 
 static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 {
-	arch_swap_invalidate_area(m, si);
+	arch_swap_invalidate_area(m, (unsigned)si->type);
 	if (si->fd >= 0)
 		close(si->fd);
 	if (si->mem)
@@ -456,7 +453,6 @@ static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 	spin_lock_destroy(&si->lock);
 	free(si->swap_map);
 	free(si->cache);
-	free(si->tags);
 	mml_obj_free(m, OBJ_SWAP, si);
 }
 

@@ -37,24 +37,6 @@ void vm_area_free(struct vm_area_struct *vma)
 	mml_obj_free(vma->vm_mm->machine, OBJ_VMA, vma);
 }
 
-/* Models vm_get_page_prot() with x86's protection_map. */
-pgprot_t vm_get_page_prot(vm_flags_t flags)
-{
-	static const pgprot_t private_map[8] = {
-		PAGE_NONE, PAGE_READONLY, PAGE_COPY, PAGE_COPY,
-		PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_COPY_EXEC, PAGE_COPY_EXEC,
-	};
-	static const pgprot_t shared_map[8] = {
-		PAGE_NONE, PAGE_READONLY, PAGE_SHARED, PAGE_SHARED,
-		PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC, PAGE_SHARED_EXEC,
-	};
-	unsigned idx = flags & VM_ACCESS_FLAGS;
-	pgprot_t prot = (flags & VM_SHARED) ? shared_map[idx] : private_map[idx];
-
-	/* arm64's arch_vm_get_page_prot(): VM_MTE maps with the tagged attribute. */
-	return (flags & VM_MTE) ? pgprot_tagged(prot) : prot;
-}
-
 void vma_set_page_prot(struct vm_area_struct *vma)
 {
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);

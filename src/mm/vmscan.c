@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "mm/internal.h"
-#include "oracle/bugs.h"
 
 struct referenced_arg {
 	int referenced;
@@ -134,7 +133,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		set_pte(ptep, pteval);
 		goto fail;
 	}
-	entry = (swp_entry_t){ folio->private };
+	entry = folio->swap;
 	if (swap_duplicate(m, entry) < 0) {
 		set_pte(ptep, pteval);
 		goto fail;

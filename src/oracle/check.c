@@ -253,10 +253,10 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 				FAIL(st, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
 				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
 				     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
-			else if ((e->pte & _PAGE_RW) && !pte_write(pte))
+			else if (pte_write(__pte(e->pte)) && !pte_write(pte))
 				FAIL(st, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
 				     t->tid, (unsigned long long)addr);
-			else if ((e->pte & _PAGE_DIRTY) && !pte_dirty(pte))
+			else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
 				FAIL(st, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
 				     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
 			else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
@@ -357,7 +357,7 @@ static void check_swap(struct check_state *st)
 			int count = map & ~SWAP_HAS_CACHE;
 
 			inuse += map != 0;
-			if (si->tags[off]) {
+			if (mte_swap_has_record(m, (unsigned)t, off)) {
 				records++;
 				if (!map)
 					FAIL(st, "swap %d:%lu: free, but its tag record was never freed", t, off);
@@ -368,7 +368,7 @@ static void check_swap(struct check_state *st)
 			if (!!(map & SWAP_HAS_CACHE) != !!folio)
 				FAIL(st, "swap %d:%lu: SWAP_HAS_CACHE is %s but the swap cache %s a folio", t, off,
 				     (map & SWAP_HAS_CACHE) ? "set" : "clear", folio ? "holds" : "has no");
-			if (folio && (!folio_test_swapcache(folio) || folio->private != swp_entry(t, off).val ||
+			if (folio && (!folio_test_swapcache(folio) || folio->swap.val != swp_entry(t, off).val ||
 				      folio_ref_count(folio) < 1 + folio_mapcount(folio)))
 				FAIL(st, "swap %d:%lu: the cached folio (pfn %lu) does not agree", t, off,
 				     folio_pfn(m, folio));

@@ -1,8 +1,10 @@
 /*
- * inject.c - the fault-injection schedule (see inject.h).
+ * inject.c - fault injection at every resource boundary, on a seeded
+ * schedule: a rate, or SQLite's countdown-then-repeat (test_malloc.c), as
+ * Linux's fail_page_alloc and failslab.  The core asks should_fail()
+ * (mm/hooks.h).
  */
 #include "mm/internal.h"
-#include "oracle/inject.h"
 
 void fail_state_init(struct mml_fail_state *fs)
 {

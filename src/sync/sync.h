@@ -112,6 +112,7 @@ static inline bool mml_cmpxchg64(uint64_t *p, uint64_t *old, uint64_t new)
 	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 static inline uint64_t mml_fetch_and64(uint64_t *p, uint64_t mask) { return __atomic_fetch_and(p, mask, __ATOMIC_SEQ_CST); }
+static inline uint64_t mml_fetch_or64(uint64_t *p, uint64_t bits) { return __atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST); }
 
 /* Bytes of tag storage: two 4-bit tags each, stored by CPUs that race as hardware's do. */
 static inline uint8_t mml_load8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }

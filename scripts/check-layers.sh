@@ -1,0 +1,54 @@
+#!/bin/sh
+# check-layers.sh - the arrows of docs/ARCHITECTURE.md's layer diagram,
+# checked on the source text.  Run by `make check-layers` (and so by
+# `make test`) from the top of the tree.
+#
+#   src/sync    includes nothing of the other layers
+#   src/arch    may include src/sync and the core's public headers
+#               (mm/mm.h, mm/mm_types.h, mm/swapops.h, mm/list.h), never
+#               mm/internal.h or mm/hooks.h, nor a layer above the core
+#   src/mm      never includes src/oracle, src/scenario or src/native (it
+#               asks its oracles through mm/hooks.h), and never names a
+#               bit of an entry (_PAGE_*, _PFN_*, _SWP_*) or an x86
+#               protection (PAGE_NONE, PAGE_SHARED*, PAGE_COPY*,
+#               PAGE_READONLY*): those are arch's
+#   elsewhere   arch/pgtable_types.h is included by src/arch alone
+#
+# Prints FILE:LINE: what is wrong, for each violation; exits 1 if any.
+
+out=$(mktemp "${TMPDIR:-/tmp}/check-layers.XXXXXX") || exit 2
+trap 'rm -f "$out"' EXIT INT TERM
+
+# rule MESSAGE PATTERN FILE...: every line of FILE... that matches PATTERN
+rule() {
+	message=$1
+	pattern=$2
+	shift 2
+	[ $# -gt 0 ] || return 0
+	grep -nHE "$pattern" "$@" | sed "s|^\([^:]*:[0-9]*\):.*|\1: $message|" >>"$out"
+}
+
+files() {
+	find "$@" -name '*.[ch]' | sort
+}
+
+inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*"'
+bits='\b_(PAGE|PFN|SWP)_[A-Z]|\bPAGE_(NONE|SHARED|COPY|READONLY)'
+
+rule "src/sync includes another layer" \
+	"$inc(mm|arch|oracle|scenario|native)/" $(files src/sync)
+rule "src/arch includes the core's private header or a layer above the core" \
+	"$inc(mm/internal\.h|mm/hooks\.h|oracle/|scenario/|native/)" $(files src/arch)
+rule "src/mm includes a layer above it (ask through mm/hooks.h)" \
+	"$inc(oracle|scenario|native)/" $(files src/mm)
+rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \
+	"$bits" $(files src/mm)
+rule "arch/pgtable_types.h is private to src/arch" \
+	"${inc}arch/pgtable_types\.h" $(files src include tools tests fuzz | grep -v '^src/arch/')
+
+if [ -s "$out" ]; then
+	cat "$out"
+	echo "check-layers: $(wc -l <"$out") line(s) cross a layer boundary (docs/ARCHITECTURE.md, Layers)"
+	exit 1
+fi
+echo "check-layers: every include and every entry bit stays in its layer"

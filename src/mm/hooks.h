@@ -1,0 +1,75 @@
+/*
+ * hooks.h - the decision points the core offers its oracles.
+ *
+ * The core asks three questions and src/oracle answers them, as Linux's
+ * include/linux/fault-inject.h declares should_fail() for mm and lib/
+ * implements it.  The arrow points one way: src/mm includes this header,
+ * never a header of src/oracle (`make check-layers` keeps it so).
+ *
+ *  - should_fail(m, site): fail this attempt at a resource boundary?
+ *    The MML_FAIL_* sites of mmlab.h; the seeded schedule (a rate, or
+ *    SQLite's countdown-then-repeat) lives in oracle/inject.c.
+ *  - bug_enabled(m, bug): is this bug-zoo defect switched on for the
+ *    machine?  Asked on the exact line where Linux once got it wrong; the
+ *    names, what each breaks and its Linux history are oracle/bugs.c.
+ *  - mml_check_locked(m): the invariant checker (oracle/check.c), run by
+ *    op_exit() after every operation in check mode and at power-off, with
+ *    machine->quiesce held for write.  0, or -EUCLEAN after reporting.
+ */
+#ifndef MML_MM_HOOKS_H
+#define MML_MM_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmlab.h"
+#include "sync/sync.h"
+
+struct mml_machine;
+
+/* ---- fault injection ----------------------------------------------------------- */
+
+/* The injection schedule of one machine; its fields are oracle/inject.c's. */
+struct mml_fail_state {
+	spinlock_t lock;
+	struct mml_fail cfg;	/* sites == 0: off */
+	long countdown;		/* attempts left before the first failure */
+	long repeat_left;	/* failures left after it; -1 forever */
+	uint64_t rng;
+	long injected;
+};
+
+void fail_state_init(struct mml_fail_state *fs);
+void fail_state_destroy(struct mml_fail_state *fs);
+/* Should this attempt at a site fail?  Cheap when injection is off. */
+bool should_fail(struct mml_machine *m, unsigned site);
+
+/* ---- the bug zoo ------------------------------------------------------------------ */
+
+/* Each echoes a real Linux bug or a rejected design; oracle/bugs.c says which. */
+enum mml_bug {
+	BUG_COW_REUSE_SHARED,	/* do_wp_page reuses a shared anon page */
+	BUG_FREE_BEFORE_FLUSH,	/* zap frees frames before the TLB flush */
+	BUG_FORK_NO_WRPROTECT,	/* fork leaves the parent's PTE writable */
+	BUG_FORK_KEEP_EXCLUSIVE,/* fork keeps PG_anon_exclusive on a shared page */
+	BUG_FORK_SHARE_PINNED,	/* fork shares a pinned page instead of copying it */
+	BUG_COW_REUSE_MAPCOUNT,	/* do_wp_page reuses by mapcount, ignoring other references */
+	BUG_PIN_NO_UNSHARE,	/* a R/O pin takes a shared anon page without unsharing it */
+	BUG_GUP_FAST_NO_UNSHARE,/* GUP-fast pins a shared anon page R/O instead of falling back */
+	BUG_FORK_SWAP_KEEP_EXCLUSIVE,/* fork keeps the exclusive bit of a swap pte */
+	BUG_LAZYFREE_DISCARD_DIRTY,/* reclaim drops a MADV_FREE page written since */
+	BUG_RECLAIM_UNMAPS_PINNED,/* reclaim unmaps and swaps out a pinned anon page */
+	BUG_FORK_NO_SWAP_DUP,	/* fork copies a swap entry without swap_duplicate */
+	BUG_LAZYFREE_SHARED,	/* MADV_FREE marks a clean page other processes map (Linux 6.18) */
+	BUG_SWAPOFF_NO_TAG_RESTORE,/* unuse_pte maps a page back without its saved tags */
+	BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE,/* try_to_unmap_one leaks the slot arch_unmap_one failed on */
+	NR_MML_BUGS
+};
+
+bool bug_enabled(struct mml_machine *m, enum mml_bug bug);
+
+/* ---- the invariant checker ------------------------------------------------------ */
+
+int mml_check_locked(struct mml_machine *m);
+
+#endif /* MML_MM_HOOKS_H */
