@@ -42,7 +42,7 @@ void dump_page(struct mml_machine *m, const struct page *page, const char *reaso
 	struct folio *folio = page_folio(page);
 
 	fprintf(stderr, "page: pfn:%lu refcount:%d mapcount:%d mapping:%p index:%#lx order:%u gen:%u\n",
-		page_to_pfn(m, page), folio_ref_count(folio), page_mapcount(page), folio->mapping,
+		page_to_pfn(m, page), folio_ref_count(folio), folio_precise_page_mapcount(folio, page), folio->mapping,
 		folio->index, folio->order, page->alloc_gen);
 	fprintf(stderr, "flags: %#lx(%s%s%s%s%s%s%s%s)\n", page->flags,
 		test_bit(PG_locked, (unsigned long *)&page->flags) ? "locked|" : "",
@@ -71,6 +71,47 @@ void dump_mm(const struct mm_struct *mm)
 
 #define INVALID(why, ...) do { if (why) { fprintf(why, __VA_ARGS__); fputc('\n', why); } return false; } while (0)
 
+/*
+ * A large folio's own identities: its tails point to it, and its counts
+ * agree with its pages' (rmap.c describes them).
+ */
+static bool large_folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why)
+{
+	unsigned long pfn = folio_pfn(m, folio);
+	long nr = folio_nr_pages(folio), ptes = 0, pages_mapped = 0;
+	int entire = folio_entire_mapcount(folio), mapped = atomic_read(&folio->_nr_pages_mapped);
+
+	if (!PageHead(&folio->page) || folio_order(folio) > MAX_PAGE_ORDER)
+		INVALID(why, "pfn %lu: order-%u folio without PG_head or beyond the buddy orders", pfn,
+			folio_order(folio));
+	for (long i = 0; i < nr; i++) {
+		struct page *page = folio_page(folio, i);
+		int maps = atomic_read(&page->_mapcount) + 1;
+
+		if (i && READ_ONCE(page->compound_head) != ((unsigned long)folio | 1))
+			INVALID(why, "pfn %lu: tail %ld does not point to its head", pfn, i);
+		if (maps < 0)
+			INVALID(why, "pfn %lu: page %ld has a negative mapcount %d", pfn, i, maps);
+		if (PageAnonExclusive(page) && maps + entire > 1)
+			INVALID(why, "pfn %lu: page %ld is PG_anon_exclusive but mapped %d times", pfn, i,
+				maps + entire);
+		ptes += maps;
+		pages_mapped += maps > 0;
+	}
+	if (entire < 0)
+		INVALID(why, "pfn %lu: negative entire mapcount %d", pfn, entire);
+	if (folio_mapcount(folio) != ptes + entire)
+		INVALID(why, "pfn %lu: large mapcount %d, but its pages have %ld ptes and %d pmds", pfn,
+			folio_mapcount(folio), ptes, entire);
+	if ((mapped & FOLIO_PAGES_MAPPED) != pages_mapped || (mapped >= ENTIRELY_MAPPED) != (entire > 0))
+		INVALID(why, "pfn %lu: nr_pages_mapped %#x, but %ld pages have ptes and %d pmds map it", pfn,
+			mapped, pages_mapped, entire);
+	if (atomic_read(&folio->_pincount) < 0 || atomic_read(&folio->_pincount) > folio_ref_count(folio))
+		INVALID(why, "pfn %lu: pincount %d with refcount %d", pfn, atomic_read(&folio->_pincount),
+			folio_ref_count(folio));
+	return true;
+}
+
 /* The identities in struct folio's comment, for one allocated folio. */
 bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why)
 {
@@ -80,6 +121,7 @@ bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why)
 		INVALID(why, "pfn %lu: negative refcount %d", folio_pfn(m, folio), refs);
 	if (maps < 0)
 		INVALID(why, "pfn %lu: negative mapcount %d", folio_pfn(m, folio), maps);
+	/* Every mapping holds a reference, as does the swap cache. */
 	if (refs < maps + (folio_test_swapcache(folio) ? 1 : 0))
 		INVALID(why, "pfn %lu: refcount %d below mapcount %d", folio_pfn(m, folio), refs, maps);
 	if (PageBuddy(&folio->page))
@@ -90,7 +132,7 @@ bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why)
 		INVALID(why, "pfn %lu: PG_anon_exclusive but mapped %d times", folio_pfn(m, folio), maps);
 	if (maps && folio_test_anon(folio) && !folio_anon_vma(folio))
 		INVALID(why, "pfn %lu: mapped anon folio without an anon_vma", folio_pfn(m, folio));
-	return true;
+	return !folio_test_large(folio) || large_folio_is_valid(m, folio, why);
 }
 
 bool vma_is_valid(struct vm_area_struct *vma, FILE *why)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 /* FOLL_* (Linux's names): the public four, then the internal ones. */
 #define FOLL_WRITE		MML_FOLL_WRITE
@@ -149,21 +150,19 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 }
 
 /*
- * Models follow_page_pte(): 1 with *pagep taken (if pagep), 0 when a fault
- * must map it first, -EMLINK when it must be unshared first, or -errno.
+ * follow_page_pte(): 1 with *pagep taken (if pagep), 0 when a fault must
+ * map it first, -EMLINK when it must be unshared first, or -errno.
  */
-static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, unsigned flags, struct page **pagep)
+static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd, unsigned flags,
+			   struct page **pagep)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
-	pmd_t *pmd = mm_find_pmd(mm, addr);
 	struct page *page;
 	spinlock_t *ptl;
 	pte_t *ptep, pte;
 	int ret = 1;
 
-	if (!pmd || !pmd_table(pmdp_get(pmd)))
-		return 0;
 	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!ptep)
 		return 0;
@@ -206,6 +205,36 @@ static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, unsigned f
 out:
 	pte_unmap_unlock(ptep, ptl);
 	return ret;
+}
+
+/*
+ * follow_page_mask(): the page at addr, down the levels from the top, as
+ * Linux's GUP looks up each page it takes (a lookup, not a walk: the
+ * fault between two lookups may change any level).  Returns as
+ * follow_page_pte(); a huge leaf on the way is reported (no THP yet) and
+ * looks like a page that cannot be taken.
+ */
+static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned flags, struct page **pagep)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pgd_t *pgd = pgd_offset(mm, addr);
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (!pgd_present(pgdp_get(pgd)))
+		return 0;
+	pud = pud_offset(mm->machine, pgd, addr);
+	if (pud_none(pudp_get(pud)))
+		return 0;
+	/* Linux's follow_pud_mask / follow_pmd_mask take a huge leaf here. */
+	if (pud_no_table(mm, pudp_get(pud), addr, "follow_page_mask"))
+		return -EFAULT;
+	pmd = pmd_offset(mm->machine, pud, addr);
+	if (pmd_none(pmdp_get(pmd)))
+		return 0;
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "follow_page_mask"))
+		return -EFAULT;
+	return follow_page_pte(vma, addr, pmd, flags, pagep);
 }
 
 /* Models faultin_page(): a write fault, or an unshare fault. */
@@ -255,7 +284,7 @@ static long __get_user_pages(struct mm_struct *mm, uint64_t start, uint64_t nr, 
 				break;
 			}
 		}
-		ret = follow_page_pte(vma, addr, flags, pages ? &pages[i] : NULL);
+		ret = follow_page_mask(vma, addr, flags, pages ? &pages[i] : NULL);
 		if (ret == 0 || ret == -EMLINK) {
 			ret = faultin_page(vma, addr, flags, ret == -EMLINK);
 			if (ret)
@@ -272,45 +301,40 @@ static long __get_user_pages(struct mm_struct *mm, uint64_t start, uint64_t nr, 
 }
 
 /*
- * Models gup_fast() for one pte table at a time: no mmap_lock, no pte lock,
- * only RCU (which keeps page tables alive).  Takes a prefix of the range and
- * stops at the first page it cannot prove safe; the caller does the rest
- * the slow way.  A fork in progress (write_protect_seq) voids every pin.
+ * GUP-fast (Linux's gup_fast_*_range): no mmap_lock, no pte lock, only RCU,
+ * which keeps page tables alive; each level is read once.  It takes a
+ * prefix of the range and stops at the first page it cannot prove safe
+ * without locks -- a huge leaf among them, until THP -- leaving the rest
+ * to the slow path.  Each function returns false where it stopped.
  */
-static uint64_t gup_fast(struct mm_struct *mm, uint64_t start, uint64_t nr, unsigned flags,
-			 struct page **pages)
-{
-	struct mml_machine *m = mm->machine;
-	uint64_t i = 0;
-	unsigned seq = 0;
+struct gup_fast_state {
+	struct mml_machine *m;
+	unsigned flags;
+	struct page **pages;
+	uint64_t nr;		/* pages taken so far */
+};
 
-	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
-		return 0;
-	rcu_read_lock();
-	for (; i < nr; i++) {
-		uint64_t addr = start + (i << PAGE_SHIFT);
-		pmd_t *pmdp = mm_find_pmd(mm, addr), pmd;
-		pte_t *ptep, pte;
+static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp, uint64_t addr, uint64_t end)
+{
+	struct mml_machine *m = gs->m;
+	pte_t *ptep = pte_table_of(m, pmd) + pte_index(addr);
+
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte_t pte = ptep_get(ptep);
 		struct folio *folio;
 		struct page *page;
 
-		if (!pmdp)
-			break;
-		pmd = pmdp_get(pmdp);
-		if (!pmd_table(pmd))
-			break;
-		ptep = pte_table_of(m, pmd) + pte_index(addr);
-		pte = ptep_get(ptep);
-		if (!pte_access_permitted(pte, flags & FOLL_WRITE))
-			break;
+		/* Present to the hardware and accessible as asked; PROT_NONE is neither. */
+		if (!pte_access_permitted(pte, gs->flags & FOLL_WRITE))
+			return false;
 		if (pte_special(pte))
-			break;	/* the zero page: the slow path decides */
+			return false;	/* the zero page: the slow path decides */
 		page = pfn_to_page(m, pte_pfn(pte));
 		folio = page_folio(page);
 		/* try_grab_folio_fast(): the folio may be being freed under us. */
 		if (!folio_try_get(folio))
-			break;
-		if (flags & FOLL_PIN) {
+			return false;
+		if (gs->flags & FOLL_PIN) {
 			if (folio_test_large(folio))
 				atomic_inc(&folio->_pincount);
 			else
@@ -318,26 +342,79 @@ static uint64_t gup_fast(struct mm_struct *mm, uint64_t start, uint64_t nr, unsi
 			count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
 		}
 		smp_mb();	/* the pin is visible before we recheck: pairs with unmap's clear-then-check */
-		if (pmd_val(pmdp_get(pmdp)) != pmd_val(pmd) || !pte_same(ptep_get(ptep), pte)) {
-			gup_put_folio(m, folio, flags);
-			break;
+		if (!pmd_same(pmdp_get(pmdp), pmd) || !pte_same(ptep_get(ptep), pte)) {
+			gup_put_folio(m, folio, gs->flags);
+			return false;
 		}
 		if (!pte_write(pte) && !bug_enabled(m, BUG_GUP_FAST_NO_UNSHARE) &&
-		    gup_must_unshare(NULL, flags, page)) {
-			gup_put_folio(m, folio, flags);
-			break;
+		    gup_must_unshare(NULL, gs->flags, page)) {
+			gup_put_folio(m, folio, gs->flags);
+			return false;
 		}
-		if (flags & FOLL_PIN)
+		if (gs->flags & FOLL_PIN)
 			folio_set_referenced(folio);
-		pages[i] = page;
+		gs->pages[gs->nr++] = page;
 	}
+	return true;
+}
+
+static bool gup_fast_pmd_range(struct gup_fast_state *gs, pud_t pud, uint64_t addr, uint64_t end)
+{
+	pmd_t *pmdp = pmd_table_of(gs->m, pud) + pmd_index(addr);
+	uint64_t next;
+
+	do {
+		pmd_t pmd = pmdp_get(pmdp);
+
+		next = pmd_addr_end(addr, end);
+		/* A huge leaf (gup_fast_pmd_leaf in Linux) goes to the slow path, which reports it. */
+		if (!pmd_table(pmd) || !gup_fast_pte_range(gs, pmd, pmdp, addr, next))
+			return false;
+	} while (pmdp++, addr = next, addr != end);
+	return true;
+}
+
+static bool gup_fast_pud_range(struct gup_fast_state *gs, pgd_t pgd, uint64_t addr, uint64_t end)
+{
+	pud_t *pudp = pud_table_of(gs->m, pgd) + pud_index(addr);
+	uint64_t next;
+
+	do {
+		pud_t pud = pudp_get(pudp);
+
+		next = pud_addr_end(addr, end);
+		if (!pud_table(pud) || !gup_fast_pmd_range(gs, pud, addr, next))
+			return false;
+	} while (pudp++, addr = next, addr != end);
+	return true;
+}
+
+/* gup_fast(): how many pages from start it took (a prefix); a fork meanwhile voids them all. */
+static uint64_t gup_fast(struct mm_struct *mm, uint64_t start, uint64_t nr, unsigned flags,
+			 struct page **pages)
+{
+	struct gup_fast_state gs = { .m = mm->machine, .flags = flags, .pages = pages };
+	uint64_t addr = start, end = start + (nr << PAGE_SHIFT), next;
+	pgd_t *pgdp = pgd_offset(mm, addr);
+	unsigned seq = 0;
+
+	if ((flags & FOLL_PIN) && !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+		return 0;
+	rcu_read_lock();
+	do {
+		pgd_t pgd = pgdp_get(pgdp);
+
+		next = pgd_addr_end(addr, end);
+		if (!pgd_table(pgd) || !gup_fast_pud_range(&gs, pgd, addr, next))
+			break;
+	} while (pgdp++, addr = next, addr != end);
 	rcu_read_unlock();
 	if ((flags & FOLL_PIN) && read_seqcount_retry(&mm->write_protect_seq, seq)) {
 		/* fork ran meanwhile and may have shared what we pinned: start over slowly. */
-		while (i)
-			gup_put_folio(m, page_folio(pages[--i]), flags);
+		while (gs.nr)
+			gup_put_folio(gs.m, page_folio(pages[--gs.nr]), flags);
 	}
-	return i;
+	return gs.nr;
 }
 
 static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, unsigned foll,

@@ -51,8 +51,8 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
 void tlb_finish_mmu(struct mmu_gather *tlb);
 void tlb_flush_mmu(struct mmu_gather *tlb);
-/* Queue one reference to folio to be dropped after the flush; true = batch full. */
-bool __tlb_remove_folio(struct mmu_gather *tlb, struct folio *folio);
+/* Queue nr references to folio to be dropped after the flush; true = batch full. */
+bool __tlb_remove_folio_pages(struct mmu_gather *tlb, struct folio *folio, int nr);
 void tlb_remove_table(struct mmu_gather *tlb, struct ptdesc *pt);
 void free_pgd_range(struct mmu_gather *tlb, uint64_t addr, uint64_t end, uint64_t floor, uint64_t ceiling);
 static inline void tlb_flush_pte_range(struct mmu_gather *tlb, uint64_t addr, uint64_t size)
@@ -92,6 +92,9 @@ vm_flags_t calc_vm_prot_bits(int prot);
 
 /* ---- fork's copy, unmap, protection change (memory.c, mprotect.c) ------------------------- */
 
+/* How many ptes from ptep map consecutive pages of folio alike (see memory.c). */
+int folio_pte_batch(struct mml_machine *m, struct folio *folio, pte_t *ptep, pte_t pte, int max_nr,
+		    bool *any_writable, bool *any_young, bool *any_dirty);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size);
@@ -151,22 +154,79 @@ void anon_vma_unlock_write(struct anon_vma *av);
 void anon_vma_lock_read(struct anon_vma *av);
 void anon_vma_unlock_read(struct anon_vma *av);
 
-void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, uint64_t addr);
-void folio_add_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *vma,
-			     uint64_t addr, bool exclusive);
-void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
-void folio_remove_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *vma);
-/* fork: share an anon page; -EBUSY if it may be pinned and must be copied. */
-int folio_try_dup_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *src_vma);
-int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page);
+/* In a large folio's _nr_pages_mapped: a pmd maps it whole (see rmap.c). */
+#define ENTIRELY_MAPPED		0x800000
+#define FOLIO_PAGES_MAPPED	(ENTIRELY_MAPPED - 1)
 
-/* rmap_walk: call one() for every VMA that may map folio; stop when it returns false. */
+/* rmap_t: how a mapping is added (Linux's RMAP_*). */
+typedef int rmap_t;
+#define RMAP_NONE	0x0	/* the pages may be shared */
+#define RMAP_EXCLUSIVE	0x1	/* the pages are PG_anon_exclusive: this mm alone maps them */
+
+/* Map counts, Linux's names; nr_pages ptes from page, or one pmd (see rmap.c). */
+void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, rmap_t flags);
+void folio_add_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *vma, uint64_t addr, rmap_t flags);
+#define folio_add_anon_rmap_pte(folio, page, vma, addr, flags) \
+	folio_add_anon_rmap_ptes(folio, page, 1, vma, addr, flags)
+void folio_add_anon_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma,
+			     uint64_t addr, rmap_t flags);
+void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			    struct vm_area_struct *vma);
+#define folio_remove_rmap_pte(folio, page, vma) folio_remove_rmap_ptes(folio, page, 1, vma)
+void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
+void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *dst_vma);
+/* fork: share anon pages; -EBUSY if they may be pinned and must be copied. */
+int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+				 struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
+#define folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma) \
+	folio_try_dup_anon_rmap_ptes(folio, page, 1, dst_vma, src_vma)
+int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page);
+void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
+
+/*
+ * rmap_walk(): call rmap_one() for every VMA that may map folio, with the
+ * address of the folio's first page that lies in it; stop when it returns
+ * false.  Anon folios only (rmap_walk_anon); file folios come with files.
+ */
 struct rmap_walk_control {
 	void *arg;
 	bool (*rmap_one)(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg);
 };
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
-uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff);	/* -EFAULT if outside */
+/* Where the first of nr_pages pages from pgoff lies in vma, or -EFAULT if none does. */
+uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff, unsigned long nr_pages);
+
+/*
+ * page_vma_mapped_walk(): each pte of vma that maps a page of the frames
+ * [pfn, pfn + nr_pages), in address order from address.  Returns true with
+ * that pte mapped and locked in pvmw->pte / ptl (pvmw->address is its
+ * address), false when there is none left (all unlocked).  A caller that
+ * stops early calls page_vma_mapped_walk_done().  Linux's, without the
+ * migration-entry and pmd-leaf cases (the leaf is reported).
+ */
+struct page_vma_mapped_walk {
+	unsigned long pfn;
+	unsigned long nr_pages;
+	unsigned long pgoff;
+	struct vm_area_struct *vma;
+	uint64_t address;
+	pmd_t *pmd;
+	pte_t *pte;
+	spinlock_t *ptl;
+};
+#define DEFINE_FOLIO_VMA_WALK(name, folio, _vma, _address)					\
+	struct page_vma_mapped_walk name = {							\
+		.pfn = folio_pfn((_vma)->vm_mm->machine, folio), .nr_pages = (unsigned long)folio_nr_pages(folio), \
+		.pgoff = (folio)->index, .vma = (_vma), .address = (_address),			\
+	}
+bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw);
+void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw);
+
+/* ---- huge pages (huge_memory.c): tripwires until THP ------------------------------------------ */
+
+int split_folio(struct mml_machine *m, struct folio *folio, const char *who);
 
 /* ---- the OOM killer (oom_kill.c) ------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 /* Does this advice change VMA flags (mmap_lock for write)? */
 static bool madvise_need_mmap_write(int behavior)
@@ -87,26 +88,64 @@ static void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio)
 	}
 }
 
-/*
- * Models madvise_free_pte_range(): clean and age every pte of a page only
- * this mm maps, and mark its folio lazily freeable.  The TLB flush at the
- * end matters: a CPU still holding a dirty translation would write without
- * setting the pte's dirty bit again, and reclaim would throw the write away.
- */
-static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-				   uint64_t addr, uint64_t end)
+/* clear_young_dirty_ptes() for MADV_FREE: clean and age nr ptes; the TLB must forget them. */
+static void clear_young_dirty_ptes(struct mmu_gather *tlb, pte_t *pte, uint64_t addr, int nr)
 {
+	for (int i = 0; i < nr; i++, pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+
+		if (!pte_young(ptent) && !pte_dirty(ptent))
+			continue;
+		/* The walker may set A or D meanwhile: clear them atomically. */
+		while (!ptep_cmpxchg(pte, &ptent, pte_mkold(pte_mkclean(ptent))))
+			;
+		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+	}
+}
+
+/*
+ * A large folio only partly inside [addr, end), or mapped in pieces:
+ * Linux splits it (unless others map it) and looks again at the pages.
+ * Returns the ptes to step over.
+ */
+static int madvise_split_large(struct vm_area_struct *vma, struct folio *folio, int nr)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+
+	if (folio_mapcount(folio) > folio_nr_pages(folio) || !folio_trylock(folio))
+		return nr;
+	split_folio(m, folio, "madvise");
+	folio_unlock(folio);
+	return nr;
+}
+
+/*
+ * madvise_free_pte_range(): clean and age every pte of a folio only this
+ * mm maps, and mark the folio lazily freeable.  The TLB flush at the end
+ * matters: a CPU still holding a dirty translation would write without
+ * setting the pte's dirty bit again, and reclaim would throw the write away.
+ * A large folio is handled whole when the range covers it, else split.
+ */
+static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
+{
+	struct mmu_gather *tlb = walk->private;
+	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	spinlock_t *ptl;
-	pte_t *pte;
+	pte_t *start_pte, *pte;
+	int nr;
 
-	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	/* Linux frees a whole huge pmd here (madvise_free_huge_pmd). */
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_free"))
+		return 0;
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
-		return;
-	for (; addr < end; pte++, addr += PAGE_SIZE) {
+		return 0;
+	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
 
+		nr = 1;
 		if (!pte_present(ptent)) {
 			/* Swapped out: the old bytes need not come back at all. */
 			if (is_swap_entry_pte(ptent)) {
@@ -117,20 +156,28 @@ static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct
 			continue;
 		}
 		folio = vm_normal_folio(vma, addr, ptent);
-		if (!folio || folio_test_large(folio))
+		if (!folio)
 			continue;
+		if (folio_test_large(folio)) {
+			nr = folio_pte_batch(mm->machine, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT),
+					     NULL, NULL, NULL);
+			if (nr < folio_nr_pages(folio)) {
+				nr = madvise_split_large(vma, folio, nr);
+				continue;
+			}
+		}
 		/*
-		 * A page other processes map holds their data too, whatever its
+		 * A folio other processes map holds their data too, whatever its
 		 * dirty bits say: an unshare copy is clean under a clean pte, and
 		 * a child forked from it inherits that pte.  Linux checks the
-		 * mapcount only before cleaning a page (below), so there reclaim
+		 * mapcount only before cleaning a folio (below), so there reclaim
 		 * drops such a page under the child (docs/deviations.md).
 		 */
-		if (folio_mapcount(folio) != 1 && !bug_enabled(mm->machine, BUG_LAZYFREE_SHARED))
+		if (folio_mapcount(folio) != nr && !bug_enabled(mm->machine, BUG_LAZYFREE_SHARED))
 			continue;
 		if (folio_test_swapcache(folio) || folio_test_dirty(folio)) {
 			/* Not ours alone to clean or take out of swap: leave it. */
-			if (folio_mapcount(folio) != 1)
+			if (folio_mapcount(folio) != nr)
 				continue;
 			if (!folio_trylock(folio))
 				continue;
@@ -142,18 +189,18 @@ static void madvise_free_pte_range(struct mmu_gather *tlb, struct vm_area_struct
 			folio_clear_dirty(folio);
 			folio_unlock(folio);
 		}
-		if (pte_young(ptent) || pte_dirty(ptent)) {
-			/* The walker may set A or D meanwhile: clear them atomically. */
-			while (!ptep_cmpxchg(pte, &ptent, pte_mkold(pte_mkclean(ptent))))
-				;
-			tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
-		}
+		clear_young_dirty_ptes(tlb, pte, addr, nr);
 		folio_mark_lazyfree(mm->machine, folio);
 	}
-	pte_unmap_unlock(pte, ptl);
+	pte_unmap_unlock(start_pte, ptl);
+	return 0;
 }
 
-/* Models madvise_free_single_vma(). */
+static const struct mm_walk_ops madvise_free_walk_ops = {
+	.pmd_entry = madvise_free_pte_range,
+};
+
+/* madvise_free_single_vma(). */
 static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	struct mmu_gather tlb;
@@ -161,83 +208,132 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)))
 		return -EINVAL;
 	tlb_gather_mmu(&tlb, vma->vm_mm);
-	for (uint64_t addr = start, next; addr < end; addr = next) {
-		pmd_t *pmd = mm_find_pmd(vma->vm_mm, addr);
-
-		next = pmd_addr_end(addr, end);
-		if (pmd && pmd_table(pmdp_get(pmd)))
-			madvise_free_pte_range(&tlb, vma, pmd, addr, next);
-	}
+	walk_page_range_vma(vma, start, end, &madvise_free_walk_ops, &tlb);
 	tlb_finish_mmu(&tlb);
 	return 0;
 }
 
+/* What MADV_COLD and MADV_PAGEOUT collect while walking. */
+struct madvise_cold_private {
+	bool pageout;
+	struct folio **list;	/* pageout: the folios isolated for reclaim */
+	unsigned long n;
+};
+
 /*
- * Models madvise_cold_or_pageout_pte_range(): age every page only this
- * process maps; MADV_COLD moves it to the inactive list, MADV_PAGEOUT
- * reclaims it now.
+ * madvise_cold_or_pageout_pte_range(): age every folio only this process
+ * maps; MADV_COLD moves it to the inactive list, MADV_PAGEOUT isolates it
+ * for reclaim now.
  */
-static int madvise_cold_or_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end, bool pageout)
+static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
+	struct madvise_cold_private *priv = walk->private;
+	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
-	unsigned long n = 0, cap = (end - start) >> PAGE_SHIFT;
-	struct folio **list;
+	spinlock_t *ptl;
+	pte_t *start_pte, *pte;
+	int nr;
 
-	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
-		return -EINVAL;	/* can_madv_lru_vma() */
-	list = calloc(cap ? cap : 1, sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
-		pmd_t *pmd = mm_find_pmd(mm, addr);
+	/* Linux ages or splits a huge pmd here. */
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_cold_or_pageout"))
+		return 0;
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!pte)
+		return 0;
+	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
+		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
-		spinlock_t *ptl;
-		pte_t *pte;
 
-		if (!pmd || !pmd_table(pmdp_get(pmd)) || !(pte = pte_offset_map_lock(mm, pmd, addr, &ptl)))
+		nr = 1;
+		folio = pte_present(ptent) ? vm_normal_folio(vma, addr, ptent) : NULL;
+		if (!folio)
 			continue;
-		folio = pte_present(ptep_get(pte)) ? vm_normal_folio(vma, addr, ptep_get(pte)) : NULL;
-		/* Do not interfere with other mappings of a shared page. */
-		if (folio && !folio_test_large(folio) && folio_mapcount(folio) == 1) {
-			if (ptep_test_and_clear_young(pte))
-				flush_tlb_page(vma, addr);
-			folio_clear_referenced(folio);
-			if (pageout) {
-				if (folio_isolate_lru(m, folio))
-					list[n++] = folio;
-			} else {
-				folio_deactivate(m, folio);
+		if (folio_test_large(folio)) {
+			nr = folio_pte_batch(m, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT),
+					     NULL, NULL, NULL);
+			if (nr < folio_nr_pages(folio)) {
+				nr = madvise_split_large(vma, folio, nr);
+				continue;
 			}
 		}
-		pte_unmap_unlock(pte, ptl);
+		/* Do not interfere with other mappings of a shared folio. */
+		if (folio_mapcount(folio) != nr)
+			continue;
+		for (int i = 0; i < nr; i++)
+			if (ptep_test_and_clear_young(pte + i))
+				flush_tlb_page(vma, addr + ((uint64_t)i << PAGE_SHIFT));
+		folio_clear_referenced(folio);
+		if (priv->pageout) {
+			if (folio_isolate_lru(m, folio))
+				priv->list[priv->n++] = folio;
+		} else {
+			folio_deactivate(m, folio);
+		}
 	}
-	if (n)
-		reclaim_pages(m, list, n);
-	free(list);
+	pte_unmap_unlock(start_pte, ptl);
 	return 0;
 }
 
-/* Models madvise_willneed() for anonymous memory: read swapped pages into the swap cache. */
-static int madvise_willneed(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+static const struct mm_walk_ops cold_walk_ops = {
+	.pmd_entry = madvise_cold_or_pageout_pte_range,
+};
+
+static int madvise_cold_or_pageout(struct vm_area_struct *vma, uint64_t start, uint64_t end, bool pageout)
 {
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct madvise_cold_private priv = { .pageout = pageout };
+	unsigned long cap = (end - start) >> PAGE_SHIFT;
+
+	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+		return -EINVAL;	/* can_madv_lru_vma() */
+	if (pageout) {
+		priv.list = calloc(cap ? cap : 1, sizeof(*priv.list));
+		if (!priv.list)
+			return -ENOMEM;
+	}
+	walk_page_range_vma(vma, start, end, &cold_walk_ops, &priv);
+	if (priv.n)
+		reclaim_pages(m, priv.list, priv.n);
+	free(priv.list);
+	return 0;
+}
+
+/* swapin_walk_pmd_entry(): MADV_WILLNEED reads swapped pages into the swap cache. */
+static int swapin_walk_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
+{
+	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 
-	for (uint64_t addr = start; addr < end; addr += PAGE_SIZE) {
-		pmd_t *pmd = mm_find_pmd(mm, addr);
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_willneed"))
+		return 0;
+	for (; addr < end; addr += PAGE_SIZE) {
+		pte_t *ptep = pte_offset_map(mm, pmd, addr, NULL);
 		struct folio *folio;
-		pte_t *ptep, pte;
+		pte_t pte;
 
-		if (!pmd || !pmd_table(pmdp_get(pmd)) || !(ptep = pte_offset_map(mm, pmd, addr, NULL)))
-			continue;
+		if (!ptep)
+			break;	/* the table went away */
 		pte = ptep_get(ptep);
 		pte_unmap(ptep);
+		/* Reading may sleep: no table is held meanwhile. */
 		if (!is_swap_entry_pte(pte))
 			continue;
 		folio = swapin_folio(mm->machine, pte_to_swp_entry(pte), vma, addr);
 		if (folio)
 			folio_put(mm->machine, folio);
 	}
+	return 0;
+}
+
+static const struct mm_walk_ops swapin_walk_ops = {
+	.pmd_entry = swapin_walk_pmd_entry,
+};
+
+/* madvise_willneed() for anonymous memory. */
+static int madvise_willneed(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	walk_page_range_vma(vma, start, end, &swapin_walk_ops, NULL);
 	return 0;
 }
 

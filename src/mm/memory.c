@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
-/* Models vm_normal_page(): the struct page behind a pte, NULL for special ones. */
+/* vm_normal_page(): the struct page behind a pte, NULL for special ones (the zero page). */
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
@@ -35,7 +36,7 @@ static pte_t mk_pte(struct mml_machine *m, struct page *page, pgprot_t prot)
 	return pfn_pte(page_to_pfn(m, page), prot);
 }
 
-/* Models ptep_clear_flush(): the entry is gone from every TLB on return. */
+/* ptep_clear_flush(): the entry is gone from every TLB on return. */
 static pte_t ptep_clear_flush(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 {
 	pte_t pte = ptep_get_and_clear(ptep);
@@ -47,9 +48,53 @@ static pte_t ptep_clear_flush(struct vm_area_struct *vma, uint64_t addr, pte_t *
 
 /* ---- anonymous faults --------------------------------------------------------- */
 
+/* Are all nr ptes from pte none? (pte_range_none) */
+static bool pte_range_none(pte_t *pte, int nr)
+{
+	for (int i = 0; i < nr; i++)
+		if (!pte_none(ptep_get(pte + i)))
+			return false;
+	return true;
+}
+
 /*
- * Models do_anonymous_page(): a read maps the shared zero page, a write maps
- * a new zeroed folio that this VMA alone owns (PG_anon_exclusive).
+ * alloc_anon_folio(): the folio a write fault maps.  The largest order the
+ * machine allows for anonymous memory (mTHP: machine->huge_anon_orders,
+ * below PMD size) whose aligned range lies in the VMA with every pte still
+ * none; else a small one.  Zeroed.
+ */
+static struct folio *alloc_anon_folio(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long orders = READ_ONCE(vma->vm_mm->machine->huge_anon_orders) & ((1UL << HPAGE_PMD_ORDER) - 1);
+	pte_t *pte;
+
+	if (!orders || (vma->vm_flags & VM_NOHUGEPAGE))
+		return vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
+	pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
+	if (!pte)
+		return NULL;	/* the table went away: the fault is retried */
+	for (unsigned order = HPAGE_PMD_ORDER - 1; order > 0; order--) {
+		uint64_t size = PAGE_SIZE << order, addr = vmf->address & ~(size - 1);
+		struct folio *folio;
+
+		if (!(orders & (1UL << order)) || addr < vma->vm_start || addr + size > vma->vm_end ||
+		    !pte_range_none(pte + pte_index(addr), 1 << order))
+			continue;
+		folio = vma_alloc_folio(vma, __GFP_ZERO | __GFP_NOWARN, order, addr);
+		if (folio) {
+			pte_unmap(pte);
+			return folio;
+		}
+	}
+	pte_unmap(pte);
+	return vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
+}
+
+/*
+ * do_anonymous_page(): a read maps the shared zero page, a write maps a
+ * new zeroed folio, small or large, that this VMA alone owns
+ * (PG_anon_exclusive), one pte and one reference per page.
  */
 static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 {
@@ -57,7 +102,9 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	struct folio *folio;
+	uint64_t addr;
 	pte_t entry;
+	int nr;
 
 	if (vma->vm_flags & VM_SHARED)
 		return VM_FAULT_SIGBUS;	/* shared anon is shmem's */
@@ -75,28 +122,31 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
-	folio = vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
+	folio = alloc_anon_folio(vmf);
 	if (!folio)
 		return VM_FAULT_OOM;
 	folio_set_uptodate(folio);
+	nr = (int)folio_nr_pages(folio);
+	addr = vmf->address & ~(((uint64_t)nr << PAGE_SHIFT) - 1);
 
 	entry = mk_pte(m, &folio->page, vma->vm_page_prot);
 	entry = pte_mkyoung(entry);
 	if (vma->vm_flags & VM_WRITE)
 		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
 
-	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
-	if (!vmf->pte || !pte_none(ptep_get(vmf->pte))) {
-		/* Another thread faulted it in first; nobody saw our folio. */
+	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, addr, &vmf->ptl);
+	if (!vmf->pte || !pte_range_none(vmf->pte, nr)) {
+		/* Another thread faulted in first; nobody saw our folio. */
 		if (vmf->pte)
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
 		folio_put(m, folio);
 		return 0;
 	}
-	add_mm_counter(mm, MM_ANONPAGES, 1);
-	folio_add_new_anon_rmap(folio, vma, vmf->address);
+	folio_ref_add(folio, nr - 1);
+	add_mm_counter(mm, MM_ANONPAGES, nr);
+	folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
 	folio_add_lru(m, folio);
-	set_pte_at(mm, vmf->address, vmf->pte, entry);
+	set_ptes(mm, addr, vmf->pte, entry, (unsigned)nr);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return 0;
 }
@@ -191,7 +241,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		}
 		/* No CPU may keep writing the old page once the new one is mapped. */
 		ptep_clear_flush(vma, vmf->address, vmf->pte);
-		folio_add_new_anon_rmap(new_folio, vma, vmf->address);
+		folio_add_new_anon_rmap(new_folio, vma, vmf->address, RMAP_EXCLUSIVE);
 		folio_add_lru(m, new_folio);
 		set_pte_at(mm, vmf->address, vmf->pte, entry);
 		if (old_folio) {
@@ -265,10 +315,12 @@ static bool should_try_to_free_swap(struct folio *folio, struct vm_area_struct *
 }
 
 /*
- * Models do_swap_page(): bring a swapped-out page back, through the swap
- * cache.  It maps exclusive (and may be mapped writable at once) when the
- * swap pte says it was exclusive, or when ours is the only reference;
- * otherwise it is mapped read-only and a write goes through do_wp_page.
+ * do_swap_page(): bring a swapped-out page back, through the swap cache.
+ * It maps exclusive (and may be mapped writable at once) when the swap pte
+ * says it was exclusive, or when ours is the only reference; otherwise it
+ * is mapped read-only and a write goes through do_wp_page.  The page is the
+ * one of the cached folio that holds the entry's slot.  Linux may map a
+ * whole large folio at once; mmlab swaps in small folios only.
  */
 static vm_fault_t do_swap_page(struct vm_fault *vmf)
 {
@@ -277,6 +329,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	struct mml_machine *m = mm->machine;
 	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
 	struct folio *folio;
+	struct page *page;
 	vm_fault_t ret = 0;
 	bool exclusive;
 	pte_t pte;
@@ -301,8 +354,9 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	count_vm_event(m, PGMAJFAULT);
 	folio_lock(folio);
 	/* It may have left the swap cache (and its slot) while we waited. */
-	if (!folio_test_swapcache(folio) || folio->swap.val != entry.val)
+	if (!folio_matches_swap_entry(folio, entry))
 		goto out_page;
+	page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))
 		goto out_nomap;
@@ -315,7 +369,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		folio_free_swap(m, folio);
 	add_mm_counter(mm, MM_ANONPAGES, 1);
 	add_mm_counter(mm, MM_SWAPENTS, -1);
-	pte = pfn_pte(folio_pfn(m, folio), vma->vm_page_prot);
+	pte = mk_pte(m, page, vma->vm_page_prot);
 	if (pte_swp_soft_dirty(vmf->orig_pte))
 		pte = pte_mksoft_dirty(pte);
 	if (pte_swp_uffd_wp(vmf->orig_pte))
@@ -333,7 +387,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		exclusive = true;
 	}
 	folio_get(folio);	/* the mapping's reference */
-	folio_add_anon_rmap_pte(folio, &folio->page, vma, vmf->address, exclusive);
+	folio_add_anon_rmap_pte(folio, page, vma, vmf->address, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
 	set_pte_at(mm, vmf->address, vmf->pte, pte);
 	folio_unlock(folio);
 	if (vmf->flags & FAULT_FLAG_WRITE) {
@@ -402,7 +456,11 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	return 0;
 }
 
-/* Models __handle_mm_fault(): build the upper levels, then the pte fault. */
+/*
+ * __handle_mm_fault(): build the upper levels, then the pte fault.  Linux
+ * tries a huge pmd fault where the pmd is none and handles a fault on a
+ * huge pmd; mmlab builds only pte tables so far.
+ */
 static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
@@ -418,11 +476,15 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 	pud = pud_alloc(mm, pgd, address);
 	if (!pud)
 		return VM_FAULT_OOM;
+	if (!pud_none(pudp_get(pud)) && pud_no_table(mm, pudp_get(pud), address, "handle_mm_fault"))
+		return VM_FAULT_SIGBUS;
 	vmf.pmd = pmd_alloc(mm, pud, address);
 	if (!vmf.pmd)
 		return VM_FAULT_OOM;
 	if (pmd_none(pmdp_get(vmf.pmd)) && __pte_alloc(mm, vmf.pmd))
 		return VM_FAULT_OOM;
+	if (pmd_no_table(mm, pmdp_get(vmf.pmd), address, "handle_mm_fault"))
+		return VM_FAULT_SIGBUS;
 	return handle_pte_fault(&vmf);
 }
 
@@ -437,77 +499,146 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigne
 	return __handle_mm_fault(vma, address, flags);
 }
 
-/* ---- fork: copy_page_range ---------------------------------------------------- */
+/* ---- batches of ptes ------------------------------------------------------------ */
+
+/* The bits two ptes of one batch may differ in, besides the frame (Linux's defaults). */
+static pte_t pte_batch_clear_ignored(pte_t pte)
+{
+	return pte_mkold(pte_mkclean(pte_clear_soft_dirty(pte_wrprotect(pte))));
+}
 
 /*
- * Models copy_present_page(): a page that may be pinned is not shared with
- * the child; the child gets its own copy now.
+ * folio_pte_batch(): how many ptes from ptep (the first being pte) map
+ * consecutive pages of folio alike, at most max_nr; 1 for a small folio.
+ * Accessed, dirty, soft-dirty and write bits may differ between them:
+ * whether any had one is told through the flags that are not NULL.
  */
-static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uint64_t addr,
-			     struct page *page, struct folio *new_folio)
+int folio_pte_batch(struct mml_machine *m, struct folio *folio, pte_t *ptep, pte_t pte, int max_nr,
+		    bool *any_writable, bool *any_young, bool *any_dirty)
+{
+	unsigned long left = folio_pfn(m, folio) + (unsigned long)folio_nr_pages(folio) - pte_pfn(pte);
+	pte_t expected = pte_batch_clear_ignored(pte);
+	bool writable = pte_write(pte), young = pte_young(pte), dirty = pte_dirty(pte);
+	int nr = 1;
+
+	if ((unsigned long)max_nr > left)
+		max_nr = (int)left;
+	for (; nr < max_nr; nr++) {
+		pte_t next = ptep_get(ptep + nr);
+
+		expected = pte_advance_pfn(expected, 1);
+		if (!pte_same(pte_batch_clear_ignored(next), expected))
+			break;
+		writable |= pte_write(next);
+		young |= pte_young(next);
+		dirty |= pte_dirty(next);
+	}
+	if (any_writable)
+		*any_writable = writable;
+	if (any_young)
+		*any_young = young;
+	if (any_dirty)
+		*any_dirty = dirty;
+	return nr;
+}
+
+/* ---- fork: copy_page_range ------------------------------------------------------ */
+
+/*
+ * copy_present_page(): a page that may be pinned is not shared with the
+ * child; the child gets its own copy now, in the folio the caller
+ * allocated outside the locks.
+ */
+static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uint64_t addr,
+			      struct page *page, struct folio *new_folio)
 {
 	struct mml_machine *m = dst_vma->vm_mm->machine;
 	pte_t pte;
 
 	copy_user_highpage(m, &new_folio->page, page);
 	folio_set_uptodate(new_folio);
-	folio_add_new_anon_rmap(new_folio, dst_vma, addr);
+	folio_add_new_anon_rmap(new_folio, dst_vma, addr, RMAP_EXCLUSIVE);
 	folio_add_lru(m, new_folio);
 	add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
 	pte = mk_pte(m, &new_folio->page, dst_vma->vm_page_prot);
 	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
 	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
-	return 0;
 }
 
 /*
- * Models copy_present_pte(): share the page with the child, write-protecting
- * both sides of a COW mapping.  -EAGAIN: the page must be copied and the
- * caller has to allocate first (*prealloc).
+ * __copy_present_ptes(): nr ptes of the parent become the child's, both
+ * sides write-protected in a COW mapping; the child's start old and, in
+ * a shared mapping, clean.
  */
-static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			    pte_t *dst_pte, pte_t *src_pte, uint64_t addr, struct folio **prealloc)
+static void __copy_present_ptes(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+				pte_t *dst_pte, pte_t *src_pte, pte_t pte, int nr)
 {
-	struct mm_struct *src_mm = src_vma->vm_mm;
-	struct mml_machine *m = src_mm->machine;
-	pte_t pte = ptep_get(src_pte);
-	struct page *page = vm_normal_page(src_vma, addr, pte);
-	struct folio *folio = page ? page_folio(page) : NULL;
+	struct mml_machine *m = src_vma->vm_mm->machine;
 
-	if (folio && folio_test_anon(folio)) {
-		folio_get(folio);
-		if (folio_try_dup_anon_rmap_pte(folio, page, src_vma)) {
-			folio_put(m, folio);
-			if (!*prealloc)
-				return -EAGAIN;
-			copy_present_page(dst_vma, dst_pte, addr, page, *prealloc);
-			*prealloc = NULL;
-			return 0;
-		}
-		add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
-	} else if (folio) {
-		folio_get(folio);
-		atomic_inc(&page->_mapcount);
-		add_mm_counter(dst_vma->vm_mm, MM_FILEPAGES, 1);
-	}
-
-	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
-		if (!bug_enabled(m, BUG_FORK_NO_WRPROTECT))
-			ptep_set_wrprotect(src_pte);
+	if (is_cow_mapping(src_vma->vm_flags) && !bug_enabled(m, BUG_FORK_NO_WRPROTECT))
+		for (int i = 0; i < nr; i++)
+			ptep_set_wrprotect(src_pte + i);
+	if (is_cow_mapping(src_vma->vm_flags))
 		pte = pte_wrprotect(pte);
-	}
 	if (src_vma->vm_flags & VM_SHARED)
 		pte = pte_mkclean(pte);
 	pte = pte_mkold(pte);
 	if (!(dst_vma->vm_flags & VM_UFFD_WP))
 		pte = pte_clear_uffd_wp(pte);
-	set_pte(dst_pte, pte);
-	return 0;
+	for (int i = 0; i < nr; i++, pte = pte_advance_pfn(pte, 1))
+		set_pte(dst_pte + i, pte);
 }
 
 /*
- * Models copy_nonpresent_pte() for swap entries: the child names the same
- * slot (swap_duplicate), and neither side may assume exclusivity any more.
+ * copy_present_ptes(): share up to max_nr present ptes with the child, a
+ * batch of one large folio at once; returns how many were copied.
+ * -EAGAIN: a page that may be pinned must be copied and the caller has to
+ * allocate first (*prealloc), then come back, when only that one page is
+ * looked at.
+ */
+static int copy_present_ptes(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			     pte_t *dst_pte, pte_t *src_pte, uint64_t addr, int max_nr, struct folio **prealloc)
+{
+	struct mml_machine *m = src_vma->vm_mm->machine;
+	pte_t pte = ptep_get(src_pte);
+	struct page *page = vm_normal_page(src_vma, addr, pte);
+	struct folio *folio = page ? page_folio(page) : NULL;
+	int nr = 1;
+
+	if (!folio) {
+		/* The zero page: nothing to count. */
+		__copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, 1);
+		return 1;
+	}
+	if (folio_test_large(folio) && max_nr > 1 && !*prealloc) {
+		bool any_writable;
+
+		nr = folio_pte_batch(m, folio, src_pte, pte, max_nr, &any_writable, NULL, NULL);
+		if (any_writable)
+			pte = pte_mkwrite_novma(pte);
+	}
+	folio_ref_add(folio, nr);
+	if (folio_test_anon(folio)) {
+		if (folio_try_dup_anon_rmap_ptes(folio, page, nr, dst_vma, src_vma)) {
+			folio_put_refs(m, folio, nr);
+			if (nr > 1 || !*prealloc)
+				return -EAGAIN;
+			copy_present_page(dst_vma, dst_pte, addr, page, *prealloc);
+			*prealloc = NULL;
+			return 1;
+		}
+		add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, nr);
+	} else {
+		folio_dup_file_rmap_ptes(folio, page, nr, dst_vma);
+		add_mm_counter(dst_vma->vm_mm, MM_FILEPAGES, nr);
+	}
+	__copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, nr);
+	return nr;
+}
+
+/*
+ * copy_nonpresent_pte() for swap entries: the child names the same slot
+ * (swap_duplicate), and neither side may assume exclusivity any more.
  */
 static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
 			       pte_t *dst_pte, pte_t *src_pte, uint64_t addr)
@@ -542,7 +673,7 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 	struct folio *prealloc = NULL;
 	spinlock_t *src_ptl, *dst_ptl;
 	pte_t *src_pte, *dst_pte;
-	int ret = 0;
+	int ret = 0, nr;
 
 again:
 	if (pmd_none(pmdp_get(dst_pmd)) && __pte_alloc(dst_mm, dst_pmd)) {
@@ -555,9 +686,10 @@ again:
 		pte_unmap_unlock(dst_pte, dst_ptl);
 		goto out;
 	}
-	for (; addr < end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
+	for (; addr < end; addr += (uint64_t)nr << PAGE_SHIFT, src_pte += nr, dst_pte += nr) {
 		pte_t ptent = ptep_get(src_pte);
 
+		nr = 1;
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
@@ -566,9 +698,12 @@ again:
 				break;
 			continue;
 		}
-		ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, &prealloc);
+		ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, addr,
+					(int)((end - addr) >> PAGE_SHIFT), &prealloc);
 		if (ret == -EAGAIN)
 			break;
+		nr = ret;
+		ret = 0;
 	}
 	pte_unmap_unlock(src_pte, src_ptl);
 	pte_unmap_unlock(dst_pte, dst_ptl);
@@ -588,12 +723,53 @@ out:
 	return ret;
 }
 
-/* Models copy_page_range() down through copy_pmd_range(). */
+static int copy_pmd_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			  pud_t *dst_pud, pud_t *src_pud, uint64_t addr, uint64_t end)
+{
+	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
+	pmd_t *src_pmd = pmd_offset(src_mm->machine, src_pud, addr), *dst_pmd;
+	uint64_t next;
+
+	dst_pmd = pmd_alloc(dst_mm, dst_pud, addr);
+	if (!dst_pmd)
+		return -ENOMEM;
+	do {
+		next = pmd_addr_end(addr, end);
+		/* Linux copies a huge pmd here (copy_huge_pmd). */
+		if (pmd_no_table(src_mm, pmdp_get(src_pmd), addr, "copy_page_range"))
+			continue;
+		if (copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next))
+			return -ENOMEM;
+	} while (dst_pmd++, src_pmd++, addr = next, addr != end);
+	return 0;
+}
+
+static int copy_pud_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			  pgd_t *dst_pgd, pgd_t *src_pgd, uint64_t addr, uint64_t end)
+{
+	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
+	pud_t *src_pud = pud_offset(src_mm->machine, src_pgd, addr), *dst_pud;
+	uint64_t next;
+
+	dst_pud = pud_alloc(dst_mm, dst_pgd, addr);
+	if (!dst_pud)
+		return -ENOMEM;
+	do {
+		next = pud_addr_end(addr, end);
+		if (pud_no_table(src_mm, pudp_get(src_pud), addr, "copy_page_range"))
+			continue;
+		if (copy_pmd_range(dst_vma, src_vma, dst_pud, src_pud, addr, next))
+			return -ENOMEM;
+	} while (dst_pud++, src_pud++, addr = next, addr != end);
+	return 0;
+}
+
+/* copy_page_range(): the child's page tables for one VMA (mmap_lock of both held for write). */
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
 	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
-
+	pgd_t *src_pgd = pgd_offset(src_mm, addr), *dst_pgd = pgd_offset(dst_mm, addr);
 	bool is_cow = is_cow_mapping(src_vma->vm_flags);
 	int err = 0;
 
@@ -607,53 +783,78 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	 */
 	if (is_cow)
 		raw_write_seqcount_begin(&src_mm->write_protect_seq);
-	for (; addr < end && !err; addr = next) {
-		pmd_t *src_pmd, *dst_pmd;
-		pud_t *dst_pud;
-
-		next = pmd_addr_end(addr, end);
-		src_pmd = mm_find_pmd(src_mm, addr);
-		if (!src_pmd || !pmd_table(pmdp_get(src_pmd)))
+	do {
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(pgdp_get(src_pgd)))
 			continue;
-		dst_pud = pud_alloc(dst_mm, pgd_offset(dst_mm, addr), addr);
-		dst_pmd = dst_pud ? pmd_alloc(dst_mm, dst_pud, addr) : NULL;
-		if (!dst_pmd)
-			err = -ENOMEM;
-		else
-			err = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
-	}
+		err = copy_pud_range(dst_vma, src_vma, dst_pgd, src_pgd, addr, next);
+		if (err)
+			break;
+	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
 	if (is_cow)
 		raw_write_seqcount_end(&src_mm->write_protect_seq);
 	return err;
 }
 
-/* ---- unmap: zap_pte_range and friends ------------------------------------------ */
+/* ---- unmap: zap_page_range and friends ---------------------------------------- */
 
-/* Models zap_pte_range(): returns where it stopped (end unless a flush was due). */
+/*
+ * zap_present_ptes(): clear a batch of present ptes mapping one folio (or
+ * the zero page) and queue the folio's references for after the flush.
+ * Returns how many ptes it cleared; *force_flush when the batch is full.
+ */
+static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte, pte_t ptent,
+			    int max_nr, uint64_t addr, long *rss, bool *force_flush)
+{
+	struct mml_machine *m = tlb->mm->machine;
+	struct page *page = vm_normal_page(vma, addr, ptent);
+	struct folio *folio;
+	int nr = 1;
+
+	if (!page) {
+		/* The zero page: nothing to free. */
+		ptep_get_and_clear(pte);
+		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+		return 1;
+	}
+	folio = page_folio(page);
+	if (folio_test_large(folio) && max_nr > 1)
+		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, NULL);
+	for (int i = 0; i < nr; i++)
+		ptep_get_and_clear(pte + i);
+	tlb_flush_pte_range(tlb, addr, (uint64_t)nr << PAGE_SHIFT);
+	rss[folio_test_anon(folio) ? MM_ANONPAGES : MM_FILEPAGES] -= nr;
+	folio_remove_rmap_ptes(folio, page, nr, vma);
+	if (__tlb_remove_folio_pages(tlb, folio, nr))
+		*force_flush = true;
+	return nr;
+}
+
+/* zap_pte_range(): returns where it stopped (end, unless a full batch forced a flush). */
 static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
 			      uint64_t addr, uint64_t end)
 {
 	struct mm_struct *mm = tlb->mm;
 	bool force_flush = false;
-	long rss_anon = 0, rss_file = 0, rss_swap = 0;
+	long rss[3] = { 0 };
 	spinlock_t *ptl;
 	pte_t *pte;
+	int nr;
 
 	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
 		return end;
-	for (; addr < end; pte++, addr += PAGE_SIZE) {
+	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
-		struct page *page;
-		struct folio *folio;
 
+		nr = 1;
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
 			/* A swap entry: the slot loses a user; maybe the cache its folio. */
 			pte_clear(pte);
 			if (is_swap_entry_pte(ptent)) {
-				rss_swap--;
+				rss[MM_SWAPENTS]--;
 				free_swap_and_cache(mm->machine, pte_to_swp_entry(ptent));
 			} else {
 				mml_report(mm->machine, "zap: a non-present pte %#llx that names no swap slot at %#llx",
@@ -661,26 +862,17 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			}
 			continue;
 		}
-		page = vm_normal_page(vma, addr, ptent);
-		ptent = ptep_get_and_clear(pte);
-		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
-		if (!page)
-			continue;	/* the zero page */
-		folio = page_folio(page);
-		if (folio_test_anon(folio))
-			rss_anon--;
-		else
-			rss_file--;
-		folio_remove_rmap_pte(folio, page, vma);
-		if (__tlb_remove_folio(tlb, folio)) {
-			force_flush = true;
-			addr += PAGE_SIZE;
+		nr = zap_present_ptes(tlb, vma, pte, ptent, (int)((end - addr) >> PAGE_SHIFT), addr, rss,
+				      &force_flush);
+		if (force_flush) {
+			addr += (uint64_t)nr << PAGE_SHIFT;
+			pte += nr;
 			break;
 		}
 	}
-	add_mm_counter(mm, MM_ANONPAGES, rss_anon);
-	add_mm_counter(mm, MM_FILEPAGES, rss_file);
-	add_mm_counter(mm, MM_SWAPENTS, rss_swap);
+	add_mm_counter(mm, MM_ANONPAGES, rss[MM_ANONPAGES]);
+	add_mm_counter(mm, MM_FILEPAGES, rss[MM_FILEPAGES]);
+	add_mm_counter(mm, MM_SWAPENTS, rss[MM_SWAPENTS]);
 	pte_unmap_unlock(pte, ptl);
 	/* The batch is full: flush the TLBs, then free, before going on. */
 	if (force_flush)
@@ -688,26 +880,62 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 	return addr;
 }
 
-/* Models unmap_page_range() down through zap_pmd_range(). */
-void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+static void zap_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pud_t *pud,
+			  uint64_t addr, uint64_t end)
 {
-	uint64_t addr = max(start, vma->vm_start), next;
+	pmd_t *pmd = pmd_offset(tlb->mm->machine, pud, addr);
+	uint64_t next;
 
-	end = min(end, vma->vm_end);
-	while (addr < end) {
-		pmd_t *pmd;
-
+	do {
 		next = pmd_addr_end(addr, end);
-		pmd = mm_find_pmd(tlb->mm, addr);
-		if (!pmd || !pmd_table(pmdp_get(pmd))) {
-			addr = next;
+		/* Linux zaps or splits a huge pmd here (zap_huge_pmd). */
+		if (pmd_no_table(tlb->mm, pmdp_get(pmd), addr, "zap_page_range"))
 			continue;
-		}
-		addr = zap_pte_range(tlb, vma, pmd, addr, next);
-	}
+		/* Again from where a full batch stopped, until the whole table is done. */
+		do {
+			addr = zap_pte_range(tlb, vma, pmd, addr, next);
+		} while (addr != next);
+	} while (pmd++, addr = next, addr != end);
 }
 
-/* Models zap_page_range_single(): MADV_DONTNEED's unmap of one VMA's range. */
+static void zap_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pgd_t *pgd,
+			  uint64_t addr, uint64_t end)
+{
+	pud_t *pud = pud_offset(tlb->mm->machine, pgd, addr);
+	uint64_t next;
+
+	do {
+		next = pud_addr_end(addr, end);
+		if (pud_no_table(tlb->mm, pudp_get(pud), addr, "zap_page_range"))
+			continue;
+		zap_pmd_range(tlb, vma, pud, addr, next);
+	} while (pud++, addr = next, addr != end);
+}
+
+/* unmap_page_range(): every mapping of [start, end) in vma goes into the mmu_gather. */
+static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t addr, uint64_t end)
+{
+	pgd_t *pgd = pgd_offset(tlb->mm, addr);
+	uint64_t next;
+
+	do {
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(pgdp_get(pgd)))
+			continue;
+		zap_pud_range(tlb, vma, pgd, addr, next);
+	} while (pgd++, addr = next, addr != end);
+}
+
+/* unmap_single_vma(): the part of [start, end) that lies in vma. */
+void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	start = max(start, vma->vm_start);
+	end = min(end, vma->vm_end);
+	if (start < end)
+		unmap_page_range(tlb, vma, start, end);
+}
+
+/* zap_page_range_single(): MADV_DONTNEED's unmap of one VMA's range. */
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size)
 {
 	struct mmu_gather tlb;

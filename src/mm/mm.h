@@ -94,13 +94,6 @@ static inline void *folio_address(struct mml_machine *m, struct folio *f) { retu
 static inline unsigned int folio_order(const struct folio *f) { return f->order; }
 static inline long folio_nr_pages(const struct folio *f) { return 1L << f->order; }
 static inline bool folio_test_large(const struct folio *f) { return f->order > 0; }
-/* The slot of a page of a folio in the swap cache: the folio's, plus the page's index. */
-static inline swp_entry_t page_swap_entry(struct page *page)
-{
-	struct folio *folio = page_folio(page);
-
-	return swp_entry(swp_type(folio->swap), swp_offset(folio->swap) + (uint64_t)(page - &folio->page));
-}
 
 /* Flag accessors generated once, as Linux's page-flags.h does. */
 #define FOLIO_FLAG(name, bit)								\
@@ -138,6 +131,20 @@ PAGE_FLAG(Table, PG_table)
 PAGE_FLAG(Reserved, PG_reserved)
 PAGE_FLAG(Head, PG_head)
 
+/* Does the swap cache folio hold the slot of entry (Linux's folio_matches_swap_entry)? */
+static inline bool folio_matches_swap_entry(const struct folio *folio, swp_entry_t entry)
+{
+	return folio_test_swapcache(folio) && swp_type(entry) == swp_type(folio->swap) &&
+	       swp_offset(entry) - swp_offset(folio->swap) < (uint64_t)folio_nr_pages(folio);
+}
+/* The slot of a page of a folio in the swap cache: the folio's, plus the page's index. */
+static inline swp_entry_t page_swap_entry(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return swp_entry(swp_type(folio->swap), swp_offset(folio->swap) + (uint64_t)(page - &folio->page));
+}
+
 static inline bool folio_test_anon(const struct folio *f)
 {
 	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_ANON) != 0;
@@ -168,13 +175,22 @@ static inline void folio_put_refs(struct mml_machine *m, struct folio *f, int re
 		__folio_put(m, f);
 }
 
-/* Mappings (small folios: the page's _mapcount; large: the folio's). */
-static inline int page_mapcount(const struct page *p) { return atomic_read(&p->_mapcount) + 1; }
+/* Mappings: how rmap.c counts them is described there. */
 static inline int folio_mapcount(const struct folio *f)
 {
 	if (!folio_test_large(f))
 		return atomic_read(&f->_mapcount) + 1;
 	return atomic_read(&f->_large_mapcount) + 1;
+}
+/* The pmds mapping the whole folio (0 for a small one). */
+static inline int folio_entire_mapcount(const struct folio *f)
+{
+	return folio_test_large(f) ? atomic_read(&f->_entire_mapcount) + 1 : 0;
+}
+/* How many page-table entries map this page: its ptes, plus the pmds mapping its folio. */
+static inline int folio_precise_page_mapcount(const struct folio *f, const struct page *p)
+{
+	return atomic_read(&p->_mapcount) + 1 + folio_entire_mapcount(f);
 }
 static inline bool folio_mapped(const struct folio *f) { return folio_mapcount(f) > 0; }
 

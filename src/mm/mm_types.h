@@ -406,6 +406,13 @@ struct mml_machine {
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
+	/*
+	 * (A) The orders below PMD size a write fault may allocate for
+	 * anonymous memory (mTHP, Linux's hugepages-<size>kB/enabled set to
+	 * always); 0: small folios only.  Set by tests through this header
+	 * until the THP issue gives it its sysfs files.
+	 */
+	unsigned long huge_anon_orders;
 	struct mml_fail_state fail;	/* fault injection: mm/hooks.h */
 };
 

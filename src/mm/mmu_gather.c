@@ -72,17 +72,18 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 }
 
 /*
- * Models __tlb_remove_folio_pages(): queue one reference; true when the
- * batch is full and the caller must flush before queueing more.
+ * __tlb_remove_folio_pages(): queue nr references of folio (one per pte
+ * cleared); true when the batch is full and the caller must flush before
+ * queueing more.
  */
-bool __tlb_remove_folio(struct mmu_gather *tlb, struct folio *folio)
+bool __tlb_remove_folio_pages(struct mmu_gather *tlb, struct folio *folio, int nr)
 {
 	if (tlb->nr && tlb->batch[tlb->nr - 1].folio == folio) {
-		tlb->batch[tlb->nr - 1].refs++;
+		tlb->batch[tlb->nr - 1].refs += nr;
 		return false;
 	}
 	tlb->batch[tlb->nr].folio = folio;
-	tlb->batch[tlb->nr].refs = 1;
+	tlb->batch[tlb->nr].refs = nr;
 	tlb->nr++;
 	return tlb->nr == MMU_GATHER_BATCH;
 }

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 /* Models vma_soft_dirty_enabled(): tracking is on once VM_SOFTDIRTY is cleared. */
 static bool vma_soft_dirty_enabled(struct vm_area_struct *vma)
@@ -65,23 +66,58 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	return pages;
 }
 
-/* Models change_protection(): apply vma->vm_page_prot to [start, end). */
+static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pud_t *pud,
+			     uint64_t addr, uint64_t end, bool try_writable)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pmd_t *pmd = pmd_offset(mm->machine, pud, addr);
+	uint64_t next;
+	long pages = 0;
+
+	do {
+		next = pmd_addr_end(addr, end);
+		/* Linux changes a huge pmd here (change_huge_pmd). */
+		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
+			continue;
+		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
+	} while (pmd++, addr = next, addr != end);
+	return pages;
+}
+
+static long change_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pgd_t *pgd,
+			     uint64_t addr, uint64_t end, bool try_writable)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pud_t *pud = pud_offset(mm->machine, pgd, addr);
+	uint64_t next;
+	long pages = 0;
+
+	do {
+		next = pud_addr_end(addr, end);
+		if (pud_no_table(mm, pudp_get(pud), addr, "change_protection"))
+			continue;
+		pages += change_pmd_range(tlb, vma, pud, addr, next, try_writable);
+	} while (pud++, addr = next, addr != end);
+	return pages;
+}
+
+/* change_protection(): apply vma->vm_page_prot to [start, end); the entries changed. */
 long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
 	/* vma_wants_manual_pte_write_upgrade() */
 	bool try_writable = vma->vm_flags & VM_WRITE;
-	uint64_t addr, next;
+	pgd_t *pgd = pgd_offset(vma->vm_mm, start);
+	uint64_t addr = start, next;
 	long pages = 0;
 
-	for (addr = start; addr < end; addr = next) {
-		pmd_t *pmd;
-
-		next = pmd_addr_end(addr, end);
-		pmd = mm_find_pmd(vma->vm_mm, addr);
-		if (!pmd || !pmd_table(pmdp_get(pmd)))
+	if (start >= end)
+		return 0;
+	do {
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(pgdp_get(pgd)))
 			continue;
-		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
-	}
+		pages += change_pud_range(tlb, vma, pgd, addr, next, try_writable);
+	} while (pgd++, addr = next, addr != end);
 	return pages;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 /* Models pagetable_alloc() + pagetable_pte_ctor(): a table page with its lock. */
 struct ptdesc *pagetable_alloc(struct mm_struct *mm)
@@ -273,7 +274,7 @@ static void free_pmd_range(struct mmu_gather *tlb, pud_t *pud, uint64_t addr, ui
 
 	do {
 		next = pmd_addr_end(addr, end);
-		if (pmd_table(pmdp_get(pmd)))
+		if (!pmd_no_table(tlb->mm, pmdp_get(pmd), addr, "free_pgd_range"))
 			free_pte_range(tlb, pmd);
 	} while (pmd++, addr = next, addr != end);
 
@@ -294,7 +295,7 @@ static void free_pud_range(struct mmu_gather *tlb, pgd_t *pgd, uint64_t addr, ui
 
 	do {
 		next = pud_addr_end(addr, end);
-		if (pud_table(pudp_get(pud)))
+		if (!pud_no_table(tlb->mm, pudp_get(pud), addr, "free_pgd_range"))
 			free_pmd_range(tlb, pud, addr, next, floor, ceiling);
 	} while (pud++, addr = next, addr != end);
 

@@ -285,6 +285,85 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 
 /* ---- map counts ------------------------------------------------------------ */
 
+/*
+ * How a folio's mappings are counted (Linux with CONFIG_PAGE_MAPCOUNT):
+ *
+ *   small folio   _mapcount: its ptes - 1.
+ *   large folio   each page's _mapcount: the ptes mapping that page - 1;
+ *                 _entire_mapcount: the pmds mapping the whole folio - 1;
+ *                 _large_mapcount: every mapping of any of its pages (a pte
+ *                 counts 1, a pmd counts 1) - 1, what folio_mapcount() reads;
+ *                 _nr_pages_mapped: the pages mapped by at least one pte,
+ *                 plus ENTIRELY_MAPPED while a pmd maps the folio.
+ *
+ * NR_ANON_MAPPED / NR_FILE_MAPPED count pages that are mapped at all, so
+ * each change below works out how many pages went from unmapped to
+ * mapped or back.  folio_is_valid() (debug.c) checks these identities.
+ */
+enum rmap_level { RMAP_LEVEL_PTE, RMAP_LEVEL_PMD };
+
+static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, long nr)
+{
+	if (nr)
+		mod_vm_stat(m, folio_test_anon(folio) ? NR_ANON_MAPPED : NR_FILE_MAPPED, nr);
+}
+
+/* __folio_add_rmap(): count nr_pages more pte mappings from page, or one pmd; the pages newly mapped. */
+static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level)
+{
+	atomic_t *mapped = &folio->_nr_pages_mapped;
+	long nr = 0;
+
+	if (level == RMAP_LEVEL_PMD) {
+		atomic_inc(&folio->_large_mapcount);
+		if (atomic_inc_and_test(&folio->_entire_mapcount)) {
+			/* First pmd: every page not already mapped by a pte is newly mapped. */
+			int was = atomic_add_return(ENTIRELY_MAPPED, mapped) - ENTIRELY_MAPPED;
+
+			if (was < ENTIRELY_MAPPED)
+				nr = folio_nr_pages(folio) - (was & FOLIO_PAGES_MAPPED);
+		}
+		return nr;
+	}
+	if (!folio_test_large(folio))
+		return atomic_inc_and_test(&folio->_mapcount);
+	atomic_add(nr_pages, &folio->_large_mapcount);
+	for (int i = 0; i < nr_pages; i++, page++) {
+		/* A page's first pte; it was unmapped unless a pmd maps the folio. */
+		if (atomic_inc_and_test(&page->_mapcount) && atomic_add_return(1, mapped) < ENTIRELY_MAPPED)
+			nr++;
+	}
+	return nr;
+}
+
+/* __folio_remove_rmap(): the inverse; the pages no longer mapped at all. */
+static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level)
+{
+	atomic_t *mapped = &folio->_nr_pages_mapped;
+	long nr = 0;
+
+	if (level == RMAP_LEVEL_PMD) {
+		atomic_sub(1, &folio->_large_mapcount);
+		if (atomic_add_negative(-1, &folio->_entire_mapcount)) {
+			/* Last pmd: the pages no pte maps are unmapped now. */
+			int left = atomic_sub_return(ENTIRELY_MAPPED, mapped);
+
+			if (left < ENTIRELY_MAPPED)
+				nr = folio_nr_pages(folio) - (left & FOLIO_PAGES_MAPPED);
+		}
+		return nr;
+	}
+	if (!folio_test_large(folio))
+		return atomic_add_negative(-1, &folio->_mapcount);
+	atomic_sub(nr_pages, &folio->_large_mapcount);
+	for (int i = 0; i < nr_pages; i++, page++) {
+		if (atomic_add_negative(-1, &page->_mapcount) && atomic_sub_return(1, mapped) < ENTIRELY_MAPPED)
+			nr++;
+	}
+	/* Linux queues a partly mapped anon folio for deferred split here; no THP yet. */
+	return nr;
+}
+
 /* Models __folio_set_anon(). */
 static void __folio_set_anon(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, bool exclusive)
 {
@@ -301,45 +380,111 @@ static void __folio_set_anon(struct folio *folio, struct vm_area_struct *vma, ui
 	WRITE_ONCE(folio->mapping, (void *)((unsigned long)av | PAGE_MAPPING_ANON));
 }
 
-/* Models folio_add_new_anon_rmap(): a brand-new folio, mapped exclusively once. */
-void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, uint64_t addr)
+/*
+ * folio_add_new_anon_rmap(): a folio nobody else can see yet, mapped in
+ * full at addr: by one pmd if it is PMD-sized, else by a pte per page.
+ * Plain stores, as no one else counts on it yet.
+ */
+void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, rmap_t flags)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
+	bool exclusive = flags & RMAP_EXCLUSIVE;
+	long nr = folio_nr_pages(folio);
 
 	VM_BUG_ON_VMA(!vma->anon_vma, vma);
-	VM_BUG_ON_FOLIO(folio_test_large(folio), m, folio);
-	__folio_set_anon(folio, vma, addr, true);
-	atomic_set(&folio->_mapcount, 0);
-	__SetPageAnonExclusive(&folio->page);
-	mod_vm_stat(m, NR_ANON_MAPPED, 1);
+	VM_BUG_ON_VMA(addr < vma->vm_start || addr + ((uint64_t)nr << PAGE_SHIFT) > vma->vm_end, vma);
+	if (!folio_test_large(folio)) {
+		atomic_set(&folio->_mapcount, 0);
+		if (exclusive)
+			__SetPageAnonExclusive(&folio->page);
+	} else if (folio_order(folio) < HPAGE_PMD_ORDER) {
+		for (long i = 0; i < nr; i++) {
+			atomic_set(&folio_page(folio, i)->_mapcount, 0);
+			if (exclusive)
+				__SetPageAnonExclusive(folio_page(folio, i));
+		}
+		atomic_set(&folio->_large_mapcount, (int)nr - 1);
+		atomic_set(&folio->_nr_pages_mapped, (int)nr);
+	} else {
+		atomic_set(&folio->_entire_mapcount, 0);
+		atomic_set(&folio->_large_mapcount, 0);
+		atomic_set(&folio->_nr_pages_mapped, ENTIRELY_MAPPED);
+		/* A pmd-mapped folio is exclusive as a whole: the flag lives on its head. */
+		if (exclusive)
+			__SetPageAnonExclusive(&folio->page);
+	}
+	__folio_set_anon(folio, vma, addr, exclusive);
+	mod_vm_stat(m, NR_ANON_MAPPED, nr);
 }
 
-/* Models folio_add_anon_rmap_ptes() for one page. */
-void folio_add_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *vma,
-			     uint64_t addr, bool exclusive)
+static void __folio_add_anon_rmap(struct folio *folio, struct page *page, int nr_pages,
+				  struct vm_area_struct *vma, uint64_t addr, rmap_t flags, enum rmap_level level)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
+	bool exclusive = flags & RMAP_EXCLUSIVE;
 
 	/* Fresh from swap: it becomes anon with its first mapping (folio locked). */
 	if (!folio_test_anon(folio)) {
 		VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
 		__folio_set_anon(folio, vma, addr, exclusive);
 	}
-	if (atomic_inc_and_test(&page->_mapcount))
-		mod_vm_stat(m, NR_ANON_MAPPED, 1);
-	if (exclusive)
-		SetPageAnonExclusive(page);
-	VM_WARN_ON_PAGE(PageAnonExclusive(page) && page_mapcount(page) > 1, m, page);
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, level));
+	if (exclusive) {
+		if (level == RMAP_LEVEL_PMD)
+			SetPageAnonExclusive(&folio->page);
+		else
+			for (int i = 0; i < nr_pages; i++)
+				SetPageAnonExclusive(page + i);
+	}
+	for (int i = 0; i < nr_pages; i++)
+		VM_WARN_ON_PAGE(PageAnonExclusive(page + i) &&
+				folio_precise_page_mapcount(folio, page + i) > 1, m, page + i);
 }
 
-/* Models folio_remove_rmap_pte(). */
-void folio_remove_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *vma)
+/* folio_add_anon_rmap_ptes(): nr_pages ptes from page, which map an anon folio already. */
+void folio_add_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *vma, uint64_t addr, rmap_t flags)
+{
+	__folio_add_anon_rmap(folio, page, nr_pages, vma, addr, flags, RMAP_LEVEL_PTE);
+}
+
+/* folio_add_anon_rmap_pmd(): one pmd maps the whole folio (THP, unused until THP lands). */
+void folio_add_anon_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma,
+			     uint64_t addr, rmap_t flags)
+{
+	__folio_add_anon_rmap(folio, page, 1, vma, addr, flags, RMAP_LEVEL_PMD);
+}
+
+/* folio_remove_rmap_ptes(): nr_pages ptes from page are gone. */
+void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			    struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
 
-	if (atomic_add_negative(-1, &page->_mapcount))
-		mod_vm_stat(m, folio_test_anon(folio) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
-	VM_BUG_ON_PAGE(page_mapcount(page) < 0, m, page);
+	folio_mod_mapped_stat(m, folio, -__folio_remove_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE));
+	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
+}
+
+/* folio_remove_rmap_pmd(): the pmd mapping the whole folio is gone. */
+void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+
+	folio_mod_mapped_stat(m, folio, -__folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD));
+	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
+}
+
+/* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */
+void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *dst_vma)
+{
+	if (!folio_test_large(folio)) {
+		atomic_inc(&folio->_mapcount);
+		return;
+	}
+	atomic_add(nr_pages, &folio->_large_mapcount);
+	for (int i = 0; i < nr_pages; i++)
+		atomic_inc(&page[i]._mapcount);
 }
 
 /* Models folio_needs_cow_for_dma(): only mms that ever pinned pay for the check. */
@@ -351,50 +496,62 @@ static bool folio_needs_cow_for_dma(struct vm_area_struct *vma, struct folio *fo
 }
 
 /*
- * Models folio_try_dup_anon_rmap_pte(): fork shares page with the child.
- * An exclusive page that may be pinned cannot be shared (-EBUSY: the caller
- * copies it); otherwise it stops being exclusive.
+ * folio_try_dup_anon_rmap_ptes(): fork shares nr_pages ptes from page with
+ * the child.  If any of the pages is exclusive and the folio may be
+ * pinned, nothing is shared (-EBUSY): the caller copies instead.
+ * Otherwise every page stops being exclusive and gains a mapping.  The
+ * caller holds the folio's references for the child's ptes.
  */
-int folio_try_dup_anon_rmap_pte(struct folio *folio, struct page *page, struct vm_area_struct *src_vma)
+int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+				 struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	struct mml_machine *m = src_vma->vm_mm->machine;
+	bool maybe_pinned = folio_needs_cow_for_dma(src_vma, folio) && !bug_enabled(m, BUG_FORK_SHARE_PINNED);
 
-	if (PageAnonExclusive(page)) {
-		if (folio_needs_cow_for_dma(src_vma, folio) && !bug_enabled(m, BUG_FORK_SHARE_PINNED))
-			return -EBUSY;
-		if (!bug_enabled(m, BUG_FORK_KEEP_EXCLUSIVE))
-			ClearPageAnonExclusive(page);
-	}
-	atomic_inc(&page->_mapcount);
+	if (maybe_pinned)
+		for (int i = 0; i < nr_pages; i++)
+			if (PageAnonExclusive(page + i))
+				return -EBUSY;
+	if (!bug_enabled(m, BUG_FORK_KEEP_EXCLUSIVE))
+		for (int i = 0; i < nr_pages; i++)
+			if (PageAnonExclusive(page + i))
+				ClearPageAnonExclusive(page + i);
+	folio_dup_file_rmap_ptes(folio, page, nr_pages, dst_vma);
 	return 0;
 }
 
 /* ---- rmap walk -------------------------------------------------------------- */
 
-/* Models vma_address(): where pgoff is mapped in vma, or -EFAULT if not. */
-uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff)
+uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff, unsigned long nr_pages)
 {
-	uint64_t addr;
-
-	if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma))
-		return (uint64_t)-EFAULT;
-	addr = vma->vm_start + ((uint64_t)(pgoff - vma->vm_pgoff) << PAGE_SHIFT);
-	return addr;
+	if (pgoff >= vma->vm_pgoff) {
+		if (pgoff - vma->vm_pgoff >= vma_pages(vma))
+			return (uint64_t)-EFAULT;
+		return vma->vm_start + ((uint64_t)(pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+	}
+	/* A large folio that starts before the VMA: its first page inside. */
+	if (pgoff + nr_pages - 1 >= vma->vm_pgoff)
+		return vma->vm_start;
+	return (uint64_t)-EFAULT;
 }
 
-/* Models rmap_walk_anon(). */
-void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
+/*
+ * rmap_walk_anon(): every VMA chained to the folio's anon_vma whose range
+ * holds one of its pages.  Linux looks the VMAs up in an interval tree;
+ * mmlab walks the list and skips those outside (docs/deviations.md).
+ */
+static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc)
 {
 	struct anon_vma *av = folio_anon_vma(folio);
+	unsigned long pgoff = folio->index, nr = (unsigned long)folio_nr_pages(folio);
 	struct anon_vma_chain *avc;
-	unsigned long pgoff = folio->index;
 
 	if (!av)
 		return;
 	anon_vma_lock_read(av);
 	list_for_each_entry(avc, &av->chains, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
-		uint64_t addr = vma_address(vma, pgoff);
+		uint64_t addr = vma_address(vma, pgoff, nr);
 
 		if (addr == (uint64_t)-EFAULT)
 			continue;
@@ -402,6 +559,19 @@ void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 			break;
 	}
 	anon_vma_unlock_read(av);
+}
+
+void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	if (folio_test_anon(folio)) {
+		rmap_walk_anon(folio, rwc);
+		return;
+	}
+	/*
+	 * rmap_walk_file() will walk the i_mmap tree of folio->mapping; there
+	 * are no file folios yet.  Without a mapping nothing maps the folio.
+	 */
+	VM_BUG_ON(folio->mapping != NULL);
 }
 
 /*

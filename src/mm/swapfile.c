@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
 {
@@ -313,22 +314,24 @@ fail:
 /* ---- swapoff: try_to_unuse ------------------------------------------------------ */
 
 /*
- * Models unuse_pte(): map the swapped-in folio where the swap pte was.
- * Mapped read-only and old, exclusive if the entry said so.
+ * unuse_pte(): map the swapped-in folio where the swap pte was, read-only
+ * and old, exclusive if the entry said so; the page is the folio's one
+ * that holds the slot.
  */
 static void unuse_pte(struct vm_area_struct *vma, pte_t *ptep, pte_t orig, uint64_t addr, swp_entry_t entry,
 		      struct folio *folio)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
+	struct page *page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
 	bool exclusive = pte_swp_exclusive(orig);
 	pte_t pte;
 
 	folio_get(folio);
 	add_mm_counter(mm, MM_SWAPENTS, -1);
 	add_mm_counter(mm, MM_ANONPAGES, 1);
-	folio_add_anon_rmap_pte(folio, &folio->page, vma, addr, exclusive);
-	pte = pte_mkold(pfn_pte(folio_pfn(m, folio), vma->vm_page_prot));
+	folio_add_anon_rmap_pte(folio, page, vma, addr, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
+	pte = pte_mkold(pfn_pte(page_to_pfn(m, page), vma->vm_page_prot));
 	if (pte_swp_soft_dirty(orig))
 		pte = pte_mksoft_dirty(pte);
 	if (pte_swp_uffd_wp(orig))
@@ -340,29 +343,33 @@ static void unuse_pte(struct vm_area_struct *vma, pte_t *ptep, pte_t orig, uint6
 	swap_free(m, entry);
 }
 
-/* Models unuse_pte_range() .. unuse_vma(): one VMA's swap ptes of device type. */
-static int unuse_vma(struct vm_area_struct *vma, int type)
+/*
+ * unuse_pte_range(): the swap ptes of device type under one pmd.  Each is
+ * read without the lock, its folio read in (which may sleep), then mapped
+ * under the lock if the pte is still the same.  walk->private: the type;
+ * a failure to read one in stops the walk with -ENOMEM.
+ */
+static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
+	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
+	unsigned type = *(unsigned *)walk->private;
 
-	for (uint64_t addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
-		pmd_t *pmd = mm_find_pmd(mm, addr);
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "swapoff"))
+		return 0;
+	for (; addr < end; addr += PAGE_SIZE) {
+		pte_t *ptep = pte_offset_map(mm, pmd, addr, NULL);
 		struct folio *folio;
 		swp_entry_t entry;
 		spinlock_t *ptl;
-		pte_t *ptep, pte;
+		pte_t pte;
 
-		if (!pmd || !pmd_table(pmdp_get(pmd))) {
-			addr = pmd_addr_end(addr, vma->vm_end) - PAGE_SIZE;
-			continue;
-		}
-		ptep = pte_offset_map(mm, pmd, addr, NULL);
 		if (!ptep)
-			continue;
+			return 0;	/* the table went away */
 		pte = ptep_get(ptep);
 		pte_unmap(ptep);
-		if (!is_swap_entry_pte(pte) || swp_type(pte_to_swp_entry(pte)) != (unsigned)type)
+		if (!is_swap_entry_pte(pte) || swp_type(pte_to_swp_entry(pte)) != type)
 			continue;
 		entry = pte_to_swp_entry(pte);
 		folio = swapin_folio(m, entry, vma, addr);
@@ -390,6 +397,10 @@ static int unuse_vma(struct vm_area_struct *vma, int type)
 	return 0;
 }
 
+static const struct mm_walk_ops unuse_walk_ops = {
+	.pmd_entry = unuse_pte_range,
+};
+
 /* Models try_to_unuse(): every swap pte of the device, then its swap cache. */
 static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 {
@@ -411,12 +422,13 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 			mms[n++] = mm;
 	spin_unlock(&m->tasks_lock);
 	for (long i = 0; i < n; i++) {
+		unsigned type = (unsigned)si->type;
 		struct vm_area_struct *vma;
 
 		down_read(&mms[i]->mmap_lock);
 		for_each_vma(mms[i], vma)
 			if (vma->anon_vma && !err)
-				err = unuse_vma(vma, si->type);
+				err = walk_page_vma(vma, &unuse_walk_ops, &type);
 		up_read(&mms[i]->mmap_lock);
 		mmput(mms[i]);
 	}

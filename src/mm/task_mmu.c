@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/pagewalk.h"
 
 /* Models show_map_vma()'s first line. */
 static void show_map_vma(FILE *out, struct vm_area_struct *vma)
@@ -43,7 +44,7 @@ struct mem_size_stats {
 static void smaps_account(struct mem_size_stats *mss, struct folio *folio, struct page *page,
 			  bool young, bool dirty)
 {
-	int mapcount = page_mapcount(page);
+	int mapcount = folio_precise_page_mapcount(folio, page);
 	uint64_t size = PAGE_SIZE;
 
 	dirty = dirty || folio_test_dirty(folio);
@@ -93,38 +94,27 @@ static void smaps_account_swap(struct mem_size_stats *mss, struct vm_area_struct
 		mss->swap_pss += (uint64_t)PAGE_SIZE << PSS_SHIFT;
 }
 
-static void smaps_walk_vma(struct vm_area_struct *vma, struct mem_size_stats *mss)
+/* smaps_pte_entry(): one pte's share of the VMA's figures. */
+static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
 {
-	struct mm_struct *mm = vma->vm_mm;
+	struct mem_size_stats *mss = walk->private;
+	pte_t ptent = ptep_get(pte);
+	struct page *page;
 
-	for (uint64_t addr = vma->vm_start; addr < vma->vm_end;) {
-		uint64_t next = pmd_addr_end(addr, vma->vm_end);
-		pmd_t *pmd = mm_find_pmd(mm, addr);
-		spinlock_t *ptl;
-		pte_t *pte;
-
-		if (!pmd || !pmd_table(pmdp_get(pmd)) ||
-		    !(pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
-			addr = next;
-			continue;
-		}
-		for (; addr < next; addr += PAGE_SIZE, pte++) {
-			pte_t ptent = ptep_get(pte);
-			struct page *page;
-
-			if (!pte_present(ptent)) {
-				if (is_swap_entry_pte(ptent))
-					smaps_account_swap(mss, vma, pte_to_swp_entry(ptent));
-				continue;
-			}
-			page = vm_normal_page(vma, addr, ptent);
-			if (!page)
-				continue;	/* the zero page is not resident memory */
-			smaps_account(mss, page_folio(page), page, pte_young(ptent), pte_dirty(ptent));
-		}
-		pte_unmap_unlock(pte, ptl);
+	if (!pte_present(ptent)) {
+		if (is_swap_entry_pte(ptent))
+			smaps_account_swap(mss, walk->vma, pte_to_swp_entry(ptent));
+		return 0;
 	}
+	page = vm_normal_page(walk->vma, addr, ptent);
+	if (page)	/* the zero page is not resident memory */
+		smaps_account(mss, page_folio(page), page, pte_young(ptent), pte_dirty(ptent));
+	return 0;
 }
+
+static const struct mm_walk_ops smaps_walk_ops = {
+	.pte_entry = smaps_pte_entry,
+};
 
 /* Models show_smap_vma_flags(): the two-letter mnemonics. */
 static void show_smap_vma_flags(FILE *out, struct vm_area_struct *vma)
@@ -159,7 +149,7 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 	for_each_vma(mm, vma) {
 		struct mem_size_stats mss = { 0 };
 
-		smaps_walk_vma(vma, &mss);
+		walk_page_vma(vma, &smaps_walk_ops, &mss);
 		show_map_vma(out, vma);
 		SEQ_KB(out, "Size", vma->vm_end - vma->vm_start);
 		SEQ_KB(out, "KernelPageSize", PAGE_SIZE);
@@ -206,7 +196,7 @@ static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 			flags |= MML_PM_UFFD_WP;
 		if (page && !folio_test_anon(page_folio(page)))
 			flags |= MML_PM_FILE;
-		if (page && page_mapcount(page) == 1)
+		if (page && folio_precise_page_mapcount(page_folio(page), page) == 1)
 			flags |= MML_PM_MMAP_EXCLUSIVE;
 	} else if (!pte_none(pte)) {
 		/* Swap entries arrive with swap: type and offset, as Linux encodes them. */
@@ -223,29 +213,44 @@ static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 	return (frame & MML_PM_PFRAME_MASK) | flags;
 }
 
+/* pagemap_pte_entry(): one entry of the buffer (walk->private) per pte. */
+static int pagemap_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	uint64_t **out = walk->private;
+
+	*(*out)++ = pagemap_pte(walk->vma, addr, ptep_get(pte));
+	return 0;
+}
+
+/*
+ * pagemap_pte_hole(): nothing mapped; only a VMA's soft-dirty flag shows
+ * (outside any VMA, walk->vma is NULL and the entry is 0).
+ */
+static int pagemap_pte_hole(uint64_t addr, uint64_t end, int depth, struct mm_walk *walk)
+{
+	uint64_t **out = walk->private;
+
+	for (; addr < end; addr += PAGE_SIZE)
+		*(*out)++ = walk->vma ? pagemap_pte(walk->vma, addr, __pte(0)) : 0;
+	return 0;
+}
+
+static const struct mm_walk_ops pagemap_walk_ops = {
+	.pte_entry = pagemap_pte_entry,
+	.pte_hole = pagemap_pte_hole,
+};
+
 int mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry)
 {
 	struct mm_struct *mm = t->mm;
-	struct vm_area_struct *vma;
+	uint64_t *out = entry;
 
 	if (addr >= TASK_SIZE)
 		return -EINVAL;
+	addr &= PAGE_MASK;
 	op_enter(t->machine, t);
 	down_read(&mm->mmap_lock);
-	*entry = 0;
-	vma = vma_lookup(mm, addr);
-	if (vma) {
-		pmd_t *pmd = mm_find_pmd(mm, addr);
-		spinlock_t *ptl;
-		pte_t *pte;
-
-		if (pmd && pmd_table(pmdp_get(pmd)) && (pte = pte_offset_map_lock(mm, pmd, addr, &ptl))) {
-			*entry = pagemap_pte(vma, addr & PAGE_MASK, ptep_get(pte));
-			pte_unmap_unlock(pte, ptl);
-		} else {
-			*entry = pagemap_pte(vma, addr & PAGE_MASK, __pte(0));	/* pagemap_pte_hole() */
-		}
-	}
+	walk_page_range(mm, addr, addr + PAGE_SIZE, &pagemap_walk_ops, &out);
 	up_read(&mm->mmap_lock);
 	return op_exit(t->machine, 0);
 }

@@ -13,28 +13,19 @@ struct referenced_arg {
 	bool locked;		/* VM_LOCKED: never reclaim */
 };
 
-/* Models folio_referenced_one(): test and clear the accessed bit of one mapping. */
+/* folio_referenced_one(): test and clear the accessed bit of each pte of the folio in vma. */
 static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg)
 {
-	struct mml_machine *m = vma->vm_mm->machine;
 	struct referenced_arg *ra = arg;
-	pmd_t *pmd = mm_find_pmd(vma->vm_mm, addr);
-	spinlock_t *ptl;
-	pte_t *ptep;
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
 
-	if (!pmd || !pmd_table(pmdp_get(pmd)))
-		return true;
-	ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
-	if (!ptep)
-		return true;
-	if (pte_present(ptep_get(ptep)) && pte_pfn(ptep_get(ptep)) == folio_pfn(m, folio)) {
+	while (page_vma_mapped_walk(&pvmw)) {
 		if (vma->vm_flags & VM_LOCKED)
 			ra->locked = true;
 		/* x86 does not flush for a cleared accessed bit: a stale one only delays aging. */
-		if (ptep_test_and_clear_young(ptep))
+		if (ptep_test_and_clear_young(pvmw.pte))
 			ra->referenced++;
 	}
-	pte_unmap_unlock(ptep, ptl);
 	return true;
 }
 
@@ -77,8 +68,9 @@ static enum folio_references folio_check_references(struct folio *folio)
 }
 
 /*
- * Models try_to_unmap_one() for an anonymous folio: replace one pte that
- * maps it by a swap entry, in Linux's order -- refuse a folio that may be
+ * try_to_unmap_one() for an anonymous folio: replace each pte of vma that
+ * maps one of its pages (page_vma_mapped_walk) by that page's swap entry
+ * (page_swap_entry), in Linux's order -- refuse a folio that may be
  * pinned; clear the pte and flush; a lazily freed folio nobody dirtied is
  * simply dropped; otherwise swap_duplicate() the entry, let the
  * architecture save what it keeps beside the data (arch_unmap_one, undone
@@ -89,92 +81,86 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
-	pmd_t *pmd = mm_find_pmd(mm, addr);
-	struct page *page = &folio->page;
-	bool *failed = arg, exclusive;
-	swp_entry_t entry;
-	spinlock_t *ptl;
-	pte_t *ptep, pteval, swp_pte;
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
+	bool *failed = arg;
 
-	if (!pmd || !pmd_table(pmdp_get(pmd)))
-		return true;
-	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
-	if (!ptep)
-		return true;
-	pteval = ptep_get(ptep);
-	if (!pte_present(pteval) || pte_pfn(pteval) != folio_pfn(m, folio))
-		goto next;
-	if (vma->vm_flags & VM_LOCKED)
-		goto fail;
-	/* A pin would drift away from the process: keep the page mapped. */
-	if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
-		goto fail;
-	pteval = ptep_get_and_clear(ptep);
-	flush_tlb_page(vma, addr);
-	if (pte_dirty(pteval))
-		folio_set_dirty(folio);
+	while (page_vma_mapped_walk(&pvmw)) {
+		struct page *page = folio_page(folio, pte_pfn(ptep_get(pvmw.pte)) - pvmw.pfn);
+		swp_entry_t entry;
+		pte_t pteval, swp_pte;
+		bool exclusive;
 
-	if (!folio_test_swapbacked(folio)) {
-		/*
-		 * MADV_FREE: drop it only if nobody wrote it since -- not the pte
-		 * (just looked at) and not any other path (PG_dirty: swap-in,
-		 * a device through a pin).  Seed 003: "This is users' data".
-		 */
-		bool dirty = folio_test_dirty(folio);
-		int refs = folio_ref_count(folio), maps = folio_mapcount(folio);
+		if (vma->vm_flags & VM_LOCKED)
+			goto fail;
+		/* A pin would drift away from the process: keep the page mapped. */
+		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
+			goto fail;
+		pteval = ptep_get_and_clear(pvmw.pte);
+		flush_tlb_page(vma, pvmw.address);
+		if (pte_dirty(pteval))
+			folio_set_dirty(folio);
 
-		if ((!dirty || bug_enabled(m, BUG_LAZYFREE_DISCARD_DIRTY)) && refs == 1 + maps) {
-			add_mm_counter(mm, MM_ANONPAGES, -1);
-			count_vm_event(m, PGLAZYFREED);
-			goto discard;
+		if (!folio_test_swapbacked(folio)) {
+			/*
+			 * MADV_FREE: drop it only if nobody wrote it since -- not the pte
+			 * (just looked at) and not any other path (PG_dirty: swap-in,
+			 * a device through a pin).  Seed 003: "This is users' data".
+			 */
+			bool dirty = folio_test_dirty(folio);
+			int refs = folio_ref_count(folio), maps = folio_mapcount(folio);
+
+			if ((!dirty || bug_enabled(m, BUG_LAZYFREE_DISCARD_DIRTY)) && refs == 1 + maps) {
+				add_mm_counter(mm, MM_ANONPAGES, -1);
+				count_vm_event(m, PGLAZYFREED);
+				goto discard;
+			}
+			/* Written since: it needs swap after all. */
+			folio_set_swapbacked(folio);
+			set_pte(pvmw.pte, pteval);
+			goto fail;
 		}
-		/* Written since: it needs swap after all. */
-		folio_set_swapbacked(folio);
-		set_pte(ptep, pteval);
-		goto fail;
-	}
-	entry = folio->swap;
-	if (swap_duplicate(m, entry) < 0) {
-		set_pte(ptep, pteval);
-		goto fail;
-	}
-	if (arch_unmap_one(mm, vma, addr, pteval) < 0) {
-		if (!bug_enabled(m, BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE))
+		entry = page_swap_entry(page);
+		if (swap_duplicate(m, entry) < 0) {
+			set_pte(pvmw.pte, pteval);
+			goto fail;
+		}
+		if (arch_unmap_one(mm, vma, pvmw.address, pteval) < 0) {
+			if (!bug_enabled(m, BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE))
+				swap_free(m, entry);
+			set_pte(pvmw.pte, pteval);
+			goto fail;
+		}
+		exclusive = PageAnonExclusive(page);
+		if (exclusive && folio_maybe_dma_pinned(folio) && bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED)) {
+			/* Before 5.19: nothing refused the pinned page, nor remembered it was exclusive. */
+			ClearPageAnonExclusive(page);
+			exclusive = false;
+		}
+		if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
 			swap_free(m, entry);
-		set_pte(ptep, pteval);
-		goto fail;
-	}
-	exclusive = PageAnonExclusive(page);
-	if (exclusive && folio_maybe_dma_pinned(folio) && bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED)) {
-		/* Before 5.19: nothing refused the pinned page, nor remembered it was exclusive. */
-		ClearPageAnonExclusive(page);
-		exclusive = false;
-	}
-	if (exclusive && folio_try_share_anon_rmap_pte(folio, page)) {
-		swap_free(m, entry);
-		set_pte(ptep, pteval);
-		goto fail;
-	}
-	swp_pte = swp_entry_to_pte(entry);
-	if (exclusive)
-		swp_pte = pte_swp_mkexclusive(swp_pte);
-	if (pte_soft_dirty(pteval))
-		swp_pte = pte_swp_mksoft_dirty(swp_pte);
-	if (pte_uffd_wp(pteval))
-		swp_pte = pte_swp_mkuffd_wp(swp_pte);
-	set_pte(ptep, swp_pte);
-	add_mm_counter(mm, MM_ANONPAGES, -1);
-	add_mm_counter(mm, MM_SWAPENTS, 1);
+			set_pte(pvmw.pte, pteval);
+			goto fail;
+		}
+		swp_pte = swp_entry_to_pte(entry);
+		if (exclusive)
+			swp_pte = pte_swp_mkexclusive(swp_pte);
+		if (pte_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		if (pte_uffd_wp(pteval))
+			swp_pte = pte_swp_mkuffd_wp(swp_pte);
+		set_pte(pvmw.pte, swp_pte);
+		add_mm_counter(mm, MM_ANONPAGES, -1);
+		add_mm_counter(mm, MM_SWAPENTS, 1);
 discard:
-	folio_remove_rmap_pte(folio, page, vma);
-	pte_unmap_unlock(ptep, ptl);
-	folio_put(m, folio);	/* the mapping's reference */
-	return true;
+		folio_remove_rmap_pte(folio, page, vma);
+		folio_put(m, folio);	/* the mapping's reference */
+		continue;
 fail:
-	*failed = true;
-next:
-	pte_unmap_unlock(ptep, ptl);
-	return !*failed;
+		*failed = true;
+		page_vma_mapped_walk_done(&pvmw);
+		return false;
+	}
+	return true;
 }
 
 /* Models try_to_unmap(): true if no mapping is left. */

@@ -138,20 +138,23 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	st->maps[pfn]++;
 	if (folio_test_anon(folio)) {
 		struct anon_vma *av = folio_anon_vma(folio);
+		int maps = folio_precise_page_mapcount(folio, page);
+		const char *excl = PageAnonExclusive(page) ? "exclusive" : "not exclusive";
 
 		(*rss)++;
-		if (pte_write(pte) && (!PageAnonExclusive(page) || page_mapcount(page) != 1))
+		if (pte_write(pte) && (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
-			     mm->tgid, (unsigned long long)addr, pfn,
-			     PageAnonExclusive(page) ? "exclusive" : "not exclusive", page_mapcount(page));
+			     mm->tgid, (unsigned long long)addr, pfn, excl, maps);
 		/* sanity_check_pinned_pages(): a pinned anon page is never shared. */
-		if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(page) || page_mapcount(page) != 1))
+		if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
 			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
-			     PageAnonExclusive(page) ? "exclusive" : "not exclusive", page_mapcount(page));
-		if (folio->index != linear_page_index(vma, addr))
+			     excl, maps);
+		/* A large folio's page i sits at the folio's index + i. */
+		if (folio->index + (pfn - folio_pfn(m, folio)) != linear_page_index(vma, addr))
 			FAIL(st, "mm %d: anon pfn %lu at %#llx has index %#lx, VMA says %#lx", mm->tgid, pfn,
-			     (unsigned long long)addr, folio->index, linear_page_index(vma, addr));
+			     (unsigned long long)addr, folio->index + (pfn - folio_pfn(m, folio)),
+			     linear_page_index(vma, addr));
 		if (!av || !pgoff_in_anon_vma_chain(vma, av))
 			FAIL(st, "mm %d: anon pfn %lu at %#llx: its anon_vma is not chained to the VMA "
 			     "(rmap cannot find this mapping)", mm->tgid, pfn, (unsigned long long)addr);
@@ -296,11 +299,17 @@ static void check_frames(struct check_state *st)
 			if (!st->table[pfn])
 				unreached_tables++;
 		} else if (!PageReserved(p)) {
-			if (folio_mapcount(folio) != st->maps[pfn])
-				FAIL(st, "pfn %lu: mapcount %d but %d ptes map it", pfn, folio_mapcount(folio),
-				     st->maps[pfn]);
-			if (folio_test_anon(folio) && folio_mapcount(folio) > 0)
-				anon_mapped++;
+			/* Each page's count against the ptes found; a large folio's sum in folio_is_valid. */
+			for (long i = 0; i < folio_nr_pages(folio); i++) {
+				int maps = folio_precise_page_mapcount(folio, folio_page(folio, i));
+
+				if (maps != st->maps[pfn + i])
+					FAIL(st, "pfn %lu: mapcount %d but %d ptes map it", pfn + i, maps,
+					     st->maps[pfn + i]);
+				/* nr_anon_pages counts pages mapped at all. */
+				if (folio_test_anon(folio) && maps > 0)
+					anon_mapped++;
+			}
 			/*
 			 * sanity_check_pinned_pages() for pages no pte maps (check_pte
 			 * has the mapped ones): unmapped by munmap or exit, a pinned

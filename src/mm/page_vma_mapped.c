@@ -1,0 +1,102 @@
+/*
+ * page_vma_mapped.c - page_vma_mapped_walk(): the ptes of one VMA that map
+ * a folio (Linux's mm/page_vma_mapped.c), the way rmap's per-VMA callbacks
+ * (folio_referenced_one, try_to_unmap_one) find what they work on.
+ *
+ * The walk goes down to the pte table of the current address once, then
+ * along it, and down again only when it crosses into the next table; a
+ * large folio's pages are found one after another, each under the table's
+ * pte lock.  Differs from Linux: no migration entries, device-private
+ * entries or hugetlb yet, and a pmd leaf is reported (no THP).
+ */
+#include "mm/internal.h"
+#include "mm/pagewalk.h"
+
+/* Does the pte at pvmw->pte map one of the walked frames? */
+static bool check_pte(struct page_vma_mapped_walk *pvmw)
+{
+	pte_t pte = ptep_get(pvmw->pte);
+
+	if (!pte_present(pte))
+		return false;
+	return pte_pfn(pte) - pvmw->pfn < pvmw->nr_pages;
+}
+
+/* The last address of the VMA the walked frames can be mapped at, + 1. */
+static uint64_t vma_walk_end(struct page_vma_mapped_walk *pvmw)
+{
+	struct vm_area_struct *vma = pvmw->vma;
+	uint64_t end;
+
+	/* Past the VMA's first page index: the frames end here, or the VMA does. */
+	if (pvmw->pgoff + pvmw->nr_pages <= vma->vm_pgoff)
+		return vma->vm_start;
+	end = vma->vm_start + ((uint64_t)(pvmw->pgoff + pvmw->nr_pages - vma->vm_pgoff) << PAGE_SHIFT);
+	return min(end, vma->vm_end);
+}
+
+void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw)
+{
+	if (pvmw->pte)
+		pte_unmap_unlock(pvmw->pte, pvmw->ptl);
+	pvmw->pte = NULL;
+	pvmw->ptl = NULL;
+}
+
+/* Map and lock the pte table for pvmw->address; false if there is none. */
+static bool map_pte(struct page_vma_mapped_walk *pvmw)
+{
+	struct mm_struct *mm = pvmw->vma->vm_mm;
+
+	pvmw->pte = pte_offset_map_lock(mm, pvmw->pmd, pvmw->address, &pvmw->ptl);
+	return pvmw->pte != NULL;
+}
+
+bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
+{
+	struct mm_struct *mm = pvmw->vma->vm_mm;
+	uint64_t end = vma_walk_end(pvmw);
+
+	/* Resuming: step past the pte handed out last time. */
+	if (pvmw->pte)
+		goto next_pte;
+	for (;;) {
+		pgd_t *pgd = pgd_offset(mm, pvmw->address);
+		pud_t *pud;
+
+		if (pvmw->address >= end)
+			return false;
+		if (!pgd_present(pgdp_get(pgd))) {
+			pvmw->address = pgd_addr_end(pvmw->address, end);
+			continue;
+		}
+		pud = pud_offset(mm->machine, pgd, pvmw->address);
+		if (pud_no_table(mm, pudp_get(pud), pvmw->address, "page_vma_mapped_walk")) {
+			pvmw->address = pud_addr_end(pvmw->address, end);
+			continue;
+		}
+		pvmw->pmd = pmd_offset(mm->machine, pud, pvmw->address);
+		if (pmd_no_table(mm, pmdp_get(pvmw->pmd), pvmw->address, "page_vma_mapped_walk") ||
+		    !map_pte(pvmw)) {
+			pvmw->address = pmd_addr_end(pvmw->address, end);
+			continue;
+		}
+		/* Along this table, until a match or its end. */
+		for (;;) {
+			if (check_pte(pvmw))
+				return true;
+next_pte:
+			pvmw->address += PAGE_SIZE;
+			if (pvmw->address >= end) {
+				page_vma_mapped_walk_done(pvmw);
+				return false;
+			}
+			if (pte_index(pvmw->address) == 0) {
+				/* The next table: down from the top again. */
+				page_vma_mapped_walk_done(pvmw);
+				break;
+			}
+			pvmw->pte++;
+		}
+	}
+}
