@@ -189,11 +189,10 @@ int mml_thread_new(struct mml_task *parent, struct mml_task **out)
 {
 	struct mml_machine *m = parent->machine;
 	struct mml_task *t;
-	int err = 0;
+	int err = (int)op_enter_task(parent);
 
-	op_enter(m, parent);
-	if (fatal_signal_pending(parent))
-		return op_exit(m, -EINTR);
+	if (err)
+		return err;
 	atomic_inc(&parent->mm->mm_users);
 	t = task_alloc(parent->mm);
 	if (!t) {
@@ -215,11 +214,10 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	struct mml_machine *m = parent->machine;
 	struct mm_struct *mm;
 	struct mml_task *t;
-	int err;
+	int err = (int)op_enter_task(parent);
 
-	op_enter(m, parent);
-	if (fatal_signal_pending(parent))
-		return op_exit(m, -EINTR);
+	if (err)
+		return err;
 	mm = mm_alloc(m);
 	if (!mm) {
 		err = -ENOMEM;
@@ -246,7 +244,7 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	*child = t;
 out:
 	/* A child handed out stands: the kill is checked above, before it is. */
-	return err ? op_exit_task(m, parent, err) : op_exit(m, 0);
+	return err ? (int)op_exit_task(parent, err) : (int)op_exit(m, 0);
 }
 
 /* Models do_exit() for the memory side: the thread goes, then maybe the mm. */

@@ -438,9 +438,8 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 	if (npages > (TASK_SIZE >> PAGE_SHIFT) || start + (npages << PAGE_SHIFT) > TASK_SIZE)
 		return -EFAULT;
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
+	if (op_enter_task(t))
+		return -EINTR;
 	if (npages > m->nr_frames) {
 		/* More than RAM can hold: the range is unmapped somewhere, or too big. */
 		bool mapped = true;
@@ -478,7 +477,7 @@ static long gup_user_pages(struct mml_task *t, uint64_t addr, uint64_t npages, u
 			gup_put_folio(m, page_folio(pages[--done]), flags);
 		free(pages);
 		mml_obj_free(m, OBJ_PIN, pin);
-		return op_exit_task(m, t, err ? err : -EFAULT);
+		return op_exit_task(t, err ? err : -EFAULT);
 	}
 	pin->machine = m;
 	pin->flags = flags;
@@ -584,9 +583,13 @@ static void sanity_check_pinned_pages(struct mml_pin *p)
 		struct page *page = p->p[i].page;
 		struct folio *folio = page_folio(page);
 
-		if (is_zero_folio(m, folio) || !folio_test_anon(folio) || folio_test_large(folio))
+		if (is_zero_folio(m, folio) || !folio_test_anon(folio))
 			continue;
-		VM_WARN_ON_PAGE(!PageAnonExclusive(page), m, page);
+		/* A large folio's page, or its head when a pmd maps it whole. */
+		if (!folio_test_large(folio))
+			VM_WARN_ON_PAGE(!PageAnonExclusive(page), m, page);
+		else
+			VM_WARN_ON_PAGE(!PageAnonExclusive(page) && !PageAnonExclusive(&folio->page), m, page);
 	}
 }
 

@@ -249,8 +249,10 @@ void task_free(struct mml_task *t);
 /* Every public operation runs between these: see machine->quiesce. */
 void op_enter(struct mml_machine *m, struct mml_task *t);
 long op_exit(struct mml_machine *m, long ret);
+/* The preamble of a task's call: 0 to go on, or -EINTR (already left) if t was killed. */
+long op_enter_task(struct mml_task *t);
 /* op_exit() for an operation of t's: -EINTR if t was killed meanwhile. */
-long op_exit_task(struct mml_machine *m, struct mml_task *t, long ret);
+long op_exit_task(struct mml_task *t, long ret);
 /* mml_check_locked(): the checker, mm/hooks.h */
 
 #endif /* MML_MM_INTERNAL_H */

@@ -16,9 +16,23 @@ void op_enter(struct mml_machine *m, struct mml_task *t)
 	current = t;
 }
 
-long op_exit_task(struct mml_machine *m, struct mml_task *t, long ret)
+long op_exit_task(struct mml_task *t, long ret)
 {
-	return op_exit(m, fatal_signal_pending(t) ? -EINTR : ret);
+	return op_exit(t->machine, fatal_signal_pending(t) ? -EINTR : ret);
+}
+
+/*
+ * The preamble of every call a task makes: enter as an operation, and do
+ * nothing but return -EINTR if the task was killed (a fatal signal is
+ * pending), as a syscall entered with SIGKILL pending does not run.  0: go
+ * on, and leave through op_exit_task().
+ */
+long op_enter_task(struct mml_task *t)
+{
+	op_enter(t->machine, t);
+	if (fatal_signal_pending(t))
+		return op_exit(t->machine, -EINTR);
+	return 0;
 }
 
 /* Frees waiting for a grace period are paid for in batches of this many. */
@@ -40,108 +54,87 @@ long op_exit(struct mml_machine *m, long ret)
 
 long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
 {
-	struct mml_machine *m = t->machine;
 	struct mm_struct *mm = t->mm;
-	long ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
+	if (ret)
+		return ret;
 	down_write(&mm->mmap_lock);
 	ret = do_mmap(mm, addr, len, prot, flags, fd, off);
 	up_write(&mm->mmap_lock);
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
 	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
 		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));
-	return op_exit_task(m, t, ret);
+	return op_exit_task(t, ret);
 }
 
 int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
 {
-	struct mml_machine *m = t->machine;
 	struct mm_struct *mm = t->mm;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
+	if (ret)
+		return (int)ret;
 	down_write(&mm->mmap_lock);
 	ret = do_munmap(mm, addr, len);
 	up_write(&mm->mmap_lock);
-	return op_exit_task(m, t, ret);
+	return (int)op_exit_task(t, ret);
 }
 
 int mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
-	ret = do_mprotect_pkey(t->mm, addr, len, prot);
-	return op_exit_task(m, t, ret);
+	if (ret)
+		return (int)ret;
+	return (int)op_exit_task(t, do_mprotect_pkey(t->mm, addr, len, prot));
 }
 
 int mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
-	ret = do_madvise(t->mm, addr, len, advice);
-	return op_exit_task(m, t, ret);
+	if (ret)
+		return (int)ret;
+	return (int)op_exit_task(t, do_madvise(t->mm, addr, len, advice));
 }
 
 int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
-	ret = cpu_access(t, addr, buf, len, false);
-	return op_exit_task(m, t, ret);
+	if (ret)
+		return (int)ret;
+	return (int)op_exit_task(t, cpu_access(t, addr, buf, len, false));
 }
 
 int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
+	if (ret)
+		return (int)ret;
 	/* The CPU only reads from buf on a store. */
-	ret = cpu_access(t, addr, (void *)buf, len, true);
-	return op_exit_task(m, t, ret);
+	return (int)op_exit_task(t, cpu_access(t, addr, (void *)buf, len, true));
 }
 
 int mml_set_tag(struct mml_task *t, uint64_t addr, unsigned tag)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret;
 
 	if (tag > MTE_TAG_MAX)
 		return -EINVAL;
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
-	ret = cpu_access_tag(t, addr, &tag, true);
-	return op_exit_task(m, t, ret);
+	ret = op_enter_task(t);
+	if (ret)
+		return (int)ret;
+	return (int)op_exit_task(t, cpu_access_tag(t, addr, &tag, true));
 }
 
 int mml_get_tag(struct mml_task *t, uint64_t addr, unsigned *tag)
 {
-	struct mml_machine *m = t->machine;
-	int ret;
+	long ret = op_enter_task(t);
 
-	op_enter(m, t);
-	if (fatal_signal_pending(t))
-		return op_exit(m, -EINTR);
-	ret = cpu_access_tag(t, addr, tag, false);
-	return op_exit_task(m, t, ret);
+	if (ret)
+		return (int)ret;
+	return (int)op_exit_task(t, cpu_access_tag(t, addr, tag, false));
 }

@@ -189,8 +189,16 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 
 		if (!folio_trylock(folio))
 			goto keep;
-		if (!folio_test_anon(folio) || folio_test_large(folio))
+		if (!folio_test_anon(folio))
 			goto keep_locked;
+		/*
+		 * Linux swaps a large folio out whole where it can (THP swap)
+		 * and splits it otherwise; neither is built yet: said, then kept.
+		 */
+		if (folio_test_large(folio)) {
+			split_folio(m, folio, "shrink_folio_list");
+			goto keep_locked;
+		}
 		if (!ignore_references) {
 			switch (folio_check_references(folio)) {
 			case FOLIOREF_ACTIVATE:
