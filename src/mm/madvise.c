@@ -104,18 +104,29 @@ static void clear_young_dirty_ptes(struct mmu_gather *tlb, pte_t *pte, uint64_t 
 }
 
 /*
- * A large folio only partly inside [addr, end), or mapped in pieces:
- * Linux splits it (unless others map it) and looks again at the pages.
- * Returns the ptes to step over.
+ * madvise_folio_pte_batch(): the ptes from pte that map folio alike, up to
+ * end; 1 for a small folio.  A large folio the batch does not cover whole
+ * (only partly inside [addr, end), or mapped in pieces) is one Linux
+ * splits, unless others map it, to look at its pages again; *whole tells
+ * the caller whether it may treat the folio as one.
  */
-static int madvise_split_large(struct vm_area_struct *vma, struct folio *folio, int nr)
+static int madvise_folio_pte_batch(struct vm_area_struct *vma, struct folio *folio, pte_t *pte, pte_t ptent,
+				   uint64_t addr, uint64_t end, bool *whole)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
+	int nr;
 
-	if (folio_mapcount(folio) > folio_nr_pages(folio) || !folio_trylock(folio))
+	*whole = true;
+	if (!folio_test_large(folio))
+		return 1;
+	nr = folio_pte_batch(m, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT), NULL, NULL, NULL);
+	if (nr == folio_nr_pages(folio))
 		return nr;
-	split_folio(m, folio, "madvise");
-	folio_unlock(folio);
+	*whole = false;
+	if (folio_mapcount(folio) <= folio_nr_pages(folio) && folio_trylock(folio)) {
+		split_folio(m, folio, "madvise");
+		folio_unlock(folio);
+	}
 	return nr;
 }
 
@@ -144,6 +155,7 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
+		bool whole;
 
 		nr = 1;
 		if (!pte_present(ptent)) {
@@ -158,14 +170,9 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 		folio = vm_normal_folio(vma, addr, ptent);
 		if (!folio)
 			continue;
-		if (folio_test_large(folio)) {
-			nr = folio_pte_batch(mm->machine, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT),
-					     NULL, NULL, NULL);
-			if (nr < folio_nr_pages(folio)) {
-				nr = madvise_split_large(vma, folio, nr);
-				continue;
-			}
-		}
+		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole);
+		if (!whole)
+			continue;
 		/*
 		 * A folio other processes map holds their data too, whatever its
 		 * dirty bits say: an unshare copy is clean under a clean pte, and
@@ -244,19 +251,15 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
+		bool whole;
 
 		nr = 1;
 		folio = pte_present(ptent) ? vm_normal_folio(vma, addr, ptent) : NULL;
 		if (!folio)
 			continue;
-		if (folio_test_large(folio)) {
-			nr = folio_pte_batch(m, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT),
-					     NULL, NULL, NULL);
-			if (nr < folio_nr_pages(folio)) {
-				nr = madvise_split_large(vma, folio, nr);
-				continue;
-			}
-		}
+		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole);
+		if (!whole)
+			continue;
 		/* Do not interfere with other mappings of a shared folio. */
 		if (folio_mapcount(folio) != nr)
 			continue;
