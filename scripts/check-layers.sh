@@ -13,6 +13,8 @@
 #               protection (PAGE_NONE, PAGE_SHARED*, PAGE_COPY*,
 #               PAGE_READONLY*): those are arch's
 #   elsewhere   arch/pgtable_types.h is included by src/arch alone
+#   docs        the lock-order tree of docs/ARCHITECTURE.md is the one atop
+#               src/mm/rmap.c, line for line
 #
 # Prints FILE:LINE: what is wrong, for each violation; exits 1 if any.
 
@@ -46,9 +48,21 @@ rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \
 rule "arch/pgtable_types.h is private to src/arch" \
 	"${inc}arch/pgtable_types\.h" $(files src include tools tests fuzz | grep -v '^src/arch/')
 
+# The tree: the indented lines after "Lock order" in rmap.c's opening
+# comment, and the first fenced block after "## Lock order" in the docs.
+tree_src=$(awk '/Lock order, the whole/ { on = 1; next }
+	on && /^ \*$/ { if (seen) exit; next }
+	on && /^ \*   / { seen = 1; print substr($0, 6) }' src/mm/rmap.c)
+tree_doc=$(awk '/^## Lock order/ { on = 1; next }
+	on && /^```/ { if (in_block) exit; in_block = 1; next }
+	in_block { print }' docs/ARCHITECTURE.md)
+if [ -z "$tree_src" ] || [ "$tree_src" != "$tree_doc" ]; then
+	echo "docs/ARCHITECTURE.md:1: the lock-order tree differs from the one atop src/mm/rmap.c" >>"$out"
+fi
+
 if [ -s "$out" ]; then
 	cat "$out"
-	echo "check-layers: $(wc -l <"$out") line(s) cross a layer boundary (docs/ARCHITECTURE.md, Layers)"
+	echo "check-layers: $(wc -l <"$out") problem(s): see docs/ARCHITECTURE.md, Layers and Lock order"
 	exit 1
 fi
 echo "check-layers: every include and every entry bit stays in its layer"

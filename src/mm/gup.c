@@ -130,7 +130,7 @@ static bool can_follow_write_pte(pte_t pte, struct page *page, struct vm_area_st
 	return !pte_uffd_wp(pte);
 }
 
-/* Models check_vma_flags(). */
+/* check_vma_flags(): may this GUP take pages of this VMA at all? */
 static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 {
 	vm_flags_t f = vma->vm_flags;

@@ -394,7 +394,7 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 	return 0;
 }
 
-/* Models madvise_vma_behavior(). */
+/* madvise_vma_behavior(): the advice that works on pages; the rest change flags. */
 static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
 {
 	switch (behavior) {
@@ -463,7 +463,7 @@ static int madvise_walk_vmas(struct mm_struct *mm, uint64_t start, uint64_t end,
 	return unmapped_error;
 }
 
-/* Models do_madvise(). */
+/* do_madvise(): argument checks in Linux's order, then the walk under mmap_lock. */
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavior)
 {
 	uint64_t len, end;

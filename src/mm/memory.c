@@ -409,7 +409,11 @@ out_page:
 	return 0;
 }
 
-/* Models handle_pte_fault(). */
+/*
+ * handle_pte_fault(): read the pte without the lock, dispatch on what it
+ * is, and recheck under the lock before changing it.  No NUMA hinting
+ * faults, no file or shmem faults yet.
+ */
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->vma->vm_mm;

@@ -1,15 +1,19 @@
 /*
  * mm_types.h - the core data structures of mmlab, as Linux's mm_types.h.
  *
- * Lock legend for fields (FreeBSD vm_page.h style):
- *   (A) atomic            (C) constant after creation
- *   (L) folio lock        (P) page-table lock of the table mapping it
- *   (Z) zone->lock        (M) mm->mmap_lock, write to change, read to use
- *   (R) anon_vma root rwsem, write to change
- *   (T) the TLB's own lock
- *   (K) machine->tasks_lock      (S) mm->tasks_lock
- *   (O) owner only: the host thread driving the task
- * Two letters: either lock to read, both to write.
+ * Lock legend for fields (FreeBSD vm_page.h style); every field has one.
+ *   (A) atomic                      (C) constant after creation
+ *   (L) folio lock (PG_locked)      (P) the pte lock of the table mapping it
+ *   (Z) zone->lock                  (M) mm->mmap_lock: write to change, read to use
+ *   (R) anon_vma root rwsem: write to change, read to walk
+ *   (G) mm->page_table_lock         (T) the TLB's own lock (arch/tlb.h)
+ *   (K) machine->tasks_lock         (S) mm->tasks_lock
+ *   (W) swap_info_struct->lock      (X) machine->swap_lock
+ *   (U) lruvec->lru_lock            (N) machine->pins_lock
+ *   (Q) machine->quiesce: operations hold it for read, the checker for write
+ * Two letters: either lock to read, both to write ("M+G").  A lock field
+ * says what it guards by the letter it is given here.  The lock order is
+ * at the top of mm/rmap.c.
  */
 #ifndef MML_MM_TYPES_H
 #define MML_MM_TYPES_H
@@ -37,26 +41,28 @@
  * through compound_head with bit 0 set.
  *
  * Identities (checked by folio_is_valid and the invariant checker):
- *  - refcount >= mapcount + (pins * GUP_PIN_COUNTING_BIAS for small folios)
- *    + (1 if in the swap cache); refcount == 0 iff the folio is free.
- *  - mapcount == number of page-table entries mapping the page.
- *  - PG_anon_exclusive only on anon pages; mapped writable => exclusive.
+ *  - refcount >= mapcount + (pins * GUP_PIN_COUNTING_BIAS for small folios,
+ *    _pincount for large ones) + (1 if in the swap cache); refcount == 0
+ *    iff the folio is free.
+ *  - a page's mapcount == the page-table entries mapping it.
+ *  - PG_anon_exclusive only on anon pages; mapped writable => exclusive,
+ *    and then mapped once.
  */
 struct page {
 	unsigned long flags;		/* (A) PG_* bits */
 	union {
 		struct {		/* a folio, or an order-0 page */
-			struct list_head lru;	/* LRU list (lruvec lock); buddy free list if PG_buddy (Z) */
+			struct list_head lru;	/* (U) on an LRU list while PG_lru; (Z) a buddy list while PG_buddy */
 			void *mapping;		/* (L) anon_vma | PAGE_MAPPING_ANON, or an address_space */
 			unsigned long index;	/* (L) offset in mapping, in pages */
-			unsigned long private;	/* (L) swap entry if PG_swapcache; order if PG_buddy (Z) */
+			unsigned long private;	/* (L) swap entry while PG_swapcache (folio->swap) */
 		};
 		struct {		/* a tail page of a large folio */
 			unsigned long compound_head;	/* (C) head | 1 */
-			unsigned long _tail_1[3];
+			unsigned long _tail_1[3];	/* page[1]: the large folio's counts, see struct folio */
 		};
 		struct {		/* a page-table page: see struct ptdesc */
-			struct callback_head pt_rcu_head;	/* freeing after a grace period */
+			struct callback_head pt_rcu_head;	/* (C) the table's freeing after a grace period */
 			struct mm_struct *pt_mm;	/* (C) owner */
 			spinlock_t *ptl;		/* (C) split page-table lock */
 			struct mml_machine *pt_machine;	/* (C) for the RCU free */
@@ -71,36 +77,43 @@ struct page {
 _Static_assert(sizeof(struct page) <= 64, "struct page must stay within 64 bytes per frame");
 
 /*
- * The folio: the head page's fields under folio names, plus for large
- * folios (order >= 1) the counts Linux keeps in the first tail page.
+ * The folio: the head page's fields under folio names, each with the lock
+ * struct page gives it, plus for large folios (order >= 1) the counts Linux
+ * keeps in the first tail page.  How the counts work: mm/rmap.c.
+ *
+ * Identities of a large folio (folio_is_valid): every tail points to the
+ * head; _large_mapcount + 1 = the ptes mapping any of its pages + the pmds
+ * mapping it whole; _nr_pages_mapped = the pages some pte maps, plus
+ * ENTIRELY_MAPPED while a pmd does; _pincount <= refcount; each page
+ * counts one reference per pte mapping it.
  */
 struct folio {
 	union {
 		struct {
-			unsigned long flags;
-			struct list_head lru;
-			void *mapping;
-			unsigned long index;
+			unsigned long flags;		/* (A) */
+			struct list_head lru;		/* (U) */
+			void *mapping;			/* (L) */
+			unsigned long index;		/* (L) */
 			union {
-				unsigned long private;
+				unsigned long private;	/* (L) */
 				swp_entry_t swap;	/* (L) its slot, while PG_swapcache */
 			};
-			atomic_t _mapcount;
-			atomic_t _refcount;
-			unsigned int alloc_gen;
-			unsigned int order;
+			atomic_t _mapcount;		/* (A) small folios: ptes mapping it - 1 */
+			atomic_t _refcount;		/* (A) */
+			unsigned int alloc_gen;		/* (Z) */
+			unsigned int order;		/* (C) */
 		};
 		struct page page;
 	};
 	union {
 		struct {		/* page[1]: large folios only */
-			unsigned long _flags_1;
-			unsigned long _head_1;
+			unsigned long _flags_1;		/* (A) page[1]'s own flags */
+			unsigned long _head_1;		/* (C) page[1]'s compound_head */
 			atomic_t _large_mapcount;	/* (A) all mappings of any page - 1 */
 			atomic_t _entire_mapcount;	/* (A) PMD mappings - 1 */
-			atomic_t _nr_pages_mapped;	/* (A) pages mapped by a PTE */
+			atomic_t _nr_pages_mapped;	/* (A) pages mapped by a PTE (+ ENTIRELY_MAPPED) */
 			atomic_t _pincount;		/* (A) FOLL_PIN pins */
-			unsigned long _unused_1[2];
+			unsigned long _unused_1[2];	/* (C) page[1]'s index, private: unused */
 		};
 		struct page __page_1;
 	};
@@ -164,20 +177,20 @@ enum pageflags {
  */
 struct anon_vma {
 	struct anon_vma *root;		/* (C) root of the fork tree; holds the lock */
-	struct rw_semaphore rwsem;	/* used in the root only */
+	struct rw_semaphore rwsem;	/* (R) of the root alone: guards the tree's chains and counts */
 	atomic_t refcount;		/* (A) */
 	unsigned long num_children;	/* (R) anon_vmas with ->parent == this */
 	unsigned long num_active_vmas;	/* (R) VMAs whose ->anon_vma == this */
 	struct anon_vma *parent;	/* (C) */
 	struct list_head chains;	/* (R) anon_vma_chain.same_anon_vma */
 	struct mml_machine *machine;	/* (C) */
-	struct callback_head rcu;	/* freeing after a grace period */
+	struct callback_head rcu;	/* (C) freeing after a grace period */
 };
 
 struct anon_vma_chain {
 	struct vm_area_struct *vma;	/* (C) */
 	struct anon_vma *anon_vma;	/* (C) */
-	struct list_head same_vma;	/* (M) on vma->anon_vma_chain; mmap_lock write or page_table_lock */
+	struct list_head same_vma;	/* (M+G) on vma->anon_vma_chain: mmap_lock for write, or read + page_table_lock */
 	struct list_head same_anon_vma;	/* (R) on anon_vma->chains */
 };
 
@@ -230,7 +243,7 @@ struct vm_area_struct {
 	pgprot_t vm_page_prot;		/* (M) protection for new PTEs */
 	vm_flags_t vm_flags;		/* (M) VM_* */
 	unsigned long vm_pgoff;		/* (M) offset in pages: address >> PAGE_SHIFT at creation for anon */
-	struct anon_vma *anon_vma;	/* (M+page_table_lock) set once by anon_vma_prepare */
+	struct anon_vma *anon_vma;	/* (M+G) set once by anon_vma_prepare, read with an acquire load */
 	struct list_head anon_vma_chain;/* (M) anon_vma_chain.same_vma */
 	struct file *vm_file;		/* (C) NULL for anonymous memory */
 };
@@ -238,8 +251,8 @@ struct vm_area_struct {
 struct mm_struct {
 	struct mml_machine *machine;	/* (C) */
 	pgd_t *pgd;			/* (C) top table, one frame */
-	struct rw_semaphore mmap_lock;
-	spinlock_t page_table_lock;	/* populating pgd/pud entries; anon_vma install */
+	struct rw_semaphore mmap_lock;	/* (M) the VMAs and their fields */
+	spinlock_t page_table_lock;	/* (G) populating pgd/pud entries; anon_vma install */
 	struct vm_area_struct **vmas;	/* (M) sorted by vm_start: see vma_tree.c */
 	unsigned long map_count;	/* (M) number of VMAs */
 	unsigned long vmas_cap;		/* (M) */
@@ -253,7 +266,7 @@ struct mm_struct {
 	unsigned long flags;		/* (A) MMF_* */
 	seqcount_t write_protect_seq;	/* (M write) odd while fork write-protects: GUP-fast backs off */
 	int tgid;			/* (C) process id */
-	spinlock_t tasks_lock;		/* the CPUs running this mm (Linux's mm_cpumask) */
+	spinlock_t tasks_lock;		/* (S) the CPUs running this mm (Linux's mm_cpumask) */
 	struct list_head tasks;		/* (S) struct mml_task.mm_node */
 	unsigned long nr_tasks;		/* (S) */
 	struct list_head mm_node;	/* (K) on machine->mms */
@@ -275,15 +288,15 @@ struct mm_struct {
  * header and never used.
  */
 struct swap_info_struct {
-	spinlock_t lock;		/* guards everything below but (C) */
-	unsigned long flags;		/* SWP_USED, SWP_WRITEOK */
+	spinlock_t lock;		/* (W) */
+	unsigned long flags;		/* (W) SWP_USED, SWP_WRITEOK; read with READ_ONCE by swap_info_get */
 	int type;			/* (C) index in machine->swap_info */
 	int prio;			/* (C) */
 	unsigned long max;		/* (C) slots */
-	unsigned long inuse_pages;	/* slots with a nonzero swap_map; read locklessly as a hint */
-	unsigned long cluster_next;	/* where the next allocation looks first */
-	unsigned char *swap_map;
-	struct folio **cache;		/* the swap cache: the folio of each slot (Linux: an xarray) */
+	unsigned long inuse_pages;	/* (W) slots with a nonzero swap_map; read locklessly as a hint */
+	unsigned long cluster_next;	/* (W) where the next allocation looks first */
+	unsigned char *swap_map;	/* (W) the counts; the array itself (C) */
+	struct folio **cache;		/* (W) the swap cache: the folio of each slot (Linux: an xarray) */
 	int fd;				/* (C) backing host file, or -1 */
 	char *mem;			/* (C) memory-backed device */
 };
@@ -297,8 +310,8 @@ enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIV
 
 /* One node, one zone: one lruvec (Linux's per-memcg, per-node lists). */
 struct lruvec {
-	spinlock_t lru_lock;
-	struct list_head lists[NR_LRU_LISTS];	/* (lru_lock) folio.lru, PG_lru set */
+	spinlock_t lru_lock;		/* (U) */
+	struct list_head lists[NR_LRU_LISTS];	/* (U) folio.lru, PG_lru set */
 };
 
 /* ---- the machine ---------------------------------------------------------------------- */
@@ -314,7 +327,7 @@ struct free_area {
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
 struct zone {
-	spinlock_t lock;
+	spinlock_t lock;		/* (Z) */
 	struct free_area free_area[NR_PAGE_ORDERS];
 	unsigned long managed_pages;	/* (C) */
 	unsigned long _watermark[NR_WMARK];	/* (C) pages */
@@ -373,21 +386,21 @@ struct mml_machine {
 	struct mml_config cfg;		/* (C) */
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
 	struct page *mem_map;		/* (C) one struct page per frame */
-	struct mte_state mte;		/* tag storage beside the frames: arch/mte.h */
+	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	unsigned long nr_frames;	/* (C) */
-	struct zone zone;		/* the single ZONE_NORMAL */
+	struct zone zone;		/* (Z) the single ZONE_NORMAL */
 	struct page *zero_page;		/* (C) the shared zero page */
 	unsigned long zero_pfn;		/* (C) */
 	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
-	struct rcu_batch rcu;		/* frees waiting for a grace period: page tables, anon_vmas */
-	struct lruvec lruvec;
-	spinlock_t swap_lock;		/* guards swap_info[] and the totals */
-	struct swap_info_struct *swap_info[MAX_SWAPFILES];
-	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; changed under a device's lock */
-	long total_swap_pages;		/* (swap_lock) */
-	spinlock_t tasks_lock;
+	struct rcu_batch rcu;		/* (its own lock) frees waiting for a grace period: tables, anon_vmas */
+	struct lruvec lruvec;		/* (U) */
+	spinlock_t swap_lock;		/* (X) */
+	struct swap_info_struct *swap_info[MAX_SWAPFILES];	/* (X) set; read with READ_ONCE */
+	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; changed under a device's (W) */
+	long total_swap_pages;		/* (X) */
+	spinlock_t tasks_lock;		/* (K) */
 	struct list_head mms;		/* (K) every live mm */
 	unsigned long nr_tasks;		/* (K) */
 	int next_pid;			/* (K) */
@@ -395,13 +408,13 @@ struct mml_machine {
 	 * Operations hold this for read, the invariant checker for write:
 	 * the checker sees a quiescent machine, as stop_machine() gives.
 	 */
-	struct rw_semaphore quiesce;
+	struct rw_semaphore quiesce;	/* (Q) */
 	bool check_every_op;		/* (C) */
 	bool check_frees;		/* (C) no TLB may map a frame being freed */
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
-	spinlock_t pins_lock;
-	struct list_head pins;		/* (pins_lock) outstanding struct mml_pin */
+	spinlock_t pins_lock;		/* (N) */
+	struct list_head pins;		/* (N) outstanding struct mml_pin */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: mm/hooks.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
@@ -413,7 +426,7 @@ struct mml_machine {
 	 * until the THP issue gives it its sysfs files.
 	 */
 	unsigned long huge_anon_orders;
-	struct mml_fail_state fail;	/* fault injection: mm/hooks.h */
+	struct mml_fail_state fail;	/* (its own lock) fault injection: mm/hooks.h */
 };
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */
@@ -422,7 +435,7 @@ struct mml_task {
 	struct mml_machine *machine;	/* (C) */
 	struct mm_struct *mm;		/* (C) */
 	int tid;			/* (C) */
-	struct tlb tlb;			/* the CPU's TLB */
+	struct tlb tlb;			/* (T) the CPU's TLB */
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
 };
 

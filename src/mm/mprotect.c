@@ -121,7 +121,7 @@ long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint6
 	return pages;
 }
 
-/* Models mprotect_fixup(). */
+/* mprotect_fixup(): no VM_ACCOUNT or mlock handling: mmlab has neither yet. */
 static int mprotect_fixup(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
 			  uint64_t end, vm_flags_t newflags)
 {

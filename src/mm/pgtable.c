@@ -117,7 +117,7 @@ int __pud_alloc(struct mm_struct *mm, pgd_t *pgd)
 	return 0;
 }
 
-/* Models __pmd_alloc(). */
+/* __pmd_alloc(): as __pud_alloc, one level down. */
 int __pmd_alloc(struct mm_struct *mm, pud_t *pud)
 {
 	struct ptdesc *new = pagetable_alloc(mm);

@@ -1,20 +1,30 @@
 /*
  * rmap.c - reverse mapping of anonymous memory: anon_vma, anon_vma_chain,
- * and the per-page map counts (Linux's mm/rmap.c).
+ * the map counts of small and large folios, and rmap_walk (Linux's
+ * mm/rmap.c).
  *
- * Lock order (the whole of mmlab; docs/ARCHITECTURE.md has the same tree):
+ * Lock order, the whole of mmlab's (docs/ARCHITECTURE.md shows this tree;
+ * `make check-layers` fails when the two differ):
  *
- *   machine->quiesce (read: every operation; write: the invariant checker)
+ *   machine->quiesce (read: every operation and deferred free; write: the checker)
  *     mm->mmap_lock
  *       folio lock (PG_locked)
  *         anon_vma->root->rwsem
  *           mm->page_table_lock      (pgd/pud population, anon_vma install)
- *           pmd lock (split: the ptl of the pmd table page)
- *             pte lock (split: the ptl of the pte table page)
+ *           pmd lock                 (the ptl of the pmd table page)
+ *             pte lock               (the ptl of the pte table page)
+ *               [rcu_read_lock may be held anywhere from here down]
  *               machine->tasks_lock
  *                 mm->tasks_lock
- *                   tlb->lock          (flush; the CPU holds it while accessing)
+ *                   tlb->lock        (shootdown; the CPU holds it while accessing)
  *                     zone->lock
+ *               swap_info->lock      (swap_duplicate, swap_free, swap counts, the swap cache)
+ *                 mte.swap_lock      (arch: tag records of swap slots)
+ *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
+ *               lruvec->lru_lock     (also under a folio lock alone)
+ *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
+ *   machine->pins_lock, machine->fail.lock, rcu_batch.lock: leaves, nothing nested
+ *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU
@@ -364,7 +374,7 @@ static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_p
 	return nr;
 }
 
-/* Models __folio_set_anon(). */
+/* __folio_set_anon(): the folio becomes anon, named by its anon_vma and index. */
 static void __folio_set_anon(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, bool exclusive)
 {
 	struct anon_vma *av = vma->anon_vma;

@@ -99,10 +99,11 @@ static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool wri
 	if (should_fail(m, MML_FAIL_SWAP_IO))
 		return -EIO;
 	if (si->mem) {
+		/* A frame's bytes: the copy may race a device writing through a pin. */
 		if (write)
-			memcpy(si->mem + pos, buf, PAGE_SIZE);
+			page_data_copy(si->mem + pos, buf, PAGE_SIZE);
 		else
-			memcpy(buf, si->mem + pos, PAGE_SIZE);
+			page_data_copy(buf, si->mem + pos, PAGE_SIZE);
 		return 0;
 	}
 	n = write ? pwrite(si->fd, buf, PAGE_SIZE, pos) : pread(si->fd, buf, PAGE_SIZE, pos);

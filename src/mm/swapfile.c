@@ -468,7 +468,10 @@ static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 	mml_obj_free(m, OBJ_SWAP, si);
 }
 
-/* Models sys_swapoff(). */
+/*
+ * sys_swapoff(): by device number rather than by path.  A device whose
+ * pages cannot all be brought back stays on, taking writes again.
+ */
 int mml_swapoff(struct mml_machine *m, int type)
 {
 	struct swap_info_struct *si;

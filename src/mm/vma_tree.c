@@ -28,7 +28,7 @@ static unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr)
 	return lo;
 }
 
-/* Models find_vma(). */
+/* find_vma(): the first VMA ending above addr, by binary search of the sorted array. */
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr)
 {
 	unsigned long i = vma_index_after(mm, addr);

@@ -394,7 +394,7 @@ static void *kswapd(void *arg)
 	}
 }
 
-/* Models kswapd_run(). */
+/* kswapd_run(): one host thread, for the machine's one node. */
 int kswapd_run(struct mml_machine *m)
 {
 	return mml_thread_start(&m->kswapd, kswapd, m);

@@ -1,32 +1,12 @@
 /*
  * check.c - the invariant checker, in the spirit of CONFIG_DEBUG_VM and
  * page_table_check: it stops the machine (machine->quiesce for write),
- * walks every page table and every frame, and verifies:
- *
- *  1. per frame, the map count equals the number of ptes that map it, and
- *     the refcount is at least the map count;
- *  2. a writable anon pte maps a PG_anon_exclusive page mapped once, and
- *     only in a VMA with VM_WRITE; a pte is never writable by being dirty;
- *  3. a pte lies inside a VMA, at the index its folio records, and the
- *     folio's anon_vma is one the VMA is chained to (rmap can find it);
- *  4. no pte or TLB entry reaches a free frame; every TLB entry agrees with
- *     the pte it caches (same frame, no more rights);
- *  5. page-table pages are reachable exactly once from their own mm, or
- *     waiting for their RCU grace period;
- *  6. the counters agree: nr_free_pages with the buddy lists, nr_anon_pages
- *     and nr_page_table_pages with what the walk found, each mm's rss;
- *  7. every mm, VMA, anon_vma and folio passes its *_is_valid();
- *  8. swap_map counts equal the swap ptes naming each slot, and the swap
- *     cache agrees with SWAP_HAS_CACHE;
- *  9. an anon page that may be pinned is PG_anon_exclusive and mapped at
- *     most once.
- * 10. tags: a pte has the tagged attribute exactly in a VM_MTE VMA and then
- *     maps a page whose tags are valid (PG_mte_tagged); every tag record
- *     belongs to a slot in use, and every record allocated is in a slot.
- * 11. anon_vmas: every anon_vma a VMA is chained to has its parent chained
- *     too (a VMA is chained to all its anon_vma's ancestors), and its
- *     num_active_vmas and num_children (the anon_vmas still chained whose
- *     parent it is, itself for a root) are what the VMAs say.
+ * walks every page table, TLB, frame, swap slot and anon_vma, and verifies
+ * the invariants of docs/ARCHITECTURE.md, numbered as there (enum
+ * invariant below); each failure names its number.  Invariant 7 is the
+ * objects' own *_is_valid() (mm/debug.c), invariant 10 the leak check of
+ * mml_machine_free() (mm/machine.c).  The core runs it through the hook
+ * of mm/hooks.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +22,25 @@ struct check_state {
 	FILE *out;
 };
 
-#define FAIL(st, ...) do { (st)->errors++; if ((st)->out) { \
-	fprintf((st)->out, "mmlab: check: " __VA_ARGS__); fputc('\n', (st)->out); } } while (0)
+/* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */
+enum invariant {
+	INV_MAPCOUNT = 1,	/* map counts = the ptes mapping a page; refcount covers them; 0 = free */
+	INV_RIGHTS,		/* a pte's rights never exceed its VMA's; writable anon = exclusive */
+	INV_RMAP,		/* a pte lies in a VMA, at its folio's index, reachable by rmap */
+	INV_NO_STALE,		/* no pte or TLB entry reaches a free, reserved or table frame */
+	INV_TABLES,		/* page-table pages reachable once from their mm, or pending RCU */
+	INV_COUNTERS,		/* vmstat and rss counters agree with what the walk found */
+	INV_OBJECTS,		/* every mm, VMA, anon_vma and folio passes its *_is_valid() */
+	INV_SWAP,		/* swap_map counts, the swap cache and the free totals agree */
+	INV_PINS,		/* a maybe-pinned anon page is exclusive, mapped at most once */
+	INV_LEAKS,		/* at power-off nothing is left (checked by mml_machine_free) */
+	INV_TAGS,		/* tagged ptes only in VM_MTE VMAs, over tagged pages; records in used slots */
+	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
+};
+
+#define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
+	fprintf((st)->out, "mmlab: check: invariant %d: ", (inv)); fprintf((st)->out, __VA_ARGS__); \
+	fputc('\n', (st)->out); } } while (0)
 
 static bool frame_is_free(struct page *p)
 {
@@ -55,14 +52,14 @@ static void note_table(struct check_state *st, struct mm_struct *mm, unsigned lo
 	struct page *p;
 
 	if (!pfn_valid(st->m, pfn)) {
-		FAIL(st, "mm %d: %s entry points outside RAM (pfn %lu)", mm->tgid, level, pfn);
+		FAIL(st, INV_TABLES, "mm %d: %s entry points outside RAM (pfn %lu)", mm->tgid, level, pfn);
 		return;
 	}
 	p = pfn_to_page(st->m, pfn);
 	if (!PageTable(p) || p->pt_mm != mm)
-		FAIL(st, "mm %d: %s table pfn %lu is not a page table of this mm", mm->tgid, level, pfn);
+		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu is not a page table of this mm", mm->tgid, level, pfn);
 	if (st->table[pfn]++)
-		FAIL(st, "mm %d: %s table pfn %lu reached twice", mm->tgid, level, pfn);
+		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu reached twice", mm->tgid, level, pfn);
 	st->tables++;
 }
 
@@ -86,7 +83,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	struct folio *folio;
 
 	if (!vma) {
-		FAIL(st, "mm %d: pte %#llx at %#llx outside any VMA", mm->tgid,
+		FAIL(st, INV_RMAP, "mm %d: pte %#llx at %#llx outside any VMA", mm->tgid,
 		     (unsigned long long)pte_val(pte), (unsigned long long)addr);
 		return;
 	}
@@ -94,7 +91,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		swp_entry_t entry = pte_to_swp_entry(pte);
 
 		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
-			FAIL(st, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
+			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
 			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
 			return;
 		}
@@ -104,34 +101,34 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	}
 	pfn = pte_pfn(pte);
 	if (!pfn_valid(m, pfn)) {
-		FAIL(st, "mm %d: pte at %#llx maps pfn %lu outside RAM", mm->tgid, (unsigned long long)addr, pfn);
+		FAIL(st, INV_NO_STALE, "mm %d: pte at %#llx maps pfn %lu outside RAM", mm->tgid, (unsigned long long)addr, pfn);
 		return;
 	}
 	if (pte_write(pte) && !(vma->vm_flags & VM_WRITE))
-		FAIL(st, "mm %d: writable pte at %#llx in a VMA without VM_WRITE", mm->tgid,
+		FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx in a VMA without VM_WRITE", mm->tgid,
 		     (unsigned long long)addr);
 	if (pte_hw_valid(pte) && !(vma->vm_flags & VM_ACCESS_FLAGS))
-		FAIL(st, "mm %d: accessible pte at %#llx in a PROT_NONE VMA", mm->tgid, (unsigned long long)addr);
+		FAIL(st, INV_RIGHTS, "mm %d: accessible pte at %#llx in a PROT_NONE VMA", mm->tgid, (unsigned long long)addr);
 	if (pte_tagged(pte) != !!(vma->vm_flags & VM_MTE))
-		FAIL(st, "mm %d: pte at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
+		FAIL(st, INV_TAGS, "mm %d: pte at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
 		     pte_tagged(pte) ? "tagged" : "untagged", (vma->vm_flags & VM_MTE) ? "with" : "without");
 	else if (pte_tagged(pte) && !page_mte_tagged(pfn_to_page(m, pfn)))
-		FAIL(st, "mm %d: tagged pte at %#llx maps pfn %lu whose tags were never set (no mte_sync_tags)",
+		FAIL(st, INV_TAGS, "mm %d: tagged pte at %#llx maps pfn %lu whose tags were never set (no mte_sync_tags)",
 		     mm->tgid, (unsigned long long)addr, pfn);
 	if (is_zero_pfn(m, pfn)) {
 		if (pte_write(pte) || !pte_special(pte))
-			FAIL(st, "mm %d: zero page mapped writable or not special at %#llx", mm->tgid,
+			FAIL(st, INV_RIGHTS, "mm %d: zero page mapped writable or not special at %#llx", mm->tgid,
 			     (unsigned long long)addr);
 		return;
 	}
 	page = pfn_to_page(m, pfn);
 	folio = page_folio(page);
 	if (frame_is_free(page)) {
-		FAIL(st, "mm %d: pte at %#llx maps free frame %lu", mm->tgid, (unsigned long long)addr, pfn);
+		FAIL(st, INV_NO_STALE, "mm %d: pte at %#llx maps free frame %lu", mm->tgid, (unsigned long long)addr, pfn);
 		return;
 	}
 	if (PageTable(page) || PageReserved(page)) {
-		FAIL(st, "mm %d: pte at %#llx maps a page table or reserved frame %lu", mm->tgid,
+		FAIL(st, INV_NO_STALE, "mm %d: pte at %#llx maps a page table or reserved frame %lu", mm->tgid,
 		     (unsigned long long)addr, pfn);
 		return;
 	}
@@ -143,20 +140,20 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 
 		(*rss)++;
 		if (pte_write(pte) && (!PageAnonExclusive(page) || maps != 1))
-			FAIL(st, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
+			FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
 			     mm->tgid, (unsigned long long)addr, pfn, excl, maps);
 		/* sanity_check_pinned_pages(): a pinned anon page is never shared. */
 		if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(page) || maps != 1))
-			FAIL(st, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
+			FAIL(st, INV_PINS, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
 			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
 			     excl, maps);
 		/* A large folio's page i sits at the folio's index + i. */
 		if (folio->index + (pfn - folio_pfn(m, folio)) != linear_page_index(vma, addr))
-			FAIL(st, "mm %d: anon pfn %lu at %#llx has index %#lx, VMA says %#lx", mm->tgid, pfn,
+			FAIL(st, INV_RMAP, "mm %d: anon pfn %lu at %#llx has index %#lx, VMA says %#lx", mm->tgid, pfn,
 			     (unsigned long long)addr, folio->index + (pfn - folio_pfn(m, folio)),
 			     linear_page_index(vma, addr));
 		if (!av || !pgoff_in_anon_vma_chain(vma, av))
-			FAIL(st, "mm %d: anon pfn %lu at %#llx: its anon_vma is not chained to the VMA "
+			FAIL(st, INV_RMAP, "mm %d: anon pfn %lu at %#llx: its anon_vma is not chained to the VMA "
 			     "(rmap cannot find this mapping)", mm->tgid, pfn, (unsigned long long)addr);
 	}
 }
@@ -188,7 +185,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		if (pgd_none(pgd))
 			continue;
 		if ((uint64_t)g << PGDIR_SHIFT >= TASK_SIZE || !pgd_table(pgd)) {
-			FAIL(st, "mm %d: bad pgd entry %d: %#llx", mm->tgid, g, (unsigned long long)pgd_val(pgd));
+			FAIL(st, INV_TABLES, "mm %d: bad pgd entry %d: %#llx", mm->tgid, g, (unsigned long long)pgd_val(pgd));
 			continue;
 		}
 		note_table(st, mm, pgd_pfn(pgd), "pud");
@@ -200,7 +197,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			if (pud_none(pu))
 				continue;
 			if (!pud_table(pu)) {
-				FAIL(st, "mm %d: bad pud entry: %#llx", mm->tgid, (unsigned long long)pud_val(pu));
+				FAIL(st, INV_TABLES, "mm %d: bad pud entry: %#llx", mm->tgid, (unsigned long long)pud_val(pu));
 				continue;
 			}
 			note_table(st, mm, pud_pfn(pu), "pmd");
@@ -213,7 +210,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				if (pmd_none(pm))
 					continue;
 				if (!pmd_table(pm)) {
-					FAIL(st, "mm %d: bad pmd entry at %#llx: %#llx", mm->tgid,
+					FAIL(st, INV_TABLES, "mm %d: bad pmd entry at %#llx: %#llx", mm->tgid,
 					     (unsigned long long)base, (unsigned long long)pmd_val(pm));
 					continue;
 				}
@@ -222,10 +219,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		}
 	}
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
-		FAIL(st, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
+		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
 	if (swap != get_mm_counter(mm, MM_SWAPENTS))
-		FAIL(st, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
+		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
 }
 
@@ -253,17 +250,17 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 				continue;
 			pte = lookup_pte(st->m, mm, addr);
 			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
-				FAIL(st, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
+				FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
 				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
 				     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
 			else if (pte_write(__pte(e->pte)) && !pte_write(pte))
-				FAIL(st, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
+				FAIL(st, INV_NO_STALE, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
 				     t->tid, (unsigned long long)addr);
 			else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
-				FAIL(st, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
+				FAIL(st, INV_NO_STALE, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
 				     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
 			else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
-				FAIL(st, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
+				FAIL(st, INV_NO_STALE, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
 				     (unsigned long long)addr);
 		}
 	}
@@ -291,7 +288,7 @@ static void check_frames(struct check_state *st)
 		folio = (struct folio *)p;
 		if (folio_ref_count(folio) == 0) {
 			if (st->maps[pfn])
-				FAIL(st, "pfn %lu: free but mapped %d times", pfn, st->maps[pfn]);
+				FAIL(st, INV_MAPCOUNT, "pfn %lu: free but mapped %d times", pfn, st->maps[pfn]);
 			pfn++;
 			continue;
 		}
@@ -304,7 +301,7 @@ static void check_frames(struct check_state *st)
 				int maps = folio_precise_page_mapcount(folio, folio_page(folio, i));
 
 				if (maps != st->maps[pfn + i])
-					FAIL(st, "pfn %lu: mapcount %d but %d ptes map it", pfn + i, maps,
+					FAIL(st, INV_MAPCOUNT, "pfn %lu: mapcount %d but %d ptes map it", pfn + i, maps,
 					     st->maps[pfn + i]);
 				/* nr_anon_pages counts pages mapped at all. */
 				if (folio_test_anon(folio) && maps > 0)
@@ -317,7 +314,7 @@ static void check_frames(struct check_state *st)
 			 */
 			if (folio_test_anon(folio) && !folio_test_large(folio) && !folio_mapped(folio) &&
 			    folio_maybe_dma_pinned(folio) && !PageAnonExclusive(&folio->page))
-				FAIL(st, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
+				FAIL(st, INV_PINS, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
 				     "the pin and the process can drift apart", pfn,
 				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
 			if (!folio_is_valid(m, folio, st->out))
@@ -326,20 +323,20 @@ static void check_frames(struct check_state *st)
 		pfn += 1UL << folio->order;
 	}
 	if ((long)free_pages != global_vm_stat(m, NR_FREE_PAGES))
-		FAIL(st, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
+		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
 		     free_pages);
 	if (anon_mapped != global_vm_stat(m, NR_ANON_MAPPED))
-		FAIL(st, "nr_anon_pages is %ld, %ld anon pages are mapped", global_vm_stat(m, NR_ANON_MAPPED),
+		FAIL(st, INV_COUNTERS, "nr_anon_pages is %ld, %ld anon pages are mapped", global_vm_stat(m, NR_ANON_MAPPED),
 		     anon_mapped);
 	if ((long)unreached_tables > atomic_long_read(&m->pgtables_pending_free))
-		FAIL(st, "%lu page tables are unreachable but only %ld wait for a grace period",
+		FAIL(st, INV_TABLES, "%lu page tables are unreachable but only %ld wait for a grace period",
 		     unreached_tables, atomic_long_read(&m->pgtables_pending_free));
 	if (global_vm_stat(m, NR_FOLL_PIN_ACQUIRED) - global_vm_stat(m, NR_FOLL_PIN_RELEASED) != nr_pinned_pages(m))
-		FAIL(st, "nr_foll_pin_acquired - nr_foll_pin_released is %ld, %ld pages are pinned",
+		FAIL(st, INV_PINS, "nr_foll_pin_acquired - nr_foll_pin_released is %ld, %ld pages are pinned",
 		     global_vm_stat(m, NR_FOLL_PIN_ACQUIRED) - global_vm_stat(m, NR_FOLL_PIN_RELEASED),
 		     nr_pinned_pages(m));
 	if (st->tables + (long)unreached_tables != global_vm_stat(m, NR_PAGETABLE))
-		FAIL(st, "nr_page_table_pages is %ld, found %ld reachable and %lu pending",
+		FAIL(st, INV_COUNTERS, "nr_page_table_pages is %ld, found %ld reachable and %lu pending",
 		     global_vm_stat(m, NR_PAGETABLE), st->tables, unreached_tables);
 }
 
@@ -369,28 +366,28 @@ static void check_swap(struct check_state *st)
 			if (mte_swap_has_record(m, (unsigned)t, off)) {
 				records++;
 				if (!map)
-					FAIL(st, "swap %d:%lu: free, but its tag record was never freed", t, off);
+					FAIL(st, INV_TAGS, "swap %d:%lu: free, but its tag record was never freed", t, off);
 			}
 			if (count != st->swaps[t][off])
-				FAIL(st, "swap %d:%lu: swap_map counts %d, %d swap ptes name it", t, off, count,
+				FAIL(st, INV_SWAP, "swap %d:%lu: swap_map counts %d, %d swap ptes name it", t, off, count,
 				     st->swaps[t][off]);
 			if (!!(map & SWAP_HAS_CACHE) != !!folio)
-				FAIL(st, "swap %d:%lu: SWAP_HAS_CACHE is %s but the swap cache %s a folio", t, off,
+				FAIL(st, INV_SWAP, "swap %d:%lu: SWAP_HAS_CACHE is %s but the swap cache %s a folio", t, off,
 				     (map & SWAP_HAS_CACHE) ? "set" : "clear", folio ? "holds" : "has no");
 			if (folio && (!folio_test_swapcache(folio) || folio->swap.val != swp_entry(t, off).val ||
 				      folio_ref_count(folio) < 1 + folio_mapcount(folio)))
-				FAIL(st, "swap %d:%lu: the cached folio (pfn %lu) does not agree", t, off,
+				FAIL(st, INV_SWAP, "swap %d:%lu: the cached folio (pfn %lu) does not agree", t, off,
 				     folio_pfn(m, folio));
 		}
 		if (inuse != si->inuse_pages)
-			FAIL(st, "swap %d: inuse_pages is %lu, %lu slots are in use", t, si->inuse_pages, inuse);
+			FAIL(st, INV_SWAP, "swap %d: inuse_pages is %lu, %lu slots are in use", t, si->inuse_pages, inuse);
 		if (si->flags & SWP_WRITEOK)
 			free_slots += (long)(si->max - 1 - inuse);
 	}
 	if (free_slots != atomic_long_read(&m->nr_swap_pages))
-		FAIL(st, "nr_swap_pages is %ld, %ld slots are free", atomic_long_read(&m->nr_swap_pages), free_slots);
+		FAIL(st, INV_SWAP, "nr_swap_pages is %ld, %ld slots are free", atomic_long_read(&m->nr_swap_pages), free_slots);
 	if (records != atomic_long_read(&m->objs[OBJ_MTE_TAGS]))
-		FAIL(st, "%ld tag records are allocated, %ld swap slots hold one",
+		FAIL(st, INV_TAGS, "%ld tag records are allocated, %ld swap slots hold one",
 		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
@@ -445,7 +442,7 @@ static void check_anon_vmas(struct check_state *st)
 			long k = av ? av_index(avs, u, av) : -1;
 
 			if (av && k < 0)
-				FAIL(st, "mm %d: VMA %#llx: its anon_vma %p is not on its chain", mm->tgid,
+				FAIL(st, INV_ANON_VMA, "mm %d: VMA %#llx: its anon_vma %p is not on its chain", mm->tgid,
 				     (unsigned long long)mm->vmas[i]->vm_start, (void *)av);
 			else if (av)
 				active[k]++;
@@ -454,17 +451,17 @@ static void check_anon_vmas(struct check_state *st)
 		long k = av_index(avs, u, avs[i]->parent);
 
 		if (k < 0)
-			FAIL(st, "anon_vma %p: its parent %p is chained to no VMA", (void *)avs[i],
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: its parent %p is chained to no VMA", (void *)avs[i],
 			     (void *)avs[i]->parent);
 		else
 			children[k]++;
 	}
 	for (long i = 0; i < u; i++) {
 		if (avs[i]->num_active_vmas != active[i])
-			FAIL(st, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)avs[i],
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)avs[i],
 			     avs[i]->num_active_vmas, active[i]);
 		if (avs[i]->num_children != children[i])
-			FAIL(st, "anon_vma %p: num_children is %lu, %lu chained anon_vmas have it as parent",
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_children is %lu, %lu chained anon_vmas have it as parent",
 			     (void *)avs[i], avs[i]->num_children, children[i]);
 	}
 out:
