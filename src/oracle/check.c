@@ -172,6 +172,11 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 	}
 }
 
+/*
+ * Every table of mm, by hand rather than with walk_page_range(): the
+ * checker must not trust the walker it checks, and it looks at entries no
+ * walk visits (outside VMAs, beyond TASK_SIZE, leaves the walker reports).
+ */
 static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 {
 	struct mml_machine *m = st->m;
