@@ -136,6 +136,62 @@ uint64_t mml_pin_pfn(const struct mml_pin *p, uint64_t i);	/* the frame of page 
 void mml_unpin(struct mml_pin *p);
 
 /*
+ * MMU notifiers: secondary MMUs (KVM, GPUs, RDMA NICs) learn of every change
+ * to a process's page tables, Linux's mmu_notifier.  invalidate_range_start
+ * runs before a pte -> pfn mapping changes or loses a right, and must not
+ * return until the secondary MMU has stopped using its translations of
+ * [start, end); it may sleep unless !blockable, when it may refuse with
+ * -EAGAIN (the OOM reaper then leaves the range alone).  invalidate_range_end
+ * runs after the change; release when the process's memory goes.  Callbacks
+ * run on the thread that changes the page tables, holding its mm locks:
+ * they must not call into mmlab for the same process.
+ */
+enum mml_notify_event { MML_NOTIFY_UNMAP, MML_NOTIFY_CLEAR, MML_NOTIFY_PROTECTION_VMA,
+	MML_NOTIFY_PROTECTION_PAGE, MML_NOTIFY_SOFT_DIRTY, MML_NOTIFY_RELEASE,
+	MML_NOTIFY_MIGRATE, MML_NOTIFY_EXCLUSIVE };	/* Linux's enum mmu_notifier_event */
+struct mml_notify_range { uint64_t start, end; enum mml_notify_event event; int blockable; };
+struct mml_mmu_notifier_ops {
+	int  (*invalidate_range_start)(void *priv, const struct mml_notify_range *r); /* 0, or -EAGAIN only when !blockable */
+	void (*invalidate_range_end)(void *priv, const struct mml_notify_range *r);
+	void (*release)(void *priv);					/* the mm is going away */
+	int  (*clear_flush_young)(void *priv, uint64_t start, uint64_t end);	/* reclaim asks: did you use it? */
+	int  (*test_young)(void *priv, uint64_t start, uint64_t end);
+};
+struct mml_mmu_notifier;
+int  mml_mmu_notifier_register(struct mml_task *t, const struct mml_mmu_notifier_ops *ops, void *priv,
+			       struct mml_mmu_notifier **out);	/* 0, or -ENOMEM */
+void mml_mmu_notifier_unregister(struct mml_mmu_notifier *n);	/* waits for callbacks in flight */
+
+/*
+ * A built-in device with its own MMU mirroring one process, as Linux's HMM
+ * test driver (lib/test_hmm.c's dmirror) and KVM do it: its own page table
+ * of translations, filled on a miss by hmm_range_fault() (faulting pages
+ * in, breaking COW for a write), dropped by its interval notifier before
+ * the process's page tables change.  An access through a translation the
+ * process no longer has is reported as a bug (seed 002's corruption, made
+ * loud).  Errors as the HMM test driver's: -EFAULT where nothing is mapped
+ * or the mapping cannot be read, -EPERM for a write to a read-only mapping,
+ * -ENOMEM when a fault cannot get memory, -EINTR once the process is killed.
+ */
+#define MML_DEV_NONBLOCK_FAIL	0x1u	/* refuse non-blockable invalidations (-EAGAIN), as a driver that must sleep */
+#define MML_DEV_SLOW		0x2u	/* its invalidations sleep a little while accesses drain (widens races) */
+struct mml_device;
+int  mml_device_new(struct mml_task *t, unsigned flags, struct mml_device **out);	/* 0, -EINVAL, -ENOMEM */
+int  mml_device_free(struct mml_device *d);	/* 0 */
+int  mml_device_read(struct mml_device *d, uint64_t addr, void *buf, uint64_t len);
+int  mml_device_write(struct mml_device *d, uint64_t addr, const void *buf, uint64_t len);
+/* HMM_DMIRROR_SNAPSHOT: per page, what the CPU maps now, without faulting. */
+#define MML_DEV_SNAP_NONE	0x00	/* nothing the device could map */
+#define MML_DEV_SNAP_READ	0x01
+#define MML_DEV_SNAP_WRITE	0x02
+#define MML_DEV_SNAP_ZERO	0x10	/* the shared zero page */
+#define MML_DEV_SNAP_ERROR	0xff	/* a mapping a device may not use (VM_IO, PROT_NONE) */
+long mml_device_snapshot(struct mml_device *d, uint64_t addr, uint64_t npages, unsigned char *state); /* npages or -errno */
+/* make_device_exclusive: the CPU's ptes become device-exclusive entries until the CPU touches them. */
+int  mml_device_make_exclusive(struct mml_device *d, uint64_t addr, uint64_t npages);
+int  mml_device_mapped(struct mml_device *d, uint64_t addr);	/* 1 if its own page table maps addr now, else 0 */
+
+/*
  * Swap and reclaim.  A swap device is a host file (path; created, truncated
  * to bytes) or memory (path NULL); slot 0 is the header, as in Linux.
  */

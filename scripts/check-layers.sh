@@ -7,8 +7,13 @@
 #   src/arch    may include src/sync and the core's public headers
 #               (mm/mm.h, mm/mm_types.h, mm/swapops.h, mm/list.h), never
 #               mm/internal.h or mm/hooks.h, nor a layer above the core
-#   src/mm      never includes src/oracle, src/scenario or src/native (it
-#               asks its oracles through mm/hooks.h), and never names a
+#   src/drivers may include the core's public headers and mm/hooks.h (a
+#               device's bug-zoo switches), never mm/internal.h, nor a
+#               layer above the core
+#   src/mm      never includes src/oracle, src/scenario, src/native or
+#               src/drivers (it
+#               asks its oracles through mm/hooks.h, and releases devices
+#               through struct mml_device_head), and never names a
 #               bit of an entry (_PAGE_*, _PFN_*, _SWP_*) or an x86
 #               protection (PAGE_NONE, PAGE_SHARED*, PAGE_COPY*,
 #               PAGE_READONLY*): those are arch's
@@ -41,8 +46,10 @@ rule "src/sync includes another layer" \
 	"$inc(mm|arch|oracle|scenario|native)/" $(files src/sync)
 rule "src/arch includes the core's private header or a layer above the core" \
 	"$inc(mm/internal\.h|mm/hooks\.h|oracle/|scenario/|native/)" $(files src/arch)
+rule "src/drivers includes the core's private header or a layer above the core" \
+	"$inc(mm/internal\.h|oracle/|scenario/|native/)" $(files src/drivers)
 rule "src/mm includes a layer above it (ask through mm/hooks.h)" \
-	"$inc(oracle|scenario|native)/" $(files src/mm)
+	"$inc(oracle|scenario|native|drivers)/" $(files src/mm)
 rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \
 	"$bits" $(files src/mm)
 rule "arch/pgtable_types.h is private to src/arch" \

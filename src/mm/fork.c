@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 
 /* The top of the mmap area: TASK_SIZE less a 128 MiB stack gap, no randomisation. */
 #define MMAP_BASE	(TASK_SIZE - (128UL << 20))
@@ -47,14 +48,16 @@ void mmgrab(struct mm_struct *mm)
 	atomic_inc(&mm->mm_count);
 }
 
-/* Models mmdrop() + __mmdrop(): the struct itself goes. */
+/* mmdrop() + __mmdrop(): the struct itself goes. */
 void mmdrop(struct mm_struct *mm)
 {
 	struct mml_machine *m = mm->machine;
 
 	if (!atomic_dec_and_test(&mm->mm_count))
 		return;
-	pgd_free(mm);
+	if (mm->pgd)
+		pgd_free(mm);
+	mmu_notifier_subscriptions_destroy(mm);
 	destroy_rwsem(&mm->mmap_lock);
 	spin_lock_destroy(&mm->page_table_lock);
 	spin_lock_destroy(&mm->tasks_lock);
@@ -75,6 +78,14 @@ void mmput(struct mm_struct *mm)
 	spin_lock(&m->tasks_lock);
 	list_del(&mm->mm_node);
 	spin_unlock(&m->tasks_lock);
+	/*
+	 * Linux frees the pgd with the struct (__mmdrop); mmlab with the
+	 * address space, so that a struct a secondary MMU still holds (its
+	 * mm_count) owns no page table the checker cannot reach.  Nothing
+	 * walks the tables of an mm without users but a lockless check,
+	 * which finds the pgd gone (RCU keeps the frame until it is done).
+	 */
+	pgd_free_rcu(mm);
 	mmdrop(mm);
 }
 

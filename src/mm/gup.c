@@ -16,16 +16,6 @@
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
 
-/* FOLL_* (Linux's names): the public four, then the internal ones. */
-#define FOLL_WRITE		MML_FOLL_WRITE
-#define FOLL_LONGTERM		MML_FOLL_LONGTERM
-#define FOLL_FORCE		MML_FOLL_FORCE
-#define FOLL_FAST		MML_FOLL_FAST	/* mmlab: try gup_fast() first */
-#define FOLL_GET		0x100u
-#define FOLL_PIN		0x200u
-#define FOLL_TOUCH		0x400u
-#define FOLL_MADV_POPULATE	0x800u
-
 struct mml_pin {
 	struct list_head node;		/* machine->pins */
 	struct mml_machine *machine;
@@ -663,6 +653,23 @@ long nr_pinned_pages(struct mml_machine *m)
 	}
 	spin_unlock(&m->pins_lock);
 	return n;
+}
+
+/*
+ * get_user_page_vma_remote(): one page of another mm's, with a reference
+ * (FOLL_GET), faulted in as flags ask; the VMA in *vmap.  mmap_lock held.
+ * NULL with *err set, or the page.
+ */
+struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsigned int gup_flags,
+				      struct vm_area_struct **vmap, int *err)
+{
+	struct page *page = NULL;
+
+	mmap_assert_locked(mm);
+	if (__get_user_pages(mm, addr & PAGE_MASK, 1, gup_flags | FOLL_GET | FOLL_TOUCH, &page, err) != 1)
+		return NULL;
+	*vmap = vma_lookup(mm, addr);
+	return page;
 }
 
 /* ---- population: MAP_POPULATE, MAP_LOCKED, MADV_POPULATE_* ------------------- */

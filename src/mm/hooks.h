@@ -63,6 +63,11 @@ enum mml_bug {
 	BUG_LAZYFREE_SHARED,	/* MADV_FREE marks a clean page other processes map (Linux 6.18) */
 	BUG_SWAPOFF_NO_TAG_RESTORE,/* unuse_pte maps a page back without its saved tags */
 	BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE,/* try_to_unmap_one leaks the slot arch_unmap_one failed on */
+	BUG_WP_COPY_NO_NOTIFY,	/* wp_page_copy replaces the pte without telling secondary MMUs */
+	BUG_NOTIFY_ASYNC,	/* the device's invalidation returns before it has stopped using the pages */
+	BUG_FORK_NO_NOTIFY,	/* fork write-protects the parent without telling secondary MMUs */
+	BUG_NOTIFY_END_BEFORE_FLUSH,/* wp_page_copy ends the invalidation before the pte changes and the flush */
+	BUG_OOM_REAPER_IGNORES_EAGAIN,/* the OOM reaper unmaps a range a notifier refused */
 	NR_MML_BUGS
 };
 

@@ -26,6 +26,7 @@ void pagetable_free(struct mm_struct *mm, struct ptdesc *pt);	/* immediate; call
 void pagetable_free_rcu(struct mm_struct *mm, struct ptdesc *pt);	/* after a grace period */
 int pgd_alloc(struct mm_struct *mm);
 void pgd_free(struct mm_struct *mm);
+void pgd_free_rcu(struct mm_struct *mm);
 int __pud_alloc(struct mm_struct *mm, pgd_t *pgd);
 int __pmd_alloc(struct mm_struct *mm, pud_t *pud);
 int __pte_alloc(struct mm_struct *mm, pmd_t *pmd);
@@ -99,10 +100,27 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size);
 long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
+/* May this pte (in a VMA with VM_WRITE) be made writable without a write fault? */
+bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
+/* Device-exclusive entries (memory.c, rmap.c). */
+void restore_exclusive_pte(struct vm_area_struct *vma, struct folio *folio, struct page *page,
+			   uint64_t addr, pte_t *ptep, pte_t orig);
 
 /* ---- GUP (gup.c) ----------------------------------------------------------------------------- */
 
+/* FOLL_* (Linux's names): the public four, then the internal ones. */
+#define FOLL_WRITE		MML_FOLL_WRITE
+#define FOLL_LONGTERM		MML_FOLL_LONGTERM
+#define FOLL_FORCE		MML_FOLL_FORCE
+#define FOLL_FAST		MML_FOLL_FAST	/* mmlab: try gup_fast() first */
+#define FOLL_GET		0x100u
+#define FOLL_PIN		0x200u
+#define FOLL_TOUCH		0x400u
+#define FOLL_MADV_POPULATE	0x800u
+
 int faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool write);
+struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsigned int gup_flags,
+				      struct vm_area_struct **vmap, int *err);
 long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
 void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len);
@@ -237,22 +255,8 @@ void oom_reap_done(struct mm_struct *mm);
 /* ---- tasks and address spaces (fork.c, exit.c) ----------------------------------------------- */
 
 struct mm_struct *mm_alloc(struct mml_machine *m);
-void mmput(struct mm_struct *mm);
-void mmgrab(struct mm_struct *mm);
-void mmdrop(struct mm_struct *mm);
 void exit_mmap(struct mm_struct *mm);
 struct mml_task *task_alloc(struct mm_struct *mm);
 void task_free(struct mml_task *t);
-
-/* ---- operation entry and exit (syscalls.c) ------------------------------------------------- */
-
-/* Every public operation runs between these: see machine->quiesce. */
-void op_enter(struct mml_machine *m, struct mml_task *t);
-long op_exit(struct mml_machine *m, long ret);
-/* The preamble of a task's call: 0 to go on, or -EINTR (already left) if t was killed. */
-long op_enter_task(struct mml_task *t);
-/* op_exit() for an operation of t's: -EINTR if t was killed meanwhile. */
-long op_exit_task(struct mml_task *t, long ret);
-/* mml_check_locked(): the checker, mm/hooks.h */
 
 #endif /* MML_MM_INTERNAL_H */

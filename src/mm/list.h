@@ -53,6 +53,7 @@ static inline void list_move_tail(struct list_head *e, struct list_head *h) { li
 
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define list_first_entry(h, type, member) list_entry((h)->next, type, member)
+#define list_last_entry(h, type, member) list_entry((h)->prev, type, member)
 #define list_for_each_entry(pos, h, member)					\
 	for (pos = list_entry((h)->next, __typeof__(*pos), member);		\
 	     &pos->member != (h);						\

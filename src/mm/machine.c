@@ -23,6 +23,8 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_PIN] = "gup_pages",
 	[OBJ_SWAP] = "swap_info_struct",
 	[OBJ_MTE_TAGS] = "mte_tag_storage",
+	[OBJ_MMU_NOTIFIER] = "mmu_notifier_subscriptions",
+	[OBJ_DEVICE] = "dmirror_device",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -88,6 +90,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	spin_lock_init(&m->swap_lock);
 	spin_lock_init(&m->pins_lock);
 	INIT_LIST_HEAD(&m->pins);
+	INIT_LIST_HEAD(&m->devices);
 	INIT_LIST_HEAD(&m->mms);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
@@ -114,6 +117,27 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		return NULL;
 	}
 	return m;
+}
+
+/* Power-off: release the devices left attached; how many there were. */
+static long release_devices(struct mml_machine *m)
+{
+	long n = 0;
+
+	for (;;) {
+		struct mml_device_head *dev = NULL;
+
+		spin_lock(&m->pins_lock);
+		if (!list_empty(&m->devices)) {
+			dev = list_first_entry(&m->devices, struct mml_device_head, node);
+			list_del(&dev->node);
+		}
+		spin_unlock(&m->pins_lock);
+		if (!dev)
+			return n;
+		dev->release(dev);
+		n++;
+	}
 }
 
 /* Everything that must be back once every process has gone. */
@@ -163,6 +187,11 @@ int mml_machine_free(struct mml_machine *m)
 	n = unpin_all_pins(m);
 	if (n) {
 		mml_report(m, "leak: %ld pin(s) or reference(s) still held at power-off", n);
+		bad++;
+	}
+	n = release_devices(m);
+	if (n) {
+		mml_report(m, "leak: %ld device(s) still attached at power-off", n);
 		bad++;
 	}
 	/* Power off: every remaining thread exits, then every queued free runs. */

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
 /* Does this advice change VMA flags (mmap_lock for write)? */
@@ -210,12 +211,17 @@ static const struct mm_walk_ops madvise_free_walk_ops = {
 /* madvise_free_single_vma(). */
 static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end)
 {
+	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
 	if (!vma_is_anonymous(vma) || (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)))
 		return -EINVAL;
+	/* Clean ptes: a secondary MMU's dirty translation would write unseen. */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, start, end);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
+	mmu_notifier_invalidate_range_start(&range);
 	walk_page_range_vma(vma, start, end, &madvise_free_walk_ops, &tlb);
+	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
 /* vm_normal_page(): the struct page behind a pte, NULL for special ones (the zero page). */
@@ -202,7 +203,9 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	struct mml_machine *m = mm->machine;
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct folio *old_folio = vmf->page ? page_folio(vmf->page) : NULL;
+	struct mmu_notifier_range range;
 	struct folio *new_folio;
+	bool notify;
 	pte_t entry;
 
 	if (anon_vma_prepare(vma))
@@ -219,6 +222,18 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	}
 	folio_set_uptodate(new_folio);
 
+	/*
+	 * Seed 002's case: a secondary MMU still reading or writing the old
+	 * page after the process's pte moved to the copy sees stale data or
+	 * loses writes.  It stops before the pte changes, and may map again
+	 * only after (end).
+	 */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, vmf->address, vmf->address + PAGE_SIZE);
+	notify = !bug_enabled(m, BUG_WP_COPY_NO_NOTIFY);
+	if (notify)
+		mmu_notifier_invalidate_range_start(&range);
+	if (notify && bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH))
+		mmu_notifier_invalidate_range_end(&range);
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
 		if (old_folio) {
@@ -253,6 +268,8 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	}
 	if (vmf->pte)
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
+	if (notify && !bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH))
+		mmu_notifier_invalidate_range_end(&range);
 	if (new_folio)
 		folio_put(m, new_folio);
 	if (old_folio)
@@ -314,6 +331,68 @@ static bool should_try_to_free_swap(struct folio *folio, struct vm_area_struct *
 	return (flags & FAULT_FLAG_WRITE) && folio_ref_count(folio) == 2;
 }
 
+/* ---- device-exclusive entries --------------------------------------------------- */
+
+/*
+ * restore_exclusive_pte(): the device-exclusive entry at ptep becomes the
+ * present pte it replaced, old, writable only if the VMA and the page
+ * allow (the entry kept the page's reference and mapping).  pte lock and
+ * folio lock held.
+ */
+void restore_exclusive_pte(struct vm_area_struct *vma, struct folio *folio, struct page *page,
+			   uint64_t addr, pte_t *ptep, pte_t orig)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	pte_t pte = pte_mkold(mk_pte(m, page, vma->vm_page_prot));
+
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
+	if (pte_swp_soft_dirty(orig))
+		pte = pte_mksoft_dirty(pte);
+	if (pte_swp_uffd_wp(orig))
+		pte = pte_mkuffd_wp(pte);
+	if ((vma->vm_flags & VM_WRITE) && can_change_pte_writable(vma, addr, pte)) {
+		if (folio_test_dirty(folio))
+			pte = pte_mkdirty(pte);
+		pte = maybe_mkwrite(pte, vma);
+	}
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+}
+
+/*
+ * remove_device_exclusive_entry(): the CPU touches a page a device holds
+ * for atomics: the device lets go (MMU_NOTIFY_EXCLUSIVE, no owner), the pte
+ * comes back.  The entry is not ours to trust without the folio lock: a
+ * racing zap may free the page, so take a reference only if it still has one.
+ */
+static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mml_machine *m = vma->vm_mm->machine;
+	unsigned long pfn = swp_offset_pfn(pte_to_swp_entry(vmf->orig_pte));
+	struct mmu_notifier_range range;
+	struct folio *folio;
+
+	if (!pfn_valid(m, pfn))
+		return VM_FAULT_SIGBUS;
+	vmf->page = pfn_to_page(m, pfn);
+	folio = page_folio(vmf->page);
+	if (!folio_try_get(folio))
+		return 0;
+	folio_lock(folio);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_EXCLUSIVE, 0, vma->vm_mm, vmf->address,
+				vmf->address + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte)))
+		restore_exclusive_pte(vma, folio, vmf->page, vmf->address, vmf->pte, vmf->orig_pte);
+	if (vmf->pte)
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+	folio_unlock(folio);
+	folio_put(m, folio);
+	mmu_notifier_invalidate_range_end(&range);
+	return 0;
+}
+
 /*
  * do_swap_page(): bring a swapped-out page back, through the swap cache.
  * It maps exclusive (and may be mapped writable at once) when the swap pte
@@ -334,6 +413,8 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	bool exclusive;
 	pte_t pte;
 
+	if (is_device_exclusive_entry(entry))
+		return remove_device_exclusive_entry(vmf);
 	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
 		mml_report(m, "fault on a non-present pte %#llx that names no swap slot at %#llx",
 			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
@@ -651,6 +732,20 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 	pte_t pte = ptep_get(src_pte);
 	swp_entry_t entry = pte_to_swp_entry(pte);
 
+	if (is_device_exclusive_entry(entry)) {
+		/*
+		 * The parent's pte comes back first (the device is told by the
+		 * write-protect range around the whole copy), then it is copied
+		 * as a present one: -ENOENT.  -EBUSY: its folio is locked, wait.
+		 */
+		struct folio *folio = page_folio(pfn_to_page(m, swp_offset_pfn(entry)));
+
+		if (!folio_trylock(folio))
+			return -EBUSY;
+		restore_exclusive_pte(src_vma, folio, pfn_to_page(m, swp_offset_pfn(entry)), addr, src_pte, pte);
+		folio_unlock(folio);
+		return -ENOENT;
+	}
 	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
 		mml_report(m, "fork: a non-present pte %#llx that names no swap slot at %#llx",
 			   (unsigned long long)pte_val(pte), (unsigned long long)addr);
@@ -674,7 +769,7 @@ static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
 	struct mml_machine *m = src_mm->machine;
-	struct folio *prealloc = NULL;
+	struct folio *prealloc = NULL, *busy;
 	spinlock_t *src_ptl, *dst_ptl;
 	pte_t *src_pte, *dst_pte;
 	int ret = 0, nr;
@@ -698,9 +793,15 @@ again:
 			continue;
 		if (unlikely(!pte_present(ptent))) {
 			ret = copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, addr);
-			if (ret)
+			if (ret == -ENOENT) {
+				/* A device-exclusive entry, present again: copy it as such. */
+				ret = 0;
+				ptent = ptep_get(src_pte);
+			} else if (ret) {
 				break;
-			continue;
+			} else {
+				continue;
+			}
 		}
 		ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, addr,
 					(int)((end - addr) >> PAGE_SHIFT), &prealloc);
@@ -709,8 +810,20 @@ again:
 		nr = ret;
 		ret = 0;
 	}
+	if (ret == -EBUSY) {
+		/* Wait for the folio lock outside ours, then look again. */
+		busy = page_folio(pfn_to_page(m, swp_offset_pfn(pte_to_swp_entry(ptep_get(src_pte)))));
+		folio_get(busy);
+	}
 	pte_unmap_unlock(src_pte, src_ptl);
 	pte_unmap_unlock(dst_pte, dst_ptl);
+	if (ret == -EBUSY) {
+		folio_lock(busy);
+		folio_unlock(busy);
+		folio_put(m, busy);
+		ret = 0;
+		goto again;
+	}
 	if (ret == -EAGAIN) {
 		/* Allocate outside the locks, then redo this entry. */
 		prealloc = vma_alloc_folio(dst_vma, 0, 0, addr);
@@ -775,6 +888,7 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
 	pgd_t *src_pgd = pgd_offset(src_mm, addr), *dst_pgd = pgd_offset(dst_mm, addr);
 	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	struct mmu_notifier_range range;
 	int err = 0;
 
 	/* Nothing to copy where no anon page was ever faulted. */
@@ -782,9 +896,15 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		return 0;
 
 	/*
-	 * GUP-fast takes no lock: it must not pin a page we are about to
-	 * share.  It backs off while the count is odd or has moved.
+	 * The parent's ptes are write-protected below: its secondary MMUs
+	 * must drop their writable translations first (seed 002: "generating
+	 * mm corruption in fork").  GUP-fast takes no lock: it must not pin a
+	 * page we are about to share; it backs off while the count is odd or
+	 * has moved.
 	 */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);
+	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
+		mmu_notifier_invalidate_range_start(&range);
 	if (is_cow)
 		raw_write_seqcount_begin(&src_mm->write_protect_seq);
 	do {
@@ -797,6 +917,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
 	if (is_cow)
 		raw_write_seqcount_end(&src_mm->write_protect_seq);
+	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
+		mmu_notifier_invalidate_range_end(&range);
 	return err;
 }
 
@@ -860,6 +982,13 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			if (is_swap_entry_pte(ptent)) {
 				rss[MM_SWAPENTS]--;
 				free_swap_and_cache(mm->machine, pte_to_swp_entry(ptent));
+			} else if (is_device_exclusive_pte(ptent)) {
+				/* It kept the page's mapping and reference; no TLB holds it. */
+				struct page *page = pfn_to_page(mm->machine, swp_offset_pfn(pte_to_swp_entry(ptent)));
+
+				rss[MM_ANONPAGES]--;
+				folio_remove_rmap_pte(page_folio(page), page, vma);
+				folio_put(mm->machine, page_folio(page));
 			} else {
 				mml_report(mm->machine, "zap: a non-present pte %#llx that names no swap slot at %#llx",
 					   (unsigned long long)pte_val(ptent), (unsigned long long)addr);
@@ -939,12 +1068,20 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64
 		unmap_page_range(tlb, vma, start, end);
 }
 
-/* zap_page_range_single(): MADV_DONTNEED's unmap of one VMA's range. */
+/*
+ * zap_page_range_single(): MADV_DONTNEED's unmap of one VMA's range.  The
+ * secondary MMUs learn of it before and after (MMU_NOTIFY_CLEAR: the VMA
+ * stays); the pages go only after the TLB flush.
+ */
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size)
 {
+	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr, addr + size);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
+	mmu_notifier_invalidate_range_start(&range);
 	unmap_single_vma(&tlb, vma, addr, addr + size);
+	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
 }

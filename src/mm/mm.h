@@ -271,6 +271,8 @@ static inline struct ptdesc *virt_to_ptdesc(struct mml_machine *m, const void *e
 
 /* Walk to the pmd of addr without allocating; NULL if absent. */
 pmd_t *mm_find_pmd(struct mm_struct *mm, uint64_t addr);
+/* The pte at addr, read without locks (under RCU); none where no table maps it. */
+pte_t mm_pte_lockless(struct mm_struct *mm, uint64_t addr);
 /* Map the pte table under pmd and lock it; NULL if the pmd no longer points to a table. */
 pte_t *pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd, uint64_t addr, spinlock_t **ptlp);
 pte_t *pte_offset_map(struct mm_struct *mm, pmd_t *pmd, uint64_t addr, pmd_t *pmdvalp);
@@ -348,5 +350,30 @@ static inline bool fatal_signal_pending(const struct mml_task *t)
 {
 	return t && test_bit(MMF_OOM_VICTIM, &t->mm->flags);
 }
+
+/* ---- address-space references (fork.c) ---------------------------------------------------- */
+
+void mmput(struct mm_struct *mm);	/* drop a user; the last tears the address space down */
+void mmgrab(struct mm_struct *mm);	/* keep the struct, not the memory */
+void mmdrop(struct mm_struct *mm);
+/* A user reference, unless the address space is already going (mmget_not_zero). */
+static inline bool mmget_not_zero(struct mm_struct *mm) { return atomic_add_unless(&mm->mm_users, 1, 0); }
+
+/*
+ * make_device_exclusive() (rmap.c): 0 with *pagep's folio locked and
+ * referenced, its pte now a device-exclusive entry; or -errno.  mmap_lock
+ * held for read.
+ */
+int make_device_exclusive(struct mm_struct *mm, uint64_t addr, void *owner, struct page **pagep);
+
+/* ---- operation entry and exit (syscalls.c) ------------------------------------------------- */
+
+/* Every public operation runs between these: see machine->quiesce. */
+void op_enter(struct mml_machine *m, struct mml_task *t);
+long op_exit(struct mml_machine *m, long ret);
+/* The preamble of a task's call: 0 to go on, or -EINTR (already left) if t was killed. */
+long op_enter_task(struct mml_task *t);
+/* op_exit() for an operation of t's: -EINTR if t was killed meanwhile. */
+long op_exit_task(struct mml_task *t, long ret);
 
 #endif /* MML_MM_MM_H */

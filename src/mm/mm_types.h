@@ -270,6 +270,8 @@ struct mm_struct {
 	struct list_head tasks;		/* (S) struct mml_task.mm_node */
 	unsigned long nr_tasks;		/* (S) */
 	struct list_head mm_node;	/* (K) on machine->mms */
+	/* (M+A) made at the first registration under mmap_lock for write, read with acquire */
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
 };
 
 #define KSWAPD_WAKE	0	/* machine->kswapd_flags: free memory fell below the low watermark */
@@ -376,11 +378,22 @@ enum vm_stat_item {
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
-	OBJ_MTE_TAGS,
+	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_DEVICE,
 	NR_OBJ_KINDS
 };
 
 struct mml_task;
+
+/*
+ * A device attached to the machine (a driver of src/drivers embeds it):
+ * power-off releases the ones still attached, reporting each as a leak,
+ * as a process's exit closes the files it left open.
+ */
+struct mml_device_head {
+	struct list_head node;		/* (N) on machine->devices */
+	int id;				/* (C) */
+	void (*release)(struct mml_device_head *dev);	/* (C) */
+};
 
 struct mml_machine {
 	struct mml_config cfg;		/* (C) */
@@ -415,6 +428,7 @@ struct mml_machine {
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
 	spinlock_t pins_lock;		/* (N) */
 	struct list_head pins;		/* (N) outstanding struct mml_pin */
+	struct list_head devices;	/* (N) struct mml_device_head of attached devices */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: mm/hooks.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 
 /* Models vm_unmapped_area() searching top-down: the highest gap that fits. */
 static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
@@ -84,6 +85,7 @@ vm_flags_t calc_vm_prot_bits(int prot)
 static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
 	struct vm_area_struct *first = find_vma(mm, start), *vma, *prev, *next;
+	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
 
 	if (!first || first->vm_start >= end)
@@ -91,9 +93,12 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	prev = vma_prev(first);
 	next = find_vma(mm, end);
 
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
 	tlb_gather_mmu(&tlb, mm);
+	mmu_notifier_invalidate_range_start(&range);
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
 		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+	mmu_notifier_invalidate_range_end(&range);
 	free_pgd_range(&tlb, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
 	tlb_finish_mmu(&tlb);
 
@@ -226,13 +231,20 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 /* Models exit_mmap(): tear the whole address space down. */
 void exit_mmap(struct mm_struct *mm)
 {
+	struct mmu_notifier_range range;
 	struct vm_area_struct *vma;
 	struct mmu_gather tlb;
 
+	/* Secondary MMUs let go of everything first; none is called again. */
+	mmu_notifier_release(mm);
 	down_write(&mm->mmap_lock);
+	/* Only interval notifiers are left to hear it (a device mirroring the mm). */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, 0, TASK_SIZE);
 	tlb_gather_mmu_fullmm(&tlb, mm);
+	mmu_notifier_invalidate_range_start(&range);
 	for_each_vma(mm, vma)
 		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+	mmu_notifier_invalidate_range_end(&range);
 	free_pgd_range(&tlb, 0, 1ULL << 47, 0, 0);
 	tlb_finish_mmu(&tlb);
 	while (mm->map_count) {

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
 /* Models vma_soft_dirty_enabled(): tracking is on once VM_SOFTDIRTY is cleared. */
@@ -17,7 +18,7 @@ static bool vma_soft_dirty_enabled(struct vm_area_struct *vma)
  * right away, sparing the write fault?  For private memory only a page this
  * mm exclusively owns; never one that soft-dirty or uffd-wp must see.
  */
-static bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
+bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
 {
 	struct page *page;
 
@@ -71,6 +72,7 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pmd_t *pmd = pmd_offset(mm->machine, pud, addr);
+	struct mmu_notifier_range range = { 0 };
 	uint64_t next;
 	long pages = 0;
 
@@ -79,8 +81,15 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		/* Linux changes a huge pmd here (change_huge_pmd). */
 		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
 			continue;
+		/* Secondary MMUs drop their rights before any pte loses one, from the first table on. */
+		if (!range.mm) {
+			mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, addr, end);
+			mmu_notifier_invalidate_range_start(&range);
+		}
 		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
 	} while (pmd++, addr = next, addr != end);
+	if (range.mm)
+		mmu_notifier_invalidate_range_end(&range);
 	return pages;
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 
 /* How long an allocator waits for a victim it cannot reap itself. */
 #define OOM_REAP_RETRIES	10
@@ -78,21 +79,41 @@ static enum oom_choice select_bad_process(struct mml_machine *m, struct mm_struc
 	return ret;
 }
 
-/* Models __oom_reap_task_mm(): unmap every private page.  mmap_lock held. */
-static void oom_reap_task_mm(struct mm_struct *mm)
+/*
+ * __oom_reap_task_mm(): unmap every private page; mmap_lock held.  The
+ * OOM killer's reap may not sleep on a secondary MMU (nonblock): a VMA
+ * whose notifier refuses is left for another try, or for the victim's
+ * own exit.  False if one was left.
+ */
+static bool oom_reap_task_mm(struct mm_struct *mm, bool nonblock)
 {
 	struct vm_area_struct *vma;
-	struct mmu_gather tlb;
+	bool ret = true;
 
-	tlb_gather_mmu(&tlb, mm);
 	for_each_vma(mm, vma) {
+		struct mmu_notifier_range range;
+		struct mmu_gather tlb;
+
 		if (vma->vm_flags & (VM_HUGETLB | VM_PFNMAP))
 			continue;
 		/* Shared file pages may still be someone else's: only private ones go. */
-		if (vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED))
-			unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+		if (!vma_is_anonymous(vma) && (vma->vm_flags & VM_SHARED))
+			continue;
+		mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, vma->vm_start, vma->vm_end);
+		tlb_gather_mmu(&tlb, mm);
+		if (!nonblock)
+			mmu_notifier_invalidate_range_start(&range);
+		else if (mmu_notifier_invalidate_range_start_nonblock(&range) &&
+			 !bug_enabled(mm->machine, BUG_OOM_REAPER_IGNORES_EAGAIN)) {
+			tlb_finish_mmu(&tlb);
+			ret = false;
+			continue;
+		}
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+		mmu_notifier_invalidate_range_end(&range);
+		tlb_finish_mmu(&tlb);
 	}
-	tlb_finish_mmu(&tlb);
+	return ret;
 }
 
 /* The reap is done (or given up): MMF_OOM_SKIP, and waiting allocators retry. */
@@ -104,12 +125,15 @@ void oom_reap_done(struct mm_struct *mm)
 /* Models oom_reap_task(): unmap the victim's memory if its mmap_lock is free. */
 static bool oom_reap_task(struct mm_struct *mm)
 {
+	bool reaped;
+
 	if (!down_read_trylock(&mm->mmap_lock))
 		return false;
-	oom_reap_task_mm(mm);
+	reaped = oom_reap_task_mm(mm, true);
 	up_read(&mm->mmap_lock);
-	oom_reap_done(mm);
-	return true;
+	if (reaped)
+		oom_reap_done(mm);
+	return reaped;
 }
 
 /*
@@ -141,7 +165,7 @@ void oom_reap_if_pending(struct mm_struct *mm)
 	if (!test_bit(MMF_OOM_REAPING, &mm->flags))
 		return;
 	down_read(&mm->mmap_lock);
-	oom_reap_task_mm(mm);
+	oom_reap_task_mm(mm, false);
 	up_read(&mm->mmap_lock);
 	oom_reap_done(mm);
 }

@@ -12,14 +12,22 @@
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
 
-/* Does the pte at pvmw->pte map one of the walked frames? */
+/*
+ * Does the pte at pvmw->pte map one of the walked frames?  A
+ * device-exclusive entry maps its frame too (it keeps the mapping).
+ */
 static bool check_pte(struct page_vma_mapped_walk *pvmw)
 {
 	pte_t pte = ptep_get(pvmw->pte);
+	unsigned long pfn;
 
-	if (!pte_present(pte))
+	if (pte_present(pte))
+		pfn = pte_pfn(pte);
+	else if (is_device_exclusive_pte(pte))
+		pfn = swp_offset_pfn(pte_to_swp_entry(pte));
+	else
 		return false;
-	return pte_pfn(pte) - pvmw->pfn < pvmw->nr_pages;
+	return pfn - pvmw->pfn < pvmw->nr_pages;
 }
 
 /* The last address of the VMA the walked frames can be mapped at, + 1. */

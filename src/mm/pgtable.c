@@ -93,6 +93,15 @@ void pgd_free(struct mm_struct *mm)
 	mm->pgd = NULL;
 }
 
+/* The pgd of an address space with no users left, after lockless readers are done. */
+void pgd_free_rcu(struct mm_struct *mm)
+{
+	pgd_t *pgd = mm->pgd;
+
+	WRITE_ONCE(mm->pgd, NULL);
+	pagetable_free_rcu(mm, virt_to_ptdesc(mm->machine, pgd));
+}
+
 /* The pmd lock: the split lock of the table page holding the pmd entry. */
 spinlock_t *pmd_lockptr(struct mm_struct *mm, pmd_t *pmd)
 {
@@ -181,6 +190,37 @@ pmd_t *mm_find_pmd(struct mm_struct *mm, uint64_t addr)
 	if (!pud_table(pudp_get(pud)))
 		return NULL;
 	return pmd_offset(mm->machine, pud, addr);
+}
+
+/*
+ * The pte at addr as it stands, read without locks under RCU (the tables
+ * cannot be freed meanwhile), or none where no table maps it: for checks
+ * that compare another view with the CPU's, as page_table_check does.
+ */
+pte_t mm_pte_lockless(struct mm_struct *mm, uint64_t addr)
+{
+	struct mml_machine *m = mm->machine;
+	pte_t pte = __pte(0);
+	pgd_t *pgd, pgdval;
+	pud_t pudval;
+	pmd_t pmdval;
+
+	rcu_read_lock();
+	pgd = READ_ONCE(mm->pgd);	/* NULL once the address space is gone */
+	if (!pgd)
+		goto out;
+	pgdval = pgdp_get(pgd + pgd_index(addr));
+	if (!pgd_table(pgdval))
+		goto out;
+	pudval = pudp_get(pud_table_of(m, pgdval) + pud_index(addr));
+	if (!pud_table(pudval))
+		goto out;
+	pmdval = pmdp_get(pmd_table_of(m, pudval) + pmd_index(addr));
+	if (pmd_table(pmdval))
+		pte = ptep_get(pte_table_of(m, pmdval) + pte_index(addr));
+out:
+	rcu_read_unlock();
+	return pte;
 }
 
 /*

@@ -31,6 +31,7 @@
  * in Linux).
  */
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 
 static struct anon_vma *anon_vma_alloc(struct mml_machine *m)
 {
@@ -608,4 +609,68 @@ int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page)
 	ClearPageAnonExclusive(page);
 	smp_mb();
 	return 0;
+}
+
+/* ---- device-exclusive entries --------------------------------------------- */
+
+/*
+ * make_device_exclusive(): the anon page at addr becomes the device's for
+ * atomic access, as Linux 6.15+ does it: fault it in writable, lock it,
+ * recheck that the pte still maps it writable, and replace the pte by a
+ * device-exclusive entry that keeps the page's mapping and reference.
+ * Secondary MMUs other than owner hear MMU_NOTIFY_EXCLUSIVE.  mmap_lock
+ * held for read.  0 with *pagep's folio locked and referenced (the caller
+ * unlocks and puts it), or -errno (Linux returns an ERR_PTR).
+ */
+int make_device_exclusive(struct mm_struct *mm, uint64_t addr, void *owner, struct page **pagep)
+{
+	struct mml_machine *m = mm->machine;
+	struct mmu_notifier_range range;
+	struct vm_area_struct *vma;
+	struct page *page;
+	int err = 0;
+
+	mmap_assert_locked(mm);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_EXCLUSIVE, 0, mm, addr, addr + PAGE_SIZE);
+	range.owner = owner;
+	mmu_notifier_invalidate_range_start(&range);
+	while ((page = get_user_page_vma_remote(mm, addr, FOLL_WRITE, &vma, &err))) {
+		struct folio *folio = page_folio(page);
+		pmd_t *pmd = mm_find_pmd(mm, addr);
+		pte_t *ptep, pte, swp_pte;
+		spinlock_t *ptl;
+
+		if (!folio_test_anon(folio) || folio_test_large(folio)) {
+			/* Linux converts a large folio a pte at a time; mmlab makes none here yet. */
+			folio_put(m, folio);
+			page = NULL;
+			err = -EOPNOTSUPP;
+			break;
+		}
+		folio_lock(folio);
+		ptep = pmd && pmd_table(pmdp_get(pmd)) ? pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
+		pte = ptep ? ptep_get(ptep) : __pte(0);
+		if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(m, page) || !pte_write(pte)) {
+			/* Changed since the fault: fault again. */
+			if (ptep)
+				pte_unmap_unlock(ptep, ptl);
+			folio_unlock(folio);
+			folio_put(m, folio);
+			continue;
+		}
+		/* Cleared with a flush, for the dirty bit no CPU can set any more. */
+		pte = ptep_get_and_clear(ptep);
+		flush_tlb_page(vma, addr);
+		if (pte_dirty(pte))
+			folio_set_dirty(folio);
+		swp_pte = swp_entry_to_pte(make_device_exclusive_entry(page_to_pfn(m, page)));
+		if (pte_soft_dirty(pte))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		set_pte(ptep, swp_pte);
+		pte_unmap_unlock(ptep, ptl);
+		*pagep = page;
+		break;
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return page ? 0 : err;
 }

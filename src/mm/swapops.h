@@ -12,14 +12,16 @@
 #include "arch/pgtable.h"
 
 #define MAX_SWAPFILES_SHIFT	5
+#define SWP_DEVICE_NUM		1	/* device-exclusive (mmlab has no device-private memory) */
 #define SWP_MIGRATION_NUM	3
 #define SWP_PTE_MARKER_NUM	1
 #define MAX_SWAPFILES \
-	((1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_PTE_MARKER_NUM)
-#define SWP_MIGRATION_READ	(MAX_SWAPFILES)
-#define SWP_MIGRATION_READ_EXCLUSIVE (MAX_SWAPFILES + 1)
-#define SWP_MIGRATION_WRITE	(MAX_SWAPFILES + 2)
-#define SWP_PTE_MARKER		(MAX_SWAPFILES + 3)
+	((1 << MAX_SWAPFILES_SHIFT) - SWP_DEVICE_NUM - SWP_MIGRATION_NUM - SWP_PTE_MARKER_NUM)
+#define SWP_DEVICE_EXCLUSIVE	(MAX_SWAPFILES)
+#define SWP_MIGRATION_READ	(MAX_SWAPFILES + SWP_DEVICE_NUM)
+#define SWP_MIGRATION_READ_EXCLUSIVE (MAX_SWAPFILES + SWP_DEVICE_NUM + 1)
+#define SWP_MIGRATION_WRITE	(MAX_SWAPFILES + SWP_DEVICE_NUM + 2)
+#define SWP_PTE_MARKER		(MAX_SWAPFILES + SWP_DEVICE_NUM + 3)
 
 #define SWP_TYPE_SHIFT		58	/* in swp_entry_t.val, as __SWP_TYPE_SHIFT */
 #define SWP_OFFSET_MASK		((1ULL << SWP_TYPE_SHIFT) - 1)
@@ -45,6 +47,24 @@ static inline bool is_swap_entry_pte(pte_t pte)
 {
 	return is_swap_pte(pte) && !non_swap_entry(pte_to_swp_entry(pte));
 }
+
+/*
+ * Device-exclusive entries (make_device_exclusive): the page at pfn is
+ * the device's for atomic access until the CPU touches it.  The entry
+ * keeps the page's reference and mapping, as a present pte would (Linux
+ * 6.15); a CPU fault turns it back (remove_device_exclusive_entry).
+ */
+static inline swp_entry_t make_device_exclusive_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_DEVICE_EXCLUSIVE, pfn);
+}
+static inline bool is_device_exclusive_entry(swp_entry_t e) { return swp_type(e) == SWP_DEVICE_EXCLUSIVE; }
+static inline bool is_device_exclusive_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && is_device_exclusive_entry(pte_to_swp_entry(pte));
+}
+/* The frame a pfn-carrying entry names. */
+static inline unsigned long swp_offset_pfn(swp_entry_t e) { return (unsigned long)swp_offset(e); }
 
 /* swap_map counts: the number of ptes (and fork copies) naming a slot. */
 #define SWAP_HAS_CACHE	0x40	/* the slot's folio is in the swap cache */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 
 struct referenced_arg {
 	int referenced;
@@ -22,8 +23,18 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	while (page_vma_mapped_walk(&pvmw)) {
 		if (vma->vm_flags & VM_LOCKED)
 			ra->locked = true;
-		/* x86 does not flush for a cleared accessed bit: a stale one only delays aging. */
-		if (ptep_test_and_clear_young(pvmw.pte))
+		/* A device holds it for atomics: in use (Linux 6.15 counts it young). */
+		if (!pte_present(ptep_get(pvmw.pte))) {
+			ra->referenced++;
+			continue;
+		}
+		/*
+		 * ptep_clear_flush_young_notify(): the CPU's accessed bit, or a
+		 * secondary MMU's.  x86 does not flush for a cleared accessed
+		 * bit: a stale one only delays aging.
+		 */
+		if (ptep_test_and_clear_young(pvmw.pte) |
+		    mmu_notifier_clear_flush_young(vma->vm_mm, pvmw.address, pvmw.address + PAGE_SIZE))
 			ra->referenced++;
 	}
 	return true;
@@ -82,16 +93,23 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
+	struct mmu_notifier_range range;
 	bool *failed = arg;
 
+	/* Every pte of the folio in this VMA may become a swap entry: secondary MMUs let go first. */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				min(vma->vm_end, addr + ((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT)));
+	mmu_notifier_invalidate_range_start(&range);
 	while (page_vma_mapped_walk(&pvmw)) {
-		struct page *page = folio_page(folio, pte_pfn(ptep_get(pvmw.pte)) - pvmw.pfn);
+		struct page *page;
 		swp_entry_t entry;
 		pte_t pteval, swp_pte;
 		bool exclusive;
 
-		if (vma->vm_flags & VM_LOCKED)
+		/* A device-exclusive entry: the device must let go first (a CPU fault). */
+		if (vma->vm_flags & VM_LOCKED || !pte_present(ptep_get(pvmw.pte)))
 			goto fail;
+		page = folio_page(folio, pte_pfn(ptep_get(pvmw.pte)) - pvmw.pfn);
 		/* A pin would drift away from the process: keep the page mapped. */
 		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto fail;
@@ -158,9 +176,10 @@ discard:
 fail:
 		*failed = true;
 		page_vma_mapped_walk_done(&pvmw);
-		return false;
+		break;
 	}
-	return true;
+	mmu_notifier_invalidate_range_end(&range);
+	return !*failed;
 }
 
 /* Models try_to_unmap(): true if no mapping is left. */

@@ -82,6 +82,31 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"when arch_unmap_one() cannot save a page's tags, try_to_unmap_one keeps the pte but not the swap_duplicate() it took: the slot leaks",
 		"ca827d55ebaa (\"mm, swap: Add infrastructure for saving page metadata on swap\") until the seed 000 patch added swap_free(entry) on that path",
 	},
+	[BUG_WP_COPY_NO_NOTIFY] = {
+		"wp-copy-no-notify",
+		"a COW fault maps the copy without invalidating secondary MMUs: a device keeps reading and writing the old page, which the process no longer maps",
+		"seed 002: Andrea Arcangeli on do_wp_page, \"the secondary MMU must stop reading and writing the old page before the notifier returns\"; wp_page_copy's MMU_NOTIFY_CLEAR range",
+	},
+	[BUG_NOTIFY_ASYNC] = {
+		"notify-async",
+		"the device acknowledges an invalidation and drops its translations only later: it still uses the old page after the pte changed",
+		"seed 002: the asynchronous invalidation scheme (XPMEM, GRU) that the thread rejects; HMM drivers zap under their own lock inside the callback",
+	},
+	[BUG_FORK_NO_NOTIFY] = {
+		"fork-no-notify",
+		"fork write-protects the parent's ptes without telling its secondary MMUs: a device keeps writing a page now shared with the child",
+		"seed 002: \"your code is already generating mm corruption in fork\"; copy_page_range's MMU_NOTIFY_PROTECTION_PAGE range around the COW write-protect",
+	},
+	[BUG_NOTIFY_END_BEFORE_FLUSH] = {
+		"notify-end-before-flush",
+		"wp_page_copy ends the invalidation before the pte moves to the copy and the TLB flush: a device that faults in between maps the old page for good",
+		"invalidate_range_end runs after the pte change and the TLB flush (ptep_clear_flush + set_pte_at in wp_page_copy); a race only a second thread can hit",
+	},
+	[BUG_OOM_REAPER_IGNORES_EAGAIN] = {
+		"oom-reaper-ignores-eagain",
+		"the OOM reaper unmaps a range a secondary MMU refused to invalidate without sleeping: the device keeps translations to freed frames",
+		"__oom_reap_task_mm skips a VMA when mmu_notifier_invalidate_range_start_nonblock fails (93065ac753e4, \"mm, oom: distinguish blockable mode for mmu notifiers\")",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/dmirror.h"
 #include "mm/internal.h"
 
 struct check_state {
@@ -27,7 +28,7 @@ enum invariant {
 	INV_MAPCOUNT = 1,	/* map counts = the ptes mapping a page; refcount covers them; 0 = free */
 	INV_RIGHTS,		/* a pte's rights never exceed its VMA's; writable anon = exclusive */
 	INV_RMAP,		/* a pte lies in a VMA, at its folio's index, reachable by rmap */
-	INV_NO_STALE,		/* no pte or TLB entry reaches a free, reserved or table frame */
+	INV_NO_STALE,		/* no pte, TLB or device translation reaches a frame it should not */
 	INV_TABLES,		/* page-table pages reachable once from their mm, or pending RCU */
 	INV_COUNTERS,		/* vmstat and rss counters agree with what the walk found */
 	INV_OBJECTS,		/* every mm, VMA, anon_vma and folio passes its *_is_valid() */
@@ -89,6 +90,20 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	}
 	if (!pte_present(pte)) {
 		swp_entry_t entry = pte_to_swp_entry(pte);
+
+		if (is_device_exclusive_entry(entry)) {
+			/* It keeps the mapping of the anon page it stands for. */
+			pfn = swp_offset_pfn(entry);
+			if (!pfn_valid(m, pfn) || frame_is_free(pfn_to_page(m, pfn)) ||
+			    !folio_test_anon(page_folio(pfn_to_page(m, pfn)))) {
+				FAIL(st, INV_NO_STALE, "mm %d: device-exclusive entry at %#llx names pfn %lu, "
+				     "not a mapped anon page", mm->tgid, (unsigned long long)addr, pfn);
+				return;
+			}
+			st->maps[pfn]++;
+			(*rss)++;
+			return;
+		}
 
 		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
 			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
@@ -231,16 +246,6 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
 }
 
-/* What a hardware walk of mm would give for addr, without side effects. */
-static pte_t lookup_pte(struct mml_machine *m, struct mm_struct *mm, uint64_t addr)
-{
-	pmd_t *pmd = mm_find_pmd(mm, addr);
-
-	if (!pmd || !pmd_table(pmdp_get(pmd)))
-		return __pte(0);
-	return ptep_get(pte_table_of(m, pmdp_get(pmd)) + pte_index(addr));
-}
-
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 {
 	struct mml_task *t;
@@ -253,7 +258,7 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 
 			if (e->vpn == TLB_INVALID_VPN)
 				continue;
-			pte = lookup_pte(st->m, mm, addr);
+			pte = mm_pte_lockless(mm, addr);
 			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
 				FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
 				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
@@ -269,6 +274,29 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 				     (unsigned long long)addr);
 		}
 	}
+}
+
+/*
+ * A device's translation at rest (invariant 4): the frame is still the one
+ * it mapped, and the process maps it there now, as writably as the device.
+ */
+static void check_device_translation(void *arg, const struct device_translation *t)
+{
+	struct check_state *st = arg;
+	struct page *page = pfn_to_page(st->m, t->pfn);
+	pte_t pte = mm_pte_lockless(t->mm, t->addr);
+
+	if (frame_is_free(page) || READ_ONCE(page->alloc_gen) != t->gen)
+		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, %s since: a missed invalidation",
+		     t->id, (unsigned long long)t->addr, t->pfn, frame_is_free(page) ? "freed" : "reused");
+	else if (t->exclusive ? !is_device_exclusive_pte(pte) || swp_offset_pfn(pte_to_swp_entry(pte)) != t->pfn
+			      : !pte_present(pte) || pte_pfn(pte) != t->pfn)
+		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, the process's pte is %#llx: "
+		     "a missed invalidation", t->id, (unsigned long long)t->addr, t->pfn,
+		     (unsigned long long)pte_val(pte));
+	else if (t->write && !t->exclusive && !pte_write(pte))
+		FAIL(st, INV_NO_STALE, "device %d may write %#llx, the process's pte is read-only: "
+		     "a missed invalidation", t->id, (unsigned long long)t->addr);
 }
 
 static void check_frames(struct check_state *st)
@@ -501,6 +529,7 @@ int mml_check_locked(struct mml_machine *m)
 	}
 	check_anon_vmas(&st);
 	spin_unlock(&m->tasks_lock);
+	device_for_each_translation(m, check_device_translation, &st);
 	check_frames(&st);
 	check_swap(&st);
 	free(st.maps);

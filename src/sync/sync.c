@@ -86,6 +86,14 @@ void mutex_lock(struct mutex *l)
 	WRITE_ONCE(l->owner, mml_self());
 }
 
+bool mutex_trylock(struct mutex *l)
+{
+	if (pthread_mutex_trylock(&l->m))
+		return false;
+	WRITE_ONCE(l->owner, mml_self());
+	return true;
+}
+
 void mutex_unlock(struct mutex *l)
 {
 	WRITE_ONCE(l->owner, 0);
@@ -185,7 +193,7 @@ static void bit_wait_table_init(void)
 	}
 }
 
-static struct bit_waitq *bit_waitqueue(unsigned long *word)
+static struct bit_waitq *bit_waitqueue(void *word)
 {
 	uintptr_t h = (uintptr_t)word;
 
@@ -288,6 +296,29 @@ bool set_bit_wake(int nr, unsigned long *word)
 	pthread_cond_broadcast(&q->c);
 	pthread_mutex_unlock(&q->m);
 	return old;
+}
+
+void wait_var_event(void *var, bool (*cond)(void *arg), void *arg)
+{
+	struct bit_waitq *q;
+
+	if (cond(arg))
+		return;
+	q = bit_waitqueue(var);
+	pthread_mutex_lock(&q->m);
+	while (!cond(arg))
+		pthread_cond_wait(&q->c, &q->m);
+	pthread_mutex_unlock(&q->m);
+}
+
+void wake_up_var(void *var)
+{
+	struct bit_waitq *q = bit_waitqueue(var);
+
+	/* Under q->m, so that a waiter testing cond under it cannot miss the wake-up. */
+	pthread_mutex_lock(&q->m);
+	pthread_cond_broadcast(&q->c);
+	pthread_mutex_unlock(&q->m);
 }
 
 /* ---- threads -------------------------------------------------------------- */

@@ -173,6 +173,7 @@ struct mutex {
 void mutex_init(struct mutex *l);
 void mutex_destroy(struct mutex *l);
 void mutex_lock(struct mutex *l);
+bool mutex_trylock(struct mutex *l);
 void mutex_unlock(struct mutex *l);
 static inline bool mutex_is_locked_by_me(struct mutex *l) { return READ_ONCE(l->owner) == mml_self(); }
 
@@ -216,6 +217,14 @@ bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms);	/* false: still
 void bit_wait_set(int nr, unsigned long *word);
 void clear_bit_wake(int nr, unsigned long *word);
 bool set_bit_wake(int nr, unsigned long *word);	/* the bit's old value */
+
+/*
+ * Waiting on any variable (Linux's wait_var_event / wake_up_var): sleep
+ * until cond(arg) holds, tested under the variable's hashed queue; whoever
+ * changes what cond reads calls wake_up_var(var) after the change.
+ */
+void wait_var_event(void *var, bool (*cond)(void *arg), void *arg);
+void wake_up_var(void *var);
 
 /* ---- lock assertions ---------------------------------------------------- */
 
