@@ -232,8 +232,11 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	notify = !bug_enabled(m, BUG_WP_COPY_NO_NOTIFY);
 	if (notify)
 		mmu_notifier_invalidate_range_start(&range);
-	if (notify && bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH))
+	if (notify && bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH)) {
 		mmu_notifier_invalidate_range_end(&range);
+		/* The window a preemption here opens: a secondary MMU may fault the old page back. */
+		mml_preempt_point();
+	}
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
 		if (old_folio) {

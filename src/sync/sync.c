@@ -343,6 +343,13 @@ int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg)
 	return 0;
 }
 
+void mml_preempt_point(void)
+{
+	struct timespec ts = { 0, 100 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
 void mml_thread_join(struct mml_thread *t)
 {
 	pthread_join(t->tid, NULL);

@@ -285,6 +285,8 @@ void page_data_copy(void *dst, const void *src, size_t n);
 
 struct mml_thread;
 int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg);
+/* Let other threads run a while, as a preemption would (bug-zoo race windows only). */
+void mml_preempt_point(void);
 void mml_thread_join(struct mml_thread *t);
 
 #endif /* MML_SYNC_H */
