@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
 
 #ifndef SHRINK_SECONDS
 #define SHRINK_SECONDS	60.0
@@ -228,8 +229,16 @@ static void sweep_killed(struct run *r)
 		mml_exit(r->tasks[i]);
 		model_exit(r->md, i);
 		r->tasks[i] = NULL;
-		if (r->scn)
-			fprintf(r->scn, "expect killed T%d\nexit T%d\n", i, i);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_EXPECT_KILLED);
+			s.task = FZ_SYM(FZ_TASK, i);
+			s.value = 1;
+			fuzz_print(r->scn, &s);
+			s.kind = SCN_OP_EXIT;
+			fuzz_print(r->scn, &s);
+		}
 	}
 }
 

@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
 
 static bool grow_arrays(struct run *r, int task, int region, int pin)
 {
@@ -60,53 +62,13 @@ static bool grow_arrays(struct run *r, int task, int region, int pin)
 	return true;
 }
 
+/* A failed call's errno by name, as the scenario language spells it. */
 static const char *errname(long e)
 {
-	switch (-e) {
-	case EINVAL: return "EINVAL";
-	case ENOMEM: return "ENOMEM";
-	case EFAULT: return "EFAULT";
-	case EEXIST: return "EEXIST";
-	case EPERM: return "EPERM";
-	case EBADF: return "EBADF";
-	case EACCES: return "EACCES";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	default: return "E?";
-	}
+	return scn_errno_name((int)-e);
 }
 
-static const char *prot_text(int prot)
-{
-	static const char *const t[16] = { "none", "r", "w", "rw", "x", "rx", "wx", "rwx",
-					   "none,mte", "r,mte", "w,mte", "rw,mte", "x,mte", "rx,mte",
-					   "wx,mte", "rwx,mte" };
-
-	return t[(prot & 7) | ((prot & MML_PROT_MTE) ? 8 : 0)];
-}
-
-static const char *advice_text(int a, char *buf, size_t n)
-{
-	switch (a) {
-	case MADV_DONTNEED: return "dontneed";
-	case MADV_FREE: return "free";
-	case MADV_DONTFORK: return "dontfork";
-	case MADV_DOFORK: return "dofork";
-	case MADV_WIPEONFORK: return "wipeonfork";
-	case MADV_KEEPONFORK: return "keeponfork";
-	case MADV_POPULATE_READ: return "populate_read";
-	case MADV_POPULATE_WRITE: return "populate_write";
-	case MADV_NORMAL: return "normal";
-	case MADV_PAGEOUT: return "pageout";
-	case MADV_COLD: return "cold";
-	case MADV_RANDOM: return "random";
-	default:
-		snprintf(buf, n, "%d", a);
-		return buf;
-	}
-}
-
+/* How divergences name an address: "r3+4096", "0x10002000". */
 static void addr_text(const struct fop *op, char *buf, size_t n)
 {
 	if (op->region < 0)
@@ -179,37 +141,82 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 	}
 }
 
-/* ---- running one operation ---------------------------------------------------------------- */
+/* ---- the reproducer ------------------------------------------------------------------------ */
 
-static void print_pattern(FILE *f, const uint8_t *b, uint64_t n)
+/*
+ * While a run is replayed for its reproducer (r->scn), each operation
+ * prints the statement that does the same under `mmlab run`, with the
+ * model's outcomes as its expectations.  The statement is built as the
+ * parser would build it and printed by the scenario language's own
+ * printer, so that the words are the ones the parser reads.
+ */
+
+void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n)
+{
+	static const char *const prefix[] = {
+		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap",
+	};
+
+	snprintf(buf, n, "%s%d", prefix[sym % 4], sym / 4);
+}
+
+void fuzz_print(FILE *f, const struct scn_op *s)
+{
+	struct scn_printer pr = { .f = f, .name = fuzz_name };
+
+	scn_print_op(&pr, s);
+}
+
+/* A statement of op's task on op's address and length. */
+static void stmt_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op)
+{
+	scn_op_init(s, kind);
+	s->task = FZ_SYM(FZ_TASK, op->task);
+	s->addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+	s->addr.off = (uint64_t)op->off;
+	s->len = op->len;
+}
+
+/* The model's result: "=> ERRNO" unless it says success. */
+static void stmt_result(struct scn_op *s, long exp)
+{
+	if (exp < 0) {
+		s->expect.nerr = 1;
+		s->expect.err[0] = (int)-exp;
+	}
+}
+
+/* n bytes as a pattern: one byte if they are all that byte.  The printer only reads them. */
+static void stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n)
 {
 	uint64_t i;
 
 	for (i = 1; i < n && b[i] == b[0]; i++)
 		;
-	if (i == n) {
-		fprintf(f, "0x%02x", b[0]);
-		return;
+	p->present = true;
+	p->bytes = (unsigned char *)b;
+	p->n = i == n ? 1 : n;
+}
+
+/*
+ * What a read of n bytes may return: the model's bytes, the other
+ * outcome of a page written since MADV_FREE (alt), zeros where the page
+ * may have been dropped (lazy).
+ */
+static void stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt, bool lazy, uint64_t n)
+{
+	static unsigned char zero;
+
+	stmt_pattern(&s->pat, own, n);
+	if (alt)
+		stmt_pattern(&s->alt[s->nalt++], alt, n);
+	if (lazy) {
+		s->alt[s->nalt] = (struct scn_pattern){ .present = true, .zero = true, .bytes = &zero, .n = 1 };
+		s->nalt++;
 	}
-	fprintf(f, "\"");
-	for (i = 0; i < n; i++)
-		fprintf(f, "\\x%02x", b[i]);
-	fprintf(f, "\"");
 }
 
-static void print_bytes_expect(FILE *f, const uint8_t *b, uint64_t n)
-{
-	fprintf(f, " expect ");
-	print_pattern(f, b, n);
-}
-
-/* The expected result clause of a scenario line. */
-static void print_result(FILE *f, long exp)
-{
-	if (exp < 0)
-		fprintf(f, " => %s", errname(exp));
-	fprintf(f, "\n");
-}
+/* ---- running one operation ---------------------------------------------------------------- */
 
 /* Compare a load with the model, allowing zeros for lazily freed pages. */
 static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
@@ -264,36 +271,40 @@ static void settle_before_free(struct run *r, int task, struct mml_task *t, uint
 		alt = model_alternative(r->md, task, a);
 		lazy = model_lazyfree(r->md, task, a);
 		if (r->scn) {
-			fprintf(r->scn, "read T%d %#" PRIx64 " %llu", task, a, (unsigned long long)PG);
-			print_bytes_expect(r->scn, r->mbuf, PG);
-			if (alt) {
-				fprintf(r->scn, " | ");
-				print_pattern(r->scn, alt, PG);
-			}
-			fprintf(r->scn, "%s\n", lazy ? " |zero" : "");
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_READ);
+			s.task = FZ_SYM(FZ_TASK, task);
+			s.addr.off = a;
+			s.len = PG;
+			stmt_outcomes(&s, r->mbuf, alt, lazy, PG);
+			fuzz_print(r->scn, &s);
 		}
 		if (r->scn && got_tags) {
 			model_tag_outcomes(r->md, task, a, want, want_alt);
 			for (unsigned g = 0, e; g < PG / 16; g = e) {
+				struct scn_op s;
+
 				for (e = g + 1; e < PG / 16 && want[e] == want[g] && want_alt[e] == want_alt[g]; e++)
 					;
-				fprintf(r->scn, "expect tag T%d %#" PRIx64 " %u == %u", task, a + g * 16, (e - g) * 16, want[g]);
+				scn_op_init(&s, SCN_OP_EXPECT_TAG);
+				s.task = FZ_SYM(FZ_TASK, task);
+				s.addr.off = a + g * 16;
+				s.len = (e - g) * 16;
+				s.has_len = true;
+				s.cmp = SCN_EQ;
+				s.tags[s.ntags++] = want[g];
 				if (want_alt[g] != want[g])
-					fprintf(r->scn, "|%u", want_alt[g]);
-				fprintf(r->scn, "%s\n", lazy && want[g] && want_alt[g] ? "|0" : "");
+					s.tags[s.ntags++] = want_alt[g];
+				if (lazy && want[g] && want_alt[g])
+					s.tags[s.ntags++] = 0;
+				fuzz_print(r->scn, &s);
 			}
 		}
 		if (!model_read_settle(r->md, task, a, r->ibuf, got_tags))
 			fuzz_diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes and tags, nor zeros "
 				"and the writes since MADV_FREE", task, a);
 	}
-}
-
-static const char *foll_text(unsigned foll, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s%s", foll & MML_FOLL_WRITE ? ",write" : "", foll & MML_FOLL_LONGTERM ? ",longterm" : "",
-		 foll & MML_FOLL_FORCE ? ",force" : "", foll & MML_FOLL_FAST ? ",fast" : "");
-	return buf[0] ? buf + 1 : "ro";
 }
 
 /*
@@ -304,6 +315,30 @@ static const char *foll_text(unsigned foll, char *buf, size_t n)
 static bool oom_took(struct mml_task *t, long got)
 {
 	return got == -EINTR && t && mml_task_killed(t);
+}
+
+/*
+ * A call's result against the model's: the OOM killer's EINTR stands for
+ * the model's too (t may be NULL: no task); any other difference is a
+ * divergence, the call named by fmt.  The result the model now expects.
+ */
+static long judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static long judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (oom_took(t, got))
+		exp = got;
+	if (got == exp)
+		return exp;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fuzz_diverge(r, "%s: got %ld (%s), the model says %ld (%s)", what, got, got < 0 ? errname(got) : "ok",
+		     exp, exp < 0 ? errname(exp) : "ok");
+	return exp;
 }
 
 static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
@@ -326,12 +361,8 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
 		forced = true;
 	}
-	if (oom_took(t, got))
-		exp = got;
-	if (got != exp)
-		fuzz_diverge(r, "T%d %s %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
-			op->get ? "get" : "pin", at, op->len, foll_text(op->foll, fb, sizeof(fb)), got,
-			got < 0 ? errname(got) : "ok", exp, exp < 0 ? errname(exp) : "ok");
+	exp = judge(r, t, got, exp, "T%d %s %s %" PRIu64 " %s", op->task, op->get ? "get" : "pin", at, op->len,
+		    scn_foll_name(op->foll, fb, sizeof(fb)));
 	if (got > 0) {
 		r->pins[op->pin] = pin;
 		/*
@@ -353,17 +384,21 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 		model_unpin(r->md, op->pin);
 	}
 	if (r->scn) {
+		struct scn_op s;
+
+		stmt_at(&s, SCN_OP_PIN, op);
+		s.arg = op->get;
 		if (exp > 0)
-			fprintf(r->scn, "p%d = ", op->pin);
+			s.def = FZ_SYM(FZ_PIN, op->pin);
 		/*
 		 * The model took that pin as a forced one, and so does the
 		 * scenario: the fast walk ignores FOLL_FORCE, but without it the
 		 * slow path a healthy library falls back to (a page to unshare)
 		 * would refuse what a buggy fast walk took.
 		 */
-		fprintf(r->scn, "%s T%d %s %" PRIu64 " %s", op->get ? "get" : "pin", op->task, at, op->len,
-			foll_text(op->foll | (forced ? MML_FOLL_FORCE : 0), fb, sizeof(fb)));
-		print_result(r->scn, exp > 0 ? 0 : exp);
+		s.flags = op->foll | (forced ? MML_FOLL_FORCE : 0);
+		stmt_result(&s, exp > 0 ? 0 : exp);
+		fuzz_print(r->scn, &s);
 	}
 	return true;
 }
@@ -381,11 +416,9 @@ static bool exec_dma(struct run *r, const struct fop *op)
 		got = mml_dma_read(pin, (uint64_t)op->off, r->ibuf, op->len);
 		exp = model_dma_read_result(r->md, op->pin, (uint64_t)op->off, op->len);
 	}
-	if (got != exp) {
-		fuzz_diverge(r, "%s p%d %" PRId64 " %" PRIu64 ": got %ld (%s), the model says %ld (%s)",
-			op->kind == F_DMA_WRITE ? "dma-write" : "dma-read", op->pin, op->off, op->len, got,
-			got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
-	} else if (!got && op->kind == F_DMA_READ) {
+	exp = judge(r, NULL, got, exp, "%s p%d %" PRId64 " %" PRIu64,
+		    op->kind == F_DMA_WRITE ? "dma-write" : "dma-read", op->pin, op->off, op->len);
+	if (got == exp && !got && op->kind == F_DMA_READ) {
 		uint64_t bad;
 		int want;
 
@@ -395,15 +428,18 @@ static bool exec_dma(struct run *r, const struct fop *op)
 				r->ibuf[bad - (uint64_t)op->off], want);
 	}
 	if (r->scn) {
-		if (op->kind == F_DMA_WRITE) {
-			fprintf(r->scn, "dma-write p%d %" PRId64 " %" PRIu64 " 0x%02x", op->pin, op->off, op->len,
-				op->byte);
-		} else {
-			fprintf(r->scn, "dma-read p%d %" PRId64 " %" PRIu64, op->pin, op->off, op->len);
-			if (!exp && model_dma_expected(r->md, op->pin, (uint64_t)op->off, op->len, r->mbuf))
-				print_bytes_expect(r->scn, r->mbuf, op->len);
-		}
-		print_result(r->scn, exp);
+		struct scn_op s;
+
+		scn_op_init(&s, op->kind == F_DMA_WRITE ? SCN_OP_DMA_WRITE : SCN_OP_DMA_READ);
+		s.pin = FZ_SYM(FZ_PIN, op->pin);
+		s.pos = (uint64_t)op->off;
+		s.len = op->len;
+		if (op->kind == F_DMA_WRITE)
+			stmt_pattern(&s.pat, &op->byte, 1);
+		else if (!exp && model_dma_expected(r->md, op->pin, (uint64_t)op->off, op->len, r->mbuf))
+			stmt_pattern(&s.pat, r->mbuf, op->len);
+		stmt_result(&s, exp);
+		fuzz_print(r->scn, &s);
 	}
 	return true;
 }
@@ -434,14 +470,15 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		}
 		for (a = addr; a < addr + op->len && !exp; a = (a & ~15ULL) + 16)
 			exp = model_set_tag(r->md, op->task, a, op->byte);
-		if (oom_took(t, got))
-			exp = got;
-		if (got != exp)
-			fuzz_diverge(r, "T%d tag %s %" PRIu64 " = %u: got %ld (%s), the model says %ld (%s)", op->task, at,
-				op->len, op->byte, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		exp = judge(r, t, got, exp, "T%d tag %s %" PRIu64 " = %u", op->task, at, op->len, op->byte);
 		if (r->scn) {
-			fprintf(r->scn, "tag T%d %s %" PRIu64 " = %u", op->task, at, op->len, op->byte);
-			print_result(r->scn, exp);
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_TAG, op);
+			s.has_len = true;
+			s.tags[s.ntags++] = op->byte;
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	}
@@ -450,21 +487,23 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		return true;
 	lazy = model_lazyfree(r->md, op->task, addr);
 	exp = model_get_tag(r->md, op->task, addr, &want);
-	if (oom_took(t, got))
-		exp = got;
-	if (got != exp)
-		fuzz_diverge(r, "T%d tag load %s: got %ld (%s), the model says %ld (%s)", op->task, at, got,
-			got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
-	else if (!got && tag != want && !(adopted = model_tag_alternative(r->md, op->task, addr, tag)))
+	exp = judge(r, t, got, exp, "T%d tag load %s", op->task, at);
+	if (got == exp && !got && tag != want && !(adopted = model_tag_alternative(r->md, op->task, addr, tag)))
 		fuzz_diverge(r, "T%d tag load %s: the tag is %u, the model says %u", op->task, at, tag, want);
 	if (r->scn) {
-		fprintf(r->scn, "expect tag T%d %s", op->task, at);
-		if (exp)
-			print_result(r->scn, exp);
-		else if (adopted)
-			fprintf(r->scn, " == %u|%u\n", want, tag);	/* the outcome the model adopted */
-		else
-			fprintf(r->scn, lazy && want ? " == %u|0\n" : " == %u\n", want);
+		struct scn_op s;
+
+		stmt_at(&s, SCN_OP_EXPECT_TAG, op);	/* one granule: no LEN */
+		stmt_result(&s, exp);
+		if (!exp) {
+			s.cmp = SCN_EQ;
+			s.tags[s.ntags++] = want;
+			if (adopted)
+				s.tags[s.ntags++] = tag;	/* the outcome the model adopted */
+			else if (lazy && want)
+				s.tags[s.ntags++] = 0;
+		}
+		fuzz_print(r->scn, &s);
 	}
 	return true;
 }
@@ -476,7 +515,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	uint64_t addr = 0;
 	long got = 0, exp = 0, fails_before;
 	const char *why = NULL;
-	char at[64], abuf[16];
+	char at[64], pbuf[32];
 	bool injected;
 
 	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1))
@@ -524,12 +563,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (!exp)
 			r->tasks[op->new_task] = nt;
 		if (r->scn) {
-			if (op->kind == F_SPAWN)
-				fprintf(r->scn, "spawn T%d", op->new_task);
-			else
-				fprintf(r->scn, "%s T%d -> T%d", op->kind == F_THREAD ? "thread" : "fork",
-					op->task, op->new_task);
-			print_result(r->scn, exp);
+			struct scn_op s;
+
+			scn_op_init(&s, op->kind == F_SPAWN ? SCN_OP_SPAWN :
+				    op->kind == F_THREAD ? SCN_OP_THREAD : SCN_OP_FORK);
+			s.task = FZ_SYM(FZ_TASK, op->task);
+			s.def = FZ_SYM(FZ_TASK, op->new_task);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_EXIT:
@@ -538,8 +579,12 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		r->tasks[op->task] = NULL;
 		if (got != exp)
 			fuzz_diverge(r, "exit T%d: got %ld, the model says %ld", op->task, got, exp);
-		if (r->scn)
-			fprintf(r->scn, "exit T%d\n", op->task);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_EXIT, op);
+			fuzz_print(r->scn, &s);
+		}
 		return true;
 	case F_MMAP:
 		got = mml_mmap(t, addr, op->len, op->prot, op->flags, -1, 0);
@@ -550,31 +595,30 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return true;
 		}
 		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
-		if (oom_took(t, got)) {
-			exp = got;
+		if (oom_took(t, got))
 			why = NULL;
-		}
+		scn_prot_name(op->prot, pbuf, sizeof(pbuf));
 		if (why)
-			fuzz_diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len,
-				prot_text(op->prot), why, got);
-		else if (got != exp)
-			fuzz_diverge(r, "T%d mmap %s %" PRIu64 " %s: got %ld (%s), the model says %ld (%s)", op->task,
-				at, op->len, prot_text(op->prot), got, got < 0 ? errname(got) : "ok", exp,
-				exp < 0 ? errname(exp) : "ok");
+			fuzz_diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len, pbuf,
+				why, got);
+		else
+			exp = judge(r, t, got, exp, "T%d mmap %s %" PRIu64 " %s", op->task, at, op->len, pbuf);
 		if (exp >= 0 && !why) {
 			r->rbase[op->defines] = (uint64_t)exp;
 			r->rlen[op->defines] = (op->len + PG - 1) & ~(PG - 1);
 			r->rok[op->defines] = true;
 		}
 		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_MMAP, op);
 			if (exp >= 0)
-				fprintf(r->scn, "r%d = ", op->defines);
-			fprintf(r->scn, "mmap T%d %s %" PRIu64 " %s private,anonymous%s%s%s", op->task,
-				op->region >= 0 || op->off ? at : "0", op->len,
-				prot_text(op->prot), op->flags & MAP_FIXED ? ",fixed" : "",
-				op->flags & MAP_FIXED_NOREPLACE ? ",fixed_noreplace" : "",
-				op->flags & MAP_POPULATE ? ",populate" : "");
-			print_result(r->scn, exp);
+				s.def = FZ_SYM(FZ_REGION, op->defines);
+			s.arg = op->prot;
+			s.flags = MAP_PRIVATE | MAP_ANONYMOUS |
+				  (op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE));
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_MUNMAP:
@@ -599,22 +643,17 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
 		      model_madvise(r->md, op->task, addr, op->len, op->advice);
-		if (oom_took(t, got))
-			exp = got;
-		if (got != exp)
-			fuzz_diverge(r, "T%d %s %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task,
-				op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
-				at, op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		exp = judge(r, t, got, exp, "T%d %s %s %" PRIu64, op->task,
+			    op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
+			    at, op->len);
 		if (r->scn) {
-			if (op->kind == F_MUNMAP)
-				fprintf(r->scn, "munmap T%d %s %" PRIu64, op->task, at, op->len);
-			else if (op->kind == F_MPROTECT)
-				fprintf(r->scn, "mprotect T%d %s %" PRIu64 " %s", op->task, at, op->len,
-					prot_text(op->prot));
-			else
-				fprintf(r->scn, "madvise T%d %s %" PRIu64 " %s", op->task, at, op->len,
-					advice_text(op->advice, abuf, sizeof(abuf)));
-			print_result(r->scn, exp);
+			struct scn_op s;
+
+			stmt_at(&s, op->kind == F_MUNMAP ? SCN_OP_MUNMAP :
+				op->kind == F_MPROTECT ? SCN_OP_MPROTECT : SCN_OP_MADVISE, op);
+			s.arg = op->kind == F_MPROTECT ? op->prot : op->advice;
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_WRITE:
@@ -624,14 +663,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (got == -ENOMEM && injected)
 			return true;
 		exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
-		if (oom_took(t, got))
-			exp = got;
-		if (got != exp)
-			fuzz_diverge(r, "T%d write %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
-				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
+		exp = judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);
 		if (r->scn) {
-			fprintf(r->scn, "write T%d %s %" PRIu64 " 0x%02x", op->task, at, op->len, op->byte);
-			print_result(r->scn, exp);
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_WRITE, op);
+			stmt_pattern(&s.pat, &op->byte, 1);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_READ: {
@@ -655,25 +694,18 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			undecided |= page_alt[np];
 		}
 		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
-		if (oom_took(t, got))
-			exp = got;
-		if (got != exp)
-			fuzz_diverge(r, "T%d read %s %" PRIu64 ": got %ld (%s), the model says %ld (%s)", op->task, at,
-				op->len, got, got ? errname(got) : "ok", exp, exp ? errname(exp) : "ok");
-		else if (!got)
+		exp = judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);
+		if (got == exp && !got)
 			compare_read(r, op, addr);
 		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
-			fprintf(r->scn, "read T%d %s %" PRIu64, op->task, at, op->len);
-			if (!exp) {
-				print_bytes_expect(r->scn, r->mbuf, op->len);
-				if (page_alt[0]) {
-					fprintf(r->scn, " | ");
-					print_pattern(r->scn, r->abuf + (addr & (PG - 1)), op->len);
-				}
-				if (lazy)
-					fprintf(r->scn, " |zero");
-			}
-			print_result(r->scn, exp);
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_READ, op);
+			if (!exp)
+				stmt_outcomes(&s, r->mbuf, page_alt[0] ? r->abuf + (addr & (PG - 1)) : NULL, lazy,
+					      op->len);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
 		} else if (r->scn) {
 			/*
 			 * A lazily freed page may read its old bytes or zeros, and one
@@ -683,14 +715,15 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			 */
 			for (uint64_t a = addr, i = 0; a < addr + op->len; i++) {
 				uint64_t next = min_u64((a & ~(PG - 1)) + PG, addr + op->len), n = next - a;
+				struct scn_op s;
 
-				fprintf(r->scn, "read T%d %#" PRIx64 " %" PRIu64, op->task, a, n);
-				print_bytes_expect(r->scn, r->mbuf + (a - addr), n);
-				if (page_alt[i]) {
-					fprintf(r->scn, " | ");
-					print_pattern(r->scn, r->abuf + i * PG + (a & (PG - 1)), n);
-				}
-				fprintf(r->scn, "%s\n", page_lazy[i] ? " |zero" : "");
+				scn_op_init(&s, SCN_OP_READ);
+				s.task = FZ_SYM(FZ_TASK, op->task);
+				s.addr.off = a;
+				s.len = n;
+				stmt_outcomes(&s, r->mbuf + (a - addr),
+					      page_alt[i] ? r->abuf + i * PG + (a & (PG - 1)) : NULL, page_lazy[i], n);
+				fuzz_print(r->scn, &s);
 				a = next;
 			}
 		}
@@ -705,8 +738,13 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		mml_unpin(r->pins[op->pin]);
 		r->pins[op->pin] = NULL;
 		model_unpin(r->md, op->pin);
-		if (r->scn)
-			fprintf(r->scn, "unpin p%d\n", op->pin);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_UNPIN);
+			s.pin = FZ_SYM(FZ_PIN, op->pin);
+			fuzz_print(r->scn, &s);
+		}
 		return true;
 	case F_DMA_READ:
 	case F_DMA_WRITE:
@@ -716,8 +754,13 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		got = mml_reclaim(r->m, op->len);
 		if (got < 0)
 			fuzz_diverge(r, "reclaim %" PRIu64 ": got %ld", op->len, got);
-		if (r->scn)
-			fprintf(r->scn, "reclaim %" PRIu64 "\n", op->len);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_RECLAIM);
+			s.len = op->len;
+			fuzz_print(r->scn, &s);
+		}
 		return true;
 	case F_SWAPON:
 		/* Invisible to the model too, as is a swapoff: every byte stays. */
@@ -726,10 +769,13 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			fuzz_diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
 		r->swap_id[op->dev] = (int)got;
 		if (r->scn) {
-			fprintf(r->scn, "swap%d = swapon %" PRIu64, op->dev, op->len);
-			if (op->prot >= 0)
-				fprintf(r->scn, " prio %d", op->prot);
-			fprintf(r->scn, "\n");
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_SWAPON);
+			s.def = FZ_SYM(FZ_SWAP, op->dev);
+			s.len = op->len;
+			s.prio = op->prot;
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_SWAPOFF:
@@ -742,15 +788,23 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (!got)
 			r->swap_id[op->dev] = -1;
 		if (r->scn) {
-			fprintf(r->scn, "swapoff swap%d", op->dev);
-			print_result(r->scn, got);
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_SWAPOFF);
+			s.swap = FZ_SYM(FZ_SWAP, op->dev);
+			stmt_result(&s, got);
+			fuzz_print(r->scn, &s);
 		}
 		return true;
 	case F_CHECK:
 		if (mml_check(r->m))
 			fuzz_diverge(r, "the invariant checker failed at a check statement");
-		if (r->scn)
-			fprintf(r->scn, "check\n");
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_CHECK);
+			fuzz_print(r->scn, &s);
+		}
 		return true;
 	case F_FAIL_TAG: {
 		/* The next tag record cannot be had: arch_unmap_one fails, invisibly to the model. */
@@ -758,8 +812,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 
 		if (mml_fail_set(r->m, &f))
 			fuzz_diverge(r, "fail tag: mml_fail_set refused");
-		if (r->scn)
-			fprintf(r->scn, "fail tag\n");
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_FAIL);
+			s.fail_sites = MML_FAIL_TAG;
+			s.fail_nth = 1;
+			fuzz_print(r->scn, &s);
+		}
 		return true;
 	}
 	}

@@ -7,6 +7,7 @@
  *	fuzz_exec.c	one operation on the library and on the model, the
  *			model kept in step after an injected failure, and
  *			the statement each operation prints in a reproducer
+ *			(as a struct scn_op, through scn_print_op)
  *	fuzz_shrink.c	replay, delta debugging, the shrunk scenario
  *	fuzz.c		a whole run: set-up, the checks after each
  *			operation, teardown, the run loop and its front ends
@@ -129,6 +130,20 @@ struct run {
 	uint8_t *ibuf, *mbuf;
 	uint8_t *abuf;			/* F_READ: the alternatives of the pages it reads */
 };
+
+/*
+ * The reproducer: each operation as the scenario statement that does the
+ * same (scenario/scenario.h), printed by the language's own printer with
+ * the fuzzer's names: tasks T0.., regions r0.., pins p0.., swap devices
+ * swap0..  FZ_SYM numbers them for struct scn_op, one kind in four.
+ */
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP };
+#define FZ_SYM(kind, n)	((n) * 4 + (kind))
+
+struct scn_op;
+struct scn_printer;
+void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n);
+void fuzz_print(FILE *f, const struct scn_op *s);
 
 /* fuzz_gen.c: fills op with the next operation for the current state of the run */
 void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op);

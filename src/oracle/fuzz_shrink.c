@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
 
 #define SHRINK_TRIALS	4000
 
@@ -33,9 +34,15 @@ bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FIL
 	if (at)
 		*at = i;
 	/* A scenario must give back what it pinned, or teardown reports a leak. */
-	for (int k = 0; scn && k < r.npins; k++)
-		if (r.pins[k])
-			fprintf(scn, "unpin p%d\n", k);
+	for (int k = 0; scn && k < r.npins; k++) {
+		struct scn_op s;
+
+		if (!r.pins[k])
+			continue;
+		scn_op_init(&s, SCN_OP_UNPIN);
+		s.pin = FZ_SYM(FZ_PIN, k);
+		fuzz_print(scn, &s);
+	}
 	fuzz_run_finish(&r);
 	failed = r.why[0] != 0;
 	if (why)
@@ -153,11 +160,20 @@ size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, c
 
 void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *f, long total)
 {
+	struct scn_op s;
+
 	fprintf(f, "# Shrunk by `mmlab fuzz --seed %" PRIu64 "%s%s` from %ld operations to %zu.\n", o->seed,
 		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", total, n);
 	fprintf(f, "# Expectations are the reference model's.\n");
-	fprintf(f, "machine ram=%" PRIu64 " seed=%" PRIu64 "\n", o->ram, o->seed);
-	if (o->swap)
-		fprintf(f, "swap0 = swapon %" PRIu64 "\n", o->swap);
+	scn_op_init(&s, SCN_OP_MACHINE);
+	s.ram = o->ram;
+	s.seed = o->seed;
+	fuzz_print(f, &s);
+	if (o->swap) {
+		scn_op_init(&s, SCN_OP_SWAPON);
+		s.def = FZ_SYM(FZ_SWAP, 0);
+		s.len = o->swap;
+		fuzz_print(f, &s);
+	}
 	fuzz_replay(o, ops, n, f, NULL, NULL, 0);
 }
