@@ -12,47 +12,25 @@
  * would have changed the memory (an mmap, a write, a pin), the two
  * kernels no longer hold the same state, and every later statement on
  * that side is skipped too, naming the first.
+ *
+ * Each statement's observe function is in its scenario/cmd_*.c
+ * (scenario/command.h); this file holds the walk and what they share
+ * (observe.h).
  */
-#define _GNU_SOURCE	/* pipe2, vmsplice, tee, F_SETPIPE_SZ, asprintf */
+#define _GNU_SOURCE	/* vasprintf, asprintf */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mmlab.h"
-#include "native/conform.h"
-
-enum sym_state { SYM_UNSET, SYM_OK, SYM_FAILED, SYM_SKIPPED };
-
-struct val {
-	enum sym_state state;
-	unsigned line;		/* where it failed or was skipped */
-	int h;			/* the back end's task or pin handle */
-	uint64_t v;		/* address or frame */
-};
-
-struct walk {
-	const struct scn_script *s;
-	struct cf_backend *b;
-	struct cf_log *log;
-	struct val *vals;
-	long *marks;
-	char **mark_skip;	/* why a statref could not be marked */
-	unsigned gone_line;	/* a state change was skipped here; 0 = none */
-	char *gone_why;
-	long reports;
-	const struct scn_op *op;
-	struct cf_obs *obs;
-	int64_t reclaimed;	/* what the latest reclaim returned */
-};
+#include "native/observe.h"
+#include "scenario/command.h"
 
 /* ---- writing an observation ---- */
 
-static void note(struct walk *w, enum cf_obs_state st, bool holds, const char *key,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void note(struct walk *w, enum cf_obs_state st, bool holds, const char *key,
-		 const char *fmt, ...)
+void cf_note(struct cf_walk *w, enum cf_obs_state st, bool holds, const char *key,
+	     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,7 +43,7 @@ static void note(struct walk *w, enum cf_obs_state st, bool holds, const char *k
 	w->obs->key = key ? strdup(key) : NULL;
 }
 
-static const char *errname(long r)
+const char *cf_errname(long r)
 {
 	return r >= 0 ? "ok" : scn_errno_name((int)-r);
 }
@@ -74,11 +52,11 @@ static const char *errname(long r)
  * A back end's refusal: skipped (or broken) and, if the statement would
  * have changed the memory, everything after it too.  True if it was one.
  */
-static bool refused(struct walk *w, int64_t r, bool changes_state)
+bool cf_refused(struct cf_walk *w, int64_t r, bool changes_state)
 {
 	if (r != -CF_SKIP && r != -CF_BROKEN)
 		return false;
-	note(w, r == -CF_SKIP ? CF_SKIPPED : CF_ERROR, false, NULL, "%s", w->b->why);
+	cf_note(w, r == -CF_SKIP ? CF_SKIPPED : CF_ERROR, false, NULL, "%s", w->b->why);
 	if (changes_state || r == -CF_BROKEN) {
 		w->gone_line = w->op->line;
 		free(w->gone_why);
@@ -88,27 +66,27 @@ static bool refused(struct walk *w, int64_t r, bool changes_state)
 }
 
 /* "ok", "EFAULT": a result, judged against the statement's "=>" */
-static void note_result(struct walk *w, int64_t r)
+void cf_note_result(struct cf_walk *w, int64_t r)
 {
-	note(w, CF_SEEN, scn_result_ok(&w->op->expect, r < 0 ? (int)-r : 0), NULL,
-	     "%s", errname(r));
+	cf_note(w, CF_SEEN, scn_result_ok(&w->op->expect, r < 0 ? (int)-r : 0), NULL,
+		"%s", cf_errname(r));
 }
 
 /* ---- values ---- */
 
-static uint64_t addr_of(struct walk *w, const struct scn_addr *a)
+uint64_t cf_addr_of(struct cf_walk *w, const struct scn_addr *a)
 {
 	return a->sym < 0 ? a->off : w->vals[a->sym].v + a->off;
 }
 
-static int task_of(struct walk *w, int sym)
+int cf_task_of(struct cf_walk *w, int sym)
 {
 	return w->vals[sym].h;
 }
 
-static void define(struct walk *w, enum sym_state st, int h, uint64_t v)
+void cf_define(struct cf_walk *w, enum cf_sym_state st, int h, uint64_t v)
 {
-	struct val *d = &w->vals[w->op->def];
+	struct cf_val *d = &w->vals[w->op->def];
 
 	if (w->op->def < 0)
 		return;
@@ -119,27 +97,27 @@ static void define(struct walk *w, enum sym_state st, int h, uint64_t v)
 }
 
 /* Is a symbol the statement uses missing on this side?  Then noted. */
-static bool missing(struct walk *w, int sym)
+static bool missing(struct cf_walk *w, int sym)
 {
-	struct val *v;
+	struct cf_val *v;
 
 	if (sym < 0)
 		return false;
 	v = &w->vals[sym];
-	if (v->state == SYM_SKIPPED) {
-		note(w, CF_SKIPPED, false, NULL, "%s was skipped at line %u",
-		     w->s->syms[sym].name, v->line);
+	if (v->state == CF_SYM_SKIPPED) {
+		cf_note(w, CF_SKIPPED, false, NULL, "%s was skipped at line %u",
+			w->s->syms[sym].name, v->line);
 		return true;
 	}
-	if (v->state == SYM_FAILED) {
-		note(w, CF_SEEN, false, NULL, "n/a: %s failed at line %u",
-		     w->s->syms[sym].name, v->line);
+	if (v->state == CF_SYM_FAILED) {
+		cf_note(w, CF_SEEN, false, NULL, "n/a: %s failed at line %u",
+			w->s->syms[sym].name, v->line);
 		return true;
 	}
 	return false;
 }
 
-static bool deps_missing(struct walk *w)
+static bool deps_missing(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
 
@@ -192,15 +170,25 @@ static bool same_as(const struct scn_pattern *p, const unsigned char *buf, uint6
 	return i == len;
 }
 
+unsigned char *cf_load_buffer(struct cf_walk *w)
+{
+	unsigned char *buf = malloc(w->op->len ? w->op->len : 1);
+
+	if (!buf)
+		cf_note(w, CF_ERROR, false, NULL, "out of memory for %llu bytes",
+			(unsigned long long)w->op->len);
+	return buf;
+}
+
 /* The bytes a read or dma-read returned, as an observation. */
-static void note_bytes(struct walk *w, int64_t r, const unsigned char *buf)
+void cf_note_bytes(struct cf_walk *w, int64_t r, const unsigned char *buf)
 {
 	const struct scn_op *op = w->op;
 	char q[64], name[64];
 	int i;
 
 	if (r < 0 || (!op->pat.present && op->len == 0)) {
-		note_result(w, r);
+		cf_note_result(w, r);
 		return;
 	}
 	if (op->pat.present && scn_pattern_matches(op, buf, op->len)) {
@@ -209,516 +197,58 @@ static void note_bytes(struct walk *w, int64_t r, const unsigned char *buf)
 		for (i = 0; !same_as(m, buf, op->len) && i < op->nalt; i++)
 			m = &op->alt[i];
 		pattern_name(m, name, sizeof(name));
-		note(w, CF_SEEN, scn_result_ok(&op->expect, 0), "ok, as expected",
-		     "ok, matches %s", name);
+		cf_note(w, CF_SEEN, scn_result_ok(&op->expect, 0), "ok, as expected",
+			"ok, matches %s", name);
 		return;
 	}
 	quote(buf, op->len, q, sizeof(q));
-	note(w, CF_SEEN, scn_result_ok(&op->expect, 0) && !op->pat.present, NULL,
-	     "ok, %s (%llu bytes, fnv 0x%016llx)", q, (unsigned long long)op->len,
-	     (unsigned long long)fnv(buf, op->len));
+	cf_note(w, CF_SEEN, scn_result_ok(&op->expect, 0) && !op->pat.present, NULL,
+		"ok, %s (%llu bytes, fnv 0x%016llx)", q, (unsigned long long)op->len,
+		(unsigned long long)fnv(buf, op->len));
 }
 
-/* ---- statements ---- */
+/* ---- frames ---- */
 
-static void do_task(struct walk *w)
+int cf_pagemap1(struct cf_walk *w, int task_sym, const struct scn_addr *a,
+		uint64_t *e)
 {
-	int child = -1;
-	int r = w->b->task(w->b, w->op->kind,
-			   w->op->kind == SCN_OP_SPAWN ? -1 : task_of(w, w->op->task),
-			   &child);
+	int r = w->b->pagemap(w->b, cf_task_of(w, task_sym), cf_addr_of(w, a), 1, e);
 
-	if (refused(w, r, true)) {
-		define(w, SYM_SKIPPED, -1, 0);
-		return;
-	}
-	define(w, r < 0 ? SYM_FAILED : SYM_OK, child, 0);
-	note_result(w, r);
-}
-
-static void do_mmap(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int64_t r = w->b->mmap(w->b, task_of(w, op->task), addr_of(w, &op->addr),
-			       op->len, op->arg, op->flags, op->fd, op->off);
-
-	if (refused(w, r, true)) {
-		define(w, SYM_SKIPPED, -1, 0);
-		return;
-	}
-	/* the address itself is not an observation: hosts place maps apart */
-	define(w, r < 0 ? SYM_FAILED : SYM_OK, -1, (uint64_t)r);
-	note_result(w, r);
-}
-
-static void do_range(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int r = w->b->range(w->b, op->kind, task_of(w, op->task),
-			    addr_of(w, &op->addr), op->len, op->arg);
-
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-static void do_write(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int r = w->b->write(w->b, task_of(w, op->task), addr_of(w, &op->addr),
-			    op->len, &op->pat);
-
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-static void do_read(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	unsigned char *buf = malloc(op->len ? op->len : 1);
-	int r;
-
-	if (!buf) {
-		note(w, CF_ERROR, false, NULL, "out of memory for %llu bytes",
-		     (unsigned long long)op->len);
-		return;
-	}
-	if (op->kind == SCN_OP_READ)
-		r = w->b->read(w->b, task_of(w, op->task), addr_of(w, &op->addr),
-			       op->len, buf);
-	else
-		r = w->b->dma_read(w->b, w->vals[op->pin].h, op->pos, op->len, buf);
-	/* a load faults pages in: skipping one leaves the state behind */
-	if (!refused(w, r, op->kind == SCN_OP_READ))
-		note_bytes(w, r, buf);
-	free(buf);
-}
-
-static int pagemap1(struct walk *w, int task_sym, const struct scn_addr *a,
-		    uint64_t *e)
-{
-	int r = w->b->pagemap(w->b, task_of(w, task_sym), addr_of(w, a), 1, e);
-
-	if (refused(w, r, false))
+	if (cf_refused(w, r, false))
 		return -1;
 	if (r < 0) {
-		note(w, CF_SEEN, false, NULL, "pagemap: %s", errname(r));
+		cf_note(w, CF_SEEN, false, NULL, "pagemap: %s", cf_errname(r));
 		return -1;
 	}
 	return 0;
 }
 
-static void do_frame(struct walk *w)
-{
-	uint64_t e;
-
-	if (pagemap1(w, w->op->task, &w->op->addr, &e)) {
-		define(w, w->obs->state == CF_SKIPPED ? SYM_SKIPPED : SYM_FAILED, -1, 0);
-		return;
-	}
-	define(w, e & MML_PM_PRESENT ? SYM_OK : SYM_FAILED, -1, e & MML_PM_PFRAME_MASK);
-	note(w, CF_SEEN, e & MML_PM_PRESENT, NULL, "%s",
-	     e & MML_PM_PRESENT ? "present" : "not present");
-}
-
-static const struct { uint64_t bit; const char *name; } pm_names[] = {
-	{ MML_PM_PRESENT, "present" }, { MML_PM_SWAP, "swapped" },
-	{ MML_PM_MMAP_EXCLUSIVE, "exclusive" }, { MML_PM_SOFT_DIRTY, "soft-dirty" },
-	{ MML_PM_UFFD_WP, "uffd-wp" }, { MML_PM_FILE, "file" },
-};
-
-/* The bits the statement names, as seen: "present !exclusive". */
-static void pm_seen(uint64_t e, uint64_t mask, char *buf, size_t n)
-{
-	size_t o = 0;
-	unsigned i;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(pm_names) / sizeof(pm_names[0]) && o < n; i++)
-		if (mask & pm_names[i].bit)
-			o += snprintf(buf + o, n - o, "%s%s%s", o ? " " : "",
-				      e & pm_names[i].bit ? "" : "!", pm_names[i].name);
-}
-
-static void do_expect_pagemap(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t n = op->len ? (op->len + 4095) / 4096 : 1, i, mask = op->pm_set | op->pm_clear;
-	uint64_t *e = calloc(n, sizeof(*e));
-	char first[96], cur[96], *text = NULL;
-	size_t tn = 0;
-	FILE *f;
-	bool holds = true, uniform = true;
-	int r;
-
-	if (!e)
-		return note(w, CF_ERROR, false, NULL, "out of memory");
-	r = w->b->pagemap(w->b, task_of(w, op->task), addr_of(w, &op->addr), n, e);
-	if (refused(w, r, false) || (r < 0 && (note_result(w, r), 1))) {
-		free(e);
-		return;
-	}
-	f = open_memstream(&text, &tn);
-	pm_seen(e[0], mask, first, sizeof(first));
-	for (i = 0; i < n; i++) {
-		pm_seen(e[i], mask, cur, sizeof(cur));
-		holds &= (e[i] & op->pm_set) == op->pm_set && !(e[i] & op->pm_clear);
-		uniform &= !strcmp(cur, first);
-		if (f && n > 1)
-			fprintf(f, "%s%llu: %s", i ? "; " : "", (unsigned long long)i, cur);
-	}
-	if (f)
-		fclose(f);
-	if (n == 1 || uniform)
-		note(w, CF_SEEN, holds, NULL, "%s%s", n > 1 ? "every page: " : "", first);
-	else
-		note(w, CF_SEEN, holds, NULL, "%s", text ? text : "?");
-	free(text);
-	free(e);
-}
-
 /* "same frame" or "different frames" between two present pages */
-static void note_frames(struct walk *w, bool present, uint64_t a, uint64_t b, bool want_same)
+void cf_note_frames(struct cf_walk *w, bool present, uint64_t a, uint64_t b, bool want_same)
 {
 	if (!present)
-		return note(w, CF_SEEN, false, NULL, "not present");
-	note(w, CF_SEEN, (a == b) == want_same, NULL, "%s",
-	     a == b ? "same frame" : "different frames");
+		return cf_note(w, CF_SEEN, false, NULL, "not present");
+	cf_note(w, CF_SEEN, (a == b) == want_same, NULL, "%s",
+		a == b ? "same frame" : "different frames");
 }
 
-static void do_expect_frames(struct walk *w)
+/* ---- the walk ---- */
+
+static void step(struct cf_walk *w)
 {
-	const struct scn_op *op = w->op;
-	uint64_t a, b;
+	const struct scn_cmd *c = scn_cmd_of(w->op->kind);
 
-	if (pagemap1(w, op->task, &op->addr, &a) || pagemap1(w, op->task2, &op->addr2, &b))
-		return;
-	note_frames(w, (a & b & MML_PM_PRESENT) != 0, a & MML_PM_PFRAME_MASK,
-		    b & MML_PM_PFRAME_MASK, op->kind == SCN_OP_EXPECT_SAME);
-}
-
-static void do_expect_frame(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t e;
-
-	if (pagemap1(w, op->task, &op->addr, &e))
-		return;
-	note_frames(w, e & MML_PM_PRESENT, e & MML_PM_PFRAME_MASK,
-		    w->vals[op->task2].v, op->cmp == SCN_EQ);
-}
-
-static void do_expect_pin_frame(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t e, pfn = 0;
-	int r = w->b->pin_pfn(w->b, w->vals[op->pin].h, op->pos, &pfn);
-
-	if (refused(w, r, false) || pagemap1(w, op->task, &op->addr, &e))
-		return;
-	note_frames(w, e & MML_PM_PRESENT, pfn, e & MML_PM_PFRAME_MASK, op->cmp == SCN_EQ);
-}
-
-static void do_mark(struct walk *w)
-{
-	int i, r;
-
-	for (i = 0; i < w->s->nstatrefs; i++) {
-		const struct scn_statref *sr = &w->s->statrefs[i];
-
-		free(w->mark_skip[i]);
-		w->mark_skip[i] = NULL;
-		r = w->b->stat(w->b, sr->src, sr->name, true, &w->marks[i]);
-		if (r == -CF_SKIP || r == -CF_BROKEN || r < 0)
-			w->mark_skip[i] = strdup(r < 0 && r > -4096 ? errname(r) : w->b->why);
-	}
-}
-
-/* Counters: only whether the comparison holds is compared (noise). */
-static void do_expect_stat(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	long v;
-	int r;
-
-	if (op->delta && w->mark_skip[op->statref])
-		return note(w, CF_SKIPPED, false, NULL, "mark: %s", w->mark_skip[op->statref]);
-	r = w->b->stat(w->b, op->src, op->name, op->delta, &v);
-	if (refused(w, r, false))
-		return;
-	if (r < 0)
-		return note_result(w, r);
-	if (op->delta)
-		v -= w->marks[op->statref];
-	note(w, CF_SEEN, scn_cmp_holds(v, op->cmp, op->value),
-	     scn_cmp_holds(v, op->cmp, op->value) ? "holds" : "fails",
-	     "%s%s %s = %ld", op->src == SCN_VMSTAT ? "vmstat" : "meminfo",
-	     op->delta ? "-delta" : "", op->name, v);
-}
-
-static void do_expect_vmas(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t lo = addr_of(w, &op->addr);
-	int r = w->b->vmas(w->b, task_of(w, op->task), lo, lo + op->len);
-
-	if (refused(w, r, false))
-		return;
-	if (r < 0)
-		return note_result(w, r);
-	note(w, CF_SEEN, scn_cmp_holds(r, op->cmp, op->value), NULL, "%d VMA%s", r,
-	     r == 1 ? "" : "s");
-}
-
-/*
- * smaps is per process, so unlike the counters the value itself is
- * compared; a file that allows several values ("LazyFree == 0|8") makes
- * the observation lenient.
- */
-static void do_expect_smaps(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int64_t kb = 0;
-	int r = w->b->smaps(w->b, task_of(w, op->task), addr_of(w, &op->addr), op->name, &kb);
-
-	if (refused(w, r, false))
-		return;
-	if (r == -ENOENT)
-		return note(w, CF_SEEN, false, NULL, "smaps: no VMA at the address");
-	if (r < 0)
-		return note_result(w, r);
-	note(w, CF_SEEN, scn_value_holds(op, kb), NULL, "smaps %s = %lld kB", op->name,
-	     (long long)kb);
-}
-
-static void do_expect_addr(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	bool holds = scn_cmp_holds((int64_t)(addr_of(w, &op->addr) - addr_of(w, &op->addr2)),
-			       SCN_EQ, 0);
-
-	if (op->cmp != SCN_EQ && op->cmp != SCN_NE) {
-		uint64_t a = addr_of(w, &op->addr), b = addr_of(w, &op->addr2);
-
-		holds = op->cmp == SCN_LT ? a < b : op->cmp == SCN_LE ? a <= b :
-			op->cmp == SCN_GT ? a > b : a >= b;
-	} else if (op->cmp == SCN_NE) {
-		holds = !holds;
-	}
-	note(w, CF_SEEN, holds, NULL, "%s", holds ? "holds" : "does not hold");
-}
-
-static void do_pin(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int pin = -1;
-	int64_t r = w->b->pin(w->b, task_of(w, op->task), addr_of(w, &op->addr),
-			      op->len, op->flags, op->arg != 0, op->def >= 0, &pin);
-
-	if (refused(w, r, true)) {
-		define(w, SYM_SKIPPED, -1, 0);
-		return;
-	}
-	if (op->def >= 0 && r >= 0 && (uint64_t)r != op->len) {
-		define(w, SYM_FAILED, -1, 0);
-		return note(w, CF_SEEN, false, NULL, "took %lld of %llu pages",
-			    (long long)r, (unsigned long long)op->len);
-	}
-	define(w, r < 0 ? SYM_FAILED : SYM_OK, pin, 0);
-	note_result(w, r);
-}
-
-static void do_unpin(struct walk *w)
-{
-	w->b->unpin(w->b, w->vals[w->op->pin].h);
-	w->vals[w->op->pin].state = SYM_UNSET;
-}
-
-static void do_dma_write(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int r = w->b->dma_write(w->b, w->vals[op->pin].h, op->pos, op->len, &op->pat);
-
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-/*
- * swapon: only the result is an observation, never the device number.
- * The unnamed form leaves no device behind, so skipping it changes nothing.
- */
-static void do_swapon(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int h = -1;
-	int r = w->b->swapon(w->b, op->len, op->prio, op->swap_file, op->def >= 0, &h);
-
-	if (refused(w, r, op->def >= 0)) {
-		define(w, SYM_SKIPPED, -1, 0);
-		return;
-	}
-	define(w, r < 0 ? SYM_FAILED : SYM_OK, h, 0);
-	note_result(w, r);
-}
-
-static void do_swapoff(struct walk *w)
-{
-	int r = w->b->swapoff(w->b, w->vals[w->op->swap].h);
-
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-/* the count is not compared (the kernels' lists differ); the result is */
-static void do_reclaim(struct walk *w)
-{
-	int64_t r = w->b->reclaim(w->b, w->op->len);
-
-	if (refused(w, r, true))
-		return;
-	w->reclaimed = r;
-	note_result(w, r);
-}
-
-static void do_expect_reclaimed(struct walk *w)
-{
-	bool holds = scn_cmp_holds(w->reclaimed, w->op->cmp, w->op->value);
-
-	note(w, CF_SEEN, holds, holds ? "holds" : "fails", "reclaimed = %lld",
-	     (long long)w->reclaimed);
-}
-
-/* ---- tags and fault injection ---- */
-
-static void do_tag(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t start = addr_of(w, &op->addr), a;
-	unsigned tag = op->tags[0];
-	int r = 0;
-
-	for (a = start; a < start + op->len && a >= start && !r; a = scn_next_granule(a))
-		r = w->b->tag(w->b, task_of(w, op->task), a, true, &tag);
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-/* The tags of the range as an observation: all one value, or the first that differs. */
-static void do_expect_tag(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	uint64_t start = addr_of(w, &op->addr), a;
-	unsigned tag = 0, first = 0;
-	bool same = true, hit = false, holds;
-	int r = 0, k;
-
-	for (a = start; a < start + op->len && a >= start; a = scn_next_granule(a)) {
-		r = w->b->tag(w->b, task_of(w, op->task), a, false, &tag);
-		if (r)
-			break;
-		if (a == start)
-			first = tag;
-		same &= tag == first;
-		hit |= op->ntags && tag == op->tags[0];
-	}
-	/* a load faults pages in: skipping one leaves the state behind */
-	if (refused(w, r, true))
-		return;
-	if (r < 0 || op->ntags == 0) {
-		note(w, CF_SEEN, op->ntags == 0 && scn_result_ok(&op->expect, r < 0 ? (int)-r : 0), NULL,
-		     "%s", errname(r));
-		return;
-	}
-	for (k = 0; k < op->ntags && op->tags[k] != first; k++)
-		;
-	holds = op->cmp == SCN_EQ ? same && k < op->ntags : !hit;
-	if (same)
-		note(w, CF_SEEN, holds, NULL, "ok, tags %u", first);
-	else
-		note(w, CF_SEEN, holds, NULL, "ok, tags differ (%u, then %u)", first, tag);
-}
-
-static void do_fail(struct walk *w)
-{
-	const struct scn_op *op = w->op;
-	int r = w->b->fail(w->b, op->fail_sites, op->fail_nth, op->fail_repeat);
-
-	/* what fails from now on is this side's own: the two no longer compare */
-	if (!refused(w, r, true))
-		note_result(w, r);
-}
-
-static void step(struct walk *w)
-{
-	switch (w->op->kind) {
-	case SCN_OP_SPAWN:
-	case SCN_OP_THREAD:
-	case SCN_OP_FORK:
-		return do_task(w);
-	case SCN_OP_EXIT:
-		return note_result(w, w->b->exit(w->b, task_of(w, w->op->task)));
-	case SCN_OP_MMAP:
-		return do_mmap(w);
-	case SCN_OP_MUNMAP:
-	case SCN_OP_MPROTECT:
-	case SCN_OP_MADVISE:
-		return do_range(w);
-	case SCN_OP_WRITE:
-		return do_write(w);
-	case SCN_OP_READ:
-	case SCN_OP_DMA_READ:
-		return do_read(w);
-	case SCN_OP_FRAME:
-		return do_frame(w);
-	case SCN_OP_EXPECT_PAGEMAP:
-		return do_expect_pagemap(w);
-	case SCN_OP_EXPECT_SAME:
-	case SCN_OP_EXPECT_DIFF:
-		return do_expect_frames(w);
-	case SCN_OP_EXPECT_FRAME:
-		return do_expect_frame(w);
-	case SCN_OP_EXPECT_STAT:
-		return do_expect_stat(w);
-	case SCN_OP_EXPECT_VMAS:
-		return do_expect_vmas(w);
-	case SCN_OP_EXPECT_SMAPS:
-		return do_expect_smaps(w);
-	case SCN_OP_EXPECT_ADDR:
-		return do_expect_addr(w);
-	case SCN_OP_MARK:
-		return do_mark(w);
-	case SCN_OP_PIN:
-		return do_pin(w);
-	case SCN_OP_UNPIN:
-		return do_unpin(w);
-	case SCN_OP_DMA_WRITE:
-		return do_dma_write(w);
-	case SCN_OP_EXPECT_PIN_FRAME:
-		return do_expect_pin_frame(w);
-	case SCN_OP_SWAPON:
-		return do_swapon(w);
-	case SCN_OP_SWAPOFF:
-		return do_swapoff(w);
-	case SCN_OP_RECLAIM:
-		return do_reclaim(w);
-	case SCN_OP_EXPECT_RECLAIMED:
-		return do_expect_reclaimed(w);
-	case SCN_OP_TAG:
-		return do_tag(w);
-	case SCN_OP_EXPECT_TAG:
-		return do_expect_tag(w);
-	case SCN_OP_FAIL:
-		return do_fail(w);
-	default:
-		return;		/* machine, check, show, echo: not observations */
-	}
+	/* machine, check, show, echo, expect killed: not observations */
+	if (c && c->observe)
+		c->observe(w);
 }
 
 /* Statements that see or change nothing a process can observe. */
 static bool silent(const struct scn_op *op)
 {
-	return op->kind == SCN_OP_MACHINE || op->kind == SCN_OP_CHECK ||
-	       op->kind == SCN_OP_SHOW || op->kind == SCN_OP_ECHO ||
-	       op->kind == SCN_OP_MARK || op->kind == SCN_OP_UNPIN;
+	const struct scn_cmd *c = scn_cmd_of(op->kind);
+
+	return c && (c->flags & SCN_CMD_SILENT);
 }
 
 static bool lenient(const struct scn_op *op)
@@ -727,19 +257,21 @@ static bool lenient(const struct scn_op *op)
 }
 
 /* After a skipped state change: unpin still releases what was taken. */
-static void after_gone(struct walk *w)
+static void after_gone(struct cf_walk *w)
 {
-	if (w->op->kind == SCN_OP_UNPIN && w->vals[w->op->pin].state == SYM_OK)
-		do_unpin(w);
+	const struct scn_cmd *c = scn_cmd_of(w->op->kind);
+
+	if (c && (c->flags & SCN_CMD_RELEASE) && w->vals[w->op->pin].state == CF_SYM_OK)
+		c->observe(w);
 	if (!silent(w->op))
-		note(w, CF_SKIPPED, false, NULL, "after line %u: %s", w->gone_line,
-		     w->gone_why ? w->gone_why : "skipped");
-	if (w->op->def >= 0 && w->op->kind != SCN_OP_UNPIN)
-		define(w, SYM_SKIPPED, -1, 0);
+		cf_note(w, CF_SKIPPED, false, NULL, "after line %u: %s", w->gone_line,
+			w->gone_why ? w->gone_why : "skipped");
+	if (w->op->def >= 0 && !(c && (c->flags & SCN_CMD_RELEASE)))
+		cf_define(w, CF_SYM_SKIPPED, -1, 0);
 }
 
 /* A broken invariant in the model is never agreement. */
-static void check_reports(struct walk *w)
+static void check_reports(struct cf_walk *w)
 {
 	long now = w->b->reports(w->b);
 	char *t;
@@ -761,7 +293,7 @@ static void check_reports(struct walk *w)
 
 int cf_observe(const struct scn_script *s, struct cf_backend *b, struct cf_log *log)
 {
-	struct walk w = { .s = s, .b = b, .log = log };
+	struct cf_walk w = { .s = s, .b = b, .log = log };
 	const struct scn_op *machine = s->nops && s->ops[0].kind == SCN_OP_MACHINE ?
 				       &s->ops[0] : NULL;
 	int i;

@@ -1,12 +1,18 @@
 /*
- * names.c - the words of the scenario language that stand for the host's
- * constants: prot bits, mmap flags, madvise advice, errno values.
+ * names.c - the words of the scenario language that stand for constants:
+ * prot bits, mmap flags, madvise advice, errno values (the host's), gup
+ * flags, pagemap bits and fault-injection sites (the library's).
  *
- * Values always come from the host's <sys/mman.h> and <errno.h>, as the
+ * One table for each, read both ways: by the parser (name to value) and
+ * by everything that prints a statement or a message (value to name),
+ * the fuzzer's reproducers included, so that what is printed always
+ * parses back.  Host values come from <sys/mman.h> and <errno.h>, as the
  * public API takes them; a name the host does not define is simply not
  * in the table (the parser then says "unknown ...").
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
@@ -164,6 +170,70 @@ static const struct scn_name errnos[] = {
 };
 
 /*
+ * The library's own words, spelled as the language writes them.  The
+ * first name of a value is the one printed; later ones are also read.
+ */
+static const struct scn_name folls[] = {
+	{ "write", MML_FOLL_WRITE }, { "longterm", MML_FOLL_LONGTERM },
+	{ "force", MML_FOLL_FORCE }, { "fast", MML_FOLL_FAST },
+	{ NULL, 0 }
+};
+
+/* pagemap bits are 64-bit: a table of their own */
+static const struct { const char *name; uint64_t bit; } pm_bits[] = {
+	{ "present", MML_PM_PRESENT }, { "swapped", MML_PM_SWAP },
+	{ "exclusive", MML_PM_MMAP_EXCLUSIVE }, { "soft-dirty", MML_PM_SOFT_DIRTY },
+	{ "uffd-wp", MML_PM_UFFD_WP }, { "file", MML_PM_FILE },
+	{ "swap", MML_PM_SWAP },
+	{ NULL, 0 }
+};
+
+/* "all" first: a schedule of every site prints as that */
+static const struct scn_name fail_sites[] = {
+	{ "all", MML_FAIL_ALL }, { "frame", MML_FAIL_FRAME },
+	{ "pgtable", MML_FAIL_PGTABLE }, { "meta", MML_FAIL_META },
+	{ "swap-slot", MML_FAIL_SWAP_SLOT }, { "swap-io", MML_FAIL_SWAP_IO },
+	{ "tag", MML_FAIL_TAG },
+	{ NULL, 0 }
+};
+
+/* The entry with exactly this name (n bytes), case and all, or NULL. */
+static const struct scn_name *exact(const struct scn_name *tab, const char *s, size_t n)
+{
+	for (; tab->name; tab++)
+		if (strlen(tab->name) == n && !memcmp(tab->name, s, n))
+			return tab;
+	return NULL;
+}
+
+/*
+ * The names of the bits of v, joined by sep, each at most once, in the
+ * table's order; with lower, as the language prints the host's (MAP_ and
+ * MADV_ names are capitals in the tables).  The bits left over stay in
+ * *rest.  The length written.
+ */
+static size_t bit_names(const struct scn_name *tab, unsigned long v, unsigned long *rest,
+			const char *sep, bool lower, char *buf, size_t n)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (; tab->name && o < n; tab++) {
+		unsigned long bits = (unsigned long)tab->value;
+
+		if (!bits || (v & bits) != bits)
+			continue;
+		o += snprintf(buf + o, n - o, "%s", o ? sep : "");
+		for (const char *c = tab->name; *c && o + 1 < n; c++)
+			buf[o++] = lower ? (char)tolower((unsigned char)*c) : *c;
+		buf[o < n ? o : n - 1] = '\0';
+		v &= ~bits;
+	}
+	*rest = v;
+	return o;
+}
+
+/*
  * Look s up in a table, case-insensitively, with or without the prefix
  * ("dontneed", "MADV_DONTNEED"); '-' is taken as '_' so that
  * "fixed-noreplace" works too.
@@ -239,6 +309,120 @@ int scn_mmap_flag(const char *s, size_t n, long *out)
 int scn_advice(const char *s, size_t n, long *out)
 {
 	return lookup(advices, "MADV_", s, n, out);
+}
+
+int scn_foll(const char *s, size_t n, long *bit)
+{
+	const struct scn_name *t = exact(folls, s, n);
+
+	if (!t)
+		return -1;
+	*bit = t->value;
+	return 0;
+}
+
+int scn_pm_bit(const char *s, size_t n, uint64_t *bit)
+{
+	for (int i = 0; pm_bits[i].name; i++) {
+		if (strlen(pm_bits[i].name) == n && !memcmp(pm_bits[i].name, s, n)) {
+			*bit = pm_bits[i].bit;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int scn_fail_site(const char *s, size_t n, unsigned *site)
+{
+	const struct scn_name *t = exact(fail_sites, s, n);
+
+	if (!t)
+		return -1;
+	*site = (unsigned)t->value;
+	return 0;
+}
+
+/* r, w, x in that order (or none), then ",mte"; other bits as a number */
+const char *scn_prot_name(long prot, char *buf, size_t n)
+{
+	long rwx = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+
+	if (prot & ~(rwx | MML_PROT_MTE))
+		snprintf(buf, n, "%ld", prot);
+	else
+		snprintf(buf, n, "%s%s%s%s%s", rwx ? "" : "none", prot & PROT_READ ? "r" : "",
+			 prot & PROT_WRITE ? "w" : "", prot & PROT_EXEC ? "x" : "",
+			 prot & MML_PROT_MTE ? ",mte" : "");
+	return buf;
+}
+
+/* "private,anonymous,fixed": names first, bits without one as a number */
+const char *scn_mmap_flags_name(long flags, char *buf, size_t n)
+{
+	unsigned long rest;
+	size_t o = bit_names(mmap_flags, (unsigned long)flags, &rest, ",", true, buf, n);
+
+	if ((rest || !o) && o < n)
+		snprintf(buf + o, n - o, "%s%#lx", o ? "," : "", rest);
+	return buf;
+}
+
+const char *scn_advice_name(long advice, char *buf, size_t n)
+{
+	const struct scn_name *t;
+
+	for (t = advices; t->name; t++) {
+		if (t->value == advice) {
+			size_t i;
+
+			for (i = 0; t->name[i] && i + 1 < n; i++)
+				buf[i] = (char)tolower((unsigned char)t->name[i]);
+			buf[i] = '\0';
+			return buf;
+		}
+	}
+	snprintf(buf, n, "%ld", advice);
+	return buf;
+}
+
+/* "write,longterm", or "ro" for none */
+const char *scn_foll_name(long foll, char *buf, size_t n)
+{
+	unsigned long rest;
+
+	if (!bit_names(folls, (unsigned long)foll, &rest, ",", false, buf, n))
+		snprintf(buf, n, "ro");
+	return buf;
+}
+
+/* "present !exclusive": set bits by name, clear ones after '!' */
+void scn_pm_bits_str(uint64_t set, uint64_t clear, char *buf, size_t n)
+{
+	uint64_t done = 0;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; pm_bits[i].name && o < n; i++) {
+		uint64_t bit = pm_bits[i].bit;
+
+		if (done & bit)
+			continue;	/* "swap" is read, "swapped" printed */
+		done |= bit;
+		if (set & bit)
+			o += snprintf(buf + o, n - o, "%s%s", o ? " " : "", pm_bits[i].name);
+		if (clear & bit)
+			o += snprintf(buf + o, n - o, "%s!%s", o ? " " : "", pm_bits[i].name);
+	}
+}
+
+/* "frame,meta", "all" for every site, "off" for none */
+const char *scn_fail_sites_name(unsigned sites, char *buf, size_t n)
+{
+	unsigned long rest;
+
+	if (!bit_names(fail_sites, sites, &rest, ",", false, buf, n))
+		snprintf(buf, n, "off");
+	return buf;
 }
 
 int scn_errno(const char *s, size_t n, int *out)

@@ -4,9 +4,12 @@
  * A scenario is parsed completely into a struct scn_script (an array of
  * struct scn_op, plus a symbol table) before anything runs, so bad input
  * anywhere in a file is reported without touching a machine.  The
- * interpreter (run.c) walks the ops against a simulated machine; another
- * back end (the host kernel, a fuzzer printing files) can walk the same
- * ops.  docs/scenario.md is the language reference.
+ * interpreter (run.c) walks the ops against a simulated machine, the
+ * conformance walk (native/observe.c) against mmlab or the host kernel,
+ * and the printer (print.c) turns them back into text, as the fuzzer's
+ * reproducers.  Each statement is one descriptor (command.h) whose
+ * functions do its part of each.  docs/scenario.md is the language
+ * reference.
  *
  * Result codes of every scn_run_* call, also the exit codes of `mmlab run`:
  */
@@ -140,6 +143,7 @@ struct scn_addr {
 /* A byte pattern: a byte repeated, or a string repeated to the length. */
 struct scn_pattern {
 	bool present;
+	bool zero;		/* written "zero": printed so */
 	unsigned char *bytes;	/* malloc'd; one byte for a byte pattern */
 	size_t n;		/* >= 1 */
 };
@@ -241,6 +245,20 @@ struct scn_script {
 int scn_parse(const char *name, const char *text, size_t len,
 	      struct scn_script **out, FILE *err);
 void scn_script_free(struct scn_script *s);
+/* An op of this kind with nothing in it: no names, no "=>", defaults. */
+void scn_op_init(struct scn_op *op, enum scn_op_kind kind);
+
+/*
+ * print.c: an op back to the line that parses to it, "=> ..." and all.
+ * Names are s's, or with name set whatever it writes into buf for a
+ * symbol number (the fuzzer has its own: T3, r5, p2, swap1).
+ */
+struct scn_printer {
+	FILE *f;
+	const struct scn_script *s;
+	void (*name)(const struct scn_printer *pr, int sym, char *buf, size_t n);
+};
+void scn_print_op(const struct scn_printer *pr, const struct scn_op *op);
 
 /*
  * A size as the language writes it (decimal or 0x hex, k/M/G/T binary
@@ -248,12 +266,26 @@ void scn_script_free(struct scn_script *s);
  */
 const char *scn_size_parse(const char *s, uint64_t *out);
 
-/* names.c: the host's constants by name, and back */
+/*
+ * names.c: constants by name, and back.  Reading: 0, or -1 for a word
+ * that names none.  Writing: the word the parser reads (into buf where
+ * one is passed), a number where there is no name.
+ */
 int scn_prot_parse(const char *s, size_t n, long *out);
 int scn_mmap_flag(const char *s, size_t n, long *out);
 int scn_advice(const char *s, size_t n, long *out);
 int scn_errno(const char *s, size_t n, int *out);
-const char *scn_errno_name(int e);
+int scn_foll(const char *s, size_t n, long *bit);		/* one gup flag */
+int scn_pm_bit(const char *s, size_t n, uint64_t *bit);	/* one pagemap bit */
+int scn_fail_site(const char *s, size_t n, unsigned *site);	/* one site */
+const char *scn_errno_name(int e);				/* "ok" for 0 */
+const char *scn_prot_name(long prot, char *buf, size_t n);	/* "rw,mte" */
+const char *scn_mmap_flags_name(long flags, char *buf, size_t n); /* "private,anonymous" */
+const char *scn_advice_name(long advice, char *buf, size_t n);	/* "dontneed" */
+const char *scn_foll_name(long foll, char *buf, size_t n);	/* "write,longterm", "ro" */
+/* "present !exclusive": set bits by name, clear ones after '!' */
+void scn_pm_bits_str(uint64_t set, uint64_t clear, char *buf, size_t n);
+const char *scn_fail_sites_name(unsigned sites, char *buf, size_t n); /* "frame,meta", "off" */
 const char *scn_cmp_name(enum scn_cmp c);
 /* a CMP b, for expect vmstat/meminfo/vma-count/reclaimed */
 bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
@@ -266,7 +298,8 @@ static inline uint64_t scn_next_granule(uint64_t a)
 {
 	return (a & ~15ULL) + 16;
 }
-/* A fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno. */
+
+/* cmd_swap.c: a fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno */
 int scn_swap_file_new(char *buf, size_t n);
 
 /* smaps.c: /proc/PID/maps and smaps text, mmlab's or the host's */

@@ -1,0 +1,827 @@
+/*
+ * fuzz_exec.c - one operation of the fuzzer, on the library and on the
+ * reference model; any disagreement is a divergence.  While a run is
+ * replayed for its reproducer, each operation also prints the scenario
+ * statement that does the same under `mmlab run`, with the model's
+ * outcomes as its expectations.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
+
+static bool grow_arrays(struct run *r, int task, int region, int pin)
+{
+	if (pin >= r->npins) {
+		int n = pin * 2 + 16;
+		struct mml_pin **p = realloc(r->pins, (size_t)n * sizeof(*p));
+		bool *w;
+
+		if (p)
+			r->pins = p;
+		w = p ? realloc(r->pin_writable, (size_t)n * sizeof(*w)) : NULL;
+		if (!w)
+			return false;
+		memset(r->pins + r->npins, 0, (size_t)(n - r->npins) * sizeof(*r->pins));
+		memset(w + r->npins, 0, (size_t)(n - r->npins) * sizeof(*w));
+		r->pin_writable = w;
+		r->npins = n;
+	}
+	if (task >= r->ntasks) {
+		int n = task * 2 + 16;
+		struct mml_task **t = realloc(r->tasks, (size_t)n * sizeof(*t));
+
+		if (!t)
+			return false;
+		memset(t + r->ntasks, 0, (size_t)(n - r->ntasks) * sizeof(*t));
+		r->tasks = t;
+		r->ntasks = n;
+	}
+	if (region >= r->nregions) {
+		int n = region * 2 + 16;
+		uint64_t *b = realloc(r->rbase, (size_t)n * sizeof(*b));
+		uint64_t *l = b ? realloc(r->rlen, (size_t)n * sizeof(*l)) : NULL;
+		bool *ok;
+
+		if (b)
+			r->rbase = b;
+		if (l)
+			r->rlen = l;
+		ok = (b && l) ? realloc(r->rok, (size_t)n * sizeof(*ok)) : NULL;
+		if (!ok)
+			return false;
+		memset(ok + r->nregions, 0, (size_t)(n - r->nregions) * sizeof(*ok));
+		r->rok = ok;
+		r->nregions = n;
+	}
+	return true;
+}
+
+/* A failed call's errno by name, as the scenario language spells it. */
+static const char *errname(long e)
+{
+	return scn_errno_name((int)-e);
+}
+
+/* How divergences name an address: "r3+4096", "0x10002000". */
+static void addr_text(const struct fop *op, char *buf, size_t n)
+{
+	if (op->region < 0)
+		snprintf(buf, n, "0x%" PRIx64, (uint64_t)op->off);
+	else if (op->off > 0)
+		snprintf(buf, n, "r%d+%" PRId64, op->region, op->off);
+	else if (op->off < 0)
+		snprintf(buf, n, "r%d-%" PRId64, op->region, -op->off);
+	else
+		snprintf(buf, n, "r%d", op->region);
+}
+
+/* ---- keeping the model in step after an injected failure ------------------------------ */
+
+/*
+ * Under fault injection mprotect, madvise and MAP_FIXED may stop half way,
+ * as in Linux.  Read what the implementation now has from smaps and tell
+ * the model, page by page, for the range the call touched.
+ */
+static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
+{
+	struct mml_task *t = r->tasks[task];
+	uint64_t end = start + len, vs = 0, ve = 0;
+	char *text = NULL, *line, *save;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	struct vma { uint64_t s, e; int prot; unsigned flags; } v[64];
+	int nv = 0;
+
+	if (!f)
+		return;
+	mml_show_smaps(t, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char perms[8];
+		uint64_t a, b;
+
+		/* Only a header line parses as three fields ("Anonymous:" starts with a hex digit). */
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3 && nv < 64) {
+			vs = a;
+			ve = b;
+			if (ve <= start || vs >= end)
+				continue;
+			v[nv].s = vs;
+			v[nv].e = ve;
+			v[nv].prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+				     (perms[2] == 'x' ? PROT_EXEC : 0);
+			v[nv].flags = 0;
+			nv++;
+		} else if (!strncmp(line, "VmFlags:", 8) && nv && v[nv - 1].s == vs) {
+			if (strstr(line, " dc"))
+				v[nv - 1].flags |= MODEL_DONTFORK;
+			if (strstr(line, " wf"))
+				v[nv - 1].flags |= MODEL_WIPEONFORK;
+			if (strstr(line, " mt"))
+				v[nv - 1].prot |= MODEL_PROT_MTE;
+		}
+	}
+	free(text);
+	for (uint64_t a = start & ~(PG - 1); a < end; a += PG) {
+		int i;
+
+		for (i = 0; i < nv; i++)
+			if (v[i].s <= a && a < v[i].e)
+				break;
+		if (i < nv)
+			model_resync_page(r->md, task, a, true, v[i].prot, v[i].flags);
+		else
+			model_resync_page(r->md, task, a, false, 0, 0);
+	}
+}
+
+/* ---- the reproducer ------------------------------------------------------------------------ */
+
+/*
+ * While a run is replayed for its reproducer (r->scn), each operation
+ * prints the statement that does the same under `mmlab run`, with the
+ * model's outcomes as its expectations.  The statement is built as the
+ * parser would build it and printed by the scenario language's own
+ * printer, so that the words are the ones the parser reads.
+ */
+
+void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n)
+{
+	static const char *const prefix[] = {
+		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap",
+	};
+
+	snprintf(buf, n, "%s%d", prefix[sym % 4], sym / 4);
+}
+
+void fuzz_print(FILE *f, const struct scn_op *s)
+{
+	struct scn_printer pr = { .f = f, .name = fuzz_name };
+
+	scn_print_op(&pr, s);
+}
+
+/* A statement of op's task on op's address and length. */
+static void stmt_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op)
+{
+	scn_op_init(s, kind);
+	s->task = FZ_SYM(FZ_TASK, op->task);
+	s->addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+	s->addr.off = (uint64_t)op->off;
+	s->len = op->len;
+}
+
+/* The model's result: "=> ERRNO" unless it says success. */
+static void stmt_result(struct scn_op *s, long exp)
+{
+	if (exp < 0) {
+		s->expect.nerr = 1;
+		s->expect.err[0] = (int)-exp;
+	}
+}
+
+/* n bytes as a pattern: one byte if they are all that byte.  The printer only reads them. */
+static void stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 1; i < n && b[i] == b[0]; i++)
+		;
+	p->present = true;
+	p->bytes = (unsigned char *)b;
+	p->n = i == n ? 1 : n;
+}
+
+/*
+ * What a read of n bytes may return: the model's bytes, the other
+ * outcome of a page written since MADV_FREE (alt), zeros where the page
+ * may have been dropped (lazy).
+ */
+static void stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt, bool lazy, uint64_t n)
+{
+	static unsigned char zero;
+
+	stmt_pattern(&s->pat, own, n);
+	if (alt)
+		stmt_pattern(&s->alt[s->nalt++], alt, n);
+	if (lazy) {
+		s->alt[s->nalt] = (struct scn_pattern){ .present = true, .zero = true, .bytes = &zero, .n = 1 };
+		s->nalt++;
+	}
+}
+
+/* ---- running one operation ---------------------------------------------------------------- */
+
+/* Compare a load with the model, allowing zeros for lazily freed pages. */
+static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
+{
+	uint64_t i = 0;
+
+	while (i < op->len) {
+		uint64_t a = addr + i, n = min_u64(PG - (a & (PG - 1)), op->len - i);
+
+		if (memcmp(r->ibuf + i, r->mbuf + i, n)) {
+			uint64_t k;
+
+			if (!model_read_alternative(r->md, op->task, a, r->ibuf + i, n)) {
+				for (k = 0; r->ibuf[i + k] == r->mbuf[i + k]; k++)
+					;
+				fuzz_diverge(r, "task %d read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
+					"the model says 0x%02x", op->task, addr, a + k, r->ibuf[i + k],
+					r->mbuf[i + k]);
+				return;
+			}
+		}
+		i += n;
+	}
+}
+
+/*
+ * The model holds two outcomes for a page written since MADV_FREE and
+ * cannot hold the third a second MADV_FREE adds: read such pages whole
+ * first, as a program might, and let the model keep the one it sees.
+ */
+static void settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
+{
+	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)) && !r->why[0]; a += PG) {
+		uint8_t tags[PG / 16], want[PG / 16], want_alt[PG / 16], *got_tags = tags;
+		const uint8_t *alt;
+		bool lazy;
+
+		if (!model_undecided(r->md, task, a))
+			continue;
+		if (mml_read(t, a, r->ibuf, PG) || model_read(r->md, task, a, r->mbuf, PG))
+			continue;	/* unreadable (or an injected failure): stays open */
+		/* Tag loads through the translation the read just made change nothing. */
+		for (unsigned g = 0; g < PG / 16 && got_tags; g++) {
+			unsigned tag;
+
+			if (!model_tagged(r->md, task, a) || mml_get_tag(t, a + g * 16, &tag))
+				got_tags = NULL;
+			else
+				tags[g] = (uint8_t)tag;
+		}
+		/* The outcomes the model allows, for the scenario: its own, the alternative, zeros. */
+		alt = model_alternative(r->md, task, a);
+		lazy = model_lazyfree(r->md, task, a);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_READ);
+			s.task = FZ_SYM(FZ_TASK, task);
+			s.addr.off = a;
+			s.len = PG;
+			stmt_outcomes(&s, r->mbuf, alt, lazy, PG);
+			fuzz_print(r->scn, &s);
+		}
+		if (r->scn && got_tags) {
+			model_tag_outcomes(r->md, task, a, want, want_alt);
+			for (unsigned g = 0, e; g < PG / 16; g = e) {
+				struct scn_op s;
+
+				for (e = g + 1; e < PG / 16 && want[e] == want[g] && want_alt[e] == want_alt[g]; e++)
+					;
+				scn_op_init(&s, SCN_OP_EXPECT_TAG);
+				s.task = FZ_SYM(FZ_TASK, task);
+				s.addr.off = a + g * 16;
+				s.len = (e - g) * 16;
+				s.has_len = true;
+				s.cmp = SCN_EQ;
+				s.tags[s.ntags++] = want[g];
+				if (want_alt[g] != want[g])
+					s.tags[s.ntags++] = want_alt[g];
+				if (lazy && want[g] && want_alt[g])
+					s.tags[s.ntags++] = 0;
+				fuzz_print(r->scn, &s);
+			}
+		}
+		if (!model_read_settle(r->md, task, a, r->ibuf, got_tags))
+			fuzz_diverge(r, "task %d read %#" PRIx64 ": the page is neither its old bytes and tags, nor zeros "
+				"and the writes since MADV_FREE", task, a);
+	}
+}
+
+/*
+ * The OOM killer chose t's process during its operation: the operation
+ * returns -EINTR whatever the model says, and the process is gone at the
+ * end of the step (sweep_killed).
+ */
+static bool oom_took(struct mml_task *t, long got)
+{
+	return got == -EINTR && t && mml_task_killed(t);
+}
+
+/*
+ * A call's result against the model's: the OOM killer's EINTR stands for
+ * the model's too (t may be NULL: no task); any other difference is a
+ * divergence, the call named by fmt.  The result the model now expects.
+ */
+static long judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static long judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (oom_took(t, got))
+		exp = got;
+	if (got == exp)
+		return exp;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fuzz_diverge(r, "%s: got %ld (%s), the model says %ld (%s)", what, got, got < 0 ? errname(got) : "ok",
+		     exp, exp < 0 ? errname(exp) : "ok");
+	return exp;
+}
+
+static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
+		     long fails_before)
+{
+	struct mml_pin *pin = NULL;
+	bool either, forced = false;
+	char fb[48];
+	long got, exp;
+
+	got = op->get ? mml_get_user_pages(t, addr, op->len, op->foll, &pin) :
+			mml_pin_user_pages(t, addr, op->len, op->foll, &pin);
+	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+		return true;
+	exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
+			op->foll & MML_FOLL_WRITE, op->foll & MML_FOLL_LONGTERM, op->foll & MML_FOLL_FORCE,
+			op->foll & MML_FOLL_FAST, &either);
+	if (got > 0 && either) {	/* GUP-fast saw a readable x86 pte: take it as the model's too */
+		exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
+				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
+		forced = true;
+	}
+	exp = judge(r, t, got, exp, "T%d %s %s %" PRIu64 " %s", op->task, op->get ? "get" : "pin", at, op->len,
+		    scn_foll_name(op->foll, fb, sizeof(fb)));
+	if (got > 0) {
+		r->pins[op->pin] = pin;
+		/*
+		 * A device writing through a reference (FOLL_GET) after fork may
+		 * land in pages another process maps: Linux allows it, the model
+		 * cannot follow it, so the generator only writes through pins.
+		 */
+		r->pin_writable[op->pin] = !op->get && (op->foll & MML_FOLL_WRITE);
+	}
+	for (long i = 0; r->pins[op->pin] && r->pin_writable[op->pin] && i < got; i++) {
+		if (mml_dma_read(pin, (uint64_t)i * PG, r->ibuf, PG) ||
+		    !model_pin_settle(r->md, op->pin, (uint64_t)i, r->ibuf))
+			fuzz_diverge(r, "T%d pin %s: page %ld holds neither its old bytes nor zeros", op->task, at, i);
+	}
+	if (got > 0 && exp <= 0) {
+		mml_unpin(pin);		/* the model has no such pin: do not let it leak */
+		r->pins[op->pin] = NULL;
+	} else if (exp > 0 && got <= 0) {
+		model_unpin(r->md, op->pin);
+	}
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_at(&s, SCN_OP_PIN, op);
+		s.arg = op->get;
+		if (exp > 0)
+			s.def = FZ_SYM(FZ_PIN, op->pin);
+		/*
+		 * The model took that pin as a forced one, and so does the
+		 * scenario: the fast walk ignores FOLL_FORCE, but without it the
+		 * slow path a healthy library falls back to (a page to unshare)
+		 * would refuse what a buggy fast walk took.
+		 */
+		s.flags = op->foll | (forced ? MML_FOLL_FORCE : 0);
+		stmt_result(&s, exp > 0 ? 0 : exp);
+		fuzz_print(r->scn, &s);
+	}
+	return true;
+}
+
+static bool exec_dma(struct run *r, const struct fop *op)
+{
+	struct mml_pin *pin = r->pins[op->pin];
+	long got, exp;
+
+	if (op->kind == F_DMA_WRITE) {
+		memset(r->ibuf, op->byte, op->len);
+		got = mml_dma_write(pin, (uint64_t)op->off, r->ibuf, op->len);
+		exp = model_dma_write(r->md, op->pin, (uint64_t)op->off, r->ibuf, op->len);
+	} else {
+		got = mml_dma_read(pin, (uint64_t)op->off, r->ibuf, op->len);
+		exp = model_dma_read_result(r->md, op->pin, (uint64_t)op->off, op->len);
+	}
+	exp = judge(r, NULL, got, exp, "%s p%d %" PRId64 " %" PRIu64,
+		    op->kind == F_DMA_WRITE ? "dma-write" : "dma-read", op->pin, op->off, op->len);
+	if (got == exp && !got && op->kind == F_DMA_READ) {
+		uint64_t bad;
+		int want;
+
+		if (!model_dma_read_ok(r->md, op->pin, (uint64_t)op->off, r->ibuf, op->len, &bad, &want))
+			fuzz_diverge(r, "dma-read p%d: byte %" PRIu64 " is 0x%02x, the model says 0x%02x "
+				"(the device and the process disagree)", op->pin, bad,
+				r->ibuf[bad - (uint64_t)op->off], want);
+	}
+	if (r->scn) {
+		struct scn_op s;
+
+		scn_op_init(&s, op->kind == F_DMA_WRITE ? SCN_OP_DMA_WRITE : SCN_OP_DMA_READ);
+		s.pin = FZ_SYM(FZ_PIN, op->pin);
+		s.pos = (uint64_t)op->off;
+		s.len = op->len;
+		if (op->kind == F_DMA_WRITE)
+			stmt_pattern(&s.pat, &op->byte, 1);
+		else if (!exp && model_dma_expected(r->md, op->pin, (uint64_t)op->off, op->len, r->mbuf))
+			stmt_pattern(&s.pat, r->mbuf, op->len);
+		stmt_result(&s, exp);
+		fuzz_print(r->scn, &s);
+	}
+	return true;
+}
+
+/*
+ * Tag stores over op->len bytes (every granule they touch) or one tag
+ * load, on both sides.  A store stops at the first error, as the
+ * scenario's "tag" statement does.
+ */
+static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, const char *at,
+		     long fails_before)
+{
+	unsigned tag = 0, want = 0;
+	long got = 0, exp = 0;
+	bool lazy, adopted = false;
+
+	if (op->kind == F_TAG_SET) {
+		uint64_t a, stop = addr + op->len;
+
+		for (a = addr; a < addr + op->len && !got; a = (a & ~15ULL) + 16)
+			if ((got = mml_set_tag(t, a, op->byte)))
+				stop = a;
+		if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before) {
+			/* Failed cleanly where it stopped: the granules before it were stored. */
+			for (a = addr; a < stop; a = (a & ~15ULL) + 16)
+				model_set_tag(r->md, op->task, a, op->byte);
+			return true;
+		}
+		for (a = addr; a < addr + op->len && !exp; a = (a & ~15ULL) + 16)
+			exp = model_set_tag(r->md, op->task, a, op->byte);
+		exp = judge(r, t, got, exp, "T%d tag %s %" PRIu64 " = %u", op->task, at, op->len, op->byte);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_TAG, op);
+			s.has_len = true;
+			s.tags[s.ntags++] = op->byte;
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	}
+	got = mml_get_tag(t, addr, &tag);
+	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+		return true;
+	lazy = model_lazyfree(r->md, op->task, addr);
+	exp = model_get_tag(r->md, op->task, addr, &want);
+	exp = judge(r, t, got, exp, "T%d tag load %s", op->task, at);
+	if (got == exp && !got && tag != want && !(adopted = model_tag_alternative(r->md, op->task, addr, tag)))
+		fuzz_diverge(r, "T%d tag load %s: the tag is %u, the model says %u", op->task, at, tag, want);
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_at(&s, SCN_OP_EXPECT_TAG, op);	/* one granule: no LEN */
+		stmt_result(&s, exp);
+		if (!exp) {
+			s.cmp = SCN_EQ;
+			s.tags[s.ntags++] = want;
+			if (adopted)
+				s.tags[s.ntags++] = tag;	/* the outcome the model adopted */
+			else if (lazy && want)
+				s.tags[s.ntags++] = 0;
+		}
+		fuzz_print(r->scn, &s);
+	}
+	return true;
+}
+
+/* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
+bool fuzz_exec_op(struct run *r, const struct fop *op)
+{
+	struct mml_task *t = NULL, *nt = NULL;
+	uint64_t addr = 0;
+	long got = 0, exp = 0, fails_before;
+	const char *why = NULL;
+	char at[64], pbuf[32];
+	bool injected;
+
+	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1))
+		return false;
+	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
+		if (!r->pins[op->pin])
+			return false;
+	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
+		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG) {
+		t = r->tasks[op->task];
+		if (!t)
+			return false;
+	}
+	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN) {
+		if (op->region >= 0 && !r->rok[op->region])
+			return false;
+		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
+	}
+	addr_text(op, at, sizeof(at));
+	r->cur_task = op->task;
+	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
+
+	switch (op->kind) {
+	case F_SPAWN:
+	case F_THREAD:
+	case F_FORK:
+		got = op->kind == F_SPAWN ? mml_spawn(r->m, &nt) :
+		      op->kind == F_THREAD ? mml_thread_new(t, &nt) : mml_fork(t, &nt);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;	/* failed cleanly: nothing was created */
+		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
+		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
+		      model_fork(r->md, op->task, op->new_task);
+		if (oom_took(t, got)) {
+			if (!exp)
+				model_exit(r->md, op->new_task);
+			exp = got;
+		}
+		if (got != exp) {
+			fuzz_diverge(r, "%s: got %ld, the model says %ld",
+				op->kind == F_SPAWN ? "spawn" : op->kind == F_THREAD ? "thread" : "fork", got, exp);
+			return true;
+		}
+		if (!exp)
+			r->tasks[op->new_task] = nt;
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, op->kind == F_SPAWN ? SCN_OP_SPAWN :
+				    op->kind == F_THREAD ? SCN_OP_THREAD : SCN_OP_FORK);
+			s.task = FZ_SYM(FZ_TASK, op->task);
+			s.def = FZ_SYM(FZ_TASK, op->new_task);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_EXIT:
+		got = mml_exit(t);
+		exp = model_exit(r->md, op->task);
+		r->tasks[op->task] = NULL;
+		if (got != exp)
+			fuzz_diverge(r, "exit T%d: got %ld, the model says %ld", op->task, got, exp);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_EXIT, op);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_MMAP:
+		got = mml_mmap(t, addr, op->len, op->prot, op->flags, -1, 0);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected) {
+			if (op->flags & MAP_FIXED)
+				resync_range(r, op->task, addr, op->len);
+			return true;
+		}
+		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
+		if (oom_took(t, got))
+			why = NULL;
+		scn_prot_name(op->prot, pbuf, sizeof(pbuf));
+		if (why)
+			fuzz_diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len, pbuf,
+				why, got);
+		else
+			exp = judge(r, t, got, exp, "T%d mmap %s %" PRIu64 " %s", op->task, at, op->len, pbuf);
+		if (exp >= 0 && !why) {
+			r->rbase[op->defines] = (uint64_t)exp;
+			r->rlen[op->defines] = (op->len + PG - 1) & ~(PG - 1);
+			r->rok[op->defines] = true;
+		}
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_MMAP, op);
+			if (exp >= 0)
+				s.def = FZ_SYM(FZ_REGION, op->defines);
+			s.arg = op->prot;
+			s.flags = MAP_PRIVATE | MAP_ANONYMOUS |
+				  (op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE));
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_MUNMAP:
+	case F_MPROTECT:
+	case F_MADVISE:
+		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
+			settle_before_free(r, op->task, t, addr, op->len);
+		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
+		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
+		      mml_madvise(t, addr, op->len, op->advice);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		/* madvise says EAGAIN when a split could not get memory, as Linux. */
+		if ((got == -ENOMEM || (got == -EAGAIN && op->kind == F_MADVISE)) && injected) {
+			if (op->kind != F_MUNMAP)
+				resync_range(r, op->task, addr, op->len);
+			if (r->scn)
+				fprintf(r->scn, "# injected ENOMEM: %s T%d %s %" PRIu64 " prot %d advice %d\n",
+					op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
+					op->task, at, op->len, op->prot, op->advice);
+			return true;
+		}
+		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
+		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
+		      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		exp = judge(r, t, got, exp, "T%d %s %s %" PRIu64, op->task,
+			    op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
+			    at, op->len);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, op->kind == F_MUNMAP ? SCN_OP_MUNMAP :
+				op->kind == F_MPROTECT ? SCN_OP_MPROTECT : SCN_OP_MADVISE, op);
+			s.arg = op->kind == F_MPROTECT ? op->prot : op->advice;
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_WRITE:
+		memset(r->ibuf, op->byte, op->len);
+		got = mml_write(t, addr, r->ibuf, op->len);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;
+		exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+		exp = judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_WRITE, op);
+			stmt_pattern(&s.pat, &op->byte, 1);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_READ: {
+		bool lazy = false, undecided = false, one_page = (addr & (PG - 1)) + op->len <= PG;
+		bool page_lazy[5] = { false }, page_alt[5] = { false };
+		int np = 0;
+
+		got = mml_read(t, addr, r->ibuf, op->len);
+		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
+		if (got == -ENOMEM && injected)
+			return true;
+		/* Each page's outcomes, before a read that tells them apart settles them. */
+		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len && np < 5; a += PG, np++) {
+			const uint8_t *alt = model_alternative(r->md, op->task, a);
+
+			page_lazy[np] = model_lazyfree(r->md, op->task, a);
+			page_alt[np] = alt != NULL;
+			if (alt)
+				memcpy(r->abuf + (size_t)np * PG, alt, PG);
+			lazy |= page_lazy[np];
+			undecided |= page_alt[np];
+		}
+		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+		exp = judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);
+		if (got == exp && !got)
+			compare_read(r, op, addr);
+		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
+			struct scn_op s;
+
+			stmt_at(&s, SCN_OP_READ, op);
+			if (!exp)
+				stmt_outcomes(&s, r->mbuf, page_alt[0] ? r->abuf + (addr & (PG - 1)) : NULL, lazy,
+					      op->len);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		} else if (r->scn) {
+			/*
+			 * A lazily freed page may read its old bytes or zeros, and one
+			 * written since either with the writes on top: the outcomes of
+			 * several pages combine, so the scenario reads them one page
+			 * at a time, each with its own.
+			 */
+			for (uint64_t a = addr, i = 0; a < addr + op->len; i++) {
+				uint64_t next = min_u64((a & ~(PG - 1)) + PG, addr + op->len), n = next - a;
+				struct scn_op s;
+
+				scn_op_init(&s, SCN_OP_READ);
+				s.task = FZ_SYM(FZ_TASK, op->task);
+				s.addr.off = a;
+				s.len = n;
+				stmt_outcomes(&s, r->mbuf + (a - addr),
+					      page_alt[i] ? r->abuf + i * PG + (a & (PG - 1)) : NULL, page_lazy[i], n);
+				fuzz_print(r->scn, &s);
+				a = next;
+			}
+		}
+		return true;
+	}
+	case F_TAG_SET:
+	case F_TAG_GET:
+		return exec_tag(r, op, t, addr, at, fails_before);
+	case F_PIN:
+		return exec_pin(r, op, t, addr, at, fails_before);
+	case F_UNPIN:
+		mml_unpin(r->pins[op->pin]);
+		r->pins[op->pin] = NULL;
+		model_unpin(r->md, op->pin);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_UNPIN);
+			s.pin = FZ_SYM(FZ_PIN, op->pin);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_DMA_READ:
+	case F_DMA_WRITE:
+		return exec_dma(r, op);
+	case F_RECLAIM:
+		/* Invisible to the model: every byte must read the same afterwards. */
+		got = mml_reclaim(r->m, op->len);
+		if (got < 0)
+			fuzz_diverge(r, "reclaim %" PRIu64 ": got %ld", op->len, got);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_RECLAIM);
+			s.len = op->len;
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_SWAPON:
+		/* Invisible to the model too, as is a swapoff: every byte stays. */
+		got = mml_swapon(r->m, NULL, op->len, op->prot);
+		if (got < 0)
+			fuzz_diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
+		r->swap_id[op->dev] = (int)got;
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_SWAPON);
+			s.def = FZ_SYM(FZ_SWAP, op->dev);
+			s.len = op->len;
+			s.prio = op->prot;
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_SWAPOFF:
+		if (r->swap_id[op->dev] < 0)
+			return false;
+		/* ENOMEM when RAM cannot take every page back: the device stays on. */
+		got = mml_swapoff(r->m, r->swap_id[op->dev]);
+		if (got && got != -ENOMEM)
+			fuzz_diverge(r, "swapoff swap%d: got %ld (%s)", op->dev, got, errname(got));
+		if (!got)
+			r->swap_id[op->dev] = -1;
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_SWAPOFF);
+			s.swap = FZ_SYM(FZ_SWAP, op->dev);
+			stmt_result(&s, got);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_CHECK:
+		if (mml_check(r->m))
+			fuzz_diverge(r, "the invariant checker failed at a check statement");
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_CHECK);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_FAIL_TAG: {
+		/* The next tag record cannot be had: arch_unmap_one fails, invisibly to the model. */
+		struct mml_fail f = { .sites = MML_FAIL_TAG, .countdown = 1 };
+
+		if (mml_fail_set(r->m, &f))
+			fuzz_diverge(r, "fail tag: mml_fail_set refused");
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_FAIL);
+			s.fail_sites = MML_FAIL_TAG;
+			s.fail_nth = 1;
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	}
+	}
+	return false;
+}

@@ -1,0 +1,169 @@
+/*
+ * fuzz_internal.h - what the parts of the differential fuzzer share: the
+ * operations, the state of one run, and the entry points of each part.
+ *
+ *	fuzz_gen.c	choices and the generator: the next operation for
+ *			the state a run is in
+ *	fuzz_exec.c	one operation on the library and on the model, the
+ *			model kept in step after an injected failure, and
+ *			the statement each operation prints in a reproducer
+ *			(as a struct scn_op, through scn_print_op)
+ *	fuzz_shrink.c	replay, delta debugging, the shrunk scenario
+ *	fuzz.c		a whole run: set-up, the checks after each
+ *			operation, teardown, the run loop and its front ends
+ */
+#ifndef MML_ORACLE_FUZZ_INTERNAL_H
+#define MML_ORACLE_FUZZ_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmlab.h"
+#include "oracle/fuzz.h"
+#include "oracle/model.h"
+
+#define PG		4096ULL
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+static inline int max_int(int a, int b) { return a > b ? a : b; }
+
+/* ---- choices --------------------------------------------------------------------- */
+
+struct chooser {
+	uint64_t s;			/* PRNG state */
+	const uint8_t *data;		/* or: bytes from libFuzzer */
+	size_t len, pos;
+};
+
+static inline bool chooser_exhausted(const struct chooser *c)
+{
+	return c->data && c->pos >= c->len;
+}
+
+/* ---- operations -------------------------------------------------------------------- */
+
+enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
+		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
+		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG };
+
+_Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
+
+/* Swap devices a run may switch on (swap0 is --swap's), and have on at once. */
+#define MAX_SWAPONS	64
+#define MAX_LIVE_SWAPS	4
+
+struct fop {
+	enum fop_kind kind;
+	int task;		/* the acting task */
+	int new_task;		/* spawn, thread, fork: the task created */
+	int region;		/* address = base of this region + off; -1: off is absolute */
+	int defines;		/* mmap: the region it creates */
+	int64_t off;
+	uint64_t len;
+	int prot, flags, advice;
+	uint8_t byte;		/* write: the byte repeated; tag set: the tag */
+	int pin;		/* pin: the pin it creates; unpin, dma: the pin used */
+	unsigned foll;		/* pin: MML_FOLL_* */
+	bool get;		/* pin: a FOLL_GET reference rather than a pin */
+	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
+};
+
+struct run {
+	const struct fuzz_opts *o;
+	struct mml_machine *m;
+	struct model *md;
+	struct mml_task **tasks;	/* by task number; NULL: not alive */
+	int ntasks;
+	uint64_t *rbase, *rlen;		/* by region number */
+	bool *rok;			/* defined in this run */
+	int nregions;
+	struct mml_pin **pins;		/* by pin number; NULL: none */
+	bool *pin_writable;		/* a write pin (not a reference): the device may write */
+	int npins;
+	int next_task, next_region, next_pin;	/* for the generator */
+	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
+	int next_swap;
+	/*
+	 * Locality: the generator often comes back to the task and page it
+	 * just used, so that sequences like "write, fork, get, munmap, write,
+	 * read through the reference" (the bugs of the COW series) are likely.
+	 */
+	int focus_task, focus_region, focus_pin;
+	int64_t focus_off;
+	/*
+	 * A "COW story" in progress: write a page, fork, take a pin or a
+	 * reference in one process, unmap or drop it there, write in either,
+	 * read through the device and the CPU.  The bugs of the COW series
+	 * live in such sequences; each step's choices are still random.
+	 */
+	int story_step, story_a, story_b, story_pin;
+	/*
+	 * Or a "lazy-free story": write a page, fork, unshare it with a R/O
+	 * pin, fork again, MADV_FREE it in the parent and drop it there, then
+	 * pressure and a read in the second child, which never freed it.
+	 */
+	bool story_free;
+	/*
+	 * Or a "rewrite story": a page (tagged or not) is written, lazily
+	 * freed, written again (bytes or tags), pushed out, and read back:
+	 * what was written after MADV_FREE must come back, tags and all.
+	 */
+	bool story_rewrite;
+	/*
+	 * Or a "swapoff story": a tagged page of its own gets tags, goes out
+	 * to swap, every device is switched off (unuse_pte brings it back),
+	 * and a tag load checks the tags came back with it.
+	 */
+	bool story_swapoff;
+	int story_dev;		/* the swapoff story's latest device */
+	long done;
+	long oom_kills;			/* the machine's oom_kill count, as last swept */
+	bool injecting;
+	char why[1024];			/* the first divergence */
+	int why_task;			/* the task it happened to, and both views of its memory then */
+	int cur_task;
+	char *why_maps, *why_model;
+	FILE *scn;			/* printing a scenario while replaying */
+	uint8_t *ibuf, *mbuf;
+	uint8_t *abuf;			/* F_READ: the alternatives of the pages it reads */
+};
+
+/*
+ * The reproducer: each operation as the scenario statement that does the
+ * same (scenario/scenario.h), printed by the language's own printer with
+ * the fuzzer's names: tasks T0.., regions r0.., pins p0.., swap devices
+ * swap0..  FZ_SYM numbers them for struct scn_op, one kind in four.
+ */
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP };
+#define FZ_SYM(kind, n)	((n) * 4 + (kind))
+
+struct scn_op;
+struct scn_printer;
+void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n);
+void fuzz_print(FILE *f, const struct scn_op *s);
+
+/* fuzz_gen.c: fills op with the next operation for the current state of the run */
+void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op);
+
+/* fuzz_exec.c: runs op on both sides; false if it had to be skipped (a name it uses is undefined) */
+bool fuzz_exec_op(struct run *r, const struct fop *op);
+
+/* fuzz_shrink.c */
+bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
+		 char *why, size_t whylen);
+size_t fuzz_shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline);
+size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind,
+			 double deadline);
+void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *f, long total);
+
+/* fuzz.c */
+bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees);
+void fuzz_run_finish(struct run *r);
+void fuzz_after_op(struct run *r, int check_every);
+void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double fuzz_now(void);
+
+#endif /* MML_ORACLE_FUZZ_INTERNAL_H */

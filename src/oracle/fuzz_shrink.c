@@ -1,0 +1,179 @@
+/*
+ * fuzz_shrink.c - from a long run that diverged to a short scenario that
+ * still does: replay, delta debugging (ddmin) and task folding, then the
+ * survivor printed as a scenario file that `mmlab run` replays.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
+
+#define SHRINK_TRIALS	4000
+
+/* Replays ops; true if something diverged.  *at: index of the failing op. */
+bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
+		   char *why, size_t whylen)
+{
+	struct run r;
+	bool failed;
+	size_t i;
+
+	if (!fuzz_run_init(&r, o, true)) {
+		fuzz_run_finish(&r);
+		return false;
+	}
+	r.scn = scn;
+	/* Long lists are checked at the run's cadence; short ones after every op. */
+	for (i = 0; i < n && !r.why[0]; i++) {
+		if (fuzz_exec_op(&r, &ops[i]))
+			fuzz_after_op(&r, n > 2000 ? o->check_every : 1);
+	}
+	if (at)
+		*at = i;
+	/* A scenario must give back what it pinned, or teardown reports a leak. */
+	for (int k = 0; scn && k < r.npins; k++) {
+		struct scn_op s;
+
+		if (!r.pins[k])
+			continue;
+		scn_op_init(&s, SCN_OP_UNPIN);
+		s.pin = FZ_SYM(FZ_PIN, k);
+		fuzz_print(scn, &s);
+	}
+	fuzz_run_finish(&r);
+	failed = r.why[0] != 0;
+	if (why)
+		snprintf(why, whylen, "%s", r.why);
+	return failed;
+}
+
+/*
+ * Two divergences are of one kind if their messages differ only in numbers
+ * (tasks, addresses, bytes).  Shrinking keeps to the kind it started from:
+ * a long run under memory pressure has other ways to fail on the way (a
+ * fork refused for want of memory) that would hide the one being chased.
+ */
+static bool same_kind(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a && !isdigit((unsigned char)*a) && *a == *b)
+			a++, b++;
+		if (!isdigit((unsigned char)*a) || !isdigit((unsigned char)*b))
+			return *a == *b;
+		while (isxdigit((unsigned char)*a) || *a == 'x')
+			a++;
+		while (isxdigit((unsigned char)*b) || *b == 'x')
+			b++;
+	}
+}
+
+/* Replays ops; true if they diverge as kind says.  *at: the failing op. */
+static bool fails_alike(const struct fuzz_opts *o, const struct fop *ops, size_t n, size_t *at, const char *kind)
+{
+	char why[1024];
+
+	return fuzz_replay(o, ops, n, NULL, at, why, sizeof(why)) && same_kind(why, kind);
+}
+
+/* Delta debugging (ddmin): the smallest subsequence that still fails. */
+size_t fuzz_shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline)
+{
+	struct fop *cand = malloc(n * sizeof(*cand));
+	size_t gran = 2, trials = 0;
+
+	if (!cand)
+		return n;
+	while (n >= 2 && trials < SHRINK_TRIALS && fuzz_now() < deadline) {
+		size_t chunk = (n + gran - 1) / gran, at;
+		bool reduced = false;
+
+		for (size_t s = 0; s < n && !reduced; s += chunk) {
+			size_t e = min_u64(s + chunk, n), m = 0;
+
+			memcpy(cand, ops, s * sizeof(*cand));
+			memcpy(cand + s, ops + e, (n - e) * sizeof(*cand));
+			m = n - (e - s);
+			trials++;
+			if (fails_alike(o, cand, m, &at, kind)) {
+				/* Keep it, cut off whatever came after the failure. */
+				n = min_u64(m, at);
+				memcpy(ops, cand, n * sizeof(*ops));
+				gran = gran > 2 ? gran - 1 : 2;
+				reduced = true;
+			}
+		}
+		if (!reduced) {
+			if (gran >= n)
+				break;
+			gran = min_u64(gran * 2, n);
+		}
+	}
+	free(cand);
+	return n;
+}
+
+/*
+ * ddmin cannot drop "thread A -> B" while B's operations matter.  Try doing
+ * B's operations as A instead and dropping the creation; keep it if the run
+ * still fails.  Repeat until nothing more goes.
+ */
+size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind,
+			   double deadline)
+{
+	struct fop *cand = malloc(n * sizeof(*cand));
+	bool progress = true;
+
+	if (!cand)
+		return n;
+	while (progress && fuzz_now() < deadline) {
+		progress = false;
+		for (size_t i = 0; i < n && fuzz_now() < deadline; i++) {
+			int from, to;
+			size_t m = 0, at;
+
+			if (ops[i].kind != F_THREAD && ops[i].kind != F_FORK)
+				continue;
+			from = ops[i].new_task;
+			to = ops[i].task;
+			for (size_t k = 0; k < n; k++) {
+				if (k == i)
+					continue;
+				cand[m] = ops[k];
+				if (cand[m].task == from)
+					cand[m].task = to;
+				m++;
+			}
+			if (fails_alike(o, cand, m, &at, kind)) {
+				n = min_u64(m, at);
+				memcpy(ops, cand, n * sizeof(*ops));
+				progress = true;
+				break;
+			}
+		}
+	}
+	free(cand);
+	return n;
+}
+
+void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *f, long total)
+{
+	struct scn_op s;
+
+	fprintf(f, "# Shrunk by `mmlab fuzz --seed %" PRIu64 "%s%s` from %ld operations to %zu.\n", o->seed,
+		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", total, n);
+	fprintf(f, "# Expectations are the reference model's.\n");
+	scn_op_init(&s, SCN_OP_MACHINE);
+	s.ram = o->ram;
+	s.seed = o->seed;
+	fuzz_print(f, &s);
+	if (o->swap) {
+		scn_op_init(&s, SCN_OP_SWAPON);
+		s.def = FZ_SYM(FZ_SWAP, 0);
+		s.len = o->swap;
+		fuzz_print(f, &s);
+	}
+	fuzz_replay(o, ops, n, f, NULL, NULL, 0);
+}

@@ -1,0 +1,361 @@
+/*
+ * cmd_mem.c - the memory syscalls and the CPU's loads and stores:
+ * mmap, munmap, mprotect, madvise, write, read.
+ *
+ * Each takes the task that makes the call, then the syscall's arguments
+ * in the syscall's order, with the host's <sys/mman.h> values
+ * (docs/scenario.md, "Memory syscalls" and "Loads and stores").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "native/observe.h"
+#include "scenario/command.h"
+
+/* ---- the host's constants ---- */
+
+static int parse_prot(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "protection (none, r, rw, rwx, ...)");
+	uint64_t v;
+
+	if (!t)
+		return -1;
+	if (t->s[0] >= '0' && t->s[0] <= '9') {
+		if (scn_parse_u64(p, t, false, &v) < 0)
+			return -1;
+		if (v > 0xffffffff)
+			return scn_perr(p, t->col, "protection out of range");
+		*out = (long)v;
+		return 0;
+	}
+	if (scn_prot_parse(t->s, t->n, out) < 0)
+		return scn_perr(p, t->col, "unknown protection " TOKF
+				" (none, or letters r w x; then ,mte for tagged memory)", TOKA(t));
+	return 0;
+}
+
+/* private,anonymous or MAP_PRIVATE|MAP_ANONYMOUS, or a number. */
+static int parse_mflags(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "mmap flags (private,anonymous,...)");
+	size_t a = 0, b;
+	long flags = 0;
+
+	if (!t)
+		return -1;
+	while (a <= t->n) {
+		long f;
+		uint64_t v;
+
+		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
+			;
+		/* a number among names: bits without a name, for EINVAL tests */
+		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
+			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
+				return scn_perr(p, t->col + a, "bad mmap flag number");
+			f = (long)v;
+		} else if (scn_mmap_flag(t->s + a, b - a, &f) < 0)
+			return scn_perr(p, t->col + a, "unknown mmap flag '%.*s'",
+					(int)(b - a > 40 ? 40 : b - a), t->s + a);
+		flags |= f;
+		a = b + 1;
+	}
+	*out = flags;
+	return 0;
+}
+
+static int parse_advice(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "advice (dontneed, dontfork, ...)");
+
+	if (!t)
+		return -1;
+	if (t->s[0] >= '0' && t->s[0] <= '9') {
+		uint64_t v;
+
+		if (scn_parse_u64(p, t, false, &v) < 0)
+			return -1;
+		if (v > 0xffffffff)
+			return scn_perr(p, t->col, "advice out of range");
+		*out = (long)v;
+		return 0;
+	}
+	if (scn_advice(t->s, t->n, out) < 0)
+		return scn_perr(p, t->col, "unknown madvise advice " TOKF, TOKA(t));
+	return 0;
+}
+
+/* ---- mmap ---- */
+
+/* [p =] mmap A ADDR LEN PROT FLAGS [FD [OFF]] [=> ...] */
+static int st_mmap(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_len(p, "length", &op->len) < 0 || parse_prot(p, &op->arg) < 0 ||
+	    parse_mflags(p, &op->flags) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (t && !scn_tok_is(t, "=>")) {
+		int64_t v;
+
+		p->i++;
+		if (scn_parse_s64(p, t, &v) < 0)
+			return -1;
+		if (v < -0x80000000LL || v > 0x7fffffff)
+			return scn_perr(p, t->col, "file descriptor out of range");
+		op->fd = (long)v;
+		t = scn_peek(p);
+		if (t && !scn_tok_is(t, "=>")) {
+			p->i++;
+			if (scn_parse_s64(p, t, &op->off) < 0)
+				return -1;
+		}
+	}
+	if (!p->name)
+		return scn_parse_result(p, op, true);
+	if (scn_parse_result_defining(p, op) < 0)
+		return -1;
+	return scn_sym_def(p, p->name, SCN_SYM_ADDR, &op->def);
+}
+
+static int run_mmap(struct scn_runner *r, const struct scn_op *op)
+{
+	long ret = mml_mmap(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), op->len,
+			    (int)op->arg, (int)op->flags, (int)op->fd, op->off);
+
+	/* an address is never in the errno range: 47-bit user space */
+	if (ret < 0 && ret >= -4095)
+		return scn_check_result(r, ret);
+	if (scn_check_result(r, 0))
+		return SCN_FAIL;
+	if (op->def >= 0)
+		r->vals[op->def].v = (uint64_t)ret;
+	return SCN_PASS;
+}
+
+static void obs_mmap(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	int64_t r = w->b->mmap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
+			       op->len, op->arg, op->flags, op->fd, op->off);
+
+	if (cf_refused(w, r, true)) {
+		cf_define(w, CF_SYM_SKIPPED, -1, 0);
+		return;
+	}
+	/* the address itself is not an observation: hosts place maps apart */
+	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, -1, (uint64_t)r);
+	cf_note_result(w, r);
+}
+
+static void pr_mmap(const struct scn_printer *pr, const struct scn_op *op)
+{
+	char prot[32], flags[160];
+
+	fprintf(pr->f, "mmap");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu %s %s", (unsigned long long)op->len,
+		scn_prot_name(op->arg, prot, sizeof(prot)),
+		scn_mmap_flags_name(op->flags, flags, sizeof(flags)));
+	if (op->fd != -1 || op->off)
+		fprintf(pr->f, " %ld", op->fd);
+	if (op->off)
+		fprintf(pr->f, " %lld", (long long)op->off);
+}
+
+/* ---- munmap, mprotect, madvise ---- */
+
+/* munmap A ADDR LEN | mprotect A ADDR LEN PROT | madvise A ADDR LEN ADVICE */
+static int st_range(struct scn_parser *p, struct scn_op *op)
+{
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_len(p, "length", &op->len) < 0)
+		return -1;
+	if (op->kind == SCN_OP_MPROTECT && parse_prot(p, &op->arg) < 0)
+		return -1;
+	if (op->kind == SCN_OP_MADVISE && parse_advice(p, &op->arg) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_range(struct scn_runner *r, const struct scn_op *op)
+{
+	struct mml_task *t = scn_task_of(r, op->task);
+	uint64_t a = scn_addr_of(r, &op->addr);
+	int ret;
+
+	switch (op->kind) {
+	case SCN_OP_MUNMAP:
+		ret = mml_munmap(t, a, op->len);
+		break;
+	case SCN_OP_MPROTECT:
+		ret = mml_mprotect(t, a, op->len, (int)op->arg);
+		break;
+	default:
+		ret = mml_madvise(t, a, op->len, (int)op->arg);
+		break;
+	}
+	return scn_check_result(r, ret);
+}
+
+static void obs_range(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	int r = w->b->range(w->b, op->kind, cf_task_of(w, op->task),
+			    cf_addr_of(w, &op->addr), op->len, op->arg);
+
+	if (!cf_refused(w, r, true))
+		cf_note_result(w, r);
+}
+
+static void pr_range(const struct scn_printer *pr, const struct scn_op *op)
+{
+	char arg[32];
+
+	fprintf(pr->f, "%s", scn_cmd_name(op));
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	if (op->kind == SCN_OP_MPROTECT)
+		fprintf(pr->f, " %s", scn_prot_name(op->arg, arg, sizeof(arg)));
+	if (op->kind == SCN_OP_MADVISE)
+		fprintf(pr->f, " %s", scn_advice_name(op->arg, arg, sizeof(arg)));
+}
+
+/* ---- write ---- */
+
+/* write A ADDR "string" | write A ADDR LEN PATTERN */
+static int st_write(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (t && t->type == SCN_TOK_STRING) {
+		if (scn_parse_pattern(p, &op->pat) < 0)
+			return -1;
+		op->len = op->pat.n;
+	} else {
+		if (scn_parse_len(p, "length", &op->len) < 0 ||
+		    scn_check_io_len(p, t, op->len) < 0 ||
+		    scn_parse_pattern(p, &op->pat) < 0)
+			return -1;
+	}
+	return scn_parse_result(p, op, true);
+}
+
+static int run_write(struct scn_runner *r, const struct scn_op *op)
+{
+	int ret;
+	unsigned char *buf = scn_io_buffer(r, op, true, &ret);
+
+	if (!buf)
+		return ret;
+	ret = mml_write(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), buf, op->len);
+	free(buf);
+	return scn_check_result(r, ret);
+}
+
+static void obs_write(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	int r = w->b->write(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
+			    op->len, &op->pat);
+
+	if (!cf_refused(w, r, true))
+		cf_note_result(w, r);
+}
+
+static void pr_write(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "write");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	scn_print_pattern(pr, &op->pat);
+}
+
+/* ---- read ---- */
+
+/* read A ADDR LEN [expect PATTERN] */
+static int st_read(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (scn_parse_len(p, "length", &op->len) < 0 || scn_check_io_len(p, t, op->len) < 0)
+		return -1;
+	if (scn_tok_is(scn_peek(p), "expect")) {
+		p->i++;
+		if (scn_parse_patterns(p, op) < 0)
+			return -1;
+	}
+	return scn_parse_result(p, op, true);
+}
+
+/* "A p+0x1000 (0x7f0000001000)" */
+static const char *read_place(struct scn_runner *r, const struct scn_op *op, uint64_t off,
+			      bool byte, char *buf, size_t n)
+{
+	return scn_where(r, op->task, &op->addr, off, buf, n);
+}
+
+static int run_read(struct scn_runner *r, const struct scn_op *op)
+{
+	int ret;
+	unsigned char *buf = scn_io_buffer(r, op, false, &ret);
+
+	if (!buf)
+		return ret;
+	ret = mml_read(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), buf, op->len);
+	ret = scn_check_load(r, op, ret, buf, read_place);
+	free(buf);
+	return ret;
+}
+
+static void obs_read(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	unsigned char *buf = cf_load_buffer(w);
+	int r;
+
+	if (!buf)
+		return;
+	r = w->b->read(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr), op->len, buf);
+	/* a load faults pages in: skipping one leaves the state behind */
+	if (!cf_refused(w, r, true))
+		cf_note_bytes(w, r, buf);
+	free(buf);
+}
+
+static void pr_read(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "read");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	scn_print_patterns(pr, op);
+}
+
+const struct scn_cmd scn_mem_cmds[] = {
+	{ "mmap", "TASK ADDR LEN PROT FLAGS [ FD [ OFF ] ]", SCN_OP_MMAP, SCN_CMD_NAMES,
+	  st_mmap, run_mmap, obs_mmap, pr_mmap },
+	{ "munmap", "TASK ADDR LEN", SCN_OP_MUNMAP, 0,
+	  st_range, run_range, obs_range, pr_range },
+	{ "mprotect", "TASK ADDR LEN PROT", SCN_OP_MPROTECT, 0,
+	  st_range, run_range, obs_range, pr_range },
+	{ "madvise", "TASK ADDR LEN ADVICE", SCN_OP_MADVISE, 0,
+	  st_range, run_range, obs_range, pr_range },
+	{ "write", "TASK ADDR LEN PATTERN", SCN_OP_WRITE, 0,
+	  st_write, run_write, obs_write, pr_write },
+	{ "read", "TASK ADDR LEN [ \"expect\" PATTERNS ]", SCN_OP_READ, 0,
+	  st_read, run_read, obs_read, pr_read },
+	{ NULL }
+};
