@@ -173,7 +173,9 @@ static int run_unpin(struct scn_runner *r, const struct scn_op *op)
 
 static void obs_unpin(struct cf_walk *w)
 {
-	w->b->unpin(w->b, w->vals[w->op->pin].h);
+	/* A pin that failed on this side holds nothing to release. */
+	if (w->vals[w->op->pin].state == CF_SYM_OK)
+		w->b->unpin(w->b, w->vals[w->op->pin].h);
 	w->vals[w->op->pin].state = CF_SYM_UNSET;
 }
 
