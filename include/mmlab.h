@@ -175,6 +175,8 @@ void mml_mmu_notifier_unregister(struct mml_mmu_notifier *n);	/* waits for callb
  */
 #define MML_DEV_NONBLOCK_FAIL	0x1u	/* refuse non-blockable invalidations (-EAGAIN), as a driver that must sleep */
 #define MML_DEV_SLOW		0x2u	/* its invalidations sleep a little while accesses drain (widens races) */
+#define MML_DEV_REFAULT		0x4u	/* takes back what an invalidation took as soon as it ends, as a device
+					   with work in flight (KVM's vCPU) retries at once */
 struct mml_device;
 int  mml_device_new(struct mml_task *t, unsigned flags, struct mml_device **out);	/* 0, -EINVAL, -ENOMEM */
 int  mml_device_free(struct mml_device *d);	/* 0 */

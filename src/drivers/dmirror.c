@@ -10,6 +10,14 @@
  * Invalidation: under the device lock, set the sequence and drop the
  * range.  Bytes move under the device lock, so an invalidation returns
  * only once no access is still using the old frame.
+ *
+ * Besides the interval notifier the device subscribes to the mm the way
+ * KVM does (a struct mmu_notifier): reclaim asks it whether a page was
+ * used (clear_flush_young), and with MML_DEV_REFAULT it takes back, as
+ * soon as an invalidation ends, the translations that invalidation took
+ * (a device with work in flight retries at once, as a vCPU spinning on
+ * mmu_invalidate_retry does).  Such a retry looks at the pte as it is
+ * when invalidate_range_end runs: end must come after the pte changed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +37,21 @@ struct dpte {
 	bool young;		/* used since reclaim last asked */
 };
 
+/* MML_DEV_REFAULT: the translations an invalidation took, to take back at its end */
+#define DMIRROR_LOST	64
+
 struct mml_device {
 	struct mml_machine *machine;	/* (C) */
-	struct mm_struct *mm;		/* (C) the mirrored process; the notifier holds mm_count */
+	struct mm_struct *mm;		/* (C) the mirrored process; the notifiers hold mm_count */
 	struct mml_device_head head;	/* on machine->devices, its id, its release */
 	unsigned flags;			/* (C) MML_DEV_* */
 	struct mmu_interval_notifier notifier;
+	struct mmu_notifier mn;		/* young bits; MML_DEV_REFAULT's end */
 	struct mutex lock;		/* guards everything below */
 	struct dpte *pt;		/* capacity a power of two, at most half full */
 	unsigned long cap, n;
+	struct dpte lost[DMIRROR_LOST];	/* MML_DEV_REFAULT: taken, not yet back (oldest dropped) */
+	unsigned nlost;
 	/* BUG_NOTIFY_ASYNC: an invalidation acknowledged but not done yet */
 	bool pending;
 	uint64_t pending_start, pending_end;
@@ -122,6 +136,17 @@ static void dpt_erase(struct mml_device *d, unsigned long i)
 	}
 }
 
+/* Drop translation i; a device that retries keeps a note of it. */
+static void dpt_drop(struct mml_device *d, unsigned long i)
+{
+	if (d->flags & MML_DEV_REFAULT) {
+		if (d->nlost == DMIRROR_LOST)
+			memmove(d->lost, d->lost + 1, --d->nlost * sizeof(d->lost[0]));
+		d->lost[d->nlost++] = d->pt[i];
+	}
+	dpt_erase(d, i);
+}
+
 /* dmirror_do_update(): drop every translation in [start, end). */
 static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
 {
@@ -132,7 +157,7 @@ static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
 			struct dpte *e = dpt_find(d, a >> PAGE_SHIFT);
 
 			if (e)
-				dpt_erase(d, (unsigned long)(e - d->pt));
+				dpt_drop(d, (unsigned long)(e - d->pt));
 		}
 		return;
 	}
@@ -141,7 +166,7 @@ static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
 		uint64_t a = d->pt[i].vpn << PAGE_SHIFT;
 
 		if (d->pt[i].vpn && a >= start && a < end)
-			dpt_erase(d, i);	/* slot i now holds a shifted entry: look again */
+			dpt_drop(d, i);	/* slot i now holds a shifted entry: look again */
 		else
 			i++;
 	}
@@ -229,6 +254,114 @@ static void dmirror_catch_up(struct mml_device *d)
 	}
 }
 
+/* ---- the mm's other questions: young bits, release, the retry at the end ---------------- */
+
+static struct mml_device *mn_device(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct mml_device, mn);
+}
+
+/* Did the device use a page of [start, end) since the last time reclaim asked? */
+static int dmirror_young(struct mml_device *d, uint64_t start, uint64_t end, bool clear)
+{
+	int young = 0;
+
+	mutex_lock(&d->lock);
+	for (uint64_t a = start; a < end; a += PAGE_SIZE) {
+		struct dpte *e = dpt_find(d, a >> PAGE_SHIFT);
+
+		if (e && e->young) {
+			young = 1;
+			if (clear)
+				e->young = false;
+		}
+	}
+	mutex_unlock(&d->lock);
+	return young;
+}
+
+static int dmirror_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	return dmirror_young(mn_device(mn), start, end, true);
+}
+
+static int dmirror_test_young(struct mmu_notifier *mn, struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	return dmirror_young(mn_device(mn), start, end, false);
+}
+
+/* exit_mmap: nothing of the mm may be used from now on, nor taken back. */
+static void dmirror_release_mm(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct mml_device *d = mn_device(mn);
+
+	mutex_lock(&d->lock);
+	dpt_zap(d, 0, TASK_SIZE);
+	d->nlost = 0;
+	mutex_unlock(&d->lock);
+}
+
+/*
+ * MML_DEV_REFAULT: the retry of one lost translation, from the pte as it
+ * is now.  It may not fault (a notifier callback holds whatever mm lock
+ * its caller holds), so it looks locklessly, as GUP-fast does, and takes
+ * only a present pte the user may access; the sequence count protects it
+ * as it protects dmirror_fault.
+ */
+static void dmirror_retranslate(struct mml_device *d, const struct dpte *old)
+{
+	uint64_t addr = old->vpn << PAGE_SHIFT;
+	unsigned long seq;
+	struct dpte *e;
+	pte_t pte;
+
+	if (!mmu_interval_try_read_begin(&d->notifier, &seq))
+		return;		/* another invalidation: its own end retries */
+	pte = mm_pte_lockless(d->mm, addr);
+	if (!pte_present(pte) || !pte_access_permitted(pte, false))
+		return;
+	mutex_lock(&d->lock);
+	if (!mmu_interval_read_retry(&d->notifier, seq) && (e = dpt_insert(d, old->vpn))) {
+		e->pfn = pte_pfn(pte);
+		e->gen = READ_ONCE(pfn_to_page(d->machine, e->pfn)->alloc_gen);
+		e->write = old->write && pte_access_permitted(pte, true);
+		e->exclusive = false;
+		e->young = true;
+	}
+	mutex_unlock(&d->lock);
+}
+
+static void dmirror_invalidate_end(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct mml_device *d = mn_device(mn);
+	struct dpte retry[DMIRROR_LOST];
+	unsigned n = 0;
+
+	if (!(d->flags & MML_DEV_REFAULT))
+		return;
+	mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->nlost;) {
+		uint64_t a = d->lost[i].vpn << PAGE_SHIFT;
+
+		if (a >= range->start && a < range->end) {
+			retry[n++] = d->lost[i];
+			d->lost[i] = d->lost[--d->nlost];
+		} else {
+			i++;
+		}
+	}
+	mutex_unlock(&d->lock);
+	for (unsigned i = 0; i < n; i++)
+		dmirror_retranslate(d, &retry[i]);
+}
+
+static const struct mmu_notifier_ops dmirror_mm_ops = {
+	.release = dmirror_release_mm,
+	.clear_flush_young = dmirror_clear_flush_young,
+	.test_young = dmirror_test_young,
+	.invalidate_range_end = dmirror_invalidate_end,
+};
+
 /* ---- faults --------------------------------------------------------------------- */
 
 /*
@@ -306,10 +439,19 @@ static int dmirror_access(struct mml_device *d, uint64_t addr, void *buf, uint64
 			char *frame = pfn_to_virt(m, e->pfn);
 
 			dmirror_check_access(d, e, addr, write);
-			if (write)
+			if (write) {
+				struct folio *folio = page_folio(pfn_to_page(m, e->pfn));
+
 				page_data_copy(frame + (addr & ~PAGE_MASK), b, next - addr);
-			else
+				/*
+				 * As the CPU sets its pte's dirty bit: reclaim must not
+				 * drop the page as clean (a swap-cache copy, MADV_FREE).
+				 */
+				if (!folio_test_dirty(folio))
+					folio_set_dirty(folio);
+			} else {
 				page_data_copy(b, frame + (addr & ~PAGE_MASK), next - addr);
+			}
 			e->young = true;
 			mutex_unlock(&d->lock);
 			b += next - addr;
@@ -446,6 +588,7 @@ static void dmirror_free(struct mml_device *d)
 {
 	struct mml_machine *m = d->machine;
 
+	mmu_notifier_unregister(&d->mn, d->mm);
 	mmu_interval_notifier_remove(&d->notifier);
 	free(d->pt);
 	mutex_destroy(&d->lock);
@@ -464,7 +607,7 @@ int mml_device_new(struct mml_task *t, unsigned flags, struct mml_device **out)
 	struct mml_device *d;
 	long ret;
 
-	if (flags & ~(MML_DEV_NONBLOCK_FAIL | MML_DEV_SLOW))
+	if (flags & ~(MML_DEV_NONBLOCK_FAIL | MML_DEV_SLOW | MML_DEV_REFAULT))
 		return -EINVAL;
 	ret = op_enter_task(t);
 	if (ret)
@@ -479,6 +622,12 @@ int mml_device_new(struct mml_task *t, unsigned flags, struct mml_device **out)
 	mutex_init(&d->lock);
 	/* The whole address space, as test_hmm.c's dmirror. */
 	ret = mmu_interval_notifier_insert(&d->notifier, t->mm, 0, TASK_SIZE, &dmirror_notifier_ops);
+	if (!ret) {
+		d->mn.ops = &dmirror_mm_ops;
+		ret = mmu_notifier_register(&d->mn, t->mm);
+		if (ret)
+			mmu_interval_notifier_remove(&d->notifier);
+	}
 	if (ret) {
 		mutex_destroy(&d->lock);
 		mml_obj_free(m, OBJ_DEVICE, d);

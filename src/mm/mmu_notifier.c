@@ -288,6 +288,23 @@ unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub)
 }
 
 /*
+ * mmlab's own: read_begin for a caller that may not wait, a notifier
+ * callback (which another invalidation may be waiting on).  False while
+ * an invalidation covering the interval is in progress.
+ */
+bool mmu_interval_try_read_begin(struct mmu_interval_notifier *sub, unsigned long *seq)
+{
+	struct mmu_notifier_subscriptions *subs = sub->mm->notifier_subscriptions;
+	bool invalidating;
+
+	spin_lock(&subs->lock);
+	*seq = READ_ONCE(sub->invalidate_seq);
+	invalidating = *seq == subs->invalidate_seq;
+	spin_unlock(&subs->lock);
+	return !invalidating;
+}
+
+/*
  * mn_itree_inv_start_range(): one more invalidation in progress; if it
  * touches an interval, the count turns odd.  The count, or 0 if none is hit.
  */

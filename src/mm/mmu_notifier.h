@@ -111,6 +111,7 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub, struct mm_st
 void mmu_interval_notifier_remove(struct mmu_interval_notifier *sub);
 
 unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *sub);
+bool mmu_interval_try_read_begin(struct mmu_interval_notifier *sub, unsigned long *seq);
 static inline bool mmu_interval_read_retry(struct mmu_interval_notifier *sub, unsigned long seq)
 {
 	return READ_ONCE(sub->invalidate_seq) != seq;
