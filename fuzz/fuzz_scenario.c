@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.quiet = true,
 		.limits = &limits,
 		.stats = &stats,
-		.release_pins = true,	/* a pin the file forgot is not a finding */
+		.release_held = true,	/* a pin the file forgot is not a finding */
 	};
 	struct scn_script *s;
 

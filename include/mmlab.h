@@ -170,8 +170,11 @@ void mml_mmu_notifier_unregister(struct mml_mmu_notifier *n);	/* waits for callb
  * the process's page tables change.  An access through a translation the
  * process no longer has is reported as a bug (seed 002's corruption, made
  * loud).  Errors as the HMM test driver's: -EFAULT where nothing is mapped
- * or the mapping cannot be read, -EPERM for a write to a read-only mapping,
- * -ENOMEM when a fault cannot get memory, -EINTR once the process is killed.
+ * or the mapping cannot be read (HMM needs VM_READ), -EPERM for a write to
+ * a read-only mapping, -EFAULT too for a fault that fails (no memory;
+ * an OOM victim's, check_stable_address_space: hmm_vma_fault turns every
+ * VM_FAULT_ERROR into it), -ENOMEM when the device's own table cannot
+ * grow, -EINVAL once the process has exited.  A device write dirties the page, as the CPU's would.
  */
 #define MML_DEV_NONBLOCK_FAIL	0x1u	/* refuse non-blockable invalidations (-EAGAIN), as a driver that must sleep */
 #define MML_DEV_SLOW		0x2u	/* its invalidations sleep a little while accesses drain (widens races) */

@@ -65,6 +65,12 @@ bool cf_refused(struct cf_walk *w, int64_t r, bool changes_state)
 	return true;
 }
 
+void cf_skip(struct cf_walk *w, bool changes_state, const char *why)
+{
+	snprintf(w->b->why, sizeof(w->b->why), "%s", why);
+	cf_refused(w, -CF_SKIP, changes_state);
+}
+
 /* "ok", "EFAULT": a result, judged against the statement's "=>" */
 void cf_note_result(struct cf_walk *w, int64_t r)
 {

@@ -42,6 +42,8 @@ const char *cf_errname(long r);
  * have changed the memory, everything after it too.  True if it was one.
  */
 bool cf_refused(struct cf_walk *w, int64_t r, bool changes_state);
+/* A statement no back end can run (why: for the log), noted as cf_refused does. */
+void cf_skip(struct cf_walk *w, bool changes_state, const char *why);
 /* "ok", "EFAULT": a result, judged against the statement's "=>" */
 void cf_note_result(struct cf_walk *w, int64_t r);
 uint64_t cf_addr_of(struct cf_walk *w, const struct scn_addr *a);

@@ -29,7 +29,7 @@ struct scn_runner;
 struct cf_walk;
 
 struct scn_cmd {
-	const char *name;	/* the keyword; "expect X" for an expectation */
+	const char *name;	/* the keyword; "expect X" for an expectation, "device X" */
 	const char *args;	/* what follows it, as docs/scenario.md's grammar has it */
 	enum scn_op_kind kind;	/* several keywords may share one (pin, get) */
 	unsigned flags;		/* SCN_CMD_* */
@@ -52,7 +52,7 @@ struct scn_cmd {
 
 /* Each family's statements, ended by an entry without a name. */
 extern const struct scn_cmd scn_mem_cmds[], scn_frame_cmds[], scn_proc_cmds[],
-	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[];
+	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[];
 
 /* commands.c */
 /* Every statement, in order: for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) */
@@ -61,8 +61,8 @@ const struct scn_cmd *scn_cmd_next(const struct scn_cmd *c);
 const struct scn_cmd *scn_cmd_of(enum scn_op_kind kind);
 /* The statement a keyword starts ("expect" itself is none), or NULL. */
 const struct scn_cmd *scn_cmd_find(const struct scn_tok *kw);
-/* The expectation "expect WORD" names, or NULL. */
-const struct scn_cmd *scn_cmd_find_expect(const struct scn_tok *word);
+/* The statement "PREFIX WORD" names ("expect vmstat", "device read"), or NULL. */
+const struct scn_cmd *scn_cmd_find_prefixed(const char *prefix, const struct scn_tok *word);
 /* "mmap", "get", "expect tag": a statement in messages */
 const char *scn_cmd_name(const struct scn_op *op);
 
@@ -129,6 +129,7 @@ struct scn_val {
 	uint64_t v;		/* SCN_SYM_ADDR: address; SCN_SYM_FRAME: pfn */
 	struct mml_pin *pin;	/* SCN_SYM_PIN, while held */
 	int swap;		/* SCN_SYM_SWAP: the device id; -1 once swapped off */
+	struct mml_device *dev;	/* SCN_SYM_DEVICE, while attached */
 };
 
 struct scn_runner {

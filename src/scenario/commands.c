@@ -21,6 +21,7 @@ static const struct scn_cmd *const families[] = {
 	scn_swap_cmds,		/* swapon swapoff reclaim, expect reclaimed */
 	scn_task_cmds,		/* machine check spawn thread fork exit, expect killed/alive */
 	scn_tag_cmds,		/* tag, expect tag, fail */
+	scn_device_cmds,	/* device attach detach read write snapshot exclusive, expect device */
 	NULL
 };
 
@@ -67,12 +68,13 @@ const struct scn_cmd *scn_cmd_find(const struct scn_tok *kw)
 	return NULL;
 }
 
-const struct scn_cmd *scn_cmd_find_expect(const struct scn_tok *word)
+const struct scn_cmd *scn_cmd_find_prefixed(const char *prefix, const struct scn_tok *word)
 {
+	size_t n = strlen(prefix);
 	const struct scn_cmd *c;
 
 	for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c))
-		if (!strncmp(c->name, "expect ", 7) && scn_tok_is(word, c->name + 7))
+		if (!strncmp(c->name, prefix, n) && c->name[n] == ' ' && scn_tok_is(word, c->name + n + 1))
 			return c;
 	return NULL;
 }

@@ -212,6 +212,8 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_UNPINNED: return "an unpinned pin";
 	case SCN_SYM_SWAP: return "a swap device";
 	case SCN_SYM_SWAPPED_OFF: return "a swapped-off device";
+	case SCN_SYM_DEVICE: return "a device";
+	case SCN_SYM_DETACHED: return "a detached device";
 	default: return "gone";
 	}
 }
@@ -234,6 +236,8 @@ int scn_sym_use(struct scn_parser *p, const struct scn_tok *t, size_t n,
 			return scn_perr(p, t->col, "'%.*s' was unpinned", (int)n, t->s);
 		if (p->s->syms[i].kind == SCN_SYM_SWAPPED_OFF && kind == SCN_SYM_SWAP)
 			return scn_perr(p, t->col, "'%.*s' was swapped off", (int)n, t->s);
+		if (p->s->syms[i].kind == SCN_SYM_DETACHED && kind == SCN_SYM_DEVICE)
+			return scn_perr(p, t->col, "'%.*s' was detached", (int)n, t->s);
 		return scn_perr(p, t->col, "'%.*s' is %s, not %s", (int)n, t->s,
 				kind_name(p->s->syms[i].kind), kind_name(kind));
 	}
@@ -242,10 +246,11 @@ int scn_sym_use(struct scn_parser *p, const struct scn_tok *t, size_t n,
 }
 
 /*
- * Definition of a name.  A live task, a held pin or a swap device still on
- * cannot be redefined (it would leak from the scenario's view), and none
- * of them can take the name of a value; values may be redefined, also over
- * the name of an exited task, an unpinned pin or a swapped-off device.
+ * Definition of a name.  A live task, a held pin, a swap device still on
+ * or an attached device cannot be redefined (it would leak from the
+ * scenario's view), and none of them can take the name of a value; values
+ * may be redefined, also over the name of an exited task, an unpinned
+ * pin, a swapped-off or a detached device.
  */
 int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 		enum scn_sym_kind kind, int *slot)
@@ -267,9 +272,13 @@ int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 		if (was == SCN_SYM_SWAP)
 			return scn_perr(p, t->col, "swap device " TOKF " is still on "
 					"(swapoff it first)", TOKA(t));
-		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN || kind == SCN_SYM_SWAP) &&
+		if (was == SCN_SYM_DEVICE)
+			return scn_perr(p, t->col, "device " TOKF " is still attached "
+					"(detach it first)", TOKA(t));
+		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN || kind == SCN_SYM_SWAP ||
+		     kind == SCN_SYM_DEVICE) &&
 		    was != SCN_SYM_NONE && was != SCN_SYM_UNPINNED &&
-		    was != SCN_SYM_SWAPPED_OFF)
+		    was != SCN_SYM_SWAPPED_OFF && was != SCN_SYM_DETACHED)
 			return scn_perr(p, t->col, TOKF " is %s", TOKA(t), kind_name(was));
 		p->s->syms[i].kind = kind;
 		*slot = i;
@@ -538,7 +547,7 @@ void scn_op_init(struct scn_op *op, enum scn_op_kind kind)
 {
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
-	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = -1;
+	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = -1;
 	op->prio = -1;
 	op->fd = -1;
 	op->addr.sym = op->addr2.sym = -1;
@@ -578,7 +587,8 @@ static void naming_list(char *buf, size_t n, const char *last)
 
 	buf[0] = '\0';
 	for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) {
-		if (!(c->flags & SCN_CMD_NAMES))
+		/* "device D = attach": the name comes after the prefix */
+		if (!(c->flags & SCN_CMD_NAMES) || strchr(c->name, ' '))
 			continue;
 		if (prev && o < n)
 			o += snprintf(buf + o, n - o, "%s'%s'", o ? ", " : "", prev->name);
@@ -588,27 +598,42 @@ static void naming_list(char *buf, size_t n, const char *last)
 		snprintf(buf + o, n - o, "%s'%s'", o ? last : "", prev->name);
 }
 
-/* expect WHAT ...: each expectation is a statement of its own */
-static int parse_expect(struct scn_parser *p, struct scn_op *op)
+/*
+ * expect WHAT ..., device WHAT ...: each expectation and each device
+ * statement is a statement of its own ("expect vmstat", "device read");
+ * "device D = attach A" names its device before the word.
+ */
+static int parse_prefixed(struct scn_parser *p, struct scn_op *op, const char *prefix)
 {
+	size_t plen = strlen(prefix);
 	const struct scn_cmd *c;
 	struct scn_tok *t;
 	char what[1024];
 	size_t o;
 
-	o = snprintf(what, sizeof(what), "what to expect (");
+	o = snprintf(what, sizeof(what), "what %s (", !strcmp(prefix, "expect") ? "to expect" : "it does");
 	for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c))
-		if (!strncmp(c->name, "expect ", 7) && o < sizeof(what))
+		if (!strncmp(c->name, prefix, plen) && c->name[plen] == ' ' && o < sizeof(what))
 			o += snprintf(what + o, sizeof(what) - o, "%s%s",
-				      what[o - 1] == '(' ? "" : ", ", c->name + 7);
+				      what[o - 1] == '(' ? "" : ", ", c->name + plen + 1);
 	if (o < sizeof(what))
 		snprintf(what + o, sizeof(what) - o, ")");
+	p->name = NULL;
+	if (p->i + 1 < p->lx.ntok && scn_tok_is(&p->lx.tok[p->i + 1], "=")) {
+		p->name = &p->lx.tok[p->i];
+		p->i += 2;
+	}
 	t = scn_need_word(p, what);
 	if (!t)
 		return -1;
-	c = scn_cmd_find_expect(t);
+	c = scn_cmd_find_prefixed(prefix, t);
 	if (!c)
-		return scn_perr(p, t->col, "unknown expectation " TOKF, TOKA(t));
+		return scn_perr(p, t->col, "unknown %s " TOKF, !strcmp(prefix, "expect") ? "expectation" :
+				"statement", TOKA(t));
+	if (p->name && !(c->flags & SCN_CMD_NAMES))
+		return scn_perr(p, p->name->col, "'%s' gives no value to a name", c->name);
+	if (!p->name && (c->flags & SCN_CMD_NAMED))
+		return scn_perr(p, t->col, "'%s' needs a name: %s NAME = %s ...", c->name, prefix, c->name + plen + 1);
 	p->kw = t;
 	op->kind = c->kind;
 	return c->parse(p, op);
@@ -640,10 +665,9 @@ static int parse_statement(struct scn_parser *p, const char *line, size_t n)
 		p->seen_stmt = true;
 	} else {
 		p->i = 1;
-		if (scn_tok_is(kw, "expect")) {
+		if (scn_tok_is(kw, "expect") || scn_tok_is(kw, "device")) {
 			p->seen_stmt = true;
-			p->name = NULL;
-			return parse_expect(p, op);
+			return parse_prefixed(p, op, scn_tok_is(kw, "expect") ? "expect" : "device");
 		}
 		c = scn_cmd_find(kw);
 		if (!c || (c->flags & SCN_CMD_NAMED)) {

@@ -9,6 +9,7 @@
  * r5, p2, swap1): pr->name.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "scenario/command.h"
 
@@ -105,7 +106,8 @@ void scn_print_op(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, "# statement kind %d has no text\n", op->kind);
 		return;
 	}
-	if (op->def >= 0 && (c->flags & SCN_CMD_NAMES)) {
+	/* "device D = attach A": a prefixed statement prints its name itself */
+	if (op->def >= 0 && (c->flags & SCN_CMD_NAMES) && !strchr(c->name, ' ')) {
 		print_name(pr, op->def);
 		fputs(" = ", pr->f);
 	}

@@ -246,14 +246,16 @@ int scn_check_load(struct scn_runner *r, const struct scn_op *op, int ret,
 			(unsigned long long)i, alts_note(op, a, sizeof(a)));
 }
 
-/* Unpin what the file still holds (after a failure, or on request). */
-static void release_pins(struct scn_runner *r)
+/* Unpin and detach what the file still holds (after a failure, or on request). */
+static void release_held(struct scn_runner *r)
 {
 	int i;
 
 	for (i = 0; i < r->s->nsyms; i++) {
 		mml_unpin(r->vals[i].pin);
 		r->vals[i].pin = NULL;
+		mml_device_free(r->vals[i].dev);
+		r->vals[i].dev = NULL;
 	}
 }
 
@@ -412,11 +414,12 @@ static int machine_start(struct scn_runner *r, const struct scn_op *op)
 static int machine_stop(struct scn_runner *r, int status)
 {
 	/*
-	 * Pins outlive the processes, as a device's do; a passing file must
-	 * unpin what it pinned, or mml_machine_free reports the leak.  After
-	 * a failure they are released, so the report is only the failure.
+	 * Pins and devices outlive the processes; a passing file must unpin
+	 * what it pinned and detach what it attached, or mml_machine_free
+	 * reports the leak.  After a failure they are released, so the
+	 * report is only the failure.
 	 */
-	bool release = status != SCN_PASS || (r->o && r->o->release_pins);
+	bool release = status != SCN_PASS || (r->o && r->o->release_held);
 	int ret;
 
 	r->op = NULL;
@@ -429,7 +432,7 @@ static int machine_stop(struct scn_runner *r, int status)
 					  scn_errno_name(-ret));
 	}
 	if (release)
-		release_pins(r);
+		release_held(r);
 	if (r->o && r->o->stats) {
 		r->o->stats->reports = mml_report_count(r->m);
 		r->o->stats->injected = mml_fail_injected(r->m);

@@ -52,12 +52,13 @@ struct scn_opts {
 	uint64_t fail_seed;	/* the injection schedule's seed */
 	const struct scn_limits *limits; /* NULL = none */
 	/*
-	 * Unpin what the file still holds when the run ends, so that a leak
-	 * reported by mml_machine_free is the library's own (a fuzz target).
-	 * Without it a passing file that leaves a pin held fails with the
-	 * leak, as a program that forgets unpin_user_pages() would leak.
+	 * Unpin and detach what the file still holds when the run ends, so
+	 * that a leak reported by mml_machine_free is the library's own (a
+	 * fuzz target).  Without it a passing file that leaves a pin held or
+	 * a device attached fails with the leak, as a program that forgets
+	 * unpin_user_pages() would leak.
 	 */
-	bool release_pins;
+	bool release_held;
 	struct scn_stats *stats; /* if set, filled in by scn_exec */
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
@@ -115,6 +116,14 @@ enum scn_op_kind {
 	SCN_OP_TAG,		/* tag A ADDR [LEN] = TAG */
 	SCN_OP_EXPECT_TAG,	/* expect tag A ADDR [LEN] ==|!= TAG{|TAG}, or => ERRNO */
 	SCN_OP_FAIL,		/* fail SITES [NTH [repeat N]] | fail off */
+	SCN_OP_DEVICE_ATTACH,	/* device d = attach A [FLAG...] */
+	SCN_OP_DEVICE_DETACH,	/* device detach d */
+	SCN_OP_DEVICE_READ,	/* device read d ADDR LEN [expect PATTERN] */
+	SCN_OP_DEVICE_WRITE,	/* device write d ADDR [LEN] PATTERN */
+	SCN_OP_DEVICE_SNAPSHOT,	/* device snapshot d ADDR NPAGES expect STATE... */
+	SCN_OP_DEVICE_EXCLUSIVE, /* device exclusive d ADDR NPAGES */
+	SCN_OP_EXPECT_DEVICE,	/* expect device d mapped|unmapped ADDR: value 1 / 0 */
+	NR_SCN_OPS
 };
 
 enum scn_sym_kind {
@@ -126,6 +135,8 @@ enum scn_sym_kind {
 	SCN_SYM_UNPINNED,	/* a pin after its unpin */
 	SCN_SYM_SWAP,		/* a swap device defined by swapon */
 	SCN_SYM_SWAPPED_OFF,	/* a swap device after a swapoff that must succeed */
+	SCN_SYM_DEVICE,		/* a device attached by "device d = attach" */
+	SCN_SYM_DETACHED,	/* a device after its detach */
 };
 
 struct scn_sym {
@@ -223,6 +234,8 @@ struct scn_op {
 	int swap;		/* swap device symbol used (swapoff), or -1 */
 	int prio;		/* swapon: -1 = the default, as mml_swapon takes it */
 	bool swap_file;		/* swapon ... file: a host file, not memory */
+	/* devices: the symbol used (-1); attach: MML_DEV_* in flags; snapshot: states in pat */
+	int dev;
 	/* tag: the tag stored (tags[0]); expect tag: the allowed tags, none with "=>" */
 	unsigned tags[SCN_MAX_ALTS + 1];
 	int ntags;
