@@ -80,7 +80,7 @@ leftover_swap() {
 }
 
 run "bench lists the benches" 0 bench &&
-	has "bench lists the benches" "^  swap " "^  fault "
+	has "bench lists the benches" "^  swap " "^  fault " "^  notifier "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -147,6 +147,37 @@ run "bench fault prints its table" 0 bench fault --size 64K --reps 1 &&
 		"^native +write faults after fork: COW +16 " \
 		"^checks: every byte"
 
+# notifier: the notifier's calls and the device's translations are counted, not timed
+run "bench notifier prints its table" 0 bench notifier --size 64K --reps 1 &&
+	has "bench notifier prints its table" \
+		"^mmlab +write faults: new pages +16 +- +$row +[0-9.]+x native write faults" \
+		"^mmlab +munmap: pages mapped +16 +- " \
+		"^mmlab +with notifier: write faults +16 +starts 0 +$row +[0-9.]+x mmlab write faults: new pages" \
+		"^mmlab +with notifier: fork +16 +starts 1 +$row +[0-9.]+x mmlab fork: pages mapped" \
+		"^mmlab +with notifier: COW faults +16 +starts 16 " \
+		"^mmlab +with notifier: munmap +16 +starts 1 " \
+		"^mmlab +with device: write faults +16 +- " \
+		"^mmlab +with device: fork +16 +zapped 16 " \
+		"^mmlab +with device: COW faults +16 +zapped 16 " \
+		"^mmlab +with device: munmap +16 +zapped 16 +$row +[0-9.]+x mmlab munmap: pages mapped" \
+		"^mmlab +device faults: hmm_range_fault +16 +mapped 16 +$row +[0-9.]+x host memcpy 4K out" \
+		"^mmlab +device reads: mapped +16 " \
+		"^mmlab +device writes: mapped +16 +- +$row +[0-9.]+x host memcpy 4K in" \
+		"^mmlab +CPU reads: mml_read +16 " \
+		"^host +memcpy 4K out \+ check +16 " \
+		"^host +memcpy 4K in +16 " \
+		"^native +write faults after fork: COW +16 " \
+		"^  host device: none" \
+		"^checks: every byte read, by the CPU and by the device"
+
+run "bench notifier --no-native" 0 bench notifier --size 8K --reps 1 --no-native &&
+	has "bench notifier --no-native" "^  native: skipped \(--no-native\)" \
+		"^mmlab +with device: COW faults +2 +zapped 2 " \
+		"^host +memcpy 4K in +2 "
+if grep -q "^native " "$log"; then
+	fail "bench notifier --no-native prints no native row"
+fi
+
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"
 refused "bench: an unknown bench" bench nosuch
@@ -160,6 +191,10 @@ refused "bench swap: an unknown option" bench swap --nosuch
 refused "bench swap: an extra argument" bench swap extra
 refused "bench swap --file empty" bench swap --file ""
 refused "bench fault takes no --file" bench fault --file "$tmp/x"
+run "bench notifier --help" 0 bench notifier --help &&
+	has "bench notifier --help" "^usage: mmlab bench notifier"
+refused "bench notifier takes no --file" bench notifier --file "$tmp/x"
+refused "bench notifier --size not a multiple of 4096" bench notifier --size 6000
 
 echo "$passed passed, $failed failed"
 [ -n "$MMLAB_SUMMARY" ] && echo "$passed $failed" >>"$MMLAB_SUMMARY"

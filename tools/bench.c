@@ -20,6 +20,9 @@ static const struct cli_command benches[] = {
 	{ "fault", bench_fault,
 	  "page faults, fork, copy-on-write and munmap: mmlab beside the\n"
 	  "           host kernel" },
+	{ "notifier", bench_notifier,
+	  "what an MMU notifier and a mirroring device add to munmap, COW\n"
+	  "           faults and fork; the device's fault and access throughput" },
 	{ NULL, NULL, NULL }
 };
 

@@ -87,5 +87,6 @@ int bench_pin_cpu(void);
 /* The benches: argv[0] is the bench's name; 0, 1 (a check failed) or 2 (bad usage). */
 int bench_swap(int argc, char **argv);
 int bench_fault(int argc, char **argv);
+int bench_notifier(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */
