@@ -258,6 +258,8 @@ long mml_fail_injected(struct mml_machine *m);	/* failures injected so far */
 int  mml_bug_inject(struct mml_machine *m, const char *name);	/* 0, or -ENOENT for an unknown name */
 int  mml_bug_count(void);
 int  mml_bug_describe(int i, const char **name, const char **breaks, const char **history);	/* 0 or -ENOENT */
+/* The `mmlab fuzz` options that expose entry i (besides --seed, --ops), "" for none; NULL past the end. */
+const char *mml_bug_fuzz_options(int i);
 
 #ifdef __cplusplus
 }

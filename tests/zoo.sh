@@ -3,9 +3,10 @@
 #
 # For every entry `MMLAB bugs --names` lists:
 #   caught   `mmlab fuzz --seed S --ops 3000 --inject-bug NAME --out F`
-#            exits 1 for at least one seed of SEEDS, on the default machine
-#            or with `--ram 2M --swap 1M`: the fuzzer finds it in a bounded
-#            number of operations;
+#            plus the entry's own options (`mmlab bugs --fuzz-options NAME`:
+#            --devices, --oom, ...) exits 1 for at least one seed of SEEDS,
+#            on the default machine or with `--ram 2M --swap 1M`: the fuzzer
+#            finds it in a bounded number of operations;
 # and for every run that caught it:
 #   fails    the shrunk scenario F exits 1 under
 #            `mmlab run --inject-bug NAME` with a FILE:LINE: diagnostic:
@@ -14,9 +15,10 @@
 #            bug, not the scenario.
 # And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0,
 # and so does the same run in 2M of RAM with 1M of swap, and in 2M with
-# large populated mappings (--oom) that run memory out: the oracles do not
-# cry wolf on the seeds that catch the bugs, nor under reclaim, nor when
-# the OOM killer takes processes away.
+# large populated mappings (--oom) that run memory out, each also with
+# devices (--devices): the oracles do not cry wolf on the seeds that catch
+# the bugs, nor under reclaim, nor when the OOM killer takes processes
+# away, nor when devices mirror the processes.
 #
 # One line per check (with the output of a failure), then "N passed, M
 # failed"; each check counts in $MMLAB_SUMMARY.  Exit non-zero on any
@@ -98,11 +100,9 @@ check_bug() {
 	done
 }
 
-# fuzz_bg TAG ARGS...: a fuzz run in the background, output and status kept
-fuzz_bg() {
-	tag=$1
-	shift
-	{ "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; echo $? >"$tmp/$tag.rc"; } &
+# job TAG ARGS...: a fuzz run for the pool below, output and status kept as TAG
+job() {
+	echo "$*" >>"$tmp/jobs"
 }
 
 echo "== bug zoo ($mmlab; seeds $seeds; $ops ops) =="
@@ -128,18 +128,28 @@ run_args() {
 	esac
 }
 
-# Every fuzz run first, in parallel: they are short.
+# Each entry's own options, as `mmlab bugs --fuzz-options` gives them.
+for bug in $bugs; do
+	"$mmlab" bugs --fuzz-options "$bug" >"$tmp/$bug.opts" || fail "$bug: its fuzz options" /dev/null
+done
+
+# Every fuzz run first, through a pool of `nproc` workers: they are short.
+: >"$tmp/jobs"
 for s in $runs; do
 	for bug in $bugs; do
-		fuzz_bg "$bug-$s" $(run_args "$s") --ops "$ops" --inject-bug "$bug" \
-			--out "$tmp/$bug-$s.scn"
+		job "$bug-$s" $(run_args "$s") $(cat "$tmp/$bug.opts") --ops "$ops" \
+			--inject-bug "$bug" --out "$tmp/$bug-$s.scn"
 	done
-	fuzz_bg "clean-$s" $(run_args "$s") --ops "$ops"
+	job "clean-$s" $(run_args "$s") --ops "$ops"
+	job "clean-$s-devices" $(run_args "$s") --devices --ops "$ops"
 done
 for s in $seeds; do
-	fuzz_bg "clean-$s-oom" $(run_args "$s-oom") --ops "$ops"
+	job "clean-$s-oom" $(run_args "$s-oom") --ops "$ops"
+	job "clean-$s-oom-devices" $(run_args "$s-oom") --devices --ops "$ops"
 done
-wait
+export mmlab tmp
+xargs -P "$(nproc 2>/dev/null || echo 2)" -L 1 sh -c \
+	'tag=$1; shift; "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; echo $? >"$tmp/$tag.rc"' sh <"$tmp/jobs"
 
 for bug in $bugs; do
 	check_bug "$bug"
@@ -159,13 +169,17 @@ for bug in $bugs; do
 	fi
 done
 for s in $runs $(for s in $seeds; do echo "$s-oom"; done); do
-	rc=$(cat "$tmp/clean-$s.rc" 2>/dev/null)
-	if [ "$rc" = 0 ]; then
-		pass "no bug: fuzz $(run_args "$s") --ops $ops finds nothing"
-	else
-		echo "(exit $rc, expected 0)" >>"$tmp/clean-$s.log"
-		fail "no bug: fuzz $(run_args "$s") --ops $ops finds nothing" "$tmp/clean-$s.log"
-	fi
+	for with in "" "-devices"; do
+		tag="clean-$s$with"
+		what="no bug: fuzz $(run_args "$s")${with:+ --devices} --ops $ops finds nothing"
+		rc=$(cat "$tmp/$tag.rc" 2>/dev/null)
+		if [ "$rc" = 0 ]; then
+			pass "$what"
+		else
+			echo "(exit $rc, expected 0)" >>"$tmp/$tag.log"
+			fail "$what" "$tmp/$tag.log"
+		fi
+	done
 done
 
 echo "$passed passed, $failed failed"

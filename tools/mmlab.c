@@ -258,7 +258,8 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--oom] [--kswapd] [--inject-bug NAME]\n"
+		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices]\n"
+		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
@@ -280,6 +281,8 @@ static void fuzz_usage(FILE *f)
 		   "      --kswapd           run kswapd beside the operations: reclaim then\n"
 		   "                         also happens in the background, and a run is no\n"
 		   "                         longer the same every time (nor its shrinking)\n"
+		   "      --devices          attach devices with their own MMU to processes and\n"
+		   "                         read and write through them (mml_device_*)\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -306,6 +309,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "swap",        required_argument, NULL, 'S' },
 		{ "oom",         no_argument,       NULL, 'O' },
 		{ "kswapd",      no_argument,       NULL, 'K' },
+		{ "devices",     no_argument,       NULL, 'D' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -355,6 +359,9 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'K':
 			o.kswapd = true;
+			break;
+		case 'D':
+			o.devices = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))
@@ -428,24 +435,27 @@ static int cmd_fuzz(int argc, char **argv)
 
 static void bugs_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab bugs [--names]\n\n"
+	fprintf(f, "usage: mmlab bugs [--names | --fuzz-options NAME]\n\n"
 		   "List the bug zoo: defects compiled into the library, off unless\n"
 		   "switched on with 'mmlab run --inject-bug NAME' or 'mmlab fuzz\n"
 		   "--inject-bug NAME'.  Each exists to prove that the oracles catch\n"
 		   "what they claim to: for each, what it breaks and the Linux history\n"
 		   "it echoes.\n\n"
-		   "  -n, --names  only the names, one a line (for scripts)\n"
-		   "  -h, --help   this text\n");
+		   "  -n, --names              only the names, one a line (for scripts)\n"
+		   "      --fuzz-options NAME  the 'mmlab fuzz' options that expose NAME,\n"
+		   "                           besides --seed and --ops (may be empty)\n"
+		   "  -h, --help               this text\n");
 }
 
 static int cmd_bugs(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "names", no_argument, NULL, 'n' },
-		{ "help",  no_argument, NULL, 'h' },
+		{ "names",        no_argument,       NULL, 'n' },
+		{ "fuzz-options", required_argument, NULL, 'F' },
+		{ "help",         no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *name, *breaks, *history;
+	const char *name, *breaks, *history, *options_of = NULL;
 	bool names_only = false;
 	int c, i;
 
@@ -453,6 +463,11 @@ static int cmd_bugs(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			names_only = true;
+			break;
+		case 'F':
+			if (opt_bug("bugs", optarg))
+				return 2;
+			options_of = optarg;
 			break;
 		case 'h':
 			bugs_usage(stdout);
@@ -467,12 +482,17 @@ static int cmd_bugs(int argc, char **argv)
 		return 2;
 	}
 	for (i = 0; mml_bug_describe(i, &name, &breaks, &history) == 0; i++) {
-		if (names_only) {
+		const char *fuzz = mml_bug_fuzz_options(i);
+
+		if (options_of) {
+			if (!strcmp(name, options_of))
+				printf("%s\n", fuzz);
+		} else if (names_only) {
 			printf("%s\n", name);
-			continue;
+		} else {
+			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: mmlab fuzz --inject-bug %s%s%s\n",
+			       i ? "\n" : "", name, breaks, history, name, fuzz[0] ? " " : "", fuzz);
 		}
-		printf("%s%s\n  breaks:  %s\n  echoes:  %s\n", i ? "\n" : "",
-		       name, breaks, history);
 	}
 	return 0;
 }

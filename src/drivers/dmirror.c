@@ -303,28 +303,40 @@ static void dmirror_release_mm(struct mmu_notifier *mn, struct mm_struct *mm)
 
 /*
  * MML_DEV_REFAULT: the retry of one lost translation, from the pte as it
- * is now.  It may not fault (a notifier callback holds whatever mm lock
- * its caller holds), so it looks locklessly, as GUP-fast does, and takes
- * only a present pte the user may access; the sequence count protects it
- * as it protects dmirror_fault.
+ * is now.  It may not fault (a notifier callback runs under whatever mm
+ * lock its caller holds), so it takes only a present pte, and only where
+ * a fault of its own would have been allowed: the VMA must let a device
+ * read (HMM's VM_READ) and, for a write translation, write -- looked at
+ * under a trylock of mmap_lock, which the caller may hold for write (then
+ * no retry: munmap and mprotect leave nothing worth retrying for long).
+ * The sequence count protects the look as it protects dmirror_fault.
  */
 static void dmirror_retranslate(struct mml_device *d, const struct dpte *old)
 {
 	uint64_t addr = old->vpn << PAGE_SHIFT;
+	struct mm_struct *mm = d->mm;
+	struct vm_area_struct *vma;
+	bool readable, writable;
 	unsigned long seq;
 	struct dpte *e;
 	pte_t pte;
 
 	if (!mmu_interval_try_read_begin(&d->notifier, &seq))
 		return;		/* another invalidation: its own end retries */
-	pte = mm_pte_lockless(d->mm, addr);
-	if (!pte_present(pte) || !pte_access_permitted(pte, false))
+	if (!down_read_trylock(&mm->mmap_lock))
+		return;
+	vma = vma_lookup(mm, addr);
+	readable = vma && (vma->vm_flags & VM_READ) && !(vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP));
+	writable = readable && (vma->vm_flags & VM_WRITE);
+	pte = mm_pte_lockless(mm, addr);
+	up_read(&mm->mmap_lock);
+	if (!readable || !pte_present(pte) || !pte_access_permitted(pte, false))
 		return;
 	mutex_lock(&d->lock);
 	if (!mmu_interval_read_retry(&d->notifier, seq) && (e = dpt_insert(d, old->vpn))) {
 		e->pfn = pte_pfn(pte);
 		e->gen = READ_ONCE(pfn_to_page(d->machine, e->pfn)->alloc_gen);
-		e->write = old->write && pte_access_permitted(pte, true);
+		e->write = old->write && writable && pte_access_permitted(pte, true);
 		e->exclusive = false;
 		e->young = true;
 	}

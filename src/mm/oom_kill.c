@@ -19,6 +19,17 @@
 /* How long an allocator waits for a victim it cannot reap itself. */
 #define OOM_REAP_RETRIES	10
 #define OOM_REAP_WAIT_MS	100
+/*
+ * ... when it could lock the victim but a secondary MMU refused to let go
+ * without sleeping.  Linux waits the same HZ/10 either way, for a victim
+ * that is exiting meanwhile; an mmlab process exits only when its owner
+ * calls mml_exit(), so only a device that was busy for a moment can change
+ * the outcome: look again soon, then unmap as the victim's own exit would
+ * (oom_wait_for_reap; docs/deviations.md).
+ */
+#define OOM_REAP_REFUSED_WAIT_MS 1
+
+enum oom_reap { OOM_REAPED, OOM_REAP_LOCKED, OOM_REAP_REFUSED };
 
 /* Models oom_badness(): pages this process would give back by dying. */
 static long oom_badness(struct mm_struct *mm)
@@ -99,18 +110,24 @@ static bool oom_reap_task_mm(struct mm_struct *mm, bool nonblock)
 		/* Shared file pages may still be someone else's: only private ones go. */
 		if (!vma_is_anonymous(vma) && (vma->vm_flags & VM_SHARED))
 			continue;
+		bool started = true;
+
 		mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, vma->vm_start, vma->vm_end);
 		tlb_gather_mmu(&tlb, mm);
-		if (!nonblock)
+		if (!nonblock) {
 			mmu_notifier_invalidate_range_start(&range);
-		else if (mmu_notifier_invalidate_range_start_nonblock(&range) &&
-			 !bug_enabled(mm->machine, BUG_OOM_REAPER_IGNORES_EAGAIN)) {
-			tlb_finish_mmu(&tlb);
-			ret = false;
-			continue;
+		} else if (mmu_notifier_invalidate_range_start_nonblock(&range)) {
+			/* A refused start is undone already: no end is owed. */
+			started = false;
+			if (!bug_enabled(mm->machine, BUG_OOM_REAPER_IGNORES_EAGAIN)) {
+				tlb_finish_mmu(&tlb);
+				ret = false;
+				continue;
+			}
 		}
 		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
-		mmu_notifier_invalidate_range_end(&range);
+		if (started)
+			mmu_notifier_invalidate_range_end(&range);
 		tlb_finish_mmu(&tlb);
 	}
 	return ret;
@@ -123,17 +140,18 @@ void oom_reap_done(struct mm_struct *mm)
 }
 
 /* Models oom_reap_task(): unmap the victim's memory if its mmap_lock is free. */
-static bool oom_reap_task(struct mm_struct *mm)
+static enum oom_reap oom_reap_task(struct mm_struct *mm)
 {
 	bool reaped;
 
 	if (!down_read_trylock(&mm->mmap_lock))
-		return false;
+		return OOM_REAP_LOCKED;
 	reaped = oom_reap_task_mm(mm, true);
 	up_read(&mm->mmap_lock);
-	if (reaped)
-		oom_reap_done(mm);
-	return reaped;
+	if (!reaped)
+		return OOM_REAP_REFUSED;
+	oom_reap_done(mm);
+	return OOM_REAPED;
 }
 
 /*
@@ -142,17 +160,31 @@ static bool oom_reap_task(struct mm_struct *mm)
  * that the next allocation can choose someone else (MMF_OOM_SKIP): its
  * lock holder may be stuck behind the caller.  With one host thread the
  * trylock never fails here (only the caller's own mm could be held, and
- * the caller does not wait for itself), so no run depends on the clock.
+ * the caller does not wait for itself) and a device refuses on every try
+ * or on none, so no run depends on the clock.
+ *
+ * A victim whose secondary MMU kept refusing is unmapped once more, now
+ * blocking: in Linux the victim's own exit_mmap does that meanwhile (its
+ * notifiers may sleep) and the allocator gets the memory; an mmlab
+ * process exits only when its owner says so.
  */
 static void oom_wait_for_reap(struct mm_struct *mm)
 {
+	enum oom_reap how = OOM_REAP_LOCKED;
+
 	for (int tries = 0; tries < OOM_REAP_RETRIES; tries++) {
-		if (!test_bit(MMF_OOM_REAPING, &mm->flags) || oom_reap_task(mm))
+		if (!test_bit(MMF_OOM_REAPING, &mm->flags) || (how = oom_reap_task(mm)) == OOM_REAPED)
 			return;
-		bit_wait_timeout(MMF_OOM_REAPING, &mm->flags, OOM_REAP_WAIT_MS);
+		bit_wait_timeout(MMF_OOM_REAPING, &mm->flags,
+				 how == OOM_REAP_REFUSED ? OOM_REAP_REFUSED_WAIT_MS : OOM_REAP_WAIT_MS);
 	}
-	if (test_bit(MMF_OOM_REAPING, &mm->flags))
-		oom_reap_done(mm);
+	if (!test_bit(MMF_OOM_REAPING, &mm->flags))
+		return;
+	if (how == OOM_REAP_REFUSED && down_read_trylock(&mm->mmap_lock)) {
+		oom_reap_task_mm(mm, false);
+		up_read(&mm->mmap_lock);
+	}
+	oom_reap_done(mm);
 }
 
 /*

@@ -22,9 +22,12 @@
  *                 mte.swap_lock      (arch: tag records of swap slots)
  *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
  *               lruvec->lru_lock     (also under a folio lock alone)
+ *               notifier srcu        (read around callbacks, also under mmap_lock, a folio or anon_vma lock alone; callbacks only try mmap_lock)
+ *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
- *   machine->pins_lock, machine->fail.lock, rcu_batch.lock: leaves, nothing nested
- *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE): leaves
+ *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
+ *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, notifier seq): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU

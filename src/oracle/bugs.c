@@ -86,26 +86,31 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"wp-copy-no-notify",
 		"a COW fault maps the copy without invalidating secondary MMUs: a device keeps reading and writing the old page, which the process no longer maps",
 		"seed 002: Andrea Arcangeli on do_wp_page, \"the secondary MMU must stop reading and writing the old page before the notifier returns\"; wp_page_copy's MMU_NOTIFY_CLEAR range",
+		"--devices",
 	},
 	[BUG_NOTIFY_ASYNC] = {
 		"notify-async",
 		"the device acknowledges an invalidation and drops its translations only later: it still uses the old page after the pte changed",
 		"seed 002: the asynchronous invalidation scheme (XPMEM, GRU) that the thread rejects; HMM drivers zap under their own lock inside the callback",
+		"--devices",
 	},
 	[BUG_FORK_NO_NOTIFY] = {
 		"fork-no-notify",
 		"fork write-protects the parent's ptes without telling its secondary MMUs: a device keeps writing a page now shared with the child",
 		"seed 002: \"your code is already generating mm corruption in fork\"; copy_page_range's MMU_NOTIFY_PROTECTION_PAGE range around the COW write-protect",
+		"--devices",
 	},
 	[BUG_NOTIFY_END_BEFORE_FLUSH] = {
 		"notify-end-before-flush",
 		"wp_page_copy ends the invalidation before the pte moves to the copy and the TLB flush: a device that faults in between maps the old page for good",
-		"invalidate_range_end runs after the pte change and the TLB flush (ptep_clear_flush + set_pte_at in wp_page_copy); a race only a second thread can hit",
+		"invalidate_range_end runs after the pte change and the TLB flush (ptep_clear_flush + set_pte_at in wp_page_copy); a device that retries at once (MML_DEV_REFAULT, as a vCPU spinning on mmu_invalidate_retry) hits it without a second thread",
+		"--devices",
 	},
 	[BUG_OOM_REAPER_IGNORES_EAGAIN] = {
 		"oom-reaper-ignores-eagain",
 		"the OOM reaper unmaps a range a secondary MMU refused to invalidate without sleeping: the device keeps translations to freed frames",
 		"__oom_reap_task_mm skips a VMA when mmu_notifier_invalidate_range_start_nonblock fails (93065ac753e4, \"mm, oom: distinguish blockable mode for mmu notifiers\")",
+		"--devices --ram 2M --oom",
 	},
 };
 
@@ -128,6 +133,13 @@ int mml_bug_inject(struct mml_machine *m, const char *name)
 int mml_bug_count(void)
 {
 	return NR_MML_BUGS;
+}
+
+const char *mml_bug_fuzz_options(int i)
+{
+	if (i < 0 || i >= NR_MML_BUGS)
+		return NULL;
+	return mml_bug_table[i].expose ? mml_bug_table[i].expose : "";
 }
 
 int mml_bug_describe(int i, const char **name, const char **breaks, const char **history)

@@ -14,6 +14,12 @@ struct mml_bug_info {
 	const char *name;
 	const char *breaks;	/* what goes wrong */
 	const char *history;	/* the Linux history it echoes */
+	/*
+	 * The fuzzer options that expose it, besides --seed and --ops (NULL:
+	 * none; tests/zoo.sh tries each seed on the default machine and in
+	 * 2M of RAM with 1M of swap, these added to both).
+	 */
+	const char *expose;
 };
 
 extern const struct mml_bug_info mml_bug_table[NR_MML_BUGS];

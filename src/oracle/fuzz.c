@@ -96,6 +96,8 @@ void fuzz_run_finish(struct run *r)
 	if (r->m) {
 		for (int i = 0; i < r->npins; i++)
 			mml_unpin(r->pins[i]);	/* the device lets go before power-off */
+		for (int i = 0; i < r->ndevs; i++)
+			mml_device_free(r->devs[i]);
 		if (r->injecting)
 			mml_fail_set(r->m, NULL);
 		if (!r->why[0] && mml_check(r->m))
@@ -111,6 +113,7 @@ void fuzz_run_finish(struct run *r)
 	free(r->rok);
 	free(r->pins);
 	free(r->pin_writable);
+	free(r->devs);
 	free(r->ibuf);
 	free(r->mbuf);
 	free(r->abuf);
@@ -214,7 +217,9 @@ out:
 /*
  * Every thread of a process the OOM killer chose can only exit: do that on
  * both sides, and say so in the scenario.  Which process goes is the
- * library's policy (the largest), not the model's business.
+ * library's policy (the largest), not the model's business.  First the
+ * invariants: what the reaper did to a victim (and to the devices that
+ * mirror it) shows only until the victim's exit tears everything down.
  */
 static void sweep_killed(struct run *r)
 {
@@ -223,6 +228,14 @@ static void sweep_killed(struct run *r)
 	if (kills == r->oom_kills)
 		return;
 	r->oom_kills = kills;
+	if (!r->why[0] && mml_check(r->m))
+		fuzz_diverge(r, "the invariant checker failed after an OOM kill");
+	if (r->scn) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_CHECK);
+		fuzz_print(r->scn, &s);
+	}
 	for (int i = 0; i < r->ntasks; i++) {
 		if (!r->tasks[i] || !mml_task_killed(r->tasks[i]))
 			continue;
@@ -379,7 +392,8 @@ int fuzz_run(const struct fuzz_opts *in)
 
 int fuzz_run_bytes(const uint8_t *data, size_t size)
 {
-	struct fuzz_opts o = { .seed = 1, .procs = 3, .ram = 4ULL << 20, .check_every = 16, .quiet = true };
+	struct fuzz_opts o = { .seed = 1, .procs = 3, .ram = 4ULL << 20, .check_every = 16, .quiet = true,
+			       .devices = true };
 	struct chooser c = { .data = data, .len = size };
 	struct run r;
 	struct fop op;

@@ -21,6 +21,7 @@ struct fuzz_opts {
 	uint64_t swap;		/* a memory-backed swap device of this size (0: none) */
 	bool oom;		/* now and then a large populated mapping: the OOM killer runs */
 	bool kswapd;		/* run kswapd (MML_KSWAPD): no longer deterministic */
+	bool devices;		/* attach devices with their own MMU and access through them */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -62,6 +62,22 @@ static bool grow_arrays(struct run *r, int task, int region, int pin)
 	return true;
 }
 
+static bool grow_devices(struct run *r, int n)
+{
+	struct mml_device **d;
+
+	if (n <= r->ndevs)
+		return true;
+	n = n * 2 + 8;
+	d = realloc(r->devs, (size_t)n * sizeof(*d));
+	if (!d)
+		return false;
+	memset(d + r->ndevs, 0, (size_t)(n - r->ndevs) * sizeof(*d));
+	r->devs = d;
+	r->ndevs = n;
+	return true;
+}
+
 /* A failed call's errno by name, as the scenario language spells it. */
 static const char *errname(long e)
 {
@@ -154,10 +170,10 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n)
 {
 	static const char *const prefix[] = {
-		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap",
+		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap", [FZ_DEVICE] = "d",
 	};
 
-	snprintf(buf, n, "%s%d", prefix[sym % 4], sym / 4);
+	snprintf(buf, n, "%s%d", prefix[sym % FZ_NKINDS], sym / FZ_NKINDS);
 }
 
 void fuzz_print(FILE *f, const struct scn_op *s)
@@ -218,23 +234,25 @@ static void stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *a
 
 /* ---- running one operation ---------------------------------------------------------------- */
 
-/* Compare a load with the model, allowing zeros for lazily freed pages. */
-static void compare_read(struct run *r, const struct fop *op, uint64_t addr)
+/*
+ * Compare a load of len bytes at addr by task's process (the CPU's, or a
+ * device's: who) with the model, allowing zeros for lazily freed pages.
+ */
+static void compare_read(struct run *r, int task, uint64_t addr, uint64_t len, const char *who)
 {
 	uint64_t i = 0;
 
-	while (i < op->len) {
-		uint64_t a = addr + i, n = min_u64(PG - (a & (PG - 1)), op->len - i);
+	while (i < len) {
+		uint64_t a = addr + i, n = min_u64(PG - (a & (PG - 1)), len - i);
 
 		if (memcmp(r->ibuf + i, r->mbuf + i, n)) {
 			uint64_t k;
 
-			if (!model_read_alternative(r->md, op->task, a, r->ibuf + i, n)) {
+			if (!model_read_alternative(r->md, task, a, r->ibuf + i, n)) {
 				for (k = 0; r->ibuf[i + k] == r->mbuf[i + k]; k++)
 					;
-				fuzz_diverge(r, "task %d read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
-					"the model says 0x%02x", op->task, addr, a + k, r->ibuf[i + k],
-					r->mbuf[i + k]);
+				fuzz_diverge(r, "%s read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
+					"the model says 0x%02x", who, addr, a + k, r->ibuf[i + k], r->mbuf[i + k]);
 				return;
 			}
 		}
@@ -508,6 +526,173 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 	return true;
 }
 
+/* ---- devices with their own MMU ------------------------------------------------------ */
+
+/*
+ * A device fault that runs memory out may bring the OOM killer to the
+ * device's own process: the fault fails (hmm_vma_fault's EFAULT, the
+ * victim's address space being unstable) and the process goes at the end
+ * of the step.
+ */
+static bool device_oom_took(struct run *r, int task, long got)
+{
+	return got == -EFAULT && task >= 0 && r->tasks[task] && mml_task_killed(r->tasks[task]);
+}
+
+/* A device statement of op's device at addr, which is op's address plus delta. */
+static void stmt_device_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op, uint64_t delta,
+			   uint64_t len)
+{
+	scn_op_init(s, kind);
+	s->dev = FZ_SYM(FZ_DEVICE, op->device);
+	s->addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+	s->addr.off = (uint64_t)op->off + delta;
+	s->len = len;
+}
+
+static bool exec_device_attach(struct run *r, const struct fop *op, struct mml_task *t, long fails_before)
+{
+	struct mml_device *d = NULL;
+	long got = mml_device_new(t, op->dev_flags, &d), exp;
+
+	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+		return true;
+	exp = model_device_attach(r->md, op->device, op->task);
+	exp = judge(r, t, got, exp, "device d%d = attach T%d", op->device, op->task);
+	if (!got && !exp)
+		r->devs[op->device] = d;
+	else if (!got)
+		mml_device_free(d);
+	else if (!exp)
+		model_device_detach(r->md, op->device);
+	if (r->scn && !exp) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_DEVICE_ATTACH);
+		s.def = FZ_SYM(FZ_DEVICE, op->device);
+		s.task = FZ_SYM(FZ_TASK, op->task);
+		s.flags = op->dev_flags;
+		fuzz_print(r->scn, &s);
+	} else if (r->scn) {
+		/* A statement that names a device must succeed: only a note. */
+		fprintf(r->scn, "# device d%d = attach T%d => %s\n", op->device, op->task, errname(exp));
+	}
+	return true;
+}
+
+/*
+ * A device load or store, one page at a time as the device itself goes,
+ * each page a call and a statement of its own: a failure (or an injected
+ * one) leaves the pages before it done, on both sides.
+ */
+static bool exec_device_access(struct run *r, const struct fop *op, uint64_t addr, long fails_before)
+{
+	struct mml_device *d = r->devs[op->device];
+	bool write = op->kind == F_DEV_WRITE;
+	char who[48];
+
+	snprintf(who, sizeof(who), "device d%d", op->device);
+	for (uint64_t a = addr; a < addr + op->len && a >= addr;) {
+		uint64_t next = min_u64((a & ~(PG - 1)) + PG, addr + op->len), n = next - a;
+		int task = model_device_task(r->md, op->device);
+		const uint8_t *alt = task >= 0 ? model_alternative(r->md, task, a) : NULL;
+		bool lazy = task >= 0 && model_lazyfree(r->md, task, a), either;
+		long got, exp;
+
+		if (alt)
+			memcpy(r->abuf, alt, PG);
+		if (write) {
+			memset(r->ibuf, op->byte, n);
+			got = mml_device_write(d, a, r->ibuf, n);
+		} else {
+			got = mml_device_read(d, a, r->ibuf, n);
+		}
+		if (got && r->injecting && mml_fail_injected(r->m) != fails_before)
+			return true;	/* the fault could not get memory: this page is not done */
+		exp = model_device_access(r->md, op->device, a, write);
+		either = exp && !got && model_device_may_hold(r->md, op->device, a);
+		if (device_oom_took(r, task, got) || either)
+			exp = got;
+		if (!exp)
+			exp = write ? model_write(r->md, task, a, r->ibuf, n) : model_read(r->md, task, a, r->mbuf, n);
+		exp = judge(r, NULL, got, exp, "%s %s %#" PRIx64 " %" PRIu64, who, write ? "write" : "read", a, n);
+		if (!write && got == exp && !got)
+			compare_read(r, task, a, n, who);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_device_at(&s, write ? SCN_OP_DEVICE_WRITE : SCN_OP_DEVICE_READ, op, a - addr, n);
+			if (write)
+				stmt_pattern(&s.pat, &op->byte, 1);
+			else if (!exp)
+				stmt_outcomes(&s, r->mbuf, alt ? r->abuf + (a & (PG - 1)) : NULL, lazy, n);
+			stmt_result(&s, exp);
+			if (either) {
+				s.expect.nerr = 2;	/* 0 and EFAULT */
+				s.expect.err[1] = EFAULT;
+			}
+			fuzz_print(r->scn, &s);
+		}
+		if (exp || r->why[0])
+			break;
+		a = next;
+	}
+	return true;
+}
+
+/* make_device_exclusive, op->len pages from addr, one page a call. */
+static bool exec_device_exclusive(struct run *r, const struct fop *op, uint64_t addr, long fails_before)
+{
+	for (uint64_t i = 0; i < op->len; i++) {
+		uint64_t a = addr + i * PG;
+		int task = model_device_task(r->md, op->device);
+		long got = mml_device_make_exclusive(r->devs[op->device], a, 1), exp;
+
+		if (got && r->injecting && mml_fail_injected(r->m) != fails_before)
+			return true;
+		exp = model_device_exclusive(r->md, op->device, a);
+		if (device_oom_took(r, task, got))
+			exp = got;
+		exp = judge(r, NULL, got, exp, "device d%d exclusive %#" PRIx64, op->device, a);
+		if (r->scn) {
+			struct scn_op s;
+
+			stmt_device_at(&s, SCN_OP_DEVICE_EXCLUSIVE, op, i * PG, 1);
+			stmt_result(&s, exp);
+			fuzz_print(r->scn, &s);
+		}
+		if (exp)
+			break;
+	}
+	return true;
+}
+
+static bool exec_device(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr,
+			long fails_before)
+{
+	switch (op->kind) {
+	case F_DEV_ATTACH:
+		return exec_device_attach(r, op, t, fails_before);
+	case F_DEV_DETACH:
+		mml_device_free(r->devs[op->device]);
+		r->devs[op->device] = NULL;
+		model_device_detach(r->md, op->device);
+		if (r->scn) {
+			struct scn_op s;
+
+			scn_op_init(&s, SCN_OP_DEVICE_DETACH);
+			s.dev = FZ_SYM(FZ_DEVICE, op->device);
+			fuzz_print(r->scn, &s);
+		}
+		return true;
+	case F_DEV_READ:
+	case F_DEV_WRITE:
+		return exec_device_access(r, op, addr, fails_before);
+	default:
+		return exec_device_exclusive(r, op, addr, fails_before);
+	}
+}
+
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
 bool fuzz_exec_op(struct run *r, const struct fop *op)
 {
@@ -518,10 +703,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	char at[64], pbuf[32];
 	bool injected;
 
-	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1))
+	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1) ||
+	    !grow_devices(r, op->device + 1))
 		return false;
 	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
 		if (!r->pins[op->pin])
+			return false;
+	} else if (op->kind >= F_DEV_DETACH) {
+		if (!r->devs[op->device])
 			return false;
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG) {
@@ -529,7 +718,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (!t)
 			return false;
 	}
-	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN) {
+	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN || op->kind >= F_DEV_READ) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -695,8 +884,12 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
 		exp = judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);
-		if (got == exp && !got)
-			compare_read(r, op, addr);
+		if (got == exp && !got) {
+			char who[32];
+
+			snprintf(who, sizeof(who), "task %d", op->task);
+			compare_read(r, op->task, addr, op->len, who);
+		}
 		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
 			struct scn_op s;
 
@@ -806,6 +999,12 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			fuzz_print(r->scn, &s);
 		}
 		return true;
+	case F_DEV_ATTACH:
+	case F_DEV_DETACH:
+	case F_DEV_READ:
+	case F_DEV_WRITE:
+	case F_DEV_EXCLUSIVE:
+		return exec_device(r, op, t, addr, fails_before);
 	case F_FAIL_TAG: {
 		/* The next tag record cannot be had: arch_unmap_one fails, invisibly to the model. */
 		struct mml_fail f = { .sites = MML_FAIL_TAG, .countdown = 1 };

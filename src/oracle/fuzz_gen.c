@@ -293,6 +293,130 @@ static bool gen_swapoff_story_op(struct run *r, struct chooser *c, struct fop *o
 	return true;
 }
 
+/* ---- devices with their own MMU (--devices) ---------------------------------------------- */
+
+#define MAX_LIVE_DEVICES	8
+
+/* Mostly a device that retries at once; now and then one that refuses the OOM reaper. */
+static unsigned pick_dev_flags(struct chooser *c)
+{
+	return (choose(c, 2) ? MML_DEV_REFAULT : 0) | (choose(c, 4) == 0 ? MML_DEV_NONBLOCK_FAIL : 0);
+}
+
+static int live_devices(struct run *r, int *live, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->next_dev && i < r->ndevs && n < max; i++)
+		if (r->devs[i])
+			live[n++] = i;
+	return n;
+}
+
+/* A read or write through device dev of the focus page, as the story goes. */
+static void gen_device_access(struct run *r, struct chooser *c, struct fop *op, int dev, bool write)
+{
+	op->kind = write ? F_DEV_WRITE : F_DEV_READ;
+	op->device = dev;
+	op->len = 1 + choose(c, 64);
+	op->byte = (uint8_t)choose(c, 256);
+}
+
+/* The next step of a device story (seed 002); false when it is over. */
+static bool gen_device_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step++) {
+	case 1:
+		gen_own_page(r, op, PROT_READ | PROT_WRITE);
+		return true;
+	case 2:
+		op->kind = F_WRITE;
+		op->len = 1 + choose(c, 64);
+		op->byte = (uint8_t)choose(c, 256);
+		return true;
+	case 3:
+		op->kind = F_DEV_ATTACH;
+		op->device = r->story_devn = r->next_dev++;
+		op->dev_flags = pick_dev_flags(c);
+		return true;
+	case 4:
+		gen_device_access(r, c, op, r->story_devn, choose(c, 2));
+		return true;
+	case 5:
+		op->kind = F_FORK;
+		op->new_task = r->story_b = r->next_task++;
+		return true;
+	case 6:
+		/* the parent's COW, the child's, or the device's own write */
+		switch (choose(c, 4)) {
+		case 0:
+			op->task = r->story_b;
+			/* fall through */
+		case 1:
+			op->kind = F_WRITE;
+			op->len = 1 + choose(c, 64);
+			op->byte = (uint8_t)choose(c, 256);
+			return true;
+		case 2:
+			gen_device_access(r, c, op, r->story_devn, true);
+			return true;
+		default:
+			op->kind = F_DEV_EXCLUSIVE;
+			op->device = r->story_devn;
+			op->len = 1;
+			return true;
+		}
+	case 7:
+		gen_device_access(r, c, op, r->story_devn, false);
+		return true;
+	case 8:
+		op->kind = F_READ;
+		op->task = choose(c, 2) ? r->story_a : r->story_b;
+		op->len = 64;
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
+/* Attach, detach, or reach memory through a device. */
+static void gen_device_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int live[MAX_LIVE_DEVICES * 4], n = live_devices(r, live, MAX_LIVE_DEVICES * 4);
+	uint32_t what = choose(c, 16);
+
+	if (op->task >= 0 && (!n || what < 2) && n < MAX_LIVE_DEVICES) {
+		op->kind = F_DEV_ATTACH;
+		op->device = r->next_dev++;
+		op->dev_flags = pick_dev_flags(c);
+		return;
+	}
+	if (!n) {
+		op->kind = F_CHECK;
+		return;
+	}
+	op->device = live[choose(c, (uint32_t)n)];
+	if (r->story_devn >= 0 && r->story_devn < r->ndevs && r->devs[r->story_devn] && choose(c, 2))
+		op->device = r->story_devn;
+	if (model_device_task(r->md, op->device) >= 0)
+		op->task = model_device_task(r->md, op->device);	/* the view a divergence shows */
+	if (what == 2) {
+		op->kind = F_DEV_DETACH;
+		return;
+	}
+	pick_addr(r, c, op, what == 3);
+	if (what == 3) {
+		op->kind = F_DEV_EXCLUSIVE;
+		op->len = 1 + choose(c, 4);
+		return;
+	}
+	op->kind = what < 10 ? F_DEV_READ : F_DEV_WRITE;
+	op->len = choose(c, 4) ? 1 + choose(c, 64) : 1 + choose(c, (uint32_t)(3 * PG));
+	op->byte = (uint8_t)choose(c, 256);
+}
+
 /* The next step of a COW story (or of the others); false when the story is over. */
 static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -306,6 +430,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return gen_rewrite_story_op(r, c, op);
 	if (r->story_swapoff)
 		return gen_swapoff_story_op(r, c, op);
+	if (r->story_device)
+		return gen_device_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->kind = F_WRITE;
@@ -367,12 +493,27 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	uint32_t roll = choose(c, 128);
+	/* Devices take rolls of their own, so that a run without them is what it always was. */
+	uint32_t roll = choose(c, r->o->devices ? 144 : 128);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
+	if (roll >= 128) {
+		op->task = r->focus_task = pick_live_task(r, c);
+		if (roll == 128 && op->task >= 0 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
+			pick_addr(r, c, op, true);
+			r->story_a = op->task;
+			r->story_step = 1;
+			r->story_free = r->story_rewrite = r->story_swapoff = false;
+			r->story_device = true;
+			gen_story_op(r, c, op);
+			return;
+		}
+		gen_device_op(r, c, op);
+		return;
+	}
 	if (roll == 126 && r->o->swap) {
 		/* The stories of one process and its own page: no fork, so no process limit. */
 		int task = pick_live_task(r, c);
@@ -380,7 +521,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		if (task >= 0) {
 			r->story_a = task;
 			r->story_step = 1;
-			r->story_free = false;
+			r->story_free = r->story_device = false;
 			r->story_rewrite = choose(c, 2);
 			r->story_swapoff = !r->story_rewrite;
 			gen_story_op(r, c, op);
@@ -395,7 +536,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 			r->story_a = task;
 			r->story_step = 1;
 			r->story_free = choose(c, 3) == 0;
-			r->story_rewrite = r->story_swapoff = false;
+			r->story_rewrite = r->story_swapoff = r->story_device = false;
 			gen_story_op(r, c, op);
 			return;
 		}

@@ -47,7 +47,8 @@ static inline bool chooser_exhausted(const struct chooser *c)
 
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
 		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
-		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG };
+		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
+		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE };
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
@@ -69,6 +70,8 @@ struct fop {
 	unsigned foll;		/* pin: MML_FOLL_* */
 	bool get;		/* pin: a FOLL_GET reference rather than a pin */
 	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
+	int device;		/* F_DEV_*: the device with its own MMU (dN); attach: the one it creates */
+	unsigned dev_flags;	/* attach: MML_DEV_* */
 };
 
 struct run {
@@ -86,6 +89,8 @@ struct run {
 	int next_task, next_region, next_pin;	/* for the generator */
 	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
 	int next_swap;
+	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
+	int ndevs, next_dev;
 	/*
 	 * Locality: the generator often comes back to the task and page it
 	 * just used, so that sequences like "write, fork, get, munmap, write,
@@ -119,6 +124,13 @@ struct run {
 	 */
 	bool story_swapoff;
 	int story_dev;		/* the swapoff story's latest device */
+	/*
+	 * Or a "device story" (seed 002): a device uses a page of a process
+	 * that then forks, and one of them writes it or the device does;
+	 * the device reads again, and so does the process.
+	 */
+	bool story_device;
+	int story_devn;		/* the device story's device */
 	long done;
 	long oom_kills;			/* the machine's oom_kill count, as last swept */
 	bool injecting;
@@ -135,10 +147,11 @@ struct run {
  * The reproducer: each operation as the scenario statement that does the
  * same (scenario/scenario.h), printed by the language's own printer with
  * the fuzzer's names: tasks T0.., regions r0.., pins p0.., swap devices
- * swap0..  FZ_SYM numbers them for struct scn_op, one kind in four.
+ * swap0.., devices with their own MMU d0..  FZ_SYM numbers them for
+ * struct scn_op, one kind in FZ_NKINDS.
  */
-enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP };
-#define FZ_SYM(kind, n)	((n) * 4 + (kind))
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_NKINDS };
+#define FZ_SYM(kind, n)	((n) * FZ_NKINDS + (kind))
 
 struct scn_op;
 struct scn_printer;

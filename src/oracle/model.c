@@ -11,28 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "oracle/model.h"
-
-#define MP_DONTFORK	MODEL_DONTFORK
-#define MP_WIPEONFORK	MODEL_WIPEONFORK
-#define MP_LAZYFREE	0x4u	/* MADV_FREE'd, not written since: old bytes or zeros */
-
-#define MODEL_GRANULES	(MODEL_PAGE / 16)
-
-struct mpage {
-	uint64_t addr;
-	int prot;		/* PROT_READ, PROT_WRITE, PROT_EXEC, MODEL_PROT_MTE */
-	unsigned flags;
-	uint8_t *data;		/* NULL: all zero */
-	uint8_t *tags;		/* a tag per 16-byte granule; NULL: all zero (so is data then) */
-	/*
-	 * A lazily freed page written before anyone looked: reclaim may have
-	 * dropped it before the write (then it holds zeros plus the write,
-	 * alt, with zero tags plus the tag stores, alt_tags) or not (data,
-	 * tags).  The first read that tells them apart decides.
-	 */
-	uint8_t *alt, *alt_tags;
-};
+#include "oracle/model_internal.h"
 
 /* The page is all zero again, tags too (MADV_DONTNEED, a discard). */
 static void page_forget(struct mpage *pg)
@@ -77,46 +56,6 @@ static uint8_t *dup_page_part(const uint8_t *p, size_t n, bool *oom)
 	return d;
 }
 
-struct mproc {
-	bool alive;
-	int threads;
-	struct mpage *pages;	/* sorted by addr */
-	size_t n, cap;
-};
-
-struct mhist {
-	uint64_t off, len;
-	uint8_t byte;
-};
-
-enum {
-	PIN_ATTACHED,		/* the process maps this very page: both see the same bytes */
-	PIN_UNCHECKED,		/* may be the zero page (short-term R/O pin): no promise */
-	PIN_DETACHED,		/* the mapping changed under it: no longer the process's page */
-};
-
-struct mpin {
-	bool alive;
-	int kind;		/* MODEL_PIN or MODEL_GET */
-	int proc;
-	uint64_t addr, npages;
-	bool write;
-	unsigned char *state;	/* per page: PIN_ATTACHED, PIN_UNCHECKED or PIN_DETACHED */
-	uint8_t *snap;		/* GET: the bytes when taken */
-	struct mhist *hist;	/* GET: what its own process wrote there since */
-	size_t nhist, histcap;
-	bool hist_lost;		/* too much history or a mixed write: stop checking */
-};
-
-struct model {
-	struct mproc *procs;
-	int nprocs;
-	int *task_proc;		/* -1: no such task (or exited) */
-	int ntasks;
-	struct mpin *pins;	/* by id */
-	int npins;
-};
-
 struct model *model_new(void)
 {
 	return calloc(1, sizeof(struct model));
@@ -142,6 +81,7 @@ void model_free(struct model *md)
 	free(md->pins);
 	free(md->procs);
 	free(md->task_proc);
+	free(md->dev_proc);
 	free(md);
 }
 
@@ -178,13 +118,6 @@ static bool set_task(struct model *md, int task, int proc)
 	}
 	md->task_proc[task] = proc;
 	return true;
-}
-
-static struct mproc *task_proc(const struct model *md, int task)
-{
-	if (task < 0 || task >= md->ntasks || md->task_proc[task] < 0)
-		return NULL;
-	return &md->procs[md->task_proc[task]];
 }
 
 bool model_task_alive(const struct model *md, int task)
@@ -253,29 +186,6 @@ int model_thread(struct model *md, int task, int new_task)
 	return 0;
 }
 
-/* Index of the first page with addr >= a. */
-static size_t lower_bound(const struct mproc *p, uint64_t a)
-{
-	size_t lo = 0, hi = p->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (p->pages[mid].addr < a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct mpage *find_page(const struct mproc *p, uint64_t a)
-{
-	size_t i = lower_bound(p, a);
-
-	return i < p->n && p->pages[i].addr == a ? &p->pages[i] : NULL;
-}
-
 int model_fork(struct model *md, int task, int child_task)
 {
 	struct mproc *parent = task_proc(md, task), *child;
@@ -293,6 +203,7 @@ int model_fork(struct model *md, int task, int child_task)
 
 		if (pg.flags & MP_DONTFORK)
 			continue;
+		pg.flags &= ~MP_DEVICE_HELD;	/* the parent's device, never the child's */
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt)) {
 			pg.data = pg.alt = pg.tags = pg.alt_tags = NULL;
 			pg.flags &= ~MP_LAZYFREE;
@@ -493,6 +404,7 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 		if (!pg)
 			return -ENOMEM;
 		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
+		pg->flags &= ~MP_DEVICE_HELD;	/* change_protection invalidated the device */
 	}
 	return 0;
 }
@@ -629,13 +541,8 @@ int model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t le
 	return 0;
 }
 
-/*
- * A reference may show what its own process writes under it: remember it.
- * by_device: written through a pin of the same process, which may share the
- * referenced page even after the mapping changed.
- */
-static void note_owner_write(struct model *md, const struct mproc *p, uint64_t addr, const uint8_t *buf,
-			     uint64_t len, bool by_device)
+void note_owner_write(struct model *md, const struct mproc *p, uint64_t addr, const uint8_t *buf,
+		      uint64_t len, bool by_device)
 {
 	int proc = (int)(p - md->procs);
 
@@ -678,6 +585,22 @@ static void note_owner_write(struct model *md, const struct mproc *p, uint64_t a
 	}
 }
 
+int page_written(struct mpage *pg)
+{
+	if (!pg->data) {
+		pg->data = calloc(1, MODEL_PAGE);
+		if (!pg->data)
+			return -ENOMEM;
+	}
+	if ((pg->flags & MP_LAZYFREE) && !pg->alt) {
+		pg->alt = calloc(1, MODEL_PAGE);
+		if (!pg->alt)
+			return -ENOMEM;
+	}
+	pg->flags &= ~MP_LAZYFREE;
+	return 0;
+}
+
 int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint64_t len)
 {
 	struct mproc *p = task_proc(md, task);
@@ -696,21 +619,11 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 
 		if (n > len)
 			n = len;
-		if (!pg->data) {
-			pg->data = calloc(1, MODEL_PAGE);
-			if (!pg->data)
-				return -ENOMEM;
-		}
-		if ((pg->flags & MP_LAZYFREE) && !pg->alt) {
-			/* Maybe dropped before this write: zeros plus the write. */
-			pg->alt = calloc(1, MODEL_PAGE);
-			if (!pg->alt)
-				return -ENOMEM;
-		}
+		if (page_written(pg))
+			return -ENOMEM;
 		memcpy(pg->data + off, in, n);
 		if (pg->alt)
 			memcpy(pg->alt + off, in, n);
-		pg->flags &= ~MP_LAZYFREE;	/* written: never discarded now */
 		in += n;
 		addr += n;
 		len -= n;
@@ -783,82 +696,8 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 		pg = find_page(p, addr);
 	}
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
+	pg->flags &= ~MP_DEVICE_HELD;
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK)) | (flags & (MP_DONTFORK | MP_WIPEONFORK));
-}
-
-/* ---- pins and references ------------------------------------------------------ */
-
-long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
-	       bool write, bool longterm, bool force, bool fast, bool *either)
-{
-	struct mproc *p = task_proc(md, task);
-	struct mpin *pn;
-	uint64_t start = addr & ~(MODEL_PAGE - 1);
-	bool x86_readable = true;
-
-	*either = false;
-	if (!p)
-		return -ESRCH;
-	if (longterm && kind != MODEL_PIN)
-		return -EINVAL;
-	if (!npages)
-		return 0;
-	if (npages > MODEL_TASK_SIZE / MODEL_PAGE || start + npages * MODEL_PAGE > MODEL_TASK_SIZE)
-		return -EFAULT;
-	/* check_vma_flags(): GUP reads need PROT_READ, writes PROT_WRITE; FOLL_FORCE may do either. */
-	for (uint64_t i = 0; i < npages; i++) {
-		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
-
-		if (!pg)
-			return -EFAULT;
-		if (!write && !(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
-			x86_readable = false;
-		if (!force && !(pg->prot & (write ? PROT_WRITE : PROT_READ))) {
-			for (uint64_t k = i + 1; k < npages && x86_readable; k++) {
-				struct mpage *q = find_page(p, start + k * MODEL_PAGE);
-
-				x86_readable = q && (q->prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
-			}
-			*either = fast && !write && x86_readable;
-			return -EFAULT;
-		}
-	}
-	if (id >= md->npins) {
-		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		memset(n + md->npins, 0, (size_t)(id + 1 - md->npins) * sizeof(*n));
-		md->pins = n;
-		md->npins = id + 1;
-	}
-	pn = &md->pins[id];
-	*pn = (struct mpin){ .alive = true, .kind = kind, .proc = md->task_proc[task], .addr = start,
-			     .npages = npages, .write = write };
-	pn->state = calloc(npages, 1);
-	if (kind == MODEL_GET)
-		pn->snap = malloc(npages * MODEL_PAGE);
-	if (!pn->state || (kind == MODEL_GET && !pn->snap))
-		return -ENOMEM;
-	for (uint64_t i = 0; i < npages; i++) {
-		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
-
-		/* A write (or FOLL_FORCE write) pin breaks COW: the page is the process's own now. */
-		if (write && !pg->data)
-			pg->data = calloc(1, MODEL_PAGE);
-		if (kind == MODEL_PIN && !write && !longterm && !pg->data)
-			pn->state[i] = PIN_UNCHECKED;
-		/* Lazily freed: reclaim may have dropped it before GUP took it. */
-		if ((pg->flags & MP_LAZYFREE) || pg->alt)
-			pn->state[i] = PIN_UNCHECKED;
-		if (pn->snap) {
-			if (pg->data)
-				memcpy(pn->snap + i * MODEL_PAGE, pg->data, MODEL_PAGE);
-			else
-				memset(pn->snap + i * MODEL_PAGE, 0, MODEL_PAGE);
-		}
-	}
-	return (long)npages;
 }
 
 /* Two pages' tags alike (NULL: all zero). */
@@ -1036,130 +875,6 @@ bool model_tag_alternative(struct model *md, int task, uint64_t addr, unsigned g
 		return true;
 	}
 	return false;
-}
-
-bool model_pin_alive(const struct model *md, int id)
-{
-	return id >= 0 && id < md->npins && md->pins[id].alive;
-}
-
-int model_unpin(struct model *md, int id)
-{
-	struct mpin *pn;
-
-	if (!model_pin_alive(md, id))
-		return -ESRCH;
-	pn = &md->pins[id];
-	free(pn->state);
-	free(pn->snap);
-	free(pn->hist);
-	memset(pn, 0, sizeof(*pn));
-	return 0;
-}
-
-int model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t len)
-{
-	const struct mpin *pn = &md->pins[id];
-
-	if (!model_pin_alive(md, id))
-		return -ESRCH;
-	if (off + len < off || off + len > pn->npages * MODEL_PAGE)
-		return -EINVAL;
-	return 0;
-}
-
-/* The process's byte under a pin, or -1 if the model cannot say. */
-static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off)
-{
-	const struct mproc *p = &md->procs[pn->proc];
-	const struct mpage *pg = find_page(p, pn->addr + (off & ~(MODEL_PAGE - 1)));
-
-	if (!pg || pn->state[off / MODEL_PAGE] != PIN_ATTACHED)
-		return -1;
-	return pg->data ? pg->data[off & (MODEL_PAGE - 1)] : 0;
-}
-
-bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
-		       uint64_t *bad, int *want)
-{
-	const struct mpin *pn = &md->pins[id];
-
-	for (uint64_t k = 0; k < len; k++) {
-		uint64_t o = off + k;
-		bool ok;
-
-		if (pn->kind == MODEL_PIN) {
-			int b = pinned_byte(md, pn, o);
-
-			ok = b < 0 || got[k] == b;
-			*want = b;
-		} else {
-			ok = got[k] == pn->snap[o] || pn->hist_lost || pn->state[o / MODEL_PAGE] == PIN_UNCHECKED;
-			for (size_t h = 0; !ok && h < pn->nhist; h++)
-				ok = o >= pn->hist[h].off && o < pn->hist[h].off + pn->hist[h].len &&
-				     got[k] == pn->hist[h].byte;
-			*want = pn->snap[o];
-		}
-		if (!ok) {
-			*bad = o;
-			return false;
-		}
-	}
-	return true;
-}
-
-int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uint64_t len)
-{
-	struct mpin *pn;
-	int r = model_dma_read_result(md, id, off, len);
-	const uint8_t *in = buf;
-
-	if (r)
-		return r;
-	pn = &md->pins[id];
-	if (!pn->write)
-		return -EPERM;
-	if (pn->kind != MODEL_PIN)
-		return 0;	/* the generator writes only through pins */
-	note_owner_write(md, &md->procs[pn->proc], pn->addr + off, in, len, true);
-	for (uint64_t k = 0; k < len; k++) {
-		struct mproc *p = &md->procs[pn->proc];
-		struct mpage *pg = find_page(p, pn->addr + ((off + k) & ~(MODEL_PAGE - 1)));
-
-		/* Only the process's own page, still under the pin, sees it. */
-		if (!pg || pn->state[(off + k) / MODEL_PAGE] != PIN_ATTACHED)
-			continue;
-		if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
-			return -ENOMEM;
-		pg->data[(off + k) & (MODEL_PAGE - 1)] = in[k];
-		if (pg->alt)
-			pg->alt[(off + k) & (MODEL_PAGE - 1)] = in[k];
-		pg->flags &= ~MP_LAZYFREE;	/* dirtied at unpin: never discarded */
-	}
-	return 0;
-}
-
-bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out)
-{
-	const struct mpin *pn = &md->pins[id];
-
-	if (pn->kind == MODEL_GET) {
-		if (pn->nhist || pn->hist_lost)
-			return false;
-		for (uint64_t k = off / MODEL_PAGE; k <= (off + len - 1) / MODEL_PAGE; k++)
-			if (pn->state[k] == PIN_UNCHECKED)
-				return false;
-		memcpy(out, pn->snap + off, len);
-		return true;
-	}
-	for (uint64_t k = 0; k < len; k++) {
-		int b = pinned_byte(md, pn, off + k);
-
-		if (b < 0)
-			return false;
-		out[k] = (uint8_t)b;
-	}
-	return true;
 }
 
 void model_dump(const struct model *md, int task, FILE *f)

@@ -133,6 +133,39 @@ int  model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_
 bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
 		       uint64_t *bad, int *want);
 
+/*
+ * Devices with their own MMU (mml_device_*), numbered by the caller.  A
+ * device mirrors the process of the task it was attached to and follows
+ * it: a device load or store is the process's own, at that address now,
+ * so model_read and model_write of model_device_task() say its bytes.
+ * Which loads and stores HMM allows is model_device_access's business.
+ */
+int  model_device_attach(struct model *md, int dev, int task);
+void model_device_detach(struct model *md, int dev);
+/* A live task of the device's process; -1 once the process is gone. */
+int  model_device_task(const struct model *md, int dev);
+/*
+ * HMM's rules for the page at addr (hmm_range_fault): 0; -EFAULT where
+ * nothing is mapped or the mapping has no PROT_READ (even a write needs
+ * VM_READ); -EPERM for a write without PROT_WRITE; -EINVAL once the
+ * process is gone.
+ */
+int  model_device_access(const struct model *md, int dev, uint64_t addr, bool write);
+/*
+ * make_device_exclusive of the page at addr: a write GUP (-EFAULT without
+ * PROT_WRITE, -EINVAL once the process is gone); the bytes stay, but a
+ * lazily freed page is the process's own again, as after a write.
+ */
+int  model_device_exclusive(struct model *md, int dev, uint64_t addr);
+/*
+ * Was the page at addr made exclusive by a device (any device: which one
+ * holds it the model does not follow) since its protection last changed?
+ * Then a device may reach it through that translation where its own
+ * fault would be refused (a write-only page: HMM needs VM_READ, a write
+ * GUP does not): success with the process's bytes is allowed too.
+ */
+bool model_device_may_hold(const struct model *md, int dev, uint64_t addr);
+
 #define MODEL_DONTFORK		0x1u
 #define MODEL_WIPEONFORK	0x2u
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);

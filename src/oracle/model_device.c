@@ -1,0 +1,291 @@
+/*
+ * model_device.c - the reference model (model.h) of what reaches a
+ * process's memory from beside it: pins and references and the DMA of
+ * the device holding them, and devices with their own MMU that follow
+ * the process.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle/model_internal.h"
+
+/* ---- pins and references ------------------------------------------------------ */
+
+long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
+	       bool write, bool longterm, bool force, bool fast, bool *either)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpin *pn;
+	uint64_t start = addr & ~(MODEL_PAGE - 1);
+	bool x86_readable = true;
+
+	*either = false;
+	if (!p)
+		return -ESRCH;
+	if (longterm && kind != MODEL_PIN)
+		return -EINVAL;
+	if (!npages)
+		return 0;
+	if (npages > MODEL_TASK_SIZE / MODEL_PAGE || start + npages * MODEL_PAGE > MODEL_TASK_SIZE)
+		return -EFAULT;
+	/* check_vma_flags(): GUP reads need PROT_READ, writes PROT_WRITE; FOLL_FORCE may do either. */
+	for (uint64_t i = 0; i < npages; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		if (!pg)
+			return -EFAULT;
+		if (!write && !(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+			x86_readable = false;
+		if (!force && !(pg->prot & (write ? PROT_WRITE : PROT_READ))) {
+			for (uint64_t k = i + 1; k < npages && x86_readable; k++) {
+				struct mpage *q = find_page(p, start + k * MODEL_PAGE);
+
+				x86_readable = q && (q->prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+			}
+			*either = fast && !write && x86_readable;
+			return -EFAULT;
+		}
+	}
+	if (id >= md->npins) {
+		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memset(n + md->npins, 0, (size_t)(id + 1 - md->npins) * sizeof(*n));
+		md->pins = n;
+		md->npins = id + 1;
+	}
+	pn = &md->pins[id];
+	*pn = (struct mpin){ .alive = true, .kind = kind, .proc = md->task_proc[task], .addr = start,
+			     .npages = npages, .write = write };
+	pn->state = calloc(npages, 1);
+	if (kind == MODEL_GET)
+		pn->snap = malloc(npages * MODEL_PAGE);
+	if (!pn->state || (kind == MODEL_GET && !pn->snap))
+		return -ENOMEM;
+	for (uint64_t i = 0; i < npages; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		/* A write (or FOLL_FORCE write) pin breaks COW: the page is the process's own now. */
+		if (write && !pg->data)
+			pg->data = calloc(1, MODEL_PAGE);
+		if (kind == MODEL_PIN && !write && !longterm && !pg->data)
+			pn->state[i] = PIN_UNCHECKED;
+		/* Lazily freed: reclaim may have dropped it before GUP took it. */
+		if ((pg->flags & MP_LAZYFREE) || pg->alt)
+			pn->state[i] = PIN_UNCHECKED;
+		if (pn->snap) {
+			if (pg->data)
+				memcpy(pn->snap + i * MODEL_PAGE, pg->data, MODEL_PAGE);
+			else
+				memset(pn->snap + i * MODEL_PAGE, 0, MODEL_PAGE);
+		}
+	}
+	return (long)npages;
+}
+
+bool model_pin_alive(const struct model *md, int id)
+{
+	return id >= 0 && id < md->npins && md->pins[id].alive;
+}
+
+int model_unpin(struct model *md, int id)
+{
+	struct mpin *pn;
+
+	if (!model_pin_alive(md, id))
+		return -ESRCH;
+	pn = &md->pins[id];
+	free(pn->state);
+	free(pn->snap);
+	free(pn->hist);
+	memset(pn, 0, sizeof(*pn));
+	return 0;
+}
+
+int model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t len)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	if (!model_pin_alive(md, id))
+		return -ESRCH;
+	if (off + len < off || off + len > pn->npages * MODEL_PAGE)
+		return -EINVAL;
+	return 0;
+}
+
+/* The process's byte under a pin, or -1 if the model cannot say. */
+static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off)
+{
+	const struct mproc *p = &md->procs[pn->proc];
+	const struct mpage *pg = find_page(p, pn->addr + (off & ~(MODEL_PAGE - 1)));
+
+	if (!pg || pn->state[off / MODEL_PAGE] != PIN_ATTACHED)
+		return -1;
+	return pg->data ? pg->data[off & (MODEL_PAGE - 1)] : 0;
+}
+
+bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
+		       uint64_t *bad, int *want)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	for (uint64_t k = 0; k < len; k++) {
+		uint64_t o = off + k;
+		bool ok;
+
+		if (pn->kind == MODEL_PIN) {
+			int b = pinned_byte(md, pn, o);
+
+			ok = b < 0 || got[k] == b;
+			*want = b;
+		} else {
+			ok = got[k] == pn->snap[o] || pn->hist_lost || pn->state[o / MODEL_PAGE] == PIN_UNCHECKED;
+			for (size_t h = 0; !ok && h < pn->nhist; h++)
+				ok = o >= pn->hist[h].off && o < pn->hist[h].off + pn->hist[h].len &&
+				     got[k] == pn->hist[h].byte;
+			*want = pn->snap[o];
+		}
+		if (!ok) {
+			*bad = o;
+			return false;
+		}
+	}
+	return true;
+}
+
+int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uint64_t len)
+{
+	struct mpin *pn;
+	int r = model_dma_read_result(md, id, off, len);
+	const uint8_t *in = buf;
+
+	if (r)
+		return r;
+	pn = &md->pins[id];
+	if (!pn->write)
+		return -EPERM;
+	if (pn->kind != MODEL_PIN)
+		return 0;	/* the generator writes only through pins */
+	note_owner_write(md, &md->procs[pn->proc], pn->addr + off, in, len, true);
+	for (uint64_t k = 0; k < len; k++) {
+		struct mproc *p = &md->procs[pn->proc];
+		struct mpage *pg = find_page(p, pn->addr + ((off + k) & ~(MODEL_PAGE - 1)));
+
+		/* Only the process's own page, still under the pin, sees it. */
+		if (!pg || pn->state[(off + k) / MODEL_PAGE] != PIN_ATTACHED)
+			continue;
+		if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
+			return -ENOMEM;
+		pg->data[(off + k) & (MODEL_PAGE - 1)] = in[k];
+		if (pg->alt)
+			pg->alt[(off + k) & (MODEL_PAGE - 1)] = in[k];
+		pg->flags &= ~MP_LAZYFREE;	/* dirtied at unpin: never discarded */
+	}
+	return 0;
+}
+
+bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out)
+{
+	const struct mpin *pn = &md->pins[id];
+
+	if (pn->kind == MODEL_GET) {
+		if (pn->nhist || pn->hist_lost)
+			return false;
+		for (uint64_t k = off / MODEL_PAGE; k <= (off + len - 1) / MODEL_PAGE; k++)
+			if (pn->state[k] == PIN_UNCHECKED)
+				return false;
+		memcpy(out, pn->snap + off, len);
+		return true;
+	}
+	for (uint64_t k = 0; k < len; k++) {
+		int b = pinned_byte(md, pn, off + k);
+
+		if (b < 0)
+			return false;
+		out[k] = (uint8_t)b;
+	}
+	return true;
+}
+
+/* ---- devices with their own MMU ---------------------------------------------------- */
+
+int model_device_attach(struct model *md, int dev, int task)
+{
+	if (!task_proc(md, task) || dev < 0)
+		return -ESRCH;
+	if (dev >= md->ndevs) {
+		int *n = realloc(md->dev_proc, (size_t)(dev + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		for (int i = md->ndevs; i <= dev; i++)
+			n[i] = -1;
+		md->dev_proc = n;
+		md->ndevs = dev + 1;
+	}
+	md->dev_proc[dev] = md->task_proc[task];
+	return 0;
+}
+
+void model_device_detach(struct model *md, int dev)
+{
+	if (dev >= 0 && dev < md->ndevs)
+		md->dev_proc[dev] = -1;
+}
+
+static struct mproc *device_proc(const struct model *md, int dev)
+{
+	struct mproc *p;
+
+	if (dev < 0 || dev >= md->ndevs || md->dev_proc[dev] < 0)
+		return NULL;
+	p = &md->procs[md->dev_proc[dev]];
+	return p->alive ? p : NULL;
+}
+
+int model_device_task(const struct model *md, int dev)
+{
+	const struct mproc *p = device_proc(md, dev);
+
+	for (int t = 0; p && t < md->ntasks; t++)
+		if (md->task_proc[t] == md->dev_proc[dev])
+			return t;
+	return -1;
+}
+
+int model_device_access(const struct model *md, int dev, uint64_t addr, bool write)
+{
+	const struct mproc *p = device_proc(md, dev);
+	const struct mpage *pg;
+
+	if (!p)
+		return -EINVAL;
+	pg = addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+	if (!pg || !(pg->prot & PROT_READ))
+		return -EFAULT;
+	return write && !(pg->prot & PROT_WRITE) ? -EPERM : 0;
+}
+
+int model_device_exclusive(struct model *md, int dev, uint64_t addr)
+{
+	struct mproc *p = device_proc(md, dev);
+	struct mpage *pg;
+
+	if (!p)
+		return -EINVAL;
+	pg = addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+	if (!pg || !(pg->prot & PROT_WRITE))
+		return -EFAULT;
+	pg->flags |= MP_DEVICE_HELD;
+	return page_written(pg);
+}
+
+bool model_device_may_hold(const struct model *md, int dev, uint64_t addr)
+{
+	const struct mproc *p = device_proc(md, dev);
+	const struct mpage *pg = p && addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	return pg && (pg->flags & MP_DEVICE_HELD);
+}
