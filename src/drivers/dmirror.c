@@ -178,8 +178,9 @@ static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
  * Called under the device lock with the translation about to be used.
  * An invalidation cannot be half done here: its callback waits for the
  * lock, and the process's pte changes only after the callback returned.
+ * False (after the report) if the translation is stale.
  */
-static void dmirror_check_access(struct mml_device *d, const struct dpte *e, uint64_t addr, bool write)
+static bool dmirror_check_access(struct mml_device *d, const struct dpte *e, uint64_t addr, bool write)
 {
 	struct mml_machine *m = d->machine;
 	struct page *page = pfn_to_page(m, e->pfn);
@@ -189,18 +190,23 @@ static void dmirror_check_access(struct mml_device *d, const struct dpte *e, uin
 		mml_report(m, "device %d %s %#llx through frame %lu, %s since it mapped it: "
 			   "an invalidation was missed", d->head.id, write ? "wrote" : "read",
 			   (unsigned long long)addr, e->pfn, page_is_free(page) ? "freed" : "reused");
-		return;
+		return false;
 	}
 	pte = mm_pte_lockless(d->mm, addr);
 	if (e->exclusive ? !is_device_exclusive_pte(pte) ||
 			   swp_offset_pfn(pte_to_swp_entry(pte)) != e->pfn
-			 : !pte_present(pte) || pte_pfn(pte) != e->pfn)
+			 : !pte_present(pte) || pte_pfn(pte) != e->pfn) {
 		mml_report(m, "device %d %s %#llx through frame %lu, which the process no longer maps there "
 			   "(pte %#llx): an invalidation was missed", d->head.id, write ? "wrote" : "read",
 			   (unsigned long long)addr, e->pfn, (unsigned long long)pte_val(pte));
-	else if (write && !e->exclusive && !pte_write(pte))
+		return false;
+	}
+	if (write && !e->exclusive && !pte_write(pte)) {
 		mml_report(m, "device %d wrote %#llx through frame %lu, which the process maps read-only: "
 			   "an invalidation was missed", d->head.id, (unsigned long long)addr, e->pfn);
+		return false;
+	}
+	return true;
 }
 
 /* ---- invalidation ------------------------------------------------------------- */
@@ -450,17 +456,24 @@ static int dmirror_access(struct mml_device *d, uint64_t addr, void *buf, uint64
 		if (e && (!write || e->write)) {
 			char *frame = pfn_to_virt(m, e->pfn);
 
-			dmirror_check_access(d, e, addr, write);
+			bool valid = dmirror_check_access(d, e, addr, write);
+
 			if (write) {
 				struct folio *folio = page_folio(pfn_to_page(m, e->pfn));
 
-				page_data_copy(frame + (addr & ~PAGE_MASK), b, next - addr);
 				/*
-				 * As the CPU sets its pte's dirty bit: reclaim must not
-				 * drop the page as clean (a swap-cache copy, MADV_FREE).
+				 * A stale translation was reported; its write does not
+				 * land, or the frame (free, or some page table now)
+				 * would wreck the machine before the run can be shrunk.
+				 * A valid one dirties the folio as the CPU dirties its
+				 * pte: reclaim must not drop the page as clean (a
+				 * swap-cache copy, MADV_FREE).
 				 */
-				if (!folio_test_dirty(folio))
-					folio_set_dirty(folio);
+				if (valid) {
+					page_data_copy(frame + (addr & ~PAGE_MASK), b, next - addr);
+					if (!folio_test_dirty(folio))
+						folio_set_dirty(folio);
+				}
 			} else {
 				page_data_copy(b, frame + (addr & ~PAGE_MASK), next - addr);
 			}

@@ -204,13 +204,13 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub, struct mm_st
 		 * when the last one ends, which the odd count makes happen.
 		 * Until then read_begin waits, as one may cover our range.
 		 */
-		subs->invalidate_seq |= 1;
-		sub->invalidate_seq = subs->invalidate_seq;
+		WRITE_ONCE(subs->invalidate_seq, subs->invalidate_seq | 1);
+		WRITE_ONCE(sub->invalidate_seq, subs->invalidate_seq);
 		sub->deferred = DEFERRED_INSERT;
 		list_add_tail(&sub->deferred_item, &subs->deferred);
 	} else {
 		/* Not equal to the current (even) count nor to the next (odd) one. */
-		sub->invalidate_seq = subs->invalidate_seq - 1;
+		WRITE_ONCE(sub->invalidate_seq, subs->invalidate_seq - 1);
 		sub->deferred = 0;
 		itree_insert(subs, sub);
 	}
@@ -318,7 +318,7 @@ static unsigned long mn_itree_inv_start_range(struct mmu_notifier_subscriptions 
 	subs->active_invalidate_ranges++;
 	list_for_each_entry(sub, &subs->itree, node) {
 		if (interval_overlaps(sub, range)) {
-			subs->invalidate_seq |= 1;
+			WRITE_ONCE(subs->invalidate_seq, subs->invalidate_seq | 1);
 			seq = subs->invalidate_seq;
 			break;
 		}
@@ -341,7 +341,8 @@ static void mn_itree_inv_end(struct mmu_notifier_subscriptions *subs)
 		spin_unlock(&subs->lock);
 		return;
 	}
-	subs->invalidate_seq++;
+	/* written under the lock, read by seq_moved() without it */
+	WRITE_ONCE(subs->invalidate_seq, subs->invalidate_seq + 1);
 	list_for_each_entry_safe(sub, next, &subs->deferred, deferred_item) {
 		list_del(&sub->deferred_item);
 		if (sub->deferred == DEFERRED_INSERT)
