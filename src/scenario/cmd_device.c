@@ -166,28 +166,9 @@ static void pr_detach(const struct scn_printer *pr, const struct scn_op *op)
 
 static int st_access(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t;
-
 	if (parse_device(p, &op->dev) < 0 || scn_parse_addr(p, &op->addr) < 0)
 		return -1;
-	t = scn_peek(p);
-	if (op->kind == SCN_OP_DEVICE_WRITE && t && t->type == SCN_TOK_STRING) {
-		if (scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-		op->len = op->pat.n;
-		return scn_parse_result(p, op, true);
-	}
-	if (scn_parse_len(p, "length", &op->len) < 0 || scn_check_io_len(p, t, op->len) < 0)
-		return -1;
-	if (op->kind == SCN_OP_DEVICE_WRITE) {
-		if (scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-	} else if (scn_tok_is(scn_peek(p), "expect")) {
-		p->i++;
-		if (scn_parse_patterns(p, op) < 0)
-			return -1;
-	}
-	return scn_parse_result(p, op, true);
+	return scn_parse_access(p, op, op->kind == SCN_OP_DEVICE_WRITE);
 }
 
 static int run_device_read(struct scn_runner *r, const struct scn_op *op)

@@ -231,22 +231,9 @@ static void pr_range(const struct scn_printer *pr, const struct scn_op *op)
 /* write A ADDR "string" | write A ADDR LEN PATTERN */
 static int st_write(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t;
-
 	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
 		return -1;
-	t = scn_peek(p);
-	if (t && t->type == SCN_TOK_STRING) {
-		if (scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-		op->len = op->pat.n;
-	} else {
-		if (scn_parse_len(p, "length", &op->len) < 0 ||
-		    scn_check_io_len(p, t, op->len) < 0 ||
-		    scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-	}
-	return scn_parse_result(p, op, true);
+	return scn_parse_access(p, op, true);
 }
 
 static int run_write(struct scn_runner *r, const struct scn_op *op)
@@ -285,19 +272,9 @@ static void pr_write(const struct scn_printer *pr, const struct scn_op *op)
 /* read A ADDR LEN [expect PATTERN] */
 static int st_read(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t;
-
 	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
 		return -1;
-	t = scn_peek(p);
-	if (scn_parse_len(p, "length", &op->len) < 0 || scn_check_io_len(p, t, op->len) < 0)
-		return -1;
-	if (scn_tok_is(scn_peek(p), "expect")) {
-		p->i++;
-		if (scn_parse_patterns(p, op) < 0)
-			return -1;
-	}
-	return scn_parse_result(p, op, true);
+	return scn_parse_access(p, op, false);
 }
 
 /* "A p+0x1000 (0x7f0000001000)" */

@@ -190,28 +190,9 @@ static void pr_unpin(const struct scn_printer *pr, const struct scn_op *op)
 /* dma-read x OFF LEN [expect PATTERN] | dma-write x OFF LEN PATTERN | dma-write x OFF "s" */
 static int st_dma(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t;
-
 	if (parse_pin_name(p, &op->pin) < 0 || scn_parse_len(p, "offset", &op->pos) < 0)
 		return -1;
-	t = scn_peek(p);
-	if (op->kind == SCN_OP_DMA_WRITE && t && t->type == SCN_TOK_STRING) {
-		if (scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-		op->len = op->pat.n;
-		return scn_parse_result(p, op, true);
-	}
-	if (scn_parse_len(p, "length", &op->len) < 0 || scn_check_io_len(p, t, op->len) < 0)
-		return -1;
-	if (op->kind == SCN_OP_DMA_WRITE) {
-		if (scn_parse_pattern(p, &op->pat) < 0)
-			return -1;
-	} else if (scn_tok_is(scn_peek(p), "expect")) {
-		p->i++;
-		if (scn_parse_patterns(p, op) < 0)
-			return -1;
-	}
-	return scn_parse_result(p, op, true);
+	return scn_parse_access(p, op, op->kind == SCN_OP_DMA_WRITE);
 }
 
 /* "x offset 0x10 (page 0)": the page only for a single byte */

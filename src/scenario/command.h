@@ -115,6 +115,8 @@ int scn_parse_pattern(struct scn_parser *p, struct scn_pattern *pat);
 /* after "expect": PATTERN { "|" PATTERN } into op->pat and op->alt[] */
 int scn_parse_patterns(struct scn_parser *p, struct scn_op *op);
 int scn_check_io_len(struct scn_parser *p, const struct scn_tok *t, uint64_t len);
+/* after a load's or store's place: LEN [expect PATTERNS] | LEN PATTERN | STRING, and the result */
+int scn_parse_access(struct scn_parser *p, struct scn_op *op, bool store);
 /* [ "=>" outcome{|outcome} | "=>" any ], then the end of the line */
 int scn_parse_result(struct scn_parser *p, struct scn_op *op, bool allowed);
 int scn_parse_result_defining(struct scn_parser *p, struct scn_op *op);

@@ -462,6 +462,34 @@ int scn_check_io_len(struct scn_parser *p, const struct scn_tok *t, uint64_t len
 	return 0;
 }
 
+/*
+ * What follows the place of a load or store: a store's "LEN PATTERN" or
+ * "STRING" (its length), a load's "LEN [expect PATTERNS]"; then the
+ * result.  Into op->len, op->pat (and op->alt[]).
+ */
+int scn_parse_access(struct scn_parser *p, struct scn_op *op, bool store)
+{
+	struct scn_tok *t = scn_peek(p);
+
+	if (store && t && t->type == SCN_TOK_STRING) {
+		if (scn_parse_pattern(p, &op->pat) < 0)
+			return -1;
+		op->len = op->pat.n;
+		return scn_parse_result(p, op, true);
+	}
+	if (scn_parse_len(p, "length", &op->len) < 0 || scn_check_io_len(p, t, op->len) < 0)
+		return -1;
+	if (store) {
+		if (scn_parse_pattern(p, &op->pat) < 0)
+			return -1;
+	} else if (scn_tok_is(scn_peek(p), "expect")) {
+		p->i++;
+		if (scn_parse_patterns(p, op) < 0)
+			return -1;
+	}
+	return scn_parse_result(p, op, true);
+}
+
 /* ---- results and comparisons ---- */
 
 /* "=> ok", "=> EINVAL", "=> ok|ENOMEM", "=> any", then the end. */
