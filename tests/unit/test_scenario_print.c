@@ -302,8 +302,8 @@ TEST(the_table_is_whole)
 
 /*
  * docs/scenario.md: `"KEYWORD" ARGS` in the grammar for each statement,
- * `"WORD" ARGS` for "expect WORD" and "device WORD".  The file is found from this one's
- * path, as the build names it (tests/unit/...).
+ * `"WORD" ARGS` for "expect WORD" and "device WORD".  The file is found
+ * from this one's path, as the build names it (tests/unit/...).
  */
 TEST(every_statement_is_in_the_grammar)
 {
