@@ -107,8 +107,8 @@ static void *cpu_thread(void *arg)
 
 /*
  * Fork (write-protect, then COW while the child lives), mprotect back and
- * forth, swap out.  One child lives at a time, until the next fork, so
- * that the pages are shared most of the time.
+ * forth, reclaim, swap out.  One child lives at a time, until the next
+ * fork, so that the pages are shared most of the time.
  */
 static void *changer_thread(void *arg)
 {
@@ -133,6 +133,10 @@ static void *changer_thread(void *arg)
 		case 3:
 			CHECK_EQ(mml_mprotect(s->other, BASE, NPAGES * H_PAGE, PROT_READ), 0);
 			CHECK_EQ(mml_mprotect(s->other, BASE, NPAGES * H_PAGE, H_RW), 0);
+			break;
+		case 5:
+			/* Reclaim asks the device whether it used the pages (clear_flush_young). */
+			CHECK(mml_reclaim(s->m, NPAGES) >= 0);
 			break;
 		case 7:
 			CHECK_EQ(mml_madvise(s->other, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
