@@ -3,15 +3,18 @@
  * clock, the page contents, the table).  Each bench has its own file.
  */
 #define _GNU_SOURCE	/* sched_setaffinity */
+#include <errno.h>
 #include <getopt.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "cli.h"
+#include "mmlab.h"
 
 static const struct cli_command benches[] = {
 	{ "swap", bench_swap,
@@ -274,4 +277,57 @@ bool bench_page_ok(const unsigned char *p, uint64_t index)
 	memcpy(&tail, p + BENCH_PAGE - 8, 8);
 	return head == index && tail == ~index &&
 	       memcmp(p + 8, texture + 8, BENCH_PAGE - 16) == 0;
+}
+
+/* ---- one byte a page ---- */
+
+unsigned char bench_byte_before(uint64_t i)
+{
+	return (unsigned char)(i * 7 + 1);
+}
+
+unsigned char bench_byte_after(uint64_t i)
+{
+	return (unsigned char)~bench_byte_before(i);
+}
+
+int bench_sim_touch(struct bench_err *e, uint64_t npages, struct mml_task *t, uint64_t base, bool write,
+		    unsigned char (*val)(uint64_t))
+{
+	for (uint64_t i = 0; i < npages; i++) {
+		unsigned char c = write ? val(i) : 0xff;
+		int r = write ? mml_write(t, base + i * BENCH_PAGE, &c, 1) : mml_read(t, base + i * BENCH_PAGE, &c, 1);
+
+		if (r < 0)
+			return bench_fail(e, "mmlab: %s page %llu: %s", write ? "writing" : "reading",
+					  (unsigned long long)i, strerror(-r));
+		if (!write && c != (val ? val(i) : 0))
+			return bench_fail(e, "mmlab: page %llu reads %#x", (unsigned long long)i, c);
+	}
+	return 0;
+}
+
+int bench_nat_check(struct bench_err *e, uint64_t npages, const unsigned char *a,
+		    unsigned char (*val)(uint64_t))
+{
+	for (uint64_t i = 0; i < npages; i++)
+		if (a[i * BENCH_PAGE] != (val ? val(i) : 0))
+			return bench_fail(e, "native: page %llu reads %#x", (unsigned long long)i, a[i * BENCH_PAGE]);
+	return 0;
+}
+
+void bench_nat_write(uint64_t npages, unsigned char *a, unsigned char (*val)(uint64_t))
+{
+	for (uint64_t i = 0; i < npages; i++)
+		a[i * BENCH_PAGE] = val(i);
+}
+
+void bench_nat_child(uint64_t npages, const unsigned char *a, int rfd)
+{
+	struct bench_err e;
+	char c;
+
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(bench_nat_check(&e, npages, a, bench_byte_before) ? 1 : 0);
 }

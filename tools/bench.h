@@ -68,6 +68,25 @@ void bench_page_stamp(unsigned char *buf, uint64_t index);
 bool bench_page_ok(const unsigned char *p, uint64_t index);
 
 /*
+ * One byte a page, npages pages from a base, 4 KiB apart: the faults,
+ * fork and COW benches touch no more.  bench_byte_before(i) is page i's
+ * byte before a fork, bench_byte_after(i) after the parent's COW write.
+ * bench_sim_touch writes val(i) through mmlab, or reads and checks val(i)
+ * (zeros when val is NULL); bench_nat_* do the same in host memory, and
+ * bench_nat_child is a forked child's whole life: wait for a byte on rfd,
+ * check that it still sees the bytes of before the fork, _exit(0 or 1).
+ */
+struct mml_task;
+unsigned char bench_byte_before(uint64_t i);
+unsigned char bench_byte_after(uint64_t i);
+int bench_sim_touch(struct bench_err *e, uint64_t npages, struct mml_task *t, uint64_t base, bool write,
+		    unsigned char (*val)(uint64_t));
+int bench_nat_check(struct bench_err *e, uint64_t npages, const unsigned char *a,
+		    unsigned char (*val)(uint64_t));
+void bench_nat_write(uint64_t npages, unsigned char *a, unsigned char (*val)(uint64_t));
+void bench_nat_child(uint64_t npages, const unsigned char *a, int rfd) __attribute__((noreturn));
+
+/*
  * The options every bench takes: --size, --reps, --no-native, --help,
  * and --file where the bench has a file.  -1: go on with *o filled in;
  * otherwise the exit status (0 after --help, 2 after a message).

@@ -73,38 +73,7 @@ static void rows_init(struct fault_bench *b)
 		};
 }
 
-/* The byte of page i before the fork, and after the parent's COW write. */
-static unsigned char before(uint64_t i)
-{
-	return (unsigned char)(i * 7 + 1);
-}
-
-static unsigned char after(uint64_t i)
-{
-	return (unsigned char)~before(i);
-}
-
 /* ---- mmlab ---- */
-
-static int sim_touch(struct fault_bench *b, struct mml_task *t, uint64_t base, bool write,
-		     unsigned char (*val)(uint64_t))
-{
-	unsigned char c;
-	uint64_t i;
-	int r;
-
-	for (i = 0; i < b->npages; i++) {
-		c = write ? val(i) : 0xff;
-		r = write ? mml_write(t, base + i * BENCH_PAGE, &c, 1)
-			  : mml_read(t, base + i * BENCH_PAGE, &c, 1);
-		if (r < 0)
-			return bench_fail(&b->err, "mmlab: %s page %llu: %s", write ? "writing" : "reading",
-					  (unsigned long long)i, strerror(-r));
-		if (!write && c != (val ? val(i) : 0))
-			return bench_fail(&b->err, "mmlab: page %llu reads %#x", (unsigned long long)i, c);
-	}
-	return 0;
-}
 
 static int sim_rep(struct fault_bench *b, struct mml_machine *m)
 {
@@ -124,12 +93,12 @@ static int sim_rep(struct fault_bench *b, struct mml_machine *m)
 	}
 
 	t0 = bench_now();
-	if (sim_touch(b, t, (uint64_t)r1, false, NULL))
+	if (bench_sim_touch(&b->err, b->npages, t, (uint64_t)r1, false, NULL))
 		goto out;
 	bench_row_time(&b->rows[SIM_READ], bench_now() - t0, -1);
 
 	t0 = bench_now();
-	if (sim_touch(b, t, (uint64_t)r2, true, before))
+	if (bench_sim_touch(&b->err, b->npages, t, (uint64_t)r2, true, bench_byte_before))
 		goto out;
 	bench_row_time(&b->rows[SIM_WRITE], bench_now() - t0, -1);
 
@@ -142,11 +111,11 @@ static int sim_rep(struct fault_bench *b, struct mml_machine *m)
 
 	r = -1;
 	t0 = bench_now();
-	if (sim_touch(b, t, (uint64_t)r2, true, after))
+	if (bench_sim_touch(&b->err, b->npages, t, (uint64_t)r2, true, bench_byte_after))
 		goto out;
 	bench_row_time(&b->rows[SIM_COW], bench_now() - t0, -1);
-	if (sim_touch(b, child, (uint64_t)r2, false, before) ||
-	    sim_touch(b, t, (uint64_t)r2, false, after))
+	if (bench_sim_touch(&b->err, b->npages, child, (uint64_t)r2, false, bench_byte_before) ||
+	    bench_sim_touch(&b->err, b->npages, t, (uint64_t)r2, false, bench_byte_after))
 		goto out;
 
 	t0 = bench_now();
@@ -196,35 +165,6 @@ static int sim_runs(struct fault_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
-static int nat_check(struct fault_bench *b, const unsigned char *a, unsigned char (*val)(uint64_t))
-{
-	uint64_t i;
-
-	for (i = 0; i < b->npages; i++)
-		if (a[i * BENCH_PAGE] != (val ? val(i) : 0))
-			return bench_fail(&b->err, "native: page %llu reads %#x", (unsigned long long)i,
-					  a[i * BENCH_PAGE]);
-	return 0;
-}
-
-static void nat_write(struct fault_bench *b, unsigned char *a, unsigned char (*val)(uint64_t))
-{
-	uint64_t i;
-
-	for (i = 0; i < b->npages; i++)
-		a[i * BENCH_PAGE] = val(i);
-}
-
-/* The child: wait until the parent is done writing, then check what it sees. */
-static void nat_child(struct fault_bench *b, const unsigned char *a, int rfd)
-{
-	char c;
-
-	while (read(rfd, &c, 1) < 0 && errno == EINTR)
-		;
-	_exit(nat_check(b, a, before) ? 1 : 0);
-}
-
 static int nat_rep(struct fault_bench *b)
 {
 	unsigned char *r1, *r2;
@@ -243,12 +183,12 @@ static int nat_rep(struct fault_bench *b)
 	madvise(r2, b->size, MADV_NOHUGEPAGE);
 
 	t0 = bench_now();
-	if (nat_check(b, r1, NULL))
+	if (bench_nat_check(&b->err, b->npages, r1, NULL))
 		goto out_map;
 	bench_row_time(&b->rows[NAT_READ], bench_now() - t0, -1);
 
 	t0 = bench_now();
-	nat_write(b, r2, before);
+	bench_nat_write(b->npages, r2, bench_byte_before);
 	bench_row_time(&b->rows[NAT_WRITE], bench_now() - t0, -1);
 
 	if (pipe(p) < 0) {
@@ -260,7 +200,7 @@ static int nat_rep(struct fault_bench *b)
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
-		nat_child(b, r2, p[0]);
+		bench_nat_child(b->npages, r2, p[0]);
 	}
 	if (pid > 0)
 		bench_row_time(&b->rows[NAT_FORK], bench_now() - t0, -1);
@@ -272,14 +212,14 @@ static int nat_rep(struct fault_bench *b)
 	}
 
 	t0 = bench_now();
-	nat_write(b, r2, after);
+	bench_nat_write(b->npages, r2, bench_byte_after);
 	bench_row_time(&b->rows[NAT_COW], bench_now() - t0, -1);
 	close(p[1]);	/* the child may check now */
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		bench_fail(&b->err, "native: the child did not see its bytes from before the fork");
 		goto out_map;
 	}
-	if (nat_check(b, r2, after))
+	if (bench_nat_check(&b->err, b->npages, r2, bench_byte_after))
 		goto out_map;
 
 	t0 = bench_now();

@@ -154,17 +154,6 @@ static void rows_init(struct notifier_bench *b)
 	}
 }
 
-/* The byte of page i before the fork, and after the parent's COW write. */
-static unsigned char before(uint64_t i)
-{
-	return (unsigned char)(i * 7 + 1);
-}
-
-static unsigned char after(uint64_t i)
-{
-	return (unsigned char)~before(i);
-}
-
 /* ---- the raw notifier: trivial callbacks that count ---- */
 
 struct calls {
@@ -246,26 +235,6 @@ static int calls_check(struct notifier_bench *b, int phase, const struct calls *
 
 /* ---- mmlab: the phases, plain, with a notifier, with the device ---- */
 
-static int sim_touch(struct notifier_bench *b, struct mml_task *t, uint64_t base, bool write,
-		     unsigned char (*val)(uint64_t))
-{
-	unsigned char c;
-	uint64_t i;
-	int r;
-
-	for (i = 0; i < b->npages; i++) {
-		c = write ? val(i) : 0;
-		r = write ? mml_write(t, base + i * BENCH_PAGE, &c, 1)
-			  : mml_read(t, base + i * BENCH_PAGE, &c, 1);
-		if (r < 0)
-			return bench_fail(&b->err, "mmlab: %s page %llu: %s", write ? "writing" : "reading",
-					  (unsigned long long)i, strerror(-r));
-		if (!write && c != val(i))
-			return bench_fail(&b->err, "mmlab: page %llu reads %#x", (unsigned long long)i, c);
-	}
-	return 0;
-}
-
 /* The device reads a byte of every page: it maps the whole region; untimed. */
 static int device_map(struct notifier_bench *b, struct mml_device *d, uint64_t base,
 		      unsigned char (*val)(uint64_t))
@@ -334,7 +303,7 @@ static int phase_end(struct notifier_bench *b, enum setup s, int phase, double t
 static int phase_begin(struct notifier_bench *b, struct mml_task *t, struct calls *c,
 		       struct mml_device *d, uint64_t addr, unsigned char (*val)(uint64_t))
 {
-	if (d ? device_map(b, d, addr, val) : sim_touch(b, t, addr, false, val))
+	if (d ? device_map(b, d, addr, val) : bench_sim_touch(&b->err, b->npages, t, addr, false, val))
 		return -1;
 	calls_reset(c);
 	return 0;
@@ -373,10 +342,11 @@ static int sim_pass(struct notifier_bench *b, struct mml_machine *m, enum setup 
 	/* no page yet: the device has nothing to map */
 	calls_reset(&c);
 	t0 = bench_now();
-	if (sim_touch(b, t, addr, true, before) || phase_end(b, s, PH_WRITE, t0, &c, d, addr))
+	if (bench_sim_touch(&b->err, b->npages, t, addr, true, bench_byte_before) ||
+	    phase_end(b, s, PH_WRITE, t0, &c, d, addr))
 		goto out;
 
-	if (phase_begin(b, t, &c, d, addr, before))
+	if (phase_begin(b, t, &c, d, addr, bench_byte_before))
 		goto out;
 	t0 = bench_now();
 	if ((r = mml_fork(t, &child)) < 0) {
@@ -387,16 +357,18 @@ static int sim_pass(struct notifier_bench *b, struct mml_machine *m, enum setup 
 	if (phase_end(b, s, PH_FORK, t0, &c, d, addr))
 		goto out;
 
-	if (phase_begin(b, t, &c, d, addr, before))
+	if (phase_begin(b, t, &c, d, addr, bench_byte_before))
 		goto out;
 	t0 = bench_now();
-	if (sim_touch(b, t, addr, true, after) || phase_end(b, s, PH_COW, t0, &c, d, addr))
+	if (bench_sim_touch(&b->err, b->npages, t, addr, true, bench_byte_after) ||
+	    phase_end(b, s, PH_COW, t0, &c, d, addr))
 		goto out;
-	if (sim_touch(b, child, addr, false, before) || sim_touch(b, t, addr, false, after))
+	if (bench_sim_touch(&b->err, b->npages, child, addr, false, bench_byte_before) ||
+	    bench_sim_touch(&b->err, b->npages, t, addr, false, bench_byte_after))
 		goto out;
 
 	/* the device's remap reads the parent's copies: it must see their bytes */
-	if (phase_begin(b, t, &c, d, addr, after))
+	if (phase_begin(b, t, &c, d, addr, bench_byte_after))
 		goto out;
 	t0 = bench_now();
 	if ((r = mml_munmap(t, addr, b->size)) < 0) {
@@ -584,35 +556,6 @@ static int sim_runs(struct notifier_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
-static int nat_check(struct notifier_bench *b, const unsigned char *a, unsigned char (*val)(uint64_t))
-{
-	uint64_t i;
-
-	for (i = 0; i < b->npages; i++)
-		if (a[i * BENCH_PAGE] != val(i))
-			return bench_fail(&b->err, "native: page %llu reads %#x", (unsigned long long)i,
-					  a[i * BENCH_PAGE]);
-	return 0;
-}
-
-static void nat_write(struct notifier_bench *b, unsigned char *a, unsigned char (*val)(uint64_t))
-{
-	uint64_t i;
-
-	for (i = 0; i < b->npages; i++)
-		a[i * BENCH_PAGE] = val(i);
-}
-
-/* The child: wait until the parent is done writing, then check what it sees. */
-static void nat_child(struct notifier_bench *b, const unsigned char *a, int rfd)
-{
-	char c;
-
-	while (read(rfd, &c, 1) < 0 && errno == EINTR)
-		;
-	_exit(nat_check(b, a, before) ? 1 : 0);
-}
-
 static int nat_pass(struct notifier_bench *b)
 {
 	struct bench_row *row = &b->rows[NAT_PHASES];
@@ -627,7 +570,7 @@ static int nat_pass(struct notifier_bench *b)
 	madvise(a, b->size, MADV_NOHUGEPAGE);	/* base pages, as mmlab's */
 
 	t0 = bench_now();
-	nat_write(b, a, before);
+	bench_nat_write(b->npages, a, bench_byte_before);
 	bench_row_time(&row[PH_WRITE], bench_now() - t0, -1);
 
 	if (pipe(p) < 0) {
@@ -639,7 +582,7 @@ static int nat_pass(struct notifier_bench *b)
 	pid = fork();
 	if (pid == 0) {
 		close(p[1]);
-		nat_child(b, a, p[0]);
+		bench_nat_child(b->npages, a, p[0]);
 	}
 	if (pid > 0)
 		bench_row_time(&row[PH_FORK], bench_now() - t0, -1);
@@ -651,14 +594,14 @@ static int nat_pass(struct notifier_bench *b)
 	}
 
 	t0 = bench_now();
-	nat_write(b, a, after);
+	bench_nat_write(b->npages, a, bench_byte_after);
 	bench_row_time(&row[PH_COW], bench_now() - t0, -1);
 	close(p[1]);	/* the child may check now */
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		bench_fail(&b->err, "native: the child did not see its bytes from before the fork");
 		goto out;
 	}
-	if (nat_check(b, a, after))
+	if (bench_nat_check(&b->err, b->npages, a, bench_byte_after))
 		goto out;
 
 	t0 = bench_now();
