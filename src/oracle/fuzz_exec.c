@@ -703,8 +703,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	char at[64], pbuf[32];
 	bool injected;
 
-	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1, op->pin + 1) ||
-	    !grow_devices(r, op->device + 1))
+	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1,
+			 op->pin + 1) || !grow_devices(r, op->device + 1))
 		return false;
 	if (op->kind == F_UNPIN || op->kind == F_DMA_READ || op->kind == F_DMA_WRITE) {
 		if (!r->pins[op->pin])
@@ -958,6 +958,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_SWAPON:
 		/* Invisible to the model too, as is a swapoff: every byte stays. */
 		got = mml_swapon(r->m, NULL, op->len, op->prot);
+		if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
+			return true;	/* failed cleanly: no device */
 		if (got < 0)
 			fuzz_diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
 		r->swap_id[op->dev] = (int)got;
