@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "mm/mm.h"
+#include "mm/swapops.h"
 
 static uint8_t *page_tags(struct mml_machine *m, const struct page *page)
 {
@@ -149,7 +150,8 @@ static uint8_t **swap_record(struct mml_machine *m, swp_entry_t entry)
 int arch_unmap_one(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, pte_t orig)
 {
 	struct mml_machine *m = mm->machine;
-	struct page *page = pfn_to_page(m, pte_pfn(orig));
+	/* try_to_unmap_one takes device-exclusive entries too: they name their page the swap way. */
+	struct page *page = pfn_to_page(m, pte_present(orig) ? pte_pfn(orig) : swp_offset_pfn(pte_to_swp_entry(orig)));
 	swp_entry_t entry = page_swap_entry(page);
 	uint8_t **slot, *rec;
 

@@ -174,6 +174,25 @@ static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
 
 /* ---- the oracle: no access through a translation the process has changed --------- */
 
+const char *device_translation_stale(struct mml_machine *m, const struct device_translation *t, pte_t *ptep)
+{
+	struct page *page = pfn_to_page(m, t->pfn);
+	pte_t pte;
+
+	*ptep = __pte(0);
+	if (page_is_free(page))
+		return "freed since it was mapped";
+	if (READ_ONCE(page->alloc_gen) != t->gen)
+		return "reused since it was mapped";
+	pte = *ptep = mm_pte_lockless(t->mm, t->addr);
+	if (t->exclusive ? !is_device_exclusive_pte(pte) || swp_offset_pfn(pte_to_swp_entry(pte)) != t->pfn
+			 : !pte_present(pte) || pte_pfn(pte) != t->pfn)
+		return "which the process no longer maps there";
+	if (t->write && !t->exclusive && !pte_write(pte))
+		return "which the process maps read-only";
+	return NULL;
+}
+
 /*
  * Called under the device lock with the translation about to be used.
  * An invalidation cannot be half done here: its callback waits for the
@@ -182,31 +201,19 @@ static void dpt_zap(struct mml_device *d, uint64_t start, uint64_t end)
  */
 static bool dmirror_check_access(struct mml_device *d, const struct dpte *e, uint64_t addr, bool write)
 {
-	struct mml_machine *m = d->machine;
-	struct page *page = pfn_to_page(m, e->pfn);
+	struct device_translation t = {
+		.id = d->head.id, .mm = d->mm, .addr = addr & PAGE_MASK, .pfn = e->pfn, .gen = e->gen,
+		.write = write, .exclusive = e->exclusive,
+	};
+	const char *why;
 	pte_t pte;
 
-	if (page_is_free(page) || READ_ONCE(page->alloc_gen) != e->gen) {
-		mml_report(m, "device %d %s %#llx through frame %lu, %s since it mapped it: "
-			   "an invalidation was missed", d->head.id, write ? "wrote" : "read",
-			   (unsigned long long)addr, e->pfn, page_is_free(page) ? "freed" : "reused");
-		return false;
-	}
-	pte = mm_pte_lockless(d->mm, addr);
-	if (e->exclusive ? !is_device_exclusive_pte(pte) ||
-			   swp_offset_pfn(pte_to_swp_entry(pte)) != e->pfn
-			 : !pte_present(pte) || pte_pfn(pte) != e->pfn) {
-		mml_report(m, "device %d %s %#llx through frame %lu, which the process no longer maps there "
-			   "(pte %#llx): an invalidation was missed", d->head.id, write ? "wrote" : "read",
-			   (unsigned long long)addr, e->pfn, (unsigned long long)pte_val(pte));
-		return false;
-	}
-	if (write && !e->exclusive && !pte_write(pte)) {
-		mml_report(m, "device %d wrote %#llx through frame %lu, which the process maps read-only: "
-			   "an invalidation was missed", d->head.id, (unsigned long long)addr, e->pfn);
-		return false;
-	}
-	return true;
+	why = device_translation_stale(d->machine, &t, &pte);
+	if (why)
+		mml_report(d->machine, "device %d %s %#llx through frame %lu, %s (pte %#llx): an invalidation was missed",
+			   d->head.id, write ? "wrote" : "read", (unsigned long long)addr, e->pfn, why,
+			   (unsigned long long)pte_val(pte));
+	return !why;
 }
 
 /* ---- invalidation ------------------------------------------------------------- */
@@ -216,9 +223,6 @@ static bool dmirror_interval_invalidate(struct mmu_interval_notifier *mni, const
 {
 	struct mml_device *d = container_of(mni, struct mml_device, notifier);
 
-	/* Its own make_device_exclusive: it installs the exclusive translation itself. */
-	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == d)
-		return true;
 	if (mmu_notifier_range_blockable(range)) {
 		mutex_lock(&d->lock);
 	} else if ((d->flags & MML_DEV_NONBLOCK_FAIL) || !mutex_trylock(&d->lock)) {
@@ -286,7 +290,8 @@ static int dmirror_young(struct mml_device *d, uint64_t start, uint64_t end, boo
 	return young;
 }
 
-static int dmirror_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm, uint64_t start, uint64_t end)
+static int dmirror_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm, uint64_t start,
+				     uint64_t end)
 {
 	return dmirror_young(mn_device(mn), start, end, true);
 }
@@ -332,7 +337,7 @@ static void dmirror_retranslate(struct mml_device *d, const struct dpte *old)
 	if (!down_read_trylock(&mm->mmap_lock))
 		return;
 	vma = vma_lookup(mm, addr);
-	readable = vma && (vma->vm_flags & VM_READ) && !(vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP));
+	readable = vma && (vma->vm_flags & VM_READ) && !(vma->vm_flags & (VM_IO | VM_PFNMAP));
 	writable = readable && (vma->vm_flags & VM_WRITE);
 	pte = mm_pte_lockless(mm, addr);
 	up_read(&mm->mmap_lock);
@@ -355,7 +360,11 @@ static void dmirror_invalidate_end(struct mmu_notifier *mn, const struct mmu_not
 	struct dpte retry[DMIRROR_LOST];
 	unsigned n = 0;
 
-	if (!(d->flags & MML_DEV_REFAULT))
+	/*
+	 * Not inside a non-blockable invalidation (the OOM reaper's): its end
+	 * may not sleep, and the retry takes the device's mutex.
+	 */
+	if (!(d->flags & MML_DEV_REFAULT) || !mmu_notifier_range_blockable(range))
 		return;
 	mutex_lock(&d->lock);
 	for (unsigned i = 0; i < d->nlost;) {
@@ -583,7 +592,12 @@ int mml_device_make_exclusive(struct mml_device *d, uint64_t addr, uint64_t npag
 		struct page *page;
 		struct dpte *e;
 
-		ret = make_device_exclusive(mm, addr, d, &page);
+		/*
+		 * No owner, as test_hmm.c: its own event drops the normal
+		 * translation it may hold; the exclusive one goes in below,
+		 * while the folio lock keeps the CPU from taking it back.
+		 */
+		ret = make_device_exclusive(mm, addr, NULL, &page);
 		if (ret)
 			break;
 		folio = page_folio(page);

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mm/mm.h"
+
 struct mml_machine;
 struct mml_device;
 
@@ -38,5 +40,13 @@ struct device_translation {
 };
 void device_for_each_translation(struct mml_machine *m,
 				 void (*fn)(void *arg, const struct device_translation *t), void *arg);
+/*
+ * Why translation t is stale now, or NULL: its frame was freed or reused
+ * since it was mapped, the process no longer maps the frame at t->addr
+ * (as an exclusive entry, for an exclusive translation), or t writes
+ * where the process's pte does not.  *ptep: the pte looked at.  One rule
+ * for the device's every access and for the checker at rest.
+ */
+const char *device_translation_stale(struct mml_machine *m, const struct device_translation *t, pte_t *ptep);
 
 #endif /* MML_DRIVERS_DMIRROR_H */

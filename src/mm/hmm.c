@@ -106,7 +106,7 @@ static int hmm_vma_walk_test(uint64_t start, uint64_t end, struct mm_walk *walk)
 	struct hmm_vma_walk *hw = walk->private;
 	struct vm_area_struct *vma = walk->vma;
 
-	if (!(vma->vm_flags & (VM_IO | VM_PFNMAP | VM_MIXEDMAP)) && (vma->vm_flags & VM_READ))
+	if (!(vma->vm_flags & (VM_IO | VM_PFNMAP)) && (vma->vm_flags & VM_READ))
 		return 0;
 	if (hmm_pte_need_fault(hw->range, 0))
 		return -EFAULT;

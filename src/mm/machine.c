@@ -24,6 +24,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_SWAP] = "swap_info_struct",
 	[OBJ_MTE_TAGS] = "mte_tag_storage",
 	[OBJ_MMU_NOTIFIER] = "mmu_notifier_subscriptions",
+	[OBJ_MML_NOTIFIER] = "mml_mmu_notifier",
 	[OBJ_DEVICE] = "dmirror_device",
 };
 

@@ -363,8 +363,8 @@ void restore_exclusive_pte(struct vm_area_struct *vma, struct folio *folio, stru
 
 /*
  * remove_device_exclusive_entry(): the CPU touches a page a device holds
- * for atomics: the device lets go (MMU_NOTIFY_EXCLUSIVE, no owner), the pte
- * comes back.  The entry is not ours to trust without the folio lock: a
+ * for atomics: the device lets go (MMU_NOTIFY_CLEAR, as Linux 6.15+: the
+ * exclusive event is for making the entry), the pte comes back.  The entry is not ours to trust without the folio lock: a
  * racing zap may free the page, so take a reference only if it still has one.
  */
 static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
@@ -382,7 +382,7 @@ static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
 	if (!folio_try_get(folio))
 		return 0;
 	folio_lock(folio);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_EXCLUSIVE, 0, vma->vm_mm, vmf->address,
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, vmf->address,
 				vmf->address + PAGE_SIZE);
 	mmu_notifier_invalidate_range_start(&range);
 	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);

@@ -9,7 +9,7 @@
  *   (G) mm->page_table_lock         (T) the TLB's own lock (arch/tlb.h)
  *   (K) machine->tasks_lock         (S) mm->tasks_lock
  *   (W) swap_info_struct->lock      (X) machine->swap_lock
- *   (U) lruvec->lru_lock            (N) machine->pins_lock
+ *   (U) lruvec->lru_lock            (N) machine->pins_lock (pins, devices)
  *   (Q) machine->quiesce: operations hold it for read, the checker for write
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
@@ -378,7 +378,7 @@ enum vm_stat_item {
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
-	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_DEVICE,
+	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
 	NR_OBJ_KINDS
 };
 
@@ -426,7 +426,7 @@ struct mml_machine {
 	bool check_frees;		/* (C) no TLB may map a frame being freed */
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
-	spinlock_t pins_lock;		/* (N) */
+	spinlock_t pins_lock;		/* (N) guards the lists of pins and devices, who hold pages from outside */
 	struct list_head pins;		/* (N) outstanding struct mml_pin */
 	struct list_head devices;	/* (N) struct mml_device_head of attached devices */
 	unsigned long bugs;		/* (A) bug-zoo defects switched on: mm/hooks.h */

@@ -421,7 +421,10 @@ static int invalidate_range_start(struct mmu_notifier_range *range)
 
 void __mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 {
-	VM_BUG_ON(invalidate_range_start(range));
+	/* A blockable range cannot be refused. */
+	int ret = invalidate_range_start(range);
+
+	VM_BUG_ON(ret);
 }
 
 int __mmu_notifier_invalidate_range_start_nonblock(struct mmu_notifier_range *range)
@@ -523,7 +526,7 @@ int mml_mmu_notifier_register(struct mml_task *t, const struct mml_mmu_notifier_
 	ret = op_enter_task(t);
 	if (ret)
 		return (int)ret;
-	n = mml_obj_alloc(m, OBJ_MMU_NOTIFIER, sizeof(*n));
+	n = mml_obj_alloc(m, OBJ_MML_NOTIFIER, sizeof(*n));
 	if (!n)
 		return (int)op_exit(m, -ENOMEM);
 	n->ops = ops;
@@ -531,7 +534,7 @@ int mml_mmu_notifier_register(struct mml_task *t, const struct mml_mmu_notifier_
 	n->mn.ops = &mml_mn_ops;
 	ret = mmu_notifier_register(&n->mn, t->mm);
 	if (ret) {
-		mml_obj_free(m, OBJ_MMU_NOTIFIER, n);
+		mml_obj_free(m, OBJ_MML_NOTIFIER, n);
 		return (int)op_exit(m, ret);
 	}
 	*out = n;
@@ -549,6 +552,6 @@ void mml_mmu_notifier_unregister(struct mml_mmu_notifier *n)
 	m = mm->machine;
 	op_enter(m, NULL);
 	mmu_notifier_unregister(&n->mn, mm);
-	mml_obj_free(m, OBJ_MMU_NOTIFIER, n);
+	mml_obj_free(m, OBJ_MML_NOTIFIER, n);
 	op_exit(m, 0);
 }

@@ -7,8 +7,10 @@
  * mmu_notifier_invalidate_range_start() and _end() over a range covering
  * every page whose mapping changes.  When start returns, every secondary
  * MMU has stopped using its translations of the range and will not make
- * new ones until end; end runs after the CPU TLBs were flushed.  start
- * runs outside the page-table locks and may sleep, unless the range is
+ * new ones until end; end runs after the ptes changed (after the TLB
+ * flush on paths that flush at once; before an mmu_gather's batched
+ * flush, which frees the pages only after it, as Linux).  start runs
+ * outside the page-table locks and may sleep, unless the range is
  * not blockable (the OOM reaper), when a subscriber may refuse with
  * -EAGAIN and the caller leaves that range alone.
  *
@@ -46,7 +48,7 @@ enum mmu_notifier_event {
 	MMU_NOTIFY_SOFT_DIRTY,		/* soft-dirty tracking write-protects */
 	MMU_NOTIFY_RELEASE,		/* the mm is going away */
 	MMU_NOTIFY_MIGRATE,		/* pages move to other frames */
-	MMU_NOTIFY_EXCLUSIVE,		/* a device-exclusive entry is made or removed */
+	MMU_NOTIFY_EXCLUSIVE,		/* a device-exclusive entry is made (its removal is CLEAR) */
 };
 
 #define MMU_NOTIFIER_RANGE_BLOCKABLE	(1u << 0)

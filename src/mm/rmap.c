@@ -618,45 +618,47 @@ int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page)
 
 /*
  * make_device_exclusive(): the anon page at addr becomes the device's for
- * atomic access, as Linux 6.15+ does it: fault it in writable, lock it,
- * recheck that the pte still maps it writable, and replace the pte by a
- * device-exclusive entry that keeps the page's mapping and reference.
- * Secondary MMUs other than owner hear MMU_NOTIFY_EXCLUSIVE.  mmap_lock
- * held for read.  0 with *pagep's folio locked and referenced (the caller
- * unlocks and puts it), or -errno (Linux returns an ERR_PTR).
+ * atomic access, as Linux 6.15+ does it: fault it in writable, lock its
+ * folio, tell the secondary MMUs (MMU_NOTIFY_EXCLUSIVE; the owner's must
+ * ignore its own event if it retries on its sequence count, or it would
+ * livelock), recheck that the pte still maps the page writable, and
+ * replace that one pte by a device-exclusive entry that keeps the page's
+ * mapping and reference (a page of a large folio too: the rest of the
+ * folio stays mapped as it was).  mmap_lock held for read.  0 with
+ * *pagep's folio locked and referenced (the caller unlocks and puts it),
+ * or -errno (Linux returns an ERR_PTR).
  */
 int make_device_exclusive(struct mm_struct *mm, uint64_t addr, void *owner, struct page **pagep)
 {
 	struct mml_machine *m = mm->machine;
-	struct mmu_notifier_range range;
 	struct vm_area_struct *vma;
 	struct page *page;
 	int err = 0;
 
 	mmap_assert_locked(mm);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_EXCLUSIVE, 0, mm, addr, addr + PAGE_SIZE);
-	range.owner = owner;
-	mmu_notifier_invalidate_range_start(&range);
 	while ((page = get_user_page_vma_remote(mm, addr, FOLL_WRITE, &vma, &err))) {
 		struct folio *folio = page_folio(page);
-		pmd_t *pmd = mm_find_pmd(mm, addr);
+		struct mmu_notifier_range range;
 		pte_t *ptep, pte, swp_pte;
 		spinlock_t *ptl;
+		pmd_t *pmd;
 
-		if (!folio_test_anon(folio) || folio_test_large(folio)) {
-			/* Linux converts a large folio a pte at a time; mmlab makes none here yet. */
+		if (!folio_test_anon(folio)) {
 			folio_put(m, folio);
-			page = NULL;
-			err = -EOPNOTSUPP;
-			break;
+			return -EOPNOTSUPP;
 		}
 		folio_lock(folio);
+		mmu_notifier_range_init(&range, MMU_NOTIFY_EXCLUSIVE, 0, mm, addr, addr + PAGE_SIZE);
+		range.owner = owner;
+		mmu_notifier_invalidate_range_start(&range);
+		pmd = mm_find_pmd(mm, addr);
 		ptep = pmd && pmd_table(pmdp_get(pmd)) ? pte_offset_map_lock(mm, pmd, addr, &ptl) : NULL;
 		pte = ptep ? ptep_get(ptep) : __pte(0);
 		if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(m, page) || !pte_write(pte)) {
 			/* Changed since the fault: fault again. */
 			if (ptep)
 				pte_unmap_unlock(ptep, ptl);
+			mmu_notifier_invalidate_range_end(&range);
 			folio_unlock(folio);
 			folio_put(m, folio);
 			continue;
@@ -671,9 +673,9 @@ int make_device_exclusive(struct mm_struct *mm, uint64_t addr, void *owner, stru
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
 		set_pte(ptep, swp_pte);
 		pte_unmap_unlock(ptep, ptl);
+		mmu_notifier_invalidate_range_end(&range);
 		*pagep = page;
-		break;
+		return 0;
 	}
-	mmu_notifier_invalidate_range_end(&range);
-	return page ? 0 : err;
+	return err;
 }

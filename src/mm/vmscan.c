@@ -23,11 +23,13 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	while (page_vma_mapped_walk(&pvmw)) {
 		if (vma->vm_flags & VM_LOCKED)
 			ra->locked = true;
-		/* A device holds it for atomics: in use (Linux 6.15 counts it young). */
-		if (!pte_present(ptep_get(pvmw.pte))) {
-			ra->referenced++;
+		/*
+		 * A device-exclusive entry: old from the CPU's side, as Linux
+		 * 6.15+ takes it, and no secondary MMU is asked (the device's
+		 * use shows when the CPU takes the page back).
+		 */
+		if (!pte_present(ptep_get(pvmw.pte)))
 			continue;
-		}
 		/*
 		 * ptep_clear_flush_young_notify(): the CPU's accessed bit, or a
 		 * secondary MMU's.  x86 does not flush for a cleared accessed
@@ -101,22 +103,31 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 				min(vma->vm_end, addr + ((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT)));
 	mmu_notifier_invalidate_range_start(&range);
 	while (page_vma_mapped_walk(&pvmw)) {
+		pte_t pteval = ptep_get(pvmw.pte), swp_pte;
 		struct page *page;
 		swp_entry_t entry;
-		pte_t pteval, swp_pte;
 		bool exclusive;
 
-		/* A device-exclusive entry: the device must let go first (a CPU fault). */
-		if (vma->vm_flags & VM_LOCKED || !pte_present(ptep_get(pvmw.pte)))
+		if (vma->vm_flags & VM_LOCKED)
 			goto fail;
-		page = folio_page(folio, pte_pfn(ptep_get(pvmw.pte)) - pvmw.pfn);
+		/*
+		 * A device-exclusive entry maps its page too, and goes like a
+		 * present pte (Linux 6.15+): the device heard the range above.
+		 */
+		page = folio_page(folio, (pte_present(pteval) ? pte_pfn(pteval) :
+					  swp_offset_pfn(pte_to_swp_entry(pteval))) - pvmw.pfn);
 		/* A pin would drift away from the process: keep the page mapped. */
 		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto fail;
-		pteval = ptep_get_and_clear(pvmw.pte);
-		flush_tlb_page(vma, pvmw.address);
-		if (pte_dirty(pteval))
-			folio_set_dirty(folio);
+		if (pte_present(pteval)) {
+			pteval = ptep_get_and_clear(pvmw.pte);
+			flush_tlb_page(vma, pvmw.address);
+			if (pte_dirty(pteval))
+				folio_set_dirty(folio);
+		} else {
+			/* No TLB holds it; its dirty bit went to the folio when it was made. */
+			pte_clear(pvmw.pte);
+		}
 
 		if (!folio_test_swapbacked(folio)) {
 			/*

@@ -276,27 +276,17 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 	}
 }
 
-/*
- * A device's translation at rest (invariant 4): the frame is still the one
- * it mapped, and the process maps it there now, as writably as the device.
- */
+/* A device's translation at rest (invariant 4), by the rule its accesses follow. */
 static void check_device_translation(void *arg, const struct device_translation *t)
 {
 	struct check_state *st = arg;
-	struct page *page = pfn_to_page(st->m, t->pfn);
-	pte_t pte = mm_pte_lockless(t->mm, t->addr);
+	const char *why;
+	pte_t pte;
 
-	if (frame_is_free(page) || READ_ONCE(page->alloc_gen) != t->gen)
-		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, %s since: a missed invalidation",
-		     t->id, (unsigned long long)t->addr, t->pfn, frame_is_free(page) ? "freed" : "reused");
-	else if (t->exclusive ? !is_device_exclusive_pte(pte) || swp_offset_pfn(pte_to_swp_entry(pte)) != t->pfn
-			      : !pte_present(pte) || pte_pfn(pte) != t->pfn)
-		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, the process's pte is %#llx: "
-		     "a missed invalidation", t->id, (unsigned long long)t->addr, t->pfn,
-		     (unsigned long long)pte_val(pte));
-	else if (t->write && !t->exclusive && !pte_write(pte))
-		FAIL(st, INV_NO_STALE, "device %d may write %#llx, the process's pte is read-only: "
-		     "a missed invalidation", t->id, (unsigned long long)t->addr);
+	why = device_translation_stale(st->m, t, &pte);
+	if (why)
+		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, %s (pte %#llx): a missed invalidation",
+		     t->id, (unsigned long long)t->addr, t->pfn, why, (unsigned long long)pte_val(pte));
 }
 
 static void check_frames(struct check_state *st)

@@ -9,7 +9,8 @@
  *
  * The device writes the upper half of the pages, the CPU the lower half,
  * each its own counter, read back at once; the device also reads every
- * page, the CPU's ones through whatever translation it has.  Bounded iterations, no
+ * page, the CPU's ones through whatever translation it has, and now and
+ * then makes one exclusive (make_device_exclusive).  Bounded iterations, no
  * timing assertions.  THR_DEVICE_BUG=<zoo entry> switches a bug on; the
  * test then expects it to show, by a report or a lost write (by hand:
  * the fuzzer and the scenarios catch every entry without a race, and a
@@ -83,6 +84,11 @@ static void *device_thread(void *arg)
 		}
 		/* Through whatever translation it has of another page: the oracle checks it. */
 		CHECK_EQ(mml_device_read(s->dev, page_addr((unsigned)(c * 5 + 1)), &any, sizeof(any)), 0);
+		/* Now and then a page for atomics: fork, the CPU or the device's own fault take it back. */
+		if (c % 64 == 0) {
+			err = mml_device_make_exclusive(s->dev, page_addr((unsigned)(c / 64)), 1);
+			CHECK(err == 0 || err == -EFAULT);	/* EFAULT: read-only for a while */
+		}
 	}
 	return NULL;
 }

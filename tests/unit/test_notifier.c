@@ -3,7 +3,8 @@
  * changes a pte -> pfn mapping or takes a right away brackets the change
  * with invalidate_range_start / _end over a range covering it, with Linux's
  * event; release comes once, at exit; unregister stops the callbacks;
- * reclaim asks clear_flush_young.
+ * reclaim asks clear_flush_young; device-exclusive entries come and go
+ * with Linux's events.
  */
 #include <string.h>
 
@@ -167,6 +168,52 @@ TEST(reclaim_asks_the_secondary_mmu_whether_a_page_was_used)
 	CHECK_EQ(l.young_asks, 0);
 	CHECK_EQ(mml_vmstat(m, "pswpout"), 4);
 	mml_mmu_notifier_unregister(n);
+	H_END(m);
+}
+
+/*
+ * A device-exclusive entry: made under MMU_NOTIFY_EXCLUSIVE, given back to
+ * the CPU under MMU_NOTIFY_CLEAR (Linux 6.15+); reclaim takes its page
+ * (CLEAR, the device lets go) without asking anyone whether it is young.
+ */
+TEST(device_exclusive_entries_have_linux_events_and_can_be_reclaimed)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	struct mml_mmu_notifier *n;
+	struct mml_device *d;
+	struct log l = { .young = 1 };
+	unsigned char b[64];
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 1 << 20, -1) >= 0);
+	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK(h_fill(t, A, 2 * H_PAGE, 9));
+	REQUIRE_EQ(mml_device_new(t, 0, &d), 0);
+	REQUIRE_EQ(mml_mmu_notifier_register(t, &ops, &l, &n), 0);
+	CHECK_EQ(mml_device_make_exclusive(d, A, 2), 0);
+	CHECK(covered(&l, MML_NOTIFY_EXCLUSIVE, A, A + H_PAGE));
+	CHECK(covered(&l, MML_NOTIFY_EXCLUSIVE, A + H_PAGE, A + 2 * H_PAGE));
+	l.n = 0;
+	CHECK(h_expect(t, A, 16, 9));			/* the CPU takes page 0 back */
+	CHECK_EQ(l.n, 1);
+	CHECK(covered(&l, MML_NOTIFY_CLEAR, A, A + H_PAGE));
+	l.n = 0;
+	CHECK_EQ(mml_device_mapped(d, A + H_PAGE), 1);
+	/*
+	 * MADV_PAGEOUT walks past it (not present, as in Linux): the LRU's
+	 * reclaim finds it, and takes it though this notifier calls every
+	 * page young (the CPU's side says old; page 0, present, stays).
+	 */
+	CHECK_EQ(mml_reclaim(m, 2), 1);
+	CHECK(covered(&l, MML_NOTIFY_CLEAR, A + H_PAGE, A + 2 * H_PAGE));
+	CHECK(h_pagemap(t, A + H_PAGE) & MML_PM_SWAP);
+	CHECK_EQ(mml_device_mapped(d, A + H_PAGE), 0);
+	CHECK_EQ(mml_device_read(d, A + H_PAGE, b, sizeof(b)), 0);	/* faulted back in */
+	CHECK_EQ(b[0], 9);
+	CHECK_EQ(l.depth, 0);
+	mml_mmu_notifier_unregister(n);
+	CHECK_EQ(mml_device_free(d), 0);
 	H_END(m);
 }
 
