@@ -176,6 +176,41 @@ TEST(munmap_of_two_large_folios_frees_every_page)
 	H_END(m);
 }
 
+/*
+ * make_device_exclusive of one page of a large folio (Linux 6.15+): that
+ * pte becomes the exclusive entry, the folio's counts stay, the others
+ * stay mapped; the CPU's touch gives the page back, munmap frees it all.
+ */
+TEST(one_page_of_a_large_folio_made_device_exclusive)
+{
+	struct mml_machine *m = large_machine();
+	struct mml_task *t = h_spawn(m);
+	struct mml_device *d;
+	struct folio *folio;
+	unsigned char b[8];
+
+	REQUIRE(t);
+	h_map(t, BASE, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK(h_fill(t, BASE, 4 * H_PAGE, 0x6b));
+	REQUIRE(page_at(m, t, BASE) != NULL);
+	folio = page_folio(page_at(m, t, BASE));
+	REQUIRE(folio_test_large(folio));
+	REQUIRE_EQ(mml_device_new(t, 0, &d), 0);
+	CHECK_EQ(mml_device_make_exclusive(d, BASE + H_PAGE, 1), 0);
+	CHECK(!(h_pagemap(t, BASE + H_PAGE) & MML_PM_PRESENT));
+	check_counts(__FILE__, __LINE__, m, folio, &(struct counts){ .ref = 4, .map = 4, .nr_mapped = 4,
+		     .page_map = { 1, 1, 1, 1 }, .excl = { true, true, true, true } });
+	CHECK_EQ(mml_device_read(d, BASE + H_PAGE, b, sizeof(b)), 0);
+	CHECK_EQ(b[0], 0x6b);
+	CHECK(h_expect(t, BASE + H_PAGE, H_PAGE, 0x6b));	/* the CPU takes it back */
+	CHECK(h_pagemap(t, BASE + H_PAGE) & MML_PM_PRESENT);
+	CHECK_EQ(page_folio(page_at(m, t, BASE + H_PAGE)), folio);
+	CHECK_EQ(mml_device_make_exclusive(d, BASE + 2 * H_PAGE, 1), 0);
+	CHECK_EQ(mml_munmap(t, BASE, 4 * H_PAGE), 0);	/* zap drops the entry's mapping too */
+	CHECK_EQ(mml_device_free(d), 0);
+	H_END(m);
+}
+
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);
