@@ -151,7 +151,8 @@ int arch_unmap_one(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t ad
 {
 	struct mml_machine *m = mm->machine;
 	/* try_to_unmap_one takes device-exclusive entries too: they name their page the swap way. */
-	struct page *page = pfn_to_page(m, pte_present(orig) ? pte_pfn(orig) : swp_offset_pfn(pte_to_swp_entry(orig)));
+	unsigned long pfn = pte_present(orig) ? pte_pfn(orig) : swp_offset_pfn(pte_to_swp_entry(orig));
+	struct page *page = pfn_to_page(m, pfn);
 	swp_entry_t entry = page_swap_entry(page);
 	uint8_t **slot, *rec;
 

@@ -364,8 +364,9 @@ void restore_exclusive_pte(struct vm_area_struct *vma, struct folio *folio, stru
 /*
  * remove_device_exclusive_entry(): the CPU touches a page a device holds
  * for atomics: the device lets go (MMU_NOTIFY_CLEAR, as Linux 6.15+: the
- * exclusive event is for making the entry), the pte comes back.  The entry is not ours to trust without the folio lock: a
- * racing zap may free the page, so take a reference only if it still has one.
+ * exclusive event is for making the entry), the pte comes back.  The
+ * entry is not ours to trust without the folio lock: a racing zap may
+ * free the page, so take a reference only if it still has one.
  */
 static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
 {
