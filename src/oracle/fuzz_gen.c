@@ -159,6 +159,14 @@ static void gen_own_page(struct run *r, struct fop *op, int prot)
 	op->flags = MAP_PRIVATE | MAP_ANONYMOUS;
 }
 
+/* A load or store of a few bytes: a write, or an access through a device. */
+static void gen_small_access(struct chooser *c, struct fop *op, enum fop_kind kind)
+{
+	op->kind = kind;
+	op->len = 1 + choose(c, 64);
+	op->byte = (uint8_t)choose(c, 256);
+}
+
 /* The next step of a lazy-free story; false when it is over. */
 static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -169,9 +177,7 @@ static bool gen_free_story_op(struct run *r, struct chooser *c, struct fop *op)
 		gen_own_page(r, op, PROT_READ | PROT_WRITE);
 		return true;
 	case 2:
-		op->kind = F_WRITE;
-		op->len = 1 + choose(c, 64);
-		op->byte = (uint8_t)choose(c, 256);
+		gen_small_access(c, op, F_WRITE);
 		return true;
 	case 3:
 	case 6:
@@ -314,12 +320,10 @@ static int live_devices(struct run *r, int *live, int max)
 }
 
 /* A read or write through device dev of the focus page, as the story goes. */
-static void gen_device_access(struct run *r, struct chooser *c, struct fop *op, int dev, bool write)
+static void gen_device_access(struct chooser *c, struct fop *op, int dev, bool write)
 {
-	op->kind = write ? F_DEV_WRITE : F_DEV_READ;
 	op->device = dev;
-	op->len = 1 + choose(c, 64);
-	op->byte = (uint8_t)choose(c, 256);
+	gen_small_access(c, op, write ? F_DEV_WRITE : F_DEV_READ);
 }
 
 /* The next step of a device story (seed 002); false when it is over. */
@@ -331,9 +335,7 @@ static bool gen_device_story_op(struct run *r, struct chooser *c, struct fop *op
 		gen_own_page(r, op, PROT_READ | PROT_WRITE);
 		return true;
 	case 2:
-		op->kind = F_WRITE;
-		op->len = 1 + choose(c, 64);
-		op->byte = (uint8_t)choose(c, 256);
+		gen_small_access(c, op, F_WRITE);
 		return true;
 	case 3:
 		op->kind = F_DEV_ATTACH;
@@ -341,7 +343,7 @@ static bool gen_device_story_op(struct run *r, struct chooser *c, struct fop *op
 		op->dev_flags = pick_dev_flags(c);
 		return true;
 	case 4:
-		gen_device_access(r, c, op, r->story_devn, choose(c, 2));
+		gen_device_access(c, op, r->story_devn, choose(c, 2));
 		return true;
 	case 5:
 		op->kind = F_FORK;
@@ -354,12 +356,10 @@ static bool gen_device_story_op(struct run *r, struct chooser *c, struct fop *op
 			op->task = r->story_b;
 			/* fall through */
 		case 1:
-			op->kind = F_WRITE;
-			op->len = 1 + choose(c, 64);
-			op->byte = (uint8_t)choose(c, 256);
+			gen_small_access(c, op, F_WRITE);
 			return true;
 		case 2:
-			gen_device_access(r, c, op, r->story_devn, true);
+			gen_device_access(c, op, r->story_devn, true);
 			return true;
 		default:
 			op->kind = F_DEV_EXCLUSIVE;
@@ -368,7 +368,7 @@ static bool gen_device_story_op(struct run *r, struct chooser *c, struct fop *op
 			return true;
 		}
 	case 7:
-		gen_device_access(r, c, op, r->story_devn, false);
+		gen_device_access(c, op, r->story_devn, false);
 		return true;
 	case 8:
 		op->kind = F_READ;
@@ -434,10 +434,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return gen_device_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
-		op->kind = F_WRITE;
 		op->task = r->story_a;
-		op->len = 1 + choose(c, 64);
-		op->byte = (uint8_t)choose(c, 256);
+		gen_small_access(c, op, F_WRITE);
 		return true;
 	case 2:
 		op->kind = F_FORK;
@@ -472,10 +470,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 			return true;
 		}
 	case 5:
-		op->kind = F_WRITE;
 		op->task = who;
-		op->len = 1 + choose(c, 64);
-		op->byte = (uint8_t)choose(c, 256);
+		gen_small_access(c, op, F_WRITE);
 		return true;
 	case 6:
 		op->kind = F_DMA_READ;
