@@ -356,6 +356,17 @@ struct mml_task *h_fork_at(const char *file, int line, struct mml_task *t)
 	return c;
 }
 
+struct mml_device *h_device_at(const char *file, int line, struct mml_task *t, unsigned flags)
+{
+	struct mml_device *d = NULL;
+
+	if (!t)
+		return NULL;
+	if (!harness_check_eq(file, line, "mml_device_new(t, flags, &d)", "0", mml_device_new(t, flags, &d), 0))
+		return NULL;
+	return d;
+}
+
 uint64_t h_map_at(const char *file, int line, struct mml_task *t, uint64_t addr,
 		  uint64_t len, int prot, int flags)
 {

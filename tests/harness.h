@@ -91,6 +91,9 @@ struct mml_task *h_spawn_at(const char *file, int line, struct mml_machine *m);
 struct mml_task *h_fork_at(const char *file, int line, struct mml_task *t);
 #define h_spawn(m)	h_spawn_at(__FILE__, __LINE__, (m))
 #define h_fork(t)	h_fork_at(__FILE__, __LINE__, (t))
+/* A device with its own MMU mirroring t's process (mml_device_new must succeed), or NULL. */
+struct mml_device *h_device_at(const char *file, int line, struct mml_task *t, unsigned flags);
+#define h_device(t, flags)	h_device_at(__FILE__, __LINE__, (t), (flags))
 
 /* mml_mmap of anonymous memory that must succeed: the address, or 0 (a
  * failed check).  With MAP_FIXED or MAP_FIXED_NOREPLACE the result must be

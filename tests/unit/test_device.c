@@ -12,14 +12,6 @@
 
 #define A	0x10000000ULL
 
-static struct mml_device *attach(struct mml_task *t, unsigned flags)
-{
-	struct mml_device *d = NULL;
-
-	CHECK_EQ(mml_device_new(t, flags, &d), 0);
-	return d;
-}
-
 static bool device_sees(struct mml_device *d, uint64_t addr, int c)
 {
 	unsigned char b[H_PAGE];
@@ -46,7 +38,7 @@ TEST(a_device_write_to_a_lazily_freed_page_is_kept)
 
 	REQUIRE(t);
 	REQUIRE(mml_swapon(m, NULL, 1 << 20, -1) >= 0);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, H_PAGE, 0x11));
 	CHECK_EQ(mml_madvise(t, A, H_PAGE, MADV_FREE), 0);
@@ -68,7 +60,7 @@ TEST(a_device_write_to_a_clean_swap_cache_page_is_kept)
 
 	REQUIRE(t);
 	REQUIRE(mml_swapon(m, NULL, 1 << 20, -1) >= 0);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, H_PAGE, 0x11));
 	CHECK_EQ(mml_madvise(t, A, H_PAGE, MADV_PAGEOUT), 0);
@@ -95,7 +87,7 @@ TEST(reclaim_keeps_a_page_the_device_used)
 
 	REQUIRE(t);
 	REQUIRE(mml_swapon(m, NULL, 1 << 20, -1) >= 0);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, 2 * H_PAGE, 0x44));
 	CHECK(device_sees(d, A, 0x44));
@@ -122,7 +114,7 @@ TEST(a_retrying_device_takes_back_the_new_page_after_cow)
 	CHECK(h_fill(t, A, H_PAGE, 0x55));
 	c = h_fork(t);
 	REQUIRE(c);
-	REQUIRE((d = attach(t, MML_DEV_REFAULT)) != NULL);
+	REQUIRE((d = h_device(t, MML_DEV_REFAULT)) != NULL);
 	CHECK(device_sees(d, A, 0x55));
 	CHECK(h_fill(t, A, H_PAGE, 0x66));	/* COW: the invalidation takes the translation */
 	CHECK_EQ(mml_device_mapped(d, A), 1);	/* ... and its end gave it back */
@@ -149,7 +141,7 @@ TEST(end_before_the_pte_change_is_caught_without_a_second_thread)
 	CHECK(h_fill(t, A, H_PAGE, 0x55));
 	c = h_fork(t);
 	REQUIRE(c);
-	REQUIRE((d = attach(t, MML_DEV_REFAULT)) != NULL);
+	REQUIRE((d = h_device(t, MML_DEV_REFAULT)) != NULL);
 	CHECK(device_sees(d, A, 0x55));
 	CHECK(h_fill(t, A, H_PAGE, 0x66));
 	/* The checker after the write finds the translation the retry installed. */

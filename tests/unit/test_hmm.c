@@ -19,14 +19,6 @@
 #define A	0x10000000ULL
 #define NP	16
 
-static struct mml_device *attach(struct mml_task *t, unsigned flags)
-{
-	struct mml_device *d = NULL;
-
-	CHECK_EQ(mml_device_new(t, flags, &d), 0);
-	return d;
-}
-
 static void fill_pattern(unsigned char *b, uint64_t n, int base)
 {
 	for (uint64_t i = 0; i < n; i++)
@@ -41,7 +33,7 @@ TEST(anon_read)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, NP * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	fill_pattern(want, sizeof(want), 1);
 	CHECK_EQ(mml_write(t, A, want, sizeof(want)), 0);
@@ -61,7 +53,7 @@ TEST(anon_read_prot)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 4 * H_PAGE, PROT_NONE, H_ANON | MAP_FIXED);
 	CHECK_EQ(mml_device_read(d, A, b, sizeof(b)), -EFAULT);
 	CHECK_EQ(mml_device_read(d, A + 8 * H_PAGE, b, sizeof(b)), -EFAULT);	/* nothing mapped */
@@ -78,7 +70,7 @@ TEST(anon_write)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, NP * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	fill_pattern(want, sizeof(want), 9);
 	CHECK_EQ(mml_device_write(d, A, want, sizeof(want)), 0);
@@ -100,7 +92,7 @@ TEST(anon_write_prot)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 2 * H_PAGE, PROT_READ, H_ANON | MAP_FIXED);
 	/* Reading maps the zero page; a write may not break that COW. */
 	CHECK_EQ(mml_device_read(d, A, got, H_PAGE), 0);
@@ -127,7 +119,7 @@ TEST(anon_write_child)
 	CHECK(h_fill(t, A, 4 * H_PAGE, 0x11));
 	c = h_fork(t);
 	REQUIRE(c);
-	REQUIRE((d = attach(c, 0)) != NULL);
+	REQUIRE((d = h_device(c, 0)) != NULL);
 	memset(b, 0x22, sizeof(b));
 	for (int i = 0; i < 4; i++)
 		CHECK_EQ(mml_device_write(d, A + i * H_PAGE, b, H_PAGE), 0);
@@ -146,7 +138,7 @@ TEST(device_write_then_fork_keeps_the_child_apart)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	memset(b, 0x33, sizeof(b));
 	CHECK_EQ(mml_device_write(d, A, b, H_PAGE), 0);
@@ -170,7 +162,7 @@ TEST(anon_large_read_write)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, N * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	fill_pattern(want, sizeof(want), 5);
 	CHECK_EQ(mml_device_write(d, A, want, sizeof(want)), 0);
@@ -196,7 +188,7 @@ TEST(snapshot)
 	uint8_t byte;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	h_map(t, A + 4 * H_PAGE, H_PAGE, PROT_READ, H_ANON | MAP_FIXED);
 	h_map(t, A + 5 * H_PAGE, H_PAGE, PROT_NONE, H_ANON | MAP_FIXED);
@@ -225,7 +217,7 @@ TEST(exclusive)
 	uint64_t e;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	fill_pattern(want, sizeof(want), 3);
 	CHECK_EQ(mml_write(t, A, want, sizeof(want)), 0);
@@ -254,7 +246,7 @@ TEST(exclusive_mprotect)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, 2 * H_PAGE, 1));
 	CHECK_EQ(mml_device_make_exclusive(d, A, 2), 0);
@@ -273,7 +265,7 @@ TEST(exclusive_cow)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, 2 * H_PAGE, 0x5));
 	CHECK_EQ(mml_device_make_exclusive(d, A, 2), 0);
@@ -301,7 +293,7 @@ TEST(hmm_gup_test)
 	unsigned char b[1];
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK(h_fill(t, A, 2 * H_PAGE, 0x9));
 	CHECK_EQ(mml_device_make_exclusive(d, A, 2), 0);
@@ -323,7 +315,7 @@ TEST(device_after_the_process_exited)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_map(t, A, H_PAGE, H_RW, H_ANON | MAP_FIXED);
 	CHECK_EQ(mml_device_read(d, A, b, H_PAGE), 0);
 	CHECK_EQ(mml_exit(t), 0);
@@ -340,7 +332,7 @@ TEST(a_device_left_attached_is_a_leak)
 	struct mml_device *d;
 
 	REQUIRE(t);
-	REQUIRE((d = attach(t, 0)) != NULL);
+	REQUIRE((d = h_device(t, 0)) != NULL);
 	h_forget_machine(m);
 	CHECK_EQ(mml_machine_free(m), -EBUSY);
 	(void)d;
