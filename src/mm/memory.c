@@ -205,7 +205,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	struct folio *old_folio = vmf->page ? page_folio(vmf->page) : NULL;
 	struct mmu_notifier_range range;
 	struct folio *new_folio;
-	bool notify;
+	bool notify, early_end;
 	pte_t entry;
 
 	if (anon_vma_prepare(vma))
@@ -230,9 +230,10 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	 */
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, vmf->address, vmf->address + PAGE_SIZE);
 	notify = !bug_enabled(m, BUG_WP_COPY_NO_NOTIFY);
+	early_end = notify && bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH);
 	if (notify)
 		mmu_notifier_invalidate_range_start(&range);
-	if (notify && bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH)) {
+	if (early_end) {
 		mmu_notifier_invalidate_range_end(&range);
 		/* The window a preemption here opens: a secondary MMU may fault the old page back. */
 		mml_preempt_point();
@@ -271,7 +272,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	}
 	if (vmf->pte)
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
-	if (notify && !bug_enabled(m, BUG_NOTIFY_END_BEFORE_FLUSH))
+	if (notify && !early_end)
 		mmu_notifier_invalidate_range_end(&range);
 	if (new_folio)
 		folio_put(m, new_folio);
