@@ -16,9 +16,6 @@
 #include "native/observe.h"
 #include "scenario/command.h"
 
-/* snapshot and exclusive sizes cost host memory and time in proportion */
-#define SCN_MAX_DEV_PAGES	(SCN_MAX_IO / 4096)
-
 static const struct { const char *name; unsigned flag; } dev_flags[] = {
 	{ "nonblock-fail", MML_DEV_NONBLOCK_FAIL },
 	{ "slow", MML_DEV_SLOW },
@@ -46,17 +43,6 @@ static int parse_device(struct scn_parser *p, int *slot)
 	struct scn_tok *t = scn_need(p, "device name");
 
 	return t ? scn_sym_use(p, t, t->n, SCN_SYM_DEVICE, slot) : -1;
-}
-
-static int parse_npages(struct scn_parser *p, uint64_t *out)
-{
-	struct scn_tok *t = scn_need(p, "number of pages");
-
-	if (!t || scn_parse_u64(p, t, false, out) < 0)
-		return -1;
-	if (*out > SCN_MAX_DEV_PAGES)
-		return scn_perr(p, t->col, "at most %llu pages at a time", (unsigned long long)SCN_MAX_DEV_PAGES);
-	return 0;
 }
 
 /* Every device statement: the host has no device to drive. */
@@ -224,7 +210,7 @@ static int st_snapshot(struct scn_parser *p, struct scn_op *op)
 	struct scn_tok *t;
 	size_t n = 0;
 
-	if (parse_device(p, &op->dev) < 0 || scn_parse_addr(p, &op->addr) < 0 || parse_npages(p, &op->len) < 0)
+	if (parse_device(p, &op->dev) < 0 || scn_parse_addr(p, &op->addr) < 0 || scn_parse_npages(p, &op->len) < 0)
 		return -1;
 	if (!op->len)
 		return scn_perr(p, p->lx.tok[p->i - 1].col, "a snapshot of no pages");
@@ -309,7 +295,7 @@ static void pr_snapshot(const struct scn_printer *pr, const struct scn_op *op)
 
 static int st_exclusive(struct scn_parser *p, struct scn_op *op)
 {
-	if (parse_device(p, &op->dev) < 0 || scn_parse_addr(p, &op->addr) < 0 || parse_npages(p, &op->len) < 0)
+	if (parse_device(p, &op->dev) < 0 || scn_parse_addr(p, &op->addr) < 0 || scn_parse_npages(p, &op->len) < 0)
 		return -1;
 	return scn_parse_result(p, op, true);
 }

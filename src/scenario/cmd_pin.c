@@ -13,9 +13,6 @@
 #include "native/observe.h"
 #include "scenario/command.h"
 
-/* pin and get sizes cost host memory too (the library's page array) */
-#define SCN_MAX_PIN_PAGES	(SCN_MAX_IO / 4096)
-
 static int parse_pin_name(struct scn_parser *p, int *slot)
 {
 	struct scn_tok *t = scn_need(p, "pin name");
@@ -67,14 +64,10 @@ static int st_pin(struct scn_parser *p, struct scn_op *op)
 	op->arg = scn_tok_is(p->kw, "get");
 	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
 		return -1;
-	t = scn_need(p, "number of pages");
-	if (!t || scn_parse_u64(p, t, false, &op->len) < 0)
+	if (scn_parse_npages(p, &op->len) < 0)
 		return -1;
-	if (op->len > SCN_MAX_PIN_PAGES)
-		return scn_perr(p, t->col, "at most %llu pages at a time",
-				(unsigned long long)SCN_MAX_PIN_PAGES);
 	if (p->name && op->len == 0)
-		return scn_perr(p, t->col, "a named pin needs at least one page");
+		return scn_perr(p, p->lx.tok[p->i - 1].col, "a named pin needs at least one page");
 	t = scn_peek(p);
 	if (t && !scn_tok_is(t, "=>") && parse_foll(p, &op->flags) < 0)
 		return -1;

@@ -70,6 +70,8 @@ const char *scn_cmd_name(const struct scn_op *op);
 
 /* read/write lengths are buffered in host memory; keep them sane */
 #define SCN_MAX_IO	(256ULL << 20)
+/* page counts (pin, get, device snapshot and exclusive) cost host memory too */
+#define SCN_MAX_PAGES	(SCN_MAX_IO / 4096)
 
 struct scn_parser {
 	const char *file;
@@ -115,6 +117,8 @@ int scn_parse_pattern(struct scn_parser *p, struct scn_pattern *pat);
 /* after "expect": PATTERN { "|" PATTERN } into op->pat and op->alt[] */
 int scn_parse_patterns(struct scn_parser *p, struct scn_op *op);
 int scn_check_io_len(struct scn_parser *p, const struct scn_tok *t, uint64_t len);
+/* NPAGES: a number without suffix, at most SCN_MAX_PAGES */
+int scn_parse_npages(struct scn_parser *p, uint64_t *out);
 /* after a load's or store's place: LEN [expect PATTERNS] | LEN PATTERN | STRING, and the result */
 int scn_parse_access(struct scn_parser *p, struct scn_op *op, bool store);
 /* [ "=>" outcome{|outcome} | "=>" any ], then the end of the line */

@@ -462,6 +462,17 @@ int scn_check_io_len(struct scn_parser *p, const struct scn_tok *t, uint64_t len
 	return 0;
 }
 
+int scn_parse_npages(struct scn_parser *p, uint64_t *out)
+{
+	struct scn_tok *t = scn_need(p, "number of pages");
+
+	if (!t || scn_parse_u64(p, t, false, out) < 0)
+		return -1;
+	if (*out > SCN_MAX_PAGES)
+		return scn_perr(p, t->col, "at most %llu pages at a time", (unsigned long long)SCN_MAX_PAGES);
+	return 0;
+}
+
 /*
  * What follows the place of a load or store: a store's "LEN PATTERN" or
  * "STRING" (its length), a load's "LEN [expect PATTERNS]"; then the
