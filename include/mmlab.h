@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,9 @@ struct mml_config {
 	unsigned ncpus;		/* 0 = default (4); advisory: every task is a CPU */
 	uint64_t seed;		/* for any randomness; same seed, same run */
 	unsigned flags;		/* MML_CHECK_EVERY_OP, MML_QUIET */
+	const char *disk_dir;	/* host directory behind /disk/ (/disk/NAME is disk_dir/NAME); NULL = a
+				   fresh temporary one, removed by mml_machine_free */
+	uint64_t tmpfs_bytes;	/* size limit of each tmpfs mount (/dev/shm, /tmp); 0 = half of RAM, as Linux */
 };
 
 /* The machine. */
@@ -79,16 +83,51 @@ struct mml_machine *mml_task_machine(const struct mml_task *t);
  */
 int  mml_task_killed(const struct mml_task *t);
 
-/* Memory syscalls. */
+/*
+ * Files, as Linux's VFS offers them.  The machine mounts tmpfs at /dev/shm/
+ * and /tmp/ (every file a shmem inode, swap-backed, tmpfs_bytes each) and
+ * a disk file system at /disk/ whose files are the host files in disk_dir:
+ * pages are read into the page cache with pread of the host file and
+ * written back with pwrite (writeback, fsync, msync, reclaim, and
+ * mml_machine_free).  Directories are flat: a path is a mount point and a
+ * name without '/'.  A process has a descriptor table, shared by its
+ * threads and copied by fork (as files_struct).  Each call returns what
+ * the syscall returns, or -errno as Linux would.
+ */
+int  mml_open(struct mml_task *t, const char *path, int flags, unsigned mode); /* O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC */
+int  mml_memfd_create(struct mml_task *t, const char *name, unsigned flags);  /* MFD_CLOEXEC, MFD_ALLOW_SEALING */
+int  mml_close(struct mml_task *t, int fd);
+int  mml_dup(struct mml_task *t, int fd);
+int  mml_unlink(struct mml_task *t, const char *path);	/* the inode lives on while open or mapped */
+int  mml_ftruncate(struct mml_task *t, int fd, int64_t len);
+int  mml_fallocate(struct mml_task *t, int fd, int mode, int64_t off, int64_t len); /* 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE */
+long mml_pread(struct mml_task *t, int fd, void *buf, uint64_t len, int64_t off);	/* bytes or -errno, through the page cache */
+long mml_pwrite(struct mml_task *t, int fd, const void *buf, uint64_t len, int64_t off);
+int  mml_fsync(struct mml_task *t, int fd);
+int  mml_msync(struct mml_task *t, uint64_t addr, uint64_t len, int flags);	/* MS_ASYNC, MS_SYNC, MS_INVALIDATE */
+int  mml_mincore(struct mml_task *t, uint64_t addr, uint64_t len, unsigned char *vec);
+int  mml_drop_caches(struct mml_machine *m, int mode);	/* as writing mode (1, 2, 3) to /proc/sys/vm/drop_caches */
+int  mml_fstat(struct mml_task *t, int fd, struct stat *st);	/* st_size, st_blocks, st_nlink, st_mode, st_ino */
+int  mml_fcntl(struct mml_task *t, int fd, int cmd, long arg);	/* F_ADD_SEALS, F_GET_SEALS, F_GETFD, F_SETFD */
+
+/*
+ * Memory syscalls.  mml_mmap maps a descriptor with MAP_SHARED or
+ * MAP_PRIVATE at a page-aligned offset (Linux's errors: EBADF, EACCES for
+ * a shared writable map of a descriptor not open for writing, ENODEV
+ * ...), or anonymous memory; MAP_SHARED|MAP_ANONYMOUS is a private shmem
+ * file, as Linux's shmem_zero_setup.
+ */
 long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off);
 int  mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len);
 int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
 int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
 
 /*
- * Loads and stores of the simulated CPU.  0, or -EFAULT if any byte of the
- * range is unmapped or forbidden (nothing is then read or written), or
- * -ENOMEM if memory for the fault could not be had.
+ * Loads and stores of the simulated CPU.  0, or -EFAULT where Linux would
+ * raise SIGSEGV (any byte of the range unmapped or forbidden), -EIO where
+ * it would raise SIGBUS (a file page wholly beyond end of file, a tmpfs
+ * that is full), or -ENOMEM if memory for the fault could not be had.  On
+ * an error nothing of the range is read or written.
  */
 int  mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len);
 int  mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len);
