@@ -783,7 +783,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 				resync_range(r, op->task, addr, op->len);
 			return true;
 		}
-		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, got, &why);
+		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, -1, 0, got, &why);
 		if (oom_took(t, got))
 			why = NULL;
 		scn_prot_name(op->prot, pbuf, sizeof(pbuf));

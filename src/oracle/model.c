@@ -13,15 +13,15 @@
 
 #include "oracle/model_internal.h"
 
-/* The page is all zero again, tags too (MADV_DONTNEED, a discard). */
-static void page_forget(struct mpage *pg)
+void page_forget(struct mpage *pg)
 {
 	free(pg->data);
 	free(pg->alt);
 	free(pg->tags);
 	free(pg->alt_tags);
-	pg->data = pg->alt = pg->tags = pg->alt_tags = NULL;
-	pg->flags &= ~MP_LAZYFREE;
+	free(pg->unk);
+	pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
+	pg->flags &= ~(MP_LAZYFREE | MP_COW);
 }
 
 /* The page is its alternative (dropped before the writes since MADV_FREE). */
@@ -61,13 +61,17 @@ struct model *model_new(void)
 	return calloc(1, sizeof(struct model));
 }
 
-static void proc_clear(struct mproc *p)
+/* The process is gone: its pages and descriptors let go of their files. */
+static void proc_clear(struct model *md, struct mproc *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		page_forget(&p->pages[i]);
+		page_unref_file(md, &p->pages[i]);
+	}
 	free(p->pages);
 	p->pages = NULL;
 	p->n = p->cap = 0;
+	fds_close_all(md, p);
 }
 
 void model_free(struct model *md)
@@ -75,7 +79,8 @@ void model_free(struct model *md)
 	if (!md)
 		return;
 	for (int i = 0; i < md->nprocs; i++)
-		proc_clear(&md->procs[i]);
+		proc_clear(md, &md->procs[i]);
+	model_files_free(md);
 	for (int i = 0; i < md->npins; i++)
 		model_unpin(md, i);
 	free(md->pins);
@@ -147,8 +152,7 @@ static int new_proc(struct model *md)
 	return md->nprocs++;
 }
 
-/* The mapping under [start, end) of process p changes: pins there let go. */
-static void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64_t end)
+void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64_t end)
 {
 	int proc = (int)(p - md->procs);
 
@@ -198,15 +202,18 @@ int model_fork(struct model *md, int task, int child_task)
 		return -ENOMEM;
 	parent = task_proc(md, task);	/* procs may have moved */
 	child = &md->procs[c];
+	if (fds_copy(md, child, parent))
+		return -ENOMEM;
 	for (size_t i = 0; i < parent->n; i++) {
 		struct mpage pg = parent->pages[i];
 
 		if (pg.flags & MP_DONTFORK)
 			continue;
 		pg.flags &= ~MP_DEVICE_HELD;	/* the parent's device, never the child's */
-		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt)) {
-			pg.data = pg.alt = pg.tags = pg.alt_tags = NULL;
-			pg.flags &= ~MP_LAZYFREE;
+		/* A shared page, or a private one not written yet, is the file's: nothing to copy. */
+		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt) || page_file_view(&pg)) {
+			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = NULL;
+			pg.flags &= ~(MP_LAZYFREE | MP_COW);
 		} else {
 			bool oom = false;
 
@@ -214,6 +221,7 @@ int model_fork(struct model *md, int task, int child_task)
 			pg.alt = dup_page_part(pg.alt, MODEL_PAGE, &oom);
 			pg.tags = dup_page_part(pg.tags, MODEL_GRANULES, &oom);
 			pg.alt_tags = dup_page_part(pg.alt_tags, MODEL_GRANULES, &oom);
+			pg.unk = dup_page_part(pg.unk, MODEL_PAGE / 8, &oom);
 			if (oom) {
 				page_forget(&pg);
 				return -ENOMEM;
@@ -222,6 +230,7 @@ int model_fork(struct model *md, int task, int child_task)
 		if (!grow((void **)&child->pages, sizeof(pg), child->n + 1, &child->cap))
 			return -ENOMEM;
 		child->pages[child->n++] = pg;
+		page_ref_file(md, &pg);
 	}
 	return set_task(md, child_task, c) ? 0 : -ENOMEM;
 }
@@ -236,7 +245,7 @@ int model_exit(struct model *md, int task)
 	if (--p->threads == 0) {
 		p->alive = false;
 		detach_pins(md, p, 0, MODEL_TASK_SIZE);
-		proc_clear(p);
+		proc_clear(md, p);
 	}
 	return 0;
 }
@@ -255,12 +264,14 @@ bool model_mapped(const struct model *md, int task, uint64_t addr, uint64_t len)
 }
 
 /* Forget every page in [start, end). */
-static void unmap_range(struct mproc *p, uint64_t start, uint64_t end)
+static void unmap_range(struct model *md, struct mproc *p, uint64_t start, uint64_t end)
 {
 	size_t i = lower_bound(p, start), j = i;
 
-	for (; j < p->n && p->pages[j].addr < end; j++)
+	for (; j < p->n && p->pages[j].addr < end; j++) {
 		page_forget(&p->pages[j]);
+		page_unref_file(md, &p->pages[j]);
+	}
 	if (j == i)
 		return;
 	memmove(&p->pages[i], &p->pages[j], (p->n - j) * sizeof(*p->pages));
@@ -274,11 +285,11 @@ static bool range_is_free(const struct mproc *p, uint64_t start, uint64_t end)
 	return i >= p->n || p->pages[i].addr >= end;
 }
 
-static int map_range(struct mproc *p, uint64_t start, uint64_t end, int prot)
+static int map_range(struct model *md, struct mproc *p, uint64_t start, uint64_t end, int prot)
 {
 	size_t i, n = (end - start) / MODEL_PAGE;
 
-	unmap_range(p, start, end);
+	unmap_range(md, p, start, end);
 	if (!grow((void **)&p->pages, sizeof(*p->pages), p->n + n, &p->cap))
 		return -ENOMEM;
 	i = lower_bound(p, start);
@@ -299,16 +310,21 @@ static uint64_t page_round_up(uint64_t len, bool *overflow)
 }
 
 long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
-		long got, const char **why)
+		int fd, int64_t off, long got, const char **why)
 {
 	struct mproc *p = task_proc(md, task);
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE), overflow;
 	uint64_t start;
+	unsigned pflags;
+	int file;
+	long r;
 
 	*why = NULL;
 	if (!p)
 		return -ESRCH;
-	if (!(flags & MAP_ANONYMOUS))
+	if (off & (MODEL_PAGE - 1))
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS) && !model_fd_open(md, task, fd))
 		return -EBADF;
 	if (!len)
 		return -EINVAL;
@@ -325,9 +341,11 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 		if ((flags & MAP_FIXED_NOREPLACE) && !range_is_free(p, addr, addr + len))
 			return -EEXIST;
 	}
-	if ((flags & MAP_TYPE) != MAP_PRIVATE)
-		return (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ?
-		       -EOPNOTSUPP : -EINVAL;	/* shmem: docs/deviations.md #5 */
+	/* Anonymous or not, shared or private; what only a file can refuse (EACCES, EPERM for seals). */
+	if ((r = mmap_file_check(md, p, prot, flags, fd, off, &pflags, &file)))
+		return r;
+	if (!(flags & MAP_ANONYMOUS) && (off < 0 || (uint64_t)off > (uint64_t)INT64_MAX - len))
+		return -EOVERFLOW;	/* file_mmap_ok */
 
 	if (fixed) {
 		start = addr;
@@ -357,7 +375,10 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 		}
 	}
 	detach_pins(md, p, start, start + len);
-	if (map_range(p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
+	if (map_range(md, p, start, start + len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
+		return -ENOMEM;
+	if ((file || (pflags & MP_SHARED)) &&
+	    mmap_file_pages(md, p, start, len, prot, flags, (flags & MAP_ANONYMOUS) ? 0 : off, pflags, file))
 		return -ENOMEM;
 	return (long)start;
 }
@@ -375,7 +396,7 @@ int model_munmap(struct model *md, int task, uint64_t addr, uint64_t len)
 	if (!len)
 		return -EINVAL;
 	detach_pins(md, p, addr, addr + len);
-	unmap_range(p, addr, addr + len);
+	unmap_range(md, p, addr, addr + len);
 	return 0;
 }
 
@@ -397,12 +418,19 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 		return -ENOMEM;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 | MODEL_PROT_MTE))
 		return -EINVAL;
-	/* Pages up to the first hole change; a hole makes it ENOMEM.  PROT_MTE, once set, stays. */
+	/*
+	 * Pages up to the first hole change; a hole makes it ENOMEM, and so
+	 * do a file's refusals (EACCES, EINVAL) stop it there.  PROT_MTE,
+	 * once set, stays.
+	 */
 	for (a = addr; a < end; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
+		int r;
 
 		if (!pg)
 			return -ENOMEM;
+		if ((r = mprotect_file_check(md, pg, prot)))
+			return r;
 		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
 		pg->flags &= ~MP_DEVICE_HELD;	/* change_protection invalidated the device */
 	}
@@ -441,21 +469,23 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		return -EINVAL;
 	if (end == addr)
 		return 0;
-	if (advice == MADV_REMOVE) {
-		/* Anonymous private memory cannot punch holes. */
-		for (a = addr; a < end; a += MODEL_PAGE)
-			if (find_page(p, a))
-				return -EINVAL;
-		return -ENOMEM;
-	}
 	for (a = addr; a < end; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
+		int r;
 
 		if (!pg) {
 			/* Populate stops at the first hole; the others go on. */
 			if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
 				return -ENOMEM;
 			hole = true;
+			continue;
+		}
+		/* Anonymous private memory cannot punch holes; a file's refusal stops the walk. */
+		if (advice == MADV_REMOVE && !pg->file)
+			return -EINVAL;
+		if (pg->file && (r = madvise_file_page(md, p, pg, advice)) <= 0) {
+			if (r < 0)
+				return r;
 			continue;
 		}
 		switch (advice) {
@@ -513,25 +543,54 @@ static bool accessible(const struct mproc *p, uint64_t addr, uint64_t len, bool 
 	return true;
 }
 
+/*
+ * A load or store of [addr, addr+len): -EFAULT if it is not all
+ * accessible (nothing happens then), else the faults page by page: -EIO
+ * at the first file page past the end of its file, after the pages
+ * before it were faulted in (a store copied the private ones).
+ */
+static int access_check(struct model *md, struct mproc *p, uint64_t addr, uint64_t len, bool write)
+{
+	if (!accessible(p, addr, len, write))
+		return -EFAULT;
+	for (uint64_t a = addr & ~(MODEL_PAGE - 1); a < addr + len; a += MODEL_PAGE) {
+		struct mpage *pg = find_page(p, a);
+
+		if (file_view_check(md, pg)) {
+			for (uint64_t b = addr & ~(MODEL_PAGE - 1); b < a; b += MODEL_PAGE) {
+				pg = find_page(p, b);
+				page_touch(md, pg);
+				if (write && page_cow(md, pg))
+					return -ENOMEM;
+			}
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 int model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t len)
 {
 	struct mproc *p = task_proc(md, task);
 	uint8_t *out = buf;
+	int r;
 
 	if (!p)
 		return -ESRCH;
 	if (!len)
 		return 0;
-	if (!accessible(p, addr, len, false))
-		return -EFAULT;
+	if ((r = access_check(md, p, addr, len, false)))
+		return r;
 	while (len) {
 		struct mpage *pg = find_page(p, addr & ~(MODEL_PAGE - 1));
 		uint64_t off = addr & (MODEL_PAGE - 1), n = MODEL_PAGE - off;
+		const uint8_t *unk, *data = page_bytes(md, pg, &unk);
 
 		if (n > len)
 			n = len;
-		if (pg->data)
-			memcpy(out, pg->data + off, n);
+		page_touch(md, pg);
+		if (data)
+			memcpy(out, data + off, n);
 		else
 			memset(out, 0, n);
 		out += n;
@@ -605,13 +664,14 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 {
 	struct mproc *p = task_proc(md, task);
 	const uint8_t *in = buf;
+	int r;
 
 	if (!p)
 		return -ESRCH;
 	if (!len)
 		return 0;
-	if (!accessible(p, addr, len, true))
-		return -EFAULT;
+	if ((r = access_check(md, p, addr, len, true)))
+		return r;
 	note_owner_write(md, p, addr, in, len, false);
 	while (len) {
 		struct mpage *pg = find_page(p, addr & ~(MODEL_PAGE - 1));
@@ -619,11 +679,8 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 
 		if (n > len)
 			n = len;
-		if (page_written(pg))
+		if (page_store(md, pg, off, in, n))
 			return -ENOMEM;
-		memcpy(pg->data + off, in, n);
-		if (pg->alt)
-			memcpy(pg->alt + off, in, n);
 		in += n;
 		addr += n;
 		len -= n;
@@ -671,7 +728,8 @@ bool model_read_alternative(struct model *md, int task, uint64_t addr, const uin
 		page_adopt_alt(pg);
 		return true;
 	}
-	return false;
+	/* A disk file's bytes past its end, which writeback may have zeroed. */
+	return page_adopt_zeros(md, pg, off, got, len);
 }
 
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags)
@@ -686,12 +744,12 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	if (!mapped) {
 		if (pg) {
 			detach_pins(md, p, addr, addr + MODEL_PAGE);
-			unmap_range(p, addr, addr + MODEL_PAGE);
+			unmap_range(md, p, addr, addr + MODEL_PAGE);
 		}
 		return;
 	}
 	if (!pg) {
-		if (map_range(p, addr, addr + MODEL_PAGE, prot))
+		if (map_range(md, p, addr, addr + MODEL_PAGE, prot))
 			return;
 		pg = find_page(p, addr);
 	}
@@ -784,10 +842,10 @@ bool model_tag_outcomes(const struct model *md, int task, uint64_t addr, uint8_t
 {
 	struct mproc *p = task_proc(md, task);
 	struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
-	const uint8_t *other = pg && pg->alt ? pg->alt_tags : pg ? pg->tags : NULL;
+	const uint8_t *own = pg ? page_tags(md, pg) : NULL, *other = pg && pg->alt ? pg->alt_tags : own;
 
 	for (unsigned g = 0; g < MODEL_GRANULES; g++) {
-		tags[g] = pg && pg->tags ? pg->tags[g] : 0;
+		tags[g] = own ? own[g] : 0;
 		alt_tags[g] = other ? other[g] : 0;
 	}
 	return pg && pg->alt;
@@ -803,7 +861,10 @@ bool model_tagged(const struct model *md, int task, uint64_t addr)
 
 /* ---- tags ------------------------------------------------------------------------ */
 
-/* The page of a tag load or store, or the error: EFAULT as a byte access, EINVAL without tags. */
+/*
+ * The page of a tag load or store, or the error: EFAULT as a byte access,
+ * EINVAL without tags, then EIO where the fault would raise SIGBUS.
+ */
 static int tag_page(const struct model *md, int task, uint64_t addr, bool write, struct mpage **out)
 {
 	struct mproc *p = task_proc(md, task);
@@ -813,7 +874,9 @@ static int tag_page(const struct model *md, int task, uint64_t addr, bool write,
 	if (!accessible(p, addr, 1, write))
 		return -EFAULT;
 	*out = find_page(p, addr & ~(MODEL_PAGE - 1));
-	return ((*out)->prot & MODEL_PROT_MTE) ? 0 : -EINVAL;
+	if (!((*out)->prot & MODEL_PROT_MTE))
+		return -EINVAL;
+	return file_view_check(md, *out);
 }
 
 static bool set_granule(uint8_t **tags, unsigned g, unsigned tag)
@@ -835,6 +898,8 @@ int model_set_tag(struct model *md, int task, uint64_t addr, unsigned tag)
 	r = tag_page(md, task, addr, true, &pg);
 	if (r)
 		return r;
+	if (pg->file)
+		return page_store_tag(md, pg, g, tag);	/* the file's page, or a private copy of it */
 	/* A tag store is a write: the page is the process's own, and wanted again. */
 	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
 		return -ENOMEM;
@@ -853,7 +918,8 @@ int model_get_tag(struct model *md, int task, uint64_t addr, unsigned *tag)
 
 	if (r)
 		return r;
-	*tag = pg->tags ? pg->tags[(addr & (MODEL_PAGE - 1)) / 16] : 0;
+	page_touch(md, pg);
+	*tag = page_tags(md, pg) ? page_tags(md, pg)[(addr & (MODEL_PAGE - 1)) / 16] : 0;
 	return 0;
 }
 
@@ -888,14 +954,22 @@ void model_dump(const struct model *md, int task, FILE *f)
 
 		/* Runs of pages with the same protection and flags, as VMAs would be. */
 		while (j < p->n && p->pages[j].addr == p->pages[j - 1].addr + MODEL_PAGE &&
-		       p->pages[j].prot == p->pages[i].prot && p->pages[j].flags == p->pages[i].flags)
+		       p->pages[j].prot == p->pages[i].prot && p->pages[j].flags == p->pages[i].flags &&
+		       p->pages[j].file == p->pages[i].file &&
+		       (!p->pages[j].file || p->pages[j].pgoff == p->pages[j - 1].pgoff + 1))
 			j++;
-		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s\n", (unsigned long long)p->pages[i].addr,
+		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s", (unsigned long long)p->pages[i].addr,
 			(unsigned long long)(p->pages[j - 1].addr + MODEL_PAGE),
 			p->pages[i].prot & PROT_READ ? 'r' : '-', p->pages[i].prot & PROT_WRITE ? 'w' : '-',
 			p->pages[i].prot & PROT_EXEC ? 'x' : '-', p->pages[i].flags & MP_DONTFORK ? " dc" : "",
 			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].prot & MODEL_PROT_MTE ? " mt" : "",
 			p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
+		/* After everything the layout check compares: which file, where, how (for the reader). */
+		if (p->pages[i].file)
+			fprintf(f, " file %s@%llu %s", md->files[p->pages[i].file - 1].name,
+				(unsigned long long)p->pages[i].pgoff,
+				p->pages[i].flags & MP_SHARED ? "shared" : "private");
+		fputc('\n', f);
 		i = j;
 	}
 }

@@ -40,11 +40,17 @@ int  model_nr_processes(const struct model *md);
  * model returns got if that choice is allowed (or a description in *why).
  */
 long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
-		long got, const char **why);
+		int fd, int64_t off, long got, const char **why);
 int  model_munmap(struct model *md, int task, uint64_t addr, uint64_t len);
 int  model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int prot);
 int  model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int advice);
-/* Loads and stores: 0 with the bytes, or -EFAULT. */
+/*
+ * Loads and stores: 0 with the bytes, -EFAULT (SIGSEGV: some page of the
+ * range unmapped or forbidden, checked first) or -EIO (SIGBUS: a file page
+ * wholly beyond end of file, the first such in address order; the faults
+ * of the pages before it are taken, so a store has copied the private
+ * file pages before it, as the library faults each page in turn).
+ */
 int  model_read(struct model *md, int task, uint64_t addr, void *buf, uint64_t len);
 int  model_write(struct model *md, int task, uint64_t addr, const void *buf, uint64_t len);
 /* Is every page of [addr, addr+len) mapped in task's process? */
@@ -165,6 +171,68 @@ int  model_device_exclusive(struct model *md, int dev, uint64_t addr);
  * GUP does not): success with the process's bytes is allowed too.
  */
 bool model_device_may_hold(const struct model *md, int dev, uint64_t addr);
+
+/*
+ * Files (model_file.c).  A file is bytes and a size: a page past the end
+ * (wholly) is SIGBUS to a mapping, growing reads zeros, shrinking zeroes
+ * what it cuts off in the last page.  tmpfs (/tmp/NAME, /dev/shm/NAME),
+ * memfd and MAP_SHARED|MAP_ANONYMOUS are shmem: what a mapping writes past
+ * the end in the last page stays there (and shows when the file grows);
+ * a disk file (/disk/NAME) may lose it at writeback, so there those bytes
+ * read as written or as zero, until one read shows zero.  A process has
+ * a descriptor table (lowest free number; threads share it, fork copies
+ * it).  Each call returns what Linux's does.  Writeback, reclaim, swap
+ * and drop_caches change nothing here.
+ */
+#define MODEL_FD_MAX	1024	/* RLIMIT_NOFILE: EMFILE beyond */
+int  model_open(struct model *md, int task, const char *path, int flags, unsigned mode);
+int  model_memfd(struct model *md, int task, const char *name, unsigned flags);
+int  model_close(struct model *md, int task, int fd);
+int  model_dup(struct model *md, int task, int fd);
+int  model_unlink(struct model *md, int task, const char *path);
+int  model_ftruncate(struct model *md, int task, int fd, int64_t len);
+/*
+ * fallocate and pwrite on a tmpfs mount that may be full: the model
+ * cannot say how full (a read fault of a hole may or may not allocate),
+ * so -ENOSPC (or, for pwrite, the bytes written before the page that
+ * failed) is allowed too.  got: the implementation's result; the model
+ * returns it and follows it when it is allowed, else its own.
+ */
+int  model_fallocate(struct model *md, int task, int fd, int mode, int64_t off, int64_t len, long got);
+long model_pread(struct model *md, int task, int fd, void *buf, uint64_t len, int64_t off);
+long model_pwrite(struct model *md, int task, int fd, const void *buf, uint64_t len, int64_t off, long got);
+/* pread returned other bytes at off: are they allowed (bytes that may read as zero)?  Adopted if so. */
+bool model_pread_alternative(struct model *md, int task, int fd, int64_t off, const uint8_t *got, uint64_t len);
+int  model_fsync(struct model *md, int task, int fd);
+int  model_msync(struct model *md, int task, uint64_t addr, uint64_t len, int flags);
+/* mincore's result only: which pages are resident is the implementation's business. */
+int  model_mincore(struct model *md, int task, uint64_t addr, uint64_t len);
+int  model_drop_caches(struct model *md, int mode);
+/* fstat: st_size and st_nlink, the parts that do not depend on the cache. */
+int  model_fstat(struct model *md, int task, int fd, uint64_t *size, unsigned *nlink);
+/* F_GETFD, F_SETFD, F_GET_SEALS, F_ADD_SEALS: the result (>= 0) or -errno. */
+long model_fcntl(struct model *md, int task, int fd, int cmd, long arg);
+/* Each tmpfs mount's limit in pages (0: none), as the machine's tmpfs_bytes. */
+void model_set_tmpfs_limit(struct model *md, uint64_t pages);
+/*
+ * A load or store of [addr, addr+len) reaches a tmpfs page that may not
+ * be allocated yet while the mount may be full: SIGBUS (-EIO) is allowed.
+ */
+bool model_access_may_nospc(const struct model *md, int task, uint64_t addr, uint64_t len, bool write);
+/* Is descriptor fd open in task's process (for the generator)? */
+bool model_fd_open(const struct model *md, int task, int fd);
+/* The size of the file fd names in task's process, or -1 (for the generator). */
+int64_t model_fd_size(const struct model *md, int task, int fd);
+/* Live inodes of the file systems (for the generator, which keeps memory bounded). */
+int  model_nr_files(const struct model *md);
+/*
+ * The disk's files at the end of a run: the i-th file named in /disk
+ * (NULL after the last).  model_disk_check compares the host file's bytes
+ * with the model's: 0, or the first bad offset + 1 (*want: the byte the
+ * model has there, -1 for a wrong size).
+ */
+const char *model_disk_file(const struct model *md, int i, uint64_t *size);
+uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, uint64_t n, int *want);
 
 #define MODEL_DONTFORK		0x1u
 #define MODEL_WIPEONFORK	0x2u

@@ -18,7 +18,7 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 	struct mproc *p = task_proc(md, task);
 	struct mpin *pn;
 	uint64_t start = addr & ~(MODEL_PAGE - 1);
-	bool x86_readable = true;
+	bool x86_readable = true, past_eof = false;
 
 	*either = false;
 	if (!p)
@@ -29,11 +29,20 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		return 0;
 	if (npages > MODEL_TASK_SIZE / MODEL_PAGE || start + npages * MODEL_PAGE > MODEL_TASK_SIZE)
 		return -EFAULT;
+	/* A file page past the end of its file is SIGBUS to the fault GUP takes, and GUP-fast finds no pte. */
+	for (uint64_t i = 0; i < npages; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		past_eof |= pg && file_view_check(md, pg);
+	}
 	/* check_vma_flags(): GUP reads need PROT_READ, writes PROT_WRITE; FOLL_FORCE may do either. */
 	for (uint64_t i = 0; i < npages; i++) {
 		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
 
 		if (!pg)
+			return -EFAULT;
+		/* Dirty tracking cannot follow a long-term writer (writable_file_mapping_allowed). */
+		if (write && kind == MODEL_PIN && longterm && page_needs_dirty_tracking(md, pg))
 			return -EFAULT;
 		if (!write && !(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
 			x86_readable = false;
@@ -43,9 +52,14 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 
 				x86_readable = q && (q->prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
 			}
-			*either = fast && !write && x86_readable;
+			*either = fast && !write && x86_readable && !past_eof;
 			return -EFAULT;
 		}
+		/* A forced write to a shared mapping without PROT_WRITE would not be a COW: refused. */
+		if (write && (pg->flags & MP_SHARED) && !(pg->prot & PROT_WRITE))
+			return -EFAULT;
+		if (file_view_check(md, pg))
+			return -EFAULT;
 	}
 	if (id >= md->npins) {
 		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));
@@ -60,24 +74,35 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 	*pn = (struct mpin){ .alive = true, .kind = kind, .proc = md->task_proc[task], .addr = start,
 			     .npages = npages, .write = write };
 	pn->state = calloc(npages, 1);
+	pn->pfile = calloc(npages, sizeof(*pn->pfile));
+	pn->ppgoff = calloc(npages, sizeof(*pn->ppgoff));
 	if (kind == MODEL_GET)
 		pn->snap = malloc(npages * MODEL_PAGE);
-	if (!pn->state || (kind == MODEL_GET && !pn->snap))
+	if (!pn->state || !pn->pfile || !pn->ppgoff || (kind == MODEL_GET && !pn->snap))
 		return -ENOMEM;
 	for (uint64_t i = 0; i < npages; i++) {
 		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+		const uint8_t *unk, *bytes;
 
-		/* A write (or FOLL_FORCE write) pin breaks COW: the page is the process's own now. */
-		if (write && !pg->data)
-			pg->data = calloc(1, MODEL_PAGE);
-		if (kind == MODEL_PIN && !write && !longterm && !pg->data)
-			pn->state[i] = PIN_UNCHECKED;
-		/* Lazily freed: reclaim may have dropped it before GUP took it. */
-		if ((pg->flags & MP_LAZYFREE) || pg->alt)
-			pn->state[i] = PIN_UNCHECKED;
+		if (pg->file) {
+			/* The file's page in its cache, or (a private mapping's write, or unshare) a copy. */
+			pn->state[i] = pin_file_state(md, pg, kind, write, longterm, &pn->pfile[i], &pn->ppgoff[i]);
+		} else {
+			/* A write (or FOLL_FORCE write) pin breaks COW: the page is the process's own now. */
+			if (write && !pg->data)
+				pg->data = calloc(1, MODEL_PAGE);
+			if (kind == MODEL_PIN && !write && !longterm && !pg->data)
+				pn->state[i] = PIN_UNCHECKED;
+			/* Lazily freed: reclaim may have dropped it before GUP took it. */
+			if ((pg->flags & MP_LAZYFREE) || pg->alt)
+				pn->state[i] = PIN_UNCHECKED;
+		}
+		bytes = page_bytes(md, pg, &unk);
+		if (unk)
+			pn->state[i] = pn->state[i] == PIN_FILE ? PIN_FILE : PIN_UNCHECKED;
 		if (pn->snap) {
-			if (pg->data)
-				memcpy(pn->snap + i * MODEL_PAGE, pg->data, MODEL_PAGE);
+			if (bytes)
+				memcpy(pn->snap + i * MODEL_PAGE, bytes, MODEL_PAGE);
 			else
 				memset(pn->snap + i * MODEL_PAGE, 0, MODEL_PAGE);
 		}
@@ -98,6 +123,8 @@ int model_unpin(struct model *md, int id)
 		return -ESRCH;
 	pn = &md->pins[id];
 	free(pn->state);
+	free(pn->pfile);
+	free(pn->ppgoff);
 	free(pn->snap);
 	free(pn->hist);
 	memset(pn, 0, sizeof(*pn));
@@ -120,10 +147,17 @@ static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t o
 {
 	const struct mproc *p = &md->procs[pn->proc];
 	const struct mpage *pg = find_page(p, pn->addr + (off & ~(MODEL_PAGE - 1)));
+	uint64_t k = off / MODEL_PAGE;
+	const uint8_t *unk, *bytes;
 
-	if (!pg || pn->state[off / MODEL_PAGE] != PIN_ATTACHED)
+	if (pn->state[k] == PIN_FILE)
+		return file_byte(md, pn->pfile[k], pn->ppgoff[k], off & (MODEL_PAGE - 1));
+	if (!pg || pn->state[k] != PIN_ATTACHED)
 		return -1;
-	return pg->data ? pg->data[off & (MODEL_PAGE - 1)] : 0;
+	bytes = page_bytes(md, pg, &unk);
+	if (bit_test(unk, off & (MODEL_PAGE - 1)))
+		return -1;
+	return bytes ? bytes[off & (MODEL_PAGE - 1)] : 0;
 }
 
 bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
@@ -135,7 +169,12 @@ bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8
 		uint64_t o = off + k;
 		bool ok;
 
-		if (pn->kind == MODEL_PIN) {
+		if (pn->state[o / MODEL_PAGE] == PIN_FILE) {
+			/* A file's page: whatever the file holds now, pin or reference alike. */
+			ok = file_byte_ok(md, pn->pfile[o / MODEL_PAGE], pn->ppgoff[o / MODEL_PAGE],
+					  o & (MODEL_PAGE - 1), got[k]);
+			*want = pinned_byte(md, pn, o);
+		} else if (pn->kind == MODEL_PIN) {
 			int b = pinned_byte(md, pn, o);
 
 			ok = b < 0 || got[k] == b;
@@ -172,10 +211,23 @@ int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uin
 	for (uint64_t k = 0; k < len; k++) {
 		struct mproc *p = &md->procs[pn->proc];
 		struct mpage *pg = find_page(p, pn->addr + ((off + k) & ~(MODEL_PAGE - 1)));
+		uint64_t i = (off + k) / MODEL_PAGE;
 
-		/* Only the process's own page, still under the pin, sees it. */
-		if (!pg || pn->state[(off + k) / MODEL_PAGE] != PIN_ATTACHED)
+		/* A file's page takes it whoever maps it (or nobody); a write pin never holds a file view. */
+		if (pn->state[i] == PIN_FILE) {
+			if (file_store_page(md, pn->pfile[i], pn->ppgoff[i], (off + k) & (MODEL_PAGE - 1), &in[k], 1))
+				return -ENOMEM;
 			continue;
+		}
+		/* Only the process's own page, still under the pin, sees it. */
+		if (!pg || pn->state[i] != PIN_ATTACHED)
+			continue;
+		if (pg->file) {
+			/* a private copy (the pin made it): the process's own page */
+			if (page_store(md, pg, (off + k) & (MODEL_PAGE - 1), &in[k], 1))
+				return -ENOMEM;
+			continue;
+		}
 		if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
 			return -ENOMEM;
 		pg->data[(off + k) & (MODEL_PAGE - 1)] = in[k];
@@ -190,18 +242,15 @@ bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t l
 {
 	const struct mpin *pn = &md->pins[id];
 
-	if (pn->kind == MODEL_GET) {
-		if (pn->nhist || pn->hist_lost)
-			return false;
-		for (uint64_t k = off / MODEL_PAGE; k <= (off + len - 1) / MODEL_PAGE; k++)
-			if (pn->state[k] == PIN_UNCHECKED)
-				return false;
-		memcpy(out, pn->snap + off, len);
-		return true;
-	}
 	for (uint64_t k = 0; k < len; k++) {
-		int b = pinned_byte(md, pn, off + k);
+		uint64_t i = (off + k) / MODEL_PAGE;
+		int b;
 
+		/* A reference keeps its snapshot, a file's page shows the file now; a pin, its page. */
+		if (pn->kind == MODEL_GET && pn->state[i] != PIN_FILE)
+			b = pn->nhist || pn->hist_lost || pn->state[i] == PIN_UNCHECKED ? -1 : pn->snap[off + k];
+		else
+			b = pinned_byte(md, pn, off + k);
 		if (b < 0)
 			return false;
 		out[k] = (uint8_t)b;
@@ -265,7 +314,9 @@ int model_device_access(const struct model *md, int dev, uint64_t addr, bool wri
 	pg = addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
 	if (!pg || !(pg->prot & PROT_READ))
 		return -EFAULT;
-	return write && !(pg->prot & PROT_WRITE) ? -EPERM : 0;
+	if (write && !(pg->prot & PROT_WRITE))
+		return -EPERM;
+	return file_view_check(md, pg) ? -EFAULT : 0;	/* hmm_vma_fault: VM_FAULT_SIGBUS */
 }
 
 int model_device_exclusive(struct model *md, int dev, uint64_t addr)
@@ -276,8 +327,15 @@ int model_device_exclusive(struct model *md, int dev, uint64_t addr)
 	if (!p)
 		return -EINVAL;
 	pg = addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
-	if (!pg || !(pg->prot & PROT_WRITE))
+	if (!pg || !(pg->prot & PROT_WRITE) || file_view_check(md, pg))
 		return -EFAULT;
+	if (pg->file) {
+		/* The write GUP copies a private file page; a shared one is no anonymous folio. */
+		if (pg->flags & MP_SHARED)
+			return -EOPNOTSUPP;
+		if (page_cow(md, pg))
+			return -ENOMEM;
+	}
 	pg->flags |= MP_DEVICE_HELD;
 	return page_written(pg);
 }

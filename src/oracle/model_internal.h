@@ -21,6 +21,15 @@
  * would be refused.
  */
 #define MP_DEVICE_HELD	0x8u
+/*
+ * A page of a file mapping (file != 0): MAP_SHARED reads and writes the
+ * file's page itself; MAP_PRIVATE reads it until the process writes the
+ * page, which then has its own copy (MP_COW, in data and tags) that the
+ * file no longer reaches -- except a truncate below it (even_cows).
+ */
+#define MP_SHARED	0x10u
+#define MP_MAYWRITE	0x20u	/* VM_MAYWRITE of a shared mapping: PROT_WRITE may be added */
+#define MP_COW		0x40u
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
@@ -37,6 +46,16 @@ struct mpage {
 	 * tags).  The first read that tells them apart decides.
 	 */
 	uint8_t *alt, *alt_tags;
+	uint8_t *unk;		/* MP_COW: bytes copied from a disk file's tail that may be zero */
+	int file;		/* 1 + index in model.files; 0: anonymous memory */
+	uint64_t pgoff;		/* file: the page's index in the file */
+};
+
+/* A descriptor: the file it names and how it was opened (the description's f_mode). */
+struct mfd {
+	int file;		/* 1 + index in model.files; 0: a free slot */
+	bool readable, writable;
+	bool cloexec;		/* FD_CLOEXEC: the descriptor's own, not shared by dup */
 };
 
 struct mproc {
@@ -44,6 +63,36 @@ struct mproc {
 	int threads;
 	struct mpage *pages;	/* sorted by addr */
 	size_t n, cap;
+	struct mfd *fds;	/* the descriptor table, shared by the threads, copied by fork */
+	int nfds;
+};
+
+/*
+ * A file's page: its bytes, including those past the end of the file in
+ * the last page (a shared mapping may write there; tmpfs keeps them, a
+ * disk file system may zero them at writeback: such bytes are "unk").
+ */
+struct mfpage {
+	uint64_t idx;
+	uint8_t *data;		/* NULL: zeros */
+	uint8_t *tags;		/* a tag per granule (shmem mapped PROT_MTE); NULL: zeros */
+	uint8_t *unk;		/* bitmap: bytes that may read as zero instead of data; NULL: none */
+	bool touched;		/* the file system may have allocated it: tmpfs accounting's upper bound */
+};
+
+enum { MFS_TMP, MFS_SHM, MFS_DISK, MFS_INTERNAL, MFS_N };	/* /tmp, /dev/shm, /disk, memfd & shared anonymous */
+
+struct mfile {
+	int fs;			/* MFS_* */
+	char *name;		/* the name in its mount (or the memfd's), owned */
+	bool linked;		/* the name is in its directory */
+	bool evicted;		/* the last reference went: gone */
+	uint64_t size;
+	struct mfpage *pages;	/* sorted by idx */
+	size_t n, cap;
+	unsigned seals;		/* F_SEAL_*; F_SEAL_SEAL unless a memfd allowed sealing */
+	int nfd;		/* descriptors naming it, in every process */
+	long nmapped;		/* process pages mapping it */
 };
 
 struct mhist {
@@ -55,6 +104,7 @@ enum {
 	PIN_ATTACHED,		/* the process maps this very page: both see the same bytes */
 	PIN_UNCHECKED,		/* may be the zero page (short-term R/O pin): no promise */
 	PIN_DETACHED,		/* the mapping changed under it: no longer the process's page */
+	PIN_FILE,		/* a file's page in its page cache (pfile, ppgoff): the file's bytes */
 };
 
 struct mpin {
@@ -63,7 +113,9 @@ struct mpin {
 	int proc;
 	uint64_t addr, npages;
 	bool write;
-	unsigned char *state;	/* per page: PIN_ATTACHED, PIN_UNCHECKED or PIN_DETACHED */
+	unsigned char *state;	/* per page: PIN_ATTACHED, PIN_UNCHECKED, PIN_DETACHED or PIN_FILE */
+	int *pfile;		/* PIN_FILE pages: the file (1 + index), per page; NULL if none */
+	uint64_t *ppgoff;	/* and the page's index in it */
 	uint8_t *snap;		/* GET: the bytes when taken */
 	struct mhist *hist;	/* GET: what its own process wrote there since */
 	size_t nhist, histcap;
@@ -79,6 +131,9 @@ struct model {
 	int npins;
 	int *dev_proc;		/* by device id: the process it mirrors; -1: detached */
 	int ndevs;
+	struct mfile *files;	/* every inode ever made, by index (model_file.c) */
+	int nfiles;
+	uint64_t tmpfs_pages;	/* each tmpfs mount's size limit (0: none) */
 };
 
 static inline struct mproc *task_proc(const struct model *md, int task)
@@ -124,5 +179,121 @@ int page_written(struct mpage *pg);
  */
 void note_owner_write(struct model *md, const struct mproc *p, uint64_t addr, const uint8_t *buf,
 		      uint64_t len, bool by_device);
+
+/* The mapping under [start, end) of process p changes: pins there let go. */
+void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64_t end);
+/* The page is all zero again (MADV_DONTNEED, a discard); a private file page reads its file again. */
+void page_forget(struct mpage *pg);
+
+/* ---- files, for the rest of the model (model_file.c) ---------------------------- */
+
+static inline struct mfile *page_file(const struct model *md, const struct mpage *pg)
+{
+	return pg->file ? &md->files[pg->file - 1] : NULL;
+}
+
+/* Does the page read its file's page (shared, or private and not written since)? */
+static inline bool page_file_view(const struct mpage *pg)
+{
+	return pg->file && !(pg->flags & MP_COW);
+}
+
+static inline bool bit_test(const uint8_t *map, uint64_t i)
+{
+	return map && (map[i / 8] >> (i % 8)) & 1;
+}
+
+static inline void bit_set(uint8_t *map, uint64_t i, bool v)
+{
+	if (v)
+		map[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		map[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+static inline uint64_t size_pages(uint64_t size)
+{
+	return size / MODEL_PAGE + (size % MODEL_PAGE != 0);
+}
+
+static inline bool fs_is_shmem(int fs)
+{
+	return fs != MFS_DISK;
+}
+
+static inline struct mfd *fd_lookup(const struct mproc *p, int fd)
+{
+	return p && fd >= 0 && fd < p->nfds && p->fds[fd].file ? &p->fds[fd] : NULL;
+}
+
+/* A file's pages (model_file.c): found, or made as a hole; NULL when it has none / out of memory. */
+struct mfpage *fpage_find(const struct mfile *f, uint64_t idx);
+struct mfpage *fpage_get(struct mfile *f, uint64_t idx);
+/* n bytes at byte pos of the file (pwrite, a shared mapping, a pin): 0 or -ENOMEM. */
+int file_store(struct mfile *f, uint64_t pos, const uint8_t *buf, uint64_t n);
+/* Is got allowed for the byte at pos (its byte, or zero where writeback may have zeroed it)? */
+bool file_byte_allowed(const struct mfile *f, uint64_t pos, uint8_t got);
+/* The implementation showed zero where it could: zero from now on. */
+void file_byte_adopt_zero(struct mfile *f, uint64_t pos);
+/* A new inode on fs (MFS_*): 1 + its index, or -ENOMEM. */
+int file_new(struct model *md, int fs, const char *name, bool linked);
+/* FALLOC_FL_PUNCH_HOLE of [off, off+len) (MADV_REMOVE too). */
+void file_punch(struct model *md, int file, uint64_t off, uint64_t len);
+/* tmpfs: might allocating need more pages on fs fail (the mount full)?  Pages not touched yet. */
+bool tmpfs_may_be_full(const struct model *md, int fs, uint64_t need);
+uint64_t untouched_pages(const struct mfile *f, uint64_t idx, uint64_t n);
+void touch_pages(struct mfile *f, uint64_t idx, uint64_t n);
+
+/* ---- what a mapping of a file sees (model_filemap.c) ---- */
+
+/* -EIO if the page reads its file's page and that is wholly past the end (SIGBUS); else 0. */
+int file_view_check(const struct model *md, const struct mpage *pg);
+/*
+ * The bytes a load of the page sees, its tags, and which bytes may read
+ * as zero instead (a disk file's tail past the end): NULL for zeros,
+ * no tags, none.
+ */
+const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const uint8_t **unk);
+const uint8_t *page_tags(const struct model *md, const struct mpage *pg);
+/* A private file page becomes the process's own: a copy of the file's page now. -ENOMEM. */
+int page_cow(struct model *md, struct mpage *pg);
+/* A store of n bytes at off in the page (a file page's, shared; else its own): 0 or -ENOMEM. */
+int page_store(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *buf, uint64_t n);
+/* A tag store in the page (a shared shmem page's tags are the file's): 0 or -ENOMEM. */
+int page_store_tag(struct model *md, struct mpage *pg, unsigned granule, unsigned tag);
+/* A load through a mapping touched the page: tmpfs may have allocated it. */
+void page_touch(struct model *md, const struct mpage *pg);
+/* One more, or one fewer, page mapping pg's file; the last reference frees the file. */
+void page_ref_file(struct model *md, const struct mpage *pg);
+void page_unref_file(struct model *md, const struct mpage *pg);
+/* Pages of a private file mapping got a byte that may read as zero: adopt zero there. */
+bool page_adopt_zeros(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *got, uint64_t n);
+void model_files_free(struct model *md);
+/* fork: the child's copy of the descriptor table.  exit: every descriptor closed. */
+int fds_copy(struct model *md, struct mproc *child, const struct mproc *parent);
+void fds_close_all(struct model *md, struct mproc *p);
+/*
+ * mmap of a descriptor or of shared anonymous memory, after the checks
+ * both have in common: the errors only a file has, then the pages.
+ */
+long mmap_file_check(struct model *md, struct mproc *p, int prot, int flags, int fd, int64_t off,
+		     unsigned *pflags, int *file);
+int mmap_file_pages(struct model *md, struct mproc *p, uint64_t start, uint64_t len, int prot, int flags,
+		    int64_t off, unsigned pflags, int file);
+/* mprotect of a file page: -EACCES (no VM_MAYWRITE), -EINVAL (tags where they cannot be), or 0. */
+int mprotect_file_check(const struct model *md, const struct mpage *pg, int prot);
+/* madvise of a file page: the advice's effect (1: nothing special, do what anonymous memory does). */
+int madvise_file_page(struct model *md, struct mproc *p, struct mpage *pg, int advice);
+/* May this mapping carry PROT_MTE (anonymous memory and shmem: VM_MTE_ALLOWED)? */
+bool mte_allowed(const struct model *md, int file);
+/* A pin (kind) of the page: PIN_FILE (its file's page, *file and *pgoff) or anything else. */
+int pin_file_state(struct model *md, struct mpage *pg, int kind, bool write, bool longterm, int *file,
+		   uint64_t *pgoff);
+/* The file's byte under a PIN_FILE page, or -1 if unknown (gone, or may read as zero). */
+int file_byte(const struct model *md, int file, uint64_t pgoff, uint64_t off);
+bool file_byte_ok(const struct model *md, int file, uint64_t pgoff, uint64_t off, uint8_t got);
+int file_store_page(struct model *md, int file, uint64_t pgoff, uint64_t off, const uint8_t *buf, uint64_t n);
+/* A writable long-term pin of a shared disk file page is refused (it needs dirty tracking). */
+bool page_needs_dirty_tracking(const struct model *md, const struct mpage *pg);
 
 #endif /* MML_ORACLE_MODEL_INTERNAL_H */
