@@ -94,6 +94,16 @@ static int parse_flags(struct scn_parser *p, enum scn_flag_set set, const char *
 	return 0;
 }
 
+/* "A f", "A 99": the task and the descriptor of a statement, for messages */
+static const char *fd_where(struct scn_runner *r, const struct scn_op *op, char *buf, size_t n)
+{
+	if (op->fdsym >= 0)
+		snprintf(buf, n, "%s %s", r->s->syms[op->task].name, r->s->syms[op->fdsym].name);
+	else
+		snprintf(buf, n, "%s %ld", r->s->syms[op->task].name, op->fd);
+	return buf;
+}
+
 /* NAME = open|memfd|dup ...: the name is a descriptor; the call must succeed */
 static int parse_defining_end(struct scn_parser *p, struct scn_op *op)
 {
@@ -415,7 +425,9 @@ static const char *counts_str(const struct scn_op *op, char *buf, size_t n)
 	int i;
 
 	buf[0] = '\0';
-	if ((!e->nerr && !e->ncount) || scn_result_ok(e, 0))
+	for (i = 0; i < e->nerr && e->err[i]; i++)
+		;
+	if ((!e->nerr && !e->ncount) || i < e->nerr)	/* ok: the whole length */
 		o += snprintf(buf, n, "%llu bytes", (unsigned long long)op->len);
 	for (i = 0; i < e->nerr && o < n; i++)
 		if (e->err[i])
@@ -428,7 +440,7 @@ static const char *counts_str(const struct scn_op *op, char *buf, size_t n)
 
 static int check_count(struct scn_runner *r, const struct scn_op *op, long ret)
 {
-	char want[96], got[32];
+	char want[96], got[32], where[96];
 
 	if (scn_count_ok(&op->expect, op->len, ret))
 		return SCN_PASS;
@@ -436,8 +448,8 @@ static int check_count(struct scn_runner *r, const struct scn_op *op, long ret)
 		snprintf(got, sizeof(got), "%s", scn_errno_name((int)-ret));
 	else
 		snprintf(got, sizeof(got), "%ld bytes", ret);
-	return scn_fail(r, "%s: expected %s, got %s", scn_cmd_name(op),
-			counts_str(op, want, sizeof(want)), got);
+	return scn_fail(r, "%s %s: expected %s, got %s", scn_cmd_name(op),
+			fd_where(r, op, where, sizeof(where)), counts_str(op, want, sizeof(want)), got);
 }
 
 static int run_prw(struct scn_runner *r, const struct scn_op *op)
@@ -678,15 +690,18 @@ static int run_expect_fstat(struct scn_runner *r, const struct scn_op *op)
 	int ret = mml_fstat(scn_task_of(r, op->task), scn_fd_of(r, op), &st);
 	int64_t v;
 
+	char w[96];
+
 	if (ret < 0)
-		return scn_fail(r, "expected fstat %s %s %lld, got %s", op->name,
-				scn_cmp_name(op->cmp), (long long)op->value, scn_errno_name(-ret));
+		return scn_fail(r, "expected fstat %s %s %s %lld, got %s", fd_where(r, op, w, sizeof(w)),
+				op->name, scn_cmp_name(op->cmp), (long long)op->value,
+				scn_errno_name(-ret));
 	cs = (struct cf_stat){ st.st_size, st.st_blocks, (int64_t)st.st_nlink };
 	v = stat_field(op, &cs);
 	if (scn_cmp_holds(v, op->cmp, op->value))
 		return SCN_PASS;
-	return scn_fail(r, "expected fstat %s %s %lld, got %lld", op->name, scn_cmp_name(op->cmp),
-			(long long)op->value, (long long)v);
+	return scn_fail(r, "expected fstat %s %s %s %lld, got %lld", fd_where(r, op, w, sizeof(w)),
+			op->name, scn_cmp_name(op->cmp), (long long)op->value, (long long)v);
 }
 
 /* a file's size and blocks are the file's, not noise: the value is compared */
@@ -741,18 +756,18 @@ static int ex_seals(struct scn_parser *p, struct scn_op *op)
 static int run_expect_seals(struct scn_runner *r, const struct scn_op *op)
 {
 	int ret = mml_fcntl(scn_task_of(r, op->task), scn_fd_of(r, op), F_GET_SEALS, 0);
-	char want[96], got[96];
+	char want[96], got[96], w[96];
 
 	if (op->arg)
 		return scn_check_result(r, ret);
 	scn_flags_name(SCN_SEALS, (long)op->value, want, sizeof(want));
 	if (ret < 0)
-		return scn_fail(r, "expected seals %s %s, got %s", scn_cmp_name(op->cmp), want,
-				scn_errno_name(-ret));
+		return scn_fail(r, "expected seals %s %s %s, got %s", fd_where(r, op, w, sizeof(w)),
+				scn_cmp_name(op->cmp), want, scn_errno_name(-ret));
 	if ((ret == op->value) == (op->cmp == SCN_EQ))
 		return SCN_PASS;
-	return scn_fail(r, "expected seals %s %s, got %s", scn_cmp_name(op->cmp), want,
-			scn_flags_name(SCN_SEALS, ret, got, sizeof(got)));
+	return scn_fail(r, "expected seals %s %s %s, got %s", fd_where(r, op, w, sizeof(w)),
+			scn_cmp_name(op->cmp), want, scn_flags_name(SCN_SEALS, ret, got, sizeof(got)));
 }
 
 static void obs_expect_seals(struct cf_walk *w)
