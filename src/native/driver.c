@@ -5,9 +5,11 @@
  * The runner forks a driver for each "spawn"; "thread" is a pthread of
  * the same process and "fork" a real fork, so the kernel sees exactly
  * the processes and threads the scenario describes.  Loads and stores
- * are plain CPU accesses guarded against SIGSEGV; a range is checked
- * against /proc/self/maps first so that an access that would fault
- * reports EFAULT and changes nothing, as mml_read/mml_write do.
+ * are plain CPU accesses guarded against SIGSEGV and SIGBUS; a range is
+ * checked against /proc/self/maps (and a file mapping against its file's
+ * size) first so that an access that would fault reports EFAULT or EIO
+ * and changes nothing, as mml_read/mml_write do.  File calls are the
+ * real ones, on the descriptors the scenario opened in this process.
  *
  * /proc/thread-self, not /proc/self: once the first thread has exited,
  * /proc/PID/ of the process shows no mm any more.

@@ -16,6 +16,8 @@
  * stop() swaps them off and removes them, after the processes are gone;
  * a signal that ends the runner (SIGINT, SIGTERM, SIGHUP: `timeout`, ^C)
  * does the same first, so no swap file is ever left enabled on the host.
+ * The scenario's files live in private directories (files.c), removed
+ * the same ways.
  */
 #define _GNU_SOURCE	/* pipe2, vmsplice, tee, F_SETPIPE_SZ, asprintf */
 #include <errno.h>
