@@ -187,7 +187,7 @@ static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 		ret = 1;
 		if ((flags & FOLL_TOUCH) && !is_zero_folio(m, folio)) {
 			if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !folio_test_dirty(folio))
-				folio_set_dirty(folio);
+				folio_mark_dirty(folio);
 			folio_set_referenced(folio);	/* folio_mark_accessed() */
 		}
 		*pagep = page;
@@ -595,7 +595,7 @@ static void unpin_user_pages(struct mml_pin *p)
 		/* unpin_user_pages_dirty_lock(make_dirty): the device wrote it. */
 		if ((p->flags & FOLL_WRITE) && !is_zero_folio(m, folio) && !folio_test_dirty(folio)) {
 			folio_lock(folio);
-			folio_set_dirty(folio);
+			folio_mark_dirty(folio);
 			folio_unlock(folio);
 		}
 		gup_put_folio(m, folio, p->flags);

@@ -72,7 +72,7 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
 		forbidden |= VM_LOCKED;
 	if (vma->vm_flags & forbidden)
 		return -EINVAL;
-	zap_page_range_single(vma, start, end - start);
+	zap_page_range_single(vma, start, end - start, NULL);
 	return 0;
 }
 
