@@ -28,6 +28,27 @@
 /* The back end itself failed (a host process died or hung): why says how. */
 #define CF_BROKEN	100001
 
+/*
+ * One file call (SCN_OP_OPEN ... SCN_OP_EXPECT_SEALS), as the statement
+ * gives it; fd is the number this side's open, memfd or dup returned.
+ */
+struct cf_fcall {
+	int kind;
+	const char *path;	/* open, unlink: the scenario's path; memfd: the name */
+	long fd;
+	long flags;		/* O_*, MFD_*, FALLOC_FL_*, MS_*, F_SEAL_*; drop-caches: N */
+	long mode;		/* open */
+	int64_t off;		/* pread, pwrite, fallocate */
+	uint64_t len;		/* pread, pwrite, fallocate, ftruncate, msync, mincore */
+	uint64_t addr;		/* msync, mincore */
+	const struct scn_pattern *pat;	/* pwrite */
+};
+
+/* What expect fstat compares. */
+struct cf_stat {
+	int64_t size, blocks, nlink;
+};
+
 struct cf_backend {
 	const char *name;		/* "mmlab", "linux" */
 	void *priv;
@@ -90,6 +111,13 @@ struct cf_backend {
 	int (*tag)(struct cf_backend *b, int task, uint64_t addr, bool write, unsigned *tag);
 	/* fault injection from now on, as struct mml_fail; sites 0: off */
 	int (*fail)(struct cf_backend *b, unsigned sites, long nth, long repeat);
+	/*
+	 * A file call by task (none for drop-caches): what the syscall
+	 * returns (a descriptor, a byte count, the seals), or -errno.  out
+	 * receives pread's bytes (len), mincore's vector (a byte a page),
+	 * fstat's struct cf_stat.
+	 */
+	int64_t (*fcall)(struct cf_backend *b, int task, const struct cf_fcall *c, void *out);
 };
 
 /* What one statement showed on one side. */

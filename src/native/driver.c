@@ -5,9 +5,11 @@
  * The runner forks a driver for each "spawn"; "thread" is a pthread of
  * the same process and "fork" a real fork, so the kernel sees exactly
  * the processes and threads the scenario describes.  Loads and stores
- * are plain CPU accesses guarded against SIGSEGV; a range is checked
- * against /proc/self/maps first so that an access that would fault
- * reports EFAULT and changes nothing, as mml_read/mml_write do.
+ * are plain CPU accesses guarded against SIGSEGV and SIGBUS; a range is
+ * checked against /proc/self/maps (and a file mapping against its file's
+ * size) first so that an access that would fault reports EFAULT or EIO
+ * and changes nothing, as mml_read/mml_write do.  File calls are the
+ * real ones, on the descriptors the scenario opened in this process.
  *
  * /proc/thread-self, not /proc/self: once the first thread has exited,
  * /proc/PID/ of the process shows no mm any more.
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -45,6 +48,8 @@
 #define MAX_CHANNELS	64		/* threads of one process */
 #define STACK_SIZE	(256ULL << 10)
 #define MAX_HOST_PIN	256		/* pages: pipe and pagemap buffers */
+#define MAX_SCN_FD	1024		/* descriptors the scenario may open */
+#define MAX_MINCORE	((1ULL << 30) / PAGE)	/* pages: expect mincore's bound */
 
 struct range { uint64_t lo, hi; };
 
@@ -57,28 +62,45 @@ static struct {
 	pthread_mutex_t lock;
 	unsigned char *bounce;
 	char maps[1 << 18];		/* /proc/self/maps or smaps, read whole */
+	/* the descriptors the scenario opened here (open, memfd, dup) */
+	unsigned char scn_fd[MAX_SCN_FD];
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- the access guard ---- */
 
-static __thread sigjmp_buf *guard;
+/*
+ * volatile: the compiler must store it before the access and clear it
+ * after, though memcpy and memset never read it (else the stores are
+ * dead to it, and a fault finds no guard).
+ */
+static __thread sigjmp_buf *volatile guard;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	if (guard)
-		siglongjmp(*guard, 1);
+		siglongjmp(*guard, sig);
 	/* a fault outside a guarded access is a driver bug: die of it */
 	signal(sig, SIG_DFL);
 }
 
-/* memcpy that turns a SIGSEGV or SIGBUS into -EFAULT */
+/*
+ * What the API returns for the signal an access took: -EFAULT for
+ * SIGSEGV, -EIO for SIGBUS (a file page beyond end of file).
+ */
+static int fault_errno(int sig)
+{
+	return sig == SIGBUS ? -EIO : -EFAULT;
+}
+
+/* memcpy that turns a SIGSEGV or SIGBUS into -EFAULT or -EIO */
 static int guarded_copy(void *dst, const void *src, size_t n)
 {
 	sigjmp_buf jb;
+	int sig;
 
-	if (sigsetjmp(jb, 1)) {
+	if ((sig = sigsetjmp(jb, 1))) {
 		guard = NULL;
-		return -EFAULT;
+		return fault_errno(sig);
 	}
 	guard = &jb;
 	memcpy(dst, src, n);
@@ -92,10 +114,11 @@ static int guarded_fill(unsigned char *dst, uint64_t len,
 {
 	sigjmp_buf jb;
 	uint64_t i;
+	int sig;
 
-	if (sigsetjmp(jb, 1)) {
+	if ((sig = sigsetjmp(jb, 1))) {
 		guard = NULL;
-		return -EFAULT;
+		return fault_errno(sig);
 	}
 	guard = &jb;
 	if (n == 1)
@@ -141,19 +164,24 @@ static int maps_read(void)
 	return proc_read("/proc/thread-self/maps");
 }
 
-/* The next "lo-hi perms" line from *pos; false at the end. */
+/* The file offset and inode of the latest line maps_next read (0: none). */
+static uint64_t maps_off, maps_ino;
+
+/* The next "lo-hi perms offset dev inode" line from *pos; false at the end. */
 static bool maps_next(const char **pos, uint64_t *lo, uint64_t *hi, char perms[5])
 {
-	unsigned long long a, b;
+	unsigned long long a, b, off, ino;
 	const char *p = *pos;
 
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 
 		*pos = nl ? nl + 1 : p + strlen(p);
-		if (sscanf(p, "%llx-%llx %4s", &a, &b, perms) == 3) {
+		if (sscanf(p, "%llx-%llx %4s %llx %*x:%*x %llu", &a, &b, perms, &off, &ino) == 5) {
 			*lo = a;
 			*hi = b;
+			maps_off = off;
+			maps_ino = ino;
 			return true;
 		}
 		p = *pos;
@@ -162,9 +190,37 @@ static bool maps_next(const char **pos, uint64_t *lo, uint64_t *hi, char perms[5
 }
 
 /*
+ * The first address of [at, hi) in the file VMA [s, e) at file offset off
+ * that lies in a page wholly beyond end of file, where Linux raises
+ * SIGBUS; hi if none.  The file's size comes from map_files (its stat
+ * follows to the mapped file; root has it); without it, none is found
+ * and the guard catches the signal instead, after a partial access.
+ */
+static uint64_t past_eof(uint64_t s, uint64_t e, uint64_t off, uint64_t at, uint64_t hi)
+{
+	char path[64];
+	struct stat st;
+	uint64_t end;
+
+	/* the process's, not the thread's: task/TID has no map_files */
+	snprintf(path, sizeof(path), "/proc/self/map_files/%llx-%llx",
+		 (unsigned long long)s, (unsigned long long)e);
+	if (stat(path, &st) < 0)
+		return hi;
+	end = ((uint64_t)st.st_size + PAGE - 1) & ~(PAGE - 1);	/* the last page is whole */
+	if (end <= off)
+		return at;
+	if (end - off >= e - s)
+		return hi;
+	return s + (end - off) > at ? s + (end - off) : at;
+}
+
+/*
  * Would an access to [lo, hi) fault?  Every byte must be in a VMA that
  * allows it: writes need 'w', loads any permission (x86 reads through
  * write-only and exec-only mappings; the guard catches what is left).
+ * -EFAULT where Linux would raise SIGSEGV; -EIO where it would raise
+ * SIGBUS, a file page wholly beyond end of file; whichever comes first.
  */
 static int maps_allow(uint64_t lo, uint64_t hi, bool write)
 {
@@ -181,6 +237,8 @@ static int maps_allow(uint64_t lo, uint64_t hi, bool write)
 			return -EFAULT;		/* a hole */
 		if (write ? perms[1] != 'w' : !memcmp(perms, "---", 3))
 			return -EFAULT;
+		if (maps_ino && past_eof(s, e, maps_off, at, hi < e ? hi : e) < (hi < e ? hi : e))
+			return -EIO;
 		at = e;
 	}
 	return at >= hi ? 0 : -EFAULT;
@@ -241,6 +299,133 @@ static int runtime_clash(uint64_t lo, uint64_t len, char *why)
 	return 0;
 }
 
+/* ---- the scenario's descriptors ---- */
+
+/*
+ * A descriptor a statement names: one the scenario opened here (a fork
+ * inherits them with the numbers), or one open nowhere, for the kernel
+ * to answer EBADF.  A number the driver itself holds (its socket) is
+ * skipped, never used: closing it would cut the driver off.
+ */
+static int fd_usable(int64_t fd, char *why)
+{
+	if (fd < 0 || (fd < MAX_SCN_FD && d.scn_fd[fd]) || fd > 0x7fffffff ||
+	    fcntl((int)fd, F_GETFD) < 0)
+		return 0;
+	snprintf(why, CF_WHY_LEN, "descriptor %lld is the host driver's own, not one the "
+		 "scenario opened", (long long)fd);
+	return -CF_SKIP;
+}
+
+/* A descriptor the scenario now holds (a call's result), or -errno. */
+static int64_t fd_made(int fd)
+{
+	if (fd < 0)
+		return -errno;
+	if (fd < MAX_SCN_FD)
+		d.scn_fd[fd] = 1;
+	return fd;
+}
+
+/* The payload as a string: a path or a memfd's name. */
+static const char *payload_str(const struct cf_req *q, const unsigned char *pat)
+{
+	static char s[(1 << 16) + 1];
+
+	memcpy(s, pat ? (const char *)pat : "", pat ? q->patn : 0);
+	s[pat ? q->patn : 0] = '\0';
+	return s;
+}
+
+/*
+ * One file call.  Answers with bytes go through *data and *n: pread's
+ * (the bounce buffer), mincore's vector, fstat's struct cf_stat.
+ */
+static int64_t do_fcall(const struct cf_req *q, const unsigned char *pat, char *why,
+			const void **data, uint64_t *n)
+{
+	static unsigned char vec[MAX_MINCORE];
+	static struct cf_stat cs;
+	int fd = (int)q->fd;
+	struct stat st;
+	int64_t r;
+	uint64_t i;
+
+	switch (q->arg) {
+	case SCN_OP_OPEN:
+		return fd_made(open(payload_str(q, pat), (int)q->arg2, (mode_t)q->off));
+	case SCN_OP_MEMFD:
+		return fd_made(memfd_create(payload_str(q, pat), (unsigned)q->arg2));
+	case SCN_OP_UNLINK:
+		return unlink(payload_str(q, pat)) < 0 ? -errno : 0;
+	case SCN_OP_MSYNC:
+		if (runtime_clash(q->addr, q->len, why))
+			return -CF_SKIP;
+		return msync((void *)q->addr, q->len, (int)q->arg2) < 0 ? -errno : 0;
+	case SCN_OP_EXPECT_MINCORE:
+		if (runtime_clash(q->addr, q->len, why))
+			return -CF_SKIP;
+		if (q->len > MAX_MINCORE * PAGE)
+			return -EINVAL;
+		if (mincore((void *)q->addr, q->len, vec) < 0)
+			return -errno;
+		*data = vec;
+		*n = (q->len + PAGE - 1) / PAGE;
+		return 0;
+	}
+	r = fd_usable(q->fd, why);
+	if (r)
+		return r;
+	if ((q->arg == SCN_OP_PREAD || q->arg == SCN_OP_PWRITE) && q->len > BOUNCE_SIZE) {
+		snprintf(why, CF_WHY_LEN, "pread and pwrite longer than %llu MiB",
+			 BOUNCE_SIZE >> 20);
+		return -CF_SKIP;
+	}
+	switch (q->arg) {
+	case SCN_OP_DUP:
+		return fd_made(dup(fd));
+	case SCN_OP_CLOSE:
+		if (close(fd) < 0)
+			return -errno;
+		if (fd < MAX_SCN_FD)
+			d.scn_fd[fd] = 0;
+		return 0;
+	case SCN_OP_FTRUNCATE:
+		return ftruncate(fd, (off_t)q->len) < 0 ? -errno : 0;
+	case SCN_OP_FALLOCATE:
+		return fallocate(fd, (int)q->arg2, q->off, (off_t)q->len) < 0 ? -errno : 0;
+	case SCN_OP_FSYNC:
+		return fsync(fd) < 0 ? -errno : 0;
+	case SCN_OP_SEAL:
+		return fcntl(fd, F_ADD_SEALS, (int)q->arg2) < 0 ? -errno : 0;
+	case SCN_OP_EXPECT_SEALS:
+		r = fcntl(fd, F_GET_SEALS);
+		return r < 0 ? -errno : r;
+	case SCN_OP_PREAD:
+		r = pread(fd, d.bounce, q->len, q->off);
+		if (r < 0)
+			return -errno;
+		*data = d.bounce;
+		*n = (uint64_t)r;
+		return r;
+	case SCN_OP_PWRITE:
+		if (!pat || !q->patn)
+			return -EINVAL;
+		for (i = 0; i < q->len; i++)
+			d.bounce[i] = pat[i % q->patn];
+		r = pwrite(fd, d.bounce, q->len, q->off);
+		return r < 0 ? -errno : r;
+	case SCN_OP_EXPECT_FSTAT:
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		cs = (struct cf_stat){ st.st_size, st.st_blocks, (int64_t)st.st_nlink };
+		*data = &cs;
+		*n = sizeof(cs);
+		return 0;
+	}
+	return -ENOSYS;
+}
+
 /* ---- requests ---- */
 
 static int64_t do_mmap(const struct cf_req *q, char *why)
@@ -249,6 +434,8 @@ static int64_t do_mmap(const struct cf_req *q, char *why)
 
 	if ((q->arg2 & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
 	    runtime_clash(q->addr, q->len, why))
+		return -CF_SKIP;
+	if (!(q->arg2 & MAP_ANONYMOUS) && fd_usable(q->fd, why))
 		return -CF_SKIP;
 	p = mmap((void *)q->addr, q->len, q->arg, q->arg2, q->fd, q->off);
 	return p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p;
@@ -631,6 +818,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 	case CF_REQ_CLOSE:
 		rep.ret = close((int)q->fd) < 0 ? -errno : 0;
 		break;
+	case CF_REQ_FCALL:
+		rep.ret = do_fcall(q, pat, rep.why, &data, &rep.n);
+		break;
 	default:
 		rep.ret = -ENOSYS;
 		break;
@@ -685,6 +875,8 @@ void cf_driver_main(int sock)
 {
 	if (!d.bounce) {
 		mallopt(M_ARENA_MAX, 1);	/* no arenas appear later */
+		/* open's MODE as the scenario wrote it: mmlab has no umask */
+		umask(0);
 		become_modelled();
 		install_guard();
 		d.bounce = mmap(NULL, BOUNCE_SIZE, PROT_READ | PROT_WRITE,

@@ -90,6 +90,11 @@ int cf_task_of(struct cf_walk *w, int sym)
 	return w->vals[sym].h;
 }
 
+long cf_fd_of(struct cf_walk *w, const struct scn_op *op)
+{
+	return op->fdsym >= 0 ? (long)w->vals[op->fdsym].v : op->fd;
+}
+
 void cf_define(struct cf_walk *w, enum cf_sym_state st, int h, uint64_t v)
 {
 	struct cf_val *d = &w->vals[w->op->def];
@@ -129,7 +134,7 @@ static bool deps_missing(struct cf_walk *w)
 
 	return missing(w, op->task) || missing(w, op->task2) ||
 	       missing(w, op->addr.sym) || missing(w, op->addr2.sym) ||
-	       missing(w, op->pin) || missing(w, op->swap);
+	       missing(w, op->pin) || missing(w, op->swap) || missing(w, op->fdsym);
 }
 
 /* ---- bytes ---- */
@@ -213,6 +218,22 @@ void cf_note_bytes(struct cf_walk *w, int64_t r, const unsigned char *buf)
 		(unsigned long long)fnv(buf, op->len));
 }
 
+void cf_note_count_bytes(struct cf_walk *w, int64_t r, const unsigned char *buf, bool count_ok)
+{
+	const struct scn_op *op = w->op;
+	uint64_t n = r > 0 ? (uint64_t)r : 0;
+	char q[64];
+
+	if (r < 0)
+		return cf_note_result(w, r);
+	if (!op->pat.present || scn_pattern_matches(op, buf, n))
+		return cf_note(w, CF_SEEN, count_ok, NULL, "%llu bytes%s", (unsigned long long)n,
+			       op->pat.present ? ", as expected" : "");
+	quote(buf, n, q, sizeof(q));
+	cf_note(w, CF_SEEN, false, NULL, "%llu bytes, %s (fnv 0x%016llx)", (unsigned long long)n,
+		q, (unsigned long long)fnv(buf, n));
+}
+
 /* ---- frames ---- */
 
 int cf_pagemap1(struct cf_walk *w, int task_sym, const struct scn_addr *a,
@@ -259,7 +280,7 @@ static bool silent(const struct scn_op *op)
 
 static bool lenient(const struct scn_op *op)
 {
-	return op->nalt > 0 || op->expect.any || op->expect.nerr > 1;
+	return op->nalt > 0 || op->expect.any || op->expect.nerr + op->expect.ncount > 1;
 }
 
 /* After a skipped state change: unpin still releases what was taken. */
@@ -324,7 +345,8 @@ int cf_observe(const struct scn_script *s, struct cf_backend *b, struct cf_log *
 			after_gone(&w);
 		else if (silent(w.op) || !deps_missing(&w))
 			step(&w);
-		w.obs->lenient = lenient(w.op);
+		/* an observe function may have found the statement lenient itself */
+		w.obs->lenient |= lenient(w.op);
 		check_reports(&w);
 	}
 	log->end = b->stop(b);

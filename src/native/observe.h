@@ -48,12 +48,19 @@ void cf_skip(struct cf_walk *w, bool changes_state, const char *why);
 void cf_note_result(struct cf_walk *w, int64_t r);
 uint64_t cf_addr_of(struct cf_walk *w, const struct scn_addr *a);
 int cf_task_of(struct cf_walk *w, int sym);
+/* The descriptor number an op names, as this side numbered it. */
+long cf_fd_of(struct cf_walk *w, const struct scn_op *op);
 /* The value of the name the statement defines, if it defines one. */
 void cf_define(struct cf_walk *w, enum cf_sym_state st, int h, uint64_t v);
 /* A buffer for op->len bytes, or NULL after noting that there is none. */
 unsigned char *cf_load_buffer(struct cf_walk *w);
 /* The bytes a read or dma-read returned, as an observation. */
 void cf_note_bytes(struct cf_walk *w, int64_t r, const unsigned char *buf);
+/*
+ * What pread returned: a count (count_ok: the one the statement allows)
+ * and the bytes, which the statement's patterns judge as far as they go.
+ */
+void cf_note_count_bytes(struct cf_walk *w, int64_t r, const unsigned char *buf, bool count_ok);
 /* The pagemap entry at a place; -1 after noting why there is none. */
 int cf_pagemap1(struct cf_walk *w, int task_sym, const struct scn_addr *a, uint64_t *e);
 /* "same frame" or "different frames" between two present pages */

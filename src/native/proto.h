@@ -31,6 +31,10 @@ enum cf_req_op {
 	CF_REQ_PIN_URING,	/* len = pages; answer: ring fd, pfns, io_uring_params */
 	CF_REQ_PIN_VMSPLICE,	/* len = pages; answer: pipe fd, pfns */
 	CF_REQ_CLOSE,		/* fd: a descriptor number the runner has taken */
+	CF_REQ_FCALL,		/* a file call: arg = its SCN_OP_* kind, arg2 = flags, fd,
+				   off (open: the mode), addr, len; payload: the host path
+				   (open, unlink), the name (memfd), the pattern (pwrite);
+				   answer payload: pread's bytes, mincore's vector, struct cf_stat */
 };
 
 struct cf_req {

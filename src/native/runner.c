@@ -16,6 +16,8 @@
  * stop() swaps them off and removes them, after the processes are gone;
  * a signal that ends the runner (SIGINT, SIGTERM, SIGHUP: `timeout`, ^C)
  * does the same first, so no swap file is ever left enabled on the host.
+ * The scenario's files live in private directories (files.c), removed
+ * the same ways.
  */
 #define _GNU_SOURCE	/* pipe2, vmsplice, tee, F_SETPIPE_SZ, asprintf */
 #include <errno.h>
@@ -38,6 +40,7 @@
 
 #include "mmlab.h"
 #include "native/conform.h"
+#include "native/host.h"
 #include "native/proto.h"
 
 #define PAGE		4096ULL
@@ -732,6 +735,7 @@ static void emerg_cleanup(void)
 
 	if (getpid() != emerg_owner)
 		return;
+	cf_host_files_emerg();
 	for (i = 0; i < MAX_HOST_SWAP; i++) {
 		if (emerg_on[i] == 2)
 			swapoff(emerg_path[i]);
@@ -751,7 +755,7 @@ static void emerg_signal(int sig)
 	raise(sig);
 }
 
-static void emerg_arm(void)
+void cf_emerg_arm(void)
 {
 	struct sigaction sa;
 
@@ -863,7 +867,7 @@ static int host_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file
 	r = swap_dir(b);
 	if (r < 0)
 		return r;
-	emerg_arm();
+	cf_emerg_arm();
 	sw = &h->swap[h->nswap];
 	snprintf(sw->path, sizeof(sw->path), "%s/swap%d", h->swapdir, h->nswap);
 	memcpy(emerg_path[slot], sw->path, sizeof(sw->path));
@@ -908,6 +912,69 @@ static int host_swapoff(struct cf_backend *b, int swap)
 		return -errno;
 	sw->on = false;
 	return 0;
+}
+
+/* ---- files ---- */
+
+/*
+ * Paths become the run's private host paths (files.c) and ride as the
+ * payload with a memfd's name and pwrite's pattern; drop-caches is the
+ * runner's own, on the files the live processes hold.
+ */
+static int64_t host_fcall(struct cf_backend *b, int task, const struct cf_fcall *c, void *out)
+{
+	struct host *h = H(b);
+	struct cf_req q = { .op = CF_REQ_FCALL, .arg = c->kind, .arg2 = c->flags, .fd = c->fd,
+			    .off = c->off, .addr = c->addr, .len = c->len };
+	const void *pay = NULL;
+	char path[4096 + 256];
+	size_t max = 0;
+	pid_t *pids;
+	int i, n, r;
+
+	switch (c->kind) {
+	case SCN_OP_DROP_CACHES:
+		pids = calloc(h->ntask + 1, sizeof(*pids));
+		if (!pids)
+			return -ENOMEM;
+		for (i = n = 0; i < h->ntask; i++)
+			if (h->task[i].sock >= 0)
+				pids[n++] = h->task[i].pid;
+		r = cf_host_drop_caches(b, (int)c->flags, pids, n);
+		free(pids);
+		return r;
+	case SCN_OP_OPEN:
+	case SCN_OP_UNLINK:
+		r = cf_host_path(b, c->path, path, sizeof(path));
+		if (r < 0)
+			return r;
+		q.off = c->mode;
+		pay = path;
+		q.patn = (uint32_t)strlen(path);
+		break;
+	case SCN_OP_MEMFD:
+		pay = c->path;
+		q.patn = (uint32_t)strlen(c->path);
+		break;
+	case SCN_OP_PWRITE:
+		if (c->pat->n > (1 << 16)) {
+			snprintf(b->why, sizeof(b->why), "pwrite patterns longer than 64 KiB");
+			return -CF_SKIP;
+		}
+		pay = c->pat->bytes;
+		q.patn = (uint32_t)c->pat->n;
+		break;
+	case SCN_OP_PREAD:
+		max = c->len;
+		break;
+	case SCN_OP_EXPECT_MINCORE:
+		max = (c->len + PAGE - 1) / PAGE;
+		break;
+	case SCN_OP_EXPECT_FSTAT:
+		max = sizeof(struct cf_stat);
+		break;
+	}
+	return call(b, task, &q, pay, -1, out, max, NULL);
 }
 
 static int64_t host_reclaim(struct cf_backend *b, uint64_t npages)
@@ -973,7 +1040,7 @@ static const char *host_stop(struct cf_backend *b)
 {
 	struct host *h = H(b);
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	const char *swap_msg;
+	const char *swap_msg, *files_msg;
 	int i, tries;
 
 	for (i = 0; i < h->npin; i++)
@@ -993,6 +1060,7 @@ static const char *host_stop(struct cf_backend *b)
 			nanosleep(&ts, NULL);
 	}
 	swap_msg = swap_cleanup(h);
+	files_msg = cf_host_files_cleanup();
 	free(h->task);
 	free(h->pin);
 	free(h->pids);
@@ -1003,7 +1071,7 @@ static const char *host_stop(struct cf_backend *b)
 	h->broken = false;
 	if (tries == 300)
 		return "host runner: some processes could not be reaped";
-	return swap_msg;
+	return swap_msg ? swap_msg : files_msg;
 }
 
 static long host_reports(struct cf_backend *b)
@@ -1043,6 +1111,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->reclaim = host_reclaim;
 	b->tag = host_tag;
 	b->fail = host_fail;
+	b->fcall = host_fcall;
 }
 
 void cf_host_free(struct cf_backend *b)

@@ -9,10 +9,13 @@
  * feature as agreement or as a disagreement (a counter mmlab does not
  * keep, for now).
  */
+#define _GNU_SOURCE	/* F_ADD_SEALS, F_GET_SEALS */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mmlab.h"
@@ -344,6 +347,62 @@ static int sim_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
 	return mml_fail_set(S(b)->m, sites ? &f : NULL);
 }
 
+/* As the interpreter calls them (scenario/cmd_file.c), paths as they are. */
+static int64_t sim_fcall(struct cf_backend *b, int task, const struct cf_fcall *c, void *out)
+{
+	struct mml_task *t = task >= 0 ? S(b)->task[task] : NULL;
+	int fd = (int)c->fd;
+	unsigned char *buf;
+	struct stat st;
+	int64_t r;
+
+	switch (c->kind) {
+	case SCN_OP_OPEN:
+		return mml_open(t, c->path, (int)c->flags, (unsigned)c->mode);
+	case SCN_OP_MEMFD:
+		return mml_memfd_create(t, c->path, (unsigned)c->flags);
+	case SCN_OP_DUP:
+		return mml_dup(t, fd);
+	case SCN_OP_CLOSE:
+		return mml_close(t, fd);
+	case SCN_OP_UNLINK:
+		return mml_unlink(t, c->path);
+	case SCN_OP_FTRUNCATE:
+		return mml_ftruncate(t, fd, (int64_t)c->len);
+	case SCN_OP_FALLOCATE:
+		return mml_fallocate(t, fd, (int)c->flags, c->off, (int64_t)c->len);
+	case SCN_OP_FSYNC:
+		return mml_fsync(t, fd);
+	case SCN_OP_MSYNC:
+		return mml_msync(t, c->addr, c->len, (int)c->flags);
+	case SCN_OP_SEAL:
+		return mml_fcntl(t, fd, F_ADD_SEALS, c->flags);
+	case SCN_OP_EXPECT_SEALS:
+		return mml_fcntl(t, fd, F_GET_SEALS, 0);
+	case SCN_OP_DROP_CACHES:
+		return mml_drop_caches(S(b)->m, (int)c->flags);
+	case SCN_OP_PREAD:
+		return mml_pread(t, fd, out, c->len, c->off);
+	case SCN_OP_PWRITE:
+		buf = filled(c->len, c->pat);
+		if (!buf)
+			return -ENOMEM;
+		r = mml_pwrite(t, fd, buf, c->len, c->off);
+		free(buf);
+		return r;
+	case SCN_OP_EXPECT_MINCORE:
+		return mml_mincore(t, c->addr, c->len, out);
+	case SCN_OP_EXPECT_FSTAT:
+		r = mml_fstat(t, fd, &st);
+		if (r == 0)
+			*(struct cf_stat *)out = (struct cf_stat){ st.st_size, st.st_blocks,
+								   (int64_t)st.st_nlink };
+		return r;
+	}
+	snprintf(b->why, sizeof(b->why), "mmlab: no file call for statement kind %d", c->kind);
+	return -CF_SKIP;
+}
+
 void cf_sim_init(struct cf_backend *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -372,6 +431,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->reclaim = sim_reclaim;
 	b->tag = sim_tag;
 	b->fail = sim_fail;
+	b->fcall = sim_fcall;
 }
 
 void cf_sim_free(struct cf_backend *b)

@@ -99,20 +99,11 @@ static int st_mmap(struct scn_parser *p, struct scn_op *op)
 		return -1;
 	t = scn_peek(p);
 	if (t && !scn_tok_is(t, "=>")) {
-		int64_t v;
-
-		p->i++;
-		if (scn_parse_s64(p, t, &v) < 0)
+		if (scn_parse_fd(p, op) < 0)
 			return -1;
-		if (v < -0x80000000LL || v > 0x7fffffff)
-			return scn_perr(p, t->col, "file descriptor out of range");
-		op->fd = (long)v;
 		t = scn_peek(p);
-		if (t && !scn_tok_is(t, "=>")) {
-			p->i++;
-			if (scn_parse_s64(p, t, &op->off) < 0)
-				return -1;
-		}
+		if (t && !scn_tok_is(t, "=>") && scn_parse_off(p, &op->off) < 0)
+			return -1;
 	}
 	if (!p->name)
 		return scn_parse_result(p, op, true);
@@ -124,7 +115,7 @@ static int st_mmap(struct scn_parser *p, struct scn_op *op)
 static int run_mmap(struct scn_runner *r, const struct scn_op *op)
 {
 	long ret = mml_mmap(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), op->len,
-			    (int)op->arg, (int)op->flags, (int)op->fd, op->off);
+			    (int)op->arg, (int)op->flags, scn_fd_of(r, op), op->off);
 
 	/* an address is never in the errno range: 47-bit user space */
 	if (ret < 0 && ret >= -4095)
@@ -140,7 +131,7 @@ static void obs_mmap(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
 	int64_t r = w->b->mmap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
-			       op->len, op->arg, op->flags, op->fd, op->off);
+			       op->len, op->arg, op->flags, cf_fd_of(w, op), op->off);
 
 	if (cf_refused(w, r, true)) {
 		cf_define(w, CF_SYM_SKIPPED, -1, 0);
@@ -161,8 +152,8 @@ static void pr_mmap(const struct scn_printer *pr, const struct scn_op *op)
 	fprintf(pr->f, " %llu %s %s", (unsigned long long)op->len,
 		scn_prot_name(op->arg, prot, sizeof(prot)),
 		scn_mmap_flags_name(op->flags, flags, sizeof(flags)));
-	if (op->fd != -1 || op->off)
-		fprintf(pr->f, " %ld", op->fd);
+	if (op->fdsym >= 0 || op->fd != -1 || op->off)
+		scn_print_fd(pr, op);
 	if (op->off)
 		fprintf(pr->f, " %lld", (long long)op->off);
 }

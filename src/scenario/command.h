@@ -52,7 +52,8 @@ struct scn_cmd {
 
 /* Each family's statements, ended by an entry without a name. */
 extern const struct scn_cmd scn_mem_cmds[], scn_frame_cmds[], scn_proc_cmds[],
-	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[];
+	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[],
+	scn_file_cmds[];
 
 /* commands.c */
 /* Every statement, in order: for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) */
@@ -106,6 +107,8 @@ const char *scn_num_parse(const char *s, size_t n, bool suffix, uint64_t *out);
 int scn_parse_u64(struct scn_parser *p, const struct scn_tok *t, bool suffix, uint64_t *out);
 int scn_parse_len(struct scn_parser *p, const char *what, uint64_t *out);
 int scn_parse_s64(struct scn_parser *p, const struct scn_tok *t, int64_t *out);
+/* an optional '-' and a size (4k): file offsets */
+int scn_parse_off(struct scn_parser *p, int64_t *out);
 /* a defined name of this kind; or a new definition of one */
 int scn_sym_use(struct scn_parser *p, const struct scn_tok *t, size_t n,
 		enum scn_sym_kind kind, int *slot);
@@ -113,6 +116,8 @@ int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 		enum scn_sym_kind kind, int *slot);
 int scn_parse_task(struct scn_parser *p, int *slot);
 int scn_parse_addr(struct scn_parser *p, struct scn_addr *a);
+/* FD: a descriptor's name into op->fdsym, or a number into op->fd */
+int scn_parse_fd(struct scn_parser *p, struct scn_op *op);
 int scn_parse_pattern(struct scn_parser *p, struct scn_pattern *pat);
 /* after "expect": PATTERN { "|" PATTERN } into op->pat and op->alt[] */
 int scn_parse_patterns(struct scn_parser *p, struct scn_op *op);
@@ -165,6 +170,8 @@ int scn_check_result(struct scn_runner *r, long ret);
 /* A length that costs host memory or time in proportion, within max (0: any)? */
 int scn_within(struct scn_runner *r, const char *what, uint64_t len, uint64_t max);
 uint64_t scn_addr_of(struct scn_runner *r, const struct scn_addr *a);
+/* the descriptor number an op names (op->fdsym or op->fd) */
+int scn_fd_of(struct scn_runner *r, const struct scn_op *op);
 struct mml_task *scn_task_of(struct scn_runner *r, int sym);
 /* "A p+0x1000 (0x7f0000001000)": how failures name a place */
 const char *scn_where(struct scn_runner *r, int task, const struct scn_addr *a,
@@ -187,6 +194,9 @@ typedef const char *scn_place_fn(struct scn_runner *r, const struct scn_op *op, 
  */
 int scn_check_load(struct scn_runner *r, const struct scn_op *op, int ret,
 		   const unsigned char *buf, scn_place_fn *place);
+/* The patterns alone, over the first len bytes (pread: what it returned). */
+int scn_check_bytes(struct scn_runner *r, const struct scn_op *op, const unsigned char *buf,
+		    uint64_t len, scn_place_fn *place);
 /* the pagemap entry of a place, or a failed expectation */
 int scn_pagemap_at(struct scn_runner *r, int task, const struct scn_addr *a,
 		   uint64_t extra, uint64_t *e);
@@ -203,6 +213,10 @@ long scn_stat_read(struct scn_runner *r, enum scn_stat_src src, const char *name
 
 /* " NAME" of a symbol */
 void scn_print_sym(const struct scn_printer *pr, int sym);
+/* " f" or " 99": the descriptor an op names */
+void scn_print_fd(const struct scn_printer *pr, const struct scn_op *op);
+/* " \"/tmp/a\"": a string, printable bytes as they are, others escaped */
+void scn_print_string(const struct scn_printer *pr, const char *s, size_t n);
 /* " p+4096", " 0x10000000" */
 void scn_print_addr(const struct scn_printer *pr, const struct scn_addr *a);
 /* " 0x11", " zero" or " \"\x61\x62\"" */

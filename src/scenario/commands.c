@@ -22,6 +22,7 @@ static const struct scn_cmd *const families[] = {
 	scn_task_cmds,		/* machine check spawn thread fork exit, expect killed/alive */
 	scn_tag_cmds,		/* tag, expect tag, fail */
 	scn_device_cmds,	/* device attach detach read write snapshot exclusive, expect device */
+	scn_file_cmds,		/* open memfd dup close unlink ftruncate ... pread pwrite, expect mincore ... */
 	NULL
 };
 

@@ -10,8 +10,10 @@
  * public API takes them; a name the host does not define is simply not
  * in the table (the parser then says "unknown ...").
  */
+#define _GNU_SOURCE	/* F_SEAL_*, MFD_*, FALLOC_FL_* */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -197,6 +199,66 @@ static const struct scn_name fail_sites[] = {
 	{ NULL, 0 }
 };
 
+/*
+ * The file calls' flags, named as the language writes them ("-" where C
+ * has "_"); read case-insensitively, with or without the C prefix.  The
+ * first name of a value is the one printed.
+ */
+static const struct scn_name oflags[] = {
+	{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
+	{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
+	{ "cloexec", O_CLOEXEC },
+	{ NULL, 0 }
+};
+
+static const struct scn_name mfd_flags[] = {
+	{ "cloexec", MFD_CLOEXEC }, { "allow-sealing", MFD_ALLOW_SEALING },
+	{ NULL, 0 }
+};
+
+static const struct scn_name falloc_flags[] = {
+	{ "keep-size", FALLOC_FL_KEEP_SIZE }, { "punch-hole", FALLOC_FL_PUNCH_HOLE },
+#ifdef FALLOC_FL_ZERO_RANGE
+	{ "zero-range", FALLOC_FL_ZERO_RANGE },
+#endif
+#ifdef FALLOC_FL_COLLAPSE_RANGE
+	{ "collapse-range", FALLOC_FL_COLLAPSE_RANGE },
+#endif
+#ifdef FALLOC_FL_INSERT_RANGE
+	{ "insert-range", FALLOC_FL_INSERT_RANGE },
+#endif
+	{ NULL, 0 }
+};
+
+static const struct scn_name ms_flags[] = {
+	{ "async", MS_ASYNC }, { "sync", MS_SYNC }, { "invalidate", MS_INVALIDATE },
+	{ NULL, 0 }
+};
+
+static const struct scn_name seals[] = {
+	{ "seal", F_SEAL_SEAL }, { "shrink", F_SEAL_SHRINK }, { "grow", F_SEAL_GROW },
+	{ "write", F_SEAL_WRITE },
+#ifdef F_SEAL_FUTURE_WRITE
+	{ "future-write", F_SEAL_FUTURE_WRITE },
+#endif
+#ifdef F_SEAL_EXEC
+	{ "exec", F_SEAL_EXEC },
+#endif
+	{ NULL, 0 }
+};
+
+static const struct {
+	const struct scn_name *tab;
+	const char *pfx;
+	const char *none;	/* how 0 prints */
+} flag_sets[] = {
+	[SCN_OFLAGS] = { oflags, "O_", "rdonly" },
+	[SCN_MFD_FLAGS] = { mfd_flags, "MFD_", "0" },
+	[SCN_FALLOC_FLAGS] = { falloc_flags, "FALLOC_FL_", "0" },
+	[SCN_MS_FLAGS] = { ms_flags, "MS_", "0" },
+	[SCN_SEALS] = { seals, "F_SEAL_", "none" },
+};
+
 /* The entry with exactly this name (n bytes), case and all, or NULL. */
 static const struct scn_name *exact(const struct scn_name *tab, const char *s, size_t n)
 {
@@ -309,6 +371,60 @@ int scn_mmap_flag(const char *s, size_t n, long *out)
 int scn_advice(const char *s, size_t n, long *out)
 {
 	return lookup(advices, "MADV_", s, n, out);
+}
+
+/* "allow-sealing", "ALLOW_SEALING", "MFD_ALLOW_SEALING": one flag of a set */
+int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit)
+{
+	const char *pfx = flag_sets[set].pfx;
+	const struct scn_name *t;
+	size_t pl = strlen(pfx), i;
+
+	if (n > pl && strncasecmp(s, pfx, pl) == 0) {
+		s += pl;
+		n -= pl;
+	}
+	for (t = flag_sets[set].tab; t->name; t++) {
+		if (strlen(t->name) != n)
+			continue;
+		for (i = 0; i < n; i++)
+			if (tolower((unsigned char)s[i]) != t->name[i] &&
+			    !(s[i] == '_' && t->name[i] == '-'))
+				break;
+		if (i == n) {
+			*bit = t->value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * "rdwr,creat", "punch-hole,keep-size", "none": the names of a set's
+ * bits, the rest as a number.  Open's access mode is a value, not a bit
+ * (O_RDONLY is 0): it comes first, always.
+ */
+const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n)
+{
+	const struct scn_name *tab = flag_sets[set].tab;
+	const char *mode = "";
+	unsigned long rest;
+	char bits[160];
+
+	if (set == SCN_OFLAGS && (v & O_ACCMODE) != O_ACCMODE) {
+		mode = (v & O_ACCMODE) == O_WRONLY ? "wronly" :
+		       (v & O_ACCMODE) == O_RDWR ? "rdwr" : "rdonly";
+		v &= ~(long)O_ACCMODE;
+		tab += 3;	/* past the access modes */
+	}
+	bit_names(tab, (unsigned long)v, &rest, ",", false, bits, sizeof(bits));
+	if (rest)
+		snprintf(bits + strlen(bits), sizeof(bits) - strlen(bits), "%s%#lx",
+			 bits[0] ? "," : "", rest);
+	if (!mode[0] && !bits[0])
+		mode = flag_sets[set].none;
+	snprintf(buf, n, "%s%s%s", mode, mode[0] && bits[0] ? "," : "", bits);
+	return buf;
 }
 
 int scn_foll(const char *s, size_t n, long *bit)
@@ -471,6 +587,29 @@ bool scn_result_ok(const struct scn_expect *e, int got)
 	for (int i = 0; i < e->nerr; i++)
 		if (e->err[i] == got)
 			return true;
+	return false;
+}
+
+/*
+ * pread and pwrite: a byte count or an error.  Any listed count passes;
+ * "ok", or no "=>" at all, is the whole length asked for.
+ */
+bool scn_count_ok(const struct scn_expect *e, uint64_t len, int64_t got)
+{
+	int i;
+
+	if (e->any)
+		return true;
+	if (got < 0)
+		return e->nerr && scn_result_ok(e, (int)-got);
+	for (i = 0; i < e->ncount; i++)
+		if (e->count[i] == (uint64_t)got)
+			return true;
+	if (!e->nerr && !e->ncount)
+		return (uint64_t)got == len;
+	for (i = 0; i < e->nerr; i++)
+		if (e->err[i] == 0)
+			return (uint64_t)got == len;
 	return false;
 }
 

@@ -12,6 +12,7 @@
  * a line starts; each statement's own parse function is in its cmd_*.c
  * (command.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,7 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_SWAPPED_OFF: return "a swapped-off device";
 	case SCN_SYM_DEVICE: return "a device";
 	case SCN_SYM_DETACHED: return "a detached device";
+	case SCN_SYM_FD: return "a descriptor";
 	default: return "gone";
 	}
 }
@@ -340,6 +342,56 @@ int scn_parse_addr(struct scn_parser *p, struct scn_addr *a)
 		a->off += t->s[k] == '+' ? v : 0 - v;
 		k = j;
 	}
+	return 0;
+}
+
+/*
+ * A descriptor: a name that open, memfd or dup defined, or a number
+ * (-1, 99: descriptors nobody opened, for EBADF).  A name stands for the
+ * number it got in its process; a forked child has the same numbers, so
+ * any task may use it.
+ */
+int scn_parse_fd(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = scn_need(p, "descriptor (a name from open, memfd or dup, or a number)");
+	int64_t v;
+
+	if (!t)
+		return -1;
+	if (t->type == SCN_TOK_WORD && t->n && (t->s[0] == '-' || (t->s[0] >= '0' && t->s[0] <= '9'))) {
+		if (scn_parse_s64(p, t, &v) < 0)
+			return -1;
+		if (v < -0x80000000LL || v > 0x7fffffff)
+			return scn_perr(p, t->col, "file descriptor out of range");
+		op->fd = (long)v;
+		op->fdsym = -1;
+		return 0;
+	}
+	return scn_sym_use(p, t, t->n, SCN_SYM_FD, &op->fdsym);
+}
+
+/*
+ * OFF: an optional '-' and a size (4k, 0x1000): file offsets, and fstat's
+ * values.  A negative offset is the syscall's EINVAL to say.
+ */
+int scn_parse_off(struct scn_parser *p, int64_t *out)
+{
+	struct scn_tok *t = scn_need(p, "offset"), u;
+	uint64_t v;
+
+	if (!t)
+		return -1;
+	u = *t;
+	if (t->type == SCN_TOK_WORD && t->n > 1 && t->s[0] == '-') {
+		u.s++;
+		u.n--;
+		u.col++;
+	}
+	if (scn_parse_u64(p, &u, true, &v) < 0)
+		return -1;
+	if (v > (uint64_t)INT64_MAX)
+		return scn_perr(p, t->col, "offset too large");
+	*out = u.s != t->s ? -(int64_t)v : (int64_t)v;
 	return 0;
 }
 
@@ -503,6 +555,49 @@ int scn_parse_access(struct scn_parser *p, struct scn_op *op, bool store)
 
 /* ---- results and comparisons ---- */
 
+/*
+ * One outcome of "=> ...": ok, an errno name; for a load or a store
+ * (read, write) the signal the CPU would take, SIGBUS (EIO, as the API
+ * returns it) or SIGSEGV (EFAULT); for pread and pwrite a byte count.
+ * 0, or -1 after the message.
+ */
+static int parse_outcome(struct scn_parser *p, struct scn_op *op, const char *s, size_t n,
+			 unsigned col)
+{
+	bool access = op->kind == SCN_OP_READ || op->kind == SCN_OP_WRITE;
+	bool counts = op->kind == SCN_OP_PREAD || op->kind == SCN_OP_PWRITE;
+	uint64_t v;
+	int e;
+
+	if (op->expect.nerr + op->expect.ncount == SCN_MAX_ERRS)
+		return scn_perr(p, col, "at most %d results", SCN_MAX_ERRS);
+	if (n && s[0] >= '0' && s[0] <= '9') {
+		const char *why;
+
+		if (!counts)
+			return scn_perr(p, col, "a byte count is the result of pread and pwrite only");
+		why = scn_num_parse(s, n, true, &v);
+		if (why)
+			return scn_perr(p, col, "%s in a byte count", why);
+		op->expect.count[op->expect.ncount++] = v;
+		return 0;
+	}
+	if (n == 2 && memcmp(s, "ok", 2) == 0) {
+		e = 0;
+	} else if ((n == 6 && !memcmp(s, "SIGBUS", 6)) || (n == 7 && !memcmp(s, "SIGSEGV", 7))) {
+		if (!access)
+			return scn_perr(p, col, "%.*s is the outcome of a load or store (read, write)",
+					(int)n, s);
+		e = n == 6 ? EIO : EFAULT;
+	} else if (scn_errno(s, n, &e) < 0) {
+		return scn_perr(p, col, "unknown result '%.*s' (ok, any, EINVAL, ...%s)",
+				(int)(n > 40 ? 40 : n), s, access ? ", SIGBUS" :
+				counts ? ", a byte count" : "");
+	}
+	op->expect.err[op->expect.nerr++] = e;
+	return 0;
+}
+
 /* "=> ok", "=> EINVAL", "=> ok|ENOMEM", "=> any", then the end. */
 int scn_parse_result(struct scn_parser *p, struct scn_op *op, bool allowed)
 {
@@ -522,18 +617,10 @@ int scn_parse_result(struct scn_parser *p, struct scn_op *op, bool allowed)
 		return scn_end_of_line(p);
 	}
 	while (a <= t->n) {
-		int e;
-
 		for (b = a; b < t->n && t->s[b] != '|'; b++)
 			;
-		if (b - a == 2 && memcmp(t->s + a, "ok", 2) == 0)
-			e = 0;
-		else if (scn_errno(t->s + a, b - a, &e) < 0)
-			return scn_perr(p, t->col + a, "unknown result '%.*s' (ok, any, EINVAL, ...)",
-					(int)(b - a > 40 ? 40 : b - a), t->s + a);
-		if (op->expect.nerr == SCN_MAX_ERRS)
-			return scn_perr(p, t->col + a, "at most %d results", SCN_MAX_ERRS);
-		op->expect.err[op->expect.nerr++] = e;
+		if (parse_outcome(p, op, t->s + a, b - a, t->col + a) < 0)
+			return -1;
 		a = b + 1;
 	}
 	return scn_end_of_line(p);
@@ -546,7 +633,8 @@ int scn_parse_result_defining(struct scn_parser *p, struct scn_op *op)
 
 	if (scn_parse_result(p, op, true) < 0)
 		return -1;
-	if (op->expect.any || (op->expect.nerr && (op->expect.nerr > 1 || op->expect.err[0])))
+	if (op->expect.any || op->expect.ncount ||
+	    (op->expect.nerr && (op->expect.nerr > 1 || op->expect.err[0])))
 		return scn_perr(p, t->col, "a statement that defines a name must succeed");
 	return 0;
 }
@@ -587,6 +675,7 @@ void scn_op_init(struct scn_op *op, enum scn_op_kind kind)
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = -1;
+	op->fdsym = -1;
 	op->prio = -1;
 	op->fd = -1;
 	op->addr.sym = op->addr2.sym = -1;

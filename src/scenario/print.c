@@ -31,6 +31,31 @@ void scn_print_sym(const struct scn_printer *pr, int sym)
 	print_name(pr, sym);
 }
 
+void scn_print_fd(const struct scn_printer *pr, const struct scn_op *op)
+{
+	if (op->fdsym >= 0)
+		scn_print_sym(pr, op->fdsym);
+	else
+		fprintf(pr->f, " %ld", op->fd);
+}
+
+/* Printable bytes as they are, so that paths read as paths. */
+void scn_print_string(const struct scn_printer *pr, const char *s, size_t n)
+{
+	size_t i;
+
+	fputs(" \"", pr->f);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			fputc(c, pr->f);
+		else
+			fprintf(pr->f, "\\x%02x", c);
+	}
+	fputc('"', pr->f);
+}
+
 void scn_print_addr(const struct scn_printer *pr, const struct scn_addr *a)
 {
 	if (a->sym < 0) {
@@ -96,6 +121,8 @@ static void print_result(const struct scn_printer *pr, const struct scn_expect *
 	}
 	for (i = 0; i < e->nerr; i++)
 		fprintf(pr->f, "%s%s", i ? "|" : " => ", scn_errno_name(e->err[i]));
+	for (i = 0; i < e->ncount; i++)
+		fprintf(pr->f, "%s%llu", i || e->nerr ? "|" : " => ", (unsigned long long)e->count[i]);
 }
 
 void scn_print_op(const struct scn_printer *pr, const struct scn_op *op)

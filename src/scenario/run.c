@@ -51,6 +51,11 @@ uint64_t scn_addr_of(struct scn_runner *r, const struct scn_addr *a)
 	return a->sym < 0 ? a->off : r->vals[a->sym].v + a->off;
 }
 
+int scn_fd_of(struct scn_runner *r, const struct scn_op *op)
+{
+	return op->fdsym >= 0 ? (int)r->vals[op->fdsym].v : (int)op->fd;
+}
+
 struct mml_task *scn_task_of(struct scn_runner *r, int sym)
 {
 	return r->vals[sym].task;
@@ -222,15 +227,21 @@ static const char *alts_note(const struct scn_op *op, char *buf, size_t n)
 int scn_check_load(struct scn_runner *r, const struct scn_op *op, int ret,
 		   const unsigned char *buf, scn_place_fn *place)
 {
+	if (ret < 0 || !op->pat.present || scn_check_result(r, 0))
+		return ret < 0 || !op->pat.present ? scn_check_result(r, ret) : SCN_FAIL;
+	return scn_check_bytes(r, op, buf, op->len, place);
+}
+
+int scn_check_bytes(struct scn_runner *r, const struct scn_op *op, const unsigned char *buf,
+		    uint64_t len, scn_place_fn *place)
+{
 	const struct scn_pattern *pat = &op->pat;
 	char w[160], e[96], g[96], a[64];
 	uint64_t i, start, n;
 
-	if (ret < 0 || !pat->present || scn_check_result(r, 0))
-		return ret < 0 || !pat->present ? scn_check_result(r, ret) : SCN_FAIL;
-	if (scn_pattern_matches(op, buf, op->len))
+	if (!pat->present || scn_pattern_matches(op, buf, len))
 		return SCN_PASS;
-	for (i = 0; i < op->len && buf[i] == pat->bytes[i % pat->n]; i++)
+	for (i = 0; i < len && buf[i] == pat->bytes[i % pat->n]; i++)
 		;
 	if (pat->n == 1)
 		return scn_fail(r, "%s: expected 0x%02x at %s, got 0x%02x%s", scn_cmd_name(op),
@@ -238,7 +249,7 @@ int scn_check_load(struct scn_runner *r, const struct scn_op *op, int ret,
 				alts_note(op, a, sizeof(a)));
 	/* show the pattern's period that holds the first difference */
 	start = i - i % pat->n;
-	n = op->len - start < pat->n ? op->len - start : pat->n;
+	n = len - start < pat->n ? len - start : pat->n;
 	quote(pat->bytes, n, e, sizeof(e));
 	quote(buf + start, n, g, sizeof(g));
 	return scn_fail(r, "%s: expected %s at %s, got %s (first difference at byte %llu)%s",

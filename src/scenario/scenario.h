@@ -123,6 +123,22 @@ enum scn_op_kind {
 	SCN_OP_DEVICE_SNAPSHOT,	/* device snapshot d ADDR NPAGES expect STATE... */
 	SCN_OP_DEVICE_EXCLUSIVE, /* device exclusive d ADDR NPAGES */
 	SCN_OP_EXPECT_DEVICE,	/* expect device d mapped|unmapped ADDR: value 1 / 0 */
+	SCN_OP_OPEN,		/* [f =] open A PATH OFLAGS [MODE]: path in name, mode in arg */
+	SCN_OP_MEMFD,		/* [f =] memfd A NAME [MFDFLAGS] */
+	SCN_OP_DUP,		/* [f =] dup A FD */
+	SCN_OP_CLOSE,		/* close A FD */
+	SCN_OP_UNLINK,		/* unlink A PATH */
+	SCN_OP_FTRUNCATE,	/* ftruncate A FD LEN */
+	SCN_OP_FALLOCATE,	/* fallocate A FD FALLOC OFF LEN: mode in arg */
+	SCN_OP_FSYNC,		/* fsync A FD */
+	SCN_OP_MSYNC,		/* msync A ADDR LEN MSFLAGS: flags in arg */
+	SCN_OP_SEAL,		/* seal A FD SEALS: seals in arg */
+	SCN_OP_DROP_CACHES,	/* drop-caches N: N in arg */
+	SCN_OP_PREAD,		/* pread A FD OFF LEN [expect PATTERNS] */
+	SCN_OP_PWRITE,		/* pwrite A FD OFF [LEN] PATTERN */
+	SCN_OP_EXPECT_MINCORE,	/* expect mincore A ADDR LEN BITS: the bits in name */
+	SCN_OP_EXPECT_FSTAT,	/* expect fstat A FD FIELD CMP N: the field in name */
+	SCN_OP_EXPECT_SEALS,	/* expect seals A FD == SEALS: value */
 	NR_SCN_OPS
 };
 
@@ -137,6 +153,7 @@ enum scn_sym_kind {
 	SCN_SYM_SWAPPED_OFF,	/* a swap device after a swapoff that must succeed */
 	SCN_SYM_DEVICE,		/* a device attached by "device d = attach" */
 	SCN_SYM_DETACHED,	/* a device after its detach */
+	SCN_SYM_FD,		/* a descriptor number, defined by open, memfd or dup */
 };
 
 struct scn_sym {
@@ -168,13 +185,17 @@ struct scn_pattern {
 
 #define SCN_MAX_ERRS 4
 /*
- * What a statement may return.  Default (nerr == 0, !any): success.
- * "=> ok|ENOMEM" lists up to SCN_MAX_ERRS outcomes, 0 meaning ok.
+ * What a statement may return.  Default (nerr == 0, ncount == 0, !any):
+ * success.  "=> ok|ENOMEM" lists up to SCN_MAX_ERRS outcomes, 0 meaning
+ * ok; pread and pwrite may also list byte counts ("=> 4096|0"), which
+ * count towards that bound.
  */
 struct scn_expect {
 	bool any;
 	int nerr;
 	int err[SCN_MAX_ERRS];	/* positive errno values, 0 = ok */
+	int ncount;
+	uint64_t count[SCN_MAX_ERRS];	/* pread, pwrite: byte counts allowed */
 };
 
 enum scn_cmp { SCN_EQ, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
@@ -202,7 +223,8 @@ struct scn_op {
 	bool has_len;
 	long arg;		/* prot, advice, show what */
 	long flags;		/* mmap flags; MML_FOLL_* of pin and get */
-	long fd;
+	long fd;		/* a descriptor number, when fdsym < 0 */
+	int fdsym;		/* a descriptor's name (SCN_SYM_FD), or -1: fd itself */
 	int64_t off;
 	struct scn_pattern pat;
 	struct scn_pattern alt[SCN_MAX_ALTS];	/* read/dma-read: more allowed patterns */
@@ -292,6 +314,16 @@ int scn_foll(const char *s, size_t n, long *bit);		/* one gup flag */
 int scn_pm_bit(const char *s, size_t n, uint64_t *bit);	/* one pagemap bit */
 int scn_fail_site(const char *s, size_t n, unsigned *site);	/* one site */
 const char *scn_errno_name(int e);				/* "ok" for 0 */
+/* The flags of the file calls, each set a table of its own. */
+enum scn_flag_set {
+	SCN_OFLAGS,		/* open: rdonly wronly rdwr creat excl trunc cloexec */
+	SCN_MFD_FLAGS,		/* memfd: cloexec allow-sealing */
+	SCN_FALLOC_FLAGS,	/* fallocate: keep-size punch-hole ... */
+	SCN_MS_FLAGS,		/* msync: async sync invalidate */
+	SCN_SEALS,		/* seal, expect seals: seal shrink grow write future-write */
+};
+int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit);	/* one flag */
+const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n); /* "rdwr,creat" */
 const char *scn_prot_name(long prot, char *buf, size_t n);	/* "rw,mte" */
 const char *scn_mmap_flags_name(long flags, char *buf, size_t n); /* "private,anonymous" */
 const char *scn_advice_name(long advice, char *buf, size_t n);	/* "dontneed" */
@@ -304,6 +336,8 @@ const char *scn_cmp_name(enum scn_cmp c);
 bool scn_cmp_holds(int64_t a, enum scn_cmp c, int64_t b);
 /* Is errno got (0: success) one of the outcomes "=> ..." allows? */
 bool scn_result_ok(const struct scn_expect *e, int got);
+/* Is got (a byte count, or -errno) what a pread or pwrite of len may return? */
+bool scn_count_ok(const struct scn_expect *e, uint64_t len, int64_t got);
 /* The machine statement's options (op may be NULL: none) onto cfg. */
 void scn_machine_config(const struct scn_op *op, struct mml_config *cfg);
 /* tag, expect tag: the next 16-byte granule after the one holding a. */

@@ -80,6 +80,36 @@ static const struct { const char *in, *out; } lines[] = {
 	{ "fail frame,meta 3 repeat -1", NULL },
 	{ "fail frame,pgtable,meta,swap-slot,swap-io,tag", "fail all" },
 	{ "fail off", NULL },
+	{ "f = open A \"/tmp/a\" rdwr,creat", NULL },
+	{ "open A \"/disk/x y\" O_RDONLY|O_EXCL 0644 => ENOENT",
+	  "open A \"/disk/x y\" rdonly,excl 0644 => ENOENT" },
+	{ "m = memfd A \"test\" allow-sealing,cloexec", "m = memfd A \"test\" cloexec,allow-sealing" },
+	{ "memfd A \"\\x01\"", "memfd A \"\\x01\"" },
+	{ "g = dup B f", NULL },
+	{ "fm = mmap A 0 4k rw shared f 4k", "fm = mmap A 0 4096 rw shared f 4096" },
+	{ "ftruncate A f 8k", "ftruncate A f 8192" },
+	{ "fallocate A f punch-hole,keep-size 4k 4k", "fallocate A f keep-size,punch-hole 4096 4096" },
+	{ "fallocate A m 0 -1 4k => EINVAL", "fallocate A m 0 -1 4096 => EINVAL" },
+	{ "pwrite A f 0 \"hi\"", "pwrite A f 0 2 \"\\x68\\x69\"" },
+	{ "pwrite A g 4k 4k 0x11 => 4096|ENOSPC", "pwrite A g 4096 4096 0x11 => ENOSPC|4096" },
+	{ "pread A f 4k 8k expect 0x11|zero => 4k", "pread A f 4096 8192 expect 0x11 |zero => 4096" },
+	{ "pread A 99 0 1 => EBADF", NULL },
+	{ "read A fm 4k => SIGBUS", "read A fm 4096 => EIO" },
+	{ "write A fm 1 2 => SIGSEGV|ok", "write A fm 1 0x02 => EFAULT|ok" },
+	{ "fsync A f", NULL },
+	{ "msync A fm 4k sync,invalidate", "msync A fm 4096 sync,invalidate" },
+	{ "seal A m shrink,grow", NULL },
+	{ "expect seals A m == shrink,grow", NULL },
+	{ "expect seals A m != none", NULL },
+	{ "expect seals A f => EINVAL", NULL },
+	{ "expect mincore A fm 8k 1?", "expect mincore A fm 8192 1?" },
+	{ "expect mincore A 0x1000 4k => ENOMEM", "expect mincore A 0x1000 4096 => ENOMEM" },
+	{ "expect fstat A f size == 8k", "expect fstat A f size == 8192" },
+	{ "expect fstat A g blocks >= 0", NULL },
+	{ "drop-caches 3", NULL },
+	{ "close A 99 => EBADF", NULL },
+	{ "close B g", NULL },
+	{ "unlink A \"/tmp/a\"", NULL },
 	{ "expect killed A", NULL },
 	{ "expect alive B", NULL },
 	{ "exit B", NULL },
@@ -166,6 +196,7 @@ static bool same_op(const struct scn_op *a, const struct scn_op *b)
 	    a->addr.sym != b->addr.sym || a->addr.off != b->addr.off ||
 	    a->addr2.sym != b->addr2.sym || a->addr2.off != b->addr2.off ||
 	    a->len != b->len || a->arg != b->arg || a->flags != b->flags || a->fd != b->fd ||
+	    a->fdsym != b->fdsym || a->expect.ncount != b->expect.ncount ||
 	    a->off != b->off || a->nalt != b->nalt || !same_pattern(&a->pat, &b->pat) ||
 	    a->expect.any != b->expect.any || a->expect.nerr != b->expect.nerr ||
 	    a->pm_set != b->pm_set || a->pm_clear != b->pm_clear || a->src != b->src ||
@@ -184,6 +215,9 @@ static bool same_op(const struct scn_op *a, const struct scn_op *b)
 			return false;
 	for (i = 0; i < a->expect.nerr; i++)
 		if (a->expect.err[i] != b->expect.err[i])
+			return false;
+	for (i = 0; i < a->expect.ncount; i++)
+		if (a->expect.count[i] != b->expect.count[i])
 			return false;
 	for (i = 0; i < a->ntags; i++)
 		if (a->tags[i] != b->tags[i])

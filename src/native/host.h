@@ -1,0 +1,40 @@
+/*
+ * host.h - what the host back end's parent side shares between its
+ * files: runner.c (processes, pins, swap) and files.c (the scenario's
+ * file systems on the host).
+ *
+ * Whatever the host is left with must go when the runner ends, however it
+ * ends: runner.c owns the signal handlers and atexit hook that undo it
+ * (cf_emerg_arm), and calls files.c's part from them.
+ */
+#ifndef MMLAB_NATIVE_HOST_H
+#define MMLAB_NATIVE_HOST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "native/conform.h"
+
+/* runner.c: undo the host's changes on SIGINT, SIGTERM, SIGHUP and exit() */
+void cf_emerg_arm(void);
+
+/*
+ * files.c.  The scenario's paths are the machine's: "/tmp/NAME" and
+ * "/dev/shm/NAME" (tmpfs), "/disk/NAME" (a disk file system).  On the
+ * host they are files in private directories made for the run, on
+ * tmpfs (/dev/shm) and on the disk (/var/tmp), removed at the end.
+ * 0 and the host path in out, or -CF_SKIP with the reason in b->why.
+ */
+int cf_host_path(struct cf_backend *b, const char *path, char *out, size_t n);
+/*
+ * drop-caches N on the host: POSIX_FADV_DONTNEED on every regular file
+ * the live processes hold open or mapped, and on every file of the
+ * private directories (docs/conformance.md says what differs).
+ */
+int cf_host_drop_caches(struct cf_backend *b, int mode, const pid_t *pids, int npids);
+/* At the end of a file, after the processes are gone: the directories go. */
+const char *cf_host_files_cleanup(void);
+/* The same from a signal handler: async-signal-safe. */
+void cf_host_files_emerg(void);
+
+#endif /* MMLAB_NATIVE_HOST_H */
