@@ -97,6 +97,10 @@ static int diskfs_setattr_size(struct inode *inode, int64_t size)
 	i_size_write(inode, size);
 	if (size < oldsize)
 		truncate_pagecache(inode, size);
+	else if (size > oldsize && (oldsize & (PAGE_SIZE - 1)))
+		/* pagecache_isize_extended(): what a mapping wrote past the old end is not file data. */
+		truncate_inode_pages_range(inode->i_mapping, oldsize,
+					   (oldsize | (int64_t)(PAGE_SIZE - 1)));
 	return 0;
 }
 

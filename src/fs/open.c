@@ -418,19 +418,12 @@ int mml_ftruncate(struct mml_task *t, int fd, int64_t len)
 	return (int)op_exit_task(t, ret);
 }
 
-int mml_fallocate(struct mml_task *t, int fd, int mode, int64_t off, int64_t len)
+/* vfs_fallocate(): the checks in Linux's order, then the file system under i_rwsem. */
+int vfs_fallocate(struct file *file, int mode, int64_t off, int64_t len)
 {
-	struct file *file;
-	struct inode *inode;
-	long ret = file_op_enter(t);
+	struct inode *inode = file_inode(file);
+	int ret = 0;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
-	if (!file)
-		return (int)op_exit_task(t, -EBADF);
-	inode = file_inode(file);
-	/* vfs_fallocate()'s checks, in its order. */
 	if (off < 0 || len <= 0)
 		ret = -EINVAL;
 	else if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
@@ -446,6 +439,20 @@ int mml_fallocate(struct mml_task *t, int fd, int mode, int64_t off, int64_t len
 		ret = file->f_op->fallocate(file, mode, off, len);
 		up_write(&inode->i_rwsem);
 	}
+	return ret;
+}
+
+int mml_fallocate(struct mml_task *t, int fd, int mode, int64_t off, int64_t len)
+{
+	struct file *file;
+	long ret = file_op_enter(t);
+
+	if (ret)
+		return (int)ret;
+	file = fget(t, fd);
+	if (!file)
+		return (int)op_exit_task(t, -EBADF);
+	ret = vfs_fallocate(file, mode, off, len);
 	fput(file);
 	return (int)op_exit_task(t, ret);
 }

@@ -25,6 +25,9 @@ void fput(struct file *file);
 /* The file behind fd in t's table, referenced; NULL if none (EBADF). */
 struct file *fget(struct mml_task *t, int fd);
 
+/* fallocate() on an open file (fallocate, MADV_REMOVE): 0 or -errno. */
+int vfs_fallocate(struct file *file, int mode, int64_t off, int64_t len);
+
 /* Descriptor tables (fs/file.c): a new empty one, a fork's copy, a thread's share. */
 struct files_struct *files_alloc(struct mml_machine *m);
 struct files_struct *dup_fd(struct files_struct *old);

@@ -345,6 +345,38 @@ static unsigned long file_pages(struct inode *inode)
 	return (unsigned long)((i_size_read(inode) + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
 }
 
+/* Linux's VM_READAHEAD_PAGES: 128 KiB read around a fault that missed the cache. */
+#define VM_READAHEAD_PAGES	32
+
+/*
+ * do_sync_mmap_readahead(): a fault missed the cache: read the pages
+ * around it too (mmap read-around: half the window before, half after),
+ * unless the VMA said MADV_RANDOM.  Best effort: a page that cannot be
+ * had is left for its own fault.  invalidate_lock held for read.
+ */
+static void do_sync_mmap_readahead(struct vm_fault *vmf, struct file *file)
+{
+	struct address_space *mapping = file->f_mapping;
+	struct mml_machine *m = mapping->host->i_sb->machine;
+	unsigned long start = vmf->pgoff > VM_READAHEAD_PAGES / 2 ? vmf->pgoff - VM_READAHEAD_PAGES / 2 : 0;
+	unsigned long end = min(start + VM_READAHEAD_PAGES, file_pages(mapping->host));
+
+	if (vmf->vma->vm_flags & VM_RAND_READ)
+		return;
+	for (unsigned long index = start; index < end; index++) {
+		struct folio *folio;
+		bool major = false;
+		int err = 0;
+
+		if (index == vmf->pgoff || xa_load(&mapping->i_pages, index))
+			continue;
+		folio = filemap_read_new_folio(file, mapping, index, &major, &err);
+		if (!folio)
+			break;
+		folio_put(m, folio);
+	}
+}
+
 /*
  * filemap_fault(): the page at vmf->pgoff, locked and referenced in
  * vmf->page (VM_FAULT_LOCKED), read in first if the cache has none
@@ -366,7 +398,14 @@ vm_fault_t filemap_fault(struct vm_fault *vmf)
 
 		if (vmf->pgoff >= file_pages(inode))
 			return VM_FAULT_SIGBUS;
-		folio = filemap_get_read_folio(file, vmf->pgoff, &major, &err);
+		folio = filemap_get_folio(mapping, vmf->pgoff);
+		if (!folio) {
+			down_read(&mapping->invalidate_lock);
+			folio = filemap_read_new_folio(file, mapping, vmf->pgoff, &major, &err);
+			if (folio)
+				do_sync_mmap_readahead(vmf, file);
+			up_read(&mapping->invalidate_lock);
+		}
 		if (!folio)
 			return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 		if (major) {

@@ -127,6 +127,14 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 
 	if (f & (VM_IO | VM_PFNMAP))
 		return -EFAULT;
+	/*
+	 * writable_file_mapping_allowed(): a long-term writable pin of a file
+	 * whose pages are written back would see its writes escape the
+	 * file system's dirty tracking (a pin holds no page_mkwrite).
+	 */
+	if ((flags & (FOLL_WRITE | FOLL_LONGTERM)) == (FOLL_WRITE | FOLL_LONGTERM) && vma->vm_file &&
+	    vma_wants_writenotify(vma))
+		return -EFAULT;
 	if (flags & FOLL_WRITE) {
 		if (!(f & VM_WRITE)) {
 			if (!(flags & FOLL_FORCE) || !is_cow_mapping(f))

@@ -592,6 +592,24 @@ static vm_fault_t do_read_fault(struct vm_fault *vmf)
 	ret = __do_fault(vmf);
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return ret;
+	if ((ret & VM_FAULT_MAJOR) && vmf->vma->vm_ops->map_pages) {
+		/*
+		 * Linux drops mmap_lock while it reads and retries the fault
+		 * (VM_FAULT_RETRY); the retry's fault-around maps the window
+		 * the read-around just brought in.  Retried here in place.
+		 */
+		vm_fault_t again;
+
+		folio = page_folio(vmf->page);
+		folio_unlock(folio);
+		folio_put(m, folio);
+		again = do_fault_around(vmf);
+		if (again)
+			return again | VM_FAULT_MAJOR;
+		ret = __do_fault(vmf) | VM_FAULT_MAJOR;
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+			return ret;
+	}
 	folio = page_folio(vmf->page);
 	ret |= finish_fault(vmf);
 	folio_unlock(folio);

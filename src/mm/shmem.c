@@ -163,6 +163,8 @@ static struct folio *shmem_get_folio(struct inode *inode, unsigned long index, e
 		}
 		__folio_set_swapbacked(folio);
 		folio_mark_uptodate(folio);
+		/* Memory is its only store: dirty from the start, so reclaim swaps it rather than drops it. */
+		__folio_set_dirty(folio);
 		*err = filemap_add_folio(mapping, folio, index);
 		if (*err) {
 			shmem_uncharge(inode, 1);
