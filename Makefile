@@ -59,6 +59,8 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 THR_SRCS  := $(sort $(wildcard tests/threads/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
+# Unit tests with threads racing on purpose: under ThreadSanitizer as well.
+TSAN_UNIT_BINS := $(BUILD)/tests/test_xarray
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 
@@ -123,8 +125,8 @@ $(BUILD)/tests/thr_%: $(BUILD)/obj/tests/threads/thr_%.o $(BUILD)/obj/tests/harn
 variant-test-unit: $(UNIT_BINS)
 	@sh tests/run-bins.sh "$(VARIANT) unit" $(UNIT_BINS)
 
-variant-test-threads: $(THR_BINS)
-	@sh tests/run-bins.sh "$(VARIANT) threads" $(THR_BINS)
+variant-test-threads: $(THR_BINS) $(TSAN_UNIT_BINS)
+	@sh tests/run-bins.sh "$(VARIANT) threads" $(THR_BINS) $(TSAN_UNIT_BINS)
 
 variant-test-scenarios: $(BUILD)/mmlab
 	@sh tests/run-scenarios.sh $(BUILD)/mmlab "$(VARIANT)" $(SCENARIOS)

@@ -4,11 +4,16 @@
 # `make test`) from the top of the tree.
 #
 #   src/sync    includes nothing of the other layers
+#   src/lib     data structures below the core (xarray): may include
+#               src/sync alone
 #   src/arch    may include src/sync and the core's public headers
 #               (mm/mm.h, mm/mm_types.h, mm/swapops.h, mm/list.h), never
 #               mm/internal.h or mm/hooks.h, nor a layer above the core
 #   src/drivers may include the core's public headers and mm/hooks.h (a
 #               device's bug-zoo switches), never mm/internal.h, nor a
+#               layer above the core
+#   src/fs      may include the core's public headers (mm/mm.h,
+#               mm/pagemap.h) and mm/hooks.h, never mm/internal.h, nor a
 #               layer above the core
 #   src/mm      never includes src/oracle, src/scenario, src/native or
 #               src/drivers (it
@@ -43,11 +48,15 @@ inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*"'
 bits='\b_(PAGE|PFN|SWP)_[A-Z]|\bPAGE_(NONE|SHARED|COPY|READONLY)'
 
 rule "src/sync includes another layer" \
-	"$inc(mm|arch|oracle|scenario|native)/" $(files src/sync)
+	"$inc(mm|arch|lib|drivers|oracle|scenario|native)/" $(files src/sync)
+rule "src/lib includes a layer other than src/sync" \
+	"$inc(mm|arch|drivers|oracle|scenario|native)/" $(files src/lib)
 rule "src/arch includes the core's private header or a layer above the core" \
 	"$inc(mm/internal\.h|mm/hooks\.h|oracle/|scenario/|native/)" $(files src/arch)
 rule "src/drivers includes the core's private header or a layer above the core" \
 	"$inc(mm/internal\.h|oracle/|scenario/|native/)" $(files src/drivers)
+rule "src/fs includes the core's private header or a layer above the core" \
+	"$inc(mm/internal\.h|oracle/|scenario/|native/|drivers/)" $(files src/fs)
 rule "src/mm includes a layer above it (ask through mm/hooks.h)" \
 	"$inc(oracle|scenario|native|drivers)/" $(files src/mm)
 rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \

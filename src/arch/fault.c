@@ -193,8 +193,10 @@ static int do_user_addr_fault(struct mml_task *t, uint64_t addr, bool write)
 	ret = handle_mm_fault(vma, addr & PAGE_MASK, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
 	if (ret & VM_FAULT_OOM)
 		return -ENOMEM;
-	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+	if (ret & VM_FAULT_SIGSEGV)
 		return -EFAULT;
+	if (ret & VM_FAULT_SIGBUS)
+		return -EIO;	/* SIGBUS: past a file's end, a full tmpfs (mmlab.h) */
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "mm/hmm.h"
 #include "mm/hooks.h"
 #include "mm/mm.h"
+#include "mm/pagemap.h"
 
 struct dpte {
 	uint64_t vpn;		/* 0: a free slot (page 0 is never mapped) */
@@ -481,7 +482,7 @@ static int dmirror_access(struct mml_device *d, uint64_t addr, void *buf, uint64
 				if (valid) {
 					page_data_copy(frame + (addr & ~PAGE_MASK), b, next - addr);
 					if (!folio_test_dirty(folio))
-						folio_set_dirty(folio);
+						folio_mark_dirty(folio);
 				}
 			} else {
 				page_data_copy(b, frame + (addr & ~PAGE_MASK), next - addr);

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/mmu_notifier.h"
 
@@ -126,6 +127,8 @@ void task_free(struct mml_task *t)
 	m->nr_tasks--;
 	spin_unlock(&m->tasks_lock);
 	tlb_destroy(&t->tlb);
+	if (t->files)
+		put_files_struct(t->files);	/* exit_files() */
 	mml_obj_free(m, OBJ_TASK, t);
 }
 
@@ -153,6 +156,11 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		}
 		tmp->vm_mm = mm;
 		tmp->anon_vma = NULL;
+		if (bug_enabled(mm->machine, BUG_FORK_COWS_SHARED) && (tmp->vm_flags & VM_SHARED)) {
+			/* The child's view of the shared mapping becomes its own copy-on-write one. */
+			tmp->vm_flags &= ~(VM_SHARED | VM_MAYSHARE);
+			vma_set_page_prot(tmp);
+		}
 		/* mlock is not inherited. */
 		tmp->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
 		if (!(tmp->vm_flags & VM_WIPEONFORK)) {
@@ -163,6 +171,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 			}
 		}
 		vma_tree_insert(mm, tmp);
+		vma_link_file(tmp);	/* the child shares the file's pages: it is in i_mmap too */
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
 			err = copy_page_range(tmp, mpnt);
 	}
@@ -186,7 +195,11 @@ int mml_spawn(struct mml_machine *m, struct mml_task **out)
 		goto out;
 	}
 	t = task_alloc(mm);
-	if (!t) {
+	if (t)
+		t->files = files_alloc(m);
+	if (!t || !t->files) {
+		if (t)
+			task_free(t);
 		mmput(mm);
 		err = -ENOMEM;
 		goto out;
@@ -206,6 +219,11 @@ int mml_thread_new(struct mml_task *parent, struct mml_task **out)
 		return err;
 	atomic_inc(&parent->mm->mm_users);
 	t = task_alloc(parent->mm);
+	if (t) {
+		/* CLONE_FILES: threads share the descriptors. */
+		atomic_inc(&parent->files->count);
+		t->files = parent->files;
+	}
 	if (!t) {
 		mmput(parent->mm);
 		err = -ENOMEM;
@@ -240,7 +258,11 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 		goto out;
 	}
 	t = task_alloc(mm);
-	if (!t) {
+	if (t)
+		t->files = dup_fd(parent->files);	/* copy_files(): the same open files */
+	if (!t || !t->files) {
+		if (t)
+			task_free(t);
 		mmput(mm);
 		err = -ENOMEM;
 		goto out;

@@ -127,6 +127,14 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 
 	if (f & (VM_IO | VM_PFNMAP))
 		return -EFAULT;
+	/*
+	 * writable_file_mapping_allowed(): a long-term writable pin of a file
+	 * whose pages are written back would see its writes escape the
+	 * file system's dirty tracking (a pin holds no page_mkwrite).
+	 */
+	if ((flags & (FOLL_WRITE | FOLL_LONGTERM)) == (FOLL_WRITE | FOLL_LONGTERM) && vma->vm_file &&
+	    vma_wants_writenotify(vma))
+		return -EFAULT;
 	if (flags & FOLL_WRITE) {
 		if (!(f & VM_WRITE)) {
 			if (!(flags & FOLL_FORCE) || !is_cow_mapping(f))
@@ -187,7 +195,7 @@ static int follow_page_pte(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 		ret = 1;
 		if ((flags & FOLL_TOUCH) && !is_zero_folio(m, folio)) {
 			if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !folio_test_dirty(folio))
-				folio_set_dirty(folio);
+				folio_mark_dirty(folio);
 			folio_set_referenced(folio);	/* folio_mark_accessed() */
 		}
 		*pagep = page;
@@ -595,7 +603,7 @@ static void unpin_user_pages(struct mml_pin *p)
 		/* unpin_user_pages_dirty_lock(make_dirty): the device wrote it. */
 		if ((p->flags & FOLL_WRITE) && !is_zero_folio(m, folio) && !folio_test_dirty(folio)) {
 			folio_lock(folio);
-			folio_set_dirty(folio);
+			folio_mark_dirty(folio);
 			folio_unlock(folio);
 		}
 		gup_put_folio(m, folio, p->flags);

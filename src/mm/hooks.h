@@ -68,6 +68,10 @@ enum mml_bug {
 	BUG_FORK_NO_NOTIFY,	/* fork write-protects the parent without telling secondary MMUs */
 	BUG_NOTIFY_END_BEFORE_FLUSH,/* wp_page_copy ends the invalidation before the pte changes and the flush */
 	BUG_OOM_REAPER_IGNORES_EAGAIN,/* the OOM reaper unmaps a range a notifier refused */
+	BUG_WRITEBACK_NO_MKCLEAN,/* writeback cleans a folio without write-protecting its ptes */
+	BUG_TRUNCATE_KEEPS_COWS,/* truncate leaves private copies of pages beyond the new end mapped */
+	BUG_SHMEM_SWAPIN_DROPS_ENTRY,/* shmem swap-in drops the swap entry before the folio is in */
+	BUG_FORK_COWS_SHARED,	/* fork gives the child a private (COW) copy of a MAP_SHARED mapping */
 	NR_MML_BUGS
 };
 

@@ -16,6 +16,7 @@
 
 #include "mm/hooks.h"
 #include "mm/mm.h"
+#include "mm/pagemap.h"
 
 /* ---- page-table pages (pgtable.c) --------------------------------------------------------- */
 
@@ -82,7 +83,13 @@ struct vm_area_struct *vma_try_merge_neighbours(struct vm_area_struct *vma);
 
 /* ---- mmap, munmap, mprotect, madvise ------------------------------------------------------- */
 
-long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off);
+long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off);
+/* A file VMA in its file's i_mmap (mmap.c); the __ forms with i_mmap_rwsem held for write. */
+void vma_link_file(struct vm_area_struct *vma);
+void unlink_file_vma(struct vm_area_struct *vma);
+void __vma_link_file(struct vm_area_struct *vma);
+void __unlink_file_vma(struct vm_area_struct *vma);
+bool vma_wants_writenotify(struct vm_area_struct *vma);
 int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);
@@ -97,8 +104,24 @@ vm_flags_t calc_vm_prot_bits(int prot);
 int folio_pte_batch(struct mml_machine *m, struct folio *folio, pte_t *ptep, pte_t pte, int max_nr,
 		    bool *any_writable, bool *any_young, bool *any_dirty);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
-void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
-void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size);
+
+/* What an unmap of a file range spares (Linux's zap_details); NULL: nothing. */
+struct zap_details {
+	bool even_cows;		/* private copies of the file's pages go too (truncate) */
+};
+/* Models should_zap_cows(): anon pages of a file's private mapping go only with even_cows. */
+static inline bool should_zap_cows(const struct zap_details *details)
+{
+	return !details || details->even_cows;
+}
+static inline bool should_zap_folio(const struct zap_details *details, struct folio *folio)
+{
+	return !details || details->even_cows || !folio_test_anon(folio);
+}
+void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+		      const struct zap_details *details);
+void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size,
+			   const struct zap_details *details);
 long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
 /* May this pte (in a VMA with VM_WRITE) be made writable without a write fault? */
 bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
@@ -159,6 +182,9 @@ void wakeup_kswapd(struct mml_machine *m);
 int  kswapd_run(struct mml_machine *m);
 void kswapd_stop(struct mml_machine *m);
 
+/* Reclaim writes a dirty file folio back (page-writeback.c): 0 if it is clean now. */
+int pageout_file_folio(struct folio *folio);
+
 /* arch_unmap_one, arch_swap_restore, arch_swap_invalidate_*: memory tags, arch/mte.h. */
 
 /* ---- reverse mapping (rmap.c) ---------------------------------------------------------------- */
@@ -193,8 +219,11 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 			    struct vm_area_struct *vma);
 #define folio_remove_rmap_pte(folio, page, vma) folio_remove_rmap_ptes(folio, page, 1, vma)
 void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
+void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *vma);
 void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
 			      struct vm_area_struct *dst_vma);
+int folio_mkclean(struct folio *folio);
 /* fork: share anon pages; -EBUSY if they may be pinned and must be copied. */
 int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
 				 struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
@@ -206,7 +235,8 @@ void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
 /*
  * rmap_walk(): call rmap_one() for every VMA that may map folio, with the
  * address of the folio's first page that lies in it; stop when it returns
- * false.  Anon folios only (rmap_walk_anon); file folios come with files.
+ * false: through the anon_vma of an anon folio, the file's i_mmap
+ * otherwise (the folio locked).
  */
 struct rmap_walk_control {
 	void *arg;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
 
 #define DEFAULT_RAM_BYTES	(64ULL << 20)
@@ -26,6 +27,11 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_MMU_NOTIFIER] = "mmu_notifier_subscriptions",
 	[OBJ_MML_NOTIFIER] = "mml_mmu_notifier",
 	[OBJ_DEVICE] = "dmirror_device",
+	[OBJ_INODE] = "inode_cache",
+	[OBJ_DENTRY] = "dentry",
+	[OBJ_FILE] = "filp",
+	[OBJ_FILES] = "files_cache",
+	[OBJ_XA_NODE] = "radix_tree_node",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -112,7 +118,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	__SetPageReserved(zp);
 	m->zero_page = zp;
 	m->zero_pfn = page_to_pfn(m, zp);
-	if ((c.flags & MML_KSWAPD) && kswapd_run(m)) {
+	if (vfs_init(m) || ((c.flags & MML_KSWAPD) && kswapd_run(m))) {
 		mml_machine_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -213,6 +219,10 @@ int mml_machine_free(struct mml_machine *m)
 			break;
 		mml_exit(t);
 	}
+	/* Files: written back, then every inode goes (shmem's swap entries with them). */
+	n = vfs_exit(m);
+	if (n)
+		bad++;
 	rcu_batch_flush(&m->rcu);
 	n = swap_teardown(m);
 	if (n) {

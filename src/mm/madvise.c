@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include <linux/falloc.h>
+
+#include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
@@ -28,6 +31,33 @@ static bool madvise_need_mmap_write(int behavior)
 	default:
 		return true;
 	}
+}
+
+/*
+ * Models madvise_remove(): punch a hole in the file behind a shared
+ * writable mapping, as fallocate(PUNCH_HOLE) would; mmap_lock (read) is
+ * dropped around it, as Linux does, since the punch takes i_rwsem.
+ */
+static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct file *file = vma->vm_file;
+	int64_t offset;
+	int err;
+
+	if (vma->vm_flags & VM_LOCKED)
+		return -EINVAL;
+	if (!file)
+		return -EINVAL;
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
+		return -EACCES;
+	offset = (int64_t)(start - vma->vm_start) + ((int64_t)vma->vm_pgoff << PAGE_SHIFT);
+	get_file(file);
+	up_read(&mm->mmap_lock);
+	err = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, (int64_t)(end - start));
+	fput(file);
+	down_read(&mm->mmap_lock);
+	return err;
 }
 
 /* Models madvise_behavior_valid() for the features mmlab has. */
@@ -72,7 +102,7 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
 		forbidden |= VM_LOCKED;
 	if (vma->vm_flags & forbidden)
 		return -EINVAL;
-	zap_page_range_single(vma, start, end - start);
+	zap_page_range_single(vma, start, end - start, NULL);
 	return 0;
 }
 
@@ -405,7 +435,7 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint
 {
 	switch (behavior) {
 	case MADV_REMOVE:
-		return -EINVAL;		/* madvise_remove(): only files can punch holes */
+		return madvise_remove(vma, start, end);
 	case MADV_WILLNEED:
 		return madvise_willneed(vma, start, end);
 	case MADV_COLD:

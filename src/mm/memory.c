@@ -32,11 +32,6 @@ struct folio *vm_normal_folio(struct vm_area_struct *vma, uint64_t addr, pte_t p
 	return page ? page_folio(page) : NULL;
 }
 
-static pte_t mk_pte(struct mml_machine *m, struct page *page, pgprot_t prot)
-{
-	return pfn_pte(page_to_pfn(m, page), prot);
-}
-
 /* ptep_clear_flush(): the entry is gone from every TLB on return. */
 static pte_t ptep_clear_flush(struct vm_area_struct *vma, uint64_t addr, pte_t *ptep)
 {
@@ -106,9 +101,6 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	uint64_t addr;
 	pte_t entry;
 	int nr;
-
-	if (vma->vm_flags & VM_SHARED)
-		return VM_FAULT_SIGBUS;	/* shared anon is shmem's */
 
 	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
 		entry = pte_mkspecial(pfn_pte(m->zero_pfn, vma->vm_page_prot));
@@ -242,7 +234,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
 		if (old_folio) {
 			if (!folio_test_anon(old_folio)) {
-				add_mm_counter(mm, MM_FILEPAGES, -1);
+				add_mm_counter(mm, mm_counter_file(old_folio), -1);
 				add_mm_counter(mm, MM_ANONPAGES, 1);
 			}
 		} else {
@@ -285,6 +277,8 @@ oom:
 	return VM_FAULT_OOM;
 }
 
+static vm_fault_t wp_page_shared(struct vm_fault *vmf, struct folio *folio);
+
 /*
  * Models do_wp_page(): a write (or unshare) fault on a present read-only
  * pte of a private mapping.  Entered with the pte lock held.
@@ -303,6 +297,10 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 	if (vmf->page)
 		folio = page_folio(vmf->page);
+
+	/* A shared mapping writes the page itself: no copy. */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) && folio)
+		return wp_page_shared(vmf, folio);
 
 	if (folio && folio_test_anon(folio) &&
 	    (PageAnonExclusive(vmf->page) || bug_enabled(m, BUG_COW_REUSE_SHARED) ||
@@ -495,10 +493,280 @@ out_page:
 	return 0;
 }
 
+/* ---- file faults ----------------------------------------------------------------- */
+
+/*
+ * set_pte_range(): nr ptes from ptep map nr pages of folio from page,
+ * young, writable and dirty for a write fault as the VMA allows.  A
+ * private copy (do_cow_fault) becomes this VMA's anon folio; anything
+ * else is the file's page.  The caller's references become the
+ * mappings'.  pte lock held.
+ */
+void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page, unsigned int nr,
+		   uint64_t addr, pte_t *ptep)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	pte_t entry = pte_mkyoung(mk_pte(m, page, vma->vm_page_prot));
+
+	if (write)
+		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+	if (write && !(vma->vm_flags & VM_SHARED)) {
+		add_mm_counter(mm, MM_ANONPAGES, nr);
+		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
+		folio_add_lru(m, folio);
+	} else {
+		add_mm_counter(mm, mm_counter_file(folio), nr);
+		folio_add_file_rmap_ptes(folio, page, (int)nr, vma);
+	}
+	set_ptes(mm, addr, ptep, entry, nr);
+}
+
+/*
+ * finish_fault(): map vmf->page (or the private copy, vmf->cow_page) at
+ * the faulting address if its pte is still none; VM_FAULT_NOPAGE if
+ * another thread got there first (the caller drops its reference).
+ */
+static vm_fault_t finish_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool cow = (vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED);
+	struct page *page = cow ? vmf->cow_page : vmf->page;
+	vm_fault_t ret = 0;
+
+	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!vmf->pte)
+		return VM_FAULT_NOPAGE;
+	if (likely(pte_none(ptep_get(vmf->pte))))
+		set_pte_range(vmf, page_folio(page), page, 1, vmf->address, vmf->pte);
+	else
+		ret = VM_FAULT_NOPAGE;
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	vmf->pte = NULL;
+	return ret;
+}
+
+/* __do_fault(): the file system's ->fault; on success vmf->page is locked and referenced. */
+static vm_fault_t __do_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = vmf->vma->vm_ops->fault(vmf);
+
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)))
+		return ret;
+	VM_BUG_ON(!(ret & VM_FAULT_LOCKED));
+	return ret;
+}
+
+/* Linux's default fault_around_bytes, 64 KiB: pages mapped around a read fault. */
+#define FAULT_AROUND_PAGES	16
+
+/*
+ * do_fault_around(): the window of FAULT_AROUND_PAGES aligned around the
+ * fault, clipped to the VMA and the pte table, mapped from the cache.
+ */
+static vm_fault_t do_fault_around(struct vm_fault *vmf)
+{
+	unsigned long pte_off = pte_index(vmf->address);
+	unsigned long vma_off = vmf->pgoff - vmf->vma->vm_pgoff;
+	unsigned long from = max(pte_off & ~(unsigned long)(FAULT_AROUND_PAGES - 1), pte_off - min(pte_off, vma_off));
+	unsigned long to = min(min(from + FAULT_AROUND_PAGES, (unsigned long)PTRS_PER_PTE),
+			       pte_off + vma_pages(vmf->vma) - vma_off) - 1;
+
+	return vmf->vma->vm_ops->map_pages(vmf, vmf->pgoff + from - pte_off, vmf->pgoff + to - pte_off);
+}
+
+/* do_read_fault(): map the file's page read-only (its neighbours too, if cached). */
+static vm_fault_t do_read_fault(struct vm_fault *vmf)
+{
+	struct mml_machine *m = vmf->vma->vm_mm->machine;
+	struct folio *folio;
+	vm_fault_t ret;
+
+	if (vmf->vma->vm_ops->map_pages) {
+		ret = do_fault_around(vmf);
+		if (ret)
+			return ret;
+	}
+	ret = __do_fault(vmf);
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+		return ret;
+	if ((ret & VM_FAULT_MAJOR) && vmf->vma->vm_ops->map_pages) {
+		/*
+		 * Linux drops mmap_lock while it reads and retries the fault
+		 * (VM_FAULT_RETRY); the retry's fault-around maps the window
+		 * the read-around just brought in.  Retried here in place.
+		 */
+		vm_fault_t again;
+
+		folio = page_folio(vmf->page);
+		folio_unlock(folio);
+		folio_put(m, folio);
+		again = do_fault_around(vmf);
+		if (again)
+			return again | VM_FAULT_MAJOR;
+		ret = __do_fault(vmf) | VM_FAULT_MAJOR;
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+			return ret;
+	}
+	folio = page_folio(vmf->page);
+	ret |= finish_fault(vmf);
+	folio_unlock(folio);
+	if (ret & VM_FAULT_NOPAGE)
+		folio_put(m, folio);
+	return ret;
+}
+
+/* do_cow_fault(): a write to a file page of a private mapping maps a private anon copy. */
+static vm_fault_t do_cow_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct folio *cow, *folio;
+	vm_fault_t ret;
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	cow = vma_alloc_folio(vma, 0, 0, vmf->address);
+	if (!cow)
+		return VM_FAULT_OOM;
+	ret = __do_fault(vmf);
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) {
+		folio_put(m, cow);
+		return ret;
+	}
+	folio = page_folio(vmf->page);
+	copy_user_highpage(m, &cow->page, vmf->page);
+	folio_mark_uptodate(cow);
+	vmf->cow_page = &cow->page;
+	ret |= finish_fault(vmf);
+	folio_unlock(folio);
+	folio_put(m, folio);
+	if (ret & VM_FAULT_NOPAGE)
+		folio_put(m, cow);
+	return ret;
+}
+
+/*
+ * do_page_mkwrite(): let the file system dirty the page before a pte may
+ * write it.  Returns with the folio locked, or an error / NOPAGE (retry).
+ */
+static vm_fault_t do_page_mkwrite(struct vm_fault *vmf, struct folio *folio)
+{
+	unsigned int old_flags = vmf->flags;
+	vm_fault_t ret;
+
+	vmf->flags = FAULT_FLAG_WRITE | (old_flags & FAULT_FLAG_USER);
+	ret = vmf->vma->vm_ops->page_mkwrite(vmf);
+	vmf->flags = old_flags;
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)))
+		return ret;
+	if (!(ret & VM_FAULT_LOCKED)) {
+		folio_lock(folio);
+		if (!folio->mapping) {
+			folio_unlock(folio);
+			return VM_FAULT_NOPAGE;
+		}
+		ret |= VM_FAULT_LOCKED;
+	}
+	return ret;
+}
+
+/* fault_dirty_shared_page(): the locked folio was written through a shared mapping. */
+static void fault_dirty_shared_page(struct vm_fault *vmf, struct folio *folio)
+{
+	folio_mark_dirty(folio);
+	folio_unlock(folio);
+}
+
+/* do_shared_fault(): a write to a shared mapping maps the file's page writable, dirtied. */
+static vm_fault_t do_shared_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct folio *folio;
+	vm_fault_t ret, tmp;
+
+	ret = __do_fault(vmf);
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+		return ret;
+	folio = page_folio(vmf->page);
+	if (vma->vm_ops->page_mkwrite) {
+		folio_unlock(folio);
+		tmp = do_page_mkwrite(vmf, folio);
+		if (unlikely(tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
+			folio_put(m, folio);
+			return tmp;
+		}
+	}
+	ret |= finish_fault(vmf);
+	if (ret & VM_FAULT_NOPAGE) {
+		folio_unlock(folio);
+		folio_put(m, folio);
+		return ret;
+	}
+	fault_dirty_shared_page(vmf, folio);
+	return ret;
+}
+
+/* do_fault(): a none pte of a file mapping (or shmem: shared anonymous memory). */
+static vm_fault_t do_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+
+	if (!vma->vm_ops || !vma->vm_ops->fault)
+		return VM_FAULT_SIGBUS;
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return do_read_fault(vmf);
+	if (!(vma->vm_flags & VM_SHARED))
+		return do_cow_fault(vmf);
+	return do_shared_fault(vmf);
+}
+
+/*
+ * wp_page_shared(): a write to a present, write-protected page of a
+ * shared mapping (clean since writeback, or mapped by a read fault):
+ * dirty it through page_mkwrite, then make the pte writable in place.
+ * Entered with the pte lock held.
+ */
+static vm_fault_t wp_page_shared(struct vm_fault *vmf, struct folio *folio)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mml_machine *m = vma->vm_mm->machine;
+	vm_fault_t ret;
+
+	folio_get(folio);
+	if (vma->vm_ops && vma->vm_ops->page_mkwrite) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		ret = do_page_mkwrite(vmf, folio);
+		if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
+			folio_put(m, folio);
+			return ret;
+		}
+		/* finish_mkwrite_fault(): the pte may have changed meanwhile. */
+		vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+		if (!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+			if (vmf->pte)
+				pte_unmap_unlock(vmf->pte, vmf->ptl);
+			folio_unlock(folio);
+			folio_put(m, folio);
+			return VM_FAULT_NOPAGE;
+		}
+		wp_page_reuse(vmf);
+	} else {
+		wp_page_reuse(vmf);
+		folio_lock(folio);
+	}
+	fault_dirty_shared_page(vmf, folio);
+	folio_put(m, folio);
+	return 0;
+}
+
 /*
  * handle_pte_fault(): read the pte without the lock, dispatch on what it
  * is, and recheck under the lock before changing it.  No NUMA hinting
- * faults, no file or shmem faults yet.
+ * faults.
  */
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
@@ -515,7 +783,7 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	if (pte_none(vmf->orig_pte)) {
 		if (vma_is_anonymous(vmf->vma))
 			return do_anonymous_page(vmf);
-		return VM_FAULT_SIGBUS;	/* file faults arrive with the page cache */
+		return do_fault(vmf);
 	}
 	if (!pte_present(vmf->orig_pte))
 		return do_swap_page(vmf);
@@ -632,301 +900,6 @@ int folio_pte_batch(struct mml_machine *m, struct folio *folio, pte_t *ptep, pte
 	return nr;
 }
 
-/* ---- fork: copy_page_range ------------------------------------------------------ */
-
-/*
- * copy_present_page(): a page that may be pinned is not shared with the
- * child; the child gets its own copy now, in the folio the caller
- * allocated outside the locks.
- */
-static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uint64_t addr,
-			      struct page *page, struct folio *new_folio)
-{
-	struct mml_machine *m = dst_vma->vm_mm->machine;
-	pte_t pte;
-
-	copy_user_highpage(m, &new_folio->page, page);
-	folio_set_uptodate(new_folio);
-	folio_add_new_anon_rmap(new_folio, dst_vma, addr, RMAP_EXCLUSIVE);
-	folio_add_lru(m, new_folio);
-	add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
-	pte = mk_pte(m, &new_folio->page, dst_vma->vm_page_prot);
-	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
-	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
-}
-
-/*
- * __copy_present_ptes(): nr ptes of the parent become the child's, both
- * sides write-protected in a COW mapping; the child's start old and, in
- * a shared mapping, clean.
- */
-static void __copy_present_ptes(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-				pte_t *dst_pte, pte_t *src_pte, pte_t pte, int nr)
-{
-	struct mml_machine *m = src_vma->vm_mm->machine;
-
-	if (is_cow_mapping(src_vma->vm_flags) && !bug_enabled(m, BUG_FORK_NO_WRPROTECT))
-		for (int i = 0; i < nr; i++)
-			ptep_set_wrprotect(src_pte + i);
-	if (is_cow_mapping(src_vma->vm_flags))
-		pte = pte_wrprotect(pte);
-	if (src_vma->vm_flags & VM_SHARED)
-		pte = pte_mkclean(pte);
-	pte = pte_mkold(pte);
-	if (!(dst_vma->vm_flags & VM_UFFD_WP))
-		pte = pte_clear_uffd_wp(pte);
-	for (int i = 0; i < nr; i++, pte = pte_advance_pfn(pte, 1))
-		set_pte(dst_pte + i, pte);
-}
-
-/*
- * copy_present_ptes(): share up to max_nr present ptes with the child, a
- * batch of one large folio at once; returns how many were copied.
- * -EAGAIN: a page that may be pinned must be copied and the caller has to
- * allocate first (*prealloc), then come back, when only that one page is
- * looked at.
- */
-static int copy_present_ptes(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			     pte_t *dst_pte, pte_t *src_pte, uint64_t addr, int max_nr, struct folio **prealloc)
-{
-	struct mml_machine *m = src_vma->vm_mm->machine;
-	pte_t pte = ptep_get(src_pte);
-	struct page *page = vm_normal_page(src_vma, addr, pte);
-	struct folio *folio = page ? page_folio(page) : NULL;
-	int nr = 1;
-
-	if (!folio) {
-		/* The zero page: nothing to count. */
-		__copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, 1);
-		return 1;
-	}
-	if (folio_test_large(folio) && max_nr > 1 && !*prealloc) {
-		bool any_writable;
-
-		nr = folio_pte_batch(m, folio, src_pte, pte, max_nr, &any_writable, NULL, NULL);
-		if (any_writable)
-			pte = pte_mkwrite_novma(pte);
-	}
-	folio_ref_add(folio, nr);
-	if (folio_test_anon(folio)) {
-		if (folio_try_dup_anon_rmap_ptes(folio, page, nr, dst_vma, src_vma)) {
-			folio_put_refs(m, folio, nr);
-			if (nr > 1 || !*prealloc)
-				return -EAGAIN;
-			copy_present_page(dst_vma, dst_pte, addr, page, *prealloc);
-			*prealloc = NULL;
-			return 1;
-		}
-		add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, nr);
-	} else {
-		folio_dup_file_rmap_ptes(folio, page, nr, dst_vma);
-		add_mm_counter(dst_vma->vm_mm, MM_FILEPAGES, nr);
-	}
-	__copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, nr);
-	return nr;
-}
-
-/*
- * copy_nonpresent_pte() for swap entries: the child names the same slot
- * (swap_duplicate), and neither side may assume exclusivity any more.
- */
-static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			       pte_t *dst_pte, pte_t *src_pte, uint64_t addr)
-{
-	struct mml_machine *m = src_vma->vm_mm->machine;
-	pte_t pte = ptep_get(src_pte);
-	swp_entry_t entry = pte_to_swp_entry(pte);
-
-	if (is_device_exclusive_entry(entry)) {
-		/*
-		 * The parent's pte comes back first (the device is told by the
-		 * write-protect range around the whole copy), then it is copied
-		 * as a present one: -ENOENT.  -EBUSY: its folio is locked, wait.
-		 */
-		struct folio *folio = page_folio(pfn_to_page(m, swp_offset_pfn(entry)));
-
-		if (!folio_trylock(folio))
-			return -EBUSY;
-		restore_exclusive_pte(src_vma, folio, pfn_to_page(m, swp_offset_pfn(entry)), addr, src_pte, pte);
-		folio_unlock(folio);
-		return -ENOENT;
-	}
-	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
-		mml_report(m, "fork: a non-present pte %#llx that names no swap slot at %#llx",
-			   (unsigned long long)pte_val(pte), (unsigned long long)addr);
-		return 0;
-	}
-	if (!bug_enabled(m, BUG_FORK_NO_SWAP_DUP) && swap_duplicate(m, entry) < 0)
-		return -ENOMEM;
-	if (pte_swp_exclusive(pte) && !bug_enabled(m, BUG_FORK_SWAP_KEEP_EXCLUSIVE)) {
-		pte = pte_swp_clear_exclusive(pte);
-		set_pte(src_pte, pte);
-	}
-	add_mm_counter(dst_vma->vm_mm, MM_SWAPENTS, 1);
-	if (!(dst_vma->vm_flags & VM_UFFD_WP))
-		pte = pte_swp_clear_uffd_wp(pte);
-	set_pte(dst_pte, pte);
-	return 0;
-}
-
-static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pmd_t *dst_pmd, pmd_t *src_pmd, uint64_t addr, uint64_t end)
-{
-	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
-	struct mml_machine *m = src_mm->machine;
-	struct folio *prealloc = NULL, *busy;
-	spinlock_t *src_ptl, *dst_ptl;
-	pte_t *src_pte, *dst_pte;
-	int ret = 0, nr;
-
-again:
-	if (pmd_none(pmdp_get(dst_pmd)) && __pte_alloc(dst_mm, dst_pmd)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	dst_pte = pte_offset_map_lock(dst_mm, dst_pmd, addr, &dst_ptl);
-	src_pte = pte_offset_map_lock(src_mm, src_pmd, addr, &src_ptl);
-	if (!src_pte) {
-		pte_unmap_unlock(dst_pte, dst_ptl);
-		goto out;
-	}
-	for (; addr < end; addr += (uint64_t)nr << PAGE_SHIFT, src_pte += nr, dst_pte += nr) {
-		pte_t ptent = ptep_get(src_pte);
-
-		nr = 1;
-		if (pte_none(ptent))
-			continue;
-		if (unlikely(!pte_present(ptent))) {
-			ret = copy_nonpresent_pte(dst_vma, src_vma, dst_pte, src_pte, addr);
-			if (ret == -ENOENT) {
-				/* A device-exclusive entry, present again: copy it as such. */
-				ret = 0;
-				ptent = ptep_get(src_pte);
-			} else if (ret) {
-				break;
-			} else {
-				continue;
-			}
-		}
-		ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, addr,
-					(int)((end - addr) >> PAGE_SHIFT), &prealloc);
-		if (ret == -EAGAIN)
-			break;
-		nr = ret;
-		ret = 0;
-	}
-	if (ret == -EBUSY) {
-		/* Wait for the folio lock outside ours, then look again. */
-		busy = page_folio(pfn_to_page(m, swp_offset_pfn(pte_to_swp_entry(ptep_get(src_pte)))));
-		folio_get(busy);
-	}
-	pte_unmap_unlock(src_pte, src_ptl);
-	pte_unmap_unlock(dst_pte, dst_ptl);
-	if (ret == -EBUSY) {
-		folio_lock(busy);
-		folio_unlock(busy);
-		folio_put(m, busy);
-		ret = 0;
-		goto again;
-	}
-	if (ret == -EAGAIN) {
-		/* Allocate outside the locks, then redo this entry. */
-		prealloc = vma_alloc_folio(dst_vma, 0, 0, addr);
-		if (!prealloc) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		ret = 0;
-		goto again;
-	}
-out:
-	if (prealloc)
-		folio_put(m, prealloc);
-	return ret;
-}
-
-static int copy_pmd_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pud_t *dst_pud, pud_t *src_pud, uint64_t addr, uint64_t end)
-{
-	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
-	pmd_t *src_pmd = pmd_offset(src_mm->machine, src_pud, addr), *dst_pmd;
-	uint64_t next;
-
-	dst_pmd = pmd_alloc(dst_mm, dst_pud, addr);
-	if (!dst_pmd)
-		return -ENOMEM;
-	do {
-		next = pmd_addr_end(addr, end);
-		/* Linux copies a huge pmd here (copy_huge_pmd). */
-		if (pmd_no_table(src_mm, pmdp_get(src_pmd), addr, "copy_page_range"))
-			continue;
-		if (copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next))
-			return -ENOMEM;
-	} while (dst_pmd++, src_pmd++, addr = next, addr != end);
-	return 0;
-}
-
-static int copy_pud_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pgd_t *dst_pgd, pgd_t *src_pgd, uint64_t addr, uint64_t end)
-{
-	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
-	pud_t *src_pud = pud_offset(src_mm->machine, src_pgd, addr), *dst_pud;
-	uint64_t next;
-
-	dst_pud = pud_alloc(dst_mm, dst_pgd, addr);
-	if (!dst_pud)
-		return -ENOMEM;
-	do {
-		next = pud_addr_end(addr, end);
-		if (pud_no_table(src_mm, pudp_get(src_pud), addr, "copy_page_range"))
-			continue;
-		if (copy_pmd_range(dst_vma, src_vma, dst_pud, src_pud, addr, next))
-			return -ENOMEM;
-	} while (dst_pud++, src_pud++, addr = next, addr != end);
-	return 0;
-}
-
-/* copy_page_range(): the child's page tables for one VMA (mmap_lock of both held for write). */
-int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
-{
-	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
-	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
-	pgd_t *src_pgd = pgd_offset(src_mm, addr), *dst_pgd = pgd_offset(dst_mm, addr);
-	bool is_cow = is_cow_mapping(src_vma->vm_flags);
-	struct mmu_notifier_range range;
-	int err = 0;
-
-	/* Nothing to copy where no anon page was ever faulted. */
-	if (!src_vma->anon_vma && vma_is_anonymous(src_vma))
-		return 0;
-
-	/*
-	 * The parent's ptes are write-protected below: its secondary MMUs
-	 * must drop their writable translations first (seed 002: "generating
-	 * mm corruption in fork").  GUP-fast takes no lock: it must not pin a
-	 * page we are about to share; it backs off while the count is odd or
-	 * has moved.
-	 */
-	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);
-	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
-		mmu_notifier_invalidate_range_start(&range);
-	if (is_cow)
-		raw_write_seqcount_begin(&src_mm->write_protect_seq);
-	do {
-		next = pgd_addr_end(addr, end);
-		if (pgd_none(pgdp_get(src_pgd)))
-			continue;
-		err = copy_pud_range(dst_vma, src_vma, dst_pgd, src_pgd, addr, next);
-		if (err)
-			break;
-	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
-	if (is_cow)
-		raw_write_seqcount_end(&src_mm->write_protect_seq);
-	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
-		mmu_notifier_invalidate_range_end(&range);
-	return err;
-}
-
 /* ---- unmap: zap_page_range and friends ---------------------------------------- */
 
 /*
@@ -935,11 +908,13 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
  * Returns how many ptes it cleared; *force_flush when the batch is full.
  */
 static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte, pte_t ptent,
-			    int max_nr, uint64_t addr, long *rss, bool *force_flush)
+			    int max_nr, uint64_t addr, long *rss, bool *force_flush,
+			    const struct zap_details *details)
 {
 	struct mml_machine *m = tlb->mm->machine;
 	struct page *page = vm_normal_page(vma, addr, ptent);
 	struct folio *folio;
+	bool dirty = false;
 	int nr = 1;
 
 	if (!page) {
@@ -949,12 +924,19 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 		return 1;
 	}
 	folio = page_folio(page);
+	/* Truncate's first pass, or a hole punch, leaves private copies alone. */
+	if (!should_zap_folio(details, folio))
+		return 1;
 	if (folio_test_large(folio) && max_nr > 1)
-		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, NULL);
+		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, &dirty);
+	dirty |= pte_dirty(ptent);
 	for (int i = 0; i < nr; i++)
-		ptep_get_and_clear(pte + i);
+		dirty |= pte_dirty(ptep_get_and_clear(pte + i));
 	tlb_flush_pte_range(tlb, addr, (uint64_t)nr << PAGE_SHIFT);
-	rss[folio_test_anon(folio) ? MM_ANONPAGES : MM_FILEPAGES] -= nr;
+	/* A file page written through this pte must be written back. */
+	if (!folio_test_anon(folio) && dirty)
+		folio_mark_dirty(folio);
+	rss[folio_test_anon(folio) ? MM_ANONPAGES : mm_counter_file(folio)] -= nr;
 	folio_remove_rmap_ptes(folio, page, nr, vma);
 	if (__tlb_remove_folio_pages(tlb, folio, nr))
 		*force_flush = true;
@@ -963,11 +945,11 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 
 /* zap_pte_range(): returns where it stopped (end, unless a full batch forced a flush). */
 static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-			      uint64_t addr, uint64_t end)
+			      uint64_t addr, uint64_t end, const struct zap_details *details)
 {
 	struct mm_struct *mm = tlb->mm;
 	bool force_flush = false;
-	long rss[3] = { 0 };
+	long rss[NR_MM_COUNTERS] = { 0 };
 	spinlock_t *ptl;
 	pte_t *pte;
 	int nr;
@@ -982,6 +964,9 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
+			/* Swap and device-exclusive entries are private anon pages. */
+			if (!should_zap_cows(details))
+				continue;
 			/* A swap entry: the slot loses a user; maybe the cache its folio. */
 			pte_clear(pte);
 			if (is_swap_entry_pte(ptent)) {
@@ -1001,16 +986,16 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			continue;
 		}
 		nr = zap_present_ptes(tlb, vma, pte, ptent, (int)((end - addr) >> PAGE_SHIFT), addr, rss,
-				      &force_flush);
+				      &force_flush, details);
 		if (force_flush) {
 			addr += (uint64_t)nr << PAGE_SHIFT;
 			pte += nr;
 			break;
 		}
 	}
-	add_mm_counter(mm, MM_ANONPAGES, rss[MM_ANONPAGES]);
-	add_mm_counter(mm, MM_FILEPAGES, rss[MM_FILEPAGES]);
-	add_mm_counter(mm, MM_SWAPENTS, rss[MM_SWAPENTS]);
+	for (int i = 0; i < NR_MM_COUNTERS; i++)
+		if (rss[i])
+			add_mm_counter(mm, i, rss[i]);
 	pte_unmap_unlock(pte, ptl);
 	/* The batch is full: flush the TLBs, then free, before going on. */
 	if (force_flush)
@@ -1019,7 +1004,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 }
 
 static void zap_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pud_t *pud,
-			  uint64_t addr, uint64_t end)
+			  uint64_t addr, uint64_t end, const struct zap_details *details)
 {
 	pmd_t *pmd = pmd_offset(tlb->mm->machine, pud, addr);
 	uint64_t next;
@@ -1031,13 +1016,13 @@ static void zap_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pu
 			continue;
 		/* Again from where a full batch stopped, until the whole table is done. */
 		do {
-			addr = zap_pte_range(tlb, vma, pmd, addr, next);
+			addr = zap_pte_range(tlb, vma, pmd, addr, next, details);
 		} while (addr != next);
 	} while (pmd++, addr = next, addr != end);
 }
 
 static void zap_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pgd_t *pgd,
-			  uint64_t addr, uint64_t end)
+			  uint64_t addr, uint64_t end, const struct zap_details *details)
 {
 	pud_t *pud = pud_offset(tlb->mm->machine, pgd, addr);
 	uint64_t next;
@@ -1046,12 +1031,13 @@ static void zap_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pg
 		next = pud_addr_end(addr, end);
 		if (pud_no_table(tlb->mm, pudp_get(pud), addr, "zap_page_range"))
 			continue;
-		zap_pmd_range(tlb, vma, pud, addr, next);
+		zap_pmd_range(tlb, vma, pud, addr, next, details);
 	} while (pud++, addr = next, addr != end);
 }
 
 /* unmap_page_range(): every mapping of [start, end) in vma goes into the mmu_gather. */
-static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t addr, uint64_t end)
+static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t addr, uint64_t end,
+			     const struct zap_details *details)
 {
 	pgd_t *pgd = pgd_offset(tlb->mm, addr);
 	uint64_t next;
@@ -1060,17 +1046,18 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		next = pgd_addr_end(addr, end);
 		if (pgd_none(pgdp_get(pgd)))
 			continue;
-		zap_pud_range(tlb, vma, pgd, addr, next);
+		zap_pud_range(tlb, vma, pgd, addr, next, details);
 	} while (pgd++, addr = next, addr != end);
 }
 
 /* unmap_single_vma(): the part of [start, end) that lies in vma. */
-void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+		      const struct zap_details *details)
 {
 	start = max(start, vma->vm_start);
 	end = min(end, vma->vm_end);
 	if (start < end)
-		unmap_page_range(tlb, vma, start, end);
+		unmap_page_range(tlb, vma, start, end, details);
 }
 
 /*
@@ -1078,7 +1065,8 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64
  * secondary MMUs learn of it before and after (MMU_NOTIFY_CLEAR: the VMA
  * stays); the pages go only after the TLB flush.
  */
-void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size)
+void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size,
+			   const struct zap_details *details)
 {
 	struct mmu_notifier_range range;
 	struct mmu_gather tlb;
@@ -1086,7 +1074,37 @@ void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t s
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr, addr + size);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
 	mmu_notifier_invalidate_range_start(&range);
-	unmap_single_vma(&tlb, vma, addr, addr + size);
+	unmap_single_vma(&tlb, vma, addr, addr + size, details);
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
+}
+
+/*
+ * unmap_mapping_range(): every pte of every process mapping the pages
+ * [holebegin, holebegin + holelen) of the file (holelen 0: to the end),
+ * found through i_mmap.  even_cows: private copies made from those pages
+ * go too (truncate: they lie beyond the end now); a hole punch keeps
+ * them.  Takes i_mmap_rwsem for read; no mmap_lock is needed, since a
+ * VMA leaves i_mmap before its page tables are freed.
+ */
+void unmap_mapping_range(struct address_space *mapping, int64_t holebegin, int64_t holelen, bool even_cows)
+{
+	unsigned long first = (unsigned long)(holebegin >> PAGE_SHIFT);
+	unsigned long last = holelen ? (unsigned long)((holebegin + holelen - 1) >> PAGE_SHIFT) : ~0UL;
+	struct zap_details details = { .even_cows = even_cows };
+	struct vm_area_struct *vma;
+
+	if (bug_enabled(mapping->host->i_sb->machine, BUG_TRUNCATE_KEEPS_COWS))
+		details.even_cows = false;
+	down_read(&mapping->i_mmap_rwsem);
+	list_for_each_entry(vma, &mapping->i_mmap, shared) {
+		unsigned long vstart = vma->vm_pgoff, vlast = vma->vm_pgoff + vma_pages(vma) - 1;
+		unsigned long from = max(first, vstart), to = min(last, vlast);
+
+		if (from > to)
+			continue;
+		zap_page_range_single(vma, vma->vm_start + ((uint64_t)(from - vstart) << PAGE_SHIFT),
+				      (uint64_t)(to - from + 1) << PAGE_SHIFT, &details);
+	}
+	up_read(&mapping->i_mmap_rwsem);
 }

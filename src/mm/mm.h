@@ -125,6 +125,9 @@ FOLIO_FLAG(reclaim, PG_reclaim)
 FOLIO_FLAG(unevictable, PG_unevictable)
 FOLIO_FLAG(mlocked, PG_mlocked)
 FOLIO_FLAG(large_rmappable, PG_large_rmappable)
+static inline bool folio_test_set_dirty(struct folio *f) { return test_and_set_bit(PG_dirty, &f->flags); }
+/* Up to date: its bytes may be read (the stores filling it are visible first). */
+static inline void folio_mark_uptodate(struct folio *f) { smp_wmb(); folio_set_uptodate(f); }
 PAGE_FLAG(AnonExclusive, PG_anon_exclusive)
 PAGE_FLAG(Buddy, PG_buddy)
 PAGE_FLAG(Table, PG_table)
@@ -247,11 +250,22 @@ static inline void count_vm_event(struct mml_machine *m, enum vm_stat_item i) { 
 static inline void count_vm_events(struct mml_machine *m, enum vm_stat_item i, long n) { mod_vm_stat(m, i, n); }
 static inline long global_vm_stat(struct mml_machine *m, enum vm_stat_item i) { return atomic_long_read(&m->vm_stat[i]); }
 
-enum mm_counter { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS };
+enum mm_counter { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 static inline atomic_long_t *mm_counter_ptr(struct mm_struct *mm, enum mm_counter c)
 {
-	return c == MM_ANONPAGES ? &mm->rss_anon : c == MM_FILEPAGES ? &mm->rss_file : &mm->rss_swap;
+	switch (c) {
+	case MM_ANONPAGES: return &mm->rss_anon;
+	case MM_FILEPAGES: return &mm->rss_file;
+	case MM_SHMEMPAGES: return &mm->rss_shmem;
+	default: return &mm->rss_swap;
+	}
 }
+/* mm_counter_file(): the rss counter of a non-anon folio (shmem is swap-backed). */
+static inline enum mm_counter mm_counter_file(const struct folio *f)
+{
+	return test_bit(PG_swapbacked, (unsigned long *)&f->flags) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
 static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c, long v) { atomic_long_add(v, mm_counter_ptr(mm, c)); }
 static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c) { return atomic_long_read(mm_counter_ptr(mm, c)); }
 
@@ -267,6 +281,11 @@ static inline pmd_t *pmd_offset(struct mml_machine *m, pud_t *pud, uint64_t a) {
 static inline struct ptdesc *virt_to_ptdesc(struct mml_machine *m, const void *entry)
 {
 	return pfn_to_page(m, ((uintptr_t)entry - (uintptr_t)m->ram) >> PAGE_SHIFT);
+}
+
+static inline pte_t mk_pte(struct mml_machine *m, struct page *page, pgprot_t prot)
+{
+	return pfn_pte(page_to_pfn(m, page), prot);
 }
 
 /* Walk to the pmd of addr without allocating; NULL if absent. */
@@ -317,8 +336,10 @@ typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM		0x0001u
 #define VM_FAULT_SIGBUS		0x0002u
 #define VM_FAULT_SIGSEGV	0x0040u
+#define VM_FAULT_MAJOR		0x0004u
 #define VM_FAULT_RETRY		0x0400u
 #define VM_FAULT_NOPAGE		0x0100u
+#define VM_FAULT_LOCKED		0x0200u	/* ->fault returns the page locked */
 #define VM_FAULT_ERROR		(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)
 
 #define FAULT_FLAG_WRITE	0x01u
@@ -335,8 +356,22 @@ struct vm_fault {
 	pte_t *pte;			/* mapped pte, under ptl when locked */
 	spinlock_t *ptl;
 	pte_t orig_pte;
-	struct page *page;
+	struct page *page;		/* from ->fault: the file's page, locked */
+	struct page *cow_page;		/* do_cow_fault: the private copy to map */
 };
+
+/* Models vm_operations_struct: a file mapping's fault handlers (NULL for anon). */
+struct vm_operations_struct {
+	vm_fault_t (*fault)(struct vm_fault *vmf);
+	/* Fault-around: map what the cache has in [start_pgoff, end_pgoff]. */
+	vm_fault_t (*map_pages)(struct vm_fault *vmf, unsigned long start_pgoff, unsigned long end_pgoff);
+	/* A write is about to make a shared page writable: dirty it (and lock it). */
+	vm_fault_t (*page_mkwrite)(struct vm_fault *vmf);
+};
+
+/* Map nr pages of folio from page at addr (ptep: their first pte, locked), as a fault does. */
+void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page, unsigned int nr,
+		   uint64_t addr, pte_t *ptep);
 
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags);
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);

@@ -245,7 +245,9 @@ struct vm_area_struct {
 	unsigned long vm_pgoff;		/* (M) offset in pages: address >> PAGE_SHIFT at creation for anon */
 	struct anon_vma *anon_vma;	/* (M+G) set once by anon_vma_prepare, read with an acquire load */
 	struct list_head anon_vma_chain;/* (M) anon_vma_chain.same_vma */
-	struct file *vm_file;		/* (C) NULL for anonymous memory */
+	struct file *vm_file;		/* (C) NULL for anonymous memory; holds a file reference */
+	const struct vm_operations_struct *vm_ops;	/* (C) the file's fault handlers; NULL for anon */
+	struct list_head shared;	/* (M+J) on vm_file->f_mapping->i_mmap (Linux: vma->shared.rb) */
 };
 
 struct mm_struct {
@@ -262,6 +264,7 @@ struct mm_struct {
 	atomic_long_t rss_anon;		/* (A) MM_ANONPAGES */
 	atomic_long_t rss_file;		/* (A) MM_FILEPAGES */
 	atomic_long_t rss_swap;		/* (A) MM_SWAPENTS */
+	atomic_long_t rss_shmem;	/* (A) MM_SHMEMPAGES */
 	atomic_long_t pgtables_bytes;	/* (A) */
 	unsigned long flags;		/* (A) MMF_* */
 	seqcount_t write_protect_seq;	/* (M write) odd while fork write-protects: GUP-fast backs off */
@@ -346,11 +349,17 @@ enum vm_stat_item {
 	NR_ANON_MAPPED,		/* nr_anon_pages */
 	NR_FILE_MAPPED,		/* nr_mapped */
 	NR_PAGETABLE,		/* nr_page_table_pages */
+	NR_FILE_PAGES,		/* nr_file_pages: page cache and swap cache */
+	NR_SHMEM,		/* nr_shmem */
+	NR_FILE_DIRTY,		/* nr_dirty */
+	NR_WRITEBACK,		/* nr_writeback */
 	/* events */
 	PGALLOC_NORMAL,
 	PGFREE,
 	PGFAULT,
 	PGMAJFAULT,
+	PGPGIN,			/* kB read from files and swap */
+	PGPGOUT,		/* kB written to them */
 	PGREUSE,
 	PGLAZYFREE,
 	PGLAZYFREED,
@@ -379,10 +388,16 @@ enum vm_stat_item {
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
+	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE,
 	NR_OBJ_KINDS
 };
 
 struct mml_task;
+struct super_block;
+struct files_struct;
+
+/* The machine's mounts (src/fs): three visible, and shmem's internal one. */
+enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, NR_MOUNTS };
 
 /*
  * A device attached to the machine (a driver of src/drivers embeds it):
@@ -441,6 +456,10 @@ struct mml_machine {
 	 */
 	unsigned long huge_anon_orders;
 	struct mml_fail_state fail;	/* (its own lock) fault injection: mm/hooks.h */
+	struct super_block *mounts[NR_MOUNTS];	/* (C) set up by vfs_init */
+	atomic_long_t next_ino;		/* (A) inode numbers */
+	spinlock_t shmem_swaplist_lock;	/* (its own) guards shmem_swaplist */
+	struct list_head shmem_swaplist;	/* inode.i_swaplist: shmem inodes that may hold swap entries */
 };
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */
@@ -450,6 +469,7 @@ struct mml_task {
 	struct mm_struct *mm;		/* (C) */
 	int tid;			/* (C) */
 	struct tlb tlb;			/* (T) the CPU's TLB */
+	struct files_struct *files;	/* (C) descriptors, shared with the process's other threads */
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
 };
 

@@ -1,15 +1,82 @@
 /*
- * mmap.c - mmap and munmap of anonymous memory, the placement of new
- * mappings, and the teardown of a whole address space (Linux's mm/mmap.c,
- * mm/vma.c do_vmi_munmap, arch/x86 arch_get_unmapped_area_topdown).
+ * mmap.c - mmap and munmap of anonymous memory and files, the placement
+ * of new mappings, a file's i_mmap, and the teardown of a whole address
+ * space (Linux's mm/mmap.c, mm/vma.c do_vmi_munmap, arch/x86
+ * arch_get_unmapped_area_topdown).
  *
  * Everything here runs with mmap_lock held for write.
  */
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/mmu_notifier.h"
+
+/* ---- a file's i_mmap ----------------------------------------------------------------- */
+
+static bool is_shared_maywrite(vm_flags_t f)
+{
+	return (f & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE);
+}
+
+/* __vma_link_file(): vma joins its file's i_mmap (i_mmap_rwsem held for write). */
+void __vma_link_file(struct vm_area_struct *vma)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+
+	if (is_shared_maywrite(vma->vm_flags))
+		atomic_inc(&mapping->i_mmap_writable);
+	list_add_tail(&vma->shared, &mapping->i_mmap);
+}
+
+void __unlink_file_vma(struct vm_area_struct *vma)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+
+	if (is_shared_maywrite(vma->vm_flags))
+		atomic_dec(&mapping->i_mmap_writable);
+	list_del_init(&vma->shared);
+}
+
+void vma_link_file(struct vm_area_struct *vma)
+{
+	struct address_space *mapping;
+
+	if (!vma->vm_file)
+		return;
+	mapping = vma->vm_file->f_mapping;
+	down_write(&mapping->i_mmap_rwsem);
+	__vma_link_file(vma);
+	up_write(&mapping->i_mmap_rwsem);
+}
+
+/* unlink_file_vma(): before its page tables go, so that no i_mmap walker reaches them. */
+void unlink_file_vma(struct vm_area_struct *vma)
+{
+	struct address_space *mapping;
+
+	if (!vma->vm_file || list_empty(&vma->shared))
+		return;
+	mapping = vma->vm_file->f_mapping;
+	down_write(&mapping->i_mmap_rwsem);
+	__unlink_file_vma(vma);
+	up_write(&mapping->i_mmap_rwsem);
+}
+
+/*
+ * Models vma_wants_writenotify(): must a shared writable mapping start
+ * write-protected, so that a first write faults and dirties the folio?
+ * Where the file system tracks dirty pages (page_mkwrite, writeback).
+ */
+bool vma_wants_writenotify(struct vm_area_struct *vma)
+{
+	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+		return false;
+	if (vma->vm_ops && vma->vm_ops->page_mkwrite)
+		return true;
+	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
+}
 
 /* Models vm_unmapped_area() searching top-down: the highest gap that fits. */
 static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
@@ -97,8 +164,11 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
-		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
+	/* free_pgtables(): out of i_mmap first, where truncate would find them. */
+	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
+		unlink_file_vma(vma);
 	free_pgd_range(&tlb, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
 	tlb_finish_mmu(&tlb);
 
@@ -144,19 +214,57 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 	return 0;
 }
 
-/* Models do_mmap() + mmap_region() for anonymous private memory. */
-long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
+/*
+ * Models do_mmap()'s checks of a file against the mapping asked for:
+ * the VM_* bits it adds or takes away, or -errno.
+ */
+static long mmap_file_flags(struct file *file, int prot, int flags, vm_flags_t *vm_flags)
+{
+	struct inode *inode = file_inode(file);
+
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED:
+	case MAP_SHARED_VALIDATE:
+		if ((prot & PROT_WRITE) && !(file->f_mode & FMODE_WRITE))
+			return -EACCES;
+		*vm_flags |= VM_SHARED | VM_MAYSHARE;
+		if (!(file->f_mode & FMODE_WRITE))
+			*vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+		/* fallthrough */
+	case MAP_PRIVATE:
+		if (!(file->f_mode & FMODE_READ))
+			return -EACCES;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* memfd_check_seals_mmap(): a write-sealed file maps shared only read-only, for good. */
+	if ((inode->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && (*vm_flags & VM_SHARED)) {
+		if (*vm_flags & VM_WRITE)
+			return -EPERM;
+		*vm_flags &= ~VM_MAYWRITE;
+	}
+	if (is_shared_maywrite(*vm_flags) && atomic_read(&file->f_mapping->i_mmap_writable) < 0)
+		return -EPERM;	/* mapping_map_writable() */
+	return 0;
+}
+
+/* Models do_mmap() + mmap_region(): anonymous memory, or file (NULL: anonymous). */
+long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off)
 {
 	struct vm_area_struct *vma;
 	vm_flags_t vm_flags;
+	unsigned long pgoff;
 	int err;
 
 	mmap_assert_write_locked(mm);
 	/* The x86 syscall checks the offset before anything else. */
 	if (off & ~(int64_t)PAGE_MASK)
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS))
-		return -EBADF;	/* no files yet: every descriptor is bad */
+	if (!(flags & MAP_ANONYMOUS) && !file)
+		return -EBADF;
+	if (flags & MAP_ANONYMOUS)
+		file = NULL;
 	if (!len)
 		return -EINVAL;
 	if (flags & MAP_FIXED_NOREPLACE)
@@ -166,6 +274,9 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
+	pgoff = (unsigned long)off >> PAGE_SHIFT;
+	if (file && pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
 	if (mm->map_count > MAX_MAP_COUNT)
 		return -ENOMEM;
 
@@ -178,13 +289,25 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 		return -EEXIST;
 
 	vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-	switch (flags & MAP_TYPE) {
-	case MAP_PRIVATE:
-		break;
-	case MAP_SHARED:
-		return -EOPNOTSUPP;	/* shared anonymous memory is shmem: not yet (docs/deviations.md) */
-	default:
-		return -EINVAL;
+	if (file) {
+		long ret = mmap_file_flags(file, prot, flags, &vm_flags);
+
+		if (ret)
+			return ret;
+	} else {
+		switch (flags & MAP_TYPE) {
+		case MAP_PRIVATE:
+			pgoff = addr >> PAGE_SHIFT;
+			break;
+		case MAP_SHARED:	/* Linux has no MAP_SHARED_VALIDATE case here: EINVAL */
+			/* shmem: tags are not kept for shared memory here (docs/deviations.md). */
+			flags &= ~MAP_ANONYMOUS;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			pgoff = 0;
+			break;
+		default:
+			return -EINVAL;
+		}
 	}
 	if (flags & (MAP_GROWSDOWN | MAP_HUGETLB))
 		return -EOPNOTSUPP;	/* docs/deviations.md */
@@ -205,25 +328,33 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	vma = vm_area_alloc(mm);
 	if (!vma)
 		return -ENOMEM;
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
+	vma->vm_pgoff = pgoff;
+	if (file) {
+		get_file(file);
+		vma->vm_file = file;
+		err = file->f_op->mmap(file, vma);
+	} else if (vm_flags & VM_SHARED) {
+		err = shmem_zero_setup(vma);
+	}
+	if (err) {
+		vm_area_free(vma);
+		return err;
+	}
 	if (flags & MAP_FIXED) {
 		err = do_munmap(mm, addr, len);
-		if (err) {
-			vm_area_free(vma);
-			return err;
-		}
-		/* Splitting may have used the reservation. */
-		err = vma_tree_reserve(mm, 1);
+		if (!err)	/* splitting may have used the reservation */
+			err = vma_tree_reserve(mm, 1);
 		if (err) {
 			vm_area_free(vma);
 			return err;
 		}
 	}
-	vma->vm_start = addr;
-	vma->vm_end = addr + len;
-	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
-	vma->vm_pgoff = addr >> PAGE_SHIFT;
 	vma_set_page_prot(vma);
 	vma_tree_insert(mm, vma);
+	vma_link_file(vma);
 	vma_try_merge_neighbours(vma);
 	return (long)addr;
 }
@@ -243,8 +374,10 @@ void exit_mmap(struct mm_struct *mm)
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for_each_vma(mm, vma)
-		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
+	for_each_vma(mm, vma)
+		unlink_file_vma(vma);
 	free_pgd_range(&tlb, 0, 1ULL << 47, 0, 0);
 	tlb_finish_mmu(&tlb);
 	while (mm->map_count) {

@@ -125,7 +125,7 @@ static bool oom_reap_task_mm(struct mm_struct *mm, bool nonblock)
 				continue;
 			}
 		}
-		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end);
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
 		if (started)
 			mmu_notifier_invalidate_range_end(&range);
 		tlb_finish_mmu(&tlb);

@@ -1,14 +1,22 @@
 /*
- * rmap.c - reverse mapping of anonymous memory: anon_vma, anon_vma_chain,
- * the map counts of small and large folios, and rmap_walk (Linux's
- * mm/rmap.c).
+ * rmap.c - reverse mapping: anon_vma and anon_vma_chain for anonymous
+ * memory, i_mmap for files, the map counts of small and large folios,
+ * rmap_walk and folio_mkclean (Linux's mm/rmap.c).
  *
  * Lock order, the whole of mmlab's (docs/ARCHITECTURE.md shows this tree;
  * `make check-layers` fails when the two differ):
  *
  *   machine->quiesce (read: every operation and deferred free; write: the checker)
+ *     inode->i_rwsem             (write(), truncate, fallocate, seals)
+ *       mapping->invalidate_lock (write: truncate, punch; read: filling the cache)
+ *     sb->s_dir_lock             (open, unlink: a flat directory)
+ *       sb->s_inode_list_lock
  *     mm->mmap_lock
+ *       mapping->invalidate_lock (read: a fault filling the cache)
  *       folio lock (PG_locked)
+ *         mapping->i_mmap_rwsem  (file rmap, VMA bounds, unmap_mapping_range)
+ *         mapping->i_pages lock  (xa_lock: the page cache)
+ *           rcu_batch.lock       (xarray nodes freed after a grace period)
  *         anon_vma->root->rwsem
  *           mm->page_table_lock      (pgd/pud population, anon_vma install)
  *           pmd lock                 (the ptl of the pmd table page)
@@ -22,17 +30,21 @@
  *                 mte.swap_lock      (arch: tag records of swap slots)
  *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
  *               lruvec->lru_lock     (also under a folio lock alone)
- *               notifier srcu        (read around callbacks, also under mmap_lock, a folio or anon_vma lock alone; callbacks only try mmap_lock)
+ *               notifier srcu        (read around callbacks, also under mmap_lock, a folio, anon_vma or i_mmap lock alone; callbacks only try mmap_lock)
  *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
+ *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
+ *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
  *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
  *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, notifier seq): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU
  * in Linux).
  */
+#include "fs/fs.h"
 #include "mm/internal.h"
 #include "mm/mmu_notifier.h"
 
@@ -427,6 +439,9 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, ui
 		if (exclusive)
 			__SetPageAnonExclusive(&folio->page);
 	}
+	/* Anon memory is swap-backed, whatever the VMA (a private copy of a file's page too). */
+	if (!folio_test_swapbacked(folio))
+		__folio_set_swapbacked(folio);
 	__folio_set_anon(folio, vma, addr, exclusive);
 	mod_vm_stat(m, NR_ANON_MAPPED, nr);
 }
@@ -486,6 +501,15 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 
 	folio_mod_mapped_stat(m, folio, -__folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD));
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
+}
+
+/* folio_add_file_rmap_ptes(): nr_pages ptes from page now map a page-cache folio. */
+void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+
+	VM_BUG_ON_FOLIO(folio_test_anon(folio), m, folio);
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE));
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */
@@ -575,17 +599,83 @@ static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc)
 	anon_vma_unlock_read(av);
 }
 
+/*
+ * rmap_walk_file(): every VMA of the file's i_mmap whose range holds one
+ * of the folio's pages, shared and private mappings alike (a private
+ * mapping maps the file's page until it is written).  The folio is
+ * locked, so its mapping cannot go; Linux keeps i_mmap in an interval
+ * tree, mmlab in a list (docs/deviations.md).
+ */
+static void rmap_walk_file(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	struct address_space *mapping = folio->mapping;
+	unsigned long pgoff = folio->index, nr = (unsigned long)folio_nr_pages(folio);
+	struct vm_area_struct *vma;
+
+	if (!mapping)
+		return;
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), mapping->host->i_sb->machine, folio);
+	down_read(&mapping->i_mmap_rwsem);
+	list_for_each_entry(vma, &mapping->i_mmap, shared) {
+		uint64_t addr = vma_address(vma, pgoff, nr);
+
+		if (addr == (uint64_t)-EFAULT)
+			continue;
+		if (!rwc->rmap_one(folio, vma, addr, rwc->arg))
+			break;
+	}
+	up_read(&mapping->i_mmap_rwsem);
+}
+
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 {
-	if (folio_test_anon(folio)) {
+	if (folio_test_anon(folio))
 		rmap_walk_anon(folio, rwc);
-		return;
+	else
+		rmap_walk_file(folio, rwc);
+}
+
+/*
+ * page_mkclean_one(): write-protect and clean every pte of vma mapping
+ * the folio, so that the next write faults and dirties it again
+ * (writeback is about to write what the folio holds now).
+ */
+static bool page_mkclean_one(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg)
+{
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
+	struct mmu_notifier_range range;
+	int *cleaned = arg;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, vma->vm_mm, addr,
+				min(vma->vm_end, addr + ((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT)));
+	mmu_notifier_invalidate_range_start(&range);
+	while (page_vma_mapped_walk(&pvmw)) {
+		pte_t entry = ptep_get(pvmw.pte);
+
+		if (!pte_present(entry) || (!pte_dirty(entry) && !pte_write(entry)))
+			continue;
+		/* Cleared and flushed first: no CPU may set dirty on a stale entry after. */
+		entry = ptep_get_and_clear(pvmw.pte);
+		flush_tlb_page(vma, pvmw.address);
+		set_pte_at(vma->vm_mm, pvmw.address, pvmw.pte, pte_mkclean(pte_wrprotect(entry)));
+		if (pte_dirty(entry))
+			(*cleaned)++;
 	}
-	/*
-	 * rmap_walk_file() will walk the i_mmap tree of folio->mapping; there
-	 * are no file folios yet.  Without a mapping nothing maps the folio.
-	 */
-	VM_BUG_ON(folio->mapping != NULL);
+	mmu_notifier_invalidate_range_end(&range);
+	return true;
+}
+
+/* folio_mkclean(): how many ptes were dirty; every shared pte is clean and read-only after. */
+int folio_mkclean(struct folio *folio)
+{
+	struct rmap_walk_control rwc = { .rmap_one = page_mkclean_one };
+	int cleaned = 0;
+
+	if (!folio_mapped(folio))
+		return 0;
+	rwc.arg = &cleaned;
+	rmap_walk(folio, &rwc);
+	return cleaned;
 }
 
 /*

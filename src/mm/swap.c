@@ -87,6 +87,20 @@ void folio_deactivate(struct mml_machine *m, struct folio *folio)
 	folio_set_active_state(m, folio, false);
 }
 
+/*
+ * Models folio_mark_accessed(): read() or write() used a cached folio.
+ * The first use marks it referenced, a second one activates it.
+ */
+void folio_mark_accessed(struct mml_machine *m, struct folio *folio)
+{
+	if (!folio_test_referenced(folio)) {
+		folio_set_referenced(folio);
+	} else if (!folio_test_active(folio) && folio_test_lru(folio)) {
+		folio_activate(m, folio);
+		folio_clear_referenced(folio);
+	}
+}
+
 /* A lazily freed folio moves to the file lists, as lru_lazyfree does. */
 void folio_move_lazyfree(struct mml_machine *m, struct folio *folio)
 {

@@ -26,6 +26,7 @@ void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t e
 	folio_set_swapcache(folio);
 	spin_unlock(&si->lock);
 	mod_vm_stat(m, NR_SWAPCACHE, 1);
+	mod_vm_stat(m, NR_FILE_PAGES, 1);	/* Linux counts the swap cache in nr_file_pages */
 }
 
 /* Models delete_from_swap_cache(): the folio locked, the cache's reference dropped. */
@@ -41,6 +42,7 @@ void delete_from_swap_cache(struct mml_machine *m, struct folio *folio)
 	folio->swap.val = 0;
 	spin_unlock(&si->lock);
 	mod_vm_stat(m, NR_SWAPCACHE, -1);
+	mod_vm_stat(m, NR_FILE_PAGES, -1);
 	put_swap_folio(m, entry);
 	folio_put(m, folio);
 }
@@ -136,9 +138,11 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 
 		if (folio)
 			return folio;
-		new = vma_alloc_folio(vma, 0, 0, addr);
+		/* Swap holds anon pages and shmem's (vma NULL): swap-backed either way. */
+		new = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
 		if (!new)
 			return NULL;
+		__folio_set_swapbacked(new);
 		err = swapcache_prepare(m, entry);
 		if (err) {
 			folio_put(m, new);

@@ -433,6 +433,8 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 		mmput(mms[i]);
 	}
 	free(mms);
+	if (!err)
+		err = shmem_unuse(m, (unsigned)si->type);
 	if (err)
 		return err;
 	/* What is left is only in the swap cache (or named by nobody). */

@@ -5,6 +5,7 @@
  */
 #include <sys/mman.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
 
 __thread struct mml_task *current;
@@ -55,13 +56,24 @@ long op_exit(struct mml_machine *m, long ret)
 long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int flags, int fd, int64_t off)
 {
 	struct mm_struct *mm = t->mm;
+	struct file *file = NULL;
 	long ret = op_enter_task(t);
 
 	if (ret)
 		return ret;
+	/* x86's sys_mmap checks the offset, then ksys_mmap_pgoff() the descriptor. */
+	if (off & ~(int64_t)PAGE_MASK)
+		return op_exit_task(t, -EINVAL);
+	if (!(flags & MAP_ANONYMOUS)) {
+		file = fget(t, fd);
+		if (!file)
+			return op_exit_task(t, -EBADF);
+	}
 	down_write(&mm->mmap_lock);
-	ret = do_mmap(mm, addr, len, prot, flags, fd, off);
+	ret = do_mmap(mm, file, addr, len, prot, flags, off);
 	up_write(&mm->mmap_lock);
+	if (file)
+		fput(file);
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
 	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
 		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));

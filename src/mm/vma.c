@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
@@ -17,10 +18,11 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 		return NULL;
 	vma->vm_mm = mm;
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	INIT_LIST_HEAD(&vma->shared);
 	return vma;
 }
 
-/* Models vm_area_dup(): the copy has no anon_vma chain yet. */
+/* Models vm_area_dup(): the copy has no anon_vma chain yet, and is in no i_mmap; it holds the file too. */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
 	struct vm_area_struct *vma = mml_obj_alloc(orig->vm_mm->machine, OBJ_VMA, sizeof(*vma));
@@ -29,21 +31,40 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 		return NULL;
 	*vma = *orig;
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
+	INIT_LIST_HEAD(&vma->shared);
+	if (vma->vm_file)
+		get_file(vma->vm_file);
 	return vma;
 }
 
+/* vm_area_free() + remove_vma()'s fput: out of i_mmap already. */
 void vm_area_free(struct vm_area_struct *vma)
 {
+	VM_BUG_ON_VMA(!list_empty(&vma->shared), vma);
+	if (vma->vm_file)
+		fput(vma->vm_file);
 	mml_obj_free(vma->vm_mm->machine, OBJ_VMA, vma);
 }
 
+/* Models vma_set_page_prot(): a shared mapping that tracks dirty pages maps read-only at first. */
 void vma_set_page_prot(struct vm_area_struct *vma)
 {
-	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
+	vm_flags_t flags = vma->vm_flags;
+
+	if (vma_wants_writenotify(vma))
+		flags &= ~VM_SHARED;
+	vma->vm_page_prot = vm_get_page_prot(flags);
 }
 
+/*
+ * The locks under which a VMA's bounds change (vma_prepare): the file's
+ * i_mmap_rwsem and the anon_vma's, so that neither rmap walk sees a
+ * VMA half moved.
+ */
 static void vma_bounds_lock(struct vm_area_struct *vma)
 {
+	if (vma->vm_file)
+		down_write(&vma->vm_file->f_mapping->i_mmap_rwsem);
 	if (vma->anon_vma)
 		anon_vma_lock_write(vma->anon_vma);
 }
@@ -52,6 +73,8 @@ static void vma_bounds_unlock(struct vm_area_struct *vma)
 {
 	if (vma->anon_vma)
 		anon_vma_unlock_write(vma->anon_vma);
+	if (vma->vm_file)
+		up_write(&vma->vm_file->f_mapping->i_mmap_rwsem);
 }
 
 /*
@@ -104,6 +127,8 @@ static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		vma->vm_end = addr;
 	}
 	vma_tree_insert(mm, new);
+	if (new->vm_file)
+		__vma_link_file(new);
 	vma_bounds_unlock(vma);
 	return 0;
 }
@@ -147,6 +172,8 @@ static int vma_absorb_next(struct vm_area_struct *a, struct vm_area_struct *b)
 	}
 	vma_bounds_lock(a);
 	vma_tree_erase(mm, b);
+	if (b->vm_file)
+		__unlink_file_vma(b);
 	a->vm_end = b->vm_end;
 	vma_bounds_unlock(a);
 	unlink_anon_vmas(b);

@@ -1,8 +1,9 @@
 /*
  * vmscan.c - reclaim (Linux's mm/vmscan.c, with try_to_unmap_one and
- * folio_referenced from mm/rmap.c): age the LRU lists, unmap anonymous
- * folios into swap entries through rmap, write them to swap, free them;
- * discard lazily freed ones that nobody wrote since MADV_FREE.
+ * folio_referenced from mm/rmap.c): age the LRU lists, unmap folios
+ * through rmap -- anonymous ones into swap entries, written to swap;
+ * file ones written back if dirty, shmem ones moved to swap -- and free
+ * them; discard lazily freed ones that nobody wrote since MADV_FREE.
  */
 #include <stdlib.h>
 
@@ -81,7 +82,8 @@ static enum folio_references folio_check_references(struct folio *folio)
 }
 
 /*
- * try_to_unmap_one() for an anonymous folio: replace each pte of vma that
+ * try_to_unmap_one(): for a file folio, clear each pte that maps it
+ * (its dirty bit going to the folio); for an anonymous folio, replace each pte of vma that
  * maps one of its pages (page_vma_mapped_walk) by that page's swap entry
  * (page_swap_entry), in Linux's order -- refuse a folio that may be
  * pinned; clear the pte and flush; a lazily freed folio nobody dirtied is
@@ -123,12 +125,17 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 			pteval = ptep_get_and_clear(pvmw.pte);
 			flush_tlb_page(vma, pvmw.address);
 			if (pte_dirty(pteval))
-				folio_set_dirty(folio);
+				folio_mark_dirty(folio);
 		} else {
 			/* No TLB holds it; its dirty bit went to the folio when it was made. */
 			pte_clear(pvmw.pte);
 		}
 
+		if (!folio_test_anon(folio)) {
+			/* A file's page: the cache keeps it; the pte just goes. */
+			add_mm_counter(mm, mm_counter_file(folio), -1);
+			goto discard;
+		}
 		if (!folio_test_swapbacked(folio)) {
 			/*
 			 * MADV_FREE: drop it only if nobody wrote it since -- not the pte
@@ -204,6 +211,44 @@ static bool try_to_unmap(struct folio *folio)
 }
 
 /*
+ * Models __remove_mapping(): a clean, unmapped file folio leaves its
+ * cache if nobody but the cache and we hold it.  Folio locked.
+ */
+static bool remove_mapping(struct folio *folio)
+{
+	if (folio_test_dirty(folio) || folio_mapped(folio) ||
+	    folio_ref_count(folio) != 1 + folio_nr_pages(folio))
+		return false;
+	filemap_remove_folio(folio);
+	return true;
+}
+
+/*
+ * The reclaim of a file or shmem folio still in its cache (locked,
+ * referenced by us): unmapped already.  A dirty disk page is written
+ * back, a dirty shmem page moves to swap (then freed as a swap-cache
+ * folio by the caller: 1), a clean one leaves the cache (0: free it).
+ * -1: keep it.
+ */
+static int shrink_file_folio(struct mml_machine *m, struct folio *folio, bool *activate)
+{
+	struct address_space *mapping = folio->mapping;
+
+	if (folio_test_dirty(folio)) {
+		if (shmem_mapping(mapping)) {
+			if (shmem_writeout(folio)) {
+				*activate = true;	/* no swap slot */
+				return -1;
+			}
+			return 1;
+		}
+		if (pageout_file_folio(folio))
+			return -1;
+	}
+	return remove_mapping(folio) ? 0 : -1;
+}
+
+/*
  * Models shrink_folio_list(): try to free each isolated folio (each
  * holding our reference).  Returns how many were freed; the others are
  * put back on their lists.
@@ -215,11 +260,13 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct folio *folio = folios[i];
-		bool activate = false;
+		bool activate = false, anon;
 
 		if (!folio_trylock(folio))
 			goto keep;
-		if (!folio_test_anon(folio))
+		anon = folio_test_anon(folio);
+		/* A file folio truncated while we held it: its last reference frees it. */
+		if (!anon && !folio->mapping && !folio_test_swapcache(folio))
 			goto keep_locked;
 		/*
 		 * Linux swaps a large folio out whole where it can (THP swap)
@@ -242,8 +289,8 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		}
 		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto keep_locked;
-		/* A swap-backed folio needs a slot before its ptes can name one. */
-		if (folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
+		/* A swap-backed anon folio needs a slot before its ptes can name one. */
+		if (anon && folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
 			if (!add_to_swap(m, folio)) {
 				activate = true;
 				goto keep_locked;
@@ -251,7 +298,15 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		}
 		if (folio_mapped(folio) && !try_to_unmap(folio))
 			goto keep_locked;
-		if (!folio_test_swapbacked(folio)) {
+		if (!anon && folio->mapping) {
+			switch (shrink_file_folio(m, folio, &activate)) {
+			case -1:
+				goto keep_locked;
+			case 0:
+				goto free_it;
+			}
+			/* Moved to swap by shmem_writeout: on as a swap-cache folio. */
+		} else if (anon && !folio_test_swapbacked(folio)) {
 			/* Lazily freed and discarded by the unmap: ours is the last reference. */
 			if (folio_ref_count(folio) != 1)
 				goto keep_locked;
@@ -278,19 +333,20 @@ keep:
 	return freed;
 }
 
-/* Models shrink_active_list(): age the active anon list into the inactive one. */
-static void shrink_active_list(struct mml_machine *m, unsigned long nr)
+/* Models shrink_active_list(): age an active list into its inactive one. */
+static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigned long nr)
 {
 	struct folio *batch[SWAP_CLUSTER_MAX];
-	unsigned long n = isolate_lru_folios(m, LRU_ACTIVE_ANON, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
+	unsigned long n = isolate_lru_folios(m, lru, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
 
 	for (unsigned long i = 0; i < n; i++) {
 		bool locked = false;
 
 		/*
-		 * Anon folios are deactivated whether or not they were used:
-		 * looking clears their accessed bits, so the inactive list sees
-		 * only what is used from now on.
+		 * Folios are deactivated whether or not they were used (Linux
+		 * keeps referenced executable file pages active; there are
+		 * none here): looking clears their accessed bits, so the
+		 * inactive list sees only what is used from now on.
 		 */
 		folio_referenced(batch[i], &locked);
 		folio_clear_active(batch[i]);
@@ -309,14 +365,17 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 	/* Like a scan from priority DEF_PRIORITY down to 0: at most every folio twice. */
 	unsigned long budget = 2 * (unsigned long)(global_vm_stat(m, NR_INACTIVE_ANON) +
 						   global_vm_stat(m, NR_ACTIVE_ANON) +
-						   global_vm_stat(m, NR_INACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
+						   global_vm_stat(m, NR_INACTIVE_FILE) +
+						   global_vm_stat(m, NR_ACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
 	unsigned long freed = 0, scanned = 0;
 
 	while (freed < nr && scanned < budget) {
 		struct folio *batch[SWAP_CLUSTER_MAX];
 		unsigned long n, got, before = freed;
 
-		/* Lazily freed folios first: they cost no I/O. */
+		/* File pages and lazily freed ones first: they cost little or no I/O. */
+		if (global_vm_stat(m, NR_INACTIVE_FILE) <= global_vm_stat(m, NR_ACTIVE_FILE))
+			shrink_active_list(m, LRU_ACTIVE_FILE, 2 * SWAP_CLUSTER_MAX);
 		n = isolate_lru_folios(m, LRU_INACTIVE_FILE, SWAP_CLUSTER_MAX, batch);
 		scanned += n;
 		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
@@ -324,7 +383,7 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 		got = n;
 		if (atomic_long_read(&m->nr_swap_pages) > 0) {
 			if (global_vm_stat(m, NR_INACTIVE_ANON) <= global_vm_stat(m, NR_ACTIVE_ANON))
-				shrink_active_list(m, 2 * SWAP_CLUSTER_MAX);
+				shrink_active_list(m, LRU_ACTIVE_ANON, 2 * SWAP_CLUSTER_MAX);
 			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);
 			scanned += n;
 			got += n;

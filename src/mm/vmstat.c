@@ -16,10 +16,16 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_ANON_MAPPED] = "nr_anon_pages",
 	[NR_FILE_MAPPED] = "nr_mapped",
 	[NR_PAGETABLE] = "nr_page_table_pages",
+	[NR_FILE_PAGES] = "nr_file_pages",
+	[NR_SHMEM] = "nr_shmem",
+	[NR_FILE_DIRTY] = "nr_dirty",
+	[NR_WRITEBACK] = "nr_writeback",
 	[PGALLOC_NORMAL] = "pgalloc_normal",
 	[PGFREE] = "pgfree",
 	[PGFAULT] = "pgfault",
 	[PGMAJFAULT] = "pgmajfault",
+	[PGPGIN] = "pgpgin",
+	[PGPGOUT] = "pgpgout",
 	[PGREUSE] = "pgreuse",
 	[PGLAZYFREE] = "pglazyfree",
 	[PGLAZYFREED] = "pglazyfreed",
@@ -104,13 +110,23 @@ static long mi_inactive_file(struct mml_machine *m) { return global_vm_stat(m, N
 static long mi_anon(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_MAPPED); }
 static long mi_mapped(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_MAPPED); }
 static long mi_pagetables(struct mml_machine *m) { return global_vm_stat(m, NR_PAGETABLE); }
+/* Cached: the page cache, shmem included, without the swap cache (no buffers here). */
+static long mi_cached(struct mml_machine *m)
+{
+	long c = global_vm_stat(m, NR_FILE_PAGES) - global_vm_stat(m, NR_SWAPCACHE);
+
+	return c < 0 ? 0 : c;
+}
+static long mi_shmem(struct mml_machine *m) { return global_vm_stat(m, NR_SHMEM); }
+static long mi_dirty(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_DIRTY); }
+static long mi_writeback(struct mml_machine *m) { return global_vm_stat(m, NR_WRITEBACK); }
 
 static const struct meminfo_field meminfo_fields[] = {
 	{ "MemTotal", mi_total },
 	{ "MemFree", mi_free },
 	{ "MemAvailable", mi_available },
 	{ "Buffers", mi_zero },
-	{ "Cached", mi_zero },
+	{ "Cached", mi_cached },
 	{ "SwapCached", mi_swapcached },
 	{ "Active", mi_active },
 	{ "Inactive", mi_inactive },
@@ -120,9 +136,11 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "Inactive(file)", mi_inactive_file },
 	{ "SwapTotal", mi_swaptotal },
 	{ "SwapFree", mi_swapfree },
+	{ "Dirty", mi_dirty },
+	{ "Writeback", mi_writeback },
 	{ "AnonPages", mi_anon },
 	{ "Mapped", mi_mapped },
-	{ "Shmem", mi_zero },
+	{ "Shmem", mi_shmem },
 	{ "PageTables", mi_pagetables },
 };
 

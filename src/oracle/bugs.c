@@ -112,6 +112,30 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"__oom_reap_task_mm skips a VMA when mmu_notifier_invalidate_range_start_nonblock fails (93065ac753e4, \"mm, oom: distinguish blockable mode for mmu notifiers\")",
 		"--devices --ram 2M --oom",
 	},
+	[BUG_WRITEBACK_NO_MKCLEAN] = {
+		"writeback-no-mkclean",
+		"writeback cleans a dirty file folio without write-protecting and cleaning the ptes that map it: a write through a pte that stayed writable marks nothing dirty, so fsync and msync(MS_SYNC) leave it off the disk",
+		"folio_clear_dirty_for_io() calls folio_mkclean() for mappings with writeback; page_mkclean was added for this in 2.6.19 (d08b3851da41, \"mm: tracking shared dirty pages\")",
+		"--files",
+	},
+	[BUG_TRUNCATE_KEEPS_COWS] = {
+		"truncate-keeps-cows",
+		"truncate unmaps only the file's own pages beyond the new end, not the private copies MAP_PRIVATE writes made of them: they stay readable where Linux raises SIGBUS",
+		"truncate_pagecache() unmaps with even_cows = 1 (unmap_mapping_range(mapping, holebegin, 0, 1)); a hole punch passes 0 and keeps them",
+		"--files",
+	},
+	[BUG_SHMEM_SWAPIN_DROPS_ENTRY] = {
+		"shmem-swapin-drops-entry",
+		"shmem swap-in drops the swap entry from the page cache (and frees the slot) before the folio read from it is in the cache: the page reads as a hole, its data lost",
+		"shmem_swapin_folio() replaces the swap entry by the folio under the xa_lock only if it is still there (shmem_add_to_page_cache with expected), then frees the slot (swap_free_nr)",
+		"--files --ram 2M --swap 1M",
+	},
+	[BUG_FORK_COWS_SHARED] = {
+		"fork-cows-shared",
+		"fork gives the child a copy-on-write view of a MAP_SHARED mapping: the child's writes are no longer seen by the parent, nor the parent's by the child once it wrote",
+		"dup_mmap() copies vm_flags unchanged; MAP_SHARED|MAP_ANONYMOUS is shared across fork since it became shmem (2.4)",
+		"--files",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

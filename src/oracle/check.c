@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "drivers/dmirror.h"
+#include "fs/fs.h"
 #include "mm/internal.h"
 
 struct check_state {
@@ -20,6 +21,7 @@ struct check_state {
 	int *maps;		/* ptes found per pfn */
 	unsigned char *table;	/* 1 if the pfn was reached as a page table */
 	long anon_mapped, tables, errors;
+	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	FILE *out;
 };
 
@@ -72,6 +74,43 @@ static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma 
 		if (avc->anon_vma == av)
 			return true;
 	return false;
+}
+
+/*
+ * A pte mapping a file's page: the folio is in the VMA's file at the
+ * VMA's index, the VMA is on the file's i_mmap (rmap finds it), and a
+ * writable pte of a file with writeback maps a dirty folio (otherwise a
+ * write through it could be lost to writeback: vma_wants_writenotify).
+ */
+static void check_file_pte(struct check_state *st, struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
+			   pte_t pte, struct folio *folio)
+{
+	struct address_space *mapping = vma->vm_file ? vma->vm_file->f_mapping : NULL;
+	unsigned long pfn = pte_pfn(pte);
+	struct vm_area_struct *v;
+	bool in_i_mmap = false;
+
+	if (folio_test_swapbacked(folio))
+		st->shmem_rss++;
+	else
+		st->file_rss++;
+	if (!mapping || folio->mapping != mapping || folio->index != linear_page_index(vma, addr)) {
+		FAIL(st, INV_RMAP, "mm %d: pfn %lu at %#llx is not the file's page %#lx of this VMA "
+		     "(truncated, or mapped at the wrong index)", mm->tgid, pfn, (unsigned long long)addr,
+		     linear_page_index(vma, addr));
+		return;
+	}
+	list_for_each_entry(v, &mapping->i_mmap, shared)
+		in_i_mmap |= v == vma;
+	if (!in_i_mmap)
+		FAIL(st, INV_RMAP, "mm %d: file pfn %lu at %#llx: the VMA is not on the file's i_mmap", mm->tgid, pfn,
+		     (unsigned long long)addr);
+	if (pte_write(pte) && !(vma->vm_flags & VM_SHARED))
+		FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx maps the file's page in a private mapping",
+		     mm->tgid, (unsigned long long)addr);
+	if (pte_write(pte) && mapping_can_writeback(mapping) && !folio_test_dirty(folio))
+		FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx maps a clean page of a file with writeback: "
+		     "a write through it would not be written back", mm->tgid, (unsigned long long)addr);
 }
 
 static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t addr, pte_t pte, long *rss,
@@ -170,7 +209,12 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		if (!av || !pgoff_in_anon_vma_chain(vma, av))
 			FAIL(st, INV_RMAP, "mm %d: anon pfn %lu at %#llx: its anon_vma is not chained to the VMA "
 			     "(rmap cannot find this mapping)", mm->tgid, pfn, (unsigned long long)addr);
+		if (vma->vm_flags & VM_SHARED)
+			FAIL(st, INV_RMAP, "mm %d: anon pfn %lu at %#llx in a shared mapping", mm->tgid, pfn,
+			     (unsigned long long)addr);
+		return;
 	}
+	check_file_pte(st, mm, vma, addr, pte, folio);
 }
 
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
@@ -197,6 +241,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	struct mml_machine *m = st->m;
 	long rss = 0, swap = 0;
 
+	st->file_rss = st->shmem_rss = 0;
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
 	for (int g = 0; g < PTRS_PER_PGD; g++) {
 		pgd_t pgd = pgdp_get(&mm->pgd[g]);
@@ -241,6 +286,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
+	if (st->file_rss != get_mm_counter(mm, MM_FILEPAGES) || st->shmem_rss != get_mm_counter(mm, MM_SHMEMPAGES))
+		FAIL(st, INV_COUNTERS, "mm %d: MM_FILEPAGES/MM_SHMEMPAGES are %ld/%ld, the page tables map %ld/%ld",
+		     mm->tgid, get_mm_counter(mm, MM_FILEPAGES), get_mm_counter(mm, MM_SHMEMPAGES), st->file_rss,
+		     st->shmem_rss);
 	if (swap != get_mm_counter(mm, MM_SWAPENTS))
 		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
@@ -414,6 +463,72 @@ static void check_swap(struct check_state *st)
 		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
+/*
+ * Files: every folio of a page cache is the file's at its index, neither
+ * anon nor in the swap cache, swap-backed exactly if shmem; every shmem
+ * swap entry names a slot (counted like a swap pte); the caches' sizes,
+ * shmem's charges and the vmstat counters add up.
+ */
+static void check_files(struct check_state *st)
+{
+	struct mml_machine *m = st->m;
+	long file_pages = 0, shmem_pages = 0, dirty = 0;
+
+	for (int i = 0; i < NR_MOUNTS; i++) {
+		struct super_block *sb = m->mounts[i];
+		struct inode *inode;
+
+		if (!sb)
+			continue;
+		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+			struct address_space *mapping = inode->i_mapping;
+			unsigned long index = 0, pages = 0, swapped = 0;
+			void *entry;
+
+			xa_for_each(&mapping->i_pages, index, entry) {
+				struct folio *folio = entry;
+
+				if (xa_is_value(entry)) {
+					swp_entry_t e = { .val = xa_to_value(entry) };
+
+					swapped++;
+					if (!sb->s_swapbacked || !swap_info_get(m, e) || !st->swaps[swp_type(e)])
+						FAIL(st, INV_SWAP, "%s%s: page %#lx: a swap entry %#lx that names no slot",
+						     sb->s_root, inode->i_name, index, (unsigned long)e.val);
+					else
+						st->swaps[swp_type(e)][swp_offset(e)]++;
+					continue;
+				}
+				pages += (unsigned long)folio_nr_pages(folio);
+				if (folio->mapping != mapping || folio->index != index || folio_test_anon(folio) ||
+				    folio_test_swapcache(folio) || folio_ref_count(folio) < folio_nr_pages(folio) ||
+				    folio_test_swapbacked(folio) != sb->s_swapbacked)
+					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of this "
+					     "file at this index", sb->s_root, inode->i_name, index, folio_pfn(m, folio));
+				if (folio_test_dirty(folio) && mapping_can_writeback(mapping))
+					dirty += folio_nr_pages(folio);
+			}
+			if (pages != mapping->nrpages || swapped != mapping->nrswapped)
+				FAIL(st, INV_COUNTERS, "%s%s: nrpages %lu, nrswapped %lu; the cache holds %lu and %lu",
+				     sb->s_root, inode->i_name, mapping->nrpages, mapping->nrswapped, pages, swapped);
+			if (sb->s_swapbacked && inode->i_blocks != (int64_t)((pages + swapped) * (PAGE_SIZE / 512)))
+				FAIL(st, INV_COUNTERS, "%s%s: i_blocks %lld, but %lu pages are charged", sb->s_root,
+				     inode->i_name, (long long)inode->i_blocks, pages + swapped);
+			file_pages += (long)pages;
+			if (sb->s_swapbacked)
+				shmem_pages += (long)pages;
+		}
+	}
+	if (file_pages + global_vm_stat(m, NR_SWAPCACHE) != global_vm_stat(m, NR_FILE_PAGES))
+		FAIL(st, INV_COUNTERS, "nr_file_pages is %ld: the page caches hold %ld, the swap cache %ld",
+		     global_vm_stat(m, NR_FILE_PAGES), file_pages, global_vm_stat(m, NR_SWAPCACHE));
+	if (shmem_pages != global_vm_stat(m, NR_SHMEM))
+		FAIL(st, INV_COUNTERS, "nr_shmem is %ld, shmem caches hold %ld", global_vm_stat(m, NR_SHMEM), shmem_pages);
+	if (dirty != global_vm_stat(m, NR_FILE_DIRTY))
+		FAIL(st, INV_COUNTERS, "nr_dirty is %ld, %ld dirty pages are in caches with writeback",
+		     global_vm_stat(m, NR_FILE_DIRTY), dirty);
+}
+
 static int ptr_cmp(const void *a, const void *b)
 {
 	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
@@ -521,6 +636,7 @@ int mml_check_locked(struct mml_machine *m)
 	spin_unlock(&m->tasks_lock);
 	device_for_each_translation(m, check_device_translation, &st);
 	check_frames(&st);
+	check_files(&st);
 	check_swap(&st);
 	free(st.maps);
 	free(st.table);

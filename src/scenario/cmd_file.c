@@ -157,7 +157,7 @@ static int st_open(struct scn_parser *p, struct scn_op *op)
 	t = scn_peek(p);
 	if (t && !scn_tok_is(t, "=>")) {
 		p->i++;
-		if (t->type != SCN_TOK_WORD || t->n < 2 || t->s[0] != '0')
+		if (t->type != SCN_TOK_WORD || t->s[0] != '0')
 			return scn_perr(p, t->col, "a mode is octal with a leading 0 (0600, 0644)");
 		for (i = 1, v = 0; i < t->n; i++) {
 			if (t->s[i] < '0' || t->s[i] > '7')

@@ -236,7 +236,6 @@ TEST(madvise_keeponfork_undoes_wipeonfork)
 	H_END(m);
 }
 
-#if MMLAB_HAVE_SHMEM	/* tests/pending/README.md: needs shared anonymous memory */
 TEST(madvise_wipeonfork_shared_is_einval)
 {
 	struct mml_machine *m = h_machine(RAM);
@@ -254,7 +253,6 @@ TEST(madvise_wipeonfork_shared_is_einval)
 	CHECK_EQ(mml_exit(c), 0);
 	H_END(m);
 }
-#endif
 
 TEST(madvise_dontfork_child_faults)
 {
