@@ -258,7 +258,7 @@ static int cmd_conform(int argc, char **argv)
 static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices]\n"
+		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -283,6 +283,11 @@ static void fuzz_usage(FILE *f)
 		   "                         longer the same every time (nor its shrinking)\n"
 		   "      --devices          attach devices with their own MMU to processes and\n"
 		   "                         read and write through them (mml_device_*)\n"
+		   "      --files            files and shared memory too: open, memfd, close,\n"
+		   "                         dup, unlink, ftruncate, fallocate, pread, pwrite,\n"
+		   "                         fsync, msync, seals, mmap of descriptors and\n"
+		   "                         MAP_SHARED|MAP_ANONYMOUS, drop_caches; the disk's\n"
+		   "                         host files are checked at the end\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -310,6 +315,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "oom",         no_argument,       NULL, 'O' },
 		{ "kswapd",      no_argument,       NULL, 'K' },
 		{ "devices",     no_argument,       NULL, 'D' },
+		{ "files",       no_argument,       NULL, 'F' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -362,6 +368,9 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'D':
 			o.devices = true;
+			break;
+		case 'F':
+			o.files = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

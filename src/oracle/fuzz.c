@@ -60,14 +60,17 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
-	r->focus_task = r->focus_region = r->focus_pin = -1;
+	r->focus_task = r->focus_region = r->focus_pin = r->focus_fd = -1;
 	r->why_task = r->cur_task = -1;
-	r->m = mml_machine_new(&cfg);
 	r->md = model_new();
+	if (o->files && (!r->md || !fuzz_files_init(r, &cfg)))
+		return false;
+	r->m = mml_machine_new(&cfg);
 	r->ibuf = malloc(4 * PG);
 	r->mbuf = malloc(4 * PG);
 	r->abuf = malloc(5 * PG);
-	if (!r->m || !r->md || !r->ibuf || !r->mbuf || !r->abuf)
+	r->ubuf = malloc(4 * PG);
+	if (!r->m || !r->md || !r->ibuf || !r->mbuf || !r->abuf || !r->ubuf)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
@@ -106,6 +109,7 @@ void fuzz_run_finish(struct run *r)
 		if (mml_machine_free(r->m) && !r->why[0])
 			fuzz_diverge(r, "leaks or broken invariants when every process exited");
 	}
+	fuzz_files_finish(r);	/* what the disk holds after power-off */
 	model_free(r->md);
 	free(r->tasks);
 	free(r->rbase);
@@ -114,9 +118,14 @@ void fuzz_run_finish(struct run *r)
 	free(r->pins);
 	free(r->pin_writable);
 	free(r->devs);
+	free(r->fdnum);
+	free(r->fdok);
+	free(r->fdmount);
+	free(r->rfile);
 	free(r->ibuf);
 	free(r->mbuf);
 	free(r->abuf);
+	free(r->ubuf);
 }
 
 /*
@@ -185,9 +194,11 @@ static void compare_layout(struct run *r, int task)
 			sscanf(m, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &ma, &mb, mp);
 			m = strtok_r(NULL, "\n", &save2);
 		}
-		/* The model marks lazily freed pages; the library's VMAs do not. */
+		/* The model marks lazily freed pages and names files, past what both show. */
 		if (strstr(mp, " lazyfree"))
 			*strstr(mp, " lazyfree") = 0;
+		if (strstr(mp, " file "))
+			*strstr(mp, " file ") = 0;
 		if (la == lb && ma == mb)
 			break;
 		if (la != ma || (la < lb && ma < mb && strcmp(lp, mp))) {

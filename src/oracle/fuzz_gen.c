@@ -8,6 +8,9 @@
  * mappings ("regions") and their tasks by number, so that delta debugging
  * can drop any subset and still replay the rest.
  */
+#define _GNU_SOURCE	/* memfd, seal and fallocate flags */
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -417,6 +420,325 @@ static void gen_device_op(struct run *r, struct chooser *c, struct fop *op)
 	op->byte = (uint8_t)choose(c, 256);
 }
 
+static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op);
+
+/* ---- files and shared memory (--files) ------------------------------------------------ */
+
+#define FILE_ROLLS	40
+#define FILE_PAGES	16	/* sizes and offsets stay within this many pages, or just past */
+#define MAX_FILES	12	/* live inodes: past this the generator closes and unlinks */
+#define MAX_FDS		12	/* descriptors per process, likewise */
+
+/*
+ * A descriptor open in task's process, mostly the one in focus; now and
+ * then any name, open there or not (EBADF).  *nopen: how many are open.
+ */
+static int pick_fd(struct run *r, struct chooser *c, int task, int *nopen)
+{
+	int open[64], any[64], n = 0, na = 0;
+
+	for (int i = r->next_fd - 1; i >= 0 && na < 64; i--) {
+		if (i >= r->nfdsyms || !r->fdok[i])
+			continue;
+		any[na++] = i;
+		if (model_fd_open(r->md, task, r->fdnum[i]))
+			open[n++] = i;
+	}
+	*nopen = n;
+	if (r->focus_fd >= 0 && r->focus_fd < r->nfdsyms && r->fdok[r->focus_fd] &&
+	    model_fd_open(r->md, task, r->fdnum[r->focus_fd]) && choose(c, 2))
+		return r->focus_fd;
+	if (n && choose(c, 16))
+		return open[choose(c, (uint32_t)n)];
+	return na ? any[choose(c, (uint32_t)na)] : -1;
+}
+
+/* A size or an offset in a file: page-aligned mostly, odd now and then, a little past FILE_PAGES rarely. */
+static int64_t pick_file_pos(struct chooser *c)
+{
+	int64_t pos = (int64_t)choose(c, choose(c, 16) ? FILE_PAGES : FILE_PAGES + 4) * (int64_t)PG;
+
+	return choose(c, 3) ? pos : pos + choose(c, (uint32_t)PG);
+}
+
+/* A mapping of a file or of shared memory, and a page of it (or just past it). */
+static bool pick_file_region(struct run *r, struct chooser *c, struct fop *op)
+{
+	int regs[32], n = 0;
+
+	for (int i = r->next_region - 1; i >= 0 && n < 32; i--)
+		if (i < r->nregions && r->rok[i] && r->rfile[i])
+			regs[n++] = i;
+	if (!n)
+		return false;
+	op->region = regs[choose(c, (uint32_t)n)];
+	if (r->focus_region >= 0 && r->focus_region < r->nregions && r->rok[r->focus_region] &&
+	    r->rfile[r->focus_region] && choose(c, 2))
+		op->region = r->focus_region;
+	op->off = (int64_t)choose(c, (uint32_t)(r->rlen[op->region] / PG + 1)) * (int64_t)PG;
+	if (choose(c, 4) == 0)
+		op->off += choose(c, (uint32_t)PG);
+	r->focus_region = op->region;
+	r->focus_off = op->off & ~(int64_t)(PG - 1);
+	return true;
+}
+
+static int pick_file_prot(struct chooser *c)
+{
+	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
+				     PROT_READ, PROT_READ, PROT_NONE, PROT_WRITE, PROT_READ | PROT_EXEC };
+	int prot = prots[choose(c, sizeof(prots) / sizeof(prots[0]))];
+
+	/* tags: never on a file or shared memory (docs/deviations.md #5), so now and then EINVAL */
+	return choose(c, 16) ? prot : prot | MML_PROT_MTE;
+}
+
+/* An mmap of the descriptor fd (-1: MAP_SHARED|MAP_ANONYMOUS), at an address as the others choose. */
+static void gen_file_mmap(struct run *r, struct chooser *c, struct fop *op, int fd)
+{
+	uint32_t how = choose(c, 20);
+
+	op->kind = F_MMAP;
+	op->fd = fd;
+	op->defines = r->next_region++;
+	op->len = pick_len(c, 8);
+	op->prot = pick_file_prot(c);
+	op->flags = (fd < 0 || choose(c, 3) ? MAP_SHARED : MAP_PRIVATE) | (fd < 0 ? MAP_ANONYMOUS : 0) |
+		    (choose(c, 10) == 0 ? MAP_POPULATE : 0);
+	op->pos = fd < 0 ? 0 : (int64_t)choose(c, 9) * (int64_t)PG + (choose(c, 32) ? 0 : 100);
+	if (how < 14) {
+		op->off = 0;
+	} else if (how < 16) {
+		pick_addr(r, c, op, false);
+	} else {
+		pick_addr(r, c, op, true);
+		op->flags |= how == 19 ? MAP_FIXED_NOREPLACE : MAP_FIXED;
+	}
+	r->focus_region = op->defines;
+	r->focus_off = 0;
+}
+
+/* A file to make: a name in one of the mounts (now and then none), opened read-write and created. */
+static void gen_open(struct run *r, struct chooser *c, struct fop *op, bool story)
+{
+	static const int acc[] = { O_RDWR, O_RDWR, O_RDWR, O_RDWR, O_RDONLY, O_RDONLY, O_WRONLY };
+
+	op->kind = F_OPEN;
+	op->fd = -1;
+	op->newfd = r->focus_fd = r->next_fd++;
+	op->path = !story && choose(c, 32) == 0 ? FZ_PATHS - 1 : (int)choose(c, FZ_PATHS - 1);
+	op->mode = story ? O_RDWR | O_CREAT | O_TRUNC :
+		   acc[choose(c, sizeof(acc) / sizeof(acc[0]))] | (choose(c, 4) ? O_CREAT : 0) |
+		   (choose(c, 8) ? 0 : O_EXCL) | (choose(c, 8) ? 0 : O_TRUNC) | (choose(c, 8) ? 0 : O_CLOEXEC);
+}
+
+static void gen_memfd(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->kind = F_MEMFD;
+	op->fd = -1;
+	op->newfd = r->focus_fd = r->next_fd++;
+	op->mode = (choose(c, 2) ? MFD_ALLOW_SEALING : 0) | (choose(c, 4) ? 0 : MFD_CLOEXEC);
+}
+
+/* The next step of a file story; false when it is over. */
+static bool gen_file_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	int who = choose(c, 2) ? r->story_a : r->story_b, step = r->story_step++;
+
+	op->task = r->story_a;
+	op->fd = r->story_fd;
+	switch (step) {
+	case 1:
+		if (choose(c, 3))
+			gen_open(r, c, op, true);
+		else
+			gen_memfd(r, c, op);
+		r->story_fd = op->newfd;
+		return true;
+	case 2:
+		op->kind = F_FTRUNCATE;
+		op->len = (1 + choose(c, 4)) * PG + (choose(c, 2) ? 0 : choose(c, (uint32_t)PG));
+		return true;
+	case 3:
+		gen_file_mmap(r, c, op, r->story_fd);
+		op->len = 4 * PG;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->pos = 0;
+		op->off = 0;
+		op->flags &= ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
+		return true;
+	case 4:
+	case 7:
+		/* through the map or through the descriptor, in a page of the file */
+		op->task = step == 4 ? r->story_a : who;
+		op->off = (int64_t)choose(c, 4) * (int64_t)PG + choose(c, 64);
+		if (choose(c, 2)) {
+			gen_small_access(c, op, F_WRITE);
+		} else {
+			gen_small_access(c, op, F_PWRITE);
+			op->pos = op->off;
+		}
+		return true;
+	case 5:
+		if (model_nr_processes(r->md) < r->o->procs && count_live_tasks(r) < MAX_LIVE_TASKS) {
+			op->kind = F_FORK;
+			op->new_task = r->story_b = r->next_task++;
+		} else {
+			op->kind = F_CHECK;
+			r->story_b = r->story_a;
+		}
+		return true;
+	case 6:
+		op->task = who;
+		op->len = (uint64_t)pick_file_pos(c) % (4 * PG) + 1;
+		switch (choose(c, 8)) {
+		case 0:
+			op->kind = F_FTRUNCATE;
+			op->len = (uint64_t)choose(c, (uint32_t)(4 * PG));
+			return true;
+		case 1:
+			op->kind = F_FALLOCATE;
+			op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+			op->pos = (int64_t)choose(c, (uint32_t)(4 * PG));
+			return true;
+		case 2:
+		case 3:
+			op->kind = F_MADVISE;
+			op->off = (int64_t)choose(c, 4) * (int64_t)PG;
+			op->len = PG * (1 + choose(c, 2));
+			op->advice = choose(c, 2) ? MADV_DONTNEED : choose(c, 2) ? MADV_REMOVE : MADV_PAGEOUT;
+			return true;
+		case 4:
+			op->kind = F_DROP_CACHES;
+			op->mode = 1 + choose(c, 3);
+			return true;
+		case 5:
+			if (r->o->swap) {
+				op->kind = F_RECLAIM;
+				op->len = 1 + choose(c, 64);
+				return true;
+			}
+			/* fall through */
+		default:
+			op->kind = F_CHECK;
+			return true;
+		}
+	case 8:
+	case 9:
+		/* and the other process reads, through its map */
+		op->task = step == 9 ? (who == r->story_a ? r->story_b : r->story_a) : who;
+		op->off = (int64_t)choose(c, 4) * (int64_t)PG + choose(c, 64);
+		op->len = 64;
+		if (step == 9 || choose(c, 2)) {
+			op->kind = F_READ;
+		} else {
+			op->kind = F_PREAD;
+			op->pos = op->off;
+		}
+		return true;
+	default:
+		r->story_step = 0;
+		return false;
+	}
+}
+
+/* A call on a file or a descriptor, a mapping of one, or an access through such a mapping. */
+static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	static const int fallocs[] = { 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
+	static const int msyncs[] = { MS_ASYNC, MS_SYNC, MS_SYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE, 0,
+				      MS_ASYNC | MS_SYNC };
+	static const int seals[] = { F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_WRITE,
+				     F_SEAL_FUTURE_WRITE, F_SEAL_SHRINK | F_SEAL_GROW };
+	uint32_t what = choose(c, 40);
+	int nopen, fd;
+
+	op->task = r->focus_task = pick_live_task(r, c);
+	if (op->task < 0) {
+		op->kind = F_CHECK;
+		return;
+	}
+	if (what < 2 && model_nr_files(r->md) < MAX_FILES) {
+		r->story_a = op->task;
+		r->story_step = 1;
+		r->story_free = r->story_rewrite = r->story_swapoff = r->story_device = false;
+		r->story_file = true;
+		gen_story_op(r, c, op);
+		return;
+	}
+	fd = pick_fd(r, c, op->task, &nopen);
+	/* Keep memory and descriptors bounded: past the limits, close and unlink instead of making. */
+	if ((what < 6 || what == 8 || what == 33) && (model_nr_files(r->md) >= MAX_FILES || nopen >= MAX_FDS))
+		what = choose(c, 2) ? 6 : 9;
+	if (what < 5 || (what >= 28 && what < 33 && fd < 0)) {
+		gen_open(r, c, op, false);
+	} else if (what == 5) {
+		gen_memfd(r, c, op);
+	} else if (what <= 8) {
+		op->kind = what < 8 ? F_CLOSE : F_DUP;
+		op->fd = fd;
+		if (what == 8)
+			op->newfd = r->next_fd++;
+	} else if (what == 9) {
+		op->kind = F_UNLINK;
+		op->path = choose(c, 16) ? (int)choose(c, FZ_PATHS - 1) : FZ_PATHS - 1;
+	} else if (what < 26) {
+		op->fd = fd;
+		if (what < 12) {
+			op->kind = F_FTRUNCATE;
+			op->len = (uint64_t)pick_file_pos(c);
+		} else if (what < 14) {
+			op->kind = F_FALLOCATE;
+			op->mode = fallocs[choose(c, sizeof(fallocs) / sizeof(fallocs[0]))];
+			op->pos = pick_file_pos(c);
+			op->len = choose(c, 4) ? 1 + (uint64_t)choose(c, (uint32_t)(4 * PG)) : 0;
+			/* past tmpfs's size at once: ENOSPC, with nothing allocated (shmem_fallocate) */
+			if (op->mode == 0 && fd >= 0 && r->fdmount[fd] >= 0 && r->fdmount[fd] < 2 && !choose(c, 8))
+				op->len = r->o->ram;
+		} else if (what < 21) {
+			gen_small_access(c, op, what < 18 ? F_PWRITE : F_PREAD);
+			op->pos = pick_file_pos(c);
+			if (!choose(c, 4))
+				op->len = 1 + choose(c, (uint32_t)(2 * PG));
+		} else {
+			op->kind = what == 21 ? F_FSYNC : what == 22 ? F_SEAL : what == 23 ? F_SEALS_GET :
+				   what == 24 ? F_FSTAT : F_DROP_CACHES;
+			op->mode = what == 22 ? seals[choose(c, sizeof(seals) / sizeof(seals[0]))] : 1 + choose(c, 3);
+			if (what == 25)
+				op->fd = -1;
+		}
+	} else if (what < 28) {
+		op->kind = what == 26 ? F_MSYNC : F_MINCORE;
+		if (!pick_file_region(r, c, op))
+			pick_addr(r, c, op, choose(c, 10) != 0);
+		op->len = pick_len(c, 10);
+		op->mode = msyncs[choose(c, sizeof(msyncs) / sizeof(msyncs[0]))];
+	} else if (what < 33) {
+		gen_file_mmap(r, c, op, fd);
+	} else if (what == 33) {
+		gen_file_mmap(r, c, op, -1);
+	} else if (what == 34) {
+		static const int advice[] = { MADV_REMOVE, MADV_REMOVE, MADV_DONTNEED, MADV_DONTNEED,
+					      MADV_POPULATE_WRITE, MADV_POPULATE_READ, MADV_FREE, MADV_PAGEOUT,
+					      MADV_WIPEONFORK };
+
+		op->kind = F_MADVISE;
+		if (!pick_file_region(r, c, op))
+			pick_addr(r, c, op, true);
+		op->off &= ~(int64_t)(PG - 1);
+		op->len = pick_len(c, 4);
+		op->advice = advice[choose(c, sizeof(advice) / sizeof(advice[0]))];
+	} else {
+		/* loads and stores where files are mapped */
+		if (!pick_file_region(r, c, op))
+			pick_addr(r, c, op, false);
+		gen_small_access(c, op, what < 38 ? F_WRITE : F_READ);
+		if (!choose(c, 4))
+			op->len = 1 + choose(c, (uint32_t)(2 * PG));
+	}
+}
+
 /* The next step of a COW story (or of the others); false when the story is over. */
 static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -432,6 +754,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return gen_swapoff_story_op(r, c, op);
 	if (r->story_device)
 		return gen_device_story_op(r, c, op);
+	if (r->story_file)
+		return gen_file_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->task = r->story_a;
@@ -489,13 +813,17 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	/* Devices take rolls of their own, so that a run without them is what it always was. */
-	uint32_t roll = choose(c, r->o->devices ? 144 : 128);
+	/* Devices and files take rolls of their own, so that a run without them is what it always was. */
+	uint32_t ndev = r->o->devices ? 16 : 0, roll = choose(c, 128 + ndev + (r->o->files ? FILE_ROLLS : 0));
 
 	memset(op, 0, sizeof(*op));
-	op->region = op->defines = op->pin = -1;
+	op->region = op->defines = op->pin = op->fd = op->newfd = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
+	if (roll >= 128 + ndev) {
+		gen_file_op(r, c, op);
+		return;
+	}
 	if (roll >= 128) {
 		op->task = r->focus_task = pick_live_task(r, c);
 		if (roll == 128 && op->task >= 0 && model_nr_processes(r->md) < procs && nlive < MAX_LIVE_TASKS) {
@@ -504,6 +832,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 			r->story_step = 1;
 			r->story_free = r->story_rewrite = r->story_swapoff = false;
 			r->story_device = true;
+			r->story_file = false;
 			gen_story_op(r, c, op);
 			return;
 		}
@@ -520,6 +849,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 			r->story_free = r->story_device = false;
 			r->story_rewrite = choose(c, 2);
 			r->story_swapoff = !r->story_rewrite;
+			r->story_file = false;
 			gen_story_op(r, c, op);
 			return;
 		}
@@ -532,7 +862,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 			r->story_a = task;
 			r->story_step = 1;
 			r->story_free = choose(c, 3) == 0;
-			r->story_rewrite = r->story_swapoff = r->story_device = false;
+			r->story_rewrite = r->story_swapoff = r->story_device = r->story_file = false;
 			gen_story_op(r, c, op);
 			return;
 		}

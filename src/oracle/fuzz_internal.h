@@ -8,6 +8,8 @@
  *			model kept in step after an injected failure, and
  *			the statement each operation prints in a reproducer
  *			(as a struct scn_op, through scn_print_op)
+ *	fuzz_file.c	the same for the calls on files and descriptors
+ *			(--files), and the disk's host files at the end
  *	fuzz_shrink.c	replay, delta debugging, the shrunk scenario
  *	fuzz.c		a whole run: set-up, the checks after each
  *			operation, teardown, the run loop and its front ends
@@ -48,7 +50,13 @@ static inline bool chooser_exhausted(const struct chooser *c)
 enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT, F_MADVISE,
 		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
-		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE };
+		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
+		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
+		F_OPEN, F_MEMFD, F_DUP, F_CLOSE, F_UNLINK, F_FTRUNCATE, F_FALLOCATE, F_FSYNC, F_SEAL,
+		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE };
+
+static inline bool fop_is_device(enum fop_kind k) { return k >= F_DEV_ATTACH && k <= F_DEV_EXCLUSIVE; }
+static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
@@ -72,7 +80,19 @@ struct fop {
 	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
 	int device;		/* F_DEV_*: the device with its own MMU (dN); attach: the one it creates */
 	unsigned dev_flags;	/* attach: MML_DEV_* */
+	int fd;			/* the descriptor used (fN), by name; -1: none (mmap: anonymous) */
+	int newfd;		/* open, memfd, dup: the descriptor it defines */
+	int path;		/* open, unlink: fuzz_path()'s index */
+	int64_t pos;		/* pread, pwrite, fallocate, mmap: the offset in the file */
+	long mode;		/* open: O_* flags; memfd: MFD_*; fallocate: its mode; msync: MS_*;
+				   seal: F_SEAL_*; drop_caches: 1..3 */
 };
+
+/* The paths the generator uses: three names in each mount, and one where nothing is mounted. */
+#define FZ_NAMES	3
+#define FZ_MOUNTS	3
+#define FZ_PATHS	(FZ_NAMES * FZ_MOUNTS + 1)
+const char *fuzz_path(int path);
 
 struct run {
 	const struct fuzz_opts *o;
@@ -91,6 +111,13 @@ struct run {
 	int next_swap;
 	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
 	int ndevs, next_dev;
+	int *fdnum;			/* by descriptor name (--files): the number open returned */
+	bool *fdok;			/* defined (the call that names it succeeded) */
+	int *fdmount;			/* the mount of its file (path / FZ_NAMES), -1: memfd */
+	bool *rfile;			/* by region: a mapping of a file or of shared memory */
+	int nfdsyms, next_fd;
+	int focus_fd;
+	char *disk_dir;			/* --files: the machine's disk, a fresh host directory */
 	/*
 	 * Locality: the generator often comes back to the task and page it
 	 * just used, so that sequences like "write, fork, get, munmap, write,
@@ -131,6 +158,14 @@ struct run {
 	 */
 	bool story_device;
 	int story_devn;		/* the device story's device */
+	/*
+	 * Or a "file story" (--files): a file made and sized, mapped shared
+	 * or private, written, forked; then one process writes it (through
+	 * the map or pwrite), truncates it, punches it, drops it from the
+	 * cache or pushes it out, and the other reads it (map and pread).
+	 */
+	bool story_file;
+	int story_fd;		/* the file story's descriptor */
 	long done;
 	long oom_kills;			/* the machine's oom_kill count, as last swept */
 	bool injecting;
@@ -141,6 +176,7 @@ struct run {
 	FILE *scn;			/* printing a scenario while replaying */
 	uint8_t *ibuf, *mbuf;
 	uint8_t *abuf;			/* F_READ: the alternatives of the pages it reads */
+	uint8_t *ubuf;			/* F_READ, F_PREAD: the bytes with those that may be zero zeroed */
 };
 
 /*
@@ -150,10 +186,11 @@ struct run {
  * swap0.., devices with their own MMU d0..  FZ_SYM numbers them for
  * struct scn_op, one kind in FZ_NKINDS.
  */
-enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_NKINDS };
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_FD, FZ_NKINDS };
 #define FZ_SYM(kind, n)	((n) * FZ_NKINDS + (kind))
 
 struct scn_op;
+struct scn_pattern;
 struct scn_printer;
 void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n);
 void fuzz_print(FILE *f, const struct scn_op *s);
@@ -163,6 +200,22 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op);
 
 /* fuzz_exec.c: runs op on both sides; false if it had to be skipped (a name it uses is undefined) */
 bool fuzz_exec_op(struct run *r, const struct fop *op);
+/* fuzz_exec.c, for fuzz_file.c */
+long fuzz_judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void fuzz_stmt_result(struct scn_op *s, long exp);
+void fuzz_stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n);
+
+/* fuzz_file.c */
+bool fuzz_grow_fds(struct run *r, int fd);
+/* the descriptor number op names, or -1 when its name is undefined */
+int fuzz_fd_of(struct run *r, int fd);
+bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
+/* set-up and teardown: the disk directory; the end compares its files with the model */
+bool fuzz_files_init(struct run *r, struct mml_config *cfg);
+void fuzz_files_finish(struct run *r);
+/* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
+bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
 
 /* fuzz_shrink.c */
 bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,

@@ -203,6 +203,14 @@ long model_pread(struct model *md, int task, int fd, void *buf, uint64_t len, in
 long model_pwrite(struct model *md, int task, int fd, const void *buf, uint64_t len, int64_t off, long got);
 /* pread returned other bytes at off: are they allowed (bytes that may read as zero)?  Adopted if so. */
 bool model_pread_alternative(struct model *md, int task, int fd, int64_t off, const uint8_t *got, uint64_t len);
+/*
+ * Bytes that may read as zero instead (a disk file's tail past its end):
+ * alt gets own with those zeroed; false if there are none.  For a load
+ * at addr, or a pread at off.
+ */
+bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
+bool model_pread_unsure(const struct model *md, int task, int fd, int64_t off, uint64_t len, const uint8_t *own,
+			uint8_t *alt);
 int  model_fsync(struct model *md, int task, int fd);
 int  model_msync(struct model *md, int task, uint64_t addr, uint64_t len, int flags);
 /* mincore's result only: which pages are resident is the implementation's business. */

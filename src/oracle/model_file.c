@@ -444,7 +444,8 @@ static void drop_cows(struct model *md, int file, uint64_t from, uint64_t to)
  * page is zeroed (shmem: even when the size does not change, as
  * shmem_setattr truncates then; a disk file's tail past its end is only
  * maybe anyway).  Growing shows what is there: zeros, or what a shared
- * mapping wrote past the old end (tmpfs keeps it; a disk file may not).
+ * mapping wrote past the old end -- tmpfs keeps it, a disk file zeroes
+ * it (pagecache_isize_extended: not file data; Linux 6.18 does so).
  */
 static void file_truncate(struct model *md, int file, uint64_t size)
 {
@@ -456,6 +457,8 @@ static void file_truncate(struct model *md, int file, uint64_t size)
 		fpage_remove(md, file, keep, UINT64_MAX);
 		if (size % MODEL_PAGE)
 			fpage_zero(f, size / MODEL_PAGE, size % MODEL_PAGE, MODEL_PAGE);
+	} else if (size > f->size && f->fs == MFS_DISK && f->size % MODEL_PAGE) {
+		fpage_zero(f, f->size / MODEL_PAGE, f->size % MODEL_PAGE, MODEL_PAGE);
 	}
 	f->size = size;
 }
@@ -720,6 +723,24 @@ bool model_pread_alternative(struct model *md, int task, int fd, int64_t off, co
 	return true;
 }
 
+bool model_pread_unsure(const struct model *md, int task, int fd, int64_t off, uint64_t len, const uint8_t *own,
+			uint8_t *alt)
+{
+	const struct mfd *d = fd_lookup(task_proc(md, task), fd);
+	bool any = false;
+
+	memcpy(alt, own, len);
+	for (uint64_t k = 0; d && off >= 0 && k < len; k++) {
+		const struct mfpage *fp = fpage_find(&md->files[d->file - 1], ((uint64_t)off + k) / MODEL_PAGE);
+
+		if (fp && bit_test(fp->unk, ((uint64_t)off + k) % MODEL_PAGE)) {
+			alt[k] = 0;
+			any = true;
+		}
+	}
+	return any;
+}
+
 long model_pwrite(struct model *md, int task, int fd, const void *buf, uint64_t len, int64_t off, long got)
 {
 	long err, exp;
@@ -754,10 +775,11 @@ long model_pwrite(struct model *md, int task, int fd, const void *buf, uint64_t 
 		if (got > 0 && (uint64_t)got < can && (pos + (uint64_t)got) % MODEL_PAGE == 0)
 			exp = got, can = (uint64_t)got;
 	}
+	/* Past the end: the file grows first (a disk file's old tail is zeroed), then takes the bytes. */
+	if (pos + can > f->size)
+		file_truncate(md, d->file, pos + can);
 	if (can && file_store(f, pos, buf, can))
 		return -ENOMEM;
-	if (pos + can > f->size)
-		f->size = pos + can;
 	return exp;
 }
 

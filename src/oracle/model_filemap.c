@@ -143,6 +143,27 @@ bool page_adopt_zeros(struct model *md, struct mpage *pg, uint64_t off, const ui
 	return true;
 }
 
+bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt)
+{
+	const struct mproc *p = task_proc(md, task);
+	bool any = false;
+
+	memcpy(alt, own, len);
+	for (uint64_t k = 0; p && k < len; k++) {
+		const struct mpage *pg = find_page(p, (addr + k) & ~(MODEL_PAGE - 1));
+		const uint8_t *unk;
+
+		if (!pg)
+			continue;
+		page_bytes(md, pg, &unk);
+		if (bit_test(unk, (addr + k) & (MODEL_PAGE - 1))) {
+			alt[k] = 0;
+			any = true;
+		}
+	}
+	return any;
+}
+
 /* ---- pins of file pages ---------------------------------------------------------------- */
 
 int pin_file_state(struct model *md, struct mpage *pg, int kind, bool write, bool longterm, int *file,
@@ -190,9 +211,14 @@ bool page_needs_dirty_tracking(const struct model *md, const struct mpage *pg)
 	return (pg->flags & MP_SHARED) && page_file(md, pg)->fs == MFS_DISK;
 }
 
+/*
+ * arm64 allows tags on anonymous memory and on shmem (VM_MTE_ALLOWED);
+ * mmlab on anonymous private memory only (docs/deviations.md #5: shmem
+ * pages would have to carry their tags through the page cache and swap).
+ */
 bool mte_allowed(const struct model *md, int file)
 {
-	return !file || fs_is_shmem(md->files[file - 1].fs);
+	return !file;
 }
 
 /* ---- tmpfs, as a mapping fills it ----------------------------------------------------- */
@@ -232,9 +258,12 @@ long mmap_file_check(struct model *md, struct mproc *p, int prot, int flags, int
 	*pflags = 0;
 	*file = 0;
 	if (flags & MAP_ANONYMOUS) {
+		if (type != MAP_SHARED && type != MAP_PRIVATE)
+			return -EINVAL;
 		if (type == MAP_SHARED)
 			*pflags = MP_SHARED | MP_MAYWRITE;
-		return type == MAP_SHARED || type == MAP_PRIVATE ? 0 : -EINVAL;
+		/* arch_validate_flags: shared memory is a shmem file, no VM_MTE_ALLOWED here */
+		return type == MAP_SHARED && (prot & MODEL_PROT_MTE) ? -EINVAL : 0;
 	}
 	if (!(d = fd_lookup(p, fd)))
 		return -EBADF;

@@ -1,0 +1,525 @@
+/*
+ * fuzz_file.c - the fuzzer's calls on files and descriptors (--files),
+ * each on the library and on the model, with the statement it prints in
+ * a reproducer; and the disk at the end of a run, whose host files must
+ * hold what the model says the processes wrote.
+ *
+ * A descriptor is named (f0, f1 ...) by the call that made it and stands
+ * for the number that call returned, in whichever process uses it: a
+ * forked child has the same numbers, and a name whose call failed is
+ * never used (the operation is skipped, as one on an undefined region).
+ */
+#define _GNU_SOURCE	/* F_ADD_SEALS, F_GET_SEALS */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oracle/fuzz_internal.h"
+#include "scenario/scenario.h"
+
+static const char *const paths[FZ_PATHS] = {
+	"/tmp/a", "/tmp/b", "/tmp/c", "/dev/shm/a", "/dev/shm/b", "/dev/shm/c",
+	"/disk/a", "/disk/b", "/disk/c", "/nowhere/a",
+};
+
+const char *fuzz_path(int path)
+{
+	return paths[path];
+}
+
+bool fuzz_grow_fds(struct run *r, int n)
+{
+	int *num, *mnt;
+	bool *ok;
+
+	if (n <= r->nfdsyms)
+		return true;
+	n = n * 2 + 16;
+	num = realloc(r->fdnum, (size_t)n * sizeof(*num));
+	if (num)
+		r->fdnum = num;
+	ok = num ? realloc(r->fdok, (size_t)n * sizeof(*ok)) : NULL;
+	if (ok)
+		r->fdok = ok;
+	mnt = ok ? realloc(r->fdmount, (size_t)n * sizeof(*mnt)) : NULL;
+	if (!mnt)
+		return false;
+	r->fdmount = mnt;
+	memset(ok + r->nfdsyms, 0, (size_t)(n - r->nfdsyms) * sizeof(*ok));
+	r->nfdsyms = n;
+	return true;
+}
+
+int fuzz_fd_of(struct run *r, int fd)
+{
+	return fd >= 0 && fd < r->nfdsyms && r->fdok[fd] ? r->fdnum[fd] : -1;
+}
+
+bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt)
+{
+	return model_unsure(r->md, task, addr, len, own, alt);
+}
+
+/* A statement of op's task on op's descriptor. */
+static void stmt_fd(struct scn_op *s, enum scn_op_kind kind, const struct fop *op)
+{
+	scn_op_init(s, kind);
+	s->task = FZ_SYM(FZ_TASK, op->task);
+	if (op->fd >= 0)
+		s->fdsym = FZ_SYM(FZ_FD, op->fd);
+}
+
+static bool injected_fail(struct run *r, long fails_before)
+{
+	return r->injecting && mml_fail_injected(r->m) != fails_before;
+}
+
+/* open, memfd, dup: a new descriptor, named op->newfd if the call succeeds. */
+static void exec_new_fd(struct run *r, const struct fop *op, struct mml_task *t, long fails_before)
+{
+	const char *path = op->kind == F_OPEN ? fuzz_path(op->path) : NULL;
+	int fd = fuzz_fd_of(r, op->fd);
+	long got, exp;
+
+	got = op->kind == F_OPEN ? mml_open(t, path, (int)op->mode, 0600) :
+	      op->kind == F_MEMFD ? mml_memfd_create(t, "fz", (unsigned)op->mode) : mml_dup(t, fd);
+	if (got == -ENOMEM && injected_fail(r, fails_before))
+		return;
+	exp = op->kind == F_OPEN ? model_open(r->md, op->task, path, (int)op->mode, 0600) :
+	      op->kind == F_MEMFD ? model_memfd(r->md, op->task, "fz", (unsigned)op->mode) :
+	      model_dup(r->md, op->task, fd);
+	exp = fuzz_judge(r, t, got, exp, "T%d %s %s (flags %#lx): the descriptor", op->task,
+			 op->kind == F_OPEN ? "open" : op->kind == F_MEMFD ? "memfd" : "dup",
+			 op->kind == F_OPEN ? path : op->kind == F_MEMFD ? "fz" : "", op->mode);
+	if (got >= 0 && got == exp) {
+		r->fdnum[op->newfd] = (int)got;
+		r->fdok[op->newfd] = true;
+		r->fdmount[op->newfd] = op->kind == F_OPEN ? op->path / FZ_NAMES :
+					op->kind == F_DUP ? r->fdmount[op->fd] : -1;
+	}
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_fd(&s, op->kind == F_OPEN ? SCN_OP_OPEN : op->kind == F_MEMFD ? SCN_OP_MEMFD : SCN_OP_DUP, op);
+		s.name = (char *)(op->kind == F_OPEN ? path : "fz");
+		s.flags = op->kind == F_DUP ? 0 : op->mode;
+		s.arg = 0600;
+		if (exp >= 0)
+			s.def = FZ_SYM(FZ_FD, op->newfd);
+		fuzz_stmt_result(&s, exp);
+		fuzz_print(r->scn, &s);
+	}
+}
+
+/* pread: the count, then the bytes, which may differ only where a disk file's tail may be zeroed. */
+static void exec_pread(struct run *r, const struct fop *op, struct mml_task *t, int fd, long fails_before)
+{
+	long got = mml_pread(t, fd, r->ibuf, op->len, op->pos), exp;
+	bool unsure;
+
+	if (got == -ENOMEM && injected_fail(r, fails_before))
+		return;
+	exp = model_pread(r->md, op->task, fd, r->mbuf, op->len, op->pos);
+	unsure = exp > 0 && model_pread_unsure(r->md, op->task, fd, op->pos, (uint64_t)exp, r->mbuf, r->ubuf);
+	exp = fuzz_judge(r, t, got, exp, "T%d pread f%d %" PRId64 " %" PRIu64 ": the count", op->task, op->fd,
+			 op->pos, op->len);
+	if (got == exp && got > 0 && memcmp(r->ibuf, r->mbuf, (size_t)got) &&
+	    !model_pread_alternative(r->md, op->task, fd, op->pos, r->ibuf, (uint64_t)got)) {
+		long k;
+
+		for (k = 0; r->ibuf[k] == r->mbuf[k]; k++)
+			;
+		fuzz_diverge(r, "T%d pread f%d %" PRId64 " %" PRIu64 ": byte at %#" PRIx64 " is 0x%02x, the model says "
+			     "0x%02x", op->task, op->fd, op->pos, op->len, (uint64_t)op->pos + (uint64_t)k, r->ibuf[k],
+			     r->mbuf[k]);
+	}
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_fd(&s, SCN_OP_PREAD, op);
+		s.off = op->pos;
+		s.len = op->len;
+		if (exp > 0) {
+			fuzz_stmt_pattern(&s.pat, r->mbuf, (uint64_t)exp);
+			if (unsure)
+				fuzz_stmt_pattern(&s.alt[s.nalt++], r->ubuf, (uint64_t)exp);
+		}
+		if (exp < 0) {
+			fuzz_stmt_result(&s, exp);
+		} else if ((uint64_t)exp != op->len) {
+			s.expect.ncount = 1;
+			s.expect.count[0] = (uint64_t)exp;
+		}
+		fuzz_print(r->scn, &s);
+	}
+}
+
+static void exec_pwrite(struct run *r, const struct fop *op, struct mml_task *t, int fd, long fails_before)
+{
+	long got, exp;
+
+	memset(r->ibuf, op->byte, op->len);
+	got = mml_pwrite(t, fd, r->ibuf, op->len, op->pos);
+	if (injected_fail(r, fails_before) && got != (long)op->len) {
+		/* what it wrote before the allocation failed, and nothing more */
+		if (got > 0)
+			model_pwrite(r->md, op->task, fd, r->ibuf, (uint64_t)got, op->pos, got);
+		if (got > 0 || got == -ENOMEM)
+			return;
+	}
+	exp = model_pwrite(r->md, op->task, fd, r->ibuf, op->len, op->pos, got);
+	exp = fuzz_judge(r, t, got, exp, "T%d pwrite f%d %" PRId64 " %" PRIu64, op->task, op->fd, op->pos, op->len);
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_fd(&s, SCN_OP_PWRITE, op);
+		s.off = op->pos;
+		s.len = op->len;
+		fuzz_stmt_pattern(&s.pat, &op->byte, 1);
+		if (exp < 0) {
+			fuzz_stmt_result(&s, exp);
+		} else if ((uint64_t)exp != op->len) {
+			s.expect.ncount = 1;
+			s.expect.count[0] = (uint64_t)exp;
+		}
+		fuzz_print(r->scn, &s);
+	}
+}
+
+/* fstat: st_size and st_nlink, what the model knows. */
+static void exec_fstat(struct run *r, const struct fop *op, struct mml_task *t, int fd)
+{
+	struct stat st;
+	uint64_t size = 0;
+	unsigned nlink = 0;
+	long got = mml_fstat(t, fd, &st), exp = model_fstat(r->md, op->task, fd, &size, &nlink);
+
+	exp = fuzz_judge(r, t, got, exp, "T%d fstat f%d", op->task, op->fd);
+	if (!got && !exp && (uint64_t)st.st_size != size)
+		fuzz_diverge(r, "T%d fstat f%d: st_size %lld, the model says %" PRIu64, op->task, op->fd,
+			     (long long)st.st_size, size);
+	if (!got && !exp && st.st_nlink != nlink)
+		fuzz_diverge(r, "T%d fstat f%d: st_nlink %lu, the model says %u", op->task, op->fd,
+			     (unsigned long)st.st_nlink, nlink);
+	if (r->scn && !exp) {
+		struct scn_op s;
+
+		stmt_fd(&s, SCN_OP_EXPECT_FSTAT, op);
+		s.name = "size";
+		s.cmp = SCN_EQ;
+		s.value = (int64_t)size;
+		fuzz_print(r->scn, &s);
+		s.name = "nlink";
+		s.value = nlink;
+		fuzz_print(r->scn, &s);
+	} else if (r->scn) {
+		fprintf(r->scn, "# fstat T%d f%d => %s\n", op->task, op->fd, scn_errno_name((int)-exp));
+	}
+}
+
+/* F_GET_SEALS, as "expect seals". */
+static void exec_get_seals(struct run *r, const struct fop *op, struct mml_task *t, int fd)
+{
+	long got = mml_fcntl(t, fd, F_GET_SEALS, 0), exp = model_fcntl(r->md, op->task, fd, F_GET_SEALS, 0);
+
+	exp = fuzz_judge(r, t, got, exp, "T%d fcntl f%d F_GET_SEALS", op->task, op->fd);
+	if (r->scn) {
+		struct scn_op s;
+
+		stmt_fd(&s, SCN_OP_EXPECT_SEALS, op);
+		if (exp < 0) {
+			s.arg = 1;	/* the result form */
+			fuzz_stmt_result(&s, exp);
+		} else {
+			s.cmp = SCN_EQ;
+			s.value = exp;
+		}
+		fuzz_print(r->scn, &s);
+	}
+}
+
+/* mincore: only its result and the vector's form; which pages are resident is the library's business. */
+static void exec_mincore(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+{
+	uint64_t pages = op->len / PG + (op->len % PG != 0);
+	unsigned char *vec = calloc(pages ? pages : 1, 1);
+	long got, exp;
+
+	if (!vec)
+		return;
+	got = mml_mincore(t, addr, op->len, vec);
+	exp = fuzz_judge(r, t, got, model_mincore(r->md, op->task, addr, op->len), "T%d mincore %#" PRIx64 " %" PRIu64,
+			 op->task, addr, op->len);
+	for (uint64_t i = 0; !got && !exp && i < pages; i++)
+		if (vec[i] & ~1u)
+			fuzz_diverge(r, "T%d mincore %#" PRIx64 ": byte %" PRIu64 " is %#x: only bit 0 is defined", op->task,
+				     addr, i, vec[i]);
+	free(vec);
+	if (r->scn) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_EXPECT_MINCORE);
+		s.task = FZ_SYM(FZ_TASK, op->task);
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+		s.len = op->len;
+		if (exp)
+			fuzz_stmt_result(&s, exp);
+		else
+			s.name = "?";	/* resident or not: either */
+		if (op->len)
+			fuzz_print(r->scn, &s);
+	}
+}
+
+/* The calls whose whole outcome is a result: close, fsync, unlink, ftruncate, fallocate, seal, msync, drop_caches. */
+static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, int fd, uint64_t addr,
+		      long fails_before)
+{
+	long got, exp;
+	char what[96];
+
+	switch (op->kind) {
+	case F_CLOSE:
+		got = mml_close(t, fd);
+		break;
+	case F_FSYNC:
+		got = mml_fsync(t, fd);
+		break;
+	case F_UNLINK:
+		got = mml_unlink(t, fuzz_path(op->path));
+		break;
+	case F_FTRUNCATE:
+		got = mml_ftruncate(t, fd, (int64_t)op->len);
+		break;
+	case F_FALLOCATE:
+		got = mml_fallocate(t, fd, (int)op->mode, op->pos, (int64_t)op->len);
+		break;
+	case F_SEAL:
+		got = mml_fcntl(t, fd, F_ADD_SEALS, op->mode);
+		break;
+	case F_MSYNC:
+		got = mml_msync(t, addr, op->len, (int)op->mode);
+		break;
+	default:
+		got = mml_drop_caches(r->m, (int)op->mode);
+		break;
+	}
+	if (got == -ENOMEM && injected_fail(r, fails_before))
+		return;
+	switch (op->kind) {
+	case F_CLOSE:
+		exp = model_close(r->md, op->task, fd);
+		snprintf(what, sizeof(what), "T%d close f%d", op->task, op->fd);
+		break;
+	case F_FSYNC:
+		exp = model_fsync(r->md, op->task, fd);
+		snprintf(what, sizeof(what), "T%d fsync f%d", op->task, op->fd);
+		break;
+	case F_UNLINK:
+		exp = model_unlink(r->md, op->task, fuzz_path(op->path));
+		snprintf(what, sizeof(what), "T%d unlink %s", op->task, fuzz_path(op->path));
+		break;
+	case F_FTRUNCATE:
+		exp = model_ftruncate(r->md, op->task, fd, (int64_t)op->len);
+		snprintf(what, sizeof(what), "T%d ftruncate f%d %" PRIu64, op->task, op->fd, op->len);
+		break;
+	case F_FALLOCATE:
+		exp = model_fallocate(r->md, op->task, fd, (int)op->mode, op->pos, (int64_t)op->len, got);
+		snprintf(what, sizeof(what), "T%d fallocate f%d mode %ld %" PRId64 " %" PRIu64, op->task, op->fd,
+			 op->mode, op->pos, op->len);
+		break;
+	case F_SEAL:
+		exp = model_fcntl(r->md, op->task, fd, F_ADD_SEALS, op->mode);
+		snprintf(what, sizeof(what), "T%d seal f%d %#lx", op->task, op->fd, op->mode);
+		break;
+	case F_MSYNC:
+		exp = model_msync(r->md, op->task, addr, op->len, (int)op->mode);
+		snprintf(what, sizeof(what), "T%d msync %#" PRIx64 " %" PRIu64 " %#lx", op->task, addr, op->len,
+			 op->mode);
+		break;
+	default:
+		exp = model_drop_caches(r->md, (int)op->mode);
+		snprintf(what, sizeof(what), "drop_caches %ld", op->mode);
+		break;
+	}
+	exp = fuzz_judge(r, op->kind == F_DROP_CACHES ? NULL : t, got, exp, "%s", what);
+	if (r->scn) {
+		static const enum scn_op_kind kinds[] = {
+			[F_CLOSE] = SCN_OP_CLOSE, [F_FSYNC] = SCN_OP_FSYNC, [F_UNLINK] = SCN_OP_UNLINK,
+			[F_FTRUNCATE] = SCN_OP_FTRUNCATE, [F_FALLOCATE] = SCN_OP_FALLOCATE, [F_SEAL] = SCN_OP_SEAL,
+			[F_MSYNC] = SCN_OP_MSYNC, [F_DROP_CACHES] = SCN_OP_DROP_CACHES,
+		};
+		struct scn_op s;
+
+		stmt_fd(&s, kinds[op->kind], op);
+		if (op->kind == F_DROP_CACHES)
+			s.task = -1;
+		if (op->kind == F_UNLINK)
+			s.name = (char *)fuzz_path(op->path);
+		if (op->kind == F_MSYNC) {
+			s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+			s.addr.off = (uint64_t)op->off;
+		}
+		s.len = op->len;
+		s.off = op->pos;
+		s.arg = op->mode;
+		fuzz_stmt_result(&s, exp);
+		fuzz_print(r->scn, &s);
+	}
+}
+
+bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before)
+{
+	int fd = fuzz_fd_of(r, op->fd);
+
+	switch (op->kind) {
+	case F_OPEN:
+	case F_MEMFD:
+	case F_DUP:
+		exec_new_fd(r, op, t, fails_before);
+		return true;
+	case F_PREAD:
+		exec_pread(r, op, t, fd, fails_before);
+		return true;
+	case F_PWRITE:
+		exec_pwrite(r, op, t, fd, fails_before);
+		return true;
+	case F_FSTAT:
+		exec_fstat(r, op, t, fd);
+		return true;
+	case F_SEALS_GET:
+		exec_get_seals(r, op, t, fd);
+		return true;
+	case F_MINCORE:
+		exec_mincore(r, op, t, addr);
+		return true;
+	default:
+		exec_call(r, op, t, fd, addr, fails_before);
+		return true;
+	}
+}
+
+/* ---- the disk ------------------------------------------------------------------------- */
+
+bool fuzz_files_init(struct run *r, struct mml_config *cfg)
+{
+	const char *tmp = getenv("TMPDIR");
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/mmlab-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	r->disk_dir = strdup(buf);
+	if (!r->disk_dir || !mkdtemp(r->disk_dir)) {
+		free(r->disk_dir);
+		r->disk_dir = NULL;
+		return false;
+	}
+	cfg->disk_dir = r->disk_dir;
+	/* tmpfs_bytes 0: half of RAM, as the scenario's machine has it too */
+	model_set_tmpfs_limit(r->md, r->o->ram / 2 / PG);
+	return true;
+}
+
+/* The host file's bytes, all of them; NULL if it cannot be read. */
+static uint8_t *slurp(const char *path, uint64_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0, got;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	do {
+		uint8_t *nb = realloc(buf, cap += 65536);
+
+		if (!nb) {
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+		buf = nb;
+		got = fread(buf + *n, 1, cap - *n, f);
+		*n += got;
+	} while (got && *n == cap);
+	fclose(f);
+	return buf ? buf : malloc(1);
+}
+
+/*
+ * After power-off the host files are the disk: each file /disk names in
+ * the model must be there with the model's bytes, and nothing else.
+ */
+static void check_disk(struct run *r)
+{
+	const char *name;
+	uint64_t size, n;
+	char path[4352];
+	DIR *d;
+	struct dirent *e;
+
+	for (int i = 0; !r->why[0] && (name = model_disk_file(r->md, i, &size)); i++) {
+		uint8_t *host;
+		uint64_t bad;
+		int want;
+
+		snprintf(path, sizeof(path), "%s/%s", r->disk_dir, name);
+		host = slurp(path, &n);
+		if (!host) {
+			fuzz_diverge(r, "at power-off the host has no file for /disk/%s", name);
+			break;
+		}
+		bad = model_disk_check(r->md, i, host, n, &want);
+		if (bad && want < 0)
+			fuzz_diverge(r, "at power-off the host file of /disk/%s holds %" PRIu64 " bytes, the model says %"
+				     PRIu64, name, n, size);
+		else if (bad)
+			fuzz_diverge(r, "at power-off byte %" PRIu64 " of the host file of /disk/%s is 0x%02x, the "
+				     "model says 0x%02x", bad - 1, name, host[bad - 1], want);
+		free(host);
+	}
+	d = opendir(r->disk_dir);
+	while (d && !r->why[0] && (e = readdir(d))) {
+		bool known = false;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		for (int i = 0; !known && (name = model_disk_file(r->md, i, &size)); i++)
+			known = !strcmp(name, e->d_name);
+		if (!known)
+			fuzz_diverge(r, "at power-off the host holds %s, which /disk no longer names", e->d_name);
+	}
+	if (d)
+		closedir(d);
+}
+
+void fuzz_files_finish(struct run *r)
+{
+	char path[4352];
+	DIR *d;
+	struct dirent *e;
+
+	if (!r->disk_dir)
+		return;
+	if (!r->why[0] && r->md)
+		check_disk(r);
+	if (r->why[0] && r->scn && !strncmp(r->why, "at power-off", 12))
+		fprintf(r->scn, "# %s\n", r->why);
+	d = opendir(r->disk_dir);
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", r->disk_dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(r->disk_dir);
+	free(r->disk_dir);
+	r->disk_dir = NULL;
+}
