@@ -120,7 +120,6 @@ void fuzz_run_finish(struct run *r)
 	free(r->devs);
 	free(r->fdnum);
 	free(r->fdok);
-	free(r->fdmount);
 	free(r->rfile);
 	free(r->ibuf);
 	free(r->mbuf);

@@ -34,7 +34,7 @@ const char *fuzz_path(int path)
 
 bool fuzz_grow_fds(struct run *r, int n)
 {
-	int *num, *mnt;
+	int *num;
 	bool *ok;
 
 	if (n <= r->nfdsyms)
@@ -44,12 +44,9 @@ bool fuzz_grow_fds(struct run *r, int n)
 	if (num)
 		r->fdnum = num;
 	ok = num ? realloc(r->fdok, (size_t)n * sizeof(*ok)) : NULL;
-	if (ok)
-		r->fdok = ok;
-	mnt = ok ? realloc(r->fdmount, (size_t)n * sizeof(*mnt)) : NULL;
-	if (!mnt)
+	if (!ok)
 		return false;
-	r->fdmount = mnt;
+	r->fdok = ok;
 	memset(ok + r->nfdsyms, 0, (size_t)(n - r->nfdsyms) * sizeof(*ok));
 	r->nfdsyms = n;
 	return true;
@@ -99,8 +96,6 @@ static void exec_new_fd(struct run *r, const struct fop *op, struct mml_task *t,
 	if (got >= 0 && got == exp) {
 		r->fdnum[op->newfd] = (int)got;
 		r->fdok[op->newfd] = true;
-		r->fdmount[op->newfd] = op->kind == F_OPEN ? op->path / FZ_NAMES :
-					op->kind == F_DUP ? r->fdmount[op->fd] : -1;
 	}
 	if (r->scn) {
 		struct scn_op s;

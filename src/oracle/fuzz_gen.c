@@ -694,7 +694,7 @@ static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
 			op->pos = pick_file_pos(c);
 			op->len = choose(c, 4) ? 1 + (uint64_t)choose(c, (uint32_t)(4 * PG)) : 0;
 			/* past tmpfs's size at once: ENOSPC, with nothing allocated (shmem_fallocate) */
-			if (op->mode == 0 && fd >= 0 && r->fdmount[fd] >= 0 && r->fdmount[fd] < 2 && !choose(c, 8))
+			if (op->mode == 0 && fd >= 0 && model_fd_tmpfs(r->md, op->task, r->fdnum[fd]) && !choose(c, 8))
 				op->len = r->o->ram;
 		} else if (what < 21) {
 			gen_small_access(c, op, what < 18 ? F_PWRITE : F_PREAD);

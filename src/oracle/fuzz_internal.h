@@ -113,7 +113,6 @@ struct run {
 	int ndevs, next_dev;
 	int *fdnum;			/* by descriptor name (--files): the number open returned */
 	bool *fdok;			/* defined (the call that names it succeeded) */
-	int *fdmount;			/* the mount of its file (path / FZ_NAMES), -1: memfd */
 	bool *rfile;			/* by region: a mapping of a file or of shared memory */
 	int nfdsyms, next_fd;
 	int focus_fd;

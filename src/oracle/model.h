@@ -231,6 +231,8 @@ bool model_access_may_nospc(const struct model *md, int task, uint64_t addr, uin
 bool model_fd_open(const struct model *md, int task, int fd);
 /* The size of the file fd names in task's process, or -1 (for the generator). */
 int64_t model_fd_size(const struct model *md, int task, int fd);
+/* Is the file fd names on a size-limited tmpfs mount, /tmp or /dev/shm (for the generator)? */
+bool model_fd_tmpfs(const struct model *md, int task, int fd);
 /* Live inodes of the file systems (for the generator, which keeps memory bounded). */
 int  model_nr_files(const struct model *md);
 /*

@@ -12,6 +12,26 @@
 
 /* ---- pins and references ------------------------------------------------------ */
 
+/*
+ * GUP goes page by page, faulting each in before it looks at the next, so
+ * a call that stops at a page has faulted the pages before it: a write,
+ * or a read-only long-term pin (gup_must_unshare), has copied each
+ * private file page among them, which then no longer reads its file.
+ */
+static long gup_stopped(struct model *md, struct mproc *p, uint64_t start, uint64_t n, int kind, bool write,
+			bool longterm)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
+
+		page_touch(md, pg);
+		if (pg->file && !(pg->flags & MP_SHARED) && (write || (kind == MODEL_PIN && longterm)) &&
+		    page_cow(md, pg))
+			return -ENOMEM;
+	}
+	return -EFAULT;
+}
+
 long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npages, int kind,
 	       bool write, bool longterm, bool force, bool fast, bool *either)
 {
@@ -40,10 +60,10 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
 
 		if (!pg)
-			return -EFAULT;
+			return gup_stopped(md, p, start, i, kind, write, longterm);
 		/* Dirty tracking cannot follow a long-term writer (writable_file_mapping_allowed). */
 		if (write && kind == MODEL_PIN && longterm && page_needs_dirty_tracking(md, pg))
-			return -EFAULT;
+			return gup_stopped(md, p, start, i, kind, write, longterm);
 		if (!write && !(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
 			x86_readable = false;
 		if (!force && !(pg->prot & (write ? PROT_WRITE : PROT_READ))) {
@@ -53,13 +73,13 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 				x86_readable = q && (q->prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
 			}
 			*either = fast && !write && x86_readable && !past_eof;
-			return -EFAULT;
+			return gup_stopped(md, p, start, i, kind, write, longterm);
 		}
 		/* A forced write to a shared mapping without PROT_WRITE would not be a COW: refused. */
 		if (write && (pg->flags & MP_SHARED) && !(pg->prot & PROT_WRITE))
-			return -EFAULT;
+			return gup_stopped(md, p, start, i, kind, write, longterm);
 		if (file_view_check(md, pg))
-			return -EFAULT;
+			return gup_stopped(md, p, start, i, kind, write, longterm);
 	}
 	if (id >= md->npins) {
 		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));

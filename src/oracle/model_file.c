@@ -353,6 +353,13 @@ int64_t model_fd_size(const struct model *md, int task, int fd)
 	return d ? (int64_t)md->files[d->file - 1].size : -1;
 }
 
+bool model_fd_tmpfs(const struct model *md, int task, int fd)
+{
+	const struct mfd *d = fd_lookup(task_proc(md, task), fd);
+
+	return d && (md->files[d->file - 1].fs == MFS_TMP || md->files[d->file - 1].fs == MFS_SHM);
+}
+
 int model_nr_files(const struct model *md)
 {
 	int n = 0;
@@ -776,7 +783,7 @@ long model_pwrite(struct model *md, int task, int fd, const void *buf, uint64_t 
 			exp = got, can = (uint64_t)got;
 	}
 	/* Past the end: the file grows first (a disk file's old tail is zeroed), then takes the bytes. */
-	if (pos + can > f->size)
+	if (can && pos + can > f->size)
 		file_truncate(md, d->file, pos + can);
 	if (can && file_store(f, pos, buf, can))
 		return -ENOMEM;
