@@ -60,7 +60,7 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
-	r->focus_task = r->focus_region = r->focus_pin = r->focus_fd = -1;
+	r->focus_task = r->focus_region = r->focus_pin = r->focus_fd = r->focus_path = -1;
 	r->why_task = r->cur_task = -1;
 	r->md = model_new();
 	if (o->files && (!r->md || !fuzz_files_init(r, &cfg)))

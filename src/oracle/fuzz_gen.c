@@ -527,6 +527,7 @@ static void gen_open(struct run *r, struct chooser *c, struct fop *op, bool stor
 	op->fd = -1;
 	op->newfd = r->focus_fd = r->next_fd++;
 	op->path = !story && choose(c, 32) == 0 ? FZ_PATHS - 1 : (int)choose(c, FZ_PATHS - 1);
+	r->focus_path = op->path;
 	op->mode = story ? O_RDWR | O_CREAT | O_TRUNC :
 		   acc[choose(c, sizeof(acc) / sizeof(acc[0]))] | (choose(c, 4) ? O_CREAT : 0) |
 		   (choose(c, 8) ? 0 : O_EXCL) | (choose(c, 8) ? 0 : O_TRUNC) | (choose(c, 8) ? 0 : O_CLOEXEC);
@@ -671,6 +672,9 @@ static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
 	/* Keep memory and descriptors bounded: past the limits, close and unlink instead of making. */
 	if ((what < 6 || what == 8 || what == 33) && (model_nr_files(r->md) >= MAX_FILES || nopen >= MAX_FDS))
 		what = choose(c, 2) ? 6 : 9;
+	/* A call on a descriptor in a process that has none: mostly make one first. */
+	else if (!nopen && what >= 6 && what < 33 && what != 9 && what < 25 + 3 * (what >= 28) && choose(c, 8))
+		what = choose(c, 4) ? 0 : 5;
 	if (what < 5 || (what >= 28 && what < 33 && fd < 0)) {
 		gen_open(r, c, op, false);
 	} else if (what == 5) {
@@ -681,8 +685,11 @@ static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
 		if (what == 8)
 			op->newfd = r->next_fd++;
 	} else if (what == 9) {
+		/* mostly a name the generator made lately, so that it exists now and then */
 		op->kind = F_UNLINK;
 		op->path = choose(c, 16) ? (int)choose(c, FZ_PATHS - 1) : FZ_PATHS - 1;
+		if (r->focus_path >= 0 && choose(c, 2))
+			op->path = r->focus_path;
 	} else if (what < 26) {
 		op->fd = fd;
 		if (what < 12) {

@@ -115,7 +115,7 @@ struct run {
 	bool *fdok;			/* defined (the call that names it succeeded) */
 	bool *rfile;			/* by region: a mapping of a file or of shared memory */
 	int nfdsyms, next_fd;
-	int focus_fd;
+	int focus_fd, focus_path;
 	char *disk_dir;			/* --files: the machine's disk, a fresh host directory */
 	/*
 	 * Locality: the generator often comes back to the task and page it

@@ -90,16 +90,36 @@ static void fpage_free(struct mfpage *fp)
 	fp->data = fp->tags = fp->unk = NULL;
 }
 
-/* PIN_FILE pins of file's pages in [from, to) now hold a page the file no longer has. */
+/*
+ * PIN_FILE pins of file's pages in [from, to) now hold a page the file no
+ * longer has (still in it: call before the pages go).  Nothing writes
+ * that page from now on but a device: a reference keeps the bytes it
+ * has now, which is what it shows; a pin's are no longer checked.
+ */
 static void detach_file_pins(struct model *md, int file, uint64_t from, uint64_t to)
 {
+	const struct mfile *f = &md->files[file - 1];
+
 	for (int i = 0; i < md->npins; i++) {
 		struct mpin *pn = &md->pins[i];
 
-		for (uint64_t k = 0; pn->alive && pn->pfile && k < pn->npages; k++)
-			if (pn->state[k] == PIN_FILE && pn->pfile[k] == file && pn->ppgoff[k] >= from &&
-			    pn->ppgoff[k] < to)
-				pn->state[k] = PIN_DETACHED;
+		for (uint64_t k = 0; pn->alive && pn->pfile && k < pn->npages; k++) {
+			const struct mfpage *fp;
+
+			if (pn->state[k] != PIN_FILE || pn->pfile[k] != file || pn->ppgoff[k] < from ||
+			    pn->ppgoff[k] >= to)
+				continue;
+			pn->state[k] = PIN_DETACHED;
+			if (!pn->snap)
+				continue;
+			fp = fpage_find(f, pn->ppgoff[k]);
+			if (fp && fp->unk)
+				pn->state[k] = PIN_UNCHECKED;
+			else if (fp && fp->data)
+				memcpy(pn->snap + k * MODEL_PAGE, fp->data, MODEL_PAGE);
+			else
+				memset(pn->snap + k * MODEL_PAGE, 0, MODEL_PAGE);
+		}
 	}
 }
 
@@ -111,11 +131,11 @@ static void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to)
 
 	if (from >= to)
 		return;
+	detach_file_pins(md, file, from, to);
 	for (; j < f->n && f->pages[j].idx < to; j++)
 		fpage_free(&f->pages[j]);
 	memmove(&f->pages[i], &f->pages[j], (f->n - j) * sizeof(*f->pages));
 	f->n -= j - i;
-	detach_file_pins(md, file, from, to);
 }
 
 /* Zero bytes [from, to) of page idx (within one page), if the file has that page. */
@@ -231,12 +251,12 @@ static void file_maybe_evict(struct model *md, int file)
 	if (f->evicted || f->linked || f->nfd || f->nmapped)
 		return;
 	f->evicted = true;
+	detach_file_pins(md, file, 0, UINT64_MAX);
 	for (size_t i = 0; i < f->n; i++)
 		fpage_free(&f->pages[i]);
 	free(f->pages);
 	f->pages = NULL;
 	f->n = f->cap = 0;
-	detach_file_pins(md, file, 0, UINT64_MAX);
 }
 
 /* "/tmp/NAME" and the like: the mount and the name, or -ENOENT (-ENAMETOOLONG). */
