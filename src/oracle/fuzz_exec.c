@@ -393,7 +393,9 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 		 */
 		r->pin_writable[op->pin] = !op->get && (op->foll & MML_FOLL_WRITE);
 	}
-	for (long i = 0; r->pins[op->pin] && r->pin_writable[op->pin] && i < got; i++) {
+	/* (only where the model has the pin too: otherwise the call above diverged) */
+	for (long i = 0; r->pins[op->pin] && r->pin_writable[op->pin] && model_pin_alive(r->md, op->pin) &&
+	     i < got; i++) {
 		if (mml_dma_read(pin, (uint64_t)i * PG, r->ibuf, PG) ||
 		    !model_pin_settle(r->md, op->pin, (uint64_t)i, r->ibuf))
 			fuzz_diverge(r, "T%d pin %s: page %ld holds neither its old bytes nor zeros", op->task, at, i);
