@@ -845,9 +845,12 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 					op->task, at, op->len, op->prot, op->advice);
 			return true;
 		}
-		exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
-		      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
-		      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
+			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
+		else
+			exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
+			      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
+			      model_madvise(r->md, op->task, addr, op->len, op->advice);
 		exp = fuzz_judge(r, t, got, exp, "T%d %s %s %" PRIu64, op->task,
 			    op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
 			    at, op->len);
@@ -870,6 +873,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		/* A tmpfs page not allocated yet on a mount that may be full: SIGBUS is allowed. */
 		if (got == -EIO && model_access_may_nospc(r->md, op->task, addr, op->len, true))
 			exp = got;
+		else if (oom_took(t, got) && r->o->files)
+			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* shared files stay */
 		else
 			exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
 		exp = fuzz_judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);

@@ -76,6 +76,143 @@ static bool injected_fail(struct run *r, long fails_before)
 	return r->injecting && mml_fail_injected(r->m) != fails_before;
 }
 
+/* ---- the OOM killer in the middle of a call on a file ------------------------------------ */
+
+/*
+ * A task of the machine killed by the OOM killer during its call returns
+ * EINTR whatever the call did by then (op_exit_task): all of its work,
+ * part of it or none.  The process goes, the file stays: the fuzzer
+ * reads back what the call could have changed, through a task that
+ * lives, and the model takes that.  The reads are printed, so that the
+ * reproducer looks where the fuzzer looked.
+ */
+static bool oom_killed(struct mml_task *t, long got)
+{
+	return got == -EINTR && t && mml_task_killed(t);
+}
+
+/* A live task, not being killed, with a readable descriptor on file (its number in *fd); -1: none. */
+static int file_holder(struct run *r, int file, int *fd)
+{
+	for (int i = 0; i < r->ntasks; i++) {
+		if (!r->tasks[i] || mml_task_killed(r->tasks[i]) || !model_task_alive(r->md, i))
+			continue;
+		*fd = model_file_fd(r->md, i, file);
+		if (*fd >= 0)
+			return i;
+	}
+	return -1;
+}
+
+/* The size, and the bytes of [off, off+len), of the file task reads through its descriptor fd. */
+static void resync_through(struct run *r, int task, int fd, int file, uint64_t off, uint64_t len)
+{
+	struct mml_task *t = r->tasks[task];
+	struct stat st;
+	uint8_t *buf;
+	long got = 0;
+
+	if (mml_fstat(t, fd, &st))
+		return;
+	len = off >= (uint64_t)st.st_size ? 0 : min_u64(len, (uint64_t)st.st_size - off);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return;
+	if (len)
+		got = mml_pread(t, fd, buf, len, (int64_t)off);
+	if (got == (long)len)
+		model_file_patch(r->md, file, (uint64_t)st.st_size, off, buf, len);
+	if (r->scn && got == (long)len) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_EXPECT_FSTAT);
+		s.task = FZ_SYM(FZ_TASK, task);
+		s.fd = fd;
+		s.name = "size";
+		s.cmp = SCN_EQ;
+		s.value = st.st_size;
+		fuzz_print(r->scn, &s);
+		scn_op_init(&s, SCN_OP_PREAD);
+		s.task = FZ_SYM(FZ_TASK, task);
+		s.fd = fd;
+		s.off = (int64_t)off;
+		s.len = len;
+		if (len)
+			fuzz_stmt_pattern(&s.pat, buf, len);
+		if (len)
+			fuzz_print(r->scn, &s);
+	}
+	free(buf);
+}
+
+static void resync_file(struct run *r, int file, uint64_t off, uint64_t len)
+{
+	int fd, task = file_holder(r, file, &fd);
+
+	if (task >= 0)
+		resync_through(r, task, fd, file, off, len);
+}
+
+/* Whether path names a file now, as a live task finds by opening it; and then what it holds. */
+static void resync_name(struct run *r, const char *path)
+{
+	int task, fd, file;
+
+	for (task = 0; task < r->ntasks; task++)
+		if (r->tasks[task] && !mml_task_killed(r->tasks[task]) && model_task_alive(r->md, task))
+			break;
+	if (task == r->ntasks)
+		return;
+	fd = mml_open(r->tasks[task], path, O_RDONLY, 0);
+	if (fd == -ENOENT) {
+		model_path_set(r->md, path, false);
+	} else if (fd >= 0) {
+		file = model_path_set(r->md, path, true);
+		if (file)
+			resync_through(r, task, fd, file, 0, 64 * PG);
+		mml_close(r->tasks[task], fd);
+	}
+	if (r->scn)
+		fprintf(r->scn, "# the model follows what T%d finds at %s: %s\n", task, path,
+			fd >= 0 ? "a file" : scn_errno_name(-fd));
+}
+
+void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len)
+{
+	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)); a += PG) {
+		uint64_t pgoff;
+		int file = model_shared_file_at(r->md, task, a, &pgoff);
+
+		if (file)
+			resync_file(r, file, pgoff * PG, PG);
+	}
+}
+
+/* The call was cut short by the OOM killer: follow what it may have changed. */
+static void oom_resync(struct run *r, const struct fop *op, int fd)
+{
+	int file = model_fd_file(r->md, op->task, fd);
+
+	if (r->scn)
+		fprintf(r->scn, "# the OOM killer took T%d in that call: it may have done all of it, part or none\n",
+			op->task);
+	switch (op->kind) {
+	case F_OPEN:
+	case F_UNLINK:
+		resync_name(r, fuzz_path(op->path));
+		break;
+	case F_PWRITE:
+	case F_FTRUNCATE:
+	case F_FALLOCATE:
+		if (file)
+			resync_file(r, file, op->kind == F_FTRUNCATE ? 0 : (uint64_t)op->pos,
+				    op->kind == F_FTRUNCATE ? 0 : op->len);
+		break;
+	default:
+		break;	/* nothing another process could see */
+	}
+}
+
 /* open, memfd, dup: a new descriptor, named op->newfd if the call succeeds. */
 static void exec_new_fd(struct run *r, const struct fop *op, struct mml_task *t, long fails_before)
 {
@@ -87,6 +224,10 @@ static void exec_new_fd(struct run *r, const struct fop *op, struct mml_task *t,
 	      op->kind == F_MEMFD ? mml_memfd_create(t, "fz", (unsigned)op->mode) : mml_dup(t, fd);
 	if (got == -ENOMEM && injected_fail(r, fails_before))
 		return;
+	if (oom_killed(t, got)) {
+		oom_resync(r, op, -1);
+		return;
+	}
 	exp = op->kind == F_OPEN ? model_open(r->md, op->task, path, (int)op->mode, 0600) :
 	      op->kind == F_MEMFD ? model_memfd(r->md, op->task, "fz", (unsigned)op->mode) :
 	      model_dup(r->md, op->task, fd);
@@ -166,6 +307,10 @@ static void exec_pwrite(struct run *r, const struct fop *op, struct mml_task *t,
 			model_pwrite(r->md, op->task, fd, r->ibuf, (uint64_t)got, op->pos, got);
 		if (got > 0 || got == -ENOMEM)
 			return;
+	}
+	if (oom_killed(t, got)) {
+		oom_resync(r, op, fd);
+		return;
 	}
 	exp = model_pwrite(r->md, op->task, fd, r->ibuf, op->len, op->pos, got);
 	exp = fuzz_judge(r, t, got, exp, "T%d pwrite f%d %" PRId64 " %" PRIu64, op->task, op->fd, op->pos, op->len);
@@ -307,6 +452,10 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	}
 	if (got == -ENOMEM && injected_fail(r, fails_before))
 		return;
+	if (oom_killed(op->kind == F_DROP_CACHES ? NULL : t, got)) {
+		oom_resync(r, op, fd);
+		return;
+	}
 	switch (op->kind) {
 	case F_CLOSE:
 		exp = model_close(r->md, op->task, fd);

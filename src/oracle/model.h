@@ -233,6 +233,23 @@ bool model_fd_open(const struct model *md, int task, int fd);
 int64_t model_fd_size(const struct model *md, int task, int fd);
 /* Is the file fd names on a size-limited tmpfs mount, /tmp or /dev/shm (for the generator)? */
 bool model_fd_tmpfs(const struct model *md, int task, int fd);
+/*
+ * After the OOM killer interrupted a call on a file (EINTR, whatever the
+ * call did by then), the fuzzer reads the file back from the library and
+ * the model takes it.  model_fd_file: the file fd names in task's process
+ * (0: none); model_path_file: the file a path names (0: none);
+ * model_file_fd: a descriptor of task's process on file, readable (-1:
+ * none); model_file_patch: the file's size is size and [off, off+n) holds
+ * bytes; model_path_set: the name exists (a new empty file if the model
+ * had none) or not.
+ */
+int  model_fd_file(const struct model *md, int task, int fd);
+int  model_path_file(const struct model *md, const char *path);
+int  model_file_fd(const struct model *md, int task, int file);
+void model_file_patch(struct model *md, int file, uint64_t size, uint64_t off, const uint8_t *bytes, uint64_t n);
+int  model_path_set(struct model *md, const char *path, bool exists);
+/* The file a shared page at addr of task's process maps, and the page's index in it (0: none). */
+int  model_shared_file_at(const struct model *md, int task, uint64_t addr, uint64_t *pgoff);
 /* Live inodes of the file systems (for the generator, which keeps memory bounded). */
 int  model_nr_files(const struct model *md);
 /*

@@ -898,6 +898,65 @@ int model_drop_caches(struct model *md, int mode)
 	return mode >= 1 && mode <= 3 ? 0 : -EINVAL;
 }
 
+/* ---- following the library after an interrupted call ------------------------------------- */
+
+int model_fd_file(const struct model *md, int task, int fd)
+{
+	const struct mfd *d = fd_lookup(task_proc(md, task), fd);
+
+	return d ? d->file : 0;
+}
+
+int model_path_file(const struct model *md, const char *path)
+{
+	const char *name;
+	int fs;
+
+	return path_parse(path, &fs, &name) ? 0 : file_lookup(md, fs, name);
+}
+
+int model_file_fd(const struct model *md, int task, int file)
+{
+	const struct mproc *p = task_proc(md, task);
+
+	for (int i = 0; p && i < p->nfds; i++)
+		if (p->fds[i].file == file && p->fds[i].readable)
+			return i;
+	return -1;
+}
+
+void model_file_patch(struct model *md, int file, uint64_t size, uint64_t off, const uint8_t *bytes, uint64_t n)
+{
+	struct mfile *f = &md->files[file - 1];
+
+	if (size != f->size)
+		file_truncate(md, file, size);
+	if (off < size && n > size - off)
+		n = size - off;
+	if (off < size && n) {
+		touch_pages(f, off / MODEL_PAGE, size_pages(off + n) - off / MODEL_PAGE);
+		file_store(f, off, bytes, n);
+	}
+}
+
+int model_path_set(struct model *md, const char *path, bool exists)
+{
+	const char *name;
+	int fs, file;
+
+	if (path_parse(path, &fs, &name))
+		return 0;
+	file = file_lookup(md, fs, name);
+	if (file && !exists) {
+		md->files[file - 1].linked = false;
+		file_maybe_evict(md, file);
+		return 0;
+	}
+	if (!file && exists)
+		file = file_new(md, fs, name, true);
+	return file > 0 ? file : 0;
+}
+
 /* ---- the disk at the end of a run ----------------------------------------------------- */
 
 static const struct mfile *disk_file(const struct model *md, int i)

@@ -164,6 +164,17 @@ bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len,
 	return any;
 }
 
+int model_shared_file_at(const struct model *md, int task, uint64_t addr, uint64_t *pgoff)
+{
+	const struct mproc *p = task_proc(md, task);
+	const struct mpage *pg = p ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
+
+	if (!pg || !pg->file || !(pg->flags & MP_SHARED))
+		return 0;
+	*pgoff = pg->pgoff;
+	return pg->file;
+}
+
 /* ---- pins of file pages ---------------------------------------------------------------- */
 
 int pin_file_state(struct model *md, struct mpage *pg, int kind, bool write, bool longterm, int *file,
