@@ -222,8 +222,12 @@ static void exec_new_fd(struct run *r, const struct fop *op, struct mml_task *t,
 
 	got = op->kind == F_OPEN ? mml_open(t, path, (int)op->mode, 0600) :
 	      op->kind == F_MEMFD ? mml_memfd_create(t, "fz", (unsigned)op->mode) : mml_dup(t, fd);
-	if (got == -ENOMEM && injected_fail(r, fails_before))
+	if (got == -ENOMEM && injected_fail(r, fails_before)) {
+		/* as in Linux, open may fail after it made the name (or truncated): look */
+		if (op->kind == F_OPEN && (op->mode & (O_CREAT | O_TRUNC)))
+			resync_name(r, path);
 		return;
+	}
 	if (oom_killed(t, got)) {
 		oom_resync(r, op, -1);
 		return;
@@ -452,6 +456,17 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	}
 	if (got == -ENOMEM && injected_fail(r, fails_before))
 		return;
+	/*
+	 * A writeback that failed for an injected failure, in this call or
+	 * an earlier one (reclaim's), is reported once by the next fsync or
+	 * msync(MS_SYNC): EIO, the page kept dirty, nothing lost.
+	 */
+	if (got == -EIO && r->injecting && (op->kind == F_FSYNC || op->kind == F_MSYNC)) {
+		if (r->scn)
+			fprintf(r->scn, "# T%d %s => EIO: an injected failure failed a writeback\n", op->task,
+				op->kind == F_FSYNC ? "fsync" : "msync");
+		return;
+	}
 	if (oom_killed(op->kind == F_DROP_CACHES ? NULL : t, got)) {
 		oom_resync(r, op, fd);
 		return;
