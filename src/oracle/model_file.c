@@ -134,6 +134,8 @@ static void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to)
 	detach_file_pins(md, file, from, to);
 	for (; j < f->n && f->pages[j].idx < to; j++)
 		fpage_free(&f->pages[j]);
+	if (j == i)
+		return;
 	memmove(&f->pages[i], &f->pages[j], (f->n - j) * sizeof(*f->pages));
 	f->n -= j - i;
 }
