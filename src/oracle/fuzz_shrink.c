@@ -56,6 +56,8 @@ bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FIL
 	failed = r.why[0] != 0;
 	if (why)
 		snprintf(why, whylen, "%s", r.why);
+	free(r.why_maps);	/* the views of a divergence only a first run prints */
+	free(r.why_model);
 	return failed;
 }
 
