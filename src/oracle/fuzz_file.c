@@ -71,6 +71,8 @@ static void stmt_fd(struct scn_op *s, enum scn_op_kind kind, const struct fop *o
 		s->fdsym = FZ_SYM(FZ_FD, op->fd);
 }
 
+static void check_disk_file(struct run *r, int i, const char *when);
+
 static bool injected_fail(struct run *r, long fails_before)
 {
 	return r->injecting && mml_fail_injected(r->m) != fails_before;
@@ -531,6 +533,16 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 		fuzz_stmt_result(&s, exp);
 		fuzz_print(r->scn, &s);
 	}
+	/*
+	 * fsync wrote every dirty page of a /disk file back: its host file
+	 * holds the model's bytes now (the scenario language cannot look
+	 * there: a reproducer says so in a comment).
+	 */
+	if (op->kind == F_FSYNC && !got && !exp && !r->why[0] && model_fd_disk_index(r->md, op->task, fd) >= 0) {
+		check_disk_file(r, model_fd_disk_index(r->md, op->task, fd), "after fsync");
+		if (r->why[0] && r->scn)
+			fprintf(r->scn, "# %s\n", r->why);
+	}
 }
 
 bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before)
@@ -610,6 +622,31 @@ static uint8_t *slurp(const char *path, uint64_t *n)
 	return buf ? buf : malloc(1);
 }
 
+/* The host file of the i-th file /disk names must hold the model's bytes (when: "at power-off"). */
+static void check_disk_file(struct run *r, int i, const char *when)
+{
+	uint64_t size, n, bad;
+	const char *name = model_disk_file(r->md, i, &size);
+	char path[4352];
+	uint8_t *host;
+	int want;
+
+	snprintf(path, sizeof(path), "%s/%s", r->disk_dir, name);
+	host = slurp(path, &n);
+	if (!host) {
+		fuzz_diverge(r, "%s the host has no file for /disk/%s", when, name);
+		return;
+	}
+	bad = model_disk_check(r->md, i, host, n, &want);
+	if (bad && want < 0)
+		fuzz_diverge(r, "%s the host file of /disk/%s holds %" PRIu64 " bytes, the model says %" PRIu64, when,
+			     name, n, size);
+	else if (bad)
+		fuzz_diverge(r, "%s byte %" PRIu64 " of the host file of /disk/%s is 0x%02x, the model says 0x%02x",
+			     when, bad - 1, name, host[bad - 1], want);
+	free(host);
+}
+
 /*
  * After power-off the host files are the disk: each file /disk names in
  * the model must be there with the model's bytes, and nothing else.
@@ -617,31 +654,12 @@ static uint8_t *slurp(const char *path, uint64_t *n)
 static void check_disk(struct run *r)
 {
 	const char *name;
-	uint64_t size, n;
-	char path[4352];
+	uint64_t size;
 	DIR *d;
 	struct dirent *e;
 
-	for (int i = 0; !r->why[0] && (name = model_disk_file(r->md, i, &size)); i++) {
-		uint8_t *host;
-		uint64_t bad;
-		int want;
-
-		snprintf(path, sizeof(path), "%s/%s", r->disk_dir, name);
-		host = slurp(path, &n);
-		if (!host) {
-			fuzz_diverge(r, "at power-off the host has no file for /disk/%s", name);
-			break;
-		}
-		bad = model_disk_check(r->md, i, host, n, &want);
-		if (bad && want < 0)
-			fuzz_diverge(r, "at power-off the host file of /disk/%s holds %" PRIu64 " bytes, the model says %"
-				     PRIu64, name, n, size);
-		else if (bad)
-			fuzz_diverge(r, "at power-off byte %" PRIu64 " of the host file of /disk/%s is 0x%02x, the "
-				     "model says 0x%02x", bad - 1, name, host[bad - 1], want);
-		free(host);
-	}
+	for (int i = 0; !r->why[0] && model_disk_file(r->md, i, &size); i++)
+		check_disk_file(r, i, "at power-off");
 	d = opendir(r->disk_dir);
 	while (d && !r->why[0] && (e = readdir(d))) {
 		bool known = false;

@@ -259,6 +259,8 @@ int  model_nr_files(const struct model *md);
  * model has there, -1 for a wrong size).
  */
 const char *model_disk_file(const struct model *md, int i, uint64_t *size);
+/* The index for model_disk_file of the /disk file fd names in task's process, or -1. */
+int  model_fd_disk_index(const struct model *md, int task, int fd);
 uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, uint64_t n, int *want);
 
 #define MODEL_DONTFORK		0x1u

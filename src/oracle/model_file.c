@@ -972,6 +972,18 @@ static const struct mfile *disk_file(const struct model *md, int i)
 	return NULL;
 }
 
+int model_fd_disk_index(const struct model *md, int task, int fd)
+{
+	const struct mfd *d = fd_lookup(task_proc(md, task), fd);
+	int i = 0;
+
+	if (!d || md->files[d->file - 1].fs != MFS_DISK || !md->files[d->file - 1].linked)
+		return -1;
+	for (int k = 0; k < d->file - 1; k++)
+		i += md->files[k].fs == MFS_DISK && md->files[k].linked;
+	return i;
+}
+
 const char *model_disk_file(const struct model *md, int i, uint64_t *size)
 {
 	const struct mfile *f = disk_file(md, i);
