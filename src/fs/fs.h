@@ -75,6 +75,8 @@ struct inode {
 	struct list_head i_swaplist;		/* (B) shmem: on the machine's list of inodes with swap entries */
 	char *i_name;				/* (D) its name in the directory (a copy), or a memfd's */
 	int host_fd;				/* (C) disk file system: the host file behind it */
+	struct mml_machine *i_machine;		/* (C) */
+	struct callback_head i_rcu;		/* (C) freed after a grace period: GUP-fast reads mapping->host locklessly */
 };
 
 /* Models super_operations + inode_operations: what a file system does with its inodes. */

@@ -71,6 +71,7 @@ struct inode *new_inode(struct super_block *sb, const char *name)
 	inode->i_mode = S_IFREG | 0600;
 	inode->host_fd = -1;
 	inode->i_sb = sb;
+	inode->i_machine = m;
 	atomic_set(&inode->i_count, 1);
 	init_rwsem(&inode->i_rwsem);
 	inode->i_mapping = &inode->i_data;
@@ -80,6 +81,14 @@ struct inode *new_inode(struct super_block *sb, const char *name)
 	list_add_tail(&inode->i_sb_list, &sb->s_inodes);
 	spin_unlock(&sb->s_inode_list_lock);
 	return inode;
+}
+
+/* i_callback(): the memory goes once no lockless reader (GUP-fast) can be looking at it. */
+static void inode_free_rcu(struct callback_head *head)
+{
+	struct inode *inode = container_of(head, struct inode, i_rcu);
+
+	mml_obj_free(inode->i_machine, OBJ_INODE, inode);
 }
 
 void ihold(struct inode *inode)
@@ -109,7 +118,7 @@ void iput(struct inode *inode)
 	destroy_rwsem(&inode->i_data.i_mmap_rwsem);
 	destroy_rwsem(&inode->i_rwsem);
 	free(inode->i_name);
-	mml_obj_free(m, OBJ_INODE, inode);
+	rcu_batch_add(&m->rcu, &inode->i_rcu, inode_free_rcu);
 }
 
 struct file *alloc_file(struct inode *inode, unsigned int fmode, unsigned int flags)

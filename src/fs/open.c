@@ -279,7 +279,8 @@ int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
 	if (err)
 		return (int)op_exit_task(t, err);
 	inode = d->d_inode;
-	if ((flags & O_TRUNC) && (fmode & FMODE_WRITE) && i_size_read(inode)) {
+	/* do_open(): O_TRUNC truncates whatever the access mode (the owner may write). */
+	if ((flags & O_TRUNC) && i_size_read(inode)) {
 		down_write(&inode->i_rwsem);
 		err = inode->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK) ? -EPERM :
 		      sb->s_op->setattr_size(inode, 0);

@@ -266,16 +266,44 @@ long filemap_read(struct file *file, void *buf, uint64_t len, int64_t pos)
 	return (long)done;
 }
 
+static long __generic_perform_write(struct file *file, struct address_space *mapping, struct mml_machine *m,
+				    const void *buf, uint64_t len, int64_t pos, uint64_t *donep);
+
 /*
  * generic_perform_write(): write() into the page cache of a file system
  * with writeback; i_rwsem held.  A page partly overwritten is read first
- * if it lies within the file.  Bytes written, or -errno if none.
+ * if it lies within the file.  A write past the end grows the file first
+ * (the file system zeroes what lay past the old end: a hole), and a
+ * short write gives back the growth it did not use, as ext4's
+ * write_failed().  Bytes written, or -errno if none.
  */
 long generic_perform_write(struct file *file, const void *buf, uint64_t len, int64_t pos)
 {
 	struct inode *inode = file_inode(file);
 	struct address_space *mapping = file->f_mapping;
 	struct mml_machine *m = inode->i_sb->machine;
+	int64_t oldsize = i_size_read(inode);
+	uint64_t done = 0;
+	long ret;
+
+	if (pos + (int64_t)len > oldsize) {
+		int err = inode->i_sb->s_op->setattr_size(inode, pos + (int64_t)len);
+
+		if (err)
+			return err;
+	}
+	ret = __generic_perform_write(file, mapping, m, buf, len, pos, &done);
+	if (done < len && pos + (int64_t)done > oldsize)
+		inode->i_sb->s_op->setattr_size(inode, pos + (int64_t)done);
+	else if (done < len && pos + (int64_t)len > oldsize)
+		inode->i_sb->s_op->setattr_size(inode, oldsize);
+	return ret;
+}
+
+/* The copy itself: page by page, *done bytes so far. */
+static long __generic_perform_write(struct file *file, struct address_space *mapping, struct mml_machine *m,
+				    const void *buf, uint64_t len, int64_t pos, uint64_t *donep)
+{
 	uint64_t done = 0;
 
 	while (done < len) {
@@ -286,35 +314,12 @@ long generic_perform_write(struct file *file, const void *buf, uint64_t len, int
 		bool major = false;
 		int err = 0;
 
-		if ((index << PAGE_SHIFT) < (uint64_t)i_size_read(inode) || (off == 0 && n == PAGE_SIZE)) {
-			/* Read (or find) it first: its other bytes must stay. */
-			folio = filemap_get_read_folio(file, index, &major, &err);
-		} else {
-			/* Wholly past the end: a new zeroed page, nothing to read. */
-			down_read(&mapping->invalidate_lock);
-			folio = filemap_get_folio(mapping, index);
-			if (!folio) {
-				folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
-				err = folio ? filemap_add_folio(mapping, folio, index) : -ENOMEM;
-				if (err == -EEXIST) {
-					folio_put(m, folio);
-					folio = NULL;
-					up_read(&mapping->invalidate_lock);
-					continue;
-				}
-				if (err) {
-					if (folio)
-						folio_put(m, folio);
-					folio = NULL;
-				} else {
-					folio_mark_uptodate(folio);
-					folio_unlock(folio);
-				}
-			}
-			up_read(&mapping->invalidate_lock);
-		}
-		if (!folio)
+		/* Read (or find) it first: its other bytes must stay (past the old end: zeros). */
+		folio = filemap_get_read_folio(file, index, &major, &err);
+		if (!folio) {
+			*donep = done;
 			return done ? (long)done : err;
+		}
 		folio_lock(folio);
 		if (folio->mapping != mapping) {
 			/* Truncated under us (not by i_rwsem holders): look again. */
@@ -328,12 +333,8 @@ long generic_perform_write(struct file *file, const void *buf, uint64_t len, int
 		folio_mark_accessed(m, folio);
 		folio_put(m, folio);
 		done += n;
-		if (at + (int64_t)n > i_size_read(inode)) {
-			err = inode->i_sb->s_op->setattr_size(inode, at + (int64_t)n);
-			if (err)
-				return done - n ? (long)(done - n) : err;
-		}
 	}
+	*donep = done;
 	return (long)done;
 }
 

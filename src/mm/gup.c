@@ -344,6 +344,16 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 			gup_put_folio(m, folio, gs->flags);
 			return false;
 		}
+		/*
+		 * folio_fast_pin_allowed(): without the VMA, a writable
+		 * long-term pin of a file page is allowed only for anon and
+		 * shmem; anything else goes to the slow path, which decides.
+		 */
+		if ((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
+		    !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping))) {
+			gup_put_folio(m, folio, gs->flags);
+			return false;
+		}
 		if (!pte_write(pte) && !bug_enabled(m, BUG_GUP_FAST_NO_UNSHARE) &&
 		    gup_must_unshare(NULL, gs->flags, page)) {
 			gup_put_folio(m, folio, gs->flags);

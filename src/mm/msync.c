@@ -49,6 +49,8 @@ int mml_msync(struct mml_task *t, uint64_t start, uint64_t len, int flags)
 		struct file *file;
 		int64_t fstart, fend;
 
+		/* A hole after a range already synced is still ENOMEM (as 6.18 answers). */
+		error = -ENOMEM;
 		if (!vma)
 			goto out_unlock;
 		if (start < vma->vm_start) {

@@ -14,6 +14,7 @@
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs/vfs.h"
@@ -247,13 +248,15 @@ static long shmem_file_write_iter(struct file *file, const void *buf, uint64_t l
 
 	if (inode->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
 		return -EPERM;
-	if ((inode->seals & F_SEAL_GROW) && pos + (int64_t)len > i_size_read(inode))
-		return -EPERM;
 	while (done < len) {
 		int64_t at = pos + (int64_t)done;
 		uint64_t off = (uint64_t)at & (PAGE_SIZE - 1), n = min(PAGE_SIZE - off, len - done);
 		struct folio *folio;
 		int err;
+
+		/* shmem_write_begin(): a grow-sealed file takes the pages within its size. */
+		if ((inode->seals & F_SEAL_GROW) && at + (int64_t)n > i_size_read(inode))
+			return done ? (long)done : -EPERM;
 
 		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_WRITE, &err);
 		if (!folio)
@@ -355,6 +358,7 @@ static int shmem_fallocate(struct file *file, int mode, int64_t off, int64_t len
 	struct mml_machine *m = inode->i_sb->machine;
 	unsigned long first = (unsigned long)(off >> PAGE_SHIFT);
 	unsigned long last = (unsigned long)((off + len - 1) >> PAGE_SHIFT);
+	unsigned long *fresh, nfresh = 0;
 	int err = 0;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
@@ -374,6 +378,11 @@ static int shmem_fallocate(struct file *file, int mode, int64_t off, int64_t len
 	}
 	if ((inode->seals & F_SEAL_GROW) && off + len > i_size_read(inode))
 		return -EPERM;
+	if (inode->i_sb->s_max_blocks && last - first + 1 > inode->i_sb->s_max_blocks)
+		return -ENOSPC;	/* more than the whole mount: refused before anything is allocated */
+	fresh = calloc(last - first + 1, sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
 	for (unsigned long index = first; index <= last; index++) {
 		struct folio *folio;
 
@@ -381,16 +390,18 @@ static int shmem_fallocate(struct file *file, int mode, int64_t off, int64_t len
 			continue;	/* a page or a swap entry: allocated already */
 		folio = shmem_get_folio(inode, index, SGP_FALLOC, &err);
 		if (!folio) {
-			/* Linux gives back what this call allocated: all or nothing. */
-			int64_t undo_end = ((int64_t)index << PAGE_SHIFT) - 1;
-
-			if (index > first)
-				shmem_undo_range(inode, (int64_t)first << PAGE_SHIFT, undo_end);
+			/* Linux gives back what this call allocated (its unfalloc pass), and only that. */
+			for (unsigned long k = 0; k < nfresh; k++)
+				shmem_undo_range(inode, (int64_t)fresh[k] << PAGE_SHIFT,
+						 ((int64_t)fresh[k] << PAGE_SHIFT) + (int64_t)PAGE_SIZE - 1);
+			free(fresh);
 			return err;
 		}
+		fresh[nfresh++] = index;
 		folio_unlock(folio);
 		folio_put(m, folio);
 	}
+	free(fresh);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > i_size_read(inode))
 		i_size_write(inode, off + len);
 	return 0;
@@ -562,18 +573,35 @@ int shmem_zero_setup(struct vm_area_struct *vma)
 #define F_ALL_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
 /*
+ * memfd_wait_for_pins(), without the wait: does a page of the file have
+ * references beyond the cache's and its mappings' (a pin, a DMA in
+ * flight that could still write it)?  Linux retries for a while before
+ * EBUSY; here it is EBUSY at once.
+ */
+static bool memfd_pages_pinned(struct address_space *mapping)
+{
+	unsigned long index = 0;
+	void *entry;
+
+	xa_for_each(&mapping->i_pages, index, entry) {
+		struct folio *folio = entry;
+
+		if (!xa_is_value(entry) && folio_ref_count(folio) - folio_mapcount(folio) != folio_nr_pages(folio))
+			return true;
+	}
+	return false;
+}
+
+/*
  * memfd_add_seals(): a write seal needs every shared writable mapping
- * gone (EBUSY otherwise) and forbids new ones from now on.
+ * gone and no page pinned (EBUSY otherwise), and forbids new mappings
+ * from now on.
  */
 static int memfd_add_seals(struct file *file, unsigned int seals)
 {
 	struct inode *inode = file_inode(file);
 	int err = 0;
 
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EPERM;
-	if (seals & ~F_ALL_SEALS)
-		return -EINVAL;
 	down_write(&inode->i_rwsem);
 	if (inode->seals & F_SEAL_SEAL) {
 		err = -EPERM;
@@ -581,6 +609,10 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 		/* mapping_deny_writable(): no shared writable map, and none from now on. */
 		if (atomic_cmpxchg(&inode->i_mapping->i_mmap_writable, 0, -1) != 0)
 			err = -EBUSY;
+		else if (memfd_pages_pinned(inode->i_mapping)) {
+			atomic_set(&inode->i_mapping->i_mmap_writable, 0);
+			err = -EBUSY;
+		}
 	}
 	if (!err)
 		inode->seals |= seals;
@@ -590,13 +622,18 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 
 long memfd_fcntl(struct file *file, int cmd, long arg)
 {
-	if (!shmem_mapping(file->f_mapping))
-		return -EINVAL;
 	switch (cmd) {
 	case F_ADD_SEALS:
+		/* memfd_add_seals()'s order: the descriptor's access, the seals, then the file's kind. */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EPERM;
+		if ((unsigned int)arg & ~F_ALL_SEALS)
+			return -EINVAL;
+		if (!shmem_mapping(file->f_mapping))
+			return -EINVAL;
 		return memfd_add_seals(file, (unsigned int)arg);
 	case F_GET_SEALS:
-		return (long)file_inode(file)->seals;
+		return shmem_mapping(file->f_mapping) ? (long)file_inode(file)->seals : -EINVAL;
 	default:
 		return -EINVAL;
 	}

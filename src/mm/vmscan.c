@@ -43,15 +43,28 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	return true;
 }
 
-/* Models folio_referenced(): how many mappings used the folio since the last look. */
-static int folio_referenced(struct folio *folio, bool *locked)
+/*
+ * Models folio_referenced(): how many mappings used the folio since the
+ * last look.  is_locked: the caller holds the folio lock.
+ */
+static int folio_referenced(struct folio *folio, bool is_locked, bool *locked)
 {
 	struct referenced_arg ra = { 0 };
 	struct rmap_walk_control rwc = { .arg = &ra, .rmap_one = folio_referenced_one };
 
+	bool we_locked = false;
+
 	if (!folio_mapped(folio))
 		return 0;
+	/* A file folio's mapping is stable only under its lock: busy means in use. */
+	if (!folio_test_anon(folio) && !is_locked) {
+		if (!folio_trylock(folio))
+			return 1;
+		we_locked = true;
+	}
 	rmap_walk(folio, &rwc);
+	if (we_locked)
+		folio_unlock(folio);
 	*locked = ra.locked;
 	return ra.referenced;
 }
@@ -67,7 +80,7 @@ enum folio_references { FOLIOREF_RECLAIM, FOLIOREF_KEEP, FOLIOREF_ACTIVATE };
 static enum folio_references folio_check_references(struct folio *folio)
 {
 	bool locked = false;
-	int referenced_ptes = folio_referenced(folio, &locked);
+	int referenced_ptes = folio_referenced(folio, true, &locked);
 	bool referenced_folio = folio_test_clear_referenced(folio);
 
 	if (locked)
@@ -348,7 +361,7 @@ static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigne
 		 * none here): looking clears their accessed bits, so the
 		 * inactive list sees only what is used from now on.
 		 */
-		folio_referenced(batch[i], &locked);
+		folio_referenced(batch[i], false, &locked);
 		folio_clear_active(batch[i]);
 		count_vm_event(m, PGDEACTIVATE);
 		folio_putback_lru(m, batch[i]);
