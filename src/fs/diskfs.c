@@ -87,6 +87,18 @@ static void diskfs_evict_inode(struct inode *inode)
 	inode->host_fd = -1;
 }
 
+/*
+ * The file grew from oldsize (truncate up, fallocate, a write past the
+ * end): what a mapping stored past the old end in the old last page is
+ * not file data, and reads as the hole it now is (ext4 zeroes it so).
+ */
+static void diskfs_size_extended(struct inode *inode, int64_t oldsize, int64_t size)
+{
+	i_size_write(inode, size);
+	if (oldsize & (PAGE_SIZE - 1))
+		truncate_inode_pages_range(inode->i_mapping, oldsize, oldsize | (int64_t)(PAGE_SIZE - 1));
+}
+
 /* The new size goes to the host at once; the cache loses what lies beyond it. */
 static int diskfs_setattr_size(struct inode *inode, int64_t size)
 {
@@ -94,13 +106,13 @@ static int diskfs_setattr_size(struct inode *inode, int64_t size)
 
 	if (ftruncate(inode->host_fd, size))
 		return -errno;
-	i_size_write(inode, size);
-	if (size < oldsize)
-		truncate_pagecache(inode, size);
-	else if (size > oldsize && (oldsize & (PAGE_SIZE - 1)))
-		/* pagecache_isize_extended(): what a mapping wrote past the old end is not file data. */
-		truncate_inode_pages_range(inode->i_mapping, oldsize,
-					   (oldsize | (int64_t)(PAGE_SIZE - 1)));
+	if (size > oldsize) {
+		diskfs_size_extended(inode, oldsize, size);
+	} else {
+		i_size_write(inode, size);
+		if (size < oldsize)
+			truncate_pagecache(inode, size);
+	}
 	return 0;
 }
 
@@ -156,7 +168,7 @@ static int diskfs_fallocate(struct file *file, int mode, int64_t off, int64_t le
 		if (fallocate(inode->host_fd, mode, off, len))
 			return -errno;
 		if (off + len > i_size_read(inode) && !(mode & FALLOC_FL_KEEP_SIZE))
-			i_size_write(inode, off + len);
+			diskfs_size_extended(inode, i_size_read(inode), off + len);
 		return 0;
 	}
 	/* The cache first (no fault refills it meanwhile), then the host's blocks. */
