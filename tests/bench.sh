@@ -80,7 +80,7 @@ leftover_swap() {
 }
 
 run "bench lists the benches" 0 bench &&
-	has "bench lists the benches" "^  swap " "^  fault " "^  notifier "
+	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -177,6 +177,23 @@ run "bench notifier --no-native" 0 bench notifier --size 8K --reps 1 --no-native
 if grep -q "^native " "$log"; then
 	fail "bench notifier --no-native prints no native row"
 fi
+
+# file: the disk side in the bench's own temporary directory, which it must leave empty
+run "bench file prints its table" 0 bench file --size 64K --reps 1 --file "$tmp" &&
+	has "bench file prints its table" \
+		"^mmlab +read faults: cached file, shared +16 +- +$row +[0-9.]+x native read faults" \
+		"^mmlab +first writes: page_mkwrite +16 " \
+		"^mmlab +msync\(MS_SYNC\) writeback +16 " \
+		"^native +msync\(MS_SYNC\) writeback +16 +- +$row +[0-9.]+x native pwrite of the pages" \
+		"^native +pwrite of the pages \(the limit\) +16 " \
+		"^checks: every page read back"
+if [ -n "$(ls "$tmp" | grep mmlab-bench-file)" ]; then
+	fail "bench file removes what it made: $(ls "$tmp")"
+else
+	pass "bench file removes what it made"
+fi
+run "bench file --no-native" 0 bench file --size 8K --reps 1 --no-native --file "$tmp" &&
+	has "bench file --no-native" "^mmlab +msync\(MS_SYNC\) writeback +2 "
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -26,6 +26,9 @@ static const struct cli_command benches[] = {
 	{ "notifier", bench_notifier,
 	  "what an MMU notifier and a mirroring device add to munmap, COW\n"
 	  "           faults and fork; the device's fault and access throughput" },
+	{ "file", bench_file,
+	  "faults on a cached file mapped shared, first writes and msync\n"
+	  "           writeback: mmlab's /disk/ beside the host kernel and pwrite" },
 	{ NULL, NULL, NULL }
 };
 
