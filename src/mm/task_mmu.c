@@ -111,6 +111,29 @@ static void smaps_account_swap(struct mem_size_stats *mss, struct vm_area_struct
 		mss->swap_pss += (uint64_t)PAGE_SIZE << PSS_SHIFT;
 }
 
+/*
+ * A shmem page with no pte here may be the file's, swapped out: its swap
+ * entry sits in the page cache (shmem_partial_swap_usage).  Counted in
+ * Swap, not SwapPss, as Linux does.
+ */
+static void smaps_shmem_swap(struct mem_size_stats *mss, struct vm_area_struct *vma, uint64_t addr, uint64_t end)
+{
+	struct address_space *mapping = vma->vm_file ? vma->vm_file->f_mapping : NULL;
+
+	if (!shmem_mapping(mapping))
+		return;
+	for (; addr < end; addr += PAGE_SIZE)
+		if (xa_is_value(xa_load(&mapping->i_pages, linear_page_index(vma, addr))))
+			mss->swap += PAGE_SIZE;
+}
+
+static int smaps_pte_hole(uint64_t addr, uint64_t end, int depth, struct mm_walk *walk)
+{
+	if (walk->vma)
+		smaps_shmem_swap(walk->private, walk->vma, addr, end);
+	return 0;
+}
+
 /* smaps_pte_entry(): one pte's share of the VMA's figures. */
 static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
 {
@@ -118,6 +141,10 @@ static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_w
 	pte_t ptent = ptep_get(pte);
 	struct page *page;
 
+	if (pte_none(ptent)) {
+		smaps_shmem_swap(mss, walk->vma, addr, next);
+		return 0;
+	}
 	if (!pte_present(ptent)) {
 		if (is_swap_entry_pte(ptent))
 			smaps_account_swap(mss, walk->vma, pte_to_swp_entry(ptent));
@@ -131,6 +158,7 @@ static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_w
 
 static const struct mm_walk_ops smaps_walk_ops = {
 	.pte_entry = smaps_pte_entry,
+	.pte_hole = smaps_pte_hole,
 };
 
 /* Models show_smap_vma_flags(): the two-letter mnemonics. */
