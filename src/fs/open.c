@@ -242,9 +242,29 @@ static struct dentry *d_create(struct super_block *sb, const char *name, unsigne
 	return d;
 }
 
-static long file_op_enter(struct mml_task *t)
+/*
+ * The preamble of a call on a descriptor (Linux's CLASS(fd)): the
+ * operation entered and the file referenced; or NULL, the call already
+ * left with *ret its result (-EINTR, -EBADF).
+ */
+static struct file *fdget_enter(struct mml_task *t, int fd, long *ret)
 {
-	return op_enter_task(t);
+	struct file *file;
+
+	*ret = op_enter_task(t);
+	if (*ret)
+		return NULL;
+	file = fget(t, fd);
+	if (!file)
+		*ret = op_exit_task(t, -EBADF);
+	return file;
+}
+
+/* ... and its end. */
+static long fdput_exit(struct mml_task *t, struct file *file, long ret)
+{
+	fput(file);
+	return op_exit_task(t, ret);
 }
 
 int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
@@ -257,7 +277,7 @@ int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
 	struct file *file;
 	struct dentry *d;
 	const char *name;
-	long ret = file_op_enter(t);
+	long ret = op_enter_task(t);
 
 	if (ret)
 		return (int)ret;
@@ -312,7 +332,7 @@ int mml_memfd_create(struct mml_task *t, const char *uname, unsigned flags)
 		return -EINVAL;
 	if (strlen(uname) > MFD_NAME_MAX_LEN)
 		return -EINVAL;
-	ret = file_op_enter(t);
+	ret = op_enter_task(t);
 	if (ret)
 		return (int)ret;
 	snprintf(name, sizeof(name), "memfd:%s", uname);
@@ -329,7 +349,7 @@ int mml_close(struct mml_task *t, int fd)
 {
 	struct files_struct *files = t->files;
 	struct file *file = NULL;
-	long ret = file_op_enter(t);
+	long ret = op_enter_task(t);
 
 	if (ret)
 		return (int)ret;
@@ -348,13 +368,11 @@ int mml_close(struct mml_task *t, int fd)
 int mml_dup(struct mml_task *t, int fd)
 {
 	struct file *file;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return (int)op_exit_task(t, -EBADF);
+		return (int)ret;
 	ret = fd_install_lowest(t->files, file, false);
 	if (ret < 0)
 		fput(file);
@@ -367,7 +385,7 @@ int mml_unlink(struct mml_task *t, const char *path)
 	struct inode *inode = NULL;
 	struct dentry *d;
 	const char *name;
-	long ret = file_op_enter(t);
+	long ret = op_enter_task(t);
 	int err;
 
 	if (ret)
@@ -398,10 +416,11 @@ int mml_ftruncate(struct mml_task *t, int fd, int64_t len)
 {
 	struct file *file;
 	struct inode *inode;
-	long ret = file_op_enter(t);
+	long ret = op_enter_task(t);
 
 	if (ret)
 		return (int)ret;
+	/* do_sys_ftruncate(): the length is checked before the descriptor. */
 	if (len < 0)
 		return (int)op_exit_task(t, -EINVAL);
 	file = fget(t, fd);
@@ -415,8 +434,7 @@ int mml_ftruncate(struct mml_task *t, int fd, int64_t len)
 		ret = inode->i_sb->s_op->setattr_size(inode, len);
 		up_write(&inode->i_rwsem);
 	}
-	fput(file);
-	return (int)op_exit_task(t, ret);
+	return (int)fdput_exit(t, file, ret);
 }
 
 /* vfs_fallocate(): the checks in Linux's order, then the file system under i_rwsem. */
@@ -446,49 +464,41 @@ int vfs_fallocate(struct file *file, int mode, int64_t off, int64_t len)
 int mml_fallocate(struct mml_task *t, int fd, int mode, int64_t off, int64_t len)
 {
 	struct file *file;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return (int)op_exit_task(t, -EBADF);
+		return (int)ret;
 	ret = vfs_fallocate(file, mode, off, len);
-	fput(file);
-	return (int)op_exit_task(t, ret);
+	return (int)fdput_exit(t, file, ret);
 }
 
 long mml_pread(struct mml_task *t, int fd, void *buf, uint64_t len, int64_t off)
 {
 	struct file *file;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return op_exit_task(t, -EBADF);
+		return ret;
 	if (off < 0)
 		ret = -EINVAL;
 	else if (!(file->f_mode & FMODE_READ))
 		ret = -EBADF;
 	else if (len)
 		ret = file->f_op->read_iter(file, buf, min(len, (uint64_t)MAX_RW_COUNT), off);
-	fput(file);
-	return op_exit_task(t, ret);
+	return fdput_exit(t, file, ret);
 }
 
 long mml_pwrite(struct mml_task *t, int fd, const void *buf, uint64_t len, int64_t off)
 {
 	struct file *file;
 	struct inode *inode;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return op_exit_task(t, -EBADF);
+		return ret;
 	inode = file_inode(file);
 	len = min(len, (uint64_t)MAX_RW_COUNT);
 	if (off < 0)
@@ -502,36 +512,30 @@ long mml_pwrite(struct mml_task *t, int fd, const void *buf, uint64_t len, int64
 		ret = file->f_op->write_iter(file, buf, len, off);
 		up_write(&inode->i_rwsem);
 	}
-	fput(file);
-	return op_exit_task(t, ret);
+	return fdput_exit(t, file, ret);
 }
 
 int mml_fsync(struct mml_task *t, int fd)
 {
 	struct file *file;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return (int)op_exit_task(t, -EBADF);
+		return (int)ret;
 	ret = file->f_op->fsync(file);
-	fput(file);
-	return (int)op_exit_task(t, ret);
+	return (int)fdput_exit(t, file, ret);
 }
 
 int mml_fstat(struct mml_task *t, int fd, struct stat *st)
 {
 	struct file *file;
 	struct inode *inode;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return (int)op_exit_task(t, -EBADF);
+		return (int)ret;
 	inode = file_inode(file);
 	memset(st, 0, sizeof(*st));
 	st->st_dev = inode->i_sb->s_dev;
@@ -556,13 +560,11 @@ int mml_fcntl(struct mml_task *t, int fd, int cmd, long arg)
 {
 	struct files_struct *files = t->files;
 	struct file *file;
-	long ret = file_op_enter(t);
+	long ret;
 
-	if (ret)
-		return (int)ret;
-	file = fget(t, fd);
+	file = fdget_enter(t, fd, &ret);
 	if (!file)
-		return (int)op_exit_task(t, -EBADF);
+		return (int)ret;
 	switch (cmd) {
 	case F_GETFD:
 		spin_lock(&files->file_lock);
@@ -582,8 +584,7 @@ int mml_fcntl(struct mml_task *t, int fd, int cmd, long arg)
 	default:
 		ret = -EINVAL;
 	}
-	fput(file);
-	return (int)op_exit_task(t, ret);
+	return (int)fdput_exit(t, file, ret);
 }
 
 /* drop_caches (fs/drop_caches.c): every clean, unused page-cache folio goes. */
