@@ -12,6 +12,9 @@
 #   src/drivers may include the core's public headers and mm/hooks.h (a
 #               device's bug-zoo switches), never mm/internal.h, nor a
 #               layer above the core
+#   src/fs      may include the core's public headers (mm/mm.h,
+#               mm/pagemap.h) and mm/hooks.h, never mm/internal.h, nor a
+#               layer above the core
 #   src/mm      never includes src/oracle, src/scenario, src/native or
 #               src/drivers (it
 #               asks its oracles through mm/hooks.h, and releases devices
@@ -52,6 +55,8 @@ rule "src/arch includes the core's private header or a layer above the core" \
 	"$inc(mm/internal\.h|mm/hooks\.h|oracle/|scenario/|native/)" $(files src/arch)
 rule "src/drivers includes the core's private header or a layer above the core" \
 	"$inc(mm/internal\.h|oracle/|scenario/|native/)" $(files src/drivers)
+rule "src/fs includes the core's private header or a layer above the core" \
+	"$inc(mm/internal\.h|oracle/|scenario/|native/|drivers/)" $(files src/fs)
 rule "src/mm includes a layer above it (ask through mm/hooks.h)" \
 	"$inc(oracle|scenario|native|drivers)/" $(files src/mm)
 rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \

@@ -173,15 +173,20 @@ static void shrink_dcache_sb(struct super_block *sb)
 {
 	struct mml_machine *m = sb->machine;
 
-	mutex_lock(&sb->s_dir_lock);
-	while (!list_empty(&sb->s_dentries)) {
-		struct dentry *d = list_first_entry(&sb->s_dentries, struct dentry, d_child);
+	for (;;) {
+		struct dentry *d = NULL;
 
-		list_del(&d->d_child);
-		iput(d->d_inode);
+		mutex_lock(&sb->s_dir_lock);
+		if (!list_empty(&sb->s_dentries)) {
+			d = list_first_entry(&sb->s_dentries, struct dentry, d_child);
+			list_del(&d->d_child);
+		}
+		mutex_unlock(&sb->s_dir_lock);
+		if (!d)
+			return;
+		iput(d->d_inode);	/* outside the directory's lock: eviction takes folio locks */
 		mml_obj_free(m, OBJ_DENTRY, d);
 	}
-	mutex_unlock(&sb->s_dir_lock);
 }
 
 long vfs_exit(struct mml_machine *m)

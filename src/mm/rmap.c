@@ -7,8 +7,16 @@
  * `make check-layers` fails when the two differ):
  *
  *   machine->quiesce (read: every operation and deferred free; write: the checker)
+ *     inode->i_rwsem             (write(), truncate, fallocate, seals)
+ *       mapping->invalidate_lock (write: truncate, punch; read: filling the cache)
+ *     sb->s_dir_lock             (open, unlink: a flat directory)
+ *       sb->s_inode_list_lock
  *     mm->mmap_lock
+ *       mapping->invalidate_lock (read: a fault filling the cache)
  *       folio lock (PG_locked)
+ *         mapping->i_mmap_rwsem  (file rmap, VMA bounds, unmap_mapping_range)
+ *         mapping->i_pages lock  (xa_lock: the page cache)
+ *           rcu_batch.lock       (xarray nodes freed after a grace period)
  *         anon_vma->root->rwsem
  *           mm->page_table_lock      (pgd/pud population, anon_vma install)
  *           pmd lock                 (the ptl of the pmd table page)
@@ -22,11 +30,14 @@
  *                 mte.swap_lock      (arch: tag records of swap slots)
  *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
  *               lruvec->lru_lock     (also under a folio lock alone)
- *               notifier srcu        (read around callbacks, also under mmap_lock, a folio or anon_vma lock alone; callbacks only try mmap_lock)
+ *               notifier srcu        (read around callbacks, also under mmap_lock, a folio, anon_vma or i_mmap lock alone; callbacks only try mmap_lock)
  *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
+ *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
+ *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
  *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
  *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, notifier seq): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker

@@ -4,19 +4,36 @@
  */
 #include <string.h>
 
+#include "fs/fs.h"
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
 
-/* Models show_map_vma()'s first line. */
+/*
+ * Models show_map_vma()'s first line: for a file, its device, inode and
+ * path from column 74 (seq_pad), " (deleted)" once unlinked; shmem's
+ * internal files show as Linux's do ("/dev/zero (deleted)", "/memfd:x
+ * (deleted)").
+ */
 static void show_map_vma(FILE *out, struct vm_area_struct *vma)
 {
 	vm_flags_t f = vma->vm_flags;
-	uint64_t pgoff = vma->vm_file ? (uint64_t)vma->vm_pgoff << PAGE_SHIFT : 0;
+	struct inode *inode = vma->vm_file ? file_inode(vma->vm_file) : NULL;
+	uint64_t pgoff = inode ? (uint64_t)vma->vm_pgoff << PAGE_SHIFT : 0;
+	int n;
 
-	fprintf(out, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu \n",
-		(unsigned long long)vma->vm_start, (unsigned long long)vma->vm_end,
-		f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-', f & VM_EXEC ? 'x' : '-',
-		f & VM_MAYSHARE ? 's' : 'p', (unsigned long long)pgoff, 0, 0, 0UL);
+	n = fprintf(out, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu ",
+		    (unsigned long long)vma->vm_start, (unsigned long long)vma->vm_end,
+		    f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-', f & VM_EXEC ? 'x' : '-',
+		    f & VM_MAYSHARE ? 's' : 'p', (unsigned long long)pgoff,
+		    inode ? inode->i_sb->s_dev >> 8 : 0, inode ? inode->i_sb->s_dev & 0xff : 0,
+		    inode ? inode->i_ino : 0UL);
+	if (inode) {
+		const char *root = inode->i_sb->s_root;
+
+		fprintf(out, "%*s%s%s%s%s", n < 73 ? 73 - n : 0, "", *root ? root : "/", inode->i_name,
+			inode->i_nlink ? "" : " (deleted)", "");
+	}
+	fprintf(out, "\n");
 }
 
 int mml_show_maps(struct mml_task *t, FILE *out)
