@@ -169,6 +169,20 @@ void folio_cancel_dirty(struct folio *folio)
 		mod_vm_stat(mapping->host->i_sb->machine, NR_FILE_DIRTY, -folio_nr_pages(folio));
 }
 
+/*
+ * folio_write_end(): write() stores n bytes at off of a locked folio it
+ * holds a reference on, then lets go of both: the folio is dirty and was
+ * used (write_end, for every file system).
+ */
+void folio_write_end(struct mml_machine *m, struct folio *folio, uint64_t off, const void *src, uint64_t n)
+{
+	page_data_copy((char *)folio_address(m, folio) + off, src, n);
+	folio_mark_dirty(folio);
+	folio_unlock(folio);
+	folio_mark_accessed(m, folio);
+	folio_put(m, folio);
+}
+
 /* ---- reading pages in ---------------------------------------------------------- */
 
 /*
@@ -327,11 +341,7 @@ static long __generic_perform_write(struct file *file, struct address_space *map
 			folio_put(m, folio);
 			continue;
 		}
-		page_data_copy((char *)folio_address(m, folio) + off, (const char *)buf + done, n);
-		folio_mark_dirty(folio);
-		folio_unlock(folio);
-		folio_mark_accessed(m, folio);
-		folio_put(m, folio);
+		folio_write_end(m, folio, off, (const char *)buf + done, n);
 		done += n;
 	}
 	*donep = done;

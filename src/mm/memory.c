@@ -928,8 +928,8 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 	if (!should_zap_folio(details, folio))
 		return 1;
 	if (folio_test_large(folio) && max_nr > 1)
-		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, &dirty);
-	dirty |= pte_dirty(ptent);
+		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, NULL);
+	/* Each pte's dirty bit as it is cleared: a CPU may set one until then. */
 	for (int i = 0; i < nr; i++)
 		dirty |= pte_dirty(ptep_get_and_clear(pte + i));
 	tlb_flush_pte_range(tlb, addr, (uint64_t)nr << PAGE_SHIFT);

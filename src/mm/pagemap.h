@@ -25,6 +25,7 @@ void filemap_remove_folio(struct folio *folio);
 bool folio_mark_dirty(struct folio *folio);
 void folio_cancel_dirty(struct folio *folio);
 void folio_mark_accessed(struct mml_machine *m, struct folio *folio);
+void folio_write_end(struct mml_machine *m, struct folio *folio, uint64_t off, const void *src, uint64_t n);
 long filemap_read(struct file *file, void *buf, uint64_t len, int64_t pos);
 long generic_perform_write(struct file *file, const void *buf, uint64_t len, int64_t pos);
 vm_fault_t filemap_fault(struct vm_fault *vmf);

@@ -261,11 +261,7 @@ static long shmem_file_write_iter(struct file *file, const void *buf, uint64_t l
 		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_WRITE, &err);
 		if (!folio)
 			return done ? (long)done : err;
-		page_data_copy((char *)folio_address(m, folio) + off, (const char *)buf + done, n);
-		folio_mark_dirty(folio);
-		folio_unlock(folio);
-		folio_mark_accessed(m, folio);
-		folio_put(m, folio);
+		folio_write_end(m, folio, off, (const char *)buf + done, n);
 		done += n;
 		if (at + (int64_t)n > i_size_read(inode))
 			i_size_write(inode, at + (int64_t)n);
