@@ -42,6 +42,8 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
  * scenario interpreter and the fuzzer replay runs exactly.
  */
 #define MML_KSWAPD		0x08u
+/* Run khugepaged as a host thread (collapses in the background), off by default like MML_KSWAPD. */
+#define MML_KHUGEPAGED		0x10u
 
 struct mml_config {
 	uint64_t ram_bytes;	/* simulated RAM; 0 = default (64 MiB) */
@@ -242,6 +244,24 @@ int  mml_device_mapped(struct mml_device *d, uint64_t addr);	/* 1 if its own pag
 int  mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio); /* device id >= 0, or -errno */
 int  mml_swapoff(struct mml_machine *m, int id);	/* brings every page back (try_to_unuse); -ENOMEM if it cannot */
 long mml_reclaim(struct mml_machine *m, uint64_t nr_pages);	/* reclaim now, as memory pressure would; pages freed */
+
+/*
+ * Tunables by their Linux paths: /sys/kernel/mm/transparent_hugepage/...
+ * (enabled, defrag, use_zero_page, khugepaged/{pages_to_scan,
+ * max_ptes_none, max_ptes_swap, max_ptes_shared, scan_sleep_millisecs, ...},
+ * hugepages-<size>kB/enabled), the debugfs file
+ * /sys/kernel/debug/split_huge_pages ("<pid>,0x<start>,0x<end>") and
+ * /proc/sys/vm/... .  Values as text, as the files take and print them;
+ * -ENOENT for an unknown path, -EINVAL for a bad value, -EACCES for a
+ * read-only or write-only file.
+ */
+int  mml_sys_write(struct mml_machine *m, const char *path, const char *value);
+long mml_sys_read(struct mml_machine *m, const char *path, char *buf, uint64_t len);	/* bytes (NUL-terminated if room), or -errno */
+/* One khugepaged pass over up to `pages` ptes, now, in the caller: collapses done, or -errno. */
+long mml_khugepaged_scan(struct mml_machine *m, uint64_t pages);
+/* /proc/kpageflags (Linux's KPF_* bit numbers) and /proc/kpagecount of a frame; -EINVAL past the last frame. */
+int  mml_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t *flags);
+long mml_kpagecount(struct mml_machine *m, uint64_t pfn);
 
 /* Views, in Linux's formats. */
 

@@ -272,9 +272,32 @@ struct page_vma_mapped_walk {
 bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw);
 void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw);
 
-/* ---- huge pages (huge_memory.c): tripwires until THP ------------------------------------------ */
+/* ---- transparent huge pages (huge_memory.c, khugepaged.c) ------------------------------------ */
 
-int split_folio(struct mml_machine *m, struct folio *folio, const char *who);
+void hugepage_init(struct mml_machine *m);	/* the knobs' defaults, the split queue */
+void hugepage_exit(struct mml_machine *m);	/* power-off: the huge zero folio, the queue */
+/* The orders of `orders` a VMA may use for anon memory (thp_vma_allowable_orders). */
+#define TVA_SMAPS		0x1	/* for THPeligible */
+#define TVA_IN_PF		0x2	/* a page fault */
+#define TVA_ENFORCE_SYSFS	0x4	/* obey the sysfs knobs (not MADV_COLLAPSE) */
+unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
+				       unsigned long tva_flags, unsigned long orders);
+static inline bool thp_vma_allowable_order(struct vm_area_struct *vma, vm_flags_t vm_flags,
+					   unsigned long tva_flags, unsigned int order)
+{
+	return thp_vma_allowable_orders(vma, vm_flags, tva_flags, 1UL << order) != 0;
+}
+/*
+ * split_folio(): split a large anon folio into small ones.  The caller
+ * holds the folio lock and a reference; every mapping becomes a migration
+ * entry while the counts are rebuilt.  0, -EAGAIN (extra references: pins,
+ * GUP) or -EBUSY (not splittable); thp_split_page(_failed) counted.
+ */
+int split_folio(struct mml_machine *m, struct folio *folio);
+/* The debugfs file split_huge_pages: split the THPs mapped in [start, end) of process pid. */
+int split_huge_pages_pid(struct mml_machine *m, int pid, uint64_t start, uint64_t end);
+/* The deferred split queue's shrinker: split up to nr queued folios; how many were split. */
+unsigned long deferred_split_scan(struct mml_machine *m, unsigned long nr);
 
 /* ---- the OOM killer (oom_kill.c) ------------------------------------------------------------ */
 

@@ -99,6 +99,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	INIT_LIST_HEAD(&m->pins);
 	INIT_LIST_HEAD(&m->devices);
 	INIT_LIST_HEAD(&m->mms);
+	hugepage_init(m);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
 
@@ -110,6 +111,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		spin_lock_destroy(&m->pins_lock);
 		rcu_batch_destroy(&m->rcu);
 		fail_state_destroy(&m->fail);
+		spin_lock_destroy(&m->split_queue.split_queue_lock);
 		page_alloc_exit(m);
 		free(m);
 		errno = ENOMEM;
@@ -224,6 +226,7 @@ int mml_machine_free(struct mml_machine *m)
 	if (n)
 		bad++;
 	rcu_batch_flush(&m->rcu);
+	hugepage_exit(m);
 	n = swap_teardown(m);
 	if (n) {
 		mml_report(m, "leak: %ld swap slot(s) still in use when every process exited", n);
@@ -245,6 +248,7 @@ int mml_machine_free(struct mml_machine *m)
 	spin_lock_destroy(&m->swap_lock);
 	rcu_batch_destroy(&m->rcu);
 	fail_state_destroy(&m->fail);
+	spin_lock_destroy(&m->split_queue.split_queue_lock);
 	mte_exit(m);
 	page_alloc_exit(m);
 	free(m);

@@ -155,7 +155,7 @@ static int madvise_folio_pte_batch(struct vm_area_struct *vma, struct folio *fol
 		return nr;
 	*whole = false;
 	if (folio_mapcount(folio) <= folio_nr_pages(folio) && folio_trylock(folio)) {
-		split_folio(m, folio, "madvise");
+		split_folio(m, folio);
 		folio_unlock(folio);
 	}
 	return nr;

@@ -55,14 +55,14 @@ static bool pte_range_none(pte_t *pte, int nr)
 
 /*
  * alloc_anon_folio(): the folio a write fault maps.  The largest order the
- * machine allows for anonymous memory (mTHP: machine->huge_anon_orders,
+ * machine allows for anonymous memory (mTHP: machine->thp.huge_anon_orders_always,
  * below PMD size) whose aligned range lies in the VMA with every pte still
  * none; else a small one.  Zeroed.
  */
 static struct folio *alloc_anon_folio(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long orders = READ_ONCE(vma->vm_mm->machine->huge_anon_orders) & ((1UL << HPAGE_PMD_ORDER) - 1);
+	unsigned long orders = READ_ONCE(vma->vm_mm->machine->thp.huge_anon_orders_always) & ((1UL << HPAGE_PMD_ORDER) - 1);
 	pte_t *pte;
 
 	if (!orders || (vma->vm_flags & VM_NOHUGEPAGE))

@@ -377,6 +377,11 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigne
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 struct folio *vm_normal_folio(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 static inline bool is_zero_pfn(struct mml_machine *m, unsigned long pfn) { return pfn == m->zero_pfn; }
+/* The huge zero folio: a PMD-sized zeroed folio read faults may map (huge_memory.c). */
+static inline bool is_huge_zero_folio(struct mml_machine *m, const struct folio *folio)
+{
+	return folio && folio == READ_ONCE(m->huge_zero_folio);
+}
 
 /* ---- signals ----------------------------------------------------------------------------- */
 

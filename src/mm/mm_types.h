@@ -11,6 +11,7 @@
  *   (W) swap_info_struct->lock      (X) machine->swap_lock
  *   (U) lruvec->lru_lock            (N) machine->pins_lock (pins, devices)
  *   (Q) machine->quiesce: operations hold it for read, the checker for write
+ *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
  * at the top of mm/rmap.c.
@@ -117,11 +118,21 @@ struct folio {
 		};
 		struct page __page_1;
 	};
+	union {
+		struct {		/* page[2]: folios of order >= 2 only */
+			unsigned long _flags_2;		/* (A) page[2]'s own flags */
+			unsigned long _head_2;		/* (C) page[2]'s compound_head */
+			struct list_head _deferred_list;	/* (Y) on the deferred split queue */
+		};
+		struct page __page_2;
+	};
 };
 
 _Static_assert(offsetof(struct folio, _refcount) == offsetof(struct page, _refcount), "folio overlays page");
 _Static_assert(offsetof(struct folio, mapping) == offsetof(struct page, mapping), "folio overlays page");
 _Static_assert(offsetof(struct folio, order) == offsetof(struct page, order), "folio overlays page");
+_Static_assert(offsetof(struct folio, _deferred_list) + sizeof(struct list_head) <=
+	       2 * sizeof(struct page) + offsetof(struct page, _mapcount), "deferred list fits page[2]");
 _Static_assert(offsetof(struct folio, _large_mapcount) < 2 * sizeof(struct page), "folio tail fits page[1]");
 
 /* Page flags.  PG_anon_exclusive is per page; the rest describe the folio. */
@@ -146,6 +157,7 @@ enum pageflags {
 	PG_hwpoison,
 	PG_mte_tagged,		/* per page: its tags are valid (arm64's PG_arch_2) */
 	PG_mte_lock,		/* per page: held while the tags are first set (arm64's PG_arch_3) */
+	PG_partially_mapped,	/* in page[1]'s flags: a THP on the deferred split queue because part is unmapped */
 	/* page types, kept as flags rather than in _mapcount */
 	PG_buddy,		/* free, in the buddy allocator */
 	PG_table,		/* a page-table page */
@@ -283,6 +295,12 @@ struct mm_struct {
 #define MMF_HAS_PINNED	0	/* a page of this mm was ever FOLL_PIN'ed (fork copies) */
 #define MMF_OOM_VICTIM	1	/* chosen by the OOM killer: its threads have a fatal signal pending */
 #define MMF_OOM_REAPING	2	/* killed, private memory not yet unmapped: allocators wait for it */
+#define MMF_HUGE_ZERO_FOLIO 3	/* this mm holds a count of the huge zero folio (mm_get_huge_zero_folio) */
+#define MMF_VM_HUGEPAGE	4	/* registered with khugepaged (khugepaged_enter_vma) */
+#define MMF_DISABLE_THP	5	/* prctl(PR_SET_THP_DISABLE) */
+
+#define KHUGEPAGED_WAKE	0	/* machine->khugepaged_flags: a new mm to scan, or a knob changed */
+#define KHUGEPAGED_STOP	1	/* power-off: khugepaged returns */
 
 /* ---- swap ---------------------------------------------------------------------------- */
 
@@ -381,6 +399,19 @@ enum vm_stat_item {
 	NR_TLB_REMOTE_FLUSH_RECEIVED,
 	NR_TLB_LOCAL_FLUSH_ALL,
 	NR_TLB_LOCAL_FLUSH_ONE,
+	NR_ANON_THPS,		/* nr_anon_transparent_hugepages: PMD-mapped anon THPs */
+	THP_FAULT_ALLOC,
+	THP_FAULT_FALLBACK,
+	THP_COLLAPSE_ALLOC,
+	THP_COLLAPSE_ALLOC_FAILED,
+	THP_SPLIT_PAGE,
+	THP_SPLIT_PAGE_FAILED,
+	THP_DEFERRED_SPLIT_PAGE,
+	THP_SPLIT_PMD,
+	THP_ZERO_PAGE_ALLOC,
+	THP_ZERO_PAGE_ALLOC_FAILED,
+	THP_SWPOUT,
+	THP_SWPOUT_FALLBACK,
 	NR_VM_STAT_ITEMS
 };
 
@@ -395,6 +426,49 @@ enum mml_obj_kind {
 struct mml_task;
 struct super_block;
 struct files_struct;
+struct khugepaged_scan;
+
+/* transparent_hugepage_flags bits, Linux's enum transparent_hugepage_flag. */
+enum transparent_hugepage_flag {
+	TRANSPARENT_HUGEPAGE_UNSUPPORTED,
+	TRANSPARENT_HUGEPAGE_FLAG,		/* enabled = always */
+	TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG,	/* enabled = madvise */
+	TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG,
+	TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG,
+	TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG,
+	TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG,
+	TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG,
+	TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG,
+};
+
+/*
+ * Linux's THP globals (mm/huge_memory.c, mm/khugepaged.c), one set per
+ * machine, every field (A): the sysfs files change them with plain atomic
+ * stores, readers use READ_ONCE.  The huge_anon_orders_* masks are the
+ * per-size hugepages-<size>kB/enabled files (bit = order): always,
+ * madvise, or inherit the top-level `enabled`.
+ */
+struct thp_globals {
+	unsigned long transparent_hugepage_flags;
+	unsigned long huge_anon_orders_always;
+	unsigned long huge_anon_orders_madvise;
+	unsigned long huge_anon_orders_inherit;
+	unsigned int khugepaged_pages_to_scan;		/* default HPAGE_PMD_NR * 8 */
+	unsigned int khugepaged_max_ptes_none;		/* default HPAGE_PMD_NR - 1 */
+	unsigned int khugepaged_max_ptes_swap;		/* default HPAGE_PMD_NR / 8 */
+	unsigned int khugepaged_max_ptes_shared;	/* default HPAGE_PMD_NR / 2 */
+	unsigned int khugepaged_scan_sleep_millisecs;	/* default 10000 */
+	unsigned int khugepaged_alloc_sleep_millisecs;	/* default 60000 */
+	unsigned long khugepaged_full_scans;		/* read-only: full_scans */
+	unsigned long khugepaged_pages_collapsed;	/* read-only: pages_collapsed */
+};
+
+/* The deferred split queue (Linux's struct deferred_split, one per node). */
+struct deferred_split {
+	spinlock_t split_queue_lock;	/* (Y) */
+	struct list_head split_queue;	/* (Y) folio._deferred_list */
+	unsigned long split_queue_len;	/* (Y) */
+};
 
 /* The machine's mounts (src/fs): three visible, and shmem's internal one. */
 enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, NR_MOUNTS };
@@ -448,13 +522,13 @@ struct mml_machine {
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
-	/*
-	 * (A) The orders below PMD size a write fault may allocate for
-	 * anonymous memory (mTHP, Linux's hugepages-<size>kB/enabled set to
-	 * always); 0: small folios only.  Set by tests through this header
-	 * until the THP issue gives it its sysfs files.
-	 */
-	unsigned long huge_anon_orders;
+	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
+	struct folio *huge_zero_folio;	/* (A) the huge zero folio while allocated, else NULL */
+	atomic_t huge_zero_refcount;	/* (A) mms using it (MMF_HUGE_ZERO_FOLIO) + 1 while allocated */
+	struct deferred_split split_queue;	/* (Y) anon THPs a shrinker may split */
+	struct khugepaged_scan *khugepaged;	/* (its own lock) mms to scan, the cursor; khugepaged.c */
+	struct mml_thread *khugepaged_thread;	/* (C) if MML_KHUGEPAGED */
+	unsigned long khugepaged_flags;	/* (A) KHUGEPAGED_WAKE, KHUGEPAGED_STOP */
 	struct mml_fail_state fail;	/* (its own lock) fault injection: mm/hooks.h */
 	struct super_block *mounts[NR_MOUNTS];	/* (C) set up by vfs_init */
 	atomic_long_t next_ino;		/* (A) inode numbers */

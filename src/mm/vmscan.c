@@ -286,7 +286,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		 * and splits it otherwise; neither is built yet: said, then kept.
 		 */
 		if (folio_test_large(folio)) {
-			split_folio(m, folio, "shrink_folio_list");
+			split_folio(m, folio);
 			goto keep_locked;
 		}
 		if (!ignore_references) {

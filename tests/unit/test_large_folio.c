@@ -4,7 +4,7 @@
  * entire mapcount, nr_pages_mapped, pincount, each page's mapcount and
  * PG_anon_exclusive, nr_anon_pages and MM_ANONPAGES (internal API).
  *
- * A machine makes order-2 anonymous folios once huge_anon_orders allows
+ * A machine makes order-2 anonymous folios once huge_anon_orders_always allows
  * it (mTHP); nothing else in mmlab does yet.
  */
 #include <string.h>
@@ -19,7 +19,7 @@ static struct mml_machine *large_machine(void)
 	struct mml_machine *m = h_machine(0);
 
 	if (m)
-		m->huge_anon_orders = 1UL << 2;
+		m->thp.huge_anon_orders_always = 1UL << 2;
 	return m;
 }
 
