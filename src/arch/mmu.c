@@ -35,6 +35,26 @@ void set_ptes(struct mm_struct *mm, uint64_t addr, pte_t *ptep, pte_t pte, unsig
 	}
 }
 
+void set_pmd_at(struct mm_struct *mm, uint64_t addr, pmd_t *pmdp, pmd_t pmd)
+{
+	if (pmd_tagged(pmd))
+		for (unsigned i = 0; i < PTRS_PER_PTE; i++)
+			mte_sync_tags(mm->machine, pmd_pte_at(pmd, i));
+	set_pmd(pmdp, pmd);
+}
+
+bool pmdp_set_access_flags(pmd_t *pmdp, pmd_t entry)
+{
+	uint64_t add = pmd_val(entry) & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW | _PAGE_SOFT_DIRTY);
+	pmd_t old = pmdp_get(pmdp);
+
+	VM_BUG_ON(pmd_pfn(old) != pmd_pfn(entry));
+	if ((pmd_val(old) & add) == add)
+		return false;
+	mml_fetch_or64(&pmdp->pmd, add);
+	return true;
+}
+
 bool ptep_set_access_flags(pte_t *ptep, pte_t entry)
 {
 	uint64_t add = pte_val(entry) & (_PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW | _PAGE_SOFT_DIRTY);

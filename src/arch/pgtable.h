@@ -270,6 +270,21 @@ static inline bool pmdp_test_and_clear_young(pmd_t *p)
 {
 	return mml_fetch_and64(&p->pmd, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
 }
+/* Add the accessed, dirty and write bits of entry to the live leaf, as ptep_set_access_flags. */
+bool pmdp_set_access_flags(pmd_t *pmdp, pmd_t entry);
+/*
+ * A new pmd leaf (set_pmd_at): as set_pte_at, pages mapped with the tagged
+ * attribute get valid tags first, all 512 of them.
+ */
+void set_pmd_at(struct mm_struct *mm, uint64_t addr, pmd_t *pmdp, pmd_t pmd);
+/* The protection bits of a pmd leaf, for the ptes that replace it (pmd_pgprot). */
+static inline pgprot_t pmd_pgprot(pmd_t p)
+{
+	return __pgprot(pmd_val(p) & ~(_PFN_MASK | _PAGE_PSE | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SOFT_DIRTY |
+				       _PAGE_SPECIAL));
+}
+static inline bool pmd_soft_dirty(pmd_t p) { return pmd_val(p) & _PAGE_SOFT_DIRTY; }
+static inline bool pmd_tagged(pmd_t p) { return pmd_val(p) & _PAGE_MTE; }
 /* The entry a pte of the 4 KiB page at index i of a pmd leaf would hold (split_huge_pmd). */
 static inline pte_t pmd_pte_at(pmd_t p, unsigned i)
 {

@@ -72,7 +72,9 @@ void mmput(struct mm_struct *mm)
 
 	if (!atomic_dec_and_test(&mm->mm_users))
 		return;
+	khugepaged_exit(mm);	/* before exit_mmap, as Linux */
 	exit_mmap(mm);
+	mm_put_huge_zero_folio(mm);
 	/* An OOM victim that exits is as good as reaped: MMF_OOM_SKIP in exit_mmap. */
 	if (test_bit(MMF_OOM_REAPING, &mm->flags))
 		oom_reap_done(mm);
@@ -143,6 +145,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 
 	down_write(&oldmm->mmap_lock);
 	down_write(&mm->mmap_lock);
+	khugepaged_fork(mm, oldmm);
 	err = vma_tree_reserve(mm, oldmm->map_count);
 	for_each_vma(oldmm, mpnt) {
 		if (err)

@@ -206,11 +206,65 @@ out:
 }
 
 /*
+ * follow_huge_pmd(): follow_page_pte() for a page of a pmd leaf, under the
+ * pmd lock: the same rules (write through a read-only leaf only as
+ * FOLL_FORCE allows, unshare a shared anon page for a R/O pin), the
+ * reference or pin taken on the THP.  The huge zero folio is not anon: a
+ * long-term R/O pin unshares it, as Linux does.  -EAGAIN: no longer a leaf.
+ */
+static int follow_huge_pmd(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd, unsigned flags,
+			   struct page **pagep)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	struct page *page;
+	pmd_t pmdval;
+	int ret = 1;
+
+	if (!ptl)
+		return -EAGAIN;
+	pmdval = pmdp_get(pmd);
+	page = pmd_page(m, pmdval) + pte_index(addr);
+	if ((flags & FOLL_WRITE) &&
+	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : page,
+				  vma, flags)) {
+		ret = 0;
+		goto out;
+	}
+	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, page)) {
+		ret = -EMLINK;
+		goto out;
+	}
+	if (pagep) {
+		struct folio *folio = page_folio(page);
+
+		ret = try_grab_folio(m, folio, flags);
+		if (ret)
+			goto out;
+		ret = 1;
+		/* touch_pmd(): young, and dirty for a write. */
+		if (flags & FOLL_TOUCH) {
+			pmd_t entry = pmd_mkyoung(pmdval);
+
+			if (flags & FOLL_WRITE)
+				entry = pmd_mkdirty(entry);
+			pmdp_set_access_flags(pmd, entry);
+			folio_set_referenced(folio);
+		}
+		*pagep = page;
+	}
+out:
+	spin_unlock(ptl);
+	return ret;
+}
+
+/*
  * follow_page_mask(): the page at addr, down the levels from the top, as
  * Linux's GUP looks up each page it takes (a lookup, not a walk: the
  * fault between two lookups may change any level).  Returns as
- * follow_page_pte(); a huge leaf on the way is reported (no THP yet) and
- * looks like a page that cannot be taken.
+ * follow_page_pte(); a pud leaf on the way is reported (nothing makes
+ * one) and looks like a page that cannot be taken.
  */
 static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned flags, struct page **pagep)
 {
@@ -228,8 +282,17 @@ static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned 
 	if (pud_no_table(mm, pudp_get(pud), addr, "follow_page_mask"))
 		return -EFAULT;
 	pmd = pmd_offset(mm->machine, pud, addr);
-	if (pmd_none(pmdp_get(pmd)))
-		return 0;
+	for (;;) {
+		int ret;
+
+		if (pmd_none(pmdp_get(pmd)))
+			return 0;
+		if (!pmd_trans_huge(pmdp_get(pmd)))
+			break;
+		ret = follow_huge_pmd(vma, addr, pmd, flags, pagep);
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	if (pmd_no_table(mm, pmdp_get(pmd), addr, "follow_page_mask"))
 		return -EFAULT;
 	return follow_page_pte(vma, addr, pmd, flags, pagep);
@@ -329,9 +392,13 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 			return false;	/* the zero page: the slow path decides */
 		page = pfn_to_page(m, pte_pfn(pte));
 		folio = page_folio(page);
-		/* try_grab_folio_fast(): the folio may be being freed under us. */
+		/* try_grab_folio_fast(): the folio may be being freed, or split, under us. */
 		if (!folio_try_get(folio))
 			return false;
+		if (page_folio(page) != folio) {
+			folio_put(m, folio);
+			return false;
+		}
 		if (gs->flags & FOLL_PIN) {
 			if (folio_test_large(folio))
 				atomic_inc(&folio->_pincount);
@@ -366,6 +433,50 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 	return true;
 }
 
+/*
+ * gup_fast_pmd_leaf(): the pages [addr, end) of a THP mapped by the leaf
+ * pmd, a reference (or pin) each, kept only if the pmd did not change
+ * meanwhile; the huge zero folio is left to the slow path, as the small
+ * zero page is.
+ */
+static bool gup_fast_pmd_leaf(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp, uint64_t addr, uint64_t end)
+{
+	struct mml_machine *m = gs->m;
+	uint64_t first = gs->nr;
+	struct page *page;
+	struct folio *folio;
+
+	if (!pmd_access_permitted(pmd, gs->flags & FOLL_WRITE) || pmd_special(pmd))
+		return false;
+	page = pmd_page(m, pmd) + pte_index(addr);
+	folio = page_folio(page);
+	for (; addr < end; addr += PAGE_SIZE, page++) {
+		/* A folio being split is frozen (refcount 0): slow path. */
+		if (!folio_try_get(folio))
+			goto undo;
+		if (page_folio(page) != folio) {
+			folio_put(m, folio);
+			goto undo;
+		}
+		if (gs->flags & FOLL_PIN) {
+			atomic_inc(&folio->_pincount);
+			count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
+		}
+		gs->pages[gs->nr++] = page;
+	}
+	smp_mb();	/* as in the pte case: the references are visible before the recheck */
+	if (!pmd_same(pmdp_get(pmdp), pmd) ||
+	    (!pmd_write(pmd) && gup_must_unshare(NULL, gs->flags, &folio->page)))
+		goto undo;
+	if (gs->flags & FOLL_PIN)
+		folio_set_referenced(folio);
+	return true;
+undo:
+	while (gs->nr > first)
+		gup_put_folio(m, page_folio(gs->pages[--gs->nr]), gs->flags);
+	return false;
+}
+
 static bool gup_fast_pmd_range(struct gup_fast_state *gs, pud_t pud, uint64_t addr, uint64_t end)
 {
 	pmd_t *pmdp = pmd_table_of(gs->m, pud) + pmd_index(addr);
@@ -375,7 +486,11 @@ static bool gup_fast_pmd_range(struct gup_fast_state *gs, pud_t pud, uint64_t ad
 		pmd_t pmd = pmdp_get(pmdp);
 
 		next = pmd_addr_end(addr, end);
-		/* A huge leaf (gup_fast_pmd_leaf in Linux) goes to the slow path, which reports it. */
+		if (pmd_trans_huge(pmd)) {
+			if (!gup_fast_pmd_leaf(gs, pmd, pmdp, addr, next))
+				return false;
+			continue;
+		}
 		if (!pmd_table(pmd) || !gup_fast_pte_range(gs, pmd, pmdp, addr, next))
 			return false;
 	} while (pmdp++, addr = next, addr != end);

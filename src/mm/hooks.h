@@ -72,6 +72,10 @@ enum mml_bug {
 	BUG_TRUNCATE_KEEPS_COWS,/* truncate leaves private copies of pages beyond the new end mapped */
 	BUG_SHMEM_SWAPIN_DROPS_ENTRY,/* shmem swap-in drops the swap entry before the folio is in */
 	BUG_FORK_COWS_SHARED,	/* fork gives the child a private (COW) copy of a MAP_SHARED mapping */
+	BUG_THP_SPLIT_LOSES_EXCLUSIVE,/* split_huge_pmd leaves the subpages without PG_anon_exclusive */
+	BUG_THP_WP_REUSE_ENTIRE,/* do_huge_pmd_wp_page reuses a THP whose pages other mms map by ptes */
+	BUG_THP_COLLAPSE_IGNORES_PIN,/* collapse copies a pinned page away: the pin keeps a page no pte maps */
+	BUG_THP_FORK_SHARE_PINNED,/* copy_huge_pmd shares a THP that may be pinned instead of splitting */
 	NR_MML_BUGS
 };
 

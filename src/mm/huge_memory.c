@@ -1,10 +1,24 @@
 /*
- * huge_memory.c - transparent huge pages (Linux's mm/huge_memory.c): the
- * knobs' defaults and which VMAs may use which orders; PMD-mapped anon
- * folios are built in the next commits.  The tripwire remains for what no
- * mechanism makes yet (a pud leaf).
+ * huge_memory.c - transparent huge pages for anonymous memory (Linux's
+ * mm/huge_memory.c): which VMAs may use which orders, the huge zero
+ * folio, the huge pmd fault and write fault, and what fork, unmap,
+ * mprotect and madvise do with a pmd leaf: copy_huge_pmd, zap_huge_pmd,
+ * change_huge_pmd, madvise_free_huge_pmd, and __split_huge_pmd when only
+ * part of one is concerned.  Splitting the folio itself, and the deferred
+ * split queue, are in huge_split.c.
+ *
+ * A pmd leaf holds one reference to its folio and counts once in its
+ * entire mapcount; the pte table it will need if it is ever split is
+ * allocated with it and deposited under the pmd lock
+ * (pgtable_trans_huge_deposit), so a split never fails for memory.  Every
+ * change to a leaf is made under the pmd lock; lockless readers (the
+ * hardware walker, GUP-fast) see it whole or not at all.  The tripwire
+ * remains for what no mechanism makes yet (a pud leaf).
  */
+#include <string.h>
+
 #include "mm/internal.h"
+#include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
 void huge_entry_unsupported(struct mm_struct *mm, uint64_t addr, uint64_t val, const char *level,
@@ -40,12 +54,6 @@ void hugepage_init(struct mml_machine *m)
 	INIT_LIST_HEAD(&m->split_queue.split_queue);
 }
 
-/* Power-off, every process gone: nothing may be left on the split queue. */
-void hugepage_exit(struct mml_machine *m)
-{
-	if (m->split_queue.split_queue_len)
-		mml_report(m, "leak: %lu folio(s) left on the deferred split queue", m->split_queue.split_queue_len);
-}
 
 static bool thp_flag(struct mml_machine *m, enum transparent_hugepage_flag f)
 {
@@ -112,16 +120,729 @@ unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm
 	return orders;
 }
 
-/*
- * split_folio(): a large folio only partly covered by an operation that
- * must treat each page on its own (MADV_FREE or MADV_COLD of part of it,
- * reclaim without THP swap).  Until migration entries exist, a report and
- * -EBUSY, which callers treat as a failed split.
- */
-int split_folio(struct mml_machine *m, struct folio *folio)
+
+bool transparent_hugepage_use_zero_page(struct mml_machine *m)
 {
-	mml_report(m, "order-%u folio at pfn %lu needs split_folio(), which is not built yet",
-		   folio_order(folio), folio_pfn(m, folio));
-	count_vm_event(m, THP_SPLIT_PAGE_FAILED);
-	return -EBUSY;
+	return thp_flag(m, TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG);
+}
+
+/* ---- deposited page tables (pgtable-generic.c) ------------------------------------- */
+
+/* pgtable_trans_huge_deposit(): keep pgtable for the day the leaf at pmd is split; pmd lock held. */
+void pgtable_trans_huge_deposit(struct mm_struct *mm, pmd_t *pmd, struct ptdesc *pgtable)
+{
+	struct ptdesc *holder = virt_to_ptdesc(mm->machine, pmd);
+
+	lockdep_assert_held_spin(pmd_lockptr(mm, pmd));
+	pgtable->pmd_huge_pte = holder->pmd_huge_pte;
+	holder->pmd_huge_pte = pgtable;
+}
+
+/* pgtable_trans_huge_withdraw(): one of the tables deposited in pmd's table page. */
+struct ptdesc *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd)
+{
+	struct ptdesc *holder = virt_to_ptdesc(mm->machine, pmd), *pgtable = holder->pmd_huge_pte;
+
+	lockdep_assert_held_spin(pmd_lockptr(mm, pmd));
+	VM_BUG_ON(!pgtable);
+	holder->pmd_huge_pte = pgtable->pmd_huge_pte;
+	pgtable->pmd_huge_pte = NULL;
+	return pgtable;
+}
+
+/* zap_deposited_table(): the leaf is gone, and the table kept for it with it (never reachable). */
+static void zap_deposited_table(struct mm_struct *mm, pmd_t *pmd)
+{
+	pagetable_free(mm, pgtable_trans_huge_withdraw(mm, pmd));
+}
+
+/* ---- the huge zero folio --------------------------------------------------------------- */
+
+/*
+ * get_huge_zero_folio(): allocated at the first read fault that wants it
+ * (thp_zero_page_alloc), kept while some mm uses it.  huge_zero_refcount
+ * is 1 for the allocation plus one per mm; Linux's shrinker frees it
+ * when only the allocation's count is left, mmlab at power-off
+ * (docs/deviations.md).
+ */
+static bool get_huge_zero_folio(struct mml_machine *m)
+{
+	struct folio *zero, *const none = NULL;
+
+	for (;;) {
+		int n = atomic_read(&m->huge_zero_refcount);
+
+		if (n > 0) {
+			if (atomic_cmpxchg(&m->huge_zero_refcount, n, n + 1) == n)
+				return true;
+			continue;
+		}
+		zero = folio_alloc(m, __GFP_ZERO | __GFP_NOWARN, HPAGE_PMD_ORDER);
+		if (!zero) {
+			count_vm_event(m, THP_ZERO_PAGE_ALLOC_FAILED);
+			return false;
+		}
+		folio_set_uptodate(zero);
+		if (cmpxchg(&m->huge_zero_folio, none, zero) != none) {
+			/* Another thread allocated it first. */
+			folio_put(m, zero);
+			continue;
+		}
+		count_vm_event(m, THP_ZERO_PAGE_ALLOC);
+		/* One count for the allocation, one for our caller. */
+		atomic_set(&m->huge_zero_refcount, 2);
+		return true;
+	}
+}
+
+/* mm_get_huge_zero_folio(): the huge zero folio, counted once per mm (MMF_HUGE_ZERO_FOLIO). */
+struct folio *mm_get_huge_zero_folio(struct mm_struct *mm)
+{
+	struct mml_machine *m = mm->machine;
+
+	if (test_bit(MMF_HUGE_ZERO_FOLIO, &mm->flags))
+		return READ_ONCE(m->huge_zero_folio);
+	if (!get_huge_zero_folio(m))
+		return NULL;
+	if (test_and_set_bit(MMF_HUGE_ZERO_FOLIO, &mm->flags))
+		atomic_dec(&m->huge_zero_refcount);
+	return READ_ONCE(m->huge_zero_folio);
+}
+
+/* mm_put_huge_zero_folio(): the mm is gone (__mmput). */
+void mm_put_huge_zero_folio(struct mm_struct *mm)
+{
+	if (test_bit(MMF_HUGE_ZERO_FOLIO, &mm->flags))
+		atomic_dec(&mm->machine->huge_zero_refcount);
+}
+
+/* Power-off: only the allocation's count may be left. */
+static void huge_zero_folio_shutdown(struct mml_machine *m)
+{
+	struct folio *zero = READ_ONCE(m->huge_zero_folio);
+
+	if (!zero)
+		return;
+	if (atomic_read(&m->huge_zero_refcount) != 1)
+		mml_report(m, "leak: the huge zero folio still has %d users at power-off",
+			   atomic_read(&m->huge_zero_refcount) - 1);
+	WRITE_ONCE(m->huge_zero_folio, NULL);
+	atomic_set(&m->huge_zero_refcount, 0);
+	folio_put(m, zero);
+}
+
+bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd)
+{
+	return pmd_present(pmd) && m->huge_zero_folio && pmd_pfn(pmd) == folio_pfn(m, m->huge_zero_folio);
+}
+
+/* set_huge_zero_folio(): map it read-only, special (no reference, no mapcount); pmd lock held. */
+static void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
+				uint64_t haddr, pmd_t *pmd, struct folio *zero)
+{
+	pmd_t entry = pmd_mkspecial(mk_huge_pmd(mm->machine, &zero->page, vma->vm_page_prot));
+
+	pgtable_trans_huge_deposit(mm, pmd, pgtable);
+	set_pmd_at(mm, haddr, pmd, pmd_wrprotect(entry));
+}
+
+/* ---- faults ------------------------------------------------------------------------- */
+
+/*
+ * vma_alloc_anon_folio_pmd(): a zeroed PMD-sized folio, or NULL and
+ * thp_fault_fallback.  Without compaction a costly order cannot be made
+ * by reclaim, so it never reclaims (Linux's GFP_TRANSHUGE_LIGHT; see
+ * docs/deviations.md).
+ */
+static struct folio *vma_alloc_anon_folio_pmd(struct vm_area_struct *vma, uint64_t haddr, bool collapse)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct folio *folio = folio_alloc(m, (collapse ? 0 : __GFP_ZERO) | __GFP_NOWARN, HPAGE_PMD_ORDER);
+
+	if (!folio) {
+		count_vm_event(m, collapse ? THP_COLLAPSE_ALLOC_FAILED : THP_FAULT_FALLBACK);
+		return NULL;
+	}
+	__folio_set_swapbacked(folio);
+	count_vm_event(m, collapse ? THP_COLLAPSE_ALLOC : THP_FAULT_ALLOC);
+	return folio;
+}
+
+struct folio *alloc_collapse_folio(struct vm_area_struct *vma, uint64_t haddr)
+{
+	return vma_alloc_anon_folio_pmd(vma, haddr, true);
+}
+
+/*
+ * map_anon_folio_pmd(): a new exclusive THP at haddr, writable if the VMA
+ * is, with the deposited table; pmd lock held, the pmd none.  Every new
+ * anon THP goes on the deferred split queue (Linux 6.12+), where the
+ * shrinker may find it underused.
+ */
+static void map_anon_folio_pmd(struct folio *folio, pmd_t *pmd, struct vm_area_struct *vma, uint64_t haddr,
+			       struct ptdesc *pgtable)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	pmd_t entry = mk_huge_pmd(m, &folio->page, vma->vm_page_prot);
+
+	entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);
+	folio_add_new_anon_rmap(folio, vma, haddr, RMAP_EXCLUSIVE);
+	folio_add_lru(m, folio);
+	pgtable_trans_huge_deposit(mm, pmd, pgtable);
+	set_pmd_at(mm, haddr, pmd, entry);
+	add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);
+	deferred_split_folio(m, folio, false);
+}
+
+/*
+ * do_huge_pmd_anonymous_page(): a fault on a none pmd of a VMA that may
+ * use the PMD size.  A read maps the huge zero folio (use_zero_page), a
+ * write a new zeroed THP; VM_FAULT_FALLBACK sends the fault on to the ptes
+ * when the range does not fit or no order-9 block is free.
+ */
+vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	uint64_t haddr = vmf->address & HPAGE_PMD_MASK;
+	struct ptdesc *pgtable;
+	struct folio *folio;
+	spinlock_t *ptl;
+
+	if (!thp_vma_suitable_order(vma, haddr, HPAGE_PMD_ORDER))
+		return VM_FAULT_FALLBACK;
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	khugepaged_enter_vma(vma, vma->vm_flags);
+
+	if (!(vmf->flags & FAULT_FLAG_WRITE) && transparent_hugepage_use_zero_page(m)) {
+		struct folio *zero;
+
+		pgtable = pagetable_alloc(mm);
+		if (!pgtable)
+			return VM_FAULT_OOM;
+		zero = mm_get_huge_zero_folio(mm);
+		if (!zero) {
+			pagetable_free(mm, pgtable);
+			count_vm_event(m, THP_FAULT_FALLBACK);
+			return VM_FAULT_FALLBACK;
+		}
+		ptl = pmd_lock(mm, vmf->pmd);
+		if (pmd_none(pmdp_get(vmf->pmd))) {
+			set_huge_zero_folio(pgtable, mm, vma, haddr, vmf->pmd, zero);
+			pgtable = NULL;
+		}
+		spin_unlock(ptl);
+		if (pgtable)
+			pagetable_free(mm, pgtable);
+		return 0;
+	}
+
+	folio = vma_alloc_anon_folio_pmd(vma, haddr, false);
+	if (!folio)
+		return VM_FAULT_FALLBACK;
+	pgtable = pagetable_alloc(mm);
+	if (!pgtable) {
+		folio_put(m, folio);
+		return VM_FAULT_OOM;
+	}
+	folio_mark_uptodate(folio);
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_none(pmdp_get(vmf->pmd))) {
+		/* Another thread faulted first; nobody saw ours. */
+		spin_unlock(ptl);
+		pagetable_free(mm, pgtable);
+		folio_put(m, folio);
+		return 0;
+	}
+	map_anon_folio_pmd(folio, vmf->pmd, vma, haddr, pgtable);
+	spin_unlock(ptl);
+	return 0;
+}
+
+/* huge_pmd_set_accessed(): a fault the leaf already allows: young (and dirty for a write). */
+void huge_pmd_set_accessed(struct vm_fault *vmf)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	spinlock_t *ptl = pmd_lock(vmf->vma->vm_mm, vmf->pmd);
+	pmd_t entry;
+
+	if (pmd_same(pmdp_get(vmf->pmd), vmf->orig_pmd)) {
+		entry = pmd_mkyoung(vmf->orig_pmd);
+		if (write)
+			entry = pmd_mkdirty(entry);
+		if (!pmdp_set_access_flags(vmf->pmd, entry) && write)
+			flush_tlb_range(vmf->vma, vmf->address & HPAGE_PMD_MASK,
+					(vmf->address & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE);
+	}
+	spin_unlock(ptl);
+}
+
+/* pmdp_huge_clear_flush(): the leaf is gone from every TLB on return. */
+static pmd_t pmdp_huge_clear_flush(struct vm_area_struct *vma, uint64_t haddr, pmd_t *pmd)
+{
+	pmd_t old = pmdp_get_and_clear(pmd);
+
+	flush_tlb_range(vma, haddr, haddr + HPAGE_PMD_SIZE);
+	return old;
+}
+
+/*
+ * do_huge_zero_wp_pmd(): a write to the huge zero folio gets a new THP of
+ * its own (Linux 6.12+); without one, the pmd is split into zero-page
+ * ptes and the write faults on a pte.
+ */
+static vm_fault_t do_huge_zero_wp_pmd(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t haddr = vmf->address & HPAGE_PMD_MASK;
+	struct mmu_notifier_range range;
+	struct ptdesc *pgtable;
+	struct folio *folio;
+	spinlock_t *ptl;
+
+	folio = vma_alloc_anon_folio_pmd(vma, haddr, false);
+	if (!folio)
+		return VM_FAULT_FALLBACK;
+	folio_mark_uptodate(folio);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + HPAGE_PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptl = pmd_lock(mm, vmf->pmd);
+	if (!pmd_same(pmdp_get(vmf->pmd), vmf->orig_pmd)) {
+		spin_unlock(ptl);
+		mmu_notifier_invalidate_range_end(&range);
+		folio_put(mm->machine, folio);
+		return 0;
+	}
+	pmdp_huge_clear_flush(vma, haddr, vmf->pmd);
+	/* The zero folio's deposited table serves the new leaf. */
+	pgtable = pgtable_trans_huge_withdraw(mm, vmf->pmd);
+	map_anon_folio_pmd(folio, vmf->pmd, vma, haddr, pgtable);
+	spin_unlock(ptl);
+	mmu_notifier_invalidate_range_end(&range);
+	return 0;
+}
+
+/*
+ * do_huge_pmd_wp_page(): a write (or an unshare) through a read-only
+ * leaf.  As Linux since 5.8: reuse the THP only if its head is
+ * PG_anon_exclusive, or if ours is provably the only reference (folio
+ * locked, refcount 1); otherwise split the pmd and let the pte fault
+ * copy the one page written.
+ */
+vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
+{
+	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	pmd_t orig_pmd = vmf->orig_pmd, entry;
+	struct folio *folio;
+	struct page *page;
+
+	vmf->ptl = pmd_lockptr(mm, vmf->pmd);
+	if (is_huge_zero_pmd(m, orig_pmd)) {
+		vm_fault_t ret = do_huge_zero_wp_pmd(vmf);
+
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+		goto fallback;
+	}
+	spin_lock(vmf->ptl);
+	if (!pmd_same(pmdp_get(vmf->pmd), orig_pmd)) {
+		spin_unlock(vmf->ptl);
+		return 0;
+	}
+	page = pmd_page(m, orig_pmd);
+	folio = page_folio(page);
+	if (PageAnonExclusive(page))
+		goto reuse;
+	if (!folio_trylock(folio)) {
+		folio_get(folio);
+		spin_unlock(vmf->ptl);
+		folio_lock(folio);
+		spin_lock(vmf->ptl);
+		if (!pmd_same(pmdp_get(vmf->pmd), orig_pmd)) {
+			spin_unlock(vmf->ptl);
+			folio_unlock(folio);
+			folio_put(m, folio);
+			return 0;
+		}
+		folio_put(m, folio);
+	}
+	if (PageAnonExclusive(page)) {
+		folio_unlock(folio);
+		goto reuse;
+	}
+	/* The pre-5.8 check: mapped by one pmd, whatever the ptes of other mms say. */
+	if (bug_enabled(m, BUG_THP_WP_REUSE_ENTIRE) && folio_entire_mapcount(folio) == 1)
+		goto reuse_locked;
+	if (folio_ref_count(folio) > 1 + folio_test_swapcache(folio))
+		goto unlock_fallback;
+	if (folio_test_swapcache(folio))
+		folio_free_swap(m, folio);
+	if (folio_ref_count(folio) == 1) {
+reuse_locked:
+		folio_move_anon_rmap(folio, vma);
+		SetPageAnonExclusive(page);
+		folio_unlock(folio);
+reuse:
+		if (unshare) {
+			spin_unlock(vmf->ptl);
+			return 0;
+		}
+		entry = maybe_pmd_mkwrite(pmd_mkdirty(pmd_mkyoung(orig_pmd)), vma);
+		pmdp_set_access_flags(vmf->pmd, entry);
+		spin_unlock(vmf->ptl);
+		return 0;
+	}
+unlock_fallback:
+	folio_unlock(folio);
+	spin_unlock(vmf->ptl);
+fallback:
+	__split_huge_pmd(vma, vmf->pmd, vmf->address, false);
+	return VM_FAULT_FALLBACK;
+}
+
+/* ---- the leaf under its lock -------------------------------------------------------- */
+
+/*
+ * pmd_trans_huge_lock(): the pmd lock if *pmd is (still) a leaf, or NULL
+ * (it was split, zapped or never was one: the caller goes on with ptes).
+ */
+spinlock_t *pmd_trans_huge_lock(pmd_t *pmd, struct vm_area_struct *vma)
+{
+	spinlock_t *ptl = pmd_lock(vma->vm_mm, pmd);
+
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		return ptl;
+	spin_unlock(ptl);
+	return NULL;
+}
+
+/*
+ * zap_huge_pmd(): unmap a leaf that lies wholly in the range: 1 if it did
+ * (the folio's reference goes into the gather, freed after the flush), 0
+ * if the pmd was no longer a leaf.
+ */
+int zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr)
+{
+	struct mm_struct *mm = tlb->mm;
+	struct mml_machine *m = mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	struct folio *folio;
+	struct page *page;
+	pmd_t orig;
+
+	if (!ptl)
+		return 0;
+	orig = pmdp_get_and_clear(pmd);
+	tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
+	zap_deposited_table(mm, pmd);
+	if (is_huge_zero_pmd(m, orig)) {
+		spin_unlock(ptl);
+		return 1;
+	}
+	page = pmd_page(m, orig);
+	folio = page_folio(page);
+	folio_remove_rmap_pmd(folio, page, vma);
+	add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+	spin_unlock(ptl);
+	if (__tlb_remove_folio_pages(tlb, folio, 1))
+		tlb_flush_mmu(tlb);
+	return 1;
+}
+
+/*
+ * copy_huge_pmd(): fork shares a leaf with the child, write-protected on
+ * both sides (the huge zero folio as it is).  A THP that may be pinned is
+ * not shared: the parent's pmd is split and -EAGAIN sends the caller to
+ * copy_pte_range, which copies the pinned pages.  0, -EAGAIN, -ENOMEM.
+ */
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *dst_pmd,
+		  pmd_t *src_pmd, uint64_t addr)
+{
+	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
+	struct mml_machine *m = src_mm->machine;
+	spinlock_t *dst_ptl, *src_ptl;
+	struct ptdesc *pgtable;
+	struct folio *folio;
+	struct page *page;
+	pmd_t pmd;
+	int ret = -EAGAIN;
+
+	pgtable = pagetable_alloc(dst_mm);
+	if (!pgtable)
+		return -ENOMEM;
+	dst_ptl = pmd_lock(dst_mm, dst_pmd);
+	src_ptl = pmd_lockptr(src_mm, src_pmd);
+	spin_lock(src_ptl);
+	pmd = pmdp_get(src_pmd);
+	if (!pmd_trans_huge(pmd)) {
+		pagetable_free(dst_mm, pgtable);
+		goto out_unlock;
+	}
+	if (is_huge_zero_pmd(m, pmd)) {
+		/* A count of it for the child; it cannot be the first, ours exists. */
+		mm_get_huge_zero_folio(dst_mm);
+		goto set_pmd;
+	}
+	page = pmd_page(m, pmd);
+	folio = page_folio(page);
+	folio_get(folio);
+	if (folio_try_dup_anon_rmap_pmd(folio, page, dst_vma, src_vma)) {
+		/* Maybe pinned: split, and copy the pinned pages one by one. */
+		folio_put(m, folio);
+		pagetable_free(dst_mm, pgtable);
+		spin_unlock(src_ptl);
+		spin_unlock(dst_ptl);
+		__split_huge_pmd(src_vma, src_pmd, addr, false);
+		return -EAGAIN;
+	}
+	add_mm_counter(dst_mm, MM_ANONPAGES, HPAGE_PMD_NR);
+	pmdp_set_wrprotect(src_pmd);
+	pmd = pmd_wrprotect(pmd);
+set_pmd:
+	pgtable_trans_huge_deposit(dst_mm, dst_pmd, pgtable);
+	set_pmd_at(dst_mm, addr, dst_pmd, pmd_mkold(pmd));
+	ret = 0;
+out_unlock:
+	spin_unlock(src_ptl);
+	spin_unlock(dst_ptl);
+	return ret;
+}
+
+/* can_change_pmd_writable(): as can_change_pte_writable, for a leaf of private anon memory. */
+static bool can_change_pmd_writable(struct vm_area_struct *vma, pmd_t pmd)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+
+	if (!(vma->vm_flags & VM_WRITE) || pmd_protnone(pmd) || is_huge_zero_pmd(m, pmd))
+		return false;
+	if (!(vma->vm_flags & VM_SOFTDIRTY) && !pmd_soft_dirty(pmd))
+		return false;
+	return PageAnonExclusive(pmd_page(m, pmd));
+}
+
+/*
+ * change_huge_pmd(): mprotect of a whole leaf: HPAGE_PMD_NR if it changed
+ * (TLBs flushed through the gather), 0 if it was no longer a leaf.
+ */
+int change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr,
+		    bool try_writable)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	pmd_t old, new;
+
+	if (!ptl)
+		return 0;
+	old = pmdp_get(pmd);
+	/* The hardware walker may set accessed/dirty meanwhile: never lose them. */
+	do {
+		new = pmd_modify(old, vma->vm_page_prot);
+		if (is_huge_zero_pmd(m, old))
+			new = pmd_wrprotect(new);
+		else if (try_writable && !pmd_write(new) && can_change_pmd_writable(vma, new))
+			new = pmd_mkwrite_novma(new);
+	} while (!pmd_same(old, new) && !mml_cmpxchg64(&pmd->pmd, &old.pmd, pmd_val(new)));
+	if (pmd_tagged(new) && !pmd_tagged(old))
+		for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
+			mte_sync_tags(m, pmd_pte_at(new, i));
+	if (!pmd_same(old, new))
+		tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
+	spin_unlock(ptl);
+	return HPAGE_PMD_NR;
+}
+
+/* ---- splitting a pmd ------------------------------------------------------------------ */
+
+/* __split_huge_zero_page_pmd(): 512 ptes of the (small) zero page in place of the huge zero folio. */
+static void __split_huge_zero_page_pmd(struct vm_area_struct *vma, uint64_t haddr, pmd_t *pmd)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	struct ptdesc *pgtable;
+	pte_t *pte;
+
+	pmdp_huge_clear_flush(vma, haddr, pmd);
+	pgtable = pgtable_trans_huge_withdraw(mm, pmd);
+	pte = page_address(m, pgtable);
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
+		set_pte_at(mm, haddr + ((uint64_t)i << PAGE_SHIFT), pte + i,
+			   pte_mkspecial(pfn_pte(m->zero_pfn, vma->vm_page_prot)));
+	/* The ptes are visible before the table is (a release store). */
+	set_pmd(pmd, pmd_mktable(page_to_pfn(m, pgtable)));
+}
+
+/*
+ * __split_huge_pmd_locked(): the leaf becomes a table of 512 ptes mapping
+ * the same pages with the same rights: dirty, young, soft-dirty and
+ * write carried to every pte, PG_anon_exclusive of the head to every
+ * page, one reference per pte.  The leaf is cleared and flushed first,
+ * so that no CPU sets accessed or dirty in it meanwhile; the folio keeps
+ * its counts throughout (the ptes are added before the pmd is removed).
+ */
+static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, uint64_t haddr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	bool write, young, dirty, soft_dirty, anon_exclusive;
+	struct ptdesc *pgtable;
+	struct folio *folio;
+	struct page *page;
+	pmd_t old_pmd;
+	pte_t entry, *pte;
+
+	count_vm_event(m, THP_SPLIT_PMD);
+	if (is_huge_zero_pmd(m, pmdp_get(pmd))) {
+		__split_huge_zero_page_pmd(vma, haddr, pmd);
+		return;
+	}
+	old_pmd = pmdp_huge_clear_flush(vma, haddr, pmd);
+	page = pmd_page(m, old_pmd);
+	folio = page_folio(page);
+	write = pmd_write(old_pmd);
+	young = pmd_young(old_pmd);
+	dirty = pmd_dirty(old_pmd);
+	soft_dirty = pmd_soft_dirty(old_pmd);
+	if (dirty)
+		folio_set_dirty(folio);
+	anon_exclusive = PageAnonExclusive(page);
+	folio_ref_add(folio, HPAGE_PMD_NR - 1);
+	folio_add_anon_rmap_ptes(folio, page, HPAGE_PMD_NR, vma, haddr,
+				 anon_exclusive && !bug_enabled(m, BUG_THP_SPLIT_LOSES_EXCLUSIVE) ?
+				 RMAP_EXCLUSIVE : RMAP_NONE);
+	if (bug_enabled(m, BUG_THP_SPLIT_LOSES_EXCLUSIVE))
+		for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
+			ClearPageAnonExclusive(page + i);
+
+	pgtable = pgtable_trans_huge_withdraw(mm, pmd);
+	pte = page_address(m, pgtable);
+	entry = mk_pte(m, page, vma->vm_page_prot);
+	if (write)
+		entry = pte_mkwrite_novma(entry);
+	if (!young)
+		entry = pte_mkold(entry);
+	if (dirty)
+		entry = pte_mkdirty(entry);
+	if (!soft_dirty)
+		entry = pte_clear_soft_dirty(entry);
+	else
+		entry = pte_mksoft_dirty(entry);
+	set_ptes(mm, haddr, pte, entry, HPAGE_PMD_NR);
+	/* The pmd's reference passes to the first pte. */
+	folio_remove_rmap_pmd(folio, page, vma);
+	set_pmd(pmd, pmd_mktable(page_to_pfn(m, pgtable)));
+}
+
+/*
+ * __split_huge_pmd(): split the leaf mapping address, if there still is
+ * one, telling the secondary MMUs around it.  The caller holds mmap_lock
+ * (or the anon_vma lock, for rmap); the folio's lock is not needed.
+ */
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, uint64_t address, bool freeze)
+{
+	struct mmu_notifier_range range;
+	uint64_t haddr = address & HPAGE_PMD_MASK;
+	spinlock_t *ptl;
+
+	(void)freeze;	/* split_folio makes its migration entries from the ptes afterwards */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, haddr, haddr + HPAGE_PMD_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptl = pmd_lock(vma->vm_mm, pmd);
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		__split_huge_pmd_locked(vma, pmd, haddr);
+	spin_unlock(ptl);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+/* split_huge_pmd_address(): the same, finding the pmd of address (rmap callers). */
+void split_huge_pmd_address(struct vm_area_struct *vma, uint64_t address)
+{
+	pmd_t *pmd = mm_find_pmd(vma->vm_mm, address);
+
+	if (pmd && pmd_trans_huge(pmdp_get(pmd)))
+		__split_huge_pmd(vma, pmd, address, false);
+}
+
+/*
+ * vma_adjust_trans_huge(): a VMA is about to be cut at addr (split_vma,
+ * mprotect or munmap of part of it): a leaf straddling the cut is split
+ * first, for no leaf may cross a VMA boundary.
+ */
+void vma_adjust_trans_huge(struct vm_area_struct *vma, uint64_t addr)
+{
+	if ((addr & ~HPAGE_PMD_MASK) && (addr & HPAGE_PMD_MASK) >= vma->vm_start &&
+	    (addr & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE <= vma->vm_end)
+		split_huge_pmd_address(vma, addr);
+}
+
+/* ---- madvise ---------------------------------------------------------------------- */
+
+/*
+ * madvise_free_huge_pmd(): MADV_FREE of a whole leaf marks the THP lazy
+ * free (clean, old, on the lazyfree list) if this mm alone maps it; of
+ * part of one, split the pmd and let the ptes be handled (returns false).
+ * True when the leaf was handled here.
+ */
+bool madvise_free_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr,
+			   uint64_t next)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	struct folio *folio;
+	pmd_t orig;
+
+	if (!ptl)
+		return false;
+	orig = pmdp_get(pmd);
+	if (is_huge_zero_pmd(m, orig)) {
+		spin_unlock(ptl);
+		return true;
+	}
+	folio = page_folio(pmd_page(m, orig));
+	/* Shared with another mm: leave it, as Linux does. */
+	if (folio_mapcount(folio) != 1) {
+		spin_unlock(ptl);
+		return true;
+	}
+	if (next - addr != HPAGE_PMD_SIZE) {
+		spin_unlock(ptl);
+		__split_huge_pmd(vma, pmd, addr, false);
+		return false;
+	}
+	if (!folio_trylock(folio)) {
+		spin_unlock(ptl);
+		return true;
+	}
+	if (folio_test_swapcache(folio))
+		folio_free_swap(m, folio);
+	if (folio_test_dirty(folio))
+		folio_clear_dirty(folio);
+	folio_unlock(folio);
+	if (pmd_young(orig) || pmd_dirty(orig)) {
+		pmd_t new;
+
+		orig = pmdp_huge_clear_flush(vma, addr, pmd);
+		new = pmd_mkclean(pmd_mkold(orig));
+		set_pmd_at(vma->vm_mm, addr, pmd, new);
+		tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
+	}
+	folio_mark_lazyfree(m, folio);
+	spin_unlock(ptl);
+	return true;
+}
+
+/* ---- power-off ------------------------------------------------------------------------ */
+
+/* Power-off, every process gone: the huge zero folio goes; nothing may be left queued. */
+void hugepage_exit(struct mml_machine *m)
+{
+	huge_zero_folio_shutdown(m);
+	if (m->split_queue.split_queue_len)
+		mml_report(m, "leak: %lu folio(s) left on the deferred split queue", m->split_queue.split_queue_len);
 }

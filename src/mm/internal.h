@@ -170,6 +170,7 @@ void free_swap_cache(struct mml_machine *m, struct folio *folio);
 
 void folio_add_lru(struct mml_machine *m, struct folio *folio);
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
+void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio);
 void folio_activate(struct mml_machine *m, struct folio *folio);
 void folio_deactivate(struct mml_machine *m, struct folio *folio);
 void folio_move_lazyfree(struct mml_machine *m, struct folio *folio);
@@ -230,6 +231,8 @@ int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_
 #define folio_try_dup_anon_rmap_pte(folio, page, dst_vma, src_vma) \
 	folio_try_dup_anon_rmap_ptes(folio, page, 1, dst_vma, src_vma)
 int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page);
+int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *dst_vma,
+				struct vm_area_struct *src_vma);
 void folio_move_anon_rmap(struct folio *folio, struct vm_area_struct *vma);
 
 /*
@@ -243,6 +246,9 @@ struct rmap_walk_control {
 	bool (*rmap_one)(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg);
 };
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
+void rmap_walk_locked(struct folio *folio, struct rmap_walk_control *rwc);	/* anon_vma lock held */
+struct anon_vma *folio_get_anon_vma(struct folio *folio);
+void put_anon_vma(struct anon_vma *av);
 /* Where the first of nr_pages pages from pgoff lies in vma, or -EFAULT if none does. */
 uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff, unsigned long nr_pages);
 
@@ -261,9 +267,11 @@ struct page_vma_mapped_walk {
 	struct vm_area_struct *vma;
 	uint64_t address;
 	pmd_t *pmd;
-	pte_t *pte;
+	pte_t *pte;		/* NULL with pmd set: a pmd leaf maps the folio (under ptl) */
 	spinlock_t *ptl;
+	unsigned int flags;	/* PVMW_MIGRATION: look for migration entries only */
 };
+#define PVMW_MIGRATION	0x1
 #define DEFINE_FOLIO_VMA_WALK(name, folio, _vma, _address)					\
 	struct page_vma_mapped_walk name = {							\
 		.pfn = folio_pfn((_vma)->vm_mm->machine, folio), .nr_pages = (unsigned long)folio_nr_pages(folio), \
@@ -294,6 +302,52 @@ static inline bool thp_vma_allowable_order(struct vm_area_struct *vma, vm_flags_
  * GUP) or -EBUSY (not splittable); thp_split_page(_failed) counted.
  */
 int split_folio(struct mml_machine *m, struct folio *folio);
+int split_folio_to_list(struct mml_machine *m, struct folio *folio, struct list_head *list);
+/* Huge pmds (huge_memory.c), Linux's names. */
+bool transparent_hugepage_use_zero_page(struct mml_machine *m);
+void pgtable_trans_huge_deposit(struct mm_struct *mm, pmd_t *pmd, struct ptdesc *pgtable);
+struct ptdesc *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd);
+struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
+void mm_put_huge_zero_folio(struct mm_struct *mm);
+bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
+struct folio *alloc_collapse_folio(struct vm_area_struct *vma, uint64_t haddr);
+vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf);
+vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf);
+void huge_pmd_set_accessed(struct vm_fault *vmf);
+spinlock_t *pmd_trans_huge_lock(pmd_t *pmd, struct vm_area_struct *vma);
+int zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr);
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *dst_pmd,
+		  pmd_t *src_pmd, uint64_t addr);
+int change_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr,
+		    bool try_writable);
+void __split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, uint64_t address, bool freeze);
+static inline void split_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd, uint64_t address)
+{
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		__split_huge_pmd(vma, pmd, address, false);
+}
+void split_huge_pmd_address(struct vm_area_struct *vma, uint64_t address);
+void vma_adjust_trans_huge(struct vm_area_struct *vma, uint64_t addr);
+bool madvise_free_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr,
+			   uint64_t next);
+void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio);
+/* The deferred split queue (huge_split.c). */
+void deferred_split_folio(struct mml_machine *m, struct folio *folio, bool partially_mapped);
+void folio_unqueue_deferred_split(struct mml_machine *m, struct folio *folio);
+/* khugepaged (khugepaged.c): register an mm whose VMA may become huge. */
+void khugepaged_enter_vma(struct vm_area_struct *vma, vm_flags_t vm_flags);
+void khugepaged_exit(struct mm_struct *mm);
+void khugepaged_fork(struct mm_struct *mm, struct mm_struct *oldmm);
+void wakeup_khugepaged(struct mml_machine *m);
+int  khugepaged_init(struct mml_machine *m);	/* the state; the thread if MML_KHUGEPAGED */
+void khugepaged_stop(struct mml_machine *m);	/* power-off: the thread */
+void khugepaged_destroy(struct mml_machine *m);	/* power-off, every mm gone: the state */
+long khugepaged_scan_result_count(struct mml_machine *m, const char *name);	/* SCAN_* by name; -ENOENT */
+int  madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, bool *lock_dropped);
+/* Migration entries (migrate.c, rmap.c). */
+bool try_to_migrate(struct folio *folio, bool rmap_locked);
+void remove_migration_ptes(struct folio *src, struct folio *dst, bool rmap_locked);
+void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, uint64_t address);
 /* The debugfs file split_huge_pages: split the THPs mapped in [start, end) of process pid. */
 int split_huge_pages_pid(struct mml_machine *m, int pid, uint64_t start, uint64_t end);
 /* The deferred split queue's shrinker: split up to nr queued folios; how many were split. */

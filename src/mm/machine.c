@@ -32,6 +32,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_FILE] = "filp",
 	[OBJ_FILES] = "files_cache",
 	[OBJ_XA_NODE] = "radix_tree_node",
+	[OBJ_KHUGEPAGED_SLOT] = "khugepaged_mm_slot",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -120,7 +121,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	__SetPageReserved(zp);
 	m->zero_page = zp;
 	m->zero_pfn = page_to_pfn(m, zp);
-	if (vfs_init(m) || ((c.flags & MML_KSWAPD) && kswapd_run(m))) {
+	if (vfs_init(m) || khugepaged_init(m) || ((c.flags & MML_KSWAPD) && kswapd_run(m))) {
 		mml_machine_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -193,6 +194,7 @@ int mml_machine_free(struct mml_machine *m)
 	if (!m)
 		return 0;
 	kswapd_stop(m);
+	khugepaged_stop(m);
 	n = unpin_all_pins(m);
 	if (n) {
 		mml_report(m, "leak: %ld pin(s) or reference(s) still held at power-off", n);
@@ -226,6 +228,7 @@ int mml_machine_free(struct mml_machine *m)
 	if (n)
 		bad++;
 	rcu_batch_flush(&m->rcu);
+	khugepaged_destroy(m);
 	hugepage_exit(m);
 	n = swap_teardown(m);
 	if (n) {

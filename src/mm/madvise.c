@@ -15,6 +15,11 @@
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
+/* Linux 6.1's; older C libraries lack the name. */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
 /* Does this advice change VMA flags (mmap_lock for write)? */
 static bool madvise_need_mmap_write(int behavior)
 {
@@ -27,6 +32,7 @@ static bool madvise_need_mmap_write(int behavior)
 	case MADV_COLD:
 	case MADV_PAGEOUT:
 	case MADV_WILLNEED:
+	case MADV_COLLAPSE:
 		return false;
 	default:
 		return true;
@@ -84,6 +90,9 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_DODUMP:
 	case MADV_WIPEONFORK:
 	case MADV_KEEPONFORK:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_COLLAPSE:
 		return true;
 	default:
 		return false;
@@ -110,12 +119,12 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
  * Models folio_mark_lazyfree(): the folio no longer needs swap to be
  * reclaimed; reclaim may drop it if nobody writes it first.
  */
-static void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio)
+void folio_mark_lazyfree(struct mml_machine *m, struct folio *folio)
 {
 	if (folio_test_anon(folio) && folio_test_swapbacked(folio) &&
 	    !folio_test_swapcache(folio) && !folio_test_unevictable(folio)) {
 		folio_move_lazyfree(m, folio);
-		count_vm_event(m, PGLAZYFREE);
+		count_vm_events(m, PGLAZYFREE, folio_nr_pages(folio));
 	}
 }
 
@@ -139,26 +148,49 @@ static void clear_young_dirty_ptes(struct mmu_gather *tlb, pte_t *pte, uint64_t 
  * end; 1 for a small folio.  A large folio the batch does not cover whole
  * (only partly inside [addr, end), or mapped in pieces) is one Linux
  * splits, unless others map it, to look at its pages again; *whole tells
- * the caller whether it may treat the folio as one.
+ * the caller whether it may treat the folio as one, *split whether it
+ * should split it (madvise_split_folio) before looking again.
  */
 static int madvise_folio_pte_batch(struct vm_area_struct *vma, struct folio *folio, pte_t *pte, pte_t ptent,
-				   uint64_t addr, uint64_t end, bool *whole)
+				   uint64_t addr, uint64_t end, bool *whole, bool *split)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
 	int nr;
 
 	*whole = true;
+	*split = false;
 	if (!folio_test_large(folio))
 		return 1;
 	nr = folio_pte_batch(m, folio, pte, ptent, (int)((end - addr) >> PAGE_SHIFT), NULL, NULL, NULL);
 	if (nr == folio_nr_pages(folio))
 		return nr;
 	*whole = false;
-	if (folio_mapcount(folio) <= folio_nr_pages(folio) && folio_trylock(folio)) {
-		split_folio(m, folio);
+	*split = folio_mapcount(folio) <= folio_nr_pages(folio);
+	return nr;
+}
+
+/*
+ * madvise_split_folio(): split folio with the pte lock dropped (a split
+ * takes the anon_vma lock and every pte lock mapping the folio), then
+ * map and lock the table at addr again.  *nr becomes 0 on success, so
+ * that the caller looks at the same ptes again, now small folios'.
+ * NULL: the table went away meanwhile.
+ */
+static pte_t *madvise_split_folio(struct mm_struct *mm, pmd_t *pmd, uint64_t addr, pte_t *start_pte,
+				  spinlock_t **ptl, struct folio *folio, int *nr)
+{
+	int err = -EAGAIN;
+
+	folio_get(folio);
+	pte_unmap_unlock(start_pte, *ptl);
+	if (folio_trylock(folio)) {
+		err = split_folio(mm->machine, folio);
 		folio_unlock(folio);
 	}
-	return nr;
+	folio_put(mm->machine, folio);
+	if (!err)
+		*nr = 0;
+	return pte_offset_map_lock(mm, pmd, addr, ptl);
 }
 
 /*
@@ -177,7 +209,8 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 	pte_t *start_pte, *pte;
 	int nr;
 
-	/* Linux frees a whole huge pmd here (madvise_free_huge_pmd). */
+	if (pmd_trans_huge(pmdp_get(pmd)) && madvise_free_huge_pmd(tlb, vma, pmd, addr, end))
+		return 0;
 	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_free"))
 		return 0;
 	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
@@ -186,7 +219,7 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
-		bool whole;
+		bool whole, split;
 
 		nr = 1;
 		if (!pte_present(ptent)) {
@@ -201,7 +234,12 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 		folio = vm_normal_folio(vma, addr, ptent);
 		if (!folio)
 			continue;
-		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole);
+		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole, &split);
+		if (split) {
+			start_pte = pte = madvise_split_folio(mm, pmd, addr, start_pte, &ptl, folio, &nr);
+			if (!pte)
+				return 0;
+		}
 		if (!whole)
 			continue;
 		/*
@@ -264,6 +302,56 @@ struct madvise_cold_private {
 };
 
 /*
+ * madvise_cold_or_pageout_huge_pmd(): a leaf: a THP only this process
+ * maps is aged (MADV_COLD only clears its accessed bit) and deactivated
+ * or isolated for reclaim whole; one only partly in the range is split
+ * first and its pages handled by the ptes (returns false).  True: done.
+ */
+static bool madvise_cold_or_pageout_huge_pmd(struct madvise_cold_private *priv, struct vm_area_struct *vma,
+					     pmd_t *pmd, uint64_t addr, uint64_t next)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	struct folio *folio;
+	pmd_t orig;
+
+	if (!ptl)
+		return false;
+	orig = pmdp_get(pmd);
+	if (is_huge_zero_pmd(m, orig))
+		goto unlock;
+	folio = page_folio(pmd_page(m, orig));
+	/* Do not interfere with other mappings of this folio. */
+	if (folio_mapcount(folio) != 1)
+		goto unlock;
+	if (next - addr != HPAGE_PMD_SIZE) {
+		int err = -EAGAIN;
+
+		folio_get(folio);
+		spin_unlock(ptl);
+		if (folio_trylock(folio)) {
+			err = split_folio(m, folio);
+			folio_unlock(folio);
+		}
+		folio_put(m, folio);
+		return !!err;
+	}
+	if (!priv->pageout && pmdp_test_and_clear_young(pmd))
+		flush_tlb_range(vma, addr, addr + HPAGE_PMD_SIZE);
+	folio_clear_referenced(folio);
+	if (priv->pageout) {
+		if (folio_isolate_lru(m, folio))
+			priv->list[priv->n++] = folio;
+	} else {
+		folio_deactivate(m, folio);
+	}
+unlock:
+	spin_unlock(ptl);
+	return true;
+}
+
+/*
  * madvise_cold_or_pageout_pte_range(): age every folio only this process
  * maps; MADV_COLD moves it to the inactive list, MADV_PAGEOUT isolates it
  * for reclaim now.
@@ -278,7 +366,8 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 	pte_t *start_pte, *pte;
 	int nr;
 
-	/* Linux ages or splits a huge pmd here. */
+	if (pmd_trans_huge(pmdp_get(pmd)) && madvise_cold_or_pageout_huge_pmd(priv, vma, pmd, addr, end))
+		return 0;
 	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_cold_or_pageout"))
 		return 0;
 	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
@@ -287,13 +376,18 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 		struct folio *folio;
-		bool whole;
+		bool whole, split;
 
 		nr = 1;
 		folio = pte_present(ptent) ? vm_normal_folio(vma, addr, ptent) : NULL;
 		if (!folio)
 			continue;
-		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole);
+		nr = madvise_folio_pte_batch(vma, folio, pte, ptent, addr, end, &whole, &split);
+		if (split) {
+			start_pte = pte = madvise_split_folio(mm, pmd, addr, start_pte, &ptl, folio, &nr);
+			if (!pte)
+				return 0;
+		}
 		if (!whole)
 			continue;
 		/* Do not interfere with other mappings of a shared folio. */
@@ -344,6 +438,8 @@ static int swapin_walk_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t end, struct
 	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		return 0;	/* a leaf has no swap entries */
 	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_willneed"))
 		return 0;
 	for (; addr < end; addr += PAGE_SIZE) {
@@ -419,6 +515,14 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 			return -EINVAL;
 		new_flags &= ~VM_DONTDUMP;
 		break;
+	case MADV_HUGEPAGE:
+		/* hugepage_madvise(): khugepaged learns of the mm with the new flags. */
+		new_flags = (new_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		khugepaged_enter_vma(vma, new_flags);
+		break;
+	case MADV_NOHUGEPAGE:
+		new_flags = (new_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -430,10 +534,16 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 	return 0;
 }
 
-/* madvise_vma_behavior(): the advice that works on pages; the rest change flags. */
-static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior)
+/*
+ * madvise_vma_behavior(): the advice that works on pages; the rest change
+ * flags.  *lock_dropped: MADV_COLLAPSE let go of mmap_lock meanwhile.
+ */
+static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint64_t end, int behavior,
+				bool *lock_dropped)
 {
 	switch (behavior) {
+	case MADV_COLLAPSE:
+		return madvise_collapse(vma, start, end, lock_dropped);
 	case MADV_REMOVE:
 		return madvise_remove(vma, start, end);
 	case MADV_WILLNEED:
@@ -471,6 +581,7 @@ static int madvise_populate(struct mm_struct *mm, uint64_t start, uint64_t end, 
 static int madvise_walk_vmas(struct mm_struct *mm, uint64_t start, uint64_t end, int behavior)
 {
 	struct vm_area_struct *vma = find_vma(mm, start);
+	bool lock_dropped = false;
 	int unmapped_error = 0;
 
 	for (;;) {
@@ -486,7 +597,7 @@ static int madvise_walk_vmas(struct mm_struct *mm, uint64_t start, uint64_t end,
 				break;
 		}
 		tmp = min(vma->vm_end, end);
-		err = madvise_vma_behavior(vma, start, tmp, behavior);
+		err = madvise_vma_behavior(vma, start, tmp, behavior, &lock_dropped);
 		if (err)
 			return err;
 		/* A merge may have grown the VMA past tmp: go on after it. */

@@ -418,6 +418,11 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 
 	if (is_device_exclusive_entry(entry))
 		return remove_device_exclusive_entry(vmf);
+	if (is_migration_entry(entry)) {
+		/* A folio being split: wait for its lock, then fault again. */
+		migration_entry_wait(mm, vmf->pmd, vmf->address);
+		return 0;
+	}
 	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
 		mml_report(m, "fault on a non-present pte %#llx that names no swap slot at %#llx",
 			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
@@ -815,9 +820,10 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 }
 
 /*
- * __handle_mm_fault(): build the upper levels, then the pte fault.  Linux
- * tries a huge pmd fault where the pmd is none and handles a fault on a
- * huge pmd; mmlab builds only pte tables so far.
+ * __handle_mm_fault(): build the upper levels; where the pmd is none and
+ * the VMA may use the PMD size, try a huge pmd fault; on a pmd leaf,
+ * handle the fault there (a write through a read-only leaf, or just the
+ * accessed bit); else, or when the huge path falls back, the pte fault.
  */
 static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags)
 {
@@ -839,8 +845,29 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 	vmf.pmd = pmd_alloc(mm, pud, address);
 	if (!vmf.pmd)
 		return VM_FAULT_OOM;
+	vmf.orig_pmd = pmdp_get(vmf.pmd);
+	if (pmd_none(vmf.orig_pmd) &&
+	    thp_vma_allowable_order(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER)) {
+		vm_fault_t ret = do_huge_pmd_anonymous_page(&vmf);
+
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+	} else if (pmd_trans_huge(vmf.orig_pmd)) {
+		if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pmd_write(vmf.orig_pmd)) {
+			vm_fault_t ret = do_huge_pmd_wp_page(&vmf);
+
+			if (!(ret & VM_FAULT_FALLBACK))
+				return ret;
+		} else {
+			huge_pmd_set_accessed(&vmf);
+			return 0;
+		}
+	}
 	if (pmd_none(pmdp_get(vmf.pmd)) && __pte_alloc(mm, vmf.pmd))
 		return VM_FAULT_OOM;
+	/* A leaf made meanwhile by another thread: fault again, on it. */
+	if (pmd_trans_huge(pmdp_get(vmf.pmd)))
+		return 0;
 	if (pmd_no_table(mm, pmdp_get(vmf.pmd), address, "handle_mm_fault"))
 		return VM_FAULT_SIGBUS;
 	return handle_pte_fault(&vmf);
@@ -972,6 +999,9 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			if (is_swap_entry_pte(ptent)) {
 				rss[MM_SWAPENTS]--;
 				free_swap_and_cache(mm->machine, pte_to_swp_entry(ptent));
+			} else if (is_migration_pte(ptent)) {
+				/* The folio is being split: the entry holds no reference, the rss counts it. */
+				rss[MM_ANONPAGES]--;
 			} else if (is_device_exclusive_pte(ptent)) {
 				/* It kept the page's mapping and reference; no TLB holds it. */
 				struct page *page = pfn_to_page(mm->machine, swp_offset_pfn(pte_to_swp_entry(ptent)));
@@ -1011,7 +1041,12 @@ static void zap_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pu
 
 	do {
 		next = pmd_addr_end(addr, end);
-		/* Linux zaps or splits a huge pmd here (zap_huge_pmd). */
+		if (pmd_trans_huge(pmdp_get(pmd))) {
+			if (next - addr != HPAGE_PMD_SIZE)
+				__split_huge_pmd(vma, pmd, addr, false);
+			else if (zap_huge_pmd(tlb, vma, pmd, addr))
+				continue;
+		}
 		if (pmd_no_table(tlb->mm, pmdp_get(pmd), addr, "zap_page_range"))
 			continue;
 		/* Again from where a full batch stopped, until the whole table is done. */

@@ -128,6 +128,28 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		folio_unlock(folio);
 		return -ENOENT;
 	}
+	if (is_migration_entry(entry)) {
+		/*
+		 * A folio being split: the child gets the entry too, read-only
+		 * and not exclusive on both sides as for a present COW page;
+		 * remove_migration_ptes() maps both when the split is done.
+		 */
+		add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
+		if (!is_readable_migration_entry(entry)) {
+			pte_t ro = swp_entry_to_pte(make_readable_migration_entry(swp_offset(entry)));
+
+			if (pte_swp_soft_dirty(pte))
+				ro = pte_swp_mksoft_dirty(ro);
+			if (pte_swp_uffd_wp(pte))
+				ro = pte_swp_mkuffd_wp(ro);
+			set_pte(src_pte, ro);
+			pte = ro;
+		}
+		if (!(dst_vma->vm_flags & VM_UFFD_WP))
+			pte = pte_swp_clear_uffd_wp(pte);
+		set_pte(dst_pte, pte);
+		return 0;
+	}
 	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
 		mml_report(m, "fork: a non-present pte %#llx that names no swap slot at %#llx",
 			   (unsigned long long)pte_val(pte), (unsigned long long)addr);
@@ -234,7 +256,15 @@ static int copy_pmd_range(struct vm_area_struct *dst_vma, struct vm_area_struct 
 		return -ENOMEM;
 	do {
 		next = pmd_addr_end(addr, end);
-		/* Linux copies a huge pmd here (copy_huge_pmd). */
+		if (pmd_trans_huge(pmdp_get(src_pmd))) {
+			int err = copy_huge_pmd(dst_vma, src_vma, dst_pmd, src_pmd, addr);
+
+			if (err == -ENOMEM)
+				return -ENOMEM;
+			if (!err)
+				continue;
+			/* -EAGAIN: split (pinned, or by a racing split): copy its ptes. */
+		}
 		if (pmd_no_table(src_mm, pmdp_get(src_pmd), addr, "copy_page_range"))
 			continue;
 		if (copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next))

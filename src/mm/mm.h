@@ -302,6 +302,19 @@ static inline spinlock_t *pte_lockptr(struct mml_machine *m, pmd_t pmd)
 static inline void pte_unmap(pte_t *pte) { rcu_read_unlock(); }
 static inline void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl) { spin_unlock(ptl); pte_unmap(pte); }
 spinlock_t *pmd_lockptr(struct mm_struct *mm, pmd_t *pmd);
+static inline spinlock_t *pmd_lock(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pmd_lockptr(mm, pmd);
+
+	spin_lock(ptl);
+	return ptl;
+}
+/* A pmd leaf mapping a PMD-sized folio from page (mk_huge_pmd). */
+static inline pmd_t mk_huge_pmd(struct mml_machine *m, struct page *page, pgprot_t prot)
+{
+	return pmd_mkhuge(pfn_pmd(page_to_pfn(m, page), prot));
+}
+static inline struct page *pmd_page(struct mml_machine *m, pmd_t pmd) { return pfn_to_page(m, pmd_pfn(pmd)); }
 
 
 /* ---- VMA lookups (vma_tree.c) ------------------------------------------------------------- */
@@ -330,6 +343,13 @@ static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
 	return pte;
 }
 
+static inline pmd_t maybe_pmd_mkwrite(pmd_t pmd, struct vm_area_struct *vma)
+{
+	if (likely(vma->vm_flags & VM_WRITE))
+		pmd = pmd_mkwrite_novma(pmd);
+	return pmd;
+}
+
 /* ---- faults (memory.c) -------------------------------------------------------------------- */
 
 typedef unsigned int vm_fault_t;
@@ -338,6 +358,7 @@ typedef unsigned int vm_fault_t;
 #define VM_FAULT_SIGSEGV	0x0040u
 #define VM_FAULT_MAJOR		0x0004u
 #define VM_FAULT_RETRY		0x0400u
+#define VM_FAULT_FALLBACK	0x0800u	/* no huge mapping here: go on with ptes */
 #define VM_FAULT_NOPAGE		0x0100u
 #define VM_FAULT_LOCKED		0x0200u	/* ->fault returns the page locked */
 #define VM_FAULT_ERROR		(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)
@@ -356,6 +377,7 @@ struct vm_fault {
 	pte_t *pte;			/* mapped pte, under ptl when locked */
 	spinlock_t *ptl;
 	pte_t orig_pte;
+	pmd_t orig_pmd;			/* a huge pmd fault: the leaf as read */
 	struct page *page;		/* from ->fault: the file's page, locked */
 	struct page *cow_page;		/* do_cow_fault: the private copy to map */
 };

@@ -63,7 +63,18 @@ struct page {
 			unsigned long _tail_1[3];	/* page[1]: the large folio's counts, see struct folio */
 		};
 		struct {		/* a page-table page: see struct ptdesc */
-			struct callback_head pt_rcu_head;	/* (C) the table's freeing after a grace period */
+			union {
+				struct callback_head pt_rcu_head;	/* (C) the table's freeing after a grace period */
+				struct {
+					unsigned long _pt_pad_1;
+					/*
+					 * (P) of a pmd table (its pmd lock): the pte tables
+					 * deposited for its huge pmds, chained through this
+					 * same field of each (pgtable_trans_huge_deposit).
+					 */
+					struct page *pmd_huge_pte;
+				};
+			};
 			struct mm_struct *pt_mm;	/* (C) owner */
 			spinlock_t *ptl;		/* (C) split page-table lock */
 			struct mml_machine *pt_machine;	/* (C) for the RCU free */
@@ -419,7 +430,7 @@ enum vm_stat_item {
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
-	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE,
+	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT,
 	NR_OBJ_KINDS
 };
 

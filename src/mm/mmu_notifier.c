@@ -155,6 +155,22 @@ int __mmu_notifier_clear_flush_young(struct mm_struct *mm, uint64_t start, uint6
 	return young;
 }
 
+int __mmu_notifier_test_young(struct mm_struct *mm, uint64_t address)
+{
+	struct mmu_notifier_subscriptions *subs = mm_subscriptions(mm);
+	struct mmu_notifier *sub;
+	int young = 0;
+
+	down_read(&subs->srcu);
+	list_for_each_entry(sub, &subs->list, hlist)
+		if (sub->ops->test_young && sub->ops->test_young(sub, mm, address, address + PAGE_SIZE)) {
+			young = 1;
+			break;
+		}
+	up_read(&subs->srcu);
+	return young;
+}
+
 /* ---- interval notifiers ---------------------------------------------------- */
 
 static bool interval_overlaps(const struct mmu_interval_notifier *sub, const struct mmu_notifier_range *range)

@@ -177,6 +177,14 @@ static inline int mmu_notifier_clear_flush_young(struct mm_struct *mm, uint64_t 
 		return __mmu_notifier_clear_flush_young(mm, start, end);
 	return 0;
 }
+int __mmu_notifier_test_young(struct mm_struct *mm, uint64_t address);
+/* Did a secondary MMU use the page at address (without clearing its bit)?  khugepaged asks. */
+static inline int mmu_notifier_test_young(struct mm_struct *mm, uint64_t address)
+{
+	if (mm_has_notifiers(mm))
+		return __mmu_notifier_test_young(mm, address);
+	return 0;
+}
 /* exit: free the subscriptions once the mm struct goes (mmdrop). */
 void mmu_notifier_subscriptions_destroy(struct mm_struct *mm);
 

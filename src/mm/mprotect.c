@@ -48,8 +48,21 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	for (; addr < end; pte++, addr += PAGE_SIZE) {
 		pte_t old = ptep_get(pte), new;
 
-		if (!pte_present(old))
+		if (!pte_present(old)) {
+			swp_entry_t entry = pte_to_swp_entry(old);
+
+			/* A migration entry keeps no rights the VMA may have lost: not writable now. */
+			if (is_swap_pte(old) && is_writable_migration_entry(entry)) {
+				new = swp_entry_to_pte(make_readable_exclusive_migration_entry(swp_offset(entry)));
+				if (pte_swp_soft_dirty(old))
+					new = pte_swp_mksoft_dirty(new);
+				if (pte_swp_uffd_wp(old))
+					new = pte_swp_mkuffd_wp(new);
+				set_pte(pte, new);
+				pages++;
+			}
 			continue;
+		}
 		/* As set_pte_at() does on arm64: a page now mapped tagged gets its tags first. */
 		mte_sync_tags(vma->vm_mm->machine, pte_modify(old, newprot));
 		/* The walker may set accessed/dirty meanwhile: never lose them. */
@@ -78,14 +91,26 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 	do {
 		next = pmd_addr_end(addr, end);
-		/* Linux changes a huge pmd here (change_huge_pmd). */
-		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
+		if (pmd_none(pmdp_get(pmd)))
 			continue;
-		/* Secondary MMUs drop their rights before any pte loses one, from the first table on. */
+		/* Secondary MMUs drop their rights before any entry loses one, from the first table on. */
 		if (!range.mm) {
 			mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, mm, addr, end);
 			mmu_notifier_invalidate_range_start(&range);
 		}
+		if (pmd_trans_huge(pmdp_get(pmd))) {
+			if (next - addr != HPAGE_PMD_SIZE) {
+				__split_huge_pmd(vma, pmd, addr, false);
+			} else {
+				long n = change_huge_pmd(tlb, vma, pmd, addr, try_writable);
+
+				pages += n;
+				if (n)
+					continue;
+			}
+		}
+		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
+			continue;
 		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
 	} while (pmd++, addr = next, addr != end);
 	if (range.mm)

@@ -279,6 +279,8 @@ static void prep_compound_page(struct page *page, unsigned int order)
 	atomic_set(&folio->_entire_mapcount, -1);
 	atomic_set(&folio->_nr_pages_mapped, 0);
 	atomic_set(&folio->_pincount, 0);
+	if (order > 1)
+		INIT_LIST_HEAD(&folio->_deferred_list);
 }
 
 struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
@@ -313,6 +315,7 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 	VM_BUG_ON_FOLIO(folio_mapped(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);
+	folio_unqueue_deferred_split(m, folio);
 	lru_del_freed_folio(m, folio);
 	VM_BUG_ON_FOLIO(PageReserved(&folio->page), m, folio);
 	for (unsigned long i = 0; i < (1UL << order); i++)

@@ -6,8 +6,10 @@
  * The walk goes down to the pte table of the current address once, then
  * along it, and down again only when it crosses into the next table; a
  * large folio's pages are found one after another, each under the table's
- * pte lock.  Differs from Linux: no migration entries, device-private
- * entries or hugetlb yet, and a pmd leaf is reported (no THP).
+ * pte lock.  A pmd leaf mapping the folio is returned once, with pte NULL
+ * and the pmd lock held.  PVMW_MIGRATION looks for migration entries
+ * instead (remove_migration_ptes).  Differs from Linux: no device-private
+ * entries, pmd migration entries or hugetlb.
  */
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
@@ -21,7 +23,11 @@ static bool check_pte(struct page_vma_mapped_walk *pvmw)
 	pte_t pte = ptep_get(pvmw->pte);
 	unsigned long pfn;
 
-	if (pte_present(pte))
+	if (pvmw->flags & PVMW_MIGRATION) {
+		if (!is_migration_pte(pte))
+			return false;
+		pfn = swp_offset_pfn(pte_to_swp_entry(pte));
+	} else if (pte_present(pte))
 		pfn = pte_pfn(pte);
 	else if (is_device_exclusive_pte(pte))
 		pfn = swp_offset_pfn(pte_to_swp_entry(pte));
@@ -47,6 +53,8 @@ void page_vma_mapped_walk_done(struct page_vma_mapped_walk *pvmw)
 {
 	if (pvmw->pte)
 		pte_unmap_unlock(pvmw->pte, pvmw->ptl);
+	else if (pvmw->ptl)
+		spin_unlock(pvmw->ptl);	/* a pmd leaf was handed out */
 	pvmw->pte = NULL;
 	pvmw->ptl = NULL;
 }
@@ -65,9 +73,13 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 	struct mm_struct *mm = pvmw->vma->vm_mm;
 	uint64_t end = vma_walk_end(pvmw);
 
-	/* Resuming: step past the pte handed out last time. */
+	/* Resuming: step past the pte handed out last time; a pmd leaf was the only mapping. */
 	if (pvmw->pte)
 		goto next_pte;
+	if (pvmw->ptl) {
+		page_vma_mapped_walk_done(pvmw);
+		return false;
+	}
 	for (;;) {
 		pgd_t *pgd = pgd_offset(mm, pvmw->address);
 		pud_t *pud;
@@ -84,6 +96,23 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 			continue;
 		}
 		pvmw->pmd = pmd_offset(mm->machine, pud, pvmw->address);
+		if (pmd_trans_huge(pmdp_get(pvmw->pmd))) {
+			pmd_t pmde;
+
+			pvmw->ptl = pmd_lock(mm, pvmw->pmd);
+			pmde = pmdp_get(pvmw->pmd);
+			if (pmd_trans_huge(pmde)) {
+				if (!(pvmw->flags & PVMW_MIGRATION) && pmd_pfn(pmde) - pvmw->pfn < pvmw->nr_pages)
+					return true;
+				spin_unlock(pvmw->ptl);
+				pvmw->ptl = NULL;
+				pvmw->address = pmd_addr_end(pvmw->address, end);
+				continue;
+			}
+			/* Split meanwhile: its ptes are walked below. */
+			spin_unlock(pvmw->ptl);
+			pvmw->ptl = NULL;
+		}
 		if (pmd_no_table(mm, pmdp_get(pvmw->pmd), pvmw->address, "page_vma_mapped_walk") ||
 		    !map_pte(pvmw)) {
 			pvmw->address = pmd_addr_end(pvmw->address, end);

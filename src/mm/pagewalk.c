@@ -4,8 +4,8 @@
  * level by level, a table at a time (see pagewalk.h for the callbacks).
  *
  * Differs from Linux: no hugetlb walk, no kernel-range or VMA-less walk, no
- * pte installation; a pmd leaf met where ptes are wanted is reported
- * (huge_entry_unsupported) rather than split, until THP builds split_huge_pmd.
+ * pte installation.  A pmd leaf that pmd_entry leaves to the ptes is
+ * split (split_huge_pmd), as Linux does.
  */
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
@@ -60,7 +60,9 @@ again:
 			goto again;
 		if (walk->action == ACTION_CONTINUE || !ops->pte_entry)
 			continue;
-		/* Linux splits a leaf here (split_huge_pmd) to walk its ptes. */
+		/* A leaf the pmd_entry did not take: split, as Linux, to walk its ptes. */
+		if (walk->vma && pmd_trans_huge(pmdp_get(pmd)))
+			split_huge_pmd(walk->vma, pmd, addr);
 		if (pmd_no_table(walk->mm, pmdp_get(pmd), addr, "walk_page_range"))
 			continue;
 		err = walk_pte_range(pmd, addr, next, walk);

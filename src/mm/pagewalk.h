@@ -12,8 +12,10 @@
  *                                 (as holes, if pte_hole is set).
  *   pgd_entry, pud_entry          per present entry of that level.
  *   pmd_entry(pmd, addr, next)    per pmd that is not none: a table, or a
- *                                 leaf (a huge page) it must handle itself,
- *                                 if only by pmd_no_table().  Called without
+ *                                 leaf (a THP) it may handle itself (under
+ *                                 pmd_trans_huge_lock) and skip with
+ *                                 ACTION_CONTINUE; a leaf left to the ptes
+ *                                 is split first, as Linux does.  Called without
  *                                 the pte lock: it may map the pte table
  *                                 itself (pte_offset_map_lock) and sleep.
  *                                 walk->action = ACTION_CONTINUE skips the
@@ -68,11 +70,10 @@ int walk_page_range_vma(struct vm_area_struct *vma, uint64_t start, uint64_t end
 int walk_page_vma(struct vm_area_struct *vma, const struct mm_walk_ops *ops, void *private);
 
 /*
- * The one place an upper entry that is neither none nor a table is met:
- * a huge leaf (THP, DAX) or garbage.  Until huge pmds are built it is a
- * bug, reported with the address and who met it; THP and DAX replace each
- * caller's use with their handling (zap_huge_pmd, copy_huge_pmd,
- * change_huge_pmd, split_huge_pmd, follow_huge_pmd ...).
+ * The one place an upper entry that is neither none nor a table is met
+ * where it is not expected: a pud leaf (nothing makes one yet), or a pmd
+ * leaf where every caller handles or splits them first.  A bug, reported
+ * with the address and who met it.
  */
 void huge_entry_unsupported(struct mm_struct *mm, uint64_t addr, uint64_t val, const char *level,
 			    const char *who);

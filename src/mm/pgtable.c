@@ -33,6 +33,7 @@ struct ptdesc *pagetable_alloc(struct mm_struct *mm)
 	pt->pt_mm = mm;
 	pt->ptl = ptl;
 	pt->pt_machine = m;
+	pt->pmd_huge_pte = NULL;
 	mod_vm_stat(m, NR_PAGETABLE, 1);
 	atomic_long_add(PAGE_SIZE, &mm->pgtables_bytes);
 	return pt;
@@ -218,6 +219,8 @@ pte_t mm_pte_lockless(struct mm_struct *mm, uint64_t addr)
 	pmdval = pmdp_get(pmd_table_of(m, pudval) + pmd_index(addr));
 	if (pmd_table(pmdval))
 		pte = ptep_get(pte_table_of(m, pmdval) + pte_index(addr));
+	else if (pmd_trans_huge(pmdval))
+		pte = pmd_pte_at(pmdval, pte_index(addr));	/* what the 4 KiB page's entry would say */
 out:
 	rcu_read_unlock();
 	return pte;

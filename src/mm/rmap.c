@@ -83,7 +83,7 @@ static void get_anon_vma(struct anon_vma *av)
 }
 
 /* Models put_anon_vma(): a non-root anon_vma holds a reference on its root. */
-static void put_anon_vma(struct anon_vma *av)
+void put_anon_vma(struct anon_vma *av)
 {
 	struct anon_vma *root = av->root;
 
@@ -334,15 +334,22 @@ static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, lo
 		mod_vm_stat(m, folio_test_anon(folio) ? NR_ANON_MAPPED : NR_FILE_MAPPED, nr);
 }
 
-/* __folio_add_rmap(): count nr_pages more pte mappings from page, or one pmd; the pages newly mapped. */
-static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level)
+/*
+ * __folio_add_rmap(): count nr_pages more pte mappings from page, or one
+ * pmd; the pages newly mapped.  *first_pmd: this is the folio's first pmd
+ * (it now counts in nr_anon_transparent_hugepages / AnonHugePages).
+ */
+static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level,
+			     bool *first_pmd)
 {
 	atomic_t *mapped = &folio->_nr_pages_mapped;
 	long nr = 0;
 
+	*first_pmd = false;
 	if (level == RMAP_LEVEL_PMD) {
 		atomic_inc(&folio->_large_mapcount);
 		if (atomic_inc_and_test(&folio->_entire_mapcount)) {
+			*first_pmd = true;
 			/* First pmd: every page not already mapped by a pte is newly mapped. */
 			int was = atomic_add_return(ENTIRELY_MAPPED, mapped) - ENTIRELY_MAPPED;
 
@@ -363,14 +370,17 @@ static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_page
 }
 
 /* __folio_remove_rmap(): the inverse; the pages no longer mapped at all. */
-static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level)
+static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level,
+				bool *last_pmd)
 {
 	atomic_t *mapped = &folio->_nr_pages_mapped;
 	long nr = 0;
 
+	*last_pmd = false;
 	if (level == RMAP_LEVEL_PMD) {
 		atomic_sub(1, &folio->_large_mapcount);
 		if (atomic_add_negative(-1, &folio->_entire_mapcount)) {
+			*last_pmd = true;
 			/* Last pmd: the pages no pte maps are unmapped now. */
 			int left = atomic_sub_return(ENTIRELY_MAPPED, mapped);
 
@@ -386,8 +396,21 @@ static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_p
 		if (atomic_add_negative(-1, &page->_mapcount) && atomic_sub_return(1, mapped) < ENTIRELY_MAPPED)
 			nr++;
 	}
-	/* Linux queues a partly mapped anon folio for deferred split here; no THP yet. */
 	return nr;
+}
+
+/*
+ * Some pages of an anon large folio went unmapped while others stay
+ * mapped: queue it for the deferred split, so that the shrinker can give
+ * the unmapped pages back (Linux does it at the end of
+ * __folio_remove_rmap).
+ */
+static void folio_maybe_partially_mapped(struct vm_area_struct *vma, struct folio *folio, long nr)
+{
+	if (nr && folio_test_large(folio) && folio_test_anon(folio) && folio_mapped(folio) &&
+	    (atomic_read(&folio->_nr_pages_mapped) & FOLIO_PAGES_MAPPED) < folio_nr_pages(folio) &&
+	    atomic_read(&folio->_entire_mapcount) < 0)
+		deferred_split_folio(vma->vm_mm->machine, folio, true);
 }
 
 /* __folio_set_anon(): the folio becomes anon, named by its anon_vma and index. */
@@ -438,6 +461,7 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, ui
 		/* A pmd-mapped folio is exclusive as a whole: the flag lives on its head. */
 		if (exclusive)
 			__SetPageAnonExclusive(&folio->page);
+		mod_vm_stat(m, NR_ANON_THPS, 1);
 	}
 	/* Anon memory is swap-backed, whatever the VMA (a private copy of a file's page too). */
 	if (!folio_test_swapbacked(folio))
@@ -457,7 +481,11 @@ static void __folio_add_anon_rmap(struct folio *folio, struct page *page, int nr
 		VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
 		__folio_set_anon(folio, vma, addr, exclusive);
 	}
-	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, level));
+	bool first_pmd;
+
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, level, &first_pmd));
+	if (first_pmd)
+		mod_vm_stat(m, NR_ANON_THPS, 1);
 	if (exclusive) {
 		if (level == RMAP_LEVEL_PMD)
 			SetPageAnonExclusive(&folio->page);
@@ -465,9 +493,11 @@ static void __folio_add_anon_rmap(struct folio *folio, struct page *page, int nr
 			for (int i = 0; i < nr_pages; i++)
 				SetPageAnonExclusive(page + i);
 	}
+	/* An exclusive page has one pte, or one pmd (both for a moment while a pmd is split). */
 	for (int i = 0; i < nr_pages; i++)
 		VM_WARN_ON_PAGE(PageAnonExclusive(page + i) &&
-				folio_precise_page_mapcount(folio, page + i) > 1, m, page + i);
+				(atomic_read(&page[i]._mapcount) > 0 || folio_entire_mapcount(folio) > 1),
+				m, page + i);
 }
 
 /* folio_add_anon_rmap_ptes(): nr_pages ptes from page, which map an anon folio already. */
@@ -489,18 +519,26 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 			    struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
+	bool last_pmd;
+	long nr = __folio_remove_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, &last_pmd);
 
-	folio_mod_mapped_stat(m, folio, -__folio_remove_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE));
+	folio_mod_mapped_stat(m, folio, -nr);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
+	folio_maybe_partially_mapped(vma, folio, nr);
 }
 
 /* folio_remove_rmap_pmd(): the pmd mapping the whole folio is gone. */
 void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
+	bool last_pmd;
+	long nr = __folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD, &last_pmd);
 
-	folio_mod_mapped_stat(m, folio, -__folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD));
+	folio_mod_mapped_stat(m, folio, -nr);
+	if (last_pmd && folio_test_anon(folio))
+		mod_vm_stat(m, NR_ANON_THPS, -1);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
+	folio_maybe_partially_mapped(vma, folio, nr);
 }
 
 /* folio_add_file_rmap_ptes(): nr_pages ptes from page now map a page-cache folio. */
@@ -509,7 +547,9 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 	struct mml_machine *m = vma->vm_mm->machine;
 
 	VM_BUG_ON_FOLIO(folio_test_anon(folio), m, folio);
-	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE));
+	bool first_pmd;
+
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, &first_pmd));
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */
@@ -558,6 +598,27 @@ int folio_try_dup_anon_rmap_ptes(struct folio *folio, struct page *page, int nr_
 	return 0;
 }
 
+/*
+ * folio_try_dup_anon_rmap_pmd(): fork shares the pmd mapping a whole THP.
+ * -EBUSY if it is exclusive and may be pinned (the caller splits the pmd
+ * and copies the pinned pages instead); otherwise the folio stops being
+ * exclusive and gains a pmd mapping.  The caller holds the reference.
+ */
+int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *dst_vma,
+				struct vm_area_struct *src_vma)
+{
+	struct mml_machine *m = src_vma->vm_mm->machine;
+
+	if (PageAnonExclusive(page)) {
+		if (folio_needs_cow_for_dma(src_vma, folio) && !bug_enabled(m, BUG_THP_FORK_SHARE_PINNED))
+			return -EBUSY;
+		ClearPageAnonExclusive(page);
+	}
+	atomic_inc(&folio->_entire_mapcount);
+	atomic_inc(&folio->_large_mapcount);
+	return 0;
+}
+
 /* ---- rmap walk -------------------------------------------------------------- */
 
 uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff, unsigned long nr_pages)
@@ -578,7 +639,7 @@ uint64_t vma_address(struct vm_area_struct *vma, unsigned long pgoff, unsigned l
  * holds one of its pages.  Linux looks the VMAs up in an interval tree;
  * mmlab walks the list and skips those outside (docs/deviations.md).
  */
-static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc)
+static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc, bool locked)
 {
 	struct anon_vma *av = folio_anon_vma(folio);
 	unsigned long pgoff = folio->index, nr = (unsigned long)folio_nr_pages(folio);
@@ -586,7 +647,8 @@ static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc)
 
 	if (!av)
 		return;
-	anon_vma_lock_read(av);
+	if (!locked)
+		anon_vma_lock_read(av);
 	list_for_each_entry(avc, &av->chains, same_anon_vma) {
 		struct vm_area_struct *vma = avc->vma;
 		uint64_t addr = vma_address(vma, pgoff, nr);
@@ -596,7 +658,8 @@ static void rmap_walk_anon(struct folio *folio, struct rmap_walk_control *rwc)
 		if (!rwc->rmap_one(folio, vma, addr, rwc->arg))
 			break;
 	}
-	anon_vma_unlock_read(av);
+	if (!locked)
+		anon_vma_unlock_read(av);
 }
 
 /*
@@ -627,10 +690,41 @@ static void rmap_walk_file(struct folio *folio, struct rmap_walk_control *rwc)
 	up_read(&mapping->i_mmap_rwsem);
 }
 
+/* rmap_walk_locked(): the same for an anon folio whose anon_vma lock the caller holds. */
+void rmap_walk_locked(struct folio *folio, struct rmap_walk_control *rwc)
+{
+	VM_BUG_ON_FOLIO(!folio_test_anon(folio), folio_anon_vma(folio)->machine, folio);
+	rmap_walk_anon(folio, rwc, true);
+}
+
+/*
+ * Models folio_get_anon_vma(): a reference to the anon_vma of a mapped
+ * anon folio, or NULL.  The anon_vma is freed after a grace period, so
+ * under RCU it can be looked at even while its last user goes; the
+ * reference is taken only if it is still live.
+ */
+struct anon_vma *folio_get_anon_vma(struct folio *folio)
+{
+	struct anon_vma *av;
+
+	rcu_read_lock();
+	av = folio_anon_vma(folio);
+	if (av && !atomic_add_unless(&av->refcount, 1, 0))
+		av = NULL;
+	if (av && !folio_mapped(folio)) {
+		/* Unmapped meanwhile: the anon_vma may be on its way out. */
+		rcu_read_unlock();
+		put_anon_vma(av);
+		return NULL;
+	}
+	rcu_read_unlock();
+	return av;
+}
+
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 {
 	if (folio_test_anon(folio))
-		rmap_walk_anon(folio, rwc);
+		rmap_walk_anon(folio, rwc, false);
 	else
 		rmap_walk_file(folio, rwc);
 }
@@ -702,6 +796,93 @@ int folio_try_share_anon_rmap_pte(struct folio *folio, struct page *page)
 	ClearPageAnonExclusive(page);
 	smp_mb();
 	return 0;
+}
+
+/* ---- migration entries ------------------------------------------------------ */
+
+/*
+ * try_to_migrate_one(): every pte of vma mapping the (locked) folio
+ * becomes a migration entry carrying what the pte said: writable, or
+ * PG_anon_exclusive, its young and dirty bits, soft-dirty; the mapping
+ * and its reference go.  A pmd mapping is split first (Linux's
+ * TTU_SPLIT_HUGE_PMD).  False, stopping the walk, when an exclusive page
+ * may be pinned: it cannot stop being exclusive.
+ */
+static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma, uint64_t address, void *arg)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, address);
+	struct mmu_notifier_range range;
+	bool ret = true;
+
+	(void)arg;
+	if (folio_test_large(folio))
+		split_huge_pmd_address(vma, address);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_MIGRATE, 0, mm, address,
+				min(vma->vm_end, address + ((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT)));
+	mmu_notifier_invalidate_range_start(&range);
+	while (page_vma_mapped_walk(&pvmw)) {
+		pte_t pteval = ptep_get(pvmw.pte), swp_pte;
+		struct page *subpage;
+		bool anon_exclusive;
+		swp_entry_t entry;
+
+		if (!pte_present(pteval)) {
+			/* A device-exclusive entry: the CPU's pte comes back first, then goes. */
+			restore_exclusive_pte(vma, folio, pfn_to_page(m, swp_offset_pfn(pte_to_swp_entry(pteval))),
+					      pvmw.address, pvmw.pte, pteval);
+			pteval = ptep_get(pvmw.pte);
+		}
+		subpage = pfn_to_page(m, pte_pfn(pteval));
+		anon_exclusive = PageAnonExclusive(subpage);
+		pteval = ptep_get_and_clear(pvmw.pte);
+		flush_tlb_page(vma, pvmw.address);
+		if (pte_dirty(pteval))
+			folio_set_dirty(folio);
+		if (anon_exclusive && folio_try_share_anon_rmap_pte(folio, subpage)) {
+			set_pte(pvmw.pte, pteval);
+			ret = false;
+			page_vma_mapped_walk_done(&pvmw);
+			break;
+		}
+		if (pte_write(pteval))
+			entry = make_writable_migration_entry(page_to_pfn(m, subpage));
+		else if (anon_exclusive)
+			entry = make_readable_exclusive_migration_entry(page_to_pfn(m, subpage));
+		else
+			entry = make_readable_migration_entry(page_to_pfn(m, subpage));
+		if (pte_young(pteval))
+			entry = make_migration_entry_young(entry);
+		if (pte_dirty(pteval))
+			entry = make_migration_entry_dirty(entry);
+		swp_pte = swp_entry_to_pte(entry);
+		if (pte_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		if (pte_uffd_wp(pteval))
+			swp_pte = pte_swp_mkuffd_wp(swp_pte);
+		set_pte(pvmw.pte, swp_pte);
+		folio_remove_rmap_pte(folio, subpage, vma);
+		folio_put(m, folio);
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/*
+ * try_to_migrate(): every mapping of the locked folio becomes a
+ * migration entry; true if none is left (a pinned exclusive page stops
+ * it).  rmap_locked: the caller holds the anon_vma lock.
+ */
+bool try_to_migrate(struct folio *folio, bool rmap_locked)
+{
+	struct rmap_walk_control rwc = { .rmap_one = try_to_migrate_one };
+
+	if (rmap_locked)
+		rmap_walk_locked(folio, &rwc);
+	else
+		rmap_walk(folio, &rwc);
+	return !folio_mapped(folio);
 }
 
 /* ---- device-exclusive entries --------------------------------------------- */

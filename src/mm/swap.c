@@ -50,6 +50,22 @@ void folio_add_lru(struct mml_machine *m, struct folio *folio)
 	spin_unlock(&m->lruvec.lru_lock);
 }
 
+/*
+ * lru_add_split_folio(): a page split off folio joins the LRU beside it,
+ * counted as it already was (folio counted all its pages); beside nothing
+ * if folio is isolated, then counted anew.  lru_lock held.
+ */
+void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio)
+{
+	lockdep_assert_held_spin(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio)) {
+		list_add(&new_folio->lru, &folio->lru);
+		folio_set_lru(new_folio);
+	} else {
+		lruvec_add_folio(m, new_folio);
+	}
+}
+
 /* The last reference is gone (__folio_put): off the list, if it is on one. */
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
 {

@@ -356,6 +356,8 @@ static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wa
 	struct mml_machine *m = mm->machine;
 	unsigned type = *(unsigned *)walk->private;
 
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		return 0;	/* a leaf has no swap entries */
 	if (pmd_no_table(mm, pmdp_get(pmd), addr, "swapoff"))
 		return 0;
 	for (; addr < end; addr += PAGE_SIZE) {

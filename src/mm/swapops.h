@@ -63,8 +63,70 @@ static inline bool is_device_exclusive_pte(pte_t pte)
 {
 	return is_swap_pte(pte) && is_device_exclusive_entry(pte_to_swp_entry(pte));
 }
-/* The frame a pfn-carrying entry names. */
-static inline unsigned long swp_offset_pfn(swp_entry_t e) { return (unsigned long)swp_offset(e); }
+/*
+ * The frame a pfn-carrying entry names.  A migration entry keeps the pte's
+ * young and dirty bits above the frame number (SWP_MIG_YOUNG_BIT and
+ * SWP_MIG_DIRTY_BIT, as x86-64 has room for), so that the restored pte
+ * says what the old one did.
+ */
+#define SWP_PFN_BITS		47
+#define SWP_MIG_YOUNG_BIT	SWP_PFN_BITS
+#define SWP_MIG_DIRTY_BIT	(SWP_PFN_BITS + 1)
+static inline unsigned long swp_offset_pfn(swp_entry_t e)
+{
+	return (unsigned long)(swp_offset(e) & ((1ULL << SWP_PFN_BITS) - 1));
+}
+
+/*
+ * Migration entries: the page at pfn is locked and being split (or, later,
+ * moved); the entry stands for its mapping meanwhile and carries what the
+ * pte said: writable, or readable and PG_anon_exclusive, or readable.
+ * Unlike a device-exclusive entry it holds no reference and no mapcount:
+ * remove_migration_ptes() gives both back when it restores the pte.
+ */
+static inline swp_entry_t make_readable_migration_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_MIGRATION_READ, pfn);
+}
+static inline swp_entry_t make_readable_exclusive_migration_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_MIGRATION_READ_EXCLUSIVE, pfn);
+}
+static inline swp_entry_t make_writable_migration_entry(unsigned long pfn)
+{
+	return swp_entry(SWP_MIGRATION_WRITE, pfn);
+}
+static inline bool is_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_READ || swp_type(e) == SWP_MIGRATION_READ_EXCLUSIVE ||
+	       swp_type(e) == SWP_MIGRATION_WRITE;
+}
+static inline bool is_writable_migration_entry(swp_entry_t e) { return swp_type(e) == SWP_MIGRATION_WRITE; }
+/* Neither writable nor exclusive. */
+static inline bool is_readable_migration_entry(swp_entry_t e) { return swp_type(e) == SWP_MIGRATION_READ; }
+static inline bool is_readable_exclusive_migration_entry(swp_entry_t e)
+{
+	return swp_type(e) == SWP_MIGRATION_READ_EXCLUSIVE;
+}
+static inline swp_entry_t make_migration_entry_young(swp_entry_t e)
+{
+	return swp_entry(swp_type(e), swp_offset(e) | (1ULL << SWP_MIG_YOUNG_BIT));
+}
+static inline swp_entry_t make_migration_entry_dirty(swp_entry_t e)
+{
+	return swp_entry(swp_type(e), swp_offset(e) | (1ULL << SWP_MIG_DIRTY_BIT));
+}
+static inline bool is_migration_entry_young(swp_entry_t e) { return swp_offset(e) & (1ULL << SWP_MIG_YOUNG_BIT); }
+static inline bool is_migration_entry_dirty(swp_entry_t e) { return swp_offset(e) & (1ULL << SWP_MIG_DIRTY_BIT); }
+static inline bool is_migration_pte(pte_t pte)
+{
+	return is_swap_pte(pte) && is_migration_entry(pte_to_swp_entry(pte));
+}
+/* An entry that names a frame rather than a swap slot (device-exclusive or migration). */
+static inline bool is_pfn_swap_entry(swp_entry_t e)
+{
+	return is_migration_entry(e) || is_device_exclusive_entry(e);
+}
 
 /* swap_map counts: the number of ptes (and fork copies) naming a slot. */
 #define SWAP_HAS_CACHE	0x40	/* the slot's folio is in the swap cache */

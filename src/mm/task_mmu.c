@@ -51,7 +51,7 @@ int mml_show_maps(struct mml_task *t, FILE *out)
 
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
-	uint64_t referenced, anonymous, lazyfree, swap;
+	uint64_t referenced, anonymous, lazyfree, swap, anonymous_thp;
 	uint64_t pss, pss_dirty, swap_pss;	/* << PSS_SHIFT */
 };
 
@@ -156,7 +156,36 @@ static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_w
 	return 0;
 }
 
+/*
+ * smaps_pmd_entry(): a leaf counts each of its pages, with the page's own
+ * map count (its ptes elsewhere and the folio's pmds), and in
+ * AnonHugePages; the huge zero folio is not resident memory.
+ */
+static int smaps_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	struct mem_size_stats *mss = walk->private;
+	struct mml_machine *m = walk->mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	struct folio *folio;
+	pmd_t pmdval;
+
+	if (!ptl)
+		return 0;
+	walk->action = ACTION_CONTINUE;
+	pmdval = pmdp_get(pmd);
+	if (!is_huge_zero_pmd(m, pmdval)) {
+		folio = page_folio(pmd_page(m, pmdval));
+		for (long i = 0; i < HPAGE_PMD_NR; i++)
+			smaps_account(mss, folio, folio_page(folio, i), pmd_young(pmdval), pmd_dirty(pmdval));
+		if (folio_test_anon(folio))
+			mss->anonymous_thp += HPAGE_PMD_SIZE;
+	}
+	spin_unlock(ptl);
+	return 0;
+}
+
 static const struct mm_walk_ops smaps_walk_ops = {
+	.pmd_entry = smaps_pmd_entry,
 	.pte_entry = smaps_pte_entry,
 	.pte_hole = smaps_pte_hole,
 };
@@ -210,7 +239,7 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Anonymous", mss.anonymous);
 		SEQ_KB(out, "KSM", 0);
 		SEQ_KB(out, "LazyFree", mss.lazyfree);
-		SEQ_KB(out, "AnonHugePages", 0);
+		SEQ_KB(out, "AnonHugePages", mss.anonymous_thp);
 		SEQ_KB(out, "ShmemPmdMapped", 0);
 		SEQ_KB(out, "FilePmdMapped", 0);
 		SEQ_KB(out, "Shared_Hugetlb", 0);
@@ -218,7 +247,8 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Swap", mss.swap);
 		SEQ_KB(out, "SwapPss", mss.swap_pss >> PSS_SHIFT);
 		SEQ_KB(out, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
-		fprintf(out, "THPeligible:    %8d\n", 0);
+		fprintf(out, "THPeligible:    %8d\n",
+			thp_vma_allowable_order(vma, vma->vm_flags, TVA_SMAPS | TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER));
 		show_smap_vma_flags(out, vma);
 	}
 	up_read(&mm->mmap_lock);
@@ -280,7 +310,41 @@ static int pagemap_pte_hole(uint64_t addr, uint64_t end, int depth, struct mm_wa
 	return 0;
 }
 
+/*
+ * pagemap_pmd_entry(): a leaf gives each page its frame, consecutive,
+ * and PM_MMAP_EXCLUSIVE where the page is mapped once (Linux's
+ * pagemap_pmd_range_thp).
+ */
+static int pagemap_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	struct mml_machine *m = walk->mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	uint64_t **out = walk->private;
+	struct folio *folio = NULL;
+	pmd_t pmdval;
+
+	if (!ptl)
+		return 0;
+	walk->action = ACTION_CONTINUE;
+	pmdval = pmdp_get(pmd);
+	if (!is_huge_zero_pmd(m, pmdval))
+		folio = page_folio(pmd_page(m, pmdval));
+	for (; addr < next; addr += PAGE_SIZE) {
+		unsigned idx = pte_index(addr);
+		uint64_t e = ((uint64_t)(pmd_pfn(pmdval) + idx) & MML_PM_PFRAME_MASK) | MML_PM_PRESENT;
+
+		if (pmd_soft_dirty(pmdval) || (walk->vma->vm_flags & VM_SOFTDIRTY))
+			e |= MML_PM_SOFT_DIRTY;
+		if (folio && folio_precise_page_mapcount(folio, folio_page(folio, idx)) == 1)
+			e |= MML_PM_MMAP_EXCLUSIVE;
+		*(*out)++ = e;
+	}
+	spin_unlock(ptl);
+	return 0;
+}
+
 static const struct mm_walk_ops pagemap_walk_ops = {
+	.pmd_entry = pagemap_pmd_entry,
 	.pte_entry = pagemap_pte_entry,
 	.pte_hole = pagemap_pte_hole,
 };

@@ -116,6 +116,8 @@ static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		return err;
 	}
 
+	/* No pmd leaf may straddle the new boundary. */
+	vma_adjust_trans_huge(vma, addr);
 	vma_bounds_lock(vma);
 	if (new_below) {
 		new->vm_end = addr;

@@ -24,6 +24,13 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	while (page_vma_mapped_walk(&pvmw)) {
 		if (vma->vm_flags & VM_LOCKED)
 			ra->locked = true;
+		if (!pvmw.pte) {
+			/* A pmd leaf maps the whole THP: its accessed bit, or a secondary MMU's. */
+			if (pmdp_test_and_clear_young(pvmw.pmd) |
+			    mmu_notifier_clear_flush_young(vma->vm_mm, pvmw.address, pvmw.address + HPAGE_PMD_SIZE))
+				ra->referenced++;
+			continue;
+		}
 		/*
 		 * A device-exclusive entry: old from the CPU's side, as Linux
 		 * 6.15+ takes it, and no secondary MMU is asked (the device's
@@ -267,6 +274,24 @@ static int shrink_file_folio(struct mml_machine *m, struct folio *folio, bool *a
  * put back on their lists.
  */
 static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
+				       bool ignore_references);
+
+/* The small folios a split put on list, isolated: through reclaim, as the first one goes. */
+static unsigned long shrink_split_tails(struct mml_machine *m, struct list_head *list, bool ignore_references)
+{
+	struct folio *batch[HPAGE_PMD_NR];
+	unsigned long n = 0;
+
+	while (!list_empty(list)) {
+		struct folio *folio = list_first_entry(list, struct folio, lru);
+
+		list_del_init(&folio->lru);
+		batch[n++] = folio;
+	}
+	return shrink_folio_list(m, batch, n, ignore_references);
+}
+
+static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
 				       bool ignore_references)
 {
 	unsigned long freed = 0;
@@ -281,14 +306,6 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		/* A file folio truncated while we held it: its last reference frees it. */
 		if (!anon && !folio->mapping && !folio_test_swapcache(folio))
 			goto keep_locked;
-		/*
-		 * Linux swaps a large folio out whole where it can (THP swap)
-		 * and splits it otherwise; neither is built yet: said, then kept.
-		 */
-		if (folio_test_large(folio)) {
-			split_folio(m, folio);
-			goto keep_locked;
-		}
 		if (!ignore_references) {
 			switch (folio_check_references(folio)) {
 			case FOLIOREF_ACTIVATE:
@@ -302,6 +319,22 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		}
 		if (folio_maybe_dma_pinned(folio) && !bug_enabled(m, BUG_RECLAIM_UNMAPS_PINNED))
 			goto keep_locked;
+		/*
+		 * A large folio: mmlab has no THP swap (one cluster of slots for
+		 * the whole folio), so it is split, as Linux does when no
+		 * cluster is free (thp_swpout_fallback), and its pages go on
+		 * through reclaim one by one.
+		 */
+		if (folio_test_large(folio)) {
+			bool pmd_order = folio_order(folio) == HPAGE_PMD_ORDER;
+			LIST_HEAD(tails);
+
+			if (!anon || split_folio_to_list(m, folio, &tails))
+				goto keep_locked;
+			if (pmd_order && folio_test_swapbacked(folio))
+				count_vm_event(m, THP_SWPOUT_FALLBACK);
+			freed += shrink_split_tails(m, &tails, ignore_references);
+		}
 		/* A swap-backed anon folio needs a slot before its ptes can name one. */
 		if (anon && folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
 			if (!add_to_swap(m, folio)) {

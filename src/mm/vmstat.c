@@ -133,6 +133,8 @@ static long mi_cached(struct mml_machine *m)
 static long mi_shmem(struct mml_machine *m) { return global_vm_stat(m, NR_SHMEM); }
 static long mi_dirty(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_DIRTY); }
 static long mi_writeback(struct mml_machine *m) { return global_vm_stat(m, NR_WRITEBACK); }
+/* PMD-mapped anon THPs, counted by folio (NR_ANON_THPS), shown in pages. */
+static long mi_anon_huge(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_THPS) * HPAGE_PMD_NR; }
 
 static const struct meminfo_field meminfo_fields[] = {
 	{ "MemTotal", mi_total },
@@ -155,6 +157,7 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "Mapped", mi_mapped },
 	{ "Shmem", mi_shmem },
 	{ "PageTables", mi_pagetables },
+	{ "AnonHugePages", mi_anon_huge },
 };
 
 const char *mml_meminfo_name(unsigned i)

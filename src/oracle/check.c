@@ -217,6 +217,80 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	check_file_pte(st, mm, vma, addr, pte, folio);
 }
 
+/*
+ * A pmd leaf: an aligned PMD-sized anon folio (or the huge zero folio,
+ * read-only) in a VMA that covers all of it, each of its pages counting
+ * the pmd once; writable only if PG_anon_exclusive on the head and
+ * mapped by nothing else.
+ */
+static void check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_t addr, pmd_t pmd, long *rss)
+{
+	struct mml_machine *m = st->m;
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	unsigned long pfn = pmd_pfn(pmd);
+	struct folio *folio;
+	struct anon_vma *av;
+
+	if (!vma || vma->vm_start > addr || vma->vm_end < addr + HPAGE_PMD_SIZE) {
+		FAIL(st, INV_RMAP, "mm %d: pmd leaf at %#llx not inside one VMA", mm->tgid, (unsigned long long)addr);
+		return;
+	}
+	if (!pfn_valid(m, pfn) || pfn % HPAGE_PMD_NR) {
+		FAIL(st, INV_NO_STALE, "mm %d: pmd leaf at %#llx maps pfn %lu, not an aligned 2 MiB frame", mm->tgid,
+		     (unsigned long long)addr, pfn);
+		return;
+	}
+	if (pmd_write(pmd) && !(vma->vm_flags & VM_WRITE))
+		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx in a VMA without VM_WRITE", mm->tgid,
+		     (unsigned long long)addr);
+	if (pmd_tagged(pmd) != !!(vma->vm_flags & VM_MTE))
+		FAIL(st, INV_TAGS, "mm %d: pmd at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
+		     pmd_tagged(pmd) ? "tagged" : "untagged", (vma->vm_flags & VM_MTE) ? "with" : "without");
+	folio = page_folio(pfn_to_page(m, pfn));
+	if (is_huge_zero_folio(m, folio)) {
+		if (pmd_write(pmd) || !pmd_special(pmd))
+			FAIL(st, INV_RIGHTS, "mm %d: huge zero folio mapped writable or not special at %#llx", mm->tgid,
+			     (unsigned long long)addr);
+		return;
+	}
+	if (frame_is_free(&folio->page) || &folio->page != pfn_to_page(m, pfn) ||
+	    folio_order(folio) != HPAGE_PMD_ORDER || !folio_test_anon(folio)) {
+		FAIL(st, INV_NO_STALE, "mm %d: pmd leaf at %#llx maps pfn %lu, not the head of a PMD-sized anon folio",
+		     mm->tgid, (unsigned long long)addr, pfn);
+		return;
+	}
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
+		st->maps[pfn + i]++;
+	*rss += HPAGE_PMD_NR;
+	if (pmd_write(pmd) && (!PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1))
+		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx maps a THP that is %s (mapcount %d)", mm->tgid,
+		     (unsigned long long)addr, PageAnonExclusive(&folio->page) ? "exclusive" : "not exclusive",
+		     folio_mapcount(folio));
+	if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1))
+		FAIL(st, INV_PINS, "mm %d: THP at %#llx may be pinned but is shared (mapcount %d)", mm->tgid,
+		     (unsigned long long)addr, folio_mapcount(folio));
+	if (folio->index != linear_page_index(vma, addr))
+		FAIL(st, INV_RMAP, "mm %d: THP at %#llx has index %#lx, VMA says %#lx", mm->tgid,
+		     (unsigned long long)addr, folio->index, linear_page_index(vma, addr));
+	av = folio_anon_vma(folio);
+	if (!av || !pgoff_in_anon_vma_chain(vma, av))
+		FAIL(st, INV_RMAP, "mm %d: THP at %#llx: its anon_vma is not chained to the VMA", mm->tgid,
+		     (unsigned long long)addr);
+}
+
+/* Each pmd leaf of a pmd table has one pte table deposited beside it, for its split. */
+static void check_deposited_tables(struct check_state *st, struct mm_struct *mm, pmd_t *pmd, int leaves)
+{
+	struct ptdesc *pt = virt_to_ptdesc(st->m, pmd)->pmd_huge_pte;
+	int n = 0;
+
+	for (; pt && n <= leaves; pt = pt->pmd_huge_pte, n++)
+		note_table(st, mm, page_to_pfn(st->m, pt), "deposited pte");
+	if (n != leaves)
+		FAIL(st, INV_TABLES, "mm %d: a pmd table with %d leaves has %s%d deposited pte tables", mm->tgid, leaves,
+		     n > leaves ? "more than " : "", n);
+}
+
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
 			    long *swap)
 {
@@ -258,6 +332,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		for (int u = 0; u < PTRS_PER_PUD; u++) {
 			pud_t pu = pudp_get(&pud[u]);
 			pmd_t *pmd;
+			int leaves;
 
 			if (pud_none(pu))
 				continue;
@@ -267,6 +342,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			}
 			note_table(st, mm, pud_pfn(pu), "pmd");
 			pmd = pmd_table_of(m, pu);
+			leaves = 0;
 			for (int d = 0; d < PTRS_PER_PMD; d++) {
 				pmd_t pm = pmdp_get(&pmd[d]);
 				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
@@ -274,6 +350,11 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 
 				if (pmd_none(pm))
 					continue;
+				if (pmd_trans_huge(pm)) {
+					leaves++;
+					check_pmd_leaf(st, mm, base, pm, &rss);
+					continue;
+				}
 				if (!pmd_table(pm)) {
 					FAIL(st, INV_TABLES, "mm %d: bad pmd entry at %#llx: %#llx", mm->tgid,
 					     (unsigned long long)base, (unsigned long long)pmd_val(pm));
@@ -281,6 +362,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				}
 				check_pte_table(st, mm, pm, base, &rss, &swap);
 			}
+			check_deposited_tables(st, mm, pmd, leaves);
 		}
 	}
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
@@ -338,11 +420,56 @@ static void check_device_translation(void *arg, const struct device_translation 
 		     t->id, (unsigned long long)t->addr, t->pfn, why, (unsigned long long)pte_val(pte));
 }
 
+/*
+ * The deferred split queue (Y) holds large anon folios of order >= 2 in
+ * use, once each, as many as its length says; every one partly unmapped
+ * (some pages mapped, others not, no pmd) is on it, marked.  The huge zero
+ * folio stays zero.
+ */
+static void check_split_queue(struct check_state *st)
+{
+	static const char zeros[PAGE_SIZE];
+	struct mml_machine *m = st->m;
+	struct folio *folio, *zero = m->huge_zero_folio;
+	unsigned long n = 0;
+
+	list_for_each_entry(folio, &m->split_queue.split_queue, _deferred_list) {
+		if (++n > m->split_queue.split_queue_len)
+			break;
+		if (folio_order(folio) < 2 || !folio_test_anon(folio) || frame_is_free(&folio->page))
+			FAIL(st, INV_OBJECTS, "pfn %lu on the deferred split queue is not a large anon folio in use",
+			     folio_pfn(m, folio));
+	}
+	if (n != m->split_queue.split_queue_len)
+		FAIL(st, INV_OBJECTS, "the deferred split queue holds %lu folios, its length says %lu", n,
+		     m->split_queue.split_queue_len);
+	if (zero)
+		for (long i = 0; i < HPAGE_PMD_NR; i++)
+			if (memcmp(page_address(m, folio_page(zero, i)), zeros, PAGE_SIZE)) {
+				FAIL(st, INV_NO_STALE, "the huge zero folio's page %ld was written", i);
+				break;
+			}
+}
+
+/* A large anon folio partly unmapped waits on the deferred split queue, marked so. */
+static void check_large_anon_folio(struct check_state *st, struct folio *folio)
+{
+	long mapped;
+
+	if (folio_order(folio) < 2 || !folio_test_anon(folio) || folio_entire_mapcount(folio) || !folio_mapped(folio))
+		return;
+	mapped = atomic_read(&folio->_nr_pages_mapped) & FOLIO_PAGES_MAPPED;
+	if (mapped < folio_nr_pages(folio) &&
+	    (list_empty(&folio->_deferred_list) || !test_bit(PG_partially_mapped, &folio->_flags_1)))
+		FAIL(st, INV_OBJECTS, "pfn %lu: large folio with %ld of %ld pages mapped is not queued for its split",
+		     folio_pfn(st->m, folio), mapped, folio_nr_pages(folio));
+}
+
 static void check_frames(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
 	unsigned long free_pages = 0, unreached_tables = 0;
-	long anon_mapped = 0;
+	long anon_mapped = 0, anon_thps = 0;
 
 	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
 		struct page *p = pfn_to_page(m, pfn);
@@ -391,12 +518,18 @@ static void check_frames(struct check_state *st)
 				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
 			if (!folio_is_valid(m, folio, st->out))
 				st->errors++;
+			if (folio_test_anon(folio) && folio_entire_mapcount(folio))
+				anon_thps++;
+			check_large_anon_folio(st, folio);
 		}
 		pfn += 1UL << folio->order;
 	}
 	if ((long)free_pages != global_vm_stat(m, NR_FREE_PAGES))
 		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
 		     free_pages);
+	if (anon_thps != global_vm_stat(m, NR_ANON_THPS))
+		FAIL(st, INV_COUNTERS, "nr_anon_transparent_hugepages is %ld, %ld anon THPs are PMD-mapped",
+		     global_vm_stat(m, NR_ANON_THPS), anon_thps);
 	if (anon_mapped != global_vm_stat(m, NR_ANON_MAPPED))
 		FAIL(st, INV_COUNTERS, "nr_anon_pages is %ld, %ld anon pages are mapped", global_vm_stat(m, NR_ANON_MAPPED),
 		     anon_mapped);
@@ -636,6 +769,7 @@ int mml_check_locked(struct mml_machine *m)
 	spin_unlock(&m->tasks_lock);
 	device_for_each_translation(m, check_device_translation, &st);
 	check_frames(&st);
+	check_split_queue(&st);
 	check_files(&st);
 	check_swap(&st);
 	free(st.maps);

@@ -245,12 +245,13 @@ void bit_wait(int nr, unsigned long *word)
 	pthread_mutex_unlock(&q->m);
 }
 
-bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms)
+/* Sleep until the bit is want (clear or set) or ms have passed: whether it is want. */
+static bool bit_wait_for_timeout(int nr, unsigned long *word, bool want, unsigned ms)
 {
 	struct bit_waitq *q;
 	struct timespec until;
 
-	if (!test_bit(nr, word))
+	if (test_bit(nr, word) == want)
 		return true;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += ms / 1000;
@@ -261,10 +262,20 @@ bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms)
 	}
 	q = bit_waitqueue(word);
 	pthread_mutex_lock(&q->m);
-	while (test_bit(nr, word) && pthread_cond_timedwait(&q->c, &q->m, &until) != ETIMEDOUT)
+	while (test_bit(nr, word) != want && pthread_cond_timedwait(&q->c, &q->m, &until) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&q->m);
-	return !test_bit(nr, word);
+	return test_bit(nr, word) == want;
+}
+
+bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms)
+{
+	return bit_wait_for_timeout(nr, word, false, ms);
+}
+
+bool bit_wait_set_timeout(int nr, unsigned long *word, unsigned ms)
+{
+	return bit_wait_for_timeout(nr, word, true, ms);
 }
 
 void bit_wait_set(int nr, unsigned long *word)

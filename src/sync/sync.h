@@ -215,6 +215,7 @@ void bit_wait(int nr, unsigned long *word);
  */
 bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms);	/* false: still set */
 void bit_wait_set(int nr, unsigned long *word);
+bool bit_wait_set_timeout(int nr, unsigned long *word, unsigned ms);	/* false: still clear */
 void clear_bit_wake(int nr, unsigned long *word);
 bool set_bit_wake(int nr, unsigned long *word);	/* the bit's old value */
 

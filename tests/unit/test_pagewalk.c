@@ -180,29 +180,6 @@ TEST(a_callback_error_stops_the_walk)
  * goes through huge_entry_unsupported() (a report) and skips its range,
  * as zap, fork, mprotect and the fault path do.
  */
-TEST(a_pmd_leaf_is_reported_not_skipped_in_silence)
-{
-	struct mml_machine *m = h_machine(0);
-	struct mml_task *t = two_vmas(m);
-	struct trace tr = { .skip_vma_start = 1 };
-	pmd_t *pmd, saved;
-	long reports;
-
-	REQUIRE(t);
-	pmd = mm_find_pmd(t->mm, GB);
-	REQUIRE(pmd && pmd_table(pmdp_get(pmd)));
-	saved = pmdp_get(pmd);
-	set_pmd(pmd, pmd_mkhuge(pfn_pmd(m->zero_pfn, vm_get_page_prot(VM_READ))));
-	reports = mml_report_count(m);
-	CHECK_EQ(walk(t, GB, 2 * GB + 4 * H_PAGE, &tr), 0);
-	CHECK_EQ(mml_report_count(m), reports + 1);
-	CHECK_EQ(tr.pmds, 2);		/* pmd_entry still sees the leaf */
-	CHECKF(tr.present == 1 && strstr(tr.log, "pte 80002000"), "%s", tr.log);
-	set_pmd(pmd, saved);
-	h_forget_machine(m);
-	CHECK_EQ(mml_machine_free(m), -EBUSY);	/* for the report, not a leak */
-}
-
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);
