@@ -276,6 +276,49 @@ long mml_kpagecount(struct mml_machine *m, uint64_t pfn);
 #define MML_PM_SWAP		(1ULL << 62)
 #define MML_PM_PRESENT		(1ULL << 63)
 
+/*
+ * /proc/kpageflags bits (mml_kpageflags): Linux's KPF_* numbers, the
+ * stable ones of include/uapi/linux/kernel-page-flags.h and, from 32,
+ * the "kernel hacking" ones of include/linux/kernel-page-flags.h.
+ */
+#define MML_KPF_LOCKED		0
+#define MML_KPF_ERROR		1
+#define MML_KPF_REFERENCED	2
+#define MML_KPF_UPTODATE	3
+#define MML_KPF_DIRTY		4
+#define MML_KPF_LRU		5
+#define MML_KPF_ACTIVE		6
+#define MML_KPF_SLAB		7
+#define MML_KPF_WRITEBACK	8
+#define MML_KPF_RECLAIM		9
+#define MML_KPF_BUDDY		10
+#define MML_KPF_MMAP		11
+#define MML_KPF_ANON		12
+#define MML_KPF_SWAPCACHE	13
+#define MML_KPF_SWAPBACKED	14
+#define MML_KPF_COMPOUND_HEAD	15
+#define MML_KPF_COMPOUND_TAIL	16
+#define MML_KPF_HUGE		17
+#define MML_KPF_UNEVICTABLE	18
+#define MML_KPF_HWPOISON	19
+#define MML_KPF_NOPAGE		20
+#define MML_KPF_KSM		21
+#define MML_KPF_THP		22
+#define MML_KPF_OFFLINE		23
+#define MML_KPF_ZERO_PAGE	24
+#define MML_KPF_IDLE		25
+#define MML_KPF_PGTABLE		26
+#define MML_KPF_RESERVED	32
+#define MML_KPF_MLOCKED		33
+#define MML_KPF_OWNER_2		34	/* PG_owner_2: an anon folio's head is PG_anon_exclusive */
+#define MML_KPF_PRIVATE		35
+#define MML_KPF_PRIVATE_2	36
+#define MML_KPF_OWNER_PRIVATE	37	/* PG_owner_priv_1: PG_swapcache */
+#define MML_KPF_ARCH		38
+#define MML_KPF_SOFTDIRTY	40
+#define MML_KPF_ARCH_2		41	/* arm64: PG_mte_tagged */
+#define MML_KPF_ARCH_3		42	/* arm64: PG_mte_lock */
+
 int  mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry);	/* the /proc/PID/pagemap entry, frame number included */
 long mml_vmstat(struct mml_machine *m, const char *name);	/* a /proc/vmstat counter by its Linux name; -ENOENT if unknown */
 long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo field in kB (or pages for HugePages_*); -ENOENT if unknown */

@@ -587,32 +587,41 @@ int mml_fcntl(struct mml_task *t, int fd, int cmd, long arg)
 	return (int)fdput_exit(t, file, ret);
 }
 
-/* drop_caches (fs/drop_caches.c): every clean, unused page-cache folio goes. */
+/*
+ * drop_pagecache_sb() over every mount (fs/drop_caches.c): every clean,
+ * unused page-cache folio goes.  Inside an operation: the sysctl file and
+ * mml_drop_caches both call it.
+ */
+void drop_pagecache(struct mml_machine *m)
+{
+	for (int i = 0; i < NR_MOUNTS; i++) {
+		struct super_block *sb = m->mounts[i];
+		struct inode *inode, *prev = NULL;
+
+		spin_lock(&sb->s_inode_list_lock);
+		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+			if (!atomic_add_unless(&inode->i_count, 1, 0))
+				continue;
+			spin_unlock(&sb->s_inode_list_lock);
+			if (prev)
+				iput(prev);
+			prev = inode;
+			invalidate_mapping_pages(inode->i_mapping, 0, ~0UL);
+			spin_lock(&sb->s_inode_list_lock);
+		}
+		spin_unlock(&sb->s_inode_list_lock);
+		if (prev)
+			iput(prev);
+	}
+}
+
+/* drop_caches, as writing mode to /proc/sys/vm/drop_caches (1 and 3 drop the page cache). */
 int mml_drop_caches(struct mml_machine *m, int mode)
 {
 	if (mode < 1 || mode > 3)
 		return -EINVAL;
 	op_enter(m, NULL);
-	if (mode & 1) {
-		for (int i = 0; i < NR_MOUNTS; i++) {
-			struct super_block *sb = m->mounts[i];
-			struct inode *inode, *prev = NULL;
-
-			spin_lock(&sb->s_inode_list_lock);
-			list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-				if (!atomic_add_unless(&inode->i_count, 1, 0))
-					continue;
-				spin_unlock(&sb->s_inode_list_lock);
-				if (prev)
-					iput(prev);
-				prev = inode;
-				invalidate_mapping_pages(inode->i_mapping, 0, ~0UL);
-				spin_lock(&sb->s_inode_list_lock);
-			}
-			spin_unlock(&sb->s_inode_list_lock);
-			if (prev)
-				iput(prev);
-		}
-	}
+	if (mode & 1)
+		drop_pagecache(m);
 	return (int)op_exit(m, 0);
 }

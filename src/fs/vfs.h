@@ -33,6 +33,9 @@ struct files_struct *files_alloc(struct mml_machine *m);
 struct files_struct *dup_fd(struct files_struct *old);
 void put_files_struct(struct files_struct *files);
 
+/* drop_caches' page-cache half: every clean, unused page-cache folio of every mount goes. */
+void drop_pagecache(struct mml_machine *m);
+
 /* The machine's mounts: made at power-on, written back and torn down at power-off. */
 int vfs_init(struct mml_machine *m);
 /* Power-off: write every dirty page back, evict every inode; leaks found: reported, counted. */

@@ -118,6 +118,18 @@ struct cf_backend {
 	 * fstat's struct cf_stat.
 	 */
 	int64_t (*fcall)(struct cf_backend *b, int task, const struct cf_fcall *c, void *out);
+	/*
+	 * A tunable file by its Linux path (/sys/kernel/mm/..., /proc/sys/vm/...):
+	 * write value (0 or -errno), or read it into out, n bytes at most and
+	 * NUL-terminated (the length, or -errno).  The host restores every
+	 * file it wrote when the scenario ends.
+	 */
+	int (*sys_write)(struct cf_backend *b, const char *path, const char *value);
+	long (*sys_read)(struct cf_backend *b, const char *path, char *out, size_t n);
+	/* /proc/kpageflags of a frame (a pfn pagemap showed): 0 and *flags, or -errno */
+	int (*kpageflags)(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
+	/* the debugfs file split_huge_pages for task's process over [start, end): 0 or -errno */
+	int (*split_huge_pages)(struct cf_backend *b, int task, uint64_t start, uint64_t end);
 };
 
 /* What one statement showed on one side. */

@@ -11,6 +11,7 @@
 #define MMLAB_NATIVE_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "native/conform.h"
@@ -36,5 +37,22 @@ int cf_host_drop_caches(struct cf_backend *b, int mode, const pid_t *pids, int n
 const char *cf_host_files_cleanup(void);
 /* The same from a signal handler: async-signal-safe. */
 void cf_host_files_emerg(void);
+
+/*
+ * hostsys.c.  The host's THP knobs by their paths: written only under
+ * /sys/kernel/mm/transparent_hugepage/, each saved first and written
+ * back by cf_host_sys_restore (at the end of a file) or cf_host_sys_emerg
+ * (a signal, exit(): async-signal-safe).  Reads under that directory,
+ * /proc/sys/vm/ and /sys/kernel/debug/.  -CF_SKIP with the reason in
+ * b->why for a path or a feature the host does not have.
+ */
+int cf_host_sys_write(struct cf_backend *b, const char *path, const char *value);
+long cf_host_sys_read(struct cf_backend *b, const char *path, char *out, size_t n);
+const char *cf_host_sys_restore(void);
+void cf_host_sys_emerg(void);
+/* /proc/kpageflags at pfn (root). */
+int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
+/* "<pid>,0x<start>,0x<end>" to /sys/kernel/debug/split_huge_pages, if debugfs is there. */
+int cf_host_split_huge_pages(struct cf_backend *b, pid_t pid, uint64_t start, uint64_t end);
 
 #endif /* MMLAB_NATIVE_HOST_H */

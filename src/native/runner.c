@@ -17,7 +17,8 @@
  * a signal that ends the runner (SIGINT, SIGTERM, SIGHUP: `timeout`, ^C)
  * does the same first, so no swap file is ever left enabled on the host.
  * The scenario's files live in private directories (files.c), removed
- * the same ways.
+ * the same ways; THP knobs a scenario writes are put back the same ways
+ * (hostsys.c).
  */
 #define _GNU_SOURCE	/* pipe2, vmsplice, tee, F_SETPIPE_SZ, asprintf */
 #include <errno.h>
@@ -736,6 +737,7 @@ static void emerg_cleanup(void)
 	if (getpid() != emerg_owner)
 		return;
 	cf_host_files_emerg();
+	cf_host_sys_emerg();
 	for (i = 0; i < MAX_HOST_SWAP; i++) {
 		if (emerg_on[i] == 2)
 			swapoff(emerg_path[i]);
@@ -988,6 +990,43 @@ static int host_tag(struct cf_backend *b, int task, uint64_t addr, bool write, u
 	return no_mte(b);
 }
 
+/*
+ * /proc/sys/vm/drop_caches is the whole host's page cache: as the
+ * drop-caches statement, the scenario's own files are dropped instead,
+ * after the value is checked as the sysctl checks it (1 to 4).
+ */
+static int host_sys_write(struct cf_backend *b, const char *path, const char *value)
+{
+	struct cf_fcall c = { .kind = SCN_OP_DROP_CACHES };
+	char *end;
+	long mode;
+
+	if (strcmp(path, "/proc/sys/vm/drop_caches"))
+		return cf_host_sys_write(b, path, value);
+	mode = strtol(value, &end, 10);
+	while (*end == ' ' || *end == '\t' || *end == '\n')
+		end++;
+	if (end == value || *end || mode < 1 || mode > 4)
+		return -EINVAL;
+	c.flags = mode;
+	return mode & 1 ? (int)host_fcall(b, -1, &c, NULL) : 0;
+}
+
+static long host_sys_read(struct cf_backend *b, const char *path, char *out, size_t n)
+{
+	return cf_host_sys_read(b, path, out, n);
+}
+
+static int host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
+{
+	return cf_host_kpageflags(b, pfn, flags);
+}
+
+static int host_split_huge_pages(struct cf_backend *b, int task, uint64_t start, uint64_t end)
+{
+	return cf_host_split_huge_pages(b, H(b)->task[task].pid, start, end);
+}
+
 static int host_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
 {
 	snprintf(b->why, sizeof(b->why), "no fault injection into the host kernel");
@@ -1040,7 +1079,7 @@ static const char *host_stop(struct cf_backend *b)
 {
 	struct host *h = H(b);
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	const char *swap_msg, *files_msg;
+	const char *swap_msg, *files_msg, *sys_msg;
 	int i, tries;
 
 	for (i = 0; i < h->npin; i++)
@@ -1061,6 +1100,7 @@ static const char *host_stop(struct cf_backend *b)
 	}
 	swap_msg = swap_cleanup(h);
 	files_msg = cf_host_files_cleanup();
+	sys_msg = cf_host_sys_restore();
 	free(h->task);
 	free(h->pin);
 	free(h->pids);
@@ -1071,7 +1111,7 @@ static const char *host_stop(struct cf_backend *b)
 	h->broken = false;
 	if (tries == 300)
 		return "host runner: some processes could not be reaped";
-	return swap_msg ? swap_msg : files_msg;
+	return swap_msg ? swap_msg : files_msg ? files_msg : sys_msg;
 }
 
 static long host_reports(struct cf_backend *b)
@@ -1112,6 +1152,10 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->tag = host_tag;
 	b->fail = host_fail;
 	b->fcall = host_fcall;
+	b->sys_write = host_sys_write;
+	b->sys_read = host_sys_read;
+	b->kpageflags = host_kpageflags;
+	b->split_huge_pages = host_split_huge_pages;
 }
 
 void cf_host_free(struct cf_backend *b)

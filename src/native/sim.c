@@ -12,6 +12,7 @@
 #define _GNU_SOURCE	/* F_ADD_SEALS, F_GET_SEALS */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -340,6 +341,35 @@ static int sim_tag(struct cf_backend *b, int task, uint64_t addr, bool write, un
 	return write ? mml_set_tag(S(b)->task[task], addr, *tag) : mml_get_tag(S(b)->task[task], addr, tag);
 }
 
+static int sim_sys_write(struct cf_backend *b, const char *path, const char *value)
+{
+	return mml_sys_write(S(b)->m, path, value);
+}
+
+static long sim_sys_read(struct cf_backend *b, const char *path, char *out, size_t n)
+{
+	long r = mml_sys_read(S(b)->m, path, out, n - 1);
+
+	if (r >= 0)
+		out[r] = '\0';
+	return r;
+}
+
+static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
+{
+	return mml_kpageflags(S(b)->m, pfn, flags);
+}
+
+/* The debugfs file, as split_huge_pages writes it in `mmlab run`. */
+static int sim_split_huge_pages(struct cf_backend *b, int task, uint64_t start, uint64_t end)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%d,0x%llx,0x%llx", mml_task_pid(S(b)->task[task]),
+		 (unsigned long long)start, (unsigned long long)end);
+	return mml_sys_write(S(b)->m, "/sys/kernel/debug/split_huge_pages", buf);
+}
+
 static int sim_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
 {
 	struct mml_fail f = { .sites = sites, .countdown = nth, .repeat = repeat };
@@ -432,6 +462,10 @@ void cf_sim_init(struct cf_backend *b)
 	b->tag = sim_tag;
 	b->fail = sim_fail;
 	b->fcall = sim_fcall;
+	b->sys_write = sim_sys_write;
+	b->sys_read = sim_sys_read;
+	b->kpageflags = sim_kpageflags;
+	b->split_huge_pages = sim_split_huge_pages;
 }
 
 void cf_sim_free(struct cf_backend *b)

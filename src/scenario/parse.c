@@ -826,6 +826,7 @@ void scn_script_free(struct scn_script *s)
 			free(s->ops[i].alt[j].bytes);
 		free(s->ops[i].name);
 		free(s->ops[i].echo);
+		free(s->ops[i].sys_value);
 	}
 	for (i = 0; i < s->nsyms; i++)
 		free(s->syms[i].name);

@@ -139,6 +139,10 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_MINCORE,	/* expect mincore A ADDR LEN BITS: the bits in name */
 	SCN_OP_EXPECT_FSTAT,	/* expect fstat A FD FIELD CMP N: the field in name */
 	SCN_OP_EXPECT_SEALS,	/* expect seals A FD == SEALS: value */
+	SCN_OP_SYS,		/* sys SYSPATH TEXT: the path in name, the text in sys_value */
+	SCN_OP_EXPECT_SYS,	/* expect sys SYSPATH ( TEXT | result ) */
+	SCN_OP_EXPECT_KPAGEFLAGS, /* expect kpageflags A ADDR FLAG...: KPF bits in pm_set, pm_clear */
+	SCN_OP_SPLIT_HUGE_PAGES, /* split_huge_pages A ADDR LEN */
 	NR_SCN_OPS
 };
 
@@ -231,7 +235,7 @@ struct scn_op {
 	int64_t alt_value[SCN_MAX_ALTS];	/* expect smaps: more allowed values */
 	int nalt;		/* patterns in alt[], or values in alt_value[] */
 	struct scn_expect expect;
-	/* expect pagemap: bits that must be set / clear */
+	/* expect pagemap (MML_PM_*), expect kpageflags (1 << MML_KPF_*): bits that must be set / clear */
 	uint64_t pm_set, pm_clear;
 	/* expect stat / frame / vma-count / smaps (name: the field) */
 	enum scn_stat_src src;
@@ -249,6 +253,7 @@ struct scn_op {
 	bool quiet;
 	bool kswapd;		/* machine kswapd: run the reclaim daemon */
 	char *echo;		/* echo text */
+	char *sys_value;	/* sys, expect sys: the text written or expected */
 	/* pins */
 	int pin;		/* pin symbol used (unpin, dma-*, expect pin-frame), or -1 */
 	uint64_t pos;		/* dma offset; pin-frame page index */

@@ -1,0 +1,428 @@
+/*
+ * mm_sysfs.c - the core's tunable files (fs/sysfs.h has the contract):
+ * /sys/kernel/mm/transparent_hugepage with its khugepaged and
+ * hugepages-<size>kB directories (Linux keeps these in mm/huge_memory.c
+ * and mm/khugepaged.c), the debugfs file split_huge_pages
+ * (mm/huge_memory.c), and the /proc/sys/vm entries whose values the core
+ * uses (mm/mmap.c's max_map_count, security/min_addr.c's mmap_min_addr).
+ *
+ * Texts and checks are Linux 6.18's.  Every knob is a field of
+ * machine->thp, changed with the sync layer's atomics and read by the
+ * core with READ_ONCE or test_bit, as Linux reads its globals.  What is
+ * not here (shmem_enabled, shrink_underused, the per-size stats, the PUD
+ * size's directory, the other vm sysctls) is listed in docs/deviations.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/sysfs.h"
+#include "mm/internal.h"
+
+/* ---- transparent_hugepage/ ------------------------------------------------------------------ */
+
+static bool thp_test(struct mml_machine *m, enum transparent_hugepage_flag f)
+{
+	return test_bit(f, &m->thp.transparent_hugepage_flags);
+}
+
+/*
+ * A store of one of a knob's words: the flags of the others cleared,
+ * its own set (none for "never").  As in Linux, a reader between the two
+ * steps may see none set for a moment, which reads as "never".
+ */
+static void thp_flags_choose(struct mml_machine *m, const enum transparent_hugepage_flag *all,
+			     int n, int chosen)
+{
+	for (int i = 0; i < n; i++)
+		if (i != chosen)
+			clear_bit(all[i], &m->thp.transparent_hugepage_flags);
+	if (chosen >= 0)
+		set_bit(all[chosen], &m->thp.transparent_hugepage_flags);
+}
+
+/*
+ * start_stop_khugepaged(): Linux starts or stops its thread here and
+ * wakes it if it has mms to scan.  mmlab's khugepaged runs only with
+ * MML_KHUGEPAGED, for the machine's life; a change of `enabled` wakes it
+ * so that it rereads the knobs at once.
+ */
+static void khugepaged_kick(struct mml_machine *m)
+{
+	if (!test_bit(KHUGEPAGED_WAKE, &m->khugepaged_flags))
+		set_bit_wake(KHUGEPAGED_WAKE, &m->khugepaged_flags);
+}
+
+static ssize_t enabled_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	const char *out = "always madvise [never]";
+
+	if (thp_test(m, TRANSPARENT_HUGEPAGE_FLAG))
+		out = "[always] madvise never";
+	else if (thp_test(m, TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG))
+		out = "always [madvise] never";
+	return sysfs_emit(buf, "%s\n", out);
+}
+
+static ssize_t enabled_store(struct mml_machine *m, const struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	static const enum transparent_hugepage_flag f[] = {
+		TRANSPARENT_HUGEPAGE_FLAG, TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG,
+	};
+
+	if (sysfs_streq(buf, "always"))
+		thp_flags_choose(m, f, 2, 0);
+	else if (sysfs_streq(buf, "madvise"))
+		thp_flags_choose(m, f, 2, 1);
+	else if (sysfs_streq(buf, "never"))
+		thp_flags_choose(m, f, 2, -1);
+	else
+		return -EINVAL;
+	khugepaged_kick(m);
+	return (ssize_t)count;
+}
+
+static ssize_t defrag_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	const char *out = "always defer defer+madvise madvise [never]";
+
+	if (thp_test(m, TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG))
+		out = "[always] defer defer+madvise madvise never";
+	else if (thp_test(m, TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG))
+		out = "always [defer] defer+madvise madvise never";
+	else if (thp_test(m, TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG))
+		out = "always defer [defer+madvise] madvise never";
+	else if (thp_test(m, TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG))
+		out = "always defer defer+madvise [madvise] never";
+	return sysfs_emit(buf, "%s\n", out);
+}
+
+static ssize_t defrag_store(struct mml_machine *m, const struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	static const enum transparent_hugepage_flag f[] = {
+		TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG, TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG,
+		TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG,
+		TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG,
+	};
+	static const char *const words[] = { "always", "defer", "defer+madvise", "madvise" };
+
+	for (int i = 0; i < 4; i++) {
+		if (sysfs_streq(buf, words[i])) {
+			thp_flags_choose(m, f, 4, i);
+			return (ssize_t)count;
+		}
+	}
+	if (!sysfs_streq(buf, "never"))
+		return -EINVAL;
+	thp_flags_choose(m, f, 4, -1);
+	return (ssize_t)count;
+}
+
+/* single_hugepage_flag_show/_store: one flag as 0 or 1 (attr->arg names it). */
+static ssize_t single_flag_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", thp_test(m, (enum transparent_hugepage_flag)attr->arg));
+}
+
+static ssize_t single_flag_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	unsigned long v;
+	int ret = kstrtoul(buf, 10, &v);
+
+	if (ret < 0)
+		return ret;
+	if (v > 1)
+		return -EINVAL;
+	if (v)
+		set_bit((int)attr->arg, &m->thp.transparent_hugepage_flags);
+	else
+		clear_bit((int)attr->arg, &m->thp.transparent_hugepage_flags);
+	return (ssize_t)count;
+}
+
+static ssize_t hpage_pmd_size_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", (unsigned long)HPAGE_PMD_SIZE);
+}
+
+static const struct kobj_attribute hugepage_attrs[] = {
+	{ "enabled", 0644, enabled_show, enabled_store, 0 },
+	{ "defrag", 0644, defrag_show, defrag_store, 0 },
+	{ "use_zero_page", 0644, single_flag_show, single_flag_store,
+	  TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG },
+	{ "hpage_pmd_size", 0444, hpage_pmd_size_show, NULL, 0 },
+	{ NULL },
+};
+
+const struct attribute_group hugepage_attr_group = {
+	.dir = "/sys/kernel/mm/transparent_hugepage",
+	.attrs = hugepage_attrs,
+};
+
+/* ---- transparent_hugepage/hugepages-<size>kB/enabled: the anon orders 2..9 ----------------- */
+
+static ssize_t anon_enabled_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	int order = (int)attr->arg;
+	const char *out = "always inherit madvise [never]";
+
+	if (test_bit(order, &m->thp.huge_anon_orders_always))
+		out = "[always] inherit madvise never";
+	else if (test_bit(order, &m->thp.huge_anon_orders_inherit))
+		out = "always [inherit] madvise never";
+	else if (test_bit(order, &m->thp.huge_anon_orders_madvise))
+		out = "always inherit [madvise] never";
+	return sysfs_emit(buf, "%s\n", out);
+}
+
+/*
+ * Linux's huge_anon_orders_lock: two stores to the same size must not
+ * leave its bit in two masks.  One lock for every machine of the
+ * process, as one kernel has one; a bit lock needs no initialisation.
+ */
+static unsigned long huge_anon_orders_lock;
+
+static ssize_t anon_enabled_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				  const char *buf, size_t count)
+{
+	int order = (int)attr->arg;
+	unsigned long *masks[] = {
+		&m->thp.huge_anon_orders_always, &m->thp.huge_anon_orders_inherit,
+		&m->thp.huge_anon_orders_madvise,
+	};
+	static const char *const words[] = { "always", "inherit", "madvise" };
+	int chosen = -2;
+
+	for (int i = 0; i < 3; i++)
+		if (sysfs_streq(buf, words[i]))
+			chosen = i;
+	if (chosen == -2 && sysfs_streq(buf, "never"))
+		chosen = -1;
+	if (chosen == -2)
+		return -EINVAL;
+	bit_lock(0, &huge_anon_orders_lock);
+	for (int i = 0; i < 3; i++)
+		if (i != chosen)
+			clear_bit(order, masks[i]);
+	if (chosen >= 0)
+		set_bit(order, masks[chosen]);
+	bit_unlock(0, &huge_anon_orders_lock);
+	khugepaged_kick(m);
+	return (ssize_t)count;
+}
+
+/* THP_ORDERS_ALL_ANON on x86-64: orders 2 (16 kB) to PMD_ORDER (2 MB). */
+#define THPSIZE(kb, order) { "hugepages-" #kb "kB/enabled", 0644, anon_enabled_show, anon_enabled_store, order }
+
+static const struct kobj_attribute thpsize_attrs[] = {
+	THPSIZE(16, 2), THPSIZE(32, 3), THPSIZE(64, 4), THPSIZE(128, 5),
+	THPSIZE(256, 6), THPSIZE(512, 7), THPSIZE(1024, 8), THPSIZE(2048, 9),
+	{ NULL },
+};
+
+_Static_assert(HPAGE_PMD_ORDER == 9, "hugepages-<size>kB names assume 4 kB pages and 2 MB PMDs");
+
+const struct attribute_group thpsize_attr_group = {
+	.dir = "/sys/kernel/mm/transparent_hugepage",
+	.attrs = thpsize_attrs,
+};
+
+/* ---- transparent_hugepage/khugepaged/ ------------------------------------------------------- */
+
+/* Which field of machine->thp an attribute shows, by attr->arg. */
+enum khugepaged_knob {
+	KNOB_PAGES_TO_SCAN, KNOB_MAX_PTES_NONE, KNOB_MAX_PTES_SWAP, KNOB_MAX_PTES_SHARED,
+	KNOB_SCAN_SLEEP, KNOB_ALLOC_SLEEP,
+};
+
+static unsigned int *khugepaged_knob(struct mml_machine *m, long knob)
+{
+	switch (knob) {
+	case KNOB_PAGES_TO_SCAN:	return &m->thp.khugepaged_pages_to_scan;
+	case KNOB_MAX_PTES_NONE:	return &m->thp.khugepaged_max_ptes_none;
+	case KNOB_MAX_PTES_SWAP:	return &m->thp.khugepaged_max_ptes_swap;
+	case KNOB_MAX_PTES_SHARED:	return &m->thp.khugepaged_max_ptes_shared;
+	case KNOB_SCAN_SLEEP:		return &m->thp.khugepaged_scan_sleep_millisecs;
+	default:			return &m->thp.khugepaged_alloc_sleep_millisecs;
+	}
+}
+
+static ssize_t khugepaged_uint_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*khugepaged_knob(m, attr->arg)));
+}
+
+/* max_ptes_none, _swap, _shared: at most HPAGE_PMD_NR - 1 (COLLAPSE_MAX_PTES_LIMIT). */
+static ssize_t max_ptes_store(struct mml_machine *m, const struct kobj_attribute *attr,
+			      const char *buf, size_t count)
+{
+	unsigned long v;
+
+	if (kstrtoul(buf, 10, &v) || v > HPAGE_PMD_NR - 1)
+		return -EINVAL;
+	WRITE_ONCE(*khugepaged_knob(m, attr->arg), (unsigned int)v);
+	return (ssize_t)count;
+}
+
+/* pages_to_scan: any unsigned int but 0; khugepaged reads it at its next pass. */
+static ssize_t pages_to_scan_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	unsigned int v;
+
+	if (kstrtouint(buf, 10, &v) || !v)
+		return -EINVAL;
+	WRITE_ONCE(m->thp.khugepaged_pages_to_scan, v);
+	return (ssize_t)count;
+}
+
+/*
+ * __sleep_millisecs_store(): a new sleep takes effect now, not after
+ * the old one runs out, so khugepaged is woken to sleep again with it.
+ */
+static ssize_t sleep_millisecs_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				     const char *buf, size_t count)
+{
+	unsigned int v;
+
+	if (kstrtouint(buf, 10, &v))
+		return -EINVAL;
+	WRITE_ONCE(*khugepaged_knob(m, attr->arg), v);
+	khugepaged_kick(m);
+	return (ssize_t)count;
+}
+
+static ssize_t full_scans_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", (unsigned int)READ_ONCE(m->thp.khugepaged_full_scans));
+}
+
+static ssize_t pages_collapsed_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", (unsigned int)READ_ONCE(m->thp.khugepaged_pages_collapsed));
+}
+
+static const struct kobj_attribute khugepaged_attrs[] = {
+	{ "defrag", 0644, single_flag_show, single_flag_store,
+	  TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG },
+	{ "max_ptes_none", 0644, khugepaged_uint_show, max_ptes_store, KNOB_MAX_PTES_NONE },
+	{ "max_ptes_swap", 0644, khugepaged_uint_show, max_ptes_store, KNOB_MAX_PTES_SWAP },
+	{ "max_ptes_shared", 0644, khugepaged_uint_show, max_ptes_store, KNOB_MAX_PTES_SHARED },
+	{ "pages_to_scan", 0644, khugepaged_uint_show, pages_to_scan_store, KNOB_PAGES_TO_SCAN },
+	{ "pages_collapsed", 0444, pages_collapsed_show, NULL, 0 },
+	{ "full_scans", 0444, full_scans_show, NULL, 0 },
+	{ "scan_sleep_millisecs", 0644, khugepaged_uint_show, sleep_millisecs_store, KNOB_SCAN_SLEEP },
+	{ "alloc_sleep_millisecs", 0644, khugepaged_uint_show, sleep_millisecs_store, KNOB_ALLOC_SLEEP },
+	{ NULL },
+};
+
+const struct attribute_group khugepaged_attr_group = {
+	.dir = "/sys/kernel/mm/transparent_hugepage/khugepaged",
+	.attrs = khugepaged_attrs,
+};
+
+/* ---- /sys/kernel/debug/split_huge_pages ------------------------------------------------------ */
+
+/*
+ * split_huge_pages_all(): every large folio on the LRU, frame by frame,
+ * locked and split to order 0 (what "1" alone asks).  The huge zero folio
+ * is on no LRU, so it stays.
+ */
+static void split_huge_pages_all(struct mml_machine *m)
+{
+	for (unsigned long pfn = 0; pfn < m->nr_frames; pfn++) {
+		struct page *page = pfn_to_page(m, pfn);
+		struct folio *folio;
+		long nr;
+
+		if (READ_ONCE(page->compound_head) & 1)
+			continue;
+		folio = page_folio(page);
+		if (!folio_try_get(folio))
+			continue;
+		if (page_folio(page) != folio || !folio_test_large(folio) || !folio_test_lru(folio))
+			goto next;
+		nr = folio_nr_pages(folio);
+		folio_lock(folio);
+		split_folio(m, folio);
+		folio_unlock(folio);
+		pfn += (unsigned long)nr - 1;
+next:
+		folio_put(m, folio);
+	}
+}
+
+/* Linux's MAX_INPUT_BUF_SZ: what split_huge_pages_write looks at. */
+#define SPLIT_INPUT_MAX	255
+
+/*
+ * split_huge_pages_write(): "<pid>,0x<start>,0x<end>[,<new_order>
+ * [,<in_folio_offset>]]" splits the THPs process pid maps in the range;
+ * "1" alone splits every THP; a leading '/' names a file instead.  mmlab
+ * splits anon folios to order 0 only and has no file THPs, so a non-zero
+ * new_order, an in-folio offset and the file form are refused with
+ * -EINVAL (docs/deviations.md).
+ */
+static ssize_t split_huge_pages_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				      const char *buf, size_t count)
+{
+	char in[SPLIT_INPUT_MAX];
+	unsigned long start, end;
+	int pid, new_order = 0, ret;
+	long in_folio_offset = -1;
+
+	snprintf(in, sizeof(in), "%s", buf);
+	if (in[0] == '/')
+		return -EINVAL;
+	ret = sscanf(in, "%d,0x%lx,0x%lx,%d,%ld", &pid, &start, &end, &new_order, &in_folio_offset);
+	if (ret == 1 && pid == 1) {
+		split_huge_pages_all(m);
+		return (ssize_t)count;
+	}
+	if (ret != 3 && ret != 4 && ret != 5)
+		return -EINVAL;
+	if (new_order != 0 || in_folio_offset >= 0)
+		return -EINVAL;
+	ret = split_huge_pages_pid(m, pid, start & PAGE_MASK, end & PAGE_MASK);
+	return ret ? ret : (ssize_t)count;
+}
+
+static const struct kobj_attribute thp_debugfs_attrs[] = {
+	{ "split_huge_pages", 0200, NULL, split_huge_pages_store, 0 },
+	{ NULL },
+};
+
+const struct attribute_group thp_debugfs_group = {
+	.dir = "/sys/kernel/debug",
+	.attrs = thp_debugfs_attrs,
+};
+
+/* ---- /proc/sys/vm: the core's limits ------------------------------------------------------- */
+
+/*
+ * Linux lets root change both; mmlab's are constants (MAX_MAP_COUNT,
+ * MMAP_MIN_ADDR), so they read as Linux's defaults and refuse writes.
+ */
+static ssize_t max_map_count_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", MAX_MAP_COUNT);
+}
+
+static ssize_t mmap_min_addr_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", MMAP_MIN_ADDR);
+}
+
+static const struct kobj_attribute vm_mm_sysctl_attrs[] = {
+	{ "max_map_count", 0444, max_map_count_show, NULL, 0 },
+	{ "mmap_min_addr", 0444, mmap_min_addr_show, NULL, 0 },
+	{ NULL },
+};
+
+const struct attribute_group vm_mm_sysctl_group = {
+	.dir = "/proc/sys/vm",
+	.attrs = vm_mm_sysctl_attrs,
+};
