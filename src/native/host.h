@@ -10,7 +10,9 @@
 #ifndef MMLAB_NATIVE_HOST_H
 #define MMLAB_NATIVE_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "native/conform.h"
@@ -36,5 +38,19 @@ int cf_host_drop_caches(struct cf_backend *b, int mode, const pid_t *pids, int n
 const char *cf_host_files_cleanup(void);
 /* The same from a signal handler: async-signal-safe. */
 void cf_host_files_emerg(void);
+
+/*
+ * thp.c.  Are the host's THP settings mmlab's defaults (read once, at the
+ * runner's start)?  Only then do the drivers run with THP; else *why
+ * says which setting differs.
+ */
+void cf_host_thp_probe(void);
+bool cf_host_thp_usable(const char **why);
+/* /proc/kpageflags of n frames from pfn; -CF_SKIP where it cannot be read */
+int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags);
+/* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
+int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
+/* From the runner's signal handlers and exit hook: the khugepaged knobs put back. */
+void cf_host_thp_emerg(void);
 
 #endif /* MMLAB_NATIVE_HOST_H */

@@ -195,7 +195,7 @@ static int sim_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
 }
 
 static int sim_smaps(struct cf_backend *b, int task, uint64_t addr, const char *field,
-		     int64_t *kb)
+		     int64_t *kb, uint64_t *lo, uint64_t *hi)
 {
 	char *text = NULL;
 	size_t n = 0;
@@ -207,9 +207,36 @@ static int sim_smaps(struct cf_backend *b, int task, uint64_t addr, const char *
 	r = mml_show_smaps(S(b)->task[task], f);
 	fclose(f);
 	if (r >= 0)
-		r = scn_smaps_field(text, addr, field, kb, NULL, NULL);
+		r = scn_smaps_field(text, addr, field, kb, lo, hi);
 	free(text);
 	return r;
+}
+
+/* Until the library has the THP core (issue 20), a skip that says so. */
+static int no_thp_core(struct cf_backend *b, int r)
+{
+	if (r != -ENOSYS)
+		return r;
+	snprintf(b->why, sizeof(b->why), "mmlab: this library has no THP core yet (issue 20)");
+	return -CF_SKIP;
+}
+
+static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags)
+{
+	return no_thp_core(b, scn_kpageflags(S(b)->m, pfn, n, flags));
+}
+
+/* As the interpreter runs "khugepaged scan" (scenario/cmd_thp.c). */
+static int sim_khugepaged(struct cf_backend *b, uint64_t pages)
+{
+	long r = scn_khugepaged_full_scans(S(b)->m, pages);
+
+	if (r == -ETIMEDOUT) {
+		snprintf(b->why, sizeof(b->why), "mmlab: khugepaged made no two full scans "
+			 "(no mm registered with it?)");
+		return -CF_SKIP;
+	}
+	return no_thp_core(b, r < 0 ? (int)r : 0);
 }
 
 static int sim_stat(struct cf_backend *b, enum scn_stat_src src, const char *name,
@@ -420,6 +447,8 @@ void cf_sim_init(struct cf_backend *b)
 	b->pagemap = sim_pagemap;
 	b->vmas = sim_vmas;
 	b->smaps = sim_smaps;
+	b->kpageflags = sim_kpageflags;
+	b->khugepaged = sim_khugepaged;
 	b->stat = sim_stat;
 	b->pin = sim_pin;
 	b->unpin = sim_unpin;
