@@ -635,6 +635,12 @@ static int64_t pin_vmsplice(const struct cf_req *q, char *why, int *fd,
 		return -errno;
 	if (fcntl(p[1], F_SETPIPE_SZ, (int)(q->len * PAGE)) < 0) {
 		r = -errno;
+		/* over fs/pipe-max-size, without CAP_SYS_RESOURCE: not the scenario's EPERM */
+		if (r == -EPERM) {
+			snprintf(why, CF_WHY_LEN, "a pipe of %llu KiB is over the host's "
+				 "pipe-max-size", (unsigned long long)(q->len * PAGE) >> 10);
+			r = -CF_SKIP;
+		}
 		goto out;
 	}
 	n = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK);
