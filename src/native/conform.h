@@ -85,8 +85,8 @@ struct cf_backend {
 	 */
 	int (*smaps)(struct cf_backend *b, int task, uint64_t addr, const char *field,
 		     int64_t *kb, uint64_t *lo, uint64_t *hi);
-	/* /proc/kpageflags of n frames from pfn (Linux's KPF_* bits) */
-	int (*kpageflags)(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags);
+	/* /proc/kpageflags of a frame (a pfn pagemap showed): 0 and *flags, or -errno */
+	int (*kpageflags)(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 	/*
 	 * khugepaged, pages ptes a pass (pages_to_scan), until two full scans
 	 * have passed since the call, as Linux's selftest waits for it: 0 or

@@ -46,8 +46,8 @@ void cf_host_files_emerg(void);
  */
 void cf_host_thp_probe(void);
 bool cf_host_thp_usable(const char **why);
-/* /proc/kpageflags of n frames from pfn; -CF_SKIP where it cannot be read */
-int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags);
+/* /proc/kpageflags at pfn (root); -CF_SKIP where it cannot be read */
+int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 /* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
 int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
 /* From the runner's signal handlers and exit hook: the khugepaged knobs put back. */

@@ -221,9 +221,9 @@ static int no_thp_core(struct cf_backend *b, int r)
 	return -CF_SKIP;
 }
 
-static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags)
+static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
 {
-	return no_thp_core(b, scn_kpageflags(S(b)->m, pfn, n, flags));
+	return no_thp_core(b, scn_kpageflags(S(b)->m, pfn, 1, flags));
 }
 
 /* As the interpreter runs "khugepaged scan" (scenario/cmd_thp.c). */

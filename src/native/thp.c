@@ -186,8 +186,9 @@ bool cf_host_thp_usable(const char **why)
 
 /* ---- kpageflags ---- */
 
-int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t n, uint64_t *flags)
+int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
 {
+	const uint64_t n = 1;
 	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC), r = 0;
 	ssize_t got;
 

@@ -390,8 +390,13 @@ static int obs_pagemap(void *ctx, uint64_t addr, uint64_t n, uint64_t *e)
 static int obs_kpageflags(void *ctx, uint64_t pfn, uint64_t n, uint64_t *flags)
 {
 	struct obs_ctx *c = ctx;
+	uint64_t i;
+	int r;
 
-	return c->w->b->kpageflags(c->w->b, pfn, n, flags);
+	for (i = 0; i < n; i++)
+		if ((r = c->w->b->kpageflags(c->w->b, pfn + i, &flags[i])) < 0)
+			return r;
+	return 0;
 }
 
 static int obs_anon_huge(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, uint64_t *hi)
