@@ -123,7 +123,7 @@ void khugepaged_enter_vma(struct vm_area_struct *vma, vm_flags_t vm_flags)
 	struct mm_struct *mm = vma->vm_mm;
 
 	if (!test_bit(MMF_VM_HUGEPAGE, &mm->flags) && hugepage_pmd_enabled(mm->machine) &&
-	    thp_vma_allowable_order(vma, vm_flags, TVA_ENFORCE_SYSFS | TVA_SMAPS, HPAGE_PMD_ORDER))
+	    thp_vma_allowable_order(vma, vm_flags, TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER))
 		__khugepaged_enter(mm);
 }
 

@@ -59,11 +59,24 @@ static const char *shown(const struct cf_obs *o)
 	return "?";
 }
 
+/*
+ * "!" after what a side saw that the file did not expect: with -v it
+ * tells which side is wrong while the other cannot run the statement
+ * (a skip), or a scenario written for a kernel that is not there yet.
+ */
+static const char *unexpected(const struct cf_obs *o)
+{
+	return o->state == CF_SEEN && !o->holds ? " !" : "";
+}
+
 static void side_by_side(FILE *out, const char *tag, const struct cf_obs *a,
 			 const struct cf_obs *b, const char *why)
 {
-	fprintf(out, "    %-9s mmlab: %-40s | linux: %s%s%s%s\n", tag,
-		shown(a), shown(b), why ? "  (" : "", why ? why : "", why ? ")" : "");
+	char sim[256];
+
+	snprintf(sim, sizeof(sim), "%s%s", shown(a), unexpected(a));
+	fprintf(out, "    %-9s mmlab: %-40s | linux: %s%s%s%s%s\n", tag, sim,
+		shown(b), unexpected(b), why ? "  (" : "", why ? why : "", why ? ")" : "");
 }
 
 static const char *skip_reason(const struct cf_obs *a, const struct cf_obs *b,

@@ -80,10 +80,17 @@ struct cf_backend {
 	int (*vmas)(struct cf_backend *b, int task, uint64_t lo, uint64_t hi);
 	/*
 	 * A kB field of /proc/PID/smaps (field: a name scn_smaps_field_known
-	 * takes) of the VMA that holds addr: 0 and *kb, or -ENOENT (no VMA).
+	 * takes) of the VMA that holds addr: 0 and *kb, the VMA's range in
+	 * *lo, *hi (either may be NULL), or -ENOENT (no VMA).
 	 */
 	int (*smaps)(struct cf_backend *b, int task, uint64_t addr, const char *field,
-		     int64_t *kb);
+		     int64_t *kb, uint64_t *lo, uint64_t *hi);
+	/*
+	 * khugepaged, pages ptes a pass (pages_to_scan), until two full scans
+	 * have passed since the call, as Linux's selftest waits for it: 0 or
+	 * -errno.
+	 */
+	int (*khugepaged)(struct cf_backend *b, uint64_t pages);
 	/* a vmstat counter or meminfo field; delta: only its change matters */
 	int (*stat)(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v);

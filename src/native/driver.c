@@ -40,14 +40,20 @@
 #include <linux/capability.h>
 
 #include "native/conform.h"
+#include "native/host.h"
 #include "native/proto.h"
+
+/* 6.1's advice; older C libraries do not name it */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 
 #define PAGE		4096ULL
 #define BOUNCE_SIZE	(16ULL << 20)	/* longest read the host runs */
 #define MAX_RUNTIME	512		/* the driver's own mappings */
 #define MAX_CHANNELS	64		/* threads of one process */
 #define STACK_SIZE	(256ULL << 10)
-#define MAX_HOST_PIN	256		/* pages: pipe and pagemap buffers */
+#define MAX_HOST_PIN	512		/* pages (a PMD-size THP): pipe and pagemap buffers */
 #define MAX_SCN_FD	1024		/* descriptors the scenario may open */
 #define MAX_MINCORE	((1ULL << 30) / PAGE)	/* pages: expect mincore's bound */
 
@@ -441,6 +447,21 @@ static int64_t do_mmap(const struct cf_req *q, char *why)
 	return p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p;
 }
 
+/*
+ * Advice that asks for huge pages, on a host whose THP settings are not
+ * mmlab's: its drivers run with THP disabled (thp.c), so the answer
+ * would be a kernel without THP's, not this one's.
+ */
+static int no_thp(const struct cf_req *q, char *why)
+{
+	const char *setting;
+
+	if ((q->arg != MADV_HUGEPAGE && q->arg != MADV_COLLAPSE) || cf_host_thp_usable(&setting))
+		return 0;
+	snprintf(why, CF_WHY_LEN, "%s", setting);
+	return -CF_SKIP;
+}
+
 static int64_t do_range(const struct cf_req *q, char *why)
 {
 	void *a = (void *)q->addr;
@@ -452,7 +473,17 @@ static int64_t do_range(const struct cf_req *q, char *why)
 		r = munmap(a, q->len);
 	else if (q->op == CF_REQ_MPROTECT)
 		r = mprotect(a, q->len, q->arg);
+	else if ((r = no_thp(q, why)))
+		return r;
 	else
+		r = madvise(a, q->len, q->arg);
+	/*
+	 * MADV_COLLAPSE is best effort: EAGAIN when something it needs is
+	 * busy for a moment (khugepaged on the same mm, a page off the LRU
+	 * an instant).  Tried once more, as Linux's selftest does
+	 * (madvise_collapse_retry); an EAGAIN that stays is the answer.
+	 */
+	if (r < 0 && errno == EAGAIN && q->op == CF_REQ_MADVISE && q->arg == MADV_COLLAPSE)
 		r = madvise(a, q->len, q->arg);
 	return r < 0 ? -errno : 0;
 }
@@ -495,7 +526,8 @@ static int64_t do_read(const struct cf_req *q, char *why)
  * driver's own memory (merged with it) would count the driver's pages:
  * skipped.
  */
-static int64_t do_smaps(const struct cf_req *q, const unsigned char *pat, char *why)
+static int64_t do_smaps(const struct cf_req *q, const unsigned char *pat, char *why,
+			uint64_t range[2])
 {
 	char field[32];
 	uint64_t lo = 0, hi = 0;
@@ -521,6 +553,8 @@ static int64_t do_smaps(const struct cf_req *q, const unsigned char *pat, char *
 		return r;
 	if (runtime_clash(lo, hi - lo, why))
 		return -CF_SKIP;
+	range[0] = lo;
+	range[1] = hi;
 	return kb;
 }
 
@@ -601,6 +635,12 @@ static int64_t pin_vmsplice(const struct cf_req *q, char *why, int *fd,
 		return -errno;
 	if (fcntl(p[1], F_SETPIPE_SZ, (int)(q->len * PAGE)) < 0) {
 		r = -errno;
+		/* over fs/pipe-max-size, without CAP_SYS_RESOURCE: not the scenario's EPERM */
+		if (r == -EPERM) {
+			snprintf(why, CF_WHY_LEN, "a pipe of %llu KiB is over the host's "
+				 "pipe-max-size", (unsigned long long)(q->len * PAGE) >> 10);
+			r = -CF_SKIP;
+		}
 		goto out;
 	}
 	n = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK);
@@ -763,7 +803,7 @@ static void pin_reply(int sock, const struct cf_req *q, struct cf_rep *rep)
 
 static void handle(int sock, const struct cf_req *q, int fd)
 {
-	static uint64_t pm[MAX_HOST_PIN];
+	static uint64_t pm[MAX_HOST_PIN], range[2];
 	const void *data = NULL;
 	struct cf_rep rep = { 0 };
 	const unsigned char *pat = q->patn ? payload(sock, q) : NULL;
@@ -809,7 +849,11 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		rep.ret = vma_count(q->addr, q->addr + q->len);
 		break;
 	case CF_REQ_SMAPS:
-		rep.ret = do_smaps(q, pat, rep.why);
+		rep.ret = do_smaps(q, pat, rep.why, range);
+		if (rep.ret >= 0) {
+			rep.n = sizeof(range);
+			data = range;
+		}
 		break;
 	case CF_REQ_PIN_URING:
 	case CF_REQ_PIN_VMSPLICE:
@@ -844,15 +888,17 @@ static void serve(int sock)
 
 /*
  * Model what mmlab models: an unprivileged process (deviation 4: no
- * CAP_SYS_RAWIO, so mmap_min_addr holds) on a kernel without THP
- * (deviation 7).  CAP_SYS_ADMIN stays: pagemap shows frames only to it.
+ * CAP_SYS_RAWIO, so mmap_min_addr holds), with THP where its settings
+ * match mmlab's (thp.c), else none at all.  CAP_SYS_ADMIN stays: pagemap
+ * shows frames only to it.
  */
 static void become_modelled(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct c[2];
 
-	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	if (!cf_host_thp_usable(NULL))
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (syscall(SYS_capget, &h, c) == 0) {
 		c[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
 		syscall(SYS_capset, &h, c);

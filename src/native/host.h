@@ -10,6 +10,7 @@
 #ifndef MMLAB_NATIVE_HOST_H
 #define MMLAB_NATIVE_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,5 +55,17 @@ void cf_host_sys_emerg(void);
 int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 /* "<pid>,0x<start>,0x<end>" to /sys/kernel/debug/split_huge_pages, if debugfs is there. */
 int cf_host_split_huge_pages(struct cf_backend *b, pid_t pid, uint64_t start, uint64_t end);
+
+/*
+ * thp.c.  Are the host's THP settings mmlab's defaults (read once, at the
+ * runner's start)?  Only then do the drivers run with THP; else *why
+ * says which setting differs.
+ */
+void cf_host_thp_probe(void);
+bool cf_host_thp_usable(const char **why);
+/* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
+int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
+/* From the runner's signal handlers and exit hook: the khugepaged knobs put back. */
+void cf_host_thp_emerg(void);
 
 #endif /* MMLAB_NATIVE_HOST_H */

@@ -27,7 +27,8 @@ enum cf_req_op {
 	CF_REQ_READ,		/* answer payload: len bytes */
 	CF_REQ_PAGEMAP,		/* len = pages; answer payload: 8 bytes each */
 	CF_REQ_VMAS,		/* [addr, addr+len) */
-	CF_REQ_SMAPS,		/* payload: a field name; ret = its kB in the VMA at addr */
+	CF_REQ_SMAPS,		/* payload: a field name; ret = its kB in the VMA at addr;
+				   answer payload: the VMA's start and end */
 	CF_REQ_PIN_URING,	/* len = pages; answer: ring fd, pfns, io_uring_params */
 	CF_REQ_PIN_VMSPLICE,	/* len = pages; answer: pipe fd, pfns */
 	CF_REQ_CLOSE,		/* fd: a descriptor number the runner has taken */

@@ -336,16 +336,24 @@ static int host_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
 	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
-/* The field's name rides as the payload; the answer is the value in kB. */
+/*
+ * The field's name rides as the payload; the answer is the value in kB,
+ * and the VMA's range as its payload.
+ */
 static int host_smaps(struct cf_backend *b, int task, uint64_t addr, const char *field,
-		      int64_t *kb)
+		      int64_t *kb, uint64_t *lo, uint64_t *hi)
 {
 	struct cf_req q = { .op = CF_REQ_SMAPS, .addr = addr, .patn = (uint32_t)strlen(field) };
-	int64_t r = call(b, task, &q, field, -1, NULL, 0, NULL);
+	uint64_t range[2] = { 0, 0 };
+	int64_t r = call(b, task, &q, field, -1, range, sizeof(range), NULL);
 
 	if (r < 0)
 		return (int)r;
 	*kb = r;
+	if (lo)
+		*lo = range[0];
+	if (hi)
+		*hi = range[1];
 	return 0;
 }
 
@@ -736,6 +744,7 @@ static void emerg_cleanup(void)
 
 	if (getpid() != emerg_owner)
 		return;
+	cf_host_thp_emerg();
 	cf_host_files_emerg();
 	cf_host_sys_emerg();
 	for (i = 0; i < MAX_HOST_SWAP; i++) {
@@ -1070,6 +1079,8 @@ static int host_start(struct cf_backend *b, const struct scn_op *machine)
 {
 	/* the children of exited drivers come back here to be reaped */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* before any driver starts: each is told whether to run with THP */
+	cf_host_thp_probe();
 	H(b)->cpu = sched_getcpu() > 0 ? sched_getcpu() : 0;
 	return 0;
 }
@@ -1140,6 +1151,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->pagemap = host_pagemap;
 	b->vmas = host_vmas;
 	b->smaps = host_smaps;
+	b->khugepaged = cf_host_khugepaged;
 	b->stat = host_stat;
 	b->pin = host_pin;
 	b->unpin = host_unpin;

@@ -196,7 +196,7 @@ static int sim_vmas(struct cf_backend *b, int task, uint64_t lo, uint64_t hi)
 }
 
 static int sim_smaps(struct cf_backend *b, int task, uint64_t addr, const char *field,
-		     int64_t *kb)
+		     int64_t *kb, uint64_t *lo, uint64_t *hi)
 {
 	char *text = NULL;
 	size_t n = 0;
@@ -208,9 +208,22 @@ static int sim_smaps(struct cf_backend *b, int task, uint64_t addr, const char *
 	r = mml_show_smaps(S(b)->task[task], f);
 	fclose(f);
 	if (r >= 0)
-		r = scn_smaps_field(text, addr, field, kb, NULL, NULL);
+		r = scn_smaps_field(text, addr, field, kb, lo, hi);
 	free(text);
 	return r;
+}
+
+/* As the interpreter runs "khugepaged scan" (scenario/cmd_thp.c). */
+static int sim_khugepaged(struct cf_backend *b, uint64_t pages)
+{
+	long r = scn_khugepaged_full_scans(S(b)->m, pages);
+
+	if (r == -ETIMEDOUT) {
+		snprintf(b->why, sizeof(b->why), "mmlab: khugepaged made no two full scans "
+			 "(no mm registered with it?)");
+		return -CF_SKIP;
+	}
+	return r < 0 ? (int)r : 0;
 }
 
 static int sim_stat(struct cf_backend *b, enum scn_stat_src src, const char *name,
@@ -450,6 +463,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->pagemap = sim_pagemap;
 	b->vmas = sim_vmas;
 	b->smaps = sim_smaps;
+	b->khugepaged = sim_khugepaged;
 	b->stat = sim_stat;
 	b->pin = sim_pin;
 	b->unpin = sim_unpin;

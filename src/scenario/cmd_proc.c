@@ -296,7 +296,8 @@ static void obs_expect_smaps(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
 	int64_t kb = 0;
-	int r = w->b->smaps(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr), op->name, &kb);
+	int r = w->b->smaps(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr), op->name, &kb,
+			    NULL, NULL);
 
 	if (cf_refused(w, r, false))
 		return;

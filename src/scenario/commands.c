@@ -24,6 +24,7 @@ static const struct scn_cmd *const families[] = {
 	scn_device_cmds,	/* device attach detach read write snapshot exclusive, expect device */
 	scn_file_cmds,		/* open memfd dup close unlink ftruncate ... pread pwrite, expect mincore ... */
 	scn_sys_cmds,		/* sys split_huge_pages, expect sys kpageflags */
+	scn_thp_cmds,		/* khugepaged scan, expect thp */
 	NULL
 };
 

@@ -22,6 +22,11 @@
 #include "mmlab.h"
 #include "scenario/scenario.h"
 
+/* Linux 6.1's synchronous collapse; C libraries older than that lack the name */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+
 struct scn_name {
 	const char *name;
 	long value;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 struct mml_config;
+struct mml_machine;
 
 enum scn_result {
 	SCN_PASS = 0,		/* every expectation held, nothing leaked */
@@ -143,6 +144,8 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_SYS,	/* expect sys SYSPATH ( TEXT | result ) */
 	SCN_OP_EXPECT_KPAGEFLAGS, /* expect kpageflags A ADDR FLAG...: KPF bits in pm_set, pm_clear */
 	SCN_OP_SPLIT_HUGE_PAGES, /* split_huge_pages A ADDR LEN */
+	SCN_OP_KHUGEPAGED,	/* khugepaged scan NPAGES: the pages a pass in len */
+	SCN_OP_EXPECT_THP,	/* expect thp A ADDR [pmd|pte|zero|none]: the state in arg */
 	NR_SCN_OPS
 };
 
@@ -353,6 +356,15 @@ static inline uint64_t scn_next_granule(uint64_t a)
 
 /* cmd_swap.c: a fresh swap file name in $TMPDIR or /tmp for "swapon ... file"; 0 or -errno */
 int scn_swap_file_new(char *buf, size_t n);
+
+/*
+ * cmd_thp.c: /proc/kpageflags of n frames from pfn (mml_kpageflags); and
+ * khugepaged in passes of `pages` ptes until two full scans have passed,
+ * as Linux's selftest waits for it: the collapses made, or -errno
+ * (-ETIMEDOUT: never two full scans; -ENOSYS: no THP core in the library).
+ */
+int scn_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t n, uint64_t *flags);
+long scn_khugepaged_full_scans(struct mml_machine *m, uint64_t pages);
 
 /* smaps.c: /proc/PID/maps and smaps text, mmlab's or the host's */
 /* "start-end ..." at the head of a maps or smaps VMA line */
