@@ -167,14 +167,6 @@ void khugepaged_exit(struct mm_struct *mm)
 
 /* ---- scanning and collapsing ------------------------------------------------------- */
 
-/* Linux's folio_maybe_mapped_shared(), as mmlab can tell: some page of it mapped more than once. */
-static bool folio_maybe_mapped_shared(struct folio *folio)
-{
-	if (!folio_test_large(folio))
-		return folio_mapcount(folio) > 1;
-	return folio_entire_mapcount(folio) > 1 || folio_precise_page_mapcount(folio, &folio->page) > 1;
-}
-
 /* is_refcount_suitable(): nothing but the mappings (and the swap cache) holds the folio. */
 static bool is_refcount_suitable(struct mml_machine *m, struct folio *folio)
 {
@@ -580,7 +572,12 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_
 					  mmu_notifier_test_young(mm, addr)))
 			referenced++;
 	}
-	if (!writable)
+	/*
+	 * A range no pte of which is writable is left to khugepaged's next
+	 * pass (SCAN_PAGE_RO); MADV_COLLAPSE takes it, as Linux 6.18 does for
+	 * a THP shared after fork (cow.c's collapse cases, seen on the host).
+	 */
+	if (!writable && cc->is_khugepaged)
 		result = SCAN_PAGE_RO;
 	else if (cc->is_khugepaged && (!referenced || (unmapped && referenced < HPAGE_PMD_NR / 2)))
 		result = SCAN_LACK_REFERENCED_PAGE;

@@ -196,6 +196,21 @@ static inline int folio_precise_page_mapcount(const struct folio *f, const struc
 	return atomic_read(&p->_mapcount) + 1 + folio_entire_mapcount(f);
 }
 static inline bool folio_mapped(const struct folio *f) { return folio_mapcount(f) > 0; }
+/*
+ * Models folio_maybe_mapped_shared(): might another mm map the folio too?
+ * A large folio is taken as shared when any page is mapped twice (a pmd
+ * and something else, or more mappings than pages).  Linux also knows,
+ * by the mm ids it records, when two mms map disjoint parts; mmlab keeps
+ * no such ids and says "exclusive" then (docs/deviations.md).
+ */
+static inline bool folio_maybe_mapped_shared(const struct folio *f)
+{
+	int mapcount = folio_mapcount(f);
+
+	if (!folio_test_large(f) || mapcount <= 1)
+		return mapcount > 1;
+	return folio_entire_mapcount(f) || mapcount > folio_nr_pages(f);
+}
 
 /* Pins: folio_maybe_dma_pinned, as Linux (small folios count in refcount). */
 static inline bool folio_maybe_dma_pinned(const struct folio *f)
