@@ -54,18 +54,19 @@ static bool pte_range_none(pte_t *pte, int nr)
 }
 
 /*
- * alloc_anon_folio(): the folio a write fault maps.  The largest order the
- * machine allows for anonymous memory (mTHP: machine->thp.huge_anon_orders_always,
- * below PMD size) whose aligned range lies in the VMA with every pte still
- * none; else a small one.  Zeroed.
+ * alloc_anon_folio(): the folio a write fault maps.  The largest mTHP
+ * order below PMD size the VMA may use (thp_vma_allowable_orders: the
+ * hugepages-<size>kB/enabled files) whose aligned range lies in the VMA
+ * with every pte still none; else a small one.  Zeroed.
  */
 static struct folio *alloc_anon_folio(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long orders = READ_ONCE(vma->vm_mm->machine->thp.huge_anon_orders_always) & ((1UL << HPAGE_PMD_ORDER) - 1);
+	unsigned long orders = thp_vma_allowable_orders(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS,
+							((1UL << HPAGE_PMD_ORDER) - 1) & ~3UL);
 	pte_t *pte;
 
-	if (!orders || (vma->vm_flags & VM_NOHUGEPAGE))
+	if (!orders)
 		return vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
 	pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
 	if (!pte)

@@ -136,6 +136,30 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"dup_mmap() copies vm_flags unchanged; MAP_SHARED|MAP_ANONYMOUS is shared across fork since it became shmem (2.4)",
 		"--files",
 	},
+	[BUG_THP_SPLIT_LOSES_EXCLUSIVE] = {
+		"thp-split-loses-exclusive",
+		"splitting a PMD-mapped THP leaves its 512 pages without PG_anon_exclusive: the process's writable ptes map pages rmap says may be shared, a later write copies what a R/O pin still holds",
+		"__split_huge_pmd_locked() carries the head's PG_anon_exclusive to every subpage since the exclusive-bit series for R/O pins (5.19, David Hildenbrand)",
+		"--thp",
+	},
+	[BUG_THP_WP_REUSE_ENTIRE] = {
+		"thp-wp-reuse-entire",
+		"a write through a read-only PMD reuses the THP when one PMD maps it, though other processes map its pages by ptes: they see the writer's bytes",
+		"since 5.8 do_huge_pmd_wp_page() reuses a THP only when it is ours alone (a refcount of one under the folio lock; PG_anon_exclusive since 5.19) and otherwise splits the PMD and copies one page, never deciding by map counts",
+		"--thp",
+	},
+	[BUG_THP_COLLAPSE_IGNORES_PIN] = {
+		"thp-collapse-ignores-pin",
+		"a collapse copies a pinned page into the new THP and frees the mapping of the old one: the pin keeps a page the process no longer maps, and DMA through it is lost",
+		"khugepaged compares each page's refcount with its mappings (is_refcount_suitable(), 5.8) so that a GUP pin stops the collapse; MADV_COLLAPSE (6.1) returns EAGAIN then",
+		"--thp",
+	},
+	[BUG_THP_FORK_SHARE_PINNED] = {
+		"thp-fork-share-pinned",
+		"fork shares a THP the parent may have pinned: the parent's next write copies away from the pinned page, and the pin and the process drift apart",
+		"copy_huge_pmd() splits the PMD when page_needs_cow_for_dma() (5.9, Peter Xu: \"mm/thp: Split huge pmds/puds if they're pinned when fork()\")",
+		"--thp",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -4,7 +4,7 @@
  * entire mapcount, nr_pages_mapped, pincount, each page's mapcount and
  * PG_anon_exclusive, nr_anon_pages and MM_ANONPAGES (internal API).
  *
- * A machine makes order-2 anonymous folios once huge_anon_orders_always allows
+ * A machine makes order-2 anonymous folios once hugepages-16kB/enabled allows
  * it (mTHP); nothing else in mmlab does yet.
  */
 #include <string.h>
@@ -18,8 +18,11 @@ static struct mml_machine *large_machine(void)
 {
 	struct mml_machine *m = h_machine(0);
 
-	if (m)
-		m->thp.huge_anon_orders_always = 1UL << 2;
+	if (m && mml_sys_write(m, "/sys/kernel/mm/transparent_hugepage/hugepages-16kB/enabled", "always")) {
+		h_forget_machine(m);
+		mml_machine_free(m);
+		return NULL;
+	}
 	return m;
 }
 
