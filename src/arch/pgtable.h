@@ -212,11 +212,12 @@ static inline pmd_t pmdp_get_and_clear(pmd_t *p) { return __pmd(mml_xchg64(&p->p
 static inline bool pmd_none(pmd_t p) { return pmd_val(p) == 0; }
 static inline bool pud_none(pud_t p) { return pud_val(p) == 0; }
 static inline bool pgd_none(pgd_t p) { return pgd_val(p) == 0; }
-static inline bool pmd_present(pmd_t p) { return pmd_val(p) & (_PAGE_PRESENT | _PAGE_PROTNONE); }
+/* As x86's: a leaf made invalid (pmdp_invalidate) is still "present", and still a leaf. */
+static inline bool pmd_present(pmd_t p) { return pmd_val(p) & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE); }
 static inline bool pud_present(pud_t p) { return pud_val(p) & _PAGE_PRESENT; }
 static inline bool pgd_present(pgd_t p) { return pgd_val(p) & _PAGE_PRESENT; }
 /* A leaf (huge) entry at pmd or pud level maps memory, not a table. */
-static inline bool pmd_leaf(pmd_t p) { return pmd_present(p) && (pmd_val(p) & _PAGE_PSE); }
+static inline bool pmd_leaf(pmd_t p) { return pmd_val(p) & _PAGE_PSE; }
 static inline bool pud_leaf(pud_t p) { return pud_present(p) && (pud_val(p) & _PAGE_PSE); }
 static inline bool pmd_write(pmd_t p) { return pmd_val(p) & _PAGE_RW; }
 static inline bool pmd_dirty(pmd_t p) { return pmd_val(p) & _PAGE_DIRTY; }
@@ -238,7 +239,7 @@ static inline pgd_t pgd_mktable(unsigned long pfn) { return __pgd(((uint64_t)pfn
 
 /*
  * PMD leaves: a 2 MiB page mapped by one pmd (THP, DAX), built and changed
- * like ptes.  pmd_trans_huge() is a present leaf, as x86's.
+ * like ptes.  pmd_trans_huge() is a leaf, valid or made invalid, as x86's.
  */
 static inline bool pmd_same(pmd_t a, pmd_t b) { return pmd_val(a) == pmd_val(b); }
 static inline bool pmd_trans_huge(pmd_t p) { return pmd_leaf(p); }
@@ -253,6 +254,12 @@ static inline pmd_t pfn_pmd(unsigned long pfn, pgprot_t prot)
 	return __pmd(((uint64_t)pfn << _PFN_SHIFT) | pgprot_val(prot));
 }
 static inline pmd_t pmd_mkhuge(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_PSE); }
+/*
+ * pmd_mkinvalid(): a leaf no CPU or lockless walker may use (not present to
+ * the hardware), that every walker taking the pmd lock still sees as a
+ * leaf, and waits for: what a split holds while it builds the ptes.
+ */
+static inline pmd_t pmd_mkinvalid(pmd_t p) { return __pmd(pmd_val(p) & ~(_PAGE_PRESENT | _PAGE_PROTNONE)); }
 static inline pmd_t pmd_mkwrite_novma(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_RW); }
 static inline pmd_t pmd_wrprotect(pmd_t p) { return __pmd(pmd_val(p) & ~_PAGE_RW); }
 static inline pmd_t pmd_mkdirty(pmd_t p) { return __pmd(pmd_val(p) | _PAGE_DIRTY | _PAGE_SOFT_DIRTY); }

@@ -380,6 +380,19 @@ void huge_pmd_set_accessed(struct vm_fault *vmf)
 	spin_unlock(ptl);
 }
 
+/*
+ * pmdp_invalidate(): the leaf stays in place but invalid: lockless walkers
+ * and CPUs fault or fall back, walkers that lock the pmd wait for us.
+ * The old value, with every accessed and dirty bit set until now.
+ */
+static pmd_t pmdp_invalidate(struct vm_area_struct *vma, uint64_t haddr, pmd_t *pmd)
+{
+	pmd_t old = __pmd(mml_xchg64(&pmd->pmd, pmd_val(pmd_mkinvalid(pmdp_get(pmd)))));
+
+	flush_tlb_range(vma, haddr, haddr + HPAGE_PMD_SIZE);
+	return old;
+}
+
 /* pmdp_huge_clear_flush(): the leaf is gone from every TLB on return. */
 static pmd_t pmdp_huge_clear_flush(struct vm_area_struct *vma, uint64_t haddr, pmd_t *pmd)
 {
@@ -702,7 +715,7 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, uint
 		__split_huge_zero_page_pmd(vma, haddr, pmd);
 		return;
 	}
-	old_pmd = pmdp_huge_clear_flush(vma, haddr, pmd);
+	old_pmd = pmdp_invalidate(vma, haddr, pmd);
 	page = pmd_page(m, old_pmd);
 	folio = page_folio(page);
 	write = pmd_write(old_pmd);
@@ -825,11 +838,8 @@ bool madvise_free_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, p
 		folio_clear_dirty(folio);
 	folio_unlock(folio);
 	if (pmd_young(orig) || pmd_dirty(orig)) {
-		pmd_t new;
-
-		orig = pmdp_huge_clear_flush(vma, addr, pmd);
-		new = pmd_mkclean(pmd_mkold(orig));
-		set_pmd_at(vma->vm_mm, addr, pmd, new);
+		orig = pmdp_invalidate(vma, addr, pmd);
+		set_pmd_at(vma->vm_mm, addr, pmd, pmd_mkclean(pmd_mkold(orig)));
 		tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
 	}
 	folio_mark_lazyfree(m, folio);

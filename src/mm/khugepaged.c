@@ -625,9 +625,11 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 	spin_unlock(&s->lock);
 	mm = slot->mm;
 
+	/* Never wait for mmap_lock: a busy mm is left for the next pass, as Linux does. */
 	if (!hpage_collapse_test_exit(mm) && mmget_not_zero(mm)) {
-		down_read(&mm->mmap_lock);
-		mmap_locked = true;
+		mmap_locked = down_read_trylock(&mm->mmap_lock);
+		if (!mmap_locked)
+			goto done;
 		for (vma = find_vma(mm, s->address); vma; vma = vma_next(vma)) {
 			uint64_t hstart, hend;
 
@@ -661,12 +663,17 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 breakout:
 		if (mmap_locked)
 			up_read(&mm->mmap_lock);
+done:
 		mmput(mm);
 	}
 
 	spin_lock(&s->lock);
-	/* The mm is done (or gone): on to the next; past the last, a full lap. */
-	if (hpage_collapse_test_exit(mm) || (mmap_locked && !vma)) {
+	/*
+	 * The mm is done, gone, or was busy (no VMA reached): on to the next;
+	 * past the last, a full lap.  A collapse that let go of mmap_lock
+	 * stopped inside a VMA: the pass resumes there.
+	 */
+	if (hpage_collapse_test_exit(mm) || !vma) {
 		struct list_head *next = slot->node.next;
 
 		if (hpage_collapse_test_exit(mm)) {

@@ -37,8 +37,9 @@
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
  *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock: leaves
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
- *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, notifier seq): leaves
+ *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, KHUGEPAGED_WAKE, notifier seq): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU

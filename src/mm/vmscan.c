@@ -402,6 +402,22 @@ static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigne
 }
 
 /*
+ * Models drop_slab(): every shrinker once over all it holds.  mmlab's one
+ * shrinker is the deferred split queue's (huge_split.c).
+ */
+void drop_slab(struct mml_machine *m)
+{
+	unsigned long left = READ_ONCE(m->split_queue.split_queue_len);
+
+	while (left) {
+		unsigned long n = min(left, (unsigned long)SWAP_CLUSTER_MAX);
+
+		deferred_split_scan(m, n);
+		left -= n;
+	}
+}
+
+/*
  * Models shrink_node() for the anon and lazily freed lists: age, then
  * reclaim from the inactive tails, until nr pages are freed or a pass
  * frees nothing.  direct: counted as direct reclaim, else as kswapd.
@@ -415,6 +431,8 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 						   global_vm_stat(m, NR_ACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
 	unsigned long freed = 0, scanned = 0;
 
+	/* shrink_slab(): the deferred split queue gives back the pages of partly unmapped THPs. */
+	deferred_split_scan(m, SWAP_CLUSTER_MAX);
 	while (freed < nr && scanned < budget) {
 		struct folio *batch[SWAP_CLUSTER_MAX];
 		unsigned long n, got, before = freed;
