@@ -177,6 +177,11 @@ static bool get_huge_zero_folio(struct mml_machine *m)
 				return true;
 			continue;
 		}
+		/* Published by another thread, its count not yet set: wait for it, without allocating. */
+		if (READ_ONCE(m->huge_zero_folio)) {
+			mml_preempt_point();
+			continue;
+		}
 		zero = folio_alloc(m, __GFP_ZERO | __GFP_NOWARN, HPAGE_PMD_ORDER);
 		if (!zero) {
 			count_vm_event(m, THP_ZERO_PAGE_ALLOC_FAILED);
@@ -233,7 +238,9 @@ static void huge_zero_folio_shutdown(struct mml_machine *m)
 
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd)
 {
-	return pmd_present(pmd) && m->huge_zero_folio && pmd_pfn(pmd) == folio_pfn(m, m->huge_zero_folio);
+	struct folio *zero = READ_ONCE(m->huge_zero_folio);
+
+	return pmd_present(pmd) && zero && pmd_pfn(pmd) == folio_pfn(m, zero);
 }
 
 /* set_huge_zero_folio(): map it read-only, special (no reference, no mapcount); pmd lock held. */

@@ -42,14 +42,16 @@ struct khugepaged_mm_slot {
 
 /*
  * The machine's khugepaged state (Linux's khugepaged_scan and
- * khugepaged_mm_lock): the registered mms and the cursor of the pass,
- * under lock, a leaf taken under nothing but mmap_lock.
+ * khugepaged_mm_lock): the registered mms under lock, a leaf; the pass's
+ * cursor under scan_mutex, which one scanner holds for its whole pass (the
+ * thread, or mml_khugepaged_scan's caller: Linux has one khugepaged).
  */
 struct khugepaged_scan {
 	spinlock_t lock;
-	struct list_head mm_head;
-	struct khugepaged_mm_slot *mm_slot;	/* the mm the pass is in, or NULL */
-	uint64_t address;			/* where in it */
+	struct list_head mm_head;		/* (lock) */
+	struct khugepaged_mm_slot *mm_slot;	/* (lock, and scan_mutex to move it) the mm the pass is in, or NULL */
+	struct mutex scan_mutex;		/* above mmap_lock */
+	uint64_t address;			/* (scan_mutex) where in the mm */
 	atomic_long_t results[NR_SCAN_RESULTS];	/* each scan's outcome, by name */
 };
 
@@ -419,7 +421,6 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	pte_t *pte;
 
 	up_read(&mm->mmap_lock);
-	vma = vma_lookup(mm, address);	/* only for the allocation's policy: not dereferenced unlocked */
 	folio = folio_alloc(m, __GFP_NOWARN, HPAGE_PMD_ORDER);
 	if (!folio) {
 		count_vm_event(m, THP_COLLAPSE_ALLOC_FAILED);
@@ -618,6 +619,11 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 	spin_lock(&s->lock);
 	slot = s->mm_slot;
 	if (!slot) {
+		if (list_empty(&s->mm_head)) {
+			/* The last mm left since the caller looked. */
+			spin_unlock(&s->lock);
+			return 0;
+		}
 		slot = list_first_entry(&s->mm_head, struct khugepaged_mm_slot, node);
 		s->mm_slot = slot;
 		s->address = 0;
@@ -703,6 +709,7 @@ static long khugepaged_do_scan(struct mml_machine *m, unsigned long pages)
 	unsigned long progress = 0, laps = 0;
 	long collapsed = 0;
 
+	mutex_lock(&s->scan_mutex);
 	while (progress < pages) {
 		bool empty;
 
@@ -715,6 +722,7 @@ static long khugepaged_do_scan(struct mml_machine *m, unsigned long pages)
 			break;
 		progress += khugepaged_scan_mm_slot(m, pages - progress, &collapsed);
 	}
+	mutex_unlock(&s->scan_mutex);
 	return collapsed;
 }
 
@@ -764,6 +772,7 @@ int khugepaged_init(struct mml_machine *m)
 	if (!s)
 		return -ENOMEM;
 	spin_lock_init(&s->lock);
+	mutex_init(&s->scan_mutex);
 	INIT_LIST_HEAD(&s->mm_head);
 	m->khugepaged = s;
 	if ((m->cfg.flags & MML_KHUGEPAGED) && mml_thread_start(&m->khugepaged_thread, khugepaged, m))
@@ -795,6 +804,7 @@ void khugepaged_destroy(struct mml_machine *m)
 		free_mm_slot(m, slot);
 	}
 	spin_lock_destroy(&s->lock);
+	mutex_destroy(&s->scan_mutex);
 	free(s);
 	m->khugepaged = NULL;
 }

@@ -34,6 +34,7 @@
  *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
+ *   khugepaged scan_mutex -> mm->mmap_lock (one scanner at a time: the thread or mml_khugepaged_scan)
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
  *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves

@@ -31,6 +31,8 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 			op->quiet = true;
 		} else if (scn_tok_is(t, "kswapd")) {
 			op->kswapd = true;
+		} else if (scn_tok_is(t, "khugepaged")) {
+			op->khugepaged = true;
 		} else if (t->type == SCN_TOK_WORD && t->n > 4 && !memcmp(t->s, "ram=", 4)) {
 			struct scn_tok u = *t;
 
@@ -55,7 +57,7 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 				return -1;
 		} else {
 			return scn_perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-					"cpus=N, seed=N, check, no-check, quiet or kswapd");
+					"cpus=N, seed=N, check, no-check, quiet, kswapd or khugepaged");
 		}
 	}
 	return 0;
@@ -75,9 +77,9 @@ static void pr_machine(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, " ram=%llu", (unsigned long long)op->ram);
 	if (op->ncpus)
 		fprintf(pr->f, " cpus=%u", op->ncpus);
-	fprintf(pr->f, " seed=%llu%s%s%s", (unsigned long long)op->seed,
+	fprintf(pr->f, " seed=%llu%s%s%s%s", (unsigned long long)op->seed,
 		op->check == 1 ? " check" : op->check == 0 ? " no-check" : "",
-		op->quiet ? " quiet" : "", op->kswapd ? " kswapd" : "");
+		op->quiet ? " quiet" : "", op->kswapd ? " kswapd" : "", op->khugepaged ? " khugepaged" : "");
 }
 
 /* ---- check ---- */

@@ -631,6 +631,8 @@ void scn_machine_config(const struct scn_op *op, struct mml_config *cfg)
 		cfg->flags |= MML_QUIET;
 	if (op->kswapd)
 		cfg->flags |= MML_KSWAPD;
+	if (op->khugepaged)
+		cfg->flags |= MML_KHUGEPAGED;
 }
 
 const char *scn_cmp_name(enum scn_cmp c)

@@ -255,6 +255,7 @@ struct scn_op {
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;
 	bool kswapd;		/* machine kswapd: run the reclaim daemon */
+	bool khugepaged;	/* machine khugepaged: run the collapse daemon */
 	char *echo;		/* echo text */
 	char *sys_value;	/* sys, expect sys: the text written or expected */
 	/* pins */
