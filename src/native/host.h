@@ -50,6 +50,7 @@ void cf_host_files_emerg(void);
 int cf_host_sys_write(struct cf_backend *b, const char *path, const char *value);
 long cf_host_sys_read(struct cf_backend *b, const char *path, char *out, size_t n);
 const char *cf_host_sys_restore(void);
+int cf_host_sys_restore_path(const char *path);	/* one file back now: 0 or -errno */
 void cf_host_sys_emerg(void);
 /* /proc/kpageflags at pfn (root). */
 int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
@@ -65,7 +66,5 @@ void cf_host_thp_probe(void);
 bool cf_host_thp_usable(const char **why);
 /* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
 int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
-/* From the runner's signal handlers and exit hook: the khugepaged knobs put back. */
-void cf_host_thp_emerg(void);
 
 #endif /* MMLAB_NATIVE_HOST_H */

@@ -205,6 +205,22 @@ int cf_host_split_huge_pages(struct cf_backend *b, pid_t pid, uint64_t start, ui
 	return write_file(SPLIT_FILE, buf, (size_t)n);
 }
 
+/*
+ * One file back to what it held before this scenario wrote it, now (the
+ * khugepaged wait's knobs, which must not keep khugepaged busy while the
+ * scenario goes on): 0, or -errno.
+ */
+int cf_host_sys_restore_path(const char *path)
+{
+	for (int i = nsaved - 1; i >= 0; i--) {
+		if (saved_state[i] != 2 || strcmp(saved_path[i], path))
+			continue;
+		saved_state[i] = 0;
+		return write_file(saved_path[i], saved_value[i], strlen(saved_value[i]));
+	}
+	return 0;
+}
+
 /* Last written first, so a file written twice ends as it began. */
 const char *cf_host_sys_restore(void)
 {

@@ -744,7 +744,6 @@ static void emerg_cleanup(void)
 
 	if (getpid() != emerg_owner)
 		return;
-	cf_host_thp_emerg();
 	cf_host_files_emerg();
 	cf_host_sys_emerg();
 	for (i = 0; i < MAX_HOST_SWAP; i++) {

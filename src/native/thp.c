@@ -18,9 +18,8 @@
  * ptes (pages_to_scan) every 10 ms (scan_sleep_millisecs; a failed
  * allocation retried after 10 ms too), until khugepaged/full_scans has
  * grown by two - one whole pass over every mm began after the call -
- * then the knobs go back.  The old values are kept where the runner's
- * signal handlers and exit hook find them (cf_host_thp_emerg), so that
- * no way the runner ends leaves them changed.
+ * then the knobs go back.  They are written through hostsys.c, which
+ * saves each first, so that no way the runner ends leaves them changed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -61,20 +60,6 @@ static int knob_read(const char *path, char *buf, size_t n)
 	buf[r] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
-}
-
-/* async-signal-safe: the emergency path writes with it too */
-static int knob_write(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-	size_t n = strlen(v);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, n) != (ssize_t)n)
-		r = -errno;
-	close(fd);
-	return r;
 }
 
 static long knob_num(const char *path)
@@ -192,30 +177,18 @@ static const char *const knob_path[] = {
 	KH_DIR "pages_to_scan", KH_DIR "alloc_sleep_millisecs", KH_DIR "scan_sleep_millisecs",
 };
 #define NKNOBS	(sizeof(knob_path) / sizeof(knob_path[0]))
-/* the host's own values, while changed; read by the signal handler */
-static char knob_old[NKNOBS][32];
-static volatile sig_atomic_t knob_changed[NKNOBS];
 
-/* Every knob changed goes back; 0, or the first error. */
+/* Every knob back as it was (hostsys.c saved it); 0, or the first error. */
 static int knobs_restore(void)
 {
 	int r = 0, e;
-	size_t i;
 
-	for (i = 0; i < NKNOBS; i++) {
-		if (!knob_changed[i])
-			continue;
-		e = knob_write(knob_path[i], knob_old[i]);
+	for (size_t i = 0; i < NKNOBS; i++) {
+		e = cf_host_sys_restore_path(knob_path[i]);
 		if (!r)
 			r = e;
-		knob_changed[i] = 0;
 	}
 	return r;
-}
-
-void cf_host_thp_emerg(void)
-{
-	knobs_restore();
 }
 
 static long now_ms(void)
@@ -251,19 +224,11 @@ int cf_host_khugepaged(struct cf_backend *b, uint64_t pages)
 	start = knob_num(KH_DIR "full_scans");
 	if (start < 0)
 		return khugepaged_skip(b, "reading full_scans", (int)start);
-	cf_emerg_arm();
 	for (i = 0; i < NKNOBS; i++) {
-		r = knob_read(knob_path[i], knob_old[i], sizeof(knob_old[i]));
+		r = cf_host_sys_write(b, knob_path[i], want[i]);
 		if (r < 0) {
 			knobs_restore();
-			return khugepaged_skip(b, knob_path[i], r);
-		}
-		/* marked before the write: a signal between the two restores it anyway */
-		knob_changed[i] = 1;
-		r = knob_write(knob_path[i], want[i]);
-		if (r < 0) {
-			knobs_restore();
-			return khugepaged_skip(b, knob_path[i], r);
+			return r == -CF_SKIP ? r : khugepaged_skip(b, knob_path[i], r);
 		}
 	}
 	deadline = now_ms() + KHUGEPAGED_WAIT_MS;
