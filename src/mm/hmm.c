@@ -114,7 +114,38 @@ static int hmm_vma_walk_test(uint64_t start, uint64_t end, struct mm_walk *walk)
 	return 1;
 }
 
+/*
+ * hmm_vma_handle_pmd(): a pmd leaf gives each page of [addr, next) its
+ * frame with the leaf's rights, or faults (the lock dropped first) if the
+ * device asks for more; the THP stays whole.
+ */
+static int hmm_vma_walk_pmd(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	struct hmm_vma_walk *hw = walk->private;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	unsigned long cpu_flags, pfn;
+	unsigned required;
+	pmd_t pmdval;
+
+	if (!ptl)
+		return 0;
+	walk->action = ACTION_CONTINUE;
+	pmdval = pmdp_get(pmd);
+	cpu_flags = pmd_access_permitted(pmdval, false) ?
+		    HMM_PFN_VALID | (pmd_write(pmdval) ? HMM_PFN_WRITE : 0) : 0;
+	required = hmm_pte_need_fault(hw->range, cpu_flags);
+	if (required) {
+		spin_unlock(ptl);
+		return hmm_stop_for_fault(walk, addr, required);
+	}
+	for (pfn = pmd_pfn(pmdval) + pte_index(addr); addr < next; addr += PAGE_SIZE, pfn++)
+		*hmm_pfn_of(hw->range, addr) = cpu_flags ? pfn | cpu_flags : 0;
+	spin_unlock(ptl);
+	return 0;
+}
+
 static const struct mm_walk_ops hmm_walk_ops = {
+	.pmd_entry = hmm_vma_walk_pmd,
 	.pte_entry = hmm_vma_handle_pte,
 	.pte_hole = hmm_vma_walk_hole,
 	.test_walk = hmm_vma_walk_test,

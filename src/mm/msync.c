@@ -1,6 +1,7 @@
 /*
  * msync.c - msync(2) and mincore(2) (Linux's mm/msync.c and mm/mincore.c).
  */
+#include <string.h>
 #include <sys/mman.h>
 
 #include "fs/vfs.h"
@@ -155,7 +156,22 @@ static int mincore_pte_hole(uint64_t addr, uint64_t end, int depth, struct mm_wa
 	return 0;
 }
 
+/* A pmd leaf: every page of it is in memory (mincore_pte_range's THP case); no split. */
+static int mincore_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	struct mincore_walk *mw = walk->private;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
+
+	if (!ptl)
+		return 0;
+	memset(&mw->vec[(addr - mw->start) >> PAGE_SHIFT], 1, (next - addr) >> PAGE_SHIFT);
+	walk->action = ACTION_CONTINUE;
+	spin_unlock(ptl);
+	return 0;
+}
+
 static const struct mm_walk_ops mincore_walk_ops = {
+	.pmd_entry = mincore_pmd_entry,
 	.pte_entry = mincore_pte_entry,
 	.pte_hole = mincore_pte_hole,
 };
