@@ -1,8 +1,8 @@
 /*
  * test_pagewalk.c - walk_page_range(): holes inside and outside VMAs at
  * each level, the callbacks in address order, test_walk and
- * ACTION_CONTINUE, a callback's error stopping the walk, and the one
- * report when a walk meets a pmd that is not a table (internal API).
+ * ACTION_CONTINUE, a callback's error stopping the walk, and a pmd leaf
+ * (THP) split for a walk that wants ptes, as Linux's (internal API).
  */
 #include <string.h>
 
@@ -176,10 +176,36 @@ TEST(a_callback_error_stops_the_walk)
 }
 
 /*
- * A pmd that is a leaf, planted by hand where THP would put one: the walk
- * goes through huge_entry_unsupported() (a report) and skips its range,
- * as zap, fork, mprotect and the fault path do.
+ * A THP's pmd leaf: pmd_entry sees it as it is; left to the ptes (no
+ * ACTION_CONTINUE), the walker splits it and walks its 512 ptes, each
+ * mapping the same page as before, and the bytes stay.
  */
+TEST(a_pmd_leaf_left_to_the_ptes_is_split)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	struct trace tr = { .skip_vma_start = 1 };
+	uint64_t pfn;
+	pmd_t *pmd;
+
+	REQUIRE(t);
+	h_map(t, GB, MB2, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE_EQ(mml_madvise(t, GB, MB2, MADV_HUGEPAGE), 0);
+	REQUIRE(h_fill(t, GB, MB2, 7));
+	pmd = mm_find_pmd(t->mm, GB);
+	REQUIRE(pmd && pmd_trans_huge(pmdp_get(pmd)));
+	pfn = H_PFN(h_pagemap(t, GB));
+	CHECK_EQ(walk(t, GB, GB + MB2, &tr), 0);
+	CHECK_EQ(tr.pmds, 1);
+	CHECK_EQ(tr.present, 512);
+	CHECK(pmd_table(pmdp_get(pmd)));
+	CHECK_EQ(mml_vmstat(m, "thp_split_pmd"), 1);
+	CHECK_EQ(H_PFN(h_pagemap(t, GB + 511 * H_PAGE)), pfn + 511);
+	CHECK(h_expect(t, GB, MB2, 7));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);
