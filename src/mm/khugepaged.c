@@ -614,6 +614,7 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 	unsigned long progress = 0;
 	struct mm_struct *mm;
 	bool mmap_locked = false;
+	long done = 0;
 
 	spin_lock(&s->lock);
 	slot = s->mm_slot;
@@ -647,10 +648,8 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 				enum scan_result r = hpage_collapse_scan_pmd(mm, vma, s->address, &mmap_locked, &cc);
 
 				count_scan_result(m, r);
-				if (r == SCAN_SUCCEED) {
-					(*collapsed)++;
-					m->thp.khugepaged_pages_collapsed++;
-				}
+				if (r == SCAN_SUCCEED)
+					done++;
 				s->address += HPAGE_PMD_SIZE;
 				progress += HPAGE_PMD_NR;
 				/* A collapse dropped mmap_lock: the VMA may be gone; resume next time. */
@@ -664,7 +663,13 @@ breakout:
 		mmput(mm);
 	}
 
+	*collapsed += done;
 	spin_lock(&s->lock);
+	/*
+	 * The counters change under s->lock (the thread and mml_khugepaged_scan
+	 * may both scan) and are read without it, by their sysfs files.
+	 */
+	WRITE_ONCE(m->thp.khugepaged_pages_collapsed, READ_ONCE(m->thp.khugepaged_pages_collapsed) + done);
 	/* The mm is done (or gone): on to the next; past the last, a full lap. */
 	if (hpage_collapse_test_exit(mm) || (mmap_locked && !vma)) {
 		struct list_head *next = slot->node.next;
@@ -677,7 +682,7 @@ breakout:
 			s->mm_slot = list_entry(next, struct khugepaged_mm_slot, node);
 		} else {
 			s->mm_slot = NULL;
-			m->thp.khugepaged_full_scans++;
+			WRITE_ONCE(m->thp.khugepaged_full_scans, READ_ONCE(m->thp.khugepaged_full_scans) + 1);
 		}
 		s->address = 0;
 	}
