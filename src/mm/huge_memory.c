@@ -231,9 +231,16 @@ static void huge_zero_folio_shutdown(struct mml_machine *m)
 	folio_put(m, zero);
 }
 
+/*
+ * Read once, as is_huge_zero_folio(): another thread may be publishing the
+ * folio (get_huge_zero_folio's cmpxchg) while we look at a pmd that cannot
+ * map it yet; either value then answers no.
+ */
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd)
 {
-	return pmd_present(pmd) && m->huge_zero_folio && pmd_pfn(pmd) == folio_pfn(m, m->huge_zero_folio);
+	struct folio *zero = READ_ONCE(m->huge_zero_folio);
+
+	return pmd_present(pmd) && zero && pmd_pfn(pmd) == folio_pfn(m, zero);
 }
 
 /* set_huge_zero_folio(): map it read-only, special (no reference, no mapcount); pmd lock held. */
