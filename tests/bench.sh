@@ -80,7 +80,7 @@ leftover_swap() {
 }
 
 run "bench lists the benches" 0 bench &&
-	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file "
+	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -194,6 +194,54 @@ else
 fi
 run "bench file --no-native" 0 bench file --size 8K --reps 1 --no-native --file "$tmp" &&
 	has "bench file --no-native" "^mmlab +msync\(MS_SYNC\) writeback +2 "
+
+# thp: two THPs a region; the host's THP files are read, never written
+# (the tunables only: khugepaged's full_scans and pages_collapsed move on their own)
+thp_settings() {
+	d=/sys/kernel/mm/transparent_hugepage
+	cat $d/enabled $d/defrag $d/use_zero_page $d/khugepaged/defrag $d/khugepaged/max_ptes_none \
+		$d/khugepaged/max_ptes_swap $d/khugepaged/max_ptes_shared $d/khugepaged/pages_to_scan \
+		$d/khugepaged/scan_sleep_millisecs $d/khugepaged/alloc_sleep_millisecs 2>/dev/null
+}
+thp_before=$(thp_settings)
+run "bench thp prints its table" 0 bench thp --size 4M --reps 1 &&
+	has "bench thp prints its table" \
+		"^mmlab +THP write faults: a byte per 2 MiB +1024 +thp_fault_alloc 2 +$row" \
+		"^mmlab +fork: PMD-mapped THPs +1024 +thp_split_pmd 0 +$row" \
+		"^mmlab +COW faults: a byte per 2 MiB +1024 +thp_split_pmd 2 +$row" \
+		"^mmlab +small-page write faults +1024 +thp_fault_alloc 0 +$row" \
+		"^mmlab +MADV_COLLAPSE of small pages +1024 +thp_collapse_alloc 2 +$row" \
+		"^host +memset 2 MiB from DRAM +1024 +- +$row" \
+		"^host +memcpy 4 KiB per 2 MiB from DRAM +1024 " \
+		"^host +memcpy 2 MiB from DRAM +1024 " \
+		"^native +small-page write faults +1024 " \
+		"^  native: Linux .*THP enabled \[" \
+		"^  THP write faults: a byte per 2 MiB +[0-9.]+ us \([0-9]+ ns\)" \
+		"^checks: every byte of both regions"
+# the host's THP rows when it gave THPs, else the reason they are left out
+if grep -q "^  native THP rows left out" "$log"; then
+	has "bench thp: the host's THP rows left out, with a reason" \
+		"^  native THP rows left out: the host mapped no THP \(.+\)$"
+else
+	has "bench thp: the host's THP rows" \
+		"^  native: [12] of 2 ranges PMD-mapped after the THP faults" \
+		"^native +THP write faults: a byte per 2 MiB +1024 +thp_fault_alloc [0-9]+ " \
+		"^native +COW faults: a byte per 2 MiB +1024 "
+fi
+if [ "$(thp_settings)" = "$thp_before" ]; then
+	pass "bench thp leaves the host's THP settings as they were"
+else
+	fail "bench thp leaves the host's THP settings as they were"
+fi
+run "bench thp --no-native" 0 bench thp --size 2M --reps 1 --no-native &&
+	has "bench thp --no-native" "^  native: skipped \(--no-native\)" \
+		"^mmlab +COW faults: a byte per 2 MiB +512 +thp_split_pmd 1 " \
+		"^mmlab +MADV_COLLAPSE of small pages +512 +thp_collapse_alloc 1 "
+if grep -q "^native " "$log"; then
+	fail "bench thp --no-native prints no native row"
+fi
+refused "bench thp --size not a multiple of 2M" bench thp --size 3M
+refused "bench thp takes no --file" bench thp --file "$tmp/x"
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -29,6 +29,9 @@ static const struct cli_command benches[] = {
 	{ "file", bench_file,
 	  "faults on a cached file mapped shared, first writes and msync\n"
 	  "           writeback: mmlab's /disk/ beside the host kernel and pwrite" },
+	{ "thp", bench_thp,
+	  "THP write faults, fork and COW of PMD-mapped memory, MADV_COLLAPSE:\n"
+	  "           mmlab beside the host kernel, memset and memcpy" },
 	{ NULL, NULL, NULL }
 };
 

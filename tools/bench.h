@@ -108,5 +108,6 @@ int bench_swap(int argc, char **argv);
 int bench_fault(int argc, char **argv);
 int bench_notifier(int argc, char **argv);
 int bench_file(int argc, char **argv);
+int bench_thp(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */

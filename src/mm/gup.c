@@ -454,7 +454,16 @@ static bool gup_fast_pmd_leaf(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp,
 		/* A folio being split is frozen (refcount 0): slow path. */
 		if (!folio_try_get(folio))
 			goto undo;
-		if (page_folio(page) != folio) {
+		/*
+		 * The leaf we read may be stale: a whole split can run between
+		 * our read and the reference, and the head is then a small
+		 * folio that our reference does not stop (a tail answers to
+		 * page_folio(), the head does not).  Its _pincount would be
+		 * page[1]'s mapping, and the undo would drop a small pin's bias.
+		 * Held now, it cannot split any more: test once, as Linux's
+		 * try_grab_folio_fast() tests folio_test_large() after the get.
+		 */
+		if (page_folio(page) != folio || !folio_test_large(folio)) {
 			folio_put(m, folio);
 			goto undo;
 		}

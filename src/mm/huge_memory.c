@@ -236,6 +236,11 @@ static void huge_zero_folio_shutdown(struct mml_machine *m)
 	folio_put(m, zero);
 }
 
+/*
+ * Read once, as is_huge_zero_folio(): another thread may be publishing the
+ * folio (get_huge_zero_folio's cmpxchg) while we look at a pmd that cannot
+ * map it yet; either value then answers no.
+ */
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd)
 {
 	struct folio *zero = READ_ONCE(m->huge_zero_folio);

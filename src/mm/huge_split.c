@@ -59,12 +59,19 @@ static void __folio_unqueue_deferred_split(struct deferred_split *q, struct foli
 	clear_bit(PG_partially_mapped, &folio->_flags_1);
 }
 
-/* folio_unqueue_deferred_split(): the folio is being freed. */
+/*
+ * folio_unqueue_deferred_split(): the folio is being freed.  Nobody can
+ * queue it any more, so a glance without the lock is enough to skip the
+ * lock when it is not queued (Linux's data_race()); the glance races with
+ * the queue's lock holders relinking its neighbours, which rewrite its
+ * next pointer, hence READ_ONCE (LIST_WRITE_NEXT's pair).  Queued, it is
+ * taken off under the lock, which tests again.
+ */
 void folio_unqueue_deferred_split(struct mml_machine *m, struct folio *folio)
 {
 	struct deferred_split *q = &m->split_queue;
 
-	if (folio_order(folio) <= 1 || list_empty(&folio->_deferred_list))
+	if (folio_order(folio) <= 1 || READ_ONCE(folio->_deferred_list.next) == &folio->_deferred_list)
 		return;
 	spin_lock(&q->split_queue_lock);
 	__folio_unqueue_deferred_split(q, folio);

@@ -615,6 +615,7 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 	unsigned long progress = 0;
 	struct mm_struct *mm;
 	bool mmap_locked = false;
+	long done = 0;
 
 	spin_lock(&s->lock);
 	slot = s->mm_slot;
@@ -635,7 +636,7 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 	if (!hpage_collapse_test_exit(mm) && mmget_not_zero(mm)) {
 		mmap_locked = down_read_trylock(&mm->mmap_lock);
 		if (!mmap_locked)
-			goto done;
+			goto no_lock;
 		for (vma = find_vma(mm, s->address); vma; vma = vma_next(vma)) {
 			uint64_t hstart, hend;
 
@@ -655,10 +656,8 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 				enum scan_result r = hpage_collapse_scan_pmd(mm, vma, s->address, &mmap_locked, &cc);
 
 				count_scan_result(m, r);
-				if (r == SCAN_SUCCEED) {
-					(*collapsed)++;
-					m->thp.khugepaged_pages_collapsed++;
-				}
+				if (r == SCAN_SUCCEED)
+					done++;
 				s->address += HPAGE_PMD_SIZE;
 				progress += HPAGE_PMD_NR;
 				/* A collapse dropped mmap_lock: the VMA may be gone; resume next time. */
@@ -669,11 +668,17 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 breakout:
 		if (mmap_locked)
 			up_read(&mm->mmap_lock);
-done:
+no_lock:
 		mmput(mm);
 	}
 
+	*collapsed += done;
 	spin_lock(&s->lock);
+	/*
+	 * The counters change under s->lock (the thread and mml_khugepaged_scan
+	 * may both scan) and are read without it, by their sysfs files.
+	 */
+	WRITE_ONCE(m->thp.khugepaged_pages_collapsed, READ_ONCE(m->thp.khugepaged_pages_collapsed) + done);
 	/*
 	 * The mm is done, gone, or was busy (no VMA reached): on to the next;
 	 * past the last, a full lap.  A collapse that let go of mmap_lock
@@ -690,7 +695,7 @@ done:
 			s->mm_slot = list_entry(next, struct khugepaged_mm_slot, node);
 		} else {
 			s->mm_slot = NULL;
-			m->thp.khugepaged_full_scans++;
+			WRITE_ONCE(m->thp.khugepaged_full_scans, READ_ONCE(m->thp.khugepaged_full_scans) + 1);
 		}
 		s->address = 0;
 	}

@@ -166,15 +166,21 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
 		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
-	/* free_pgtables(): out of i_mmap first, where truncate would find them. */
-	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
+	/*
+	 * free_pgtables(): out of i_mmap and the anon_vmas first, where
+	 * truncate and every rmap walk (split_folio, reclaim, migration) would
+	 * find them: a walk that found the VMA holds the lock we wait for here,
+	 * so none is still in the tables we free.
+	 */
+	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma)) {
 		unlink_file_vma(vma);
+		unlink_anon_vmas(vma);
+	}
 	free_pgd_range(&tlb, start, end, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
 	tlb_finish_mmu(&tlb);
 
 	while ((vma = find_vma(mm, start)) && vma->vm_start < end) {
 		vma_tree_erase(mm, vma);
-		unlink_anon_vmas(vma);
 		vm_area_free(vma);
 	}
 }
@@ -376,14 +382,16 @@ void exit_mmap(struct mm_struct *mm)
 	for_each_vma(mm, vma)
 		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
-	for_each_vma(mm, vma)
+	/* As unmap_region(): no rmap walk may still be in the tables we free. */
+	for_each_vma(mm, vma) {
 		unlink_file_vma(vma);
+		unlink_anon_vmas(vma);
+	}
 	free_pgd_range(&tlb, 0, 1ULL << 47, 0, 0);
 	tlb_finish_mmu(&tlb);
 	while (mm->map_count) {
 		vma = mm->vmas[mm->map_count - 1];
 		vma_tree_erase(mm, vma);
-		unlink_anon_vmas(vma);
 		vm_area_free(vma);
 	}
 	vma_tree_destroy(mm);
