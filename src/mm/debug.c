@@ -106,6 +106,19 @@ static bool large_folio_is_valid(struct mml_machine *m, struct folio *folio, FIL
 	if ((mapped & FOLIO_PAGES_MAPPED) != pages_mapped || (mapped >= ENTIRELY_MAPPED) != (entire > 0))
 		INVALID(why, "pfn %lu: nr_pages_mapped %#x, but %ld pages have ptes and %d pmds map it", pfn,
 			mapped, pages_mapped, entire);
+	/* The mm-id slots (rmap.c): free ones count nothing; unless shared, one holds every mapping. */
+	for (int i = 0; i < 2; i++)
+		if (folio->_mm_id_mapcount[i] < -1 ||
+		    (folio_mm_id(folio, i) == MM_ID_DUMMY) != (folio->_mm_id_mapcount[i] == -1))
+			INVALID(why, "pfn %lu: mm-id slot %d holds id %u with mapcount %d", pfn, i,
+				folio_mm_id(folio, i), folio->_mm_id_mapcount[i] + 1);
+	if (folio->_mm_id_mapcount[0] + folio->_mm_id_mapcount[1] + 2 > folio_mapcount(folio) ||
+	    (folio_mapped(folio) && !folio_mm_ids_shared(folio) &&
+	     folio->_mm_id_mapcount[0] + 1 != folio_mapcount(folio) &&
+	     folio->_mm_id_mapcount[1] + 1 != folio_mapcount(folio)))
+		INVALID(why, "pfn %lu: mm-id slots count %d and %d of %d mappings, %sshared", pfn,
+			folio->_mm_id_mapcount[0] + 1, folio->_mm_id_mapcount[1] + 1, folio_mapcount(folio),
+			folio_mm_ids_shared(folio) ? "" : "not ");
 	if (atomic_read(&folio->_pincount) < 0 || atomic_read(&folio->_pincount) > folio_ref_count(folio))
 		INVALID(why, "pfn %lu: pincount %d with refcount %d", pfn, atomic_read(&folio->_pincount),
 			folio_ref_count(folio));

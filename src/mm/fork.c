@@ -39,6 +39,8 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 	}
 	spin_lock(&m->tasks_lock);
 	mm->tgid = m->next_pid++;
+	/* Linux takes the mm id from an IDA; a process id is as unique among live mms. */
+	mm->mm_id = (unsigned int)mm->tgid & MM_ID_MASK;
 	list_add_tail(&mm->mm_node, &m->mms);
 	spin_unlock(&m->tasks_lock);
 	return mm;

@@ -225,7 +225,8 @@ static int follow_huge_pmd(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 	if (!ptl)
 		return -EAGAIN;
 	pmdval = pmdp_get(pmd);
-	page = pmd_page(m, pmdval) + pte_index(addr);
+	/* A pmd-mapped THP is exclusive or not as a whole: the checks look at its head. */
+	page = pmd_page(m, pmdval);
 	if ((flags & FOLL_WRITE) &&
 	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : page,
 				  vma, flags)) {
@@ -236,6 +237,7 @@ static int follow_huge_pmd(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 		ret = -EMLINK;
 		goto out;
 	}
+	page += pte_index(addr);
 	if (pagep) {
 		struct folio *folio = page_folio(page);
 

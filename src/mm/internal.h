@@ -288,6 +288,8 @@ void hugepage_exit(struct mml_machine *m);	/* power-off: the huge zero folio, th
 #define TVA_SMAPS		0x1	/* for THPeligible */
 #define TVA_IN_PF		0x2	/* a page fault */
 #define TVA_ENFORCE_SYSFS	0x4	/* obey the sysfs knobs (not MADV_COLLAPSE) */
+/* THP_ORDERS_ALL_ANON: every order an anon THP may have (2 .. PMD order; order 1 never). */
+#define THP_ORDERS_ALL_ANON	(((1UL << (HPAGE_PMD_ORDER + 1)) - 1) & ~3UL)
 unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
 				       unsigned long tva_flags, unsigned long orders);
 static inline bool thp_vma_allowable_order(struct vm_area_struct *vma, vm_flags_t vm_flags,

@@ -146,6 +146,37 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 }
 
 /*
+ * Models __wp_can_reuse_large_anon_folio() (Linux 6.15+, CONFIG_MM_ID): a
+ * large folio is ours to reuse when this mm alone maps it (its mm-id
+ * slots say so) and every reference to it is one of those mappings (no
+ * GUP, no swap cache).  A folio mapped by a single pte is copied instead,
+ * so that the rest of it can be freed.
+ */
+static bool wp_can_reuse_large_anon_folio(struct folio *folio, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	bool exclusive;
+
+	if (folio_mapcount(folio) <= 1 || folio_mm_ids_shared(folio))
+		return false;
+	if (folio_test_swapcache(folio)) {
+		if (!folio_trylock(folio))
+			return false;
+		folio_free_swap(m, folio);
+		folio_unlock(folio);
+	}
+	if (folio_mapcount(folio) != folio_ref_count(folio))
+		return false;
+	/* Again with the mappings held still: a fork or an unmap may be under way. */
+	folio_lock_large_mapcount(folio);
+	exclusive = !folio_mm_ids_shared(folio) && folio_mapcount(folio) == folio_ref_count(folio);
+	VM_WARN_ON_PAGE(exclusive && folio_mm_id(folio, 0) != vma->vm_mm->mm_id &&
+			folio_mm_id(folio, 1) != vma->vm_mm->mm_id, m, &folio->page);
+	folio_unlock_large_mapcount(folio);
+	return exclusive;
+}
+
+/*
  * Models wp_can_reuse_anon_folio(): a page that is not marked exclusive may
  * still be reused when ours is provably the only reference (the other side
  * of a fork went away).  Never on mapcount alone: a GUP reference counts.
@@ -153,7 +184,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *vma)
 {
 	if (folio_test_large(folio))
-		return false;
+		return wp_can_reuse_large_anon_folio(folio, vma);
 	/* The pre-5.8 rule: mapped once means ours, whoever else holds it. */
 	if (bug_enabled(vma->vm_mm->machine, BUG_COW_REUSE_MAPCOUNT))
 		return folio_mapcount(folio) == 1;

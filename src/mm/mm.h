@@ -197,11 +197,39 @@ static inline int folio_precise_page_mapcount(const struct folio *f, const struc
 }
 static inline bool folio_mapped(const struct folio *f) { return folio_mapcount(f) > 0; }
 /*
+ * Which mms map a large folio (Linux's CONFIG_MM_ID, rmap.c keeps it): two
+ * slots of _mm_id[] name up to two mms, _mm_id_mapcount[] their mappings
+ * - 1.  The top bit of _mm_id[0] is the lock that keeps the slots and
+ * _large_mapcount in step; the top bit of _mm_id[1] says "maybe shared":
+ * set when a second mm maps the folio (or a first one while others
+ * already did), cleared only when one slot holds every mapping again.
+ */
+#define MM_ID_DUMMY			0u
+#define MM_ID_MASK			0x7fffffffu
+#define FOLIO_MM_IDS_LOCK_BITNUM	31
+#define FOLIO_MM_IDS_SHARED_BITNUM	63
+
+static inline unsigned int folio_mm_id(const struct folio *f, int slot)
+{
+	return (unsigned int)(READ_ONCE(f->_mm_ids) >> (32 * slot)) & MM_ID_MASK;
+}
+static inline bool folio_mm_ids_shared(const struct folio *f)
+{
+	return (READ_ONCE(f->_mm_ids) >> FOLIO_MM_IDS_SHARED_BITNUM) & 1;
+}
+static inline void folio_lock_large_mapcount(struct folio *f)
+{
+	bit_lock(FOLIO_MM_IDS_LOCK_BITNUM, &f->_mm_ids);
+}
+static inline void folio_unlock_large_mapcount(struct folio *f)
+{
+	bit_unlock(FOLIO_MM_IDS_LOCK_BITNUM, &f->_mm_ids);
+}
+
+/*
  * Models folio_maybe_mapped_shared(): might another mm map the folio too?
- * A large folio is taken as shared when any page is mapped twice (a pmd
- * and something else, or more mappings than pages).  Linux also knows,
- * by the mm ids it records, when two mms map disjoint parts; mmlab keeps
- * no such ids and says "exclusive" then (docs/deviations.md).
+ * A small folio: mapped more than once.  A large one: mapped more than
+ * once, and its "maybe shared" bit set.
  */
 static inline bool folio_maybe_mapped_shared(const struct folio *f)
 {
@@ -209,7 +237,7 @@ static inline bool folio_maybe_mapped_shared(const struct folio *f)
 
 	if (!folio_test_large(f) || mapcount <= 1)
 		return mapcount > 1;
-	return folio_entire_mapcount(f) || mapcount > folio_nr_pages(f);
+	return folio_mm_ids_shared(f);
 }
 
 /* Pins: folio_maybe_dma_pinned, as Linux (small folios count in refcount). */

@@ -12,6 +12,7 @@
  *   (U) lruvec->lru_lock            (N) machine->pins_lock (pins, devices)
  *   (Q) machine->quiesce: operations hold it for read, the checker for write
  *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
+ *   (E) a large folio's mapcount lock (folio_lock_large_mapcount, a bit of _mm_ids)
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
  * at the top of mm/rmap.c.
@@ -125,7 +126,17 @@ struct folio {
 			atomic_t _entire_mapcount;	/* (A) PMD mappings - 1 */
 			atomic_t _nr_pages_mapped;	/* (A) pages mapped by a PTE (+ ENTIRELY_MAPPED) */
 			atomic_t _pincount;		/* (A) FOLL_PIN pins */
-			unsigned long _unused_1[2];	/* (C) page[1]'s index, private: unused */
+			/*
+			 * (E) which mms map the folio (Linux's CONFIG_MM_ID): two
+			 * slots, each an mm id (MM_ID_DUMMY: free) and the mappings
+			 * that mm has - 1; the lock and "maybe shared" bits ride in
+			 * the ids' top bits.  In page[1]'s index and private.
+			 */
+			union {
+				unsigned int _mm_id[2];
+				unsigned long _mm_ids;
+			};
+			int _mm_id_mapcount[2];
 		};
 		struct page __page_1;
 	};
@@ -145,6 +156,8 @@ _Static_assert(offsetof(struct folio, order) == offsetof(struct page, order), "f
 _Static_assert(offsetof(struct folio, _deferred_list) + sizeof(struct list_head) <=
 	       2 * sizeof(struct page) + offsetof(struct page, _mapcount), "deferred list fits page[2]");
 _Static_assert(offsetof(struct folio, _large_mapcount) < 2 * sizeof(struct page), "folio tail fits page[1]");
+_Static_assert(offsetof(struct folio, _mm_id_mapcount) + 2 * sizeof(int) <=
+	       sizeof(struct page) + offsetof(struct page, _mapcount), "mm ids fit page[1]");
 
 /* Page flags.  PG_anon_exclusive is per page; the rest describe the folio. */
 enum pageflags {
@@ -292,6 +305,7 @@ struct mm_struct {
 	unsigned long flags;		/* (A) MMF_* */
 	seqcount_t write_protect_seq;	/* (M write) odd while fork write-protects: GUP-fast backs off */
 	int tgid;			/* (C) process id */
+	unsigned int mm_id;		/* (C) the id large folios record their mappers by (never MM_ID_DUMMY) */
 	spinlock_t tasks_lock;		/* (S) the CPUs running this mm (Linux's mm_cpumask) */
 	struct list_head tasks;		/* (S) struct mml_task.mm_node */
 	unsigned long nr_tasks;		/* (S) */

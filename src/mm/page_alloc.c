@@ -279,6 +279,9 @@ static void prep_compound_page(struct page *page, unsigned int order)
 	atomic_set(&folio->_entire_mapcount, -1);
 	atomic_set(&folio->_nr_pages_mapped, 0);
 	atomic_set(&folio->_pincount, 0);
+	folio->_mm_ids = 0;	/* both slots free (MM_ID_DUMMY), not shared, unlocked */
+	folio->_mm_id_mapcount[0] = -1;
+	folio->_mm_id_mapcount[1] = -1;
 	if (order > 1)
 		INIT_LIST_HEAD(&folio->_deferred_list);
 }

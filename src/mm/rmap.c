@@ -39,6 +39,7 @@
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
  *   machine->pins_lock, machine->fail.lock, rcu_batch.lock, notifier subscriptions->lock: leaves
  *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock: leaves
+ *   a large folio's mapcount lock (folio_lock_large_mapcount, under a pte or pmd lock): a leaf
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
  *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, KHUGEPAGED_WAKE, notifier seq): leaves
  *
@@ -322,13 +323,95 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
  *                 _large_mapcount: every mapping of any of its pages (a pte
  *                 counts 1, a pmd counts 1) - 1, what folio_mapcount() reads;
  *                 _nr_pages_mapped: the pages mapped by at least one pte,
- *                 plus ENTIRELY_MAPPED while a pmd maps the folio.
+ *                 plus ENTIRELY_MAPPED while a pmd maps the folio;
+ *                 _mm_id[], _mm_id_mapcount[]: the mms among those
+ *                 mappings (Linux's CONFIG_MM_ID, below; mm.h).
  *
  * NR_ANON_MAPPED / NR_FILE_MAPPED count pages that are mapped at all, so
  * each change below works out how many pages went from unmapped to
  * mapped or back.  folio_is_valid() (debug.c) checks these identities.
  */
 enum rmap_level { RMAP_LEVEL_PTE, RMAP_LEVEL_PMD };
+
+/*
+ * The mm-id slots of a large folio, changed with its large mapcount under
+ * folio_lock_large_mapcount().  A slot names an mm and counts its
+ * mappings; an mm that finds no free slot is not counted, but then two
+ * others hold the slots and the folio is already marked shared.  The
+ * shared mark goes only when one slot's count is every mapping again,
+ * which is looked at only when a slot is given up.
+ */
+static void folio_set_mm_slot(struct folio *folio, int slot, unsigned int id)
+{
+	unsigned long ids = READ_ONCE(folio->_mm_ids), shift = 32UL * slot;
+
+	ids = (ids & ~((unsigned long)MM_ID_MASK << shift)) | ((unsigned long)id << shift);
+	WRITE_ONCE(folio->_mm_ids, ids);
+}
+
+static void folio_mark_mm_ids_shared(struct folio *folio, bool shared)
+{
+	unsigned long bit = 1UL << FOLIO_MM_IDS_SHARED_BITNUM, ids = READ_ONCE(folio->_mm_ids);
+
+	WRITE_ONCE(folio->_mm_ids, shared ? ids | bit : ids & ~bit);
+}
+
+/* Models folio_set_large_mapcount(): a new folio, mapcount mappings of vma's mm. */
+static void folio_set_large_mapcount(struct folio *folio, int mapcount, struct vm_area_struct *vma)
+{
+	atomic_set(&folio->_large_mapcount, mapcount - 1);
+	folio_set_mm_slot(folio, 0, vma->vm_mm->mm_id);
+	folio->_mm_id_mapcount[0] = mapcount - 1;
+}
+
+/* Models folio_add_return_large_mapcount(): diff more mappings by vma's mm. */
+static void folio_add_large_mapcount(struct folio *folio, int diff, struct vm_area_struct *vma)
+{
+	unsigned int id = vma->vm_mm->mm_id;
+	int now;
+
+	folio_lock_large_mapcount(folio);
+	now = atomic_add_return(diff, &folio->_large_mapcount);
+	if (folio_mm_id(folio, 0) == id) {
+		folio->_mm_id_mapcount[0] += diff;
+	} else if (folio_mm_id(folio, 1) == id) {
+		folio->_mm_id_mapcount[1] += diff;
+	} else if (folio_mm_id(folio, 0) == MM_ID_DUMMY) {
+		folio_set_mm_slot(folio, 0, id);
+		folio->_mm_id_mapcount[0] = diff - 1;
+		/* Mappings this slot does not count: another mm's. */
+		if (now != diff - 1)
+			folio_mark_mm_ids_shared(folio, true);
+	} else if (folio_mm_id(folio, 1) == MM_ID_DUMMY) {
+		folio_set_mm_slot(folio, 1, id);
+		folio->_mm_id_mapcount[1] = diff - 1;
+		folio_mark_mm_ids_shared(folio, true);
+	}
+	folio_unlock_large_mapcount(folio);
+}
+
+/* Models folio_sub_return_large_mapcount(): diff mappings by vma's mm are gone. */
+static void folio_sub_large_mapcount(struct folio *folio, int diff, struct vm_area_struct *vma)
+{
+	unsigned int id = vma->vm_mm->mm_id;
+	int now, slot;
+
+	folio_lock_large_mapcount(folio);
+	now = atomic_sub_return(diff, &folio->_large_mapcount);
+	slot = folio_mm_id(folio, 0) == id ? 0 : folio_mm_id(folio, 1) == id ? 1 : -1;
+	if (slot >= 0) {
+		folio->_mm_id_mapcount[slot] -= diff;
+		if (folio->_mm_id_mapcount[slot] >= 0)
+			goto out;
+		/* Its last mapping (or below: some were made while it had no slot). */
+		folio->_mm_id_mapcount[slot] = -1;
+		folio_set_mm_slot(folio, slot, MM_ID_DUMMY);
+	}
+	if (folio->_mm_id_mapcount[0] == now || folio->_mm_id_mapcount[1] == now)
+		folio_mark_mm_ids_shared(folio, false);
+out:
+	folio_unlock_large_mapcount(folio);
+}
 
 static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, long nr)
 {
@@ -342,14 +425,14 @@ static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, lo
  * (it now counts in nr_anon_transparent_hugepages / AnonHugePages).
  */
 static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level,
-			     bool *first_pmd)
+			     struct vm_area_struct *vma, bool *first_pmd)
 {
 	atomic_t *mapped = &folio->_nr_pages_mapped;
 	long nr = 0;
 
 	*first_pmd = false;
 	if (level == RMAP_LEVEL_PMD) {
-		atomic_inc(&folio->_large_mapcount);
+		folio_add_large_mapcount(folio, 1, vma);
 		if (atomic_inc_and_test(&folio->_entire_mapcount)) {
 			*first_pmd = true;
 			/* First pmd: every page not already mapped by a pte is newly mapped. */
@@ -362,7 +445,7 @@ static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_page
 	}
 	if (!folio_test_large(folio))
 		return atomic_inc_and_test(&folio->_mapcount);
-	atomic_add(nr_pages, &folio->_large_mapcount);
+	folio_add_large_mapcount(folio, nr_pages, vma);
 	for (int i = 0; i < nr_pages; i++, page++) {
 		/* A page's first pte; it was unmapped unless a pmd maps the folio. */
 		if (atomic_inc_and_test(&page->_mapcount) && atomic_add_return(1, mapped) < ENTIRELY_MAPPED)
@@ -373,14 +456,14 @@ static long __folio_add_rmap(struct folio *folio, struct page *page, int nr_page
 
 /* __folio_remove_rmap(): the inverse; the pages no longer mapped at all. */
 static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_pages, enum rmap_level level,
-				bool *last_pmd)
+				struct vm_area_struct *vma, bool *last_pmd)
 {
 	atomic_t *mapped = &folio->_nr_pages_mapped;
 	long nr = 0;
 
 	*last_pmd = false;
 	if (level == RMAP_LEVEL_PMD) {
-		atomic_sub(1, &folio->_large_mapcount);
+		folio_sub_large_mapcount(folio, 1, vma);
 		if (atomic_add_negative(-1, &folio->_entire_mapcount)) {
 			*last_pmd = true;
 			/* Last pmd: the pages no pte maps are unmapped now. */
@@ -393,7 +476,7 @@ static long __folio_remove_rmap(struct folio *folio, struct page *page, int nr_p
 	}
 	if (!folio_test_large(folio))
 		return atomic_add_negative(-1, &folio->_mapcount);
-	atomic_sub(nr_pages, &folio->_large_mapcount);
+	folio_sub_large_mapcount(folio, nr_pages, vma);
 	for (int i = 0; i < nr_pages; i++, page++) {
 		if (atomic_add_negative(-1, &page->_mapcount) && atomic_sub_return(1, mapped) < ENTIRELY_MAPPED)
 			nr++;
@@ -454,11 +537,11 @@ void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma, ui
 			if (exclusive)
 				__SetPageAnonExclusive(folio_page(folio, i));
 		}
-		atomic_set(&folio->_large_mapcount, (int)nr - 1);
+		folio_set_large_mapcount(folio, (int)nr, vma);
 		atomic_set(&folio->_nr_pages_mapped, (int)nr);
 	} else {
 		atomic_set(&folio->_entire_mapcount, 0);
-		atomic_set(&folio->_large_mapcount, 0);
+		folio_set_large_mapcount(folio, 1, vma);
 		atomic_set(&folio->_nr_pages_mapped, ENTIRELY_MAPPED);
 		/* A pmd-mapped folio is exclusive as a whole: the flag lives on its head. */
 		if (exclusive)
@@ -485,7 +568,7 @@ static void __folio_add_anon_rmap(struct folio *folio, struct page *page, int nr
 	}
 	bool first_pmd;
 
-	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, level, &first_pmd));
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, level, vma, &first_pmd));
 	if (first_pmd)
 		mod_vm_stat(m, NR_ANON_THPS, 1);
 	if (exclusive) {
@@ -522,7 +605,7 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 {
 	struct mml_machine *m = vma->vm_mm->machine;
 	bool last_pmd;
-	long nr = __folio_remove_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, &last_pmd);
+	long nr = __folio_remove_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &last_pmd);
 
 	folio_mod_mapped_stat(m, folio, -nr);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
@@ -534,7 +617,7 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 {
 	struct mml_machine *m = vma->vm_mm->machine;
 	bool last_pmd;
-	long nr = __folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD, &last_pmd);
+	long nr = __folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &last_pmd);
 
 	folio_mod_mapped_stat(m, folio, -nr);
 	if (last_pmd && folio_test_anon(folio))
@@ -551,7 +634,7 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 	VM_BUG_ON_FOLIO(folio_test_anon(folio), m, folio);
 	bool first_pmd;
 
-	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, &first_pmd));
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */
@@ -562,7 +645,7 @@ void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 		atomic_inc(&folio->_mapcount);
 		return;
 	}
-	atomic_add(nr_pages, &folio->_large_mapcount);
+	folio_add_large_mapcount(folio, nr_pages, dst_vma);
 	for (int i = 0; i < nr_pages; i++)
 		atomic_inc(&page[i]._mapcount);
 }
@@ -617,7 +700,7 @@ int folio_try_dup_anon_rmap_pmd(struct folio *folio, struct page *page, struct v
 		ClearPageAnonExclusive(page);
 	}
 	atomic_inc(&folio->_entire_mapcount);
-	atomic_inc(&folio->_large_mapcount);
+	folio_add_large_mapcount(folio, 1, dst_vma);
 	return 0;
 }
 

@@ -247,8 +247,10 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Swap", mss.swap);
 		SEQ_KB(out, "SwapPss", mss.swap_pss >> PSS_SHIFT);
 		SEQ_KB(out, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
+		/* Any order will do, an mTHP size as much as the PMD's. */
 		fprintf(out, "THPeligible:    %8d\n",
-			thp_vma_allowable_order(vma, vma->vm_flags, TVA_SMAPS | TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER));
+			thp_vma_allowable_orders(vma, vma->vm_flags, TVA_SMAPS | TVA_ENFORCE_SYSFS,
+						 THP_ORDERS_ALL_ANON) != 0);
 		show_smap_vma_flags(out, vma);
 	}
 	up_read(&mm->mmap_lock);

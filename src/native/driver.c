@@ -522,7 +522,7 @@ static int64_t do_read(const struct cf_req *q, char *why)
 }
 
 /*
- * A kB field of the VMA at q->addr in smaps.  A VMA that reaches into the
+ * A field of the VMA at q->addr in smaps (kB, or THPeligible).  A VMA that reaches into the
  * driver's own memory (merged with it) would count the driver's pages:
  * skipped.
  */

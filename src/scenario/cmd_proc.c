@@ -253,7 +253,7 @@ static int ex_smaps(struct scn_parser *p, struct scn_op *op)
 				"of /proc/PID/smaps as Linux spells it (Size, Rss, Pss, "
 				"Pss_Dirty, Shared_Clean, Shared_Dirty, Private_Clean, "
 				"Private_Dirty, Referenced, Anonymous, LazyFree, Swap, "
-				"SwapPss, Locked, ...)", TOKA(t));
+				"SwapPss, Locked, ...) or THPeligible", TOKA(t));
 	op->name = strndup(t->s, t->n);
 	if (!op->name)
 		return scn_perr(p, t->col, "out of memory");
@@ -277,14 +277,14 @@ static int run_expect_smaps(struct scn_runner *r, const struct scn_op *op)
 	scn_where(r, op->task, &op->addr, 0, w, sizeof(w));
 	scn_values_str(op, want, sizeof(want));
 	if (ret == -ENOENT)
-		return scn_fail(r, "expected smaps %s %s %s kB, got no VMA at the address",
-				w, op->name, want);
+		return scn_fail(r, "expected smaps %s %s %s%s, got no VMA at the address",
+				w, op->name, want, scn_smaps_unit(op->name));
 	if (ret < 0)
 		return scn_fail(r, "smaps of %s: got %s", w, scn_errno_name(-ret));
 	if (scn_value_holds(op, kb))
 		return SCN_PASS;
-	return scn_fail(r, "expected smaps %s %s %s kB, got %lld kB", w, op->name, want,
-			(long long)kb);
+	return scn_fail(r, "expected smaps %s %s %s%s, got %lld%s", w, op->name, want,
+			scn_smaps_unit(op->name), (long long)kb, scn_smaps_unit(op->name));
 }
 
 /*
@@ -305,8 +305,8 @@ static void obs_expect_smaps(struct cf_walk *w)
 		return cf_note(w, CF_SEEN, false, NULL, "smaps: no VMA at the address");
 	if (r < 0)
 		return cf_note_result(w, r);
-	cf_note(w, CF_SEEN, scn_value_holds(op, kb), NULL, "smaps %s = %lld kB", op->name,
-		(long long)kb);
+	cf_note(w, CF_SEEN, scn_value_holds(op, kb), NULL, "smaps %s = %lld%s", op->name,
+		(long long)kb, scn_smaps_unit(op->name));
 }
 
 static void pr_expect_smaps(const struct scn_printer *pr, const struct scn_op *op)

@@ -372,6 +372,8 @@ long scn_khugepaged_full_scans(struct mml_machine *m, uint64_t pages);
 bool scn_vma_line(const char *line, uint64_t *start, uint64_t *end);
 /* a kB field of a VMA in smaps, as Linux spells it: Rss, LazyFree, ... */
 bool scn_smaps_field_known(const char *s, size_t n);
+/* " kB" for a size field of smaps, "" for THPeligible (a bare number) */
+const char *scn_smaps_unit(const char *field);
 /*
  * The field of the VMA that holds addr, in kB; that VMA's range in
  * *start, *end (either may be NULL).  0, -ENOENT (no VMA holds addr) or

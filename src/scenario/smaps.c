@@ -14,8 +14,9 @@
 #include "scenario/scenario.h"
 
 /*
- * The per-VMA fields Linux's show_smap() prints in kB, in its order
- * (THPeligible and VmFlags are not sizes, ProtectionKey is x86-pkeys only).
+ * The per-VMA fields Linux's show_smap() prints in kB, in its order, then
+ * the one it prints as a bare number: THPeligible, 0 or 1 (VmFlags is not
+ * a number, ProtectionKey is x86-pkeys only).
  */
 static const char *const kb_fields[] = {
 	"Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty",
@@ -23,7 +24,9 @@ static const char *const kb_fields[] = {
 	"Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
 	"ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb",
 	"Swap", "SwapPss", "Locked",
+	"THPeligible",
 };
+#define NR_KB_FIELDS	(sizeof(kb_fields) / sizeof(kb_fields[0]) - 1)
 
 bool scn_smaps_field_known(const char *s, size_t n)
 {
@@ -33,6 +36,16 @@ bool scn_smaps_field_known(const char *s, size_t n)
 		if (strlen(kb_fields[i]) == n && !memcmp(kb_fields[i], s, n))
 			return true;
 	return false;
+}
+
+const char *scn_smaps_unit(const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < NR_KB_FIELDS; i++)
+		if (!strcmp(kb_fields[i], field))
+			return " kB";
+	return "";
 }
 
 bool scn_vma_line(const char *line, uint64_t *start, uint64_t *end)
@@ -47,15 +60,23 @@ bool scn_vma_line(const char *line, uint64_t *start, uint64_t *end)
 	return true;
 }
 
-/* "Name:   123 kB" with this name: the number, else -1. */
+/* "Name:   123 kB" with this name (or "Name:   1" for a bare number): the number, else -1. */
 static long long kb_line(const char *line, const char *field, size_t n)
 {
+	bool kb = *scn_smaps_unit(field) != '\0';
+	const char *end = strchr(line, '\n');
+	size_t len = end ? (size_t)(end - line) : strlen(line);
 	unsigned long long v;
-	char unit[3];
+	char buf[64], unit[3];
+	int got;
 
-	if (strncmp(line, field, n) || line[n] != ':')
+	if (strncmp(line, field, n) || line[n] != ':' || len >= sizeof(buf))
 		return -1;
-	if (sscanf(line + n + 1, " %llu %2s", &v, unit) != 2 || strcmp(unit, "kB"))
+	/* this line only: a bare number must not take the next line's name for a unit */
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	got = sscanf(buf + n + 1, " %llu %2s", &v, unit);
+	if (kb ? got != 2 || strcmp(unit, "kB") : got != 1)
 		return -1;
 	return (long long)v;
 }

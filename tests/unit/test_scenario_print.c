@@ -55,6 +55,7 @@ static const struct { const char *in, *out; } lines[] = {
 	{ "expect meminfo-delta AnonPages == -8", NULL },
 	{ "expect vma-count A p 8k < 2", "expect vma-count A p 8192 < 2" },
 	{ "expect smaps A p LazyFree == 0|8", NULL },
+	{ "expect smaps A p THPeligible == 1", NULL },
 	{ "show maps A p", NULL },
 	{ "show pagemap A p 8k", "show pagemap A p 8192" },
 	{ "show vmstat pgfault pgreuse", NULL },

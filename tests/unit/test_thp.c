@@ -168,12 +168,13 @@ TEST(fork_shares_the_pmd_and_a_write_splits_it_and_copies_one_page)
 	CHECK(h_expect(t, BASE + 11 * H_PAGE, 1, 0x33));
 	CHECK_EQ(mml_check(m), 0);
 	/*
-	 * The child exits.  A page of a large folio that lost its exclusive
-	 * bit is copied on write even when no one else maps it any more
-	 * (mmlab does not reuse large folios by refcount: deviations.md).
+	 * The child exits: the parent alone maps the folio and nothing else
+	 * holds it, so a write reuses its page in place (Linux 6.15+'s mm ids,
+	 * __wp_can_reuse_large_anon_folio).
 	 */
 	mml_exit(c);
 	REQUIRE_EQ(h_poke(t, BASE + 12 * H_PAGE, 0x44), 0);
+	CHECK(page_at(m, t, BASE + 12 * H_PAGE) == folio_page(folio, 12));
 	CHECK(h_expect(t, BASE + 12 * H_PAGE, 1, 0x44));
 	CHECK(h_expect(t, BASE + 13 * H_PAGE, 1, 0x11));
 	CHECK_EQ(mml_check(m), 0);
