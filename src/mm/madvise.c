@@ -301,6 +301,19 @@ struct madvise_cold_private {
 	unsigned long n;
 };
 
+/* A folio only this process maps, aged: MADV_PAGEOUT isolates it for reclaim, MADV_COLD deactivates it. */
+static void madvise_cold_or_pageout_folio(struct madvise_cold_private *priv, struct mml_machine *m,
+					  struct folio *folio)
+{
+	folio_clear_referenced(folio);
+	if (priv->pageout) {
+		if (folio_isolate_lru(m, folio))
+			priv->list[priv->n++] = folio;
+	} else {
+		folio_deactivate(m, folio);
+	}
+}
+
 /*
  * madvise_cold_or_pageout_huge_pmd(): a leaf: a THP only this process
  * maps is aged (MADV_COLD only clears its accessed bit) and deactivated
@@ -339,13 +352,7 @@ static bool madvise_cold_or_pageout_huge_pmd(struct madvise_cold_private *priv, 
 	}
 	if (!priv->pageout && pmdp_test_and_clear_young(pmd))
 		flush_tlb_range(vma, addr, addr + HPAGE_PMD_SIZE);
-	folio_clear_referenced(folio);
-	if (priv->pageout) {
-		if (folio_isolate_lru(m, folio))
-			priv->list[priv->n++] = folio;
-	} else {
-		folio_deactivate(m, folio);
-	}
+	madvise_cold_or_pageout_folio(priv, m, folio);
 unlock:
 	spin_unlock(ptl);
 	return true;
@@ -396,13 +403,7 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 		for (int i = 0; i < nr; i++)
 			if (ptep_test_and_clear_young(pte + i))
 				flush_tlb_page(vma, addr + ((uint64_t)i << PAGE_SHIFT));
-		folio_clear_referenced(folio);
-		if (priv->pageout) {
-			if (folio_isolate_lru(m, folio))
-				priv->list[priv->n++] = folio;
-		} else {
-			folio_deactivate(m, folio);
-		}
+		madvise_cold_or_pageout_folio(priv, m, folio);
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	return 0;

@@ -50,6 +50,7 @@ void cf_host_files_emerg(void);
 int cf_host_sys_write(struct cf_backend *b, const char *path, const char *value);
 long cf_host_sys_read(struct cf_backend *b, const char *path, char *out, size_t n);
 const char *cf_host_sys_restore(void);
+long cf_host_read_file(const char *path, char *out, size_t n);	/* whole file, NUL-terminated: length or -errno */
 int cf_host_sys_restore_path(const char *path);	/* one file back now: 0 or -errno */
 void cf_host_sys_emerg(void);
 /* /proc/kpageflags at pfn (root). */

@@ -51,7 +51,7 @@ static bool plain_path(const char *path)
 }
 
 /* read(2) of the whole file into out (n bytes at most, NUL-terminated): the length, or -errno */
-static long read_file(const char *path, char *out, size_t n)
+long cf_host_read_file(const char *path, char *out, size_t n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
@@ -116,7 +116,7 @@ static int save(struct cf_backend *b, const char *path)
 		snprintf(b->why, sizeof(b->why), "host runner: cannot remember more host files to restore");
 		return -CF_SKIP;
 	}
-	r = read_file(path, text, sizeof(text));
+	r = cf_host_read_file(path, text, sizeof(text));
 	if (r == -ENOENT) {
 		snprintf(b->why, sizeof(b->why), "the host kernel has no %.100s", path);
 		return -CF_SKIP;
@@ -164,7 +164,7 @@ long cf_host_sys_read(struct cf_backend *b, const char *path, char *out, size_t 
 		snprintf(b->why, sizeof(b->why), "%.100s is no tunable file mmlab has", path);
 		return -CF_SKIP;
 	}
-	r = read_file(path, out, n);
+	r = cf_host_read_file(path, out, n);
 	if (r == -ENOENT && has_prefix(path, THP_DIR) && access(THP_DIR, F_OK) < 0) {
 		snprintf(b->why, sizeof(b->why), "the host kernel has no THP (no " THP_DIR ")");
 		return -CF_SKIP;

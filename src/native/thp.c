@@ -43,21 +43,15 @@
 static bool thp_probed, thp_usable;
 static char thp_why[160];
 
-/* ---- reading and writing a knob ---- */
+/* ---- reading a knob ---- */
 
 /* The file's first line, without its newline; -errno. */
 static int knob_read(const char *path, char *buf, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
+	long r = cf_host_read_file(path, buf, n);
 
-	if (fd < 0)
-		return -errno;
-	r = read(fd, buf, n - 1);
-	close(fd);
 	if (r < 0)
-		return -errno;
-	buf[r] = '\0';
+		return (int)r;
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
