@@ -141,8 +141,8 @@ int kstrtoint(const char *s, unsigned int base, int *res)
 /*
  * drop_caches_sysctl_handler(): proc_dointvec_minmax between 1 and 4
  * (blanks around the number allowed), then bit 1 drops the clean page
- * cache and bit 2 the slab caches, which mmlab has none of; 4 alone only
- * silences the kernel's log line.
+ * cache and bit 2 runs the shrinkers (drop_slab: mmlab's one is the
+ * deferred split queue's); 4 alone only silences the kernel's log line.
  */
 static ssize_t drop_caches_store(struct mml_machine *m, const struct kobj_attribute *attr,
 				 const char *buf, size_t count)
@@ -164,6 +164,8 @@ static ssize_t drop_caches_store(struct mml_machine *m, const struct kobj_attrib
 		return -EINVAL;
 	if (mode & 1)
 		drop_pagecache(m);
+	if (mode & 2)
+		drop_slab(m);
 	return (ssize_t)count;
 }
 

@@ -428,6 +428,9 @@ static inline bool fatal_signal_pending(const struct mml_task *t)
 	return t && test_bit(MMF_OOM_VICTIM, &t->mm->flags);
 }
 
+/* drop_slab() (vmscan.c): drop_caches' mode 2, the shrinkers (the deferred split queue); inside an operation. */
+void drop_slab(struct mml_machine *m);
+
 /* ---- address-space references (fork.c) ---------------------------------------------------- */
 
 void mmput(struct mm_struct *mm);	/* drop a user; the last tears the address space down */
