@@ -218,24 +218,32 @@ static int follow_huge_pmd(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
-	struct page *page;
+	struct page *head, *page;
 	pmd_t pmdval;
 	int ret = 1;
 
 	if (!ptl)
 		return -EAGAIN;
 	pmdval = pmdp_get(pmd);
-	page = pmd_page(m, pmdval) + pte_index(addr);
+	/*
+	 * A pmd-mapped THP is exclusive as a whole: PG_anon_exclusive is its
+	 * head's, the subpages' bits mean nothing until the pmd is split (as
+	 * Linux's follow_huge_pmd, which asks the head).  Asking the subpage
+	 * at addr would send an unshare fault that do_huge_pmd_wp_page
+	 * answers from the head, "already exclusive", for ever.
+	 */
+	head = pmd_page(m, pmdval);
 	if ((flags & FOLL_WRITE) &&
-	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : page,
+	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : head,
 				  vma, flags)) {
 		ret = 0;
 		goto out;
 	}
-	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, page)) {
+	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, head)) {
 		ret = -EMLINK;
 		goto out;
 	}
+	page = head + pte_index(addr);
 	if (pagep) {
 		struct folio *folio = page_folio(page);
 
