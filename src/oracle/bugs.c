@@ -136,6 +136,30 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"dup_mmap() copies vm_flags unchanged; MAP_SHARED|MAP_ANONYMOUS is shared across fork since it became shmem (2.4)",
 		"--files",
 	},
+	[BUG_THP_SPLIT_LOSES_EXCLUSIVE] = {
+		"thp-split-loses-exclusive",
+		"splitting the pmd of an exclusive THP maps its pages by ptes without PG_anon_exclusive: a pin taken on the THP is on pages no longer marked exclusive, so a later R/O pin or write fault of the process copies away from it",
+		"__split_huge_pmd_locked carries the head's PG_anon_exclusive to every subpage since 6c287605fd56 (\"mm: remember exclusively mapped anonymous pages with PG_anon_exclusive\", David Hildenbrand's COW fixes part 2 for reliable R/O pins, 5.19; seed 000)",
+		"--thp",
+	},
+	[BUG_THP_WP_REUSE_ENTIRE] = {
+		"thp-wp-reuse-entire",
+		"do_huge_pmd_wp_page reuses a THP its pmd alone maps once, though another process maps its pages by ptes (after a fork and a split there): the write shows in the other process",
+		"the reuse test of do_huge_pmd_wp_page: a mapcount blind to the pte mappings of a split pmd corrupted memory until c444eb564fb1 (\"mm: thp: make the THP mapcount atomic against __split_huge_pmd_locked()\", Andrea Arcangeli, 5.8, reported by Jann Horn); 3917c80280c9 (\"thp: change CoW semantics for anon-THP\", Kirill Shutemov, 5.8) made a shared THP split and copy one page; 3bff7e3f1f16 (\"mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()\", David Hildenbrand, 5.18) reuses only on PageAnonExclusive or a sole reference",
+		"--thp",
+	},
+	[BUG_THP_COLLAPSE_IGNORES_PIN] = {
+		"thp-collapse-ignores-pin",
+		"khugepaged and MADV_COLLAPSE copy a pinned page into the new THP: the process maps the copy, the pin keeps the old page, and DMA and the process no longer see each other's writes",
+		"__collapse_huge_page_isolate refuses a page with references beyond its mappings and the swap cache (\"cannot use mapcount: can't collapse if there's a gup pin\", since the first khugepaged, 2.6.38); is_refcount_suitable() (Kirill Shutemov, 5.8, when pages shared across fork and PTE-mapped THPs became collapsible) keeps the rule, SCAN_PAGE_COUNT",
+		"--thp",
+	},
+	[BUG_THP_FORK_SHARE_PINNED] = {
+		"thp-fork-share-pinned",
+		"fork shares a pinned PMD-mapped THP with the child instead of splitting the pmd and copying the pinned pages: the parent's next write copies away from the pin",
+		"d042035eaf5f (\"mm/thp: Split huge pmds/puds if they're pinned when fork()\", Peter Xu, 5.9, with 70e806e4e645 for ptes); since 5.19 copy_huge_pmd splits when page_try_dup_anon_rmap (now folio_try_dup_anon_rmap_pmd) refuses a maybe-pinned exclusive folio",
+		"--thp",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)
