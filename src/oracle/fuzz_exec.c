@@ -145,6 +145,10 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_WIPEONFORK;
 			if (strstr(line, " mt"))
 				v[nv - 1].prot |= MODEL_PROT_MTE;
+			if (strstr(line, " hg"))
+				v[nv - 1].flags |= MODEL_HUGEPAGE;
+			if (strstr(line, " nh"))
+				v[nv - 1].flags |= MODEL_NOHUGEPAGE;
 		}
 	}
 	free(text);
@@ -720,7 +724,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return false;
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
-		   op->kind != F_DROP_CACHES) {
+		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -728,7 +732,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if (op->fd >= 0 && fuzz_fd_of(r, op->fd) < 0)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
-	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE) {
+	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
+	    op->kind == F_SPLIT_HUGE) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -847,6 +852,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
+		else if (op->kind == F_MADVISE && op->advice == MADV_COLLAPSE)
+			exp = model_madvise_collapse(r->md, op->task, addr, op->len, got);
 		else
 			exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 			      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
@@ -1038,6 +1045,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_DEV_WRITE:
 	case F_DEV_EXCLUSIVE:
 		return exec_device(r, op, t, addr, fails_before);
+	case F_SYS:
+	case F_KHUGEPAGED:
+	case F_SPLIT_HUGE:
+		return fuzz_exec_thp(r, op, t, addr, fails_before);
 	case F_OPEN: case F_MEMFD: case F_DUP: case F_CLOSE: case F_UNLINK: case F_FTRUNCATE:
 	case F_FALLOCATE: case F_FSYNC: case F_SEAL: case F_SEALS_GET: case F_FSTAT: case F_PREAD:
 	case F_PWRITE: case F_DROP_CACHES: case F_MSYNC: case F_MINCORE:
