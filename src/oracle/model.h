@@ -282,10 +282,12 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
  * judged: -EINVAL at once when the first mapped page is in a VMA that
  * may have no THP (VM_NOHUGEPAGE, a file or shared memory: mmlab builds
  * no file THP); success only if no page of the range is unmapped or
- * such; otherwise any of MADV_COLLAPSE's errors (EINVAL, ENOMEM, EAGAIN,
- * EBUSY).  Returns the result the model allows (got if it is allowed).
+ * such; otherwise any of MADV_COLLAPSE's errors (EINVAL, ENOMEM, EAGAIN;
+ * EBUSY needs a memcg or uffd, which mmlab has not).  Returns the result
+ * the model allows (got if it is allowed).
  */
-int  model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got);
+/* *nout: how many results are allowed, in out (0 for success, else a positive errno; 4 at most). */
+int  model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got, int *out, int *nout);
 /*
  * The tunable files the fuzzer writes: /sys/kernel/mm/transparent_hugepage/
  * enabled, defrag, use_zero_page, khugepaged/{defrag, max_ptes_none,

@@ -172,26 +172,30 @@ static bool collapse_refused(const struct mpage *pg)
 	return (pg->flags & (MP_NOHUGEPAGE | MP_SHARED)) || pg->file;
 }
 
-int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got)
+int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got, int *out, int *nout)
 {
+	/* EBUSY too in Linux, for a memcg charge or uffd-armed none ptes: neither is in mmlab */
+	static const int errs[] = { EINVAL, ENOMEM, EAGAIN };
 	struct mproc *p = task_proc(md, task);
 	const struct mpage *first = NULL;
 	bool hole = false, refused = false;
 	uint64_t end;
+	int exact = 0;
 
+	*nout = 0;
 	if (!p)
-		return -ESRCH;
+		exact = -ESRCH;
 	/* madvise's own checks, in its order */
-	if (addr & (MODEL_PAGE - 1))
-		return -EINVAL;
-	if (len && len + MODEL_PAGE - 1 < len)
-		return -EINVAL;
+	else if ((addr & (MODEL_PAGE - 1)) || (len && len + MODEL_PAGE - 1 < len))
+		exact = -EINVAL;
+	if (!p || exact)
+		goto exact;
 	len = (len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
 	end = addr + len;
-	if (end < addr)
-		return -EINVAL;
-	if (end == addr)
-		return 0;
+	if (end < addr) {
+		exact = -EINVAL;
+		goto exact;
+	}
 	for (uint64_t a = addr; a < end; a += MODEL_PAGE) {
 		const struct mpage *pg = find_page(p, a);
 
@@ -203,22 +207,25 @@ int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t l
 			first = pg;
 		refused |= collapse_refused(pg);
 	}
-	/* Nothing mapped: madvise's walk finds no VMA. */
-	if (!first)
-		return -ENOMEM;
-	/* The first VMA walked may have no THP: thp_vma_allowable_order says so before anything. */
-	if (collapse_refused(first))
-		return -EINVAL;
-	switch (got) {
-	case 0:
-		/* Every VMA collapsed and none was missing. */
-		return hole ? -ENOMEM : refused ? -EINVAL : 0;
-	case -EINVAL:
-	case -ENOMEM:
-	case -EAGAIN:
-	case -EBUSY:
-		return (int)got;
-	default:
-		return hole ? -ENOMEM : -EINVAL;
-	}
+	if (end == addr)
+		exact = 0;
+	else if (!first)
+		exact = -ENOMEM;	/* nothing mapped: madvise's walk finds no VMA */
+	else if (collapse_refused(first))
+		exact = -EINVAL;	/* the first VMA may have no THP: thp_vma_allowable_order says so first */
+	else
+		goto open;
+exact:
+	out[(*nout)++] = -exact;
+	return exact;
+open:
+	/* Success only if every VMA collapsed and none was missing; any of collapse's errors else. */
+	if (!hole && !refused)
+		out[(*nout)++] = 0;
+	for (unsigned i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		out[(*nout)++] = errs[i];
+	for (int i = 0; i < *nout; i++)
+		if (got == -out[i])
+			return (int)got;
+	return hole ? -ENOMEM : -EINVAL;
 }
