@@ -297,6 +297,11 @@ static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned 
 			return 0;
 		if (!pmd_trans_huge(pmdp_get(pmd)))
 			break;
+		/* The caller works on the pte (make_device_exclusive): split the leaf, look again. */
+		if (flags & FOLL_SPLIT_PMD) {
+			__split_huge_pmd(vma, pmd, addr, false);
+			continue;
+		}
 		ret = follow_huge_pmd(vma, addr, pmd, flags, pagep);
 		if (ret != -EAGAIN)
 			return ret;
