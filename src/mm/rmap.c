@@ -709,6 +709,14 @@ struct anon_vma *folio_get_anon_vma(struct folio *folio)
 
 	rcu_read_lock();
 	av = folio_anon_vma(folio);
+	/*
+	 * Not mapped: the grace period protects only an anon_vma that was in
+	 * use when the read section began, and an unmapped folio's (one a pin
+	 * outlived its process with) may have been freed long ago.  Linux
+	 * checks first too, and again after the reference below.
+	 */
+	if (av && !folio_mapped(folio))
+		av = NULL;
 	if (av && !atomic_add_unless(&av->refcount, 1, 0))
 		av = NULL;
 	if (av && !folio_mapped(folio)) {
