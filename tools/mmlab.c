@@ -259,6 +259,7 @@ static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
+		   "                  [--thp]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -288,6 +289,11 @@ static void fuzz_usage(FILE *f)
 		   "                         fsync, msync, seals, mmap of descriptors and\n"
 		   "                         MAP_SHARED|MAP_ANONYMOUS, drop_caches; the disk's\n"
 		   "                         host files are checked at the end\n"
+		   "      --thp              transparent huge pages: most mappings 2 MiB-aligned\n"
+		   "                         with MADV_HUGEPAGE; MADV_(NO)HUGEPAGE, MADV_COLLAPSE,\n"
+		   "                         the THP knobs, khugepaged passes, split_huge_pages,\n"
+		   "                         drop_caches, and unmaps, mprotects and advice\n"
+		   "                         across PMD boundaries (default --ram 64M)\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -316,6 +322,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "kswapd",      no_argument,       NULL, 'K' },
 		{ "devices",     no_argument,       NULL, 'D' },
 		{ "files",       no_argument,       NULL, 'F' },
+		{ "thp",         no_argument,       NULL, 'T' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -371,6 +378,9 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'F':
 			o.files = true;
+			break;
+		case 'T':
+			o.thp = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

@@ -615,7 +615,7 @@ void drop_pagecache(struct mml_machine *m)
 	}
 }
 
-/* drop_caches, as writing mode to /proc/sys/vm/drop_caches (1 and 3 drop the page cache, 2 and 3 the shrinkers'). */
+/* drop_caches, as writing mode to /proc/sys/vm/drop_caches (1 and 3 drop the page cache, 2 and 3 run the shrinkers). */
 int mml_drop_caches(struct mml_machine *m, int mode)
 {
 	if (mode < 1 || mode > 3)

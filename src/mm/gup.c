@@ -218,26 +218,32 @@ static int follow_huge_pmd(struct vm_area_struct *vma, uint64_t addr, pmd_t *pmd
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
-	struct page *page;
+	struct page *head, *page;
 	pmd_t pmdval;
 	int ret = 1;
 
 	if (!ptl)
 		return -EAGAIN;
 	pmdval = pmdp_get(pmd);
-	/* A pmd-mapped THP is exclusive or not as a whole: the checks look at its head. */
-	page = pmd_page(m, pmdval);
+	/*
+	 * A pmd-mapped THP is exclusive as a whole: PG_anon_exclusive is its
+	 * head's, the subpages' bits mean nothing until the pmd is split (as
+	 * Linux's follow_huge_pmd, which asks the head).  Asking the subpage
+	 * at addr would send an unshare fault that do_huge_pmd_wp_page
+	 * answers from the head, "already exclusive", for ever.
+	 */
+	head = pmd_page(m, pmdval);
 	if ((flags & FOLL_WRITE) &&
-	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : page,
+	    !can_follow_write_pte(pmd_pte_at(pmdval, pte_index(addr)), is_huge_zero_pmd(m, pmdval) ? NULL : head,
 				  vma, flags)) {
 		ret = 0;
 		goto out;
 	}
-	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, page)) {
+	if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, head)) {
 		ret = -EMLINK;
 		goto out;
 	}
-	page += pte_index(addr);
+	page = head + pte_index(addr);
 	if (pagep) {
 		struct folio *folio = page_folio(page);
 
@@ -291,6 +297,11 @@ static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned 
 			return 0;
 		if (!pmd_trans_huge(pmdp_get(pmd)))
 			break;
+		/* The caller works on the pte (make_device_exclusive): split the leaf, look again. */
+		if (flags & FOLL_SPLIT_PMD) {
+			__split_huge_pmd(vma, pmd, addr, false);
+			continue;
+		}
 		ret = follow_huge_pmd(vma, addr, pmd, flags, pagep);
 		if (ret != -EAGAIN)
 			return ret;
@@ -456,16 +467,7 @@ static bool gup_fast_pmd_leaf(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp,
 		/* A folio being split is frozen (refcount 0): slow path. */
 		if (!folio_try_get(folio))
 			goto undo;
-		/*
-		 * The leaf we read may be stale: a whole split can run between
-		 * our read and the reference, and the head is then a small
-		 * folio that our reference does not stop (a tail answers to
-		 * page_folio(), the head does not).  Its _pincount would be
-		 * page[1]'s mapping, and the undo would drop a small pin's bias.
-		 * Held now, it cannot split any more: test once, as Linux's
-		 * try_grab_folio_fast() tests folio_test_large() after the get.
-		 */
-		if (page_folio(page) != folio || !folio_test_large(folio)) {
+		if (page_folio(page) != folio) {
 			folio_put(m, folio);
 			goto undo;
 		}

@@ -262,15 +262,15 @@ int split_folio(struct mml_machine *m, struct folio *folio)
 /*
  * split_huge_pages_pid(): the debugfs file's work (Linux's
  * split_huge_pages_pid): each large anon folio mapped in [start, end) of
- * process pid is split, once.  0, or -ESRCH, -EINVAL.
+ * process pid is split, once.  As Linux's, the walk stops at the first
+ * address no VMA holds, and an empty range (start >= end) splits nothing
+ * and succeeds.  0, or -ESRCH.
  */
 int split_huge_pages_pid(struct mml_machine *m, int pid, uint64_t start, uint64_t end)
 {
 	struct mm_struct *mm = NULL, *it;
 	uint64_t addr;
 
-	if ((start & ~PAGE_MASK) || start >= end)
-		return -EINVAL;
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(it, &m->mms, mm_node)
 		if (it->tgid == pid && mmget_not_zero(it)) {
@@ -287,13 +287,8 @@ int split_huge_pages_pid(struct mml_machine *m, int pid, uint64_t start, uint64_
 		struct page *page;
 		pmd_t *pmd;
 
-		if (!vma) {
-			vma = find_vma(mm, addr);
-			if (!vma)
-				break;
-			addr = vma->vm_start;
-			continue;
-		}
+		if (!vma)
+			break;
 		page = NULL;
 		pmd = mm_find_pmd(mm, addr);
 		if (pmd) {

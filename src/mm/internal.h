@@ -140,6 +140,7 @@ void restore_exclusive_pte(struct vm_area_struct *vma, struct folio *folio, stru
 #define FOLL_PIN		0x200u
 #define FOLL_TOUCH		0x400u
 #define FOLL_MADV_POPULATE	0x800u
+#define FOLL_SPLIT_PMD		0x1000u	/* a pmd leaf is split first: the caller needs the pte */
 
 int faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool write);
 struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsigned int gup_flags,

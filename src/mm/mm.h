@@ -272,8 +272,6 @@ typedef unsigned int gfp_t;
 struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order);
 void __free_pages(struct mml_machine *m, struct page *page, unsigned int order);
 struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order);
-/* drop_slab() (vmscan.c): every shrinker over all it holds, as drop_caches 2 does. */
-void drop_slab(struct mml_machine *m);
 /* vma_alloc_folio: a new anon folio for a fault, zeroed if asked */
 struct folio *vma_alloc_folio(struct vm_area_struct *vma, gfp_t gfp, unsigned int order, uint64_t addr);
 unsigned long nr_free_pages(struct mml_machine *m);
@@ -457,6 +455,9 @@ static inline bool fatal_signal_pending(const struct mml_task *t)
 {
 	return t && test_bit(MMF_OOM_VICTIM, &t->mm->flags);
 }
+
+/* drop_slab() (vmscan.c): drop_caches' mode 2, the shrinkers (the deferred split queue); inside an operation. */
+void drop_slab(struct mml_machine *m);
 
 /* ---- address-space references (fork.c) ---------------------------------------------------- */
 

@@ -794,6 +794,14 @@ struct anon_vma *folio_get_anon_vma(struct folio *folio)
 
 	rcu_read_lock();
 	av = folio_anon_vma(folio);
+	/*
+	 * Not mapped: the grace period protects only an anon_vma that was in
+	 * use when the read section began, and an unmapped folio's (one a pin
+	 * outlived its process with) may have been freed long ago.  Linux
+	 * checks first too, and again after the reference below.
+	 */
+	if (av && !folio_mapped(folio))
+		av = NULL;
 	if (av && !atomic_add_unless(&av->refcount, 1, 0))
 		av = NULL;
 	if (av && !folio_mapped(folio)) {
@@ -974,7 +982,8 @@ bool try_to_migrate(struct folio *folio, bool rmap_locked)
 
 /*
  * make_device_exclusive(): the anon page at addr becomes the device's for
- * atomic access, as Linux 6.15+ does it: fault it in writable, lock its
+ * atomic access, as Linux 6.15+ does it: fault it in writable (a pmd
+ * leaf split first, FOLL_SPLIT_PMD: the entry replaces a pte), lock its
  * folio, tell the secondary MMUs (MMU_NOTIFY_EXCLUSIVE; the owner's must
  * ignore its own event if it retries on its sequence count, or it would
  * livelock), recheck that the pte still maps the page writable, and
@@ -992,7 +1001,7 @@ int make_device_exclusive(struct mm_struct *mm, uint64_t addr, void *owner, stru
 	int err = 0;
 
 	mmap_assert_locked(mm);
-	while ((page = get_user_page_vma_remote(mm, addr, FOLL_WRITE, &vma, &err))) {
+	while ((page = get_user_page_vma_remote(mm, addr, FOLL_WRITE | FOLL_SPLIT_PMD, &vma, &err))) {
 		struct folio *folio = page_folio(page);
 		struct mmu_notifier_range range;
 		pte_t *ptep, pte, swp_pte;

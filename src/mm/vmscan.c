@@ -402,18 +402,41 @@ static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigne
 }
 
 /*
- * Models drop_slab(): every shrinker once over all it holds.  mmlab's one
- * shrinker is the deferred split queue's (huge_split.c).
+ * The deferred split shrinker, as shrink_slab() runs it after the LRU
+ * lists: up to nr queued THPs looked at, the partly mapped (and the
+ * underused) split, their unmapped pages freed.  mmlab has no other
+ * shrinker, and scans a fixed batch where Linux scales the scan by the
+ * reclaim priority.  The pages it freed, as the free count shows them,
+ * so that direct reclaim sees its progress.
+ */
+static unsigned long shrink_deferred_split(struct mml_machine *m, unsigned long nr)
+{
+	long before = global_vm_stat(m, NR_FREE_PAGES), after;
+
+	if (!READ_ONCE(m->split_queue.split_queue_len))
+		return 0;
+	deferred_split_scan(m, nr);
+	after = global_vm_stat(m, NR_FREE_PAGES);
+	return after > before ? (unsigned long)(after - before) : 0;
+}
+
+/*
+ * drop_slab(): what writing 2 (or 3) to /proc/sys/vm/drop_caches does
+ * besides the page cache.  Linux shrinks every shrinker at priority 0
+ * until a round frees little; mmlab's one shrinker is the deferred split
+ * queue: passes over the whole queue while a pass splits something.
+ * Inside an operation (the sysctl file's, or mml_drop_caches').
  */
 void drop_slab(struct mml_machine *m)
 {
-	unsigned long left = READ_ONCE(m->split_queue.split_queue_len);
+	for (int round = 0; round < 16; round++) {
+		unsigned long len = READ_ONCE(m->split_queue.split_queue_len), split = 0;
 
-	while (left) {
-		unsigned long n = min(left, (unsigned long)SWAP_CLUSTER_MAX);
-
-		deferred_split_scan(m, n);
-		left -= n;
+		/* deferred_split_scan() takes a bounded batch a call, rotating the queue. */
+		for (unsigned long seen = 0; seen < len; seen += 64)
+			split += deferred_split_scan(m, 64);
+		if (!split)
+			break;
 	}
 }
 
@@ -431,8 +454,6 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 						   global_vm_stat(m, NR_ACTIVE_FILE)) + 2 * SWAP_CLUSTER_MAX;
 	unsigned long freed = 0, scanned = 0;
 
-	/* shrink_slab(): the deferred split queue gives back the pages of partly unmapped THPs. */
-	deferred_split_scan(m, SWAP_CLUSTER_MAX);
 	while (freed < nr && scanned < budget) {
 		struct folio *batch[SWAP_CLUSTER_MAX];
 		unsigned long n, got, before = freed;
@@ -461,6 +482,7 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 		if (!got)
 			break;	/* nothing left to look at */
 	}
+	freed += shrink_deferred_split(m, SWAP_CLUSTER_MAX);
 	/* Direct reclaim that gets somewhere wakes a kswapd that had given up. */
 	if (direct && freed && atomic_read(&m->kswapd_failures))
 		atomic_set(&m->kswapd_failures, 0);

@@ -62,6 +62,7 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 	r->o = o;
 	r->focus_task = r->focus_region = r->focus_pin = r->focus_fd = r->focus_path = -1;
 	r->why_task = r->cur_task = -1;
+	r->thp_advise = -1;
 	r->md = model_new();
 	if (o->files && (!r->md || !fuzz_files_init(r, &cfg)))
 		return false;
@@ -128,8 +129,8 @@ void fuzz_run_finish(struct run *r)
 }
 
 /*
- * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt]"
- * per VMA, from smaps (whose VmFlags carry the fork flags and VM_MTE).
+ * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt][ hg][ nh]"
+ * per VMA, from smaps (whose VmFlags carry the fork flags, VM_MTE and the THP advice).
  */
 static char *library_layout(struct mml_task *t)
 {
@@ -154,8 +155,9 @@ static char *library_layout(struct mml_task *t)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
 			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
 		} else if (!strncmp(line, "VmFlags:", 8)) {
-			fprintf(o, "%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "",
-				strstr(line, " mt") ? " mt" : "");
+			fprintf(o, "%s%s%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "",
+				strstr(line, " mt") ? " mt" : "", strstr(line, " hg") ? " hg" : "",
+				strstr(line, " nh") ? " nh" : "");
 		}
 	}
 	fclose(o);
@@ -320,8 +322,9 @@ int fuzz_run(const struct fuzz_opts *in)
 		o.ops = o.time_s ? LONG_MAX : 10000;
 	if (!o.procs)
 		o.procs = 4;
+	/* THPs take 2 MiB at a fault: --thp's processes need more room. */
 	if (!o.ram)
-		o.ram = 16ULL << 20;
+		o.ram = (o.thp ? 64ULL : 16ULL) << 20;
 	if (!o.check_every)
 		o.check_every = 64;
 	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||

@@ -145,6 +145,10 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_WIPEONFORK;
 			if (strstr(line, " mt"))
 				v[nv - 1].prot |= MODEL_PROT_MTE;
+			if (strstr(line, " hg"))
+				v[nv - 1].flags |= MODEL_HUGEPAGE;
+			if (strstr(line, " nh"))
+				v[nv - 1].flags |= MODEL_NOHUGEPAGE;
 		}
 	}
 	free(text);
@@ -698,6 +702,20 @@ static bool exec_device(struct run *r, const struct fop *op, struct mml_task *t,
 	}
 }
 
+/*
+ * --thp: a fault takes 2 MiB, and THPs that are pinned, or partly mapped
+ * and not split yet, hold memory reclaim cannot take, so a small machine
+ * runs out where the model never does (Linux's fork then fails with
+ * ENOMEM too).  A task that could not be made while free memory is that
+ * low is the library's call, as the OOM killer's victims are.
+ */
+static bool thp_out_of_memory(struct run *r)
+{
+	long free_kb = mml_meminfo(r->m, "MemFree");
+
+	return free_kb >= 0 && (uint64_t)free_kb < (r->o->ram >> 10) / 16;
+}
+
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
 bool fuzz_exec_op(struct run *r, const struct fop *op)
 {
@@ -720,7 +738,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return false;
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
-		   op->kind != F_DROP_CACHES) {
+		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -728,7 +746,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if (op->fd >= 0 && fuzz_fd_of(r, op->fd) < 0)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
-	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE) {
+	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
+	    op->kind == F_SPLIT_HUGE) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -746,6 +765,21 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
 		if (got == -ENOMEM && injected)
 			return true;	/* failed cleanly: nothing was created */
+		if (got == -ENOMEM && r->o->thp && thp_out_of_memory(r)) {
+			if (r->scn) {
+				struct scn_op s;
+
+				scn_op_init(&s, op->kind == F_SPAWN ? SCN_OP_SPAWN :
+					    op->kind == F_THREAD ? SCN_OP_THREAD : SCN_OP_FORK);
+				s.task = FZ_SYM(FZ_TASK, op->task);
+				s.def = FZ_SYM(FZ_TASK, op->new_task);
+				s.expect.nerr = 2;	/* a replay may find the memory */
+				s.expect.err[0] = ENOMEM;
+				s.expect.err[1] = 0;
+				fuzz_print(r->scn, &s);
+			}
+			return true;
+		}
 		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
 		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
 		      model_fork(r->md, op->task, op->new_task);
@@ -828,7 +862,9 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	}
 	case F_MUNMAP:
 	case F_MPROTECT:
-	case F_MADVISE:
+	case F_MADVISE: {
+		int outcomes[SCN_MAX_ERRS], noutcomes = 0;
+
 		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
 			settle_before_free(r, op->task, t, addr, op->len);
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
@@ -847,6 +883,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
+		else if (op->kind == F_MADVISE && op->advice == MADV_COLLAPSE)
+			exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &noutcomes);
 		else
 			exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 			      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
@@ -861,9 +899,19 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 				op->kind == F_MPROTECT ? SCN_OP_MPROTECT : SCN_OP_MADVISE, op);
 			s.arg = op->kind == F_MPROTECT ? op->prot : op->advice;
 			fuzz_stmt_result(&s, exp);
+			/*
+			 * MADV_COLLAPSE's result hangs on free memory and on what
+			 * the model does not follow: the scenario allows each the
+			 * model allowed, as a replay may meet another.
+			 */
+			if (noutcomes > 1) {
+				s.expect.nerr = noutcomes;
+				memcpy(s.expect.err, outcomes, (size_t)noutcomes * sizeof(*outcomes));
+			}
 			fuzz_print(r->scn, &s);
 		}
 		return true;
+	}
 	case F_WRITE:
 		memset(r->ibuf, op->byte, op->len);
 		got = mml_write(t, addr, r->ibuf, op->len);
@@ -1038,6 +1086,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_DEV_WRITE:
 	case F_DEV_EXCLUSIVE:
 		return exec_device(r, op, t, addr, fails_before);
+	case F_SYS:
+	case F_KHUGEPAGED:
+	case F_SPLIT_HUGE:
+		return fuzz_exec_thp(r, op, t, addr, fails_before);
 	case F_OPEN: case F_MEMFD: case F_DUP: case F_CLOSE: case F_UNLINK: case F_FTRUNCATE:
 	case F_FALLOCATE: case F_FSYNC: case F_SEAL: case F_SEALS_GET: case F_FSTAT: case F_PREAD:
 	case F_PWRITE: case F_DROP_CACHES: case F_MSYNC: case F_MINCORE:

@@ -763,6 +763,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return gen_device_story_op(r, c, op);
 	if (r->story_file)
 		return gen_file_story_op(r, c, op);
+	if (r->story_thp)
+		return fuzz_gen_thp_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->task = r->story_a;
@@ -820,13 +822,23 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
-	/* Devices and files take rolls of their own, so that a run without them is what it always was. */
-	uint32_t ndev = r->o->devices ? 16 : 0, roll = choose(c, 128 + ndev + (r->o->files ? FILE_ROLLS : 0));
+	/*
+	 * Devices, files and THPs take rolls of their own (in that order),
+	 * so that a run without them is what it always was.
+	 */
+	uint32_t ndev = r->o->devices ? 16 : 0, nfile = r->o->files ? FILE_ROLLS : 0;
+	uint32_t roll = choose(c, 128 + ndev + nfile + (r->o->thp ? THP_ROLLS : 0));
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = op->fd = op->newfd = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
+	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
+		return;
+	if (roll >= 128 + ndev + nfile) {
+		fuzz_gen_thp_op(r, c, op);
+		return;
+	}
 	if (roll >= 128 + ndev) {
 		gen_file_op(r, c, op);
 		return;
@@ -890,6 +902,8 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		op->new_task = r->next_task++;
 	} else if (roll < 11) {
 		op->kind = F_EXIT;
+	} else if (roll < 23 && r->o->thp && choose(c, 4)) {
+		fuzz_gen_thp_mmap(r, c, op);	/* --thp: most mappings are THP regions */
 	} else if (roll < 23) {
 		uint32_t how = choose(c, 20);
 
@@ -979,4 +993,31 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	} else {
 		op->kind = F_CHECK;
 	}
+}
+
+/* ---- for fuzz_thp.c: the same choices and pickers ------------------------------------------ */
+
+uint32_t fuzz_choose(struct chooser *c, uint32_t n)
+{
+	return choose(c, n);
+}
+
+int fuzz_pick_task(struct run *r, struct chooser *c)
+{
+	return pick_live_task(r, c);
+}
+
+int fuzz_live_tasks(struct run *r)
+{
+	return count_live_tasks(r);
+}
+
+void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned)
+{
+	pick_addr(r, c, op, aligned);
+}
+
+int fuzz_pick_prot(struct chooser *c)
+{
+	return pick_prot(c);
 }

@@ -21,12 +21,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "mmlab.h"
 #include "oracle/fuzz.h"
 #include "oracle/model.h"
 
 #define PG		4096ULL
+
+/* Linux 6.1's synchronous collapse; C libraries older than that lack the name */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 
 static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline int min_int(int a, int b) { return a < b ? a : b; }
@@ -51,12 +57,15 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
+		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
+		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
 		F_OPEN, F_MEMFD, F_DUP, F_CLOSE, F_UNLINK, F_FTRUNCATE, F_FALLOCATE, F_FSYNC, F_SEAL,
 		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE };
 
 static inline bool fop_is_device(enum fop_kind k) { return k >= F_DEV_ATTACH && k <= F_DEV_EXCLUSIVE; }
 static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
+static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_SPLIT_HUGE; }
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
@@ -82,10 +91,10 @@ struct fop {
 	unsigned dev_flags;	/* attach: MML_DEV_* */
 	int fd;			/* the descriptor used (fN), by name; -1: none (mmap: anonymous) */
 	int newfd;		/* open, memfd, dup: the descriptor it defines */
-	int path;		/* open, unlink: fuzz_path()'s index */
+	int path;		/* open, unlink: fuzz_path()'s index; sys: the knob (model_thp_knob_path) */
 	int64_t pos;		/* pread, pwrite, fallocate, mmap: the offset in the file */
 	long mode;		/* open: O_* flags; memfd: MFD_*; fallocate: its mode; msync: MS_*;
-				   seal: F_SEAL_*; drop_caches: 1..3 */
+				   seal: F_SEAL_*; drop_caches: 1..3; sys: the value's index */
 };
 
 /* The paths the generator uses: three names in each mount, and one where nothing is mounted. */
@@ -165,6 +174,15 @@ struct run {
 	 */
 	bool story_file;
 	int story_fd;		/* the file story's descriptor */
+	/*
+	 * Or a THP story (--thp, fuzz_thp.c): a THP shared by fork (or
+	 * pinned first), then split in one process and written in the
+	 * other; or small pages pinned, then collapsed under the pin.
+	 */
+	bool story_thp;
+	bool story_collapse;	/* the THP story is the collapse one */
+	int story_splitter;	/* the THP story's task that split the PMD (the other writes) */
+	int thp_advise;		/* --thp: the region a THP mmap just made, for MADV_HUGEPAGE next; -1: none */
 	long done;
 	long oom_kills;			/* the machine's oom_kill count, as last swept */
 	bool injecting;
@@ -217,6 +235,27 @@ bool fuzz_files_init(struct run *r, struct mml_config *cfg);
 void fuzz_files_finish(struct run *r);
 /* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
 bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
+
+/* fuzz_gen.c, for fuzz_thp.c: its choices and its pickers */
+uint32_t fuzz_choose(struct chooser *c, uint32_t n);
+int fuzz_pick_task(struct run *r, struct chooser *c);
+int fuzz_live_tasks(struct run *r);
+void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned);
+int fuzz_pick_prot(struct chooser *c);
+
+/* fuzz_thp.c (--thp) */
+#define THP_ROLLS	48
+/* THP regions are mapped at fixed 2 MiB slots from here (absolute addresses stay below) */
+#define THP_BASE	0x40000000ULL
+#define THP_SIZE	(512 * PG)
+#define THP_SLOTS	8
+bool fuzz_thp_region(const struct run *r, int region);
+/* The next op when a THP mmap left advice pending; false if none is */
+bool fuzz_gen_thp_pending(struct run *r, struct chooser *c, struct fop *op);
+void fuzz_gen_thp_mmap(struct run *r, struct chooser *c, struct fop *op);
+void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* fuzz_shrink.c */
 bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,

@@ -444,7 +444,7 @@ static bool advice_known(int advice)
 	case MADV_DONTNEED: case MADV_FREE: case MADV_DONTFORK: case MADV_DOFORK:
 	case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_DONTDUMP: case MADV_DODUMP:
 	case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: case MADV_REMOVE:
-	case MADV_COLD: case MADV_PAGEOUT:
+	case MADV_COLD: case MADV_PAGEOUT: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
 		return true;
 	default:
 		return false;
@@ -508,6 +508,12 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 			break;
 		case MADV_KEEPONFORK:
 			pg->flags &= ~MP_WIPEONFORK;
+			break;
+		case MADV_HUGEPAGE:
+			pg->flags = (pg->flags & ~MP_NOHUGEPAGE) | MP_HUGEPAGE;
+			break;
+		case MADV_NOHUGEPAGE:
+			pg->flags = (pg->flags & ~MP_HUGEPAGE) | MP_NOHUGEPAGE;
 			break;
 		case MADV_POPULATE_READ:
 			if (!(pg->prot & PROT_READ))
@@ -755,7 +761,8 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	}
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags &= ~MP_DEVICE_HELD;
-	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK)) | (flags & (MP_DONTFORK | MP_WIPEONFORK));
+	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE)) |
+		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE));
 }
 
 /* Two pages' tags alike (NULL: all zero). */
@@ -958,11 +965,12 @@ void model_dump(const struct model *md, int task, FILE *f)
 		       p->pages[j].file == p->pages[i].file &&
 		       (!p->pages[j].file || p->pages[j].pgoff == p->pages[j - 1].pgoff + 1))
 			j++;
-		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s", (unsigned long long)p->pages[i].addr,
+		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s%s%s", (unsigned long long)p->pages[i].addr,
 			(unsigned long long)(p->pages[j - 1].addr + MODEL_PAGE),
 			p->pages[i].prot & PROT_READ ? 'r' : '-', p->pages[i].prot & PROT_WRITE ? 'w' : '-',
 			p->pages[i].prot & PROT_EXEC ? 'x' : '-', p->pages[i].flags & MP_DONTFORK ? " dc" : "",
 			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].prot & MODEL_PROT_MTE ? " mt" : "",
+			p->pages[i].flags & MP_HUGEPAGE ? " hg" : "", p->pages[i].flags & MP_NOHUGEPAGE ? " nh" : "",
 			p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
 		/* After everything the layout check compares: which file, where, how (for the reader). */
 		if (p->pages[i].file)

@@ -265,6 +265,42 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
 
 #define MODEL_DONTFORK		0x1u
 #define MODEL_WIPEONFORK	0x2u
+#define MODEL_HUGEPAGE		0x80u
+#define MODEL_NOHUGEPAGE	0x100u
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
+
+/*
+ * Transparent huge pages (model_thp.c).  A THP changes no byte: faults,
+ * splits, collapses, khugepaged and the deferred split queue are the
+ * implementation's business, and the model sees only the calls' rules.
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE set a flag of each page of the range
+ * (model_madvise; the layout check compares them with VmFlags hg, nh).
+ *
+ * MADV_COLLAPSE: whether a range can be collapsed depends on what the
+ * model does not follow (which VMAs have an anon_vma, where they begin,
+ * pins, locks, free memory), so the implementation's result got is
+ * judged: -EINVAL at once when the first mapped page is in a VMA that
+ * may have no THP (VM_NOHUGEPAGE, a file or shared memory: mmlab builds
+ * no file THP); success only if no page of the range is unmapped or
+ * such; otherwise any of MADV_COLLAPSE's errors (EINVAL, ENOMEM, EAGAIN;
+ * EBUSY needs a memcg or uffd, which mmlab has not).  Returns the result
+ * the model allows (got if it is allowed).
+ */
+/* *nout: how many results are allowed, in out (0 for success, else a positive errno; 4 at most). */
+int  model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got, int *out, int *nout);
+/*
+ * The tunable files the fuzzer writes: /sys/kernel/mm/transparent_hugepage/
+ * enabled, defrag, use_zero_page, khugepaged/{defrag, max_ptes_none,
+ * max_ptes_swap, max_ptes_shared, pages_to_scan}, hugepages-<size>kB/
+ * enabled, and one path that does not exist.  model_sys_write: the result
+ * of writing value (0, -EINVAL as each store parses it, -ERANGE where
+ * kstrtoul overflows, -ENOENT); the model keeps what it stored.
+ * model_sys_text: what reading the file shows (false: no such file).
+ */
+#define MODEL_THP_KNOBS	16
+int  model_thp_knobs(void);
+const char *model_thp_knob_path(int knob);
+int  model_sys_write(struct model *md, int knob, const char *value);
+bool model_sys_text(const struct model *md, int knob, char *buf, size_t n);
 
 #endif /* MML_ORACLE_MODEL_H */

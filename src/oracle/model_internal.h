@@ -30,6 +30,8 @@
 #define MP_SHARED	0x10u
 #define MP_MAYWRITE	0x20u	/* VM_MAYWRITE of a shared mapping: PROT_WRITE may be added */
 #define MP_COW		0x40u
+#define MP_HUGEPAGE	MODEL_HUGEPAGE		/* MADV_HUGEPAGE: VM_HUGEPAGE */
+#define MP_NOHUGEPAGE	MODEL_NOHUGEPAGE	/* MADV_NOHUGEPAGE: VM_NOHUGEPAGE, no THP ever */
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
@@ -134,6 +136,9 @@ struct model {
 	struct mfile *files;	/* every inode ever made, by index (model_file.c) */
 	int nfiles;
 	uint64_t tmpfs_pages;	/* each tmpfs mount's size limit (0: none) */
+	/* The THP tunables (model_thp.c), by knob: the value a store set, once set. */
+	unsigned thp_knob[MODEL_THP_KNOBS];
+	bool thp_knob_set[MODEL_THP_KNOBS];
 };
 
 static inline struct mproc *task_proc(const struct model *md, int task)

@@ -124,6 +124,7 @@ static const struct { const char *in, *out; } lines[] = {
 	{ "unlink A \"/tmp/a\"", NULL },
 	{ "madvise A p 2M collapse", "madvise A p 2097152 collapse" },
 	{ "khugepaged scan 4096", NULL },
+	{ "khugepaged pass 512 => ENOMEM", NULL },
 	{ "expect thp A p", "expect thp A p pmd" },
 	{ "expect thp A p+2M none", "expect thp A p+2097152 none" },
 	{ "expect thp A p pte", NULL },
