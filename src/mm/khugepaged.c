@@ -821,8 +821,9 @@ static int madvise_collapse_errno(enum scan_result r)
 {
 	switch (r) {
 	case SCAN_ALLOC_HUGE_PAGE_FAIL:
-	case SCAN_EXCEED_NONE_PTE:
 		return -ENOMEM;
+	case SCAN_EXCEED_NONE_PTE:
+		return -EBUSY;
 	case SCAN_PAGE_COUNT:
 	case SCAN_PAGE_LOCK:
 	case SCAN_PAGE_LRU:
