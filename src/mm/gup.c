@@ -801,6 +801,19 @@ long nr_pinned_pages(struct mml_machine *m)
 	return n;
 }
 
+/* For the checker: pinned[pfn] = 1 for every frame a FOLL_PIN pin holds. */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned)
+{
+	struct mml_pin *p;
+
+	spin_lock(&m->pins_lock);
+	list_for_each_entry(p, &m->pins, node)
+		if (p->flags & FOLL_PIN)
+			for (uint64_t i = 0; i < p->npages; i++)
+				pinned[page_to_pfn(m, p->p[i].page)] = 1;
+	spin_unlock(&m->pins_lock);
+}
+
 /*
  * get_user_page_vma_remote(): one page of another mm's, with a reference
  * (FOLL_GET), faulted in as flags ask; the VMA in *vmap.  mmap_lock held.

@@ -147,6 +147,7 @@ struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsig
 				      struct vm_area_struct **vmap, int *err);
 long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned);	/* the checker's: pinned[pfn] = 1 */
 void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len);
 
 /* ---- swap and reclaim (swapfile.c, swap_state.c, swap.c, vmscan.c) ---------------------- */

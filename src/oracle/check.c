@@ -20,6 +20,7 @@ struct check_state {
 	int *swaps[MAX_SWAPFILES];	/* swap ptes found per slot */
 	int *maps;		/* ptes found per pfn */
 	unsigned char *table;	/* 1 if the pfn was reached as a page table */
+	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
 	long anon_mapped, tables, errors;
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	FILE *out;
@@ -196,8 +197,14 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		if (pte_write(pte) && (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx maps anon pfn %lu that is %s (mapcount %d)",
 			     mm->tgid, (unsigned long long)addr, pfn, excl, maps);
-		/* sanity_check_pinned_pages(): a pinned anon page is never shared. */
-		if (folio_maybe_dma_pinned(folio) && (!PageAnonExclusive(page) || maps != 1))
+		/*
+		 * sanity_check_pinned_pages(): a pinned anon page is never shared.
+		 * Of a large folio only the pages a pin holds: the others may have
+		 * been shared by a fork before the pin (Linux checks the pinned
+		 * pages alone too).
+		 */
+		if (folio_maybe_dma_pinned(folio) && (!folio_test_large(folio) || st->pinned[pfn]) &&
+		    (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, INV_PINS, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
 			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
 			     excl, maps);
@@ -748,16 +755,19 @@ int mml_check_locked(struct mml_machine *m)
 
 	st.maps = calloc(m->nr_frames, sizeof(*st.maps));
 	st.table = calloc(m->nr_frames, 1);
+	st.pinned = calloc(m->nr_frames, 1);
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		if (m->swap_info[t])
 			st.swaps[t] = calloc(m->swap_info[t]->max, sizeof(int));
-	if (!st.maps || !st.table) {
+	if (!st.maps || !st.table || !st.pinned) {
 		free(st.maps);
 		free(st.table);
+		free(st.pinned);
 		for (int t = 0; t < MAX_SWAPFILES; t++)
 			free(st.swaps[t]);
 		return -ENOMEM;
 	}
+	note_pinned_frames(m, st.pinned);
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node) {
 		if (!mm_is_valid(mm, st.out))
@@ -774,6 +784,7 @@ int mml_check_locked(struct mml_machine *m)
 	check_swap(&st);
 	free(st.maps);
 	free(st.table);
+	free(st.pinned);
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		free(st.swaps[t]);
 	if (st.errors)
