@@ -123,6 +123,9 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 int  mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len);
 int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
 int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
+/* mremap(2): MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP; the new address, or -errno. */
+long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+		uint64_t new_addr);
 
 /*
  * Loads and stores of the simulated CPU.  0, or -EFAULT where Linux would
