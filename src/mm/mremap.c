@@ -120,7 +120,13 @@ static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_
 	new_ptl = pmd_lockptr(mm, new_pmd);
 	if (new_ptl != old_ptl)
 		spin_lock(new_ptl);
-	VM_BUG_ON(!pmd_none(pmdp_get(new_pmd)));
+	/* An empty pte table left at the target: the leaf is split and its ptes moved instead. */
+	if (!pmd_none(pmdp_get(new_pmd))) {
+		if (new_ptl != old_ptl)
+			spin_unlock(new_ptl);
+		spin_unlock(old_ptl);
+		return false;
+	}
 	pmd = pmdp_get_and_clear(old_pmd);
 	pgtable = pgtable_trans_huge_withdraw(mm, old_pmd);
 	pgtable_trans_huge_deposit(mm, new_pmd, pgtable);
@@ -162,7 +168,14 @@ static uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr, 
 		if (!new_pmd)
 			break;
 		if (pmd_trans_huge(pmdp_get(old_pmd))) {
-			if (extent == HPAGE_PMD_SIZE && move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd))
+			bool moved = false;
+
+			if (extent == HPAGE_PMD_SIZE) {
+				vma_bounds_lock(vma);
+				moved = move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd);
+				vma_bounds_unlock(vma);
+			}
+			if (moved)
 				continue;
 			split_huge_pmd(vma, old_pmd, old_addr);
 		}
