@@ -263,6 +263,87 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
 	return (long)addr;
 }
 
+/*
+ * mremap_to(): the part [addr, addr + old_len) of vma to new_addr, checked
+ * before the target is unmapped (check_prep_vma), shrunk first if asked.
+ */
+static long mremap_to(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, uint64_t old_len,
+		      uint64_t new_len, int flags, uint64_t new_addr)
+{
+	long err = remap_is_valid(vma, addr, old_len, new_len, flags);
+
+	if (err)
+		return err;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+		return -EINVAL;
+	if (addr < new_addr + new_len && new_addr < addr + old_len)
+		return -EINVAL;	/* the ranges overlap */
+	if (flags & MREMAP_FIXED) {
+		err = do_munmap(mm, new_addr, new_len);
+		if (err)
+			return err;
+		vma = vma_lookup(mm, addr);
+		if (!vma)
+			return -EFAULT;
+	}
+	if (old_len > new_len) {
+		err = do_munmap(mm, addr + new_len, old_len - new_len);
+		if (err)
+			return err;
+		old_len = new_len;
+		vma = vma_lookup(mm, addr);
+		if (!vma)
+			return -EFAULT;
+	}
+	new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
+	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
+		return (long)new_addr;
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+}
+
+/*
+ * remap_move(): MREMAP_FIXED without a change of size moves every VMA of
+ * [addr, addr + len), each part to the same distance from the last as in
+ * the source, so holes stay holes and the target keeps what it held under
+ * them (Linux 6.17+).  The range must start in a VMA; a VMA that may not
+ * move with others (VM_DONTEXPAND, VM_PFNMAP) must be alone.  The address
+ * of the first part, or the first error.
+ */
+static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags, uint64_t new_addr)
+{
+	uint64_t end = addr + len, cur = addr, target = new_addr, last_end = 0;
+	bool seen = false;
+	long res = -EFAULT;
+
+	while (cur < end) {
+		struct vm_area_struct *vma = find_vma(mm, cur);
+		uint64_t start, part, offset;
+		bool alone;
+		long r;
+
+		if (!vma || vma->vm_start >= end)
+			break;
+		if (!seen && addr < vma->vm_start)
+			return -EFAULT;	/* no hole at the start */
+		start = max(vma->vm_start, addr);
+		part = min(end, vma->vm_end) - start;
+		offset = seen ? vma->vm_start - last_end : 0;
+		last_end = vma->vm_end;
+		alone = vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP);
+		if (alone && (seen || vma->vm_end < end))
+			return -EFAULT;
+		r = mremap_to(mm, vma, start, part, part, flags, target + offset);
+		if (r < 0)
+			return r;
+		if (!seen)
+			res = r;
+		seen = true;
+		target = (uint64_t)r + part;
+		cur = start + part;
+	}
+	return res;
+}
+
 /* Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for write. */
 static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
 		      uint64_t new_addr)
@@ -293,37 +374,11 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	if (!vma)
 		return -EFAULT;
 
-	if (implies_new_addr) {
-		/* mremap_to() */
-		if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-			return -EINVAL;
-		if (addr < new_addr + new_len && new_addr < addr + old_len)
-			return -EINVAL;	/* the ranges overlap */
-		if (flags & MREMAP_FIXED) {
-			err = do_munmap(mm, new_addr, new_len);
-			if (err)
-				return err;
-			vma = vma_lookup(mm, addr);
-			if (!vma)
-				return -EFAULT;
-		}
-		if (old_len > new_len) {
-			err = do_munmap(mm, addr + new_len, old_len - new_len);
-			if (err)
-				return err;
-			old_len = new_len;
-			vma = vma_lookup(mm, addr);
-			if (!vma)
-				return -EFAULT;
-		}
-		err = remap_is_valid(vma, addr, old_len, new_len, flags);
-		if (err)
-			return err;
-		new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
-		if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
-			return (long)new_addr;
-		return move_vma(vma, addr, old_len, new_len, new_addr, flags);
-	}
+	/* A pure move to a fixed address may span several VMAs (Linux 6.17+). */
+	if ((flags & MREMAP_FIXED) && old_len == new_len)
+		return remap_move(mm, addr, old_len, flags, new_addr);
+	if (implies_new_addr)
+		return mremap_to(mm, vma, addr, old_len, new_len, flags, new_addr);
 
 	/* mremap_at() */
 	if (new_len == old_len)
