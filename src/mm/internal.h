@@ -74,6 +74,9 @@ void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *vma);	/* needs
 void vma_tree_erase(struct mm_struct *mm, struct vm_area_struct *vma);
 void vma_tree_destroy(struct mm_struct *mm);
 
+/* The rmap locks a VMA's bounds and page tables move under (i_mmap_rwsem, then the anon_vma's). */
+void vma_bounds_lock(struct vm_area_struct *vma);
+void vma_bounds_unlock(struct vm_area_struct *vma);
 int split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below);
 int split_vma_nolimit(struct vm_area_struct *vma, uint64_t addr, int new_below);	/* munmap's */
 void vma_set_page_prot(struct vm_area_struct *vma);

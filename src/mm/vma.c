@@ -61,7 +61,7 @@ void vma_set_page_prot(struct vm_area_struct *vma)
  * i_mmap_rwsem and the anon_vma's, so that neither rmap walk sees a
  * VMA half moved.
  */
-static void vma_bounds_lock(struct vm_area_struct *vma)
+void vma_bounds_lock(struct vm_area_struct *vma)
 {
 	if (vma->vm_file)
 		down_write(&vma->vm_file->f_mapping->i_mmap_rwsem);
@@ -69,7 +69,7 @@ static void vma_bounds_lock(struct vm_area_struct *vma)
 		anon_vma_lock_write(vma->anon_vma);
 }
 
-static void vma_bounds_unlock(struct vm_area_struct *vma)
+void vma_bounds_unlock(struct vm_area_struct *vma)
 {
 	if (vma->anon_vma)
 		anon_vma_unlock_write(vma->anon_vma);

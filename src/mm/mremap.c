@@ -1,0 +1,354 @@
+/*
+ * mremap.c - mremap(2) (Linux's mm/mremap.c): shrink in place, grow in
+ * place where the space after is free, or move the range's VMA and page
+ * tables elsewhere (MREMAP_MAYMOVE, MREMAP_FIXED), leaving the old range
+ * mapped but empty with MREMAP_DONTUNMAP.
+ *
+ * A move copies the VMA to the new address with the page offset of the
+ * old range (copy_vma): an anon page keeps its index and anon_vma, a file
+ * page its place in the file, so rmap finds every page at its new address
+ * without touching a folio.  Then move_page_tables() moves the entries
+ * themselves, a pte table at a time under both pte locks and the rmap
+ * locks (so that no rmap walk sees a page in neither place): present
+ * ptes, swap entries (a tag record is keyed by its slot and needs
+ * nothing), migration entries (the split that made them finds them at the
+ * new address) and device-exclusive entries alike; a whole pmd leaf moves
+ * with its deposited table (move_huge_pmd).  The old range's TLB entries
+ * are flushed before the pte lock is let go, and the secondary MMUs hear
+ * of it (MMU_NOTIFY_UNMAP) around the move.  Differs from Linux: no
+ * move_normal_pmd (a pte table is never moved whole; every entry is).
+ */
+#include <sys/mman.h>
+
+#include "mm/internal.h"
+#include "mm/mmu_notifier.h"
+
+/* Linux's values (<linux/mman.h>); the C library names them only with _GNU_SOURCE. */
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+/* copy_vma(): a VMA for [new_addr, new_addr + len) with the old range's offset, linked in. */
+static struct vm_area_struct *copy_vma(struct vm_area_struct *vma, uint64_t new_addr, uint64_t len,
+				       unsigned long pgoff)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new;
+
+	if (vma_tree_reserve(mm, 1))
+		return NULL;
+	new = vm_area_dup(vma);
+	if (!new)
+		return NULL;
+	new->vm_start = new_addr;
+	new->vm_end = new_addr + len;
+	new->vm_pgoff = pgoff;
+	if (anon_vma_clone(new, vma)) {
+		vm_area_free(new);
+		return NULL;
+	}
+	vma_tree_insert(mm, new);
+	vma_link_file(new);
+	return new;
+}
+
+/*
+ * move_ptes(): the entries of [old_addr, old_end) of the old table to the
+ * new one, under both pte locks (the new table's nested) and the rmap
+ * locks; the old range's TLB entries flushed before the old lock goes.
+ */
+static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_addr, uint64_t old_end,
+		      struct vm_area_struct *new_vma, pmd_t *new_pmd, uint64_t new_addr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *old_ptl, *new_ptl;
+	pte_t *old_pte, *new_pte;
+	bool flush = false;
+	uint64_t start = old_addr;
+
+	old_pte = pte_offset_map_lock(mm, old_pmd, old_addr, &old_ptl);
+	if (!old_pte)
+		return;
+	new_pte = pte_offset_map(mm, new_pmd, new_addr, NULL);
+	if (!new_pte) {
+		pte_unmap_unlock(old_pte, old_ptl);
+		return;
+	}
+	new_ptl = pte_lockptr(mm->machine, pmdp_get(new_pmd));
+	if (new_ptl != old_ptl)
+		spin_lock(new_ptl);
+	for (; old_addr < old_end; old_pte++, new_pte++, old_addr += PAGE_SIZE, new_addr += PAGE_SIZE) {
+		pte_t pte = ptep_get_and_clear(old_pte);
+
+		if (pte_none(pte))
+			continue;
+		if (pte_hw_valid(pte))
+			flush = true;
+		/* move_soft_dirty_pte(): a moved page counts as written for soft-dirty trackers. */
+		pte = pte_present(pte) ? pte_mksoft_dirty(pte) : pte_swp_mksoft_dirty(pte);
+		VM_BUG_ON(!pte_none(ptep_get(new_pte)));
+		set_pte_at(mm, new_addr, new_pte, pte);
+	}
+	if (flush)
+		flush_tlb_range(vma, start, old_end);
+	if (new_ptl != old_ptl)
+		spin_unlock(new_ptl);
+	pte_unmap(new_pte);
+	pte_unmap_unlock(old_pte, old_ptl);
+}
+
+/*
+ * move_huge_pmd(): a whole leaf to an aligned new pmd, with its deposited
+ * table, both pmd locks held (the new one nested).  False if the old pmd
+ * was no longer a leaf.
+ */
+static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_t new_addr, pmd_t *old_pmd,
+			  pmd_t *new_pmd)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *old_ptl, *new_ptl;
+	struct ptdesc *pgtable;
+	pmd_t pmd;
+
+	old_ptl = pmd_trans_huge_lock(old_pmd, vma);
+	if (!old_ptl)
+		return false;
+	new_ptl = pmd_lockptr(mm, new_pmd);
+	if (new_ptl != old_ptl)
+		spin_lock(new_ptl);
+	VM_BUG_ON(!pmd_none(pmdp_get(new_pmd)));
+	pmd = pmdp_get_and_clear(old_pmd);
+	pgtable = pgtable_trans_huge_withdraw(mm, old_pmd);
+	pgtable_trans_huge_deposit(mm, new_pmd, pgtable);
+	set_pmd_at(mm, new_addr, new_pmd, pmd);
+	if (pmd_present(pmd))
+		flush_tlb_range(vma, old_addr, old_addr + HPAGE_PMD_SIZE);
+	if (new_ptl != old_ptl)
+		spin_unlock(new_ptl);
+	spin_unlock(old_ptl);
+	return true;
+}
+
+/*
+ * move_page_tables(): every entry of [old_addr, old_addr + len) to
+ * new_addr; the length moved (short only when a new table could not be
+ * allocated).  mmap_lock held for write; the rmap locks are taken here.
+ */
+static uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr, struct vm_area_struct *new_vma,
+				 uint64_t new_addr, uint64_t len)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	uint64_t old_end = old_addr + len, start = old_addr, extent;
+	struct mmu_notifier_range range;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, old_addr, old_end);
+	mmu_notifier_invalidate_range_start(&range);
+	for (; old_addr < old_end; old_addr += extent, new_addr += extent) {
+		pmd_t *old_pmd, *new_pmd;
+		pud_t *pud;
+
+		/* An extent ends at the next pmd boundary of either side. */
+		extent = pmd_addr_end(old_addr, old_end) - old_addr;
+		extent = min(extent, pmd_addr_end(new_addr, new_addr + extent) - new_addr);
+		old_pmd = mm_find_pmd(mm, old_addr);
+		if (!old_pmd || pmd_none(pmdp_get(old_pmd)))
+			continue;
+		pud = pud_alloc(mm, pgd_offset(mm, new_addr), new_addr);
+		new_pmd = pud ? pmd_alloc(mm, pud, new_addr) : NULL;
+		if (!new_pmd)
+			break;
+		if (pmd_trans_huge(pmdp_get(old_pmd))) {
+			if (extent == HPAGE_PMD_SIZE && move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd))
+				continue;
+			split_huge_pmd(vma, old_pmd, old_addr);
+		}
+		if (pmd_none(pmdp_get(new_pmd)) && __pte_alloc(mm, new_pmd))
+			break;
+		vma_bounds_lock(vma);
+		move_ptes(vma, old_pmd, old_addr, old_addr + extent, new_vma, new_pmd, new_addr);
+		vma_bounds_unlock(vma);
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return min(old_addr, old_end) - start;
+}
+
+/*
+ * move_vma(): the VMA part [old_addr, old_addr + old_len) moves to
+ * new_addr (new_len long): copy_vma, move_page_tables (moved back, and the
+ * new VMA unmapped, if a table could not be allocated), then the old range
+ * is unmapped, or left mapped and empty with MREMAP_DONTUNMAP.
+ */
+static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old_len, uint64_t new_len,
+		     uint64_t new_addr, int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
+	struct vm_area_struct *new_vma;
+	uint64_t moved;
+	int err = 0;
+
+	if (mm->map_count >= MAX_MAP_COUNT - 3)
+		return -ENOMEM;
+	new_vma = copy_vma(vma, new_addr, new_len, pgoff);
+	if (!new_vma)
+		return -ENOMEM;
+	moved = move_page_tables(vma, old_addr, new_vma, new_addr, old_len);
+	if (moved < old_len) {
+		/* Back as it was (the old tables are all there), and the new range goes instead. */
+		move_page_tables(new_vma, new_addr, vma, old_addr, moved);
+		old_addr = new_addr;
+		old_len = new_len;
+		err = -ENOMEM;
+	} else if (flags & MREMAP_DONTUNMAP) {
+		/* dontunmap_complete(): the old VMA keeps its range but no longer needs its chains. */
+		if (vma->vm_start == old_addr && vma->vm_end == old_addr + old_len && vma->anon_vma) {
+			unlink_anon_vmas(vma);
+			vma->anon_vma = NULL;
+		}
+		vma_try_merge_neighbours(new_vma);
+		return (long)new_addr;
+	}
+	do_munmap(mm, old_addr, old_len);
+	if (!err)
+		vma_try_merge_neighbours(vma_lookup(mm, new_addr));
+	return err ? err : (long)new_addr;
+}
+
+/* The VMA at addr may become [addr, addr + new_len) (remap_is_valid). */
+static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t old_len, uint64_t new_len,
+			  int flags)
+{
+	if (!old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
+		return -EINVAL;	/* duplicating a private mapping makes no sense */
+	if ((flags & MREMAP_DONTUNMAP) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
+		return -EINVAL;
+	if (old_len > vma->vm_end - addr)
+		return -EFAULT;	/* across a VMA boundary */
+	if (new_len == old_len)
+		return 0;
+	if (vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) + (new_len >> PAGE_SHIFT) <
+	    vma->vm_pgoff)
+		return -EINVAL;
+	if (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))
+		return -EFAULT;
+	return 0;
+}
+
+/* vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED), or a free range. */
+static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t new_len, int flags)
+{
+	uint64_t addr;
+
+	if (flags & MREMAP_FIXED)
+		return (long)new_addr;
+	addr = get_unmapped_area(vma->vm_mm, new_addr, new_len,
+				 vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
+	return (long)addr;
+}
+
+/* Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for write. */
+static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
+		      uint64_t new_addr)
+{
+	bool implies_new_addr = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
+	struct vm_area_struct *vma;
+	long err;
+
+	/* check_mremap_params() */
+	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if (!PAGE_ALIGNED(addr))
+		return -EINVAL;
+	if (!PAGE_ALIGN(new_len))
+		return -EINVAL;
+	if (implies_new_addr) {
+		if (!PAGE_ALIGNED(new_addr) || !(flags & MREMAP_MAYMOVE))
+			return -EINVAL;
+		if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
+			return -EINVAL;
+		if (mm->map_count + 2 >= MAX_MAP_COUNT - 3)
+			return -ENOMEM;
+	}
+	old_len = PAGE_ALIGN(old_len);
+	new_len = PAGE_ALIGN(new_len);
+
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return -EFAULT;
+
+	if (implies_new_addr) {
+		/* mremap_to() */
+		if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+			return -EINVAL;
+		if (addr < new_addr + new_len && new_addr < addr + old_len)
+			return -EINVAL;	/* the ranges overlap */
+		if (flags & MREMAP_FIXED) {
+			err = do_munmap(mm, new_addr, new_len);
+			if (err)
+				return err;
+			vma = vma_lookup(mm, addr);
+			if (!vma)
+				return -EFAULT;
+		}
+		if (old_len > new_len) {
+			err = do_munmap(mm, addr + new_len, old_len - new_len);
+			if (err)
+				return err;
+			old_len = new_len;
+			vma = vma_lookup(mm, addr);
+			if (!vma)
+				return -EFAULT;
+		}
+		err = remap_is_valid(vma, addr, old_len, new_len, flags);
+		if (err)
+			return err;
+		new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
+		if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
+			return (long)new_addr;
+		return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	}
+
+	/* mremap_at() */
+	if (new_len == old_len)
+		return (long)addr;
+	if (new_len < old_len) {
+		err = do_munmap(mm, addr + new_len, old_len - new_len);
+		return err ? err : (long)addr;
+	}
+	err = remap_is_valid(vma, addr, old_len, new_len, flags);
+	if (err)
+		return err;
+	/* expand_vma(): in place if the range ends the VMA and the space after is free. */
+	if (vma->vm_end - addr == old_len && vma->vm_end + (new_len - old_len) <= TASK_SIZE &&
+	    !find_vma_intersection(mm, vma->vm_end, vma->vm_end + (new_len - old_len))) {
+		vma_bounds_lock(vma);
+		vma->vm_end += new_len - old_len;
+		vma_bounds_unlock(vma);
+		vma_try_merge_neighbours(vma);
+		return (long)addr;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	new_addr = (uint64_t)set_new_addr(vma, 0, new_len, flags);
+	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
+		return (long)new_addr;
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+}
+
+long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
+		uint64_t new_addr)
+{
+	struct mm_struct *mm = t->mm;
+	long ret = op_enter_task(t);
+
+	if (ret)
+		return ret;
+	down_write(&mm->mmap_lock);
+	ret = do_mremap(mm, old_addr, old_len, new_len, flags, new_addr);
+	up_write(&mm->mmap_lock);
+	return op_exit_task(t, ret);
+}

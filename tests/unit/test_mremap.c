@@ -1,0 +1,163 @@
+/*
+ * test_mremap.c - mremap(2): shrink and grow in place, moves (MAYMOVE,
+ * FIXED over a mapping, DONTUNMAP) with the bytes, swap entries, pins and
+ * THPs carried along, and Linux's errors; the checker after each.
+ */
+#include <sys/mman.h>
+
+#include "../harness.h"
+#include "mm/internal.h"
+
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+
+#define A1	0x10000000ULL
+#define A2	0x20000000ULL
+#define HUGE	(2ULL << 20)
+
+TEST(grow_and_shrink_in_place_or_move)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	long r;
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 4 * H_PAGE, 0x11));
+	/* Grow in place: the space after is free. */
+	CHECK_EQ(mml_mremap(t, A1, 4 * H_PAGE, 8 * H_PAGE, 0, 0), (long)A1);
+	CHECK(h_expect(t, A1, 4 * H_PAGE, 0x11));
+	CHECK(h_expect(t, A1 + 4 * H_PAGE, 4 * H_PAGE, 0));
+	/* Shrink in place: the tail goes. */
+	CHECK_EQ(mml_mremap(t, A1, 8 * H_PAGE, 2 * H_PAGE, 0, 0), (long)A1);
+	CHECK_EQ(h_poke(t, A1 + 3 * H_PAGE, 1), -EFAULT);
+	/* Something right after: growing needs MREMAP_MAYMOVE. */
+	h_map(t, A1 + 2 * H_PAGE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK_EQ(mml_mremap(t, A1, 2 * H_PAGE, 4 * H_PAGE, 0, 0), -ENOMEM);
+	r = mml_mremap(t, A1, 2 * H_PAGE, 4 * H_PAGE, MREMAP_MAYMOVE, 0);
+	CHECK(r > 0 && (uint64_t)r != A1);
+	CHECK(h_expect(t, (uint64_t)r, 2 * H_PAGE, 0x11));
+	CHECK(h_expect(t, (uint64_t)r + 2 * H_PAGE, 2 * H_PAGE, 0));
+	CHECK_EQ(h_poke(t, A1, 1), -EFAULT);
+	CHECK_EQ(mml_vmstat(m, "nr_anon_pages"), 2);
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+TEST(fixed_replaces_and_dontunmap_leaves_the_old_range_empty)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	h_map(t, A2, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 4 * H_PAGE, 0x31));
+	REQUIRE(h_fill(t, A2, 4 * H_PAGE, 0x32));
+	CHECK_EQ(mml_mremap(t, A1, 4 * H_PAGE, 4 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	CHECK(h_expect(t, A2, 4 * H_PAGE, 0x31));
+	CHECK_EQ(h_poke(t, A1, 1), -EFAULT);
+	/* DONTUNMAP: the old range stays mapped, empty (zero-filled on access). */
+	CHECK_EQ(mml_mremap(t, A2, 4 * H_PAGE, 4 * H_PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, A1),
+		 (long)A1);
+	CHECK(h_expect(t, A1, 4 * H_PAGE, 0x31));
+	CHECK(h_expect(t, A2, 4 * H_PAGE, 0));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+TEST(errors_as_linux)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK_EQ(mml_mremap(t, A1 + 1, H_PAGE, H_PAGE, 0, 0), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, 0, 0, 0), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, 8, 0), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_FIXED, A2), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, 2 * H_PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, 2 * H_PAGE, 2 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A1 + H_PAGE), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A2, H_PAGE, 2 * H_PAGE, MREMAP_MAYMOVE, 0), -EFAULT);
+	CHECK_EQ(mml_mremap(t, A1, 8 * H_PAGE, 16 * H_PAGE, MREMAP_MAYMOVE, 0), -EFAULT);
+	CHECK_EQ(mml_mremap(t, A1, 0, H_PAGE, MREMAP_MAYMOVE, 0), -EINVAL);	/* duplicating private memory */
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+TEST(swap_entries_and_pins_move_with_the_range)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	struct mml_pin *pin;
+	uint8_t b = 0x77;
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 1 << 20, 0) >= 0);
+	h_map(t, A1, 8 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 8 * H_PAGE, 0x41));
+	REQUIRE_EQ(mml_madvise(t, A1, 4 * H_PAGE, MADV_PAGEOUT), 0);
+	REQUIRE((h_pagemap(t, A1) & MML_PM_SWAP) != 0);
+	REQUIRE_EQ(mml_pin_user_pages(t, A1 + 6 * H_PAGE, 1, MML_FOLL_WRITE | MML_FOLL_LONGTERM, &pin), 1);
+	CHECK_EQ(mml_mremap(t, A1, 8 * H_PAGE, 8 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	CHECK((h_pagemap(t, A2) & MML_PM_SWAP) != 0);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK(h_expect(t, A2, 8 * H_PAGE, 0x41));
+	CHECK_EQ(mml_dma_write(pin, 0, &b, 1), 0);
+	CHECK(h_expect(t, A2 + 6 * H_PAGE, 1, 0x77));
+	mml_unpin(pin);
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+TEST(a_thp_moves_whole_and_half_of_one_moves_by_ptes)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	pmd_t *pmd;
+
+	REQUIRE(t);
+	h_map(t, A1, HUGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE_EQ(mml_madvise(t, A1, HUGE, MADV_HUGEPAGE), 0);
+	REQUIRE(h_fill(t, A1, HUGE, 0x51));
+	CHECK_EQ(mml_mremap(t, A1, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	pmd = mm_find_pmd(t->mm, A2);
+	CHECK(pmd && pmd_trans_huge(pmdp_get(pmd)));
+	CHECK(h_expect(t, A2, HUGE, 0x51));
+	CHECK_EQ(mml_check(m), 0);
+	/* Half of it elsewhere (cow.c's mremap'd half THP): split, the pages move by ptes. */
+	CHECK_EQ(mml_mremap(t, A2 + HUGE / 2, HUGE / 2, HUGE / 2, MREMAP_MAYMOVE | MREMAP_FIXED, A1), (long)A1);
+	CHECK(h_expect(t, A1, HUGE / 2, 0x51));
+	CHECK(h_expect(t, A2, HUGE / 2, 0x51));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+TEST(shared_memory_moves_and_stays_shared)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m), *c;
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 4 * H_PAGE, 0x61));
+	c = h_fork(t);
+	REQUIRE(c);
+	CHECK_EQ(mml_mremap(t, A1, 4 * H_PAGE, 8 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	CHECK(h_expect(t, A2, 4 * H_PAGE, 0x61));
+	REQUIRE(h_fill(t, A2, H_PAGE, 0x62));
+	CHECK(h_expect(c, A1, H_PAGE, 0x62));	/* the same shmem pages */
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+int main(int argc, char **argv)
+{
+	return harness_run(argc, argv);
+}
