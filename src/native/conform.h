@@ -66,6 +66,9 @@ struct cf_backend {
 	/* the address, or -errno */
 	int64_t (*mmap)(struct cf_backend *b, int task, uint64_t addr, uint64_t len,
 			long prot, long flags, long fd, int64_t off);
+	/* mremap(2): the new address, or -errno */
+	int64_t (*mremap)(struct cf_backend *b, int task, uint64_t old_addr, uint64_t old_len,
+			  uint64_t new_len, long flags, uint64_t new_addr);
 	/* SCN_OP_MUNMAP, _MPROTECT, _MADVISE */
 	int (*range)(struct cf_backend *b, int kind, int task, uint64_t addr,
 		     uint64_t len, long arg);

@@ -448,6 +448,22 @@ static int64_t do_mmap(const struct cf_req *q, char *why)
 }
 
 /*
+ * mremap(2) of the task's process.  The old range, and the new one where
+ * the statement names it (MREMAP_FIXED), must keep off the driver's own
+ * memory; where the kernel chooses, it chooses free space.
+ */
+static int64_t do_mremap(const struct cf_req *q, char *why)
+{
+	void *p;
+
+	if (runtime_clash(q->addr, q->len, why) ||
+	    ((q->arg2 & MREMAP_FIXED) && runtime_clash((uint64_t)q->off, (uint64_t)q->arg, why)))
+		return -CF_SKIP;
+	p = mremap((void *)q->addr, q->len, (size_t)q->arg, (int)q->arg2, (void *)q->off);
+	return p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p;
+}
+
+/*
  * Advice that asks for huge pages, on a host whose THP settings are not
  * mmlab's: its drivers run with THP disabled (thp.c), so the answer
  * would be a kernel without THP's, not this one's.
@@ -822,6 +838,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		end_thread(sock);
 	case CF_REQ_MMAP:
 		rep.ret = do_mmap(q, rep.why);
+		break;
+	case CF_REQ_MREMAP:
+		rep.ret = do_mremap(q, rep.why);
 		break;
 	case CF_REQ_MUNMAP:
 	case CF_REQ_MPROTECT:

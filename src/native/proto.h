@@ -32,6 +32,7 @@ enum cf_req_op {
 	CF_REQ_PIN_URING,	/* len = pages; answer: ring fd, pfns, io_uring_params */
 	CF_REQ_PIN_VMSPLICE,	/* len = pages; answer: pipe fd, pfns */
 	CF_REQ_CLOSE,		/* fd: a descriptor number the runner has taken */
+	CF_REQ_MREMAP,		/* addr len=old_len arg=new_len arg2=flags off=new_addr */
 	CF_REQ_FCALL,		/* a file call: arg = its SCN_OP_* kind, arg2 = flags, fd,
 				   off (open: the mode), addr, len; payload: the host path
 				   (open, unlink), the name (memfd), the pattern (pwrite);

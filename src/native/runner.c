@@ -278,6 +278,15 @@ static int64_t host_mmap(struct cf_backend *b, int task, uint64_t addr, uint64_t
 	return call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
+static int64_t host_mremap(struct cf_backend *b, int task, uint64_t old_addr, uint64_t old_len,
+			   uint64_t new_len, long flags, uint64_t new_addr)
+{
+	struct cf_req q = { .op = CF_REQ_MREMAP, .addr = old_addr, .len = old_len,
+			    .arg = (int64_t)new_len, .arg2 = flags, .off = (int64_t)new_addr };
+
+	return call(b, task, &q, NULL, -1, NULL, 0, NULL);
+}
+
 static int host_range(struct cf_backend *b, int kind, int task, uint64_t addr,
 		      uint64_t len, long arg)
 {
@@ -1144,6 +1153,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->task = host_task;
 	b->exit = host_exit;
 	b->mmap = host_mmap;
+	b->mremap = host_mremap;
 	b->range = host_range;
 	b->write = host_write;
 	b->read = host_read;

@@ -120,6 +120,14 @@ static int64_t sim_mmap(struct cf_backend *b, int task, uint64_t addr, uint64_t 
 	return r < 0 && r >= -4095 ? r : (int64_t)(uint64_t)r;
 }
 
+static int64_t sim_mremap(struct cf_backend *b, int task, uint64_t old_addr, uint64_t old_len,
+			  uint64_t new_len, long flags, uint64_t new_addr)
+{
+	long r = mml_mremap(S(b)->task[task], old_addr, old_len, new_len, (int)flags, new_addr);
+
+	return r < 0 && r >= -4095 ? r : (int64_t)(uint64_t)r;
+}
+
 static int sim_range(struct cf_backend *b, int kind, int task, uint64_t addr,
 		     uint64_t len, long arg)
 {
@@ -457,6 +465,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->task = sim_task;
 	b->exit = sim_exit;
 	b->mmap = sim_mmap;
+	b->mremap = sim_mremap;
 	b->range = sim_range;
 	b->write = sim_write;
 	b->read = sim_read;

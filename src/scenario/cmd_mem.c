@@ -1,6 +1,6 @@
 /*
  * cmd_mem.c - the memory syscalls and the CPU's loads and stores:
- * mmap, munmap, mprotect, madvise, write, read.
+ * mmap, mremap, munmap, mprotect, madvise, write, read.
  *
  * Each takes the task that makes the call, then the syscall's arguments
  * in the syscall's order, with the host's <sys/mman.h> values
@@ -156,6 +156,113 @@ static void pr_mmap(const struct scn_printer *pr, const struct scn_op *op)
 		scn_print_fd(pr, op);
 	if (op->off)
 		fprintf(pr->f, " %lld", (long long)op->off);
+}
+
+/* ---- mremap ---- */
+
+/* maymove,fixed or MREMAP_MAYMOVE|MREMAP_FIXED, 0, or a number among names */
+static int parse_mremap_flags(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "mremap flags (maymove, fixed, dontunmap, or 0)");
+	size_t a = 0, b;
+	long flags = 0;
+
+	if (!t)
+		return -1;
+	while (a <= t->n) {
+		uint64_t v;
+		long f;
+
+		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
+			;
+		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
+			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
+				return scn_perr(p, t->col + a, "bad mremap flag number");
+			f = (long)v;
+		} else if (scn_flag(SCN_MREMAP_FLAGS, t->s + a, b - a, &f) < 0) {
+			return scn_perr(p, t->col + a, "unknown mremap flag '%.*s' "
+					"(maymove, fixed, dontunmap, or 0)",
+					(int)(b - a > 40 ? 40 : b - a), t->s + a);
+		}
+		flags |= f;
+		a = b + 1;
+	}
+	*out = flags;
+	return 0;
+}
+
+/* [p =] mremap A ADDR OLDLEN NEWLEN [FLAGS [NEWADDR]] [=> ...] */
+static int st_mremap(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_len(p, "old length", &op->len) < 0 ||
+	    scn_parse_len(p, "new length", &op->len2) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (t && !scn_tok_is(t, "=>")) {
+		if (parse_mremap_flags(p, &op->flags) < 0)
+			return -1;
+		t = scn_peek(p);
+		if (t && !scn_tok_is(t, "=>") && scn_parse_addr(p, &op->addr2) < 0)
+			return -1;
+	}
+	if (!p->name)
+		return scn_parse_result(p, op, true);
+	if (scn_parse_result_defining(p, op) < 0)
+		return -1;
+	return scn_sym_def(p, p->name, SCN_SYM_ADDR, &op->def);
+}
+
+static int run_mremap(struct scn_runner *r, const struct scn_op *op)
+{
+	long ret = mml_mremap(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), op->len,
+			      op->len2, (int)op->flags, scn_addr_of(r, &op->addr2));
+
+	/* as mmap's: an address is never in the errno range */
+	if (ret < 0 && ret >= -4095)
+		return scn_check_result(r, ret);
+	if (scn_check_result(r, 0))
+		return SCN_FAIL;
+	if (op->def >= 0)
+		r->vals[op->def].v = (uint64_t)ret;
+	return SCN_PASS;
+}
+
+/*
+ * As mmap's: the result and nothing of the address, which the kernel
+ * chooses unless MREMAP_FIXED; the name stands for it on each side, and
+ * `expect addr q == p` states what is the same on both (in place or not).
+ */
+static void obs_mremap(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	int64_t r = w->b->mremap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
+				 op->len, op->len2, op->flags, cf_addr_of(w, &op->addr2));
+
+	if (cf_refused(w, r, true)) {
+		cf_define(w, CF_SYM_SKIPPED, -1, 0);
+		return;
+	}
+	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, -1, (uint64_t)r);
+	cf_note_result(w, r);
+}
+
+static void pr_mremap(const struct scn_printer *pr, const struct scn_op *op)
+{
+	char flags[64];
+	bool newaddr = op->addr2.sym >= 0 || op->addr2.off;
+
+	fprintf(pr->f, "mremap");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu %llu", (unsigned long long)op->len, (unsigned long long)op->len2);
+	if (op->flags || newaddr)
+		fprintf(pr->f, " %s", scn_flags_name(SCN_MREMAP_FLAGS, op->flags, flags,
+						     sizeof(flags)));
+	if (newaddr)
+		scn_print_addr(pr, &op->addr2);
 }
 
 /* ---- munmap, mprotect, madvise ---- */
@@ -315,6 +422,8 @@ static void pr_read(const struct scn_printer *pr, const struct scn_op *op)
 const struct scn_cmd scn_mem_cmds[] = {
 	{ "mmap", "TASK ADDR LEN PROT FLAGS [ FD [ OFF ] ]", SCN_OP_MMAP, SCN_CMD_NAMES,
 	  st_mmap, run_mmap, obs_mmap, pr_mmap },
+	{ "mremap", "TASK ADDR OLDLEN NEWLEN [ MREMAPFLAGS [ NEWADDR ] ]", SCN_OP_MREMAP,
+	  SCN_CMD_NAMES, st_mremap, run_mremap, obs_mremap, pr_mremap },
 	{ "munmap", "TASK ADDR LEN", SCN_OP_MUNMAP, 0,
 	  st_range, run_range, obs_range, pr_range },
 	{ "mprotect", "TASK ADDR LEN PROT", SCN_OP_MPROTECT, 0,

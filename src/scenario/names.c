@@ -26,6 +26,10 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
+/* Linux 5.7's; C libraries older than that lack the name */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
 
 struct scn_name {
 	const char *name;
@@ -240,6 +244,13 @@ static const struct scn_name ms_flags[] = {
 	{ NULL, 0 }
 };
 
+/* mremap(2)'s flags */
+static const struct scn_name mremap_flags[] = {
+	{ "maymove", MREMAP_MAYMOVE }, { "fixed", MREMAP_FIXED },
+	{ "dontunmap", MREMAP_DONTUNMAP },
+	{ NULL, 0 }
+};
+
 static const struct scn_name seals[] = {
 	{ "seal", F_SEAL_SEAL }, { "shrink", F_SEAL_SHRINK }, { "grow", F_SEAL_GROW },
 	{ "write", F_SEAL_WRITE },
@@ -262,6 +273,7 @@ static const struct {
 	[SCN_FALLOC_FLAGS] = { falloc_flags, "FALLOC_FL_", "0" },
 	[SCN_MS_FLAGS] = { ms_flags, "MS_", "0" },
 	[SCN_SEALS] = { seals, "F_SEAL_", "none" },
+	[SCN_MREMAP_FLAGS] = { mremap_flags, "MREMAP_", "0" },
 };
 
 /* The entry with exactly this name (n bytes), case and all, or NULL. */

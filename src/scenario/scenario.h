@@ -146,6 +146,8 @@ enum scn_op_kind {
 	SCN_OP_SPLIT_HUGE_PAGES, /* split_huge_pages A ADDR LEN */
 	SCN_OP_KHUGEPAGED,	/* khugepaged scan NPAGES: the pages a pass in len */
 	SCN_OP_EXPECT_THP,	/* expect thp A ADDR [pmd|pte|zero|none]: the state in arg */
+	SCN_OP_MREMAP,		/* [p =] mremap A ADDR OLDLEN NEWLEN [FLAGS [NEWADDR]]:
+				   len, len2, flags, addr2 */
 	NR_SCN_OPS
 };
 
@@ -228,6 +230,7 @@ struct scn_op {
 	bool has_addr;		/* show maps/smaps A ADDR */
 	uint64_t len;
 	bool has_len;
+	uint64_t len2;		/* mremap: the new length */
 	long arg;		/* prot, advice, show what */
 	long flags;		/* mmap flags; MML_FOLL_* of pin and get */
 	long fd;		/* a descriptor number, when fdsym < 0 */
@@ -330,6 +333,7 @@ enum scn_flag_set {
 	SCN_FALLOC_FLAGS,	/* fallocate: keep-size punch-hole ... */
 	SCN_MS_FLAGS,		/* msync: async sync invalidate */
 	SCN_SEALS,		/* seal, expect seals: seal shrink grow write future-write */
+	SCN_MREMAP_FLAGS,	/* mremap: maymove fixed dontunmap */
 };
 int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit);	/* one flag */
 const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n); /* "rdwr,creat" */
