@@ -238,15 +238,25 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 	return 0;
 }
 
-/* vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED), or a free range. */
+/*
+ * vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED),
+ * or a free range, the hint new_addr if its range is free.  Either way
+ * __get_unmapped_area() ends with security_mmap_addr(): an address below
+ * mmap_min_addr is EPERM for an unprivileged task.  mremap, unlike mmap,
+ * does not round a low hint up to mmap_min_addr first, so a free low hint
+ * is refused too.
+ */
 static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t new_len, int flags)
 {
+	struct mm_struct *mm = vma->vm_mm;
 	uint64_t addr;
 
 	if (flags & MREMAP_FIXED)
-		return (long)new_addr;
-	addr = get_unmapped_area(vma->vm_mm, new_addr, new_len,
-				 vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
+		return new_addr < MMAP_MIN_ADDR ? -EPERM : (long)new_addr;
+	if (new_addr && new_addr < MMAP_MIN_ADDR && new_addr <= TASK_SIZE - new_len &&
+	    !find_vma_intersection(mm, new_addr, new_addr + new_len))
+		return -EPERM;
+	addr = get_unmapped_area(mm, new_addr, new_len, vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
 	return (long)addr;
 }
 

@@ -91,6 +91,24 @@ TEST(errors_as_linux)
 	H_END(m);
 }
 
+/* __get_unmapped_area()'s security_mmap_addr(): a new address below mmap_min_addr is EPERM. */
+TEST(a_new_address_below_mmap_min_addr_is_eperm)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 4 * H_PAGE, 0x41));
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, 0), -EPERM);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, H_PAGE), -EPERM);
+	/* A free hint below it is returned by the search, then refused, as Linux (mmap rounds it up). */
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 2 * H_PAGE), -EPERM);
+	CHECK(h_expect(t, A1, 4 * H_PAGE, 0x41));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
 TEST(swap_entries_and_pins_move_with_the_range)
 {
 	struct mml_machine *m = h_machine(0);
