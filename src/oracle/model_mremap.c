@@ -235,6 +235,8 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 			unmap(md, task, addr + new_len, old_len - new_len);
 			old_len = new_len;
 		}
+		if (!find_page(p, addr))
+			return -EFAULT;	/* a duplicate's target took its source */
 		/*
 		 * Linux 6.17 moves every VMA of [addr, addr + len) with
 		 * MREMAP_FIXED and equal lengths; mmlab does not yet: a range
@@ -272,6 +274,8 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		if (!(flags & M_MAYMOVE))
 			return -ENOMEM;
 	}
+	if (new_len > MODEL_TASK_SIZE - MODEL_MMAP_MIN_ADDR)
+		return -ENOMEM;	/* no range that long anywhere */
 	if ((*why = bad_choice(p, got, hint, new_len)))
 		return 0;
 	return move(md, p, addr, old_len, new_len, (uint64_t)got, flags & M_DONTUNMAP);
