@@ -16,8 +16,9 @@
  * private anonymous memory, the next pages of the file (of the shared
  * memory object: past its size they are SIGBUS) for a file mapping.
  * MREMAP_DONTUNMAP leaves the old pages mapped with the VMA's attributes
- * but empty, as after MADV_DONTNEED.  Pins over either range are no
- * longer compared with the process (the page moved under them).
+ * but empty, as after MADV_DONTNEED.  A pinned page moves with its
+ * range and its pin follows it; a pin over the target range (replaced by
+ * MREMAP_FIXED) no longer sees the process.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,6 +92,37 @@ static int insert_pages(struct mproc *p, const struct mpage *pages, size_t n)
 }
 
 /*
+ * A pinned page moves with its range (its pte does): the pin follows it
+ * to its new address.  A reference's history of its own process's writes
+ * is by address: after a move it is no longer followed.
+ */
+static int move_pins(struct model *md, const struct mproc *p, uint64_t addr, uint64_t len, uint64_t to)
+{
+	int proc = (int)(p - md->procs);
+
+	for (int i = 0; i < md->npins; i++) {
+		struct mpin *pn = &md->pins[i];
+
+		if (!pn->alive || pn->proc != proc)
+			continue;
+		for (uint64_t k = 0; k < pn->npages; k++) {
+			uint64_t a = pin_page_addr(pn, k);
+
+			if (a < addr || a >= addr + len)
+				continue;
+			if (pn->kind == MODEL_GET) {
+				pn->hist_lost = true;
+				continue;
+			}
+			if (!pn->shift && !(pn->shift = calloc(pn->npages, sizeof(*pn->shift))))
+				return -ENOMEM;
+			pn->shift[k] += (int64_t)(to - addr);
+		}
+	}
+	return 0;
+}
+
+/*
  * move_vma: [addr, addr + old_len) to [to, to + new_len) (free), grown
  * pages after the moved ones; the old range gone, or empty (dontunmap).
  * old_len 0: a second mapping of the shared object at addr.
@@ -103,8 +135,9 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 
 	if (!np)
 		return -ENOMEM;
-	detach_pins(md, p, addr, addr + old_len);
 	detach_pins(md, p, to, to + new_len);
+	if (move_pins(md, p, addr, old_len, to))
+		return -ENOMEM;
 	for (size_t k = 0; k < nold; k++) {
 		struct mpage *pg = &p->pages[i + k];
 
