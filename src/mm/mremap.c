@@ -228,7 +228,7 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 		return -EINVAL;
 	if (old_len > vma->vm_end - addr)
 		return -EFAULT;	/* across a VMA boundary */
-	if (new_len == old_len)
+	if (new_len <= old_len)
 		return 0;
 	if (vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) + (new_len >> PAGE_SHIFT) <
 	    vma->vm_pgoff)
@@ -260,7 +260,16 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
 	return (long)addr;
 }
 
-/* Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for write. */
+/*
+ * Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for
+ * write.  check_mremap_params() runs first, on the page-aligned lengths
+ * and before any VMA is looked up: the new length and the new address are
+ * checked against TASK_SIZE even when no new address is implied, and the
+ * overlap of old and new ranges is EINVAL before a missing VMA is EFAULT.
+ * Then check_prep_vma() (remap_is_valid) judges the VMA with the whole
+ * old length, before MREMAP_FIXED unmaps the target or a shrinking move
+ * its tail, so that a refused call has unmapped nothing.
+ */
 static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
 		      uint64_t new_addr)
 {
@@ -268,34 +277,40 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	struct vm_area_struct *vma;
 	long err;
 
+	old_len = PAGE_ALIGN(old_len);
+	new_len = PAGE_ALIGN(new_len);
 	/* check_mremap_params() */
 	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(addr))
 		return -EINVAL;
-	if (!PAGE_ALIGN(new_len))
+	if (!new_len)
+		return -EINVAL;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
 		return -EINVAL;
 	if (implies_new_addr) {
 		if (!PAGE_ALIGNED(new_addr) || !(flags & MREMAP_MAYMOVE))
 			return -EINVAL;
 		if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
 			return -EINVAL;
+		if (addr < new_addr + new_len && new_addr < addr + old_len)
+			return -EINVAL;	/* the ranges overlap */
 		if (mm->map_count + 2 >= MAX_MAP_COUNT - 3)
 			return -ENOMEM;
 	}
-	old_len = PAGE_ALIGN(old_len);
-	new_len = PAGE_ALIGN(new_len);
 
+	/* check_prep_vma() */
 	vma = vma_lookup(mm, addr);
 	if (!vma)
 		return -EFAULT;
+	if (implies_new_addr || new_len > old_len) {
+		err = remap_is_valid(vma, addr, old_len, new_len, flags);
+		if (err)
+			return err;
+	}
 
 	if (implies_new_addr) {
 		/* mremap_to() */
-		if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-			return -EINVAL;
-		if (addr < new_addr + new_len && new_addr < addr + old_len)
-			return -EINVAL;	/* the ranges overlap */
 		if (flags & MREMAP_FIXED) {
 			err = do_munmap(mm, new_addr, new_len);
 			if (err)
@@ -313,9 +328,6 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 			if (!vma)
 				return -EFAULT;
 		}
-		err = remap_is_valid(vma, addr, old_len, new_len, flags);
-		if (err)
-			return err;
 		new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
 		if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 			return (long)new_addr;
@@ -329,9 +341,6 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 		err = do_munmap(mm, addr + new_len, old_len - new_len);
 		return err ? err : (long)addr;
 	}
-	err = remap_is_valid(vma, addr, old_len, new_len, flags);
-	if (err)
-		return err;
 	/* expand_vma(): in place if the range ends the VMA and the space after is free. */
 	if (vma->vm_end - addr == old_len && vma->vm_end + (new_len - old_len) <= TASK_SIZE &&
 	    !find_vma_intersection(mm, vma->vm_end, vma->vm_end + (new_len - old_len))) {
