@@ -238,38 +238,30 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 	*why = NULL;
 	if (!p)
 		return -ESRCH;
-	/* check_mremap_params() */
+	/* check_mremap_params(), on the page-aligned lengths, before any VMA is looked at */
+	old_len = (old_len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
+	new_len = (new_len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
 	if (flags & ~(M_MAYMOVE | M_FIXED | M_DONTUNMAP))
 		return -EINVAL;
 	if (addr & (MODEL_PAGE - 1))
 		return -EINVAL;
-	if (!((new_len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1)))
+	if (!new_len)
 		return -EINVAL;	/* zero, or so large it rounds to zero */
+	/* checked even when no new address is implied */
+	if (new_len > MODEL_TASK_SIZE || new_addr > MODEL_TASK_SIZE - new_len)
+		return -EINVAL;
 	if (implies) {
 		if ((new_addr & (MODEL_PAGE - 1)) || !(flags & M_MAYMOVE))
 			return -EINVAL;
 		if ((flags & M_DONTUNMAP) && old_len != new_len)
 			return -EINVAL;
-	}
-	old_len = (old_len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
-	new_len = (new_len + MODEL_PAGE - 1) & ~(MODEL_PAGE - 1);
-	if (!find_page(p, addr))
-		return -EFAULT;
-
-	if (implies) {
-		/* mremap_to() */
-		if (new_len > MODEL_TASK_SIZE || new_addr > MODEL_TASK_SIZE - new_len)
-			return -EINVAL;
 		if (addr < new_addr + new_len && new_addr < addr + old_len)
 			return -EINVAL;
-		if (flags & M_FIXED)
-			unmap(md, task, new_addr, new_len);
-		if (old_len > new_len) {
-			unmap(md, task, addr + new_len, old_len - new_len);
-			old_len = new_len;
-		}
-		if (!find_page(p, addr))
-			return -EFAULT;	/* a duplicate's target took its source */
+	}
+	/* check_prep_vma(): the VMA at addr, with the whole old length */
+	if (!find_page(p, addr))
+		return -EFAULT;
+	if (implies || new_len > old_len) {
 		/*
 		 * Linux 6.17 moves every VMA of [addr, addr + len) with
 		 * MREMAP_FIXED and equal lengths; mmlab does not yet: a range
@@ -278,6 +270,18 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		err = range_valid(p, addr, old_len, &maybe);
 		if (err || (maybe && got == -EFAULT))
 			return err ? err : -EFAULT;
+	}
+
+	if (implies) {
+		/* mremap_to() */
+		if (flags & M_FIXED)
+			unmap(md, task, new_addr, new_len);
+		if (old_len > new_len) {
+			unmap(md, task, addr + new_len, old_len - new_len);
+			old_len = new_len;
+		}
+		if (!find_page(p, addr))
+			return -EFAULT;	/* a duplicate's target took its source */
 		if (flags & M_FIXED) {
 			/* get_unmapped_area's security_mmap_addr(): below mmap_min_addr is EPERM */
 			if (new_addr < MODEL_MMAP_MIN_ADDR)
@@ -297,13 +301,9 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 			unmap(md, task, addr + new_len, old_len - new_len);
 			return (long)addr;
 		}
-		err = range_valid(p, addr, old_len, &maybe);
-		if (err || (maybe && got == -EFAULT))
-			return err ? err : -EFAULT;
 		/* In place if the space after is free (then the range surely ends its VMA). */
-		if (old_len && addr + new_len <= MODEL_TASK_SIZE && free_range(p, addr + old_len, addr + new_len)) {
+		if (old_len && addr + new_len <= MODEL_TASK_SIZE && free_range(p, addr + old_len, addr + new_len))
 			return grow_in_place(md, p, addr + old_len, new_len - old_len) ? -ENOMEM : (long)addr;
-		}
 		if (!(flags & M_MAYMOVE))
 			return -ENOMEM;
 	}
