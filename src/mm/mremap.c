@@ -261,6 +261,77 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
 }
 
 /*
+ * mremap_to(): the move of a range of one VMA, already judged by
+ * remap_is_valid(): MREMAP_FIXED unmaps the target first, a shrinking
+ * move the old range's tail, then the new address is chosen and the
+ * range moves.
+ */
+static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
+		      uint64_t new_addr)
+{
+	struct vm_area_struct *vma;
+	long err;
+
+	if (flags & MREMAP_FIXED) {
+		err = do_munmap(mm, new_addr, new_len);
+		if (err)
+			return err;
+	}
+	if (old_len > new_len) {
+		err = do_munmap(mm, addr + new_len, old_len - new_len);
+		if (err)
+			return err;
+		old_len = new_len;
+	}
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return -EFAULT;
+	new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
+	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
+		return (long)new_addr;
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+}
+
+/*
+ * remap_move(): since Linux 6.17 a pure move (MREMAP_FIXED, equal
+ * lengths) may span several VMAs and the holes between them: each VMA's
+ * part of [addr, addr + len) moves to the same offset from new_addr, so
+ * the holes stay holes (and whatever the target had there stays).  addr
+ * itself must be mapped; a failure part way leaves the parts before it
+ * moved.  The result is the first part's new address.
+ */
+static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags, uint64_t new_addr)
+{
+	uint64_t end = addr + len, pos = addr;
+	long res = -EFAULT;
+	bool seen = false;
+
+	while (pos < end) {
+		struct vm_area_struct *vma = find_vma_intersection(mm, pos, end);
+		uint64_t start, part;
+		long err;
+
+		if (!vma)
+			break;
+		if (!seen && vma->vm_start > addr)
+			return -EFAULT;	/* no hole at the start */
+		/* from pos: a DONTUNMAP move leaves the VMA it moved from in place */
+		start = max(vma->vm_start, pos);
+		part = min(end, vma->vm_end) - start;
+		err = remap_is_valid(vma, start, part, part, flags);
+		if (!err)
+			err = mremap_to(mm, start, part, part, flags, new_addr + (start - addr));
+		if (err < 0)
+			return err;
+		if (!seen)
+			res = err;
+		seen = true;
+		pos = start + part;
+	}
+	return res;
+}
+
+/*
  * Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for
  * write.  check_mremap_params() runs first, on the page-aligned lengths
  * and before any VMA is looked up: the new length and the new address are
@@ -299,6 +370,9 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 			return -ENOMEM;
 	}
 
+	if ((flags & MREMAP_FIXED) && old_len == new_len)
+		return remap_move(mm, addr, old_len, flags, new_addr);
+
 	/* check_prep_vma() */
 	vma = vma_lookup(mm, addr);
 	if (!vma)
@@ -309,30 +383,8 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 			return err;
 	}
 
-	if (implies_new_addr) {
-		/* mremap_to() */
-		if (flags & MREMAP_FIXED) {
-			err = do_munmap(mm, new_addr, new_len);
-			if (err)
-				return err;
-			vma = vma_lookup(mm, addr);
-			if (!vma)
-				return -EFAULT;
-		}
-		if (old_len > new_len) {
-			err = do_munmap(mm, addr + new_len, old_len - new_len);
-			if (err)
-				return err;
-			old_len = new_len;
-			vma = vma_lookup(mm, addr);
-			if (!vma)
-				return -EFAULT;
-		}
-		new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
-		if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
-			return (long)new_addr;
-		return move_vma(vma, addr, old_len, new_len, new_addr, flags);
-	}
+	if (implies_new_addr)
+		return mremap_to(mm, addr, old_len, new_len, flags, new_addr);
 
 	/* mremap_at() */
 	if (new_len == old_len)
