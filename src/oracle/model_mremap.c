@@ -3,7 +3,8 @@
  * see model.h).
  *
  * The model has no VMAs, only pages; what mremap needs of a VMA it reads
- * off the pages.  Two neighbouring pages are surely in different VMAs
+ * off the pages (a pure move, MREMAP_FIXED with equal lengths, needs none:
+ * since Linux 6.17 it moves every VMA of its range).  Two neighbouring pages are surely in different VMAs
  * when their protection, their VMA flags (fork advice, THP advice,
  * shared, may-write), their file or the order of their file offsets
  * differ, or when a hole lies between; otherwise they may be one VMA or
@@ -227,6 +228,36 @@ static int range_valid(const struct mproc *p, uint64_t addr, uint64_t old_len, b
 	return 0;
 }
 
+/*
+ * Linux 6.17's pure move (MREMAP_FIXED, equal lengths): every mapped page
+ * of [addr, addr + len) to the same offset from to, VMA by VMA; the
+ * target under a hole keeps what it had.  addr is mapped (checked).  The
+ * first VMA's target is unmapped before its address is refused (EPERM).
+ */
+static long move_only(struct model *md, int task, struct mproc *p, uint64_t addr, uint64_t len, uint64_t to,
+		      bool dontunmap)
+{
+	uint64_t a = addr, end = addr + len;
+
+	while (a < end) {
+		size_t i = lower_bound(p, a);
+		uint64_t s, e;
+
+		if (i >= p->n || p->pages[i].addr >= end)
+			break;
+		s = p->pages[i].addr;
+		for (e = s; e < end && find_page(p, e); e += MODEL_PAGE)
+			;
+		unmap(md, task, to + (s - addr), e - s);
+		if (to < MODEL_MMAP_MIN_ADDR)
+			return -EPERM;
+		if (move(md, p, s, e - s, e - s, to + (s - addr), dontunmap) < 0)
+			return -ENOMEM;
+		a = e;
+	}
+	return (long)to;
+}
+
 long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
 		  uint64_t new_addr, long got, const char **why)
 {
@@ -258,15 +289,12 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		if (addr < new_addr + new_len && new_addr < addr + old_len)
 			return -EINVAL;
 	}
-	/* check_prep_vma(): the VMA at addr, with the whole old length */
 	if (!find_page(p, addr))
 		return -EFAULT;
+	if ((flags & M_FIXED) && old_len == new_len)
+		return move_only(md, task, p, addr, old_len, new_addr, flags & M_DONTUNMAP);
+	/* check_prep_vma(): the VMA at addr, with the whole old length */
 	if (implies || new_len > old_len) {
-		/*
-		 * Linux 6.17 moves every VMA of [addr, addr + len) with
-		 * MREMAP_FIXED and equal lengths; mmlab does not yet: a range
-		 * that leaves its VMA is EFAULT there, as before 6.17.
-		 */
 		err = range_valid(p, addr, old_len, &maybe);
 		if (err || (maybe && got == -EFAULT))
 			return err ? err : -EFAULT;
