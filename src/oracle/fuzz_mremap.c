@@ -33,6 +33,7 @@ static void pick_target(struct run *r, struct chooser *c, struct fop *op)
 	uint32_t how = fuzz_choose(c, 16);
 
 	if (how < 10) {
+		r->focus_region = -1;	/* not the source's own page (pick_addr's focus): another place */
 		fuzz_pick_addr(r, c, &tmp, fuzz_choose(c, 16) != 0);
 		op->region2 = tmp.region;
 		op->off2 = tmp.off;
@@ -72,7 +73,13 @@ void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op)
 	}
 	op->kind = F_MREMAP;
 	op->defines = r->next_region++;
-	fuzz_pick_addr(r, c, op, fuzz_choose(c, 16) != 0);
+	/* mostly a mapped source (regions moved or unmapped since are EFAULT) */
+	for (int tries = 0; tries < 4; tries++) {
+		fuzz_pick_addr(r, c, op, fuzz_choose(c, 16) != 0);
+		if (op->region >= 0 &&
+		    model_mapped(r->md, op->task, r->rbase[op->region] + ((uint64_t)op->off & ~(PG - 1)), 1))
+			break;
+	}
 	if (op->region >= 0 && op->off >= 0 && (uint64_t)op->off < r->rlen[op->region])
 		rest = r->rlen[op->region] - ((uint64_t)op->off & ~(PG - 1));
 	switch (fuzz_choose(c, 8)) {
