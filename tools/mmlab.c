@@ -259,7 +259,7 @@ static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
-		   "                  [--thp]\n"
+		   "                  [--thp] [--mremap]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -294,6 +294,9 @@ static void fuzz_usage(FILE *f)
 		   "                         the THP knobs, khugepaged passes, split_huge_pages,\n"
 		   "                         drop_caches, and unmaps, mprotects and advice\n"
 		   "                         across PMD boundaries (default --ram 64M)\n"
+		   "      --mremap           mremap with every flag (MAYMOVE, FIXED, DONTUNMAP,\n"
+		   "                         and invalid ones): grow, shrink, move, FIXED over\n"
+		   "                         mappings, ranges across VMAs\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -323,6 +326,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "devices",     no_argument,       NULL, 'D' },
 		{ "files",       no_argument,       NULL, 'F' },
 		{ "thp",         no_argument,       NULL, 'T' },
+		{ "mremap",      no_argument,       NULL, 'M' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -381,6 +385,9 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'T':
 			o.thp = true;
+			break;
+		case 'M':
+			o.mremap = true;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

@@ -120,13 +120,7 @@ static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_
 	new_ptl = pmd_lockptr(mm, new_pmd);
 	if (new_ptl != old_ptl)
 		spin_lock(new_ptl);
-	/* An empty pte table left at the target: the leaf is split and its ptes moved instead. */
-	if (!pmd_none(pmdp_get(new_pmd))) {
-		if (new_ptl != old_ptl)
-			spin_unlock(new_ptl);
-		spin_unlock(old_ptl);
-		return false;
-	}
+	VM_BUG_ON(!pmd_none(pmdp_get(new_pmd)));
 	pmd = pmdp_get_and_clear(old_pmd);
 	pgtable = pgtable_trans_huge_withdraw(mm, old_pmd);
 	pgtable_trans_huge_deposit(mm, new_pmd, pgtable);
@@ -168,14 +162,7 @@ static uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr, 
 		if (!new_pmd)
 			break;
 		if (pmd_trans_huge(pmdp_get(old_pmd))) {
-			bool moved = false;
-
-			if (extent == HPAGE_PMD_SIZE) {
-				vma_bounds_lock(vma);
-				moved = move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd);
-				vma_bounds_unlock(vma);
-			}
-			if (moved)
+			if (extent == HPAGE_PMD_SIZE && move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd))
 				continue;
 			split_huge_pmd(vma, old_pmd, old_addr);
 		}
@@ -241,7 +228,7 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 		return -EINVAL;
 	if (old_len > vma->vm_end - addr)
 		return -EFAULT;	/* across a VMA boundary */
-	if (new_len == old_len)
+	if (new_len <= old_len)
 		return 0;
 	if (vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) + (new_len >> PAGE_SHIFT) <
 	    vma->vm_pgoff)
@@ -251,50 +238,54 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 	return 0;
 }
 
-/* vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED), or a free range. */
+/*
+ * vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED),
+ * or a free range, the hint new_addr if its range is free.  Either way
+ * __get_unmapped_area() ends with security_mmap_addr(): an address below
+ * mmap_min_addr is EPERM for an unprivileged task.  mremap, unlike mmap,
+ * does not round a low hint up to mmap_min_addr first, so a free low hint
+ * is refused too.
+ */
 static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t new_len, int flags)
 {
+	struct mm_struct *mm = vma->vm_mm;
 	uint64_t addr;
 
 	if (flags & MREMAP_FIXED)
-		return (long)new_addr;
-	addr = get_unmapped_area(vma->vm_mm, new_addr, new_len,
-				 vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
+		return new_addr < MMAP_MIN_ADDR ? -EPERM : (long)new_addr;
+	if (new_addr && new_addr < MMAP_MIN_ADDR && new_addr <= TASK_SIZE - new_len &&
+	    !find_vma_intersection(mm, new_addr, new_addr + new_len))
+		return -EPERM;
+	addr = get_unmapped_area(mm, new_addr, new_len, vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
 	return (long)addr;
 }
 
 /*
- * mremap_to(): the part [addr, addr + old_len) of vma to new_addr, checked
- * before the target is unmapped (check_prep_vma), shrunk first if asked.
+ * mremap_to(): the move of a range of one VMA, already judged by
+ * remap_is_valid(): MREMAP_FIXED unmaps the target first, a shrinking
+ * move the old range's tail, then the new address is chosen and the
+ * range moves.
  */
-static long mremap_to(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr, uint64_t old_len,
-		      uint64_t new_len, int flags, uint64_t new_addr)
+static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
+		      uint64_t new_addr)
 {
-	long err = remap_is_valid(vma, addr, old_len, new_len, flags);
+	struct vm_area_struct *vma;
+	long err;
 
-	if (err)
-		return err;
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
-		return -EINVAL;
-	if (addr < new_addr + new_len && new_addr < addr + old_len)
-		return -EINVAL;	/* the ranges overlap */
 	if (flags & MREMAP_FIXED) {
 		err = do_munmap(mm, new_addr, new_len);
 		if (err)
 			return err;
-		vma = vma_lookup(mm, addr);
-		if (!vma)
-			return -EFAULT;
 	}
 	if (old_len > new_len) {
 		err = do_munmap(mm, addr + new_len, old_len - new_len);
 		if (err)
 			return err;
 		old_len = new_len;
-		vma = vma_lookup(mm, addr);
-		if (!vma)
-			return -EFAULT;
 	}
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return -EFAULT;
 	new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
 	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 		return (long)new_addr;
@@ -302,49 +293,54 @@ static long mremap_to(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t
 }
 
 /*
- * remap_move(): MREMAP_FIXED without a change of size moves every VMA of
- * [addr, addr + len), each part to the same distance from the last as in
- * the source, so holes stay holes and the target keeps what it held under
- * them (Linux 6.17+).  The range must start in a VMA; a VMA that may not
- * move with others (VM_DONTEXPAND, VM_PFNMAP) must be alone.  The address
- * of the first part, or the first error.
+ * remap_move(): since Linux 6.17 a pure move (MREMAP_FIXED, equal
+ * lengths) may span several VMAs and the holes between them: each VMA's
+ * part of [addr, addr + len) moves to the same offset from new_addr, so
+ * the holes stay holes (and whatever the target had there stays).  addr
+ * itself must be mapped; a failure part way leaves the parts before it
+ * moved.  The result is the first part's new address.
  */
 static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags, uint64_t new_addr)
 {
-	uint64_t end = addr + len, cur = addr, target = new_addr, last_end = 0;
-	bool seen = false;
+	uint64_t end = addr + len, pos = addr;
 	long res = -EFAULT;
+	bool seen = false;
 
-	while (cur < end) {
-		struct vm_area_struct *vma = find_vma(mm, cur);
-		uint64_t start, part, offset;
-		bool alone;
-		long r;
+	while (pos < end) {
+		struct vm_area_struct *vma = find_vma_intersection(mm, pos, end);
+		uint64_t start, part;
+		long err;
 
-		if (!vma || vma->vm_start >= end)
+		if (!vma)
 			break;
-		if (!seen && addr < vma->vm_start)
+		if (!seen && vma->vm_start > addr)
 			return -EFAULT;	/* no hole at the start */
-		start = max(vma->vm_start, addr);
+		/* from pos: a DONTUNMAP move leaves the VMA it moved from in place */
+		start = max(vma->vm_start, pos);
 		part = min(end, vma->vm_end) - start;
-		offset = seen ? vma->vm_start - last_end : 0;
-		last_end = vma->vm_end;
-		alone = vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP);
-		if (alone && (seen || vma->vm_end < end))
-			return -EFAULT;
-		r = mremap_to(mm, vma, start, part, part, flags, target + offset);
-		if (r < 0)
-			return r;
+		err = remap_is_valid(vma, start, part, part, flags);
+		if (!err)
+			err = mremap_to(mm, start, part, part, flags, new_addr + (start - addr));
+		if (err < 0)
+			return err;
 		if (!seen)
-			res = r;
+			res = err;
 		seen = true;
-		target = (uint64_t)r + part;
-		cur = start + part;
+		pos = start + part;
 	}
 	return res;
 }
 
-/* Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for write. */
+/*
+ * Models do_mremap() (6.18's vma_remap_struct steps); mmap_lock held for
+ * write.  check_mremap_params() runs first, on the page-aligned lengths
+ * and before any VMA is looked up: the new length and the new address are
+ * checked against TASK_SIZE even when no new address is implied, and the
+ * overlap of old and new ranges is EINVAL before a missing VMA is EFAULT.
+ * Then check_prep_vma() (remap_is_valid) judges the VMA with the whole
+ * old length, before MREMAP_FIXED unmaps the target or a shrinking move
+ * its tail, so that a refused call has unmapped nothing.
+ */
 static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
 		      uint64_t new_addr)
 {
@@ -352,33 +348,43 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	struct vm_area_struct *vma;
 	long err;
 
+	old_len = PAGE_ALIGN(old_len);
+	new_len = PAGE_ALIGN(new_len);
 	/* check_mremap_params() */
 	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(addr))
 		return -EINVAL;
-	if (!PAGE_ALIGN(new_len))
+	if (!new_len)
+		return -EINVAL;
+	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
 		return -EINVAL;
 	if (implies_new_addr) {
 		if (!PAGE_ALIGNED(new_addr) || !(flags & MREMAP_MAYMOVE))
 			return -EINVAL;
 		if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
 			return -EINVAL;
+		if (addr < new_addr + new_len && new_addr < addr + old_len)
+			return -EINVAL;	/* the ranges overlap */
 		if (mm->map_count + 2 >= MAX_MAP_COUNT - 3)
 			return -ENOMEM;
 	}
-	old_len = PAGE_ALIGN(old_len);
-	new_len = PAGE_ALIGN(new_len);
 
+	if ((flags & MREMAP_FIXED) && old_len == new_len)
+		return remap_move(mm, addr, old_len, flags, new_addr);
+
+	/* check_prep_vma() */
 	vma = vma_lookup(mm, addr);
 	if (!vma)
 		return -EFAULT;
+	if (implies_new_addr || new_len > old_len) {
+		err = remap_is_valid(vma, addr, old_len, new_len, flags);
+		if (err)
+			return err;
+	}
 
-	/* A pure move to a fixed address may span several VMAs (Linux 6.17+). */
-	if ((flags & MREMAP_FIXED) && old_len == new_len)
-		return remap_move(mm, addr, old_len, flags, new_addr);
 	if (implies_new_addr)
-		return mremap_to(mm, vma, addr, old_len, new_len, flags, new_addr);
+		return mremap_to(mm, addr, old_len, new_len, flags, new_addr);
 
 	/* mremap_at() */
 	if (new_len == old_len)
@@ -387,9 +393,6 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 		err = do_munmap(mm, addr + new_len, old_len - new_len);
 		return err ? err : (long)addr;
 	}
-	err = remap_is_valid(vma, addr, old_len, new_len, flags);
-	if (err)
-		return err;
 	/* expand_vma(): in place if the range ends the VMA and the space after is free. */
 	if (vma->vm_end - addr == old_len && vma->vm_end + (new_len - old_len) <= TASK_SIZE &&
 	    !find_vma_intersection(mm, vma->vm_end, vma->vm_end + (new_len - old_len))) {

@@ -23,7 +23,8 @@ struct fuzz_opts {
 	bool kswapd;		/* run kswapd (MML_KSWAPD): no longer deterministic */
 	bool devices;		/* attach devices with their own MMU and access through them */
 	bool files;		/* files, descriptors and shared memory too; the disk checked at the end */
-	bool thp;		/* transparent huge pages: aligned MADV_HUGEPAGE regions, collapse, knobs, splits */
+	bool thp;
+	bool mremap;		/* mremap with every flag, after every other roll (old seeds run as before) */		/* transparent huge pages: aligned MADV_HUGEPAGE regions, collapse, knobs, splits */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -823,18 +823,23 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
 	/*
-	 * Devices, files and THPs take rolls of their own (in that order),
-	 * so that a run without them is what it always was.
+	 * Devices, files, THPs and mremap take rolls of their own (in that
+	 * order), so that a run without them is what it always was.
 	 */
 	uint32_t ndev = r->o->devices ? 16 : 0, nfile = r->o->files ? FILE_ROLLS : 0;
-	uint32_t roll = choose(c, 128 + ndev + nfile + (r->o->thp ? THP_ROLLS : 0));
+	uint32_t nthp = r->o->thp ? THP_ROLLS : 0;
+	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + (r->o->mremap ? MREMAP_ROLLS : 0));
 
 	memset(op, 0, sizeof(*op));
-	op->region = op->defines = op->pin = op->fd = op->newfd = -1;
+	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
 		return;
+	if (roll >= 128 + ndev + nfile + nthp) {
+		fuzz_gen_mremap(r, c, op);
+		return;
+	}
 	if (roll >= 128 + ndev + nfile) {
 		fuzz_gen_thp_op(r, c, op);
 		return;

@@ -57,6 +57,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_READ, F_WRITE, F_TAG_SET, F_TAG_GET, F_PIN, F_UNPIN, F_DMA_READ, F_DMA_WRITE, F_RECLAIM,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
+		F_MREMAP,	/* --mremap */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -93,6 +94,9 @@ struct fop {
 	int newfd;		/* open, memfd, dup: the descriptor it defines */
 	int path;		/* open, unlink: fuzz_path()'s index; sys: the knob (model_thp_knob_path) */
 	int64_t pos;		/* pread, pwrite, fallocate, mmap: the offset in the file */
+	int region2;		/* mremap: the new address is region2's base + off2 (-1: off2 is absolute) */
+	int64_t off2;
+	uint64_t len2;		/* mremap: the new length (len: the old) */
 	long mode;		/* open: O_* flags; memfd: MFD_*; fallocate: its mode; msync: MS_*;
 				   seal: F_SEAL_*; drop_caches: 1..3; sys: the value's index */
 };
@@ -242,6 +246,11 @@ int fuzz_pick_task(struct run *r, struct chooser *c);
 int fuzz_live_tasks(struct run *r);
 void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned);
 int fuzz_pick_prot(struct chooser *c);
+
+/* fuzz_mremap.c (--mremap): rolls of its own after every other kind's */
+#define MREMAP_ROLLS	12
+void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

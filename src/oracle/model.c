@@ -162,7 +162,7 @@ void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64
 		if (!pn->alive || pn->proc != proc)
 			continue;
 		for (uint64_t k = 0; k < pn->npages; k++) {
-			uint64_t a = pn->addr + k * MODEL_PAGE;
+			uint64_t a = pin_page_addr(pn, k);
 
 			/* What the model could not promise before, it cannot now. */
 			if (a < end && start < a + MODEL_PAGE && pn->state[k] == PIN_ATTACHED)
@@ -811,7 +811,7 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 {
 	struct mpin *pn = &md->pins[id];
 	struct mproc *p = &md->procs[pn->proc];
-	struct mpage *pg = find_page(p, pn->addr + idx * MODEL_PAGE);
+	struct mpage *pg = find_page(p, pin_page_addr(pn, idx));
 
 	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
 		return true;

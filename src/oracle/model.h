@@ -42,6 +42,16 @@ int  model_nr_processes(const struct model *md);
 long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
 		int fd, int64_t off, long got, const char **why);
 int  model_munmap(struct model *md, int task, uint64_t addr, uint64_t len);
+/*
+ * mremap (model_mremap.c): flags MREMAP_MAYMOVE 1, MREMAP_FIXED 2,
+ * MREMAP_DONTUNMAP 4.  The expected result; where Linux leaves a choice
+ * the implementation's result got is taken if it is allowed: the address
+ * of a move without MREMAP_FIXED (free, in range, the hint if its range is
+ * free), and EFAULT for a range that may cross a VMA boundary the model
+ * cannot see.  A choice that is not allowed is described in *why.
+ */
+long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
+		  uint64_t new_addr, long got, const char **why);
 int  model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int prot);
 int  model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int advice);
 /*

@@ -143,6 +143,8 @@ int model_unpin(struct model *md, int id)
 		return -ESRCH;
 	pn = &md->pins[id];
 	free(pn->state);
+	free(pn->shift);
+	pn->shift = NULL;
 	free(pn->pfile);
 	free(pn->ppgoff);
 	free(pn->snap);
@@ -166,7 +168,7 @@ int model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t
 static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off)
 {
 	const struct mproc *p = &md->procs[pn->proc];
-	const struct mpage *pg = find_page(p, pn->addr + (off & ~(MODEL_PAGE - 1)));
+	const struct mpage *pg = find_page(p, pin_page_addr(pn, off / MODEL_PAGE));
 	uint64_t k = off / MODEL_PAGE;
 	const uint8_t *unk, *bytes;
 
@@ -227,10 +229,17 @@ int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uin
 		return -EPERM;
 	if (pn->kind != MODEL_PIN)
 		return 0;	/* the generator writes only through pins */
-	note_owner_write(md, &md->procs[pn->proc], pn->addr + off, in, len, true);
+	/* page by page: mremap may have moved the pin's pages apart */
+	for (uint64_t k = 0, n; k < len; k += n) {
+		n = MODEL_PAGE - ((off + k) & (MODEL_PAGE - 1));
+		n = n < len - k ? n : len - k;
+		note_owner_write(md, &md->procs[pn->proc],
+				 pin_page_addr(pn, (off + k) / MODEL_PAGE) + ((off + k) & (MODEL_PAGE - 1)), in + k, n,
+				 true);
+	}
 	for (uint64_t k = 0; k < len; k++) {
 		struct mproc *p = &md->procs[pn->proc];
-		struct mpage *pg = find_page(p, pn->addr + ((off + k) & ~(MODEL_PAGE - 1)));
+		struct mpage *pg = find_page(p, pin_page_addr(pn, (off + k) / MODEL_PAGE));
 		uint64_t i = (off + k) / MODEL_PAGE;
 
 		/* A file's page takes it whoever maps it (or nobody); a write pin never holds a file view. */

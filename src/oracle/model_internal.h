@@ -118,6 +118,7 @@ struct mpin {
 	unsigned char *state;	/* per page: PIN_ATTACHED, PIN_UNCHECKED, PIN_DETACHED or PIN_FILE */
 	int *pfile;		/* PIN_FILE pages: the file (1 + index), per page; NULL if none */
 	uint64_t *ppgoff;	/* and the page's index in it */
+	int64_t *shift;		/* per page: how far mremap moved it from addr + k pages; NULL: nowhere */
 	uint8_t *snap;		/* GET: the bytes when taken */
 	struct mhist *hist;	/* GET: what its own process wrote there since */
 	size_t nhist, histcap;
@@ -140,6 +141,12 @@ struct model {
 	unsigned thp_knob[MODEL_THP_KNOBS];
 	bool thp_knob_set[MODEL_THP_KNOBS];
 };
+
+/* Where the process maps page k of a pin now (mremap moves pinned pages with their range). */
+static inline uint64_t pin_page_addr(const struct mpin *pn, uint64_t k)
+{
+	return pn->addr + k * MODEL_PAGE + (pn->shift ? (uint64_t)pn->shift[k] : 0);
+}
 
 static inline struct mproc *task_proc(const struct model *md, int task)
 {

@@ -91,6 +91,82 @@ TEST(errors_as_linux)
 	H_END(m);
 }
 
+/*
+ * 6.16's check_mremap_params() and check_prep_vma() run before anything is
+ * unmapped: lengths page-aligned first, TASK_SIZE checked even for an
+ * unused new address, overlap before EFAULT, and a refused FIXED move (the
+ * old range leaves its VMA) leaves its target mapped.
+ */
+TEST(parameters_and_vma_checked_before_anything_is_unmapped)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	h_map(t, A2, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A2, 4 * H_PAGE, 0x51));
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, 1ULL << 47, MREMAP_MAYMOVE, 0), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, 2 * H_PAGE, MREMAP_MAYMOVE, ~0ULL << 20), -EINVAL);
+	CHECK_EQ(mml_mremap(t, A1 + 8 * H_PAGE, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A1 + 8 * H_PAGE),
+		 -EINVAL);	/* overlap before the missing VMA */
+	/* DONTUNMAP compares the aligned lengths */
+	CHECK_EQ(mml_mremap(t, A1, 10, H_PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED, A1 + 0x100000),
+		 (long)(A1 + 0x100000));
+	/* across the VMA's end: EFAULT, and the target is still there */
+	CHECK_EQ(mml_mremap(t, A1 + H_PAGE, 8 * H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), -EFAULT);
+	CHECK(h_expect(t, A2, 4 * H_PAGE, 0x51));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+/* Linux 6.17: MREMAP_FIXED with equal lengths moves every VMA of the range, holes kept. */
+TEST(a_fixed_move_spans_vmas_and_holes)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	h_map(t, A1 + 2 * H_PAGE, H_PAGE, PROT_READ, H_ANON | MAP_FIXED);	/* another VMA */
+	h_map(t, A1 + 4 * H_PAGE, H_PAGE, H_RW, H_ANON | MAP_FIXED);		/* after a hole */
+	h_map(t, A2 + 3 * H_PAGE, H_PAGE, H_RW, H_ANON | MAP_FIXED);		/* in the target's hole */
+	REQUIRE(h_fill(t, A1, 2 * H_PAGE, 0x61));
+	REQUIRE(h_fill(t, A1 + 4 * H_PAGE, H_PAGE, 0x62));
+	REQUIRE(h_fill(t, A2 + 3 * H_PAGE, H_PAGE, 0x63));
+	CHECK_EQ(mml_mremap(t, A1, 6 * H_PAGE, 6 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	CHECK(h_expect(t, A2, 2 * H_PAGE, 0x61));
+	CHECK(h_expect(t, A2 + 2 * H_PAGE, H_PAGE, 0));
+	CHECK(h_expect(t, A2 + 3 * H_PAGE, H_PAGE, 0x63));	/* the hole's target untouched */
+	CHECK(h_expect(t, A2 + 4 * H_PAGE, H_PAGE, 0x62));
+	CHECK_EQ(h_poke(t, A2 + 5 * H_PAGE, 1), -EFAULT);
+	CHECK_EQ(h_poke(t, A1, 1), -EFAULT);
+	CHECK_EQ(h_poke(t, A1 + 4 * H_PAGE, 1), -EFAULT);
+	/* A hole at the start is EFAULT; a resize across VMAs still is. */
+	CHECK_EQ(mml_mremap(t, A2 - H_PAGE, 2 * H_PAGE, 2 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A1), -EFAULT);
+	CHECK_EQ(mml_mremap(t, A2, 3 * H_PAGE, 4 * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, A1), -EFAULT);
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
+/* __get_unmapped_area()'s security_mmap_addr(): a new address below mmap_min_addr is EPERM. */
+TEST(a_new_address_below_mmap_min_addr_is_eperm)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+
+	REQUIRE(t);
+	h_map(t, A1, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(h_fill(t, A1, 4 * H_PAGE, 0x41));
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, 0), -EPERM);
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, H_PAGE), -EPERM);
+	/* A free hint below it is returned by the search, then refused, as Linux (mmap rounds it up). */
+	CHECK_EQ(mml_mremap(t, A1, H_PAGE, H_PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 2 * H_PAGE), -EPERM);
+	CHECK(h_expect(t, A1, 4 * H_PAGE, 0x41));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
 TEST(swap_entries_and_pins_move_with_the_range)
 {
 	struct mml_machine *m = h_machine(0);

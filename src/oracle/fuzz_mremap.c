@@ -1,0 +1,202 @@
+/*
+ * fuzz_mremap.c - mremap in the fuzzer (--mremap): its arguments, the
+ * call on both sides, and its statement in a reproducer.
+ *
+ * The arguments go where mremap's rules branch: an old range inside a
+ * region, ending it exactly, running past it (into a hole or the next
+ * VMA), of length 0 (a duplicate, refused for private memory); a new
+ * length equal, grown, shrunk, 0 or beyond the address space; every
+ * flag combination, the invalid ones (FIXED or DONTUNMAP without
+ * MAYMOVE, an unknown bit) included; a new address over another region
+ * (MREMAP_FIXED replaces it), overlapping the source, in the fixed
+ * window, below mmap_min_addr, or unaligned.  A successful mremap names
+ * its new range as a region, so that later operations use it.
+ *
+ * mremap takes rolls of its own after every other kind's (fuzz_gen_op),
+ * so a run without --mremap is what it was before mremap existed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "oracle/fuzz_internal.h"
+#include "scenario/command.h"
+
+#define MR_MAYMOVE	1
+#define MR_FIXED	2
+#define MR_DONTUNMAP	4
+
+/* A target: another region's range, the source's own neighbourhood, the window, or low. */
+static void pick_target(struct run *r, struct chooser *c, struct fop *op)
+{
+	struct fop tmp = *op;
+	uint32_t how = fuzz_choose(c, 16);
+
+	if (how < 10) {
+		r->focus_region = -1;	/* not the source's own page (pick_addr's focus): another place */
+		fuzz_pick_addr(r, c, &tmp, fuzz_choose(c, 16) != 0);
+		op->region2 = tmp.region;
+		op->off2 = tmp.off;
+	} else if (how < 13) {
+		/* near the source: overlapping it, or just after or before */
+		op->region2 = op->region;
+		op->off2 = op->off + ((int64_t)fuzz_choose(c, 9) - 4) * (int64_t)PG;
+	} else if (how < 15) {
+		op->region2 = -1;
+		op->off2 = (int64_t)(0x30000000ULL + fuzz_choose(c, 64) * PG);
+	} else {
+		static const int64_t low[] = { 0, 4096, 0x8000, 0xf000 };
+
+		op->region2 = -1;
+		op->off2 = low[fuzz_choose(c, 4)];
+	}
+	/* the focus stays on the source */
+	r->focus_region = op->region;
+	r->focus_off = op->off & ~(int64_t)(PG - 1);
+}
+
+void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op)
+{
+	static const int flags[] = {
+		0, 0, MR_MAYMOVE, MR_MAYMOVE, MR_MAYMOVE, MR_MAYMOVE | MR_FIXED, MR_MAYMOVE | MR_FIXED,
+		MR_MAYMOVE | MR_FIXED, MR_MAYMOVE | MR_DONTUNMAP, MR_MAYMOVE | MR_DONTUNMAP,
+		MR_MAYMOVE | MR_FIXED | MR_DONTUNMAP, MR_MAYMOVE | MR_FIXED | MR_DONTUNMAP,
+	};
+	static const int invalid[] = { MR_FIXED, MR_DONTUNMAP, MR_FIXED | MR_DONTUNMAP, 8, MR_MAYMOVE | 16 };
+	uint64_t rest = 0;
+
+	op->task = r->focus_task = fuzz_pick_task(r, c);
+	if (op->task < 0 || r->injecting) {
+		/* Under fault injection a move may stop half way: not generated there. */
+		op->kind = F_CHECK;
+		return;
+	}
+	op->kind = F_MREMAP;
+	op->defines = r->next_region++;
+	/* mostly a mapped source (regions moved or unmapped since are EFAULT) */
+	for (int tries = 0; tries < 4; tries++) {
+		fuzz_pick_addr(r, c, op, fuzz_choose(c, 16) != 0);
+		if (op->region >= 0 &&
+		    model_mapped(r->md, op->task, r->rbase[op->region] + ((uint64_t)op->off & ~(PG - 1)), 1))
+			break;
+	}
+	if (op->region >= 0 && op->off >= 0 && (uint64_t)op->off < r->rlen[op->region])
+		rest = r->rlen[op->region] - ((uint64_t)op->off & ~(PG - 1));
+	switch (fuzz_choose(c, 8)) {
+	case 0:
+		op->len = fuzz_choose(c, 3) ? 0 : 1 + fuzz_choose(c, 64);	/* a duplicate, or a few bytes */
+		break;
+	case 1:
+	case 2:
+		op->len = rest ? rest : PG * (1 + fuzz_choose(c, 4));		/* to the region's end */
+		break;
+	case 3:
+		op->len = rest + PG * (1 + fuzz_choose(c, 4));			/* past it */
+		break;
+	default:
+		op->len = PG * (1 + fuzz_choose(c, 8));
+		break;
+	}
+	op->flags = fuzz_choose(c, 8) ? flags[fuzz_choose(c, sizeof(flags) / sizeof(flags[0]))] :
+				       invalid[fuzz_choose(c, sizeof(invalid) / sizeof(invalid[0]))];
+	switch (fuzz_choose(c, 16)) {
+	case 0:
+		op->len2 = fuzz_choose(c, 2) ? 0 : (1ULL << 47);		/* nothing, or beyond the address space */
+		break;
+	case 1:
+	case 2:
+	case 3:
+		op->len2 = op->len > PG ? PG * (1 + fuzz_choose(c, (uint32_t)(op->len / PG - 1))) : PG;
+		break;
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+		op->len2 = op->len + PG * (1 + fuzz_choose(c, 8));
+		break;
+	case 8:
+		op->len2 = op->len + 1 + fuzz_choose(c, 64);			/* rounds up */
+		break;
+	default:
+		op->len2 = op->len;
+		break;
+	}
+	if ((op->flags & MR_DONTUNMAP) && fuzz_choose(c, 4))
+		op->len2 = op->len;
+	if (!op->len2 && fuzz_choose(c, 2))
+		op->len2 = PG;
+	if ((op->flags & (MR_FIXED | MR_DONTUNMAP)) || fuzz_choose(c, 8) == 0) {
+		pick_target(r, c, op);
+	} else {
+		op->region2 = -1;
+		op->off2 = 0;
+	}
+}
+
+/* "[rN =] mremap T ADDR OLDLEN NEWLEN [FLAGS [NEWADDR]] [=> ERR]"; FLAGS maymove,fixed,dontunmap or 0. */
+static void print_stmt(struct run *r, const struct fop *op, bool new_addr, long exp)
+{
+	struct scn_printer pr = { .f = r->scn, .name = fuzz_name };
+	struct scn_addr a = { .sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1, .off = (uint64_t)op->off };
+	struct scn_addr na = { .sym = op->region2 >= 0 ? FZ_SYM(FZ_REGION, op->region2) : -1,
+			       .off = (uint64_t)op->off2 };
+	bool nflags = op->flags || new_addr;
+
+	if (exp >= 0)
+		fprintf(r->scn, "r%d = ", op->defines);
+	fputs("mremap", r->scn);
+	scn_print_sym(&pr, FZ_SYM(FZ_TASK, op->task));
+	scn_print_addr(&pr, &a);
+	fprintf(r->scn, " %" PRIu64 " %" PRIu64, op->len, op->len2);
+	if (nflags) {
+		static const char *const names[] = { "maymove", "fixed", "dontunmap" };
+		int f = op->flags, n = 0;
+
+		fputc(' ', r->scn);
+		if (!f)
+			fputc('0', r->scn);
+		for (int i = 0; i < 3; i++)
+			if (f & (1 << i))
+				fprintf(r->scn, "%s%s", n++ ? "," : "", names[i]);
+		if (f & ~7)
+			fprintf(r->scn, "%s%#x", n++ ? "," : "", f & ~7);
+		if (new_addr)
+			scn_print_addr(&pr, &na);
+	}
+	if (exp < 0)
+		fprintf(r->scn, " => %s", scn_errno_name((int)-exp));
+	fputc('\n', r->scn);
+}
+
+bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+{
+	uint64_t new_addr;
+	const char *why = NULL;
+	long got, exp;
+
+	if (op->region2 >= 0 && !r->rok[op->region2])
+		return false;
+	new_addr = (op->region2 >= 0 ? r->rbase[op->region2] : 0) + (uint64_t)op->off2;
+	got = mml_mremap(t, addr, op->len, op->len2, op->flags, new_addr);
+	if (got == -EINTR && mml_task_killed(t))
+		return true;	/* the OOM killer took the process: its memory no longer matters */
+	exp = model_mremap(r->md, op->task, addr, op->len, op->len2, op->flags, new_addr, got, &why);
+	if (why) {
+		fuzz_diverge(r, "T%d mremap %#" PRIx64 " %" PRIu64 " %" PRIu64 " flags %d to %#" PRIx64 ": %s (got %#lx)",
+			     op->task, addr, op->len, op->len2, op->flags, new_addr, why, got);
+		if (r->scn)
+			print_stmt(r, op, op->region2 >= 0 || op->off2 || (op->flags & (MR_FIXED | MR_DONTUNMAP)), 0);
+		return true;
+	}
+	exp = fuzz_judge(r, t, got, exp, "T%d mremap %#" PRIx64 " %" PRIu64 " %" PRIu64 " flags %d to %#" PRIx64,
+			 op->task, addr, op->len, op->len2, op->flags, new_addr);
+	if (exp >= 0) {
+		r->rbase[op->defines] = (uint64_t)exp;
+		r->rlen[op->defines] = (op->len2 + PG - 1) & ~(PG - 1);
+		r->rok[op->defines] = true;
+		r->rfile[op->defines] = op->region >= 0 && r->rfile[op->region];
+	}
+	if (r->scn)
+		print_stmt(r, op, op->region2 >= 0 || op->off2 || (op->flags & (MR_FIXED | MR_DONTUNMAP)), exp);
+	return true;
+}
