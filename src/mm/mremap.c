@@ -357,9 +357,12 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 		return -EINVAL;
 	if (!new_len)
 		return -EINVAL;
-	if (new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len)
+	if (new_len > TASK_SIZE)
 		return -EINVAL;
+	/* The new address only where one is implied (6.17's fix: callers pass junk there otherwise). */
 	if (implies_new_addr) {
+		if (new_addr > TASK_SIZE - new_len)
+			return -EINVAL;
 		if (!PAGE_ALIGNED(new_addr) || !(flags & MREMAP_MAYMOVE))
 			return -EINVAL;
 		if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)

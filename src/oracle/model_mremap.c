@@ -278,10 +278,12 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		return -EINVAL;
 	if (!new_len)
 		return -EINVAL;	/* zero, or so large it rounds to zero */
-	/* checked even when no new address is implied */
-	if (new_len > MODEL_TASK_SIZE || new_addr > MODEL_TASK_SIZE - new_len)
+	if (new_len > MODEL_TASK_SIZE)
 		return -EINVAL;
+	/* The new address only where one is implied (Linux 6.17's fix of a 6.17-rc regression). */
 	if (implies) {
+		if (new_addr > MODEL_TASK_SIZE - new_len)
+			return -EINVAL;
 		if ((new_addr & (MODEL_PAGE - 1)) || !(flags & M_MAYMOVE))
 			return -EINVAL;
 		if ((flags & M_DONTUNMAP) && old_len != new_len)
