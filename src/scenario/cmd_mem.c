@@ -35,10 +35,15 @@ static int parse_prot(struct scn_parser *p, long *out)
 	return 0;
 }
 
-/* private,anonymous or MAP_PRIVATE|MAP_ANONYMOUS, or a number. */
-static int parse_mflags(struct scn_parser *p, long *out)
+/*
+ * A word of flags: names (lookup's) or numbers, joined by ',' or '|'; a
+ * number among names gives bits without a name, for EINVAL tests.  what
+ * names the call in errors ("mmap", "mremap"), hint follows an unknown name.
+ */
+static int parse_flag_word(struct scn_parser *p, const char *need, const char *what, const char *hint,
+			   int (*lookup)(const char *s, size_t n, long *out), long *out)
 {
-	struct scn_tok *t = scn_need_word(p, "mmap flags (private,anonymous,...)");
+	struct scn_tok *t = scn_need_word(p, need);
 	size_t a = 0, b;
 	long flags = 0;
 
@@ -50,19 +55,25 @@ static int parse_mflags(struct scn_parser *p, long *out)
 
 		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
 			;
-		/* a number among names: bits without a name, for EINVAL tests */
 		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
 			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
-				return scn_perr(p, t->col + a, "bad mmap flag number");
+				return scn_perr(p, t->col + a, "bad %s flag number", what);
 			f = (long)v;
-		} else if (scn_mmap_flag(t->s + a, b - a, &f) < 0)
-			return scn_perr(p, t->col + a, "unknown mmap flag '%.*s'",
-					(int)(b - a > 40 ? 40 : b - a), t->s + a);
+		} else if (lookup(t->s + a, b - a, &f) < 0) {
+			return scn_perr(p, t->col + a, "unknown %s flag '%.*s'%s", what,
+					(int)(b - a > 40 ? 40 : b - a), t->s + a, hint);
+		}
 		flags |= f;
 		a = b + 1;
 	}
 	*out = flags;
 	return 0;
+}
+
+/* private,anonymous or MAP_PRIVATE|MAP_ANONYMOUS, or a number. */
+static int parse_mflags(struct scn_parser *p, long *out)
+{
+	return parse_flag_word(p, "mmap flags (private,anonymous,...)", "mmap", "", scn_mmap_flag, out);
 }
 
 static int parse_advice(struct scn_parser *p, long *out)
@@ -160,35 +171,16 @@ static void pr_mmap(const struct scn_printer *pr, const struct scn_op *op)
 
 /* ---- mremap ---- */
 
+static int mremap_flag(const char *s, size_t n, long *out)
+{
+	return scn_flag(SCN_MREMAP_FLAGS, s, n, out);
+}
+
 /* maymove,fixed or MREMAP_MAYMOVE|MREMAP_FIXED, 0, or a number among names */
 static int parse_mremap_flags(struct scn_parser *p, long *out)
 {
-	struct scn_tok *t = scn_need_word(p, "mremap flags (maymove, fixed, dontunmap, or 0)");
-	size_t a = 0, b;
-	long flags = 0;
-
-	if (!t)
-		return -1;
-	while (a <= t->n) {
-		uint64_t v;
-		long f;
-
-		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
-			;
-		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
-			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
-				return scn_perr(p, t->col + a, "bad mremap flag number");
-			f = (long)v;
-		} else if (scn_flag(SCN_MREMAP_FLAGS, t->s + a, b - a, &f) < 0) {
-			return scn_perr(p, t->col + a, "unknown mremap flag '%.*s' "
-					"(maymove, fixed, dontunmap, or 0)",
-					(int)(b - a > 40 ? 40 : b - a), t->s + a);
-		}
-		flags |= f;
-		a = b + 1;
-	}
-	*out = flags;
-	return 0;
+	return parse_flag_word(p, "mremap flags (maymove, fixed, dontunmap, or 0)", "mremap",
+			       " (maymove, fixed, dontunmap, or 0)", mremap_flag, out);
 }
 
 /* [p =] mremap A ADDR OLDLEN NEWLEN [FLAGS [NEWADDR]] [=> ...] */
