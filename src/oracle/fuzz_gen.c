@@ -581,13 +581,7 @@ static bool gen_file_story_op(struct run *r, struct chooser *c, struct fop *op)
 		}
 		return true;
 	case 5:
-		if (model_nr_processes(r->md) < r->o->procs && count_live_tasks(r) < MAX_LIVE_TASKS) {
-			op->kind = F_FORK;
-			op->new_task = r->story_b = r->next_task++;
-		} else {
-			op->kind = F_CHECK;
-			r->story_b = r->story_a;
-		}
+		fuzz_gen_story_fork(r, op);
 		return true;
 	case 6:
 		op->task = who;
@@ -1012,9 +1006,22 @@ int fuzz_pick_task(struct run *r, struct chooser *c)
 	return pick_live_task(r, c);
 }
 
-int fuzz_live_tasks(struct run *r)
+/* May a fork happen now: room for a process and for its task? */
+bool fuzz_room_for_fork(struct run *r)
 {
-	return count_live_tasks(r);
+	return model_nr_processes(r->md) < r->o->procs && count_live_tasks(r) < MAX_LIVE_TASKS;
+}
+
+/* A story's fork: its second process, or, without room, a check and the story goes on in the first. */
+void fuzz_gen_story_fork(struct run *r, struct fop *op)
+{
+	if (fuzz_room_for_fork(r)) {
+		op->kind = F_FORK;
+		op->new_task = r->story_b = r->next_task++;
+	} else {
+		op->kind = F_CHECK;
+		r->story_b = r->story_a;
+	}
 }
 
 void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned)

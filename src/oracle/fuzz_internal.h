@@ -243,7 +243,8 @@ bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, c
 /* fuzz_gen.c, for fuzz_thp.c: its choices and its pickers */
 uint32_t fuzz_choose(struct chooser *c, uint32_t n);
 int fuzz_pick_task(struct run *r, struct chooser *c);
-int fuzz_live_tasks(struct run *r);
+bool fuzz_room_for_fork(struct run *r);
+void fuzz_gen_story_fork(struct run *r, struct fop *op);
 void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned);
 int fuzz_pick_prot(struct chooser *c);
 

@@ -242,13 +242,7 @@ bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 		gen_pin(r, c, op, !collapse);
 		return true;
 	case 5:
-		if (model_nr_processes(r->md) < r->o->procs && fuzz_live_tasks(r) < MAX_LIVE_TASKS) {
-			op->kind = F_FORK;
-			op->new_task = r->story_b = r->next_task++;
-		} else {
-			op->kind = F_CHECK;
-			r->story_b = r->story_a;
-		}
+		fuzz_gen_story_fork(r, op);
 		return true;
 	case 6:
 		/* split the PMD in one of them, next to the focus page */
@@ -409,7 +403,7 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 		gen_pin(r, c, op, true);
 		op->len = 1 + fuzz_choose(c, 4);
 	} else if (what < 35) {
-		if (model_nr_processes(r->md) < r->o->procs && fuzz_live_tasks(r) < MAX_LIVE_TASKS) {
+		if (fuzz_room_for_fork(r)) {
 			op->kind = F_FORK;
 			op->new_task = r->next_task++;
 		} else {
