@@ -78,6 +78,21 @@ void cf_note_result(struct cf_walk *w, int64_t r)
 		"%s", cf_errname(r));
 }
 
+/*
+ * The result of a statement that defines a name (mmap, fork, open ...):
+ * the name gets this side's handle h or value v, or is skipped with the
+ * statement; only the result is an observation.
+ */
+void cf_note_defined(struct cf_walk *w, int64_t r, bool changes_state, int h, uint64_t v)
+{
+	if (cf_refused(w, r, changes_state)) {
+		cf_define(w, CF_SYM_SKIPPED, -1, 0);
+		return;
+	}
+	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, h, v);
+	cf_note_result(w, r);
+}
+
 /* ---- values ---- */
 
 uint64_t cf_addr_of(struct cf_walk *w, const struct scn_addr *a)

@@ -52,6 +52,8 @@ int cf_task_of(struct cf_walk *w, int sym);
 long cf_fd_of(struct cf_walk *w, const struct scn_op *op);
 /* The value of the name the statement defines, if it defines one. */
 void cf_define(struct cf_walk *w, enum cf_sym_state st, int h, uint64_t v);
+/* A defining statement's result: noted, and its name given handle h or value v. */
+void cf_note_defined(struct cf_walk *w, int64_t r, bool changes_state, int h, uint64_t v);
 /* A buffer for op->len bytes, or NULL after noting that there is none. */
 unsigned char *cf_load_buffer(struct cf_walk *w);
 /* The bytes a read or dma-read returned, as an observation. */

@@ -218,12 +218,7 @@ static void obs_new_fd(struct cf_walk *w)
 	struct cf_fcall c = fcall_of(w);
 	int64_t r = w->b->fcall(w->b, cf_task_of(w, w->op->task), &c, NULL);
 
-	if (cf_refused(w, r, true)) {
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-		return;
-	}
-	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, -1, (uint64_t)r);
-	cf_note_result(w, r);
+	cf_note_defined(w, r, true, -1, (uint64_t)r);
 }
 
 static void pr_new_fd(const struct scn_printer *pr, const struct scn_op *op)

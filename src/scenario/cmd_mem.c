@@ -144,13 +144,8 @@ static void obs_mmap(struct cf_walk *w)
 	int64_t r = w->b->mmap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
 			       op->len, op->arg, op->flags, cf_fd_of(w, op), op->off);
 
-	if (cf_refused(w, r, true)) {
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-		return;
-	}
 	/* the address itself is not an observation: hosts place maps apart */
-	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, -1, (uint64_t)r);
-	cf_note_result(w, r);
+	cf_note_defined(w, r, true, -1, (uint64_t)r);
 }
 
 static void pr_mmap(const struct scn_printer *pr, const struct scn_op *op)
@@ -233,12 +228,7 @@ static void obs_mremap(struct cf_walk *w)
 	int64_t r = w->b->mremap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr),
 				 op->len, op->len2, op->flags, cf_addr_of(w, &op->addr2));
 
-	if (cf_refused(w, r, true)) {
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-		return;
-	}
-	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, -1, (uint64_t)r);
-	cf_note_result(w, r);
+	cf_note_defined(w, r, true, -1, (uint64_t)r);
 }
 
 static void pr_mremap(const struct scn_printer *pr, const struct scn_op *op)

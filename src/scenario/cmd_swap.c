@@ -117,12 +117,7 @@ static void obs_swapon(struct cf_walk *w)
 	int h = -1;
 	int r = w->b->swapon(w->b, op->len, op->prio, op->swap_file, op->def >= 0, &h);
 
-	if (cf_refused(w, r, op->def >= 0)) {
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-		return;
-	}
-	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, h, 0);
-	cf_note_result(w, r);
+	cf_note_defined(w, r, op->def >= 0, h, 0);
 }
 
 static void pr_swapon(const struct scn_printer *pr, const struct scn_op *op)

@@ -161,12 +161,7 @@ static void obs_task(struct cf_walk *w)
 			   w->op->kind == SCN_OP_SPAWN ? -1 : cf_task_of(w, w->op->task),
 			   &child);
 
-	if (cf_refused(w, r, true)) {
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-		return;
-	}
-	cf_define(w, r < 0 ? CF_SYM_FAILED : CF_SYM_OK, child, 0);
-	cf_note_result(w, r);
+	cf_note_defined(w, r, true, child, 0);
 }
 
 static void pr_task(const struct scn_printer *pr, const struct scn_op *op)
