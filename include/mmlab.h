@@ -53,6 +53,8 @@ struct mml_config {
 	const char *disk_dir;	/* host directory behind /disk/ (/disk/NAME is disk_dir/NAME); NULL = a
 				   fresh temporary one, removed by mml_machine_free */
 	uint64_t tmpfs_bytes;	/* size limit of each tmpfs mount (/dev/shm, /tmp); 0 = half of RAM, as Linux */
+	unsigned nr_nodes;	/* NUMA nodes, RAM split evenly (whole 2 MiB blocks); 0 = 1; at most 16,
+				   each of 1 MiB or more (else EINVAL) */
 };
 
 /* The machine. */
@@ -126,6 +128,49 @@ int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
 /* mremap(2): MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP; the new address, or -errno. */
 long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
 		uint64_t new_addr);
+
+/*
+ * NUMA policies and page migration (a machine of mml_config.nr_nodes
+ * nodes).  The constants are <numaif.h>'s; include <numaif.h> or
+ * <linux/mempolicy.h> before this header if you use them.
+ */
+#if !defined(_NUMAIF_H) && !defined(_UAPI_LINUX_MEMPOLICY_H) && !defined(_LINUX_MEMPOLICY_H)
+#define MPOL_DEFAULT		0
+#define MPOL_PREFERRED		1
+#define MPOL_BIND		2
+#define MPOL_INTERLEAVE		3
+#define MPOL_LOCAL		4
+#define MPOL_PREFERRED_MANY	5
+#define MPOL_WEIGHTED_INTERLEAVE 6
+#define MPOL_F_STATIC_NODES	(1 << 15)
+#define MPOL_F_RELATIVE_NODES	(1 << 14)
+#define MPOL_F_NUMA_BALANCING	(1 << 13)
+#define MPOL_F_NODE		(1 << 0)	/* get_mempolicy */
+#define MPOL_F_ADDR		(1 << 1)
+#define MPOL_F_MEMS_ALLOWED	(1 << 2)
+#define MPOL_MF_STRICT		(1 << 0)	/* mbind, move_pages */
+#define MPOL_MF_MOVE		(1 << 1)
+#define MPOL_MF_MOVE_ALL	(1 << 2)
+#endif
+/* mbind(2): the policy of [addr, addr + len); 0 or -errno (EIO: STRICT and pages not where it says). */
+long mml_mbind(struct mml_task *t, uint64_t addr, uint64_t len, int mode, const unsigned long *nodemask,
+	       unsigned long maxnode, unsigned flags);
+/* set_mempolicy(2): the task's policy; 0 or -errno. */
+long mml_set_mempolicy(struct mml_task *t, int mode, const unsigned long *nodemask, unsigned long maxnode);
+/* get_mempolicy(2): mode (may be NULL), nodemask of maxnode bits (may be NULL); 0 or -errno. */
+long mml_get_mempolicy(struct mml_task *t, int *mode, unsigned long *nodemask, unsigned long maxnode,
+		       uint64_t addr, unsigned long flags);
+/*
+ * move_pages(2): nodes NULL queries (status[i] = the page's node, or
+ * -ENOENT, -EFAULT ...); else moves page i to nodes[i], status[i] the
+ * node it is on after, or -errno.  Returns the pages it could not move
+ * (0 when all are where asked), or -errno for the call.
+ */
+long mml_move_pages(struct mml_task *t, uint64_t count, const uint64_t *pages, const int *nodes, int *status,
+		    int flags);
+/* migrate_pages(2): the process's pages on old_nodes to new_nodes; the pages not moved, or -errno. */
+long mml_migrate_pages(struct mml_task *t, unsigned long maxnode, const unsigned long *old_nodes,
+		       const unsigned long *new_nodes);
 
 /*
  * Loads and stores of the simulated CPU.  0, or -EFAULT where Linux would
@@ -328,6 +373,7 @@ long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo fi
 const char *mml_vmstat_name(unsigned i);	/* the i-th counter's name, NULL past the last */
 const char *mml_meminfo_name(unsigned i);	/* the i-th field's name, NULL past the last */
 int  mml_show_smaps(struct mml_task *t, FILE *out);	/* /proc/PID/smaps */
+int  mml_show_numa_maps(struct mml_task *t, FILE *out);	/* /proc/PID/numa_maps */
 int  mml_show_maps(struct mml_task *t, FILE *out);	/* /proc/PID/maps */
 int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */
 int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */

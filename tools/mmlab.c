@@ -259,7 +259,7 @@ static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
-		   "                  [--thp] [--mremap]\n"
+		   "                  [--thp] [--mremap] [--nodes N]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -297,6 +297,9 @@ static void fuzz_usage(FILE *f)
 		   "      --mremap           mremap with every flag (MAYMOVE, FIXED, DONTUNMAP,\n"
 		   "                         and invalid ones): grow, shrink, move, FIXED over\n"
 		   "                         mappings, ranges across VMAs\n"
+		   "      --nodes N          a machine of N NUMA nodes (2..16), and move_pages,\n"
+		   "                         mbind (every mode, MOVE, STRICT) and migrate_pages\n"
+		   "                         among the operations\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -327,6 +330,7 @@ static int cmd_fuzz(int argc, char **argv)
 		{ "files",       no_argument,       NULL, 'F' },
 		{ "thp",         no_argument,       NULL, 'T' },
 		{ "mremap",      no_argument,       NULL, 'M' },
+		{ "nodes",       required_argument, NULL, 'N' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -388,6 +392,11 @@ static int cmd_fuzz(int argc, char **argv)
 			break;
 		case 'M':
 			o.mremap = true;
+			break;
+		case 'N':
+			if (opt_uint("fuzz", "nodes", optarg, 16, &v))
+				return 2;
+			o.nodes = (int)v;
 			break;
 		case 'S':
 			if (opt_size("fuzz", "swap", optarg, &o.swap))

@@ -188,6 +188,7 @@ static const struct attribute_group *const sys_groups[] = {
 	&thp_debugfs_group,
 	&vm_mm_sysctl_group,
 	&vm_fs_sysctl_group,
+	&node_attr_group,
 	NULL,
 };
 

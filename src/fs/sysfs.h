@@ -53,11 +53,12 @@ struct attribute_group {
 /*
  * The groups, each defined beside its state: transparent_hugepage and
  * its khugepaged and hugepages-<size>kB directories, the debugfs file
- * split_huge_pages and the core's /proc/sys/vm entries (mm/mm_sysfs.c);
+ * split_huge_pages, the core's /proc/sys/vm entries and the NUMA nodes'
+ * /sys/devices/system/node (mm/mm_sysfs.c);
  * the file systems' /proc/sys/vm entries (fs/sysfs.c: drop_caches).
  */
 extern const struct attribute_group hugepage_attr_group, khugepaged_attr_group,
-	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group;
+	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group, node_attr_group;
 
 /* ---- helpers for show and store (Linux's sysfs_emit, sysfs_streq, kstrto*) ---- */
 

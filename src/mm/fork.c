@@ -10,6 +10,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/mempolicy.h"
 #include "mm/mmu_notifier.h"
 
 /* The top of the mmap area: TASK_SIZE less a 128 MiB stack gap, no randomisation. */
@@ -131,6 +132,7 @@ void task_free(struct mml_task *t)
 	m->nr_tasks--;
 	spin_unlock(&m->tasks_lock);
 	tlb_destroy(&t->tlb);
+	mpol_task_exit(t);
 	if (t->files)
 		put_files_struct(t->files);	/* exit_files() */
 	mml_obj_free(m, OBJ_TASK, t);
@@ -228,6 +230,7 @@ int mml_thread_new(struct mml_task *parent, struct mml_task **out)
 		/* CLONE_FILES: threads share the descriptors. */
 		atomic_inc(&parent->files->count);
 		t->files = parent->files;
+		mpol_inherit(t, parent);
 	}
 	if (!t) {
 		mmput(parent->mm);
@@ -263,8 +266,10 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 		goto out;
 	}
 	t = task_alloc(mm);
-	if (t)
+	if (t) {
 		t->files = dup_fd(parent->files);	/* copy_files(): the same open files */
+		mpol_inherit(t, parent);		/* copy_process(): mpol_dup */
+	}
 	if (!t || !t->files) {
 		if (t)
 			task_free(t);

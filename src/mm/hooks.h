@@ -76,6 +76,9 @@ enum mml_bug {
 	BUG_THP_WP_REUSE_ENTIRE,/* do_huge_pmd_wp_page reuses a THP whose pages other mms map by ptes */
 	BUG_THP_COLLAPSE_IGNORES_PIN,/* collapse copies a pinned page away: the pin keeps a page no pte maps */
 	BUG_THP_FORK_SHARE_PINNED,/* copy_huge_pmd shares a THP that may be pinned instead of splitting */
+	BUG_MIGRATE_DROPS_EXCLUSIVE,/* remove_migration_ptes maps the new folio without PG_anon_exclusive */
+	BUG_MIGRATE_NO_TAG_COPY,/* migration maps the new folio without the old one's tags */
+	BUG_MIGRATE_LAZYFREE_CLEAN,/* migration leaves a lazily freed folio written since clean */
 	NR_MML_BUGS
 };
 

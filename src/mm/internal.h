@@ -20,7 +20,11 @@
 
 /* ---- page-table pages (pgtable.c) --------------------------------------------------------- */
 
-int page_alloc_init(struct mml_machine *m);
+int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes);
+unsigned long total_watermark(struct mml_machine *m, enum zone_watermarks w);
+unsigned long totalram_pages(struct mml_machine *m);
+/* The smallest node: 1 MiB. */
+#define MIN_NODE_FRAMES	256
 void page_alloc_exit(struct mml_machine *m);
 struct ptdesc *pagetable_alloc(struct mm_struct *mm);
 void pagetable_free(struct mm_struct *mm, struct ptdesc *pt);	/* immediate; caller ensures no walker */
@@ -354,6 +358,16 @@ int  madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, 
 /* Migration entries (migrate.c, rmap.c). */
 bool try_to_migrate(struct folio *folio, bool rmap_locked);
 void remove_migration_ptes(struct folio *src, struct folio *dst, bool rmap_locked);
+/* Why folios are migrated (Linux's enum migrate_reason, the ones mmlab has). */
+enum migrate_reason { MR_COMPACTION, MR_SYSCALL, MR_MEMPOLICY_MBIND };
+#define NR_MAX_MIGRATE_PAGES_RETRY	10
+/* A new folio for src: private is the callback's (a node, a policy). */
+typedef struct folio *new_folio_t(struct mml_machine *m, struct folio *src, unsigned long private);
+long migrate_pages(struct mml_machine *m, struct list_head *from, new_folio_t *get_new_folio,
+		   unsigned long private, enum migrate_reason reason);
+void putback_movable_pages(struct mml_machine *m, struct list_head *l);
+/* alloc_migration_target(): a folio like src on node private, that node only (mempolicy.c) */
+struct folio *alloc_migration_target(struct mml_machine *m, struct folio *src, unsigned long nid);
 void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, uint64_t address);
 /* The debugfs file split_huge_pages: split the THPs mapped in [start, end) of process pid. */
 int split_huge_pages_pid(struct mml_machine *m, int pid, uint64_t start, uint64_t end);

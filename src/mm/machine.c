@@ -33,6 +33,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_FILES] = "files_cache",
 	[OBJ_XA_NODE] = "radix_tree_node",
 	[OBJ_KHUGEPAGED_SLOT] = "khugepaged_mm_slot",
+	[OBJ_MEMPOLICY] = "numa_policy",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -67,6 +68,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	struct mml_config c = cfg ? *cfg : (struct mml_config){ 0 };
 	struct mml_machine *m;
 	struct page *zp;
+	int err;
 
 	if (!c.ram_bytes)
 		c.ram_bytes = DEFAULT_RAM_BYTES;
@@ -84,9 +86,10 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
 	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
 	m->quiet = c.flags & MML_QUIET;
-	if (page_alloc_init(m)) {
+	err = page_alloc_init(m, c.nr_nodes ? c.nr_nodes : 1);
+	if (err) {
 		free(m);
-		errno = ENOMEM;
+		errno = -err;
 		return NULL;
 	}
 	spin_lock_init(&m->tasks_lock);

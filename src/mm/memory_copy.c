@@ -130,11 +130,14 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 	}
 	if (is_migration_entry(entry)) {
 		/*
-		 * A folio being split: the child gets the entry too, read-only
-		 * and not exclusive on both sides as for a present COW page;
-		 * remove_migration_ptes() maps both when the split is done.
+		 * A folio being split or migrated: the child gets the entry
+		 * too, read-only and not exclusive on both sides as for a
+		 * present COW page; remove_migration_ptes() maps both when the
+		 * migration is done.
 		 */
-		add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
+		struct folio *folio = page_folio(pfn_to_page(m, swp_offset_pfn(entry)));
+
+		add_mm_counter(dst_vma->vm_mm, folio_test_anon(folio) ? MM_ANONPAGES : mm_counter_file(folio), 1);
 		if (!is_readable_migration_entry(entry)) {
 			pte_t ro = swp_entry_to_pte(make_readable_migration_entry(swp_offset(entry)));
 

@@ -21,6 +21,7 @@
 #include "arch/pgtable.h"
 #include "arch/tlb.h"
 #include "mm/mm_types.h"
+#include "mm/nodemask.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
@@ -262,6 +263,7 @@ typedef unsigned int gfp_t;
 #define __GFP_DIRECT_RECLAIM 0x08u	/* may reclaim memory itself to succeed */
 #define GFP_KERNEL	(0x10u | __GFP_DIRECT_RECLAIM)
 #define GFP_HIGHUSER_MOVABLE (0x20u | __GFP_DIRECT_RECLAIM)
+#define __GFP_THISNODE	0x40u	/* the preferred node or nothing; never the OOM killer */
 #define SWAP_CLUSTER_MAX 32
 /* Larger requests fail rather than kill (Linux: PAGE_ALLOC_COSTLY_ORDER). */
 #define PAGE_ALLOC_COSTLY_ORDER 3
@@ -269,12 +271,45 @@ typedef unsigned int gfp_t;
 
 #define PAGE_POISON	0xaa	/* freed frames are filled with this (Linux's PAGE_POISON) */
 
+/*
+ * The allocator proper: the first node of preferred_nid's fallback order
+ * (itself, then the next ids round) in nodemask (NULL: any) whose zone is
+ * above its watermark; numastat counts the choice.
+ */
+struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
+			   const nodemask_t *nodemask);
+struct folio *__folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
+			    const nodemask_t *nodemask);
+/* alloc_pages: where the current task's mempolicy says (mempolicy.c) */
 struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order);
 void __free_pages(struct mml_machine *m, struct page *page, unsigned int order);
 struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order);
-/* vma_alloc_folio: a new anon folio for a fault, zeroed if asked */
+/* vma_alloc_folio: a new folio for a fault at addr, where the VMA's or task's policy says (mempolicy.c) */
 struct folio *vma_alloc_folio(struct vm_area_struct *vma, gfp_t gfp, unsigned int order, uint64_t addr);
 unsigned long nr_free_pages(struct mml_machine *m);
+
+/* ---- NUMA nodes: RAM split evenly, node_frames each (the last has the rest) ------------ */
+
+#define NODE_DATA(m, nid)	(&(m)->node_data[nid])
+static inline int pfn_to_nid(const struct mml_machine *m, unsigned long pfn)
+{
+	unsigned long nid = pfn / m->node_frames;
+
+	return nid < (unsigned long)m->nr_nodes ? (int)nid : m->nr_nodes - 1;
+}
+static inline int page_to_nid(struct mml_machine *m, const struct page *p) { return pfn_to_nid(m, page_to_pfn(m, p)); }
+static inline int folio_nid(struct mml_machine *m, const struct folio *f) { return page_to_nid(m, &f->page); }
+static inline struct zone *page_zone(struct mml_machine *m, const struct page *p)
+{
+	return &NODE_DATA(m, page_to_nid(m, p))->node_zones[0];
+}
+/* Every node's memory: mmlab's nodes all have memory and are all online (N_MEMORY). */
+static inline nodemask_t node_states_memory(const struct mml_machine *m)
+{
+	return (nodemask_t){ (m->nr_nodes >= 64 ? ~0UL : (1UL << m->nr_nodes) - 1) };
+}
+/* numa_node_id(): the node of the running CPU; every CPU of mmlab's is on node 0. */
+static inline int numa_node_id(void) { return 0; }
 bool page_is_free(struct page *page);
 
 /* ---- metadata objects (machine.c) ------------------------------------------------------- */

@@ -4,7 +4,8 @@
  * hugepages-<size>kB directories (Linux keeps these in mm/huge_memory.c
  * and mm/khugepaged.c), the debugfs file split_huge_pages
  * (mm/huge_memory.c), and the /proc/sys/vm entries whose values the core
- * uses (mm/mmap.c's max_map_count, security/min_addr.c's mmap_min_addr).
+ * uses (mm/mmap.c's max_map_count, security/min_addr.c's mmap_min_addr),
+ * and the NUMA nodes' /sys/devices/system/node (drivers/base/node.c).
  *
  * Texts and checks are Linux 6.18's.  Every knob is a field of
  * machine->thp, changed with the sync layer's atomics and read by the
@@ -425,4 +426,184 @@ static const struct kobj_attribute vm_mm_sysctl_attrs[] = {
 const struct attribute_group vm_mm_sysctl_group = {
 	.dir = "/proc/sys/vm",
 	.attrs = vm_mm_sysctl_attrs,
+};
+
+/* ---- /sys/devices/system/node (Linux's drivers/base/node.c) -------------------------------- */
+
+/*
+ * online, possible, has_memory: every node mmlab has is all three, so each
+ * prints node_states_memory() as a node list ("0-1").
+ */
+static ssize_t node_states_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	char nodes[3 * MAX_NUMNODES];
+
+	return sysfs_emit(buf, "%s\n", nodelist_str(nodes, sizeof(nodes), node_states_memory(m)));
+}
+
+/* node_read_numastat(): the node's six event counters. */
+static ssize_t node_numastat_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	int nid = (int)attr->arg;
+	atomic_long_t *ns;
+
+	/* The table names all MAX_NUMNODES nodes; those the machine lacks are absent, as in Linux. */
+	if (nid >= m->nr_nodes)
+		return -ENOENT;
+	ns = NODE_DATA(m, nid)->numa_stat;
+	return sysfs_emit(buf, "numa_hit %lu\nnuma_miss %lu\nnuma_foreign %lu\ninterleave_hit %lu\n"
+			  "local_node %lu\nother_node %lu\n",
+			  (unsigned long)atomic_long_read(&ns[NUMA_HIT]),
+			  (unsigned long)atomic_long_read(&ns[NUMA_MISS]),
+			  (unsigned long)atomic_long_read(&ns[NUMA_FOREIGN]),
+			  (unsigned long)atomic_long_read(&ns[NUMA_INTERLEAVE_HIT]),
+			  (unsigned long)atomic_long_read(&ns[NUMA_LOCAL]),
+			  (unsigned long)atomic_long_read(&ns[NUMA_OTHER]));
+}
+
+/* What node meminfo shows beyond the zone's sizes, in pages. */
+struct node_meminfo {
+	unsigned long swapcached, lru[NR_LRU_LISTS], unevictable, mlocked, dirty, writeback;
+	unsigned long file_pages, mapped, anon_pages, shmem, pagetables, anon_thps;
+};
+
+/*
+ * Linux reads these from the node's vmstat counters (node_page_state);
+ * mmlab counts only machine-wide, so this scans the node's frames and
+ * classifies each in-use folio by its flags as the counters' updaters
+ * would.  Without locks: a folio changing during the scan may be counted
+ * as it was or as it is, as a racing reader of Linux's counters may see.
+ */
+static void node_meminfo_scan(struct mml_machine *m, int nid, struct node_meminfo *nm)
+{
+	const struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
+	unsigned long end = z->zone_start_pfn + z->spanned_pages;
+
+	memset(nm, 0, sizeof(*nm));
+	for (unsigned long pfn = z->zone_start_pfn; pfn < end; pfn++) {
+		struct page *page = pfn_to_page(m, pfn);
+		unsigned long flags = READ_ONCE(page->flags), nr, mapped = 0;
+		struct folio *folio = (struct folio *)page;
+		bool anon, cached;
+
+		if (test_bit(PG_table, &flags)) {
+			nm->pagetables++;
+			continue;
+		}
+		/* Free frames (buddy heads and the rest of their blocks) and tails, counted with their head. */
+		if (test_bit(PG_buddy, &flags) || (READ_ONCE(page->compound_head) & 1) || !folio_ref_count(folio))
+			continue;
+		nr = min((unsigned long)folio_nr_pages(folio), end - pfn);
+		anon = folio_test_anon(folio);
+		/* In the page cache: a file's folio has its mapping (the swap cache is counted apart). */
+		cached = !anon && READ_ONCE(folio->mapping);
+		/* mmlab has no unevictable list: such folios stay on the list swap.c's folio_lru_list picks. */
+		if (test_bit(PG_lru, &flags))
+			nm->lru[(test_bit(PG_swapbacked, &flags) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE) +
+				test_bit(PG_active, &flags)] += nr;
+		if (test_bit(PG_unevictable, &flags))
+			nm->unevictable += nr;
+		if (test_bit(PG_mlocked, &flags))
+			nm->mlocked += nr;
+		if (test_bit(PG_writeback, &flags))
+			nm->writeback += nr;
+		if (test_bit(PG_swapcache, &flags)) {
+			nm->swapcached += nr;
+			nm->file_pages += nr;	/* NR_FILE_PAGES counts the swap cache too */
+		}
+		if (cached) {
+			nm->file_pages += nr;
+			if (test_bit(PG_swapbacked, &flags))
+				nm->shmem += nr;
+			else if (test_bit(PG_dirty, &flags))
+				nm->dirty += nr;	/* NR_FILE_DIRTY: files that write back, not shmem */
+		}
+		/* NR_ANON_MAPPED and NR_FILE_MAPPED count the pages mapped at least once. */
+		for (unsigned long i = 0; i < nr; i++)
+			mapped += folio_precise_page_mapcount(folio, folio_page(folio, i)) > 0;
+		if (anon)
+			nm->anon_pages += mapped;
+		else
+			nm->mapped += mapped;
+		/* NR_ANON_THPS: an anon PMD-sized folio mapped by a pmd. */
+		if (anon && nr == HPAGE_PMD_NR && folio_entire_mapcount(folio) > 0)
+			nm->anon_thps += nr;
+		pfn += nr - 1;
+	}
+}
+
+/* One "Node N Label:   value kB" line at len: the label and its colon padded to 16 columns. */
+static int node_meminfo_line(char *buf, int len, int nid, const char *label, unsigned long pages)
+{
+	char name[32];
+	int n;
+
+	snprintf(name, sizeof(name), "%s:", label);
+	n = snprintf(buf + len, SYSFS_BUF_SIZE - len, "Node %d %-16s%8lu kB\n", nid, name,
+		     pages * (PAGE_SIZE / 1024));
+	return n < SYSFS_BUF_SIZE - len ? len + n : SYSFS_BUF_SIZE - 1;
+}
+
+/* node_read_meminfo(): the fields of Linux's order that mmlab can fill. */
+static ssize_t node_meminfo_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	int nid = (int)attr->arg, len = 0;
+	const struct zone *z;
+	unsigned long total, free;
+	struct node_meminfo nm;
+
+	if (nid >= m->nr_nodes)
+		return -ENOENT;
+	z = &NODE_DATA(m, nid)->node_zones[0];
+	total = z->managed_pages;
+	free = (unsigned long)atomic_long_read(&z->free_pages);
+	node_meminfo_scan(m, nid, &nm);
+	const struct { const char *label; unsigned long pages; } f[] = {
+		{ "MemTotal", total },
+		{ "MemFree", free },
+		{ "MemUsed", total - free },
+		{ "SwapCached", nm.swapcached },
+		{ "Active", nm.lru[LRU_ACTIVE_ANON] + nm.lru[LRU_ACTIVE_FILE] },
+		{ "Inactive", nm.lru[LRU_INACTIVE_ANON] + nm.lru[LRU_INACTIVE_FILE] },
+		{ "Active(anon)", nm.lru[LRU_ACTIVE_ANON] },
+		{ "Inactive(anon)", nm.lru[LRU_INACTIVE_ANON] },
+		{ "Active(file)", nm.lru[LRU_ACTIVE_FILE] },
+		{ "Inactive(file)", nm.lru[LRU_INACTIVE_FILE] },
+		{ "Unevictable", nm.unevictable },
+		{ "Mlocked", nm.mlocked },
+		{ "Dirty", nm.dirty },
+		{ "Writeback", nm.writeback },
+		{ "FilePages", nm.file_pages },
+		{ "Mapped", nm.mapped },
+		{ "AnonPages", nm.anon_pages },
+		{ "Shmem", nm.shmem },
+		{ "PageTables", nm.pagetables },
+		{ "AnonHugePages", nm.anon_thps },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		len = node_meminfo_line(buf, len, nid, f[i].label, f[i].pages);
+	return len;
+}
+
+/* Linux makes nodeN/ for the nodes present; the table has them all, show refuses the rest. */
+#define NODE_ATTRS(n)	{ "node" #n "/numastat", 0444, node_numastat_show, NULL, n }, \
+			{ "node" #n "/meminfo", 0444, node_meminfo_show, NULL, n }
+
+static const struct kobj_attribute node_attrs[] = {
+	{ "online", 0444, node_states_show, NULL, 0 },
+	{ "possible", 0444, node_states_show, NULL, 0 },
+	{ "has_memory", 0444, node_states_show, NULL, 0 },
+	NODE_ATTRS(0), NODE_ATTRS(1), NODE_ATTRS(2), NODE_ATTRS(3),
+	NODE_ATTRS(4), NODE_ATTRS(5), NODE_ATTRS(6), NODE_ATTRS(7),
+	NODE_ATTRS(8), NODE_ATTRS(9), NODE_ATTRS(10), NODE_ATTRS(11),
+	NODE_ATTRS(12), NODE_ATTRS(13), NODE_ATTRS(14), NODE_ATTRS(15),
+	{ NULL },
+};
+
+_Static_assert(MAX_NUMNODES == 16, "node_attrs names nodes 0..15");
+
+const struct attribute_group node_attr_group = {
+	.dir = "/sys/devices/system/node",
+	.attrs = node_attrs,
 };

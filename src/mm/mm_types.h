@@ -284,6 +284,7 @@ struct vm_area_struct {
 	struct file *vm_file;		/* (C) NULL for anonymous memory; holds a file reference */
 	const struct vm_operations_struct *vm_ops;	/* (C) the file's fault handlers; NULL for anon */
 	struct list_head shared;	/* (M+J) on vm_file->f_mapping->i_mmap (Linux: vma->shared.rb) */
+	struct mempolicy *vm_policy;	/* (M) mbind's; NULL: the task's.  A reference (mpol_get) */
 };
 
 struct mm_struct {
@@ -356,7 +357,7 @@ struct swap_info_struct {
 
 enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, NR_LRU_LISTS };
 
-/* One node, one zone: one lruvec (Linux's per-memcg, per-node lists). */
+/* One lruvec for the machine (Linux's are per memcg and per node: docs/deviations.md). */
 struct lruvec {
 	spinlock_t lru_lock;		/* (U) */
 	struct list_head lists[NR_LRU_LISTS];	/* (U) folio.lru, PG_lru set */
@@ -374,12 +375,38 @@ struct free_area {
 
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
+/*
+ * A node's memory (Linux's struct zone, ZONE_NORMAL alone): the frames
+ * [zone_start_pfn, zone_start_pfn + spanned_pages), their buddy lists and
+ * watermarks.  The compaction scanners' cached positions are hints.
+ */
 struct zone {
 	spinlock_t lock;		/* (Z) */
 	struct free_area free_area[NR_PAGE_ORDERS];
+	int node;			/* (C) */
+	unsigned long zone_start_pfn;	/* (C) */
+	unsigned long spanned_pages;	/* (C) */
 	unsigned long managed_pages;	/* (C) */
 	unsigned long _watermark[NR_WMARK];	/* (C) pages */
+	atomic_long_t free_pages;	/* (A) changed under (Z): this zone's NR_FREE_PAGES */
+	unsigned long compact_cached_migrate_pfn;	/* (A) where the migrate scanner resumes */
+	unsigned long compact_cached_free_pfn;	/* (A) where the free scanner resumes */
 };
+
+/* Linux's per-node NUMA event counters (numastat), by their names there. */
+enum numa_stat_item { NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, NUMA_INTERLEAVE_HIT, NUMA_LOCAL, NUMA_OTHER,
+		      NR_NUMA_STAT_ITEMS };
+
+/* One NUMA node (Linux's pg_data_t): RAM split evenly, one zone each. */
+typedef struct pglist_data {
+	struct zone node_zones[1];	/* ZONE_NORMAL */
+	int node_id;			/* (C) */
+	atomic_long_t numa_stat[NR_NUMA_STAT_ITEMS];	/* (A) */
+} pg_data_t;
+
+/* Node masks (nodemask_t): one word, MAX_NUMNODES bits. */
+#define MAX_NUMNODES	16
+typedef struct { unsigned long bits; } nodemask_t;
 
 /* Counters with Linux's /proc/vmstat names; vmstat.c holds the name table. */
 enum vm_stat_item {
@@ -396,6 +423,12 @@ enum vm_stat_item {
 	NR_SHMEM,		/* nr_shmem */
 	NR_FILE_DIRTY,		/* nr_dirty */
 	NR_WRITEBACK,		/* nr_writeback */
+	NUMA_HIT_TOTAL,		/* numa_hit ... numa_other: the sums of the nodes' numastat */
+	NUMA_MISS_TOTAL,
+	NUMA_FOREIGN_TOTAL,
+	NUMA_INTERLEAVE_TOTAL,
+	NUMA_LOCAL_TOTAL,
+	NUMA_OTHER_TOTAL,
 	/* events */
 	PGALLOC_NORMAL,
 	PGFREE,
@@ -437,6 +470,17 @@ enum vm_stat_item {
 	THP_ZERO_PAGE_ALLOC_FAILED,
 	THP_SWPOUT,
 	THP_SWPOUT_FALLBACK,
+	PGMIGRATE_SUCCESS,
+	PGMIGRATE_FAIL,
+	THP_MIGRATION_SUCCESS,
+	THP_MIGRATION_FAIL,
+	THP_MIGRATION_SPLIT,
+	COMPACTMIGRATE_SCANNED,
+	COMPACTFREE_SCANNED,
+	COMPACTISOLATED,
+	COMPACTSTALL,
+	COMPACTFAIL,
+	COMPACTSUCCESS,
 	NR_VM_STAT_ITEMS
 };
 
@@ -444,7 +488,7 @@ enum vm_stat_item {
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
-	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT,
+	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT, OBJ_MEMPOLICY,
 	NR_OBJ_KINDS
 };
 
@@ -515,7 +559,9 @@ struct mml_machine {
 	struct page *mem_map;		/* (C) one struct page per frame */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	unsigned long nr_frames;	/* (C) */
-	struct zone zone;		/* (Z) the single ZONE_NORMAL */
+	int nr_nodes;			/* (C) NUMA nodes, 1..MAX_NUMNODES */
+	unsigned long node_frames;	/* (C) frames of every node but the last (which has the rest) */
+	pg_data_t node_data[MAX_NUMNODES];	/* (C) the nodes; their zones' fields as struct zone says */
 	struct page *zero_page;		/* (C) the shared zero page */
 	unsigned long zero_pfn;		/* (C) */
 	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
@@ -568,6 +614,8 @@ struct mml_task {
 	struct mm_struct *mm;		/* (C) */
 	int tid;			/* (C) */
 	struct tlb tlb;			/* (T) the CPU's TLB */
+	struct mempolicy *mempolicy;	/* (C) set_mempolicy's; only the task itself changes it; NULL = default */
+	int il_prev;			/* (C) the task's last interleave node (changed by the task alone) */
 	struct files_struct *files;	/* (C) descriptors, shared with the process's other threads */
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
 };

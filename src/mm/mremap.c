@@ -90,6 +90,7 @@ static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_a
 			flush = true;
 		/* move_soft_dirty_pte(): a moved page counts as written for soft-dirty trackers. */
 		pte = pte_present(pte) ? pte_mksoft_dirty(pte) : pte_swp_mksoft_dirty(pte);
+		/* A swap entry keeps its slot, and with it the tags saved there (keyed by entry). */
 		VM_BUG_ON(!pte_none(ptep_get(new_pte)));
 		set_pte_at(mm, new_addr, new_pte, pte);
 	}

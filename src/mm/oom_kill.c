@@ -226,7 +226,7 @@ bool out_of_memory(struct mml_machine *m)
 	enum oom_choice choice;
 
 	/* Another kill may have freed memory since our reclaim gave up: look again. */
-	if (global_vm_stat(m, NR_FREE_PAGES) > (long)m->zone._watermark[WMARK_HIGH])
+	if (global_vm_stat(m, NR_FREE_PAGES) > (long)total_watermark(m, WMARK_HIGH))
 		return true;
 	choice = select_bad_process(m, &victim);
 	if (choice == OOM_NONE) {

@@ -70,16 +70,16 @@ static void del_from_free_list(struct zone *z, struct page *p, unsigned int orde
 	z->free_area[order].nr_free--;
 }
 
-/* Models __free_one_page(): merge with free buddies as far as possible. */
-static void __free_one_page(struct mml_machine *m, unsigned long pfn, unsigned int order)
+/* Models __free_one_page(): merge with free buddies of the zone as far as possible. */
+static void __free_one_page(struct mml_machine *m, struct zone *z, unsigned long pfn, unsigned int order)
 {
-	struct zone *z = &m->zone;
+	unsigned long zone_end = z->zone_start_pfn + z->spanned_pages;
 
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_pfn = pfn ^ (1UL << order);
 		struct page *buddy;
 
-		if (buddy_pfn + (1UL << order) > m->nr_frames)
+		if (buddy_pfn < z->zone_start_pfn || buddy_pfn + (1UL << order) > zone_end)
 			break;
 		buddy = pfn_to_page(m, buddy_pfn);
 		/* The buddy may be in use by anyone: read its state atomically. */
@@ -92,11 +92,57 @@ static void __free_one_page(struct mml_machine *m, unsigned long pfn, unsigned i
 	add_to_free_list(z, pfn_to_page(m, pfn), order);
 }
 
-int page_alloc_init(struct mml_machine *m)
+/* The free pages of zone z change by delta, the machine's with them (zone->lock held). */
+static void mod_zone_free(struct mml_machine *m, struct zone *z, long delta)
 {
-	struct zone *z = &m->zone;
+	atomic_long_add(delta, &z->free_pages);
+	mod_vm_stat(m, NR_FREE_PAGES, delta);
+}
+
+/*
+ * A node's zone (firmware would describe it to Linux): its frames go to
+ * the buddy allocator, largest aligned blocks first.
+ */
+static void node_init(struct mml_machine *m, int nid)
+{
+	pg_data_t *pgdat = NODE_DATA(m, nid);
+	struct zone *z = &pgdat->node_zones[0];
+	unsigned long start = (unsigned long)nid * m->node_frames;
+	unsigned long end = nid == m->nr_nodes - 1 ? m->nr_frames : start + m->node_frames;
+
+	pgdat->node_id = nid;
+	z->node = nid;
+	z->zone_start_pfn = start;
+	z->spanned_pages = end - start;
+	z->managed_pages = end - start;
+	z->compact_cached_migrate_pfn = start;
+	z->compact_cached_free_pfn = end;
+	spin_lock_init(&z->lock);
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+		INIT_LIST_HEAD(&z->free_area[o].free_list);
+	for (unsigned long pfn = start; pfn < end;) {
+		unsigned int order = MAX_PAGE_ORDER;
+
+		while (order && ((pfn & ((1UL << order) - 1)) || pfn + (1UL << order) > end))
+			order--;
+		add_to_free_list(z, pfn_to_page(m, pfn), order);
+		pfn += 1UL << order;
+	}
+	mod_zone_free(m, z, (long)z->managed_pages);
+	setup_watermarks(z);
+}
+
+/*
+ * RAM is split into nr_nodes equal nodes, whole 2 MiB blocks each where
+ * they are big enough, the last node taking the rest.  -EINVAL for more
+ * nodes than MAX_NUMNODES or nodes under MIN_NODE_FRAMES.
+ */
+int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
+{
 	unsigned long pfn;
 
+	if (nr_nodes > MAX_NUMNODES || m->nr_frames / nr_nodes < MIN_NODE_FRAMES)
+		return -EINVAL;
 	m->ram = mmap(NULL, m->nr_frames * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->ram == MAP_FAILED) {
@@ -109,24 +155,14 @@ int page_alloc_init(struct mml_machine *m)
 		m->ram = NULL;
 		return -ENOMEM;
 	}
-	spin_lock_init(&z->lock);
-	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
-		INIT_LIST_HEAD(&z->free_area[o].free_list);
 	for (pfn = 0; pfn < m->nr_frames; pfn++)
 		atomic_set(&m->mem_map[pfn]._mapcount, -1);
-
-	/* Hand every frame to the buddy allocator, largest aligned blocks first. */
-	for (pfn = 0; pfn < m->nr_frames;) {
-		unsigned int order = MAX_PAGE_ORDER;
-
-		while (order && ((pfn & ((1UL << order) - 1)) || pfn + (1UL << order) > m->nr_frames))
-			order--;
-		add_to_free_list(z, pfn_to_page(m, pfn), order);
-		pfn += 1UL << order;
-	}
-	z->managed_pages = m->nr_frames;
-	atomic_long_set(&m->vm_stat[NR_FREE_PAGES], m->nr_frames);
-	setup_watermarks(z);
+	m->nr_nodes = (int)nr_nodes;
+	m->node_frames = m->nr_frames / nr_nodes;
+	if (nr_nodes > 1 && m->node_frames >= HPAGE_PMD_NR)
+		m->node_frames &= ~(unsigned long)(HPAGE_PMD_NR - 1);
+	for (int nid = 0; nid < m->nr_nodes; nid++)
+		node_init(m, nid);
 	return 0;
 }
 
@@ -135,22 +171,21 @@ void page_alloc_exit(struct mml_machine *m)
 	if (m->ram)
 		munmap(m->ram, m->nr_frames * PAGE_SIZE);
 	free(m->mem_map);
-	spin_lock_destroy(&m->zone.lock);
+	for (int nid = 0; nid < m->nr_nodes; nid++)
+		spin_lock_destroy(&NODE_DATA(m, nid)->node_zones[0].lock);
 	m->ram = NULL;
 	m->mem_map = NULL;
 }
 
 /* Models __zone_watermark_ok() for order-0 and high-order requests alike. */
-static bool zone_watermark_ok(struct zone *z, unsigned int order, unsigned long free)
+static bool zone_watermark_ok(struct zone *z, unsigned int order)
 {
-	return free >= z->_watermark[WMARK_MIN] + (1UL << order);
+	return (unsigned long)atomic_long_read(&z->free_pages) >= z->_watermark[WMARK_MIN] + (1UL << order);
 }
 
 /* Models __rmqueue_smallest() and expand(). */
-static struct page *rmqueue(struct mml_machine *m, unsigned int order)
+static struct page *rmqueue(struct mml_machine *m, struct zone *z, unsigned int order)
 {
-	struct zone *z = &m->zone;
-
 	for (unsigned int cur = order; cur < NR_PAGE_ORDERS; cur++) {
 		struct free_area *area = &z->free_area[cur];
 		struct page *p;
@@ -170,49 +205,114 @@ static struct page *rmqueue(struct mml_machine *m, unsigned int order)
 	return NULL;
 }
 
-struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
+/*
+ * Models zone_statistics(): numa_hit on the node that gave the pages when
+ * it was the preferred one, else numa_miss there and numa_foreign on the
+ * preferred; numa_local or numa_other by the running CPU's node.
+ */
+static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, long n)
 {
-	struct zone *z = &m->zone;
+	pg_data_t *pgdat = NODE_DATA(m, nid);
+
+	if (nid == preferred_nid) {
+		atomic_long_add(n, &pgdat->numa_stat[NUMA_HIT]);
+		mod_vm_stat(m, NUMA_HIT_TOTAL, n);
+	} else {
+		atomic_long_add(n, &pgdat->numa_stat[NUMA_MISS]);
+		atomic_long_add(n, &NODE_DATA(m, preferred_nid)->numa_stat[NUMA_FOREIGN]);
+		mod_vm_stat(m, NUMA_MISS_TOTAL, n);
+		mod_vm_stat(m, NUMA_FOREIGN_TOTAL, n);
+	}
+	if (nid == numa_node_id()) {
+		atomic_long_add(n, &pgdat->numa_stat[NUMA_LOCAL]);
+		mod_vm_stat(m, NUMA_LOCAL_TOTAL, n);
+	} else {
+		atomic_long_add(n, &pgdat->numa_stat[NUMA_OTHER]);
+		mod_vm_stat(m, NUMA_OTHER_TOTAL, n);
+	}
+}
+
+/*
+ * Models get_page_from_freelist(): walk the zonelist of preferred_nid
+ * (the node itself, then the others by id from there round: mmlab's nodes
+ * are all one distance apart) and take from the first zone nodemask
+ * allows that is above its watermark.
+ */
+static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int order, int preferred_nid,
+					   const nodemask_t *nodemask, int *nidp)
+{
+	for (int i = 0; i < m->nr_nodes; i++) {
+		int nid = (preferred_nid + i) % m->nr_nodes;
+		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
+		struct page *page;
+
+		if (nodemask && !node_isset(nid, nodemask))
+			continue;
+		spin_lock(&z->lock);
+		page = zone_watermark_ok(z, order) ? rmqueue(m, z, order) : NULL;
+		if (page) {
+			mod_zone_free(m, z, -(long)(1UL << order));
+			for (unsigned long j = 0; j < (1UL << order); j++)
+				WRITE_ONCE(page[j].alloc_gen, page[j].alloc_gen + 1);
+		}
+		spin_unlock(&z->lock);
+		if (page) {
+			*nidp = nid;
+			return page;
+		}
+	}
+	return NULL;
+}
+
+struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
+			   const nodemask_t *nodemask)
+{
+	nodemask_t thisnode;
 	struct page *page;
 	unsigned long n = 1UL << order;
+	int nid;
 
 	if (order > MAX_PAGE_ORDER)
 		return NULL;
+	if (preferred_nid < 0 || preferred_nid >= m->nr_nodes)
+		preferred_nid = numa_node_id();
+	if (gfp & __GFP_THISNODE) {
+		thisnode = nodemask_of_node(preferred_nid);
+		nodemask = &thisnode;
+	}
+	/* The preferred zone is the first of the zonelist the mask allows (ac->preferred_zoneref). */
+	for (int i = 0; nodemask && i < m->nr_nodes; i++)
+		if (node_isset((preferred_nid + i) % m->nr_nodes, nodemask)) {
+			preferred_nid = (preferred_nid + i) % m->nr_nodes;
+			break;
+		}
 	/* should_fail_alloc_page(): page tables and user frames fail separately. */
 	if (should_fail(m, (gfp & __GFP_PGTABLE) ? MML_FAIL_PGTABLE : MML_FAIL_FRAME))
 		return NULL;
 	for (int tries = 0;; tries++) {
-		spin_lock(&z->lock);
-		if (zone_watermark_ok(z, order, (unsigned long)global_vm_stat(m, NR_FREE_PAGES)))
+		page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid);
+		if (page)
 			break;
-		spin_unlock(&z->lock);
 		wakeup_kswapd(m);
 		/*
 		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,
 		 * and try again while it makes progress; then the OOM killer
-		 * (__alloc_pages_may_oom), unless this thread is its victim or the
-		 * request is costly.  After a kill, start over.
+		 * (__alloc_pages_may_oom), unless this thread is its victim or
+		 * the request is costly or bound to one node.  After a kill,
+		 * start over.
 		 */
 		if (!(gfp & __GFP_DIRECT_RECLAIM))
 			return NULL;
 		if (tries < 16 && shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
 			continue;
-		if (order > PAGE_ALLOC_COSTLY_ORDER || fatal_signal_pending(current) || !out_of_memory(m) ||
-		    fatal_signal_pending(current))
+		if (order > PAGE_ALLOC_COSTLY_ORDER || (gfp & __GFP_THISNODE) || fatal_signal_pending(current) ||
+		    !out_of_memory(m) || fatal_signal_pending(current))
 			return NULL;
 		tries = -1;
 	}
-	page = rmqueue(m, order);
-	if (page) {
-		mod_vm_stat(m, NR_FREE_PAGES, -(long)n);
-		for (unsigned long i = 0; i < n; i++)
-			WRITE_ONCE(page[i].alloc_gen, page[i].alloc_gen + 1);
-	}
-	spin_unlock(&z->lock);
-	if (!page)
-		return NULL;
 	wakeup_kswapd(m);	/* as the fast path's check of the low watermark */
 
+	zone_statistics(m, preferred_nid, nid, (long)n);
 	count_vm_events(m, PGALLOC_NORMAL, (long)n);
 	for (unsigned long i = 0; i < n; i++) {
 		VM_BUG_ON_PAGE(page[i].flags || atomic_read(&page[i]._refcount) ||
@@ -234,6 +334,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 {
 	unsigned long n = 1UL << order;
 	unsigned long pfn = page_to_pfn(m, page);
+	struct zone *z = page_zone(m, page);
 
 	VM_BUG_ON_PAGE(PageReserved(page), m, page);
 	for (unsigned long i = 0; i < n; i++) {
@@ -258,12 +359,12 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 	}
 	memset(page_address(m, page), PAGE_POISON, n * PAGE_SIZE);
 
-	spin_lock(&m->zone.lock);
+	spin_lock(&z->lock);
 	for (unsigned long i = 0; i < n; i++)
 		WRITE_ONCE(page[i].alloc_gen, page[i].alloc_gen + 1);	/* stale TLB entries stop matching */
-	__free_one_page(m, pfn, order);
-	mod_vm_stat(m, NR_FREE_PAGES, (long)n);
-	spin_unlock(&m->zone.lock);
+	__free_one_page(m, z, pfn, order);
+	mod_zone_free(m, z, (long)n);
+	spin_unlock(&z->lock);
 	count_vm_events(m, PGFREE, (long)n);
 }
 
@@ -286,28 +387,28 @@ static void prep_compound_page(struct page *page, unsigned int order)
 		INIT_LIST_HEAD(&folio->_deferred_list);
 }
 
-struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
+/* The folio of pages just allocated. */
+static struct folio *page_folio_prep(struct page *page, unsigned int order)
 {
-	struct page *page = alloc_pages(m, gfp, order);
-	struct folio *folio;
+	struct folio *folio = (struct folio *)page;
 
 	if (!page)
 		return NULL;
-	folio = (struct folio *)page;
 	if (order)
 		prep_compound_page(page, order);
 	WRITE_ONCE(folio->order, order);
 	return folio;
 }
 
-/* Models vma_alloc_folio(): anon folios are swap-backed and up to date. */
-struct folio *vma_alloc_folio(struct vm_area_struct *vma, gfp_t gfp, unsigned int order, uint64_t addr)
+struct folio *__folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
+			    const nodemask_t *nodemask)
 {
-	struct folio *folio = folio_alloc(vma->vm_mm->machine, gfp | GFP_HIGHUSER_MOVABLE, order);
+	return page_folio_prep(__alloc_pages(m, gfp, order, preferred_nid, nodemask), order);
+}
 
-	if (folio && vma_is_anonymous(vma))
-		__folio_set_swapbacked(folio);
-	return folio;
+struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
+{
+	return page_folio_prep(alloc_pages(m, gfp, order), order);
 }
 
 /* Models __folio_put(): the last reference is gone. */
@@ -336,4 +437,20 @@ unsigned long nr_free_pages(struct mml_machine *m)
 bool page_is_free(struct page *page)
 {
 	return folio_ref_count(page_folio(page)) == 0;
+}
+
+/* The sum of the zones' watermark w: what the machine-wide checks (kswapd, OOM, meminfo) compare with. */
+unsigned long total_watermark(struct mml_machine *m, enum zone_watermarks w)
+{
+	unsigned long sum = 0;
+
+	for (int nid = 0; nid < m->nr_nodes; nid++)
+		sum += NODE_DATA(m, nid)->node_zones[0]._watermark[w];
+	return sum;
+}
+
+/* Pages managed by the buddy allocator in all zones (totalram_pages). */
+unsigned long totalram_pages(struct mml_machine *m)
+{
+	return m->nr_frames;
 }

@@ -213,3 +213,50 @@ int walk_page_vma(struct vm_area_struct *vma, const struct mm_walk_ops *ops, voi
 {
 	return walk_page_range_vma(vma, vma->vm_start, vma->vm_end, ops, private);
 }
+
+/*
+ * Models folio_walk_start() as move_pages uses it: the page mapped at
+ * addr of vma, by a pte or a pmd leaf, with a reference on its folio.
+ * NULL with *err = -ENOENT when nothing is present there (none, swap,
+ * migration), -EFAULT for the zero page or the huge zero folio.
+ * mmap_lock held.
+ */
+struct page *folio_walk_page(struct vm_area_struct *vma, uint64_t addr, int *err)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	struct page *page = NULL;
+	pmd_t *pmd = mm_find_pmd(mm, addr);
+	spinlock_t *ptl;
+	pte_t *ptep, pte;
+
+	*err = -ENOENT;
+	if (!pmd)
+		return NULL;
+	ptl = pmd_trans_huge_lock(pmd, vma);
+	if (ptl) {
+		pmd_t pmdval = pmdp_get(pmd);
+
+		if (is_huge_zero_pmd(m, pmdval))
+			*err = -EFAULT;
+		else if (pmd_present(pmdval))
+			page = pmd_page(m, pmdval) + pte_index(addr);
+		if (page)
+			folio_get(page_folio(page));
+		spin_unlock(ptl);
+		return page;
+	}
+	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		return NULL;
+	pte = ptep_get(ptep);
+	if (pte_present(pte)) {
+		page = vm_normal_page(vma, addr, pte);
+		if (!page && is_zero_pfn(m, pte_pfn(pte)))
+			*err = -EFAULT;
+		if (page)
+			folio_get(page_folio(page));
+	}
+	pte_unmap_unlock(ptep, ptl);
+	return page;
+}

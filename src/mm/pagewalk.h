@@ -75,6 +75,9 @@ int walk_page_vma(struct vm_area_struct *vma, const struct mm_walk_ops *ops, voi
  * leaf where every caller handles or splits them first.  A bug, reported
  * with the address and who met it.
  */
+/* The page mapped at addr (a reference taken), or NULL with *err -ENOENT or -EFAULT (the zero page). */
+struct page *folio_walk_page(struct vm_area_struct *vma, uint64_t addr, int *err);
+
 void huge_entry_unsupported(struct mm_struct *mm, uint64_t addr, uint64_t val, const char *level,
 			    const char *who);
 

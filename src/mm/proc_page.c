@@ -41,9 +41,10 @@ struct frame_snapshot {
  */
 static bool is_free_buddy_page(struct mml_machine *m, unsigned long pfn)
 {
+	struct zone *z = page_zone(m, pfn_to_page(m, pfn));
 	bool free = false;
 
-	spin_lock(&m->zone.lock);
+	spin_lock(&z->lock);
 	for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++) {
 		struct page *head = pfn_to_page(m, pfn & ~((1UL << order) - 1));
 
@@ -52,7 +53,7 @@ static bool is_free_buddy_page(struct mml_machine *m, unsigned long pfn)
 			break;
 		}
 	}
-	spin_unlock(&m->zone.lock);
+	spin_unlock(&z->lock);
 	return free;
 }
 

@@ -1,12 +1,22 @@
 /*
  * task_mmu.c - per-process views in Linux's formats: /proc/PID/maps,
- * /proc/PID/smaps and /proc/PID/pagemap (Linux's fs/proc/task_mmu.c).
+ * /proc/PID/smaps, /proc/PID/numa_maps and /proc/PID/pagemap (Linux's
+ * fs/proc/task_mmu.c).
  */
 #include <string.h>
 
 #include "fs/fs.h"
 #include "mm/internal.h"
+#include "mm/mempolicy.h"
 #include "mm/pagewalk.h"
+
+/* A mapped file's path as seq_path() prints it: " (deleted)" once unlinked (maps and numa_maps). */
+static void show_vma_path(FILE *out, struct inode *inode)
+{
+	const char *root = inode->i_sb->s_root;
+
+	fprintf(out, "%s%s%s", *root ? root : "/", inode->i_name, inode->i_nlink ? "" : " (deleted)");
+}
 
 /*
  * Models show_map_vma()'s first line: for a file, its device, inode and
@@ -28,10 +38,8 @@ static void show_map_vma(FILE *out, struct vm_area_struct *vma)
 		    inode ? inode->i_sb->s_dev >> 8 : 0, inode ? inode->i_sb->s_dev & 0xff : 0,
 		    inode ? inode->i_ino : 0UL);
 	if (inode) {
-		const char *root = inode->i_sb->s_root;
-
-		fprintf(out, "%*s%s%s%s%s", n < 73 ? 73 - n : 0, "", *root ? root : "/", inode->i_name,
-			inode->i_nlink ? "" : " (deleted)", "");
+		fprintf(out, "%*s", n < 73 ? 73 - n : 0, "");
+		show_vma_path(out, inode);
 	}
 	fprintf(out, "\n");
 }
@@ -254,6 +262,144 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		show_smap_vma_flags(out, vma);
 	}
 	up_read(&mm->mmap_lock);
+	return op_exit(t->machine, 0);
+}
+
+/* Linux's struct numa_maps: one VMA's pages, in pages. */
+struct numa_maps {
+	unsigned long pages, anon, active, writeback, mapcount_max, dirty, swapcache;
+	unsigned long node[MAX_NUMNODES];
+};
+
+/*
+ * Models gather_stats(): nr_pages pages of page's folio (a pmd leaf
+ * counts once for all its pages, as Linux does); the map count is the
+ * page's own, as smaps reads it.
+ */
+static void gather_stats(struct mml_machine *m, struct numa_maps *md, struct page *page, bool dirty,
+			 unsigned long nr_pages)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long count = (unsigned long)folio_precise_page_mapcount(folio, page);
+
+	md->pages += nr_pages;
+	if (dirty || folio_test_dirty(folio))
+		md->dirty += nr_pages;
+	if (folio_test_swapcache(folio))
+		md->swapcache += nr_pages;
+	if (folio_test_active(folio) || folio_test_unevictable(folio))
+		md->active += nr_pages;
+	if (folio_test_writeback(folio))
+		md->writeback += nr_pages;
+	if (folio_test_anon(folio))
+		md->anon += nr_pages;
+	if (count > md->mapcount_max)
+		md->mapcount_max = count;
+	md->node[page_to_nid(m, page)] += nr_pages;
+}
+
+/* Models can_gather_numa_stats(): a present, normal page (not the zero page, nothing reserved). */
+static struct page *can_gather_numa_stats(pte_t pte, struct vm_area_struct *vma, uint64_t addr)
+{
+	struct page *page;
+
+	if (!pte_present(pte))
+		return NULL;
+	page = vm_normal_page(vma, addr, pte);
+	return page && !PageReserved(page) ? page : NULL;
+}
+
+/* The pte half of gather_pte_stats(). */
+static int numa_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	pte_t ptent = ptep_get(pte);
+	struct page *page = can_gather_numa_stats(ptent, walk->vma, addr);
+
+	if (page)
+		gather_stats(walk->mm->machine, walk->private, page, pte_dirty(ptent), 1);
+	return 0;
+}
+
+/* The pmd half of gather_pte_stats(): a leaf is one folio, all its pages; not the huge zero folio. */
+static int numa_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	struct mml_machine *m = walk->mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	pmd_t pmdval;
+
+	if (!ptl)
+		return 0;
+	walk->action = ACTION_CONTINUE;
+	pmdval = pmdp_get(pmd);
+	if (!is_huge_zero_pmd(m, pmdval) && !PageReserved(pmd_page(m, pmdval)))
+		gather_stats(m, walk->private, pmd_page(m, pmdval), pmd_dirty(pmdval), HPAGE_PMD_NR);
+	spin_unlock(ptl);
+	return 0;
+}
+
+static const struct mm_walk_ops show_numa_ops = {
+	.pmd_entry = numa_pmd_entry,
+	.pte_entry = numa_pte_entry,
+};
+
+/*
+ * Models show_numa_map(): the policy in force at vm_start (the VMA's, else
+ * the task's as held when the file was opened), the file, then the
+ * counts.  mmlab has no start_brk or start_stack, so no " heap" or
+ * " stack", and no hugetlb, so no " huge".
+ */
+static void show_numa_map(FILE *out, struct vm_area_struct *vma, const struct mempolicy *task_pol)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct numa_maps md = { 0 };
+	char buffer[64];
+
+	mpol_to_str(buffer, sizeof(buffer), vma->vm_policy ? vma->vm_policy : task_pol);
+	fprintf(out, "%08lx %s", (unsigned long)vma->vm_start, buffer);
+	if (vma->vm_file) {
+		fprintf(out, " file=");
+		show_vma_path(out, file_inode(vma->vm_file));
+	}
+	walk_page_vma(vma, &show_numa_ops, &md);
+	if (md.pages) {
+		if (md.anon)
+			fprintf(out, " anon=%lu", md.anon);
+		if (md.dirty)
+			fprintf(out, " dirty=%lu", md.dirty);
+		if (md.pages != md.anon && md.pages != md.dirty)
+			fprintf(out, " mapped=%lu", md.pages);
+		if (md.mapcount_max > 1)
+			fprintf(out, " mapmax=%lu", md.mapcount_max);
+		if (md.swapcache)
+			fprintf(out, " swapcache=%lu", md.swapcache);
+		if (md.active < md.pages)
+			fprintf(out, " active=%lu", md.active);
+		if (md.writeback)
+			fprintf(out, " writeback=%lu", md.writeback);
+		for (int nid = 0; nid < m->nr_nodes; nid++)	/* N_MEMORY: every node of mmlab's */
+			if (md.node[nid])
+				fprintf(out, " N%d=%lu", nid, md.node[nid]);
+		fprintf(out, " kernelpagesize_kB=%lu", (unsigned long)(PAGE_SIZE >> 10));
+	}
+	fprintf(out, "\n");
+}
+
+int mml_show_numa_maps(struct mml_task *t, FILE *out)
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+	struct mempolicy *task_pol;
+
+	op_enter(t->machine, t);
+	/* hold_task_mempolicy(): the task's policy, with a reference, for the VMAs without one */
+	spin_lock(&mm->tasks_lock);
+	task_pol = mpol_get(t->mempolicy);
+	spin_unlock(&mm->tasks_lock);
+	down_read(&mm->mmap_lock);
+	for_each_vma(mm, vma)
+		show_numa_map(out, vma, task_pol);
+	up_read(&mm->mmap_lock);
+	mpol_put(t->machine, task_pol);
 	return op_exit(t->machine, 0);
 }
 

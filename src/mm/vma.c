@@ -9,6 +9,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/mempolicy.h"
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
@@ -34,6 +35,7 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	INIT_LIST_HEAD(&vma->shared);
 	if (vma->vm_file)
 		get_file(vma->vm_file);
+	mpol_get(vma->vm_policy);
 	return vma;
 }
 
@@ -43,6 +45,7 @@ void vm_area_free(struct vm_area_struct *vma)
 	VM_BUG_ON_VMA(!list_empty(&vma->shared), vma);
 	if (vma->vm_file)
 		fput(vma->vm_file);
+	mpol_put(vma->vm_mm->machine, vma->vm_policy);
 	mml_obj_free(vma->vm_mm->machine, OBJ_VMA, vma);
 }
 
@@ -141,7 +144,7 @@ static bool vma_had_uncowed_parents(struct vm_area_struct *vma)
 	return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
 }
 
-/* Models is_mergeable_vma() + is_mergeable_anon_vma(): may b join a (a below b)? */
+/* Models is_mergeable_vma() + is_mergeable_anon_vma(): may b join a (a below b)?  Policies too (mpol_equal). */
 static bool vmas_mergeable(struct vm_area_struct *a, struct vm_area_struct *b)
 {
 	const vm_flags_t special = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
@@ -150,7 +153,7 @@ static bool vmas_mergeable(struct vm_area_struct *a, struct vm_area_struct *b)
 		return false;
 	if ((a->vm_flags ^ b->vm_flags) & ~VM_IGNORE_MERGE)
 		return false;
-	if ((a->vm_flags & special) || a->vm_file != b->vm_file)
+	if ((a->vm_flags & special) || a->vm_file != b->vm_file || !mpol_equal(a->vm_policy, b->vm_policy))
 		return false;
 	if (a->vm_pgoff + vma_pages(a) != b->vm_pgoff)
 		return false;

@@ -511,7 +511,7 @@ unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsign
 
 static bool below_wmark(struct mml_machine *m, enum zone_watermarks w)
 {
-	return global_vm_stat(m, NR_FREE_PAGES) < (long)m->zone._watermark[w];
+	return global_vm_stat(m, NR_FREE_PAGES) < (long)total_watermark(m, w);
 }
 
 /* Linux's MAX_RECLAIM_RETRIES: kswapd gives up after this many futile runs. */

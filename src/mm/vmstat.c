@@ -20,6 +20,12 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_SHMEM] = "nr_shmem",
 	[NR_FILE_DIRTY] = "nr_dirty",
 	[NR_WRITEBACK] = "nr_writeback",
+	[NUMA_HIT_TOTAL] = "numa_hit",
+	[NUMA_MISS_TOTAL] = "numa_miss",
+	[NUMA_FOREIGN_TOTAL] = "numa_foreign",
+	[NUMA_INTERLEAVE_TOTAL] = "numa_interleave",
+	[NUMA_LOCAL_TOTAL] = "numa_local",
+	[NUMA_OTHER_TOTAL] = "numa_other",
 	[PGALLOC_NORMAL] = "pgalloc_normal",
 	[PGFREE] = "pgfree",
 	[PGFAULT] = "pgfault",
@@ -59,6 +65,17 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
 	[THP_ZERO_PAGE_ALLOC_FAILED] = "thp_zero_page_alloc_failed",
 	[THP_SWPOUT] = "thp_swpout",
+	[PGMIGRATE_SUCCESS] = "pgmigrate_success",
+	[PGMIGRATE_FAIL] = "pgmigrate_fail",
+	[THP_MIGRATION_SUCCESS] = "thp_migration_success",
+	[THP_MIGRATION_FAIL] = "thp_migration_fail",
+	[THP_MIGRATION_SPLIT] = "thp_migration_split",
+	[COMPACTMIGRATE_SCANNED] = "compact_migrate_scanned",
+	[COMPACTFREE_SCANNED] = "compact_free_scanned",
+	[COMPACTISOLATED] = "compact_isolated",
+	[COMPACTSTALL] = "compact_stall",
+	[COMPACTFAIL] = "compact_fail",
+	[COMPACTSUCCESS] = "compact_success",
 	[THP_SWPOUT_FALLBACK] = "thp_swpout_fallback",
 };
 
@@ -101,12 +118,12 @@ struct meminfo_field {
 	long (*pages)(struct mml_machine *m);
 };
 
-static long mi_total(struct mml_machine *m) { return (long)m->zone.managed_pages; }
+static long mi_total(struct mml_machine *m) { return (long)totalram_pages(m); }
 static long mi_free(struct mml_machine *m) { return global_vm_stat(m, NR_FREE_PAGES); }
 /* si_mem_available() without page cache or reclaimable slab: free less the reserve. */
 static long mi_available(struct mml_machine *m)
 {
-	long a = global_vm_stat(m, NR_FREE_PAGES) - (long)m->zone._watermark[WMARK_HIGH];
+	long a = global_vm_stat(m, NR_FREE_PAGES) - (long)total_watermark(m, WMARK_HIGH);
 
 	return a < 0 ? 0 : a;
 }

@@ -160,6 +160,24 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"d042035eaf5f (\"mm/thp: Split huge pmds/puds if they're pinned when fork()\", Peter Xu, 5.9, with 70e806e4e645 for ptes); since 5.19 copy_huge_pmd splits when page_try_dup_anon_rmap (now folio_try_dup_anon_rmap_pmd) refuses a maybe-pinned exclusive folio",
 		"--thp",
 	},
+	[BUG_MIGRATE_DROPS_EXCLUSIVE] = {
+		"migrate-drops-exclusive",
+		"remove_migration_ptes maps the new folio without PG_anon_exclusive, though the migration entry said exclusive: the process's page is taken for shared, and a write copies it away from a pin taken since, or a R/O pin unshares it",
+		"6c287605fd56 (\"mm: remember exclusively mapped anonymous pages with PG_anon_exclusive\", David Hildenbrand, 5.19) added readable-exclusive migration entries so that migration keeps the bit (seed 000: \"PG_anon_exclusive must be carried in migration entries\")",
+		"--nodes 2",
+	},
+	[BUG_MIGRATE_NO_TAG_COPY] = {
+		"migrate-no-tag-copy",
+		"migration copies a tagged page's bytes but not its tags: the new page is mapped with zero tags and every tagged access to it faults or reads the wrong tag",
+		"seed 000 (David Hildenbrand to Khalid Aziz, 2022): arch_unmap_one saves sparc ADI tags in try_to_migrate_one, but \"who will do the restore+free after migration\": remove_migration_ptes never restored them; arm64 carries MTE tags in copy_highpage instead",
+		"--nodes 2",
+	},
+	[BUG_MIGRATE_LAZYFREE_CLEAN] = {
+		"migrate-lazyfree-clean",
+		"migration leaves a MADV_FREE folio that was written since clean in its new place: reclaim then discards the new folio and the write is lost",
+		"seed 003 (\"This is users' data\"): a lazily freed folio written since must stay dirty on every path; folio_migrate_flags copies PG_dirty and remove_migration_pte keeps the pte's dirty bit",
+		"--nodes 2",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -54,7 +54,7 @@ void fuzz_diverge(struct run *r, const char *fmt, ...)
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 {
 	struct mml_config cfg = {
-		.ram_bytes = o->ram, .seed = o->seed,
+		.ram_bytes = o->ram, .seed = o->seed, .nr_nodes = o->nodes > 1 ? (unsigned)o->nodes : 0,
 		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0) | (o->kswapd ? MML_KSWAPD : 0),
 	};
 

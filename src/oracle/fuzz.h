@@ -24,7 +24,8 @@ struct fuzz_opts {
 	bool devices;		/* attach devices with their own MMU and access through them */
 	bool files;		/* files, descriptors and shared memory too; the disk checked at the end */
 	bool thp;
-	bool mremap;		/* mremap with every flag, after every other roll (old seeds run as before) */		/* transparent huge pages: aligned MADV_HUGEPAGE regions, collapse, knobs, splits */
+	bool mremap;		/* mremap with every flag, after every other roll (old seeds run as before) */
+	int nodes;		/* > 1: a NUMA machine, and move_pages, mbind, migrate_pages after mremap's rolls */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -747,7 +747,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
-	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP) {
+	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -1088,6 +1088,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return exec_device(r, op, t, addr, fails_before);
 	case F_MREMAP:
 		return fuzz_exec_mremap(r, op, t, addr);
+	case F_MOVE_PAGES:
+	case F_MBIND:
+	case F_MIGRATE_PAGES:
+		return fuzz_exec_numa(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

@@ -817,12 +817,13 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
 	/*
-	 * Devices, files, THPs and mremap take rolls of their own (in that
-	 * order), so that a run without them is what it always was.
+	 * Devices, files, THPs, mremap and NUMA take rolls of their own (in
+	 * that order), so that a run without them is what it always was.
 	 */
 	uint32_t ndev = r->o->devices ? 16 : 0, nfile = r->o->files ? FILE_ROLLS : 0;
 	uint32_t nthp = r->o->thp ? THP_ROLLS : 0;
-	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + (r->o->mremap ? MREMAP_ROLLS : 0));
+	uint32_t nmremap = r->o->mremap ? MREMAP_ROLLS : 0, nnuma = r->o->nodes > 1 ? NUMA_ROLLS : 0;
+	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = -1;
@@ -830,6 +831,10 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
 		return;
+	if (roll >= 128 + ndev + nfile + nthp + nmremap) {
+		fuzz_gen_numa(r, c, op);
+		return;
+	}
 	if (roll >= 128 + ndev + nfile + nthp) {
 		fuzz_gen_mremap(r, c, op);
 		return;

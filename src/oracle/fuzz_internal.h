@@ -58,6 +58,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
 		F_MREMAP,	/* --mremap */
+		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES,	/* --nodes */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -252,6 +253,11 @@ int fuzz_pick_prot(struct chooser *c);
 #define MREMAP_ROLLS	12
 void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+
+/* fuzz_numa.c (--nodes N): rolls of their own after mremap's */
+#define NUMA_ROLLS	12
+void fuzz_gen_numa(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

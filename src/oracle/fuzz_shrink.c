@@ -195,6 +195,7 @@ void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_
 	scn_op_init(&s, SCN_OP_MACHINE);
 	s.ram = o->ram;
 	s.seed = o->seed;
+	s.nr_nodes = o->nodes > 1 ? (unsigned)o->nodes : 0;
 	fuzz_print(f, &s);
 	if (o->swap) {
 		scn_op_init(&s, SCN_OP_SWAPON);

@@ -49,6 +49,15 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 			if (v == 0 || v > 4096)
 				return scn_perr(p, u.col, "cpus must be 1..4096");
 			op->ncpus = (unsigned)v;
+		} else if (t->type == SCN_TOK_WORD && t->n > 6 && !memcmp(t->s, "nodes=", 6)) {
+			struct scn_tok u = *t;
+
+			u.s += 6, u.n -= 6, u.col += 6;
+			if (scn_parse_u64(p, &u, false, &v) < 0)
+				return -1;
+			if (v == 0 || v > 16)
+				return scn_perr(p, u.col, "nodes must be 1..16");
+			op->nr_nodes = (unsigned)v;
 		} else if (t->type == SCN_TOK_WORD && t->n > 5 && !memcmp(t->s, "seed=", 5)) {
 			struct scn_tok u = *t;
 
@@ -57,7 +66,7 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 				return -1;
 		} else {
 			return scn_perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-					"cpus=N, seed=N, check, no-check, quiet, kswapd or khugepaged");
+					"cpus=N, nodes=N, seed=N, check, no-check, quiet, kswapd or khugepaged");
 		}
 	}
 	return 0;
@@ -77,6 +86,8 @@ static void pr_machine(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, " ram=%llu", (unsigned long long)op->ram);
 	if (op->ncpus)
 		fprintf(pr->f, " cpus=%u", op->ncpus);
+	if (op->nr_nodes > 1)
+		fprintf(pr->f, " nodes=%u", op->nr_nodes);
 	fprintf(pr->f, " seed=%llu%s%s%s%s", (unsigned long long)op->seed,
 		op->check == 1 ? " check" : op->check == 0 ? " no-check" : "",
 		op->quiet ? " quiet" : "", op->kswapd ? " kswapd" : "", op->khugepaged ? " khugepaged" : "");

@@ -565,7 +565,8 @@ static int parse_outcome(struct scn_parser *p, struct scn_op *op, const char *s,
 			 unsigned col)
 {
 	bool access = op->kind == SCN_OP_READ || op->kind == SCN_OP_WRITE;
-	bool counts = op->kind == SCN_OP_PREAD || op->kind == SCN_OP_PWRITE;
+	bool counts = op->kind == SCN_OP_PREAD || op->kind == SCN_OP_PWRITE || op->kind == SCN_OP_MOVE_PAGES ||
+		      op->kind == SCN_OP_MIGRATE_PAGES;
 	uint64_t v;
 	int e;
 
@@ -575,7 +576,7 @@ static int parse_outcome(struct scn_parser *p, struct scn_op *op, const char *s,
 		const char *why;
 
 		if (!counts)
-			return scn_perr(p, col, "a byte count is the result of pread and pwrite only");
+			return scn_perr(p, col, "a count is the result of pread, pwrite, move_pages and migrate_pages only");
 		why = scn_num_parse(s, n, true, &v);
 		if (why)
 			return scn_perr(p, col, "%s in a byte count", why);

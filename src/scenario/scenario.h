@@ -148,6 +148,11 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_THP,	/* expect thp A ADDR [pmd|pte|zero|none]: the state in arg */
 	SCN_OP_MREMAP,		/* [p =] mremap A ADDR OLDLEN NEWLEN [FLAGS [NEWADDR]]:
 				   len, len2, flags, addr2 */
+	SCN_OP_SET_MEMPOLICY,	/* set_mempolicy A MODE [NODES]: mode in arg, the mask in pos */
+	SCN_OP_MBIND,		/* mbind A ADDR LEN MODE NODES [FLAGS]: mode in arg, mask in pos */
+	SCN_OP_MOVE_PAGES,	/* move_pages A ADDR NPAGES NODE [FLAGS]: pages in len, node in value */
+	SCN_OP_MIGRATE_PAGES,	/* migrate_pages A FROM TO: the masks in pos and len2 */
+	SCN_OP_EXPECT_NODE,	/* expect node A ADDR (N | ERRNO): value, -errno */
 	NR_SCN_OPS
 };
 
@@ -254,6 +259,7 @@ struct scn_op {
 	/* machine */
 	uint64_t ram;
 	unsigned ncpus;
+	unsigned nr_nodes;	/* machine nodes=N */
 	uint64_t seed;
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;

@@ -29,7 +29,7 @@ TEST(buddy_split_and_merge)
 	__free_pages(m, b, 0);
 	CHECK_EQ(nr_free_pages(m), free0);
 	/* Everything merged back: one order-10 block per 4 MiB again. */
-	CHECK_EQ(m->zone.free_area[0].nr_free, 1);	/* the zero page's buddy */
+	CHECK_EQ(NODE_DATA(m, 0)->node_zones[0].free_area[0].nr_free, 1);	/* the zero page's buddy */
 	for (unsigned o = 0; o <= MAX_PAGE_ORDER; o++) {
 		struct page *p = alloc_pages(m, 0, o);
 
@@ -77,10 +77,10 @@ TEST(allocation_stops_at_min_watermark)
 	while ((got[n] = alloc_pages(m, 0, 0)) != NULL)
 		n++;
 	CHECK(n > 0);
-	CHECK(nr_free_pages(m) <= m->zone._watermark[WMARK_MIN] + 1);
-	CHECK(nr_free_pages(m) >= m->zone._watermark[WMARK_MIN]);
-	CHECK(m->zone._watermark[WMARK_MIN] < m->zone._watermark[WMARK_LOW]);
-	CHECK(m->zone._watermark[WMARK_LOW] < m->zone._watermark[WMARK_HIGH]);
+	CHECK(nr_free_pages(m) <= NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_MIN] + 1);
+	CHECK(nr_free_pages(m) >= NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_MIN]);
+	CHECK(NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_MIN] < NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_LOW]);
+	CHECK(NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_LOW] < NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_HIGH]);
 	while (n)
 		__free_pages(m, got[--n], 0);
 	free(got);

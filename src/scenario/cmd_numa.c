@@ -1,0 +1,425 @@
+/*
+ * cmd_numa.c - NUMA policies and page migration: set_mempolicy, mbind,
+ * move_pages, migrate_pages, expect node, expect numa_maps.
+ *
+ * NODES is a node list as Linux prints one ("0-1,3"), or "none"; MODE a
+ * policy (default, preferred, bind, interleave, local, preferred_many,
+ * weighted_interleave) with "|static", "|relative" or "|balancing"
+ * flags.  `expect node` asks move_pages without nodes (the query form)
+ * for the node of one page, or its error (ENOENT: not present, EFAULT:
+ * no VMA or the zero page).  A machine has nodes=N of them (1 unless
+ * said).  Not walked natively yet: docs/conformance.md.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario/command.h"
+
+/* MPOL_* names, in <numaif.h>'s order. */
+static const char *const mode_names[] = {
+	"default", "preferred", "bind", "interleave", "local", "preferred_many", "weighted_interleave",
+};
+#define NR_MODES	(sizeof(mode_names) / sizeof(mode_names[0]))
+
+static const struct { const char *name; long bit; } mode_flags[] = {
+	{ "static", MPOL_F_STATIC_NODES }, { "relative", MPOL_F_RELATIVE_NODES },
+	{ "balancing", MPOL_F_NUMA_BALANCING },
+};
+
+static bool word_is(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(s, w, n);
+}
+
+/* MODE: a name or a number, then "|flag"s; into op->arg. */
+static int parse_mode(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "policy mode (default, preferred, bind, interleave, local ...)");
+	size_t a = 0, b;
+
+	if (!t)
+		return -1;
+	*out = 0;
+	for (bool first = true; a <= t->n; a = b + 1, first = false) {
+		uint64_t v;
+		bool found = false;
+
+		for (b = a; b < t->n && t->s[b] != '|'; b++)
+			;
+		for (unsigned i = 0; first && i < NR_MODES && !found; i++)
+			if (word_is(t->s + a, b - a, mode_names[i])) {
+				*out |= i;
+				found = true;
+			}
+		for (unsigned i = 0; !first && i < 3 && !found; i++)
+			if (word_is(t->s + a, b - a, mode_flags[i].name)) {
+				*out |= mode_flags[i].bit;
+				found = true;
+			}
+		if (!found && !scn_num_parse(t->s + a, b - a, false, &v) && v <= 0xffff) {
+			*out |= (long)v;
+			found = true;
+		}
+		if (!found)
+			return scn_perr(p, t->col + (unsigned)a, "unknown policy %s '%.*s'",
+					first ? "mode" : "flag (static, relative, balancing)", (int)(b - a), t->s + a);
+	}
+	return 0;
+}
+
+/* NODES: "0-1,3" or "none"; nodes up to 63 (a word of mask). */
+static int parse_nodes(struct scn_parser *p, uint64_t *mask)
+{
+	struct scn_tok *t = scn_need_word(p, "node list (0-1,3 or none)");
+	size_t a = 0, b;
+
+	if (!t)
+		return -1;
+	*mask = 0;
+	if (scn_tok_is(t, "none"))
+		return 0;
+	for (; a <= t->n; a = b + 1) {
+		uint64_t lo, hi;
+		size_t dash;
+
+		for (b = a; b < t->n && t->s[b] != ','; b++)
+			;
+		for (dash = a; dash < b && t->s[dash] != '-'; dash++)
+			;
+		if (scn_num_parse(t->s + a, dash - a, false, &lo) ||
+		    (dash < b ? scn_num_parse(t->s + dash + 1, b - dash - 1, false, &hi) != NULL : (hi = lo, false)) ||
+		    hi < lo || hi > 63)
+			return scn_perr(p, t->col + (unsigned)a, "bad node list '%.*s' (nodes 0..63, as 0-1,3)",
+					(int)t->n, t->s);
+		for (uint64_t n = lo; n <= hi; n++)
+			*mask |= 1ULL << n;
+	}
+	return 0;
+}
+
+static void print_nodes(FILE *f, uint64_t mask)
+{
+	bool any = false;
+
+	fputc(' ', f);
+	for (int n = 0; n < 64; n++) {
+		int last = n;
+
+		if (!((mask >> n) & 1))
+			continue;
+		while (last < 63 && ((mask >> (last + 1)) & 1))
+			last++;
+		fprintf(f, "%s%d", any ? "," : "", n);
+		if (last > n)
+			fprintf(f, "-%d", last);
+		any = true;
+		n = last;
+	}
+	if (!any)
+		fputs("none", f);
+}
+
+static void print_mode(FILE *f, long mode)
+{
+	long m = mode & ~(long)(MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING);
+
+	if (m >= 0 && (unsigned long)m < NR_MODES)
+		fprintf(f, " %s", mode_names[m]);
+	else
+		fprintf(f, " %ld", m);
+	for (unsigned i = 0; i < 3; i++)
+		if (mode & mode_flags[i].bit)
+			fprintf(f, "|%s", mode_flags[i].name);
+}
+
+/* The mask as the syscalls take it: maxnode 65 covers the word. */
+#define MASK_MAXNODE	65
+
+/* ---- set_mempolicy A MODE [NODES] ---- */
+
+static int st_set_mempolicy(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || parse_mode(p, &op->arg) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (t && !scn_tok_is(t, "=>") && parse_nodes(p, &op->pos) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_set_mempolicy(struct scn_runner *r, const struct scn_op *op)
+{
+	unsigned long mask = (unsigned long)op->pos;
+
+	return scn_check_result(r, mml_set_mempolicy(scn_task_of(r, op->task), (int)op->arg, &mask,
+						     MASK_MAXNODE));
+}
+
+static void pr_set_mempolicy(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "set_mempolicy");
+	scn_print_sym(pr, op->task);
+	print_mode(pr->f, op->arg);
+	print_nodes(pr->f, op->pos);
+}
+
+/* ---- mbind A ADDR LEN MODE NODES [FLAGS] ---- */
+
+static const struct { const char *name; long bit; } mbind_flags[] = {
+	{ "strict", MPOL_MF_STRICT }, { "move", MPOL_MF_MOVE }, { "move_all", MPOL_MF_MOVE_ALL },
+};
+
+/* strict,move or move_all, or a number among them; into flags. */
+static int parse_mf_flags(struct scn_parser *p, long *out)
+{
+	struct scn_tok *t = scn_need_word(p, "flags (strict, move, move_all, or 0)");
+	size_t a = 0, b;
+
+	if (!t)
+		return -1;
+	*out = 0;
+	for (; a <= t->n; a = b + 1) {
+		uint64_t v;
+		bool found = false;
+
+		for (b = a; b < t->n && t->s[b] != ','; b++)
+			;
+		for (unsigned i = 0; i < 3 && !found; i++)
+			if (word_is(t->s + a, b - a, mbind_flags[i].name)) {
+				*out |= mbind_flags[i].bit;
+				found = true;
+			}
+		if (!found && !scn_num_parse(t->s + a, b - a, false, &v) && v <= 0xffffffffu) {
+			*out |= (long)v;
+			found = true;
+		}
+		if (!found)
+			return scn_perr(p, t->col + (unsigned)a, "unknown flag '%.*s' (strict, move, move_all, or 0)",
+					(int)(b - a), t->s + a);
+	}
+	return 0;
+}
+
+static void print_mf_flags(FILE *f, long flags)
+{
+	int n = 0;
+
+	fputc(' ', f);
+	for (unsigned i = 0; i < 3; i++)
+		if (flags & mbind_flags[i].bit)
+			fprintf(f, "%s%s", n++ ? "," : "", mbind_flags[i].name);
+	if (flags & ~7L)
+		fprintf(f, "%s%#lx", n++ ? "," : "", flags & ~7L);
+	if (!n)
+		fputc('0', f);
+}
+
+static int st_mbind(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_len(p, "length", &op->len) < 0 || parse_mode(p, &op->arg) < 0 ||
+	    parse_nodes(p, &op->pos) < 0)
+		return -1;
+	t = scn_peek(p);
+	if (t && !scn_tok_is(t, "=>") && parse_mf_flags(p, &op->flags) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_mbind(struct scn_runner *r, const struct scn_op *op)
+{
+	unsigned long mask = (unsigned long)op->pos;
+
+	return scn_check_result(r, mml_mbind(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), op->len,
+					     (int)op->arg, &mask, MASK_MAXNODE, (unsigned)op->flags));
+}
+
+static void pr_mbind(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "mbind");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	print_mode(pr->f, op->arg);
+	print_nodes(pr->f, op->pos);
+	if (op->flags)
+		print_mf_flags(pr->f, op->flags);
+}
+
+/* ---- move_pages A ADDR NPAGES NODE [FLAGS]: the pages not moved, or an error ---- */
+
+static int st_move_pages(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+	int64_t node;
+
+	op->flags = MPOL_MF_MOVE;
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_npages(p, &op->len) < 0)
+		return -1;
+	t = scn_need(p, "node");
+	if (!t || scn_parse_s64(p, t, &node) < 0)
+		return -1;
+	op->value = node;
+	t = scn_peek(p);
+	if (t && !scn_tok_is(t, "=>") && parse_mf_flags(p, &op->flags) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+/* The n pages from addr, to node (or queried: nodes NULL); statuses into status. */
+static long move_pages_range(struct mml_task *t, uint64_t addr, uint64_t n, const int *node, int flags,
+			     int *status)
+{
+	uint64_t *pages = calloc(n ? n : 1, sizeof(*pages));
+	int *nodes = node ? calloc(n ? n : 1, sizeof(*nodes)) : NULL;
+	long ret = -ENOMEM;
+
+	if (pages && (nodes || !node)) {
+		for (uint64_t i = 0; i < n; i++) {
+			pages[i] = addr + i * mml_page_size();
+			if (nodes)
+				nodes[i] = *node;
+		}
+		ret = mml_move_pages(t, n, pages, nodes, status, flags);
+	}
+	free(pages);
+	free(nodes);
+	return ret;
+}
+
+static int run_move_pages(struct scn_runner *r, const struct scn_op *op)
+{
+	int *status = calloc(op->len ? op->len : 1, sizeof(*status));
+	int node = (int)op->value;
+	long ret;
+	char exp[64];
+
+	if (!status)
+		return scn_fail(r, "move_pages: out of host memory");
+	ret = move_pages_range(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), op->len, &node,
+			       (int)op->flags, status);
+	free(status);
+	if (scn_count_ok(&op->expect, 0, ret))
+		return SCN_PASS;
+	if (op->expect.ncount)
+		snprintf(exp, sizeof(exp), "%llu pages not moved", (unsigned long long)op->expect.count[0]);
+	else
+		snprintf(exp, sizeof(exp), "%s", op->expect.nerr ? scn_errno_name(op->expect.err[0]) : "ok");
+	if (ret < 0)
+		return scn_fail(r, "move_pages: expected %s, got %s", exp, scn_errno_name((int)-ret));
+	return scn_fail(r, "move_pages: expected %s, got %ld pages not moved", exp, ret);
+}
+
+static void pr_move_pages(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "move_pages");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu %lld", (unsigned long long)op->len, (long long)op->value);
+	if (op->flags != MPOL_MF_MOVE)
+		print_mf_flags(pr->f, op->flags);
+}
+
+/* ---- migrate_pages A FROM TO: the pages not moved, or an error ---- */
+
+static int st_migrate_pages(struct scn_parser *p, struct scn_op *op)
+{
+	if (scn_parse_task(p, &op->task) < 0 || parse_nodes(p, &op->pos) < 0 ||
+	    parse_nodes(p, &op->len2) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_migrate_pages(struct scn_runner *r, const struct scn_op *op)
+{
+	unsigned long from = (unsigned long)op->pos, to = (unsigned long)op->len2;
+	long ret = mml_migrate_pages(scn_task_of(r, op->task), MASK_MAXNODE, &from, &to);
+
+	if (scn_count_ok(&op->expect, 0, ret))
+		return SCN_PASS;
+	if (ret < 0)
+		return scn_check_result(r, ret);
+	return scn_fail(r, "migrate_pages: expected every page moved, got %ld not moved", ret);
+}
+
+static void pr_migrate_pages(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "migrate_pages");
+	scn_print_sym(pr, op->task);
+	print_nodes(pr->f, op->pos);
+	print_nodes(pr->f, op->len2);
+}
+
+/* ---- expect node A ADDR (N | ERRNO) ---- */
+
+static int st_expect_node(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+	int64_t v;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = scn_need_word(p, "node number, or ENOENT / EFAULT");
+	if (!t)
+		return -1;
+	if (t->n && t->s[0] == 'E') {
+		int e;
+
+		if (scn_errno(t->s, t->n, &e) < 0 || e <= 0)
+			return scn_perr(p, t->col, "unknown errno name '%.*s'", (int)t->n, t->s);
+		op->value = -e;
+	} else if (scn_parse_s64(p, t, &v) < 0) {
+		return -1;
+	} else {
+		op->value = v;
+	}
+	return scn_end_of_line(p);
+}
+
+static int run_expect_node(struct scn_runner *r, const struct scn_op *op)
+{
+	int status = 0;
+	long ret = move_pages_range(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), 1, NULL, 0, &status);
+	char where[96];
+
+	if (ret < 0)
+		return scn_fail(r, "expect node: move_pages failed: %s", scn_errno_name((int)-ret));
+	if (status == op->value)
+		return SCN_PASS;
+	scn_where(r, op->task, &op->addr, 0, where, sizeof(where));
+	if (status < 0)
+		return scn_fail(r, "expect node %s: expected %lld, got %s", where, (long long)op->value,
+				scn_errno_name(-status));
+	return scn_fail(r, "expect node %s: expected %lld, got node %d", where, (long long)op->value, status);
+}
+
+static void pr_expect_node(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "expect node");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	if (op->value < 0)
+		fprintf(pr->f, " %s", scn_errno_name((int)-op->value));
+	else
+		fprintf(pr->f, " %lld", (long long)op->value);
+}
+
+const struct scn_cmd scn_numa_cmds[] = {
+	{ "set_mempolicy", "TASK MODE [ NODES ]", SCN_OP_SET_MEMPOLICY, 0,
+	  st_set_mempolicy, run_set_mempolicy, NULL, pr_set_mempolicy },
+	{ "mbind", "TASK ADDR LEN MODE NODES [ MBINDFLAGS ]", SCN_OP_MBIND, 0,
+	  st_mbind, run_mbind, NULL, pr_mbind },
+	{ "move_pages", "TASK ADDR NPAGES NODE [ MBINDFLAGS ]", SCN_OP_MOVE_PAGES, 0,
+	  st_move_pages, run_move_pages, NULL, pr_move_pages },
+	{ "migrate_pages", "TASK NODES NODES", SCN_OP_MIGRATE_PAGES, 0,
+	  st_migrate_pages, run_migrate_pages, NULL, pr_migrate_pages },
+	{ "expect node", "TASK ADDR ( NODE | ERRNO )", SCN_OP_EXPECT_NODE, 0,
+	  st_expect_node, run_expect_node, NULL, pr_expect_node },
+	{ NULL }
+};
