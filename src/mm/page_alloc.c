@@ -239,17 +239,21 @@ static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, l
  * allows that is above its watermark.
  */
 static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int order, int preferred_nid,
-					   const nodemask_t *nodemask, int *nidp)
+					   const nodemask_t *nodemask, int *nidp, bool *fragmented)
 {
+	*fragmented = false;
 	for (int i = 0; i < m->nr_nodes; i++) {
 		int nid = (preferred_nid + i) % m->nr_nodes;
 		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
-		struct page *page;
+		struct page *page = NULL;
 
 		if (nodemask && !node_isset(nid, nodemask))
 			continue;
 		spin_lock(&z->lock);
-		page = zone_watermark_ok(z, order) ? rmqueue(m, z, order) : NULL;
+		if (zone_watermark_ok(z, order)) {
+			page = rmqueue(m, z, order);
+			*fragmented |= !page;
+		}
 		if (page) {
 			mod_zone_free(m, z, -(long)(1UL << order));
 			for (unsigned long j = 0; j < (1UL << order); j++)
@@ -290,9 +294,18 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 	if (should_fail(m, (gfp & __GFP_PGTABLE) ? MML_FAIL_PGTABLE : MML_FAIL_FRAME))
 		return NULL;
 	for (int tries = 0;; tries++) {
-		page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid);
+		bool fragmented;
+
+		page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid, &fragmented);
 		if (page)
 			break;
+		/*
+		 * Enough memory but no free block that large: Linux would
+		 * compact here (mmlab's allocator does not yet: deviation 52);
+		 * reclaim would not help, so fail at once.
+		 */
+		if (fragmented)
+			return NULL;
 		wakeup_kswapd(m);
 		/*
 		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,

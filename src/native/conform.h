@@ -44,6 +44,19 @@ struct cf_fcall {
 	const struct scn_pattern *pat;	/* pwrite */
 };
 
+/*
+ * One NUMA call (SCN_OP_SET_MEMPOLICY ... SCN_OP_EXPECT_NODE), as the
+ * statement gives it: masks a word of nodes each (maxnode 65).
+ */
+struct cf_numa {
+	int kind;
+	uint64_t addr, len;	/* mbind: the range; move_pages, expect node: the first page, pages */
+	long mode;		/* set_mempolicy, mbind: MPOL_* with its flags */
+	uint64_t nodes, nodes2;	/* set_mempolicy, mbind: the mask; migrate_pages: from, to */
+	int node;		/* move_pages: the target */
+	long flags;		/* mbind, move_pages: MPOL_MF_* */
+};
+
 /* What expect fstat compares. */
 struct cf_stat {
 	int64_t size, blocks, nlink;
@@ -140,6 +153,12 @@ struct cf_backend {
 	int (*kpageflags)(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 	/* the debugfs file split_huge_pages for task's process over [start, end): 0 or -errno */
 	int (*split_huge_pages)(struct cf_backend *b, int task, uint64_t start, uint64_t end);
+	/*
+	 * A NUMA call by task: what the syscall returns (move_pages and
+	 * migrate_pages: the pages not moved), or -errno; expect node: 0 and
+	 * the page's move_pages status in *status.
+	 */
+	int64_t (*numa)(struct cf_backend *b, int task, const struct cf_numa *c, int *status);
 };
 
 /* What one statement showed on one side. */

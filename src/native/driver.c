@@ -347,6 +347,70 @@ static const char *payload_str(const struct cf_req *q, const unsigned char *pat)
  * One file call.  Answers with bytes go through *data and *n: pread's
  * (the bounce buffer), mincore's vector, fstat's struct cf_stat.
  */
+/*
+ * A NUMA call of the task's thread, by syscall(2) (no libnuma): its
+ * policy is the thread's, as mmlab's is the task's; move_pages and
+ * migrate_pages name this process (pid 0).  Ranges keep off the driver's
+ * own memory.
+ */
+static int64_t do_numa(const struct cf_req *q, const unsigned char *pat, char *why, const void **data,
+		       uint64_t *n)
+{
+	static int status;
+	unsigned long masks[2];
+	long r;
+
+	memcpy(masks, pat, sizeof(masks));
+	switch (q->arg) {
+	case SCN_OP_SET_MEMPOLICY:
+		r = syscall(SYS_set_mempolicy, (int)q->arg2, &masks[0], 65UL);
+		break;
+	case SCN_OP_MBIND:
+		if (runtime_clash(q->addr, q->len, why))
+			return -CF_SKIP;
+		r = syscall(SYS_mbind, q->addr, q->len, (int)q->arg2, &masks[0], 65UL, (unsigned)q->fd);
+		break;
+	case SCN_OP_MIGRATE_PAGES:
+		r = syscall(SYS_migrate_pages, 0, 65UL, &masks[0], &masks[1]);
+		break;
+	case SCN_OP_EXPECT_NODE: {
+		void *page = (void *)(uintptr_t)(q->addr & ~4095ULL);
+
+		r = syscall(SYS_move_pages, 0, 1UL, &page, NULL, &status, 0);
+		*data = &status;
+		*n = sizeof(status);
+		break;
+	}
+	default: {
+		uint64_t count = q->len, base = q->addr & ~4095ULL;
+		void **pages;
+		int *nodes, *st, e;
+
+		if (runtime_clash(base, count * 4096, why))
+			return -CF_SKIP;
+		pages = calloc(count ? count : 1, sizeof(*pages));
+		nodes = calloc(count ? count : 1, sizeof(*nodes));
+		st = calloc(count ? count : 1, sizeof(*st));
+		r = -1;
+		errno = ENOMEM;
+		if (pages && nodes && st) {
+			for (uint64_t i = 0; i < count; i++) {
+				pages[i] = (void *)(uintptr_t)(base + i * 4096);
+				nodes[i] = (int)q->off;
+			}
+			r = syscall(SYS_move_pages, 0, count, pages, nodes, st, (int)q->fd);
+		}
+		e = errno;
+		free(pages);
+		free(nodes);
+		free(st);
+		errno = e;
+		break;
+	}
+	}
+	return r < 0 ? -errno : r;
+}
+
 static int64_t do_fcall(const struct cf_req *q, const unsigned char *pat, char *why,
 			const void **data, uint64_t *n)
 {
@@ -883,6 +947,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		break;
 	case CF_REQ_FCALL:
 		rep.ret = do_fcall(q, pat, rep.why, &data, &rep.n);
+		break;
+	case CF_REQ_NUMA:
+		rep.ret = do_numa(q, pat, rep.why, &data, &rep.n);
 		break;
 	default:
 		rep.ret = -ENOSYS;

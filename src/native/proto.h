@@ -37,6 +37,9 @@ enum cf_req_op {
 				   off (open: the mode), addr, len; payload: the host path
 				   (open, unlink), the name (memfd), the pattern (pwrite);
 				   answer payload: pread's bytes, mincore's vector, struct cf_stat */
+	CF_REQ_NUMA,		/* a NUMA call: arg = its SCN_OP_* kind, arg2 = mode, fd = flags,
+				   off = node, addr, len; payload: two node masks (u64);
+				   answer payload: expect node's status (int) */
 };
 
 struct cf_req {

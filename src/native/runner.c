@@ -82,6 +82,8 @@ struct host {
 	struct host_swap *swap;
 	int nswap, capswap;
 	char swapdir[200];	/* private directory of the swap files, "" = none */
+	int nodes;		/* the host's NUMA nodes with memory */
+	int machine_nodes;	/* the scenario's machine's (machine nodes=N) */
 };
 
 static struct host *H(struct cf_backend *b)
@@ -1083,6 +1085,56 @@ static const char *swap_cleanup(struct host *h)
 
 /* ---- start and stop ---- */
 
+/* The host's memory nodes: node0, node1 ... under /sys/devices/system/node (1 without the directory). */
+static int host_nr_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (;; n++) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			break;
+	}
+	return n ? n : 1;
+}
+
+/*
+ * A NUMA call naming a node the scenario's machine has and the host does
+ * not (a cross-node move on a one-node host) is skipped with that reason;
+ * a node neither has is an error both give.
+ */
+static bool beyond_host_nodes(struct cf_backend *b, uint64_t mask)
+{
+	struct host *h = H(b);
+
+	for (int n = h->nodes; n < h->machine_nodes && n < 64; n++)
+		if ((mask >> n) & 1) {
+			snprintf(b->why, sizeof(b->why), "the host has %d NUMA node%s; node %d is the scenario's",
+				 h->nodes, h->nodes == 1 ? "" : "s", n);
+			return true;
+		}
+	return false;
+}
+
+static int64_t host_numa(struct cf_backend *b, int task, const struct cf_numa *c, int *status)
+{
+	uint64_t masks[2] = { c->nodes, c->nodes2 };
+	struct cf_req q = { .op = CF_REQ_NUMA, .patn = sizeof(masks), .addr = c->addr, .len = c->len,
+			    .arg = c->kind, .arg2 = c->mode, .fd = c->flags, .off = c->node };
+	uint64_t named = c->nodes | c->nodes2 | (c->kind == SCN_OP_MOVE_PAGES && c->node >= 0 && c->node < 64 ?
+						 1ULL << c->node : 0);
+	int st = 0;
+	int64_t r;
+
+	if (beyond_host_nodes(b, named))
+		return -CF_SKIP;
+	r = call(b, task, &q, masks, -1, &st, sizeof(st), NULL);
+	if (status)
+		*status = st;
+	return r;
+}
+
 static int host_start(struct cf_backend *b, const struct scn_op *machine)
 {
 	/* the children of exited drivers come back here to be reaped */
@@ -1090,6 +1142,8 @@ static int host_start(struct cf_backend *b, const struct scn_op *machine)
 	/* before any driver starts: each is told whether to run with THP */
 	cf_host_thp_probe();
 	H(b)->cpu = sched_getcpu() > 0 ? sched_getcpu() : 0;
+	H(b)->nodes = host_nr_nodes();
+	H(b)->machine_nodes = machine && machine->nr_nodes ? (int)machine->nr_nodes : 1;
 	return 0;
 }
 
@@ -1154,6 +1208,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->exit = host_exit;
 	b->mmap = host_mmap;
 	b->mremap = host_mremap;
+	b->numa = host_numa;
 	b->range = host_range;
 	b->write = host_write;
 	b->read = host_read;

@@ -128,6 +128,43 @@ static int64_t sim_mremap(struct cf_backend *b, int task, uint64_t old_addr, uin
 	return r < 0 && r >= -4095 ? r : (int64_t)(uint64_t)r;
 }
 
+static int64_t sim_numa(struct cf_backend *b, int task, const struct cf_numa *c, int *status)
+{
+	struct mml_task *t = S(b)->task[task];
+	unsigned long m1 = (unsigned long)c->nodes, m2 = (unsigned long)c->nodes2;
+	uint64_t page = c->addr & ~(uint64_t)(mml_page_size() - 1);
+	int node = c->node;
+
+	switch (c->kind) {
+	case SCN_OP_SET_MEMPOLICY:
+		return mml_set_mempolicy(t, (int)c->mode, &m1, 65);
+	case SCN_OP_MBIND:
+		return mml_mbind(t, c->addr, c->len, (int)c->mode, &m1, 65, (unsigned)c->flags);
+	case SCN_OP_MIGRATE_PAGES:
+		return mml_migrate_pages(t, 65, &m1, &m2);
+	case SCN_OP_EXPECT_NODE:
+		return mml_move_pages(t, 1, &page, NULL, status, 0);
+	default: {
+		uint64_t *pages = calloc(c->len ? c->len : 1, sizeof(*pages));
+		int *nodes = calloc(c->len ? c->len : 1, sizeof(*nodes));
+		int *st = calloc(c->len ? c->len : 1, sizeof(*st));
+		int64_t r = -ENOMEM;
+
+		if (pages && nodes && st) {
+			for (uint64_t i = 0; i < c->len; i++) {
+				pages[i] = page + i * mml_page_size();
+				nodes[i] = node;
+			}
+			r = mml_move_pages(t, c->len, pages, nodes, st, (int)c->flags);
+		}
+		free(pages);
+		free(nodes);
+		free(st);
+		return r;
+	}
+	}
+}
+
 static int sim_range(struct cf_backend *b, int kind, int task, uint64_t addr,
 		     uint64_t len, long arg)
 {
@@ -466,6 +503,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->exit = sim_exit;
 	b->mmap = sim_mmap;
 	b->mremap = sim_mremap;
+	b->numa = sim_numa;
 	b->range = sim_range;
 	b->write = sim_write;
 	b->read = sim_read;

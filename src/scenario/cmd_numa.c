@@ -8,12 +8,14 @@
  * flags.  `expect node` asks move_pages without nodes (the query form)
  * for the node of one page, or its error (ENOENT: not present, EFAULT:
  * no VMA or the zero page).  A machine has nodes=N of them (1 unless
- * said).  Not walked natively yet: docs/conformance.md.
+ * said).  On the host the calls are the syscalls of the task's thread;
+ * one naming a node the machine has and the host lacks is skipped.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "native/observe.h"
 #include "scenario/command.h"
 
 /* MPOL_* names, in <numaif.h>'s order. */
@@ -410,16 +412,48 @@ static void pr_expect_node(const struct scn_printer *pr, const struct scn_op *op
 		fprintf(pr->f, " %lld", (long long)op->value);
 }
 
+/* ---- the conformance walk: one observation each ---- */
+
+static void obs_numa(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	struct cf_numa c = { .kind = op->kind, .addr = cf_addr_of(w, &op->addr), .len = op->len,
+			     .mode = op->arg, .nodes = op->pos, .nodes2 = op->len2, .node = (int)op->value,
+			     .flags = op->flags };
+	int status = 0;
+	int64_t r = w->b->numa(w->b, cf_task_of(w, op->task), &c, &status);
+
+	if (cf_refused(w, r, op->kind != SCN_OP_EXPECT_NODE))
+		return;
+	if (op->kind == SCN_OP_EXPECT_NODE) {
+		if (r < 0)
+			cf_note(w, CF_SEEN, false, NULL, "move_pages: %s", cf_errname(r));
+		else if (status < 0)
+			cf_note(w, CF_SEEN, status == op->value, NULL, "%s", scn_errno_name(-status));
+		else
+			cf_note(w, CF_SEEN, status == op->value, NULL, "node %d", status);
+	} else if (op->kind == SCN_OP_MOVE_PAGES || op->kind == SCN_OP_MIGRATE_PAGES) {
+		bool ok = scn_count_ok(&op->expect, 0, r);
+
+		if (r > 0)
+			cf_note(w, CF_SEEN, ok, NULL, "%lld not moved", (long long)r);
+		else
+			cf_note(w, CF_SEEN, ok, NULL, "%s", cf_errname(r));
+	} else {
+		cf_note_result(w, r);
+	}
+}
+
 const struct scn_cmd scn_numa_cmds[] = {
 	{ "set_mempolicy", "TASK MODE [ NODES ]", SCN_OP_SET_MEMPOLICY, 0,
-	  st_set_mempolicy, run_set_mempolicy, NULL, pr_set_mempolicy },
+	  st_set_mempolicy, run_set_mempolicy, obs_numa, pr_set_mempolicy },
 	{ "mbind", "TASK ADDR LEN MODE NODES [ MBINDFLAGS ]", SCN_OP_MBIND, 0,
-	  st_mbind, run_mbind, NULL, pr_mbind },
+	  st_mbind, run_mbind, obs_numa, pr_mbind },
 	{ "move_pages", "TASK ADDR NPAGES NODE [ MBINDFLAGS ]", SCN_OP_MOVE_PAGES, 0,
-	  st_move_pages, run_move_pages, NULL, pr_move_pages },
+	  st_move_pages, run_move_pages, obs_numa, pr_move_pages },
 	{ "migrate_pages", "TASK NODES NODES", SCN_OP_MIGRATE_PAGES, 0,
-	  st_migrate_pages, run_migrate_pages, NULL, pr_migrate_pages },
+	  st_migrate_pages, run_migrate_pages, obs_numa, pr_migrate_pages },
 	{ "expect node", "TASK ADDR ( NODE | ERRNO )", SCN_OP_EXPECT_NODE, 0,
-	  st_expect_node, run_expect_node, NULL, pr_expect_node },
+	  st_expect_node, run_expect_node, obs_numa, pr_expect_node },
 	{ NULL }
 };
