@@ -168,6 +168,23 @@ long mml_get_mempolicy(struct mml_task *t, int *mode, unsigned long *nodemask, u
  */
 long mml_move_pages(struct mml_task *t, uint64_t count, const uint64_t *pages, const int *nodes, int *status,
 		    int flags);
+/*
+ * A page migration stopped half way (mmlab's own, to watch what meets a
+ * migration entry): the page at addr is isolated and locked, every pte
+ * mapping it is a migration entry, its new page on node is allocated
+ * (Linux's migrate_folio_unmap).  mml_migrate_move finishes it
+ * (migrate_folio_move); a fault or GUP that meets an entry meanwhile
+ * finishes it first, as the migrating thread would have by then.  A
+ * handle > 0, or -errno: ENODEV (no such node), EFAULT (no VMA, the zero
+ * page), ENOENT (nothing present), EBUSY (cannot be isolated, or not an
+ * anon page outside the swap cache: only those are held, as nothing but
+ * their ptes finds them), EAGAIN (a pinned exclusive page cannot be
+ * unmapped).  mml_migrate_move: 0, or
+ * -EAGAIN (extra references: the page went back), -ENOENT (no such
+ * handle, or finished already).
+ */
+long mml_migrate_unmap(struct mml_task *t, uint64_t addr, int node);
+int  mml_migrate_move(struct mml_machine *m, long handle);
 /* migrate_pages(2): the process's pages on old_nodes to new_nodes; the pages not moved, or -errno. */
 long mml_migrate_pages(struct mml_task *t, unsigned long maxnode, const unsigned long *old_nodes,
 		       const unsigned long *new_nodes);

@@ -80,7 +80,8 @@ leftover_swap() {
 }
 
 run "bench lists the benches" 0 bench &&
-	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp "
+	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
+		"^  migrate "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -242,6 +243,38 @@ if grep -q "^native " "$log"; then
 fi
 refused "bench thp --size not a multiple of 2M" bench thp --size 3M
 refused "bench thp takes no --file" bench thp --file "$tmp/x"
+
+# migrate: 1024 pages on a machine of two nodes; the host migrates only with a node 1
+run "bench migrate prints its table" 0 bench migrate --size 4M --reps 1 &&
+	has "bench migrate prints its table" \
+		"^mmlab +move_pages to node 0: lookup only +1024 +pgmigrate_success 0 +$row" \
+		"^mmlab +move_pages node 0 -> 1 +1024 +pgmigrate_success 1024 +$row" \
+		"^mmlab +move_pages node 1 -> 0 +1024 +pgmigrate_success 1024 +$row" \
+		"^mmlab +mremap 2M-aligned -> 2M-aligned +1024 +pgalloc_normal 0 +$row" \
+		"^mmlab +mremap 2M-aligned -> \+4 KiB +1024 +pgalloc_normal 3 +$row" \
+		"^native +mremap 2M-aligned -> 2M-aligned +1024 " \
+		"^native +mremap 2M-aligned -> \+4 KiB +1024 " \
+		"^host +memcpy of the region from DRAM +1024 +- +$row" \
+		"^  mremap 2M-aligned -> \+4 KiB +[0-9.]+ us" \
+		"^checks: every byte of every page"
+# the host's migration rows with a second node, else the reason they are left out
+if [ -e /sys/devices/system/node/node1 ]; then
+	has "bench migrate: the host kernel's migration rows" \
+		"^native +move_pages node 0 -> 1 +1024 +pgmigrate_success [0-9]+ " \
+		"^native +move_pages node 1 -> 0 +1024 "
+else
+	has "bench migrate: the host's migration rows left out, with the reason" \
+		"^  native move_pages between nodes left out: the host has one NUMA node" \
+		"^native +move_pages to node 0: lookup only +1024 "
+fi
+run "bench migrate --no-native" 0 bench migrate --size 2M --reps 1 --no-native &&
+	has "bench migrate --no-native" "^  native: skipped \(--no-native\)" \
+		"^mmlab +move_pages node 1 -> 0 +512 +pgmigrate_success 512 "
+if grep -q "^native " "$log"; then
+	fail "bench migrate --no-native prints no native row"
+fi
+refused "bench migrate --size over 4G" bench migrate --size 5G
+refused "bench migrate takes no --file" bench migrate --file "$tmp/x"
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

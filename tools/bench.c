@@ -12,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>	/* _mm_clflush */
+#endif
+
 #include "bench.h"
 #include "cli.h"
 #include "mmlab.h"
@@ -32,6 +36,9 @@ static const struct cli_command benches[] = {
 	{ "thp", bench_thp,
 	  "THP write faults, fork and COW of PMD-mapped memory, MADV_COLLAPSE:\n"
 	  "           mmlab beside the host kernel, memset and memcpy" },
+	{ "migrate", bench_migrate,
+	  "move_pages between two NUMA nodes and mremap of a populated region\n"
+	  "           (whole pte tables or every pte): mmlab beside the host kernel" },
 	{ NULL, NULL, NULL }
 };
 
@@ -336,4 +343,16 @@ void bench_nat_child(uint64_t npages, const unsigned char *a, int rfd)
 	while (read(rfd, &c, 1) < 0 && errno == EINTR)
 		;
 	_exit(bench_nat_check(&e, npages, a, bench_byte_before) ? 1 : 0);
+}
+
+void bench_cache_flush(const unsigned char *p, uint64_t len)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	for (uint64_t off = 0; off < len; off += 64)
+		_mm_clflush(p + off);
+	_mm_mfence();
+#else
+	(void)p;
+	(void)len;	/* no portable flush: a limit is then as warm as it comes */
+#endif
 }

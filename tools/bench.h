@@ -36,6 +36,12 @@ struct bench_err {
 /* Keep the message if it is the first; -1. */
 int bench_fail(struct bench_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Out of every cache, so that a limit row measures what the memory
+ * itself allows, not whatever the phase before it left cached.
+ */
+void bench_cache_flush(const unsigned char *p, uint64_t len);
+
 /* CLOCK_MONOTONIC, in seconds. */
 double bench_now(void);
 
@@ -109,5 +115,6 @@ int bench_fault(int argc, char **argv);
 int bench_notifier(int argc, char **argv);
 int bench_file(int argc, char **argv);
 int bench_thp(int argc, char **argv);
+int bench_migrate(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */

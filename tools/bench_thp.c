@@ -40,9 +40,6 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>	/* _mm_clflush */
-#endif
 
 #include "bench.h"
 #include "mmlab.h"
@@ -545,23 +542,6 @@ out:
 }
 
 /*
- * Out of every cache, so that a limit is what the memory itself allows:
- * otherwise a limit row times whatever the phase before it left cached
- * (the host kernel's side evicts most of it, a run without it does not).
- */
-static void lim_flush(const unsigned char *p, uint64_t len)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	for (uint64_t off = 0; off < len; off += 64)
-		_mm_clflush(p + off);
-	_mm_mfence();
-#else
-	(void)p;
-	(void)len;	/* no portable flush: the limits are then as warm as they come */
-#endif
-}
-
-/*
  * The limits, in memory of this process that was written long before
  * (the warm-up run), so no fault is timed, and flushed from the caches
  * first: clearing every byte a THP fault clears, copying the 4 KiB a COW
@@ -572,7 +552,7 @@ static void lim_rep(struct thp_bench *b)
 	unsigned char *a = b->lim_a, *c = b->lim_b;
 	double t0;
 
-	lim_flush(a, b->size);
+	bench_cache_flush(a, b->size);
 	t0 = bench_now();
 	for (uint64_t off = 0; off < b->size; off += HPAGE)
 		memset(a + off, 0, HPAGE);
@@ -580,16 +560,16 @@ static void lim_rep(struct thp_bench *b)
 	/* the compiler must not drop a memset nobody reads */
 	__asm__ volatile("" : : "r"(a) : "memory");
 
-	lim_flush(a, b->size);
-	lim_flush(c, b->size);
+	bench_cache_flush(a, b->size);
+	bench_cache_flush(c, b->size);
 	t0 = bench_now();
 	for (uint64_t off = 0; off < b->size; off += HPAGE)
 		memcpy(c + off, a + off, BENCH_PAGE);
 	bench_row_time(&b->rows[LIM_COPY4K], bench_now() - t0, -1);
 	__asm__ volatile("" : : "r"(c) : "memory");
 
-	lim_flush(a, b->size);
-	lim_flush(c, b->size);
+	bench_cache_flush(a, b->size);
+	bench_cache_flush(c, b->size);
 	t0 = bench_now();
 	for (uint64_t off = 0; off < b->size; off += HPAGE)
 		memcpy(c + off, a + off, HPAGE);

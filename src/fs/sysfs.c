@@ -136,6 +136,22 @@ int kstrtoint(const char *s, unsigned int base, int *res)
 	return 0;
 }
 
+int proc_dointvec_value(const char *buf, size_t count, int *value)
+{
+	char num[32];
+	size_t a = 0, b = count;
+
+	while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
+		a++;
+	while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\n'))
+		b--;
+	if (a == b || b - a >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, buf + a, b - a);
+	num[b - a] = '\0';
+	return kstrtoint(num, 10, value) ? -EINVAL : 0;
+}
+
 /* ---- /proc/sys/vm/drop_caches ------------------------------------------------------------- */
 
 /*
@@ -147,20 +163,9 @@ int kstrtoint(const char *s, unsigned int base, int *res)
 static ssize_t drop_caches_store(struct mml_machine *m, const struct kobj_attribute *attr,
 				 const char *buf, size_t count)
 {
-	char num[32];
-	size_t a = 0, b = count;
-	int mode, ret;
+	int mode;
 
-	while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
-		a++;
-	while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\n'))
-		b--;
-	if (a == b || b - a >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, buf + a, b - a);
-	num[b - a] = '\0';
-	ret = kstrtoint(num, 10, &mode);
-	if (ret || mode < 1 || mode > 4)
+	if (proc_dointvec_value(buf, count, &mode) || mode < 1 || mode > 4)
 		return -EINVAL;
 	if (mode & 1)
 		drop_pagecache(m);
@@ -189,6 +194,7 @@ static const struct attribute_group *const sys_groups[] = {
 	&vm_mm_sysctl_group,
 	&vm_fs_sysctl_group,
 	&node_attr_group,
+	&compaction_sysctl_group,
 	NULL,
 };
 

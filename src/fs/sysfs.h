@@ -55,10 +55,12 @@ struct attribute_group {
  * its khugepaged and hugepages-<size>kB directories, the debugfs file
  * split_huge_pages, the core's /proc/sys/vm entries and the NUMA nodes'
  * /sys/devices/system/node (mm/mm_sysfs.c);
- * the file systems' /proc/sys/vm entries (fs/sysfs.c: drop_caches).
+ * the file systems' /proc/sys/vm entries (fs/sysfs.c: drop_caches);
+ * compaction's (mm/compaction.c: compact_memory).
  */
 extern const struct attribute_group hugepage_attr_group, khugepaged_attr_group,
-	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group, node_attr_group;
+	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group, node_attr_group,
+	compaction_sysctl_group;
 
 /* ---- helpers for show and store (Linux's sysfs_emit, sysfs_streq, kstrto*) ---- */
 
@@ -75,5 +77,7 @@ int kstrtoul(const char *s, unsigned int base, unsigned long *res);
 int kstrtouint(const char *s, unsigned int base, unsigned int *res);
 /* A signed one ('-' allowed), as kstrtoint. */
 int kstrtoint(const char *s, unsigned int base, int *res);
+/* One int as a /proc/sys file's proc_dointvec reads it, blanks around it allowed: 0 or -EINVAL. */
+int proc_dointvec_value(const char *buf, size_t count, int *value);
 
 #endif /* MML_FS_SYSFS_H */

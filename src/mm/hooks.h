@@ -79,6 +79,7 @@ enum mml_bug {
 	BUG_MIGRATE_DROPS_EXCLUSIVE,/* remove_migration_ptes maps the new folio without PG_anon_exclusive */
 	BUG_MIGRATE_NO_TAG_COPY,/* migration maps the new folio without the old one's tags */
 	BUG_MIGRATE_LAZYFREE_CLEAN,/* migration leaves a lazily freed folio written since clean */
+	BUG_FORK_MIGRATION_WRITABLE,/* fork copies a writable migration entry writable into the child */
 	NR_MML_BUGS
 };
 

@@ -23,6 +23,12 @@
 int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes);
 unsigned long total_watermark(struct mml_machine *m, enum zone_watermarks w);
 unsigned long totalram_pages(struct mml_machine *m);
+/* Compaction's free scanner: the free block headed at pfn taken whole, as order-0 pages on freelist. */
+unsigned long isolate_free_block(struct mml_machine *m, struct zone *z, unsigned long pfn,
+				 struct list_head *freelist);
+/* compaction.c: compact every zone (compact_memory), or one node's */
+void compact_nodes(struct mml_machine *m);
+void compact_node(struct mml_machine *m, int nid);
 /* The smallest node: 1 MiB. */
 #define MIN_NODE_FRAMES	256
 void page_alloc_exit(struct mml_machine *m);
@@ -358,6 +364,11 @@ int  madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, 
 /* Migration entries (migrate.c, rmap.c). */
 bool try_to_migrate(struct folio *folio, bool rmap_locked);
 void remove_migration_ptes(struct folio *src, struct folio *dst, bool rmap_locked);
+/* A folio between migrate_folio_unmap and migrate_folio_move: both locked, its ptes migration entries. */
+struct migrate_state {
+	struct folio *src, *dst;
+	struct anon_vma *anon_vma;	/* a reference while src's ptes are entries, or NULL */
+};
 /* Why folios are migrated (Linux's enum migrate_reason, the ones mmlab has). */
 enum migrate_reason { MR_COMPACTION, MR_SYSCALL, MR_MEMPOLICY_MBIND };
 #define NR_MAX_MIGRATE_PAGES_RETRY	10
@@ -366,6 +377,10 @@ typedef struct folio *new_folio_t(struct mml_machine *m, struct folio *src, unsi
 long migrate_pages(struct mml_machine *m, struct list_head *from, new_folio_t *get_new_folio,
 		   unsigned long private, enum migrate_reason reason);
 void putback_movable_pages(struct mml_machine *m, struct list_head *l);
+/* Migrations held half way (mml_migrate_unmap): finish src's if it is one; finish all (power-off). */
+bool migrate_finish_held_folio(struct mml_machine *m, struct folio *src);
+void migrate_finish_held(struct mml_machine *m);
+bool folio_migration_held(struct mml_machine *m, struct folio *src);
 /* alloc_migration_target(): a folio like src on node private, that node only (mempolicy.c) */
 struct folio *alloc_migration_target(struct mml_machine *m, struct folio *src, unsigned long nid);
 void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, uint64_t address);

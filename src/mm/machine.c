@@ -34,6 +34,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_XA_NODE] = "radix_tree_node",
 	[OBJ_KHUGEPAGED_SLOT] = "khugepaged_mm_slot",
 	[OBJ_MEMPOLICY] = "numa_policy",
+	[OBJ_HELD_MIGRATION] = "held_migration",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -103,6 +104,9 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	INIT_LIST_HEAD(&m->pins);
 	INIT_LIST_HEAD(&m->devices);
 	INIT_LIST_HEAD(&m->mms);
+	spin_lock_init(&m->held_lock);
+	INIT_LIST_HEAD(&m->held_migrations);
+	m->next_held = 1;
 	hugepage_init(m);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
@@ -113,6 +117,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		destroy_rwsem(&m->quiesce);
 		spin_lock_destroy(&m->tasks_lock);
 		spin_lock_destroy(&m->pins_lock);
+		spin_lock_destroy(&m->held_lock);
 		rcu_batch_destroy(&m->rcu);
 		fail_state_destroy(&m->fail);
 		spin_lock_destroy(&m->split_queue.split_queue_lock);
@@ -198,6 +203,8 @@ int mml_machine_free(struct mml_machine *m)
 		return 0;
 	kswapd_stop(m);
 	khugepaged_stop(m);
+	/* A migration left half way is finished, as its thread would have. */
+	migrate_finish_held(m);
 	n = unpin_all_pins(m);
 	if (n) {
 		mml_report(m, "leak: %ld pin(s) or reference(s) still held at power-off", n);
@@ -250,6 +257,7 @@ int mml_machine_free(struct mml_machine *m)
 	destroy_rwsem(&m->quiesce);
 	spin_lock_destroy(&m->tasks_lock);
 	spin_lock_destroy(&m->pins_lock);
+	spin_lock_destroy(&m->held_lock);
 	spin_lock_destroy(&m->lruvec.lru_lock);
 	spin_lock_destroy(&m->swap_lock);
 	rcu_batch_destroy(&m->rcu);

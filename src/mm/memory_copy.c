@@ -138,7 +138,7 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		struct folio *folio = page_folio(pfn_to_page(m, swp_offset_pfn(entry)));
 
 		add_mm_counter(dst_vma->vm_mm, folio_test_anon(folio) ? MM_ANONPAGES : mm_counter_file(folio), 1);
-		if (!is_readable_migration_entry(entry)) {
+		if (!is_readable_migration_entry(entry) && !bug_enabled(m, BUG_FORK_MIGRATION_WRITABLE)) {
 			pte_t ro = swp_entry_to_pte(make_readable_migration_entry(swp_offset(entry)));
 
 			if (pte_swp_soft_dirty(pte))

@@ -83,10 +83,11 @@ void remove_migration_ptes(struct folio *src, struct folio *dst, bool rmap_locke
 }
 
 /*
- * migration_entry_wait(): a fault met a migration entry.  If it is still
- * there, wait until its folio is unlocked (the migration or split is
- * over), then let the fault retry.  No reference is taken: the struct
- * page outlives any folio, and a wait on a reused one only ends later.
+ * migration_entry_wait(): a fault met a migration entry.  While it is
+ * still there, wait until its folio is unlocked (the migration or split
+ * is over), then let the fault retry.  No reference is taken: the struct
+ * page outlives any folio, and the entry is looked at again on each
+ * round.
  */
 void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, uint64_t address)
 {
@@ -95,17 +96,28 @@ void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, uint64_t address)
 	spinlock_t *ptl;
 	pte_t *ptep, pte;
 
-	ptep = pte_offset_map_lock(mm, pmd, address, &ptl);
-	if (!ptep)
-		return;
-	pte = ptep_get(ptep);
-	if (!is_migration_pte(pte)) {
+	for (;;) {
+		ptep = pte_offset_map_lock(mm, pmd, address, &ptl);
+		if (!ptep)
+			return;
+		pte = ptep_get(ptep);
+		if (!is_migration_pte(pte)) {
+			pte_unmap_unlock(ptep, ptl);
+			return;
+		}
+		folio = page_folio(pfn_to_page(m, swp_offset_pfn(pte_to_swp_entry(pte))));
 		pte_unmap_unlock(ptep, ptl);
-		return;
+		/*
+		 * A migration held half way is finished here.  Otherwise wait a
+		 * little and look at the pte again: a migration being held right
+		 * now (its record not yet listed) is met on a later look, and a
+		 * folio freed and reused meanwhile (perhaps as a held
+		 * migration's new folio, locked for as long as it is held) is
+		 * not waited on for ever.
+		 */
+		if (migrate_finish_held_folio(m, folio) || bit_wait_timeout(PG_locked, &folio->flags, 1))
+			return;
 	}
-	folio = page_folio(pfn_to_page(m, swp_offset_pfn(pte_to_swp_entry(pte))));
-	pte_unmap_unlock(ptep, ptl);
-	bit_wait(PG_locked, &folio->flags);
 }
 
 /* ---- moving a folio ----------------------------------------------------------------------- */
@@ -141,7 +153,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 		if (folio_ref_count(src) != expected)
 			return -EAGAIN;
 		dst->index = src->index;
-		dst->mapping = src->mapping;
+		WRITE_ONCE(dst->mapping, src->mapping);
 		return 0;
 	}
 	if (folio_test_anon(src)) {
@@ -153,7 +165,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 			return -EAGAIN;
 		}
 		dst->index = src->index;
-		dst->mapping = src->mapping;
+		WRITE_ONCE(dst->mapping, src->mapping);
 		dst->swap = src->swap;
 		folio_set_swapcache(dst);
 		si->cache[swp_offset(src->swap)] = dst;
@@ -169,7 +181,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 			return -EAGAIN;
 		}
 		dst->index = src->index;
-		dst->mapping = mapping;
+		WRITE_ONCE(dst->mapping, mapping);
 		__xa_store(&mapping->i_pages, src->index, dst);
 		xa_unlock(&mapping->i_pages);
 	}
@@ -211,61 +223,86 @@ static void folio_copy(struct mml_machine *m, struct folio *dst, struct folio *s
 }
 
 /*
- * Models migrate_folio_unmap() + migrate_folio_move() for one isolated
- * small folio: lock it, replace its mappings by migration entries, move
- * the cache slot and the contents to dst, and map dst where the entries
- * are.  0, or -EAGAIN (still mapped, or other references: try again), or
- * -ENOMEM (no new folio).  On success src has only the isolation
- * reference left, and dst is on the LRU.
+ * Models migrate_folio_unmap(): the first half of moving one isolated
+ * small folio.  Allocate its new folio, lock both, keep the anon_vma
+ * alive and replace every mapping by a migration entry.  0 with ms
+ * filled (src and dst locked; faults on the entries now wait), or
+ * -EAGAIN (under writeback, or still mapped: a pinned exclusive page;
+ * everything is as it was), or -ENOMEM (no new folio).
  */
+static int migrate_folio_unmap(struct mml_machine *m, struct folio *src, new_folio_t *get_new_folio,
+			       unsigned long private, struct migrate_state *ms)
+{
+	struct folio *dst = get_new_folio(m, src, private);
+
+	if (!dst)
+		return -ENOMEM;
+	*ms = (struct migrate_state){ .src = src, .dst = dst };
+	folio_lock(src);
+	if (folio_test_writeback(src))
+		goto fail;
+	/* Keep the anon_vma alive while no pte points at the folio. */
+	if (folio_test_anon(src) && folio_mapped(src)) {
+		ms->anon_vma = folio_get_anon_vma(src);
+		if (!ms->anon_vma)
+			goto fail;
+	}
+	folio_lock(dst);	/* new: never contended */
+	if (folio_mapped(src) && !try_to_migrate(src, false)) {
+		remove_migration_ptes(src, src, false);
+		folio_unlock(dst);
+		goto fail;
+	}
+	return 0;
+fail:
+	folio_unlock(src);
+	if (ms->anon_vma)
+		put_anon_vma(ms->anon_vma);
+	folio_put(m, dst);
+	return -EAGAIN;
+}
+
+/*
+ * Models migrate_folio_move(): the second half.  Move the cache slot and
+ * the contents to dst and map dst where the entries are, or, if src has
+ * references beyond the expected ones, map src back (-EAGAIN).  Both
+ * folios unlocked after; on success src has only the isolation
+ * reference, and dst lives on by its mappings, its cache slot and the
+ * LRU (a dst nothing maps any more, its mappings zapped meanwhile, is
+ * freed with the allocation's reference).
+ */
+static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
+{
+	struct folio *src = ms->src, *dst = ms->dst;
+	int rc = folio_migrate_mapping(m, dst, src);
+
+	if (rc) {
+		remove_migration_ptes(src, src, false);
+	} else {
+		folio_copy(m, dst, src);
+		folio_migrate_flags(m, dst, src);
+		remove_migration_ptes(src, dst, false);
+		if (folio_mapped(dst) || folio_test_swapcache(dst) || !folio_test_anon(dst))
+			folio_add_lru(m, dst);
+		/* The old folio is nothing now: no mapping, no cache slot. */
+		WRITE_ONCE(src->mapping, NULL);
+	}
+	folio_unlock(dst);
+	folio_unlock(src);
+	if (ms->anon_vma)
+		put_anon_vma(ms->anon_vma);
+	folio_put(m, dst);	/* the allocation's reference */
+	return rc;
+}
+
+/* One isolated small folio moved: 0, -EAGAIN (try again) or -ENOMEM. */
 static int migrate_folio_one(struct mml_machine *m, struct folio *src, new_folio_t *get_new_folio,
 			     unsigned long private)
 {
-	struct anon_vma *anon_vma = NULL;
-	struct folio *dst;
-	int rc;
+	struct migrate_state ms;
+	int rc = migrate_folio_unmap(m, src, get_new_folio, private, &ms);
 
-	dst = get_new_folio(m, src, private);
-	if (!dst)
-		return -ENOMEM;
-	folio_lock(src);
-	if (folio_test_writeback(src)) {
-		rc = -EAGAIN;
-		goto out_unlock;
-	}
-	/* Keep the anon_vma alive while no pte points at the folio. */
-	if (folio_test_anon(src) && folio_mapped(src)) {
-		anon_vma = folio_get_anon_vma(src);
-		if (!anon_vma) {
-			rc = -EAGAIN;
-			goto out_unlock;
-		}
-	}
-	folio_lock(dst);	/* new: never contended */
-	rc = -EAGAIN;
-	if (folio_mapped(src) && !try_to_migrate(src, false)) {
-		remove_migration_ptes(src, src, false);
-		goto out_unlock_both;
-	}
-	rc = folio_migrate_mapping(m, dst, src);
-	if (rc) {
-		remove_migration_ptes(src, src, false);
-		goto out_unlock_both;
-	}
-	folio_copy(m, dst, src);
-	folio_migrate_flags(m, dst, src);
-	folio_add_lru(m, dst);
-	remove_migration_ptes(src, dst, false);
-	/* The old folio is nothing now: no mapping, no cache slot. */
-	src->mapping = NULL;
-out_unlock_both:
-	folio_unlock(dst);
-out_unlock:
-	folio_unlock(src);
-	if (anon_vma)
-		put_anon_vma(anon_vma);
-	folio_put(m, dst);	/* the allocation's reference: dst lives on by its mappings, cache and LRU */
-	return rc;
+	return rc ? rc : migrate_folio_move(m, &ms);
 }
 
 /*
@@ -502,4 +539,167 @@ long mml_move_pages(struct mml_task *t, uint64_t count, const uint64_t *pages, c
 	else
 		ret = do_pages_move(t->mm, count, pages, nodes, status, flags);
 	return op_exit_task(t, ret);
+}
+
+/* ---- a migration held half way ------------------------------------------------------------ */
+
+/*
+ * mmlab lets a migration stop between its two halves, so that what meets
+ * a migration entry (a fault, GUP, fork, mremap, mprotect, munmap,
+ * pagemap, the checker) can be seen meeting it, one step at a time.
+ * Linux's migrating thread is somewhere else meanwhile; whoever would wait
+ * for it here finishes its work instead (migration_entry_wait), so a
+ * scenario never waits for a thread that is not there.  Hence only anon
+ * folios outside the swap cache are held (mml_migrate_unmap).
+ */
+struct held_migration {
+	struct list_head node;		/* (held_lock) on machine->held_migrations */
+	long handle;			/* (C) */
+	struct migrate_state ms;	/* (C) src isolated, both folios locked */
+};
+
+/* Take the held migration of src (NULL: of the handle), or NULL. */
+static struct held_migration *held_take(struct mml_machine *m, struct folio *src, long handle)
+{
+	struct held_migration *h, *found = NULL;
+
+	spin_lock(&m->held_lock);
+	list_for_each_entry(h, &m->held_migrations, node)
+		if (src ? h->ms.src == src : h->handle == handle) {
+			list_del(&h->node);
+			found = h;
+			break;
+		}
+	spin_unlock(&m->held_lock);
+	return found;
+}
+
+/* The second half, and the source put back or freed: 0 or -EAGAIN (it went back where it was). */
+static int held_finish(struct mml_machine *m, struct held_migration *h)
+{
+	struct folio *src = h->ms.src;
+	int rc = migrate_folio_move(m, &h->ms);
+
+	if (rc) {
+		folio_putback_lru(m, src);
+		count_vm_events(m, PGMIGRATE_FAIL, 1);
+	} else {
+		folio_put(m, src);	/* the isolation reference: the old folio is freed */
+		count_vm_events(m, PGMIGRATE_SUCCESS, 1);
+	}
+	mml_obj_free(m, OBJ_HELD_MIGRATION, h);
+	return rc;
+}
+
+/* Is src stopped half way?  (The checker's: its entries are expected.) */
+bool folio_migration_held(struct mml_machine *m, struct folio *src)
+{
+	struct held_migration *h;
+	bool held = false;
+
+	spin_lock(&m->held_lock);
+	list_for_each_entry(h, &m->held_migrations, node)
+		held |= h->ms.src == src;
+	spin_unlock(&m->held_lock);
+	return held;
+}
+
+/* Someone met src's migration entry and would wait: finish it.  True if it was held. */
+bool migrate_finish_held_folio(struct mml_machine *m, struct folio *src)
+{
+	struct held_migration *h = held_take(m, src, 0);
+
+	if (h)
+		held_finish(m, h);
+	return h != NULL;
+}
+
+void migrate_finish_held(struct mml_machine *m)
+{
+	struct held_migration *h;
+
+	for (;;) {
+		spin_lock(&m->held_lock);
+		h = list_empty(&m->held_migrations) ? NULL :
+			list_first_entry(&m->held_migrations, struct held_migration, node);
+		if (h)
+			list_del(&h->node);
+		spin_unlock(&m->held_lock);
+		if (!h)
+			break;
+		held_finish(m, h);
+	}
+}
+
+long mml_migrate_unmap(struct mml_task *t, uint64_t addr, int node)
+{
+	struct mml_machine *m = t->machine;
+	struct mm_struct *mm = t->mm;
+	struct held_migration *h = NULL;
+	struct vm_area_struct *vma;
+	struct folio *folio = NULL;
+	struct page *page;
+	long ret = op_enter_task(t);
+	int err;
+
+	if (ret)
+		return ret;
+	if (node < 0 || node >= m->nr_nodes)
+		return op_exit_task(t, -ENODEV);
+	down_read(&mm->mmap_lock);
+	vma = vma_lookup(mm, addr);
+	page = vma ? folio_walk_page(vma, addr & PAGE_MASK, &err) : NULL;
+	ret = vma ? err : -EFAULT;
+	if (page && folio_test_large(page_folio(page))) {
+		/* As migrate_pages does: a large folio is split first, and this page's piece moves. */
+		folio = page_folio(page);
+		folio_lock(folio);
+		err = split_folio(m, folio);
+		folio_unlock(folio);
+		folio_put(m, folio);
+		page = err ? NULL : folio_walk_page(vma, addr & PAGE_MASK, &err);
+		ret = -EBUSY;
+	}
+	if (page) {
+		folio = page_folio(page);
+		ret = -EBUSY;
+		/*
+		 * Only anon pages outside the swap cache: nothing finds those
+		 * but through their ptes, so every waiter meets an entry and
+		 * finishes the migration; a swap-cache or page-cache folio's
+		 * lock is also taken by swapoff, truncate and the cache's users,
+		 * who would wait for a thread that is not there.
+		 */
+		if (folio_test_anon(folio) && !folio_test_swapcache(folio) && folio_isolate_lru(m, folio)) {
+			h = mml_obj_alloc(m, OBJ_HELD_MIGRATION, sizeof(*h));
+			ret = h ? migrate_folio_unmap(m, folio, alloc_migration_target, (unsigned long)node, &h->ms)
+				: -ENOMEM;
+			if (ret) {
+				folio_putback_lru(m, folio);
+				if (h)
+					mml_obj_free(m, OBJ_HELD_MIGRATION, h);
+			}
+		}
+		folio_put(m, folio);
+	}
+	if (!ret) {
+		/* Listed at once: a fault already waiting on the entries finishes it (and frees h). */
+		spin_lock(&m->held_lock);
+		ret = h->handle = m->next_held++;
+		list_add_tail(&h->node, &m->held_migrations);
+		spin_unlock(&m->held_lock);
+	}
+	up_read(&mm->mmap_lock);
+	return op_exit_task(t, ret);
+}
+
+int mml_migrate_move(struct mml_machine *m, long handle)
+{
+	struct held_migration *h;
+	int ret;
+
+	op_enter(m, NULL);
+	h = held_take(m, NULL, handle);
+	ret = h ? held_finish(m, h) : -ENOENT;
+	return (int)op_exit(m, ret);
 }

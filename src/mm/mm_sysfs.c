@@ -586,9 +586,20 @@ static ssize_t node_meminfo_show(struct mml_machine *m, const struct kobj_attrib
 	return len;
 }
 
-/* Linux makes nodeN/ for the nodes present; the table has them all, show refuses the rest. */
+/* sysfs_compact_node(): whatever is written, the node's zone is compacted whole. */
+static ssize_t node_compact_store(struct mml_machine *m, const struct kobj_attribute *attr, const char *buf,
+				  size_t count)
+{
+	if (attr->arg >= m->nr_nodes)
+		return -ENOENT;
+	compact_node(m, (int)attr->arg);
+	return (ssize_t)count;
+}
+
+/* Linux makes nodeN/ for the nodes present; the table has them all, show and store refuse the rest. */
 #define NODE_ATTRS(n)	{ "node" #n "/numastat", 0444, node_numastat_show, NULL, n }, \
-			{ "node" #n "/meminfo", 0444, node_meminfo_show, NULL, n }
+			{ "node" #n "/meminfo", 0444, node_meminfo_show, NULL, n }, \
+			{ "node" #n "/compact", 0200, NULL, node_compact_store, n }
 
 static const struct kobj_attribute node_attrs[] = {
 	{ "online", 0444, node_states_show, NULL, 0 },

@@ -488,7 +488,7 @@ enum vm_stat_item {
 enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
-	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT, OBJ_MEMPOLICY,
+	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT, OBJ_MEMPOLICY, OBJ_HELD_MIGRATION,
 	NR_OBJ_KINDS
 };
 
@@ -603,6 +603,9 @@ struct mml_machine {
 	struct mml_fail_state fail;	/* (its own lock) fault injection: mm/hooks.h */
 	struct super_block *mounts[NR_MOUNTS];	/* (C) set up by vfs_init */
 	atomic_long_t next_ino;		/* (A) inode numbers */
+	spinlock_t held_lock;		/* (its own, a leaf) guards held_migrations and next_held */
+	struct list_head held_migrations;	/* migrations stopped between unmap and move (migrate.c) */
+	long next_held;			/* the next one's handle */
 	spinlock_t shmem_swaplist_lock;	/* (its own) guards shmem_swaplist */
 	struct list_head shmem_swaplist;	/* inode.i_swaplist: shmem inodes that may hold swap entries */
 };

@@ -11,12 +11,14 @@
  * themselves, a pte table at a time under both pte locks and the rmap
  * locks (so that no rmap walk sees a page in neither place): present
  * ptes, swap entries (a tag record is keyed by its slot and needs
- * nothing), migration entries (the split that made them finds them at the
- * new address) and device-exclusive entries alike; a whole pmd leaf moves
- * with its deposited table (move_huge_pmd).  The old range's TLB entries
- * are flushed before the pte lock is let go, and the secondary MMUs hear
- * of it (MMU_NOTIFY_UNMAP) around the move.  Differs from Linux: no
- * move_normal_pmd (a pte table is never moved whole; every entry is).
+ * nothing), migration entries (the migration or split that made them
+ * finds them at the new address) and device-exclusive entries alike; a
+ * whole pmd leaf moves with its deposited table (move_huge_pmd), and a
+ * whole pte table by its pmd where both ends are aligned
+ * (move_normal_pmd).  The old range's TLB entries are flushed before the
+ * pte lock is let go, and the secondary MMUs hear of it
+ * (MMU_NOTIFY_UNMAP) around the move.  Differs from Linux: no
+ * move_normal_pud (deviation 48).
  */
 #include <sys/mman.h>
 
@@ -135,6 +137,43 @@ static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_
 }
 
 /*
+ * move_normal_pmd(): a whole pmd's extent with both ends aligned: the pte
+ * table itself moves to the new pmd, its entries as they were (Linux marks
+ * none of them soft-dirty here, as move_ptes does), and the old range's
+ * TLB entries are flushed.  The rmap locks are held, so no walker sees the
+ * table under both pmds or neither.  False, to move the ptes one by one,
+ * when the new pmd is populated already, when uffd-wp bits must be
+ * cleared (Linux's vma_has_uffd_without_event_remap), or when the old pmd
+ * is no table any more.  A lockless walker that read the old pmd before it
+ * was cleared fails its recheck of it (gup_fast_pte_range).
+ */
+static bool move_normal_pmd(struct vm_area_struct *vma, uint64_t old_addr, pmd_t *old_pmd, pmd_t *new_pmd)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *old_ptl, *new_ptl;
+	bool moved = false;
+	pmd_t pmd;
+
+	if ((vma->vm_flags & VM_UFFD_WP) || !pmd_none(pmdp_get(new_pmd)))
+		return false;
+	old_ptl = pmd_lock(mm, old_pmd);
+	new_ptl = pmd_lockptr(mm, new_pmd);
+	if (new_ptl != old_ptl)
+		spin_lock(new_ptl);
+	pmd = pmdp_get(old_pmd);
+	if (pmd_present(pmd) && !pmd_leaf(pmd)) {
+		pmdp_get_and_clear(old_pmd);
+		set_pmd(new_pmd, pmd);
+		flush_tlb_range(vma, old_addr, old_addr + PMD_SIZE);
+		moved = true;
+	}
+	if (new_ptl != old_ptl)
+		spin_unlock(new_ptl);
+	spin_unlock(old_ptl);
+	return moved;
+}
+
+/*
  * move_page_tables(): every entry of [old_addr, old_addr + len) to
  * new_addr; the length moved (short only when a new table could not be
  * allocated).  mmap_lock held for write; the rmap locks are taken here.
@@ -166,6 +205,14 @@ static uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr, 
 			if (extent == HPAGE_PMD_SIZE && move_huge_pmd(vma, old_addr, new_addr, old_pmd, new_pmd))
 				continue;
 			split_huge_pmd(vma, old_pmd, old_addr);
+		} else if (extent == PMD_SIZE) {
+			bool moved;
+
+			vma_bounds_lock(vma);
+			moved = move_normal_pmd(vma, old_addr, old_pmd, new_pmd);
+			vma_bounds_unlock(vma);
+			if (moved)
+				continue;
 		}
 		if (pmd_none(pmdp_get(new_pmd)) && __pte_alloc(mm, new_pmd))
 			break;

@@ -467,3 +467,39 @@ unsigned long totalram_pages(struct mml_machine *m)
 {
 	return m->nr_frames;
 }
+
+/*
+ * Models isolate_freepages_block()'s take of one free block: if pfn
+ * heads a free buddy block of zone z, it leaves the free lists whole and
+ * its pages join freelist as order-0 pages ready for use (refcount 1),
+ * as split_free_page() hands them to compaction.  The pages taken, 0 if
+ * pfn heads no free block.
+ */
+unsigned long isolate_free_block(struct mml_machine *m, struct zone *z, unsigned long pfn,
+				 struct list_head *freelist)
+{
+	struct page *page = pfn_to_page(m, pfn);
+	unsigned long n = 0;
+	unsigned int order;
+
+	spin_lock(&z->lock);
+	if (PageBuddy(page)) {
+		order = READ_ONCE(page->order);
+		n = 1UL << order;
+		del_from_free_list(z, page, order);
+		mod_zone_free(m, z, -(long)n);
+		for (unsigned long i = 0; i < n; i++)
+			WRITE_ONCE(page[i].alloc_gen, page[i].alloc_gen + 1);
+	}
+	spin_unlock(&z->lock);
+	for (unsigned long i = 0; i < n; i++) {
+		page[i].mapping = NULL;
+		page[i].index = 0;
+		page[i].private = 0;
+		WRITE_ONCE(page[i].compound_head, 0);
+		WRITE_ONCE(page[i].order, 0);
+		atomic_set(&page[i]._refcount, 1);
+		list_add_tail(&page[i].lru, freelist);
+	}
+	return n;
+}

@@ -422,10 +422,19 @@ static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 		if (page && folio_precise_page_mapcount(page_folio(page), page) == 1)
 			flags |= MML_PM_MMAP_EXCLUSIVE;
 	} else if (!pte_none(pte)) {
-		/* Swap entries arrive with swap: type and offset, as Linux encodes them. */
-		frame = ((uint64_t)__pte_swp_type(pte) & MML_PM_SWAP_TYPE_MASK) |
-			(__pte_swp_offset(pte) << MML_PM_SWAP_OFFSET_SHIFT);
+		swp_entry_t entry = pte_to_swp_entry(pte);
+		/*
+		 * Swap entries arrive with swap: type and offset, as Linux
+		 * encodes them; a migration or device-exclusive entry's offset
+		 * is its frame, and its page says file or not.
+		 */
+		uint64_t offset = is_pfn_swap_entry(entry) ? swp_offset_pfn(entry) : __pte_swp_offset(pte);
+
+		frame = ((uint64_t)__pte_swp_type(pte) & MML_PM_SWAP_TYPE_MASK) | (offset << MML_PM_SWAP_OFFSET_SHIFT);
 		flags |= MML_PM_SWAP;
+		if (is_pfn_swap_entry(entry) &&
+		    !folio_test_anon(page_folio(pfn_to_page(vma->vm_mm->machine, swp_offset_pfn(entry)))))
+			flags |= MML_PM_FILE;
 		if (pte_swp_soft_dirty(pte))
 			flags |= MML_PM_SOFT_DIRTY;
 		if (pte_swp_uffd_wp(pte))

@@ -11,7 +11,8 @@
  * only what a signal handler may (open, write, close on saved buffers).
  * A SIGKILL of the runner is the one end nothing can undo.
  *
- * Written: the files under /sys/kernel/mm/transparent_hugepage/ alone
+ * Written: the files under /sys/kernel/mm/transparent_hugepage/, and
+ * /proc/sys/vm/compact_memory, an action with no setting behind it
  * (drop_caches is runner.c's, on the scenario's own files).  Read: those,
  * /proc/sys/vm/ and /sys/kernel/debug/.  Anything else is skipped:
  * mmlab has no such file, and the host's is not the scenario's to touch.
@@ -28,6 +29,8 @@
 
 #define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
 #define SPLIT_FILE	"/sys/kernel/debug/split_huge_pages"
+/* An action, not a setting: compacting the host's memory leaves nothing to restore. */
+#define COMPACT_FILE	"/proc/sys/vm/compact_memory"
 #define MAX_SAVED	64
 
 /*
@@ -140,6 +143,8 @@ int cf_host_sys_write(struct cf_backend *b, const char *path, const char *value)
 	int r;
 
 	cf_emerg_arm();
+	if (!strcmp(path, COMPACT_FILE))
+		return write_file(path, value, strlen(value));
 	if (!has_prefix(path, THP_DIR) || !plain_path(path)) {
 		snprintf(b->why, sizeof(b->why), "the host's %.60s is the whole machine's: "
 			 "only THP knobs are written", path);

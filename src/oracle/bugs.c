@@ -178,6 +178,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"seed 003 (\"This is users' data\"): a lazily freed folio written since must stay dirty on every path; folio_migrate_flags copies PG_dirty and remove_migration_pte keeps the pte's dirty bit",
 		"--nodes 2",
 	},
+	[BUG_FORK_MIGRATION_WRITABLE] = {
+		"fork-migration-writable",
+		"fork copies a writable migration entry as it is into the child: when the migration ends both processes map the page writable, and the child's writes reach the parent",
+		"copy_nonpresent_pte has turned a writable migration entry readable in both parent and child since page migration came (2.6.16); seed 000 asks that fork copy migration entries correctly. Seen here with a migration held half way (migrate unmap)",
+		"--nodes 2",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -145,6 +145,25 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 			return;
 		}
 
+		/*
+		 * Migration entries live only while their folio is locked under
+		 * migration or a split, inside one operation, or while a
+		 * migration is held half way (mml_migrate_unmap): then they
+		 * count in the rss as the page did.  Any other outlived its
+		 * migration (remove_migration_ptes missed it).
+		 */
+		if (is_migration_entry(entry)) {
+			pfn = swp_offset_pfn(entry);
+			if (pfn_valid(m, pfn) && folio_test_locked(page_folio(pfn_to_page(m, pfn))) &&
+			    folio_migration_held(m, page_folio(pfn_to_page(m, pfn)))) {
+				(*rss)++;
+				return;
+			}
+			FAIL(st, INV_SWAP, "mm %d: migration entry at %#llx for pfn %lu outlived its migration "
+			     "(folio %slocked)", mm->tgid, (unsigned long long)addr, pfn,
+			     pfn_valid(m, pfn) && folio_test_locked(page_folio(pfn_to_page(m, pfn))) ? "" : "un");
+			return;
+		}
 		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
 			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
 			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
@@ -472,6 +491,48 @@ static void check_large_anon_folio(struct check_state *st, struct folio *folio)
 		     folio_pfn(st->m, folio), mapped, folio_nr_pages(folio));
 }
 
+/*
+ * The nodes: each zone's free count is what its buddy lists hold, no
+ * free block strays outside its zone, and the machine's numa_* counters
+ * are the sums of the nodes' numastat.
+ */
+static void check_nodes(struct check_state *st)
+{
+	static const enum vm_stat_item totals[NR_NUMA_STAT_ITEMS] = {
+		NUMA_HIT_TOTAL, NUMA_MISS_TOTAL, NUMA_FOREIGN_TOTAL, NUMA_INTERLEAVE_TOTAL, NUMA_LOCAL_TOTAL,
+		NUMA_OTHER_TOTAL,
+	};
+	struct mml_machine *m = st->m;
+	long sums[NR_NUMA_STAT_ITEMS] = { 0 };
+
+	for (int nid = 0; nid < m->nr_nodes; nid++) {
+		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
+		unsigned long listed = 0, end = z->zone_start_pfn + z->spanned_pages;
+
+		for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
+			struct page *p;
+
+			list_for_each_entry(p, &z->free_area[o].free_list, lru) {
+				unsigned long pfn = page_to_pfn(m, p);
+
+				listed += 1UL << o;
+				if (pfn < z->zone_start_pfn || pfn + (1UL << o) > end)
+					FAIL(st, INV_COUNTERS, "node %d: a free block of order %u at pfn %lu lies outside "
+					     "its zone [%lu, %lu)", nid, o, pfn, z->zone_start_pfn, end);
+			}
+		}
+		if ((long)listed != atomic_long_read(&z->free_pages))
+			FAIL(st, INV_COUNTERS, "node %d: the zone counts %ld free pages, its buddy lists hold %lu", nid,
+			     atomic_long_read(&z->free_pages), listed);
+		for (int i = 0; i < NR_NUMA_STAT_ITEMS; i++)
+			sums[i] += atomic_long_read(&NODE_DATA(m, nid)->numa_stat[i]);
+	}
+	for (int i = 0; i < NR_NUMA_STAT_ITEMS; i++)
+		if (sums[i] != global_vm_stat(m, totals[i]))
+			FAIL(st, INV_COUNTERS, "%s is %ld, the nodes' numastat add up to %ld",
+			     mml_vmstat_name(totals[i]), global_vm_stat(m, totals[i]), sums[i]);
+}
+
 static void check_frames(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
@@ -531,6 +592,7 @@ static void check_frames(struct check_state *st)
 		}
 		pfn += 1UL << folio->order;
 	}
+	check_nodes(st);
 	if ((long)free_pages != global_vm_stat(m, NR_FREE_PAGES))
 		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
 		     free_pages);

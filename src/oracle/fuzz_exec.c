@@ -179,7 +179,7 @@ void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n)
 {
 	static const char *const prefix[] = {
 		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap", [FZ_DEVICE] = "d",
-		[FZ_FD] = "f",
+		[FZ_FD] = "f", [FZ_MIGRATION] = "m",
 	};
 
 	snprintf(buf, n, "%s%d", prefix[sym % FZ_NKINDS], sym / FZ_NKINDS);
@@ -738,7 +738,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return false;
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
-		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED) {
+		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED &&
+		   op->kind != F_MIGRATE_MOVE) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -747,7 +748,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
-	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND) {
+	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
+	    op->kind == F_MIGRATE_UNMAP) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -1091,6 +1093,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MOVE_PAGES:
 	case F_MBIND:
 	case F_MIGRATE_PAGES:
+	case F_MIGRATE_UNMAP:
+	case F_MIGRATE_MOVE:
 		return fuzz_exec_numa(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:

@@ -826,7 +826,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma);
 
 	memset(op, 0, sizeof(*op));
-	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = -1;
+	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = op->held = -1;
 	if (r->story_step && gen_story_op(r, c, op))
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))

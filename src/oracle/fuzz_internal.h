@@ -58,7 +58,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
 		F_MREMAP,	/* --mremap */
-		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES,	/* --nodes */
+		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE,	/* --nodes */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -70,6 +70,9 @@ static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
 static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_SPLIT_HUGE; }
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
+
+/* Migrations a run may hold half way (--nodes: migrate unmap), all told. */
+#define MAX_HELD	256
 
 /* Swap devices a run may switch on (swap0 is --swap's), and have on at once. */
 #define MAX_SWAPONS	64
@@ -90,6 +93,7 @@ struct fop {
 	bool get;		/* pin: a FOLL_GET reference rather than a pin */
 	int dev;		/* swapon: the device it creates (swapN); swapoff: the one it ends */
 	int device;		/* F_DEV_*: the device with its own MMU (dN); attach: the one it creates */
+	int held;		/* migrate unmap: the held migration it creates (mN); move: the one it finishes */
 	unsigned dev_flags;	/* attach: MML_DEV_* */
 	int fd;			/* the descriptor used (fN), by name; -1: none (mmap: anonymous) */
 	int newfd;		/* open, memfd, dup: the descriptor it defines */
@@ -124,6 +128,8 @@ struct run {
 	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
 	int next_swap;
 	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
+	long held[MAX_HELD];		/* --nodes: migration mN's handle; 0: none (failed, or shrunk away) */
+	int next_held;
 	int ndevs, next_dev;
 	int *fdnum;			/* by descriptor name (--files): the number open returned */
 	bool *fdok;			/* defined (the call that names it succeeded) */
@@ -208,7 +214,7 @@ struct run {
  * swap0.., devices with their own MMU d0..  FZ_SYM numbers them for
  * struct scn_op, one kind in FZ_NKINDS.
  */
-enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_FD, FZ_NKINDS };
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_FD, FZ_MIGRATION, FZ_NKINDS };
 #define FZ_SYM(kind, n)	((n) * FZ_NKINDS + (kind))
 
 struct scn_op;

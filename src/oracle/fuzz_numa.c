@@ -10,8 +10,12 @@
  * rules decide it from the arguments and the layout: EINVAL for bad
  * flags, modes, masks and alignment, ENODEV for a node the machine
  * lacks, EFAULT for a hole in mbind's range; a count of pages not moved
- * (pinned ones) is any count.  The arguments go mostly to valid nodes,
+ * (pinned ones) is any count, and ENOMEM when the target node is full.  The arguments go mostly to valid nodes,
  * now and then to a node past the last, an empty mask or an unknown flag.
+ *
+ * Migrations held half way (migrate unmap, finished by migrate move or by
+ * whatever meets their entries first) let fork, mremap, mprotect,
+ * munmap, reclaim and the checker meet migration entries.
  *
  * These take rolls of their own after mremap's (fuzz_gen_op), so a run
  * without --nodes is what it was before.
@@ -53,7 +57,25 @@ void fuzz_gen_numa(struct run *r, struct chooser *c, struct fop *op)
 		op->kind = F_CHECK;
 		return;
 	}
-	switch (fuzz_choose(c, 8)) {
+	switch (fuzz_choose(c, 12)) {
+	case 8:
+	case 9:
+		/* a migration held half way, a page at a time, finished later by a move or a fault */
+		if (r->next_held >= MAX_HELD) {
+			op->kind = F_CHECK;
+			break;
+		}
+		op->kind = F_MIGRATE_UNMAP;
+		op->held = r->next_held++;
+		fuzz_pick_addr(r, c, op, true);
+		op->mode = fuzz_choose(c, 16) ? (long)fuzz_choose(c, n) : (long)n;
+		break;
+	case 10:
+		op->kind = F_MIGRATE_MOVE;
+		op->held = r->next_held ? (int)fuzz_choose(c, (uint32_t)r->next_held) : -1;
+		if (op->held < 0)
+			op->kind = F_CHECK;
+		break;
 	case 0:
 	case 1:
 	case 2:
@@ -111,10 +133,18 @@ static long mbind_expect(struct run *r, const struct fop *op, uint64_t addr)
 
 static void print_stmt(struct run *r, const struct fop *op, long exp)
 {
+	static const enum scn_op_kind kinds[] = {
+		[F_MOVE_PAGES - F_MOVE_PAGES] = SCN_OP_MOVE_PAGES, [F_MBIND - F_MOVE_PAGES] = SCN_OP_MBIND,
+		[F_MIGRATE_PAGES - F_MOVE_PAGES] = SCN_OP_MIGRATE_PAGES,
+		[F_MIGRATE_UNMAP - F_MOVE_PAGES] = SCN_OP_MIGRATE_UNMAP,
+		[F_MIGRATE_MOVE - F_MOVE_PAGES] = SCN_OP_MIGRATE_MOVE,
+	};
 	struct scn_op s;
 
-	scn_op_init(&s, op->kind == F_MOVE_PAGES ? SCN_OP_MOVE_PAGES :
-			op->kind == F_MBIND ? SCN_OP_MBIND : SCN_OP_MIGRATE_PAGES);
+	scn_op_init(&s, kinds[op->kind - F_MOVE_PAGES]);
+	if (op->kind == F_MIGRATE_UNMAP && exp >= 0)
+		s.def = FZ_SYM(FZ_MIGRATION, op->held);
+	s.pin = op->held >= 0 ? FZ_SYM(FZ_MIGRATION, op->held) : -1;
 	s.task = FZ_SYM(FZ_TASK, op->task);
 	s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
 	s.addr.off = (uint64_t)op->off;
@@ -124,10 +154,12 @@ static void print_stmt(struct run *r, const struct fop *op, long exp)
 	s.pos = (uint64_t)op->pos;
 	s.len2 = op->len2;
 	s.flags = op->flags;
-	if (exp < 0)
+	if (op->kind == F_MIGRATE_MOVE || (op->kind == F_MIGRATE_UNMAP && exp < 0))
+		s.expect.any = true;	/* a fault may have finished it; the page decides unmap's errors */
+	else if (exp < 0)
 		fuzz_stmt_result(&s, exp);
-	else if (op->kind != F_MBIND)
-		s.expect.any = true;
+	else if (op->kind == F_MOVE_PAGES || op->kind == F_MIGRATE_PAGES)
+		s.expect.any = true;	/* a count of pages not moved */
 	fuzz_print(r->scn, &s);
 }
 
@@ -147,8 +179,8 @@ bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uin
 		}
 		got = mml_move_pages(t, op->len, pages, nodes, status, (int)op->flags);
 		exp = (op->flags & ~(NF_MOVE | NF_MOVE_ALL)) ? -EINVAL : op->mode >= r->o->nodes ? -ENODEV : 0;
-		/* pages not moved (pinned, busy) are any count */
-		if (exp == 0 && got > 0)
+		/* pages not moved (pinned, busy) are any count; a full target node is ENOMEM */
+		if (exp == 0 && (got > 0 || got == -ENOMEM))
 			exp = got;
 		fuzz_judge(r, t, got, exp, "T%d move_pages %#" PRIx64 " %" PRIu64 " to node %ld flags %d", op->task,
 			   addr, op->len, op->mode, op->flags);
@@ -166,9 +198,26 @@ bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uin
 			   addr, op->len, op->advice, mask, op->flags);
 		break;
 	}
+	case F_MIGRATE_UNMAP:
+		got = mml_migrate_unmap(t, addr, (int)op->mode);
+		/* what is at addr (not present, the zero page, pinned ...) decides; the model keeps no frames */
+		exp = op->mode >= r->o->nodes ? -ENODEV : got;
+		fuzz_judge(r, t, got, exp, "T%d migrate unmap %#" PRIx64 " to node %ld", op->task, addr, op->mode);
+		if (got > 0)
+			r->held[op->held] = got;
+		break;
+	case F_MIGRATE_MOVE:
+		if (!r->held[op->held])
+			return false;	/* its unmap failed, or was shrunk away */
+		got = mml_migrate_move(r->m, r->held[op->held]);
+		r->held[op->held] = 0;
+		/* a fault may have finished it (ENOENT); a reference taken meanwhile sends it back (EAGAIN) */
+		if (got != 0 && got != -ENOENT && got != -EAGAIN)
+			fuzz_diverge(r, "migrate move m%d: got %ld", op->held, got);
+		break;
 	default:
 		got = mml_migrate_pages(t, 65, &from, &to);
-		exp = (to & ((1UL << r->o->nodes) - 1)) ? (got > 0 ? got : 0) : -EINVAL;
+		exp = (to & ((1UL << r->o->nodes) - 1)) ? (got > 0 || got == -ENOMEM ? got : 0) : -EINVAL;
 		fuzz_judge(r, t, got, exp, "T%d migrate_pages %#lx to %#lx", op->task, from, to);
 		break;
 	}

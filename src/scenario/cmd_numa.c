@@ -1,6 +1,8 @@
 /*
  * cmd_numa.c - NUMA policies and page migration: set_mempolicy, mbind,
- * move_pages, migrate_pages, expect node, expect numa_maps.
+ * move_pages, migrate_pages, expect node; migrate unmap and migrate move,
+ * a migration held half way (mmlab's alone) to watch what meets its
+ * migration entries.
  *
  * NODES is a node list as Linux prints one ("0-1,3"), or "none"; MODE a
  * policy (default, preferred, bind, interleave, local, preferred_many,
@@ -412,6 +414,74 @@ static void pr_expect_node(const struct scn_printer *pr, const struct scn_op *op
 		fprintf(pr->f, " %lld", (long long)op->value);
 }
 
+/* ---- migrate [H =] unmap A ADDR NODE, migrate move H: a migration held half way ---- */
+
+static int st_migrate_unmap(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
+		return -1;
+	t = scn_need(p, "node");
+	if (!t || scn_parse_s64(p, t, &op->value) < 0)
+		return -1;
+	if (!p->name)
+		return scn_parse_result(p, op, true);
+	if (scn_parse_result_defining(p, op) < 0)
+		return -1;
+	return scn_sym_def(p, p->name, SCN_SYM_MIGRATION, &op->def);
+}
+
+static int run_migrate_unmap(struct scn_runner *r, const struct scn_op *op)
+{
+	long h = mml_migrate_unmap(scn_task_of(r, op->task), scn_addr_of(r, &op->addr), (int)op->value);
+
+	if (scn_check_result(r, h < 0 ? h : 0))
+		return SCN_FAIL;
+	if (op->def >= 0)
+		r->vals[op->def].v = (uint64_t)h;
+	return SCN_PASS;
+}
+
+static void pr_migrate_unmap(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fputs("migrate", pr->f);
+	if (op->def >= 0) {
+		scn_print_sym(pr, op->def);
+		fputs(" =", pr->f);
+	}
+	fputs(" unmap", pr->f);
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %lld", (long long)op->value);
+}
+
+static int st_migrate_move(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t = scn_need(p, "held migration's name");
+
+	if (!t || scn_sym_use(p, t, t->n, SCN_SYM_MIGRATION, &op->pin) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_migrate_move(struct scn_runner *r, const struct scn_op *op)
+{
+	return scn_check_result(r, mml_migrate_move(r->m, (long)r->vals[op->pin].v));
+}
+
+static void pr_migrate_move(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fputs("migrate move", pr->f);
+	scn_print_sym(pr, op->pin);
+}
+
+/* The host kernel cannot be stopped half way through a migration. */
+static void obs_migrate_held(struct cf_walk *w)
+{
+	cf_skip(w, true, "a migration held half way is mmlab's alone: the host kernel cannot stop one");
+}
+
 /* ---- the conformance walk: one observation each ---- */
 
 static void obs_numa(struct cf_walk *w)
@@ -455,5 +525,9 @@ const struct scn_cmd scn_numa_cmds[] = {
 	  st_migrate_pages, run_migrate_pages, obs_numa, pr_migrate_pages },
 	{ "expect node", "TASK ADDR ( NODE | ERRNO )", SCN_OP_EXPECT_NODE, 0,
 	  st_expect_node, run_expect_node, obs_numa, pr_expect_node },
+	{ "migrate unmap", "TASK ADDR NODE", SCN_OP_MIGRATE_UNMAP, SCN_CMD_NAMES,
+	  st_migrate_unmap, run_migrate_unmap, obs_migrate_held, pr_migrate_unmap },
+	{ "migrate move", "MIGRATION", SCN_OP_MIGRATE_MOVE, 0,
+	  st_migrate_move, run_migrate_move, obs_migrate_held, pr_migrate_move },
 	{ NULL }
 };

@@ -216,6 +216,7 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_DEVICE: return "a device";
 	case SCN_SYM_DETACHED: return "a detached device";
 	case SCN_SYM_FD: return "a descriptor";
+	case SCN_SYM_MIGRATION: return "a migration held half way";
 	default: return "gone";
 	}
 }
@@ -794,9 +795,10 @@ static int parse_statement(struct scn_parser *p, const char *line, size_t n)
 		p->seen_stmt = true;
 	} else {
 		p->i = 1;
-		if (scn_tok_is(kw, "expect") || scn_tok_is(kw, "device")) {
+		if (scn_tok_is(kw, "expect") || scn_tok_is(kw, "device") || scn_tok_is(kw, "migrate")) {
 			p->seen_stmt = true;
-			return parse_prefixed(p, op, scn_tok_is(kw, "expect") ? "expect" : "device");
+			return parse_prefixed(p, op, scn_tok_is(kw, "expect") ? "expect" :
+						     scn_tok_is(kw, "device") ? "device" : "migrate");
 		}
 		c = scn_cmd_find(kw);
 		if (!c || (c->flags & SCN_CMD_NAMED)) {

@@ -218,6 +218,40 @@ TEST(a_thp_moves_whole_and_half_of_one_moves_by_ptes)
 	H_END(m);
 }
 
+/*
+ * Both ends 2 MiB-aligned, a whole pmd's worth of small pages: the pte
+ * table itself moves (move_normal_pmd), the same frame under the new pmd;
+ * one end off by a page: the ptes move into a new table.
+ */
+TEST(aligned_moves_take_the_pte_table_along)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *t = h_spawn(m);
+	unsigned long table;
+	pmd_t *pmd;
+
+	REQUIRE(t);
+	h_map(t, A1, HUGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE_EQ(mml_madvise(t, A1, HUGE, MADV_NOHUGEPAGE), 0);
+	REQUIRE(h_fill(t, A1, HUGE, 0x61));
+	pmd = mm_find_pmd(t->mm, A1);
+	REQUIRE(pmd && !pmd_trans_huge(pmdp_get(pmd)));
+	table = pmd_pfn(pmdp_get(pmd));
+	CHECK_EQ(mml_mremap(t, A1, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, A2), (long)A2);
+	pmd = mm_find_pmd(t->mm, A2);
+	CHECK(pmd && pmd_pfn(pmdp_get(pmd)) == table);
+	CHECK(h_expect(t, A2, HUGE, 0x61));
+	CHECK_EQ(h_poke(t, A1, 1), -EFAULT);
+	CHECK_EQ(mml_check(m), 0);
+	/* Off by a page: no table can move whole. */
+	CHECK_EQ(mml_mremap(t, A2, HUGE, HUGE, MREMAP_MAYMOVE | MREMAP_FIXED, A1 + H_PAGE), (long)(A1 + H_PAGE));
+	pmd = mm_find_pmd(t->mm, A1 + H_PAGE);
+	CHECK(pmd && pmd_pfn(pmdp_get(pmd)) != table);
+	CHECK(h_expect(t, A1 + H_PAGE, HUGE, 0x61));
+	CHECK_EQ(mml_check(m), 0);
+	H_END(m);
+}
+
 TEST(shared_memory_moves_and_stays_shared)
 {
 	struct mml_machine *m = h_machine(0);
