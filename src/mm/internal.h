@@ -391,7 +391,7 @@ unsigned long deferred_split_scan(struct mml_machine *m, unsigned long nr);
 
 /* ---- the OOM killer (oom_kill.c) ------------------------------------------------------------ */
 
-bool out_of_memory(struct mml_machine *m);
+bool out_of_memory(struct mml_machine *m, const nodemask_t *nodemask);
 void oom_reap_if_pending(struct mm_struct *mm);
 void oom_reap_done(struct mm_struct *mm);
 

@@ -216,17 +216,32 @@ static void oom_kill_report(struct mml_machine *m, struct mm_struct *mm)
 
 /*
  * Models out_of_memory(): kill a process, or wait for the one already
- * killed; true if the allocation is worth retrying.  When the victim is
+ * killed; true if the allocation is worth retrying.  nodemask: the nodes
+ * a policy binds the allocation to (NULL: any); every process is
+ * eligible, as no cpuset narrows them.  When the victim is
  * the caller's own process the caller must fail instead (its fatal
  * signal), and its thread reaps on the way out.
  */
-bool out_of_memory(struct mml_machine *m)
+bool out_of_memory(struct mml_machine *m, const nodemask_t *nodemask)
 {
 	struct mm_struct *victim;
 	enum oom_choice choice;
+	long free = 0, high = 0;
 
-	/* Another kill may have freed memory since our reclaim gave up: look again. */
-	if (global_vm_stat(m, NR_FREE_PAGES) > (long)total_watermark(m, WMARK_HIGH))
+	/*
+	 * Another kill may have freed memory since our reclaim gave up: look
+	 * again, on the nodes the allocation may use (a policy's constraint,
+	 * CONSTRAINT_MEMORY_POLICY: memory elsewhere does not help it).
+	 */
+	for (int nid = 0; nid < m->nr_nodes; nid++) {
+		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
+
+		if (nodemask && !node_isset(nid, nodemask))
+			continue;
+		free += atomic_long_read(&z->free_pages);
+		high += (long)z->_watermark[WMARK_HIGH];
+	}
+	if (free > high)
 		return true;
 	choice = select_bad_process(m, &victim);
 	if (choice == OOM_NONE) {

@@ -310,16 +310,16 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 		/*
 		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,
 		 * and try again while it makes progress; then the OOM killer
-		 * (__alloc_pages_may_oom), unless this thread is its victim or
-		 * the request is costly or bound to one node.  After a kill,
-		 * start over.
+		 * (__alloc_pages_may_oom), constrained to the nodemask's memory,
+		 * unless this thread is its victim or the request is costly or
+		 * for one node only.  After a kill, start over.
 		 */
 		if (!(gfp & __GFP_DIRECT_RECLAIM))
 			return NULL;
 		if (tries < 16 && shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
 			continue;
 		if (order > PAGE_ALLOC_COSTLY_ORDER || (gfp & __GFP_THISNODE) || fatal_signal_pending(current) ||
-		    !out_of_memory(m) || fatal_signal_pending(current))
+		    !out_of_memory(m, nodemask) || fatal_signal_pending(current))
 			return NULL;
 		tries = -1;
 	}

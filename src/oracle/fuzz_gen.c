@@ -238,8 +238,22 @@ static bool gen_rewrite_story_op(struct run *r, struct chooser *c, struct fop *o
 		op->len = op->kind == F_WRITE ? 1 + choose(c, 64) : 16 * (1 + choose(c, 16));
 		op->byte = (uint8_t)(1 + choose(c, op->kind == F_WRITE ? 255 : 15));
 		return true;
-	case 3:
 	case 5:
+		/*
+		 * On a NUMA machine the page may move first (seed 003 on the
+		 * migration path): what was written after MADV_FREE must come
+		 * back from the new page too.  Asked again until it says no.
+		 */
+		if (r->o->nodes > 1 && choose(c, 2)) {
+			op->kind = F_MOVE_PAGES;
+			op->len = 1;
+			op->mode = (long)choose(c, (uint32_t)r->o->nodes);
+			op->flags = MPOL_MF_MOVE;
+			r->story_step = 5;
+			return true;
+		}
+		/* fall through */
+	case 3:
 		op->kind = F_MADVISE;
 		op->advice = r->story_step == 4 ? MADV_FREE : MADV_PAGEOUT;
 		op->len = PG;

@@ -159,8 +159,9 @@ struct run {
 	bool story_free;
 	/*
 	 * Or a "rewrite story": a page (tagged or not) is written, lazily
-	 * freed, written again (bytes or tags), pushed out, and read back:
-	 * what was written after MADV_FREE must come back, tags and all.
+	 * freed, written again (bytes or tags), perhaps moved to another node
+	 * (--nodes), pushed out, and read back: what was written after
+	 * MADV_FREE must come back, tags and all.
 	 */
 	bool story_rewrite;
 	/*

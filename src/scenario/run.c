@@ -434,6 +434,14 @@ static int machine_stop(struct scn_runner *r, int status)
 	int ret;
 
 	r->op = NULL;
+	/*
+	 * Migrations still held half way finish first, while their processes
+	 * live, as power-off finishes them (mml_machine_free): what their
+	 * entries became is then seen, as the fuzzer sees it.
+	 */
+	for (int i = 0; i < r->s->nsyms; i++)
+		if (r->s->syms[i].kind == SCN_SYM_MIGRATION && r->vals[i].v)
+			mml_migrate_move(r->m, (long)r->vals[i].v);
 	while (r->nlive) {
 		struct mml_task *t = r->live[--r->nlive];
 
