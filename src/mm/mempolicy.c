@@ -377,12 +377,15 @@ static int node_of_user_page(struct mml_task *t, uint64_t addr)
 	vma = err ? NULL : vma_lookup(mm, addr);
 	if (vma)
 		page = folio_walk_page(vma, addr, &err);
-	/* The zero page is a page too, of the node it lives on. */
-	nid = page ? page_to_nid(t->machine, page) : err == -EFAULT && vma ? page_to_nid(t->machine, t->machine->zero_page)
-									: (err ? err : -EFAULT);
-	up_read(&mm->mmap_lock);
-	if (page)
+	if (page) {
+		nid = page_to_nid(t->machine, page);
 		folio_put(t->machine, page_folio(page));
+	} else if (vma && err == -EFAULT) {
+		nid = page_to_nid(t->machine, t->machine->zero_page);	/* a page too, on its node */
+	} else {
+		nid = err ? err : -EFAULT;
+	}
+	up_read(&mm->mmap_lock);
 	return nid;
 }
 
@@ -682,7 +685,7 @@ static long do_mbind(struct mml_task *t, uint64_t start, uint64_t len, int mode,
 		flags &= ~(unsigned int)MPOL_MF_STRICT;
 	len = PAGE_ALIGN(len);
 	end = start + len;
-	if (end < start || (len && !len))
+	if (end < start)
 		return -EINVAL;
 	if (end == start)
 		return 0;
