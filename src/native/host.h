@@ -1,11 +1,11 @@
 /*
  * host.h - what the host back end's parent side shares between its
- * files: runner.c (processes, pins, swap) and files.c (the scenario's
- * file systems on the host).
+ * files: runner.c (processes, pins), hostswap.c (swap files) and files.c
+ * (the scenario's file systems on the host).
  *
  * Whatever the host is left with must go when the runner ends, however it
  * ends: runner.c owns the signal handlers and atexit hook that undo it
- * (cf_emerg_arm), and calls files.c's part from them.
+ * (cf_emerg_arm), and calls the other files' parts from them.
  */
 #ifndef MMLAB_NATIVE_HOST_H
 #define MMLAB_NATIVE_HOST_H
@@ -19,6 +19,8 @@
 
 /* runner.c: undo the host's changes on SIGINT, SIGTERM, SIGHUP and exit() */
 void cf_emerg_arm(void);
+/* runner.c: *arr of *cap elements grown (doubling, zeroed) to hold need: 0 or -ENOMEM */
+int cf_grow(void **arr, int *cap, int need, size_t size);
 
 /*
  * files.c.  The scenario's paths are the machine's: "/tmp/NAME" and
@@ -57,6 +59,16 @@ void cf_host_sys_emerg(void);
 int cf_host_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 /* "<pid>,0x<start>,0x<end>" to /sys/kernel/debug/split_huge_pages, if debugfs is there. */
 int cf_host_split_huge_pages(struct cf_backend *b, pid_t pid, uint64_t start, uint64_t end);
+
+/*
+ * hostswap.c: the scenario's swap devices, files on the host (the back
+ * end's swapon and swapoff); all off and removed at the end, or from a
+ * signal handler (async-signal-safe).
+ */
+int cf_host_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file, bool keep, int *swap);
+int cf_host_swapoff(struct cf_backend *b, int swap);
+const char *cf_host_swap_cleanup(void);
+void cf_host_swap_emerg(void);
 
 /*
  * thp.c.  Are the host's THP settings mmlab's defaults (read once, at the

@@ -11,14 +11,10 @@
  * io_uring ring whose registered buffer is the pin (FOLL_WRITE |
  * FOLL_LONGTERM), or a pipe that holds vmsplice's page references.
  *
- * Swap devices are files the runner makes in a private directory, with a
- * swap header it writes itself, and enables with swapon(2) (root only).
- * stop() swaps them off and removes them, after the processes are gone;
- * a signal that ends the runner (SIGINT, SIGTERM, SIGHUP: `timeout`, ^C)
- * does the same first, so no swap file is ever left enabled on the host.
- * The scenario's files live in private directories (files.c), removed
- * the same ways; THP knobs a scenario writes are put back the same ways
- * (hostsys.c).
+ * Whatever the host is left with goes at stop(), after the processes
+ * are gone, or first thing when a signal ends the runner (SIGINT,
+ * SIGTERM, SIGHUP: `timeout`, ^C): swap files (hostswap.c), the
+ * scenario's files (files.c), THP knobs put back (hostsys.c).
  */
 #define _GNU_SOURCE	/* pipe2, vmsplice, tee, F_SETPIPE_SZ, asprintf */
 #include <errno.h>
@@ -33,7 +29,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,11 +58,6 @@ struct host_pin {
 	uint64_t *pfn;		/* frames right after the pin: what it holds */
 };
 
-struct host_swap {
-	char path[256];
-	bool on;
-};
-
 struct host {
 	struct host_task *task;
 	int ntask, captask;
@@ -79,9 +69,6 @@ struct host {
 	bool broken;
 	int64_t last_fd;	/* cf_rep.fd of the latest answer */
 	int cpu;		/* where every host task runs */
-	struct host_swap *swap;
-	int nswap, capswap;
-	char swapdir[200];	/* private directory of the swap files, "" = none */
 	int nodes;		/* the host's NUMA nodes with memory */
 	int machine_nodes;	/* the scenario's machine's (machine nodes=N) */
 };
@@ -91,7 +78,7 @@ static struct host *H(struct cf_backend *b)
 	return b->priv;
 }
 
-static int grow(void **arr, int *cap, int need, size_t size)
+int cf_grow(void **arr, int *cap, int need, size_t size)
 {
 	void *n;
 	int c = *cap ? *cap : 8;
@@ -111,7 +98,7 @@ static int grow(void **arr, int *cap, int need, size_t size)
 
 static void pid_add(struct host *h, pid_t pid)
 {
-	if (pid > 0 && !grow((void **)&h->pids, &h->cappids, h->npids + 1, sizeof(pid_t)))
+	if (pid > 0 && !cf_grow((void **)&h->pids, &h->cappids, h->npids + 1, sizeof(pid_t)))
 		h->pids[h->npids++] = pid;
 }
 
@@ -162,7 +149,7 @@ static int64_t call(struct cf_backend *b, int task, struct cf_req *q,
 
 static int new_task(struct host *h, int sock, pid_t pid)
 {
-	if (grow((void **)&h->task, &h->captask, h->ntask + 1, sizeof(*h->task)))
+	if (cf_grow((void **)&h->task, &h->captask, h->ntask + 1, sizeof(*h->task)))
 		return -ENOMEM;
 	h->task[h->ntask] = (struct host_task){ sock, pid };
 	return h->ntask++;
@@ -468,7 +455,7 @@ static int64_t pin_keep(struct host *h, struct cf_req *q, int kind, int fd,
 	struct host_pin *p;
 	int r;
 
-	if (grow((void **)&h->pin, &h->cappin, h->npin + 1, sizeof(*h->pin)))
+	if (cf_grow((void **)&h->pin, &h->cappin, h->npin + 1, sizeof(*h->pin)))
 		return -ENOMEM;
 	p = &h->pin[h->npin];
 	p->pfn = malloc(q->len * 8);
@@ -735,38 +722,18 @@ static int host_pin_pfn(struct cf_backend *b, int pin, uint64_t i, uint64_t *pfn
 	return 0;
 }
 
-/* ---- swap ---- */
+/* ---- what the host must not be left with ---- */
 
-/*
- * What a signal that ends the runner must still undo: the swap files
- * enabled on the host.  Plain arrays, read by the handler
- * (async-signal-safe: swapoff, unlink, rmdir, raise).
- */
-#define MAX_HOST_SWAP	32
-static char emerg_path[MAX_HOST_SWAP][256];
-static volatile sig_atomic_t emerg_on[MAX_HOST_SWAP];
-static char emerg_dir[200];
 static pid_t emerg_owner;
 static bool emerg_armed;
 
 static void emerg_cleanup(void)
 {
-	int i;
-
 	if (getpid() != emerg_owner)
 		return;
 	cf_host_files_emerg();
 	cf_host_sys_emerg();
-	for (i = 0; i < MAX_HOST_SWAP; i++) {
-		if (emerg_on[i] == 2)
-			swapoff(emerg_path[i]);
-		if (emerg_on[i]) {
-			unlink(emerg_path[i]);
-			emerg_on[i] = 0;
-		}
-	}
-	if (emerg_dir[0])
-		rmdir(emerg_dir);
+	cf_host_swap_emerg();
 }
 
 static void emerg_signal(int sig)
@@ -791,148 +758,6 @@ void cf_emerg_arm(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	atexit(emerg_cleanup);
-}
-
-/*
- * mkswap's work, done here: the Linux swap header (include/linux/swap.h,
- * union swap_header) in the first page - version 1, last_page, no bad
- * pages, "SWAPSPACE2" in the page's last 10 bytes - then zeros written
- * to the end, so that the file has no holes (swapon refuses holes).
- */
-static int swap_file_write(const char *path, uint64_t pages)
-{
-	static unsigned char buf[1 << 20];
-	uint64_t total = pages * PAGE, done, n;
-	uint32_t version = 1, last_page = (uint32_t)(pages - 1), nr_bad = 0;
-	int fd, r = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) < 0)
-		r = -errno;
-	for (done = 0; !r && done < total; done += n) {
-		n = total - done < sizeof(buf) ? total - done : sizeof(buf);
-		memset(buf, 0, n);
-		if (done == 0) {
-			/* bootbits[1024], then version, last_page, nr_badpages */
-			memcpy(buf + 1024, &version, 4);
-			memcpy(buf + 1028, &last_page, 4);
-			memcpy(buf + 1032, &nr_bad, 4);
-			memcpy(buf + PAGE - 10, "SWAPSPACE2", 10);
-		}
-		if (write(fd, buf, n) != (ssize_t)n)
-			r = errno ? -errno : -EIO;
-	}
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int swap_dir(struct cf_backend *b)
-{
-	struct host *h = H(b);
-	const char *tmp = getenv("TMPDIR");
-
-	if (h->swapdir[0])
-		return 0;
-	snprintf(h->swapdir, sizeof(h->swapdir), "%s/mmlab-conform-swap.XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 120 ? tmp : "/tmp");
-	if (!mkdtemp(h->swapdir)) {
-		snprintf(b->why, sizeof(b->why), "cannot make a directory for swap files: %s",
-			 strerror(errno));
-		h->swapdir[0] = '\0';
-		return -CF_SKIP;
-	}
-	memcpy(emerg_dir, h->swapdir, sizeof(emerg_dir));
-	return 0;
-}
-
-/*
- * There is no memory-backed swap on the host: `swapon SIZE` is a file
- * too (docs/conformance.md).  Errors that say "not here" (EPERM: not
- * root; EINVAL: the file system takes no swap files; ENOSYS: no
- * CONFIG_SWAP) are skips, except EINVAL for a size with no page after
- * the header, which the kernel refuses whoever asks (mmlab too).
- */
-static int host_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file,
-		       bool keep, int *swap)
-{
-	struct host *h = H(b);
-	uint64_t pages = bytes / PAGE;
-	struct host_swap *sw;
-	int r, slot, flags = 0;
-
-	if (prio < -1 || prio > SWAP_FLAG_PRIO_MASK) {
-		snprintf(b->why, sizeof(b->why), "swapon(2) takes a priority of 0..%d "
-			 "or none, not %d", SWAP_FLAG_PRIO_MASK, prio);
-		return -CF_SKIP;
-	}
-	if (prio >= 0)
-		flags = SWAP_FLAG_PREFER | (prio & SWAP_FLAG_PRIO_MASK);
-	if (bytes > (1ULL << 30)) {
-		snprintf(b->why, sizeof(b->why), "swap files over 1 GiB are not made "
-			 "on the host");
-		return -CF_SKIP;
-	}
-	if (pages < 2)
-		return -EINVAL;		/* "Empty swap-file": nothing past the header */
-	for (slot = 0; slot < MAX_HOST_SWAP && emerg_on[slot]; slot++)
-		;
-	if (slot == MAX_HOST_SWAP ||
-	    grow((void **)&h->swap, &h->capswap, h->nswap + 1, sizeof(*h->swap))) {
-		snprintf(b->why, sizeof(b->why), "more than %d swap files", MAX_HOST_SWAP);
-		return -CF_SKIP;
-	}
-	r = swap_dir(b);
-	if (r < 0)
-		return r;
-	cf_emerg_arm();
-	sw = &h->swap[h->nswap];
-	snprintf(sw->path, sizeof(sw->path), "%s/swap%d", h->swapdir, h->nswap);
-	memcpy(emerg_path[slot], sw->path, sizeof(sw->path));
-	emerg_on[slot] = 1;		/* the file exists */
-	r = swap_file_write(sw->path, pages);
-	if (r < 0) {
-		unlink(sw->path);
-		emerg_on[slot] = 0;
-		snprintf(b->why, sizeof(b->why), "cannot write a swap file: %s", strerror(-r));
-		return -CF_SKIP;
-	}
-	emerg_on[slot] = 2;		/* perhaps enabled */
-	if (swapon(sw->path, flags) < 0) {
-		r = errno;
-		unlink(sw->path);
-		emerg_on[slot] = 0;
-		if (r == EPERM || r == EINVAL || r == ENOSYS) {
-			snprintf(b->why, sizeof(b->why), "swapon(2) of a swap file on this host: %s",
-				 strerror(r));
-			return -CF_SKIP;
-		}
-		return -r;
-	}
-	if (!keep) {
-		/* the unnamed form: what it made goes at once */
-		swapoff(sw->path);
-		unlink(sw->path);
-		emerg_on[slot] = 0;
-		return 0;
-	}
-	sw->on = true;
-	*swap = h->nswap++;
-	return 0;
-}
-
-/* swapoff(2); the file stays until stop(), so a second swapoff is EINVAL */
-static int host_swapoff(struct cf_backend *b, int swap)
-{
-	struct host_swap *sw = &H(b)->swap[swap];
-
-	if (swapoff(sw->path) < 0)
-		return -errno;
-	sw->on = false;
-	return 0;
 }
 
 /* ---- files ---- */
@@ -1052,37 +877,6 @@ static int host_fail(struct cf_backend *b, unsigned sites, long nth, long repeat
 	return -CF_SKIP;
 }
 
-/* After the processes are gone: every swap file off and removed. */
-static const char *swap_cleanup(struct host *h)
-{
-	const char *msg = NULL;
-	int i;
-
-	for (i = 0; i < h->nswap; i++) {
-		if (h->swap[i].on && swapoff(h->swap[i].path) < 0)
-			msg = "host runner: swapoff at the end failed";
-		h->swap[i].on = false;
-		unlink(h->swap[i].path);
-	}
-	for (i = 0; i < MAX_HOST_SWAP; i++) {
-		/* whatever the table above missed (a failed swapoff: try again) */
-		if (emerg_on[i] == 2 && swapoff(emerg_path[i]) < 0 && errno != EINVAL &&
-		    errno != ENOENT)
-			msg = "host runner: swapoff at the end failed";
-		if (emerg_on[i])
-			unlink(emerg_path[i]);
-		emerg_on[i] = 0;
-	}
-	if (h->swapdir[0])
-		rmdir(h->swapdir);
-	h->swapdir[0] = '\0';
-	emerg_dir[0] = '\0';
-	free(h->swap);
-	h->swap = NULL;
-	h->nswap = h->capswap = 0;
-	return msg;
-}
-
 /* ---- start and stop ---- */
 
 /* The host's memory nodes: node0, node1 ... under /sys/devices/system/node (1 without the directory). */
@@ -1171,7 +965,7 @@ static const char *host_stop(struct cf_backend *b)
 		if (r == 0)
 			nanosleep(&ts, NULL);
 	}
-	swap_msg = swap_cleanup(h);
+	swap_msg = cf_host_swap_cleanup();
 	files_msg = cf_host_files_cleanup();
 	sys_msg = cf_host_sys_restore();
 	free(h->task);
@@ -1222,8 +1016,8 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->dma_read = host_dma_read;
 	b->dma_write = host_dma_write;
 	b->pin_pfn = host_pin_pfn;
-	b->swapon = host_swapon;
-	b->swapoff = host_swapoff;
+	b->swapon = cf_host_swapon;
+	b->swapoff = cf_host_swapoff;
 	b->reclaim = host_reclaim;
 	b->tag = host_tag;
 	b->fail = host_fail;
