@@ -17,6 +17,7 @@
 #endif
 
 #include "bench.h"
+#include "native/conform.h"
 #include "cli.h"
 #include "mmlab.h"
 
@@ -355,4 +356,11 @@ void bench_cache_flush(const unsigned char *p, uint64_t len)
 	(void)p;
 	(void)len;	/* no portable flush: a limit is then as warm as it comes */
 #endif
+}
+
+long bench_host_vmstat(const char *name)
+{
+	long v;
+
+	return cf_proc_counter("/proc/vmstat", name, &v) < 0 ? -1 : v;
 }

@@ -42,6 +42,9 @@ int bench_fail(struct bench_err *e, const char *fmt, ...) __attribute__((format(
  */
 void bench_cache_flush(const unsigned char *p, uint64_t len);
 
+/* A counter of the host's /proc/vmstat, or -1 if it has none. */
+long bench_host_vmstat(const char *name);
+
 /* CLOCK_MONOTONIC, in seconds. */
 double bench_now(void);
 

@@ -347,23 +347,6 @@ static int sim_runs(struct migrate_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
-/* A counter of the host's /proc/vmstat, or -1 if it has none. */
-static long host_vmstat(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	long v = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(line, sizeof(line), f))
-		if (strncmp(line, name, n) == 0 && line[n] == ' ')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static long counter_moved(long c0, long c1)
 {
 	return c0 >= 0 && c1 >= 0 ? c1 - c0 : -1;
@@ -386,14 +369,14 @@ static int nat_check(struct migrate_bench *b, const unsigned char *a, const char
 static int nat_move(struct migrate_bench *b, unsigned char *a, int row, int node)
 {
 	const char *who = row >= 0 ? b->rows[row].phase : "move_pages to node 0 first";
-	long c0 = host_vmstat("pgmigrate_success"), c1, r;
+	long c0 = bench_host_vmstat("pgmigrate_success"), c1, r;
 	double t0, dt;
 
 	t0 = bench_now();
 	r = syscall(SYS_move_pages, 0, (unsigned long)b->npages, b->nat_pages, b->to_node[node], b->status,
 		    MPOL_MF_MOVE);
 	dt = bench_now() - t0;
-	c1 = host_vmstat("pgmigrate_success");
+	c1 = bench_host_vmstat("pgmigrate_success");
 	if (r < 0) {
 		snprintf(b->nat_mp_skip, sizeof(b->nat_mp_skip), "move_pages(2) to node %d failed: %s",
 			 node, strerror(errno));
@@ -421,12 +404,12 @@ static int nat_move(struct migrate_bench *b, unsigned char *a, int row, int node
 static int nat_mremap(struct migrate_bench *b, unsigned char **cur, unsigned char *to, int row)
 {
 	const char *who = b->rows[row].phase;
-	long c0 = host_vmstat("pgalloc_normal"), c1;
+	long c0 = bench_host_vmstat("pgalloc_normal"), c1;
 	double t0 = bench_now(), dt;
 	void *r = mremap(*cur, b->size, b->size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 
 	dt = bench_now() - t0;
-	c1 = host_vmstat("pgalloc_normal");
+	c1 = bench_host_vmstat("pgalloc_normal");
 	if (r != to)
 		return bench_fail(&b->err, "native: %s: %s", who, r == MAP_FAILED ? strerror(errno) : "moved elsewhere");
 	*cur = to;

@@ -328,13 +328,6 @@ static int host_rep(struct swap_bench *b)
 
 /* ---- the host kernel's own swap ---- */
 
-static long nat_count(const char *name)
-{
-	long v;
-
-	return cf_proc_counter("/proc/vmstat", name, &v) < 0 ? -1 : v;
-}
-
 /*
  * MADV_PAGEOUT returns once the writes are submitted; wait until the
  * pages under writeback are back to what they were before.  The counter
@@ -347,7 +340,7 @@ static int nat_drain(struct swap_bench *b, long wb0)
 	double t0 = bench_now();
 	long wb;
 
-	while ((wb = nat_count("nr_writeback")) > (wb0 > 0 ? wb0 : 0)) {
+	while ((wb = bench_host_vmstat("nr_writeback")) > (wb0 > 0 ? wb0 : 0)) {
 		if (bench_now() - t0 > DRAIN_LIMIT_S) {
 			fprintf(stderr, "mmlab " CMD ": native: writeback still at %ld pages "
 				"after %.0f s (other writers on this host?); going on\n", wb,
@@ -361,7 +354,7 @@ static int nat_drain(struct swap_bench *b, long wb0)
 
 static int nat_pageout(struct swap_bench *b, unsigned char *a)
 {
-	long wb0 = nat_count("nr_writeback");
+	long wb0 = bench_host_vmstat("nr_writeback");
 
 	if (madvise(a, b->size, MADV_PAGEOUT) < 0)
 		return bench_fail(&b->err, "native: MADV_PAGEOUT: %s", strerror(errno));
@@ -383,7 +376,7 @@ static int nat_read_all(struct swap_bench *b, const unsigned char *a)
 static int nat_phase(struct swap_bench *b, unsigned char *a, int row)
 {
 	const char *counter = row == NAT_OUT ? "pswpout" : "pswpin";
-	long c0 = nat_count(counter);
+	long c0 = bench_host_vmstat(counter);
 	double t0 = bench_now();
 
 	if (row == NAT_OUT) {
@@ -395,7 +388,7 @@ static int nat_phase(struct swap_bench *b, unsigned char *a, int row)
 		if (nat_read_all(b, a))
 			return -1;
 	}
-	bench_row_time(&b->rows[row], bench_now() - t0, nat_count(counter) - c0);
+	bench_row_time(&b->rows[row], bench_now() - t0, bench_host_vmstat(counter) - c0);
 	return 0;
 }
 

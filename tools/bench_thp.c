@@ -363,23 +363,6 @@ static int sim_runs(struct thp_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
-/* A /proc/vmstat counter of the host, or -1. */
-static long host_vmstat(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	long v = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* AnonHugePages of the VMAs of this process over [a, a + len), in kB; -1 if unreadable. */
 static long nat_anon_huge_kb(const void *a, uint64_t len)
 {
@@ -439,11 +422,11 @@ static void nat_write_units(struct thp_bench *b, unsigned char *a, uint64_t unit
 
 /* Time one native phase with the host's counter around it; the counter is not checked. */
 #define NAT_PHASE(row, stmt) do {						\
-	long c0_ = host_vmstat(b->rows[row].dev_what), c1_;			\
+	long c0_ = bench_host_vmstat(b->rows[row].dev_what), c1_;			\
 	double t0_ = bench_now(), dt_;						\
 	stmt;									\
 	dt_ = bench_now() - t0_;						\
-	c1_ = host_vmstat(b->rows[row].dev_what);				\
+	c1_ = bench_host_vmstat(b->rows[row].dev_what);				\
 	bench_row_time(&b->rows[row], dt_, c0_ >= 0 && c1_ >= 0 ? c1_ - c0_ : -1);	\
 } while (0)
 
@@ -513,12 +496,12 @@ static int nat_rep(struct thp_bench *b)
 		goto out;
 	madvise(small, b->size, MADV_HUGEPAGE);
 	{
-		long c0 = host_vmstat("thp_collapse_alloc"), c1;
+		long c0 = bench_host_vmstat("thp_collapse_alloc"), c1;
 		double t0 = bench_now(), dt;
 
 		err = nat_collapse(small, b->size);
 		dt = bench_now() - t0;
-		c1 = host_vmstat("thp_collapse_alloc");
+		c1 = bench_host_vmstat("thp_collapse_alloc");
 		/* a failure is not timed: the row would time an error under the name of a collapse */
 		if (err)
 			b->nat_collapse_err = err;
