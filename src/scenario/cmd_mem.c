@@ -35,45 +35,10 @@ static int parse_prot(struct scn_parser *p, long *out)
 	return 0;
 }
 
-/*
- * A word of flags: names (lookup's) or numbers, joined by ',' or '|'; a
- * number among names gives bits without a name, for EINVAL tests.  what
- * names the call in errors ("mmap", "mremap"), hint follows an unknown name.
- */
-static int parse_flag_word(struct scn_parser *p, const char *need, const char *what, const char *hint,
-			   int (*lookup)(const char *s, size_t n, long *out), long *out)
-{
-	struct scn_tok *t = scn_need_word(p, need);
-	size_t a = 0, b;
-	long flags = 0;
-
-	if (!t)
-		return -1;
-	while (a <= t->n) {
-		long f;
-		uint64_t v;
-
-		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
-			;
-		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
-			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
-				return scn_perr(p, t->col + a, "bad %s flag number", what);
-			f = (long)v;
-		} else if (lookup(t->s + a, b - a, &f) < 0) {
-			return scn_perr(p, t->col + a, "unknown %s flag '%.*s'%s", what,
-					(int)(b - a > 40 ? 40 : b - a), t->s + a, hint);
-		}
-		flags |= f;
-		a = b + 1;
-	}
-	*out = flags;
-	return 0;
-}
-
 /* private,anonymous or MAP_PRIVATE|MAP_ANONYMOUS, or a number. */
 static int parse_mflags(struct scn_parser *p, long *out)
 {
-	return parse_flag_word(p, "mmap flags (private,anonymous,...)", "mmap", "", scn_mmap_flag, out);
+	return scn_parse_flag_word(p, "mmap flags (private,anonymous,...)", "mmap", "", scn_mmap_flag, out);
 }
 
 static int parse_advice(struct scn_parser *p, long *out)
@@ -174,7 +139,7 @@ static int mremap_flag(const char *s, size_t n, long *out)
 /* maymove,fixed or MREMAP_MAYMOVE|MREMAP_FIXED, 0, or a number among names */
 static int parse_mremap_flags(struct scn_parser *p, long *out)
 {
-	return parse_flag_word(p, "mremap flags (maymove, fixed, dontunmap, or 0)", "mremap",
+	return scn_parse_flag_word(p, "mremap flags (maymove, fixed, dontunmap, or 0)", "mremap",
 			       " (maymove, fixed, dontunmap, or 0)", mremap_flag, out);
 }
 

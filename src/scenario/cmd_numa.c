@@ -26,17 +26,13 @@ static const char *const mode_names[] = {
 };
 #define NR_MODES	(sizeof(mode_names) / sizeof(mode_names[0]))
 
-static const struct { const char *name; long bit; } mode_flags[] = {
-	{ "static", MPOL_F_STATIC_NODES }, { "relative", MPOL_F_RELATIVE_NODES },
-	{ "balancing", MPOL_F_NUMA_BALANCING },
-};
 
 static bool word_is(const char *s, size_t n, const char *w)
 {
 	return strlen(w) == n && !memcmp(s, w, n);
 }
 
-/* MODE: a name or a number, then "|flag"s; into op->arg. */
+/* MODE: a name or a number, then "|" and its flags (static, relative, balancing); into op->arg. */
 static int parse_mode(struct scn_parser *p, long *out)
 {
 	struct scn_tok *t = scn_need_word(p, "policy mode (default, preferred, bind, interleave, local ...)");
@@ -47,20 +43,20 @@ static int parse_mode(struct scn_parser *p, long *out)
 	*out = 0;
 	for (bool first = true; a <= t->n; a = b + 1, first = false) {
 		uint64_t v;
+		long bit;
 		bool found = false;
 
-		for (b = a; b < t->n && t->s[b] != '|'; b++)
+		for (b = a; b < t->n && t->s[b] != '|' && (first || t->s[b] != ','); b++)
 			;
 		for (unsigned i = 0; first && i < NR_MODES && !found; i++)
 			if (word_is(t->s + a, b - a, mode_names[i])) {
 				*out |= i;
 				found = true;
 			}
-		for (unsigned i = 0; !first && i < 3 && !found; i++)
-			if (word_is(t->s + a, b - a, mode_flags[i].name)) {
-				*out |= mode_flags[i].bit;
-				found = true;
-			}
+		if (!first && !found && scn_flag(SCN_MPOL_MODE_FLAGS, t->s + a, b - a, &bit) == 0) {
+			*out |= bit;
+			found = true;
+		}
 		if (!found && !scn_num_parse(t->s + a, b - a, false, &v) && v <= 0xffff) {
 			*out |= (long)v;
 			found = true;
@@ -126,15 +122,16 @@ static void print_nodes(FILE *f, uint64_t mask)
 
 static void print_mode(FILE *f, long mode)
 {
-	long m = mode & ~(long)(MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING);
+	long flags = mode & (MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING);
+	long m = mode & ~flags;
+	char names[64];
 
 	if (m >= 0 && (unsigned long)m < NR_MODES)
 		fprintf(f, " %s", mode_names[m]);
 	else
 		fprintf(f, " %ld", m);
-	for (unsigned i = 0; i < 3; i++)
-		if (mode & mode_flags[i].bit)
-			fprintf(f, "|%s", mode_flags[i].name);
+	if (flags)
+		fprintf(f, "|%s", scn_flags_name(SCN_MPOL_MODE_FLAGS, flags, names, sizeof(names)));
 }
 
 /* The mask as the syscalls take it: maxnode 65 covers the word. */
@@ -172,53 +169,23 @@ static void pr_set_mempolicy(const struct scn_printer *pr, const struct scn_op *
 
 /* ---- mbind A ADDR LEN MODE NODES [FLAGS] ---- */
 
-static const struct { const char *name; long bit; } mbind_flags[] = {
-	{ "strict", MPOL_MF_STRICT }, { "move", MPOL_MF_MOVE }, { "move_all", MPOL_MF_MOVE_ALL },
-};
+static int mf_flag(const char *s, size_t n, long *out)
+{
+	return scn_flag(SCN_MPOL_MF_FLAGS, s, n, out);
+}
 
 /* strict,move or move_all, or a number among them; into flags. */
 static int parse_mf_flags(struct scn_parser *p, long *out)
 {
-	struct scn_tok *t = scn_need_word(p, "flags (strict, move, move_all, or 0)");
-	size_t a = 0, b;
-
-	if (!t)
-		return -1;
-	*out = 0;
-	for (; a <= t->n; a = b + 1) {
-		uint64_t v;
-		bool found = false;
-
-		for (b = a; b < t->n && t->s[b] != ','; b++)
-			;
-		for (unsigned i = 0; i < 3 && !found; i++)
-			if (word_is(t->s + a, b - a, mbind_flags[i].name)) {
-				*out |= mbind_flags[i].bit;
-				found = true;
-			}
-		if (!found && !scn_num_parse(t->s + a, b - a, false, &v) && v <= 0xffffffffu) {
-			*out |= (long)v;
-			found = true;
-		}
-		if (!found)
-			return scn_perr(p, t->col + (unsigned)a, "unknown flag '%.*s' (strict, move, move_all, or 0)",
-					(int)(b - a), t->s + a);
-	}
-	return 0;
+	return scn_parse_flag_word(p, "flags (strict, move, move_all, or 0)", "mbind",
+				   " (strict, move, move_all, or 0)", mf_flag, out);
 }
 
 static void print_mf_flags(FILE *f, long flags)
 {
-	int n = 0;
+	char names[64];
 
-	fputc(' ', f);
-	for (unsigned i = 0; i < 3; i++)
-		if (flags & mbind_flags[i].bit)
-			fprintf(f, "%s%s", n++ ? "," : "", mbind_flags[i].name);
-	if (flags & ~7L)
-		fprintf(f, "%s%#lx", n++ ? "," : "", flags & ~7L);
-	if (!n)
-		fputc('0', f);
+	fprintf(f, " %s", scn_flags_name(SCN_MPOL_MF_FLAGS, flags, names, sizeof(names)));
 }
 
 static int st_mbind(struct scn_parser *p, struct scn_op *op)

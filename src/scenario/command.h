@@ -130,6 +130,13 @@ int scn_parse_access(struct scn_parser *p, struct scn_op *op, bool store);
 int scn_parse_result(struct scn_parser *p, struct scn_op *op, bool allowed);
 int scn_parse_result_defining(struct scn_parser *p, struct scn_op *op);
 int scn_parse_cmp(struct scn_parser *p, enum scn_cmp *c);
+/*
+ * A word of flags: names (lookup's) or numbers, joined by ',' or '|'
+ * (need: what is missing; what: the call, in errors; hint: after an
+ * unknown name).
+ */
+int scn_parse_flag_word(struct scn_parser *p, const char *need, const char *what, const char *hint,
+			int (*lookup)(const char *s, size_t n, long *out), long *out);
 /* CMP VALUE and the end of the line, into op->cmp and op->value */
 int scn_parse_comparison(struct scn_parser *p, struct scn_op *op);
 

@@ -251,6 +251,18 @@ static const struct scn_name mremap_flags[] = {
 	{ NULL, 0 }
 };
 
+/* mbind(2) and move_pages(2)'s flags, and a policy mode's (<numaif.h>) */
+static const struct scn_name mpol_mf_flags[] = {
+	{ "strict", MPOL_MF_STRICT }, { "move", MPOL_MF_MOVE }, { "move_all", MPOL_MF_MOVE_ALL },
+	{ NULL, 0 }
+};
+
+static const struct scn_name mpol_mode_flags[] = {
+	{ "static", MPOL_F_STATIC_NODES }, { "relative", MPOL_F_RELATIVE_NODES },
+	{ "balancing", MPOL_F_NUMA_BALANCING },
+	{ NULL, 0 }
+};
+
 static const struct scn_name seals[] = {
 	{ "seal", F_SEAL_SEAL }, { "shrink", F_SEAL_SHRINK }, { "grow", F_SEAL_GROW },
 	{ "write", F_SEAL_WRITE },
@@ -274,6 +286,8 @@ static const struct {
 	[SCN_MS_FLAGS] = { ms_flags, "MS_", "0" },
 	[SCN_SEALS] = { seals, "F_SEAL_", "none" },
 	[SCN_MREMAP_FLAGS] = { mremap_flags, "MREMAP_", "0" },
+	[SCN_MPOL_MF_FLAGS] = { mpol_mf_flags, "MPOL_MF_", "0" },
+	[SCN_MPOL_MODE_FLAGS] = { mpol_mode_flags, "MPOL_F_", "" },
 };
 
 /* The entry with exactly this name (n bytes), case and all, or NULL. */

@@ -343,6 +343,8 @@ enum scn_flag_set {
 	SCN_MS_FLAGS,		/* msync: async sync invalidate */
 	SCN_SEALS,		/* seal, expect seals: seal shrink grow write future-write */
 	SCN_MREMAP_FLAGS,	/* mremap: maymove fixed dontunmap */
+	SCN_MPOL_MF_FLAGS,	/* mbind, move_pages: strict move move_all */
+	SCN_MPOL_MODE_FLAGS,	/* a policy mode's: static relative balancing */
 };
 int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit);	/* one flag */
 const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n); /* "rdwr,creat" */
