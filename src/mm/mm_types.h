@@ -423,7 +423,8 @@ enum vm_stat_item {
 	NR_SHMEM,		/* nr_shmem */
 	NR_FILE_DIRTY,		/* nr_dirty */
 	NR_WRITEBACK,		/* nr_writeback */
-	NUMA_HIT_TOTAL,		/* numa_hit ... numa_other: the sums of the nodes' numastat */
+	/* numa_hit ... numa_other: the nodes' numastat, summed when read (vmstat.c) */
+	NUMA_HIT_TOTAL,
 	NUMA_MISS_TOTAL,
 	NUMA_FOREIGN_TOTAL,
 	NUMA_INTERLEAVE_TOTAL,

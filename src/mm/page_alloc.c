@@ -208,28 +208,21 @@ static struct page *rmqueue(struct mml_machine *m, struct zone *z, unsigned int 
 /*
  * Models zone_statistics(): numa_hit on the node that gave the pages when
  * it was the preferred one, else numa_miss there and numa_foreign on the
- * preferred; numa_local or numa_other by the running CPU's node.
+ * preferred; numa_local or numa_other by the running CPU's node.  Only
+ * the nodes count: /proc/vmstat's numa_* are their sums (vmstat.c), as
+ * Linux folds its per-zone counters.
  */
 static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, long n)
 {
-	pg_data_t *pgdat = NODE_DATA(m, nid);
+	atomic_long_t *stat = NODE_DATA(m, nid)->numa_stat;
 
 	if (nid == preferred_nid) {
-		atomic_long_add(n, &pgdat->numa_stat[NUMA_HIT]);
-		mod_vm_stat(m, NUMA_HIT_TOTAL, n);
+		atomic_long_add(n, &stat[NUMA_HIT]);
 	} else {
-		atomic_long_add(n, &pgdat->numa_stat[NUMA_MISS]);
+		atomic_long_add(n, &stat[NUMA_MISS]);
 		atomic_long_add(n, &NODE_DATA(m, preferred_nid)->numa_stat[NUMA_FOREIGN]);
-		mod_vm_stat(m, NUMA_MISS_TOTAL, n);
-		mod_vm_stat(m, NUMA_FOREIGN_TOTAL, n);
 	}
-	if (nid == numa_node_id()) {
-		atomic_long_add(n, &pgdat->numa_stat[NUMA_LOCAL]);
-		mod_vm_stat(m, NUMA_LOCAL_TOTAL, n);
-	} else {
-		atomic_long_add(n, &pgdat->numa_stat[NUMA_OTHER]);
-		mod_vm_stat(m, NUMA_OTHER_TOTAL, n);
-	}
+	atomic_long_add(n, &stat[nid == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER]);
 }
 
 /*

@@ -90,12 +90,29 @@ static void settle_deferred_frees(struct mml_machine *m)
 		rcu_batch_flush(&m->rcu);
 }
 
+/*
+ * A counter as /proc/vmstat shows it: the numa_* ones are the sums of the
+ * nodes' (sum_zone_numa_event_state), the rest the machine's own.
+ */
+_Static_assert(NUMA_OTHER_TOTAL - NUMA_HIT_TOTAL == NUMA_OTHER - NUMA_HIT, "numa_* follow numastat's order");
+
+static long vmstat_read(struct mml_machine *m, enum vm_stat_item i)
+{
+	long sum = 0;
+
+	if (i < NUMA_HIT_TOTAL || i > NUMA_OTHER_TOTAL)
+		return global_vm_stat(m, i);
+	for (int nid = 0; nid < m->nr_nodes; nid++)
+		sum += atomic_long_read(&NODE_DATA(m, nid)->numa_stat[NUMA_HIT + (i - NUMA_HIT_TOTAL)]);
+	return sum;
+}
+
 long mml_vmstat(struct mml_machine *m, const char *name)
 {
 	settle_deferred_frees(m);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
 		if (!strcmp(vmstat_text[i], name))
-			return global_vm_stat(m, i);
+			return vmstat_read(m, i);
 	return -ENOENT;
 }
 
@@ -108,7 +125,7 @@ int mml_show_vmstat(struct mml_machine *m, FILE *out)
 {
 	settle_deferred_frees(m);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
-		fprintf(out, "%s %ld\n", vmstat_text[i], global_vm_stat(m, i));
+		fprintf(out, "%s %ld\n", vmstat_text[i], vmstat_read(m, i));
 	return 0;
 }
 

@@ -492,18 +492,12 @@ static void check_large_anon_folio(struct check_state *st, struct folio *folio)
 }
 
 /*
- * The nodes: each zone's free count is what its buddy lists hold, no
- * free block strays outside its zone, and the machine's numa_* counters
- * are the sums of the nodes' numastat.
+ * The nodes: each zone's free count is what its buddy lists hold, and no
+ * free block strays outside its zone.
  */
 static void check_nodes(struct check_state *st)
 {
-	static const enum vm_stat_item totals[NR_NUMA_STAT_ITEMS] = {
-		NUMA_HIT_TOTAL, NUMA_MISS_TOTAL, NUMA_FOREIGN_TOTAL, NUMA_INTERLEAVE_TOTAL, NUMA_LOCAL_TOTAL,
-		NUMA_OTHER_TOTAL,
-	};
 	struct mml_machine *m = st->m;
-	long sums[NR_NUMA_STAT_ITEMS] = { 0 };
 
 	for (int nid = 0; nid < m->nr_nodes; nid++) {
 		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
@@ -524,13 +518,7 @@ static void check_nodes(struct check_state *st)
 		if ((long)listed != atomic_long_read(&z->free_pages))
 			FAIL(st, INV_COUNTERS, "node %d: the zone counts %ld free pages, its buddy lists hold %lu", nid,
 			     atomic_long_read(&z->free_pages), listed);
-		for (int i = 0; i < NR_NUMA_STAT_ITEMS; i++)
-			sums[i] += atomic_long_read(&NODE_DATA(m, nid)->numa_stat[i]);
 	}
-	for (int i = 0; i < NR_NUMA_STAT_ITEMS; i++)
-		if (sums[i] != global_vm_stat(m, totals[i]))
-			FAIL(st, INV_COUNTERS, "%s is %ld, the nodes' numastat add up to %ld",
-			     mml_vmstat_name(totals[i]), global_vm_stat(m, totals[i]), sums[i]);
 }
 
 static void check_frames(struct check_state *st)
