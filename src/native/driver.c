@@ -373,6 +373,18 @@ static int64_t do_numa(const struct cf_req *q, const unsigned char *pat, char *w
 	case SCN_OP_MIGRATE_PAGES:
 		r = syscall(SYS_migrate_pages, 0, 65UL, &masks[0], &masks[1]);
 		break;
+	case SCN_OP_EXPECT_MEMPOLICY: {
+		int mode = 0;
+
+		masks[0] = 0;
+		r = syscall(SYS_get_mempolicy, &mode, &masks[0], 65UL, 0UL, 0UL);
+		status = (int)masks[0];
+		*data = &status;
+		*n = sizeof(status);
+		if (r == 0)
+			r = mode;
+		break;
+	}
 	case SCN_OP_EXPECT_NODE: {
 		void *page = (void *)(uintptr_t)(q->addr & ~4095ULL);
 

@@ -144,6 +144,13 @@ static int64_t sim_numa(struct cf_backend *b, int task, const struct cf_numa *c,
 		return mml_migrate_pages(t, 65, &m1, &m2);
 	case SCN_OP_EXPECT_NODE:
 		return mml_move_pages(t, 1, &page, NULL, status, 0);
+	case SCN_OP_EXPECT_MEMPOLICY: {
+		int mode = 0;
+		long r = mml_get_mempolicy(t, &mode, &m1, 65, 0, 0);
+
+		*status = (int)m1;
+		return r < 0 ? r : mode;
+	}
 	default: {
 		uint64_t *pages = calloc(c->len ? c->len : 1, sizeof(*pages));
 		int *nodes = calloc(c->len ? c->len : 1, sizeof(*nodes));

@@ -1,6 +1,7 @@
 /*
  * cmd_numa.c - NUMA policies and page migration: set_mempolicy, mbind,
- * move_pages, migrate_pages, expect node; migrate unmap and migrate move,
+ * move_pages, migrate_pages, expect node, expect mempolicy; migrate
+ * unmap and migrate move,
  * a migration held half way (mmlab's alone) to watch what meets its
  * migration entries.
  *
@@ -381,6 +382,56 @@ static void pr_expect_node(const struct scn_printer *pr, const struct scn_op *op
 		fprintf(pr->f, " %lld", (long long)op->value);
 }
 
+/* ---- expect mempolicy A MODE [NODES]: the task's policy, as get_mempolicy(2) gives it ---- */
+
+static int st_expect_mempolicy(struct scn_parser *p, struct scn_op *op)
+{
+	if (scn_parse_task(p, &op->task) < 0 || parse_mode(p, &op->arg) < 0)
+		return -1;
+	if (scn_peek(p) && parse_nodes(p, &op->pos) < 0)
+		return -1;
+	return scn_end_of_line(p);
+}
+
+/* What get_mempolicy gave against what is expected: a message in buf, or NULL if they agree. */
+static const char *mempolicy_mismatch(const struct scn_op *op, int mode, unsigned long mask, char *buf, size_t n)
+{
+	FILE *f;
+
+	if (mode == op->arg && mask == (unsigned long)op->pos)
+		return NULL;
+	f = fmemopen(buf, n, "w");
+	if (!f)
+		return "a different policy";
+	fputs("got", f);
+	print_mode(f, mode);
+	print_nodes(f, mask);
+	fclose(f);
+	return buf;
+}
+
+static int run_expect_mempolicy(struct scn_runner *r, const struct scn_op *op)
+{
+	unsigned long mask = 0;
+	int mode = 0;
+	long ret = mml_get_mempolicy(scn_task_of(r, op->task), &mode, &mask, MASK_MAXNODE, 0, 0);
+	char got[96];
+	const char *why;
+
+	if (ret < 0)
+		return scn_fail(r, "expect mempolicy: get_mempolicy failed: %s", scn_errno_name((int)-ret));
+	why = mempolicy_mismatch(op, mode, mask, got, sizeof(got));
+	return why ? scn_fail(r, "expect mempolicy: %s", why) : SCN_PASS;
+}
+
+static void pr_expect_mempolicy(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "expect mempolicy");
+	scn_print_sym(pr, op->task);
+	print_mode(pr->f, op->arg);
+	print_nodes(pr->f, op->pos);
+}
+
 /* ---- migrate [H =] unmap A ADDR NODE, migrate move H: a migration held half way ---- */
 
 static int st_migrate_unmap(struct scn_parser *p, struct scn_op *op)
@@ -460,9 +511,18 @@ static void obs_numa(struct cf_walk *w)
 	int status = 0;
 	int64_t r = w->b->numa(w->b, cf_task_of(w, op->task), &c, &status);
 
-	if (cf_refused(w, r, op->kind != SCN_OP_EXPECT_NODE))
+	if (cf_refused(w, r, op->kind != SCN_OP_EXPECT_NODE && op->kind != SCN_OP_EXPECT_MEMPOLICY))
 		return;
-	if (op->kind == SCN_OP_EXPECT_NODE) {
+	if (op->kind == SCN_OP_EXPECT_MEMPOLICY) {
+		/* the back end gives the mode as its result and the mask (a word) in status */
+		char got[96];
+		const char *why = r < 0 ? NULL : mempolicy_mismatch(op, (int)r, (unsigned)status, got, sizeof(got));
+
+		if (r < 0)
+			cf_note(w, CF_SEEN, false, NULL, "get_mempolicy: %s", cf_errname(r));
+		else
+			cf_note(w, CF_SEEN, !why, NULL, "mode %lld mask %#x", (long long)r, (unsigned)status);
+	} else if (op->kind == SCN_OP_EXPECT_NODE) {
 		if (r < 0)
 			cf_note(w, CF_SEEN, false, NULL, "move_pages: %s", cf_errname(r));
 		else if (status < 0)
@@ -492,6 +552,8 @@ const struct scn_cmd scn_numa_cmds[] = {
 	  st_migrate_pages, run_migrate_pages, obs_numa, pr_migrate_pages },
 	{ "expect node", "TASK ADDR ( NODE | ERRNO )", SCN_OP_EXPECT_NODE, 0,
 	  st_expect_node, run_expect_node, obs_numa, pr_expect_node },
+	{ "expect mempolicy", "TASK MODE [ NODES ]", SCN_OP_EXPECT_MEMPOLICY, 0,
+	  st_expect_mempolicy, run_expect_mempolicy, obs_numa, pr_expect_mempolicy },
 	{ "migrate unmap", "TASK ADDR NODE", SCN_OP_MIGRATE_UNMAP, SCN_CMD_NAMES,
 	  st_migrate_unmap, run_migrate_unmap, obs_migrate_held, pr_migrate_unmap },
 	{ "migrate move", "MIGRATION", SCN_OP_MIGRATE_MOVE, 0,

@@ -153,6 +153,7 @@ enum scn_op_kind {
 	SCN_OP_MOVE_PAGES,	/* move_pages A ADDR NPAGES NODE [FLAGS]: pages in len, node in value */
 	SCN_OP_MIGRATE_PAGES,	/* migrate_pages A FROM TO: the masks in pos and len2 */
 	SCN_OP_EXPECT_NODE,	/* expect node A ADDR (N | ERRNO): value, -errno */
+	SCN_OP_EXPECT_MEMPOLICY,/* expect mempolicy A MODE [NODES]: get_mempolicy's; mode in arg, mask in pos */
 	SCN_OP_MIGRATE_UNMAP,	/* migrate H = unmap A ADDR NODE: node in value */
 	SCN_OP_MIGRATE_MOVE,	/* migrate move H: H in def's place, the symbol used in pin */
 	NR_SCN_OPS
