@@ -1,17 +1,22 @@
 /*
- * compaction.c - memory compaction (Linux's mm/compaction.c) as
- * /proc/sys/vm/compact_memory and /sys/devices/system/node/nodeN/compact
- * ask for it: in each zone a migrate scanner goes up from the bottom
- * isolating movable folios, a free scanner comes down from the top
- * isolating free blocks, and the folios move into the free pages
- * (migrate_pages), until the two scanners meet.  Free memory ends up in
- * large blocks at the bottom... of the frames the folios left.
+ * compaction.c - memory compaction (Linux's mm/compaction.c): in a zone a
+ * migrate scanner goes up from the bottom isolating movable folios, a
+ * free scanner comes down from the top isolating free blocks, and the
+ * folios move into the free pages (migrate_pages) until the two meet or,
+ * for an allocation that asked (direct compaction, order >= 0), until a
+ * free block of its order exists.  Free memory gathers in large blocks
+ * at the bottom... of the frames the folios left.
  *
- * Differs from Linux: the whole zone every time (as compact_memory's
- * order -1 does, but without skip hints or cached positions), large
- * folios are left where they are (Linux moves them whole), and the page
- * allocator does not compact (deviation 52), so compact_stall,
- * compact_fail and compact_success stay 0.
+ * Three callers, as Linux's: /proc/sys/vm/compact_memory and
+ * /sys/devices/system/node/nodeN/compact (order -1: the whole zone), and
+ * the page allocator's slow path (try_to_compact_pages) for an order > 0
+ * that may reclaim, counted in compact_stall, compact_success and
+ * compact_fail.
+ *
+ * Differs from Linux (deviations 52, 53): no pageblock migratetypes, no
+ * skip hints, cached scanner positions or deferral: every run scans its
+ * zone from both ends; large folios stay where they are (Linux moves
+ * them whole); every migration is synchronous (no async priority).
  */
 #include "fs/sysfs.h"
 #include "mm/internal.h"
@@ -24,6 +29,7 @@
 struct compact_control {
 	struct mml_machine *m;
 	struct zone *zone;
+	int order;			/* the allocation's, or -1 for the whole zone (compact_memory) */
 	unsigned long migrate_pfn;	/* the next frame the migrate scanner looks at (going up) */
 	unsigned long free_pfn;		/* where the free scanner resumes: up to its block's end, then the block below */
 	struct list_head freepages;	/* isolated free pages, order 0 */
@@ -134,36 +140,136 @@ static struct folio *compaction_alloc(struct mml_machine *m, struct folio *src, 
 	return page_folio(page);
 }
 
-/* Models compact_zone() with order -1: the whole zone, until the scanners meet. */
-static void compact_zone(struct mml_machine *m, struct zone *z)
+/* compact_gap(): the free pages compaction of this order needs to work with (twice the block). */
+static unsigned long compact_gap(unsigned int order)
 {
-	struct compact_control cc = { .m = m, .zone = z };
+	return 2UL << order;
+}
+
+/*
+ * Models __compact_finished(): COMPLETE once the scanners meet; for an
+ * allocation, SUCCESS as soon as a whole pageblock has been worked and
+ * a free block of its order is there (Linux looks only at pageblock
+ * ends too, so a block half moved is not left behind); else CONTINUE.
+ */
+static enum compact_result compact_finished(struct compact_control *cc)
+{
+	if (compact_scanners_met(cc))
+		return COMPACT_COMPLETE;
+	if (cc->order < 0 || (cc->migrate_pfn & (pageblock_nr_pages - 1)))
+		return COMPACT_CONTINUE;
+	for (unsigned int order = (unsigned int)cc->order; order < NR_PAGE_ORDERS; order++)
+		if (READ_ONCE(cc->zone->free_area[order].nr_free))
+			return COMPACT_SUCCESS;
+	return COMPACT_CONTINUE;
+}
+
+/* Models compact_zone(): the scanners from the zone's ends until compact_finished() says. */
+static enum compact_result compact_zone(struct compact_control *cc)
+{
+	struct mml_machine *m = cc->m;
+	struct zone *z = cc->zone;
+	enum compact_result ret;
 	struct page *page, *next;
 
-	INIT_LIST_HEAD(&cc.freepages);
-	INIT_LIST_HEAD(&cc.migratepages);
-	cc.migrate_pfn = z->zone_start_pfn;
-	cc.free_pfn = (z->zone_start_pfn + z->spanned_pages - 1) & ~(pageblock_nr_pages - 1);
-	if (cc.free_pfn < z->zone_start_pfn)
-		return;		/* less than a block: nothing to move it into */
-	while (!compact_scanners_met(&cc)) {
-		isolate_migratepages(&cc);
-		if (!cc.nr_migratepages)
+	INIT_LIST_HEAD(&cc->freepages);
+	INIT_LIST_HEAD(&cc->migratepages);
+	cc->migrate_pfn = z->zone_start_pfn;
+	cc->free_pfn = (z->zone_start_pfn + z->spanned_pages - 1) & ~(pageblock_nr_pages - 1);
+	if (cc->free_pfn < z->zone_start_pfn)
+		return COMPACT_SKIPPED;		/* less than a block: nothing to move it into */
+	while ((ret = compact_finished(cc)) == COMPACT_CONTINUE) {
+		isolate_migratepages(cc);
+		if (!cc->nr_migratepages)
 			continue;
-		if (migrate_pages(m, &cc.migratepages, compaction_alloc, (unsigned long)&cc, MR_COMPACTION))
-			putback_movable_pages(m, &cc.migratepages);
-		cc.nr_migratepages = 0;
+		if (migrate_pages(m, &cc->migratepages, compaction_alloc, (unsigned long)cc, MR_COMPACTION))
+			putback_movable_pages(m, &cc->migratepages);
+		cc->nr_migratepages = 0;
 	}
 	/* release_free_list(): what the free scanner took and nothing used goes back */
-	list_for_each_entry_safe(page, next, &cc.freepages, lru) {
+	list_for_each_entry_safe(page, next, &cc->freepages, lru) {
 		list_del(&page->lru);
 		__free_pages(m, page, 0);
 	}
+	return ret;
+}
+
+/*
+ * Models fragmentation_index(): for an order that cannot be had now,
+ * near 0 when the failure is for want of memory (reclaim, not
+ * compaction, would help), near 1000 when it is for want of a large
+ * enough block; -1000 when a free block of the order exists.  Read
+ * without the zone lock, as Linux's: a hint.
+ */
+static int fragmentation_index(struct zone *z, unsigned int order)
+{
+	unsigned long free_pages = 0, blocks = 0, suitable = 0;
+
+	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+		unsigned long n = READ_ONCE(z->free_area[o].nr_free);
+
+		blocks += n;
+		free_pages += n << o;
+		if (o >= order)
+			suitable += n << (o - order);
+	}
+	if (!blocks)
+		return 0;
+	if (suitable)
+		return -1000;
+	return 1000 - (int)((1000 + free_pages * 1000 / (1UL << order)) / blocks);
+}
+
+/*
+ * Models compaction_suitable(): enough free pages to compact with (the
+ * min watermark, the low one for costly orders, plus compact_gap), and
+ * for a costly order a fragmentation index above
+ * /proc/sys/vm/extfrag_threshold: else reclaim is the better help.
+ */
+static bool compaction_suitable(struct mml_machine *m, struct zone *z, unsigned int order)
+{
+	unsigned long mark = z->_watermark[order > PAGE_ALLOC_COSTLY_ORDER ? WMARK_LOW : WMARK_MIN];
+	int fragindex;
+
+	if ((unsigned long)atomic_long_read(&z->free_pages) < mark + compact_gap(order))
+		return false;
+	if (order <= PAGE_ALLOC_COSTLY_ORDER)
+		return true;
+	fragindex = fragmentation_index(z, order);
+	return fragindex < 0 || fragindex > READ_ONCE(m->extfrag_threshold);
+}
+
+/*
+ * Models try_to_compact_pages(): each zone of the allocation's zonelist
+ * that the mask allows and that compaction suits, until one has a block
+ * of the order.  The best result of them; COMPACT_SKIPPED when none was
+ * tried.
+ */
+enum compact_result try_to_compact_pages(struct mml_machine *m, unsigned int order, int preferred_nid,
+					 const nodemask_t *nodemask)
+{
+	enum compact_result rc = COMPACT_SKIPPED;
+	int nid;
+
+	for_each_zonelist_node(m, nid, preferred_nid, nodemask) {
+		struct compact_control cc = { .m = m, .zone = &NODE_DATA(m, nid)->node_zones[0], .order = (int)order };
+		enum compact_result status;
+
+		if (!compaction_suitable(m, cc.zone, order))
+			continue;
+		status = compact_zone(&cc);
+		rc = max(rc, status);
+		if (status == COMPACT_SUCCESS)
+			break;
+	}
+	return rc;
 }
 
 void compact_node(struct mml_machine *m, int nid)
 {
-	compact_zone(m, &NODE_DATA(m, nid)->node_zones[0]);
+	struct compact_control cc = { .m = m, .zone = &NODE_DATA(m, nid)->node_zones[0], .order = -1 };
+
+	compact_zone(&cc);
 }
 
 void compact_nodes(struct mml_machine *m)
@@ -172,7 +278,7 @@ void compact_nodes(struct mml_machine *m)
 		compact_node(m, nid);
 }
 
-/* ---- /proc/sys/vm/compact_memory -------------------------------------------------------- */
+/* ---- /proc/sys/vm/compact_memory, extfrag_threshold -------------------------------------------------------- */
 
 /* sysctl_compaction_handler(): write-only; 1 compacts every node, anything else is EINVAL (6.6+). */
 static ssize_t compact_memory_store(struct mml_machine *m, const struct kobj_attribute *attr,
@@ -186,8 +292,26 @@ static ssize_t compact_memory_store(struct mml_machine *m, const struct kobj_att
 	return (ssize_t)count;
 }
 
+/* extfrag_threshold: proc_dointvec_minmax between 0 and 1000 (default 500), compaction_suitable's bar. */
+static ssize_t extfrag_threshold_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(m->extfrag_threshold));
+}
+
+static ssize_t extfrag_threshold_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				       const char *buf, size_t count)
+{
+	int v;
+
+	if (proc_dointvec_value(buf, count, &v) || v < 0 || v > 1000)
+		return -EINVAL;
+	WRITE_ONCE(m->extfrag_threshold, v);
+	return (ssize_t)count;
+}
+
 static const struct kobj_attribute compaction_sysctl_attrs[] = {
 	{ "compact_memory", 0200, NULL, compact_memory_store, 0 },
+	{ "extfrag_threshold", 0644, extfrag_threshold_show, extfrag_threshold_store, 0 },
 	{ NULL },
 };
 

@@ -182,7 +182,7 @@ static bool get_huge_zero_folio(struct mml_machine *m)
 			mml_preempt_point();
 			continue;
 		}
-		zero = folio_alloc(m, __GFP_ZERO | __GFP_NOWARN, HPAGE_PMD_ORDER);
+		zero = folio_alloc(m, GFP_TRANSHUGE | __GFP_ZERO, HPAGE_PMD_ORDER);
 		if (!zero) {
 			count_vm_event(m, THP_ZERO_PAGE_ALLOC_FAILED);
 			return false;
@@ -261,28 +261,40 @@ static void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, st
 /* ---- faults ------------------------------------------------------------------------- */
 
 /*
- * vma_alloc_anon_folio_pmd(): a zeroed PMD-sized folio, or NULL and
- * thp_fault_fallback.  Without compaction a costly order cannot be made
- * by reclaim, so it never reclaims (Linux's GFP_TRANSHUGE_LIGHT; see
- * docs/deviations.md).
+ * vma_thp_gfp_mask(): how hard a THP fault in vma may try, by the defrag
+ * knob: "always" reclaims and compacts (once only, __GFP_NORETRY, unless
+ * MADV_HUGEPAGE'd), "madvise" and "defer+madvise" do so for
+ * MADV_HUGEPAGE'd VMAs only, "defer" and "never" never (Linux's "defer"
+ * would wake kcompactd, which mmlab does not have).
  */
-static struct folio *vma_alloc_anon_folio_pmd(struct vm_area_struct *vma, uint64_t haddr, bool collapse)
+gfp_t vma_thp_gfp_mask(struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
-	struct folio *folio = folio_alloc(m, (collapse ? 0 : __GFP_ZERO) | __GFP_NOWARN, HPAGE_PMD_ORDER);
+	bool madvised = vma->vm_flags & VM_HUGEPAGE;
 
-	if (!folio) {
-		count_vm_event(m, collapse ? THP_COLLAPSE_ALLOC_FAILED : THP_FAULT_FALLBACK);
-		return NULL;
-	}
-	__folio_set_swapbacked(folio);
-	count_vm_event(m, collapse ? THP_COLLAPSE_ALLOC : THP_FAULT_ALLOC);
-	return folio;
+	if (thp_flag(m, TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG))
+		return GFP_TRANSHUGE | (madvised ? 0 : __GFP_NORETRY);
+	if (thp_flag(m, TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG) ||
+	    thp_flag(m, TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG))
+		return madvised ? GFP_TRANSHUGE : GFP_TRANSHUGE_LIGHT;
+	return GFP_TRANSHUGE_LIGHT;
 }
 
-struct folio *alloc_collapse_folio(struct vm_area_struct *vma, uint64_t haddr)
+/*
+ * vma_alloc_anon_folio_pmd(): a zeroed PMD-sized folio for a fault at
+ * haddr, where the VMA's policy says, or NULL and thp_fault_fallback.
+ */
+static struct folio *vma_alloc_anon_folio_pmd(struct vm_area_struct *vma, uint64_t haddr)
 {
-	return vma_alloc_anon_folio_pmd(vma, haddr, true);
+	struct mml_machine *m = vma->vm_mm->machine;
+	struct folio *folio = vma_alloc_folio(vma, vma_thp_gfp_mask(vma) | __GFP_ZERO, HPAGE_PMD_ORDER, haddr);
+
+	if (!folio) {
+		count_vm_event(m, THP_FAULT_FALLBACK);
+		return NULL;
+	}
+	count_vm_event(m, THP_FAULT_ALLOC);
+	return folio;
 }
 
 /*
@@ -352,7 +364,7 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 		return 0;
 	}
 
-	folio = vma_alloc_anon_folio_pmd(vma, haddr, false);
+	folio = vma_alloc_anon_folio_pmd(vma, haddr);
 	if (!folio)
 		return VM_FAULT_FALLBACK;
 	pgtable = pagetable_alloc(mm);
@@ -429,7 +441,7 @@ static vm_fault_t do_huge_zero_wp_pmd(struct vm_fault *vmf)
 	struct folio *folio;
 	spinlock_t *ptl;
 
-	folio = vma_alloc_anon_folio_pmd(vma, haddr, false);
+	folio = vma_alloc_anon_folio_pmd(vma, haddr);
 	if (!folio)
 		return VM_FAULT_FALLBACK;
 	folio_mark_uptodate(folio);

@@ -29,6 +29,11 @@ unsigned long isolate_free_block(struct mml_machine *m, struct zone *z, unsigned
 /* compaction.c: compact every zone (compact_memory), or one node's */
 void compact_nodes(struct mml_machine *m);
 void compact_node(struct mml_machine *m, int nid);
+/* Results of compact_zone() and try_to_compact_pages(), in Linux's order (the best is the largest). */
+enum compact_result { COMPACT_SKIPPED, COMPACT_CONTINUE, COMPACT_COMPLETE, COMPACT_SUCCESS };
+/* Direct compaction for an allocation of order > 0 (__alloc_pages_direct_compact's). */
+enum compact_result try_to_compact_pages(struct mml_machine *m, unsigned int order, int preferred_nid,
+					 const nodemask_t *nodemask);
 /* The smallest node: 1 MiB. */
 #define MIN_NODE_FRAMES	256
 void page_alloc_exit(struct mml_machine *m);
@@ -327,7 +332,8 @@ struct ptdesc *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd);
 struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
 void mm_put_huge_zero_folio(struct mm_struct *mm);
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
-struct folio *alloc_collapse_folio(struct vm_area_struct *vma, uint64_t haddr);
+/* How hard a THP allocation for vma may try, by the defrag knob (vma_thp_gfp_mask). */
+gfp_t vma_thp_gfp_mask(struct vm_area_struct *vma);
 vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf);
 vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf);
 void huge_pmd_set_accessed(struct vm_fault *vmf);

@@ -404,6 +404,19 @@ static pmd_t pmdp_collapse_flush(struct vm_area_struct *vma, uint64_t address, p
 }
 
 /*
+ * alloc_charge_folio()'s gfp: khugepaged reclaims and compacts for its
+ * huge page when khugepaged/defrag says (alloc_hugepage_khugepaged_gfpmask),
+ * MADV_COLLAPSE always does.
+ */
+static gfp_t collapse_gfp(struct mml_machine *m, const struct collapse_control *cc)
+{
+	if (cc->is_khugepaged &&
+	    !test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG, &m->thp.transparent_hugepage_flags))
+		return GFP_TRANSHUGE_LIGHT;
+	return GFP_TRANSHUGE;
+}
+
+/*
  * collapse_huge_page(): see the top.  Called with mmap_lock held for
  * read, returns with it released.
  */
@@ -421,7 +434,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	pte_t *pte;
 
 	up_read(&mm->mmap_lock);
-	folio = folio_alloc(m, __GFP_NOWARN, HPAGE_PMD_ORDER);
+	folio = folio_alloc(m, collapse_gfp(m, cc), HPAGE_PMD_ORDER);
 	if (!folio) {
 		count_vm_event(m, THP_COLLAPSE_ALLOC_FAILED);
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;

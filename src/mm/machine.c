@@ -112,7 +112,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->next_pid = 1;
 
 	/* The shared zero page: never freed, never written. */
-	zp = alloc_pages(m, __GFP_ZERO, 0);
+	zp = alloc_page(m, __GFP_ZERO);
 	if (!zp || mte_init(m, zp)) {
 		destroy_rwsem(&m->quiesce);
 		spin_lock_destroy(&m->tasks_lock);

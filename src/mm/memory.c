@@ -54,38 +54,57 @@ static bool pte_range_none(pte_t *pte, int nr)
 }
 
 /*
- * alloc_anon_folio(): the folio a write fault maps.  The largest mTHP
- * order below PMD size the VMA may use (thp_vma_allowable_orders: the
+ * alloc_anon_folio(): the folio a write fault maps, zeroed.  The mTHP
+ * orders below PMD size the VMA may use (thp_vma_allowable_orders: the
  * hugepages-<size>kB/enabled files) whose aligned range lies in the VMA
- * with every pte still none; else a small one.  Zeroed.
+ * are looked at with the page table mapped, from the largest down, and
+ * the first whose ptes are all none is tried first; then the smaller
+ * ones (inside it, so none too), as the defrag knob lets them try
+ * (vma_thp_gfp_mask); then a small folio.  NULL with *retry when the
+ * page table went away meanwhile (the fault is retried), else NULL when
+ * out of memory.
  */
-static struct folio *alloc_anon_folio(struct vm_fault *vmf)
+static struct folio *alloc_anon_folio(struct vm_fault *vmf, bool *retry)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long orders = thp_vma_allowable_orders(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS,
 							((1UL << HPAGE_PMD_ORDER) - 1) & ~3UL);
+	unsigned order = HPAGE_PMD_ORDER;
 	pte_t *pte;
 
-	if (!orders)
-		return vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
-	pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
-	if (!pte)
-		return NULL;	/* the table went away: the fault is retried */
-	for (unsigned order = HPAGE_PMD_ORDER - 1; order > 0; order--) {
-		uint64_t size = PAGE_SIZE << order, addr = vmf->address & ~(size - 1);
+	*retry = false;
+	if (orders) {
+		pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
+		if (!pte) {
+			*retry = true;
+			return NULL;
+		}
+		while (--order > 0) {
+			uint64_t size = PAGE_SIZE << order, addr = vmf->address & ~(size - 1);
+
+			if (!(orders & (1UL << order)))
+				continue;
+			if (addr < vma->vm_start || addr + size > vma->vm_end)
+				orders &= ~(1UL << order);
+			else if (pte_range_none(pte + pte_index(addr), 1 << order))
+				break;
+			else
+				orders &= ~(1UL << order);
+		}
+		pte_unmap(pte);
+	}
+	/* No page-table lock or RCU held here: the allocation may reclaim and compact. */
+	for (; order > 0; order--) {
+		uint64_t addr = vmf->address & ~((PAGE_SIZE << order) - 1);
 		struct folio *folio;
 
-		if (!(orders & (1UL << order)) || addr < vma->vm_start || addr + size > vma->vm_end ||
-		    !pte_range_none(pte + pte_index(addr), 1 << order))
+		if (!(orders & (1UL << order)))
 			continue;
-		folio = vma_alloc_folio(vma, __GFP_ZERO | __GFP_NOWARN, order, addr);
-		if (folio) {
-			pte_unmap(pte);
+		folio = vma_alloc_folio(vma, vma_thp_gfp_mask(vma) | __GFP_ZERO, order, addr);
+		if (folio)
 			return folio;
-		}
 	}
-	pte_unmap(pte);
-	return vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
+	return vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0, vmf->address);
 }
 
 /*
@@ -101,6 +120,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	struct folio *folio;
 	uint64_t addr;
 	pte_t entry;
+	bool retry;
 	int nr;
 
 	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
@@ -116,9 +136,9 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
-	folio = alloc_anon_folio(vmf);
+	folio = alloc_anon_folio(vmf, &retry);
 	if (!folio)
-		return VM_FAULT_OOM;
+		return retry ? 0 : VM_FAULT_OOM;
 	folio_set_uptodate(folio);
 	nr = (int)folio_nr_pages(folio);
 	addr = vmf->address & ~(((uint64_t)nr << PAGE_SHIFT) - 1);
@@ -235,11 +255,11 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	if (anon_vma_prepare(vma))
 		goto oom;
 	if (!old_folio) {
-		new_folio = vma_alloc_folio(vma, __GFP_ZERO, 0, vmf->address);
+		new_folio = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0, vmf->address);
 		if (!new_folio)
 			goto oom;
 	} else {
-		new_folio = vma_alloc_folio(vma, 0, 0, vmf->address);
+		new_folio = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE, 0, vmf->address);
 		if (!new_folio)
 			goto oom;
 		copy_user_highpage(m, &new_folio->page, vmf->page);
@@ -665,7 +685,7 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 
 	if (anon_vma_prepare(vma))
 		return VM_FAULT_OOM;
-	cow = vma_alloc_folio(vma, 0, 0, vmf->address);
+	cow = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE, 0, vmf->address);
 	if (!cow)
 		return VM_FAULT_OOM;
 	ret = __do_fault(vmf);

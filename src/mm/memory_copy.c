@@ -233,7 +233,7 @@ again:
 	}
 	if (ret == -EAGAIN) {
 		/* Allocate outside the locks, then redo this entry. */
-		prealloc = vma_alloc_folio(dst_vma, 0, 0, addr);
+		prealloc = vma_alloc_folio(dst_vma, GFP_HIGHUSER_MOVABLE, 0, addr);
 		if (!prealloc) {
 			ret = -ENOMEM;
 			goto out;

@@ -294,18 +294,24 @@ struct folio *folio_alloc_mpol(struct mml_machine *m, gfp_t gfp, unsigned int or
 	}
 }
 
-/* Models alloc_pages(): the current task's policy, no VMA (the task's own interleave turn). */
-struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order)
+/* Models folio_alloc(): the current task's policy, no VMA (the task's own interleave turn). */
+struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
 {
 	struct mempolicy *pol = current && current->machine == m ? get_task_policy(current) : NULL;
 	struct folio *folio;
 
 	if (!pol)
-		return __alloc_pages(m, gfp, order, numa_node_id(), NULL);
+		return __folio_alloc(m, gfp, order, numa_node_id(), NULL);
 	folio = folio_alloc_mpol(m, gfp, order, pol, NO_INTERLEAVE_INDEX);
 	mpol_put(m, pol);
-	/* A bare allocation: no compound page (folio_alloc_mpol made one for order > 0). */
-	VM_BUG_ON(folio && order);
+	return folio;
+}
+
+/* Models alloc_pages() of one page (mmlab's only bare pages: page tables, the zero page). */
+struct page *alloc_page(struct mml_machine *m, gfp_t gfp)
+{
+	struct folio *folio = folio_alloc(m, gfp, 0);
+
 	return folio ? &folio->page : NULL;
 }
 
@@ -315,7 +321,7 @@ struct folio *vma_alloc_folio(struct vm_area_struct *vma, gfp_t gfp, unsigned in
 	struct mml_machine *m = vma->vm_mm->machine;
 	unsigned long ilx;
 	struct mempolicy *pol = get_vma_policy(vma, addr, order, &ilx);
-	struct folio *folio = folio_alloc_mpol(m, gfp | GFP_HIGHUSER_MOVABLE, order, pol, ilx);
+	struct folio *folio = folio_alloc_mpol(m, gfp, order, pol, ilx);
 
 	mpol_put(m, pol);
 	if (folio && vma_is_anonymous(vma))

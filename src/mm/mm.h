@@ -264,6 +264,10 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL	(0x10u | __GFP_DIRECT_RECLAIM)
 #define GFP_HIGHUSER_MOVABLE (0x20u | __GFP_DIRECT_RECLAIM)
 #define __GFP_THISNODE	0x40u	/* the preferred node or nothing; never the OOM killer */
+#define __GFP_NORETRY	0x80u	/* one round of reclaim and compaction, then fail */
+/* THP: without direct reclaim (compaction) unless the defrag knobs allow it (vma_thp_gfp_mask) */
+#define GFP_TRANSHUGE_LIGHT ((GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM) | __GFP_NOWARN)
+#define GFP_TRANSHUGE	(GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM)
 #define SWAP_CLUSTER_MAX 32
 /* Larger requests fail rather than kill (Linux: PAGE_ALLOC_COSTLY_ORDER). */
 #define PAGE_ALLOC_COSTLY_ORDER 3
@@ -280,10 +284,10 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 			   const nodemask_t *nodemask);
 struct folio *__folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
 			    const nodemask_t *nodemask);
-/* alloc_pages: where the current task's mempolicy says (mempolicy.c) */
-struct page *alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order);
-void __free_pages(struct mml_machine *m, struct page *page, unsigned int order);
+/* folio_alloc, alloc_page: where the current task's mempolicy says (mempolicy.c) */
 struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order);
+struct page *alloc_page(struct mml_machine *m, gfp_t gfp);
+void __free_pages(struct mml_machine *m, struct page *page, unsigned int order);
 /* vma_alloc_folio: a new folio for a fault at addr, where the VMA's or task's policy says (mempolicy.c) */
 struct folio *vma_alloc_folio(struct vm_area_struct *vma, gfp_t gfp, unsigned int order, uint64_t addr);
 unsigned long nr_free_pages(struct mml_machine *m);
@@ -291,6 +295,15 @@ unsigned long nr_free_pages(struct mml_machine *m);
 /* ---- NUMA nodes: RAM split evenly, node_frames each (the last has the rest) ------------ */
 
 #define NODE_DATA(m, nid)	(&(m)->node_data[nid])
+/*
+ * The nodes of preferred_nid's zonelist that nodemask (NULL: any) allows,
+ * in order: the node itself, then the next ids round (mmlab's nodes are
+ * all one distance apart).  `break` works inside.
+ */
+#define for_each_zonelist_node(m, nid, preferred_nid, nodemask)					\
+	for (int __zl = 0; __zl < (m)->nr_nodes; __zl++)					\
+		if ((nid) = ((preferred_nid) + __zl) % (m)->nr_nodes,				\
+		    (nodemask) && !node_isset((nid), (nodemask))) {} else
 static inline int pfn_to_nid(const struct mml_machine *m, unsigned long pfn)
 {
 	unsigned long nid = pfn / m->node_frames;

@@ -370,7 +370,7 @@ struct lruvec {
 
 struct free_area {
 	struct list_head free_list;	/* (Z) */
-	unsigned long nr_free;		/* (Z) */
+	unsigned long nr_free;		/* (Z); read without it (READ_ONCE) by compaction's hints */
 };
 
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
@@ -389,8 +389,6 @@ struct zone {
 	unsigned long managed_pages;	/* (C) */
 	unsigned long _watermark[NR_WMARK];	/* (C) pages */
 	atomic_long_t free_pages;	/* (A) changed under (Z): this zone's NR_FREE_PAGES */
-	unsigned long compact_cached_migrate_pfn;	/* (A) where the migrate scanner resumes */
-	unsigned long compact_cached_free_pfn;	/* (A) where the free scanner resumes */
 };
 
 /* Linux's per-node NUMA event counters (numastat), by their names there. */
@@ -595,6 +593,7 @@ struct mml_machine {
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
 	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
+	int extfrag_threshold;		/* (A) /proc/sys/vm/extfrag_threshold: compaction_suitable's bar */
 	struct folio *huge_zero_folio;	/* (A) the huge zero folio while allocated, else NULL */
 	atomic_t huge_zero_refcount;	/* (A) mms using it (MMF_HUGE_ZERO_FOLIO) + 1 while allocated */
 	struct deferred_split split_queue;	/* (Y) anon THPs a shrinker may split */

@@ -59,7 +59,8 @@ static void add_to_free_list(struct zone *z, struct page *p, unsigned int order)
 {
 	set_buddy_order(p, order);
 	list_add(&p->lru, &z->free_area[order].free_list);
-	z->free_area[order].nr_free++;
+	/* WRITE_ONCE: compaction reads the counts without the lock, as hints */
+	WRITE_ONCE(z->free_area[order].nr_free, z->free_area[order].nr_free + 1);
 }
 
 static void del_from_free_list(struct zone *z, struct page *p, unsigned int order)
@@ -67,7 +68,7 @@ static void del_from_free_list(struct zone *z, struct page *p, unsigned int orde
 	list_del(&p->lru);
 	__ClearPageBuddy(p);
 	WRITE_ONCE(p->order, 0);
-	z->free_area[order].nr_free--;
+	WRITE_ONCE(z->free_area[order].nr_free, z->free_area[order].nr_free - 1);
 }
 
 /* Models __free_one_page(): merge with free buddies of the zone as far as possible. */
@@ -115,8 +116,6 @@ static void node_init(struct mml_machine *m, int nid)
 	z->zone_start_pfn = start;
 	z->spanned_pages = end - start;
 	z->managed_pages = end - start;
-	z->compact_cached_migrate_pfn = start;
-	z->compact_cached_free_pfn = end;
 	spin_lock_init(&z->lock);
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
 		INIT_LIST_HEAD(&z->free_area[o].free_list);
@@ -163,6 +162,7 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 		m->node_frames &= ~(unsigned long)(HPAGE_PMD_NR - 1);
 	for (int nid = 0; nid < m->nr_nodes; nid++)
 		node_init(m, nid);
+	m->extfrag_threshold = 500;
 	return 0;
 }
 
@@ -232,21 +232,17 @@ static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, l
  * allows that is above its watermark.
  */
 static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int order, int preferred_nid,
-					   const nodemask_t *nodemask, int *nidp, bool *fragmented)
+					   const nodemask_t *nodemask, int *nidp)
 {
-	*fragmented = false;
-	for (int i = 0; i < m->nr_nodes; i++) {
-		int nid = (preferred_nid + i) % m->nr_nodes;
+	int nid;
+
+	for_each_zonelist_node(m, nid, preferred_nid, nodemask) {
 		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
 		struct page *page = NULL;
 
-		if (nodemask && !node_isset(nid, nodemask))
-			continue;
 		spin_lock(&z->lock);
-		if (zone_watermark_ok(z, order)) {
+		if (zone_watermark_ok(z, order))
 			page = rmqueue(m, z, order);
-			*fragmented |= !page;
-		}
 		if (page) {
 			mod_zone_free(m, z, -(long)(1UL << order));
 			for (unsigned long j = 0; j < (1UL << order); j++)
@@ -259,6 +255,71 @@ static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int o
 		}
 	}
 	return NULL;
+}
+
+/* Models __alloc_pages_direct_compact(): compact, then look again; a stall unless nothing was tried. */
+static struct page *__alloc_pages_direct_compact(struct mml_machine *m, unsigned int order, int preferred_nid,
+						 const nodemask_t *nodemask, int *nidp,
+						 enum compact_result *result)
+{
+	struct page *page;
+
+	*result = try_to_compact_pages(m, order, preferred_nid, nodemask);
+	if (*result == COMPACT_SKIPPED)
+		return NULL;
+	count_vm_event(m, COMPACTSTALL);
+	page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
+	count_vm_event(m, page ? COMPACTSUCCESS : COMPACTFAIL);
+	return page;
+}
+
+/* Reclaim rounds (and compaction rounds) before giving up: MAX_RECLAIM_RETRIES, MAX_COMPACT_RETRIES. */
+#define MAX_RECLAIM_RETRIES	16
+
+/*
+ * Models __alloc_pages_slowpath() once the free lists have failed: with
+ * __GFP_DIRECT_RECLAIM, a costly order compacts first (and gives up at
+ * once with __GFP_NORETRY if compaction found nothing to do); then
+ * rounds of direct reclaim, each followed by direct compaction for an
+ * order > 0; __GFP_NORETRY and costly orders stop after one round, the
+ * others retry while reclaim makes progress; then an order-0 request
+ * that may goes to the OOM killer, constrained to the nodemask's memory
+ * (not for __GFP_THISNODE, nor for this thread if it is the victim), and
+ * starts over after a kill.  Orders 1 to 3 fail rather than kill (Linux
+ * may kill for them: deviation 52).
+ */
+static struct page *alloc_pages_slowpath(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
+					 const nodemask_t *nodemask, int *nidp)
+{
+	bool costly = order > PAGE_ALLOC_COSTLY_ORDER;
+	enum compact_result compact_result = COMPACT_SKIPPED;
+	struct page *page;
+
+	if (!(gfp & __GFP_DIRECT_RECLAIM))
+		return NULL;
+	if (costly) {
+		page = __alloc_pages_direct_compact(m, order, preferred_nid, nodemask, nidp, &compact_result);
+		if (page || ((gfp & __GFP_NORETRY) && compact_result == COMPACT_SKIPPED))
+			return page;
+	}
+	for (int tries = 0;; tries++) {
+		unsigned long progress = shrink_lists(m, order ? 2UL << order : SWAP_CLUSTER_MAX, true);
+
+		page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
+		if (!page && order)
+			page = __alloc_pages_direct_compact(m, order, preferred_nid, nodemask, nidp, &compact_result);
+		if (page || (gfp & __GFP_NORETRY) || costly)
+			return page;
+		if (tries < MAX_RECLAIM_RETRIES && progress)
+			continue;
+		if (order || (gfp & __GFP_THISNODE) || fatal_signal_pending(current) ||
+		    !out_of_memory(m, nodemask) || fatal_signal_pending(current))
+			return NULL;
+		page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
+		if (page)
+			return page;
+		tries = -1;
+	}
 }
 
 struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order, int preferred_nid,
@@ -278,43 +339,19 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 		nodemask = &thisnode;
 	}
 	/* The preferred zone is the first of the zonelist the mask allows (ac->preferred_zoneref). */
-	for (int i = 0; nodemask && i < m->nr_nodes; i++)
-		if (node_isset((preferred_nid + i) % m->nr_nodes, nodemask)) {
-			preferred_nid = (preferred_nid + i) % m->nr_nodes;
-			break;
-		}
+	for_each_zonelist_node(m, nid, preferred_nid, nodemask) {
+		preferred_nid = nid;
+		break;
+	}
 	/* should_fail_alloc_page(): page tables and user frames fail separately. */
 	if (should_fail(m, (gfp & __GFP_PGTABLE) ? MML_FAIL_PGTABLE : MML_FAIL_FRAME))
 		return NULL;
-	for (int tries = 0;; tries++) {
-		bool fragmented;
-
-		page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid, &fragmented);
-		if (page)
-			break;
-		/*
-		 * Enough memory but no free block that large: Linux would
-		 * compact here (mmlab's allocator does not yet: deviation 52);
-		 * reclaim would not help, so fail at once.
-		 */
-		if (fragmented)
-			return NULL;
+	page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid);
+	if (!page) {
 		wakeup_kswapd(m);
-		/*
-		 * __alloc_pages_slowpath(): reclaim directly, a batch at a time,
-		 * and try again while it makes progress; then the OOM killer
-		 * (__alloc_pages_may_oom), constrained to the nodemask's memory,
-		 * unless this thread is its victim or the request is costly or
-		 * for one node only.  After a kill, start over.
-		 */
-		if (!(gfp & __GFP_DIRECT_RECLAIM))
+		page = alloc_pages_slowpath(m, gfp, order, preferred_nid, nodemask, &nid);
+		if (!page)
 			return NULL;
-		if (tries < 16 && shrink_lists(m, SWAP_CLUSTER_MAX << order, true))
-			continue;
-		if (order > PAGE_ALLOC_COSTLY_ORDER || (gfp & __GFP_THISNODE) || fatal_signal_pending(current) ||
-		    !out_of_memory(m, nodemask) || fatal_signal_pending(current))
-			return NULL;
-		tries = -1;
 	}
 	wakeup_kswapd(m);	/* as the fast path's check of the low watermark */
 
@@ -410,11 +447,6 @@ struct folio *__folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order
 			    const nodemask_t *nodemask)
 {
 	return page_folio_prep(__alloc_pages(m, gfp, order, preferred_nid, nodemask), order);
-}
-
-struct folio *folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order)
-{
-	return page_folio_prep(alloc_pages(m, gfp, order), order);
 }
 
 /* Models __folio_put(): the last reference is gone. */

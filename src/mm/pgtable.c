@@ -17,7 +17,7 @@
 struct ptdesc *pagetable_alloc(struct mm_struct *mm)
 {
 	struct mml_machine *m = mm->machine;
-	struct page *pt = alloc_pages(m, GFP_PGTABLE_USER, 0);
+	struct page *pt = alloc_page(m, GFP_PGTABLE_USER);
 	spinlock_t *ptl;
 
 	if (!pt)

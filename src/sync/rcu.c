@@ -105,7 +105,13 @@ void rcu_batch_add(struct rcu_batch *b, struct callback_head *head, void (*func)
 {
 	head->func = func;
 	spin_lock(&b->lock);
-	head->next = b->list;
+	/*
+	 * WRITE_ONCE: a head may overlay a field lockless readers look at
+	 * (a page table's pt_rcu_head is its struct page's compound_head,
+	 * which pfn scanners such as compaction read with READ_ONCE, as in
+	 * Linux, where rcu_head.next keeps bit 0 clear for them).
+	 */
+	WRITE_ONCE(head->next, b->list);
 	b->list = head;
 	WRITE_ONCE(b->pending, b->pending + 1);
 	spin_unlock(&b->lock);

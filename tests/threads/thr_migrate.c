@@ -20,6 +20,12 @@
  *              finish, then finished (mml_migrate_move: -ENOENT when a
  *              fault did it first)
  *   compactor  /proc/sys/vm/compact_memory, which moves pages too
+ *   huge       a process of its own, bound to node 0 (so that the
+ *              others' migrate_pages leaves its pages be): fragments the
+ *              node's free memory (pages written, every other one
+ *              unmapped), then faults THPs in a MADV_HUGEPAGE range: with
+ *              no free 2 MiB block the fault compacts node 0 directly,
+ *              in its own thread, moving whoever's pages it finds
  *   forker     one fork half way, the writers stopped at a barrier for
  *              it; the child's copy holds the bytes of that moment,
  *              while the parent writes on and the others keep moving
@@ -43,6 +49,10 @@
 
 #define WBASE		0x200000000ULL		/* the writers' pages */
 #define PBASE		0x300000000ULL		/* the pinner's pages: a mapping of their own */
+#define FBASE		0x400000000ULL		/* the huge thread's fragmenting pages */
+#define HBASE		0x500000000ULL		/* its THPs, 2 MiB-aligned */
+#define HUGE_ROUNDS	3
+#define HUGE_PER_ROUND	3
 #define NWRITERS	3
 #define WPAGES		16			/* per writer, one run each */
 #define NWPAGES		(NWRITERS * WPAGES)
@@ -59,7 +69,7 @@
 #define STUCK_SECONDS	120
 
 /* Machine, tasks: t[0] sets up and checks, the rest race (index = role). */
-enum { T_MAIN, T_W0, T_MIGRATOR = T_W0 + NWRITERS, T_PINNER, T_HOLDER, T_FORKER, NTASKS };
+enum { T_MAIN, T_W0, T_MIGRATOR = T_W0 + NWRITERS, T_PINNER, T_HOLDER, T_FORKER, T_HUGE, NTASKS };
 
 struct race {
 	struct mml_machine *m;
@@ -340,6 +350,59 @@ static void *compactor_thread(void *arg)
 }
 
 /*
+ * Each round: most of free memory written a page at a time, every other
+ * page unmapped (free memory is then all small pieces), and THPs faulted
+ * in: each must compact to get its block (compact_stall), or falls back
+ * to small pages if compaction cannot; either way the bytes are there.
+ */
+static void *huge_thread(void *arg)
+{
+	struct race *s = arg;
+	struct mml_task *t = s->t[T_HUGE];
+	uint64_t hsize = HUGE_PER_ROUND * (2ULL << 20);
+	unsigned long node0 = 1;
+	uint8_t b;
+
+	pthread_barrier_wait(&s->start);
+	CHECK_EQ(mml_set_mempolicy(t, MPOL_BIND, &node0, 3), 0);
+	for (int r = 0; r < HUGE_ROUNDS && harness_failures() < 10; r++) {
+		/*
+		 * Node 0 has about half of what is free.  Not its meminfo:
+		 * that scans the frames without locks (deviation 49), a race
+		 * ThreadSanitizer would rightly report.
+		 */
+		long n = mml_meminfo(s->m, "MemFree") / 4 / 2 * 3 / 4;	/* a quarter left, for the others */
+
+		if (!CHECK(n > 0) ||
+		    !CHECK_EQ(mml_mmap(t, FBASE, (uint64_t)n * H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0), (long)FBASE) ||
+		    !CHECK_EQ(mml_madvise(t, FBASE, (uint64_t)n * H_PAGE, MADV_NOHUGEPAGE), 0))
+			break;
+		for (long i = 0; i < n; i++) {
+			b = (uint8_t)(r + i);
+			CHECK_EQ(mml_write(t, FBASE + (uint64_t)i * H_PAGE, &b, 1), 0);
+		}
+		for (long i = 1; i < n; i += 2)
+			CHECK_EQ(mml_munmap(t, FBASE + (uint64_t)i * H_PAGE, H_PAGE), 0);
+		if (!CHECK_EQ(mml_mmap(t, HBASE, hsize, H_RW, H_ANON | MAP_FIXED, -1, 0), (long)HBASE) ||
+		    !CHECK_EQ(mml_madvise(t, HBASE, hsize, MADV_HUGEPAGE), 0))
+			break;
+		for (uint64_t a = HBASE; a < HBASE + hsize; a += 2ULL << 20) {
+			b = (uint8_t)(0x40 + r);
+			CHECK_EQ(mml_write(t, a + 4096 * 3, &b, 1), 0);
+		}
+		for (uint64_t a = HBASE; a < HBASE + hsize; a += 2ULL << 20)
+			if (CHECK_EQ(mml_read(t, a + 4096 * 3, &b, 1), 0))
+				CHECK_EQ(b, (uint8_t)(0x40 + r));
+		for (long i = 0; i < n; i += 2)
+			if (CHECK_EQ(mml_read(t, FBASE + (uint64_t)i * H_PAGE, &b, 1), 0))
+				CHECK_EQ(b, (uint8_t)(r + i));
+		CHECK_EQ(mml_munmap(t, FBASE, (uint64_t)n * H_PAGE), 0);
+		CHECK_EQ(mml_munmap(t, HBASE, hsize), 0);
+	}
+	return NULL;
+}
+
+/*
  * At the fork gate every writer is stopped, so the generations are those
  * of the fork's moment.  The child checks its copy while the parent's
  * writers break COW on the pages they share and the others move them
@@ -384,7 +447,7 @@ TEST(thr_migrate_races_writers_pins_fork)
 								       .flags = MML_CHECK_FREES });
 	struct race s = { .m = m };
 	struct writer_arg wa[NWRITERS];
-	pthread_t th[NWRITERS + 5];
+	pthread_t th[NWRITERS + 6];
 	uint64_t buf[PAGE_WORDS], pages[NALL];
 	int nodes[NALL], status[NALL], nth = 0;
 	struct timespec deadline;
@@ -394,8 +457,9 @@ TEST(thr_migrate_races_writers_pins_fork)
 	s.pshadow = calloc(PPAGES, H_PAGE);
 	REQUIRE(s.pshadow);
 	REQUIRE_EQ(mml_spawn(m, &s.t[T_MAIN]), 0);
-	for (int i = 1; i < NTASKS; i++)
+	for (int i = 1; i < T_HUGE; i++)
 		REQUIRE_EQ(mml_thread_new(s.t[T_MAIN], &s.t[i]), 0);
+	REQUIRE_EQ(mml_spawn(m, &s.t[T_HUGE]), 0);
 	REQUIRE_EQ(mml_mmap(s.t[T_MAIN], WBASE, NWPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0), (long)WBASE);
 	REQUIRE_EQ(mml_mmap(s.t[T_MAIN], PBASE, PPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0), (long)PBASE);
 	/* Every page present from the start (generation 0): none is the zero page or missing. */
@@ -405,7 +469,7 @@ TEST(thr_migrate_races_writers_pins_fork)
 	}
 	REQUIRE_EQ(mml_write(s.t[T_MAIN], PBASE, s.pshadow, PPAGES * H_PAGE), 0);
 
-	pthread_barrier_init(&s.start, NULL, NWRITERS + 5);
+	pthread_barrier_init(&s.start, NULL, NWRITERS + 6);
 	pthread_barrier_init(&s.fork_gate, NULL, NWRITERS + 1);
 	for (unsigned i = 0; i < NWRITERS; i++) {
 		wa[i] = (struct writer_arg){ &s, i };
@@ -416,6 +480,7 @@ TEST(thr_migrate_races_writers_pins_fork)
 	pthread_create(&th[nth++], NULL, holder_thread, &s);
 	pthread_create(&th[nth++], NULL, compactor_thread, &s);
 	pthread_create(&th[nth++], NULL, forker_thread, &s);
+	pthread_create(&th[nth++], NULL, huge_thread, &s);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += STUCK_SECONDS;
 	for (int i = 0; i < nth; i++)
@@ -452,11 +517,14 @@ TEST(thr_migrate_races_writers_pins_fork)
 
 	if (getenv("THR_MIGRATE_VERBOSE"))
 		fprintf(stderr, "pins %ld, held %ld of %ld tries (finished by a fault %ld, went back %ld), "
-				"move rounds %ld (%ld clean), pgmigrate_success %ld, pgmigrate_fail %ld\n",
+				"move rounds %ld (%ld clean), pgmigrate_success %ld, pgmigrate_fail %ld, "
+				"compact_stall %ld (success %ld), thp_fault_alloc %ld, oom_kill %ld\n",
 			s.pins, s.held, s.tries, s.held_by_fault, s.held_back, s.rounds, s.moved_rounds,
-			mml_vmstat(m, "pgmigrate_success"), mml_vmstat(m, "pgmigrate_fail"));
+			mml_vmstat(m, "pgmigrate_success"), mml_vmstat(m, "pgmigrate_fail"),
+			mml_vmstat(m, "compact_stall"), mml_vmstat(m, "compact_success"), mml_vmstat(m, "thp_fault_alloc"), mml_vmstat(m, "oom_kill"));
 	CHECK(s.pins > 0);
 	CHECK(mml_vmstat(m, "pgmigrate_success") > 0);
+	CHECK(mml_vmstat(m, "compact_stall") > 0);
 	CHECK_EQ(mml_vmstat(m, "nr_foll_pin_released"), mml_vmstat(m, "nr_foll_pin_acquired"));
 	CHECK_EQ(mml_check(m), 0);
 	for (int i = NTASKS - 1; i >= 0; i--)

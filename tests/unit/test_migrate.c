@@ -661,28 +661,42 @@ static unsigned long free_huge_blocks(struct mml_machine *m)
  * unmovable inside a movable block (Linux puts it in an unmovable block),
  * and no compaction could free that block.
  */
+/*
+ * Seven eighths of node 0's free memory written a page at a time (page
+ * tables first), then every other page unmapped: about half of memory is
+ * free, none of it in order-9 blocks.  The number of pages mapped.
+ */
+static long fragment_memory(struct mml_machine *m, struct mml_task *t, uint64_t addr)
+{
+	long npages = mml_meminfo(m, "MemFree") / 4 * 7 / 8;
+
+	if (npages <= 0 || h_map(t, addr, npages * H_PAGE, H_RW, H_ANON | MAP_FIXED) != addr ||
+	    mml_madvise(t, addr, npages * H_PAGE, MADV_NOHUGEPAGE))
+		return -1;
+	for (long i = 0; i < npages; i += HUGE / H_PAGE)
+		if (!h_fill(t, addr + i * H_PAGE, 1, pat((int)i)))
+			return -1;
+	for (long i = 0; i < npages; i++)
+		if (!h_fill(t, addr + i * H_PAGE, H_PAGE, pat((int)i)))
+			return -1;
+	for (long i = 1; i < npages; i += 2)
+		if (mml_munmap(t, addr + i * H_PAGE, H_PAGE))
+			return -1;
+	return npages;
+}
+
 TEST(compact_memory_makes_huge_blocks)
 {
 	struct mml_machine *m = h_machine(8 << 20);
 	struct mml_task *t = m ? h_spawn(m) : NULL;
-	long free_kb, npages;
+	long npages;
 	unsigned long before, after;
-	uint64_t addr;
+	uint64_t addr = BASE;
 	char buf[16];
 
 	REQUIRE(t);
-	free_kb = mml_meminfo(m, "MemFree");
-	REQUIRE(free_kb > 0);
-	npages = free_kb / 4 * 7 / 8;		/* seven eighths of what is free */
-	addr = h_map(t, BASE, npages * H_PAGE, H_RW, H_ANON | MAP_FIXED);
-	REQUIRE(addr);
-	REQUIRE_EQ(mml_madvise(t, addr, npages * H_PAGE, MADV_NOHUGEPAGE), 0);
-	for (long i = 0; i < npages; i += HUGE / H_PAGE)
-		REQUIRE(h_fill(t, addr + i * H_PAGE, 1, pat((int)i)));
-	for (long i = 0; i < npages; i++)
-		REQUIRE(h_fill(t, addr + i * H_PAGE, H_PAGE, pat((int)i)));
-	for (long i = 1; i < npages; i += 2)
-		REQUIRE_EQ(mml_munmap(t, addr + i * H_PAGE, H_PAGE), 0);
+	npages = fragment_memory(m, t, addr);
+	REQUIRE(npages > 0);
 	before = free_huge_blocks(m);
 	CHECKF(before <= 2, "%lu order-9 blocks free before compaction", before);
 
@@ -698,6 +712,83 @@ TEST(compact_memory_makes_huge_blocks)
 	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/compact_memory", "2"), -EINVAL);
 	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/compact_memory", "0"), -EINVAL);
 	CHECK_EQ(mml_sys_read(m, "/proc/sys/vm/compact_memory", buf, sizeof(buf)), -EACCES);
+	H_END(m);
+}
+
+/*
+ * A THP fault in a MADV_HUGEPAGE'd range, memory fragmented: the
+ * allocation compacts directly (defrag "madvise", Linux's default) and
+ * gets its huge page: compact_stall and compact_success.  With defrag
+ * "never" it does not try, and with extfrag_threshold 1000 compaction is
+ * never suitable (fragmentation_index is at most 1000): both fall back to
+ * small pages with no stall.  Every byte of the fragmented range stays.
+ */
+TEST(thp_fault_compacts_directly)
+{
+	struct mml_machine *m = h_machine(8 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+	uint64_t huge = BASE + (1ULL << 30);
+	char buf[16];
+	long npages;
+
+	REQUIRE(t);
+	npages = fragment_memory(m, t, BASE);
+	REQUIRE(npages > 0);
+	REQUIRE_EQ(h_map(t, huge, 3 * HUGE, H_RW, H_ANON | MAP_FIXED), huge);
+	REQUIRE_EQ(mml_madvise(t, huge, 3 * HUGE, MADV_HUGEPAGE), 0);
+
+	REQUIRE_EQ(mml_sys_write(m, "/sys/kernel/mm/transparent_hugepage/defrag", "never"), 0);
+	REQUIRE(h_fill(t, huge, 1, 0x5a));
+	CHECK_EQ(mml_vmstat(m, "thp_fault_fallback"), 1);
+	CHECK_EQ(mml_vmstat(m, "compact_stall"), 0);
+
+	REQUIRE_EQ(mml_sys_write(m, "/sys/kernel/mm/transparent_hugepage/defrag", "madvise"), 0);
+	REQUIRE_EQ(mml_sys_write(m, "/proc/sys/vm/extfrag_threshold", "1000"), 0);
+	REQUIRE(h_fill(t, huge + HUGE, 1, 0x5b));
+	CHECK_EQ(mml_vmstat(m, "thp_fault_fallback"), 2);
+	CHECK_EQ(mml_vmstat(m, "compact_stall"), 0);
+
+	REQUIRE_EQ(mml_sys_write(m, "/proc/sys/vm/extfrag_threshold", "500\n"), 0);
+	REQUIRE_EQ(mml_sys_read(m, "/proc/sys/vm/extfrag_threshold", buf, sizeof(buf)), 4);
+	CHECK(!strcmp(buf, "500\n"));
+	REQUIRE(h_fill(t, huge + 2 * HUGE, 1, 0x5c));
+	CHECK_EQ(mml_vmstat(m, "thp_fault_alloc"), 1);
+	CHECK_EQ(mml_vmstat(m, "compact_stall"), 1);
+	CHECK_EQ(mml_vmstat(m, "compact_success"), 1);
+	CHECK_EQ(mml_vmstat(m, "compact_fail"), 0);
+	CHECK(mml_vmstat(m, "pgmigrate_success") > 0);
+	CHECK(h_expect(t, huge + 2 * HUGE, 1, 0x5c));
+	for (long i = 0; i < npages; i += 2)
+		if (!h_expect(t, BASE + i * H_PAGE, H_PAGE, pat((int)i)))
+			break;
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/extfrag_threshold", "1001"), -EINVAL);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/extfrag_threshold", "-1"), -EINVAL);
+	H_END(m);
+}
+
+/*
+ * A THP fault allocates where the policy says, as any fault: the task's
+ * (set_mempolicy), or the VMA's (mbind) over it (vma_alloc_folio with the
+ * PMD order; the interleave index counts in PMD units).
+ */
+TEST(thp_fault_follows_the_policy)
+{
+	struct mml_machine *m = numa_machine(16 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+	unsigned long node1 = 2, node0 = 1;
+
+	REQUIRE(t);
+	REQUIRE_EQ(mml_set_mempolicy(t, MPOL_BIND, &node1, 3), 0);
+	REQUIRE_EQ(h_map(t, BASE, 2 * HUGE, H_RW, H_ANON | MAP_FIXED), BASE);
+	REQUIRE_EQ(mml_madvise(t, BASE, 2 * HUGE, MADV_HUGEPAGE), 0);
+	REQUIRE_EQ(mml_mbind(t, BASE + HUGE, HUGE, MPOL_BIND, &node0, 3, 0), 0);
+	REQUIRE(h_fill(t, BASE, 1, 0x71));
+	REQUIRE(h_fill(t, BASE + HUGE, 1, 0x72));
+	CHECK_EQ(mml_vmstat(m, "thp_fault_alloc"), 2);
+	CHECK_EQ(node_of(t, BASE), 1);
+	CHECK_EQ(node_of(t, BASE + HUGE - H_PAGE), 1);
+	CHECK_EQ(node_of(t, BASE + HUGE), 0);
+	CHECK(h_expect(t, BASE + HUGE, 1, 0x72));
 	H_END(m);
 }
 

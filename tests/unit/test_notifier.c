@@ -4,7 +4,7 @@
  * with invalidate_range_start / _end over a range covering it, with Linux's
  * event; release comes once, at exit; unregister stops the callbacks;
  * reclaim asks clear_flush_young; device-exclusive entries come and go
- * with Linux's events.
+ * with Linux's events; migration unmaps with MMU_NOTIFY_MIGRATE.
  */
 #include <string.h>
 
@@ -214,6 +214,53 @@ TEST(device_exclusive_entries_have_linux_events_and_can_be_reclaimed)
 	CHECK_EQ(l.depth, 0);
 	mml_mmu_notifier_unregister(n);
 	CHECK_EQ(mml_device_free(d), 0);
+	H_END(m);
+}
+
+/*
+ * Migration tells secondary MMUs with MMU_NOTIFY_MIGRATE before each pte
+ * becomes a migration entry (try_to_migrate_one), whoever asked for the
+ * move: move_pages to another node, mbind with MPOL_MF_MOVE, a migration
+ * held half way.  Putting the new page in (remove_migration_ptes)
+ * replaces a non-present entry and tells no one, as in Linux.
+ */
+TEST(migration_is_bracketed_with_migrate_events)
+{
+	struct mml_config cfg = { .ram_bytes = 16 << 20, .seed = 1, .flags = MML_CHECK_EVERY_OP, .nr_nodes = 2 };
+	struct mml_machine *m = mml_machine_new(&cfg);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+	struct mml_mmu_notifier *n;
+	struct log l = { 0 };
+	uint64_t pages[2] = { A, A + H_PAGE };
+	int nodes[2] = { 1, 1 }, status[2];
+	unsigned long node0 = 1;
+	long held;
+
+	REQUIRE(t);
+	REQUIRE_EQ(mml_mmu_notifier_register(t, &ops, &l, &n), 0);
+	h_map(t, A, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK(h_fill(t, A, 2 * H_PAGE, 7));
+	l.n = 0;
+	CHECK_EQ(mml_move_pages(t, 2, pages, nodes, status, MPOL_MF_MOVE), 0);
+	CHECK_EQ(status[0], 1);
+	CHECK(covered(&l, MML_NOTIFY_MIGRATE, A, A + H_PAGE));
+	CHECK(covered(&l, MML_NOTIFY_MIGRATE, A + H_PAGE, A + 2 * H_PAGE));
+	CHECK_EQ(l.n, 2);
+	l.n = 0;
+	CHECK_EQ(mml_mbind(t, A, H_PAGE, MPOL_BIND, &node0, 3, MPOL_MF_MOVE), 0);
+	CHECK(covered(&l, MML_NOTIFY_MIGRATE, A, A + H_PAGE));
+	CHECK_EQ(l.n, 1);
+	l.n = 0;
+	held = mml_migrate_unmap(t, A + H_PAGE, 0);
+	CHECK(held > 0);
+	CHECK(covered(&l, MML_NOTIFY_MIGRATE, A + H_PAGE, A + 2 * H_PAGE));
+	CHECK_EQ(l.depth, 0);			/* the range ended with the unmap half */
+	CHECK_EQ(mml_migrate_move(m, held), 0);
+	CHECK_EQ(l.n, 1);			/* the move half tells no one */
+	CHECK(h_expect(t, A, 2 * H_PAGE, 7));
+	CHECK_EQ(l.depth, 0);
+	CHECK_EQ(l.bad_nesting, 0);
+	mml_mmu_notifier_unregister(n);
 	H_END(m);
 }
 

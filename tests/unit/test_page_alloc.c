@@ -20,8 +20,8 @@ TEST(buddy_split_and_merge)
 	struct page *a, *b;
 
 	REQUIRE(m);
-	a = alloc_pages(m, 0, 0);
-	b = alloc_pages(m, 0, 0);
+	a = alloc_page(m, 0);
+	b = alloc_page(m, 0);
 	REQUIRE(a && b);
 	CHECK_EQ(nr_free_pages(m), free0 - 2);
 	CHECK_EQ(folio_ref_count((struct folio *)a), 1);
@@ -31,7 +31,7 @@ TEST(buddy_split_and_merge)
 	/* Everything merged back: one order-10 block per 4 MiB again. */
 	CHECK_EQ(NODE_DATA(m, 0)->node_zones[0].free_area[0].nr_free, 1);	/* the zero page's buddy */
 	for (unsigned o = 0; o <= MAX_PAGE_ORDER; o++) {
-		struct page *p = alloc_pages(m, 0, o);
+		struct page *p = __alloc_pages(m, 0, o, 0, NULL);
 
 		if (!CHECKF(p != NULL, "order %u allocation failed", o))
 			continue;
@@ -50,7 +50,7 @@ TEST(freed_frames_are_poisoned_and_change_generation)
 	unsigned gen;
 
 	REQUIRE(m);
-	p = alloc_pages(m, __GFP_ZERO, 0);
+	p = alloc_page(m, __GFP_ZERO);
 	REQUIRE(p);
 	va = page_address(m, p);
 	CHECK_EQ(va[0], 0);
@@ -74,7 +74,7 @@ TEST(allocation_stops_at_min_watermark)
 	REQUIRE(m);
 	got = calloc(m->nr_frames, sizeof(*got));
 	REQUIRE(got);
-	while ((got[n] = alloc_pages(m, 0, 0)) != NULL)
+	while ((got[n] = alloc_page(m, 0)) != NULL)
 		n++;
 	CHECK(n > 0);
 	CHECK(nr_free_pages(m) <= NODE_DATA(m, 0)->node_zones[0]._watermark[WMARK_MIN] + 1);
