@@ -400,7 +400,8 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 		/* Do not interfere with other mappings of a shared folio. */
 		if (folio_mapcount(folio) != nr)
 			continue;
-		for (int i = 0; i < nr; i++)
+		/* MADV_COLD ages the ptes; MADV_PAGEOUT leaves them, as Linux (reclaim ignores them anyway). */
+		for (int i = 0; !priv->pageout && i < nr; i++)
 			if (ptep_test_and_clear_young(pte + i))
 				flush_tlb_page(vma, addr + ((uint64_t)i << PAGE_SHIFT));
 		madvise_cold_or_pageout_folio(priv, m, folio);
