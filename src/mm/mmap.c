@@ -101,6 +101,47 @@ static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64
 	return 0;
 }
 
+/* Models vm_unmapped_area() searching bottom-up: the lowest gap in [low, high) that fits. */
+static uint64_t unmapped_area(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
+{
+	uint64_t gap_start = low;
+
+	for (unsigned long i = 0; i <= mm->map_count && gap_start < high; i++) {
+		uint64_t gap_end = i < mm->map_count ? min(mm->vmas[i]->vm_start, high) : high;
+
+		if (gap_end >= gap_start && gap_end - gap_start >= len)
+			return gap_start;
+		if (i < mm->map_count)
+			gap_start = max(gap_start, mm->vmas[i]->vm_end);
+	}
+	return 0;
+}
+
+/*
+ * x86-64's MAP_32BIT (arch_get_unmapped_area with find_start_end's
+ * limits): a hint that fits below 2 GiB, else the lowest gap between 1
+ * GiB and 2 GiB, else ENOMEM.  Linux moves the start up by a random
+ * amount of at most 32 MiB when the process randomizes; mmlab never
+ * randomizes (deviation 14).
+ */
+#define MAP_32BIT_BEGIN	0x40000000ULL
+#define MAP_32BIT_END	0x80000000ULL
+static uint64_t get_unmapped_area_32bit(struct mm_struct *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t found;
+
+	if (len > MAP_32BIT_END - MAP_32BIT_BEGIN)
+		return (uint64_t)-ENOMEM;
+	if (addr) {
+		addr &= PAGE_MASK;
+		if (MAP_32BIT_END - len >= addr && addr >= MMAP_MIN_ADDR &&
+		    !find_vma_intersection(mm, addr, addr + len))
+			return addr;
+	}
+	found = unmapped_area(mm, len, MAP_32BIT_BEGIN, MAP_32BIT_END);
+	return found ? found : (uint64_t)-ENOMEM;
+}
+
 /* Models arch_get_unmapped_area_topdown() and __get_unmapped_area(). */
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags)
 {
@@ -115,6 +156,8 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 			return (uint64_t)-EINVAL;
 		return addr;
 	}
+	if (flags & MAP_32BIT)
+		return get_unmapped_area_32bit(mm, addr, len);
 	if (addr) {
 		addr &= PAGE_MASK;	/* x86 rounds a hint down */
 		if (TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&

@@ -690,13 +690,14 @@ int scn_parse_flag_word(struct scn_parser *p, const char *need, const char *what
 
 		for (b = a; b < t->n && t->s[b] != ',' && t->s[b] != '|'; b++)
 			;
-		if (b > a && t->s[a] >= '0' && t->s[a] <= '9') {
+		/* A name first, then a number: some names start with a digit (mmap's 32bit). */
+		if (lookup(t->s + a, b - a, &f) < 0) {
+			if (b == a || t->s[a] < '0' || t->s[a] > '9')
+				return scn_perr(p, t->col + a, "unknown %s flag '%.*s'%s", what,
+						(int)(b - a > 40 ? 40 : b - a), t->s + a, hint);
 			if (scn_num_parse(t->s + a, b - a, false, &v) || v > 0xffffffff)
 				return scn_perr(p, t->col + a, "bad %s flag number", what);
 			f = (long)v;
-		} else if (lookup(t->s + a, b - a, &f) < 0) {
-			return scn_perr(p, t->col + a, "unknown %s flag '%.*s'%s", what,
-					(int)(b - a > 40 ? 40 : b - a), t->s + a, hint);
 		}
 		flags |= f;
 		a = b + 1;
