@@ -136,20 +136,38 @@ int kstrtoint(const char *s, unsigned int base, int *res)
 	return 0;
 }
 
-int proc_dointvec_value(const char *buf, size_t count, int *value)
+/* The number of a /proc/sys write, blanks around it cut away, into num: 0 or -EINVAL. */
+static int proc_number(const char *buf, size_t count, char *num, size_t size)
 {
-	char num[32];
 	size_t a = 0, b = count;
 
 	while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n'))
 		a++;
 	while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\n'))
 		b--;
-	if (a == b || b - a >= sizeof(num))
+	if (a == b || b - a >= size)
 		return -EINVAL;
 	memcpy(num, buf + a, b - a);
 	num[b - a] = '\0';
+	return 0;
+}
+
+int proc_dointvec_value(const char *buf, size_t count, int *value)
+{
+	char num[32];
+
+	if (proc_number(buf, count, num, sizeof(num)))
+		return -EINVAL;
 	return kstrtoint(num, 10, value) ? -EINVAL : 0;
+}
+
+int proc_doulongvec_value(const char *buf, size_t count, unsigned long *value)
+{
+	char num[32];
+
+	if (proc_number(buf, count, num, sizeof(num)))
+		return -EINVAL;
+	return kstrtoul(num, 10, value) ? -EINVAL : 0;
 }
 
 /* ---- /proc/sys/vm/drop_caches ------------------------------------------------------------- */
@@ -195,6 +213,7 @@ static const struct attribute_group *const sys_groups[] = {
 	&vm_fs_sysctl_group,
 	&node_attr_group,
 	&compaction_sysctl_group,
+	&overcommit_sysctl_group,
 	NULL,
 };
 

@@ -60,7 +60,7 @@ struct attribute_group {
  */
 extern const struct attribute_group hugepage_attr_group, khugepaged_attr_group,
 	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group, node_attr_group,
-	compaction_sysctl_group;
+	compaction_sysctl_group, overcommit_sysctl_group;
 
 /* ---- helpers for show and store (Linux's sysfs_emit, sysfs_streq, kstrto*) ---- */
 
@@ -79,5 +79,7 @@ int kstrtouint(const char *s, unsigned int base, unsigned int *res);
 int kstrtoint(const char *s, unsigned int base, int *res);
 /* One int as a /proc/sys file's proc_dointvec reads it, blanks around it allowed: 0 or -EINVAL. */
 int proc_dointvec_value(const char *buf, size_t count, int *value);
+/* One unsigned long, as proc_doulongvec_minmax reads it: 0 or -EINVAL. */
+int proc_doulongvec_value(const char *buf, size_t count, unsigned long *value);
 
 #endif /* MML_FS_SYSFS_H */

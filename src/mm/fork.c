@@ -156,8 +156,15 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 			break;
 		if (mpnt->vm_flags & VM_DONTCOPY)
 			continue;
+		/* The child's copy of an accounted mapping is charged too; the child's exit gives it back. */
+		if ((mpnt->vm_flags & VM_ACCOUNT) &&
+		    __vm_enough_memory(mm->machine, oldmm, (long)((mpnt->vm_end - mpnt->vm_start) >> PAGE_SHIFT))) {
+			err = -ENOMEM;
+			break;
+		}
 		tmp = vm_area_dup(mpnt);
 		if (!tmp) {
+			vma_unaccount(mpnt);
 			err = -ENOMEM;
 			break;
 		}
@@ -173,6 +180,7 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		if (!(tmp->vm_flags & VM_WIPEONFORK)) {
 			err = anon_vma_fork(tmp, mpnt);
 			if (err) {
+				vma_unaccount(tmp);
 				vm_area_free(tmp);
 				break;
 			}

@@ -18,6 +18,26 @@
 #include "mm/mm.h"
 #include "mm/pagemap.h"
 
+/* ---- commit accounting (util.c) ---------------------------------------------------------- */
+
+#define OVERCOMMIT_GUESS	0
+#define OVERCOMMIT_ALWAYS	1
+#define OVERCOMMIT_NEVER	2
+void vm_acct_memory(struct mml_machine *m, long pages);
+void vm_unacct_memory(struct mml_machine *m, long pages);
+unsigned long vm_commit_limit(struct mml_machine *m);
+/* Charge pages if the overcommit policy lets them: 0, or -ENOMEM and nothing charged. */
+int __vm_enough_memory(struct mml_machine *m, struct mm_struct *mm, long pages);
+void overcommit_init(struct mml_machine *m);	/* the sysctls' defaults, after page_alloc_init */
+/* mmap.c: the charge of the VM_ACCOUNT VMAs in [start, end); a VMA's given back as it goes */
+long accounted_pages(struct mm_struct *mm, uint64_t start, uint64_t end);
+void vma_unaccount(struct vm_area_struct *vma);
+/* accountable_mapping(): private and writable, not MAP_NORESERVE: charged, VM_ACCOUNT. */
+static inline bool accountable_mapping(vm_flags_t vm_flags)
+{
+	return (vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE;
+}
+
 /* ---- page-table pages (pgtable.c) --------------------------------------------------------- */
 
 int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes);

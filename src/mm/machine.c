@@ -93,6 +93,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		errno = -err;
 		return NULL;
 	}
+	overcommit_init(m);
 	spin_lock_init(&m->tasks_lock);
 	fail_state_init(&m->fail);
 	rcu_batch_init(&m->rcu);

@@ -594,6 +594,12 @@ struct mml_machine {
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
 	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
 	int extfrag_threshold;		/* (A) /proc/sys/vm/extfrag_threshold: compaction_suitable's bar */
+	atomic_long_t vm_committed_as;	/* (A) pages promised (util.c): Committed_AS */
+	int overcommit_memory;		/* (A) /proc/sys/vm/overcommit_memory: OVERCOMMIT_* */
+	int overcommit_ratio;		/* (A) percent of RAM in CommitLimit ... */
+	unsigned long overcommit_kbytes;	/* (A) ... or these kB, when not 0 */
+	unsigned long admin_reserve_kbytes;	/* (A) kept from unprivileged processes in mode 2 */
+	unsigned long user_reserve_kbytes;	/* (A) kept from a process growing big, in mode 2 */
 	struct folio *huge_zero_folio;	/* (A) the huge zero folio while allocated, else NULL */
 	atomic_t huge_zero_refcount;	/* (A) mms using it (MMF_HUGE_ZERO_FOLIO) + 1 while allocated */
 	struct deferred_split split_queue;	/* (Y) anon THPs a shrinker may split */

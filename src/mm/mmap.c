@@ -187,6 +187,25 @@ vm_flags_t calc_vm_prot_bits(int prot)
 	       ((prot & PROT_EXEC) ? VM_EXEC : 0) | arch_calc_vm_prot_bits(prot);
 }
 
+/* The pages of [start, end) that VM_ACCOUNT VMAs cover: their charge. */
+long accounted_pages(struct mm_struct *mm, uint64_t start, uint64_t end)
+{
+	struct vm_area_struct *vma;
+	long pages = 0;
+
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = vma_next(vma))
+		if (vma->vm_flags & VM_ACCOUNT)
+			pages += (long)((min(vma->vm_end, end) - max(vma->vm_start, start)) >> PAGE_SHIFT);
+	return pages;
+}
+
+/* A VMA going away gives its charge back (vms_complete_munmap_vmas, exit_mmap: nr_accounted). */
+void vma_unaccount(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_ACCOUNT)
+		vm_unacct_memory(vma->vm_mm->machine, (long)((vma->vm_end - vma->vm_start) >> PAGE_SHIFT));
+}
+
 /*
  * Unmap and free the VMAs covering [start, end), which are already split at
  * start and end.  Models vms_complete_munmap_vmas() + unmap_region(): zap
@@ -223,6 +242,7 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	tlb_finish_mmu(&tlb);
 
 	while ((vma = find_vma(mm, start)) && vma->vm_start < end) {
+		vma_unaccount(vma);
 		vma_tree_erase(mm, vma);
 		vm_area_free(vma);
 	}
@@ -304,6 +324,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	struct vm_area_struct *vma;
 	vm_flags_t vm_flags;
 	unsigned long pgoff;
+	long charged = 0;
 	int err;
 
 	mmap_assert_write_locked(mm);
@@ -360,7 +381,8 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	}
 	if (flags & (MAP_GROWSDOWN | MAP_HUGETLB))
 		return -EOPNOTSUPP;	/* docs/deviations.md */
-	if (flags & MAP_NORESERVE)
+	/* MAP_NORESERVE counts unless overcommit is never (do_mmap) */
+	if ((flags & MAP_NORESERVE) && READ_ONCE(mm->machine->overcommit_memory) != OVERCOMMIT_NEVER)
 		vm_flags |= VM_NORESERVE;
 	if (flags & MAP_LOCKED)
 		vm_flags |= VM_LOCKED;
@@ -370,13 +392,27 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	if (!arch_validate_flags(vm_flags))
 		return -EINVAL;
 
+	/*
+	 * __mmap_region()'s charge: what the mapping adds to the commit, less
+	 * what the accounted mappings it replaces had (their charge passes
+	 * to it: charged again here, given back by the munmap below).
+	 */
+	if (accountable_mapping(vm_flags)) {
+		long replaced = (flags & MAP_FIXED) ? accounted_pages(mm, addr, addr + len) : 0;
+
+		if (__vm_enough_memory(mm->machine, mm, (long)(len >> PAGE_SHIFT) - replaced))
+			return -ENOMEM;
+		vm_acct_memory(mm->machine, replaced);
+		charged = (long)(len >> PAGE_SHIFT);
+		vm_flags |= VM_ACCOUNT;
+	}
 	/* Reserve everything that can fail before unmapping the old range. */
 	err = vma_tree_reserve(mm, 1);
-	if (err)
-		return err;
-	vma = vm_area_alloc(mm);
-	if (!vma)
-		return -ENOMEM;
+	vma = err ? NULL : vm_area_alloc(mm);
+	if (!vma) {
+		vm_unacct_memory(mm->machine, charged);
+		return err ? err : -ENOMEM;
+	}
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
 	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
@@ -388,18 +424,15 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	} else if (vm_flags & VM_SHARED) {
 		err = shmem_zero_setup(vma);
 	}
-	if (err) {
-		vm_area_free(vma);
-		return err;
-	}
-	if (flags & MAP_FIXED) {
+	if (!err && (flags & MAP_FIXED)) {
 		err = do_munmap(mm, addr, len);
 		if (!err)	/* splitting may have used the reservation */
 			err = vma_tree_reserve(mm, 1);
-		if (err) {
-			vm_area_free(vma);
-			return err;
-		}
+	}
+	if (err) {
+		vm_area_free(vma);
+		vm_unacct_memory(mm->machine, charged);
+		return err;
 	}
 	vma_set_page_prot(vma);
 	vma_tree_insert(mm, vma);
@@ -434,6 +467,7 @@ void exit_mmap(struct mm_struct *mm)
 	tlb_finish_mmu(&tlb);
 	while (mm->map_count) {
 		vma = mm->vmas[mm->map_count - 1];
+		vma_unaccount(vma);
 		vma_tree_erase(mm, vma);
 		vm_area_free(vma);
 	}

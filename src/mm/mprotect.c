@@ -155,17 +155,40 @@ long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint6
 	return pages;
 }
 
-/* mprotect_fixup(): no VM_ACCOUNT or mlock handling: mmlab has neither yet. */
+/*
+ * Models mprotect_fixup() (no mlock handling: mmlab has none yet).  A
+ * private mapping made writable is charged and becomes VM_ACCOUNT; made
+ * read-only again it keeps the charge, unless it is anonymous and was
+ * never written (no anon_vma): Linux can then give the charge back, and
+ * the flag difference decides what merges.
+ */
 static int mprotect_fixup(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
 			  uint64_t end, vm_flags_t newflags)
 {
+	struct mml_machine *m = vma->vm_mm->machine;
+	vm_flags_t oldflags = vma->vm_flags;
+	long nrpages = (long)((end - start) >> PAGE_SHIFT), charged = 0;
 	int err;
 
-	if (newflags == vma->vm_flags)
+	if (newflags == oldflags)
 		return 0;
+	if (newflags & VM_WRITE) {
+		if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+			if (__vm_enough_memory(m, vma->vm_mm, nrpages))
+				return -ENOMEM;
+			charged = nrpages;
+			newflags |= VM_ACCOUNT;
+		}
+	} else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+		newflags &= ~VM_ACCOUNT;
+	}
 	vma = vma_modify_flags(vma, start, end, newflags, &err);
-	if (!vma)
+	if (!vma) {
+		vm_unacct_memory(m, charged);
 		return err;
+	}
+	if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
+		vm_unacct_memory(m, nrpages);
 	change_protection(tlb, vma, start, end);
 	return 0;
 }

@@ -234,20 +234,40 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		     uint64_t new_addr, int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
 	unsigned long pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
+	bool accounted = vma->vm_flags & VM_ACCOUNT;
 	struct vm_area_struct *new_vma;
+	long charged = 0;
 	uint64_t moved;
 	int err = 0;
 
 	if (mm->map_count >= MAX_MAP_COUNT - 3)
 		return -ENOMEM;
+	/*
+	 * vrm_charge(): an accounted range pays for what it grows by, or,
+	 * kept where it was (MREMAP_DONTUNMAP), for the whole new range.
+	 */
+	if (accounted && ((flags & MREMAP_DONTUNMAP) || new_len > old_len)) {
+		charged = (long)(((flags & MREMAP_DONTUNMAP) ? new_len : new_len - old_len) >> PAGE_SHIFT);
+		if (__vm_enough_memory(m, mm, charged))
+			return -ENOMEM;
+	}
 	new_vma = copy_vma(vma, new_addr, new_len, pgoff);
-	if (!new_vma)
+	if (!new_vma) {
+		vm_unacct_memory(m, charged);
 		return -ENOMEM;
+	}
 	moved = move_page_tables(vma, old_addr, new_vma, new_addr, old_len);
 	if (moved < old_len) {
-		/* Back as it was (the old tables are all there), and the new range goes instead. */
+		/*
+		 * Back as it was (the old tables are all there), and the new
+		 * range goes instead: what its munmap gives back is the charge
+		 * it never had.
+		 */
 		move_page_tables(new_vma, new_addr, vma, old_addr, moved);
+		if (accounted)
+			vm_acct_memory(m, (long)(new_len >> PAGE_SHIFT) - charged);
 		old_addr = new_addr;
 		old_len = new_len;
 		err = -ENOMEM;
@@ -259,6 +279,9 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		}
 		vma_try_merge_neighbours(new_vma);
 		return (long)new_addr;
+	} else if (accounted) {
+		/* unmap_source_vma(): the old range's charge went with it; its munmap gives none back. */
+		vm_acct_memory(m, (long)(old_len >> PAGE_SHIFT));
 	}
 	do_munmap(mm, old_addr, old_len);
 	if (!err)
@@ -447,6 +470,9 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	/* expand_vma(): in place if the range ends the VMA and the space after is free. */
 	if (vma->vm_end - addr == old_len && vma->vm_end + (new_len - old_len) <= TASK_SIZE &&
 	    !find_vma_intersection(mm, vma->vm_end, vma->vm_end + (new_len - old_len))) {
+		if ((vma->vm_flags & VM_ACCOUNT) &&
+		    __vm_enough_memory(mm->machine, mm, (long)((new_len - old_len) >> PAGE_SHIFT)))
+			return -ENOMEM;
 		vma_bounds_lock(vma);
 		vma->vm_end += new_len - old_len;
 		vma_bounds_unlock(vma);

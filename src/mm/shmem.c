@@ -492,6 +492,7 @@ static void shmem_evict_inode(struct inode *inode)
 	struct mml_machine *m = inode->i_sb->machine;
 
 	shmem_undo_range(inode, 0, -1);
+	vm_unacct_memory(m, inode->i_acct_pages);	/* shmem_unacct_size() */
 	spin_lock(&m->shmem_swaplist_lock);
 	list_del_init(&inode->i_swaplist);
 	spin_unlock(&m->shmem_swaplist_lock);
@@ -551,14 +552,25 @@ struct file *shmem_file_setup(struct mml_machine *m, const char *name, int64_t s
 	return file;
 }
 
-/* shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS maps an unnamed shmem file of the VMA's size. */
+/*
+ * shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS maps an unnamed shmem file
+ * of the VMA's size, its whole size charged to the commit unless
+ * MAP_NORESERVE (shmem_acct_size), given back when the file goes.
+ */
 int shmem_zero_setup(struct vm_area_struct *vma)
 {
-	struct file *file = shmem_file_setup(vma->vm_mm->machine, "dev/zero",
-					     (int64_t)(vma->vm_end - vma->vm_start), F_SEAL_SEAL);
+	struct mml_machine *m = vma->vm_mm->machine;
+	long pages = (vma->vm_flags & VM_NORESERVE) ? 0 : (long)((vma->vm_end - vma->vm_start) >> PAGE_SHIFT);
+	struct file *file;
 
-	if (!file)
+	if (pages && __vm_enough_memory(m, vma->vm_mm, pages))
 		return -ENOMEM;
+	file = shmem_file_setup(m, "dev/zero", (int64_t)(vma->vm_end - vma->vm_start), F_SEAL_SEAL);
+	if (!file) {
+		vm_unacct_memory(m, pages);
+		return -ENOMEM;
+	}
+	file_inode(file)->i_acct_pages = pages;
 	vma->vm_file = file;
 	vma->vm_pgoff = 0;
 	return shmem_mmap(file, vma);

@@ -167,6 +167,13 @@ static long mi_cached(struct mml_machine *m)
 static long mi_shmem(struct mml_machine *m) { return global_vm_stat(m, NR_SHMEM); }
 static long mi_dirty(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_DIRTY); }
 static long mi_writeback(struct mml_machine *m) { return global_vm_stat(m, NR_WRITEBACK); }
+static long mi_commit_limit(struct mml_machine *m) { return (long)vm_commit_limit(m); }
+static long mi_committed_as(struct mml_machine *m)
+{
+	long c = atomic_long_read(&m->vm_committed_as);
+
+	return c < 0 ? 0 : c;	/* percpu_counter_read_positive() */
+}
 /* PMD-mapped anon THPs, counted by folio (NR_ANON_THPS), shown in pages. */
 static long mi_anon_huge(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_THPS) * HPAGE_PMD_NR; }
 
@@ -191,6 +198,8 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "Mapped", mi_mapped },
 	{ "Shmem", mi_shmem },
 	{ "PageTables", mi_pagetables },
+	{ "CommitLimit", mi_commit_limit },
+	{ "Committed_AS", mi_committed_as },
 	{ "AnonHugePages", mi_anon_huge },
 };
 

@@ -55,6 +55,8 @@ TEST(oom_victim_operations_fail_with_eintr)
 
 	REQUIRE(hog);
 	REQUIRE_EQ(mml_thread_new(hog, &t2), 0);
+	/* More than RAM and swap: the default overcommit guess would refuse the mapping itself. */
+	REQUIRE_EQ(mml_sys_write(m, "/proc/sys/vm/overcommit_memory", "1"), 0);
 	REQUIRE(h_map(hog, BASE, 4 << 20, H_RW, H_ANON | MAP_FIXED));
 	/* More than RAM: it is the largest, so it is the one chosen. */
 	CHECK_EQ(mml_write(hog, BASE, (uint8_t[4096]){ 0 }, 4096), 0);
