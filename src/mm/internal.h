@@ -133,7 +133,9 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags);
 vm_flags_t calc_vm_prot_bits(int prot);
-#define MMAP_MIN_ADDR	65536UL		/* vm.mmap_min_addr */
+/* vm.mmap_min_addr: the machine's (a /proc/sys/vm knob, 65536 as x86-64's default) */
+#define MMAP_MIN_ADDR_DEFAULT	65536UL
+static inline uint64_t mmap_min_addr(const struct mm_struct *mm) { return READ_ONCE(mm->machine->mmap_min_addr); }
 #define MAX_MAP_COUNT	65530		/* vm.max_map_count */
 
 /* ---- fork's copy, unmap, protection change (memory.c, mprotect.c) ------------------------- */

@@ -404,8 +404,10 @@ const struct attribute_group thp_debugfs_group = {
 /* ---- /proc/sys/vm: the core's limits ------------------------------------------------------- */
 
 /*
- * Linux lets root change both; mmlab's are constants (MAX_MAP_COUNT,
- * MMAP_MIN_ADDR), so they read as Linux's defaults and refuse writes.
+ * max_map_count is a constant here (MAX_MAP_COUNT): it reads as Linux's
+ * default and refuses writes.  mmap_min_addr is the machine's: root may
+ * write it, as mmap_min_addr_handler lets a CAP_SYS_RAWIO writer (a
+ * native run sets the host's value so that both sides agree).
  */
 static ssize_t max_map_count_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
 {
@@ -414,12 +416,23 @@ static ssize_t max_map_count_show(struct mml_machine *m, const struct kobj_attri
 
 static ssize_t mmap_min_addr_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", MMAP_MIN_ADDR);
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(m->mmap_min_addr));
+}
+
+static ssize_t mmap_min_addr_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	unsigned long v;
+
+	if (proc_doulongvec_value(buf, count, &v) || v > TASK_SIZE)
+		return -EINVAL;
+	WRITE_ONCE(m->mmap_min_addr, v);
+	return (ssize_t)count;
 }
 
 static const struct kobj_attribute vm_mm_sysctl_attrs[] = {
 	{ "max_map_count", 0444, max_map_count_show, NULL, 0 },
-	{ "mmap_min_addr", 0444, mmap_min_addr_show, NULL, 0 },
+	{ "mmap_min_addr", 0644, mmap_min_addr_show, mmap_min_addr_store, 0 },
 	{ NULL },
 };
 

@@ -594,6 +594,7 @@ struct mml_machine {
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */
 	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
 	int extfrag_threshold;		/* (A) /proc/sys/vm/extfrag_threshold: compaction_suitable's bar */
+	unsigned long mmap_min_addr;	/* (A) /proc/sys/vm/mmap_min_addr */
 	atomic_long_t vm_committed_as;	/* (A) pages promised (util.c): Committed_AS */
 	int overcommit_memory;		/* (A) /proc/sys/vm/overcommit_memory: OVERCOMMIT_* */
 	int overcommit_ratio;		/* (A) percent of RAM in CommitLimit ... */

@@ -134,7 +134,7 @@ static uint64_t get_unmapped_area_32bit(struct mm_struct *mm, uint64_t addr, uin
 		return (uint64_t)-ENOMEM;
 	if (addr) {
 		addr &= PAGE_MASK;
-		if (MAP_32BIT_END - len >= addr && addr >= MMAP_MIN_ADDR &&
+		if (MAP_32BIT_END - len >= addr && addr >= mmap_min_addr(mm) &&
 		    !find_vma_intersection(mm, addr, addr + len))
 			return addr;
 	}
@@ -147,7 +147,7 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 {
 	uint64_t found;
 
-	if (len > TASK_SIZE - MMAP_MIN_ADDR)
+	if (len > TASK_SIZE - mmap_min_addr(mm))
 		return (uint64_t)-ENOMEM;
 	if (flags & MAP_FIXED) {
 		if (addr > TASK_SIZE - len)
@@ -160,23 +160,22 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 		return get_unmapped_area_32bit(mm, addr, len);
 	if (addr) {
 		addr &= PAGE_MASK;	/* x86 rounds a hint down */
-		if (TASK_SIZE - len >= addr && addr >= MMAP_MIN_ADDR &&
+		if (TASK_SIZE - len >= addr && addr >= mmap_min_addr(mm) &&
 		    !find_vma_intersection(mm, addr, addr + len))
 			return addr;
 	}
-	found = unmapped_area_topdown(mm, len, PAGE_SIZE > MMAP_MIN_ADDR ? PAGE_SIZE : MMAP_MIN_ADDR,
-				      mm->mmap_base);
+	found = unmapped_area_topdown(mm, len, max(PAGE_SIZE, PAGE_ALIGN(mmap_min_addr(mm))), mm->mmap_base);
 	if (!found)	/* Linux falls back to a bottom-up search of the rest */
 		found = unmapped_area_topdown(mm, len, mm->mmap_base, TASK_SIZE);
 	return found ? found : (uint64_t)-ENOMEM;
 }
 
 /* Models round_hint_to_min(): a hint below mmap_min_addr means mmap_min_addr. */
-static uint64_t round_hint_to_min(uint64_t hint)
+static uint64_t round_hint_to_min(struct mm_struct *mm, uint64_t hint)
 {
 	hint &= PAGE_MASK;
-	if (hint && hint < MMAP_MIN_ADDR)
-		return PAGE_ALIGN(MMAP_MIN_ADDR);
+	if (hint && hint < mmap_min_addr(mm))
+		return PAGE_ALIGN(mmap_min_addr(mm));
 	return hint;
 }
 
@@ -340,7 +339,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	if (flags & MAP_FIXED_NOREPLACE)
 		flags |= MAP_FIXED;
 	if (!(flags & MAP_FIXED))
-		addr = round_hint_to_min(addr);
+		addr = round_hint_to_min(mm, addr);
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return -ENOMEM;
@@ -353,7 +352,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	addr = get_unmapped_area(mm, addr, len, flags);
 	if ((int64_t)addr < 0 && (int64_t)addr >= -4095)
 		return (long)addr;
-	if (addr < MMAP_MIN_ADDR)
+	if (addr < mmap_min_addr(mm))
 		return -EPERM;	/* security_mmap_addr(): simulated processes are unprivileged */
 	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
 		return -EEXIST;

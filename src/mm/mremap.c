@@ -323,8 +323,8 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
 	uint64_t addr;
 
 	if (flags & MREMAP_FIXED)
-		return new_addr < MMAP_MIN_ADDR ? -EPERM : (long)new_addr;
-	if (new_addr && new_addr < MMAP_MIN_ADDR && new_addr <= TASK_SIZE - new_len &&
+		return new_addr < mmap_min_addr(mm) ? -EPERM : (long)new_addr;
+	if (new_addr && new_addr < mmap_min_addr(mm) && new_addr <= TASK_SIZE - new_len &&
 	    !find_vma_intersection(mm, new_addr, new_addr + new_len))
 		return -EPERM;
 	addr = get_unmapped_area(mm, new_addr, new_len, vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);

@@ -163,6 +163,7 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 	for (int nid = 0; nid < m->nr_nodes; nid++)
 		node_init(m, nid);
 	m->extfrag_threshold = 500;
+	m->mmap_min_addr = MMAP_MIN_ADDR_DEFAULT;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "mmlab.h"
 #include "native/conform.h"
+#include "native/host.h"
 
 struct sim {
 	struct mml_machine *m;
@@ -56,9 +57,17 @@ static int sim_start(struct cf_backend *b, const struct scn_op *op)
 {
 	struct mml_config cfg = { .flags = MML_CHECK_EVERY_OP | MML_QUIET };
 
+	char min_addr[32];
+
 	scn_machine_config(op, &cfg);
 	S(b)->m = mml_machine_new(&cfg);
-	return S(b)->m ? 0 : -ENOMEM;
+	if (!S(b)->m)
+		return -ENOMEM;
+	/* Host configuration is read, not assumed: the simulated machine takes the host's mmap_min_addr. */
+	if (cf_host_read_file("/proc/sys/vm/mmap_min_addr", min_addr, sizeof(min_addr)) > 0 &&
+	    mml_sys_write(S(b)->m, "/proc/sys/vm/mmap_min_addr", min_addr) < 0)
+		return -EINVAL;
+	return 0;
 }
 
 static const char *sim_stop(struct cf_backend *b)

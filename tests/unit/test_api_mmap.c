@@ -322,6 +322,13 @@ TEST(mmap_fixed_below_mmap_min_addr_is_eperm)
 	CHECK_EQ(mml_mmap(t, H_MMAP_MIN_ADDR, H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0),
 		 (long)H_MMAP_MIN_ADDR);
 	CHECK_EQ(h_poke(t, H_MMAP_MIN_ADDR, 1), 0);
+	/* The knob moves the limit, as root's write to vm.mmap_min_addr does; a hint below is moved up. */
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/mmap_min_addr", "4096"), 0);
+	CHECK_EQ(mml_mmap(t, 0x1000, H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0), 0x1000);
+	CHECK_EQ(mml_mmap(t, 0, H_PAGE, H_RW, H_ANON | MAP_FIXED, -1, 0), -EPERM);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/mmap_min_addr", "0x20000"), -EINVAL);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/mmap_min_addr", "131072"), 0);
+	CHECK_EQ(mml_mmap(t, 0x2000, H_PAGE, H_RW, H_ANON, -1, 0), 0x20000);
 	H_END(m);
 }
 
