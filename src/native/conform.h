@@ -66,6 +66,7 @@ struct cf_backend {
 	const char *name;		/* "mmlab", "linux" */
 	void *priv;
 	char why[160];			/* why the latest call returned -CF_SKIP */
+	bool no_soft_dirty;		/* the kernel tracks no soft-dirty bit (no CONFIG_MEM_SOFT_DIRTY) */
 
 	int (*start)(struct cf_backend *b, const struct scn_op *machine);
 	/* Tear everything down; a message (leak, invariant report) or NULL. */

@@ -929,8 +929,34 @@ static int64_t host_numa(struct cf_backend *b, int task, const struct cf_numa *c
 	return r;
 }
 
+/*
+ * Does this kernel track soft-dirty?  With CONFIG_MEM_SOFT_DIRTY a page
+ * just faulted in is soft-dirty in pagemap (bit 55); without it the bit
+ * is never set.  Asked of our own memory, once.
+ */
+static bool host_has_soft_dirty(void)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	volatile char *p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t e = 0;
+	int fd;
+
+	if (p == MAP_FAILED)
+		return true;	/* cannot tell: compare as before */
+	p[0] = 1;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / (uintptr_t)psz * sizeof(e))) != sizeof(e))
+			e = 1ULL << 55;
+		close(fd);
+	}
+	munmap((void *)p, (size_t)psz);
+	return fd < 0 || (e >> 55) & 1;
+}
+
 static int host_start(struct cf_backend *b, const struct scn_op *machine)
 {
+	b->no_soft_dirty = !host_has_soft_dirty();
 	/* the children of exited drivers come back here to be reaped */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* before any driver starts: each is told whether to run with THP */

@@ -122,6 +122,11 @@ static void obs_expect_pagemap(struct cf_walk *w)
 
 	if (!e)
 		return cf_note(w, CF_ERROR, false, NULL, "out of memory");
+	if ((mask & MML_PM_SOFT_DIRTY) && w->b->no_soft_dirty) {
+		free(e);
+		return cf_note(w, CF_SKIPPED, false, NULL,
+			       "this kernel tracks no soft-dirty bit (no CONFIG_MEM_SOFT_DIRTY)");
+	}
 	r = w->b->pagemap(w->b, cf_task_of(w, op->task), cf_addr_of(w, &op->addr), n, e);
 	if (cf_refused(w, r, false) || (r < 0 && (cf_note_result(w, r), 1))) {
 		free(e);
