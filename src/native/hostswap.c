@@ -32,6 +32,8 @@ struct host_swap {
 
 static struct host_swap *swaps;	/* the scenario's devices, by handle */
 static int nswap, capswap;
+static int ndefault;		/* of them, enabled with no priority while the host had swap of its own */
+static bool nprio;		/* one was enabled with a priority */
 static char swapdir[200];	/* private directory of the swap files, "" = none */
 
 /*
@@ -114,6 +116,63 @@ static int swap_dir(struct cf_backend *b)
 }
 
 /*
+ * The host's own swap devices (not the scenario's, which live in
+ * swapdir), from /proc/swaps: how many, and the highest priority of
+ * them in *max.
+ */
+static int foreign_swaps(int *max)
+{
+	char line[512], name[300];
+	int n = 0, prio;
+	FILE *f = fopen("/proc/swaps", "re");
+
+	*max = -32768;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%299s %*s %*s %*s %d", name, &prio) != 2 || name[0] != '/')
+			continue;	/* the header */
+		if (swapdir[0] && !strncmp(name, swapdir, strlen(swapdir)))
+			continue;
+		n++;
+		if (prio > *max)
+			*max = prio;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * A swap device the host already has must not take the scenario's pages.
+ * With none, the scenario's priorities are used as they are (none: the
+ * kernel's decreasing negative ones, as mmlab's).  With some, a device
+ * without a priority gets 32767, 32766, ... (the same order, above every
+ * host device); one with a priority must be above them, and the two
+ * kinds may not be mixed (their order would change): else a skip with
+ * the reason.  0 and the swapon(2) flags, or -CF_SKIP.
+ */
+static int host_swap_flags(struct cf_backend *b, int prio, int *flags)
+{
+	int max, n = foreign_swaps(&max);
+
+	*flags = prio >= 0 ? SWAP_FLAG_PREFER | (prio & SWAP_FLAG_PRIO_MASK) : 0;
+	if (!n)
+		return 0;
+	if (prio < 0 && !nprio) {
+		*flags = SWAP_FLAG_PREFER | ((SWAP_FLAG_PRIO_MASK - ndefault) & SWAP_FLAG_PRIO_MASK);
+		ndefault++;
+		return 0;
+	}
+	if (prio >= 0 && prio > max && !ndefault) {
+		nprio = true;
+		return 0;
+	}
+	snprintf(b->why, sizeof(b->why), "the host has swap of its own (%d device%s, priority up to %d) that "
+		 "would take the scenario's pages", n, n == 1 ? "" : "s", max);
+	return -CF_SKIP;
+}
+
+/*
  * There is no memory-backed swap on the host: `swapon SIZE` is a file
  * too (docs/conformance.md).  Errors that say "not here" (EPERM: not
  * root; EINVAL: the file system takes no swap files; ENOSYS: no
@@ -131,8 +190,6 @@ int cf_host_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file, bo
 			 "or none, not %d", SWAP_FLAG_PRIO_MASK, prio);
 		return -CF_SKIP;
 	}
-	if (prio >= 0)
-		flags = SWAP_FLAG_PREFER | (prio & SWAP_FLAG_PRIO_MASK);
 	if (bytes > (1ULL << 30)) {
 		snprintf(b->why, sizeof(b->why), "swap files over 1 GiB are not made "
 			 "on the host");
@@ -148,6 +205,9 @@ int cf_host_swapon(struct cf_backend *b, uint64_t bytes, int prio, bool file, bo
 		return -CF_SKIP;
 	}
 	r = swap_dir(b);
+	if (r < 0)
+		return r;
+	r = host_swap_flags(b, prio, &flags);
 	if (r < 0)
 		return r;
 	cf_emerg_arm();
@@ -224,6 +284,7 @@ const char *cf_host_swap_cleanup(void)
 	emerg_dir[0] = '\0';
 	free(swaps);
 	swaps = NULL;
-	nswap = capswap = 0;
+	nswap = capswap = ndefault = 0;
+	nprio = false;
 	return msg;
 }
