@@ -683,20 +683,61 @@ static int64_t do_pin_check(const struct cf_req *q, char *why)
  * cannot travel over a socket, so the runner takes it with
  * pidfd_getfd() and then asks this process to close its own (CLOSE).
  */
+/*
+ * Rings made when the process starts, before the scenario maps anything:
+ * a ring's own mappings (SQ, CQ, SQEs) then lie among the driver's, never
+ * in a hole the scenario left (where a pin across the hole would find
+ * them and succeed).  A used ring stays mapped (unmapping it would make a
+ * hole of its own); only its descriptor goes.  A forked process has none
+ * of its own (its parent's are the parent's), and sets one up when it pins.
+ */
+#define URING_POOL	4
+static struct {
+	struct io_uring ring;
+	struct io_uring_params par;
+} uring_pool[URING_POOL];
+static int uring_pool_n, uring_pool_next;	/* under d.lock */
+
+static void uring_pool_fill(void)
+{
+	while (uring_pool_n < URING_POOL &&
+	       io_uring_queue_init_params(4, &uring_pool[uring_pool_n].ring, &uring_pool[uring_pool_n].par) == 0)
+		uring_pool_n++;
+}
+
+/* After fork: the inherited rings belong to the parent's process. */
+static void uring_pool_forget(void)
+{
+	for (int i = uring_pool_next; i < uring_pool_n; i++)
+		close(uring_pool[i].ring.ring_fd);
+	uring_pool_n = uring_pool_next = 0;
+}
+
 static int64_t pin_uring(const struct cf_req *q, char *why, int64_t *fdnum,
 			 uint64_t *pfns, struct io_uring_params *par)
 {
 	struct iovec iov = { (void *)q->addr, q->len * PAGE };
 	struct io_uring ring;
+	bool pooled = false;
 	int64_t r = do_pin_check(q, why);
 
 	if (r)
 		return r;
-	memset(par, 0, sizeof(*par));
-	r = io_uring_queue_init_params(4, &ring, par);
-	if (r < 0) {
-		snprintf(why, CF_WHY_LEN, "io_uring_setup: %s", strerror((int)-r));
-		return -CF_SKIP;
+	pthread_mutex_lock(&d.lock);
+	if (uring_pool_next < uring_pool_n) {
+		ring = uring_pool[uring_pool_next].ring;
+		*par = uring_pool[uring_pool_next].par;
+		uring_pool_next++;
+		pooled = true;
+	}
+	pthread_mutex_unlock(&d.lock);
+	if (!pooled) {
+		memset(par, 0, sizeof(*par));
+		r = io_uring_queue_init_params(4, &ring, par);
+		if (r < 0) {
+			snprintf(why, CF_WHY_LEN, "io_uring_setup: %s", strerror((int)-r));
+			return -CF_SKIP;
+		}
 	}
 	r = io_uring_register_buffers(&ring, &iov, 1);
 	if (r == 0)
@@ -705,7 +746,10 @@ static int64_t pin_uring(const struct cf_req *q, char *why, int64_t *fdnum,
 		*fdnum = dup(ring.ring_fd);
 		r = *fdnum < 0 ? -errno : (int64_t)q->len;
 	}
-	io_uring_queue_exit(&ring);
+	if (pooled)
+		close(ring.ring_fd);
+	else
+		io_uring_queue_exit(&ring);
 	return r;
 }
 
@@ -838,6 +882,7 @@ static int64_t new_process(int sock)
 			close(d.chan[i]);
 		d.nchan = 0;
 		pthread_mutex_init(&d.lock, NULL);
+		uring_pool_forget();
 		cf_driver_main(sock);
 	}
 	close(sock);
@@ -1027,6 +1072,7 @@ void cf_driver_main(int sock)
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (d.bounce == MAP_FAILED)
 			_exit(1);
+		uring_pool_fill();
 		runtime_snapshot();
 	}
 	chan_add(sock);
