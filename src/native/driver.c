@@ -272,6 +272,40 @@ static void runtime_add(uint64_t lo, uint64_t hi)
 		d.runtime[d.nruntime++] = (struct range){ lo, hi };
 }
 
+/*
+ * The holes between the runtime's own mappings (libraries, their data,
+ * the rings, the stacks) are filled with inaccessible reservations, from
+ * the highest mapping below the stack down to the first gap of 256 MiB
+ * or more (the one above the heap): the kernel then places the
+ * scenario's first mapping below all of them, and each next one where
+ * mmlab, which has nothing else in its address space, places it.
+ */
+static void fill_runtime_gaps(void)
+{
+	uint64_t lo[MAX_RUNTIME], hi[MAX_RUNTIME], s, e, stack = (uintptr_t)&s;
+	const char *pos = d.maps;
+	char perms[5];
+	int n = 0, top = -1;
+
+	if (maps_read() < 0)
+		return;
+	while (n < MAX_RUNTIME && maps_next(&pos, &s, &e, perms)) {
+		if (s <= stack && stack < e)
+			top = n - 1;	/* the last mapping below the stack */
+		lo[n] = s;
+		hi[n++] = e;
+	}
+	for (int i = top; i > 0; i--) {
+		uint64_t gap = lo[i] - hi[i - 1];
+
+		if (gap >= (256ULL << 20))
+			break;
+		if (gap)
+			mmap((void *)(uintptr_t)hi[i - 1], gap, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	}
+}
+
 static void runtime_snapshot(void)
 {
 	const char *pos = d.maps;
@@ -835,6 +869,33 @@ static void *thread_main(void *arg)
 	serve((int)(intptr_t)arg);
 }
 
+/*
+ * Thread stacks come from a region reserved when the process starts, so
+ * that a `thread` statement maps nothing the scenario's next mapping
+ * would have to go around (mmlab's threads map nothing).  A forked
+ * process keeps the slots its parent had used: it runs on one of them.
+ */
+#define STACK_POOL	16
+static uint8_t *stack_pool;
+static int stack_pool_next;	/* under d.lock */
+
+static void *stack_take(void)
+{
+	void *stack = NULL;
+
+	pthread_mutex_lock(&d.lock);
+	if (stack_pool && stack_pool_next < STACK_POOL)
+		stack = stack_pool + (size_t)stack_pool_next++ * STACK_SIZE;
+	pthread_mutex_unlock(&d.lock);
+	if (stack)
+		return stack;
+	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (stack == MAP_FAILED)
+		return NULL;
+	runtime_add((uintptr_t)stack, (uintptr_t)stack + STACK_SIZE);
+	return stack;
+}
+
 /* A thread on a stack of our own, recorded as the driver's memory. */
 static int64_t new_thread(int sock, char *why)
 {
@@ -845,11 +906,9 @@ static int64_t new_thread(int sock, char *why)
 
 	if (sock < 0)
 		return -EBADF;
-	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (stack == MAP_FAILED)
+	stack = stack_take();
+	if (!stack)
 		return -errno;
-	runtime_add((uintptr_t)stack, (uintptr_t)stack + STACK_SIZE);
 	pthread_attr_init(&attr);
 	pthread_attr_setstack(&attr, stack, STACK_SIZE);
 	chan_add(sock);
@@ -1073,6 +1132,11 @@ void cf_driver_main(int sock)
 		if (d.bounce == MAP_FAILED)
 			_exit(1);
 		uring_pool_fill();
+		stack_pool = mmap(NULL, STACK_POOL * STACK_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (stack_pool == MAP_FAILED)
+			stack_pool = NULL;
+		fill_runtime_gaps();
 		runtime_snapshot();
 	}
 	chan_add(sock);
