@@ -34,6 +34,8 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 /* mml_config.flags */
 #define MML_CHECK_EVERY_OP	0x01u	/* run the invariant checker after every operation */
 #define MML_QUIET		0x02u	/* do not print reports on stderr (checks still fail) */
+#define MML_RAM_MIN		(256ULL << 10)	/* mml_config.ram_bytes: the least ... */
+#define MML_RAM_MAX		(64ULL << 30)	/* ... and the most a machine may have, else EINVAL */
 #define MML_CHECK_FREES		0x04u	/* at every frame free, check no TLB still maps it (implied by MML_CHECK_EVERY_OP) */
 /*
  * Run kswapd: a host thread, woken when free memory drops below the low
@@ -46,7 +48,7 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 #define MML_KHUGEPAGED		0x10u
 
 struct mml_config {
-	uint64_t ram_bytes;	/* simulated RAM; 0 = default (64 MiB) */
+	uint64_t ram_bytes;	/* simulated RAM, MML_RAM_MIN..MML_RAM_MAX; 0 = default (64 MiB) */
 	unsigned ncpus;		/* 0 = default (4); advisory: every task is a CPU */
 	uint64_t seed;		/* for any randomness; same seed, same run */
 	unsigned flags;		/* MML_CHECK_EVERY_OP, MML_QUIET */

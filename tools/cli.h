@@ -28,6 +28,8 @@ int cli_dispatch(const struct cli_command *table, const char *prefix, int argc, 
  * bad one, so that the caller only has to exit 2.
  */
 int opt_uint(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out);
+int opt_range(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int opt_out_file(const char *cmd, const char *opt, const char *path);
 int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
 
 /* bench.c: `mmlab bench [NAME [OPTIONS]]` */

@@ -43,8 +43,8 @@ static const struct cli_command commands[] = {
  * A whole-string unsigned number, decimal or 0x hex, at most max.  A
  * half-parsed "10x" or a wrapped "-1" would run something nobody asked for.
  */
-int opt_uint(const char *cmd, const char *opt, const char *s,
-	     uint64_t max, uint64_t *out)
+/* A whole number from min to max (decimal, or 0x hex): 0, or -1 after one message. */
+int opt_range(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -53,13 +53,34 @@ int opt_uint(const char *cmd, const char *opt, const char *s,
 	if (*s == '-' || *s == '+')
 		goto bad;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || v > max)
+	if (errno || end == s || *end || v < min || v > max)
 		goto bad;
 	*out = v;
 	return 0;
 bad:
-	fprintf(stderr, "mmlab %s: --%s: expected a number up to %llu, got '%s'\n",
-		cmd, opt, (unsigned long long)max, s);
+	fprintf(stderr, "mmlab %s: --%s: expected a number from %llu to %llu, got '%s'\n",
+		cmd, opt, (unsigned long long)min, (unsigned long long)max, s);
+	return -1;
+}
+
+int opt_uint(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	return opt_range(cmd, opt, s, 0, max, out);
+}
+
+/*
+ * A file a run will write later: its directory must exist and be
+ * writable now, not when the run has found something to write.
+ */
+int opt_out_file(const char *cmd, const char *opt, const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	fprintf(stderr, "mmlab %s: --%s: cannot write into '%s': %s\n", cmd, opt, dir, strerror(errno));
 	return -1;
 }
 
@@ -144,6 +165,7 @@ static int cmd_run(int argc, char **argv)
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
 	int c, i, worst = SCN_PASS;
+	bool seed_given = false;
 	uint64_t v;
 
 	if (!bugs) {
@@ -172,6 +194,7 @@ static int cmd_run(int argc, char **argv)
 		case 's':
 			if (opt_uint("run", "fail-seed", optarg, UINT64_MAX, &o.fail_seed))
 				goto bad;
+			seed_given = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -181,6 +204,10 @@ static int cmd_run(int argc, char **argv)
 			fprintf(stderr, "try 'mmlab run --help'\n");
 			goto bad;
 		}
+	}
+	if (seed_given && !o.fail_rate_ppm) {
+		fprintf(stderr, "mmlab run: --fail-seed seeds --fail-rate's schedule; give --fail-rate too\n");
+		goto bad;
 	}
 	if (optind == argc) {
 		worst = scn_run_demo(&o);
@@ -234,10 +261,8 @@ static int cmd_conform(int argc, char **argv)
 			o.verbose = true;
 			break;
 		case 't':
-			if (opt_uint("conform", "timeout", optarg, 3600000, &v) || !v) {
-				fprintf(stderr, "mmlab conform: --timeout: 1 to 3600000 ms\n");
+			if (opt_range("conform", "timeout", optarg, 1, 3600000, &v))
 				return 2;
-			}
 			o.timeout_ms = (int)v;
 			break;
 		case 'h':
@@ -273,7 +298,7 @@ static void fuzz_usage(FILE *f)
 		   "  -n, --ops N            operations to run (default 10000)\n"
 		   "  -t, --time S           stop after S seconds (default: no limit)\n"
 		   "  -p, --procs N          most live processes at once (default 4)\n"
-		   "      --ram BYTES        simulated RAM: 16M, 0x1000000 (default 16M)\n"
+		   "      --ram BYTES        simulated RAM, 256K to 64G: 16M, 0x1000000 (default 16M)\n"
 		   "      --swap BYTES       a swap device of that size, and reclaim, swapon,\n"
 		   "                         swapoff and 'fail tag' among the operations\n"
 		   "                         (default: no swap)\n"
@@ -353,7 +378,7 @@ static int cmd_fuzz(int argc, char **argv)
 				return 2;
 			break;
 		case 'n':
-			if (opt_uint("fuzz", "ops", optarg, LONG_MAX, &v))
+			if (opt_range("fuzz", "ops", optarg, 1, LONG_MAX, &v))
 				return 2;
 			o.ops = (long)v;
 			break;
@@ -367,13 +392,17 @@ static int cmd_fuzz(int argc, char **argv)
 			}
 			break;
 		case 'p':
-			if (opt_uint("fuzz", "procs", optarg, INT_MAX, &v))
+			if (opt_range("fuzz", "procs", optarg, 1, 64, &v))
 				return 2;
 			o.procs = (int)v;
 			break;
 		case 'R':
 			if (opt_size("fuzz", "ram", optarg, &o.ram))
 				return 2;
+			if (o.ram < MML_RAM_MIN || o.ram > MML_RAM_MAX) {
+				fprintf(stderr, "mmlab fuzz: --ram: %s is not 256K..64G\n", optarg);
+				return 2;
+			}
 			break;
 		case 'O':
 			o.oom = true;
@@ -437,7 +466,7 @@ static int cmd_fuzz(int argc, char **argv)
 			o.fail_repeat = (long)v;
 			break;
 		case 'c':
-			if (opt_uint("fuzz", "check-every", optarg, INT_MAX, &v))
+			if (opt_range("fuzz", "check-every", optarg, 1, INT_MAX, &v))
 				return 2;
 			o.check_every = (int)v;
 			break;
@@ -464,6 +493,12 @@ static int cmd_fuzz(int argc, char **argv)
 		fprintf(stderr, "mmlab fuzz: --fail-rate and --fail-at are two schedules; pick one\n");
 		return 2;
 	}
+	if (o.fail_repeat && !o.fail_at) {
+		fprintf(stderr, "mmlab fuzz: --fail-repeat counts failures after --fail-at's; give --fail-at too\n");
+		return 2;
+	}
+	if (o.scenario_out && opt_out_file("fuzz", "out", o.scenario_out))
+		return 2;
 	o.progress = isatty(STDOUT_FILENO);
 	return fuzz_run(&o);
 }
@@ -559,6 +594,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	argv[0] = (char *)"mmlab";	/* getopt's messages name the command, not the path it was run by */
 	/* '+': stop at the command; its options are its own */
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -10,8 +10,6 @@
 
 #define DEFAULT_RAM_BYTES	(64ULL << 20)
 #define DEFAULT_NCPUS		4
-#define MIN_RAM_BYTES		(256ULL << 10)
-#define MAX_RAM_BYTES		(64ULL << 30)
 
 const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_MM] = "mm_struct",
@@ -75,7 +73,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		c.ram_bytes = DEFAULT_RAM_BYTES;
 	if (!c.ncpus)
 		c.ncpus = DEFAULT_NCPUS;
-	if (c.ram_bytes < MIN_RAM_BYTES || c.ram_bytes > MAX_RAM_BYTES) {
+	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -12,50 +12,17 @@
 
 #include "native/conform.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t cap = 0, n;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	do {
-		if (*len == cap) {
-			char *nt = realloc(text, cap = cap ? cap * 2 : 65536);
-
-			if (!nt) {
-				free(text);
-				fclose(f);
-				return NULL;
-			}
-			text = nt;
-		}
-		n = fread(text + *len, 1, cap - *len, f);
-		*len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 static int conform_one(const char *path, const struct cf_opts *o, struct cf_totals *t)
 {
 	struct cf_backend host, sim;
 	struct cf_log hlog = { 0 }, slog = { 0 };
 	struct scn_script *s;
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = scn_read_file(path, &len, stderr);
 	int status = SCN_BAD;
 
-	if (!text) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno ? errno : ENOMEM));
+	if (!text)
 		return SCN_BAD;
-	}
 	if (scn_parse(path, text, len, &s, stderr) < 0) {
 		free(text);
 		return SCN_BAD;
@@ -93,9 +60,11 @@ int cf_conform_files(char **files, int n, const struct cf_opts *o)
 			worst = r;
 		fflush(stdout);
 	}
-	printf("%d agreed, %d skipped, %d disagreed (scenarios); "
-	       "%d agreed, %d skipped, %d disagreed (observations)\n",
-	       t.files_agreed, t.files_skipped, t.files_disagreed,
-	       t.agreed, t.skipped, t.disagreed);
+	/* A summary of what was compared: none when no file could be (the errors said why). */
+	if (t.files_agreed + t.files_skipped + t.files_disagreed)
+		printf("%d agreed, %d skipped, %d disagreed (scenarios); "
+		       "%d agreed, %d skipped, %d disagreed (observations)\n",
+		       t.files_agreed, t.files_skipped, t.files_disagreed,
+		       t.agreed, t.skipped, t.disagreed);
 	return worst;
 }

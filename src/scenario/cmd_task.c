@@ -39,6 +39,8 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 			u.s += 4, u.n -= 4, u.col += 4;
 			if (scn_parse_u64(p, &u, true, &v) < 0)
 				return -1;
+			if (v < MML_RAM_MIN || v > MML_RAM_MAX)
+				return scn_perr(p, u.col, "ram must be 256K..64G");
 			op->ram = v;
 		} else if (t->type == SCN_TOK_WORD && t->n > 5 && !memcmp(t->s, "cpus=", 5)) {
 			struct scn_tok u = *t;

@@ -19,14 +19,26 @@
 
 #include "scenario/command.h"
 
+/*
+ * The message names the bytes it quotes from the file: any that would
+ * not show (control bytes, and every byte past ASCII: a UTF-8 byte-order
+ * mark is three of them) is written as \xNN, so a reader sees what is there.
+ */
 int scn_perr(struct scn_parser *p, unsigned col, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(p->err, "%s:%u:%u: ", p->file, p->line, col);
 	va_start(ap, fmt);
-	vfprintf(p->err, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fprintf(p->err, "%s:%u:%u: ", p->file, p->line, col);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+		if (*c < 0x20 || *c >= 0x7f)
+			fprintf(p->err, "\\x%02x", *c);
+		else
+			fputc(*c, p->err);
+	}
 	fputc('\n', p->err);
 	return -1;
 }

@@ -553,40 +553,74 @@ int scn_run_string(const char *name, const char *text, size_t len,
 	return status;
 }
 
-int scn_run_file(const char *path, const struct scn_opts *o)
+/*
+ * The text of a scenario file, checked while it is read so that a file
+ * that is no scenario (/dev/zero, /dev/urandom, a binary) stops at once
+ * rather than being read whole: a NUL byte, a line over SCN_MAX_LINE
+ * bytes or a file over SCN_MAX_FILE is reported as file:line:col, and
+ * NULL returned.  NULL too, with the message, when it cannot be read.
+ */
+char *scn_read_file(const char *path, size_t *lenp, FILE *err)
 {
-	FILE *err = o && o->err ? o->err : stderr;
 	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t len = 0, cap = 0, n;
-	int status;
+	char *text = NULL, *nt;
+	size_t len = 0, cap = 0, n, line = 1, col = 0;
+	const char *what = NULL;
 
 	if (!f) {
 		fprintf(err, "%s: %s\n", path, strerror(errno));
-		return SCN_BAD;
+		return NULL;
 	}
-	do {
+	for (;;) {
 		if (len == cap) {
-			char *nt = realloc(text, cap = cap ? cap * 2 : 65536);
-
+			cap = cap ? cap * 2 : 65536;
+			nt = realloc(text, cap + 1);
 			if (!nt) {
-				fprintf(err, "%s: out of memory\n", path);
-				free(text);
-				fclose(f);
-				return SCN_BAD;
+				what = "out of memory";
+				break;
 			}
 			text = nt;
 		}
 		n = fread(text + len, 1, cap - len, f);
+		if (!n)
+			break;
+		for (size_t i = len; i < len + n && !what; i++) {
+			if (text[i] == '\n') {
+				line++;
+				col = 0;
+			} else if (!text[i]) {
+				what = "a NUL byte: this is not a scenario (a text file)";
+				col++;
+			} else if (++col > SCN_MAX_LINE) {
+				what = "line too long (a scenario line is at most 65536 bytes)";
+			}
+		}
 		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		fprintf(err, "%s: read error\n", path);
-		free(text);
-		fclose(f);
-		return SCN_BAD;
+		if (!what && len > SCN_MAX_FILE)
+			what = "file too large (a scenario is at most 16 MiB)";
+		if (what)
+			break;
 	}
+	if (!what && ferror(f))
+		what = "read error";
 	fclose(f);
+	if (what) {
+		fprintf(err, "%s:%zu:%zu: %s\n", path, line, col ? col : 1, what);
+		free(text);
+		return NULL;
+	}
+	*lenp = len;
+	return text;
+}
+
+int scn_run_file(const char *path, const struct scn_opts *o)
+{
+	size_t len;
+	char *text = scn_read_file(path, &len, o && o->err ? o->err : stderr);
+	int status;
+
+	if (!text)
+		return SCN_BAD;
 	status = scn_run_string(path, text, len, o);
 	free(text);
 	return status;

@@ -410,6 +410,10 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o);
 int scn_run_string(const char *name, const char *text, size_t len,
 		   const struct scn_opts *o);
 int scn_run_file(const char *path, const struct scn_opts *o);
+/* A scenario file's text, refused at the first NUL byte, too long a line or too large a file. */
+#define SCN_MAX_LINE	65536
+#define SCN_MAX_FILE	(16UL << 20)
+char *scn_read_file(const char *path, size_t *len, FILE *err);
 
 /* demo.c */
 int scn_run_demo(const struct scn_opts *o);
