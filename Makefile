@@ -4,6 +4,7 @@
 #   make run      build, then run the built-in demo
 #   make check-layers  the layer boundaries of docs/ARCHITECTURE.md: includes
 #                 between layers, entry bits outside src/arch
+#   make V=1      compiler lines whole, not "  CC  file"
 #   make test     check-layers, build, then every test: unit and scenario tests and the
 #                 `mmlab bench` smoke test (plain and under ASan+UBSan),
 #                 threaded tests under ThreadSanitizer,
@@ -78,49 +79,79 @@ run: all
 	./build/mmlab run
 
 # Every runner appends "passed failed" to this file; the last line of
-# `make test` is the total over all suites.
+# `make test` is the total over all suites.  A suite that fails (or does
+# not build) is noted in the second, and the next suite runs all the same.
 export MMLAB_SUMMARY := $(CURDIR)/build/test-summary
+MMLAB_FAILED := $(CURDIR)/build/test-failed-suites
+
+# Compiler lines are short ("  CC  file"), as the kernel's build prints
+# them; `make V=1` shows them whole.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @echo "  $(1)	$(2)"
+endif
 
 check-layers:
 	@sh scripts/check-layers.sh
 
+# $(call suite,NAME,COMMAND): one suite of `make test`, timed; a failure
+# is noted, not fatal.
+suite = @start=$$(date +%s); $(2) || echo "$(1)" >>$(MMLAB_FAILED); \
+	echo "-- $(1): $$(($$(date +%s) - start)) s"
+
 test: deps check-layers
-	@mkdir -p build && rm -f $(MMLAB_SUMMARY)
-	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
-	@$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench
-	@$(MAKE) --no-print-directory VARIANT=asan variant-lib
-	@$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench
-	@$(MAKE) --no-print-directory VARIANT=tsan variant-lib
-	@$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads
-	@sh tests/zoo.sh build/mmlab
-	@sh tests/run-conformance.sh build/mmlab $(CONFORMANCE)
-	@$(MAKE) --no-print-directory fuzz-smoke
-	@$(MAKE) --no-print-directory host-findings
-	@awk '{ p += $$1; f += $$2 } END { printf "make test: all suites passed\n%d passed, %d failed\n", p, f; exit f != 0 }' $(MMLAB_SUMMARY)
+	@mkdir -p build && rm -f $(MMLAB_SUMMARY) $(MMLAB_FAILED)
+	$(call suite,plain build,$(MAKE) --no-print-directory VARIANT=plain variant-lib)
+	$(call suite,plain tests,$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench)
+	$(call suite,README example,sh tests/readme-example.sh)
+	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
+	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
+	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)
+	$(call suite,tsan threads,$(MAKE) --no-print-directory VARIANT=tsan variant-test-threads)
+	$(call suite,bug zoo,sh tests/zoo.sh build/mmlab)
+	$(call suite,conformance,sh tests/run-conformance.sh build/mmlab $(CONFORMANCE))
+	$(call suite,fuzz smoke,$(MAKE) --no-print-directory fuzz-smoke)
+	$(call suite,host findings,$(MAKE) --no-print-directory host-findings)
+	@awk '{ p += $$1; f += $$2 } END { printf "%d passed, %d failed\n", p, f }' $(MMLAB_SUMMARY) 2>/dev/null
+	@if [ -s $(MMLAB_FAILED) ]; then echo "make test: failed suites:"; sed 's/^/  /' $(MMLAB_FAILED); exit 1; fi
+	@awk '{ f += $$2 } END { exit f != 0 }' $(MMLAB_SUMMARY) && echo "make test: all suites passed"
 
 variant-lib: $(BUILD)/libmmlab.a $(BUILD)/mmlab $(if $(filter plain,$(VARIANT)),$(BUILD)/libmmlab.so)
 
+# The tests' objects are intermediates to make: kept, so that a second
+# `make test` compiles nothing it compiled before.
+.SECONDARY:
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call quiet,CC,$(BUILD)/obj/$*.o)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libmmlab.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libmmlab.so: $(LIB_OBJS)
-	$(CC) -shared $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -shared $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/mmlab: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libmmlab.a
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/harness.o $(BUILD)/libmmlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
 
 $(BUILD)/tests/thr_%: $(BUILD)/obj/tests/threads/thr_%.o $(BUILD)/obj/tests/harness.o $(BUILD)/libmmlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libmmlab.a $(LDLIBS)
 
 variant-test-unit: $(UNIT_BINS)
 	@sh tests/run-bins.sh "$(VARIANT) unit" $(UNIT_BINS)
@@ -148,15 +179,13 @@ FUZZ_OBJS   := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_SRCS   := $(sort $(wildcard fuzz/*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_DIR)/%)
 
-# keep the targets' objects: make would delete them as intermediates
-.SECONDARY: $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
-
 fuzz-targets: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call quiet,CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(FUZZ_DIR)/libmmlab.a: $(FUZZ_OBJS)
 	@rm -f $@

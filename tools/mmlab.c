@@ -97,6 +97,7 @@ int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out)
 }
 
 /* Unknown names are refused before anything runs. */
+/* The zoo entry's index, or -1 after a message. */
 static int opt_bug(const char *cmd, const char *name)
 {
 	const char *n, *breaks, *history;
@@ -104,7 +105,7 @@ static int opt_bug(const char *cmd, const char *name)
 
 	for (i = 0; mml_bug_describe(i, &n, &breaks, &history) == 0; i++)
 		if (strcmp(n, name) == 0)
-			return 0;
+			return i;
 	fprintf(stderr, "mmlab %s: unknown bug '%s'; 'mmlab bugs' lists them\n",
 		cmd, name);
 	return -1;
@@ -182,7 +183,7 @@ static int cmd_run(int argc, char **argv)
 			o.no_check = true;
 			break;
 		case 'b':
-			if (opt_bug("run", optarg))
+			if (opt_bug("run", optarg) < 0)
 				goto bad;
 			bugs[o.nbugs++] = optarg;
 			break;
@@ -340,7 +341,42 @@ static void fuzz_usage(FILE *f)
 		   "2 bad usage.\n");
 }
 
+static int fuzz_main(int argc, char **argv, bool recorded);
+
+/*
+ * `--inject-bug NAME` with no option saying what machine or operations
+ * to run: those its zoo entry records as exposing it (mmlab bugs
+ * --fuzz-options NAME) go first, the user's after.
+ */
+static int fuzz_with_recorded(int argc, char **argv, const char *bug, const char *rec)
+{
+	char *copy = strdup(rec), *tok, *save = NULL;
+	char **argv2 = calloc((size_t)argc + strlen(rec) + 1, sizeof(*argv2));
+	int argc2 = 0, r = 2;
+
+	if (copy && argv2) {
+		argv2[argc2++] = argv[0];
+		for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			argv2[argc2++] = tok;
+		for (int i = 1; i < argc; i++)
+			argv2[argc2++] = argv[i];
+		fprintf(stderr, "mmlab fuzz: %s with its zoo options: %s\n", bug, rec);
+		optind = 0;
+		r = fuzz_main(argc2, argv2, true);
+	} else {
+		fprintf(stderr, "mmlab fuzz: out of memory\n");
+	}
+	free(argv2);
+	free(copy);
+	return r;
+}
+
 static int cmd_fuzz(int argc, char **argv)
+{
+	return fuzz_main(argc, argv, false);
+}
+
+static int fuzz_main(int argc, char **argv, bool recorded)
 {
 	static const struct option longopts[] = {
 		{ "seed",        required_argument, NULL, 's' },
@@ -367,6 +403,8 @@ static int cmd_fuzz(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fuzz_opts o = { .seed = 1, .out = stdout };
+	bool machine_given = false;	/* an option saying what machine, or what operations */
+	int bug = -1;
 	uint64_t v;
 	char *end;
 	int c;
@@ -392,11 +430,13 @@ static int cmd_fuzz(int argc, char **argv)
 			}
 			break;
 		case 'p':
+			machine_given = true;
 			if (opt_range("fuzz", "procs", optarg, 1, 64, &v))
 				return 2;
 			o.procs = (int)v;
 			break;
 		case 'R':
+			machine_given = true;
 			if (opt_size("fuzz", "ram", optarg, &o.ram))
 				return 2;
 			if (o.ram < MML_RAM_MIN || o.ram > MML_RAM_MAX) {
@@ -405,29 +445,37 @@ static int cmd_fuzz(int argc, char **argv)
 			}
 			break;
 		case 'O':
+			machine_given = true;
 			o.oom = true;
 			break;
 		case 'K':
+			machine_given = true;
 			o.kswapd = true;
 			break;
 		case 'D':
+			machine_given = true;
 			o.devices = true;
 			break;
 		case 'F':
+			machine_given = true;
 			o.files = true;
 			break;
 		case 'T':
+			machine_given = true;
 			o.thp = true;
 			break;
 		case 'M':
+			machine_given = true;
 			o.mremap = true;
 			break;
 		case 'N':
+			machine_given = true;
 			if (opt_uint("fuzz", "nodes", optarg, 16, &v))
 				return 2;
 			o.nodes = (int)v;
 			break;
 		case 'S':
+			machine_given = true;
 			if (opt_size("fuzz", "swap", optarg, &o.swap))
 				return 2;
 			if (o.swap < 2 * 4096 || o.swap > (4096ULL << 32)) {
@@ -441,7 +489,8 @@ static int cmd_fuzz(int argc, char **argv)
 				fprintf(stderr, "mmlab fuzz: one --inject-bug at a time\n");
 				return 2;
 			}
-			if (opt_bug("fuzz", optarg))
+			bug = opt_bug("fuzz", optarg);
+			if (bug < 0)
 				return 2;
 			o.bug = optarg;
 			break;
@@ -499,6 +548,8 @@ static int cmd_fuzz(int argc, char **argv)
 	}
 	if (o.scenario_out && opt_out_file("fuzz", "out", o.scenario_out))
 		return 2;
+	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
+		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
 	o.progress = isatty(STDOUT_FILENO);
 	return fuzz_run(&o);
 }
@@ -535,7 +586,7 @@ static int cmd_bugs(int argc, char **argv)
 			names_only = true;
 			break;
 		case 'F':
-			if (opt_bug("bugs", optarg))
+			if (opt_bug("bugs", optarg) < 0)
 				return 2;
 			options_of = optarg;
 			break;

@@ -36,6 +36,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"cow-reuse-mapcount",
 		"do_wp_page reuses a page mapped once though a reference (vmsplice) still holds it: the write leaks",
 		"CVE-2020-29374: mapcount-based reuse_swap_page() in do_wp_page before 5.8",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_PIN_NO_UNSHARE] = {
 		"pin-no-unshare",
@@ -46,41 +47,49 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"gup-fast-no-unshare",
 		"GUP-fast pins a R/O-mapped shared anon page it should have left to the slow path",
 		"the gup_must_unshare() check in gup_fast_pte_range (COW fixes part 2, 5.19)",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_FORK_SWAP_KEEP_EXCLUSIVE] = {
 		"fork-swap-keep-exclusive",
 		"fork shares a swapped-out page but leaves the exclusive bit on the parent's swap pte: after swap-in the parent writes the page the child still names",
 		"copy_nonpresent_pte clears pte_swp_exclusive on the source (swap PTE exclusive marker, 5.19)",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_LAZYFREE_DISCARD_DIRTY] = {
 		"lazyfree-discard-dirty",
 		"reclaim drops a MADV_FREE page that was written after the madvise: the write is lost",
 		"try_to_unmap_one must keep a lazyfree folio whose pte or PG_dirty says it was written (seed 003: \"This is users' data\")",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_RECLAIM_UNMAPS_PINNED] = {
 		"reclaim-unmaps-pinned",
 		"reclaim unmaps a pinned exclusive anon page into a swap pte that does not say exclusive: swap-in sees the pin's reference as another user, maps the page shared, and the process's next write copies away from the pin",
 		"try_to_unmap_one refuses a maybe-pinned page through folio_try_share_anon_rmap_pte (COW fixes part 2, 5.19; seed 000: \"We made sure that there are no GUP pins on the page that would rely on it\"); before, reclaim unmapped pinned pages and swap-in re-determined exclusivity from the references",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_FORK_NO_SWAP_DUP] = {
 		"fork-no-swap-dup",
 		"fork copies a swap pte into the child without a swap_map reference: the first swap_free releases a slot the other process still names",
 		"copy_nonpresent_pte (copy_one_pte before 5.10) takes one swap_map count per copied entry with swap_duplicate, retried through add_swap_count_continuation since 2.6.32",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_LAZYFREE_SHARED] = {
 		"lazyfree-shared",
 		"MADV_FREE marks lazyfree a clean page that another process maps too: reclaim drops it under that process, which never freed it",
 		"Linux as of 6.18: madvise_free_pte_range checks the mapcount only before cleaning a dirty or swap-cache folio, and an unshare copy is clean with a clean pte; found by mmlab's fuzzer, reproduced on the host by tests/native/madv-free-unshare.c (docs/deviations.md)",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_SWAPOFF_NO_TAG_RESTORE] = {
 		"swapoff-no-tag-restore",
 		"swapoff maps a page read back from swap without the tags saved with its slot: the process sees zero tags",
 		"unuse_pte() never called arch_swap_restore() / arch_do_swap_page(); David Hildenbrand found the gap in seed 000 (\"We don't do anything similar for mm/swapfile.c:unuse_pte()\")",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_NO_SWAP_FREE_ON_ARCH_UNMAP_FAILURE] = {
 		"no-swap-free-on-arch-unmap-failure",
 		"when arch_unmap_one() cannot save a page's tags, try_to_unmap_one keeps the pte but not the swap_duplicate() it took: the slot leaks",
 		"ca827d55ebaa (\"mm, swap: Add infrastructure for saving page metadata on swap\") until the seed 000 patch added swap_free(entry) on that path",
+		"--ram 2M --swap 1M",
 	},
 	[BUG_WP_COPY_NO_NOTIFY] = {
 		"wp-copy-no-notify",
@@ -176,13 +185,13 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"migrate-lazyfree-clean",
 		"migration leaves a MADV_FREE folio that was written since clean in its new place: reclaim then discards the new folio and the write is lost",
 		"seed 003 (\"This is users' data\"): a lazily freed folio written since must stay dirty on every path; folio_migrate_flags copies PG_dirty and remove_migration_pte keeps the pte's dirty bit",
-		"--nodes 2",
+		"--nodes 2 --ram 2M --swap 1M",
 	},
 	[BUG_FORK_MIGRATION_WRITABLE] = {
 		"fork-migration-writable",
 		"fork copies a writable migration entry as it is into the child: when the migration ends both processes map the page writable, and the child's writes reach the parent",
 		"copy_nonpresent_pte has turned a writable migration entry readable in both parent and child since page migration came (2.6.16); seed 000 asks that fork copy migration entries correctly. Seen here with a migration held half way (migrate unmap)",
-		"--nodes 2",
+		"--nodes 2 --ram 2M --swap 1M",
 	},
 };
 
