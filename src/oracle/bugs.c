@@ -76,7 +76,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 	[BUG_LAZYFREE_SHARED] = {
 		"lazyfree-shared",
 		"MADV_FREE marks lazyfree a clean page that another process maps too: reclaim drops it under that process, which never freed it",
-		"Linux as of 6.18: madvise_free_pte_range checks the mapcount only before cleaning a dirty or swap-cache folio, and an unshare copy is clean with a clean pte; found by mmlab's fuzzer, reproduced on the host by tests/native/madv-free-unshare.c (docs/deviations.md)",
+		"Linux as of 6.18: madvise_free_pte_range checks the mapcount only before cleaning a dirty or swap-cache folio (tests/native/madv-free-unshare.c shows the mark on the host); the loss needs clean ptes everywhere, as mmlab's unshare copy has them (docs/deviations.md rows 23, 55; on 6.18.44 the copy is mapped dirty and the data survives)",
 		"--ram 2M --swap 1M",
 	},
 	[BUG_SWAPOFF_NO_TAG_RESTORE] = {
