@@ -197,6 +197,112 @@ static void pr_expect_vmas(const struct scn_printer *pr, const struct scn_op *op
 		(long long)op->value);
 }
 
+/* ---- expect vma ---- */
+
+/*
+ * expect vma A ADDR LEN [FLAG...]: a VMA spans exactly [ADDR, ADDR+LEN),
+ * and has each FLAG of its VmFlags (two letters as smaps spells them:
+ * rd, wr, mr, ac ...; !ac: must not have it).  Flags not named are not
+ * looked at: kernels differ in those they show (sd needs soft-dirty).
+ */
+static int ex_vma(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
+	    scn_parse_len(p, "length", &op->len) < 0)
+		return -1;
+	while ((t = scn_peek(p))) {
+		bool not = t->n > 0 && t->s[0] == '!';
+		int bit = scn_vm_flag(t->s + not, t->n - not);
+
+		if (bit < 0)
+			return scn_perr(p, t->col, "unknown VmFlags flag " TOKF "; expected two letters "
+					"of /proc/PID/smaps (rd wr ex sh mr mw me ac nr ...), or !XX", TOKA(t));
+		if (not)
+			op->pm_clear |= 1ULL << bit;
+		else
+			op->pm_set |= 1ULL << bit;
+		p->i++;
+	}
+	return scn_end_of_line(p);
+}
+
+/* What a VMA's look says, relative to ADDR so that two machines compare: "" when it holds. */
+static bool vma_holds(const struct scn_op *op, uint64_t addr, uint64_t lo, uint64_t hi, uint64_t mask,
+		      char *why, size_t n)
+{
+	size_t o = 0;
+
+	if (lo != addr || hi != addr + op->len)
+		o += snprintf(why + o, n - o, " spans ADDR%+lld to ADDR%+lld", (long long)(lo - addr),
+			      (long long)(hi - addr));
+	for (int b = 0; b < 63 && o < n; b++) {
+		if ((op->pm_set >> b) & 1 && !((mask >> b) & 1))
+			o += snprintf(why + o, n - o, " no %s", scn_vm_flag_name(b));
+		if ((op->pm_clear >> b) & 1 && (mask >> b) & 1)
+			o += snprintf(why + o, n - o, " has %s", scn_vm_flag_name(b));
+	}
+	if (o < n)
+		why[o] = '\0';
+	return o == 0;
+}
+
+static int run_expect_vma(struct scn_runner *r, const struct scn_op *op)
+{
+	uint64_t a = scn_addr_of(r, &op->addr), lo = 0, hi = 0;
+	int64_t mask = 0;
+	char w[160], why[256] = "";
+	int ret;
+	char *text = scn_capture(r, op, &ret);
+
+	if (ret >= 0)
+		ret = scn_smaps_field(text, a, SCN_VMFLAGS, &mask, &lo, &hi);
+	free(text);
+	scn_where(r, op->task, &op->addr, 0, w, sizeof(w));
+	if (ret == -ENOENT)
+		return scn_fail(r, "expected a VMA at %s, got none", w);
+	if (ret < 0)
+		return scn_fail(r, "smaps of %s: got %s", w, scn_errno_name(-ret));
+	if (vma_holds(op, a, lo, hi, (uint64_t)mask, why, sizeof(why)))
+		return SCN_PASS;
+	return scn_fail(r, "expected a VMA of %llu bytes at %s with its flags, got one that%s",
+			(unsigned long long)op->len, w, why);
+}
+
+static void obs_expect_vma(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	uint64_t a = cf_addr_of(w, &op->addr), lo = 0, hi = 0;
+	int64_t mask = 0;
+	char why[256] = "";
+	int r = w->b->smaps(w->b, cf_task_of(w, op->task), a, SCN_VMFLAGS, &mask, &lo, &hi);
+	bool holds;
+
+	if (cf_refused(w, r, false))
+		return;
+	if (r == -ENOENT)
+		return cf_note(w, CF_SEEN, false, NULL, "no VMA at the address");
+	if (r < 0)
+		return cf_note_result(w, r);
+	holds = vma_holds(op, a, lo, hi, (uint64_t)mask, why, sizeof(why));
+	cf_note(w, CF_SEEN, holds, NULL, "%s", holds ? "as expected" : why + 1);
+}
+
+static void pr_expect_vma(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "expect vma");
+	scn_print_sym(pr, op->task);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	for (int b = 0; b < 63; b++) {
+		if ((op->pm_set >> b) & 1)
+			fprintf(pr->f, " %s", scn_vm_flag_name(b));
+		if ((op->pm_clear >> b) & 1)
+			fprintf(pr->f, " !%s", scn_vm_flag_name(b));
+	}
+}
+
 /* ---- expect smaps ---- */
 
 /*
@@ -575,6 +681,8 @@ const struct scn_cmd scn_proc_cmds[] = {
 	  ex_stat, run_expect_stat, obs_expect_stat, pr_expect_stat },
 	{ "expect meminfo-delta", "COUNTER CMP VALUE", SCN_OP_EXPECT_STAT, 0,
 	  ex_stat, run_expect_stat, obs_expect_stat, pr_expect_stat },
+	{ "expect vma", "TASK ADDR LEN [FLAG...]", SCN_OP_EXPECT_VMA, 0,
+	  ex_vma, run_expect_vma, obs_expect_vma, pr_expect_vma },
 	{ "expect vma-count", "TASK ADDR LEN CMP VALUE", SCN_OP_EXPECT_VMAS, 0,
 	  ex_vmas, run_expect_vmas, obs_expect_vmas, pr_expect_vmas },
 	{ "expect smaps", "TASK ADDR FIELD CMP VALUES", SCN_OP_EXPECT_SMAPS, 0,

@@ -351,7 +351,7 @@ char *scn_capture(struct scn_runner *r, const struct scn_op *op, int *ret)
 		return NULL;
 	}
 	if ((op->kind == SCN_OP_SHOW && op->arg == SCN_SHOW_SMAPS) ||
-	    op->kind == SCN_OP_EXPECT_SMAPS)
+	    op->kind == SCN_OP_EXPECT_SMAPS || op->kind == SCN_OP_EXPECT_VMA)
 		*ret = mml_show_smaps(t, f);
 	else
 		*ret = mml_show_maps(t, f);

@@ -98,6 +98,7 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_FRAME,	/* expect frame A ADDR ==|!= f */
 	SCN_OP_EXPECT_STAT,	/* expect vmstat|meminfo[-delta] NAME CMP N */
 	SCN_OP_EXPECT_VMAS,	/* expect vma-count A ADDR LEN CMP N */
+	SCN_OP_EXPECT_VMA,	/* expect vma A ADDR LEN [FLAG...] */
 	SCN_OP_EXPECT_SMAPS,	/* expect smaps A ADDR FIELD CMP N[|N...] */
 	SCN_OP_EXPECT_ADDR,	/* expect addr ADDR CMP ADDR */
 	SCN_OP_MARK,		/* mark */
@@ -397,6 +398,13 @@ const char *scn_smaps_unit(const char *field);
  */
 int scn_smaps_field(const char *text, uint64_t addr, const char *field,
 		    int64_t *kb, uint64_t *start, uint64_t *end);
+/*
+ * VmFlags, as a field: scn_smaps_field(text, addr, "VmFlags", ...) gives
+ * the VMA's two-letter flags as a mask, bit scn_vm_flag(name) each.
+ */
+#define SCN_VMFLAGS	"VmFlags"
+int scn_vm_flag(const char *s, size_t n);	/* the bit of "rd", "ac" ..., or -1 */
+const char *scn_vm_flag_name(int bit);
 /* v CMP value, or (==) v is one of the alternatives: expect smaps */
 bool scn_value_holds(const struct scn_op *op, int64_t v);
 /* "== 0|8", for messages */

@@ -28,6 +28,51 @@ static const char *const kb_fields[] = {
 };
 #define NR_KB_FIELDS	(sizeof(kb_fields) / sizeof(kb_fields[0]) - 1)
 
+/* show_smap_vma_flags()'s mnemonics, in its order; each a bit of the VmFlags mask. */
+static const char *const vm_flag_names[] = {
+	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "pf", "lo", "io", "sr", "rr", "dc",
+	"de", "ac", "nr", "ht", "sf", "ar", "wf", "dd", "sd", "mm", "hg", "nh", "mg", "um", "uw",
+	"ss", "sl", "bt", "mt", "gu", "lf", "dw", "nl",
+};
+#define NR_VM_FLAGS	(int)(sizeof(vm_flag_names) / sizeof(vm_flag_names[0]))
+_Static_assert(sizeof(vm_flag_names) / sizeof(vm_flag_names[0]) < 63, "the mask is a positive int64_t");
+
+int scn_vm_flag(const char *s, size_t n)
+{
+	for (int i = 0; i < NR_VM_FLAGS; i++)
+		if (n == 2 && !memcmp(vm_flag_names[i], s, 2))
+			return i;
+	return -1;
+}
+
+const char *scn_vm_flag_name(int bit)
+{
+	return bit >= 0 && bit < NR_VM_FLAGS ? vm_flag_names[bit] : "?";
+}
+
+/* "VmFlags: rd wr mr ..." as a mask (flags this table lacks are left out), else -1. */
+static long long vmflags_line(const char *line)
+{
+	const char *p = line + strlen(SCN_VMFLAGS);
+	long long mask = 0;
+
+	if (strncmp(line, SCN_VMFLAGS ":", strlen(SCN_VMFLAGS) + 1))
+		return -1;
+	for (p++; *p && *p != '\n';) {
+		int bit;
+
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		bit = scn_vm_flag(p, strcspn(p, " \n"));
+		if (bit >= 0)
+			mask |= 1LL << bit;
+		p += strcspn(p, " \n");
+	}
+	return mask;
+}
+
 bool scn_smaps_field_known(const char *s, size_t n)
 {
 	size_t i;
@@ -102,7 +147,7 @@ int scn_smaps_field(const char *text, uint64_t addr, const char *field,
 				if (end)
 					*end = e;
 			}
-		} else if (in && (v = kb_line(line, field, n)) >= 0) {
+		} else if (in && (v = strcmp(field, SCN_VMFLAGS) ? kb_line(line, field, n) : vmflags_line(line)) >= 0) {
 			*kb = v;
 			return 0;
 		}
