@@ -392,6 +392,8 @@ long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo fi
 const char *mml_vmstat_name(unsigned i);	/* the i-th counter's name, NULL past the last */
 const char *mml_meminfo_name(unsigned i);	/* the i-th field's name, NULL past the last */
 int  mml_show_smaps(struct mml_task *t, FILE *out);	/* /proc/PID/smaps */
+/* A write of type to /proc/PID/clear_refs: 1 all, 2 anon, 3 file (accessed bits), 4 soft-dirty; 0 or -EINVAL. */
+int  mml_clear_refs(struct mml_task *t, int type);
 int  mml_show_numa_maps(struct mml_task *t, FILE *out);	/* /proc/PID/numa_maps */
 int  mml_show_maps(struct mml_task *t, FILE *out);	/* /proc/PID/maps */
 int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */

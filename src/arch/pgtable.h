@@ -167,6 +167,8 @@ static inline void pte_clear(pte_t *ptep) { mml_store64(&ptep->pte, 0); }
 static inline pte_t ptep_get_and_clear(pte_t *ptep) { return __pte(mml_xchg64(&ptep->pte, 0)); }
 /* Atomic, because the walker may set A/D concurrently. */
 static inline void ptep_set_wrprotect(pte_t *ptep) { mml_fetch_and64(&ptep->pte, ~_PAGE_RW); }
+/* clear_soft_dirty(): write-protected and not soft-dirty, so the next write faults and marks it again. */
+static inline void ptep_clear_soft_dirty(pte_t *ptep) { mml_fetch_and64(&ptep->pte, ~(_PAGE_RW | _PAGE_SOFT_DIRTY)); }
 static inline bool ptep_test_and_clear_young(pte_t *ptep)
 {
 	return mml_fetch_and64(&ptep->pte, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
@@ -273,6 +275,7 @@ static inline pmd_t pmd_modify(pmd_t p, pgprot_t newprot)
 	return __pmd((pmd_val(p) & _PAGE_CHG_MASK) | (pgprot_val(newprot) & ~_PAGE_CHG_MASK));
 }
 static inline void pmdp_set_wrprotect(pmd_t *p) { mml_fetch_and64(&p->pmd, ~_PAGE_RW); }
+static inline void pmdp_clear_soft_dirty(pmd_t *p) { mml_fetch_and64(&p->pmd, ~(_PAGE_RW | _PAGE_SOFT_DIRTY)); }
 static inline bool pmdp_test_and_clear_young(pmd_t *p)
 {
 	return mml_fetch_and64(&p->pmd, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
@@ -317,6 +320,7 @@ static inline pte_t pte_swp_mkexclusive(pte_t p) { return pte_set_flags(p, _PAGE
 static inline pte_t pte_swp_clear_exclusive(pte_t p) { return pte_clear_flags(p, _PAGE_SWP_EXCLUSIVE); }
 static inline bool pte_swp_soft_dirty(pte_t p) { return pte_val(p) & _PAGE_SWP_SOFT_DIRTY; }
 static inline pte_t pte_swp_mksoft_dirty(pte_t p) { return pte_set_flags(p, _PAGE_SWP_SOFT_DIRTY); }
+static inline pte_t pte_swp_clear_soft_dirty(pte_t p) { return pte_clear_flags(p, _PAGE_SWP_SOFT_DIRTY); }
 static inline bool pte_swp_uffd_wp(pte_t p) { return pte_val(p) & _PAGE_SWP_UFFD_WP; }
 static inline pte_t pte_swp_mkuffd_wp(pte_t p) { return pte_set_flags(p, _PAGE_SWP_UFFD_WP); }
 static inline pte_t pte_swp_clear_uffd_wp(pte_t p) { return pte_clear_flags(p, _PAGE_SWP_UFFD_WP); }

@@ -75,6 +75,9 @@ bool vma_wants_writenotify(struct vm_area_struct *vma)
 		return false;
 	if (vma->vm_ops && vma->vm_ops->page_mkwrite)
 		return true;
+	/* soft-dirty tracking (clear_refs 4) needs the write fault */
+	if (!(vma->vm_flags & VM_SOFTDIRTY))
+		return true;
 	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
 }
 

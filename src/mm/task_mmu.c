@@ -8,6 +8,7 @@
 #include "fs/fs.h"
 #include "mm/internal.h"
 #include "mm/mempolicy.h"
+#include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
 /* A mapped file's path as seq_path() prints it: " (deleted)" once unlinked (maps and numa_maps). */
@@ -519,4 +520,130 @@ int mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry)
 	walk_page_range(mm, addr, addr + PAGE_SIZE, &pagemap_walk_ops, &out);
 	up_read(&mm->mmap_lock);
 	return op_exit(t->machine, 0);
+}
+
+/* ---- /proc/PID/clear_refs ---------------------------------------------------------------- */
+
+enum clear_refs_types {
+	CLEAR_REFS_ALL = 1, CLEAR_REFS_ANON, CLEAR_REFS_MAPPED, CLEAR_REFS_SOFT_DIRTY, CLEAR_REFS_MM_HIWATER_RSS,
+	CLEAR_REFS_LAST,
+};
+
+/* clear_refs_test_walk(): ANON skips file mappings, MAPPED anonymous ones; never a pfn mapping. */
+static int clear_refs_test_walk(uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	enum clear_refs_types type = *(enum clear_refs_types *)walk->private;
+	struct vm_area_struct *vma = walk->vma;
+
+	if (vma->vm_flags & VM_PFNMAP)
+		return 1;
+	if ((type == CLEAR_REFS_ANON && vma->vm_file) || (type == CLEAR_REFS_MAPPED && !vma->vm_file))
+		return 1;
+	return 0;
+}
+
+/*
+ * clear_refs_pte_range(): soft-dirty (4) write-protects every present
+ * entry and clears its soft-dirty bit, swap entries' too, so that the
+ * next write faults and marks it again; the others (1-3) make every
+ * mapped page old, the pte's accessed bit and the folio's PG_referenced.
+ * A pmd leaf is handled whole, as Linux's.  The TLBs are flushed once,
+ * by the caller.
+ */
+static int clear_refs_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
+{
+	enum clear_refs_types type = *(enum clear_refs_types *)walk->private;
+	struct vm_area_struct *vma = walk->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	spinlock_t *ptl = pmd_trans_huge_lock(pmd, vma);
+	pte_t *start_pte, *pte;
+
+	if (ptl) {
+		pmd_t pmdval = pmdp_get(pmd);
+
+		if (type == CLEAR_REFS_SOFT_DIRTY) {
+			pmdp_clear_soft_dirty(pmd);
+		} else if (pmd_present(pmdval) && !is_huge_zero_pmd(m, pmdval)) {
+			pmdp_test_and_clear_young(pmd);
+			folio_clear_referenced(page_folio(pmd_page(m, pmdval)));
+		}
+		spin_unlock(ptl);
+		return 0;
+	}
+	if (pmd_no_table(mm, pmdp_get(pmd), addr, "clear_refs"))
+		return 0;
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!pte)
+		return 0;
+	for (; addr < end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = ptep_get(pte);
+		struct folio *folio;
+
+		if (type == CLEAR_REFS_SOFT_DIRTY) {
+			if (pte_present(ptent))
+				ptep_clear_soft_dirty(pte);
+			else if (is_swap_pte(ptent))
+				set_pte_at(mm, addr, pte, pte_swp_clear_soft_dirty(ptent));
+			continue;
+		}
+		if (!pte_present(ptent))
+			continue;
+		folio = vm_normal_folio(vma, addr, ptent);
+		if (!folio)
+			continue;
+		ptep_test_and_clear_young(pte);
+		folio_clear_referenced(folio);
+	}
+	pte_unmap_unlock(start_pte, ptl);
+	return 0;
+}
+
+static const struct mm_walk_ops clear_refs_walk_ops = {
+	.pmd_entry = clear_refs_pte_range,
+	.test_walk = clear_refs_test_walk,
+};
+
+/*
+ * Models clear_refs_write(): 1 (all), 2 (anonymous), 3 (file-mapped)
+ * clear the accessed state; 4 clears soft-dirty, VMA flags
+ * (VM_SOFTDIRTY, with the page protection that then write-protects
+ * shared writable mappings) and entries, under mmap_lock for write and
+ * an MMU_NOTIFY_SOFT_DIRTY range.  5 (reset the peak RSS) is EINVAL:
+ * mmlab keeps no peak RSS (docs/deviations.md).
+ */
+int mml_clear_refs(struct mml_task *t, int type)
+{
+	struct mm_struct *mm = t->mm;
+	struct mmu_notifier_range range;
+	struct vm_area_struct *vma;
+	enum clear_refs_types kind = (enum clear_refs_types)type;
+	long ret = op_enter_task(t);
+
+	if (ret)
+		return (int)ret;
+	if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST || type == CLEAR_REFS_MM_HIWATER_RSS)
+		return (int)op_exit_task(t, -EINVAL);
+	if (kind == CLEAR_REFS_SOFT_DIRTY) {
+		down_write(&mm->mmap_lock);
+		for_each_vma(mm, vma) {
+			if (!(vma->vm_flags & VM_SOFTDIRTY))
+				continue;
+			vma->vm_flags &= ~VM_SOFTDIRTY;
+			vma_set_page_prot(vma);
+		}
+		mmu_notifier_range_init(&range, MMU_NOTIFY_SOFT_DIRTY, 0, mm, 0, TASK_SIZE);
+		mmu_notifier_invalidate_range_start(&range);
+	} else {
+		down_read(&mm->mmap_lock);
+	}
+	walk_page_range(mm, 0, TASK_SIZE, &clear_refs_walk_ops, &kind);
+	flush_tlb_mm(mm);
+	if (kind == CLEAR_REFS_SOFT_DIRTY) {
+		mmu_notifier_invalidate_range_end(&range);
+		up_write(&mm->mmap_lock);
+	} else {
+		up_read(&mm->mmap_lock);
+	}
+	return (int)op_exit_task(t, 0);
 }

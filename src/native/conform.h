@@ -154,6 +154,8 @@ struct cf_backend {
 	int (*kpageflags)(struct cf_backend *b, uint64_t pfn, uint64_t *flags);
 	/* the debugfs file split_huge_pages for task's process over [start, end): 0 or -errno */
 	int (*split_huge_pages)(struct cf_backend *b, int task, uint64_t start, uint64_t end);
+	/* type written to task's process's /proc/PID/clear_refs: 0 or -errno */
+	int (*clear_refs)(struct cf_backend *b, int task, int type);
 	/*
 	 * A NUMA call by task: what the syscall returns (move_pages and
 	 * migrate_pages: the pages not moved), or -errno; expect node: 0 and

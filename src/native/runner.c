@@ -871,6 +871,24 @@ static int host_split_huge_pages(struct cf_backend *b, int task, uint64_t start,
 	return cf_host_split_huge_pages(b, H(b)->task[task].pid, start, end);
 }
 
+/* The runner writes the scenario process's /proc/PID/clear_refs itself (root, its parent). */
+static int host_clear_refs(struct cf_backend *b, int task, int type)
+{
+	char path[64], value[16];
+	int fd, n;
+	ssize_t w;
+
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)H(b)->task[task].pid);
+	n = snprintf(value, sizeof(value), "%d", type);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, value, (size_t)n);
+	n = w < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
 static int host_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
 {
 	snprintf(b->why, sizeof(b->why), "no fault injection into the host kernel");
@@ -1052,6 +1070,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->sys_read = host_sys_read;
 	b->kpageflags = host_kpageflags;
 	b->split_huge_pages = host_split_huge_pages;
+	b->clear_refs = host_clear_refs;
 }
 
 void cf_host_free(struct cf_backend *b)

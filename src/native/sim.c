@@ -434,6 +434,11 @@ static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
 	return mml_kpageflags(S(b)->m, pfn, flags);
 }
 
+static int sim_clear_refs(struct cf_backend *b, int task, int type)
+{
+	return mml_clear_refs(S(b)->task[task], type);
+}
+
 /* The debugfs file, as split_huge_pages writes it in `mmlab run`. */
 static int sim_split_huge_pages(struct cf_backend *b, int task, uint64_t start, uint64_t end)
 {
@@ -543,6 +548,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->sys_read = sim_sys_read;
 	b->kpageflags = sim_kpageflags;
 	b->split_huge_pages = sim_split_huge_pages;
+	b->clear_refs = sim_clear_refs;
 }
 
 void cf_sim_free(struct cf_backend *b)

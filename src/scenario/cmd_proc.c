@@ -197,6 +197,45 @@ static void pr_expect_vmas(const struct scn_printer *pr, const struct scn_op *op
 		(long long)op->value);
 }
 
+/* ---- clear_refs ---- */
+
+/* clear_refs A TYPE [result]: TYPE written to /proc/PID/clear_refs (1 all, 2 anon, 3 file, 4 soft-dirty) */
+static int st_clear_refs(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+	uint64_t v;
+
+	if (scn_parse_task(p, &op->task) < 0)
+		return -1;
+	t = scn_need_word(p, "what to clear (1 accessed, 2 anon, 3 file, 4 soft-dirty)");
+	if (!t || scn_parse_u64(p, t, false, &v) < 0)
+		return -1;
+	if (v > 1000)
+		return scn_perr(p, t->col, "clear_refs takes a small number (1 to 5)");
+	op->value = (long long)v;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_clear_refs(struct scn_runner *r, const struct scn_op *op)
+{
+	return scn_check_result(r, mml_clear_refs(scn_task_of(r, op->task), (int)op->value));
+}
+
+static void obs_clear_refs(struct cf_walk *w)
+{
+	int r = w->b->clear_refs(w->b, cf_task_of(w, w->op->task), (int)w->op->value);
+
+	if (!cf_refused(w, r, true))
+		cf_note_result(w, r);
+}
+
+static void pr_clear_refs(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "clear_refs");
+	scn_print_sym(pr, op->task);
+	fprintf(pr->f, " %lld", (long long)op->value);
+}
+
 /* ---- expect vma ---- */
 
 /*
@@ -681,6 +720,8 @@ const struct scn_cmd scn_proc_cmds[] = {
 	  ex_stat, run_expect_stat, obs_expect_stat, pr_expect_stat },
 	{ "expect meminfo-delta", "COUNTER CMP VALUE", SCN_OP_EXPECT_STAT, 0,
 	  ex_stat, run_expect_stat, obs_expect_stat, pr_expect_stat },
+	{ "clear_refs", "TASK TYPE [ result ]", SCN_OP_CLEAR_REFS, 0,
+	  st_clear_refs, run_clear_refs, obs_clear_refs, pr_clear_refs },
 	{ "expect vma", "TASK ADDR LEN [FLAG...]", SCN_OP_EXPECT_VMA, 0,
 	  ex_vma, run_expect_vma, obs_expect_vma, pr_expect_vma },
 	{ "expect vma-count", "TASK ADDR LEN CMP VALUE", SCN_OP_EXPECT_VMAS, 0,
