@@ -127,6 +127,14 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 int  mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len);
 int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
 int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
+/*
+ * process_madvise(2): target's ranges (iov_base: its addresses) advised by
+ * t; the bytes advised, or -errno (EPERM for another process's memory:
+ * mmlab's processes lack CAP_SYS_NICE; EINVAL for a destructive advice to it).
+ */
+struct iovec;
+long mml_process_madvise(struct mml_task *t, struct mml_task *target, const struct iovec *iov, unsigned long vlen,
+			 int advice, unsigned int flags);
 /* mremap(2): MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP; the new address, or -errno. */
 long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
 		uint64_t new_addr);

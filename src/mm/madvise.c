@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <linux/falloc.h>
 
@@ -644,4 +645,45 @@ int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavi
 		up_read(&mm->mmap_lock);
 	}
 	return err;
+}
+
+/* ---- process_madvise ---------------------------------------------------------------------- */
+
+/* process_madvise_remote_valid(): what one process may advise of another's memory. */
+static bool process_madvise_remote_valid(int advice)
+{
+	return advice == MADV_COLD || advice == MADV_PAGEOUT || advice == MADV_WILLNEED || advice == MADV_COLLAPSE;
+}
+
+/*
+ * Models process_madvise(): target's memory advised by t, range by range
+ * (vector_madvise).  Linux 6.13+ lets a process give itself any advice;
+ * another process's memory takes only the non-destructive hints, and
+ * CAP_SYS_NICE, which mmlab's unprivileged processes lack: EPERM.  The
+ * bytes advised before the first failure, else the failure.
+ */
+long mml_process_madvise(struct mml_task *t, struct mml_task *target, const struct iovec *iov, unsigned long vlen,
+			 int advice, unsigned int flags)
+{
+	uint64_t done = 0;
+	long ret = op_enter_task(t);
+
+	if (ret)
+		return ret;
+	if (flags || vlen > UIO_MAXIOV)
+		return op_exit_task(t, -EINVAL);
+	if (!target || target->machine != t->machine)
+		return op_exit_task(t, -ESRCH);
+	if (target->mm != t->mm) {
+		if (!process_madvise_remote_valid(advice))
+			return op_exit_task(t, -EINVAL);
+		return op_exit_task(t, -EPERM);	/* no CAP_SYS_NICE */
+	}
+	ret = 0;
+	for (unsigned long i = 0; i < vlen && ret >= 0; i++) {
+		ret = do_madvise(t->mm, (uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len, advice);
+		if (!ret)
+			done += iov[i].iov_len;
+	}
+	return op_exit_task(t, done ? (long)done : ret);
 }

@@ -156,6 +156,9 @@ struct cf_backend {
 	int (*split_huge_pages)(struct cf_backend *b, int task, uint64_t start, uint64_t end);
 	/* type written to task's process's /proc/PID/clear_refs: 0 or -errno */
 	int (*clear_refs)(struct cf_backend *b, int task, int type);
+	/* process_madvise by task of target's [addr, addr+len): the bytes advised, or -errno */
+	long (*process_madvise)(struct cf_backend *b, int task, int target, uint64_t addr, uint64_t len,
+				long advice);
 	/*
 	 * A NUMA call by task: what the syscall returns (move_pages and
 	 * migrate_pages: the pages not moved), or -errno; expect node: 0 and

@@ -588,6 +588,24 @@ static int no_thp(const struct cf_req *q, char *why)
 	return -CF_SKIP;
 }
 
+/* process_madvise(2) through a pidfd of the target process (this one, or another the runner named). */
+static int64_t do_process_madvise(const struct cf_req *q, char *why)
+{
+	struct iovec iov = { (void *)q->addr, q->len };
+	int pidfd;
+	long r;
+
+	if (q->arg2 == getpid() && runtime_clash(q->addr, q->len, why))
+		return -CF_SKIP;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)q->arg2, 0);
+	if (pidfd < 0)
+		return -errno;
+	r = syscall(SYS_process_madvise, pidfd, &iov, 1UL, (int)q->arg, 0U);
+	r = r < 0 ? -errno : r;
+	close(pidfd);
+	return r;
+}
+
 static int64_t do_range(const struct cf_req *q, char *why)
 {
 	void *a = (void *)q->addr;
@@ -1067,6 +1085,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 	case CF_REQ_NUMA:
 		rep.ret = do_numa(q, pat, rep.why, &data, &rep.n);
 		break;
+	case CF_REQ_PMADVISE:
+		rep.ret = do_process_madvise(q, rep.why);
+		break;
 	default:
 		rep.ret = -ENOSYS;
 		break;
@@ -1090,7 +1111,8 @@ static void serve(int sock)
 
 /*
  * Model what mmlab models: an unprivileged process (deviation 4: no
- * CAP_SYS_RAWIO, so mmap_min_addr holds), with THP where its settings
+ * CAP_SYS_RAWIO, so mmap_min_addr holds; no CAP_SYS_NICE, so another
+ * process's memory takes no process_madvise), with THP where its settings
  * match mmlab's (thp.c), else none at all.  CAP_SYS_ADMIN stays: pagemap
  * shows frames only to it.
  */
@@ -1103,6 +1125,8 @@ static void become_modelled(void)
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (syscall(SYS_capget, &h, c) == 0) {
 		c[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
+		/* process_madvise of another process's memory needs it; mmlab's have none */
+		c[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
 		syscall(SYS_capset, &h, c);
 	}
 }

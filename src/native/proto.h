@@ -40,6 +40,8 @@ enum cf_req_op {
 	CF_REQ_NUMA,		/* a NUMA call: arg = its SCN_OP_* kind, arg2 = mode, fd = flags,
 				   off = node, addr, len; payload: two node masks (u64);
 				   answer payload: expect node's status (int) */
+	CF_REQ_PMADVISE,	/* process_madvise of [addr, addr+len) of process arg2 (a pid),
+				   arg = advice; ret = bytes advised */
 };
 
 struct cf_req {

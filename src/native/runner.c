@@ -871,6 +871,15 @@ static int host_split_huge_pages(struct cf_backend *b, int task, uint64_t start,
 	return cf_host_split_huge_pages(b, H(b)->task[task].pid, start, end);
 }
 
+static long host_process_madvise(struct cf_backend *b, int task, int target, uint64_t addr, uint64_t len,
+				 long advice)
+{
+	struct cf_req q = { .op = CF_REQ_PMADVISE, .addr = addr, .len = len, .arg = advice,
+			    .arg2 = H(b)->task[target].pid };
+
+	return (long)call(b, task, &q, NULL, -1, NULL, 0, NULL);
+}
+
 /* The runner writes the scenario process's /proc/PID/clear_refs itself (root, its parent). */
 static int host_clear_refs(struct cf_backend *b, int task, int type)
 {
@@ -1071,6 +1080,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->kpageflags = host_kpageflags;
 	b->split_huge_pages = host_split_huge_pages;
 	b->clear_refs = host_clear_refs;
+	b->process_madvise = host_process_madvise;
 }
 
 void cf_host_free(struct cf_backend *b)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mmlab.h"
@@ -434,6 +435,14 @@ static int sim_kpageflags(struct cf_backend *b, uint64_t pfn, uint64_t *flags)
 	return mml_kpageflags(S(b)->m, pfn, flags);
 }
 
+static long sim_process_madvise(struct cf_backend *b, int task, int target, uint64_t addr, uint64_t len,
+				long advice)
+{
+	struct iovec iov = { (void *)(uintptr_t)addr, len };
+
+	return mml_process_madvise(S(b)->task[task], S(b)->task[target], &iov, 1, (int)advice, 0);
+}
+
 static int sim_clear_refs(struct cf_backend *b, int task, int type)
 {
 	return mml_clear_refs(S(b)->task[task], type);
@@ -549,6 +558,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->kpageflags = sim_kpageflags;
 	b->split_huge_pages = sim_split_huge_pages;
 	b->clear_refs = sim_clear_refs;
+	b->process_madvise = sim_process_madvise;
 }
 
 void cf_sim_free(struct cf_backend *b)

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "native/observe.h"
 #include "scenario/command.h"
@@ -271,6 +272,48 @@ static void pr_range(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, " %s", scn_advice_name(op->arg, arg, sizeof(arg)));
 }
 
+/* ---- process_madvise ---- */
+
+/* process_madvise A B ADDR LEN ADVICE: A advises B's range (B may be A) */
+static int st_process_madvise(struct scn_parser *p, struct scn_op *op)
+{
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_task(p, &op->task2) < 0 ||
+	    scn_parse_addr(p, &op->addr) < 0 || scn_parse_len(p, "length", &op->len) < 0 ||
+	    parse_advice(p, &op->arg) < 0)
+		return -1;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_process_madvise(struct scn_runner *r, const struct scn_op *op)
+{
+	struct iovec iov = { (void *)(uintptr_t)scn_addr_of(r, &op->addr), op->len };
+	long ret = mml_process_madvise(scn_task_of(r, op->task), scn_task_of(r, op->task2), &iov, 1,
+				       (int)op->arg, 0);
+
+	return scn_check_result(r, ret);
+}
+
+static void obs_process_madvise(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	long r = w->b->process_madvise(w->b, cf_task_of(w, op->task), cf_task_of(w, op->task2),
+				       cf_addr_of(w, &op->addr), op->len, op->arg);
+
+	if (!cf_refused(w, (int)r, true))
+		cf_note_result(w, r > 0 ? 0 : (int)r);
+}
+
+static void pr_process_madvise(const struct scn_printer *pr, const struct scn_op *op)
+{
+	char arg[32];
+
+	fprintf(pr->f, "process_madvise");
+	scn_print_sym(pr, op->task);
+	scn_print_sym(pr, op->task2);
+	scn_print_addr(pr, &op->addr);
+	fprintf(pr->f, " %llu %s", (unsigned long long)op->len, scn_advice_name(op->arg, arg, sizeof(arg)));
+}
+
 /* ---- write ---- */
 
 /* write A ADDR "string" | write A ADDR LEN PATTERN */
@@ -375,6 +418,8 @@ const struct scn_cmd scn_mem_cmds[] = {
 	  st_range, run_range, obs_range, pr_range },
 	{ "mprotect", "TASK ADDR LEN PROT", SCN_OP_MPROTECT, 0,
 	  st_range, run_range, obs_range, pr_range },
+	{ "process_madvise", "TASK TASK ADDR LEN ADVICE [ result ]", SCN_OP_PROCESS_MADVISE, 0,
+	  st_process_madvise, run_process_madvise, obs_process_madvise, pr_process_madvise },
 	{ "madvise", "TASK ADDR LEN ADVICE", SCN_OP_MADVISE, 0,
 	  st_range, run_range, obs_range, pr_range },
 	{ "write", "TASK ADDR LEN PATTERN", SCN_OP_WRITE, 0,

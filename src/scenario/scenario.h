@@ -100,6 +100,7 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_VMAS,	/* expect vma-count A ADDR LEN CMP N */
 	SCN_OP_EXPECT_VMA,	/* expect vma A ADDR LEN [FLAG...] */
 	SCN_OP_CLEAR_REFS,	/* clear_refs A TYPE */
+	SCN_OP_PROCESS_MADVISE,	/* process_madvise A B ADDR LEN ADVICE */
 	SCN_OP_EXPECT_SMAPS,	/* expect smaps A ADDR FIELD CMP N[|N...] */
 	SCN_OP_EXPECT_ADDR,	/* expect addr ADDR CMP ADDR */
 	SCN_OP_MARK,		/* mark */
