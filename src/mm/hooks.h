@@ -80,6 +80,7 @@ enum mml_bug {
 	BUG_MIGRATE_NO_TAG_COPY,/* migration maps the new folio without the old one's tags */
 	BUG_MIGRATE_LAZYFREE_CLEAN,/* migration leaves a lazily freed folio written since clean */
 	BUG_FORK_MIGRATION_WRITABLE,/* fork copies a writable migration entry writable into the child */
+	BUG_MREMAP_DROPS_SWAP_TAGS,/* mremap's move_ptes drops the tag record of a swap entry it moves */
 	NR_MML_BUGS
 };
 

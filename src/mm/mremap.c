@@ -92,7 +92,13 @@ static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_a
 			flush = true;
 		/* move_soft_dirty_pte(): a moved page counts as written for soft-dirty trackers. */
 		pte = pte_present(pte) ? pte_mksoft_dirty(pte) : pte_swp_mksoft_dirty(pte);
-		/* A swap entry keeps its slot, and with it the tags saved there (keyed by entry). */
+		/*
+		 * A swap entry keeps its slot, and with it the tags saved there
+		 * (keyed by entry): nothing is left behind at the old address.
+		 */
+		if (bug_enabled(mm->machine, BUG_MREMAP_DROPS_SWAP_TAGS) && is_swap_entry_pte(pte))
+			arch_swap_invalidate_page(mm->machine, swp_type(pte_to_swp_entry(pte)),
+						  swp_offset(pte_to_swp_entry(pte)));
 		VM_BUG_ON(!pte_none(ptep_get(new_pte)));
 		set_pte_at(mm, new_addr, new_pte, pte);
 	}

@@ -520,7 +520,14 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 	if (r->scn) {
 		struct scn_op s;
 
-		stmt_at(&s, SCN_OP_EXPECT_TAG, op);	/* one granule: no LEN */
+		/*
+		 * One granule, the one holding addr: no LEN when addr is
+		 * aligned, else the rest of the granule (the statement's
+		 * default of 16 bytes would reach into the next one).
+		 */
+		stmt_at(&s, SCN_OP_EXPECT_TAG, op);
+		s.has_len = (addr & 15) != 0;
+		s.len = 16 - (addr & 15);
 		fuzz_stmt_result(&s, exp);
 		if (!exp) {
 			s.cmp = SCN_EQ;

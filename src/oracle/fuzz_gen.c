@@ -773,6 +773,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return gen_file_story_op(r, c, op);
 	if (r->story_thp)
 		return fuzz_gen_thp_story_op(r, c, op);
+	if (r->story_mremap)
+		return fuzz_gen_mremap_story_op(r, c, op);
 	switch (r->story_step++) {
 	case 1:
 		op->task = r->story_a;
@@ -1013,7 +1015,7 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	}
 }
 
-/* ---- for fuzz_thp.c: the same choices and pickers ------------------------------------------ */
+/* ---- for fuzz_thp.c and fuzz_mremap.c: the same choices, pickers and story steps ---------- */
 
 uint32_t fuzz_choose(struct chooser *c, uint32_t n)
 {
@@ -1041,6 +1043,11 @@ void fuzz_gen_story_fork(struct run *r, struct fop *op)
 		op->kind = F_CHECK;
 		r->story_b = r->story_a;
 	}
+}
+
+void fuzz_gen_own_page(struct run *r, struct fop *op, int prot)
+{
+	gen_own_page(r, op, prot);
 }
 
 void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned)

@@ -194,6 +194,15 @@ struct run {
 	bool story_thp;
 	bool story_collapse;	/* the THP story is the collapse one */
 	int story_splitter;	/* the THP story's task that split the PMD (the other writes) */
+	/*
+	 * Or an "mremap story" (--mremap with --swap, fuzz_mremap.c): a
+	 * PROT_MTE page of its own gets tags, goes out to swap, is perhaps
+	 * shared by a fork, and moves by mremap while swapped out; a tag
+	 * load at its new address (and the child's at the old) checks that
+	 * the tags saved with its slot moved with it (seed 000's move_pte).
+	 */
+	bool story_mremap;
+	int story_src;		/* the mremap story's page before the move: the child's still */
 	int thp_advise;		/* --thp: the region a THP mmap just made, for MADV_HUGEPAGE next; -1: none */
 	long done;
 	long oom_kills;			/* the machine's oom_kill count, as last swept */
@@ -248,17 +257,19 @@ void fuzz_files_finish(struct run *r);
 /* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
 bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
 
-/* fuzz_gen.c, for fuzz_thp.c: its choices and its pickers */
+/* fuzz_gen.c, for fuzz_thp.c and fuzz_mremap.c: its choices, its pickers and story steps */
 uint32_t fuzz_choose(struct chooser *c, uint32_t n);
 int fuzz_pick_task(struct run *r, struct chooser *c);
 bool fuzz_room_for_fork(struct run *r);
 void fuzz_gen_story_fork(struct run *r, struct fop *op);
+void fuzz_gen_own_page(struct run *r, struct fop *op, int prot);
 void fuzz_pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned);
 int fuzz_pick_prot(struct chooser *c);
 
 /* fuzz_mremap.c (--mremap): rolls of its own after every other kind's */
 #define MREMAP_ROLLS	12
 void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_gen_mremap_story_op(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
 
 /* fuzz_numa.c (--nodes N): rolls of their own after mremap's */

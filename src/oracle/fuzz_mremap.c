@@ -12,8 +12,14 @@
  * window, below mmap_min_addr, or unaligned.  A successful mremap names
  * its new range as a region, so that later operations use it.
  *
+ * With --swap, one mremap roll in 24 starts an mremap story instead
+ * (fuzz_gen_mremap_story_op): a tagged page moved while swapped out,
+ * whose tags only the record kept with its swap slot holds.
+ *
  * mremap takes rolls of its own after every other kind's (fuzz_gen_op),
- * so a run without --mremap is what it was before mremap existed.
+ * so a run without --mremap is what it was before mremap existed, and
+ * the story asks for its roll only with --swap, so a run with --mremap
+ * and no swap is what it was before the story.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +31,9 @@
 #define MR_MAYMOVE	1
 #define MR_FIXED	2
 #define MR_DONTUNMAP	4
+
+/* Where absolute targets land (pick_target), the mremap story's among them. */
+#define MR_WINDOW	0x30000000ULL
 
 /* A target: another region's range, the source's own neighbourhood, the window, or low. */
 static void pick_target(struct run *r, struct chooser *c, struct fop *op)
@@ -43,7 +52,7 @@ static void pick_target(struct run *r, struct chooser *c, struct fop *op)
 		op->off2 = op->off + ((int64_t)fuzz_choose(c, 9) - 4) * (int64_t)PG;
 	} else if (how < 15) {
 		op->region2 = -1;
-		op->off2 = (int64_t)(0x30000000ULL + fuzz_choose(c, 64) * PG);
+		op->off2 = (int64_t)(MR_WINDOW + fuzz_choose(c, 64) * PG);
 	} else {
 		static const int64_t low[] = { 0, 4096, 0x8000, 0xf000 };
 
@@ -53,6 +62,88 @@ static void pick_target(struct run *r, struct chooser *c, struct fop *op)
 	/* the focus stays on the source */
 	r->focus_region = op->region;
 	r->focus_off = op->off & ~(int64_t)(PG - 1);
+}
+
+/*
+ * The next step of an mremap story; false when it is over.  The page
+ * goes out to swap first, so that what moves is a swap pte and its tags
+ * are only in the record kept with its slot; each step's choices are
+ * still random.
+ */
+bool fuzz_gen_mremap_story_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->story_a;
+	switch (r->story_step++) {
+	case 1:
+		fuzz_gen_own_page(r, op, PROT_READ | PROT_WRITE | MML_PROT_MTE);
+		return true;
+	case 2:
+		/* never zero: a page whose record is lost reads zero tags */
+		op->kind = F_TAG_SET;
+		op->len = 16 * (1 + fuzz_choose(c, 16));
+		op->byte = (uint8_t)(1 + fuzz_choose(c, 15));
+		return true;
+	case 3:
+		op->kind = F_MADVISE;
+		op->advice = MADV_PAGEOUT;
+		op->len = PG;
+		return true;
+	case 4:
+		/* Now and then a child shares the slot, and with it the record, before the move. */
+		r->story_src = op->region;
+		if (!fuzz_choose(c, 3)) {
+			fuzz_gen_story_fork(r, op);
+			return true;
+		}
+		r->story_b = r->story_a;
+		r->story_step++;
+		/* fall through */
+	case 5:
+		/*
+		 * A move that cannot be done in place: MREMAP_FIXED to the
+		 * window, MREMAP_DONTUNMAP (the old page stays mapped, empty),
+		 * or a growth, which moves only when the next page is taken.
+		 */
+		op->kind = F_MREMAP;
+		op->defines = r->next_region++;
+		op->len = op->len2 = PG;
+		switch (fuzz_choose(c, 4)) {
+		case 0:
+		case 1:
+			op->flags = MR_MAYMOVE | MR_FIXED;
+			op->off2 = (int64_t)(MR_WINDOW + fuzz_choose(c, 64) * PG);
+			break;
+		case 2:
+			op->flags = MR_MAYMOVE | MR_DONTUNMAP;
+			break;
+		default:
+			op->flags = MR_MAYMOVE;
+			op->len2 = PG * (2 + fuzz_choose(c, 3));
+			break;
+		}
+		r->focus_region = op->defines;
+		r->focus_off = 0;
+		return true;
+	case 6:
+		/* the first granule, tagged by step 2, wherever the page went */
+		op->kind = F_TAG_GET;
+		op->len = 16;
+		return true;
+	case 7:
+		if (r->story_b != r->story_a) {
+			op->kind = F_TAG_GET;
+			op->task = r->story_b;
+			op->region = r->story_src;
+			op->off = 0;
+			op->len = 16;
+			return true;
+		}
+		/* fall through */
+	default:
+		r->story_step = 0;
+		r->story_mremap = false;
+		return false;
+	}
 }
 
 void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op)
@@ -69,6 +160,15 @@ void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op)
 	if (op->task < 0 || r->injecting) {
 		/* Under fault injection a move may stop half way: not generated there. */
 		op->kind = F_CHECK;
+		return;
+	}
+	/* With swap, now and then the story of a tagged page that moves while swapped out. */
+	if (r->o->swap && !fuzz_choose(c, 24)) {
+		r->story_a = op->task;
+		r->story_step = 1;
+		r->story_free = r->story_rewrite = r->story_swapoff = r->story_device = r->story_file = false;
+		r->story_mremap = true;
+		fuzz_gen_mremap_story_op(r, c, op);
 		return;
 	}
 	op->kind = F_MREMAP;

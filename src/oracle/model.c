@@ -791,7 +791,7 @@ static bool settle_page(struct model *md, struct mproc *p, struct mpage *pg, con
 	bool z = (pg->flags & MP_LAZYFREE) && !memcmp(zeros, got, MODEL_PAGE) &&
 		 (!got_tags || tags_equal(NULL, got_tags));
 
-	if (d && a && !tags_equal(pg->tags, pg->alt_tags))
+	if ((d && a && !tags_equal(pg->tags, pg->alt_tags)) || (d && z && !tags_equal(pg->tags, NULL)))
 		return true;	/* only the tags tell them apart */
 	if (d) {
 		page_drop_alt(pg);
@@ -809,12 +809,27 @@ static bool settle_page(struct model *md, struct mproc *p, struct mpage *pg, con
 
 bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got)
 {
+	static const uint8_t zeros[MODEL_PAGE];
 	struct mpin *pn = &md->pins[id];
 	struct mproc *p = &md->procs[pn->proc];
 	struct mpage *pg = find_page(p, pin_page_addr(pn, idx));
 
 	if (pn->kind != MODEL_PIN || !pn->write || !pg || !((pg->flags & MP_LAZYFREE) || pg->alt))
 		return true;
+	/*
+	 * The device sees bytes, not tags: zeros may be the old page, if its
+	 * bytes were zero, or a new one (reclaim dropped the old), whose tags
+	 * are zero too.  When the old tags are not, the write made both
+	 * outcomes for good, the new one as the written page's alternative
+	 * (zeros and zero tags), and a tag load tells them apart.
+	 */
+	if ((pg->flags & MP_LAZYFREE) && !pg->alt && pg->data && !memcmp(pg->data, got, MODEL_PAGE) &&
+	    !memcmp(zeros, got, MODEL_PAGE) && !tags_equal(pg->tags, NULL)) {
+		if (page_written(pg))
+			return false;
+		pn->state[idx] = PIN_ATTACHED;
+		return true;
+	}
 	if (!settle_page(md, p, pg, got, NULL))
 		return false;
 	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))

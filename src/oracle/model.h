@@ -107,8 +107,10 @@ int  model_unpin(struct model *md, int id);
 /*
  * A write pin of a lazily freed page dirtied it, so from then on the pin
  * and the process share one page; only its bytes are open (old, or zeros
- * if reclaim dropped it first).  got: page idx of the pin as the device
- * reads it just after the pin.  False if it is neither allowed outcome.
+ * if reclaim dropped it first), and its tags when the bytes cannot tell
+ * (old bytes of zeros under tags that are not).  got: page idx of the pin
+ * as the device reads it just after the pin.  False if it is neither
+ * allowed outcome.
  */
 bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got);
 /*

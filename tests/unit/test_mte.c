@@ -3,14 +3,23 @@
  * errors of mmap, mprotect and the tag calls, tags that start at zero and
  * survive copy-on-write, fork, swap-out and swap-in, swapoff and exit;
  * tag records that go with their swap slots; an injected failure to save
- * tags that leaves everything as it was; and the two zoo bugs of seed 000.
+ * tags that leaves everything as it was; mremap of swapped-out pages,
+ * whose records go with their swap entries; and three of seed 000's zoo
+ * bugs.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../harness.h"
 
+/* Linux's values (<linux/mman.h>); the C library names them only with _GNU_SOURCE. */
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#define MREMAP_FIXED		2
+#endif
+
 #define BASE	0x100000000ULL
+#define MOVED	(BASE + 64 * H_PAGE)	/* where mremap moves the BASE mapping */
 #define NPAGES	4
 #define H_RWM	(H_RW | MML_PROT_MTE)
 
@@ -178,6 +187,26 @@ TEST(tag_records_go_with_their_slots)
 	H_END(m);	/* and none left after exit */
 }
 
+TEST(tags_move_with_swapped_out_pages)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, 4 << 20), *c;
+
+	REQUIRE(t);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	c = h_fork(t);	/* the child's swap ptes name the same slots */
+	REQUIRE(c);
+	CHECK_EQ(mml_mremap(t, BASE, NPAGES * H_PAGE, NPAGES * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, MOVED),
+		 (long)MOVED);
+	for (int i = 0; i < NPAGES; i++)
+		CHECK(h_pagemap(t, MOVED + i * H_PAGE) & MML_PM_SWAP);
+	CHECK_EQ(mml_check(m), 0);	/* each record still in its slot, none left behind */
+	CHECK(tags_intact(t, MOVED, 0, NPAGES));
+	CHECK(tags_intact(c, BASE, 0, NPAGES));
+	CHECK_EQ(mml_exit(c), 0);
+	H_END(m);
+}
+
 TEST(failing_to_save_tags_leaves_the_page_mapped)
 {
 	struct mml_machine *m;
@@ -224,6 +253,22 @@ TEST(zoo_swapoff_no_tag_restore_loses_the_tags)
 	CHECK_EQ(mml_get_tag(t, BASE + 16, &tag), 0);
 	CHECK_EQ(tag, 0);	/* the saved tag was 1 */
 	H_END(m);	/* nothing else breaks: the loss is the process's */
+}
+
+TEST(zoo_mremap_drops_swap_tags_loses_the_tags)
+{
+	struct mml_machine *m;
+	struct mml_task *t = setup(&m, 4 << 20);
+	unsigned tag = 99;
+
+	REQUIRE(t);
+	REQUIRE_EQ(mml_bug_inject(m, "mremap-drops-swap-tags"), 0);
+	CHECK_EQ(mml_madvise(t, BASE, NPAGES * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK_EQ(mml_mremap(t, BASE, NPAGES * H_PAGE, NPAGES * H_PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, MOVED),
+		 (long)MOVED);
+	CHECK_EQ(mml_get_tag(t, MOVED + 16, &tag), 0);
+	CHECK_EQ(tag, 0);	/* the saved tag was 1 */
+	H_END(m);	/* nothing else breaks: a slot without a record is a page that had no tags */
 }
 
 int main(int argc, char **argv)
