@@ -75,6 +75,9 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
+	/* The model keeps no commit (deviation 12): the machine never refuses one, as overcommit 1. */
+	if (mml_sys_write(r->m, FUZZ_OVERCOMMIT, "1") < 0)
+		return false;
 	for (int i = 0; i < MAX_SWAPONS; i++)
 		r->swap_id[i] = -1;
 	if (o->swap) {

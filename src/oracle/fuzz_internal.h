@@ -71,6 +71,9 @@ static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_SPL
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
+/* Every run's machine overcommits always: its model keeps no commit (fuzz.c, fuzz_shrink.c). */
+#define FUZZ_OVERCOMMIT	"/proc/sys/vm/overcommit_memory"
+
 /* Migrations a run may hold half way (--nodes: migrate unmap), all told. */
 #define MAX_HELD	256
 

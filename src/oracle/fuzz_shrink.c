@@ -197,6 +197,10 @@ void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_
 	s.seed = o->seed;
 	s.nr_nodes = o->nodes > 1 ? (unsigned)o->nodes : 0;
 	fuzz_print(f, &s);
+	scn_op_init(&s, SCN_OP_SYS);
+	s.name = (char *)FUZZ_OVERCOMMIT;
+	s.sys_value = (char *)"1";
+	fuzz_print(f, &s);
 	if (o->swap) {
 		scn_op_init(&s, SCN_OP_SWAPON);
 		s.def = FZ_SYM(FZ_SWAP, 0);
