@@ -197,7 +197,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"mremap-drops-swap-tags",
 		"mremap moves a swapped-out tagged page's swap pte but frees the tags saved with its slot, as a zap would: the page swaps in at its new address with zero tags, and so does every other pte naming the slot (a child's, after fork)",
 		"seed 000 (David Hildenbrand to Khalid Aziz, 2022): \"I do wonder if mremap() -- e.g., move_pte() -- and fork() -- e.g., copy_pte_range() -- are handled properly, where we can end up moving/copying swap+migration PTEs around\"; sparc ADI keeps a swapped-out page's tags by virtual address (adi_save_tags), so a moved swap pte leaves them behind, where arm64 keys MTE's by swap entry and move_ptes need do nothing",
-		"--mremap --swap 1M",
+		"--mremap --ram 2M --swap 1M",
 	},
 };
 
