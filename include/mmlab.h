@@ -129,8 +129,8 @@ int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
 int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
 /*
  * process_madvise(2): target's ranges (iov_base: its addresses) advised by
- * t; the bytes advised, or -errno (EPERM for another process's memory:
- * mmlab's processes lack CAP_SYS_NICE; EINVAL for a destructive advice to it).
+ * t; the bytes advised, or -errno (EINVAL for a destructive advice to
+ * another process's memory; mmlab's processes have CAP_SYS_NICE).
  */
 struct iovec;
 long mml_process_madvise(struct mml_task *t, struct mml_task *target, const struct iovec *iov, unsigned long vlen,

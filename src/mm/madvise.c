@@ -658,9 +658,9 @@ static bool process_madvise_remote_valid(int advice)
 /*
  * Models process_madvise(): target's memory advised by t, range by range
  * (vector_madvise).  Linux 6.13+ lets a process give itself any advice;
- * another process's memory takes only the non-destructive hints, and
- * CAP_SYS_NICE, which mmlab's unprivileged processes lack: EPERM.  The
- * bytes advised before the first failure, else the failure.
+ * another process's memory takes only the non-destructive hints (and
+ * CAP_SYS_NICE, which mmlab's processes have: deviation 4).  The bytes
+ * advised before the first failure, else the failure.
  */
 long mml_process_madvise(struct mml_task *t, struct mml_task *target, const struct iovec *iov, unsigned long vlen,
 			 int advice, unsigned int flags)
@@ -674,14 +674,11 @@ long mml_process_madvise(struct mml_task *t, struct mml_task *target, const stru
 		return op_exit_task(t, -EINVAL);
 	if (!target || target->machine != t->machine)
 		return op_exit_task(t, -ESRCH);
-	if (target->mm != t->mm) {
-		if (!process_madvise_remote_valid(advice))
-			return op_exit_task(t, -EINVAL);
-		return op_exit_task(t, -EPERM);	/* no CAP_SYS_NICE */
-	}
+	if (target->mm != t->mm && !process_madvise_remote_valid(advice))
+		return op_exit_task(t, -EINVAL);
 	ret = 0;
 	for (unsigned long i = 0; i < vlen && ret >= 0; i++) {
-		ret = do_madvise(t->mm, (uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len, advice);
+		ret = do_madvise(target->mm, (uint64_t)(uintptr_t)iov[i].iov_base, iov[i].iov_len, advice);
 		if (!ret)
 			done += iov[i].iov_len;
 	}

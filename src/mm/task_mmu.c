@@ -547,8 +547,8 @@ static int clear_refs_test_walk(uint64_t addr, uint64_t next, struct mm_walk *wa
  * entry and clears its soft-dirty bit, swap entries' too, so that the
  * next write faults and marks it again; the others (1-3) make every
  * mapped page old, the pte's accessed bit and the folio's PG_referenced.
- * A pmd leaf is handled whole, as Linux's.  The TLBs are flushed once,
- * by the caller.
+ * A pmd leaf is handled whole, as Linux's.  For soft-dirty the caller
+ * flushes the TLBs once; aging flushes none.
  */
 static int clear_refs_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
@@ -638,8 +638,13 @@ int mml_clear_refs(struct mml_task *t, int type)
 		down_read(&mm->mmap_lock);
 	}
 	walk_page_range(mm, 0, TASK_SIZE, &clear_refs_walk_ops, &kind);
-	flush_tlb_mm(mm);
 	if (kind == CLEAR_REFS_SOFT_DIRTY) {
+		/*
+		 * Write-protection must reach every CPU.  Aging needs no flush
+		 * (x86's ptep_test_and_clear_young leaves the TLB): a page still
+		 * in a TLB is used without marking its pte young again.
+		 */
+		flush_tlb_mm(mm);
 		mmu_notifier_invalidate_range_end(&range);
 		up_write(&mm->mmap_lock);
 	} else {

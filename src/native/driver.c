@@ -1111,8 +1111,9 @@ static void serve(int sock)
 
 /*
  * Model what mmlab models: an unprivileged process (deviation 4: no
- * CAP_SYS_RAWIO, so mmap_min_addr holds; no CAP_SYS_NICE, so another
- * process's memory takes no process_madvise), with THP where its settings
+ * CAP_SYS_RAWIO, so mmap_min_addr holds) but for CAP_SYS_NICE, which
+ * mmlab's processes have too (MPOL_MF_MOVE_ALL, process_madvise of another
+ * process's memory), with THP where its settings
  * match mmlab's (thp.c), else none at all.  CAP_SYS_ADMIN stays: pagemap
  * shows frames only to it.
  */
@@ -1125,8 +1126,6 @@ static void become_modelled(void)
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (syscall(SYS_capget, &h, c) == 0) {
 		c[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
-		/* process_madvise of another process's memory needs it; mmlab's have none */
-		c[CAP_SYS_NICE / 32].effective &= ~(1u << (CAP_SYS_NICE % 32));
 		syscall(SYS_capset, &h, c);
 	}
 }

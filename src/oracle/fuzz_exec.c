@@ -746,7 +746,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
 		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED &&
-		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT) {
+		   op->kind != F_MIGRATE_MOVE) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -1102,7 +1102,6 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MIGRATE_PAGES:
 	case F_MIGRATE_UNMAP:
 	case F_MIGRATE_MOVE:
-	case F_COMPACT:
 		return fuzz_exec_numa(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:

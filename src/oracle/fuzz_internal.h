@@ -58,7 +58,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_SWAPON, F_SWAPOFF, F_CHECK, F_FAIL_TAG,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
 		F_MREMAP,	/* --mremap */
-		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE, F_COMPACT,	/* --nodes */
+		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE,	/* --nodes */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
