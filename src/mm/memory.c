@@ -70,37 +70,37 @@ static struct folio *alloc_anon_folio(struct vm_fault *vmf, bool *retry)
 	unsigned long orders = thp_vma_allowable_orders(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS,
 							((1UL << HPAGE_PMD_ORDER) - 1) & ~3UL);
 	unsigned order = HPAGE_PMD_ORDER;
+	gfp_t gfp;
 	pte_t *pte;
 
 	*retry = false;
-	if (orders) {
-		pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
-		if (!pte) {
-			*retry = true;
-			return NULL;
-		}
-		while (--order > 0) {
-			uint64_t size = PAGE_SIZE << order, addr = vmf->address & ~(size - 1);
-
-			if (!(orders & (1UL << order)))
-				continue;
-			if (addr < vma->vm_start || addr + size > vma->vm_end)
-				orders &= ~(1UL << order);
-			else if (pte_range_none(pte + pte_index(addr), 1 << order))
-				break;
-			else
-				orders &= ~(1UL << order);
-		}
-		pte_unmap(pte);
+	if (!orders)
+		return vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0, vmf->address);
+	pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
+	if (!pte) {
+		*retry = true;
+		return NULL;
 	}
+	while (--order > 0) {
+		uint64_t size = PAGE_SIZE << order, addr = vmf->address & ~(size - 1);
+
+		if (!(orders & (1UL << order)))
+			continue;
+		if (addr >= vma->vm_start && addr + size <= vma->vm_end &&
+		    pte_range_none(pte + pte_index(addr), 1 << order))
+			break;
+		orders &= ~(1UL << order);
+	}
+	pte_unmap(pte);
 	/* No page-table lock or RCU held here: the allocation may reclaim and compact. */
+	gfp = vma_thp_gfp_mask(vma) | __GFP_ZERO;
 	for (; order > 0; order--) {
 		uint64_t addr = vmf->address & ~((PAGE_SIZE << order) - 1);
 		struct folio *folio;
 
 		if (!(orders & (1UL << order)))
 			continue;
-		folio = vma_alloc_folio(vma, vma_thp_gfp_mask(vma) | __GFP_ZERO, order, addr);
+		folio = vma_alloc_folio(vma, gfp, order, addr);
 		if (folio)
 			return folio;
 	}
