@@ -211,6 +211,23 @@ void bench_rows_forget(struct bench_row *rows, int n)
 	}
 }
 
+int bench_sim_repeat(struct mml_machine *m, unsigned reps, int (*rep)(void *arg, struct mml_machine *m),
+		     void *arg, struct bench_row *rows, int nrows, struct bench_err *err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i <= reps && !r; i++) {
+		r = rep(arg, m);
+		if (i == 0)
+			bench_rows_forget(rows, nrows);
+	}
+	if (mml_check(m) < 0)
+		r = bench_fail(err, "mmlab: the invariant checker failed (above)");
+	if (mml_machine_free(m) < 0)
+		r = bench_fail(err, "mmlab: leaks at teardown (above)");
+	return r;
+}
+
 static double row_pages_per_s(const struct bench_row *r)
 {
 	/* a phase faster than the clock's grain: as if it took one tick */

@@ -59,6 +59,16 @@ void bench_row_time(struct bench_row *r, double seconds, long dev);
 void bench_rows_forget(struct bench_row *rows, int n);
 
 /*
+ * The simulated side's repetitions on machine m, which it then checks
+ * and frees: rep(arg, m) reps + 1 times, the first a warm-up (m's RAM is
+ * host memory, cold at first) that rows[0..nrows) forget.  0, or -1 with
+ * the first failure in err.
+ */
+struct mml_machine;
+int bench_sim_repeat(struct mml_machine *m, unsigned reps, int (*rep)(void *arg, struct mml_machine *m),
+		     void *arg, struct bench_row *rows, int nrows, struct bench_err *err);
+
+/*
  * The table: side, phase, pages, the device counter's change, seconds,
  * MiB/s, pages/s and the ratio to the reference row; then the notes.
  */

@@ -75,8 +75,9 @@ static void rows_init(struct fault_bench *b)
 
 /* ---- mmlab ---- */
 
-static int sim_rep(struct fault_bench *b, struct mml_machine *m)
+static int sim_rep(void *arg, struct mml_machine *m)
 {
+	struct fault_bench *b = arg;
 	struct mml_task *t, *child = NULL;
 	long r1, r2;
 	double t0;
@@ -141,26 +142,13 @@ out:
  */
 static int sim_runs(struct fault_bench *b, unsigned reps)
 {
-	struct mml_machine *m;
-	unsigned rep;
-	int r = 0;
-
-	m = mml_machine_new(&(struct mml_config){
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){
 		.ram_bytes = 3 * b->size + b->size / 8 + (16ULL << 20) });
+
 	if (!m)
 		return bench_fail(&b->err, "mmlab: cannot make a machine of %llu MiB",
 				  (unsigned long long)((3 * b->size) >> 20) + 16);
-	/* run 0 warms up: the machine's RAM is host memory, cold at first */
-	for (rep = 0; rep <= reps && !r; rep++) {
-		r = sim_rep(b, m);
-		if (rep == 0)
-			bench_rows_forget(b->rows, NROWS / 2);
-	}
-	if (mml_check(m) < 0)
-		r = bench_fail(&b->err, "mmlab: the invariant checker failed (above)");
-	if (mml_machine_free(m) < 0)
-		r = bench_fail(&b->err, "mmlab: leaks at teardown (above)");
-	return r;
+	return bench_sim_repeat(m, reps, sim_rep, b, b->rows, NROWS / 2, &b->err);
 }
 
 /* ---- the host kernel ---- */

@@ -277,8 +277,9 @@ static int sim_mremap(struct migrate_bench *b, struct mml_machine *m, struct mml
 	return 0;
 }
 
-static int sim_rep(struct migrate_bench *b, struct mml_machine *m)
+static int sim_rep(void *arg, struct mml_machine *m)
 {
+	struct migrate_bench *b = arg;
 	/* the targets: 2 MiB apart from what is before them, so that no VMA merges */
 	uint64_t pmd_to = SIM_BASE + b->span + PMD_SPAN, pte_to = pmd_to + b->span + PMD_SPAN + BENCH_PAGE;
 	struct mml_task *t;
@@ -321,23 +322,13 @@ out:
 static int sim_runs(struct migrate_bench *b, unsigned reps)
 {
 	uint64_t node = (b->size + b->size / 8 + (16ULL << 20) + PMD_SPAN - 1) & ~(PMD_SPAN - 1);
-	struct mml_machine *m;
-	int r = 0;
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){ .ram_bytes = 2 * node, .nr_nodes = 2 });
+	int r;
 
-	m = mml_machine_new(&(struct mml_config){ .ram_bytes = 2 * node, .nr_nodes = 2 });
 	if (!m)
 		return bench_fail(&b->err, "mmlab: cannot make a machine of 2 nodes of %llu MiB",
 				  (unsigned long long)(node >> 20));
-	/* run 0 warms up: the machine's RAM is host memory, cold at first */
-	for (unsigned rep = 0; rep <= reps && !r; rep++) {
-		r = sim_rep(b, m);
-		if (rep == 0)
-			bench_rows_forget(b->rows, NPHASES);
-	}
-	if (mml_check(m) < 0)
-		r = bench_fail(&b->err, "mmlab: the invariant checker failed (above)");
-	if (mml_machine_free(m) < 0)
-		r = bench_fail(&b->err, "mmlab: leaks at teardown (above)");
+	r = bench_sim_repeat(m, reps, sim_rep, b, b->rows, NPHASES, &b->err);
 	/* fewer new tables than 2 MiB ranges moved: the tables themselves moved */
 	if (!r)
 		b->rows[SIM_MR_PMD].note = b->sim_tables[0] < (long)(b->span / PMD_SPAN) ?

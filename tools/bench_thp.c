@@ -264,8 +264,9 @@ static int sim_anon_huge(struct thp_bench *b, struct mml_machine *m, uint64_t wa
 	return 0;
 }
 
-static int sim_rep(struct thp_bench *b, struct mml_machine *m)
+static int sim_rep(void *arg, struct mml_machine *m)
 {
+	struct thp_bench *b = arg;
 	uint64_t thp = SIM_THP_BASE, small = SIM_THP_BASE + b->size + HPAGE;
 	struct mml_task *t, *child = NULL;
 	long r;
@@ -341,24 +342,12 @@ out:
 static int sim_runs(struct thp_bench *b, unsigned reps)
 {
 	uint64_t ram = 2 * b->size + b->size / 4 + (32ULL << 20);
-	struct mml_machine *m;
-	int r = 0;
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){ .ram_bytes = ram });
 
-	m = mml_machine_new(&(struct mml_config){ .ram_bytes = ram });
 	if (!m)
 		return bench_fail(&b->err, "mmlab: cannot make a machine of %llu MiB",
 				  (unsigned long long)(ram >> 20));
-	/* run 0 warms up: the machine's RAM is host memory, cold at first */
-	for (unsigned rep = 0; rep <= reps && !r; rep++) {
-		r = sim_rep(b, m);
-		if (rep == 0)
-			bench_rows_forget(b->rows, NPHASES);
-	}
-	if (mml_check(m) < 0)
-		r = bench_fail(&b->err, "mmlab: the invariant checker failed (above)");
-	if (mml_machine_free(m) < 0)
-		r = bench_fail(&b->err, "mmlab: leaks at teardown (above)");
-	return r;
+	return bench_sim_repeat(m, reps, sim_rep, b, b->rows, NPHASES, &b->err);
 }
 
 /* ---- the host kernel ---- */
