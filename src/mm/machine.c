@@ -95,6 +95,12 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	spin_lock_init(&m->tasks_lock);
 	fail_state_init(&m->fail);
 	rcu_batch_init(&m->rcu);
+	/*
+	 * Frees wait for a grace period in batches (op_exit); a batch may
+	 * hold at most a 64th of RAM, so that a small machine does not run
+	 * out of memory that is only waiting to be freed.
+	 */
+	m->rcu_flush_at = min(256UL, max(1UL, m->nr_frames / 64));
 	spin_lock_init(&m->lruvec.lru_lock);
 	for (int l = 0; l < NR_LRU_LISTS; l++)
 		INIT_LIST_HEAD(&m->lruvec.lists[l]);

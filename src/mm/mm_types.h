@@ -566,6 +566,7 @@ struct mml_machine {
 	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
+	long rcu_flush_at;		/* (C) op_exit flushes the rcu batch once it holds this many */
 	struct rcu_batch rcu;		/* (its own lock) frees waiting for a grace period: tables, anon_vmas */
 	struct lruvec lruvec;		/* (U) */
 	spinlock_t swap_lock;		/* (X) */

@@ -36,9 +36,6 @@ long op_enter_task(struct mml_task *t)
 	return 0;
 }
 
-/* Frees waiting for a grace period are paid for in batches of this many. */
-#define RCU_BATCH_FLUSH	256
-
 long op_exit(struct mml_machine *m, long ret)
 {
 	/* A killed thread reaps what the OOM killer could not lock. */
@@ -46,7 +43,8 @@ long op_exit(struct mml_machine *m, long ret)
 		oom_reap_if_pending(current->mm);
 	current = NULL;
 	up_read(&m->quiesce);
-	if (rcu_batch_pending(&m->rcu) >= RCU_BATCH_FLUSH)
+	/* Frees waiting for a grace period are paid for in batches of m->rcu_flush_at. */
+	if (rcu_batch_pending(&m->rcu) >= m->rcu_flush_at)
 		rcu_batch_flush(&m->rcu);
 	if (m->check_every_op)
 		mml_check(m);	/* a failure is counted and reported; ret stands */

@@ -720,6 +720,20 @@ static bool thp_out_of_memory(struct run *r)
 {
 	long free_kb = mml_meminfo(r->m, "MemFree");
 
+	/*
+	 * Reading meminfo settles frees waiting for a grace period: the
+	 * scenario reads it too, or `mmlab run` would lay out frames otherwise.
+	 */
+	if (r->scn) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_EXPECT_STAT);
+		s.src = SCN_MEMINFO;
+		s.name = (char *)"MemFree";
+		s.cmp = SCN_GE;
+		s.value = 0;
+		fuzz_print(r->scn, &s);
+	}
 	return free_kb >= 0 && (uint64_t)free_kb < (r->o->ram >> 10) / 16;
 }
 
@@ -746,7 +760,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
 		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED &&
-		   op->kind != F_MIGRATE_MOVE) {
+		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -1102,6 +1116,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MIGRATE_PAGES:
 	case F_MIGRATE_UNMAP:
 	case F_MIGRATE_MOVE:
+	case F_COMPACT:
 		return fuzz_exec_numa(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:

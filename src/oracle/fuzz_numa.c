@@ -15,10 +15,8 @@
  *
  * Migrations held half way (migrate unmap, finished by migrate move or by
  * whatever meets their entries first) let fork, mremap, mprotect,
- * munmap, reclaim and the checker meet migration entries.  Compaction is
- * left out: what it moves depends on where frames lie, which shrinking a
- * run changes, so a shrunk reproducer could lose the migration that
- * exposed a bug (thr_migrate and the unit tests exercise it).
+ * munmap, reclaim and the checker meet migration entries.  Compaction
+ * (compact_memory, or one node's compact file) moves whatever it can.
  *
  * These take rolls of their own after mremap's (fuzz_gen_op), so a run
  * without --nodes is what it was before.
@@ -78,6 +76,11 @@ void fuzz_gen_numa(struct run *r, struct chooser *c, struct fop *op)
 		op->held = r->next_held ? (int)fuzz_choose(c, (uint32_t)r->next_held) : -1;
 		if (op->held < 0)
 			op->kind = F_CHECK;
+		break;
+	case 11:
+		/* the whole machine, or one node */
+		op->kind = F_COMPACT;
+		op->mode = fuzz_choose(c, 2) ? -1 : (long)fuzz_choose(c, n);
 		break;
 	case 0:
 	case 1:
@@ -166,12 +169,37 @@ static void print_stmt(struct run *r, const struct fop *op, long exp)
 	fuzz_print(r->scn, &s);
 }
 
+/* Compaction through its file: always 0, and invisible to every byte (the reads after it are the oracle). */
+static void exec_compact(struct run *r, const struct fop *op)
+{
+	char path[64];
+	long got;
+
+	if (op->mode < 0)
+		snprintf(path, sizeof(path), "/proc/sys/vm/compact_memory");
+	else
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%ld/compact", op->mode);
+	got = mml_sys_write(r->m, path, "1");
+	fuzz_judge(r, NULL, got, 0, "sys %s 1", path);
+	if (r->scn) {
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_SYS);
+		s.name = path;
+		s.sys_value = (char *)"1";
+		fuzz_print(r->scn, &s);
+	}
+}
+
 bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
 {
 	unsigned long from = (unsigned long)op->pos, to = (unsigned long)op->len2;
 	long got, exp;
 
 	switch (op->kind) {
+	case F_COMPACT:
+		exec_compact(r, op);
+		return true;
 	case F_MOVE_PAGES: {
 		uint64_t pages[8];
 		int nodes[8], status[8];
