@@ -138,6 +138,24 @@ long mml_process_madvise(struct mml_task *t, struct mml_task *target, const stru
 /* mremap(2): MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP; the new address, or -errno. */
 long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
 		uint64_t new_addr);
+/*
+ * mlock(2), mlock2(2) (MLOCK_ONFAULT), munlock(2), mlockall(2)
+ * (MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT), munlockall(2): 0 or -errno as
+ * Linux's (ENOMEM for a hole or over RLIMIT_MEMLOCK, EAGAIN when pages
+ * could not be faulted in, EPERM with a limit of 0).  mmlab's processes
+ * lack CAP_IPC_LOCK: the limit holds, 8 MiB unless set.  The constants
+ * are <sys/mman.h>'s (_GNU_SOURCE for MLOCK_ONFAULT, MCL_ONFAULT).
+ */
+#define MML_RLIMIT_MEMLOCK	(8ULL << 20)	/* a process's RLIMIT_MEMLOCK at first: Linux's default */
+int  mml_mlock(struct mml_task *t, uint64_t addr, uint64_t len);
+int  mml_mlock2(struct mml_task *t, uint64_t addr, uint64_t len, unsigned int flags);
+int  mml_munlock(struct mml_task *t, uint64_t addr, uint64_t len);
+int  mml_mlockall(struct mml_task *t, int flags);
+int  mml_munlockall(struct mml_task *t);
+/* getrlimit(2) / setrlimit(2) of the process's RLIMIT_MEMLOCK (other resources: EINVAL). */
+struct rlimit;
+int  mml_getrlimit(struct mml_task *t, int resource, struct rlimit *rlim);
+int  mml_setrlimit(struct mml_task *t, int resource, const struct rlimit *rlim);
 
 /*
  * NUMA policies and page migration (a machine of mml_config.nr_nodes

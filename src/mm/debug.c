@@ -158,6 +158,9 @@ bool vma_is_valid(struct vm_area_struct *vma, FILE *why)
 			(unsigned long long)vma->vm_end);
 	if ((vma->vm_flags & VM_ACCESS_FLAGS) & ~(vma->vm_flags >> 4))
 		INVALID(why, "vma %#llx: access beyond VM_MAY*", (unsigned long long)vma->vm_start);
+	if ((vma->vm_flags & VM_LOCKED_MASK) == VM_LOCKONFAULT || (vma->vm_flags & VM_LOCKED_MASK && vma->vm_flags & VM_SPECIAL))
+		INVALID(why, "vma %#llx: VM_LOCKONFAULT without VM_LOCKED, or a special VMA locked",
+			(unsigned long long)vma->vm_start);
 	if (pgprot_val(vma->vm_page_prot) !=
 	    pgprot_val(vm_get_page_prot(vma->vm_flags & ~(vma_wants_writenotify(vma) ? VM_SHARED : 0))))
 		INVALID(why, "vma %#llx: vm_page_prot does not match vm_flags", (unsigned long long)vma->vm_start);

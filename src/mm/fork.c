@@ -31,6 +31,7 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 	atomic_set(&mm->mm_users, 1);
 	atomic_set(&mm->mm_count, 1);
 	mm->mmap_base = MMAP_BASE;
+	mm->rlimit_memlock = mm->rlimit_memlock_max = MLOCK_LIMIT;
 	if (pgd_alloc(mm)) {
 		destroy_rwsem(&mm->mmap_lock);
 		spin_lock_destroy(&mm->page_table_lock);
@@ -149,6 +150,9 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 
 	down_write(&oldmm->mmap_lock);
 	down_write(&mm->mmap_lock);
+	/* copy_signal(): the limits are inherited; mlockall's def_flags are not (mm_init). */
+	mm->rlimit_memlock = oldmm->rlimit_memlock;
+	mm->rlimit_memlock_max = oldmm->rlimit_memlock_max;
 	khugepaged_fork(mm, oldmm);
 	err = vma_tree_reserve(mm, oldmm->map_count);
 	for_each_vma(oldmm, mpnt) {
@@ -176,7 +180,8 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 			vma_set_page_prot(tmp);
 		}
 		/* mlock is not inherited. */
-		tmp->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+		if (!bug_enabled(mm->machine, BUG_FORK_KEEPS_MLOCK))
+			tmp->vm_flags &= ~VM_LOCKED_MASK;
 		if (!(tmp->vm_flags & VM_WIPEONFORK)) {
 			err = anon_vma_fork(tmp, mpnt);
 			if (err) {

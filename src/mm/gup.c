@@ -848,34 +848,56 @@ int faultin_page_range(struct mm_struct *mm, uint64_t start, uint64_t end, bool 
 }
 
 /*
- * Models __mm_populate() / populate_vma_page_range(): prefault what mmap
- * asked for with MAP_POPULATE or MAP_LOCKED.  Errors are not reported
- * (mmap succeeds regardless), as in Linux.
+ * Models populate_vma_page_range(): fault in [start, end) of vma as mlock
+ * and MAP_POPULATE want it -- private writable memory for write (no COW
+ * later), anything accessible by force, PROT_NONE not at all (-EFAULT).
+ * A VMA locked on fault (VM_LOCKONFAULT) is left alone.  0 or -errno;
+ * mmap_lock held.
  */
-void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len)
+int populate_vma_page_range(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	unsigned flags = FOLL_TOUCH;
+	int err = 0;
+
+	if (vma->vm_flags & VM_LOCKONFAULT)
+		return 0;
+	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+		flags |= FOLL_WRITE;
+	if (vma->vm_flags & VM_ACCESS_FLAGS)
+		flags |= FOLL_FORCE;
+	__get_user_pages(vma->vm_mm, start, (end - start) >> PAGE_SHIFT, flags, NULL, &err);
+	return err;
+}
+
+/*
+ * Models __mm_populate(): populate_vma_page_range() over every VMA of the
+ * range but the I/O ones.  ignore_errors: go on at the next VMA after a
+ * failure (mmap's use, which succeeds regardless); else the first failure
+ * is returned (mlock's).
+ */
+int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors)
 {
 	uint64_t end = start + len, addr = start;
+	int ret = 0;
 
 	down_read(&mm->mmap_lock);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
-		unsigned flags = FOLL_TOUCH;
 		uint64_t vend;
-		int err;
+		int err = 0;
 
 		if (!vma || vma->vm_start >= end)
 			break;
 		addr = max(addr, vma->vm_start);
 		vend = min(end, vma->vm_end);
-		/* Private writable memory is populated for write (no later COW). */
-		if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
-			flags |= FOLL_WRITE;
-		/* Any access right allows it, as for mlock: FOLL_FORCE. */
-		if (vma->vm_flags & VM_ACCESS_FLAGS)
-			flags |= FOLL_FORCE;
 		if (!(vma->vm_flags & (VM_IO | VM_PFNMAP)))
-			__get_user_pages(mm, addr, (vend - addr) >> PAGE_SHIFT, flags, NULL, &err);
+			err = populate_vma_page_range(vma, addr, vend);
+		if (err && !ignore_errors) {
+			ret = err;
+			break;
+		}
 		addr = vend;
 	}
 	up_read(&mm->mmap_lock);
+	return ret;
 }

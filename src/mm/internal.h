@@ -121,7 +121,9 @@ struct vm_area_struct *vma_try_merge_neighbours(struct vm_area_struct *vma);
 
 /* ---- mmap, munmap, mprotect, madvise ------------------------------------------------------- */
 
-long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off);
+/* *populate: bytes the caller must fault in after dropping mmap_lock (mm_populate), or 0. */
+long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off,
+	     uint64_t *populate);
 /* A file VMA in its file's i_mmap (mmap.c); the __ forms with i_mmap_rwsem held for write. */
 void vma_link_file(struct vm_area_struct *vma);
 void unlink_file_vma(struct vm_area_struct *vma);
@@ -188,7 +190,9 @@ struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsig
 long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
 void note_pinned_frames(struct mml_machine *m, unsigned char *pinned);	/* the checker's: pinned[pfn] = 1 */
-void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len);
+int populate_vma_page_range(struct vm_area_struct *vma, uint64_t start, uint64_t end);
+int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
+static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len) { __mm_populate(mm, start, len, true); }
 
 /* ---- swap and reclaim (swapfile.c, swap_state.c, swap.c, vmscan.c) ---------------------- */
 
@@ -211,6 +215,10 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 void free_swap_cache(struct mml_machine *m, struct folio *folio);
 
 void folio_add_lru(struct mml_machine *m, struct folio *folio);
+void folio_add_lru_vma(struct folio *folio, struct vm_area_struct *vma);
+/* lru_lock held: on (or off) the list its flags name; an unevictable folio is only counted. */
+void lruvec_add_folio(struct mml_machine *m, struct folio *folio);
+void lruvec_del_folio(struct mml_machine *m, struct folio *folio);
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
 void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio);
 void folio_activate(struct mml_machine *m, struct folio *folio);
@@ -224,6 +232,33 @@ unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsign
 void wakeup_kswapd(struct mml_machine *m);
 int  kswapd_run(struct mml_machine *m);
 void kswapd_stop(struct mml_machine *m);
+
+/* ---- mlock (mlock.c) ---- */
+
+#define MLOCK_LIMIT	MML_RLIMIT_MEMLOCK	/* RLIMIT_MEMLOCK's default, Linux 5.16+ */
+
+void mlock_folio(struct mml_machine *m, struct folio *folio);
+void mlock_new_folio(struct mml_machine *m, struct folio *folio);
+void munlock_folio(struct mml_machine *m, struct folio *folio);
+bool can_do_mlock(struct mm_struct *mm);
+bool mlock_future_ok(struct mm_struct *mm, vm_flags_t vm_flags, uint64_t len);
+
+/*
+ * Models mlock_vma_folio(): a folio met mapped in full by a locked VMA is
+ * mlocked (VM_IO: mlock_fixup is locking this VMA's folios itself).
+ */
+static inline void mlock_vma_folio(struct folio *folio, struct vm_area_struct *vma)
+{
+	if ((READ_ONCE(vma->vm_flags) & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED)
+		mlock_folio(vma->vm_mm->machine, folio);
+}
+
+/* Models munlock_vma_folio(): a locked VMA let go of (part of) folio. */
+static inline void munlock_vma_folio(struct folio *folio, struct vm_area_struct *vma)
+{
+	if (READ_ONCE(vma->vm_flags) & VM_LOCKED)
+		munlock_folio(vma->vm_mm->machine, folio);
+}
 
 /* Reclaim writes a dirty file folio back (page-writeback.c): 0 if it is clean now. */
 int pageout_file_folio(struct folio *folio);

@@ -490,7 +490,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	spin_lock(pmd_ptl);
 	VM_BUG_ON(!pmd_none(pmdp_get(pmd)));
 	folio_add_new_anon_rmap(folio, vma, address, RMAP_EXCLUSIVE);
-	folio_add_lru(m, folio);
+	folio_add_lru_vma(folio, vma);
 	pgtable_trans_huge_deposit(mm, pmd, virt_to_ptdesc(m, pte));
 	set_pmd_at(mm, address, pmd, maybe_pmd_mkwrite(pmd_mkdirty(mk_huge_pmd(m, &folio->page, vma->vm_page_prot)), vma));
 	deferred_split_folio(m, folio, false);

@@ -159,7 +159,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	folio_ref_add(folio, nr - 1);
 	add_mm_counter(mm, MM_ANONPAGES, nr);
 	folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
-	folio_add_lru(m, folio);
+	folio_add_lru_vma(folio, vma);
 	set_ptes(mm, addr, vmf->pte, entry, (unsigned)nr);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return 0;
@@ -305,7 +305,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		/* No CPU may keep writing the old page once the new one is mapped. */
 		ptep_clear_flush(vma, vmf->address, vmf->pte);
 		folio_add_new_anon_rmap(new_folio, vma, vmf->address, RMAP_EXCLUSIVE);
-		folio_add_lru(m, new_folio);
+		folio_add_lru_vma(new_folio, vma);
 		set_pte_at(mm, vmf->address, vmf->pte, entry);
 		if (old_folio) {
 			folio_remove_rmap_pte(old_folio, vmf->page, vma);
@@ -573,7 +573,7 @@ void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page,
 	if (write && !(vma->vm_flags & VM_SHARED)) {
 		add_mm_counter(mm, MM_ANONPAGES, nr);
 		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
-		folio_add_lru(m, folio);
+		folio_add_lru_vma(folio, vma);
 	} else {
 		add_mm_counter(mm, mm_counter_file(folio), nr);
 		folio_add_file_rmap_ptes(folio, page, (int)nr, vma);

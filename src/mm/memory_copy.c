@@ -25,7 +25,7 @@ static void copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, ui
 	copy_user_highpage(m, &new_folio->page, page);
 	folio_set_uptodate(new_folio);
 	folio_add_new_anon_rmap(new_folio, dst_vma, addr, RMAP_EXCLUSIVE);
-	folio_add_lru(m, new_folio);
+	folio_add_lru_vma(new_folio, dst_vma);
 	add_mm_counter(dst_vma->vm_mm, MM_ANONPAGES, 1);
 	pte = mk_pte(m, &new_folio->page, dst_vma->vm_page_prot);
 	pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);

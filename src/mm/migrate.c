@@ -197,8 +197,14 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
  */
 static void folio_migrate_flags(struct mml_machine *m, struct folio *dst, struct folio *src)
 {
+	/*
+	 * Not PG_mlocked: the old folio's locked mappings munlocked it as
+	 * they went, and bring the new one's mlock back as they return
+	 * (remove_migration_pte); PG_unevictable only tells lru_add to count
+	 * the move back (unevictable_pgs_rescued) until then.
+	 */
 	static const int copied[] = { PG_referenced, PG_uptodate, PG_active, PG_workingset, PG_unevictable,
-				      PG_swapbacked, PG_mlocked };
+				      PG_swapbacked };
 
 	for (unsigned i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
 		if (test_bit(copied[i], &src->flags))
@@ -269,7 +275,7 @@ fail:
  * folios unlocked after; on success src has only the isolation
  * reference, and dst lives on by its mappings, its cache slot and the
  * LRU (a dst nothing maps any more, its mappings zapped meanwhile, is
- * freed with the allocation's reference).
+ * freed with the allocation's reference, and leaves the LRU then).
  */
 static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
 {
@@ -281,9 +287,13 @@ static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
 	} else {
 		folio_copy(m, dst, src);
 		folio_migrate_flags(m, dst, src);
+		/*
+		 * On the LRU before it is mapped again: each locked VMA that maps
+		 * it then counts in its mlock_count (an isolated folio's would
+		 * be lost, and an munlock later would take its last).
+		 */
+		folio_add_lru(m, dst);
 		remove_migration_ptes(src, dst, false);
-		if (folio_mapped(dst) || folio_test_swapcache(dst) || !folio_test_anon(dst))
-			folio_add_lru(m, dst);
 		/* The old folio is nothing now: no mapping, no cache slot. */
 		WRITE_ONCE(src->mapping, NULL);
 	}

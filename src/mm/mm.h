@@ -127,6 +127,9 @@ FOLIO_FLAG(unevictable, PG_unevictable)
 FOLIO_FLAG(mlocked, PG_mlocked)
 FOLIO_FLAG(large_rmappable, PG_large_rmappable)
 static inline bool folio_test_set_dirty(struct folio *f) { return test_and_set_bit(PG_dirty, &f->flags); }
+static inline bool folio_test_set_mlocked(struct folio *f) { return test_and_set_bit(PG_mlocked, &f->flags); }
+/* Models folio_evictable(): mmlab has no unevictable mappings (SHM_LOCK, ramfs), only mlock. */
+static inline bool folio_evictable(const struct folio *f) { return !folio_test_mlocked(f); }
 /* Up to date: its bytes may be read (the stores filling it are visible first). */
 static inline void folio_mark_uptodate(struct folio *f) { smp_wmb(); folio_set_uptodate(f); }
 PAGE_FLAG(AnonExclusive, PG_anon_exclusive)

@@ -510,12 +510,12 @@ static void node_meminfo_scan(struct mml_machine *m, int nid, struct node_meminf
 		anon = folio_test_anon(folio);
 		/* In the page cache: a file's folio has its mapping (the swap cache is counted apart). */
 		cached = !anon && READ_ONCE(folio->mapping);
-		/* mmlab has no unevictable list: such folios stay on the list swap.c's folio_lru_list picks. */
-		if (test_bit(PG_lru, &flags))
+		/* The list swap.c's folio_lru_list picks. */
+		if (test_bit(PG_lru, &flags) && test_bit(PG_unevictable, &flags))
+			nm->unevictable += nr;
+		else if (test_bit(PG_lru, &flags))
 			nm->lru[(test_bit(PG_swapbacked, &flags) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE) +
 				test_bit(PG_active, &flags)] += nr;
-		if (test_bit(PG_unevictable, &flags))
-			nm->unevictable += nr;
 		if (test_bit(PG_mlocked, &flags))
 			nm->mlocked += nr;
 		if (test_bit(PG_writeback, &flags))

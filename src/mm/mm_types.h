@@ -104,7 +104,13 @@ struct folio {
 	union {
 		struct {
 			unsigned long flags;		/* (A) */
-			struct list_head lru;		/* (U) */
+			union {
+				struct list_head lru;	/* (U) */
+				struct {		/* (U) while PG_unevictable: on no list */
+					void *__filler;
+					unsigned int mlock_count;	/* VM_LOCKED mappings, maybe fewer */
+				};
+			};
 			void *mapping;			/* (L) */
 			unsigned long index;		/* (L) */
 			union {
@@ -269,6 +275,9 @@ typedef unsigned long vm_flags_t;
 #define VM_MTE_ALLOWED	0x200000000UL
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
+/* Never VM_LOCKED, never merged (Linux's VM_SPECIAL). */
+#define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
+#define VM_LOCKED_MASK	(VM_LOCKED | VM_LOCKONFAULT)
 /* Flags that forbid merging when they differ (vma_merge ignores VM_SOFTDIRTY). */
 #define VM_IGNORE_MERGE	VM_SOFTDIRTY
 
@@ -304,6 +313,10 @@ struct mm_struct {
 	atomic_long_t rss_shmem;	/* (A) MM_SHMEMPAGES */
 	atomic_long_t pgtables_bytes;	/* (A) */
 	unsigned long flags;		/* (A) MMF_* */
+	unsigned long locked_vm;	/* (M write) pages in VM_LOCKED VMAs */
+	unsigned long def_flags;	/* (M write) VM_LOCKED, VM_LOCKONFAULT for new VMAs: mlockall(MCL_FUTURE) */
+	uint64_t rlimit_memlock;	/* (M) RLIMIT_MEMLOCK's soft limit, bytes (RLIM_INFINITY: none) */
+	uint64_t rlimit_memlock_max;	/* (M) its hard limit */
 	seqcount_t write_protect_seq;	/* (M write) odd while fork write-protects: GUP-fast backs off */
 	int tgid;			/* (C) process id */
 	unsigned int mm_id;		/* (C) the id large folios record their mappers by (never MM_ID_DUMMY) */
@@ -355,12 +368,18 @@ struct swap_info_struct {
 
 /* ---- LRU ------------------------------------------------------------------------------- */
 
-enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, NR_LRU_LISTS };
+enum lru_list { LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+		NR_LRU_LISTS };
 
-/* One lruvec for the machine (Linux's are per memcg and per node: docs/deviations.md). */
+/*
+ * One lruvec for the machine (Linux's are per memcg and per node:
+ * docs/deviations.md).  As in Linux, the unevictable "list" is only a
+ * count: its folios have PG_lru and PG_unevictable but sit on no list,
+ * their lru field holding mlock_count instead.
+ */
 struct lruvec {
 	spinlock_t lru_lock;		/* (U) */
-	struct list_head lists[NR_LRU_LISTS];	/* (U) folio.lru, PG_lru set */
+	struct list_head lists[NR_LRU_LISTS];	/* (U) folio.lru, PG_lru set; lists[LRU_UNEVICTABLE] unused */
 };
 
 /* ---- the machine ---------------------------------------------------------------------- */
@@ -413,6 +432,8 @@ enum vm_stat_item {
 	NR_ACTIVE_ANON,		/* nr_active_anon */
 	NR_INACTIVE_FILE,	/* nr_inactive_file */
 	NR_ACTIVE_FILE,		/* nr_active_file */
+	NR_UNEVICTABLE,		/* nr_unevictable: LRU_UNEVICTABLE */
+	NR_MLOCK,		/* nr_mlock: pages of PG_mlocked folios */
 	NR_SWAPCACHE,		/* nr_swapcached */
 	NR_ANON_MAPPED,		/* nr_anon_pages */
 	NR_FILE_MAPPED,		/* nr_mapped */
@@ -469,6 +490,13 @@ enum vm_stat_item {
 	THP_ZERO_PAGE_ALLOC_FAILED,
 	THP_SWPOUT,
 	THP_SWPOUT_FALLBACK,
+	UNEVICTABLE_PGCULLED,	/* unevictable_pgs_culled: moved to the unevictable list */
+	UNEVICTABLE_PGSCANNED,	/* unevictable_pgs_scanned */
+	UNEVICTABLE_PGRESCUED,	/* unevictable_pgs_rescued: moved back, evictable again */
+	UNEVICTABLE_PGMLOCKED,	/* unevictable_pgs_mlocked: PG_mlocked set */
+	UNEVICTABLE_PGMUNLOCKED,	/* unevictable_pgs_munlocked: PG_mlocked cleared */
+	UNEVICTABLE_PGCLEARED,	/* unevictable_pgs_cleared: freed still mlocked */
+	UNEVICTABLE_PGSTRANDED,	/* unevictable_pgs_stranded: munlocked while isolated */
 	PGMIGRATE_SUCCESS,
 	PGMIGRATE_FAIL,
 	THP_MIGRATION_SUCCESS,

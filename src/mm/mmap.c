@@ -244,6 +244,8 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	tlb_finish_mmu(&tlb);
 
 	while ((vma = find_vma(mm, start)) && vma->vm_start < end) {
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= vma_pages(vma);
 		vma_unaccount(vma);
 		vma_tree_erase(mm, vma);
 		vm_area_free(vma);
@@ -321,7 +323,8 @@ static long mmap_file_flags(struct file *file, int prot, int flags, vm_flags_t *
 }
 
 /* Models do_mmap() + mmap_region(): anonymous memory, or file (NULL: anonymous). */
-long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off)
+long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, int prot, int flags, int64_t off,
+	     uint64_t *populate)
 {
 	struct vm_area_struct *vma;
 	vm_flags_t vm_flags;
@@ -330,6 +333,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	int err;
 
 	mmap_assert_write_locked(mm);
+	*populate = 0;
 	/* The x86 syscall checks the offset before anything else. */
 	if (off & ~(int64_t)PAGE_MASK)
 		return -EINVAL;
@@ -360,7 +364,14 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	if ((flags & MAP_FIXED_NOREPLACE) && find_vma_intersection(mm, addr, addr + len))
 		return -EEXIST;
 
-	vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	vm_flags = calc_vm_prot_bits(prot) | mm->def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	if (flags & MAP_LOCKED) {
+		if (!can_do_mlock(mm))
+			return -EPERM;
+		vm_flags |= VM_LOCKED;
+	}
+	if (!mlock_future_ok(mm, vm_flags, len))
+		return -EAGAIN;
 	if (file) {
 		long ret = mmap_file_flags(file, prot, flags, &vm_flags);
 
@@ -386,8 +397,6 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	/* MAP_NORESERVE counts unless overcommit is never (do_mmap) */
 	if ((flags & MAP_NORESERVE) && READ_ONCE(mm->machine->overcommit_memory) != OVERCOMMIT_NEVER)
 		vm_flags |= VM_NORESERVE;
-	if (flags & MAP_LOCKED)
-		vm_flags |= VM_LOCKED;
 	if (flags & MAP_STACK)
 		vm_flags |= VM_NOHUGEPAGE;
 	vm_flags |= arch_calc_vm_flag_bits(flags);
@@ -436,10 +445,19 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 		vm_unacct_memory(mm->machine, charged);
 		return err;
 	}
+	/* __mmap_complete(): a special mapping is never locked. */
+	if (vma->vm_flags & VM_LOCKED) {
+		if (vma->vm_flags & VM_SPECIAL)
+			vma->vm_flags &= ~VM_LOCKED_MASK;
+		else
+			mm->locked_vm += len >> PAGE_SHIFT;
+	}
 	vma_set_page_prot(vma);
 	vma_tree_insert(mm, vma);
 	vma_link_file(vma);
 	vma_try_merge_neighbours(vma);
+	if ((vm_flags & VM_LOCKED_MASK) == VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+		*populate = len;
 	return (long)addr;
 }
 

@@ -156,8 +156,7 @@ long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint6
 }
 
 /*
- * Models mprotect_fixup() (no mlock handling: mmlab has none yet).  A
- * private mapping made writable is charged and becomes VM_ACCOUNT; made
+ * Models mprotect_fixup().  A private mapping made writable is charged and becomes VM_ACCOUNT; made
  * read-only again it keeps the charge, unless it is anonymous and was
  * never written (no anon_vma): Linux can then give the charge back, and
  * the flag difference decides what merges.
@@ -190,6 +189,9 @@ static int mprotect_fixup(struct mmu_gather *tlb, struct vm_area_struct *vma, ui
 	if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
 		vm_unacct_memory(m, nrpages);
 	change_protection(tlb, vma, start, end);
+	/* A locked private VMA made writable takes its copies now, not at the first write. */
+	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
+		populate_vma_page_range(vma, start, end);
 	return 0;
 }
 

@@ -237,7 +237,7 @@ static uint64_t move_page_tables(struct vm_area_struct *vma, uint64_t old_addr, 
  * is unmapped, or left mapped and empty with MREMAP_DONTUNMAP.
  */
 static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old_len, uint64_t new_len,
-		     uint64_t new_addr, int flags)
+		     uint64_t new_addr, int flags, uint64_t *populate)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
@@ -265,6 +265,15 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		return -ENOMEM;
 	}
 	moved = move_page_tables(vma, old_addr, new_vma, new_addr, old_len);
+	/*
+	 * vrm_stat_account(): the new range counts as locked; the munmap of
+	 * the old one (or of the new, if the move failed) takes its part off.
+	 */
+	if (vma->vm_flags & VM_LOCKED) {
+		mm->locked_vm += new_len >> PAGE_SHIFT;
+		if (moved == old_len && new_len > old_len)
+			*populate = new_len - old_len;
+	}
 	if (moved < old_len) {
 		/*
 		 * Back as it was (the old tables are all there), and the new
@@ -278,7 +287,14 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		old_len = new_len;
 		err = -ENOMEM;
 	} else if (flags & MREMAP_DONTUNMAP) {
-		/* dontunmap_complete(): the old VMA keeps its range but no longer needs its chains. */
+		/*
+		 * dontunmap_complete(): the old VMA -- all of it, not only the
+		 * range moved -- is no longer locked, though locked_vm still
+		 * counts it and the folios left in it stay mlocked: Linux 6.18
+		 * does exactly this (tests/conformance/mlock-mremap.scn).  And
+		 * it no longer needs its chains.
+		 */
+		WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~VM_LOCKED_MASK);
 		if (vma->vm_start == old_addr && vma->vm_end == old_addr + old_len && vma->anon_vma) {
 			unlink_anon_vmas(vma);
 			vma->anon_vma = NULL;
@@ -312,6 +328,8 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 		return -EINVAL;
 	if (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))
 		return -EFAULT;
+	if (!mlock_future_ok(vma->vm_mm, vma->vm_flags, new_len - old_len))
+		return -EAGAIN;
 	return 0;
 }
 
@@ -344,7 +362,7 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
  * range moves.
  */
 static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
-		      uint64_t new_addr)
+		      uint64_t new_addr, uint64_t *populate)
 {
 	struct vm_area_struct *vma;
 	long err;
@@ -366,7 +384,7 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
 	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 		return (long)new_addr;
-	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags, populate);
 }
 
 /*
@@ -379,7 +397,7 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
  */
 static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags, uint64_t new_addr)
 {
-	uint64_t end = addr + len, pos = addr;
+	uint64_t end = addr + len, pos = addr, populate = 0;
 	long res = -EFAULT;
 	bool seen = false;
 
@@ -397,7 +415,7 @@ static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int fl
 		part = min(end, vma->vm_end) - start;
 		err = remap_is_valid(vma, start, part, part, flags);
 		if (!err)
-			err = mremap_to(mm, start, part, part, flags, new_addr + (start - addr));
+			err = mremap_to(mm, start, part, part, flags, new_addr + (start - addr), &populate);
 		if (err < 0)
 			return err;
 		if (!seen)
@@ -419,7 +437,7 @@ static long remap_move(struct mm_struct *mm, uint64_t addr, uint64_t len, int fl
  * its tail, so that a refused call has unmapped nothing.
  */
 static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags,
-		      uint64_t new_addr)
+		      uint64_t new_addr, uint64_t *populate)
 {
 	bool implies_new_addr = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
 	struct vm_area_struct *vma;
@@ -464,7 +482,7 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	}
 
 	if (implies_new_addr)
-		return mremap_to(mm, addr, old_len, new_len, flags, new_addr);
+		return mremap_to(mm, addr, old_len, new_len, flags, new_addr, populate);
 
 	/* mremap_at() */
 	if (new_len == old_len)
@@ -482,6 +500,10 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 		vma_bounds_lock(vma);
 		vma->vm_end += new_len - old_len;
 		vma_bounds_unlock(vma);
+		if (vma->vm_flags & VM_LOCKED) {
+			mm->locked_vm += (new_len - old_len) >> PAGE_SHIFT;
+			*populate = new_len - old_len;
+		}
 		vma_try_merge_neighbours(vma);
 		return (long)addr;
 	}
@@ -490,19 +512,23 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	new_addr = (uint64_t)set_new_addr(vma, 0, new_len, flags);
 	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 		return (long)new_addr;
-	return move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	return move_vma(vma, addr, old_len, new_len, new_addr, flags, populate);
 }
 
 long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags,
 		uint64_t new_addr)
 {
 	struct mm_struct *mm = t->mm;
+	uint64_t populate = 0;
 	long ret = op_enter_task(t);
 
 	if (ret)
 		return ret;
 	down_write(&mm->mmap_lock);
-	ret = do_mremap(mm, old_addr, old_len, new_len, flags, new_addr);
+	ret = do_mremap(mm, old_addr, old_len, new_len, flags, new_addr, &populate);
 	up_write(&mm->mmap_lock);
+	/* A locked mapping that grew: its new tail is faulted in, as mlock would. */
+	if (ret >= 0 && populate)
+		mm_populate(mm, (uint64_t)ret + PAGE_ALIGN(new_len) - populate, populate);
 	return op_exit_task(t, ret);
 }

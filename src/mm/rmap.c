@@ -584,6 +584,9 @@ static void __folio_add_anon_rmap(struct folio *folio, struct page *page, int nr
 		VM_WARN_ON_PAGE(PageAnonExclusive(page + i) &&
 				(atomic_read(&page[i]._mapcount) > 0 || folio_entire_mapcount(folio) > 1),
 				m, page + i);
+	/* Mapped in full by a locked VMA: mlocked (a part mapping is left to reclaim). */
+	if (level == RMAP_LEVEL_PMD || nr_pages == folio_nr_pages(folio))
+		mlock_vma_folio(folio, vma);
 }
 
 /* folio_add_anon_rmap_ptes(): nr_pages ptes from page, which map an anon folio already. */
@@ -611,6 +614,7 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 	folio_mod_mapped_stat(m, folio, -nr);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
 	folio_maybe_partially_mapped(vma, folio, nr);
+	munlock_vma_folio(folio, vma);
 }
 
 /* folio_remove_rmap_pmd(): the pmd mapping the whole folio is gone. */
@@ -625,6 +629,7 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 		mod_vm_stat(m, NR_ANON_THPS, -1);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
 	folio_maybe_partially_mapped(vma, folio, nr);
+	munlock_vma_folio(folio, vma);
 }
 
 /* folio_add_file_rmap_ptes(): nr_pages ptes from page now map a page-cache folio. */
@@ -636,6 +641,8 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 	bool first_pmd;
 
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
+	if (nr_pages == folio_nr_pages(folio))
+		mlock_vma_folio(folio, vma);
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */

@@ -14,67 +14,120 @@ static enum lru_list folio_lru_list(const struct folio *folio)
 	/* A lazily freed anon folio ages with the file pages, as in Linux. */
 	bool file = !folio_test_swapbacked(folio);
 
+	if (folio_test_unevictable(folio))
+		return LRU_UNEVICTABLE;
 	return (file ? LRU_INACTIVE_FILE : LRU_INACTIVE_ANON) + (folio_test_active(folio) ? 1 : 0);
 }
 
 static const enum vm_stat_item lru_stat[NR_LRU_LISTS] = {
 	[LRU_INACTIVE_ANON] = NR_INACTIVE_ANON, [LRU_ACTIVE_ANON] = NR_ACTIVE_ANON,
 	[LRU_INACTIVE_FILE] = NR_INACTIVE_FILE, [LRU_ACTIVE_FILE] = NR_ACTIVE_FILE,
+	[LRU_UNEVICTABLE] = NR_UNEVICTABLE,
 };
 
-/* Caller holds lru_lock. */
-static void lruvec_add_folio(struct mml_machine *m, struct folio *folio)
+/* Caller holds lru_lock.  An unevictable folio is counted, not listed (its lru is mlock_count). */
+void lruvec_add_folio(struct mml_machine *m, struct folio *folio)
 {
 	enum lru_list lru = folio_lru_list(folio);
 
-	list_add(&folio->lru, &m->lruvec.lists[lru]);
+	if (lru != LRU_UNEVICTABLE)
+		list_add(&folio->lru, &m->lruvec.lists[lru]);
 	mod_vm_stat(m, lru_stat[lru], folio_nr_pages(folio));
 	folio_set_lru(folio);
 }
 
-static void lruvec_del_folio(struct mml_machine *m, struct folio *folio)
+void lruvec_del_folio(struct mml_machine *m, struct folio *folio)
 {
 	enum lru_list lru = folio_lru_list(folio);
 
-	list_del_init(&folio->lru);
+	if (lru != LRU_UNEVICTABLE)
+		list_del_init(&folio->lru);
 	mod_vm_stat(m, lru_stat[lru], -folio_nr_pages(folio));
 	folio_clear_lru(folio);
 }
 
-/* Models folio_add_lru(): a new folio joins the inactive list. */
+/*
+ * Models lru_add(), what folio_add_lru() and putback do: an mlocked folio
+ * goes to the unevictable list (its mlock_count unknown: 0, which munlock
+ * takes as the last), an evictable one leaves it.  lru_lock held.
+ */
+static void lru_add(struct mml_machine *m, struct folio *folio)
+{
+	bool was_unevictable = folio_test_clear_unevictable(folio);
+
+	if (folio_evictable(folio)) {
+		if (was_unevictable)
+			count_vm_events(m, UNEVICTABLE_PGRESCUED, folio_nr_pages(folio));
+	} else {
+		folio_clear_active(folio);
+		folio_set_unevictable(folio);
+		folio->mlock_count = 0;
+		if (!was_unevictable)
+			count_vm_events(m, UNEVICTABLE_PGCULLED, folio_nr_pages(folio));
+	}
+	lruvec_add_folio(m, folio);
+}
+
+/* Models folio_add_lru(): a new folio joins the inactive list (or the unevictable one). */
 void folio_add_lru(struct mml_machine *m, struct folio *folio)
 {
 	VM_BUG_ON_FOLIO(folio_test_lru(folio), m, folio);
 	spin_lock(&m->lruvec.lru_lock);
-	lruvec_add_folio(m, folio);
+	lru_add(m, folio);
 	spin_unlock(&m->lruvec.lru_lock);
+}
+
+/* Models folio_add_lru_vma(): a new folio mapped into a VM_LOCKED VMA is mlocked at once. */
+void folio_add_lru_vma(struct folio *folio, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+
+	if ((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED)
+		mlock_new_folio(m, folio);
+	else
+		folio_add_lru(m, folio);
 }
 
 /*
  * lru_add_split_folio(): a page split off folio joins the LRU beside it,
  * counted as it already was (folio counted all its pages); beside nothing
- * if folio is isolated, then counted anew.  lru_lock held.
+ * if folio is isolated, then counted anew.  A split-off page of an
+ * unevictable folio is unevictable too (its flags were copied), with no
+ * mlock_count of its own yet.  lru_lock held.
  */
 void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio)
 {
 	lockdep_assert_held_spin(&m->lruvec.lru_lock);
 	if (folio_test_lru(folio)) {
-		list_add(&new_folio->lru, &folio->lru);
+		if (folio_test_unevictable(folio))
+			new_folio->mlock_count = 0;
+		else
+			list_add(&new_folio->lru, &folio->lru);
 		folio_set_lru(new_folio);
 	} else {
-		lruvec_add_folio(m, new_folio);
+		lru_add(m, new_folio);
 	}
 }
 
-/* The last reference is gone (__folio_put): off the list, if it is on one. */
+/*
+ * The last reference is gone (__folio_put, __page_cache_release): off the
+ * list, if it is on one, and no longer counted as mlocked if something
+ * forgot to munlock it.
+ */
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
 {
-	if (!folio_test_lru(folio))
-		return;
-	spin_lock(&m->lruvec.lru_lock);
-	if (folio_test_lru(folio))
-		lruvec_del_folio(m, folio);
-	spin_unlock(&m->lruvec.lru_lock);
+	if (folio_test_lru(folio)) {
+		spin_lock(&m->lruvec.lru_lock);
+		if (folio_test_lru(folio))
+			lruvec_del_folio(m, folio);
+		spin_unlock(&m->lruvec.lru_lock);
+	}
+	if (folio_test_clear_mlocked(folio)) {
+		long nr = folio_nr_pages(folio);
+
+		mod_vm_stat(m, NR_MLOCK, -nr);
+		count_vm_events(m, UNEVICTABLE_PGCLEARED, nr);
+	}
 }
 
 /* Move a folio between the active and inactive halves (folio_activate, deactivate). */
@@ -158,7 +211,7 @@ bool folio_isolate_lru(struct mml_machine *m, struct folio *folio)
 void folio_putback_lru(struct mml_machine *m, struct folio *folio)
 {
 	spin_lock(&m->lruvec.lru_lock);
-	lruvec_add_folio(m, folio);
+	lru_add(m, folio);
 	spin_unlock(&m->lruvec.lru_lock);
 	folio_put(m, folio);
 }

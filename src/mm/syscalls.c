@@ -55,6 +55,7 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 {
 	struct mm_struct *mm = t->mm;
 	struct file *file = NULL;
+	uint64_t populate = 0;
 	long ret = op_enter_task(t);
 
 	if (ret)
@@ -68,13 +69,13 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 			return op_exit_task(t, -EBADF);
 	}
 	down_write(&mm->mmap_lock);
-	ret = do_mmap(mm, file, addr, len, prot, flags, off);
+	ret = do_mmap(mm, file, addr, len, prot, flags, off, &populate);
 	up_write(&mm->mmap_lock);
 	if (file)
 		fput(file);
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
-	if (ret >= 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && !(flags & MAP_NONBLOCK))
-		mm_populate(mm, (uint64_t)ret, PAGE_ALIGN(len));
+	if (ret >= 0 && populate)
+		mm_populate(mm, (uint64_t)ret, populate);
 	return op_exit_task(t, ret);
 }
 

@@ -12,18 +12,33 @@
 
 struct referenced_arg {
 	int referenced;
-	bool locked;		/* VM_LOCKED: never reclaim */
+	bool locked;		/* mapped in full by a VM_LOCKED VMA: never reclaim */
 };
 
-/* folio_referenced_one(): test and clear the accessed bit of each pte of the folio in vma. */
+/*
+ * folio_referenced_one(): test and clear the accessed bit of each pte of
+ * the folio in vma.  A locked VMA that maps the folio in full mlocks it
+ * (its mlock was missed: a page mapped before the VMA was locked, or one
+ * isolated while it was) and stops the walk; one that maps part of a
+ * large folio is not looked at, reclaim splits the folio.
+ */
 static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma, uint64_t addr, void *arg)
 {
 	struct referenced_arg *ra = arg;
 	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
+	long locked_ptes = 0;
 
 	while (page_vma_mapped_walk(&pvmw)) {
-		if (vma->vm_flags & VM_LOCKED)
-			ra->locked = true;
+		if (vma->vm_flags & VM_LOCKED) {
+			if (!folio_test_large(folio) || !pvmw.pte) {
+				mlock_vma_folio(folio, vma);
+				page_vma_mapped_walk_done(&pvmw);
+				ra->locked = true;
+				return false;
+			}
+			locked_ptes++;
+			continue;
+		}
 		if (!pvmw.pte) {
 			/* A pmd leaf maps the whole THP: its accessed bit, or a secondary MMU's. */
 			if (pmdp_test_and_clear_young(pvmw.pmd) |
@@ -46,6 +61,11 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 		if (ptep_test_and_clear_young(pvmw.pte) |
 		    mmu_notifier_clear_flush_young(vma->vm_mm, pvmw.address, pvmw.address + PAGE_SIZE))
 			ra->referenced++;
+	}
+	if (locked_ptes == folio_nr_pages(folio)) {
+		mlock_vma_folio(folio, vma);
+		ra->locked = true;
+		return false;
 	}
 	return true;
 }
@@ -130,8 +150,12 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		swp_entry_t entry;
 		bool exclusive;
 
-		if (vma->vm_flags & VM_LOCKED)
+		if (vma->vm_flags & VM_LOCKED) {
+			/* Restore the mlock that was missed (a large folio's is reclaim's to sort out). */
+			if (!folio_test_large(folio))
+				mlock_vma_folio(folio, vma);
 			goto fail;
+		}
 		/*
 		 * A device-exclusive entry maps its page too, and goes like a
 		 * present pte (Linux 6.15+): the device heard the range above.
@@ -303,6 +327,9 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		if (!folio_trylock(folio))
 			goto keep;
 		anon = folio_test_anon(folio);
+		/* Mlocked since it was isolated: back, to the unevictable list. */
+		if (!folio_evictable(folio))
+			goto keep_locked;
 		/* A file folio truncated while we held it: its last reference frees it. */
 		if (!anon && !folio->mapping && !folio_test_swapcache(folio))
 			goto keep_locked;
@@ -372,7 +399,7 @@ free_it:
 keep_locked:
 		folio_unlock(folio);
 keep:
-		if (activate)
+		if (activate && !folio_test_mlocked(folio))
 			folio_set_active(folio);
 		folio_putback_lru(m, folio);
 	}

@@ -12,6 +12,8 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_ACTIVE_ANON] = "nr_active_anon",
 	[NR_INACTIVE_FILE] = "nr_inactive_file",
 	[NR_ACTIVE_FILE] = "nr_active_file",
+	[NR_UNEVICTABLE] = "nr_unevictable",
+	[NR_MLOCK] = "nr_mlock",
 	[NR_SWAPCACHE] = "nr_swapcached",
 	[NR_ANON_MAPPED] = "nr_anon_pages",
 	[NR_FILE_MAPPED] = "nr_mapped",
@@ -77,6 +79,13 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[COMPACTFAIL] = "compact_fail",
 	[COMPACTSUCCESS] = "compact_success",
 	[THP_SWPOUT_FALLBACK] = "thp_swpout_fallback",
+	[UNEVICTABLE_PGCULLED] = "unevictable_pgs_culled",
+	[UNEVICTABLE_PGSCANNED] = "unevictable_pgs_scanned",
+	[UNEVICTABLE_PGRESCUED] = "unevictable_pgs_rescued",
+	[UNEVICTABLE_PGMLOCKED] = "unevictable_pgs_mlocked",
+	[UNEVICTABLE_PGMUNLOCKED] = "unevictable_pgs_munlocked",
+	[UNEVICTABLE_PGCLEARED] = "unevictable_pgs_cleared",
+	[UNEVICTABLE_PGSTRANDED] = "unevictable_pgs_stranded",
 };
 
 /*
@@ -154,6 +163,8 @@ static long mi_active_anon(struct mml_machine *m) { return global_vm_stat(m, NR_
 static long mi_inactive_anon(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_ANON); }
 static long mi_active_file(struct mml_machine *m) { return global_vm_stat(m, NR_ACTIVE_FILE); }
 static long mi_inactive_file(struct mml_machine *m) { return global_vm_stat(m, NR_INACTIVE_FILE); }
+static long mi_unevictable(struct mml_machine *m) { return global_vm_stat(m, NR_UNEVICTABLE); }
+static long mi_mlocked(struct mml_machine *m) { return global_vm_stat(m, NR_MLOCK); }
 static long mi_anon(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_MAPPED); }
 static long mi_mapped(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_MAPPED); }
 static long mi_pagetables(struct mml_machine *m) { return global_vm_stat(m, NR_PAGETABLE); }
@@ -190,6 +201,8 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "Inactive(anon)", mi_inactive_anon },
 	{ "Active(file)", mi_active_file },
 	{ "Inactive(file)", mi_inactive_file },
+	{ "Unevictable", mi_unevictable },
+	{ "Mlocked", mi_mlocked },
 	{ "SwapTotal", mi_swaptotal },
 	{ "SwapFree", mi_swapfree },
 	{ "Dirty", mi_dirty },

@@ -156,6 +156,12 @@ struct cf_backend {
 	int (*split_huge_pages)(struct cf_backend *b, int task, uint64_t start, uint64_t end);
 	/* type written to task's process's /proc/PID/clear_refs: 0 or -errno */
 	int (*clear_refs)(struct cf_backend *b, int task, int type);
+	/*
+	 * mlock, mlock2, munlock (addr, len, flags), mlockall (flags),
+	 * munlockall, or setrlimit of RLIMIT_MEMLOCK (len, UINT64_MAX:
+	 * unlimited) by task, as kind says: 0 or -errno.
+	 */
+	int (*lock)(struct cf_backend *b, int task, enum scn_op_kind kind, uint64_t addr, uint64_t len, long flags);
 	/* process_madvise by task of target's [addr, addr+len): the bytes advised, or -errno */
 	long (*process_madvise)(struct cf_backend *b, int task, int target, uint64_t addr, uint64_t len,
 				long advice);

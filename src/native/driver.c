@@ -33,12 +33,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "mmlab.h"
 #include "native/conform.h"
 #include "native/host.h"
 #include "native/proto.h"
@@ -632,6 +634,49 @@ static int64_t do_range(const struct cf_req *q, char *why)
 	return r < 0 ? -errno : 0;
 }
 
+/*
+ * mlock's family and RLIMIT_MEMLOCK.  mlockall(MCL_CURRENT) would lock
+ * the driver's own memory too, which counts against the limit where
+ * mmlab's process has none: run only without a limit (or with 0: EPERM).
+ */
+static int64_t do_lock(const struct cf_req *q, char *why)
+{
+	struct rlimit rl = { (rlim_t)q->len, (rlim_t)q->len };
+	void *a = (void *)q->addr;
+	long r;
+
+	if (q->arg <= SCN_OP_MUNLOCK && runtime_clash(q->addr, q->len, why))
+		return -CF_SKIP;
+	switch (q->arg) {
+	case SCN_OP_MLOCK:
+		r = mlock(a, q->len);
+		break;
+	case SCN_OP_MLOCK2:
+		r = syscall(SYS_mlock2, a, q->len, (unsigned)q->arg2);
+		break;
+	case SCN_OP_MUNLOCK:
+		r = munlock(a, q->len);
+		break;
+	case SCN_OP_MLOCKALL:
+		if ((q->arg2 & MCL_CURRENT) &&
+		    (getrlimit(RLIMIT_MEMLOCK, &rl) || (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur))) {
+			snprintf(why, CF_WHY_LEN, "mlockall(MCL_CURRENT) would count the runner's memory");
+			return -CF_SKIP;
+		}
+		r = mlockall((int)q->arg2);
+		break;
+	case SCN_OP_MUNLOCKALL:
+		r = munlockall();
+		break;
+	default:
+		if (q->len == UINT64_MAX)
+			rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+		r = setrlimit(RLIMIT_MEMLOCK, &rl);
+		break;
+	}
+	return r < 0 ? -errno : 0;
+}
+
 static int64_t do_write(const struct cf_req *q, const unsigned char *pat, char *why)
 {
 	int r;
@@ -1088,6 +1133,9 @@ static void handle(int sock, const struct cf_req *q, int fd)
 	case CF_REQ_PMADVISE:
 		rep.ret = do_process_madvise(q, rep.why);
 		break;
+	case CF_REQ_LOCK:
+		rep.ret = do_lock(q, rep.why);
+		break;
 	default:
 		rep.ret = -ENOSYS;
 		break;
@@ -1111,7 +1159,8 @@ static void serve(int sock)
 
 /*
  * Model what mmlab models: an unprivileged process (deviation 4: no
- * CAP_SYS_RAWIO, so mmap_min_addr holds) but for CAP_SYS_NICE, which
+ * CAP_SYS_RAWIO, so mmap_min_addr holds; no CAP_IPC_LOCK, so
+ * RLIMIT_MEMLOCK holds, at mmlab's default) but for CAP_SYS_NICE, which
  * mmlab's processes have too (MPOL_MF_MOVE_ALL, process_madvise of another
  * process's memory), with THP where its settings
  * match mmlab's (thp.c), else none at all.  CAP_SYS_ADMIN stays: pagemap
@@ -1121,13 +1170,17 @@ static void become_modelled(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct c[2];
+	struct rlimit memlock = { MML_RLIMIT_MEMLOCK, MML_RLIMIT_MEMLOCK };
 
 	if (!cf_host_thp_usable(NULL))
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (syscall(SYS_capget, &h, c) == 0) {
 		c[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
+		c[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
 		syscall(SYS_capset, &h, c);
 	}
+	/* mmlab's processes start with Linux's default limit (a shell's ulimit -l may differ) */
+	setrlimit(RLIMIT_MEMLOCK, &memlock);
 }
 
 static void install_guard(void)

@@ -42,6 +42,8 @@ enum cf_req_op {
 				   answer payload: expect node's status (int) */
 	CF_REQ_PMADVISE,	/* process_madvise of [addr, addr+len) of process arg2 (a pid),
 				   arg = advice; ret = bytes advised */
+	CF_REQ_LOCK,		/* mlock's family: arg = its SCN_OP_* kind, arg2 = flags,
+				   addr, len (setrlimit: the limit) */
 };
 
 struct cf_req {

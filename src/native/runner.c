@@ -880,6 +880,13 @@ static long host_process_madvise(struct cf_backend *b, int task, int target, uin
 	return (long)call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
+static int host_lock(struct cf_backend *b, int task, enum scn_op_kind kind, uint64_t addr, uint64_t len, long flags)
+{
+	struct cf_req q = { .op = CF_REQ_LOCK, .addr = addr, .len = len, .arg = kind, .arg2 = flags };
+
+	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
+}
+
 /* The runner writes the scenario process's /proc/PID/clear_refs itself (root, its parent). */
 static int host_clear_refs(struct cf_backend *b, int task, int type)
 {
@@ -1080,6 +1087,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->kpageflags = host_kpageflags;
 	b->split_huge_pages = host_split_huge_pages;
 	b->clear_refs = host_clear_refs;
+	b->lock = host_lock;
 	b->process_madvise = host_process_madvise;
 }
 

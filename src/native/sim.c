@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -448,6 +449,28 @@ static int sim_clear_refs(struct cf_backend *b, int task, int type)
 	return mml_clear_refs(S(b)->task[task], type);
 }
 
+static int sim_lock(struct cf_backend *b, int task, enum scn_op_kind kind, uint64_t addr, uint64_t len, long flags)
+{
+	struct mml_task *t = S(b)->task[task];
+	struct rlimit rl;
+
+	switch (kind) {
+	case SCN_OP_MLOCK:
+		return mml_mlock(t, addr, len);
+	case SCN_OP_MLOCK2:
+		return mml_mlock2(t, addr, len, (unsigned)flags);
+	case SCN_OP_MUNLOCK:
+		return mml_munlock(t, addr, len);
+	case SCN_OP_MLOCKALL:
+		return mml_mlockall(t, (int)flags);
+	case SCN_OP_MUNLOCKALL:
+		return mml_munlockall(t);
+	default:
+		rl.rlim_cur = rl.rlim_max = len == UINT64_MAX ? RLIM_INFINITY : (rlim_t)len;
+		return mml_setrlimit(t, RLIMIT_MEMLOCK, &rl);
+	}
+}
+
 /* The debugfs file, as split_huge_pages writes it in `mmlab run`. */
 static int sim_split_huge_pages(struct cf_backend *b, int task, uint64_t start, uint64_t end)
 {
@@ -558,6 +581,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->kpageflags = sim_kpageflags;
 	b->split_huge_pages = sim_split_huge_pages;
 	b->clear_refs = sim_clear_refs;
+	b->lock = sim_lock;
 	b->process_madvise = sim_process_madvise;
 }
 

@@ -199,6 +199,24 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"seed 000 (David Hildenbrand to Khalid Aziz, 2022): \"I do wonder if mremap() -- e.g., move_pte() -- and fork() -- e.g., copy_pte_range() -- are handled properly, where we can end up moving/copying swap+migration PTEs around\"; sparc ADI keeps a swapped-out page's tags by virtual address (adi_save_tags), so a moved swap pte leaves them behind, where arm64 keys MTE's by swap entry and move_ptes need do nothing",
 		"--mremap --ram 2M --swap 1M",
 	},
+	[BUG_MUNLOCK_STRANDS] = {
+		"munlock-strands-unevictable",
+		"munlock clears PG_mlocked of a folio's last lock but leaves the folio on the unevictable list: reclaim never sees it again, though nothing locks it",
+		"__munlock_folio must move a folio whose last mlock went back to the evictable lists (unevictable_pgs_rescued) after clearing PG_mlocked, and folio_evictable() is to be asked only then, as the comment there says; Hugh Dickins's mlock rework (5.18) made mlock_count this approximate, and such a folio is lost to reclaim",
+		"--mlock",
+	},
+	[BUG_FORK_KEEPS_MLOCK] = {
+		"fork-keeps-mlock",
+		"fork copies VM_LOCKED into the child's VMAs: the child's memory is locked (VmFlags lo, smaps Locked) and counts against a limit its mlock never asked for",
+		"POSIX and mlock(2): memory locks are not inherited by a child created via fork; dup_mmap clears VM_LOCKED_MASK in each copy (vm_flags_clear(tmp, VM_LOCKED_MASK)), and mm_init() starts the child without mlockall's def_flags",
+		"--mlock",
+	},
+	[BUG_MLOCK_COUNTS_LOCKED_TWICE] = {
+		"mlock-counts-locked-twice",
+		"mlock counts every page of its range against RLIMIT_MEMLOCK, those locked already too: relocking a locked range near the limit fails with ENOMEM",
+		"\"mm: mlock: check against vma for actual mlock() size\" (Simon Guo, 2017) made do_mlock subtract count_mm_mlocked_page_nr(), the pages of the range locked already, before it compares with the limit; before it, relocking near the limit failed",
+		"--mlock",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -40,6 +40,7 @@ enum invariant {
 	INV_LEAKS,		/* at power-off nothing is left (checked by mml_machine_free) */
 	INV_TAGS,		/* tagged ptes only in VM_MTE VMAs, over tagged pages; records in used slots */
 	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
+	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
 };
 
 #define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
@@ -336,6 +337,25 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
  * checker must not trust the walker it checks, and it looks at entries no
  * walk visits (outside VMAs, beyond TASK_SIZE, leaves the walker reports).
  */
+/*
+ * locked_vm counts the pages of the locked VMAs -- at least: an
+ * MREMAP_DONTUNMAP of locked memory unlocks the old VMA and leaves its
+ * pages counted, as Linux 6.18 does.
+ */
+static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
+{
+	unsigned long locked = 0;
+	struct vm_area_struct *vma;
+
+	for_each_vma(mm, vma) {
+		if (vma->vm_flags & VM_LOCKED)
+			locked += vma_pages(vma);
+	}
+	if (mm->locked_vm < locked)
+		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages", mm->tgid,
+		     mm->locked_vm, locked);
+}
+
 static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 {
 	struct mml_machine *m = st->m;
@@ -401,6 +421,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	if (swap != get_mm_counter(mm, MM_SWAPENTS))
 		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
+	check_locked_vm(st, mm);
 }
 
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)
@@ -525,7 +546,7 @@ static void check_frames(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
 	unsigned long free_pages = 0, unreached_tables = 0;
-	long anon_mapped = 0, anon_thps = 0;
+	long anon_mapped = 0, anon_thps = 0, mlocked = 0, unevictable = 0;
 
 	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
 		struct page *p = pfn_to_page(m, pfn);
@@ -576,6 +597,14 @@ static void check_frames(struct check_state *st)
 				st->errors++;
 			if (folio_test_anon(folio) && folio_entire_mapcount(folio))
 				anon_thps++;
+			if (folio_test_mlocked(folio))
+				mlocked += folio_nr_pages(folio);
+			if (folio_test_lru(folio) && folio_test_unevictable(folio))
+				unevictable += folio_nr_pages(folio);
+			/* No check runs while a folio is moving between lists: these agree. */
+			if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
+				FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
+				     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
 			check_large_anon_folio(st, folio);
 		}
 		pfn += 1UL << folio->order;
@@ -587,6 +616,9 @@ static void check_frames(struct check_state *st)
 	if (anon_thps != global_vm_stat(m, NR_ANON_THPS))
 		FAIL(st, INV_COUNTERS, "nr_anon_transparent_hugepages is %ld, %ld anon THPs are PMD-mapped",
 		     global_vm_stat(m, NR_ANON_THPS), anon_thps);
+	if (mlocked != global_vm_stat(m, NR_MLOCK) || unevictable != global_vm_stat(m, NR_UNEVICTABLE))
+		FAIL(st, INV_COUNTERS, "nr_mlock/nr_unevictable are %ld/%ld, %ld pages are mlocked, %ld unevictable",
+		     global_vm_stat(m, NR_MLOCK), global_vm_stat(m, NR_UNEVICTABLE), mlocked, unevictable);
 	if (anon_mapped != global_vm_stat(m, NR_ANON_MAPPED))
 		FAIL(st, INV_COUNTERS, "nr_anon_pages is %ld, %ld anon pages are mapped", global_vm_stat(m, NR_ANON_MAPPED),
 		     anon_mapped);

@@ -132,8 +132,8 @@ void fuzz_run_finish(struct run *r)
 }
 
 /*
- * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt][ hg][ nh]"
- * per VMA, from smaps (whose VmFlags carry the fork flags, VM_MTE and the THP advice).
+ * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt][ hg][ nh][ lo][ lf]"
+ * per VMA, from smaps (whose VmFlags carry the fork flags, VM_MTE, the THP advice and the locks).
  */
 static char *library_layout(struct mml_task *t)
 {
@@ -158,9 +158,10 @@ static char *library_layout(struct mml_task *t)
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
 			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
 		} else if (!strncmp(line, "VmFlags:", 8)) {
-			fprintf(o, "%s%s%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "", strstr(line, " wf") ? " wf" : "",
-				strstr(line, " mt") ? " mt" : "", strstr(line, " hg") ? " hg" : "",
-				strstr(line, " nh") ? " nh" : "");
+			fprintf(o, "%s%s%s%s%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "",
+				strstr(line, " wf") ? " wf" : "", strstr(line, " mt") ? " mt" : "",
+				strstr(line, " hg") ? " hg" : "", strstr(line, " nh") ? " nh" : "",
+				strstr(line, " lo") ? " lo" : "", strstr(line, " lf") ? " lf" : "");
 		}
 	}
 	fclose(o);

@@ -770,7 +770,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
 	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
-	    op->kind == F_MIGRATE_UNMAP) {
+	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -1118,6 +1118,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MIGRATE_MOVE:
 	case F_COMPACT:
 		return fuzz_exec_numa(r, op, t, addr);
+	case F_MLOCK:
+		return fuzz_exec_mlock(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

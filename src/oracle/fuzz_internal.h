@@ -59,6 +59,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_DEV_ATTACH, F_DEV_DETACH, F_DEV_READ, F_DEV_WRITE, F_DEV_EXCLUSIVE,
 		F_MREMAP,	/* --mremap */
 		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE, F_COMPACT,	/* --nodes */
+		F_MLOCK,	/* --mlock: mode says which call */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -278,6 +279,11 @@ bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, u
 #define NUMA_ROLLS	12
 void fuzz_gen_numa(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+
+/* fuzz_mlock.c (--mlock): rolls of their own after NUMA's */
+#define MLOCK_ROLLS	8
+void fuzz_gen_mlock(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_mlock(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

@@ -223,6 +223,10 @@ void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op)
 	}
 	if ((op->flags & MR_DONTUNMAP) && fuzz_choose(c, 4))
 		op->len2 = op->len;
+	/* Locked memory is not moved so: Linux unlocks the whole old VMA (fuzz_exec_mremap). */
+	if ((op->flags & MR_DONTUNMAP) && op->region >= 0 &&
+	    model_locked(r->md, op->task, r->rbase[op->region] + ((uint64_t)op->off & ~(PG - 1)), op->len + PG))
+		op->flags &= ~MR_DONTUNMAP;
 	if (!op->len2 && fuzz_choose(c, 2))
 		op->len2 = PG;
 	if ((op->flags & (MR_FIXED | MR_DONTUNMAP)) || fuzz_choose(c, 8) == 0) {
@@ -275,6 +279,13 @@ bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, u
 	long got, exp;
 
 	if (op->region2 >= 0 && !r->rok[op->region2])
+		return false;
+	/*
+	 * Not locked memory with MREMAP_DONTUNMAP: Linux unlocks the whole old
+	 * VMA, whose bounds the model does not know (the generator avoids it;
+	 * a shrunk run may have lost the munlock that made it safe).
+	 */
+	if ((op->flags & MR_DONTUNMAP) && model_locked(r->md, op->task, addr & ~(PG - 1), op->len + PG))
 		return false;
 	new_addr = (op->region2 >= 0 ? r->rbase[op->region2] : 0) + (uint64_t)op->off2;
 	got = mml_mremap(t, addr, op->len, op->len2, op->flags, new_addr);

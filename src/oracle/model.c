@@ -149,6 +149,7 @@ static int new_proc(struct model *md)
 	memset(&md->procs[md->nprocs], 0, sizeof(struct mproc));
 	md->procs[md->nprocs].alive = true;
 	md->procs[md->nprocs].threads = 1;
+	md->procs[md->nprocs].memlock = md->procs[md->nprocs].memlock_max = MODEL_MEMLOCK;
 	return md->nprocs++;
 }
 
@@ -204,12 +205,15 @@ int model_fork(struct model *md, int task, int child_task)
 	child = &md->procs[c];
 	if (fds_copy(md, child, parent))
 		return -ENOMEM;
+	/* The limit is inherited; locks and mlockall(MCL_FUTURE) are not. */
+	child->memlock = parent->memlock;
+	child->memlock_max = parent->memlock_max;
 	for (size_t i = 0; i < parent->n; i++) {
 		struct mpage pg = parent->pages[i];
 
 		if (pg.flags & MP_DONTFORK)
 			continue;
-		pg.flags &= ~MP_DEVICE_HELD;	/* the parent's device, never the child's */
+		pg.flags &= ~(MP_DEVICE_HELD | MP_LOCKED | MP_LOCKONFAULT);	/* the parent's device, never the child's */
 		/* A shared page, or a private one not written yet, is the file's: nothing to copy. */
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt) || page_file_view(&pg)) {
 			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = NULL;
@@ -341,6 +345,9 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 		if ((flags & MAP_FIXED_NOREPLACE) && !range_is_free(p, addr, addr + len))
 			return -EEXIST;
 	}
+	/* mlockall(MCL_FUTURE) locks it: within the limit (mlock_future_ok) */
+	if ((p->def_flags & MP_LOCKED) && !model_mlock_ok(p, len / MODEL_PAGE))
+		return -EAGAIN;
 	/* Anonymous or not, shared or private; what only a file can refuse (EACCES, EPERM for seals). */
 	if ((r = mmap_file_check(md, p, prot, flags, fd, off, &pflags, &file)))
 		return r;
@@ -380,6 +387,12 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 	if ((file || (pflags & MP_SHARED)) &&
 	    mmap_file_pages(md, p, start, len, prot, flags, (flags & MAP_ANONYMOUS) ? 0 : off, pflags, file))
 		return -ENOMEM;
+	if (p->def_flags) {
+		for (size_t i = lower_bound(p, start); i < p->n && p->pages[i].addr < start + len; i++)
+			p->pages[i].flags |= p->def_flags;
+		if (model_populate(md, p, start, start + len, true))
+			return -ENOMEM;
+	}
 	return (long)start;
 }
 
@@ -405,6 +418,7 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 	struct mproc *p = task_proc(md, task);
 	bool overflow;
 	uint64_t end, a;
+	int old;
 
 	if (!p)
 		return -ESRCH;
@@ -431,8 +445,13 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 			return -ENOMEM;
 		if ((r = mprotect_file_check(md, pg, prot)))
 			return r;
+		old = pg->prot;
 		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
 		pg->flags &= ~MP_DEVICE_HELD;	/* change_protection invalidated the device */
+		/* A locked private page made writable is faulted for write at once (copied, if a file's). */
+		if ((prot & PROT_WRITE) && !(old & PROT_WRITE) && (pg->flags & (MP_LOCKED | MP_LOCKONFAULT | MP_SHARED)) ==
+		    MP_LOCKED && model_populate_page(md, pg) == -ENOMEM)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -480,6 +499,10 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 			hole = true;
 			continue;
 		}
+		/* Locked memory keeps its pages: what would drop or age them is refused there. */
+		if ((pg->flags & MP_LOCKED) && (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_COLD ||
+						advice == MADV_PAGEOUT || advice == MADV_REMOVE))
+			return -EINVAL;
 		/* Anonymous private memory cannot punch holes; a file's refusal stops the walk. */
 		if (advice == MADV_REMOVE && !pg->file)
 			return -EINVAL;
@@ -761,8 +784,8 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	}
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags &= ~MP_DEVICE_HELD;
-	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE)) |
-		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE));
+	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT)) |
+		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT));
 }
 
 /* Two pages' tags alike (NULL: all zero). */
@@ -980,12 +1003,13 @@ void model_dump(const struct model *md, int task, FILE *f)
 		       p->pages[j].file == p->pages[i].file &&
 		       (!p->pages[j].file || p->pages[j].pgoff == p->pages[j - 1].pgoff + 1))
 			j++;
-		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s%s%s", (unsigned long long)p->pages[i].addr,
+		fprintf(f, "%08llx-%08llx %c%c%c%s%s%s%s%s%s%s%s", (unsigned long long)p->pages[i].addr,
 			(unsigned long long)(p->pages[j - 1].addr + MODEL_PAGE),
 			p->pages[i].prot & PROT_READ ? 'r' : '-', p->pages[i].prot & PROT_WRITE ? 'w' : '-',
 			p->pages[i].prot & PROT_EXEC ? 'x' : '-', p->pages[i].flags & MP_DONTFORK ? " dc" : "",
 			p->pages[i].flags & MP_WIPEONFORK ? " wf" : "", p->pages[i].prot & MODEL_PROT_MTE ? " mt" : "",
 			p->pages[i].flags & MP_HUGEPAGE ? " hg" : "", p->pages[i].flags & MP_NOHUGEPAGE ? " nh" : "",
+			p->pages[i].flags & MP_LOCKED ? " lo" : "", p->pages[i].flags & MP_LOCKONFAULT ? " lf" : "",
 			p->pages[i].flags & MP_LAZYFREE ? " lazyfree" : "");
 		/* After everything the layout check compares: which file, where, how (for the reader). */
 		if (p->pages[i].file)

@@ -55,6 +55,19 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 int  model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int prot);
 int  model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int advice);
 /*
+ * Memory locks (model_mlock.c): mlock2 when mlock2 (flags MLOCK_ONFAULT
+ * 1), mlockall flags MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4; the
+ * limit is RLIMIT_MEMLOCK's soft and hard value, UINT64_MAX unlimited.
+ */
+#define MODEL_MEMLOCK	(8ULL << 20)	/* Linux's default RLIMIT_MEMLOCK */
+int  model_mlock(struct model *md, int task, uint64_t addr, uint64_t len, int flags, bool mlock2);
+int  model_munlock(struct model *md, int task, uint64_t addr, uint64_t len);
+int  model_mlockall(struct model *md, int task, int flags);
+int  model_munlockall(struct model *md, int task);
+int  model_setrlimit_memlock(struct model *md, int task, uint64_t limit);
+/* Is any page of [addr, addr + len) locked? */
+bool model_locked(const struct model *md, int task, uint64_t addr, uint64_t len);
+/*
  * Loads and stores: 0 with the bytes, -EFAULT (SIGSEGV: some page of the
  * range unmapped or forbidden, checked first) or -EIO (SIGBUS: a file page
  * wholly beyond end of file, the first such in address order; the faults
@@ -279,6 +292,8 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
 #define MODEL_WIPEONFORK	0x2u
 #define MODEL_HUGEPAGE		0x80u
 #define MODEL_NOHUGEPAGE	0x100u
+#define MODEL_LOCKED		0x200u
+#define MODEL_LOCKONFAULT	0x400u
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
 
 /*

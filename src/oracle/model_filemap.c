@@ -388,6 +388,7 @@ int madvise_file_page(struct model *md, struct mproc *p, struct mpage *pg, int a
 int model_msync(struct model *md, int task, uint64_t addr, uint64_t len, int flags)
 {
 	struct mproc *p = task_proc(md, task);
+	bool hole = false;
 	uint64_t end;
 
 	if (!p)
@@ -399,11 +400,20 @@ int model_msync(struct model *md, int task, uint64_t addr, uint64_t len, int fla
 	end = addr + len;
 	if (end < addr)
 		return -ENOMEM;
-	/* Holes are skipped and reported at the end; writeback itself changes no byte. */
-	for (uint64_t a = addr; a < end; a += MODEL_PAGE)
-		if (!find_page(p, a))
-			return -ENOMEM;
-	return 0;
+	/*
+	 * Holes are skipped and reported at the end; invalidating locked
+	 * memory is refused where it is met (EBUSY).  Writeback itself
+	 * changes no byte.
+	 */
+	for (uint64_t a = addr; a < end; a += MODEL_PAGE) {
+		const struct mpage *pg = find_page(p, a);
+
+		if (!pg)
+			hole = true;
+		else if ((flags & MS_INVALIDATE) && (pg->flags & MP_LOCKED))
+			return -EBUSY;
+	}
+	return hole ? -ENOMEM : 0;
 }
 
 int model_mincore(struct model *md, int task, uint64_t addr, uint64_t len)

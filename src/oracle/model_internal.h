@@ -32,6 +32,8 @@
 #define MP_COW		0x40u
 #define MP_HUGEPAGE	MODEL_HUGEPAGE		/* MADV_HUGEPAGE: VM_HUGEPAGE */
 #define MP_NOHUGEPAGE	MODEL_NOHUGEPAGE	/* MADV_NOHUGEPAGE: VM_NOHUGEPAGE, no THP ever */
+#define MP_LOCKED	MODEL_LOCKED		/* VM_LOCKED (model_mlock.c) */
+#define MP_LOCKONFAULT	MODEL_LOCKONFAULT	/* VM_LOCKONFAULT */
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
@@ -67,6 +69,8 @@ struct mproc {
 	size_t n, cap;
 	struct mfd *fds;	/* the descriptor table, shared by the threads, copied by fork */
 	int nfds;
+	uint64_t memlock, memlock_max;	/* RLIMIT_MEMLOCK, bytes (UINT64_MAX: unlimited) */
+	unsigned def_flags;	/* MP_LOCKED, MP_LOCKONFAULT for new mappings: mlockall(MCL_FUTURE) */
 };
 
 /*
@@ -269,6 +273,11 @@ const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const 
 const uint8_t *page_tags(const struct model *md, const struct mpage *pg);
 /* A private file page becomes the process's own: a copy of the file's page now. -ENOMEM. */
 int page_cow(struct model *md, struct mpage *pg);
+/* model_mlock.c: locked pages of a process, the limit, and faulting a range in as mlock does */
+uint64_t model_locked_pages(const struct mproc *p);
+bool model_mlock_ok(const struct mproc *p, uint64_t pages);
+int model_populate_page(struct model *md, struct mpage *pg);
+int model_populate(struct model *md, struct mproc *p, uint64_t start, uint64_t end, bool ignore);
 /* A store of n bytes at off in the page (a file page's, shared; else its own): 0 or -ENOMEM. */
 int page_store(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *buf, uint64_t n);
 /* A tag store in the page (a shared shmem page's tags are the file's): 0 or -ENOMEM. */

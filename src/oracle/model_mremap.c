@@ -32,7 +32,8 @@
 #define M_DONTUNMAP	4
 
 /* What travels with a VMA rather than with a page. */
-#define VMA_FLAGS	(MP_DONTFORK | MP_WIPEONFORK | MP_SHARED | MP_MAYWRITE | MP_HUGEPAGE | MP_NOHUGEPAGE)
+#define VMA_FLAGS	(MP_DONTFORK | MP_WIPEONFORK | MP_SHARED | MP_MAYWRITE | MP_HUGEPAGE | MP_NOHUGEPAGE | \
+			 MP_LOCKED | MP_LOCKONFAULT)
 
 /* Surely one VMA or not: could a and b (b the page after a) be in the same VMA? */
 static bool may_share_vma(const struct mpage *a, const struct mpage *b)
@@ -146,9 +147,13 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 		np[k].addr = to + k * MODEL_PAGE;
 		np[k].flags &= ~MP_DEVICE_HELD;	/* the move told every device (MMU_NOTIFY_UNMAP) */
 		if (dontunmap) {
-			/* The old page stays, empty; its contents went with the new one. */
+			/*
+			 * The old page stays, empty, and unlocked (Linux unlocks the
+			 * whole old VMA, whose bounds the model does not know: the
+			 * fuzzer moves no locked memory so).
+			 */
 			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
-			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD);
+			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_LOCKED | MP_LOCKONFAULT);
 			page_ref_file(md, &np[k]);
 		}
 		tmpl = *pg;
@@ -194,6 +199,19 @@ static int grow_in_place(struct model *md, struct mproc *p, uint64_t end, uint64
 	return err;
 }
 
+/* A locked range that grew to at has its new pages faulted in, as mlock would (errors ignored). */
+static long grown(struct model *md, struct mproc *p, long at, uint64_t old_len, uint64_t new_len)
+{
+	const struct mpage *pg;
+
+	if (at < 0 || new_len <= old_len)
+		return at;
+	pg = find_page(p, (uint64_t)at + old_len);
+	if (pg && (pg->flags & MP_LOCKED) && model_populate(md, p, (uint64_t)at + old_len, (uint64_t)at + new_len, true))
+		return -ENOMEM;
+	return at;
+}
+
 /* The kernel's choice of a new address: in range, free, and the hint if the hint's range is free. */
 static const char *bad_choice(const struct mproc *p, long got, uint64_t hint, uint64_t len)
 {
@@ -215,7 +233,7 @@ static const char *bad_choice(const struct mproc *p, long got, uint64_t hint, ui
  * private mapping), -EFAULT (the range leaves its VMA).  *maybe: the
  * range may or may not be one VMA (see the top): either answer is Linux's.
  */
-static int range_valid(const struct mproc *p, uint64_t addr, uint64_t old_len, bool *maybe)
+static int range_valid(const struct mproc *p, uint64_t addr, uint64_t old_len, uint64_t new_len, bool *maybe)
 {
 	const struct mpage *pg = find_page(p, addr);
 
@@ -225,6 +243,9 @@ static int range_valid(const struct mproc *p, uint64_t addr, uint64_t old_len, b
 	if (addr + old_len > vma_run_end(p, addr))
 		return -EFAULT;
 	*maybe = old_len > MODEL_PAGE;
+	/* A locked range grows within RLIMIT_MEMLOCK (mlock_future_ok): EAGAIN */
+	if (new_len > old_len && (pg->flags & MP_LOCKED) && !model_mlock_ok(p, (new_len - old_len) / MODEL_PAGE))
+		return -EAGAIN;
 	return 0;
 }
 
@@ -297,9 +318,11 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		return move_only(md, task, p, addr, old_len, new_addr, flags & M_DONTUNMAP);
 	/* check_prep_vma(): the VMA at addr, with the whole old length */
 	if (implies || new_len > old_len) {
-		err = range_valid(p, addr, old_len, &maybe);
-		if (err || (maybe && got == -EFAULT))
-			return err ? err : -EFAULT;
+		err = range_valid(p, addr, old_len, new_len, &maybe);
+		if (maybe && got == -EFAULT)
+			return -EFAULT;	/* before any limit: the range may leave its VMA */
+		if (err)
+			return err;
 	}
 
 	if (implies) {
@@ -316,7 +339,8 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 			/* get_unmapped_area's security_mmap_addr(): below mmap_min_addr is EPERM */
 			if (new_addr < MODEL_MMAP_MIN_ADDR)
 				return -EPERM;
-			return move(md, p, addr, old_len, new_len, new_addr, flags & M_DONTUNMAP);
+			return grown(md, p, move(md, p, addr, old_len, new_len, new_addr, flags & M_DONTUNMAP), old_len,
+				     new_len);
 		}
 		hint = new_addr;
 		/* A free hint below mmap_min_addr is what get_unmapped_area returns, then refuses. */
@@ -333,7 +357,8 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		}
 		/* In place if the space after is free (then the range surely ends its VMA). */
 		if (old_len && addr + new_len <= MODEL_TASK_SIZE && free_range(p, addr + old_len, addr + new_len))
-			return grow_in_place(md, p, addr + old_len, new_len - old_len) ? -ENOMEM : (long)addr;
+			return grown(md, p, grow_in_place(md, p, addr + old_len, new_len - old_len) ? -ENOMEM : (long)addr,
+				     old_len, new_len);
 		if (!(flags & M_MAYMOVE))
 			return -ENOMEM;
 	}
@@ -341,5 +366,5 @@ long model_mremap(struct model *md, int task, uint64_t addr, uint64_t old_len, u
 		return -ENOMEM;	/* no range that long anywhere */
 	if ((*why = bad_choice(p, got, hint, new_len)))
 		return 0;
-	return move(md, p, addr, old_len, new_len, (uint64_t)got, flags & M_DONTUNMAP);
+	return grown(md, p, move(md, p, addr, old_len, new_len, (uint64_t)got, flags & M_DONTUNMAP), old_len, new_len);
 }

@@ -26,6 +26,7 @@ static const struct scn_cmd *const families[] = {
 	scn_sys_cmds,		/* sys split_huge_pages, expect sys kpageflags */
 	scn_thp_cmds,		/* khugepaged scan, expect thp */
 	scn_numa_cmds,		/* set_mempolicy mbind move_pages migrate_pages, expect node */
+	scn_lock_cmds,		/* mlock mlock2 munlock mlockall munlockall setrlimit */
 	NULL
 };
 

@@ -263,6 +263,16 @@ static const struct scn_name mpol_mode_flags[] = {
 	{ NULL, 0 }
 };
 
+static const struct scn_name mlock_flags[] = {
+	{ "onfault", 1 },	/* MLOCK_ONFAULT */
+	{ NULL, 0 }
+};
+
+static const struct scn_name mcl_flags[] = {
+	{ "current", MCL_CURRENT }, { "future", MCL_FUTURE }, { "onfault", 4 },	/* MCL_ONFAULT */
+	{ NULL, 0 }
+};
+
 static const struct scn_name seals[] = {
 	{ "seal", F_SEAL_SEAL }, { "shrink", F_SEAL_SHRINK }, { "grow", F_SEAL_GROW },
 	{ "write", F_SEAL_WRITE },
@@ -288,6 +298,8 @@ static const struct {
 	[SCN_MREMAP_FLAGS] = { mremap_flags, "MREMAP_", "0" },
 	[SCN_MPOL_MF_FLAGS] = { mpol_mf_flags, "MPOL_MF_", "0" },
 	[SCN_MPOL_MODE_FLAGS] = { mpol_mode_flags, "MPOL_F_", "" },
+	[SCN_MLOCK_FLAGS] = { mlock_flags, "MLOCK_", "0" },
+	[SCN_MCL_FLAGS] = { mcl_flags, "MCL_", "0" },
 };
 
 /* The entry with exactly this name (n bytes), case and all, or NULL. */

@@ -101,6 +101,12 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_VMA,	/* expect vma A ADDR LEN [FLAG...] */
 	SCN_OP_CLEAR_REFS,	/* clear_refs A TYPE */
 	SCN_OP_PROCESS_MADVISE,	/* process_madvise A B ADDR LEN ADVICE */
+	SCN_OP_MLOCK,		/* mlock A ADDR LEN */
+	SCN_OP_MLOCK2,		/* mlock2 A ADDR LEN FLAGS: flags */
+	SCN_OP_MUNLOCK,		/* munlock A ADDR LEN */
+	SCN_OP_MLOCKALL,	/* mlockall A FLAGS: flags */
+	SCN_OP_MUNLOCKALL,	/* munlockall A */
+	SCN_OP_SETRLIMIT,	/* setrlimit A memlock BYTES: len (UINT64_MAX: unlimited) */
 	SCN_OP_EXPECT_SMAPS,	/* expect smaps A ADDR FIELD CMP N[|N...] */
 	SCN_OP_EXPECT_ADDR,	/* expect addr ADDR CMP ADDR */
 	SCN_OP_MARK,		/* mark */
@@ -349,6 +355,8 @@ enum scn_flag_set {
 	SCN_MREMAP_FLAGS,	/* mremap: maymove fixed dontunmap */
 	SCN_MPOL_MF_FLAGS,	/* mbind, move_pages: strict move move_all */
 	SCN_MPOL_MODE_FLAGS,	/* a policy mode's: static relative balancing */
+	SCN_MLOCK_FLAGS,	/* mlock2: onfault */
+	SCN_MCL_FLAGS,		/* mlockall: current future onfault */
 };
 int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit);	/* one flag */
 const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n); /* "rdwr,creat" */
