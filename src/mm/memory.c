@@ -449,6 +449,21 @@ static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
 }
 
 /*
+ * handle_pte_marker(): a marker names no page; only a guard one exists in
+ * mmlab, and touching it is SIGSEGV (read or write, GUP's fault too).
+ */
+static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
+{
+	pte_marker marker = pte_marker_get(pte_to_swp_entry(vmf->orig_pte));
+
+	if (marker & PTE_MARKER_GUARD)
+		return VM_FAULT_SIGSEGV;
+	mml_report(vmf->vma->vm_mm->machine, "fault on a pte marker %#lx that mmlab never makes at %#llx", marker,
+		   (unsigned long long)vmf->address);
+	return VM_FAULT_SIGBUS;
+}
+
+/*
  * do_swap_page(): bring a swapped-out page back, through the swap cache.
  * It maps exclusive (and may be mapped writable at once) when the swap pte
  * says it was exclusive, or when ours is the only reference; otherwise it
@@ -470,6 +485,8 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 
 	if (is_device_exclusive_entry(entry))
 		return remove_device_exclusive_entry(vmf);
+	if (is_pte_marker_entry(entry))
+		return handle_pte_marker(vmf);
 	if (is_migration_entry(entry)) {
 		/* A folio being split: wait for its lock, then fault again. */
 		migration_entry_wait(mm, vmf->pmd, vmf->address);

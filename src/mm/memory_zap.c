@@ -73,6 +73,15 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 		if (pte_none(ptent))
 			continue;
 		if (unlikely(!pte_present(ptent))) {
+			/*
+			 * A guard marker stays through MADV_DONTNEED and truncate:
+			 * it goes with its VMA only.  It names nothing to free.
+			 */
+			if (is_pte_marker(ptent)) {
+				if (should_zap_markers(details) || bug_enabled(mm->machine, BUG_DONTNEED_DROPS_GUARD))
+					pte_clear(pte);
+				continue;
+			}
 			/* Swap and device-exclusive entries are private anon pages. */
 			if (!should_zap_cows(details))
 				continue;

@@ -269,6 +269,8 @@ typedef unsigned long vm_flags_t;
 #define VM_MTE_ALLOWED	0x200000000UL
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
+/* Page tables not (only) the core's to manage (Linux's VM_SPECIAL). */
+#define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
 /* Flags that forbid merging when they differ (vma_merge ignores VM_SOFTDIRTY). */
 #define VM_IGNORE_MERGE	VM_SOFTDIRTY
 
