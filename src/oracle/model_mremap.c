@@ -146,9 +146,9 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 		np[k].addr = to + k * MODEL_PAGE;
 		np[k].flags &= ~MP_DEVICE_HELD;	/* the move told every device (MMU_NOTIFY_UNMAP) */
 		if (dontunmap) {
-			/* The old page stays, empty; its contents went with the new one. */
+			/* The old page stays, empty; its contents (and guard) went with the new one. */
 			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
-			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD);
+			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_GUARD);
 			page_ref_file(md, &np[k]);
 		}
 		tmpl = *pg;
