@@ -128,6 +128,18 @@ int  mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len);
 int  mml_mprotect(struct mml_task *t, uint64_t addr, uint64_t len, int prot);
 int  mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice);
 /*
+ * Guard regions (Linux 6.13+): MADV_GUARD_INSTALL zaps a range and puts
+ * a marker in each of its ptes, where any access then faults (SIGSEGV:
+ * mml_read/mml_write return -EFAULT) and GUP fails; MADV_GUARD_REMOVE
+ * clears the markers only.  C libraries older than 2.41 lack the names.
+ */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
+/*
  * process_madvise(2): target's ranges (iov_base: its addresses) advised by
  * t; the bytes advised, or -errno (EINVAL for a destructive advice to
  * another process's memory; mmlab's processes have CAP_SYS_NICE).
@@ -365,6 +377,7 @@ long mml_kpagecount(struct mml_machine *m, uint64_t pfn);
 #define MML_PM_SOFT_DIRTY	(1ULL << 55)
 #define MML_PM_MMAP_EXCLUSIVE	(1ULL << 56)
 #define MML_PM_UFFD_WP		(1ULL << 57)
+#define MML_PM_GUARD_REGION	(1ULL << 58)	/* a guard marker (with MML_PM_SWAP, as Linux) */
 #define MML_PM_FILE		(1ULL << 61)
 #define MML_PM_SWAP		(1ULL << 62)
 #define MML_PM_PRESENT		(1ULL << 63)

@@ -285,7 +285,7 @@ static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
-		   "                  [--thp] [--mremap] [--nodes N] [--mlock]\n"
+		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -326,6 +326,8 @@ static void fuzz_usage(FILE *f)
 		   "      --nodes N          a machine of N NUMA nodes (2..16), and move_pages,\n"
 		   "                         mbind (every mode, MOVE, STRICT) and migrate_pages\n"
 		   "                         among the operations\n"
+		   "      --guard            guard regions: MADV_GUARD_INSTALL and\n"
+		   "                         MADV_GUARD_REMOVE among the operations\n"
 		   "      --mlock            mlock, mlock2, munlock, mlockall, munlockall and\n"
 		   "                         RLIMIT_MEMLOCK among the operations\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
@@ -394,6 +396,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "thp",         no_argument,       NULL, 'T' },
 		{ "mremap",      no_argument,       NULL, 'M' },
 		{ "nodes",       required_argument, NULL, 'N' },
+		{ "guard",       no_argument,       NULL, 'G' },
 		{ "mlock",       no_argument,       NULL, 'L' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
@@ -470,6 +473,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'M':
 			machine_given = true;
 			o.mremap = true;
+			break;
+		case 'G':
+			machine_given = true;
+			o.guard = true;
 			break;
 		case 'N':
 			machine_given = true;

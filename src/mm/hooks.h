@@ -81,6 +81,8 @@ enum mml_bug {
 	BUG_MIGRATE_LAZYFREE_CLEAN,/* migration leaves a lazily freed folio written since clean */
 	BUG_FORK_MIGRATION_WRITABLE,/* fork copies a writable migration entry writable into the child */
 	BUG_MREMAP_DROPS_SWAP_TAGS,/* mremap's move_ptes drops the tag record of a swap entry it moves */
+	BUG_FORK_DROPS_GUARD,	/* copy_pte_marker as before 6.13: the child gets no guard markers */
+	BUG_DONTNEED_DROPS_GUARD,/* zap clears guard markers without ZAP_FLAG_DROP_MARKER (MADV_DONTNEED) */
 	BUG_MUNLOCK_STRANDS,	/* munlock clears PG_mlocked but leaves the folio on the unevictable list */
 	BUG_FORK_KEEPS_MLOCK,	/* fork copies VM_LOCKED into the child's VMAs */
 	BUG_MLOCK_COUNTS_LOCKED_TWICE,/* mlock counts pages locked already against RLIMIT_MEMLOCK again */

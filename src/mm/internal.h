@@ -147,10 +147,22 @@ int folio_pte_batch(struct mml_machine *m, struct folio *folio, pte_t *ptep, pte
 		    bool *any_writable, bool *any_young, bool *any_dirty);
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
 
-/* What an unmap of a file range spares (Linux's zap_details); NULL: nothing. */
+/*
+ * What an unmap spares (Linux's zap_details); NULL: nothing but guard
+ * markers, which only an unmap of the VMA itself (munmap, exit: the
+ * ZAP_FLAG_DROP_MARKER of unmap_vmas) clears.
+ */
+#define ZAP_FLAG_DROP_MARKER	(1u << 0)
 struct zap_details {
 	bool even_cows;		/* private copies of the file's pages go too (truncate) */
+	unsigned zap_flags;	/* ZAP_FLAG_* */
 };
+/* What munmap and exit_mmap pass: everything goes, markers too. */
+#define ZAP_DETAILS_ALL		(&(const struct zap_details){ .even_cows = true, .zap_flags = ZAP_FLAG_DROP_MARKER })
+static inline bool should_zap_markers(const struct zap_details *details)
+{
+	return details && (details->zap_flags & ZAP_FLAG_DROP_MARKER);
+}
 /* Models should_zap_cows(): anon pages of a file's private mapping go only with even_cows. */
 static inline bool should_zap_cows(const struct zap_details *details)
 {

@@ -34,6 +34,8 @@ static bool madvise_need_mmap_write(int behavior)
 	case MADV_PAGEOUT:
 	case MADV_WILLNEED:
 	case MADV_COLLAPSE:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 		return false;
 	default:
 		return true;
@@ -94,6 +96,8 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
 	case MADV_COLLAPSE:
+	case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
 		return true;
 	default:
 		return false;
@@ -537,6 +541,120 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 	return 0;
 }
 
+/* ---- guard regions: MADV_GUARD_INSTALL, MADV_GUARD_REMOVE ------------------------------- */
+
+/* Installs raced by faults this many times give the syscall back to be restarted. */
+#define MAX_MADVISE_GUARD_RETRIES	3
+/* The kernel's "restart the syscall" (restart_syscall()); never seen by a caller. */
+#define ERESTARTNOINTR			513
+
+/*
+ * is_valid_guard_vma(), as Linux 6.15-6.18: anything whose page tables
+ * are the core's, file-backed and shared included; VM_LOCKED only for a
+ * removal (an install's zap must not take locked pages away).
+ */
+static bool is_valid_guard_vma(struct vm_area_struct *vma, bool allow_locked)
+{
+	vm_flags_t disallowed = VM_SPECIAL | VM_HUGETLB;
+
+	if (!allow_locked)
+		disallowed |= VM_LOCKED;
+	return !(vma->vm_flags & disallowed);
+}
+
+/* A THP leaf: stop the walk (> 0), the range is zapped (and split) first. */
+static int guard_install_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	return pmd_trans_huge(pmdp_get(pmd)) ? 1 : 0;
+}
+
+/* A pte that is not none: already a guard (count it), or a page to zap first (> 0). */
+static int guard_install_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	unsigned long *nr_pages = walk->private;
+
+	if (!is_guard_pte_marker(ptep_get(pte)))
+		return 1;
+	(*nr_pages)++;
+	return 0;
+}
+
+/* A none pte (the walker allocated its table if need be): the marker. */
+static int guard_install_set_pte(uint64_t addr, uint64_t next, pte_t *ptep, struct mm_walk *walk)
+{
+	unsigned long *nr_pages = walk->private;
+
+	*ptep = make_pte_marker(PTE_MARKER_GUARD);
+	(*nr_pages)++;
+	return 0;
+}
+
+static const struct mm_walk_ops guard_install_walk_ops = {
+	.pmd_entry = guard_install_pmd_entry,
+	.pte_entry = guard_install_pte_entry,
+	.install_pte = guard_install_set_pte,
+};
+
+/*
+ * madvise_guard_install(): markers in every pte of [start, end).  Try the
+ * walk first; whatever is mapped stops it and is zapped (a THP split or
+ * zapped whole), markers already there stay, and the walk runs again.  A
+ * fault may map a page between zap and walk (mmap_lock is only read):
+ * after a few rounds the syscall is restarted, locks dropped, as Linux.
+ * The anon_vma makes fork copy the tables (vma_needs_copy), file VMAs too.
+ */
+static int madvise_guard_install(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	if (!is_valid_guard_vma(vma, false))
+		return -EINVAL;
+	if (anon_vma_prepare(vma))
+		return -ENOMEM;
+	for (int i = 0; i < MAX_MADVISE_GUARD_RETRIES; i++) {
+		unsigned long nr_pages = 0;
+		int err = walk_page_range_vma(vma, start, end, &guard_install_walk_ops, &nr_pages);
+
+		if (err < 0)
+			return err;
+		if (!err) {
+			if (nr_pages != (end - start) >> PAGE_SHIFT)
+				mml_report(vma->vm_mm->machine, "guard install: %lu markers for %llu pages at %#llx",
+					   nr_pages, (unsigned long long)((end - start) >> PAGE_SHIFT),
+					   (unsigned long long)start);
+			return 0;
+		}
+		zap_page_range_single(vma, start, end - start, NULL);
+	}
+	return -ERESTARTNOINTR;
+}
+
+static int guard_remove_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	/* A THP leaf has no markers under it: nothing to do, and nothing to split. */
+	if (pmd_trans_huge(pmdp_get(pmd)))
+		walk->action = ACTION_CONTINUE;
+	return 0;
+}
+
+static int guard_remove_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk)
+{
+	if (is_guard_pte_marker(ptep_get(pte)))
+		pte_clear(pte);	/* nothing was mapped: no TLB to flush */
+	return 0;
+}
+
+static const struct mm_walk_ops guard_remove_walk_ops = {
+	.pmd_entry = guard_remove_pmd_entry,
+	.pte_entry = guard_remove_pte_entry,
+};
+
+/* madvise_guard_remove(): the markers go, pages mapped among them stay; allowed on mlocked VMAs. */
+static int madvise_guard_remove(struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	if (!is_valid_guard_vma(vma, true))
+		return -EINVAL;
+	return walk_page_range_vma(vma, start, end, &guard_remove_walk_ops, NULL);
+}
+
 /*
  * madvise_vma_behavior(): the advice that works on pages; the rest change
  * flags.  *lock_dropped: MADV_COLLAPSE let go of mmap_lock meanwhile.
@@ -561,6 +679,10 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, uint64_t start, uint
 		return madvise_dontneed(vma, start, end, behavior);
 	case MADV_FREE:
 		return madvise_free(vma, start, end);
+	case MADV_GUARD_INSTALL:
+		return madvise_guard_install(vma, start, end);
+	case MADV_GUARD_REMOVE:
+		return madvise_guard_remove(vma, start, end);
 	default:
 		return madvise_vma_flags(vma, start, end, behavior);
 	}
@@ -635,15 +757,18 @@ int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavi
 	if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE)
 		return madvise_populate(mm, start, end, behavior);
 
-	if (madvise_need_mmap_write(behavior)) {
-		down_write(&mm->mmap_lock);
-		err = madvise_walk_vmas(mm, start, end, behavior);
-		up_write(&mm->mmap_lock);
-	} else {
-		down_read(&mm->mmap_lock);
-		err = madvise_walk_vmas(mm, start, end, behavior);
-		up_read(&mm->mmap_lock);
-	}
+	do {
+		if (madvise_need_mmap_write(behavior)) {
+			down_write(&mm->mmap_lock);
+			err = madvise_walk_vmas(mm, start, end, behavior);
+			up_write(&mm->mmap_lock);
+		} else {
+			down_read(&mm->mmap_lock);
+			err = madvise_walk_vmas(mm, start, end, behavior);
+			up_read(&mm->mmap_lock);
+		}
+		/* A guard install raced by faults: the syscall starts again, as after a signal. */
+	} while (err == -ERESTARTNOINTR);
 	return err;
 }
 

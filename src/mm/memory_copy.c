@@ -153,6 +153,19 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		set_pte(dst_pte, pte);
 		return 0;
 	}
+	if (is_pte_marker_entry(entry)) {
+		/*
+		 * copy_pte_marker(): a guard marker goes to the child as it is
+		 * (6.13; before, only uffd-wp markers were copied, and only to
+		 * a uffd-wp VMA).  The parent's install prepared an anon_vma so
+		 * that vma_needs_copy() brings fork here.
+		 */
+		pte_marker marker = pte_marker_get(entry) & PTE_MARKER_GUARD;
+
+		if (marker && !bug_enabled(m, BUG_FORK_DROPS_GUARD))
+			set_pte_at(dst_vma->vm_mm, addr, dst_pte, make_pte_marker(marker));
+		return 0;
+	}
 	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
 		mml_report(m, "fork: a non-present pte %#llx that names no swap slot at %#llx",
 			   (unsigned long long)pte_val(pte), (unsigned long long)addr);

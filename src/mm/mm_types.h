@@ -275,7 +275,7 @@ typedef unsigned long vm_flags_t;
 #define VM_MTE_ALLOWED	0x200000000UL
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
-/* Never VM_LOCKED, never merged (Linux's VM_SPECIAL). */
+/* Page tables not (only) the core's to manage (Linux's VM_SPECIAL). */
 #define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP)
 #define VM_LOCKED_MASK	(VM_LOCKED | VM_LOCKONFAULT)
 /* Flags that forbid merging when they differ (vma_merge ignores VM_SOFTDIRTY). */

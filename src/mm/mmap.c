@@ -228,7 +228,7 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
-		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, ZAP_DETAILS_ALL);
 	mmu_notifier_invalidate_range_end(&range);
 	/*
 	 * free_pgtables(): out of i_mmap and the anon_vmas first, where
@@ -476,7 +476,7 @@ void exit_mmap(struct mm_struct *mm)
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for_each_vma(mm, vma)
-		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, NULL);
+		unmap_single_vma(&tlb, vma, vma->vm_start, vma->vm_end, ZAP_DETAILS_ALL);
 	mmu_notifier_invalidate_range_end(&range);
 	/* As unmap_region(): no rmap walk may still be in the tables we free. */
 	for_each_vma(mm, vma) {

@@ -3,9 +3,10 @@
  * walker every range operation that is not fork, unmap or mprotect uses,
  * level by level, a table at a time (see pagewalk.h for the callbacks).
  *
- * Differs from Linux: no hugetlb walk, no kernel-range or VMA-less walk, no
- * pte installation.  A pmd leaf that pmd_entry leaves to the ptes is
- * split (split_huge_pmd), as Linux does.
+ * Differs from Linux: no hugetlb walk, no kernel-range or VMA-less walk.
+ * A pmd leaf that pmd_entry leaves to the ptes is split (split_huge_pmd),
+ * as Linux does.  With install_pte, missing tables are allocated on the
+ * way down (Linux 6.13's walk_page_range_mm for guard markers).
  */
 #include "mm/internal.h"
 #include "mm/pagewalk.h"
@@ -24,6 +25,15 @@ static int walk_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wal
 		return 0;
 	}
 	for (pte_t *p = pte; addr < end; p++, addr += PAGE_SIZE) {
+		if (ops->install_pte && pte_none(ptep_get(p))) {
+			pte_t new;
+
+			err = ops->install_pte(addr, addr + PAGE_SIZE, &new, walk);
+			if (err)
+				break;
+			set_pte_at(walk->mm, addr, p, new);
+			continue;
+		}
 		err = ops->pte_entry(p, addr, addr + PAGE_SIZE, walk);
 		if (err)
 			break;
@@ -45,11 +55,14 @@ again:
 		next = pmd_addr_end(addr, end);
 		pmdval = pmdp_get(pmd);
 		if (pmd_none(pmdval)) {
-			if (ops->pte_hole)
+			if (ops->install_pte)
+				err = __pte_alloc(walk->mm, pmd);
+			else if (ops->pte_hole)
 				err = ops->pte_hole(addr, next, 3, walk);
 			if (err)
 				break;
-			continue;
+			if (!ops->install_pte)
+				continue;
 		}
 		walk->action = ACTION_SUBTREE;
 		if (ops->pmd_entry)
@@ -84,11 +97,14 @@ static int walk_pud_range(pgd_t *pgd, uint64_t addr, uint64_t end, struct mm_wal
 	do {
 		next = pud_addr_end(addr, end);
 		if (pud_none(pudp_get(pud))) {
-			if (ops->pte_hole)
+			if (ops->install_pte)
+				err = __pmd_alloc(walk->mm, pud);
+			else if (ops->pte_hole)
 				err = ops->pte_hole(addr, next, 2, walk);
 			if (err)
 				break;
-			continue;
+			if (!ops->install_pte)
+				continue;
 		}
 		walk->action = ACTION_SUBTREE;
 		if (ops->pud_entry)
@@ -117,11 +133,14 @@ static int walk_pgd_range(uint64_t addr, uint64_t end, struct mm_walk *walk)
 	do {
 		next = pgd_addr_end(addr, end);
 		if (pgd_none(pgdp_get(pgd))) {
-			if (ops->pte_hole)
+			if (ops->install_pte)
+				err = __pud_alloc(walk->mm, pgd);
+			else if (ops->pte_hole)
 				err = ops->pte_hole(addr, next, 0, walk);
 			if (err)
 				break;
-			continue;
+			if (!ops->install_pte)
+				continue;
 		}
 		walk->action = ACTION_SUBTREE;
 		if (ops->pgd_entry)

@@ -22,6 +22,12 @@
  *                                 ptes; ACTION_AGAIN calls it again.
  *   pte_entry(pte, addr, next)    per pte of a table, none or not, with the
  *                                 pte lock held; never for a leaf pmd.
+ *   install_pte(addr, next, &pte) per pte that is none, instead of pte_entry:
+ *                                 the entry to set there (set_pte_at, under
+ *                                 the pte lock).  With it, missing tables
+ *                                 are allocated on the way down (-ENOMEM
+ *                                 stops the walk) and pte_hole is never
+ *                                 called inside a VMA.
  *   pte_hole(addr, next, depth)   per range with nothing mapped: depth -1
  *                                 outside any VMA, 0 no pgd entry, 2 no pud
  *                                 entry, 3 no pmd entry (p4d is folded).
@@ -51,6 +57,7 @@ struct mm_walk_ops {
 	int (*pmd_entry)(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk);
 	int (*pte_entry)(pte_t *pte, uint64_t addr, uint64_t next, struct mm_walk *walk);
 	int (*pte_hole)(uint64_t addr, uint64_t next, int depth, struct mm_walk *walk);
+	int (*install_pte)(uint64_t addr, uint64_t next, pte_t *ptep, struct mm_walk *walk);
 	int (*test_walk)(uint64_t addr, uint64_t next, struct mm_walk *walk);
 };
 

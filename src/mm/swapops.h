@@ -128,6 +128,44 @@ static inline bool is_pfn_swap_entry(swp_entry_t e)
 	return is_migration_entry(e) || is_device_exclusive_entry(e);
 }
 
+/*
+ * PTE markers: a non-present pte that names no page and no slot, only a
+ * set of marker bits in its offset (Linux's pte_marker).  mmlab makes
+ * one kind, PTE_MARKER_GUARD (MADV_GUARD_INSTALL: any access faults
+ * with SIGSEGV, GUP fails); the uffd-wp and poison bits keep Linux's
+ * places so that the guard bit is the one Linux has.  A marker holds no
+ * reference, no mapcount, no swap count and counts in no rss: faults,
+ * zap, fork, mremap, mprotect and the walks of views must know it.
+ */
+typedef unsigned long pte_marker;
+#define PTE_MARKER_UFFD_WP	(1UL << 0)	/* not made by mmlab (no userfaultfd) */
+#define PTE_MARKER_POISONED	(1UL << 1)	/* not made by mmlab (no hwpoison) */
+#define PTE_MARKER_GUARD	(1UL << 2)
+#define PTE_MARKER_MASK		(PTE_MARKER_GUARD | PTE_MARKER_POISONED | PTE_MARKER_UFFD_WP)
+
+static inline swp_entry_t make_pte_marker_entry(pte_marker marker)
+{
+	return swp_entry(SWP_PTE_MARKER, marker);
+}
+static inline bool is_pte_marker_entry(swp_entry_t e) { return swp_type(e) == SWP_PTE_MARKER; }
+static inline pte_marker pte_marker_get(swp_entry_t e) { return (pte_marker)(swp_offset(e) & PTE_MARKER_MASK); }
+static inline bool is_pte_marker(pte_t pte)
+{
+	return is_swap_pte(pte) && is_pte_marker_entry(pte_to_swp_entry(pte));
+}
+static inline pte_t make_pte_marker(pte_marker marker)
+{
+	return swp_entry_to_pte(make_pte_marker_entry(marker));
+}
+static inline bool is_guard_swp_entry(swp_entry_t e)
+{
+	return is_pte_marker_entry(e) && (pte_marker_get(e) & PTE_MARKER_GUARD);
+}
+static inline bool is_guard_pte_marker(pte_t pte)
+{
+	return is_swap_pte(pte) && is_guard_swp_entry(pte_to_swp_entry(pte));
+}
+
 /* swap_map counts: the number of ptes (and fork copies) naming a slot. */
 #define SWAP_HAS_CACHE	0x40	/* the slot's folio is in the swap cache */
 #define SWAP_MAP_MAX	0x3e	/* mmlab has no count continuation: beyond, swap_duplicate fails */

@@ -440,6 +440,8 @@ static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 			flags |= MML_PM_SOFT_DIRTY;
 		if (pte_swp_uffd_wp(pte))
 			flags |= MML_PM_UFFD_WP;
+		if (is_guard_swp_entry(entry))
+			flags |= MML_PM_GUARD_REGION;
 	}
 	if (vma->vm_flags & VM_SOFTDIRTY)
 		flags |= MML_PM_SOFT_DIRTY;

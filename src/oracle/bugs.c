@@ -199,6 +199,18 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"seed 000 (David Hildenbrand to Khalid Aziz, 2022): \"I do wonder if mremap() -- e.g., move_pte() -- and fork() -- e.g., copy_pte_range() -- are handled properly, where we can end up moving/copying swap+migration PTEs around\"; sparc ADI keeps a swapped-out page's tags by virtual address (adi_save_tags), so a moved swap pte leaves them behind, where arm64 keys MTE's by swap entry and move_ptes need do nothing",
 		"--mremap --ram 2M --swap 1M",
 	},
+	[BUG_FORK_DROPS_GUARD] = {
+		"fork-drops-guard",
+		"fork copies no guard marker: the child's guard pages read as zeros and take writes where the parent's fault",
+		"copy_pte_marker before Linux 6.13 copied only uffd-wp markers, and only into a uffd-wp VMA; the guard-region series made it copy PTE_MARKER_GUARD always, and made MADV_GUARD_INSTALL prepare an anon_vma so that vma_needs_copy() copies the page tables at all",
+		"--guard",
+	},
+	[BUG_DONTNEED_DROPS_GUARD] = {
+		"dontneed-drops-guard",
+		"a zap that is not an unmap (MADV_DONTNEED, truncate, the install's own zap) clears guard markers: the guard is gone after MADV_DONTNEED",
+		"zap_nonpresent_ptes keeps pte markers unless the caller passes ZAP_FLAG_DROP_MARKER (unmap_vmas, at munmap and exit); the guard-region series (6.13) relies on it, as uffd-wp markers did since 5.19, and selftests/mm/guard-regions.c checks that MADV_DONTNEED leaves the guards",
+		"--guard",
+	},
 	[BUG_MUNLOCK_STRANDS] = {
 		"munlock-strands-unevictable",
 		"munlock clears PG_mlocked of a folio's last lock but leaves the folio on the unevictable list: reclaim never sees it again, though nothing locks it",

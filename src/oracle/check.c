@@ -147,6 +147,21 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		}
 
 		/*
+		 * A pte marker names no page and no slot: no rss, no swap count.
+		 * mmlab makes guard markers only, in VMAs that may hold them,
+		 * with an anon_vma (what makes fork copy them: vma_needs_copy).
+		 */
+		if (is_pte_marker_entry(entry)) {
+			if (swp_offset(entry) != PTE_MARKER_GUARD || (vma->vm_flags & (VM_SPECIAL | VM_HUGETLB)) ||
+			    !vma->anon_vma)
+				FAIL(st, INV_SWAP, "mm %d: pte marker %#llx at %#llx: not a guard marker, or in a VMA "
+				     "that cannot hold one (flags %#lx, %sanon_vma)", mm->tgid,
+				     (unsigned long long)pte_val(pte), (unsigned long long)addr,
+				     (unsigned long)vma->vm_flags, vma->anon_vma ? "" : "no ");
+			return;
+		}
+
+		/*
 		 * Migration entries live only while their folio is locked under
 		 * migration or a split, inside one operation, or while a
 		 * migration is held half way (mml_migrate_unmap): then they

@@ -26,7 +26,8 @@ struct fuzz_opts {
 	bool thp;
 	bool mremap;		/* mremap with every flag, after every other roll (old seeds run as before) */
 	int nodes;		/* > 1: a NUMA machine, and move_pages, mbind, migrate_pages after mremap's rolls */
-	bool mlock;		/* mlock and its family, and RLIMIT_MEMLOCK, after NUMA's rolls */
+	bool guard;		/* MADV_GUARD_INSTALL / MADV_GUARD_REMOVE, after NUMA's rolls */
+	bool mlock;		/* mlock and its family, and RLIMIT_MEMLOCK, after guard regions' rolls */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -828,19 +828,40 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 	}
 }
 
+/*
+ * --guard: guard regions over a few pages of a region, installed two
+ * times in three, removed the third; the reads, writes, forks, unmaps and
+ * advice of every other roll then meet them.
+ */
+#define GUARD_ROLLS	8
+static void gen_guard_op(struct run *r, struct chooser *c, struct fop *op)
+{
+	op->task = r->focus_task = pick_live_task(r, c);
+	if (op->task < 0) {
+		op->kind = F_SPAWN;
+		op->new_task = r->next_task++;
+		return;
+	}
+	op->kind = F_MADVISE;
+	pick_addr(r, c, op, choose(c, 10) != 0);
+	op->len = pick_len(c, 6);
+	op->advice = choose(c, 3) ? MADV_GUARD_INSTALL : MADV_GUARD_REMOVE;
+}
+
 /* Fills op with the next operation for the current state of the run. */
 void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 {
 	int procs = r->o->procs, nlive = count_live_tasks(r);
 	/*
-	 * Devices, files, THPs, mremap, NUMA and locks take rolls of their own
-	 * (in that order), so that a run without them is what it always was.
+	 * Devices, files, THPs, mremap, NUMA, guard regions and locks take
+	 * rolls of their own (in that order), so that a run without them is
+	 * what it always was.
 	 */
 	uint32_t ndev = r->o->devices ? 16 : 0, nfile = r->o->files ? FILE_ROLLS : 0;
 	uint32_t nthp = r->o->thp ? THP_ROLLS : 0;
 	uint32_t nmremap = r->o->mremap ? MREMAP_ROLLS : 0, nnuma = r->o->nodes > 1 ? NUMA_ROLLS : 0;
-	uint32_t nmlock = r->o->mlock ? MLOCK_ROLLS : 0;
-	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma + nmlock);
+	uint32_t nguard = r->o->guard ? GUARD_ROLLS : 0, nmlock = r->o->mlock ? MLOCK_ROLLS : 0;
+	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = op->held = -1;
@@ -848,8 +869,12 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
 		return;
-	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma) {
+	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma + nguard) {
 		fuzz_gen_mlock(r, c, op);
+		return;
+	}
+	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma) {
+		gen_guard_op(r, c, op);
 		return;
 	}
 	if (roll >= 128 + ndev + nfile + nthp + nmremap) {

@@ -215,6 +215,9 @@ int model_fork(struct model *md, int task, int child_task)
 			continue;
 		pg.flags &= ~(MP_DEVICE_HELD | MP_LOCKED | MP_LOCKONFAULT);	/* the parent's device, never the child's */
 		/* A shared page, or a private one not written yet, is the file's: nothing to copy. */
+		/* A VM_WIPEONFORK range starts empty in the child: no guard either (6.18). */
+		if (pg.flags & MP_WIPEONFORK)
+			pg.flags &= ~MP_GUARD;
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt) || page_file_view(&pg)) {
 			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = NULL;
 			pg.flags &= ~(MP_LAZYFREE | MP_COW);
@@ -456,6 +459,21 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 	return 0;
 }
 
+/*
+ * MADV_GUARD_INSTALL of one page: zapped as by MADV_DONTNEED (a file's
+ * own page stays in its file, and a pin of it with it), then guarded.
+ */
+static void guard_install_page(struct model *md, struct mproc *p, struct mpage *pg)
+{
+	if (pg->flags & MP_GUARD)
+		return;
+	if (!pg->file || (pg->flags & MP_COW)) {
+		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
+		page_forget(pg);
+	}
+	pg->flags = (pg->flags & ~MP_DEVICE_HELD) | MP_GUARD;
+}
+
 static bool advice_known(int advice)
 {
 	switch (advice) {
@@ -464,6 +482,7 @@ static bool advice_known(int advice)
 	case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_DONTDUMP: case MADV_DODUMP:
 	case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: case MADV_REMOVE:
 	case MADV_COLD: case MADV_PAGEOUT: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+	case MADV_GUARD_INSTALL: case MADV_GUARD_REMOVE:
 		return true;
 	default:
 		return false;
@@ -499,13 +518,25 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 			hole = true;
 			continue;
 		}
-		/* Locked memory keeps its pages: what would drop or age them is refused there. */
+		/* Locked memory keeps its pages: what would drop, age or guard them is refused there. */
 		if ((pg->flags & MP_LOCKED) && (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_COLD ||
-						advice == MADV_PAGEOUT || advice == MADV_REMOVE))
+						advice == MADV_PAGEOUT || advice == MADV_REMOVE ||
+						advice == MADV_GUARD_INSTALL))
 			return -EINVAL;
 		/* Anonymous private memory cannot punch holes; a file's refusal stops the walk. */
 		if (advice == MADV_REMOVE && !pg->file)
 			return -EINVAL;
+		if (advice == MADV_GUARD_INSTALL || advice == MADV_GUARD_REMOVE) {
+			if (advice == MADV_GUARD_INSTALL)
+				guard_install_page(md, p, pg);
+			else
+				pg->flags &= ~MP_GUARD;
+			continue;
+		}
+		/* Populating a guard faults on it (SIGSEGV), once the VMA allowed the access. */
+		if ((advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE) && (pg->flags & MP_GUARD) &&
+		    (pg->prot & (advice == MADV_POPULATE_READ ? PROT_READ : PROT_WRITE)))
+			return -EFAULT;
 		if (pg->file && (r = madvise_file_page(md, p, pg, advice)) <= 0) {
 			if (r < 0)
 				return r;
@@ -584,15 +615,17 @@ static int access_check(struct model *md, struct mproc *p, uint64_t addr, uint64
 		return -EFAULT;
 	for (uint64_t a = addr & ~(MODEL_PAGE - 1); a < addr + len; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
+		bool guard = pg->flags & MP_GUARD;
 
-		if (file_view_check(md, pg)) {
+		/* A guard page is SIGSEGV, a file page past its end SIGBUS: the pages before were faulted in. */
+		if (guard || file_view_check(md, pg)) {
 			for (uint64_t b = addr & ~(MODEL_PAGE - 1); b < a; b += MODEL_PAGE) {
 				pg = find_page(p, b);
 				page_touch(md, pg);
 				if (write && page_cow(md, pg))
 					return -ENOMEM;
 			}
-			return -EIO;
+			return guard ? -EFAULT : -EIO;
 		}
 	}
 	return 0;
@@ -921,6 +954,8 @@ static int tag_page(const struct model *md, int task, uint64_t addr, bool write,
 	*out = find_page(p, addr & ~(MODEL_PAGE - 1));
 	if (!((*out)->prot & MODEL_PROT_MTE))
 		return -EINVAL;
+	if ((*out)->flags & MP_GUARD)
+		return -EFAULT;
 	return file_view_check(md, *out);
 }
 

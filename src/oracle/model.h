@@ -292,8 +292,8 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
 #define MODEL_WIPEONFORK	0x2u
 #define MODEL_HUGEPAGE		0x80u
 #define MODEL_NOHUGEPAGE	0x100u
-#define MODEL_LOCKED		0x200u
-#define MODEL_LOCKONFAULT	0x400u
+#define MODEL_LOCKED		0x400u
+#define MODEL_LOCKONFAULT	0x800u
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
 
 /*

@@ -53,7 +53,7 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 	for (uint64_t i = 0; i < npages; i++) {
 		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
 
-		past_eof |= pg && file_view_check(md, pg);
+		past_eof |= pg && (file_view_check(md, pg) || (pg->flags & MP_GUARD));
 	}
 	/* check_vma_flags(): GUP reads need PROT_READ, writes PROT_WRITE; FOLL_FORCE may do either. */
 	for (uint64_t i = 0; i < npages; i++) {
@@ -78,7 +78,7 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		/* A forced write to a shared mapping without PROT_WRITE would not be a COW: refused. */
 		if (write && (pg->flags & MP_SHARED) && !(pg->prot & PROT_WRITE))
 			return gup_stopped(md, p, start, i, kind, write, longterm);
-		if (file_view_check(md, pg))
+		if (file_view_check(md, pg) || (pg->flags & MP_GUARD))
 			return gup_stopped(md, p, start, i, kind, write, longterm);
 	}
 	if (id >= md->npins) {
@@ -345,7 +345,8 @@ int model_device_access(const struct model *md, int dev, uint64_t addr, bool wri
 		return -EFAULT;
 	if (write && !(pg->prot & PROT_WRITE))
 		return -EPERM;
-	return file_view_check(md, pg) ? -EFAULT : 0;	/* hmm_vma_fault: VM_FAULT_SIGBUS */
+	/* hmm_vma_fault: VM_FAULT_SIGBUS, or SIGSEGV on a guard */
+	return file_view_check(md, pg) || (pg->flags & MP_GUARD) ? -EFAULT : 0;
 }
 
 int model_device_exclusive(struct model *md, int dev, uint64_t addr)
@@ -356,7 +357,7 @@ int model_device_exclusive(struct model *md, int dev, uint64_t addr)
 	if (!p)
 		return -EINVAL;
 	pg = addr < MODEL_TASK_SIZE ? find_page(p, addr & ~(MODEL_PAGE - 1)) : NULL;
-	if (!pg || !(pg->prot & PROT_WRITE) || file_view_check(md, pg))
+	if (!pg || !(pg->prot & PROT_WRITE) || file_view_check(md, pg) || (pg->flags & MP_GUARD))
 		return -EFAULT;
 	if (pg->file) {
 		/* The write GUP copies a private file page; a shared one is no anonymous folio. */

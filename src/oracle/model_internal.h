@@ -11,6 +11,14 @@
 
 #include "oracle/model.h"
 
+/* Linux 6.13's guard regions (uapi numbers); C libraries before 2.41 lack the names. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
+
 #define MP_DONTFORK	MODEL_DONTFORK
 #define MP_WIPEONFORK	MODEL_WIPEONFORK
 #define MP_LAZYFREE	0x4u	/* MADV_FREE'd, not written since: old bytes or zeros */
@@ -32,6 +40,13 @@
 #define MP_COW		0x40u
 #define MP_HUGEPAGE	MODEL_HUGEPAGE		/* MADV_HUGEPAGE: VM_HUGEPAGE */
 #define MP_NOHUGEPAGE	MODEL_NOHUGEPAGE	/* MADV_NOHUGEPAGE: VM_NOHUGEPAGE, no THP ever */
+/*
+ * MADV_GUARD_INSTALL: any access faults (EFAULT), GUP and populate too;
+ * the page holds nothing (installing zapped it, as MADV_DONTNEED).  Kept
+ * by mprotect, MADV_DONTNEED and MADV_FREE, moved by mremap, copied by
+ * fork but into a MADV_WIPEONFORK range; MADV_GUARD_REMOVE clears it.
+ */
+#define MP_GUARD	0x200u
 #define MP_LOCKED	MODEL_LOCKED		/* VM_LOCKED (model_mlock.c) */
 #define MP_LOCKONFAULT	MODEL_LOCKONFAULT	/* VM_LOCKONFAULT */
 

@@ -44,12 +44,12 @@ bool model_mlock_ok(const struct mproc *p, uint64_t pages)
 
 /*
  * populate_vma_page_range() for one page: -EFAULT where a fault cannot
- * map it (PROT_NONE, a file page past the end: SIGBUS); a private
+ * map it (PROT_NONE, a guard, a file page past the end: SIGBUS); a private
  * writable file page is faulted for write, so copied.
  */
 int model_populate_page(struct model *md, struct mpage *pg)
 {
-	if (!(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+	if (!(pg->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) || (pg->flags & MP_GUARD))
 		return -EFAULT;
 	if (!page_file_view(pg))
 		return 0;

@@ -148,12 +148,13 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 		np[k].flags &= ~MP_DEVICE_HELD;	/* the move told every device (MMU_NOTIFY_UNMAP) */
 		if (dontunmap) {
 			/*
-			 * The old page stays, empty, and unlocked (Linux unlocks the
-			 * whole old VMA, whose bounds the model does not know: the
-			 * fuzzer moves no locked memory so).
+			 * The old page stays, empty, unguarded (its contents and guard
+			 * went with the new one) and unlocked (Linux unlocks the whole
+			 * old VMA, whose bounds the model does not know: the fuzzer
+			 * moves no locked memory so).
 			 */
 			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
-			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_LOCKED | MP_LOCKONFAULT);
+			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_GUARD | MP_LOCKED | MP_LOCKONFAULT);
 			page_ref_file(md, &np[k]);
 		}
 		tmpl = *pg;

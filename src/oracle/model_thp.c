@@ -205,7 +205,8 @@ int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t l
 		}
 		if (!first)
 			first = pg;
-		refused |= collapse_refused(pg);
+		/* A guard marker fails the collapse's swap-in (SCAN_FAIL): never a success. */
+		refused |= collapse_refused(pg) || (pg->flags & MP_GUARD);
 	}
 	if (end == addr)
 		exact = 0;

@@ -68,14 +68,14 @@ static int ex_pagemap(struct scn_parser *p, struct scn_op *op)
 	}
 	if (!scn_peek(p))
 		return scn_perr(p, p->lx.end_col, "missing pagemap bits (present, !present, "
-				"swapped, exclusive, soft-dirty, uffd-wp, file)");
+				"swapped, exclusive, soft-dirty, uffd-wp, guard, file)");
 	while ((t = scn_peek(p))) {
 		size_t neg = t->type == SCN_TOK_WORD && t->n && t->s[0] == '!';
 		uint64_t bit;
 
 		if (t->type != SCN_TOK_WORD || scn_pm_bit(t->s + neg, t->n - neg, &bit) < 0)
 			return scn_perr(p, t->col, "unknown pagemap bit; expected present, "
-					"swapped, exclusive, soft-dirty, uffd-wp or file, "
+					"swapped, exclusive, soft-dirty, uffd-wp, guard or file, "
 					"or one of them after '!'");
 		if ((neg ? op->pm_set : op->pm_clear) & bit)
 			return scn_perr(p, t->col, "contradictory pagemap bits");

@@ -194,7 +194,7 @@ static const struct scn_name folls[] = {
 static const struct { const char *name; uint64_t bit; } pm_bits[] = {
 	{ "present", MML_PM_PRESENT }, { "swapped", MML_PM_SWAP },
 	{ "exclusive", MML_PM_MMAP_EXCLUSIVE }, { "soft-dirty", MML_PM_SOFT_DIRTY },
-	{ "uffd-wp", MML_PM_UFFD_WP }, { "file", MML_PM_FILE },
+	{ "uffd-wp", MML_PM_UFFD_WP }, { "guard", MML_PM_GUARD_REGION }, { "file", MML_PM_FILE },
 	{ "swap", MML_PM_SWAP },
 	{ NULL, 0 }
 };
