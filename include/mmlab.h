@@ -57,6 +57,8 @@ struct mml_config {
 	uint64_t tmpfs_bytes;	/* size limit of each tmpfs mount (/dev/shm, /tmp); 0 = half of RAM, as Linux */
 	unsigned nr_nodes;	/* NUMA nodes, RAM split evenly (whole 2 MiB blocks); 0 = 1; at most 16,
 				   each of 1 MiB or more (else EINVAL) */
+	uint64_t rlimit_memlock;	/* RLIMIT_MEMLOCK a spawned process starts with (soft and hard), bytes;
+					   0 = MML_RLIMIT_MEMLOCK, Linux's default; RLIM_INFINITY: none */
 };
 
 /* The machine. */

@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate "
+		"^  migrate " "^  lock "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -275,6 +275,27 @@ if grep -q "^native " "$log"; then
 fi
 refused "bench migrate --size over 4G" bench migrate --size 5G
 refused "bench migrate takes no --file" bench migrate --file "$tmp/x"
+
+run "bench lock prints its table" 0 bench lock --size 1M --reps 1 &&
+	has "bench lock prints its table" \
+		"^mmlab +mlock: fault in and lock +256 +- +$row" \
+		"^mmlab +munlock +256 +- +$row" \
+		"^mmlab +mlock: populated pages +256 +- +$row" \
+		"^mmlab +MADV_GUARD_INSTALL: zap, mark +256 +- +$row" \
+		"^mmlab +MADV_GUARD_REMOVE +256 +- +$row" \
+		"^limit +memset 4 KiB a page +256 +- +$row" \
+		"^limit +one 8-byte store a page +256 +- +$row"
+if grep -q "^native rows left out\|^native guard rows left out" "$log"; then
+	has "bench lock: the host's rows left out, with the reason" "^native (guard )?rows left out: .+"
+else
+	has "bench lock: the host kernel's rows" "^native +mlock: fault in and lock +256 " \
+		"^native +MADV_GUARD_REMOVE +256 "
+fi
+run "bench lock --no-native" 0 bench lock --size 64K --reps 1 --no-native &&
+	has "bench lock --no-native" "^  native: skipped \(--no-native\)" "^mmlab +munlock +16 "
+if grep -q "^native " "$log"; then
+	fail "bench lock --no-native prints no native row"
+fi
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -6,14 +6,16 @@
 # --fuzz-options NAME, which --inject-bug alone applies).  Runs go through
 # a pool of `nproc` workers.  Prints docs/testing.md's table: entry,
 # options, caught of SEEDS, and the median number of operations the
-# catching runs took to diverge.
+# catching runs took to diverge.  ZOO_RATE_ONLY="NAME ..." measures
+# those entries alone.
 mmlab=${1:?usage: $0 MMLAB [SECONDS] [SEEDS]}
 secs=${2:-60}
 seeds=${3:-10}
+bugs=${ZOO_RATE_ONLY:-$("$mmlab" bugs --names)}
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-for bug in $("$mmlab" bugs --names); do
+for bug in $bugs; do
 	s=1
 	while [ "$s" -le "$seeds" ]; do
 		echo "$bug $s"
@@ -32,7 +34,7 @@ xargs -P "$(nproc 2>/dev/null || echo 2)" -L 1 sh -c '
 
 echo "| entry | \`mmlab fuzz\` options | caught (of $seeds seeds, ${secs} s each) | median operations to the divergence |"
 echo "|---|---|---|---|"
-for bug in $("$mmlab" bugs --names); do
+for bug in $bugs; do
 	caught=0
 	: >"$tmp/times"
 	s=1

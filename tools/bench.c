@@ -40,6 +40,9 @@ static const struct cli_command benches[] = {
 	{ "migrate", bench_migrate,
 	  "move_pages between two NUMA nodes and mremap of a populated region\n"
 	  "           (whole pte tables or every pte): mmlab beside the host kernel" },
+	{ "lock", bench_lock,
+	  "mlock (faulting in, and of populated pages), munlock, and guard\n"
+	  "           regions installed and removed: mmlab beside the host kernel" },
 	{ NULL, NULL, NULL }
 };
 

@@ -129,5 +129,6 @@ int bench_notifier(int argc, char **argv);
 int bench_file(int argc, char **argv);
 int bench_thp(int argc, char **argv);
 int bench_migrate(int argc, char **argv);
+int bench_lock(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */

@@ -31,7 +31,7 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 	atomic_set(&mm->mm_users, 1);
 	atomic_set(&mm->mm_count, 1);
 	mm->mmap_base = MMAP_BASE;
-	mm->rlimit_memlock = mm->rlimit_memlock_max = MLOCK_LIMIT;
+	mm->rlimit_memlock = mm->rlimit_memlock_max = m->cfg.rlimit_memlock ? m->cfg.rlimit_memlock : MLOCK_LIMIT;
 	if (pgd_alloc(mm)) {
 		destroy_rwsem(&mm->mmap_lock);
 		spin_lock_destroy(&mm->page_table_lock);
