@@ -28,7 +28,9 @@ enum { LK_MLOCK, LK_MLOCK2, LK_MUNLOCK, LK_MLOCKALL, LK_MUNLOCKALL, LK_SETRLIMIT
 void fuzz_gen_mlock(struct run *r, struct chooser *c, struct fop *op)
 {
 	static const int mcl[] = { 1, 2, 3, 6, 5, 7, 3, 1, 0, 4, 8 };	/* MCL_*; the last three EINVAL */
-	static const uint64_t limits[] = { 16 << 10, 64 << 10, 256 << 10, 1 << 20, 8 << 20, 0, UINT64_MAX };
+	/* Mostly small, so that relocks and growth meet the limit; 0 and unlimited are EPERM for good. */
+	static const uint64_t limits[] = { 16 << 10, 32 << 10, 32 << 10, 64 << 10, 64 << 10, 256 << 10, 8 << 20,
+					   0, UINT64_MAX };
 	uint32_t what = fuzz_choose(c, 32);
 
 	op->task = r->focus_task = fuzz_pick_task(r, c);
@@ -37,8 +39,8 @@ void fuzz_gen_mlock(struct run *r, struct chooser *c, struct fop *op)
 		return;
 	}
 	op->kind = F_MLOCK;
-	op->mode = what < 10 ? LK_MLOCK : what < 15 ? LK_MLOCK2 : what < 25 ? LK_MUNLOCK :
-		   what < 28 ? LK_MLOCKALL : what < 31 ? LK_MUNLOCKALL : LK_SETRLIMIT;
+	op->mode = what < 10 ? LK_MLOCK : what < 15 ? LK_MLOCK2 : what < 24 ? LK_MUNLOCK :
+		   what < 27 ? LK_MLOCKALL : what < 30 ? LK_MUNLOCKALL : LK_SETRLIMIT;
 	switch (op->mode) {
 	case LK_MLOCK:
 	case LK_MLOCK2:
