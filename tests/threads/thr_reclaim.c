@@ -4,7 +4,8 @@
  *
  * kswapd: processes on their own host threads write and read back twice
  * the RAM, through swap, while kswapd reclaims behind their backs; every
- * byte must come back.
+ * byte must come back.  And so while another process locks and unlocks
+ * its memory, a third at a time.
  *
  * OOM: with no swap, processes on their own threads each grow until memory
  * runs out; the OOM killer chooses some of them, possibly while one of
@@ -90,6 +91,60 @@ TEST(thr_kswapd_keeps_every_byte)
 	}
 	CHECK(mml_vmstat(m, "pswpout") > 0);
 	CHECK_EQ(mml_vmstat(m, "oom_kill"), 0);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
+/*
+ * Lock a third of the region, read it back, unlock it, the next third,
+ * and so on: mlock's walk, populate and munlock run while kswapd's rmap
+ * walks meet the same folios (and mlock the ones a locked VMA maps).
+ */
+static void *lock_churn(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t third = w->len / 3;
+	uint8_t page[4096];
+
+	for (int round = 0; round < 6; round++) {
+		uint64_t start = w->base + (uint64_t)(round % 3) * third;
+
+		if (!CHECK_EQ(mml_mlock(w->t, start, third), 0))
+			return NULL;
+		for (uint64_t off = 0; off < third; off += sizeof(page))
+			if (!CHECK_EQ(mml_read(w->t, start + off, page, sizeof(page)), 0) ||
+			    !CHECK_EQ(page[0], w->byte) || !CHECK_EQ(page[sizeof(page) - 1], w->byte))
+				return NULL;
+		if (!CHECK_EQ(mml_munlock(w->t, start, third), 0))
+			return NULL;
+	}
+	return NULL;
+}
+
+TEST(thr_kswapd_and_mlock_keep_every_byte)
+{
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){
+		.ram_bytes = 4ULL << 20, .flags = MML_KSWAPD | MML_QUIET });
+	struct worker w[NPROCS] = { 0 }, lk = { 0 };
+	pthread_t th;
+
+	REQUIRE(m);
+	REQUIRE(mml_swapon(m, NULL, 16ULL << 20, -1) >= 0);
+	REQUIRE_EQ(mml_spawn(m, &lk.t), 0);
+	lk.len = 1536ULL << 10;
+	lk.byte = 0x3f;
+	lk.base = (uint64_t)mml_mmap(lk.t, 0, lk.len, H_RW, H_ANON, -1, 0);
+	REQUIRE(lk.base < (1ULL << 47));
+	REQUIRE(h_fill(lk.t, lk.base, lk.len, lk.byte));
+	pthread_create(&th, NULL, lock_churn, &lk);
+	run_workers(m, w, 2ULL << 20);	/* 6M more in 4M of RAM, while a third of 1.5M is locked */
+	pthread_join(th, NULL);
+	for (int i = 0; i < NPROCS; i++) {
+		CHECK_EQ(w[i].killed, 0);
+		CHECK_EQ(mml_exit(w[i].t), 0);
+	}
+	CHECK_EQ(mml_meminfo(m, "Mlocked"), 0);
+	CHECK_EQ(mml_exit(lk.t), 0);
 	CHECK_EQ(mml_check(m), 0);
 	CHECK_EQ(mml_machine_free(m), 0);
 }
