@@ -42,6 +42,7 @@
 
 #include "mmlab.h"
 #include "native/conform.h"
+#include "native/driver.h"
 #include "native/host.h"
 #include "native/proto.h"
 
@@ -55,7 +56,6 @@
 #define MAX_RUNTIME	512		/* the driver's own mappings */
 #define MAX_CHANNELS	64		/* threads of one process */
 #define STACK_SIZE	(256ULL << 10)
-#define MAX_HOST_PIN	512		/* pages (a PMD-size THP): pipe and pagemap buffers */
 #define MAX_SCN_FD	1024		/* descriptors the scenario may open */
 #define MAX_MINCORE	((1ULL << 30) / PAGE)	/* pages: expect mincore's bound */
 
@@ -635,7 +635,9 @@ static int64_t do_range(const struct cf_req *q, char *why)
 }
 
 /*
- * mlock's family and RLIMIT_MEMLOCK.  mlockall(MCL_CURRENT) would lock
+ * mlock's family and RLIMIT_MEMLOCK, by the system calls themselves:
+ * the sanitizers make the C library's mlock calls do nothing.
+ * mlockall(MCL_CURRENT) would lock
  * the driver's own memory too, which counts against the limit where
  * mmlab's process has none: run only without a limit (or with 0: EPERM).
  */
@@ -649,13 +651,13 @@ static int64_t do_lock(const struct cf_req *q, char *why)
 		return -CF_SKIP;
 	switch (q->arg) {
 	case SCN_OP_MLOCK:
-		r = mlock(a, q->len);
+		r = syscall(SYS_mlock, a, q->len);
 		break;
 	case SCN_OP_MLOCK2:
 		r = syscall(SYS_mlock2, a, q->len, (unsigned)q->arg2);
 		break;
 	case SCN_OP_MUNLOCK:
-		r = munlock(a, q->len);
+		r = syscall(SYS_munlock, a, q->len);
 		break;
 	case SCN_OP_MLOCKALL:
 		if ((q->arg2 & MCL_CURRENT) &&
@@ -663,10 +665,10 @@ static int64_t do_lock(const struct cf_req *q, char *why)
 			snprintf(why, CF_WHY_LEN, "mlockall(MCL_CURRENT) would count the runner's memory");
 			return -CF_SKIP;
 		}
-		r = mlockall((int)q->arg2);
+		r = syscall(SYS_mlockall, (int)q->arg2);
 		break;
 	case SCN_OP_MUNLOCKALL:
-		r = munlockall();
+		r = syscall(SYS_munlockall);
 		break;
 	default:
 		if (q->len == UINT64_MAX)
@@ -747,21 +749,6 @@ static int64_t do_smaps(const struct cf_req *q, const unsigned char *pat, char *
 	return kb;
 }
 
-/* n pagemap entries from addr into out (at most MAX_HOST_PIN) */
-static int pagemap_read(uint64_t addr, uint64_t n, uint64_t *out)
-{
-	int fd = open("/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -errno;
-	r = pread(fd, out, n * 8, (addr / PAGE) * 8);
-	close(fd);
-	if (r < 0)
-		return -errno;
-	return r == (ssize_t)(n * 8) ? 0 : -EIO;
-}
-
 static int64_t do_pin_check(const struct cf_req *q, char *why)
 {
 	if (runtime_clash(q->addr, q->len * PAGE, why))
@@ -771,131 +758,6 @@ static int64_t do_pin_check(const struct cf_req *q, char *why)
 		return -CF_SKIP;
 	}
 	return 0;
-}
-
-/*
- * io_uring_register_buffers: pin_user_pages(FOLL_WRITE | FOLL_LONGTERM).
- * The ring goes to the runner, which holds the pin from then on: a
- * device's pin outlives the process that took it.  An io_uring file
- * cannot travel over a socket, so the runner takes it with
- * pidfd_getfd() and then asks this process to close its own (CLOSE).
- */
-/*
- * Rings made when the process starts, before the scenario maps anything:
- * a ring's own mappings (SQ, CQ, SQEs) then lie among the driver's, never
- * in a hole the scenario left (where a pin across the hole would find
- * them and succeed).  A used ring stays mapped (unmapping it would make a
- * hole of its own); only its descriptor goes.  A forked process has none
- * of its own (its parent's are the parent's), and sets one up when it pins.
- */
-#define URING_POOL	4
-static struct {
-	struct io_uring ring;
-	struct io_uring_params par;
-} uring_pool[URING_POOL];
-static int uring_pool_n, uring_pool_next;	/* under d.lock */
-
-static void uring_pool_fill(void)
-{
-	while (uring_pool_n < URING_POOL &&
-	       io_uring_queue_init_params(4, &uring_pool[uring_pool_n].ring, &uring_pool[uring_pool_n].par) == 0)
-		uring_pool_n++;
-}
-
-/* After fork: the inherited rings belong to the parent's process. */
-static void uring_pool_forget(void)
-{
-	for (int i = uring_pool_next; i < uring_pool_n; i++)
-		close(uring_pool[i].ring.ring_fd);
-	uring_pool_n = uring_pool_next = 0;
-}
-
-static int64_t pin_uring(const struct cf_req *q, char *why, int64_t *fdnum,
-			 uint64_t *pfns, struct io_uring_params *par)
-{
-	struct iovec iov = { (void *)q->addr, q->len * PAGE };
-	struct io_uring ring;
-	bool pooled = false;
-	int64_t r = do_pin_check(q, why);
-
-	if (r)
-		return r;
-	pthread_mutex_lock(&d.lock);
-	if (uring_pool_next < uring_pool_n) {
-		ring = uring_pool[uring_pool_next].ring;
-		*par = uring_pool[uring_pool_next].par;
-		uring_pool_next++;
-		pooled = true;
-	}
-	pthread_mutex_unlock(&d.lock);
-	if (!pooled) {
-		memset(par, 0, sizeof(*par));
-		r = io_uring_queue_init_params(4, &ring, par);
-		if (r < 0) {
-			snprintf(why, CF_WHY_LEN, "io_uring_setup: %s", strerror((int)-r));
-			return -CF_SKIP;
-		}
-	}
-	r = io_uring_register_buffers(&ring, &iov, 1);
-	if (r == 0)
-		r = pagemap_read(q->addr, q->len, pfns);
-	if (r == 0) {
-		*fdnum = dup(ring.ring_fd);
-		r = *fdnum < 0 ? -errno : (int64_t)q->len;
-	}
-	if (pooled)
-		close(ring.ring_fd);
-	else
-		io_uring_queue_exit(&ring);
-	return r;
-}
-
-/*
- * vmsplice: get_user_pages() references held by a pipe.  The pipe's read
- * end goes to the runner, which reads the pages through tee() copies.
- */
-static int64_t pin_vmsplice(const struct cf_req *q, char *why, int *fd,
-			    uint64_t *pfns)
-{
-	struct iovec iov = { (void *)q->addr, q->len * PAGE };
-	int64_t r = do_pin_check(q, why);
-	int p[2];
-	ssize_t n;
-
-	if (r)
-		return r;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if (fcntl(p[1], F_SETPIPE_SZ, (int)(q->len * PAGE)) < 0) {
-		r = -errno;
-		/* over fs/pipe-max-size, without CAP_SYS_RESOURCE: not the scenario's EPERM */
-		if (r == -EPERM) {
-			snprintf(why, CF_WHY_LEN, "a pipe of %llu KiB is over the host's "
-				 "pipe-max-size", (unsigned long long)(q->len * PAGE) >> 10);
-			r = -CF_SKIP;
-		}
-		goto out;
-	}
-	n = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK);
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	if ((uint64_t)n != q->len * PAGE) {
-		r = -EFAULT;	/* a partial get: the page that stopped it faulted */
-		goto out;
-	}
-	r = pagemap_read(q->addr, q->len, pfns);
-	if (r == 0) {
-		*fd = p[0];
-		p[0] = -1;
-		r = q->len;
-	}
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	close(p[1]);
-	return r;
 }
 
 /* ---- tasks ---- */
@@ -1004,7 +866,7 @@ static int64_t new_process(int sock)
 			close(d.chan[i]);
 		d.nchan = 0;
 		pthread_mutex_init(&d.lock, NULL);
-		uring_pool_forget();
+		cf_uring_pool_forget();
 		cf_driver_main(sock);
 	}
 	close(sock);
@@ -1049,10 +911,13 @@ static void pin_reply(int sock, const struct cf_req *q, struct cf_rep *rep)
 	int fd = -1;
 
 	rep->fd = -1;
-	if (q->op == CF_REQ_PIN_URING)
-		rep->ret = pin_uring(q, rep->why, &rep->fd, out.pfns, &out.par);
+	rep->ret = do_pin_check(q, rep->why);
+	if (rep->ret)
+		;
+	else if (q->op == CF_REQ_PIN_URING)
+		rep->ret = cf_pin_uring(q, rep->why, &rep->fd, out.pfns, &out.par);
 	else
-		rep->ret = pin_vmsplice(q, rep->why, &fd, out.pfns);
+		rep->ret = cf_pin_vmsplice(q, rep->why, &fd, out.pfns);
 	if (rep->ret > 0) {
 		memmove(&out.pfns[q->len], &out.par, sizeof(out.par));
 		rep->n = q->len * 8 + sizeof(out.par);
@@ -1101,7 +966,7 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		}
 		break;
 	case CF_REQ_PAGEMAP:
-		rep.ret = q->len > MAX_HOST_PIN ? -EINVAL : pagemap_read(q->addr, q->len, pm);
+		rep.ret = q->len > MAX_HOST_PIN ? -EINVAL : cf_pagemap_read(q->addr, q->len, pm);
 		if (rep.ret == 0) {
 			rep.n = q->len * 8;
 			data = pm;
@@ -1207,7 +1072,7 @@ void cf_driver_main(int sock)
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (d.bounce == MAP_FAILED)
 			_exit(1);
-		uring_pool_fill();
+		cf_uring_pool_fill();
 		stack_pool = mmap(NULL, STACK_POOL * STACK_SIZE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (stack_pool == MAP_FAILED)
