@@ -3,6 +3,7 @@
 #
 # For every entry `MMLAB bugs --names` lists:
 #   caught   `mmlab fuzz --seed S --ops 3000 --inject-bug NAME --out F`
+#            (shrinking for at most 30 s: `--shrink-time 30`)
 #            plus the entry's own options (`mmlab bugs --fuzz-options NAME`:
 #            --devices, --oom, ...) exits 1 for at least one seed of SEEDS,
 #            on the default machine or with `--ram 2M --swap 1M`: the fuzzer
@@ -138,7 +139,7 @@ done
 for s in $runs; do
 	for bug in $bugs; do
 		job "$bug-$s" $(run_args "$s") $(cat "$tmp/$bug.opts") --ops "$ops" \
-			--inject-bug "$bug" --out "$tmp/$bug-$s.scn"
+			--shrink-time 30 --inject-bug "$bug" --out "$tmp/$bug-$s.scn"
 	done
 	job "clean-$s" $(run_args "$s") --ops "$ops"
 	job "clean-$s-devices" $(run_args "$s") --devices --ops "$ops"

@@ -298,6 +298,8 @@ static void fuzz_usage(FILE *f)
 		   "  -s, --seed N           the run's seed (default 1)\n"
 		   "  -n, --ops N            operations to run (default 10000)\n"
 		   "  -t, --time S           stop after S seconds (default: no limit)\n"
+		   "      --shrink-time S    shrink a divergence for at most S seconds\n"
+		   "                         (default 60)\n"
 		   "  -p, --procs N          most live processes at once (default 4)\n"
 		   "      --ram BYTES        simulated RAM, 256K to 64G: 16M, 0x1000000 (default 16M)\n"
 		   "      --swap BYTES       a swap device of that size, and reclaim, swapon,\n"
@@ -386,6 +388,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "seed",        required_argument, NULL, 's' },
 		{ "ops",         required_argument, NULL, 'n' },
 		{ "time",        required_argument, NULL, 't' },
+		{ "shrink-time", required_argument, NULL, 'H' },
 		{ "procs",       required_argument, NULL, 'p' },
 		{ "ram",         required_argument, NULL, 'R' },
 		{ "swap",        required_argument, NULL, 'S' },
@@ -427,11 +430,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 			o.ops = (long)v;
 			break;
 		case 't':
+		case 'H':
 			errno = 0;
-			o.time_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o.time_s >= 0)) {
-				fprintf(stderr, "mmlab fuzz: --time: expected seconds, got '%s'\n",
-					optarg);
+			*(c == 't' ? &o.time_s : &o.shrink_s) = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(strtod(optarg, NULL) >= 0)) {
+				fprintf(stderr, "mmlab fuzz: --%s: expected seconds, got '%s'\n",
+					c == 't' ? "time" : "shrink-time", optarg);
 				return 2;
 			}
 			break;

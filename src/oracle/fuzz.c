@@ -170,6 +170,44 @@ static char *library_layout(struct mml_task *t)
 }
 
 /*
+ * What the layout check found wrong, as the reproducer's last statement, so
+ * that `mmlab run` sees it too: the model's VmFlags of the VMA at addr
+ * (its protection and every flag the check compares), or that nothing is
+ * mapped there (model NULL).
+ */
+static void print_layout_expect(struct run *r, int task, uint64_t addr, const char *model)
+{
+	static const char *const flags[] = { "dc", "wf", "mt", "hg", "nh", "lo", "lf" };
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	if (!model) {
+		scn_op_init(&s, SCN_OP_EXPECT_VMAS);
+		s.len = PG;
+		s.cmp = SCN_EQ;
+		s.value = 0;
+	} else {
+		scn_op_init(&s, SCN_OP_EXPECT_VMA);
+		for (int i = 0; i < 3; i++) {
+			int bit = scn_vm_flag(i == 0 ? "rd" : i == 1 ? "wr" : "ex", 2);
+
+			*(model[i] != '-' ? &s.pm_set : &s.pm_clear) |= 1ULL << bit;
+		}
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+			char word[4] = { ' ', flags[i][0], flags[i][1], 0 };
+			int bit = scn_vm_flag(flags[i], 2);
+
+			*(strstr(model, word) ? &s.pm_set : &s.pm_clear) |= 1ULL << bit;
+		}
+	}
+	s.task = FZ_SYM(FZ_TASK, task);
+	s.addr.sym = -1;
+	s.addr.off = addr;
+	fuzz_print(r->scn, &s);
+}
+
+/*
  * The layout check: the library's /proc/PID/maps and the model's pages must
  * agree on which pages are mapped and how.  (The library merges VMAs the
  * model knows nothing of, so compare page by page.)
@@ -212,6 +250,7 @@ static void compare_layout(struct run *r, int task)
 			fuzz_diverge(r, "T%d: the library and the model disagree about the mapping at %#" PRIx64
 				" (library %s, model %s)", task, at, la == at && la < lb ? lp : "unmapped",
 				ma == at && ma < mb ? mp : "unmapped");
+			print_layout_expect(r, task, at, ma == at && ma < mb ? mp : NULL);
 			break;
 		}
 		/* Same start, same protection: consume the shorter. */
@@ -385,7 +424,7 @@ int fuzz_run(const struct fuzz_opts *in)
 		free(r.why_maps);
 		free(r.why_model);
 		/* Shrink what led there, checking every operation from now on. */
-		double deadline = fuzz_now() + SHRINK_SECONDS;
+		double deadline = fuzz_now() + (o.shrink_s > 0 ? o.shrink_s : SHRINK_SECONDS);
 
 		m = fuzz_shrink(&o, ops, n, r.why, deadline);
 		m = fuzz_shrink_tasks(&o, ops, m, r.why, deadline);

@@ -16,6 +16,7 @@ struct fuzz_opts {
 	uint64_t seed;		/* same seed and version, same run */
 	long ops;		/* operations to run (0: default 10000) */
 	double time_s;		/* stop after this many seconds (0: no limit) */
+	double shrink_s;	/* shrink a divergence for at most this long (0: SHRINK_SECONDS) */
 	int procs;		/* most live processes at once (0: default 4) */
 	uint64_t ram;		/* simulated RAM in bytes (0: default 16 MiB) */
 	uint64_t swap;		/* a memory-backed swap device of this size (0: none) */

@@ -239,17 +239,22 @@ static void pr_clear_refs(const struct scn_printer *pr, const struct scn_op *op)
 /* ---- expect vma ---- */
 
 /*
- * expect vma A ADDR LEN [FLAG...]: a VMA spans exactly [ADDR, ADDR+LEN),
- * and has each FLAG of its VmFlags (two letters as smaps spells them:
- * rd, wr, mr, ac ...; !ac: must not have it).  Flags not named are not
- * looked at: kernels differ in those they show (sd needs soft-dirty).
+ * expect vma A ADDR [LEN] [FLAG...]: a VMA spans exactly [ADDR, ADDR+LEN)
+ * (without LEN: the VMA that holds ADDR, whatever its bounds), and has
+ * each FLAG of its VmFlags (two letters as smaps spells them: rd, wr,
+ * mr, ac ...; !ac: must not have it).  Flags not named are not looked
+ * at: kernels differ in those they show (sd needs soft-dirty).
  */
 static int ex_vma(struct scn_parser *p, struct scn_op *op)
 {
 	struct scn_tok *t;
 
-	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0 ||
-	    scn_parse_len(p, "length", &op->len) < 0)
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_addr(p, &op->addr) < 0)
+		return -1;
+	/* A length starts with a digit; a flag never does. */
+	t = scn_peek(p);
+	op->has_len = t && t->n && t->s[0] >= '0' && t->s[0] <= '9';
+	if (op->has_len && scn_parse_len(p, "length", &op->len) < 0)
 		return -1;
 	while ((t = scn_peek(p))) {
 		bool not = t->n > 0 && t->s[0] == '!';
@@ -273,7 +278,7 @@ static bool vma_holds(const struct scn_op *op, uint64_t addr, uint64_t lo, uint6
 {
 	size_t o = 0;
 
-	if (lo != addr || hi != addr + op->len)
+	if (op->has_len && (lo != addr || hi != addr + op->len))
 		o += snprintf(why + o, n - o, " spans ADDR%+lld to ADDR%+lld", (long long)(lo - addr),
 			      (long long)(hi - addr));
 	for (int b = 0; b < 63 && o < n; b++) {
@@ -305,6 +310,8 @@ static int run_expect_vma(struct scn_runner *r, const struct scn_op *op)
 		return scn_fail(r, "smaps of %s: got %s", w, scn_errno_name(-ret));
 	if (vma_holds(op, a, lo, hi, (uint64_t)mask, why, sizeof(why)))
 		return SCN_PASS;
+	if (!op->has_len)
+		return scn_fail(r, "expected the VMA at %s to have its flags, got one that%s", w, why);
 	return scn_fail(r, "expected a VMA of %llu bytes at %s with its flags, got one that%s",
 			(unsigned long long)op->len, w, why);
 }
@@ -333,7 +340,8 @@ static void pr_expect_vma(const struct scn_printer *pr, const struct scn_op *op)
 	fprintf(pr->f, "expect vma");
 	scn_print_sym(pr, op->task);
 	scn_print_addr(pr, &op->addr);
-	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	if (op->has_len)
+		fprintf(pr->f, " %llu", (unsigned long long)op->len);
 	for (int b = 0; b < 63; b++) {
 		if ((op->pm_set >> b) & 1)
 			fprintf(pr->f, " %s", scn_vm_flag_name(b));
@@ -722,7 +730,7 @@ const struct scn_cmd scn_proc_cmds[] = {
 	  ex_stat, run_expect_stat, obs_expect_stat, pr_expect_stat },
 	{ "clear_refs", "TASK TYPE [ result ]", SCN_OP_CLEAR_REFS, 0,
 	  st_clear_refs, run_clear_refs, obs_clear_refs, pr_clear_refs },
-	{ "expect vma", "TASK ADDR LEN [FLAG...]", SCN_OP_EXPECT_VMA, 0,
+	{ "expect vma", "TASK ADDR [LEN] [FLAG...]", SCN_OP_EXPECT_VMA, 0,
 	  ex_vma, run_expect_vma, obs_expect_vma, pr_expect_vma },
 	{ "expect vma-count", "TASK ADDR LEN CMP VALUE", SCN_OP_EXPECT_VMAS, 0,
 	  ex_vmas, run_expect_vmas, obs_expect_vmas, pr_expect_vmas },

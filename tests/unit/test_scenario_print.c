@@ -41,6 +41,8 @@ static const struct { const char *in, *out; } lines[] = {
 	  "q = mremap A p 8192 8192 maymove,fixed p+1048576" },
 	{ "q = mremap A p 8k 8k maymove,dontunmap", "q = mremap A p 8192 8192 maymove,dontunmap" },
 	{ "mlock A p 4k", "mlock A p 4096" },
+	{ "expect vma A p 4k rd !lo", "expect vma A p 4096 rd !lo" },
+	{ "expect vma A p+8k lo lf !wr", "expect vma A p+8192 !wr lo lf" },
 	{ "mlock2 A p+4k 8k MLOCK_ONFAULT => EINVAL", "mlock2 A p+4096 8192 onfault => EINVAL" },
 	{ "mlock2 A p 4k 2", "mlock2 A p 4096 0x2" },
 	{ "munlock A p 1", "munlock A p 1" },
