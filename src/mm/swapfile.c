@@ -294,7 +294,7 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 	}
 	si->flags = SWP_USED | SWP_WRITEOK;
 	atomic_long_add((long)max - 1, &m->nr_swap_pages);
-	m->total_swap_pages += (long)max - 1;
+	WRITE_ONCE(m->total_swap_pages, m->total_swap_pages + (long)max - 1);
 	WRITE_ONCE(m->swap_info[type], si);
 	spin_unlock(&m->swap_lock);
 	return op_exit(m, type);
@@ -494,7 +494,7 @@ int mml_swapoff(struct mml_machine *m, int type)
 	spin_lock(&si->lock);
 	si->flags &= ~SWP_WRITEOK;
 	atomic_long_add(-(long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
-	m->total_swap_pages -= (long)si->max - 1;
+	WRITE_ONCE(m->total_swap_pages, m->total_swap_pages - ((long)si->max - 1));
 	spin_unlock(&si->lock);
 	spin_unlock(&m->swap_lock);
 
@@ -505,7 +505,7 @@ int mml_swapoff(struct mml_machine *m, int type)
 		spin_lock(&si->lock);
 		si->flags |= SWP_WRITEOK;
 		atomic_long_add((long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
-		m->total_swap_pages += (long)si->max - 1;
+		WRITE_ONCE(m->total_swap_pages, m->total_swap_pages + (long)si->max - 1);
 		spin_unlock(&si->lock);
 		spin_unlock(&m->swap_lock);
 		return op_exit(m, err == -EBUSY ? -ENOMEM : err);
@@ -547,6 +547,6 @@ long swap_teardown(struct mml_machine *m)
 		swap_info_free(m, si);
 	}
 	atomic_long_set(&m->nr_swap_pages, 0);
-	m->total_swap_pages = 0;
+	WRITE_ONCE(m->total_swap_pages, 0);
 	return leaked;
 }
