@@ -430,15 +430,18 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 			o.ops = (long)v;
 			break;
 		case 't':
-		case 'H':
+		case 'H': {
+			double *secs = c == 't' ? &o.time_s : &o.shrink_s;
+
 			errno = 0;
-			*(c == 't' ? &o.time_s : &o.shrink_s) = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(strtod(optarg, NULL) >= 0)) {
+			*secs = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(*secs >= 0)) {
 				fprintf(stderr, "mmlab fuzz: --%s: expected seconds, got '%s'\n",
 					c == 't' ? "time" : "shrink-time", optarg);
 				return 2;
 			}
 			break;
+		}
 		case 'p':
 			machine_given = true;
 			if (opt_range("fuzz", "procs", optarg, 1, 64, &v))
