@@ -67,6 +67,7 @@ struct inode {
 	atomic_t i_count;			/* (A) references: open files, mappings through them, the dentry */
 	int64_t i_blocks;			/* (A) 512-byte blocks (shmem: pages allocated; disk: the host's) */
 	long i_acct_pages;			/* (C) shmem: commit charged at setup (shmem_acct_size), back at eviction */
+	bool i_noreserve;			/* (C) shmem: charged to the commit a page at a time instead (SHMEM_F_NORESERVE) */
 	unsigned int seals;			/* (I) F_SEAL_* (shmem: memfd seals; others F_SEAL_SEAL) */
 	struct rw_semaphore i_rwsem;		/* (I) writes, truncate, fallocate */
 	struct super_block *i_sb;		/* (C) */

@@ -406,12 +406,15 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	/*
 	 * __mmap_region()'s charge: what the mapping adds to the commit, less
 	 * what the accounted mappings it replaces had (their charge passes
-	 * to it: charged again here, given back by the munmap below).
+	 * to it: charged again here, given back by the munmap below).  A
+	 * mapping that adds nothing asks for nothing, so that even a commit
+	 * over the limit lets it through, as Linux's.
 	 */
 	if (accountable_mapping(vm_flags)) {
 		long replaced = (flags & MAP_FIXED) ? accounted_pages(mm, addr, addr + len) : 0;
+		long asked = (long)(len >> PAGE_SHIFT) - replaced;
 
-		if (__vm_enough_memory(mm->machine, mm, (long)(len >> PAGE_SHIFT) - replaced))
+		if (asked && __vm_enough_memory(mm->machine, mm, asked))
 			return -ENOMEM;
 		vm_acct_memory(mm->machine, replaced);
 		charged = (long)(len >> PAGE_SHIFT);

@@ -28,13 +28,26 @@ enum sgp_type {
 	SGP_FALLOC,	/* fallocate(): allocate, past the end too */
 };
 
+/*
+ * shmem_inode_acct_blocks(): a page more in the cache or in swap.  An
+ * inode without a size charge (tmpfs files, memfd, MAP_NORESERVE shared
+ * anonymous memory) charges the commit for it (shmem_acct_blocks); then
+ * the mount's size.  Either refusal is ENOSPC, so that a fault gets
+ * SIGBUS rather than the OOM killer.  Linux asks on behalf of current's
+ * mm, whose size lowers the user reserve in mode 2; mmlab sums that size
+ * under mmap_lock, which write() does not hold, so it asks for no mm.
+ */
 static bool shmem_charge(struct inode *inode, long pages)
 {
 	struct super_block *sb = inode->i_sb;
 
+	if (inode->i_noreserve && __vm_enough_memory(sb->machine, NULL, pages))
+		return false;
 	if (sb->s_max_blocks &&
 	    atomic_long_add_return(pages, &sb->s_used_blocks) > (long)sb->s_max_blocks) {
 		atomic_long_add(-pages, &sb->s_used_blocks);
+		if (inode->i_noreserve)
+			vm_unacct_memory(sb->machine, pages);
 		return false;
 	}
 	if (!sb->s_max_blocks)
@@ -43,10 +56,13 @@ static bool shmem_charge(struct inode *inode, long pages)
 	return true;
 }
 
+/* shmem_inode_unacct_blocks(): pages that left the cache and swap for good. */
 void shmem_uncharge(struct inode *inode, long pages)
 {
 	atomic_long_add(-pages, &inode->i_sb->s_used_blocks);
 	atomic_long_add(-pages * (long)(PAGE_SIZE / 512), (atomic_long_t *)&inode->i_blocks);
+	if (inode->i_noreserve)
+		vm_unacct_memory(inode->i_sb->machine, pages);
 }
 
 static swp_entry_t radix_to_swp_entry(void *entry) { return (swp_entry_t){ .val = xa_to_value(entry) }; }
@@ -482,7 +498,12 @@ int shmem_unuse(struct mml_machine *m, unsigned int type)
 
 /* ---- the file system ---------------------------------------------------------------- */
 
-static int shmem_create(struct inode *inode, const char *name) { return 0; }
+/* A tmpfs file is charged page by page (shmem_mknod passes VM_NORESERVE). */
+static int shmem_create(struct inode *inode, const char *name)
+{
+	inode->i_noreserve = true;
+	return 0;
+}
 static int shmem_lookup(struct inode *inode, const char *name) { return -ENOENT; }
 static int shmem_unlink(struct inode *inode) { return 0; }
 
@@ -546,6 +567,7 @@ struct file *shmem_file_setup(struct mml_machine *m, const char *name, int64_t s
 	if (!inode)
 		return NULL;
 	inode->seals = seals;
+	inode->i_noreserve = true;	/* shmem_zero_setup() charges the size instead, unless MAP_NORESERVE */
 	i_size_write(inode, size);
 	file = alloc_file(inode, FMODE_READ | FMODE_WRITE, O_RDWR);
 	iput(inode);	/* the file holds it now */
@@ -571,6 +593,7 @@ int shmem_zero_setup(struct vm_area_struct *vma)
 		return -ENOMEM;
 	}
 	file_inode(file)->i_acct_pages = pages;
+	file_inode(file)->i_noreserve = !pages;
 	vma->vm_file = file;
 	vma->vm_pgoff = 0;
 	return shmem_mmap(file, vma);

@@ -18,10 +18,19 @@
  *    ratio% of RAM, or overcommit_kbytes) less the reserves; MAP_NORESERVE
  *    counts there; mode 0 refuses one request larger than RAM + swap;
  *    mode 1 refuses nothing.  overcommit_ratio and overcommit_kbytes each
- *    zero the other.
+ *    zero the other.  A call that adds nothing asks nothing: a MAP_FIXED
+ *    mapping over as much accounted memory passes even over the limit.
+ *  - tmpfs files, memfd and MAP_SHARED|MAP_ANONYMOUS|MAP_NORESERVE
+ *    (SHMEM_F_NORESERVE) charge a page as it enters the file (write,
+ *    fault, fallocate; not a read of a hole) and give it back when it
+ *    leaves (truncate, hole punch, the file's end); a swapped-out page
+ *    stays charged.  Refused, write() fails with ENOSPC and a fault is
+ *    SIGBUS (shmem_acct_blocks' failure is reported as -ENOSPC).
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 
 #include "../harness.h"
@@ -133,6 +142,12 @@ TEST(strict_overcommit_refuses_past_the_commit_limit)
 	CHECK_EQ(mml_fork(t, &c), -ENOMEM);		/* the child's copy would not fit */
 	CHECK(!c);
 	CHECK_EQ(committed(m), base + room / 2 / 4 * 4);	/* nothing left charged by the refusals */
+	/* over the limit, a MAP_FIXED mapping that replaces as much accounted memory asks for nothing */
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/overcommit_kbytes", "1024"), 0);
+	CHECK_EQ(mml_mmap(t, BASE + (1ULL << 30), 4096, H_RW, H_ANON | MAP_FIXED, -1, 0), -ENOMEM);
+	CHECK_EQ(mml_mmap(t, BASE, (uint64_t)(room / 2) << 10, H_RW, H_ANON | MAP_FIXED, -1, 0), (long)BASE);
+	CHECK_EQ(committed(m), base + room / 2 / 4 * 4);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/overcommit_ratio", "50"), 0);
 
 	/* kbytes and ratio zero each other; CommitLimit follows */
 	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/overcommit_kbytes", "4096"), 0);
@@ -161,6 +176,69 @@ TEST(guess_refuses_one_request_larger_than_ram_and_swap_always_refuses_none)
 	CHECK_EQ(mml_mmap(t, BASE + (1ULL << 42), 1ULL << 40, H_RW, H_ANON | MAP_FIXED, -1, 0),
 		 (long)(BASE + (1ULL << 42)));
 	CHECK_EQ(mml_munmap(t, BASE + (1ULL << 42), 1ULL << 40), 0);
+	H_END(m);
+}
+
+TEST(tmpfs_and_memfd_charge_page_by_page)
+{
+	struct mml_machine *m = h_machine(16 << 20);
+	struct mml_task *t = h_spawn(m);
+	char buf[4096] = { 7 };
+	long base, room;
+	int fd, tf;
+
+	REQUIRE(t);
+	base = committed(m);
+	fd = mml_memfd_create(t, "acct", 0);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(mml_ftruncate(t, fd, 64 << 10), 0);
+	CHECK_EQ(committed(m), base);			/* a size is no page */
+	CHECK_EQ(mml_pread(t, fd, buf, sizeof(buf), 0), (long)sizeof(buf));
+	CHECK_EQ(committed(m), base);			/* a hole read allocates nothing */
+	CHECK_EQ(mml_pwrite(t, fd, buf, sizeof(buf), 8192), (long)sizeof(buf));
+	CHECK_EQ(committed(m), base + 4);
+	CHECK_EQ(mml_mmap(t, BASE, 64 << 10, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0), (long)BASE);
+	CHECK_EQ(mml_read(t, BASE + 4096, buf, 1), 0);
+	CHECK_EQ(committed(m), base + 8);		/* a read fault fills the hole */
+	CHECK_EQ(mml_fallocate(t, fd, 0, 16 << 10, 16 << 10), 0);
+	CHECK_EQ(committed(m), base + 24);
+	CHECK_EQ(mml_fallocate(t, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 16 << 10, 8 << 10), 0);
+	CHECK_EQ(committed(m), base + 16);
+	CHECK_EQ(mml_ftruncate(t, fd, 4096), 0);
+	CHECK_EQ(committed(m), base);			/* only page 0 was ever read: a hole */
+	CHECK_EQ(mml_munmap(t, BASE, 64 << 10), 0);
+	CHECK_EQ(mml_pwrite(t, fd, buf, sizeof(buf), 0), (long)sizeof(buf));
+	CHECK_EQ(committed(m), base + 4);
+	CHECK_EQ(mml_close(t, fd), 0);
+	CHECK_EQ(committed(m), base);			/* the file's end gives it back */
+
+	/* MAP_SHARED|MAP_ANONYMOUS|MAP_NORESERVE: charged as touched */
+	CHECK_EQ(mml_mmap(t, BASE, 64 << 10, H_RW, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0),
+		 (long)BASE);
+	CHECK_EQ(committed(m), base);
+	CHECK(h_fill(t, BASE, 8192, 3));
+	CHECK_EQ(committed(m), base + 8);
+	CHECK_EQ(mml_munmap(t, BASE, 64 << 10), 0);
+	CHECK_EQ(committed(m), base);
+
+	/* strict mode: write() past the limit is ENOSPC, a fault SIGBUS, nothing charged by either */
+	REQUIRE_EQ(mml_sys_write(m, "/proc/sys/vm/overcommit_memory", "2"), 0);
+	room = mml_meminfo(m, "CommitLimit") - committed(m) - 512;
+	REQUIRE(room > 64);
+	tf = mml_open(t, "/dev/shm/acct", O_RDWR | O_CREAT, 0600);
+	REQUIRE(tf >= 0);
+	CHECK_EQ(mml_ftruncate(t, tf, (room + 64) << 10), 0);
+	CHECK_EQ(mml_fallocate(t, tf, 0, 0, (room - 4) << 10), 0);
+	CHECK_EQ(committed(m), base + (room - 4) / 4 * 4);
+	CHECK_EQ(mml_pwrite(t, tf, buf, 4096, (room + 32) << 10), -ENOSPC);
+	CHECK_EQ(mml_mmap(t, BASE, (uint64_t)(room + 64) << 10, H_RW, MAP_SHARED | MAP_FIXED, tf, 0), (long)BASE);
+	CHECK_EQ(mml_write(t, BASE + ((uint64_t)(room + 32) << 10), buf, 1), -EIO);	/* SIGBUS */
+	CHECK_EQ(committed(m), base + (room - 4) / 4 * 4);
+	CHECK_EQ(mml_munmap(t, BASE, (uint64_t)(room + 64) << 10), 0);
+	CHECK_EQ(mml_close(t, tf), 0);
+	CHECK_EQ(committed(m), base + (room - 4) / 4 * 4);	/* still named: the pages stay */
+	CHECK_EQ(mml_unlink(t, "/dev/shm/acct"), 0);
+	CHECK_EQ(committed(m), base);
 	H_END(m);
 }
 
