@@ -23,6 +23,7 @@ struct check_state {
 	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
 	long anon_mapped, tables, errors;
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
+	long committed;		/* the charges the VMAs and shmem inodes found stand for */
 	FILE *out;
 };
 
@@ -41,6 +42,7 @@ enum invariant {
 	INV_TAGS,		/* tagged ptes only in VM_MTE VMAs, over tagged pages; records in used slots */
 	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
 	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
+	INV_COMMIT,		/* Committed_AS = the VM_ACCOUNT VMAs' pages + shmem's charges */
 };
 
 #define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
@@ -369,6 +371,26 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 	if (mm->locked_vm < locked)
 		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages", mm->tgid,
 		     mm->locked_vm, locked);
+}
+
+/*
+ * What mm stands for in the commit: its VM_ACCOUNT VMAs, whole.  Linux
+ * gives VM_ACCOUNT only to private memory that MAP_NORESERVE did not
+ * exempt (accountable_mapping, mprotect_fixup).
+ */
+static void note_mm_commit(struct check_state *st, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	for_each_vma(mm, vma) {
+		if (!(vma->vm_flags & VM_ACCOUNT))
+			continue;
+		st->committed += (long)vma_pages(vma);
+		if (vma->vm_flags & (VM_SHARED | VM_NORESERVE))
+			FAIL(st, INV_COMMIT, "mm %d: VMA %#lx-%#lx is VM_ACCOUNT and %s", mm->tgid,
+			     (unsigned long)vma->vm_start, (unsigned long)vma->vm_end,
+			     (vma->vm_flags & VM_SHARED) ? "shared" : "VM_NORESERVE");
+	}
 }
 
 static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
@@ -752,8 +774,14 @@ static void check_files(struct check_state *st)
 				FAIL(st, INV_COUNTERS, "%s%s: i_blocks %lld, but %lu pages are charged", sb->s_root,
 				     inode->i_name, (long long)inode->i_blocks, pages + swapped);
 			file_pages += (long)pages;
-			if (sb->s_swapbacked)
+			if (sb->s_swapbacked) {
 				shmem_pages += (long)pages;
+				/* shmem_acct_size's charge, or shmem_acct_blocks' for each page held */
+				st->committed += inode->i_acct_pages + (inode->i_noreserve ? (long)(pages + swapped) : 0);
+				if (inode->i_acct_pages && inode->i_noreserve)
+					FAIL(st, INV_COMMIT, "%s%s: charged both for its size and page by page",
+					     sb->s_root, inode->i_name);
+			}
 		}
 	}
 	if (file_pages + global_vm_stat(m, NR_SWAPCACHE) != global_vm_stat(m, NR_FILE_PAGES))
@@ -871,6 +899,7 @@ int mml_check_locked(struct mml_machine *m)
 			st.errors++;
 		check_mm_tables(&st, mm);
 		check_tlbs(&st, mm);
+		note_mm_commit(&st, mm);
 	}
 	check_anon_vmas(&st);
 	spin_unlock(&m->tasks_lock);
@@ -878,6 +907,9 @@ int mml_check_locked(struct mml_machine *m)
 	check_frames(&st);
 	check_split_queue(&st);
 	check_files(&st);
+	if (st.committed != atomic_long_read(&m->vm_committed_as))
+		FAIL(&st, INV_COMMIT, "Committed_AS is %ld pages, the VM_ACCOUNT VMAs and shmem's charges %ld",
+		     atomic_long_read(&m->vm_committed_as), st.committed);
 	check_swap(&st);
 	free(st.maps);
 	free(st.table);
