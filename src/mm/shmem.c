@@ -353,12 +353,19 @@ static int shmem_setattr_size(struct inode *inode, int64_t size)
 	if ((size < oldsize && (inode->seals & F_SEAL_SHRINK)) || (size > oldsize && (inode->seals & F_SEAL_GROW)))
 		return -EPERM;
 	i_size_write(inode, size);
-	if (size < oldsize) {
+	/*
+	 * shmem_setattr(): a size that does not grow truncates, the same size
+	 * too: what fallocate(FALLOC_FL_KEEP_SIZE) put past the end goes, and
+	 * the rest of the last page is zeroed.
+	 */
+	if (size <= oldsize) {
 		int64_t holebegin = (size + (int64_t)PAGE_SIZE - 1) & ~(int64_t)(PAGE_SIZE - 1);
 
-		unmap_mapping_range(inode->i_mapping, holebegin, 0, true);
+		if (oldsize > holebegin)
+			unmap_mapping_range(inode->i_mapping, holebegin, 0, true);
 		shmem_undo_range(inode, size, -1);
-		unmap_mapping_range(inode->i_mapping, holebegin, 0, true);
+		if (oldsize > holebegin)
+			unmap_mapping_range(inode->i_mapping, holebegin, 0, true);
 	}
 	return 0;
 }
