@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock "
+		"^  migrate " "^  lock " "^  commit "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -296,6 +296,16 @@ run "bench lock --no-native" 0 bench lock --size 64K --reps 1 --no-native &&
 if grep -q "^native " "$log"; then
 	fail "bench lock --no-native prints no native row"
 fi
+
+run "bench commit prints its table" 0 bench commit --size 1M --reps 1 &&
+	has "bench commit prints its table" \
+		"^mmlab +mmap \+ munmap, 64 KiB charged +256 +- +$row" \
+		"^mmlab +the same, overcommit mode 2 +256 +- +$row" \
+		"^mmlab +mprotect rw then r, 64 KiB +256 +- +$row" \
+		"^native +mmap \+ munmap, 64 KiB charged +256 +- +$row" \
+		"^limit +two atomic adds a chunk +256 +- +$row"
+run "bench commit --no-native" 0 bench commit --size 64K --reps 1 --no-native &&
+	has "bench commit --no-native" "^  native: skipped \(--no-native\)" "^mmlab +mprotect rw then r, 64 KiB +16 "
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -43,6 +43,9 @@ static const struct cli_command benches[] = {
 	{ "lock", bench_lock,
 	  "mlock (faulting in, and of populated pages), munlock, and guard\n"
 	  "           regions installed and removed: mmlab beside the host kernel" },
+	{ "commit", bench_commit,
+	  "what charging the commit costs mmap, munmap and mprotect, in\n"
+	  "           overcommit modes 1 and 2: mmlab beside the host kernel" },
 	{ NULL, NULL, NULL }
 };
 

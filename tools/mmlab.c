@@ -286,7 +286,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
-		   "                  [--inject-bug NAME]\n"
+		   "                  [--commit] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
@@ -332,6 +332,9 @@ static void fuzz_usage(FILE *f)
 		   "                         MADV_GUARD_REMOVE among the operations\n"
 		   "      --mlock            mlock, mlock2, munlock, mlockall, munlockall and\n"
 		   "                         RLIMIT_MEMLOCK among the operations\n"
+		   "      --commit           overcommit policies and limits among the operations\n"
+		   "                         (mode 2 not with --files), an mmap whose VMA cannot\n"
+		   "                         be had; Committed_AS and each refusal judged\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -401,6 +404,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "nodes",       required_argument, NULL, 'N' },
 		{ "guard",       no_argument,       NULL, 'G' },
 		{ "mlock",       no_argument,       NULL, 'L' },
+		{ "commit",      no_argument,       NULL, 'C' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -494,6 +498,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'L':
 			machine_given = true;
 			o.mlock = true;
+			break;
+		case 'C':
+			machine_given = true;
+			o.commit = true;
 			break;
 		case 'S':
 			machine_given = true;

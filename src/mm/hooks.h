@@ -86,6 +86,7 @@ enum mml_bug {
 	BUG_MUNLOCK_STRANDS,	/* munlock clears PG_mlocked but leaves the folio on the unevictable list */
 	BUG_FORK_KEEPS_MLOCK,	/* fork copies VM_LOCKED into the child's VMAs */
 	BUG_MLOCK_COUNTS_LOCKED_TWICE,/* mlock counts pages locked already against RLIMIT_MEMLOCK again */
+	BUG_MMAP_ERROR_KEEPS_CHARGE,/* mmap_region's error paths leave the commit charged */
 	NR_MML_BUGS
 };
 

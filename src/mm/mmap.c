@@ -424,7 +424,8 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	err = vma_tree_reserve(mm, 1);
 	vma = err ? NULL : vm_area_alloc(mm);
 	if (!vma) {
-		vm_unacct_memory(mm->machine, charged);
+		if (!bug_enabled(mm->machine, BUG_MMAP_ERROR_KEEPS_CHARGE))
+			vm_unacct_memory(mm->machine, charged);
 		return err ? err : -ENOMEM;
 	}
 	vma->vm_start = addr;
@@ -445,7 +446,8 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	}
 	if (err) {
 		vm_area_free(vma);
-		vm_unacct_memory(mm->machine, charged);
+		if (!bug_enabled(mm->machine, BUG_MMAP_ERROR_KEEPS_CHARGE))
+			vm_unacct_memory(mm->machine, charged);
 		return err;
 	}
 	/* __mmap_complete(): a special mapping is never locked. */

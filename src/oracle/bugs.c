@@ -229,6 +229,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"\"mm: mlock: check against vma for actual mlock() size\" (Simon Guo, 2017) made do_mlock subtract count_mm_mlocked_page_nr(), the pages of the range locked already, before it compares with the limit; before it, relocking near the limit failed",
 		"--mlock",
 	},
+	[BUG_MMAP_ERROR_KEEPS_CHARGE] = {
+		"mmap-error-keeps-charge",
+		"mmap of private writable memory fails after charging the commit and does not give the charge back: Committed_AS grows with every failure until strict overcommit refuses everything",
+		"every error path of mmap_region after its accountable_mapping charge must vm_unacct_memory it; Miaohe Lin's \"mm/mmap.c: fix missing call to vm_unacct_memory in mmap_region\" (Linux 5.19, 2022) added one that was missing",
+		"--commit",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

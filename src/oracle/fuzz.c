@@ -75,9 +75,10 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		return false;
 	if (o->bug && mml_bug_inject(r->m, o->bug))
 		return false;
-	/* The model keeps no commit (deviation 12): the machine never refuses one, as overcommit 1. */
+	/* Nothing refused at first (overcommit 1); --commit changes the policy as it goes. */
 	if (mml_sys_write(r->m, FUZZ_OVERCOMMIT, "1") < 0)
 		return false;
+	model_set_overcommit(r->md, 1);
 	for (int i = 0; i < MAX_SWAPONS; i++)
 		r->swap_id[i] = -1;
 	if (o->swap) {
@@ -336,6 +337,7 @@ void fuzz_after_op(struct run *r, int check_every)
 	}
 	if (!r->why[0] && mml_report_count(r->m))
 		fuzz_diverge(r, "the machine reported a bug during operation %ld", r->done);
+	fuzz_commit_check(r);
 }
 
 double fuzz_now(void)

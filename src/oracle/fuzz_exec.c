@@ -108,7 +108,7 @@ static void addr_text(const struct fop *op, char *buf, size_t n)
  * as in Linux.  Read what the implementation now has from smaps and tell
  * the model, page by page, for the range the call touched.
  */
-static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
+void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 {
 	struct mml_task *t = r->tasks[task];
 	uint64_t end = start + len, vs = 0, ve = 0;
@@ -149,6 +149,14 @@ static void resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_HUGEPAGE;
 			if (strstr(line, " nh"))
 				v[nv - 1].flags |= MODEL_NOHUGEPAGE;
+			if (strstr(line, " lo"))
+				v[nv - 1].flags |= MODEL_LOCKED;
+			if (strstr(line, " lf"))
+				v[nv - 1].flags |= MODEL_LOCKONFAULT;
+			if (strstr(line, " ac"))
+				v[nv - 1].flags |= MODEL_ACCOUNT;
+			if (strstr(line, " nr"))
+				v[nv - 1].flags |= MODEL_NORESERVE;
 		}
 	}
 	free(text);
@@ -745,6 +753,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	long got = 0, exp = 0, fails_before;
 	const char *why = NULL;
 	char at[64], pbuf[32];
+	struct commit_probe cp;
 	bool injected;
 
 	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1,
@@ -760,7 +769,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
 		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED &&
-		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT) {
+		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT && op->kind != F_OVERCOMMIT) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -778,6 +787,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	addr_text(op, at, sizeof(at));
 	r->cur_task = op->task;
 	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
+	fuzz_commit_probe(r, op, addr, &cp);
 
 	switch (op->kind) {
 	case F_SPAWN:
@@ -803,9 +813,13 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			}
 			return true;
 		}
-		exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
-		      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
-		      model_fork(r->md, op->task, op->new_task);
+		if (fuzz_commit_refused(&cp, got))
+			exp = got;	/* the copies' charge did not fit: nothing was made */
+		else
+			exp = op->kind == F_SPAWN ? model_spawn(r->md, op->new_task) :
+			      op->kind == F_THREAD ? model_thread(r->md, op->task, op->new_task) :
+			      model_fork(r->md, op->task, op->new_task);
+		fuzz_commit_passed(r, &cp, got, "fork");
 		if (oom_took(t, got)) {
 			if (!exp)
 				model_exit(r->md, op->new_task);
@@ -849,10 +863,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
 		if (got == -ENOMEM && injected) {
 			if (op->flags & MAP_FIXED)
-				resync_range(r, op->task, addr, op->len);
+				fuzz_resync_range(r, op->task, addr, op->len);
 			return true;
 		}
-		exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, fd, op->pos, got, &why);
+		if (fuzz_commit_refused(&cp, got))
+			exp = got;	/* refused before anything changed */
+		else
+			exp = model_mmap(r->md, op->task, addr, op->len, op->prot, op->flags, fd, op->pos, got, &why);
+		fuzz_commit_passed(r, &cp, got, "mmap");
 		if (oom_took(t, got))
 			why = NULL;
 		scn_prot_name(op->prot, pbuf, sizeof(pbuf));
@@ -897,7 +915,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		/* madvise says EAGAIN when a split could not get memory, as Linux. */
 		if ((got == -ENOMEM || (got == -EAGAIN && op->kind == F_MADVISE)) && injected) {
 			if (op->kind != F_MUNMAP)
-				resync_range(r, op->task, addr, op->len);
+				fuzz_resync_range(r, op->task, addr, op->len);
 			if (r->scn)
 				fprintf(r->scn, "# injected ENOMEM: %s T%d %s %" PRIu64 " prot %d advice %d\n",
 					op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
@@ -908,10 +926,17 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
 		else if (op->kind == F_MADVISE && op->advice == MADV_COLLAPSE)
 			exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &noutcomes);
+		else if (op->kind == F_MPROTECT && fuzz_commit_refused(&cp, got))
+			fuzz_resync_range(r, op->task, addr, op->len);	/* refused at some VMA, after the ones before */
 		else
 			exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 			      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
 			      model_madvise(r->md, op->task, addr, op->len, op->advice);
+		if (op->kind == F_MPROTECT) {
+			if (fuzz_commit_refused(&cp, got))
+				exp = got;
+			fuzz_commit_passed(r, &cp, got, "mprotect");
+		}
 		exp = fuzz_judge(r, t, got, exp, "T%d %s %s %" PRIu64, op->task,
 			    op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
 			    at, op->len);
@@ -1110,7 +1135,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_DEV_EXCLUSIVE:
 		return exec_device(r, op, t, addr, fails_before);
 	case F_MREMAP:
-		return fuzz_exec_mremap(r, op, t, addr);
+		return fuzz_exec_mremap(r, op, t, addr, &cp);
 	case F_MOVE_PAGES:
 	case F_MBIND:
 	case F_MIGRATE_PAGES:
@@ -1120,6 +1145,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return fuzz_exec_numa(r, op, t, addr);
 	case F_MLOCK:
 		return fuzz_exec_mlock(r, op, t, addr);
+	case F_OVERCOMMIT:
+		return fuzz_exec_commit(r, op);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

@@ -60,6 +60,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_MREMAP,	/* --mremap */
 		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE, F_COMPACT,	/* --nodes */
 		F_MLOCK,	/* --mlock: mode says which call */
+		F_OVERCOMMIT,	/* --commit: an overcommit knob, or an mmap whose VMA cannot be had */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -72,7 +73,7 @@ static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_SPL
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
-/* Every run's machine overcommits always: its model keeps no commit (fuzz.c, fuzz_shrink.c). */
+/* Every run's machine starts overcommitting always; --commit changes the policy (fuzz_commit.c). */
 #define FUZZ_OVERCOMMIT	"/proc/sys/vm/overcommit_memory"
 
 /* Migrations a run may hold half way (--nodes: migrate unmap), all told. */
@@ -247,6 +248,9 @@ long fuzz_judge(struct run *r, struct mml_task *t, long got, long exp, const cha
 void fuzz_stmt_result(struct scn_op *s, long exp);
 void fuzz_stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n);
 
+/* After a call that may have stopped half way: the model rereads [start, start + len) from smaps. */
+void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len);
+
 /* fuzz_file.c */
 bool fuzz_grow_fds(struct run *r, int fd);
 /* the descriptor number op names, or -1 when its name is undefined */
@@ -273,7 +277,9 @@ int fuzz_pick_prot(struct chooser *c);
 #define MREMAP_ROLLS	12
 void fuzz_gen_mremap(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_gen_mremap_story_op(struct run *r, struct chooser *c, struct fop *op);
-bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+struct commit_probe;
+bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr,
+		      const struct commit_probe *cp);
 
 /* fuzz_numa.c (--nodes N): rolls of their own after mremap's */
 #define NUMA_ROLLS	12
@@ -284,6 +290,30 @@ bool fuzz_exec_numa(struct run *r, const struct fop *op, struct mml_task *t, uin
 #define MLOCK_ROLLS	8
 void fuzz_gen_mlock(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_mlock(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+
+/* fuzz_commit.c (--commit): rolls of their own after the locks' */
+#define COMMIT_ROLLS	8
+void fuzz_gen_commit(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_commit(struct run *r, const struct fop *op);
+/*
+ * What a call that may charge the commit asks, judged as
+ * __vm_enough_memory would: probed before the call; a refusal the probe
+ * allows is taken (fuzz_commit_refused), a call let by that had to be
+ * refused diverges (fuzz_commit_passed).
+ */
+struct commit_probe {
+	bool on;		/* the call may charge, and is judged */
+	bool pieces;		/* asked VMA by VMA (mprotect, fork, mremap) */
+	int mode;		/* overcommit_memory */
+	int64_t lo, hi;		/* the charge, in pages (the model's range) */
+	long before;		/* Committed_AS before the call */
+	long room;		/* mode 2: the limit less the reserves; mode 0: RAM and swap */
+};
+void fuzz_commit_probe(struct run *r, const struct fop *op, uint64_t addr, struct commit_probe *cp);
+bool fuzz_commit_refused(const struct commit_probe *cp, long got);
+void fuzz_commit_passed(struct run *r, const struct commit_probe *cp, long got, const char *what);
+/* after every operation: Committed_AS within the model's range */
+void fuzz_commit_check(struct run *r);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

@@ -272,7 +272,8 @@ static void print_stmt(struct run *r, const struct fop *op, bool new_addr, long 
 	fputc('\n', r->scn);
 }
 
-bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr,
+		      const struct commit_probe *cp)
 {
 	uint64_t new_addr;
 	const char *why = NULL;
@@ -287,11 +288,28 @@ bool fuzz_exec_mremap(struct run *r, const struct fop *op, struct mml_task *t, u
 	 */
 	if ((op->flags & MR_DONTUNMAP) && model_locked(r->md, op->task, addr & ~(PG - 1), op->len + PG))
 		return false;
+	/*
+	 * Nor a duplicating pure move (MREMAP_FIXED, equal lengths) while
+	 * mode 2 may refuse: it charges VMA by VMA, and a refusal leaves the
+	 * VMAs before it moved, at bounds the model does not know.
+	 */
+	if ((op->flags & (MR_FIXED | MR_DONTUNMAP)) == (MR_FIXED | MR_DONTUNMAP) &&
+	    ((op->len + PG - 1) & ~(PG - 1)) == ((op->len2 + PG - 1) & ~(PG - 1)) && cp->on && cp->mode == 2)
+		return false;
 	new_addr = (op->region2 >= 0 ? r->rbase[op->region2] : 0) + (uint64_t)op->off2;
 	got = mml_mremap(t, addr, op->len, op->len2, op->flags, new_addr);
 	if (got == -EINTR && mml_task_killed(t))
 		return true;	/* the OOM killer took the process: its memory no longer matters */
-	exp = model_mremap(r->md, op->task, addr, op->len, op->len2, op->flags, new_addr, got, &why);
+	if (fuzz_commit_refused(cp, got)) {
+		/* Refused after the target (and a shrunk tail) went: both ranges as the library has them. */
+		fuzz_resync_range(r, op->task, addr, op->len);
+		if (op->flags & MR_FIXED)
+			fuzz_resync_range(r, op->task, new_addr, op->len2);
+		exp = got;
+	} else {
+		exp = model_mremap(r->md, op->task, addr, op->len, op->len2, op->flags, new_addr, got, &why);
+	}
+	fuzz_commit_passed(r, cp, got, "mremap");
 	if (why) {
 		fuzz_diverge(r, "T%d mremap %#" PRIx64 " %" PRIu64 " %" PRIu64 " flags %d to %#" PRIx64 ": %s (got %#lx)",
 			     op->task, addr, op->len, op->len2, op->flags, new_addr, why, got);

@@ -390,6 +390,7 @@ long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int pro
 	if ((file || (pflags & MP_SHARED)) &&
 	    mmap_file_pages(md, p, start, len, prot, flags, (flags & MAP_ANONYMOUS) ? 0 : off, pflags, file))
 		return -ENOMEM;
+	commit_mmap_pages(md, p, start, len, prot, flags);
 	if (p->def_flags) {
 		for (size_t i = lower_bound(p, start); i < p->n && p->pages[i].addr < start + len; i++)
 			p->pages[i].flags |= p->def_flags;
@@ -448,6 +449,7 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 			return -ENOMEM;
 		if ((r = mprotect_file_check(md, pg, prot)))
 			return r;
+		commit_mprotect_page(pg, prot);
 		old = pg->prot;
 		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
 		pg->flags &= ~MP_DEVICE_HELD;	/* change_protection invalidated the device */
@@ -815,10 +817,14 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 			return;
 		pg = find_page(p, addr);
 	}
+	/* A page whose protection stayed was not touched by change_protection: a device keeps it. */
+	if (pg->prot != (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
+		pg->flags &= ~MP_DEVICE_HELD;
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
-	pg->flags &= ~MP_DEVICE_HELD;
-	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT)) |
-		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT));
+	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
+				   MP_COMMIT_FLAGS)) |
+		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
+			      MP_ACCT | MP_NORESERVE));
 }
 
 /* Two pages' tags alike (NULL: all zero). */

@@ -294,6 +294,8 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
 #define MODEL_NOHUGEPAGE	0x100u
 #define MODEL_LOCKED		0x400u
 #define MODEL_LOCKONFAULT	0x800u
+#define MODEL_ACCOUNT		0x10000u	/* VM_ACCOUNT */
+#define MODEL_NORESERVE		0x40000u	/* VM_NORESERVE */
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
 
 /*
@@ -329,5 +331,40 @@ int  model_thp_knobs(void);
 const char *model_thp_knob_path(int knob);
 int  model_sys_write(struct model *md, int knob, const char *value);
 bool model_sys_text(const struct model *md, int knob, char *buf, size_t n);
+
+/*
+ * The commit (model_commit.c): what Committed_AS must read, and what
+ * each call asks __vm_enough_memory for.  The model follows VM_ACCOUNT
+ * page by page: mmap of private writable memory (not MAP_NORESERVE
+ * outside mode 2) sets it, mprotect making a private range writable
+ * sets it, mprotect taking write away clears it where the VMA has no
+ * anon_vma -- which the model knows only where a page of its own shows
+ * one (it holds its own bytes), so elsewhere the charge is perhaps
+ * there; fork copies it, munmap and exit end it.  shmem: a shared
+ * anonymous mapping charges its size, unless MAP_NORESERVE; tmpfs and
+ * memfd files (and those) a page as it is allocated, which the model
+ * knows between the pages holding bytes and the pages anything touched.
+ * Counts are in pages; lo <= hi.
+ */
+void model_set_overcommit(struct model *md, int mode);
+void model_committed(const struct model *md, int64_t *lo, int64_t *hi);
+/* The pages task's process maps (mm->total_vm). */
+uint64_t model_total_vm(const struct model *md, int task);
+/*
+ * The charge a call would ask for before it changes anything, if it
+ * succeeds as far as its other checks go: mmap (less what a MAP_FIXED
+ * mapping's accounted pages pass to it), mprotect (the pages up to the
+ * first hole that it makes writable and that have no charge yet), fork
+ * (the copies of the accounted pages), mremap growing or duplicating an
+ * accounted range.  mprotect and fork ask VMA by VMA, in parts the
+ * model cannot see; the sum is what the last part is judged with.
+ */
+void model_charge_mmap(const struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
+		       int64_t *lo, int64_t *hi);
+void model_charge_mprotect(const struct model *md, int task, uint64_t addr, uint64_t len, int prot,
+			   int64_t *lo, int64_t *hi);
+void model_charge_fork(const struct model *md, int task, int64_t *lo, int64_t *hi);
+void model_charge_mremap(const struct model *md, int task, uint64_t addr, uint64_t old_len, uint64_t new_len,
+			 int flags, uint64_t new_addr, int64_t *lo, int64_t *hi);
 
 #endif /* MML_ORACLE_MODEL_H */

@@ -240,6 +240,7 @@ int file_new(struct model *md, int fs, const char *name, bool linked)
 	n->linked = linked;
 	/* Only memfd_create(MFD_ALLOW_SEALING) takes seals: every other shmem inode starts sealed. */
 	n->seals = F_SEAL_SEAL;
+	n->noreserve = fs_is_shmem(fs);	/* tmpfs and memfd charge page by page; see commit_mmap_pages */
 	if (!n->name)
 		return -ENOMEM;
 	return ++md->nfiles;

@@ -49,6 +49,16 @@
 #define MP_GUARD	0x200u
 #define MP_LOCKED	MODEL_LOCKED		/* VM_LOCKED (model_mlock.c) */
 #define MP_LOCKONFAULT	MODEL_LOCKONFAULT	/* VM_LOCKONFAULT */
+/*
+ * The commit (model_commit.c): the page's VMA is VM_ACCOUNT (surely, or
+ * perhaps: an mprotect that drops the charge of a VMA with no anon_vma,
+ * which the model cannot see), or VM_NORESERVE (MAP_NORESERVE outside
+ * overcommit mode 2).
+ */
+#define MP_ACCT		MODEL_ACCOUNT
+#define MP_ACCT_MAYBE	0x20000u
+#define MP_NORESERVE	MODEL_NORESERVE
+#define MP_COMMIT_FLAGS	(MP_ACCT | MP_ACCT_MAYBE | MP_NORESERVE)
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
@@ -114,6 +124,8 @@ struct mfile {
 	unsigned seals;		/* F_SEAL_*; F_SEAL_SEAL unless a memfd allowed sealing */
 	int nfd;		/* descriptors naming it, in every process */
 	long nmapped;		/* process pages mapping it */
+	uint64_t acct_pages;	/* shmem charged for its size at setup (MAP_SHARED|MAP_ANONYMOUS) */
+	bool noreserve;		/* shmem charged page by page instead (tmpfs, memfd, MAP_NORESERVE) */
 };
 
 struct mhist {
@@ -159,6 +171,7 @@ struct model {
 	/* The THP tunables (model_thp.c), by knob: the value a store set, once set. */
 	unsigned thp_knob[MODEL_THP_KNOBS];
 	bool thp_knob_set[MODEL_THP_KNOBS];
+	int overcommit;		/* /proc/sys/vm/overcommit_memory (model_commit.c) */
 };
 
 /* Where the process maps page k of a pin now (mremap moves pinned pages with their range). */
@@ -288,6 +301,9 @@ const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const 
 const uint8_t *page_tags(const struct model *md, const struct mpage *pg);
 /* A private file page becomes the process's own: a copy of the file's page now. -ENOMEM. */
 int page_cow(struct model *md, struct mpage *pg);
+/* model_commit.c: a new mapping's commit state; one page's before mprotect changes its protection */
+void commit_mmap_pages(struct model *md, struct mproc *p, uint64_t start, uint64_t len, int prot, int flags);
+void commit_mprotect_page(struct mpage *pg, int prot);
 /* model_mlock.c: locked pages of a process, the limit, and faulting a range in as mlock does */
 uint64_t model_locked_pages(const struct mproc *p);
 bool model_mlock_ok(const struct mproc *p, uint64_t pages);

@@ -160,8 +160,8 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 		tmpl = *pg;
 	}
 	for (size_t k = nold; k < n; k++) {
-		np[k] = (struct mpage){ .addr = to + k * MODEL_PAGE, .prot = tmpl.prot, .flags = tmpl.flags & VMA_FLAGS,
-					.file = tmpl.file };
+		np[k] = (struct mpage){ .addr = to + k * MODEL_PAGE, .prot = tmpl.prot,
+					.flags = tmpl.flags & (VMA_FLAGS | MP_COMMIT_FLAGS), .file = tmpl.file };
 		if (tmpl.file)
 			np[k].pgoff = tmpl.pgoff + (k - nold) + (nold ? 1 : 0);
 		page_ref_file(md, &np[k]);
@@ -190,7 +190,7 @@ static int grow_in_place(struct model *md, struct mproc *p, uint64_t end, uint64
 		return -ENOMEM;
 	for (size_t k = 0; k < n; k++) {
 		np[k] = (struct mpage){ .addr = end + k * MODEL_PAGE, .prot = last->prot,
-					.flags = last->flags & VMA_FLAGS, .file = last->file };
+					.flags = last->flags & (VMA_FLAGS | MP_COMMIT_FLAGS), .file = last->file };
 		if (last->file)
 			np[k].pgoff = last->pgoff + 1 + k;
 		page_ref_file(md, &np[k]);
