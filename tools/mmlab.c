@@ -286,6 +286,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
+		   "                  [--refs]\n"
 		   "                  [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -332,6 +333,11 @@ static void fuzz_usage(FILE *f)
 		   "                         MADV_GUARD_REMOVE among the operations\n"
 		   "      --mlock            mlock, mlock2, munlock, mlockall, munlockall and\n"
 		   "                         RLIMIT_MEMLOCK among the operations\n"
+		   "      --refs             clear_refs (1..4, mostly 4 for soft-dirty, and\n"
+		   "                         invalid types) and process_madvise of 1..3 ranges\n"
+		   "                         of the caller or another process; pagemap's\n"
+		   "                         soft-dirty bit checked against the writes since\n"
+		   "                         the last clear_refs 4\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -401,6 +407,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "nodes",       required_argument, NULL, 'N' },
 		{ "guard",       no_argument,       NULL, 'G' },
 		{ "mlock",       no_argument,       NULL, 'L' },
+		{ "refs",        no_argument,       NULL, 'E' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -494,6 +501,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'L':
 			machine_given = true;
 			o.mlock = true;
+			break;
+		case 'E':
+			machine_given = true;
+			o.refs = true;
 			break;
 		case 'S':
 			machine_given = true;

@@ -339,6 +339,16 @@ static void settle_before_free(struct run *r, int task, struct mml_task *t, uint
  * returns -EINTR whatever the model says, and the process is gone at the
  * end of the step (sweep_killed).
  */
+void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
+{
+	settle_before_free(r, task, t, addr, len);
+}
+
+void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len)
+{
+	resync_range(r, task, start, len);
+}
+
 static bool oom_took(struct mml_task *t, long got)
 {
 	return got == -EINTR && t && mml_task_killed(t);
@@ -770,7 +780,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
 	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
-	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK) {
+	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -1120,6 +1130,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return fuzz_exec_numa(r, op, t, addr);
 	case F_MLOCK:
 		return fuzz_exec_mlock(r, op, t, addr);
+	case F_CLEAR_REFS:
+	case F_PROCESS_MADVISE:
+	case F_SOFTDIRTY:
+		return fuzz_exec_refs(r, op, t, addr, fails_before);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

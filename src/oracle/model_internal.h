@@ -49,6 +49,14 @@
 #define MP_GUARD	0x200u
 #define MP_LOCKED	MODEL_LOCKED		/* VM_LOCKED (model_mlock.c) */
 #define MP_LOCKONFAULT	MODEL_LOCKONFAULT	/* VM_LOCKONFAULT */
+/*
+ * Soft-dirty (model_refs.c): a CPU store reached the page since the
+ * process's last clear_refs 4, so pagemap must show bit 55; UNSURE: Linux
+ * may let stores go unseen until the next clear_refs 4 (a pinned page it
+ * skipped, a writable migration entry it cleared).
+ */
+#define MP_SOFTDIRTY	0x1000u
+#define MP_SD_UNSURE	0x2000u
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
