@@ -662,7 +662,8 @@ int mml_clear_refs(struct mml_task *t, int type)
 		 * (x86's ptep_test_and_clear_young leaves the TLB): a page still
 		 * in a TLB is used without marking its pte young again.
 		 */
-		flush_tlb_mm(mm);
+		if (!bug_enabled(mm->machine, BUG_CLEAR_REFS_NO_FLUSH))
+			flush_tlb_mm(mm);
 		mmu_notifier_invalidate_range_end(&range);
 		up_write(&mm->mmap_lock);
 	} else {
