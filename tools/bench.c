@@ -43,6 +43,9 @@ static const struct cli_command benches[] = {
 	{ "lock", bench_lock,
 	  "mlock (faulting in, and of populated pages), munlock, and guard\n"
 	  "           regions installed and removed: mmlab beside the host kernel" },
+	{ "refs", bench_refs,
+	  "soft-dirty tracking (clear_refs 4, then a store a page) and\n"
+	  "           process_madvise of another process: mmlab beside the host kernel" },
 	{ NULL, NULL, NULL }
 };
 
