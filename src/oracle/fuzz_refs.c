@@ -50,7 +50,7 @@ void fuzz_gen_refs(struct run *r, struct chooser *c, struct fop *op)
 				      MADV_PAGEOUT, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_POPULATE_WRITE,
 				      MADV_POPULATE_READ, MADV_NORMAL, MADV_DONTFORK, MADV_HUGEPAGE,
 				      MADV_GUARD_INSTALL, 9999 };
-	static const int types[] = { 4, 4, 4, 4, 4, 4, 1, 2, 3, 0, 5, 6, -1 };
+	static const int types[] = { 4, 4, 4, 4, 4, 4, 1, 2, 3, 0, 5, 6, 100 };
 	uint32_t what = fuzz_choose(c, 32);
 
 	op->task = r->focus_task = fuzz_pick_task(r, c);
