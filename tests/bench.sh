@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock " "^  commit "
+		"^  migrate " "^  lock " "^  commit " "^  refs "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -306,6 +306,22 @@ run "bench commit prints its table" 0 bench commit --size 1M --reps 1 &&
 		"^limit +two atomic adds a chunk +256 +- +$row"
 run "bench commit --no-native" 0 bench commit --size 64K --reps 1 --no-native &&
 	has "bench commit --no-native" "^  native: skipped \(--no-native\)" "^mmlab +mprotect rw then r, 64 KiB +16 "
+
+run "bench refs prints its table" 0 bench refs --size 1M --reps 1 &&
+	has "bench refs prints its table" \
+		"^mmlab +clear_refs 4: write-protect +256 +- +$row" \
+		"^mmlab +re-dirty: a store a page +256 +- +$row" \
+		"^mmlab +process_madvise COLD, other +256 +- +$row" \
+		"^native +clear_refs 1 \(no soft-dirty\) +256 +- +$row" \
+		"^limit +one 8-byte store a page +256 +- +$row"
+if ! grep -q "^native process_madvise row left out: .+" "$log"; then
+	has "bench refs: the host's process_madvise row" "^native +process_madvise COLD, other +256 "
+fi
+run "bench refs --no-native" 0 bench refs --size 64K --reps 1 --no-native &&
+	has "bench refs --no-native" "^  native: skipped \(--no-native\)" "^mmlab +re-dirty: a store a page +16 "
+if grep -q "^native " "$log"; then
+	fail "bench refs --no-native prints no native row"
+fi
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

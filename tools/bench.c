@@ -46,6 +46,9 @@ static const struct cli_command benches[] = {
 	{ "commit", bench_commit,
 	  "what charging the commit costs mmap, munmap and mprotect, in\n"
 	  "           overcommit modes 1 and 2: mmlab beside the host kernel" },
+	{ "refs", bench_refs,
+	  "soft-dirty tracking (clear_refs 4, then a store a page) and\n"
+	  "           process_madvise of another process: mmlab beside the host kernel" },
 	{ NULL, NULL, NULL }
 };
 

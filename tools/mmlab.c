@@ -286,7 +286,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
-		   "                  [--commit] [--inject-bug NAME]\n"
+		   "                  [--commit] [--refs] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
@@ -335,6 +335,11 @@ static void fuzz_usage(FILE *f)
 		   "      --commit           overcommit policies and limits among the operations\n"
 		   "                         (mode 2 not with --files), an mmap whose VMA cannot\n"
 		   "                         be had; Committed_AS and each refusal judged\n"
+		   "      --refs             clear_refs (1..4, mostly 4 for soft-dirty, and\n"
+		   "                         invalid types) and process_madvise of 1..3 ranges\n"
+		   "                         of the caller or another process; pagemap's\n"
+		   "                         soft-dirty bit checked against the writes since\n"
+		   "                         the last clear_refs 4\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -405,6 +410,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "guard",       no_argument,       NULL, 'G' },
 		{ "mlock",       no_argument,       NULL, 'L' },
 		{ "commit",      no_argument,       NULL, 'C' },
+		{ "refs",        no_argument,       NULL, 'E' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -502,6 +508,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'C':
 			machine_given = true;
 			o.commit = true;
+			break;
+		case 'E':
+			machine_given = true;
+			o.refs = true;
 			break;
 		case 'S':
 			machine_given = true;

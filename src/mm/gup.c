@@ -133,7 +133,7 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 	 * file system's dirty tracking (a pin holds no page_mkwrite).
 	 */
 	if ((flags & (FOLL_WRITE | FOLL_LONGTERM)) == (FOLL_WRITE | FOLL_LONGTERM) && vma->vm_file &&
-	    vma_wants_writenotify(vma))
+	    vma_needs_dirty_tracking(vma))
 		return -EFAULT;
 	if (flags & FOLL_WRITE) {
 		if (!(f & VM_WRITE)) {

@@ -87,6 +87,8 @@ enum mml_bug {
 	BUG_FORK_KEEPS_MLOCK,	/* fork copies VM_LOCKED into the child's VMAs */
 	BUG_MLOCK_COUNTS_LOCKED_TWICE,/* mlock counts pages locked already against RLIMIT_MEMLOCK again */
 	BUG_MMAP_ERROR_KEEPS_CHARGE,/* mmap_region's error paths leave the commit charged */
+	BUG_CLEAR_REFS_NO_FLUSH,/* clear_refs 4 write-protects without flushing the TLBs */
+	BUG_SWAP_DROPS_SOFT_DIRTY,/* try_to_unmap_one makes a swap pte without the soft-dirty bit */
 	NR_MML_BUGS
 };
 

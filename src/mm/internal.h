@@ -130,6 +130,7 @@ void unlink_file_vma(struct vm_area_struct *vma);
 void __vma_link_file(struct vm_area_struct *vma);
 void __unlink_file_vma(struct vm_area_struct *vma);
 bool vma_wants_writenotify(struct vm_area_struct *vma);
+bool vma_needs_dirty_tracking(struct vm_area_struct *vma);
 int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);

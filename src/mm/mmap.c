@@ -81,6 +81,21 @@ bool vma_wants_writenotify(struct vm_area_struct *vma)
 	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
 }
 
+/*
+ * Models vma_needs_dirty_tracking(): does the file system itself track the
+ * dirty pages of this shared writable mapping (page_mkwrite, writeback)?
+ * Soft-dirty does not count: it write-protects for its own sake, and a
+ * pin that writes behind it misleads no file system.
+ */
+bool vma_needs_dirty_tracking(struct vm_area_struct *vma)
+{
+	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+		return false;
+	if (vma->vm_ops && vma->vm_ops->page_mkwrite)
+		return true;
+	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
+}
+
 /* Models vm_unmapped_area() searching top-down: the highest gap that fits. */
 static uint64_t unmapped_area_topdown(struct mm_struct *mm, uint64_t len, uint64_t low, uint64_t high)
 {

@@ -552,6 +552,22 @@ static int clear_refs_test_walk(uint64_t addr, uint64_t next, struct mm_walk *wa
  * A pmd leaf is handled whole, as Linux's.  For soft-dirty the caller
  * flushes the TLBs once; aging flushes none.
  */
+/*
+ * pte_is_pinned(): a page of a COW mapping that may be pinned keeps its
+ * pte as it is, writable and soft-dirty: write-protecting it would only
+ * invite a write fault, which is where a pinned page used to be copied
+ * away from its pin.  Only mms that ever pinned pay for the look.
+ */
+static bool pte_is_pinned(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
+{
+	struct folio *folio;
+
+	if (!pte_write(pte) || !is_cow_mapping(vma->vm_flags) || !test_bit(MMF_HAS_PINNED, &vma->vm_mm->flags))
+		return false;
+	folio = vm_normal_folio(vma, addr, pte);
+	return folio && folio_maybe_dma_pinned(folio);
+}
+
 static int clear_refs_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
 	enum clear_refs_types type = *(enum clear_refs_types *)walk->private;
@@ -583,7 +599,7 @@ static int clear_refs_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct 
 		struct folio *folio;
 
 		if (type == CLEAR_REFS_SOFT_DIRTY) {
-			if (pte_present(ptent))
+			if (pte_present(ptent) && !pte_is_pinned(vma, addr, ptent))
 				ptep_clear_soft_dirty(pte);
 			else if (is_swap_pte(ptent))
 				set_pte_at(mm, addr, pte, pte_swp_clear_soft_dirty(ptent));
@@ -646,7 +662,8 @@ int mml_clear_refs(struct mml_task *t, int type)
 		 * (x86's ptep_test_and_clear_young leaves the TLB): a page still
 		 * in a TLB is used without marking its pte young again.
 		 */
-		flush_tlb_mm(mm);
+		if (!bug_enabled(mm->machine, BUG_CLEAR_REFS_NO_FLUSH))
+			flush_tlb_mm(mm);
 		mmu_notifier_invalidate_range_end(&range);
 		up_write(&mm->mmap_lock);
 	} else {

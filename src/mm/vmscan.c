@@ -224,7 +224,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		swp_pte = swp_entry_to_pte(entry);
 		if (exclusive)
 			swp_pte = pte_swp_mkexclusive(swp_pte);
-		if (pte_soft_dirty(pteval))
+		if (pte_soft_dirty(pteval) && !bug_enabled(m, BUG_SWAP_DROPS_SOFT_DIRTY))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
 		if (pte_uffd_wp(pteval))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);

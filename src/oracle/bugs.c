@@ -235,6 +235,18 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"every error path of mmap_region after its accountable_mapping charge must vm_unacct_memory it; Miaohe Lin's \"mm/mmap.c: fix missing call to vm_unacct_memory in mmap_region\" (Linux 5.19, 2022) added one that was missing",
 		"--commit",
 	},
+	[BUG_CLEAR_REFS_NO_FLUSH] = {
+		"clear-refs-no-flush",
+		"clear_refs 4 write-protects every pte and clears soft-dirty but flushes no TLB: a CPU still holding a writable entry stores without a fault, and the page never reads soft-dirty again",
+		"Will Deacon, \"mm: proc: Invalidate TLB after clearing soft-dirty page state\" (Nov 2020, merged for 5.11): since \"asm-generic/tlb: avoid potential double flush\" tlb_finish_mmu() flushed nothing when nothing was batched, so clear_refs_write() left writable TLB entries behind read-only ptes; the fix flushes the range under the soft-dirty notifier",
+		"--refs",
+	},
+	[BUG_SWAP_DROPS_SOFT_DIRTY] = {
+		"swap-drops-soft-dirty",
+		"reclaim turns a soft-dirty pte into a swap pte without _PAGE_SWP_SOFT_DIRTY: a page written since clear_refs 4 reads clean once swapped out, and after swap-in",
+		"Cyrill Gorcunov, \"mm: Save soft-dirty bits on swapped pages\" (linux-mm, July 2013, reported by Andy Lutomirski): the bit was lost when a page went to swap; the fix keeps it in the swap pte (x86's _PAGE_SWP_SOFT_DIRTY, bit 7) and do_swap_page, unuse_pte and fork carry it back",
+		"--refs --ram 2M --swap 1M",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -282,7 +282,7 @@ static void compare_read(struct run *r, int task, uint64_t addr, uint64_t len, c
  * cannot hold the third a second MADV_FREE adds: read such pages whole
  * first, as a program might, and let the model keep the one it sees.
  */
-static void settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
+void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len)
 {
 	for (uint64_t a = addr & ~(PG - 1); a < addr + len && a >= (addr & ~(PG - 1)) && !r->why[0]; a += PG) {
 		uint8_t tags[PG / 16], want[PG / 16], want_alt[PG / 16], *got_tags = tags;
@@ -779,7 +779,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
 	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
-	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK) {
+	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -907,7 +907,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		int outcomes[SCN_MAX_ERRS], noutcomes = 0;
 
 		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
-			settle_before_free(r, op->task, t, addr, op->len);
+			fuzz_settle_before_free(r, op->task, t, addr, op->len);
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);
@@ -1147,6 +1147,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return fuzz_exec_mlock(r, op, t, addr);
 	case F_OVERCOMMIT:
 		return fuzz_exec_commit(r, op);
+	case F_CLEAR_REFS:
+	case F_PROCESS_MADVISE:
+	case F_SOFTDIRTY:
+		return fuzz_exec_refs(r, op, t, addr, fails_before);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

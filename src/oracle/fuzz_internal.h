@@ -61,6 +61,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_MOVE_PAGES, F_MBIND, F_MIGRATE_PAGES, F_MIGRATE_UNMAP, F_MIGRATE_MOVE, F_COMPACT,	/* --nodes */
 		F_MLOCK,	/* --mlock: mode says which call */
 		F_OVERCOMMIT,	/* --commit: an overcommit knob, or an mmap whose VMA cannot be had */
+		F_CLEAR_REFS, F_PROCESS_MADVISE, F_SOFTDIRTY,	/* --refs */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -82,6 +83,8 @@ _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API'
 /* Swap devices a run may switch on (swap0 is --swap's), and have on at once. */
 #define MAX_SWAPONS	64
 #define MAX_LIVE_SWAPS	4
+
+#define FZ_MAX_IOV	3	/* process_madvise's ranges */
 
 struct fop {
 	enum fop_kind kind;
@@ -108,7 +111,13 @@ struct fop {
 	int64_t off2;
 	uint64_t len2;		/* mremap: the new length (len: the old) */
 	long mode;		/* open: O_* flags; memfd: MFD_*; fallocate: its mode; msync: MS_*;
-				   seal: F_SEAL_*; drop_caches: 1..3; sys: the value's index */
+				   seal: F_SEAL_*; drop_caches: 1..3; sys: the value's index;
+				   clear_refs: the type written */
+	int target;		/* process_madvise: the task whose process is advised */
+	int nvec;		/* process_madvise: its ranges, region (-1: absolute) + off, len */
+	int vregion[FZ_MAX_IOV];
+	int64_t voff[FZ_MAX_IOV];
+	uint64_t vlen[FZ_MAX_IOV];
 };
 
 /* The paths the generator uses: three names in each mount, and one where nothing is mounted. */
@@ -208,6 +217,12 @@ struct run {
 	 */
 	bool story_mremap;
 	int story_src;		/* the mremap story's page before the move: the child's still */
+	/*
+	 * Or a "refs story" (--refs, fuzz_refs.c): a page of its own written,
+	 * clear_refs 4, written again by the same CPU, perhaps pushed out,
+	 * then its pagemap entry must read soft-dirty.
+	 */
+	bool story_refs;
 	int thp_advise;		/* --thp: the region a THP mmap just made, for MADV_HUGEPAGE next; -1: none */
 	long done;
 	bool injecting;
@@ -314,6 +329,14 @@ bool fuzz_commit_refused(const struct commit_probe *cp, long got);
 void fuzz_commit_passed(struct run *r, const struct commit_probe *cp, long got, const char *what);
 /* after every operation: Committed_AS within the model's range */
 void fuzz_commit_check(struct run *r);
+
+/* fuzz_refs.c (--refs): rolls of their own after the locks' */
+#define REFS_ROLLS	8
+void fuzz_gen_refs(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_gen_refs_story_op(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_refs(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
+/* fuzz_exec.c, for fuzz_refs.c: madvise's look at open pages before MADV_FREE */
+void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

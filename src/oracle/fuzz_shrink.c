@@ -171,6 +171,8 @@ size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, c
 				cand[m] = ops[k];
 				if (cand[m].task == from)
 					cand[m].task = to;
+				if (cand[m].kind == F_PROCESS_MADVISE && cand[m].target == from)
+					cand[m].target = to;
 				m++;
 			}
 			if (fails_alike(o, cand, m, &at, kind)) {

@@ -21,7 +21,7 @@ void page_forget(struct mpage *pg)
 	free(pg->alt_tags);
 	free(pg->unk);
 	pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
-	pg->flags &= ~(MP_LAZYFREE | MP_COW);
+	pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_SOFTDIRTY | MP_SD_UNSURE);	/* the pte is none now */
 }
 
 /* The page is its alternative (dropped before the writes since MADV_FREE). */
@@ -220,7 +220,7 @@ int model_fork(struct model *md, int task, int child_task)
 			pg.flags &= ~MP_GUARD;
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt) || page_file_view(&pg)) {
 			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = NULL;
-			pg.flags &= ~(MP_LAZYFREE | MP_COW);
+			pg.flags &= ~(MP_LAZYFREE | MP_COW | MP_SOFTDIRTY);
 		} else {
 			bool oom = false;
 
@@ -552,6 +552,7 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		case MADV_FREE:
 			if (pg->data)
 				pg->flags |= MP_LAZYFREE;
+			pg->flags &= ~MP_SOFTDIRTY;	/* reclaim may drop it: its pte none */
 			break;
 		case MADV_DONTFORK:
 			pg->flags |= MP_DONTFORK;
@@ -745,6 +746,7 @@ int model_write(struct model *md, int task, uint64_t addr, const void *buf, uint
 			n = len;
 		if (page_store(md, pg, off, in, n))
 			return -ENOMEM;
+		pg->flags |= MP_SOFTDIRTY;	/* a CPU store: the write fault marks the pte */
 		in += n;
 		addr += n;
 		len -= n;
@@ -820,6 +822,11 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	/* A page whose protection stayed was not touched by change_protection: a device keeps it. */
 	if (pg->prot != (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
 		pg->flags &= ~MP_DEVICE_HELD;
+	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
+	/* A page whose protection stayed was not touched by change_protection: a device keeps it. */
+	if (pg->prot != (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)))
+		pg->flags &= ~MP_DEVICE_HELD;
+	pg->flags &= ~MP_SOFTDIRTY;	/* what happened to its pte is unknown */
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
 				   MP_COMMIT_FLAGS)) |

@@ -288,6 +288,24 @@ const char *model_disk_file(const struct model *md, int i, uint64_t *size);
 int  model_fd_disk_index(const struct model *md, int task, int fd);
 uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, uint64_t n, int *want);
 
+/*
+ * /proc/PID/clear_refs and process_madvise(2) (model_refs.c).
+ * model_clear_refs: 1..4 as Linux takes them (EINVAL otherwise); 4 starts
+ * soft-dirty tracking over.  unsure: a migration was held half way, whose
+ * writable entry may come back writable and clean (Linux 6.18's
+ * remove_migration_pte): the process's stores may go unseen until the
+ * next clear_refs 4.  model_process_madvise: task advises target's ranges
+ * (addr[i], len[i]) as vector_madvise does (not MADV_COLLAPSE: the
+ * fuzzer judges it as madvise's); the bytes advised before the first
+ * failure, else the failure.  model_soft_dirty: must pagemap show the
+ * page at addr soft-dirty (a store since the last clear_refs 4)?  Never
+ * the other way round (VM_SOFTDIRTY of VMAs the model does not know).
+ */
+int  model_clear_refs(struct model *md, int task, int type, bool unsure);
+long model_process_madvise(struct model *md, int task, int target, const uint64_t *addr, const uint64_t *len,
+			   int n, int advice, unsigned flags);
+bool model_soft_dirty(const struct model *md, int task, uint64_t addr);
+
 #define MODEL_DONTFORK		0x1u
 #define MODEL_WIPEONFORK	0x2u
 #define MODEL_HUGEPAGE		0x80u

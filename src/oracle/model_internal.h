@@ -59,6 +59,14 @@
 #define MP_ACCT_MAYBE	0x20000u
 #define MP_NORESERVE	MODEL_NORESERVE
 #define MP_COMMIT_FLAGS	(MP_ACCT | MP_ACCT_MAYBE | MP_NORESERVE)
+/*
+ * Soft-dirty (model_refs.c): a CPU store reached the page since the
+ * process's last clear_refs 4, so pagemap must show bit 55; UNSURE: Linux
+ * may let stores go unseen until the next clear_refs 4 (a pinned page it
+ * skipped, a writable migration entry it cleared).
+ */
+#define MP_SOFTDIRTY	0x1000u
+#define MP_SD_UNSURE	0x2000u
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 

@@ -154,7 +154,8 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 			 * moves no locked memory so).
 			 */
 			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
-			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_GUARD | MP_LOCKED | MP_LOCKONFAULT);
+			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_GUARD | MP_LOCKED | MP_LOCKONFAULT |
+				       MP_SOFTDIRTY | MP_SD_UNSURE);
 			page_ref_file(md, &np[k]);
 		}
 		tmpl = *pg;

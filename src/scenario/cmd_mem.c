@@ -274,30 +274,79 @@ static void pr_range(const struct scn_printer *pr, const struct scn_op *op)
 
 /* ---- process_madvise ---- */
 
-/* process_madvise A B ADDR LEN ADVICE: A advises B's range (B may be A) */
+/*
+ * process_madvise A B ADDR LEN [and ADDR LEN]... ADVICE [flags N]: A
+ * advises B's ranges (B may be A) in one call; the result is the bytes
+ * advised ("ok": all of them, or a count) or an error.
+ */
 static int st_process_madvise(struct scn_parser *p, struct scn_op *op)
 {
+	struct scn_tok *t;
+
 	if (scn_parse_task(p, &op->task) < 0 || scn_parse_task(p, &op->task2) < 0 ||
-	    scn_parse_addr(p, &op->addr) < 0 || scn_parse_len(p, "length", &op->len) < 0 ||
-	    parse_advice(p, &op->arg) < 0)
+	    scn_parse_addr(p, &op->addr) < 0 || scn_parse_len(p, "length", &op->len) < 0)
 		return -1;
+	while (scn_tok_is(scn_peek(p), "and")) {
+		t = scn_peek(p);
+		if (op->niov == SCN_MAX_IOV - 1)
+			return scn_perr(p, t->col, "at most %d ranges", SCN_MAX_IOV);
+		p->i++;
+		if (scn_parse_addr(p, &op->iov_addr[op->niov]) < 0 ||
+		    scn_parse_len(p, "length", &op->iov_len[op->niov]) < 0)
+			return -1;
+		op->niov++;
+	}
+	if (parse_advice(p, &op->arg) < 0)
+		return -1;
+	if (scn_tok_is(scn_peek(p), "flags")) {
+		uint64_t v;
+
+		p->i++;
+		t = scn_need_word(p, "process_madvise flags (a number)");
+		if (!t || scn_parse_u64(p, t, false, &v) < 0)
+			return -1;
+		if (v > 0xffffffff)
+			return scn_perr(p, t->col, "flags out of range");
+		op->flags = (long)v;
+	}
 	return scn_parse_result(p, op, true);
 }
 
 static int run_process_madvise(struct scn_runner *r, const struct scn_op *op)
 {
-	struct iovec iov = { (void *)(uintptr_t)scn_addr_of(r, &op->addr), op->len };
-	long ret = mml_process_madvise(scn_task_of(r, op->task), scn_task_of(r, op->task2), &iov, 1,
-				       (int)op->arg, 0);
+	struct iovec iov[SCN_MAX_IOV];
+	uint64_t total = op->len;
+	char exp[64];
+	long ret;
 
-	return scn_check_result(r, ret);
+	iov[0] = (struct iovec){ (void *)(uintptr_t)scn_addr_of(r, &op->addr), op->len };
+	for (int i = 0; i < op->niov; i++) {
+		iov[i + 1] = (struct iovec){ (void *)(uintptr_t)scn_addr_of(r, &op->iov_addr[i]), op->iov_len[i] };
+		total += op->iov_len[i];
+	}
+	ret = mml_process_madvise(scn_task_of(r, op->task), scn_task_of(r, op->task2), iov,
+				  (unsigned long)op->niov + 1, (int)op->arg, (unsigned)op->flags);
+	if (scn_count_ok(&op->expect, total, ret))
+		return SCN_PASS;
+	if (op->expect.ncount)
+		snprintf(exp, sizeof(exp), "%llu bytes", (unsigned long long)op->expect.count[0]);
+	else
+		snprintf(exp, sizeof(exp), "%s", op->expect.nerr ? scn_errno_name(op->expect.err[0]) : "ok");
+	if (ret < 0)
+		return scn_fail(r, "process_madvise: expected %s, got %s", exp, scn_errno_name((int)-ret));
+	return scn_fail(r, "process_madvise: expected %s, got %ld bytes of %llu", exp, ret,
+			(unsigned long long)total);
 }
 
 static void obs_process_madvise(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
-	long r = w->b->process_madvise(w->b, cf_task_of(w, op->task), cf_task_of(w, op->task2),
-				       cf_addr_of(w, &op->addr), op->len, op->arg);
+	long r;
+
+	if (op->niov || op->flags)
+		return cf_note(w, CF_SKIPPED, false, NULL, "the runners pass one range and no flags");
+	r = w->b->process_madvise(w->b, cf_task_of(w, op->task), cf_task_of(w, op->task2),
+				  cf_addr_of(w, &op->addr), op->len, op->arg);
 
 	if (!cf_refused(w, (int)r, true))
 		cf_note_result(w, r > 0 ? 0 : (int)r);
@@ -311,7 +360,15 @@ static void pr_process_madvise(const struct scn_printer *pr, const struct scn_op
 	scn_print_sym(pr, op->task);
 	scn_print_sym(pr, op->task2);
 	scn_print_addr(pr, &op->addr);
-	fprintf(pr->f, " %llu %s", (unsigned long long)op->len, scn_advice_name(op->arg, arg, sizeof(arg)));
+	fprintf(pr->f, " %llu", (unsigned long long)op->len);
+	for (int i = 0; i < op->niov; i++) {
+		fprintf(pr->f, " and");
+		scn_print_addr(pr, &op->iov_addr[i]);
+		fprintf(pr->f, " %llu", (unsigned long long)op->iov_len[i]);
+	}
+	fprintf(pr->f, " %s", scn_advice_name(op->arg, arg, sizeof(arg)));
+	if (op->flags)
+		fprintf(pr->f, " flags %ld", op->flags);
 }
 
 /* ---- write ---- */
@@ -418,7 +475,8 @@ const struct scn_cmd scn_mem_cmds[] = {
 	  st_range, run_range, obs_range, pr_range },
 	{ "mprotect", "TASK ADDR LEN PROT", SCN_OP_MPROTECT, 0,
 	  st_range, run_range, obs_range, pr_range },
-	{ "process_madvise", "TASK TASK ADDR LEN ADVICE [ result ]", SCN_OP_PROCESS_MADVISE, 0,
+	{ "process_madvise", "TASK TASK ADDR LEN { \"and\" ADDR LEN } ADVICE [ \"flags\" N ] [ result ]",
+	  SCN_OP_PROCESS_MADVISE, 0,
 	  st_process_madvise, run_process_madvise, obs_process_madvise, pr_process_madvise },
 	{ "madvise", "TASK ADDR LEN ADVICE", SCN_OP_MADVISE, 0,
 	  st_range, run_range, obs_range, pr_range },

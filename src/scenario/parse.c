@@ -579,7 +579,7 @@ static int parse_outcome(struct scn_parser *p, struct scn_op *op, const char *s,
 {
 	bool access = op->kind == SCN_OP_READ || op->kind == SCN_OP_WRITE;
 	bool counts = op->kind == SCN_OP_PREAD || op->kind == SCN_OP_PWRITE || op->kind == SCN_OP_MOVE_PAGES ||
-		      op->kind == SCN_OP_MIGRATE_PAGES;
+		      op->kind == SCN_OP_MIGRATE_PAGES || op->kind == SCN_OP_PROCESS_MADVISE;
 	uint64_t v;
 	int e;
 
@@ -589,7 +589,8 @@ static int parse_outcome(struct scn_parser *p, struct scn_op *op, const char *s,
 		const char *why;
 
 		if (!counts)
-			return scn_perr(p, col, "a count is the result of pread, pwrite, move_pages and migrate_pages only");
+			return scn_perr(p, col, "a count is the result of pread, pwrite, move_pages, migrate_pages and "
+					"process_madvise only");
 		why = scn_num_parse(s, n, true, &v);
 		if (why)
 			return scn_perr(p, col, "%s in a byte count", why);

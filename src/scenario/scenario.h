@@ -211,6 +211,7 @@ struct scn_pattern {
 #define SCN_MAX_ALTS 3
 
 #define SCN_MAX_ERRS 4
+#define SCN_MAX_IOV 8	/* process_madvise: ranges in one call */
 /*
  * What a statement may return.  Default (nerr == 0, ncount == 0, !any):
  * success.  "=> ok|ENOMEM" lists up to SCN_MAX_ERRS outcomes, 0 meaning
@@ -249,6 +250,10 @@ struct scn_op {
 	uint64_t len;
 	bool has_len;
 	uint64_t len2;		/* mremap: the new length */
+	/* process_madvise: its ranges after the first (addr, len), "and ADDR LEN" each */
+	struct scn_addr iov_addr[SCN_MAX_IOV - 1];
+	uint64_t iov_len[SCN_MAX_IOV - 1];
+	int niov;
 	long arg;		/* prot, advice, show what */
 	long flags;		/* mmap flags; MML_FOLL_* of pin and get */
 	long fd;		/* a descriptor number, when fdsym < 0 */
