@@ -23,6 +23,12 @@
  *
  * Linux 6.18.44 (this project's host) shows 1 and not 2: the unshare
  * copy is mapped dirty, reclaim refuses to discard it, C keeps its data.
+ * Its folio is clean (/proc/kpageflags KPF_DIRTY), so it is the pte that
+ * is dirty, where wp_page_copy's source (through 6.18.38) builds the
+ * unshare copy's pte without pte_mkdirty: this build of 6.18.44 differs
+ * (its code, read from the running kernel, marks the entry dirty before
+ * it tests for unshare; on x86 a read-only dirty pte is kept as
+ * _PAGE_SAVED_DIRTY).
  * Prints what the host did; exits 0 either way (this shows the host, it
  * does not judge mmlab), 2 if the experiment could not be set up.
  */
@@ -44,6 +50,7 @@
 
 #define PAGE		4096
 #define BYTE		0x21
+#define KPF_DIRTY	4
 #define KPF_SWAPBACKED	14
 
 static int wait_byte(int fd)
@@ -107,7 +114,7 @@ static int child_c(uint8_t *p, int go)
 
 int main(void)
 {
-	int hold[2], go[2], status, copy_dirty, lazyfree_shared;
+	int hold[2], go[2], status, copy_dirty, folio_dirty, lazyfree_shared;
 	uint8_t *p, *q, buf[64];
 	struct iovec local = { buf, sizeof(buf) }, remote;
 	struct utsname u;
@@ -137,6 +144,9 @@ int main(void)
 	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof(buf))
 		return 2;	/* the R/O pin that unshares */
 	copy_dirty = smaps_dirty(p);
+	/* smaps counts a page dirty when its pte or its folio is: which one? */
+	f = kpageflags_of(p);
+	folio_dirty = f ? (int)((f >> KPF_DIRTY) & 1) : -1;
 	c = fork();
 	if (c < 0)
 		return 2;
@@ -157,9 +167,10 @@ int main(void)
 		return 2;
 	uname(&u);
 	printf("host kernel %s: MADV_FREE marks a page another process maps lazyfree: %s; "
-	       "the unshare copy is mapped clean: %s; ",
+	       "the unshare copy is mapped clean: %s%s; ",
 	       u.release, lazyfree_shared < 0 ? "unknown (no /proc/kpageflags)" : lazyfree_shared ? "yes" : "no",
-	       copy_dirty < 0 ? "unknown" : copy_dirty ? "no (dirty)" : "yes");
+	       copy_dirty < 0 ? "unknown" : copy_dirty ? "no (dirty)" : "yes",
+	       copy_dirty > 0 && folio_dirty == 0 ? " (its folio is clean: the pte is dirty)" : "");
 	switch (WEXITSTATUS(status)) {
 	case 0:
 		printf("the process that never freed the page keeps its data\n");
