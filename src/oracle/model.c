@@ -452,7 +452,14 @@ int model_mprotect(struct model *md, int task, uint64_t addr, uint64_t len, int 
 		commit_mprotect_page(pg, prot);
 		old = pg->prot;
 		pg->prot = (prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE)) | (pg->prot & MODEL_PROT_MTE);
-		pg->flags &= ~MP_DEVICE_HELD;	/* change_protection invalidated the device */
+		/*
+		 * change_protection invalidated the device -- where the VMA's flags
+		 * changed: mprotect_fixup leaves a VMA whose flags stay as it is
+		 * (and one that only drops VM_ACCOUNT, which the model may not know,
+		 * is left "may hold" too).
+		 */
+		if (pg->prot != old)
+			pg->flags &= ~MP_DEVICE_HELD;
 		/* A locked private page made writable is faulted for write at once (copied, if a file's). */
 		if ((prot & PROT_WRITE) && !(old & PROT_WRITE) && (pg->flags & (MP_LOCKED | MP_LOCKONFAULT | MP_SHARED)) ==
 		    MP_LOCKED && model_populate_page(md, pg) == -ENOMEM)
