@@ -180,7 +180,7 @@ void fuzz_commit_probe(struct run *r, const struct fop *op, uint64_t addr, struc
 {
 	uint64_t new_addr;
 
-	cp->on = false;
+	*cp = (struct commit_probe){ .on = false };
 	if (!r->o->commit || op->task < 0 || op->task >= r->ntasks || !r->tasks[op->task])
 		return;
 	switch (op->kind) {
