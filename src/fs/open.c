@@ -299,10 +299,15 @@ int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
 	if (err)
 		return (int)op_exit_task(t, err);
 	inode = d->d_inode;
-	/* do_open(): O_TRUNC truncates whatever the access mode (the owner may write). */
-	if ((flags & O_TRUNC) && i_size_read(inode)) {
+	/*
+	 * do_open(): O_TRUNC truncates whatever the access mode (the owner may
+	 * write), an empty file too: shmem_setattr then drops what
+	 * fallocate(FALLOC_FL_KEEP_SIZE) left past the end.
+	 */
+	if (flags & O_TRUNC) {
 		down_write(&inode->i_rwsem);
-		err = inode->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK) ? -EPERM :
+		err = (inode->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ||
+		      ((inode->seals & F_SEAL_SHRINK) && i_size_read(inode)) ? -EPERM :
 		      sb->s_op->setattr_size(inode, 0);
 		up_write(&inode->i_rwsem);
 	}
