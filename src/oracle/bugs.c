@@ -155,7 +155,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"thp-wp-reuse-entire",
 		"do_huge_pmd_wp_page reuses a THP its pmd alone maps once, though another process maps its pages by ptes (after a fork and a split there): the write shows in the other process",
 		"the reuse test of do_huge_pmd_wp_page: a mapcount blind to the pte mappings of a split pmd corrupted memory until c444eb564fb1 (\"mm: thp: make the THP mapcount atomic against __split_huge_pmd_locked()\", Andrea Arcangeli, 5.8, reported by Jann Horn); 3917c80280c9 (\"thp: change CoW semantics for anon-THP\", Kirill Shutemov, 5.8) made a shared THP split and copy one page; 3bff7e3f1f16 (\"mm/huge_memory: streamline COW logic in do_huge_pmd_wp_page()\", David Hildenbrand, 5.18) reuses only on PageAnonExclusive or a sole reference",
-		"--thp",
+		"--thp --procs 8 --ram 256M",
 	},
 	[BUG_THP_COLLAPSE_IGNORES_PIN] = {
 		"thp-collapse-ignores-pin",
@@ -167,7 +167,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"thp-fork-share-pinned",
 		"fork shares a pinned PMD-mapped THP with the child instead of splitting the pmd and copying the pinned pages: the parent's next write copies away from the pin",
 		"d042035eaf5f (\"mm/thp: Split huge pmds/puds if they're pinned when fork()\", Peter Xu, 5.9, with 70e806e4e645 for ptes); since 5.19 copy_huge_pmd splits when page_try_dup_anon_rmap (now folio_try_dup_anon_rmap_pmd) refuses a maybe-pinned exclusive folio",
-		"--thp",
+		"--thp --procs 8",
 	},
 	[BUG_MIGRATE_DROPS_EXCLUSIVE] = {
 		"migrate-drops-exclusive",
