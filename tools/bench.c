@@ -390,3 +390,14 @@ long bench_host_vmstat(const char *name)
 
 	return cf_proc_counter("/proc/vmstat", name, &v) < 0 ? -1 : v;
 }
+
+void bench_limit_store(struct bench_row *row, unsigned char *buf, uint64_t npages)
+{
+	double t0;
+
+	bench_cache_flush(buf, npages * BENCH_PAGE);
+	t0 = bench_now();
+	for (uint64_t i = 0; i < npages; i++)
+		*(volatile uint64_t *)(buf + i * BENCH_PAGE) = i;
+	bench_row_time(row, bench_now() - t0, -1);
+}

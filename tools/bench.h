@@ -42,6 +42,12 @@ int bench_fail(struct bench_err *e, const char *fmt, ...) __attribute__((format(
  */
 void bench_cache_flush(const unsigned char *p, uint64_t len);
 
+/*
+ * The "one 8-byte store a page" limit: npages pages of buf, out of every
+ * cache first, one store each; the time goes to row.
+ */
+void bench_limit_store(struct bench_row *row, unsigned char *buf, uint64_t npages);
+
 /* A counter of the host's /proc/vmstat, or -1 if it has none. */
 long bench_host_vmstat(const char *name);
 

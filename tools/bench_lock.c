@@ -220,11 +220,7 @@ static void lim_rep(struct lock_bench *b)
 	t0 = bench_now();
 	memset(b->lim, 0, b->size);
 	bench_row_time(&b->rows[LIM_MEMSET], bench_now() - t0, -1);
-	bench_cache_flush(b->lim, b->size);
-	t0 = bench_now();
-	for (uint64_t i = 0; i < b->npages; i++)
-		*(volatile uint64_t *)(b->lim + i * BENCH_PAGE) = i;
-	bench_row_time(&b->rows[LIM_STORE], bench_now() - t0, -1);
+	bench_limit_store(&b->rows[LIM_STORE], b->lim, b->npages);
 }
 
 int bench_lock(int argc, char **argv)

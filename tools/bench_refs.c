@@ -293,16 +293,6 @@ out:
 	return r;
 }
 
-static void lim_rep(struct refs_bench *b)
-{
-	double t0;
-
-	bench_cache_flush(b->lim, b->size);
-	t0 = bench_now();
-	for (uint64_t i = 0; i < b->npages; i++)
-		*(volatile uint64_t *)(b->lim + i * BENCH_PAGE) = i;
-	bench_row_time(&b->rows[LIM_STORE], bench_now() - t0, -1);
-}
 
 int bench_refs(int argc, char **argv)
 {
@@ -340,7 +330,7 @@ int bench_refs(int argc, char **argv)
 	for (unsigned rep = 0; rep <= o.reps && !b->err.msg[0]; rep++) {
 		if (!o.no_native)
 			nat_rep(b);
-		lim_rep(b);
+		bench_limit_store(&b->rows[LIM_STORE], b->lim, b->npages);
 		if (rep == 0)
 			bench_rows_forget(b->rows + NPHASES, NROWS - NPHASES);
 	}
