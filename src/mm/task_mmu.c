@@ -545,14 +545,6 @@ static int clear_refs_test_walk(uint64_t addr, uint64_t next, struct mm_walk *wa
 }
 
 /*
- * clear_refs_pte_range(): soft-dirty (4) write-protects every present
- * entry and clears its soft-dirty bit, swap entries' too, so that the
- * next write faults and marks it again; the others (1-3) make every
- * mapped page old, the pte's accessed bit and the folio's PG_referenced.
- * A pmd leaf is handled whole, as Linux's.  For soft-dirty the caller
- * flushes the TLBs once; aging flushes none.
- */
-/*
  * pte_is_pinned(): a page of a COW mapping that may be pinned keeps its
  * pte as it is, writable and soft-dirty: write-protecting it would only
  * invite a write fault, which is where a pinned page used to be copied
@@ -568,6 +560,14 @@ static bool pte_is_pinned(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
 	return folio && folio_maybe_dma_pinned(folio);
 }
 
+/*
+ * clear_refs_pte_range(): soft-dirty (4) write-protects every present
+ * entry and clears its soft-dirty bit, swap entries' too, so that the
+ * next write faults and marks it again; the others (1-3) make every
+ * mapped page old, the pte's accessed bit and the folio's PG_referenced.
+ * A pmd leaf is handled whole, as Linux's.  For soft-dirty the caller
+ * flushes the TLBs once; aging flushes none.
+ */
 static int clear_refs_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
 	enum clear_refs_types type = *(enum clear_refs_types *)walk->private;
