@@ -273,6 +273,7 @@ typedef unsigned long vm_flags_t;
 #define VM_MERGEABLE	0x80000000UL
 #define VM_MTE		0x100000000UL	/* arm64's VM_HIGH_ARCH_0: tagged memory */
 #define VM_MTE_ALLOWED	0x200000000UL
+#define VM_UFFD_MINOR	0x20000000000UL	/* bit 41, as x86-64's VM_UFFD_MINOR_BIT */
 
 #define VM_ACCESS_FLAGS	(VM_READ | VM_WRITE | VM_EXEC)
 /* Page tables not (only) the core's to manage (Linux's VM_SPECIAL). */
