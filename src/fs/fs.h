@@ -54,6 +54,7 @@ struct address_space {
 	atomic_t i_mmap_writable;		/* (A) shared writable mappings (VM_SHARED|VM_MAYWRITE); < 0 denies them */
 	unsigned long nrpages;			/* (H) folios' pages in the cache */
 	unsigned long nrswapped;		/* (H) shmem: swap entries in the cache */
+	atomic_t nr_thps;			/* (A) not shmem: PMD-sized folios collapse_file put in the cache */
 	unsigned long flags;			/* (A) AS_* */
 	const struct address_space_operations *a_ops;	/* (C) */
 };
@@ -127,6 +128,8 @@ struct super_block {
 	struct list_head s_inodes;	/* (B) every live inode */
 	atomic_long_t s_used_blocks;	/* (A) tmpfs: pages allocated against max_blocks */
 	unsigned long s_max_blocks;	/* (C) tmpfs: its size limit in pages; 0: none (the internal mount) */
+	int s_huge;			/* (A) tmpfs: huge= (SHMEM_HUGE_NEVER..ADVISE); the internal mount's is
+					   shmem_enabled's when that is not deny or force */
 	struct xa_node_acct s_xa_acct;	/* (C) its page caches' nodes: counted, failable (MML_FAIL_META) */
 	char *s_host_dir;		/* (C) disk: the host directory */
 	bool s_host_dir_owned;		/* (C) disk: made by mmlab, removed at power-off */

@@ -174,6 +174,9 @@ int vfs_init(struct mml_machine *m)
 	for (int i = 0; i < NR_MOUNTS; i++)
 		if (!m->mounts[i])
 			return -ENOMEM;
+	/* The mount option huge= (checked by mml_machine_new); the internal mount follows shmem_enabled. */
+	if (m->cfg.tmpfs_huge)
+		m->mounts[MNT_DEV_SHM]->s_huge = m->mounts[MNT_TMP]->s_huge = shmem_parse_huge(m->cfg.tmpfs_huge, false);
 	return 0;
 }
 

@@ -71,14 +71,6 @@ static bool hugepage_global_always(struct mml_machine *m)
 	return thp_flag(m, TRANSPARENT_HUGEPAGE_FLAG);
 }
 
-/* thp_vma_suitable_order(): an aligned range of that order around addr lies in the VMA. */
-static bool thp_vma_suitable_order(struct vm_area_struct *vma, uint64_t addr, unsigned order)
-{
-	uint64_t size = PAGE_SIZE << order, haddr = addr & ~(size - 1);
-
-	return haddr >= vma->vm_start && haddr + size <= vma->vm_end;
-}
-
 /*
  * Models __thp_vma_allowable_orders() for anonymous memory (file and
  * shmem THP are not built: no order for them).  A VMA with
@@ -480,6 +472,13 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 	struct folio *folio;
 	struct page *page;
 
+	/*
+	 * wp_huge_pmd(): a page-cache THP has no huge_fault here: COW or
+	 * write notification happen at the pte level, after the split (which
+	 * for a file's leaf just unmaps it).
+	 */
+	if (!vma_is_anonymous(vma))
+		goto fallback;
 	vmf->ptl = pmd_lockptr(mm, vmf->pmd);
 	if (is_huge_zero_pmd(m, orig_pmd)) {
 		vm_fault_t ret = do_huge_zero_wp_pmd(vmf);
@@ -578,15 +577,23 @@ int zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
 		return 0;
 	orig = pmdp_get_and_clear(pmd);
 	tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
-	zap_deposited_table(mm, pmd);
 	if (is_huge_zero_pmd(m, orig)) {
+		zap_deposited_table(mm, pmd);
 		spin_unlock(ptl);
 		return 1;
 	}
 	page = pmd_page(m, orig);
 	folio = page_folio(page);
 	folio_remove_rmap_pmd(folio, page, vma);
-	add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+	if (folio_test_anon(folio)) {
+		zap_deposited_table(mm, pmd);
+		add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+	} else {
+		/* A page-cache THP: x86 deposits no table for it.  Written through the leaf: dirty. */
+		if (pmd_dirty(orig))
+			folio_mark_dirty(folio);
+		add_mm_counter(mm, mm_counter_file(folio), -HPAGE_PMD_NR);
+	}
 	spin_unlock(ptl);
 	if (__tlb_remove_folio_pages(tlb, folio, 1))
 		tlb_flush_mmu(tlb);
@@ -611,6 +618,9 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	pmd_t pmd;
 	int ret = -EAGAIN;
 
+	/* A page-cache THP is not copied: the child's fault maps it again from the cache. */
+	if (!vma_is_anonymous(dst_vma))
+		return 0;
 	pgtable = pagetable_alloc(dst_mm);
 	if (!pgtable)
 		return -ENOMEM;
@@ -661,7 +671,10 @@ static bool can_change_pmd_writable(struct vm_area_struct *vma, pmd_t pmd)
 		return false;
 	if (!(vma->vm_flags & VM_SOFTDIRTY) && !pmd_soft_dirty(pmd))
 		return false;
-	return PageAnonExclusive(pmd_page(m, pmd));
+	if (!(vma->vm_flags & VM_SHARED))
+		return PageAnonExclusive(pmd_page(m, pmd));
+	/* A shared mapping's leaf: writable at once only if already dirty (no write notify owed). */
+	return pmd_dirty(pmd);
 }
 
 /*
@@ -735,6 +748,24 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, uint
 	pte_t entry, *pte;
 
 	count_vm_event(m, THP_SPLIT_PMD);
+	if (!vma_is_anonymous(vma)) {
+		/*
+		 * A page-cache THP's leaf is not split into ptes but removed:
+		 * later faults map the pages again from the cache, with ptes
+		 * or a leaf as they find them.
+		 */
+		old_pmd = pmdp_huge_clear_flush(vma, haddr, pmd);
+		page = pmd_page(m, old_pmd);
+		folio = page_folio(page);
+		if (pmd_dirty(old_pmd))
+			folio_mark_dirty(folio);
+		if (pmd_young(old_pmd))
+			folio_set_referenced(folio);
+		folio_remove_rmap_pmd(folio, page, vma);
+		add_mm_counter(mm, mm_counter_file(folio), -HPAGE_PMD_NR);
+		folio_put(m, folio);
+		return;
+	}
 	if (is_huge_zero_pmd(m, pmdp_get(pmd))) {
 		__split_huge_zero_page_pmd(vma, haddr, pmd);
 		return;

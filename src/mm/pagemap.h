@@ -16,6 +16,24 @@
 
 /* ---- the page cache (filemap.c) ------------------------------------------------------- */
 
+/*
+ * A large folio in the page cache is naturally aligned (its index a
+ * multiple of its page count) and found at every index it covers: mmlab's
+ * xarray has no multi-index entries, so the folio is stored in each of
+ * its slots (Linux stores one multi-order entry that a lookup at any of
+ * those indices finds).  A walk over i_pages meets it once per page and
+ * skips to folio_next_index().
+ */
+static inline unsigned long folio_next_index(const struct folio *folio)
+{
+	return folio->index + (unsigned long)folio_nr_pages(folio);
+}
+/* The byte of a page-cache folio that holds file position pos. */
+static inline uint64_t offset_in_folio(const struct folio *folio, int64_t pos)
+{
+	return (uint64_t)pos & (((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT) - 1);
+}
+
 void *filemap_get_entry(struct address_space *mapping, unsigned long index);
 struct folio *filemap_get_folio(struct address_space *mapping, unsigned long index);
 int __filemap_add_folio(struct address_space *mapping, struct folio *folio, unsigned long index, void *expected);
@@ -58,6 +76,12 @@ void folio_zero_range(struct mml_machine *m, struct folio *folio, uint64_t from,
 
 /* ---- shmem / tmpfs (shmem.c, memfd.c) ------------------------------------------------------- */
 
+/* vma_is_shmem(): a mapping of a shmem file (tmpfs, memfd, MAP_SHARED|MAP_ANONYMOUS). */
+static inline bool vma_is_shmem(const struct vm_area_struct *vma)
+{
+	return vma->vm_file && shmem_mapping(vma->vm_file->f_mapping);
+}
+
 struct super_block *shmem_fill_super(struct mml_machine *m, const char *root, unsigned int dev,
 				     unsigned long max_blocks);
 /* shmem_file_setup(): an unlinked shmem file of size bytes on the internal mount (MAP_SHARED|MAP_ANONYMOUS, memfd). */
@@ -69,5 +93,26 @@ int shmem_writeout(struct folio *folio);
 int shmem_unuse(struct mml_machine *m, unsigned int type);
 long memfd_fcntl(struct file *file, int cmd, long arg);
 void shmem_uncharge(struct inode *inode, long pages);
+
+/* Huge pages of shmem: shmem_enabled and tmpfs's huge= (Linux's SHMEM_HUGE_*). */
+enum {
+	SHMEM_HUGE_FORCE = -2,		/* shmem_enabled only: every shmem file, every mount */
+	SHMEM_HUGE_DENY = -1,		/* shmem_enabled only: none, whatever the mount says */
+	SHMEM_HUGE_NEVER = 0,
+	SHMEM_HUGE_ALWAYS = 1,
+	SHMEM_HUGE_WITHIN_SIZE = 2,	/* where the file's size (or the write) covers the whole huge page */
+	SHMEM_HUGE_ADVISE = 3,		/* in MADV_HUGEPAGE'd mappings */
+};
+/* The value of a huge= / shmem_enabled word, or -EINVAL; deny and force only with sysfs true. */
+int shmem_parse_huge(const char *word, bool sysfs);
+const char *shmem_format_huge(int huge);
+/*
+ * shmem_huge_enabled(): may the page at index of inode live in a
+ * PMD-sized folio?  write_end: the end of the write() or fallocate()
+ * asking (0 otherwise); vma: the mapping a fault or collapse comes
+ * through (NULL for write and fallocate); force: MADV_COLLAPSE.
+ */
+bool shmem_huge_enabled(struct inode *inode, unsigned long index, int64_t write_end, bool force,
+			struct vm_area_struct *vma, vm_flags_t vm_flags);
 
 #endif /* MML_MM_PAGEMAP_H */

@@ -414,6 +414,14 @@ out:
 	folio_unlock_large_mapcount(folio);
 }
 
+/* The counter of the folios a pmd maps: AnonHugePages, ShmemPmdMapped or FilePmdMapped. */
+static enum vm_stat_item folio_pmd_mapped_item(const struct folio *folio)
+{
+	if (folio_test_anon(folio))
+		return NR_ANON_THPS;
+	return folio_test_swapbacked(folio) ? NR_SHMEM_PMDMAPPED : NR_FILE_PMDMAPPED;
+}
+
 static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, long nr)
 {
 	if (nr)
@@ -625,8 +633,8 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 	long nr = __folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &last_pmd);
 
 	folio_mod_mapped_stat(m, folio, -nr);
-	if (last_pmd && folio_test_anon(folio))
-		mod_vm_stat(m, NR_ANON_THPS, -1);
+	if (last_pmd)
+		mod_vm_stat(m, folio_pmd_mapped_item(folio), -1);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
 	folio_maybe_partially_mapped(vma, folio, nr);
 	munlock_vma_folio(folio, vma);
@@ -643,6 +651,19 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
 	if (nr_pages == folio_nr_pages(folio))
 		mlock_vma_folio(folio, vma);
+}
+
+/* folio_add_file_rmap_pmd(): a pmd now maps the whole page-cache THP (do_set_pmd). */
+void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	bool first_pmd;
+
+	VM_BUG_ON_FOLIO(folio_test_anon(folio) || folio_order(folio) != HPAGE_PMD_ORDER, m, folio);
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &first_pmd));
+	if (first_pmd)
+		mod_vm_stat(m, folio_pmd_mapped_item(folio), 1);
+	mlock_vma_folio(folio, vma);
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */
