@@ -66,6 +66,7 @@ struct inode {
 	int64_t i_size;				/* (I) to change; read with READ_ONCE (i_size_read) */
 	unsigned int i_nlink;			/* (D) names in its directory: 0 or 1 */
 	atomic_t i_count;			/* (A) references: open files, mappings through them, the dentry */
+	atomic_t i_writecount;			/* (A) open files with FMODE_WRITE (get_write_access) */
 	int64_t i_blocks;			/* (A) 512-byte blocks (shmem: pages allocated; disk: the host's) */
 	long i_acct_pages;			/* (C) shmem: commit charged at setup (shmem_acct_size), back at eviction */
 	bool i_noreserve;			/* (C) shmem: charged to the commit a page at a time instead (SHMEM_F_NORESERVE) */

@@ -263,6 +263,14 @@ static struct folio *filemap_get_read_folio(struct file *file, unsigned long ind
 	return folio;
 }
 
+struct folio *read_cache_folio(struct file *file, unsigned long index, int *err)
+{
+	bool major = false;
+
+	*err = 0;
+	return filemap_get_read_folio(file, index, &major, err);
+}
+
 /*
  * filemap_read(): read() through the page cache, up to end of file.  Bytes
  * copied, or -errno if none could be.  A folio truncated while we copy

@@ -72,11 +72,49 @@ static bool hugepage_global_always(struct mml_machine *m)
 }
 
 /*
- * Models __thp_vma_allowable_orders() for anonymous memory (file and
- * shmem THP are not built: no order for them).  A VMA with
- * VM_NOHUGEPAGE, or in an mm with THP disabled, gets none; the sysfs
+ * file_thp_enabled(): CONFIG_READ_ONLY_THP_FOR_FS: a regular file of a
+ * file system without large folios of its own (mmlab's disk) may be
+ * collapsed while nobody has it open for write.
+ */
+static bool file_thp_enabled(struct vm_area_struct *vma)
+{
+	struct inode *inode = file_inode(vma->vm_file);
+
+	return !shmem_mapping(inode->i_mapping) && !atomic_read(&inode->i_writecount) && S_ISREG(inode->i_mode);
+}
+
+/*
+ * The PMD order for a file VMA, which only collapse asks for (and smaps'
+ * THPeligible): shmem as shmem_enabled and the mount's huge= say
+ * (MADV_COLLAPSE forcing it), a read-only file as `enabled` says.  A
+ * fault never gets one here: shmem_fault decides for itself.
+ */
+static unsigned long file_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
+					       unsigned long tva_flags, unsigned long orders)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	bool enforce = tva_flags & TVA_ENFORCE_SYSFS;
+
+	orders &= 1UL << HPAGE_PMD_ORDER;
+	if (!orders || (tva_flags & TVA_IN_PF))
+		return 0;
+	if (!thp_vma_suitable_order(vma, vma->vm_end - HPAGE_PMD_SIZE, HPAGE_PMD_ORDER) ||
+	    vma->vm_end - vma->vm_start < HPAGE_PMD_SIZE)
+		return 0;
+	if (vma_is_shmem(vma))
+		return shmem_huge_enabled(file_inode(vma->vm_file), vma->vm_pgoff, 0, !enforce, vma, vm_flags) ?
+		       orders : 0;
+	if (enforce && !(hugepage_global_always(m) || ((vm_flags & VM_HUGEPAGE) && hugepage_global_enabled(m))))
+		return 0;
+	return file_thp_enabled(vma) ? orders : 0;
+}
+
+/*
+ * Models __thp_vma_allowable_orders().  A VMA with VM_NOHUGEPAGE, or in
+ * an mm with THP disabled, gets none; for anonymous memory the sysfs
  * masks decide, unless the caller is MADV_COLLAPSE; outside a fault the
- * VMA must hold an aligned range of the order.
+ * VMA must hold an aligned range of the order.  File VMAs:
+ * file_vma_allowable_orders.
  */
 unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
 				       unsigned long tva_flags, unsigned long orders)
@@ -86,8 +124,10 @@ unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm
 
 	if ((vm_flags & VM_NOHUGEPAGE) || test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags))
 		return 0;
-	if (!vma_is_anonymous(vma) || (vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB | VM_IO)))
+	if (vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB | VM_IO))
 		return 0;
+	if (!vma_is_anonymous(vma))
+		return file_vma_allowable_orders(vma, vm_flags, tva_flags, orders);
 	if (tva_flags & TVA_ENFORCE_SYSFS) {
 		unsigned long mask = READ_ONCE(m->thp.huge_anon_orders_always);
 

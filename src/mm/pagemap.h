@@ -45,6 +45,8 @@ void folio_cancel_dirty(struct folio *folio);
 void folio_mark_accessed(struct mml_machine *m, struct folio *folio);
 void folio_write_end(struct mml_machine *m, struct folio *folio, uint64_t off, const void *src, uint64_t n);
 long filemap_read(struct file *file, void *buf, uint64_t len, int64_t pos);
+/* The file's page at index, read in if need be: referenced, up to date, unlocked; NULL with *err. */
+struct folio *read_cache_folio(struct file *file, unsigned long index, int *err);
 long generic_perform_write(struct file *file, const void *buf, uint64_t len, int64_t pos);
 vm_fault_t filemap_fault(struct vm_fault *vmf);
 vm_fault_t filemap_map_pages(struct vm_fault *vmf, unsigned long start_pgoff, unsigned long end_pgoff);
@@ -92,7 +94,11 @@ int shmem_writeout(struct folio *folio);
 /* swapoff: bring back every page of device type held by shmem (shmem_unuse). */
 int shmem_unuse(struct mml_machine *m, unsigned int type);
 long memfd_fcntl(struct file *file, int cmd, long arg);
+/* The file's charge for pages more (the commit, the mount's size): false if refused. */
+bool shmem_charge(struct inode *inode, long pages);
 void shmem_uncharge(struct inode *inode, long pages);
+/* The folio at index, swapped in if need be, locked and referenced; NULL: a hole (*err 0) or -errno. */
+struct folio *shmem_get_folio_noalloc(struct inode *inode, unsigned long index, int *err);
 
 /* Huge pages of shmem: shmem_enabled and tmpfs's huge= (Linux's SHMEM_HUGE_*). */
 enum {

@@ -37,7 +37,7 @@ enum sgp_type {
  * mm, whose size lowers the user reserve in mode 2; mmlab sums that size
  * under mmap_lock, which write() does not hold, so it asks for no mm.
  */
-static bool shmem_charge(struct inode *inode, long pages)
+bool shmem_charge(struct inode *inode, long pages)
 {
 	struct super_block *sb = inode->i_sb;
 
@@ -314,6 +314,12 @@ static struct folio *shmem_get_folio(struct inode *inode, unsigned long index, e
 		if (folio || *err != -EEXIST)
 			return folio;
 	}
+}
+
+/* shmem_get_folio(SGP_NOALLOC) for collapse_file: a hole stays one (NULL, *err 0). */
+struct folio *shmem_get_folio_noalloc(struct inode *inode, unsigned long index, int *err)
+{
+	return shmem_get_folio(inode, index, SGP_READ, 0, NULL, err);
 }
 
 /* ---- faults ---------------------------------------------------------------------- */
