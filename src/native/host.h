@@ -77,6 +77,8 @@ void cf_host_swap_emerg(void);
  */
 void cf_host_thp_probe(void);
 bool cf_host_thp_usable(const char **why);
+/* Does the host kernel collapse read-only files (CONFIG_READ_ONLY_THP_FOR_FS)?  why: if not. */
+bool cf_host_ro_file_thp(const char **why);
 /* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
 int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
 
