@@ -101,9 +101,16 @@ static unsigned long file_vma_allowable_orders(struct vm_area_struct *vma, vm_fl
 	if (!thp_vma_suitable_order(vma, vma->vm_end - HPAGE_PMD_SIZE, HPAGE_PMD_ORDER) ||
 	    vma->vm_end - vma->vm_start < HPAGE_PMD_SIZE)
 		return 0;
+	/*
+	 * shmem_allowable_huge_orders() reads the VMA's own flags, not the
+	 * vm_flags asked about: MADV_HUGEPAGE's khugepaged_enter_vma runs
+	 * before the VMA has VM_HUGEPAGE, so under huge=advise it does not
+	 * register the mm (Linux 6.18 does the same; a second MADV_HUGEPAGE,
+	 * or another VMA of the mm, does).
+	 */
 	if (vma_is_shmem(vma))
-		return shmem_huge_enabled(file_inode(vma->vm_file), vma->vm_pgoff, 0, !enforce, vma, vm_flags) ?
-		       orders : 0;
+		return shmem_huge_enabled(file_inode(vma->vm_file), vma->vm_pgoff, 0, !enforce, vma,
+					  vma->vm_flags) ? orders : 0;
 	if (enforce && !(hugepage_global_always(m) || ((vm_flags & VM_HUGEPAGE) && hugepage_global_enabled(m))))
 		return 0;
 	return file_thp_enabled(vma) ? orders : 0;
