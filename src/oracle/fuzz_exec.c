@@ -972,7 +972,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		else if (oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* shared files stay */
 		else
-			exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+			exp = fuzz_model_access(r, op->task, addr, r->ibuf, op->len, true, got);
 		exp = fuzz_judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);
 		if (r->scn) {
 			struct scn_op s;
@@ -1006,7 +1006,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (got == -EIO && model_access_may_nospc(r->md, op->task, addr, op->len, false))
 			exp = got;
 		else
-			exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+			exp = fuzz_model_access(r, op->task, addr, r->mbuf, op->len, false, got);
 		/* A disk file's bytes past its end that writeback may have zeroed: the other outcome. */
 		unsure = !exp && fuzz_unsure_outcome(r, op->task, addr, op->len, r->mbuf, r->ubuf);
 		exp = fuzz_judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);

@@ -207,6 +207,7 @@ struct run {
 	 */
 	bool story_thp;
 	bool story_collapse;	/* the THP story is the collapse one */
+	bool story_file_thp;	/* the THP story of a shmem file (--files): huge pages, collapse, retract */
 	int story_splitter;	/* the THP story's task that split the PMD (the other writes) */
 	/*
 	 * Or an "mremap story" (--mremap with --swap, fuzz_mremap.c): a
@@ -350,6 +351,7 @@ bool fuzz_gen_thp_pending(struct run *r, struct chooser *c, struct fop *op);
 void fuzz_gen_thp_mmap(struct run *r, struct chooser *c, struct fop *op);
 void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op);
+long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64_t len, bool write, long got);
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* fuzz_shrink.c */

@@ -20,8 +20,11 @@
  * khugepaged then collapses, written and read back through the pin.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "oracle/fuzz_internal.h"
 #include "scenario/scenario.h"
@@ -155,14 +158,15 @@ bool fuzz_gen_thp_pending(struct run *r, struct chooser *c, struct fop *op)
 
 /* The values a knob write tries: each store's words and numbers, and some it refuses. */
 static const char *const knob_values[] = {
-	/* words (0..8) */
+	/* words (0..12) */
 	"always", "madvise", "never", "inherit", "defer", "defer+madvise", "always\n", "never\n", "madvise\n",
-	/* numbers (9..20) */
+	"within_size", "advise", "deny", "force",
+	/* numbers (13..24) */
 	"0", "1", "2", "8", "64", "256", "511", "512", "4096", "1\n", "0\n", "+1",
 	/* refused, or no store at all (21..) */
 	"x", "", "1 ", "never ",
 };
-#define KNOB_WORDS	9
+#define KNOB_WORDS	13
 #define KNOB_NUMBERS	12
 
 static void gen_knob(struct chooser *c, struct fop *op)
@@ -190,6 +194,153 @@ static void gen_pin(struct run *r, struct chooser *c, struct fop *op, bool get_o
 		   (fuzz_choose(c, 4) ? 0 : MML_FOLL_FAST);
 }
 
+/*
+ * The next step of the file THP story (--files): a shmem file (a memfd,
+ * or one of /tmp or /dev/shm) of one or two huge pages' size, maybe under
+ * a shmem_enabled that gives it huge pages at fault, mapped shared at a
+ * 2 MiB slot and written here and there, shared by fork, then collapsed
+ * (MADV_COLLAPSE, or khugepaged once the advice registered the mm) while
+ * the other process maps it too -- whose page table retract_page_tables
+ * takes -- then written, cut (truncate, a hole, reclaim) and read by both
+ * through their maps and the descriptor.  The bytes must stay the file's.
+ */
+static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *op, int step)
+{
+	static const int shmem_words[] = { 0, 9, 10, 2, 11, 12 };	/* knob_values: always .. force */
+	int who = fuzz_choose(c, 2) ? r->story_a : r->story_b;
+
+	op->task = r->story_a;
+	op->fd = r->story_fd;
+	op->region = r->focus_region;
+	switch (step) {
+	case 1:
+		op->fd = -1;
+		op->newfd = r->story_fd = r->focus_fd = r->next_fd++;
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_MEMFD;
+			op->mode = 0;
+		} else {
+			op->kind = F_OPEN;
+			op->path = 3 * (int)fuzz_choose(c, 2) + (int)fuzz_choose(c, 3);	/* /tmp/x or /dev/shm/x */
+			op->mode = O_RDWR | O_CREAT | O_TRUNC;
+		}
+		return true;
+	case 2:
+		op->kind = F_SYS;
+		op->path = MODEL_SHMEM_ENABLED_KNOB;
+		op->mode = shmem_words[fuzz_choose(c, sizeof(shmem_words) / sizeof(shmem_words[0]))];
+		return true;
+	case 3:
+		op->kind = F_FTRUNCATE;
+		op->len = (1 + fuzz_choose(c, 2)) * THP_SIZE + (fuzz_choose(c, 4) ? 0 : fuzz_choose(c, 8) * PG);
+		return true;
+	case 4:
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->defines = r->focus_region = r->next_region++;
+		op->off = (int64_t)(THP_BASE + fuzz_choose(c, THP_SLOTS - 1) * THP_SIZE);
+		op->len = (1 + fuzz_choose(c, 2)) * THP_SIZE;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->flags = MAP_SHARED | MAP_FIXED;
+		op->pos = 0;
+		r->focus_off = (int64_t)(fuzz_choose(c, 512) * PG);
+		return true;
+	case 5:
+	case 11:
+		op->kind = F_MADVISE;
+		op->off = 0;
+		op->len = THP_SIZE;
+		op->advice = fuzz_choose(c, 6) ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
+		return true;
+	case 6:
+	case 7:
+	case 10:
+	case 13:
+		op->task = step == 6 ? r->story_a : who;
+		op->off = step == 6 ? r->focus_off : (int64_t)(fuzz_choose(c, 512) * PG);
+		op->len = 1 + fuzz_choose(c, 64);
+		op->byte = (uint8_t)(1 + fuzz_choose(c, 255));
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_WRITE;
+		} else {
+			op->kind = F_PWRITE;
+			op->pos = op->off;
+		}
+		return true;
+	case 8:
+		fuzz_gen_story_fork(r, op);
+		return true;
+	case 9:
+		/* the child maps the file too (fork copied no table of it): its fault makes one */
+		op->task = r->story_b;
+		op->kind = F_READ;
+		op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+		op->len = 64;
+		return true;
+	case 12:
+		op->task = who;
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_MADVISE;
+			op->off = 0;
+			op->len = THP_SIZE;
+			op->advice = MADV_COLLAPSE;
+		} else {
+			op->kind = F_KHUGEPAGED;
+			op->len = 512 * (16 + fuzz_choose(c, 64));
+		}
+		return true;
+	case 14:
+		op->task = who;
+		switch (fuzz_choose(c, 8)) {
+		case 0:
+			op->kind = F_FTRUNCATE;
+			op->len = fuzz_choose(c, 2 * 512) * PG + (fuzz_choose(c, 2) ? 0 : 100);
+			return true;
+		case 1:
+			op->kind = F_FALLOCATE;
+			op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+			op->pos = (int64_t)(fuzz_choose(c, 512) * PG);
+			op->len = PG * (1 + fuzz_choose(c, 4));
+			return true;
+		case 2:
+			op->kind = F_MADVISE;
+			op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+			op->len = PG * (1 + fuzz_choose(c, 16));
+			op->advice = fuzz_choose(c, 2) ? MADV_PAGEOUT : MADV_DONTNEED;
+			return true;
+		case 3:
+			if (r->o->swap) {
+				op->kind = F_RECLAIM;
+				op->len = 1 + fuzz_choose(c, 1024);
+				return true;
+			}
+			/* fall through */
+		default:
+			op->kind = F_DROP_CACHES;
+			op->mode = 1 + fuzz_choose(c, 3);
+			return true;
+		}
+	case 15:
+	case 16:
+		op->task = step == 15 ? who : (who == r->story_a ? r->story_b : r->story_a);
+		op->off = (int64_t)(fuzz_choose(c, 512) * PG) + fuzz_choose(c, 64);
+		if (!fuzz_choose(c, 3))
+			op->off = r->focus_off;
+		op->len = 64;
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_READ;
+		} else {
+			op->kind = F_PREAD;
+			op->pos = op->off;
+		}
+		return true;
+	default:
+		r->story_step = 0;
+		r->story_thp = r->story_file_thp = false;
+		return false;
+	}
+}
+
 /* The next step of a THP story; false when it is over. */
 bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -197,6 +348,8 @@ bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 	int other = who == r->story_a ? r->story_b : r->story_a;
 	bool collapse = r->story_collapse;
 
+	if (r->story_file_thp)
+		return gen_file_thp_story_op(r, c, op, step);
 	op->task = r->story_a;
 	switch (collapse ? step + 100 : step) {
 	case 1:
@@ -345,6 +498,7 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 		r->story_free = r->story_rewrite = r->story_swapoff = r->story_device = r->story_file = false;
 		r->story_thp = true;
 		r->story_collapse = what == 2;
+		r->story_file_thp = what == 1 && r->o->files;
 		op->region = r->focus_region;
 		op->off = r->focus_off;
 		fuzz_gen_thp_story_op(r, c, op);
@@ -450,6 +604,24 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
+
+/*
+ * model_read or model_write of what the library did: an access that got
+ * through a shmem huge page past the end of its file (where the model
+ * says SIGBUS only maybe) is done on the model too, the bytes written
+ * there kept only as "maybe".
+ */
+long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64_t len, bool write, long got)
+{
+	long exp = write ? model_write(r->md, task, addr, buf, len) : model_read(r->md, task, addr, buf, len);
+
+	if (exp != -EIO || got || !model_past_eof_maybe(r->md, task, addr, len))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = write ? model_write(r->md, task, addr, buf, len) : model_read(r->md, task, addr, buf, len);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
 
 /* A knob written, then read back: both against the model's. */
 static void exec_sys(struct run *r, const struct fop *op, long fails_before)
