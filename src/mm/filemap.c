@@ -466,15 +466,17 @@ vm_fault_t filemap_fault(struct vm_fault *vmf)
 }
 
 /*
- * filemap_map_pmd(): fault-around under a none pmd.  The folio of the
- * faulting page, if PMD-sized and wholly within the file (shmem may have
- * one past its end), is mapped with a pmd: VM_FAULT_NOPAGE, done.  Else
- * the pte table is made for the pages around (0), or VM_FAULT_OOM.
+ * filemap_map_pmd(): fault-around under a none pmd.  The folio at the
+ * window's first page (within the file), if PMD-sized and wholly within
+ * the file -- shmem's may reach past its end, and Linux maps those too --
+ * is mapped with a pmd: VM_FAULT_NOPAGE, done.  Else the pte table is
+ * made for the pages around (0), or VM_FAULT_OOM.
  */
-static vm_fault_t filemap_map_pmd(struct vm_fault *vmf, struct address_space *mapping, unsigned long last)
+static vm_fault_t filemap_map_pmd(struct vm_fault *vmf, struct address_space *mapping, unsigned long start,
+				  unsigned long last)
 {
 	struct mml_machine *m = vmf->vma->vm_mm->machine;
-	struct folio *folio = filemap_get_folio(mapping, vmf->pgoff);
+	struct folio *folio = filemap_get_folio(mapping, start);
 
 	if (folio && folio_order(folio) == HPAGE_PMD_ORDER && folio_trylock(folio)) {
 		if (folio->mapping == mapping && folio_test_uptodate(folio) &&
@@ -518,8 +520,11 @@ vm_fault_t filemap_map_pages(struct vm_fault *vmf, unsigned long start_pgoff, un
 	if (!last)
 		return 0;
 	end_pgoff = min(end_pgoff, last - 1);
+	/* The window lies wholly past the end: nothing to map (the fault itself is SIGBUS). */
+	if (start_pgoff > end_pgoff)
+		return 0;
 	if (pmd_none(pmdp_get(vmf->pmd))) {
-		ret = filemap_map_pmd(vmf, mapping, last);
+		ret = filemap_map_pmd(vmf, mapping, start_pgoff, last);
 		if (ret)
 			return ret;
 	}

@@ -508,6 +508,8 @@ rollback:
 		shmem_uncharge(inode, (long)nr_none);
 	list_for_each_entry_safe(folio, tmp, &pagelist, lru) {
 		list_del(&folio->lru);
+		if (bug_enabled(m, BUG_COLLAPSE_ROLLBACK_CLEAN))
+			folio_clear_dirty(folio);
 		folio_unlock(folio);
 		folio_putback_lru(m, folio);
 		folio_put(m, folio);

@@ -245,8 +245,15 @@ static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *
 		op->pos = 0;
 		r->focus_off = (int64_t)(fuzz_choose(c, 512) * PG);
 		return true;
-	case 5:
 	case 11:
+		/* a pin in the middle of the range now and then: the collapse then fails halfway and rolls back */
+		if (!fuzz_choose(c, 3)) {
+			op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+			gen_pin(r, c, op, true);
+			return true;
+		}
+		/* fall through */
+	case 5:
 		op->kind = F_MADVISE;
 		op->off = 0;
 		op->len = THP_SIZE;
@@ -279,7 +286,12 @@ static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *
 		return true;
 	case 12:
 		op->task = who;
-		if (fuzz_choose(c, 3)) {
+		/* one schedule of failures at a time: under --fail-rate, none of the story's own */
+		if (!r->injecting && !fuzz_choose(c, 4)) {
+			op->kind = F_COLLAPSE_FAIL;
+			op->off = 0;
+			op->len = THP_SIZE;
+		} else if (fuzz_choose(c, 3)) {
 			op->kind = F_MADVISE;
 			op->off = 0;
 			op->len = THP_SIZE;
@@ -689,11 +701,94 @@ static void exec_split_huge(struct run *r, const struct fop *op, struct mml_task
 	}
 }
 
+static void print_fail_meta(struct run *r, bool on)
+{
+	struct scn_op s;
+
+	scn_op_init(&s, SCN_OP_FAIL);
+	s.fail_sites = on ? MML_FAIL_META : 0;
+	s.fail_nth = 1;
+	fuzz_print(r->scn, &s);
+}
+
+/*
+ * MADV_COLLAPSE whose next metadata allocation fails: for a file's range
+ * that is the xarray node collapse_file needs to claim a hole (after the
+ * small folios were isolated and copied), so the collapse rolls back,
+ * and the file must read as before.  Judged as any MADV_COLLAPSE is.
+ */
+static void exec_collapse_fail(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+{
+	struct mml_fail f = { .sites = MML_FAIL_META, .countdown = 1 };
+	int outcomes[SCN_MAX_ERRS], n = 0;
+	long got, exp;
+
+	if (mml_fail_set(r->m, &f)) {
+		fuzz_diverge(r, "fail meta: mml_fail_set refused");
+		return;
+	}
+	got = mml_madvise(t, addr, op->len, MADV_COLLAPSE);
+	mml_fail_set(r->m, NULL);
+	exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &n);
+	exp = fuzz_judge(r, t, got, exp, "T%d madvise (fail meta) 0x%" PRIx64 " %" PRIu64 " collapse", op->task, addr,
+			 op->len);
+	if (r->scn) {
+		struct scn_op s;
+
+		print_fail_meta(r, true);
+		scn_op_init(&s, SCN_OP_MADVISE);
+		s.task = FZ_SYM(FZ_TASK, op->task);
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+		s.len = op->len;
+		s.arg = MADV_COLLAPSE;
+		fuzz_stmt_result(&s, exp);
+		if (n > 1) {
+			s.expect.nerr = n;
+			memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
+		}
+		fuzz_print(r->scn, &s);
+		print_fail_meta(r, false);
+	}
+}
+
+/* model_gup of what the library did, through a huge tail past a file's end as fuzz_model_access. */
+long fuzz_model_gup(struct run *r, int task, int id, uint64_t addr, uint64_t npages, int kind, unsigned foll,
+		    long got, bool *either)
+{
+	bool write = foll & MML_FOLL_WRITE, longterm = foll & MML_FOLL_LONGTERM, force = foll & MML_FOLL_FORCE;
+	bool fast = foll & MML_FOLL_FAST;
+	long exp = model_gup(r->md, task, id, addr, npages, kind, write, longterm, force, fast, either);
+
+	if (exp != -EFAULT || got <= 0 || !model_past_eof_maybe(r->md, task, addr, npages * PG))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = model_gup(r->md, task, id, addr, npages, kind, write, longterm, force, fast, either);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
+
+/* model_madvise of what the library did: MADV_POPULATE_* through a huge tail, as fuzz_model_access. */
+long fuzz_model_madvise(struct run *r, int task, uint64_t addr, uint64_t len, int advice, long got)
+{
+	long exp = model_madvise(r->md, task, addr, len, advice);
+
+	if (exp != -EFAULT || got || !model_past_eof_maybe(r->md, task, addr, len))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = model_madvise(r->md, task, addr, len, advice);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
+
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before)
 {
 	long got;
 
 	switch (op->kind) {
+	case F_COLLAPSE_FAIL:
+		exec_collapse_fail(r, op, t, addr);
+		return true;
 	case F_SYS:
 		exec_sys(r, op, fails_before);
 		return true;
