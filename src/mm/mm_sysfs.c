@@ -10,7 +10,7 @@
  * Texts and checks are Linux 6.18's.  Every knob is a field of
  * machine->thp, changed with the sync layer's atomics and read by the
  * core with READ_ONCE or test_bit, as Linux reads its globals.  What is
- * not here (shrink_underused, the per-size stats, the PUD
+ * not here (shrink_underused, the per-size stats and shmem_enabled, the PUD
  * size's directory, the other vm sysctls) is listed in docs/deviations.md.
  */
 #include <errno.h>

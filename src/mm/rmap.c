@@ -29,14 +29,14 @@
  *               swap_info->lock      (swap_duplicate, swap_free, swap counts, the swap cache)
  *                 mte.swap_lock      (arch: tag records of swap slots)
  *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
- *               lruvec->lru_lock     (also under a folio lock alone)
+ *               lruvec->lru_lock     (also under a folio lock alone, and the i_pages lock: a page-cache split)
  *               notifier srcu        (read around callbacks, also under mmap_lock, a folio, anon_vma or i_mmap lock alone; callbacks only try mmap_lock)
  *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
  *   khugepaged scan_mutex -> mm->mmap_lock (one scanner at a time: the thread or mml_khugepaged_scan)
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
- *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
+ *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range), -> pmd lock -> pte lock (retract_page_tables, no mmap_lock)
  *   pte lock -> pte lock (two tables of one mm under its mmap_lock for write: mremap's move_ptes; fork: the parent's under the child's)
  *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock: leaves
  *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock: leaves

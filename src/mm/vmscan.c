@@ -351,7 +351,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		 * the whole folio), so it is split, as Linux does when no
 		 * cluster is free (thp_swpout_fallback), and its pages go on
 		 * through reclaim one by one.  A page-cache THP is split too
-		 * (Linux unmaps and drops a clean one whole: deviation 56).
+		 * (Linux unmaps and drops a clean one whole: deviation 61).
 		 */
 		if (folio_test_large(folio)) {
 			bool pmd_order = folio_order(folio) == HPAGE_PMD_ORDER;
