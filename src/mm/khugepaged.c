@@ -601,28 +601,36 @@ bool hpage_collapse_test_exit(struct mm_struct *mm)
 }
 
 /*
- * A file VMA's range, as khugepaged looks at it: the page cache without
- * mmap_lock (dropped here, the file held), then, if a huge folio is
- * there already, its ptes under mmap_lock again (collapse_pte_mapped_thp
- * without installing the pmd: the next fault will).  Returns with
- * mmap_lock released.
+ * A file VMA's range, as khugepaged and MADV_COLLAPSE look at it: the
+ * page cache without mmap_lock (dropped here, the file held); for
+ * MADV_COLLAPSE, a disk file's dirty pages written back and the collapse
+ * tried again, once (Linux 6.18); then, if a huge folio is in the cache,
+ * the range's ptes under mmap_lock again (collapse_pte_mapped_thp), the
+ * pmd installed for MADV_COLLAPSE only -- khugepaged leaves it to the
+ * next fault.  Returns with mmap_lock released.
  */
-static enum scan_result khugepaged_scan_file_range(struct mm_struct *mm, struct vm_area_struct *vma,
-						   uint64_t address, struct collapse_control *cc)
+static enum scan_result collapse_file_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
+					    struct collapse_control *cc)
 {
 	struct file *file = vma->vm_file;
-	unsigned long pgoff = linear_page_index(vma, address);
+	unsigned long pgoff = linear_page_index(vma, addr);
 	enum scan_result r;
 
 	get_file(file);
 	up_read(&mm->mmap_lock);
-	r = hpage_collapse_scan_file(mm, address, file, pgoff, cc);
+	r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
+	if (!cc->is_khugepaged && r == SCAN_PAGE_DIRTY_OR_WRITEBACK && mapping_can_writeback(file->f_mapping)) {
+		int64_t lstart = (int64_t)pgoff << PAGE_SHIFT;
+
+		filemap_write_and_wait_range(file->f_mapping, lstart, lstart + (int64_t)HPAGE_PMD_SIZE - 1);
+		r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
+	}
 	fput(file);
 	if (r == SCAN_PTE_MAPPED_HUGEPAGE) {
 		down_read(&mm->mmap_lock);
 		if (!hpage_collapse_test_exit(mm)) {
-			r = collapse_pte_mapped_thp(mm, address, false);
-			if (r == SCAN_PMD_MAPPED)
+			r = collapse_pte_mapped_thp(mm, addr, !cc->is_khugepaged);
+			if (cc->is_khugepaged && r == SCAN_PMD_MAPPED)
 				r = SCAN_SUCCEED;
 		}
 		up_read(&mm->mmap_lock);
@@ -685,7 +693,7 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 				enum scan_result r;
 
 				if (!vma_is_anonymous(vma)) {
-					r = khugepaged_scan_file_range(mm, vma, s->address, &cc);
+					r = collapse_file_range(mm, vma, s->address, &cc);
 					mmap_locked = false;
 				} else {
 					r = hpage_collapse_scan_pmd(mm, vma, s->address, &mmap_locked, &cc);
@@ -872,38 +880,6 @@ static int madvise_collapse_errno(enum scan_result r)
 }
 
 /*
- * MADV_COLLAPSE of a file VMA's range: the page cache without mmap_lock
- * (dropped here); a non-shmem file's dirty pages are written back and
- * the collapse tried again, once (Linux 6.18); a huge folio in the cache
- * is then mapped in this VMA with a pmd, under mmap_lock.  Returns with
- * mmap_lock released.
- */
-static enum scan_result madvise_collapse_file(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
-					      struct collapse_control *cc)
-{
-	struct file *file = vma->vm_file;
-	unsigned long pgoff = linear_page_index(vma, addr);
-	enum scan_result r;
-
-	get_file(file);
-	up_read(&mm->mmap_lock);
-	r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
-	if (r == SCAN_PAGE_DIRTY_OR_WRITEBACK && mapping_can_writeback(file->f_mapping)) {
-		int64_t lstart = (int64_t)pgoff << PAGE_SHIFT;
-
-		filemap_write_and_wait_range(file->f_mapping, lstart, lstart + (int64_t)HPAGE_PMD_SIZE - 1);
-		r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
-	}
-	fput(file);
-	if (r == SCAN_PTE_MAPPED_HUGEPAGE) {
-		down_read(&mm->mmap_lock);
-		r = collapse_pte_mapped_thp(mm, addr, true);
-		up_read(&mm->mmap_lock);
-	}
-	return r;
-}
-
-/*
  * madvise_collapse(): collapse every PMD range of [start, end) in vma
  * now, ignoring the max_ptes_* limits and the sysfs knobs but not the
  * VMA's own flags.  mmap_lock held for read; it may be dropped and taken
@@ -937,7 +913,7 @@ int madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, b
 			hend = min(hend, vma->vm_end & HPAGE_PMD_MASK);
 		}
 		if (!vma_is_anonymous(vma)) {
-			r = madvise_collapse_file(mm, vma, addr, &cc);
+			r = collapse_file_range(mm, vma, addr, &cc);
 			mmap_locked = false;
 		} else {
 			r = hpage_collapse_scan_pmd(mm, vma, addr, &mmap_locked, &cc);

@@ -24,6 +24,36 @@
 #include "mm/userfaultfd_k.h"
 
 /*
+ * The locks under which a pte table may be taken away: the pmd lock, the
+ * pmd read again under it (it may have changed since the caller looked),
+ * and, if it still points to a table, that table's pte lock nested
+ * inside (a racing pte_offset_map_lock holds only the latter).  Returns
+ * the pmd lock with *pgt_pmd and *ptl set, or NULL, holding nothing, if
+ * there is no table any more.
+ */
+static spinlock_t *lock_pte_table(struct mm_struct *mm, pmd_t *pmd, pmd_t *pgt_pmd, spinlock_t **ptl)
+{
+	spinlock_t *pml = pmd_lock(mm, pmd);
+
+	*pgt_pmd = pmdp_get(pmd);
+	if (!pmd_table(*pgt_pmd)) {
+		spin_unlock(pml);
+		return NULL;
+	}
+	*ptl = pte_lockptr(mm->machine, *pgt_pmd);
+	if (*ptl != pml)
+		spin_lock(*ptl);
+	return pml;
+}
+
+static void unlock_pte_table(spinlock_t *pml, spinlock_t *ptl)
+{
+	if (ptl != pml)
+		spin_unlock(ptl);
+	spin_unlock(pml);
+}
+
+/*
  * retract_page_tables(): after collapse_file put the huge folio at pgoff
  * in the cache, every VMA that maps the whole aligned range through an
  * empty pte table loses that table, so that its next fault maps the
@@ -61,17 +91,11 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 
 		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr, addr + HPAGE_PMD_SIZE);
 		mmu_notifier_invalidate_range_start(&range);
-		pml = pmd_lock(mm, pmd);
-		/* The pmd may have changed since find_pmd_or_thp_or_none: it is stable now. */
-		pgt_pmd = pmdp_get(pmd);
-		if (!pmd_table(pgt_pmd)) {
-			spin_unlock(pml);
+		pml = lock_pte_table(mm, pmd, &pgt_pmd, &ptl);
+		if (!pml) {
 			mmu_notifier_invalidate_range_end(&range);
 			continue;
 		}
-		ptl = pte_lockptr(m, pgt_pmd);
-		if (ptl != pml)
-			spin_lock(ptl);
 		/*
 		 * Without mmap_lock a fault or a UFFDIO ioctl may have put a
 		 * COW page (and an anon_vma) or a uffd-wp marker here since
@@ -88,9 +112,7 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 			pgt_pmd = pmdp_collapse_flush(vma, addr, pmd);
 			success = true;
 		}
-		if (ptl != pml)
-			spin_unlock(ptl);
-		spin_unlock(pml);
+		unlock_pte_table(pml, ptl);
 		mmu_notifier_invalidate_range_end(&range);
 		if (success)
 			pagetable_free_rcu(mm, virt_to_ptdesc(m, pte_table_of(m, pgt_pmd)));	/* pte_free_defer */
@@ -187,16 +209,11 @@ enum scan_result collapse_pte_mapped_thp(struct mm_struct *mm, uint64_t addr, bo
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, haddr, haddr + HPAGE_PMD_SIZE);
 	mmu_notifier_invalidate_range_start(&range);
 	/* Step 2: the ptes go, under the pmd lock with the pte lock nested, as retract_page_tables. */
-	pml = pmd_lock(mm, pmd);
-	pgt_pmd = pmdp_get(pmd);
-	if (!pmd_table(pgt_pmd)) {
-		spin_unlock(pml);
+	pml = lock_pte_table(mm, pmd, &pgt_pmd, &ptl);
+	if (!pml) {
 		mmu_notifier_invalidate_range_end(&range);
 		goto drop_folio;
 	}
-	ptl = pte_lockptr(m, pgt_pmd);
-	if (ptl != pml)
-		spin_lock(ptl);
 	start_pte = pte_table_of(m, pgt_pmd);
 	for (int i = 0; i < HPAGE_PMD_NR; i++) {
 		pte_t ptent = ptep_get(start_pte + i);
@@ -207,9 +224,7 @@ enum scan_result collapse_pte_mapped_thp(struct mm_struct *mm, uint64_t addr, bo
 		/* Since step 1 a COW fault or reclaim may have changed an entry (the folio lock stops only new mappings). */
 		page = pte_present(ptent) ? vm_normal_page(vma, haddr + ((uint64_t)i << PAGE_SHIFT), ptent) : NULL;
 		if (page != folio_page(folio, i)) {
-			if (ptl != pml)
-				spin_unlock(ptl);
-			spin_unlock(pml);
+			unlock_pte_table(pml, ptl);
 			/* The ptes cleared so far: flushed, their references dropped; the table stays. */
 			flush_tlb_range(vma, haddr, haddr + HPAGE_PMD_SIZE);
 			mmu_notifier_invalidate_range_end(&range);
@@ -225,9 +240,7 @@ enum scan_result collapse_pte_mapped_thp(struct mm_struct *mm, uint64_t addr, bo
 	}
 	/* Step 3: the empty table goes, flushed, freed after a grace period. */
 	pgt_pmd = pmdp_collapse_flush(vma, haddr, pmd);
-	if (ptl != pml)
-		spin_unlock(ptl);
-	spin_unlock(pml);
+	unlock_pte_table(pml, ptl);
 	mmu_notifier_invalidate_range_end(&range);
 	folio_ref_add(folio, -nr_mapped_ptes);
 	add_mm_counter(mm, mm_counter_file(folio), -nr_mapped_ptes);

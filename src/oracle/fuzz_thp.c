@@ -184,6 +184,20 @@ static void gen_knob(struct chooser *c, struct fop *op)
 		op->mode = words ? fuzz_choose(c, KNOB_WORDS) : KNOB_WORDS + fuzz_choose(c, KNOB_NUMBERS);
 }
 
+/* A story's collapse of its 2 MiB: MADV_COLLAPSE (two times in three), or a khugepaged pass. */
+static void gen_collapse(struct chooser *c, struct fop *op)
+{
+	if (fuzz_choose(c, 3)) {
+		op->kind = F_MADVISE;
+		op->off = 0;
+		op->len = THP_SIZE;
+		op->advice = MADV_COLLAPSE;
+	} else {
+		op->kind = F_KHUGEPAGED;
+		op->len = 512 * (16 + fuzz_choose(c, 64));
+	}
+}
+
 static void gen_pin(struct run *r, struct chooser *c, struct fop *op, bool get_ok)
 {
 	op->kind = F_PIN;
@@ -291,14 +305,8 @@ static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *
 			op->kind = F_COLLAPSE_FAIL;
 			op->off = 0;
 			op->len = THP_SIZE;
-		} else if (fuzz_choose(c, 3)) {
-			op->kind = F_MADVISE;
-			op->off = 0;
-			op->len = THP_SIZE;
-			op->advice = MADV_COLLAPSE;
 		} else {
-			op->kind = F_KHUGEPAGED;
-			op->len = 512 * (16 + fuzz_choose(c, 64));
+			gen_collapse(c, op);
 		}
 		return true;
 	case 14:
@@ -453,15 +461,7 @@ bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return true;
 	case 106:
 		/* collapse the range under the pin, or let khugepaged try */
-		if (fuzz_choose(c, 3)) {
-			op->kind = F_MADVISE;
-			op->off = 0;
-			op->len = THP_SIZE;
-			op->advice = MADV_COLLAPSE;
-		} else {
-			op->kind = F_KHUGEPAGED;
-			op->len = 512 * (16 + fuzz_choose(c, 64));
-		}
+		gen_collapse(c, op);
 		return true;
 	case 107:
 		op->kind = F_WRITE;
