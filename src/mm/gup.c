@@ -297,9 +297,15 @@ static int follow_page_mask(struct vm_area_struct *vma, uint64_t addr, unsigned 
 			return 0;
 		if (!pmd_trans_huge(pmdp_get(pmd)))
 			break;
-		/* The caller works on the pte (make_device_exclusive): split the leaf, look again. */
+		/*
+		 * The caller works on the pte (make_device_exclusive): split the
+		 * leaf, look again.  A file's leaf is removed, not split: a table
+		 * goes in at once, or the fault would map the leaf back.
+		 */
 		if (flags & FOLL_SPLIT_PMD) {
 			__split_huge_pmd(vma, pmd, addr, false);
+			if (pmd_none(pmdp_get(pmd)) && __pte_alloc(mm, pmd))
+				return -ENOMEM;
 			continue;
 		}
 		ret = follow_huge_pmd(vma, addr, pmd, flags, pagep);
