@@ -83,8 +83,8 @@ static int folio_referenced(struct folio *folio, bool is_locked, bool *locked)
 
 	if (!folio_mapped(folio))
 		return 0;
-	/* A file folio's mapping is stable only under its lock: busy means in use. */
-	if (!folio_test_anon(folio) && !is_locked) {
+	/* A file or KSM folio's mapping is stable only under its lock: busy means in use. */
+	if ((!folio_test_anon(folio) || folio_test_ksm(folio)) && !is_locked) {
 		if (!folio_trylock(folio))
 			return 1;
 		we_locked = true;
