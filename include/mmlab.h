@@ -375,7 +375,7 @@ long mml_khugepaged_scan(struct mml_machine *m, uint64_t pages);
  * the fuzzer merge replayably with it, ksmd (MML_KSMD) in the background.
  */
 long mml_ksm_scan(struct mml_machine *m, uint64_t pages);
-/* prctl(2) for what mmlab has: PR_SET_MEMORY_MERGE (arg 0/1), PR_GET_MEMORY_MERGE; others -EINVAL. */
+/* prctl(2) for what mmlab has: PR_SET_MEMORY_MERGE (arg 0: off, else on), PR_GET_MEMORY_MERGE; others -EINVAL. */
 int  mml_prctl(struct mml_task *t, int option, unsigned long arg);
 /*
  * /proc/PID/ksm_stat by field (ksm_rmap_items, ksm_zero_pages,

@@ -199,6 +199,22 @@ static const char *const ksm_stat_fields[] = {
 	"ksm_mergeable", NULL,
 };
 
+/* ksm_process_mergeable(): some VMA of the process is VM_MERGEABLE now. */
+static bool ksm_process_mergeable(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	bool any = false;
+
+	down_read(&mm->mmap_lock);
+	for_each_vma(mm, vma)
+		if (vma->vm_flags & VM_MERGEABLE) {
+			any = true;
+			break;
+		}
+	up_read(&mm->mmap_lock);
+	return any;
+}
+
 static long ksm_stat_field(struct mm_struct *mm, int i)
 {
 	switch (i) {
@@ -207,27 +223,34 @@ static long ksm_stat_field(struct mm_struct *mm, int i)
 	case 2: return atomic_long_read(&mm->ksm_merging_pages);
 	case 3: return ksm_process_profit(mm);
 	case 4: return test_bit(MMF_VM_MERGE_ANY, &mm->flags);
-	default: return test_bit(MMF_VM_MERGEABLE, &mm->flags);
+	default: return ksm_process_mergeable(mm);
 	}
 }
 
 long mml_ksm_stat(struct mml_task *t, const char *name)
 {
+	long v = -ENOENT;
+
 	for (int i = 0; ksm_stat_fields[i]; i++)
-		if (!strcmp(name, ksm_stat_fields[i]))
-			return ksm_stat_field(t->mm, i);
-	return -ENOENT;
+		if (!strcmp(name, ksm_stat_fields[i])) {
+			op_enter(t->machine, t);
+			v = ksm_stat_field(t->mm, i);
+			op_exit(t->machine, 0);
+		}
+	return v;
 }
 
+/* The two flags end with a colon and say yes or no, as Linux 6.18 prints them. */
 int mml_show_ksm_stat(struct mml_task *t, FILE *out)
 {
+	op_enter(t->machine, t);
 	for (int i = 0; ksm_stat_fields[i]; i++) {
 		long v = ksm_stat_field(t->mm, i);
 
 		if (i >= 4)
-			fprintf(out, "%s %s\n", ksm_stat_fields[i], v ? "yes" : "no");
+			fprintf(out, "%s: %s\n", ksm_stat_fields[i], v ? "yes" : "no");
 		else
 			fprintf(out, "%s %ld\n", ksm_stat_fields[i], v);
 	}
-	return 0;
+	return (int)op_exit(t->machine, 0);
 }

@@ -402,10 +402,7 @@ int mml_prctl(struct mml_task *t, int option, unsigned long arg)
 		return (int)ret;
 	switch (option) {
 	case PR_SET_MEMORY_MERGE:
-		if (arg > 1) {
-			ret = -EINVAL;
-			break;
-		}
+		/* Any nonzero argument enables, as Linux's prctl reads it. */
 		down_write(&mm->mmap_lock);
 		ret = arg ? ksm_enable_merge_any(mm) : ksm_disable_merge_any(mm);
 		up_write(&mm->mmap_lock);
