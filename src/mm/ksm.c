@@ -54,8 +54,18 @@ static unsigned int calc_checksum(struct mml_machine *m, struct page *page)
 	return h;
 }
 
+/*
+ * memcmp_pages(): as arm64's with MTE, a page with tags compares equal
+ * only to itself: merging would lose (or mix) its tags, which memcmp of
+ * the bytes does not see.  mmlab's zero page carries tags (all 0) for
+ * tagged mappings of it; they do not count here, so that an untagged
+ * page of zeros merges with it as on x86 (arm64's tagged zero page would
+ * refuse every use_zero_pages merge).
+ */
 static int memcmp_pages(struct mml_machine *m, struct page *a, struct page *b)
 {
+	if ((page_mte_tagged(a) && a != m->zero_page) || (page_mte_tagged(b) && b != m->zero_page))
+		return a != b;
 	return page_data_cmp(page_address(m, a), page_address(m, b), PAGE_SIZE);
 }
 
