@@ -15,7 +15,7 @@
  *  - one node (merge_across_nodes is kept, shown, and changes nothing);
  *  - large folios are not split for merging: a page of a THP is skipped;
  *  - KSM folios are not migrated (migration refuses them, -EAGAIN);
- *  - the page checksum is FNV-1a over the page (Linux: xxhash);
+ *  - the page checksum is FNV-1a over the page's 64-bit words (Linux: xxhash);
  *  - an exiting mm's rmap_items are freed at once by ksm_exit (Linux
  *    leaves them to ksmd's next visit), so that counters and the leak
  *    check need no scan to settle;
@@ -43,15 +43,22 @@
 /* ---- helpers ----------------------------------------------------------------------- */
 
 
+/* FNV-1a over the page's 64-bit words (Linux: xxhash); the zero page's is ksm_state.zero_checksum. */
+static unsigned int checksum_words(const uint64_t *w)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		h = (h ^ w[i]) * 1099511628211ULL;
+	return (unsigned int)(h ^ (h >> 32));
+}
+
 static unsigned int calc_checksum(struct mml_machine *m, struct page *page)
 {
-	static __thread unsigned char buf[PAGE_SIZE];
-	unsigned int h = 2166136261u;
+	static __thread uint64_t buf[PAGE_SIZE / 8];
 
 	page_data_copy(buf, page_address(m, page), PAGE_SIZE);
-	for (size_t i = 0; i < PAGE_SIZE; i++)
-		h = (h ^ buf[i]) * 16777619u;
-	return h;
+	return checksum_words(buf);
 }
 
 /*
@@ -228,10 +235,12 @@ void remove_trailing_rmap_items(struct mml_machine *m, struct ksm_rmap_item **rm
 static int write_protect_page(struct vm_area_struct *vma, struct folio *folio, uint64_t addr, pte_t *orig_pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
 	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, addr);
 	struct mmu_notifier_range range;
 	int err = -EFAULT;
-	bool notify = true;
+	bool notify = !bug_enabled(m, BUG_KSM_MERGE_NO_NOTIFY);
+	bool unchecked = bug_enabled(m, BUG_KSM_MERGE_PINNED);
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr, addr + PAGE_SIZE);
 	if (notify)
@@ -251,15 +260,18 @@ static int write_protect_page(struct vm_area_struct *vma, struct folio *folio, u
 			entry = ptep_get_and_clear(pvmw.pte);
 			flush_tlb_page(vma, pvmw.address);
 			/* Nothing may hold the page but its mappings, the swap cache and this scan. */
-			if (folio_mapcount(folio) + 1 + swapped != folio_ref_count(folio)) {
+			if (!unchecked && folio_mapcount(folio) + 1 + swapped != folio_ref_count(folio)) {
 				set_pte_at(mm, pvmw.address, pvmw.pte, entry);
 				goto out_unlock;
 			}
 			/* Cleared first, so that GUP-fast sees the page shared or not at all. */
-			if (anon_exclusive && folio_try_share_anon_rmap_pte(folio, &folio->page)) {
+			if (anon_exclusive && !unchecked && folio_try_share_anon_rmap_pte(folio, &folio->page)) {
 				set_pte_at(mm, pvmw.address, pvmw.pte, entry);
 				goto out_unlock;
 			}
+			/* The zoo's switch: Linux before 5.19 had no exclusive bit to keep a pin out. */
+			if (unchecked)
+				ClearPageAnonExclusive(&folio->page);
 			if (pte_dirty(entry))
 				folio_mark_dirty(folio);
 			entry = pte_mkclean(pte_wrprotect(entry));
@@ -290,7 +302,7 @@ static int replace_page(struct vm_area_struct *vma, struct page *page, struct pa
 	struct mml_machine *m = mm->machine;
 	struct folio *folio = page_folio(page);
 	struct mmu_notifier_range range;
-	bool notify = true;
+	bool notify = !bug_enabled(m, BUG_KSM_MERGE_NO_NOTIFY);
 	spinlock_t *ptl;
 	pmd_t *pmd;
 	pte_t *ptep, newpte;
@@ -1029,8 +1041,7 @@ static void *ksm_scan_thread(void *arg)
 int ksm_init(struct mml_machine *m)
 {
 	struct ksm_state *ks = calloc(1, sizeof(*ks));
-	static unsigned char zeros[PAGE_SIZE];
-	unsigned int h = 2166136261u;
+	static const uint64_t zeros[PAGE_SIZE / 8];
 
 	if (!ks)
 		return -ENOMEM;
@@ -1039,9 +1050,7 @@ int ksm_init(struct mml_machine *m)
 	INIT_LIST_HEAD(&ks->mm_head);
 	INIT_LIST_HEAD(&ks->stable_tree);
 	INIT_LIST_HEAD(&ks->unstable_tree);
-	for (size_t i = 0; i < PAGE_SIZE; i++)
-		h = (h ^ zeros[i]) * 16777619u;
-	ks->zero_checksum = h;
+	ks->zero_checksum = checksum_words(zeros);
 	m->ksm = ks;
 	/* Linux 6.18's defaults (ksm_init and the globals' initialisers). */
 	m->ksm_knobs.pages_to_scan = 100;

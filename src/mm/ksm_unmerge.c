@@ -157,7 +157,12 @@ int break_ksm(struct vm_area_struct *vma, uint64_t addr)
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 
-	for (;;) {
+	/*
+	 * Linux loops until the page is not KSM any more; a fault that keeps
+	 * it KSM (a KSM page reused in place, the zoo's ksm-cow-reuse) would
+	 * loop forever, so mmlab reports it after a few rounds and gives up.
+	 */
+	for (int round = 0;; round++) {
 		pmd_t *pmd = mm_find_pmd(mm, addr);
 		bool ksm_page = false;
 		spinlock_t *ptl;
@@ -178,6 +183,11 @@ int break_ksm(struct vm_area_struct *vma, uint64_t addr)
 		pte_unmap_unlock(pte, ptl);
 		if (!ksm_page)
 			return 0;
+		if (round == 8) {
+			mml_report(m, "break_ksm: %#llx of mm %d still maps a KSM page after 8 unshare faults",
+				   (unsigned long long)addr, mm->tgid);
+			return -EFAULT;
+		}
 		ret = handle_mm_fault(vma, addr, FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE);
 		if (ret & VM_FAULT_OOM)
 			return -ENOMEM;

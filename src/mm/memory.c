@@ -206,9 +206,14 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 {
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
-	/* A KSM page is never reused: the stable tree hands it to whoever has its contents next. */
+	/*
+	 * A KSM page is never reused: the stable tree hands it to whoever
+	 * has its contents next.  The zoo's switch reuses one mapped once,
+	 * in place, still on its stable node.
+	 */
 	if (folio_test_ksm(folio))
-		return false;
+		return bug_enabled(vma->vm_mm->machine, BUG_KSM_COW_REUSE) && folio_mapcount(folio) == 1 &&
+		       folio_ref_count(folio) == 1 + folio_test_swapcache(folio);
 	/* The pre-5.8 rule: mapped once means ours, whoever else holds it. */
 	if (bug_enabled(vma->vm_mm->machine, BUG_COW_REUSE_MAPCOUNT))
 		return folio_mapcount(folio) == 1;

@@ -247,6 +247,24 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Cyrill Gorcunov, \"mm: Save soft-dirty bits on swapped pages\" (linux-mm, July 2013, reported by Andy Lutomirski): the bit was lost when a page went to swap; the fix keeps it in the swap pte (x86's _PAGE_SWP_SOFT_DIRTY, bit 7) and do_swap_page, unuse_pte and fork carry it back",
 		"--refs --ram 2M --swap 1M",
 	},
+	[BUG_KSM_MERGE_PINNED] = {
+		"ksm-merge-pinned",
+		"write_protect_page makes a pte read-only without comparing the refcount with the mappings: a page pinned for DMA is merged, and the DMA then writes into the KSM page every merged process maps",
+		"Andrea Arcangeli's write_protect_page (mm/ksm.c, 2009) has checked page_mapcount + 1 + swapped against page_count since KSM went in, against O_DIRECT in flight; David Hildenbrand's COW fixes (Linux 5.19, \"mm: reliable GUP pins of anonymous pages\") rely on it to keep pinned anonymous pages exclusive",
+		"--ksm",
+	},
+	[BUG_KSM_MERGE_NO_NOTIFY] = {
+		"ksm-merge-no-notify",
+		"write_protect_page and replace_page change the pte without an mmu notifier range: a secondary MMU keeps a writable translation, and its writes land in the KSM page every merged process maps, or in the old page after it was freed",
+		"Andrea Arcangeli, \"make mmu_notifier_invalidate_range_start able to sleep\" (seed 002): \"your code is already generating mm corruption in fork and in ksm\"; replace_page has called mmu_notifier_invalidate_range_start/end around the pte change since Linux 2.6.32",
+		"--ksm --devices",
+	},
+	[BUG_KSM_COW_REUSE] = {
+		"ksm-cow-reuse",
+		"do_wp_page reuses a KSM page in place when it is mapped once: the write lands in the stable tree's page, which the next merge hands to another process with the wrong bytes",
+		"Hugh Dickins, \"ksm: fix oom deadlock\" era and the COW fixes (Linux 5.8, 09854ba94c6a \"mm: do_wp_page() simplification\"): reuse of a KSM page in place was forbidden (\"KSM pages are never reused\", wp_can_reuse_anon_folio's folio_test_ksm check)",
+		"--ksm",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)
