@@ -6,7 +6,8 @@
  * every mapping of their contents, chained by max_page_sharing), the
  * merge itself (write_protect_page, then replace_page, each under an mmu
  * notifier range so that secondary MMUs drop the old page before the pte
- * moves), unmerging (break_ksm), rmap_walk_ksm, ksmd and its knobs.
+ * moves), unmerging (break_ksm), rmap_walk_ksm, migration of KSM folios
+ * (folio_migrate_ksm), ksmd and its knobs.
  *
  * What differs from Linux, each in docs/deviations.md:
  *  - the stable and unstable "trees" are lists ordered by insertion and
@@ -14,7 +15,6 @@
  *    memcmp); a search finds the same contents, in O(n);
  *  - one node (merge_across_nodes is kept, shown, and changes nothing);
  *  - large folios are not split for merging: a page of a THP is skipped;
- *  - KSM folios are not migrated (migration refuses them, -EAGAIN);
  *  - the page checksum is FNV-1a over the page's 64-bit words (Linux: xxhash);
  *  - an exiting mm's rmap_items are freed at once by ksm_exit (Linux
  *    leaves them to ksmd's next visit), so that counters and the leak
@@ -143,16 +143,39 @@ void remove_node_from_stable_tree(struct mml_machine *m, struct ksm_stable_node 
 }
 
 /*
+ * ksm_lock_folio(): folio_lock, but a migration mmlab holds half way
+ * (mml_migrate_unmap) keeps its folio locked with no thread to finish
+ * it: whoever would wait finishes it, as migration_entry_wait does.  Our
+ * reference makes that migration fail and put the folio back.
+ */
+static void ksm_lock_folio(struct mml_machine *m, struct folio *folio)
+{
+	while (!folio_trylock(folio)) {
+		if (!migrate_finish_held_folio(m, folio)) {
+			folio_lock(folio);
+			return;
+		}
+	}
+}
+
+/*
  * ksm_get_folio(): the node's folio with a reference (and locked if
  * asked), or NULL after removing a stale node.  The struct page outlives
  * any folio, so its mapping can be read first and again after the
  * reference: the node is live only while the folio points back to it.
+ * A migration moves the node to its new folio (folio_migrate_ksm: kpfn
+ * first, then the old folio lets go), so a folio that stopped pointing
+ * back is stale only if kpfn did not move meanwhile.
  */
 struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bool lock_it)
 {
 	void *expected = (void *)((unsigned long)n | PAGE_MAPPING_KSM);
-	struct folio *folio = (struct folio *)pfn_to_page(m, n->kpfn);
+	unsigned long kpfn;
+	struct folio *folio;
 
+again:
+	kpfn = READ_ONCE(n->kpfn);
+	folio = (struct folio *)pfn_to_page(m, kpfn);
 	if (READ_ONCE(folio->mapping) != expected || !folio_try_get(folio))
 		goto stale;
 	if (READ_ONCE(folio->mapping) != expected) {
@@ -160,7 +183,7 @@ struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bo
 		goto stale;
 	}
 	if (lock_it) {
-		folio_lock(folio);
+		ksm_lock_folio(m, folio);
 		if (READ_ONCE(folio->mapping) != expected) {
 			folio_unlock(folio);
 			folio_put(m, folio);
@@ -169,8 +192,29 @@ struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bo
 	}
 	return folio;
 stale:
+	smp_rmb();	/* pairs with the smp_wmb() in folio_migrate_ksm */
+	if (READ_ONCE(n->kpfn) != kpfn)
+		goto again;
 	remove_node_from_stable_tree(m, n);
 	return NULL;
+}
+
+/*
+ * folio_migrate_ksm(): migration moved a KSM folio's bytes and mapping
+ * to newfolio (both locked): its stable node follows, then the old folio
+ * stops being KSM.  Readers of kpfn (ksm_get_folio) see the new frame
+ * before they can see the old folio gone stale.
+ */
+void folio_migrate_ksm(struct mml_machine *m, struct folio *newfolio, struct folio *folio)
+{
+	struct ksm_stable_node *n = folio_stable_node(folio);
+
+	if (!n)
+		return;
+	VM_BUG_ON_FOLIO(READ_ONCE(n->kpfn) != folio_pfn(m, folio), m, folio);
+	WRITE_ONCE(n->kpfn, folio_pfn(m, newfolio));
+	smp_wmb();
+	folio_set_stable_node(folio, NULL);
 }
 
 /*
@@ -577,7 +621,7 @@ again:
 	dup = alloc_stable_node(m);
 	if (!dup)
 		return NULL;
-	dup->kpfn = page_to_pfn(m, kpage);
+	WRITE_ONCE(dup->kpfn, page_to_pfn(m, kpage));
 	folio_set_stable_node(page_folio(kpage), dup);
 	if (!found) {
 		list_add_tail(&dup->node, &ks->stable_tree);
@@ -732,7 +776,7 @@ static void cmp_and_merge_page(struct mml_machine *m, struct page *page, struct 
 		if (!try_to_merge_with_ksm_page(item, page, kpage)) {
 			struct folio *kfolio = page_folio(kpage);
 
-			folio_lock(kfolio);
+			ksm_lock_folio(m, kfolio);
 			/* The node may have gone stale since: then the merge waits for the next scan. */
 			if (folio_stable_node(kfolio))
 				stable_tree_append(m, item, folio_stable_node(kfolio));
@@ -762,7 +806,7 @@ static void cmp_and_merge_page(struct mml_machine *m, struct page *page, struct 
 		struct folio *kfolio = page_folio(kpage);
 		struct ksm_stable_node *n;
 
-		folio_lock(kfolio);
+		ksm_lock_folio(m, kfolio);
 		n = stable_tree_insert(m, kpage);
 		if (n) {
 			stable_tree_append(m, tree_item, n);

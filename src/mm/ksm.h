@@ -50,6 +50,8 @@ struct ksm_stable_node *folio_stable_node(const struct folio *folio);
 void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc);
 struct folio *ksm_might_need_to_copy(struct folio *folio, struct vm_area_struct *vma, uint64_t addr);
 void ksm_might_unmap_zero_page(struct mm_struct *mm, pte_t pte);
+/* Migration: newfolio took folio's place; both locked (migrate.c). */
+void folio_migrate_ksm(struct mml_machine *m, struct folio *newfolio, struct folio *folio);
 
 /* The knobs' stores (mm_sysfs.c). */
 int ksm_run_store(struct mml_machine *m, unsigned int run);

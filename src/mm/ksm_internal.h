@@ -23,7 +23,7 @@ struct ksm_stable_node {
 	struct list_head node;		/* (ksm_thread_mutex) the tree, or the chain's dups */
 	struct ksm_stable_node *chain;	/* (ksm_thread_mutex) a dup's chain; NULL otherwise */
 	struct list_head hlist;		/* (L of its folio, and ksm_thread_mutex) rmap_items; a chain's dups */
-	unsigned long kpfn;		/* (ksm_thread_mutex) the KSM folio's frame */
+	unsigned long kpfn;		/* (L of its folio: migration moves it) the KSM folio's frame; READ_ONCE */
 	int rmap_hlist_len;		/* (ksm_thread_mutex) items on hlist, or STABLE_NODE_CHAIN */
 };
 

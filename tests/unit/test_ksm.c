@@ -289,6 +289,53 @@ TEST(ksm_max_page_sharing_chains)
 }
 
 /*
+ * Migration moves a KSM page whole: every mapping (found by
+ * rmap_walk_ksm) becomes a migration entry, the stable node follows the
+ * bytes to the new frame (folio_migrate_ksm), and the mappings come back
+ * to it, still one KSM page.
+ */
+TEST(ksm_page_migrates_with_its_stable_node)
+{
+	struct mml_config cfg = { .ram_bytes = 16 << 20, .flags = MML_CHECK_EVERY_OP, .nr_nodes = 2 };
+	struct mml_machine *m = mml_machine_new(&cfg);
+	struct mml_task *a, *b;
+	uint64_t pa, pb, old;
+	int node = 1, status = -1;
+
+	REQUIRE(m);
+	a = h_spawn(m);
+	b = h_spawn(m);
+	REQUIRE(a && b);
+	pa = h_map(a, 0, 2 * H_PAGE, H_RW, H_ANON);
+	pb = h_map(b, 0, 2 * H_PAGE, H_RW, H_ANON);
+	h_fill(a, pa, 2 * H_PAGE, 0x3c);
+	h_fill(b, pb, 2 * H_PAGE, 0x3c);
+	CHECK_EQ(mml_madvise(a, pa, 2 * H_PAGE, MADV_MERGEABLE), 0);
+	CHECK_EQ(mml_madvise(b, pb, 2 * H_PAGE, MADV_MERGEABLE), 0);
+	ksm_settle(m);
+	old = pfn_at(a, pa);
+	CHECK_EQ(pfn_at(b, pb + H_PAGE), old);
+	/* Shared by two processes: only MPOL_MF_MOVE_ALL moves it. */
+	CHECK_EQ(mml_move_pages(a, 1, &pa, &node, &status, 0), 0);
+	CHECK_EQ(status, -EACCES);
+	CHECK_EQ(mml_move_pages(a, 1, &pa, &node, &status, MPOL_MF_MOVE_ALL), 0);
+	CHECK_EQ(status, 1);
+	CHECK_NE(pfn_at(a, pa), old);
+	CHECK_EQ(pfn_at(a, pa), pfn_at(b, pb));
+	CHECK_EQ(pfn_at(a, pa), pfn_at(a, pa + H_PAGE));
+	CHECK(kpf_ksm(m, pfn_at(a, pa)));
+	CHECK_EQ(ksm_read(m, "pages_shared"), 1);
+	h_expect(b, pb, 2 * H_PAGE, 0x3c);
+	/* The node found its new frame: a rescan keeps everything merged, a write still copies. */
+	ksm_settle(m);
+	CHECK_EQ(ksm_read(m, "pages_shared"), 1);
+	CHECK_EQ(ksm_read(m, "pages_sharing"), 3);
+	CHECK_EQ(h_poke(b, pb, 9), 0);
+	h_expect(a, pa, 2 * H_PAGE, 0x3c);
+	H_END(m);
+}
+
+/*
  * Seed 002's case: a device with a writable translation of a page that
  * KSM merges.  write_protect_page and replace_page invalidate it, so its
  * next write faults and copies, like the CPU's; the merged page keeps its
