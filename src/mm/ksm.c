@@ -873,7 +873,15 @@ static struct ksm_rmap_item *scan_get_next_rmap_item(struct mml_machine *m, stru
 		spin_unlock(&ks->ksm_mmlist_lock);
 		if (!slot)
 			return NULL;
-		/* A new lap: the unstable tree is rebuilt from nothing (Linux resets its roots). */
+		/*
+		 * A new lap: the unstable tree is rebuilt from nothing (Linux
+		 * resets its roots), and a new seqnr tells last lap's items
+		 * from this one's.  Linux counts seqnr at a lap's end; mmlab at
+		 * its start, because ksm_exit and run=2 may end a lap early
+		 * (the cursor past the last slot), and an item left with the
+		 * old list's seqnr must never be unlinked from the new list.
+		 */
+		ks->seqnr++;
 		INIT_LIST_HEAD(&ks->unstable_tree);
 		ks->mm_slot = slot;
 		ks->address = 0;
@@ -936,7 +944,6 @@ next_mm:
 	spin_unlock(&ks->ksm_mmlist_lock);
 	if (ks->mm_slot)
 		goto next_mm;
-	ks->seqnr++;
 	atomic_long_add(1, &m->ksm_counters.full_scans);
 	return NULL;
 }
@@ -996,7 +1003,7 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 			struct anon_vma_chain *avc;
 
 			anon_vma_lock_read(av);
-			list_for_each_entry(avc, &av->root->chains, same_anon_vma) {
+			list_for_each_entry(avc, &av->chains, same_anon_vma) {
 				struct vm_area_struct *vma = avc->vma;
 
 				if (addr < vma->vm_start || addr >= vma->vm_end)

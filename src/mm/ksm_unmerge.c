@@ -490,6 +490,29 @@ long ksm_check(struct mml_machine *m, void (*report)(void *ctx, const char *msg,
 			}
 		}
 	}
+	/* The unstable tree holds this lap's unstable items only, linked both ways. */
+	{
+		struct list_head *pos = &ks->unstable_tree;
+		long seen = 0;
+
+		do {
+			if (pos->next->prev != pos) {
+				report(ctx, "ksm: the unstable tree's links are broken", 0);
+				bad++;
+				break;
+			}
+			pos = pos->next;
+			if (pos != &ks->unstable_tree) {
+				struct ksm_rmap_item *item = list_entry(pos, struct ksm_rmap_item, node);
+
+				if (!(item->address & UNSTABLE_FLAG) ||
+				    ((ks->seqnr - item->address) & SEQNR_MASK) != 0) {
+					report(ctx, "ksm: an item in the unstable tree is not of this lap", 0);
+					bad++;
+				}
+			}
+		} while (pos != &ks->unstable_tree && ++seen <= atomic_long_read(&m->ksm_counters.rmap_items));
+	}
 	if (shared != atomic_long_read(&m->ksm_counters.pages_shared) ||
 	    sharing != atomic_long_read(&m->ksm_counters.pages_sharing)) {
 		report(ctx, "ksm: pages_shared / pages_sharing differ from the stable tree", 0);

@@ -289,6 +289,49 @@ TEST(ksm_max_page_sharing_chains)
 }
 
 /*
+ * A lap cut short: the last registered mm exits while the scan is in it,
+ * so the next pass starts a new lap with the unstable tree emptied while
+ * items of the old one still carry the unstable mark.  They must be
+ * forgotten, never unlinked from the new tree (the seqnr of their lap).
+ */
+TEST(ksm_lap_cut_short_by_exit)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *a, *b;
+	uint8_t buf[4096];
+	uint64_t pa, pb;
+
+	REQUIRE(m);
+	a = h_spawn(m);
+	b = h_spawn(m);
+	REQUIRE(a && b);
+	pa = h_map(a, 0, 8 * H_PAGE, H_RW, H_ANON);
+	pb = h_map(b, 0, 8 * H_PAGE, H_RW, H_ANON);
+	for (int i = 0; i < 8; i++) {
+		memset(buf, 0x40 + i, sizeof(buf));	/* all different: they stay unstable */
+		CHECK_EQ(mml_write(a, pa + i * H_PAGE, buf, H_PAGE), 0);
+		memset(buf, 0x80 + i, sizeof(buf));
+		CHECK_EQ(mml_write(b, pb + i * H_PAGE, buf, H_PAGE), 0);
+	}
+	CHECK_EQ(mml_madvise(a, pa, 8 * H_PAGE, MADV_MERGEABLE), 0);
+	CHECK_EQ(mml_madvise(b, pb, 8 * H_PAGE, MADV_MERGEABLE), 0);
+	ksm_settle(m);				/* every page in the unstable tree of its lap */
+	CHECK_EQ(mml_ksm_scan(m, 12), 12);	/* a new lap: A's 8, then 4 of B's */
+	CHECK_EQ(ksm_read(m, "pages_unshared"), 16);	/* B's other 4 still marked from the lap before */
+	CHECK_EQ(mml_exit(b), 0);		/* the cursor was in B, the last slot */
+	for (int i = 0; i < 4; i++) {
+		memset(buf, 0x80 + i, sizeof(buf));	/* A's pages now match what B had */
+		CHECK_EQ(mml_write(a, pa + i * H_PAGE, buf, H_PAGE), 0);
+	}
+	ksm_settle(m);
+	ksm_settle(m);
+	CHECK_EQ(ksm_read(m, "pages_shared"), 0);
+	CHECK_EQ(ksm_read(m, "pages_unshared"), 8);
+	CHECK_EQ(mml_ksm_stat(a, "ksm_rmap_items"), 8);
+	H_END(m);
+}
+
+/*
  * Migration moves a KSM page whole: every mapping (found by
  * rmap_walk_ksm) becomes a migration entry, the stable node follows the
  * bytes to the new frame (folio_migrate_ksm), and the mappings come back
