@@ -249,7 +249,7 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
-		"write_protect_page makes a pte read-only without comparing the refcount with the mappings: a page pinned for DMA is merged, and the DMA then writes into the KSM page every merged process maps",
+		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",
 		"Andrea Arcangeli's write_protect_page (mm/ksm.c, 2009) has checked page_mapcount + 1 + swapped against page_count since KSM went in, against O_DIRECT in flight; David Hildenbrand's COW fixes (Linux 5.19, \"mm: reliable GUP pins of anonymous pages\") rely on it to keep pinned anonymous pages exclusive",
 		"--ksm",
 	},
