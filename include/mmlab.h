@@ -46,6 +46,9 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 #define MML_KSWAPD		0x08u
 /* Run khugepaged as a host thread (collapses in the background), off by default like MML_KSWAPD. */
 #define MML_KHUGEPAGED		0x10u
+/* 0x20u is MML_DETERMINISTIC's (another issue). */
+/* Run ksmd as a host thread (merges while /sys/kernel/mm/ksm/run is 1), off by default like MML_KSWAPD. */
+#define MML_KSMD		0x40u
 
 struct mml_config {
 	uint64_t ram_bytes;	/* simulated RAM, MML_RAM_MIN..MML_RAM_MAX; 0 = default (64 MiB) */
@@ -368,6 +371,23 @@ int  mml_sys_write(struct mml_machine *m, const char *path, const char *value);
 long mml_sys_read(struct mml_machine *m, const char *path, char *buf, uint64_t len);	/* bytes (NUL-terminated if room), or -errno */
 /* One khugepaged pass over up to `pages` ptes, now, in the caller: collapses done, or -errno. */
 long mml_khugepaged_scan(struct mml_machine *m, uint64_t pages);
+/*
+ * KSM: one pass of up to `pages` pages, now, in the caller, whatever
+ * /sys/kernel/mm/ksm/run says (pages scanned, or -errno): scenarios and
+ * the fuzzer merge replayably with it, ksmd (MML_KSMD) in the background.
+ */
+long mml_ksm_scan(struct mml_machine *m, uint64_t pages);
+/* prctl(2) for what mmlab has: PR_SET_MEMORY_MERGE (arg 0: off, else on), PR_GET_MEMORY_MERGE; others -EINVAL. */
+int  mml_prctl(struct mml_task *t, int option, unsigned long arg);
+/*
+ * /proc/PID/ksm_stat by field (ksm_rmap_items, ksm_zero_pages,
+ * ksm_merging_pages, ksm_process_profit, ksm_merge_any, ksm_mergeable) and
+ * /proc/PID/ksm_merging_pages (name "ksm_merging_pages"): the value, or
+ * -ENOENT for another name.  ksm_merge_any and ksm_mergeable are 0 or 1
+ * (the file says "no"/"yes").
+ */
+long mml_ksm_stat(struct mml_task *t, const char *name);
+int  mml_show_ksm_stat(struct mml_task *t, FILE *out);	/* /proc/PID/ksm_stat */
 /* /proc/kpageflags (Linux's KPF_* bit numbers) and /proc/kpagecount of a frame; -EINVAL past the last frame. */
 int  mml_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t *flags);
 long mml_kpagecount(struct mml_machine *m, uint64_t pfn);

@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock " "^  commit " "^  refs "
+		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -322,6 +322,22 @@ run "bench refs --no-native" 0 bench refs --size 64K --reps 1 --no-native &&
 if grep -q "^native " "$log"; then
 	fail "bench refs --no-native prints no native row"
 fi
+
+run "bench ksm prints its table" 0 bench ksm --size 512K --reps 1 &&
+	has "bench ksm prints its table" \
+		"^mmlab +merge: 2 full scans +128 +- +$row" \
+		"^mmlab +rescan: merged +128 +- +$row" \
+		"^limit +read every page once +128 +- +$row" \
+		"^limit +read once, memcmp pairs +128 +- +$row"
+if ! grep -q "^native rows left out: .+" "$log"; then
+	has "bench ksm: the host's ksmd rows" "^native +merge: 2 full scans +128 " "^native +rescan: merged +128 "
+fi
+run "bench ksm --no-native" 0 bench ksm --size 64K --reps 1 --no-native &&
+	has "bench ksm --no-native" "^  native: skipped \(--no-native\)" "^mmlab +merge: 2 full scans +16 "
+if grep -q "^native " "$log"; then
+	fail "bench ksm --no-native prints no native row"
+fi
+refused "bench ksm --size not a multiple of 8192" bench ksm --size 4K
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -49,6 +49,9 @@ static const struct cli_command benches[] = {
 	{ "refs", bench_refs,
 	  "soft-dirty tracking (clear_refs 4, then a store a page) and\n"
 	  "           process_madvise of another process: mmlab beside the host kernel" },
+	{ "ksm", bench_ksm,
+	  "KSM merging a region of page pairs: mmlab's full scans beside the\n"
+	  "           host's ksmd, reading every page and comparing the pairs" },
 	{ NULL, NULL, NULL }
 };
 

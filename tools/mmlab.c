@@ -286,7 +286,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
-		   "                  [--commit] [--refs] [--inject-bug NAME]\n"
+		   "                  [--commit] [--refs] [--ksm] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
@@ -340,6 +340,10 @@ static void fuzz_usage(FILE *f)
 		   "                         of the caller or another process; pagemap's\n"
 		   "                         soft-dirty bit checked against the writes since\n"
 		   "                         the last clear_refs 4\n"
+		   "      --ksm              KSM: MADV_MERGEABLE/UNMERGEABLE, passes and full\n"
+		   "                         scans, prctl(PR_SET/GET_MEMORY_MERGE), the knobs\n"
+		   "                         (use_zero_pages, run 0/2, max_page_sharing) and\n"
+		   "                         ksm_stat; counters checked to add up\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -411,6 +415,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "mlock",       no_argument,       NULL, 'L' },
 		{ "commit",      no_argument,       NULL, 'C' },
 		{ "refs",        no_argument,       NULL, 'E' },
+		{ "ksm",         no_argument,       NULL, 'J' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -512,6 +517,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'E':
 			machine_given = true;
 			o.refs = true;
+			break;
+		case 'J':
+			machine_given = true;
+			o.ksm = true;
 			break;
 		case 'S':
 			machine_given = true;

@@ -214,6 +214,7 @@ static const struct attribute_group *const sys_groups[] = {
 	&node_attr_group,
 	&compaction_sysctl_group,
 	&overcommit_sysctl_group,
+	&ksm_attr_group,
 	NULL,
 };
 

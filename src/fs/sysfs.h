@@ -60,7 +60,7 @@ struct attribute_group {
  */
 extern const struct attribute_group hugepage_attr_group, khugepaged_attr_group,
 	thpsize_attr_group, thp_debugfs_group, vm_mm_sysctl_group, node_attr_group,
-	compaction_sysctl_group, overcommit_sysctl_group;
+	compaction_sysctl_group, overcommit_sysctl_group, ksm_attr_group;
 
 /* ---- helpers for show and store (Linux's sysfs_emit, sysfs_streq, kstrto*) ---- */
 

@@ -139,11 +139,13 @@ bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why)
 		INVALID(why, "pfn %lu: refcount %d below mapcount %d", folio_pfn(m, folio), refs, maps);
 	if (PageBuddy(&folio->page))
 		INVALID(why, "pfn %lu: in use but marked free (PG_buddy)", folio_pfn(m, folio));
+	if (PageAnonExclusive(&folio->page) && folio_test_ksm(folio))
+		INVALID(why, "pfn %lu: a KSM folio is PG_anon_exclusive", folio_pfn(m, folio));
 	if (PageAnonExclusive(&folio->page) && !folio_test_anon(folio))
 		INVALID(why, "pfn %lu: PG_anon_exclusive on a non-anon folio", folio_pfn(m, folio));
 	if (!folio_test_large(folio) && PageAnonExclusive(&folio->page) && maps > 1)
 		INVALID(why, "pfn %lu: PG_anon_exclusive but mapped %d times", folio_pfn(m, folio), maps);
-	if (maps && folio_test_anon(folio) && !folio_anon_vma(folio))
+	if (maps && folio_test_anon(folio) && !folio_test_ksm(folio) && !folio_anon_vma(folio))
 		INVALID(why, "pfn %lu: mapped anon folio without an anon_vma", folio_pfn(m, folio));
 	return !folio_test_large(folio) || large_folio_is_valid(m, folio, why);
 }

@@ -10,6 +10,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mempolicy.h"
 #include "mm/mmu_notifier.h"
 
@@ -76,7 +77,8 @@ void mmput(struct mm_struct *mm)
 
 	if (!atomic_dec_and_test(&mm->mm_users))
 		return;
-	khugepaged_exit(mm);	/* before exit_mmap, as Linux */
+	ksm_exit(mm);		/* before exit_mmap, as Linux */
+	khugepaged_exit(mm);
 	exit_mmap(mm);
 	mm_put_huge_zero_folio(mm);
 	/* An OOM victim that exits is as good as reaped: MMF_OOM_SKIP in exit_mmap. */
@@ -154,7 +156,9 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 	mm->rlimit_memlock = oldmm->rlimit_memlock;
 	mm->rlimit_memlock_max = oldmm->rlimit_memlock_max;
 	khugepaged_fork(mm, oldmm);
-	err = vma_tree_reserve(mm, oldmm->map_count);
+	err = ksm_fork(mm, oldmm);
+	if (!err)
+		err = vma_tree_reserve(mm, oldmm->map_count);
 	for_each_vma(oldmm, mpnt) {
 		if (err)
 			break;

@@ -7,6 +7,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/pagemap.h"
 
 #define DEFAULT_RAM_BYTES	(64ULL << 20)
@@ -34,6 +35,9 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_KHUGEPAGED_SLOT] = "khugepaged_mm_slot",
 	[OBJ_MEMPOLICY] = "numa_policy",
 	[OBJ_HELD_MIGRATION] = "held_migration",
+	[OBJ_KSM_MM_SLOT] = "ksm_mm_slot",
+	[OBJ_KSM_RMAP_ITEM] = "ksm_rmap_item",
+	[OBJ_KSM_STABLE_NODE] = "ksm_stable_node",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -136,7 +140,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	__SetPageReserved(zp);
 	m->zero_page = zp;
 	m->zero_pfn = page_to_pfn(m, zp);
-	if (vfs_init(m) || khugepaged_init(m) || ((c.flags & MML_KSWAPD) && kswapd_run(m))) {
+	if (vfs_init(m) || khugepaged_init(m) || ksm_init(m) || ((c.flags & MML_KSWAPD) && kswapd_run(m))) {
 		mml_machine_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -210,6 +214,7 @@ int mml_machine_free(struct mml_machine *m)
 		return 0;
 	kswapd_stop(m);
 	khugepaged_stop(m);
+	ksm_stop(m);
 	/* A migration left half way is finished, as its thread would have. */
 	migrate_finish_held(m);
 	n = unpin_all_pins(m);
@@ -246,6 +251,7 @@ int mml_machine_free(struct mml_machine *m)
 		bad++;
 	rcu_batch_flush(&m->rcu);
 	khugepaged_destroy(m);
+	ksm_destroy(m);
 	hugepage_exit(m);
 	n = swap_teardown(m);
 	if (n) {

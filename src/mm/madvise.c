@@ -1,8 +1,8 @@
 /*
  * madvise.c - advice on a range (Linux's mm/madvise.c).
  *
- * mmlab models a kernel with CONFIG_SWAP and without KSM, THP or hwpoison
- * injection for now: the advice of those absent features is EINVAL, as on
+ * mmlab models a kernel with CONFIG_SWAP, KSM and THP, without hwpoison
+ * injection for now: the advice of that absent feature is EINVAL, as on
  * such a kernel.
  */
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
@@ -98,6 +99,8 @@ static bool madvise_behavior_valid(int behavior)
 	case MADV_COLLAPSE:
 	case MADV_GUARD_INSTALL:
 	case MADV_GUARD_REMOVE:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
@@ -529,6 +532,11 @@ static int madvise_vma_flags(struct vm_area_struct *vma, uint64_t start, uint64_
 		break;
 	case MADV_NOHUGEPAGE:
 		new_flags = (new_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+		if ((err = ksm_madvise(vma, start, end, behavior, &new_flags)))
+			return err;
 		break;
 	default:
 		return -EINVAL;

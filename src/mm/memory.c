@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 #include "mm/userfaultfd_k.h"
@@ -206,6 +207,14 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 {
 	if (folio_test_large(folio))
 		return wp_can_reuse_large_anon_folio(folio, vma);
+	/*
+	 * A KSM page is never reused: the stable tree hands it to whoever
+	 * has its contents next.  The zoo's switch reuses one mapped once,
+	 * in place, still on its stable node.
+	 */
+	if (folio_test_ksm(folio))
+		return bug_enabled(vma->vm_mm->machine, BUG_KSM_COW_REUSE) && folio_mapcount(folio) == 1 &&
+		       folio_ref_count(folio) == 1 + folio_test_swapcache(folio);
 	/* The pre-5.8 rule: mapped once means ours, whoever else holds it. */
 	if (bug_enabled(vma->vm_mm->machine, BUG_COW_REUSE_MAPCOUNT))
 		return folio_mapcount(folio) == 1;
@@ -291,6 +300,8 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 				add_mm_counter(mm, MM_ANONPAGES, 1);
 			}
 		} else {
+			/* A zero page KSM put there leaves its count. */
+			ksm_might_unmap_zero_page(mm, vmf->orig_pte);
 			add_mm_counter(mm, MM_ANONPAGES, 1);
 		}
 		entry = mk_pte(m, &new_folio->page, vma->vm_page_prot);
@@ -366,8 +377,11 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 		}
 		return wp_page_reuse(vmf);
 	}
-	if (folio)
+	if (folio) {
+		if (folio_test_ksm(folio))
+			count_vm_event(m, COW_KSM);
 		folio_get(folio);
+	}
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return wp_page_copy(vmf);
 }
@@ -478,7 +492,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
-	struct folio *folio;
+	struct folio *folio, *swapcache;
 	struct page *page;
 	vm_fault_t ret = 0;
 	bool exclusive;
@@ -516,11 +530,22 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	if (!folio_matches_swap_entry(folio, entry))
 		goto out_page;
 	page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
+	/* A KSM page whose stable node went is copied (ksm_might_need_to_copy). */
+	swapcache = folio;
+	folio = ksm_might_need_to_copy(folio, vma, vmf->address);
+	if (!folio) {
+		folio = swapcache;
+		ret = VM_FAULT_OOM;
+		goto out_page;
+	}
+	if (folio != swapcache)
+		page = &folio->page;
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 	if (!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))
 		goto out_nomap;
 
-	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	/* A KSM page is shared whatever the entry says; a fresh copy is ours alone. */
+	exclusive = folio != swapcache || (pte_swp_exclusive(vmf->orig_pte) && !folio_test_ksm(folio));
 	/* The tags saved with the slot go back before the slot may be freed. */
 	arch_swap_restore(m, entry, folio);
 	swap_free(m, entry);
@@ -534,7 +559,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	if (pte_swp_uffd_wp(vmf->orig_pte))
 		pte = pte_mkuffd_wp(pte);
 	/* As in do_wp_page: certainly not shared if the entry says so or nobody else holds it. */
-	if (exclusive || folio_ref_count(folio) == 1) {
+	if (exclusive || (folio_ref_count(folio) == 1 && !folio_test_ksm(folio))) {
 		if ((vma->vm_flags & VM_WRITE) && !pte_uffd_wp(pte) &&
 		    ((vma->vm_flags & VM_SOFTDIRTY) || pte_soft_dirty(pte))) {
 			pte = maybe_mkwrite(pte, vma);
@@ -545,10 +570,21 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		}
 		exclusive = true;
 	}
-	folio_get(folio);	/* the mapping's reference */
-	folio_add_anon_rmap_pte(folio, page, vma, vmf->address, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
-	set_pte_at(mm, vmf->address, vmf->pte, pte);
-	folio_unlock(folio);
+	if (folio != swapcache) {
+		/* The copy is new: its reference becomes the mapping's, the swap cache's folio is let go. */
+		folio_add_new_anon_rmap(folio, vma, vmf->address, RMAP_EXCLUSIVE);
+		folio_add_lru_vma(folio, vma);
+		set_pte_at(mm, vmf->address, vmf->pte, pte);
+		folio_unlock(folio);
+		folio_unlock(swapcache);
+		folio_put(m, swapcache);
+		folio_get(folio);	/* for the common ending's put */
+	} else {
+		folio_get(folio);	/* the mapping's reference */
+		folio_add_anon_rmap_pte(folio, page, vma, vmf->address, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
+		set_pte_at(mm, vmf->address, vmf->pte, pte);
+		folio_unlock(folio);
+	}
 	if (vmf->flags & FAULT_FLAG_WRITE) {
 		/* Still a write to a page that may be shared: copy-on-write as usual. */
 		vmf->orig_pte = ptep_get(vmf->pte);
@@ -562,10 +598,15 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 out_nomap:
 	if (vmf->pte)
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
+	if (folio != swapcache) {
+		folio_unlock(folio);
+		folio_put(m, folio);
+		folio = swapcache;
+	}
 out_page:
 	folio_unlock(folio);
 	folio_put(m, folio);
-	return 0;
+	return ret;
 }
 
 /* ---- file faults ----------------------------------------------------------------- */

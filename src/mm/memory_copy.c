@@ -73,8 +73,15 @@ static int copy_present_ptes(struct vm_area_struct *dst_vma, struct vm_area_stru
 	int nr = 1;
 
 	if (!folio) {
-		/* The zero page: nothing to count. */
+		/*
+		 * The zero page: nothing to count, but a KSM zero pte (dirty)
+		 * stays one in the child, whose zap will uncount it.
+		 */
 		__copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, 1);
+		if (pte_present(pte) && is_zero_pfn(m, pte_pfn(pte)) && pte_dirty(pte)) {
+			atomic_long_add(1, &m->ksm_counters.zero_pages);
+			atomic_long_add(1, &dst_vma->vm_mm->ksm_zero_pages);
+		}
 		return 1;
 	}
 	if (folio_test_large(folio) && max_nr > 1 && !*prealloc) {

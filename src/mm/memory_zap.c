@@ -8,6 +8,7 @@
  * caller's mmu_gather and are freed only after the TLBs are flushed.
  */
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
@@ -27,7 +28,8 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 	int nr = 1;
 
 	if (!page) {
-		/* The zero page: nothing to free. */
+		/* The zero page: nothing to free; one KSM put there is counted. */
+		ksm_might_unmap_zero_page(vma->vm_mm, ptent);
 		ptep_get_and_clear(pte);
 		tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
 		return 1;

@@ -18,6 +18,7 @@
  * where THP migration is not supported): docs/deviations.md.
  */
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mempolicy.h"
 #include "mm/pagewalk.h"
 
@@ -247,8 +248,11 @@ static int migrate_folio_unmap(struct mml_machine *m, struct folio *src, new_fol
 	folio_lock(src);
 	if (folio_test_writeback(src))
 		goto fail;
-	/* Keep the anon_vma alive while no pte points at the folio. */
-	if (folio_test_anon(src) && folio_mapped(src)) {
+	/*
+	 * Keep the anon_vma alive while no pte points at the folio.  A KSM
+	 * folio has none of its own: its stable node's items hold theirs.
+	 */
+	if (folio_test_anon(src) && !folio_test_ksm(src) && folio_mapped(src)) {
 		ms->anon_vma = folio_get_anon_vma(src);
 		if (!ms->anon_vma)
 			goto fail;
@@ -287,6 +291,8 @@ static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
 	} else {
 		folio_copy(m, dst, src);
 		folio_migrate_flags(m, dst, src);
+		/* A KSM folio's stable node moves to dst before dst is mapped (rmap_walk_ksm finds them). */
+		folio_migrate_ksm(m, dst, src);
 		/*
 		 * On the LRU before it is mapped again: each locked VMA that maps
 		 * it then counts in its mlock_count (an isolated folio's would

@@ -156,11 +156,16 @@ static inline bool folio_test_anon(const struct folio *f)
 {
 	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_ANON) != 0;
 }
+/* A KSM folio: anon, but its mapping names a stable node, not an anon_vma. */
+static inline bool folio_test_ksm(const struct folio *f)
+{
+	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM;
+}
 static inline struct anon_vma *folio_anon_vma(const struct folio *f)
 {
 	unsigned long mapping = (unsigned long)READ_ONCE(f->mapping);
 
-	if (!(mapping & PAGE_MAPPING_ANON))
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
 		return NULL;
 	return (struct anon_vma *)(mapping - PAGE_MAPPING_ANON);
 }

@@ -198,6 +198,8 @@ enum pageflags {
 
 /* PAGE_MAPPING_ANON in the low bit of folio->mapping marks an anon_vma. */
 #define PAGE_MAPPING_ANON	0x1UL
+/* Both low bits: a KSM folio, mapping = its ksm_stable_node (Linux's FOLIO_MAPPING_KSM). */
+#define PAGE_MAPPING_KSM	0x3UL
 #define PAGE_MAPPING_FLAGS	0x3UL
 
 /* GUP_PIN_COUNTING_BIAS: a pin of a small folio adds this to the refcount. */
@@ -327,6 +329,9 @@ struct mm_struct {
 	struct list_head mm_node;	/* (K) on machine->mms */
 	/* (M+A) made at the first registration under mmap_lock for write, read with acquire */
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	atomic_long_t ksm_merging_pages;	/* (A) its items on stable nodes: /proc/PID/ksm_merging_pages */
+	atomic_long_t ksm_rmap_items;		/* (A) its ksm_rmap_items */
+	atomic_long_t ksm_zero_pages;		/* (A) its ptes KSM pointed at the zero page */
 };
 
 #define KSWAPD_WAKE	0	/* machine->kswapd_flags: free memory fell below the low watermark */
@@ -338,6 +343,8 @@ struct mm_struct {
 #define MMF_HUGE_ZERO_FOLIO 3	/* this mm holds a count of the huge zero folio (mm_get_huge_zero_folio) */
 #define MMF_VM_HUGEPAGE	4	/* registered with khugepaged (khugepaged_enter_vma) */
 #define MMF_DISABLE_THP	5	/* prctl(PR_SET_THP_DISABLE) */
+#define MMF_VM_MERGEABLE 6	/* registered with KSM (an mm_slot) */
+#define MMF_VM_MERGE_ANY 7	/* prctl(PR_SET_MEMORY_MERGE): every compatible VMA is VM_MERGEABLE */
 
 #define KHUGEPAGED_WAKE	0	/* machine->khugepaged_flags: a new mm to scan, or a knob changed */
 #define KHUGEPAGED_STOP	1	/* power-off: khugepaged returns */
@@ -516,6 +523,8 @@ enum vm_stat_item {
 	COMPACTSTALL,
 	COMPACTFAIL,
 	COMPACTSUCCESS,
+	KSM_SWPIN_COPY,		/* ksm_swpin_copy: a swapped-in KSM page copied (its node went) */
+	COW_KSM,		/* cow_ksm: a write fault copied a KSM page */
 	NR_VM_STAT_ITEMS
 };
 
@@ -524,6 +533,7 @@ enum mml_obj_kind {
 	OBJ_MM, OBJ_VMA, OBJ_ANON_VMA, OBJ_AVC, OBJ_TASK, OBJ_PTLOCK, OBJ_VMA_ARRAY, OBJ_PIN, OBJ_SWAP,
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
 	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT, OBJ_MEMPOLICY, OBJ_HELD_MIGRATION,
+	OBJ_KSM_MM_SLOT, OBJ_KSM_RMAP_ITEM, OBJ_KSM_STABLE_NODE,
 	NR_OBJ_KINDS
 };
 
@@ -531,6 +541,38 @@ struct mml_task;
 struct super_block;
 struct files_struct;
 struct khugepaged_scan;
+struct ksm_state;
+
+/* /sys/kernel/mm/ksm/'s knobs (Linux's ksm_* globals), every field (A). */
+struct ksm_knobs {
+	unsigned int run;			/* KSM_RUN_STOP, _MERGE, _UNMERGE (stored under ksm_thread_mutex) */
+	unsigned int pages_to_scan;
+	unsigned int sleep_millisecs;
+	unsigned int max_page_sharing;
+	unsigned int merge_across_nodes;
+	unsigned int use_zero_pages;
+	unsigned int stable_node_chains_prune_millisecs;
+	unsigned int smart_scan;
+	unsigned int advisor_mode;		/* 0 none, 1 scan-time */
+	unsigned int advisor_max_cpu;
+	unsigned int advisor_target_scan_time;
+	unsigned int advisor_min_pages_to_scan;
+	unsigned int advisor_max_pages_to_scan;
+};
+
+/* KSM's counters (changed under ksm_thread_mutex, read without it), every field (A). */
+struct ksm_counters {
+	atomic_long_t pages_shared;		/* stable nodes with a mapping */
+	atomic_long_t pages_sharing;		/* the other mappings of those */
+	atomic_long_t pages_unshared;		/* items in the unstable tree */
+	atomic_long_t rmap_items;		/* all items: the rest are pages_volatile */
+	atomic_long_t full_scans;
+	atomic_long_t zero_pages;		/* ksm_zero_pages */
+	atomic_long_t pages_scanned;
+	atomic_long_t pages_skipped;
+	atomic_long_t stable_node_chains;
+	atomic_long_t stable_node_dups;
+};
 
 /* transparent_hugepage_flags bits, Linux's enum transparent_hugepage_flag. */
 enum transparent_hugepage_flag {
@@ -645,6 +687,11 @@ struct mml_machine {
 	struct khugepaged_scan *khugepaged;	/* (its own lock) mms to scan, the cursor; khugepaged.c */
 	struct mml_thread *khugepaged_thread;	/* (C) if MML_KHUGEPAGED */
 	unsigned long khugepaged_flags;	/* (A) KHUGEPAGED_WAKE, KHUGEPAGED_STOP */
+	struct ksm_state *ksm;		/* (its own locks, ksm.c) the trees, the mms, the cursor */
+	struct ksm_knobs ksm_knobs;	/* (A) */
+	struct ksm_counters ksm_counters;	/* (A) */
+	struct mml_thread *ksmd_thread;	/* (C) if MML_KSMD */
+	unsigned long ksmd_flags;	/* (A) KSMD_WAKE, KSMD_STOP */
 	struct mml_fail_state fail;	/* (its own lock) fault injection: mm/hooks.h */
 	struct super_block *mounts[NR_MOUNTS];	/* (C) set up by vfs_init */
 	atomic_long_t next_ino;		/* (A) inode numbers */

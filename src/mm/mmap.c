@@ -11,6 +11,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mmu_notifier.h"
 
 /* ---- a file's i_mmap ----------------------------------------------------------------- */
@@ -445,7 +446,8 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	}
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
-	vma->vm_flags = vm_flags | VM_SOFTDIRTY;
+	/* ksm_vma_flags(): with PR_SET_MEMORY_MERGE, new memory is mergeable from the start. */
+	vma->vm_flags = ksm_vma_flags(mm, vm_flags) | VM_SOFTDIRTY;
 	vma->vm_pgoff = pgoff;
 	if (file) {
 		get_file(file);

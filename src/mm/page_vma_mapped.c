@@ -42,6 +42,9 @@ static uint64_t vma_walk_end(struct page_vma_mapped_walk *pvmw)
 	struct vm_area_struct *vma = pvmw->vma;
 	uint64_t end;
 
+	/* One page (a KSM page's index means nothing): just the address given. */
+	if (pvmw->nr_pages == 1)
+		return min(pvmw->address + PAGE_SIZE, vma->vm_end);
 	/* Past the VMA's first page index: the frames end here, or the VMA does. */
 	if (pvmw->pgoff + pvmw->nr_pages <= vma->vm_pgoff)
 		return vma->vm_start;

@@ -106,6 +106,8 @@ static uint64_t stable_page_flags(struct mml_machine *m, const struct frame_snap
 		u |= KPF(MMAP);
 	if (anon)
 		u |= KPF(ANON);
+	if (anon && folio_test_ksm(folio))
+		u |= KPF(KSM);
 	if (ps->idx == 0)
 		u |= kpf_copy_bit(k, MML_KPF_COMPOUND_HEAD, PG_head);
 	else

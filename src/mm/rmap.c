@@ -35,14 +35,15 @@
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
  *   khugepaged scan_mutex -> mm->mmap_lock (one scanner at a time: the thread or mml_khugepaged_scan)
+ *   ksm_thread_mutex -> mm->mmap_lock -> folio lock (one KSM scanner: ksmd or mml_ksm_scan; run=2, ksm_exit; khugepaged scan_mutex -> it via mmput)
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range), -> pmd lock -> pte lock (retract_page_tables, no mmap_lock)
  *   pte lock -> pte lock (two tables of one mm under its mmap_lock for write: mremap's move_ptes; fork: the parent's under the child's)
  *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock: leaves
- *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock: leaves
+ *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock, ksm_mmlist_lock: leaves
  *   a large folio's mapcount lock (folio_lock_large_mapcount, under a pte or pmd lock): a leaf
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
- *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, KHUGEPAGED_WAKE, notifier seq): leaves
+ *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, KHUGEPAGED_WAKE, KSMD_WAKE, notifier seq): leaves
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU
@@ -50,6 +51,7 @@
  */
 #include "fs/fs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/mmu_notifier.h"
 
 static struct anon_vma *anon_vma_alloc(struct mml_machine *m)
@@ -845,7 +847,9 @@ struct anon_vma *folio_get_anon_vma(struct folio *folio)
 
 void rmap_walk(struct folio *folio, struct rmap_walk_control *rwc)
 {
-	if (folio_test_anon(folio))
+	if (folio_test_ksm(folio))
+		rmap_walk_ksm(folio, rwc);
+	else if (folio_test_anon(folio))
 		rmap_walk_anon(folio, rwc, false);
 	else
 		rmap_walk_file(folio, rwc);

@@ -163,7 +163,7 @@ const char *shmem_format_huge(int huge)
  * Models shmem_huge_global_enabled() for the PMD size, the only one
  * mmlab's shmem uses (Linux also has smaller mTHP sizes for tmpfs and
  * per-size knobs for shared anonymous memory, whose PMD size inherits
- * shmem_enabled by default: deviation 60).  deny and force of
+ * shmem_enabled by default: deviation 61).  deny and force of
  * shmem_enabled override every mount; otherwise the mount's huge= says,
  * the internal mount's being shmem_enabled itself.
  */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mm/internal.h"
+#include "mm/ksm.h"
 #include "mm/pagewalk.h"
 
 struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
@@ -316,21 +317,28 @@ fail:
 /*
  * unuse_pte(): map the swapped-in folio where the swap pte was, read-only
  * and old, exclusive if the entry said so; the page is the folio's one
- * that holds the slot.
+ * that holds the slot.  folio is the swap cache's, or (folio != swapcache)
+ * the private copy ksm_might_need_to_copy made of it: new, ours alone.
  */
 static void unuse_pte(struct vm_area_struct *vma, pte_t *ptep, pte_t orig, uint64_t addr, swp_entry_t entry,
-		      struct folio *folio)
+		      struct folio *folio, struct folio *swapcache)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
-	struct page *page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
+	struct page *page = folio != swapcache ? &folio->page :
+			    folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
 	bool exclusive = pte_swp_exclusive(orig);
 	pte_t pte;
 
 	folio_get(folio);
 	add_mm_counter(mm, MM_SWAPENTS, -1);
 	add_mm_counter(mm, MM_ANONPAGES, 1);
-	folio_add_anon_rmap_pte(folio, page, vma, addr, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
+	if (folio == swapcache) {
+		folio_add_anon_rmap_pte(folio, page, vma, addr, exclusive ? RMAP_EXCLUSIVE : RMAP_NONE);
+	} else {
+		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
+		folio_add_lru_vma(folio, vma);
+	}
 	pte = pte_mkold(pfn_pte(page_to_pfn(m, page), vma->vm_page_prot));
 	if (pte_swp_soft_dirty(orig))
 		pte = pte_mksoft_dirty(pte);
@@ -362,7 +370,7 @@ static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wa
 		return 0;
 	for (; addr < end; addr += PAGE_SIZE) {
 		pte_t *ptep = pte_offset_map(mm, pmd, addr, NULL);
-		struct folio *folio;
+		struct folio *folio, *copy;
 		swp_entry_t entry;
 		spinlock_t *ptl;
 		pte_t pte;
@@ -388,11 +396,22 @@ static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wa
 			return -ENOMEM;
 		}
 		folio_lock(folio);
+		/* A KSM page's slot is shared by its mappings: the other addresses get copies. */
+		copy = ksm_might_need_to_copy(folio, vma, addr);
+		if (!copy) {
+			folio_unlock(folio);
+			folio_put(m, folio);
+			return -ENOMEM;
+		}
 		ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
 		if (ptep && pte_same(ptep_get(ptep), pte))
-			unuse_pte(vma, ptep, pte, addr, entry, folio);
+			unuse_pte(vma, ptep, pte, addr, entry, copy, folio);
 		if (ptep)
 			pte_unmap_unlock(ptep, ptl);
+		if (copy != folio) {
+			folio_unlock(copy);
+			folio_put(m, copy);
+		}
 		folio_unlock(folio);
 		folio_put(m, folio);
 	}

@@ -60,7 +60,7 @@ int mml_show_maps(struct mml_task *t, FILE *out)
 
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
-	uint64_t referenced, anonymous, lazyfree, swap, anonymous_thp, shmem_thp, file_thp;
+	uint64_t referenced, anonymous, lazyfree, swap, anonymous_thp, shmem_thp, file_thp, ksm;
 	uint64_t pss, pss_dirty, swap_pss;	/* << PSS_SHIFT */
 };
 
@@ -76,6 +76,8 @@ static void smaps_account(struct mem_size_stats *mss, struct folio *folio, struc
 	dirty = dirty || folio_test_dirty(folio);
 	if (folio_test_anon(folio)) {
 		mss->anonymous += size;
+		if (folio_test_ksm(folio))
+			mss->ksm += size;
 		/* MADV_FREE'd and not written since: reclaim may discard it. */
 		if (!folio_test_swapbacked(folio) && !dirty)
 			mss->lazyfree += size;
@@ -250,7 +252,7 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "Private_Dirty", mss.private_dirty);
 		SEQ_KB(out, "Referenced", mss.referenced);
 		SEQ_KB(out, "Anonymous", mss.anonymous);
-		SEQ_KB(out, "KSM", 0);
+		SEQ_KB(out, "KSM", mss.ksm);
 		SEQ_KB(out, "LazyFree", mss.lazyfree);
 		SEQ_KB(out, "AnonHugePages", mss.anonymous_thp);
 		SEQ_KB(out, "ShmemPmdMapped", mss.shmem_thp);

@@ -83,8 +83,8 @@ static int folio_referenced(struct folio *folio, bool is_locked, bool *locked)
 
 	if (!folio_mapped(folio))
 		return 0;
-	/* A file folio's mapping is stable only under its lock: busy means in use. */
-	if (!folio_test_anon(folio) && !is_locked) {
+	/* A file or KSM folio's mapping is stable only under its lock: busy means in use. */
+	if ((!folio_test_anon(folio) || folio_test_ksm(folio)) && !is_locked) {
 		if (!folio_trylock(folio))
 			return 1;
 		we_locked = true;
@@ -351,7 +351,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		 * the whole folio), so it is split, as Linux does when no
 		 * cluster is free (thp_swpout_fallback), and its pages go on
 		 * through reclaim one by one.  A page-cache THP is split too
-		 * (Linux unmaps and drops a clean one whole: deviation 61).
+		 * (Linux unmaps and drops a clean one whole: deviation 62).
 		 */
 		if (folio_test_large(folio)) {
 			bool pmd_order = folio_order(folio) == HPAGE_PMD_ORDER;

@@ -108,6 +108,12 @@ struct cf_backend {
 	 * -errno.
 	 */
 	int (*khugepaged)(struct cf_backend *b, uint64_t pages);
+	/* KSM, pages a pass (pages_to_scan), until two full scans have passed since the call: 0 or -errno */
+	int (*ksm)(struct cf_backend *b, uint64_t pages);
+	/* prctl(option, arg) by task's process: what it returns, or -errno */
+	long (*prctl)(struct cf_backend *b, int task, int option, unsigned long arg);
+	/* a field of task's /proc/PID/ksm_stat ("yes"/"no" as 1/0): 0 and *v, or -errno */
+	int (*ksm_stat)(struct cf_backend *b, int task, const char *field, long *v);
 	/* a vmstat counter or meminfo field; delta: only its change matters */
 	int (*stat)(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v);

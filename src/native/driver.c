@@ -1028,6 +1028,12 @@ static void handle(int sock, const struct cf_req *q, int fd)
 	case CF_REQ_LOCK:
 		rep.ret = do_lock(q, rep.why);
 		break;
+	case CF_REQ_PRCTL:
+		/* The process's own call: PR_SET_MEMORY_MERGE needs CAP_SYS_RESOURCE, which it keeps. */
+		rep.ret = prctl((int)q->arg, (unsigned long)q->len, 0UL, 0UL, 0UL);
+		if (rep.ret < 0)
+			rep.ret = -errno;
+		break;
 	default:
 		rep.ret = -ENOSYS;
 		break;

@@ -81,6 +81,13 @@ void cf_host_thp_probe(void);
 bool cf_host_thp_usable(const char **why);
 /* Does the host kernel collapse read-only files (CONFIG_READ_ONLY_THP_FOR_FS)?  why: if not. */
 bool cf_host_ro_file_thp(const char **why);
+/*
+ * hostksm.c: "ksm scan N" on the host: its ksmd run with pages_to_scan N
+ * until full_scans grew by two, every knob written back after; a field
+ * of /proc/PID/ksm_stat (root reads it).
+ */
+int cf_host_ksm(struct cf_backend *b, uint64_t pages);
+int cf_host_ksm_stat(struct cf_backend *b, pid_t pid, const char *field, long *v);
 /* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
 int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
 

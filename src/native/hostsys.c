@@ -11,7 +11,8 @@
  * only what a signal handler may (open, write, close on saved buffers).
  * A SIGKILL of the runner is the one end nothing can undo.
  *
- * Written: the files under /sys/kernel/mm/transparent_hugepage/, and
+ * Written: the files under /sys/kernel/mm/transparent_hugepage/ and
+ * /sys/kernel/mm/ksm/ (saved and restored alike), and
  * /proc/sys/vm/compact_memory, an action with no setting behind it
  * (drop_caches is runner.c's, on the scenario's own files).  Read: those,
  * /proc/sys/vm/ and /sys/kernel/debug/.  Anything else is skipped:
@@ -28,6 +29,7 @@
 #include "native/host.h"
 
 #define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
+#define KSM_DIR		"/sys/kernel/mm/ksm/"
 #define SPLIT_FILE	"/sys/kernel/debug/split_huge_pages"
 /* An action, not a setting: compacting the host's memory leaves nothing to restore. */
 #define COMPACT_FILE	"/proc/sys/vm/compact_memory"
@@ -145,9 +147,17 @@ int cf_host_sys_write(struct cf_backend *b, const char *path, const char *value)
 	cf_emerg_arm();
 	if (!strcmp(path, COMPACT_FILE))
 		return write_file(path, value, strlen(value));
+	if (has_prefix(path, KSM_DIR) && plain_path(path)) {
+		if (access(KSM_DIR, F_OK) < 0) {
+			snprintf(b->why, sizeof(b->why), "the host kernel has no KSM (no " KSM_DIR ")");
+			return -CF_SKIP;
+		}
+		r = save(b, path);
+		return r ? r : write_file(path, value, strlen(value));
+	}
 	if (!has_prefix(path, THP_DIR) || !plain_path(path)) {
 		snprintf(b->why, sizeof(b->why), "the host's %.60s is the whole machine's: "
-			 "only THP knobs are written", path);
+			 "only THP and KSM knobs are written", path);
 		return -CF_SKIP;
 	}
 	if (access(THP_DIR, F_OK) < 0) {
@@ -164,12 +174,16 @@ long cf_host_sys_read(struct cf_backend *b, const char *path, char *out, size_t 
 {
 	long r;
 
-	if (!plain_path(path) || !(has_prefix(path, THP_DIR) || has_prefix(path, "/proc/sys/vm/") ||
-				   has_prefix(path, "/sys/kernel/debug/"))) {
+	if (!plain_path(path) || !(has_prefix(path, THP_DIR) || has_prefix(path, KSM_DIR) ||
+				   has_prefix(path, "/proc/sys/vm/") || has_prefix(path, "/sys/kernel/debug/"))) {
 		snprintf(b->why, sizeof(b->why), "%.100s is no tunable file mmlab has", path);
 		return -CF_SKIP;
 	}
 	r = cf_host_read_file(path, out, n);
+	if (r == -ENOENT && has_prefix(path, KSM_DIR) && access(KSM_DIR, F_OK) < 0) {
+		snprintf(b->why, sizeof(b->why), "the host kernel has no KSM (no " KSM_DIR ")");
+		return -CF_SKIP;
+	}
 	if (r == -ENOENT && has_prefix(path, THP_DIR) && access(THP_DIR, F_OK) < 0) {
 		snprintf(b->why, sizeof(b->why), "the host kernel has no THP (no " THP_DIR ")");
 		return -CF_SKIP;

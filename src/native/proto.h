@@ -44,6 +44,7 @@ enum cf_req_op {
 				   arg = advice; ret = bytes advised */
 	CF_REQ_LOCK,		/* mlock's family: arg = its SCN_OP_* kind, arg2 = flags,
 				   addr, len (setrlimit: the limit) */
+	CF_REQ_PRCTL,		/* prctl(arg, len): ret = what it returns */
 };
 
 struct cf_req {

@@ -887,6 +887,18 @@ static int host_lock(struct cf_backend *b, int task, enum scn_op_kind kind, uint
 	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
+static long host_prctl(struct cf_backend *b, int task, int option, unsigned long arg)
+{
+	struct cf_req q = { .op = CF_REQ_PRCTL, .arg = option, .len = arg };
+
+	return (long)call(b, task, &q, NULL, -1, NULL, 0, NULL);
+}
+
+static int host_ksm_stat(struct cf_backend *b, int task, const char *field, long *v)
+{
+	return cf_host_ksm_stat(b, H(b)->task[task].pid, field, v);
+}
+
 /* The runner writes the scenario process's /proc/PID/clear_refs itself (root, its parent). */
 static int host_clear_refs(struct cf_backend *b, int task, int type)
 {
@@ -1071,6 +1083,9 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->vmas = host_vmas;
 	b->smaps = host_smaps;
 	b->khugepaged = cf_host_khugepaged;
+	b->ksm = cf_host_ksm;
+	b->prctl = host_prctl;
+	b->ksm_stat = host_ksm_stat;
 	b->stat = host_stat;
 	b->pin = host_pin;
 	b->unpin = host_unpin;

@@ -289,6 +289,33 @@ static int sim_khugepaged(struct cf_backend *b, uint64_t pages)
 	return r < 0 ? (int)r : 0;
 }
 
+/* As the interpreter runs "ksm scan" (scenario/cmd_ksm.c). */
+static int sim_ksm(struct cf_backend *b, uint64_t pages)
+{
+	long r = scn_ksm_full_scans(S(b)->m, pages);
+
+	if (r == -ETIMEDOUT) {
+		snprintf(b->why, sizeof(b->why), "mmlab: ksm made no two full scans");
+		return -CF_SKIP;
+	}
+	return r < 0 ? (int)r : 0;
+}
+
+static long sim_prctl(struct cf_backend *b, int task, int option, unsigned long arg)
+{
+	return mml_prctl(S(b)->task[task], option, arg);
+}
+
+static int sim_ksm_stat(struct cf_backend *b, int task, const char *field, long *v)
+{
+	long r = mml_ksm_stat(S(b)->task[task], field);
+
+	if (r < 0)
+		return (int)r;
+	*v = r;
+	return 0;
+}
+
 static int sim_stat(struct cf_backend *b, enum scn_stat_src src, const char *name,
 		    bool delta, long *v)
 {
@@ -564,6 +591,9 @@ void cf_sim_init(struct cf_backend *b)
 	b->vmas = sim_vmas;
 	b->smaps = sim_smaps;
 	b->khugepaged = sim_khugepaged;
+	b->ksm = sim_ksm;
+	b->prctl = sim_prctl;
+	b->ksm_stat = sim_ksm_stat;
 	b->stat = sim_stat;
 	b->pin = sim_pin;
 	b->unpin = sim_unpin;

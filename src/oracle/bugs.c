@@ -253,6 +253,24 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"collapse_file's rollback must leave the file as it was (Kirill Shutemov's collapse_shmem, 4.8; Hugh Dickins's fixes to it in 4.20, \"mm/khugepaged: collapse_shmem() without freezing new_page\" and others; David Stevens's 6.4 rework keeps the old folios in the cache, untouched, until the collapse succeeds): a design the zoo breaks on purpose, shmem's dirty bit being its only record that the data exists",
 		"--thp --files",
 	},
+	[BUG_KSM_MERGE_PINNED] = {
+		"ksm-merge-pinned",
+		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",
+		"Andrea Arcangeli's write_protect_page (mm/ksm.c, 2009) has checked page_mapcount + 1 + swapped against page_count since KSM went in, against O_DIRECT in flight; David Hildenbrand's COW fixes (Linux 5.19, \"mm: reliable GUP pins of anonymous pages\") rely on it to keep pinned anonymous pages exclusive",
+		"--ksm",
+	},
+	[BUG_KSM_MERGE_NO_NOTIFY] = {
+		"ksm-merge-no-notify",
+		"write_protect_page and replace_page change the pte without an mmu notifier range: a secondary MMU keeps a writable translation, and its writes land in the KSM page every merged process maps, or in the old page after it was freed",
+		"Andrea Arcangeli, \"make mmu_notifier_invalidate_range_start able to sleep\" (seed 002): \"your code is already generating mm corruption in fork and in ksm\"; replace_page has called mmu_notifier_invalidate_range_start/end around the pte change since Linux 2.6.32",
+		"--ksm --devices",
+	},
+	[BUG_KSM_COW_REUSE] = {
+		"ksm-cow-reuse",
+		"do_wp_page reuses a KSM page in place when it is mapped once: the write lands in the stable tree's page, which the next merge hands to another process with the wrong bytes",
+		"Hugh Dickins, \"ksm: fix oom deadlock\" era and the COW fixes (Linux 5.8, 09854ba94c6a \"mm: do_wp_page() simplification\"): reuse of a KSM page in place was forbidden (\"KSM pages are never reused\", wp_can_reuse_anon_folio's folio_test_ksm check)",
+		"--ksm",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

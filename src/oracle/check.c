@@ -14,6 +14,7 @@
 #include "drivers/dmirror.h"
 #include "fs/fs.h"
 #include "mm/internal.h"
+#include "mm/ksm.h"
 
 struct check_state {
 	struct mml_machine *m;
@@ -43,6 +44,7 @@ enum invariant {
 	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
 	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
 	INV_COMMIT,		/* Committed_AS = the VM_ACCOUNT VMAs' pages + shmem's charges */
+	INV_KSM,		/* KSM folios: read-only ptes, never exclusive or pinned, the stable tree adds up */
 };
 
 #define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
@@ -226,6 +228,23 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		return;
 	}
 	st->maps[pfn]++;
+	/*
+	 * A KSM folio is shared by content: every pte read-only, never
+	 * PG_anon_exclusive, never pinned (a pin unshares first); its rmap
+	 * is the stable node's, checked by ksm_check.
+	 */
+	if (folio_test_ksm(folio)) {
+		(*rss)++;
+		if (pte_write(pte) || PageAnonExclusive(page) || folio_maybe_dma_pinned(folio))
+			FAIL(st, INV_KSM, "mm %d: KSM pfn %lu at %#llx is %s%s%s", mm->tgid, pfn,
+			     (unsigned long long)addr, pte_write(pte) ? "mapped writable " : "",
+			     PageAnonExclusive(page) ? "PG_anon_exclusive " : "",
+			     folio_maybe_dma_pinned(folio) ? "maybe pinned" : "");
+		if (!vma->anon_vma || (vma->vm_flags & VM_SHARED))
+			FAIL(st, INV_KSM, "mm %d: KSM pfn %lu at %#llx in a shared VMA or one without an anon_vma "
+			     "(rmap_walk_ksm cannot reach it)", mm->tgid, pfn, (unsigned long long)addr);
+		return;
+	}
 	if (folio_test_anon(folio)) {
 		struct anon_vma *av = folio_anon_vma(folio);
 		int maps = folio_precise_page_mapcount(folio, page);
@@ -934,6 +953,14 @@ out:
 	free(children);
 }
 
+static void ksm_report(void *ctx, const char *msg, unsigned long pfn)
+{
+	struct check_state *st = ctx;
+
+	if (st->out)
+		fprintf(st->out, "mmlab: check: invariant %d: %s (pfn %lu)\n", INV_KSM, msg, pfn);
+}
+
 int mml_check_locked(struct mml_machine *m)
 {
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
@@ -968,6 +995,7 @@ int mml_check_locked(struct mml_machine *m)
 	check_frames(&st);
 	check_split_queue(&st);
 	check_files(&st);
+	st.errors += ksm_check(m, ksm_report, &st);
 	if (st.committed != atomic_long_read(&m->vm_committed_as))
 		FAIL(&st, INV_COMMIT, "Committed_AS is %ld pages, the VM_ACCOUNT VMAs and shmem's charges %ld",
 		     atomic_long_read(&m->vm_committed_as), st.committed);

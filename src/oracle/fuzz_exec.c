@@ -768,7 +768,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	} else if (op->kind != F_SPAWN && op->kind != F_CHECK && op->kind != F_RECLAIM &&
 		   op->kind != F_SWAPON && op->kind != F_SWAPOFF && op->kind != F_FAIL_TAG &&
 		   op->kind != F_DROP_CACHES && op->kind != F_SYS && op->kind != F_KHUGEPAGED &&
-		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT && op->kind != F_OVERCOMMIT) {
+		   op->kind != F_MIGRATE_MOVE && op->kind != F_COMPACT && op->kind != F_OVERCOMMIT &&
+		   op->kind != F_KSM_SCAN && op->kind != F_KSM_KNOB) {
 		t = r->tasks[op->task];
 		if (!t)
 			return false;
@@ -923,6 +924,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
+		else if (op->kind == F_MADVISE && op->advice == MADV_UNMERGEABLE && got == -ENOMEM)
+			exp = got;	/* an unshare copy found no memory: the bytes stay (--ksm) */
 		else if (op->kind == F_MADVISE && op->advice == MADV_COLLAPSE)
 			exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &noutcomes);
 		else if (op->kind == F_MPROTECT && fuzz_commit_refused(&cp, got))
@@ -1155,6 +1158,11 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_SPLIT_HUGE:
 	case F_COLLAPSE_FAIL:
 		return fuzz_exec_thp(r, op, t, addr, fails_before);
+	case F_KSM_SCAN:
+	case F_PRCTL:
+	case F_KSM_STAT:
+	case F_KSM_KNOB:
+		return fuzz_exec_ksm(r, op, t);
 	case F_OPEN: case F_MEMFD: case F_DUP: case F_CLOSE: case F_UNLINK: case F_FTRUNCATE:
 	case F_FALLOCATE: case F_FSYNC: case F_SEAL: case F_SEALS_GET: case F_FSTAT: case F_PREAD:
 	case F_PWRITE: case F_DROP_CACHES: case F_MSYNC: case F_MINCORE:

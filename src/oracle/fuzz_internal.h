@@ -64,6 +64,8 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_CLEAR_REFS, F_PROCESS_MADVISE, F_SOFTDIRTY,	/* --refs */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file, MADV_COLLAPSE under `fail meta` */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE, F_COLLAPSE_FAIL,
+		/* --ksm: a pass or full scan, prctl, a look at ksm_stat, a knob written */
+		F_KSM_SCAN, F_PRCTL, F_KSM_STAT, F_KSM_KNOB,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
 		F_OPEN, F_MEMFD, F_DUP, F_CLOSE, F_UNLINK, F_FTRUNCATE, F_FALLOCATE, F_FSYNC, F_SEAL,
 		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE };
@@ -224,6 +226,14 @@ struct run {
 	 * then its pagemap entry must read soft-dirty.
 	 */
 	bool story_refs;
+	/*
+	 * Or a "KSM story" (--ksm, fuzz_ksm.c): two pages of one content in a
+	 * parent and its child, perhaps pinned or mirrored by a device, merged
+	 * by a full scan, then written, unmerged or swapped, and read.
+	 */
+	bool story_ksm;
+	uint8_t story_byte;	/* the KSM story's content */
+	bool story_get;		/* the KSM story's pin is a FOLL_GET reference */
 	int thp_advise;		/* --thp: the region a THP mmap just made, for MADV_HUGEPAGE next; -1: none */
 	long done;
 	bool injecting;
@@ -338,6 +348,12 @@ bool fuzz_gen_refs_story_op(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_refs(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 /* fuzz_exec.c, for fuzz_refs.c: madvise's look at open pages before MADV_FREE */
 void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len);
+
+/* fuzz_ksm.c (--ksm): rolls of their own after refs' */
+#define KSM_ROLLS	16
+void fuzz_gen_ksm(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_gen_ksm_story_op(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_ksm(struct run *r, const struct fop *op, struct mml_task *t);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

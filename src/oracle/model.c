@@ -208,6 +208,7 @@ int model_fork(struct model *md, int task, int child_task)
 	/* The limit is inherited; locks and mlockall(MCL_FUTURE) are not. */
 	child->memlock = parent->memlock;
 	child->memlock_max = parent->memlock_max;
+	child->merge_any = parent->merge_any;	/* MMF_VM_MERGE_ANY is in MMF_INIT_MASK */
 	for (size_t i = 0; i < parent->n; i++) {
 		struct mpage pg = parent->pages[i];
 
@@ -492,6 +493,7 @@ static bool advice_known(int advice)
 	case MADV_POPULATE_READ: case MADV_POPULATE_WRITE: case MADV_REMOVE:
 	case MADV_COLD: case MADV_PAGEOUT: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
 	case MADV_GUARD_INSTALL: case MADV_GUARD_REMOVE:
+	case MADV_MERGEABLE: case MADV_UNMERGEABLE:
 		return true;
 	default:
 		return false;
@@ -532,6 +534,9 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 						advice == MADV_PAGEOUT || advice == MADV_REMOVE ||
 						advice == MADV_GUARD_INSTALL))
 			return -EINVAL;
+		/* KSM's advice changes no byte a process can see (model_ksm.c). */
+		if (advice == MADV_MERGEABLE || advice == MADV_UNMERGEABLE)
+			continue;
 		/* Anonymous private memory cannot punch holes; a file's refusal stops the walk. */
 		if (advice == MADV_REMOVE && !pg->file)
 			return -EINVAL;

@@ -303,6 +303,13 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
  * the other way round (VM_SOFTDIRTY of VMAs the model does not know).
  */
 int  model_clear_refs(struct model *md, int task, int type, bool unsure);
+/*
+ * KSM (model_ksm.c): prctl's PR_SET_MEMORY_MERGE and PR_GET_MEMORY_MERGE
+ * (-EINVAL for another option); a ksm_stat field the model knows
+ * (ksm_merge_any), -ENOENT for the others.
+ */
+long model_prctl(struct model *md, int task, int option, unsigned long arg);
+long model_ksm_stat(const struct model *md, int task, const char *field);
 long model_process_madvise(struct model *md, int task, int target, const uint64_t *addr, const uint64_t *len,
 			   int n, int advice, unsigned flags);
 bool model_soft_dirty(const struct model *md, int task, uint64_t addr);

@@ -104,6 +104,7 @@ struct mproc {
 	int nfds;
 	uint64_t memlock, memlock_max;	/* RLIMIT_MEMLOCK, bytes (UINT64_MAX: unlimited) */
 	unsigned def_flags;	/* MP_LOCKED, MP_LOCKONFAULT for new mappings: mlockall(MCL_FUTURE) */
+	bool merge_any;		/* prctl(PR_SET_MEMORY_MERGE): inherited by fork (model_ksm.c) */
 };
 
 /*

@@ -53,7 +53,7 @@ struct scn_cmd {
 /* Each family's statements, ended by an entry without a name. */
 extern const struct scn_cmd scn_mem_cmds[], scn_frame_cmds[], scn_proc_cmds[],
 	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[],
-	scn_file_cmds[], scn_sys_cmds[], scn_thp_cmds[], scn_numa_cmds[], scn_lock_cmds[];
+	scn_file_cmds[], scn_sys_cmds[], scn_thp_cmds[], scn_numa_cmds[], scn_lock_cmds[], scn_ksm_cmds[];
 
 /* commands.c */
 /* Every statement, in order: for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) */

@@ -25,6 +25,7 @@ static const struct scn_cmd *const families[] = {
 	scn_file_cmds,		/* open memfd dup close unlink ftruncate ... pread pwrite, expect mincore ... */
 	scn_sys_cmds,		/* sys split_huge_pages, expect sys kpageflags */
 	scn_thp_cmds,		/* khugepaged scan, expect thp */
+	scn_ksm_cmds,		/* ksm scan, prctl, expect ksm_stat */
 	scn_numa_cmds,		/* set_mempolicy mbind move_pages migrate_pages, expect node */
 	scn_lock_cmds,		/* mlock mlock2 munlock mlockall munlockall setrlimit */
 	NULL

@@ -165,6 +165,9 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_MEMPOLICY,/* expect mempolicy A MODE [NODES]: get_mempolicy's; mode in arg, mask in pos */
 	SCN_OP_MIGRATE_UNMAP,	/* migrate H = unmap A ADDR NODE: node in value */
 	SCN_OP_MIGRATE_MOVE,	/* migrate move H: H in def's place, the symbol used in pin */
+	SCN_OP_KSM,		/* ksm scan|pass NPAGES: pages in len, arg 1 for one pass */
+	SCN_OP_PRCTL,		/* prctl A OPTION [N] [CMP V]: option in arg, N in len, has_len: compare */
+	SCN_OP_EXPECT_KSM_STAT,	/* expect ksm_stat A FIELD CMP N: the field in name */
 	NR_SCN_OPS
 };
 
@@ -399,6 +402,8 @@ int scn_swap_file_new(char *buf, size_t n);
  */
 int scn_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t n, uint64_t *flags);
 long scn_khugepaged_full_scans(struct mml_machine *m, uint64_t pages);
+/* KSM in passes of `pages` pages until two full scans have passed (cmd_ksm.c): 0, -errno, -ETIMEDOUT. */
+long scn_ksm_full_scans(struct mml_machine *m, uint64_t pages);
 
 /* smaps.c: /proc/PID/maps and smaps text, mmlab's or the host's */
 /* "start-end ..." at the head of a maps or smaps VMA line */

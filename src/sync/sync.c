@@ -386,6 +386,20 @@ void AnnotateIgnoreWritesBegin(const char *file, int line);
 void AnnotateIgnoreWritesEnd(const char *file, int line);
 #endif
 
+int page_data_cmp(const void *a, const void *b, size_t n)
+{
+	int r;
+
+#ifdef MML_TSAN
+	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+#endif
+	r = memcmp(a, b, n);
+#ifdef MML_TSAN
+	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+	return r;
+}
+
 void page_data_copy(void *dst, const void *src, size_t n)
 {
 #ifdef MML_TSAN

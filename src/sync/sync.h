@@ -281,6 +281,8 @@ static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->
  * not recorded, so the races it reports are the ones that matter.
  */
 void page_data_copy(void *dst, const void *src, size_t n);
+/* memcmp of two frames' bytes that may be changing (KSM compares pages their processes may write). */
+int page_data_cmp(const void *a, const void *b, size_t n);
 
 /* ---- threads ------------------------------------------------------------ */
 

@@ -1,0 +1,78 @@
+/*
+ * ksm_internal.h - what mm/ksm.c (the scan, the trees, the merge, ksmd)
+ * and mm/ksm_unmerge.c (registration, unmerging, prctl, the checker's
+ * look) share: Linux keeps both halves in mm/ksm.c, mmlab splits them to
+ * keep files short.  Locks as ksm.c's header says.
+ */
+#ifndef MML_MM_KSM_INTERNAL_H
+#define MML_MM_KSM_INTERNAL_H
+
+#include "mm/ksm.h"
+
+#define SEQNR_MASK	0x0ffUL	/* low bits of an unstable item's address: the scan that put it there */
+#define UNSTABLE_FLAG	0x100UL	/* in the unstable tree */
+#define STABLE_FLAG	0x200UL	/* on a stable node's list */
+
+#define STABLE_NODE_CHAIN	(-1024)	/* rmap_hlist_len of a chain: its dups hold the pages */
+
+/*
+ * A KSM folio's node (Linux's ksm_stable_node).  A plain node or a
+ * chain sits on the stable tree; a dup sits on its chain's list.
+ */
+struct ksm_stable_node {
+	struct list_head node;		/* (ksm_thread_mutex) the tree, or the chain's dups */
+	struct ksm_stable_node *chain;	/* (ksm_thread_mutex) a dup's chain; NULL otherwise */
+	struct list_head hlist;		/* (L of its folio, and ksm_thread_mutex) rmap_items; a chain's dups */
+	unsigned long kpfn;		/* (L of its folio: migration moves it) the KSM folio's frame; READ_ONCE */
+	int rmap_hlist_len;		/* (ksm_thread_mutex) items on hlist, or STABLE_NODE_CHAIN */
+};
+
+/* One scanned page of one mm (Linux's ksm_rmap_item). */
+struct ksm_rmap_item {
+	struct ksm_rmap_item *rmap_list;	/* (ksm_thread_mutex) the mm_slot's next, by address */
+	struct anon_vma *anon_vma;		/* (ksm_thread_mutex) while STABLE_FLAG: a reference */
+	struct mm_struct *mm;			/* (C) */
+	unsigned long address;			/* (ksm_thread_mutex) page | flags | seqnr */
+	unsigned int oldchecksum;		/* (ksm_thread_mutex) the contents last time: volatile? */
+	struct ksm_stable_node *head;		/* (ksm_thread_mutex) while STABLE_FLAG */
+	struct list_head node;			/* the unstable tree (ksm_thread_mutex), or head->hlist (L) */
+};
+
+/* One registered mm (Linux's ksm_mm_slot). */
+struct ksm_mm_slot {
+	struct list_head mm_node;		/* (ksm_mmlist_lock) */
+	struct mm_struct *mm;			/* (C) holds an mm_count */
+	struct ksm_rmap_item *rmap_list;	/* (ksm_thread_mutex) */
+};
+
+struct ksm_state {
+	struct mutex ksm_thread_mutex;
+	spinlock_t ksm_mmlist_lock;
+	struct list_head mm_head;		/* (ksm_mmlist_lock) */
+	/* the scan cursor (Linux's ksm_scan), (ksm_thread_mutex) */
+	struct ksm_mm_slot *mm_slot;
+	unsigned long address;
+	struct ksm_rmap_item **rmap_list;
+	unsigned long seqnr;
+	struct list_head stable_tree;		/* (ksm_thread_mutex) */
+	struct list_head unstable_tree;		/* (ksm_thread_mutex) */
+	unsigned int zero_checksum;		/* (C) */
+};
+
+
+static inline struct ksm_state *ksm_of(struct mml_machine *m) { return m->ksm; }
+static inline bool is_stable_node_chain(const struct ksm_stable_node *n) { return n->rmap_hlist_len == STABLE_NODE_CHAIN; }
+
+/* ksm.c */
+void folio_set_stable_node(struct folio *folio, struct ksm_stable_node *node);
+void remove_node_from_stable_tree(struct mml_machine *m, struct ksm_stable_node *n);
+struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bool lock_it);
+void remove_rmap_item_from_tree(struct mml_machine *m, struct ksm_rmap_item *item);
+void remove_trailing_rmap_items(struct mml_machine *m, struct ksm_rmap_item **rmap_list);
+
+/* ksm_unmerge.c */
+int break_ksm(struct vm_area_struct *vma, uint64_t addr);
+void free_mm_slot(struct mml_machine *m, struct ksm_mm_slot *slot);
+void advance_cursor_past(struct ksm_state *ks, struct ksm_mm_slot *slot);
+
+#endif /* MML_MM_KSM_INTERNAL_H */
