@@ -185,12 +185,18 @@ static bool range_accessible(struct mm_struct *mm, uint64_t addr, uint64_t end, 
 /* Models do_user_addr_fault(); mmap_lock held for read. */
 static int do_user_addr_fault(struct mml_task *t, uint64_t addr, bool write)
 {
-	struct vm_area_struct *vma = vma_lookup(t->mm, addr);
+	struct vm_area_struct *vma;
 	vm_fault_t ret;
 
+retry:
+	vma = vma_lookup(t->mm, addr);
 	if (!vma || access_error(write, vma))
 		return -EFAULT;
-	ret = handle_mm_fault(vma, addr & PAGE_MASK, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
+	ret = handle_mm_fault(vma, addr & PAGE_MASK,
+			      FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0));
+	/* It slept (handle_userfault) and took mmap_lock again: the VMA may have changed. */
+	if (ret & VM_FAULT_RETRY)
+		goto retry;
 	if (ret & VM_FAULT_OOM)
 		return -ENOMEM;
 	if (ret & VM_FAULT_SIGSEGV)

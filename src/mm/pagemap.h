@@ -69,5 +69,9 @@ int shmem_writeout(struct folio *folio);
 int shmem_unuse(struct mml_machine *m, unsigned int type);
 long memfd_fcntl(struct file *file, int cmd, long arg);
 void shmem_uncharge(struct inode *inode, long pages);
+/* userfaultfd: UFFDIO_COPY / _ZEROPAGE's new page in the cache, its undo, UFFDIO_CONTINUE's lookup */
+int shmem_mfill_folio(struct inode *inode, unsigned long index, const void *src, struct folio **foliop);
+void shmem_mfill_folio_undo(struct inode *inode, struct folio *folio);
+struct folio *shmem_continue_folio(struct inode *inode, unsigned long index, int *err);
 
 #endif /* MML_MM_PAGEMAP_H */
