@@ -250,8 +250,7 @@ int dup_userfaultfd(struct vm_area_struct *vma)
 	if (!octx)
 		return 0;
 	if (!(octx->features & UFFD_FEATURE_EVENT_FORK) || READ_ONCE(octx->released) || !current) {
-		vma->vm_userfaultfd_ctx = NULL;
-		vma->vm_flags &= ~__VM_UFFD_FLAGS;
+		userfaultfd_reset_vma(vma);
 		return 0;
 	}
 	list_for_each_entry(p, &current->uffd_events, tnode)

@@ -379,11 +379,22 @@ void userfaultfd_release_all(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
  */
 void mremap_userfaultfd_prep(struct vm_area_struct *new_vma)
 {
-	if (!new_vma->vm_userfaultfd_ctx)
+	userfaultfd_reset_vma(new_vma);
+}
+
+/*
+ * The VMA is no longer registered, its ptes hold no bit (a fork's child
+ * without EVENT_FORK, a VMA moved by mremap): Linux's
+ * userfaultfd_set_vm_flags, which also recomputes the page protection
+ * (VM_UFFD_WP makes a shared mapping write-notify).
+ */
+void userfaultfd_reset_vma(struct vm_area_struct *vma)
+{
+	if (!vma->vm_userfaultfd_ctx && !(vma->vm_flags & __VM_UFFD_FLAGS))
 		return;
-	new_vma->vm_userfaultfd_ctx = NULL;
-	new_vma->vm_flags &= ~__VM_UFFD_FLAGS;
-	vma_set_page_prot(new_vma);
+	vma->vm_userfaultfd_ctx = NULL;
+	vma->vm_flags &= ~__VM_UFFD_FLAGS;
+	vma_set_page_prot(vma);
 }
 
 /* ---- the public calls (the ioctl side of fs/userfaultfd.c) ---------------------------- */

@@ -119,6 +119,7 @@ struct vm_area_struct *userfaultfd_set_vma(struct vm_area_struct *vma, uint64_t 
 					   vm_flags_t new_flags, struct userfaultfd_ctx *ctx, int *err);
 struct vm_area_struct *userfaultfd_clear_vma(struct vm_area_struct *vma, uint64_t start, uint64_t end, int *err);
 void userfaultfd_release_all(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
+void userfaultfd_reset_vma(struct vm_area_struct *vma);
 void uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, bool enable_wp);
 
 #endif
