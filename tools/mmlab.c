@@ -286,7 +286,7 @@ static void fuzz_usage(FILE *f)
 	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
 		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
 		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
-		   "                  [--commit] [--refs] [--inject-bug NAME]\n"
+		   "                  [--commit] [--refs] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
 		   "                  [--out FILE] [--quiet]\n\n"
@@ -340,6 +340,9 @@ static void fuzz_usage(FILE *f)
 		   "                         of the caller or another process; pagemap's\n"
 		   "                         soft-dirty bit checked against the writes since\n"
 		   "                         the last clear_refs 4\n"
+		   "      --uffd             userfaultfd (SIGBUS, MISSING and WP registrations,\n"
+		   "                         COPY, ZEROPAGE, WRITEPROTECT) over private memory;\n"
+		   "                         the faults, results and pagemap's bit 57 judged\n"
 		   "  -b, --inject-bug NAME  switch a bug-zoo entry on ('mmlab bugs')\n"
 		   "      --fail-rate PPM    fault injection at every allocation site,\n"
 		   "                         chance per million\n"
@@ -411,6 +414,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "mlock",       no_argument,       NULL, 'L' },
 		{ "commit",      no_argument,       NULL, 'C' },
 		{ "refs",        no_argument,       NULL, 'E' },
+		{ "uffd",        no_argument,       NULL, 'U' },
 		{ "inject-bug",  required_argument, NULL, 'b' },
 		{ "fail-rate",   required_argument, NULL, 'r' },
 		{ "fail-at",     required_argument, NULL, 'A' },
@@ -513,6 +517,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 			machine_given = true;
 			o.refs = true;
 			break;
+		case 'U':
+			machine_given = true;
+			o.uffd = true;
+			break;
 		case 'S':
 			machine_given = true;
 			if (opt_size("fuzz", "swap", optarg, &o.swap))
@@ -587,6 +595,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	}
 	if (o.scenario_out && opt_out_file("fuzz", "out", o.scenario_out))
 		return 2;
+	/* The model follows userfaultfd through these not yet (fuzz_uffd.c). */
+	if (o.uffd && (o.devices || o.files || o.thp || o.mremap || o.nodes > 1 || o.mlock || o.oom)) {
+		fprintf(stderr, "mmlab fuzz: --uffd goes with --swap, --guard, --commit and --refs, "
+			"not yet with --devices, --files, --thp, --mremap, --nodes, --mlock or --oom\n");
+		return 2;
+	}
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
 		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
 	o.progress = isatty(STDOUT_FILENO);

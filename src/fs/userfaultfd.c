@@ -594,6 +594,13 @@ int mml_uffd_register(struct mml_uffd *u, uint64_t addr, uint64_t len, uint64_t 
 
 		if (cur->vm_userfaultfd_ctx == ctx && cur->vm_flags == nf)
 			continue;
+		/*
+		 * A VMA registered again without WP loses its bits and markers
+		 * here (Linux leaves them, inert without VM_UFFD_WP; mmlab keeps
+		 * invariant 15: docs/deviations.md).
+		 */
+		if (userfaultfd_wp(cur) && !(vm_flags & VM_UFFD_WP))
+			uffd_wp_range(cur, s, e - s, false);
 		cur = userfaultfd_set_vma(cur, s, e, nf, ctx, &ret);
 		if (!cur)
 			break;

@@ -166,7 +166,8 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		if (bug_enabled(m, BUG_FORK_DROPS_GUARD))
 			marker = 0;
 		/* A uffd-wp marker only into a uffd-wp VMA (EVENT_FORK): else the child's page is just none. */
-		if ((pte_marker_get(entry) & PTE_MARKER_UFFD_WP) && userfaultfd_wp(dst_vma))
+		if ((pte_marker_get(entry) & PTE_MARKER_UFFD_WP) &&
+		    (userfaultfd_wp(dst_vma) || bug_enabled(m, BUG_FORK_KEEPS_UFFD_WP_MARKER)))
 			marker |= PTE_MARKER_UFFD_WP;
 		if (marker)
 			set_pte_at(dst_vma->vm_mm, addr, dst_pte, make_pte_marker(marker));

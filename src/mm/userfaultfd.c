@@ -132,7 +132,7 @@ static int mfill_atomic_install_pte(struct vm_area_struct *vma, pmd_t *pmd, uint
 	return 0;
 }
 
-/* Models mfill_atomic_pte_zeropage(): the shared zero page, read-only, special. */
+/* Models mfill_atomic_pte_zeropage(): the shared zero page, read-only, special, over a none pte only. */
 static int mfill_atomic_pte_zeropage(struct vm_area_struct *vma, pmd_t *pmd, uint64_t addr)
 {
 	struct mm_struct *mm = vma->vm_mm;
@@ -145,7 +145,8 @@ static int mfill_atomic_pte_zeropage(struct vm_area_struct *vma, pmd_t *pmd, uin
 	if (!ptep)
 		return -EAGAIN;
 	cur = ptep_get(ptep);
-	if (pte_none(cur) || pte_marker_uffd_wp(cur)) {
+	/* Only a none pte: unlike a copy, the zero page does not replace a uffd-wp marker (Linux's rule). */
+	if (pte_none(cur)) {
 		set_pte_at(mm, addr, ptep, entry);
 		ret = 0;
 	}

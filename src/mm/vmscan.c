@@ -230,7 +230,8 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		if ((pte_present(pteval) ? pte_soft_dirty(pteval) : pte_swp_soft_dirty(pteval)) &&
 		    !bug_enabled(m, BUG_SWAP_DROPS_SOFT_DIRTY))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
-		if (pte_present(pteval) ? pte_uffd_wp(pteval) : pte_swp_uffd_wp(pteval))
+		if ((pte_present(pteval) ? pte_uffd_wp(pteval) : pte_swp_uffd_wp(pteval)) &&
+		    !bug_enabled(m, BUG_SWAP_DROPS_UFFD_WP))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
 		add_mm_counter(mm, MM_ANONPAGES, -1);

@@ -31,6 +31,7 @@ struct fuzz_opts {
 	bool mlock;		/* mlock and its family, and RLIMIT_MEMLOCK, after guard regions' rolls */
 	bool commit;		/* overcommit policies and limits, the commit judged, after the locks' rolls */
 	bool refs;		/* clear_refs, process_madvise and the soft-dirty check, after the locks' rolls */
+	bool uffd;		/* userfaultfd registrations, fills and write-protection, after refs' rolls */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

@@ -763,6 +763,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 	op->off = r->focus_off;
 	if (r->story_refs)
 		return fuzz_gen_refs_story_op(r, c, op);
+	if (r->story_uffd)
+		return fuzz_gen_uffd_story_op(r, c, op);
 	if (r->story_free)
 		return gen_free_story_op(r, c, op);
 	if (r->story_rewrite)
@@ -864,7 +866,8 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	uint32_t nmremap = r->o->mremap ? MREMAP_ROLLS : 0, nnuma = r->o->nodes > 1 ? NUMA_ROLLS : 0;
 	uint32_t nguard = r->o->guard ? GUARD_ROLLS : 0, nmlock = r->o->mlock ? MLOCK_ROLLS : 0;
 	uint32_t ncommit = r->o->commit ? COMMIT_ROLLS : 0, nrefs = r->o->refs ? REFS_ROLLS : 0;
-	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs);
+	uint32_t nuffd = r->o->uffd ? UFFD_ROLLS : 0;
+	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs + nuffd);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = op->held = -1;
@@ -872,6 +875,10 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
 		return;
+	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs) {
+		fuzz_gen_uffd(r, c, op);
+		return;
+	}
 	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit) {
 		fuzz_gen_refs(r, c, op);
 		return;
