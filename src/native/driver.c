@@ -1001,6 +1001,16 @@ static void handle(int sock, const struct cf_req *q, int fd)
 	case CF_REQ_LOCK:
 		rep.ret = do_lock(q, rep.why);
 		break;
+	case CF_REQ_UFFD: {
+		static struct uffd_msg msg;
+
+		rep.ret = cf_driver_uffd(q, pat, rep.why, &msg);
+		if (q->arg == SCN_OP_EXPECT_UFFD && rep.ret == 0) {
+			rep.n = sizeof(msg);
+			data = &msg;
+		}
+		break;
+	}
 	default:
 		rep.ret = -ENOSYS;
 		break;

@@ -17,8 +17,10 @@
  * ran and no server of that userfaultfd was, and the statement fails,
  * saying so.
  *
- * The conformance back ends have no userfaultfd yet: every statement is
- * skipped there, saying so.
+ * On a conformance back end each statement is the same call (cf_backend's
+ * uffd: mmlab's in native/sim.c, the host's userfaultfd(2) and ioctls in
+ * native/driver_uffd.c), its result noted; expect uffd notes the message
+ * and whether its address is the statement's on that side.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -178,13 +180,95 @@ static int parse_uffd(struct scn_parser *p, int *slot)
 	return t ? scn_sym_use(p, t, t->n, SCN_SYM_UFFD, slot) : -1;
 }
 
+static const char *event_name(int e);
+
+/*
+ * Every statement on a conformance back end: the same call, its result
+ * noted; a message's kind, and whether its address (or range) is the
+ * statement's there, noted for expect uffd.
+ */
 static void obs_uffd(struct cf_walk *w)
 {
-	const struct scn_cmd *c = scn_cmd_of(w->op->kind);
+	const struct scn_op *op = w->op;
+	struct cf_uffd c = { .kind = op->kind, .len = op->len, .flags = op->flags, .value = op->value };
+	unsigned char *buf = NULL;
+	struct uffd_msg msg;
+	int child = -1;
+	int64_t r;
 
-	if (w->op->kind == SCN_OP_UFFD_NEW)
-		cf_define(w, CF_SYM_SKIPPED, -1, 0);
-	cf_skip(w, c && strcmp(c->name, "expect uffd") != 0, "userfaultfd is not in the conformance back ends yet");
+	if (op->uffd >= 0) {
+		if (w->vals[op->uffd].state != CF_SYM_OK) {
+			cf_skip(w, op->kind != SCN_OP_EXPECT_UFFD, "its userfaultfd was not made on this side");
+			return;
+		}
+		c.h = w->vals[op->uffd].h;
+	}
+	if (op->kind != SCN_OP_UFFD_NEW && op->kind != SCN_OP_UFFD_SERVE && op->kind != SCN_OP_UFFD_JOIN &&
+	    op->kind != SCN_OP_UFFD_CLOSE && (op->kind != SCN_OP_EXPECT_UFFD || op->arg))
+		c.addr = cf_addr_of(w, &op->addr);
+	if (op->kind == SCN_OP_UFFD_COPY || op->kind == SCN_OP_UFFD_SERVE) {
+		struct scn_op page_op = *op;
+
+		page_op.len = op->kind == SCN_OP_UFFD_SERVE ? UFFD_PAGE : op->len;
+		buf = malloc(page_op.len ? page_op.len : 1);
+		if (!buf) {
+			cf_note(w, CF_ERROR, false, NULL, "out of memory");
+			return;
+		}
+		if (op->pat.present)
+			scn_fill_pattern(buf, page_op.len, &op->pat);
+		else
+			memset(buf, 0, page_op.len);
+		c.page = buf;
+	}
+	r = w->b->uffd(w->b, op->kind == SCN_OP_UFFD_NEW ? cf_task_of(w, op->task) : -1, &c, &msg, &child);
+	free(buf);
+	if (op->kind == SCN_OP_UFFD_NEW) {
+		cf_note_defined(w, r, true, r >= 0 ? (int)r : -1, 0);
+		return;
+	}
+	if (op->kind == SCN_OP_UFFD_JOIN) {
+		if (!cf_refused(w, r, true))
+			cf_note(w, CF_SEEN, r >= op->value, NULL, "answered %lld", (long long)r);
+		return;
+	}
+	if (op->kind != SCN_OP_EXPECT_UFFD) {
+		if (!cf_refused(w, r, true))
+			cf_note_result(w, r);
+		return;
+	}
+	if (cf_refused(w, r, false))
+		return;
+	if (r == -EAGAIN) {
+		cf_note(w, CF_SEEN, op->arg == 0, NULL, "none");
+		return;
+	}
+	if (r < 0) {
+		cf_note(w, CF_SEEN, false, NULL, "%s", cf_errname(r));
+		return;
+	}
+	switch (msg.event) {
+	case UFFD_EVENT_PAGEFAULT: {
+		bool at = (msg.arg.pagefault.address & ~(UFFD_PAGE - 1)) == (c.addr & ~(UFFD_PAGE - 1));
+
+		cf_note(w, CF_SEEN, op->arg == UFFD_EVENT_PAGEFAULT && at && msg.arg.pagefault.flags == (uint64_t)op->flags,
+			NULL, "pagefault %s flags %#llx", at ? "at the address" : "elsewhere",
+			(unsigned long long)msg.arg.pagefault.flags);
+		break;
+	}
+	case UFFD_EVENT_FORK:
+		if (op->def >= 0)
+			cf_define(w, child >= 0 ? CF_SYM_OK : CF_SYM_FAILED, child, 0);
+		cf_note(w, CF_SEEN, op->arg == UFFD_EVENT_FORK && child >= 0, NULL, "fork");
+		break;
+	default: {
+		bool at = msg.arg.remove.start == c.addr && msg.arg.remove.end == c.addr + op->len;
+
+		cf_note(w, CF_SEEN, op->arg == msg.event && at, NULL, "%s %s", event_name(msg.event),
+			at ? "of the range" : "of another range");
+		break;
+	}
+	}
 }
 
 static struct mml_uffd *uffd_of(struct scn_runner *r, int sym)
@@ -527,6 +611,45 @@ static void pr_serve(const struct scn_printer *pr, const struct scn_op *op)
 		if (op->pat.present)
 			scn_print_pattern(pr, &op->pat);
 	}
+}
+
+struct scn_uffd_server *scn_uffd_serve(struct mml_uffd *u, int n, const unsigned char *page)
+{
+	struct scn_uffd_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->u = u;
+	s->want = n;
+	if (page)
+		memcpy(s->page, page, UFFD_PAGE);
+	if (pthread_create(&s->thread, NULL, serve_thread, s)) {
+		free(s);
+		return NULL;
+	}
+	s->running = true;
+	return s;
+}
+
+int scn_uffd_join(struct scn_uffd_server *s, bool stop)
+{
+	server_join(s, stop);
+	return s->served;
+}
+
+bool scn_uffd_next_msg(struct scn_uffd_server *s, struct uffd_msg *msg)
+{
+	if (!s || s->running || s->next >= s->nmsgs)
+		return false;
+	*msg = s->msgs[s->next++];
+	return true;
+}
+
+void scn_uffd_server_free(struct scn_uffd_server *s)
+{
+	if (s)
+		server_join(s, true);
+	free(s);
 }
 
 void scn_uffd_release(struct scn_runner *r)

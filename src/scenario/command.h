@@ -160,6 +160,11 @@ void scn_uffd_release(struct scn_runner *r);
  * while, and then fails (SCN_FAIL from the call with begin false).
  */
 int scn_uffd_step(struct scn_runner *r, bool begin);
+/* A server of u outside a run (the conformance walk's mmlab side): started, joined, its messages. */
+struct scn_uffd_server *scn_uffd_serve(struct mml_uffd *u, int n, const unsigned char *page);
+int  scn_uffd_join(struct scn_uffd_server *s, bool stop);	/* the messages answered */
+bool scn_uffd_next_msg(struct scn_uffd_server *s, struct uffd_msg *msg);
+void scn_uffd_server_free(struct scn_uffd_server *s);
 
 struct scn_runner {
 	const struct scn_script *s;
@@ -203,6 +208,8 @@ void scn_live_del(struct scn_runner *r, struct mml_task *t);
  * message if there is none.
  */
 unsigned char *scn_io_buffer(struct scn_runner *r, const struct scn_op *op, bool store, int *status);
+/* len bytes of pat (a store's bytes), for those that build them without a runner */
+void scn_fill_pattern(unsigned char *buf, uint64_t len, const struct scn_pattern *pat);
 /* Where byte off of a load is, for people: byte says a single byte is meant. */
 typedef const char *scn_place_fn(struct scn_runner *r, const struct scn_op *op, uint64_t off,
 				 bool byte, char *buf, size_t n);

@@ -142,6 +142,13 @@ int scn_within(struct scn_runner *r, const char *what, uint64_t len, uint64_t ma
 
 /* ---- bytes ---- */
 
+static void fill(unsigned char *buf, uint64_t len, const struct scn_pattern *pat);
+
+void scn_fill_pattern(unsigned char *buf, uint64_t len, const struct scn_pattern *pat)
+{
+	fill(buf, len, pat);
+}
+
 static void fill(unsigned char *buf, uint64_t len, const struct scn_pattern *pat)
 {
 	uint64_t i;
