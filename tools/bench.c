@@ -49,6 +49,9 @@ static const struct cli_command benches[] = {
 	{ "refs", bench_refs,
 	  "soft-dirty tracking (clear_refs 4, then a store a page) and\n"
 	  "           process_madvise of another process: mmlab beside the host kernel" },
+	{ "uffd", bench_uffd,
+	  "userfaultfd: UFFDIO_COPY a page a call, and faults answered by a\n"
+	  "           second thread: mmlab beside the host kernel and a 4 KiB memcpy" },
 	{ NULL, NULL, NULL }
 };
 

@@ -138,5 +138,6 @@ int bench_migrate(int argc, char **argv);
 int bench_lock(int argc, char **argv);
 int bench_commit(int argc, char **argv);
 int bench_refs(int argc, char **argv);
+int bench_uffd(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */
