@@ -157,6 +157,10 @@ void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_ACCOUNT;
 			if (strstr(line, " nr"))
 				v[nv - 1].flags |= MODEL_NORESERVE;
+			if (strstr(line, " um"))
+				v[nv - 1].flags |= MODEL_UFFD_MISSING;
+			if (strstr(line, " uw"))
+				v[nv - 1].flags |= MODEL_UFFD_WP;
 		}
 	}
 	free(text);

@@ -861,9 +861,9 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	pg->flags &= ~MP_SOFTDIRTY;	/* what happened to its pte is unknown */
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
-				   MP_COMMIT_FLAGS)) |
+				   MP_COMMIT_FLAGS | MP_UF_REG | MP_UF_KNOWN)) |
 		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
-			      MP_ACCT | MP_NORESERVE));
+			      MP_ACCT | MP_NORESERVE | MP_UF_REG));
 }
 
 /* Two pages' tags alike (NULL: all zero). */

@@ -346,6 +346,8 @@ bool model_soft_dirty(const struct model *md, int task, uint64_t addr);
 #define MODEL_LOCKONFAULT	0x800u
 #define MODEL_ACCOUNT		0x10000u	/* VM_ACCOUNT */
 #define MODEL_NORESERVE		0x40000u	/* VM_NORESERVE */
+#define MODEL_UFFD_MISSING	0x100000u	/* VM_UFFD_MISSING (model_uffd.c) */
+#define MODEL_UFFD_WP		0x200000u	/* VM_UFFD_WP */
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
 
 /*

@@ -76,8 +76,8 @@
  * large folio's neighbours, a fork's child may or may not have its
  * parent's ptes; such a page is learnt from pagemap before it matters.
  */
-#define MP_UF_MISSING	0x100000u
-#define MP_UF_WPREG	0x200000u
+#define MP_UF_MISSING	MODEL_UFFD_MISSING
+#define MP_UF_WPREG	MODEL_UFFD_WP
 #define MP_UF_PROT	0x400000u
 #define MP_UF_POP	0x800000u
 #define MP_UF_KNOWN	0x1000000u

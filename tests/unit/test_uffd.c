@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RAM	(16ULL << 20)
@@ -36,6 +37,16 @@ static struct mml_uffd *h_uffd(struct mml_task *t, uint64_t features)
 	if (!CHECK_EQ(mml_uffd_new(t, features, &u), 0))
 		return NULL;
 	return u;
+}
+
+/* Does t's smaps contain what (a VmFlags mnemonic with its blank)? */
+static bool smaps_has(struct mml_task *t, const char *what)
+{
+	char *s = h_show_smaps(t);
+	bool has = s && strstr(s, what);
+
+	free(s);
+	return has;
 }
 
 static bool wp_bit(struct mml_task *t, uint64_t addr)
@@ -100,7 +111,7 @@ TEST(uffd_missing_sigbus_copy_zeropage)
 	uint8_t c;
 
 	CHECK_EQ(mml_uffd_register(u, a, 4 * H_PAGE, UFFDIO_REGISTER_MODE_MISSING), 0);
-	CHECK(strstr(h_show_smaps(t), " um") != NULL);
+	CHECK(smaps_has(t, " um"));
 	CHECK_EQ(h_peek(t, a, &c), -EIO);
 	CHECK_EQ(h_poke(t, a + H_PAGE, 1), -EIO);
 	memset(buf, 0x5a, sizeof(buf));
@@ -134,7 +145,7 @@ TEST(uffd_wp_anon_swap_mprotect)
 
 	h_fill(t, a, 4 * H_PAGE, 0x11);
 	CHECK_EQ(mml_uffd_register(u, a, 4 * H_PAGE, UFFDIO_REGISTER_MODE_WP), 0);
-	CHECK(strstr(h_show_smaps(t), " uw") != NULL);
+	CHECK(smaps_has(t, " uw"));
 	/* Registered, not yet protected: writes go. */
 	CHECK_EQ(h_poke(t, a, 0x11), 0);
 	CHECK_EQ(mml_uffd_writeprotect(u, a, 4 * H_PAGE, 1), 0);
@@ -214,7 +225,7 @@ TEST(uffd_shmem_minor_continue_and_wp_markers)
 
 	h_fill(t, (uint64_t)a, 2 * H_PAGE, 0x33);
 	CHECK_EQ(mml_uffd_register(u, (uint64_t)b, 4 * H_PAGE, UFFDIO_REGISTER_MODE_MINOR | UFFDIO_REGISTER_MODE_WP), 0);
-	CHECK(strstr(h_show_smaps(t), " ui") != NULL);
+	CHECK(smaps_has(t, " ui"));
 	/* In the cache, not mapped here: a MINOR fault. */
 	CHECK_EQ(h_peek(t, (uint64_t)b, &c), -EIO);
 	CHECK_EQ(mml_uffd_continue(u, (uint64_t)b, H_PAGE, 0), (long)H_PAGE);
@@ -260,7 +271,7 @@ TEST(uffd_fork_without_event_drops_wp)
 	struct mml_task *c = h_fork(t);
 	REQUIRE(c);
 	CHECK(!wp_bit(c, a) && !wp_bit(c, a + H_PAGE));
-	CHECK(strstr(h_show_smaps(c), " uw") == NULL);
+	CHECK(!smaps_has(c, " uw"));
 	CHECK_EQ(h_poke(c, a, 1), 0);
 	CHECK_EQ(h_poke(c, a + H_PAGE, 1), 0);
 	CHECK_EQ(h_poke(t, a, 1), -EIO);
@@ -366,7 +377,7 @@ TEST(uffd_fork_event_keeps_wp)
 	CHECK_EQ(mml_uffd_number(cu), s.fork_ufd);
 	/* The present pte and the swap entry keep uffd-wp in the child. */
 	CHECK(wp_bit(c, a) && wp_bit(c, a + H_PAGE));
-	CHECK(strstr(h_show_smaps(c), " uw") != NULL);
+	CHECK(smaps_has(c, " uw"));
 	CHECK_EQ(h_poke(c, a, 1), -EIO);
 	CHECK_EQ(h_poke(c, a + H_PAGE, 1), -EIO);
 	/* The child's userfaultfd resolves the child's faults. */
