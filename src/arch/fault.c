@@ -226,13 +226,17 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 		up_read(&mm->mmap_lock);
 		return -EFAULT;
 	}
-	/* First make every page present (faults may fail with -ENOMEM). */
-	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE) {
-		uint64_t pteval = hw_walk(t->machine, mm, a, write);
-
-		if (!pteval)
+	/*
+	 * First make every page present (faults may fail with -ENOMEM), in
+	 * order, each until the access would go through, as a CPU retries
+	 * its instruction: a fault may take more than one step (a uffd-wp
+	 * marker maps a protected page, whose write faults again), and a
+	 * later page must not fault before an earlier one is settled.  The
+	 * bound only keeps a page that never settles from stopping the rest.
+	 */
+	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE)
+		for (int tries = 0; !err && tries < 8 && !hw_walk(t->machine, mm, a, write); tries++)
 			err = do_user_addr_fault(t, a, write);
-	}
 	/* Then copy; a page zapped meanwhile (MADV_DONTNEED) faults again. */
 	for (a = addr; a < end && !err;) {
 		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);
