@@ -94,13 +94,18 @@ static void uwq_wake(struct userfaultfd_ctx *ctx, struct userfaultfd_wait_queue 
 	list_del_init(&uwq->node);
 	if (uwq->msg.event != UFFD_EVENT_PAGEFAULT)
 		atomic_dec(&ctx->mmap_changing);
-	WRITE_ONCE(uwq->waken, true);
+	/*
+	 * Release: the waiter may free uwq as soon as it sees waken (an
+	 * event's entry); our reads of it above come first.  Pairs with the
+	 * acquire in uwq_waken().  wake_up_var only hashes the address.
+	 */
+	smp_store_release(&uwq->waken, true);
 	wake_up_var(&uwq->waken);
 }
 
 static bool uwq_waken(void *arg)
 {
-	return READ_ONCE(((struct userfaultfd_wait_queue *)arg)->waken);
+	return smp_load_acquire(&((struct userfaultfd_wait_queue *)arg)->waken);
 }
 
 /* Models __wake_userfault(): the faults on [start, start + len) go (len 0: all of them). */
@@ -195,7 +200,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 
 	if (must_wait)
 		wait_var_event(&uwq.waken, uwq_waken, &uwq);
-	if (!READ_ONCE(uwq.waken)) {
+	if (!smp_load_acquire(&uwq.waken)) {
 		/* Resolved before we slept: take ourselves off the list. */
 		spin_lock(&ctx->lock);
 		if (!uwq.waken)
