@@ -59,6 +59,8 @@ struct mml_config {
 				   each of 1 MiB or more (else EINVAL) */
 	uint64_t rlimit_memlock;	/* RLIMIT_MEMLOCK a spawned process starts with (soft and hard), bytes;
 					   0 = MML_RLIMIT_MEMLOCK, Linux's default; RLIM_INFINITY: none */
+	const char *tmpfs_huge;	/* huge= of the tmpfs mounts (/dev/shm, /tmp), as the mount option:
+				   "never" (NULL: the default), "always", "within_size", "advise"; else EINVAL */
 };
 
 /* The machine. */

@@ -18,6 +18,12 @@
  *                      page, each a fault and a new page
  *   MADV_COLLAPSE      of that region, after MADV_HUGEPAGE: each 2 MiB of
  *                      small pages copied into a new THP (collapse_huge_page)
+ *   shmem MADV_COLLAPSE  a memfd of --size bytes mapped shared, a byte
+ *                      written per page (small pages: shmem_enabled is
+ *                      never), then collapsed: collapse_file puts a huge
+ *                      folio in the page cache for each 2 MiB,
+ *                      retract_page_tables takes the empty tables, and
+ *                      collapse_pte_mapped_thp maps each by a pmd
  * The limits, plain memory of this process: memset of 2 MiB (what a THP
  * fault must clear), memcpy of 4 KiB per 2 MiB (what a COW fault copies)
  * and memcpy of the whole region (what a collapse copies).
@@ -54,8 +60,8 @@
 #define SIM_THP_BASE	0x40000000ULL	/* mmlab's regions: fixed, 2 MiB-aligned */
 
 enum {
-	SIM_FAULT, SIM_FORK, SIM_COW, SIM_SMALL, SIM_COLLAPSE,
-	NAT_FAULT, NAT_FORK, NAT_COW, NAT_SMALL, NAT_COLLAPSE,
+	SIM_FAULT, SIM_FORK, SIM_COW, SIM_SMALL, SIM_COLLAPSE, SIM_SHMEM,
+	NAT_FAULT, NAT_FORK, NAT_COW, NAT_SMALL, NAT_COLLAPSE, NAT_SHMEM,
 	LIM_MEMSET, LIM_COPY4K, LIM_COPY2M,
 	NROWS
 };
@@ -66,8 +72,8 @@ struct thp_bench {
 	struct bench_err err;
 	struct bench_row rows[NROWS];
 	/* the host kernel: what it gave, seen in smaps (-1: not yet looked) */
-	long nat_thps_fault, nat_thps_cow, nat_thps_collapse;
-	int nat_collapse_err;		/* errno of a MADV_COLLAPSE that failed twice, else 0 */
+	long nat_thps_fault, nat_thps_cow, nat_thps_collapse, nat_thps_shmem;
+	int nat_collapse_err, nat_shmem_err;	/* errno of a MADV_COLLAPSE that failed twice, else 0 */
 	unsigned char *lim_a, *lim_b;	/* the limits' buffers, --size each */
 	unsigned char *buf;		/* 2 MiB: mmlab's reads */
 };
@@ -80,7 +86,8 @@ static void thp_usage(FILE *f)
 		   "Transparent huge pages for anonymous memory, on mmlab and on this\n"
 		   "host's kernel, beside memset and memcpy of the same bytes, in one run:\n"
 		   "THP write faults, fork of PMD-mapped memory and the COW faults after\n"
-		   "it, small-page write faults (MADV_NOHUGEPAGE) and MADV_COLLAPSE of them.\n"
+		   "it, small-page write faults (MADV_NOHUGEPAGE) and MADV_COLLAPSE of them,\n"
+		   "and MADV_COLLAPSE of a memfd's small pages (collapse_file).\n"
 		   "Every byte is read back and checked.\n\n"
 		   "  -s, --size BYTES  each region: 64M, 0x4000000 (default 64M; a multiple\n"
 		   "                    of 2M, at most 16G)\n"
@@ -97,17 +104,18 @@ static void rows_init(struct thp_bench *b)
 {
 	static const char *const phase[NPHASES] = {
 		"THP write faults: a byte per 2 MiB", "fork: PMD-mapped THPs", "COW faults: a byte per 2 MiB",
-		"small-page write faults", "MADV_COLLAPSE of small pages",
+		"small-page write faults", "MADV_COLLAPSE of small pages", "MADV_COLLAPSE of a memfd",
 	};
 	static const char *const counter[NPHASES] = {
 		"thp_fault_alloc", "thp_split_pmd", "thp_split_pmd", "thp_fault_alloc", "thp_collapse_alloc",
+		"thp_collapse_alloc",
 	};
 	/*
 	 * The host's rows against the limits where the limit is most of the
 	 * work (clearing, copying 2 MiB); a COW fault's 4 KiB copy is not:
 	 * that limit is in the per-2 MiB table only.
 	 */
-	static const int limit[NPHASES] = { LIM_MEMSET, -1, -1, -1, LIM_COPY2M };
+	static const int limit[NPHASES] = { LIM_MEMSET, -1, -1, -1, LIM_COPY2M, LIM_COPY2M };
 
 	for (int i = 0; i < 2 * NPHASES; i++) {
 		bool sim = i < NPHASES;
@@ -132,6 +140,9 @@ static void rows_init(struct thp_bench *b)
 		"the host's fork is of this whole process: its own mappings too (small beside the region)";
 	b->rows[NAT_COLLAPSE].note =
 		"the host counters are system-wide (/proc/vmstat): other processes may add to them";
+	b->rows[SIM_SHMEM].note =
+		"collapse_file: each 2 MiB of the memfd's cache one huge folio, the emptied page "
+		"table retracted (pte_free_defer) and the folio mapped by a pmd";
 	b->rows[LIM_MEMSET] = (struct bench_row){
 		.side = "host", .phase = "memset 2 MiB from DRAM", .ref = -1,
 		.pages = b->npages, .best = -1, .dev = -1,
@@ -264,6 +275,34 @@ static int sim_anon_huge(struct thp_bench *b, struct mml_machine *m, uint64_t wa
 	return 0;
 }
 
+/* The memfd's phase: small pages written, then collapsed; 0, or -1 with the failure said. */
+static int sim_shmem(struct thp_bench *b, struct mml_machine *m, struct mml_task *t, uint64_t base)
+{
+	int fd = mml_memfd_create(t, "bench", 0);
+	long r, kb;
+
+	if (fd < 0 || mml_ftruncate(t, fd, (int64_t)b->size) ||
+	    mml_mmap(t, base, b->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != (long)base)
+		return bench_fail(&b->err, "mmlab: a memfd of %llu bytes mapped at %#llx: failed",
+				  (unsigned long long)b->size, (unsigned long long)base);
+	if (sim_write_units(b, t, base, BENCH_PAGE, bench_byte_before))
+		return -1;
+	if (mml_meminfo(m, "ShmemHugePages"))
+		return bench_fail(&b->err, "mmlab: huge pages in the memfd before the collapse");
+	SIM_PHASE(SIM_SHMEM, sim_madvise(b, t, base, MADV_COLLAPSE, "MADV_COLLAPSE (memfd)"), (long)b->nthp);
+	kb = mml_meminfo(m, "ShmemPmdMapped");
+	if (kb != (long)(b->nthp * (HPAGE >> 10)))
+		return bench_fail(&b->err, "mmlab: ShmemPmdMapped %ld kB after the memfd's collapse, not %llu", kb,
+				  (unsigned long long)(b->nthp * (HPAGE >> 10)));
+	if (sim_check(b, t, "mmlab: the memfd after MADV_COLLAPSE", base, BENCH_PAGE, bench_byte_before))
+		return -1;
+	if ((r = mml_munmap(t, base, b->size)) < 0 || (r = mml_close(t, fd)) < 0)
+		return bench_fail(&b->err, "mmlab: the memfd's end: %s", strerror((int)-r));
+	return 0;
+out:	/* SIM_PHASE's way out: the failure is said */
+	return -1;
+}
+
 static int sim_rep(void *arg, struct mml_machine *m)
 {
 	struct thp_bench *b = arg;
@@ -322,7 +361,11 @@ static int sim_rep(void *arg, struct mml_machine *m)
 	if (sim_anon_huge(b, m, b->nthp, "after MADV_COLLAPSE") ||
 	    sim_check(b, t, "mmlab: after MADV_COLLAPSE", small, BENCH_PAGE, bench_byte_before))
 		goto out;
-	r = 0;
+	if ((r = mml_munmap(t, small, b->size)) < 0) {
+		bench_fail(&b->err, "mmlab: munmap: %s", strerror((int)-r));
+		goto out;
+	}
+	r = sim_shmem(b, m, t, thp);
 out:
 	if (child)
 		mml_exit(child);
@@ -341,7 +384,7 @@ out:
  */
 static int sim_runs(struct thp_bench *b, unsigned reps)
 {
-	uint64_t ram = 2 * b->size + b->size / 4 + (32ULL << 20);
+	uint64_t ram = 3 * b->size + b->size / 4 + (32ULL << 20);
 	struct mml_machine *m = mml_machine_new(&(struct mml_config){ .ram_bytes = ram });
 
 	if (!m)
@@ -352,8 +395,8 @@ static int sim_runs(struct thp_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
-/* AnonHugePages of the VMAs of this process over [a, a + len), in kB; -1 if unreadable. */
-static long nat_anon_huge_kb(const void *a, uint64_t len)
+/* A field of smaps (AnonHugePages, ShmemPmdMapped) summed over the VMAs of [a, a + len), in kB; -1 if unreadable. */
+static long nat_smaps_kb(const void *a, uint64_t len, const char *field)
 {
 	unsigned long start, end, lo = (unsigned long)a, hi = lo + len;
 	bool in = false;
@@ -369,7 +412,8 @@ static long nat_anon_huge_kb(const void *a, uint64_t len)
 			in = start < hi && end > lo;
 			continue;
 		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+		if (in && !strncmp(line, field, strlen(field)) && line[strlen(field)] == ':' &&
+		    sscanf(line + strlen(field) + 1, "%ld kB", &kb) == 1)
 			sum = (sum < 0 ? 0 : sum) + kb;
 	}
 	fclose(f);
@@ -378,7 +422,7 @@ static long nat_anon_huge_kb(const void *a, uint64_t len)
 
 static long nat_thps(struct thp_bench *b, const void *a)
 {
-	long kb = nat_anon_huge_kb(a, b->size);
+	long kb = nat_smaps_kb(a, b->size, "AnonHugePages");
 
 	return kb < 0 ? -1 : kb / (long)(HPAGE >> 10);
 }
@@ -437,6 +481,49 @@ static int nat_collapse(unsigned char *a, uint64_t len)
 	if (errno != EAGAIN)
 		return errno;
 	return madvise(a, len, MADV_COLLAPSE) == 0 ? 0 : errno;
+}
+
+/*
+ * The memfd's phase on the host: a memfd of --size mapped shared at a 2
+ * MiB boundary (over a region reserved for it), a byte written per page,
+ * MADV_COLLAPSE timed (not on failure).  shmem_enabled is read, never
+ * written: MADV_COLLAPSE does not ask it.
+ */
+static int nat_shmem(struct thp_bench *b)
+{
+	unsigned char *a = nat_map_aligned(b);
+	int fd = memfd_create("bench", 0), err = 0, r = -1;
+
+	if (!a || fd < 0 || ftruncate(fd, (off_t)b->size) < 0 ||
+	    mmap(a, b->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != a) {
+		bench_fail(&b->err, "native: a memfd mapped at a 2 MiB boundary: %s", strerror(errno));
+		goto out;
+	}
+	nat_write_units(b, a, BENCH_PAGE, bench_byte_before);
+	{
+		long c0 = bench_host_vmstat("thp_collapse_alloc"), c1;
+		double t0 = bench_now(), dt;
+
+		err = nat_collapse(a, b->size);
+		dt = bench_now() - t0;
+		c1 = bench_host_vmstat("thp_collapse_alloc");
+		if (err)
+			b->nat_shmem_err = err;
+		else
+			bench_row_time(&b->rows[NAT_SHMEM], dt, c0 >= 0 && c1 >= 0 ? c1 - c0 : -1);
+	}
+	b->nat_thps_shmem = nat_smaps_kb(a, b->size, "ShmemPmdMapped");
+	b->nat_thps_shmem = b->nat_thps_shmem < 0 ? -1 : b->nat_thps_shmem / (long)(HPAGE >> 10);
+	if (check_bytes(&b->err, "native: the memfd after MADV_COLLAPSE", a, b->size, BENCH_PAGE, 0,
+			bench_byte_before))
+		goto out;
+	r = 0;
+out:
+	if (a)
+		munmap(a, b->size);
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static int nat_rep(struct thp_bench *b)
@@ -500,7 +587,7 @@ static int nat_rep(struct thp_bench *b)
 	b->nat_thps_collapse = nat_thps(b, small);
 	if (check_bytes(&b->err, "native: after MADV_COLLAPSE", small, b->size, BENCH_PAGE, 0, bench_byte_before))
 		goto out;
-	r = 0;
+	r = nat_shmem(b);
 out:
 	if (p[0] >= 0)
 		close(p[0]);
@@ -589,12 +676,18 @@ static void nat_report(struct thp_bench *b, const char *enabled)
 	if (b->nat_collapse_err)
 		printf("  native MADV_COLLAPSE row left out: madvise failed twice: %s\n",
 		       strerror(b->nat_collapse_err));
+	if (b->nat_shmem_err)
+		printf("  native memfd MADV_COLLAPSE row left out: madvise failed twice: %s\n",
+		       strerror(b->nat_shmem_err));
+	else
+		printf("  native: %ld of %llu memfd ranges PMD-mapped after its MADV_COLLAPSE (smaps ShmemPmdMapped)\n",
+		       b->nat_thps_shmem, (unsigned long long)b->nthp);
 }
 
 /* Per 2 MiB and per 4 KiB page, each side's fastest run, for the rows the table has. */
 static void per_unit_print(const struct thp_bench *b)
 {
-	static const int lim[NPHASES] = { LIM_MEMSET, -1, LIM_COPY4K, -1, LIM_COPY2M };
+	static const int lim[NPHASES] = { LIM_MEMSET, -1, LIM_COPY4K, -1, LIM_COPY2M, LIM_COPY2M };
 	char col[3][40];
 
 	printf("\n%-36s %-22s %-22s %s\n", "per 2 MiB (per 4 KiB page)", "mmlab", "native", "limit");
@@ -635,7 +728,7 @@ int bench_thp(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	b->nthp = o.size / HPAGE;
-	b->nat_thps_fault = b->nat_thps_cow = b->nat_thps_collapse = -1;
+	b->nat_thps_fault = b->nat_thps_cow = b->nat_thps_collapse = b->nat_thps_shmem = -1;
 	rows_init(b);
 	b->buf = malloc(HPAGE);
 	b->lim_a = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -686,7 +779,8 @@ int bench_thp(int argc, char **argv)
 	per_unit_print(b);
 	printf("\nchecks: every byte of both regions read back after every phase, in the parent and the\n"
 	       "child; mmlab's thp_fault_alloc, thp_split_pmd and thp_collapse_alloc moved by one per\n"
-	       "2 MiB where the rows say so and not at all elsewhere, its AnonHugePages as the pmds;\n"
+	       "2 MiB where the rows say so and not at all elsewhere, its AnonHugePages and\n"
+	       "ShmemPmdMapped as the pmds;\n"
 	       "its invariants held; nothing leaked\n");
 	return 0;
 }

@@ -54,6 +54,7 @@ struct address_space {
 	atomic_t i_mmap_writable;		/* (A) shared writable mappings (VM_SHARED|VM_MAYWRITE); < 0 denies them */
 	unsigned long nrpages;			/* (H) folios' pages in the cache */
 	unsigned long nrswapped;		/* (H) shmem: swap entries in the cache */
+	atomic_t nr_thps;			/* (A) not shmem: PMD-sized folios collapse_file put in the cache */
 	unsigned long flags;			/* (A) AS_* */
 	const struct address_space_operations *a_ops;	/* (C) */
 };
@@ -65,6 +66,7 @@ struct inode {
 	int64_t i_size;				/* (I) to change; read with READ_ONCE (i_size_read) */
 	unsigned int i_nlink;			/* (D) names in its directory: 0 or 1 */
 	atomic_t i_count;			/* (A) references: open files, mappings through them, the dentry */
+	atomic_t i_writecount;			/* (A) open files with FMODE_WRITE (get_write_access) */
 	int64_t i_blocks;			/* (A) 512-byte blocks (shmem: pages allocated; disk: the host's) */
 	long i_acct_pages;			/* (C) shmem: commit charged at setup (shmem_acct_size), back at eviction */
 	bool i_noreserve;			/* (C) shmem: charged to the commit a page at a time instead (SHMEM_F_NORESERVE) */
@@ -127,6 +129,8 @@ struct super_block {
 	struct list_head s_inodes;	/* (B) every live inode */
 	atomic_long_t s_used_blocks;	/* (A) tmpfs: pages allocated against max_blocks */
 	unsigned long s_max_blocks;	/* (C) tmpfs: its size limit in pages; 0: none (the internal mount) */
+	int s_huge;			/* (A) tmpfs: huge= (SHMEM_HUGE_NEVER..ADVISE); the internal mount's is
+					   shmem_enabled's when that is not deny or force */
 	struct xa_node_acct s_xa_acct;	/* (C) its page caches' nodes: counted, failable (MML_FAIL_META) */
 	char *s_host_dir;		/* (C) disk: the host directory */
 	bool s_host_dir_owned;		/* (C) disk: made by mmlab, removed at power-off */

@@ -136,6 +136,8 @@ struct file *alloc_file(struct inode *inode, unsigned int fmode, unsigned int fl
 	file->f_op = inode->i_sb->s_fop;
 	file->machine = m;
 	ihold(inode);
+	if (fmode & FMODE_WRITE)
+		atomic_add(1, &inode->i_writecount);
 	return file;
 }
 
@@ -149,6 +151,8 @@ void fput(struct file *file)
 {
 	if (atomic_long_add_return(-1, &file->f_count))
 		return;
+	if (file->f_mode & FMODE_WRITE)
+		atomic_add(-1, &file->f_inode->i_writecount);
 	iput(file->f_inode);
 	mml_obj_free(file->machine, OBJ_FILE, file);
 }
@@ -174,6 +178,9 @@ int vfs_init(struct mml_machine *m)
 	for (int i = 0; i < NR_MOUNTS; i++)
 		if (!m->mounts[i])
 			return -ENOMEM;
+	/* The mount option huge= (checked by mml_machine_new); the internal mount follows shmem_enabled. */
+	if (m->cfg.tmpfs_huge)
+		m->mounts[MNT_DEV_SHM]->s_huge = m->mounts[MNT_TMP]->s_huge = shmem_parse_huge(m->cfg.tmpfs_huge, false);
 	return 0;
 }
 

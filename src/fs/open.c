@@ -267,6 +267,25 @@ static long fdput_exit(struct mml_task *t, struct file *file, long ret)
 	return op_exit_task(t, ret);
 }
 
+/*
+ * do_dentry_open()'s part for CONFIG_READ_ONLY_THP_FOR_FS: the page
+ * cache of a file khugepaged gave huge pages is dropped whole before
+ * anyone may write it (writes to such pages are not supported); a
+ * collapse that raced sees i_writecount and gives up.  Linux truncates
+ * at once; mmlab writes dirty small pages back first, so that nothing
+ * written through an earlier descriptor is lost.
+ */
+static void drop_file_thps(struct address_space *mapping)
+{
+	if (!atomic_read(&mapping->nr_thps))
+		return;
+	down_write(&mapping->invalidate_lock);
+	filemap_write_and_wait_range(mapping, 0, -1);
+	unmap_mapping_range(mapping, 0, 0, false);
+	truncate_inode_pages_range(mapping, 0, -1);
+	up_write(&mapping->invalidate_lock);
+}
+
 int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
 {
 	int accmode = flags & O_ACCMODE, err;
@@ -315,6 +334,8 @@ int mml_open(struct mml_task *t, const char *path, int flags, unsigned mode)
 	iput(inode);
 	if (!file)
 		return (int)op_exit_task(t, err ? err : -ENOMEM);
+	if (fmode & FMODE_WRITE)
+		drop_file_thps(file->f_mapping);
 	ret = fd_install_lowest(t->files, file, flags & O_CLOEXEC);
 	if (ret < 0)
 		fput(file);

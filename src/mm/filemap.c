@@ -56,29 +56,46 @@ static void filemap_account(struct address_space *mapping, struct folio *folio, 
 	mod_vm_stat(m, NR_FILE_PAGES, nr);
 	if (folio_test_swapbacked(folio))
 		mod_vm_stat(m, NR_SHMEM, nr);
+	if (folio_order(folio) == HPAGE_PMD_ORDER)
+		mod_vm_stat(m, folio_test_swapbacked(folio) ? NR_SHMEM_THPS : NR_FILE_THPS, nr < 0 ? -1 : 1);
 }
 
 /*
  * __filemap_add_folio(): a new, locked folio takes index, if the slot
- * holds expected (NULL, or a shmem swap entry being brought back).  The
- * cache's references are taken here.  0, -EEXIST, or -ENOMEM.
+ * holds expected (NULL, or a shmem swap entry being brought back; a large
+ * folio takes only empty slots, all of them).  The cache's references
+ * are taken here.  0, -EEXIST, or -ENOMEM.
  */
 int __filemap_add_folio(struct address_space *mapping, struct folio *folio, unsigned long index,
 			void *expected)
 {
-	long nr = folio_nr_pages(folio);
-	void *old;
+	struct mml_machine *m = mapping->host->i_sb->machine;
+	long nr = folio_nr_pages(folio), i;
+	void *old = expected;
 
-	VM_BUG_ON_FOLIO(!folio_test_locked(folio), mapping->host->i_sb->machine, folio);
+	VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
+	VM_BUG_ON_FOLIO(index & (unsigned long)(nr - 1) || (nr > 1 && expected), m, folio);
 	folio_ref_add(folio, (int)nr);
 	folio->mapping = mapping;
 	folio->index = index;
 	xa_lock(&mapping->i_pages);
-	old = __xa_cmpxchg(&mapping->i_pages, index, expected, folio);
-	if (old != expected) {
+	for (i = 1; i < nr; i++)
+		if (xa_load(&mapping->i_pages, index + (unsigned long)i))
+			break;
+	if (i == nr) {
+		for (i = 0; i < nr; i++) {
+			old = __xa_cmpxchg(&mapping->i_pages, index + (unsigned long)i, i ? NULL : expected, folio);
+			if (old != (i ? NULL : expected))
+				break;
+		}
+	}
+	if (i < nr) {
+		/* Give back the slots taken so far; they exist, so the stores cannot fail. */
+		for (long k = 0; k < i; k++)
+			__xa_store(&mapping->i_pages, index + (unsigned long)k, k ? NULL : expected);
 		xa_unlock(&mapping->i_pages);
 		folio->mapping = NULL;
-		folio_put_refs(mapping->host->i_sb->machine, folio, (int)nr);
+		folio_put_refs(m, folio, (int)nr);
 		return xa_is_err(old) ? xa_err(old) : -EEXIST;
 	}
 	mapping->nrpages += (unsigned long)nr;
@@ -116,7 +133,9 @@ void __filemap_remove_folio(struct folio *folio, void *shadow)
 	long nr = folio_nr_pages(folio);
 
 	xa_assert_locked(&mapping->i_pages);
-	__xa_store(&mapping->i_pages, folio->index, shadow);	/* never fails: the slot exists */
+	VM_BUG_ON_FOLIO(nr > 1 && shadow, mapping->host->i_sb->machine, folio);	/* shmem splits before swap */
+	for (long i = nr - 1; i >= 0; i--)	/* never fails: the slots exist */
+		__xa_store(&mapping->i_pages, folio->index + (unsigned long)i, i ? NULL : shadow);
 	mapping->nrpages -= (unsigned long)nr;
 	if (xa_is_value(shadow))
 		mapping->nrswapped++;
@@ -244,6 +263,14 @@ static struct folio *filemap_get_read_folio(struct file *file, unsigned long ind
 	return folio;
 }
 
+struct folio *read_cache_folio(struct file *file, unsigned long index, int *err)
+{
+	bool major = false;
+
+	*err = 0;
+	return filemap_get_read_folio(file, index, &major, err);
+}
+
 /*
  * filemap_read(): read() through the page cache, up to end of file.  Bytes
  * copied, or -errno if none could be.  A folio truncated while we copy
@@ -270,7 +297,7 @@ long filemap_read(struct file *file, void *buf, uint64_t len, int64_t pos)
 		/* The size may have changed while we read: recheck before copying. */
 		isize = i_size_read(inode);
 		n = min(min(PAGE_SIZE - off, len - done), (uint64_t)(isize > at ? isize - at : 0));
-		page_data_copy((char *)buf + done, (char *)folio_address(m, folio) + off, n);
+		page_data_copy((char *)buf + done, (char *)folio_address(m, folio) + offset_in_folio(folio, at), n);
 		folio_mark_accessed(m, folio);
 		folio_put(m, folio);
 		if (!n)
@@ -341,7 +368,7 @@ static long __generic_perform_write(struct file *file, struct address_space *map
 			folio_put(m, folio);
 			continue;
 		}
-		folio_write_end(m, folio, off, (const char *)buf + done, n);
+		folio_write_end(m, folio, offset_in_folio(folio, at), (const char *)buf + done, n);
 		done += n;
 	}
 	*donep = done;
@@ -439,6 +466,41 @@ vm_fault_t filemap_fault(struct vm_fault *vmf)
 }
 
 /*
+ * filemap_map_pmd(): fault-around under a none pmd.  The folio at the
+ * window's first page (within the file), if PMD-sized and wholly within
+ * the file -- shmem's may reach past its end, and Linux maps those too --
+ * is mapped with a pmd: VM_FAULT_NOPAGE, done.  Else the pte table is
+ * made for the pages around (0), or VM_FAULT_OOM.
+ */
+static vm_fault_t filemap_map_pmd(struct vm_fault *vmf, struct address_space *mapping, unsigned long start,
+				  unsigned long last)
+{
+	struct mml_machine *m = vmf->vma->vm_mm->machine;
+	struct folio *folio = filemap_get_folio(mapping, start);
+
+	if (folio && folio_order(folio) == HPAGE_PMD_ORDER && folio_trylock(folio)) {
+		if (folio->mapping == mapping && folio_test_uptodate(folio) &&
+		    (shmem_mapping(mapping) || folio_next_index(folio) <= last)) {
+			vm_fault_t ret = do_set_pmd(vmf, folio);
+
+			if (!ret) {
+				folio_unlock(folio);	/* our reference is the mapping's */
+				return VM_FAULT_NOPAGE;
+			}
+			if (ret == VM_FAULT_NOPAGE) {
+				folio_unlock(folio);
+				folio_put(m, folio);
+				return ret;
+			}
+		}
+		folio_unlock(folio);
+	}
+	if (folio)
+		folio_put(m, folio);
+	return __pte_alloc(vmf->vma->vm_mm, vmf->pmd) ? VM_FAULT_OOM : 0;
+}
+
+/*
  * filemap_map_pages(): fault-around.  Map, read-only unless the VMA's
  * protection says otherwise, every page of [start_pgoff, end_pgoff] that
  * is already in the cache, up to date and unlocked, beyond none of the
@@ -458,6 +520,14 @@ vm_fault_t filemap_map_pages(struct vm_fault *vmf, unsigned long start_pgoff, un
 	if (!last)
 		return 0;
 	end_pgoff = min(end_pgoff, last - 1);
+	/* The window lies wholly past the end: nothing to map (the fault itself is SIGBUS). */
+	if (start_pgoff > end_pgoff)
+		return 0;
+	if (pmd_none(pmdp_get(vmf->pmd))) {
+		ret = filemap_map_pmd(vmf, mapping, start_pgoff, last);
+		if (ret)
+			return ret;
+	}
 	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd,
 				       vmf->address + ((uint64_t)(start_pgoff - vmf->pgoff) << PAGE_SHIFT), &vmf->ptl);
 	if (!vmf->pte)
@@ -473,13 +543,13 @@ vm_fault_t filemap_map_pages(struct vm_fault *vmf, unsigned long start_pgoff, un
 			folio_put(m, folio);
 			continue;
 		}
-		if (folio->mapping != mapping || !folio_test_uptodate(folio) || folio_test_large(folio)) {
+		if (folio->mapping != mapping || !folio_test_uptodate(folio)) {
 			folio_unlock(folio);
 			folio_put(m, folio);
 			continue;
 		}
-		/* Our reference becomes the mapping's. */
-		set_pte_range(vmf, folio, &folio->page, 1, addr, pte);
+		/* Our reference becomes the mapping's (one per pte, a large folio's pages too). */
+		set_pte_range(vmf, folio, folio_page(folio, index - folio->index), 1, addr, pte);
 		if (addr == vmf->address)
 			ret = VM_FAULT_NOPAGE;
 		folio_unlock(folio);

@@ -398,6 +398,15 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 		struct folio *folio;
 		struct page *page;
 
+		/*
+		 * The table may have been taken away since we read the pmd
+		 * (retract_page_tables, free_pgtables), but under RCU it is not
+		 * freed before we are done: one freed already means a table
+		 * was freed without a grace period (pte_free_defer's job).
+		 */
+		if (unlikely(!PageTable(virt_to_ptdesc(m, ptep))))
+			mml_report(m, "GUP-fast read a pte of a freed page table at %#llx (pfn %lu)",
+				   (unsigned long long)addr, page_to_pfn(m, virt_to_ptdesc(m, ptep)));
 		/* Present to the hardware and accessible as asked; PROT_NONE is neither. */
 		if (!pte_access_permitted(pte, gs->flags & FOLL_WRITE))
 			return false;

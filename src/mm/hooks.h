@@ -91,6 +91,7 @@ enum mml_bug {
 	BUG_MMAP_ERROR_KEEPS_CHARGE,/* mmap_region's error paths leave the commit charged */
 	BUG_CLEAR_REFS_NO_FLUSH,/* clear_refs 4 write-protects without flushing the TLBs */
 	BUG_SWAP_DROPS_SOFT_DIRTY,/* try_to_unmap_one makes a swap pte without the soft-dirty bit */
+	BUG_COLLAPSE_ROLLBACK_CLEAN,/* collapse_file's rollback gives the small folios back clean */
 	NR_MML_BUGS
 };
 

@@ -71,20 +71,57 @@ static bool hugepage_global_always(struct mml_machine *m)
 	return thp_flag(m, TRANSPARENT_HUGEPAGE_FLAG);
 }
 
-/* thp_vma_suitable_order(): an aligned range of that order around addr lies in the VMA. */
-static bool thp_vma_suitable_order(struct vm_area_struct *vma, uint64_t addr, unsigned order)
+/*
+ * file_thp_enabled(): CONFIG_READ_ONLY_THP_FOR_FS: a regular file of a
+ * file system without large folios of its own (mmlab's disk) may be
+ * collapsed while nobody has it open for write.
+ */
+static bool file_thp_enabled(struct vm_area_struct *vma)
 {
-	uint64_t size = PAGE_SIZE << order, haddr = addr & ~(size - 1);
+	struct inode *inode = file_inode(vma->vm_file);
 
-	return haddr >= vma->vm_start && haddr + size <= vma->vm_end;
+	return !shmem_mapping(inode->i_mapping) && !atomic_read(&inode->i_writecount) && S_ISREG(inode->i_mode);
 }
 
 /*
- * Models __thp_vma_allowable_orders() for anonymous memory (file and
- * shmem THP are not built: no order for them).  A VMA with
- * VM_NOHUGEPAGE, or in an mm with THP disabled, gets none; the sysfs
+ * The PMD order for a file VMA, which only collapse asks for (and smaps'
+ * THPeligible): shmem as shmem_enabled and the mount's huge= say
+ * (MADV_COLLAPSE forcing it), a read-only file as `enabled` says.  A
+ * fault never gets one here: shmem_fault decides for itself.
+ */
+static unsigned long file_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
+					       unsigned long tva_flags, unsigned long orders)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	bool enforce = tva_flags & TVA_ENFORCE_SYSFS;
+
+	orders &= 1UL << HPAGE_PMD_ORDER;
+	if (!orders || (tva_flags & TVA_IN_PF))
+		return 0;
+	if (!thp_vma_suitable_order(vma, vma->vm_end - HPAGE_PMD_SIZE, HPAGE_PMD_ORDER) ||
+	    vma->vm_end - vma->vm_start < HPAGE_PMD_SIZE)
+		return 0;
+	/*
+	 * shmem_allowable_huge_orders() reads the VMA's own flags, not the
+	 * vm_flags asked about: MADV_HUGEPAGE's khugepaged_enter_vma runs
+	 * before the VMA has VM_HUGEPAGE, so under huge=advise it does not
+	 * register the mm (Linux 6.18 does the same; a second MADV_HUGEPAGE,
+	 * or another VMA of the mm, does).
+	 */
+	if (vma_is_shmem(vma))
+		return shmem_huge_enabled(file_inode(vma->vm_file), vma->vm_pgoff, 0, !enforce, vma,
+					  vma->vm_flags) ? orders : 0;
+	if (enforce && !(hugepage_global_always(m) || ((vm_flags & VM_HUGEPAGE) && hugepage_global_enabled(m))))
+		return 0;
+	return file_thp_enabled(vma) ? orders : 0;
+}
+
+/*
+ * Models __thp_vma_allowable_orders().  A VMA with VM_NOHUGEPAGE, or in
+ * an mm with THP disabled, gets none; for anonymous memory the sysfs
  * masks decide, unless the caller is MADV_COLLAPSE; outside a fault the
- * VMA must hold an aligned range of the order.
+ * VMA must hold an aligned range of the order.  File VMAs:
+ * file_vma_allowable_orders.
  */
 unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
 				       unsigned long tva_flags, unsigned long orders)
@@ -94,8 +131,10 @@ unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm
 
 	if ((vm_flags & VM_NOHUGEPAGE) || test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags))
 		return 0;
-	if (!vma_is_anonymous(vma) || (vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB | VM_IO)))
+	if (vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB | VM_IO))
 		return 0;
+	if (!vma_is_anonymous(vma))
+		return file_vma_allowable_orders(vma, vm_flags, tva_flags, orders);
 	if (tva_flags & TVA_ENFORCE_SYSFS) {
 		unsigned long mask = READ_ONCE(m->thp.huge_anon_orders_always);
 
@@ -480,6 +519,13 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf)
 	struct folio *folio;
 	struct page *page;
 
+	/*
+	 * wp_huge_pmd(): a page-cache THP has no huge_fault here: COW or
+	 * write notification happen at the pte level, after the split (which
+	 * for a file's leaf just unmaps it).
+	 */
+	if (!vma_is_anonymous(vma))
+		goto fallback;
 	vmf->ptl = pmd_lockptr(mm, vmf->pmd);
 	if (is_huge_zero_pmd(m, orig_pmd)) {
 		vm_fault_t ret = do_huge_zero_wp_pmd(vmf);
@@ -578,15 +624,23 @@ int zap_huge_pmd(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
 		return 0;
 	orig = pmdp_get_and_clear(pmd);
 	tlb_flush_pte_range(tlb, addr, HPAGE_PMD_SIZE);
-	zap_deposited_table(mm, pmd);
 	if (is_huge_zero_pmd(m, orig)) {
+		zap_deposited_table(mm, pmd);
 		spin_unlock(ptl);
 		return 1;
 	}
 	page = pmd_page(m, orig);
 	folio = page_folio(page);
 	folio_remove_rmap_pmd(folio, page, vma);
-	add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+	if (folio_test_anon(folio)) {
+		zap_deposited_table(mm, pmd);
+		add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+	} else {
+		/* A page-cache THP: x86 deposits no table for it.  Written through the leaf: dirty. */
+		if (pmd_dirty(orig))
+			folio_mark_dirty(folio);
+		add_mm_counter(mm, mm_counter_file(folio), -HPAGE_PMD_NR);
+	}
 	spin_unlock(ptl);
 	if (__tlb_remove_folio_pages(tlb, folio, 1))
 		tlb_flush_mmu(tlb);
@@ -611,6 +665,9 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	pmd_t pmd;
 	int ret = -EAGAIN;
 
+	/* A page-cache THP is not copied: the child's fault maps it again from the cache. */
+	if (!vma_is_anonymous(dst_vma))
+		return 0;
 	pgtable = pagetable_alloc(dst_mm);
 	if (!pgtable)
 		return -ENOMEM;
@@ -661,7 +718,10 @@ static bool can_change_pmd_writable(struct vm_area_struct *vma, pmd_t pmd)
 		return false;
 	if (!(vma->vm_flags & VM_SOFTDIRTY) && !pmd_soft_dirty(pmd))
 		return false;
-	return PageAnonExclusive(pmd_page(m, pmd));
+	if (!(vma->vm_flags & VM_SHARED))
+		return PageAnonExclusive(pmd_page(m, pmd));
+	/* A shared mapping's leaf: writable at once only if already dirty (no write notify owed). */
+	return pmd_dirty(pmd);
 }
 
 /*
@@ -735,6 +795,24 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, uint
 	pte_t entry, *pte;
 
 	count_vm_event(m, THP_SPLIT_PMD);
+	if (!vma_is_anonymous(vma)) {
+		/*
+		 * A page-cache THP's leaf is not split into ptes but removed:
+		 * later faults map the pages again from the cache, with ptes
+		 * or a leaf as they find them.
+		 */
+		old_pmd = pmdp_huge_clear_flush(vma, haddr, pmd);
+		page = pmd_page(m, old_pmd);
+		folio = page_folio(page);
+		if (pmd_dirty(old_pmd))
+			folio_mark_dirty(folio);
+		if (pmd_young(old_pmd))
+			folio_set_referenced(folio);
+		folio_remove_rmap_pmd(folio, page, vma);
+		add_mm_counter(mm, mm_counter_file(folio), -HPAGE_PMD_NR);
+		folio_put(m, folio);
+		return;
+	}
 	if (is_huge_zero_pmd(m, pmdp_get(pmd))) {
 		__split_huge_zero_page_pmd(vma, haddr, pmd);
 		return;

@@ -186,11 +186,69 @@ static void __split_huge_page(struct mml_machine *m, struct folio *folio, int ex
 }
 
 /*
+ * split_file_folio(): a large page-cache folio, locked and referenced by
+ * the caller (and isolated, with list), becomes small ones in its cache.
+ * Unlike an anon folio's, its mappings are not kept: every pte and pmd of
+ * it goes first (faults map it again, after the folio lock is dropped,
+ * small), and the refcount is frozen under the cache's lock at what the
+ * cache and the caller hold, so that no lookup finds it meanwhile.  Each slot then holds its own small folio, with the cache's
+ * reference; pages past the end of the file leave the cache (a shmem
+ * huge page may reach past it).  0 or -EAGAIN (another reference).
+ */
+static int split_file_folio(struct mml_machine *m, struct folio *folio, struct list_head *list)
+{
+	struct address_space *mapping = folio->mapping;
+	struct inode *inode = mapping->host;
+	long nr = folio_nr_pages(folio), frozen = 1 + nr;	/* ours (reclaim's isolation, with list) and the cache's */
+	unsigned long end;
+	bool shmem = shmem_mapping(mapping);
+
+	if (folio_mapped(folio))
+		unmap_mapping_range(mapping, (int64_t)folio->index << PAGE_SHIFT, (int64_t)nr << PAGE_SHIFT, false);
+	if (folio_mapped(folio))
+		return -EAGAIN;	/* a device-exclusive entry or a migration holds it */
+	xa_lock(&mapping->i_pages);
+	if (atomic_cmpxchg(&folio->_refcount, (int)frozen, 0) != (int)frozen) {
+		xa_unlock(&mapping->i_pages);
+		return -EAGAIN;	/* a pin, GUP, or a lookup in flight */
+	}
+	if (folio_order(folio) == HPAGE_PMD_ORDER)
+		mod_vm_stat(m, shmem ? NR_SHMEM_THPS : NR_FILE_THPS, -1);
+	if (!shmem && folio_order(folio) == HPAGE_PMD_ORDER)
+		atomic_add(-1, &mapping->nr_thps);
+	__split_huge_page(m, folio, 1, list);	/* the head keeps ours and the cache's */
+	end = (unsigned long)((i_size_read(inode) + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
+	for (long i = 1; i < nr; i++) {
+		struct folio *new_folio = page_folio(folio_page(folio, i));
+
+		folio_ref_add(new_folio, 1);	/* the cache's */
+		__xa_store(&mapping->i_pages, new_folio->index, new_folio);
+		if (new_folio->index >= end) {
+			__filemap_remove_folio(new_folio, NULL);
+			folio_put(m, new_folio);	/* the cache's; ours frees it below */
+		}
+	}
+	xa_unlock(&mapping->i_pages);
+	/* The small folios but the first: unlocked, and our reference dropped (and list's, if gone). */
+	for (long i = 1; i < nr; i++) {
+		struct folio *new_folio = page_folio(folio_page(folio, i));
+
+		folio_unlock(new_folio);
+		if (list && !new_folio->mapping) {
+			list_del_init(&new_folio->lru);
+			folio_put(m, new_folio);
+		}
+		folio_put(m, new_folio);
+	}
+	return 0;
+}
+
+/*
  * split_folio_to_list(): see split_folio in internal.h; list: the folio is
  * isolated, and the other small folios join list, isolated too.  The
- * folio is anon (file THP is not built), not the huge zero folio, not in
- * the swap cache (a large folio never enters it: reclaim splits first),
- * not under writeback.
+ * folio is not the huge zero folio, not in the swap cache (a large folio
+ * never enters it: reclaim splits first), not under writeback; a file
+ * folio is still in its page cache (split_file_folio).
  */
 int split_folio_to_list(struct mml_machine *m, struct folio *folio, struct list_head *list)
 {
@@ -202,9 +260,13 @@ int split_folio_to_list(struct mml_machine *m, struct folio *folio, struct list_
 	VM_BUG_ON_FOLIO(!folio_test_locked(folio), m, folio);
 	if (!folio_test_large(folio))
 		return 0;
-	if (!folio_test_anon(folio) || is_huge_zero_folio(m, folio) || folio_test_swapcache(folio) ||
-	    folio_test_writeback(folio))
+	if (is_huge_zero_folio(m, folio) || folio_test_swapcache(folio) || folio_test_writeback(folio))
 		goto out;
+	if (!folio_test_anon(folio)) {
+		if (folio->mapping)
+			ret = split_file_folio(m, folio, list);
+		goto out;
+	}
 	av = folio_get_anon_vma(folio);
 	if (!av)
 		goto out;

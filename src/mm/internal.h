@@ -317,6 +317,7 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
 void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
 			      struct vm_area_struct *vma);
+void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
 void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
 			      struct vm_area_struct *dst_vma);
 int folio_mkclean(struct folio *folio);
@@ -387,6 +388,19 @@ void hugepage_exit(struct mml_machine *m);	/* power-off: the huge zero folio, th
 #define THP_ORDERS_ALL_ANON	(((1UL << (HPAGE_PMD_ORDER + 1)) - 1) & ~3UL)
 unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm_flags,
 				       unsigned long tva_flags, unsigned long orders);
+/*
+ * thp_vma_suitable_order(): the aligned range of that order around addr
+ * lies in the VMA, and for a file the VMA maps the file at the same
+ * alignment (else no file folio of that order could be mapped whole).
+ */
+static inline bool thp_vma_suitable_order(const struct vm_area_struct *vma, uint64_t addr, unsigned order)
+{
+	uint64_t size = PAGE_SIZE << order, haddr = addr & ~(size - 1);
+
+	if (!vma_is_anonymous(vma) && (((vma->vm_start >> PAGE_SHIFT) - vma->vm_pgoff) & ((1UL << order) - 1)))
+		return false;
+	return haddr >= vma->vm_start && haddr + size <= vma->vm_end;
+}
 static inline bool thp_vma_allowable_order(struct vm_area_struct *vma, vm_flags_t vm_flags,
 					   unsigned long tva_flags, unsigned int order)
 {
@@ -410,6 +424,8 @@ bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
 /* How hard a THP allocation for vma may try, by the defrag knob (vma_thp_gfp_mask). */
 gfp_t vma_thp_gfp_mask(struct vm_area_struct *vma);
 vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf);
+/* Map a PMD-sized page-cache folio with a pmd (memory.c): 0, VM_FAULT_NOPAGE or VM_FAULT_FALLBACK. */
+vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio);
 vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf);
 void huge_pmd_set_accessed(struct vm_fault *vmf);
 spinlock_t *pmd_trans_huge_lock(pmd_t *pmd, struct vm_area_struct *vma);

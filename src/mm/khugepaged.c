@@ -18,21 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/khugepaged.h"
 #include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
-#define SCAN_RESULTS(X) \
-	X(SCAN_FAIL) X(SCAN_SUCCEED) X(SCAN_PMD_NULL) X(SCAN_PMD_NONE) X(SCAN_PMD_MAPPED) \
-	X(SCAN_EXCEED_NONE_PTE) X(SCAN_EXCEED_SWAP_PTE) X(SCAN_EXCEED_SHARED_PTE) \
-	X(SCAN_PTE_NON_PRESENT) X(SCAN_PTE_UFFD_WP) X(SCAN_PAGE_RO) X(SCAN_LACK_REFERENCED_PAGE) \
-	X(SCAN_PAGE_NULL) X(SCAN_SCAN_ABORT) X(SCAN_PAGE_COUNT) X(SCAN_PAGE_LRU) X(SCAN_PAGE_LOCK) \
-	X(SCAN_PAGE_ANON) X(SCAN_PAGE_COMPOUND) X(SCAN_ANY_PROCESS) X(SCAN_VMA_NULL) X(SCAN_VMA_CHECK) \
-	X(SCAN_ADDRESS_RANGE) X(SCAN_DEL_PAGE_LRU) X(SCAN_ALLOC_HUGE_PAGE_FAIL)
-
-#define SCAN_ENUM(name) name,
 #define SCAN_NAME(name) #name,
-enum scan_result { SCAN_RESULTS(SCAN_ENUM) NR_SCAN_RESULTS };
 static const char *const scan_result_names[NR_SCAN_RESULTS] = { SCAN_RESULTS(SCAN_NAME) };
 
 /* One registered mm (Linux's khugepaged_mm_slot). */
@@ -56,12 +48,7 @@ struct khugepaged_scan {
 	atomic_long_t results[NR_SCAN_RESULTS];	/* each scan's outcome, by name */
 };
 
-/* Who asks: khugepaged obeys the sysfs limits, MADV_COLLAPSE does not (Linux's collapse_control). */
-struct collapse_control {
-	bool is_khugepaged;
-};
-
-static void count_scan_result(struct mml_machine *m, enum scan_result r)
+void count_scan_result(struct mml_machine *m, enum scan_result r)
 {
 	atomic_long_add(1, &m->khugepaged->results[r]);
 }
@@ -179,7 +166,7 @@ static bool is_refcount_suitable(struct mml_machine *m, struct folio *folio)
 }
 
 /* find_pmd_or_thp_or_none(): the pmd at address, if it points to a pte table. */
-static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t address, pmd_t **pmdp)
+enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t address, pmd_t **pmdp)
 {
 	pmd_t pmde;
 
@@ -197,7 +184,7 @@ static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, uint64_t a
 }
 
 /* hugepage_vma_revalidate(): after mmap_lock was dropped, is the VMA still fit? */
-static enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t address, bool expect_anon,
+enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t address, bool expect_anon,
 						struct vm_area_struct **vmap, struct collapse_control *cc)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, address);
@@ -398,7 +385,7 @@ static void __collapse_huge_page_copy(struct vm_area_struct *vma, uint64_t addre
 }
 
 /* pmdp_collapse_flush(): the pmd pointing to the pte table is cleared, every TLB flushed. */
-static pmd_t pmdp_collapse_flush(struct vm_area_struct *vma, uint64_t address, pmd_t *pmd)
+pmd_t pmdp_collapse_flush(struct vm_area_struct *vma, uint64_t address, pmd_t *pmd)
 {
 	pmd_t old = pmdp_get_and_clear(pmd);
 
@@ -411,7 +398,7 @@ static pmd_t pmdp_collapse_flush(struct vm_area_struct *vma, uint64_t address, p
  * huge page when khugepaged/defrag says (alloc_hugepage_khugepaged_gfpmask),
  * MADV_COLLAPSE always does.
  */
-static gfp_t collapse_gfp(struct mml_machine *m, const struct collapse_control *cc)
+gfp_t collapse_gfp(struct mml_machine *m, const struct collapse_control *cc)
 {
 	if (cc->is_khugepaged &&
 	    !test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG, &m->thp.transparent_hugepage_flags))
@@ -614,9 +601,47 @@ out_unmap:
 /* ---- the pass --------------------------------------------------------------------------- */
 
 /* An mm without users any more: its slot can go (hpage_collapse_test_exit). */
-static bool hpage_collapse_test_exit(struct mm_struct *mm)
+bool hpage_collapse_test_exit(struct mm_struct *mm)
 {
 	return atomic_read(&mm->mm_users) == 0;
+}
+
+/*
+ * A file VMA's range, as khugepaged and MADV_COLLAPSE look at it: the
+ * page cache without mmap_lock (dropped here, the file held); for
+ * MADV_COLLAPSE, a disk file's dirty pages written back and the collapse
+ * tried again, once (Linux 6.18); then, if a huge folio is in the cache,
+ * the range's ptes under mmap_lock again (collapse_pte_mapped_thp), the
+ * pmd installed for MADV_COLLAPSE only -- khugepaged leaves it to the
+ * next fault.  Returns with mmap_lock released.
+ */
+static enum scan_result collapse_file_range(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr,
+					    struct collapse_control *cc)
+{
+	struct file *file = vma->vm_file;
+	unsigned long pgoff = linear_page_index(vma, addr);
+	enum scan_result r;
+
+	get_file(file);
+	up_read(&mm->mmap_lock);
+	r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
+	if (!cc->is_khugepaged && r == SCAN_PAGE_DIRTY_OR_WRITEBACK && mapping_can_writeback(file->f_mapping)) {
+		int64_t lstart = (int64_t)pgoff << PAGE_SHIFT;
+
+		filemap_write_and_wait_range(file->f_mapping, lstart, lstart + (int64_t)HPAGE_PMD_SIZE - 1);
+		r = hpage_collapse_scan_file(mm, addr, file, pgoff, cc);
+	}
+	fput(file);
+	if (r == SCAN_PTE_MAPPED_HUGEPAGE) {
+		down_read(&mm->mmap_lock);
+		if (!hpage_collapse_test_exit(mm)) {
+			r = collapse_pte_mapped_thp(mm, addr, !cc->is_khugepaged);
+			if (cc->is_khugepaged && r == SCAN_PMD_MAPPED)
+				r = SCAN_SUCCEED;
+		}
+		up_read(&mm->mmap_lock);
+	}
+	return r;
 }
 
 /*
@@ -671,8 +696,14 @@ static unsigned long khugepaged_scan_mm_slot(struct mml_machine *m, unsigned lon
 			if (s->address < hstart)
 				s->address = hstart;
 			while (s->address < hend) {
-				enum scan_result r = hpage_collapse_scan_pmd(mm, vma, s->address, &mmap_locked, &cc);
+				enum scan_result r;
 
+				if (!vma_is_anonymous(vma)) {
+					r = collapse_file_range(mm, vma, s->address, &cc);
+					mmap_locked = false;
+				} else {
+					r = hpage_collapse_scan_pmd(mm, vma, s->address, &mmap_locked, &cc);
+				}
 				count_scan_result(m, r);
 				if (r == SCAN_SUCCEED)
 					done++;
@@ -846,6 +877,8 @@ static int madvise_collapse_errno(enum scan_result r)
 	case SCAN_PAGE_LOCK:
 	case SCAN_PAGE_LRU:
 	case SCAN_DEL_PAGE_LRU:
+	case SCAN_PAGE_FILLED:
+	case SCAN_PAGE_DIRTY_OR_WRITEBACK:
 		return -EAGAIN;
 	default:
 		return -EINVAL;
@@ -870,7 +903,7 @@ int madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, b
 
 	if (!thp_vma_allowable_order(vma, vma->vm_flags, 0, HPAGE_PMD_ORDER))
 		return -EINVAL;
-	if (anon_vma_prepare(vma))
+	if (vma_is_anonymous(vma) && anon_vma_prepare(vma))
 		return -ENOMEM;
 	for (uint64_t addr = hstart; addr < hend; addr += HPAGE_PMD_SIZE) {
 		enum scan_result r;
@@ -885,7 +918,12 @@ int madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, b
 			}
 			hend = min(hend, vma->vm_end & HPAGE_PMD_MASK);
 		}
-		r = hpage_collapse_scan_pmd(mm, vma, addr, &mmap_locked, &cc);
+		if (!vma_is_anonymous(vma)) {
+			r = collapse_file_range(mm, vma, addr, &cc);
+			mmap_locked = false;
+		} else {
+			r = hpage_collapse_scan_pmd(mm, vma, addr, &mmap_locked, &cc);
+		}
 		count_scan_result(mm->machine, r);
 		if (!mmap_locked)
 			*lock_dropped = true;

@@ -7,6 +7,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/pagemap.h"
 #include "mm/userfaultfd_k.h"
 
 #define DEFAULT_RAM_BYTES	(64ULL << 20)
@@ -75,7 +76,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		c.ram_bytes = DEFAULT_RAM_BYTES;
 	if (!c.ncpus)
 		c.ncpus = DEFAULT_NCPUS;
-	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX) {
+	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX ||
+	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
+#include "mm/userfaultfd_k.h"
 
 /* vm_normal_page(): the struct page behind a pte, NULL for special ones (the zero page). */
 struct page *vm_normal_page(struct vm_area_struct *vma, uint64_t addr, pte_t pte)
@@ -643,26 +644,105 @@ void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page,
 }
 
 /*
+ * do_set_pmd(): map a PMD-sized page-cache folio with one pmd where the
+ * pmd is still none: writable and dirty for a write, else as the VMA's
+ * protection says.  The caller's reference becomes the mapping's.  0,
+ * VM_FAULT_NOPAGE if another thread mapped something there meanwhile,
+ * VM_FAULT_FALLBACK where the VMA cannot take it (ptes then).
+ */
+vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mml_machine *m = mm->machine;
+	uint64_t haddr = vmf->address & HPAGE_PMD_MASK;
+	pmd_t entry;
+
+	/* THP disabled for the VMA: no leaf, though the folio is large already. */
+	if ((vma->vm_flags & VM_NOHUGEPAGE) || test_bit(MMF_DISABLE_THP, &mm->flags))
+		return VM_FAULT_FALLBACK;
+	if (folio_order(folio) != HPAGE_PMD_ORDER || !thp_vma_suitable_order(vma, haddr, HPAGE_PMD_ORDER))
+		return VM_FAULT_FALLBACK;
+	vmf->ptl = pmd_lock(mm, vmf->pmd);
+	if (unlikely(!pmd_none(pmdp_get(vmf->pmd)))) {
+		spin_unlock(vmf->ptl);
+		return VM_FAULT_NOPAGE;
+	}
+	entry = pmd_mkyoung(mk_huge_pmd(m, &folio->page, vma->vm_page_prot));
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		entry = maybe_pmd_mkwrite(pmd_mkdirty(entry), vma);
+	add_mm_counter(mm, mm_counter_file(folio), HPAGE_PMD_NR);
+	folio_add_file_rmap_pmd(folio, &folio->page, vma);
+	set_pmd_at(mm, haddr, vmf->pmd, entry);
+	count_vm_event(m, THP_FILE_MAPPED);
+	spin_unlock(vmf->ptl);
+	return 0;
+}
+
+/*
  * finish_fault(): map vmf->page (or the private copy, vmf->cow_page) at
  * the faulting address if its pte is still none; VM_FAULT_NOPAGE if
  * another thread got there first (the caller drops its reference).
+ * Where no pte table is there yet, a PMD-sized page-cache folio gets a
+ * pmd (do_set_pmd); else a table is made.  A large shmem folio that
+ * lies wholly in the VMA and the table is mapped whole, as Linux 6.18
+ * does (one reference per pte), unless userfaultfd watches the VMA.
  */
 static vm_fault_t finish_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	bool cow = (vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED);
 	struct page *page = cow ? vmf->cow_page : vmf->page;
+	struct folio *folio = page_folio(page);
+	uint64_t addr = vmf->address;
+	unsigned int nr = 1;
 	vm_fault_t ret = 0;
+	bool whole;
 
-	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (pmd_none(pmdp_get(vmf->pmd))) {
+		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER) {
+			ret = do_set_pmd(vmf, folio);
+			if (ret != VM_FAULT_FALLBACK)
+				return ret;
+			ret = 0;
+		}
+		if (__pte_alloc(vma->vm_mm, vmf->pmd))
+			return VM_FAULT_OOM;
+		if (pmd_trans_huge(pmdp_get(vmf->pmd)))
+			return VM_FAULT_NOPAGE;	/* a leaf made meanwhile */
+	}
+	whole = !cow && folio_test_large(folio) && vma_is_shmem(vma) && !userfaultfd_armed(vma);
+again:
+	if (whole) {
+		uint64_t start = vmf->address - ((uint64_t)(vmf->pgoff - folio->index) << PAGE_SHIFT);
+		uint64_t end = start + ((uint64_t)folio_nr_pages(folio) << PAGE_SHIFT);
+
+		if (start >= vma->vm_start && end <= vma->vm_end && (start & PMD_MASK) == ((end - 1) & PMD_MASK)) {
+			nr = (unsigned int)folio_nr_pages(folio);
+			addr = start;
+			page = folio_page(folio, 0);
+		}
+	}
+	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, addr, &vmf->ptl);
 	if (!vmf->pte)
 		return VM_FAULT_NOPAGE;
+	if (nr > 1 && !pte_range_none(vmf->pte, (int)nr)) {
+		/* Part of the folio is mapped already: just the faulting page, as Linux falls back. */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		whole = false;
+		nr = 1;
+		addr = vmf->address;
+		page = vmf->page;
+		goto again;
+	}
 	/* vmf_pte_changed(): a uffd-wp marker read before counts as none if it is still there. */
-	if (likely(pte_none(ptep_get(vmf->pte)) ||
-		   (pte_marker_uffd_wp(vmf->orig_pte) && pte_same(ptep_get(vmf->pte), vmf->orig_pte))))
-		set_pte_range(vmf, page_folio(page), page, 1, vmf->address, vmf->pte);
-	else
+	if (nr == 1 && unlikely(!pte_none(ptep_get(vmf->pte)) &&
+				!(pte_marker_uffd_wp(vmf->orig_pte) && pte_same(ptep_get(vmf->pte), vmf->orig_pte)))) {
 		ret = VM_FAULT_NOPAGE;
+	} else {
+		folio_ref_add(folio, (int)nr - 1);
+		set_pte_range(vmf, folio, page, nr, addr, vmf->pte);
+	}
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	vmf->pte = NULL;
 	return ret;
@@ -894,12 +974,17 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	pte_t entry;
 
-	vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, NULL);
-	if (!vmf->pte)
-		return 0;	/* the table went away: retry */
-	vmf->orig_pte = ptep_get(vmf->pte);
-	pte_unmap(vmf->pte);
-	vmf->pte = NULL;
+	if (pmd_none(pmdp_get(vmf->pmd))) {
+		/* A file's fault makes the table itself: it may map a pmd instead (finish_fault). */
+		vmf->orig_pte = __pte(0);
+	} else {
+		vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, NULL);
+		if (!vmf->pte)
+			return 0;	/* the table went away: retry */
+		vmf->orig_pte = ptep_get(vmf->pte);
+		pte_unmap(vmf->pte);
+		vmf->pte = NULL;
+	}
 
 	if (pte_none(vmf->orig_pte)) {
 		if (vma_is_anonymous(vmf->vma))
@@ -980,12 +1065,15 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 			return 0;
 		}
 	}
-	if (pmd_none(pmdp_get(vmf.pmd)) && __pte_alloc(mm, vmf.pmd))
-		return VM_FAULT_OOM;
+	/* A file's fault makes its table in finish_fault or fault-around, where a pmd may do instead. */
+	if (pmd_none(pmdp_get(vmf.pmd)) && (vma_is_anonymous(vma) || !vma->vm_ops || !vma->vm_ops->fault)) {
+		if (__pte_alloc(mm, vmf.pmd))
+			return VM_FAULT_OOM;
+	}
 	/* A leaf made meanwhile by another thread: fault again, on it. */
 	if (pmd_trans_huge(pmdp_get(vmf.pmd)))
 		return 0;
-	if (pmd_no_table(mm, pmdp_get(vmf.pmd), address, "handle_mm_fault"))
+	if (!pmd_none(pmdp_get(vmf.pmd)) && pmd_no_table(mm, pmdp_get(vmf.pmd), address, "handle_mm_fault"))
 		return VM_FAULT_SIGBUS;
 	return handle_pte_fault(&vmf);
 }

@@ -10,7 +10,7 @@
  * Texts and checks are Linux 6.18's.  Every knob is a field of
  * machine->thp, changed with the sync layer's atomics and read by the
  * core with READ_ONCE or test_bit, as Linux reads its globals.  What is
- * not here (shmem_enabled, shrink_underused, the per-size stats, the PUD
+ * not here (shrink_underused, the per-size stats and shmem_enabled, the PUD
  * size's directory, the other vm sysctls) is listed in docs/deviations.md.
  */
 #include <errno.h>
@@ -19,6 +19,7 @@
 
 #include "fs/sysfs.h"
 #include "mm/internal.h"
+#include "mm/pagemap.h"
 
 /* ---- transparent_hugepage/ ------------------------------------------------------------------ */
 
@@ -149,12 +150,53 @@ static ssize_t hpage_pmd_size_show(struct mml_machine *m, const struct kobj_attr
 	return sysfs_emit(buf, "%lu\n", (unsigned long)HPAGE_PMD_SIZE);
 }
 
+/*
+ * shmem_enabled: the words in Linux's order, the current one bracketed.
+ * A value other than deny and force becomes the internal mount's huge=
+ * (memfd and shared anonymous memory), as Linux's store does.
+ */
+static const int shmem_enabled_order[] = {
+	SHMEM_HUGE_ALWAYS, SHMEM_HUGE_WITHIN_SIZE, SHMEM_HUGE_ADVISE, SHMEM_HUGE_NEVER,
+	SHMEM_HUGE_DENY, SHMEM_HUGE_FORCE,
+};
+
+static ssize_t shmem_enabled_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	int cur = READ_ONCE(m->thp.shmem_huge), len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(shmem_enabled_order); i++) {
+		const char *w = shmem_format_huge(shmem_enabled_order[i]);
+
+		len += snprintf(buf + len, SYSFS_BUF_SIZE - len, i ? (cur == shmem_enabled_order[i] ? " [%s]" : " %s")
+								    : (cur == shmem_enabled_order[i] ? "[%s]" : "%s"), w);
+	}
+	return sysfs_emit(buf + len, "\n") + len;
+}
+
+static ssize_t shmem_enabled_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(shmem_enabled_order); i++) {
+		int huge = shmem_enabled_order[i];
+
+		if (!sysfs_streq(buf, shmem_format_huge(huge)))
+			continue;
+		WRITE_ONCE(m->thp.shmem_huge, huge);
+		if (huge != SHMEM_HUGE_DENY && huge != SHMEM_HUGE_FORCE)
+			WRITE_ONCE(m->mounts[MNT_SHM_INTERNAL]->s_huge, huge);
+		khugepaged_kick(m);
+		return (ssize_t)count;
+	}
+	return -EINVAL;
+}
+
 static const struct kobj_attribute hugepage_attrs[] = {
 	{ "enabled", 0644, enabled_show, enabled_store, 0 },
 	{ "defrag", 0644, defrag_show, defrag_store, 0 },
 	{ "use_zero_page", 0644, single_flag_show, single_flag_store,
 	  TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG },
 	{ "hpage_pmd_size", 0444, hpage_pmd_size_show, NULL, 0 },
+	{ "shmem_enabled", 0644, shmem_enabled_show, shmem_enabled_store, 0 },
 	{ NULL },
 };
 

@@ -481,6 +481,10 @@ enum vm_stat_item {
 	NR_TLB_LOCAL_FLUSH_ALL,
 	NR_TLB_LOCAL_FLUSH_ONE,
 	NR_ANON_THPS,		/* nr_anon_transparent_hugepages: PMD-mapped anon THPs */
+	NR_SHMEM_THPS,		/* nr_shmem_hugepages: PMD-sized shmem folios in the page cache */
+	NR_SHMEM_PMDMAPPED,	/* nr_shmem_pmdmapped: those of them mapped by a pmd */
+	NR_FILE_THPS,		/* nr_file_hugepages: PMD-sized folios of other files' caches */
+	NR_FILE_PMDMAPPED,	/* nr_file_pmdmapped: those of them mapped by a pmd */
 	THP_FAULT_ALLOC,
 	THP_FAULT_FALLBACK,
 	THP_COLLAPSE_ALLOC,
@@ -492,6 +496,9 @@ enum vm_stat_item {
 	THP_ZERO_PAGE_ALLOC,
 	THP_ZERO_PAGE_ALLOC_FAILED,
 	THP_SWPOUT,
+	THP_FILE_ALLOC,
+	THP_FILE_FALLBACK,
+	THP_FILE_MAPPED,
 	THP_SWPOUT_FALLBACK,
 	UNEVICTABLE_PGCULLED,	/* unevictable_pgs_culled: moved to the unevictable list */
 	UNEVICTABLE_PGSCANNED,	/* unevictable_pgs_scanned */
@@ -561,6 +568,7 @@ struct thp_globals {
 	unsigned int khugepaged_alloc_sleep_millisecs;	/* default 60000 */
 	unsigned long khugepaged_full_scans;		/* read-only: full_scans */
 	unsigned long khugepaged_pages_collapsed;	/* read-only: pages_collapsed */
+	int shmem_huge;					/* shmem_enabled: SHMEM_HUGE_*, default never */
 };
 
 /* The deferred split queue (Linux's struct deferred_split, one per node). */

@@ -478,6 +478,8 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	vma_set_page_prot(vma);
 	vma_tree_insert(mm, vma);
 	vma_link_file(vma);
+	/* A file VMA that may be collapsed registers its mm with khugepaged (anon ones at their first THP fault). */
+	khugepaged_enter_vma(vma, vma->vm_flags);
 	vma_try_merge_neighbours(vma);
 	if ((vm_flags & VM_LOCKED_MASK) == VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
 		*populate = len;

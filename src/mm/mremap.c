@@ -120,7 +120,7 @@ static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_a
 
 /*
  * move_huge_pmd(): a whole leaf to an aligned new pmd, with its deposited
- * table, both pmd locks held (the new one nested).  False if the old pmd
+ * table (an anon one's), both pmd locks held (the new one nested).  False if the old pmd
  * was no longer a leaf.
  */
 static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_t new_addr, pmd_t *old_pmd,
@@ -139,8 +139,10 @@ static bool move_huge_pmd(struct vm_area_struct *vma, uint64_t old_addr, uint64_
 		spin_lock(new_ptl);
 	VM_BUG_ON(!pmd_none(pmdp_get(new_pmd)));
 	pmd = pmdp_get_and_clear(old_pmd);
-	pgtable = pgtable_trans_huge_withdraw(mm, old_pmd);
-	pgtable_trans_huge_deposit(mm, new_pmd, pgtable);
+	if (vma_is_anonymous(vma)) {	/* a page-cache THP's leaf has no table deposited */
+		pgtable = pgtable_trans_huge_withdraw(mm, old_pmd);
+		pgtable_trans_huge_deposit(mm, new_pmd, pgtable);
+	}
 	set_pmd_at(mm, new_addr, new_pmd, pmd);
 	if (pmd_present(pmd))
 		flush_tlb_range(vma, old_addr, old_addr + HPAGE_PMD_SIZE);

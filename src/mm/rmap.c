@@ -29,14 +29,14 @@
  *               swap_info->lock      (swap_duplicate, swap_free, swap counts, the swap cache)
  *                 mte.swap_lock      (arch: tag records of swap slots)
  *                   PG_mte_lock      (arch: a page's first tags; also under a pte or folio lock)
- *               lruvec->lru_lock     (also under a folio lock alone)
+ *               lruvec->lru_lock     (also under a folio lock alone, and the i_pages lock: a page-cache split)
  *               notifier srcu        (read around callbacks, also under mmap_lock, a folio, anon_vma or i_mmap lock alone; callbacks only try mmap_lock)
  *                 device->lock       (drivers: in their callbacks and accesses)
  *   machine->swap_lock -> swap_info->lock -> mte.swap_lock (slot allocation, swapon, swapoff)
  *   mm->mmap_lock -> notifier srcu (write: register; unregister holds nothing else)
  *   khugepaged scan_mutex -> mm->mmap_lock (one scanner at a time: the thread or mml_khugepaged_scan)
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
- *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range)
+ *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range), -> pmd lock -> pte lock (retract_page_tables, no mmap_lock)
  *   pte lock -> pte lock (two tables of one mm under its mmap_lock for write: mremap's move_ptes; fork: the parent's under the child's)
  *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock: leaves
  *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock: leaves
@@ -415,6 +415,14 @@ out:
 	folio_unlock_large_mapcount(folio);
 }
 
+/* The counter of the folios a pmd maps: AnonHugePages, ShmemPmdMapped or FilePmdMapped. */
+static enum vm_stat_item folio_pmd_mapped_item(const struct folio *folio)
+{
+	if (folio_test_anon(folio))
+		return NR_ANON_THPS;
+	return folio_test_swapbacked(folio) ? NR_SHMEM_PMDMAPPED : NR_FILE_PMDMAPPED;
+}
+
 static void folio_mod_mapped_stat(struct mml_machine *m, struct folio *folio, long nr)
 {
 	if (nr)
@@ -626,8 +634,8 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 	long nr = __folio_remove_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &last_pmd);
 
 	folio_mod_mapped_stat(m, folio, -nr);
-	if (last_pmd && folio_test_anon(folio))
-		mod_vm_stat(m, NR_ANON_THPS, -1);
+	if (last_pmd)
+		mod_vm_stat(m, folio_pmd_mapped_item(folio), -1);
 	VM_BUG_ON_FOLIO(folio_mapcount(folio) < 0, m, folio);
 	folio_maybe_partially_mapped(vma, folio, nr);
 	munlock_vma_folio(folio, vma);
@@ -644,6 +652,19 @@ void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pag
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
 	if (nr_pages == folio_nr_pages(folio))
 		mlock_vma_folio(folio, vma);
+}
+
+/* folio_add_file_rmap_pmd(): a pmd now maps the whole page-cache THP (do_set_pmd). */
+void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma)
+{
+	struct mml_machine *m = vma->vm_mm->machine;
+	bool first_pmd;
+
+	VM_BUG_ON_FOLIO(folio_test_anon(folio) || folio_order(folio) != HPAGE_PMD_ORDER, m, folio);
+	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &first_pmd));
+	if (first_pmd)
+		mod_vm_stat(m, folio_pmd_mapped_item(folio), 1);
+	mlock_vma_folio(folio, vma);
 }
 
 /* folio_dup_file_rmap_ptes(): fork copies nr_pages ptes of a non-anon folio. */

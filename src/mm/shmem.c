@@ -38,7 +38,7 @@ enum sgp_type {
  * mm, whose size lowers the user reserve in mode 2; mmlab sums that size
  * under mmap_lock, which write() does not hold, so it asks for no mm.
  */
-static bool shmem_charge(struct inode *inode, long pages)
+bool shmem_charge(struct inode *inode, long pages)
 {
 	struct super_block *sb = inode->i_sb;
 
@@ -132,18 +132,157 @@ static struct folio *shmem_swapin_folio(struct inode *inode, unsigned long index
 	return folio;
 }
 
+/* ---- huge pages ----------------------------------------------------------------- */
+
+static const char *const shmem_huge_words[] = {
+	[SHMEM_HUGE_NEVER] = "never", [SHMEM_HUGE_ALWAYS] = "always",
+	[SHMEM_HUGE_WITHIN_SIZE] = "within_size", [SHMEM_HUGE_ADVISE] = "advise",
+};
+
+int shmem_parse_huge(const char *word, bool sysfs)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(shmem_huge_words); i++)
+		if (!strcmp(word, shmem_huge_words[i]))
+			return i;
+	if (sysfs && !strcmp(word, "deny"))
+		return SHMEM_HUGE_DENY;
+	if (sysfs && !strcmp(word, "force"))
+		return SHMEM_HUGE_FORCE;
+	return -EINVAL;
+}
+
+const char *shmem_format_huge(int huge)
+{
+	if (huge == SHMEM_HUGE_DENY)
+		return "deny";
+	if (huge == SHMEM_HUGE_FORCE)
+		return "force";
+	return shmem_huge_words[huge];
+}
+
 /*
- * shmem_get_folio(): the folio at index, locked and referenced, swapped
- * in or allocated as sgp says; NULL with *err 0 for a hole under
- * SGP_READ; NULL with -EINVAL beyond the end (a fault: SIGBUS), -ENOSPC
- * (the mount is full), -ENOMEM, -EIO.
+ * Models shmem_huge_global_enabled() for the PMD size, the only one
+ * mmlab's shmem uses (Linux also has smaller mTHP sizes for tmpfs and
+ * per-size knobs for shared anonymous memory, whose PMD size inherits
+ * shmem_enabled by default: deviation 60).  deny and force of
+ * shmem_enabled override every mount; otherwise the mount's huge= says,
+ * the internal mount's being shmem_enabled itself.
  */
-static struct folio *shmem_get_folio(struct inode *inode, unsigned long index, enum sgp_type sgp, int *err)
+bool shmem_huge_enabled(struct inode *inode, unsigned long index, int64_t write_end, bool force,
+			struct vm_area_struct *vma, vm_flags_t vm_flags)
+{
+	struct mml_machine *m = inode->i_sb->machine;
+	int huge = READ_ONCE(m->thp.shmem_huge);
+	unsigned long hend;
+	int64_t size;
+
+	if (vma && ((vm_flags & VM_NOHUGEPAGE) || test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags)))
+		return false;
+	if (huge == SHMEM_HUGE_DENY)
+		return false;
+	if (force || huge == SHMEM_HUGE_FORCE)
+		return true;
+	switch (READ_ONCE(inode->i_sb->s_huge)) {
+	case SHMEM_HUGE_ALWAYS:
+		return true;
+	case SHMEM_HUGE_WITHIN_SIZE:
+		/* The size, or the end of this write, reaches the end of the huge page. */
+		hend = (index | (HPAGE_PMD_NR - 1)) + 1;
+		size = max(i_size_read(inode), write_end);
+		return (uint64_t)((size + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT) >= hend;
+	case SHMEM_HUGE_ADVISE:
+		return vm_flags & VM_HUGEPAGE;
+	default:
+		return false;
+	}
+}
+
+/*
+ * shmem_suitable_orders() for the PMD size: a fault's VMA must hold the
+ * whole aligned huge page at the same alignment in the file, and the
+ * huge page's range of the cache must be empty (a small page there, or a
+ * racing huge one, means small pages here).
+ */
+static bool shmem_huge_suitable(struct address_space *mapping, struct vm_fault *vmf, unsigned long index)
+{
+	unsigned long hindex = index & ~(unsigned long)(HPAGE_PMD_NR - 1);
+
+	if (vmf) {
+		struct vm_area_struct *vma = vmf->vma;
+		uint64_t haddr = vmf->address & HPAGE_PMD_MASK;
+
+		if (((vma->vm_start >> PAGE_SHIFT) - vma->vm_pgoff) & (HPAGE_PMD_NR - 1))
+			return false;
+		if (haddr < vma->vm_start || haddr + HPAGE_PMD_SIZE > vma->vm_end)
+			return false;
+	}
+	return !xa_find(&mapping->i_pages, &hindex, hindex + HPAGE_PMD_NR - 1);
+}
+
+/*
+ * shmem_alloc_and_add_folio(): a new folio for index, charged, in the
+ * cache and on the LRU, locked and referenced: PMD-sized when huge says
+ * and that works out (else thp_file_fallback and a small one), zeroed,
+ * dirty from the start (memory is its only store: reclaim must swap it,
+ * not drop it).  NULL with -ENOSPC, -ENOMEM or -EEXIST (raced: look again).
+ */
+static struct folio *shmem_alloc_and_add_folio(struct inode *inode, unsigned long index, bool huge,
+					       struct vm_fault *vmf, int *err)
+{
+	struct mml_machine *m = inode->i_sb->machine;
+	struct folio *folio = NULL;
+
+	if (huge) {
+		gfp_t gfp = vmf ? vma_thp_gfp_mask(vmf->vma) : GFP_TRANSHUGE_LIGHT;
+
+		if (shmem_charge(inode, HPAGE_PMD_NR)) {
+			folio = folio_alloc(m, gfp | __GFP_ZERO, HPAGE_PMD_ORDER);
+			if (!folio)
+				shmem_uncharge(inode, HPAGE_PMD_NR);
+		}
+		count_vm_event(m, folio ? THP_FILE_ALLOC : THP_FILE_FALLBACK);
+		if (folio)
+			index &= ~(unsigned long)(HPAGE_PMD_NR - 1);
+	}
+	if (!folio) {
+		if (!shmem_charge(inode, 1)) {
+			*err = -ENOSPC;
+			return NULL;
+		}
+		folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
+		if (!folio) {
+			shmem_uncharge(inode, 1);
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	__folio_set_swapbacked(folio);
+	folio_mark_uptodate(folio);
+	__folio_set_dirty(folio);
+	*err = filemap_add_folio(inode->i_mapping, folio, index);
+	if (*err) {
+		shmem_uncharge(inode, folio_nr_pages(folio));
+		folio_put(m, folio);
+		return NULL;
+	}
+	return folio;
+}
+
+/*
+ * shmem_get_folio(): the folio holding index, locked and referenced,
+ * swapped in or allocated as sgp says; NULL with *err 0 for a hole under
+ * SGP_READ; NULL with -EINVAL beyond the end (a fault: SIGBUS), -ENOSPC
+ * (the mount is full), -ENOMEM, -EIO.  write_end and vmf: what the huge
+ * page policy looks at (shmem_huge_enabled).
+ */
+static struct folio *shmem_get_folio(struct inode *inode, unsigned long index, enum sgp_type sgp,
+				     int64_t write_end, struct vm_fault *vmf, int *err)
 {
 	struct address_space *mapping = inode->i_mapping;
 	struct mml_machine *m = inode->i_sb->machine;
 	struct folio *folio;
 	void *entry;
+	bool huge;
 
 	for (;;) {
 		*err = 0;
@@ -169,30 +308,19 @@ static struct folio *shmem_get_folio(struct inode *inode, unsigned long index, e
 		}
 		if (sgp == SGP_READ)
 			return NULL;
-		if (!shmem_charge(inode, 1)) {
-			*err = -ENOSPC;
-			return NULL;
-		}
-		folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
-		if (!folio) {
-			shmem_uncharge(inode, 1);
-			*err = -ENOMEM;
-			return NULL;
-		}
-		__folio_set_swapbacked(folio);
-		folio_mark_uptodate(folio);
-		/* Memory is its only store: dirty from the start, so reclaim swaps it rather than drops it. */
-		__folio_set_dirty(folio);
-		*err = filemap_add_folio(mapping, folio, index);
-		if (*err) {
-			shmem_uncharge(inode, 1);
-			folio_put(m, folio);
-			if (*err == -EEXIST)
-				continue;
-			return NULL;
-		}
-		return folio;
+		huge = shmem_huge_enabled(inode, index, write_end, false, vmf ? vmf->vma : NULL,
+					  vmf ? vmf->vma->vm_flags : 0) &&
+		       shmem_huge_suitable(mapping, vmf, index);
+		folio = shmem_alloc_and_add_folio(inode, index, huge, vmf, err);
+		if (folio || *err != -EEXIST)
+			return folio;
 	}
+}
+
+/* shmem_get_folio(SGP_NOALLOC) for collapse_file: a hole stays one (NULL, *err 0). */
+struct folio *shmem_get_folio_noalloc(struct inode *inode, unsigned long index, int *err)
+{
+	return shmem_get_folio(inode, index, SGP_READ, 0, NULL, err);
 }
 
 /* ---- faults ---------------------------------------------------------------------- */
@@ -221,7 +349,7 @@ static vm_fault_t shmem_fault(struct vm_fault *vmf)
 	}
 	/* A hole being punched is not filled again meanwhile. */
 	down_read(&inode->i_mapping->invalidate_lock);
-	folio = shmem_get_folio(inode, vmf->pgoff, SGP_CACHE, &err);
+	folio = shmem_get_folio(inode, vmf->pgoff, SGP_CACHE, 0, vmf, &err);
 	up_read(&inode->i_mapping->invalidate_lock);
 	if (!folio)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
@@ -257,12 +385,12 @@ static long shmem_file_read_iter(struct file *file, void *buf, uint64_t len, int
 		if (at >= isize)
 			break;
 		n = min(min(PAGE_SIZE - off, len - done), (uint64_t)(isize - at));
-		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_READ, &err);
+		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_READ, 0, NULL, &err);
 		if (!folio && err)
 			return done ? (long)done : err;
 		if (folio) {
 			folio_unlock(folio);
-			page_data_copy((char *)buf + done, (char *)folio_address(m, folio) + off, n);
+			page_data_copy((char *)buf + done, (char *)folio_address(m, folio) + offset_in_folio(folio, at), n);
 			folio_mark_accessed(m, folio);
 			folio_put(m, folio);
 		} else {
@@ -291,10 +419,10 @@ static long shmem_file_write_iter(struct file *file, const void *buf, uint64_t l
 		if ((inode->seals & F_SEAL_GROW) && at + (int64_t)n > i_size_read(inode))
 			return done ? (long)done : -EPERM;
 
-		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_WRITE, &err);
+		folio = shmem_get_folio(inode, (unsigned long)(at >> PAGE_SHIFT), SGP_WRITE, at + (int64_t)n, NULL, &err);
 		if (!folio)
 			return done ? (long)done : err;
-		folio_write_end(m, folio, off, (const char *)buf + done, n);
+		folio_write_end(m, folio, offset_in_folio(folio, at), (const char *)buf + done, n);
 		done += n;
 		if (at + (int64_t)n > i_size_read(inode))
 			i_size_write(inode, at + (int64_t)n);
@@ -353,7 +481,7 @@ static void shmem_undo_range(struct inode *inode, int64_t lstart, int64_t lend)
 
 		if (!partial || !xa_is_value(xa_load(&inode->i_mapping->i_pages, edges[i])))
 			continue;
-		folio = shmem_get_folio(inode, edges[i], SGP_READ, &err);
+		folio = shmem_get_folio(inode, edges[i], SGP_READ, 0, NULL, &err);
 		if (folio) {
 			folio_unlock(folio);
 			folio_put(m, folio);
@@ -394,7 +522,8 @@ static int shmem_fallocate(struct file *file, int mode, int64_t off, int64_t len
 	struct mml_machine *m = inode->i_sb->machine;
 	unsigned long first = (unsigned long)(off >> PAGE_SHIFT);
 	unsigned long last = (unsigned long)((off + len - 1) >> PAGE_SHIFT);
-	unsigned long *fresh, nfresh = 0;
+	struct { unsigned long index, nr; } *fresh;
+	unsigned long nfresh = 0;
 	int err = 0;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
@@ -424,16 +553,17 @@ static int shmem_fallocate(struct file *file, int mode, int64_t off, int64_t len
 
 		if (xa_load(&mapping->i_pages, index))
 			continue;	/* a page or a swap entry: allocated already */
-		folio = shmem_get_folio(inode, index, SGP_FALLOC, &err);
+		folio = shmem_get_folio(inode, index, SGP_FALLOC, off + len, NULL, &err);
 		if (!folio) {
 			/* Linux gives back what this call allocated (its unfalloc pass), and only that. */
 			for (unsigned long k = 0; k < nfresh; k++)
-				shmem_undo_range(inode, (int64_t)fresh[k] << PAGE_SHIFT,
-						 ((int64_t)fresh[k] << PAGE_SHIFT) + (int64_t)PAGE_SIZE - 1);
+				shmem_undo_range(inode, (int64_t)fresh[k].index << PAGE_SHIFT,
+						 (int64_t)(fresh[k].index + fresh[k].nr) * (int64_t)PAGE_SIZE - 1);
 			free(fresh);
 			return err;
 		}
-		fresh[nfresh++] = index;
+		fresh[nfresh].index = folio->index;	/* a huge folio covers its whole range */
+		fresh[nfresh++].nr = (unsigned long)folio_nr_pages(folio);
 		folio_unlock(folio);
 		folio_put(m, folio);
 	}
@@ -754,7 +884,8 @@ void shmem_mfill_folio_undo(struct inode *inode, struct folio *folio)
 /* UFFDIO_CONTINUE's lookup (shmem_get_folio with SGP_NOALLOC): the cached page, locked and referenced, or NULL. */
 struct folio *shmem_continue_folio(struct inode *inode, unsigned long index, int *err)
 {
-	struct folio *folio = shmem_get_folio(inode, index, SGP_READ, err);
+	struct folio *folio = ((uint64_t)index << PAGE_SHIFT) < (uint64_t)i_size_read(inode) ?
+			      shmem_get_folio_noalloc(inode, index, err) : NULL;
 
 	/* Linux: a hole, or a page past the end, is EFAULT for UFFDIO_CONTINUE */
 	if (!folio && (!*err || *err == -EINVAL))

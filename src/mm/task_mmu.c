@@ -60,7 +60,7 @@ int mml_show_maps(struct mml_task *t, FILE *out)
 
 struct mem_size_stats {
 	uint64_t resident, shared_clean, shared_dirty, private_clean, private_dirty;
-	uint64_t referenced, anonymous, lazyfree, swap, anonymous_thp;
+	uint64_t referenced, anonymous, lazyfree, swap, anonymous_thp, shmem_thp, file_thp;
 	uint64_t pss, pss_dirty, swap_pss;	/* << PSS_SHIFT */
 };
 
@@ -188,6 +188,10 @@ static int smaps_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_w
 			smaps_account(mss, folio, folio_page(folio, i), pmd_young(pmdval), pmd_dirty(pmdval));
 		if (folio_test_anon(folio))
 			mss->anonymous_thp += HPAGE_PMD_SIZE;
+		else if (folio_test_swapbacked(folio))
+			mss->shmem_thp += HPAGE_PMD_SIZE;
+		else
+			mss->file_thp += HPAGE_PMD_SIZE;
 	}
 	spin_unlock(ptl);
 	return 0;
@@ -249,8 +253,8 @@ int mml_show_smaps(struct mml_task *t, FILE *out)
 		SEQ_KB(out, "KSM", 0);
 		SEQ_KB(out, "LazyFree", mss.lazyfree);
 		SEQ_KB(out, "AnonHugePages", mss.anonymous_thp);
-		SEQ_KB(out, "ShmemPmdMapped", 0);
-		SEQ_KB(out, "FilePmdMapped", 0);
+		SEQ_KB(out, "ShmemPmdMapped", mss.shmem_thp);
+		SEQ_KB(out, "FilePmdMapped", mss.file_thp);
 		SEQ_KB(out, "Shared_Hugetlb", 0);
 		SEQ_KB(out, "Private_Hugetlb", 0);
 		SEQ_KB(out, "Swap", mss.swap);

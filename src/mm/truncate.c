@@ -19,9 +19,10 @@ void folio_zero_range(struct mml_machine *m, struct folio *folio, uint64_t from,
 }
 
 /*
- * The next folio of mapping at or after *index, up to last: referenced
- * and locked, still the file's; NULL when none is left.  Swap entries
- * (shmem) are skipped: shmem frees those itself.
+ * The next folio of mapping holding an index in [*index, last]:
+ * referenced and locked, still the file's (a large one may begin before
+ * *index); NULL when none is left.  Swap entries (shmem) are skipped:
+ * shmem frees those itself.
  */
 static struct folio *next_locked_folio(struct address_space *mapping, unsigned long *index, unsigned long last)
 {
@@ -36,7 +37,7 @@ static struct folio *next_locked_folio(struct address_space *mapping, unsigned l
 		folio = xa_is_value(entry) ? NULL : filemap_get_folio(mapping, *index);
 		if (folio) {
 			folio_lock(folio);
-			if (folio->mapping == mapping && folio->index == *index)
+			if (folio->mapping == mapping && *index - folio->index < (unsigned long)folio_nr_pages(folio))
 				return folio;
 			folio_unlock(folio);
 			folio_put(m, folio);
@@ -64,6 +65,41 @@ static void truncate_inode_folio(struct address_space *mapping, struct folio *fo
 }
 
 /*
+ * Zero the bytes [from, to) of the file (from < to) that the folio at
+ * from holds, if the cache has one; a large folio may hold them
+ * anywhere in itself.
+ */
+static void truncate_zero_edge(struct address_space *mapping, int64_t from, int64_t to)
+{
+	struct mml_machine *m = mapping->host->i_sb->machine;
+	struct folio *folio = filemap_get_folio(mapping, (unsigned long)(from >> PAGE_SHIFT));
+
+	if (!folio)
+		return;
+	folio_lock(folio);
+	if (folio->mapping == mapping)
+		folio_zero_range(m, folio, offset_in_folio(folio, from), offset_in_folio(folio, from) + (uint64_t)(to - from));
+	folio_unlock(folio);
+	folio_put(m, folio);
+}
+
+/*
+ * truncate_inode_partial_folio(): a large folio that reaches outside the
+ * pages [start, end) being removed: the pages inside are zeroed, then
+ * the folio is split if it can be, so that they can go (true); else they
+ * stay, zeroed, as Linux leaves them.
+ */
+static bool truncate_inode_partial_folio(struct mml_machine *m, struct folio *folio, unsigned long start,
+					 unsigned long end)
+{
+	unsigned long from = max(start, folio->index), to = min(end, folio_next_index(folio));
+
+	folio_zero_range(m, folio, (uint64_t)(from - folio->index) << PAGE_SHIFT,
+			 (uint64_t)(to - folio->index) << PAGE_SHIFT);
+	return split_folio(m, folio) == 0;
+}
+
+/*
  * truncate_inode_pages_range(): bytes [lstart, lend] leave the cache:
  * whole pages are removed, the partial pages at either edge zeroed in
  * place (they keep the bytes outside the range).  i_rwsem held.
@@ -79,39 +115,28 @@ void truncate_inode_pages_range(struct address_space *mapping, int64_t lstart, i
 
 	/* The partial page at the start, and at the end of a punch. */
 	if (lstart & (PAGE_SIZE - 1)) {
-		folio = filemap_get_folio(mapping, partial_start);
-		if (folio) {
-			uint64_t to = PAGE_SIZE;
+		bool same_page = lend >= 0 && (unsigned long)(lend >> PAGE_SHIFT) == partial_start;
 
-			if (lend >= 0 && (unsigned long)(lend >> PAGE_SHIFT) == partial_start)
-				to = ((uint64_t)lend & (PAGE_SIZE - 1)) + 1;
-			folio_lock(folio);
-			if (folio->mapping == mapping)
-				folio_zero_range(m, folio, (uint64_t)lstart & (PAGE_SIZE - 1), to);
-			folio_unlock(folio);
-			folio_put(m, folio);
-		}
-		if (lend >= 0 && (unsigned long)(lend >> PAGE_SHIFT) == partial_start)
+		truncate_zero_edge(mapping, lstart, same_page ? lend + 1 : (int64_t)(partial_start + 1) << PAGE_SHIFT);
+		if (same_page)
 			return;
 	}
-	if (lend >= 0 && ((lend + 1) & (PAGE_SIZE - 1))) {
-		folio = filemap_get_folio(mapping, end);
-		if (folio) {
-			folio_lock(folio);
-			if (folio->mapping == mapping)
-				folio_zero_range(m, folio, 0, ((uint64_t)lend & (PAGE_SIZE - 1)) + 1);
-			folio_unlock(folio);
-			folio_put(m, folio);
-		}
-	}
+	if (lend >= 0 && ((lend + 1) & (PAGE_SIZE - 1)))
+		truncate_zero_edge(mapping, (int64_t)end << PAGE_SHIFT, lend + 1);
 	if (start >= end)
 		return;
 	while ((folio = next_locked_folio(mapping, &index, end - 1))) {
-		truncate_inode_folio(mapping, folio);
+		unsigned long next = folio_next_index(folio);
+
+		if (folio->index >= start && next <= end)
+			truncate_inode_folio(mapping, folio);
+		else if (truncate_inode_partial_folio(m, folio, start, end))
+			next = index;	/* split: its pages in the range come next, small */
 		folio_unlock(folio);
 		folio_put(m, folio);
-		if (index++ == end - 1)
+		if (next == 0 || next > end - 1)
 			break;
+		index = next;
 	}
 }
 
@@ -153,11 +178,14 @@ unsigned long invalidate_mapping_pages(struct address_space *mapping, unsigned l
 	struct folio *folio;
 
 	while ((folio = next_locked_folio(mapping, &index, end))) {
+		unsigned long next = folio_next_index(folio);
+
 		count += mapping_evict_folio(mapping, folio);
 		folio_unlock(folio);
 		folio_put(m, folio);
-		if (index++ == end)
+		if (next == 0 || next > end)
 			break;
+		index = next;
 	}
 	return count;
 }

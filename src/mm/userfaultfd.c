@@ -21,11 +21,6 @@
 
 enum mfill_atomic_mode { MFILL_ATOMIC_COPY, MFILL_ATOMIC_ZEROPAGE, MFILL_ATOMIC_CONTINUE };
 
-static bool vma_is_shmem(const struct vm_area_struct *vma)
-{
-	return vma->vm_file && shmem_mapping(vma->vm_file->f_mapping);
-}
-
 /* Models userfaultfd_wp_use_markers(): file and shmem always; anon only with UFFD_FEATURE_WP_UNPOPULATED. */
 bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
 {

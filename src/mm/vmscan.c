@@ -355,13 +355,14 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		 * A large folio: mmlab has no THP swap (one cluster of slots for
 		 * the whole folio), so it is split, as Linux does when no
 		 * cluster is free (thp_swpout_fallback), and its pages go on
-		 * through reclaim one by one.
+		 * through reclaim one by one.  A page-cache THP is split too
+		 * (Linux unmaps and drops a clean one whole: deviation 61).
 		 */
 		if (folio_test_large(folio)) {
 			bool pmd_order = folio_order(folio) == HPAGE_PMD_ORDER;
 			LIST_HEAD(tails);
 
-			if (!anon || split_folio_to_list(m, folio, &tails))
+			if (split_folio_to_list(m, folio, &tails))
 				goto keep_locked;
 			if (pmd_order && folio_test_swapbacked(folio))
 				count_vm_event(m, THP_SWPOUT_FALLBACK);

@@ -56,6 +56,10 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[NR_TLB_LOCAL_FLUSH_ALL] = "nr_tlb_local_flush_all",
 	[NR_TLB_LOCAL_FLUSH_ONE] = "nr_tlb_local_flush_one",
 	[NR_ANON_THPS] = "nr_anon_transparent_hugepages",
+	[NR_SHMEM_THPS] = "nr_shmem_hugepages",
+	[NR_SHMEM_PMDMAPPED] = "nr_shmem_pmdmapped",
+	[NR_FILE_THPS] = "nr_file_hugepages",
+	[NR_FILE_PMDMAPPED] = "nr_file_pmdmapped",
 	[THP_FAULT_ALLOC] = "thp_fault_alloc",
 	[THP_FAULT_FALLBACK] = "thp_fault_fallback",
 	[THP_COLLAPSE_ALLOC] = "thp_collapse_alloc",
@@ -67,6 +71,9 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 	[THP_ZERO_PAGE_ALLOC] = "thp_zero_page_alloc",
 	[THP_ZERO_PAGE_ALLOC_FAILED] = "thp_zero_page_alloc_failed",
 	[THP_SWPOUT] = "thp_swpout",
+	[THP_FILE_ALLOC] = "thp_file_alloc",
+	[THP_FILE_FALLBACK] = "thp_file_fallback",
+	[THP_FILE_MAPPED] = "thp_file_mapped",
 	[PGMIGRATE_SUCCESS] = "pgmigrate_success",
 	[PGMIGRATE_FAIL] = "pgmigrate_fail",
 	[THP_MIGRATION_SUCCESS] = "thp_migration_success",
@@ -187,6 +194,11 @@ static long mi_committed_as(struct mml_machine *m)
 }
 /* PMD-mapped anon THPs, counted by folio (NR_ANON_THPS), shown in pages. */
 static long mi_anon_huge(struct mml_machine *m) { return global_vm_stat(m, NR_ANON_THPS) * HPAGE_PMD_NR; }
+/* The page cache's PMD-sized folios and those a pmd maps, counted by folio too. */
+static long mi_shmem_huge(struct mml_machine *m) { return global_vm_stat(m, NR_SHMEM_THPS) * HPAGE_PMD_NR; }
+static long mi_shmem_pmdmapped(struct mml_machine *m) { return global_vm_stat(m, NR_SHMEM_PMDMAPPED) * HPAGE_PMD_NR; }
+static long mi_file_huge(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_THPS) * HPAGE_PMD_NR; }
+static long mi_file_pmdmapped(struct mml_machine *m) { return global_vm_stat(m, NR_FILE_PMDMAPPED) * HPAGE_PMD_NR; }
 
 static const struct meminfo_field meminfo_fields[] = {
 	{ "MemTotal", mi_total },
@@ -214,6 +226,10 @@ static const struct meminfo_field meminfo_fields[] = {
 	{ "CommitLimit", mi_commit_limit },
 	{ "Committed_AS", mi_committed_as },
 	{ "AnonHugePages", mi_anon_huge },
+	{ "ShmemHugePages", mi_shmem_huge },
+	{ "ShmemPmdMapped", mi_shmem_pmdmapped },
+	{ "FileHugePages", mi_file_huge },
+	{ "FilePmdMapped", mi_file_pmdmapped },
 };
 
 const char *mml_meminfo_name(unsigned i)

@@ -35,10 +35,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 
 #include "mmlab.h"
 #include "native/conform.h"
@@ -575,6 +577,27 @@ static int64_t do_mremap(const struct cf_req *q, char *why)
 	return p == MAP_FAILED ? -errno : (int64_t)(uintptr_t)p;
 }
 
+/* Does addr lie in a mapping of a regular file on a disk file system (not tmpfs, not memfd)? */
+static bool maps_disk_file(uint64_t addr)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], path[400];
+	unsigned long long lo, hi;
+	bool disk = false;
+	struct statfs sfs;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		path[0] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %399s", &lo, &hi, path) < 2 || addr < lo || addr >= hi)
+			continue;
+		disk = path[0] == '/' && !statfs(path, &sfs) && sfs.f_type != TMPFS_MAGIC;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return disk;
+}
+
 /*
  * Advice that asks for huge pages, on a host whose THP settings are not
  * mmlab's: its drivers run with THP disabled (thp.c), so the answer
@@ -584,10 +607,14 @@ static int no_thp(const struct cf_req *q, char *why)
 {
 	const char *setting;
 
-	if ((q->arg != MADV_HUGEPAGE && q->arg != MADV_COLLAPSE) || cf_host_thp_usable(&setting))
+	if (q->arg != MADV_HUGEPAGE && q->arg != MADV_COLLAPSE)
 		return 0;
-	snprintf(why, CF_WHY_LEN, "%s", setting);
-	return -CF_SKIP;
+	if (!cf_host_thp_usable(&setting) ||
+	    (q->arg == MADV_COLLAPSE && maps_disk_file(q->addr) && !cf_host_ro_file_thp(&setting))) {
+		snprintf(why, CF_WHY_LEN, "%s", setting);
+		return -CF_SKIP;
+	}
+	return 0;
 }
 
 /* process_madvise(2) through a pidfd of the target process (this one, or another the runner named). */

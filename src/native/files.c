@@ -109,6 +109,39 @@ static int roots(struct cf_backend *b, bool disk)
 	return 0;
 }
 
+/*
+ * The machine's tmpfs huge= (machine tmpfs-huge=WORD): the host's tmpfs
+ * under SHM_BASE must be mounted so, or its files would not behave alike;
+ * the runner does not remount the host's tmpfs.
+ */
+static const char *tmpfs_huge;
+
+void cf_host_set_tmpfs_huge(const char *word)
+{
+	tmpfs_huge = word && strcmp(word, "never") ? word : NULL;
+}
+
+static int tmpfs_huge_matches(struct cf_backend *b)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[512], mnt[256], opts[256], want[64];
+	bool found = false, ok = false;
+
+	snprintf(want, sizeof(want), "huge=%s", tmpfs_huge);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %255s %*s %255s", mnt, opts) == 2 && !strcmp(mnt, SHM_BASE)) {
+			found = true;
+			ok = strstr(opts, want) != NULL;	/* the last mount there wins */
+		}
+	if (f)
+		fclose(f);
+	if (ok)
+		return 0;
+	snprintf(b->why, sizeof(b->why), "the host's tmpfs at %s is %s mounted %s (the runner does not "
+		 "remount it)", SHM_BASE, found ? "not" : "not found, nor", want);
+	return -CF_SKIP;
+}
+
 int cf_host_path(struct cf_backend *b, const char *path, char *out, size_t n)
 {
 	const char *name;
@@ -125,6 +158,8 @@ int cf_host_path(struct cf_backend *b, const char *path, char *out, size_t n)
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return skip(b, "%.50s: the host runs only a NAME directly under a mount point "
 			    "(no directories)", path);
+	if (!mounts[i].disk && tmpfs_huge && (r = tmpfs_huge_matches(b)) < 0)
+		return r;
 	r = roots(b, mounts[i].disk);
 	if (r < 0)
 		return r;

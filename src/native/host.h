@@ -30,6 +30,8 @@ int cf_grow(void **arr, int *cap, int need, size_t size);
  * 0 and the host path in out, or -CF_SKIP with the reason in b->why.
  */
 int cf_host_path(struct cf_backend *b, const char *path, char *out, size_t n);
+/* The machine's tmpfs huge= (NULL or "never": none), which the host's tmpfs must match. */
+void cf_host_set_tmpfs_huge(const char *word);
 /*
  * drop-caches N on the host: POSIX_FADV_DONTNEED on every regular file
  * the live processes hold open or mapped, and on every file of the
@@ -77,6 +79,8 @@ void cf_host_swap_emerg(void);
  */
 void cf_host_thp_probe(void);
 bool cf_host_thp_usable(const char **why);
+/* Does the host kernel collapse read-only files (CONFIG_READ_ONLY_THP_FOR_FS)?  why: if not. */
+bool cf_host_ro_file_thp(const char **why);
 /* "khugepaged scan N": the host's khugepaged run promptly until two full scans passed */
 int cf_host_khugepaged(struct cf_backend *b, uint64_t pages);
 

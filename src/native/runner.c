@@ -1035,6 +1035,7 @@ static int host_start(struct cf_backend *b, const struct scn_op *machine)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* before any driver starts: each is told whether to run with THP */
 	cf_host_thp_probe();
+	cf_host_set_tmpfs_huge(machine ? machine->tmpfs_huge : NULL);
 	H(b)->cpu = sched_getcpu() > 0 ? sched_getcpu() : 0;
 	H(b)->nodes = host_nr_nodes();
 	H(b)->machine_nodes = machine && machine->nr_nodes ? (int)machine->nr_nodes : 1;

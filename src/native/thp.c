@@ -163,6 +163,39 @@ bool cf_host_thp_usable(const char **why)
 	return thp_usable;
 }
 
+/*
+ * CONFIG_READ_ONLY_THP_FOR_FS, which lets khugepaged and MADV_COLLAPSE
+ * make huge pages of a read-only regular file (mmlab's machine has it):
+ * no file tells but the kernel's own configuration, when it offers it.
+ */
+static int ro_file_thp = -1;
+static char ro_file_why[160];
+
+bool cf_host_ro_file_thp(const char **why)
+{
+	if (ro_file_thp < 0) {
+		FILE *f = popen("gzip -dc /proc/config.gz 2>/dev/null", "r");
+		char line[256];
+		bool seen = false;
+
+		ro_file_thp = 0;
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "# CONFIG_READ_ONLY_THP_FOR_FS is not set", 40) ||
+			    !strncmp(line, "CONFIG_READ_ONLY_THP_FOR_FS=", 28)) {
+				seen = true;
+				ro_file_thp = !strncmp(line, "CONFIG_READ_ONLY_THP_FOR_FS=y", 29);
+			}
+		if (f)
+			pclose(f);
+		snprintf(ro_file_why, sizeof(ro_file_why), "%s",
+			 !seen ? "cannot tell whether the host kernel has CONFIG_READ_ONLY_THP_FOR_FS "
+				 "(no /proc/config.gz)" :
+			 "the host kernel lacks CONFIG_READ_ONLY_THP_FOR_FS (huge pages of read-only files)");
+	}
+	if (why)
+		*why = ro_file_why;
+	return ro_file_thp > 0;
+}
 
 /* ---- khugepaged ---- */
 

@@ -259,6 +259,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Cyrill Gorcunov, \"mm: Save soft-dirty bits on swapped pages\" (linux-mm, July 2013, reported by Andy Lutomirski): the bit was lost when a page went to swap; the fix keeps it in the swap pte (x86's _PAGE_SWP_SOFT_DIRTY, bit 7) and do_swap_page, unuse_pte and fork carry it back",
 		"--refs --ram 2M --swap 1M",
 	},
+	[BUG_COLLAPSE_ROLLBACK_CLEAN] = {
+		"collapse-rollback-clean",
+		"a failed collapse_file gives the shmem range's small folios back to the page cache without PG_dirty: memory is their only store, and a clean shmem folio is one reclaim or drop_caches may simply drop, so the file's data reads back as zeros",
+		"collapse_file's rollback must leave the file as it was (Kirill Shutemov's collapse_shmem, 4.8; Hugh Dickins's fixes to it in 4.20, \"mm/khugepaged: collapse_shmem() without freezing new_page\" and others; David Stevens's 6.4 rework keeps the old folios in the cache, untouched, until the collapse succeeds): a design the zoo breaks on purpose, shmem's dirty bit being its only record that the data exists",
+		"--thp --files",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

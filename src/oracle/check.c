@@ -100,7 +100,8 @@ static void check_file_pte(struct check_state *st, struct mm_struct *mm, struct 
 		st->shmem_rss++;
 	else
 		st->file_rss++;
-	if (!mapping || folio->mapping != mapping || folio->index != linear_page_index(vma, addr)) {
+	if (!mapping || folio->mapping != mapping ||
+	    folio->index + (pfn - folio_pfn(st->m, folio)) != linear_page_index(vma, addr)) {
 		FAIL(st, INV_RMAP, "mm %d: pfn %lu at %#llx is not the file's page %#lx of this VMA "
 		     "(truncated, or mapped at the wrong index)", mm->tgid, pfn, (unsigned long long)addr,
 		     linear_page_index(vma, addr));
@@ -279,12 +280,42 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 }
 
 /*
+ * A pmd leaf of a file VMA: the file's PMD-sized page-cache folio at the
+ * VMA's index, its pages counted in the file or shmem rss; writable only
+ * in a shared mapping.  No table is deposited for it (x86).
+ */
+static void check_file_pmd_leaf(struct check_state *st, struct mm_struct *mm, struct vm_area_struct *vma,
+				uint64_t addr, pmd_t pmd, struct folio *folio)
+{
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	unsigned long pfn = pmd_pfn(pmd);
+
+	if (frame_is_free(&folio->page) || &folio->page != pfn_to_page(st->m, pfn) ||
+	    folio_order(folio) != HPAGE_PMD_ORDER || folio->mapping != mapping ||
+	    folio->index != linear_page_index(vma, addr)) {
+		FAIL(st, INV_RMAP, "mm %d: pmd leaf at %#llx maps pfn %lu, not the file's PMD-sized folio at %#lx",
+		     mm->tgid, (unsigned long long)addr, pfn, linear_page_index(vma, addr));
+		return;
+	}
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
+		st->maps[pfn + i]++;
+	if (folio_test_swapbacked(folio))
+		st->shmem_rss += HPAGE_PMD_NR;
+	else
+		st->file_rss += HPAGE_PMD_NR;
+	if (pmd_write(pmd) && !(vma->vm_flags & VM_SHARED))
+		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx maps the file's THP in a private mapping",
+		     mm->tgid, (unsigned long long)addr);
+}
+
+/*
  * A pmd leaf: an aligned PMD-sized anon folio (or the huge zero folio,
  * read-only) in a VMA that covers all of it, each of its pages counting
  * the pmd once; writable only if PG_anon_exclusive on the head and
- * mapped by nothing else.
+ * mapped by nothing else.  A file VMA's leaf: check_file_pmd_leaf.
+ * Returns whether the leaf needs a deposited table (anon, zero).
  */
-static void check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_t addr, pmd_t pmd, long *rss)
+static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_t addr, pmd_t pmd, long *rss)
 {
 	struct mml_machine *m = st->m;
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
@@ -294,12 +325,12 @@ static void check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 
 	if (!vma || vma->vm_start > addr || vma->vm_end < addr + HPAGE_PMD_SIZE) {
 		FAIL(st, INV_RMAP, "mm %d: pmd leaf at %#llx not inside one VMA", mm->tgid, (unsigned long long)addr);
-		return;
+		return true;
 	}
 	if (!pfn_valid(m, pfn) || pfn % HPAGE_PMD_NR) {
 		FAIL(st, INV_NO_STALE, "mm %d: pmd leaf at %#llx maps pfn %lu, not an aligned 2 MiB frame", mm->tgid,
 		     (unsigned long long)addr, pfn);
-		return;
+		return true;
 	}
 	if (pmd_write(pmd) && !(vma->vm_flags & VM_WRITE))
 		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx in a VMA without VM_WRITE", mm->tgid,
@@ -308,17 +339,21 @@ static void check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 		FAIL(st, INV_TAGS, "mm %d: pmd at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
 		     pmd_tagged(pmd) ? "tagged" : "untagged", (vma->vm_flags & VM_MTE) ? "with" : "without");
 	folio = page_folio(pfn_to_page(m, pfn));
+	if (!vma_is_anonymous(vma)) {
+		check_file_pmd_leaf(st, mm, vma, addr, pmd, folio);
+		return false;
+	}
 	if (is_huge_zero_folio(m, folio)) {
 		if (pmd_write(pmd) || !pmd_special(pmd))
 			FAIL(st, INV_RIGHTS, "mm %d: huge zero folio mapped writable or not special at %#llx", mm->tgid,
 			     (unsigned long long)addr);
-		return;
+		return true;
 	}
 	if (frame_is_free(&folio->page) || &folio->page != pfn_to_page(m, pfn) ||
 	    folio_order(folio) != HPAGE_PMD_ORDER || !folio_test_anon(folio)) {
 		FAIL(st, INV_NO_STALE, "mm %d: pmd leaf at %#llx maps pfn %lu, not the head of a PMD-sized anon folio",
 		     mm->tgid, (unsigned long long)addr, pfn);
-		return;
+		return true;
 	}
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
 		st->maps[pfn + i]++;
@@ -337,6 +372,7 @@ static void check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 	if (!av || !pgoff_in_anon_vma_chain(vma, av))
 		FAIL(st, INV_RMAP, "mm %d: THP at %#llx: its anon_vma is not chained to the VMA", mm->tgid,
 		     (unsigned long long)addr);
+	return true;
 }
 
 /* Each pmd leaf of a pmd table has one pte table deposited beside it, for its split. */
@@ -473,8 +509,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				if (pmd_none(pm))
 					continue;
 				if (pmd_trans_huge(pm)) {
-					leaves++;
-					check_pmd_leaf(st, mm, base, pm, &rss);
+					leaves += check_pmd_leaf(st, mm, base, pm, &rss);
 					continue;
 				}
 				if (!pmd_table(pm)) {
@@ -623,7 +658,7 @@ static void check_frames(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
 	unsigned long free_pages = 0, unreached_tables = 0;
-	long anon_mapped = 0, anon_thps = 0, mlocked = 0, unevictable = 0;
+	long anon_mapped = 0, anon_thps = 0, mlocked = 0, unevictable = 0, file_pmdmapped[2] = { 0, 0 };
 
 	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
 		struct page *p = pfn_to_page(m, pfn);
@@ -674,6 +709,8 @@ static void check_frames(struct check_state *st)
 				st->errors++;
 			if (folio_test_anon(folio) && folio_entire_mapcount(folio))
 				anon_thps++;
+			else if (folio_entire_mapcount(folio))
+				file_pmdmapped[folio_test_swapbacked(folio)]++;
 			if (folio_test_mlocked(folio))
 				mlocked += folio_nr_pages(folio);
 			if (folio_test_lru(folio) && folio_test_unevictable(folio))
@@ -693,6 +730,11 @@ static void check_frames(struct check_state *st)
 	if (anon_thps != global_vm_stat(m, NR_ANON_THPS))
 		FAIL(st, INV_COUNTERS, "nr_anon_transparent_hugepages is %ld, %ld anon THPs are PMD-mapped",
 		     global_vm_stat(m, NR_ANON_THPS), anon_thps);
+	if (file_pmdmapped[0] != global_vm_stat(m, NR_FILE_PMDMAPPED) ||
+	    file_pmdmapped[1] != global_vm_stat(m, NR_SHMEM_PMDMAPPED))
+		FAIL(st, INV_COUNTERS, "nr_file_pmdmapped/nr_shmem_pmdmapped are %ld/%ld, %ld/%ld such THPs are "
+		     "PMD-mapped", global_vm_stat(m, NR_FILE_PMDMAPPED), global_vm_stat(m, NR_SHMEM_PMDMAPPED),
+		     file_pmdmapped[0], file_pmdmapped[1]);
 	if (mlocked != global_vm_stat(m, NR_MLOCK) || unevictable != global_vm_stat(m, NR_UNEVICTABLE))
 		FAIL(st, INV_COUNTERS, "nr_mlock/nr_unevictable are %ld/%ld, %ld pages are mlocked, %ld unevictable",
 		     global_vm_stat(m, NR_MLOCK), global_vm_stat(m, NR_UNEVICTABLE), mlocked, unevictable);
@@ -771,7 +813,7 @@ static void check_swap(struct check_state *st)
 static void check_files(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
-	long file_pages = 0, shmem_pages = 0, dirty = 0;
+	long file_pages = 0, shmem_pages = 0, dirty = 0, thps[2] = { 0, 0 };
 
 	for (int i = 0; i < NR_MOUNTS; i++) {
 		struct super_block *sb = m->mounts[i];
@@ -798,7 +840,23 @@ static void check_files(struct check_state *st)
 						st->swaps[swp_type(e)][swp_offset(e)]++;
 					continue;
 				}
+				/* A large folio fills each of its slots (pagemap.h): met again at every one. */
+				if (folio_test_large(folio) && index != folio->index) {
+					if (folio->mapping != mapping || index - folio->index >= (unsigned long)folio_nr_pages(folio))
+						FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of "
+						     "this file at this index", sb->s_root, inode->i_name, index,
+						     folio_pfn(m, folio));
+					continue;
+				}
 				pages += (unsigned long)folio_nr_pages(folio);
+				if (folio_test_large(folio) &&
+				    (folio->index % (unsigned long)folio_nr_pages(folio) ||
+				     xa_load(&mapping->i_pages, folio_next_index(folio) - 1) != folio))
+					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: large folio pfn %lu is not aligned in the "
+					     "cache or does not fill its slots", sb->s_root, inode->i_name, index,
+					     folio_pfn(m, folio));
+				if (folio_order(folio) == HPAGE_PMD_ORDER)
+					thps[sb->s_swapbacked]++;
 				if (folio->mapping != mapping || folio->index != index || folio_test_anon(folio) ||
 				    folio_test_swapcache(folio) || folio_ref_count(folio) < folio_nr_pages(folio) ||
 				    folio_test_swapbacked(folio) != sb->s_swapbacked)
@@ -832,6 +890,9 @@ static void check_files(struct check_state *st)
 	if (dirty != global_vm_stat(m, NR_FILE_DIRTY))
 		FAIL(st, INV_COUNTERS, "nr_dirty is %ld, %ld dirty pages are in caches with writeback",
 		     global_vm_stat(m, NR_FILE_DIRTY), dirty);
+	if (thps[0] != global_vm_stat(m, NR_FILE_THPS) || thps[1] != global_vm_stat(m, NR_SHMEM_THPS))
+		FAIL(st, INV_COUNTERS, "nr_file_hugepages/nr_shmem_hugepages are %ld/%ld, the caches hold %ld/%ld",
+		     global_vm_stat(m, NR_FILE_THPS), global_vm_stat(m, NR_SHMEM_THPS), thps[0], thps[1]);
 }
 
 static int ptr_cmp(const void *a, const void *b)

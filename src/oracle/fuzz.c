@@ -64,6 +64,9 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 	r->why_task = r->cur_task = -1;
 	r->thp_advise = -1;
 	r->md = model_new();
+	/* --thp writes shmem_enabled too: shmem huge pages, whose tails may reach past a file's end */
+	if (r->md)
+		model_set_shmem_huge(r->md, o->thp);
 	if (o->files && (!r->md || !fuzz_files_init(r, &cfg)))
 		return false;
 	r->m = mml_machine_new(&cfg);

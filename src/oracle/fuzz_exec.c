@@ -390,9 +390,8 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 			mml_pin_user_pages(t, addr, op->len, op->foll, &pin);
 	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
 		return true;
-	exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
-			op->foll & MML_FOLL_WRITE, op->foll & MML_FOLL_LONGTERM, op->foll & MML_FOLL_FORCE,
-			op->foll & MML_FOLL_FAST, &either);
+	exp = fuzz_model_gup(r, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
+			     op->foll, got, &either);
 	if (got > 0 && either) {	/* GUP-fast saw a readable x86 pte: take it as the model's too */
 		exp = model_gup(r->md, op->task, op->pin, addr, op->len, op->get ? MODEL_GET : MODEL_PIN,
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
@@ -782,7 +781,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
-	    op->kind == F_SPLIT_HUGE || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
+	    op->kind == F_SPLIT_HUGE || op->kind == F_COLLAPSE_FAIL || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
 	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY || op->kind == F_UFFD) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
@@ -937,7 +936,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		else
 			exp = op->kind == F_MUNMAP ? model_munmap(r->md, op->task, addr, op->len) :
 			      op->kind == F_MPROTECT ? model_mprotect(r->md, op->task, addr, op->len, op->prot) :
-			      model_madvise(r->md, op->task, addr, op->len, op->advice);
+			      fuzz_model_madvise(r, op->task, addr, op->len, op->advice, got);
 		if (op->kind == F_MPROTECT) {
 			if (fuzz_commit_refused(&cp, got))
 				exp = got;
@@ -978,7 +977,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		else if (oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* shared files stay */
 		else
-			exp = model_write(r->md, op->task, addr, r->ibuf, op->len);
+			exp = fuzz_model_access(r, op->task, addr, r->ibuf, op->len, true, got);
 		exp = fuzz_judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);
 		if (r->scn) {
 			struct scn_op s;
@@ -1012,7 +1011,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (got == -EIO && model_access_may_nospc(r->md, op->task, addr, op->len, false))
 			exp = got;
 		else
-			exp = model_read(r->md, op->task, addr, r->mbuf, op->len);
+			exp = fuzz_model_access(r, op->task, addr, r->mbuf, op->len, false, got);
 		/* A disk file's bytes past its end that writeback may have zeroed: the other outcome. */
 		unsure = !exp && fuzz_unsure_outcome(r, op->task, addr, op->len, r->mbuf, r->ubuf);
 		exp = fuzz_judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);
@@ -1162,6 +1161,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:
+	case F_COLLAPSE_FAIL:
 		return fuzz_exec_thp(r, op, t, addr, fails_before);
 	case F_OPEN: case F_MEMFD: case F_DUP: case F_CLOSE: case F_UNLINK: case F_FTRUNCATE:
 	case F_FALLOCATE: case F_FSYNC: case F_SEAL: case F_SEALS_GET: case F_FSTAT: case F_PREAD:

@@ -63,15 +63,15 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_OVERCOMMIT,	/* --commit: an overcommit knob, or an mmap whose VMA cannot be had */
 		F_CLEAR_REFS, F_PROCESS_MADVISE, F_SOFTDIRTY,	/* --refs */
 		F_UFFD,		/* --uffd: mode says which call */
-		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file */
-		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE,
+		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file, MADV_COLLAPSE under `fail meta` */
+		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE, F_COLLAPSE_FAIL,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
 		F_OPEN, F_MEMFD, F_DUP, F_CLOSE, F_UNLINK, F_FTRUNCATE, F_FALLOCATE, F_FSYNC, F_SEAL,
 		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE };
 
 static inline bool fop_is_device(enum fop_kind k) { return k >= F_DEV_ATTACH && k <= F_DEV_EXCLUSIVE; }
 static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
-static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_SPLIT_HUGE; }
+static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_COLLAPSE_FAIL; }
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
@@ -208,6 +208,7 @@ struct run {
 	 */
 	bool story_thp;
 	bool story_collapse;	/* the THP story is the collapse one */
+	bool story_file_thp;	/* the THP story of a shmem file (--files): huge pages, collapse, retract */
 	int story_splitter;	/* the THP story's task that split the PMD (the other writes) */
 	/*
 	 * Or an "mremap story" (--mremap with --swap, fuzz_mremap.c): a
@@ -370,6 +371,10 @@ bool fuzz_gen_thp_pending(struct run *r, struct chooser *c, struct fop *op);
 void fuzz_gen_thp_mmap(struct run *r, struct chooser *c, struct fop *op);
 void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op);
+long fuzz_model_gup(struct run *r, int task, int id, uint64_t addr, uint64_t npages, int kind, unsigned foll,
+		    long got, bool *either);
+long fuzz_model_madvise(struct run *r, int task, uint64_t addr, uint64_t len, int advice, long got);
+long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64_t len, bool write, long got);
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* fuzz_shrink.c */

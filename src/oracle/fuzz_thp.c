@@ -20,8 +20,11 @@
  * khugepaged then collapses, written and read back through the pin.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "oracle/fuzz_internal.h"
 #include "scenario/scenario.h"
@@ -155,14 +158,15 @@ bool fuzz_gen_thp_pending(struct run *r, struct chooser *c, struct fop *op)
 
 /* The values a knob write tries: each store's words and numbers, and some it refuses. */
 static const char *const knob_values[] = {
-	/* words (0..8) */
+	/* words (0..12) */
 	"always", "madvise", "never", "inherit", "defer", "defer+madvise", "always\n", "never\n", "madvise\n",
-	/* numbers (9..20) */
+	"within_size", "advise", "deny", "force",
+	/* numbers (13..24) */
 	"0", "1", "2", "8", "64", "256", "511", "512", "4096", "1\n", "0\n", "+1",
 	/* refused, or no store at all (21..) */
 	"x", "", "1 ", "never ",
 };
-#define KNOB_WORDS	9
+#define KNOB_WORDS	13
 #define KNOB_NUMBERS	12
 
 static void gen_knob(struct chooser *c, struct fop *op)
@@ -180,6 +184,20 @@ static void gen_knob(struct chooser *c, struct fop *op)
 		op->mode = words ? fuzz_choose(c, KNOB_WORDS) : KNOB_WORDS + fuzz_choose(c, KNOB_NUMBERS);
 }
 
+/* A story's collapse of its 2 MiB: MADV_COLLAPSE (two times in three), or a khugepaged pass. */
+static void gen_collapse(struct chooser *c, struct fop *op)
+{
+	if (fuzz_choose(c, 3)) {
+		op->kind = F_MADVISE;
+		op->off = 0;
+		op->len = THP_SIZE;
+		op->advice = MADV_COLLAPSE;
+	} else {
+		op->kind = F_KHUGEPAGED;
+		op->len = 512 * (16 + fuzz_choose(c, 64));
+	}
+}
+
 static void gen_pin(struct run *r, struct chooser *c, struct fop *op, bool get_ok)
 {
 	op->kind = F_PIN;
@@ -190,6 +208,159 @@ static void gen_pin(struct run *r, struct chooser *c, struct fop *op, bool get_o
 		   (fuzz_choose(c, 4) ? 0 : MML_FOLL_FAST);
 }
 
+/*
+ * The next step of the file THP story (--files): a shmem file (a memfd,
+ * or one of /tmp or /dev/shm) of one or two huge pages' size, maybe under
+ * a shmem_enabled that gives it huge pages at fault, mapped shared at a
+ * 2 MiB slot and written here and there, shared by fork, then collapsed
+ * (MADV_COLLAPSE, or khugepaged once the advice registered the mm) while
+ * the other process maps it too -- whose page table retract_page_tables
+ * takes -- then written, cut (truncate, a hole, reclaim) and read by both
+ * through their maps and the descriptor.  The bytes must stay the file's.
+ */
+static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *op, int step)
+{
+	static const int shmem_words[] = { 0, 9, 10, 2, 11, 12 };	/* knob_values: always .. force */
+	int who = fuzz_choose(c, 2) ? r->story_a : r->story_b;
+
+	op->task = r->story_a;
+	op->fd = r->story_fd;
+	op->region = r->focus_region;
+	switch (step) {
+	case 1:
+		op->fd = -1;
+		op->newfd = r->story_fd = r->focus_fd = r->next_fd++;
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_MEMFD;
+			op->mode = 0;
+		} else {
+			op->kind = F_OPEN;
+			op->path = 3 * (int)fuzz_choose(c, 2) + (int)fuzz_choose(c, 3);	/* /tmp/x or /dev/shm/x */
+			op->mode = O_RDWR | O_CREAT | O_TRUNC;
+		}
+		return true;
+	case 2:
+		op->kind = F_SYS;
+		op->path = MODEL_SHMEM_ENABLED_KNOB;
+		op->mode = shmem_words[fuzz_choose(c, sizeof(shmem_words) / sizeof(shmem_words[0]))];
+		return true;
+	case 3:
+		op->kind = F_FTRUNCATE;
+		op->len = (1 + fuzz_choose(c, 2)) * THP_SIZE + (fuzz_choose(c, 4) ? 0 : fuzz_choose(c, 8) * PG);
+		return true;
+	case 4:
+		op->kind = F_MMAP;
+		op->region = -1;
+		op->defines = r->focus_region = r->next_region++;
+		op->off = (int64_t)(THP_BASE + fuzz_choose(c, THP_SLOTS - 1) * THP_SIZE);
+		op->len = (1 + fuzz_choose(c, 2)) * THP_SIZE;
+		op->prot = PROT_READ | PROT_WRITE;
+		op->flags = MAP_SHARED | MAP_FIXED;
+		op->pos = 0;
+		r->focus_off = (int64_t)(fuzz_choose(c, 512) * PG);
+		return true;
+	case 11:
+		/* a pin in the middle of the range now and then: the collapse then fails halfway and rolls back */
+		if (!fuzz_choose(c, 3)) {
+			op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+			gen_pin(r, c, op, true);
+			return true;
+		}
+		/* fall through */
+	case 5:
+		op->kind = F_MADVISE;
+		op->off = 0;
+		op->len = THP_SIZE;
+		op->advice = fuzz_choose(c, 6) ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
+		return true;
+	case 6:
+	case 7:
+	case 10:
+	case 13:
+		op->task = step == 6 ? r->story_a : who;
+		op->off = step == 6 ? r->focus_off : (int64_t)(fuzz_choose(c, 512) * PG);
+		op->len = 1 + fuzz_choose(c, 64);
+		op->byte = (uint8_t)(1 + fuzz_choose(c, 255));
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_WRITE;
+		} else {
+			op->kind = F_PWRITE;
+			op->pos = op->off;
+		}
+		return true;
+	case 8:
+		fuzz_gen_story_fork(r, op);
+		return true;
+	case 9:
+		/* the child maps the file too (fork copied no table of it): its fault makes one */
+		op->task = r->story_b;
+		op->kind = F_READ;
+		op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+		op->len = 64;
+		return true;
+	case 12:
+		op->task = who;
+		/* one schedule of failures at a time: under --fail-rate, none of the story's own */
+		if (!r->injecting && !fuzz_choose(c, 4)) {
+			op->kind = F_COLLAPSE_FAIL;
+			op->off = 0;
+			op->len = THP_SIZE;
+		} else {
+			gen_collapse(c, op);
+		}
+		return true;
+	case 14:
+		op->task = who;
+		switch (fuzz_choose(c, 8)) {
+		case 0:
+			op->kind = F_FTRUNCATE;
+			op->len = fuzz_choose(c, 2 * 512) * PG + (fuzz_choose(c, 2) ? 0 : 100);
+			return true;
+		case 1:
+			op->kind = F_FALLOCATE;
+			op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+			op->pos = (int64_t)(fuzz_choose(c, 512) * PG);
+			op->len = PG * (1 + fuzz_choose(c, 4));
+			return true;
+		case 2:
+			op->kind = F_MADVISE;
+			op->off = (int64_t)(fuzz_choose(c, 512) * PG);
+			op->len = PG * (1 + fuzz_choose(c, 16));
+			op->advice = fuzz_choose(c, 2) ? MADV_PAGEOUT : MADV_DONTNEED;
+			return true;
+		case 3:
+			if (r->o->swap) {
+				op->kind = F_RECLAIM;
+				op->len = 1 + fuzz_choose(c, 1024);
+				return true;
+			}
+			/* fall through */
+		default:
+			op->kind = F_DROP_CACHES;
+			op->mode = 1 + fuzz_choose(c, 3);
+			return true;
+		}
+	case 15:
+	case 16:
+		op->task = step == 15 ? who : (who == r->story_a ? r->story_b : r->story_a);
+		op->off = (int64_t)(fuzz_choose(c, 512) * PG) + fuzz_choose(c, 64);
+		if (!fuzz_choose(c, 3))
+			op->off = r->focus_off;
+		op->len = 64;
+		if (fuzz_choose(c, 3)) {
+			op->kind = F_READ;
+		} else {
+			op->kind = F_PREAD;
+			op->pos = op->off;
+		}
+		return true;
+	default:
+		r->story_step = 0;
+		r->story_thp = r->story_file_thp = false;
+		return false;
+	}
+}
+
 /* The next step of a THP story; false when it is over. */
 bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 {
@@ -197,6 +368,8 @@ bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 	int other = who == r->story_a ? r->story_b : r->story_a;
 	bool collapse = r->story_collapse;
 
+	if (r->story_file_thp)
+		return gen_file_thp_story_op(r, c, op, step);
 	op->task = r->story_a;
 	switch (collapse ? step + 100 : step) {
 	case 1:
@@ -288,15 +461,7 @@ bool fuzz_gen_thp_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return true;
 	case 106:
 		/* collapse the range under the pin, or let khugepaged try */
-		if (fuzz_choose(c, 3)) {
-			op->kind = F_MADVISE;
-			op->off = 0;
-			op->len = THP_SIZE;
-			op->advice = MADV_COLLAPSE;
-		} else {
-			op->kind = F_KHUGEPAGED;
-			op->len = 512 * (16 + fuzz_choose(c, 64));
-		}
+		gen_collapse(c, op);
 		return true;
 	case 107:
 		op->kind = F_WRITE;
@@ -345,6 +510,7 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 		r->story_free = r->story_rewrite = r->story_swapoff = r->story_device = r->story_file = false;
 		r->story_thp = true;
 		r->story_collapse = what == 2;
+		r->story_file_thp = what == 1 && r->o->files;
 		op->region = r->focus_region;
 		op->off = r->focus_off;
 		fuzz_gen_thp_story_op(r, c, op);
@@ -451,6 +617,24 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 
 /* ---- running ----------------------------------------------------------------------------- */
 
+/*
+ * model_read or model_write of what the library did: an access that got
+ * through a shmem huge page past the end of its file (where the model
+ * says SIGBUS only maybe) is done on the model too, the bytes written
+ * there kept only as "maybe".
+ */
+long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64_t len, bool write, long got)
+{
+	long exp = write ? model_write(r->md, task, addr, buf, len) : model_read(r->md, task, addr, buf, len);
+
+	if (exp != -EIO || got || !model_past_eof_maybe(r->md, task, addr, len))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = write ? model_write(r->md, task, addr, buf, len) : model_read(r->md, task, addr, buf, len);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
+
 /* A knob written, then read back: both against the model's. */
 static void exec_sys(struct run *r, const struct fop *op, long fails_before)
 {
@@ -517,11 +701,94 @@ static void exec_split_huge(struct run *r, const struct fop *op, struct mml_task
 	}
 }
 
+static void print_fail_meta(struct run *r, bool on)
+{
+	struct scn_op s;
+
+	scn_op_init(&s, SCN_OP_FAIL);
+	s.fail_sites = on ? MML_FAIL_META : 0;
+	s.fail_nth = 1;
+	fuzz_print(r->scn, &s);
+}
+
+/*
+ * MADV_COLLAPSE whose next metadata allocation fails: for a file's range
+ * that is the xarray node collapse_file needs to claim a hole (after the
+ * small folios were isolated and copied), so the collapse rolls back,
+ * and the file must read as before.  Judged as any MADV_COLLAPSE is.
+ */
+static void exec_collapse_fail(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+{
+	struct mml_fail f = { .sites = MML_FAIL_META, .countdown = 1 };
+	int outcomes[SCN_MAX_ERRS], n = 0;
+	long got, exp;
+
+	if (mml_fail_set(r->m, &f)) {
+		fuzz_diverge(r, "fail meta: mml_fail_set refused");
+		return;
+	}
+	got = mml_madvise(t, addr, op->len, MADV_COLLAPSE);
+	mml_fail_set(r->m, NULL);
+	exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &n);
+	exp = fuzz_judge(r, t, got, exp, "T%d madvise (fail meta) 0x%" PRIx64 " %" PRIu64 " collapse", op->task, addr,
+			 op->len);
+	if (r->scn) {
+		struct scn_op s;
+
+		print_fail_meta(r, true);
+		scn_op_init(&s, SCN_OP_MADVISE);
+		s.task = FZ_SYM(FZ_TASK, op->task);
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+		s.len = op->len;
+		s.arg = MADV_COLLAPSE;
+		fuzz_stmt_result(&s, exp);
+		if (n > 1) {
+			s.expect.nerr = n;
+			memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
+		}
+		fuzz_print(r->scn, &s);
+		print_fail_meta(r, false);
+	}
+}
+
+/* model_gup of what the library did, through a huge tail past a file's end as fuzz_model_access. */
+long fuzz_model_gup(struct run *r, int task, int id, uint64_t addr, uint64_t npages, int kind, unsigned foll,
+		    long got, bool *either)
+{
+	bool write = foll & MML_FOLL_WRITE, longterm = foll & MML_FOLL_LONGTERM, force = foll & MML_FOLL_FORCE;
+	bool fast = foll & MML_FOLL_FAST;
+	long exp = model_gup(r->md, task, id, addr, npages, kind, write, longterm, force, fast, either);
+
+	if (exp != -EFAULT || got <= 0 || !model_past_eof_maybe(r->md, task, addr, npages * PG))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = model_gup(r->md, task, id, addr, npages, kind, write, longterm, force, fast, either);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
+
+/* model_madvise of what the library did: MADV_POPULATE_* through a huge tail, as fuzz_model_access. */
+long fuzz_model_madvise(struct run *r, int task, uint64_t addr, uint64_t len, int advice, long got)
+{
+	long exp = model_madvise(r->md, task, addr, len, advice);
+
+	if (exp != -EFAULT || got || !model_past_eof_maybe(r->md, task, addr, len))
+		return exp;
+	model_allow_past_eof(r->md, true);
+	exp = model_madvise(r->md, task, addr, len, advice);
+	model_allow_past_eof(r->md, false);
+	return exp;
+}
+
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before)
 {
 	long got;
 
 	switch (op->kind) {
+	case F_COLLAPSE_FAIL:
+		exec_collapse_fail(r, op, t, addr);
+		return true;
 	case F_SYS:
 		exec_sys(r, op, fails_before);
 		return true;

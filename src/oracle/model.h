@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #define MODEL_PAGE		4096ULL
+#define MODEL_HPAGE_PAGES	512ULL	/* pages of a PMD-sized huge page */
 #define MODEL_TASK_SIZE		0x7ffffffff000ULL
 #define MODEL_MMAP_MIN_ADDR	65536ULL
 
@@ -368,6 +369,16 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
  * the model allows (got if it is allowed).
  */
 /* *nout: how many results are allowed, in out (0 for success, else a positive errno; 4 at most). */
+/*
+ * Shmem files may have huge pages (a --thp --files run): a page past the
+ * end of one, within its last huge page, may be accessible (Linux maps
+ * the huge page whole).  Set before any file is made.
+ */
+void model_set_shmem_huge(struct model *md, bool on);
+/* Does [addr, addr+len) fail only on such pages? */
+bool model_past_eof_maybe(const struct model *md, int task, uint64_t addr, uint64_t len);
+/* Let model_read/model_write through such pages (the library did), or not. */
+void model_allow_past_eof(struct model *md, bool on);
 int  model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got, int *out, int *nout);
 /*
  * The tunable files the fuzzer writes: /sys/kernel/mm/transparent_hugepage/
@@ -381,6 +392,7 @@ int  model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t 
 #define MODEL_THP_KNOBS	16
 int  model_thp_knobs(void);
 const char *model_thp_knob_path(int knob);
+#define MODEL_SHMEM_ENABLED_KNOB	12	/* the index of transparent_hugepage/shmem_enabled */
 int  model_sys_write(struct model *md, int knob, const char *value);
 bool model_sys_text(const struct model *md, int knob, char *buf, size_t n);
 

@@ -30,10 +30,14 @@ static const char *const mount_point[MFS_N] = {
 	[MFS_TMP] = "/tmp/", [MFS_SHM] = "/dev/shm/", [MFS_DISK] = "/disk/", [MFS_INTERNAL] = NULL,
 };
 
-/* Bytes at or past the end of a disk file may be zeroed by writeback: they are only "maybe". */
+/*
+ * Bytes at or past the end of a disk file may be zeroed by writeback: they
+ * are only "maybe".  So are a shmem file's written through a huge page
+ * reaching past its end: a split of that page (reclaim) drops them.
+ */
 static inline bool tail_is_unsure(const struct mfile *f, uint64_t pos)
 {
-	return f->fs == MFS_DISK && pos >= f->size;
+	return (f->fs == MFS_DISK || f->huge_tail) && pos >= f->size;
 }
 
 /* ---- a file's pages --------------------------------------------------------------- */
@@ -241,6 +245,7 @@ int file_new(struct model *md, int fs, const char *name, bool linked)
 	/* Only memfd_create(MFD_ALLOW_SEALING) takes seals: every other shmem inode starts sealed. */
 	n->seals = F_SEAL_SEAL;
 	n->noreserve = fs_is_shmem(fs);	/* tmpfs and memfd charge page by page; see commit_mmap_pages */
+	n->huge_tail = md->shmem_huge && fs_is_shmem(fs);
 	if (!n->name)
 		return -ENOMEM;
 	return ++md->nfiles;

@@ -23,11 +23,56 @@
 
 /* ---- what a mapped page sees --------------------------------------------------------- */
 
+/*
+ * A page past the end of a shmem file, but within the huge page that
+ * holds the file's last byte: Linux maps a shmem huge page whole, so an
+ * access there succeeds while the huge page is mapped by a pmd (or by
+ * ptes that a whole-folio fault made), and is SIGBUS otherwise.
+ */
+static bool in_huge_tail(const struct mfile *f, uint64_t pgoff)
+{
+	uint64_t end = size_pages(f->size);
+
+	return f->huge_tail && pgoff >= end && pgoff < ((end + MODEL_HPAGE_PAGES - 1) & ~(MODEL_HPAGE_PAGES - 1));
+}
+
 int file_view_check(const struct model *md, const struct mpage *pg)
 {
+	const struct mfile *f;
+
 	if (!page_file_view(pg))
 		return 0;
-	return pg->pgoff >= size_pages(page_file(md, pg)->size) ? -EIO : 0;
+	f = page_file(md, pg);
+	if (pg->pgoff < size_pages(f->size) || (md->past_eof_ok && in_huge_tail(f, pg->pgoff)))
+		return 0;
+	return -EIO;
+}
+
+void model_set_shmem_huge(struct model *md, bool on)
+{
+	md->shmem_huge = on;
+}
+
+void model_allow_past_eof(struct model *md, bool on)
+{
+	md->past_eof_ok = on;
+}
+
+bool model_past_eof_maybe(const struct model *md, int task, uint64_t addr, uint64_t len)
+{
+	const struct mproc *p = task_proc(md, task);
+	bool any = false;
+
+	for (uint64_t a = addr & ~(MODEL_PAGE - 1); p && len && a < addr + len; a += MODEL_PAGE) {
+		const struct mpage *pg = find_page(p, a);
+
+		if (!pg || !page_file_view(pg) || pg->pgoff < size_pages(page_file(md, pg)->size))
+			continue;
+		if (!in_huge_tail(page_file(md, pg), pg->pgoff))
+			return false;
+		any = true;
+	}
+	return any;
 }
 
 const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const uint8_t **unk)

@@ -154,6 +154,7 @@ struct mfile {
 	long nmapped;		/* process pages mapping it */
 	uint64_t acct_pages;	/* shmem charged for its size at setup (MAP_SHARED|MAP_ANONYMOUS) */
 	bool noreserve;		/* shmem charged page by page instead (tmpfs, memfd, MAP_NORESERVE) */
+	bool huge_tail;		/* shmem in a run with huge pages: one may reach past the end (model_filemap.c) */
 };
 
 struct mhist {
@@ -200,6 +201,8 @@ struct model {
 	unsigned thp_knob[MODEL_THP_KNOBS];
 	bool thp_knob_set[MODEL_THP_KNOBS];
 	int overcommit;		/* /proc/sys/vm/overcommit_memory (model_commit.c) */
+	bool shmem_huge;	/* shmem files may have huge pages (a --thp --files run): their tails are maybe */
+	bool past_eof_ok;	/* replaying an access the library let through a huge tail past the end */
 };
 
 /* Where the process maps page k of a pin now (mremap moves pinned pages with their range). */

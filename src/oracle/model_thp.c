@@ -27,6 +27,7 @@ enum knob_kind {
 static const char *const enabled_words[] = { "always", "madvise", "never", NULL };
 static const char *const defrag_words[] = { "always", "defer", "defer+madvise", "madvise", "never", NULL };
 static const char *const size_words[] = { "always", "inherit", "madvise", "never", NULL };
+static const char *const shmem_words[] = { "always", "within_size", "advise", "never", "deny", "force", NULL };
 
 static const struct knob {
 	const char *path;
@@ -47,10 +48,13 @@ static const struct knob {
 	{ TH "hugepages-64kB/enabled", K_WORDS, size_words, 3 },
 	{ TH "hugepages-16kB/enabled", K_WORDS, size_words, 3 },
 	{ TH "hugepages-128kB/enabled", K_WORDS, size_words, 3 },
+	{ TH "shmem_enabled", K_WORDS, shmem_words, 3 },
 	{ TH "khugepaged/max_ptes_all", K_NONE, NULL, 0 },
 };
 
 _Static_assert(sizeof(knobs) / sizeof(knobs[0]) <= MODEL_THP_KNOBS, "room for every knob's state");
+_Static_assert(MODEL_SHMEM_ENABLED_KNOB < sizeof(knobs) / sizeof(knobs[0]), "shmem_enabled's index");
+
 
 int model_thp_knobs(void)
 {
@@ -166,10 +170,23 @@ bool model_sys_text(const struct model *md, int knob, char *buf, size_t n)
 	return true;
 }
 
-/* A page no THP may back: VM_NOHUGEPAGE, or a file's or shared memory's (no file THP in mmlab). */
-static bool collapse_refused(const struct mpage *pg)
+/*
+ * A page no THP may back: VM_NOHUGEPAGE; a file's or shared memory's
+ * without shmem or file huge pages in the run (a shmem file's with
+ * shmem_enabled "deny").  Whether a file's VMA may be collapsed at all
+ * (its alignment, a read-only file nobody writes) is beyond the model:
+ * such a page is never refused, and EINVAL stays allowed.
+ */
+static bool collapse_refused(const struct model *md, const struct mpage *pg)
 {
-	return (pg->flags & (MP_NOHUGEPAGE | MP_SHARED)) || pg->file;
+	if (pg->flags & MP_NOHUGEPAGE)
+		return true;
+	if (!pg->file && !(pg->flags & MP_SHARED))
+		return false;
+	if (!md->shmem_huge)
+		return true;
+	/* shmem_enabled "deny" (index 4) refuses shmem, not a read-only disk file */
+	return (!pg->file || page_file(md, pg)->fs != MFS_DISK) && knob_value(md, MODEL_SHMEM_ENABLED_KNOB) == 4;
 }
 
 int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t len, long got, int *out, int *nout)
@@ -206,13 +223,13 @@ int model_madvise_collapse(struct model *md, int task, uint64_t addr, uint64_t l
 		if (!first)
 			first = pg;
 		/* A guard marker fails the collapse's swap-in (SCAN_FAIL): never a success. */
-		refused |= collapse_refused(pg) || (pg->flags & MP_GUARD);
+		refused |= collapse_refused(md, pg) || (pg->flags & MP_GUARD);
 	}
 	if (end == addr)
 		exact = 0;
 	else if (!first)
 		exact = -ENOMEM;	/* nothing mapped: madvise's walk finds no VMA */
-	else if (collapse_refused(first))
+	else if (collapse_refused(md, first) && (first->flags & MP_NOHUGEPAGE || !md->shmem_huge))
 		exact = -EINVAL;	/* the first VMA may have no THP: thp_vma_allowable_order says so first */
 	else
 		goto open;

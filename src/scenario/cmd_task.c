@@ -60,6 +60,16 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 			if (v == 0 || v > 16)
 				return scn_perr(p, u.col, "nodes must be 1..16");
 			op->nr_nodes = (unsigned)v;
+		} else if (t->type == SCN_TOK_WORD && t->n > 11 && !memcmp(t->s, "tmpfs-huge=", 11)) {
+			static const char *const words[] = { "never", "always", "within_size", "advise" };
+			size_t i;
+
+			for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+				if (t->n - 11 == strlen(words[i]) && !memcmp(t->s + 11, words[i], t->n - 11))
+					break;
+			if (i == sizeof(words) / sizeof(words[0]))
+				return scn_perr(p, t->col + 11, "tmpfs-huge is never, always, within_size or advise");
+			op->tmpfs_huge = words[i];
 		} else if (t->type == SCN_TOK_WORD && t->n > 5 && !memcmp(t->s, "seed=", 5)) {
 			struct scn_tok u = *t;
 
@@ -68,7 +78,8 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 				return -1;
 		} else {
 			return scn_perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-					"cpus=N, nodes=N, seed=N, check, no-check, quiet, kswapd or khugepaged");
+					"cpus=N, nodes=N, seed=N, tmpfs-huge=WORD, check, no-check, quiet, "
+					"kswapd or khugepaged");
 		}
 	}
 	return 0;
@@ -90,6 +101,8 @@ static void pr_machine(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, " cpus=%u", op->ncpus);
 	if (op->nr_nodes > 1)
 		fprintf(pr->f, " nodes=%u", op->nr_nodes);
+	if (op->tmpfs_huge)
+		fprintf(pr->f, " tmpfs-huge=%s", op->tmpfs_huge);
 	fprintf(pr->f, " seed=%llu%s%s%s%s", (unsigned long long)op->seed,
 		op->check == 1 ? " check" : op->check == 0 ? " no-check" : "",
 		op->quiet ? " quiet" : "", op->kswapd ? " kswapd" : "", op->khugepaged ? " khugepaged" : "");

@@ -14,7 +14,8 @@
  *			the 511 others its tails: one PMD-order folio
  *	smaps		AnonHugePages of the VMA counts only PMD mappings
  *			(smaps_pmd_entry), so it tells a PMD-mapped THP
- *			from the same folio mapped by 512 PTEs
+ *			from the same folio mapped by 512 PTEs; a file's
+ *			VMA counts them in ShmemPmdMapped or FilePmdMapped
  *
  * smaps counts a whole VMA, not one range: the answer is "pmd" only if
  * AnonHugePages counts every THP the VMA holds, "pte" if it counts none;
@@ -178,8 +179,8 @@ struct thp_views {
 	void *ctx;
 	int (*pagemap)(void *ctx, uint64_t addr, uint64_t n, uint64_t *e);
 	int (*kpageflags)(void *ctx, uint64_t pfn, uint64_t n, uint64_t *flags);
-	/* AnonHugePages of the VMA holding addr, and its range; -ENOENT: no VMA */
-	int (*anon_huge)(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, uint64_t *hi);
+	/* smaps field of the VMA holding addr, and its range; -ENOENT: no VMA */
+	int (*smaps)(void *ctx, uint64_t addr, const char *field, int64_t *kb, uint64_t *lo, uint64_t *hi);
 };
 
 /* What backs one aligned 2 MiB. */
@@ -221,6 +222,22 @@ struct thp_seen {
 	char detail[160];
 };
 
+/* The kB the VMA maps with PMDs: anon, shmem and file THPs (one of them is all of it). */
+static int pmd_mapped_kb(const struct thp_views *v, uint64_t addr, int64_t *kb, uint64_t *lo, uint64_t *hi)
+{
+	static const char *const fields[] = { "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped" };
+	int64_t one;
+	int r;
+
+	*kb = 0;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if ((r = v->smaps(v->ctx, addr, fields[i], &one, lo, hi)) < 0)
+			return r;
+		*kb += one;
+	}
+	return 0;
+}
+
 static int thp_classify(const struct thp_views *v, uint64_t addr, struct thp_seen *s)
 {
 	uint64_t h = addr & ~(THP_SIZE - 1), lo, hi, a;
@@ -230,7 +247,7 @@ static int thp_classify(const struct thp_views *v, uint64_t addr, struct thp_see
 
 	s->state = THP_NONE;
 	s->detail[0] = '\0';
-	r = v->anon_huge(v->ctx, addr, &kb, &lo, &hi);
+	r = pmd_mapped_kb(v, addr, &kb, &lo, &hi);
 	if (r == -ENOENT) {
 		snprintf(s->detail, sizeof(s->detail), "no VMA at the address");
 		return 0;
@@ -276,7 +293,7 @@ static int thp_classify(const struct thp_views *v, uint64_t addr, struct thp_see
 		return 0;
 	}
 	s->state = THP_MIXED;
-	snprintf(s->detail, sizeof(s->detail), "the VMA's AnonHugePages (%lld kB) counts "
+	snprintf(s->detail, sizeof(s->detail), "the VMA's PMD-mapped kB (%lld) count "
 		 "%lld of its %d THPs", (long long)kb, (long long)(kb / (int64_t)THP_KB), nthp);
 	return 0;
 }
@@ -332,7 +349,7 @@ static int run_kpageflags(void *ctx, uint64_t pfn, uint64_t n, uint64_t *flags)
 	return scn_kpageflags(((struct run_ctx *)ctx)->r->m, pfn, n, flags);
 }
 
-static int run_anon_huge(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, uint64_t *hi)
+static int run_smaps(void *ctx, uint64_t addr, const char *field, int64_t *kb, uint64_t *lo, uint64_t *hi)
 {
 	struct run_ctx *c = ctx;
 	char *text = NULL;
@@ -345,7 +362,7 @@ static int run_anon_huge(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, ui
 	r = mml_show_smaps(c->t, f);
 	fclose(f);
 	if (r >= 0)
-		r = scn_smaps_field(text, addr, "AnonHugePages", kb, lo, hi);
+		r = scn_smaps_field(text, addr, field, kb, lo, hi);
 	free(text);
 	return r;
 }
@@ -353,7 +370,7 @@ static int run_anon_huge(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, ui
 static int run_expect_thp(struct scn_runner *r, const struct scn_op *op)
 {
 	struct run_ctx c = { r, scn_task_of(r, op->task) };
-	struct thp_views v = { &c, run_pagemap, run_kpageflags, run_anon_huge };
+	struct thp_views v = { &c, run_pagemap, run_kpageflags, run_smaps };
 	struct thp_seen s;
 	char w[160], got[256];
 	int ret = thp_classify(&v, scn_addr_of(r, &op->addr), &s);
@@ -392,11 +409,11 @@ static int obs_kpageflags(void *ctx, uint64_t pfn, uint64_t n, uint64_t *flags)
 	return 0;
 }
 
-static int obs_anon_huge(void *ctx, uint64_t addr, int64_t *kb, uint64_t *lo, uint64_t *hi)
+static int obs_smaps(void *ctx, uint64_t addr, const char *field, int64_t *kb, uint64_t *lo, uint64_t *hi)
 {
 	struct obs_ctx *c = ctx;
 
-	return c->w->b->smaps(c->w->b, c->task, addr, "AnonHugePages", kb, lo, hi);
+	return c->w->b->smaps(c->w->b, c->task, addr, field, kb, lo, hi);
 }
 
 /* The state is what both kernels must agree on; the detail is for people. */
@@ -404,7 +421,7 @@ static void obs_expect_thp(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
 	struct obs_ctx c = { w, cf_task_of(w, op->task) };
-	struct thp_views v = { &c, obs_pagemap, obs_kpageflags, obs_anon_huge };
+	struct thp_views v = { &c, obs_pagemap, obs_kpageflags, obs_smaps };
 	struct thp_seen s;
 	char text[256];
 	int r = thp_classify(&v, cf_addr_of(w, &op->addr), &s);

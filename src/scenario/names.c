@@ -698,6 +698,7 @@ void scn_machine_config(const struct scn_op *op, struct mml_config *cfg)
 		cfg->flags |= MML_KSWAPD;
 	if (op->khugepaged)
 		cfg->flags |= MML_KHUGEPAGED;
+	cfg->tmpfs_huge = op->tmpfs_huge;
 }
 
 const char *scn_cmp_name(enum scn_cmp c)

@@ -296,6 +296,7 @@ struct scn_op {
 	bool quiet;
 	bool kswapd;		/* machine kswapd: run the reclaim daemon */
 	bool khugepaged;	/* machine khugepaged: run the collapse daemon */
+	const char *tmpfs_huge;	/* machine tmpfs-huge=WORD: a static string, or NULL */
 	char *echo;		/* echo text */
 	char *sys_value;	/* sys, expect sys: the text written or expected */
 	/* pins */
