@@ -700,7 +700,8 @@ static vm_fault_t finish_fault(struct vm_fault *vmf)
 	bool whole;
 
 	if (pmd_none(pmdp_get(vmf->pmd))) {
-		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER) {
+		/* A registered VMA faults page by page: its uffd-wp bits and markers live in ptes. */
+		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER && !userfaultfd_armed(vma)) {
 			ret = do_set_pmd(vmf, folio);
 			if (ret != VM_FAULT_FALLBACK)
 				return ret;

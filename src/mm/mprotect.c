@@ -141,6 +141,13 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			/* uffd-wp works on ptes here (Linux keeps a huge pmd, with its own bit). */
 			if (next - addr != HPAGE_PMD_SIZE || (cp_flags & (MM_CP_UFFD_WP | MM_CP_UFFD_WP_RESOLVE))) {
 				__split_huge_pmd(vma, pmd, addr, false);
+				/*
+				 * A file's leaf leaves a none pmd: the ptes to protect
+				 * are markers now (change_pmd_prepare), in a new table.
+				 */
+				if ((cp_flags & MM_CP_UFFD_WP) && userfaultfd_wp_use_markers(vma) &&
+				    pmd_none(pmdp_get(pmd)) && __pte_alloc(mm, pmd))
+					continue;
 			} else {
 				long n = change_huge_pmd(tlb, vma, pmd, addr, cp_flags & MM_CP_TRY_CHANGE_WRITABLE);
 
