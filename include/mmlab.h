@@ -177,6 +177,54 @@ int  mml_getrlimit(struct mml_task *t, int resource, struct rlimit *rlim);
 int  mml_setrlimit(struct mml_task *t, int resource, const struct rlimit *rlim);
 
 /*
+ * userfaultfd(2) with its ioctls, as Linux 6.18: the constants and struct
+ * uffd_msg are <linux/userfaultfd.h>'s (included here; the two newer than
+ * some build hosts' headers are defined if missing).  Results are the
+ * ioctl's: 0 or -errno; COPY, ZEROPAGE and CONTINUE the bytes done (the
+ * copy, zeropage or mapped field) when positive, else -errno (-EEXIST: a
+ * page is there already, -ENOENT: the VMA is gone or not registered for
+ * it, -EAGAIN: the address space changed meanwhile, as during an event).
+ *
+ * mml_uffd_new: userfaultfd(2) in t's process, then UFFDIO_API with
+ * features (UFFD_FEATURE_*; -EINVAL for an unknown one).  The handle is
+ * the process's, as a descriptor is: when the process exits the
+ * userfaultfd is released (registrations gone, waiters woken) and every
+ * later call returns -EBADF; mml_uffd_free then only frees the handle, and
+ * a handle never freed is freed at power-off, never reported as a leak.
+ * A fault that would wait (no UFFD_FEATURE_SIGBUS) sleeps, holding no
+ * lock, until another thread resolves it (COPY, ZEROPAGE, CONTINUE,
+ * WRITEPROTECT with wp 0, none of them with DONTWAKE) or the userfaultfd
+ * goes; with UFFD_FEATURE_SIGBUS it fails at once: -EIO from
+ * mml_read/mml_write, as SIGBUS.  Faults of GUP (pins, MAP_POPULATE) never
+ * wait: -EFAULT (docs/deviations.md).
+ *
+ * Events (UFFD_FEATURE_EVENT_FORK, _REMOVE, _UNMAP) make the call that
+ * raised them (fork, MADV_DONTNEED/MADV_REMOVE, munmap) wait until the
+ * message is read, as Linux.  A fork message's arg.fork.ufd is the child's
+ * userfaultfd as a number: mml_uffd_get(machine, ufd) returns its handle,
+ * which belongs to the child process (and is freed like any other).
+ */
+#include <linux/userfaultfd.h>
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#endif
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP		((uint64_t)1 << 1)
+#endif
+struct mml_uffd;
+int  mml_uffd_new(struct mml_task *t, uint64_t features, struct mml_uffd **out);
+int  mml_uffd_register(struct mml_uffd *u, uint64_t addr, uint64_t len, uint64_t mode);
+int  mml_uffd_unregister(struct mml_uffd *u, uint64_t addr, uint64_t len);
+int  mml_uffd_writeprotect(struct mml_uffd *u, uint64_t addr, uint64_t len, int wp);
+long mml_uffd_copy(struct mml_uffd *u, uint64_t dst, const void *src, uint64_t len, uint64_t mode);
+long mml_uffd_zeropage(struct mml_uffd *u, uint64_t dst, uint64_t len, uint64_t mode);
+long mml_uffd_continue(struct mml_uffd *u, uint64_t dst, uint64_t len, uint64_t mode);
+int  mml_uffd_read_event(struct mml_uffd *u, struct uffd_msg *msg);	/* 0, or -EAGAIN if none */
+int  mml_uffd_free(struct mml_uffd *u);
+struct mml_uffd *mml_uffd_get(struct mml_machine *m, uint32_t ufd);	/* a fork message's child; NULL if none */
+uint32_t mml_uffd_number(const struct mml_uffd *u);			/* its number, as mml_uffd_get takes */
+
+/*
  * NUMA policies and page migration (a machine of mml_config.nr_nodes
  * nodes).  The constants are <numaif.h>'s; include <numaif.h> or
  * <linux/mempolicy.h> before this header if you use them.

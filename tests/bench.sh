@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm "
+		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -338,6 +338,20 @@ if grep -q "^native " "$log"; then
 	fail "bench ksm --no-native prints no native row"
 fi
 refused "bench ksm --size not a multiple of 8192" bench ksm --size 4K
+run "bench uffd prints its table" 0 bench uffd --size 1M --reps 1 &&
+	has "bench uffd prints its table" \
+		"^mmlab +UFFDIO_COPY, a page a call +256 +- +$row" \
+		"^mmlab +fault, served by a thread +256 +- +$row" \
+		"^limit +memcpy of 4 KiB a page +256 +- +$row"
+if ! grep -q "^native rows left out: .+" "$log"; then
+	has "bench uffd: the host's rows" "^native +UFFDIO_COPY, a page a call +256 " \
+		"^native +fault, served by a thread +256 "
+fi
+run "bench uffd --no-native" 0 bench uffd --size 64K --reps 1 --no-native &&
+	has "bench uffd --no-native" "^  native: skipped \(--no-native\)" "^mmlab +fault, served by a thread +16 "
+if grep -q "^native " "$log"; then
+	fail "bench uffd --no-native prints no native row"
+fi
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -52,6 +52,9 @@ static const struct cli_command benches[] = {
 	{ "ksm", bench_ksm,
 	  "KSM merging a region of page pairs: mmlab's full scans beside the\n"
 	  "           host's ksmd, reading every page and comparing the pairs" },
+	{ "uffd", bench_uffd,
+	  "userfaultfd: UFFDIO_COPY a page a call, and faults answered by a\n"
+	  "           second thread: mmlab beside the host kernel and a 4 KiB memcpy" },
 	{ NULL, NULL, NULL }
 };
 

@@ -139,5 +139,6 @@ int bench_lock(int argc, char **argv);
 int bench_commit(int argc, char **argv);
 int bench_refs(int argc, char **argv);
 int bench_ksm(int argc, char **argv);
+int bench_uffd(int argc, char **argv);
 
 #endif /* MMLAB_TOOLS_BENCH_H */

@@ -185,12 +185,18 @@ static bool range_accessible(struct mm_struct *mm, uint64_t addr, uint64_t end, 
 /* Models do_user_addr_fault(); mmap_lock held for read. */
 static int do_user_addr_fault(struct mml_task *t, uint64_t addr, bool write)
 {
-	struct vm_area_struct *vma = vma_lookup(t->mm, addr);
+	struct vm_area_struct *vma;
 	vm_fault_t ret;
 
+retry:
+	vma = vma_lookup(t->mm, addr);
 	if (!vma || access_error(write, vma))
 		return -EFAULT;
-	ret = handle_mm_fault(vma, addr & PAGE_MASK, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0));
+	ret = handle_mm_fault(vma, addr & PAGE_MASK,
+			      FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0));
+	/* It slept (handle_userfault) and took mmap_lock again: the VMA may have changed. */
+	if (ret & VM_FAULT_RETRY)
+		goto retry;
 	if (ret & VM_FAULT_OOM)
 		return -ENOMEM;
 	if (ret & VM_FAULT_SIGSEGV)
@@ -220,13 +226,17 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 		up_read(&mm->mmap_lock);
 		return -EFAULT;
 	}
-	/* First make every page present (faults may fail with -ENOMEM). */
-	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE) {
-		uint64_t pteval = hw_walk(t->machine, mm, a, write);
-
-		if (!pteval)
+	/*
+	 * First make every page present (faults may fail with -ENOMEM), in
+	 * order, each until the access would go through, as a CPU retries
+	 * its instruction: a fault may take more than one step (a uffd-wp
+	 * marker maps a protected page, whose write faults again), and a
+	 * later page must not fault before an earlier one is settled.  The
+	 * bound only keeps a page that never settles from stopping the rest.
+	 */
+	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE)
+		for (int tries = 0; !err && tries < 8 && !hw_walk(t->machine, mm, a, write); tries++)
 			err = do_user_addr_fault(t, a, write);
-	}
 	/* Then copy; a page zapped meanwhile (MADV_DONTNEED) faults again. */
 	for (a = addr; a < end && !err;) {
 		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);

@@ -11,6 +11,7 @@
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/ksm.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mempolicy.h"
 #include "mm/mmu_notifier.h"
 
@@ -79,6 +80,7 @@ void mmput(struct mm_struct *mm)
 		return;
 	ksm_exit(mm);		/* before exit_mmap, as Linux */
 	khugepaged_exit(mm);
+	userfaultfd_exit_mm(mm);	/* its descriptors close: the userfaultfds go */
 	exit_mmap(mm);
 	mm_put_huge_zero_folio(mm);
 	/* An OOM victim that exits is as good as reaped: MMF_OOM_SKIP in exit_mmap. */
@@ -108,6 +110,7 @@ struct mml_task *task_alloc(struct mm_struct *mm)
 		return NULL;
 	t->machine = m;
 	t->mm = mm;
+	INIT_LIST_HEAD(&t->uffd_events);
 	tlb_init(&t->tlb);
 	spin_lock(&m->tasks_lock);
 	spin_lock(&mm->tasks_lock);
@@ -178,6 +181,13 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 		}
 		tmp->vm_mm = mm;
 		tmp->anon_vma = NULL;
+		/* Before the page tables are copied: they keep uffd-wp only if the child's VMA does. */
+		err = dup_userfaultfd(tmp);
+		if (err) {
+			vma_unaccount(tmp);
+			vm_area_free(tmp);
+			break;
+		}
 		if (bug_enabled(mm->machine, BUG_FORK_COWS_SHARED) && (tmp->vm_flags & VM_SHARED)) {
 			/* The child's view of the shared mapping becomes its own copy-on-write one. */
 			tmp->vm_flags &= ~(VM_SHARED | VM_MAYSHARE);
@@ -279,6 +289,7 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	}
 	err = dup_mmap(mm, parent->mm);
 	if (err) {
+		dup_userfaultfd_fail(parent->mm);
 		mmput(mm);	/* unmaps whatever was copied */
 		goto out;
 	}
@@ -290,6 +301,7 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	if (!t || !t->files) {
 		if (t)
 			task_free(t);
+		dup_userfaultfd_fail(parent->mm);
 		mmput(mm);
 		err = -ENOMEM;
 		goto out;
@@ -297,11 +309,16 @@ int mml_fork(struct mml_task *parent, struct mml_task **child)
 	/* copy_process(): a parent killed meanwhile gets no child. */
 	if (fatal_signal_pending(parent)) {
 		task_free(t);
+		dup_userfaultfd_fail(parent->mm);
 		mmput(mm);
 		err = -EINTR;
 		goto out;
 	}
 	*child = t;
+	/* The parent's monitors hear of the child's userfaultfds; fork returns once they read it. */
+	dup_userfaultfd_complete(parent->mm);
+	if (!list_empty(&parent->uffd_events))
+		userfaultfd_events_complete(parent);
 out:
 	/* A child handed out stands: the kill is checked above, before it is. */
 	return err ? (int)op_exit_task(parent, err) : (int)op_exit(m, 0);

@@ -83,6 +83,8 @@ enum mml_bug {
 	BUG_MREMAP_DROPS_SWAP_TAGS,/* mremap's move_ptes drops the tag record of a swap entry it moves */
 	BUG_FORK_DROPS_GUARD,	/* copy_pte_marker as before 6.13: the child gets no guard markers */
 	BUG_DONTNEED_DROPS_GUARD,/* zap clears guard markers without ZAP_FLAG_DROP_MARKER (MADV_DONTNEED) */
+	BUG_SWAP_DROPS_UFFD_WP,	/* try_to_unmap_one makes no uffd-wp swap entry of a uffd-wp pte (before 5.7) */
+	BUG_FORK_KEEPS_UFFD_WP_MARKER,/* fork without EVENT_FORK copies uffd-wp markers into the child (before 6.2) */
 	BUG_MUNLOCK_STRANDS,	/* munlock clears PG_mlocked but leaves the folio on the unevictable list */
 	BUG_FORK_KEEPS_MLOCK,	/* fork copies VM_LOCKED into the child's VMAs */
 	BUG_MLOCK_COUNTS_LOCKED_TWICE,/* mlock counts pages locked already against RLIMIT_MEMLOCK again */

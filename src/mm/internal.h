@@ -177,7 +177,12 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64
 		      const struct zap_details *details);
 void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t size,
 			   const struct zap_details *details);
-long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end);
+/* change_protection()'s cp_flags, Linux's MM_CP_* */
+#define MM_CP_TRY_CHANGE_WRITABLE	(1UL << 0)	/* make ptes writable where it is safe */
+#define MM_CP_UFFD_WP			(1UL << 2)	/* set the uffd-wp bit (markers on none ptes) */
+#define MM_CP_UFFD_WP_RESOLVE		(1UL << 3)	/* clear it (and drop uffd-wp markers) */
+long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+		       unsigned long cp_flags);
 /* May this pte (in a VMA with VM_WRITE) be made writable without a write fault? */
 bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pte);
 /* Device-exclusive entries (memory.c, rmap.c). */

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "fs/vfs.h"
+#include "mm/internal.h"
 #include "mm/khugepaged.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
 #define SCAN_NAME(name) #name,
@@ -279,7 +281,9 @@ static enum scan_result __collapse_huge_page_isolate(struct vm_area_struct *vma,
 		struct folio *folio, *f;
 
 		if (pte_none(pteval) || (pte_present(pteval) && is_zero_pfn(m, pte_pfn(pteval)))) {
-			if (!cc->is_khugepaged || ++none_or_zero <= READ_ONCE(m->thp.khugepaged_max_ptes_none))
+			/* A registered VMA's holes must keep reporting: never filled by a collapse. */
+			if (!userfaultfd_armed(vma) &&
+			    (!cc->is_khugepaged || ++none_or_zero <= READ_ONCE(m->thp.khugepaged_max_ptes_none)))
 				continue;
 			result = SCAN_EXCEED_NONE_PTE;
 			goto out;
@@ -521,7 +525,7 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_
 		if (is_swap_pte(pteval)) {
 			++unmapped;
 			if (!cc->is_khugepaged || unmapped <= READ_ONCE(m->thp.khugepaged_max_ptes_swap)) {
-				if (pte_swp_uffd_wp(pteval)) {
+				if (pte_swp_uffd_wp_any(pteval)) {
 					result = SCAN_PTE_UFFD_WP;
 					goto out_unmap;
 				}
@@ -531,7 +535,9 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_
 			goto out_unmap;
 		}
 		if (pte_none(pteval) || is_zero_pfn(m, pte_pfn(pteval))) {
-			if (!cc->is_khugepaged || ++none_or_zero <= READ_ONCE(m->thp.khugepaged_max_ptes_none))
+			/* A registered VMA's holes must keep reporting: never filled by a collapse. */
+			if (!userfaultfd_armed(vma) &&
+			    (!cc->is_khugepaged || ++none_or_zero <= READ_ONCE(m->thp.khugepaged_max_ptes_none)))
 				continue;
 			result = SCAN_EXCEED_NONE_PTE;
 			goto out_unmap;

@@ -9,6 +9,7 @@
 #include "mm/internal.h"
 #include "mm/ksm.h"
 #include "mm/pagemap.h"
+#include "mm/userfaultfd_k.h"
 
 #define DEFAULT_RAM_BYTES	(64ULL << 20)
 #define DEFAULT_NCPUS		4
@@ -38,6 +39,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_KSM_MM_SLOT] = "ksm_mm_slot",
 	[OBJ_KSM_RMAP_ITEM] = "ksm_rmap_item",
 	[OBJ_KSM_STABLE_NODE] = "ksm_stable_node",
+	[OBJ_UFFD] = "userfaultfd_ctx",
 };
 
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
@@ -118,6 +120,9 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	spin_lock_init(&m->held_lock);
 	INIT_LIST_HEAD(&m->held_migrations);
 	m->next_held = 1;
+	spin_lock_init(&m->uffd_lock);
+	INIT_LIST_HEAD(&m->uffds);
+	m->next_ufd = 3;	/* as a descriptor number would be: after stdin, stdout, stderr */
 	hugepage_init(m);
 	init_rwsem(&m->quiesce);
 	m->next_pid = 1;
@@ -245,6 +250,8 @@ int mml_machine_free(struct mml_machine *m)
 			break;
 		mml_exit(t);
 	}
+	/* The userfaultfd handles nobody freed: released with their processes, never a leak. */
+	userfaultfd_machine_exit(m);
 	/* Files: written back, then every inode goes (shmem's swap entries with them). */
 	n = vfs_exit(m);
 	if (n)

@@ -14,6 +14,7 @@
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/ksm.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
@@ -62,6 +63,7 @@ static int madvise_remove(struct vm_area_struct *vma, uint64_t start, uint64_t e
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) != (VM_SHARED | VM_MAYWRITE))
 		return -EACCES;
 	offset = (int64_t)(start - vma->vm_start) + ((int64_t)vma->vm_pgoff << PAGE_SHIFT);
+	userfaultfd_remove(vma, start, end);
 	get_file(file);
 	up_read(&mm->mmap_lock);
 	err = vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, (int64_t)(end - start));
@@ -119,6 +121,7 @@ static int madvise_dontneed(struct vm_area_struct *vma, uint64_t start, uint64_t
 		forbidden |= VM_LOCKED;
 	if (vma->vm_flags & forbidden)
 		return -EINVAL;
+	userfaultfd_remove(vma, start, end);
 	zap_page_range_single(vma, start, end - start, NULL);
 	return 0;
 }

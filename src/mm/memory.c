@@ -11,6 +11,7 @@
 
 #include "mm/internal.h"
 #include "mm/ksm.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 #include "mm/userfaultfd_k.h"
@@ -76,7 +77,8 @@ static struct folio *alloc_anon_folio(struct vm_fault *vmf, bool *retry)
 	pte_t *pte;
 
 	*retry = false;
-	if (!orders)
+	/* A registered VMA faults page by page: each missing page is reported alone. */
+	if (!orders || userfaultfd_armed(vma))
 		return vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0, vmf->address);
 	pte = pte_offset_map(vma->vm_mm, vmf->pmd, vmf->address & PMD_MASK, NULL);
 	if (!pte) {
@@ -125,12 +127,18 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	bool retry;
 	int nr;
 
+	/* Linux asks under the pte lock; the same answer, since handle_userfault looks again. */
+	if (userfaultfd_missing(vma))
+		return handle_userfault(vmf, VM_UFFD_MISSING);
 	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
 		entry = pte_mkspecial(pfn_pte(m->zero_pfn, vma->vm_page_prot));
+		/* A uffd-wp marker's page keeps the protection once populated (vmf_orig_pte_uffd_wp). */
+		if (pte_marker_uffd_wp(vmf->orig_pte))
+			entry = pte_mkuffd_wp(entry);
 		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
 		if (!vmf->pte)
 			return 0;
-		if (pte_none(ptep_get(vmf->pte)))
+		if (pte_same(ptep_get(vmf->pte), vmf->orig_pte))
 			set_pte_at(mm, vmf->address, vmf->pte, entry);
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
 		return 0;
@@ -149,9 +157,11 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	entry = pte_mkyoung(entry);
 	if (vma->vm_flags & VM_WRITE)
 		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+	if (pte_marker_uffd_wp(vmf->orig_pte))
+		entry = pte_mkuffd_wp(entry);
 
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, addr, &vmf->ptl);
-	if (!vmf->pte || !pte_range_none(vmf->pte, nr)) {
+	if (!vmf->pte || (nr == 1 ? !pte_same(ptep_get(vmf->pte), vmf->orig_pte) : !pte_range_none(vmf->pte, nr))) {
 		/* Another thread faulted in first; nobody saw our folio. */
 		if (vmf->pte)
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
@@ -358,6 +368,11 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct folio *folio = NULL;
 
+	/* A write to a page the userfaultfd write-protected reports (an unshare is no write). */
+	if (!unshare && userfaultfd_pte_wp(vma, ptep_get(vmf->pte))) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return handle_userfault(vmf, VM_UFFD_WP);
+	}
 	vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
 	if (vmf->page)
 		folio = page_folio(vmf->page);
@@ -463,9 +478,34 @@ static vm_fault_t remove_device_exclusive_entry(struct vm_fault *vmf)
 	return 0;
 }
 
+static vm_fault_t do_fault(struct vm_fault *vmf);
+
 /*
- * handle_pte_marker(): a marker names no page; only a guard one exists in
- * mmlab, and touching it is SIGSEGV (read or write, GUP's fault too).
+ * Models pte_marker_handle_uffd_wp(): a uffd-wp marker is a none pte that
+ * remembers the protection: the missing-page path runs and maps the new
+ * page with uffd-wp.  Outside a uffd-wp VMA the marker is stale and
+ * simply cleared (pte_marker_clear), then the fault runs again.
+ */
+static vm_fault_t pte_marker_handle_uffd_wp(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+
+	if (!userfaultfd_wp(vma)) {
+		vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+		if (!vmf->pte)
+			return 0;
+		if (pte_same(ptep_get(vmf->pte), vmf->orig_pte))
+			pte_clear(vmf->pte);
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
+	}
+	return vma_is_anonymous(vma) ? do_anonymous_page(vmf) : do_fault(vmf);
+}
+
+/*
+ * handle_pte_marker(): a marker names no page.  Touching a guard one is
+ * SIGSEGV (read or write, GUP's fault too); a uffd-wp one is a none pte
+ * that remembers its protection.
  */
 static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
 {
@@ -473,6 +513,8 @@ static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
 
 	if (marker & PTE_MARKER_GUARD)
 		return VM_FAULT_SIGSEGV;
+	if (marker & PTE_MARKER_UFFD_WP)
+		return pte_marker_handle_uffd_wp(vmf);
 	mml_report(vmf->vma->vm_mm->machine, "fault on a pte marker %#lx that mmlab never makes at %#llx", marker,
 		   (unsigned long long)vmf->address);
 	return VM_FAULT_SIGBUS;
@@ -629,6 +671,8 @@ void set_pte_range(struct vm_fault *vmf, struct folio *folio, struct page *page,
 
 	if (write)
 		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+	if (pte_marker_uffd_wp(vmf->orig_pte))
+		entry = pte_mkuffd_wp(entry);
 	if (write && !(vma->vm_flags & VM_SHARED)) {
 		add_mm_counter(mm, MM_ANONPAGES, nr);
 		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
@@ -697,7 +741,8 @@ static vm_fault_t finish_fault(struct vm_fault *vmf)
 	bool whole;
 
 	if (pmd_none(pmdp_get(vmf->pmd))) {
-		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER) {
+		/* A registered VMA faults page by page: its uffd-wp bits and markers live in ptes. */
+		if (!cow && folio_order(folio) == HPAGE_PMD_ORDER && !userfaultfd_armed(vma)) {
 			ret = do_set_pmd(vmf, folio);
 			if (ret != VM_FAULT_FALLBACK)
 				return ret;
@@ -732,7 +777,9 @@ again:
 		page = vmf->page;
 		goto again;
 	}
-	if (nr == 1 && unlikely(!pte_none(ptep_get(vmf->pte)))) {
+	/* vmf_pte_changed(): a uffd-wp marker read before counts as none if it is still there. */
+	if (nr == 1 && unlikely(!pte_none(ptep_get(vmf->pte)) &&
+				!(pte_marker_uffd_wp(vmf->orig_pte) && pte_same(ptep_get(vmf->pte), vmf->orig_pte)))) {
 		ret = VM_FAULT_NOPAGE;
 	} else {
 		folio_ref_add(folio, (int)nr - 1);
@@ -779,7 +826,8 @@ static vm_fault_t do_read_fault(struct vm_fault *vmf)
 	struct folio *folio;
 	vm_fault_t ret;
 
-	if (vmf->vma->vm_ops->map_pages) {
+	/* should_fault_around(): never where uffd must see each page (WP markers, MINOR faults). */
+	if (vmf->vma->vm_ops->map_pages && !uffd_disable_fault_around(vmf->vma)) {
 		ret = do_fault_around(vmf);
 		if (ret)
 			return ret;
@@ -787,7 +835,7 @@ static vm_fault_t do_read_fault(struct vm_fault *vmf)
 	ret = __do_fault(vmf);
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return ret;
-	if ((ret & VM_FAULT_MAJOR) && vmf->vma->vm_ops->map_pages) {
+	if ((ret & VM_FAULT_MAJOR) && vmf->vma->vm_ops->map_pages && !uffd_disable_fault_around(vmf->vma)) {
 		/*
 		 * Linux drops mmap_lock while it reads and retries the fault
 		 * (VM_FAULT_RETRY); the retry's fault-around maps the window
@@ -1041,7 +1089,8 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 	if (!vmf.pmd)
 		return VM_FAULT_OOM;
 	vmf.orig_pmd = pmdp_get(vmf.pmd);
-	if (pmd_none(vmf.orig_pmd) &&
+	/* A registered VMA takes small pages (Linux asks the userfaultfd from the huge path too). */
+	if (pmd_none(vmf.orig_pmd) && !userfaultfd_armed(vma) &&
 	    thp_vma_allowable_order(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER)) {
 		vm_fault_t ret = do_huge_pmd_anonymous_page(&vmf);
 

@@ -6,6 +6,7 @@
  * under both tables' pte locks, allocating only outside them.
  */
 #include "mm/internal.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
@@ -169,7 +170,13 @@ static int copy_nonpresent_pte(struct vm_area_struct *dst_vma, struct vm_area_st
 		 */
 		pte_marker marker = pte_marker_get(entry) & PTE_MARKER_GUARD;
 
-		if (marker && !bug_enabled(m, BUG_FORK_DROPS_GUARD))
+		if (bug_enabled(m, BUG_FORK_DROPS_GUARD))
+			marker = 0;
+		/* A uffd-wp marker only into a uffd-wp VMA (EVENT_FORK): else the child's page is just none. */
+		if ((pte_marker_get(entry) & PTE_MARKER_UFFD_WP) &&
+		    (userfaultfd_wp(dst_vma) || bug_enabled(m, BUG_FORK_KEEPS_UFFD_WP_MARKER)))
+			marker |= PTE_MARKER_UFFD_WP;
+		if (marker)
 			set_pte_at(dst_vma->vm_mm, addr, dst_pte, make_pte_marker(marker));
 		return 0;
 	}
@@ -328,9 +335,11 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 
 	/*
 	 * vma_needs_copy(): only private anon pages must be copied now; the
-	 * child faults a file's pages in from the page cache itself.
+	 * child faults a file's pages in from the page cache itself -- unless
+	 * the child's VMA is uffd-wp, whose bits and markers only the page
+	 * tables hold.
 	 */
-	if (!src_vma->anon_vma)
+	if (!src_vma->anon_vma && !userfaultfd_wp(dst_vma))
 		return 0;
 
 	/*

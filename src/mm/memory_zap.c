@@ -9,6 +9,7 @@
  */
 #include "mm/internal.h"
 #include "mm/ksm.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
@@ -41,8 +42,14 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 	if (folio_test_large(folio) && max_nr > 1)
 		nr = folio_pte_batch(m, folio, pte, ptent, max_nr, NULL, NULL, NULL);
 	/* Each pte's dirty bit as it is cleared: a CPU may set one until then. */
-	for (int i = 0; i < nr; i++)
-		dirty |= pte_dirty(ptep_get_and_clear(pte + i));
+	for (int i = 0; i < nr; i++) {
+		pte_t old = ptep_get_and_clear(pte + i);
+
+		dirty |= pte_dirty(old);
+		/* zap_install_uffd_wp_if_needed(): a file page's protection outlives MADV_DONTNEED. */
+		if (!should_zap_markers(details))
+			pte_install_uffd_wp_if_needed(vma, addr + ((uint64_t)i << PAGE_SHIFT), pte + i, old);
+	}
 	tlb_flush_pte_range(tlb, addr, (uint64_t)nr << PAGE_SHIFT);
 	/* A file page written through this pte must be written back. */
 	if (!folio_test_anon(folio) && dirty)
@@ -80,7 +87,9 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 			 * it goes with its VMA only.  It names nothing to free.
 			 */
 			if (is_pte_marker(ptent)) {
-				if (should_zap_markers(details) || bug_enabled(mm->machine, BUG_DONTNEED_DROPS_GUARD))
+				/* uffd-wp markers of anon memory go with the (never populated) page. */
+				if (should_zap_markers(details) || bug_enabled(mm->machine, BUG_DONTNEED_DROPS_GUARD) ||
+				    (vma_is_anonymous(vma) && !is_guard_pte_marker(ptent)))
 					pte_clear(pte);
 				continue;
 			}

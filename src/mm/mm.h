@@ -466,6 +466,7 @@ typedef unsigned int vm_fault_t;
 #define FAULT_FLAG_UNSHARE	0x02u
 #define FAULT_FLAG_REMOTE	0x04u	/* GUP on behalf of another */
 #define FAULT_FLAG_USER		0x08u
+#define FAULT_FLAG_ALLOW_RETRY	0x10u	/* may sleep with mmap_lock dropped (a CPU's fault; handle_userfault) */
 
 struct vm_fault {
 	struct vm_area_struct *vma;

@@ -297,6 +297,8 @@ struct vm_area_struct {
 	const struct vm_operations_struct *vm_ops;	/* (C) the file's fault handlers; NULL for anon */
 	struct list_head shared;	/* (M+J) on vm_file->f_mapping->i_mmap (Linux: vma->shared.rb) */
 	struct mempolicy *vm_policy;	/* (M) mbind's; NULL: the task's.  A reference (mpol_get) */
+	/* (M) the userfaultfd registered here (VM_UFFD_* set), else NULL: Linux's vm_userfaultfd_ctx.ctx */
+	struct userfaultfd_ctx *vm_userfaultfd_ctx;
 };
 
 struct mm_struct {
@@ -534,6 +536,7 @@ enum mml_obj_kind {
 	OBJ_MTE_TAGS, OBJ_MMU_NOTIFIER, OBJ_MML_NOTIFIER, OBJ_DEVICE,
 	OBJ_INODE, OBJ_DENTRY, OBJ_FILE, OBJ_FILES, OBJ_XA_NODE, OBJ_KHUGEPAGED_SLOT, OBJ_MEMPOLICY, OBJ_HELD_MIGRATION,
 	OBJ_KSM_MM_SLOT, OBJ_KSM_RMAP_ITEM, OBJ_KSM_STABLE_NODE,
+	OBJ_UFFD,
 	NR_OBJ_KINDS
 };
 
@@ -700,6 +703,9 @@ struct mml_machine {
 	long next_held;			/* the next one's handle */
 	spinlock_t shmem_swaplist_lock;	/* (its own) guards shmem_swaplist */
 	struct list_head shmem_swaplist;	/* inode.i_swaplist: shmem inodes that may hold swap entries */
+	spinlock_t uffd_lock;		/* (its own, a leaf) guards uffds and next_ufd */
+	struct list_head uffds;		/* every userfaultfd handle not yet freed (fs/userfaultfd.c) */
+	uint32_t next_ufd;		/* the next handle's number */
 };
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */
@@ -713,6 +719,8 @@ struct mml_task {
 	int il_prev;			/* (C) the task's last interleave node (changed by the task alone) */
 	struct files_struct *files;	/* (C) descriptors, shared with the process's other threads */
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
+	/* (the task alone) userfaultfd events this call raised, waited for as it returns (Linux's uf lists) */
+	struct list_head uffd_events;
 };
 
 #endif /* MML_MM_TYPES_H */

@@ -79,6 +79,9 @@ bool vma_wants_writenotify(struct vm_area_struct *vma)
 	/* soft-dirty tracking (clear_refs 4) needs the write fault */
 	if (!(vma->vm_flags & VM_SOFTDIRTY))
 		return true;
+	/* so does uffd-wp: a write to a protected page must fault to report */
+	if (vma->vm_flags & VM_UFFD_WP)
+		return true;
 	return vma->vm_file && mapping_can_writeback(vma->vm_file->f_mapping);
 }
 

@@ -6,6 +6,7 @@
 #include "mm/internal.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
+#include "mm/userfaultfd_k.h"
 
 /* Models vma_soft_dirty_enabled(): tracking is on once VM_SOFTDIRTY is cleared. */
 static bool vma_soft_dirty_enabled(struct vm_area_struct *vma)
@@ -35,8 +36,11 @@ bool can_change_pte_writable(struct vm_area_struct *vma, uint64_t addr, pte_t pt
 }
 
 static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-			     uint64_t addr, uint64_t end, bool try_writable)
+			     uint64_t addr, uint64_t end, unsigned long cp_flags)
 {
+	bool try_writable = cp_flags & MM_CP_TRY_CHANGE_WRITABLE;
+	bool uffd_wp = cp_flags & MM_CP_UFFD_WP;
+	bool uffd_wp_resolve = cp_flags & MM_CP_UFFD_WP_RESOLVE;
 	pgprot_t newprot = vma->vm_page_prot;
 	long pages = 0;
 	spinlock_t *ptl;
@@ -48,8 +52,39 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	for (; addr < end; pte++, addr += PAGE_SIZE) {
 		pte_t old = ptep_get(pte), new;
 
+		if (pte_none(old)) {
+			/*
+			 * Only userfaultfd touches none ptes here: a write-protect
+			 * of an unpopulated page of a VMA that keeps markers
+			 * (file and shmem, or anon with WP_UNPOPULATED) leaves
+			 * one, so that the first access still reports.
+			 */
+			if (uffd_wp && userfaultfd_wp_use_markers(vma)) {
+				set_pte(pte, make_pte_marker(PTE_MARKER_UFFD_WP));
+				pages++;
+			}
+			continue;
+		}
 		if (!pte_present(old)) {
 			swp_entry_t entry = pte_to_swp_entry(old);
+
+			if (is_pte_marker_entry(entry)) {
+				/* Resolving drops a uffd-wp marker; the page reads as never populated again. */
+				if (uffd_wp_resolve && (pte_marker_get(entry) & PTE_MARKER_UFFD_WP)) {
+					pte_clear(pte);
+					pages++;
+				}
+				continue;
+			}
+			if (is_swap_pte(old) && (uffd_wp || uffd_wp_resolve)) {
+				/* Swap and migration entries keep the bit until they map again. */
+				new = uffd_wp ? pte_swp_mkuffd_wp(old) : pte_swp_clear_uffd_wp(old);
+				if (!pte_same(new, old)) {
+					set_pte(pte, new);
+					pages++;
+				}
+				old = new;
+			}
 
 			/* A migration entry keeps no rights the VMA may have lost: not writable now. */
 			if (is_swap_pte(old) && is_writable_migration_entry(entry)) {
@@ -68,6 +103,10 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		/* The walker may set accessed/dirty meanwhile: never lose them. */
 		do {
 			new = pte_modify(old, newprot);
+			if (uffd_wp)
+				new = pte_mkuffd_wp(new);
+			else if (uffd_wp_resolve)
+				new = pte_clear_uffd_wp(new);
 			if (try_writable && !pte_write(new) && can_change_pte_writable(vma, addr, new))
 				new = pte_mkwrite_novma(new);
 		} while (!pte_same(old, new) && !ptep_cmpxchg(pte, &old, new));
@@ -81,7 +120,7 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 }
 
 static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pud_t *pud,
-			     uint64_t addr, uint64_t end, bool try_writable)
+			     uint64_t addr, uint64_t end, unsigned long cp_flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pmd_t *pmd = pmd_offset(mm->machine, pud, addr);
@@ -99,10 +138,18 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			mmu_notifier_invalidate_range_start(&range);
 		}
 		if (pmd_trans_huge(pmdp_get(pmd))) {
-			if (next - addr != HPAGE_PMD_SIZE) {
+			/* uffd-wp works on ptes here (Linux keeps a huge pmd, with its own bit). */
+			if (next - addr != HPAGE_PMD_SIZE || (cp_flags & (MM_CP_UFFD_WP | MM_CP_UFFD_WP_RESOLVE))) {
 				__split_huge_pmd(vma, pmd, addr, false);
+				/*
+				 * A file's leaf leaves a none pmd: the ptes to protect
+				 * are markers now (change_pmd_prepare), in a new table.
+				 */
+				if ((cp_flags & MM_CP_UFFD_WP) && userfaultfd_wp_use_markers(vma) &&
+				    pmd_none(pmdp_get(pmd)) && __pte_alloc(mm, pmd))
+					continue;
 			} else {
-				long n = change_huge_pmd(tlb, vma, pmd, addr, try_writable);
+				long n = change_huge_pmd(tlb, vma, pmd, addr, cp_flags & MM_CP_TRY_CHANGE_WRITABLE);
 
 				pages += n;
 				if (n)
@@ -111,7 +158,7 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		}
 		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
 			continue;
-		pages += change_pte_range(tlb, vma, pmd, addr, next, try_writable);
+		pages += change_pte_range(tlb, vma, pmd, addr, next, cp_flags);
 	} while (pmd++, addr = next, addr != end);
 	if (range.mm)
 		mmu_notifier_invalidate_range_end(&range);
@@ -119,7 +166,7 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 }
 
 static long change_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pgd_t *pgd,
-			     uint64_t addr, uint64_t end, bool try_writable)
+			     uint64_t addr, uint64_t end, unsigned long cp_flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pud_t *pud = pud_offset(mm->machine, pgd, addr);
@@ -130,16 +177,19 @@ static long change_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		next = pud_addr_end(addr, end);
 		if (pud_no_table(mm, pudp_get(pud), addr, "change_protection"))
 			continue;
-		pages += change_pmd_range(tlb, vma, pud, addr, next, try_writable);
+		pages += change_pmd_range(tlb, vma, pud, addr, next, cp_flags);
 	} while (pud++, addr = next, addr != end);
 	return pages;
 }
 
-/* change_protection(): apply vma->vm_page_prot to [start, end); the entries changed. */
-long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+/*
+ * change_protection(): apply vma->vm_page_prot to [start, end), and with
+ * MM_CP_UFFD_WP / MM_CP_UFFD_WP_RESOLVE set or clear the uffd-wp bit (and
+ * markers); the entries changed.
+ */
+long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end,
+		       unsigned long cp_flags)
 {
-	/* vma_wants_manual_pte_write_upgrade() */
-	bool try_writable = vma->vm_flags & VM_WRITE;
 	pgd_t *pgd = pgd_offset(vma->vm_mm, start);
 	uint64_t addr = start, next;
 	long pages = 0;
@@ -150,7 +200,7 @@ long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint6
 		next = pgd_addr_end(addr, end);
 		if (pgd_none(pgdp_get(pgd)))
 			continue;
-		pages += change_pud_range(tlb, vma, pgd, addr, next, try_writable);
+		pages += change_pud_range(tlb, vma, pgd, addr, next, cp_flags);
 	} while (pgd++, addr = next, addr != end);
 	return pages;
 }
@@ -188,7 +238,8 @@ static int mprotect_fixup(struct mmu_gather *tlb, struct vm_area_struct *vma, ui
 	}
 	if ((oldflags & VM_ACCOUNT) && !(newflags & VM_ACCOUNT))
 		vm_unacct_memory(m, nrpages);
-	change_protection(tlb, vma, start, end);
+	/* vma_wants_manual_pte_write_upgrade() */
+	change_protection(tlb, vma, start, end, (vma->vm_flags & VM_WRITE) ? MM_CP_TRY_CHANGE_WRITABLE : 0);
 	/* A locked private VMA made writable takes its copies now, not at the first write. */
 	if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) == VM_LOCKED && (newflags & VM_WRITE))
 		populate_vma_page_range(vma, start, end);

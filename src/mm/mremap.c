@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
 /* Linux's values (<linux/mman.h>); the C library names them only with _GNU_SOURCE. */
@@ -71,6 +72,8 @@ static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_a
 	pte_t *old_pte, *new_pte;
 	bool flush = false;
 	uint64_t start = old_addr;
+	/* vma_has_uffd_without_event_remap(): mmlab has no UFFD_EVENT_REMAP, so any registration. */
+	bool need_clear_uffd_wp = vma->vm_userfaultfd_ctx != NULL;
 
 	old_pte = pte_offset_map_lock(mm, old_pmd, old_addr, &old_ptl);
 	if (!old_pte)
@@ -90,6 +93,11 @@ static void move_ptes(struct vm_area_struct *vma, pmd_t *old_pmd, uint64_t old_a
 			continue;
 		if (pte_hw_valid(pte))
 			flush = true;
+		/* The new VMA will not be registered: its monitor never heard of the move. */
+		if (need_clear_uffd_wp && pte_marker_uffd_wp(pte))
+			continue;
+		if (need_clear_uffd_wp)
+			pte = pte_present(pte) ? pte_clear_uffd_wp(pte) : pte_swp_clear_uffd_wp(pte);
 		/* move_soft_dirty_pte(): a moved page counts as written for soft-dirty trackers. */
 		pte = pte_present(pte) ? pte_mksoft_dirty(pte) : pte_swp_mksoft_dirty(pte);
 		/*
@@ -162,7 +170,7 @@ static bool move_normal_pmd(struct vm_area_struct *vma, uint64_t old_addr, pmd_t
 	bool moved = false;
 	pmd_t pmd;
 
-	if ((vma->vm_flags & VM_UFFD_WP) || !pmd_none(pmdp_get(new_pmd)))
+	if (vma->vm_userfaultfd_ctx || !pmd_none(pmdp_get(new_pmd)))
 		return false;
 	old_ptl = pmd_lock(mm, old_pmd);
 	new_ptl = pmd_lockptr(mm, new_pmd);
@@ -267,6 +275,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 		return -ENOMEM;
 	}
 	moved = move_page_tables(vma, old_addr, new_vma, new_addr, old_len);
+	if (moved == old_len)
+		mremap_userfaultfd_prep(new_vma);
 	/*
 	 * vrm_stat_account(): the new range counts as locked; the munmap of
 	 * the old one (or of the new, if the move failed) takes its part off.

@@ -97,6 +97,10 @@ long memfd_fcntl(struct file *file, int cmd, long arg);
 /* The file's charge for pages more (the commit, the mount's size): false if refused. */
 bool shmem_charge(struct inode *inode, long pages);
 void shmem_uncharge(struct inode *inode, long pages);
+/* userfaultfd: UFFDIO_COPY / _ZEROPAGE's new page in the cache, its undo, UFFDIO_CONTINUE's lookup */
+int shmem_mfill_folio(struct inode *inode, unsigned long index, const void *src, struct folio **foliop);
+void shmem_mfill_folio_undo(struct inode *inode, struct folio *folio);
+struct folio *shmem_continue_folio(struct inode *inode, unsigned long index, int *err);
 /* The folio at index, swapped in if need be, locked and referenced; NULL: a hole (*err 0) or -errno. */
 struct folio *shmem_get_folio_noalloc(struct inode *inode, unsigned long index, int *err);
 

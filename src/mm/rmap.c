@@ -44,6 +44,7 @@
  *   a large folio's mapcount lock (folio_lock_large_mapcount, under a pte or pmd lock): a leaf
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
  *   bit-wait table mutexes (folio lock waits, MMF_OOM_REAPING, KSWAPD_WAKE, KHUGEPAGED_WAKE, KSMD_WAKE, notifier seq): leaves
+ *   mm->mmap_lock -> userfaultfd ctx->lock (also alone) -> bit-wait table mutexes (a waiter's wake_up_var); machine->uffd_lock: a leaf
  *
  * Anon_vma objects are freed after an RCU grace period, so that a walker
  * holding only RCU can safely look at folio->mapping (SLAB_TYPESAFE_BY_RCU

@@ -20,6 +20,7 @@
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/pagemap.h"
+#include "mm/userfaultfd_k.h"
 
 enum sgp_type {
 	SGP_READ,	/* a hole reads as zeros: nothing is allocated */
@@ -330,6 +331,22 @@ static vm_fault_t shmem_fault(struct vm_fault *vmf)
 	struct folio *folio;
 	int err;
 
+	/*
+	 * shmem_get_folio_gfp()'s userfaultfd part: a page in the cache (or
+	 * in swap) is a MINOR fault for a MINOR registration; none at all is
+	 * a MISSING one.  Asked before the invalidate_lock, which a sleeper
+	 * must not hold; handle_userfault looks at the pte again.
+	 */
+	if (userfaultfd_armed(vmf->vma)) {
+		void *entry = filemap_get_entry(inode->i_mapping, vmf->pgoff);
+
+		if (entry && !xa_is_value(entry))
+			folio_put(inode->i_sb->machine, entry);
+		if (entry && userfaultfd_minor(vmf->vma))
+			return handle_userfault(vmf, VM_UFFD_MINOR);
+		if (!entry && userfaultfd_missing(vmf->vma))
+			return handle_userfault(vmf, VM_UFFD_MISSING);
+	}
 	/* A hole being punched is not filled again meanwhile. */
 	down_read(&inode->i_mapping->invalidate_lock);
 	folio = shmem_get_folio(inode, vmf->pgoff, SGP_CACHE, 0, vmf, &err);
@@ -805,4 +822,73 @@ long memfd_fcntl(struct file *file, int cmd, long arg)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* ---- userfaultfd ---------------------------------------------------------------- */
+
+/*
+ * The first half of shmem_mfill_atomic_pte(): a new folio holding src's
+ * page (zeros for NULL: UFFDIO_ZEROPAGE) goes into the cache at index,
+ * locked and referenced for the caller, who maps it or undoes it with
+ * shmem_mfill_folio_undo.  -EFAULT past the end of the file, -EEXIST if
+ * the cache has the page (or its swap entry), -ENOSPC, -ENOMEM.
+ */
+int shmem_mfill_folio(struct inode *inode, unsigned long index, const void *src, struct folio **foliop)
+{
+	struct mml_machine *m = inode->i_sb->machine;
+	struct folio *folio;
+	void *entry;
+	int err;
+
+	if (((uint64_t)index << PAGE_SHIFT) >= (uint64_t)i_size_read(inode))
+		return -EFAULT;
+	entry = filemap_get_entry(inode->i_mapping, index);
+	if (entry) {
+		if (!xa_is_value(entry))
+			folio_put(m, entry);
+		return -EEXIST;
+	}
+	if (!shmem_charge(inode, 1))
+		return -ENOMEM;
+	folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE | (src ? 0 : __GFP_ZERO), 0);
+	if (!folio) {
+		shmem_uncharge(inode, 1);
+		return -ENOMEM;
+	}
+	if (src)
+		page_data_copy(folio_address(m, folio), src, PAGE_SIZE);
+	__folio_set_swapbacked(folio);
+	folio_mark_uptodate(folio);
+	__folio_set_dirty(folio);
+	err = filemap_add_folio(inode->i_mapping, folio, index);
+	if (err) {
+		shmem_uncharge(inode, 1);
+		folio_put(m, folio);
+		return err;
+	}
+	*foliop = folio;
+	return 0;
+}
+
+/* The page could not be mapped (-EEXIST in the pte): it leaves the cache again, locked and referenced. */
+void shmem_mfill_folio_undo(struct inode *inode, struct folio *folio)
+{
+	struct mml_machine *m = inode->i_sb->machine;
+
+	filemap_remove_folio(folio);
+	shmem_uncharge(inode, 1);
+	folio_unlock(folio);
+	folio_put(m, folio);
+}
+
+/* UFFDIO_CONTINUE's lookup (shmem_get_folio with SGP_NOALLOC): the cached page, locked and referenced, or NULL. */
+struct folio *shmem_continue_folio(struct inode *inode, unsigned long index, int *err)
+{
+	struct folio *folio = ((uint64_t)index << PAGE_SHIFT) < (uint64_t)i_size_read(inode) ?
+			      shmem_get_folio_noalloc(inode, index, err) : NULL;
+
+	/* Linux: a hole, or a page past the end, is EFAULT for UFFDIO_CONTINUE */
+	if (!folio && (!*err || *err == -EINVAL))
+		*err = -EFAULT;
+	return folio;
 }

@@ -131,14 +131,17 @@ static inline bool is_pfn_swap_entry(swp_entry_t e)
 /*
  * PTE markers: a non-present pte that names no page and no slot, only a
  * set of marker bits in its offset (Linux's pte_marker).  mmlab makes
- * one kind, PTE_MARKER_GUARD (MADV_GUARD_INSTALL: any access faults
- * with SIGSEGV, GUP fails); the uffd-wp and poison bits keep Linux's
- * places so that the guard bit is the one Linux has.  A marker holds no
+ * two kinds: PTE_MARKER_GUARD (MADV_GUARD_INSTALL: any access faults
+ * with SIGSEGV, GUP fails) and PTE_MARKER_UFFD_WP (a write-protected
+ * page of a uffd-wp VMA that is not populated: file and shmem pages
+ * unmapped or never mapped, anon ones with UFFD_FEATURE_WP_UNPOPULATED;
+ * a fault there runs as on a none pte and maps the page uffd-wp).  The
+ * poison bit keeps Linux's place.  A marker holds no
  * reference, no mapcount, no swap count and counts in no rss: faults,
  * zap, fork, mremap, mprotect and the walks of views must know it.
  */
 typedef unsigned long pte_marker;
-#define PTE_MARKER_UFFD_WP	(1UL << 0)	/* not made by mmlab (no userfaultfd) */
+#define PTE_MARKER_UFFD_WP	(1UL << 0)	/* a write-protected unpopulated page (userfaultfd) */
 #define PTE_MARKER_POISONED	(1UL << 1)	/* not made by mmlab (no hwpoison) */
 #define PTE_MARKER_GUARD	(1UL << 2)
 #define PTE_MARKER_MASK		(PTE_MARKER_GUARD | PTE_MARKER_POISONED | PTE_MARKER_UFFD_WP)

@@ -7,6 +7,7 @@
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
+#include "mm/userfaultfd_k.h"
 
 __thread struct mml_task *current;
 
@@ -19,6 +20,9 @@ void op_enter(struct mml_machine *m, struct mml_task *t)
 
 long op_exit_task(struct mml_task *t, long ret)
 {
+	/* userfaultfd events this call raised: wait until they are read, holding no lock. */
+	if (!list_empty(&t->uffd_events))
+		userfaultfd_events_complete(t);
 	return op_exit(t->machine, fatal_signal_pending(t) ? -EINTR : ret);
 }
 
@@ -87,6 +91,9 @@ int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
 	if (ret)
 		return (int)ret;
 	down_write(&mm->mmap_lock);
+	/* userfaultfd_unmap_prep(): the whole range, before any of it goes (errors then send nothing). */
+	if (PAGE_ALIGNED(addr) && addr < TASK_SIZE && len && len <= TASK_SIZE - addr)
+		userfaultfd_unmap_prep(mm, addr, addr + PAGE_ALIGN(len));
 	ret = do_munmap(mm, addr, len);
 	up_write(&mm->mmap_lock);
 	return (int)op_exit_task(t, ret);

@@ -216,7 +216,7 @@ static void show_smap_vma_flags(FILE *out, struct vm_area_struct *vma)
 		{ VM_LOCKONFAULT, "lf" }, { VM_ACCOUNT, "ac" }, { VM_NORESERVE, "nr" }, { VM_HUGETLB, "ht" },
 		{ VM_SYNC, "sf" }, { VM_WIPEONFORK, "wf" }, { VM_DONTDUMP, "dd" }, { VM_MTE, "mt" },
 		{ VM_MTE_ALLOWED, "" }, { VM_SOFTDIRTY, "sd" }, { VM_MIXEDMAP, "mm" }, { VM_HUGEPAGE, "hg" },
-		{ VM_NOHUGEPAGE, "nh" }, { VM_MERGEABLE, "mg" }, { VM_UFFD_MISSING, "um" }, { VM_UFFD_WP, "uw" },
+		{ VM_NOHUGEPAGE, "nh" }, { VM_MERGEABLE, "mg" }, { VM_UFFD_MISSING, "um" }, { VM_UFFD_WP, "uw" }, { VM_UFFD_MINOR, "ui" },
 	};
 
 	fprintf(out, "VmFlags:");
@@ -448,6 +448,8 @@ static uint64_t pagemap_pte(struct vm_area_struct *vma, uint64_t addr, pte_t pte
 			flags |= MML_PM_UFFD_WP;
 		if (is_guard_swp_entry(entry))
 			flags |= MML_PM_GUARD_REGION;
+		if (is_pte_marker_entry(entry) && (pte_marker_get(entry) & PTE_MARKER_UFFD_WP))
+			flags |= MML_PM_UFFD_WP;
 	}
 	if (vma->vm_flags & VM_SOFTDIRTY)
 		flags |= MML_PM_SOFT_DIRTY;

@@ -155,6 +155,9 @@ static bool vmas_mergeable(struct vm_area_struct *a, struct vm_area_struct *b)
 		return false;
 	if ((a->vm_flags & special) || a->vm_file != b->vm_file || !mpol_equal(a->vm_policy, b->vm_policy))
 		return false;
+	/* is_mergeable_vm_userfaultfd_ctx() */
+	if (a->vm_userfaultfd_ctx != b->vm_userfaultfd_ctx)
+		return false;
 	if (a->vm_pgoff + vma_pages(a) != b->vm_pgoff)
 		return false;
 	if (!a->anon_vma && b->anon_vma)

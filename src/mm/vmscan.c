@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "mm/internal.h"
+#include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
 struct referenced_arg {
@@ -176,7 +177,8 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		}
 
 		if (!folio_test_anon(folio)) {
-			/* A file's page: the cache keeps it; the pte just goes. */
+			/* A file's page: the cache keeps it; the pte just goes (a uffd-wp one leaves a marker). */
+			pte_install_uffd_wp_if_needed(vma, pvmw.address, pvmw.pte, pteval);
 			add_mm_counter(mm, mm_counter_file(folio), -1);
 			goto discard;
 		}
@@ -224,9 +226,12 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		swp_pte = swp_entry_to_pte(entry);
 		if (exclusive)
 			swp_pte = pte_swp_mkexclusive(swp_pte);
-		if (pte_soft_dirty(pteval) && !bug_enabled(m, BUG_SWAP_DROPS_SOFT_DIRTY))
+		/* A device-exclusive entry keeps its bits in the swap format (Linux 6.15+ reads them so). */
+		if ((pte_present(pteval) ? pte_soft_dirty(pteval) : pte_swp_soft_dirty(pteval)) &&
+		    !bug_enabled(m, BUG_SWAP_DROPS_SOFT_DIRTY))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
-		if (pte_uffd_wp(pteval))
+		if ((pte_present(pteval) ? pte_uffd_wp(pteval) : pte_swp_uffd_wp(pteval)) &&
+		    !bug_enabled(m, BUG_SWAP_DROPS_UFFD_WP))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
 		add_mm_counter(mm, MM_ANONPAGES, -1);

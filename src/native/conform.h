@@ -62,6 +62,9 @@ struct cf_stat {
 	int64_t size, blocks, nlink;
 };
 
+struct cf_uffd;
+struct uffd_msg;
+
 struct cf_backend {
 	const char *name;		/* "mmlab", "linux" */
 	void *priv;
@@ -177,6 +180,25 @@ struct cf_backend {
 	 * the page's move_pages status in *status.
 	 */
 	int64_t (*numa)(struct cf_backend *b, int task, const struct cf_numa *c, int *status);
+	/*
+	 * A userfaultfd statement (kind SCN_OP_UFFD_*, SCN_OP_EXPECT_UFFD):
+	 * new by task, with flags the features: a handle >= 0 or -errno;
+	 * the others on handle h: what the statement judges (a fill that
+	 * did part of the range is -EAGAIN), serve (value messages, page
+	 * the bytes a missing fault gets), join (the messages answered),
+	 * expect (0 and *msg, or -EAGAIN: none; a fork message's child in
+	 * *child, a handle).  -CF_SKIP with b->why when the side cannot.
+	 */
+	int64_t (*uffd)(struct cf_backend *b, int task, const struct cf_uffd *c, struct uffd_msg *msg, int *child);
+};
+
+struct cf_uffd {
+	enum scn_op_kind kind;
+	int h;			/* the userfaultfd's handle (not for new) */
+	uint64_t addr, len;
+	long flags;		/* new: features; register: modes; fills: modes */
+	int64_t value;		/* writeprotect: 0 or 1; serve: the messages */
+	const unsigned char *page;	/* copy: len bytes; serve: one page */
 };
 
 /* What one statement showed on one side. */

@@ -1034,6 +1034,16 @@ static void handle(int sock, const struct cf_req *q, int fd)
 		if (rep.ret < 0)
 			rep.ret = -errno;
 		break;
+	case CF_REQ_UFFD: {
+		static struct uffd_msg msg;
+
+		rep.ret = cf_driver_uffd(q, pat, rep.why, &msg);
+		if (q->arg == SCN_OP_EXPECT_UFFD && rep.ret == 0) {
+			rep.n = sizeof(msg);
+			data = &msg;
+		}
+		break;
+	}
 	default:
 		rep.ret = -ENOSYS;
 		break;

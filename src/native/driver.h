@@ -20,5 +20,8 @@ void cf_uring_pool_forget(void);
 int64_t cf_pin_uring(const struct cf_req *q, char *why, int64_t *fdnum, uint64_t *pfns,
 		     struct io_uring_params *par);
 int64_t cf_pin_vmsplice(const struct cf_req *q, char *why, int *fd, uint64_t *pfns);
+/* driver_uffd.c: a uffd statement in this process (proto.h's CF_REQ_UFFD) */
+struct uffd_msg;
+int64_t cf_driver_uffd(const struct cf_req *q, const unsigned char *pat, char *why, struct uffd_msg *msg);
 
 #endif

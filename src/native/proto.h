@@ -45,6 +45,10 @@ enum cf_req_op {
 	CF_REQ_LOCK,		/* mlock's family: arg = its SCN_OP_* kind, arg2 = flags,
 				   addr, len (setrlimit: the limit) */
 	CF_REQ_PRCTL,		/* prctl(arg, len): ret = what it returns */
+	CF_REQ_UFFD,		/* a uffd statement: arg = its SCN_OP_* kind, fd = the userfaultfd,
+				   arg2 = features or modes, off = wp or the messages to serve,
+				   addr, len; payload: copy's bytes, serve's page;
+				   answer payload: expect's struct uffd_msg */
 };
 
 struct cf_req {

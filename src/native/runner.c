@@ -71,6 +71,8 @@ struct host {
 	int cpu;		/* where every host task runs */
 	int nodes;		/* the host's NUMA nodes with memory */
 	int machine_nodes;	/* the scenario's machine's (machine nodes=N) */
+	struct { int task, fd; } uffd[64];	/* userfaultfds by handle: the task that reads it, its number there */
+	int nuffd;
 };
 
 static struct host *H(struct cf_backend *b)
@@ -899,6 +901,44 @@ static int host_ksm_stat(struct cf_backend *b, int task, const char *field, long
 	return cf_host_ksm_stat(b, H(b)->task[task].pid, field, v);
 }
 
+static int host_uffd_handle(struct host *h, int task, int fd)
+{
+	if (h->nuffd == 64)
+		return -1;
+	h->uffd[h->nuffd].task = task;
+	h->uffd[h->nuffd].fd = fd;
+	return h->nuffd++;
+}
+
+/* The uffd statements, in the process that made the userfaultfd (a fork message's child too). */
+static int64_t host_uffd(struct cf_backend *b, int task, const struct cf_uffd *c, struct uffd_msg *msg, int *child)
+{
+	struct host *h = H(b);
+	struct cf_req q = { .op = CF_REQ_UFFD, .arg = c->kind, .arg2 = c->flags, .addr = c->addr, .len = c->len,
+			    .off = c->value };
+	int64_t r;
+
+	if (c->kind != SCN_OP_UFFD_NEW) {
+		if (c->h < 0 || c->h >= h->nuffd)
+			return -EBADF;
+		task = h->uffd[c->h].task;
+		q.fd = h->uffd[c->h].fd;
+	}
+	if (c->kind == SCN_OP_UFFD_COPY || c->kind == SCN_OP_UFFD_SERVE) {
+		q.patn = c->kind == SCN_OP_UFFD_SERVE ? 4096 : (uint32_t)c->len;
+		if (c->len > (1 << 16) && c->kind == SCN_OP_UFFD_COPY) {
+			snprintf(b->why, sizeof(b->why), "a copy of more than 64 KiB");
+			return -CF_SKIP;
+		}
+	}
+	r = call(b, task, &q, c->page, -1, msg, c->kind == SCN_OP_EXPECT_UFFD ? sizeof(*msg) : 0, NULL);
+	if (c->kind == SCN_OP_UFFD_NEW && r >= 0)
+		return host_uffd_handle(h, task, (int)r);
+	if (c->kind == SCN_OP_EXPECT_UFFD && r == 0 && msg->event == UFFD_EVENT_FORK)
+		*child = host_uffd_handle(h, task, (int)msg->arg.fork.ufd);
+	return r;
+}
+
 /* The runner writes the scenario process's /proc/PID/clear_refs itself (root, its parent). */
 static int host_clear_refs(struct cf_backend *b, int task, int type)
 {
@@ -1105,6 +1145,7 @@ void cf_host_init(struct cf_backend *b, int timeout_ms)
 	b->clear_refs = host_clear_refs;
 	b->lock = host_lock;
 	b->process_madvise = host_process_madvise;
+	b->uffd = host_uffd;
 }
 
 void cf_host_free(struct cf_backend *b)

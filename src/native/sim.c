@@ -24,6 +24,7 @@
 #include "mmlab.h"
 #include "native/conform.h"
 #include "native/host.h"
+#include "scenario/command.h"
 
 struct sim {
 	struct mml_machine *m;
@@ -33,6 +34,10 @@ struct sim {
 	int npin, cappin;
 	int *swap;			/* device ids; -1 once swapped off */
 	int nswap, capswap;
+	/* userfaultfds by handle, and the server of each (NULL: none) */
+	struct mml_uffd *uffd[64];
+	struct scn_uffd_server *srv[64];
+	int nuffd;
 };
 
 static struct sim *S(struct cf_backend *b)
@@ -77,6 +82,9 @@ static const char *sim_stop(struct cf_backend *b)
 	struct sim *s = S(b);
 	int i, ret;
 
+	/* Servers stop first (their userfaultfds go with the processes, or at power-off). */
+	for (i = 0; i < s->nuffd; i++)
+		scn_uffd_server_free(s->srv[i]);
 	for (i = s->ntask - 1; i >= 0; i--)
 		if (s->task[i])
 			mml_exit(s->task[i]);
@@ -476,6 +484,72 @@ static int sim_clear_refs(struct cf_backend *b, int task, int type)
 	return mml_clear_refs(S(b)->task[task], type);
 }
 
+/* A fill's result as the statement judges it: part of the range is the ioctl's EAGAIN. */
+static int64_t fill_result(long r, uint64_t len)
+{
+	return r >= 0 && (uint64_t)r < len ? -EAGAIN : r >= 0 ? 0 : r;
+}
+
+/* The handle of u, made if new (a fork message's child); -1 if the table is full. */
+static int sim_uffd_handle(struct sim *s, struct mml_uffd *u)
+{
+	for (int i = 0; i < s->nuffd; i++)
+		if (s->uffd[i] == u)
+			return i;
+	if (s->nuffd == 64)
+		return -1;
+	s->uffd[s->nuffd] = u;
+	return s->nuffd++;
+}
+
+static int64_t sim_uffd(struct cf_backend *b, int task, const struct cf_uffd *c, struct uffd_msg *msg, int *child)
+{
+	struct sim *s = S(b);
+	struct mml_uffd *u = c->kind == SCN_OP_UFFD_NEW || c->h < 0 || c->h >= s->nuffd ? NULL : s->uffd[c->h];
+	long r;
+
+	switch (c->kind) {
+	case SCN_OP_UFFD_NEW:
+		if (s->nuffd == 64)
+			return -ENOMEM;
+		r = mml_uffd_new(s->task[task], (uint64_t)c->flags, &u);
+		return r < 0 ? r : sim_uffd_handle(s, u);
+	case SCN_OP_UFFD_REGISTER:
+		return mml_uffd_register(u, c->addr, c->len, (uint64_t)c->flags);
+	case SCN_OP_UFFD_UNREGISTER:
+		return mml_uffd_unregister(u, c->addr, c->len);
+	case SCN_OP_UFFD_WRITEPROTECT:
+		return mml_uffd_writeprotect(u, c->addr, c->len, (int)c->value);
+	case SCN_OP_UFFD_COPY:
+		return fill_result(mml_uffd_copy(u, c->addr, c->page, c->len, (uint64_t)c->flags), c->len);
+	case SCN_OP_UFFD_ZEROPAGE:
+		return fill_result(mml_uffd_zeropage(u, c->addr, c->len, (uint64_t)c->flags), c->len);
+	case SCN_OP_UFFD_CONTINUE:
+		return fill_result(mml_uffd_continue(u, c->addr, c->len, (uint64_t)c->flags), c->len);
+	case SCN_OP_UFFD_SERVE:
+		scn_uffd_server_free(s->srv[c->h]);
+		s->srv[c->h] = scn_uffd_serve(u, (int)c->value, c->page);
+		return s->srv[c->h] ? 0 : -ENOMEM;
+	case SCN_OP_UFFD_JOIN:
+		return s->srv[c->h] ? scn_uffd_join(s->srv[c->h], false) : -EINVAL;
+	case SCN_OP_UFFD_CLOSE:
+		r = mml_uffd_free(u);
+		scn_uffd_server_free(s->srv[c->h]);
+		s->srv[c->h] = NULL;
+		s->uffd[c->h] = NULL;
+		return r;
+	default:
+		if (!scn_uffd_next_msg(s->srv[c->h], msg) && (r = mml_uffd_read_event(u, msg)) < 0)
+			return r;
+		if (msg->event == UFFD_EVENT_FORK) {
+			struct mml_uffd *cu = mml_uffd_get(s->m, msg->arg.fork.ufd);
+
+			*child = cu ? sim_uffd_handle(s, cu) : -1;
+		}
+		return 0;
+	}
+}
+
 static int sim_lock(struct cf_backend *b, int task, enum scn_op_kind kind, uint64_t addr, uint64_t len, long flags)
 {
 	struct mml_task *t = S(b)->task[task];
@@ -613,6 +687,7 @@ void cf_sim_init(struct cf_backend *b)
 	b->clear_refs = sim_clear_refs;
 	b->lock = sim_lock;
 	b->process_madvise = sim_process_madvise;
+	b->uffd = sim_uffd;
 }
 
 void cf_sim_free(struct cf_backend *b)

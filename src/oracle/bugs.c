@@ -211,6 +211,18 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"zap_nonpresent_ptes keeps pte markers unless the caller passes ZAP_FLAG_DROP_MARKER (unmap_vmas, at munmap and exit); the guard-region series (6.13) relies on it, as uffd-wp markers did since 5.19, and selftests/mm/guard-regions.c checks that MADV_DONTNEED leaves the guards",
 		"--guard",
 	},
+	[BUG_SWAP_DROPS_UFFD_WP] = {
+		"swap-drops-uffd-wp",
+		"reclaim turns a write-protected pte into a swap entry without the uffd-wp bit: swapped back in, the page takes a write the monitor never hears of",
+		"the swap pte's uffd-wp bit came with \"userfaultfd: wp: support swap and page migration\" (Linux 5.7); before, a uffd-wp page that went to swap lost its protection; selftests/mm/uffd-unit-tests.c checks that \"uffd-wp should persist even swapped out\"",
+		"--uffd --ram 2M --swap 1M",
+	},
+	[BUG_FORK_KEEPS_UFFD_WP_MARKER] = {
+		"fork-keeps-uffd-wp-marker",
+		"fork without UFFD_FEATURE_EVENT_FORK copies uffd-wp pte markers into the child, whose VMA is not registered: markers where none may be",
+		"copy_pte_marker copied PTE_MARKER_UFFD_WP whatever the child's VMA until \"mm/uffd: fix pte marker when fork() without fork event\" (Linux 6.2)",
+		"--uffd",
+	},
 	[BUG_MUNLOCK_STRANDS] = {
 		"munlock-strands-unevictable",
 		"munlock clears PG_mlocked of a folio's last lock but leaves the folio on the unevictable list: reclaim never sees it again, though nothing locks it",

@@ -15,6 +15,7 @@
 #include "fs/fs.h"
 #include "mm/internal.h"
 #include "mm/ksm.h"
+#include "mm/userfaultfd_k.h"
 
 struct check_state {
 	struct mml_machine *m;
@@ -45,6 +46,7 @@ enum invariant {
 	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
 	INV_COMMIT,		/* Committed_AS = the VM_ACCOUNT VMAs' pages + shmem's charges */
 	INV_KSM,		/* KSM folios: read-only ptes, never exclusive or pinned, the stable tree adds up */
+	INV_UFFD,		/* uffd-wp bits and markers only where a uffd-wp registration holds them */
 };
 
 #define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
@@ -153,9 +155,17 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 
 		/*
 		 * A pte marker names no page and no slot: no rss, no swap count.
-		 * mmlab makes guard markers only, in VMAs that may hold them,
-		 * with an anon_vma (what makes fork copy them: vma_needs_copy).
+		 * A uffd-wp marker lies only where write-protecting a none pte
+		 * leaves one (userfaultfd_wp_use_markers): a uffd-wp VMA of a
+		 * file, or of anon memory with WP_UNPOPULATED.
 		 */
+		if (is_pte_marker_entry(entry) && swp_offset(entry) == PTE_MARKER_UFFD_WP) {
+			if (!userfaultfd_wp_use_markers(vma))
+				FAIL(st, INV_UFFD, "mm %d: uffd-wp marker at %#llx in a VMA that holds none (flags %#lx)",
+				     mm->tgid, (unsigned long long)addr, (unsigned long)vma->vm_flags);
+			return;
+		}
+		/* Guard markers, in VMAs that may hold them, with an anon_vma (what makes fork copy them). */
 		if (is_pte_marker_entry(entry)) {
 			if (swp_offset(entry) != PTE_MARKER_GUARD || (vma->vm_flags & (VM_SPECIAL | VM_HUGETLB)) ||
 			    !vma->anon_vma)
@@ -185,6 +195,9 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 			     pfn_valid(m, pfn) && folio_test_locked(page_folio(pfn_to_page(m, pfn))) ? "" : "un");
 			return;
 		}
+		if (pte_swp_uffd_wp(pte) && !userfaultfd_wp(vma))
+			FAIL(st, INV_UFFD, "mm %d: swap pte %#llx at %#llx is uffd-wp in a VMA not registered for WP",
+			     mm->tgid, (unsigned long long)pte_val(pte), (unsigned long long)addr);
 		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
 			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
 			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
@@ -202,6 +215,10 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 	if (pte_write(pte) && !(vma->vm_flags & VM_WRITE))
 		FAIL(st, INV_RIGHTS, "mm %d: writable pte at %#llx in a VMA without VM_WRITE", mm->tgid,
 		     (unsigned long long)addr);
+	/* A write to a uffd-wp page must fault to report: never writable, only in a WP registration. */
+	if (pte_uffd_wp(pte) && (pte_write(pte) || !userfaultfd_wp(vma)))
+		FAIL(st, INV_UFFD, "mm %d: uffd-wp pte at %#llx is %s", mm->tgid, (unsigned long long)addr,
+		     pte_write(pte) ? "writable" : "in a VMA not registered for WP");
 	if (pte_hw_valid(pte) && !(vma->vm_flags & VM_ACCESS_FLAGS))
 		FAIL(st, INV_RIGHTS, "mm %d: accessible pte at %#llx in a PROT_NONE VMA", mm->tgid, (unsigned long long)addr);
 	if (pte_tagged(pte) != !!(vma->vm_flags & VM_MTE))
@@ -414,6 +431,28 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
  * MREMAP_DONTUNMAP of locked memory unlocks the old VMA and leaves its
  * pages counted, as Linux 6.18 does.
  */
+/*
+ * A VMA is registered (VM_UFFD_* set) exactly when it points to a
+ * userfaultfd, which is one of its own mm and not released (release
+ * unregisters under mmap_lock for write; exit_mmap takes the VMAs).
+ */
+static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	if (!atomic_read(&mm->mm_users))
+		return;
+	for_each_vma(mm, vma) {
+		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
+
+		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
+		    (ctx && (READ_ONCE(ctx->released) || READ_ONCE(ctx->mm) != mm)))
+			FAIL(st, INV_UFFD, "mm %d: VMA %#lx-%#lx: flags %#lx with userfaultfd %s", mm->tgid,
+			     (unsigned long)vma->vm_start, (unsigned long)vma->vm_end, (unsigned long)vma->vm_flags,
+			     !ctx ? "none" : READ_ONCE(ctx->released) ? "released" : "of another mm");
+	}
+}
+
 static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 {
 	unsigned long locked = 0;
@@ -513,6 +552,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
 	check_locked_vm(st, mm);
+	check_uffd_vmas(st, mm);
 }
 
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)

@@ -109,6 +109,7 @@ void fuzz_run_finish(struct run *r)
 			mml_unpin(r->pins[i]);	/* the device lets go before power-off */
 		for (int i = 0; i < r->ndevs; i++)
 			mml_device_free(r->devs[i]);
+		fuzz_uffd_finish(r);	/* closed before power-off, as the processes' descriptors */
 		if (r->injecting)
 			mml_fail_set(r->m, NULL);
 		if (!r->why[0] && mml_check(r->m))
@@ -117,6 +118,7 @@ void fuzz_run_finish(struct run *r)
 		if (mml_machine_free(r->m) && !r->why[0])
 			fuzz_diverge(r, "leaks or broken invariants when every process exited");
 	}
+	fuzz_uffd_finish(r);	/* its handles (freed at power-off already if the machine is gone) */
 	fuzz_files_finish(r);	/* what the disk holds after power-off */
 	model_free(r->md);
 	free(r->tasks);

@@ -32,6 +32,7 @@ struct fuzz_opts {
 	bool commit;		/* overcommit policies and limits, the commit judged, after the locks' rolls */
 	bool refs;		/* clear_refs, process_madvise and the soft-dirty check, after the locks' rolls */
 	bool ksm;		/* MADV_MERGEABLE, KSM scans, prctl, the knobs and ksm_stat, after refs' rolls */
+	bool uffd;		/* userfaultfd registrations, fills and write-protection, after refs' rolls */
 	const char *bug;	/* a bug-zoo entry to switch on, or NULL */
 	unsigned fail_rate_ppm;	/* fault injection at every boundary, per million, or */
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */

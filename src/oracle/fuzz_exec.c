@@ -157,6 +157,10 @@ void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len)
 				v[nv - 1].flags |= MODEL_ACCOUNT;
 			if (strstr(line, " nr"))
 				v[nv - 1].flags |= MODEL_NORESERVE;
+			if (strstr(line, " um"))
+				v[nv - 1].flags |= MODEL_UFFD_MISSING;
+			if (strstr(line, " uw"))
+				v[nv - 1].flags |= MODEL_UFFD_WP;
 		}
 	}
 	free(text);
@@ -187,7 +191,7 @@ void fuzz_name(const struct scn_printer *pr, int sym, char *buf, size_t n)
 {
 	static const char *const prefix[] = {
 		[FZ_TASK] = "T", [FZ_REGION] = "r", [FZ_PIN] = "p", [FZ_SWAP] = "swap", [FZ_DEVICE] = "d",
-		[FZ_FD] = "f", [FZ_MIGRATION] = "m",
+		[FZ_FD] = "f", [FZ_MIGRATION] = "m", [FZ_UFFD] = "u",
 	};
 
 	snprintf(buf, n, "%s%d", prefix[sym % FZ_NKINDS], sym / FZ_NKINDS);
@@ -779,7 +783,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
 	    op->kind == F_SPLIT_HUGE || op->kind == F_COLLAPSE_FAIL || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
-	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY) {
+	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY || op->kind == F_UFFD) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
@@ -788,6 +792,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	r->cur_task = op->task;
 	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
 	fuzz_commit_probe(r, op, addr, &cp);
+	if (r->o->uffd && t)
+		fuzz_uffd_settle_op(r, op, t, addr);
 
 	switch (op->kind) {
 	case F_SPAWN:
@@ -1153,6 +1159,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_PROCESS_MADVISE:
 	case F_SOFTDIRTY:
 		return fuzz_exec_refs(r, op, t, addr, fails_before);
+	case F_UFFD:
+		return fuzz_exec_uffd(r, op, t, addr);
 	case F_SYS:
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:

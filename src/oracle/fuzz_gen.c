@@ -765,6 +765,8 @@ static bool gen_story_op(struct run *r, struct chooser *c, struct fop *op)
 		return fuzz_gen_refs_story_op(r, c, op);
 	if (r->story_ksm)
 		return fuzz_gen_ksm_story_op(r, c, op);
+	if (r->story_uffd)
+		return fuzz_gen_uffd_story_op(r, c, op);
 	if (r->story_free)
 		return gen_free_story_op(r, c, op);
 	if (r->story_rewrite)
@@ -858,8 +860,8 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	int procs = r->o->procs, nlive = count_live_tasks(r);
 	/*
 	 * Devices, files, THPs, mremap, NUMA, guard regions, locks, the
-	 * commit and refs take rolls of their own (in that order), so that a
-	 * run without them is what it always was.
+	 * commit, refs, KSM and userfaultfd take rolls of their own (in that
+	 * order), so that a run without them is what it always was.
 	 */
 	uint32_t ndev = r->o->devices ? 16 : 0, nfile = r->o->files ? FILE_ROLLS : 0;
 	uint32_t nthp = r->o->thp ? THP_ROLLS : 0;
@@ -867,8 +869,9 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 	uint32_t nguard = r->o->guard ? GUARD_ROLLS : 0, nmlock = r->o->mlock ? MLOCK_ROLLS : 0;
 	uint32_t ncommit = r->o->commit ? COMMIT_ROLLS : 0, nrefs = r->o->refs ? REFS_ROLLS : 0;
 	uint32_t nksm = r->o->ksm ? KSM_ROLLS : 0;
+	uint32_t nuffd = r->o->uffd ? UFFD_ROLLS : 0;
 	uint32_t roll = choose(c, 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs +
-			       nksm);
+			       nksm + nuffd);
 
 	memset(op, 0, sizeof(*op));
 	op->region = op->defines = op->pin = op->fd = op->newfd = op->region2 = op->held = -1;
@@ -876,6 +879,10 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 		return;
 	if (r->o->thp && fuzz_gen_thp_pending(r, c, op))
 		return;
+	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs + nksm) {
+		fuzz_gen_uffd(r, c, op);
+		return;
+	}
 	if (roll >= 128 + ndev + nfile + nthp + nmremap + nnuma + nguard + nmlock + ncommit + nrefs) {
 		fuzz_gen_ksm(r, c, op);
 		return;

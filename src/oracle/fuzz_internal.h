@@ -62,6 +62,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_MLOCK,	/* --mlock: mode says which call */
 		F_OVERCOMMIT,	/* --commit: an overcommit knob, or an mmap whose VMA cannot be had */
 		F_CLEAR_REFS, F_PROCESS_MADVISE, F_SOFTDIRTY,	/* --refs */
+		F_UFFD,		/* --uffd: mode says which call */
 		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file, MADV_COLLAPSE under `fail meta` */
 		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE, F_COLLAPSE_FAIL,
 		/* --ksm: a pass or full scan, prctl, a look at ksm_stat, a knob written */
@@ -234,7 +235,16 @@ struct run {
 	bool story_ksm;
 	uint8_t story_byte;	/* the KSM story's content */
 	bool story_get;		/* the KSM story's pin is a FOLL_GET reference */
+	/*
+	 * Or a "uffd story" (--uffd, fuzz_uffd.c): two pages of their own,
+	 * one written, registered for WP and write-protected (the other then
+	 * holds a marker with WP_UNPOPULATED), then swapped out or forked,
+	 * then written again (SIGBUS) and checked.
+	 */
+	bool story_uffd;
 	int thp_advise;		/* --thp: the region a THP mmap just made, for MADV_HUGEPAGE next; -1: none */
+	struct mml_uffd **uffds;	/* --uffd: by the model's process index, that process's userfaultfd */
+	int nuffds;
 	long done;
 	bool injecting;
 	char why[1024];			/* the first divergence */
@@ -254,7 +264,7 @@ struct run {
  * swap0.., devices with their own MMU d0..  FZ_SYM numbers them for
  * struct scn_op, one kind in FZ_NKINDS.
  */
-enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_FD, FZ_MIGRATION, FZ_NKINDS };
+enum { FZ_TASK, FZ_REGION, FZ_PIN, FZ_SWAP, FZ_DEVICE, FZ_FD, FZ_MIGRATION, FZ_UFFD, FZ_NKINDS };
 #define FZ_SYM(kind, n)	((n) * FZ_NKINDS + (kind))
 
 struct scn_op;
@@ -354,6 +364,15 @@ void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64
 void fuzz_gen_ksm(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_gen_ksm_story_op(struct run *r, struct chooser *c, struct fop *op);
 bool fuzz_exec_ksm(struct run *r, const struct fop *op, struct mml_task *t);
+/* fuzz_uffd.c (--uffd): rolls of their own after the refs' */
+#define UFFD_ROLLS	10
+void fuzz_gen_uffd(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_exec_uffd(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+/* Before an access the model judges, and at the end of a run */
+void fuzz_uffd_settle(struct run *r, int task, struct mml_task *t, uint64_t addr, uint64_t len);
+void fuzz_uffd_settle_op(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr);
+void fuzz_uffd_finish(struct run *r);
+bool fuzz_gen_uffd_story_op(struct run *r, struct chooser *c, struct fop *op);
 
 /* fuzz_thp.c (--thp) */
 #define THP_ROLLS	48

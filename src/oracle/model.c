@@ -215,6 +215,8 @@ int model_fork(struct model *md, int task, int child_task)
 		if (pg.flags & MP_DONTFORK)
 			continue;
 		pg.flags &= ~(MP_DEVICE_HELD | MP_LOCKED | MP_LOCKONFAULT);	/* the parent's device, never the child's */
+		/* No EVENT_FORK: the child is not registered; which ptes it got depends on the anon_vma. */
+		pg.flags &= ~MP_UF_ALL;
 		/* A shared page, or a private one not written yet, is the file's: nothing to copy. */
 		/* A VM_WIPEONFORK range starts empty in the child: no guard either (6.18). */
 		if (pg.flags & MP_WIPEONFORK)
@@ -481,7 +483,7 @@ static void guard_install_page(struct model *md, struct mproc *p, struct mpage *
 		detach_pins(md, p, pg->addr, pg->addr + MODEL_PAGE);
 		page_forget(pg);
 	}
-	pg->flags = (pg->flags & ~MP_DEVICE_HELD) | MP_GUARD;
+	pg->flags = (pg->flags & ~(MP_DEVICE_HELD | MP_UF_KNOWN)) | MP_GUARD;
 }
 
 static bool advice_known(int advice)
@@ -560,8 +562,12 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		case MADV_DONTNEED:
 			detach_pins(md, p, a, a + MODEL_PAGE);
 			page_forget(pg);
+			/* The pte is none now, and an anon page's protection went with it. */
+			pg->flags = (pg->flags & ~(MP_UF_POP | MP_UF_PROT)) | MP_UF_KNOWN;
 			break;
 		case MADV_FREE:
+			/* Reclaim may drop it, until a write: populated and protected or not, who knows. */
+			pg->flags = (pg->flags & ~MP_UF_KNOWN) | MP_UF_FREED;
 			if (pg->data)
 				pg->flags |= MP_LAZYFREE;
 			pg->flags &= ~MP_SOFTDIRTY;	/* reclaim may drop it: its pte none */
@@ -587,10 +593,19 @@ int model_madvise(struct model *md, int task, uint64_t addr, uint64_t len, int a
 		case MADV_POPULATE_READ:
 			if (!(pg->prot & PROT_READ))
 				return -EINVAL;
+			/* A userfaultfd fault of GUP's never waits: EFAULT (docs/deviations.md). */
+			if (uffd_would_fault(pg, false))
+				return -EFAULT;
+			uffd_populated(pg);
 			break;
 		case MADV_POPULATE_WRITE:
 			if (!(pg->prot & PROT_WRITE))
 				return -EINVAL;
+			if (uffd_would_fault(pg, true)) {
+				uffd_fault_taken(pg);
+				return -EFAULT;
+			}
+			uffd_populated(pg);
 			break;
 		default:
 			break;
@@ -631,18 +646,28 @@ static int access_check(struct model *md, struct mproc *p, uint64_t addr, uint64
 	for (uint64_t a = addr & ~(MODEL_PAGE - 1); a < addr + len; a += MODEL_PAGE) {
 		struct mpage *pg = find_page(p, a);
 		bool guard = pg->flags & MP_GUARD;
+		bool uffd = !guard && uffd_would_fault(pg, write);
 
-		/* A guard page is SIGSEGV, a file page past its end SIGBUS: the pages before were faulted in. */
-		if (guard || file_view_check(md, pg)) {
+		/*
+		 * A guard page is SIGSEGV, a file page past its end SIGBUS, so
+		 * is a userfaultfd fault (UFFD_FEATURE_SIGBUS): the pages
+		 * before were faulted in.
+		 */
+		if (guard || uffd || file_view_check(md, pg)) {
+			if (uffd)
+				uffd_fault_taken(pg);
 			for (uint64_t b = addr & ~(MODEL_PAGE - 1); b < a; b += MODEL_PAGE) {
 				pg = find_page(p, b);
 				page_touch(md, pg);
+				uffd_populated(pg);
 				if (write && page_cow(md, pg))
 					return -ENOMEM;
 			}
 			return guard ? -EFAULT : -EIO;
 		}
 	}
+	for (uint64_t a = addr & ~(MODEL_PAGE - 1); a < addr + len; a += MODEL_PAGE)
+		uffd_populated(find_page(p, a));
 	return 0;
 }
 
@@ -733,7 +758,7 @@ int page_written(struct mpage *pg)
 		if (!pg->alt)
 			return -ENOMEM;
 	}
-	pg->flags &= ~MP_LAZYFREE;
+	pg->flags &= ~(MP_LAZYFREE | MP_UF_FREED);
 	return 0;
 }
 
@@ -841,9 +866,9 @@ void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, i
 	pg->flags &= ~MP_SOFTDIRTY;	/* what happened to its pte is unknown */
 	pg->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC | MODEL_PROT_MTE);
 	pg->flags = (pg->flags & ~(MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
-				   MP_COMMIT_FLAGS)) |
+				   MP_COMMIT_FLAGS | MP_UF_REG | MP_UF_KNOWN)) |
 		    (flags & (MP_DONTFORK | MP_WIPEONFORK | MP_HUGEPAGE | MP_NOHUGEPAGE | MP_LOCKED | MP_LOCKONFAULT |
-			      MP_ACCT | MP_NORESERVE));
+			      MP_ACCT | MP_NORESERVE | MP_UF_REG));
 }
 
 /* Two pages' tags alike (NULL: all zero). */
@@ -915,7 +940,7 @@ bool model_pin_settle(struct model *md, int id, uint64_t idx, const uint8_t *got
 		return false;
 	if (!pg->data && !(pg->data = calloc(1, MODEL_PAGE)))
 		return false;	/* dropped: the write GUP faulted in a page of its own */
-	pg->flags &= ~MP_LAZYFREE;	/* and dirtied it */
+	pg->flags &= ~(MP_LAZYFREE | MP_UF_FREED);	/* and dirtied it */
 	pn->state[idx] = PIN_ATTACHED;
 	return true;
 }
@@ -979,6 +1004,12 @@ static int tag_page(const struct model *md, int task, uint64_t addr, bool write,
 	*out = find_page(p, addr & ~(MODEL_PAGE - 1));
 	if (!((*out)->prot & MODEL_PROT_MTE))
 		return -EINVAL;
+	/* Then the access faults: a userfaultfd's is SIGBUS (UFFD_FEATURE_SIGBUS). */
+	if (!((*out)->flags & MP_GUARD) && uffd_would_fault(*out, write)) {
+		uffd_fault_taken(*out);
+		return -EIO;
+	}
+	uffd_populated(*out);
 	if ((*out)->flags & MP_GUARD)
 		return -EFAULT;
 	return file_view_check(md, *out);
@@ -1012,7 +1043,7 @@ int model_set_tag(struct model *md, int task, uint64_t addr, unsigned tag)
 		return -ENOMEM;
 	if (!set_granule(&pg->tags, g, tag) || (pg->alt && !set_granule(&pg->alt_tags, g, tag)))
 		return -ENOMEM;
-	pg->flags &= ~MP_LAZYFREE;
+	pg->flags &= ~(MP_LAZYFREE | MP_UF_FREED);
 	return 0;
 }
 

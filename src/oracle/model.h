@@ -69,6 +69,38 @@ int  model_setrlimit_memlock(struct model *md, int task, uint64_t limit);
 /* Is any page of [addr, addr + len) locked? */
 bool model_locked(const struct model *md, int task, uint64_t addr, uint64_t len);
 /*
+ * userfaultfd (model_uffd.c), as the fuzzer drives it: one userfaultfd a
+ * process at most, always with UFFD_FEATURE_SIGBUS (a fault that would
+ * report is -EIO for loads and stores, -EFAULT for GUP and populate), on
+ * private anonymous memory only.  mode: MISSING 1, WP 2 (the uapi's).
+ * A page whose populated/protected state the model cannot know (see
+ * model_internal.h) must be learnt first: model_uffd_unknown tells,
+ * model_uffd_learn takes what pagemap shows.
+ */
+int  model_uffd_new(struct model *md, int task, bool wp_unpopulated);
+int  model_uffd_close(struct model *md, int task);
+bool model_uffd_open(const struct model *md, int task);
+/* The process of task, as an index that lives as long as the process (-1: none). */
+int  model_proc_index(const struct model *md, int task);
+bool model_uffd_can_register(const struct model *md, int task, uint64_t addr, uint64_t len);
+int  model_uffd_register(struct model *md, int task, uint64_t addr, uint64_t len, uint64_t mode);
+int  model_uffd_unregister(struct model *md, int task, uint64_t addr, uint64_t len);
+int  model_uffd_writeprotect(struct model *md, int task, uint64_t addr, uint64_t len, bool wp);
+/*
+ * UFFDIO_COPY of pages of byte (zeropage: 0, with zero): the bytes done,
+ * or -errno; got is the implementation's, taken when it says ENOENT for
+ * a range the model cannot tell is one VMA.
+ */
+long model_uffd_fill(struct model *md, int task, uint64_t addr, uint64_t len, uint8_t byte, bool zero, bool wp,
+		     long got);
+bool model_uffd_unknown(const struct model *md, int task, uint64_t addr);
+void model_uffd_learn(struct model *md, int task, uint64_t addr, bool populated, bool wp);
+/* Does the model say the page is write-protected (pagemap bit 57)?  -1: unknown. */
+int  model_uffd_wp_bit(const struct model *md, int task, uint64_t addr);
+/* After mremap moved [addr, addr + len) there: no registration, no bit, populated unknown. */
+void model_uffd_moved(struct model *md, int task, uint64_t addr, uint64_t len);
+
+/*
  * Loads and stores: 0 with the bytes, -EFAULT (SIGSEGV: some page of the
  * range unmapped or forbidden, checked first) or -EIO (SIGBUS: a file page
  * wholly beyond end of file, the first such in address order; the faults
@@ -322,6 +354,8 @@ bool model_soft_dirty(const struct model *md, int task, uint64_t addr);
 #define MODEL_LOCKONFAULT	0x800u
 #define MODEL_ACCOUNT		0x10000u	/* VM_ACCOUNT */
 #define MODEL_NORESERVE		0x40000u	/* VM_NORESERVE */
+#define MODEL_UFFD_MISSING	0x100000u	/* VM_UFFD_MISSING (model_uffd.c) */
+#define MODEL_UFFD_WP		0x200000u	/* VM_UFFD_WP */
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags);
 
 /*

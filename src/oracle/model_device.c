@@ -25,6 +25,7 @@ static long gup_stopped(struct model *md, struct mproc *p, uint64_t start, uint6
 		struct mpage *pg = find_page(p, start + i * MODEL_PAGE);
 
 		page_touch(md, pg);
+		uffd_populated(pg);
 		if (pg->file && !(pg->flags & MP_SHARED) && (write || (kind == MODEL_PIN && longterm)) &&
 		    page_cow(md, pg))
 			return -ENOMEM;
@@ -80,6 +81,11 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 			return gup_stopped(md, p, start, i, kind, write, longterm);
 		if (file_view_check(md, pg) || (pg->flags & MP_GUARD))
 			return gup_stopped(md, p, start, i, kind, write, longterm);
+		/* GUP's fault to a userfaultfd never waits: SIGBUS, EFAULT (docs/deviations.md). */
+		if (uffd_would_fault(pg, write)) {
+			uffd_fault_taken(pg);
+			return gup_stopped(md, p, start, i, kind, write, longterm);
+		}
 	}
 	if (id >= md->npins) {
 		struct mpin *n = realloc(md->pins, (size_t)(id + 1) * sizeof(*n));
@@ -117,6 +123,7 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 			if ((pg->flags & MP_LAZYFREE) || pg->alt)
 				pn->state[i] = PIN_UNCHECKED;
 		}
+		uffd_populated(pg);
 		bytes = page_bytes(md, pg, &unk);
 		if (unk)
 			pn->state[i] = pn->state[i] == PIN_FILE ? PIN_FILE : PIN_UNCHECKED;

@@ -67,6 +67,24 @@
  */
 #define MP_SOFTDIRTY	0x1000u
 #define MP_SD_UNSURE	0x2000u
+/*
+ * userfaultfd (model_uffd.c): the page's VMA is registered for MISSING
+ * or WP faults; the page is write-protected (a uffd-wp bit or marker); its
+ * pte is populated (a page, the zero page or a swap entry: a MISSING
+ * fault does not come).  The last two are known only with MP_UF_KNOWN:
+ * reclaim may drop a lazily freed page, a fault may have populated a
+ * large folio's neighbours, a fork's child may or may not have its
+ * parent's ptes; such a page is learnt from pagemap before it matters.
+ */
+#define MP_UF_MISSING	MODEL_UFFD_MISSING
+#define MP_UF_WPREG	MODEL_UFFD_WP
+#define MP_UF_PROT	0x400000u
+#define MP_UF_POP	0x800000u
+#define MP_UF_KNOWN	0x1000000u
+/* MADV_FREE'd and not written since, data or none: reclaim may drop it any time (unknown until written) */
+#define MP_UF_FREED	0x2000000u
+#define MP_UF_REG	(MP_UF_MISSING | MP_UF_WPREG)
+#define MP_UF_ALL	(MP_UF_MISSING | MP_UF_WPREG | MP_UF_PROT | MP_UF_POP | MP_UF_KNOWN | MP_UF_FREED)
 
 #define MODEL_GRANULES	(MODEL_PAGE / 16)
 
@@ -105,6 +123,8 @@ struct mproc {
 	uint64_t memlock, memlock_max;	/* RLIMIT_MEMLOCK, bytes (UINT64_MAX: unlimited) */
 	unsigned def_flags;	/* MP_LOCKED, MP_LOCKONFAULT for new mappings: mlockall(MCL_FUTURE) */
 	bool merge_any;		/* prctl(PR_SET_MEMORY_MERGE): inherited by fork (model_ksm.c) */
+	bool uffd;		/* model_uffd.c: the process has a userfaultfd (SIGBUS always) */
+	bool uffd_wp_unpop;	/* ... with UFFD_FEATURE_WP_UNPOPULATED */
 };
 
 /*
@@ -327,6 +347,14 @@ int page_store(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *
 int page_store_tag(struct model *md, struct mpage *pg, unsigned granule, unsigned tag);
 /* A load through a mapping touched the page: tmpfs may have allocated it. */
 void page_touch(struct model *md, const struct mpage *pg);
+/*
+ * model_uffd.c, for the access paths: would touching pg fault to the
+ * userfaultfd (SIGBUS with UFFD_FEATURE_SIGBUS)?  And: pg was faulted in.
+ */
+bool uffd_would_fault(const struct mpage *pg, bool write);
+void uffd_populated(struct mpage *pg);
+/* The pages of a failed access before the one that faulted were populated; that one too if a marker. */
+void uffd_fault_taken(struct mpage *pg);
 /* One more, or one fewer, page mapping pg's file; the last reference frees the file. */
 void page_ref_file(struct model *md, const struct mpage *pg);
 void page_unref_file(struct model *md, const struct mpage *pg);

@@ -53,7 +53,8 @@ struct scn_cmd {
 /* Each family's statements, ended by an entry without a name. */
 extern const struct scn_cmd scn_mem_cmds[], scn_frame_cmds[], scn_proc_cmds[],
 	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[],
-	scn_file_cmds[], scn_sys_cmds[], scn_thp_cmds[], scn_numa_cmds[], scn_lock_cmds[], scn_ksm_cmds[];
+	scn_file_cmds[], scn_sys_cmds[], scn_thp_cmds[], scn_numa_cmds[], scn_lock_cmds[], scn_ksm_cmds[],
+	scn_uffd_cmds[];
 
 /* commands.c */
 /* Every statement, in order: for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) */
@@ -148,7 +149,23 @@ struct scn_val {
 	struct mml_pin *pin;	/* SCN_SYM_PIN, while held */
 	int swap;		/* SCN_SYM_SWAP: the device id; -1 once swapped off */
 	struct mml_device *dev;	/* SCN_SYM_DEVICE, while attached */
+	struct mml_uffd *uffd;	/* SCN_SYM_UFFD, until closed */
+	struct scn_uffd_server *srv;	/* its server thread and the messages it read (cmd_uffd.c) */
 };
+
+/* cmd_uffd.c: the end of a run joins the servers still running and frees what they read. */
+void scn_uffd_release(struct scn_runner *r);
+/*
+ * Around every statement once a userfaultfd exists: a statement that
+ * waits for a monitor nobody started is served by a watchdog after a
+ * while, and then fails (SCN_FAIL from the call with begin false).
+ */
+int scn_uffd_step(struct scn_runner *r, bool begin);
+/* A server of u outside a run (the conformance walk's mmlab side): started, joined, its messages. */
+struct scn_uffd_server *scn_uffd_serve(struct mml_uffd *u, int n, const unsigned char *page);
+int  scn_uffd_join(struct scn_uffd_server *s, bool stop);	/* the messages answered */
+bool scn_uffd_next_msg(struct scn_uffd_server *s, struct uffd_msg *msg);
+void scn_uffd_server_free(struct scn_uffd_server *s);
 
 struct scn_runner {
 	const struct scn_script *s;
@@ -164,6 +181,7 @@ struct scn_runner {
 	int nlive;
 	const struct scn_op *op;	/* the statement running */
 	long reclaimed;			/* what the latest reclaim returned */
+	struct scn_uffd_watch *uffd_watch;	/* cmd_uffd.c: made by the first "uffd new" */
 };
 
 /* "file:line: message": a failed expectation, SCN_FAIL */
@@ -191,6 +209,8 @@ void scn_live_del(struct scn_runner *r, struct mml_task *t);
  * message if there is none.
  */
 unsigned char *scn_io_buffer(struct scn_runner *r, const struct scn_op *op, bool store, int *status);
+/* len bytes of pat (a store's bytes), for those that build them without a runner */
+void scn_fill_pattern(unsigned char *buf, uint64_t len, const struct scn_pattern *pat);
 /* Where byte off of a load is, for people: byte says a single byte is meant. */
 typedef const char *scn_place_fn(struct scn_runner *r, const struct scn_op *op, uint64_t off,
 				 bool byte, char *buf, size_t n);

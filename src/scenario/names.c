@@ -273,6 +273,29 @@ static const struct scn_name mcl_flags[] = {
 	{ NULL, 0 }
 };
 
+static const struct scn_name uffd_features[] = {
+	{ "pagefault-flag-wp", UFFD_FEATURE_PAGEFAULT_FLAG_WP }, { "event-fork", UFFD_FEATURE_EVENT_FORK },
+	{ "event-remap", UFFD_FEATURE_EVENT_REMAP }, { "event-remove", UFFD_FEATURE_EVENT_REMOVE },
+	{ "missing-hugetlbfs", UFFD_FEATURE_MISSING_HUGETLBFS }, { "missing-shmem", UFFD_FEATURE_MISSING_SHMEM },
+	{ "event-unmap", UFFD_FEATURE_EVENT_UNMAP }, { "sigbus", UFFD_FEATURE_SIGBUS },
+	{ "thread-id", UFFD_FEATURE_THREAD_ID }, { "minor-hugetlbfs", UFFD_FEATURE_MINOR_HUGETLBFS },
+	{ "minor-shmem", UFFD_FEATURE_MINOR_SHMEM }, { "exact-address", UFFD_FEATURE_EXACT_ADDRESS },
+	{ "wp-hugetlbfs-shmem", UFFD_FEATURE_WP_HUGETLBFS_SHMEM }, { "wp-unpopulated", UFFD_FEATURE_WP_UNPOPULATED },
+	{ NULL, 0 }
+};
+
+static const struct scn_name uffd_modes[] = {
+	{ "missing", UFFDIO_REGISTER_MODE_MISSING }, { "wp", UFFDIO_REGISTER_MODE_WP },
+	{ "minor", UFFDIO_REGISTER_MODE_MINOR },
+	{ NULL, 0 }
+};
+
+/* COPY, ZEROPAGE and CONTINUE share the bits: DONTWAKE 1, WP 2 (ZEROPAGE's WP is EINVAL). */
+static const struct scn_name uffd_iomodes[] = {
+	{ "dontwake", UFFDIO_COPY_MODE_DONTWAKE }, { "wp", UFFDIO_COPY_MODE_WP },
+	{ NULL, 0 }
+};
+
 static const struct scn_name seals[] = {
 	{ "seal", F_SEAL_SEAL }, { "shrink", F_SEAL_SHRINK }, { "grow", F_SEAL_GROW },
 	{ "write", F_SEAL_WRITE },
@@ -300,6 +323,9 @@ static const struct {
 	[SCN_MPOL_MODE_FLAGS] = { mpol_mode_flags, "MPOL_F_", "" },
 	[SCN_MLOCK_FLAGS] = { mlock_flags, "MLOCK_", "0" },
 	[SCN_MCL_FLAGS] = { mcl_flags, "MCL_", "0" },
+	[SCN_UFFD_FEATURES] = { uffd_features, "UFFD_FEATURE_", "0" },
+	[SCN_UFFD_MODES] = { uffd_modes, "UFFDIO_REGISTER_MODE_", "0" },
+	[SCN_UFFD_IOMODES] = { uffd_iomodes, "UFFDIO_COPY_MODE_", "0" },
 };
 
 /* The entry with exactly this name (n bytes), case and all, or NULL. */

@@ -229,6 +229,8 @@ static const char *kind_name(enum scn_sym_kind k)
 	case SCN_SYM_DETACHED: return "a detached device";
 	case SCN_SYM_FD: return "a descriptor";
 	case SCN_SYM_MIGRATION: return "a migration held half way";
+	case SCN_SYM_UFFD: return "a userfaultfd";
+	case SCN_SYM_UFFD_CLOSED: return "a closed userfaultfd";
 	default: return "gone";
 	}
 }
@@ -253,6 +255,8 @@ int scn_sym_use(struct scn_parser *p, const struct scn_tok *t, size_t n,
 			return scn_perr(p, t->col, "'%.*s' was swapped off", (int)n, t->s);
 		if (p->s->syms[i].kind == SCN_SYM_DETACHED && kind == SCN_SYM_DEVICE)
 			return scn_perr(p, t->col, "'%.*s' was detached", (int)n, t->s);
+		if (p->s->syms[i].kind == SCN_SYM_UFFD_CLOSED && kind == SCN_SYM_UFFD)
+			return scn_perr(p, t->col, "'%.*s' was closed", (int)n, t->s);
 		return scn_perr(p, t->col, "'%.*s' is %s, not %s", (int)n, t->s,
 				kind_name(p->s->syms[i].kind), kind_name(kind));
 	}
@@ -290,10 +294,13 @@ int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 		if (was == SCN_SYM_DEVICE)
 			return scn_perr(p, t->col, "device " TOKF " is still attached "
 					"(detach it first)", TOKA(t));
+		if (was == SCN_SYM_UFFD)
+			return scn_perr(p, t->col, "userfaultfd " TOKF " is still open "
+					"(close it first)", TOKA(t));
 		if ((kind == SCN_SYM_TASK || kind == SCN_SYM_PIN || kind == SCN_SYM_SWAP ||
-		     kind == SCN_SYM_DEVICE) &&
+		     kind == SCN_SYM_DEVICE || kind == SCN_SYM_UFFD) &&
 		    was != SCN_SYM_NONE && was != SCN_SYM_UNPINNED &&
-		    was != SCN_SYM_SWAPPED_OFF && was != SCN_SYM_DETACHED)
+		    was != SCN_SYM_SWAPPED_OFF && was != SCN_SYM_DETACHED && was != SCN_SYM_UFFD_CLOSED)
 			return scn_perr(p, t->col, TOKF " is %s", TOKA(t), kind_name(was));
 		p->s->syms[i].kind = kind;
 		*slot = i;
@@ -725,7 +732,7 @@ void scn_op_init(struct scn_op *op, enum scn_op_kind kind)
 {
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
-	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = -1;
+	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = op->uffd = -1;
 	op->fdsym = -1;
 	op->prio = -1;
 	op->fd = -1;
@@ -844,10 +851,12 @@ static int parse_statement(struct scn_parser *p, const char *line, size_t n)
 		p->seen_stmt = true;
 	} else {
 		p->i = 1;
-		if (scn_tok_is(kw, "expect") || scn_tok_is(kw, "device") || scn_tok_is(kw, "migrate")) {
+		if (scn_tok_is(kw, "expect") || scn_tok_is(kw, "device") || scn_tok_is(kw, "migrate") ||
+		    scn_tok_is(kw, "uffd")) {
 			p->seen_stmt = true;
 			return parse_prefixed(p, op, scn_tok_is(kw, "expect") ? "expect" :
-						     scn_tok_is(kw, "device") ? "device" : "migrate");
+						     scn_tok_is(kw, "device") ? "device" :
+						     scn_tok_is(kw, "uffd") ? "uffd" : "migrate");
 		}
 		c = scn_cmd_find(kw);
 		if (!c || (c->flags & SCN_CMD_NAMED)) {

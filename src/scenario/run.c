@@ -142,6 +142,13 @@ int scn_within(struct scn_runner *r, const char *what, uint64_t len, uint64_t ma
 
 /* ---- bytes ---- */
 
+static void fill(unsigned char *buf, uint64_t len, const struct scn_pattern *pat);
+
+void scn_fill_pattern(unsigned char *buf, uint64_t len, const struct scn_pattern *pat)
+{
+	fill(buf, len, pat);
+}
+
 static void fill(unsigned char *buf, uint64_t len, const struct scn_pattern *pat)
 {
 	uint64_t i;
@@ -442,6 +449,8 @@ static int machine_stop(struct scn_runner *r, int status)
 	for (int i = 0; i < r->s->nsyms; i++)
 		if (r->s->syms[i].kind == SCN_SYM_MIGRATION && r->vals[i].v)
 			mml_migrate_move(r->m, (long)r->vals[i].v);
+	/* Servers still waiting for a message stop before their processes go. */
+	scn_uffd_release(r);
 	while (r->nlive) {
 		struct mml_task *t = r->live[--r->nlive];
 
@@ -469,10 +478,19 @@ static int machine_stop(struct scn_runner *r, int status)
 static int step(struct scn_runner *r, const struct scn_op *op)
 {
 	const struct scn_cmd *c = scn_cmd_of(op->kind);
+	int status, st;
 
-	if (c && c->run)
-		return c->run(r, op);
-	return scn_bad(r, 1, "internal error: unknown statement kind %d", op->kind);
+	if (!c || !c->run)
+		return scn_bad(r, 1, "internal error: unknown statement kind %d", op->kind);
+	if (r->uffd_watch)
+		scn_uffd_step(r, true);
+	status = c->run(r, op);
+	if (r->uffd_watch) {
+		st = scn_uffd_step(r, false);
+		if (st && status == SCN_PASS)
+			status = st;
+	}
+	return status;
 }
 
 /* "check => EUCLEAN" (or "=> any") asks for a report; nothing else does. */

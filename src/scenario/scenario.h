@@ -168,6 +168,17 @@ enum scn_op_kind {
 	SCN_OP_KSM,		/* ksm scan|pass NPAGES: pages in len, arg 1 for one pass */
 	SCN_OP_PRCTL,		/* prctl A OPTION [N] [CMP V]: option in arg, N in len, has_len: compare */
 	SCN_OP_EXPECT_KSM_STAT,	/* expect ksm_stat A FIELD CMP N: the field in name */
+	SCN_OP_UFFD_NEW,	/* uffd U = new A FEATURES: features in flags */
+	SCN_OP_UFFD_REGISTER,	/* uffd register U ADDR LEN MODES: modes in flags */
+	SCN_OP_UFFD_UNREGISTER,	/* uffd unregister U ADDR LEN */
+	SCN_OP_UFFD_WRITEPROTECT,/* uffd writeprotect U ADDR LEN 0|1: wp in value */
+	SCN_OP_UFFD_COPY,	/* uffd copy U ADDR LEN PATTERN [MODES]: modes in flags */
+	SCN_OP_UFFD_ZEROPAGE,	/* uffd zeropage U ADDR LEN [MODES] */
+	SCN_OP_UFFD_CONTINUE,	/* uffd continue U ADDR LEN [MODES] */
+	SCN_OP_UFFD_SERVE,	/* uffd serve U N [PATTERN]: a thread answers N messages; N in value */
+	SCN_OP_UFFD_JOIN,	/* uffd join U: wait for the server */
+	SCN_OP_UFFD_CLOSE,	/* uffd close U */
+	SCN_OP_EXPECT_UFFD,	/* expect uffd U MESSAGE: the event in arg, fork's new name in def */
 	NR_SCN_OPS
 };
 
@@ -184,6 +195,8 @@ enum scn_sym_kind {
 	SCN_SYM_DETACHED,	/* a device after its detach */
 	SCN_SYM_FD,		/* a descriptor number, defined by open, memfd or dup */
 	SCN_SYM_MIGRATION,	/* a migration held half way: "migrate h = unmap" */
+	SCN_SYM_UFFD,		/* a userfaultfd: "uffd u = new A", or a fork message's */
+	SCN_SYM_UFFD_CLOSED,	/* a userfaultfd after its close */
 };
 
 struct scn_sym {
@@ -298,6 +311,7 @@ struct scn_op {
 	bool swap_file;		/* swapon ... file: a host file, not memory */
 	/* devices: the symbol used (-1); attach: MML_DEV_* in flags; snapshot: states in pat */
 	int dev;
+	int uffd;		/* the userfaultfd symbol used (uffd ..., expect uffd), or -1 */
 	/* tag: the tag stored (tags[0]); expect tag: the allowed tags, none with "=>" */
 	unsigned tags[SCN_MAX_ALTS + 1];
 	int ntags;
@@ -366,6 +380,9 @@ enum scn_flag_set {
 	SCN_MPOL_MODE_FLAGS,	/* a policy mode's: static relative balancing */
 	SCN_MLOCK_FLAGS,	/* mlock2: onfault */
 	SCN_MCL_FLAGS,		/* mlockall: current future onfault */
+	SCN_UFFD_FEATURES,	/* uffd new: sigbus event-fork ... (UFFD_FEATURE_*) */
+	SCN_UFFD_MODES,		/* uffd register: missing wp minor */
+	SCN_UFFD_IOMODES,	/* uffd copy/zeropage/continue: dontwake wp */
 };
 int scn_flag(enum scn_flag_set set, const char *s, size_t n, long *bit);	/* one flag */
 const char *scn_flags_name(enum scn_flag_set set, long v, char *buf, size_t n); /* "rdwr,creat" */

@@ -32,7 +32,7 @@ static const char *const kb_fields[] = {
 static const char *const vm_flag_names[] = {
 	"rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "pf", "lo", "io", "sr", "rr", "dc",
 	"de", "ac", "nr", "ht", "sf", "ar", "wf", "dd", "sd", "mm", "hg", "nh", "mg", "um", "uw",
-	"ss", "sl", "bt", "mt", "gu", "lf", "dw", "nl",
+	"ss", "sl", "bt", "mt", "gu", "lf", "dw", "nl", "ui",
 };
 #define NR_VM_FLAGS	(int)(sizeof(vm_flag_names) / sizeof(vm_flag_names[0]))
 _Static_assert(sizeof(vm_flag_names) / sizeof(vm_flag_names[0]) < 63, "the mask is a positive int64_t");

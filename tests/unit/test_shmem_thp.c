@@ -14,6 +14,7 @@
 
 #include "../harness.h"
 #include "mm/internal.h"
+#include "mm/userfaultfd_k.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -165,6 +166,7 @@ TEST(collapse_skips_uffd_wp_vma)
 	struct mml_machine *m = h_machine(64 << 20);
 	struct mml_task *a, *b;
 	struct vm_area_struct *vma;
+	struct mml_uffd *u = NULL;
 	int fd;
 
 	REQUIRE(m);
@@ -177,11 +179,13 @@ TEST(collapse_skips_uffd_wp_vma)
 	h_expect(b, BASE, H_PAGE, 0x51);
 	vma = vma_lookup(b->mm, BASE);
 	REQUIRE(vma);
-	vma->vm_flags |= VM_UFFD_WP;	/* as UFFDIO_REGISTER_MODE_WP would */
+	REQUIRE_EQ(mml_uffd_new(b, UFFD_FEATURE_SIGBUS, &u), 0);
+	REQUIRE_EQ(mml_uffd_register(u, BASE, HUGE, UFFDIO_REGISTER_MODE_WP), 0);
+	CHECK(userfaultfd_wp(vma_lookup(b->mm, BASE)));
 	CHECK_EQ(mml_madvise(a, BASE, HUGE, MADV_COLLAPSE), 0);
 	CHECK(pmd_mapped(a, BASE));
 	CHECK(pte_table_at(b, BASE));
-	vma->vm_flags &= ~VM_UFFD_WP;
+	CHECK_EQ(mml_uffd_free(u), 0);
 	h_expect(b, BASE, HUGE, 0x51);
 	CHECK_EQ(mml_check(m), 0);
 	H_END(m);
