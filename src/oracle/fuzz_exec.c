@@ -83,7 +83,7 @@ static bool grow_devices(struct run *r, int n)
 }
 
 /* A failed call's errno by name, as the scenario language spells it. */
-static const char *errname(long e)
+const char *fuzz_errname(long e)
 {
 	return scn_errno_name((int)-e);
 }
@@ -240,7 +240,7 @@ void fuzz_stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n)
  * outcome of a page written since MADV_FREE (alt), zeros where the page
  * may have been dropped (lazy).
  */
-static void stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt, bool lazy, uint64_t n)
+void fuzz_stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt, bool lazy, uint64_t n)
 {
 	static unsigned char zero;
 
@@ -259,7 +259,7 @@ static void stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *a
  * Compare a load of len bytes at addr by task's process (the CPU's, or a
  * device's: who) with the model, allowing zeros for lazily freed pages.
  */
-static void compare_read(struct run *r, int task, uint64_t addr, uint64_t len, const char *who)
+void fuzz_compare_read(struct run *r, int task, uint64_t addr, uint64_t len, const char *who)
 {
 	uint64_t i = 0;
 
@@ -316,7 +316,7 @@ void fuzz_settle_before_free(struct run *r, int task, struct mml_task *t, uint64
 			s.task = FZ_SYM(FZ_TASK, task);
 			s.addr.off = a;
 			s.len = PG;
-			stmt_outcomes(&s, r->mbuf, alt, lazy, PG);
+			fuzz_stmt_outcomes(&s, r->mbuf, alt, lazy, PG);
 			fuzz_print(r->scn, &s);
 		}
 		if (r->scn && got_tags) {
@@ -373,8 +373,8 @@ long fuzz_judge(struct run *r, struct mml_task *t, long got, long exp, const cha
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fuzz_diverge(r, "%s: got %ld (%s), the model says %ld (%s)", what, got, got < 0 ? errname(got) : "ok",
-		     exp, exp < 0 ? errname(exp) : "ok");
+	fuzz_diverge(r, "%s: got %ld (%s), the model says %ld (%s)", what, got, got < 0 ? fuzz_errname(got) : "ok",
+		     exp, exp < 0 ? fuzz_errname(exp) : "ok");
 	return exp;
 }
 
@@ -554,171 +554,6 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 }
 
 /* ---- devices with their own MMU ------------------------------------------------------ */
-
-/*
- * A device fault that runs memory out may bring the OOM killer to the
- * device's own process: the fault fails (hmm_vma_fault's EFAULT, the
- * victim's address space being unstable) and the process goes at the end
- * of the step.
- */
-static bool device_oom_took(struct run *r, int task, long got)
-{
-	return got == -EFAULT && task >= 0 && r->tasks[task] && mml_task_killed(r->tasks[task]);
-}
-
-/* A device statement of op's device at addr, which is op's address plus delta. */
-static void stmt_device_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op, uint64_t delta,
-			   uint64_t len)
-{
-	scn_op_init(s, kind);
-	s->dev = FZ_SYM(FZ_DEVICE, op->device);
-	s->addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-	s->addr.off = (uint64_t)op->off + delta;
-	s->len = len;
-}
-
-static bool exec_device_attach(struct run *r, const struct fop *op, struct mml_task *t, long fails_before)
-{
-	struct mml_device *d = NULL;
-	long got = mml_device_new(t, op->dev_flags, &d), exp;
-
-	if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
-		return true;
-	exp = model_device_attach(r->md, op->device, op->task);
-	exp = fuzz_judge(r, t, got, exp, "device d%d = attach T%d", op->device, op->task);
-	if (!got && !exp)
-		r->devs[op->device] = d;
-	else if (!got)
-		mml_device_free(d);
-	else if (!exp)
-		model_device_detach(r->md, op->device);
-	if (r->scn && !exp) {
-		struct scn_op s;
-
-		scn_op_init(&s, SCN_OP_DEVICE_ATTACH);
-		s.def = FZ_SYM(FZ_DEVICE, op->device);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.flags = op->dev_flags;
-		fuzz_print(r->scn, &s);
-	} else if (r->scn) {
-		/* A statement that names a device must succeed: only a note. */
-		fprintf(r->scn, "# device d%d = attach T%d => %s\n", op->device, op->task, errname(exp));
-	}
-	return true;
-}
-
-/*
- * A device load or store, one page at a time as the device itself goes,
- * each page a call and a statement of its own: a failure (or an injected
- * one) leaves the pages before it done, on both sides.
- */
-static bool exec_device_access(struct run *r, const struct fop *op, uint64_t addr, long fails_before)
-{
-	struct mml_device *d = r->devs[op->device];
-	bool write = op->kind == F_DEV_WRITE;
-	char who[48];
-
-	snprintf(who, sizeof(who), "device d%d", op->device);
-	for (uint64_t a = addr; a < addr + op->len && a >= addr;) {
-		uint64_t next = min_u64((a & ~(PG - 1)) + PG, addr + op->len), n = next - a;
-		int task = model_device_task(r->md, op->device);
-		const uint8_t *alt = task >= 0 ? model_alternative(r->md, task, a) : NULL;
-		bool lazy = task >= 0 && model_lazyfree(r->md, task, a), either;
-		long got, exp;
-
-		if (alt)
-			memcpy(r->abuf, alt, PG);
-		if (write) {
-			memset(r->ibuf, op->byte, n);
-			got = mml_device_write(d, a, r->ibuf, n);
-		} else {
-			got = mml_device_read(d, a, r->ibuf, n);
-		}
-		if (got && r->injecting && mml_fail_injected(r->m) != fails_before)
-			return true;	/* the fault could not get memory: this page is not done */
-		exp = model_device_access(r->md, op->device, a, write);
-		either = exp && !got && model_device_may_hold(r->md, op->device, a);
-		if (device_oom_took(r, task, got) || either)
-			exp = got;
-		if (!exp)
-			exp = write ? model_write(r->md, task, a, r->ibuf, n) : model_read(r->md, task, a, r->mbuf, n);
-		exp = fuzz_judge(r, NULL, got, exp, "%s %s %#" PRIx64 " %" PRIu64, who, write ? "write" : "read", a, n);
-		if (!write && got == exp && !got)
-			compare_read(r, task, a, n, who);
-		if (r->scn) {
-			struct scn_op s;
-
-			stmt_device_at(&s, write ? SCN_OP_DEVICE_WRITE : SCN_OP_DEVICE_READ, op, a - addr, n);
-			if (write)
-				fuzz_stmt_pattern(&s.pat, &op->byte, 1);
-			else if (!exp)
-				stmt_outcomes(&s, r->mbuf, alt ? r->abuf + (a & (PG - 1)) : NULL, lazy, n);
-			fuzz_stmt_result(&s, exp);
-			if (either) {
-				s.expect.nerr = 2;	/* 0 and EFAULT */
-				s.expect.err[1] = EFAULT;
-			}
-			fuzz_print(r->scn, &s);
-		}
-		if (exp || r->why[0])
-			break;
-		a = next;
-	}
-	return true;
-}
-
-/* make_device_exclusive, op->len pages from addr, one page a call. */
-static bool exec_device_exclusive(struct run *r, const struct fop *op, uint64_t addr, long fails_before)
-{
-	for (uint64_t i = 0; i < op->len; i++) {
-		uint64_t a = addr + i * PG;
-		int task = model_device_task(r->md, op->device);
-		long got = mml_device_make_exclusive(r->devs[op->device], a, 1), exp;
-
-		if (got && r->injecting && mml_fail_injected(r->m) != fails_before)
-			return true;
-		exp = model_device_exclusive(r->md, op->device, a);
-		if (device_oom_took(r, task, got))
-			exp = got;
-		exp = fuzz_judge(r, NULL, got, exp, "device d%d exclusive %#" PRIx64, op->device, a);
-		if (r->scn) {
-			struct scn_op s;
-
-			stmt_device_at(&s, SCN_OP_DEVICE_EXCLUSIVE, op, i * PG, 1);
-			fuzz_stmt_result(&s, exp);
-			fuzz_print(r->scn, &s);
-		}
-		if (exp)
-			break;
-	}
-	return true;
-}
-
-static bool exec_device(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr,
-			long fails_before)
-{
-	switch (op->kind) {
-	case F_DEV_ATTACH:
-		return exec_device_attach(r, op, t, fails_before);
-	case F_DEV_DETACH:
-		mml_device_free(r->devs[op->device]);
-		r->devs[op->device] = NULL;
-		model_device_detach(r->md, op->device);
-		if (r->scn) {
-			struct scn_op s;
-
-			scn_op_init(&s, SCN_OP_DEVICE_DETACH);
-			s.dev = FZ_SYM(FZ_DEVICE, op->device);
-			fuzz_print(r->scn, &s);
-		}
-		return true;
-	case F_DEV_READ:
-	case F_DEV_WRITE:
-		return exec_device_access(r, op, addr, fails_before);
-	default:
-		return exec_device_exclusive(r, op, addr, fails_before);
-	}
-}
 
 /*
  * --thp: a fault takes 2 MiB, and THPs that are pinned, or partly mapped
@@ -1022,14 +857,14 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			char who[32];
 
 			snprintf(who, sizeof(who), "task %d", op->task);
-			compare_read(r, op->task, addr, op->len, who);
+			fuzz_compare_read(r, op->task, addr, op->len, who);
 		}
 		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
 			struct scn_op s;
 
 			stmt_at(&s, SCN_OP_READ, op);
 			if (!exp)
-				stmt_outcomes(&s, r->mbuf, page_alt[0] ? r->abuf + (addr & (PG - 1)) :
+				fuzz_stmt_outcomes(&s, r->mbuf, page_alt[0] ? r->abuf + (addr & (PG - 1)) :
 					      unsure ? r->ubuf : NULL, lazy, op->len);
 			fuzz_stmt_result(&s, exp);
 			fuzz_print(r->scn, &s);
@@ -1048,7 +883,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 				s.task = FZ_SYM(FZ_TASK, op->task);
 				s.addr.off = a;
 				s.len = n;
-				stmt_outcomes(&s, r->mbuf + (a - addr),
+				fuzz_stmt_outcomes(&s, r->mbuf + (a - addr),
 					      page_alt[i] ? r->abuf + i * PG + (a & (PG - 1)) :
 					      unsure ? r->ubuf + (a - addr) : NULL, page_lazy[i], n);
 				fuzz_print(r->scn, &s);
@@ -1096,7 +931,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (got == -ENOMEM && r->injecting && mml_fail_injected(r->m) != fails_before)
 			return true;	/* failed cleanly: no device */
 		if (got < 0)
-			fuzz_diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, errname(got));
+			fuzz_diverge(r, "swapon %" PRIu64 " prio %d: got %ld (%s)", op->len, op->prot, got, fuzz_errname(got));
 		r->swap_id[op->dev] = (int)got;
 		if (r->scn) {
 			struct scn_op s;
@@ -1114,7 +949,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		/* ENOMEM when RAM cannot take every page back: the device stays on. */
 		got = mml_swapoff(r->m, r->swap_id[op->dev]);
 		if (got && got != -ENOMEM)
-			fuzz_diverge(r, "swapoff swap%d: got %ld (%s)", op->dev, got, errname(got));
+			fuzz_diverge(r, "swapoff swap%d: got %ld (%s)", op->dev, got, fuzz_errname(got));
 		if (!got)
 			r->swap_id[op->dev] = -1;
 		if (r->scn) {
@@ -1141,7 +976,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_DEV_READ:
 	case F_DEV_WRITE:
 	case F_DEV_EXCLUSIVE:
-		return exec_device(r, op, t, addr, fails_before);
+		return fuzz_exec_device(r, op, t, addr, fails_before);
 	case F_MREMAP:
 		return fuzz_exec_mremap(r, op, t, addr, &cp);
 	case F_MOVE_PAGES:

@@ -278,11 +278,19 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op);
 
 /* fuzz_exec.c: runs op on both sides; false if it had to be skipped (a name it uses is undefined) */
 bool fuzz_exec_op(struct run *r, const struct fop *op);
-/* fuzz_exec.c, for fuzz_file.c */
+/* fuzz_exec.c, for fuzz_file.c, fuzz_device.c and the others */
 long fuzz_judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+const char *fuzz_errname(long e);
 void fuzz_stmt_result(struct scn_op *s, long exp);
 void fuzz_stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n);
+/* A read statement's outcomes: own's bytes, alt's (written since MADV_FREE), zeros if lazy */
+void fuzz_stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt, bool lazy, uint64_t n);
+/* A load by task's process (or a device's: who) against the model's, zeros allowed where lazily freed */
+void fuzz_compare_read(struct run *r, int task, uint64_t addr, uint64_t len, const char *who);
+
+/* fuzz_device.c (--devices): attach, access, exclusive, detach */
+bool fuzz_exec_device(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* After a call that may have stopped half way: the model rereads [start, start + len) from smaps. */
 void fuzz_resync_range(struct run *r, int task, uint64_t start, uint64_t len);
