@@ -169,7 +169,7 @@ static void __split_huge_page(struct mml_machine *m, struct folio *folio, int ex
 		new_folio->index = folio->index + (unsigned long)i;
 		new_folio->private = 0;
 		WRITE_ONCE(new_folio->order, 0);
-		atomic_set(&new_folio->_refcount, 1);
+		folio_ref_unfreeze(new_folio, 1);
 		if (list) {
 			folio_get(new_folio);
 			list_add_tail(&new_folio->lru, list);
@@ -182,7 +182,7 @@ static void __split_huge_page(struct mml_machine *m, struct folio *folio, int ex
 	WRITE_ONCE(folio->order, 0);
 	spin_unlock(&m->lruvec.lru_lock);
 	/* Unfreeze: the head is a small folio now, with what its holders had. */
-	atomic_set(&folio->_refcount, 1 + extra_refs);
+	folio_ref_unfreeze(folio, 1 + extra_refs);
 }
 
 /*
@@ -208,7 +208,7 @@ static int split_file_folio(struct mml_machine *m, struct folio *folio, struct l
 	if (folio_mapped(folio))
 		return -EAGAIN;	/* a device-exclusive entry or a migration holds it */
 	xa_lock(&mapping->i_pages);
-	if (atomic_cmpxchg(&folio->_refcount, (int)frozen, 0) != (int)frozen) {
+	if (!folio_ref_freeze(folio, (int)frozen)) {
 		xa_unlock(&mapping->i_pages);
 		return -EAGAIN;	/* a pin, GUP, or a lookup in flight */
 	}
@@ -277,7 +277,7 @@ int split_folio_to_list(struct mml_machine *m, struct folio *folio, struct list_
 		goto out_unlock;
 	try_to_migrate(folio, true);
 	spin_lock(&m->split_queue.split_queue_lock);
-	if (atomic_cmpxchg(&folio->_refcount, 1, 0) == 1) {
+	if (folio_ref_freeze(folio, 1)) {
 		__folio_unqueue_deferred_split(&m->split_queue, folio);
 		spin_unlock(&m->split_queue.split_queue_lock);
 		__split_huge_page(m, folio, 0, list);

@@ -161,7 +161,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 		struct swap_info_struct *si = swap_info_get(m, src->swap);
 
 		spin_lock(&si->lock);
-		if (atomic_cmpxchg(&src->_refcount, expected, 0) != expected) {
+		if (!folio_ref_freeze(src, expected)) {
 			spin_unlock(&si->lock);
 			return -EAGAIN;
 		}
@@ -177,7 +177,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 		struct address_space *mapping = src->mapping;
 
 		xa_lock(&mapping->i_pages);
-		if (atomic_cmpxchg(&src->_refcount, expected, 0) != expected) {
+		if (!folio_ref_freeze(src, expected)) {
 			xa_unlock(&mapping->i_pages);
 			return -EAGAIN;
 		}
@@ -187,7 +187,7 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 		xa_unlock(&mapping->i_pages);
 	}
 	atomic_add(nr, &dst->_refcount);		/* the cache's references move over */
-	atomic_set(&src->_refcount, expected - nr);	/* unfreeze: ours and nothing else */
+	folio_ref_unfreeze(src, expected - nr);	/* ours and nothing else */
 	return 0;
 }
 

@@ -175,6 +175,14 @@ static inline int folio_ref_count(const struct folio *f) { return atomic_read(&f
 static inline void folio_get(struct folio *f) { atomic_inc(&f->_refcount); }
 static inline void folio_ref_add(struct folio *f, int n) { atomic_add(n, &f->_refcount); }
 static inline bool folio_try_get(struct folio *f) { return atomic_add_unless(&f->_refcount, 1, 0); }
+/*
+ * Freeze: the count from n to 0 if it is n, so that folio_try_get fails
+ * meanwhile (split, migration).  Unfreeze with release, as Linux's: a
+ * speculative getter that gets the folio after sees what was written to
+ * it while frozen (its order, mapping, index).
+ */
+static inline bool folio_ref_freeze(struct folio *f, int n) { return atomic_cmpxchg(&f->_refcount, n, 0) == n; }
+static inline void folio_ref_unfreeze(struct folio *f, int n) { atomic_set_release(&f->_refcount, n); }
 void __folio_put(struct mml_machine *m, struct folio *f);
 static inline void folio_put(struct mml_machine *m, struct folio *f)
 {
