@@ -222,8 +222,7 @@ static int madvise_free_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struc
 
 	if (pmd_trans_huge(pmdp_get(pmd)) && madvise_free_huge_pmd(tlb, vma, pmd, addr, end))
 		return 0;
-	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_free"))
-		return 0;
+	/* No table: none, or a leaf a fault put in meanwhile (mmap_lock is shared): skipped, as Linux. */
 	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
 		return 0;
@@ -386,8 +385,7 @@ static int madvise_cold_or_pageout_pte_range(pmd_t *pmd, uint64_t addr, uint64_t
 
 	if (pmd_trans_huge(pmdp_get(pmd)) && madvise_cold_or_pageout_huge_pmd(priv, vma, pmd, addr, end))
 		return 0;
-	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_cold_or_pageout"))
-		return 0;
+	/* No table: skipped, as madvise_free_pte_range's. */
 	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
 		return 0;
@@ -451,10 +449,7 @@ static int swapin_walk_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t end, struct
 	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
 
-	if (pmd_trans_huge(pmdp_get(pmd)))
-		return 0;	/* a leaf has no swap entries */
-	if (pmd_no_table(mm, pmdp_get(pmd), addr, "madvise_willneed"))
-		return 0;
+	/* None, or a leaf (which has no swap entries): pte_offset_map finds no table. */
 	for (; addr < end; addr += PAGE_SIZE) {
 		pte_t *ptep = pte_offset_map(mm, pmd, addr, NULL);
 		struct folio *folio;

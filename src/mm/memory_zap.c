@@ -61,7 +61,12 @@ static int zap_present_ptes(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 	return nr;
 }
 
-/* zap_pte_range(): returns where it stopped (end, unless a full batch forced a flush). */
+/*
+ * zap_pte_range(): returns where it stopped: end, unless a full batch
+ * forced a flush, or addr itself when the pmd holds no table any more
+ * (emptied by retract_page_tables, or a huge leaf put in by a fault
+ * meanwhile): the caller looks at the pmd again, as Linux's does.
+ */
 static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
 			      uint64_t addr, uint64_t end, const struct zap_details *details)
 {
@@ -74,7 +79,7 @@ static uint64_t zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma
 
 	pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
 	if (!pte)
-		return end;
+		return addr;
 	for (; addr < end; pte += nr, addr += (uint64_t)nr << PAGE_SHIFT) {
 		pte_t ptent = ptep_get(pte);
 
@@ -142,18 +147,33 @@ static void zap_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pu
 	uint64_t next;
 
 	do {
+		uint64_t done;
+		pmd_t pmdval;
+
 		next = pmd_addr_end(addr, end);
-		if (pmd_trans_huge(pmdp_get(pmd))) {
+		/*
+		 * Under mmap_lock held for read (MADV_DONTNEED) a file fault may
+		 * put a huge leaf in an empty pmd at any time, and a split or
+		 * retract_page_tables may empty it: the pmd is read once for each
+		 * decision, and looked at again when zap_pte_range finds no table.
+		 */
+again:
+		pmdval = pmdp_get(pmd);
+		if (pmd_trans_huge(pmdval)) {
 			if (next - addr != HPAGE_PMD_SIZE)
 				__split_huge_pmd(vma, pmd, addr, false);
 			else if (zap_huge_pmd(tlb, vma, pmd, addr))
 				continue;
+			goto again;
 		}
-		if (pmd_no_table(tlb->mm, pmdp_get(pmd), addr, "zap_page_range"))
+		if (pmd_no_table(tlb->mm, pmdval, addr, "zap_page_range"))
 			continue;
 		/* Again from where a full batch stopped, until the whole table is done. */
 		do {
-			addr = zap_pte_range(tlb, vma, pmd, addr, next, details);
+			done = zap_pte_range(tlb, vma, pmd, addr, next, details);
+			if (done == addr)
+				goto again;
+			addr = done;
 		} while (addr != next);
 	} while (pmd++, addr = next, addr != end);
 }

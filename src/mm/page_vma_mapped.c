@@ -86,6 +86,7 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 	for (;;) {
 		pgd_t *pgd = pgd_offset(mm, pvmw->address);
 		pud_t *pud;
+		pmd_t pmde;
 
 		if (pvmw->address >= end)
 			return false;
@@ -99,9 +100,14 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 			continue;
 		}
 		pvmw->pmd = pmd_offset(mm->machine, pud, pvmw->address);
-		if (pmd_trans_huge(pmdp_get(pvmw->pmd))) {
-			pmd_t pmde;
-
+		/*
+		 * Read once for each decision: without mmap_lock a fault may put a
+		 * leaf in an empty pmd, a split or retract_page_tables empty it, at
+		 * any time.  A pmd that holds no table by the time map_pte looks
+		 * is looked at again, unless it is empty (Linux's restart).
+		 */
+		pmde = pmdp_get(pvmw->pmd);
+		if (pmd_trans_huge(pmde)) {
 			pvmw->ptl = pmd_lock(mm, pvmw->pmd);
 			pmde = pmdp_get(pvmw->pmd);
 			if (pmd_trans_huge(pmde)) {
@@ -116,9 +122,13 @@ bool page_vma_mapped_walk(struct page_vma_mapped_walk *pvmw)
 			spin_unlock(pvmw->ptl);
 			pvmw->ptl = NULL;
 		}
-		if (pmd_no_table(mm, pmdp_get(pvmw->pmd), pvmw->address, "page_vma_mapped_walk") ||
-		    !map_pte(pvmw)) {
+		if (pmd_no_table(mm, pmde, pvmw->address, "page_vma_mapped_walk")) {
 			pvmw->address = pmd_addr_end(pvmw->address, end);
+			continue;
+		}
+		if (!map_pte(pvmw)) {
+			if (pmd_none(pmdp_get(pvmw->pmd)))
+				pvmw->address = pmd_addr_end(pvmw->address, end);
 			continue;
 		}
 		/* Along this table, until a match or its end. */
