@@ -21,6 +21,7 @@
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/khugepaged.h"
+#include "mm/ksm.h"
 #include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
@@ -363,8 +364,10 @@ static void __collapse_huge_page_copy(struct vm_area_struct *vma, uint64_t addre
 		if (pte_none(pteval) || is_zero_pfn(m, pte_pfn(pteval))) {
 			memset(page_address(m, dst), 0, PAGE_SIZE);
 			add_mm_counter(mm, MM_ANONPAGES, 1);
-			if (!pte_none(pteval))
+			if (!pte_none(pteval)) {
 				pte_clear(pte + i);
+				ksm_might_unmap_zero_page(mm, pteval);	/* a zero page KSM put there */
+			}
 			continue;
 		}
 		src = vm_normal_page(vma, address, pteval);
