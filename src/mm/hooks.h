@@ -92,6 +92,7 @@ enum mml_bug {
 	BUG_CLEAR_REFS_NO_FLUSH,/* clear_refs 4 write-protects without flushing the TLBs */
 	BUG_SWAP_DROPS_SOFT_DIRTY,/* try_to_unmap_one makes a swap pte without the soft-dirty bit */
 	BUG_COLLAPSE_ROLLBACK_CLEAN,/* collapse_file's rollback gives the small folios back clean */
+	BUG_RETRACT_IGNORES_UFFD_WP,/* retract_page_tables takes a uffd-wp VMA's table, markers and all */
 	BUG_KSM_MERGE_PINNED,	/* write_protect_page without the refcount and exclusive checks: a pinned page merges */
 	BUG_KSM_MERGE_NO_NOTIFY,/* write_protect_page and replace_page without mmu notifier ranges */
 	BUG_KSM_COW_REUSE,	/* do_wp_page reuses a KSM page in place */

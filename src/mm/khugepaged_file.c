@@ -86,7 +86,7 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 			continue;
 		if (hpage_collapse_test_exit(mm))
 			continue;
-		if (userfaultfd_wp(vma))
+		if (userfaultfd_wp(vma) && !bug_enabled(m, BUG_RETRACT_IGNORES_UFFD_WP))
 			continue;
 
 		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr, addr + HPAGE_PMD_SIZE);
@@ -101,14 +101,18 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 		 * COW page (and an anon_vma) or a uffd-wp marker here since
 		 * the checks above; under the table's locks nothing more can.
 		 */
-		if (likely(!READ_ONCE(vma->anon_vma) && !userfaultfd_wp(vma))) {
+		if (likely(!READ_ONCE(vma->anon_vma) &&
+			   (!userfaultfd_wp(vma) || bug_enabled(m, BUG_RETRACT_IGNORES_UFFD_WP)))) {
 			pte_t *pte = pte_table_of(m, pgt_pmd);
+			int first = -1, n = 0;
 
 			for (int i = 0; i < PTRS_PER_PTE; i++)
-				if (!pte_none(ptep_get(&pte[i])))
-					mml_report(m, "retract_page_tables: mm %d: the pte table at %#llx still maps "
-						   "%#llx at entry %d", mm->tgid, (unsigned long long)addr,
-						   (unsigned long long)pte_val(ptep_get(&pte[i])), i);
+				if (!pte_none(ptep_get(&pte[i])) && n++ == 0)
+					first = i;
+			if (n)
+				mml_report(m, "retract_page_tables: mm %d: the pte table at %#llx still holds %d "
+					   "entries, the first %#llx at entry %d", mm->tgid, (unsigned long long)addr, n,
+					   (unsigned long long)pte_val(ptep_get(&pte[first])), first);
 			pgt_pmd = pmdp_collapse_flush(vma, addr, pmd);
 			success = true;
 		}

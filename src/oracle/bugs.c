@@ -265,6 +265,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"collapse_file's rollback must leave the file as it was (Kirill Shutemov's collapse_shmem, 4.8; Hugh Dickins's fixes to it in 4.20, \"mm/khugepaged: collapse_shmem() without freezing new_page\" and others; David Stevens's 6.4 rework keeps the old folios in the cache, untouched, until the collapse succeeds): a design the zoo breaks on purpose, shmem's dirty bit being its only record that the data exists",
 		"--thp --files",
 	},
+	[BUG_RETRACT_IGNORES_UFFD_WP] = {
+		"retract-ignores-uffd-wp",
+		"retract_page_tables neither skips a VMA registered for uffd-wp nor checks it again under the table's locks: the table it frees holds that process's PTE_MARKER_UFFD_WP markers, and the next write to a write-protected shmem page goes through unreported",
+		"Peter Xu, \"mm/khugepaged: don't recycle vma pgtable if uffd-wp registered\" (deb4c93a9871, Linux 5.19, with uffd-wp for shmem); Hugh Dickins's lockless retract_page_tables (Linux 6.6, seed 004) keeps the skip and adds the recheck under the pmd and pte locks, a UFFDIO_WRITEPROTECT being able to put a marker in meanwhile",
+		"--thp --files",
+	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
 		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",

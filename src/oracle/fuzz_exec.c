@@ -584,6 +584,22 @@ static bool thp_out_of_memory(struct run *r)
 }
 
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
+/*
+ * MADV_POPULATE_* that met a tmpfs page not allocated yet on a mount that
+ * may be full: SIGBUS (EFAULT) is allowed, as a write's is.  The pages
+ * before it may have been allocated: the model counts them as touched.
+ */
+static bool populate_found_tmpfs_full(struct run *r, const struct fop *op, uint64_t addr, long got)
+{
+	bool write = op->advice == MADV_POPULATE_WRITE;
+
+	if (got != -EFAULT || (!write && op->advice != MADV_POPULATE_READ) ||
+	    !model_access_may_nospc(r->md, op->task, addr, op->len, write))
+		return false;
+	(void)fuzz_model_madvise(r, op->task, addr, op->len, op->advice, got);
+	return true;
+}
+
 bool fuzz_exec_op(struct run *r, const struct fop *op)
 {
 	struct mml_task *t = NULL, *nt = NULL;
@@ -617,7 +633,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return false;	/* named by a call that failed, or dropped by the shrinker */
 	if ((op->kind >= F_MMAP && op->kind <= F_TAG_GET) || op->kind == F_PIN ||
 	    (op->kind >= F_DEV_READ && op->kind <= F_DEV_EXCLUSIVE) || op->kind == F_MSYNC || op->kind == F_MINCORE ||
-	    op->kind == F_SPLIT_HUGE || op->kind == F_COLLAPSE_FAIL || op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
+	    op->kind == F_SPLIT_HUGE || op->kind == F_COLLAPSE_FAIL || op->kind == F_COLLAPSE_UFFD ||
+	    op->kind == F_MREMAP || op->kind == F_MOVE_PAGES || op->kind == F_MBIND ||
 	    op->kind == F_MIGRATE_UNMAP || op->kind == F_MLOCK || op->kind == F_SOFTDIRTY || op->kind == F_UFFD) {
 		if (op->region >= 0 && !r->rok[op->region])
 			return false;
@@ -765,6 +782,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
 			fuzz_oom_resync_range(r, op->task, addr, op->len);	/* a hole punched, or not */
+		else if (op->kind == F_MADVISE && populate_found_tmpfs_full(r, op, addr, got))
+			exp = got;
 		else if (op->kind == F_MADVISE && op->advice == MADV_UNMERGEABLE && got == -ENOMEM)
 			exp = got;	/* an unshare copy found no memory: the bytes stay (--ksm) */
 		else if (op->kind == F_MADVISE && op->advice == MADV_COLLAPSE)
@@ -1000,6 +1019,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_KHUGEPAGED:
 	case F_SPLIT_HUGE:
 	case F_COLLAPSE_FAIL:
+	case F_COLLAPSE_UFFD:
 		return fuzz_exec_thp(r, op, t, addr, fails_before);
 	case F_KSM_SCAN:
 	case F_PRCTL:

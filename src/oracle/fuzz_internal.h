@@ -63,8 +63,9 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_OVERCOMMIT,	/* --commit: an overcommit knob, or an mmap whose VMA cannot be had */
 		F_CLEAR_REFS, F_PROCESS_MADVISE, F_SOFTDIRTY,	/* --refs */
 		F_UFFD,		/* --uffd: mode says which call */
-		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file, MADV_COLLAPSE under `fail meta` */
-		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE, F_COLLAPSE_FAIL,
+		/* --thp: a knob written, a khugepaged pass, the split_huge_pages file, MADV_COLLAPSE under
+		   `fail meta`, MADV_COLLAPSE while another process has the range write-protected by uffd */
+		F_SYS, F_KHUGEPAGED, F_SPLIT_HUGE, F_COLLAPSE_FAIL, F_COLLAPSE_UFFD,
 		/* --ksm: a pass or full scan, prctl, a look at ksm_stat, a knob written */
 		F_KSM_SCAN, F_PRCTL, F_KSM_STAT, F_KSM_KNOB,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
@@ -73,7 +74,7 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 
 static inline bool fop_is_device(enum fop_kind k) { return k >= F_DEV_ATTACH && k <= F_DEV_EXCLUSIVE; }
 static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
-static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_COLLAPSE_FAIL; }
+static inline bool fop_is_thp(enum fop_kind k) { return k >= F_SYS && k <= F_COLLAPSE_UFFD; }
 
 _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API's");
 
@@ -116,7 +117,8 @@ struct fop {
 	long mode;		/* open: O_* flags; memfd: MFD_*; fallocate: its mode; msync: MS_*;
 				   seal: F_SEAL_*; drop_caches: 1..3; sys: the value's index;
 				   clear_refs: the type written */
-	int target;		/* process_madvise: the task whose process is advised */
+	int target;		/* process_madvise: the task whose process is advised;
+				   collapse uffd: the one that write-protects */
 	int nvec;		/* process_madvise: its ranges, region (-1: absolute) + off, len */
 	int vregion[FZ_MAX_IOV];
 	int64_t voff[FZ_MAX_IOV];

@@ -171,7 +171,7 @@ size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, c
 				cand[m] = ops[k];
 				if (cand[m].task == from)
 					cand[m].task = to;
-				if (cand[m].kind == F_PROCESS_MADVISE && cand[m].target == from)
+				if ((cand[m].kind == F_PROCESS_MADVISE || cand[m].kind == F_COLLAPSE_UFFD) && cand[m].target == from)
 					cand[m].target = to;
 				m++;
 			}

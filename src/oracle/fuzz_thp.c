@@ -305,6 +305,15 @@ static bool gen_file_thp_story_op(struct run *r, struct chooser *c, struct fop *
 			op->kind = F_COLLAPSE_FAIL;
 			op->off = 0;
 			op->len = THP_SIZE;
+		} else if (!fuzz_choose(c, 3)) {
+			/* the first process collapses what the second has write-protected */
+			op->kind = F_COLLAPSE_UFFD;
+			op->task = r->story_a;
+			op->target = r->story_b;
+			op->off = 0;
+			op->len = THP_SIZE;
+			op->off2 = (int64_t)(THP_BASE + fuzz_choose(c, THP_SLOTS) * THP_SIZE);
+			op->pos = (int64_t)(fuzz_choose(c, 512) * PG);
 		} else {
 			gen_collapse(c, op);
 		}
@@ -752,6 +761,127 @@ static void exec_collapse_fail(struct run *r, const struct fop *op, struct mml_t
 	}
 }
 
+/* A statement of F_COLLAPSE_UFFD's probe: the target's, at the second mapping (an absolute address). */
+static void print_probe_stmt(struct run *r, const struct fop *op, uint64_t second, enum scn_op_kind kind,
+			     long result)
+{
+	struct scn_op s;
+
+	scn_op_init(&s, kind);
+	s.task = FZ_SYM(FZ_TASK, op->target);
+	s.addr.sym = -1;
+	s.addr.off = second;
+	s.len = op->len;
+	s.uffd = FZ_SYM(FZ_UFFD, model_proc_index(r->md, op->target));
+	switch (kind) {
+	case SCN_OP_MMAP:
+		s.arg = PROT_READ | PROT_WRITE;
+		s.flags = MAP_SHARED | MAP_FIXED_NOREPLACE;
+		s.fdsym = FZ_SYM(FZ_FD, op->fd);
+		break;
+	case SCN_OP_UFFD_NEW:
+		s.def = s.uffd;
+		s.uffd = -1;
+		s.flags = UFFD_FEATURE_SIGBUS;
+		break;
+	case SCN_OP_UFFD_REGISTER:
+		s.flags = UFFDIO_REGISTER_MODE_WP;
+		break;
+	case SCN_OP_UFFD_WRITEPROTECT:
+		s.value = 1;
+		break;
+	case SCN_OP_EXPECT_PAGEMAP:
+		s.addr.off += (uint64_t)op->pos;
+		s.len = 0;
+		s.pm_set = MML_PM_UFFD_WP;
+		break;
+	default:
+		break;
+	}
+	if (kind != SCN_OP_EXPECT_PAGEMAP)
+		fuzz_stmt_result(&s, result);
+	fuzz_print(r->scn, &s);
+}
+
+/*
+ * MADV_COLLAPSE by the story's first process while a second mapping of the
+ * file's first huge page -- the second process's (or, without one, the
+ * first's), made here at the first free slot from off2 on -- is registered for uffd-wp
+ * and write-protected by a userfaultfd of its own: shmem puts a marker in
+ * every pte that maps nothing.  retract_page_tables must leave that
+ * mapping's page table, markers and all (Peter Xu's skip, Linux 5.19; the
+ * recheck under the table's locks, 6.6): the page picked (pos) still reads
+ * uffd-wp in pagemap after.  The userfaultfd is closed and the mapping
+ * unmapped again before the next operation, so the model, which sees none
+ * of it, is right all along; the collapse is judged as any other.
+ */
+static void exec_collapse_uffd(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
+{
+	struct mml_task *p = op->target >= 0 && op->target < r->ntasks ? r->tasks[op->target] : NULL;
+	uint64_t second = 0, e;
+	int outcomes[SCN_MAX_ERRS], n = 0, fd = fuzz_fd_of(r, op->fd);
+	long mapped = -EBADF, made = -EBADF, reg = -EBADF, wp = -EBADF, closed = 0, unmapped = 0, got, exp;
+	struct mml_uffd *u = NULL;
+
+	/* The first free slot from off2 on (the library's maps are the model's: it is free there too). */
+	for (int k = 0; p && fd >= 0 && k < THP_SLOTS && mapped != (long)second; k++) {
+		second = THP_BASE + ((uint64_t)op->off2 - THP_BASE + (uint64_t)k * THP_SIZE) % (THP_SLOTS * THP_SIZE);
+		mapped = mml_mmap(p, second, op->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+	}
+	if (mapped == (long)second)
+		made = mml_uffd_new(p, UFFD_FEATURE_SIGBUS, &u);
+	if (!made)
+		reg = mml_uffd_register(u, second, op->len, UFFDIO_REGISTER_MODE_WP);
+	if (!reg)
+		wp = mml_uffd_writeprotect(u, second, op->len, 1);
+	got = mml_madvise(t, addr, op->len, MADV_COLLAPSE);
+	exp = model_madvise_collapse(r->md, op->task, addr, op->len, got, outcomes, &n);
+	exp = fuzz_judge(r, t, got, exp, "T%d madvise 0x%" PRIx64 " %" PRIu64 " collapse (T%d uffd-wp at 0x%" PRIx64 ")",
+			 op->task, addr, op->len, op->target, second);
+	if (!wp && !r->why[0] && !mml_pagemap(p, second + (uint64_t)op->pos, &e) && !(e & MML_PM_UFFD_WP))
+		fuzz_diverge(r, "T%d pagemap %#llx: uffd-wp lost when T%d collapsed the file's range", op->target,
+			     (unsigned long long)(second + (uint64_t)op->pos), op->task);
+	if (u)
+		closed = mml_uffd_free(u);
+	if (mapped == (long)second)
+		unmapped = mml_munmap(p, second, op->len);
+	if ((closed || unmapped) && !r->why[0])
+		fuzz_diverge(r, "T%d: closing the userfaultfd: %ld, unmapping 0x%" PRIx64 ": %ld", op->target, closed,
+			     second, unmapped);
+	if (!r->scn)
+		return;
+	if (mapped == (long)second) {
+		print_probe_stmt(r, op, second, SCN_OP_MMAP, mapped);
+		print_probe_stmt(r, op, second, SCN_OP_UFFD_NEW, made);
+	}
+	if (!made)
+		print_probe_stmt(r, op, second, SCN_OP_UFFD_REGISTER, reg);
+	if (!reg)
+		print_probe_stmt(r, op, second, SCN_OP_UFFD_WRITEPROTECT, wp);
+	{
+		struct scn_op s;
+
+		scn_op_init(&s, SCN_OP_MADVISE);
+		s.task = FZ_SYM(FZ_TASK, op->task);
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+		s.len = op->len;
+		s.arg = MADV_COLLAPSE;
+		fuzz_stmt_result(&s, exp);
+		if (n > 1) {
+			s.expect.nerr = n;
+			memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
+		}
+		fuzz_print(r->scn, &s);
+	}
+	if (!wp)
+		print_probe_stmt(r, op, second, SCN_OP_EXPECT_PAGEMAP, 0);
+	if (!made)
+		print_probe_stmt(r, op, second, SCN_OP_UFFD_CLOSE, closed);
+	if (mapped == (long)second)
+		print_probe_stmt(r, op, second, SCN_OP_MUNMAP, unmapped);
+}
+
 /* model_gup of what the library did, through a huge tail past a file's end as fuzz_model_access. */
 long fuzz_model_gup(struct run *r, int task, int id, uint64_t addr, uint64_t npages, int kind, unsigned foll,
 		    long got, bool *either)
@@ -788,6 +918,9 @@ bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint
 	switch (op->kind) {
 	case F_COLLAPSE_FAIL:
 		exec_collapse_fail(r, op, t, addr);
+		return true;
+	case F_COLLAPSE_UFFD:
+		exec_collapse_uffd(r, op, t, addr);
 		return true;
 	case F_SYS:
 		exec_sys(r, op, fails_before);
