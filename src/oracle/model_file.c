@@ -95,10 +95,33 @@ static void fpage_free(struct mfpage *fp)
 }
 
 /*
+ * Can the page at pgoff, cut off with the pages [from, to), be one of a
+ * large folio that reaches across an edge of the cut?  Linux's
+ * truncate_inode_partial_folio zeroes the part of such a folio inside
+ * the cut before it tries to split it; a pin or reference makes the
+ * split fail, and shmem's folio, dirty, then stays in the cache whole:
+ * the page held reads zeros, and whatever the file is given there later
+ * (the cache still has it past the end).  A folio is naturally aligned
+ * and at most PMD-sized, so only the pages in the PMD-sized block of an
+ * unaligned edge can be in one (to == UINT64_MAX: no edge there).
+ */
+static bool may_stay_in_large_folio(const struct mfile *f, uint64_t pgoff, uint64_t from, uint64_t to)
+{
+	if (!f->huge_tail)
+		return false;
+	if (from % MODEL_HPAGE_PAGES && pgoff / MODEL_HPAGE_PAGES == from / MODEL_HPAGE_PAGES)
+		return true;
+	return to != UINT64_MAX && to % MODEL_HPAGE_PAGES && pgoff / MODEL_HPAGE_PAGES == to / MODEL_HPAGE_PAGES;
+}
+
+/*
  * PIN_FILE pins of file's pages in [from, to) now hold a page the file no
  * longer has (still in it: call before the pages go).  Nothing writes
  * that page from now on but a device: a reference keeps the bytes it
- * has now, which is what it shows; a pin's are no longer checked.
+ * has now, which is what it shows; a pin's are no longer checked.  Nor
+ * is a reference's page that may have stayed, zeroed, in a large folio
+ * the cut could not split (may_stay_in_large_folio): which folio held it
+ * is the library's business.
  */
 static void detach_file_pins(struct model *md, int file, uint64_t from, uint64_t to)
 {
@@ -117,7 +140,7 @@ static void detach_file_pins(struct model *md, int file, uint64_t from, uint64_t
 			if (!pn->snap)
 				continue;
 			fp = fpage_find(f, pn->ppgoff[k]);
-			if (fp && fp->unk)
+			if ((fp && fp->unk) || may_stay_in_large_folio(f, pn->ppgoff[k], from, to))
 				pn->state[k] = PIN_UNCHECKED;
 			else if (fp && fp->data)
 				memcpy(pn->snap + k * MODEL_PAGE, fp->data, MODEL_PAGE);
