@@ -96,6 +96,7 @@ enum mml_bug {
 	BUG_KSM_MERGE_PINNED,	/* write_protect_page without the refcount and exclusive checks: a pinned page merges */
 	BUG_KSM_MERGE_NO_NOTIFY,/* write_protect_page and replace_page without mmu notifier ranges */
 	BUG_KSM_COW_REUSE,	/* do_wp_page reuses a KSM page in place */
+	BUG_KSM_UNMERGE_LOSES_DATA,/* the unshare fault of a KSM page maps a zeroed page, not a copy */
 	NR_MML_BUGS
 };
 

@@ -279,10 +279,13 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		if (!new_folio)
 			goto oom;
 	} else {
-		new_folio = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE, 0, vmf->address);
+		bool lose = unshare && folio_test_ksm(old_folio) && bug_enabled(m, BUG_KSM_UNMERGE_LOSES_DATA);
+
+		new_folio = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | (lose ? __GFP_ZERO : 0), 0, vmf->address);
 		if (!new_folio)
 			goto oom;
-		copy_user_highpage(m, &new_folio->page, vmf->page);
+		if (!lose)
+			copy_user_highpage(m, &new_folio->page, vmf->page);
 	}
 	folio_set_uptodate(new_folio);
 

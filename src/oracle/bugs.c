@@ -289,6 +289,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Hugh Dickins, \"ksm: fix oom deadlock\" era and the COW fixes (Linux 5.8, 09854ba94c6a \"mm: do_wp_page() simplification\"): reuse of a KSM page in place was forbidden (\"KSM pages are never reused\", wp_can_reuse_anon_folio's folio_test_ksm check)",
 		"--ksm",
 	},
+	[BUG_KSM_UNMERGE_LOSES_DATA] = {
+		"ksm-unmerge-loses-data",
+		"the unshare fault that breaks a KSM page (break_ksm for MADV_UNMERGEABLE, run = 2 and PR_SET_MEMORY_MERGE 0, or a read-only pin's unshare) gives the process a new page without copying the KSM page into it: the unmerged page reads zeros",
+		"unmerging must keep every byte (Hugh Dickins's MADV_UNMERGEABLE, Linux 2.6.32, breaks each KSM page with a write fault that do_wp_page answers with a copy; since Linux 6.x break_ksm faults with FAULT_FLAG_UNSHARE, answered by the same copy): a design the zoo breaks on purpose",
+		"--ksm",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)
