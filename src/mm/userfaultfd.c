@@ -340,7 +340,7 @@ struct vm_area_struct *userfaultfd_set_vma(struct vm_area_struct *vma, uint64_t 
 		if (*err)
 			return NULL;
 	}
-	vma->vm_flags = new_flags;
+	WRITE_ONCE(vma->vm_flags, new_flags);	/* userfaultfd_wp() may read it without mmap_lock */
 	vma->vm_userfaultfd_ctx = ctx;
 	/* VM_UFFD_WP makes a shared mapping write-notify (vma_wants_writenotify). */
 	vma_set_page_prot(vma);
@@ -389,7 +389,7 @@ void userfaultfd_reset_vma(struct vm_area_struct *vma)
 	if (!vma->vm_userfaultfd_ctx && !(vma->vm_flags & __VM_UFFD_FLAGS))
 		return;
 	vma->vm_userfaultfd_ctx = NULL;
-	vma->vm_flags &= ~__VM_UFFD_FLAGS;
+	WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~__VM_UFFD_FLAGS);
 	vma_set_page_prot(vma);
 }
 

@@ -58,10 +58,16 @@ struct userfaultfd_ctx {
 
 struct vm_fault;
 
-static inline bool userfaultfd_missing(const struct vm_area_struct *vma) { return vma->vm_flags & VM_UFFD_MISSING; }
-static inline bool userfaultfd_wp(const struct vm_area_struct *vma) { return vma->vm_flags & VM_UFFD_WP; }
-static inline bool userfaultfd_minor(const struct vm_area_struct *vma) { return vma->vm_flags & VM_UFFD_MINOR; }
-static inline bool userfaultfd_armed(const struct vm_area_struct *vma) { return vma->vm_flags & VM_UFFD_ARMED; }
+/*
+ * Read once: rmap-side walkers (collapse_file's unmap_mapping_range,
+ * retract_page_tables) ask without the VMA's mmap_lock, while
+ * registration changes the flags under it (userfaultfd_set_vma).
+ */
+static inline vm_flags_t uffd_flags(const struct vm_area_struct *vma) { return READ_ONCE(vma->vm_flags); }
+static inline bool userfaultfd_missing(const struct vm_area_struct *vma) { return uffd_flags(vma) & VM_UFFD_MISSING; }
+static inline bool userfaultfd_wp(const struct vm_area_struct *vma) { return uffd_flags(vma) & VM_UFFD_WP; }
+static inline bool userfaultfd_minor(const struct vm_area_struct *vma) { return uffd_flags(vma) & VM_UFFD_MINOR; }
+static inline bool userfaultfd_armed(const struct vm_area_struct *vma) { return uffd_flags(vma) & VM_UFFD_ARMED; }
 
 /* A present pte the userfaultfd write-protected: a write must report. */
 static inline bool userfaultfd_pte_wp(const struct vm_area_struct *vma, pte_t pte)

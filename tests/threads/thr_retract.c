@@ -16,6 +16,14 @@
  *                          reverse
  *   reclaim_races_retract  MADV_PAGEOUT of the range (page_vma_mapped_walk
  *                          over both processes' tables) and writers
+ *   uffd_wp_races_retract  a thread of the other process registers the
+ *                          range for uffd-wp, write-protects it (shmem: a
+ *                          marker in every pte mapping nothing), checks
+ *                          pages read uffd-wp in pagemap, and undoes it all,
+ *                          again and again, beside a writer whose stores
+ *                          are refused whole (SIGBUS) or land: a table
+ *                          retracted once its VMA is registered (the
+ *                          recheck under the locks) loses the markers
  *
  * Each writer keeps a host shadow of its bytes; the pages nobody owns
  * stay zero but the punched ones.  Every byte is checked at the end in
@@ -57,7 +65,7 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-enum mode { FAULTS, GUP_FAST, RECLAIM };
+enum mode { FAULTS, GUP_FAST, RECLAIM, UFFD_WP };
 
 struct race {
 	enum mode mode;
@@ -80,6 +88,37 @@ static bool owned(uint64_t p, int id)
 	return p % NWORKERS == (uint64_t)id && p % HP_PAGES != 0;
 }
 
+/*
+ * UFFD_WP's second worker: register, write-protect, look, unprotect,
+ * unregister, until the collapser is done.  While the range is protected
+ * every page must read uffd-wp, whatever collapse_file unmapped or
+ * retract_page_tables considered meanwhile.
+ */
+static void uffd_wp_cycles(struct race *s, struct mml_task *t, uint64_t seed)
+{
+	struct mml_uffd *u = NULL;
+
+	if (!CHECK_EQ(mml_uffd_new(t, UFFD_FEATURE_SIGBUS, &u), 0))
+		return;
+	for (int i = 0; i < 100 * ITERS && harness_failures() < 10; i++) {
+		if (i >= ITERS / 10 && __atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+			break;
+		if (!CHECK_EQ(mml_uffd_register(u, BASE, LEN, UFFDIO_REGISTER_MODE_WP), 0))
+			break;
+		CHECK_EQ(mml_uffd_writeprotect(u, BASE, LEN, 1), 0);
+		for (int k = 0; k < 8; k++) {
+			uint64_t a = BASE + rnd(&seed) % NPAGES * H_PAGE, e = 0;
+
+			CHECK_EQ(mml_pagemap(t, a, &e), 0);
+			CHECKF(e & MML_PM_UFFD_WP, "%#llx lost its uffd-wp protection (pagemap %#llx)",
+			       (unsigned long long)a, (unsigned long long)e);
+		}
+		CHECK_EQ(mml_uffd_writeprotect(u, BASE, LEN, 0), 0);
+		CHECK_EQ(mml_uffd_unregister(u, BASE, LEN), 0);
+	}
+	CHECK_EQ(mml_uffd_free(u), 0);
+}
+
 static void *worker_thread(void *arg)
 {
 	struct worker_arg *wa = arg;
@@ -89,6 +128,10 @@ static void *worker_thread(void *arg)
 	uint8_t buf[128], got[128];
 
 	pthread_barrier_wait(&s->go);
+	if (s->mode == UFFD_WP && wa->id == 1) {
+		uffd_wp_cycles(s, t, seed);
+		return NULL;
+	}
 	/* until the collapser is done, at least ITERS times, at most 100 times that */
 	for (int i = 0; i < 100 * ITERS && harness_failures() < 10; i++) {
 		uint64_t p = rnd(&seed) % NPAGES, off = rnd(&seed) % (H_PAGE - sizeof(buf));
@@ -113,8 +156,17 @@ static void *worker_thread(void *arg)
 			mml_unpin(pin);
 			continue;
 		}
-		if (!CHECK_EQ(mml_write(t, a, buf, len), 0))
+		if (s->mode == UFFD_WP) {
+			long w = mml_write(t, a, buf, len);
+
+			/* within one page: refused whole while protected, or landed */
+			if (w == -EIO)
+				continue;
+			if (!CHECK_EQ(w, 0))
+				break;
+		} else if (!CHECK_EQ(mml_write(t, a, buf, len), 0)) {
 			break;
+		}
 		memcpy(s->shadow + (a - BASE), buf, len);
 		CHECK_EQ(mml_read(t, a, got, len), 0);
 		CHECKF(!memcmp(got, buf, len), "worker %d: %#llx does not read back", wa->id, (unsigned long long)a);
@@ -221,6 +273,7 @@ static void run_race(enum mode mode)
 TEST(faults_race_retract) { run_race(FAULTS); }
 TEST(gup_fast_races_retract) { run_race(GUP_FAST); }
 TEST(reclaim_races_retract) { run_race(RECLAIM); }
+TEST(uffd_wp_races_retract) { run_race(UFFD_WP); }
 
 int main(int argc, char **argv)
 {
