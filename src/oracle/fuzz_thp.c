@@ -726,6 +726,25 @@ static void print_fail_meta(struct run *r, bool on)
  * small folios were isolated and copied), so the collapse rolls back,
  * and the file must read as before.  Judged as any MADV_COLLAPSE is.
  */
+/* op's MADV_COLLAPSE statement: the model's result, or each of the outcomes it allowed (n > 1). */
+static void print_collapse_stmt(struct run *r, const struct fop *op, long exp, const int *outcomes, int n)
+{
+	struct scn_op s;
+
+	scn_op_init(&s, SCN_OP_MADVISE);
+	s.task = FZ_SYM(FZ_TASK, op->task);
+	s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+	s.addr.off = (uint64_t)op->off;
+	s.len = op->len;
+	s.arg = MADV_COLLAPSE;
+	fuzz_stmt_result(&s, exp);
+	if (n > 1) {
+		s.expect.nerr = n;
+		memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
+	}
+	fuzz_print(r->scn, &s);
+}
+
 static void exec_collapse_fail(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr)
 {
 	struct mml_fail f = { .sites = MML_FAIL_META, .countdown = 1 };
@@ -742,21 +761,8 @@ static void exec_collapse_fail(struct run *r, const struct fop *op, struct mml_t
 	exp = fuzz_judge(r, t, got, exp, "T%d madvise (fail meta) 0x%" PRIx64 " %" PRIu64 " collapse", op->task, addr,
 			 op->len);
 	if (r->scn) {
-		struct scn_op s;
-
 		print_fail_meta(r, true);
-		scn_op_init(&s, SCN_OP_MADVISE);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
-		s.arg = MADV_COLLAPSE;
-		fuzz_stmt_result(&s, exp);
-		if (n > 1) {
-			s.expect.nerr = n;
-			memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
-		}
-		fuzz_print(r->scn, &s);
+		print_collapse_stmt(r, op, exp, outcomes, n);
 		print_fail_meta(r, false);
 	}
 }
@@ -858,22 +864,7 @@ static void exec_collapse_uffd(struct run *r, const struct fop *op, struct mml_t
 		print_probe_stmt(r, op, second, SCN_OP_UFFD_REGISTER, reg);
 	if (!reg)
 		print_probe_stmt(r, op, second, SCN_OP_UFFD_WRITEPROTECT, wp);
-	{
-		struct scn_op s;
-
-		scn_op_init(&s, SCN_OP_MADVISE);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
-		s.arg = MADV_COLLAPSE;
-		fuzz_stmt_result(&s, exp);
-		if (n > 1) {
-			s.expect.nerr = n;
-			memcpy(s.expect.err, outcomes, (size_t)n * sizeof(*outcomes));
-		}
-		fuzz_print(r->scn, &s);
-	}
+	print_collapse_stmt(r, op, exp, outcomes, n);
 	if (!wp)
 		print_probe_stmt(r, op, second, SCN_OP_EXPECT_PAGEMAP, 0);
 	if (!made)
