@@ -202,7 +202,8 @@ struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bo
 again:
 	kpfn = READ_ONCE(n->kpfn);
 	folio = (struct folio *)pfn_to_page(m, kpfn);
-	if (READ_ONCE(folio->mapping) != expected || !folio_try_get(folio))
+	/* Acquire: gone means its last users are done with the node (__folio_put). */
+	if (smp_load_acquire(&folio->mapping) != expected || !folio_try_get(folio))
 		goto stale;
 	if (READ_ONCE(folio->mapping) != expected) {
 		folio_put(m, folio);
