@@ -4,7 +4,7 @@
 # `make test`) from the top of the tree.
 #
 #   src/sync    includes nothing of the other layers
-#   src/lib     data structures below the core (xarray): may include
+#   src/lib     data structures below the core (xarray, rbtree): may include
 #               src/sync alone
 #   src/arch    may include src/sync and the core's public headers
 #               (mm/mm.h, mm/mm_types.h, mm/swapops.h, mm/list.h), never

@@ -9,10 +9,14 @@
  * moves), unmerging (break_ksm), rmap_walk_ksm, migration of KSM folios
  * (folio_migrate_ksm), ksmd and its knobs.
  *
+ * The trees are red-black trees (lib/rbtree.h) ordered by the bytes of
+ * the pages, as Linux's: a search or an insertion compares O(log n)
+ * pages.  The unstable tree is forgotten at each lap's start (its root
+ * reset, nothing freed): its items' pages change under it, so its order
+ * is only a hint, and an item carries the lap (seqnr) that put it there
+ * so that it is erased only from the tree that holds it.
+ *
  * What differs from Linux, each in docs/deviations.md:
- *  - the stable and unstable "trees" are lists ordered by insertion and
- *    searched linearly with memcmp (Linux: red-black trees ordered by
- *    memcmp); a search finds the same contents, in O(n);
  *  - one node (merge_across_nodes is kept, shown, and changes nothing);
  *  - large folios are not split for merging: a page of a THP is skipped;
  *  - the page checksum is FNV-1a over the page's 64-bit words (Linux: xxhash);
@@ -61,19 +65,34 @@ static unsigned int calc_checksum(struct mml_machine *m, struct page *page)
 	return checksum_words(buf);
 }
 
-/*
- * memcmp_pages(): as arm64's with MTE, a page with tags compares equal
- * only to itself: merging would lose (or mix) its tags, which memcmp of
- * the bytes does not see.  mmlab's zero page carries tags (all 0) for
- * tagged mappings of it; they do not count here, so that an untagged
- * page of zeros merges with it as on x86 (arm64's tagged zero page would
- * refuse every use_zero_pages merge).
- */
-static int memcmp_pages(struct mml_machine *m, struct page *a, struct page *b)
+static bool ksm_page_tagged(struct mml_machine *m, struct page *page)
 {
-	if ((page_mte_tagged(a) && a != m->zero_page) || (page_mte_tagged(b) && b != m->zero_page))
-		return a != b;
-	return page_data_cmp(page_address(m, a), page_address(m, b), PAGE_SIZE);
+	return page_mte_tagged(page) && page != m->zero_page;
+}
+
+/*
+ * memcmp_pages(): the order of both trees, and the test of a merge.  As
+ * arm64's with MTE, a page with tags equals only itself: merging would
+ * lose (or mix) its tags, which the bytes do not show.  The trees still
+ * need a total order, so among pages of the same bytes a tagged one
+ * sorts after the untagged ones, and a (different) tagged page met in
+ * the tree is treated as smaller than the page being placed: a new
+ * tagged page goes right of every page of its bytes, in the order they
+ * came.  The order depends on bytes and tags, never on the frame, so a
+ * migrated KSM folio keeps its place.  mmlab's zero page carries tags
+ * (all 0) for tagged mappings of it; they do not count here, so that an
+ * untagged page of zeros merges with it as on x86 (arm64's tagged zero
+ * page would refuse every use_zero_pages merge).
+ */
+static int memcmp_pages(struct mml_machine *m, struct page *page, struct page *tree_page)
+{
+	int ret = page_data_cmp(page_address(m, page), page_address(m, tree_page), PAGE_SIZE);
+
+	if (ret || page == tree_page)
+		return ret;
+	if (ksm_page_tagged(m, page))
+		return 1;
+	return ksm_page_tagged(m, tree_page) ? -1 : 0;
 }
 
 struct ksm_stable_node *folio_stable_node(const struct folio *folio)
@@ -103,19 +122,26 @@ static void stable_node_free(struct mml_machine *m, struct ksm_stable_node *n)
 	mml_obj_free(m, OBJ_KSM_STABLE_NODE, n);
 }
 
-/* Take a dup off its chain; an empty chain leaves the tree (free_stable_node_chain). */
+/*
+ * A plain node leaves the tree; a dup leaves its chain, and a chain left
+ * empty leaves the tree (free_stable_node_chain).  The tree rebalances:
+ * a walk that was in it must start again from the root.
+ */
 static void stable_node_unlink(struct mml_machine *m, struct ksm_stable_node *n)
 {
+	struct ksm_state *ks = ksm_of(m);
 	struct ksm_stable_node *chain = n->chain;
 
-	list_del(&n->node);
-	if (chain) {
-		atomic_long_add(-1, &m->ksm_counters.stable_node_dups);
-		if (list_empty(&chain->hlist)) {
-			list_del(&chain->node);
-			atomic_long_add(-1, &m->ksm_counters.stable_node_chains);
-			stable_node_free(m, chain);
-		}
+	if (!chain) {
+		rb_erase(&n->node, &ks->root_stable_tree);
+		return;
+	}
+	list_del(&n->hlist_dup);
+	atomic_long_add(-1, &m->ksm_counters.stable_node_dups);
+	if (list_empty(&chain->hlist)) {
+		rb_erase(&chain->node, &ks->root_stable_tree);
+		atomic_long_add(-1, &m->ksm_counters.stable_node_chains);
+		stable_node_free(m, chain);
 	}
 }
 
@@ -127,8 +153,8 @@ void remove_node_from_stable_tree(struct mml_machine *m, struct ksm_stable_node 
 {
 	struct ksm_rmap_item *item, *tmp;
 
-	list_for_each_entry_safe(item, tmp, &n->hlist, node) {
-		list_del(&item->node);
+	list_for_each_entry_safe(item, tmp, &n->hlist, hlist) {
+		list_del(&item->hlist);
 		if (list_empty(&n->hlist))
 			atomic_long_add(-1, &m->ksm_counters.pages_shared);
 		else
@@ -176,7 +202,8 @@ struct folio *ksm_get_folio(struct mml_machine *m, struct ksm_stable_node *n, bo
 again:
 	kpfn = READ_ONCE(n->kpfn);
 	folio = (struct folio *)pfn_to_page(m, kpfn);
-	if (READ_ONCE(folio->mapping) != expected || !folio_try_get(folio))
+	/* Acquire: gone means its last users are done with the node (__folio_put). */
+	if (smp_load_acquire(&folio->mapping) != expected || !folio_try_get(folio))
 		goto stale;
 	if (READ_ONCE(folio->mapping) != expected) {
 		folio_put(m, folio);
@@ -219,8 +246,11 @@ void folio_migrate_ksm(struct mml_machine *m, struct folio *newfolio, struct fol
 
 /*
  * remove_rmap_item_from_tree(): the item leaves whichever tree holds it.
- * An unstable item is on this scan's list only if this scan put it there
- * (its seqnr): older lists were dropped whole, as Linux forgets its root.
+ * An unstable item is in the tree only if this lap put it there (its
+ * seqnr, age 0); one of an earlier lap (age 1, or more after a run=2
+ * that failed half way and left items of mms it did not reach) was in a
+ * tree forgotten whole at this lap's start, and its stale links must not
+ * be followed: rb_erase of it would rewrite nodes of the live tree.
  */
 void remove_rmap_item_from_tree(struct mml_machine *m, struct ksm_rmap_item *item)
 {
@@ -233,7 +263,7 @@ void remove_rmap_item_from_tree(struct mml_machine *m, struct ksm_rmap_item *ite
 		/* A stale node took its items back already (this one included). */
 		if (!folio)
 			return;
-		list_del(&item->node);
+		list_del(&item->hlist);
 		if (list_empty(&n->hlist))
 			atomic_long_add(-1, &m->ksm_counters.pages_shared);
 		else
@@ -246,8 +276,10 @@ void remove_rmap_item_from_tree(struct mml_machine *m, struct ksm_rmap_item *ite
 		item->head = NULL;
 		item->address &= PAGE_MASK;
 	} else if (item->address & UNSTABLE_FLAG) {
-		if (((ks->seqnr - item->address) & SEQNR_MASK) == 0)
-			list_del(&item->node);
+		unsigned char age = (unsigned char)(ks->seqnr - item->address);
+
+		if (!age)
+			rb_erase(&item->node, &ks->root_unstable_tree);
 		atomic_long_add(-1, &m->ksm_counters.pages_unshared);
 		item->address &= PAGE_MASK;
 	}
@@ -512,7 +544,7 @@ static struct ksm_stable_node *stable_node_dup(struct mml_machine *m, struct ksm
 		*folio = ksm_get_folio(m, n, false);
 		return *folio ? n : NULL;
 	}
-	list_for_each_entry_safe(dup, tmp, &n->hlist, node) {
+	list_for_each_entry_safe(dup, tmp, &n->hlist, hlist_dup) {
 		struct folio *f;
 		bool last = list_is_singular(&n->hlist);
 
@@ -536,7 +568,7 @@ static struct folio *stable_node_any_folio(struct mml_machine *m, struct ksm_sta
 
 	if (!is_stable_node_chain(n))
 		return ksm_get_folio(m, n, false);
-	list_for_each_entry_safe(dup, tmp, &n->hlist, node) {
+	list_for_each_entry_safe(dup, tmp, &n->hlist, hlist_dup) {
 		bool last = list_is_singular(&n->hlist);
 		struct folio *f = ksm_get_folio(m, dup, false);
 
@@ -551,29 +583,37 @@ static struct folio *stable_node_any_folio(struct mml_machine *m, struct ksm_sta
 /*
  * stable_tree_search(): a KSM page with page's contents and room for one
  * more mapping (referenced), page itself if it is a forked KSM page, or
- * NULL.  Stale nodes met on the way are removed, and the walk restarts.
+ * NULL.  A stale node met on the way leaves the tree, which rebalances
+ * under the walk: it starts again from the root.
  */
 static struct page *stable_tree_search(struct mml_machine *m, struct page *page)
 {
 	struct ksm_state *ks = ksm_of(m);
-	struct ksm_stable_node *n;
+	struct rb_node *rb;
 
 	if (folio_stable_node(page_folio(page))) {
 		folio_get(page_folio(page));	/* ksm page forked */
 		return page;
 	}
 again:
-	list_for_each_entry(n, &ks->stable_tree, node) {
+	rb = ks->root_stable_tree.rb_node;
+	while (rb) {
+		struct ksm_stable_node *n = rb_entry(rb, struct ksm_stable_node, node), *dup;
 		struct folio *any = stable_node_any_folio(m, n), *f;
-		struct ksm_stable_node *dup;
 		int ret;
 
 		if (!any)
-			goto again;	/* n went stale and left the list */
+			goto again;
 		ret = memcmp_pages(m, page, &any->page);
 		folio_put(m, any);
-		if (ret)
+		if (ret < 0) {
+			rb = rb->rb_left;
 			continue;
+		}
+		if (ret > 0) {
+			rb = rb->rb_right;
+			continue;
+		}
 		dup = stable_node_dup(m, n, &f);
 		/* Every dup full: wait for the unstable tree to make a new one. */
 		return dup ? &f->page : NULL;
@@ -587,7 +627,7 @@ static struct ksm_stable_node *alloc_stable_node(struct mml_machine *m)
 
 	if (n) {
 		INIT_LIST_HEAD(&n->hlist);
-		INIT_LIST_HEAD(&n->node);
+		RB_CLEAR_NODE(&n->node);
 		n->chain = NULL;
 		n->rmap_hlist_len = 0;
 	}
@@ -602,18 +642,28 @@ static struct ksm_stable_node *alloc_stable_node(struct mml_machine *m)
 static struct ksm_stable_node *stable_tree_insert(struct mml_machine *m, struct page *kpage)
 {
 	struct ksm_state *ks = ksm_of(m);
-	struct ksm_stable_node *n, *found = NULL, *dup;
+	struct ksm_stable_node *found, *dup;
+	struct rb_node **link, *parent;
 
 again:
-	list_for_each_entry(n, &ks->stable_tree, node) {
+	link = &ks->root_stable_tree.rb_node;
+	parent = NULL;
+	found = NULL;
+	while (*link) {
+		struct ksm_stable_node *n = rb_entry(*link, struct ksm_stable_node, node);
 		struct folio *any = stable_node_any_folio(m, n);
 		int ret;
 
 		if (!any)
-			goto again;
+			goto again;	/* n went stale: the tree rebalanced */
 		ret = memcmp_pages(m, kpage, &any->page);
 		folio_put(m, any);
-		if (!ret) {
+		parent = *link;
+		if (ret < 0) {
+			link = &parent->rb_left;
+		} else if (ret > 0) {
+			link = &parent->rb_right;
+		} else {
 			found = n;
 			break;
 		}
@@ -624,7 +674,8 @@ again:
 	WRITE_ONCE(dup->kpfn, page_to_pfn(m, kpage));
 	folio_set_stable_node(page_folio(kpage), dup);
 	if (!found) {
-		list_add_tail(&dup->node, &ks->stable_tree);
+		rb_link_node(&dup->node, parent, link);
+		rb_insert_color(&dup->node, &ks->root_stable_tree);
 		return dup;
 	}
 	if (!is_stable_node_chain(found)) {
@@ -636,16 +687,19 @@ again:
 			return NULL;
 		}
 		chain->rmap_hlist_len = STABLE_NODE_CHAIN;
-		/* The chain takes the node's place in the tree, the node becomes its first dup. */
-		list_add(&chain->node, &found->node);
-		list_del(&found->node);
-		list_add_tail(&found->node, &chain->hlist);
+		/*
+		 * The chain takes the node's place in the tree (the same
+		 * contents: the same place, no rebalancing), the node becomes
+		 * its first dup.
+		 */
+		rb_replace_node(&found->node, &chain->node, &ks->root_stable_tree);
+		list_add_tail(&found->hlist_dup, &chain->hlist);
 		found->chain = chain;
 		atomic_long_add(1, &m->ksm_counters.stable_node_chains);
 		atomic_long_add(1, &m->ksm_counters.stable_node_dups);
 		found = chain;
 	}
-	list_add_tail(&dup->node, &found->hlist);
+	list_add_tail(&dup->hlist_dup, &found->hlist);
 	dup->chain = found;
 	atomic_long_add(1, &m->ksm_counters.stable_node_dups);
 	return dup;
@@ -662,7 +716,7 @@ static void stable_tree_append(struct mml_machine *m, struct ksm_rmap_item *item
 	n->rmap_hlist_len++;
 	item->head = n;
 	item->address |= STABLE_FLAG;
-	list_add(&item->node, &n->hlist);
+	list_add(&item->hlist, &n->hlist);
 	atomic_long_add(1, &item->mm->ksm_merging_pages);
 }
 
@@ -706,34 +760,44 @@ out:
 }
 
 /*
- * unstable_tree_search_insert(): an item of this scan whose page has
- * page's contents (its page referenced in *tree_pagep), or NULL after
- * putting item in the tree.
+ * unstable_tree_search_insert(): an item of this lap whose page has
+ * page's contents (its page referenced in *tree_pagep), or NULL, having
+ * put item in the tree if the walk reached a leaf.  The pages in the
+ * tree may have changed since they went in (they are not protected): a
+ * walk may then take a wrong turn and miss its twin, or insert out of
+ * order; the tree stays a tree, and the next lap starts afresh.
  */
 static struct ksm_rmap_item *unstable_tree_search_insert(struct mml_machine *m, struct ksm_rmap_item *item,
 							 struct page *page, struct page **tree_pagep)
 {
 	struct ksm_state *ks = ksm_of(m);
-	struct ksm_rmap_item *t;
+	struct rb_node **link = &ks->root_unstable_tree.rb_node, *parent = NULL;
 
-	list_for_each_entry(t, &ks->unstable_tree, node) {
+	while (*link) {
+		struct ksm_rmap_item *t = rb_entry(*link, struct ksm_rmap_item, node);
 		struct page *tree_page = get_mergeable_page(m, t);
+		int ret;
 
+		/* Its page went (unmapped, swapped, now large): no way on; page waits for the next lap. */
 		if (!tree_page)
-			continue;	/* Linux stops here; a list can just go on */
+			return NULL;
 		/* The same page (a fork shares it): not a merge. */
 		if (tree_page == page) {
 			folio_put(m, page_folio(tree_page));
 			return NULL;
 		}
-		if (!memcmp_pages(m, page, tree_page)) {
+		ret = memcmp_pages(m, page, tree_page);
+		parent = *link;
+		if (!ret) {
 			*tree_pagep = tree_page;
 			return t;
 		}
 		folio_put(m, page_folio(tree_page));
+		link = ret < 0 ? &parent->rb_left : &parent->rb_right;
 	}
 	item->address |= UNSTABLE_FLAG | (ks->seqnr & SEQNR_MASK);
-	list_add_tail(&item->node, &ks->unstable_tree);
+	rb_link_node(&item->node, parent, link);
+	rb_insert_color(&item->node, &ks->root_unstable_tree);
 	atomic_long_add(1, &m->ksm_counters.pages_unshared);
 	return NULL;
 }
@@ -767,7 +831,7 @@ static void cmp_and_merge_page(struct mml_machine *m, struct page *page, struct 
 	unsigned int checksum;
 
 	/* Already merged, and this item is on its node: nothing to do. */
-	if (node && item->head == node && (item->address & STABLE_FLAG))
+	if (node && (item->address & STABLE_FLAG) && item->head == node)
 		return;
 	remove_rmap_item_from_tree(m, item);
 
@@ -846,7 +910,6 @@ static struct ksm_rmap_item *get_next_rmap_item(struct mml_machine *m, struct ks
 	memset(item, 0, sizeof(*item));
 	item->mm = slot->mm;
 	item->address = addr;
-	INIT_LIST_HEAD(&item->node);
 	item->rmap_list = *rmap_list;
 	*rmap_list = item;
 	atomic_long_add(1, &m->ksm_counters.rmap_items);
@@ -874,15 +937,16 @@ static struct ksm_rmap_item *scan_get_next_rmap_item(struct mml_machine *m, stru
 		if (!slot)
 			return NULL;
 		/*
-		 * A new lap: the unstable tree is rebuilt from nothing (Linux
-		 * resets its roots), and a new seqnr tells last lap's items
-		 * from this one's.  Linux counts seqnr at a lap's end; mmlab at
-		 * its start, because ksm_exit and run=2 may end a lap early
-		 * (the cursor past the last slot), and an item left with the
-		 * old list's seqnr must never be unlinked from the new list.
+		 * A new lap: the unstable tree is rebuilt from nothing, its
+		 * root reset and its items left as they are (Linux resets its
+		 * roots so), and a new seqnr tells last lap's items from this
+		 * one's.  Linux counts seqnr at a lap's end; mmlab at its
+		 * start, because ksm_exit and run=2 may end a lap early (the
+		 * cursor past the last slot), and an item left with the old
+		 * tree's seqnr must never be erased from the new tree.
 		 */
 		ks->seqnr++;
-		INIT_LIST_HEAD(&ks->unstable_tree);
+		ks->root_unstable_tree = RB_ROOT;
 		ks->mm_slot = slot;
 		ks->address = 0;
 		ks->rmap_list = &slot->rmap_list;
@@ -997,7 +1061,7 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 	if (!n)
 		return;
 	for (int search_new_forks = 0; search_new_forks < 2; search_new_forks++) {
-		list_for_each_entry(item, &n->hlist, node) {
+		list_for_each_entry(item, &n->hlist, hlist) {
 			struct anon_vma *av = item->anon_vma;
 			uint64_t addr = item->address & PAGE_MASK;
 			struct anon_vma_chain *avc;
@@ -1099,8 +1163,8 @@ int ksm_init(struct mml_machine *m)
 	mutex_init(&ks->ksm_thread_mutex);
 	spin_lock_init(&ks->ksm_mmlist_lock);
 	INIT_LIST_HEAD(&ks->mm_head);
-	INIT_LIST_HEAD(&ks->stable_tree);
-	INIT_LIST_HEAD(&ks->unstable_tree);
+	ks->root_stable_tree = RB_ROOT;
+	ks->root_unstable_tree = RB_ROOT;
 	ks->zero_checksum = checksum_words(zeros);
 	m->ksm = ks;
 	/* Linux 6.18's defaults (ksm_init and the globals' initialisers). */
@@ -1128,35 +1192,3 @@ void ksm_stop(struct mml_machine *m)
 	mml_thread_join(m->ksmd_thread);
 	m->ksmd_thread = NULL;
 }
-
-/* Power-off, every mm gone: what is left is stable nodes whose folios were freed. */
-void ksm_destroy(struct mml_machine *m)
-{
-	struct ksm_state *ks = ksm_of(m);
-
-	if (!ks)
-		return;
-	while (!list_empty(&ks->stable_tree)) {
-		struct ksm_stable_node *n = list_first_entry(&ks->stable_tree, struct ksm_stable_node, node);
-
-		if (is_stable_node_chain(n)) {
-			struct ksm_stable_node *dup = list_first_entry(&n->hlist, struct ksm_stable_node, node);
-
-			remove_node_from_stable_tree(m, dup);
-		} else {
-			remove_node_from_stable_tree(m, n);
-		}
-	}
-	while (!list_empty(&ks->mm_head)) {
-		struct ksm_mm_slot *slot = list_first_entry(&ks->mm_head, struct ksm_mm_slot, mm_node);
-
-		list_del(&slot->mm_node);
-		remove_trailing_rmap_items(m, &slot->rmap_list);
-		free_mm_slot(m, slot);
-	}
-	mutex_destroy(&ks->ksm_thread_mutex);
-	spin_lock_destroy(&ks->ksm_mmlist_lock);
-	free(ks);
-	m->ksm = NULL;
-}
-

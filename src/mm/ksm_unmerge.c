@@ -2,8 +2,9 @@
  * ksm_unmerge.c - KSM's registration and unmerging (Linux's mm/ksm.c,
  * the other half of mmlab's ksm.c): MADV_MERGEABLE and MADV_UNMERGEABLE
  * (ksm_madvise), fork and exit of a registered mm, break_ksm, run = 2
- * (unmerge_and_remove_all_rmap_items), prctl(PR_SET_MEMORY_MERGE), and
- * the checker's look at the stable tree.  Locks as ksm.c's header says.
+ * (unmerge_and_remove_all_rmap_items), the trees' end at power-off
+ * (ksm_destroy), prctl(PR_SET_MEMORY_MERGE), and the checker's look at
+ * both trees.  Locks as ksm.c's header says.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -261,21 +262,27 @@ static int remove_stable_node(struct mml_machine *m, struct ksm_stable_node *n)
 static int remove_all_stable_nodes(struct mml_machine *m)
 {
 	struct ksm_state *ks = ksm_of(m);
-	struct ksm_stable_node *n, *tmp;
+	struct rb_node *rb, *next;
 	int err = 0;
 
-again:
-	list_for_each_entry_safe(n, tmp, &ks->stable_tree, node) {
+	/*
+	 * Each step removes at most the node it stands on (a chain: with its
+	 * last dup); the next one, taken before, stays in the tree.
+	 */
+	for (rb = rb_first(&ks->root_stable_tree); rb; rb = next) {
+		struct ksm_stable_node *n = rb_entry(rb, struct ksm_stable_node, node);
+
+		next = rb_next(rb);
 		if (is_stable_node_chain(n)) {
 			struct ksm_stable_node *dup, *dtmp;
 
-			list_for_each_entry_safe(dup, dtmp, &n->hlist, node) {
+			list_for_each_entry_safe(dup, dtmp, &n->hlist, hlist_dup) {
 				bool last = list_is_singular(&n->hlist);
 
 				if (remove_stable_node(m, dup))
 					err = -EBUSY;
 				else if (last)
-					goto again;	/* the chain went with its last dup */
+					break;	/* the chain went with its last dup */
 			}
 		} else if (remove_stable_node(m, n)) {
 			err = -EBUSY;
@@ -367,6 +374,37 @@ int ksm_knob_store_quiet(struct mml_machine *m, unsigned int *knob, unsigned int
 	return err;
 }
 
+/* Power-off, every mm gone: what is left is stable nodes whose folios were freed. */
+void ksm_destroy(struct mml_machine *m)
+{
+	struct ksm_state *ks = ksm_of(m);
+
+	if (!ks)
+		return;
+	while (!RB_EMPTY_ROOT(&ks->root_stable_tree)) {
+		struct ksm_stable_node *n = rb_entry(rb_first(&ks->root_stable_tree), struct ksm_stable_node, node);
+
+		if (is_stable_node_chain(n)) {
+			struct ksm_stable_node *dup = list_first_entry(&n->hlist, struct ksm_stable_node, hlist_dup);
+
+			remove_node_from_stable_tree(m, dup);
+		} else {
+			remove_node_from_stable_tree(m, n);
+		}
+	}
+	while (!list_empty(&ks->mm_head)) {
+		struct ksm_mm_slot *slot = list_first_entry(&ks->mm_head, struct ksm_mm_slot, mm_node);
+
+		list_del(&slot->mm_node);
+		remove_trailing_rmap_items(m, &slot->rmap_list);
+		free_mm_slot(m, slot);
+	}
+	mutex_destroy(&ks->ksm_thread_mutex);
+	spin_lock_destroy(&ks->ksm_mmlist_lock);
+	free(ks);
+	m->ksm = NULL;
+}
+
 /* ---- prctl(PR_SET_MEMORY_MERGE) ------------------------------------------------------------ */
 
 static int ksm_enable_merge_any(struct mm_struct *mm)
@@ -428,90 +466,103 @@ int mml_prctl(struct mml_task *t, int option, unsigned long arg)
 
 /* ---- for the checker and the views ---------------------------------------------------------- */
 
+/* One node's items against its rmap_hlist_len and flags, its folio's state; the findings. */
+static long ksm_check_node(struct mml_machine *m, struct ksm_stable_node *n, long *shared, long *sharing,
+			   void (*report)(void *ctx, const char *msg, unsigned long pfn), void *ctx)
+{
+	struct ksm_rmap_item *item;
+	struct folio *folio;
+	long len = 0, bad = 0;
+
+	list_for_each_entry(item, &n->hlist, hlist) {
+		len++;
+		if (!(item->address & STABLE_FLAG) || item->head != n) {
+			report(ctx, "ksm: an item on a stable node is not marked stable there", n->kpfn);
+			bad++;
+		}
+	}
+	if (len != n->rmap_hlist_len) {
+		report(ctx, "ksm: a stable node's rmap_hlist_len differs from its items", n->kpfn);
+		bad++;
+	}
+	if (len) {
+		++*shared;
+		*sharing += len - 1;
+	}
+	folio = (struct folio *)pfn_to_page(m, n->kpfn);
+	if (folio_stable_node(folio) != n)
+		return bad;	/* stale: its folio went; removed at the next lookup */
+	if (folio_test_large(folio)) {
+		report(ctx, "ksm: a KSM folio is large", n->kpfn);
+		bad++;
+	}
+	if (PageAnonExclusive(&folio->page)) {
+		report(ctx, "ksm: a KSM folio is PG_anon_exclusive", n->kpfn);
+		bad++;
+	}
+	return bad;
+}
+
 /*
- * ksm_check(): the checker's look at the stable tree, machine quiesced:
- * each live node's folio is small, KSM, points back, never
- * PG_anon_exclusive; items on a node are STABLE and counted; the global
- * counters add up.  Calls report(ctx, message) per finding; the count.
+ * ksm_check(): the checker's look at both trees, machine quiesced: each
+ * is a red-black tree (the order is of page contents, which an unstable
+ * page may change at any time: not checked); the stable tree holds plain
+ * nodes and chains, a chain's hlist its dups; each live node's folio is
+ * small, KSM, points back, never PG_anon_exclusive; items on a node are
+ * STABLE and counted; the unstable tree holds only this lap's unstable
+ * items; the global counters add up.  Calls report(ctx, message) per
+ * finding; the count.
  */
 long ksm_check(struct mml_machine *m, void (*report)(void *ctx, const char *msg, unsigned long pfn), void *ctx)
 {
 	struct ksm_state *ks = ksm_of(m);
-	struct ksm_stable_node *n, *dup;
 	long shared = 0, sharing = 0, bad = 0;
+	long items = atomic_long_read(&m->ksm_counters.rmap_items);
+	long stable_nodes = atomic_long_read(&m->objs[OBJ_KSM_STABLE_NODE]);
+	const char *why;
+	struct rb_node *rb;
 
 	if (!ks)	/* power-off freed it: nothing left to look at */
 		return 0;
-	list_for_each_entry(n, &ks->stable_tree, node) {
-		struct list_head *dups = &n->hlist;
-		struct ksm_stable_node *single[1] = { n };
-		bool chain = is_stable_node_chain(n);
+	if (rb_check(&ks->root_stable_tree, stable_nodes, &why) < 0) {
+		report(ctx, why, 0);
+		return bad + 1;	/* its links cannot be followed */
+	}
+	for (rb = rb_first(&ks->root_stable_tree); rb; rb = rb_next(rb)) {
+		struct ksm_stable_node *n = rb_entry(rb, struct ksm_stable_node, node), *dup;
 
-		for (int i = 0;; i++) {
-			struct ksm_rmap_item *item;
-			struct folio *folio;
-			long len = 0;
-
-			if (chain) {
-				if (dups->next == &n->hlist)
-					break;
-				dups = dups->next;
-				dup = list_entry(dups, struct ksm_stable_node, node);
-			} else {
-				if (i)
-					break;
-				dup = single[0];
-			}
-			list_for_each_entry(item, &dup->hlist, node) {
-				len++;
-				if (!(item->address & STABLE_FLAG) || item->head != dup) {
-					report(ctx, "ksm: an item on a stable node is not marked stable there", dup->kpfn);
-					bad++;
-				}
-			}
-			if (len != dup->rmap_hlist_len) {
-				report(ctx, "ksm: a stable node's rmap_hlist_len differs from its items", dup->kpfn);
+		if (n->chain) {
+			report(ctx, "ksm: a dup sits in the stable tree itself", n->kpfn);
+			bad++;
+		}
+		if (!is_stable_node_chain(n)) {
+			bad += ksm_check_node(m, n, &shared, &sharing, report, ctx);
+			continue;
+		}
+		if (list_empty(&n->hlist)) {
+			report(ctx, "ksm: an empty stable node chain is in the tree", 0);
+			bad++;
+		}
+		list_for_each_entry(dup, &n->hlist, hlist_dup) {
+			if (dup->chain != n || is_stable_node_chain(dup)) {
+				report(ctx, "ksm: a chain's dup does not name the chain, or is one", dup->kpfn);
 				bad++;
 			}
-			if (len) {
-				shared++;
-				sharing += len - 1;
-			}
-			folio = (struct folio *)pfn_to_page(m, dup->kpfn);
-			if (folio_stable_node(folio) != dup)
-				continue;	/* stale: its folio went; removed at the next lookup */
-			if (folio_test_large(folio)) {
-				report(ctx, "ksm: a KSM folio is large", dup->kpfn);
-				bad++;
-			}
-			if (PageAnonExclusive(&folio->page)) {
-				report(ctx, "ksm: a KSM folio is PG_anon_exclusive", dup->kpfn);
+			bad += ksm_check_node(m, dup, &shared, &sharing, report, ctx);
+		}
+	}
+	if (rb_check(&ks->root_unstable_tree, items, &why) < 0) {
+		report(ctx, why, 0);
+		bad++;
+	} else {
+		for (rb = rb_first(&ks->root_unstable_tree); rb; rb = rb_next(rb)) {
+			struct ksm_rmap_item *item = rb_entry(rb, struct ksm_rmap_item, node);
+
+			if (!(item->address & UNSTABLE_FLAG) || ((ks->seqnr - item->address) & SEQNR_MASK) != 0) {
+				report(ctx, "ksm: an item in the unstable tree is not of this lap", 0);
 				bad++;
 			}
 		}
-	}
-	/* The unstable tree holds this lap's unstable items only, linked both ways. */
-	{
-		struct list_head *pos = &ks->unstable_tree;
-		long seen = 0;
-
-		do {
-			if (pos->next->prev != pos) {
-				report(ctx, "ksm: the unstable tree's links are broken", 0);
-				bad++;
-				break;
-			}
-			pos = pos->next;
-			if (pos != &ks->unstable_tree) {
-				struct ksm_rmap_item *item = list_entry(pos, struct ksm_rmap_item, node);
-
-				if (!(item->address & UNSTABLE_FLAG) ||
-				    ((ks->seqnr - item->address) & SEQNR_MASK) != 0) {
-					report(ctx, "ksm: an item in the unstable tree is not of this lap", 0);
-					bad++;
-				}
-			}
-		} while (pos != &ks->unstable_tree && ++seen <= atomic_long_read(&m->ksm_counters.rmap_items));
 	}
 	if (shared != atomic_long_read(&m->ksm_counters.pages_shared) ||
 	    sharing != atomic_long_read(&m->ksm_counters.pages_sharing)) {

@@ -361,7 +361,7 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 	for (unsigned long i = 0; i < n; i++) {
 		VM_BUG_ON_PAGE(page[i].flags || atomic_read(&page[i]._refcount) ||
 			       atomic_read(&page[i]._mapcount) != -1, m, &page[i]);
-		page[i].mapping = NULL;
+		WRITE_ONCE(page[i].mapping, NULL);	/* ksm_get_folio may be reading it */
 		page[i].index = 0;
 		page[i].private = 0;
 		WRITE_ONCE(page[i].compound_head, 0);
@@ -396,7 +396,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 					   (unsigned long long)va);
 		}
 		WRITE_ONCE(p->flags, 0);
-		p->mapping = NULL;
+		smp_store_release(&p->mapping, NULL);	/* as __folio_put's, for ksm_get_folio */
 		p->private = 0;
 		WRITE_ONCE(p->compound_head, 0);
 		atomic_set(&p->_refcount, 0);
@@ -463,7 +463,13 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 	VM_BUG_ON_FOLIO(PageReserved(&folio->page), m, folio);
 	for (unsigned long i = 0; i < (1UL << order); i++)
 		WRITE_ONCE(folio_page(folio, i)->flags, 0);
-	folio->mapping = NULL;
+	/*
+	 * Pairs with the smp_load_acquire() in ksm_get_folio: a scan that
+	 * finds the folio gone from its stable node unlinks the node's items,
+	 * which the folio's last users (rmap_walk_ksm under the folio lock)
+	 * read before they let go of it.
+	 */
+	smp_store_release(&folio->mapping, NULL);
 	WRITE_ONCE(folio->order, 0);
 	__free_pages(m, &folio->page, order);
 }
@@ -519,7 +525,7 @@ unsigned long isolate_free_block(struct mml_machine *m, struct zone *z, unsigned
 	}
 	spin_unlock(&z->lock);
 	for (unsigned long i = 0; i < n; i++) {
-		page[i].mapping = NULL;
+		WRITE_ONCE(page[i].mapping, NULL);	/* ksm_get_folio may be reading it */
 		page[i].index = 0;
 		page[i].private = 0;
 		WRITE_ONCE(page[i].compound_head, 0);

@@ -294,6 +294,83 @@ TEST(ksm_max_page_sharing_chains)
  * items of the old one still carry the unstable mark.  They must be
  * forgotten, never unlinked from the new tree (the seqnr of their lap).
  */
+/*
+ * Both trees with many contents: pages that differ only near their end
+ * (memcmp reads deep), placed in a shuffled order, four copies of each
+ * with max_page_sharing 2 (two KSM pages a content, chained).  Tagged
+ * pages with the same bytes as an untagged content, or as each other,
+ * merge with nothing, yet sort consistently (the checker validates both
+ * trees after every scan).  Then some pages change and the trees follow.
+ */
+TEST(ksm_trees_many_contents_and_tagged_pages)
+{
+	enum { CONTENTS = 16, COPIES = 4, N = CONTENTS * COPIES, TAGGED = 4 };
+	struct mml_machine *m = h_machine(0);
+	struct mml_task *a;
+	uint64_t p, tp;
+	uint8_t content[N];
+
+	REQUIRE(m);
+	a = h_spawn(m);
+	REQUIRE(a);
+	CHECK_EQ(mml_sys_write(m, KSM "max_page_sharing", "2"), 0);
+	p = h_map(a, 0, N * H_PAGE, H_RW, H_ANON);
+	tp = h_map(a, 0, TAGGED * H_PAGE, H_RW | MML_PROT_MTE, H_ANON);
+	REQUIRE(p && tp);
+	h_fill(a, p, N * H_PAGE, 0x5a);
+	h_fill(a, tp, TAGGED * H_PAGE, 0x5a);
+	for (int i = 0; i < N; i++) {
+		/* Contents in a scrambled order: 7 is prime to 16. */
+		content[i] = (uint8_t)((i * 7) % CONTENTS);
+		CHECK_EQ(h_poke(a, p + i * H_PAGE + H_PAGE - 1, content[i]), 0);
+		CHECK_EQ(h_poke(a, p + i * H_PAGE + H_PAGE / 2, (uint8_t)(content[i] * 13)), 0);
+	}
+	/* Two tagged pages with content 0's bytes, two with bytes of their own. */
+	for (int i = 0; i < TAGGED; i++) {
+		uint8_t c = i < 2 ? 0 : 0xee;
+
+		CHECK_EQ(h_poke(a, tp + i * H_PAGE + H_PAGE - 1, c), 0);
+		CHECK_EQ(h_poke(a, tp + i * H_PAGE + H_PAGE / 2, (uint8_t)(c * 13)), 0);
+		CHECK_EQ(mml_set_tag(a, tp + i * H_PAGE, 5), 0);
+	}
+	CHECK_EQ(mml_madvise(a, p, N * H_PAGE, MADV_MERGEABLE), 0);
+	CHECK_EQ(mml_madvise(a, tp, TAGGED * H_PAGE, MADV_MERGEABLE), 0);
+	for (int i = 0; i < 4; i++)
+		ksm_settle(m);
+	CHECK_EQ(ksm_read(m, "pages_shared"), N / 2);
+	CHECK_EQ(ksm_read(m, "pages_sharing"), N / 2);
+	CHECK_EQ(ksm_read(m, "stable_node_chains"), CONTENTS);
+	CHECK_EQ(ksm_read(m, "stable_node_dups"), N / 2);
+	CHECK_EQ(ksm_read(m, "pages_unshared"), TAGGED);
+	for (int i = 0; i < TAGGED; i++) {
+		CHECK(!kpf_ksm(m, pfn_at(a, tp + i * H_PAGE)));
+		for (int j = 0; j < i; j++)
+			CHECK_NE(pfn_at(a, tp + i * H_PAGE), pfn_at(a, tp + j * H_PAGE));
+	}
+	for (int i = 0; i < N; i++) {
+		uint8_t v = 0;
+
+		CHECK(kpf_ksm(m, pfn_at(a, p + i * H_PAGE)));
+		CHECK(h_peek(a, p + i * H_PAGE + H_PAGE - 1, &v) == 0 && v == content[i]);
+	}
+	/* Half the pages of half the contents change to a content of their own: COW, then merged anew. */
+	for (int i = 0; i < N; i += 2)
+		if (content[i] < CONTENTS / 2)
+			CHECK_EQ(h_poke(a, p + i * H_PAGE + H_PAGE - 1, 0x80), 0);
+	for (int i = 0; i < 4; i++)
+		ksm_settle(m);
+	CHECK_EQ(ksm_read(m, "pages_shared") + ksm_read(m, "pages_sharing") + ksm_read(m, "pages_unshared"),
+		 N + TAGGED);
+	CHECK_EQ(ksm_read(m, "pages_unshared"), TAGGED);
+	for (int i = 0; i < N; i++) {
+		uint8_t v = 0;
+
+		CHECK(h_peek(a, p + i * H_PAGE + H_PAGE - 1, &v) == 0 &&
+		      v == (i % 2 == 0 && content[i] < CONTENTS / 2 ? 0x80 : content[i]));
+	}
+	H_END(m);
+}
+
 TEST(ksm_lap_cut_short_by_exit)
 {
 	struct mml_machine *m = h_machine(0);
