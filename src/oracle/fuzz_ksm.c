@@ -397,6 +397,9 @@ static void exec_knob(struct run *r, const struct fop *op)
 	if (got && -got != knobs[op->path].other)
 		fuzz_diverge(r, "write %s %s: got %ld (%s)", knobs[op->path].path, knobs[op->path].value, got,
 			     strerror((int)-got));
+	/* KSM may put the zero page in zero-filled pages from now on: a short-term R/O pin may take it */
+	if (!got && !strcmp(knobs[op->path].path, KSM_DIR "use_zero_pages") && !strcmp(knobs[op->path].value, "1"))
+		model_set_ksm_zero_pages(r->md);
 	if (r->scn) {
 		struct scn_op s;
 

@@ -342,6 +342,13 @@ int  model_clear_refs(struct model *md, int task, int type, bool unsure);
  */
 long model_prctl(struct model *md, int task, int option, unsigned long arg);
 long model_ksm_stat(const struct model *md, int task, const char *field);
+/*
+ * /sys/kernel/mm/ksm/use_zero_pages was set to 1: from now on KSM may have
+ * put the shared zero page where a zero-filled anonymous page was (and it
+ * stays there when the knob goes back to 0), which a short-term read-only
+ * pin takes as it is (model_gup).
+ */
+void model_set_ksm_zero_pages(struct model *md);
 long model_process_madvise(struct model *md, int task, int target, const uint64_t *addr, const uint64_t *len,
 			   int n, int advice, unsigned flags);
 bool model_soft_dirty(const struct model *md, int task, uint64_t addr);

@@ -12,6 +12,14 @@
 
 /* ---- pins and references ------------------------------------------------------ */
 
+/* Are a page's bytes (NULL: never written, zeros) all zero? */
+static bool page_all_zero(const uint8_t *bytes)
+{
+	static const uint8_t zeros[MODEL_PAGE];
+
+	return !bytes || !memcmp(bytes, zeros, MODEL_PAGE);
+}
+
 /*
  * GUP goes page by page, faulting each in before it looks at the next, so
  * a call that stops at a page has faulted the pages before it: a write,
@@ -127,6 +135,14 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		bytes = page_bytes(md, pg, &unk);
 		if (unk)
 			pn->state[i] = pn->state[i] == PIN_FILE ? PIN_FILE : PIN_UNCHECKED;
+		/*
+		 * KSM may have replaced a zero-filled anonymous page with the
+		 * shared zero page (use_zero_pages), which a short-term R/O pin
+		 * takes without unsharing (model_ksm.c): no promise either.
+		 */
+		if (kind == MODEL_PIN && !write && !longterm && md->ksm_zero_pages &&
+		    pn->state[i] == PIN_ATTACHED && page_all_zero(bytes))
+			pn->state[i] = PIN_UNCHECKED;
 		if (pn->snap) {
 			if (bytes)
 				memcpy(pn->snap + i * MODEL_PAGE, bytes, MODEL_PAGE);

@@ -204,6 +204,7 @@ struct model {
 	int overcommit;		/* /proc/sys/vm/overcommit_memory (model_commit.c) */
 	bool shmem_huge;	/* shmem files may have huge pages (a --thp --files run): their tails are maybe */
 	bool past_eof_ok;	/* replaying an access the library let through a huge tail past the end */
+	bool ksm_zero_pages;	/* KSM's use_zero_pages was on: a zero-filled anon page may be the zero page */
 };
 
 /* Where the process maps page k of a pin now (mremap moves pinned pages with their range). */
