@@ -82,6 +82,20 @@ bool cf_host_thp_usable(const char **why);
 /* Does the host kernel collapse read-only files (CONFIG_READ_ONLY_THP_FOR_FS)?  why: if not. */
 bool cf_host_ro_file_thp(const char **why);
 /*
+ * hostkernel.c: does the host kernel track soft-dirty (CONFIG_MEM_SOFT_DIRTY)?
+ * Does a read fault of anonymous memory map the zero page (why: if not)?
+ * On a host that maps none, a call that may read-fault anonymous memory is
+ * watched: cf_host_zero_watch before it (NULL: not watched), then
+ * cf_host_zero_check with its result, which becomes -CF_SKIP (b->why says
+ * why) if a page that held nothing got an anonymous page of its own.
+ */
+bool cf_host_soft_dirty(void);
+bool cf_host_zero_page(const char **why);
+bool cf_host_meets_readonly_private(pid_t pid, uint64_t addr, uint64_t len);
+uint64_t *cf_host_zero_watch(struct cf_backend *b, int task, uint64_t addr, uint64_t len);
+int64_t cf_host_zero_check(struct cf_backend *b, int task, uint64_t addr, uint64_t len, uint64_t *before,
+			   int64_t r);
+/*
  * hostksm.c: "ksm scan N" on the host: its ksmd run with pages_to_scan N
  * until full_scans grew by two, every knob written back after; a field
  * of /proc/PID/ksm_stat (root reads it).

@@ -287,6 +287,11 @@ static int host_range(struct cf_backend *b, int kind, int task, uint64_t addr,
 		return no_mte(b);
 	q.op = kind == SCN_OP_MUNMAP ? CF_REQ_MUNMAP :
 	       kind == SCN_OP_MPROTECT ? CF_REQ_MPROTECT : CF_REQ_MADVISE;
+	if (q.op == CF_REQ_MADVISE && arg == MADV_POPULATE_READ) {
+		uint64_t *before = cf_host_zero_watch(b, task, addr, len);
+
+		return (int)cf_host_zero_check(b, task, addr, len, before, call(b, task, &q, NULL, -1, NULL, 0, NULL));
+	}
 	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
 }
 
@@ -307,8 +312,9 @@ static int host_read(struct cf_backend *b, int task, uint64_t addr, uint64_t len
 		     unsigned char *buf)
 {
 	struct cf_req q = { .op = CF_REQ_READ, .addr = addr, .len = len };
+	uint64_t *before = cf_host_zero_watch(b, task, addr, len);
 
-	return (int)call(b, task, &q, NULL, -1, buf, len, NULL);
+	return (int)cf_host_zero_check(b, task, addr, len, before, call(b, task, &q, NULL, -1, buf, len, NULL));
 }
 
 static int host_pagemap(struct cf_backend *b, int task, uint64_t addr, uint64_t n,
@@ -885,8 +891,12 @@ static long host_process_madvise(struct cf_backend *b, int task, int target, uin
 static int host_lock(struct cf_backend *b, int task, enum scn_op_kind kind, uint64_t addr, uint64_t len, long flags)
 {
 	struct cf_req q = { .op = CF_REQ_LOCK, .addr = addr, .len = len, .arg = kind, .arg2 = flags };
+	/* mlock populates a read-only private range by read faults: the zero page */
+	bool watch = (kind == SCN_OP_MLOCK || kind == SCN_OP_MLOCK2) && !cf_host_zero_page(NULL) &&
+		     cf_host_meets_readonly_private(H(b)->task[task].pid, addr, len);
+	uint64_t *before = watch ? cf_host_zero_watch(b, task, addr, len) : NULL;
 
-	return (int)call(b, task, &q, NULL, -1, NULL, 0, NULL);
+	return (int)cf_host_zero_check(b, task, addr, len, before, call(b, task, &q, NULL, -1, NULL, 0, NULL));
 }
 
 static long host_prctl(struct cf_backend *b, int task, int option, unsigned long arg)
@@ -1015,34 +1025,10 @@ static int64_t host_numa(struct cf_backend *b, int task, const struct cf_numa *c
 	return r;
 }
 
-/*
- * Does this kernel track soft-dirty?  With CONFIG_MEM_SOFT_DIRTY a page
- * just faulted in is soft-dirty in pagemap (bit 55); without it the bit
- * is never set.  Asked of our own memory, once.
- */
-static bool host_has_soft_dirty(void)
-{
-	long psz = sysconf(_SC_PAGESIZE);
-	volatile char *p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint64_t e = 0;
-	int fd;
-
-	if (p == MAP_FAILED)
-		return true;	/* cannot tell: compare as before */
-	p[0] = 1;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / (uintptr_t)psz * sizeof(e))) != sizeof(e))
-			e = 1ULL << 55;
-		close(fd);
-	}
-	munmap((void *)p, (size_t)psz);
-	return fd < 0 || (e >> 55) & 1;
-}
-
 static int host_start(struct cf_backend *b, const struct scn_op *machine)
 {
-	b->no_soft_dirty = !host_has_soft_dirty();
+	b->no_soft_dirty = !cf_host_soft_dirty();
+	cf_host_zero_page(NULL);	/* asked before any scenario runs */
 	/* the children of exited drivers come back here to be reaped */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* before any driver starts: each is told whether to run with THP */
