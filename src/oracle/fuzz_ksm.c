@@ -35,8 +35,6 @@
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
 #define PR_SET_MM	67	/* PR_SET_MEMORY_MERGE */
 #define PR_GET_MM	68	/* PR_GET_MEMORY_MERGE */
-/* passes of a full scan before it counts as stuck */
-#define FULL_SCAN_PASSES	4096
 
 /* The knobs the fuzzer writes, and the outcomes each may have besides success. */
 static const struct {
@@ -306,26 +304,9 @@ static void check_counters(struct run *r, const char *after)
 			     ksm_file(r, "pages_unshared"), ksm_file(r, "pages_volatile"), ksm_file(r, "ksm_zero_pages"));
 }
 
-/* A full scan as "ksm scan" runs it; nothing registered is nothing to wait for. */
-static long full_scan(struct run *r, uint64_t pages)
-{
-	long r0 = ksm_file(r, "full_scans"), now;
-
-	for (int i = 0; i < FULL_SCAN_PASSES; i++) {
-		long got = mml_ksm_scan(r->m, pages);
-
-		if (got < 0)
-			return got;
-		now = ksm_file(r, "full_scans");
-		if (now >= r0 + 2 || (got == 0 && now == r0))
-			return 0;
-	}
-	return -ETIMEDOUT;
-}
-
 static void exec_scan(struct run *r, const struct fop *op)
 {
-	long got = op->mode ? full_scan(r, op->len) : mml_ksm_scan(r->m, op->len);
+	long got = op->mode ? scn_ksm_full_scans(r->m, op->len) : mml_ksm_scan(r->m, op->len);
 
 	if (got < 0)
 		fuzz_diverge(r, "ksm %s %" PRIu64 ": got %ld (%s)", op->mode ? "scan" : "pass", op->len, got,

@@ -419,7 +419,10 @@ int scn_swap_file_new(char *buf, size_t n);
  */
 int scn_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t n, uint64_t *flags);
 long scn_khugepaged_full_scans(struct mml_machine *m, uint64_t pages);
-/* KSM in passes of `pages` pages until two full scans have passed (cmd_ksm.c): 0, -errno, -ETIMEDOUT. */
+/*
+ * KSM in passes of `pages` pages until two full scans have passed, or at
+ * once with nothing registered (cmd_ksm.c): 0, -errno, -ETIMEDOUT.
+ */
 long scn_ksm_full_scans(struct mml_machine *m, uint64_t pages);
 
 /* smaps.c: /proc/PID/maps and smaps text, mmlab's or the host's */
