@@ -605,7 +605,7 @@ int mml_uffd_register(struct mml_uffd *u, uint64_t addr, uint64_t len, uint64_t 
 		 * invariant 16: docs/deviations.md).
 		 */
 		if (userfaultfd_wp(cur) && !(vm_flags & VM_UFFD_WP))
-			uffd_wp_range(cur, s, e - s, false);
+			(void)uffd_wp_range(cur, s, e - s, false);
 		cur = userfaultfd_set_vma(cur, s, e, nf, ctx, &ret);
 		if (!cur)
 			break;

@@ -45,11 +45,6 @@ static inline void set_color(struct rb_node *n, unsigned long color)
 	n->__rb_parent_color = (n->__rb_parent_color & ~RB_BLACK) | color;
 }
 
-static inline void set_parent_color(struct rb_node *n, struct rb_node *parent, unsigned long color)
-{
-	n->__rb_parent_color = (unsigned long)parent | color;
-}
-
 /* The link that pointed to old (its parent's, or the root) now points to new. */
 static inline void change_child(struct rb_node *old, struct rb_node *new, struct rb_node *parent,
 				struct rb_root *root)

@@ -48,7 +48,7 @@ static long change_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 
 	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
 	if (!pte)
-		return 0;
+		return -EAGAIN;	/* the table went (retract_page_tables): the caller looks again */
 	for (; addr < end; pte++, addr += PAGE_SIZE) {
 		pte_t old = ptep_get(pte), new;
 
@@ -129,7 +129,20 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	long pages = 0;
 
 	do {
+		long n;
+
 		next = pmd_addr_end(addr, end);
+again:
+		/*
+		 * change_pmd_prepare(): protecting with markers needs a table
+		 * even where nothing is mapped; retract_page_tables may take it
+		 * again until the pte lock is held, so this is done each time.
+		 */
+		if ((cp_flags & MM_CP_UFFD_WP) && userfaultfd_wp_use_markers(vma) && pmd_none(pmdp_get(pmd)) &&
+		    __pte_alloc(mm, pmd)) {
+			pages = -ENOMEM;
+			break;
+		}
 		if (pmd_none(pmdp_get(pmd)))
 			continue;
 		/* Secondary MMUs drop their rights before any entry loses one, from the first table on. */
@@ -141,24 +154,20 @@ static long change_pmd_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			/* uffd-wp works on ptes here (Linux keeps a huge pmd, with its own bit). */
 			if (next - addr != HPAGE_PMD_SIZE || (cp_flags & (MM_CP_UFFD_WP | MM_CP_UFFD_WP_RESOLVE))) {
 				__split_huge_pmd(vma, pmd, addr, false);
-				/*
-				 * A file's leaf leaves a none pmd: the ptes to protect
-				 * are markers now (change_pmd_prepare), in a new table.
-				 */
-				if ((cp_flags & MM_CP_UFFD_WP) && userfaultfd_wp_use_markers(vma) &&
-				    pmd_none(pmdp_get(pmd)) && __pte_alloc(mm, pmd))
-					continue;
-			} else {
-				long n = change_huge_pmd(tlb, vma, pmd, addr, cp_flags & MM_CP_TRY_CHANGE_WRITABLE);
-
-				pages += n;
-				if (n)
-					continue;
+				/* A file's leaf leaves a none pmd: markers then need a new table (above). */
+				goto again;
 			}
+			n = change_huge_pmd(tlb, vma, pmd, addr, cp_flags & MM_CP_TRY_CHANGE_WRITABLE);
+			pages += n;
+			if (n)
+				continue;
 		}
 		if (pmd_no_table(mm, pmdp_get(pmd), addr, "change_protection"))
 			continue;
-		pages += change_pte_range(tlb, vma, pmd, addr, next, cp_flags);
+		n = change_pte_range(tlb, vma, pmd, addr, next, cp_flags);
+		if (n == -EAGAIN)
+			goto again;
+		pages += n;
 	} while (pmd++, addr = next, addr != end);
 	if (range.mm)
 		mmu_notifier_invalidate_range_end(&range);
@@ -174,10 +183,15 @@ static long change_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	long pages = 0;
 
 	do {
+		long n;
+
 		next = pud_addr_end(addr, end);
 		if (pud_no_table(mm, pudp_get(pud), addr, "change_protection"))
 			continue;
-		pages += change_pmd_range(tlb, vma, pud, addr, next, cp_flags);
+		n = change_pmd_range(tlb, vma, pud, addr, next, cp_flags);
+		if (n < 0)
+			return n;
+		pages += n;
 	} while (pud++, addr = next, addr != end);
 	return pages;
 }
@@ -185,7 +199,8 @@ static long change_pud_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 /*
  * change_protection(): apply vma->vm_page_prot to [start, end), and with
  * MM_CP_UFFD_WP / MM_CP_UFFD_WP_RESOLVE set or clear the uffd-wp bit (and
- * markers); the entries changed.
+ * markers); the entries changed, or -ENOMEM when a table markers need
+ * could not be had.
  */
 long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start, uint64_t end,
 		       unsigned long cp_flags)
@@ -197,10 +212,15 @@ long change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint6
 	if (start >= end)
 		return 0;
 	do {
+		long n;
+
 		next = pgd_addr_end(addr, end);
 		if (pgd_none(pgdp_get(pgd)))
 			continue;
-		pages += change_pud_range(tlb, vma, pgd, addr, next, cp_flags);
+		n = change_pud_range(tlb, vma, pgd, addr, next, cp_flags);
+		if (n < 0)
+			return n;
+		pages += n;
 	} while (pgd++, addr = next, addr != end);
 	return pages;
 }

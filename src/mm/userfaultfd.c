@@ -266,23 +266,27 @@ out_unlock:
 /*
  * Models uffd_wp_range(): set or clear uffd-wp on [start, start + len) of
  * vma; clearing may make ptes writable where mprotect would.  Where
- * markers are used, the page tables are made first so that none ptes can
- * hold one (Linux's change_pmd_prepare).  mmap_lock held.
+ * markers are used, the upper tables are made first so that none ptes can
+ * hold one (Linux's change_prepare); change_pmd_range makes the pte
+ * tables, again if retract_page_tables takes one meanwhile.  0, or
+ * -ENOMEM.  mmap_lock held.
  */
-void uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, bool enable_wp)
+long uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, bool enable_wp)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long cp_flags = enable_wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
 	struct mmu_gather tlb;
 	bool manual_upgrade;
+	long ret;
 
 	mmap_assert_locked(mm);
 	if (enable_wp && userfaultfd_wp_use_markers(vma)) {
 		for (uint64_t a = start; a < start + len; a = pmd_addr_end(a, start + len)) {
 			int e;
 
-			/* A failed allocation leaves a hole unprotected, as Linux's prepare does (-ENOMEM lost). */
-			mfill_pmd(mm, a, &e);
+			/* a huge leaf there (-EEXIST) is split by change_pmd_range */
+			if (!mfill_pmd(mm, a, &e) && e == -ENOMEM)
+				return e;
 		}
 	}
 	/* vma_wants_manual_pte_write_upgrade() */
@@ -290,8 +294,9 @@ void uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, boo
 	if (!enable_wp && manual_upgrade)
 		cp_flags |= MM_CP_TRY_CHANGE_WRITABLE;
 	tlb_gather_mmu(&tlb, mm);
-	change_protection(&tlb, vma, start, start + len, cp_flags);
+	ret = change_protection(&tlb, vma, start, start + len, cp_flags);
 	tlb_finish_mmu(&tlb);
+	return ret < 0 ? ret : 0;
 }
 
 /* Models mwriteprotect_range(): every VMA in the range must be registered for WP (else -ENOENT). */
@@ -312,9 +317,10 @@ static int mwriteprotect_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm
 			err = -ENOENT;
 			break;
 		}
-		uffd_wp_range(vma, max(start, vma->vm_start), min(end, vma->vm_end) - max(start, vma->vm_start),
-			      enable_wp);
-		err = 0;
+		err = (int)uffd_wp_range(vma, max(start, vma->vm_start),
+					 min(end, vma->vm_end) - max(start, vma->vm_start), enable_wp);
+		if (err < 0)
+			break;
 	}
 out_unlock:
 	up_read(&mm->mmap_lock);
@@ -352,7 +358,7 @@ struct vm_area_struct *userfaultfd_clear_vma(struct vm_area_struct *vma, uint64_
 						    int *err)
 {
 	if (userfaultfd_wp(vma))
-		uffd_wp_range(vma, start, end - start, false);
+		(void)uffd_wp_range(vma, start, end - start, false);
 	return userfaultfd_set_vma(vma, start, end, vma->vm_flags & ~__VM_UFFD_FLAGS, NULL, err);
 }
 

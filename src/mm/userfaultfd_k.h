@@ -126,6 +126,6 @@ struct vm_area_struct *userfaultfd_set_vma(struct vm_area_struct *vma, uint64_t 
 struct vm_area_struct *userfaultfd_clear_vma(struct vm_area_struct *vma, uint64_t start, uint64_t end, int *err);
 void userfaultfd_release_all(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 void userfaultfd_reset_vma(struct vm_area_struct *vma);
-void uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, bool enable_wp);
+long uffd_wp_range(struct vm_area_struct *vma, uint64_t start, uint64_t len, bool enable_wp);
 
 #endif
