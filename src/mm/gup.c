@@ -394,6 +394,34 @@ struct gup_fast_state {
 	uint64_t nr;		/* pages taken so far */
 };
 
+/*
+ * try_grab_folio_fast(): a reference (or pin) on the folio page belongs to,
+ * with neither the page table's lock nor the folio's: it may be freed or
+ * split under us, so the reference is taken first and the folio checked
+ * again under it.  Whether to pin through _pincount is decided only then:
+ * a THP the pmd still mapped when we read it may be a small folio by now,
+ * whose _pincount word is its next page's mapping.  NULL: slow path.
+ */
+static struct folio *try_grab_folio_fast(struct mml_machine *m, struct page *page, unsigned flags)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_try_get(folio))	/* being freed, or frozen for a split */
+		return NULL;
+	if (page_folio(page) != folio) {
+		folio_put(m, folio);
+		return NULL;
+	}
+	if (flags & FOLL_PIN) {
+		if (folio_test_large(folio))
+			atomic_inc(&folio->_pincount);
+		else
+			folio_ref_add(folio, GUP_PIN_COUNTING_BIAS - 1);
+		count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
+	}
+	return folio;
+}
+
 static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp, uint64_t addr, uint64_t end)
 {
 	struct mml_machine *m = gs->m;
@@ -419,21 +447,9 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 		if (pte_special(pte))
 			return false;	/* the zero page: the slow path decides */
 		page = pfn_to_page(m, pte_pfn(pte));
-		folio = page_folio(page);
-		/* try_grab_folio_fast(): the folio may be being freed, or split, under us. */
-		if (!folio_try_get(folio))
+		folio = try_grab_folio_fast(m, page, gs->flags);
+		if (!folio)
 			return false;
-		if (page_folio(page) != folio) {
-			folio_put(m, folio);
-			return false;
-		}
-		if (gs->flags & FOLL_PIN) {
-			if (folio_test_large(folio))
-				atomic_inc(&folio->_pincount);
-			else
-				folio_ref_add(folio, GUP_PIN_COUNTING_BIAS - 1);
-			count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
-		}
 		smp_mb();	/* the pin is visible before we recheck: pairs with unmap's clear-then-check */
 		if (!pmd_same(pmdp_get(pmdp), pmd) || !pte_same(ptep_get(ptep), pte)) {
 			gup_put_folio(m, folio, gs->flags);
@@ -477,21 +493,12 @@ static bool gup_fast_pmd_leaf(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp,
 	if (!pmd_access_permitted(pmd, gs->flags & FOLL_WRITE) || pmd_special(pmd))
 		return false;
 	page = pmd_page(m, pmd) + pte_index(addr);
-	folio = page_folio(page);
-	for (; addr < end; addr += PAGE_SIZE, page++) {
-		/* A folio being split is frozen (refcount 0): slow path. */
-		if (!folio_try_get(folio))
+	do {
+		folio = try_grab_folio_fast(m, page, gs->flags);
+		if (!folio)
 			goto undo;
-		if (page_folio(page) != folio) {
-			folio_put(m, folio);
-			goto undo;
-		}
-		if (gs->flags & FOLL_PIN) {
-			atomic_inc(&folio->_pincount);
-			count_vm_event(m, NR_FOLL_PIN_ACQUIRED);
-		}
 		gs->pages[gs->nr++] = page;
-	}
+	} while (page++, addr += PAGE_SIZE, addr < end);
 	smp_mb();	/* as in the pte case: the references are visible before the recheck */
 	if (!pmd_same(pmdp_get(pmdp), pmd) ||
 	    (!pmd_write(pmd) && gup_must_unshare(NULL, gs->flags, &folio->page)))
