@@ -726,7 +726,8 @@ vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio)
 /*
  * finish_fault(): map vmf->page (or the private copy, vmf->cow_page) at
  * the faulting address if its pte is still none; VM_FAULT_NOPAGE if
- * another thread got there first (the caller drops its reference).
+ * another thread got there first, VM_FAULT_OOM if no table could be
+ * had (either way the caller drops its reference).
  * Where no pte table is there yet, a PMD-sized page-cache folio gets a
  * pmd (do_set_pmd); else a table is made.  A large shmem folio that
  * lies wholly in the VMA and the table is mapped whole, as Linux 6.18
@@ -859,8 +860,8 @@ static vm_fault_t do_read_fault(struct vm_fault *vmf)
 	folio = page_folio(vmf->page);
 	ret |= finish_fault(vmf);
 	folio_unlock(folio);
-	if (ret & VM_FAULT_NOPAGE)
-		folio_put(m, folio);
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)))
+		folio_put(m, folio);	/* not mapped: no pte took our reference */
 	return ret;
 }
 
@@ -889,7 +890,7 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	ret |= finish_fault(vmf);
 	folio_unlock(folio);
 	folio_put(m, folio);
-	if (ret & VM_FAULT_NOPAGE)
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)))
 		folio_put(m, cow);
 	return ret;
 }
@@ -947,7 +948,7 @@ static vm_fault_t do_shared_fault(struct vm_fault *vmf)
 		}
 	}
 	ret |= finish_fault(vmf);
-	if (ret & VM_FAULT_NOPAGE) {
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) {
 		folio_unlock(folio);
 		folio_put(m, folio);
 		return ret;
