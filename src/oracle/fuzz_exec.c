@@ -560,7 +560,12 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
  * and not split yet, hold memory reclaim cannot take, so a small machine
  * runs out where the model never does (Linux's fork then fails with
  * ENOMEM too).  A task that could not be made while free memory is that
- * low is the library's call, as the OOM killer's victims are.
+ * low is the library's call, as the OOM killer's victims are.  "That
+ * low": out_of_memory() gives up (no process left to kill: pins of
+ * exited ones hold the memory) only below the high watermark, which on
+ * the fuzzer's small machines is 3/32 of memory (min 1/16, low and high
+ * a quarter of min above each other); 1/8 leaves room for the frees a
+ * grace period settled since.
  */
 static bool thp_out_of_memory(struct run *r)
 {
@@ -580,7 +585,7 @@ static bool thp_out_of_memory(struct run *r)
 		s.value = 0;
 		fuzz_print(r->scn, &s);
 	}
-	return free_kb >= 0 && (uint64_t)free_kb < (r->o->ram >> 10) / 16;
+	return free_kb >= 0 && (uint64_t)free_kb < (r->o->ram >> 10) / 8;
 }
 
 /* Runs op on both sides; false if it had to be skipped (a name it uses is undefined). */
