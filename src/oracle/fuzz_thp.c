@@ -851,7 +851,8 @@ static void exec_collapse_uffd(struct run *r, const struct fop *op, struct mml_t
 		closed = mml_uffd_free(u);
 	if (mapped == (long)second)
 		unmapped = mml_munmap(p, second, op->len);
-	if ((closed || unmapped) && !r->why[0])
+	/* The collapse's OOM kill may have taken T(target): a killed task's munmap is EINTR, its exit unmaps. */
+	if ((closed || (unmapped && !(unmapped == -EINTR && mml_task_killed(p)))) && !r->why[0])
 		fuzz_diverge(r, "T%d: closing the userfaultfd: %ld, unmapping 0x%" PRIx64 ": %ld", op->target, closed,
 			     second, unmapped);
 	if (!r->scn)
