@@ -108,7 +108,21 @@ int  mml_sched_run(struct mml_machine *m, unsigned n, struct mml_task **tasks, m
  */
 int  mml_sched_set(struct mml_machine *m, const char *strategy, unsigned depth);
 uint64_t mml_sched_trace_hash(struct mml_machine *m);	/* digest of the interleavings so far: same seed, same hash */
+uint64_t mml_sched_steps(struct mml_machine *m);	/* scheduling points of the last run */
+/*
+ * PCT's k, the number of steps a run is expected to take: its d-1
+ * priority changes fall on steps drawn from 1..k.  0 (the default): the
+ * previous run's steps on this machine, 64 before its first.
+ */
+void mml_sched_pct_steps(struct mml_machine *m, uint64_t k);
 const char *mml_sched_report(struct mml_machine *m);	/* the last run's failure report; "" if none */
+/*
+ * In a deterministic run, a scheduling point that hands the CPU to another
+ * thread if one can run: what a thread function calls in a loop that waits
+ * for another thread, or a secondary MMU's callback that takes its time.
+ * Elsewhere it does nothing.
+ */
+void mml_sched_yield(void);
 uint64_t mml_page_size(void);			/* 4096 */
 
 /* Processes and threads. */

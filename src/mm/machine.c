@@ -352,6 +352,21 @@ uint64_t mml_sched_trace_hash(struct mml_machine *m)
 	return m->sched.hash;
 }
 
+void mml_sched_yield(void)
+{
+	sched_yield_point();
+}
+
+uint64_t mml_sched_steps(struct mml_machine *m)
+{
+	return m->sched.last_steps;
+}
+
+void mml_sched_pct_steps(struct mml_machine *m, uint64_t k)
+{
+	m->sched.pct_k = k;
+}
+
 const char *mml_sched_report(struct mml_machine *m)
 {
 	return m->sched.report;

@@ -317,6 +317,12 @@ void sched_point_at(enum sched_point_kind kind, const void *obj, const void *whe
 	pthread_mutex_unlock(&s->lock);
 }
 
+void sched_yield_point(void)
+{
+	if (me)
+		sched_point_at(SP_YIELD, NULL, __builtin_return_address(0));
+}
+
 void mml_sched_point_slow(enum sched_point_kind kind, const void *obj, const void *where)
 {
 	sched_point_at(kind, obj, where ? where : __builtin_return_address(0));
@@ -338,6 +344,18 @@ bool sched_block(enum sched_point_kind kind, const void *obj, const void *where,
 	me->timed_out = false;
 	pthread_mutex_unlock(&s->lock);
 	return timed_out;
+}
+
+bool sched_has_waiter(const void *obj)
+{
+	struct sched *s = my_sched();
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n && !found; i++)
+		found = s->t[i].blocked_on == obj && !s->t[i].done;
+	pthread_mutex_unlock(&s->lock);
+	return found;
 }
 
 void sched_wake(const void *obj)
@@ -439,7 +457,7 @@ static void *thread_main(void *arg)
 static void pct_init(struct sched *s)
 {
 	struct sched_state *st = s->st;
-	uint64_t k = st->last_steps ? st->last_steps : PCT_FIRST_K;
+	uint64_t k = st->pct_k ? st->pct_k : st->last_steps ? st->last_steps : PCT_FIRST_K;
 	unsigned d = st->depth < 1 ? 1 : st->depth > PCT_MAX_DEPTH ? PCT_MAX_DEPTH : st->depth;
 
 	for (unsigned i = 0; i < s->n; i++)

@@ -26,6 +26,8 @@ static inline bool sched_current(void)
  * it woke by the time-out.  The caller tests its condition again.
  */
 bool sched_block(enum sched_point_kind kind, const void *obj, const void *where, unsigned timeout_ms);
+/* Is a thread parked on obj (waiting for it)? */
+bool sched_has_waiter(const void *obj);
 /* Make every thread parked on obj runnable (they run when the strategy picks them). */
 void sched_wake(const void *obj);
 /* A scheduling point with the caller's own location (sync.c's entry points). */

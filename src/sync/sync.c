@@ -88,6 +88,16 @@ bool spin_trylock(spinlock_t *l)
 	return true;
 }
 
+bool spin_is_busy(spinlock_t *l)
+{
+	if (sched_current() && sched_has_waiter(l))
+		return true;
+	if (pthread_mutex_trylock(&l->m))
+		return true;
+	die_on(pthread_mutex_unlock(&l->m), "spin_is_busy");
+	return false;
+}
+
 void spin_unlock(spinlock_t *l)
 {
 	if (READ_ONCE(l->owner) != mml_self())

@@ -245,6 +245,8 @@ void spin_lock(spinlock_t *l);
 bool spin_trylock(spinlock_t *l);
 void spin_unlock(spinlock_t *l);
 static inline bool spin_is_locked_by_me(spinlock_t *l) { return READ_ONCE(l->owner) == mml_self(); }
+/* Held by someone, or (in a deterministic run) waited for: a lock that must not be destroyed now. */
+bool spin_is_busy(spinlock_t *l);
 
 struct mutex {
 	pthread_mutex_t m;
@@ -384,6 +386,7 @@ struct sched_state {
 	uint64_t rng;			/* the strategy's random stream, seeded from the machine's seed */
 	uint64_t hash;			/* digest of every interleaving so far */
 	uint64_t last_steps;		/* scheduling points of the last run: PCT's estimate of k */
+	uint64_t pct_k;			/* PCT's k if set; 0: last_steps */
 	uint64_t max_steps;		/* a run longer than this is reported as a livelock */
 	bool quiet;			/* no report on stderr */
 	char report[8192];		/* the last failure: each thread's wait and the last steps */
@@ -400,6 +403,8 @@ void sched_state_init(struct sched_state *st, uint64_t seed);
  * SCHED_MAX_THREADS, -ENOMEM.
  */
 #define SCHED_MAX_THREADS 64
+/* In a deterministic run, hand the CPU to another thread if one can run; elsewhere nothing. */
+void sched_yield_point(void);
 int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
 
 #endif /* MML_SYNC_H */
