@@ -46,7 +46,13 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 #define MML_KSWAPD		0x08u
 /* Run khugepaged as a host thread (collapses in the background), off by default like MML_KSWAPD. */
 #define MML_KHUGEPAGED		0x10u
-/* 0x20u is MML_DETERMINISTIC's (another issue). */
+/*
+ * Threads of this machine run one at a time inside mml_sched_run(),
+ * switched at the sync layer's scheduling points by a strategy seeded
+ * from mml_config.seed: same seed, same interleaving.  Not yet together
+ * with MML_KSWAPD, MML_KHUGEPAGED or MML_KSMD (EINVAL).
+ */
+#define MML_DETERMINISTIC	0x20u
 /* Run ksmd as a host thread (merges while /sys/kernel/mm/ksm/run is 1), off by default like MML_KSWAPD. */
 #define MML_KSMD		0x40u
 
@@ -77,6 +83,46 @@ int  mml_check(struct mml_machine *m);		/* invariant checker now: 0, or -EUCLEAN
  * which operation broke something compares this count before and after.
  */
 long mml_report_count(struct mml_machine *m);
+
+/*
+ * Deterministic runs (MML_DETERMINISTIC).  mml_sched_run runs fns[i] on
+ * tasks[i] (of one process or several; a function may use other tasks,
+ * such as the child its fork made) on host threads of their own, one at a
+ * time, until all have returned; a function reports its outcome through
+ * its argument.  0; -EDEADLK when every thread that has not returned
+ * waits (a deadlock) or the run does not end within its step limit: the
+ * report (mml_sched_report, and stderr unless MML_QUIET) names each
+ * thread's wait and the last steps, and those threads stay parked for
+ * good, so the machine must then be left, not freed (other machines' runs
+ * go on).  -EINVAL without
+ * MML_DETERMINISTIC or with more than 64 functions; -EBUSY while another
+ * deterministic run is active in this process.  Every other call works
+ * outside a run as on any machine (set-up and checks).
+ */
+typedef void (*mml_thread_fn)(struct mml_task *t, void *arg);
+int  mml_sched_run(struct mml_machine *m, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args);
+/*
+ * The strategy of the next runs: "random" (a uniformly random runnable
+ * thread at every scheduling point) or "pct" (Burckhardt et al.'s PCT,
+ * aiming at bugs of depth 1..16).  0 or -EINVAL.
+ */
+int  mml_sched_set(struct mml_machine *m, const char *strategy, unsigned depth);
+uint64_t mml_sched_trace_hash(struct mml_machine *m);	/* digest of the interleavings so far: same seed, same hash */
+uint64_t mml_sched_steps(struct mml_machine *m);	/* scheduling points of the last run */
+/*
+ * PCT's k, the number of steps a run is expected to take: its d-1
+ * priority changes fall on steps drawn from 1..k.  0 (the default): the
+ * previous run's steps on this machine, 64 before its first.
+ */
+void mml_sched_pct_steps(struct mml_machine *m, uint64_t k);
+const char *mml_sched_report(struct mml_machine *m);	/* the last run's failure report; "" if none */
+/*
+ * In a deterministic run, a scheduling point that hands the CPU to another
+ * thread if one can run: what a thread function calls in a loop that waits
+ * for another thread, or a secondary MMU's callback that takes its time.
+ * Elsewhere it does nothing.
+ */
+void mml_sched_yield(void);
 uint64_t mml_page_size(void);			/* 4096 */
 
 /* Processes and threads. */

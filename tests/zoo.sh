@@ -14,6 +14,15 @@
 #            the reproducer reproduces;
 #   passes   the same file exits 0 under plain `mmlab run`: it blames the
 #            bug, not the scenario.
+# Entries whose options are "stress STORY" are races only an interleaving
+# shows: instead of the fuzzer and a scenario,
+#   caught   `mmlab stress --story STORY --inject-bug NAME --strategy pct
+#            --seeds STRESS_SEEDS` exits 1 (a story of the deterministic
+#            scheduler finds it within that many seeds);
+#   replays  the command it printed for the first failing seed exits 1
+#            with the same trace hash (the interleaving is the seed's);
+#   passes   every story (`mmlab stress --list`) without a bug exits 0 on
+#            the same seeds.
 # And for every seed, `mmlab fuzz --seed S --ops 3000` with no bug exits 0,
 # and so does the same run in 2M of RAM with 1M of swap, and in 2M with
 # large populated mappings (--oom) that run memory out, each also with
@@ -32,6 +41,7 @@ fi
 mmlab=$1
 seeds=${ZOO_SEEDS:-1 2 3 4 5 6}
 ops=${ZOO_OPS:-5000}
+stress_seeds=${ZOO_STRESS_SEEDS:-40}
 
 # A sanitizer report must not pass for a divergence (both exit 1).
 ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
@@ -101,6 +111,33 @@ check_bug() {
 	done
 }
 
+# check_stress BUG STORY: the race entry is found by its story, and its seed replays it
+check_stress() {
+	bug=$1
+	story=$2
+	log="$tmp/$bug.log"
+	"$mmlab" stress --story "$story" --inject-bug "$bug" --strategy pct --seeds "$stress_seeds" --quiet \
+		>"$log" 2>&1
+	rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -q "failed:" "$log"; then
+		echo "(exit $rc, expected 1)" >>"$log"
+		fail "$bug: caught by stress --story $story within $stress_seeds seeds" "$log"
+		return
+	fi
+	pass "$bug: caught by stress --story $story ($(grep "seeds from" "$log" | sed 's/.*), //'))"
+	replay=$(sed -n 's/^  replay: mmlab //p' "$log" | sed 's/   (trace hash .*//' | head -n 1)
+	hash=$(sed -n 's/.*(trace hash \([0-9a-f]*\)).*/\1/p' "$log" | head -n 1)
+	# shellcheck disable=SC2086
+	"$mmlab" $replay --quiet >"$log.replay" 2>&1
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "trace hash $hash" "$log.replay"; then
+		pass "$bug: its seed replays ($replay)"
+	else
+		echo "(exit $rc, expected 1 and trace hash $hash)" >>"$log.replay"
+		fail "$bug: its seed replays ($replay)" "$log.replay"
+	fi
+}
+
 # job TAG ARGS...: a fuzz run for the pool below, output and status kept as TAG
 job() {
 	echo "$*" >>"$tmp/jobs"
@@ -129,15 +166,24 @@ run_args() {
 	esac
 }
 
-# Each entry's own options, as `mmlab bugs --fuzz-options` gives them.
+# Each entry's own options, as `mmlab bugs --fuzz-options` gives them;
+# the races of a stress story apart.
+fuzz_bugs=""
+stress_bugs=""
 for bug in $bugs; do
 	"$mmlab" bugs --fuzz-options "$bug" >"$tmp/$bug.opts" || fail "$bug: its fuzz options" /dev/null
+	case $(cat "$tmp/$bug.opts") in
+	stress\ *)
+		stress_bugs="$stress_bugs $bug"
+		;;
+	*) fuzz_bugs="$fuzz_bugs $bug" ;;
+	esac
 done
 
 # Every fuzz run first, through a pool of `nproc` workers: they are short.
 : >"$tmp/jobs"
 for s in $runs; do
-	for bug in $bugs; do
+	for bug in $fuzz_bugs; do
 		job "$bug-$s" $(run_args "$s") $(cat "$tmp/$bug.opts") --ops "$ops" \
 			--shrink-time 30 --inject-bug "$bug" --out "$tmp/$bug-$s.scn"
 	done
@@ -152,12 +198,24 @@ export mmlab tmp
 xargs -P "$(nproc 2>/dev/null || echo 2)" -L 1 sh -c \
 	'tag=$1; shift; "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; echo $? >"$tmp/$tag.rc"' sh <"$tmp/jobs"
 
-for bug in $bugs; do
+for bug in $fuzz_bugs; do
 	check_bug "$bug"
 done
-# And every entry is caught by at least one hand-written scenario too.
+for bug in $stress_bugs; do
+	check_stress "$bug" "$(sed 's/^stress //' "$tmp/$bug.opts")"
+done
+# every story, not only those with entries: the scheduler's stories pass on a sound core
+for story in $("$mmlab" stress --list | awk '{ print $1 }'); do
+	what="no bug: stress --story $story --strategy pct --seeds $stress_seeds finds nothing"
+	if "$mmlab" stress --story "$story" --strategy pct --seeds "$stress_seeds" --quiet >"$tmp/$story.log" 2>&1; then
+		pass "$what"
+	else
+		fail "$what" "$tmp/$story.log"
+	fi
+done
+# And every fuzzer entry is caught by at least one hand-written scenario too.
 scenarios=$(ls "$(dirname "$0")"/scenarios/*.scn | grep -v '/bad-\|/fail-')
-for bug in $bugs; do
+for bug in $fuzz_bugs; do
 	by=""
 	for f in $scenarios; do
 		"$mmlab" run --inject-bug "$bug" "$f" >/dev/null 2>&1

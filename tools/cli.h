@@ -32,6 +32,9 @@ int opt_range(const char *cmd, const char *opt, const char *s, uint64_t min, uin
 int opt_out_file(const char *cmd, const char *opt, const char *path);
 int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
 
+/* stress.c: `mmlab stress [OPTIONS]` */
+int cmd_stress(int argc, char **argv);
+
 /* bench.c: `mmlab bench [NAME [OPTIONS]]` */
 int cmd_bench(int argc, char **argv);
 

@@ -33,6 +33,7 @@ static const struct cli_command commands[] = {
 	{ "fuzz", cmd_fuzz, "random operations checked against the reference model" },
 	{ "bugs", cmd_bugs, "list the bug zoo: defects that can be switched on" },
 	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
+	{ "stress", cmd_stress, "threaded stories under the deterministic scheduler, over many seeds" },
 	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
 	{ NULL, NULL, NULL }
 };
@@ -371,9 +372,17 @@ static int fuzz_main(int argc, char **argv, bool recorded);
  */
 static int fuzz_with_recorded(int argc, char **argv, const char *bug, const char *rec)
 {
-	char *copy = strdup(rec), *tok, *save = NULL;
-	char **argv2 = calloc((size_t)argc + strlen(rec) + 1, sizeof(*argv2));
+	char *copy, *tok, *save = NULL;
+	char **argv2;
 	int argc2 = 0, r = 2;
+
+	if (!strncmp(rec, "stress ", 7)) {
+		fprintf(stderr, "mmlab fuzz: %s is a race the fuzzer does not schedule: try "
+			"'mmlab stress --story %s --strategy pct --inject-bug %s'\n", bug, rec + 7, bug);
+		return 2;
+	}
+	copy = strdup(rec);
+	argv2 = calloc((size_t)argc + strlen(rec) + 1, sizeof(*argv2));
 
 	if (copy && argv2) {
 		argv2[argc2++] = argv[0];
@@ -672,6 +681,10 @@ static int cmd_bugs(int argc, char **argv)
 				printf("%s\n", fuzz);
 		} else if (names_only) {
 			printf("%s\n", name);
+		} else if (!strncmp(fuzz, "stress ", 7)) {
+			/* a race: found by a story of the deterministic scheduler */
+			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: mmlab stress --story %s --strategy pct "
+			       "--inject-bug %s\n", i ? "\n" : "", name, breaks, history, fuzz + 7, name);
 		} else {
 			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: mmlab fuzz --inject-bug %s%s%s\n",
 			       i ? "\n" : "", name, breaks, history, name, fuzz[0] ? " " : "", fuzz);

@@ -97,6 +97,8 @@ enum mml_bug {
 	BUG_KSM_MERGE_NO_NOTIFY,/* write_protect_page and replace_page without mmu notifier ranges */
 	BUG_KSM_COW_REUSE,	/* do_wp_page reuses a KSM page in place */
 	BUG_KSM_UNMERGE_LOSES_DATA,/* the unshare fault of a KSM page maps a zeroed page, not a copy */
+	BUG_RETRACT_NO_ANON_VMA_RECHECK,/* retract_page_tables does not check vma->anon_vma again under the locks */
+	BUG_RETRACT_PTL_NOT_NESTED,/* retract_page_tables takes the pmd lock but not the pte lock */
 	NR_MML_BUGS
 };
 

@@ -41,6 +41,8 @@ static spinlock_t *lock_pte_table(struct mm_struct *mm, pmd_t *pmd, pmd_t *pgt_p
 		return NULL;
 	}
 	*ptl = pte_lockptr(mm->machine, *pgt_pmd);
+	if (bug_enabled(mm->machine, BUG_RETRACT_PTL_NOT_NESTED))
+		*ptl = pml;	/* the table's own lock left alone */
 	if (*ptl != pml)
 		spin_lock(*ptl);
 	return pml;
@@ -101,7 +103,7 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 		 * COW page (and an anon_vma) or a uffd-wp marker here since
 		 * the checks above; under the table's locks nothing more can.
 		 */
-		if (likely(!READ_ONCE(vma->anon_vma) &&
+		if (likely((!READ_ONCE(vma->anon_vma) || bug_enabled(m, BUG_RETRACT_NO_ANON_VMA_RECHECK)) &&
 			   (!userfaultfd_wp(vma) || bug_enabled(m, BUG_RETRACT_IGNORES_UFFD_WP)))) {
 			pte_t *pte = pte_table_of(m, pgt_pmd);
 			int first = -1, n = 0;

@@ -81,7 +81,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	if (!c.ncpus)
 		c.ncpus = DEFAULT_NCPUS;
 	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX ||
-	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0)) {
+	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0) ||
+	    ((c.flags & MML_DETERMINISTIC) && (c.flags & (MML_KSWAPD | MML_KHUGEPAGED | MML_KSMD)))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -93,6 +94,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
 	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
 	m->quiet = c.flags & MML_QUIET;
+	sched_state_init(&m->sched, c.seed);
+	m->sched.quiet = m->quiet;
 	err = page_alloc_init(m, c.nr_nodes ? c.nr_nodes : 1);
 	if (err) {
 		free(m);
@@ -287,4 +290,84 @@ int mml_machine_free(struct mml_machine *m)
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;
+}
+
+/* ---- deterministic runs (src/sync/sched.c does the scheduling) ------------------------ */
+
+struct sched_call {
+	mml_thread_fn fn;
+	struct mml_task *task;
+	void *arg;
+};
+
+static void sched_call(void *p)
+{
+	struct sched_call *c = p;
+
+	c->fn(c->task, c->arg);
+}
+
+int mml_sched_run(struct mml_machine *m, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args)
+{
+	struct sched_call calls[SCHED_MAX_THREADS];
+	void (*trampolines[SCHED_MAX_THREADS])(void *);
+	void *cargs[SCHED_MAX_THREADS];
+	int err;
+
+	if (!(m->cfg.flags & MML_DETERMINISTIC) || n > SCHED_MAX_THREADS)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!fns[i] || !tasks[i] || tasks[i]->machine != m)
+			return -EINVAL;
+		calls[i] = (struct sched_call){ fns[i], tasks[i], args ? args[i] : NULL };
+		trampolines[i] = sched_call;
+		cargs[i] = &calls[i];
+	}
+	m->sched.report[0] = '\0';
+	err = sched_run(&m->sched, n, trampolines, cargs);
+	/* Frees that waited for a grace period inside the run: the run's, settled now. */
+	if (!err)
+		rcu_batch_flush(&m->rcu);
+	return err;
+}
+
+int mml_sched_set(struct mml_machine *m, const char *strategy, unsigned depth)
+{
+	if (!strategy)
+		return -EINVAL;
+	if (!strcmp(strategy, "random")) {	/* depth is PCT's */
+		m->sched.strategy = SCHED_RANDOM;
+		return 0;
+	}
+	if (!strcmp(strategy, "pct") && depth >= 1 && depth <= 16) {
+		m->sched.strategy = SCHED_PCT;
+		m->sched.depth = depth;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+uint64_t mml_sched_trace_hash(struct mml_machine *m)
+{
+	return m->sched.hash;
+}
+
+void mml_sched_yield(void)
+{
+	sched_yield_point();
+}
+
+uint64_t mml_sched_steps(struct mml_machine *m)
+{
+	return m->sched.last_steps;
+}
+
+void mml_sched_pct_steps(struct mml_machine *m, uint64_t k)
+{
+	m->sched.pct_k = k;
+}
+
+const char *mml_sched_report(struct mml_machine *m)
+{
+	return m->sched.report;
 }

@@ -639,6 +639,7 @@ struct mml_machine {
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
 	struct page *mem_map;		/* (C) one struct page per frame */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
+	struct sched_state sched;	/* deterministic runs: strategy and digest; written outside runs only */
 	unsigned long nr_frames;	/* (C) */
 	int nr_nodes;			/* (C) NUMA nodes, 1..MAX_NUMNODES */
 	unsigned long node_frames;	/* (C) frames of every node but the last (which has the rest) */

@@ -41,8 +41,20 @@ struct ptdesc *pagetable_alloc(struct mm_struct *mm)
 
 static void pagetable_dtor_free(struct mml_machine *m, struct ptdesc *pt)
 {
-	spin_lock_destroy(pt->ptl);
-	mml_obj_free(m, OBJ_PTLOCK, pt->ptl);
+	/*
+	 * Nobody may hold a table's lock when it goes: a walker takes it only
+	 * under RCU, after re-reading the pmd, and a table that was reachable
+	 * lock-free is freed only after a grace period.  One held now is a
+	 * walker inside a freed table: reported, and the lock left to it.
+	 */
+	if (spin_is_busy(pt->ptl)) {
+		mml_report(m, "a page table (pfn %lu) freed while a walker holds or waits for its pte lock",
+			   page_to_pfn(m, pt));
+		pt->ptl = NULL;
+	} else {
+		spin_lock_destroy(pt->ptl);
+		mml_obj_free(m, OBJ_PTLOCK, pt->ptl);
+	}
 	pt->ptl = NULL;
 	pt->pt_mm = NULL;
 	pt->pt_machine = NULL;

@@ -271,6 +271,18 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Peter Xu, \"mm/khugepaged: don't recycle vma pgtable if uffd-wp registered\" (deb4c93a9871, Linux 5.19, with uffd-wp for shmem); Hugh Dickins's lockless retract_page_tables (Linux 6.6, seed 004) keeps the skip and adds the recheck under the pmd and pte locks, a UFFDIO_WRITEPROTECT being able to put a marker in meanwhile",
 		"--thp --files",
 	},
+	[BUG_RETRACT_NO_ANON_VMA_RECHECK] = {
+		"retract-no-anon-vma-recheck",
+		"retract_page_tables checks vma->anon_vma only before it takes the pmd and pte locks: a UFFDIO_COPY into a private mapping of the file prepares the anon_vma and maps an anonymous page in the table meanwhile, and the table is freed with it -- the page's data lost, its mapping leaked",
+		"Hugh Dickins's 6.6 retract_page_tables (seed 004) repeats the anon_vma check under the pmd and pte locks because, without mmap_lock, \"a racing userfaultfd_ioctl() may have inserted ptes\"; the unlocked check alone dates from when retract held mmap_lock for write",
+		"stress retract-uffd-copy",
+	},
+	[BUG_RETRACT_PTL_NOT_NESTED] = {
+		"retract-ptl-not-nested",
+		"retract_page_tables takes the pmd lock but not the table's own pte lock: a UFFDIO_COPY that passed the rechecks' moment maps its anonymous page under the pte lock alone, in the table retract is taking away, and the page is lost with the table",
+		"seed 004: retract_page_tables takes the pmd lock with the pte lock nested inside (Linux 6.6), so that pte_offset_map_lock users, which take only the pte lock after re-reading the pmd, either finish before the table goes or find the pmd changed and retry",
+		"stress retract-uffd-copy",
+	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
 		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",

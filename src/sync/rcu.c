@@ -17,6 +17,7 @@
 #endif
 
 #include "sync/sync.h"
+#include "sync/sched.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -39,17 +40,28 @@ void rcu_read_lock(void)
 {
 	rcu_nesting++;
 	urcu_bp_read_lock();
+	if (sched_current())
+		sched_rcu_read_lock();
 }
 
 void rcu_read_unlock(void)
 {
 	urcu_bp_read_unlock();
 	rcu_nesting--;
+	if (sched_current())
+		sched_rcu_read_unlock();
 }
 
+/*
+ * Deterministic: the grace period is the scheduler's (liburcu's would wait
+ * for readers parked by the scheduler, which cannot run meanwhile).
+ */
 void synchronize_rcu(void)
 {
-	urcu_bp_synchronize_rcu();
+	if (sched_current())
+		sched_synchronize_rcu(__builtin_return_address(0));
+	else
+		urcu_bp_synchronize_rcu();
 }
 
 
@@ -69,16 +81,24 @@ void rcu_read_lock(void)
 {
 	if (rcu_nesting++ == 0)
 		__atomic_add_fetch(&rcu_nr_readers, 1, __ATOMIC_SEQ_CST);
+	if (sched_current())
+		sched_rcu_read_lock();
 }
 
 void rcu_read_unlock(void)
 {
 	if (--rcu_nesting == 0)
 		__atomic_sub_fetch(&rcu_nr_readers, 1, __ATOMIC_SEQ_CST);
+	if (sched_current())
+		sched_rcu_read_unlock();
 }
 
 void synchronize_rcu(void)
 {
+	if (sched_current()) {
+		sched_synchronize_rcu(__builtin_return_address(0));
+		return;
+	}
 	while (__atomic_load_n(&rcu_nr_readers, __ATOMIC_SEQ_CST))
 		sched_yield();
 }

@@ -2,14 +2,36 @@
  * sync.c - locks, bit locks, RCU and threads on pthreads and liburcu.
  *
  * This is the only file that talks to pthreads and liburcu; see sync.h.
+ * A thread of a deterministic run (sched.c) takes the paths marked
+ * "deterministic": it tries, and parks with sched_block() where a real
+ * thread would sleep in pthreads, and whoever releases wakes it with
+ * sched_wake().
  */
+
 #include "sync/sync.h"
+#include "sync/sched.h"
 
 #include <errno.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CALLER	__builtin_return_address(0)
+
+/* Deterministic: a scheduling point, then try until trylock succeeds, parked on obj between tries. */
+#define SCHED_ACQUIRE(obj, trylock) do {				\
+		sched_point_at(SP_LOCK, (obj), CALLER);			\
+		while (!(trylock))					\
+			sched_block(SP_LOCK, (obj), CALLER, 0);		\
+	} while (0)
+
+/* Deterministic: after a release, the parked may run; then a scheduling point. */
+static void sched_released(const void *obj, const void *where)
+{
+	sched_wake(obj);
+	sched_point_at(SP_UNLOCK, obj, where);
+}
 
 static __thread char self_token;
 
@@ -49,16 +71,31 @@ void spin_lock(spinlock_t *l)
 {
 	if (READ_ONCE(l->owner) == mml_self())
 		mml_lock_assert_fail("spinlock recursion", __FILE__, __LINE__);
-	die_on(pthread_mutex_lock(&l->m), "spin_lock");
+	if (sched_current())
+		SCHED_ACQUIRE(l, !pthread_mutex_trylock(&l->m));
+	else
+		die_on(pthread_mutex_lock(&l->m), "spin_lock");
 	WRITE_ONCE(l->owner, mml_self());
 }
 
 bool spin_trylock(spinlock_t *l)
 {
+	if (sched_current())
+		sched_point_at(SP_TRYLOCK, l, CALLER);
 	if (pthread_mutex_trylock(&l->m))
 		return false;
 	WRITE_ONCE(l->owner, mml_self());
 	return true;
+}
+
+bool spin_is_busy(spinlock_t *l)
+{
+	if (sched_current() && sched_has_waiter(l))
+		return true;
+	if (pthread_mutex_trylock(&l->m))
+		return true;
+	die_on(pthread_mutex_unlock(&l->m), "spin_is_busy");
+	return false;
 }
 
 void spin_unlock(spinlock_t *l)
@@ -67,6 +104,8 @@ void spin_unlock(spinlock_t *l)
 		mml_lock_assert_fail("spin_unlock by non-owner", __FILE__, __LINE__);
 	WRITE_ONCE(l->owner, 0);
 	die_on(pthread_mutex_unlock(&l->m), "spin_unlock");
+	if (sched_current())
+		sched_released(l, CALLER);
 }
 
 void mutex_init(struct mutex *l)
@@ -82,12 +121,17 @@ void mutex_destroy(struct mutex *l)
 
 void mutex_lock(struct mutex *l)
 {
-	die_on(pthread_mutex_lock(&l->m), "mutex_lock");
+	if (sched_current())
+		SCHED_ACQUIRE(l, !pthread_mutex_trylock(&l->m));
+	else
+		die_on(pthread_mutex_lock(&l->m), "mutex_lock");
 	WRITE_ONCE(l->owner, mml_self());
 }
 
 bool mutex_trylock(struct mutex *l)
 {
+	if (sched_current())
+		sched_point_at(SP_TRYLOCK, l, CALLER);
 	if (pthread_mutex_trylock(&l->m))
 		return false;
 	WRITE_ONCE(l->owner, mml_self());
@@ -98,6 +142,8 @@ void mutex_unlock(struct mutex *l)
 {
 	WRITE_ONCE(l->owner, 0);
 	die_on(pthread_mutex_unlock(&l->m), "mutex_unlock");
+	if (sched_current())
+		sched_released(l, CALLER);
 }
 
 /* ---- rw_semaphore -------------------------------------------------------- */
@@ -113,6 +159,7 @@ void init_rwsem(struct rw_semaphore *s)
 	pthread_rwlockattr_destroy(&a);
 	s->writer = 0;
 	atomic_set(&s->readers, 0);
+	s->sched_writers_waiting = 0;
 }
 
 void destroy_rwsem(struct rw_semaphore *s)
@@ -122,12 +169,21 @@ void destroy_rwsem(struct rw_semaphore *s)
 
 void down_read(struct rw_semaphore *s)
 {
-	die_on(pthread_rwlock_rdlock(&s->rw), "down_read");
+	/* Deterministic: a parked writer holds new readers back, as the writer-preferring rwlock does. */
+	if (sched_current())
+		SCHED_ACQUIRE(s, !s->sched_writers_waiting && !pthread_rwlock_tryrdlock(&s->rw));
+	else
+		die_on(pthread_rwlock_rdlock(&s->rw), "down_read");
 	atomic_inc(&s->readers);
 }
 
 bool down_read_trylock(struct rw_semaphore *s)
 {
+	if (sched_current()) {
+		sched_point_at(SP_TRYLOCK, s, CALLER);
+		if (s->sched_writers_waiting)
+			return false;
+	}
 	if (pthread_rwlock_tryrdlock(&s->rw))
 		return false;
 	atomic_inc(&s->readers);
@@ -138,18 +194,31 @@ void up_read(struct rw_semaphore *s)
 {
 	atomic_dec(&s->readers);
 	die_on(pthread_rwlock_unlock(&s->rw), "up_read");
+	if (sched_current())
+		sched_released(s, CALLER);
 }
 
 void down_write(struct rw_semaphore *s)
 {
 	if (READ_ONCE(s->writer) == mml_self())
 		mml_lock_assert_fail("rwsem write recursion", __FILE__, __LINE__);
-	die_on(pthread_rwlock_wrlock(&s->rw), "down_write");
+	if (sched_current()) {
+		sched_point_at(SP_LOCK, s, CALLER);
+		while (pthread_rwlock_trywrlock(&s->rw)) {
+			s->sched_writers_waiting++;
+			sched_block(SP_LOCK, s, CALLER, 0);
+			s->sched_writers_waiting--;
+		}
+	} else {
+		die_on(pthread_rwlock_wrlock(&s->rw), "down_write");
+	}
 	WRITE_ONCE(s->writer, mml_self());
 }
 
 bool down_write_trylock(struct rw_semaphore *s)
 {
+	if (sched_current())
+		sched_point_at(SP_TRYLOCK, s, CALLER);
 	if (pthread_rwlock_trywrlock(&s->rw))
 		return false;
 	WRITE_ONCE(s->writer, mml_self());
@@ -160,6 +229,8 @@ void up_write(struct rw_semaphore *s)
 {
 	WRITE_ONCE(s->writer, 0);
 	die_on(pthread_rwlock_unlock(&s->rw), "up_write");
+	if (sched_current())
+		sched_released(s, CALLER);
 }
 
 /*
@@ -212,6 +283,10 @@ void bit_lock(int nr, unsigned long *word)
 {
 	struct bit_waitq *q;
 
+	if (sched_current()) {
+		SCHED_ACQUIRE(word, bit_trylock(nr, word));
+		return;
+	}
 	if (bit_trylock(nr, word))
 		return;
 	q = bit_waitqueue(word);
@@ -223,8 +298,14 @@ void bit_lock(int nr, unsigned long *word)
 
 void bit_unlock(int nr, unsigned long *word)
 {
-	struct bit_waitq *q = bit_waitqueue(word);
+	struct bit_waitq *q;
 
+	if (sched_current()) {
+		clear_bit_unlock(nr, word);
+		sched_released(word, CALLER);
+		return;
+	}
+	q = bit_waitqueue(word);
 	/* Pairs with the waiter re-testing the bit under q->m. */
 	pthread_mutex_lock(&q->m);
 	clear_bit_unlock(nr, word);
@@ -236,6 +317,11 @@ void bit_wait(int nr, unsigned long *word)
 {
 	struct bit_waitq *q;
 
+	if (sched_current()) {
+		while (test_bit(nr, word))
+			sched_block(SP_WAIT, word, CALLER, 0);
+		return;
+	}
 	if (!test_bit(nr, word))
 		return;
 	q = bit_waitqueue(word);
@@ -245,12 +331,22 @@ void bit_wait(int nr, unsigned long *word)
 	pthread_mutex_unlock(&q->m);
 }
 
-/* Sleep until the bit is want (clear or set) or ms have passed: whether it is want. */
-static bool bit_wait_for_timeout(int nr, unsigned long *word, bool want, unsigned ms)
+/*
+ * Sleep until the bit is want (clear or set) or ms have passed: whether it
+ * is want.  Deterministic: ms of the virtual clock, counted again after
+ * each wake-up that finds the bit still wrong (at least ms, as a sleep).
+ */
+static bool bit_wait_for_timeout(int nr, unsigned long *word, bool want, unsigned ms, const void *where)
 {
 	struct bit_waitq *q;
 	struct timespec until;
 
+	if (sched_current()) {
+		while (test_bit(nr, word) != want)
+			if (sched_block(SP_WAIT, word, where, ms ? ms : 1))
+				break;
+		return test_bit(nr, word) == want;
+	}
 	if (test_bit(nr, word) == want)
 		return true;
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -270,18 +366,23 @@ static bool bit_wait_for_timeout(int nr, unsigned long *word, bool want, unsigne
 
 bool bit_wait_timeout(int nr, unsigned long *word, unsigned ms)
 {
-	return bit_wait_for_timeout(nr, word, false, ms);
+	return bit_wait_for_timeout(nr, word, false, ms, CALLER);
 }
 
 bool bit_wait_set_timeout(int nr, unsigned long *word, unsigned ms)
 {
-	return bit_wait_for_timeout(nr, word, true, ms);
+	return bit_wait_for_timeout(nr, word, true, ms, CALLER);
 }
 
 void bit_wait_set(int nr, unsigned long *word)
 {
 	struct bit_waitq *q;
 
+	if (sched_current()) {
+		while (!test_bit(nr, word))
+			sched_block(SP_WAIT, word, CALLER, 0);
+		return;
+	}
 	if (test_bit(nr, word))
 		return;
 	q = bit_waitqueue(word);
@@ -298,9 +399,16 @@ void clear_bit_wake(int nr, unsigned long *word)
 
 bool set_bit_wake(int nr, unsigned long *word)
 {
-	struct bit_waitq *q = bit_waitqueue(word);
+	struct bit_waitq *q;
 	bool old;
 
+	if (sched_current()) {
+		old = test_and_set_bit(nr, word);
+		sched_wake(word);
+		sched_point_at(SP_WAKE, word, CALLER);
+		return old;
+	}
+	q = bit_waitqueue(word);
 	/* Under q->m, so that a waiter testing the bit under it cannot miss the wake-up. */
 	pthread_mutex_lock(&q->m);
 	old = test_and_set_bit(nr, word);
@@ -313,6 +421,11 @@ void wait_var_event(void *var, bool (*cond)(void *arg), void *arg)
 {
 	struct bit_waitq *q;
 
+	if (sched_current()) {
+		while (!cond(arg))
+			sched_block(SP_WAIT, var, CALLER, 0);
+		return;
+	}
 	if (cond(arg))
 		return;
 	q = bit_waitqueue(var);
@@ -324,8 +437,14 @@ void wait_var_event(void *var, bool (*cond)(void *arg), void *arg)
 
 void wake_up_var(void *var)
 {
-	struct bit_waitq *q = bit_waitqueue(var);
+	struct bit_waitq *q;
 
+	if (sched_current()) {
+		sched_wake(var);
+		sched_point_at(SP_WAKE, var, CALLER);
+		return;
+	}
+	q = bit_waitqueue(var);
 	/* Under q->m, so that a waiter testing cond under it cannot miss the wake-up. */
 	pthread_mutex_lock(&q->m);
 	pthread_cond_broadcast(&q->c);
@@ -358,6 +477,10 @@ void mml_preempt_point(void)
 {
 	struct timespec ts = { 0, 100 * 1000 };
 
+	if (sched_current()) {
+		sched_point_at(SP_YIELD, NULL, CALLER);	/* another thread runs, if one can */
+		return;
+	}
 	nanosleep(&ts, NULL);
 }
 

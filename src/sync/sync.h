@@ -31,6 +31,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- scheduling points ------------------------------------------------- */
+
+/*
+ * The deterministic scheduler (sched.c) runs the threads of a machine one
+ * at a time and may switch between them at every scheduling point: each
+ * lock operation, atomic read-modify-write, acquire load of a page-table
+ * entry, RCU read-side boundary and wait below.  While no deterministic
+ * run is active a point costs one relaxed load and a branch never taken.
+ */
+enum sched_point_kind {
+	SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_ATOMIC, SP_PTE_LOAD, SP_RCU_LOCK, SP_RCU_UNLOCK,
+	SP_RCU_SYNC, SP_WAIT, SP_WAKE, SP_YIELD, SP_START, SP_EXIT, SP_NR_KINDS
+};
+/* Nonzero while a deterministic run is active; hidden: one load, not a GOT look-up first. */
+extern int mml_sched_on __attribute__((visibility("hidden")));
+void mml_sched_point_slow(enum sched_point_kind kind, const void *obj, const void *where);
+static inline void sched_point(enum sched_point_kind kind, const void *obj)
+{
+	if (__builtin_expect(__atomic_load_n(&mml_sched_on, __ATOMIC_RELAXED), 0))
+		mml_sched_point_slow(kind, obj, NULL);
+}
+
 /* ---- atomics ------------------------------------------------------------ */
 
 typedef struct { int counter; } atomic_t;
@@ -47,17 +69,26 @@ typedef struct { long counter; } atomic_long_t;
 /* Full-barrier compare-and-exchange; returns the old value, like cmpxchg(). */
 #define cmpxchg(p, old, new) ({						\
 	__typeof__(*(p)) __old = (old);					\
+	sched_point(SP_ATOMIC, (p));					\
 	__atomic_compare_exchange_n((p), &__old, (new), false,		\
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);\
 	__old; })
-#define xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define xchg(p, v)	({ sched_point(SP_ATOMIC, (p)); __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST); })
 
 static inline int atomic_read(const atomic_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
 static inline void atomic_set(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
 /* Everything written before is seen by whoever reads the value with acquire (or a full RMW) after. */
 static inline void atomic_set_release(atomic_t *v, int i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELEASE); }
-static inline int atomic_add_return(int i, atomic_t *v) { return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
-static inline int atomic_sub_return(int i, atomic_t *v) { return __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+static inline int atomic_add_return(int i, atomic_t *v)
+{
+	sched_point(SP_ATOMIC, v);
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+static inline int atomic_sub_return(int i, atomic_t *v)
+{
+	sched_point(SP_ATOMIC, v);
+	return __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
 static inline void atomic_add(int i, atomic_t *v) { (void)atomic_add_return(i, v); }
 static inline void atomic_sub(int i, atomic_t *v) { (void)atomic_sub_return(i, v); }
 static inline void atomic_inc(atomic_t *v) { atomic_add(1, v); }
@@ -71,8 +102,10 @@ static inline int atomic_cmpxchg(atomic_t *v, int old, int new) { return cmpxchg
 /* Add a to v unless v == u; returns true if added (atomic_add_unless). */
 static inline bool atomic_add_unless(atomic_t *v, int a, int u)
 {
-	int c = atomic_read(v);
+	int c;
 
+	sched_point(SP_ATOMIC, v);
+	c = atomic_read(v);
 	do {
 		if (c == u)
 			return false;
@@ -84,16 +117,44 @@ static inline bool atomic_add_unless(atomic_t *v, int a, int u)
 static inline long atomic_long_read(const atomic_long_t *v) { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
 static inline void atomic_long_set(atomic_long_t *v, long i) { __atomic_store_n(&v->counter, i, __ATOMIC_RELAXED); }
 static inline void atomic_long_add(long i, atomic_long_t *v) { __atomic_add_fetch(&v->counter, i, __ATOMIC_RELAXED); }
-static inline long atomic_long_add_return(long i, atomic_long_t *v) { return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+static inline long atomic_long_add_return(long i, atomic_long_t *v)
+{
+	sched_point(SP_ATOMIC, v);
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
 
 /* Atomic bit operations on an unsigned long word (page flags). */
 static inline bool test_bit(int nr, const unsigned long *addr) { return (__atomic_load_n(addr, __ATOMIC_RELAXED) >> nr) & 1; }
-static inline void set_bit(int nr, unsigned long *addr) { __atomic_fetch_or(addr, 1UL << nr, __ATOMIC_RELAXED); }
-static inline void clear_bit(int nr, unsigned long *addr) { __atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELAXED); }
-static inline bool test_and_set_bit(int nr, unsigned long *addr) { return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST) >> nr) & 1; }
-static inline bool test_and_clear_bit(int nr, unsigned long *addr) { return (__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_SEQ_CST) >> nr) & 1; }
-static inline bool test_and_set_bit_lock(int nr, unsigned long *addr) { return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_ACQUIRE) >> nr) & 1; }
-static inline void clear_bit_unlock(int nr, unsigned long *addr) { __atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELEASE); }
+static inline void set_bit(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_RELAXED);
+}
+static inline void clear_bit(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELAXED);
+}
+static inline bool test_and_set_bit(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_SEQ_CST) >> nr) & 1;
+}
+static inline bool test_and_clear_bit(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	return (__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_SEQ_CST) >> nr) & 1;
+}
+static inline bool test_and_set_bit_lock(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	return (__atomic_fetch_or(addr, 1UL << nr, __ATOMIC_ACQUIRE) >> nr) & 1;
+}
+static inline void clear_bit_unlock(int nr, unsigned long *addr)
+{
+	sched_point(SP_ATOMIC, addr);
+	__atomic_fetch_and(addr, ~(1UL << nr), __ATOMIC_RELEASE);
+}
 /*
  * Non-atomic variants, for words only their owner writes (a folio nobody
  * else can reach yet).  Others may still read the word (the buddy allocator
@@ -106,15 +167,32 @@ static inline void __clear_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, 
  * read them concurrently with updaters, so every access is atomic.  A load
  * is consume-ordered (acquire, free on x86): a walker that follows an entry
  * to a table sees the table's zeroing, which the populating store released. */
-static inline uint64_t mml_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint64_t mml_load64(const uint64_t *p)
+{
+	sched_point(SP_PTE_LOAD, p);
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
 static inline void mml_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-static inline uint64_t mml_xchg64(uint64_t *p, uint64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static inline uint64_t mml_xchg64(uint64_t *p, uint64_t v)
+{
+	sched_point(SP_ATOMIC, p);
+	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
 static inline bool mml_cmpxchg64(uint64_t *p, uint64_t *old, uint64_t new)
 {
+	sched_point(SP_ATOMIC, p);
 	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
-static inline uint64_t mml_fetch_and64(uint64_t *p, uint64_t mask) { return __atomic_fetch_and(p, mask, __ATOMIC_SEQ_CST); }
-static inline uint64_t mml_fetch_or64(uint64_t *p, uint64_t bits) { return __atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST); }
+static inline uint64_t mml_fetch_and64(uint64_t *p, uint64_t mask)
+{
+	sched_point(SP_ATOMIC, p);
+	return __atomic_fetch_and(p, mask, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t mml_fetch_or64(uint64_t *p, uint64_t bits)
+{
+	sched_point(SP_ATOMIC, p);
+	return __atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST);
+}
 
 /* Bytes of tag storage: two 4-bit tags each, stored by CPUs that race as hardware's do. */
 static inline uint8_t mml_load8(const uint8_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -167,6 +245,8 @@ void spin_lock(spinlock_t *l);
 bool spin_trylock(spinlock_t *l);
 void spin_unlock(spinlock_t *l);
 static inline bool spin_is_locked_by_me(spinlock_t *l) { return READ_ONCE(l->owner) == mml_self(); }
+/* Held by someone, or (in a deterministic run) waited for: a lock that must not be destroyed now. */
+bool spin_is_busy(spinlock_t *l);
 
 struct mutex {
 	pthread_mutex_t m;
@@ -183,6 +263,7 @@ struct rw_semaphore {
 	pthread_rwlock_t rw;
 	unsigned long writer;		/* owner when write-held */
 	atomic_t readers;		/* read holders, for assertions */
+	int sched_writers_waiting;	/* deterministic runs: writers parked here, which new readers queue behind */
 };
 void init_rwsem(struct rw_semaphore *s);
 void destroy_rwsem(struct rw_semaphore *s);
@@ -293,5 +374,37 @@ int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg);
 /* Let other threads run a while, as a preemption would (bug-zoo race windows only). */
 void mml_preempt_point(void);
 void mml_thread_join(struct mml_thread *t);
+
+/* ---- the deterministic scheduler (sched.c) ------------------------------ */
+
+enum sched_strategy { SCHED_RANDOM, SCHED_PCT };
+
+/* What a machine keeps between its deterministic runs. */
+struct sched_state {
+	enum sched_strategy strategy;
+	unsigned depth;			/* PCT: d, the bug depth aimed at (d - 1 priority changes) */
+	uint64_t rng;			/* the strategy's random stream, seeded from the machine's seed */
+	uint64_t hash;			/* digest of every interleaving so far */
+	uint64_t last_steps;		/* scheduling points of the last run: PCT's estimate of k */
+	uint64_t pct_k;			/* PCT's k if set; 0: last_steps */
+	uint64_t max_steps;		/* a run longer than this is reported as a livelock */
+	bool quiet;			/* no report on stderr */
+	char report[8192];		/* the last failure: each thread's wait and the last steps */
+};
+
+void sched_state_init(struct sched_state *st, uint64_t seed);
+/*
+ * Run fns[i](args[i]) for i < n, each on a host thread of its own, one at
+ * a time under st's strategy.  0 once all have returned; -EDEADLK (with
+ * st->report) if every thread that has not returned waits and no time-out
+ * can end a wait, or the run passed max_steps: those threads stay parked
+ * for good, holding what they hold (later runs of other machines work).
+ * -EBUSY if another run is active in this process, -EINVAL for n over
+ * SCHED_MAX_THREADS, -ENOMEM.
+ */
+#define SCHED_MAX_THREADS 64
+/* In a deterministic run, hand the CPU to another thread if one can run; elsewhere nothing. */
+void sched_yield_point(void);
+int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
 
 #endif /* MML_SYNC_H */

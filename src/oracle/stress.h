@@ -1,0 +1,29 @@
+/*
+ * stress.h - `mmlab stress`: threaded stories under the deterministic
+ * scheduler, over many seeds, each checking its own outcome.
+ */
+#ifndef MML_ORACLE_STRESS_H
+#define MML_ORACLE_STRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct stress_opts {
+	const char *story;	/* NULL: every story */
+	uint64_t seed;		/* the first seed */
+	uint64_t seeds;		/* how many, from seed on */
+	const char *strategy;	/* "random" or "pct" */
+	unsigned depth;		/* PCT's */
+	const char *bug;	/* a zoo entry to switch on; NULL: none */
+	bool progress;		/* a progress line on stderr */
+	FILE *out;
+};
+
+int stress_story_count(void);
+const char *stress_story_name(int i);
+const char *stress_story_what(int i);
+/* 0 every run passed, 1 one failed (reported on o->out, with the command that replays it), 2 bad input. */
+int stress_main(const struct stress_opts *o);
+
+#endif /* MML_ORACLE_STRESS_H */

@@ -1,0 +1,568 @@
+/*
+ * sched.c - a deterministic scheduler behind the sync layer.
+ *
+ * The threads of a run are host threads, but only one of them runs at a
+ * time: the others wait on a condition variable of their own until the
+ * running one hands them the CPU.  It does so only at a scheduling point
+ * (sync.h), where the strategy picks the next thread from the runnable
+ * ones with the run's random stream, so that the same seed gives the same
+ * interleaving whatever the host's scheduler does.  This is the approach
+ * of CHESS, loom and shuttle: the program's own synchronisation is the
+ * only place where its threads can interact, so it is the only place
+ * where an interleaving needs a choice.
+ *
+ * Strategies: SCHED_RANDOM picks uniformly among the runnable threads at
+ * every point.  SCHED_PCT is Burckhardt et al.'s probabilistic concurrency
+ * testing (ASPLOS 2010): the threads get distinct random priorities d..d+n-1,
+ * the highest-priority runnable thread always runs, and at d-1 steps drawn
+ * uniformly from 1..k the running thread drops to priority d-1-i; a bug
+ * of depth d is then found with probability at least 1/(n k^(d-1)).  k is
+ * the previous run's number of steps (a guess for the first run).
+ *
+ * Blocking is modelled: a thread that cannot take a lock, or waits for a
+ * bit, a variable, a grace period, parks itself on the object (sched_block)
+ * and is not runnable until sched_wake(object).  When every thread that has
+ * not returned is parked, the virtual clock jumps to the earliest time-out
+ * among them; if none has one, the run is deadlocked: the report names
+ * each thread's wait, and the threads stay parked for good.
+ *
+ * Locks: sched->lock guards every field of struct sched and of its
+ * threads; it is a leaf, taken only inside this file and never across a
+ * call out of it.
+ */
+#define _GNU_SOURCE	/* dladdr */
+#include "sync/sched.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mml_sched_on __attribute__((visibility("hidden")));
+
+#define TRACE_LEN	32	/* steps kept for the report */
+#define PCT_MAX_DEPTH	16
+#define PCT_FIRST_K	64	/* PCT's k before a machine's first run has measured one */
+#define STEP_NS		100	/* the virtual clock's cost of one step */
+
+static const char *const kind_names[SP_NR_KINDS] = {
+	[SP_LOCK] = "lock", [SP_TRYLOCK] = "trylock", [SP_UNLOCK] = "unlock",
+	[SP_ATOMIC] = "atomic", [SP_PTE_LOAD] = "pte-load", [SP_RCU_LOCK] = "rcu_read_lock",
+	[SP_RCU_UNLOCK] = "rcu_read_unlock", [SP_RCU_SYNC] = "synchronize_rcu", [SP_WAIT] = "wait",
+	[SP_WAKE] = "wake", [SP_YIELD] = "yield", [SP_START] = "start", [SP_EXIT] = "exit",
+};
+
+struct sched_thread {
+	int idx;
+	pthread_cond_t cv;
+	struct mml_thread *host;
+	void (*fn)(void *);
+	void *arg;
+	bool started, done;
+	const void *blocked_on;		/* NULL: runnable */
+	enum sched_point_kind blocked_kind;
+	uint64_t deadline;		/* virtual ns at which a timed wait ends; 0: none */
+	bool timed_out;
+	const void *where;		/* the code location of its last point */
+	int prio;			/* PCT */
+	int rcu_nesting;
+	uint64_t rcu_quiescent;		/* read sections ended */
+};
+
+struct trace_step {
+	uint64_t step;
+	int thread;
+	enum sched_point_kind kind;
+	const void *where;
+};
+
+struct sched {
+	pthread_mutex_t lock;
+	pthread_cond_t main_cv;
+	struct sched_state *st;
+	unsigned n, ndone;
+	int cur;			/* the thread that may run; -1 before the start */
+	bool failed;			/* deadlock or livelock: the run is over */
+	uint64_t steps, now;		/* scheduling points so far; virtual ns */
+	uint64_t change[PCT_MAX_DEPTH];	/* PCT's priority-change steps */
+	unsigned nchange;
+	uint64_t hash;
+	struct trace_step trace[TRACE_LEN];
+	struct sched_thread t[];
+};
+
+static struct sched *active;		/* the one run in progress, under active_lock */
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread struct sched_thread *me;
+
+/* splitmix64: small, fast, and the same on every host. */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+	return n ? rng_next(s) % n : 0;
+}
+
+void sched_state_init(struct sched_state *st, uint64_t seed)
+{
+	memset(st, 0, sizeof(*st));
+	st->strategy = SCHED_RANDOM;
+	st->depth = 3;
+	st->rng = seed ^ 0x6a09e667f3bcc908ULL;
+	st->hash = 0xcbf29ce484222325ULL;	/* FNV-1a's offset basis */
+	st->max_steps = 50 * 1000 * 1000;
+}
+
+static void hash_in(uint64_t *h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		*h ^= (v >> (8 * i)) & 0xff;
+		*h *= 0x100000001b3ULL;	/* FNV-1a's prime */
+	}
+}
+
+bool sched_thread_is_scheduled(void)
+{
+	return me != NULL;
+}
+
+/* ---- reports ------------------------------------------------------------------ */
+
+static void where_text(const void *where, char *buf, size_t len)
+{
+	Dl_info info;
+
+	if (where && dladdr(where, &info) && info.dli_sname)
+		snprintf(buf, len, "%s+%#lx", info.dli_sname,
+			 (unsigned long)((const char *)where - (const char *)info.dli_saddr));
+	else
+		snprintf(buf, len, "%p", where);
+}
+
+static void report_add(struct sched_state *st, const char *fmt, ...)
+{
+	size_t used = strlen(st->report);
+	va_list ap;
+
+	if (used + 1 >= sizeof(st->report))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(st->report + used, sizeof(st->report) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The run cannot go on: say why, with every thread's state and the last steps. */
+static void report_failure(struct sched *s, const char *why)
+{
+	struct sched_state *st = s->st;
+	char w[128];
+
+	st->report[0] = '\0';
+	report_add(st, "mmlab: deterministic run: %s after %llu steps\n", why, (unsigned long long)s->steps);
+	for (unsigned i = 0; i < s->n; i++) {
+		struct sched_thread *t = &s->t[i];
+
+		where_text(t->where, w, sizeof(w));
+		if (t->done)
+			report_add(st, "  thread %u: returned\n", i);
+		else if (t->blocked_on)
+			report_add(st, "  thread %u: waits (%s) on %p at %s\n", i, kind_names[t->blocked_kind],
+				   t->blocked_on, w);
+		else
+			report_add(st, "  thread %u: runnable at %s\n", i, w);
+	}
+	report_add(st, "  last steps:\n");
+	for (uint64_t k = s->steps > TRACE_LEN ? s->steps - TRACE_LEN : 0; k < s->steps; k++) {
+		struct trace_step *ts = &s->trace[k % TRACE_LEN];
+
+		where_text(ts->where, w, sizeof(w));
+		report_add(st, "    %llu: thread %d %s at %s\n", (unsigned long long)ts->step, ts->thread,
+			   kind_names[ts->kind], w);
+	}
+	if (!st->quiet)
+		fputs(st->report, stderr);
+	s->failed = true;
+	pthread_cond_signal(&s->main_cv);
+}
+
+/* ---- choosing and switching ----------------------------------------------------- */
+
+static bool runnable(const struct sched_thread *t)
+{
+	return t->started && !t->done && !t->blocked_on;
+}
+
+/* The strategy's choice among the runnable threads, other than avoid if it can; -1: none. */
+static int pick(struct sched *s, const struct sched_thread *avoid)
+{
+	int cand[SCHED_MAX_THREADS], nc = 0, best = -1;
+
+	for (unsigned i = 0; i < s->n; i++)
+		if (runnable(&s->t[i]) && &s->t[i] != avoid)
+			cand[nc++] = (int)i;
+	if (!nc)
+		return avoid && runnable(avoid) ? avoid->idx : -1;
+	if (s->st->strategy == SCHED_RANDOM)
+		return cand[rng_below(&s->st->rng, (uint64_t)nc)];
+	for (int k = 0; k < nc; k++)
+		if (best < 0 || s->t[cand[k]].prio > s->t[best].prio)
+			best = cand[k];
+	return best;
+}
+
+/*
+ * Nobody can run: end the earliest timed wait on the virtual clock, if
+ * there is one, and return its thread; else the run is deadlocked (-1).
+ */
+static int expire_timeout(struct sched *s)
+{
+	struct sched_thread *first = NULL;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct sched_thread *t = &s->t[i];
+
+		if (!t->done && t->blocked_on && t->deadline && (!first || t->deadline < first->deadline))
+			first = t;
+	}
+	if (!first)
+		return -1;
+	if (first->deadline > s->now)
+		s->now = first->deadline;
+	first->blocked_on = NULL;
+	first->deadline = 0;
+	first->timed_out = true;
+	return first->idx;
+}
+
+/* Hand the CPU to next and wait until it comes back to self (self may be NULL: a thread that returned). */
+static void switch_to(struct sched *s, struct sched_thread *self, int next)
+{
+	s->cur = next;
+	pthread_cond_signal(&s->t[next].cv);
+	if (!self)
+		return;
+	while (s->cur != self->idx)
+		pthread_cond_wait(&self->cv, &s->lock);
+}
+
+/* After self stopped being runnable (or returned): the next thread, by the strategy, the clock or nobody. */
+static void run_next(struct sched *s, struct sched_thread *self)
+{
+	int next = pick(s, NULL);
+
+	if (next < 0)
+		next = expire_timeout(s);
+	if (next < 0) {
+		report_failure(s, "deadlock: every thread waits");
+		if (self)
+			for (;;)
+				pthread_cond_wait(&self->cv, &s->lock);	/* parked for good */
+		return;
+	}
+	if (self && next == self->idx)
+		return;	/* our own time-out ended first */
+	switch_to(s, self, next);
+}
+
+/* Record one step of the running thread; PCT's priority changes happen here. */
+static void step(struct sched *s, enum sched_point_kind kind, const void *where)
+{
+	struct trace_step *ts = &s->trace[s->steps % TRACE_LEN];
+
+	ts->step = s->steps;
+	ts->thread = me->idx;
+	ts->kind = kind;
+	ts->where = where;
+	me->where = where;
+	hash_in(&s->hash, ((uint64_t)me->idx << 8) | kind);
+	s->steps++;
+	s->now += STEP_NS;
+	for (unsigned i = 0; i < s->nchange; i++)
+		if (s->change[i] == s->steps)
+			me->prio = (int)(s->nchange - i);	/* below every starting priority, later changes lower */
+	if (s->steps > s->st->max_steps && !s->failed) {
+		report_failure(s, "livelock: no end within the step limit");
+		for (;;)
+			pthread_cond_wait(&me->cv, &s->lock);
+	}
+}
+
+static struct sched *my_sched(void)
+{
+	return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+}
+
+void sched_point_at(enum sched_point_kind kind, const void *obj, const void *where)
+{
+	struct sched *s;
+	int next;
+
+	if (!me)
+		return;
+	s = my_sched();
+	pthread_mutex_lock(&s->lock);
+	step(s, kind, where);
+	next = pick(s, kind == SP_YIELD ? me : NULL);
+	if (next >= 0 && next != me->idx)
+		switch_to(s, me, next);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_yield_point(void)
+{
+	if (me)
+		sched_point_at(SP_YIELD, NULL, __builtin_return_address(0));
+}
+
+void mml_sched_point_slow(enum sched_point_kind kind, const void *obj, const void *where)
+{
+	sched_point_at(kind, obj, where ? where : __builtin_return_address(0));
+}
+
+bool sched_block(enum sched_point_kind kind, const void *obj, const void *where, unsigned timeout_ms)
+{
+	struct sched *s = my_sched();
+	bool timed_out;
+
+	pthread_mutex_lock(&s->lock);
+	step(s, kind, where);
+	me->blocked_on = obj;
+	me->blocked_kind = kind;
+	me->deadline = timeout_ms ? s->now + (uint64_t)timeout_ms * 1000000ULL : 0;
+	me->timed_out = false;
+	run_next(s, me);
+	timed_out = me->timed_out;
+	me->timed_out = false;
+	pthread_mutex_unlock(&s->lock);
+	return timed_out;
+}
+
+bool sched_has_waiter(const void *obj)
+{
+	struct sched *s = my_sched();
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n && !found; i++)
+		found = s->t[i].blocked_on == obj && !s->t[i].done;
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+void sched_wake(const void *obj)
+{
+	struct sched *s = my_sched();
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->t[i].blocked_on == obj) {
+			s->t[i].blocked_on = NULL;
+			s->t[i].deadline = 0;
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- RCU --------------------------------------------------------------------------- */
+
+static char rcu_gp;	/* what a synchronize_rcu parks on */
+
+void sched_rcu_read_lock(void)
+{
+	if (me->rcu_nesting++ == 0)
+		sched_point_at(SP_RCU_LOCK, &rcu_gp, __builtin_return_address(0));
+}
+
+void sched_rcu_read_unlock(void)
+{
+	if (--me->rcu_nesting)
+		return;
+	me->rcu_quiescent++;
+	sched_wake(&rcu_gp);
+	sched_point_at(SP_RCU_UNLOCK, &rcu_gp, __builtin_return_address(0));
+}
+
+/*
+ * A grace period: every other thread inside a read section when it began
+ * has left that section.  Readers that enter later are not waited for.
+ */
+void sched_synchronize_rcu(const void *where)
+{
+	struct sched *s = my_sched();
+	uint64_t snap[SCHED_MAX_THREADS];
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n; i++)
+		snap[i] = s->t[i].rcu_nesting ? s->t[i].rcu_quiescent : UINT64_MAX;
+	pthread_mutex_unlock(&s->lock);
+	for (;;) {
+		bool waiting = false;
+
+		pthread_mutex_lock(&s->lock);
+		for (unsigned i = 0; i < s->n; i++)
+			if (snap[i] != UINT64_MAX && s->t[i].rcu_quiescent == snap[i] && !s->t[i].done)
+				waiting = true;
+		pthread_mutex_unlock(&s->lock);
+		if (!waiting)
+			break;
+		sched_block(SP_RCU_SYNC, &rcu_gp, where, 0);
+	}
+	sched_point_at(SP_RCU_SYNC, &rcu_gp, where);
+}
+
+/* ---- runs ------------------------------------------------------------------------------ */
+
+static void *thread_main(void *arg)
+{
+	struct sched_thread *t = arg;
+	struct sched *s = my_sched();
+
+	me = t;
+	pthread_mutex_lock(&s->lock);
+	t->started = true;
+	pthread_cond_signal(&s->main_cv);
+	while (s->cur != t->idx)
+		pthread_cond_wait(&t->cv, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+
+	if (t->fn)
+		t->fn(t->arg);
+
+	pthread_mutex_lock(&s->lock);
+	step(s, SP_EXIT, NULL);
+	t->done = true;
+	if (t->rcu_nesting) {
+		report_failure(s, "a thread returned inside an RCU read section");
+		for (;;)
+			pthread_cond_wait(&t->cv, &s->lock);
+	}
+	if (++s->ndone == s->n)
+		pthread_cond_signal(&s->main_cv);
+	else
+		run_next(s, NULL);
+	pthread_mutex_unlock(&s->lock);
+	me = NULL;
+	return NULL;
+}
+
+/* PCT: distinct starting priorities depth..depth+n-1 in random order, depth-1 change steps in 1..k. */
+static void pct_init(struct sched *s)
+{
+	struct sched_state *st = s->st;
+	uint64_t k = st->pct_k ? st->pct_k : st->last_steps ? st->last_steps : PCT_FIRST_K;
+	unsigned d = st->depth < 1 ? 1 : st->depth > PCT_MAX_DEPTH ? PCT_MAX_DEPTH : st->depth;
+
+	for (unsigned i = 0; i < s->n; i++)
+		s->t[i].prio = (int)(d + i);
+	for (unsigned i = s->n; i > 1; i--) {	/* Fisher-Yates */
+		unsigned j = (unsigned)rng_below(&st->rng, i);
+		int tmp = s->t[i - 1].prio;
+
+		s->t[i - 1].prio = s->t[j].prio;
+		s->t[j].prio = tmp;
+	}
+	s->nchange = d - 1;
+	for (unsigned i = 0; i < s->nchange; i++)
+		s->change[i] = 1 + rng_below(&st->rng, k);
+}
+
+int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args)
+{
+	struct sched *s;
+	unsigned started = 0;
+	int err = 0, first;
+
+	if (n > SCHED_MAX_THREADS)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	s = calloc(1, sizeof(*s) + n * sizeof(s->t[0]));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->main_cv, NULL);
+	s->st = st;
+	s->n = n;
+	s->cur = -1;
+	s->hash = st->hash;
+	for (unsigned i = 0; i < n; i++) {
+		s->t[i].idx = (int)i;
+		s->t[i].fn = fns[i];
+		s->t[i].arg = args[i];
+		pthread_cond_init(&s->t[i].cv, NULL);
+	}
+	if (st->strategy == SCHED_PCT)
+		pct_init(s);
+
+	pthread_mutex_lock(&active_lock);
+	if (active) {
+		pthread_mutex_unlock(&active_lock);
+		err = -EBUSY;
+		goto free;
+	}
+	__atomic_store_n(&active, s, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&active_lock);
+
+	for (; started < n; started++) {
+		err = mml_thread_start(&s->t[started].host, thread_main, &s->t[started]);
+		if (err)
+			break;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (err) {
+		/* Could not make them all: the ones made return without running anything. */
+		s->n = started;
+		for (unsigned i = 0; i < started; i++)
+			s->t[i].fn = NULL;
+	}
+	/* Every thread waits for its turn before the first one runs: the start is the same each time. */
+	for (;;) {
+		unsigned ready = 0;
+
+		for (unsigned i = 0; i < s->n; i++)
+			ready += s->t[i].started;
+		if (ready == s->n)
+			break;
+		pthread_cond_wait(&s->main_cv, &s->lock);
+	}
+	__atomic_store_n(&mml_sched_on, 1, __ATOMIC_RELAXED);
+	first = pick(s, NULL);
+	if (first >= 0)
+		switch_to(s, NULL, first);
+	while (s->ndone < s->n && !s->failed)
+		pthread_cond_wait(&s->main_cv, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	__atomic_store_n(&mml_sched_on, 0, __ATOMIC_RELAXED);
+
+	if (!err) {
+		st->hash = s->hash;
+		st->last_steps = s->steps;
+	}
+	if (!s->failed)
+		for (unsigned i = 0; i < s->n; i++)
+			mml_thread_join(s->t[i].host);
+	pthread_mutex_lock(&active_lock);
+	__atomic_store_n(&active, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&active_lock);
+	/*
+	 * Parked threads keep s for good (they wait on its condition
+	 * variables and never look at `active` again): it is never freed.
+	 */
+	if (s->failed)
+		return -EDEADLK;
+free:
+	for (unsigned i = 0; i < n; i++)
+		pthread_cond_destroy(&s->t[i].cv);
+	pthread_cond_destroy(&s->main_cv);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return err;
+}

@@ -1,0 +1,338 @@
+/*
+ * test_sched.c - deterministic runs (MML_DETERMINISTIC, mml_sched_run):
+ * the same seed gives the same interleaving and the same outcome; the
+ * strategies find a lost update that needs a switch between a read and a
+ * write, and its seed replays it; blocking is modelled (a userfaultfd
+ * fault served by another scheduled thread; a fault nobody serves is a
+ * deadlock, reported); lockless walkers and RCU grace periods (GUP-fast
+ * against munmap) run to the end; the contract's errors.
+ */
+#include "../harness.h"
+
+#include <string.h>
+
+#define RAM	(16ULL << 20)
+#define BASE	0x100000000ULL
+#define NPAGES	8
+#define LOST_SEEDS	100	/* of 300 seeds, PCT d=2 loses in 30, random in 12 (docs/testing.md) */
+
+static struct mml_machine *det_machine(uint64_t seed)
+{
+	struct mml_config cfg;
+	struct mml_machine *m;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ram_bytes = RAM;
+	cfg.seed = seed;
+	cfg.flags = MML_DETERMINISTIC | MML_QUIET;
+	m = mml_machine_new(&cfg);
+	CHECK(m != NULL);
+	return m;
+}
+
+TEST(sched_contract_errors)
+{
+	struct mml_config cfg = { .ram_bytes = RAM, .flags = MML_DETERMINISTIC | MML_KSWAPD };
+	struct mml_machine *m = h_machine(RAM);
+	struct mml_task *t = h_spawn(m);
+	mml_thread_fn fn = NULL;
+
+	REQUIRE(t);
+	CHECK_EQ(mml_sched_run(m, 1, &t, &fn, NULL), -EINVAL);	/* not deterministic */
+	errno = 0;
+	CHECK(mml_machine_new(&cfg) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(mml_sched_set(m, "fair", 0), -EINVAL);
+	CHECK_EQ(mml_sched_set(m, "pct", 0), -EINVAL);
+	CHECK_EQ(mml_sched_set(m, "pct", 17), -EINVAL);
+	CHECK_EQ(mml_sched_set(m, "pct", 3), 0);
+	CHECK_EQ(mml_sched_set(m, "random", 0), 0);
+	H_END(m);
+
+	m = det_machine(1);
+	REQUIRE(m);
+	t = h_spawn(m);
+	REQUIRE(t);
+	CHECK_EQ(mml_sched_run(m, 0, NULL, NULL, NULL), 0);
+	CHECK_EQ(mml_sched_run(m, 1, &t, &fn, NULL), -EINVAL);	/* no function */
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
+/*
+ * Lost update: each thread reads a counter in a shared page and writes it
+ * back plus one, as a program without atomics would.  Both increments
+ * survive unless a switch falls between one thread's read and its write.
+ */
+struct counter_arg {
+	uint64_t addr;
+};
+
+static void increment(struct mml_task *t, void *p)
+{
+	struct counter_arg *c = p;
+	uint8_t v = 0;
+
+	if (mml_read(t, c->addr, &v, 1))
+		return;
+	v++;
+	(void)mml_write(t, c->addr, &v, 1);
+}
+
+/* One run of the lost-update story on a new machine: the final count, and the trace hash. */
+static int lost_update_run(uint64_t seed, const char *strategy, unsigned depth, uint64_t *hash)
+{
+	struct mml_machine *m = det_machine(seed);
+	struct mml_task *tasks[2];
+	struct counter_arg c;
+	mml_thread_fn fns[2] = { increment, increment };
+	void *args[2] = { &c, &c };
+	uint8_t v = 0xff;
+
+	if (!m)
+		return -1;
+	CHECK_EQ(mml_sched_set(m, strategy, depth), 0);
+	tasks[0] = h_spawn(m);
+	if (!tasks[0] || !CHECK_EQ(mml_thread_new(tasks[0], &tasks[1]), 0))
+		return -1;
+	c.addr = h_map(tasks[0], BASE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	h_fill(tasks[0], c.addr, H_PAGE, 0);
+	CHECK_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+	CHECK_EQ(mml_read(tasks[0], c.addr, &v, 1), 0);
+	*hash = mml_sched_trace_hash(m);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_machine_free(m), 0);
+	return v;
+}
+
+static void lost_update_found_and_replayed(const char *strategy, unsigned depth)
+{
+	int lost = 0, kept = 0;
+	uint64_t lost_seed = 0, h1 = 0, h2 = 0;
+
+	for (uint64_t seed = 1; seed <= LOST_SEEDS; seed++) {
+		int v = lost_update_run(seed, strategy, depth, &h1);
+
+		REQUIRE(v == 1 || v == 2);
+		if (v == 1 && !lost++)
+			lost_seed = seed;
+		kept += v == 2;
+	}
+	/* Both outcomes happen: the strategy does explore. */
+	CHECK(lost > 0);
+	CHECK(kept > 0);
+	if (!lost)
+		return;
+	/* The losing seed loses again, through the same interleaving. */
+	CHECK_EQ(lost_update_run(lost_seed, strategy, depth, &h1), 1);
+	CHECK_EQ(lost_update_run(lost_seed, strategy, depth, &h2), 1);
+	CHECK_EQ(h1, h2);
+}
+
+TEST(sched_random_finds_and_replays_lost_update)
+{
+	lost_update_found_and_replayed("random", 0);
+}
+
+TEST(sched_pct_finds_and_replays_lost_update)
+{
+	lost_update_found_and_replayed("pct", 2);
+}
+
+/* Faults, COW, munmap of several threads and a fork: the same seed, the same steps and bytes. */
+struct busy_arg {
+	uint64_t base;
+	int byte;
+	struct mml_task *child;
+};
+
+static void busy(struct mml_task *t, void *p)
+{
+	struct busy_arg *b = p;
+
+	for (int i = 0; i < NPAGES; i++) {
+		uint8_t v = (uint8_t)(b->byte + i);
+
+		(void)mml_write(t, b->base + (uint64_t)i * H_PAGE, &v, 1);
+	}
+	if (b->child == NULL && b->byte == 1)
+		(void)mml_fork(t, &b->child);
+	(void)mml_munmap(t, b->base + H_PAGE, H_PAGE);
+}
+
+static uint64_t busy_run(uint64_t seed, uint8_t *bytes)
+{
+	struct mml_machine *m = det_machine(seed);
+	struct mml_task *tasks[3];
+	struct busy_arg a[3];
+	mml_thread_fn fns[3] = { busy, busy, busy };
+	void *args[3] = { &a[0], &a[1], &a[2] };
+	uint64_t hash;
+
+	if (!m)
+		return 0;
+	tasks[0] = h_spawn(m);
+	if (!tasks[0])
+		return 0;
+	CHECK_EQ(mml_thread_new(tasks[0], &tasks[1]), 0);
+	CHECK_EQ(mml_thread_new(tasks[0], &tasks[2]), 0);
+	h_map(tasks[0], BASE, 3 * NPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	for (int i = 0; i < 3; i++)
+		a[i] = (struct busy_arg){ BASE + (uint64_t)(i % 2) * NPAGES * H_PAGE, 1 + 16 * i, NULL };
+	CHECK_EQ(mml_sched_run(m, 3, tasks, fns, args), 0);
+	for (int i = 0; i < 2 * NPAGES; i++)
+		if (h_peek(tasks[0], BASE + (uint64_t)i * H_PAGE, &bytes[i]))
+			bytes[i] = 0xee;	/* unmapped */
+	hash = mml_sched_trace_hash(m);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_machine_free(m), 0);
+	return hash;
+}
+
+TEST(sched_same_seed_same_interleaving)
+{
+	uint8_t b1[2 * NPAGES], b2[2 * NPAGES];
+	uint64_t h1 = busy_run(5, b1), h2 = busy_run(5, b2);
+	bool other = false;
+
+	CHECK(h1 != 0);
+	CHECK_EQ(h1, h2);
+	CHECK(!memcmp(b1, b2, sizeof(b1)));
+	for (uint64_t seed = 6; seed < 10; seed++)
+		other |= busy_run(seed, b2) != h1;
+	CHECK(other);	/* other seeds, other interleavings */
+}
+
+/* userfaultfd: the faulting thread waits (modelled) until the server thread copies the page in. */
+struct uffd_story {
+	struct mml_uffd *u;
+	uint64_t addr;
+	uint8_t seen;
+	int served;
+};
+
+static void uffd_toucher(struct mml_task *t, void *p)
+{
+	struct uffd_story *s = p;
+
+	(void)mml_read(t, s->addr, &s->seen, 1);
+}
+
+static void uffd_server(struct mml_task *t, void *p)
+{
+	struct uffd_story *s = p;
+	struct uffd_msg msg;
+	static char page[H_PAGE];
+
+	while (mml_uffd_read_event(s->u, &msg) == -EAGAIN)
+		;	/* polls: its own locks are scheduling points */
+	memset(page, 0x5a, sizeof(page));
+	s->served = mml_uffd_copy(s->u, msg.arg.pagefault.address & ~(H_PAGE - 1), page, H_PAGE, 0) == H_PAGE;
+}
+
+TEST(sched_uffd_fault_served_by_another_thread)
+{
+	struct mml_machine *m = det_machine(3);
+	struct mml_task *tasks[2];
+	struct uffd_story s = { 0 };
+	mml_thread_fn fns[2] = { uffd_toucher, uffd_server };
+	void *args[2] = { &s, &s };
+
+	REQUIRE(m);
+	tasks[0] = h_spawn(m);
+	REQUIRE(tasks[0]);
+	CHECK_EQ(mml_thread_new(tasks[0], &tasks[1]), 0);
+	s.addr = h_map(tasks[0], BASE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(mml_uffd_new(tasks[0], 0, &s.u) == 0);
+	CHECK_EQ(mml_uffd_register(s.u, s.addr, H_PAGE, UFFDIO_REGISTER_MODE_MISSING), 0);
+	CHECK_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+	CHECK(s.served);
+	CHECK_EQ(s.seen, 0x5a);
+	CHECK_EQ(mml_uffd_free(s.u), 0);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
+/*
+ * A fault on a userfaultfd range that no thread serves waits for ever: a
+ * deadlock, reported with the thread's wait.  The machine is left, as the
+ * contract says (its parked thread holds mmap_lock).
+ */
+TEST(sched_unserved_fault_is_a_deadlock)
+{
+	struct mml_machine *m = det_machine(4);
+	struct mml_task *t;
+	struct uffd_story s = { 0 };
+	mml_thread_fn fn = uffd_toucher;
+	void *arg = &s;
+
+	REQUIRE(m);
+	t = h_spawn(m);
+	REQUIRE(t);
+	s.addr = h_map(t, BASE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(mml_uffd_new(t, 0, &s.u) == 0);
+	CHECK_EQ(mml_uffd_register(s.u, s.addr, H_PAGE, UFFDIO_REGISTER_MODE_MISSING), 0);
+	CHECK_EQ(mml_sched_run(m, 1, &t, &fn, &arg), -EDEADLK);
+	CHECK(strstr(mml_sched_report(m), "deadlock") != NULL);
+	CHECK(strstr(mml_sched_report(m), "thread 0: waits (wait)") != NULL);
+	/* The run is over: another machine runs deterministically again. */
+	struct mml_machine *m2 = det_machine(4);
+	struct mml_task *t2 = m2 ? h_spawn(m2) : NULL;
+
+	REQUIRE(t2);
+	s.addr = h_map(t2, BASE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	s.u = NULL;
+	CHECK_EQ(mml_sched_run(m2, 1, &t2, &fn, &arg), 0);
+	CHECK_EQ(s.seen, 0);
+	CHECK_EQ(mml_machine_free(m2), 0);
+}
+
+/* GUP-fast (RCU, no locks) against munmap (a grace period before the table is freed). */
+struct gup_story {
+	uint64_t base;
+	long pinned;
+};
+
+static void gup_pinner(struct mml_task *t, void *p)
+{
+	struct gup_story *g = p;
+	struct mml_pin *pin = NULL;
+
+	g->pinned = mml_pin_user_pages(t, g->base, NPAGES, MML_FOLL_WRITE | MML_FOLL_FAST, &pin);
+	if (g->pinned > 0)
+		mml_unpin(pin);
+}
+
+static void unmapper(struct mml_task *t, void *p)
+{
+	struct gup_story *g = p;
+
+	(void)mml_munmap(t, g->base, NPAGES * H_PAGE);
+}
+
+TEST(sched_gup_fast_against_munmap)
+{
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		struct mml_machine *m = det_machine(seed);
+		struct mml_task *tasks[2];
+		struct gup_story g = { 0 };
+		mml_thread_fn fns[2] = { gup_pinner, unmapper };
+		void *args[2] = { &g, &g };
+
+		REQUIRE(m);
+		tasks[0] = h_spawn(m);
+		REQUIRE(tasks[0]);
+		CHECK_EQ(mml_thread_new(tasks[0], &tasks[1]), 0);
+		g.base = h_map(tasks[0], BASE, NPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+		h_fill(tasks[0], g.base, NPAGES * H_PAGE, 7);
+		CHECK_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+		CHECK(g.pinned == -EFAULT || (g.pinned >= 0 && g.pinned <= NPAGES));
+		CHECK_EQ(mml_report_count(m), 0);
+		CHECK_EQ(mml_check(m), 0);
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	return harness_run(argc, argv);
+}
