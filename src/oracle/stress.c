@@ -24,6 +24,7 @@
 
 #include "mmlab.h"
 #include "oracle/stress.h"
+#include "sync/sync.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
@@ -96,7 +97,7 @@ static int slow_invalidate_start(void *priv, const struct mml_notify_range *r)
 	/* only for a whole pmd's range: retract's, not the unmapping of each small page before */
 	if (r->end - r->start != HP)
 		return 0;
-	__atomic_store_n(&w->invalidating, r->start, __ATOMIC_RELEASE);
+	smp_store_release(&w->invalidating, r->start);
 	for (unsigned i = 0; i < w->slow; i++)
 		mml_sched_yield();
 	return 0;
@@ -141,7 +142,7 @@ static void collapser(struct mml_task *t, void *arg)
 	w->collapsed = -EAGAIN;
 	for (int i = 0; i < 16 && w->collapsed == -EAGAIN; i++)
 		w->collapsed = mml_madvise(t, BASE, HP, MADV_COLLAPSE);
-	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	smp_store_release(&w->done, 1);
 }
 
 /* ---- retract-gup: GUP-fast walks the table retract takes ---------------------------- */
@@ -205,8 +206,8 @@ static void uffd_copier(struct mml_task *t, void *arg)
 	struct copier *c = arg;
 	static uint8_t page[PG];
 
-	while (__atomic_load_n(&c->w->invalidating, __ATOMIC_ACQUIRE) != PRIV &&
-	       !__atomic_load_n(&c->w->done, __ATOMIC_ACQUIRE))
+	while (smp_load_acquire(&c->w->invalidating) != PRIV &&
+	       !smp_load_acquire(&c->w->done))
 		mml_sched_yield();
 	for (unsigned i = 0; i < c->w->delay; i++)
 		mml_sched_yield();
