@@ -205,7 +205,7 @@ void fuzz_print(FILE *f, const struct scn_op *s)
 }
 
 /* A statement of op's task on op's address and length. */
-static void stmt_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op)
+void fuzz_stmt_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op)
 {
 	scn_op_init(s, kind);
 	s->task = FZ_SYM(FZ_TASK, op->task);
@@ -424,7 +424,7 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	if (r->scn) {
 		struct scn_op s;
 
-		stmt_at(&s, SCN_OP_PIN, op);
+		fuzz_stmt_at(&s, SCN_OP_PIN, op);
 		s.arg = op->get;
 		if (exp > 0)
 			s.def = FZ_SYM(FZ_PIN, op->pin);
@@ -512,7 +512,7 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		if (r->scn) {
 			struct scn_op s;
 
-			stmt_at(&s, SCN_OP_TAG, op);
+			fuzz_stmt_at(&s, SCN_OP_TAG, op);
 			s.has_len = true;
 			s.tags[s.ntags++] = op->byte;
 			fuzz_stmt_result(&s, exp);
@@ -536,7 +536,7 @@ static bool exec_tag(struct run *r, const struct fop *op, struct mml_task *t, ui
 		 * aligned, else the rest of the granule (the statement's
 		 * default of 16 bytes would reach into the next one).
 		 */
-		stmt_at(&s, SCN_OP_EXPECT_TAG, op);
+		fuzz_stmt_at(&s, SCN_OP_EXPECT_TAG, op);
 		s.has_len = (addr & 15) != 0;
 		s.len = 16 - (addr & 15);
 		fuzz_stmt_result(&s, exp);
@@ -715,7 +715,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (r->scn) {
 			struct scn_op s;
 
-			stmt_at(&s, SCN_OP_EXIT, op);
+			fuzz_stmt_at(&s, SCN_OP_EXIT, op);
 			fuzz_print(r->scn, &s);
 		}
 		return true;
@@ -751,7 +751,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (r->scn) {
 			struct scn_op s;
 
-			stmt_at(&s, SCN_OP_MMAP, op);
+			fuzz_stmt_at(&s, SCN_OP_MMAP, op);
 			if (exp >= 0)
 				s.def = FZ_SYM(FZ_REGION, op->defines);
 			s.arg = op->prot;
@@ -810,7 +810,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (r->scn) {
 			struct scn_op s;
 
-			stmt_at(&s, op->kind == F_MUNMAP ? SCN_OP_MUNMAP :
+			fuzz_stmt_at(&s, op->kind == F_MUNMAP ? SCN_OP_MUNMAP :
 				op->kind == F_MPROTECT ? SCN_OP_MPROTECT : SCN_OP_MADVISE, op);
 			s.arg = op->kind == F_MPROTECT ? op->prot : op->advice;
 			fuzz_stmt_result(&s, exp);
@@ -844,7 +844,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (r->scn) {
 			struct scn_op s;
 
-			stmt_at(&s, SCN_OP_WRITE, op);
+			fuzz_stmt_at(&s, SCN_OP_WRITE, op);
 			fuzz_stmt_pattern(&s.pat, &op->byte, 1);
 			fuzz_stmt_result(&s, exp);
 			fuzz_print(r->scn, &s);
@@ -886,7 +886,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
 			struct scn_op s;
 
-			stmt_at(&s, SCN_OP_READ, op);
+			fuzz_stmt_at(&s, SCN_OP_READ, op);
 			if (!exp)
 				fuzz_stmt_outcomes(&s, r->mbuf, page_alt[0] ? r->abuf + (addr & (PG - 1)) :
 					      unsure ? r->ubuf : NULL, lazy, op->len);

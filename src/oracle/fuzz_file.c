@@ -409,11 +409,7 @@ static void exec_mincore(struct run *r, const struct fop *op, struct mml_task *t
 	if (r->scn) {
 		struct scn_op s;
 
-		scn_op_init(&s, SCN_OP_EXPECT_MINCORE);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
+		fuzz_stmt_at(&s, SCN_OP_EXPECT_MINCORE, op);
 		if (exp)
 			fuzz_stmt_result(&s, exp);
 		else

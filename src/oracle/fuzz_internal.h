@@ -26,6 +26,7 @@
 #include "mmlab.h"
 #include "oracle/fuzz.h"
 #include "oracle/model.h"
+#include "scenario/scenario.h"
 
 #define PG		4096ULL
 
@@ -284,6 +285,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op);
 long fuzz_judge(struct run *r, struct mml_task *t, long got, long exp, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 const char *fuzz_errname(long e);
+void fuzz_stmt_at(struct scn_op *s, enum scn_op_kind kind, const struct fop *op);
 void fuzz_stmt_result(struct scn_op *s, long exp);
 void fuzz_stmt_pattern(struct scn_pattern *p, const uint8_t *b, uint64_t n);
 /* A read statement's outcomes: own's bytes, alt's (written since MADV_FREE), zeros if lazy */

@@ -103,11 +103,7 @@ bool fuzz_exec_mlock(struct run *r, const struct fop *op, struct mml_task *t, ui
 	if (r->scn) {
 		struct scn_op s;
 
-		scn_op_init(&s, stmt_kind[op->mode]);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
+		fuzz_stmt_at(&s, stmt_kind[op->mode], op);
 		s.flags = op->flags;
 		fuzz_stmt_result(&s, exp);
 		fuzz_print(r->scn, &s);

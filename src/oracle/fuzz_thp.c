@@ -700,11 +700,7 @@ static void exec_split_huge(struct run *r, const struct fop *op, struct mml_task
 	if (r->scn) {
 		struct scn_op s;
 
-		scn_op_init(&s, SCN_OP_SPLIT_HUGE_PAGES);
-		s.task = FZ_SYM(FZ_TASK, op->task);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
+		fuzz_stmt_at(&s, SCN_OP_SPLIT_HUGE_PAGES, op);
 		fuzz_stmt_result(&s, exp);
 		fuzz_print(r->scn, &s);
 	}
@@ -731,11 +727,7 @@ static void print_collapse_stmt(struct run *r, const struct fop *op, long exp, c
 {
 	struct scn_op s;
 
-	scn_op_init(&s, SCN_OP_MADVISE);
-	s.task = FZ_SYM(FZ_TASK, op->task);
-	s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-	s.addr.off = (uint64_t)op->off;
-	s.len = op->len;
+	fuzz_stmt_at(&s, SCN_OP_MADVISE, op);
 	s.arg = MADV_COLLAPSE;
 	fuzz_stmt_result(&s, exp);
 	if (n > 1) {

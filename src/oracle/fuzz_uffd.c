@@ -291,12 +291,8 @@ bool fuzz_exec_uffd(struct run *r, const struct fop *op, struct mml_task *t, uin
 	if (r->scn) {
 		struct scn_op s;
 
-		scn_op_init(&s, stmt_kind[op->mode]);
-		s.task = FZ_SYM(FZ_TASK, op->task);
+		fuzz_stmt_at(&s, stmt_kind[op->mode], op);
 		s.uffd = FZ_SYM(FZ_UFFD, slot);
-		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-		s.addr.off = (uint64_t)op->off;
-		s.len = op->len;
 		s.flags = op->mode == UF_NEW ? (long)features : op->mode == UF_WP ? 0 : op->flags;
 		s.value = op->mode == UF_WP ? op->flags : 0;
 		if (op->mode == UF_NEW) {
