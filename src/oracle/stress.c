@@ -148,7 +148,6 @@ static void collapser(struct mml_task *t, void *arg)
 /* ---- retract-gup: GUP-fast walks the table retract takes ---------------------------- */
 
 struct pinner {
-	struct world *w;
 	long bad;		/* a pin that failed otherwise than the slow path allows */
 };
 
@@ -171,7 +170,7 @@ static void gup_pinner(struct mml_task *t, void *arg)
 
 static int story_retract_gup(struct world *w)
 {
-	struct pinner p = { .w = w };
+	struct pinner p = { 0 };
 	struct mml_task *tasks[2] = { w->a, w->b };
 	mml_thread_fn fns[2] = { collapser, gup_pinner };
 	void *args[2] = { w, &p };
