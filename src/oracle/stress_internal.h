@@ -1,0 +1,48 @@
+/*
+ * stress_internal.h - what a file of `mmlab stress` stories (stress_*.c)
+ * shares with the driver (stress.c).
+ *
+ * A story is a function that, on a fresh deterministic machine, sets its
+ * processes up (unscheduled), runs a handful of thread functions under
+ * stress_sched_run, checks its own outcome (bytes, pins, counts) and
+ * undoes what the machine's teardown does not (mmu notifiers, uffds).  The
+ * driver then checks the machine's reports and invariants and frees it.
+ * A file of stories lists them in an array the driver's table names.
+ */
+#ifndef MML_ORACLE_STRESS_INTERNAL_H
+#define MML_ORACLE_STRESS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmlab.h"
+
+#define STRESS_PG	4096ULL
+#define STRESS_HP	(2ULL << 20)
+
+struct stress_ctx {
+	struct mml_machine *m;
+	uint64_t seed;		/* a story may derive its own knobs from it (delays, which page) */
+	bool parked;		/* a run deadlocked: its threads are parked for good, the machine is left */
+	char *why;		/* the verdict of a failed story */
+	size_t whylen;
+};
+
+struct stress_story {
+	const char *name;
+	const char *what;
+	uint64_t ram_bytes;	/* the machine's; 0: 16 MiB */
+	/* 0 passed; 1 failed (stress_fail said why); -errno: the set-up failed */
+	int (*run)(struct stress_ctx *c);
+};
+
+/* Say why the story failed; returns 1, the story's result. */
+int stress_fail(struct stress_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* mml_sched_run; an error fails the story (1), a deadlock parks the machine for good. */
+int stress_sched_run(struct stress_ctx *c, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args);
+
+extern const struct stress_story stress_retract_stories[];
+extern const unsigned stress_retract_nstories;
+
+#endif /* MML_ORACLE_STRESS_INTERNAL_H */
