@@ -49,8 +49,10 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 /*
  * Threads of this machine run one at a time inside mml_sched_run(),
  * switched at the sync layer's scheduling points by a strategy seeded
- * from mml_config.seed: same seed, same interleaving.  Not yet together
- * with MML_KSWAPD, MML_KHUGEPAGED or MML_KSMD (EINVAL).
+ * from mml_config.seed: same seed, same interleaving.  With MML_KSWAPD,
+ * MML_KHUGEPAGED or MML_KSMD those threads run only inside the runs, as
+ * more threads of each, and a run ends once its functions have returned
+ * and the machine's threads wait for work (the next run resumes them).
  */
 #define MML_DETERMINISTIC	0x20u
 /* Run ksmd as a host thread (merges while /sys/kernel/mm/ksm/run is 1), off by default like MML_KSWAPD. */

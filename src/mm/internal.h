@@ -247,6 +247,15 @@ void folio_putback_lru(struct mml_machine *m, struct folio *folio);
 unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsigned long nr, struct folio **out);
 unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct);
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n);
+/*
+ * A machine thread (kswapd, khugepaged, ksmd): a host thread of its own,
+ * or on a deterministic machine one that only its runs schedule, idle
+ * when it waits on idle_on (sched_daemon_start).  Stopping: the caller
+ * sets the thread's stop bit and wakes it, then machine_thread_join.
+ */
+int  machine_thread_start(struct mml_machine *m, struct mml_thread **out, const char *name, void *(*fn)(void *),
+			  const void *idle_on);
+void machine_thread_join(struct mml_machine *m, struct mml_thread *t);
 void wakeup_kswapd(struct mml_machine *m);
 int  kswapd_run(struct mml_machine *m);
 void kswapd_stop(struct mml_machine *m);

@@ -832,7 +832,7 @@ int khugepaged_init(struct mml_machine *m)
 	mutex_init(&s->scan_mutex);
 	INIT_LIST_HEAD(&s->mm_head);
 	m->khugepaged = s;
-	if ((m->cfg.flags & MML_KHUGEPAGED) && mml_thread_start(&m->khugepaged_thread, khugepaged, m))
+	if ((m->cfg.flags & MML_KHUGEPAGED) && machine_thread_start(m, &m->khugepaged_thread, "khugepaged", khugepaged, &m->khugepaged_flags))
 		return -ENOMEM;
 	return 0;
 }
@@ -844,7 +844,7 @@ void khugepaged_stop(struct mml_machine *m)
 		return;
 	set_bit(KHUGEPAGED_STOP, &m->khugepaged_flags);
 	set_bit_wake(KHUGEPAGED_WAKE, &m->khugepaged_flags);
-	mml_thread_join(m->khugepaged_thread);
+	machine_thread_join(m, m->khugepaged_thread);
 	m->khugepaged_thread = NULL;
 }
 

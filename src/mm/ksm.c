@@ -1178,7 +1178,7 @@ int ksm_init(struct mml_machine *m)
 	m->ksm_knobs.advisor_target_scan_time = 200;
 	m->ksm_knobs.advisor_min_pages_to_scan = 500;
 	m->ksm_knobs.advisor_max_pages_to_scan = 30000;
-	if ((m->cfg.flags & MML_KSMD) && mml_thread_start(&m->ksmd_thread, ksm_scan_thread, m))
+	if ((m->cfg.flags & MML_KSMD) && machine_thread_start(m, &m->ksmd_thread, "ksmd", ksm_scan_thread, &m->ksmd_flags))
 		return -ENOMEM;
 	return 0;
 }
@@ -1189,6 +1189,6 @@ void ksm_stop(struct mml_machine *m)
 		return;
 	set_bit(KSMD_STOP, &m->ksmd_flags);
 	set_bit_wake(KSMD_WAKE, &m->ksmd_flags);
-	mml_thread_join(m->ksmd_thread);
+	machine_thread_join(m, m->ksmd_thread);
 	m->ksmd_thread = NULL;
 }

@@ -81,8 +81,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	if (!c.ncpus)
 		c.ncpus = DEFAULT_NCPUS;
 	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX ||
-	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0) ||
-	    ((c.flags & MML_DETERMINISTIC) && (c.flags & (MML_KSWAPD | MML_KHUGEPAGED | MML_KSMD)))) {
+	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -287,12 +286,32 @@ int mml_machine_free(struct mml_machine *m)
 	fail_state_destroy(&m->fail);
 	spin_lock_destroy(&m->split_queue.split_queue_lock);
 	mte_exit(m);
+	sched_state_destroy(&m->sched);
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;
 }
 
 /* ---- deterministic runs (src/sync/sched.c does the scheduling) ------------------------ */
+
+int machine_thread_start(struct mml_machine *m, struct mml_thread **out, const char *name, void *(*fn)(void *),
+			 const void *idle_on)
+{
+	if (m->cfg.flags & MML_DETERMINISTIC)
+		return sched_daemon_start(&m->sched, out, name, fn, m, idle_on);
+	return mml_thread_start(out, fn, m);
+}
+
+void machine_thread_join(struct mml_machine *m, struct mml_thread *t)
+{
+	if (!(m->cfg.flags & MML_DETERMINISTIC)) {
+		mml_thread_join(t);
+		return;
+	}
+	/* Not from inside a run: a machine's threads stop when it is freed, from outside. */
+	if (sched_daemon_stop(&m->sched, t))
+		mml_report(m, "a machine thread did not stop: %s", m->sched.report);
+}
 
 struct sched_call {
 	mml_thread_fn fn;

@@ -605,7 +605,7 @@ static void *kswapd(void *arg)
 /* kswapd_run(): one host thread, for the machine's one node. */
 int kswapd_run(struct mml_machine *m)
 {
-	return mml_thread_start(&m->kswapd, kswapd, m);
+	return machine_thread_start(m, &m->kswapd, "kswapd", kswapd, &m->kswapd_flags);
 }
 
 /* Models kswapd_stop(): at power-off, before the machine goes away. */
@@ -615,6 +615,6 @@ void kswapd_stop(struct mml_machine *m)
 		return;
 	set_bit(KSWAPD_STOP, &m->kswapd_flags);
 	set_bit_wake(KSWAPD_WAKE, &m->kswapd_flags);
-	mml_thread_join(m->kswapd);
+	machine_thread_join(m, m->kswapd);
 	m->kswapd = NULL;
 }

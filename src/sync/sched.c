@@ -56,10 +56,14 @@ static const char *const kind_names[SP_NR_KINDS] = {
 
 struct sched_thread {
 	int idx;
+	struct sched *s;
 	pthread_cond_t cv;
 	struct mml_thread *host;
-	void (*fn)(void *);
+	void (*fn)(void *);		/* a run's function, or */
+	void *(*daemon_fn)(void *);	/* a machine thread's */
 	void *arg;
+	const char *name;		/* a machine thread's (kswapd); NULL: a run's function */
+	const void *idle;		/* a machine thread's: what it waits on when it has nothing to do */
 	bool started, done;
 	const void *blocked_on;		/* NULL: runnable */
 	enum sched_point_kind blocked_kind;
@@ -78,19 +82,27 @@ struct trace_step {
 	const void *where;
 };
 
+/*
+ * A machine's scheduler, made at its first run or machine thread and kept
+ * until the machine goes: machine threads (slots 0..ndaemons-1) live from
+ * one run to the next; a run's functions take the slots after them.
+ */
 struct sched {
 	pthread_mutex_t lock;
 	pthread_cond_t main_cv;
 	struct sched_state *st;
-	unsigned n, ndone;
-	int cur;			/* the thread that may run; -1 before the start */
-	bool failed;			/* deadlock or livelock: the run is over */
-	uint64_t steps, now;		/* scheduling points so far; virtual ns */
+	unsigned ndaemons;		/* machine threads, started or returned */
+	unsigned n, ndone;		/* threads of this run (machine threads too); the run's functions returned */
+	unsigned nfns;			/* the run's functions */
+	int cur;			/* the thread that may run; -1 between runs */
+	bool over;			/* the functions returned and the machine threads are idle */
+	bool failed;			/* deadlock or livelock: this machine runs nothing more */
+	uint64_t steps, now;		/* scheduling points of this run; virtual ns, on across runs */
 	uint64_t change[PCT_MAX_DEPTH];	/* PCT's priority-change steps */
 	unsigned nchange;
 	uint64_t hash;
 	struct trace_step trace[TRACE_LEN];
-	struct sched_thread t[];
+	struct sched_thread t[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS];
 };
 
 static struct sched *active;		/* the one run in progress, under active_lock */
@@ -171,14 +183,20 @@ static void report_failure(struct sched *s, const char *why)
 	for (unsigned i = 0; i < s->n; i++) {
 		struct sched_thread *t = &s->t[i];
 
+		char who[48];
+
 		where_text(t->where, w, sizeof(w));
+		if (t->name)
+			snprintf(who, sizeof(who), "thread %u (%s)", i, t->name);
+		else
+			snprintf(who, sizeof(who), "thread %u", i);
 		if (t->done)
-			report_add(st, "  thread %u: returned\n", i);
+			report_add(st, "  %s: returned\n", who);
 		else if (t->blocked_on)
-			report_add(st, "  thread %u: waits (%s) on %p at %s\n", i, kind_names[t->blocked_kind],
+			report_add(st, "  %s: waits (%s) on %p at %s\n", who, kind_names[t->blocked_kind],
 				   t->blocked_on, w);
 		else
-			report_add(st, "  thread %u: runnable at %s\n", i, w);
+			report_add(st, "  %s: runnable at %s\n", who, w);
 	}
 	report_add(st, "  last steps:\n");
 	for (uint64_t k = s->steps > TRACE_LEN ? s->steps - TRACE_LEN : 0; k < s->steps; k++) {
@@ -204,7 +222,7 @@ static bool runnable(const struct sched_thread *t)
 /* The strategy's choice among the runnable threads, other than avoid if it can; -1: none. */
 static int pick(struct sched *s, const struct sched_thread *avoid)
 {
-	int cand[SCHED_MAX_THREADS], nc = 0, best = -1;
+	int cand[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS], nc = 0, best = -1;
 
 	for (unsigned i = 0; i < s->n; i++)
 		if (runnable(&s->t[i]) && &s->t[i] != avoid)
@@ -219,17 +237,28 @@ static int pick(struct sched *s, const struct sched_thread *avoid)
 	return best;
 }
 
+/* A machine thread waiting for work, or returned: the run need not wait for it. */
+static bool idle(const struct sched_thread *t)
+{
+	return t->done || (t->idle && t->blocked_on == t->idle);
+}
+
 /*
  * Nobody can run: end the earliest timed wait on the virtual clock, if
  * there is one, and return its thread; else the run is deadlocked (-1).
+ * Once the run's functions have returned, an idle machine thread's sleep
+ * is not ended: it would only start more work that nobody waits for.
  */
 static int expire_timeout(struct sched *s)
 {
+	bool fns_done = s->ndone == s->nfns;
 	struct sched_thread *first = NULL;
 
 	for (unsigned i = 0; i < s->n; i++) {
 		struct sched_thread *t = &s->t[i];
 
+		if (fns_done && idle(t))
+			continue;
 		if (!t->done && t->blocked_on && t->deadline && (!first || t->deadline < first->deadline))
 			first = t;
 	}
@@ -254,11 +283,35 @@ static void switch_to(struct sched *s, struct sched_thread *self, int next)
 		pthread_cond_wait(&self->cv, &s->lock);
 }
 
-/* After self stopped being runnable (or returned): the next thread, by the strategy, the clock or nobody. */
+/* The run's functions returned and every machine thread is idle: the run ends here. */
+static bool run_over(const struct sched *s)
+{
+	if (s->ndone < s->nfns)
+		return false;
+	for (unsigned i = 0; i < s->ndaemons; i++)
+		if (!idle(&s->t[i]))
+			return false;
+	return true;
+}
+
+/*
+ * After self stopped being runnable (or returned): the next thread, by the
+ * strategy, the clock or nobody.  At the run's end a machine thread stays
+ * parked here until a later run picks it.
+ */
 static void run_next(struct sched *s, struct sched_thread *self)
 {
 	int next = pick(s, NULL);
 
+	if (next < 0 && run_over(s)) {
+		s->cur = -1;
+		s->over = true;
+		pthread_cond_signal(&s->main_cv);
+		if (self)
+			while (s->cur != self->idx)
+				pthread_cond_wait(&self->cv, &s->lock);
+		return;
+	}
 	if (next < 0)
 		next = expire_timeout(s);
 	if (next < 0) {
@@ -298,7 +351,7 @@ static void step(struct sched *s, enum sched_point_kind kind, const void *where)
 
 static struct sched *my_sched(void)
 {
-	return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+	return me->s;
 }
 
 void sched_point_at(enum sched_point_kind kind, const void *obj, const void *where)
@@ -397,7 +450,7 @@ void sched_rcu_read_unlock(void)
 void sched_synchronize_rcu(const void *where)
 {
 	struct sched *s = my_sched();
-	uint64_t snap[SCHED_MAX_THREADS];
+	uint64_t snap[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS];
 
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->n; i++)
@@ -420,21 +473,24 @@ void sched_synchronize_rcu(const void *where)
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
+/* Wait for the first turn, run fn, and give the CPU on. */
 static void *thread_main(void *arg)
 {
 	struct sched_thread *t = arg;
-	struct sched *s = my_sched();
+	struct sched *s = t->s;
 
 	me = t;
 	pthread_mutex_lock(&s->lock);
 	t->started = true;
-	pthread_cond_signal(&s->main_cv);
+	pthread_cond_broadcast(&s->main_cv);
 	while (s->cur != t->idx)
 		pthread_cond_wait(&t->cv, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 
 	if (t->fn)
 		t->fn(t->arg);
+	else if (t->daemon_fn)
+		t->daemon_fn(t->arg);
 
 	pthread_mutex_lock(&s->lock);
 	step(s, SP_EXIT, NULL);
@@ -444,10 +500,9 @@ static void *thread_main(void *arg)
 		for (;;)
 			pthread_cond_wait(&t->cv, &s->lock);
 	}
-	if (++s->ndone == s->n)
-		pthread_cond_signal(&s->main_cv);
-	else
-		run_next(s, NULL);
+	if (!t->name)
+		s->ndone++;
+	run_next(s, NULL);
 	pthread_mutex_unlock(&s->lock);
 	me = NULL;
 	return NULL;
@@ -474,70 +529,172 @@ static void pct_init(struct sched *s)
 		s->change[i] = 1 + rng_below(&st->rng, k);
 }
 
-int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args)
+static struct sched *sched_of(struct sched_state *st)
 {
-	struct sched *s;
-	unsigned started = 0;
-	int err = 0, first;
+	struct sched *s = st->s;
 
-	if (n > SCHED_MAX_THREADS)
-		return -EINVAL;
-	if (!n)
-		return 0;
-	s = calloc(1, sizeof(*s) + n * sizeof(s->t[0]));
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->main_cv, NULL);
 	s->st = st;
-	s->n = n;
 	s->cur = -1;
-	s->hash = st->hash;
-	for (unsigned i = 0; i < n; i++) {
-		s->t[i].idx = (int)i;
-		s->t[i].fn = fns[i];
-		s->t[i].arg = args[i];
-		pthread_cond_init(&s->t[i].cv, NULL);
-	}
-	if (st->strategy == SCHED_PCT)
-		pct_init(s);
+	st->s = s;
+	return s;
+}
 
+/* Start a host thread for slot t; once it waits for its first turn, true. */
+static bool thread_launch(struct sched *s, struct sched_thread *t)
+{
+	if (mml_thread_start(&t->host, thread_main, t))
+		return false;
+	pthread_mutex_lock(&s->lock);
+	while (!t->started)
+		pthread_cond_wait(&s->main_cv, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+int sched_daemon_start(struct sched_state *st, struct mml_thread **out, const char *name, void *(*fn)(void *), void *arg,
+		       const void *idle_on)
+{
+	struct sched *s = sched_of(st);
+	struct sched_thread *t;
+
+	if (!s)
+		return -ENOMEM;
+	if (s->ndaemons == SCHED_MAX_DAEMONS || s->n)
+		return -EINVAL;	/* machine threads start with the machine, before any run */
+	t = &s->t[s->ndaemons];
+	memset(t, 0, sizeof(*t));
+	t->idx = (int)s->ndaemons;
+	t->s = s;
+	t->name = name;
+	t->idle = idle_on;
+	t->daemon_fn = fn;
+	t->arg = arg;
+	pthread_cond_init(&t->cv, NULL);
+	if (!thread_launch(s, t)) {
+		pthread_cond_destroy(&t->cv);
+		return -ENOMEM;
+	}
+	s->ndaemons++;
+	*out = t->host;
+	return 0;
+}
+
+static int run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
+
+int sched_daemon_stop(struct sched_state *st, struct mml_thread *host)
+{
+	struct sched *s = st->s;
+	struct sched_thread *t = NULL;
+	int err;
+
+	for (unsigned i = 0; s && i < s->ndaemons; i++)
+		if (s->t[i].host == host)
+			t = &s->t[i];
+	if (!t)
+		return -ENOENT;
+	/* A run of no functions: the machine threads run until idle; this one sees its stop and returns. */
+	if ((err = run(st, 0, NULL, NULL)))
+		return err;
+	if (!t->done) {
+		snprintf(st->report, sizeof(st->report), "mmlab: deterministic run: %s did not stop\n", t->name);
+		if (!st->quiet)
+			fputs(st->report, stderr);
+		return -EDEADLK;
+	}
+	mml_thread_join(t->host);
+	return 0;
+}
+
+void sched_state_destroy(struct sched_state *st)
+{
+	struct sched *s = st->s;
+
+	/* A machine whose run deadlocked is left, never freed: its threads still wait on s. */
+	if (!s || s->failed)
+		return;
+	for (unsigned i = 0; i < s->ndaemons; i++)
+		pthread_cond_destroy(&s->t[i].cv);
+	pthread_cond_destroy(&s->main_cv);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	st->s = NULL;
+}
+
+static int run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args)
+{
+	struct sched *s = sched_of(st);
+	unsigned made = 0;
+	int err = 0, first;
+
+	if (!s)
+		return -ENOMEM;
+	if (s->failed)
+		return -EDEADLK;
 	pthread_mutex_lock(&active_lock);
 	if (active) {
 		pthread_mutex_unlock(&active_lock);
-		err = -EBUSY;
-		goto free;
+		return -EBUSY;
 	}
 	__atomic_store_n(&active, s, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&active_lock);
 
-	for (; started < n; started++) {
-		err = mml_thread_start(&s->t[started].host, thread_main, &s->t[started]);
-		if (err)
+	s->n = s->ndaemons;
+	s->nfns = n;
+	s->ndone = 0;
+	s->steps = 0;
+	s->over = false;
+	s->hash = st->hash;
+	for (unsigned i = 0; i < n; i++) {
+		struct sched_thread *t = &s->t[s->ndaemons + i];
+
+		memset(t, 0, sizeof(*t));
+		t->idx = (int)(s->ndaemons + i);
+		t->s = s;
+		t->fn = fns[i];
+		t->arg = args[i];
+		pthread_cond_init(&t->cv, NULL);
+		s->n++;
+		if (!thread_launch(s, t)) {
+			pthread_cond_destroy(&t->cv);
+			err = -ENOMEM;
 			break;
+		}
+		made++;
 	}
 	pthread_mutex_lock(&s->lock);
 	if (err) {
 		/* Could not make them all: the ones made return without running anything. */
-		s->n = started;
-		for (unsigned i = 0; i < started; i++)
-			s->t[i].fn = NULL;
+		s->n = s->ndaemons + made;
+		s->nfns = made;
+		for (unsigned i = 0; i < made; i++)
+			s->t[s->ndaemons + i].fn = NULL;
 	}
-	/* Every thread waits for its turn before the first one runs: the start is the same each time. */
-	for (;;) {
-		unsigned ready = 0;
-
-		for (unsigned i = 0; i < s->n; i++)
-			ready += s->t[i].started;
-		if (ready == s->n)
-			break;
-		pthread_cond_wait(&s->main_cv, &s->lock);
-	}
+	/*
+	 * Machine threads idle since the last run are woken: what they wait
+	 * for may have changed in calls outside the runs, which wake nobody
+	 * here.  They test their condition again, as after any wake-up.
+	 */
+	for (unsigned i = 0; i < s->ndaemons; i++)
+		if (!s->t[i].done) {
+			s->t[i].blocked_on = NULL;
+			s->t[i].deadline = 0;
+		}
+	if (st->strategy == SCHED_PCT)
+		pct_init(s);
 	__atomic_store_n(&mml_sched_on, 1, __ATOMIC_RELAXED);
 	first = pick(s, NULL);
 	if (first >= 0)
 		switch_to(s, NULL, first);
-	while (s->ndone < s->n && !s->failed)
+	else
+		s->over = true;
+	while (!s->over && !s->failed)
 		pthread_cond_wait(&s->main_cv, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	__atomic_store_n(&mml_sched_on, 0, __ATOMIC_RELAXED);
@@ -546,23 +703,25 @@ int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **a
 		st->hash = s->hash;
 		st->last_steps = s->steps;
 	}
-	if (!s->failed)
-		for (unsigned i = 0; i < s->n; i++)
-			mml_thread_join(s->t[i].host);
 	pthread_mutex_lock(&active_lock);
 	__atomic_store_n(&active, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&active_lock);
-	/*
-	 * Parked threads keep s for good (they wait on its condition
-	 * variables and never look at `active` again): it is never freed.
-	 */
+	/* Parked threads keep s for good: the machine is left (sched_state_destroy does not free it). */
 	if (s->failed)
 		return -EDEADLK;
-free:
-	for (unsigned i = 0; i < n; i++)
-		pthread_cond_destroy(&s->t[i].cv);
-	pthread_cond_destroy(&s->main_cv);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	for (unsigned i = 0; i < made; i++) {
+		mml_thread_join(s->t[s->ndaemons + i].host);
+		pthread_cond_destroy(&s->t[s->ndaemons + i].cv);
+	}
+	s->n = s->ndaemons;
 	return err;
+}
+
+int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args)
+{
+	if (n > SCHED_MAX_THREADS)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	return run(st, n, fns, args);
 }

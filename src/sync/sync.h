@@ -380,7 +380,9 @@ void mml_thread_join(struct mml_thread *t);
 enum sched_strategy { SCHED_RANDOM, SCHED_PCT };
 
 /* What a machine keeps between its deterministic runs. */
+struct sched;
 struct sched_state {
+	struct sched *s;		/* the threads, machine threads among them; NULL before the first */
 	enum sched_strategy strategy;
 	unsigned depth;			/* PCT: d, the bug depth aimed at (d - 1 priority changes) */
 	uint64_t rng;			/* the strategy's random stream, seeded from the machine's seed */
@@ -403,8 +405,28 @@ void sched_state_init(struct sched_state *st, uint64_t seed);
  * SCHED_MAX_THREADS, -ENOMEM.
  */
 #define SCHED_MAX_THREADS 64
+#define SCHED_MAX_DAEMONS 4
 /* In a deterministic run, hand the CPU to another thread if one can run; elsewhere nothing. */
 void sched_yield_point(void);
 int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
+/*
+ * A machine thread (kswapd, khugepaged, ksmd) of a deterministic machine:
+ * a host thread that runs only inside the machine's runs, as one more
+ * thread of each, scheduled like the others.  idle_on is what it waits on
+ * when it has nothing to do: a run ends once its functions have returned
+ * and every machine thread waits there (or has returned); the next run
+ * wakes it.  Before the machine's first run; 0, -EINVAL, -ENOMEM.
+ */
+int sched_daemon_start(struct sched_state *st, struct mml_thread **out, const char *name, void *(*fn)(void *), void *arg,
+		       const void *idle_on);
+/*
+ * After the caller told the machine thread to stop (and woke it): a run of
+ * no functions, in which it returns, then its host thread is joined.  0;
+ * -EDEADLK if it did not return (or a run deadlocked), -EBUSY while
+ * another run is active: the host thread is then left.
+ */
+int sched_daemon_stop(struct sched_state *st, struct mml_thread *host);
+/* At the machine's end: its scheduler, unless a run deadlocked (the machine is then left). */
+void sched_state_destroy(struct sched_state *st);
 
 #endif /* MML_SYNC_H */
