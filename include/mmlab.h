@@ -119,6 +119,16 @@ uint64_t mml_sched_steps(struct mml_machine *m);	/* scheduling points of the las
 void mml_sched_pct_steps(struct mml_machine *m, uint64_t k);
 const char *mml_sched_report(struct mml_machine *m);	/* the last run's failure report; "" if none */
 /*
+ * The trace: each run keeps its last `steps` scheduling points (32 unless
+ * set; 1..1000000, else -EINVAL), and mml_sched_trace prints those of the
+ * latest run on out, one a line: step, thread (the machine's own by
+ * name), kind of point and where (function and file:line from the debug
+ * information, through addr2line; else object+offset).  It returns how
+ * many steps it printed.  Outside a run.
+ */
+int  mml_sched_trace_keep(struct mml_machine *m, unsigned steps);
+int  mml_sched_trace(struct mml_machine *m, FILE *out);
+/*
  * In a deterministic run, a scheduling point that hands the CPU to another
  * thread if one can run: what a thread function calls in a loop that waits
  * for another thread, or a secondary MMU's callback that takes its time.

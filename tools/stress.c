@@ -3,7 +3,7 @@
  * scheduler over many seeds (src/oracle/stress.c has the stories).
  *
  *   mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct]
- *                [--depth D] [--inject-bug B] [--list] [--quiet]
+ *                [--depth D] [--inject-bug B] [--trace N] [--list] [--quiet]
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,12 +16,14 @@
 static void stress_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct] [--depth D]\n"
-		   "                    [--inject-bug NAME] [--list] [--quiet]\n\n"
+		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet]\n\n"
 		   "Run threaded stories under the deterministic scheduler, one new machine per seed\n"
 		   "(seeds N to N+K-1; default 1 and 100), each checking its own outcome, the machine's\n"
 		   "reports and its invariants.  The same seed replays the same interleaving; a failure\n"
 		   "prints the command that replays it.  Strategies: random (default), or PCT with depth D\n"
-		   "(default 3).  --inject-bug switches a zoo entry on; --list names the stories.\n"
+		   "(default 3).  --inject-bug switches a zoo entry on; --trace N prints the last N\n"
+		   "scheduling points of the first failing seed's run (thread, kind, source location);\n"
+		   "--list names the stories.\n"
 		   "Exit status: 0 every run passed, 1 one failed, 2 bad usage.\n");
 }
 
@@ -34,6 +36,7 @@ int cmd_stress(int argc, char **argv)
 		{ "strategy",   required_argument, NULL, 'y' },
 		{ "depth",      required_argument, NULL, 'd' },
 		{ "inject-bug", required_argument, NULL, 'b' },
+		{ "trace",      required_argument, NULL, 't' },
 		{ "list",       no_argument,       NULL, 'l' },
 		{ "quiet",      no_argument,       NULL, 'q' },
 		{ "help",       no_argument,       NULL, 'h' },
@@ -72,6 +75,11 @@ int cmd_stress(int argc, char **argv)
 			break;
 		case 'b':
 			o.bug = optarg;
+			break;
+		case 't':
+			if (opt_range("stress", "trace", optarg, 1, 1000000, &v))
+				return 2;
+			o.trace = (unsigned)v;
 			break;
 		case 'l':
 			for (int i = 0; i < stress_story_count(); i++)

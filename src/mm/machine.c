@@ -386,6 +386,19 @@ void mml_sched_pct_steps(struct mml_machine *m, uint64_t k)
 	m->sched.pct_k = k;
 }
 
+int mml_sched_trace_keep(struct mml_machine *m, unsigned steps)
+{
+	if (steps < 1 || steps > 1000000)
+		return -EINVAL;
+	m->sched.trace_keep = steps;
+	return 0;
+}
+
+int mml_sched_trace(struct mml_machine *m, FILE *out)
+{
+	return sched_trace_print(&m->sched, out);
+}
+
 const char *mml_sched_report(struct mml_machine *m)
 {
 	return m->sched.report;

@@ -77,12 +77,25 @@ int stress_sched_run(struct stress_ctx *c, unsigned n, struct mml_task **tasks, 
 	return stress_fail(c, "mml_sched_run: %d%s", err, c->parked ? " (a deadlock or a livelock)" : "");
 }
 
+/* The run's last steps, when asked for and not yet given for an earlier seed. */
+static void trace_text(struct stress_ctx *c, const struct stress_opts *o, char **trace)
+{
+	size_t len;
+	FILE *f;
+
+	if (!o->trace || !trace || *trace || !(f = open_memstream(trace, &len)))
+		return;
+	fprintf(f, "  its last %u scheduling points:\n", o->trace);
+	mml_sched_trace(c->m, f);
+	fclose(f);
+}
+
 /*
  * One seed of one story: 0 passed, 1 failed (why filled), 2 the set-up
  * failed.  pct_k: PCT's k (see mml_sched_pct_steps); *steps: the run's.
  */
 static int stress_one(const struct stress_opts *o, const struct stress_story *st, uint64_t seed, uint64_t pct_k,
-		      char *why, size_t len, uint64_t *hash, uint64_t *steps)
+		      char *why, size_t len, uint64_t *hash, uint64_t *steps, char **trace)
 {
 	struct mml_config cfg = { .ram_bytes = st->ram_bytes ? st->ram_bytes : STRESS_RAM, .seed = seed,
 				  .flags = MML_DETERMINISTIC | MML_QUIET };
@@ -97,7 +110,8 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 		return 2;
 	}
 	mml_sched_pct_steps(c.m, pct_k);
-	if (mml_sched_set(c.m, o->strategy, o->depth) || (o->bug && mml_bug_inject(c.m, o->bug))) {
+	if (mml_sched_set(c.m, o->strategy, o->depth) || (o->bug && mml_bug_inject(c.m, o->bug)) ||
+	    (o->trace && mml_sched_trace_keep(c.m, o->trace))) {
 		snprintf(why, len, "bad strategy or bug");
 		mml_machine_free(c.m);
 		return 2;
@@ -105,8 +119,10 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 	ret = st->run(&c);
 	*hash = mml_sched_trace_hash(c.m);
 	*steps = mml_sched_steps(c.m);
-	if (c.parked)	/* its threads wait for good on the machine: leave it */
+	if (c.parked) {	/* its threads wait for good on the machine: leave it */
+		trace_text(&c, o, trace);
 		return 1;
+	}
 	if (ret < 0) {
 		char said[256];
 
@@ -121,9 +137,23 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 				  "with entries in it, ...)", reports);
 	if (!ret && mml_check(c.m))
 		ret = stress_fail(&c, "the invariant checker failed");
+	if (ret)
+		trace_text(&c, o, trace);
 	if (mml_machine_free(c.m) && !ret)
 		ret = stress_fail(&c, "leaks or broken invariants when the machine was freed");
 	return ret;
+}
+
+/* A bar of 30 columns and the counts, redrawn in place on the terminal. */
+static void progress_bar(const char *story, uint64_t done, uint64_t total, uint64_t nbad)
+{
+	char bar[31];
+	unsigned full = (unsigned)(done * 30 / total);
+
+	memset(bar, '#', full);
+	memset(bar + full, '.', 30 - full);
+	bar[30] = '\0';
+	fprintf(stderr, "\r%-20s [%s] %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", story, bar, done, total, nbad);
 }
 
 int stress_main(const struct stress_opts *o)
@@ -144,6 +174,7 @@ int stress_main(const struct stress_opts *o)
 		const struct stress_story *st = story_at(i);
 		struct stress_opts calib = { .strategy = "random" };
 		uint64_t bad = 0, nbad = 0, hash = 0, pct_k = 0, steps = 0;
+		char *trace = NULL;
 		int r;
 
 		/*
@@ -151,14 +182,14 @@ int stress_main(const struct stress_opts *o)
 		 * the bug -- the same for every seed, so that one replays alone.
 		 */
 		if (!strcmp(o->strategy, "pct") &&
-		    (r = stress_one(&calib, st, 0, 0, why, sizeof(why), &hash, &pct_k))) {
+		    (r = stress_one(&calib, st, 0, 0, why, sizeof(why), &hash, &pct_k, NULL))) {
 			fprintf(stderr, "mmlab stress: %s: the calibration run failed: %s\n", st->name, why);
 			return 2;
 		}
 		for (uint64_t k = 0; k < o->seeds; k++) {
 			uint64_t seed = o->seed + k;
 
-			r = stress_one(o, st, seed, pct_k, why, sizeof(why), &hash, &steps);
+			r = stress_one(o, st, seed, pct_k, why, sizeof(why), &hash, &steps, nbad ? NULL : &trace);
 
 			if (r == 2) {
 				fprintf(stderr, "mmlab stress: %s, seed %" PRIu64 ": %s\n", st->name, seed, why);
@@ -174,10 +205,13 @@ int stress_main(const struct stress_opts *o)
 				if (o->bug)
 					fprintf(o->out, " --inject-bug %s", o->bug);
 				fprintf(o->out, "   (trace hash %016" PRIx64 ")\n", hash);
+				if (trace)
+					fputs(trace, o->out);
+				free(trace);
+				trace = NULL;
 			}
 			if (o->progress && isatty(2))
-				fprintf(stderr, "\r%s: %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", st->name, k + 1,
-					o->seeds, nbad);
+				progress_bar(st->name, k + 1, o->seeds, nbad);
 		}
 		if (o->progress && isatty(2))
 			fputc('\n', stderr);

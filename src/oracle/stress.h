@@ -16,6 +16,7 @@ struct stress_opts {
 	const char *strategy;	/* "random" or "pct" */
 	unsigned depth;		/* PCT's */
 	const char *bug;	/* a zoo entry to switch on; NULL: none */
+	unsigned trace;		/* steps of the first failing run to print; 0: none */
 	bool progress;		/* a progress line on stderr */
 	FILE *out;
 };

@@ -39,10 +39,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int mml_sched_on __attribute__((visibility("hidden")));
 
-#define TRACE_LEN	32	/* steps kept for the report */
+#define TRACE_LEN	32	/* steps a failure report shows */
+#define WHERE_LEN	160
 #define PCT_MAX_DEPTH	16
 #define PCT_FIRST_K	64	/* PCT's k before a machine's first run has measured one */
 #define STEP_NS		100	/* the virtual clock's cost of one step */
@@ -101,7 +103,8 @@ struct sched {
 	uint64_t change[PCT_MAX_DEPTH];	/* PCT's priority-change steps */
 	unsigned nchange;
 	uint64_t hash;
-	struct trace_step trace[TRACE_LEN];
+	struct trace_step *trace;	/* the last trace_len steps, a ring */
+	unsigned trace_len;
 	struct sched_thread t[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS];
 };
 
@@ -132,6 +135,7 @@ void sched_state_init(struct sched_state *st, uint64_t seed)
 	st->rng = seed ^ 0x6a09e667f3bcc908ULL;
 	st->hash = 0xcbf29ce484222325ULL;	/* FNV-1a's offset basis */
 	st->max_steps = 50 * 1000 * 1000;
+	st->trace_keep = TRACE_LEN;
 }
 
 static void hash_in(uint64_t *h, uint64_t v)
@@ -149,67 +153,176 @@ bool sched_thread_is_scheduled(void)
 
 /* ---- reports ------------------------------------------------------------------ */
 
-static void where_text(const void *where, char *buf, size_t len)
+/*
+ * Source locations of code addresses, "function (file:line)", from the
+ * debug information through addr2line (binutils, there wherever gcc is),
+ * one call per object; "object+offset" where it cannot say.  A return
+ * address is the instruction after the call: the call is one byte before.
+ * Of an inlined chain the first frame outside the sync layer and the
+ * arch's entry accessors is named: a scheduling point is in one of their
+ * inline functions, and the caller is what a reader wants.
+ */
+static void where_lines(const void *const *addr, unsigned n, char (*out)[WHERE_LEN])
 {
-	Dl_info info;
+	Dl_info info[n ? n : 1];
+	bool done[n ? n : 1];
 
-	if (where && dladdr(where, &info) && info.dli_sname)
-		snprintf(buf, len, "%s+%#lx", info.dli_sname,
-			 (unsigned long)((const char *)where - (const char *)info.dli_saddr));
-	else
-		snprintf(buf, len, "%p", where);
+	for (unsigned i = 0; i < n; i++) {
+		done[i] = !addr[i] || !dladdr(addr[i], &info[i]) || !info[i].dli_fname;
+		if (!addr[i])
+			snprintf(out[i], WHERE_LEN, "-");
+		else if (done[i])
+			snprintf(out[i], WHERE_LEN, "%p", addr[i]);
+		else
+			snprintf(out[i], WHERE_LEN, "%s+%#lx", strrchr(info[i].dli_fname, '/') ?
+				 strrchr(info[i].dli_fname, '/') + 1 : info[i].dli_fname,
+				 (unsigned long)((const char *)addr[i] - (const char *)info[i].dli_fbase));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char cmd[8192], line[512], fn[256] = "", obj[4096];
+		ssize_t n_obj;
+		unsigned idx[256], k = 0, cur = 0;	/* cur: the address being answered, from 1 */
+		bool named = false;
+		size_t len;
+		FILE *p;
+
+		if (done[i])
+			continue;
+		/* -a: each address's answer begins with the address, then function and file:line pairs */
+		/* the main program's name is argv[0] as it was typed, perhaps found on $PATH */
+		if (strchr(info[i].dli_fname, '/') && !access(info[i].dli_fname, R_OK))
+			snprintf(obj, sizeof(obj), "%s", info[i].dli_fname);
+		else if ((n_obj = readlink("/proc/self/exe", obj, sizeof(obj) - 1)) > 0)
+			obj[n_obj] = '\0';
+		else
+			continue;
+		len = (size_t)snprintf(cmd, sizeof(cmd), "addr2line -a -f -i -e '%s'", obj);
+		for (unsigned j = i; j < n && k < 256 && len + 24 < sizeof(cmd); j++)
+			if (!done[j] && info[j].dli_fbase == info[i].dli_fbase) {
+				len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %#lx",
+							(unsigned long)((const char *)addr[j] - 1 -
+									(const char *)info[j].dli_fbase));
+				done[j] = true;
+				idx[k++] = j;
+			}
+		snprintf(cmd + len, sizeof(cmd) - len, " 2>/dev/null");
+		p = popen(cmd, "r");
+		if (!p)
+			continue;
+		for (bool loc_next = false; fgets(line, sizeof(line), p);) {
+			const char *file;
+
+			line[strcspn(line, "\n")] = '\0';
+			if (!loc_next && line[0] == '0' && line[1] == 'x') {	/* the next address's answer */
+				cur++;
+				named = false;
+				continue;
+			}
+			if (!loc_next) {	/* a function: its file:line follows */
+				snprintf(fn, sizeof(fn), "%.*s", (int)sizeof(fn) - 1, line);
+				loc_next = true;
+				continue;
+			}
+			loc_next = false;
+			if (!cur || cur > k || named || !strncmp(line, "??", 2))
+				continue;
+			/* the innermost frame for now; the first outside the sync layer and the arch accessors for good */
+			named = !strstr(line, "src/sync/") && !strstr(line, "src/arch/");
+			line[strcspn(line, " ")] = '\0';	/* " (discriminator N)" */
+			file = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+			snprintf(out[idx[cur - 1]], WHERE_LEN, "%.64s (%.80s)", fn, file);
+		}
+		pclose(p);
+	}
 }
 
-static void report_add(struct sched_state *st, const char *fmt, ...)
+static const char *thread_name(const struct sched *s, int idx, char *buf, size_t len)
 {
-	size_t used = strlen(st->report);
-	va_list ap;
+	if (idx >= 0 && s->t[idx].name)
+		snprintf(buf, len, "thread %d (%s)", idx, s->t[idx].name);
+	else
+		snprintf(buf, len, "thread %d", idx);
+	return buf;
+}
 
-	if (used + 1 >= sizeof(st->report))
+/* The last `last` steps of s's latest run (as many as it keeps), one a line, with their source locations. */
+static void trace_print(const struct sched *s, FILE *f, uint64_t last, const char *indent)
+{
+	uint64_t kept = s->steps < s->trace_len ? s->steps : s->trace_len, from;
+	const void **addr;
+	char (*where)[WHERE_LEN], who[48];
+
+	if (last > kept)
+		last = kept;
+	from = s->steps - last;
+	addr = calloc(last ? last : 1, sizeof(*addr));
+	where = calloc(last ? last : 1, sizeof(*where));
+	if (!addr || !where) {
+		free(addr);
+		free(where);
+		fprintf(f, "%s(no memory for the trace)\n", indent);
 		return;
-	va_start(ap, fmt);
-	vsnprintf(st->report + used, sizeof(st->report) - used, fmt, ap);
-	va_end(ap);
+	}
+	for (uint64_t k = 0; k < last; k++)
+		addr[k] = s->trace[(from + k) % s->trace_len].where;
+	where_lines(addr, (unsigned)last, where);
+	for (uint64_t k = 0; k < last; k++) {
+		const struct trace_step *ts = &s->trace[(from + k) % s->trace_len];
+
+		fprintf(f, "%s%llu: %s %s at %s\n", indent, (unsigned long long)ts->step,
+			thread_name(s, ts->thread, who, sizeof(who)), kind_names[ts->kind], where[k]);
+	}
+	free(addr);
+	free(where);
 }
 
 /* The run cannot go on: say why, with every thread's state and the last steps. */
 static void report_failure(struct sched *s, const char *why)
 {
 	struct sched_state *st = s->st;
-	char w[128];
+	const void *addr[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS];
+	char where[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS][WHERE_LEN], who[48];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
-	st->report[0] = '\0';
-	report_add(st, "mmlab: deterministic run: %s after %llu steps\n", why, (unsigned long long)s->steps);
-	for (unsigned i = 0; i < s->n; i++) {
-		struct sched_thread *t = &s->t[i];
+	s->failed = true;
+	if (f) {
+		fprintf(f, "mmlab: deterministic run: %s after %llu steps\n", why, (unsigned long long)s->steps);
+		for (unsigned i = 0; i < s->n; i++)
+			addr[i] = s->t[i].where;
+		where_lines(addr, s->n, where);
+		for (unsigned i = 0; i < s->n; i++) {
+			const struct sched_thread *t = &s->t[i];
 
-		char who[48];
-
-		where_text(t->where, w, sizeof(w));
-		if (t->name)
-			snprintf(who, sizeof(who), "thread %u (%s)", i, t->name);
-		else
-			snprintf(who, sizeof(who), "thread %u", i);
-		if (t->done)
-			report_add(st, "  %s: returned\n", who);
-		else if (t->blocked_on)
-			report_add(st, "  %s: waits (%s) on %p at %s\n", who, kind_names[t->blocked_kind],
-				   t->blocked_on, w);
-		else
-			report_add(st, "  %s: runnable at %s\n", who, w);
+			thread_name(s, (int)i, who, sizeof(who));
+			if (t->done)
+				fprintf(f, "  %s: returned\n", who);
+			else if (t->blocked_on)
+				fprintf(f, "  %s: waits (%s) on %p at %s\n", who, kind_names[t->blocked_kind],
+					t->blocked_on, where[i]);
+			else
+				fprintf(f, "  %s: runnable at %s\n", who, where[i]);
+		}
+		fprintf(f, "  last steps:\n");
+		trace_print(s, f, TRACE_LEN, "    ");
+		fclose(f);
 	}
-	report_add(st, "  last steps:\n");
-	for (uint64_t k = s->steps > TRACE_LEN ? s->steps - TRACE_LEN : 0; k < s->steps; k++) {
-		struct trace_step *ts = &s->trace[k % TRACE_LEN];
-
-		where_text(ts->where, w, sizeof(w));
-		report_add(st, "    %llu: thread %d %s at %s\n", (unsigned long long)ts->step, ts->thread,
-			   kind_names[ts->kind], w);
-	}
+	snprintf(st->report, sizeof(st->report), "%s", text ? text : "mmlab: deterministic run failed\n");
+	free(text);
 	if (!st->quiet)
 		fputs(st->report, stderr);
-	s->failed = true;
 	pthread_cond_signal(&s->main_cv);
+}
+
+int sched_trace_print(struct sched_state *st, FILE *f)
+{
+	struct sched *s = st->s;
+
+	if (!s || !s->trace)
+		return 0;
+	trace_print(s, f, s->trace_len, "    ");
+	return (int)(s->steps < s->trace_len ? s->steps : s->trace_len);
 }
 
 /* ---- choosing and switching ----------------------------------------------------- */
@@ -329,7 +442,7 @@ static void run_next(struct sched *s, struct sched_thread *self)
 /* Record one step of the running thread; PCT's priority changes happen here. */
 static void step(struct sched *s, enum sched_point_kind kind, const void *where)
 {
-	struct trace_step *ts = &s->trace[s->steps % TRACE_LEN];
+	struct trace_step *ts = &s->trace[s->steps % s->trace_len];
 
 	ts->step = s->steps;
 	ts->thread = me->idx;
@@ -623,6 +736,7 @@ void sched_state_destroy(struct sched_state *st)
 		pthread_cond_destroy(&s->t[i].cv);
 	pthread_cond_destroy(&s->main_cv);
 	pthread_mutex_destroy(&s->lock);
+	free(s->trace);
 	free(s);
 	st->s = NULL;
 }
@@ -645,6 +759,19 @@ static int run(struct sched_state *st, unsigned n, void (**fns)(void *), void **
 	__atomic_store_n(&active, s, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&active_lock);
 
+	if (s->trace_len != st->trace_keep || !s->trace) {
+		struct trace_step *ring = calloc(st->trace_keep, sizeof(*ring));
+
+		if (!ring) {
+			pthread_mutex_lock(&active_lock);
+			__atomic_store_n(&active, NULL, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&active_lock);
+			return -ENOMEM;
+		}
+		free(s->trace);
+		s->trace = ring;
+		s->trace_len = st->trace_keep;
+	}
 	s->n = s->ndaemons;
 	s->nfns = n;
 	s->ndone = 0;

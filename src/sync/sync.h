@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- scheduling points ------------------------------------------------- */
 
@@ -390,6 +391,7 @@ struct sched_state {
 	uint64_t last_steps;		/* scheduling points of the last run: PCT's estimate of k */
 	uint64_t pct_k;			/* PCT's k if set; 0: last_steps */
 	uint64_t max_steps;		/* a run longer than this is reported as a livelock */
+	unsigned trace_keep;		/* steps of a run kept for mml_sched_trace, at least 32 */
 	bool quiet;			/* no report on stderr */
 	char report[8192];		/* the last failure: each thread's wait and the last steps */
 };
@@ -426,6 +428,8 @@ int sched_daemon_start(struct sched_state *st, struct mml_thread **out, const ch
  * another run is active: the host thread is then left.
  */
 int sched_daemon_stop(struct sched_state *st, struct mml_thread *host);
+/* The kept steps of the latest run, with source locations, on f; how many. */
+int sched_trace_print(struct sched_state *st, FILE *f);
 /* At the machine's end: its scheduler, unless a run deadlocked (the machine is then left). */
 void sched_state_destroy(struct sched_state *st);
 

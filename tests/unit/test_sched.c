@@ -11,6 +11,7 @@
  */
 #include "../harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define RAM	(16ULL << 20)
@@ -53,6 +54,60 @@ TEST(sched_contract_errors)
 	REQUIRE(t);
 	CHECK_EQ(mml_sched_run(m, 0, NULL, NULL, NULL), 0);
 	CHECK_EQ(mml_sched_run(m, 1, &t, &fn, NULL), -EINVAL);	/* no function */
+	CHECK_EQ(mml_sched_trace_keep(m, 0), -EINVAL);
+	CHECK_EQ(mml_sched_trace_keep(m, 1000001), -EINVAL);
+	CHECK_EQ(mml_sched_trace(m, stdout), 0);	/* no run yet */
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
+/*
+ * The trace of a run: the last steps kept, one a line, each naming its
+ * thread and where it was, by function and file:line (the test is built
+ * with debug information).
+ */
+static void read_twice(struct mml_task *t, void *p)
+{
+	uint8_t v;
+
+	(void)mml_read(t, *(uint64_t *)p, &v, 1);
+	(void)mml_read(t, *(uint64_t *)p, &v, 1);
+}
+
+TEST(sched_trace_names_source_lines)
+{
+	struct mml_machine *m = det_machine(3);
+	struct mml_task *tasks[2];
+	uint64_t addr = BASE;
+	mml_thread_fn fns[2] = { read_twice, read_twice };
+	void *args[2] = { &addr, &addr };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	REQUIRE(m);
+	tasks[0] = h_spawn(m);
+	REQUIRE(tasks[0] && mml_thread_new(tasks[0], &tasks[1]) == 0);
+	h_map(tasks[0], BASE, H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK_EQ(mml_sched_trace_keep(m, 6), 0);
+	CHECK_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+	REQUIRE(f = open_memstream(&text, &len));
+	CHECK_EQ(mml_sched_trace(m, f), 6);
+	fclose(f);
+	REQUIRE(text);
+	/* six lines, the last one a thread's exit; the others say where, by file and line */
+	{
+		int lines = 0, located = 0;
+
+		for (char *l = text; *l; l = strchr(l, '\n') + 1) {
+			lines++;
+			located += strstr(l, ".c:") && strstr(l, ".c:") < strchr(l, '\n');
+			CHECK(strstr(l, ": thread ") && strstr(l, ": thread ") < strchr(l, '\n'));
+		}
+		CHECK_EQ(lines, 6);
+		CHECK(located >= 2);	/* points inside the sync layer's own functions name those */
+		CHECK(strstr(text, " exit at ") != NULL);
+	}
+	free(text);
 	CHECK_EQ(mml_machine_free(m), 0);
 }
 
