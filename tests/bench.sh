@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd "
+		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd " "^  sched "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +[0-9.]+ +[0-9]+'
@@ -352,6 +352,16 @@ run "bench uffd --no-native" 0 bench uffd --size 64K --reps 1 --no-native &&
 if grep -q "^native " "$log"; then
 	fail "bench uffd --no-native prints no native row"
 fi
+
+run "bench sched prints its table" 0 bench sched --size 256K --reps 1 &&
+	has "bench sched prints its table" \
+		"^mmlab +write faults: plain machine +64 +- +$row" \
+		"^mmlab +deterministic, outside any run +64 +- +$row" \
+		"^mmlab +in a run: one thread +64 +- +$row" \
+		"^mmlab +in a run: two threads, random +64 +- +$row" \
+		"^native +write faults +64 +- +$row" \
+		"^limit +host thread handoff, one a page +64 +- +$row" \
+		"^scheduling points: [0-9.]+ a page"
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -55,6 +55,9 @@ static const struct cli_command benches[] = {
 	{ "uffd", bench_uffd,
 	  "userfaultfd: UFFDIO_COPY a page a call, and faults answered by a\n"
 	  "           second thread: mmlab beside the host kernel and a 4 KiB memcpy" },
+	{ "sched", bench_sched,
+	  "the deterministic scheduler's cost: write faults off and inside\n"
+	  "           runs of one and two threads, beside host faults and handoffs" },
 	{ NULL, NULL, NULL }
 };
 
