@@ -53,6 +53,14 @@ endif
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
 LDLIBS  += $(RCU_LIB) -luring -pthread
 
+# The library's version is the header's; the shared library's soname
+# carries its first number, which changes when the ABI breaks.
+VERSION := $(shell sed -n 's/^.define MMLAB_VERSION "\(.*\)"$$/\1/p' include/mmlab.h)
+SONAME  := libmmlab.so.$(firstword $(subst ., ,$(VERSION)))
+ifeq ($(VERSION),)
+$(error include/mmlab.h defines no MMLAB_VERSION)
+endif
+
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -135,9 +143,25 @@ $(BUILD)/libmmlab.a: $(LIB_OBJS)
 	$(call quiet,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/libmmlab.so: $(LIB_OBJS)
+# The shared library exports the calls include/mmlab.h declares and
+# nothing else: the core's own global names (current, mutex_lock,
+# find_vma ...) would otherwise be bound to a program's functions of the
+# same name.  Relinked when the Makefile changes, for the soname; the
+# link by that name lets a program linked here run with
+# LD_LIBRARY_PATH=build.
+$(BUILD)/libmmlab.so: $(LIB_OBJS) $(BUILD)/libmmlab.map Makefile
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -shared $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(CFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script,$(BUILD)/libmmlab.map \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+	@ln -sf libmmlab.so $(BUILD)/$(SONAME)
+
+$(BUILD)/libmmlab.map: include/mmlab.h
+	@mkdir -p $(dir $@)
+	$(call quiet,GEN,$@)
+	$(Q)$(CC) -E -P $< >$@.i
+	$(Q){ echo '{ global:'; grep -o '\<mml_[a-z0-9_]*[[:space:]]*(' $@.i | tr -d '( \t' | sort -u | \
+		sed 's/.*/\t&;/'; echo 'local: *; };'; } >$@
+	@rm -f $@.i
 
 $(BUILD)/mmlab: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libmmlab.a
 	$(call quiet,LD,$@)
