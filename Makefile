@@ -2,11 +2,15 @@
 #
 #   make          build/libmmlab.a, build/libmmlab.so, build/mmlab
 #   make run      build, then run the built-in demo
+#   make install  the plain build, the header, mmlab.pc and the man pages
+#                 under PREFIX (/usr/local), below DESTDIR if given;
+#                 make uninstall removes them (README.md, "Installing")
 #   make check-layers  the layer boundaries of docs/ARCHITECTURE.md: includes
 #                 between layers, entry bits outside src/arch
 #   make V=1      compiler lines whole, not "  CC  file"
 #   make test     check-layers, build, then every test: unit and scenario tests and the
 #                 `mmlab bench` smoke test (plain and under ASan+UBSan),
+#                 make install into a staging directory, used from there,
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
@@ -53,6 +57,14 @@ endif
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
 LDLIBS  += $(RCU_LIB) -luring -pthread
 
+# The library's version is the header's; the shared library's soname
+# carries its first number, which changes when the ABI breaks.
+VERSION := $(shell sed -n 's/^.define MMLAB_VERSION "\(.*\)"$$/\1/p' include/mmlab.h)
+SONAME  := libmmlab.so.$(firstword $(subst ., ,$(VERSION)))
+ifeq ($(VERSION),)
+$(error include/mmlab.h defines no MMLAB_VERSION)
+endif
+
 LIB_SRCS  := $(sort $(wildcard src/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -65,9 +77,9 @@ TSAN_UNIT_BINS := $(BUILD)/tests/test_xarray $(BUILD)/tests/test_uffd $(BUILD)/t
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 
-.PHONY: all deps run test check-layers variant-lib variant-test-unit variant-test-threads \
-        variant-test-scenarios variant-test-bench clean fuzz-targets fuzz-smoke \
-        host-findings
+.PHONY: all deps run install uninstall test check-layers variant-lib variant-test-unit \
+        variant-test-threads variant-test-scenarios variant-test-bench clean fuzz-targets \
+        fuzz-smoke host-findings
 
 all: deps
 	@$(MAKE) --no-print-directory VARIANT=plain variant-lib
@@ -77,6 +89,52 @@ deps:
 
 run: all
 	./build/mmlab run
+
+# Installing the plain build, GNU-style: each directory may be given on
+# the command line, and DESTDIR is put before every path (a staging tree
+# for a package).  install builds what is out of date first, as `run`
+# does: after `make`, `sudo make install` writes nothing into build/.
+# Not stripped: mml_sched_trace and the failure reports of deterministic
+# runs name source lines from the debug information.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANPAGES     := man/mmlab.1 man/mmlab.3 man/mmlab-scenario.5
+# $(call man_dir,man/PAGE.N): where the page goes, man/manN
+man_dir = $(MANDIR)/man$(subst .,,$(suffix $(1)))
+INSTALLED    := $(BINDIR)/mmlab $(INCLUDEDIR)/mmlab.h $(PKGCONFIGDIR)/mmlab.pc \
+                $(addprefix $(LIBDIR)/,libmmlab.a libmmlab.so.$(VERSION) $(SONAME) libmmlab.so) \
+                $(foreach p,$(MANPAGES),$(call man_dir,$(p))/$(notdir $(p)))
+# A new shared library in a system directory is found once ld.so's
+# cache knows it; a staged install (DESTDIR) is the packager's to cache.
+LDCONFIG     ?= ldconfig
+ldconfig      = @if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG); fi
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(sort $(foreach p,$(MANPAGES),$(DESTDIR)$(call man_dir,$(p))))
+	install -m 755 build/mmlab $(DESTDIR)$(BINDIR)/mmlab
+	install -m 644 build/libmmlab.a $(DESTDIR)$(LIBDIR)/libmmlab.a
+	install -m 644 build/libmmlab.so $(DESTDIR)$(LIBDIR)/libmmlab.so.$(VERSION)
+	ln -sf libmmlab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmmlab.so
+	install -m 644 include/mmlab.h $(DESTDIR)$(INCLUDEDIR)/mmlab.h
+	sed -e 's|@prefix@|$(PREFIX)|' \
+	    -e 's|@libdir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@includedir@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@version@|$(VERSION)|' mmlab.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/mmlab.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/mmlab.pc
+	$(foreach p,$(MANPAGES),install -m 644 $(p) $(DESTDIR)$(call man_dir,$(p))/$(notdir $(p)) &&) true
+	$(ldconfig)
+
+# What install put there, and nothing else: the directories may hold
+# other programs' files.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(ldconfig)
 
 # Every runner appends "passed failed" to this file; the last line of
 # `make test` is the total over all suites.  A suite that fails (or does
@@ -107,6 +165,7 @@ test: deps check-layers
 	$(call suite,plain build,$(MAKE) --no-print-directory VARIANT=plain variant-lib)
 	$(call suite,plain tests,$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,README example,sh tests/readme-example.sh)
+	$(call suite,install,MAKE="$(MAKE)" sh tests/install.sh)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)
@@ -135,9 +194,25 @@ $(BUILD)/libmmlab.a: $(LIB_OBJS)
 	$(call quiet,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/libmmlab.so: $(LIB_OBJS)
+# The shared library exports the calls include/mmlab.h declares and
+# nothing else: the core's own global names (current, mutex_lock,
+# find_vma ...) would otherwise be bound to a program's functions of the
+# same name.  Relinked when the Makefile changes, for the soname; the
+# link by that name lets a program linked here run with
+# LD_LIBRARY_PATH=build.
+$(BUILD)/libmmlab.so: $(LIB_OBJS) $(BUILD)/libmmlab.map Makefile
 	$(call quiet,LD,$@)
-	$(Q)$(CC) -shared $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(CFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script,$(BUILD)/libmmlab.map \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+	@ln -sf libmmlab.so $(BUILD)/$(SONAME)
+
+$(BUILD)/libmmlab.map: include/mmlab.h
+	@mkdir -p $(dir $@)
+	$(call quiet,GEN,$@)
+	$(Q)$(CC) -E -P $< >$@.i
+	$(Q){ echo '{ global:'; grep -o '\<mml_[a-z0-9_]*[[:space:]]*(' $@.i | tr -d '( \t' | sort -u | \
+		sed 's/.*/\t&;/'; echo 'local: *; };'; } >$@
+	@rm -f $@.i
 
 $(BUILD)/mmlab: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libmmlab.a
 	$(call quiet,LD,$@)

@@ -9,6 +9,10 @@ need=""
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v clang >/dev/null 2>&1 || need="$need clang"
+# make install's pkg-config file and man pages, as tests/install.sh uses them
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v groff >/dev/null 2>&1 || need="$need groff-base"
+command -v man >/dev/null 2>&1 || need="$need man-db"
 # ThreadSanitizer / libFuzzer runtimes for clang
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-dev"
 [ -z "$need" ] && exit 0
