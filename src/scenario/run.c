@@ -584,7 +584,7 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 			status = scn_fail(&r, "expected the invariants to hold, got %ld report(s)",
 					  now - reports);
 		reports = now;
-		if (status != SCN_PASS && r.op->kind == SCN_OP_THREADS)
+		if (status == SCN_FAIL && r.op->kind == SCN_OP_THREADS)
 			scn_threads_replay(&r, r.op, "the threads block ran with");
 	}
 	if (o && o->stats)
