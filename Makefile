@@ -73,7 +73,8 @@ THR_SRCS  := $(sort $(wildcard tests/threads/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 THR_BINS  := $(THR_SRCS:tests/threads/%.c=$(BUILD)/tests/%)
 # Unit tests with threads racing on purpose: under ThreadSanitizer as well.
-TSAN_UNIT_BINS := $(BUILD)/tests/test_xarray $(BUILD)/tests/test_uffd $(BUILD)/tests/test_sched
+TSAN_UNIT_BINS := $(BUILD)/tests/test_xarray $(BUILD)/tests/test_uffd $(BUILD)/tests/test_sched \
+                  $(BUILD)/tests/test_scenario_threads
 SCENARIOS := $(sort $(wildcard tests/scenarios/*.scn))
 CONFORMANCE := $(sort $(wildcard tests/conformance/*.scn))
 

@@ -29,6 +29,7 @@ static const struct scn_limits limits = {
 	.ram = 2ULL << 20,
 	.io = 256ULL << 10,
 	.statements = 512,
+	.no_threads = true,
 };
 
 static FILE *sink;

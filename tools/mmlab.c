@@ -131,7 +131,8 @@ static void usage(FILE *f)
 static void run_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]...\n"
-		   "                 [--fail-rate PPM [--fail-seed N]] [FILE...]\n\n"
+		   "                 [--fail-rate PPM [--fail-seed N]]\n"
+		   "                 [--seed N] [--strategy random|pct [--depth D]] [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
 		   "  -v, --verbose          print each statement before running it\n"
@@ -143,6 +144,12 @@ static void run_usage(FILE *f)
 		   "                         and tag-storage allocation fail with this chance\n"
 		   "                         per million (until a 'fail' statement)\n"
 		   "      --fail-seed N      the injection schedule's seed (default 1)\n"
+		   "  -s, --seed N           the seed of the scheduler that runs threads\n"
+		   "                         blocks (default: the file's machine seed=, or 0):\n"
+		   "                         the same seed, the same interleaving\n"
+		   "      --strategy S       every threads block's strategy: random, or pct\n"
+		   "                         (with --depth D, 1..16, default 3), whatever\n"
+		   "                         the block says\n"
 		   "  -h, --help             this text\n\n"
 		   "Under --fail-rate, operations may fail with ENOMEM, so expectations\n"
 		   "written for a healthy machine may fail (exit 1): it is for robustness\n"
@@ -159,11 +166,15 @@ static int cmd_run(int argc, char **argv)
 		{ "no-check",   no_argument,       NULL, 'C' },
 		{ "inject-bug", required_argument, NULL, 'b' },
 		{ "fail-rate",  required_argument, NULL, 'r' },
-		{ "fail-seed",  required_argument, NULL, 's' },
+		{ "fail-seed",  required_argument, NULL, 'F' },
+		{ "seed",       required_argument, NULL, 's' },
+		{ "strategy",   required_argument, NULL, 'y' },
+		{ "depth",      required_argument, NULL, 'd' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1 };
+	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3 };
+	bool depth_given = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
 	int c, i, worst = SCN_PASS;
@@ -175,7 +186,7 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	o.bugs = bugs;
-	while ((c = getopt_long(argc, argv, "+vb:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+vb:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			o.verbose = true;
@@ -193,10 +204,28 @@ static int cmd_run(int argc, char **argv)
 				goto bad;
 			o.fail_rate_ppm = (unsigned)v;
 			break;
-		case 's':
+		case 'F':
 			if (opt_uint("run", "fail-seed", optarg, UINT64_MAX, &o.fail_seed))
 				goto bad;
 			seed_given = true;
+			break;
+		case 's':
+			if (opt_uint("run", "seed", optarg, UINT64_MAX, &o.sched_seed))
+				goto bad;
+			o.sched_seed_set = true;
+			break;
+		case 'y':
+			if (strcmp(optarg, "random") && strcmp(optarg, "pct")) {
+				fprintf(stderr, "mmlab run: --strategy: expected random or pct, got '%s'\n", optarg);
+				goto bad;
+			}
+			o.sched_strategy = optarg;
+			break;
+		case 'd':
+			if (opt_range("run", "depth", optarg, 1, 16, &v))
+				goto bad;
+			o.sched_depth = (unsigned)v;
+			depth_given = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -209,6 +238,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (seed_given && !o.fail_rate_ppm) {
 		fprintf(stderr, "mmlab run: --fail-seed seeds --fail-rate's schedule; give --fail-rate too\n");
+		goto bad;
+	}
+	if (depth_given && (!o.sched_strategy || strcmp(o.sched_strategy, "pct"))) {
+		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
 	}
 	if (optind == argc) {

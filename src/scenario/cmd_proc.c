@@ -509,11 +509,11 @@ static char *join_rest(struct scn_parser *p, size_t *len)
 
 /*
  * show maps|smaps A [ADDR] | show pagemap A ADDR [LEN]
- * show vmstat|meminfo [NAME...]
+ * show vmstat|meminfo [NAME...] | show sched
  */
 static int st_show(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t = scn_need_word(p, "view (maps, smaps, pagemap, vmstat, meminfo)");
+	struct scn_tok *t = scn_need_word(p, "view (maps, smaps, pagemap, vmstat, meminfo, sched)");
 	size_t n;
 
 	if (!t)
@@ -557,8 +557,12 @@ static int st_show(struct scn_parser *p, struct scn_op *op)
 		}
 		return 0;
 	}
+	if (scn_tok_is(t, "sched")) {
+		op->arg = SCN_SHOW_SCHED;
+		return scn_end_of_line(p);
+	}
 	return scn_perr(p, t->col, "unknown view " TOKF
-			" (maps, smaps, pagemap, vmstat, meminfo)", TOKA(t));
+			" (maps, smaps, pagemap, vmstat, meminfo, sched)", TOKA(t));
 }
 
 /* maps or smaps, whole or only the VMA that holds an address. */
@@ -646,6 +650,8 @@ static int run_show(struct scn_runner *r, const struct scn_op *op)
 		return show_maps(r, op);
 	case SCN_SHOW_PAGEMAP:
 		return show_pagemap(r, op);
+	case SCN_SHOW_SCHED:
+		return scn_show_sched(r);
 	default:
 		if (op->name)
 			return show_counters(r, op);
@@ -663,10 +669,12 @@ static void pr_show(const struct scn_printer *pr, const struct scn_op *op)
 {
 	static const char *const views[] = {
 		[SCN_SHOW_MAPS] = "maps", [SCN_SHOW_SMAPS] = "smaps", [SCN_SHOW_VMSTAT] = "vmstat",
-		[SCN_SHOW_MEMINFO] = "meminfo", [SCN_SHOW_PAGEMAP] = "pagemap",
+		[SCN_SHOW_MEMINFO] = "meminfo", [SCN_SHOW_PAGEMAP] = "pagemap", [SCN_SHOW_SCHED] = "sched",
 	};
 
 	fprintf(pr->f, "show %s", views[op->arg]);
+	if (op->arg == SCN_SHOW_SCHED)
+		return;
 	if (op->arg == SCN_SHOW_VMSTAT || op->arg == SCN_SHOW_MEMINFO) {
 		if (op->name)
 			fprintf(pr->f, " %s", op->name);

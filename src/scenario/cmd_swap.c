@@ -187,7 +187,7 @@ static int run_reclaim(struct scn_runner *r, const struct scn_op *op)
 {
 	long ret = mml_reclaim(r->m, op->len);
 
-	r->reclaimed = ret;
+	r->main->reclaimed = ret;
 	return scn_check_result(r, ret);
 }
 
@@ -219,10 +219,10 @@ static int ex_reclaimed(struct scn_parser *p, struct scn_op *op)
 
 static int run_expect_reclaimed(struct scn_runner *r, const struct scn_op *op)
 {
-	if (scn_cmp_holds(r->reclaimed, op->cmp, op->value))
+	if (scn_cmp_holds(r->main->reclaimed, op->cmp, op->value))
 		return SCN_PASS;
 	return scn_fail(r, "expected reclaimed %s %lld, got %ld", scn_cmp_name(op->cmp),
-			(long long)op->value, r->reclaimed);
+			(long long)op->value, r->main->reclaimed);
 }
 
 static void obs_expect_reclaimed(struct cf_walk *w)

@@ -103,7 +103,7 @@ static void *watch_thread(void *arg)
 
 static void watch_set(struct scn_runner *r, struct mml_uffd *u, struct mml_uffd *was, bool served)
 {
-	struct scn_uffd_watch *w = r->uffd_watch;
+	struct scn_uffd_watch *w = r->main->uffd_watch;
 	int i;
 
 	if (!w)
@@ -121,7 +121,7 @@ static void watch_set(struct scn_runner *r, struct mml_uffd *u, struct mml_uffd 
 /* The first userfaultfd of the run starts the watchdog. */
 static void watch_add(struct scn_runner *r, struct mml_uffd *u)
 {
-	struct scn_uffd_watch *w = r->uffd_watch;
+	struct scn_uffd_watch *w = r->main->uffd_watch;
 
 	if (!w) {
 		w = calloc(1, sizeof(*w));
@@ -133,7 +133,7 @@ static void watch_add(struct scn_runner *r, struct mml_uffd *u)
 			free(w);
 			return;
 		}
-		r->uffd_watch = w;
+		r->main->uffd_watch = w;
 	}
 	watch_set(r, u, NULL, false);
 }
@@ -500,6 +500,10 @@ static int st_serve(struct scn_parser *p, struct scn_op *op)
 	struct scn_tok *t;
 	uint64_t n;
 
+	/* A server is a host thread the scheduler does not run: a block's faults would wait for it unseen. */
+	if (p->thread >= 0 && op->kind != SCN_OP_UFFD_CLOSE)
+		return scn_perr(p, p->kw->col, "'uffd %.*s' is not for a threads block: there another thread of "
+				"the block answers a fault (uffd copy ...)", (int)p->kw->n, p->kw->s);
 	if (parse_uffd(p, &op->uffd) < 0)
 		return -1;
 	if (op->kind == SCN_OP_UFFD_SERVE) {
@@ -611,6 +615,14 @@ static void pr_serve(const struct scn_printer *pr, const struct scn_op *op)
 		if (op->pat.present)
 			scn_print_pattern(pr, &op->pat);
 	}
+}
+
+int scn_uffd_serving(struct scn_runner *r)
+{
+	for (int i = 0; i < r->s->nsyms; i++)
+		if (r->vals[i].srv && r->vals[i].srv->running)
+			return i;
+	return -1;
 }
 
 struct scn_uffd_server *scn_uffd_serve(struct mml_uffd *u, int n, const unsigned char *page)

@@ -54,7 +54,7 @@ struct scn_cmd {
 extern const struct scn_cmd scn_mem_cmds[], scn_frame_cmds[], scn_proc_cmds[],
 	scn_pin_cmds[], scn_swap_cmds[], scn_task_cmds[], scn_tag_cmds[], scn_device_cmds[],
 	scn_file_cmds[], scn_sys_cmds[], scn_thp_cmds[], scn_numa_cmds[], scn_lock_cmds[], scn_ksm_cmds[],
-	scn_uffd_cmds[];
+	scn_uffd_cmds[], scn_threads_cmds[];
 
 /* commands.c */
 /* Every statement, in order: for (c = scn_cmd_next(NULL); c; c = scn_cmd_next(c)) */
@@ -87,6 +87,11 @@ struct scn_parser {
 	bool seen_stmt;		/* "machine" must come first */
 	bool seen_mark;
 	bool seen_reclaim;	/* "expect reclaimed" needs a reclaim before it */
+	int block;		/* the open threads block's op index, or -1 */
+	unsigned block_col;	/* where its "threads" is */
+	int nthreads;		/* the threads its statements named so far */
+	int thread;		/* the statement's thread ("A: ..."), or -1 */
+	unsigned thread_col;	/* where its label is */
 };
 
 /* Print at most 40 bytes of a token in messages: lines may be huge. */
@@ -141,6 +146,21 @@ int scn_parse_flag_word(struct scn_parser *p, const char *need, const char *what
 /* CMP VALUE and the end of the line, into op->cmp and op->value */
 int scn_parse_comparison(struct scn_parser *p, struct scn_op *op);
 
+/*
+ * cmd_threads.c: what the parser asks of threads blocks.  scn_thread_label
+ * takes a statement's "A:" off the line (a label outside a block, or none
+ * inside one, is bad input) into p->thread; scn_block_claim records that
+ * the statement uses (or, def, changes) a name, refusing one that another
+ * thread of the block changes, and a task that another thread runs;
+ * scn_block_changed claims whatever the statement changed (old_kinds: the
+ * names' kinds before it, of old_nsyms names); scn_block_unclosed reports
+ * a block the file does not end.  0, or -1 after scn_perr.
+ */
+int scn_thread_label(struct scn_parser *p);
+int scn_block_claim(struct scn_parser *p, int sym, unsigned col, bool def);
+int scn_block_changed(struct scn_parser *p, const enum scn_sym_kind *old_kinds, int old_nsyms);
+int scn_block_unclosed(struct scn_parser *p);
+
 /* ---- run.c: for the run functions ---- */
 
 struct scn_val {
@@ -167,7 +187,17 @@ int  scn_uffd_join(struct scn_uffd_server *s, bool stop);	/* the messages answer
 bool scn_uffd_next_msg(struct scn_uffd_server *s, struct uffd_msg *msg);
 void scn_uffd_server_free(struct scn_uffd_server *s);
 
+/*
+ * The interpreter's state.  A thread of a threads block runs its
+ * statements on a copy of its file's runner, with an op of its own;
+ * what statements change beyond their names' values (the live tasks,
+ * the reclaim count, the userfaultfd watchdog) they change in main, the
+ * file's runner, which is the runner itself outside a block.  Only one
+ * thread of a block runs at a time, and none is switched between a look
+ * at main and the change.
+ */
 struct scn_runner {
+	struct scn_runner *main;
 	const struct scn_script *s;
 	FILE *out, *err;
 	bool verbose;
@@ -182,7 +212,19 @@ struct scn_runner {
 	const struct scn_op *op;	/* the statement running */
 	long reclaimed;			/* what the latest reclaim returned */
 	struct scn_uffd_watch *uffd_watch;	/* cmd_uffd.c: made by the first "uffd new" */
+	uint64_t seed;			/* the machine's, which seeds the scheduler */
+	bool quiet;			/* the machine's MML_QUIET: the scheduler prints no report */
+	int blocks;			/* threads blocks run so far */
+	/* a threads block deadlocked: its threads wait for good, the machine is left as it is */
+	bool parked;
 };
+
+/* cmd_threads.c: "show sched", the scheduler's seed and trace hash so far */
+int scn_show_sched(struct scn_runner *r);
+/* cmd_threads.c: after a threads block, its seed, strategy and trace hash, and the command that replays it */
+void scn_threads_replay(struct scn_runner *r, const struct scn_op *op, const char *why);
+/* cmd_uffd.c: the userfaultfd whose "uffd serve" server still runs, or -1 */
+int scn_uffd_serving(struct scn_runner *r);
 
 /* "file:line: message": a failed expectation, SCN_FAIL */
 int scn_fail(struct scn_runner *r, const char *fmt, ...)

@@ -29,6 +29,7 @@ static const struct scn_cmd *const families[] = {
 	scn_numa_cmds,		/* set_mempolicy mbind move_pages migrate_pages, expect node */
 	scn_lock_cmds,		/* mlock mlock2 munlock mlockall munlockall setrlimit */
 	scn_uffd_cmds,		/* uffd new register unregister writeprotect copy zeropage continue serve join close, expect uffd */
+	scn_threads_cmds,	/* threads end yield */
 	NULL
 };
 

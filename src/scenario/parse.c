@@ -261,7 +261,7 @@ int scn_sym_use(struct scn_parser *p, const struct scn_tok *t, size_t n,
 				kind_name(p->s->syms[i].kind), kind_name(kind));
 	}
 	*slot = i;
-	return 0;
+	return scn_block_claim(p, i, t->col, false);
 }
 
 /*
@@ -304,7 +304,7 @@ int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 			return scn_perr(p, t->col, TOKF " is %s", TOKA(t), kind_name(was));
 		p->s->syms[i].kind = kind;
 		*slot = i;
-		return 0;
+		return scn_block_claim(p, i, t->col, true);
 	}
 	ns = realloc(p->s->syms, (p->s->nsyms + 1) * sizeof(*ns));
 	if (!ns)
@@ -315,8 +315,9 @@ int scn_sym_def(struct scn_parser *p, const struct scn_tok *t,
 		return scn_perr(p, t->col, "out of memory");
 	ns[p->s->nsyms].kind = kind;
 	ns[p->s->nsyms].npages = 0;
+	ns[p->s->nsyms].blk_def = ns[p->s->nsyms].blk_use = ns[p->s->nsyms].blk_other = -1;
 	*slot = p->s->nsyms++;
-	return 0;
+	return scn_block_claim(p, *slot, t->col, true);
 }
 
 int scn_parse_task(struct scn_parser *p, int *slot)
@@ -733,6 +734,7 @@ void scn_op_init(struct scn_op *op, enum scn_op_kind kind)
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = op->uffd = -1;
+	op->thread = -1;
 	op->fdsym = -1;
 	op->prio = -1;
 	op->fd = -1;
@@ -874,6 +876,34 @@ static int parse_statement(struct scn_parser *p, const char *line, size_t n)
 	return c->parse(p, op);
 }
 
+/*
+ * A line: its thread's label, if it has one, then the statement; in a
+ * threads block, whatever names the statement changed are its thread's
+ * for the rest of the block.
+ */
+static int parse_line(struct scn_parser *p, const char *line, size_t n)
+{
+	enum scn_sym_kind *kinds = NULL;
+	int nsyms = p->s->nsyms, ret;
+
+	if (scn_thread_label(p) < 0)
+		return -1;
+	if (p->thread >= 0) {
+		kinds = malloc((nsyms + 1) * sizeof(*kinds));
+		if (!kinds)
+			return scn_perr(p, 1, "out of memory");
+		for (int i = 0; i < nsyms; i++)
+			kinds[i] = p->s->syms[i].kind;
+	}
+	ret = parse_statement(p, line, n);
+	if (!ret && p->thread >= 0) {
+		p->s->ops[p->s->nops - 1].thread = p->thread;
+		ret = scn_block_changed(p, kinds, nsyms);
+	}
+	free(kinds);
+	return ret;
+}
+
 void scn_script_free(struct scn_script *s)
 {
 	int i, j;
@@ -903,7 +933,7 @@ void scn_script_free(struct scn_script *s)
 int scn_parse(const char *name, const char *text, size_t len,
 	      struct scn_script **out, FILE *err)
 {
-	struct scn_parser p = { .file = name, .err = err ? err : stderr };
+	struct scn_parser p = { .file = name, .err = err ? err : stderr, .block = -1, .thread = -1 };
 	size_t pos = 0;
 	int ret = 0;
 
@@ -923,8 +953,10 @@ int scn_parse(const char *name, const char *text, size_t len,
 		if (scn_lex_line(&p.lx, line, n) < 0)
 			ret = scn_perr(&p, p.lx.err_col, "%s", p.lx.err);
 		else if (p.lx.ntok)
-			ret = parse_statement(&p, line, n);
+			ret = parse_line(&p, line, n);
 	}
+	if (ret == 0)
+		ret = scn_block_unclosed(&p);
 	scn_lex_free(&p.lx);
 	if (ret < 0) {
 		scn_script_free(p.s);

@@ -133,6 +133,12 @@ void scn_print_op(const struct scn_printer *pr, const struct scn_op *op)
 		fprintf(pr->f, "# statement kind %d has no text\n", op->kind);
 		return;
 	}
+	/* a statement of a threads block: its thread, indented under "threads" */
+	if (op->thread >= 0) {
+		fputs("  ", pr->f);
+		print_name(pr, op->thread);
+		fputs(": ", pr->f);
+	}
 	/* "device D = attach A": a prefixed statement prints its name itself */
 	if (op->def >= 0 && (c->flags & SCN_CMD_NAMES) && !strchr(c->name, ' ')) {
 		print_name(pr, op->def);

@@ -87,6 +87,7 @@ const char *scn_where(struct scn_runner *r, int task, const struct scn_addr *a,
 
 void scn_live_add(struct scn_runner *r, struct mml_task *t)
 {
+	r = r->main;
 	r->live[r->nlive++] = t;
 }
 
@@ -94,6 +95,7 @@ void scn_live_del(struct scn_runner *r, struct mml_task *t)
 {
 	int i;
 
+	r = r->main;
 	for (i = 0; i < r->nlive; i++) {
 		if (r->live[i] == t) {
 			memmove(&r->live[i], &r->live[i + 1],
@@ -412,6 +414,14 @@ static int machine_start(struct scn_runner *r, const struct scn_op *op)
 		cfg.flags &= ~MML_CHECK_EVERY_OP;
 	if (r->o && r->o->quiet)
 		cfg.flags |= MML_QUIET;
+	/* A threads block runs under the scheduler, which needs the machine made for it. */
+	for (int i = 0; i < r->s->nops; i++)
+		if (r->s->ops[i].kind == SCN_OP_THREADS)
+			cfg.flags |= MML_DETERMINISTIC;
+	if (r->o && r->o->sched_seed_set)
+		cfg.seed = r->o->sched_seed;
+	r->seed = cfg.seed;
+	r->quiet = cfg.flags & MML_QUIET;
 	/* cut, not refused: the rest of a fuzzed file still gets to run */
 	if (cap && (cfg.ram_bytes ? cfg.ram_bytes : DEFAULT_RAM) > cap)
 		cfg.ram_bytes = cap;
@@ -441,6 +451,16 @@ static int machine_stop(struct scn_runner *r, int status)
 	int ret;
 
 	r->op = NULL;
+	if (r->parked) {
+		/* Its threads hold what they hold for good: the machine is left, not torn down. */
+		scn_uffd_release(r);
+		if (r->o && r->o->stats) {
+			r->o->stats->reports = mml_report_count(r->m);
+			r->o->stats->free_ret = -EDEADLK;
+		}
+		r->m = NULL;
+		return status;
+	}
 	/*
 	 * Migrations still held half way finish first, while their processes
 	 * live, as power-off finishes them (mml_machine_free): what their
@@ -493,9 +513,18 @@ static int step(struct scn_runner *r, const struct scn_op *op)
 	return status;
 }
 
-/* "check => EUCLEAN" (or "=> any") asks for a report; nothing else does. */
-static bool wants_reports(const struct scn_op *op)
+/*
+ * "check => EUCLEAN" (or "=> any") asks for a report; so does a threads
+ * block with one among its statements; nothing else does.
+ */
+static bool wants_reports(const struct scn_script *s, const struct scn_op *op)
 {
+	if (op->kind == SCN_OP_THREADS) {
+		for (int i = (int)(op - s->ops) + 1; i < op->block_end; i++)
+			if (wants_reports(s, &s->ops[i]))
+				return true;
+		return false;
+	}
 	return op->kind == SCN_OP_CHECK && scn_result_ok(&op->expect, EUCLEAN);
 }
 
@@ -503,6 +532,7 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 {
 	static const struct scn_limits no_limits;
 	struct scn_runner r = {
+		.main = &r,
 		.s = s,
 		.out = o && o->out ? o->out : stdout,
 		.err = o && o->err ? o->err : stderr,
@@ -527,11 +557,18 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 				   &s->ops[0] : NULL);
 	if (status)
 		goto out;
-	if (r.limits->statements && nops > r.limits->statements)
+	if (r.limits->statements && nops > r.limits->statements) {
 		nops = r.limits->statements;
+		/* a block runs whole or not at all */
+		for (i = 0; i < nops; i++)
+			if (s->ops[i].kind == SCN_OP_THREADS && s->ops[i].block_end >= nops)
+				nops = i;
+	}
 	reports = mml_report_count(r.m);
 	for (i = 0; i < nops && status == SCN_PASS; i++) {
 		r.op = &s->ops[i];
+		if (r.op->thread >= 0)
+			continue;	/* its block's threads ran it */
 		if (r.verbose)
 			fprintf(r.out, "%s:%u: %s\n", s->name, r.op->line, r.op->text);
 		fflush(r.out);
@@ -543,10 +580,12 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 		 * the report, not the teardown that would find it later.
 		 */
 		now = mml_report_count(r.m);
-		if (now != reports && status != SCN_BAD && !wants_reports(r.op))
+		if (now != reports && status != SCN_BAD && !r.parked && !wants_reports(s, r.op))
 			status = scn_fail(&r, "expected the invariants to hold, got %ld report(s)",
 					  now - reports);
 		reports = now;
+		if (status == SCN_FAIL && r.op->kind == SCN_OP_THREADS)
+			scn_threads_replay(&r, r.op, "the threads block ran with");
 	}
 	if (o && o->stats)
 		o->stats->statements = i;

@@ -41,6 +41,12 @@ struct scn_limits {
 	int statements;		/* run at most this many statements, then stop as if at the end */
 	/* io also bounds dma-read/dma-write lengths and pin/get sizes (NPAGES pages) */
 	uint64_t swap;		/* largest swapon; 0: 16 x ram when ram is bounded */
+	/*
+	 * A threads block is bad input: one that deadlocks leaves its host
+	 * threads parked for good (mml_sched_run), which a fuzz target running
+	 * millions of files would pile up.
+	 */
+	bool no_threads;
 };
 
 struct scn_opts {
@@ -61,6 +67,16 @@ struct scn_opts {
 	 */
 	bool release_held;
 	struct scn_stats *stats; /* if set, filled in by scn_exec */
+	/*
+	 * Threads blocks: the scheduler's seed (mml_config.seed) when
+	 * sched_seed_set, else the file's (machine seed=N, default 0); the
+	 * strategy of every block when sched_strategy is set ("random", or
+	 * "pct" with sched_depth), else each block's own.
+	 */
+	bool sched_seed_set;
+	uint64_t sched_seed;
+	const char *sched_strategy;
+	unsigned sched_depth;
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
 };
@@ -179,6 +195,10 @@ enum scn_op_kind {
 	SCN_OP_UFFD_JOIN,	/* uffd join U: wait for the server */
 	SCN_OP_UFFD_CLOSE,	/* uffd close U */
 	SCN_OP_EXPECT_UFFD,	/* expect uffd U MESSAGE: the event in arg, fork's new name in def */
+	SCN_OP_THREADS,		/* threads [random | pct [depth=D] [steps=K]]: the strategy in arg
+				   (SCN_SCHED_*), D in value, K in len; the index of its end in block_end */
+	SCN_OP_END,		/* end (of a threads block) */
+	SCN_OP_YIELD,		/* yield N: N in value */
 	NR_SCN_OPS
 };
 
@@ -203,6 +223,12 @@ struct scn_sym {
 	char *name;
 	enum scn_sym_kind kind;
 	uint64_t npages;	/* SCN_SYM_PIN, at parse time: pages of the latest pin */
+	/*
+	 * At parse time, in the open threads block: the thread (its task's
+	 * symbol) whose statement changed the name, the first thread that
+	 * used it and another one that did; -1 for none (cmd_threads.c).
+	 */
+	int blk_def, blk_use, blk_other;
 };
 
 /* An address: a symbol's value plus an offset, or a literal (sym < 0). */
@@ -247,7 +273,10 @@ enum scn_cmp { SCN_EQ, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
 enum scn_stat_src { SCN_VMSTAT, SCN_MEMINFO };
 
 enum scn_show_what { SCN_SHOW_MAPS, SCN_SHOW_SMAPS, SCN_SHOW_VMSTAT,
-		     SCN_SHOW_MEMINFO, SCN_SHOW_PAGEMAP };
+		     SCN_SHOW_MEMINFO, SCN_SHOW_PAGEMAP, SCN_SHOW_SCHED };
+
+/* A threads block's strategy: the default (random), or as written. */
+enum scn_sched_strategy { SCN_SCHED_DEFAULT, SCN_SCHED_RANDOM, SCN_SCHED_PCT };
 
 /* Tracked at parse time, read at every "mark": the counters deltas need. */
 struct scn_statref {
@@ -259,6 +288,8 @@ struct scn_op {
 	enum scn_op_kind kind;
 	unsigned line;
 	char *text;		/* the source line, for traces */
+	int thread;		/* in a threads block: the task whose thread runs it ("A: ..."), else -1 */
+	int block_end;		/* threads: the index of its end */
 	int def;		/* symbol this statement defines, or -1 */
 	int task, task2;	/* task symbols, or -1 */
 	struct scn_addr addr, addr2;

@@ -22,8 +22,12 @@
 #include "../harness.h"
 #include "scenario/command.h"
 
-/* The statements, and how each prints; NULL: as written. */
-static const struct { const char *in, *out; } lines[] = {
+/* A statement, and how it prints; NULL: as written. */
+struct print_case {
+	const char *in, *out;
+};
+
+static const struct print_case lines[] = {
 	{ "machine ram=8M cpus=2 seed=3 no-check quiet kswapd",
 	  "machine ram=8388608 cpus=2 seed=3 no-check quiet kswapd" },
 	{ "spawn A", NULL },
@@ -178,6 +182,26 @@ static const struct { const char *in, *out; } lines[] = {
 	{ "exit B", NULL },
 };
 
+/* Threads blocks, on a machine the scheduler can run (no kswapd). */
+static const struct print_case block_lines[] = {
+	{ "machine seed=5", NULL },
+	{ "spawn A", NULL },
+	{ "fork A -> B", NULL },
+	{ "p = mmap A 0 8k rw private,anonymous", "p = mmap A 0 8192 rw private,anonymous" },
+	{ "threads pct steps=500", "threads pct depth=3 steps=500" },
+	{ "A: write A p 4k 0x11", "  A: write A p 4096 0x11" },
+	{ "  B: yield 10", NULL },
+	{ "B: f = frame B p", "  B: f = frame B p" },
+	{ "end", NULL },
+	{ "threads random", NULL },
+	{ "A: read A p 1", "  A: read A p 1" },
+	{ "end", NULL },
+	{ "threads", NULL },
+	{ "B: exit B", "  B: exit B" },
+	{ "end", NULL },
+	{ "show sched", NULL },
+};
+
 /* Line by line, so that a failure names the statement. */
 static void check_same(const char *got, const char *want, const char *what)
 {
@@ -213,7 +237,7 @@ static char *print_script(const struct scn_script *s)
 	return text;
 }
 
-TEST(every_statement_prints_as_it_parses)
+static void prints_as_it_parses(const struct print_case *v, size_t n)
 {
 	char *in = NULL, *want = NULL, *once, *twice;
 	size_t nin = 0, nwant = 0;
@@ -222,9 +246,9 @@ TEST(every_statement_prints_as_it_parses)
 	unsigned i;
 
 	REQUIRE(fin && fwant);
-	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		fprintf(fin, "%s\n", lines[i].in);
-		fprintf(fwant, "%s\n", lines[i].out ? lines[i].out : lines[i].in);
+	for (i = 0; i < n; i++) {
+		fprintf(fin, "%s\n", v[i].in);
+		fprintf(fwant, "%s\n", v[i].out ? v[i].out : v[i].in);
 	}
 	fclose(fin);
 	fclose(fwant);
@@ -244,6 +268,16 @@ TEST(every_statement_prints_as_it_parses)
 	free(twice);
 }
 
+TEST(every_statement_prints_as_it_parses)
+{
+	prints_as_it_parses(lines, sizeof(lines) / sizeof(lines[0]));
+}
+
+TEST(threads_blocks_print_as_they_parse)
+{
+	prints_as_it_parses(block_lines, sizeof(block_lines) / sizeof(block_lines[0]));
+}
+
 static bool same_pattern(const struct scn_pattern *a, const struct scn_pattern *b)
 {
 	return a->present == b->present && (!a->present ||
@@ -256,6 +290,7 @@ static bool same_op(const struct scn_op *a, const struct scn_op *b)
 	int i;
 
 	if (a->kind != b->kind || a->def != b->def || a->task != b->task || a->task2 != b->task2 ||
+	    a->thread != b->thread || a->block_end != b->block_end ||
 	    a->addr.sym != b->addr.sym || a->addr.off != b->addr.off ||
 	    a->addr2.sym != b->addr2.sym || a->addr2.off != b->addr2.off ||
 	    a->len != b->len || a->arg != b->arg || a->flags != b->flags || a->fd != b->fd ||
