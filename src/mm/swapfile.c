@@ -422,14 +422,13 @@ static const struct mm_walk_ops unuse_walk_ops = {
 	.pmd_entry = unuse_pte_range,
 };
 
-/* Models try_to_unuse(): every swap pte of the device, then its swap cache. */
-static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
+/* unuse_mm() for every live address space, each held by a user reference while we walk it. */
+static int unuse_mms(struct mml_machine *m, struct swap_info_struct *si)
 {
 	struct mm_struct *mm, **mms;
 	long n = 0, cap = 0;
 	int err = 0;
 
-	/* Every live address space, each held by a user reference while we walk it. */
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node)
 		cap++;
@@ -454,28 +453,60 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 		mmput(mms[i]);
 	}
 	free(mms);
-	if (!err)
-		err = shmem_unuse(m, (unsigned)si->type);
-	if (err)
-		return err;
-	/* What is left is only in the swap cache (or named by nobody). */
-	for (unsigned long off = 1; off < si->max; off++) {
-		struct folio *folio;
+	return err;
+}
 
-		spin_lock(&si->lock);
-		folio = si->cache[off];
-		if (folio && !folio_try_get(folio))
-			folio = NULL;
-		spin_unlock(&si->lock);
-		if (!folio)
-			continue;
-		folio_lock(folio);
-		if (folio_test_swapcache(folio))
-			folio_free_swap(m, folio);
-		folio_unlock(folio);
-		folio_put(m, folio);
+/* Passes in a row that may bring nothing back before swapoff gives up (Linux: until a signal). */
+#define UNUSE_FRUITLESS_PASSES	1024
+
+/*
+ * Models try_to_unuse(): every swap pte of the device, then its swap
+ * cache, and again while a slot is still in use.  A pass can leave some:
+ * a fork copies swap ptes into an mm the pass did not hold, an exiting mm
+ * (which it could not hold) frees its own at its own pace, and reclaim
+ * unmaps a swap-cache folio back to its slot behind the walk.  Linux
+ * retries until a signal stops it; mml_swapoff has no task to signal, so
+ * it gives up (-ENOMEM, the device staying on) after
+ * UNUSE_FRUITLESS_PASSES passes in a row that freed no slot.  Others run
+ * between passes (cond_resched).  -ENOMEM too if a page cannot come back.
+ */
+static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
+{
+	unsigned long left = READ_ONCE(si->inuse_pages);
+	int fruitless = 0, err;
+
+	while (left) {
+		err = shmem_unuse(m, (unsigned)si->type);
+		if (!err)
+			err = unuse_mms(m, si);
+		if (err)
+			return err;
+		/* What is left is only in the swap cache (or named by nobody). */
+		for (unsigned long off = 1; off < si->max && READ_ONCE(si->inuse_pages); off++) {
+			struct folio *folio;
+
+			spin_lock(&si->lock);
+			folio = si->cache[off];
+			if (folio && !folio_try_get(folio))
+				folio = NULL;
+			spin_unlock(&si->lock);
+			if (!folio)
+				continue;
+			/* It may have left the cache, even for another slot, before we locked it. */
+			folio_lock(folio);
+			if (folio_test_swapcache(folio))
+				folio_free_swap(m, folio);
+			folio_unlock(folio);
+			folio_put(m, folio);
+		}
+		if (READ_ONCE(si->inuse_pages) < left)
+			fruitless = 0;
+		else if (++fruitless == UNUSE_FRUITLESS_PASSES)
+			return -ENOMEM;
+		left = READ_ONCE(si->inuse_pages);
+		cond_resched();
 	}
-	return READ_ONCE(si->inuse_pages) ? -EBUSY : 0;
+	return 0;
 }
 
 static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
@@ -520,14 +551,14 @@ int mml_swapoff(struct mml_machine *m, int type)
 	err = try_to_unuse(m, si);
 	spin_lock(&m->swap_lock);
 	if (err) {
-		/* Could not bring everything back: the device stays, taking writes again. */
+		/* Could not bring everything back: the device stays, taking writes again (reinsert_swap_info). */
 		spin_lock(&si->lock);
 		si->flags |= SWP_WRITEOK;
 		atomic_long_add((long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
 		WRITE_ONCE(m->total_swap_pages, m->total_swap_pages + (long)si->max - 1);
 		spin_unlock(&si->lock);
 		spin_unlock(&m->swap_lock);
-		return op_exit(m, err == -EBUSY ? -ENOMEM : err);
+		return op_exit(m, err);
 	}
 	WRITE_ONCE(m->swap_info[type], NULL);
 	spin_unlock(&m->swap_lock);

@@ -410,6 +410,8 @@ void sched_state_init(struct sched_state *st, uint64_t seed);
 #define SCHED_MAX_DAEMONS 4
 /* In a deterministic run, hand the CPU to another thread if one can run; elsewhere nothing. */
 void sched_yield_point(void);
+/* Linux's cond_resched(): a long loop lets others run (the host's threads are preempted anyway). */
+static inline void cond_resched(void) { sched_yield_point(); }
 int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
 /*
  * A machine thread (kswapd, khugepaged, ksmd) of a deterministic machine:
