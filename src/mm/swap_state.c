@@ -146,9 +146,15 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 		err = swapcache_prepare(m, entry);
 		if (err) {
 			folio_put(m, new);
-			if (err == -EEXIST)
-				continue;	/* someone else is adding it: find theirs */
-			return NULL;
+			if (err != -EEXIST)
+				return NULL;
+			/*
+			 * Someone else holds the slot for the cache (adding its
+			 * folio, or deleting one) without the folio being there:
+			 * give it a jiffy, as Linux does, then look again.
+			 */
+			msleep(1);
+			continue;
 		}
 		/* Nobody can see new yet: lock it before the cache publishes it. */
 		__folio_set_locked(new);

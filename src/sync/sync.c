@@ -484,6 +484,19 @@ void mml_preempt_point(void)
 	nanosleep(&ts, NULL);
 }
 
+static char msleep_obj;	/* what a deterministic msleep parks on: only its time-out ends it */
+
+void msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	if (sched_current()) {
+		sched_block(SP_WAIT, &msleep_obj, CALLER, ms ? ms : 1);
+		return;
+	}
+	nanosleep(&ts, NULL);
+}
+
 void mml_thread_join(struct mml_thread *t)
 {
 	pthread_join(t->tid, NULL);

@@ -374,6 +374,13 @@ struct mml_thread;
 int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg);
 /* Let other threads run a while, as a preemption would (bug-zoo race windows only). */
 void mml_preempt_point(void);
+/*
+ * Sleep ms milliseconds, woken by nothing else (Linux's msleep and
+ * schedule_timeout_uninterruptible): a retry that must let the thread it
+ * waits for get on.  In a deterministic run the thread parks on the
+ * virtual clock, so every other thread runs first if it can.
+ */
+void msleep(unsigned int ms);
 void mml_thread_join(struct mml_thread *t);
 
 /* ---- the deterministic scheduler (sched.c) ------------------------------ */
