@@ -132,22 +132,27 @@ int swap_writepage(struct mml_machine *m, struct folio *folio)
  */
 struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr)
 {
-	for (;;) {
-		struct folio *folio = swap_cache_get_folio(m, entry), *new;
-		int err;
+	/* The entry was read locklessly: keep swapoff away meanwhile (__read_swap_cache_async). */
+	struct swap_info_struct *si = get_swap_device(m, entry);
+	struct folio *folio = NULL, *new;
+	int err;
 
+	if (!si)
+		return NULL;
+	for (;;) {
+		folio = swap_cache_get_folio(m, entry);
 		if (folio)
-			return folio;
+			break;
 		/* Swap holds anon pages and shmem's (vma NULL): swap-backed either way. */
 		new = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
 		if (!new)
-			return NULL;
+			break;
 		__folio_set_swapbacked(new);
 		err = swapcache_prepare(m, entry);
 		if (err) {
 			folio_put(m, new);
 			if (err != -EEXIST)
-				return NULL;
+				break;
 			/*
 			 * Someone else holds the slot for the cache (adding its
 			 * folio, or deleting one) without the folio being there:
@@ -166,13 +171,16 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 			delete_from_swap_cache(m, new);
 			folio_unlock(new);
 			folio_put(m, new);
-			return NULL;
+			break;
 		}
 		folio_set_uptodate(new);
 		count_vm_event(m, PSWPIN);
 		folio_unlock(new);
-		return new;
+		folio = new;
+		break;
 	}
+	put_swap_device(si);
+	return folio;
 }
 
 /* Models free_swap_cache(): drop an unmapped folio from the swap cache if we can. */

@@ -191,6 +191,32 @@ TEST(swapoff_racing_fork_unuses_the_child_too)
 }
 
 /*
+ * A fault that read a swap pte just before swapoff brought the page back
+ * keeps the device until it is done (get_swap_device), and finds the pte
+ * changed: it faults again.  Without that hold swapoff freed the device
+ * under it (PCT seed 43 here: the fault's swapcache_prepare waited for
+ * the freed device's lock for good; mmlab stress swapoff-fault, PCT seed
+ * 52: the entry taken for a bad one).
+ */
+TEST(swap_fault_racing_swapoff_keeps_the_device)
+{
+	for (uint64_t seed = 1; seed <= 80; seed++) {
+		struct mml_task *tasks[2];
+		struct mml_machine *m = det_swapped(seed, "pct", &tasks[1]);
+		struct swap_race r = { .m = m };
+		mml_thread_fn fns[2] = { swapoff_fn, read_fn };
+		void *args[2] = { &r, &r };
+
+		REQUIRE(m);
+		REQUIRE_EQ(mml_spawn(m, &tasks[0]), 0);
+		REQUIRE_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+		CHECKF(!r.swapoff && !r.read && !mml_report_count(m), "seed %llu: swapoff %d, read %d, %ld report(s)",
+		       (unsigned long long)seed, r.swapoff, r.read, mml_report_count(m));
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
+/*
  * Two threads faulting the same swapped pages: one finds the slot taken
  * for the swap cache by the other, whose folio is not there yet, and
  * waits a jiffy before it looks again (msleep), as Linux does.  Retrying
