@@ -92,6 +92,16 @@ bool add_to_swap(struct mml_machine *m, struct folio *folio)
 	return true;
 }
 
+/* A swap read or write in a deterministic run: the device's time on the virtual clock. */
+#define SWAP_IO_MS	1
+
+/*
+ * One page to or from the device, the folio locked.  The transfer itself
+ * is synchronous; in a deterministic run the thread first waits as one
+ * sleeping on the device would (io_wait), so that others run while the
+ * folio is locked for I/O -- the moment another fault finds it in the
+ * swap cache and waits for its lock.
+ */
 static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool write)
 {
 	struct swap_info_struct *si = swap_info_get(m, entry);
@@ -100,6 +110,7 @@ static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool wri
 
 	if (should_fail(m, MML_FAIL_SWAP_IO))
 		return -EIO;
+	io_wait(SWAP_IO_MS);
 	if (si->mem) {
 		/* A frame's bytes: the copy may race a device writing through a pin. */
 		if (write)

@@ -378,9 +378,16 @@ void mml_preempt_point(void);
  * Sleep ms milliseconds, woken by nothing else (Linux's msleep and
  * schedule_timeout_uninterruptible): a retry that must let the thread it
  * waits for get on.  In a deterministic run the thread parks on the
- * virtual clock, so every other thread runs first if it can.
+ * virtual clock: the others run until it reaches the time.
  */
 void msleep(unsigned int ms);
+/*
+ * A device's latency (I/O in flight, Linux's io_schedule): in a
+ * deterministic run the thread waits ms of the virtual clock, as one
+ * sleeping on the device lets others run; a real thread goes on, its I/O
+ * having taken its own time.
+ */
+void io_wait(unsigned int ms);
 void mml_thread_join(struct mml_thread *t);
 
 /* ---- the deterministic scheduler (sched.c) ------------------------------ */
