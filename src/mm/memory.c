@@ -585,10 +585,15 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	}
 	count_vm_event(m, PGMAJFAULT);
 	folio_lock(folio);
-	/* It may have left the swap cache (and its slot) while we waited. */
-	if (!folio_matches_swap_entry(folio, entry))
+	/*
+	 * It may have left the swap cache (and its slot) while we waited, and
+	 * the slot may hold another page's data by now: the reference we hold
+	 * does not keep the folio in the cache, and pte_same below cannot
+	 * tell a pte that names the slot again from one that never changed.
+	 */
+	if (!folio_matches_swap_entry(folio, entry) && !bug_enabled(m, BUG_SWAPIN_NO_SWAPCACHE_RECHECK))
 		goto out_page;
-	page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
+	page = folio_file_page(folio, swp_offset(entry));
 	/* A KSM page whose stable node went is copied (ksm_might_need_to_copy). */
 	swapcache = folio;
 	folio = ksm_might_need_to_copy(folio, vma, vmf->address);
