@@ -99,6 +99,7 @@ enum mml_bug {
 	BUG_KSM_UNMERGE_LOSES_DATA,/* the unshare fault of a KSM page maps a zeroed page, not a copy */
 	BUG_RETRACT_NO_ANON_VMA_RECHECK,/* retract_page_tables does not check vma->anon_vma again under the locks */
 	BUG_RETRACT_PTL_NOT_NESTED,/* retract_page_tables takes the pmd lock but not the pte lock */
+	BUG_SWAPIN_NO_SWAPCACHE_RECHECK,/* do_swap_page maps the folio it looked up without rechecking its swap entry */
 	NR_MML_BUGS
 };
 

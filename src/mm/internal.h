@@ -215,6 +215,8 @@ static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t le
 /* ---- swap and reclaim (swapfile.c, swap_state.c, swap.c, vmscan.c) ---------------------- */
 
 struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry);
+struct swap_info_struct *get_swap_device(struct mml_machine *m, swp_entry_t entry);
+void put_swap_device(struct swap_info_struct *si);
 swp_entry_t folio_alloc_swap(struct mml_machine *m);
 void swap_free(struct mml_machine *m, swp_entry_t entry);
 void put_swap_folio(struct mml_machine *m, swp_entry_t entry);

@@ -529,7 +529,9 @@ static vm_fault_t handle_pte_marker(struct vm_fault *vmf)
  * says it was exclusive, or when ours is the only reference; otherwise it
  * is mapped read-only and a write goes through do_wp_page.  The page is the
  * one of the cached folio that holds the entry's slot.  Linux may map a
- * whole large folio at once; mmlab swaps in small folios only.
+ * whole large folio at once; mmlab swaps in small folios only.  An entry
+ * whose device is gone while the pte still names it is reported (Linux
+ * prints "Bad swap file entry" and faults again).
  */
 static vm_fault_t do_swap_page(struct vm_fault *vmf)
 {
@@ -537,6 +539,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct swap_info_struct *si;
 	struct folio *folio, *swapcache;
 	struct page *page;
 	vm_fault_t ret = 0;
@@ -552,13 +555,24 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		migration_entry_wait(mm, vmf->pmd, vmf->address);
 		return 0;
 	}
-	if (non_swap_entry(entry) || !swap_info_get(m, entry)) {
-		mml_report(m, "fault on a non-present pte %#llx that names no swap slot at %#llx",
-			   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
-		return VM_FAULT_SIGBUS;
+	/* Prevent swapoff from happening to us. */
+	si = non_swap_entry(entry) ? NULL : get_swap_device(m, entry);
+	if (!si) {
+		/* swapoff brought the page back since the pte was read: fault again.  Else a stale entry. */
+		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
+		if (vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+			mml_report(m, "fault on a non-present pte %#llx that names no swap slot at %#llx",
+				   (unsigned long long)pte_val(vmf->orig_pte), (unsigned long long)vmf->address);
+			ret = VM_FAULT_SIGBUS;
+		}
+		if (vmf->pte)
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return ret;
 	}
-	if (anon_vma_prepare(vma))
-		return VM_FAULT_OOM;
+	if (anon_vma_prepare(vma)) {
+		ret = VM_FAULT_OOM;
+		goto out;
+	}
 	folio = swapin_folio(m, entry, vma, vmf->address);
 	if (!folio) {
 		/* Another thread may have swapped it in (or zapped it): look again. */
@@ -567,14 +581,19 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 			ret = VM_FAULT_OOM;	/* memory, or the read failed: SIGBUS in Linux for I/O */
 		if (vmf->pte)
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
-		return ret;
+		goto out;
 	}
 	count_vm_event(m, PGMAJFAULT);
 	folio_lock(folio);
-	/* It may have left the swap cache (and its slot) while we waited. */
-	if (!folio_matches_swap_entry(folio, entry))
+	/*
+	 * It may have left the swap cache (and its slot) while we waited, and
+	 * the slot may hold another page's data by now: the reference we hold
+	 * does not keep the folio in the cache, and pte_same below cannot
+	 * tell a pte that names the slot again from one that never changed.
+	 */
+	if (!folio_matches_swap_entry(folio, entry) && !bug_enabled(m, BUG_SWAPIN_NO_SWAPCACHE_RECHECK))
 		goto out_page;
-	page = folio_page(folio, swp_offset(entry) - swp_offset(folio->swap));
+	page = folio_file_page(folio, swp_offset(entry));
 	/* A KSM page whose stable node went is copied (ksm_might_need_to_copy). */
 	swapcache = folio;
 	folio = ksm_might_need_to_copy(folio, vma, vmf->address);
@@ -635,11 +654,11 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		vmf->orig_pte = ptep_get(vmf->pte);
 		ret = do_wp_page(vmf);
 		folio_put(m, folio);
-		return ret;
+		goto out;
 	}
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	folio_put(m, folio);
-	return 0;
+	goto out;
 out_nomap:
 	if (vmf->pte)
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
@@ -651,6 +670,8 @@ out_nomap:
 out_page:
 	folio_unlock(folio);
 	folio_put(m, folio);
+out:
+	put_swap_device(si);
 	return ret;
 }
 

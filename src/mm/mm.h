@@ -144,6 +144,11 @@ static inline bool folio_matches_swap_entry(const struct folio *folio, swp_entry
 	return folio_test_swapcache(folio) && swp_type(entry) == swp_type(folio->swap) &&
 	       swp_offset(entry) - swp_offset(folio->swap) < (uint64_t)folio_nr_pages(folio);
 }
+/* The page of a folio that holds index (of a file, or a swap slot's offset): the folio is aligned to its size. */
+static inline struct page *folio_file_page(struct folio *folio, uint64_t index)
+{
+	return folio_page(folio, index & (folio_nr_pages(folio) - 1));
+}
 /* The slot of a page of a folio in the swap cache: the folio's, plus the page's index. */
 static inline swp_entry_t page_swap_entry(struct page *page)
 {

@@ -371,6 +371,7 @@ struct swap_info_struct {
 	struct folio **cache;		/* (W) the swap cache: the folio of each slot (Linux: an xarray) */
 	int fd;				/* (C) backing host file, or -1 */
 	char *mem;			/* (C) memory-backed device */
+	atomic_t users;			/* (A) get_swap_device holders, plus SWAP_USERS_LIVE until swapoff */
 };
 
 #define SWP_USED	0x1ul

@@ -93,12 +93,22 @@ out:
 	return (int)op_exit_task(t, error ? error : unmapped_error);
 }
 
-/* mincore_swap(): is the page of a swap slot in memory (the swap cache)? */
-static unsigned char mincore_swap(struct mml_machine *m, swp_entry_t entry)
+/*
+ * mincore_swap(): is the page of a swap slot in memory (the swap cache)?
+ * A shmem entry was read without a lock that holds swapoff off (a swap
+ * pte is read under its pte lock): keep the device meanwhile.
+ */
+static unsigned char mincore_swap(struct mml_machine *m, swp_entry_t entry, bool shmem)
 {
-	struct folio *folio = swap_cache_get_folio(m, entry);
+	struct swap_info_struct *si = shmem ? get_swap_device(m, entry) : NULL;
+	struct folio *folio;
 	unsigned char present = 0;
 
+	if (shmem && !si)
+		return 0;
+	folio = swap_cache_get_folio(m, entry);
+	if (si)
+		put_swap_device(si);
 	if (folio) {
 		present = folio_test_uptodate(folio);
 		folio_put(m, folio);
@@ -116,7 +126,7 @@ static unsigned char mincore_page(struct address_space *mapping, unsigned long i
 	if (!entry)
 		return 0;
 	if (xa_is_value(entry))
-		return mincore_swap(m, (swp_entry_t){ .val = xa_to_value(entry) });
+		return mincore_swap(m, (swp_entry_t){ .val = xa_to_value(entry) }, true);
 	present = folio_test_uptodate((struct folio *)entry);
 	folio_put(m, entry);
 	return present;
@@ -143,7 +153,7 @@ static int mincore_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm
 	else if (pte_present(ptent) || !is_swap_entry_pte(ptent))
 		*v = 1;	/* present, or a device-exclusive entry: the page is in memory */
 	else
-		*v = mincore_swap(walk->mm->machine, pte_to_swp_entry(ptent));
+		*v = mincore_swap(walk->mm->machine, pte_to_swp_entry(ptent), false);
 	return 0;
 }
 

@@ -92,6 +92,16 @@ bool add_to_swap(struct mml_machine *m, struct folio *folio)
 	return true;
 }
 
+/* A swap read or write in a deterministic run: the device's time on the virtual clock. */
+#define SWAP_IO_MS	1
+
+/*
+ * One page to or from the device, the folio locked.  The transfer itself
+ * is synchronous; in a deterministic run the thread first waits as one
+ * sleeping on the device would (io_wait), so that others run while the
+ * folio is locked for I/O -- the moment another fault finds it in the
+ * swap cache and waits for its lock.
+ */
 static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool write)
 {
 	struct swap_info_struct *si = swap_info_get(m, entry);
@@ -100,6 +110,7 @@ static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool wri
 
 	if (should_fail(m, MML_FAIL_SWAP_IO))
 		return -EIO;
+	io_wait(SWAP_IO_MS);
 	if (si->mem) {
 		/* A frame's bytes: the copy may race a device writing through a pin. */
 		if (write)
@@ -132,23 +143,34 @@ int swap_writepage(struct mml_machine *m, struct folio *folio)
  */
 struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr)
 {
-	for (;;) {
-		struct folio *folio = swap_cache_get_folio(m, entry), *new;
-		int err;
+	/* The entry was read locklessly: keep swapoff away meanwhile (__read_swap_cache_async). */
+	struct swap_info_struct *si = get_swap_device(m, entry);
+	struct folio *folio = NULL, *new;
+	int err;
 
+	if (!si)
+		return NULL;
+	for (;;) {
+		folio = swap_cache_get_folio(m, entry);
 		if (folio)
-			return folio;
+			break;
 		/* Swap holds anon pages and shmem's (vma NULL): swap-backed either way. */
 		new = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
 		if (!new)
-			return NULL;
+			break;
 		__folio_set_swapbacked(new);
 		err = swapcache_prepare(m, entry);
 		if (err) {
 			folio_put(m, new);
-			if (err == -EEXIST)
-				continue;	/* someone else is adding it: find theirs */
-			return NULL;
+			if (err != -EEXIST)
+				break;
+			/*
+			 * Someone else holds the slot for the cache (adding its
+			 * folio, or deleting one) without the folio being there:
+			 * give it a jiffy, as Linux does, then look again.
+			 */
+			msleep(1);
+			continue;
 		}
 		/* Nobody can see new yet: lock it before the cache publishes it. */
 		__folio_set_locked(new);
@@ -160,13 +182,16 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 			delete_from_swap_cache(m, new);
 			folio_unlock(new);
 			folio_put(m, new);
-			return NULL;
+			break;
 		}
 		folio_set_uptodate(new);
 		count_vm_event(m, PSWPIN);
 		folio_unlock(new);
-		return new;
+		folio = new;
+		break;
 	}
+	put_swap_device(si);
+	return folio;
 }
 
 /* Models free_swap_cache(): drop an unmapped folio from the swap cache if we can. */

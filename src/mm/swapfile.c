@@ -32,6 +32,65 @@ struct swap_info_struct *swap_info_get(struct mml_machine *m, swp_entry_t entry)
 	return si;
 }
 
+/*
+ * si->users as Linux's percpu_ref: SWAP_USERS_LIVE stands for the initial
+ * reference, which swapoff drops (percpu_ref_kill) once every page is
+ * back; from then on no new user gets in, and swapoff waits for the count
+ * to reach zero before the device goes.
+ */
+#define SWAP_USERS_LIVE	(1 << 30)
+
+/*
+ * Models get_swap_device(): keep the device of an entry that was read
+ * without anything else holding swapoff off (no pte lock over a swap pte
+ * naming it, no swap-cache folio locked on it) until put_swap_device().
+ * NULL if the device is gone or going: the entry was stale, as the
+ * caller's recheck of its pte will show.  The pointer is read under RCU:
+ * swapoff frees the struct only after a grace period (Linux never frees
+ * it, reusing it for the next swapon).
+ */
+struct swap_info_struct *get_swap_device(struct mml_machine *m, swp_entry_t entry)
+{
+	struct swap_info_struct *si;
+	int users;
+
+	if (swp_type(entry) >= MAX_SWAPFILES)
+		return NULL;
+	rcu_read_lock();
+	si = READ_ONCE(m->swap_info[swp_type(entry)]);
+	/* percpu_ref_tryget_live() */
+	users = si ? atomic_read(&si->users) : 0;
+	while (users & SWAP_USERS_LIVE) {
+		int old = atomic_cmpxchg(&si->users, users, users + 1);
+
+		if (old == users)
+			break;
+		users = old;
+	}
+	rcu_read_unlock();
+	if (!(users & SWAP_USERS_LIVE))
+		return NULL;
+	if (!swp_offset(entry) || swp_offset(entry) >= si->max) {
+		put_swap_device(si);
+		return NULL;
+	}
+	return si;
+}
+
+void put_swap_device(struct swap_info_struct *si)
+{
+	/* The last user after swapoff's kill lets swapoff go on (the percpu_ref's release). */
+	if (!atomic_dec_return(&si->users))
+		wake_up_var(&si->users);
+}
+
+static bool swap_users_gone(void *arg)
+{
+	struct swap_info_struct *si = arg;
+
+	return !atomic_read(&si->users);
+}
+
 /* Models scan_swap_map_slots() for one slot: the next free one after cluster_next. */
 static unsigned long scan_swap_map(struct swap_info_struct *si)
 {
@@ -294,6 +353,7 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 				si->prio = m->swap_info[i]->prio - 1;
 	}
 	si->flags = SWP_USED | SWP_WRITEOK;
+	atomic_set(&si->users, SWAP_USERS_LIVE);
 	atomic_long_add((long)max - 1, &m->nr_swap_pages);
 	WRITE_ONCE(m->total_swap_pages, m->total_swap_pages + (long)max - 1);
 	WRITE_ONCE(m->swap_info[type], si);
@@ -422,14 +482,13 @@ static const struct mm_walk_ops unuse_walk_ops = {
 	.pmd_entry = unuse_pte_range,
 };
 
-/* Models try_to_unuse(): every swap pte of the device, then its swap cache. */
-static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
+/* unuse_mm() for every live address space, each held by a user reference while we walk it. */
+static int unuse_mms(struct mml_machine *m, struct swap_info_struct *si)
 {
 	struct mm_struct *mm, **mms;
 	long n = 0, cap = 0;
 	int err = 0;
 
-	/* Every live address space, each held by a user reference while we walk it. */
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node)
 		cap++;
@@ -454,32 +513,67 @@ static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
 		mmput(mms[i]);
 	}
 	free(mms);
-	if (!err)
-		err = shmem_unuse(m, (unsigned)si->type);
-	if (err)
-		return err;
-	/* What is left is only in the swap cache (or named by nobody). */
-	for (unsigned long off = 1; off < si->max; off++) {
-		struct folio *folio;
+	return err;
+}
 
-		spin_lock(&si->lock);
-		folio = si->cache[off];
-		if (folio && !folio_try_get(folio))
-			folio = NULL;
-		spin_unlock(&si->lock);
-		if (!folio)
-			continue;
-		folio_lock(folio);
-		if (folio_test_swapcache(folio))
-			folio_free_swap(m, folio);
-		folio_unlock(folio);
-		folio_put(m, folio);
+/* Passes in a row that may bring nothing back before swapoff gives up (Linux: until a signal). */
+#define UNUSE_FRUITLESS_PASSES	1024
+
+/*
+ * Models try_to_unuse(): every swap pte of the device, then its swap
+ * cache, and again while a slot is still in use.  A pass can leave some:
+ * a fork copies swap ptes into an mm the pass did not hold, an exiting mm
+ * (which it could not hold) frees its own at its own pace, and reclaim
+ * unmaps a swap-cache folio back to its slot behind the walk.  Linux
+ * retries until a signal stops it; mml_swapoff has no task to signal, so
+ * it gives up (-ENOMEM, the device staying on) after
+ * UNUSE_FRUITLESS_PASSES passes in a row that freed no slot.  Others run
+ * between passes (cond_resched).  -ENOMEM too if a page cannot come back.
+ */
+static int try_to_unuse(struct mml_machine *m, struct swap_info_struct *si)
+{
+	unsigned long left = READ_ONCE(si->inuse_pages);
+	int fruitless = 0, err;
+
+	while (left) {
+		err = shmem_unuse(m, (unsigned)si->type);
+		if (!err)
+			err = unuse_mms(m, si);
+		if (err)
+			return err;
+		/* What is left is only in the swap cache (or named by nobody). */
+		for (unsigned long off = 1; off < si->max && READ_ONCE(si->inuse_pages); off++) {
+			struct folio *folio;
+
+			spin_lock(&si->lock);
+			folio = si->cache[off];
+			if (folio && !folio_try_get(folio))
+				folio = NULL;
+			spin_unlock(&si->lock);
+			if (!folio)
+				continue;
+			/* It may have left the cache, even for another slot, before we locked it. */
+			folio_lock(folio);
+			if (folio_test_swapcache(folio))
+				folio_free_swap(m, folio);
+			folio_unlock(folio);
+			folio_put(m, folio);
+		}
+		if (READ_ONCE(si->inuse_pages) < left)
+			fruitless = 0;
+		else if (++fruitless == UNUSE_FRUITLESS_PASSES)
+			return -ENOMEM;
+		left = READ_ONCE(si->inuse_pages);
+		cond_resched();
 	}
-	return READ_ONCE(si->inuse_pages) ? -EBUSY : 0;
+	return 0;
 }
 
 static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 {
+	/* Whoever freed the last slot under si->lock may still be inside it. */
+	spin_lock(&si->lock);
+	spin_unlock(&si->lock);
 	arch_swap_invalidate_area(m, (unsigned)si->type);
 	if (si->fd >= 0)
 		close(si->fd);
@@ -520,17 +614,30 @@ int mml_swapoff(struct mml_machine *m, int type)
 	err = try_to_unuse(m, si);
 	spin_lock(&m->swap_lock);
 	if (err) {
-		/* Could not bring everything back: the device stays, taking writes again. */
+		/* Could not bring everything back: the device stays, taking writes again (reinsert_swap_info). */
 		spin_lock(&si->lock);
 		si->flags |= SWP_WRITEOK;
 		atomic_long_add((long)(si->max - 1 - si->inuse_pages), &m->nr_swap_pages);
 		WRITE_ONCE(m->total_swap_pages, m->total_swap_pages + (long)si->max - 1);
 		spin_unlock(&si->lock);
 		spin_unlock(&m->swap_lock);
-		return op_exit(m, err == -EBUSY ? -ENOMEM : err);
+		return op_exit(m, err);
 	}
+	spin_unlock(&m->swap_lock);
+	/*
+	 * Every page is back: no new user of the device from here on, and
+	 * those who got in before (a fault that read a swap pte just before
+	 * try_to_unuse mapped it) finish first, as Linux's percpu_ref_kill
+	 * and wait_for_completion (the count is exact: no grace period needed
+	 * for it).
+	 */
+	atomic_sub(SWAP_USERS_LIVE, &si->users);
+	wait_var_event(&si->users, swap_users_gone, si);
+	spin_lock(&m->swap_lock);
 	WRITE_ONCE(m->swap_info[type], NULL);
 	spin_unlock(&m->swap_lock);
+	/* A get_swap_device that read the pointer before is out of its RCU section after this. */
+	synchronize_rcu();
 	swap_info_free(m, si);
 	return op_exit(m, 0);
 }

@@ -283,6 +283,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"seed 004: retract_page_tables takes the pmd lock with the pte lock nested inside (Linux 6.6), so that pte_offset_map_lock users, which take only the pte lock after re-reading the pmd, either finish before the table goes or find the pmd changed and retry",
 		"stress retract-uffd-copy",
 	},
+	[BUG_SWAPIN_NO_SWAPCACHE_RECHECK] = {
+		"swapin-no-swapcache-recheck",
+		"do_swap_page maps the folio it found in the swap cache without checking, once it holds the folio lock, that the folio still is the cache's folio of its entry: a zap of the swap pte (MADV_DONTNEED, munmap, exit) dropped it from the cache meanwhile, minding no reference, the slot went to the page written there next, and pte_same cannot tell the slot named again from a pte that never changed; the fault maps the old bytes over the new ones, which are lost",
+		"Andrea Arcangeli, \"mm: fix swapin race condition\" (commit 4969c1192d15, 2010): pte_same holds only while the swap entry is pinned by the locked swap-cache page, and try_to_free_swap does not care about the page pin, so recheck PageSwapCache under the lock; Hugh Dickins, \"mm: further fix swapin race condition\" (commit 31c4a3d3a0f8, September 2010, stable): also check that the page's swap is still the entry, the slot having gone to another page (\"or on swapoff+swapon\"); Linux 6.18's folio_matches_swap_entry()",
+		"stress reclaim-fault",
+	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
 		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",

@@ -26,6 +26,7 @@
 /* Every file's stories, in the order --list shows them. */
 static const struct { const struct stress_story *v; const unsigned *n; } story_files[] = {
 	{ stress_retract_stories, &stress_retract_nstories },
+	{ stress_swap_stories, &stress_swap_nstories },
 };
 
 static const struct stress_story *story_at(int i)

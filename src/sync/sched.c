@@ -23,8 +23,9 @@
  * bit, a variable, a grace period, parks itself on the object (sched_block)
  * and is not runnable until sched_wake(object).  When every thread that has
  * not returned is parked, the virtual clock jumps to the earliest time-out
- * among them; if none has one, the run is deadlocked: the report names
- * each thread's wait, and the threads stay parked for good.
+ * among them (a time-out the clock reaches while others run ends then);
+ * if none has one, the run is deadlocked: the report names each thread's
+ * wait, and the threads stay parked for good.
  *
  * Locks: sched->lock guards every field of struct sched and of its
  * threads; it is a leaf, taken only inside this file and never across a
@@ -332,11 +333,40 @@ static bool runnable(const struct sched_thread *t)
 	return t->started && !t->done && !t->blocked_on;
 }
 
+/* A machine thread waiting for work, or returned: the run need not wait for it. */
+static bool idle(const struct sched_thread *t)
+{
+	return t->done || (t->idle && t->blocked_on == t->idle);
+}
+
+/*
+ * Timed waits the virtual clock has reached end, however busy the others
+ * keep it (but, as in expire_timeout, not an idle machine thread's sleep
+ * once the run's functions have returned).
+ */
+static void expire_due(struct sched *s)
+{
+	bool fns_done = s->ndone == s->nfns;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct sched_thread *t = &s->t[i];
+
+		if (fns_done && idle(t))
+			continue;
+		if (!t->done && t->blocked_on && t->deadline && t->deadline <= s->now) {
+			t->blocked_on = NULL;
+			t->deadline = 0;
+			t->timed_out = true;
+		}
+	}
+}
+
 /* The strategy's choice among the runnable threads, other than avoid if it can; -1: none. */
 static int pick(struct sched *s, const struct sched_thread *avoid)
 {
 	int cand[SCHED_MAX_DAEMONS + SCHED_MAX_THREADS], nc = 0, best = -1;
 
+	expire_due(s);
 	for (unsigned i = 0; i < s->n; i++)
 		if (runnable(&s->t[i]) && &s->t[i] != avoid)
 			cand[nc++] = (int)i;
@@ -348,12 +378,6 @@ static int pick(struct sched *s, const struct sched_thread *avoid)
 		if (best < 0 || s->t[cand[k]].prio > s->t[best].prio)
 			best = cand[k];
 	return best;
-}
-
-/* A machine thread waiting for work, or returned: the run need not wait for it. */
-static bool idle(const struct sched_thread *t)
-{
-	return t->done || (t->idle && t->blocked_on == t->idle);
 }
 
 /*

@@ -484,6 +484,31 @@ void mml_preempt_point(void)
 	nanosleep(&ts, NULL);
 }
 
+static char sleep_obj;	/* what a deterministic sleep parks on: only its time-out ends it */
+
+/* Deterministic: park for ms of the virtual clock. */
+static void sched_sleep(unsigned int ms, const void *where)
+{
+	sched_block(SP_WAIT, &sleep_obj, where, ms ? ms : 1);
+}
+
+void msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	if (sched_current()) {
+		sched_sleep(ms, CALLER);
+		return;
+	}
+	nanosleep(&ts, NULL);
+}
+
+void io_wait(unsigned int ms)
+{
+	if (sched_current())
+		sched_sleep(ms, CALLER);
+}
+
 void mml_thread_join(struct mml_thread *t)
 {
 	pthread_join(t->tid, NULL);

@@ -374,6 +374,20 @@ struct mml_thread;
 int mml_thread_start(struct mml_thread **out, void *(*fn)(void *), void *arg);
 /* Let other threads run a while, as a preemption would (bug-zoo race windows only). */
 void mml_preempt_point(void);
+/*
+ * Sleep ms milliseconds, woken by nothing else (Linux's msleep and
+ * schedule_timeout_uninterruptible): a retry that must let the thread it
+ * waits for get on.  In a deterministic run the thread parks on the
+ * virtual clock: the others run until it reaches the time.
+ */
+void msleep(unsigned int ms);
+/*
+ * A device's latency (I/O in flight, Linux's io_schedule): in a
+ * deterministic run the thread waits ms of the virtual clock, as one
+ * sleeping on the device lets others run; a real thread goes on, its I/O
+ * having taken its own time.
+ */
+void io_wait(unsigned int ms);
 void mml_thread_join(struct mml_thread *t);
 
 /* ---- the deterministic scheduler (sched.c) ------------------------------ */
@@ -410,6 +424,8 @@ void sched_state_init(struct sched_state *st, uint64_t seed);
 #define SCHED_MAX_DAEMONS 4
 /* In a deterministic run, hand the CPU to another thread if one can run; elsewhere nothing. */
 void sched_yield_point(void);
+/* Linux's cond_resched(): a long loop lets others run (the host's threads are preempted anyway). */
+static inline void cond_resched(void) { sched_yield_point(); }
 int sched_run(struct sched_state *st, unsigned n, void (**fns)(void *), void **args);
 /*
  * A machine thread (kswapd, khugepaged, ksmd) of a deterministic machine:

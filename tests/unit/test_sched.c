@@ -385,6 +385,68 @@ TEST(sched_gup_fast_against_munmap)
 	}
 }
 
+/*
+ * The virtual clock: a swap read is a millisecond of it (the folio locked
+ * meanwhile), and a thread that spins waiting for the reader's next write
+ * keeps others busy: the read still ends once the clock has passed its
+ * millisecond (10,000 steps), not only when every thread waits.  Before
+ * timed waits expired on the clock, the reader never came back: the
+ * spinner could always run (every seed failed).
+ */
+#define SPIN_LIMIT	100000
+
+struct io_story {
+	uint64_t swapped, flag;	/* a page out on swap; the page the reader marks afterwards */
+	int spins;		/* the spinner's reads before it saw the mark; SPIN_LIMIT: never */
+};
+
+static void io_reader(struct mml_task *t, void *p)
+{
+	struct io_story *s = p;
+	uint8_t v = 0;
+
+	(void)mml_read(t, s->swapped, &v, 1);
+	v = 1;
+	(void)mml_write(t, s->flag, &v, 1);
+}
+
+static void io_spinner(struct mml_task *t, void *p)
+{
+	struct io_story *s = p;
+	uint8_t v = 0;
+
+	for (s->spins = 0; s->spins < SPIN_LIMIT; s->spins++) {
+		if (!mml_read(t, s->flag, &v, 1) && v)
+			return;
+		mml_sched_yield();
+	}
+}
+
+TEST(sched_io_wait_ends_on_the_virtual_clock)
+{
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		struct mml_machine *m = det_machine(seed);
+		struct mml_task *tasks[2];
+		struct io_story s = { BASE, BASE + H_PAGE, 0 };
+		mml_thread_fn fns[2] = { io_reader, io_spinner };
+		void *args[2] = { &s, &s };
+
+		REQUIRE(m);
+		CHECK_EQ(mml_sched_set(m, "pct", 1), 0);
+		REQUIRE(mml_swapon(m, NULL, 1 << 20, -1) >= 0);
+		tasks[0] = h_spawn(m);
+		REQUIRE(tasks[0]);
+		CHECK_EQ(mml_thread_new(tasks[0], &tasks[1]), 0);
+		h_map(tasks[0], BASE, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+		h_fill(tasks[0], BASE, 2 * H_PAGE, 0);
+		CHECK_EQ(mml_madvise(tasks[0], s.swapped, H_PAGE, MADV_PAGEOUT), 0);
+		CHECK_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+		CHECKF(s.spins < SPIN_LIMIT, "seed %llu: the swap read never ended while the other thread spun",
+		       (unsigned long long)seed);
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);

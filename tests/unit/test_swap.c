@@ -109,6 +109,141 @@ TEST(swapoff_brings_every_page_back)
 	H_END(m);
 }
 
+/* ---- races under the deterministic scheduler ---------------------------------------- */
+
+/* A deterministic machine with a swap device and a process whose NPAGES pages are swapped out. */
+static struct mml_machine *det_swapped(uint64_t seed, const char *strategy, struct mml_task **proc)
+{
+	struct mml_config cfg = { .ram_bytes = 4 << 20, .seed = seed, .flags = MML_DETERMINISTIC | MML_QUIET };
+	struct mml_machine *m = mml_machine_new(&cfg);
+
+	if (!m || mml_sched_set(m, strategy, 3) || mml_swapon(m, NULL, 1 << 20, -1) || mml_spawn(m, proc) ||
+	    !h_map(*proc, BASE, NPAGES * H_PAGE, H_RW, H_ANON | MAP_FIXED))
+		return NULL;
+	for (int i = 0; i < NPAGES; i++)
+		h_fill(*proc, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+	if (mml_madvise(*proc, BASE, NPAGES * H_PAGE, MADV_PAGEOUT))
+		return NULL;
+	return m;
+}
+
+struct swap_race {
+	struct mml_machine *m;
+	struct mml_task *child;
+	int swapoff, fork, read;
+};
+
+static void swapoff_fn(struct mml_task *t, void *arg)
+{
+	struct swap_race *r = arg;
+
+	(void)t;
+	r->swapoff = mml_swapoff(r->m, 0);
+}
+
+static void fork_fn(struct mml_task *t, void *arg)
+{
+	struct swap_race *r = arg;
+
+	r->fork = mml_fork(t, &r->child);
+}
+
+static void read_fn(struct mml_task *t, void *arg)
+{
+	struct swap_race *r = arg;
+
+	for (int i = 0; i < NPAGES && !r->read; i++) {
+		uint8_t v = 0;
+
+		r->read = h_peek(t, BASE + i * H_PAGE, &v);
+		if (!r->read && v != 0x10 + i)
+			r->read = -EIO;
+	}
+}
+
+/*
+ * A fork while swapoff walks the address spaces copies swap ptes into a
+ * child the walk never held: try_to_unuse goes round again, as Linux's
+ * does, and swapoff succeeds (one pass left the child's slots in use and
+ * failed with ENOMEM in seeds 2, 6 and 18 here).
+ */
+TEST(swapoff_racing_fork_unuses_the_child_too)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct mml_task *tasks[2];
+		struct mml_machine *m = det_swapped(seed, "random", &tasks[1]);
+		struct swap_race r = { .m = m };
+		mml_thread_fn fns[2] = { swapoff_fn, fork_fn };
+		void *args[2] = { &r, &r };
+
+		REQUIRE(m);
+		REQUIRE_EQ(mml_spawn(m, &tasks[0]), 0);
+		REQUIRE_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+		CHECKF(r.swapoff == 0, "seed %llu: swapoff returned %d", (unsigned long long)seed, r.swapoff);
+		REQUIRE_EQ(r.fork, 0);
+		for (int i = 0; i < NPAGES; i++) {
+			CHECK(h_pagemap(r.child, BASE + i * H_PAGE) & MML_PM_PRESENT);
+			CHECK(h_expect(r.child, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+			CHECK(h_expect(tasks[1], BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+		}
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
+/*
+ * A fault that read a swap pte just before swapoff brought the page back
+ * keeps the device until it is done (get_swap_device), and finds the pte
+ * changed: it faults again.  Without that hold swapoff freed the device
+ * under it (PCT seed 43 here: the fault's swapcache_prepare waited for
+ * the freed device's lock for good; mmlab stress swapoff-fault, PCT seed
+ * 52: the entry taken for a bad one).
+ */
+TEST(swap_fault_racing_swapoff_keeps_the_device)
+{
+	for (uint64_t seed = 1; seed <= 80; seed++) {
+		struct mml_task *tasks[2];
+		struct mml_machine *m = det_swapped(seed, "pct", &tasks[1]);
+		struct swap_race r = { .m = m };
+		mml_thread_fn fns[2] = { swapoff_fn, read_fn };
+		void *args[2] = { &r, &r };
+
+		REQUIRE(m);
+		REQUIRE_EQ(mml_spawn(m, &tasks[0]), 0);
+		REQUIRE_EQ(mml_sched_run(m, 2, tasks, fns, args), 0);
+		CHECKF(!r.swapoff && !r.read && !mml_report_count(m), "seed %llu: swapoff %d, read %d, %ld report(s)",
+		       (unsigned long long)seed, r.swapoff, r.read, mml_report_count(m));
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
+/*
+ * Two threads faulting the same swapped pages: one finds the slot taken
+ * for the swap cache by the other, whose folio is not there yet, and
+ * waits a jiffy before it looks again (msleep), as Linux does.  Retrying
+ * at once, PCT let the retrier run for good and the other never (a
+ * livelock: seed 10 here).
+ */
+TEST(swap_faults_on_one_slot_let_each_other_on)
+{
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		struct mml_task *tasks[2];
+		struct mml_machine *m = det_swapped(seed, "pct", &tasks[0]);
+		struct swap_race r[2] = { { .m = m }, { .m = m } };
+		mml_thread_fn fns[2] = { read_fn, read_fn };
+		void *args[2] = { &r[0], &r[1] };
+		int ret;
+
+		REQUIRE(m);
+		REQUIRE_EQ(mml_thread_new(tasks[0], &tasks[1]), 0);
+		ret = mml_sched_run(m, 2, tasks, fns, args);
+		CHECKF(!ret && !r[0].read && !r[1].read, "seed %llu: run %d, reads %d %d", (unsigned long long)seed,
+		       ret, r[0].read, r[1].read);
+		if (ret)
+			return;	/* the machine's threads are parked for good */
+		CHECK_EQ(mml_machine_free(m), 0);
+	}
+}
+
 TEST(pinned_pages_are_not_reclaimed)
 {
 	struct mml_machine *m;
