@@ -27,6 +27,7 @@
 static const struct { const struct stress_story *v; const unsigned *n; } story_files[] = {
 	{ stress_retract_stories, &stress_retract_nstories },
 	{ stress_swap_stories, &stress_swap_nstories },
+	{ stress_device_stories, &stress_device_nstories },
 };
 
 static const struct stress_story *story_at(int i)
@@ -99,6 +100,7 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 		      char *why, size_t len, uint64_t *hash, uint64_t *steps, char **trace)
 {
 	struct mml_config cfg = { .ram_bytes = st->ram_bytes ? st->ram_bytes : STRESS_RAM, .seed = seed,
+				  .nr_nodes = st->nr_nodes,
 				  .flags = MML_DETERMINISTIC | MML_QUIET };
 	struct stress_ctx c = { .seed = seed, .why = why, .whylen = len };
 	long reports;

@@ -35,6 +35,7 @@ struct stress_story {
 	uint64_t ram_bytes;	/* the machine's; 0: 16 MiB */
 	/* 0 passed; 1 failed (stress_fail said why); -errno: the set-up failed */
 	int (*run)(struct stress_ctx *c);
+	unsigned nr_nodes;	/* the machine's NUMA nodes; 0: one */
 };
 
 /* Say why the story failed; returns 1, the story's result. */
@@ -46,5 +47,7 @@ extern const struct stress_story stress_retract_stories[];
 extern const unsigned stress_retract_nstories;
 extern const struct stress_story stress_swap_stories[];
 extern const unsigned stress_swap_nstories;
+extern const struct stress_story stress_device_stories[];
+extern const unsigned stress_device_nstories;
 
 #endif /* MML_ORACLE_STRESS_INTERNAL_H */
