@@ -46,8 +46,8 @@ _Noreturn void mml_bug(const char *file, int line, const char *cond);
 #define VM_BUG_ON_PAGE(cond, m, page) do { if (unlikely(cond)) { \
 	dump_page(m, page, #cond); mml_bug(__FILE__, __LINE__, #cond); } } while (0)
 #define VM_BUG_ON_FOLIO(cond, m, folio) VM_BUG_ON_PAGE(cond, m, &(folio)->page)
-/* A broken rule the machine survives: reported (the run fails), not fatal. */
-#define VM_WARN_ON_PAGE(cond, m, page) do { if (unlikely(cond)) { dump_page(m, page, #cond); \
+/* A broken rule the machine survives: reported (the run fails), not fatal; quiet under MML_QUIET. */
+#define VM_WARN_ON_PAGE(cond, m, page) do { if (unlikely(cond)) { if (!(m)->quiet) dump_page(m, page, #cond); \
 	mml_report(m, "WARNING at %s:%d: %s", __FILE__, __LINE__, #cond); } } while (0)
 #define VM_BUG_ON_VMA(cond, vma) do { if (unlikely(cond)) { \
 	dump_vma(vma); mml_bug(__FILE__, __LINE__, #cond); } } while (0)
