@@ -203,8 +203,19 @@ again:
 	kpfn = READ_ONCE(n->kpfn);
 	folio = (struct folio *)pfn_to_page(m, kpfn);
 	/* Acquire: gone means its last users are done with the node (__folio_put). */
-	if (smp_load_acquire(&folio->mapping) != expected || !folio_try_get(folio))
+	if (smp_load_acquire(&folio->mapping) != expected)
 		goto stale;
+	if (!folio_try_get(folio)) {
+		/*
+		 * A count frozen at 0: reclaim or migration is taking the
+		 * folio, after its last rmap walk of the node.  Linux orders
+		 * that walk before the node's removal below by the control
+		 * dependency on this read (LKMM); C11 and ThreadSanitizer know
+		 * no such thing, so the read that saw the freeze acquires it.
+		 */
+		(void)smp_load_acquire(&folio->_refcount.counter);
+		goto stale;
+	}
 	if (READ_ONCE(folio->mapping) != expected) {
 		folio_put(m, folio);
 		goto stale;
