@@ -1024,10 +1024,16 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 		/* A file's fault makes the table itself: it may map a pmd instead (finish_fault). */
 		vmf->orig_pte = __pte(0);
 	} else {
-		vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, NULL);
+		struct pte_stay stay;
+		pmd_t pmdval;
+
+		vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, &pmdval);
 		if (!vmf->pte)
 			return 0;	/* the table went away: retry */
+		/* Under RCU alone (retract_page_tables takes no mmap_lock): checked as GUP-fast is. */
+		pte_table_enter(mm->machine, pmdval, &stay, "a fault", vmf->address);
 		vmf->orig_pte = ptep_get(vmf->pte);
+		pte_table_leave(mm->machine, &stay, "a fault", vmf->address);
 		pte_unmap(vmf->pte);
 		vmf->pte = NULL;
 	}
