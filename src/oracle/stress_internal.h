@@ -44,5 +44,7 @@ int stress_sched_run(struct stress_ctx *c, unsigned n, struct mml_task **tasks, 
 
 extern const struct stress_story stress_retract_stories[];
 extern const unsigned stress_retract_nstories;
+extern const struct stress_story stress_anon_stories[];
+extern const unsigned stress_anon_nstories;
 
 #endif /* MML_ORACLE_STRESS_INTERNAL_H */
