@@ -12,12 +12,14 @@
  * accessed bit, and the dirty bit for a write through a writable entry, with
  * a compare-and-exchange as x86 hardware does.  Returns the leaf entry as
  * it now stands (with the pfn of the 4 KiB page), or 0 when the access must
- * fault.  Runs under RCU: tables are freed only after a grace period.
+ * fault.  Runs under RCU: tables are freed only after a grace period
+ * (a pte table freed sooner is reported when the walk leaves it).
  */
 static uint64_t hw_walk(struct mml_machine *m, struct mm_struct *mm, uint64_t addr, bool write)
 {
 	uint64_t need = _PAGE_PRESENT | _PAGE_USER | (write ? _PAGE_RW : 0);
 	uint64_t result = 0;
+	struct pte_stay stay;
 	pgd_t pgd;
 	pud_t pud;
 	pmd_t pmd;
@@ -48,13 +50,16 @@ static uint64_t hw_walk(struct mml_machine *m, struct mm_struct *mm, uint64_t ad
 		goto out;
 	}
 	ptep = pte_table_of(m, pmd) + pte_index(addr);
+	pte_table_enter(m, pmd, &stay, "the hardware walker", addr);
 	old = pte_val(ptep_get(ptep));
 	do {
 		if ((old & need) != need)
-			goto out;
+			break;
 		new = old | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
 	} while (new != old && !mml_cmpxchg64(&ptep->pte, &old, new));
-	result = new;
+	if ((old & need) == need)
+		result = new;
+	pte_table_leave(m, &stay, "the hardware walker", addr);
 out:
 	rcu_read_unlock();
 	return result;

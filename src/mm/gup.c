@@ -422,38 +422,38 @@ static struct folio *try_grab_folio_fast(struct mml_machine *m, struct page *pag
 	return folio;
 }
 
+/*
+ * gup_fast_pte_range(): the table may be taken away meanwhile (free_pgtables,
+ * retract_page_tables), but under RCU it is not freed before we leave it;
+ * our stay in it is checked (pte_table_leave) where Linux just trusts it.
+ */
 static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp, uint64_t addr, uint64_t end)
 {
 	struct mml_machine *m = gs->m;
 	pte_t *ptep = pte_table_of(m, pmd) + pte_index(addr);
+	uint64_t start = addr;
+	struct pte_stay stay;
+	bool ret = false;
 
+	pte_table_enter(m, pmd, &stay, "GUP-fast", start);
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte_t pte = ptep_get(ptep);
 		struct folio *folio;
 		struct page *page;
 
-		/*
-		 * The table may have been taken away since we read the pmd
-		 * (retract_page_tables, free_pgtables), but under RCU it is not
-		 * freed before we are done: one freed already means a table
-		 * was freed without a grace period (pte_free_defer's job).
-		 */
-		if (unlikely(!PageTable(virt_to_ptdesc(m, ptep))))
-			mml_report(m, "GUP-fast read a pte of a freed page table at %#llx (pfn %lu)",
-				   (unsigned long long)addr, page_to_pfn(m, virt_to_ptdesc(m, ptep)));
 		/* Present to the hardware and accessible as asked; PROT_NONE is neither. */
 		if (!pte_access_permitted(pte, gs->flags & FOLL_WRITE))
-			return false;
+			goto pte_unmap;
 		if (pte_special(pte))
-			return false;	/* the zero page: the slow path decides */
+			goto pte_unmap;	/* the zero page: the slow path decides */
 		page = pfn_to_page(m, pte_pfn(pte));
 		folio = try_grab_folio_fast(m, page, gs->flags);
 		if (!folio)
-			return false;
+			goto pte_unmap;
 		smp_mb();	/* the pin is visible before we recheck: pairs with unmap's clear-then-check */
 		if (!pmd_same(pmdp_get(pmdp), pmd) || !pte_same(ptep_get(ptep), pte)) {
 			gup_put_folio(m, folio, gs->flags);
-			return false;
+			goto pte_unmap;
 		}
 		/*
 		 * folio_fast_pin_allowed(): without the VMA, a writable
@@ -463,18 +463,21 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 		if ((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
 		    !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping))) {
 			gup_put_folio(m, folio, gs->flags);
-			return false;
+			goto pte_unmap;
 		}
 		if (!pte_write(pte) && !bug_enabled(m, BUG_GUP_FAST_NO_UNSHARE) &&
 		    gup_must_unshare(NULL, gs->flags, page)) {
 			gup_put_folio(m, folio, gs->flags);
-			return false;
+			goto pte_unmap;
 		}
 		if (gs->flags & FOLL_PIN)
 			folio_set_referenced(folio);
 		gs->pages[gs->nr++] = page;
 	}
-	return true;
+	ret = true;
+pte_unmap:
+	pte_table_leave(m, &stay, "GUP-fast", start);
+	return ret;
 }
 
 /*

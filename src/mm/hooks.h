@@ -100,6 +100,9 @@ enum mml_bug {
 	BUG_RETRACT_NO_ANON_VMA_RECHECK,/* retract_page_tables does not check vma->anon_vma again under the locks */
 	BUG_RETRACT_PTL_NOT_NESTED,/* retract_page_tables takes the pmd lock but not the pte lock */
 	BUG_SWAPIN_NO_SWAPCACHE_RECHECK,/* do_swap_page maps the folio it looked up without rechecking its swap entry */
+	BUG_FORK_NO_WRITE_PROTECT_SEQ,/* copy_page_range without write_protect_seq: GUP-fast pins what fork shares */
+	BUG_WP_COPY_NO_PTE_SAME,/* wp_page_copy installs its copy without rechecking the pte it copied from */
+	BUG_TABLE_FREE_NO_RCU,	/* tlb_remove_table frees page tables at once, not after a grace period */
 	NR_MML_BUGS
 };
 

@@ -256,6 +256,25 @@ static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
 }
 
 /*
+ * The zoo's wp-copy-no-pte-same: the copy goes in over whatever anon page
+ * the pte maps by now -- another thread's copy, with what that thread
+ * wrote to it.  *gone becomes that page, unmapped below as the one the
+ * copy replaces; Linux without the recheck would unmap the old page a
+ * second time instead and break its counts, which the zoo spares the
+ * machine so that it lives to show the lost write.
+ */
+static bool wp_page_copy_over(struct vm_fault *vmf, struct page **gone)
+{
+	pte_t pte = ptep_get(vmf->pte);
+	struct page *page = pte_present(pte) ? vm_normal_page(vmf->vma, vmf->address, pte) : NULL;
+
+	if (!page || !folio_test_anon(page_folio(page)))
+		return false;
+	*gone = page;
+	return true;
+}
+
+/*
  * Models wp_page_copy(): give this mapping its own copy of the page (or a
  * zeroed page in place of the zero page).  Entered without the pte lock,
  * holding a reference on the old folio if there is one.
@@ -267,9 +286,10 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	struct mml_machine *m = mm->machine;
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct folio *old_folio = vmf->page ? page_folio(vmf->page) : NULL;
+	struct page *gone = vmf->page;	/* the page the copy replaces */
 	struct mmu_notifier_range range;
 	struct folio *new_folio;
-	bool notify, early_end;
+	bool notify, early_end, install;
 	pte_t entry;
 
 	if (anon_vma_prepare(vma))
@@ -305,8 +325,16 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		/* The window a preemption here opens: a secondary MMU may fault the old page back. */
 		mml_preempt_point();
 	}
+	/*
+	 * Again under the lock we dropped to allocate and copy: another
+	 * thread's fault may have given this address its own copy meanwhile
+	 * (and written to it), or an unmap taken the page away.
+	 */
 	vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
-	if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
+	install = vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	if (vmf->pte && !install && old_folio && folio_test_anon(old_folio) && bug_enabled(m, BUG_WP_COPY_NO_PTE_SAME))
+		install = wp_page_copy_over(vmf, &gone);
+	if (likely(install)) {
 		if (old_folio) {
 			if (!folio_test_anon(old_folio)) {
 				add_mm_counter(mm, mm_counter_file(old_folio), -1);
@@ -333,9 +361,9 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		folio_add_lru_vma(new_folio, vma);
 		set_pte_at(mm, vmf->address, vmf->pte, entry);
 		if (old_folio) {
-			folio_remove_rmap_pte(old_folio, vmf->page, vma);
+			folio_remove_rmap_pte(page_folio(gone), gone, vma);
 			/* The old mapping's reference; ours is dropped below. */
-			folio_put(m, old_folio);
+			folio_put(m, page_folio(gone));
 		}
 		new_folio = NULL;
 	}
@@ -1045,10 +1073,16 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 		/* A file's fault makes the table itself: it may map a pmd instead (finish_fault). */
 		vmf->orig_pte = __pte(0);
 	} else {
-		vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, NULL);
+		struct pte_stay stay;
+		pmd_t pmdval;
+
+		vmf->pte = pte_offset_map(mm, vmf->pmd, vmf->address, &pmdval);
 		if (!vmf->pte)
 			return 0;	/* the table went away: retry */
+		/* Under RCU alone (retract_page_tables takes no mmap_lock): checked as GUP-fast is. */
+		pte_table_enter(mm->machine, pmdval, &stay, "a fault", vmf->address);
 		vmf->orig_pte = ptep_get(vmf->pte);
+		pte_table_leave(mm->machine, &stay, "a fault", vmf->address);
 		pte_unmap(vmf->pte);
 		vmf->pte = NULL;
 	}

@@ -329,7 +329,7 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	struct mm_struct *dst_mm = dst_vma->vm_mm, *src_mm = src_vma->vm_mm;
 	uint64_t addr = src_vma->vm_start, end = src_vma->vm_end, next;
 	pgd_t *src_pgd = pgd_offset(src_mm, addr), *dst_pgd = pgd_offset(dst_mm, addr);
-	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	bool is_cow = is_cow_mapping(src_vma->vm_flags), seq;
 	struct mmu_notifier_range range;
 	int err = 0;
 
@@ -345,14 +345,19 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	/*
 	 * The parent's ptes are write-protected below: its secondary MMUs
 	 * must drop their writable translations first (seed 002: "generating
-	 * mm corruption in fork").  GUP-fast takes no lock: it must not pin a
-	 * page we are about to share; it backs off while the count is odd or
-	 * has moved.
+	 * mm corruption in fork").
 	 */
 	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_mm, addr, end);
 	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
 		mmu_notifier_invalidate_range_start(&range);
-	if (is_cow)
+	/*
+	 * A GUP-fast pin that read a pte before copy_present_ptes() found the
+	 * page unpinned, and took it before the pte went read-only, is on a
+	 * page the child now shares: gup_fast() sees the count move and gives
+	 * it back.  mmap_lock keeps the slow path out.
+	 */
+	seq = is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_WRITE_PROTECT_SEQ);
+	if (seq)
 		raw_write_seqcount_begin(&src_mm->write_protect_seq);
 	do {
 		next = pgd_addr_end(addr, end);
@@ -362,7 +367,7 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		if (err)
 			break;
 	} while (dst_pgd++, src_pgd++, addr = next, addr != end);
-	if (is_cow)
+	if (seq)
 		raw_write_seqcount_end(&src_mm->write_protect_seq);
 	if (is_cow && !bug_enabled(src_mm->machine, BUG_FORK_NO_NOTIFY))
 		mmu_notifier_invalidate_range_end(&range);

@@ -413,6 +413,37 @@ static inline spinlock_t *pte_lockptr(struct mml_machine *m, pmd_t pmd)
 }
 static inline void pte_unmap(pte_t *pte) { rcu_read_unlock(); }
 static inline void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl) { spin_unlock(ptl); pte_unmap(pte); }
+
+/*
+ * A lockless walker's stay in a pte table (GUP-fast, the hardware walker,
+ * the fault's first look under pte_offset_map): the table its pmd read led
+ * to, and that table's allocation generation then.  A table that was
+ * reachable is freed only after an RCU grace period (tlb_remove_table,
+ * pte_free_defer), so the table a walker entered inside rcu_read_lock()
+ * is still the same allocation when it leaves; pte_table_leave() reports
+ * one freed, or freed and reused, meanwhile.  Linux has no such check (a
+ * walker there reads whatever the freed page holds); two loads at each end
+ * keep it cheap enough for every walk.  Entered right after the pmd load,
+ * with no scheduling point between.
+ */
+struct pte_stay {
+	struct ptdesc *pt;	/* NULL once reported */
+	unsigned gen;
+};
+void pte_table_freed_under(struct mml_machine *m, struct pte_stay *s, const char *who, uint64_t addr);
+static inline void pte_table_enter(struct mml_machine *m, pmd_t pmd, struct pte_stay *s, const char *who,
+				   uint64_t addr)
+{
+	s->pt = pfn_to_page(m, pmd_pfn(pmd));
+	s->gen = READ_ONCE(s->pt->alloc_gen);
+	if (unlikely(!PageTable(s->pt)))
+		pte_table_freed_under(m, s, who, addr);
+}
+static inline void pte_table_leave(struct mml_machine *m, struct pte_stay *s, const char *who, uint64_t addr)
+{
+	if (unlikely(s->pt && (!PageTable(s->pt) || READ_ONCE(s->pt->alloc_gen) != s->gen)))
+		pte_table_freed_under(m, s, who, addr);
+}
 spinlock_t *pmd_lockptr(struct mm_struct *mm, pmd_t *pmd);
 static inline spinlock_t *pmd_lock(struct mm_struct *mm, pmd_t *pmd)
 {

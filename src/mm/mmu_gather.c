@@ -53,8 +53,17 @@ static void tlb_free_batched(struct mmu_gather *tlb)
 		folio_put_refs(m, tlb->batch[i].folio, tlb->batch[i].refs);
 	}
 	tlb->nr = 0;
-	for (unsigned int i = 0; i < tlb->nr_tables; i++)
-		pagetable_free_rcu(tlb->mm, tlb->tables[i]);
+	/*
+	 * MMU_GATHER_RCU_TABLE_FREE: the flush above sends no interrupt that
+	 * a lockless walker (GUP-fast, a CPU's walker) would hold off, so
+	 * only a grace period proves it left the tables.
+	 */
+	for (unsigned int i = 0; i < tlb->nr_tables; i++) {
+		if (bug_enabled(m, BUG_TABLE_FREE_NO_RCU))
+			pagetable_free(tlb->mm, tlb->tables[i]);
+		else
+			pagetable_free_rcu(tlb->mm, tlb->tables[i]);
+	}
 	tlb->nr_tables = 0;
 }
 

@@ -64,6 +64,19 @@ static void pagetable_dtor_free(struct mml_machine *m, struct ptdesc *pt)
 	__free_pages(m, pt, 0);
 }
 
+/*
+ * A lockless walker found the table it entered freed (pte_table_enter,
+ * pte_table_leave): the free did not wait for a grace period.
+ */
+void pte_table_freed_under(struct mml_machine *m, struct pte_stay *s, const char *who, uint64_t addr)
+{
+	mml_report(m, "%s was inside the page table at pfn %lu (for %#llx) when it was %s: a table freed "
+		   "without waiting for an RCU grace period", who, page_to_pfn(m, s->pt), (unsigned long long)addr,
+		   PageTable(s->pt) ? "freed and reused as another table" : page_is_free(s->pt) ? "freed" :
+		   "freed and reused");
+	s->pt = NULL;
+}
+
 void pagetable_free(struct mm_struct *mm, struct ptdesc *pt)
 {
 	atomic_long_add(-(long)PAGE_SIZE, &mm->pgtables_bytes);

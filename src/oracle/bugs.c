@@ -289,6 +289,24 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Andrea Arcangeli, \"mm: fix swapin race condition\" (commit 4969c1192d15, 2010): pte_same holds only while the swap entry is pinned by the locked swap-cache page, and try_to_free_swap does not care about the page pin, so recheck PageSwapCache under the lock; Hugh Dickins, \"mm: further fix swapin race condition\" (commit 31c4a3d3a0f8, September 2010, stable): also check that the page's swap is still the entry, the slot having gone to another page (\"or on swapoff+swapon\"); Linux 6.18's folio_matches_swap_entry()",
 		"stress reclaim-fault",
 	},
+	[BUG_FORK_NO_WRITE_PROTECT_SEQ] = {
+		"fork-no-write-protect-seq",
+		"copy_page_range runs without the write side of mm->write_protect_seq: a GUP-fast write pin of another thread reads a writable pte after copy_present_ptes found the page unpinned and before it write-protected it, and keeps a page the child now shares -- the parent's next write copies away from the pin, and the device writes into the child's memory",
+		"Jason Gunthorpe, \"mm/gup: prevent gup_fast from racing with COW during fork\" (57efa1fe5957, Linux 5.11; seed 000's series relies on it): since the early copy of maybe-pinned pages (Peter Xu, 70e806e4e645, 5.9) fork decides under the pte lock that GUP-fast never takes, so fork wraps the copy in a seqcount and GUP-fast gives back what it pinned while the count moved",
+		"stress fork-gup",
+	},
+	[BUG_WP_COPY_NO_PTE_SAME] = {
+		"wp-copy-no-pte-same",
+		"wp_page_copy takes the pte lock again after allocating and copying and installs its copy without checking that the pte is still the one it copied from: another thread of the process that faulted the same shared page meanwhile has its own copy, and the byte it wrote there, replaced by a copy of the old page (the switch unmaps the replaced copy, so that the machine lives to show the lost write; Linux would drop the old page's mapping a second time instead)",
+		"do_wp_page has dropped the page-table lock to allocate and copy, and checked pte_same again under it (\"Re-check the pte - we dropped the lock\"), since Linux 2.4; the split pte locks (Hugh Dickins, 2.6.15) and wp_page_copy (Shachar Raindel, \"mm: refactor do_wp_page, extract the page copy flow\", 2f38ab2c3c7f, Linux 4.1) keep it: the read, allocate, lock, recheck pattern of every fault handler",
+		"stress cow-threads",
+	},
+	[BUG_TABLE_FREE_NO_RCU] = {
+		"table-free-no-rcu",
+		"tlb_remove_table gives page tables back to the allocator as soon as the TLB flush is done, not after an RCU grace period: GUP-fast and a CPU's page-table walker, which hold no lock and are not held off by the flush, are still reading a pte table munmap freed",
+		"Peter Zijlstra, \"mm, powerpc: move the RCU page-table freeing into generic code\" (267239116987, Linux 3.0: for architectures whose TLB flush does not interrupt an IRQ-disabled gup_fast); Vitaly Kuznetsov, \"x86/mm: Enable RCU based page table freeing\" (9e52fc2b50de, 4.14: paravirt flushes by hypercall, with no IPI); Rik van Riel, \"x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional\" (a37259732a7d, 6.15)",
+		"stress munmap-gup",
+	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
 		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",

@@ -25,6 +25,7 @@
 
 /* Every file's stories, in the order --list shows them. */
 static const struct { const struct stress_story *v; const unsigned *n; } story_files[] = {
+	{ stress_anon_stories, &stress_anon_nstories },
 	{ stress_retract_stories, &stress_retract_nstories },
 	{ stress_swap_stories, &stress_swap_nstories },
 	{ stress_device_stories, &stress_device_nstories },
