@@ -1,13 +1,14 @@
 /*
  * stress_anon.c - `mmlab stress` stories of anonymous memory (seed 000):
- * fork racing GUP-fast pins of another thread (write_protect_seq,
- * page_needs_cow_for_dma), COW faults of several threads on the pages a
+ * fork racing GUP-fast write and read-only pins of another thread
+ * (write_protect_seq, page_needs_cow_for_dma), COW faults of several threads on the pages a
  * fork left shared, and munmap/mprotect racing faults and GUP-fast of
  * the other threads.  Every page starts with a pattern of bytes the
  * stories check afterwards; a pin is checked through the device's view
  * (mml_dma_read/mml_dma_write) against what the processes see.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "oracle/stress_internal.h"
@@ -80,9 +81,17 @@ static void fg_forker(struct mml_task *t, void *arg)
 	smp_store_release(&w->done, 1);
 }
 
+/* Odd pages get read-only pins (a device that only reads), even pages write pins. */
+static bool fg_read_only(uint64_t p)
+{
+	return p & 1;
+}
+
 /*
- * Long-term write pins of one page each, as io_uring registers buffers,
- * kept, from the last page down: fork copies the pages from the first up,
+ * Long-term pins of one page each, as io_uring registers buffers, write
+ * pins and read-only ones (which must unshare a page fork shared, not pin
+ * the page the child maps too: gup_must_unshare), kept, from the last page
+ * down: fork copies the pages from the first up,
  * so the two meet on a page fork has looked at and not yet shared.  A
  * page fork shared already is read-only: the pin goes the slow way, which
  * waits for fork and breaks COW.  Once fork is done nothing can race it:
@@ -93,8 +102,8 @@ static void fg_pinner(struct mml_task *t, void *arg)
 	struct fork_gup *w = arg;
 
 	for (uint64_t p = FG_PAGES; p-- > 0 && !smp_load_acquire(&w->done);) {
-		long n = mml_pin_user_pages(t, BASE + p * PG, 1, MML_FOLL_FAST | MML_FOLL_WRITE | MML_FOLL_LONGTERM,
-					    &w->pins[w->npins]);
+		long n = mml_pin_user_pages(t, BASE + p * PG, 1, MML_FOLL_FAST | MML_FOLL_LONGTERM |
+					    (fg_read_only(p) ? 0 : MML_FOLL_WRITE), &w->pins[w->npins]);
 
 		if (n != 1) {
 			w->bad = n ? n : -1;
@@ -106,8 +115,9 @@ static void fg_pinner(struct mml_task *t, void *arg)
 
 /*
  * Every pin must be on the page the parent maps: the parent's write is
- * what the device reads, the device's write what the parent reads, and
- * the child sees neither -- its pages stay as they were at fork.
+ * what the device reads, the device's write (through a write pin) what
+ * the parent reads, and the child sees neither -- its pages stay as they
+ * were at fork.
  */
 static int fg_check(struct fork_gup *w)
 {
@@ -123,6 +133,11 @@ static int fg_check(struct fork_gup *w)
 		if ((err = mml_dma_read(w->pins[k], PIN_OFF, &v, 1)) || v != mine)
 			return stress_fail(c, "the pin of %#llx reads %#x (error %d), not the parent's %#x: the pin is "
 					   "not on the parent's page", (unsigned long long)addr, v, err, mine);
+		if (fg_read_only(w->page[k])) {
+			if (expect_byte(c, w->child, "the child", addr + PIN_OFF, 0))
+				return 1;
+			continue;
+		}
 		if ((err = mml_dma_write(w->pins[k], DMA_OFF, &dev, 1)))
 			return stress_fail(c, "a write through the pin of %#llx failed: %d", (unsigned long long)addr,
 					   err);
