@@ -70,6 +70,28 @@ int stress_fail(struct stress_ctx *c, const char *fmt, ...)
 	return 1;
 }
 
+void stress_note(struct stress_verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+}
+
+int stress_expect_byte(struct stress_ctx *c, struct mml_task *t, const char *who, uint64_t addr, uint8_t want)
+{
+	uint8_t v = 0;
+	int err = mml_read(t, addr, &v, 1);
+
+	if (err || v != want)
+		return stress_fail(c, "%s reads %#x at %#llx (error %d), not %#x", who, v, (unsigned long long)addr,
+				   err, want);
+	return 0;
+}
+
 int stress_sched_run(struct stress_ctx *c, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args)
 {
 	int err = mml_sched_run(c->m, n, tasks, fns, args);

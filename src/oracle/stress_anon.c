@@ -46,18 +46,6 @@ static int anon_process(struct stress_ctx *c, uint64_t npages, struct mml_task *
 	return 0;
 }
 
-/* The byte t reads at addr, which must be want. */
-static int expect_byte(struct stress_ctx *c, struct mml_task *t, const char *who, uint64_t addr, uint8_t want)
-{
-	uint8_t v = 0;
-	int err = mml_read(t, addr, &v, 1);
-
-	if (err || v != want)
-		return stress_fail(c, "%s reads %#x at %#llx (error %d), not %#x", who, v, (unsigned long long)addr,
-				   err, want);
-	return 0;
-}
-
 /* ---- fork-gup: fork racing GUP-fast pins of another thread --------------------------- */
 
 #define FG_PAGES	32
@@ -134,21 +122,21 @@ static int fg_check(struct fork_gup *w)
 			return stress_fail(c, "the pin of %#llx reads %#x (error %d), not the parent's %#x: the pin is "
 					   "not on the parent's page", (unsigned long long)addr, v, err, mine);
 		if (fg_read_only(w->page[k])) {
-			if (expect_byte(c, w->child, "the child", addr + PIN_OFF, 0))
+			if (stress_expect_byte(c, w->child, "the child", addr + PIN_OFF, 0))
 				return 1;
 			continue;
 		}
 		if ((err = mml_dma_write(w->pins[k], DMA_OFF, &dev, 1)))
 			return stress_fail(c, "a write through the pin of %#llx failed: %d", (unsigned long long)addr,
 					   err);
-		if (expect_byte(c, w->parent, "the parent", addr + DMA_OFF, dev) ||
-		    expect_byte(c, w->child, "the child", addr + DMA_OFF, 0) ||
-		    expect_byte(c, w->child, "the child", addr + PIN_OFF, 0))
+		if (stress_expect_byte(c, w->parent, "the parent", addr + DMA_OFF, dev) ||
+		    stress_expect_byte(c, w->child, "the child", addr + DMA_OFF, 0) ||
+		    stress_expect_byte(c, w->child, "the child", addr + PIN_OFF, 0))
 			return 1;
 	}
 	for (uint64_t p = 0; p < FG_PAGES; p++)
 		for (unsigned o = 0; o < PATTERN_LEN; o++)
-			if (expect_byte(c, w->child, "the child", BASE + p * PG + o, pattern(p, o)))
+			if (stress_expect_byte(c, w->child, "the child", BASE + p * PG + o, pattern(p, o)))
 				return 1;
 	return 0;
 }
@@ -217,12 +205,12 @@ static int ct_check(struct stress_ctx *c, struct mml_task *parent, struct mml_ta
 		uint64_t addr = BASE + p * PG;
 
 		for (unsigned i = 0; i < CT_WRITERS; i++)
-			if (expect_byte(c, parent, "the parent", addr + CT_OFF + i, cow_value(i, p)) ||
-			    (p < CT_PAGES - 1 && expect_byte(c, child, "the child", addr + CT_OFF + i, 0)))
+			if (stress_expect_byte(c, parent, "the parent", addr + CT_OFF + i, cow_value(i, p)) ||
+			    (p < CT_PAGES - 1 && stress_expect_byte(c, child, "the child", addr + CT_OFF + i, 0)))
 				return 1;
 		for (unsigned o = 0; o < PATTERN_LEN; o++)
-			if (expect_byte(c, parent, "the parent", addr + o, pattern(p, o)) ||
-			    (p < CT_PAGES - 1 && expect_byte(c, child, "the child", addr + o, pattern(p, o))))
+			if (stress_expect_byte(c, parent, "the parent", addr + o, pattern(p, o)) ||
+			    (p < CT_PAGES - 1 && stress_expect_byte(c, child, "the child", addr + o, pattern(p, o))))
 				return 1;
 	}
 	return 0;

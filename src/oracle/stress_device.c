@@ -14,7 +14,6 @@
  * by faults, fork copying them, a pin that keeps its page in place.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -46,21 +45,6 @@ static uint8_t dev_before(uint64_t p)
 static uint8_t dev_value(unsigned k)
 {
 	return (uint8_t)(0x80 | (k & 0x7f));
-}
-
-struct verdict {
-	char why[200];
-};
-
-static void __attribute__((format(printf, 2, 3))) verdict(struct verdict *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (v->why[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
-	va_end(ap);
 }
 
 /* NPAGES pages at BASE in t, bytes 0 and 1 of each set. */
@@ -98,7 +82,7 @@ struct device_world {
 	uint8_t last[NPAGES];		/* the device's last write to each page */
 	int cpu_wrote[NPAGES];		/* the parent's write of the page has returned (atomic) */
 	unsigned delay;			/* yields before the fork, from the seed */
-	struct verdict v;
+	struct stress_verdict v;
 };
 
 /*
@@ -114,7 +98,7 @@ static void dev_check_read(struct device_world *w, uint64_t q)
 	int err = mml_device_read(w->reader, BASE + q * PG, &r, 1);
 
 	if (err || (r != cpu_after(q) && (written || r != cpu_before(q))))
-		verdict(&w->v, "the device reads %#x from page %llu (error %d)%s", r, (unsigned long long)q, err,
+		stress_note(&w->v, "the device reads %#x from page %llu (error %d)%s", r, (unsigned long long)q, err,
 			written ? " after the parent wrote it: a frame the parent no longer maps" : "");
 }
 
@@ -137,7 +121,7 @@ static void dev_writer(struct mml_task *t, void *arg)
 		dev_check_read(w, (k + 5) % NPAGES);
 		err = mml_device_write(w->dev, BASE + p * PG + 1, &v, 1);
 		if (err)
-			verdict(&w->v, "the device's write %u (page %llu): %d", k, (unsigned long long)p, err);
+			stress_note(&w->v, "the device's write %u (page %llu): %d", k, (unsigned long long)p, err);
 		w->last[p] = v;
 	}
 }
@@ -151,7 +135,7 @@ static void forker(struct mml_task *t, void *arg)
 	for (unsigned i = 0; i < w->delay; i++)
 		mml_sched_yield();
 	if ((err = mml_fork(t, &w->child))) {
-		verdict(&w->v, "fork: %d", err);
+		stress_note(&w->v, "fork: %d", err);
 		return;
 	}
 	smp_store_release(&w->forked, 1);
@@ -159,7 +143,7 @@ static void forker(struct mml_task *t, void *arg)
 		uint8_t v = cpu_after(p);
 
 		if ((err = mml_write(t, BASE + p * PG, &v, 1)))
-			verdict(&w->v, "the parent's write of page %llu: %d", (unsigned long long)p, err);
+			stress_note(&w->v, "the parent's write of page %llu: %d", (unsigned long long)p, err);
 		smp_store_release(&w->cpu_wrote[p], 1);
 	}
 }
@@ -229,7 +213,7 @@ static int device_cow(struct stress_ctx *c)
 
 struct migrate_world {
 	uint8_t written[NPAGES];	/* the writer's last byte 1 of each page */
-	struct verdict v;
+	struct stress_verdict v;
 };
 
 /*
@@ -256,11 +240,11 @@ static void migrator(struct mml_task *t, void *arg)
 		}
 		r = mml_move_pages(t, NPAGES, pages, nodes, status, 0);
 		if (r < 0)
-			verdict(&w->v, "move_pages: %ld", r);
+			stress_note(&w->v, "move_pages: %ld", r);
 		for (unsigned p = 0; p < NPAGES && r >= 0; p++)
 			if (status[p] < 0 && status[p] != -EBUSY && status[p] != -EAGAIN && status[p] != -EACCES &&
 			    status[p] != NOT_TRIED)
-				verdict(&w->v, "move_pages of page %u: status %d", p, status[p]);
+				stress_note(&w->v, "move_pages of page %u: status %d", p, status[p]);
 	}
 }
 
@@ -275,7 +259,7 @@ static void migrate_writer(struct mml_task *t, void *arg)
 		int err = mml_write(t, BASE + p * PG + 1, &v, 1);
 
 		if (err)
-			verdict(&w->v, "the writer's write %u (page %llu): %d", k, (unsigned long long)p, err);
+			stress_note(&w->v, "the writer's write %u (page %llu): %d", k, (unsigned long long)p, err);
 		w->written[p] = v;
 	}
 }
@@ -288,14 +272,14 @@ static void migrate_forker(struct mml_task *t, void *arg)
 	int err = mml_fork(t, &child);
 
 	if (err) {
-		verdict(&w->v, "fork: %d", err);
+		stress_note(&w->v, "fork: %d", err);
 		return;
 	}
 	for (uint64_t p = 0; p < NPAGES && !w->v.why[0]; p++) {
 		uint8_t v = 0;
 
 		if ((err = byte_at(child, p, 0, &v)) || v != cpu_before(p))
-			verdict(&w->v, "the child reads %#x at page %llu (error %d), not %#x", v, (unsigned long long)p,
+			stress_note(&w->v, "the child reads %#x at page %llu (error %d), not %#x", v, (unsigned long long)p,
 				err, cpu_before(p));
 	}
 	mml_exit(child);
@@ -313,15 +297,15 @@ static void migrate_pinner(struct mml_task *t, void *arg)
 	int err;
 
 	if (n != 1) {
-		verdict(&w->v, "pinning: %ld", n);
+		stress_note(&w->v, "pinning: %ld", n);
 		return;
 	}
 	if ((err = mml_dma_write(pin, 1, &v, 1)))
-		verdict(&w->v, "DMA: %d", err);
+		stress_note(&w->v, "DMA: %d", err);
 	mml_sched_yield();
 	if (mml_pagemap(t, BASE + PINNED * PG, &e) || !(e & MML_PM_PRESENT) ||
 	    (e & MML_PM_PFRAME_MASK) != mml_pin_pfn(pin, 0))
-		verdict(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
+		stress_note(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
 	mml_unpin(pin);
 }
 

@@ -38,6 +38,18 @@ struct stress_story {
 	unsigned nr_nodes;	/* the machine's NUMA nodes; 0: one */
 };
 
+/*
+ * What a story's threads saw go wrong first: a thread function cannot fail
+ * the story from inside the run, it notes why (the first note stays) and
+ * the story fails with it afterwards.  Empty while all is well.
+ */
+struct stress_verdict {
+	char why[200];
+};
+void stress_note(struct stress_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The byte t reads at addr is want; else the story fails (1), saying who read what. */
+int stress_expect_byte(struct stress_ctx *c, struct mml_task *t, const char *who, uint64_t addr, uint8_t want);
+
 /* Say why the story failed; returns 1, the story's result. */
 int stress_fail(struct stress_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* mml_sched_run; an error fails the story (1), a deadlock parks the machine for good. */

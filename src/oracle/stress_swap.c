@@ -6,7 +6,6 @@
  * exiting on their own.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 
@@ -27,22 +26,6 @@ static uint8_t rewritten(uint64_t page)
 	return (uint8_t)~pattern(page);
 }
 
-/* What the story's threads saw go wrong first; empty while all is well. */
-struct verdict {
-	char why[200];
-};
-
-static void __attribute__((format(printf, 2, 3))) verdict(struct verdict *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (v->why[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(v->why, sizeof(v->why), fmt, ap);
-	va_end(ap);
-}
-
 /* Map n pages at BASE in t, each starting with its pattern. */
 static int map_pattern(struct mml_task *t, uint64_t n)
 {
@@ -56,18 +39,6 @@ static int map_pattern(struct mml_task *t, uint64_t n)
 		if (err)
 			return err;
 	}
-	return 0;
-}
-
-/* Page p of t reads want; else the story fails, saying who read what. */
-static int check_page(struct stress_ctx *c, struct mml_task *t, uint64_t p, uint8_t want, const char *who)
-{
-	uint8_t v = 0;
-	int err = mml_read(t, BASE + p * PG, &v, 1);
-
-	if (err || v != want)
-		return stress_fail(c, "%s reads %#x at page %llu (error %d), not %#x", who, v, (unsigned long long)p,
-				   err, want);
 	return 0;
 }
 
@@ -101,7 +72,7 @@ struct swapoff_world {
 	int type;		/* the swap device */
 	uint64_t start;		/* the reader's first page, from the seed */
 	int swapoff_ret;
-	struct verdict v;
+	struct stress_verdict v;
 };
 
 /* Before the story ends, odd pages may read either byte. */
@@ -129,7 +100,7 @@ static void so_reader(struct mml_task *t, void *arg)
 		int err = mml_read(t, BASE + p * PG, &v, 1);
 
 		if (err || !so_allowed(p, v))
-			verdict(&w->v, "the reader reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
+			stress_note(&w->v, "the reader reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
 	}
 }
 
@@ -143,7 +114,7 @@ static void so_writer(struct mml_task *t, void *arg)
 		int err = mml_write(t, BASE + p * PG, &v, 1);
 
 		if (err)
-			verdict(&w->v, "the writer's write of page %llu: %d", (unsigned long long)p, err);
+			stress_note(&w->v, "the writer's write of page %llu: %d", (unsigned long long)p, err);
 	}
 }
 
@@ -155,7 +126,7 @@ static void so_forker(struct mml_task *t, void *arg)
 	int err = mml_fork(t, &child);
 
 	if (err) {
-		verdict(&w->v, "fork: %d", err);
+		stress_note(&w->v, "fork: %d", err);
 		return;
 	}
 	for (uint64_t p = 0; p < SO_PAGES && !w->v.why[0]; p++) {
@@ -163,7 +134,7 @@ static void so_forker(struct mml_task *t, void *arg)
 
 		err = mml_read(child, BASE + p * PG, &v, 1);
 		if (err || !so_allowed(p, v))
-			verdict(&w->v, "the child reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
+			stress_note(&w->v, "the child reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
 	}
 	mml_exit(child);
 }
@@ -194,7 +165,7 @@ static int swapoff_fault(struct stress_ctx *c)
 	if (w.swapoff_ret)
 		return stress_fail(c, "swapoff returned %d", w.swapoff_ret);
 	for (uint64_t p = 0; p < SO_PAGES; p++)
-		if (check_page(c, tasks[1], p, p & 1 ? rewritten(p) : pattern(p), "the process"))
+		if (stress_expect_byte(c, tasks[1], "the process", BASE + p * PG, p & 1 ? rewritten(p) : pattern(p)))
 			return 1;
 	if (swapped_pages(tasks[1], SO_PAGES))
 		return stress_fail(c, "%d page(s) still swapped out after swapoff", swapped_pages(tasks[1], SO_PAGES));
@@ -250,7 +221,7 @@ static bool rf_allowed(uint64_t p, uint8_t v)
 }
 
 struct reclaim_world {
-	struct verdict v;
+	struct stress_verdict v;
 	int done[RF_RECYCLED];	/* rounds the reclaimer finished on a page (release) */
 	int seen[RF_RECYCLED];	/* rounds whose bytes the faulter read back (release) */
 };
@@ -260,7 +231,7 @@ static int rf_read(struct reclaim_world *w, struct mml_task *t, uint64_t p, uint
 	int err = mml_read(t, BASE + p * PG, v, 1);
 
 	if (err || !rf_allowed(p, *v))
-		verdict(&w->v, "page %llu reads %#x, which it never held (error %d)", (unsigned long long)p, *v, err);
+		stress_note(&w->v, "page %llu reads %#x, which it never held (error %d)", (unsigned long long)p, *v, err);
 	return err;
 }
 
@@ -284,7 +255,7 @@ static void rf_faulter(struct mml_task *t, void *arg)
 					break;
 				if (done) {
 					if (v != recycled(p, r))
-						verdict(&w->v, "page %llu reads %#x after the reclaimer rewrote it with "
+						stress_note(&w->v, "page %llu reads %#x after the reclaimer rewrote it with "
 							"%#x", (unsigned long long)p, v, recycled(p, r));
 					break;
 				}
@@ -297,7 +268,7 @@ static void rf_faulter(struct mml_task *t, void *arg)
 				continue;
 			v = rewritten(p);
 			if ((err = mml_write(t, BASE + p * PG, &v, 1)))
-				verdict(&w->v, "the faulter's write of page %llu: %d", (unsigned long long)p, err);
+				stress_note(&w->v, "the faulter's write of page %llu: %d", (unsigned long long)p, err);
 		}
 	}
 }
@@ -323,11 +294,11 @@ static void rf_reclaimer(struct mml_task *t, void *arg)
 			    (err = mml_madvise(t, BASE + p * PG, PG, MADV_DONTNEED)) ||
 			    (err = mml_write(t, BASE + p * PG, &v2, 1)) ||
 			    (err = mml_madvise(t, BASE + p * PG, PG, MADV_PAGEOUT)))
-				verdict(&w->v, "recycling page %llu: %d", (unsigned long long)p, err);
+				stress_note(&w->v, "recycling page %llu: %d", (unsigned long long)p, err);
 			smp_store_release(&w->done[p], (int)r + 1);
 		}
 		if ((err = mml_madvise(t, BASE, RF_PAGES * PG, MADV_PAGEOUT)))
-			verdict(&w->v, "MADV_PAGEOUT: %d", err);
+			stress_note(&w->v, "MADV_PAGEOUT: %d", err);
 		mml_reclaim(mml_task_machine(t), RF_PAGES);
 	}
 }
@@ -340,7 +311,7 @@ static void rf_forker(struct mml_task *t, void *arg)
 	int err = mml_fork(t, &child);
 
 	if (err) {
-		verdict(&w->v, "fork: %d", err);
+		stress_note(&w->v, "fork: %d", err);
 		return;
 	}
 	for (uint64_t p = RF_RECYCLED; p < RF_PAGES && !w->v.why[0]; p++) {
@@ -348,7 +319,7 @@ static void rf_forker(struct mml_task *t, void *arg)
 
 		err = mml_read(child, BASE + p * PG, &v, 1);
 		if (err || !rf_allowed(p, v))
-			verdict(&w->v, "the child reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
+			stress_note(&w->v, "the child reads %#x at page %llu (error %d)", v, (unsigned long long)p, err);
 	}
 	mml_exit(child);
 }
@@ -368,14 +339,14 @@ static void rf_pinner(struct mml_task *t, void *arg)
 	int err;
 
 	if (n != 1) {
-		verdict(&w->v, "pinning: %ld", n);
+		stress_note(&w->v, "pinning: %ld", n);
 		return;
 	}
 	if ((err = mml_dma_write(pin, 0, &v, 1)) || (err = mml_madvise(t, BASE + RF_PIN * PG, PG, MADV_PAGEOUT)))
-		verdict(&w->v, "DMA or MADV_PAGEOUT of the pinned page: %d", err);
+		stress_note(&w->v, "DMA or MADV_PAGEOUT of the pinned page: %d", err);
 	if (mml_pagemap(t, BASE + RF_PIN * PG, &e) || !(e & MML_PM_PRESENT) ||
 	    (e & MML_PM_PFRAME_MASK) != mml_pin_pfn(pin, 0))
-		verdict(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
+		stress_note(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
 	mml_unpin(pin);
 }
 
@@ -399,8 +370,8 @@ static int reclaim_fault(struct stress_ctx *c)
 	if (w.v.why[0])
 		return stress_fail(c, "%s", w.v.why);
 	for (uint64_t p = 0; p < RF_PAGES; p++)
-		if (check_page(c, tasks[0], p, p < RF_RECYCLED ? recycled(p, RF_ROUNDS - 1) :
-					       p == RF_PIN ? DMA_BYTE : rewritten(p), "the process"))
+		if (stress_expect_byte(c, tasks[0], "the process", BASE + p * PG,
+				       p < RF_RECYCLED ? recycled(p, RF_ROUNDS - 1) : p == RF_PIN ? DMA_BYTE : rewritten(p)))
 			return 1;
 	return 0;
 }
@@ -433,7 +404,7 @@ struct oom_world {
 	unsigned delay;		/* yields before the victim's first thread exits */
 	unsigned rounds;	/* the victim's second thread's mmap/munmap rounds */
 	bool victim_killed;	/* a victim thread found itself killed before it exited */
-	struct verdict v;
+	struct stress_verdict v;
 };
 
 /* Writes every page of a mapping bigger than free memory: reclaim finds nothing, the OOM killer must. */
@@ -448,7 +419,7 @@ static void oom_allocator(struct mml_task *t, void *arg)
 		if (err == -EINTR && mml_task_killed(t))
 			return;	/* chosen itself: the victim was exiting already */
 		if (err)
-			verdict(&w->v, "the allocator's write of page %llu: %d", (unsigned long long)p, err);
+			stress_note(&w->v, "the allocator's write of page %llu: %d", (unsigned long long)p, err);
 	}
 }
 
@@ -477,7 +448,7 @@ static void oom_victim_busy(struct mml_task *t, void *arg)
 		if (!err)
 			err = mml_munmap(t, OOM_SCRATCH, PG);
 		if (err && !mml_task_killed(t))
-			verdict(&w->v, "the victim's round %u: %d", i, err);
+			stress_note(&w->v, "the victim's round %u: %d", i, err);
 	}
 	if (mml_task_killed(t))
 		w->victim_killed = true;
@@ -495,7 +466,7 @@ static void oom_survivor(struct mml_task *t, void *arg)
 			int err = mml_read(t, BASE + p * PG, &v, 1);
 
 			if (err || v != pattern(p))
-				verdict(&w->v, "the survivor reads %#x at page %llu (error %d)", v,
+				stress_note(&w->v, "the survivor reads %#x at page %llu (error %d)", v,
 					(unsigned long long)p, err);
 		}
 }
@@ -530,10 +501,10 @@ static int oom_exit(struct stress_ctx *c)
 	if (allocator_killed && w.victim_killed)
 		return stress_fail(c, "the OOM killer killed both the victim and the allocator");
 	for (uint64_t p = 0; p < OOM_ALLOC && !allocator_killed; p += 7)
-		if (check_page(c, tasks[0], p, pattern(p), "the allocator"))
+		if (stress_expect_byte(c, tasks[0], "the allocator", BASE + p * PG, pattern(p)))
 			return 1;
 	for (uint64_t p = 0; p < OOM_SURVIVOR; p++)
-		if (check_page(c, tasks[3], p, pattern(p), "the survivor"))
+		if (stress_expect_byte(c, tasks[3], "the survivor", BASE + p * PG, pattern(p)))
 			return 1;
 	/* The victim is gone, killed or not: with the allocator gone too, its memory is back. */
 	mml_exit(tasks[0]);
