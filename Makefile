@@ -11,6 +11,7 @@
 #   make test     check-layers, build, then every test: unit and scenario tests and the
 #                 `mmlab bench` smoke test (plain and under ASan+UBSan),
 #                 make install into a staging directory, used from there,
+#                 the --json output validated against docs/schema/,
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
@@ -167,6 +168,7 @@ test: deps check-layers
 	$(call suite,plain tests,$(MAKE) --no-print-directory VARIANT=plain variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,README example,sh tests/readme-example.sh)
 	$(call suite,install,MAKE="$(MAKE)" sh tests/install.sh)
+	$(call suite,json,sh tests/json.sh build/mmlab)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)

@@ -13,6 +13,8 @@ command -v clang >/dev/null 2>&1 || need="$need clang"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 command -v groff >/dev/null 2>&1 || need="$need groff-base"
 command -v man >/dev/null 2>&1 || need="$need man-db"
+# tests/json.sh validates --json output against docs/schema/ with it
+python3 -c 'import jsonschema' >/dev/null 2>&1 || need="$need python3-jsonschema"
 # ThreadSanitizer / libFuzzer runtimes for clang
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-dev"
 [ -z "$need" ] && exit 0

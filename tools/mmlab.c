@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lib/json.h"
 #include "mmlab.h"
 #include "native/conform.h"
 #include "oracle/fuzz.h"
@@ -130,7 +131,7 @@ static void usage(FILE *f)
 
 static void run_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]...\n"
+	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
 		   "                 [--fail-rate PPM [--fail-seed N]]\n"
 		   "                 [--seed N] [--strategy random|pct [--depth D]] [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
@@ -150,6 +151,10 @@ static void run_usage(FILE *f)
 		   "      --strategy S       every threads block's strategy: random, or pct\n"
 		   "                         (with --depth D, 1..16, default 3), whatever\n"
 		   "                         the block says\n"
+		   "      --json             one JSON document on standard output: each\n"
+		   "                         file's result, statements run, first failure\n"
+		   "                         and output (docs/json.md); messages still go\n"
+		   "                         to standard error\n"
 		   "  -h, --help             this text\n\n"
 		   "Under --fail-rate, operations may fail with ENOMEM, so expectations\n"
 		   "written for a healthy machine may fail (exit 1): it is for robustness\n"
@@ -157,6 +162,74 @@ static void run_usage(FILE *f)
 		   "invariant (those are reported as failures with their line).\n\n"
 		   "Exit status: 0 all passed, 1 an expectation failed, 2 bad input.\n"
 		   "With several files, the worst status of them all.\n");
+}
+
+/* The scenario's result as --json names it: its exit status's meaning. */
+static const char *const run_result[] = { [SCN_PASS] = "pass", [SCN_FAIL] = "fail", [SCN_BAD] = "bad" };
+
+/*
+ * One scenario run for --json: what it prints (echo, show, --verbose) is
+ * kept for the document, its messages are passed on to stderr and kept
+ * too.  text NULL: read the file name.
+ */
+static int run_json_one(struct json *j, const char *name, const char *text, struct scn_opts *o)
+{
+	struct scn_stats stats = { 0 };
+	char *out = NULL, *err = NULL;
+	size_t outlen = 0, errlen = 0;
+	int status;
+
+	o->out = open_memstream(&out, &outlen);
+	o->err = open_memstream(&err, &errlen);
+	if (!o->out || !o->err) {
+		fprintf(stderr, "mmlab run: %s\n", strerror(errno));
+		exit(2);
+	}
+	o->stats = &stats;
+	status = text ? scn_run_string(name, text, strlen(text), o) : scn_run_file(name, o);
+	fclose(o->out);
+	fclose(o->err);
+	fwrite(err, 1, errlen, stderr);
+	json_object(j, NULL);
+	json_str(j, "file", name);
+	json_str(j, "result", run_result[status]);
+	json_int(j, "exit_status", status);
+	json_int(j, "statements", stats.statements);
+	if (status != SCN_PASS && stats.failure[0]) {
+		json_object(j, "failure");
+		json_uint(j, "line", stats.fail_line);
+		json_str(j, "message", stats.failure);
+		json_end(j);
+	} else {
+		json_null(j, "failure");
+	}
+	json_strn(j, "output", out, outlen);
+	json_strn(j, "diagnostics", err, errlen);
+	json_end(j);
+	free(out);
+	free(err);
+	return status;
+}
+
+/* --json: {"files": [...], "exit_status": N} (docs/schema/run.json). */
+static int run_json(struct scn_opts *o, char **files, int nfiles)
+{
+	const char *name, *text;
+	int worst = SCN_PASS, status;
+	struct json j;
+
+	json_init(&j, stdout);
+	json_object(&j, NULL);
+	json_array(&j, "files");
+	for (int i = 0; nfiles ? i < nfiles : !!(text = scn_demo_text(i, &name)); i++) {
+		status = nfiles ? run_json_one(&j, files[i], NULL, o) : run_json_one(&j, name, text, o);
+		if (status > worst)
+			worst = status;
+	}
+	json_end(&j);
+	json_int(&j, "exit_status", worst);
+	json_end(&j);
+	return worst;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -170,11 +243,12 @@ static int cmd_run(int argc, char **argv)
 		{ "seed",       required_argument, NULL, 's' },
 		{ "strategy",   required_argument, NULL, 'y' },
 		{ "depth",      required_argument, NULL, 'd' },
+		{ "json",       no_argument,       NULL, 'j' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3 };
-	bool depth_given = false;
+	bool depth_given = false, json = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
 	int c, i, worst = SCN_PASS;
@@ -227,6 +301,9 @@ static int cmd_run(int argc, char **argv)
 			o.sched_depth = (unsigned)v;
 			depth_given = true;
 			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(bugs);
@@ -244,7 +321,9 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
 	}
-	if (optind == argc) {
+	if (json) {
+		worst = run_json(&o, argv + optind, argc - optind);
+	} else if (optind == argc) {
 		worst = scn_run_demo(&o);
 	} else {
 		for (i = optind; i < argc; i++) {
@@ -660,7 +739,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 
 static void bugs_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab bugs [--names | --fuzz-options NAME]\n\n"
+	fprintf(f, "usage: mmlab bugs [--names | --fuzz-options NAME | --json]\n\n"
 		   "List the bug zoo: defects compiled into the library, off unless\n"
 		   "switched on with 'mmlab run --inject-bug NAME' or 'mmlab fuzz\n"
 		   "--inject-bug NAME'.  Each exists to prove that the oracles catch\n"
@@ -669,7 +748,22 @@ static void bugs_usage(FILE *f)
 		   "  -n, --names              only the names, one a line (for scripts)\n"
 		   "      --fuzz-options NAME  the 'mmlab fuzz' options that expose NAME,\n"
 		   "                           besides --seed and --ops (may be empty)\n"
+		   "      --json               the whole zoo as one JSON document\n"
+		   "                           (docs/json.md)\n"
 		   "  -h, --help               this text\n");
+}
+
+/*
+ * The command that exposes zoo entry name: a race is found by a story of
+ * the deterministic scheduler, the rest by the fuzzer with the options
+ * its entry records.
+ */
+static void bug_command(char *buf, size_t len, const char *name, const char *fuzz)
+{
+	if (!strncmp(fuzz, "stress ", 7))
+		snprintf(buf, len, "mmlab stress --story %s --strategy pct --inject-bug %s", fuzz + 7, name);
+	else
+		snprintf(buf, len, "mmlab fuzz --inject-bug %s%s%s", name, fuzz[0] ? " " : "", fuzz);
 }
 
 static int cmd_bugs(int argc, char **argv)
@@ -677,11 +771,14 @@ static int cmd_bugs(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "names",        no_argument,       NULL, 'n' },
 		{ "fuzz-options", required_argument, NULL, 'F' },
+		{ "json",         no_argument,       NULL, 'j' },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *name, *breaks, *history, *options_of = NULL;
-	bool names_only = false;
+	bool names_only = false, json = false;
+	struct json j;
+	char cmd[512];
 	int c, i;
 
 	while ((c = getopt_long(argc, argv, "+nh", longopts, NULL)) != -1) {
@@ -693,6 +790,9 @@ static int cmd_bugs(int argc, char **argv)
 			if (opt_bug("bugs", optarg) < 0)
 				return 2;
 			options_of = optarg;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			bugs_usage(stdout);
@@ -706,22 +806,44 @@ static int cmd_bugs(int argc, char **argv)
 		fprintf(stderr, "mmlab bugs: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (names_only + !!options_of + json > 1) {
+		fprintf(stderr, "mmlab bugs: --names, --fuzz-options and --json are three outputs; pick one\n");
+		return 2;
+	}
+	json_init(&j, stdout);
+	if (json) {
+		json_object(&j, NULL);
+		json_array(&j, "bugs");
+	}
 	for (i = 0; mml_bug_describe(i, &name, &breaks, &history) == 0; i++) {
 		const char *fuzz = mml_bug_fuzz_options(i);
+		bool race = !strncmp(fuzz, "stress ", 7);
 
-		if (options_of) {
+		bug_command(cmd, sizeof(cmd), name, fuzz);
+		if (json) {
+			json_object(&j, NULL);
+			json_str(&j, "name", name);
+			json_str(&j, "breaks", breaks);
+			json_str(&j, "history", history);
+			json_str(&j, "fuzz_options", fuzz);
+			json_str(&j, "found_by", race ? "stress" : "fuzz");
+			if (race)
+				json_str(&j, "story", fuzz + 7);
+			json_str(&j, "command", cmd);
+			json_end(&j);
+		} else if (options_of) {
 			if (!strcmp(name, options_of))
 				printf("%s\n", fuzz);
 		} else if (names_only) {
 			printf("%s\n", name);
-		} else if (!strncmp(fuzz, "stress ", 7)) {
-			/* a race: found by a story of the deterministic scheduler */
-			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: mmlab stress --story %s --strategy pct "
-			       "--inject-bug %s\n", i ? "\n" : "", name, breaks, history, fuzz + 7, name);
 		} else {
-			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: mmlab fuzz --inject-bug %s%s%s\n",
-			       i ? "\n" : "", name, breaks, history, name, fuzz[0] ? " " : "", fuzz);
+			printf("%s%s\n  breaks:  %s\n  echoes:  %s\n  exposed: %s\n", i ? "\n" : "", name, breaks,
+			       history, cmd);
 		}
+	}
+	if (json) {
+		json_end(&j);
+		json_end(&j);
 	}
 	return 0;
 }

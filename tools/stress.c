@@ -3,7 +3,7 @@
  * scheduler over many seeds (src/oracle/stress.c has the stories).
  *
  *   mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct]
- *                [--depth D] [--inject-bug B] [--trace N] [--list] [--quiet]
+ *                [--depth D] [--inject-bug B] [--trace N] [--list] [--quiet] [--json]
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,14 +16,15 @@
 static void stress_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct] [--depth D]\n"
-		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet]\n\n"
+		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet] [--json]\n\n"
 		   "Run threaded stories under the deterministic scheduler, one new machine per seed\n"
 		   "(seeds N to N+K-1; default 1 and 100), each checking its own outcome, the machine's\n"
 		   "reports and its invariants.  The same seed replays the same interleaving; a failure\n"
 		   "prints the command that replays it.  Strategies: random (default), or PCT with depth D\n"
 		   "(default 3).  --inject-bug switches a zoo entry on; --trace N prints the last N\n"
 		   "scheduling points of the first failing seed's run (thread, kind, source location);\n"
-		   "--list names the stories.\n"
+		   "--list names the stories; --json prints one JSON document instead of the text\n"
+		   "(docs/json.md), with no progress line.\n"
 		   "Exit status: 0 every run passed, 1 one failed, 2 bad usage.\n");
 }
 
@@ -39,6 +40,7 @@ int cmd_stress(int argc, char **argv)
 		{ "trace",      required_argument, NULL, 't' },
 		{ "list",       no_argument,       NULL, 'l' },
 		{ "quiet",      no_argument,       NULL, 'q' },
+		{ "json",       no_argument,       NULL, 'j' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -86,6 +88,10 @@ int cmd_stress(int argc, char **argv)
 				printf("%-20s %s\n", stress_story_name(i), stress_story_what(i));
 			return 0;
 		case 'q':
+			o.progress = false;
+			break;
+		case 'j':
+			o.json = true;
 			o.progress = false;
 			break;
 		case 'h':

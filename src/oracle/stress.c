@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/json.h"
 #include "oracle/stress.h"
 #include "oracle/stress_internal.h"
 
@@ -182,10 +183,57 @@ static void progress_bar(const char *story, uint64_t done, uint64_t total, uint6
 	fprintf(stderr, "\r%-20s [%s] %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", story, bar, done, total, nbad);
 }
 
+/* A trace hash as the text prints it: 16 hex digits. */
+static void hash_json(struct json *j, const char *key, uint64_t hash)
+{
+	char hex[17];
+
+	snprintf(hex, sizeof(hex), "%016" PRIx64, hash);
+	json_str(j, key, hex);
+}
+
+/* The story's entry of --json's "stories" (docs/schema/stress.json). */
+static void story_json(struct json *j, const struct stress_opts *o, const char *name, uint64_t nbad, uint64_t bad,
+		       const char *why, const char *replay, uint64_t bad_hash, const char *trace,
+		       uint64_t steps, uint64_t hash)
+{
+	json_object(j, NULL);
+	json_str(j, "name", name);
+	json_uint(j, "seeds", o->seeds);
+	json_uint(j, "failed", nbad);
+	if (nbad) {
+		json_object(j, "first_failure");
+		json_uint(j, "seed", bad);
+		json_str(j, "why", why);
+		json_str(j, "replay", replay);
+		hash_json(j, "trace_hash", bad_hash);
+		json_str(j, "trace", trace);
+		json_end(j);
+	} else {
+		json_null(j, "first_failure");
+	}
+	json_object(j, "last_run");
+	json_uint(j, "seed", o->seed + o->seeds - 1);
+	json_uint(j, "steps", steps);
+	hash_json(j, "trace_hash", hash);
+	json_end(j);
+	json_end(j);
+}
+
+/*
+ * With o->json, the document is written to a buffer and printed whole at
+ * the end, so that a run that stops with status 2 (a set-up failure,
+ * reported on stderr) leaves nothing half-written on o->out.
+ */
 int stress_main(const struct stress_opts *o)
 {
-	int nstories = stress_story_count(), first = 0, last = nstories - 1, failed = 0;
-	char why[512];
+	int nstories = stress_story_count(), first = 0, last = nstories - 1, failed = 0, ret = 2;
+	bool pct = !strcmp(o->strategy, "pct");
+	char why[512], bad_why[512] = "", replay[512];
+	char *doc = NULL;
+	size_t doclen;
+	struct json j;
+	FILE *jf = NULL;
 
 	if (o->story) {
 		for (first = 0; first < nstories && strcmp(story_at(first)->name, o->story); first++)
@@ -196,21 +244,38 @@ int stress_main(const struct stress_opts *o)
 		}
 		last = first;
 	}
+	if (o->json) {
+		jf = open_memstream(&doc, &doclen);
+		if (!jf) {
+			fprintf(stderr, "mmlab stress: %s\n", strerror(errno));
+			return 2;
+		}
+		json_init(&j, jf);
+		json_object(&j, NULL);
+		json_str(&j, "strategy", o->strategy);
+		if (pct)
+			json_uint(&j, "depth", o->depth);
+		else
+			json_null(&j, "depth");
+		json_uint(&j, "seed", o->seed);
+		json_uint(&j, "seeds", o->seeds);
+		json_str(&j, "bug", o->bug);
+		json_array(&j, "stories");
+	}
 	for (int i = first; i <= last; i++) {
 		const struct stress_story *st = story_at(i);
 		struct stress_opts calib = { .strategy = "random" };
-		uint64_t bad = 0, nbad = 0, hash = 0, pct_k = 0, steps = 0;
-		char *trace = NULL;
+		uint64_t bad = 0, nbad = 0, hash = 0, bad_hash = 0, pct_k = 0, steps = 0;
+		char *trace = NULL, *bad_trace = NULL;
 		int r;
 
 		/*
 		 * PCT's k: the steps of the story on seed 0, random and without
 		 * the bug -- the same for every seed, so that one replays alone.
 		 */
-		if (!strcmp(o->strategy, "pct") &&
-		    (r = stress_one(&calib, st, 0, 0, why, sizeof(why), &hash, &pct_k, NULL))) {
+		if (pct && (r = stress_one(&calib, st, 0, 0, why, sizeof(why), &hash, &pct_k, NULL))) {
 			fprintf(stderr, "mmlab stress: %s: the calibration run failed: %s\n", st->name, why);
-			return 2;
+			goto out;
 		}
 		for (uint64_t k = 0; k < o->seeds; k++) {
 			uint64_t seed = o->seed + k;
@@ -219,37 +284,59 @@ int stress_main(const struct stress_opts *o)
 
 			if (r == 2) {
 				fprintf(stderr, "mmlab stress: %s, seed %" PRIu64 ": %s\n", st->name, seed, why);
-				return 2;
+				free(trace);
+				free(bad_trace);
+				goto out;
 			}
 			if (r && !nbad++) {
-				bad = seed;
-				fprintf(o->out, "%s: seed %" PRIu64 " failed: %s\n", st->name, seed, why);
-				fprintf(o->out, "  replay: mmlab stress --story %s --seed %" PRIu64 " --seeds 1 --strategy %s",
-					st->name, seed, o->strategy);
-				if (!strcmp(o->strategy, "pct"))
-					fprintf(o->out, " --depth %u", o->depth);
+				int n = snprintf(replay, sizeof(replay), "mmlab stress --story %s --seed %" PRIu64
+						 " --seeds 1 --strategy %s", st->name, seed, o->strategy);
+
+				if (pct)
+					n += snprintf(replay + n, sizeof(replay) - n, " --depth %u", o->depth);
 				if (o->bug)
-					fprintf(o->out, " --inject-bug %s", o->bug);
-				fprintf(o->out, "   (trace hash %016" PRIx64 ")\n", hash);
-				if (trace)
-					fputs(trace, o->out);
-				free(trace);
+					snprintf(replay + n, sizeof(replay) - n, " --inject-bug %s", o->bug);
+				bad = seed;
+				bad_hash = hash;
+				bad_trace = trace;
 				trace = NULL;
+				snprintf(bad_why, sizeof(bad_why), "%s", why);
+				if (!o->json) {
+					fprintf(o->out, "%s: seed %" PRIu64 " failed: %s\n", st->name, seed, why);
+					fprintf(o->out, "  replay: %s   (trace hash %016" PRIx64 ")\n", replay, hash);
+					if (bad_trace)
+						fputs(bad_trace, o->out);
+				}
 			}
 			if (o->progress && isatty(2))
 				progress_bar(st->name, k + 1, o->seeds, nbad);
 		}
 		if (o->progress && isatty(2))
 			fputc('\n', stderr);
-		fprintf(o->out, "%s: %" PRIu64 " seeds from %" PRIu64 " (%s%s%.0u), %" PRIu64 " failed", st->name,
-			o->seeds, o->seed, o->strategy, strcmp(o->strategy, "pct") ? "" : " depth ",
-			strcmp(o->strategy, "pct") ? 0 : o->depth, nbad);
-		if (nbad)
-			fprintf(o->out, ", the first at seed %" PRIu64, bad);
-		if (o->seeds == 1)
-			fprintf(o->out, ", %" PRIu64 " steps, trace hash %016" PRIx64, steps, hash);
-		fputc('\n', o->out);
+		if (o->json) {
+			story_json(&j, o, st->name, nbad, bad, bad_why, replay, bad_hash, bad_trace, steps, hash);
+		} else {
+			fprintf(o->out, "%s: %" PRIu64 " seeds from %" PRIu64 " (%s%s%.0u), %" PRIu64 " failed",
+				st->name, o->seeds, o->seed, o->strategy, pct ? " depth " : "", pct ? o->depth : 0,
+				nbad);
+			if (nbad)
+				fprintf(o->out, ", the first at seed %" PRIu64, bad);
+			if (o->seeds == 1)
+				fprintf(o->out, ", %" PRIu64 " steps, trace hash %016" PRIx64, steps, hash);
+			fputc('\n', o->out);
+		}
+		free(bad_trace);
 		failed += nbad > 0;
 	}
-	return failed ? 1 : 0;
+	ret = failed ? 1 : 0;
+out:
+	if (jf) {
+		json_end(&j);
+		json_end(&j);
+		fclose(jf);
+		if (ret != 2)
+			fwrite(doc, 1, doclen, o->out);
+		free(doc);
+	}
+	return ret;
 }

@@ -18,13 +18,17 @@ struct stress_opts {
 	const char *bug;	/* a zoo entry to switch on; NULL: none */
 	unsigned trace;		/* steps of the first failing run to print; 0: none */
 	bool progress;		/* a progress line on stderr */
+	bool json;		/* one JSON document on out (docs/json.md), not the text */
 	FILE *out;
 };
 
 int stress_story_count(void);
 const char *stress_story_name(int i);
 const char *stress_story_what(int i);
-/* 0 every run passed, 1 one failed (reported on o->out, with the command that replays it), 2 bad input. */
+/*
+ * 0 every run passed, 1 one failed (reported on o->out, with the command
+ * that replays it), 2 bad input (on stderr; nothing on o->out under json).
+ */
 int stress_main(const struct stress_opts *o);
 
 #endif /* MML_ORACLE_STRESS_H */

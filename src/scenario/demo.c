@@ -94,14 +94,21 @@ static const struct {
 	{ "demo:cow", cow_story },
 };
 
+const char *scn_demo_text(unsigned i, const char **name)
+{
+	if (i >= sizeof(demos) / sizeof(demos[0]))
+		return NULL;
+	*name = demos[i].name;
+	return demos[i].text;
+}
+
 int scn_run_demo(const struct scn_opts *o)
 {
+	const char *name, *text;
 	int worst = SCN_PASS;
-	unsigned i;
 
-	for (i = 0; i < sizeof(demos) / sizeof(demos[0]); i++) {
-		int status = scn_run_string(demos[i].name, demos[i].text,
-					    strlen(demos[i].text), o);
+	for (unsigned i = 0; (text = scn_demo_text(i, &name)); i++) {
+		int status = scn_run_string(name, text, strlen(text), o);
 
 		if (status > worst)
 			worst = status;

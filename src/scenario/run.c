@@ -19,6 +19,17 @@
 
 #include "scenario/command.h"
 
+/* The first failure of a run, for a caller that reports it itself (mmlab run --json). */
+static void note_failure(struct scn_runner *r, const char *fmt, va_list ap)
+{
+	struct scn_stats *st = r->o ? r->o->stats : NULL;
+
+	if (!st || st->failure[0])
+		return;
+	st->fail_line = r->op ? r->op->line : 0;
+	vsnprintf(st->failure, sizeof(st->failure), fmt, ap);
+}
+
 /* "file:line: " and the message: a failed expectation. */
 int scn_fail(struct scn_runner *r, const char *fmt, ...)
 {
@@ -29,6 +40,9 @@ int scn_fail(struct scn_runner *r, const char *fmt, ...)
 	vfprintf(r->err, fmt, ap);
 	va_end(ap);
 	fputc('\n', r->err);
+	va_start(ap, fmt);
+	note_failure(r, fmt, ap);
+	va_end(ap);
 	return SCN_FAIL;
 }
 
@@ -41,6 +55,9 @@ int scn_bad(struct scn_runner *r, unsigned col, const char *fmt, ...)
 	vfprintf(r->err, fmt, ap);
 	va_end(ap);
 	fputc('\n', r->err);
+	va_start(ap, fmt);
+	note_failure(r, fmt, ap);
+	va_end(ap);
 	return SCN_BAD;
 }
 

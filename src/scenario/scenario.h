@@ -91,6 +91,14 @@ struct scn_stats {
 	int free_ret;		/* mml_machine_free(): 0, or -EBUSY after leaks */
 	long injected;		/* failures injected (mml_fail_injected) */
 	int statements;		/* statements run */
+	/*
+	 * The first failed expectation or bad input found while running (not
+	 * parsing): its line (0 at the end of the file) and its message, as
+	 * printed on err after "file:line: "; "" if none.  The caller clears
+	 * it before a run.
+	 */
+	unsigned fail_line;
+	char failure[1024];
 };
 
 /* ---- the AST: what the parser hands the interpreter ---- */
@@ -497,5 +505,7 @@ char *scn_read_file(const char *path, size_t *len, FILE *err);
 
 /* demo.c */
 int scn_run_demo(const struct scn_opts *o);
+/* The i-th demo's text and name (NULL past the last): scn_run_demo runs them all. */
+const char *scn_demo_text(unsigned i, const char **name);
 
 #endif /* MMLAB_SCENARIO_H */
