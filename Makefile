@@ -15,9 +15,11 @@
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
-#   make fuzz-targets  build/fuzz/fuzz_scenario, build/fuzz/fuzz_ops (clang
+#   make fuzz-targets  build/fuzz/fuzz_scenario, build/fuzz/fuzz_ops, their seed
+#                 corpora and dictionary, by scripts/oss-fuzz-build.sh (clang
 #                 -fsanitize=fuzzer,address,undefined; docs/testing.md)
-#   make fuzz-smoke    build them, run each briefly on a copy of its corpus
+#   make fuzz-smoke    build them the same way into a temporary $OUT, run
+#                 each briefly on its unzipped seed corpus
 #
 # Variants are built in their own directories by re-invoking make with
 # VARIANT=plain|asan|tsan.
@@ -244,36 +246,22 @@ variant-test-scenarios: $(BUILD)/mmlab
 variant-test-bench: $(BUILD)/mmlab
 	@sh tests/bench.sh $(BUILD)/mmlab "$(VARIANT)"
 
-# libFuzzer targets.  The library is compiled again with the same flags
-# as the targets (coverage for the fuzzer, ASan+UBSan), into an archive of
-# its own so that a target pulls in only what it uses.  The default RCU
-# (liburcu-bp) as in the plain and ASan builds; only TSan needs the rwlock.
+# libFuzzer targets, built by the script OSS-Fuzz and ClusterFuzzLite run
+# (scripts/oss-fuzz-build.sh), with the variables they set: clang, the
+# library instrumented for coverage under ASan+UBSan, libFuzzer as the
+# engine.  Its objects are kept in build/fuzz/work between runs.
+# fuzz-smoke (fuzz/smoke.sh) builds into a fresh $OUT, as OSS-Fuzz does,
+# and runs each target from there with its seed corpus and dictionary.
 FUZZ_DIR    := build/fuzz
-FUZZ_CC     := clang
-FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS := $(CSTD) -O1 -g -fno-omit-frame-pointer $(WARN) $(INCS) $(FUZZ_SAN) \
-               -fsanitize=fuzzer-no-link -pthread
-FUZZ_OBJS   := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
-FUZZ_SRCS   := $(sort $(wildcard fuzz/*.c))
-FUZZ_BINS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_ENV    := CC=clang LIB_FUZZING_ENGINE=-fsanitize=fuzzer WORK=$(FUZZ_DIR)/work \
+               CFLAGS="-O1 -g -fno-omit-frame-pointer $(WARN) -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 
 fuzz-targets: deps
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(FUZZ_ENV) OUT=$(FUZZ_DIR) sh scripts/oss-fuzz-build.sh
 
-$(FUZZ_DIR)/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(call quiet,CC,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
-
-$(FUZZ_DIR)/libmmlab.a: $(FUZZ_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(FUZZ_DIR)/libmmlab.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libmmlab.a -lurcu-bp -pthread
-
-fuzz-smoke: fuzz-targets
-	@sh fuzz/smoke.sh $(FUZZ_DIR) $(FUZZ_BINS)
+fuzz-smoke: deps
+	@$(FUZZ_ENV) sh fuzz/smoke.sh $(FUZZ_DIR)
 
 # What the host kernel does where mmlab deviates from Linux on purpose
 # (docs/deviations.md): printed, not judged, since it is the host's.

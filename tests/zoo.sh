@@ -30,6 +30,10 @@
 # the bugs, nor under reclaim, nor when the OOM killer takes processes
 # away, nor when devices mirror the processes.
 #
+# Last, `mmlab fuzz --seeds A-B` (a campaign's range): its seeds' lines,
+# its final line and the merge of split runs' lines agree, and bad ranges
+# are refused.
+#
 # One line per check (with the output of a failure), then "N passed, M
 # failed"; each check counts in $MMLAB_SUMMARY.  Exit non-zero on any
 # failure.  ZOO_SEEDS and ZOO_OPS override the seeds and the op count.
@@ -244,6 +248,55 @@ for s in $runs $(for s in $seeds; do echo "$s-oom"; done); do
 			fail "$what" "$tmp/$tag.log"
 		fi
 	done
+done
+
+# `mmlab fuzz --seeds A-B`: each seed's line as `--seed S` prints it, the
+# seeds that diverge those that diverge alone, a final line equal to the
+# merge of the lines of the same seeds split across runs (the one-liner of
+# docs/testing.md, "Splitting a campaign"), and bad ranges refused.
+merge() {
+	grep -h '^seed [0-9]*: ' "$@" | sort -n -k2 | awk '{ n++; ops += $3; if (!/no divergence$/) bad = bad (d++ ? " " : ": ") $2 + 0 } END { printf "%d seeds, %d operations, %d diverged%s\n", n, ops, d, bad }'
+}
+seeds_log=$tmp/seeds
+what="fuzz --seeds 1-3 --ops 300: a line per seed, the split runs' lines merge to its last"
+"$mmlab" fuzz --seeds 1-3 --ops 300 >"$seeds_log" 2>&1
+rc=$?
+"$mmlab" fuzz --seeds 1-1 --ops 300 >"$seeds_log.a" 2>&1 &&
+	"$mmlab" fuzz --seeds 2-3 --ops 300 >"$seeds_log.b" 2>&1 &&
+	merge "$seeds_log.b" "$seeds_log.a" >"$seeds_log.merged"
+if [ "$rc" -eq 0 ] && [ "$(grep -o '^seed [0-9]*:' "$seeds_log" | tr '\n' ' ')" = "seed 1: seed 2: seed 3: " ] &&
+   [ "$(tail -n 1 "$seeds_log")" = "3 seeds, 900 operations, 0 diverged" ] &&
+   [ "$(cat "$seeds_log.merged")" = "3 seeds, 900 operations, 0 diverged" ]; then
+	pass "$what"
+else
+	cat "$seeds_log.merged" >>"$seeds_log" 2>/dev/null
+	fail "$what (exit $rc)" "$seeds_log"
+fi
+seeds_bug=cow-reuse-mapcount
+want=""
+for s in 1 2 3 4; do
+	"$mmlab" fuzz --inject-bug $seeds_bug --seed $s --ops 3000 --shrink-time 1 >/dev/null 2>&1
+	[ $? -eq 1 ] && want="$want${want:+ }$s"
+done
+what="fuzz --seeds 1-4 --inject-bug $seeds_bug: the seeds that diverge alone ($want)"
+"$mmlab" fuzz --inject-bug $seeds_bug --seeds 1-4 --ops 3000 --shrink-time 1 >"$seeds_log" 2>&1
+rc=$?
+if [ -n "$want" ] && [ "$rc" -eq 1 ] && tail -n 1 "$seeds_log" | grep -q "^4 seeds, [0-9]* operations, [0-9]* diverged: $want\$" &&
+   [ "$(tail -n 1 "$seeds_log")" = "$(merge "$seeds_log")" ]; then
+	pass "$what"
+else
+	fail "$what (exit $rc)" "$seeds_log"
+fi
+for args in "--seeds 3-1" "--seeds x" "--seeds 1-" "--seeds -1-2" "--seeds 1-2-3" "--seeds 0x1-2" \
+	    "--seeds 1-99999999999999999999" "--seed 1 --seeds 1-2" "--seeds 1-2 --out $tmp/f.scn"; do
+	# shellcheck disable=SC2086
+	"$mmlab" fuzz $args --ops 10 >"$seeds_log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 2 ] && grep -q '^mmlab fuzz: ' "$seeds_log" && ! grep -q '^seed ' "$seeds_log"; then
+		pass "fuzz $args: refused (exit 2)"
+	else
+		fail "fuzz $args: refused (exit $rc, expected 2 and a message)" "$seeds_log"
+	fi
 done
 
 echo "$passed passed, $failed failed"

@@ -8,6 +8,7 @@
  * options with getopt_long.  Exit status: 0 success, 1 a failed
  * expectation, 2 bad usage or bad input.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -396,9 +397,9 @@ static int cmd_conform(int argc, char **argv)
 
 static void fuzz_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab fuzz [--seed N] [--ops N] [--time S] [--procs N] [--ram BYTES]\n"
-		   "                  [--swap BYTES] [--oom] [--kswapd] [--devices] [--files]\n"
-		   "                  [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
+	fprintf(f, "usage: mmlab fuzz [--seed N | --seeds A-B] [--ops N] [--time S] [--procs N]\n"
+		   "                  [--ram BYTES] [--swap BYTES] [--oom] [--kswapd] [--devices]\n"
+		   "                  [--files] [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
 		   "                  [--commit] [--refs] [--ksm] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -409,6 +410,9 @@ static void fuzz_usage(FILE *f)
 		   "On the first divergence, print it and a shrunk scenario that still\n"
 		   "fails under 'mmlab run'.  Same seed and version, same run.\n\n"
 		   "  -s, --seed N           the run's seed (default 1)\n"
+		   "      --seeds A-B        seeds A to B, one run after another, each as\n"
+		   "                         --seed would run it, then one line: seeds, operations,\n"
+		   "                         divergences and their seeds (not with --out)\n"
 		   "  -n, --ops N            operations to run (default 10000)\n"
 		   "  -t, --time S           stop after S seconds (default: no limit)\n"
 		   "      --shrink-time S    shrink a divergence for at most S seconds\n"
@@ -477,6 +481,26 @@ static void fuzz_usage(FILE *f)
 
 static int fuzz_main(int argc, char **argv, bool recorded);
 
+/* --seeds A-B: decimal, A <= B; 0, or -1 after one message. */
+static int opt_seed_range(const char *s, uint64_t *first, uint64_t *last)
+{
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		goto bad;
+	*first = strtoull(s, &end, 10);
+	if (errno || *end != '-' || !isdigit((unsigned char)end[1]))
+		goto bad;
+	*last = strtoull(end + 1, &end, 10);
+	if (errno || *end || *first > *last)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "mmlab fuzz: --seeds: expected A-B, seeds A to B with A <= B (1-100), got '%s'\n", s);
+	return -1;
+}
+
 /*
  * `--inject-bug NAME` with no option saying what machine or operations
  * to run: those its zoo entry records as exposing it (mmlab bugs
@@ -522,6 +546,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 {
 	static const struct option longopts[] = {
 		{ "seed",        required_argument, NULL, 's' },
+		{ "seeds",       required_argument, NULL, 'k' },
 		{ "ops",         required_argument, NULL, 'n' },
 		{ "time",        required_argument, NULL, 't' },
 		{ "shrink-time", required_argument, NULL, 'H' },
@@ -553,6 +578,8 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	};
 	struct fuzz_opts o = { .seed = 1, .out = stdout };
 	bool machine_given = false;	/* an option saying what machine, or what operations */
+	bool seed_given = false, seeds_given = false;
+	uint64_t first = 0, last = 0;
 	int bug = -1;
 	uint64_t v;
 	char *end;
@@ -563,6 +590,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 's':
 			if (opt_uint("fuzz", "seed", optarg, UINT64_MAX, &o.seed))
 				return 2;
+			seed_given = true;
+			break;
+		case 'k':
+			if (opt_seed_range(optarg, &first, &last))
+				return 2;
+			seeds_given = true;
 			break;
 		case 'n':
 			if (opt_range("fuzz", "ops", optarg, 1, LONG_MAX, &v))
@@ -723,6 +756,15 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		fprintf(stderr, "mmlab fuzz: --fail-repeat counts failures after --fail-at's; give --fail-at too\n");
 		return 2;
 	}
+	if (seeds_given && seed_given) {
+		fprintf(stderr, "mmlab fuzz: --seed and --seeds: pick one\n");
+		return 2;
+	}
+	if (seeds_given && o.scenario_out) {
+		fprintf(stderr, "mmlab fuzz: --out names one file and --seeds may find many divergences: "
+			"each one's scenario is in the output\n");
+		return 2;
+	}
 	if (o.scenario_out && opt_out_file("fuzz", "out", o.scenario_out))
 		return 2;
 	/* The model follows userfaultfd through these not yet (fuzz_uffd.c). */
@@ -734,7 +776,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
 		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
 	o.progress = isatty(STDOUT_FILENO);
-	return fuzz_run(&o);
+	return seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
 }
 
 static void bugs_usage(FILE *f)

@@ -364,7 +364,8 @@ static void progress(const struct fuzz_opts *o, long done, double t0)
 	fflush(stdout);
 }
 
-int fuzz_run(const struct fuzz_opts *in)
+/* One seed's run; *done: the operations it ran. */
+static int fuzz_one(const struct fuzz_opts *in, long *done)
 {
 	struct fuzz_opts o = *in;
 	struct chooser c = { .s = in->seed };
@@ -413,6 +414,7 @@ int fuzz_run(const struct fuzz_opts *in)
 			break;
 	}
 	n = (size_t)r.done;
+	*done = r.done;
 	fuzz_run_finish(&r);		/* the end-of-run check may still find something */
 	dt = fuzz_now() - t0;
 	if (o.progress)
@@ -457,6 +459,64 @@ int fuzz_run(const struct fuzz_opts *in)
 		ret = 1;
 	}
 	free(ops);
+	return ret;
+}
+
+int fuzz_run(const struct fuzz_opts *o)
+{
+	long done;
+
+	return fuzz_one(o, &done);
+}
+
+/*
+ * The final line has what the seeds' own lines have, in the form the
+ * merge of docs/testing.md ("Splitting a campaign") prints for the lines
+ * of many runs, so that a campaign split any way sums up the same.
+ */
+int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
+{
+	struct fuzz_opts o = *in;
+	FILE *out = in->out ? in->out : stdout;
+	uint64_t runs = 0, ops = 0, *bad = NULL;
+	size_t nbad = 0, cap = 0;
+	int ret = 0;
+
+	for (o.seed = first;; o.seed++) {
+		long done = 0;
+		int r = fuzz_one(&o, &done);
+
+		if (r == 2) {
+			ret = 2;
+			goto out;
+		}
+		runs++;
+		ops += (uint64_t)done;
+		if (r == 1) {
+			if (nbad == cap) {
+				uint64_t *nb = realloc(bad, (cap = cap * 2 + 16) * sizeof(*bad));
+
+				if (!nb) {
+					fprintf(stderr, "mmlab fuzz: out of memory\n");
+					ret = 2;
+					goto out;
+				}
+				bad = nb;
+			}
+			bad[nbad++] = o.seed;
+			ret = 1;
+		}
+		if (o.seed == last)
+			break;
+	}
+	if (!o.quiet) {
+		fprintf(out, "%" PRIu64 " seeds, %" PRIu64 " operations, %zu diverged", runs, ops, nbad);
+		for (size_t i = 0; i < nbad; i++)
+			fprintf(out, "%s%" PRIu64, i ? " " : ": ", bad[i]);
+		fputc('\n', out);
+	}
+out:
+	free(bad);
 	return ret;
 }
 

@@ -48,6 +48,14 @@ struct fuzz_opts {
 int fuzz_run(const struct fuzz_opts *o);
 
 /*
+ * Seeds first to last (o->seed ignored), each run as fuzz_run's with the
+ * same options, its summary line and any divergence printed as fuzz_run
+ * does; then one line: "N seeds, T operations, D diverged[: S...]".
+ * 0: none diverged; 1: some did; 2: bad options.
+ */
+int fuzz_run_seeds(const struct fuzz_opts *o, uint64_t first, uint64_t last);
+
+/*
  * The operation interpreter for coverage-guided fuzzers: bytes decoded into
  * an operation sequence and run against the model.  Returns 0, or 1 on a
  * divergence (printed to stderr).
