@@ -43,7 +43,7 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 mmlab=$1
-seeds=${ZOO_SEEDS:-1 2 3 4 5 6}
+seeds=${ZOO_SEEDS:-1 2 3 4}
 ops=${ZOO_OPS:-5000}
 stress_seeds=${ZOO_STRESS_SEEDS:-40}
 
