@@ -165,9 +165,16 @@ bool sched_thread_is_scheduled(void)
  */
 static void where_lines(const void *const *addr, unsigned n, char (*out)[WHERE_LEN])
 {
-	Dl_info info[n ? n : 1];
-	bool done[n ? n : 1];
+	Dl_info *info = calloc(n ? n : 1, sizeof(*info));
+	bool *done = calloc(n ? n : 1, sizeof(*done));
 
+	if (!info || !done) {	/* a trace may keep a million steps: not on the stack */
+		for (unsigned i = 0; i < n; i++)
+			snprintf(out[i], WHERE_LEN, "%p", addr[i]);
+		free(info);
+		free(done);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		done[i] = !addr[i] || !dladdr(addr[i], &info[i]) || !info[i].dli_fname;
 		if (!addr[i])
@@ -235,6 +242,8 @@ static void where_lines(const void *const *addr, unsigned n, char (*out)[WHERE_L
 		}
 		pclose(p);
 	}
+	free(info);
+	free(done);
 }
 
 static const char *thread_name(const struct sched *s, int idx, char *buf, size_t len)
