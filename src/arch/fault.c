@@ -24,7 +24,7 @@ static uint64_t hw_walk(struct mml_machine *m, struct mm_struct *mm, uint64_t ad
 	pud_t pud;
 	pmd_t pmd;
 	pte_t *ptep;
-	uint64_t old, new;
+	uint64_t old, new = 0;
 
 	rcu_read_lock();
 	pgd = pgdp_get(pgd_offset(mm, addr));
