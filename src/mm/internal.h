@@ -435,7 +435,12 @@ bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
 /* How hard a THP allocation for vma may try, by the defrag knob (vma_thp_gfp_mask). */
 gfp_t vma_thp_gfp_mask(struct vm_area_struct *vma);
 vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf);
-/* Map a PMD-sized page-cache folio with a pmd (memory.c): 0, VM_FAULT_NOPAGE or VM_FAULT_FALLBACK. */
+/* Shared by memory.c and memory_file.c (file faults). */
+bool pte_range_none(pte_t *pte, int nr);	/* nr ptes from pte are all none */
+vm_fault_t wp_page_reuse(struct vm_fault *vmf);	/* make the pte writable in place; drops the pte lock */
+vm_fault_t wp_page_shared(struct vm_fault *vmf, struct folio *folio);	/* a write to a clean shared page */
+vm_fault_t do_fault(struct vm_fault *vmf);	/* a fault of a file or shmem VMA (none pte) */
+/* Map a PMD-sized page-cache folio with a pmd (memory_file.c): 0, VM_FAULT_NOPAGE or VM_FAULT_FALLBACK. */
 vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio);
 vm_fault_t do_huge_pmd_wp_page(struct vm_fault *vmf);
 void huge_pmd_set_accessed(struct vm_fault *vmf);
