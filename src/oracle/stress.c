@@ -93,6 +93,13 @@ int stress_expect_byte(struct stress_ctx *c, struct mml_task *t, const char *who
 	return 0;
 }
 
+bool stress_pin_still_mapped(struct mml_task *t, uint64_t addr, const struct mml_pin *pin)
+{
+	uint64_t e = 0;
+
+	return !mml_pagemap(t, addr, &e) && (e & MML_PM_PRESENT) && (e & MML_PM_PFRAME_MASK) == mml_pin_pfn(pin, 0);
+}
+
 int stress_sched_run(struct stress_ctx *c, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args)
 {
 	int err = mml_sched_run(c->m, n, tasks, fns, args);

@@ -291,7 +291,6 @@ static void migrate_pinner(struct mml_task *t, void *arg)
 	struct migrate_world *w = arg;
 	struct mml_pin *pin = NULL;
 	uint8_t v = DMA_BYTE;
-	uint64_t e = 0;
 	long n = mml_pin_user_pages(t, BASE + PINNED * PG + 1, 1, MML_FOLL_WRITE | MML_FOLL_LONGTERM | MML_FOLL_FAST,
 				    &pin);
 	int err;
@@ -303,9 +302,8 @@ static void migrate_pinner(struct mml_task *t, void *arg)
 	if ((err = mml_dma_write(pin, 1, &v, 1)))
 		stress_note(&w->v, "DMA: %d", err);
 	mml_sched_yield();
-	if (mml_pagemap(t, BASE + PINNED * PG, &e) || !(e & MML_PM_PRESENT) ||
-	    (e & MML_PM_PFRAME_MASK) != mml_pin_pfn(pin, 0))
-		stress_note(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
+	if (!stress_pin_still_mapped(t, BASE + PINNED * PG, pin))
+		stress_note(&w->v, "the pinned page left the process while pinned");
 	mml_unpin(pin);
 }
 

@@ -50,6 +50,9 @@ void stress_note(struct stress_verdict *v, const char *fmt, ...) __attribute__((
 /* The byte t reads at addr is want; else the story fails (1), saying who read what. */
 int stress_expect_byte(struct stress_ctx *c, struct mml_task *t, const char *who, uint64_t addr, uint8_t want);
 
+/* t still maps the frame pin holds at addr (a maybe-pinned page is neither reclaimed nor migrated away). */
+bool stress_pin_still_mapped(struct mml_task *t, uint64_t addr, const struct mml_pin *pin);
+
 /* Say why the story failed; returns 1, the story's result. */
 int stress_fail(struct stress_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* mml_sched_run; an error fails the story (1), a deadlock parks the machine for good. */

@@ -334,7 +334,6 @@ static void rf_pinner(struct mml_task *t, void *arg)
 	struct reclaim_world *w = arg;
 	struct mml_pin *pin = NULL;
 	uint8_t v = DMA_BYTE;
-	uint64_t e = 0;
 	long n = mml_pin_user_pages(t, BASE + RF_PIN * PG, 1, MML_FOLL_WRITE | MML_FOLL_LONGTERM, &pin);
 	int err;
 
@@ -344,9 +343,8 @@ static void rf_pinner(struct mml_task *t, void *arg)
 	}
 	if ((err = mml_dma_write(pin, 0, &v, 1)) || (err = mml_madvise(t, BASE + RF_PIN * PG, PG, MADV_PAGEOUT)))
 		stress_note(&w->v, "DMA or MADV_PAGEOUT of the pinned page: %d", err);
-	if (mml_pagemap(t, BASE + RF_PIN * PG, &e) || !(e & MML_PM_PRESENT) ||
-	    (e & MML_PM_PFRAME_MASK) != mml_pin_pfn(pin, 0))
-		stress_note(&w->v, "the pinned page left the process while pinned (pagemap %#llx)", (unsigned long long)e);
+	if (!stress_pin_still_mapped(t, BASE + RF_PIN * PG, pin))
+		stress_note(&w->v, "the pinned page left the process while pinned");
 	mml_unpin(pin);
 }
 
