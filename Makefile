@@ -58,7 +58,9 @@ RCU_LIB :=
 endif
 
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
-LDLIBS  += $(RCU_LIB) -luring -pthread
+# Graphviz's library renders the pictures (src/view/render.c)
+GV_LIBS := -lgvc -lcgraph -lcdt
+LDLIBS  += $(RCU_LIB) -luring -pthread $(GV_LIBS)
 
 # The library's version is the header's; the shared library's soname
 # carries its first number, which changes when the ABI breaks.

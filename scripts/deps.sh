@@ -6,6 +6,8 @@ set -e
 need=""
 [ -f /usr/include/x86_64-linux-gnu/urcu-bp.h ] || [ -f /usr/include/urcu-bp.h ] || need="$need liburcu-dev"
 [ -f /usr/include/liburing.h ] || need="$need liburing-dev"
+# Graphviz's library: the pictures (src/view/render.c)
+[ -f /usr/include/graphviz/gvc.h ] || need="$need libgraphviz-dev"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v clang >/dev/null 2>&1 || need="$need clang"
