@@ -12,6 +12,7 @@
 #                 `mmlab bench` smoke test (plain and under ASan+UBSan),
 #                 make install into a staging directory, used from there,
 #                 the --json output validated against docs/schema/,
+#                 the --report page in headless Chromium, the pictures' SVG,
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
@@ -58,7 +59,9 @@ RCU_LIB :=
 endif
 
 CFLAGS  += $(CSTD) $(OPT) $(WARN) $(INCS) $(SANFL) -pthread
-LDLIBS  += $(RCU_LIB) -luring -pthread
+# Graphviz's library renders the pictures (src/view/render.c)
+GV_LIBS := -lgvc -lcgraph -lcdt
+LDLIBS  += $(RCU_LIB) -luring -pthread $(GV_LIBS)
 
 # The library's version is the header's; the shared library's soname
 # carries its first number, which changes when the ABI breaks.
@@ -171,6 +174,7 @@ test: deps check-layers
 	$(call suite,README example,sh tests/readme-example.sh)
 	$(call suite,install,MAKE="$(MAKE)" sh tests/install.sh)
 	$(call suite,json,sh tests/json.sh build/mmlab)
+	$(call suite,report,sh tests/report.sh build/mmlab)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)

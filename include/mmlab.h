@@ -569,6 +569,31 @@ int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */
 int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
 
 /*
+ * Pictures (Graphviz): the state behind the views above, as a graph in
+ * DOT text or rendered by Graphviz's library to SVG or PNG.  The same
+ * state gives the same bytes.  Each returns 0, -EINVAL for a bad format
+ * or range, -EFAULT for an address no VMA holds, -ENOENT when nothing
+ * (no folio, no swap slot) is at the address, -ENOMEM, or -EIO if
+ * Graphviz fails to lay the graph out.  Large states are elided, the
+ * picture saying how much was left out (docs/pictures.md).  SVG and PNG
+ * go through Graphviz's library, which is not thread-safe: render from
+ * one host thread at a time (DOT has no such limit).
+ */
+enum mml_picture_format {
+	MML_PICTURE_DOT,	/* the graph as DOT text, for editing or `dot` */
+	MML_PICTURE_SVG,
+	MML_PICTURE_PNG,
+};
+/* The page-table tree over [addr, addr + len) (len 0: every VMA): tables, entries with their bits, what they map. */
+int  mml_show_pagetable(struct mml_task *t, uint64_t addr, uint64_t len, enum mml_picture_format fmt, FILE *out);
+/* The reverse map of the folio at addr: anon_vma tree or address_space (or KSM stable node), VMAs, entries. */
+int  mml_show_rmap(struct mml_task *t, uint64_t addr, enum mml_picture_format fmt, FILE *out);
+/* The folio at addr (or its swap slot): flags, counts, per-page exclusive bits, swap cache, LRU list. */
+int  mml_show_folio(struct mml_task *t, uint64_t addr, enum mml_picture_format fmt, FILE *out);
+/* The machine: nodes and zones with free pages, processes, their VMAs and threads, swap devices. */
+int  mml_show_machine(struct mml_machine *m, enum mml_picture_format fmt, FILE *out);
+
+/*
  * Fault injection: make resource boundaries fail on a seeded schedule, as
  * Linux's fail_page_alloc / failslab and SQLite's test_malloc do.  Under
  * injection every operation either succeeds or fails cleanly with Linux's

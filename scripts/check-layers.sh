@@ -22,6 +22,8 @@
 #               bit of an entry (_PAGE_*, _PFN_*, _SWP_*) or an x86
 #               protection (PAGE_NONE, PAGE_SHARED*, PAGE_COPY*,
 #               PAGE_READONLY*): those are arch's
+#   src/view    the pictures: read the core (mm/internal.h), never a layer
+#               above it, and never name a bit of an entry, as src/mm
 #   elsewhere   arch/pgtable_types.h is included by src/arch alone
 #   docs        the lock-order tree of docs/ARCHITECTURE.md is the one atop
 #               src/mm/rmap.c, line for line
@@ -61,6 +63,12 @@ rule "src/mm includes a layer above it (ask through mm/hooks.h)" \
 	"$inc(oracle|scenario|native|drivers)/" $(files src/mm)
 rule "src/mm names a bit of an entry (use the accessors of arch/pgtable.h)" \
 	"$bits" $(files src/mm)
+rule "src/view includes a layer above the core" \
+	"$inc(oracle|scenario|native|drivers)/" $(files src/view)
+rule "src/view names a bit of an entry (use the accessors of arch/pgtable.h)" \
+	"$bits" $(files src/view)
+rule "src/mm includes src/view (the pictures are drawn from outside the core)" \
+	"${inc}view/" $(files src/mm)
 rule "arch/pgtable_types.h is private to src/arch" \
 	"${inc}arch/pgtable_types\.h" $(files src include tools tests fuzz | grep -v '^src/arch/')
 

@@ -1,11 +1,17 @@
 #!/bin/sh
 # Install the Debian packages the build needs, only when they are missing.
 # Called by the Makefile; safe to run again.  Needs root (or sudo) only when
-# something is missing.
+# something is missing.  `deps.sh report`: what tests/report.sh needs as
+# well (chromium, for that test alone: it is large).
 set -e
 need=""
+if [ "${1:-}" = report ]; then
+	command -v chromium >/dev/null 2>&1 || need="$need chromium"
+fi
 [ -f /usr/include/x86_64-linux-gnu/urcu-bp.h ] || [ -f /usr/include/urcu-bp.h ] || need="$need liburcu-dev"
 [ -f /usr/include/liburing.h ] || need="$need liburing-dev"
+# Graphviz's library: the pictures (src/view/render.c)
+[ -f /usr/include/graphviz/gvc.h ] || need="$need libgraphviz-dev"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v clang >/dev/null 2>&1 || need="$need clang"

@@ -56,13 +56,14 @@ lib=$work/libmmlab-fuzz.a
 rm -f "$lib"
 ar rcs "$lib" "$work"/obj/src/*/*.o
 
-# The default RCU, liburcu-bp, as the plain and ASan builds link it.
+# The default RCU, liburcu-bp, as the plain and ASan builds link it;
+# Graphviz's libraries for the pictures a scenario's show statement draws.
 for c in fuzz/fuzz_*.c; do
 	name=$(basename "$c" .c)
 	corpus=fuzz/corpus/${name#fuzz_}
 	echo "oss-fuzz-build: $OUT/$name"
 	# shellcheck disable=SC2086
-	$CC $CFLAGS "$work/obj/fuzz/$name.o" -o "$OUT/$name" $LIB_FUZZING_ENGINE "$lib" -lurcu-bp -pthread
+	$CC $CFLAGS "$work/obj/fuzz/$name.o" -o "$OUT/$name" $LIB_FUZZING_ENGINE "$lib" -lurcu-bp -lgvc -lcgraph -lcdt -pthread
 	rm -f "$OUT/${name}_seed_corpus.zip" "$OUT/$name.dict"
 	if [ -d "$corpus" ]; then
 		if command -v zip >/dev/null 2>&1; then

@@ -7,6 +7,9 @@
 #   *.scn       exit 0
 # One line per file (PASS/FAIL name), the output of each failure, then
 # "N passed, M failed"; the exit status is non-zero if any failed.
+# Graphviz's own leaks (tests/lsan.supp), not the pictures' code
+LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 
 if [ $# -lt 2 ]; then
 	echo "usage: $0 MMLAB VARIANT FILE..." >&2

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "mmlab.h"
+
 /* A command, or a bench of `mmlab bench`: argv[0] is its name when it runs. */
 struct cli_command {
 	const char *name;
@@ -31,6 +33,15 @@ int opt_uint(const char *cmd, const char *opt, const char *s, uint64_t max, uint
 int opt_range(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int opt_out_file(const char *cmd, const char *opt, const char *path);
 int opt_size(const char *cmd, const char *opt, const char *s, uint64_t *out);
+
+/* show.c: `mmlab show [OPTIONS] [SCENARIO] PICTURE`, and run's pictures and --report */
+struct scn_opts;
+int cmd_show(int argc, char **argv);
+int opt_picture_format(const char *cmd, const char *s, enum mml_picture_format *fmt);
+int opt_dir(const char *cmd, const char *opt, const char *path);
+/* --report FILE: the page opened into o->report, and closed: 0, or -1 after a message */
+int report_open(const char *path, struct scn_opts *o);
+int report_close(const char *path, struct scn_opts *o);
 
 /* stress.c: `mmlab stress [OPTIONS]` */
 int cmd_stress(int argc, char **argv);

@@ -37,6 +37,7 @@ static const struct cli_command commands[] = {
 	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
 	{ "stress", cmd_stress, "threaded stories under the deterministic scheduler, over many seeds" },
 	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
+	{ "show", cmd_show, "run a scenario, then draw a picture of its state (Graphviz)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -133,7 +134,8 @@ static void usage(FILE *f)
 static void run_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
-		   "                 [--fail-rate PPM [--fail-seed N]]\n"
+		   "                 [--fail-rate PPM [--fail-seed N]] [--report FILE.html]\n"
+		   "                 [--show-dir DIR [--show-format svg|png|dot]]\n"
 		   "                 [--seed N] [--strategy random|pct [--depth D]] [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
@@ -156,7 +158,15 @@ static void run_usage(FILE *f)
 		   "                         file's result, statements run, first failure\n"
 		   "                         and output (docs/json.md); messages still go\n"
 		   "                         to standard error\n"
+		   "      --report FILE      one HTML page of the run: each statement with its\n"
+		   "                         output and verdict, its pictures inline, the\n"
+		   "                         vmstat counters it changed (self-contained)\n"
+		   "      --show-dir DIR     each show pagetable|rmap|folio|machine statement\n"
+		   "                         draws a file there: SCENARIO-LINE-KIND.svg\n"
+		   "      --show-format F    those files' format: svg (default), png or dot\n"
 		   "  -h, --help             this text\n\n"
+		   "Without --show-dir or --report, a picture statement prints one line\n"
+		   "saying how many nodes and edges its picture has.\n\n"
 		   "Under --fail-rate, operations may fail with ENOMEM, so expectations\n"
 		   "written for a healthy machine may fail (exit 1): it is for robustness\n"
 		   "runs, where what counts is that nothing crashes, leaks or breaks an\n"
@@ -245,10 +255,16 @@ static int cmd_run(int argc, char **argv)
 		{ "strategy",   required_argument, NULL, 'y' },
 		{ "depth",      required_argument, NULL, 'd' },
 		{ "json",       no_argument,       NULL, 'j' },
+		{ "report",     required_argument, NULL, 'R' },
+		{ "show-dir",   required_argument, NULL, 'D' },
+		{ "show-format", required_argument, NULL, 'P' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3 };
+	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3,
+			      .show_format = MML_PICTURE_SVG };
+	const char *report = NULL;
+	bool format_given = false;
 	bool depth_given = false, json = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
@@ -305,6 +321,19 @@ static int cmd_run(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'R':
+			if (opt_out_file("run", "report", optarg) < 0)
+				goto bad;
+			report = optarg;
+			break;
+		case 'D':
+			o.show_dir = optarg;
+			break;
+		case 'P':
+			if (opt_picture_format("run", optarg, &o.show_format) < 0)
+				goto bad;
+			format_given = true;
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(bugs);
@@ -322,6 +351,14 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
 	}
+	if (format_given && !o.show_dir) {
+		fprintf(stderr, "mmlab run: --show-format is --show-dir's; give --show-dir too\n");
+		goto bad;
+	}
+	if (o.show_dir && opt_dir("run", "show-dir", o.show_dir) < 0)
+		goto bad;
+	if (report && report_open(report, &o) < 0)
+		goto bad;
 	if (json) {
 		worst = run_json(&o, argv + optind, argc - optind);
 	} else if (optind == argc) {
@@ -334,6 +371,8 @@ static int cmd_run(int argc, char **argv)
 				worst = status;
 		}
 	}
+	if (report && report_close(report, &o) < 0 && worst < 2)
+		worst = 2;
 	free(bugs);
 	return worst;
 bad:

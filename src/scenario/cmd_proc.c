@@ -510,14 +510,20 @@ static char *join_rest(struct scn_parser *p, size_t *len)
 /*
  * show maps|smaps A [ADDR] | show pagemap A ADDR [LEN]
  * show vmstat|meminfo [NAME...] | show sched
+ * show pagetable A [ADDR LEN] | show rmap|folio A ADDR | show machine (cmd_show.c)
  */
+#define SHOW_VIEWS "maps, smaps, pagemap, vmstat, meminfo, sched, pagetable, rmap, folio, machine"
 static int st_show(struct scn_parser *p, struct scn_op *op)
 {
-	struct scn_tok *t = scn_need_word(p, "view (maps, smaps, pagemap, vmstat, meminfo, sched)");
+	struct scn_tok *t = scn_need_word(p, "view (" SHOW_VIEWS ")");
 	size_t n;
+	int ret;
 
 	if (!t)
 		return -1;
+	ret = scn_st_picture(p, op, t);
+	if (ret <= 0)
+		return ret;
 	if (scn_tok_is(t, "maps") || scn_tok_is(t, "smaps")) {
 		op->arg = scn_tok_is(t, "maps") ? SCN_SHOW_MAPS : SCN_SHOW_SMAPS;
 		if (scn_parse_task(p, &op->task) < 0)
@@ -561,8 +567,7 @@ static int st_show(struct scn_parser *p, struct scn_op *op)
 		op->arg = SCN_SHOW_SCHED;
 		return scn_end_of_line(p);
 	}
-	return scn_perr(p, t->col, "unknown view " TOKF
-			" (maps, smaps, pagemap, vmstat, meminfo, sched)", TOKA(t));
+	return scn_perr(p, t->col, "unknown view " TOKF " (" SHOW_VIEWS ")", TOKA(t));
 }
 
 /* maps or smaps, whole or only the VMA that holds an address. */
@@ -644,6 +649,8 @@ static int run_show(struct scn_runner *r, const struct scn_op *op)
 
 	if (ret)
 		return ret;
+	if (scn_show_is_picture(op->arg))
+		return scn_run_picture(r, op);
 	switch (op->arg) {
 	case SCN_SHOW_MAPS:
 	case SCN_SHOW_SMAPS:
@@ -672,6 +679,10 @@ static void pr_show(const struct scn_printer *pr, const struct scn_op *op)
 		[SCN_SHOW_MEMINFO] = "meminfo", [SCN_SHOW_PAGEMAP] = "pagemap", [SCN_SHOW_SCHED] = "sched",
 	};
 
+	if (scn_show_is_picture(op->arg)) {
+		scn_pr_picture(pr, op);
+		return;
+	}
 	fprintf(pr->f, "show %s", views[op->arg]);
 	if (op->arg == SCN_SHOW_SCHED)
 		return;

@@ -219,6 +219,12 @@ struct scn_runner {
 	bool parked;
 };
 
+/* cmd_show.c: the picture views of "show"; scn_st_picture returns 1 when t names none */
+bool scn_show_is_picture(long what);
+int scn_st_picture(struct scn_parser *p, struct scn_op *op, const struct scn_tok *t);
+int scn_run_picture(struct scn_runner *r, const struct scn_op *op);
+void scn_pr_picture(const struct scn_printer *pr, const struct scn_op *op);
+
 /* cmd_threads.c: "show sched", the scheduler's seed and trace hash so far */
 int scn_show_sched(struct scn_runner *r);
 /* cmd_threads.c: after a threads block, its seed, strategy and trace hash, and the command that replays it */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "scenario/command.h"
+#include "scenario/report.h"
 
 /* The first failure of a run, for a caller that reports it itself (mmlab run --json). */
 static void note_failure(struct scn_runner *r, const char *fmt, va_list ap)
@@ -545,6 +546,20 @@ static bool wants_reports(const struct scn_script *s, const struct scn_op *op)
 	return op->kind == SCN_OP_CHECK && scn_result_ok(&op->expect, EUCLEAN);
 }
 
+/* The statement's row of the --report page, with the value it named ("p = 0x..."), if any. */
+static void report_step(struct scn_runner *r, struct scn_report *rep, int status)
+{
+	const struct scn_op *op = r->op;
+	char value[96];
+	bool named = status == SCN_PASS && op->def >= 0 &&
+		     (r->s->syms[op->def].kind == SCN_SYM_ADDR || r->s->syms[op->def].kind == SCN_SYM_FRAME);
+
+	if (named)
+		snprintf(value, sizeof(value), "%s = 0x%llx", r->s->syms[op->def].name,
+			 (unsigned long long)r->vals[op->def].v);
+	scn_report_step(rep, r->m, op, status, named ? value : NULL);
+}
+
 int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 {
 	static const struct scn_limits no_limits;
@@ -558,7 +573,8 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 		.o = o,
 		.limits = o && o->limits ? o->limits : &no_limits,
 	};
-	int i, nops = s->nops, status;
+	int i, nops = s->nops, status, not_run = 0;
+	struct scn_report *rep = NULL;
 	long reports, now;
 
 	/* at most one task per statement: that bounds the live list */
@@ -570,6 +586,9 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 		status = SCN_BAD;
 		goto out;
 	}
+	/* out of memory, the run goes on without its section of the page */
+	if (o && o->report && !scn_report_begin(o->report, s->name, &r.out, &r.err))
+		rep = o->report;
 	status = machine_start(&r, s->nops && s->ops[0].kind == SCN_OP_MACHINE ?
 				   &s->ops[0] : NULL);
 	if (status)
@@ -589,6 +608,8 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 		if (r.verbose)
 			fprintf(r.out, "%s:%u: %s\n", s->name, r.op->line, r.op->text);
 		fflush(r.out);
+		if (rep)
+			scn_report_before(rep, r.m);
 		status = step(&r, r.op);
 		fflush(r.out);
 		/*
@@ -603,11 +624,17 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 		reports = now;
 		if (status == SCN_FAIL && r.op->kind == SCN_OP_THREADS)
 			scn_threads_replay(&r, r.op, "the threads block ran with");
+		if (rep)
+			report_step(&r, rep, status);
 	}
 	if (o && o->stats)
 		o->stats->statements = i;
+	for (; i < s->nops; i++)
+		not_run += s->ops[i].thread < 0;
 	status = machine_stop(&r, status);
 out:
+	if (rep)
+		scn_report_end(rep, &r.out, &r.err, status, not_run);
 	free(r.vals);
 	free(r.marks);
 	free(r.live);

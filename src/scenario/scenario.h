@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mmlab.h"
+
 struct mml_config;
 struct mml_machine;
 
@@ -48,6 +50,8 @@ struct scn_limits {
 	 */
 	bool no_threads;
 };
+
+struct scn_report;	/* report.c: the HTML page of --report */
 
 struct scn_opts {
 	bool verbose;		/* trace each statement before running it */
@@ -79,6 +83,18 @@ struct scn_opts {
 	unsigned sched_depth;
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
+	/*
+	 * Pictures (show pagetable|rmap|folio|machine): with show_dir, one
+	 * file each there, SCENARIO-LINE-KIND.EXT, in show_format; into the
+	 * report's page too with report (report.c); otherwise a line that
+	 * says what the picture holds.
+	 */
+	const char *show_dir;
+	enum mml_picture_format show_format;
+	struct scn_report *report;
+	/* `mmlab show`: the picture of the statement on picture_line, in show_format, to picture_out */
+	FILE *picture_out;
+	unsigned picture_line;
 };
 
 /*
@@ -281,7 +297,9 @@ enum scn_cmp { SCN_EQ, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
 enum scn_stat_src { SCN_VMSTAT, SCN_MEMINFO };
 
 enum scn_show_what { SCN_SHOW_MAPS, SCN_SHOW_SMAPS, SCN_SHOW_VMSTAT,
-		     SCN_SHOW_MEMINFO, SCN_SHOW_PAGEMAP, SCN_SHOW_SCHED };
+		     SCN_SHOW_MEMINFO, SCN_SHOW_PAGEMAP, SCN_SHOW_SCHED,
+		     /* pictures (cmd_show.c) */
+		     SCN_SHOW_PAGETABLE, SCN_SHOW_RMAP, SCN_SHOW_FOLIO, SCN_SHOW_MACHINE };
 
 /* A threads block's strategy: the default (random), or as written. */
 enum scn_sched_strategy { SCN_SCHED_DEFAULT, SCN_SCHED_RANDOM, SCN_SCHED_PCT };
