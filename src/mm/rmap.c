@@ -989,6 +989,7 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma, 
 		if (pte_uffd_wp(pteval))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
+		trace_set_migration_pte(m, pvmw.address, pte_val(swp_pte), (int)folio_order(folio));
 		folio_remove_rmap_pte(folio, subpage, vma);
 		folio_put(m, folio);
 	}

@@ -79,6 +79,8 @@ struct scn_opts {
 	unsigned sched_depth;
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
+	const char *trace;	/* trace events every machine emits (mml_trace_enable), or NULL */
+	FILE *trace_out;	/* where their lines go; NULL = out */
 };
 
 /*
