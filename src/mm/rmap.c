@@ -39,7 +39,8 @@
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range), -> pmd lock -> pte lock (retract_page_tables, no mmap_lock)
  *   pte lock -> pte lock (two tables of one mm under its mmap_lock for write: mremap's move_ptes; fork: the parent's under the child's)
- *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock,
+ *     machine->trace.lock (trace events, emitted under any of the above): leaves
  *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock, ksm_mmlist_lock: leaves
  *   a large folio's mapcount lock (folio_lock_large_mapcount, under a pte or pmd lock): a leaf
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
