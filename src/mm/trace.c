@@ -97,7 +97,7 @@ int mml_trace_enable(struct mml_machine *m, const char *events)
 }
 
 /* The trace file's column header (kernel/trace/trace.c prints it above the events). */
-static void trace_print_header(struct mml_machine *m, FILE *out)
+static void trace_print_header(FILE *out)
 {
 	fprintf(out,
 		"# tracer: nop\n"
@@ -117,7 +117,7 @@ int mml_trace_set_output(struct mml_machine *m, FILE *out)
 	spin_lock(&m->trace.lock);
 	m->trace.out = out;
 	if (out)
-		trace_print_header(m, out);
+		trace_print_header(out);
 	spin_unlock(&m->trace.lock);
 	return 0;
 }
