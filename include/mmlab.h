@@ -592,6 +592,36 @@ int  mml_show_rmap(struct mml_task *t, uint64_t addr, enum mml_picture_format fm
 int  mml_show_folio(struct mml_task *t, uint64_t addr, enum mml_picture_format fmt, FILE *out);
 /* The machine: nodes and zones with free pages, processes, their VMAs and threads, swap devices. */
 int  mml_show_machine(struct mml_machine *m, enum mml_picture_format fmt, FILE *out);
+ * Trace events with Linux's tracepoint names, fields and print formats
+ * (mm_page_alloc, mm_vmscan_kswapd_wake, tlb_flush, ...; docs/ARCHITECTURE.md
+ * lists where each fires).  mml_trace_enable applies a comma list to the
+ * machine's set of events, in order, as writes to ftrace's set_event do:
+ * an item is a glob over the event's name ("mm_vmscan_*") or over
+ * SYSTEM:NAME ("vmscan:*", "kmem:mm_page_alloc"), "*" all of them, and
+ * "!ITEM" takes what it matches out.  0, or -EINVAL (nothing changed) if
+ * an item matches no event.  An event is emitted from whichever thread
+ * runs it, serialised per machine, with a virtual timestamp (same seed,
+ * same trace): mml_trace_set_output writes each as a line of ftrace's
+ * trace file (the column header first; NULL stops), the subscriber gets
+ * it as a struct.  Both run holding the machine's trace lock: they must
+ * not call into mmlab.  The event list: mml_trace_event_name(i, &system),
+ * NULL past the last.
+ */
+struct mml_trace_event {
+	const char *name;	/* "mm_page_alloc" */
+	const char *system;	/* "kmem" */
+	uint64_t ts_ns;		/* the virtual clock */
+	const char *comm;	/* "mmlab" for a task, "kswapd0", "khugepaged", "ksmd" */
+	int pid;		/* the task's tid; 0 for a machine thread or a call without a task */
+	int cpu;		/* the task's CPU (its tid: every task is a CPU); 0 as pid */
+	const char *fields;	/* as Linux's TP_printk prints them */
+	const char *line;	/* the whole line of the trace file, without its newline */
+};
+int  mml_trace_enable(struct mml_machine *m, const char *events);
+int  mml_trace_set_output(struct mml_machine *m, FILE *out);	/* 0 */
+int  mml_trace_subscribe(struct mml_machine *m, void (*fn)(void *arg, const struct mml_trace_event *ev),
+			 void *arg);	/* replaces the subscriber (NULL: none); 0 */
+const char *mml_trace_event_name(unsigned i, const char **system);
 
 /*
  * Fault injection: make resource boundaries fail on a seeded schedule, as

@@ -131,12 +131,22 @@ static void usage(FILE *f)
 		   "2 bad usage or input.\n");
 }
 
+/* --trace list: the events as ftrace's available_events lists them, SYSTEM:NAME. */
+static void trace_list(FILE *f)
+{
+	const char *name, *system;
+
+	for (unsigned i = 0; (name = mml_trace_event_name(i, &system)); i++)
+		fprintf(f, "%s:%s\n", system, name);
+}
+
 static void run_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
 		   "                 [--fail-rate PPM [--fail-seed N]] [--report FILE.html]\n"
 		   "                 [--show-dir DIR [--show-format svg|png|dot]]\n"
-		   "                 [--seed N] [--strategy random|pct [--depth D]] [FILE...]\n\n"
+		   "                 [--seed N] [--strategy random|pct [--depth D]]\n"
+		   "                 [--trace EVENTS|list [--trace-file FILE]] [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
 		   "  -v, --verbose          print each statement before running it\n"
@@ -154,6 +164,12 @@ static void run_usage(FILE *f)
 		   "      --strategy S       every threads block's strategy: random, or pct\n"
 		   "                         (with --depth D, 1..16, default 3), whatever\n"
 		   "                         the block says\n"
+		   "      --trace EVENTS     print these trace events (Linux's tracepoints:\n"
+		   "                         a comma list of names or globs, SYSTEM:NAME,\n"
+		   "                         !NAME to leave one out) as lines of ftrace's\n"
+		   "                         trace file, with a virtual timestamp;\n"
+		   "                         --trace list prints the events and exits\n"
+		   "      --trace-file FILE  write them to FILE, not standard output\n"
 		   "      --json             one JSON document on standard output: each\n"
 		   "                         file's result, statements run, first failure\n"
 		   "                         and output (docs/json.md); messages still go\n"
@@ -258,12 +274,14 @@ static int cmd_run(int argc, char **argv)
 		{ "report",     required_argument, NULL, 'R' },
 		{ "show-dir",   required_argument, NULL, 'D' },
 		{ "show-format", required_argument, NULL, 'P' },
+		{ "trace",      required_argument, NULL, 'T' },
+		{ "trace-file", required_argument, NULL, 'W' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3,
 			      .show_format = MML_PICTURE_SVG };
-	const char *report = NULL;
+	const char *report = NULL, *trace_file = NULL;
 	bool format_given = false;
 	bool depth_given = false, json = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
@@ -334,6 +352,17 @@ static int cmd_run(int argc, char **argv)
 				goto bad;
 			format_given = true;
 			break;
+		case 'T':
+			if (!strcmp(optarg, "list")) {
+				trace_list(stdout);
+				free(bugs);
+				return 0;
+			}
+			o.trace = optarg;
+			break;
+		case 'W':
+			trace_file = optarg;
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(bugs);
@@ -350,6 +379,17 @@ static int cmd_run(int argc, char **argv)
 	if (depth_given && (!o.sched_strategy || strcmp(o.sched_strategy, "pct"))) {
 		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
+	}
+	if (trace_file) {
+		if (!o.trace) {
+			fprintf(stderr, "mmlab run: --trace-file is where --trace's events go; give --trace too\n");
+			goto bad;
+		}
+		o.trace_out = fopen(trace_file, "w");
+		if (!o.trace_out) {
+			fprintf(stderr, "mmlab run: --trace-file %s: %s\n", trace_file, strerror(errno));
+			goto bad;
+		}
 	}
 	if (format_given && !o.show_dir) {
 		fprintf(stderr, "mmlab run: --show-format is --show-dir's; give --show-dir too\n");
@@ -373,6 +413,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (report && report_close(report, &o) < 0 && worst < 2)
 		worst = 2;
+	if (o.trace_out)
+		fclose(o.trace_out);
 	free(bugs);
 	return worst;
 bad:

@@ -48,6 +48,11 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 
 	spin_lock(&mm->tasks_lock);
 	list_for_each_entry(t, &mm->tasks, mm_node) {
+		/* native_flush_tlb_multi() sends the IPIs, flush_tlb_func() runs on each CPU. */
+		if (t != current && !remote)
+			trace_tlb_flush(m, NULL, TLB_REMOTE_SEND_IPI, all ? TLB_FLUSH_ALL : (long)nr);
+		trace_tlb_flush(m, t, t == current ? TLB_LOCAL_SHOOTDOWN : TLB_REMOTE_SHOOTDOWN,
+				all ? TLB_FLUSH_ALL : (long)nr);
 		spin_lock(&t->tlb.lock);
 		if (all) {
 			__flush_tlb_all_local(&t->tlb);

@@ -103,6 +103,7 @@ int __filemap_add_folio(struct address_space *mapping, struct folio *folio, unsi
 		mapping->nrswapped--;
 	filemap_account(mapping, folio, nr);
 	xa_unlock(&mapping->i_pages);
+	trace_mm_filemap_add_to_page_cache(m, folio);
 	return 0;
 }
 
@@ -133,6 +134,7 @@ void __filemap_remove_folio(struct folio *folio, void *shadow)
 	long nr = folio_nr_pages(folio);
 
 	xa_assert_locked(&mapping->i_pages);
+	trace_mm_filemap_delete_from_page_cache(mapping->host->i_sb->machine, folio);
 	VM_BUG_ON_FOLIO(nr > 1 && shadow, mapping->host->i_sb->machine, folio);	/* shmem splits before swap */
 	for (long i = nr - 1; i >= 0; i--)	/* never fails: the slots exist */
 		__xa_store(&mapping->i_pages, folio->index + (unsigned long)i, i ? NULL : shadow);

@@ -248,6 +248,18 @@ bool folio_isolate_lru(struct mml_machine *m, struct folio *folio);
 void folio_putback_lru(struct mml_machine *m, struct folio *folio);
 unsigned long isolate_lru_folios(struct mml_machine *m, enum lru_list lru, unsigned long nr, struct folio **out);
 unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct);
+/* try_to_free_pages(): direct reclaim of nr pages for an allocation of order that failed. */
+unsigned long try_to_free_pages(struct mml_machine *m, gfp_t gfp, unsigned int order, unsigned long nr);
+/* What shrink_folio_list() saw, for mm_vmscan_lru_shrink_inactive (Linux's struct reclaim_stat, in part). */
+struct reclaim_stat {
+	unsigned int nr_dirty;		/* dirty when looked at */
+	unsigned int nr_writeback;	/* under writeback: never, mmlab's I/O is done when it returns */
+	unsigned int nr_congested;
+	unsigned int nr_immediate;
+	unsigned int nr_activate[2];	/* sent back to the active list: anon, file */
+	unsigned int nr_ref_keep;	/* kept: referenced */
+	unsigned int nr_unmap_fail;	/* kept: still mapped after try_to_unmap */
+};
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n);
 /*
  * A machine thread (kswapd, khugepaged, ksmd): a host thread of its own,
@@ -258,7 +270,7 @@ unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsign
 int  machine_thread_start(struct mml_machine *m, struct mml_thread **out, const char *name, void *(*fn)(void *),
 			  const void *idle_on);
 void machine_thread_join(struct mml_machine *m, struct mml_thread *t);
-void wakeup_kswapd(struct mml_machine *m);
+void wakeup_kswapd(struct mml_machine *m, gfp_t gfp, unsigned int order);
 int  kswapd_run(struct mml_machine *m);
 void kswapd_stop(struct mml_machine *m);
 
@@ -484,6 +496,8 @@ struct migrate_state {
 };
 /* Why folios are migrated (Linux's enum migrate_reason, the ones mmlab has). */
 enum migrate_reason { MR_COMPACTION, MR_SYSCALL, MR_MEMPOLICY_MBIND };
+/* Linux's enum migrate_mode: mmlab's migrations are all MIGRATE_SYNC (for the trace). */
+enum migrate_mode { MIGRATE_ASYNC, MIGRATE_SYNC_LIGHT, MIGRATE_SYNC };
 #define NR_MAX_MIGRATE_PAGES_RETRY	10
 /* A new folio for src: private is the callback's (a node, a policy). */
 typedef struct folio *new_folio_t(struct mml_machine *m, struct folio *src, unsigned long private);

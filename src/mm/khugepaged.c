@@ -495,6 +495,7 @@ out_up_write:
 out_nolock:
 	if (folio)
 		folio_put(m, folio);
+	trace_mm_collapse_huge_page(m, mm, result == SCAN_SUCCEED, result);
 	return result;
 }
 
@@ -509,6 +510,7 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_
 	struct mml_machine *m = mm->machine;
 	unsigned none_or_zero = 0, shared = 0, unmapped = 0, referenced = 0;
 	enum scan_result result;
+	struct folio *folio = NULL;
 	bool writable = false;
 	uint64_t addr = address;
 	spinlock_t *ptl;
@@ -517,13 +519,14 @@ static enum scan_result hpage_collapse_scan_pmd(struct mm_struct *mm, struct vm_
 
 	result = find_pmd_or_thp_or_none(mm, address, &pmd);
 	if (result != SCAN_SUCCEED)
-		return result;
+		goto out;
 	pte = pte_offset_map_lock(mm, pmd, address, &ptl);
-	if (!pte)
-		return SCAN_PMD_NULL;
+	if (!pte) {
+		result = SCAN_PMD_NULL;
+		goto out;
+	}
 	for (_pte = pte; _pte < pte + HPAGE_PMD_NR; _pte++, addr += PAGE_SIZE) {
 		pte_t pteval = ptep_get(_pte);
-		struct folio *folio;
 
 		if (is_swap_pte(pteval)) {
 			++unmapped;
@@ -598,6 +601,10 @@ out_unmap:
 		result = collapse_huge_page(mm, address, (int)unmapped, cc);
 		*mmap_locked = false;
 	}
+out:
+	/* folio: the last one looked at (freed by a collapse, perhaps: only its pfn is printed). */
+	trace_mm_khugepaged_scan_pmd(m, mm, folio, writable, (int)referenced, (int)none_or_zero, result,
+				     (int)unmapped);
 	return result;
 }
 
@@ -811,6 +818,7 @@ static void *khugepaged(void *arg)
 {
 	struct mml_machine *m = arg;
 
+	trace_kthread_comm = "khugepaged";
 	while (!test_bit(KHUGEPAGED_STOP, &m->khugepaged_flags)) {
 		op_enter(m, NULL);
 		khugepaged_do_scan(m, READ_ONCE(m->thp.khugepaged_pages_to_scan));

@@ -334,10 +334,11 @@ static enum scan_result collapse_file(struct mm_struct *mm, uint64_t addr, struc
 	unsigned long nr_none = 0, filled = 0;
 	LIST_HEAD(pagelist);
 
-	(void)addr;
 	new_folio = folio_alloc(m, collapse_gfp(m, cc), HPAGE_PMD_ORDER);
 	if (!new_folio) {
 		count_vm_event(m, THP_COLLAPSE_ALLOC_FAILED);
+		trace_mm_khugepaged_collapse_file(m, mm, NULL, start, addr, is_shmem, file, HPAGE_PMD_NR,
+						  SCAN_ALLOC_HUGE_PAGE_FAIL);
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
 	}
 	count_vm_event(m, THP_COLLAPSE_ALLOC);
@@ -517,6 +518,7 @@ out_unlock:
 		folio_unlock(folio);
 		folio_put_refs(m, folio, 2 + (int)folio_nr_pages(folio));
 	}
+	trace_mm_khugepaged_collapse_file(m, mm, new_folio, index, addr, is_shmem, file, HPAGE_PMD_NR, result);
 	return result;
 
 rollback_thps:
@@ -536,6 +538,8 @@ rollback:
 	new_folio->mapping = NULL;
 	folio_unlock(new_folio);
 	folio_put(m, new_folio);
+	/* Freed: only its pfn is printed. */
+	trace_mm_khugepaged_collapse_file(m, mm, new_folio, index, addr, is_shmem, file, HPAGE_PMD_NR, result);
 	return result;
 }
 
@@ -554,10 +558,10 @@ enum scan_result hpage_collapse_scan_file(struct mm_struct *mm, uint64_t addr, s
 	struct mml_machine *m = mm->machine;
 	unsigned int present = 0, swap = 0;
 	enum scan_result result = SCAN_SUCCEED;
+	struct folio *folio = NULL;
 
 	for (unsigned long index = start; index < start + HPAGE_PMD_NR; index++) {
 		void *entry = filemap_get_entry(mapping, index);
-		struct folio *folio;
 
 		if (!entry)
 			continue;
@@ -583,9 +587,13 @@ enum scan_result hpage_collapse_scan_file(struct mm_struct *mm, uint64_t addr, s
 			break;
 		present++;
 	}
-	if (result != SCAN_SUCCEED)
-		return result;
-	if (cc->is_khugepaged && present < HPAGE_PMD_NR - READ_ONCE(m->thp.khugepaged_max_ptes_none))
-		return SCAN_EXCEED_NONE_PTE;
-	return collapse_file(mm, addr, file, start, cc);
+	if (result == SCAN_SUCCEED) {
+		if (cc->is_khugepaged && present < HPAGE_PMD_NR - READ_ONCE(m->thp.khugepaged_max_ptes_none))
+			result = SCAN_EXCEED_NONE_PTE;
+		else
+			result = collapse_file(mm, addr, file, start, cc);
+	}
+	/* folio: the last one looked at, its reference gone (only its pfn is printed). */
+	trace_mm_khugepaged_scan_file(m, mm, folio, file, (int)present, (int)swap, result);
+	return result;
 }

@@ -155,6 +155,7 @@ void remove_node_from_stable_tree(struct mml_machine *m, struct ksm_stable_node 
 	struct ksm_rmap_item *item, *tmp;
 
 	list_for_each_entry_safe(item, tmp, &n->hlist, hlist) {
+		trace_ksm_remove_rmap_item(m, READ_ONCE(n->kpfn), item, item->mm);
 		list_del(&item->hlist);
 		if (list_empty(&n->hlist))
 			atomic_long_add(-1, &m->ksm_counters.pages_shared);
@@ -165,6 +166,7 @@ void remove_node_from_stable_tree(struct mml_machine *m, struct ksm_stable_node 
 		item->head = NULL;
 		item->address &= PAGE_MASK;
 	}
+	trace_ksm_remove_ksm_page(m, READ_ONCE(n->kpfn));
 	stable_node_unlink(m, n);
 	stable_node_free(m, n);
 }
@@ -502,6 +504,8 @@ static int try_to_merge_with_ksm_page(struct ksm_rmap_item *item, struct page *p
 	if (!vma)
 		goto out;
 	err = try_to_merge_one_page(vma, page, kpage, item->address & PAGE_MASK);
+	/* Here, not in try_to_merge_one_page(): the item is ours to name. */
+	trace_ksm_merge_one_page(m, page_to_pfn(m, kpage ? kpage : page), item, mm, err);
 	if (err)
 		goto out;
 	/* The unstable tree's link and the stable one share the item: out of the tree first. */
@@ -510,6 +514,8 @@ static int try_to_merge_with_ksm_page(struct ksm_rmap_item *item, struct page *p
 	atomic_inc(&vma->anon_vma->refcount);
 out:
 	up_read(&mm->mmap_lock);
+	trace_ksm_merge_with_ksm_page(m, kpage ? page_folio(kpage) : NULL, page_to_pfn(m, kpage ? kpage : page), item,
+				      mm, err);
 	return err;
 }
 
@@ -958,6 +964,7 @@ static struct ksm_rmap_item *scan_get_next_rmap_item(struct mml_machine *m, stru
 		 * tree's seqnr must never be erased from the new tree.
 		 */
 		ks->seqnr++;
+		trace_ksm_start_scan(m, (int)ks->seqnr, (uint32_t)atomic_long_read(&m->objs[OBJ_KSM_RMAP_ITEM]));
 		ks->root_unstable_tree = RB_ROOT;
 		ks->mm_slot = slot;
 		ks->address = 0;
@@ -1021,6 +1028,7 @@ next_mm:
 	if (ks->mm_slot)
 		goto next_mm;
 	atomic_long_add(1, &m->ksm_counters.full_scans);
+	trace_ksm_stop_scan(m, (int)ks->seqnr, (uint32_t)atomic_long_read(&m->objs[OBJ_KSM_RMAP_ITEM]));
 	return NULL;
 }
 
@@ -1071,6 +1079,7 @@ static void *ksm_scan_thread(void *arg)
 	struct mml_machine *m = arg;
 	struct ksm_state *ks = ksm_of(m);
 
+	trace_kthread_comm = "ksmd";
 	while (!test_bit(KSMD_STOP, &m->ksmd_flags)) {
 		unsigned int sleep = READ_ONCE(m->ksm_knobs.sleep_millisecs);
 

@@ -52,6 +52,7 @@ static int __ksm_enter(struct mm_struct *mm)
 	spin_unlock(&ks->ksm_mmlist_lock);
 	set_bit(MMF_VM_MERGEABLE, &mm->flags);
 	wakeup_ksmd(m);
+	trace_ksm_enter(m, mm);
 	return 0;
 }
 
@@ -110,6 +111,7 @@ void ksm_exit(struct mm_struct *mm)
 	}
 	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
 	mutex_unlock(&ks->ksm_thread_mutex);
+	trace_ksm_exit(m, mm);
 }
 
 /* vma_ksm_compatible(): memory KSM may merge (Linux 6.18's list, less what mmlab has not). */

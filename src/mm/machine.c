@@ -94,6 +94,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
 	m->quiet = c.flags & MML_QUIET;
 	sched_state_init(&m->sched, c.seed);
+	trace_state_init(&m->trace);
 	m->sched.quiet = m->quiet;
 	err = page_alloc_init(m, c.nr_nodes ? c.nr_nodes : 1);
 	if (err) {
@@ -139,6 +140,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		rcu_batch_destroy(&m->rcu);
 		fail_state_destroy(&m->fail);
 		spin_lock_destroy(&m->split_queue.split_queue_lock);
+		trace_state_destroy(&m->trace);
 		page_alloc_exit(m);
 		free(m);
 		errno = ENOMEM;
@@ -287,6 +289,7 @@ int mml_machine_free(struct mml_machine *m)
 	spin_lock_destroy(&m->split_queue.split_queue_lock);
 	mte_exit(m);
 	sched_state_destroy(&m->sched);
+	trace_state_destroy(&m->trace);
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;

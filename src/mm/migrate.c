@@ -63,6 +63,7 @@ static bool remove_migration_pte(struct folio *folio, struct vm_area_struct *vma
 		else
 			folio_add_file_rmap_ptes(folio, page, 1, vma);
 		set_pte_at(mm, pvmw.address, pvmw.pte, pte);
+		trace_remove_migration_pte(m, pvmw.address, pte_val(pte), (int)folio_order(folio));
 	}
 	return true;
 }
@@ -332,10 +333,11 @@ static int migrate_folio_one(struct mml_machine *m, struct folio *src, new_folio
 long migrate_pages(struct mml_machine *m, struct list_head *from, new_folio_t *get_new_folio,
 		   unsigned long private, enum migrate_reason reason)
 {
-	long nr_failed = 0, failed_pages = 0, succeeded = 0;
+	long nr_failed = 0, failed_pages = 0, succeeded = 0, nr_split = 0;
 	int retry = 1, rc = 0;
 
-	(void)reason;
+	/* mmlab migrates synchronously, whatever the reason: MIGRATE_SYNC. */
+	trace_mm_migrate_pages_start(m, MIGRATE_SYNC, reason);
 	for (int pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && retry; pass++) {
 		struct folio *folio, *next;
 
@@ -347,6 +349,7 @@ long migrate_pages(struct mml_machine *m, struct list_head *from, new_folio_t *g
 				folio_unlock(folio);
 				if (!rc) {
 					count_vm_event(m, THP_MIGRATION_SPLIT);
+					nr_split++;
 					next = list_entry(folio->lru.next, struct folio, lru);	/* the pieces are on from */
 				} else {
 					retry++;
@@ -383,6 +386,8 @@ out:
 	}
 	count_vm_events(m, PGMIGRATE_SUCCESS, succeeded);
 	count_vm_events(m, PGMIGRATE_FAIL, failed_pages);
+	/* A large folio is split before it moves: never a THP moved whole. */
+	trace_mm_migrate_pages(m, succeeded, failed_pages, 0, 0, nr_split, nr_split, MIGRATE_SYNC, reason);
 	return rc == -ENOMEM ? -ENOMEM : nr_failed;
 }
 

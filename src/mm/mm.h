@@ -378,7 +378,11 @@ static inline enum mm_counter mm_counter_file(const struct folio *f)
 	return test_bit(PG_swapbacked, (unsigned long *)&f->flags) ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
-static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c, long v) { atomic_long_add(v, mm_counter_ptr(mm, c)); }
+static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c, long v)
+{
+	atomic_long_add(v, mm_counter_ptr(mm, c));
+	trace_rss_stat(mm->machine, mm, c);	/* as mm_trace_rss_stat() */
+}
 static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c) { return atomic_long_read(mm_counter_ptr(mm, c)); }
 
 /* ---- page-table lookups (pgtable.c) ------------------------------------------------------- */

@@ -30,6 +30,7 @@
 #include "mm/list.h"
 #include "mm/swapops.h"
 #include "mm/hooks.h"
+#include "mm/trace.h"
 #include "mmlab.h"
 #include "sync/sync.h"
 
@@ -641,6 +642,7 @@ struct mml_machine {
 	struct page *mem_map;		/* (C) one struct page per frame */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	struct sched_state sched;	/* deterministic runs: strategy and digest; written outside runs only */
+	struct trace_state trace;	/* trace events: which are on, where they go (mm/trace.h) */
 	unsigned long nr_frames;	/* (C) */
 	int nr_nodes;			/* (C) NUMA nodes, 1..MAX_NUMNODES */
 	unsigned long node_frames;	/* (C) frames of every node but the last (which has the rest) */

@@ -62,9 +62,14 @@ int pageout_file_folio(struct folio *folio)
 	struct writeback_control wbc = { .for_reclaim = true };
 	struct address_space *mapping = folio->mapping;
 
+	int err;
+
 	if (!folio_clear_dirty_for_io(folio))
 		return 0;
-	return writeback_folio(mapping, folio, &wbc);
+	err = writeback_folio(mapping, folio, &wbc);
+	if (!err)
+		trace_mm_vmscan_write_folio(mapping->host->i_sb->machine, folio);
+	return err;
 }
 
 int filemap_write_and_wait_range(struct address_space *mapping, int64_t start, int64_t end)

@@ -178,6 +178,17 @@ void page_alloc_exit(struct mml_machine *m)
 	m->mem_map = NULL;
 }
 
+/*
+ * gfp_migratetype(): the free list Linux would take the pages from, for
+ * mm_page_alloc only (mmlab's free lists have no migratetypes).
+ */
+#define MIGRATE_UNMOVABLE	0
+#define MIGRATE_MOVABLE		1
+static int gfp_migratetype(gfp_t gfp)
+{
+	return gfp & GFP_HIGHUSER_MOVABLE & ~__GFP_DIRECT_RECLAIM ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE;
+}
+
 /* Models __zone_watermark_ok() for order-0 and high-order requests alike. */
 static bool zone_watermark_ok(struct zone *z, unsigned int order)
 {
@@ -304,7 +315,7 @@ static struct page *alloc_pages_slowpath(struct mml_machine *m, gfp_t gfp, unsig
 			return page;
 	}
 	for (int tries = 0;; tries++) {
-		unsigned long progress = shrink_lists(m, order ? 2UL << order : SWAP_CLUSTER_MAX, true);
+		unsigned long progress = try_to_free_pages(m, gfp, order, order ? 2UL << order : SWAP_CLUSTER_MAX);
 
 		page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
 		if (!page && order)
@@ -349,12 +360,14 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 		return NULL;
 	page = get_page_from_freelist(m, order, preferred_nid, nodemask, &nid);
 	if (!page) {
-		wakeup_kswapd(m);
+		wakeup_kswapd(m, gfp, order);
 		page = alloc_pages_slowpath(m, gfp, order, preferred_nid, nodemask, &nid);
-		if (!page)
+		if (!page) {
+			trace_mm_page_alloc(m, NULL, order, gfp, gfp_migratetype(gfp));
 			return NULL;
+		}
 	}
-	wakeup_kswapd(m);	/* as the fast path's check of the low watermark */
+	wakeup_kswapd(m, gfp, order);	/* as the fast path's check of the low watermark */
 
 	zone_statistics(m, preferred_nid, nid, (long)n);
 	count_vm_events(m, PGALLOC_NORMAL, (long)n);
@@ -370,6 +383,7 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 	atomic_set(&page->_refcount, 1);
 	if (gfp & __GFP_ZERO)
 		memset(page_address(m, page), 0, n * PAGE_SIZE);
+	trace_mm_page_alloc(m, page, order, gfp, gfp_migratetype(gfp));
 	return page;
 }
 
@@ -380,6 +394,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 	unsigned long pfn = page_to_pfn(m, page);
 	struct zone *z = page_zone(m, page);
 
+	trace_mm_page_free(m, page, order);
 	VM_BUG_ON_PAGE(PageReserved(page), m, page);
 	for (unsigned long i = 0; i < n; i++) {
 		struct page *p = &page[i];

@@ -39,7 +39,8 @@
  *   mapping->invalidate_lock -> folio lock -> mapping->i_mmap_rwsem (truncate and punch under i_rwsem, as under mmap_lock)
  *   mapping->i_mmap_rwsem -> anon_vma->root->rwsem (VMA bounds), -> pte lock (unmap_mapping_range), -> pmd lock -> pte lock (retract_page_tables, no mmap_lock)
  *   pte lock -> pte lock (two tables of one mm under its mmap_lock for write: mremap's move_ptes; fork: the parent's under the child's)
- *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock: leaves
+ *   machine->pins_lock, machine->fail.lock, machine->held_lock, rcu_batch.lock, notifier subscriptions->lock,
+ *     machine->trace.lock (trace events, emitted under any of the above): leaves
  *   split_queue_lock (also under a pte lock: rmap's partial unmap), khugepaged_scan.lock, ksm_mmlist_lock: leaves
  *   a large folio's mapcount lock (folio_lock_large_mapcount, under a pte or pmd lock): a leaf
  *   files->file_lock, machine->shmem_swaplist_lock: leaves (inode and file references are dropped outside them)
@@ -989,6 +990,7 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma, 
 		if (pte_uffd_wp(pteval))
 			swp_pte = pte_swp_mkuffd_wp(swp_pte);
 		set_pte(pvmw.pte, swp_pte);
+		trace_set_migration_pte(m, pvmw.address, pte_val(swp_pte), (int)folio_order(folio));
 		folio_remove_rmap_pte(folio, subpage, vma);
 		folio_put(m, folio);
 	}

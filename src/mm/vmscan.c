@@ -11,6 +11,13 @@
 #include "mm/userfaultfd_k.h"
 #include "mm/mmu_notifier.h"
 
+/*
+ * Linux scans at priorities DEF_PRIORITY down to 0, a larger share of the
+ * lists each time; mmlab's batches do not scale with a priority, and its
+ * trace events show this one (docs/deviations.md).
+ */
+#define DEF_PRIORITY	12
+
 struct referenced_arg {
 	int referenced;
 	bool locked;		/* mapped in full by a VM_LOCKED VMA: never reclaim */
@@ -289,6 +296,7 @@ static int shrink_file_folio(struct mml_machine *m, struct folio *folio, bool *a
 				*activate = true;	/* no swap slot */
 				return -1;
 			}
+			trace_mm_vmscan_write_folio(m, folio);
 			return 1;
 		}
 		if (pageout_file_folio(folio))
@@ -303,10 +311,11 @@ static int shrink_file_folio(struct mml_machine *m, struct folio *folio, bool *a
  * put back on their lists.
  */
 static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
-				       bool ignore_references);
+				       bool ignore_references, struct reclaim_stat *stat);
 
 /* The small folios a split put on list, isolated: through reclaim, as the first one goes. */
-static unsigned long shrink_split_tails(struct mml_machine *m, struct list_head *list, bool ignore_references)
+static unsigned long shrink_split_tails(struct mml_machine *m, struct list_head *list, bool ignore_references,
+					struct reclaim_stat *stat)
 {
 	struct folio *batch[HPAGE_PMD_NR];
 	unsigned long n = 0;
@@ -317,11 +326,11 @@ static unsigned long shrink_split_tails(struct mml_machine *m, struct list_head 
 		list_del_init(&folio->lru);
 		batch[n++] = folio;
 	}
-	return shrink_folio_list(m, batch, n, ignore_references);
+	return shrink_folio_list(m, batch, n, ignore_references, stat);
 }
 
 static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
-				       bool ignore_references)
+				       bool ignore_references, struct reclaim_stat *stat)
 {
 	unsigned long freed = 0;
 
@@ -332,6 +341,8 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 		if (!folio_trylock(folio))
 			goto keep;
 		anon = folio_test_anon(folio);
+		if (folio_test_dirty(folio))
+			stat->nr_dirty++;
 		/* Mlocked since it was isolated: back, to the unevictable list. */
 		if (!folio_evictable(folio))
 			goto keep_locked;
@@ -344,6 +355,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				activate = true;
 				goto keep_locked;
 			case FOLIOREF_KEEP:
+				stat->nr_ref_keep++;
 				goto keep_locked;
 			case FOLIOREF_RECLAIM:
 				break;
@@ -366,7 +378,7 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				goto keep_locked;
 			if (pmd_order && folio_test_swapbacked(folio))
 				count_vm_event(m, THP_SWPOUT_FALLBACK);
-			freed += shrink_split_tails(m, &tails, ignore_references);
+			freed += shrink_split_tails(m, &tails, ignore_references, stat);
 		}
 		/* A swap-backed anon folio needs a slot before its ptes can name one. */
 		if (anon && folio_test_swapbacked(folio) && !folio_test_swapcache(folio)) {
@@ -375,8 +387,10 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				goto keep_locked;
 			}
 		}
-		if (folio_mapped(folio) && !try_to_unmap(folio))
+		if (folio_mapped(folio) && !try_to_unmap(folio)) {
+			stat->nr_unmap_fail++;
 			goto keep_locked;
+		}
 		if (!anon && folio->mapping) {
 			switch (shrink_file_folio(m, folio, &activate)) {
 			case -1:
@@ -391,8 +405,11 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				goto keep_locked;
 			goto free_it;
 		}
-		if (folio_test_dirty(folio) && swap_writepage(m, folio))
-			goto keep_locked;
+		if (folio_test_dirty(folio)) {
+			if (swap_writepage(m, folio))
+				goto keep_locked;
+			trace_mm_vmscan_write_folio(m, folio);
+		}
 		/* Written out and unmapped: free it if only the swap cache and we hold it. */
 		if (folio_ref_count(folio) != 2 || folio_mapped(folio))
 			goto keep_locked;
@@ -405,8 +422,10 @@ free_it:
 keep_locked:
 		folio_unlock(folio);
 keep:
-		if (activate && !folio_test_mlocked(folio))
+		if (activate && !folio_test_mlocked(folio)) {
 			folio_set_active(folio);
+			stat->nr_activate[!folio_test_swapbacked(folio)]++;
+		}
 		folio_putback_lru(m, folio);
 	}
 	return freed;
@@ -432,6 +451,8 @@ static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigne
 		count_vm_event(m, PGDEACTIVATE);
 		folio_putback_lru(m, batch[i]);
 	}
+	/* Every folio taken goes to the inactive list: none rotated or kept active. */
+	trace_mm_vmscan_lru_shrink_active(m, 0, n, 0, n, 0, DEF_PRIORITY, lru == LRU_ACTIVE_FILE);
 }
 
 /*
@@ -474,6 +495,30 @@ void drop_slab(struct mml_machine *m)
 }
 
 /*
+ * Models shrink_inactive_list(): a batch of lru's folios isolated and
+ * through shrink_folio_list; the folios freed, *scanned those looked at.
+ */
+static unsigned long shrink_inactive_list(struct mml_machine *m, enum lru_list lru, bool direct,
+					  unsigned long *scanned)
+{
+	struct folio *batch[SWAP_CLUSTER_MAX];
+	struct reclaim_stat stat = { 0 };
+	bool file = lru == LRU_INACTIVE_FILE;
+	unsigned long n, freed;
+
+	n = isolate_lru_folios(m, lru, SWAP_CLUSTER_MAX, batch);
+	count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
+	if (!file)
+		count_vm_events(m, PGSCAN_ANON, (long)n);
+	freed = shrink_folio_list(m, batch, n, false, &stat);
+	if (!file)
+		count_vm_events(m, PGSTEAL_ANON, (long)freed);
+	*scanned = n;
+	trace_mm_vmscan_lru_shrink_inactive(m, 0, n, freed, &stat, DEF_PRIORITY, file);
+	return freed;
+}
+
+/*
  * Models shrink_node() for the anon and lazily freed lists: age, then
  * reclaim from the inactive tails, until nr pages are freed or a pass
  * frees nothing.  direct: counted as direct reclaim, else as kswapd.
@@ -488,28 +533,20 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 	unsigned long freed = 0, scanned = 0;
 
 	while (freed < nr && scanned < budget) {
-		struct folio *batch[SWAP_CLUSTER_MAX];
 		unsigned long n, got, before = freed;
 
 		/* File pages and lazily freed ones first: they cost little or no I/O. */
 		if (global_vm_stat(m, NR_INACTIVE_FILE) <= global_vm_stat(m, NR_ACTIVE_FILE))
 			shrink_active_list(m, LRU_ACTIVE_FILE, 2 * SWAP_CLUSTER_MAX);
-		n = isolate_lru_folios(m, LRU_INACTIVE_FILE, SWAP_CLUSTER_MAX, batch);
+		freed += shrink_inactive_list(m, LRU_INACTIVE_FILE, direct, &n);
 		scanned += n;
-		count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
-		freed += shrink_folio_list(m, batch, n, false);
 		got = n;
 		if (atomic_long_read(&m->nr_swap_pages) > 0) {
 			if (global_vm_stat(m, NR_INACTIVE_ANON) <= global_vm_stat(m, NR_ACTIVE_ANON))
 				shrink_active_list(m, LRU_ACTIVE_ANON, 2 * SWAP_CLUSTER_MAX);
-			n = isolate_lru_folios(m, LRU_INACTIVE_ANON, SWAP_CLUSTER_MAX, batch);
+			freed += shrink_inactive_list(m, LRU_INACTIVE_ANON, direct, &n);
 			scanned += n;
 			got += n;
-			count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
-			count_vm_events(m, PGSCAN_ANON, (long)n);
-			n = shrink_folio_list(m, batch, n, false);
-			count_vm_events(m, PGSTEAL_ANON, (long)n);
-			freed += n;
 		}
 		count_vm_events(m, direct ? PGSTEAL_DIRECT : PGSTEAL_KSWAPD, (long)(freed - before));
 		if (!got)
@@ -537,7 +574,20 @@ long mml_reclaim(struct mml_machine *m, uint64_t nr_pages)
  */
 unsigned long reclaim_pages(struct mml_machine *m, struct folio **folios, unsigned long n)
 {
-	return shrink_folio_list(m, folios, n, true);
+	struct reclaim_stat stat = { 0 };
+
+	return shrink_folio_list(m, folios, n, true, &stat);
+}
+
+/* Models try_to_free_pages(): the reclaim an allocation does itself before it fails. */
+unsigned long try_to_free_pages(struct mml_machine *m, gfp_t gfp, unsigned int order, unsigned long nr)
+{
+	unsigned long progress;
+
+	trace_mm_vmscan_direct_reclaim_begin(m, (int)order, gfp);
+	progress = shrink_lists(m, nr, true);
+	trace_mm_vmscan_direct_reclaim_end(m, progress);
+	return progress;
 }
 
 /* ---- kswapd ---------------------------------------------------------------------------------- */
@@ -555,13 +605,15 @@ static bool below_wmark(struct mml_machine *m, enum zone_watermarks w)
  * kswapd that keeps failing is left asleep until direct reclaim frees
  * something again (pgdat->kswapd_failures).
  */
-void wakeup_kswapd(struct mml_machine *m)
+void wakeup_kswapd(struct mml_machine *m, gfp_t gfp, unsigned int order)
 {
 	if (!m->kswapd || !below_wmark(m, WMARK_LOW) ||
 	    atomic_read(&m->kswapd_failures) >= MAX_RECLAIM_RETRIES)
 		return;
-	if (!test_bit(KSWAPD_WAKE, &m->kswapd_flags))
+	if (!test_bit(KSWAPD_WAKE, &m->kswapd_flags)) {
+		trace_mm_vmscan_wakeup_kswapd(m, 0, 0, (int)order, gfp);
 		set_bit_wake(KSWAPD_WAKE, &m->kswapd_flags);
+	}
 }
 
 /*
@@ -593,12 +645,16 @@ static void *kswapd(void *arg)
 {
 	struct mml_machine *m = arg;
 
+	trace_kthread_comm = "kswapd0";
 	for (;;) {
 		bit_wait_set(KSWAPD_WAKE, &m->kswapd_flags);
 		if (test_bit(KSWAPD_STOP, &m->kswapd_flags))
 			return NULL;
 		clear_bit(KSWAPD_WAKE, &m->kswapd_flags);
+		trace_mm_vmscan_kswapd_wake(m, 0, 0, 0);
 		balance_pgdat(m);
+		/* kswapd_try_to_sleep()'s: traced once it has worked, not when it first waits. */
+		trace_mm_vmscan_kswapd_sleep(m, 0);
 	}
 }
 

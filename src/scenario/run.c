@@ -404,6 +404,14 @@ static int machine_arm(struct scn_runner *r)
 			return SCN_BAD;
 		}
 	}
+	if (o && o->trace) {
+		if (mml_trace_enable(r->m, o->trace) < 0) {
+			fprintf(r->err, "%s: --trace '%s' names no trace event (see 'mmlab run --trace list')\n",
+				r->s->name, o->trace);
+			return SCN_BAD;
+		}
+		mml_trace_set_output(r->m, o->trace_out ? o->trace_out : r->out);
+	}
 	if (o && o->fail_rate_ppm) {
 		struct mml_fail f = {
 			.sites = MML_FAIL_ALL,

@@ -95,6 +95,8 @@ struct scn_opts {
 	/* `mmlab show`: the picture of the statement on picture_line, in show_format, to picture_out */
 	FILE *picture_out;
 	unsigned picture_line;
+	const char *trace;	/* trace events every machine emits (mml_trace_enable), or NULL */
+	FILE *trace_out;	/* where their lines go; NULL = out */
 };
 
 /*

@@ -152,6 +152,16 @@ bool sched_thread_is_scheduled(void)
 	return me != NULL;
 }
 
+bool sched_virtual_now(uint64_t *ns)
+{
+	if (!me)
+		return false;
+	pthread_mutex_lock(&me->s->lock);
+	*ns = me->s->now;
+	pthread_mutex_unlock(&me->s->lock);
+	return true;
+}
+
 /* ---- reports ------------------------------------------------------------------ */
 
 /*

@@ -444,6 +444,8 @@ int sched_daemon_start(struct sched_state *st, struct mml_thread **out, const ch
  * another run is active: the host thread is then left.
  */
 int sched_daemon_stop(struct sched_state *st, struct mml_thread *host);
+/* In a deterministic run, the virtual clock's ns (true); elsewhere false.  Trace timestamps. */
+bool sched_virtual_now(uint64_t *ns);
 /* The kept steps of the latest run, with source locations, on f; how many. */
 int sched_trace_print(struct sched_state *st, FILE *f);
 /* At the machine's end: its scheduler, unless a run deadlocked (the machine is then left). */
