@@ -2,8 +2,15 @@
 # Install the Debian packages the build needs, only when they are missing.
 # Called by the Makefile; safe to run again.  Needs root (or sudo) only when
 # something is missing.
+#
+#   sh scripts/deps.sh          what the build and make test need
+#   sh scripts/deps.sh plot     gnuplot too, for mmlab plot (tests/plot.sh
+#                               asks for it; a build without plots does not)
 set -e
 need=""
+if [ "${1:-}" = plot ]; then
+	command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+fi
 [ -f /usr/include/x86_64-linux-gnu/urcu-bp.h ] || [ -f /usr/include/urcu-bp.h ] || need="$need liburcu-dev"
 [ -f /usr/include/liburing.h ] || need="$need liburing-dev"
 command -v cc >/dev/null 2>&1 || need="$need gcc"

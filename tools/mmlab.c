@@ -23,6 +23,7 @@
 #include "mmlab.h"
 #include "native/conform.h"
 #include "oracle/fuzz.h"
+#include "oracle/vmstat_trace.h"
 #include "scenario/scenario.h"
 
 static int cmd_run(int argc, char **argv);
@@ -37,6 +38,8 @@ static const struct cli_command commands[] = {
 	{ "conform", cmd_conform, "run scenarios on mmlab and on the host kernel, compare" },
 	{ "stress", cmd_stress, "threaded stories under the deterministic scheduler, over many seeds" },
 	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
+	{ "plot", cmd_plot, "draw a --vmstat-trace CSV with gnuplot (SVG or PNG)" },
+	{ "progress", cmd_progress, "draw the progress line of long runs, for scripts" },
 	{ NULL, NULL, NULL }
 };
 
@@ -134,7 +137,9 @@ static void run_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
 		   "                 [--fail-rate PPM [--fail-seed N]]\n"
-		   "                 [--seed N] [--strategy random|pct [--depth D]] [FILE...]\n\n"
+		   "                 [--seed N] [--strategy random|pct [--depth D]]\n"
+		   "                 [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n"
+		   "                 [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
 		   "  -v, --verbose          print each statement before running it\n"
@@ -156,6 +161,15 @@ static void run_usage(FILE *f)
 		   "                         file's result, statements run, first failure\n"
 		   "                         and output (docs/json.md); messages still go\n"
 		   "                         to standard error\n"
+		   "      --vmstat-trace F   write vmstat counters and meminfo fields to the\n"
+		   "                         CSV file F after every statement (mmlab plot\n"
+		   "                         draws it); first column the step, then the\n"
+		   "                         statement's line\n"
+		   "      --vmstat-fields L  its columns, comma-separated Linux names (default\n"
+		   "                         MemFree,SwapFree,pgscan_kswapd,pgscan_direct,\n"
+		   "                         pgsteal_kswapd,pgsteal_direct,pgfault,pswpout,\n"
+		   "                         pswpin,pageoutrun)\n"
+		   "      --vmstat-every N   a row every N statements only\n"
 		   "  -h, --help             this text\n\n"
 		   "Under --fail-rate, operations may fail with ENOMEM, so expectations\n"
 		   "written for a healthy machine may fail (exit 1): it is for robustness\n"
@@ -246,9 +260,12 @@ static int cmd_run(int argc, char **argv)
 		{ "depth",      required_argument, NULL, 'd' },
 		{ "json",       no_argument,       NULL, 'j' },
 		{ "help",       no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3 };
+	struct vmstat_opts vo = { 0 };
+	struct vmstat_trace trace;
 	bool depth_given = false, json = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
@@ -305,6 +322,12 @@ static int cmd_run(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat("run", c, optarg, &vo))
+				goto bad;
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(bugs);
@@ -322,6 +345,9 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
 	}
+	if (opt_vmstat_open("run", &vo, "line", &trace))
+		goto bad;
+	o.vmstat = &trace;
 	if (json) {
 		worst = run_json(&o, argv + optind, argc - optind);
 	} else if (optind == argc) {
@@ -335,7 +361,7 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	free(bugs);
-	return worst;
+	return opt_vmstat_close("run", &trace, worst);
 bad:
 	free(bugs);
 	return 2;
@@ -403,7 +429,8 @@ static void fuzz_usage(FILE *f)
 		   "                  [--commit] [--refs] [--ksm] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
-		   "                  [--out FILE] [--quiet]\n\n"
+		   "                  [--out FILE] [--quiet]\n"
+		   "                  [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
 		   "threads, reads and writes) over several processes, compare every\n"
 		   "observation with the reference model and run the invariant checker.\n"
@@ -473,8 +500,18 @@ static void fuzz_usage(FILE *f)
 		   "                         (default 64; 1 = every operation; always at the end)\n"
 		   "  -o, --out FILE         also write the shrunk scenario to FILE\n"
 		   "  -q, --quiet            no summary line\n"
+		   "      --vmstat-trace F   write vmstat counters and meminfo fields to the\n"
+		   "                         CSV file F after every operation (mmlab plot\n"
+		   "                         draws it); first column the step, then the\n"
+		   "                         seed\n"
+		   "      --vmstat-fields L  its columns, comma-separated Linux names (default\n"
+		   "                         MemFree,SwapFree,pgscan_kswapd,pgscan_direct,\n"
+		   "                         pgsteal_kswapd,pgsteal_direct,pgfault,pswpout,\n"
+		   "                         pswpin,pageoutrun)\n"
+		   "      --vmstat-every N   a row every N operations only\n"
 		   "  -h, --help             this text\n\n"
-		   "A progress bar is drawn when standard output is a terminal.\n"
+		   "A progress line (done/total, rate, elapsed, ETA, failures) is drawn on\n"
+		   "standard error when it is a terminal and --quiet is not given.\n"
 		   "Exit status: 0 no divergence, 1 a divergence (reported and shrunk),\n"
 		   "2 bad usage.\n");
 }
@@ -574,9 +611,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "out",         required_argument, NULL, 'o' },
 		{ "quiet",       no_argument,       NULL, 'q' },
 		{ "help",        no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fuzz_opts o = { .seed = 1, .out = stdout };
+	struct vmstat_opts vo = { 0 };
+	struct vmstat_trace trace;
 	bool machine_given = false;	/* an option saying what machine, or what operations */
 	bool seed_given = false, seeds_given = false;
 	uint64_t first = 0, last = 0;
@@ -735,6 +775,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'q':
 			o.quiet = true;
 			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat("fuzz", c, optarg, &vo))
+				return 2;
+			break;
 		case 'h':
 			fuzz_usage(stdout);
 			return 0;
@@ -775,8 +821,12 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	}
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
 		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
-	o.progress = isatty(STDOUT_FILENO);
-	return seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
+	o.progress = !o.quiet;
+	if (opt_vmstat_open("fuzz", &vo, "seed", &trace))
+		return 2;
+	o.vmstat = &trace;
+	c = seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
+	return opt_vmstat_close("fuzz", &trace, c);
 }
 
 static void bugs_usage(FILE *f)

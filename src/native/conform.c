@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/progress.h"
 #include "native/conform.h"
 
 static int conform_one(const char *path, const struct cf_opts *o, struct cf_totals *t)
@@ -52,14 +53,21 @@ out:
 int cf_conform_files(char **files, int n, const struct cf_opts *o)
 {
 	struct cf_totals t = { 0 };
-	int i, r, worst = 0;
+	struct progress prog;
+	int i, r, worst = 0, bad = 0;
 
+	/* one file is quick enough to need no line */
+	progress_start(&prog, n > 1 ? stderr : NULL, "conform", "files", (uint64_t)n, 0);
 	for (i = 0; i < n; i++) {
+		progress_clear(&prog);	/* a file's disagreements and errors print whole lines */
 		r = conform_one(files[i], o, &t);
 		if (r > worst)
 			worst = r;
+		bad += r != SCN_PASS;
 		fflush(stdout);
+		progress_update(&prog, (uint64_t)i + 1, (uint64_t)bad);
 	}
+	progress_end(&prog, (uint64_t)n, (uint64_t)bad);
 	/* A summary of what was compared: none when no file could be (the errors said why). */
 	if (t.files_agreed + t.files_skipped + t.files_disagreed)
 		printf("%d agreed, %d skipped, %d disagreed (scenarios); "

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/progress.h"
 #include "oracle/fuzz_internal.h"
+#include "oracle/vmstat_trace.h"
 #include "scenario/scenario.h"
 
 #ifndef SHRINK_SECONDS
@@ -353,17 +355,6 @@ double fuzz_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(const struct fuzz_opts *o, long done, double t0)
-{
-	double frac = o->time_s ? (fuzz_now() - t0) / o->time_s : (double)done / o->ops;
-	int w = 40, fill = (int)(frac * w);
-
-	fill = fill < 0 ? 0 : fill > w ? w : fill;
-	printf("\r[%.*s%*s] %3d%% %ld ops", fill, "########################################", w - fill, "",
-	       (int)(frac * 100), done);
-	fflush(stdout);
-}
-
 /* One seed's run; *done: the operations it ran. */
 static int fuzz_one(const struct fuzz_opts *in, long *done)
 {
@@ -374,6 +365,8 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	struct run r;
 	double t0 = fuzz_now(), dt;
 	FILE *out = in->out ? in->out : stdout;
+	struct progress prog;
+	char label[48];
 	int ret = 0;
 
 	if (!o.ops)
@@ -397,6 +390,9 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	/* MMLAB_FUZZ_TRACE=1: every operation as a scenario line on stderr. */
 	if (getenv("MMLAB_FUZZ_TRACE"))
 		r.scn = stderr;
+	snprintf(label, sizeof(label), "fuzz seed %" PRIu64, o.seed);
+	progress_start(&prog, o.progress ? stderr : NULL, label, "ops", o.ops == LONG_MAX ? 0 : (uint64_t)o.ops,
+		       o.time_s);
 	while (r.done < o.ops && !r.why[0]) {
 		if (r.done >= (long)cap) {
 			struct fop *nops = realloc(ops, (cap = cap * 2 + 1024) * sizeof(*ops));
@@ -408,8 +404,9 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		fuzz_gen_op(&r, &c, &ops[r.done]);
 		fuzz_exec_op(&r, &ops[r.done]);
 		fuzz_after_op(&r, o.check_every);
-		if (o.progress && r.done % 2048 == 0)
-			progress(&o, r.done, t0);
+		vmstat_trace_step(o.vmstat, r.m, o.seed);
+		if (r.done % 256 == 0)
+			progress_update(&prog, (uint64_t)r.done, 0);
 		if (o.time_s && r.done % 256 == 0 && fuzz_now() - t0 >= o.time_s)
 			break;
 	}
@@ -417,8 +414,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	*done = r.done;
 	fuzz_run_finish(&r);		/* the end-of-run check may still find something */
 	dt = fuzz_now() - t0;
-	if (o.progress)
-		printf("\r%*s\r", 60, "");
+	progress_end(&prog, n, r.why[0] != 0);
 	if (!o.quiet)
 		fprintf(out, "seed %" PRIu64 ": %zu operations, %.0f checked operations/s%s\n", o.seed, n,
 			dt > 0 ? n / dt : 0.0, r.why[0] ? "" : ", no divergence");
@@ -480,11 +476,20 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 	FILE *out = in->out ? in->out : stdout;
 	uint64_t runs = 0, ops = 0, *bad = NULL;
 	size_t nbad = 0, cap = 0;
+	struct progress prog;
+	char label[64];
 	int ret = 0;
 
+	/* One line for the range; a seed's own would be redrawn from 0 each time. */
+	snprintf(label, sizeof(label), "fuzz seeds %" PRIu64 "-%" PRIu64, first, last);
+	progress_start(&prog, o.progress ? stderr : NULL, label, "seeds", last - first + 1, 0);
+	o.progress = false;
 	for (o.seed = first;; o.seed++) {
 		long done = 0;
-		int r = fuzz_one(&o, &done);
+		int r;
+
+		progress_clear(&prog);
+		r = fuzz_one(&o, &done);
 
 		if (r == 2) {
 			ret = 2;
@@ -506,9 +511,11 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 			bad[nbad++] = o.seed;
 			ret = 1;
 		}
+		progress_update(&prog, runs, nbad);
 		if (o.seed == last)
 			break;
 	}
+	progress_end(&prog, runs, nbad);
 	if (!o.quiet) {
 		fprintf(out, "%" PRIu64 " seeds, %" PRIu64 " operations, %zu diverged", runs, ops, nbad);
 		for (size_t i = 0; i < nbad; i++)

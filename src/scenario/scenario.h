@@ -79,6 +79,7 @@ struct scn_opts {
 	unsigned sched_depth;
 	FILE *out;		/* echo and show; NULL = stdout */
 	FILE *err;		/* diagnostics; NULL = stderr */
+	struct vmstat_trace *vmstat; /* a sample after every statement (--vmstat-trace), or NULL */
 };
 
 /*
