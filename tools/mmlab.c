@@ -369,7 +369,7 @@ bad:
 
 static void conform_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab conform [--verbose|-v] [--timeout MS] FILE...\n\n"
+	fprintf(f, "usage: mmlab conform [--verbose|-v] [--timeout MS] [--json] FILE...\n\n"
 		   "Run each scenario twice, on a simulated machine and natively on\n"
 		   "this host's Linux kernel (real processes, threads, mmap, io_uring\n"
 		   "and vmsplice pins, /proc/self/pagemap), and compare what each\n"
@@ -379,6 +379,9 @@ static void conform_usage(FILE *f)
 		   "  -v, --verbose     print every observation, not only disagreements\n"
 		   "  -t, --timeout MS  longest wait for an answer from a host process\n"
 		   "                    (default 5000); a hung host process is a failure\n"
+		   "      --json        one JSON document on standard output: each file's\n"
+		   "                    verdict, skips with their reasons and first\n"
+		   "                    difference (docs/json.md); the text goes to stderr\n"
 		   "  -h, --help        this text\n\n"
 		   "Exit status: 0 every scenario agreed or was skipped, 1 a\n"
 		   "disagreement (or a failed host run), 2 bad input.\n");
@@ -389,6 +392,7 @@ static int cmd_conform(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "json",    no_argument,       NULL, 'j' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -405,6 +409,9 @@ static int cmd_conform(int argc, char **argv)
 			if (opt_range("conform", "timeout", optarg, 1, 3600000, &v))
 				return 2;
 			o.timeout_ms = (int)v;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'h':
 			conform_usage(stdout);
@@ -429,7 +436,7 @@ static void fuzz_usage(FILE *f)
 		   "                  [--commit] [--refs] [--ksm] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
-		   "                  [--out FILE] [--quiet]\n"
+		   "                  [--out FILE] [--quiet] [--json]\n"
 		   "                  [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
 		   "threads, reads and writes) over several processes, compare every\n"
@@ -500,6 +507,10 @@ static void fuzz_usage(FILE *f)
 		   "                         (default 64; 1 = every operation; always at the end)\n"
 		   "  -o, --out FILE         also write the shrunk scenario to FILE\n"
 		   "  -q, --quiet            no summary line\n"
+		   "      --json             one JSON document on standard output instead of\n"
+		   "                         the text: each seed's operations, rate, divergence\n"
+		   "                         (its reproducer) and text, and the totals; the\n"
+		   "                         documents of split --seeds runs merge (docs/json.md)\n"
 		   "      --vmstat-trace F   write vmstat counters and meminfo fields to the\n"
 		   "                         CSV file F after every operation (mmlab plot\n"
 		   "                         draws it); first column the step, then the\n"
@@ -517,6 +528,37 @@ static void fuzz_usage(FILE *f)
 }
 
 static int fuzz_main(int argc, char **argv, bool recorded);
+
+/*
+ * The options that rerun a seed as this run ran it, less those that say
+ * which seeds or where output goes: --json's "options".
+ */
+static char *fuzz_json_args(int argc, char **argv)
+{
+	static const char *const skip[] = { "--seed", "-s", "--seeds", "--out", "-o", "--vmstat-trace",
+					    "--vmstat-fields", "--vmstat-every", "--json", "--quiet", "-q" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (int i = 1; f && i < argc; i++) {
+		size_t k, n = strcspn(argv[i], "=");
+
+		for (k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			if (strlen(skip[k]) == n && !strncmp(argv[i], skip[k], n))
+				break;
+		if (k == sizeof(skip) / sizeof(skip[0])) {
+			fprintf(f, "%s%s", len || ftell(f) ? " " : "", argv[i]);
+			continue;
+		}
+		/* its value, when it takes one and it is not after '=' */
+		if (k < 8 && !argv[i][n])
+			i++;
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
 
 /* --seeds A-B: decimal, A <= B; 0, or -1 after one message. */
 static int opt_seed_range(const char *s, uint64_t *first, uint64_t *last)
@@ -610,6 +652,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "check-every", required_argument, NULL, 'c' },
 		{ "out",         required_argument, NULL, 'o' },
 		{ "quiet",       no_argument,       NULL, 'q' },
+		{ "json",        no_argument,       NULL, 'j' },
 		{ "help",        no_argument,       NULL, 'h' },
 		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -775,6 +818,9 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'j':
+			o.json = true;
+			break;
 		case OPT_VMSTAT_TRACE:
 		case OPT_VMSTAT_FIELDS:
 		case OPT_VMSTAT_EVERY:
@@ -821,11 +867,16 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	}
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
 		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
-	o.progress = !o.quiet;
+	o.progress = !o.quiet && !o.json;
 	if (opt_vmstat_open("fuzz", &vo, "seed", &trace))
 		return 2;
 	o.vmstat = &trace;
+	if (o.json && !(o.json_args = fuzz_json_args(argc, argv))) {
+		fprintf(stderr, "mmlab fuzz: out of memory\n");
+		return opt_vmstat_close("fuzz", &trace, 2);
+	}
 	c = seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
+	free((char *)o.json_args);
 	return opt_vmstat_close("fuzz", &trace, c);
 }
 

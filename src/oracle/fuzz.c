@@ -8,6 +8,7 @@
  * there is shrunk to a scenario file that `mmlab run` replays
  * (fuzz_shrink.c).  fuzz_internal.h says which part does what.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/json.h"
 #include "lib/progress.h"
 #include "oracle/fuzz_internal.h"
 #include "oracle/vmstat_trace.h"
@@ -355,8 +357,12 @@ double fuzz_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One seed's run; *done: the operations it ran. */
-static int fuzz_one(const struct fuzz_opts *in, long *done)
+/*
+ * One seed's run; *done: the operations it ran.  j: under --json, the
+ * seed's entry of "seeds" goes there, with the text it would have
+ * printed as its "output".
+ */
+static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 {
 	struct fuzz_opts o = *in;
 	struct chooser c = { .s = in->seed };
@@ -367,6 +373,9 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	FILE *out = in->out ? in->out : stdout;
 	struct progress prog;
 	char label[48];
+	char *text = NULL, *scn = NULL;
+	size_t textlen = 0, scnlen = 0, m = 0;
+	FILE *scnf = NULL;
 	int ret = 0;
 
 	if (!o.ops)
@@ -381,10 +390,17 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||
 	    o.fail_at < 0 || o.fail_repeat < -1)
 		return 2;
+	if (j && !(out = open_memstream(&text, &textlen))) {
+		fprintf(stderr, "mmlab fuzz: %s\n", strerror(errno));
+		return 2;
+	}
 	if (!fuzz_run_init(&r, &o, true)) {
 		fprintf(stderr, "mmlab fuzz: cannot set up the machine%s%s\n", o.bug ? " or unknown bug " : "",
 			o.bug ? o.bug : "");
 		fuzz_run_finish(&r);
+		if (j)
+			fclose(out);
+		free(text);
 		return 2;
 	}
 	/* MMLAB_FUZZ_TRACE=1: every operation as a scenario line on stderr. */
@@ -420,7 +436,6 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 			dt > 0 ? n / dt : 0.0, r.why[0] ? "" : ", no divergence");
 	if (r.why[0]) {
 		char why[1024];
-		size_t m;
 
 		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
 		if (r.why_task >= 0 && r.why_maps)
@@ -442,6 +457,10 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		}
 		fprintf(out, "shrunk to %zu operations; scenario:\n", m);
 		fuzz_print_scenario(&o, ops, m, out, (long)n);
+		if (j && (scnf = open_memstream(&scn, &scnlen))) {
+			fuzz_print_scenario(&o, ops, m, scnf, (long)n);
+			fclose(scnf);
+		}
 		if (o.scenario_out) {
 			FILE *f = fopen(o.scenario_out, "w");
 
@@ -455,14 +474,92 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		ret = 1;
 	}
 	free(ops);
+	if (j) {
+		fclose(out);
+		json_object(j, NULL);
+		json_uint(j, "seed", o.seed);
+		json_uint(j, "operations", n);
+		json_double(j, "ops_per_s", dt > 0 ? n / dt : 0.0);
+		if (ret) {
+			json_object(j, "divergence");
+			json_uint(j, "operation", n);
+			json_str(j, "why", r.why);
+			json_uint(j, "shrunk_operations", m);
+			json_strn(j, "scenario", scn ? scn : "", scnlen);
+			json_end(j);
+		} else {
+			json_null(j, "divergence");
+		}
+		json_strn(j, "output", text, textlen);
+		json_end(j);
+		free(text);
+		free(scn);
+	}
 	return ret;
+}
+
+/*
+ * --json's document around the seeds' entries: its "total" is what the
+ * merge of split runs' documents (docs/json.md) computes from "seeds".
+ * It is kept in memory (doc) and printed whole at the end, so that a run
+ * that stops with status 2 prints nothing on out rather than half of it.
+ */
+struct json_doc {
+	struct json j;
+	char *text;
+	size_t len;
+};
+
+static bool json_open(struct json_doc *d, const struct fuzz_opts *o)
+{
+	struct json *j = &d->j;
+	FILE *f = open_memstream(&d->text, &d->len);
+
+	if (!f) {
+		fprintf(stderr, "mmlab fuzz: %s\n", strerror(errno));
+		return false;
+	}
+	json_init(j, f);
+	json_object(j, NULL);
+	json_str(j, "options", o->json_args ? o->json_args : "");
+	json_array(j, "seeds");
+	return true;
+}
+
+static void json_close(struct json_doc *d, const struct fuzz_opts *o, int status, uint64_t runs, uint64_t ops,
+		       const uint64_t *bad, size_t nbad)
+{
+	struct json *j = &d->j;
+
+	json_end(j);
+	json_object(j, "total");
+	json_uint(j, "seeds", runs);
+	json_uint(j, "operations", ops);
+	json_array(j, "diverged");
+	for (size_t i = 0; i < nbad; i++)
+		json_uint(j, NULL, bad[i]);
+	json_end(j);
+	json_end(j);
+	json_end(j);
+	fclose(j->f);
+	if (status != 2)
+		fwrite(d->text, 1, d->len, o->out ? o->out : stdout);
+	free(d->text);
 }
 
 int fuzz_run(const struct fuzz_opts *o)
 {
-	long done;
+	struct json_doc d;
+	long done = 0;
+	int r;
 
-	return fuzz_one(o, &done);
+	if (!o->json)
+		return fuzz_one(o, &done, NULL);
+	if (!json_open(&d, o))
+		return 2;
+	r = fuzz_one(o, &done, &d.j);
+	json_close(&d, o, r, 1, (uint64_t)done, &o->seed, r == 1);
+	return r;
 }
 
 /*
@@ -478,8 +575,11 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 	size_t nbad = 0, cap = 0;
 	struct progress prog;
 	char label[64];
+	struct json_doc d;
 	int ret = 0;
 
+	if (o.json && !json_open(&d, &o))
+		return 2;
 	/* One line for the range; a seed's own would be redrawn from 0 each time. */
 	snprintf(label, sizeof(label), "fuzz seeds %" PRIu64 "-%" PRIu64, first, last);
 	progress_start(&prog, o.progress ? stderr : NULL, label, "seeds", last - first + 1, 0);
@@ -489,7 +589,7 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 		int r;
 
 		progress_clear(&prog);
-		r = fuzz_one(&o, &done);
+		r = fuzz_one(&o, &done, o.json ? &d.j : NULL);
 
 		if (r == 2) {
 			ret = 2;
@@ -516,13 +616,15 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 			break;
 	}
 	progress_end(&prog, runs, nbad);
-	if (!o.quiet) {
+	if (!o.json && !o.quiet) {
 		fprintf(out, "%" PRIu64 " seeds, %" PRIu64 " operations, %zu diverged", runs, ops, nbad);
 		for (size_t i = 0; i < nbad; i++)
 			fprintf(out, "%s%" PRIu64, i ? " " : ": ", bad[i]);
 		fputc('\n', out);
 	}
 out:
+	if (o.json)
+		json_close(&d, &o, ret, runs, ops, bad, nbad);
 	free(bad);
 	return ret;
 }

@@ -43,6 +43,13 @@ struct fuzz_opts {
 	const char *scenario_out; /* also write the shrunk scenario here */
 	FILE *out;		/* summary, divergence and the shrunk scenario (default stdout) */
 	struct vmstat_trace *vmstat; /* a sample after every operation of the main run, or NULL */
+	/*
+	 * --json: the run's document (docs/schema/fuzz.json) on out instead
+	 * of the text, which each seed's "output" holds; json_args, the
+	 * options that rerun a seed besides --seed (the document's "options").
+	 */
+	bool json;
+	const char *json_args;
 };
 
 /* 0: no divergence; 1: divergence found (reported and shrunk); 2: bad options. */
