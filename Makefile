@@ -13,6 +13,8 @@
 #                 make install into a staging directory, used from there,
 #                 the --json output validated against docs/schema/,
 #                 the --report page in headless Chromium, the pictures' SVG,
+#                 progress lines on a pty and off one, vmstat traces and their
+#                 plots (gnuplot-nox from scripts/deps.sh plot),
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
@@ -175,6 +177,8 @@ test: deps check-layers
 	$(call suite,install,MAKE="$(MAKE)" sh tests/install.sh)
 	$(call suite,json,sh tests/json.sh build/mmlab)
 	$(call suite,report,sh tests/report.sh build/mmlab)
+	$(call suite,progress lines,sh tests/progress.sh build/mmlab)
+	$(call suite,vmstat plots,sh tests/plot.sh build/mmlab)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)

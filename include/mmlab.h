@@ -558,6 +558,13 @@ long mml_kpagecount(struct mml_machine *m, uint64_t pfn);
 int  mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry);	/* the /proc/PID/pagemap entry, frame number included */
 long mml_vmstat(struct mml_machine *m, const char *name);	/* a /proc/vmstat counter by its Linux name; -ENOENT if unknown */
 long mml_meminfo(struct mml_machine *m, const char *name);	/* a /proc/meminfo field in kB (or pages for HugePages_*); -ENOENT if unknown */
+/*
+ * A /proc/vmstat counter or a /proc/meminfo field (kB) by name, as it
+ * stands: unlike mml_vmstat and mml_meminfo it does not first free the
+ * page tables waiting for an RCU grace period, so that reading changes
+ * nothing (for tracers sampling after every operation). -ENOENT if unknown.
+ */
+long mml_stat_peek(struct mml_machine *m, const char *name);
 const char *mml_vmstat_name(unsigned i);	/* the i-th counter's name, NULL past the last */
 const char *mml_meminfo_name(unsigned i);	/* the i-th field's name, NULL past the last */
 int  mml_show_smaps(struct mml_task *t, FILE *out);	/* /proc/PID/smaps */
@@ -592,6 +599,8 @@ int  mml_show_rmap(struct mml_task *t, uint64_t addr, enum mml_picture_format fm
 int  mml_show_folio(struct mml_task *t, uint64_t addr, enum mml_picture_format fmt, FILE *out);
 /* The machine: nodes and zones with free pages, processes, their VMAs and threads, swap devices. */
 int  mml_show_machine(struct mml_machine *m, enum mml_picture_format fmt, FILE *out);
+
+/*
  * Trace events with Linux's tracepoint names, fields and print formats
  * (mm_page_alloc, mm_vmscan_kswapd_wake, tlb_flush, ...; docs/ARCHITECTURE.md
  * lists where each fires).  mml_trace_enable applies a comma list to the

@@ -1,12 +1,19 @@
 #!/bin/sh
 # Install the Debian packages the build needs, only when they are missing.
 # Called by the Makefile; safe to run again.  Needs root (or sudo) only when
-# something is missing.  `deps.sh report`: what tests/report.sh needs as
-# well (chromium, for that test alone: it is large).
+# something is missing.
+#
+#   sh scripts/deps.sh          what the build and make test need
+#   sh scripts/deps.sh report   chromium too, for tests/report.sh alone (it is large)
+#   sh scripts/deps.sh plot     gnuplot too, for mmlab plot (tests/plot.sh
+#                               asks for it; a build without plots does not)
 set -e
 need=""
 if [ "${1:-}" = report ]; then
 	command -v chromium >/dev/null 2>&1 || need="$need chromium"
+fi
+if [ "${1:-}" = plot ]; then
+	command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
 fi
 [ -f /usr/include/x86_64-linux-gnu/urcu-bp.h ] || [ -f /usr/include/urcu-bp.h ] || need="$need liburcu-dev"
 [ -f /usr/include/liburing.h ] || need="$need liburing-dev"

@@ -126,6 +126,61 @@ json "run --json: a file name that needs escaping" 2 run \
 	"d['files'][0]['result'] == 'bad'" \
 	-- run --json "$weird"
 
+# --- mmlab fuzz ---
+json "fuzz --json: one seed, no divergence" 0 fuzz \
+	"d['total'] == {'seeds': 1, 'operations': 300, 'diverged': []} and d['seeds'][0]['divergence'] is None" \
+	"d['options'] == '--ops 300 --ram 2M' and d['seeds'][0]['output'].startswith('seed 1: 300 operations')" \
+	-- fuzz --ops 300 --ram 2M --json
+json "fuzz --json: a zoo entry's divergence and its reproducer" 1 fuzz \
+	"d['total']['diverged'] == [1] and 'reported a bug' in d['seeds'][0]['divergence']['why']" \
+	"'machine ram=' in d['seeds'][0]['divergence']['scenario']" \
+	-- fuzz --inject-bug cow-reuse-mapcount --seed 1 --ops 3000 --shrink-time 1 --json
+python3 -c 'import json,sys; print(json.load(sys.stdin)["seeds"][0]["divergence"]["scenario"], end="")' \
+	<"$dir/out" >"$dir/repro.scn"
+"$mmlab" run --inject-bug cow-reuse-mapcount "$dir/repro.scn" >/dev/null 2>&1
+[ $? -eq 1 ] && ok "fuzz --json: its scenario fails under mmlab run with the bug" ||
+	{ echo "not exit 1" >"$dir/err"; bad "fuzz --json: its scenario fails under mmlab run with the bug"; }
+must_fail "fuzz --json: a schema it breaks fails it" fuzz \
+	"s['properties']['seeds']['items']['properties']['divergence'] = {'type': 'null'}"
+# split runs' documents merge into the whole range's (docs/json.md), rates apart
+"$mmlab" fuzz --seeds 1-3 --ops 200 --json >"$dir/all.json" 2>/dev/null
+"$mmlab" fuzz --seeds 2-3 --ops 200 --json >"$dir/b.json" 2>/dev/null
+"$mmlab" fuzz --seeds 1-1 --ops 200 --json >"$dir/a.json" 2>/dev/null
+cat "$dir/b.json" "$dir/a.json" | python3 -c 'import json,sys; ds=[json.loads(l) for l in sys.stdin]; s=sorted((x for d in ds for x in d["seeds"]), key=lambda x: x["seed"]); print(json.dumps({"options": ds[0]["options"], "seeds": s, "total": {"seeds": len(s), "operations": sum(x["operations"] for x in s), "diverged": [x["seed"] for x in s if x["divergence"]]}}))' >"$dir/merged.json"
+if python3 - "$dir/all.json" "$dir/merged.json" >"$dir/err" 2>&1 <<'PY'
+import json, sys
+a, m = (json.load(open(f)) for f in sys.argv[1:])
+for d in (a, m):
+    for x in d["seeds"]:
+        x.pop("ops_per_s"); x.pop("output")
+assert a == m, (a, m)
+PY
+then ok "fuzz --json: split --seeds documents merge to the whole range's"; else bad "fuzz --json: split --seeds documents merge to the whole range's"; fi
+
+# --- mmlab bench ---
+json "bench --json: the table's rows, the text on stderr" 0 bench \
+	"d['bench'] == 'fault' and d['size'] == 1048576 and d['reps'] == 1 and d['native']" \
+	"[r['side'] for r in d['rows']].count('mmlab') == 5 and all(r['vs']['side'] == 'native' for r in d['rows'] if r['side'] == 'mmlab')" \
+	-- bench fault --size 1M --reps 1 --json
+grep -q '^mmlab bench fault: two regions' "$dir/stderr" && ok "bench --json: its text went to stderr" ||
+	{ cp "$dir/stderr" "$dir/err"; bad "bench --json: its text went to stderr"; }
+must_fail "bench --json: a schema it breaks fails it" bench \
+	"s['properties']['rows']['items']['properties']['vs'] = {'type': 'null'}"
+
+# --- mmlab conform ---
+json "conform --json: a verdict per file, skips with reasons" 0 conform \
+	"[f['verdict'] for f in d['files']] == ['agree', 'agree'] and d['exit_status'] == 0" \
+	"all(f['first_difference'] is None for f in d['files']) and d['scenarios']['agreed'] == 2" \
+	-- conform --json tests/conformance/cow-basic-fork-mprotect-swapped.scn tests/conformance/compact-memory.scn
+# a statement the host cannot judge: a skip, with its side and reason
+printf 'spawn A\np = mmap A 0 4k rw private,anonymous\nwrite A p 4k 1\nexpect vmstat nr_free_pages == 1\n' >"$dir/skip.scn"
+json "conform --json: a skip, its line, side and reason" 0 conform \
+	"d['files'][0]['skips'] == [{'line': 4, 'side': 'linux', 'reason': d['files'][0]['skips'][0]['reason']}]" \
+	"'system-wide' in d['files'][0]['skips'][0]['reason'] and d['observations']['skipped'] == 1" \
+	-- conform --json "$dir/skip.scn"
+must_fail "conform --json: a schema it breaks fails it" conform \
+	"s['properties']['files']['items']['properties']['verdict'] = {'enum': ['disagree']}"
+
 echo "$passed passed, $failed failed"
 [ -n "${MMLAB_SUMMARY:-}" ] && echo "$passed $failed" >>"$MMLAB_SUMMARY"
 [ $failed -eq 0 ]

@@ -198,9 +198,20 @@ for s in $seeds; do
 	job "clean-$s-oom" $(run_args "$s-oom") --ops "$ops"
 	job "clean-$s-oom-devices" $(run_args "$s-oom") --devices --ops "$ops"
 done
-export mmlab tmp
+# On a terminal, `mmlab progress` draws the pool's progress line on
+# stderr after every job: the runs done, and the runs without a bug that
+# diverged so far (a failure the checks below will report).
+total=$(wc -l <"$tmp/jobs")
+since=$(date +%s)
+: >"$tmp/done"
+export mmlab tmp total since
 xargs -P "$(nproc 2>/dev/null || echo 2)" -L 1 sh -c \
-	'tag=$1; shift; "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; echo $? >"$tmp/$tag.rc"' sh <"$tmp/jobs"
+	'tag=$1; shift; "$mmlab" fuzz "$@" >"$tmp/$tag.log" 2>&1; rc=$?; echo $rc >"$tmp/$tag.rc"
+	 echo "$tag $rc" >>"$tmp/done"
+	 "$mmlab" progress --label "zoo: fuzz runs" --done "$(wc -l <"$tmp/done")" --total "$total" \
+		--failed "$(grep -c "^clean-.* [^0]" "$tmp/done")" --since "$since"' sh <"$tmp/jobs"
+"$mmlab" progress --label "zoo: fuzz runs" --done "$(wc -l <"$tmp/done")" --total "$total" \
+	--failed "$(grep -c "^clean-.* [^0]" "$tmp/done")" --since "$since" --end
 
 for bug in $fuzz_bugs; do
 	check_bug "$bug"

@@ -19,7 +19,20 @@
 #include "bench.h"
 #include "native/conform.h"
 #include "cli.h"
+#include "lib/json.h"
+#include "lib/progress.h"
 #include "mmlab.h"
+#include "oracle/vmstat_trace.h"
+
+/* What the options of the one bench this process runs asked for. */
+static struct {
+	const char *name;		/* "fault" */
+	struct bench_opts o;
+	FILE *json;			/* --json: the document's stream, the real stdout */
+	struct vmstat_trace trace;	/* --vmstat-trace (f NULL: none) */
+	struct progress prog;
+	uint64_t timed;			/* phases timed so far */
+} run;
 
 static const struct cli_command benches[] = {
 	{ "swap", bench_swap,
@@ -99,7 +112,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	c = cli_dispatch(benches, "mmlab bench", argc, argv);
 	if (c >= 0)
-		return c;
+		return bench_finish(c);
 	fprintf(stderr, "mmlab bench: unknown bench '%s'; 'mmlab bench' lists them\n",
 		argv[optind]);
 	return 2;
@@ -118,9 +131,13 @@ int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
 		{ "reps",      required_argument, NULL, 'r' },
 		{ "file",      required_argument, NULL, 'f' },
 		{ "no-native", no_argument,       NULL, 'N' },
+		{ "json",      no_argument,       NULL, 'j' },
 		{ "help",      no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct vmstat_opts vo = { 0 };
+	bool json = false;
 	uint64_t v;
 	int c;
 
@@ -159,6 +176,15 @@ int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
 		case 'N':
 			o->no_native = true;
 			break;
+		case 'j':
+			json = true;
+			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat(cmd, c, optarg, &vo))
+				return 2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -172,7 +198,50 @@ int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
 			cmd, argv[optind], cmd);
 		return 2;
 	}
+	if (opt_vmstat_open(cmd, &vo, "rep", &run.trace))
+		return 2;
+	run.name = strchr(cmd, ' ') ? strchr(cmd, ' ') + 1 : cmd;
+	run.o = *o;
+	/*
+	 * The benches print their text on stdout: under --json it goes to
+	 * stderr instead, and the document to what stdout was.
+	 */
+	if (json) {
+		int fd = dup(STDOUT_FILENO);
+
+		fflush(stdout);
+		if (fd < 0 || !(run.json = fdopen(fd, "w")) || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			fprintf(stderr, "mmlab %s: --json: %s\n", cmd, strerror(errno));
+			return 2;
+		}
+	}
 	return -1;
+}
+
+void bench_start(const struct bench_opts *o, const struct bench_row *rows, int n)
+{
+	uint64_t phases = 0;
+
+	/* --no-native leaves the native rows and the host's limits out */
+	for (int i = 0; i < n; i++)
+		phases += !o->no_native || !strcmp(rows[i].side, "mmlab");
+	progress_start(&run.prog, run.json ? NULL : stderr, run.name, "phases", phases * (o->reps + 1), 0);
+}
+
+void bench_vmstat_sample(struct mml_machine *m, unsigned rep)
+{
+	vmstat_trace_step(&run.trace, m, rep);
+}
+
+int bench_finish(int status)
+{
+	progress_end(&run.prog, run.timed, status != 0);
+	if (run.json && fclose(run.json) && !status) {
+		fprintf(stderr, "mmlab bench %s: --json: %s\n", run.name, strerror(errno));
+		status = 2;
+	}
+	run.json = NULL;
+	return opt_vmstat_close("bench", &run.trace, status);
 }
 
 int bench_pin_cpu(void)
@@ -194,6 +263,8 @@ int bench_fail(struct bench_err *e, const char *fmt, ...)
 	va_list ap;
 
 	if (!e->msg[0]) {
+		/* the message is printed when the bench stops: the line ends first */
+		progress_end(&run.prog, run.timed, 1);
 		va_start(ap, fmt);
 		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 		va_end(ap);
@@ -217,6 +288,7 @@ void bench_row_time(struct bench_row *r, double seconds, long dev)
 		r->best = seconds;
 		r->dev = dev;
 	}
+	progress_update(&run.prog, ++run.timed, 0);
 }
 
 void bench_rows_forget(struct bench_row *rows, int n)
@@ -236,6 +308,7 @@ int bench_sim_repeat(struct mml_machine *m, unsigned reps, int (*rep)(void *arg,
 
 	for (unsigned i = 0; i <= reps && !r; i++) {
 		r = rep(arg, m);
+		bench_vmstat_sample(m, i);
 		if (i == 0)
 			bench_rows_forget(rows, nrows);
 	}
@@ -252,10 +325,62 @@ static double row_pages_per_s(const struct bench_row *r)
 	return (double)r->pages / (r->best > 1e-9 ? r->best : 1e-9);
 }
 
+/* --json: the rows the table prints, as docs/schema/bench.json says. */
+static void table_json(const struct bench_row *rows, int n)
+{
+	struct json j;
+
+	json_init(&j, run.json);
+	json_object(&j, NULL);
+	json_str(&j, "bench", run.name);
+	json_uint(&j, "size", run.o.size);
+	json_uint(&j, "reps", run.o.reps);
+	json_bool(&j, "native", !run.o.no_native);
+	json_array(&j, "rows");
+	for (int i = 0; i < n; i++) {
+		const struct bench_row *r = &rows[i], *ref = r->ref >= 0 ? &rows[r->ref] : NULL;
+		double pps = row_pages_per_s(r);
+
+		if (r->best < 0)
+			continue;
+		json_object(&j, NULL);
+		json_str(&j, "side", r->side);
+		json_str(&j, "phase", r->phase);
+		json_uint(&j, "pages", r->pages);
+		if (r->dev_what && r->dev >= 0) {
+			json_object(&j, "device");
+			json_str(&j, "counter", r->dev_what);
+			json_int(&j, "change", r->dev);
+			json_end(&j);
+		} else {
+			json_null(&j, "device");
+		}
+		json_double(&j, "seconds", r->best);
+		json_double(&j, "mib_per_s", pps * BENCH_PAGE / (1024.0 * 1024.0));
+		json_double(&j, "pages_per_s", pps);
+		if (ref && ref->best >= 0) {
+			json_object(&j, "vs");
+			json_double(&j, "ratio", pps / row_pages_per_s(ref));
+			json_str(&j, "side", ref->side);
+			json_str(&j, "phase", ref->phase);
+			json_end(&j);
+		} else {
+			json_null(&j, "vs");
+		}
+		json_str(&j, "note", r->note);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
+}
+
 void bench_table_print(FILE *f, const struct bench_row *rows, int n)
 {
 	int i, nnotes = 0;
 
+	progress_end(&run.prog, run.timed, 0);
+	if (run.json)
+		table_json(rows, n);
 	fprintf(f, "%-7s %-34s %8s  %-15s %10s %9s %10s  %s\n", "side", "phase", "pages",
 		"device", "seconds", "MiB/s", "pages/s", "vs");
 	for (i = 0; i < n; i++) {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct mml_machine;
+
 #define BENCH_PAGE	4096u
 
 /* One line of the table: one phase of one side. */
@@ -124,6 +126,22 @@ struct bench_opts {
 };
 int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
 		void (*usage)(FILE *f), struct bench_opts *o);
+
+/*
+ * Also the options of the whole `mmlab bench` run, kept by bench.c:
+ * --json (the text, header and table, then goes to stderr and one JSON
+ * document of the table's rows to stdout, written by bench_table_print)
+ * and --vmstat-trace (see cli.h).  bench_start(), once the rows are set
+ * up, starts the progress line over the phases to time: every row that
+ * runs, reps + 1 times (the warm-up included).
+ */
+void bench_start(const struct bench_opts *o, const struct bench_row *rows, int n);
+
+/* The simulated side finished repetition rep (0: the warm-up) on m: a row of --vmstat-trace. */
+void bench_vmstat_sample(struct mml_machine *m, unsigned rep);
+
+/* After cli_dispatch: the trace closed, the document flushed; the bench's status, or 2 after a write error. */
+int bench_finish(int status);
 
 /* Run on the CPU we are on, as `mmlab conform` does; the CPU, or -1. */
 int bench_pin_cpu(void);

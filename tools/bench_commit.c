@@ -216,6 +216,7 @@ int bench_commit(int argc, char **argv)
 	b->size = o.size < CHUNK ? CHUNK : o.size / CHUNK * CHUNK;
 	b->nchunks = b->size / CHUNK;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	host_policy(b->host_policy, sizeof(b->host_policy));
 	cpu = bench_pin_cpu();
 	if (uname(&u) < 0)

@@ -242,6 +242,7 @@ int bench_fault(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	cpu = bench_pin_cpu();
 	if (uname(&u) < 0)
 		strcpy(u.release, "?");

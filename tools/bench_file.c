@@ -166,6 +166,7 @@ static int sim_runs(struct file_bench *b, unsigned reps)
 	}
 	for (unsigned rep = 0; rep <= reps && !r; rep++) {
 		r = sim_rep(b, m);
+		bench_vmstat_sample(m, rep);
 		if (rep == 0)
 			bench_rows_forget(b->rows, NAT_READ);
 	}
@@ -269,6 +270,7 @@ int bench_file(int argc, char **argv)
 	b->dir = o.file ? o.file : "/var/tmp";
 	bench_page_init(b->page);
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	cpu = bench_pin_cpu();
 	if (uname(&u) < 0)
 		strcpy(u.release, "?");

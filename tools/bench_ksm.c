@@ -333,6 +333,7 @@ int bench_ksm(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->lim = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b->lim == MAP_FAILED) {
 		fprintf(stderr, "mmlab " CMD ": out of memory\n");

@@ -239,6 +239,7 @@ int bench_lock(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->lim = malloc(b->size);
 	b->vec = malloc(b->npages);
 	if (!b->lim || !b->vec) {

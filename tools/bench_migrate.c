@@ -548,6 +548,7 @@ int bench_migrate(int argc, char **argv)
 	b->native = !o.no_native;
 	b->host_numa = access("/sys/devices/system/node/node1", F_OK) == 0;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->buf = malloc(PMD_SPAN);
 	b->page = malloc(BENCH_PAGE);
 	b->sim_pages = malloc(b->npages * sizeof(*b->sim_pages));

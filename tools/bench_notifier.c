@@ -542,6 +542,7 @@ static int sim_runs(struct notifier_bench *b, unsigned reps)
 			r = sim_pass(b, m, (enum setup)((rep + i) % NSETUPS));
 		if (!r)
 			r = device_pass(b, m);
+		bench_vmstat_sample(m, rep);
 		if (!r)
 			r = host_pass(b);
 		if (rep == 0)
@@ -680,6 +681,7 @@ int bench_notifier(int argc, char **argv)
 	/* one region, the copies COW makes, page tables, room to spare: no reclaim */
 	b->ram = 2 * b->size + b->size / 8 + (16ULL << 20);
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->buf = malloc(BENCH_PAGE);
 	b->rbuf = malloc(BENCH_PAGE);
 	b->host = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

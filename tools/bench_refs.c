@@ -310,6 +310,7 @@ int bench_refs(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	/* Not shared with the advised child: the limit's stores must not meet COW faults. */
 	b->lim = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b->lim == MAP_FAILED || madvise(b->lim, b->size, MADV_DONTFORK)) {

@@ -247,6 +247,7 @@ int bench_sched(int argc, char **argv)
 	b->npages = o.size / BENCH_PAGE;
 	b->nsched = b->npages < SCHED_PAGES ? b->npages : SCHED_PAGES;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	cpu = bench_pin_cpu();
 	if (uname(&u) < 0)
 		strcpy(u.release, "?");

@@ -611,6 +611,7 @@ int bench_swap(int argc, char **argv)
 	/* the working set, its page tables, and room to spare: no reclaim but ours */
 	b->ram = b->size + b->size / 8 + (16ULL << 20);
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->buf = malloc(BENCH_PAGE);
 	b->rbuf = malloc(BENCH_PAGE);
 	if (!b->buf || !b->rbuf) {
@@ -635,7 +636,10 @@ int bench_swap(int argc, char **argv)
 	}
 	/* run 0 warms up: the machine's RAM is host memory, cold at first */
 	for (rep = 0; rep <= b->reps && !b->err.msg[0]; rep++) {
-		if (sim_rep(b) || host_rep(b))
+		if (sim_rep(b))
+			break;
+		bench_vmstat_sample(b->m, rep);
+		if (host_rep(b))
 			break;
 		if (b->native_on && nat_rep(b))
 			break;

@@ -730,6 +730,7 @@ int bench_thp(int argc, char **argv)
 	b->nthp = o.size / HPAGE;
 	b->nat_thps_fault = b->nat_thps_cow = b->nat_thps_collapse = b->nat_thps_shmem = -1;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	b->buf = malloc(HPAGE);
 	b->lim_a = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	b->lim_b = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

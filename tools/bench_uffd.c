@@ -340,6 +340,7 @@ int bench_uffd(int argc, char **argv)
 	b->size = o.size;
 	b->npages = o.size / BENCH_PAGE;
 	rows_init(b);
+	bench_start(&o, b->rows, NROWS);
 	bench_page_init(b->src);
 	b->lim = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b->lim == MAP_FAILED) {

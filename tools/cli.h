@@ -42,9 +42,39 @@ int opt_dir(const char *cmd, const char *opt, const char *path);
 /* --report FILE: the page opened into o->report, and closed: 0, or -1 after a message */
 int report_open(const char *path, struct scn_opts *o);
 int report_close(const char *path, struct scn_opts *o);
+/*
+ * plot.c: --vmstat-trace FILE, --vmstat-fields LIST and --vmstat-every N,
+ * the same on run, fuzz, stress and bench: VMSTAT_LONGOPTS in a command's
+ * option table, opt_vmstat() for their values (0, or -1 after a message),
+ * opt_vmstat_open() once the options are read (t->f stays NULL without
+ * --vmstat-trace; 0, or -1 after a message), opt_vmstat_close() at the end
+ * (the command's status, or 2 after a message if a write failed).
+ */
+#define OPT_VMSTAT_TRACE	0x100
+#define OPT_VMSTAT_FIELDS	0x101
+#define OPT_VMSTAT_EVERY	0x102
+#define VMSTAT_LONGOPTS \
+	{ "vmstat-trace",  required_argument, NULL, OPT_VMSTAT_TRACE }, \
+	{ "vmstat-fields", required_argument, NULL, OPT_VMSTAT_FIELDS }, \
+	{ "vmstat-every",  required_argument, NULL, OPT_VMSTAT_EVERY }
+struct vmstat_opts {
+	const char *path;
+	const char *fields;	/* NULL: VMSTAT_TRACE_DEFAULT */
+	uint64_t every;		/* 0: every step */
+};
+struct vmstat_trace;
+int opt_vmstat(const char *cmd, int c, const char *arg, struct vmstat_opts *v);
+int opt_vmstat_open(const char *cmd, const struct vmstat_opts *v, const char *ctx, struct vmstat_trace *t);
+int opt_vmstat_close(const char *cmd, struct vmstat_trace *t, int status);
+
+/* plot.c: `mmlab plot FILE.csv -o FILE.svg|FILE.png [--fields LIST]` */
+int cmd_plot(int argc, char **argv);
 
 /* stress.c: `mmlab stress [OPTIONS]` */
 int cmd_stress(int argc, char **argv);
+
+/* progress.c: `mmlab progress --done N ...`, the progress line for scripts */
+int cmd_progress(int argc, char **argv);
 
 /* bench.c: `mmlab bench [NAME [OPTIONS]]` */
 int cmd_bench(int argc, char **argv);

@@ -23,6 +23,7 @@
 #include "mmlab.h"
 #include "native/conform.h"
 #include "oracle/fuzz.h"
+#include "oracle/vmstat_trace.h"
 #include "scenario/scenario.h"
 
 static int cmd_run(int argc, char **argv);
@@ -38,6 +39,8 @@ static const struct cli_command commands[] = {
 	{ "stress", cmd_stress, "threaded stories under the deterministic scheduler, over many seeds" },
 	{ "bench", cmd_bench, "throughput of mmlab beside the host kernel, in one run" },
 	{ "show", cmd_show, "run a scenario, then draw a picture of its state (Graphviz)" },
+	{ "plot", cmd_plot, "draw a --vmstat-trace CSV with gnuplot (SVG or PNG)" },
+	{ "progress", cmd_progress, "draw the progress line of long runs, for scripts" },
 	{ NULL, NULL, NULL }
 };
 
@@ -146,7 +149,9 @@ static void run_usage(FILE *f)
 		   "                 [--fail-rate PPM [--fail-seed N]] [--report FILE.html]\n"
 		   "                 [--show-dir DIR [--show-format svg|png|dot]]\n"
 		   "                 [--seed N] [--strategy random|pct [--depth D]]\n"
-		   "                 [--trace EVENTS|list [--trace-file FILE]] [FILE...]\n\n"
+		   "                 [--trace EVENTS|list [--trace-file FILE]]\n"
+		   "                 [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n"
+		   "                 [FILE...]\n\n"
 		   "Run scenario files (docs/scenario.md); with no FILE, run the\n"
 		   "built-in demo of copy-on-write.\n\n"
 		   "  -v, --verbose          print each statement before running it\n"
@@ -180,6 +185,15 @@ static void run_usage(FILE *f)
 		   "      --show-dir DIR     each show pagetable|rmap|folio|machine statement\n"
 		   "                         draws a file there: SCENARIO-LINE-KIND.svg\n"
 		   "      --show-format F    those files' format: svg (default), png or dot\n"
+		   "      --vmstat-trace F   write vmstat counters and meminfo fields to the\n"
+		   "                         CSV file F after every statement (mmlab plot\n"
+		   "                         draws it); first column the step, then the\n"
+		   "                         statement's line\n"
+		   "      --vmstat-fields L  its columns, comma-separated Linux names (default\n"
+		   "                         MemFree,SwapFree,pgscan_kswapd,pgscan_direct,\n"
+		   "                         pgsteal_kswapd,pgsteal_direct,pgfault,pswpout,\n"
+		   "                         pswpin,pageoutrun)\n"
+		   "      --vmstat-every N   a row every N statements only\n"
 		   "  -h, --help             this text\n\n"
 		   "Without --show-dir or --report, a picture statement prints one line\n"
 		   "saying how many nodes and edges its picture has.\n\n"
@@ -277,12 +291,15 @@ static int cmd_run(int argc, char **argv)
 		{ "trace",      required_argument, NULL, 'T' },
 		{ "trace-file", required_argument, NULL, 'W' },
 		{ "help",       no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct scn_opts o = { .out = stdout, .err = stderr, .fail_seed = 1, .sched_depth = 3,
 			      .show_format = MML_PICTURE_SVG };
 	const char *report = NULL, *trace_file = NULL;
 	bool format_given = false;
+	struct vmstat_opts vo = { 0 };
+	struct vmstat_trace vtrace;
 	bool depth_given = false, json = false;
 	/* each --inject-bug takes an argv slot, so argc bounds them */
 	const char **bugs = calloc(argc, sizeof(*bugs));
@@ -363,6 +380,12 @@ static int cmd_run(int argc, char **argv)
 		case 'W':
 			trace_file = optarg;
 			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat("run", c, optarg, &vo))
+				goto bad;
+			break;
 		case 'h':
 			run_usage(stdout);
 			free(bugs);
@@ -397,6 +420,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.show_dir && opt_dir("run", "show-dir", o.show_dir) < 0)
 		goto bad;
+	if (opt_vmstat_open("run", &vo, "line", &vtrace))
+		goto bad;
+	o.vmstat = &vtrace;
 	if (report && report_open(report, &o) < 0)
 		goto bad;
 	if (json) {
@@ -416,7 +442,7 @@ static int cmd_run(int argc, char **argv)
 	if (o.trace_out)
 		fclose(o.trace_out);
 	free(bugs);
-	return worst;
+	return opt_vmstat_close("run", &vtrace, worst);
 bad:
 	free(bugs);
 	return 2;
@@ -424,7 +450,7 @@ bad:
 
 static void conform_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab conform [--verbose|-v] [--timeout MS] FILE...\n\n"
+	fprintf(f, "usage: mmlab conform [--verbose|-v] [--timeout MS] [--json] FILE...\n\n"
 		   "Run each scenario twice, on a simulated machine and natively on\n"
 		   "this host's Linux kernel (real processes, threads, mmap, io_uring\n"
 		   "and vmsplice pins, /proc/self/pagemap), and compare what each\n"
@@ -434,6 +460,9 @@ static void conform_usage(FILE *f)
 		   "  -v, --verbose     print every observation, not only disagreements\n"
 		   "  -t, --timeout MS  longest wait for an answer from a host process\n"
 		   "                    (default 5000); a hung host process is a failure\n"
+		   "      --json        one JSON document on standard output: each file's\n"
+		   "                    verdict, skips with their reasons and first\n"
+		   "                    difference (docs/json.md); the text goes to stderr\n"
 		   "  -h, --help        this text\n\n"
 		   "Exit status: 0 every scenario agreed or was skipped, 1 a\n"
 		   "disagreement (or a failed host run), 2 bad input.\n");
@@ -444,6 +473,7 @@ static int cmd_conform(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "json",    no_argument,       NULL, 'j' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -460,6 +490,9 @@ static int cmd_conform(int argc, char **argv)
 			if (opt_range("conform", "timeout", optarg, 1, 3600000, &v))
 				return 2;
 			o.timeout_ms = (int)v;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'h':
 			conform_usage(stdout);
@@ -484,7 +517,8 @@ static void fuzz_usage(FILE *f)
 		   "                  [--commit] [--refs] [--ksm] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
-		   "                  [--out FILE] [--quiet]\n\n"
+		   "                  [--out FILE] [--quiet] [--json]\n"
+		   "                  [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n\n"
 		   "Run random operations (mmap, munmap, mprotect, madvise, fork, exit,\n"
 		   "threads, reads and writes) over several processes, compare every\n"
 		   "observation with the reference model and run the invariant checker.\n"
@@ -554,13 +588,58 @@ static void fuzz_usage(FILE *f)
 		   "                         (default 64; 1 = every operation; always at the end)\n"
 		   "  -o, --out FILE         also write the shrunk scenario to FILE\n"
 		   "  -q, --quiet            no summary line\n"
+		   "      --json             one JSON document on standard output instead of\n"
+		   "                         the text: each seed's operations, rate, divergence\n"
+		   "                         (its reproducer) and text, and the totals; the\n"
+		   "                         documents of split --seeds runs merge (docs/json.md)\n"
+		   "      --vmstat-trace F   write vmstat counters and meminfo fields to the\n"
+		   "                         CSV file F after every operation (mmlab plot\n"
+		   "                         draws it); first column the step, then the\n"
+		   "                         seed\n"
+		   "      --vmstat-fields L  its columns, comma-separated Linux names (default\n"
+		   "                         MemFree,SwapFree,pgscan_kswapd,pgscan_direct,\n"
+		   "                         pgsteal_kswapd,pgsteal_direct,pgfault,pswpout,\n"
+		   "                         pswpin,pageoutrun)\n"
+		   "      --vmstat-every N   a row every N operations only\n"
 		   "  -h, --help             this text\n\n"
-		   "A progress bar is drawn when standard output is a terminal.\n"
+		   "A progress line (done/total, rate, elapsed, ETA, failures) is drawn on\n"
+		   "standard error when it is a terminal and --quiet is not given.\n"
 		   "Exit status: 0 no divergence, 1 a divergence (reported and shrunk),\n"
 		   "2 bad usage.\n");
 }
 
 static int fuzz_main(int argc, char **argv, bool recorded);
+
+/*
+ * The options that rerun a seed as this run ran it, less those that say
+ * which seeds or where output goes: --json's "options".
+ */
+static char *fuzz_json_args(int argc, char **argv)
+{
+	static const char *const skip[] = { "--seed", "-s", "--seeds", "--out", "-o", "--vmstat-trace",
+					    "--vmstat-fields", "--vmstat-every", "--json", "--quiet", "-q" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (int i = 1; f && i < argc; i++) {
+		size_t k, n = strcspn(argv[i], "=");
+
+		for (k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			if (strlen(skip[k]) == n && !strncmp(argv[i], skip[k], n))
+				break;
+		if (k == sizeof(skip) / sizeof(skip[0])) {
+			fprintf(f, "%s%s", len || ftell(f) ? " " : "", argv[i]);
+			continue;
+		}
+		/* its value, when it takes one and it is not after '=' */
+		if (k < 8 && !argv[i][n])
+			i++;
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
 
 /* --seeds A-B: decimal, A <= B; 0, or -1 after one message. */
 static int opt_seed_range(const char *s, uint64_t *first, uint64_t *last)
@@ -654,10 +733,14 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "check-every", required_argument, NULL, 'c' },
 		{ "out",         required_argument, NULL, 'o' },
 		{ "quiet",       no_argument,       NULL, 'q' },
+		{ "json",        no_argument,       NULL, 'j' },
 		{ "help",        no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fuzz_opts o = { .seed = 1, .out = stdout };
+	struct vmstat_opts vo = { 0 };
+	struct vmstat_trace trace;
 	bool machine_given = false;	/* an option saying what machine, or what operations */
 	bool seed_given = false, seeds_given = false;
 	uint64_t first = 0, last = 0;
@@ -816,6 +899,15 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'j':
+			o.json = true;
+			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat("fuzz", c, optarg, &vo))
+				return 2;
+			break;
 		case 'h':
 			fuzz_usage(stdout);
 			return 0;
@@ -856,8 +948,17 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	}
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))
 		return fuzz_with_recorded(argc, argv, o.bug, mml_bug_fuzz_options(bug));
-	o.progress = isatty(STDOUT_FILENO);
-	return seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
+	o.progress = !o.quiet && !o.json;
+	if (opt_vmstat_open("fuzz", &vo, "seed", &trace))
+		return 2;
+	o.vmstat = &trace;
+	if (o.json && !(o.json_args = fuzz_json_args(argc, argv))) {
+		fprintf(stderr, "mmlab fuzz: out of memory\n");
+		return opt_vmstat_close("fuzz", &trace, 2);
+	}
+	c = seeds_given ? fuzz_run_seeds(&o, first, last) : fuzz_run(&o);
+	free((char *)o.json_args);
+	return opt_vmstat_close("fuzz", &trace, c);
 }
 
 static void bugs_usage(FILE *f)

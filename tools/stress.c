@@ -12,11 +12,13 @@
 #include "cli.h"
 #include "mmlab.h"
 #include "oracle/stress.h"
+#include "oracle/vmstat_trace.h"
 
 static void stress_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct] [--depth D]\n"
-		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet] [--json]\n\n"
+		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet] [--json]\n"
+		   "                    [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n\n"
 		   "Run threaded stories under the deterministic scheduler, one new machine per seed\n"
 		   "(seeds N to N+K-1; default 1 and 100), each checking its own outcome, the machine's\n"
 		   "reports and its invariants.  The same seed replays the same interleaving; a failure\n"
@@ -24,7 +26,11 @@ static void stress_usage(FILE *f)
 		   "(default 3).  --inject-bug switches a zoo entry on; --trace N prints the last N\n"
 		   "scheduling points of the first failing seed's run (thread, kind, source location);\n"
 		   "--list names the stories; --json prints one JSON document instead of the text\n"
-		   "(docs/json.md), with no progress line.\n"
+		   "(docs/json.md), with no progress line; --vmstat-trace writes vmstat counters and\n"
+		   "meminfo fields to a CSV file at the end of every run (every N runs with\n"
+		   "--vmstat-every; columns step, seed and the fields: --vmstat-fields, as mmlab run's),\n"
+		   "which mmlab plot draws.  A progress line is drawn on standard error when it is a\n"
+		   "terminal (not with --quiet).\n"
 		   "Exit status: 0 every run passed, 1 one failed, 2 bad usage.\n");
 }
 
@@ -42,8 +48,11 @@ int cmd_stress(int argc, char **argv)
 		{ "quiet",      no_argument,       NULL, 'q' },
 		{ "json",       no_argument,       NULL, 'j' },
 		{ "help",       no_argument,       NULL, 'h' },
+		VMSTAT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	struct vmstat_opts vo = { 0 };
+	struct vmstat_trace trace;
 	struct stress_opts o = { .seed = 1, .seeds = 100, .strategy = "random", .depth = 3, .progress = true,
 				 .out = stdout };
 	bool bug_known = false;
@@ -94,6 +103,12 @@ int cmd_stress(int argc, char **argv)
 			o.json = true;
 			o.progress = false;
 			break;
+		case OPT_VMSTAT_TRACE:
+		case OPT_VMSTAT_FIELDS:
+		case OPT_VMSTAT_EVERY:
+			if (opt_vmstat("stress", c, optarg, &vo))
+				return 2;
+			break;
 		case 'h':
 			stress_usage(stdout);
 			return 0;
@@ -116,5 +131,8 @@ int cmd_stress(int argc, char **argv)
 		fprintf(stderr, "mmlab stress: --inject-bug: no zoo entry '%s' (see mmlab bugs)\n", o.bug);
 		return 2;
 	}
-	return stress_main(&o);
+	if (opt_vmstat_open("stress", &vo, "seed", &trace))
+		return 2;
+	o.vmstat = &trace;
+	return opt_vmstat_close("stress", &trace, stress_main(&o));
 }

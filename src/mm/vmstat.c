@@ -248,6 +248,24 @@ long mml_meminfo(struct mml_machine *m, const char *name)
 	return -ENOENT;
 }
 
+/*
+ * Not /proc's reader but a tracer's (mmlab run --vmstat-trace): the value
+ * as it stands, without settle_deferred_frees(), so that sampling after
+ * every operation changes nothing in the run; page tables queued for a
+ * grace period are not free yet.  Linux's own /proc/vmstat does not fold
+ * pending work either (that is vm.stat_refresh's job).
+ */
+long mml_stat_peek(struct mml_machine *m, const char *name)
+{
+	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
+		if (!strcmp(vmstat_text[i], name))
+			return vmstat_read(m, i);
+	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
+		if (!strcmp(meminfo_fields[i].name, name))
+			return meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024);
+	return -ENOENT;
+}
+
 int mml_show_meminfo(struct mml_machine *m, FILE *out)
 {
 	settle_deferred_frees(m);

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "lib/json.h"
 #include "native/conform.h"
 
 enum verdict { V_NONE, V_AGREE, V_SKIP, V_DISAGREE };
@@ -88,13 +89,49 @@ static const char *skip_reason(const struct cf_obs *a, const struct cf_obs *b,
 	return o->text ? o->text : "?";
 }
 
+/* The first statement the sides disagree on, for --json. */
+static void difference_json(struct json *j, const struct scn_op *op, const struct cf_obs *a, const struct cf_obs *b,
+			    const char *why)
+{
+	json_object(j, "first_difference");
+	json_uint(j, "line", op->line);
+	json_str(j, "statement", op->text);
+	json_str(j, "mmlab", shown(a));
+	json_str(j, "linux", shown(b));
+	json_str(j, "why", why);
+	json_end(j);
+}
+
 int cf_compare(const struct cf_log *sim, const struct cf_log *host, FILE *out,
-	       bool verbose, struct cf_totals *t)
+	       bool verbose, struct cf_totals *t, struct json *j)
 {
 	const struct scn_script *s = sim->s;
 	int i, agreed = 0, skipped = 0, disagreed = 0, reasons = 0;
 	const char *why, *side;
 
+	if (j) {
+		/* every skip with its reason; the first difference after them */
+		json_array(j, "skips");
+		for (i = 0; i < s->nops; i++) {
+			const struct cf_obs *a = &sim->obs[i], *b = &host->obs[i];
+
+			if (judge(a, b, &why) != V_SKIP)
+				continue;
+			json_object(j, NULL);
+			json_uint(j, "line", s->ops[i].line);
+			json_str(j, "side", (skip_reason(a, b, &side), side));
+			json_str(j, "reason", skip_reason(a, b, &side));
+			json_end(j);
+		}
+		json_end(j);
+		for (i = 0; i < s->nops && judge(&sim->obs[i], &host->obs[i], &why) != V_DISAGREE; i++)
+			;
+		if (i < s->nops)
+			difference_json(j, &s->ops[i], &sim->obs[i], &host->obs[i], why);
+		else
+			json_null(j, "first_difference");
+		json_str(j, "end", sim->end || host->end ? (sim->end ? sim->end : host->end) : NULL);
+	}
 	for (i = 0; i < s->nops; i++) {
 		const struct cf_obs *a = &sim->obs[i], *b = &host->obs[i];
 		enum verdict v = judge(a, b, &why);
@@ -135,5 +172,13 @@ int cf_compare(const struct cf_log *sim, const struct cf_log *host, FILE *out,
 	fprintf(out, "%s %s: %d agreed, %d skipped, %d disagreed\n",
 		disagreed ? "DISAGREE" : agreed ? "AGREE" : "SKIP", s->name,
 		agreed, skipped, disagreed);
+	if (j) {
+		json_str(j, "verdict", disagreed ? "disagree" : agreed ? "agree" : "skip");
+		json_object(j, "observations");
+		json_int(j, "agreed", agreed);
+		json_int(j, "skipped", skipped);
+		json_int(j, "disagreed", disagreed);
+		json_end(j);
+	}
 	return disagreed ? 1 : 0;
 }

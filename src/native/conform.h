@@ -232,9 +232,14 @@ struct cf_totals {
 	int files_agreed, files_skipped, files_disagreed;
 };
 
-/* compare.c: print the disagreements; 0 all agree, 1 any disagrees */
+/*
+ * compare.c: print the disagreements; 0 all agree, 1 any disagrees.
+ * j: also the file's verdict, skip reasons and first difference as
+ * members of the JSON object open there (docs/schema/conform.json).
+ */
+struct json;
 int cf_compare(const struct cf_log *sim, const struct cf_log *host, FILE *out,
-	       bool verbose, struct cf_totals *t);
+	       bool verbose, struct cf_totals *t, struct json *j);
 
 /* sim.c and runner.c */
 void cf_sim_init(struct cf_backend *b);
@@ -251,6 +256,7 @@ int cf_proc_counter(const char *path, const char *name, long *v);
 /* conform.c: `mmlab conform FILE...` */
 struct cf_opts {
 	bool verbose;		/* every observation, not only disagreements */
+	bool json;		/* one JSON document on stdout; the text goes to stderr */
 	int timeout_ms;		/* bound on every answer from a host process */
 };
 int cf_conform_files(char **files, int n, const struct cf_opts *o);

@@ -8,6 +8,7 @@
  * there is shrunk to a scenario file that `mmlab run` replays
  * (fuzz_shrink.c).  fuzz_internal.h says which part does what.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,7 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/json.h"
+#include "lib/progress.h"
 #include "oracle/fuzz_internal.h"
+#include "oracle/vmstat_trace.h"
 #include "scenario/scenario.h"
 
 #ifndef SHRINK_SECONDS
@@ -353,19 +357,12 @@ double fuzz_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(const struct fuzz_opts *o, long done, double t0)
-{
-	double frac = o->time_s ? (fuzz_now() - t0) / o->time_s : (double)done / o->ops;
-	int w = 40, fill = (int)(frac * w);
-
-	fill = fill < 0 ? 0 : fill > w ? w : fill;
-	printf("\r[%.*s%*s] %3d%% %ld ops", fill, "########################################", w - fill, "",
-	       (int)(frac * 100), done);
-	fflush(stdout);
-}
-
-/* One seed's run; *done: the operations it ran. */
-static int fuzz_one(const struct fuzz_opts *in, long *done)
+/*
+ * One seed's run; *done: the operations it ran.  j: under --json, the
+ * seed's entry of "seeds" goes there, with the text it would have
+ * printed as its "output".
+ */
+static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 {
 	struct fuzz_opts o = *in;
 	struct chooser c = { .s = in->seed };
@@ -374,6 +371,11 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	struct run r;
 	double t0 = fuzz_now(), dt;
 	FILE *out = in->out ? in->out : stdout;
+	struct progress prog;
+	char label[48];
+	char *text = NULL, *scn = NULL;
+	size_t textlen = 0, scnlen = 0, m = 0;
+	FILE *scnf = NULL;
 	int ret = 0;
 
 	if (!o.ops)
@@ -388,15 +390,25 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||
 	    o.fail_at < 0 || o.fail_repeat < -1)
 		return 2;
+	if (j && !(out = open_memstream(&text, &textlen))) {
+		fprintf(stderr, "mmlab fuzz: %s\n", strerror(errno));
+		return 2;
+	}
 	if (!fuzz_run_init(&r, &o, true)) {
 		fprintf(stderr, "mmlab fuzz: cannot set up the machine%s%s\n", o.bug ? " or unknown bug " : "",
 			o.bug ? o.bug : "");
 		fuzz_run_finish(&r);
+		if (j)
+			fclose(out);
+		free(text);
 		return 2;
 	}
 	/* MMLAB_FUZZ_TRACE=1: every operation as a scenario line on stderr. */
 	if (getenv("MMLAB_FUZZ_TRACE"))
 		r.scn = stderr;
+	snprintf(label, sizeof(label), "fuzz seed %" PRIu64, o.seed);
+	progress_start(&prog, o.progress ? stderr : NULL, label, "ops", o.ops == LONG_MAX ? 0 : (uint64_t)o.ops,
+		       o.time_s);
 	while (r.done < o.ops && !r.why[0]) {
 		if (r.done >= (long)cap) {
 			struct fop *nops = realloc(ops, (cap = cap * 2 + 1024) * sizeof(*ops));
@@ -408,8 +420,9 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		fuzz_gen_op(&r, &c, &ops[r.done]);
 		fuzz_exec_op(&r, &ops[r.done]);
 		fuzz_after_op(&r, o.check_every);
-		if (o.progress && r.done % 2048 == 0)
-			progress(&o, r.done, t0);
+		vmstat_trace_step(o.vmstat, r.m, o.seed);
+		if (r.done % 256 == 0)
+			progress_update(&prog, (uint64_t)r.done, 0);
 		if (o.time_s && r.done % 256 == 0 && fuzz_now() - t0 >= o.time_s)
 			break;
 	}
@@ -417,14 +430,12 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 	*done = r.done;
 	fuzz_run_finish(&r);		/* the end-of-run check may still find something */
 	dt = fuzz_now() - t0;
-	if (o.progress)
-		printf("\r%*s\r", 60, "");
+	progress_end(&prog, n, r.why[0] != 0);
 	if (!o.quiet)
 		fprintf(out, "seed %" PRIu64 ": %zu operations, %.0f checked operations/s%s\n", o.seed, n,
 			dt > 0 ? n / dt : 0.0, r.why[0] ? "" : ", no divergence");
 	if (r.why[0]) {
 		char why[1024];
-		size_t m;
 
 		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
 		if (r.why_task >= 0 && r.why_maps)
@@ -446,6 +457,10 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		}
 		fprintf(out, "shrunk to %zu operations; scenario:\n", m);
 		fuzz_print_scenario(&o, ops, m, out, (long)n);
+		if (j && (scnf = open_memstream(&scn, &scnlen))) {
+			fuzz_print_scenario(&o, ops, m, scnf, (long)n);
+			fclose(scnf);
+		}
 		if (o.scenario_out) {
 			FILE *f = fopen(o.scenario_out, "w");
 
@@ -459,14 +474,92 @@ static int fuzz_one(const struct fuzz_opts *in, long *done)
 		ret = 1;
 	}
 	free(ops);
+	if (j) {
+		fclose(out);
+		json_object(j, NULL);
+		json_uint(j, "seed", o.seed);
+		json_uint(j, "operations", n);
+		json_double(j, "ops_per_s", dt > 0 ? n / dt : 0.0);
+		if (ret) {
+			json_object(j, "divergence");
+			json_uint(j, "operation", n);
+			json_str(j, "why", r.why);
+			json_uint(j, "shrunk_operations", m);
+			json_strn(j, "scenario", scn ? scn : "", scnlen);
+			json_end(j);
+		} else {
+			json_null(j, "divergence");
+		}
+		json_strn(j, "output", text, textlen);
+		json_end(j);
+		free(text);
+		free(scn);
+	}
 	return ret;
+}
+
+/*
+ * --json's document around the seeds' entries: its "total" is what the
+ * merge of split runs' documents (docs/json.md) computes from "seeds".
+ * It is kept in memory (doc) and printed whole at the end, so that a run
+ * that stops with status 2 prints nothing on out rather than half of it.
+ */
+struct json_doc {
+	struct json j;
+	char *text;
+	size_t len;
+};
+
+static bool json_open(struct json_doc *d, const struct fuzz_opts *o)
+{
+	struct json *j = &d->j;
+	FILE *f = open_memstream(&d->text, &d->len);
+
+	if (!f) {
+		fprintf(stderr, "mmlab fuzz: %s\n", strerror(errno));
+		return false;
+	}
+	json_init(j, f);
+	json_object(j, NULL);
+	json_str(j, "options", o->json_args ? o->json_args : "");
+	json_array(j, "seeds");
+	return true;
+}
+
+static void json_close(struct json_doc *d, const struct fuzz_opts *o, int status, uint64_t runs, uint64_t ops,
+		       const uint64_t *bad, size_t nbad)
+{
+	struct json *j = &d->j;
+
+	json_end(j);
+	json_object(j, "total");
+	json_uint(j, "seeds", runs);
+	json_uint(j, "operations", ops);
+	json_array(j, "diverged");
+	for (size_t i = 0; i < nbad; i++)
+		json_uint(j, NULL, bad[i]);
+	json_end(j);
+	json_end(j);
+	json_end(j);
+	fclose(j->f);
+	if (status != 2)
+		fwrite(d->text, 1, d->len, o->out ? o->out : stdout);
+	free(d->text);
 }
 
 int fuzz_run(const struct fuzz_opts *o)
 {
-	long done;
+	struct json_doc d;
+	long done = 0;
+	int r;
 
-	return fuzz_one(o, &done);
+	if (!o->json)
+		return fuzz_one(o, &done, NULL);
+	if (!json_open(&d, o))
+		return 2;
+	r = fuzz_one(o, &done, &d.j);
+	json_close(&d, o, r, 1, (uint64_t)done, &o->seed, r == 1);
+	return r;
 }
 
 /*
@@ -480,11 +573,23 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 	FILE *out = in->out ? in->out : stdout;
 	uint64_t runs = 0, ops = 0, *bad = NULL;
 	size_t nbad = 0, cap = 0;
+	struct progress prog;
+	char label[64];
+	struct json_doc d;
 	int ret = 0;
 
+	if (o.json && !json_open(&d, &o))
+		return 2;
+	/* One line for the range; a seed's own would be redrawn from 0 each time. */
+	snprintf(label, sizeof(label), "fuzz seeds %" PRIu64 "-%" PRIu64, first, last);
+	progress_start(&prog, o.progress ? stderr : NULL, label, "seeds", last - first + 1, 0);
+	o.progress = false;
 	for (o.seed = first;; o.seed++) {
 		long done = 0;
-		int r = fuzz_one(&o, &done);
+		int r;
+
+		progress_clear(&prog);
+		r = fuzz_one(&o, &done, o.json ? &d.j : NULL);
 
 		if (r == 2) {
 			ret = 2;
@@ -506,16 +611,20 @@ int fuzz_run_seeds(const struct fuzz_opts *in, uint64_t first, uint64_t last)
 			bad[nbad++] = o.seed;
 			ret = 1;
 		}
+		progress_update(&prog, runs, nbad);
 		if (o.seed == last)
 			break;
 	}
-	if (!o.quiet) {
+	progress_end(&prog, runs, nbad);
+	if (!o.json && !o.quiet) {
 		fprintf(out, "%" PRIu64 " seeds, %" PRIu64 " operations, %zu diverged", runs, ops, nbad);
 		for (size_t i = 0; i < nbad; i++)
 			fprintf(out, "%s%" PRIu64, i ? " " : ": ", bad[i]);
 		fputc('\n', out);
 	}
 out:
+	if (o.json)
+		json_close(&d, &o, ret, runs, ops, bad, nbad);
 	free(bad);
 	return ret;
 }

@@ -38,10 +38,18 @@ struct fuzz_opts {
 	long fail_at;		/* > 0: the fail_at-th allocation fails, ... */
 	long fail_repeat;	/* ... and this many after it (-1: all later ones) */
 	int check_every;	/* run the invariant checker every N ops (0: default 64; 1: every op) */
-	bool progress;		/* draw a progress bar (stdout is a terminal) */
+	bool progress;		/* a progress line on stderr, if it is a terminal (lib/progress.h) */
 	bool quiet;		/* no summary line */
 	const char *scenario_out; /* also write the shrunk scenario here */
 	FILE *out;		/* summary, divergence and the shrunk scenario (default stdout) */
+	struct vmstat_trace *vmstat; /* a sample after every operation of the main run, or NULL */
+	/*
+	 * --json: the run's document (docs/schema/fuzz.json) on out instead
+	 * of the text, which each seed's "output" holds; json_args, the
+	 * options that rerun a seed besides --seed (the document's "options").
+	 */
+	bool json;
+	const char *json_args;
 };
 
 /* 0: no divergence; 1: divergence found (reported and shrunk); 2: bad options. */

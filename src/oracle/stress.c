@@ -16,11 +16,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lib/json.h"
+#include "lib/progress.h"
 #include "oracle/stress.h"
 #include "oracle/stress_internal.h"
+#include "oracle/vmstat_trace.h"
 
 #define STRESS_RAM	(16ULL << 20)
 
@@ -151,6 +152,7 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 		return 2;
 	}
 	ret = st->run(&c);
+	vmstat_trace_step(o->vmstat, c.m, seed);
 	*hash = mml_sched_trace_hash(c.m);
 	*steps = mml_sched_steps(c.m);
 	if (c.parked) {	/* its threads wait for good on the machine: leave it */
@@ -176,18 +178,6 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 	if (mml_machine_free(c.m) && !ret)
 		ret = stress_fail(&c, "leaks or broken invariants when the machine was freed");
 	return ret;
-}
-
-/* A bar of 30 columns and the counts, redrawn in place on the terminal. */
-static void progress_bar(const char *story, uint64_t done, uint64_t total, uint64_t nbad)
-{
-	char bar[31];
-	unsigned full = (unsigned)(done * 30 / total);
-
-	memset(bar, '#', full);
-	memset(bar + full, '.', 30 - full);
-	bar[30] = '\0';
-	fprintf(stderr, "\r%-20s [%s] %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", story, bar, done, total, nbad);
 }
 
 /* A trace hash as the text prints it: 16 hex digits. */
@@ -240,6 +230,8 @@ int stress_main(const struct stress_opts *o)
 	char *doc = NULL;
 	size_t doclen;
 	struct json j;
+	struct progress prog;
+	uint64_t runs = 0, runs_failed = 0;
 	FILE *jf = NULL;
 
 	if (o->story) {
@@ -269,6 +261,7 @@ int stress_main(const struct stress_opts *o)
 		json_str(&j, "bug", o->bug);
 		json_array(&j, "stories");
 	}
+	progress_start(&prog, o->progress ? stderr : NULL, "stress", "runs", (uint64_t)(last - first + 1) * o->seeds, 0);
 	for (int i = first; i <= last; i++) {
 		const struct stress_story *st = story_at(i);
 		struct stress_opts calib = { .strategy = "random" };
@@ -281,15 +274,18 @@ int stress_main(const struct stress_opts *o)
 		 * the bug -- the same for every seed, so that one replays alone.
 		 */
 		if (pct && (r = stress_one(&calib, st, 0, 0, why, sizeof(why), &hash, &pct_k, NULL))) {
+			progress_clear(&prog);
 			fprintf(stderr, "mmlab stress: %s: the calibration run failed: %s\n", st->name, why);
 			goto out;
 		}
+		prog.label = st->name;
 		for (uint64_t k = 0; k < o->seeds; k++) {
 			uint64_t seed = o->seed + k;
 
 			r = stress_one(o, st, seed, pct_k, why, sizeof(why), &hash, &steps, nbad ? NULL : &trace);
 
 			if (r == 2) {
+				progress_clear(&prog);
 				fprintf(stderr, "mmlab stress: %s, seed %" PRIu64 ": %s\n", st->name, seed, why);
 				free(trace);
 				free(bad_trace);
@@ -309,20 +305,20 @@ int stress_main(const struct stress_opts *o)
 				trace = NULL;
 				snprintf(bad_why, sizeof(bad_why), "%s", why);
 				if (!o->json) {
+					progress_clear(&prog);
 					fprintf(o->out, "%s: seed %" PRIu64 " failed: %s\n", st->name, seed, why);
 					fprintf(o->out, "  replay: %s   (trace hash %016" PRIx64 ")\n", replay, hash);
 					if (bad_trace)
 						fputs(bad_trace, o->out);
 				}
 			}
-			if (o->progress && isatty(2))
-				progress_bar(st->name, k + 1, o->seeds, nbad);
+			runs_failed += r != 0;
+			progress_update(&prog, ++runs, runs_failed);
 		}
-		if (o->progress && isatty(2))
-			fputc('\n', stderr);
 		if (o->json) {
 			story_json(&j, o, st->name, nbad, bad, bad_why, replay, bad_hash, bad_trace, steps, hash);
 		} else {
+			progress_clear(&prog);
 			fprintf(o->out, "%s: %" PRIu64 " seeds from %" PRIu64 " (%s%s%.0u), %" PRIu64 " failed",
 				st->name, o->seeds, o->seed, o->strategy, pct ? " depth " : "", pct ? o->depth : 0,
 				nbad);
@@ -336,7 +332,9 @@ int stress_main(const struct stress_opts *o)
 		failed += nbad > 0;
 	}
 	ret = failed ? 1 : 0;
+	progress_end(&prog, runs, runs_failed);
 out:
+	progress_clear(&prog);
 	if (jf) {
 		json_end(&j);
 		json_end(&j);

@@ -20,6 +20,7 @@ struct stress_opts {
 	bool progress;		/* a progress line on stderr */
 	bool json;		/* one JSON document on out (docs/json.md), not the text */
 	FILE *out;
+	struct vmstat_trace *vmstat; /* a sample at the end of every run, or NULL */
 };
 
 int stress_story_count(void);

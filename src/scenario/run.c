@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oracle/vmstat_trace.h"
 #include "scenario/command.h"
 #include "scenario/report.h"
 
@@ -620,6 +621,7 @@ int scn_exec(const struct scn_script *s, const struct scn_opts *o)
 			scn_report_before(rep, r.m);
 		status = step(&r, r.op);
 		fflush(r.out);
+		vmstat_trace_step(o ? o->vmstat : NULL, r.m, r.op->line);
 		/*
 		 * The library goes on returning what Linux would after it
 		 * reports a broken invariant; blame the statement that made

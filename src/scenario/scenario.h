@@ -97,6 +97,7 @@ struct scn_opts {
 	unsigned picture_line;
 	const char *trace;	/* trace events every machine emits (mml_trace_enable), or NULL */
 	FILE *trace_out;	/* where their lines go; NULL = out */
+	struct vmstat_trace *vmstat; /* a sample after every statement (--vmstat-trace), or NULL */
 };
 
 /*
