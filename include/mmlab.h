@@ -105,16 +105,20 @@ typedef void (*mml_thread_fn)(struct mml_task *t, void *arg);
 int  mml_sched_run(struct mml_machine *m, unsigned n, struct mml_task **tasks, mml_thread_fn *fns, void **args);
 /*
  * The strategy of the next runs: "random" (a uniformly random runnable
- * thread at every scheduling point) or "pct" (Burckhardt et al.'s PCT,
- * aiming at bugs of depth 1..16).  0 or -EINVAL.
+ * thread at every scheduling point), "pct" (Burckhardt et al.'s PCT,
+ * aiming at bugs of depth 1..16) or "pct-pte" (PCT whose steps, and so
+ * its priority changes, are page-table entry loads only: a thread is
+ * overtaken where a lockless walker reads a table).  0 or -EINVAL.
  */
 int  mml_sched_set(struct mml_machine *m, const char *strategy, unsigned depth);
 uint64_t mml_sched_trace_hash(struct mml_machine *m);	/* digest of the interleavings so far: same seed, same hash */
 uint64_t mml_sched_steps(struct mml_machine *m);	/* scheduling points of the last run */
+uint64_t mml_sched_pte_loads(struct mml_machine *m);	/* those of them that loaded a page-table entry */
 /*
  * PCT's k, the number of steps a run is expected to take: its d-1
- * priority changes fall on steps drawn from 1..k.  0 (the default): the
- * previous run's steps on this machine, 64 before its first.
+ * priority changes fall on steps drawn from 1..k (pct-pte: page-table
+ * entry loads).  0 (the default): the previous run's on this machine,
+ * 64 before its first.
  */
 void mml_sched_pct_steps(struct mml_machine *m, uint64_t k);
 const char *mml_sched_report(struct mml_machine *m);	/* the last run's failure report; "" if none */

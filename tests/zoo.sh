@@ -120,7 +120,9 @@ check_stress() {
 	bug=$1
 	story=$2
 	log="$tmp/$bug.log"
-	"$mmlab" stress --story "$story" --inject-bug "$bug" --strategy pct --seeds "$stress_seeds" --quiet \
+	# STORY may carry options of its own (--strategy pct-pte): they come last and win
+	# shellcheck disable=SC2086
+	"$mmlab" stress --inject-bug "$bug" --strategy pct --seeds "$stress_seeds" --quiet --story $story \
 		>"$log" 2>&1
 	rc=$?
 	if [ "$rc" -ne 1 ] || ! grep -q "failed:" "$log"; then

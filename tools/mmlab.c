@@ -148,7 +148,7 @@ static void run_usage(FILE *f)
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
 		   "                 [--fail-rate PPM [--fail-seed N]] [--report FILE.html]\n"
 		   "                 [--show-dir DIR [--show-format svg|png|dot]]\n"
-		   "                 [--seed N] [--strategy random|pct [--depth D]]\n"
+		   "                 [--seed N] [--strategy random|pct|pct-pte [--depth D]]\n"
 		   "                 [--trace EVENTS|list [--trace-file FILE]]\n"
 		   "                 [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n"
 		   "                 [FILE...]\n\n"
@@ -167,7 +167,8 @@ static void run_usage(FILE *f)
 		   "                         blocks (default: the file's machine seed=, or 0):\n"
 		   "                         the same seed, the same interleaving\n"
 		   "      --strategy S       every threads block's strategy: random, or pct\n"
-		   "                         (with --depth D, 1..16, default 3), whatever\n"
+		   "                         or pct-pte (with --depth D, 1..16, default 3),\n"
+		   "                         whatever\n"
 		   "                         the block says\n"
 		   "      --trace EVENTS     print these trace events (Linux's tracepoints:\n"
 		   "                         a comma list of names or globs, SYSTEM:NAME,\n"
@@ -341,8 +342,8 @@ static int cmd_run(int argc, char **argv)
 			o.sched_seed_set = true;
 			break;
 		case 'y':
-			if (strcmp(optarg, "random") && strcmp(optarg, "pct")) {
-				fprintf(stderr, "mmlab run: --strategy: expected random or pct, got '%s'\n", optarg);
+			if (strcmp(optarg, "random") && strcmp(optarg, "pct") && strcmp(optarg, "pct-pte")) {
+				fprintf(stderr, "mmlab run: --strategy: expected random, pct or pct-pte, got '%s'\n", optarg);
 				goto bad;
 			}
 			o.sched_strategy = optarg;
@@ -399,7 +400,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mmlab run: --fail-seed seeds --fail-rate's schedule; give --fail-rate too\n");
 		goto bad;
 	}
-	if (depth_given && (!o.sched_strategy || strcmp(o.sched_strategy, "pct"))) {
+	if (depth_given && (!o.sched_strategy || strncmp(o.sched_strategy, "pct", 3))) {
 		fprintf(stderr, "mmlab run: --depth is PCT's; give --strategy pct too\n");
 		goto bad;
 	}
@@ -674,7 +675,7 @@ static int fuzz_with_recorded(int argc, char **argv, const char *bug, const char
 
 	if (!strncmp(rec, "stress ", 7)) {
 		fprintf(stderr, "mmlab fuzz: %s is a race the fuzzer does not schedule: try "
-			"'mmlab stress --story %s --strategy pct --inject-bug %s'\n", bug, rec + 7, bug);
+			"'mmlab stress --strategy pct --inject-bug %s --story %s'\n", bug, bug, rec + 7);
 		return 2;
 	}
 	copy = strdup(rec);
@@ -985,7 +986,7 @@ static void bugs_usage(FILE *f)
 static void bug_command(char *buf, size_t len, const char *name, const char *fuzz)
 {
 	if (!strncmp(fuzz, "stress ", 7))
-		snprintf(buf, len, "mmlab stress --story %s --strategy pct --inject-bug %s", fuzz + 7, name);
+		snprintf(buf, len, "mmlab stress --strategy pct --inject-bug %s --story %s", name, fuzz + 7);
 	else
 		snprintf(buf, len, "mmlab fuzz --inject-bug %s%s%s", name, fuzz[0] ? " " : "", fuzz);
 }

@@ -2,7 +2,7 @@
  * stress.c - `mmlab stress`: threaded stories under the deterministic
  * scheduler over many seeds (src/oracle/stress.c has the stories).
  *
- *   mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct]
+ *   mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct|pct-pte]
  *                [--depth D] [--inject-bug B] [--trace N] [--list] [--quiet] [--json]
  */
 #include <getopt.h>
@@ -16,15 +16,17 @@
 
 static void stress_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct] [--depth D]\n"
+	fprintf(f, "usage: mmlab stress [--story S] [--seed N] [--seeds K] [--strategy random|pct|pct-pte] [--depth D]\n"
 		   "                    [--inject-bug NAME] [--trace N] [--list] [--quiet] [--json]\n"
 		   "                    [--vmstat-trace FILE.csv [--vmstat-fields LIST] [--vmstat-every N]]\n\n"
 		   "Run threaded stories under the deterministic scheduler, one new machine per seed\n"
 		   "(seeds N to N+K-1; default 1 and 100), each checking its own outcome, the machine's\n"
 		   "reports and its invariants.  The same seed replays the same interleaving; a failure\n"
-		   "prints the command that replays it.  Strategies: random (default), or PCT with depth D\n"
-		   "(default 3).  --inject-bug switches a zoo entry on; --trace N prints the last N\n"
-		   "scheduling points of the first failing seed's run (thread, kind, source location);\n"
+		   "prints the command that replays it.  Strategies: random (default), PCT with depth D\n"
+		   "(default 3), or pct-pte: PCT whose steps are pte loads alone (a lockless walker\n"
+		   "overtaken inside a page table).  --inject-bug switches a zoo entry on; --trace N\n"
+		   "prints the last N scheduling points of the first failing seed's run (thread, kind,\n"
+		   "source location);\n"
 		   "--list names the stories; --json prints one JSON document instead of the text\n"
 		   "(docs/json.md), with no progress line; --vmstat-trace writes vmstat counters and\n"
 		   "meminfo fields to a CSV file at the end of every run (every N runs with\n"
@@ -73,8 +75,8 @@ int cmd_stress(int argc, char **argv)
 				return 2;
 			break;
 		case 'y':
-			if (strcmp(optarg, "random") && strcmp(optarg, "pct")) {
-				fprintf(stderr, "mmlab stress: --strategy: expected random or pct, got '%s'\n", optarg);
+			if (strcmp(optarg, "random") && strcmp(optarg, "pct") && strcmp(optarg, "pct-pte")) {
+				fprintf(stderr, "mmlab stress: --strategy: expected random, pct or pct-pte, got '%s'\n", optarg);
 				return 2;
 			}
 			o.strategy = optarg;

@@ -203,9 +203,9 @@ void copy_user_highpage(struct mml_machine *m, struct page *to, struct page *fro
 
 /* ---- upper levels ------------------------------------------------------------ */
 
-static inline pmd_t pmdp_get(pmd_t *p) { return __pmd(mml_load64(&p->pmd)); }
-static inline pud_t pudp_get(pud_t *p) { return __pud(mml_load64(&p->pud)); }
-static inline pgd_t pgdp_get(pgd_t *p) { return __pgd(mml_load64(&p->pgd)); }
+static inline pmd_t pmdp_get(pmd_t *p) { return __pmd(mml_load64_at(&p->pmd, SP_DIR_LOAD)); }
+static inline pud_t pudp_get(pud_t *p) { return __pud(mml_load64_at(&p->pud, SP_DIR_LOAD)); }
+static inline pgd_t pgdp_get(pgd_t *p) { return __pgd(mml_load64_at(&p->pgd, SP_DIR_LOAD)); }
 static inline void set_pmd(pmd_t *p, pmd_t v) { mml_store64(&p->pmd, pmd_val(v)); }
 static inline void set_pud(pud_t *p, pud_t v) { mml_store64(&p->pud, pud_val(v)); }
 static inline void set_pgd(pgd_t *p, pgd_t v) { mml_store64(&p->pgd, pgd_val(v)); }

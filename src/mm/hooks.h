@@ -103,6 +103,7 @@ enum mml_bug {
 	BUG_FORK_NO_WRITE_PROTECT_SEQ,/* copy_page_range without write_protect_seq: GUP-fast pins what fork shares */
 	BUG_WP_COPY_NO_PTE_SAME,/* wp_page_copy installs its copy without rechecking the pte it copied from */
 	BUG_TABLE_FREE_NO_RCU,	/* tlb_remove_table frees page tables at once, not after a grace period */
+	BUG_RETRACT_NO_PTE_FREE_DEFER,/* retract_page_tables frees the table at once, not through pte_free_defer */
 	NR_MML_BUGS
 };
 

@@ -120,7 +120,9 @@ static void retract_page_tables(struct address_space *mapping, unsigned long pgo
 		}
 		unlock_pte_table(pml, ptl);
 		mmu_notifier_invalidate_range_end(&range);
-		if (success)
+		if (success && bug_enabled(m, BUG_RETRACT_NO_PTE_FREE_DEFER))
+			pagetable_free(mm, virt_to_ptdesc(m, pte_table_of(m, pgt_pmd)));
+		else if (success)
 			pagetable_free_rcu(mm, virt_to_ptdesc(m, pte_table_of(m, pgt_pmd)));	/* pte_free_defer */
 	}
 	up_read(&mapping->i_mmap_rwsem);

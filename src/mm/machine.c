@@ -361,8 +361,9 @@ int mml_sched_set(struct mml_machine *m, const char *strategy, unsigned depth)
 		m->sched.strategy = SCHED_RANDOM;
 		return 0;
 	}
-	if (!strcmp(strategy, "pct") && depth >= 1 && depth <= 16) {
+	if ((!strcmp(strategy, "pct") || !strcmp(strategy, "pct-pte")) && depth >= 1 && depth <= 16) {
 		m->sched.strategy = SCHED_PCT;
+		m->sched.pct_pte = strategy[3] != '\0';
 		m->sched.depth = depth;
 		return 0;
 	}
@@ -382,6 +383,11 @@ void mml_sched_yield(void)
 uint64_t mml_sched_steps(struct mml_machine *m)
 {
 	return m->sched.last_steps;
+}
+
+uint64_t mml_sched_pte_loads(struct mml_machine *m)
+{
+	return m->sched.last_pte_loads;
 }
 
 void mml_sched_pct_steps(struct mml_machine *m, uint64_t k)

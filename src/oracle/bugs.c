@@ -307,6 +307,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"Peter Zijlstra, \"mm, powerpc: move the RCU page-table freeing into generic code\" (267239116987, Linux 3.0: for architectures whose TLB flush does not interrupt an IRQ-disabled gup_fast); Vitaly Kuznetsov, \"x86/mm: Enable RCU based page table freeing\" (9e52fc2b50de, 4.14: paravirt flushes by hypercall, with no IPI); Rik van Riel, \"x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional\" (a37259732a7d, 6.15)",
 		"stress munmap-gup",
 	},
+	[BUG_RETRACT_NO_PTE_FREE_DEFER] = {
+		"retract-no-pte-free-defer",
+		"retract_page_tables gives the pte table it took back to the allocator at once, not through pte_free_defer: holding neither mmap_lock nor a VMA lock, it cannot know that no GUP-fast walk, no fault's first look at the pte and no pte_offset_map_lock caller is still inside that table under RCU alone, and such a walker reads (or locks) freed memory",
+		"Hugh Dickins, \"mm/pgtable: add pte_free_defer() for pgtable as page\" and \"mm/khugepaged: retract_page_tables() without mmap or vma lock\" (Linux 6.6, seed 004): the users of pte_offset_map() \"expect the page table to remain a good page table, until they unlock and rcu_read_unlock()\", so a table retracted without mmap_lock must be freed after an RCU grace period",
+		"stress retract-gup-probe --strategy pct-pte",
+	},
 	[BUG_KSM_MERGE_PINNED] = {
 		"ksm-merge-pinned",
 		"write_protect_page makes a pte read-only without comparing the refcount with the mappings, and shares a PG_anon_exclusive page without asking whether it may be pinned (as before Linux 5.19, which had no such bit): a page pinned for DMA is merged, and the DMA then writes a page the process no longer maps, or the KSM page every merged process maps",

@@ -154,7 +154,7 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 	ret = st->run(&c);
 	vmstat_trace_step(o->vmstat, c.m, seed);
 	*hash = mml_sched_trace_hash(c.m);
-	*steps = mml_sched_steps(c.m);
+	*steps = o->k_in_pte_loads ? mml_sched_pte_loads(c.m) : mml_sched_steps(c.m);
 	if (c.parked) {	/* its threads wait for good on the machine: leave it */
 		trace_text(&c, o, trace);
 		return 1;
@@ -225,7 +225,7 @@ static void story_json(struct json *j, const struct stress_opts *o, const char *
 int stress_main(const struct stress_opts *o)
 {
 	int nstories = stress_story_count(), first = 0, last = nstories - 1, failed = 0, ret = 2;
-	bool pct = !strcmp(o->strategy, "pct");
+	bool pct = !strncmp(o->strategy, "pct", 3);
 	char why[512], bad_why[512] = "", replay[512];
 	char *doc = NULL;
 	size_t doclen;
@@ -264,7 +264,7 @@ int stress_main(const struct stress_opts *o)
 	progress_start(&prog, o->progress ? stderr : NULL, "stress", "runs", (uint64_t)(last - first + 1) * o->seeds, 0);
 	for (int i = first; i <= last; i++) {
 		const struct stress_story *st = story_at(i);
-		struct stress_opts calib = { .strategy = "random" };
+		struct stress_opts calib = { .strategy = "random", .k_in_pte_loads = !strcmp(o->strategy, "pct-pte") };
 		uint64_t bad = 0, nbad = 0, hash = 0, bad_hash = 0, pct_k = 0, steps = 0;
 		char *trace = NULL, *bad_trace = NULL;
 		int r;

@@ -13,12 +13,13 @@ struct stress_opts {
 	const char *story;	/* NULL: every story */
 	uint64_t seed;		/* the first seed */
 	uint64_t seeds;		/* how many, from seed on */
-	const char *strategy;	/* "random" or "pct" */
+	const char *strategy;	/* "random", "pct" or "pct-pte" */
 	unsigned depth;		/* PCT's */
 	const char *bug;	/* a zoo entry to switch on; NULL: none */
 	unsigned trace;		/* steps of the first failing run to print; 0: none */
 	bool progress;		/* a progress line on stderr */
 	bool json;		/* one JSON document on out (docs/json.md), not the text */
+	bool k_in_pte_loads;	/* a run's length is its page-table entry loads (pct-pte's k) */
 	FILE *out;
 	struct vmstat_trace *vmstat; /* a sample at the end of every run, or NULL */
 };

@@ -40,6 +40,7 @@ struct world {
 	int done;		/* the collapser returned (atomic) */
 	uint64_t invalidating;	/* the start of the pmd range B's secondary MMU is invalidating (atomic) */
 	struct mml_mmu_notifier *mmu;
+	long probe_bad;		/* what a probe returned otherwise than -EFAULT */
 };
 
 /* Every page reads its pattern through t's mapping at base (what a retract must never change). */
@@ -163,6 +164,52 @@ static int story_retract_gup(struct world *w)
 	return world_bytes(w, w->a, BASE, "the collapser") || world_bytes(w, w->b, BASE, "the pinner");
 }
 
+/* ---- retract-gup-probe: GUP-fast looks into a table no fault refills --------------------- */
+
+/*
+ * B's mapping is PROT_NONE: its GUP-fast finds no pte it may take (and
+ * holds no reference a collapse would trip over), the slow path refuses
+ * at once (-EFAULT), and nothing refills the table; so every probe is a
+ * lockless walk into the very table retract_page_tables takes.
+ */
+static void gup_prober(struct mml_task *t, void *arg)
+{
+	struct world *w = arg;
+
+	for (uint64_t i = 0; !smp_load_acquire(&w->done); i++) {
+		struct mml_pin *pin = NULL;
+		long n = mml_get_user_pages(t, BASE + i * 37 % HP_PAGES * PG, 1, MML_FOLL_FAST, &pin);
+
+		if (n != -EFAULT) {
+			w->probe_bad = n;
+			if (n > 0)
+				mml_unpin(pin);
+			break;
+		}
+		mml_sched_yield();
+	}
+}
+
+static int story_retract_gup_probe(struct world *w)
+{
+	struct mml_task *tasks[2] = { w->a, w->b };
+	mml_thread_fn fns[2] = { collapser, gup_prober };
+	void *args[2] = { w, w };
+
+	w->slow = 0;	/* B's secondary MMU is quick here: its yields would let the prober out of the table */
+	if (mml_mprotect(w->b, BASE, HP, PROT_NONE))
+		return stress_fail(w->c, "mprotect of B's mapping failed");
+	if (stress_sched_run(w->c, 2, tasks, fns, args))
+		return 1;
+	if (w->probe_bad)
+		return stress_fail(w->c, "a GUP-fast probe of a PROT_NONE page returned %ld, not -EFAULT", w->probe_bad);
+	if (w->collapsed && w->collapsed != -EAGAIN)
+		return stress_fail(w->c, "MADV_COLLAPSE returned %d", w->collapsed);
+	if (mml_mprotect(w->b, BASE, HP, PROT_READ | PROT_WRITE))
+		return stress_fail(w->c, "mprotect back failed");
+	return world_bytes(w, w->a, BASE, "the collapser") || world_bytes(w, w->b, BASE, "the prober");
+}
+
 /* ---- retract-uffd-copy: UFFDIO_COPY fills a private mapping's table retract takes -------- */
 
 struct copier {
@@ -247,6 +294,11 @@ static int retract_gup(struct stress_ctx *c)
 	return run_in_world(c, story_retract_gup);
 }
 
+static int retract_gup_probe(struct stress_ctx *c)
+{
+	return run_in_world(c, story_retract_gup_probe);
+}
+
 static int retract_uffd_copy(struct stress_ctx *c)
 {
 	return run_in_world(c, story_retract_uffd_copy);
@@ -255,6 +307,9 @@ static int retract_uffd_copy(struct stress_ctx *c)
 const struct stress_story stress_retract_stories[] = {
 	{ "retract-gup", "MADV_COLLAPSE of a memfd range while another process's thread takes GUP-fast pins of it "
 			 "(retract_page_tables against a walker under RCU alone)", 0, retract_gup },
+	{ "retract-gup-probe", "MADV_COLLAPSE of a memfd range while another process's thread probes its PROT_NONE "
+			       "mapping of it with GUP-fast (a lockless walker inside the table retract_page_tables frees)", 0,
+	  retract_gup_probe },
 	{ "retract-uffd-copy", "MADV_COLLAPSE of a memfd range while another process fills a hole of its private "
 			       "mapping of it with UFFDIO_COPY (an anon_vma and a pte arriving during retract)", 0,
 	  retract_uffd_copy },

@@ -156,12 +156,13 @@ static int st_threads(struct scn_parser *p, struct scn_op *op)
 		return scn_perr(p, p->kw->col, "threads blocks do not nest: the block of line %u has no 'end' yet",
 				p->s->ops[p->block].line);
 	t = scn_peek(p);
-	if (scn_tok_is(t, "random") || scn_tok_is(t, "pct")) {
-		op->arg = scn_tok_is(t, "pct") ? SCN_SCHED_PCT : SCN_SCHED_RANDOM;
+	if (scn_tok_is(t, "random") || scn_tok_is(t, "pct") || scn_tok_is(t, "pct-pte")) {
+		op->arg = scn_tok_is(t, "random") ? SCN_SCHED_RANDOM : scn_tok_is(t, "pct") ? SCN_SCHED_PCT :
+			  SCN_SCHED_PCT_PTE;
 		p->i++;
 	}
 	op->value = 3;	/* PCT's depth, as mmlab stress's */
-	while (op->arg == SCN_SCHED_PCT && (t = scn_peek(p))) {
+	while (op->arg >= SCN_SCHED_PCT && (t = scn_peek(p))) {
 		p->i++;
 		if (has_key(t, "depth=")) {
 			if (key_number(p, t, "depth=", 1, 16, &v) < 0)
@@ -225,14 +226,14 @@ static const char *strategy_of(struct scn_runner *r, const struct scn_op *op, un
 		*depth = r->o->sched_depth;
 		return r->o->sched_strategy;
 	}
-	return op->arg == SCN_SCHED_PCT ? "pct" : "random";
+	return op->arg == SCN_SCHED_PCT ? "pct" : op->arg == SCN_SCHED_PCT_PTE ? "pct-pte" : "random";
 }
 
 void scn_threads_replay(struct scn_runner *r, const struct scn_op *op, const char *why)
 {
 	unsigned depth;
 	const char *st = strategy_of(r, op, &depth);
-	bool pct = !strcmp(st, "pct");
+	bool pct = !strncmp(st, "pct", 3);
 	char how[64] = "", cli[512] = "";
 	size_t o = 0;
 
@@ -356,9 +357,9 @@ static void pr_threads(const struct scn_printer *pr, const struct scn_op *op)
 	fprintf(pr->f, "threads");
 	if (op->arg == SCN_SCHED_RANDOM)
 		fprintf(pr->f, " random");
-	if (op->arg != SCN_SCHED_PCT)
+	if (op->arg < SCN_SCHED_PCT)
 		return;
-	fprintf(pr->f, " pct depth=%lld", (long long)op->value);
+	fprintf(pr->f, " %s depth=%lld", op->arg == SCN_SCHED_PCT ? "pct" : "pct-pte", (long long)op->value);
 	if (op->len)
 		fprintf(pr->f, " steps=%llu", (unsigned long long)op->len);
 }
@@ -437,7 +438,7 @@ int scn_show_sched(struct scn_runner *r)
 
 /* end and yield show a process nothing: silent, as the conformance walk reaches them only after the block's skip. */
 const struct scn_cmd scn_threads_cmds[] = {
-	{ "threads", "[ \"random\" | \"pct\" [ \"depth=\" N ] [ \"steps=\" N ] ]", SCN_OP_THREADS, 0,
+	{ "threads", "[ \"random\" | ( \"pct\" | \"pct-pte\" ) [ \"depth=\" N ] [ \"steps=\" N ] ]", SCN_OP_THREADS, 0,
 	  st_threads, run_threads, obs_threads, pr_threads },
 	{ "end", "", SCN_OP_END, SCN_CMD_SILENT,
 	  st_end, run_end, NULL, pr_end },

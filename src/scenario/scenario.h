@@ -305,7 +305,7 @@ enum scn_show_what { SCN_SHOW_MAPS, SCN_SHOW_SMAPS, SCN_SHOW_VMSTAT,
 		     SCN_SHOW_PAGETABLE, SCN_SHOW_RMAP, SCN_SHOW_FOLIO, SCN_SHOW_MACHINE };
 
 /* A threads block's strategy: the default (random), or as written. */
-enum scn_sched_strategy { SCN_SCHED_DEFAULT, SCN_SCHED_RANDOM, SCN_SCHED_PCT };
+enum scn_sched_strategy { SCN_SCHED_DEFAULT, SCN_SCHED_RANDOM, SCN_SCHED_PCT, SCN_SCHED_PCT_PTE };
 
 /* Tracked at parse time, read at every "mark": the counters deltas need. */
 struct scn_statref {

@@ -17,7 +17,12 @@
  * the highest-priority runnable thread always runs, and at d-1 steps drawn
  * uniformly from 1..k the running thread drops to priority d-1-i; a bug
  * of depth d is then found with probability at least 1/(n k^(d-1)).  k is
- * the previous run's number of steps (a guess for the first run).
+ * the previous run's number of steps (a guess for the first run).  pct-pte
+ * is PCT whose steps are the loads of ptes alone (not of the directories
+ * above them): its changes overtake a thread only where it reads a pte,
+ * the moment a lockless walker (GUP-fast, a fault's first look) is inside
+ * a table that someone else may be taking away.  With plain PCT such a
+ * one-step window is one step among thousands of locks and atomics.
  *
  * Blocking is modelled: a thread that cannot take a lock, or waits for a
  * bit, a variable, a grace period, parks itself on the object (sched_block)
@@ -52,7 +57,8 @@ int mml_sched_on __attribute__((visibility("hidden")));
 
 static const char *const kind_names[SP_NR_KINDS] = {
 	[SP_LOCK] = "lock", [SP_TRYLOCK] = "trylock", [SP_UNLOCK] = "unlock",
-	[SP_ATOMIC] = "atomic", [SP_PTE_LOAD] = "pte-load", [SP_RCU_LOCK] = "rcu_read_lock",
+	[SP_ATOMIC] = "atomic", [SP_PTE_LOAD] = "pte-load", [SP_DIR_LOAD] = "dir-load",
+	[SP_RCU_LOCK] = "rcu_read_lock",
 	[SP_RCU_UNLOCK] = "rcu_read_unlock", [SP_RCU_SYNC] = "synchronize_rcu", [SP_WAIT] = "wait",
 	[SP_WAKE] = "wake", [SP_YIELD] = "yield", [SP_START] = "start", [SP_EXIT] = "exit",
 };
@@ -101,6 +107,7 @@ struct sched {
 	bool over;			/* the functions returned and the machine threads are idle */
 	bool failed;			/* deadlock or livelock: this machine runs nothing more */
 	uint64_t steps, now;		/* scheduling points of this run; virtual ns, on across runs */
+	uint64_t pte_loads;		/* those of them that load a pte (SP_PTE_LOAD) */
 	uint64_t change[PCT_MAX_DEPTH];	/* PCT's priority-change steps */
 	unsigned nchange;
 	uint64_t hash;
@@ -495,9 +502,16 @@ static void step(struct sched *s, enum sched_point_kind kind, const void *where)
 	hash_in(&s->hash, ((uint64_t)me->idx << 8) | kind);
 	s->steps++;
 	s->now += STEP_NS;
-	for (unsigned i = 0; i < s->nchange; i++)
-		if (s->change[i] == s->steps)
-			me->prio = (int)(s->nchange - i);	/* below every starting priority, later changes lower */
+	if (kind == SP_PTE_LOAD)
+		s->pte_loads++;
+	/* pct-pte's steps are the pte loads alone: a thread is overtaken only where it reads a pte */
+	if (!s->st->pct_pte || kind == SP_PTE_LOAD) {
+		uint64_t at = s->st->pct_pte ? s->pte_loads : s->steps;
+
+		for (unsigned i = 0; i < s->nchange; i++)
+			if (s->change[i] == at)
+				me->prio = (int)(s->nchange - i);	/* below every starting priority, later changes lower */
+	}
 	if (s->steps > s->st->max_steps && !s->failed) {
 		report_failure(s, "livelock: no end within the step limit");
 		for (;;)
@@ -668,7 +682,8 @@ static void *thread_main(void *arg)
 static void pct_init(struct sched *s)
 {
 	struct sched_state *st = s->st;
-	uint64_t k = st->pct_k ? st->pct_k : st->last_steps ? st->last_steps : PCT_FIRST_K;
+	uint64_t last = st->pct_pte ? st->last_pte_loads : st->last_steps;
+	uint64_t k = st->pct_k ? st->pct_k : last ? last : PCT_FIRST_K;
 	unsigned d = st->depth < 1 ? 1 : st->depth > PCT_MAX_DEPTH ? PCT_MAX_DEPTH : st->depth;
 
 	for (unsigned i = 0; i < s->n; i++)
@@ -819,6 +834,7 @@ static int run(struct sched_state *st, unsigned n, void (**fns)(void *), void **
 	s->nfns = n;
 	s->ndone = 0;
 	s->steps = 0;
+	s->pte_loads = 0;
 	s->over = false;
 	s->hash = st->hash;
 	for (unsigned i = 0; i < n; i++) {
@@ -872,6 +888,7 @@ static int run(struct sched_state *st, unsigned n, void (**fns)(void *), void **
 	if (!err) {
 		st->hash = s->hash;
 		st->last_steps = s->steps;
+		st->last_pte_loads = s->pte_loads;
 	}
 	pthread_mutex_lock(&active_lock);
 	__atomic_store_n(&active, NULL, __ATOMIC_RELEASE);

@@ -42,7 +42,7 @@
  * run is active a point costs one relaxed load and a branch never taken.
  */
 enum sched_point_kind {
-	SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_ATOMIC, SP_PTE_LOAD, SP_RCU_LOCK, SP_RCU_UNLOCK,
+	SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_ATOMIC, SP_PTE_LOAD, SP_DIR_LOAD, SP_RCU_LOCK, SP_RCU_UNLOCK,
 	SP_RCU_SYNC, SP_WAIT, SP_WAKE, SP_YIELD, SP_START, SP_EXIT, SP_NR_KINDS
 };
 /* Nonzero while a deterministic run is active; hidden: one load, not a GOT look-up first. */
@@ -168,11 +168,13 @@ static inline void __clear_bit(int nr, unsigned long *addr) { WRITE_ONCE(*addr, 
  * read them concurrently with updaters, so every access is atomic.  A load
  * is consume-ordered (acquire, free on x86): a walker that follows an entry
  * to a table sees the table's zeroing, which the populating store released. */
-static inline uint64_t mml_load64(const uint64_t *p)
+static inline uint64_t mml_load64_at(const uint64_t *p, enum sched_point_kind kind)
 {
-	sched_point(SP_PTE_LOAD, p);
+	sched_point(kind, p);
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+/* A pte's load; the levels above load theirs as SP_DIR_LOAD (arch/pgtable.h). */
+static inline uint64_t mml_load64(const uint64_t *p) { return mml_load64_at(p, SP_PTE_LOAD); }
 static inline void mml_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline uint64_t mml_xchg64(uint64_t *p, uint64_t v)
 {
@@ -400,9 +402,11 @@ struct sched_state {
 	struct sched *s;		/* the threads, machine threads among them; NULL before the first */
 	enum sched_strategy strategy;
 	unsigned depth;			/* PCT: d, the bug depth aimed at (d - 1 priority changes) */
+	bool pct_pte;			/* PCT whose steps are pte loads only (pct-pte) */
 	uint64_t rng;			/* the strategy's random stream, seeded from the machine's seed */
 	uint64_t hash;			/* digest of every interleaving so far */
 	uint64_t last_steps;		/* scheduling points of the last run: PCT's estimate of k */
+	uint64_t last_pte_loads;	/* those of them that loaded a pte (not a pmd, pud, pgd): pct-pte's k */
 	uint64_t pct_k;			/* PCT's k if set; 0: last_steps */
 	uint64_t max_steps;		/* a run longer than this is reported as a livelock */
 	unsigned trace_keep;		/* steps of a run kept for mml_sched_trace, at least 32 */
