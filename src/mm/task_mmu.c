@@ -81,6 +81,7 @@ static int show_maps(struct mml_task *t, FILE *out, bool json)
 		seq_record_end(&m);
 	}
 	up_read(&mm->mmap_lock);
+	seq_list_end(&m);
 	return op_exit(t->machine, seq_close(&m));
 }
 
@@ -314,6 +315,7 @@ static int show_smaps(struct mml_task *t, FILE *out, bool json)
 		seq_record_end(&m);
 	}
 	up_read(&mm->mmap_lock);
+	seq_list_end(&m);
 	return op_exit(t->machine, seq_close(&m));
 }
 
