@@ -65,7 +65,9 @@ static void show_map_vma(struct seq_file *m, struct vm_area_struct *vma)
 	fprintf(m->f, "\n");
 }
 
-static int show_maps(struct mml_task *t, FILE *out, bool json)
+/* maps and smaps: each VMA in order, a record of the JSON's "vmas" each, under mmap_lock. */
+static int show_vmas(struct mml_task *t, FILE *out, bool json,
+		     void (*show)(struct seq_file *m, struct vm_area_struct *vma))
 {
 	struct mm_struct *mm = t->mm;
 	struct vm_area_struct *vma;
@@ -77,7 +79,7 @@ static int show_maps(struct mml_task *t, FILE *out, bool json)
 	down_read(&mm->mmap_lock);
 	for_each_vma(mm, vma) {
 		seq_record_begin(&m);
-		show_map_vma(&m, vma);
+		show(&m, vma);
 		seq_record_end(&m);
 	}
 	up_read(&mm->mmap_lock);
@@ -87,12 +89,12 @@ static int show_maps(struct mml_task *t, FILE *out, bool json)
 
 int mml_show_maps(struct mml_task *t, FILE *out)
 {
-	return show_maps(t, out, false);
+	return show_vmas(t, out, false, show_map_vma);
 }
 
 int mml_show_maps_json(struct mml_task *t, FILE *out)
 {
-	return show_maps(t, out, true);
+	return show_vmas(t, out, true, show_map_vma);
 }
 
 struct mem_size_stats {
@@ -299,34 +301,14 @@ static void show_smap(struct seq_file *m, struct vm_area_struct *vma)
 	show_smap_vma_flags(m, vma);
 }
 
-static int show_smaps(struct mml_task *t, FILE *out, bool json)
-{
-	struct mm_struct *mm = t->mm;
-	struct vm_area_struct *vma;
-	struct seq_file m;
-
-	op_enter(t->machine, t);
-	seq_open(&m, out, json);
-	seq_list_begin(&m, "vmas");
-	down_read(&mm->mmap_lock);
-	for_each_vma(mm, vma) {
-		seq_record_begin(&m);
-		show_smap(&m, vma);
-		seq_record_end(&m);
-	}
-	up_read(&mm->mmap_lock);
-	seq_list_end(&m);
-	return op_exit(t->machine, seq_close(&m));
-}
-
 int mml_show_smaps(struct mml_task *t, FILE *out)
 {
-	return show_smaps(t, out, false);
+	return show_vmas(t, out, false, show_smap);
 }
 
 int mml_show_smaps_json(struct mml_task *t, FILE *out)
 {
-	return show_smaps(t, out, true);
+	return show_vmas(t, out, true, show_smap);
 }
 
 /* Linux's struct numa_maps: one VMA's pages, in pages. */
