@@ -580,6 +580,30 @@ int  mml_show_vmstat(struct mml_machine *m, FILE *out);	/* /proc/vmstat */
 int  mml_show_meminfo(struct mml_machine *m, FILE *out);	/* /proc/meminfo */
 
 /*
+ * The views above as one JSON document each, on one line (docs/json.md;
+ * the schemas are docs/schema/view-*.json): the same fields from the same
+ * code as the text, named as the files name them, numbers as JSON
+ * numbers, kB values in kB.  maps and smaps: {"vmas": [...]}, each VMA its
+ * start, end, perms, offset, dev, inode and pathname (null when
+ * anonymous), smaps' sizes and THPeligible, and VmFlags as an array of
+ * the two-letter names; vmstat and meminfo: one member a field.  0, or
+ * -EIO if out failed.
+ */
+int  mml_show_maps_json(struct mml_task *t, FILE *out);
+int  mml_show_smaps_json(struct mml_task *t, FILE *out);
+int  mml_show_vmstat_json(struct mml_machine *m, FILE *out);
+int  mml_show_meminfo_json(struct mml_machine *m, FILE *out);
+/*
+ * /proc/PID/pagemap over the pages of [addr, addr + len), decoded:
+ * {"entries": [...]}, each page's address, its entry as 16 hex digits,
+ * the PM_* bits as booleans (present, swap, file, mmap_exclusive,
+ * soft_dirty, uffd_wp, guard_region), pfn when present and swap_type,
+ * swap_offset when swap, else null.  0, -EINVAL for an empty range or one
+ * past the address space, or -EIO.
+ */
+int  mml_show_pagemap_json(struct mml_task *t, uint64_t addr, uint64_t len, FILE *out);
+
+/*
  * Pictures (Graphviz): the state behind the views above, as a graph in
  * DOT text or rendered by Graphviz's library to SVG or PNG.  The same
  * state gives the same bytes.  Each returns 0, -EINVAL for a bad format

@@ -181,6 +181,67 @@ json "conform --json: a skip, its line, side and reason" 0 conform \
 must_fail "conform --json: a schema it breaks fails it" conform \
 	"s['properties']['files']['items']['properties']['verdict'] = {'enum': ['disagree']}"
 
+# --- the views: mmlab show --json VIEW, on a state with anon, swapped,
+# THP, file and shmem mappings; each document against its schema and
+# against the text view of the same state, field by field ---
+views=tests/scenarios/views-json.scn
+json "show --json smaps: anon, swap, THP, file and shmem VMAs" 0 view-smaps \
+	"[v['pathname'] for v in d['vmas']] == [None, None, '/tmp/views-json', '/dev/zero (deleted)']" \
+	"d['vmas'][0]['Swap'] == 4 and d['vmas'][0]['Rss'] == 4 and d['vmas'][0]['SwapPss'] == 4" \
+	"d['vmas'][1]['AnonHugePages'] == 2048 and d['vmas'][1]['THPeligible'] == 1 and 'hg' in d['vmas'][1]['VmFlags']" \
+	"d['vmas'][2]['perms'] == 'rw-s' and d['vmas'][2]['Rss'] == 4 and d['vmas'][2]['Anonymous'] == 0" \
+	"d['vmas'][0]['VmFlags'][:2] == ['rd', 'wr'] and d['vmas'][0]['start'] == 0x40000000" \
+	-- show --json "$views" smaps A
+must_fail "show --json smaps: a schema it breaks fails it" view-smaps \
+	"s['properties']['vmas']['items']['properties']['VmFlags']['items']['pattern'] = '^[A-Z]{2}\$'"
+cp "$dir/out" "$dir/smaps.json"
+# view_agrees VIEW ARGS...: the JSON and the text of the view hold the same fields
+view_agrees() {
+	v=$1
+	shift
+	"$mmlab" show --json "$views" "$v" "$@" >"$dir/view.json" 2>"$dir/err" &&
+		"$mmlab" show "$views" "$v" "$@" >"$dir/view.txt" 2>>"$dir/err" &&
+		python3 tests/json-views.py "$v" "$dir/view.txt" "$dir/view.json" 2>>"$dir/err" &&
+		ok "show --json $v: the same fields as the text" || bad "show --json $v: the same fields as the text"
+}
+view_agrees smaps A
+# the comparison can fail: a JSON with one field changed is not the text
+python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); d["vmas"][1]["AnonHugePages"] = 0; json.dump(d, open(sys.argv[1], "w"))' "$dir/view.json"
+python3 tests/json-views.py smaps "$dir/view.txt" "$dir/view.json" 2>/dev/null &&
+	{ echo "a changed field passed" >"$dir/err"; bad "show --json: a JSON that is not the text fails the comparison"; } ||
+	ok "show --json: a JSON that is not the text fails the comparison"
+view_agrees maps A
+view_agrees vmstat
+view_agrees meminfo
+json "show --json maps: the VMAs of smaps" 0 view-maps \
+	"[(v['start'], v['end'], v['perms']) for v in d['vmas']] == [(v['start'], v['end'], v['perms']) for v in __import__('json').load(open('$dir/smaps.json'))['vmas']]" \
+	-- show --json "$views" maps A
+json "show --json pagemap: present, swapped and absent pages decoded" 0 view-pagemap \
+	"[(e['present'], e['swap']) for e in d['entries']] == [(True, False), (False, True), (False, False), (False, False)]" \
+	"d['entries'][0]['mmap_exclusive'] and d['entries'][0]['pfn'] == int(d['entries'][0]['entry'], 16) & (2**55 - 1)" \
+	"d['entries'][1]['swap_type'] == 0 and d['entries'][1]['swap_offset'] is not None and d['entries'][1]['pfn'] is None" \
+	"[e['address'] for e in d['entries']] == [0x40000000 + i * 4096 for i in range(4)]" \
+	-- show --json "$views" pagemap A p 16k
+must_fail "show --json pagemap: a schema it breaks fails it" view-pagemap \
+	"s['properties']['entries']['items']['properties']['swap_type'] = {'type': 'null'}"
+json "show --json pagemap: a THP's frames in a row, a hole, a file page's PM_FILE" 0 view-pagemap \
+	"[e['pfn'] - d['entries'][0]['pfn'] for e in d['entries'][:512]] == list(range(512))" \
+	"not any(e['present'] or e['swap'] or e['soft_dirty'] for e in d['entries'][512:1024])" \
+	"d['entries'][1024]['file'] and d['entries'][1024]['present'] and not d['entries'][0]['file']" \
+	-- show --json "$views" pagemap A h 0x401000
+json "show --json vmstat: the counters by their Linux names" 0 view-vmstat \
+	"d['thp_fault_alloc'] == 1 and d['pswpout'] >= 1 and d['nr_anon_transparent_hugepages'] == 1" \
+	-- show --json "$views" vmstat
+json "show --json meminfo: the fields in kB" 0 view-meminfo \
+	"d['MemTotal'] == 65536 and d['SwapTotal'] - d['SwapFree'] == 4 and d['AnonHugePages'] == 2048" \
+	-- show --json "$views" meminfo
+for args in "machine" "smaps A p" "vmstat pgfault"; do
+	# shellcheck disable=SC2086
+	"$mmlab" show --json "$views" $args >"$dir/out" 2>/dev/null
+	[ $? -eq 2 ] && [ ! -s "$dir/out" ] && ok "show --json $args: bad usage, nothing on stdout" ||
+		{ echo "not exit 2 with an empty stdout" >"$dir/err"; bad "show --json $args: bad usage, nothing on stdout"; }
+done
+
 echo "$passed passed, $failed failed"
 [ -n "${MMLAB_SUMMARY:-}" ] && echo "$passed $failed" >>"$MMLAB_SUMMARY"
 [ $failed -eq 0 ]

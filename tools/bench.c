@@ -120,6 +120,20 @@ int cmd_bench(int argc, char **argv)
 
 /* ---- options ---- */
 
+/* What bench_parse takes of every bench besides its own options, after each bench's text. */
+static void bench_common_usage(FILE *f)
+{
+	fprintf(f, "\nEvery bench also takes:\n"
+		   "      --json               one JSON document on standard output: the\n"
+		   "                           table's rows (docs/json.md); the text goes\n"
+		   "                           to standard error\n"
+		   "      --vmstat-trace F     write vmstat counters and meminfo fields to the\n"
+		   "                           CSV file F, a row after each repetition of the\n"
+		   "                           simulated side (mmlab plot draws it)\n"
+		   "      --vmstat-fields L    its columns, comma-separated Linux names\n"
+		   "      --vmstat-every N     a row every N repetitions only\n");
+}
+
 #define MAX_SIZE	(16ULL << 30)
 #define MAX_REPS	1000
 
@@ -187,6 +201,7 @@ int bench_parse(int argc, char **argv, const char *cmd, bool takes_file,
 			break;
 		case 'h':
 			usage(stdout);
+			bench_common_usage(stdout);
 			return 0;
 		default:
 			fprintf(stderr, "try 'mmlab %s --help'\n", cmd);

@@ -1,9 +1,11 @@
 /*
  * show.c - `mmlab show`: run a scenario (or the built-in demo), then draw
- * one picture of the state it ends in; and what `mmlab run` needs for its
- * pictures and its --report page.
+ * one picture of the state it ends in, or print one view of it (as text
+ * or JSON); and what `mmlab run` needs for its pictures and its --report
+ * page.
  *
  *   mmlab show [--format svg|png|dot] [-o FILE] [SCENARIO] pagetable|rmap|folio|machine [ARGS]
+ *   mmlab show [--json] [-o FILE] [SCENARIO] maps|smaps|pagemap|vmstat|meminfo [ARGS]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -69,7 +71,8 @@ int report_close(const char *path, struct scn_opts *o)
 
 static void show_usage(FILE *f)
 {
-	fprintf(f, "usage: mmlab show [--format svg|png|dot] [-o FILE] [SCENARIO] PICTURE\n\n"
+	fprintf(f, "usage: mmlab show [--format svg|png|dot] [-o FILE] [SCENARIO] PICTURE\n"
+		   "       mmlab show [--json] [-o FILE] [SCENARIO] VIEW\n\n"
 		   "Run the scenario file (with none, the built-in copy-on-write demo up to\n"
 		   "its last step, before its processes A and B exit), then\n"
 		   "draw a picture of the state it ends in, as the scenario statement\n"
@@ -78,15 +81,21 @@ static void show_usage(FILE *f)
 		   "  rmap TASK ADDR             the reverse map of the folio mapped there\n"
 		   "  folio TASK ADDR            that folio's flags, counts, swap slot, LRU list\n"
 		   "  machine                    nodes and zones, processes and VMAs, swap devices\n\n"
+		   "or print a view of it, as the statement \"show VIEW\" prints it:\n\n"
+		   "  maps TASK | smaps TASK     /proc/PID/maps, /proc/PID/smaps\n"
+		   "  pagemap TASK ADDR [LEN]    /proc/PID/pagemap's entries, decoded\n"
+		   "  vmstat | meminfo           /proc/vmstat, /proc/meminfo\n\n"
 		   "TASK and ADDR are the scenario's names (A, p, p+4k) or numbers.\n\n"
 		   "  -f, --format F   svg (default), png, or dot (Graphviz's text, to edit)\n"
 		   "  -o, --output F   write the picture to F rather than standard output\n"
 		   "                   (F.png, F.dot or F.gv choose the format, unless -f does)\n"
+		   "      --json       the view as one JSON document (docs/json.md): fields named\n"
+		   "                   as the file names them, numbers as numbers, kB in kB\n"
 		   "  -h, --help       this text\n\n"
 		   "What the scenario prints goes to standard error.  Errors in the picture's\n"
 		   "words are reported as the line after the file's last.\n"
 		   "Exit status: 0 drawn, 1 an expectation of the scenario failed or the\n"
-		   "picture could not be drawn, 2 bad usage or input.\n");
+		   "picture or view could not be made, 2 bad usage or input.\n");
 }
 
 static bool is_picture(const char *w)
@@ -94,11 +103,18 @@ static bool is_picture(const char *w)
 	return !strcmp(w, "pagetable") || !strcmp(w, "rmap") || !strcmp(w, "folio") || !strcmp(w, "machine");
 }
 
+static bool is_view(const char *w)
+{
+	return !strcmp(w, "maps") || !strcmp(w, "smaps") || !strcmp(w, "pagemap") || !strcmp(w, "vmstat") ||
+	       !strcmp(w, "meminfo");
+}
+
 int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "json",   no_argument,       NULL, 'j' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -122,6 +138,9 @@ int cmd_show(int argc, char **argv)
 				return 2;
 			output = optarg;
 			break;
+		case 'j':
+			o.view_json = true;
+			break;
 		case 'h':
 			show_usage(stdout);
 			return 0;
@@ -134,10 +153,16 @@ int cmd_show(int argc, char **argv)
 	ext = output ? strrchr(output, '.') : NULL;
 	if (!format_given && ext && (!strcmp(ext, ".png") || !strcmp(ext, ".dot") || !strcmp(ext, ".gv")))
 		o.show_format = ext[1] == 'p' ? MML_PICTURE_PNG : MML_PICTURE_DOT;
-	if (optind < argc && !is_picture(argv[optind]))
+	if (optind < argc && !is_picture(argv[optind]) && !is_view(argv[optind]))
 		name = argv[optind++];
-	if (optind == argc || !is_picture(argv[optind])) {
-		fprintf(stderr, "mmlab show: expected a picture: pagetable, rmap, folio or machine\n");
+	if (optind == argc || (!is_picture(argv[optind]) && !is_view(argv[optind]))) {
+		fprintf(stderr, "mmlab show: expected a picture (pagetable, rmap, folio, machine) "
+			"or a view (maps, smaps, pagemap, vmstat, meminfo)\n");
+		return 2;
+	}
+	if (is_picture(argv[optind]) ? o.view_json : format_given) {
+		fprintf(stderr, "mmlab show: %s is for %s\n", o.view_json ? "--json" : "--format",
+			o.view_json ? "the views" : "the pictures");
 		return 2;
 	}
 	if (name) {

@@ -6,56 +6,95 @@
 #include <string.h>
 
 #include "fs/fs.h"
+#include "fs/seq_file.h"
 #include "mm/internal.h"
 #include "mm/mempolicy.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pagewalk.h"
 
-/* A mapped file's path as seq_path() prints it: " (deleted)" once unlinked (maps and numa_maps). */
-static void show_vma_path(FILE *out, struct inode *inode)
+/*
+ * A mapped file's path as seq_path() prints it, " (deleted)" once
+ * unlinked (maps, smaps and numa_maps); a path longer than Linux's
+ * PATH_MAX is cut there.
+ */
+static void vma_path(char *buf, size_t n, struct inode *inode)
 {
 	const char *root = inode->i_sb->s_root;
 
-	fprintf(out, "%s%s%s", *root ? root : "/", inode->i_name, inode->i_nlink ? "" : " (deleted)");
+	snprintf(buf, n, "%s%s%s", *root ? root : "/", inode->i_name, inode->i_nlink ? "" : " (deleted)");
 }
 
+#define VMA_PATH_MAX	(4096 + sizeof(" (deleted)"))
+
 /*
- * Models show_map_vma()'s first line: for a file, its device, inode and
- * path from column 74 (seq_pad), " (deleted)" once unlinked; shmem's
- * internal files show as Linux's do ("/dev/zero (deleted)", "/memfd:x
- * (deleted)").
+ * Models show_map_vma(): the VMA's line of maps and smaps, for a file its
+ * device, inode and path from column 74 (seq_pad); shmem's internal files
+ * show as Linux's do ("/dev/zero (deleted)", "/memfd:x (deleted)").  As
+ * JSON, the fields proc_pid_maps(5) names: address as start and end,
+ * perms, offset, dev, inode, pathname (null for an anonymous mapping).
  */
-static void show_map_vma(FILE *out, struct vm_area_struct *vma)
+static void show_map_vma(struct seq_file *m, struct vm_area_struct *vma)
 {
 	vm_flags_t f = vma->vm_flags;
 	struct inode *inode = vma->vm_file ? file_inode(vma->vm_file) : NULL;
 	uint64_t pgoff = inode ? (uint64_t)vma->vm_pgoff << PAGE_SHIFT : 0;
+	unsigned major = inode ? inode->i_sb->s_dev >> 8 : 0, minor = inode ? inode->i_sb->s_dev & 0xff : 0;
+	unsigned long ino = inode ? inode->i_ino : 0UL;
+	char perms[5] = { f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-', f & VM_EXEC ? 'x' : '-',
+			  f & VM_MAYSHARE ? 's' : 'p' };
+	char path[VMA_PATH_MAX], dev[16];
 	int n;
 
-	n = fprintf(out, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu ",
-		    (unsigned long long)vma->vm_start, (unsigned long long)vma->vm_end,
-		    f & VM_READ ? 'r' : '-', f & VM_WRITE ? 'w' : '-', f & VM_EXEC ? 'x' : '-',
-		    f & VM_MAYSHARE ? 's' : 'p', (unsigned long long)pgoff,
-		    inode ? inode->i_sb->s_dev >> 8 : 0, inode ? inode->i_sb->s_dev & 0xff : 0,
-		    inode ? inode->i_ino : 0UL);
-	if (inode) {
-		fprintf(out, "%*s", n < 73 ? 73 - n : 0, "");
-		show_vma_path(out, inode);
+	if (inode)
+		vma_path(path, sizeof(path), inode);
+	if (m->json) {
+		snprintf(dev, sizeof(dev), "%02x:%02x", major, minor);
+		seq_json_uint(m, "start", vma->vm_start);
+		seq_json_uint(m, "end", vma->vm_end);
+		seq_json_str(m, "perms", perms);
+		seq_json_uint(m, "offset", pgoff);
+		seq_json_str(m, "dev", dev);
+		seq_json_uint(m, "inode", ino);
+		seq_json_str(m, "pathname", inode ? path : NULL);
+		return;
 	}
-	fprintf(out, "\n");
+	n = fprintf(m->f, "%08llx-%08llx %s %08llx %02x:%02x %lu ", (unsigned long long)vma->vm_start,
+		    (unsigned long long)vma->vm_end, perms, (unsigned long long)pgoff, major, minor, ino);
+	if (inode)
+		fprintf(m->f, "%*s%s", n < 73 ? 73 - n : 0, "", path);
+	fprintf(m->f, "\n");
+}
+
+/* maps and smaps: each VMA in order, a record of the JSON's "vmas" each, under mmap_lock. */
+static int show_vmas(struct mml_task *t, FILE *out, bool json,
+		     void (*show)(struct seq_file *m, struct vm_area_struct *vma))
+{
+	struct mm_struct *mm = t->mm;
+	struct vm_area_struct *vma;
+	struct seq_file m;
+
+	op_enter(t->machine, t);
+	seq_open(&m, out, json);
+	seq_list_begin(&m, "vmas");
+	down_read(&mm->mmap_lock);
+	for_each_vma(mm, vma) {
+		seq_record_begin(&m);
+		show(&m, vma);
+		seq_record_end(&m);
+	}
+	up_read(&mm->mmap_lock);
+	seq_list_end(&m);
+	return op_exit(t->machine, seq_close(&m));
 }
 
 int mml_show_maps(struct mml_task *t, FILE *out)
 {
-	struct mm_struct *mm = t->mm;
-	struct vm_area_struct *vma;
+	return show_vmas(t, out, false, show_map_vma);
+}
 
-	op_enter(t->machine, t);
-	down_read(&mm->mmap_lock);
-	for_each_vma(mm, vma)
-		show_map_vma(out, vma);
-	up_read(&mm->mmap_lock);
-	return op_exit(t->machine, 0);
+int mml_show_maps_json(struct mml_task *t, FILE *out)
+{
+	return show_vmas(t, out, true, show_map_vma);
 }
 
 struct mem_size_stats {
@@ -206,7 +245,7 @@ static const struct mm_walk_ops smaps_walk_ops = {
 };
 
 /* Models show_smap_vma_flags(): the two-letter mnemonics. */
-static void show_smap_vma_flags(FILE *out, struct vm_area_struct *vma)
+static void show_smap_vma_flags(struct seq_file *m, struct vm_area_struct *vma)
 {
 	static const struct { vm_flags_t flag; const char *name; } mnemonics[] = {
 		{ VM_READ, "rd" }, { VM_WRITE, "wr" }, { VM_EXEC, "ex" }, { VM_SHARED, "sh" },
@@ -219,57 +258,57 @@ static void show_smap_vma_flags(FILE *out, struct vm_area_struct *vma)
 		{ VM_NOHUGEPAGE, "nh" }, { VM_MERGEABLE, "mg" }, { VM_UFFD_MISSING, "um" }, { VM_UFFD_WP, "uw" }, { VM_UFFD_MINOR, "ui" },
 	};
 
-	fprintf(out, "VmFlags:");
+	seq_words_begin(m, "VmFlags");
 	for (size_t i = 0; i < ARRAY_SIZE(mnemonics); i++)
 		if ((vma->vm_flags & mnemonics[i].flag) && mnemonics[i].name[0])
-			fprintf(out, " %s", mnemonics[i].name);
-	fprintf(out, "\n");
+			seq_word(m, mnemonics[i].name);
+	seq_words_end(m);
 }
 
-#define SEQ_KB(out, name, bytes) fprintf(out, "%-16s%8llu kB\n", name ":", (unsigned long long)((bytes) >> 10))
+/* Models show_smap(): one VMA's line and figures, gathered by one walk. */
+static void show_smap(struct seq_file *m, struct vm_area_struct *vma)
+{
+	struct mem_size_stats mss = { 0 };
+
+	walk_page_vma(vma, &smaps_walk_ops, &mss);
+	show_map_vma(m, vma);
+	seq_put_kb(m, "Size", vma->vm_end - vma->vm_start);
+	seq_put_kb(m, "KernelPageSize", PAGE_SIZE);
+	seq_put_kb(m, "MMUPageSize", PAGE_SIZE);
+	seq_put_kb(m, "Rss", mss.resident);
+	seq_put_kb(m, "Pss", mss.pss >> PSS_SHIFT);
+	seq_put_kb(m, "Pss_Dirty", mss.pss_dirty >> PSS_SHIFT);
+	seq_put_kb(m, "Shared_Clean", mss.shared_clean);
+	seq_put_kb(m, "Shared_Dirty", mss.shared_dirty);
+	seq_put_kb(m, "Private_Clean", mss.private_clean);
+	seq_put_kb(m, "Private_Dirty", mss.private_dirty);
+	seq_put_kb(m, "Referenced", mss.referenced);
+	seq_put_kb(m, "Anonymous", mss.anonymous);
+	seq_put_kb(m, "KSM", mss.ksm);
+	seq_put_kb(m, "LazyFree", mss.lazyfree);
+	seq_put_kb(m, "AnonHugePages", mss.anonymous_thp);
+	seq_put_kb(m, "ShmemPmdMapped", mss.shmem_thp);
+	seq_put_kb(m, "FilePmdMapped", mss.file_thp);
+	seq_put_kb(m, "Shared_Hugetlb", 0);
+	seq_put_kb(m, "Private_Hugetlb", 0);
+	seq_put_kb(m, "Swap", mss.swap);
+	seq_put_kb(m, "SwapPss", mss.swap_pss >> PSS_SHIFT);
+	seq_put_kb(m, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
+	/* Any order will do, an mTHP size as much as the PMD's. */
+	seq_put_num(m, "THPeligible",
+		    thp_vma_allowable_orders(vma, vma->vm_flags, TVA_SMAPS | TVA_ENFORCE_SYSFS,
+					     THP_ORDERS_ALL_ANON) != 0);
+	show_smap_vma_flags(m, vma);
+}
 
 int mml_show_smaps(struct mml_task *t, FILE *out)
 {
-	struct mm_struct *mm = t->mm;
-	struct vm_area_struct *vma;
+	return show_vmas(t, out, false, show_smap);
+}
 
-	op_enter(t->machine, t);
-	down_read(&mm->mmap_lock);
-	for_each_vma(mm, vma) {
-		struct mem_size_stats mss = { 0 };
-
-		walk_page_vma(vma, &smaps_walk_ops, &mss);
-		show_map_vma(out, vma);
-		SEQ_KB(out, "Size", vma->vm_end - vma->vm_start);
-		SEQ_KB(out, "KernelPageSize", PAGE_SIZE);
-		SEQ_KB(out, "MMUPageSize", PAGE_SIZE);
-		SEQ_KB(out, "Rss", mss.resident);
-		SEQ_KB(out, "Pss", mss.pss >> PSS_SHIFT);
-		SEQ_KB(out, "Pss_Dirty", mss.pss_dirty >> PSS_SHIFT);
-		SEQ_KB(out, "Shared_Clean", mss.shared_clean);
-		SEQ_KB(out, "Shared_Dirty", mss.shared_dirty);
-		SEQ_KB(out, "Private_Clean", mss.private_clean);
-		SEQ_KB(out, "Private_Dirty", mss.private_dirty);
-		SEQ_KB(out, "Referenced", mss.referenced);
-		SEQ_KB(out, "Anonymous", mss.anonymous);
-		SEQ_KB(out, "KSM", mss.ksm);
-		SEQ_KB(out, "LazyFree", mss.lazyfree);
-		SEQ_KB(out, "AnonHugePages", mss.anonymous_thp);
-		SEQ_KB(out, "ShmemPmdMapped", mss.shmem_thp);
-		SEQ_KB(out, "FilePmdMapped", mss.file_thp);
-		SEQ_KB(out, "Shared_Hugetlb", 0);
-		SEQ_KB(out, "Private_Hugetlb", 0);
-		SEQ_KB(out, "Swap", mss.swap);
-		SEQ_KB(out, "SwapPss", mss.swap_pss >> PSS_SHIFT);
-		SEQ_KB(out, "Locked", (vma->vm_flags & VM_LOCKED) ? mss.pss >> PSS_SHIFT : 0);
-		/* Any order will do, an mTHP size as much as the PMD's. */
-		fprintf(out, "THPeligible:    %8d\n",
-			thp_vma_allowable_orders(vma, vma->vm_flags, TVA_SMAPS | TVA_ENFORCE_SYSFS,
-						 THP_ORDERS_ALL_ANON) != 0);
-		show_smap_vma_flags(out, vma);
-	}
-	up_read(&mm->mmap_lock);
-	return op_exit(t->machine, 0);
+int mml_show_smaps_json(struct mml_task *t, FILE *out)
+{
+	return show_vmas(t, out, true, show_smap);
 }
 
 /* Linux's struct numa_maps: one VMA's pages, in pages. */
@@ -364,8 +403,10 @@ static void show_numa_map(FILE *out, struct vm_area_struct *vma, const struct me
 	mpol_to_str(buffer, sizeof(buffer), vma->vm_policy ? vma->vm_policy : task_pol);
 	fprintf(out, "%08lx %s", (unsigned long)vma->vm_start, buffer);
 	if (vma->vm_file) {
-		fprintf(out, " file=");
-		show_vma_path(out, file_inode(vma->vm_file));
+		char path[VMA_PATH_MAX];
+
+		vma_path(path, sizeof(path), file_inode(vma->vm_file));
+		fprintf(out, " file=%s", path);
 	}
 	walk_page_vma(vma, &show_numa_ops, &md);
 	if (md.pages) {
@@ -530,6 +571,79 @@ int mml_pagemap(struct mml_task *t, uint64_t addr, uint64_t *entry)
 	walk_page_range(mm, addr, addr + PAGE_SIZE, &pagemap_walk_ops, &out);
 	up_read(&mm->mmap_lock);
 	return op_exit(t->machine, 0);
+}
+
+/*
+ * One pagemap entry as JSON, by the names of Linux's PM_* bits
+ * (Documentation/admin-guide/mm/pagemap.rst): the frame of a present
+ * page, the type and offset of a swap entry (a migration entry's offset
+ * is its frame, as the file gives it), each flag a boolean, and the
+ * entry itself as 16 hex digits, which a JSON number cannot hold exactly.
+ */
+static void pagemap_entry_json(struct seq_file *m, uint64_t addr, uint64_t e)
+{
+	bool present = e & MML_PM_PRESENT, swap = e & MML_PM_SWAP;
+	char raw[24];
+
+	snprintf(raw, sizeof(raw), "%016llx", (unsigned long long)e);
+	seq_json_uint(m, "address", addr);
+	seq_json_str(m, "entry", raw);
+	seq_json_bool(m, "present", present);
+	seq_json_bool(m, "swap", swap);
+	seq_json_bool(m, "file", e & MML_PM_FILE);
+	seq_json_bool(m, "mmap_exclusive", e & MML_PM_MMAP_EXCLUSIVE);
+	seq_json_bool(m, "soft_dirty", e & MML_PM_SOFT_DIRTY);
+	seq_json_bool(m, "uffd_wp", e & MML_PM_UFFD_WP);
+	seq_json_bool(m, "guard_region", e & MML_PM_GUARD_REGION);
+	if (present)
+		seq_json_uint(m, "pfn", e & MML_PM_PFRAME_MASK);
+	else
+		seq_json_str(m, "pfn", NULL);
+	if (swap) {
+		seq_json_uint(m, "swap_type", e & MML_PM_SWAP_TYPE_MASK);
+		seq_json_uint(m, "swap_offset", (e & MML_PM_PFRAME_MASK) >> MML_PM_SWAP_OFFSET_SHIFT);
+	} else {
+		seq_json_str(m, "swap_type", NULL);
+		seq_json_str(m, "swap_offset", NULL);
+	}
+}
+
+/* As pagemap_read(): up to a pmd's worth of entries a walk, mmap_lock dropped between walks. */
+#define PAGEMAP_WALK_PAGES	512
+
+int mml_show_pagemap_json(struct mml_task *t, uint64_t addr, uint64_t len, FILE *out)
+{
+	struct mm_struct *mm = t->mm;
+	uint64_t buf[PAGEMAP_WALK_PAGES], end;
+	struct seq_file m;
+	int ret = 0;
+
+	if (addr >= TASK_SIZE || !len || len > TASK_SIZE - addr)
+		return -EINVAL;
+	end = PAGE_ALIGN(addr + len);
+	addr &= PAGE_MASK;
+	op_enter(t->machine, t);
+	seq_open(&m, out, true);
+	seq_list_begin(&m, "entries");
+	while (addr < end && !ret) {
+		uint64_t next = min(end, addr + PAGEMAP_WALK_PAGES * PAGE_SIZE), *p = buf;
+
+		down_read(&mm->mmap_lock);
+		ret = walk_page_range(mm, addr, next, &pagemap_walk_ops, &p);
+		up_read(&mm->mmap_lock);
+		/* every page of the range has its entry, holes included */
+		if (!ret && p - buf != (long)((next - addr) >> PAGE_SHIFT))
+			ret = -EIO;
+		for (uint64_t *e = buf; !ret && e < p; e++, addr += PAGE_SIZE) {
+			seq_record_begin(&m);
+			pagemap_entry_json(&m, addr, *e);
+			seq_record_end(&m);
+		}
+	}
+	seq_list_end(&m);
+	if (seq_close(&m) && !ret)
+		ret = -EIO;
+	return op_exit(t->machine, ret);
 }
 
 /* ---- /proc/PID/clear_refs ---------------------------------------------------------------- */

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "fs/seq_file.h"
 #include "mm/internal.h"
 
 static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
@@ -139,12 +140,26 @@ const char *mml_vmstat_name(unsigned i)
 	return i < NR_VM_STAT_ITEMS ? vmstat_text[i] : NULL;
 }
 
+/* Models vmstat_show(): a counter a line, "name value"; as JSON, one member each. */
+static int show_vmstat(struct mml_machine *m, FILE *out, bool json)
+{
+	struct seq_file s;
+
+	settle_deferred_frees(m);
+	seq_open(&s, out, json);
+	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
+		seq_put_decimal(&s, vmstat_text[i], vmstat_read(m, i));
+	return seq_close(&s);
+}
+
 int mml_show_vmstat(struct mml_machine *m, FILE *out)
 {
-	settle_deferred_frees(m);
-	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
-		fprintf(out, "%s %ld\n", vmstat_text[i], vmstat_read(m, i));
-	return 0;
+	return show_vmstat(m, out, false);
+}
+
+int mml_show_vmstat_json(struct mml_machine *m, FILE *out)
+{
+	return show_vmstat(m, out, true);
 }
 
 /* /proc/meminfo fields, in Linux's order; values in pages before scaling. */
@@ -266,14 +281,24 @@ long mml_stat_peek(struct mml_machine *m, const char *name)
 	return -ENOENT;
 }
 
+/* Models meminfo_proc_show(): every field in kB (show_val_kb). */
+static int show_meminfo(struct mml_machine *m, FILE *out, bool json)
+{
+	struct seq_file s;
+
+	settle_deferred_frees(m);
+	seq_open(&s, out, json);
+	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
+		seq_put_kb(&s, meminfo_fields[i].name, (uint64_t)meminfo_fields[i].pages(m) * PAGE_SIZE);
+	return seq_close(&s);
+}
+
 int mml_show_meminfo(struct mml_machine *m, FILE *out)
 {
-	settle_deferred_frees(m);
-	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++) {
-		char label[32];
+	return show_meminfo(m, out, false);
+}
 
-		snprintf(label, sizeof(label), "%s:", meminfo_fields[i].name);
-		fprintf(out, "%-16s%8ld kB\n", label, meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024));
-	}
-	return 0;
+int mml_show_meminfo_json(struct mml_machine *m, FILE *out)
+{
+	return show_meminfo(m, out, true);
 }

@@ -642,15 +642,15 @@ static int show_counters(struct scn_runner *r, const struct scn_op *op)
 	return ret;
 }
 
-static int run_show(struct scn_runner *r, const struct scn_op *op)
-{
-	int ret = op->arg == SCN_SHOW_PAGEMAP ?
-		  scn_within(r, "show pagemap", op->len, r->limits->io) : SCN_PASS;
+static const char *const views[] = {
+	[SCN_SHOW_MAPS] = "maps", [SCN_SHOW_SMAPS] = "smaps", [SCN_SHOW_VMSTAT] = "vmstat",
+	[SCN_SHOW_MEMINFO] = "meminfo", [SCN_SHOW_PAGEMAP] = "pagemap", [SCN_SHOW_SCHED] = "sched",
+};
 
-	if (ret)
-		return ret;
-	if (scn_show_is_picture(op->arg))
-		return scn_run_picture(r, op);
+static int run_show_text(struct scn_runner *r, const struct scn_op *op)
+{
+	int ret;
+
 	switch (op->arg) {
 	case SCN_SHOW_MAPS:
 	case SCN_SHOW_SMAPS:
@@ -672,13 +672,70 @@ static int run_show(struct scn_runner *r, const struct scn_op *op)
 	}
 }
 
+/*
+ * `mmlab show --json VIEW`: the statement's view as one JSON document, to
+ * where the picture would go.  The whole view: the JSON has no form for
+ * the text's one VMA or chosen counters.
+ */
+static int show_json(struct scn_runner *r, const struct scn_op *op)
+{
+	FILE *f = r->o->picture_out;
+	struct mml_task *t = NULL;
+	int ret;
+
+	if (op->arg == SCN_SHOW_SCHED || ((op->arg == SCN_SHOW_MAPS || op->arg == SCN_SHOW_SMAPS) && op->has_addr) ||
+	    op->name)
+		return scn_bad(r, 1, "show: --json shows a whole maps, smaps, pagemap, vmstat or meminfo");
+	if (op->arg == SCN_SHOW_MAPS || op->arg == SCN_SHOW_SMAPS || op->arg == SCN_SHOW_PAGEMAP)
+		t = scn_task_of(r, op->task);
+	switch (op->arg) {
+	case SCN_SHOW_MAPS:
+		ret = mml_show_maps_json(t, f);
+		break;
+	case SCN_SHOW_SMAPS:
+		ret = mml_show_smaps_json(t, f);
+		break;
+	case SCN_SHOW_PAGEMAP:
+		ret = mml_show_pagemap_json(t, scn_addr_of(r, &op->addr),
+					    op->has_len ? op->len : mml_page_size(), f);
+		break;
+	case SCN_SHOW_VMSTAT:
+		ret = mml_show_vmstat_json(r->m, f);
+		break;
+	default:
+		ret = mml_show_meminfo_json(r->m, f);
+		break;
+	}
+	if (ret < 0)
+		return scn_fail(r, "show %s: got %s", views[op->arg], scn_errno_name(-ret));
+	return SCN_PASS;
+}
+
+static int run_show(struct scn_runner *r, const struct scn_op *op)
+{
+	bool wanted = r->o && r->o->picture_out && op->line == r->o->picture_line;
+	int ret = op->arg == SCN_SHOW_PAGEMAP ?
+		  scn_within(r, "show pagemap", op->len, r->limits->io) : SCN_PASS;
+	FILE *out = r->out;
+
+	if (ret)
+		return ret;
+	if (scn_show_is_picture(op->arg))
+		return scn_run_picture(r, op);
+	if (wanted && r->o->view_json)
+		return show_json(r, op);
+	if (wanted) {
+		/* `mmlab show VIEW`: the statement's text, where the picture would go */
+		r->out = r->o->picture_out;
+		ret = run_show_text(r, op);
+		r->out = out;
+		return ret;
+	}
+	return run_show_text(r, op);
+}
+
 static void pr_show(const struct scn_printer *pr, const struct scn_op *op)
 {
-	static const char *const views[] = {
-		[SCN_SHOW_MAPS] = "maps", [SCN_SHOW_SMAPS] = "smaps", [SCN_SHOW_VMSTAT] = "vmstat",
-		[SCN_SHOW_MEMINFO] = "meminfo", [SCN_SHOW_PAGEMAP] = "pagemap", [SCN_SHOW_SCHED] = "sched",
-	};
-
 	if (scn_show_is_picture(op->arg)) {
 		scn_pr_picture(pr, op);
 		return;

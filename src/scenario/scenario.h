@@ -92,9 +92,15 @@ struct scn_opts {
 	const char *show_dir;
 	enum mml_picture_format show_format;
 	struct scn_report *report;
-	/* `mmlab show`: the picture of the statement on picture_line, in show_format, to picture_out */
+	/*
+	 * `mmlab show`: the picture of the statement on picture_line, in
+	 * show_format, to picture_out; or, for a view (show maps, smaps,
+	 * pagemap, vmstat, meminfo), what the statement prints, or with
+	 * view_json the view as one JSON document (mml_show_*_json).
+	 */
 	FILE *picture_out;
 	unsigned picture_line;
+	bool view_json;
 	const char *trace;	/* trace events every machine emits (mml_trace_enable), or NULL */
 	FILE *trace_out;	/* where their lines go; NULL = out */
 	struct vmstat_trace *vmstat; /* a sample after every statement (--vmstat-trace), or NULL */

@@ -491,6 +491,45 @@ TEST(show_meminfo_and_vmstat_formats)
 	H_END(m);
 }
 
+/*
+ * mml_show_pagemap_json: the range's pages, holes included, one object
+ * each; ranges that are empty or leave the address space are EINVAL and
+ * write nothing.  (tests/json.sh validates the documents against their
+ * schemas; this checks the calls' edges.)
+ */
+TEST(pagemap_json_range_and_errors)
+{
+	struct mml_machine *m = h_machine(RAM);
+	struct mml_task *t = h_spawn(m);
+	REQUIRE(t);
+	uint64_t a = h_map(t, BASE, 2 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	REQUIRE(a);
+	h_fill(t, a, H_PAGE, 0x01);
+
+	char *buf = NULL, want[96];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	REQUIRE(f);
+	CHECK_EQ(mml_show_pagemap_json(t, a, 0, f), -EINVAL);
+	CHECK_EQ(mml_show_pagemap_json(t, 1ULL << 47, H_PAGE, f), -EINVAL);
+	CHECK_EQ(mml_show_pagemap_json(t, a, 1ULL << 47, f), -EINVAL);
+	fflush(f);
+	CHECK_EQ(len, 0);
+	/* an unaligned start and length cover the pages they touch: a, a + 1 page, and the hole after */
+	CHECK_EQ(mml_show_pagemap_json(t, a + 100, 2 * H_PAGE, f), 0);
+	REQUIRE(fclose(f) == 0);
+	snprintf(want, sizeof(want), "{\"entries\":[{\"address\":%llu,\"entry\":\"%016llx\",\"present\":true,",
+		 (unsigned long long)a, (unsigned long long)h_pagemap(t, a));
+	CHECKF(!strncmp(buf, want, strlen(want)), "got %.120s", buf);
+	snprintf(want, sizeof(want), "{\"address\":%llu,\"entry\":\"0000000000000000\",\"present\":false,",
+		 (unsigned long long)(a + 2 * H_PAGE));
+	CHECKF(strstr(buf, want) != NULL, "no hole entry in %s", buf);
+	CHECK_EQ(h_count_lines(buf), 1);
+	free(buf);
+	H_END(m);
+}
+
 int main(int argc, char **argv)
 {
 	return harness_run(argc, argv);
