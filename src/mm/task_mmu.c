@@ -530,6 +530,7 @@ static int pagemap_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm
 	spinlock_t *ptl = pmd_trans_huge_lock(pmd, walk->vma);
 	uint64_t **out = walk->private;
 	struct folio *folio = NULL;
+	uint64_t flags = 0;
 	pmd_t pmdval;
 
 	if (!ptl)
@@ -538,9 +539,12 @@ static int pagemap_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm
 	pmdval = pmdp_get(pmd);
 	if (!is_huge_zero_pmd(m, pmdval))
 		folio = page_folio(pmd_page(m, pmdval));
+	/* as pagemap_pmd_range_thp: whatever is not anon, the huge zero folio too, is "file" */
+	if (!folio || !folio_test_anon(folio))
+		flags |= MML_PM_FILE;
 	for (; addr < next; addr += PAGE_SIZE) {
 		unsigned idx = pte_index(addr);
-		uint64_t e = ((uint64_t)(pmd_pfn(pmdval) + idx) & MML_PM_PFRAME_MASK) | MML_PM_PRESENT;
+		uint64_t e = ((uint64_t)(pmd_pfn(pmdval) + idx) & MML_PM_PFRAME_MASK) | MML_PM_PRESENT | flags;
 
 		if (pmd_soft_dirty(pmdval) || (walk->vma->vm_flags & VM_SOFTDIRTY))
 			e |= MML_PM_SOFT_DIRTY;
