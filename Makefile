@@ -14,7 +14,7 @@
 #                 the --json output validated against docs/schema/,
 #                 the --report page in headless Chromium, the pictures' SVG,
 #                 progress lines on a pty and off one, vmstat traces and their
-#                 plots (gnuplot-nox from scripts/deps.sh plot),
+#                 plots (gnuplot-nox from scripts/deps.sh plot), bad options refused,
 #                 threaded tests under ThreadSanitizer,
 #                 the bug zoo, the conformance scenarios on mmlab and on the
 #                 host kernel, a short run of each libFuzzer target
@@ -179,6 +179,7 @@ test: deps check-layers
 	$(call suite,report,sh tests/report.sh build/mmlab)
 	$(call suite,progress lines,sh tests/progress.sh build/mmlab)
 	$(call suite,vmstat plots,sh tests/plot.sh build/mmlab)
+	$(call suite,command line,sh tests/cli.sh build/mmlab)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)

@@ -143,6 +143,26 @@ static void trace_list(FILE *f)
 		fprintf(f, "%s:%s\n", system, name);
 }
 
+/* A --trace list that names an event in each item, checked before anything runs: 0, or -1 after a message. */
+static int opt_trace_events(const char *cmd, const char *events)
+{
+	struct mml_config cfg = { .ram_bytes = 4ULL << 20, .flags = MML_QUIET };
+	struct mml_machine *m = mml_machine_new(&cfg);
+	int err;
+
+	if (!m) {
+		fprintf(stderr, "mmlab %s: --trace: %s\n", cmd, strerror(errno));
+		return -1;
+	}
+	err = mml_trace_enable(m, events);
+	mml_machine_free(m);
+	if (!err)
+		return 0;
+	fprintf(stderr, "mmlab %s: --trace: '%s' %s\n", cmd, events,
+		err == -EINVAL ? "names no trace event (see 'mmlab run --trace list')" : strerror(-err));
+	return -1;
+}
+
 static void run_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab run [--verbose|-v] [--no-check] [--inject-bug NAME]... [--json]\n"
@@ -376,6 +396,8 @@ static int cmd_run(int argc, char **argv)
 				free(bugs);
 				return 0;
 			}
+			if (opt_trace_events("run", optarg) < 0)
+				goto bad;
 			o.trace = optarg;
 			break;
 		case 'W':
