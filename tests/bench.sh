@@ -84,10 +84,10 @@ run "bench lists the benches" 0 bench &&
 		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd " "^  sched "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
-row='[0-9.]+ +[0-9.]+ +[0-9]+'
+row='[0-9.]+ +(-|[0-9]+%) +[0-9.]+ +[0-9]+ +(-|[0-9.e+]+x [a-z]+ [a-zA-Z]+)'
 run "bench swap prints its table" 0 bench swap --size 64K --reps 1 &&
 	has "bench swap prints its table" \
-		"^side +phase +pages +device +seconds +MiB/s +pages/s +vs" \
+		"^side +phase +pages +device +seconds +spread +MiB/s +pages/s +limit +vs" \
 		"^mmlab +fill: write faults +16 +- +$row" \
 		"^mmlab +swap-out: MADV_PAGEOUT +16 +pswpout 16 +$row +[0-9.]+x host pwrite" \
 		"^mmlab +read after swap-out +16 +pswpin 16 " \

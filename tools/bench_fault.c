@@ -64,12 +64,18 @@ static void rows_init(struct fault_bench *b)
 		"read faults: zero page", "write faults: new pages", "fork: pages mapped",
 		"write faults after fork: COW", "munmap: pages mapped",
 	};
+	/* a zero-page fault need do no more than a load, a COW fault a copy; the rest make pages */
+	static const enum bench_limit limit[] = {
+		BENCH_LIM_LOAD, BENCH_LIM_MEMSET_DRAM, BENCH_LIM_MEMSET_DRAM, BENCH_LIM_MEMCPY_DRAM,
+		BENCH_LIM_MEMSET_DRAM,
+	};
 	int i, n = NROWS / 2;
 
 	for (i = 0; i < NROWS; i++)
 		b->rows[i] = (struct bench_row){
 			.side = i < n ? "mmlab" : "native", .phase = phase[i % n],
 			.ref = i < n ? i + n : -1, .pages = b->npages, .best = -1, .dev = -1,
+			.limit = limit[i % n],
 		};
 }
 
