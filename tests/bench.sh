@@ -145,7 +145,11 @@ run "bench fault prints its table" 0 bench fault --size 64K --reps 1 &&
 		"^mmlab +fork: pages mapped +16 " \
 		"^mmlab +write faults after fork: COW +16 " \
 		"^mmlab +munmap: pages mapped +16 " \
+		"^mmlab +access: 8-byte mml_read, TLB hit +262144 +- +$row +[0-9.e-]+x native access: 8-byte load" \
+		"^mmlab +access: 8-byte mml_write, TLB hit +262144 +- +$row +[0-9.e-]+x native access: 8-byte store" \
 		"^native +write faults after fork: COW +16 " \
+		"^host: [0-9]+ CPUs, load average " \
+		"^  memset DRAM +memset of 4 KiB, from DRAM +[0-9.]+ ns" \
 		"^checks: every byte"
 
 # notifier: the notifier's calls and the device's translations are counted, not timed

@@ -634,8 +634,9 @@ void bench_table_print(FILE *f, const struct bench_row *rows, int n)
 			snprintf(lim, sizeof(lim), "%.3gx %s", row_vs_limit(r), limits[r->limit].name);
 		ref = r->ref >= 0 ? &rows[r->ref] : NULL;
 		if (ref && ref->best >= 0)
-			snprintf(vs, sizeof(vs), "%.2fx %s %s", pps / row_pages_per_s(ref),
-				 ref->side, ref->phase);
+			/* a ratio far below 1 keeps two digits that say something */
+			snprintf(vs, sizeof(vs), pps < 0.01 * row_pages_per_s(ref) ? "%.2gx %s %s" : "%.2fx %s %s",
+				 pps / row_pages_per_s(ref), ref->side, ref->phase);
 		if (r->note)
 			snprintf(mark, sizeof(mark), " [%d]", ++nnotes);
 		fprintf(f, "%-7s %-34s %8llu  %-15s %10.6f %6s %9.1f %10.0f  %-19s %s%s\n", r->side,
