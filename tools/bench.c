@@ -42,8 +42,8 @@ static const struct cli_command benches[] = {
 	  "swap-out and swap-in throughput: mmlab, plain pwrite/pread of the\n"
 	  "           same file, and the host kernel's own swap" },
 	{ "fault", bench_fault,
-	  "page faults, fork, copy-on-write and munmap: mmlab beside the\n"
-	  "           host kernel" },
+	  "page faults, fork, copy-on-write, munmap and 8-byte accesses on a\n"
+	  "           TLB hit: mmlab beside the host kernel" },
 	{ "notifier", bench_notifier,
 	  "what an MMU notifier and a mirroring device add to munmap, COW\n"
 	  "           faults and fork; the device's fault and access throughput" },

@@ -10,6 +10,8 @@
  *   COW faults    the parent writes one byte of every page again while the
  *                 child lives: a copy each
  *   munmap        of the written region, now the parent's own pages
+ *   access        8-byte reads, then writes, of the first written page on
+ *                 a TLB hit (before the fork): plain loads and stores natively
  * The child checks that it still sees the bytes from before the fork.
  * The host side is this process itself, so its fork also copies the
  * bench's own mappings (the binary, libc, a few buffers: small beside the
@@ -50,7 +52,8 @@ static void fault_usage(FILE *f)
 	fprintf(f, "usage: mmlab bench fault [--size BYTES] [--reps N] [--no-native]\n\n"
 		   "Anonymous page faults (zero page, new page, copy-on-write), fork and\n"
 		   "munmap, on mmlab and on this host's kernel, in one run.  One byte is\n"
-		   "read or written per page; every byte read is checked.\n\n"
+		   "read or written per page; every byte read is checked.  Then 8-byte\n"
+		   "reads and writes of one page on a TLB hit, beside host loads and stores.\n\n"
 		   "  -s, --size BYTES  each region: 64M, 0x100000 (default 64M; a multiple\n"
 		   "                    of 4096, at most 16G)\n"
 		   "  -r, --reps N      run the whole sequence N times after an untimed\n"
