@@ -84,10 +84,10 @@ run "bench lists the benches" 0 bench &&
 		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd " "^  sched "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
-row='[0-9.]+ +[0-9.]+ +[0-9]+'
+row='[0-9.]+ +(-|[0-9]+%) +[0-9.]+ +[0-9]+ +(-|[0-9.e+]+x [a-z]+ [a-zA-Z]+)'
 run "bench swap prints its table" 0 bench swap --size 64K --reps 1 &&
 	has "bench swap prints its table" \
-		"^side +phase +pages +device +seconds +MiB/s +pages/s +vs" \
+		"^side +phase +pages +device +seconds +spread +MiB/s +pages/s +limit +vs" \
 		"^mmlab +fill: write faults +16 +- +$row" \
 		"^mmlab +swap-out: MADV_PAGEOUT +16 +pswpout 16 +$row +[0-9.]+x host pwrite" \
 		"^mmlab +read after swap-out +16 +pswpin 16 " \
@@ -145,7 +145,11 @@ run "bench fault prints its table" 0 bench fault --size 64K --reps 1 &&
 		"^mmlab +fork: pages mapped +16 " \
 		"^mmlab +write faults after fork: COW +16 " \
 		"^mmlab +munmap: pages mapped +16 " \
+		"^mmlab +access: 8-byte mml_read, TLB hit +262144 +- +$row +[0-9.e-]+x native access: 8-byte load" \
+		"^mmlab +access: 8-byte mml_write, TLB hit +262144 +- +$row +[0-9.e-]+x native access: 8-byte store" \
 		"^native +write faults after fork: COW +16 " \
+		"^host: [0-9]+ CPUs, load average " \
+		"^  memset DRAM +memset of 4 KiB, from DRAM +[0-9.]+ ns" \
 		"^checks: every byte"
 
 # notifier: the notifier's calls and the device's translations are counted, not timed

@@ -160,7 +160,9 @@ then ok "fuzz --json: split --seeds documents merge to the whole range's"; else 
 # --- mmlab bench ---
 json "bench --json: the table's rows, the text on stderr" 0 bench \
 	"d['bench'] == 'fault' and d['size'] == 1048576 and d['reps'] == 1 and d['native']" \
-	"[r['side'] for r in d['rows']].count('mmlab') == 5 and all(r['vs']['side'] == 'native' for r in d['rows'] if r['side'] == 'mmlab')" \
+	"[r['side'] for r in d['rows']].count('mmlab') == 7 and all(r['vs']['side'] == 'native' for r in d['rows'] if r['side'] == 'mmlab')" \
+	"all(r['limit']['ratio'] > 0 for r in d['rows'] if r['side'] == 'mmlab') and all(r['spread'] is None for r in d['rows'])" \
+	"d['host']['cpus'] >= 1 and d['host']['minor_fault_seconds'] > 0 and all(v > 0 for v in d['host']['limits'].values())" \
 	-- bench fault --size 1M --reps 1 --json
 grep -q '^mmlab bench fault: two regions' "$dir/stderr" && ok "bench --json: its text went to stderr" ||
 	{ cp "$dir/stderr" "$dir/err"; bad "bench --json: its text went to stderr"; }

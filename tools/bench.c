@@ -8,7 +8,9 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@ static struct {
 	struct vmstat_trace trace;	/* --vmstat-trace (f NULL: none) */
 	struct progress prog;
 	uint64_t timed;			/* phases timed so far */
+	double load_start;		/* the host's 1-minute load average when the bench started */
 } run;
 
 static const struct cli_command benches[] = {
@@ -39,8 +42,8 @@ static const struct cli_command benches[] = {
 	  "swap-out and swap-in throughput: mmlab, plain pwrite/pread of the\n"
 	  "           same file, and the host kernel's own swap" },
 	{ "fault", bench_fault,
-	  "page faults, fork, copy-on-write and munmap: mmlab beside the\n"
-	  "           host kernel" },
+	  "page faults, fork, copy-on-write, munmap and 8-byte accesses on a\n"
+	  "           TLB hit: mmlab beside the host kernel" },
 	{ "notifier", bench_notifier,
 	  "what an MMU notifier and a mirroring device add to munmap, COW\n"
 	  "           faults and fork; the device's fault and access throughput" },
@@ -241,6 +244,8 @@ void bench_start(const struct bench_opts *o, const struct bench_row *rows, int n
 	for (int i = 0; i < n; i++)
 		phases += !o->no_native || !strcmp(rows[i].side, "mmlab");
 	progress_start(&run.prog, run.json ? NULL : stderr, run.name, "phases", phases * (o->reps + 1), 0);
+	if (getloadavg(&run.load_start, 1) != 1)
+		run.load_start = -1;
 }
 
 void bench_vmstat_sample(struct mml_machine *m, unsigned rep)
@@ -299,10 +304,17 @@ double bench_now(void)
 
 void bench_row_time(struct bench_row *r, double seconds, long dev)
 {
+	if (r->best < 0) {
+		r->worst = seconds;
+		r->nreps = 0;
+	}
 	if (r->best < 0 || seconds < r->best) {
 		r->best = seconds;
 		r->dev = dev;
 	}
+	if (seconds > r->worst)
+		r->worst = seconds;
+	r->nreps++;
 	progress_update(&run.prog, ++run.timed, 0);
 }
 
@@ -340,8 +352,188 @@ static double row_pages_per_s(const struct bench_row *r)
 	return (double)r->pages / (r->best > 1e-9 ? r->best : 1e-9);
 }
 
+/* (slowest - fastest) / fastest over the timed repetitions; < 0: fewer than two */
+static double row_spread(const struct bench_row *r)
+{
+	return r->nreps < 2 || r->best <= 0 ? -1 : (r->worst - r->best) / r->best;
+}
+
+/* ---- the host: its load, its fault cost, the physical limits ---- */
+
+#define SPREAD_WARN	0.20	/* a row's spread past which its figure is noise */
+#define LIM_PAGES	1024	/* 4 MiB a buffer: DRAM once flushed */
+#define LIM_ACCESSES	(1u << 20)
+#define LIM_TRIES	5	/* each limit: the fastest of these */
+#define CAL_PAGES	256
+
+static const struct {
+	const char *name;	/* the table's column */
+	const char *what;	/* the limits' section */
+} limits[BENCH_NLIMITS] = {
+	[BENCH_LIM_MEMSET_DRAM]  = { "memset DRAM",  "memset of 4 KiB, from DRAM" },
+	[BENCH_LIM_MEMSET_CACHE] = { "memset cache", "memset of 4 KiB, in cache" },
+	[BENCH_LIM_MEMCPY_DRAM]  = { "memcpy DRAM",  "memcpy of 4 KiB, from DRAM to DRAM" },
+	[BENCH_LIM_MEMCPY_CACHE] = { "memcpy cache", "memcpy of 4 KiB, in cache" },
+	[BENCH_LIM_LOAD]         = { "host load",    "an 8-byte load, from L1" },
+	[BENCH_LIM_STORE]        = { "host store",   "an 8-byte store, to L1" },
+};
+
+static struct {
+	bool measured;
+	double lim[BENCH_NLIMITS];	/* seconds a page or an access, the fastest try */
+	double fault;			/* seconds a minor fault on memory just freed; < 0: unknown */
+	double load_end;		/* 1-minute load average at the table; < 0: unknown */
+	long cpus;
+} host;
+
+/* Keep the compiler from dropping or merging stores that nothing reads. */
+static inline void clobber(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* One try of limit l on the buffers a, b (LIM_PAGES pages each): seconds a page or an access. */
+static double limit_try(enum bench_limit l, unsigned char *a, unsigned char *b)
+{
+	volatile uint64_t *w = (volatile uint64_t *)a;
+	uint64_t sum = 0, len = (uint64_t)LIM_PAGES * BENCH_PAGE;
+	unsigned i, n = LIM_PAGES;
+	double t0;
+
+	if (l == BENCH_LIM_MEMSET_DRAM || l == BENCH_LIM_MEMCPY_DRAM) {
+		bench_cache_flush(a, len);
+		bench_cache_flush(b, len);
+	} else {
+		memset(a, 1, BENCH_PAGE);	/* in cache */
+		memset(b, 2, BENCH_PAGE);
+	}
+	t0 = bench_now();
+	switch (l) {
+	case BENCH_LIM_MEMSET_DRAM:
+		for (i = 0; i < n; i++) {
+			memset(a + (uint64_t)i * BENCH_PAGE, (int)i, BENCH_PAGE);
+			clobber(a);
+		}
+		break;
+	case BENCH_LIM_MEMSET_CACHE:
+		for (i = 0; i < n; i++) {
+			memset(a, (int)i, BENCH_PAGE);
+			clobber(a);
+		}
+		break;
+	case BENCH_LIM_MEMCPY_DRAM:
+		for (i = 0; i < n; i++) {
+			memcpy(b + (uint64_t)i * BENCH_PAGE, a + (uint64_t)i * BENCH_PAGE, BENCH_PAGE);
+			clobber(b);
+		}
+		break;
+	case BENCH_LIM_MEMCPY_CACHE:
+		for (i = 0; i < n; i++) {
+			memcpy(b, a, BENCH_PAGE);
+			clobber(b);
+		}
+		break;
+	case BENCH_LIM_LOAD:
+		for (i = 0, n = LIM_ACCESSES; i < n; i++)
+			sum += w[i % (BENCH_PAGE / 8)];
+		break;
+	case BENCH_LIM_STORE:
+		for (i = 0, n = LIM_ACCESSES; i < n; i++)
+			w[i % (BENCH_PAGE / 8)] = i;
+		break;
+	default:
+		break;
+	}
+	t0 = bench_now() - t0;
+	clobber(&sum);
+	return t0 / n;
+}
+
+/*
+ * What a minor fault costs this host on memory it freed a moment ago
+ * (mmap, touch, munmap, and again: the pages come back from the per-CPU
+ * lists): the yardstick for every native row, which on a virtual machine
+ * can be ten times a bare machine's.  The fastest of LIM_TRIES.
+ */
+static double host_fault_cost(void)
+{
+	double best = -1;
+
+	for (int k = 0; k <= LIM_TRIES; k++) {
+		unsigned char *p = mmap(NULL, CAL_PAGES * BENCH_PAGE, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		double t0;
+
+		if (p == MAP_FAILED)
+			return -1;
+		madvise(p, CAL_PAGES * BENCH_PAGE, MADV_NOHUGEPAGE);
+		t0 = bench_now();
+		for (unsigned i = 0; i < CAL_PAGES; i++)
+			*(volatile unsigned char *)(p + i * BENCH_PAGE) = 1;
+		t0 = (bench_now() - t0) / CAL_PAGES;
+		munmap(p, CAL_PAGES * BENCH_PAGE);
+		if (k && (best < 0 || t0 < best))	/* the first only frees pages for the rest */
+			best = t0;
+	}
+	return best;
+}
+
+static void host_measure(void)
+{
+	uint64_t len = (uint64_t)LIM_PAGES * BENCH_PAGE;
+	unsigned char *a, *b;
+
+	if (host.measured)
+		return;
+	host.measured = true;
+	host.cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (getloadavg(&host.load_end, 1) != 1)
+		host.load_end = -1;
+	host.fault = host_fault_cost();
+	a = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return;		/* the limits stay 0: no ratio is printed */
+	b = a + len;
+	memset(a, 0x5a, 2 * len);	/* faulted in: no fault is timed */
+	for (int l = 0; l < BENCH_NLIMITS; l++)
+		for (int k = 0; k < LIM_TRIES; k++) {
+			double t = limit_try((enum bench_limit)l, a, b);
+
+			if (!k || t < host.lim[l])
+				host.lim[l] = t;
+		}
+	munmap(a, 2 * len);
+}
+
+/* An mmlab row's pages/s over its limit's, or < 0. */
+static double row_vs_limit(const struct bench_row *r)
+{
+	double lim = host.lim[r->limit];
+
+	if (strcmp(r->side, "mmlab") || r->limit >= BENCH_NLIMITS || lim <= 0)
+		return -1;
+	return row_pages_per_s(r) * lim;
+}
+
+/* Why the figures may be noise, each a line of text and of --json's "warnings". */
+static int warnings(const struct bench_row *rows, int n, char out[][160], int max)
+{
+	double load = run.load_start > host.load_end ? run.load_start : host.load_end;
+	int k = 0;
+
+	if (host.cpus > 0 && load > host.cpus && k < max)
+		snprintf(out[k++], 160, "load average %.2f exceeds this host's %ld CPUs: "
+			 "other work shared them", load, host.cpus);
+	for (int i = 0; i < n && k < max; i++)
+		if (rows[i].best >= 0 && row_spread(&rows[i]) > SPREAD_WARN)
+			snprintf(out[k++], 160, "%s %s: spread %.0f%% over %u repetitions (above %.0f%%)",
+				 rows[i].side, rows[i].phase, 100 * row_spread(&rows[i]), rows[i].nreps,
+				 100 * SPREAD_WARN);
+	return k;
+}
+
 /* --json: the rows the table prints, as docs/schema/bench.json says. */
-static void table_json(const struct bench_row *rows, int n)
+static void table_json(const struct bench_row *rows, int n, char warn[][160], int nwarn)
 {
 	struct json j;
 
@@ -351,6 +543,20 @@ static void table_json(const struct bench_row *rows, int n)
 	json_uint(&j, "size", run.o.size);
 	json_uint(&j, "reps", run.o.reps);
 	json_bool(&j, "native", !run.o.no_native);
+	json_object(&j, "host");
+	json_int(&j, "cpus", host.cpus);
+	json_double(&j, "load_start", run.load_start);
+	json_double(&j, "load_end", host.load_end);
+	json_double(&j, "minor_fault_seconds", host.fault);
+	json_object(&j, "limits");
+	for (int l = 0; l < BENCH_NLIMITS; l++)
+		json_double(&j, limits[l].name, host.lim[l]);
+	json_end(&j);
+	json_end(&j);
+	json_array(&j, "warnings");
+	for (int k = 0; k < nwarn; k++)
+		json_str(&j, NULL, warn[k]);
+	json_end(&j);
 	json_array(&j, "rows");
 	for (int i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i], *ref = r->ref >= 0 ? &rows[r->ref] : NULL;
@@ -371,8 +577,20 @@ static void table_json(const struct bench_row *rows, int n)
 			json_null(&j, "device");
 		}
 		json_double(&j, "seconds", r->best);
+		if (row_spread(r) >= 0)
+			json_double(&j, "spread", row_spread(r));
+		else
+			json_null(&j, "spread");
 		json_double(&j, "mib_per_s", pps * BENCH_PAGE / (1024.0 * 1024.0));
 		json_double(&j, "pages_per_s", pps);
+		if (row_vs_limit(r) >= 0) {
+			json_object(&j, "limit");
+			json_double(&j, "ratio", row_vs_limit(r));
+			json_str(&j, "name", limits[r->limit].name);
+			json_end(&j);
+		} else {
+			json_null(&j, "limit");
+		}
 		if (ref && ref->best >= 0) {
 			json_object(&j, "vs");
 			json_double(&j, "ratio", pps / row_pages_per_s(ref));
@@ -391,35 +609,50 @@ static void table_json(const struct bench_row *rows, int n)
 
 void bench_table_print(FILE *f, const struct bench_row *rows, int n)
 {
-	int i, nnotes = 0;
+	char warn[16][160];
+	int i, nnotes = 0, nwarn;
 
 	progress_end(&run.prog, run.timed, 0);
+	host_measure();
+	nwarn = warnings(rows, n, warn, 16);
 	if (run.json)
-		table_json(rows, n);
-	fprintf(f, "%-7s %-34s %8s  %-15s %10s %9s %10s  %s\n", "side", "phase", "pages",
-		"device", "seconds", "MiB/s", "pages/s", "vs");
+		table_json(rows, n, warn, nwarn);
+	fprintf(f, "%-7s %-34s %8s  %-15s %10s %6s %9s %10s  %-19s %s\n", "side", "phase", "pages",
+		"device", "seconds", "spread", "MiB/s", "pages/s", "limit", "vs");
 	for (i = 0; i < n; i++) {
 		const struct bench_row *r = &rows[i], *ref;
 		double pps = row_pages_per_s(r);
-		char dev[32] = "-", vs[96] = "", mark[16] = "";
+		char dev[32] = "-", vs[96] = "", mark[16] = "", spread[16] = "-", lim[40] = "-";
 
 		if (r->best < 0)
 			continue;
 		if (r->dev_what && r->dev >= 0)
 			snprintf(dev, sizeof(dev), "%s %ld", r->dev_what, r->dev);
+		if (row_spread(r) >= 0)
+			snprintf(spread, sizeof(spread), "%.0f%%", 100 * row_spread(r));
+		if (row_vs_limit(r) >= 0)
+			snprintf(lim, sizeof(lim), "%.3gx %s", row_vs_limit(r), limits[r->limit].name);
 		ref = r->ref >= 0 ? &rows[r->ref] : NULL;
 		if (ref && ref->best >= 0)
-			snprintf(vs, sizeof(vs), "%.2fx %s %s", pps / row_pages_per_s(ref),
-				 ref->side, ref->phase);
+			/* a ratio far below 1 keeps two digits that say something */
+			snprintf(vs, sizeof(vs), pps < 0.01 * row_pages_per_s(ref) ? "%.2gx %s %s" : "%.2fx %s %s",
+				 pps / row_pages_per_s(ref), ref->side, ref->phase);
 		if (r->note)
 			snprintf(mark, sizeof(mark), " [%d]", ++nnotes);
-		fprintf(f, "%-7s %-34s %8llu  %-15s %10.6f %9.1f %10.0f  %s%s\n", r->side,
-			r->phase, (unsigned long long)r->pages, dev, r->best,
-			pps * BENCH_PAGE / (1024.0 * 1024.0), pps, vs, mark);
+		fprintf(f, "%-7s %-34s %8llu  %-15s %10.6f %6s %9.1f %10.0f  %-19s %s%s\n", r->side,
+			r->phase, (unsigned long long)r->pages, dev, r->best, spread,
+			pps * BENCH_PAGE / (1024.0 * 1024.0), pps, lim, vs, mark);
 	}
 	for (i = 0, nnotes = 0; i < n; i++)
 		if (rows[i].best >= 0 && rows[i].note)
 			fprintf(f, "[%d] %s\n", ++nnotes, rows[i].note);
+	fprintf(f, "\nhost: %ld CPUs, load average %.2f at the start, %.2f at the end; a minor fault "
+		"on memory just freed: %.2f us\n", host.cpus, run.load_start, host.load_end, host.fault * 1e6);
+	fprintf(f, "limits (plain memory of this process, the fastest of %d tries):\n", LIM_TRIES);
+	for (int l = 0; l < BENCH_NLIMITS; l++)
+		fprintf(f, "  %-13s %-36s %9.2f ns\n", limits[l].name, limits[l].what, host.lim[l] * 1e9);
+	for (i = 0; i < nwarn; i++)
+		fprintf(f, "warning: %s\n", warn[i]);
 }
 
 /* ---- page contents ---- */

@@ -19,6 +19,21 @@ struct mml_machine;
 
 #define BENCH_PAGE	4096u
 
+/*
+ * The physical limits every mmlab row is held against, measured once on
+ * this host when the table is printed (bench.c): the cost of one 4 KiB
+ * page, or of one 8-byte access, for plain memory of this process.
+ */
+enum bench_limit {
+	BENCH_LIM_MEMSET_DRAM,	/* the default: the least any new page costs */
+	BENCH_LIM_MEMSET_CACHE,
+	BENCH_LIM_MEMCPY_DRAM,	/* the least a copied page costs */
+	BENCH_LIM_MEMCPY_CACHE,
+	BENCH_LIM_LOAD,		/* one 8-byte load from L1 */
+	BENCH_LIM_STORE,	/* one 8-byte store to L1 */
+	BENCH_NLIMITS
+};
+
 /* One line of the table: one phase of one side. */
 struct bench_row {
 	const char *side;	/* "mmlab", "host", "native" */
@@ -29,6 +44,9 @@ struct bench_row {
 	double best;		/* the fastest repetition, seconds; < 0: never ran */
 	long dev;		/* dev_what's change in the fastest repetition; < 0: unknown */
 	const char *note;	/* a footnote, or NULL */
+	enum bench_limit limit;	/* an mmlab row's physical limit (its pages/s over the limit's) */
+	double worst;		/* the slowest timed repetition, seconds: the spread */
+	unsigned nreps;		/* timed repetitions so far */
 };
 
 /* The first failure of a run, reported at its end; later ones are its consequences. */
@@ -56,7 +74,10 @@ long bench_host_vmstat(const char *name);
 /* CLOCK_MONOTONIC, in seconds. */
 double bench_now(void);
 
-/* Record one repetition of a row: kept if it is the fastest so far. */
+/*
+ * Record one repetition of a row: kept if it is the fastest so far, and
+ * in the row's spread (a row whose best is < 0 starts over).
+ */
 void bench_row_time(struct bench_row *r, double seconds, long dev);
 
 /*
@@ -78,7 +99,10 @@ int bench_sim_repeat(struct mml_machine *m, unsigned reps, int (*rep)(void *arg,
 
 /*
  * The table: side, phase, pages, the device counter's change, seconds,
- * MiB/s, pages/s and the ratio to the reference row; then the notes.
+ * the spread over the repetitions, MiB/s, pages/s, the ratio to the
+ * physical limit (mmlab rows) and to the reference row; then the notes,
+ * the host (load average, CPUs, its cost of a minor fault), the limits,
+ * and a warning when a spread or the load says the figures are noisy.
  */
 void bench_table_print(FILE *f, const struct bench_row *rows, int n);
 

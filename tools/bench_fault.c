@@ -10,6 +10,8 @@
  *   COW faults    the parent writes one byte of every page again while the
  *                 child lives: a copy each
  *   munmap        of the written region, now the parent's own pages
+ *   access        8-byte reads, then writes, of the first written page on
+ *                 a TLB hit (before the fork): plain loads and stores natively
  * The child checks that it still sees the bytes from before the fork.
  * The host side is this process itself, so its fork also copies the
  * bench's own mappings (the binary, libc, a few buffers: small beside the
@@ -31,10 +33,13 @@
 #define CMD	"bench fault"
 
 enum {
-	SIM_READ, SIM_WRITE, SIM_FORK, SIM_COW, SIM_MUNMAP,
-	NAT_READ, NAT_WRITE, NAT_FORK, NAT_COW, NAT_MUNMAP,
+	SIM_READ, SIM_WRITE, SIM_FORK, SIM_COW, SIM_MUNMAP, SIM_ACC_READ, SIM_ACC_WRITE,
+	NAT_READ, NAT_WRITE, NAT_FORK, NAT_COW, NAT_MUNMAP, NAT_ACC_READ, NAT_ACC_WRITE,
 	NROWS
 };
+
+/* The access rows: 8-byte loads and stores of one mapped page, its TLB entry warm. */
+#define NACCESS		(1u << 18)
 
 struct fault_bench {
 	uint64_t size, npages;
@@ -47,7 +52,8 @@ static void fault_usage(FILE *f)
 	fprintf(f, "usage: mmlab bench fault [--size BYTES] [--reps N] [--no-native]\n\n"
 		   "Anonymous page faults (zero page, new page, copy-on-write), fork and\n"
 		   "munmap, on mmlab and on this host's kernel, in one run.  One byte is\n"
-		   "read or written per page; every byte read is checked.\n\n"
+		   "read or written per page; every byte read is checked.  Then 8-byte\n"
+		   "reads and writes of one page on a TLB hit, beside host loads and stores.\n\n"
 		   "  -s, --size BYTES  each region: 64M, 0x100000 (default 64M; a multiple\n"
 		   "                    of 4096, at most 16G)\n"
 		   "  -r, --reps N      run the whole sequence N times after an untimed\n"
@@ -63,6 +69,12 @@ static void rows_init(struct fault_bench *b)
 	static const char *const phase[] = {
 		"read faults: zero page", "write faults: new pages", "fork: pages mapped",
 		"write faults after fork: COW", "munmap: pages mapped",
+		"access: 8-byte mml_read, TLB hit", "access: 8-byte mml_write, TLB hit",
+	};
+	/* a zero-page fault need do no more than a load, a COW fault a copy; the rest make pages */
+	static const enum bench_limit limit[] = {
+		BENCH_LIM_LOAD, BENCH_LIM_MEMSET_DRAM, BENCH_LIM_MEMSET_DRAM, BENCH_LIM_MEMCPY_DRAM,
+		BENCH_LIM_MEMSET_DRAM, BENCH_LIM_LOAD, BENCH_LIM_STORE,
 	};
 	int i, n = NROWS / 2;
 
@@ -70,10 +82,41 @@ static void rows_init(struct fault_bench *b)
 		b->rows[i] = (struct bench_row){
 			.side = i < n ? "mmlab" : "native", .phase = phase[i % n],
 			.ref = i < n ? i + n : -1, .pages = b->npages, .best = -1, .dev = -1,
+			.limit = limit[i % n],
 		};
+	/* the host's side of an access is a plain load or store: the same as the limit */
+	for (i = SIM_ACC_READ; i < NROWS; i += n)
+		b->rows[i].pages = b->rows[i + 1].pages = NACCESS;
+	b->rows[NAT_ACC_READ].phase = "access: 8-byte load";
+	b->rows[NAT_ACC_WRITE].phase = "access: 8-byte store";
+	b->rows[SIM_ACC_READ].note = "the access rows count accesses in the pages column: pages/s is accesses/s";
 }
 
 /* ---- mmlab ---- */
+
+/* NACCESS 8-byte reads, then writes, of the first page at base (written: its TLB entry is warm). */
+static int sim_access(struct fault_bench *b, struct mml_task *t, uint64_t base)
+{
+	uint64_t v = 0, sum = 0;
+	double t0;
+	int r = 0;
+
+	t0 = bench_now();
+	for (unsigned i = 0; i < NACCESS && !r; i++) {
+		r = mml_read(t, base + (i & 7) * 8, &v, 8);
+		sum += v;
+	}
+	bench_row_time(&b->rows[SIM_ACC_READ], bench_now() - t0, -1);
+	t0 = bench_now();
+	for (unsigned i = 0; i < NACCESS && !r; i++)
+		r = mml_write(t, base + (i & 7) * 8, &sum, 8);
+	bench_row_time(&b->rows[SIM_ACC_WRITE], bench_now() - t0, -1);
+	if (r < 0)
+		return bench_fail(&b->err, "mmlab: access: %s", strerror(-r));
+	/* and back as the first page's byte, which the checks after fork read */
+	v = bench_byte_before(0);
+	return mml_write(t, base, &v, 8) < 0 ? bench_fail(&b->err, "mmlab: access: restoring page 0") : 0;
+}
 
 static int sim_rep(void *arg, struct mml_machine *m)
 {
@@ -102,6 +145,8 @@ static int sim_rep(void *arg, struct mml_machine *m)
 	if (bench_sim_touch(&b->err, b->npages, t, (uint64_t)r2, true, bench_byte_before))
 		goto out;
 	bench_row_time(&b->rows[SIM_WRITE], bench_now() - t0, -1);
+	if (sim_access(b, t, (uint64_t)r2))
+		goto out;
 
 	t0 = bench_now();
 	if ((r = mml_fork(t, &child)) < 0) {
@@ -153,6 +198,24 @@ static int sim_runs(struct fault_bench *b, unsigned reps)
 
 /* ---- the host kernel ---- */
 
+/* The same accesses as plain loads and stores (volatile: each one done) of the same page. */
+static void nat_access(struct fault_bench *b, unsigned char *base)
+{
+	volatile uint64_t *w = (volatile uint64_t *)base;
+	uint64_t sum = 0, keep = w[0];
+	double t0;
+
+	t0 = bench_now();
+	for (unsigned i = 0; i < NACCESS; i++)
+		sum += w[i & 7];
+	bench_row_time(&b->rows[NAT_ACC_READ], bench_now() - t0, -1);
+	t0 = bench_now();
+	for (unsigned i = 0; i < NACCESS; i++)
+		w[i & 7] = sum;
+	bench_row_time(&b->rows[NAT_ACC_WRITE], bench_now() - t0, -1);
+	w[0] = keep;
+}
+
 static int nat_rep(struct fault_bench *b)
 {
 	unsigned char *r1, *r2;
@@ -178,6 +241,7 @@ static int nat_rep(struct fault_bench *b)
 	t0 = bench_now();
 	bench_nat_write(b->npages, r2, bench_byte_before);
 	bench_row_time(&b->rows[NAT_WRITE], bench_now() - t0, -1);
+	nat_access(b, r2);
 
 	if (pipe(p) < 0) {
 		bench_fail(&b->err, "native: pipe: %s", strerror(errno));
