@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs/vfs.h"
@@ -163,11 +164,12 @@ static int path_lookup(struct mml_machine *m, const char *path, struct super_blo
 {
 	for (int i = 0; i < NR_MOUNTS; i++) {
 		struct super_block *sb = m->mounts[i];
-		size_t rootlen = strlen(sb->s_root);
+		size_t rootlen = sb ? strlen(sb->s_root) : 0;
 		const char *name = path + rootlen;
 
 		if (!rootlen || strncmp(path, sb->s_root, rootlen))
 			continue;
+		*sbp = sb;
 		if (!*name)
 			return -EISDIR;
 		if (strchr(name, '/'))
@@ -582,6 +584,44 @@ int mml_fstat(struct mml_task *t, int fd, struct stat *st)
 	return (int)op_exit_task(t, 0);
 }
 
+/*
+ * Models statfs() + the C library's statvfs(): the mount's root ("/pmem/"
+ * or "/pmem") or a file in it.  ENOENT for no such file or mount.
+ */
+int mml_statvfs(struct mml_task *t, const char *path, struct statvfs *out)
+{
+	struct super_block *sb = NULL;
+	const char *name;
+	char root[64];
+	long ret = op_enter_task(t);
+	int err;
+
+	if (ret)
+		return (int)ret;
+	/* The mount point without its '/' names the root too. */
+	if (snprintf(root, sizeof(root), "%s/", path) < (int)sizeof(root) && !strchr(path + 1, '/'))
+		path = root;
+	err = path_lookup(t->machine, path, &sb, &name);
+	if (!err) {
+		struct dentry *d;
+
+		mutex_lock(&sb->s_dir_lock);
+		d = d_lookup(sb, name, &err);
+		mutex_unlock(&sb->s_dir_lock);
+		if (!d && !err)
+			err = -ENOENT;
+	} else if (err == -EISDIR) {
+		err = 0;
+	}
+	if (err)
+		return (int)op_exit_task(t, err);
+	memset(out, 0, sizeof(*out));
+	sb->s_op->statfs(sb, out);
+	out->f_fsid = sb->s_dev;
+	out->f_namemax = 255;
+	return (int)op_exit_task(t, 0);
+}
+
 int mml_fcntl(struct mml_task *t, int fd, int cmd, long arg)
 {
 	struct files_struct *files = t->files;
@@ -624,6 +664,8 @@ void drop_pagecache(struct mml_machine *m)
 		struct super_block *sb = m->mounts[i];
 		struct inode *inode, *prev = NULL;
 
+		if (!sb || sb->s_dax)
+			continue;	/* no pmem device; a DAX file has no page cache */
 		spin_lock(&sb->s_inode_list_lock);
 		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 			if (!atomic_add_unless(&inode->i_count, 1, 0))

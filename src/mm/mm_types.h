@@ -547,6 +547,7 @@ struct super_block;
 struct files_struct;
 struct khugepaged_scan;
 struct ksm_state;
+struct pmem_device;
 
 /* /sys/kernel/mm/ksm/'s knobs (Linux's ksm_* globals), every field (A). */
 struct ksm_knobs {
@@ -623,7 +624,8 @@ struct deferred_split {
 };
 
 /* The machine's mounts (src/fs): three visible, and shmem's internal one. */
-enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, NR_MOUNTS };
+/* MNT_PMEM is NULL on a machine without a pmem device. */
+enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, MNT_PMEM, NR_MOUNTS };
 
 /*
  * A device attached to the machine (a driver of src/drivers embeds it):
@@ -639,7 +641,9 @@ struct mml_device_head {
 struct mml_machine {
 	struct mml_config cfg;		/* (C) */
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
-	struct page *mem_map;		/* (C) one struct page per frame */
+	struct page *mem_map;		/* (C) one struct page per frame: RAM's, then the pmem device's */
+	unsigned long nr_pmem_frames;	/* (C) the pmem device's frames: pfns nr_frames.. (ZONE_DEVICE) */
+	struct pmem_device *pmem;	/* (C) drivers/pmem.c, or NULL */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	struct sched_state sched;	/* deterministic runs: strategy and digest; written outside runs only */
 	struct trace_state trace;	/* trace events: which are on, where they go (mm/trace.h) */

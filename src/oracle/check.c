@@ -679,10 +679,20 @@ static void check_frames(struct check_state *st)
 	unsigned long free_pages = 0, unreached_tables = 0;
 	long anon_mapped = 0, anon_thps = 0, mlocked = 0, unevictable = 0, file_pmdmapped[2] = { 0, 0 };
 
-	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
+	for (unsigned long pfn = 0; pfn < m->nr_frames + m->nr_pmem_frames;) {
 		struct page *p = pfn_to_page(m, pfn);
 		struct folio *folio;
 
+		/*
+		 * fs-DAX folios (ZONE_DEVICE): free at refcount 0, yet still the
+		 * file's until the file system lets the block go; never anon.
+		 */
+		if (is_zone_device_page(m, p) && !(p->compound_head & 1) &&
+		    (PageBuddy(p) || PageTable(p) || folio_test_anon((struct folio *)p) ||
+		     (p->mapping && !((struct address_space *)p->mapping)->host->i_sb->s_dax)))
+			FAIL(st, INV_OBJECTS, "pfn %lu: an fs-DAX page that is %s", pfn, PageBuddy(p) ? "in the buddy lists" :
+			     PageTable(p) ? "a page table" : folio_test_anon((struct folio *)p) ? "anonymous" :
+			     "owned by a file without DAX");
 		if (PageBuddy(p)) {
 			free_pages += 1UL << p->order;
 			pfn += 1UL << p->order;
@@ -838,8 +848,8 @@ static void check_files(struct check_state *st)
 		struct super_block *sb = m->mounts[i];
 		struct inode *inode;
 
-		if (!sb)
-			continue;
+		if (!sb || sb->s_dax)
+			continue;	/* DAX entries, not folios: check_dax */
 		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 			struct address_space *mapping = inode->i_mapping;
 			unsigned long index = 0, pages = 0, swapped = 0;
@@ -1006,9 +1016,10 @@ int mml_check_locked(struct mml_machine *m)
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
 	struct mm_struct *mm;
 
-	st.maps = calloc(m->nr_frames, sizeof(*st.maps));
-	st.table = calloc(m->nr_frames, 1);
-	st.pinned = calloc(m->nr_frames, 1);
+	/* The pmem device's frames too: ptes and pins reach them (fs-DAX). */
+	st.maps = calloc(m->nr_frames + m->nr_pmem_frames, sizeof(*st.maps));
+	st.table = calloc(m->nr_frames + m->nr_pmem_frames, 1);
+	st.pinned = calloc(m->nr_frames + m->nr_pmem_frames, 1);
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		if (m->swap_info[t])
 			st.swaps[t] = calloc(m->swap_info[t]->max, sizeof(int));
