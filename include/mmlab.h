@@ -190,6 +190,13 @@ int  mml_fcntl(struct mml_task *t, int fd, int cmd, long arg);	/* F_ADD_SEALS, F
  * f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_namemax; 0 or
  * -errno (ENOENT: no such mount or file).
  */
+/*
+ * ioctl(dst_fd, FICLONE, src_fd): dst's first pages become src's, sharing
+ * its blocks (reflink; /pmem/ only), dst at least src's size; a later
+ * write to either copies a block first.  0 or -errno: EBADF, EXDEV
+ * (other file systems), EINVAL (the same file), EOPNOTSUPP (no reflink).
+ */
+int  mml_ficlone(struct mml_task *t, int dst_fd, int src_fd);
 struct statvfs;
 int  mml_statvfs(struct mml_task *t, const char *path, struct statvfs *out);
 

@@ -195,17 +195,39 @@ static void dax_folio_reset_order(struct folio *folio)
 }
 
 /*
+ * dax_folio_make_shared() + dax_folio_share_get(): one more file maps a
+ * reflinked block's folio.  Its mapping and index no longer name one
+ * file: PAGE_MAPPING_DAX_SHARED, and share counts the files.
+ */
+static void dax_folio_share_get(struct folio *folio)
+{
+	if (!folio_test_dax_shared(folio)) {
+		folio->share = folio->mapping ? 1 : 0;
+		smp_store_release(&folio->mapping, (void *)PAGE_MAPPING_DAX_SHARED);
+	}
+	folio->share++;
+}
+
+/*
  * dax_associate_entry(): a block entry's folio belongs to mapping at
  * index from now on.  It must be free and unowned: a folio still
  * referenced here means a block was handed out again while DMA used it.
+ * A reflinked block (shared) another file maps already counts one more
+ * file instead.
  */
-static void dax_associate_entry(struct mml_machine *m, void *e, struct address_space *mapping, unsigned long index)
+static void dax_associate_entry(struct mml_machine *m, void *e, struct address_space *mapping, unsigned long index,
+				bool shared)
 {
 	struct folio *folio;
 
 	if (!dax_is_block_entry(e))
 		return;
 	folio = dax_to_folio(m, e);
+	if (shared && (folio->mapping || folio_test_dax_shared(folio))) {
+		VM_WARN_ON_PAGE(folio_test_large(folio), m, &folio->page);
+		dax_folio_share_get(folio);
+		return;
+	}
 	VM_WARN_ON_PAGE(folio->mapping, m, &folio->page);
 	VM_WARN_ON_PAGE(folio_ref_count(folio), m, &folio->page);
 	dax_folio_init(m, folio, dax_is_pmd_entry(e) ? HPAGE_PMD_ORDER : 0);
@@ -216,8 +238,10 @@ static void dax_associate_entry(struct mml_machine *m, void *e, struct address_s
 
 /*
  * dax_disassociate_entry() + dax_folio_put(): the block leaves the file.
- * The caller saw it idle (dax_break_layout); stale TLB entries of it
- * stop matching (alloc_gen), as for a freed RAM frame.
+ * A shared folio only counts one file less until the last goes (the
+ * other files' mappings may still reference it).  Else the caller saw
+ * it idle (dax_break_layout); stale TLB entries of it stop matching
+ * (alloc_gen), as for a freed RAM frame.
  */
 static void dax_disassociate_entry(struct mml_machine *m, void *e)
 {
@@ -227,7 +251,9 @@ static void dax_disassociate_entry(struct mml_machine *m, void *e)
 	if (!dax_is_block_entry(e))
 		return;
 	folio = dax_to_folio(m, e);
-	VM_WARN_ON_PAGE(folio_ref_count(folio), m, &folio->page);
+	if (folio_test_dax_shared(folio) && --folio->share)
+		return;
+	VM_WARN_ON_PAGE(folio_ref_count(folio) && !folio_test_dax_shared(folio), m, &folio->page);
 	nr = (unsigned long)folio_nr_pages(folio);
 	smp_store_release(&folio->mapping, NULL);
 	folio->index = 0;
@@ -240,24 +266,29 @@ static void dax_disassociate_entry(struct mml_machine *m, void *e)
 }
 
 /*
- * dax_insert_entry(): the locked entry at at becomes one for pfn (flags
- * DAX_PMD, DAX_ZERO_PAGE); a hole's zero page mapped where a block now
- * goes is unmapped first.  A block entry stays as it is.  Returns the
- * entry now there, locked.
+ * dax_insert_entry(): the locked entry at at becomes one for the block at
+ * map->pfn (flags DAX_PMD), or for the zero page (DAX_ZERO_PAGE).  A
+ * hole's zero page mapped where a block now goes is unmapped first, and
+ * so is the shared block a write copied (map->cow), whose folio counts
+ * this file no more.  A block entry otherwise stays as it is.  Returns
+ * the entry now there, locked.
  */
 static void *dax_insert_entry(struct vm_fault *vmf, struct address_space *mapping, unsigned long at, void *e,
-			      unsigned long pfn, unsigned long flags)
+			      const struct dax_iomap *map, unsigned long pfn, unsigned long flags)
 {
 	struct mml_machine *m = vmf->vma->vm_mm->machine;
 	void *new = dax_make_entry(pfn, flags | DAX_LOCKED);
+	bool cow = map && map->cow;
 
-	if (dax_is_zero_entry(e) && !(flags & DAX_ZERO_PAGE))
+	if (cow || (dax_is_zero_entry(e) && !(flags & DAX_ZERO_PAGE)))
 		unmap_mapping_range(mapping, (int64_t)at << PAGE_SHIFT, (int64_t)dax_entry_pages(e) << PAGE_SHIFT,
 				    false);
-	if (dax_is_block_entry(e) || (dax_is_zero_entry(e) && (flags & DAX_ZERO_PAGE)))
+	if (!cow && (dax_is_block_entry(e) || (dax_is_zero_entry(e) && (flags & DAX_ZERO_PAGE))))
 		return e;
-	dax_associate_entry(m, new, mapping, at);
 	xa_lock(&mapping->i_pages);
+	if (cow)
+		dax_disassociate_entry(m, e);
+	dax_associate_entry(m, new, mapping, at, map && map->shared);
 	__xa_store(&mapping->i_pages, at, new);
 	xa_unlock(&mapping->i_pages);
 	return new;
@@ -344,7 +375,7 @@ static vm_fault_t dax_load_hole(struct vm_fault *vmf, struct address_space *mapp
 	spinlock_t *ptl;
 	pte_t *ptep;
 
-	*e = dax_insert_entry(vmf, mapping, at, *e, m->zero_pfn, DAX_ZERO_PAGE);
+	*e = dax_insert_entry(vmf, mapping, at, *e, NULL, m->zero_pfn, DAX_ZERO_PAGE);
 	if (pmd_none(pmdp_get(vmf->pmd)) && __pte_alloc(mm, vmf->pmd))
 		return VM_FAULT_OOM;
 	if (pmd_trans_huge(pmdp_get(vmf->pmd)))
@@ -373,7 +404,7 @@ static vm_fault_t dax_pmd_load_hole(struct vm_fault *vmf, struct address_space *
 	pgtable = pagetable_alloc(mm);
 	if (!pgtable)
 		return VM_FAULT_OOM;
-	*e = dax_insert_entry(vmf, mapping, at, *e, folio_pfn(mm->machine, zero), DAX_ZERO_PAGE | DAX_PMD);
+	*e = dax_insert_entry(vmf, mapping, at, *e, NULL, folio_pfn(mm->machine, zero), DAX_ZERO_PAGE | DAX_PMD);
 	ptl = pmd_lock(mm, vmf->pmd);
 	if (pmd_none(pmdp_get(vmf->pmd))) {
 		set_huge_zero_folio(pgtable, mm, vma, vmf->address & HPAGE_PMD_MASK, vmf->pmd, zero);
@@ -442,7 +473,7 @@ static vm_fault_t dax_iomap_pte_fault(struct vm_fault *vmf, const struct dax_iom
 		ret = dax_load_hole(vmf, mapping, at, &e);
 	} else {
 		/* A PMD entry of a block stays: this page of its run gets a pte. */
-		e = dax_insert_entry(vmf, mapping, at, e, map.pfn, 0);
+		e = dax_insert_entry(vmf, mapping, at, e, &map, map.pfn, 0);
 		ret = vmf_insert_page_mkwrite(vmf, pfn_to_page(m, map.pfn), write);
 	}
 unlock:
@@ -493,7 +524,7 @@ static vm_fault_t dax_iomap_pmd_fault(struct vm_fault *vmf, const struct dax_iom
 	else if (map.type == IOMAP_HOLE && !write)
 		ret = dax_pmd_load_hole(vmf, mapping, at, &e);
 	else if (map.type == IOMAP_MAPPED) {
-		e = dax_insert_entry(vmf, mapping, at, e, map.pfn, DAX_PMD);
+		e = dax_insert_entry(vmf, mapping, at, e, &map, map.pfn, DAX_PMD);
 		ret = vmf_insert_folio_pmd(vmf, dax_to_folio(m, e), write);
 	}
 unlock:
@@ -519,6 +550,13 @@ static struct page *dax_busy_page(struct mml_machine *m, void *e)
 	if (!dax_is_block_entry(e))
 		return NULL;
 	folio = dax_to_folio(m, e);
+	/*
+	 * A reflinked folio other files map stays theirs: this file letting
+	 * it go frees nothing, and their mappings keep it referenced.  (Write
+	 * pins never hold a shared block: a write fault copies it first.)
+	 */
+	if (folio_test_dax_shared(folio) && folio->share > 1)
+		return NULL;
 	return folio_ref_count(folio) ? &folio->page : NULL;
 }
 
@@ -543,7 +581,8 @@ static struct page *dax_layout_busy_page_range(struct address_space *mapping, un
 			xa_unlock(&mapping->i_pages);
 			e = get_unlocked_entry(mapping, idx, &at);
 		}
-		if (e)
+		/* From the PMD-aligned index for a PMD entry: page entries before start are not ours. */
+		if (e && idx + dax_entry_pages(e) > start)
 			page = dax_busy_page(m, e);
 		xa_unlock(&mapping->i_pages);
 		if (!e || page)

@@ -32,13 +32,18 @@ struct dax_iomap {
 	int type;		/* IOMAP_HOLE, IOMAP_MAPPED, or IOMAP_MIXED (a PMD range that is neither) */
 	unsigned long pfn;	/* IOMAP_MAPPED: the device frame of the first page */
 	bool new;		/* just allocated (zeroed): IOMAP_F_NEW */
+	bool shared;		/* the block is reflinked (IOMAP_F_SHARED): other files hold it too */
+	bool cow;		/* a write got a private copy of a shared block: the file's entry for the
+				   old one goes (dax_fault_is_cow) */
 };
 
 struct dax_iomap_ops {
 	/*
 	 * iomap_begin for a fault: the 1 << order file pages from index
 	 * (aligned), allocating zeroed blocks for a write (order 9: one
-	 * aligned contiguous run, or IOMAP_MIXED).  0 or -ENOSPC, -ENOMEM.
+	 * aligned contiguous run, or IOMAP_MIXED).  A write of a shared
+	 * block gets a private copy first (cow; order 0 only: a PMD range
+	 * with a shared block is IOMAP_MIXED).  0 or -ENOSPC, -ENOMEM.
 	 */
 	int (*begin)(struct inode *inode, unsigned long index, unsigned int order, bool write, struct dax_iomap *map);
 };

@@ -13,8 +13,9 @@
  * fresh at power-on (the device's bytes persist in the host file, the
  * metadata does not: mkfs at every boot); one mutex for the mount guards
  * the allocator and every block map (XFS's per-inode ILOCK).  Each block
- * has a count of the files holding it (1 today) so that reflink can share
- * blocks later.
+ * has a count of the files holding it (refs): FICLONE shares blocks, and
+ * a write through a file or a mapping gets a private copy of a shared
+ * block first (XFS's CoW fork, reduced to copying at once).
  */
 #define _GNU_SOURCE
 #include <linux/falloc.h>
@@ -149,6 +150,74 @@ static void daxfs_free_blocks(struct inode *inode, unsigned long first, unsigned
 	mutex_unlock(&sbi->lock);
 }
 
+/*
+ * The file system's copy-on-write of a reflinked block (xfs_reflink_allocate_cow
+ * + dax_iomap_copy_range): file page index gets a new block holding a copy of
+ * old, which the other files keep.  Its number, or -ENOSPC, -ENOMEM.  sbi->lock held.
+ */
+static long daxfs_cow_block(struct inode *inode, struct daxfs_sb_info *sbi, unsigned long index, unsigned long old)
+{
+	struct mml_machine *m = inode->i_sb->machine;
+	long blk = daxfs_pick_block(inode, sbi, index);
+	int err;
+
+	if (blk < 0)
+		return -ENOSPC;
+	err = xa_err(xa_store(&DAXFS_I(inode)->map, index, xa_mk_value((unsigned long)blk)));
+	if (err)
+		return err;
+	/* Another file's mapping may be writing its own copy meanwhile: not this one's. */
+	page_data_copy(pfn_to_virt(m, pmem_block_pfn(m, (unsigned long)blk)), pfn_to_virt(m, pmem_block_pfn(m, old)),
+		       PAGE_SIZE);
+	sbi->refs[blk]++;
+	sbi->refs[old]--;
+	sbi->free_blocks--;
+	return blk;
+}
+
+/* Does any file page of [first, last] have a shared block?  sbi->lock held. */
+static bool daxfs_range_shared(struct inode *inode, struct daxfs_sb_info *sbi, unsigned long first, unsigned long last)
+{
+	unsigned long idx = first;
+	void *e;
+
+	for (e = xa_find(&DAXFS_I(inode)->map, &idx, last); e; e = xa_find_after(&DAXFS_I(inode)->map, &idx, last))
+		if (sbi->refs[xa_to_value(e)] > 1)
+			return true;
+	return false;
+}
+
+/*
+ * xfs_reflink_unshare(): every shared block of file pages [first, last]
+ * gets a private copy before a write() or a partial zeroing stores into
+ * it.  The range's layout is broken first (its mappings and entries name
+ * the old blocks).  i_rwsem and the invalidate_lock held for write.
+ */
+static int daxfs_unshare_range(struct inode *inode, unsigned long first, unsigned long last)
+{
+	struct daxfs_sb_info *sbi = DAXFS_SB(inode->i_sb);
+	unsigned long idx = first;
+	long blk = 0;
+	bool shared;
+	void *e;
+
+	lockdep_assert_held_write(&inode->i_mapping->invalidate_lock);
+	mutex_lock(&sbi->lock);
+	shared = daxfs_range_shared(inode, sbi, first, last);
+	mutex_unlock(&sbi->lock);
+	if (!shared)
+		return 0;
+	dax_break_layout(inode, first, last);
+	dax_delete_mapping_range(inode->i_mapping, first, last);
+	mutex_lock(&sbi->lock);
+	for (e = xa_find(&DAXFS_I(inode)->map, &idx, last); e && blk >= 0;
+	     e = xa_find_after(&DAXFS_I(inode)->map, &idx, last))
+		if (sbi->refs[xa_to_value(e)] > 1)
+			blk = daxfs_cow_block(inode, sbi, idx, xa_to_value(e));
+	mutex_unlock(&sbi->lock);
+	return blk < 0 ? (int)blk : 0;
+}
+
 /* ---- faults ------------------------------------------------------------------------------ */
 
 /* xfs_dax_read_iomap_begin / xfs_direct_write_iomap_begin for a fault of 1 << order pages. */
@@ -173,6 +242,10 @@ static int daxfs_iomap_begin(struct inode *inode, unsigned long index, unsigned 
 	}
 	if (order && first >= 0 && first % (long)nr)
 		map->type = IOMAP_MIXED;
+	/* A shared block is mapped (and copied) page by page. */
+	for (unsigned long i = 0; order && !holes && i < nr; i++)
+		if (sbi->refs[first + (long)i] > 1)
+			map->type = IOMAP_MIXED;
 	if (map->type == IOMAP_MIXED || (holes && holes != nr)) {
 		map->type = IOMAP_MIXED;
 	} else if (holes && !write) {
@@ -189,6 +262,13 @@ static int daxfs_iomap_begin(struct inode *inode, unsigned long index, unsigned 
 		map->new = true;
 	} else {
 		map->type = IOMAP_MAPPED;
+		map->shared = sbi->refs[first] > 1;
+		if (map->shared && write) {
+			first = daxfs_cow_block(inode, sbi, index, (unsigned long)first);
+			err = first < 0 ? (int)first : 0;
+			map->shared = false;
+			map->cow = true;
+		}
 	}
 	if (!err && map->type == IOMAP_MAPPED)
 		map->pfn = pmem_block_pfn(m, (unsigned long)first);
@@ -277,7 +357,8 @@ static long daxfs_read_iter(struct file *file, void *buf, uint64_t len, int64_t 
 /*
  * Zero the bytes of page index from off to its end, if it has a block:
  * what lies past a new end of file must read as a hole if the file grows
- * again (iomap_zero_range / dax_truncate_page).
+ * again (iomap_zero_range / dax_truncate_page).  A shared block is
+ * copied first.  The invalidate_lock held for write.
  */
 static void daxfs_zero_tail(struct inode *inode, int64_t from)
 {
@@ -286,8 +367,8 @@ static void daxfs_zero_tail(struct inode *inode, int64_t from)
 	uint64_t off = (uint64_t)from & (PAGE_SIZE - 1);
 	long blk;
 
-	if (!off)
-		return;
+	if (!off || daxfs_unshare_range(inode, (unsigned long)(from >> PAGE_SHIFT), (unsigned long)(from >> PAGE_SHIFT)))
+		return;	/* no block to zero there, or no room for a private copy of it */
 	mutex_lock(&sbi->lock);
 	blk = daxfs_bmap(inode, (unsigned long)(from >> PAGE_SHIFT));
 	if (blk >= 0)
@@ -327,7 +408,11 @@ static long daxfs_write_iter(struct file *file, const void *buf, uint64_t len, i
 	uint64_t done = 0;
 	int err;
 
-	err = daxfs_alloc_range(inode, first, last);
+	down_write(&inode->i_mapping->invalidate_lock);
+	err = daxfs_unshare_range(inode, first, last);
+	up_write(&inode->i_mapping->invalidate_lock);
+	if (!err)
+		err = daxfs_alloc_range(inode, first, last);
 	if (err == -ENOSPC && first < last) {
 		/* A short write: as much as there were blocks for. */
 		mutex_lock(&sbi->lock);
@@ -375,12 +460,13 @@ static int daxfs_setattr_size(struct inode *inode, int64_t size)
 	int64_t oldsize = i_size_read(inode);
 	unsigned long first = (unsigned long)((size + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
 
+	down_write(&mapping->invalidate_lock);
 	if (size >= oldsize) {
 		daxfs_zero_tail(inode, oldsize);
 		i_size_write(inode, size);
+		up_write(&mapping->invalidate_lock);
 		return 0;
 	}
-	down_write(&mapping->invalidate_lock);
 	dax_break_layout(inode, 0, ~0UL);
 	i_size_write(inode, size);
 	daxfs_zero_tail(inode, size);
@@ -409,7 +495,7 @@ static int daxfs_fallocate(struct file *file, int mode, int64_t off, int64_t len
 	end = min(end, size);
 	down_write(&mapping->invalidate_lock);
 	dax_break_layout(inode, 0, ~0UL);
-	/* Partial pages at the edges are zeroed in place; whole ones lose their blocks. */
+	/* Partial pages at the edges are zeroed in place (a shared block copied first); whole ones lose their blocks. */
 	{
 		struct mml_machine *m = inode->i_sb->machine;
 		struct daxfs_sb_info *sbi = DAXFS_SB(inode->i_sb);
@@ -419,7 +505,9 @@ static int daxfs_fallocate(struct file *file, int mode, int64_t off, int64_t len
 			int64_t next = min((pos | (int64_t)(PAGE_SIZE - 1)) + 1, end);
 			long blk;
 
-			if ((pos & (int64_t)(PAGE_SIZE - 1)) || next - pos < (int64_t)PAGE_SIZE) {
+			if (((pos & (int64_t)(PAGE_SIZE - 1)) || next - pos < (int64_t)PAGE_SIZE) &&
+			    !daxfs_unshare_range(inode, (unsigned long)(pos >> PAGE_SHIFT),
+						 (unsigned long)(pos >> PAGE_SHIFT))) {
 				mutex_lock(&sbi->lock);
 				blk = daxfs_bmap(inode, (unsigned long)(pos >> PAGE_SHIFT));
 				if (blk >= 0)
@@ -439,6 +527,63 @@ static int daxfs_fallocate(struct file *file, int mode, int64_t off, int64_t len
 	}
 	up_write(&mapping->invalidate_lock);
 	return 0;
+}
+
+/*
+ * xfs_file_remap_range() for FICLONE (the VFS checked the files): dst's
+ * pages [0, src's size) become src's blocks, shared (refs counts the
+ * files holding each), and dst grows to src's size if smaller.  Both
+ * files' layouts are broken and their entries deleted first
+ * (xfs_reflink_remap_prep), so that no folio of either is mapped as a
+ * PMD or by a stale entry while its block changes hands.  0 or -ENOMEM.
+ */
+static int daxfs_remap_file_range(struct file *src, struct file *dst)
+{
+	struct inode *si = file_inode(src), *di = file_inode(dst);
+	struct inode *a = si < di ? si : di, *b = si < di ? di : si;
+	struct daxfs_sb_info *sbi = DAXFS_SB(si->i_sb);
+	int64_t size;
+	unsigned long n;
+	int err = 0;
+
+	/* lock_two_nondirectories() + filemap_invalidate_lock_two(): by address. */
+	down_write(&a->i_rwsem);
+	down_write(&b->i_rwsem);
+	down_write(&a->i_mapping->invalidate_lock);
+	down_write(&b->i_mapping->invalidate_lock);
+	dax_break_layout(si, 0, ~0UL);
+	dax_delete_mapping_range(si->i_mapping, 0, ~0UL);
+	dax_break_layout(di, 0, ~0UL);
+	dax_delete_mapping_range(di->i_mapping, 0, ~0UL);
+	size = i_size_read(si);
+	n = (unsigned long)((size + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
+	mutex_lock(&sbi->lock);
+	for (unsigned long i = 0; i < n && !err; i++) {
+		long old = daxfs_bmap(di, i), blk = daxfs_bmap(si, i);
+
+		if (blk >= 0) {
+			err = xa_err(xa_store(&DAXFS_I(di)->map, i, xa_mk_value((unsigned long)blk)));
+			if (err)
+				break;
+			sbi->refs[blk]++;
+			atomic_long_add(PAGE_SIZE / 512, (atomic_long_t *)&di->i_blocks);
+		} else if (old >= 0) {
+			xa_erase(&DAXFS_I(di)->map, i);
+		}
+		if (old >= 0) {
+			if (!--sbi->refs[old])
+				sbi->free_blocks++;
+			atomic_long_add(-(long)(PAGE_SIZE / 512), (atomic_long_t *)&di->i_blocks);
+		}
+	}
+	mutex_unlock(&sbi->lock);
+	if (size > i_size_read(di))
+		i_size_write(di, size);
+	up_write(&b->i_mapping->invalidate_lock);
+	up_write(&a->i_mapping->invalidate_lock);
+	up_write(&b->i_rwsem);
+	up_write(&a->i_rwsem);
+	return err;
 }
 
 /* Data reaches the device with each store; nothing is cached to flush (no CPU caches in mmlab). */
@@ -526,6 +671,7 @@ static const struct file_operations daxfs_file_operations = {
 	.fsync = daxfs_fsync,
 	.fallocate = daxfs_fallocate,
 	.mmap = daxfs_mmap,
+	.remap_file_range = daxfs_remap_file_range,
 };
 
 static const struct address_space_operations daxfs_aops = { 0 };

@@ -108,6 +108,8 @@ struct file_operations {
 	int (*fallocate)(struct file *file, int mode, int64_t off, int64_t len);
 	/* vma is to map file: give it its vm_ops (0, or -errno refusing the map). */
 	int (*mmap)(struct file *file, struct vm_area_struct *vma);
+	/* FICLONE: dst's range [0, src's size) shares src's blocks.  NULL: -EOPNOTSUPP. */
+	int (*remap_file_range)(struct file *src, struct file *dst);
 };
 
 /* One name of a flat directory (the mount's root): Linux's dentry, reduced. */

@@ -543,6 +543,44 @@ long mml_pwrite(struct mml_task *t, int fd, const void *buf, uint64_t len, int64
 	return fdput_exit(t, file, ret);
 }
 
+/*
+ * Models ioctl_file_clone() + vfs_clone_file_range() and the checks of
+ * generic_remap_file_range_prep for FICLONE (the whole source file).
+ */
+int mml_ficlone(struct mml_task *t, int dst_fd, int src_fd)
+{
+	struct file *file, *src;
+	struct inode *si, *di;
+	long ret;
+
+	file = fdget_enter(t, dst_fd, &ret);
+	if (!file)
+		return (int)ret;
+	src = fget(t, src_fd);
+	if (!src)
+		return (int)fdput_exit(t, file, -EBADF);
+	si = file_inode(src);
+	di = file_inode(file);
+	if (si->i_sb != di->i_sb)
+		ret = -EXDEV;
+	else if (S_ISDIR(si->i_mode) || S_ISDIR(di->i_mode))
+		ret = -EISDIR;
+	else if (!S_ISREG(si->i_mode) || !S_ISREG(di->i_mode))
+		ret = -EINVAL;
+	else if (!(src->f_mode & FMODE_READ) || !(file->f_mode & FMODE_WRITE) || (file->f_flags & O_APPEND))
+		ret = -EBADF;
+	else if (!file->f_op->remap_file_range)
+		ret = -EOPNOTSUPP;
+	else if (si == di)	/* the whole file onto itself overlaps, unless it is empty */
+		ret = i_size_read(si) ? -EINVAL : 0;
+	else if (di->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		ret = -EPERM;
+	else
+		ret = file->f_op->remap_file_range(src, file);
+	fput(src);
+	return (int)fdput_exit(t, file, ret);
+}
+
 int mml_fsync(struct mml_task *t, int fd)
 {
 	struct file *file;

@@ -467,9 +467,9 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 		 * long-term pin of a file page is allowed only for anon and
 		 * shmem; anything else goes to the slow path, which decides.
 		 */
-		if ((((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
-		      !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping))) ||
-		     ((gs->flags & FOLL_LONGTERM) && folio_is_fsdax(m, folio)))) {
+		if (((gs->flags & FOLL_LONGTERM) && folio_is_fsdax(m, folio)) ||
+		    ((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
+		     !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping)))) {
 			gup_put_folio(m, folio, gs->flags);
 			goto pte_unmap;
 		}

@@ -177,6 +177,11 @@ static inline bool folio_test_anon(const struct folio *f)
 {
 	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_ANON) != 0;
 }
+/* A reflinked fs-DAX folio mapped by several files: no one address_space in mapping. */
+static inline bool folio_test_dax_shared(const struct folio *f)
+{
+	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_DAX_SHARED) != 0;
+}
 /* A KSM folio: anon, but its mapping names a stable node, not an anon_vma. */
 static inline bool folio_test_ksm(const struct folio *f)
 {

@@ -102,8 +102,9 @@ static void check_file_pte(struct check_state *st, struct mm_struct *mm, struct 
 		st->shmem_rss++;
 	else
 		st->file_rss++;
-	if (!mapping || folio->mapping != mapping ||
-	    folio->index + (pfn - folio_pfn(st->m, folio)) != linear_page_index(vma, addr)) {
+	/* A reflinked fs-DAX folio names no one file (PAGE_MAPPING_DAX_SHARED): check_dax counts its files. */
+	if (!mapping || (!folio_test_dax_shared(folio) && (folio->mapping != mapping ||
+	    folio->index + (pfn - folio_pfn(st->m, folio)) != linear_page_index(vma, addr)))) {
 		FAIL(st, INV_RMAP, "mm %d: pfn %lu at %#llx is not the file's page %#lx of this VMA "
 		     "(truncated, or mapped at the wrong index)", mm->tgid, pfn, (unsigned long long)addr,
 		     linear_page_index(vma, addr));
@@ -689,7 +690,8 @@ static void check_frames(struct check_state *st)
 		 */
 		if (is_zone_device_page(m, p) && !(p->compound_head & 1) &&
 		    (PageBuddy(p) || PageTable(p) || folio_test_anon((struct folio *)p) ||
-		     (p->mapping && !((struct address_space *)p->mapping)->host->i_sb->s_dax)))
+		     (p->mapping && !folio_test_dax_shared((struct folio *)p) &&
+		      !((struct address_space *)p->mapping)->host->i_sb->s_dax)))
 			FAIL(st, INV_OBJECTS, "pfn %lu: an fs-DAX page that is %s", pfn, PageBuddy(p) ? "in the buddy lists" :
 			     PageTable(p) ? "a page table" : folio_test_anon((struct folio *)p) ? "anonymous" :
 			     "owned by a file without DAX");

@@ -220,6 +220,84 @@ TEST(dax_statvfs_and_bad_paths)
 	H_END(m);
 }
 
+/* ---- reflink ----------------------------------------------------------------------------- */
+
+TEST(dax_ficlone_shares_then_copies_on_write)
+{
+	struct mml_machine *m = dax_machine(0);
+	struct mml_task *t;
+	struct statvfs sv;
+	char buf[8];
+	unsigned long before;
+	uint64_t pa, pb, pfn;
+	int a, b, r, tmp;
+
+	REQUIRE(m);
+	t = h_spawn(m);
+	a = mml_open(t, "/pmem/a", O_RDWR | O_CREAT, 0600);
+	b = mml_open(t, "/pmem/b", O_RDWR | O_CREAT, 0600);
+	r = mml_open(t, "/pmem/a", O_RDONLY, 0);
+	tmp = mml_open(t, "/tmp/t", O_RDWR | O_CREAT, 0600);
+	REQUIRE(a >= 0 && b >= 0 && r >= 0 && tmp >= 0);
+	CHECK_EQ(mml_pwrite(t, a, "one", 3, 0), 3);
+	CHECK_EQ(mml_pwrite(t, a, "two", 3, H_PAGE), 3);
+	CHECK_EQ(mml_pwrite(t, b, "old", 3, 5 * H_PAGE), 3);
+	REQUIRE_EQ(mml_statvfs(t, "/pmem/", &sv), 0);
+	before = sv.f_bfree;
+	/* ioctl_file_clone and vfs_clone_file_range's refusals. */
+	CHECK_EQ(mml_ficlone(t, tmp, a), -EXDEV);
+	CHECK_EQ(mml_ficlone(t, a, a), -EINVAL);
+	CHECK_EQ(mml_ficlone(t, r, b), -EBADF);
+	CHECK_EQ(mml_ficlone(t, b, 99), -EBADF);
+	CHECK_EQ(mml_ficlone(t, tmp, tmp), -EOPNOTSUPP);
+	CHECK_EQ(mml_ficlone(t, b, a), 0);
+	/* b's first pages are a's blocks, counted once; b keeps its size and its page 5. */
+	REQUIRE_EQ(mml_statvfs(t, "/pmem/", &sv), 0);
+	CHECK_EQ(sv.f_bfree, before);
+	CHECK_EQ(mml_pread(t, b, buf, 3, H_PAGE), 3);
+	CHECK(!memcmp(buf, "two", 3));
+	CHECK_EQ(mml_pread(t, b, buf, 3, 5 * H_PAGE), 3);
+	CHECK(!memcmp(buf, "old", 3));
+	/* Both files mapped: one device frame, shared by two files. */
+	pa = (uint64_t)mml_mmap(t, 0, 2 * H_PAGE, H_RW, MAP_SHARED, a, 0);
+	pb = (uint64_t)mml_mmap(t, 0, 2 * H_PAGE, H_RW, MAP_SHARED, b, 0);
+	REQUIRE((long)pa > 0 && (long)pb > 0);
+	CHECK_EQ(mml_read(t, pa, buf, 3), 0);
+	CHECK_EQ(mml_read(t, pb, buf, 3), 0);
+	CHECK(!memcmp(buf, "one", 3));
+	pfn = H_PFN(h_pagemap(t, pa));
+	CHECK_EQ(H_PFN(h_pagemap(t, pb)), pfn);
+	CHECK_EQ(mml_kpagecount(m, pfn), 2);
+	CHECK_EQ(mml_check(m), 0);
+	/* A store through b's mapping: b gets a copy; a's page and mapping are untouched. */
+	CHECK_EQ(mml_write(t, pb, "BBB", 3), 0);
+	CHECK(H_PFN(h_pagemap(t, pb)) != pfn);
+	CHECK_EQ(H_PFN(h_pagemap(t, pa)), pfn);
+	CHECK_EQ(mml_kpagecount(m, pfn), 1);
+	CHECK_EQ(mml_read(t, pa, buf, 3), 0);
+	CHECK(!memcmp(buf, "one", 3));
+	CHECK_EQ(mml_pread(t, b, buf, 3, 0), 3);
+	CHECK(!memcmp(buf, "BBB", 3));
+	REQUIRE_EQ(mml_statvfs(t, "/pmem/", &sv), 0);
+	CHECK_EQ(sv.f_bfree, before - 1);
+	/* A write() to a's page 1: a copies it, b keeps "two". */
+	CHECK_EQ(mml_pwrite(t, a, "TWO", 3, H_PAGE), 3);
+	CHECK_EQ(mml_pread(t, b, buf, 3, H_PAGE), 3);
+	CHECK(!memcmp(buf, "two", 3));
+	CHECK_EQ(mml_read(t, pa + H_PAGE, buf, 3), 0);
+	CHECK(!memcmp(buf, "TWO", 3));
+	REQUIRE_EQ(mml_statvfs(t, "/pmem/", &sv), 0);
+	CHECK_EQ(sv.f_bfree, before - 2);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_munmap(t, pa, 2 * H_PAGE), 0);
+	CHECK_EQ(mml_munmap(t, pb, 2 * H_PAGE), 0);
+	CHECK_EQ(mml_ftruncate(t, a, 0), 0);
+	CHECK_EQ(mml_ftruncate(t, b, 0), 0);
+	REQUIRE_EQ(mml_statvfs(t, "/pmem/", &sv), 0);
+	CHECK_EQ(sv.f_bfree, PMEM / H_PAGE);
+	H_END(m);
+}
+
 /* ---- truncate waits for a short-term pin ---------------------------------------------- */
 
 struct trunc_run {
