@@ -34,6 +34,11 @@ static unsigned long dax_entry_pages(const void *e) { return dax_is_pmd_entry(e)
 /* A block's entry: neither a hole's zero page nor a placeholder. */
 static bool dax_is_block_entry(const void *e) { return !(dax_flags(e) & (DAX_ZERO_PAGE | DAX_EMPTY)); }
 
+unsigned long dax_entry_block_pfn(const void *e)
+{
+	return dax_is_block_entry(e) ? dax_to_pfn(e) : 0;
+}
+
 static struct folio *dax_to_folio(struct mml_machine *m, const void *e)
 {
 	return page_folio(pfn_to_page(m, dax_to_pfn(e)));

@@ -69,4 +69,7 @@ void dax_delete_mapping_range(struct address_space *mapping, unsigned long start
  */
 void dax_invalidate_holes(struct address_space *mapping, unsigned long start, unsigned long end);
 
+/* The device frame a DAX entry maps a block at (its PMD run's first), or 0 for a hole's. */
+unsigned long dax_entry_block_pfn(const void *e);
+
 #endif /* MML_FS_DAX_H */

@@ -656,7 +656,68 @@ static void daxfs_statfs(struct super_block *sb, struct statvfs *buf)
 	mutex_unlock(&sbi->lock);
 }
 
+/*
+ * The checker's walk of the mount (machine stopped): a free block's folio
+ * has refcount 0 and no mapping; a block's entries in the files' i_pages
+ * name files that hold it; a folio shared by several files
+ * (PAGE_MAPPING_DAX_SHARED) counts exactly the files whose entries name
+ * it, and one named by a single file's entry names that file.
+ */
+static long daxfs_check(struct super_block *sb, void (*report)(void *ctx, const char *msg, unsigned long pfn),
+			void *ctx)
+{
+	struct mml_machine *m = sb->machine;
+	struct daxfs_sb_info *sbi = DAXFS_SB(sb);
+	unsigned short *entries = calloc(sbi->nr_blocks, sizeof(*entries));
+	struct inode *inode;
+	long errors = 0;
+
+	if (!entries)
+		return 0;
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		unsigned long idx = 0;
+		void *e;
+
+		for (e = xa_find(&inode->i_mapping->i_pages, &idx, ~0UL); e;
+		     e = xa_find_after(&inode->i_mapping->i_pages, &idx, ~0UL)) {
+			unsigned long pfn = dax_entry_block_pfn(e), blk = pmem_pfn_block(m, pfn);
+			struct folio *folio;
+
+			if (!pfn)
+				continue;
+			folio = page_folio(pfn_to_page(m, pfn));
+			entries[blk]++;
+			if (daxfs_bmap(inode, idx) != (long)blk) {
+				report(ctx, "fs-DAX entry of a block the file does not hold there", pfn);
+				errors++;
+			} else if (!folio_test_dax_shared(folio) &&
+				   (folio->mapping != inode->i_mapping || folio->index != idx)) {
+				report(ctx, "fs-DAX entry's folio names another file or index", pfn);
+				errors++;
+			}
+		}
+	}
+	for (unsigned long blk = 0; blk < sbi->nr_blocks; blk++) {
+		unsigned long pfn = pmem_block_pfn(m, blk);
+		struct page *p = pfn_to_page(m, pfn);
+		struct folio *folio = page_folio(p);
+
+		if (!sbi->refs[blk] && (folio_ref_count(folio) || READ_ONCE(p->mapping))) {
+			report(ctx, "fs-DAX block on the free list still referenced or owned by a file", pfn);
+			errors++;
+		}
+		if (&folio->page == p && folio_test_dax_shared(folio) &&
+		    (folio->share != entries[blk] || entries[blk] > sbi->refs[blk])) {
+			report(ctx, "fs-DAX shared folio's share count is not the files mapping it", pfn);
+			errors++;
+		}
+	}
+	free(entries);
+	return errors;
+}
+
 static const struct super_operations daxfs_ops = {
+	.check = daxfs_check,
 	.create = daxfs_create,
 	.lookup = daxfs_lookup,
 	.unlink = daxfs_unlink,

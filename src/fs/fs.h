@@ -98,6 +98,8 @@ struct super_operations {
 	void (*evict_inode)(struct inode *inode);
 	/* statfs(): the mount's size and use, in f_bsize blocks (f_fsid, f_flag: the caller's). */
 	void (*statfs)(struct super_block *sb, struct statvfs *buf);
+	/* The invariant checker's (machine stopped): the failures found, each reported; NULL: none. */
+	long (*check)(struct super_block *sb, void (*report)(void *ctx, const char *msg, unsigned long pfn), void *ctx);
 };
 
 /* Models file_operations. */

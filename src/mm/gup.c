@@ -837,16 +837,27 @@ long nr_pinned_pages(struct mml_machine *m)
 	return n;
 }
 
-/* For the checker: pinned[pfn] = 1 for every frame a FOLL_PIN pin holds. */
-void note_pinned_frames(struct mml_machine *m, unsigned char *pinned)
+/*
+ * For the checker: pinned[pfn] = 1 for every frame a FOLL_PIN pin holds;
+ * refs[head pfn] += the references each pin or GUP reference holds on its
+ * folio (try_grab_folio's), the zero page's none.
+ */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned, int *refs)
 {
 	struct mml_pin *p;
 
 	spin_lock(&m->pins_lock);
 	list_for_each_entry(p, &m->pins, node)
-		if (p->flags & FOLL_PIN)
-			for (uint64_t i = 0; i < p->npages; i++)
+		for (uint64_t i = 0; i < p->npages; i++) {
+			struct folio *folio = page_folio(p->p[i].page);
+
+			if (p->flags & FOLL_PIN)
 				pinned[page_to_pfn(m, p->p[i].page)] = 1;
+			if (p->flags & FOLL_GET)
+				refs[folio_pfn(m, folio)]++;
+			else if (!is_zero_folio(m, folio))
+				refs[folio_pfn(m, folio)] += folio_test_large(folio) ? 1 : GUP_PIN_COUNTING_BIAS;
+		}
 	spin_unlock(&m->pins_lock);
 }
 

@@ -209,7 +209,7 @@ struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsig
 				      struct vm_area_struct **vmap, int *err);
 long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
-void note_pinned_frames(struct mml_machine *m, unsigned char *pinned);	/* the checker's: pinned[pfn] = 1 */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned, int *refs);	/* the checker's: pins, references */
 int populate_vma_page_range(struct vm_area_struct *vma, uint64_t start, uint64_t end);
 int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
 static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len) { __mm_populate(mm, start, len, true); }

@@ -23,6 +23,7 @@ struct check_state {
 	int *maps;		/* ptes found per pfn */
 	unsigned char *table;	/* 1 if the pfn was reached as a page table */
 	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
+	int *pin_refs;		/* per folio head: the references pins and GUP references hold */
 	long anon_mapped, tables, errors;
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	long committed;		/* the charges the VMAs and shmem inodes found stand for */
@@ -705,6 +706,15 @@ static void check_frames(struct check_state *st)
 			continue;
 		}
 		folio = (struct folio *)p;
+		/*
+		 * An fs-DAX folio has no cache, LRU or in-flight I/O reference
+		 * outside a fault: its refcount is its mappings (a pte or a pmd
+		 * each) and what pins and GUP references hold, 0 when free.
+		 */
+		if (is_zone_device_page(m, p) && !PageReserved(p) &&
+		    folio_ref_count(folio) != folio_mapcount(folio) + st->pin_refs[pfn])
+			FAIL(st, INV_MAPCOUNT, "pfn %lu: fs-DAX folio with refcount %d, but %d mappings and %d pin "
+			     "references", pfn, folio_ref_count(folio), folio_mapcount(folio), st->pin_refs[pfn]);
 		if (folio_ref_count(folio) == 0) {
 			if (st->maps[pfn])
 				FAIL(st, INV_MAPCOUNT, "pfn %lu: free but mapped %d times", pfn, st->maps[pfn]);
@@ -841,6 +851,14 @@ static void check_swap(struct check_state *st)
  * swap entry names a slot (counted like a swap pte); the caches' sizes,
  * shmem's charges and the vmstat counters add up.
  */
+static void objects_report(void *ctx, const char *msg, unsigned long pfn)
+{
+	struct check_state *st = ctx;
+
+	if (st->out)
+		fprintf(st->out, "mmlab: check: invariant %d: %s (pfn %lu)\n", INV_OBJECTS, msg, pfn);
+}
+
 static void check_files(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
@@ -850,8 +868,10 @@ static void check_files(struct check_state *st)
 		struct super_block *sb = m->mounts[i];
 		struct inode *inode;
 
+		if (sb && sb->s_op->check)	/* the file system's own (DAX: entries, not folios) */
+			st->errors += sb->s_op->check(sb, objects_report, st);
 		if (!sb || sb->s_dax)
-			continue;	/* DAX entries, not folios: check_dax */
+			continue;
 		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 			struct address_space *mapping = inode->i_mapping;
 			unsigned long index = 0, pages = 0, swapped = 0;
@@ -1022,10 +1042,12 @@ int mml_check_locked(struct mml_machine *m)
 	st.maps = calloc(m->nr_frames + m->nr_pmem_frames, sizeof(*st.maps));
 	st.table = calloc(m->nr_frames + m->nr_pmem_frames, 1);
 	st.pinned = calloc(m->nr_frames + m->nr_pmem_frames, 1);
+	st.pin_refs = calloc(m->nr_frames + m->nr_pmem_frames, sizeof(*st.pin_refs));
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		if (m->swap_info[t])
 			st.swaps[t] = calloc(m->swap_info[t]->max, sizeof(int));
-	if (!st.maps || !st.table || !st.pinned) {
+	if (!st.maps || !st.table || !st.pinned || !st.pin_refs) {
+		free(st.pin_refs);
 		free(st.maps);
 		free(st.table);
 		free(st.pinned);
@@ -1033,7 +1055,7 @@ int mml_check_locked(struct mml_machine *m)
 			free(st.swaps[t]);
 		return -ENOMEM;
 	}
-	note_pinned_frames(m, st.pinned);
+	note_pinned_frames(m, st.pinned, st.pin_refs);
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node) {
 		if (!mm_is_valid(mm, st.out))
@@ -1056,6 +1078,7 @@ int mml_check_locked(struct mml_machine *m)
 	free(st.maps);
 	free(st.table);
 	free(st.pinned);
+	free(st.pin_refs);
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		free(st.swaps[t]);
 	if (st.errors)
