@@ -81,7 +81,12 @@ struct mml_config {
 					   0 = MML_RLIMIT_MEMLOCK, Linux's default; RLIM_INFINITY: none */
 	const char *tmpfs_huge;	/* huge= of the tmpfs mounts (/dev/shm, /tmp), as the mount option:
 				   "never" (NULL: the default), "always", "within_size", "advise"; else EINVAL */
+	uint64_t pmem_bytes;	/* a persistent-memory device of this size with a DAX file system at /pmem/;
+				   0 = none; a multiple of 2 MiB, at most MML_PMEM_MAX, else EINVAL */
+	const char *pmem_path;	/* host file holding the device's bytes (made or resized to pmem_bytes, kept);
+				   NULL = a fresh temporary one, removed by mml_machine_free */
 };
+#define MML_PMEM_MAX	(1ULL << 32)
 
 /* The machine. */
 struct mml_machine *mml_machine_new(const struct mml_config *cfg);	/* cfg may be NULL; NULL on failure */
@@ -193,6 +198,20 @@ int  mml_mincore(struct mml_task *t, uint64_t addr, uint64_t len, unsigned char 
 int  mml_drop_caches(struct mml_machine *m, int mode);	/* as writing mode (1, 2, 3) to /proc/sys/vm/drop_caches */
 int  mml_fstat(struct mml_task *t, int fd, struct stat *st);	/* st_size, st_blocks, st_nlink, st_mode, st_ino */
 int  mml_fcntl(struct mml_task *t, int fd, int cmd, long arg);	/* F_ADD_SEALS, F_GET_SEALS, F_GETFD, F_SETFD */
+/*
+ * statvfs(3) of the mount path lies in (its root, or a file in it): f_bsize,
+ * f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_namemax; 0 or
+ * -errno (ENOENT: no such mount or file).
+ */
+/*
+ * ioctl(dst_fd, FICLONE, src_fd): dst's first pages become src's, sharing
+ * its blocks (reflink; /pmem/ only), dst at least src's size; a later
+ * write to either copies a block first.  0 or -errno: EBADF, EXDEV
+ * (other file systems), EINVAL (the same file), EOPNOTSUPP (no reflink).
+ */
+int  mml_ficlone(struct mml_task *t, int dst_fd, int src_fd);
+struct statvfs;
+int  mml_statvfs(struct mml_task *t, const char *path, struct statvfs *out);
 
 /*
  * Memory syscalls.  mml_mmap maps a descriptor with MAP_SHARED or

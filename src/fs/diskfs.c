@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs/vfs.h"
@@ -195,12 +196,20 @@ static int diskfs_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* The host directory's file system is the disk's. */
+static void diskfs_statfs(struct super_block *sb, struct statvfs *buf)
+{
+	if (statvfs(sb->s_host_dir, buf))
+		memset(buf, 0, sizeof(*buf));
+}
+
 static const struct super_operations diskfs_ops = {
 	.create = diskfs_create,
 	.lookup = diskfs_lookup,
 	.unlink = diskfs_unlink,
 	.setattr_size = diskfs_setattr_size,
 	.evict_inode = diskfs_evict_inode,
+	.statfs = diskfs_statfs,
 };
 
 static const struct file_operations diskfs_file_operations = {

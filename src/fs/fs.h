@@ -28,6 +28,7 @@ struct file;
 struct folio;
 struct inode;
 struct mml_machine;
+struct statvfs;
 struct super_block;
 struct vm_area_struct;
 struct vm_fault;
@@ -79,6 +80,7 @@ struct inode {
 	struct list_head i_swaplist;		/* (B) shmem: on the machine's list of inodes with swap entries */
 	char *i_name;				/* (D) its name in the directory (a copy), or a memfd's */
 	int host_fd;				/* (C) disk file system: the host file behind it */
+	void *i_private;			/* (C) the file system's own (DAX: its block map) */
 	struct mml_machine *i_machine;		/* (C) */
 	struct callback_head i_rcu;		/* (C) freed after a grace period: GUP-fast reads mapping->host locklessly */
 };
@@ -94,6 +96,10 @@ struct super_operations {
 	int (*setattr_size)(struct inode *inode, int64_t size);
 	/* The last reference went: truncate the cache, free what the store holds for it. */
 	void (*evict_inode)(struct inode *inode);
+	/* statfs(): the mount's size and use, in f_bsize blocks (f_fsid, f_flag: the caller's). */
+	void (*statfs)(struct super_block *sb, struct statvfs *buf);
+	/* The invariant checker's (machine stopped): the failures found, each reported; NULL: none. */
+	long (*check)(struct super_block *sb, void (*report)(void *ctx, const char *msg, unsigned long pfn), void *ctx);
 };
 
 /* Models file_operations. */
@@ -104,6 +110,8 @@ struct file_operations {
 	int (*fallocate)(struct file *file, int mode, int64_t off, int64_t len);
 	/* vma is to map file: give it its vm_ops (0, or -errno refusing the map). */
 	int (*mmap)(struct file *file, struct vm_area_struct *vma);
+	/* FICLONE: dst's range [0, src's size) shares src's blocks.  NULL: -EOPNOTSUPP. */
+	int (*remap_file_range)(struct file *src, struct file *dst);
 };
 
 /* One name of a flat directory (the mount's root): Linux's dentry, reduced. */
@@ -122,6 +130,8 @@ struct super_block {
 	const struct address_space_operations *s_aops;	/* (C) of its inodes' mappings */
 	bool s_writeback;		/* (C) dirty pages go back to a store (BDI_CAP_WRITEBACK); tmpfs: no */
 	bool s_swapbacked;		/* (C) its pages are swap-backed (shmem) */
+	bool s_dax;			/* (C) its files are device memory mapped directly (S_DAX): no page cache */
+	void *s_fs_info;		/* (C) the file system's own (DAX: the allocator) */
 	struct mml_machine *machine;	/* (C) */
 	struct mutex s_dir_lock;	/* (D) the directory */
 	struct list_head s_dentries;	/* (D) */
@@ -172,6 +182,8 @@ static inline bool shmem_mapping(const struct address_space *mapping)
 	return mapping && mapping->host->i_sb->s_swapbacked;
 }
 static inline struct inode *file_inode(const struct file *f) { return f->f_inode; }
+/* IS_DAX(): Linux keeps S_DAX per inode; mmlab's DAX mount has every file so (-o dax=always). */
+static inline bool IS_DAX(const struct inode *inode) { return inode->i_sb->s_dax; }
 
 /* Seals (memfd), as <fcntl.h>. */
 #ifndef F_SEAL_SEAL

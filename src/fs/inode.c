@@ -161,6 +161,7 @@ void fput(struct file *file)
 
 static const char *const mount_roots[NR_MOUNTS] = {
 	[MNT_DEV_SHM] = "/dev/shm/", [MNT_TMP] = "/tmp/", [MNT_DISK] = "/disk/", [MNT_SHM_INTERNAL] = "",
+	[MNT_PMEM] = "/pmem/",
 };
 
 int vfs_init(struct mml_machine *m)
@@ -175,8 +176,11 @@ int vfs_init(struct mml_machine *m)
 	m->mounts[MNT_TMP] = shmem_fill_super(m, mount_roots[MNT_TMP], 0x20, tmpfs_pages ? tmpfs_pages : 1);
 	m->mounts[MNT_SHM_INTERNAL] = shmem_fill_super(m, mount_roots[MNT_SHM_INTERNAL], 0x01, 0);
 	m->mounts[MNT_DISK] = diskfs_fill_super(m, mount_roots[MNT_DISK], 0x801, m->cfg.disk_dir);
+	/* /dev/pmem0's device number (259:0, blkext), as a typical boot gives the first namespace. */
+	if (m->pmem)
+		m->mounts[MNT_PMEM] = daxfs_fill_super(m, mount_roots[MNT_PMEM], 0x10300);
 	for (int i = 0; i < NR_MOUNTS; i++)
-		if (!m->mounts[i])
+		if (!m->mounts[i] && (i != MNT_PMEM || m->pmem))
 			return -ENOMEM;
 	/* The mount option huge= (checked by mml_machine_new); the internal mount follows shmem_enabled. */
 	if (m->cfg.tmpfs_huge)
@@ -230,6 +234,8 @@ long vfs_exit(struct mml_machine *m)
 		}
 		if (i == MNT_DISK)
 			diskfs_put_super(sb);
+		if (i == MNT_PMEM)
+			daxfs_put_super(sb);
 		sb_free(sb);
 		m->mounts[i] = NULL;
 	}

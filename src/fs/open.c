@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs/vfs.h"
@@ -163,11 +164,12 @@ static int path_lookup(struct mml_machine *m, const char *path, struct super_blo
 {
 	for (int i = 0; i < NR_MOUNTS; i++) {
 		struct super_block *sb = m->mounts[i];
-		size_t rootlen = strlen(sb->s_root);
+		size_t rootlen = sb ? strlen(sb->s_root) : 0;
 		const char *name = path + rootlen;
 
 		if (!rootlen || strncmp(path, sb->s_root, rootlen))
 			continue;
+		*sbp = sb;
 		if (!*name)
 			return -EISDIR;
 		if (strchr(name, '/'))
@@ -541,6 +543,44 @@ long mml_pwrite(struct mml_task *t, int fd, const void *buf, uint64_t len, int64
 	return fdput_exit(t, file, ret);
 }
 
+/*
+ * Models ioctl_file_clone() + vfs_clone_file_range() and the checks of
+ * generic_remap_file_range_prep for FICLONE (the whole source file).
+ */
+int mml_ficlone(struct mml_task *t, int dst_fd, int src_fd)
+{
+	struct file *file, *src;
+	struct inode *si, *di;
+	long ret;
+
+	file = fdget_enter(t, dst_fd, &ret);
+	if (!file)
+		return (int)ret;
+	src = fget(t, src_fd);
+	if (!src)
+		return (int)fdput_exit(t, file, -EBADF);
+	si = file_inode(src);
+	di = file_inode(file);
+	if (si->i_sb != di->i_sb)
+		ret = -EXDEV;
+	else if (S_ISDIR(si->i_mode) || S_ISDIR(di->i_mode))
+		ret = -EISDIR;
+	else if (!S_ISREG(si->i_mode) || !S_ISREG(di->i_mode))
+		ret = -EINVAL;
+	else if (!(src->f_mode & FMODE_READ) || !(file->f_mode & FMODE_WRITE) || (file->f_flags & O_APPEND))
+		ret = -EBADF;
+	else if (!file->f_op->remap_file_range)
+		ret = -EOPNOTSUPP;
+	else if (si == di)	/* the whole file onto itself overlaps, unless it is empty */
+		ret = i_size_read(si) ? -EINVAL : 0;
+	else if (di->seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		ret = -EPERM;
+	else
+		ret = file->f_op->remap_file_range(src, file);
+	fput(src);
+	return (int)fdput_exit(t, file, ret);
+}
+
 int mml_fsync(struct mml_task *t, int fd)
 {
 	struct file *file;
@@ -579,6 +619,44 @@ int mml_fstat(struct mml_task *t, int fd, struct stat *st)
 		st->st_blocks = atomic_long_read((atomic_long_t *)&inode->i_blocks);
 	}
 	fput(file);
+	return (int)op_exit_task(t, 0);
+}
+
+/*
+ * Models statfs() + the C library's statvfs(): the mount's root ("/pmem/"
+ * or "/pmem") or a file in it.  ENOENT for no such file or mount.
+ */
+int mml_statvfs(struct mml_task *t, const char *path, struct statvfs *out)
+{
+	struct super_block *sb = NULL;
+	const char *name;
+	char root[64];
+	long ret = op_enter_task(t);
+	int err;
+
+	if (ret)
+		return (int)ret;
+	/* The mount point without its '/' names the root too. */
+	if (snprintf(root, sizeof(root), "%s/", path) < (int)sizeof(root) && !strchr(path + 1, '/'))
+		path = root;
+	err = path_lookup(t->machine, path, &sb, &name);
+	if (!err) {
+		struct dentry *d;
+
+		mutex_lock(&sb->s_dir_lock);
+		d = d_lookup(sb, name, &err);
+		mutex_unlock(&sb->s_dir_lock);
+		if (!d && !err)
+			err = -ENOENT;
+	} else if (err == -EISDIR) {
+		err = 0;
+	}
+	if (err)
+		return (int)op_exit_task(t, err);
+	memset(out, 0, sizeof(*out));
+	sb->s_op->statfs(sb, out);
+	out->f_fsid = sb->s_dev;
+	out->f_namemax = 255;
 	return (int)op_exit_task(t, 0);
 }
 
@@ -624,6 +702,8 @@ void drop_pagecache(struct mml_machine *m)
 		struct super_block *sb = m->mounts[i];
 		struct inode *inode, *prev = NULL;
 
+		if (!sb || sb->s_dax)
+			continue;	/* no pmem device; a DAX file has no page cache */
 		spin_lock(&sb->s_inode_list_lock);
 		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 			if (!atomic_add_unless(&inode->i_count, 1, 0))

@@ -45,4 +45,8 @@ long vfs_exit(struct mml_machine *m);
 struct super_block *diskfs_fill_super(struct mml_machine *m, const char *root, unsigned int dev, const char *dir);
 void diskfs_put_super(struct super_block *sb);
 
+/* The DAX file system on the machine's pmem device (fs/daxfs.c). */
+struct super_block *daxfs_fill_super(struct mml_machine *m, const char *root, unsigned int dev);
+void daxfs_put_super(struct super_block *sb);
+
 #endif /* MML_FS_VFS_H */

@@ -175,7 +175,10 @@ bool folio_mark_dirty(struct folio *folio)
 
 	if (folio_test_dirty(folio) || folio_test_set_dirty(folio))
 		return false;
-	mapping = folio_test_anon(folio) ? NULL : READ_ONCE(folio->mapping);
+	/* folio_mapping(): none for anon or a reflinked fs-DAX folio (PAGE_MAPPING_FLAGS). */
+	mapping = READ_ONCE(folio->mapping);
+	if ((unsigned long)mapping & PAGE_MAPPING_FLAGS)
+		mapping = NULL;
 	if (mapping && mapping_can_writeback(mapping))
 		mod_vm_stat(mapping->host->i_sb->machine, NR_FILE_DIRTY, folio_nr_pages(folio));
 	return true;

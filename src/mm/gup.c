@@ -128,6 +128,13 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 	if (f & (VM_IO | VM_PFNMAP))
 		return -EFAULT;
 	/*
+	 * fs-DAX: the file system frees a block once nothing references it,
+	 * waiting for short-term pins; a long-term one would block truncate
+	 * for good, so it is refused.
+	 */
+	if ((flags & FOLL_LONGTERM) && vma_is_fsdax(vma))
+		return -EOPNOTSUPP;
+	/*
 	 * writable_file_mapping_allowed(): a long-term writable pin of a file
 	 * whose pages are written back would see its writes escape the
 	 * file system's dirty tracking (a pin holds no page_mkwrite).
@@ -460,8 +467,9 @@ static bool gup_fast_pte_range(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp
 		 * long-term pin of a file page is allowed only for anon and
 		 * shmem; anything else goes to the slow path, which decides.
 		 */
-		if ((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
-		    !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping))) {
+		if (((gs->flags & FOLL_LONGTERM) && folio_is_fsdax(m, folio)) ||
+		    ((gs->flags & (FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_LONGTERM | FOLL_WRITE) &&
+		     !folio_test_anon(folio) && !shmem_mapping(READ_ONCE(folio->mapping)))) {
 			gup_put_folio(m, folio, gs->flags);
 			goto pte_unmap;
 		}
@@ -494,6 +502,9 @@ static bool gup_fast_pmd_leaf(struct gup_fast_state *gs, pmd_t pmd, pmd_t *pmdp,
 	struct folio *folio;
 
 	if (!pmd_access_permitted(pmd, gs->flags & FOLL_WRITE) || pmd_special(pmd))
+		return false;
+	/* A long-term pin of fs-DAX: the slow path refuses it (check_vma_flags). */
+	if ((gs->flags & FOLL_LONGTERM) && is_zone_device_page(m, pmd_page(m, pmd)))
 		return false;
 	page = pmd_page(m, pmd) + pte_index(addr);
 	do {
@@ -826,16 +837,27 @@ long nr_pinned_pages(struct mml_machine *m)
 	return n;
 }
 
-/* For the checker: pinned[pfn] = 1 for every frame a FOLL_PIN pin holds. */
-void note_pinned_frames(struct mml_machine *m, unsigned char *pinned)
+/*
+ * For the checker: pinned[pfn] = 1 for every frame a FOLL_PIN pin holds;
+ * refs[head pfn] += the references each pin or GUP reference holds on its
+ * folio (try_grab_folio's), the zero page's none.
+ */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned, int *refs)
 {
 	struct mml_pin *p;
 
 	spin_lock(&m->pins_lock);
 	list_for_each_entry(p, &m->pins, node)
-		if (p->flags & FOLL_PIN)
-			for (uint64_t i = 0; i < p->npages; i++)
+		for (uint64_t i = 0; i < p->npages; i++) {
+			struct folio *folio = page_folio(p->p[i].page);
+
+			if (p->flags & FOLL_PIN)
 				pinned[page_to_pfn(m, p->p[i].page)] = 1;
+			if (p->flags & FOLL_GET)
+				refs[folio_pfn(m, folio)]++;
+			else if (!is_zero_folio(m, folio))
+				refs[folio_pfn(m, folio)] += folio_test_large(folio) ? 1 : GUP_PIN_COUNTING_BIAS;
+		}
 	spin_unlock(&m->pins_lock);
 }
 

@@ -133,6 +133,9 @@ unsigned long thp_vma_allowable_orders(struct vm_area_struct *vma, vm_flags_t vm
 		return 0;
 	if (vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB | VM_IO))
 		return 0;
+	/* DAX maps the file's own PMD runs at fault time, whatever the knobs; nothing else collapses them. */
+	if (vma_is_dax(vma))
+		return in_pf ? orders : 0;
 	if (!vma_is_anonymous(vma))
 		return file_vma_allowable_orders(vma, vm_flags, tva_flags, orders);
 	if (tva_flags & TVA_ENFORCE_SYSFS) {
@@ -288,7 +291,7 @@ bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd)
 }
 
 /* set_huge_zero_folio(): map it read-only, special (no reference, no mapcount); pmd lock held. */
-static void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
+void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
 				uint64_t haddr, pmd_t *pmd, struct folio *zero)
 {
 	pmd_t entry = pmd_mkspecial(mk_huge_pmd(mm->machine, &zero->page, vma->vm_page_prot));
@@ -802,6 +805,10 @@ static void __split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, uint
 		 * or a leaf as they find them.
 		 */
 		old_pmd = pmdp_huge_clear_flush(vma, haddr, pmd);
+		if (is_huge_zero_pmd(m, old_pmd)) {	/* a DAX hole's: faults map the zero page again */
+			zap_deposited_table(mm, pmd);
+			return;
+		}
 		page = pmd_page(m, old_pmd);
 		folio = page_folio(page);
 		if (pmd_dirty(old_pmd))

@@ -57,6 +57,8 @@ enum compact_result try_to_compact_pages(struct mml_machine *m, unsigned int ord
 /* The smallest node: 1 MiB. */
 #define MIN_NODE_FRAMES	256
 void page_alloc_exit(struct mml_machine *m);
+/* Make the 1 << order pages from page one folio (tails pointing to it), as allocation does. */
+void prep_compound_page(struct page *page, unsigned int order);
 struct ptdesc *pagetable_alloc(struct mm_struct *mm);
 void pagetable_free(struct mm_struct *mm, struct ptdesc *pt);	/* immediate; caller ensures no walker */
 void pagetable_free_rcu(struct mm_struct *mm, struct ptdesc *pt);	/* after a grace period */
@@ -230,7 +232,7 @@ struct page *get_user_page_vma_remote(struct mm_struct *mm, uint64_t addr, unsig
 				      struct vm_area_struct **vmap, int *err);
 long unpin_all_pins(struct mml_machine *m);
 long nr_pinned_pages(struct mml_machine *m);	/* FOLL_PIN pages held (not the zero page) */
-void note_pinned_frames(struct mml_machine *m, unsigned char *pinned);	/* the checker's: pinned[pfn] = 1 */
+void note_pinned_frames(struct mml_machine *m, unsigned char *pinned, int *refs);	/* the checker's: pins, references */
 int populate_vma_page_range(struct vm_area_struct *vma, uint64_t start, uint64_t end);
 int __mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len, bool ignore_errors);
 static inline void mm_populate(struct mm_struct *mm, uint64_t start, uint64_t len) { __mm_populate(mm, start, len, true); }
@@ -470,6 +472,9 @@ bool transparent_hugepage_use_zero_page(struct mml_machine *m);
 void pgtable_trans_huge_deposit(struct mm_struct *mm, pmd_t *pmd, struct ptdesc *pgtable);
 struct ptdesc *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd);
 struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
+/* Map the huge zero folio read-only at haddr, depositing pgtable; pmd lock held. */
+void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
+			 uint64_t haddr, pmd_t *pmd, struct folio *zero);
 void mm_put_huge_zero_folio(struct mm_struct *mm);
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
 /* How hard a THP allocation for vma may try, by the defrag knob (vma_thp_gfp_mask). */

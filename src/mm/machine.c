@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/pmem.h"
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/ksm.h"
@@ -81,7 +82,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	if (!c.ncpus)
 		c.ncpus = DEFAULT_NCPUS;
 	if (c.ram_bytes < MML_RAM_MIN || c.ram_bytes > MML_RAM_MAX ||
-	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0)) {
+	    (c.tmpfs_huge && shmem_parse_huge(c.tmpfs_huge, false) < 0) ||
+	    c.pmem_bytes % HPAGE_PMD_SIZE || c.pmem_bytes > MML_PMEM_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -90,6 +92,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		return NULL;
 	m->cfg = c;
 	m->nr_frames = c.ram_bytes >> PAGE_SHIFT;
+	m->nr_pmem_frames = c.pmem_bytes >> PAGE_SHIFT;
 	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
 	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
 	m->poison = c.flags & (MML_POISON | MML_CHECK_EVERY_OP | MML_CHECK_FREES);
@@ -100,6 +103,11 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	trace_state_init(&m->trace);
 	m->sched.quiet = m->quiet;
 	err = page_alloc_init(m, c.nr_nodes ? c.nr_nodes : 1);
+	if (!err) {
+		err = pmem_init(m);
+		if (err)
+			page_alloc_exit(m);
+	}
 	if (err) {
 		free(m);
 		errno = -err;
@@ -144,6 +152,7 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		fail_state_destroy(&m->fail);
 		spin_lock_destroy(&m->split_queue.split_queue_lock);
 		trace_state_destroy(&m->trace);
+		pmem_exit(m);
 		page_alloc_exit(m);
 		free(m);
 		errno = ENOMEM;
@@ -293,6 +302,7 @@ int mml_machine_free(struct mml_machine *m)
 	mte_exit(m);
 	sched_state_destroy(&m->sched);
 	trace_state_destroy(&m->trace);
+	pmem_exit(m);
 	page_alloc_exit(m);
 	free(m);
 	return bad ? -EBUSY : 0;

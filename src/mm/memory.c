@@ -410,6 +410,11 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	/* A shared mapping writes the page itself: no copy. */
 	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) && folio)
 		return wp_page_shared(vmf, folio);
+	/* wp_pfn_shared(): no page behind the pte (a DAX hole's zero page): the file system decides. */
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) && vma->vm_ops && vma->vm_ops->pfn_mkwrite) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return vma->vm_ops->pfn_mkwrite(vmf);
+	}
 
 	if (folio && folio_test_anon(folio) &&
 	    (PageAnonExclusive(vmf->page) || bug_enabled(m, BUG_COW_REUSE_SHARED) ||
@@ -792,13 +797,23 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 	/* A registered VMA takes small pages (Linux asks the userfaultfd from the huge path too). */
 	if (pmd_none(vmf.orig_pmd) && !userfaultfd_armed(vma) &&
 	    thp_vma_allowable_order(vma, vma->vm_flags, TVA_IN_PF | TVA_ENFORCE_SYSFS, HPAGE_PMD_ORDER)) {
-		vm_fault_t ret = do_huge_pmd_anonymous_page(&vmf);
+		/* create_huge_pmd(): anon's own, or the file's huge_fault (DAX). */
+		vm_fault_t ret = vma_is_anonymous(vma) ? do_huge_pmd_anonymous_page(&vmf) :
+				 vma->vm_ops->huge_fault ? vma->vm_ops->huge_fault(&vmf, HPAGE_PMD_ORDER) :
+				 VM_FAULT_FALLBACK;
 
 		if (!(ret & VM_FAULT_FALLBACK))
 			return ret;
 	} else if (pmd_trans_huge(vmf.orig_pmd)) {
 		if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pmd_write(vmf.orig_pmd)) {
-			vm_fault_t ret = do_huge_pmd_wp_page(&vmf);
+			/* wp_huge_pmd(): a shared DAX leaf is made writable by the file system. */
+			vm_fault_t ret = (flags & FAULT_FLAG_WRITE) && (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) &&
+					 vma->vm_ops && vma->vm_ops->huge_fault ?
+					 vma->vm_ops->huge_fault(&vmf, HPAGE_PMD_ORDER) : VM_FAULT_FALLBACK;
+
+			if (!(ret & VM_FAULT_FALLBACK))
+				return ret;
+			ret = do_huge_pmd_wp_page(&vmf);
 
 			if (!(ret & VM_FAULT_FALLBACK))
 				return ret;

@@ -153,7 +153,7 @@ static vm_fault_t __do_fault(struct vm_fault *vmf)
 {
 	vm_fault_t ret = vmf->vma->vm_ops->fault(vmf);
 
-	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)))
+	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW)))
 		return ret;
 	VM_BUG_ON(!(ret & VM_FAULT_LOCKED));
 	return ret;
@@ -219,12 +219,16 @@ static vm_fault_t do_read_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-/* do_cow_fault(): a write to a file page of a private mapping maps a private anon copy. */
+/*
+ * do_cow_fault(): a write to a file page of a private mapping maps a
+ * private anon copy.  A DAX file copies into it itself (VM_FAULT_DONE_COW:
+ * it has no page of its own to hand back).
+ */
 static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mml_machine *m = vma->vm_mm->machine;
-	struct folio *cow, *folio;
+	struct folio *cow, *folio = NULL;
 	vm_fault_t ret;
 
 	if (anon_vma_prepare(vma))
@@ -232,18 +236,22 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	cow = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE, 0, vmf->address);
 	if (!cow)
 		return VM_FAULT_OOM;
+	vmf->cow_page = &cow->page;
 	ret = __do_fault(vmf);
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) {
 		folio_put(m, cow);
 		return ret;
 	}
-	folio = page_folio(vmf->page);
-	copy_user_highpage(m, &cow->page, vmf->page);
+	if (!(ret & VM_FAULT_DONE_COW)) {
+		folio = page_folio(vmf->page);
+		copy_user_highpage(m, &cow->page, vmf->page);
+	}
 	folio_mark_uptodate(cow);
-	vmf->cow_page = &cow->page;
 	ret |= finish_fault(vmf);
-	folio_unlock(folio);
-	folio_put(m, folio);
+	if (folio) {
+		folio_unlock(folio);
+		folio_put(m, folio);
+	}
 	if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)))
 		folio_put(m, cow);
 	return ret;

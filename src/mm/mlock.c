@@ -247,7 +247,7 @@ static int mlock_fixup(struct vm_area_struct **vmap, uint64_t start, uint64_t en
 	long nr_pages;
 	int err;
 
-	if (newflags == oldflags || (oldflags & VM_SPECIAL))
+	if (newflags == oldflags || (oldflags & VM_SPECIAL) || vma_is_dax(vma))
 		return 0;
 	vma = vma_modify_flags(vma, start, end, newflags, &err);
 	if (!vma)

@@ -71,7 +71,18 @@ static inline struct page *pfn_to_page(struct mml_machine *m, unsigned long pfn)
 {
 	return &m->mem_map[pfn];
 }
-static inline bool pfn_valid(struct mml_machine *m, unsigned long pfn) { return pfn < m->nr_frames; }
+/* pfn_valid(): a frame with a struct page, RAM's or a ZONE_DEVICE one (the pmem device's). */
+static inline bool pfn_valid(struct mml_machine *m, unsigned long pfn) { return pfn < m->nr_frames + m->nr_pmem_frames; }
+/*
+ * The pmem device's frames follow RAM's in mem_map and in the host mapping
+ * behind m->ram (drivers/pmem.c maps its file there), so page_address works
+ * for both.  is_zone_device_page(): one of them (Linux reads the zone from
+ * the page flags; mmlab's only ZONE_DEVICE pages are fs-DAX ones).
+ */
+static inline bool is_zone_device_page(const struct mml_machine *m, const struct page *p)
+{
+	return p >= m->mem_map + m->nr_frames && p < m->mem_map + m->nr_frames + m->nr_pmem_frames;
+}
 static inline void *pfn_to_virt(struct mml_machine *m, unsigned long pfn)
 {
 	return (char *)m->ram + (pfn << PAGE_SHIFT);
@@ -95,6 +106,11 @@ static inline void *folio_address(struct mml_machine *m, struct folio *f) { retu
 static inline unsigned int folio_order(const struct folio *f) { return f->order; }
 static inline long folio_nr_pages(const struct folio *f) { return 1L << f->order; }
 static inline bool folio_test_large(const struct folio *f) { return f->order > 0; }
+/* folio_is_fsdax(): the device's pages are all MEMORY_DEVICE_FS_DAX. */
+static inline bool folio_is_fsdax(const struct mml_machine *m, const struct folio *f)
+{
+	return is_zone_device_page(m, &f->page);
+}
 
 /* Flag accessors generated once, as Linux's page-flags.h does. */
 #define FOLIO_FLAG(name, bit)								\
@@ -160,6 +176,11 @@ static inline swp_entry_t page_swap_entry(struct page *page)
 static inline bool folio_test_anon(const struct folio *f)
 {
 	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_ANON) != 0;
+}
+/* A reflinked fs-DAX folio mapped by several files: no one address_space in mapping. */
+static inline bool folio_test_dax_shared(const struct folio *f)
+{
+	return ((unsigned long)READ_ONCE(f->mapping) & PAGE_MAPPING_DAX_SHARED) != 0;
 }
 /* A KSM folio: anon, but its mapping names a stable node, not an anon_vma. */
 static inline bool folio_test_ksm(const struct folio *f)
@@ -508,6 +529,7 @@ typedef unsigned int vm_fault_t;
 #define VM_FAULT_FALLBACK	0x0800u	/* no huge mapping here: go on with ptes */
 #define VM_FAULT_NOPAGE		0x0100u
 #define VM_FAULT_LOCKED		0x0200u	/* ->fault returns the page locked */
+#define VM_FAULT_DONE_COW	0x1000u	/* ->fault filled vmf->cow_page itself (DAX): no page to copy */
 #define VM_FAULT_ERROR		(VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)
 
 #define FAULT_FLAG_WRITE	0x01u
@@ -537,6 +559,10 @@ struct vm_operations_struct {
 	vm_fault_t (*map_pages)(struct vm_fault *vmf, unsigned long start_pgoff, unsigned long end_pgoff);
 	/* A write is about to make a shared page writable: dirty it (and lock it). */
 	vm_fault_t (*page_mkwrite)(struct vm_fault *vmf);
+	/* The same for a pte without a struct page behind it (DAX: the zero page of a hole). */
+	vm_fault_t (*pfn_mkwrite)(struct vm_fault *vmf);
+	/* A fault of order (PMD_ORDER) on a none pmd, or a write to a read-only pmd leaf (DAX). */
+	vm_fault_t (*huge_fault)(struct vm_fault *vmf, unsigned int order);
 };
 
 /* Map nr pages of folio from page at addr (ptep: their first pte, locked), as a fault does. */

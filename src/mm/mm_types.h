@@ -57,7 +57,10 @@ struct page {
 		struct {		/* a folio, or an order-0 page */
 			struct list_head lru;	/* (U) on an LRU list while PG_lru; (Z) a buddy list while PG_buddy */
 			void *mapping;		/* (L) anon_vma | PAGE_MAPPING_ANON, or an address_space */
-			unsigned long index;	/* (L) offset in mapping, in pages */
+			union {
+				unsigned long index;	/* (L) offset in mapping, in pages */
+				unsigned long share;	/* (L) fs-DAX, PAGE_MAPPING_DAX_SHARED: the files mapping it */
+			};
 			unsigned long private;	/* (L) swap entry while PG_swapcache (folio->swap) */
 		};
 		struct {		/* a tail page of a large folio */
@@ -113,7 +116,10 @@ struct folio {
 				};
 			};
 			void *mapping;			/* (L) */
-			unsigned long index;		/* (L) */
+			union {
+				unsigned long index;	/* (L) */
+				unsigned long share;	/* (L) fs-DAX shared: see PAGE_MAPPING_DAX_SHARED */
+			};
 			union {
 				unsigned long private;	/* (L) */
 				swp_entry_t swap;	/* (L) its slot, while PG_swapcache */
@@ -201,7 +207,13 @@ enum pageflags {
 #define PAGE_MAPPING_ANON	0x1UL
 /* Both low bits: a KSM folio, mapping = its ksm_stable_node (Linux's FOLIO_MAPPING_KSM). */
 #define PAGE_MAPPING_KSM	0x3UL
-#define PAGE_MAPPING_FLAGS	0x3UL
+/*
+ * fs-DAX: a reflinked block's folio mapped by more than one file has no
+ * one mapping; this bit (not PAGE_MAPPING_ANON's, as the seed's review
+ * settled) says so and index holds the share count (folio->share).
+ */
+#define PAGE_MAPPING_DAX_SHARED	0x4UL
+#define PAGE_MAPPING_FLAGS	(PAGE_MAPPING_KSM | PAGE_MAPPING_DAX_SHARED)
 
 /* GUP_PIN_COUNTING_BIAS: a pin of a small folio adds this to the refcount. */
 #define GUP_PIN_COUNTING_BIAS	1024
@@ -547,6 +559,7 @@ struct super_block;
 struct files_struct;
 struct khugepaged_scan;
 struct ksm_state;
+struct pmem_device;
 
 /* /sys/kernel/mm/ksm/'s knobs (Linux's ksm_* globals), every field (A). */
 struct ksm_knobs {
@@ -623,7 +636,8 @@ struct deferred_split {
 };
 
 /* The machine's mounts (src/fs): three visible, and shmem's internal one. */
-enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, NR_MOUNTS };
+/* MNT_PMEM is NULL on a machine without a pmem device. */
+enum mml_mount { MNT_DEV_SHM, MNT_TMP, MNT_DISK, MNT_SHM_INTERNAL, MNT_PMEM, NR_MOUNTS };
 
 /*
  * A device attached to the machine (a driver of src/drivers embeds it):
@@ -639,7 +653,9 @@ struct mml_device_head {
 struct mml_machine {
 	struct mml_config cfg;		/* (C) */
 	void *ram;			/* (C) nr_frames * PAGE_SIZE bytes of host memory */
-	struct page *mem_map;		/* (C) one struct page per frame */
+	struct page *mem_map;		/* (C) one struct page per frame: RAM's, then the pmem device's */
+	unsigned long nr_pmem_frames;	/* (C) the pmem device's frames: pfns nr_frames.. (ZONE_DEVICE) */
+	struct pmem_device *pmem;	/* (C) drivers/pmem.c, or NULL */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	struct sched_state sched;	/* deterministic runs: strategy and digest; written outside runs only */
 	struct trace_state trace;	/* trace events: which are on, where they go (mm/trace.h) */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "mm/internal.h"
+#include "mm/memremap.h"
 
 /* int_sqrt, for min_free_kbytes as Linux computes it. */
 static unsigned long int_sqrt(unsigned long x)
@@ -139,23 +140,24 @@ static void node_init(struct mml_machine *m, int nid)
  */
 int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 {
-	unsigned long pfn;
+	/* The pmem device's frames and struct pages come after RAM's (drivers/pmem.c fills them). */
+	unsigned long all = m->nr_frames + m->nr_pmem_frames, pfn;
 
 	if (nr_nodes > MAX_NUMNODES || m->nr_frames / nr_nodes < MIN_NODE_FRAMES)
 		return -EINVAL;
-	m->ram = mmap(NULL, m->nr_frames * PAGE_SIZE, PROT_READ | PROT_WRITE,
+	m->ram = mmap(NULL, all * PAGE_SIZE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->ram == MAP_FAILED) {
 		m->ram = NULL;
 		return -ENOMEM;
 	}
-	m->mem_map = calloc(m->nr_frames, sizeof(struct page));
+	m->mem_map = calloc(all, sizeof(struct page));
 	if (!m->mem_map) {
-		munmap(m->ram, m->nr_frames * PAGE_SIZE);
+		munmap(m->ram, all * PAGE_SIZE);
 		m->ram = NULL;
 		return -ENOMEM;
 	}
-	for (pfn = 0; pfn < m->nr_frames; pfn++)
+	for (pfn = 0; pfn < all; pfn++)
 		atomic_set(&m->mem_map[pfn]._mapcount, -1);
 	m->nr_nodes = (int)nr_nodes;
 	m->node_frames = m->nr_frames / nr_nodes;
@@ -171,7 +173,7 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 void page_alloc_exit(struct mml_machine *m)
 {
 	if (m->ram)
-		munmap(m->ram, m->nr_frames * PAGE_SIZE);
+		munmap(m->ram, (m->nr_frames + m->nr_pmem_frames) * PAGE_SIZE);
 	free(m->mem_map);
 	for (int nid = 0; nid < m->nr_nodes; nid++)
 		spin_lock_destroy(&NODE_DATA(m, nid)->node_zones[0].lock);
@@ -450,7 +452,7 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 }
 
 /* Models prep_compound_page(): tails point to the head. */
-static void prep_compound_page(struct page *page, unsigned int order)
+void prep_compound_page(struct page *page, unsigned int order)
 {
 	struct folio *folio = (struct folio *)page;
 
@@ -492,6 +494,10 @@ static unsigned int folio_free_prepare(struct mml_machine *m, struct folio *foli
 {
 	unsigned int order = folio->order;
 
+	if (folio_is_fsdax(m, folio)) {
+		free_zone_device_folio(m, folio);
+		return;
+	}
 	VM_BUG_ON_FOLIO(folio_mapped(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);

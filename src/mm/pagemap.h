@@ -84,6 +84,13 @@ static inline bool vma_is_shmem(const struct vm_area_struct *vma)
 	return vma->vm_file && shmem_mapping(vma->vm_file->f_mapping);
 }
 
+/* vma_is_dax(): a mapping of a DAX file; vma_is_fsdax(): of a file system's (all of mmlab's are). */
+static inline bool vma_is_dax(const struct vm_area_struct *vma)
+{
+	return vma->vm_file && IS_DAX(file_inode(vma->vm_file));
+}
+static inline bool vma_is_fsdax(const struct vm_area_struct *vma) { return vma_is_dax(vma); }
+
 struct super_block *shmem_fill_super(struct mml_machine *m, const char *root, unsigned int dev,
 				     unsigned long max_blocks);
 /* shmem_file_setup(): an unlinked shmem file of size bytes on the internal mount (MAP_SHARED|MAP_ANONYMOUS, memfd). */

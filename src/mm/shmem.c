@@ -12,6 +12,7 @@
  * cache and every swap entry there (i_blocks, s_used_blocks); filemap.c
  * uncharges a folio that leaves the cache for good.
  */
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
@@ -673,12 +674,36 @@ static void shmem_evict_inode(struct inode *inode)
 	spin_unlock(&m->shmem_swaplist_lock);
 }
 
+/*
+ * shmem_statfs(): a sized mount's limit and use (the internal mount has
+ * none: zeros); inodes as tmpfs's default nr_inodes, one per page of the
+ * limit.
+ */
+static void shmem_statfs(struct super_block *sb, struct statvfs *buf)
+{
+	unsigned long used = (unsigned long)atomic_long_read(&sb->s_used_blocks), inodes = 0;
+	struct inode *inode;
+
+	buf->f_bsize = buf->f_frsize = PAGE_SIZE;
+	if (!sb->s_max_blocks)
+		return;
+	buf->f_blocks = sb->s_max_blocks;
+	buf->f_bfree = buf->f_bavail = used < sb->s_max_blocks ? sb->s_max_blocks - used : 0;
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list)
+		inodes++;
+	spin_unlock(&sb->s_inode_list_lock);
+	buf->f_files = sb->s_max_blocks;
+	buf->f_ffree = buf->f_favail = inodes < sb->s_max_blocks ? sb->s_max_blocks - inodes : 0;
+}
+
 static const struct super_operations shmem_ops = {
 	.create = shmem_create,
 	.lookup = shmem_lookup,
 	.unlink = shmem_unlink,
 	.setattr_size = shmem_setattr_size,
 	.evict_inode = shmem_evict_inode,
+	.statfs = shmem_statfs,
 };
 
 static const struct file_operations shmem_file_operations = {

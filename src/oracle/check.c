@@ -23,6 +23,7 @@ struct check_state {
 	int *maps;		/* ptes found per pfn */
 	unsigned char *table;	/* 1 if the pfn was reached as a page table */
 	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
+	int *pin_refs;		/* per folio head: the references pins and GUP references hold */
 	long anon_mapped, tables, errors;
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	long committed;		/* the charges the VMAs and shmem inodes found stand for */
@@ -102,8 +103,9 @@ static void check_file_pte(struct check_state *st, struct mm_struct *mm, struct 
 		st->shmem_rss++;
 	else
 		st->file_rss++;
-	if (!mapping || folio->mapping != mapping ||
-	    folio->index + (pfn - folio_pfn(st->m, folio)) != linear_page_index(vma, addr)) {
+	/* A reflinked fs-DAX folio names no one file (PAGE_MAPPING_DAX_SHARED): check_dax counts its files. */
+	if (!mapping || (!folio_test_dax_shared(folio) && (folio->mapping != mapping ||
+	    folio->index + (pfn - folio_pfn(st->m, folio)) != linear_page_index(vma, addr)))) {
 		FAIL(st, INV_RMAP, "mm %d: pfn %lu at %#llx is not the file's page %#lx of this VMA "
 		     "(truncated, or mapped at the wrong index)", mm->tgid, pfn, (unsigned long long)addr,
 		     linear_page_index(vma, addr));
@@ -679,10 +681,21 @@ static void check_frames(struct check_state *st)
 	unsigned long free_pages = 0, unreached_tables = 0;
 	long anon_mapped = 0, anon_thps = 0, mlocked = 0, unevictable = 0, file_pmdmapped[2] = { 0, 0 };
 
-	for (unsigned long pfn = 0; pfn < m->nr_frames;) {
+	for (unsigned long pfn = 0; pfn < m->nr_frames + m->nr_pmem_frames;) {
 		struct page *p = pfn_to_page(m, pfn);
 		struct folio *folio;
 
+		/*
+		 * fs-DAX folios (ZONE_DEVICE): free at refcount 0, yet still the
+		 * file's until the file system lets the block go; never anon.
+		 */
+		if (is_zone_device_page(m, p) && !(p->compound_head & 1) &&
+		    (PageBuddy(p) || PageTable(p) || folio_test_anon((struct folio *)p) ||
+		     (p->mapping && !folio_test_dax_shared((struct folio *)p) &&
+		      !((struct address_space *)p->mapping)->host->i_sb->s_dax)))
+			FAIL(st, INV_OBJECTS, "pfn %lu: an fs-DAX page that is %s", pfn, PageBuddy(p) ? "in the buddy lists" :
+			     PageTable(p) ? "a page table" : folio_test_anon((struct folio *)p) ? "anonymous" :
+			     "owned by a file without DAX");
 		if (PageBuddy(p)) {
 			free_pages += 1UL << p->order;
 			pfn += 1UL << p->order;
@@ -693,6 +706,15 @@ static void check_frames(struct check_state *st)
 			continue;
 		}
 		folio = (struct folio *)p;
+		/*
+		 * An fs-DAX folio has no cache, LRU or in-flight I/O reference
+		 * outside a fault: its refcount is its mappings (a pte or a pmd
+		 * each) and what pins and GUP references hold, 0 when free.
+		 */
+		if (is_zone_device_page(m, p) && !PageReserved(p) &&
+		    folio_ref_count(folio) != folio_mapcount(folio) + st->pin_refs[pfn])
+			FAIL(st, INV_MAPCOUNT, "pfn %lu: fs-DAX folio with refcount %d, but %d mappings and %d pin "
+			     "references", pfn, folio_ref_count(folio), folio_mapcount(folio), st->pin_refs[pfn]);
 		if (folio_ref_count(folio) == 0) {
 			if (st->maps[pfn])
 				FAIL(st, INV_MAPCOUNT, "pfn %lu: free but mapped %d times", pfn, st->maps[pfn]);
@@ -829,6 +851,14 @@ static void check_swap(struct check_state *st)
  * swap entry names a slot (counted like a swap pte); the caches' sizes,
  * shmem's charges and the vmstat counters add up.
  */
+static void objects_report(void *ctx, const char *msg, unsigned long pfn)
+{
+	struct check_state *st = ctx;
+
+	if (st->out)
+		fprintf(st->out, "mmlab: check: invariant %d: %s (pfn %lu)\n", INV_OBJECTS, msg, pfn);
+}
+
 static void check_files(struct check_state *st)
 {
 	struct mml_machine *m = st->m;
@@ -838,7 +868,9 @@ static void check_files(struct check_state *st)
 		struct super_block *sb = m->mounts[i];
 		struct inode *inode;
 
-		if (!sb)
+		if (sb && sb->s_op->check)	/* the file system's own (DAX: entries, not folios) */
+			st->errors += sb->s_op->check(sb, objects_report, st);
+		if (!sb || sb->s_dax)
 			continue;
 		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
 			struct address_space *mapping = inode->i_mapping;
@@ -1006,13 +1038,16 @@ int mml_check_locked(struct mml_machine *m)
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr };
 	struct mm_struct *mm;
 
-	st.maps = calloc(m->nr_frames, sizeof(*st.maps));
-	st.table = calloc(m->nr_frames, 1);
-	st.pinned = calloc(m->nr_frames, 1);
+	/* The pmem device's frames too: ptes and pins reach them (fs-DAX). */
+	st.maps = calloc(m->nr_frames + m->nr_pmem_frames, sizeof(*st.maps));
+	st.table = calloc(m->nr_frames + m->nr_pmem_frames, 1);
+	st.pinned = calloc(m->nr_frames + m->nr_pmem_frames, 1);
+	st.pin_refs = calloc(m->nr_frames + m->nr_pmem_frames, sizeof(*st.pin_refs));
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		if (m->swap_info[t])
 			st.swaps[t] = calloc(m->swap_info[t]->max, sizeof(int));
-	if (!st.maps || !st.table || !st.pinned) {
+	if (!st.maps || !st.table || !st.pinned || !st.pin_refs) {
+		free(st.pin_refs);
 		free(st.maps);
 		free(st.table);
 		free(st.pinned);
@@ -1020,7 +1055,7 @@ int mml_check_locked(struct mml_machine *m)
 			free(st.swaps[t]);
 		return -ENOMEM;
 	}
-	note_pinned_frames(m, st.pinned);
+	note_pinned_frames(m, st.pinned, st.pin_refs);
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node) {
 		if (!mm_is_valid(mm, st.out))
@@ -1043,6 +1078,7 @@ int mml_check_locked(struct mml_machine *m)
 	free(st.maps);
 	free(st.table);
 	free(st.pinned);
+	free(st.pin_refs);
 	for (int t = 0; t < MAX_SWAPFILES; t++)
 		free(st.swaps[t]);
 	if (st.errors)

@@ -65,6 +65,8 @@ static void folio_kind(struct view *v, struct folio *folio)
 		fprintf(v->f, "KSM");
 	} else if (folio_test_anon(folio)) {
 		fprintf(v->f, "anon");
+	} else if (folio_test_dax_shared(folio)) {
+		fprintf(v->f, "fs-DAX shared by %lu files", folio->share);
 	} else if ((mapping = READ_ONCE(folio->mapping))) {
 		fprintf(v->f, "file ino %lu index %lu", mapping->host->i_ino, folio->index);
 	} else {

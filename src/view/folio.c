@@ -223,6 +223,8 @@ void view_folio_node(struct view *v, struct view_at *at, bool full)
 		fprintf(f, "KSM");
 	else if (folio_test_anon(folio))
 		fprintf(f, "anon, index %#lx", folio->index);
+	else if (folio_test_dax_shared(folio))
+		fprintf(f, "fs-DAX shared by %lu files", folio->share);
 	else if (folio->mapping)
 		fprintf(f, "file ino %lu, index %lu", ((struct address_space *)folio->mapping)->host->i_ino,
 			folio->index);
