@@ -494,10 +494,6 @@ static unsigned int folio_free_prepare(struct mml_machine *m, struct folio *foli
 {
 	unsigned int order = folio->order;
 
-	if (folio_is_fsdax(m, folio)) {
-		free_zone_device_folio(m, folio);
-		return;
-	}
 	VM_BUG_ON_FOLIO(folio_mapped(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);
@@ -519,6 +515,10 @@ static unsigned int folio_free_prepare(struct mml_machine *m, struct folio *foli
 /* Models __folio_put(): the last reference is gone. */
 void __folio_put(struct mml_machine *m, struct folio *folio)
 {
+	if (folio_is_fsdax(m, folio)) {
+		free_zone_device_folio(m, folio);	/* the block stays the file system's */
+		return;
+	}
 	folio_unqueue_deferred_split(m, folio);
 	lru_del_freed_folio(m, folio);
 	free_unref_folios(m, &folio, 1);

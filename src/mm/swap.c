@@ -8,6 +8,7 @@
  * off the list is always owned by whoever isolated it.
  */
 #include "mm/internal.h"
+#include "mm/memremap.h"
 
 static enum lru_list folio_lru_list(const struct folio *folio)
 {
@@ -159,6 +160,10 @@ void folios_put_refs(struct mml_machine *m, struct folio **folios, const int *re
 
 		if (atomic_sub_return(refs ? refs[i] : 1, &folio->_refcount))
 			continue;
+		if (folio_is_fsdax(m, folio)) {
+			free_zone_device_folio(m, folio);	/* never on the LRU nor the buddy lists */
+			continue;
+		}
 		if (folio_test_large(folio)) {
 			if (locked)
 				spin_unlock(&m->lruvec.lru_lock);
