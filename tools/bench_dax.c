@@ -109,7 +109,7 @@ static int sim_bfree(struct mml_task *t, unsigned long *out)
 	struct statvfs sv;
 	int r = mml_statvfs(t, "/pmem/", &sv);
 
-	*out = sv.f_bfree;
+	*out = r ? 0 : sv.f_bfree;
 	return r;
 }
 
