@@ -200,6 +200,22 @@ fi
 run "bench file --no-native" 0 bench file --size 8K --reps 1 --no-native --file "$tmp" &&
 	has "bench file --no-native" "^mmlab +msync\(MS_SYNC\) writeback +2 "
 
+# dax: mmlab's /pmem/ beside the host's /dev/shm faults; FICLONE runs where $tmp's file system has reflink
+run "bench dax prints its table" 0 bench dax --size 4M --reps 1 --file "$tmp" &&
+	has "bench dax prints its table" \
+		"^mmlab +PMD write faults: holes, zeroed +1024 " \
+		"^mmlab +PMD read faults +1024 " \
+		"^mmlab +PTE read faults +1024 +- +$row +[0-9.]+x native PTE read faults" \
+		"^mmlab +FICLONE of the file \(reflink\) +1024 " \
+		"^native +PTE write faults: /dev/shm, no pmem +1024 " \
+		"^checks: every page read back"
+if [ -n "$(ls "$tmp" /dev/shm | grep mmlab-bench-dax)" ]; then
+	fail "bench dax removes what it made"
+else
+	pass "bench dax removes what it made"
+fi
+refused "bench dax refuses a size off 2M" bench dax --size 3M
+
 # thp: two THPs a region; the host's THP files are read, never written
 # (the tunables only: khugepaged's full_scans and pages_collapsed move on their own)
 thp_settings() {

@@ -50,6 +50,9 @@ static const struct cli_command benches[] = {
 	{ "file", bench_file,
 	  "faults on a cached file mapped shared, first writes and msync\n"
 	  "           writeback: mmlab's /disk/ beside the host kernel and pwrite" },
+	{ "dax", bench_dax,
+	  "fs-DAX on /pmem/: PMD and PTE faults and reflink of a file, beside\n"
+	  "           the host's faults on /dev/shm and FICLONE where it has reflink" },
 	{ "thp", bench_thp,
 	  "THP write faults, fork and COW of PMD-mapped memory, MADV_COLLAPSE:\n"
 	  "           mmlab beside the host kernel, memset and memcpy" },

@@ -175,6 +175,7 @@ int bench_swap(int argc, char **argv);
 int bench_fault(int argc, char **argv);
 int bench_notifier(int argc, char **argv);
 int bench_file(int argc, char **argv);
+int bench_dax(int argc, char **argv);
 int bench_thp(int argc, char **argv);
 int bench_migrate(int argc, char **argv);
 int bench_lock(int argc, char **argv);

@@ -167,6 +167,16 @@ int mml_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t *flags)
 		return -EFAULT;
 	if (!pfn_valid(m, pfn))
 		return -EINVAL;
+	/*
+	 * kpageflags_read() asks pfn_to_online_page(), which is NULL for
+	 * ZONE_DEVICE memory (its memmap may not be initialised), and
+	 * stable_page_flags(NULL) is KPF_NOPAGE: a pmem frame that pagemap
+	 * shows is no page to /proc/kpageflags.
+	 */
+	if (is_zone_device_page(m, pfn_to_page(m, (unsigned long)pfn))) {
+		*flags = KPF(NOPAGE);
+		return 0;
+	}
 	op_enter(m, NULL);
 	frame_snapshot(m, (unsigned long)pfn, &ps);
 	*flags = stable_page_flags(m, &ps);

@@ -209,7 +209,9 @@ static int smaps_pte_entry(pte_t *pte, uint64_t addr, uint64_t next, struct mm_w
 /*
  * smaps_pmd_entry(): a leaf counts each of its pages, with the page's own
  * map count (its ptes elsewhere and the folio's pmds), and in
- * AnonHugePages; the huge zero folio is not resident memory.
+ * AnonHugePages, ShmemPmdMapped or FilePmdMapped, except a ZONE_DEVICE
+ * folio (fs-DAX), which Linux counts in none; the huge zero folio is not
+ * resident memory.
  */
 static int smaps_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_walk *walk)
 {
@@ -231,7 +233,7 @@ static int smaps_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t next, struct mm_w
 			mss->anonymous_thp += HPAGE_PMD_SIZE;
 		else if (folio_test_swapbacked(folio))
 			mss->shmem_thp += HPAGE_PMD_SIZE;
-		else
+		else if (!is_zone_device_page(m, &folio->page))	/* an fs-DAX pmd: in Rss, in no *PmdMapped */
 			mss->file_thp += HPAGE_PMD_SIZE;
 	}
 	spin_unlock(ptl);

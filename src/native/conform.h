@@ -36,6 +36,7 @@ struct cf_fcall {
 	int kind;
 	const char *path;	/* open, unlink: the scenario's path; memfd: the name */
 	long fd;
+	long src_fd;		/* ficlone: the source */
 	long flags;		/* O_*, MFD_*, FALLOC_FL_*, MS_*, F_SEAL_*; drop-caches: N */
 	long mode;		/* open */
 	int64_t off;		/* pread, pwrite, fallocate */
@@ -148,7 +149,8 @@ struct cf_backend {
 	 * A file call by task (none for drop-caches): what the syscall
 	 * returns (a descriptor, a byte count, the seals), or -errno.  out
 	 * receives pread's bytes (len), mincore's vector (a byte a page),
-	 * fstat's struct cf_stat.
+	 * fstat's struct cf_stat, statvfs's struct statvfs (the driver is
+	 * on the same host: one ABI).
 	 */
 	int64_t (*fcall)(struct cf_backend *b, int task, const struct cf_fcall *c, void *out);
 	/*

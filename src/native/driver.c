@@ -35,11 +35,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
 
 #include "mmlab.h"
@@ -466,6 +469,7 @@ static int64_t do_fcall(const struct cf_req *q, const unsigned char *pat, char *
 {
 	static unsigned char vec[MAX_MINCORE];
 	static struct cf_stat cs;
+	static struct statvfs sv;
 	int fd = (int)q->fd;
 	struct stat st;
 	int64_t r;
@@ -478,6 +482,12 @@ static int64_t do_fcall(const struct cf_req *q, const unsigned char *pat, char *
 		return fd_made(memfd_create(payload_str(q, pat), (unsigned)q->arg2));
 	case SCN_OP_UNLINK:
 		return unlink(payload_str(q, pat)) < 0 ? -errno : 0;
+	case SCN_OP_EXPECT_STATVFS:
+		if (statvfs(payload_str(q, pat), &sv) < 0)
+			return -errno;
+		*data = &sv;
+		*n = sizeof(sv);
+		return 0;
 	case SCN_OP_MSYNC:
 		if (runtime_clash(q->addr, q->len, why))
 			return -CF_SKIP;
@@ -521,6 +531,11 @@ static int64_t do_fcall(const struct cf_req *q, const unsigned char *pat, char *
 	case SCN_OP_EXPECT_SEALS:
 		r = fcntl(fd, F_GET_SEALS);
 		return r < 0 ? -errno : r;
+	case SCN_OP_FICLONE:
+		r = fd_usable(q->arg2, why);
+		if (r)
+			return r;
+		return ioctl(fd, FICLONE, (int)q->arg2) < 0 ? -errno : 0;
 	case SCN_OP_PREAD:
 		r = pread(fd, d.bounce, q->len, q->off);
 		if (r < 0)

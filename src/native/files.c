@@ -151,6 +151,9 @@ int cf_host_path(struct cf_backend *b, const char *path, char *out, size_t n)
 	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
 		if (!strncmp(path, mounts[i].prefix, strlen(mounts[i].prefix)))
 			break;
+	if (!strncmp(path, "/pmem/", 6))
+		return skip(b, "%.50s: the host has no persistent-memory device (/pmem/ is mmlab's "
+			    "fs-DAX)", path);
 	if (i == sizeof(mounts) / sizeof(mounts[0]))
 		return skip(b, "%.50s: only /tmp/NAME, /dev/shm/NAME and /disk/NAME have a "
 			    "private counterpart on the host", path);

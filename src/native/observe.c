@@ -149,7 +149,8 @@ static bool deps_missing(struct cf_walk *w)
 
 	return missing(w, op->task) || missing(w, op->task2) ||
 	       missing(w, op->addr.sym) || missing(w, op->addr2.sym) ||
-	       missing(w, op->pin) || missing(w, op->swap) || missing(w, op->fdsym);
+	       missing(w, op->pin) || missing(w, op->swap) || missing(w, op->fdsym) ||
+	       missing(w, op->src_fdsym);
 }
 
 /* ---- bytes ---- */

@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -799,12 +800,15 @@ static int64_t host_fcall(struct cf_backend *b, int task, const struct cf_fcall 
 		return r;
 	case SCN_OP_OPEN:
 	case SCN_OP_UNLINK:
+	case SCN_OP_EXPECT_STATVFS:
 		r = cf_host_path(b, c->path, path, sizeof(path));
 		if (r < 0)
 			return r;
 		q.off = c->mode;
 		pay = path;
 		q.patn = (uint32_t)strlen(path);
+		if (c->kind == SCN_OP_EXPECT_STATVFS)
+			max = sizeof(struct statvfs);
 		break;
 	case SCN_OP_MEMFD:
 		pay = c->path;
@@ -826,6 +830,9 @@ static int64_t host_fcall(struct cf_backend *b, int task, const struct cf_fcall 
 		break;
 	case SCN_OP_EXPECT_FSTAT:
 		max = sizeof(struct cf_stat);
+		break;
+	case SCN_OP_FICLONE:
+		q.arg2 = c->src_fd;
 		break;
 	}
 	return call(b, task, &q, pay, -1, out, max, NULL);

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -640,6 +641,10 @@ static int64_t sim_fcall(struct cf_backend *b, int task, const struct cf_fcall *
 			*(struct cf_stat *)out = (struct cf_stat){ st.st_size, st.st_blocks,
 								   (int64_t)st.st_nlink };
 		return r;
+	case SCN_OP_FICLONE:
+		return mml_ficlone(t, fd, (int)c->src_fd);
+	case SCN_OP_EXPECT_STATVFS:
+		return mml_statvfs(t, c->path, out);
 	}
 	snprintf(b->why, sizeof(b->why), "mmlab: no file call for statement kind %d", c->kind);
 	return -CF_SKIP;

@@ -1,7 +1,7 @@
 /*
  * cmd_file.c - files and shared memory: open, memfd, dup, close, unlink,
- * ftruncate, fallocate, fsync, msync, seal, drop-caches, pread, pwrite;
- * expect mincore, expect fstat, expect seals.
+ * ftruncate, fallocate, fsync, msync, seal, drop-caches, pread, pwrite,
+ * ficlone; expect mincore, expect fstat, expect seals, expect statvfs.
  *
  * A descriptor is a name of its own kind (SCN_SYM_FD), defined by open,
  * memfd or dup, and it stands for the number the call returned in its
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "native/observe.h"
 #include "scenario/command.h"
@@ -130,6 +131,7 @@ static struct cf_fcall fcall_of(struct cf_walk *w)
 	struct cf_fcall c = {
 		.kind = op->kind, .path = op->name, .fd = cf_fd_of(w, op), .flags = op->flags,
 		.mode = op->arg, .off = op->off, .len = op->len, .pat = &op->pat,
+		.src_fd = op->src_fdsym >= 0 ? (long)w->vals[op->src_fdsym].v : op->src_fd,
 	};
 
 	if (op->kind == SCN_OP_FALLOCATE || op->kind == SCN_OP_MSYNC || op->kind == SCN_OP_SEAL ||
@@ -724,6 +726,141 @@ static void pr_expect_fstat(const struct scn_printer *pr, const struct scn_op *o
 	fprintf(pr->f, " %s %s %lld", op->name, scn_cmp_name(op->cmp), (long long)op->value);
 }
 
+/* ---- ficlone ---- */
+
+/* ficlone A DST SRC [=> ...]: ioctl(DST, FICLONE, SRC) */
+static int st_ficlone(struct scn_parser *p, struct scn_op *op)
+{
+	long dst;
+	int dstsym;
+
+	if (scn_parse_task(p, &op->task) < 0 || scn_parse_fd(p, op) < 0)
+		return -1;
+	dst = op->fd, dstsym = op->fdsym;
+	if (scn_parse_fd(p, op) < 0)
+		return -1;
+	op->src_fd = op->fd, op->src_fdsym = op->fdsym;
+	op->fd = dst, op->fdsym = dstsym;
+	return scn_parse_result(p, op, true);
+}
+
+static int run_ficlone(struct scn_runner *r, const struct scn_op *op)
+{
+	int src = op->src_fdsym >= 0 ? (int)r->vals[op->src_fdsym].v : (int)op->src_fd;
+
+	return scn_check_result(r, mml_ficlone(scn_task_of(r, op->task), scn_fd_of(r, op), src));
+}
+
+static void pr_ficlone(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "ficlone");
+	scn_print_sym(pr, op->task);
+	scn_print_fd(pr, op);
+	if (op->src_fdsym >= 0)
+		scn_print_sym(pr, op->src_fdsym);
+	else
+		fprintf(pr->f, " %ld", op->src_fd);
+}
+
+/* ---- expect statvfs ---- */
+
+static const char *const statvfs_fields[] = {
+	"bsize", "frsize", "blocks", "bfree", "bavail", "files", "ffree", "namemax", NULL
+};
+#define STATVFS_FIELDS "bsize, frsize, blocks, bfree, bavail, files, ffree, namemax"
+
+/*
+ * expect statvfs A PATH FIELD CMP VALUE | expect statvfs A PATH => ERRNO
+ * (the field's index in arg, -1 for the result form)
+ */
+static int ex_statvfs(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+	int i;
+
+	if (scn_parse_task(p, &op->task) < 0 ||
+	    parse_string_arg(p, op, "path, a string (\"/pmem/a\", \"/pmem/\")") < 0)
+		return -1;
+	if (scn_tok_is(scn_peek(p), "=>")) {
+		op->arg = -1;
+		return scn_parse_result(p, op, true);
+	}
+	t = scn_need_word(p, "field (" STATVFS_FIELDS ")");
+	if (!t)
+		return -1;
+	for (i = 0; statvfs_fields[i] && !scn_tok_is(t, statvfs_fields[i]); i++)
+		;
+	if (!statvfs_fields[i])
+		return scn_perr(p, t->col, "unknown statvfs field " TOKF " (" STATVFS_FIELDS ")", TOKA(t));
+	op->arg = i;
+	if (scn_parse_cmp(p, &op->cmp) < 0 || scn_parse_off(p, &op->value) < 0)
+		return -1;
+	return scn_end_of_line(p);
+}
+
+static int64_t statvfs_field(long i, const struct statvfs *sv)
+{
+	const unsigned long long v[] = {
+		sv->f_bsize, sv->f_frsize, sv->f_blocks, sv->f_bfree, sv->f_bavail,
+		sv->f_files, sv->f_ffree, sv->f_namemax,
+	};
+
+	return (int64_t)v[i];
+}
+
+static int run_expect_statvfs(struct scn_runner *r, const struct scn_op *op)
+{
+	struct statvfs sv;
+	int ret = mml_statvfs(scn_task_of(r, op->task), op->name, &sv);
+	int64_t v;
+
+	if (op->arg < 0)
+		return scn_check_result(r, ret);
+	if (ret < 0)
+		return scn_fail(r, "expected statvfs \"%s\" %s %s %lld, got %s", op->name,
+				statvfs_fields[op->arg], scn_cmp_name(op->cmp), (long long)op->value,
+				scn_errno_name(-ret));
+	v = statvfs_field(op->arg, &sv);
+	if (scn_cmp_holds(v, op->cmp, op->value))
+		return SCN_PASS;
+	return scn_fail(r, "expected statvfs \"%s\" %s %s %lld, got %lld", op->name,
+			statvfs_fields[op->arg], scn_cmp_name(op->cmp), (long long)op->value,
+			(long long)v);
+}
+
+/*
+ * Block and inode counts are each file system's own: two kernels agree
+ * when the comparison holds on both, the values shown beside it.
+ */
+static void obs_expect_statvfs(struct cf_walk *w)
+{
+	const struct scn_op *op = w->op;
+	struct cf_fcall c = fcall_of(w);
+	struct statvfs sv;
+	int64_t r = w->b->fcall(w->b, cf_task_of(w, op->task), &c, &sv), v;
+	bool holds;
+
+	if (cf_refused(w, r, false))
+		return;
+	if (op->arg < 0 || r < 0)
+		return cf_note(w, CF_SEEN, op->arg < 0 && scn_result_ok(&op->expect, r < 0 ? (int)-r : 0),
+			       NULL, "statvfs: %s", cf_errname(r));
+	v = statvfs_field(op->arg, &sv);
+	holds = scn_cmp_holds(v, op->cmp, op->value);
+	cf_note(w, CF_SEEN, holds, holds ? "holds" : "fails", "%s = %lld", statvfs_fields[op->arg],
+		(long long)v);
+}
+
+static void pr_expect_statvfs(const struct scn_printer *pr, const struct scn_op *op)
+{
+	fprintf(pr->f, "expect statvfs");
+	scn_print_sym(pr, op->task);
+	scn_print_string(pr, op->name, strlen(op->name));
+	if (op->arg >= 0)
+		fprintf(pr->f, " %s %s %lld", statvfs_fields[op->arg], scn_cmp_name(op->cmp),
+			(long long)op->value);
+}
+
 /* ---- expect seals ---- */
 
 /* expect seals A FD ==|!= SEALS | expect seals A FD => ERRNO (F_GET_SEALS) */
@@ -820,11 +957,15 @@ const struct scn_cmd scn_file_cmds[] = {
 	  st_prw, run_prw, obs_prw, pr_prw },
 	{ "pwrite", "TASK FD OFF LEN PATTERN", SCN_OP_PWRITE, 0,
 	  st_prw, run_prw, obs_prw, pr_prw },
+	{ "ficlone", "TASK FD FD", SCN_OP_FICLONE, 0,
+	  st_ficlone, run_ficlone, obs_fd_call, pr_ficlone },
 	{ "expect mincore", "TASK ADDR LEN ( BITS | result )", SCN_OP_EXPECT_MINCORE, 0,
 	  ex_mincore, run_expect_mincore, obs_expect_mincore, pr_expect_mincore },
 	{ "expect fstat", "TASK FD FIELD CMP VALUE", SCN_OP_EXPECT_FSTAT, 0,
 	  ex_fstat, run_expect_fstat, obs_expect_fstat, pr_expect_fstat },
 	{ "expect seals", "TASK FD ( ( \"==\" | \"!=\" ) SEALS | result )", SCN_OP_EXPECT_SEALS, 0,
 	  ex_seals, run_expect_seals, obs_expect_seals, pr_expect_seals },
+	{ "expect statvfs", "TASK PATH ( FIELD CMP VALUE | result )", SCN_OP_EXPECT_STATVFS, 0,
+	  ex_statvfs, run_expect_statvfs, obs_expect_statvfs, pr_expect_statvfs },
 	{ NULL }
 };

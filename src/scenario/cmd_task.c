@@ -42,6 +42,16 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 			if (v < MML_RAM_MIN || v > MML_RAM_MAX)
 				return scn_perr(p, u.col, "ram must be 256K..64G");
 			op->ram = v;
+		} else if (t->type == SCN_TOK_WORD && t->n > 5 && !memcmp(t->s, "pmem=", 5)) {
+			struct scn_tok u = *t;
+
+			/* mml_machine_new's EINVAL, said where the size is */
+			u.s += 5, u.n -= 5, u.col += 5;
+			if (scn_parse_u64(p, &u, true, &v) < 0)
+				return -1;
+			if (!v || v % (2ULL << 20) || v > MML_PMEM_MAX)
+				return scn_perr(p, u.col, "pmem must be a multiple of 2M, 2M..4G");
+			op->pmem = v;
 		} else if (t->type == SCN_TOK_WORD && t->n > 5 && !memcmp(t->s, "cpus=", 5)) {
 			struct scn_tok u = *t;
 
@@ -78,7 +88,7 @@ static int st_machine(struct scn_parser *p, struct scn_op *op)
 				return -1;
 		} else {
 			return scn_perr(p, t->col, "unknown machine option; expected ram=SIZE, "
-					"cpus=N, nodes=N, seed=N, tmpfs-huge=WORD, check, no-check, quiet, "
+					"pmem=SIZE, cpus=N, nodes=N, seed=N, tmpfs-huge=WORD, check, no-check, quiet, "
 					"kswapd or khugepaged");
 		}
 	}
@@ -97,6 +107,8 @@ static void pr_machine(const struct scn_printer *pr, const struct scn_op *op)
 	fprintf(pr->f, "machine");
 	if (op->ram)
 		fprintf(pr->f, " ram=%llu", (unsigned long long)op->ram);
+	if (op->pmem)
+		fprintf(pr->f, " pmem=%llu", (unsigned long long)op->pmem);
 	if (op->ncpus)
 		fprintf(pr->f, " cpus=%u", op->ncpus);
 	if (op->nr_nodes > 1)

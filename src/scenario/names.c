@@ -689,6 +689,7 @@ void scn_machine_config(const struct scn_op *op, struct mml_config *cfg)
 	cfg->ram_bytes = op->ram;
 	cfg->ncpus = op->ncpus;
 	cfg->nr_nodes = op->nr_nodes;
+	cfg->pmem_bytes = op->pmem;
 	cfg->seed = op->seed;
 	if (op->check == 0)
 		cfg->flags &= ~MML_CHECK_EVERY_OP;

@@ -735,9 +735,9 @@ void scn_op_init(struct scn_op *op, enum scn_op_kind kind)
 	op->kind = kind;
 	op->def = op->task = op->task2 = op->statref = op->pin = op->swap = op->dev = op->uffd = -1;
 	op->thread = -1;
-	op->fdsym = -1;
+	op->fdsym = op->src_fdsym = -1;
 	op->prio = -1;
-	op->fd = -1;
+	op->fd = op->src_fd = -1;
 	op->addr.sym = op->addr2.sym = -1;
 	op->check = -1;
 }

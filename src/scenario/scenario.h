@@ -198,6 +198,9 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_MINCORE,	/* expect mincore A ADDR LEN BITS: the bits in name */
 	SCN_OP_EXPECT_FSTAT,	/* expect fstat A FD FIELD CMP N: the field in name */
 	SCN_OP_EXPECT_SEALS,	/* expect seals A FD == SEALS: value */
+	SCN_OP_FICLONE,		/* ficlone A DST SRC: dst in fd/fdsym, src in src_fd/src_fdsym */
+	SCN_OP_EXPECT_STATVFS,	/* expect statvfs A PATH FIELD CMP N: path in name, the field's
+				   index in arg; -1: the result form, expect statvfs A PATH => ... */
 	SCN_OP_SYS,		/* sys SYSPATH TEXT: the path in name, the text in sys_value */
 	SCN_OP_EXPECT_SYS,	/* expect sys SYSPATH ( TEXT | result ) */
 	SCN_OP_EXPECT_KPAGEFLAGS, /* expect kpageflags A ADDR FLAG...: KPF bits in pm_set, pm_clear */
@@ -340,6 +343,8 @@ struct scn_op {
 	long flags;		/* mmap flags; MML_FOLL_* of pin and get */
 	long fd;		/* a descriptor number, when fdsym < 0 */
 	int fdsym;		/* a descriptor's name (SCN_SYM_FD), or -1: fd itself */
+	long src_fd;		/* ficlone's source, as fd */
+	int src_fdsym;		/* ... and fdsym */
 	int64_t off;
 	struct scn_pattern pat;
 	struct scn_pattern alt[SCN_MAX_ALTS];	/* read/dma-read: more allowed patterns */
@@ -360,6 +365,7 @@ struct scn_op {
 	uint64_t ram;
 	unsigned ncpus;
 	unsigned nr_nodes;	/* machine nodes=N */
+	uint64_t pmem;		/* machine pmem=SIZE: mml_config.pmem_bytes */
 	uint64_t seed;
 	int check;		/* -1 unchanged, 0 no-check, 1 check */
 	bool quiet;
