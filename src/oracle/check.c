@@ -16,6 +16,7 @@
 #include "mm/internal.h"
 #include "mm/ksm.h"
 #include "mm/userfaultfd_k.h"
+#include "oracle/check.h"
 
 struct check_state {
 	struct mml_machine *m;
@@ -27,7 +28,36 @@ struct check_state {
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	long committed;		/* the charges the VMAs and shmem inodes found stand for */
 	FILE *out;
+	/*
+	 * The incremental check (mml_check_range) walks [lo, hi) of one mm
+	 * and has no tallies (maps, table, swaps, pinned are NULL): what
+	 * only a count over the whole machine can show waits for the full
+	 * check; each entry is checked against its page or slot alone.
+	 */
+	bool ranged;
+	uint64_t lo, hi;
+	struct vm_area_struct *vma;	/* the last check_vma() found: walks go in address order */
 };
+
+/*
+ * The VMAs of mm in order, from the sorted array itself: vma_next() would
+ * search the array again at every step, and the check walks them all often.
+ */
+#define check_for_each_vma(mm, i, vma) \
+	for ((i) = 0; (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]); (i)++)
+
+/* vma_lookup(mm, addr), the VMA of the entry before first. */
+static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
+{
+	struct vm_area_struct *vma = st->vma;
+
+	if (vma && vma->vm_mm == mm && vma->vm_start <= addr && addr < vma->vm_end)
+		return vma;
+	vma = vma_lookup(mm, addr);
+	if (vma)
+		st->vma = vma;
+	return vma;
+}
 
 /* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */
 enum invariant {
@@ -69,9 +99,30 @@ static void note_table(struct check_state *st, struct mm_struct *mm, unsigned lo
 	p = pfn_to_page(st->m, pfn);
 	if (!PageTable(p) || p->pt_mm != mm)
 		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu is not a page table of this mm", mm->tgid, level, pfn);
-	if (st->table[pfn]++)
+	if (st->table && st->table[pfn]++)
 		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu reached twice", mm->tgid, level, pfn);
 	st->tables++;
+}
+
+/*
+ * A pte or pmd maps pfn: counted for check_frames, or, in the incremental
+ * check, the page must say it is mapped (at least this once) and its
+ * folio hold a reference for that.
+ */
+static void note_map(struct check_state *st, struct mm_struct *mm, uint64_t addr, unsigned long pfn)
+{
+	struct page *page;
+	struct folio *folio;
+
+	if (st->maps) {
+		st->maps[pfn]++;
+		return;
+	}
+	page = pfn_to_page(st->m, pfn);
+	folio = page_folio(page);
+	if (folio_precise_page_mapcount(folio, page) < 1 || folio_ref_count(folio) < folio_mapcount(folio))
+		FAIL(st, INV_MAPCOUNT, "mm %d: pfn %lu mapped at %#llx has mapcount %d, refcount %d", mm->tgid, pfn,
+		     (unsigned long long)addr, folio_precise_page_mapcount(folio, page), folio_ref_count(folio));
 }
 
 static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
@@ -126,7 +177,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		      long *swap)
 {
 	struct mml_machine *m = st->m;
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct vm_area_struct *vma = check_vma(st, mm, addr);
 	unsigned long pfn;
 	struct page *page;
 	struct folio *folio;
@@ -148,7 +199,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 				     "not a mapped anon page", mm->tgid, (unsigned long long)addr, pfn);
 				return;
 			}
-			st->maps[pfn]++;
+			note_map(st, mm, addr, pfn);
 			(*rss)++;
 			return;
 		}
@@ -198,12 +249,16 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		if (pte_swp_uffd_wp(pte) && !userfaultfd_wp(vma))
 			FAIL(st, INV_UFFD, "mm %d: swap pte %#llx at %#llx is uffd-wp in a VMA not registered for WP",
 			     mm->tgid, (unsigned long long)pte_val(pte), (unsigned long long)addr);
-		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
-			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
-			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) ||
+		    (st->ranged ? !(swap_info_get(m, entry)->swap_map[swp_offset(entry)] & ~SWAP_HAS_CACHE) :
+				  !st->swaps[swp_type(entry)])) {
+			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot%s", mm->tgid,
+			     (unsigned long long)pte_val(pte), (unsigned long long)addr,
+			     st->ranged ? " in use" : "");
 			return;
 		}
-		st->swaps[swp_type(entry)][swp_offset(entry)]++;
+		if (st->swaps[swp_type(entry)])
+			st->swaps[swp_type(entry)][swp_offset(entry)]++;
 		(*swap)++;
 		return;
 	}
@@ -244,7 +299,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		     (unsigned long long)addr, pfn);
 		return;
 	}
-	st->maps[pfn]++;
+	note_map(st, mm, addr, pfn);
 	/*
 	 * A KSM folio is shared by content: every pte read-only, never
 	 * PG_anon_exclusive, never pinned (a pin unshares first); its rmap
@@ -277,7 +332,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		 * been shared by a fork before the pin (Linux checks the pinned
 		 * pages alone too).
 		 */
-		if (folio_maybe_dma_pinned(folio) && (!folio_test_large(folio) || st->pinned[pfn]) &&
+		if (folio_maybe_dma_pinned(folio) && (!folio_test_large(folio) || (st->pinned && st->pinned[pfn])) &&
 		    (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, INV_PINS, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
 			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
@@ -317,7 +372,7 @@ static void check_file_pmd_leaf(struct check_state *st, struct mm_struct *mm, st
 		return;
 	}
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
-		st->maps[pfn + i]++;
+		note_map(st, mm, addr, pfn + i);
 	if (folio_test_swapbacked(folio))
 		st->shmem_rss += HPAGE_PMD_NR;
 	else
@@ -337,7 +392,7 @@ static void check_file_pmd_leaf(struct check_state *st, struct mm_struct *mm, st
 static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_t addr, pmd_t pmd, long *rss)
 {
 	struct mml_machine *m = st->m;
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct vm_area_struct *vma = check_vma(st, mm, addr);
 	unsigned long pfn = pmd_pfn(pmd);
 	struct folio *folio;
 	struct anon_vma *av;
@@ -375,7 +430,7 @@ static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 		return true;
 	}
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
-		st->maps[pfn + i]++;
+		note_map(st, mm, addr, pfn + i);
 	*rss += HPAGE_PMD_NR;
 	if (pmd_write(pmd) && (!PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1))
 		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx maps a THP that is %s (mapcount %d)", mm->tgid,
@@ -407,13 +462,37 @@ static void check_deposited_tables(struct check_state *st, struct mm_struct *mm,
 		     n > leaves ? "more than " : "", n);
 }
 
+/*
+ * The entries [*first, *last) of the table whose entry i maps base + (i <<
+ * shift) that meet the range: all of them in the full check.
+ */
+static void table_span(const struct check_state *st, uint64_t base, int shift, int *first, int *last)
+{
+	uint64_t size = (uint64_t)PTRS_PER_TABLE << shift;
+
+	*first = 0;
+	*last = PTRS_PER_TABLE;
+	if (!st->ranged)
+		return;
+	if (st->hi <= base || st->lo >= base + size) {
+		*last = 0;
+		return;
+	}
+	if (st->lo > base)
+		*first = (int)((st->lo - base) >> shift);
+	if (st->hi - base < size)
+		*last = (int)((st->hi - 1 - base) >> shift) + 1;
+}
+
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
 			    long *swap)
 {
 	pte_t *pte = pte_table_of(st->m, pmd);
+	int first, last;
 
 	note_table(st, mm, pmd_pfn(pmd), "pte");
-	for (int i = 0; i < PTRS_PER_PTE; i++) {
+	table_span(st, base, PAGE_SHIFT, &first, &last);
+	for (int i = first; i < last; i++) {
 		pte_t e = ptep_get(&pte[i]);
 
 		if (!pte_none(e))
@@ -439,10 +518,11 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
 {
 	struct vm_area_struct *vma;
+	unsigned long i;
 
 	if (!atomic_read(&mm->mm_users))
 		return;
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
 
 		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
@@ -457,8 +537,9 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 {
 	unsigned long locked = 0;
 	struct vm_area_struct *vma;
+	unsigned long i;
 
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		if (vma->vm_flags & VM_LOCKED)
 			locked += vma_pages(vma);
 	}
@@ -475,8 +556,9 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 static void note_mm_commit(struct check_state *st, struct mm_struct *mm)
 {
 	struct vm_area_struct *vma;
+	unsigned long i;
 
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		if (!(vma->vm_flags & VM_ACCOUNT))
 			continue;
 		st->committed += (long)vma_pages(vma);
@@ -494,7 +576,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 
 	st->file_rss = st->shmem_rss = 0;
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
-	for (int g = 0; g < PTRS_PER_PGD; g++) {
+	int g0, g1, u0, u1, d0, d1;
+
+	table_span(st, 0, PGDIR_SHIFT, &g0, &g1);
+	for (int g = g0; g < g1; g++) {
 		pgd_t pgd = pgdp_get(&mm->pgd[g]);
 		pud_t *pud;
 
@@ -506,7 +591,8 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		}
 		note_table(st, mm, pgd_pfn(pgd), "pud");
 		pud = pud_table_of(m, pgd);
-		for (int u = 0; u < PTRS_PER_PUD; u++) {
+		table_span(st, (uint64_t)g << PGDIR_SHIFT, PUD_SHIFT, &u0, &u1);
+		for (int u = u0; u < u1; u++) {
 			pud_t pu = pudp_get(&pud[u]);
 			pmd_t *pmd;
 			int leaves;
@@ -520,7 +606,8 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			note_table(st, mm, pud_pfn(pu), "pmd");
 			pmd = pmd_table_of(m, pu);
 			leaves = 0;
-			for (int d = 0; d < PTRS_PER_PMD; d++) {
+			table_span(st, ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT), PMD_SHIFT, &d0, &d1);
+			for (int d = d0; d < d1; d++) {
 				pmd_t pm = pmdp_get(&pmd[d]);
 				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
 						((uint64_t)d << PMD_SHIFT);
@@ -538,9 +625,15 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				}
 				check_pte_table(st, mm, pm, base, &rss, &swap);
 			}
-			check_deposited_tables(st, mm, pmd, leaves);
+			/* A part of the table counts only part of its leaves. */
+			if (!st->ranged)
+				check_deposited_tables(st, mm, pmd, leaves);
 		}
 	}
+	check_locked_vm(st, mm);
+	check_uffd_vmas(st, mm);
+	if (st->ranged)
+		return;		/* the counters sum over every table */
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
@@ -551,8 +644,6 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	if (swap != get_mm_counter(mm, MM_SWAPENTS))
 		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
-	check_locked_vm(st, mm);
-	check_uffd_vmas(st, mm);
 }
 
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)
@@ -565,7 +656,8 @@ static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 			uint64_t addr = e->vpn << PAGE_SHIFT;
 			pte_t pte;
 
-			if (e->vpn == TLB_INVALID_VPN)
+			/* Only an operation's own range can have left a stale entry (the incremental check). */
+			if (e->vpn == TLB_INVALID_VPN || (st->ranged && (addr < st->lo || addr >= st->hi)))
 				continue;
 			pte = mm_pte_lockless(mm, addr);
 			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
@@ -1048,6 +1140,58 @@ int mml_check_locked(struct mml_machine *m)
 	if (st.errors)
 		atomic_inc(&m->reports);
 	return st.errors ? -EUCLEAN : 0;
+}
+
+/*
+ * The incremental check: what one operation touched, without stopping for
+ * the whole machine.  t's mm over [start, end) (t NULL: every mm, whole),
+ * each pte and pmd by the rules check_pte and check_pmd_leaf apply, its
+ * page's or slot's own counts, the mm's VMAs (invariant 7, locked_vm,
+ * uffd) and the TLBs of its tasks.  The totals (frames, slots, tables,
+ * anon_vmas, rss and vmstat counters, Committed_AS, KSM, files) are the
+ * full check's.  Linux has no such thing: page_table_check checks each
+ * entry as it is set, which is what this comes closest to.
+ */
+int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end)
+{
+	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr, .ranged = true,
+				  .lo = t ? start : 0, .hi = t ? end : UINT64_MAX };
+	struct mm_struct *mm;
+	int ret;
+
+	down_write(&m->quiesce);
+	spin_lock(&m->tasks_lock);
+	list_for_each_entry(mm, &m->mms, mm_node) {
+		if (t && mm != t->mm)
+			continue;
+		if (!mm_range_is_valid(mm, st.lo, st.hi, st.out))
+			st.errors++;
+		check_mm_tables(&st, mm);
+		check_tlbs(&st, mm);
+	}
+	spin_unlock(&m->tasks_lock);
+	if (st.errors)
+		atomic_inc(&m->reports);
+	ret = st.errors || atomic_read(&m->reports) ? -EUCLEAN : 0;
+	up_write(&m->quiesce);
+	return ret;
+}
+
+/*
+ * The events of work that reaches into other mms than the one that asked:
+ * reclaim's and compaction's unmapping, migration, splits of PMD
+ * mappings, the OOM reaper.  While their sum stands still, an operation
+ * changed only the tables of its own mm (and the pages they map).
+ */
+long mml_check_epoch(struct mml_machine *m)
+{
+	static const enum vm_stat_item items[] = { PGSCAN_KSWAPD, PGSCAN_DIRECT, PGLAZYFREED, PGMIGRATE_SUCCESS,
+						   PGMIGRATE_FAIL, COMPACTISOLATED, THP_SPLIT_PMD, OOM_KILL };
+	long sum = 0;
+
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		sum += global_vm_stat(m, items[i]);
+	return sum;
 }
 
 int mml_check(struct mml_machine *m)

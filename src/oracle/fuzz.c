@@ -296,6 +296,12 @@ static void sweep_killed(struct run *r)
 	 * operation that the printed scenario does not make would lay out
 	 * frames differently from `mmlab run` (compaction would move others).
 	 */
+	long kills = mml_stat_peek(r->m, "oom_kill");
+
+	/* mml_stat_peek settles nothing: no kill since the last look, nothing to sweep */
+	if (kills == r->oom_kills)
+		return;
+	r->oom_kills = kills;
 	for (i = 0; i < r->ntasks && !(r->tasks[i] && mml_task_killed(r->tasks[i])); i++)
 		;
 	if (i == r->ntasks)
@@ -327,14 +333,84 @@ static void sweep_killed(struct run *r)
 	}
 }
 
-/* After each op: the periodic checks, and any bug the machine reported. */
-void fuzz_after_op(struct run *r, int check_every)
+/*
+ * The incremental check after op (see mml_check_range): what it named in
+ * its task's mm, a page either side for the VMAs it split or merged; the
+ * whole mm of a fork's both sides and of a new task; every mm after an
+ * operation that reaches beyond its own (reclaim, swapoff, migration,
+ * KSM, files, devices, a check statement ...) or during which reclaim,
+ * migration, a split or the OOM killer ran (the epoch moved).  0 or
+ * -EUCLEAN.
+ */
+static int check_touched(struct run *r, const struct fop *op)
+{
+	struct mml_task *t = op->task >= 0 && op->task < r->ntasks ? r->tasks[op->task] : NULL;
+	uint64_t start = (r->op_addr & ~(PG - 1)) - PG, len = op->len;
+	long epoch = mml_check_epoch(r->m);
+	int ret = 0;
+
+	if (epoch != r->epoch) {
+		r->epoch = epoch;
+		return mml_check_range(r->m, NULL, 0, 0);
+	}
+	switch (op->kind) {
+	case F_PIN:
+		len *= PG;
+		/* fall through */
+	case F_MMAP:
+	case F_MUNMAP:
+	case F_MPROTECT:
+	case F_READ:
+	case F_WRITE:
+	case F_TAG_SET:
+	case F_TAG_GET:
+		break;
+	case F_MADVISE:
+		if (op->advice != MADV_PAGEOUT && op->advice != MADV_COLD)
+			break;
+		return mml_check_range(r->m, NULL, 0, 0);	/* reclaim unmaps from every mm */
+	case F_FORK:
+	case F_THREAD:
+	case F_SPAWN:
+		t = op->new_task < r->ntasks ? r->tasks[op->new_task] : NULL;
+		if (t)
+			ret = mml_check_range(r->m, t, 0, UINT64_MAX);
+		if (!ret && op->kind == F_FORK && op->task < r->ntasks && r->tasks[op->task])
+			ret = mml_check_range(r->m, r->tasks[op->task], 0, UINT64_MAX);
+		return ret;
+	case F_EXIT:		/* its tables are gone; what they mapped is the full check's */
+	case F_UNPIN:		/* a pin's use and release change no table */
+	case F_DMA_READ:
+	case F_DMA_WRITE:
+		return 0;
+	default:
+		return mml_check_range(r->m, NULL, 0, 0);
+	}
+	if (!t)
+		return 0;
+	ret = mml_check_range(r->m, t, start, r->op_addr + len + PG);
+	/* An mmap the kernel placed: where it went too. */
+	if (!ret && op->kind == F_MMAP && op->defines < r->nregions && r->rok[op->defines] &&
+	    r->rbase[op->defines] != r->op_addr)
+		ret = mml_check_range(r->m, t, r->rbase[op->defines] - PG,
+				      r->rbase[op->defines] + r->rlen[op->defines] + PG);
+	return ret;
+}
+
+/*
+ * After each op: the incremental check of what it touched, every
+ * check_every operations the full check (and every fourth time the
+ * layout), and any bug the machine reported.
+ */
+void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 {
 	sweep_killed(r);
 	r->done++;
 	if (r->why[0])
 		return;
 	if (check_every && r->done % check_every == 0) {
+		r->full_at = r->done;
+		r->epoch = mml_check_epoch(r->m);
 		if (mml_check(r->m)) {
 			fuzz_diverge(r, "the invariant checker failed after operation %ld", r->done);
 			return;
@@ -343,6 +419,9 @@ void fuzz_after_op(struct run *r, int check_every)
 		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task] &&
 		    (check_every == 1 || r->done % (4L * check_every) == 0))
 			compare_layout(r, r->cur_task);
+	} else if (check_touched(r, op)) {
+		fuzz_diverge(r, "the invariant checker failed after operation %ld (incremental check)", r->done);
+		return;
 	}
 	if (!r->why[0] && mml_report_count(r->m))
 		fuzz_diverge(r, "the machine reported a bug during operation %ld", r->done);
@@ -419,7 +498,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		}
 		fuzz_gen_op(&r, &c, &ops[r.done]);
 		fuzz_exec_op(&r, &ops[r.done]);
-		fuzz_after_op(&r, o.check_every);
+		fuzz_after_op(&r, &ops[r.done], o.check_every);
 		vmstat_trace_step(o.vmstat, r.m, o.seed);
 		if (r.done % 256 == 0)
 			progress_update(&prog, (uint64_t)r.done, 0);
@@ -645,7 +724,7 @@ int fuzz_run_bytes(const uint8_t *data, size_t size)
 	while (!chooser_exhausted(&c) && r.done < 2000 && !r.why[0]) {
 		fuzz_gen_op(&r, &c, &op);
 		fuzz_exec_op(&r, &op);
-		fuzz_after_op(&r, o.check_every);
+		fuzz_after_op(&r, &op, o.check_every);
 	}
 	fuzz_run_finish(&r);
 	if (r.why[0]) {

@@ -615,6 +615,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	struct commit_probe cp;
 	bool injected;
 
+	r->op_addr = 0;
 	if (!grow_arrays(r, max_int(op->task, op->new_task) + 1, max_int(op->region, op->defines) + 1,
 			 op->pin + 1) || !grow_devices(r, op->device + 1) ||
 	    !fuzz_grow_fds(r, max_int(op->fd, op->newfd) + 1))
@@ -645,6 +646,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
 	}
+	r->op_addr = addr;	/* for the incremental check after it */
 	addr_text(op, at, sizeof(at));
 	r->cur_task = op->task;
 	fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
@@ -986,7 +988,11 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		return true;
 	case F_CHECK:
-		if (mml_check(r->m))
+		/*
+		 * In a run, the incremental check of every mm after it (and the
+		 * full one every --check-every operations) stands for it.
+		 */
+		if (r->full_checks && mml_check(r->m))
 			fuzz_diverge(r, "the invariant checker failed at a check statement");
 		if (r->scn) {
 			struct scn_op s;

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 
 #include "mmlab.h"
+#include "oracle/check.h"
 #include "oracle/fuzz.h"
 #include "oracle/model.h"
 #include "scenario/scenario.h"
@@ -249,7 +250,12 @@ struct run {
 	struct mml_uffd **uffds;	/* --uffd: by the model's process index, that process's userfaultfd */
 	int nuffds;
 	long done;
+	uint64_t op_addr;		/* the address the last operation named (0: none) */
+	long full_at;			/* the operation after which the full check last ran */
+	long epoch;			/* mml_check_epoch() after the last check */
+	long oom_kills;			/* the machine's oom_kill count when the last kill was swept */
 	bool injecting;
+	bool full_checks;		/* a check statement runs the full check (replays: what `mmlab run` does) */
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
 	int cur_task;
@@ -415,7 +421,7 @@ void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_
 /* fuzz.c */
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees);
 void fuzz_run_finish(struct run *r);
-void fuzz_after_op(struct run *r, int check_every);
+void fuzz_after_op(struct run *r, const struct fop *op, int check_every);
 void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double fuzz_now(void);
 
