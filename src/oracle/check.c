@@ -17,6 +17,7 @@
 #include "mm/ksm.h"
 #include "mm/userfaultfd_k.h"
 #include "oracle/check.h"
+#include "oracle/model.h"
 
 struct check_state {
 	struct mml_machine *m;
@@ -1204,4 +1205,32 @@ int mml_check(struct mml_machine *m)
 		ret = -EUCLEAN;	/* an earlier report (stale TLB use, ...) still stands */
 	up_write(&m->quiesce);
 	return ret;
+}
+
+size_t mml_task_layout(struct mml_task *t, struct layout_range *out, size_t max)
+{
+	static const struct { vm_flags_t flag; unsigned attr; } bits[] = {
+		{ VM_READ, LAYOUT_R }, { VM_WRITE, LAYOUT_W }, { VM_EXEC, LAYOUT_X }, { VM_DONTCOPY, LAYOUT_DC },
+		{ VM_WIPEONFORK, LAYOUT_WF }, { VM_MTE, LAYOUT_MT }, { VM_HUGEPAGE, LAYOUT_HG },
+		{ VM_NOHUGEPAGE, LAYOUT_NH }, { VM_LOCKED, LAYOUT_LO }, { VM_LOCKONFAULT, LAYOUT_LF },
+	};
+	struct mm_struct *mm = t->mm;
+	size_t n = 0;
+
+	if (!mm)
+		return 0;
+	down_read(&mm->mmap_lock);
+	for (unsigned long i = 0; i < mm->map_count; i++, n++) {
+		struct vm_area_struct *vma = mm->vmas[i];
+		unsigned attr = 0;
+
+		if (n >= max)
+			continue;
+		for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]); b++)
+			if (vma->vm_flags & bits[b].flag)
+				attr |= bits[b].attr;
+		out[n] = (struct layout_range){ vma->vm_start, vma->vm_end, attr };
+	}
+	up_read(&mm->mmap_lock);
+	return n;
 }

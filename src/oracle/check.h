@@ -11,10 +11,13 @@
 #include <stdint.h>
 
 #include "mmlab.h"
+#include "oracle/model.h"
 
 /* t's mm over [start, end), or every mm whole (t NULL); 0 or -EUCLEAN, as mml_check() */
 int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end);
 /* moves whenever work may have changed the page tables of mms other than the caller's (reclaim, migration...) */
 long mml_check_epoch(struct mml_machine *m);
+/* t's VMAs as the model's layout runs (model_layout) into out[0..max); their number, which may exceed max */
+size_t mml_task_layout(struct mml_task *t, struct layout_range *out, size_t max);
 
 #endif /* MML_ORACLE_CHECK_H */

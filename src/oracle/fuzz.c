@@ -135,48 +135,12 @@ void fuzz_run_finish(struct run *r)
 	free(r->fdnum);
 	free(r->fdok);
 	free(r->rfile);
+	free(r->layout[0]);
+	free(r->layout[1]);
 	free(r->ibuf);
 	free(r->mbuf);
 	free(r->abuf);
 	free(r->ubuf);
-}
-
-/*
- * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt][ hg][ nh][ lo][ lf]"
- * per VMA, from smaps (whose VmFlags carry the fork flags, VM_MTE, the THP advice and the locks).
- */
-static char *library_layout(struct mml_task *t)
-{
-	char *text = NULL, *out = NULL, *line, *save;
-	size_t n1, n2;
-	FILE *f = open_memstream(&text, &n1), *o;
-	char cur[64] = "";
-
-	if (!f)
-		return NULL;
-	mml_show_smaps(t, f);
-	fclose(f);
-	o = open_memstream(&out, &n2);
-	if (!o) {
-		free(text);
-		return NULL;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint64_t a, b;
-		char perms[8];
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
-			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
-		} else if (!strncmp(line, "VmFlags:", 8)) {
-			fprintf(o, "%s%s%s%s%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "",
-				strstr(line, " wf") ? " wf" : "", strstr(line, " mt") ? " mt" : "",
-				strstr(line, " hg") ? " hg" : "", strstr(line, " nh") ? " nh" : "",
-				strstr(line, " lo") ? " lo" : "", strstr(line, " lf") ? " lf" : "");
-		}
-	}
-	fclose(o);
-	free(text);
-	return out;
 }
 
 /*
@@ -217,46 +181,74 @@ static void print_layout_expect(struct run *r, int task, uint64_t addr, const ch
 	fuzz_print(r->scn, &s);
 }
 
+/* A layout run's attributes as model_dump() prints them: "rw- dc wf mt hg nh lo lf" */
+static void layout_text(unsigned attr, char *buf, size_t n)
+{
+	snprintf(buf, n, "%c%c%c%s%s%s%s%s%s%s", attr & LAYOUT_R ? 'r' : '-', attr & LAYOUT_W ? 'w' : '-',
+		 attr & LAYOUT_X ? 'x' : '-', attr & LAYOUT_DC ? " dc" : "", attr & LAYOUT_WF ? " wf" : "",
+		 attr & LAYOUT_MT ? " mt" : "", attr & LAYOUT_HG ? " hg" : "", attr & LAYOUT_NH ? " nh" : "",
+		 attr & LAYOUT_LO ? " lo" : "", attr & LAYOUT_LF ? " lf" : "");
+}
+
+/* Both sides' layouts of task into r->layout[0] (the library's) and [1] (the model's); false without memory. */
+static bool get_layouts(struct run *r, int task, size_t *n)
+{
+	for (int side = 0; side < 2; side++) {
+		for (;;) {
+			size_t cap = r->layout_cap[side];
+
+			n[side] = side ? model_layout(r->md, task, r->layout[1], cap) :
+					 mml_task_layout(r->tasks[task], r->layout[0], cap);
+			if (n[side] <= cap)
+				break;
+			struct layout_range *l = realloc(r->layout[side], n[side] * 2 * sizeof(*l));
+
+			if (!l)
+				return false;
+			r->layout[side] = l;
+			r->layout_cap[side] = n[side] * 2;
+		}
+	}
+	return true;
+}
+
 /*
- * The layout check: the library's /proc/PID/maps and the model's pages must
- * agree on which pages are mapped and how.  (The library merges VMAs the
- * model knows nothing of, so compare page by page.)
+ * The layout check: the library's VMAs (what /proc/PID/smaps shows of
+ * them) and the model's pages must agree on which pages are mapped and
+ * how.  (The library merges VMAs the model knows nothing of, so compare
+ * page by page.)
  */
 static void compare_layout(struct run *r, int task)
 {
-	char *lib = library_layout(r->tasks[task]), *mod = NULL, *l, *m, *save1, *save2;
-	size_t n2;
-	FILE *f2 = open_memstream(&mod, &n2);
+	const struct layout_range *lib, *mod;
 	uint64_t la = 0, lb = 0, ma = 0, mb = 0;
-	char lp[40] = "", mp[40] = "";
+	unsigned lattr = 0, mattr = 0;
+	size_t n[2], i = 0, j = 0;
 
-	if (!lib || !f2)
-		goto out;
-	model_dump(r->md, task, f2);
-	fclose(f2);
-	f2 = NULL;
-	l = strtok_r(lib, "\n", &save1);
-	m = strtok_r(mod, "\n", &save2);
+	if (!get_layouts(r, task, n))
+		return;
+	lib = r->layout[0];
+	mod = r->layout[1];
 	/* Walk both lists of ranges, page by page where they overlap. */
 	for (;;) {
-		if (la == lb && l) {
-			sscanf(l, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &la, &lb, lp);
-			l = strtok_r(NULL, "\n", &save1);
+		if (la == lb && i < n[0]) {
+			la = lib[i].start;
+			lb = lib[i].end;
+			lattr = lib[i++].attr;
 		}
-		if (ma == mb && m) {
-			sscanf(m, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &ma, &mb, mp);
-			m = strtok_r(NULL, "\n", &save2);
+		if (ma == mb && j < n[1]) {
+			ma = mod[j].start;
+			mb = mod[j].end;
+			mattr = mod[j++].attr;
 		}
-		/* The model marks lazily freed pages and names files, past what both show. */
-		if (strstr(mp, " lazyfree"))
-			*strstr(mp, " lazyfree") = 0;
-		if (strstr(mp, " file "))
-			*strstr(mp, " file ") = 0;
 		if (la == lb && ma == mb)
 			break;
-		if (la != ma || (la < lb && ma < mb && strcmp(lp, mp))) {
+		if (la != ma || (la < lb && ma < mb && lattr != mattr)) {
 			uint64_t at = la == lb ? ma : ma == mb ? la : min_u64(la, ma);
+			char lp[40], mp[40];
 
+			layout_text(lattr, lp, sizeof(lp));
+			layout_text(mattr, mp, sizeof(mp));
 			fuzz_diverge(r, "T%d: the library and the model disagree about the mapping at %#" PRIx64
 				" (library %s, model %s)", task, at, la == at && la < lb ? lp : "unmapped",
 				ma == at && ma < mb ? mp : "unmapped");
@@ -272,11 +264,6 @@ static void compare_layout(struct run *r, int task)
 			ma = mb;
 		}
 	}
-out:
-	if (f2)
-		fclose(f2);
-	free(lib);
-	free(mod);
 }
 
 /*
