@@ -647,33 +647,54 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
 }
 
+/* One TLB entry of t against mm's page table (invariant 4). */
+static void check_tlb_entry(struct check_state *st, struct mm_struct *mm, struct mml_task *t, struct tlb_entry *e)
+{
+	uint64_t addr = e->vpn << PAGE_SHIFT;
+	pte_t pte;
+
+	if (e->vpn == TLB_INVALID_VPN)
+		return;
+	pte = mm_pte_lockless(mm, addr);
+	if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
+		FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
+		     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
+		     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
+	else if (pte_write(__pte(e->pte)) && !pte_write(pte))
+		FAIL(st, INV_NO_STALE, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
+		     t->tid, (unsigned long long)addr);
+	else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
+		FAIL(st, INV_NO_STALE, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
+		     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
+	else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
+		FAIL(st, INV_NO_STALE, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
+		     (unsigned long long)addr);
+}
+
+/*
+ * The TLBs of mm's tasks.  Only an operation's own range can have left a
+ * stale entry: the incremental check looks at the slots its pages map to
+ * (the TLB is direct-mapped by page number), the entries of other pages
+ * there skipped.
+ */
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 {
+	uint64_t first = st->lo >> PAGE_SHIFT, last = (st->hi - 1) >> PAGE_SHIFT;
+	bool few = st->ranged && last - first < TLB_ENTRIES;
 	struct mml_task *t;
 
 	list_for_each_entry(t, &mm->tasks, mm_node) {
-		for (int i = 0; i < TLB_ENTRIES; i++) {
-			struct tlb_entry *e = &t->tlb.e[i];
-			uint64_t addr = e->vpn << PAGE_SHIFT;
-			pte_t pte;
+		if (!few) {
+			for (int i = 0; i < TLB_ENTRIES; i++)
+				if (!st->ranged || (t->tlb.e[i].vpn >= first && t->tlb.e[i].vpn <= last))
+					check_tlb_entry(st, mm, t, &t->tlb.e[i]);
+			continue;
+		}
+		for (uint64_t vpn = first; vpn <= last; vpn++) {
+			struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
 
-			/* Only an operation's own range can have left a stale entry (the incremental check). */
-			if (e->vpn == TLB_INVALID_VPN || (st->ranged && (addr < st->lo || addr >= st->hi)))
-				continue;
-			pte = mm_pte_lockless(mm, addr);
-			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
-				FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
-				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
-				     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
-			else if (pte_write(__pte(e->pte)) && !pte_write(pte))
-				FAIL(st, INV_NO_STALE, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
-				     t->tid, (unsigned long long)addr);
-			else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
-				FAIL(st, INV_NO_STALE, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
-				     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
-			else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
-				FAIL(st, INV_NO_STALE, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
-				     (unsigned long long)addr);
+			if (e->vpn == vpn)
+				check_tlb_entry(st, mm, t, e);
 		}
 	}
 }

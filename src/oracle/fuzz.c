@@ -325,7 +325,7 @@ static void sweep_killed(struct run *r)
  * its task's mm, a page either side for the VMAs it split or merged; the
  * whole mm of a fork's both sides and of a new task; every mm after an
  * operation that reaches beyond its own (reclaim, swapoff, migration,
- * KSM, files, devices, a check statement ...) or during which reclaim,
+ * KSM, files, devices ...) or during which reclaim,
  * migration, a split or the OOM killer ran (the epoch moved).  0 or
  * -EUCLEAN.
  */
@@ -357,7 +357,6 @@ static int check_touched(struct run *r, const struct fop *op)
 			break;
 		return mml_check_range(r->m, NULL, 0, 0);	/* reclaim unmaps from every mm */
 	case F_FORK:
-	case F_THREAD:
 	case F_SPAWN:
 		t = op->new_task < r->ntasks ? r->tasks[op->new_task] : NULL;
 		if (t)
@@ -365,6 +364,8 @@ static int check_touched(struct run *r, const struct fop *op)
 		if (!ret && op->kind == F_FORK && op->task < r->ntasks && r->tasks[op->task])
 			ret = mml_check_range(r->m, r->tasks[op->task], 0, UINT64_MAX);
 		return ret;
+	case F_THREAD:		/* a new CPU of an mm whose tables it does not change, its TLB empty */
+	case F_CHECK:		/* a check statement: the full check every --check-every operations stands for it */
 	case F_EXIT:		/* its tables are gone; what they mapped is the full check's */
 	case F_UNPIN:		/* a pin's use and release change no table */
 	case F_DMA_READ:
