@@ -526,6 +526,9 @@ static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
 	check_for_each_vma(mm, i, vma) {
 		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
 
+		if (vma->vm_end <= st->lo || (st->ranged && vma->vm_start >= st->hi))
+			continue;
+
 		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
 		    (ctx && (READ_ONCE(ctx->released) || READ_ONCE(ctx->mm) != mm)))
 			FAIL(st, INV_UFFD, "mm %d: VMA %#lx-%#lx: flags %#lx with userfaultfd %s", mm->tgid,
@@ -631,10 +634,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				check_deposited_tables(st, mm, pmd, leaves);
 		}
 	}
-	check_locked_vm(st, mm);
 	check_uffd_vmas(st, mm);
 	if (st->ranged)
-		return;		/* the counters sum over every table */
+		return;		/* the counters sum over every table, locked_vm over every VMA */
+	check_locked_vm(st, mm);
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
@@ -1205,6 +1208,11 @@ int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, u
  * mappings, the OOM reaper.  While their sum stands still, an operation
  * changed only the tables of its own mm (and the pages they map).
  */
+long mml_oom_kills(struct mml_machine *m)
+{
+	return global_vm_stat(m, OOM_KILL);
+}
+
 long mml_check_epoch(struct mml_machine *m)
 {
 	static const enum vm_stat_item items[] = { PGSCAN_KSWAPD, PGSCAN_DIRECT, PGLAZYFREED, PGMIGRATE_SUCCESS,

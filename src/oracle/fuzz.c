@@ -55,6 +55,39 @@ void fuzz_diverge(struct run *r, const char *fmt, ...)
 
 /* ---- a whole run -------------------------------------------------------------------------- */
 
+/*
+ * Task i is t now (NULL: it exited), and r->live, the live task numbers
+ * in order, says so: the generator picks among them every operation,
+ * and a long run has numbered thousands of tasks.  False without memory
+ * for the list (the task is still set: the run goes on, the generator
+ * cannot pick it).
+ */
+bool fuzz_set_task(struct run *r, int i, struct mml_task *t)
+{
+	int k = 0;
+
+	r->tasks[i] = t;
+	while (k < r->nlive && r->live[k] < i)
+		k++;
+	if (!t) {
+		if (k < r->nlive && r->live[k] == i)
+			memmove(&r->live[k], &r->live[k + 1], (size_t)(--r->nlive - k) * sizeof(*r->live));
+		return true;
+	}
+	if (k < r->nlive && r->live[k] == i)
+		return true;
+	if (r->nlive == r->live_cap) {
+		int *l = realloc(r->live, (size_t)(r->live_cap = r->live_cap * 2 + 16) * sizeof(*l));
+
+		if (!l)
+			return false;
+		r->live = l;
+	}
+	memmove(&r->live[k + 1], &r->live[k], (size_t)(r->nlive++ - k) * sizeof(*r->live));
+	r->live[k] = i;
+	return true;
+}
+
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 {
 	struct mml_config cfg = {
@@ -135,6 +168,7 @@ void fuzz_run_finish(struct run *r)
 	free(r->fdnum);
 	free(r->fdok);
 	free(r->rfile);
+	free(r->live);
 	free(r->layout[0]);
 	free(r->layout[1]);
 	free(r->ibuf);
@@ -283,9 +317,9 @@ static void sweep_killed(struct run *r)
 	 * operation that the printed scenario does not make would lay out
 	 * frames differently from `mmlab run` (compaction would move others).
 	 */
-	long kills = mml_stat_peek(r->m, "oom_kill");
+	long kills = mml_oom_kills(r->m);
 
-	/* mml_stat_peek settles nothing: no kill since the last look, nothing to sweep */
+	/* no kill since the last look, nothing to sweep */
 	if (kills == r->oom_kills)
 		return;
 	r->oom_kills = kills;
@@ -306,7 +340,7 @@ static void sweep_killed(struct run *r)
 			continue;
 		mml_exit(r->tasks[i]);
 		model_exit(r->md, i);
-		r->tasks[i] = NULL;
+		fuzz_set_task(r, i, NULL);
 		if (r->scn) {
 			struct scn_op s;
 

@@ -88,17 +88,45 @@ const char *fuzz_errname(long e)
 	return scn_errno_name((int)-e);
 }
 
-/* How divergences name an address: "r3+4096", "0x10002000". */
+/* v in base 10 or 16 at p; the end.  (snprintf cost an operation more than its check.) */
+static char *put_num(char *p, uint64_t v, unsigned base)
+{
+	char d[24];
+	int n = 0;
+
+	do {
+		d[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
+/*
+ * How divergences name an address: "r3+4096", "0x10002000".  Made for
+ * every operation (the messages take it), so without printf.
+ */
 static void addr_text(const struct fop *op, char *buf, size_t n)
 {
-	if (op->region < 0)
-		snprintf(buf, n, "0x%" PRIx64, (uint64_t)op->off);
-	else if (op->off > 0)
-		snprintf(buf, n, "r%d+%" PRId64, op->region, op->off);
-	else if (op->off < 0)
-		snprintf(buf, n, "r%d-%" PRId64, op->region, -op->off);
-	else
-		snprintf(buf, n, "r%d", op->region);
+	char tmp[64], *p = tmp;
+
+	if (op->region < 0) {
+		*p++ = '0';
+		*p++ = 'x';
+		p = put_num(p, (uint64_t)op->off, 16);
+	} else {
+		*p++ = 'r';
+		p = put_num(p, (uint64_t)op->region, 10);
+		if (op->off) {
+			*p++ = op->off > 0 ? '+' : '-';
+			p = put_num(p, op->off > 0 ? (uint64_t)op->off : -(uint64_t)op->off, 10);
+		}
+	}
+	if ((size_t)(p - tmp) >= n)
+		p = tmp + n - 1;
+	memcpy(buf, tmp, (size_t)(p - tmp));
+	buf[p - tmp] = 0;
 }
 
 /* ---- keeping the model in step after an injected failure ------------------------------ */
@@ -696,7 +724,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return true;
 		}
 		if (!exp)
-			r->tasks[op->new_task] = nt;
+			fuzz_set_task(r, op->new_task, nt);
 		if (r->scn) {
 			struct scn_op s;
 
@@ -711,7 +739,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_EXIT:
 		got = mml_exit(t);
 		exp = model_exit(r->md, op->task);
-		r->tasks[op->task] = NULL;
+		fuzz_set_task(r, op->task, NULL);
 		if (got != exp)
 			fuzz_diverge(r, "exit T%d: got %ld, the model says %ld", op->task, got, exp);
 		if (r->scn) {

@@ -146,6 +146,7 @@ struct run {
 	bool *pin_writable;		/* a write pin (not a reference): the device may write */
 	int npins;
 	int next_task, next_region, next_pin;	/* for the generator */
+	int *live, nlive, live_cap;	/* the live task numbers in order (fuzz_set_task) */
 	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
 	int next_swap;
 	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
@@ -425,6 +426,7 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees);
 void fuzz_run_finish(struct run *r);
 void fuzz_after_op(struct run *r, const struct fop *op, int check_every);
 void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool fuzz_set_task(struct run *r, int i, struct mml_task *t);
 double fuzz_now(void);
 
 #endif /* MML_ORACLE_FUZZ_INTERNAL_H */
