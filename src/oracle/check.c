@@ -37,6 +37,7 @@ struct check_state {
 	 */
 	bool ranged;
 	uint64_t lo, hi;
+	struct mm_struct *mm;	/* the incremental check's mm (NULL: every mm) */
 	struct vm_area_struct *vma;	/* the last check_vma() found: walks go in address order */
 };
 
@@ -124,6 +125,9 @@ static void note_map(struct check_state *st, struct mm_struct *mm, uint64_t addr
 	if (folio_precise_page_mapcount(folio, page) < 1 || folio_ref_count(folio) < folio_mapcount(folio))
 		FAIL(st, INV_MAPCOUNT, "mm %d: pfn %lu mapped at %#llx has mapcount %d, refcount %d", mm->tgid, pfn,
 		     (unsigned long long)addr, folio_precise_page_mapcount(folio, page), folio_ref_count(folio));
+	/* check_frames's folio_is_valid, once a folio: at its head, or for a small one */
+	if ((!folio_test_large(folio) || page == &folio->page) && !folio_is_valid(st->m, folio, st->out))
+		st->errors++;
 }
 
 static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
@@ -709,6 +713,9 @@ static void check_device_translation(void *arg, const struct device_translation 
 	const char *why;
 	pte_t pte;
 
+	if (st->ranged && ((st->mm && t->mm != st->mm) || t->addr < st->lo || t->addr >= st->hi))
+		return;
+
 	why = device_translation_stale(st->m, t, &pte);
 	if (why)
 		FAIL(st, INV_NO_STALE, "device %d maps %#llx to frame %lu, %s (pte %#llx): a missed invalidation",
@@ -1171,16 +1178,17 @@ int mml_check_locked(struct mml_machine *m)
  * The incremental check: what one operation touched, without stopping for
  * the whole machine.  t's mm over [start, end) (t NULL: every mm, whole),
  * each pte and pmd by the rules check_pte and check_pmd_leaf apply, its
- * page's or slot's own counts, the mm's VMAs (invariant 7, locked_vm,
- * uffd) and the TLBs of its tasks.  The totals (frames, slots, tables,
- * anon_vmas, rss and vmstat counters, Committed_AS, KSM, files) are the
- * full check's.  Linux has no such thing: page_table_check checks each
+ * page's or slot's own counts and folio_is_valid(), the VMAs of the range
+ * (invariant 7, uffd), the TLB entries of its tasks and the devices'
+ * translations there.  The totals (frames, slots, tables, anon_vmas, rss,
+ * locked_vm and vmstat counters, Committed_AS, KSM, files) are the full
+ * check's.  Linux has no such thing: page_table_check checks each
  * entry as it is set, which is what this comes closest to.
  */
 int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end)
 {
 	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr, .ranged = true,
-				  .lo = t ? start : 0, .hi = t ? end : UINT64_MAX };
+				  .lo = t ? start : 0, .hi = t ? end : UINT64_MAX, .mm = t ? t->mm : NULL };
 	struct mm_struct *mm;
 	int ret;
 
@@ -1195,6 +1203,7 @@ int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, u
 		check_tlbs(&st, mm);
 	}
 	spin_unlock(&m->tasks_lock);
+	device_for_each_translation(m, check_device_translation, &st);
 	if (st.errors)
 		atomic_inc(&m->reports);
 	ret = st.errors || atomic_read(&m->reports) ? -EUCLEAN : 0;
