@@ -149,8 +149,13 @@ void fuzz_run_finish(struct run *r)
 		fuzz_uffd_finish(r);	/* closed before power-off, as the processes' descriptors */
 		if (r->injecting)
 			mml_fail_set(r->m, NULL);
-		if (!r->why[0] && mml_check(r->m))
-			fuzz_diverge(r, "the invariant checker failed at the end");
+		/* after a divergence too: its report says whether the full check fails */
+		if (mml_check(r->m)) {
+			if (!r->why[0])
+				fuzz_diverge(r, "the invariant checker failed at the end");
+			else
+				r->full_fails = true;
+		}
 		r->cur_task = -1;	/* the tasks die with the machine: no views of them */
 		if (mml_machine_free(r->m) && !r->why[0])
 			fuzz_diverge(r, "leaks or broken invariants when every process exited");
@@ -420,9 +425,9 @@ static int check_touched(struct run *r, const struct fop *op)
 }
 
 /*
- * After each op: the incremental check of what it touched, every
- * check_every operations the full check (and every fourth time the
- * layout), and any bug the machine reported.
+ * After each op: the incremental check of what it touched, or every
+ * check_every operations the full check and the layout, and any bug the
+ * machine reported.
  */
 void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 {
@@ -431,15 +436,12 @@ void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 	if (r->why[0])
 		return;
 	if (check_every && r->done % check_every == 0) {
-		r->full_at = r->done;
 		r->epoch = mml_check_epoch(r->m);
 		if (mml_check(r->m)) {
 			fuzz_diverge(r, "the invariant checker failed after operation %ld", r->done);
 			return;
 		}
-		/* The layout comparison costs a smaps text: every fourth check. */
-		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task] &&
-		    (check_every == 1 || r->done % (4L * check_every) == 0))
+		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task])
 			compare_layout(r, r->cur_task);
 	} else if (check_touched(r, op)) {
 		fuzz_diverge(r, "the invariant checker failed after operation %ld (incremental check)", r->done);
@@ -487,7 +489,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 	if (!o.ram)
 		o.ram = (o.thp ? 64ULL : 16ULL) << 20;
 	if (!o.check_every)
-		o.check_every = 64;
+		o.check_every = FUZZ_CHECK_EVERY;
 	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||
 	    o.fail_at < 0 || o.fail_repeat < -1)
 		return 2;
@@ -539,6 +541,13 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		char why[1024];
 
 		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
+		/*
+		 * The full check ran then too (fuzz_run_finish), whatever found
+		 * it: what it says is in the report as in a run that checked in
+		 * full after every operation.
+		 */
+		if (r.full_fails && strncmp(r.why, "the invariant checker failed", 28))
+			fprintf(out, "the full invariant check fails there too\n");
 		if (r.why_task >= 0 && r.why_maps)
 			fprintf(out, "the library's maps of T%d then:\n%sthe model's:\n%s", r.why_task, r.why_maps,
 				r.why_model);

@@ -252,12 +252,12 @@ struct run {
 	int nuffds;
 	long done;
 	uint64_t op_addr;		/* the address the last operation named (0: none) */
-	long full_at;			/* the operation after which the full check last ran */
 	long epoch;			/* mml_check_epoch() after the last check */
 	struct layout_range *layout[2];	/* the layout check's: the library's, the model's */
 	size_t layout_cap[2];
 	long oom_kills;			/* the machine's oom_kill count when the last kill was swept */
 	bool injecting;
+	bool full_fails;		/* the full check at the end failed after a divergence */
 	bool full_checks;		/* a check statement runs the full check (replays: what `mmlab run` does) */
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
