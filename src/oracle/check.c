@@ -125,9 +125,14 @@ static void note_map(struct check_state *st, struct mm_struct *mm, uint64_t addr
 	if (folio_precise_page_mapcount(folio, page) < 1 || folio_ref_count(folio) < folio_mapcount(folio))
 		FAIL(st, INV_MAPCOUNT, "mm %d: pfn %lu mapped at %#llx has mapcount %d, refcount %d", mm->tgid, pfn,
 		     (unsigned long long)addr, folio_precise_page_mapcount(folio, page), folio_ref_count(folio));
-	/* check_frames's folio_is_valid, once a folio: at its head, or for a small one */
-	if ((!folio_test_large(folio) || page == &folio->page) && !folio_is_valid(st->m, folio, st->out))
+	/* check_frames's folio_is_valid and LRU rule, once a folio: at its head, or for a small one */
+	if (folio_test_large(folio) && page != &folio->page)
+		return;
+	if (!folio_is_valid(st->m, folio, st->out))
 		st->errors++;
+	if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
+		FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
+		     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
 }
 
 static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
@@ -638,10 +643,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				check_deposited_tables(st, mm, pmd, leaves);
 		}
 	}
+	check_locked_vm(st, mm);
 	check_uffd_vmas(st, mm);
 	if (st->ranged)
-		return;		/* the counters sum over every table, locked_vm over every VMA */
-	check_locked_vm(st, mm);
+		return;		/* the counters sum over every table */
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
@@ -1179,10 +1184,10 @@ int mml_check_locked(struct mml_machine *m)
  * the whole machine.  t's mm over [start, end) (t NULL: every mm, whole),
  * each pte and pmd by the rules check_pte and check_pmd_leaf apply, its
  * page's or slot's own counts and folio_is_valid(), the VMAs of the range
- * (invariant 7, uffd), the TLB entries of its tasks and the devices'
- * translations there.  The totals (frames, slots, tables, anon_vmas, rss,
- * locked_vm and vmstat counters, Committed_AS, KSM, files) are the full
- * check's.  Linux has no such thing: page_table_check checks each
+ * (invariant 7, uffd), the mm's locked_vm, the TLB entries of its tasks
+ * and the devices' translations there.  The totals (frames, slots, tables,
+ * anon_vmas, rss and vmstat counters, Committed_AS, KSM, files) are the
+ * full check's.  Linux has no such thing: page_table_check checks each
  * entry as it is set, which is what this comes closest to.
  */
 int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end)
