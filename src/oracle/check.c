@@ -3,10 +3,12 @@
  * page_table_check: it stops the machine (machine->quiesce for write),
  * walks every page table, TLB, frame, swap slot and anon_vma, and verifies
  * the invariants of docs/ARCHITECTURE.md, numbered as there (enum
- * invariant below); each failure names its number.  Invariant 7 is the
- * objects' own *_is_valid() (mm/debug.c), invariant 10 the leak check of
- * mml_machine_free() (mm/machine.c).  The core runs it through the hook
- * of mm/hooks.h.
+ * invariant in check_internal.h); each failure names its number.
+ * Invariant 7 is the objects' own *_is_valid() (mm/debug.c), invariant
+ * 10 the leak check of mml_machine_free() (mm/machine.c); the page caches
+ * are check_files.c's.  The core runs it through the hook of mm/hooks.h.
+ * mml_check_range, the fuzzer's incremental check, walks one range by
+ * the same rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,29 +19,7 @@
 #include "mm/ksm.h"
 #include "mm/userfaultfd_k.h"
 #include "oracle/check.h"
-#include "oracle/model.h"
-
-struct check_state {
-	struct mml_machine *m;
-	int *swaps[MAX_SWAPFILES];	/* swap ptes found per slot */
-	int *maps;		/* ptes found per pfn */
-	unsigned char *table;	/* 1 if the pfn was reached as a page table */
-	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
-	long anon_mapped, tables, errors;
-	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
-	long committed;		/* the charges the VMAs and shmem inodes found stand for */
-	FILE *out;
-	/*
-	 * The incremental check (mml_check_range) walks [lo, hi) of one mm
-	 * and has no tallies (maps, table, swaps, pinned are NULL): what
-	 * only a count over the whole machine can show waits for the full
-	 * check; each entry is checked against its page or slot alone.
-	 */
-	bool ranged;
-	uint64_t lo, hi;
-	struct mm_struct *mm;	/* the incremental check's mm (NULL: every mm) */
-	struct vm_area_struct *vma;	/* the last check_vma() found: walks go in address order */
-};
+#include "oracle/check_internal.h"
 
 /*
  * The VMAs of mm in order, from the sorted array itself: vma_next() would
@@ -48,7 +28,7 @@ struct check_state {
 #define check_for_each_vma(mm, i, vma) \
 	for ((i) = 0; (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]); (i)++)
 
-/* vma_lookup(mm, addr), the VMA of the entry before first. */
+/* vma_lookup(mm, addr), trying first the VMA the last lookup found. */
 static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
 {
 	struct vm_area_struct *vma = st->vma;
@@ -60,30 +40,6 @@ static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct
 		st->vma = vma;
 	return vma;
 }
-
-/* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */
-enum invariant {
-	INV_MAPCOUNT = 1,	/* map counts = the ptes mapping a page; refcount covers them; 0 = free */
-	INV_RIGHTS,		/* a pte's rights never exceed its VMA's; writable anon = exclusive */
-	INV_RMAP,		/* a pte lies in a VMA, at its folio's index, reachable by rmap */
-	INV_NO_STALE,		/* no pte, TLB or device translation reaches a frame it should not */
-	INV_TABLES,		/* page-table pages reachable once from their mm, or pending RCU */
-	INV_COUNTERS,		/* vmstat and rss counters agree with what the walk found */
-	INV_OBJECTS,		/* every mm, VMA, anon_vma and folio passes its *_is_valid() */
-	INV_SWAP,		/* swap_map counts, the swap cache and the free totals agree */
-	INV_PINS,		/* a maybe-pinned anon page is exclusive, mapped at most once */
-	INV_LEAKS,		/* at power-off nothing is left (checked by mml_machine_free) */
-	INV_TAGS,		/* tagged ptes only in VM_MTE VMAs, over tagged pages; records in used slots */
-	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
-	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
-	INV_COMMIT,		/* Committed_AS = the VM_ACCOUNT VMAs' pages + shmem's charges */
-	INV_KSM,		/* KSM folios: read-only ptes, never exclusive or pinned, the stable tree adds up */
-	INV_UFFD,		/* uffd-wp bits and markers only where a uffd-wp registration holds them */
-};
-
-#define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
-	fprintf((st)->out, "mmlab: check: invariant %d: ", (inv)); fprintf((st)->out, __VA_ARGS__); \
-	fputc('\n', (st)->out); } } while (0)
 
 static bool frame_is_free(struct page *p)
 {
@@ -106,6 +62,17 @@ static void note_table(struct check_state *st, struct mm_struct *mm, unsigned lo
 	st->tables++;
 }
 
+/* What a folio in use must be by itself: valid (invariant 7), and on the unevictable LRU iff mlocked. */
+static void check_folio(struct check_state *st, unsigned long pfn, struct folio *folio)
+{
+	if (!folio_is_valid(st->m, folio, st->out))
+		st->errors++;
+	/* No check runs while a folio is moving between lists: these agree. */
+	if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
+		FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
+		     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
+}
+
 /*
  * A pte or pmd maps pfn: counted for check_frames, or, in the incremental
  * check, the page must say it is mapped (at least this once) and its
@@ -125,14 +92,9 @@ static void note_map(struct check_state *st, struct mm_struct *mm, uint64_t addr
 	if (folio_precise_page_mapcount(folio, page) < 1 || folio_ref_count(folio) < folio_mapcount(folio))
 		FAIL(st, INV_MAPCOUNT, "mm %d: pfn %lu mapped at %#llx has mapcount %d, refcount %d", mm->tgid, pfn,
 		     (unsigned long long)addr, folio_precise_page_mapcount(folio, page), folio_ref_count(folio));
-	/* check_frames's folio_is_valid and LRU rule, once a folio: at its head, or for a small one */
-	if (folio_test_large(folio) && page != &folio->page)
-		return;
-	if (!folio_is_valid(st->m, folio, st->out))
-		st->errors++;
-	if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
-		FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
-		     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
+	/* what check_frames asks of each folio, once a folio: at its head, or for a small one */
+	if (!folio_test_large(folio) || page == &folio->page)
+		check_folio(st, pfn, folio);
 }
 
 static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
@@ -853,8 +815,7 @@ static void check_frames(struct check_state *st)
 				FAIL(st, INV_PINS, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
 				     "the pin and the process can drift apart", pfn,
 				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
-			if (!folio_is_valid(m, folio, st->out))
-				st->errors++;
+			check_folio(st, pfn, folio);
 			if (folio_test_anon(folio) && folio_entire_mapcount(folio))
 				anon_thps++;
 			else if (folio_entire_mapcount(folio))
@@ -863,10 +824,6 @@ static void check_frames(struct check_state *st)
 				mlocked += folio_nr_pages(folio);
 			if (folio_test_lru(folio) && folio_test_unevictable(folio))
 				unevictable += folio_nr_pages(folio);
-			/* No check runs while a folio is moving between lists: these agree. */
-			if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
-				FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
-				     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
 			check_large_anon_folio(st, folio);
 		}
 		pfn += 1UL << folio->order;
@@ -952,96 +909,6 @@ static void check_swap(struct check_state *st)
 		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
-/*
- * Files: every folio of a page cache is the file's at its index, neither
- * anon nor in the swap cache, swap-backed exactly if shmem; every shmem
- * swap entry names a slot (counted like a swap pte); the caches' sizes,
- * shmem's charges and the vmstat counters add up.
- */
-static void check_files(struct check_state *st)
-{
-	struct mml_machine *m = st->m;
-	long file_pages = 0, shmem_pages = 0, dirty = 0, thps[2] = { 0, 0 };
-
-	for (int i = 0; i < NR_MOUNTS; i++) {
-		struct super_block *sb = m->mounts[i];
-		struct inode *inode;
-
-		if (!sb)
-			continue;
-		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-			struct address_space *mapping = inode->i_mapping;
-			unsigned long index = 0, pages = 0, swapped = 0;
-			void *entry;
-
-			xa_for_each(&mapping->i_pages, index, entry) {
-				struct folio *folio = entry;
-
-				if (xa_is_value(entry)) {
-					swp_entry_t e = { .val = xa_to_value(entry) };
-
-					swapped++;
-					if (!sb->s_swapbacked || !swap_info_get(m, e) || !st->swaps[swp_type(e)])
-						FAIL(st, INV_SWAP, "%s%s: page %#lx: a swap entry %#lx that names no slot",
-						     sb->s_root, inode->i_name, index, (unsigned long)e.val);
-					else
-						st->swaps[swp_type(e)][swp_offset(e)]++;
-					continue;
-				}
-				/* A large folio fills each of its slots (pagemap.h): met again at every one. */
-				if (folio_test_large(folio) && index != folio->index) {
-					if (folio->mapping != mapping || index - folio->index >= (unsigned long)folio_nr_pages(folio))
-						FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of "
-						     "this file at this index", sb->s_root, inode->i_name, index,
-						     folio_pfn(m, folio));
-					continue;
-				}
-				pages += (unsigned long)folio_nr_pages(folio);
-				if (folio_test_large(folio) &&
-				    (folio->index % (unsigned long)folio_nr_pages(folio) ||
-				     xa_load(&mapping->i_pages, folio_next_index(folio) - 1) != folio))
-					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: large folio pfn %lu is not aligned in the "
-					     "cache or does not fill its slots", sb->s_root, inode->i_name, index,
-					     folio_pfn(m, folio));
-				if (folio_order(folio) == HPAGE_PMD_ORDER)
-					thps[sb->s_swapbacked]++;
-				if (folio->mapping != mapping || folio->index != index || folio_test_anon(folio) ||
-				    folio_test_swapcache(folio) || folio_ref_count(folio) < folio_nr_pages(folio) ||
-				    folio_test_swapbacked(folio) != sb->s_swapbacked)
-					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of this "
-					     "file at this index", sb->s_root, inode->i_name, index, folio_pfn(m, folio));
-				if (folio_test_dirty(folio) && mapping_can_writeback(mapping))
-					dirty += folio_nr_pages(folio);
-			}
-			if (pages != mapping->nrpages || swapped != mapping->nrswapped)
-				FAIL(st, INV_COUNTERS, "%s%s: nrpages %lu, nrswapped %lu; the cache holds %lu and %lu",
-				     sb->s_root, inode->i_name, mapping->nrpages, mapping->nrswapped, pages, swapped);
-			if (sb->s_swapbacked && inode->i_blocks != (int64_t)((pages + swapped) * (PAGE_SIZE / 512)))
-				FAIL(st, INV_COUNTERS, "%s%s: i_blocks %lld, but %lu pages are charged", sb->s_root,
-				     inode->i_name, (long long)inode->i_blocks, pages + swapped);
-			file_pages += (long)pages;
-			if (sb->s_swapbacked) {
-				shmem_pages += (long)pages;
-				/* shmem_acct_size's charge, or shmem_acct_blocks' for each page held */
-				st->committed += inode->i_acct_pages + (inode->i_noreserve ? (long)(pages + swapped) : 0);
-				if (inode->i_acct_pages && inode->i_noreserve)
-					FAIL(st, INV_COMMIT, "%s%s: charged both for its size and page by page",
-					     sb->s_root, inode->i_name);
-			}
-		}
-	}
-	if (file_pages + global_vm_stat(m, NR_SWAPCACHE) != global_vm_stat(m, NR_FILE_PAGES))
-		FAIL(st, INV_COUNTERS, "nr_file_pages is %ld: the page caches hold %ld, the swap cache %ld",
-		     global_vm_stat(m, NR_FILE_PAGES), file_pages, global_vm_stat(m, NR_SWAPCACHE));
-	if (shmem_pages != global_vm_stat(m, NR_SHMEM))
-		FAIL(st, INV_COUNTERS, "nr_shmem is %ld, shmem caches hold %ld", global_vm_stat(m, NR_SHMEM), shmem_pages);
-	if (dirty != global_vm_stat(m, NR_FILE_DIRTY))
-		FAIL(st, INV_COUNTERS, "nr_dirty is %ld, %ld dirty pages are in caches with writeback",
-		     global_vm_stat(m, NR_FILE_DIRTY), dirty);
-	if (thps[0] != global_vm_stat(m, NR_FILE_THPS) || thps[1] != global_vm_stat(m, NR_SHMEM_THPS))
-		FAIL(st, INV_COUNTERS, "nr_file_hugepages/nr_shmem_hugepages are %ld/%ld, the caches hold %ld/%ld",
-		     global_vm_stat(m, NR_FILE_THPS), global_vm_stat(m, NR_SHMEM_THPS), thps[0], thps[1]);
-}
 
 static int ptr_cmp(const void *a, const void *b)
 {
@@ -1216,28 +1083,6 @@ int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, u
 	return ret;
 }
 
-/*
- * The events of work that reaches into other mms than the one that asked:
- * reclaim's and compaction's unmapping, migration, splits of PMD
- * mappings, the OOM reaper.  While their sum stands still, an operation
- * changed only the tables of its own mm (and the pages they map).
- */
-long mml_oom_kills(struct mml_machine *m)
-{
-	return global_vm_stat(m, OOM_KILL);
-}
-
-long mml_check_epoch(struct mml_machine *m)
-{
-	static const enum vm_stat_item items[] = { PGSCAN_KSWAPD, PGSCAN_DIRECT, PGLAZYFREED, PGMIGRATE_SUCCESS,
-						   PGMIGRATE_FAIL, COMPACTISOLATED, THP_SPLIT_PMD, OOM_KILL };
-	long sum = 0;
-
-	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
-		sum += global_vm_stat(m, items[i]);
-	return sum;
-}
-
 int mml_check(struct mml_machine *m)
 {
 	int ret;
@@ -1248,32 +1093,4 @@ int mml_check(struct mml_machine *m)
 		ret = -EUCLEAN;	/* an earlier report (stale TLB use, ...) still stands */
 	up_write(&m->quiesce);
 	return ret;
-}
-
-size_t mml_task_layout(struct mml_task *t, struct layout_range *out, size_t max)
-{
-	static const struct { vm_flags_t flag; unsigned attr; } bits[] = {
-		{ VM_READ, LAYOUT_R }, { VM_WRITE, LAYOUT_W }, { VM_EXEC, LAYOUT_X }, { VM_DONTCOPY, LAYOUT_DC },
-		{ VM_WIPEONFORK, LAYOUT_WF }, { VM_MTE, LAYOUT_MT }, { VM_HUGEPAGE, LAYOUT_HG },
-		{ VM_NOHUGEPAGE, LAYOUT_NH }, { VM_LOCKED, LAYOUT_LO }, { VM_LOCKONFAULT, LAYOUT_LF },
-	};
-	struct mm_struct *mm = t->mm;
-	size_t n = 0;
-
-	if (!mm)
-		return 0;
-	down_read(&mm->mmap_lock);
-	for (unsigned long i = 0; i < mm->map_count; i++, n++) {
-		struct vm_area_struct *vma = mm->vmas[i];
-		unsigned attr = 0;
-
-		if (n >= max)
-			continue;
-		for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]); b++)
-			if (vma->vm_flags & bits[b].flag)
-				attr |= bits[b].attr;
-		out[n] = (struct layout_range){ vma->vm_start, vma->vm_end, attr };
-	}
-	up_read(&mm->mmap_lock);
-	return n;
 }

@@ -88,7 +88,7 @@ const char *fuzz_errname(long e)
 	return scn_errno_name((int)-e);
 }
 
-/* v in base 10 or 16 at p; the end.  (snprintf cost an operation more than its check.) */
+/* v in base 10 or 16 at p; returns the end. */
 static char *put_num(char *p, uint64_t v, unsigned base)
 {
 	char d[24];
@@ -1019,7 +1019,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		/*
 		 * In a run, the full check every --check-every operations stands
 		 * for it: a check statement is a generator's filler, ~8% of the
-		 * operations, and the full check costs some twenty operations.
+		 * operations, and the full check costs some sixteen operations.
 		 */
 		if (r->full_checks && mml_check(r->m))
 			fuzz_diverge(r, "the invariant checker failed at a check statement");

@@ -426,7 +426,7 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees);
 void fuzz_run_finish(struct run *r);
 void fuzz_after_op(struct run *r, const struct fop *op, int check_every);
 void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool fuzz_set_task(struct run *r, int i, struct mml_task *t);
+void fuzz_set_task(struct run *r, int i, struct mml_task *t);
 double fuzz_now(void);
 
 #endif /* MML_ORACLE_FUZZ_INTERNAL_H */

@@ -194,7 +194,7 @@ bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len,
 	bool any = false;
 
 	memcpy(alt, own, len);
-	/* page by page: one lookup for each, and none of its bytes looked at without an unknown one */
+	/* one lookup a page, not a byte */
 	for (uint64_t k = 0, n; p && k < len; k += n) {
 		const struct mpage *pg = find_page(p, (addr + k) & ~(MODEL_PAGE - 1));
 		uint64_t off = (addr + k) & (MODEL_PAGE - 1);
