@@ -201,7 +201,13 @@ bool anon_vma_is_valid(struct anon_vma *av, FILE *why)
 
 bool mm_is_valid(struct mm_struct *mm, FILE *why)
 {
-	for (unsigned long i = 0; i < mm->map_count; i++) {
+	return mm_range_is_valid(mm, 0, UINT64_MAX, why);
+}
+
+/* mm_is_valid() of the VMAs that meet [start, end) only (the fuzzer's incremental check): no Linux twin */
+bool mm_range_is_valid(struct mm_struct *mm, uint64_t start, uint64_t end, FILE *why)
+{
+	for (unsigned long i = vma_index_after(mm, start); i < mm->map_count && mm->vmas[i]->vm_start < end; i++) {
 		struct vm_area_struct *vma = mm->vmas[i];
 
 		if (vma->vm_mm != mm)

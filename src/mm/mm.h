@@ -60,6 +60,7 @@ bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why);
 bool vma_is_valid(struct vm_area_struct *vma, FILE *why);
 bool anon_vma_is_valid(struct anon_vma *av, FILE *why);
 bool mm_is_valid(struct mm_struct *mm, FILE *why);
+bool mm_range_is_valid(struct mm_struct *mm, uint64_t start, uint64_t end, FILE *why);
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
@@ -489,6 +490,7 @@ static inline struct page *pmd_page(struct mml_machine *m, pmd_t pmd) { return p
 
 /* The mm's VMAs in address order (Linux: the maple tree). */
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);	/* first with vm_end > addr */
+unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr);	/* find_vma's index in mm->vmas */
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, uint64_t addr);	/* the one containing addr */
 struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end);
 struct vm_area_struct *vma_next(struct vm_area_struct *vma);

@@ -13,7 +13,7 @@
 #include "mm/internal.h"
 
 /* Index of the first VMA with vm_end > addr (map_count if none). */
-static unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr)
+unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr)
 {
 	unsigned long lo = 0, hi = mm->map_count;
 

@@ -3,10 +3,12 @@
  * page_table_check: it stops the machine (machine->quiesce for write),
  * walks every page table, TLB, frame, swap slot and anon_vma, and verifies
  * the invariants of docs/ARCHITECTURE.md, numbered as there (enum
- * invariant below); each failure names its number.  Invariant 7 is the
- * objects' own *_is_valid() (mm/debug.c), invariant 10 the leak check of
- * mml_machine_free() (mm/machine.c).  The core runs it through the hook
- * of mm/hooks.h.
+ * invariant in check_internal.h); each failure names its number.
+ * Invariant 7 is the objects' own *_is_valid() (mm/debug.c), invariant
+ * 10 the leak check of mml_machine_free() (mm/machine.c); the page caches
+ * are check_files.c's.  The core runs it through the hook of mm/hooks.h.
+ * mml_check_range, the fuzzer's incremental check, walks one range by
+ * the same rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,43 +18,28 @@
 #include "mm/internal.h"
 #include "mm/ksm.h"
 #include "mm/userfaultfd_k.h"
+#include "oracle/check.h"
+#include "oracle/check_internal.h"
 
-struct check_state {
-	struct mml_machine *m;
-	int *swaps[MAX_SWAPFILES];	/* swap ptes found per slot */
-	int *maps;		/* ptes found per pfn */
-	unsigned char *table;	/* 1 if the pfn was reached as a page table */
-	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
-	int *pin_refs;		/* per folio head: the references pins and GUP references hold */
-	long anon_mapped, tables, errors;
-	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
-	long committed;		/* the charges the VMAs and shmem inodes found stand for */
-	FILE *out;
-};
+/*
+ * The VMAs of mm in order, from the sorted array itself: vma_next() would
+ * search the array again at every step, and the check walks them all often.
+ */
+#define check_for_each_vma(mm, i, vma) \
+	for ((i) = 0; (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]); (i)++)
 
-/* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */
-enum invariant {
-	INV_MAPCOUNT = 1,	/* map counts = the ptes mapping a page; refcount covers them; 0 = free */
-	INV_RIGHTS,		/* a pte's rights never exceed its VMA's; writable anon = exclusive */
-	INV_RMAP,		/* a pte lies in a VMA, at its folio's index, reachable by rmap */
-	INV_NO_STALE,		/* no pte, TLB or device translation reaches a frame it should not */
-	INV_TABLES,		/* page-table pages reachable once from their mm, or pending RCU */
-	INV_COUNTERS,		/* vmstat and rss counters agree with what the walk found */
-	INV_OBJECTS,		/* every mm, VMA, anon_vma and folio passes its *_is_valid() */
-	INV_SWAP,		/* swap_map counts, the swap cache and the free totals agree */
-	INV_PINS,		/* a maybe-pinned anon page is exclusive, mapped at most once */
-	INV_LEAKS,		/* at power-off nothing is left (checked by mml_machine_free) */
-	INV_TAGS,		/* tagged ptes only in VM_MTE VMAs, over tagged pages; records in used slots */
-	INV_ANON_VMA,		/* anon_vma chains and counts as anon_vma_clone reads them */
-	INV_MLOCK,		/* mlocked = unevictable on the LRU; locked_vm covers the locked VMAs */
-	INV_COMMIT,		/* Committed_AS = the VM_ACCOUNT VMAs' pages + shmem's charges */
-	INV_KSM,		/* KSM folios: read-only ptes, never exclusive or pinned, the stable tree adds up */
-	INV_UFFD,		/* uffd-wp bits and markers only where a uffd-wp registration holds them */
-};
+/* vma_lookup(mm, addr), trying first the VMA the last lookup found. */
+static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
+{
+	struct vm_area_struct *vma = st->vma;
 
-#define FAIL(st, inv, ...) do { (st)->errors++; if ((st)->out) { \
-	fprintf((st)->out, "mmlab: check: invariant %d: ", (inv)); fprintf((st)->out, __VA_ARGS__); \
-	fputc('\n', (st)->out); } } while (0)
+	if (vma && vma->vm_mm == mm && vma->vm_start <= addr && addr < vma->vm_end)
+		return vma;
+	vma = vma_lookup(mm, addr);
+	if (vma)
+		st->vma = vma;
+	return vma;
+}
 
 static bool frame_is_free(struct page *p)
 {
@@ -70,9 +57,44 @@ static void note_table(struct check_state *st, struct mm_struct *mm, unsigned lo
 	p = pfn_to_page(st->m, pfn);
 	if (!PageTable(p) || p->pt_mm != mm)
 		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu is not a page table of this mm", mm->tgid, level, pfn);
-	if (st->table[pfn]++)
+	if (st->table && st->table[pfn]++)
 		FAIL(st, INV_TABLES, "mm %d: %s table pfn %lu reached twice", mm->tgid, level, pfn);
 	st->tables++;
+}
+
+/* What a folio in use must be by itself: valid (invariant 7), and on the unevictable LRU iff mlocked. */
+static void check_folio(struct check_state *st, unsigned long pfn, struct folio *folio)
+{
+	if (!folio_is_valid(st->m, folio, st->out))
+		st->errors++;
+	/* No check runs while a folio is moving between lists: these agree. */
+	if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
+		FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
+		     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
+}
+
+/*
+ * A pte or pmd maps pfn: counted for check_frames, or, in the incremental
+ * check, the page must say it is mapped (at least this once) and its
+ * folio hold a reference for that.
+ */
+static void note_map(struct check_state *st, struct mm_struct *mm, uint64_t addr, unsigned long pfn)
+{
+	struct page *page;
+	struct folio *folio;
+
+	if (st->maps) {
+		st->maps[pfn]++;
+		return;
+	}
+	page = pfn_to_page(st->m, pfn);
+	folio = page_folio(page);
+	if (folio_precise_page_mapcount(folio, page) < 1 || folio_ref_count(folio) < folio_mapcount(folio))
+		FAIL(st, INV_MAPCOUNT, "mm %d: pfn %lu mapped at %#llx has mapcount %d, refcount %d", mm->tgid, pfn,
+		     (unsigned long long)addr, folio_precise_page_mapcount(folio, page), folio_ref_count(folio));
+	/* what check_frames asks of each folio, once a folio: at its head, or for a small one */
+	if (!folio_test_large(folio) || page == &folio->page)
+		check_folio(st, pfn, folio);
 }
 
 static bool pgoff_in_anon_vma_chain(struct vm_area_struct *vma, struct anon_vma *av)
@@ -128,7 +150,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		      long *swap)
 {
 	struct mml_machine *m = st->m;
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct vm_area_struct *vma = check_vma(st, mm, addr);
 	unsigned long pfn;
 	struct page *page;
 	struct folio *folio;
@@ -150,7 +172,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 				     "not a mapped anon page", mm->tgid, (unsigned long long)addr, pfn);
 				return;
 			}
-			st->maps[pfn]++;
+			note_map(st, mm, addr, pfn);
 			(*rss)++;
 			return;
 		}
@@ -200,12 +222,16 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		if (pte_swp_uffd_wp(pte) && !userfaultfd_wp(vma))
 			FAIL(st, INV_UFFD, "mm %d: swap pte %#llx at %#llx is uffd-wp in a VMA not registered for WP",
 			     mm->tgid, (unsigned long long)pte_val(pte), (unsigned long long)addr);
-		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) || !st->swaps[swp_type(entry)]) {
-			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot", mm->tgid,
-			     (unsigned long long)pte_val(pte), (unsigned long long)addr);
+		if (!is_swap_entry_pte(pte) || !swap_info_get(m, entry) ||
+		    (st->ranged ? !(swap_info_get(m, entry)->swap_map[swp_offset(entry)] & ~SWAP_HAS_CACHE) :
+				  !st->swaps[swp_type(entry)])) {
+			FAIL(st, INV_SWAP, "mm %d: non-present pte %#llx at %#llx names no swap slot%s", mm->tgid,
+			     (unsigned long long)pte_val(pte), (unsigned long long)addr,
+			     st->ranged ? " in use" : "");
 			return;
 		}
-		st->swaps[swp_type(entry)][swp_offset(entry)]++;
+		if (st->swaps[swp_type(entry)])
+			st->swaps[swp_type(entry)][swp_offset(entry)]++;
 		(*swap)++;
 		return;
 	}
@@ -246,7 +272,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		     (unsigned long long)addr, pfn);
 		return;
 	}
-	st->maps[pfn]++;
+	note_map(st, mm, addr, pfn);
 	/*
 	 * A KSM folio is shared by content: every pte read-only, never
 	 * PG_anon_exclusive, never pinned (a pin unshares first); its rmap
@@ -279,7 +305,7 @@ static void check_pte(struct check_state *st, struct mm_struct *mm, uint64_t add
 		 * been shared by a fork before the pin (Linux checks the pinned
 		 * pages alone too).
 		 */
-		if (folio_maybe_dma_pinned(folio) && (!folio_test_large(folio) || st->pinned[pfn]) &&
+		if (folio_maybe_dma_pinned(folio) && (!folio_test_large(folio) || (st->pinned && st->pinned[pfn])) &&
 		    (!PageAnonExclusive(page) || maps != 1))
 			FAIL(st, INV_PINS, "mm %d: anon pfn %lu at %#llx may be pinned but is %s (mapcount %d): "
 			     "the pin and the process can drift apart", mm->tgid, pfn, (unsigned long long)addr,
@@ -319,7 +345,7 @@ static void check_file_pmd_leaf(struct check_state *st, struct mm_struct *mm, st
 		return;
 	}
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
-		st->maps[pfn + i]++;
+		note_map(st, mm, addr, pfn + i);
 	if (folio_test_swapbacked(folio))
 		st->shmem_rss += HPAGE_PMD_NR;
 	else
@@ -339,7 +365,7 @@ static void check_file_pmd_leaf(struct check_state *st, struct mm_struct *mm, st
 static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_t addr, pmd_t pmd, long *rss)
 {
 	struct mml_machine *m = st->m;
-	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct vm_area_struct *vma = check_vma(st, mm, addr);
 	unsigned long pfn = pmd_pfn(pmd);
 	struct folio *folio;
 	struct anon_vma *av;
@@ -377,7 +403,7 @@ static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 		return true;
 	}
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
-		st->maps[pfn + i]++;
+		note_map(st, mm, addr, pfn + i);
 	*rss += HPAGE_PMD_NR;
 	if (pmd_write(pmd) && (!PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1))
 		FAIL(st, INV_RIGHTS, "mm %d: writable pmd at %#llx maps a THP that is %s (mapcount %d)", mm->tgid,
@@ -409,13 +435,37 @@ static void check_deposited_tables(struct check_state *st, struct mm_struct *mm,
 		     n > leaves ? "more than " : "", n);
 }
 
+/*
+ * The entries [*first, *last) of the table whose entry i maps base + (i <<
+ * shift) that meet the range: all of them in the full check.
+ */
+static void table_span(const struct check_state *st, uint64_t base, int shift, int *first, int *last)
+{
+	uint64_t size = (uint64_t)PTRS_PER_TABLE << shift;
+
+	*first = 0;
+	*last = PTRS_PER_TABLE;
+	if (!st->ranged)
+		return;
+	if (st->hi <= base || st->lo >= base + size) {
+		*last = 0;
+		return;
+	}
+	if (st->lo > base)
+		*first = (int)((st->lo - base) >> shift);
+	if (st->hi - base < size)
+		*last = (int)((st->hi - 1 - base) >> shift) + 1;
+}
+
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
 			    long *swap)
 {
 	pte_t *pte = pte_table_of(st->m, pmd);
+	int first, last;
 
 	note_table(st, mm, pmd_pfn(pmd), "pte");
-	for (int i = 0; i < PTRS_PER_PTE; i++) {
+	table_span(st, base, PAGE_SHIFT, &first, &last);
+	for (int i = first; i < last; i++) {
 		pte_t e = ptep_get(&pte[i]);
 
 		if (!pte_none(e))
@@ -441,11 +491,15 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
 {
 	struct vm_area_struct *vma;
+	unsigned long i;
 
 	if (!atomic_read(&mm->mm_users))
 		return;
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
+
+		if (vma->vm_end <= st->lo || (st->ranged && vma->vm_start >= st->hi))
+			continue;
 
 		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
 		    (ctx && (READ_ONCE(ctx->released) || READ_ONCE(ctx->mm) != mm)))
@@ -459,8 +513,9 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 {
 	unsigned long locked = 0;
 	struct vm_area_struct *vma;
+	unsigned long i;
 
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		if (vma->vm_flags & VM_LOCKED)
 			locked += vma_pages(vma);
 	}
@@ -477,8 +532,9 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 static void note_mm_commit(struct check_state *st, struct mm_struct *mm)
 {
 	struct vm_area_struct *vma;
+	unsigned long i;
 
-	for_each_vma(mm, vma) {
+	check_for_each_vma(mm, i, vma) {
 		if (!(vma->vm_flags & VM_ACCOUNT))
 			continue;
 		st->committed += (long)vma_pages(vma);
@@ -496,7 +552,10 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 
 	st->file_rss = st->shmem_rss = 0;
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
-	for (int g = 0; g < PTRS_PER_PGD; g++) {
+	int g0, g1, u0, u1, d0, d1;
+
+	table_span(st, 0, PGDIR_SHIFT, &g0, &g1);
+	for (int g = g0; g < g1; g++) {
 		pgd_t pgd = pgdp_get(&mm->pgd[g]);
 		pud_t *pud;
 
@@ -508,7 +567,8 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		}
 		note_table(st, mm, pgd_pfn(pgd), "pud");
 		pud = pud_table_of(m, pgd);
-		for (int u = 0; u < PTRS_PER_PUD; u++) {
+		table_span(st, (uint64_t)g << PGDIR_SHIFT, PUD_SHIFT, &u0, &u1);
+		for (int u = u0; u < u1; u++) {
 			pud_t pu = pudp_get(&pud[u]);
 			pmd_t *pmd;
 			int leaves;
@@ -522,7 +582,8 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			note_table(st, mm, pud_pfn(pu), "pmd");
 			pmd = pmd_table_of(m, pu);
 			leaves = 0;
-			for (int d = 0; d < PTRS_PER_PMD; d++) {
+			table_span(st, ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT), PMD_SHIFT, &d0, &d1);
+			for (int d = d0; d < d1; d++) {
 				pmd_t pm = pmdp_get(&pmd[d]);
 				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
 						((uint64_t)d << PMD_SHIFT);
@@ -540,9 +601,15 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 				}
 				check_pte_table(st, mm, pm, base, &rss, &swap);
 			}
-			check_deposited_tables(st, mm, pmd, leaves);
+			/* A part of the table counts only part of its leaves. */
+			if (!st->ranged)
+				check_deposited_tables(st, mm, pmd, leaves);
 		}
 	}
+	check_locked_vm(st, mm);
+	check_uffd_vmas(st, mm);
+	if (st->ranged)
+		return;		/* the counters sum over every table */
 	if (rss != get_mm_counter(mm, MM_ANONPAGES))
 		FAIL(st, INV_COUNTERS, "mm %d: MM_ANONPAGES is %ld, the page tables map %ld anon pages", mm->tgid,
 		     get_mm_counter(mm, MM_ANONPAGES), rss);
@@ -553,36 +620,56 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	if (swap != get_mm_counter(mm, MM_SWAPENTS))
 		FAIL(st, INV_SWAP, "mm %d: MM_SWAPENTS is %ld, the page tables hold %ld swap entries", mm->tgid,
 		     get_mm_counter(mm, MM_SWAPENTS), swap);
-	check_locked_vm(st, mm);
-	check_uffd_vmas(st, mm);
 }
 
+/* One TLB entry of t against mm's page table (invariant 4). */
+static void check_tlb_entry(struct check_state *st, struct mm_struct *mm, struct mml_task *t, struct tlb_entry *e)
+{
+	uint64_t addr = e->vpn << PAGE_SHIFT;
+	pte_t pte;
+
+	if (e->vpn == TLB_INVALID_VPN)
+		return;
+	pte = mm_pte_lockless(mm, addr);
+	if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
+		FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
+		     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
+		     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
+	else if (pte_write(__pte(e->pte)) && !pte_write(pte))
+		FAIL(st, INV_NO_STALE, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
+		     t->tid, (unsigned long long)addr);
+	else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
+		FAIL(st, INV_NO_STALE, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
+		     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
+	else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
+		FAIL(st, INV_NO_STALE, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
+		     (unsigned long long)addr);
+}
+
+/*
+ * The TLBs of mm's tasks.  Only an operation's own range can have left a
+ * stale entry: the incremental check looks at the slots its pages map to
+ * (the TLB is direct-mapped by page number), the entries of other pages
+ * there skipped.
+ */
 static void check_tlbs(struct check_state *st, struct mm_struct *mm)
 {
+	uint64_t first = st->lo >> PAGE_SHIFT, last = (st->hi - 1) >> PAGE_SHIFT;
+	bool few = st->ranged && last - first < TLB_ENTRIES;
 	struct mml_task *t;
 
 	list_for_each_entry(t, &mm->tasks, mm_node) {
-		for (int i = 0; i < TLB_ENTRIES; i++) {
-			struct tlb_entry *e = &t->tlb.e[i];
-			uint64_t addr = e->vpn << PAGE_SHIFT;
-			pte_t pte;
+		if (!few) {
+			for (int i = 0; i < TLB_ENTRIES; i++)
+				if (!st->ranged || (t->tlb.e[i].vpn >= first && t->tlb.e[i].vpn <= last))
+					check_tlb_entry(st, mm, t, &t->tlb.e[i]);
+			continue;
+		}
+		for (uint64_t vpn = first; vpn <= last; vpn++) {
+			struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
 
-			if (e->vpn == TLB_INVALID_VPN)
-				continue;
-			pte = mm_pte_lockless(mm, addr);
-			if (!pte_hw_valid(pte) || pte_pfn(pte) != pte_pfn(__pte(e->pte)))
-				FAIL(st, INV_NO_STALE, "task %d: TLB maps %#llx to pfn %lu, the page table %s", t->tid,
-				     (unsigned long long)addr, pte_pfn(__pte(e->pte)),
-				     pte_hw_valid(pte) ? "maps another frame" : "maps nothing");
-			else if (pte_write(__pte(e->pte)) && !pte_write(pte))
-				FAIL(st, INV_NO_STALE, "task %d: TLB may write %#llx, the pte is read-only (missing flush)",
-				     t->tid, (unsigned long long)addr);
-			else if (pte_dirty(__pte(e->pte)) && !pte_dirty(pte))
-				FAIL(st, INV_NO_STALE, "task %d: TLB holds %#llx dirty, the pte is clean: a write would not "
-				     "dirty it again (missing flush)", t->tid, (unsigned long long)addr);
-			else if (e->gen != READ_ONCE(pfn_to_page(st->m, pte_pfn(pte))->alloc_gen))
-				FAIL(st, INV_NO_STALE, "task %d: TLB entry for %#llx predates the frame's reuse", t->tid,
-				     (unsigned long long)addr);
+			if (e->vpn == vpn)
+				check_tlb_entry(st, mm, t, e);
 		}
 	}
 }
@@ -593,6 +680,9 @@ static void check_device_translation(void *arg, const struct device_translation 
 	struct check_state *st = arg;
 	const char *why;
 	pte_t pte;
+
+	if (st->ranged && ((st->mm && t->mm != st->mm) || t->addr < st->lo || t->addr >= st->hi))
+		return;
 
 	why = device_translation_stale(st->m, t, &pte);
 	if (why)
@@ -746,8 +836,7 @@ static void check_frames(struct check_state *st)
 				FAIL(st, INV_PINS, "pfn %lu: unmapped anon page may be pinned but is not exclusive%s: "
 				     "the pin and the process can drift apart", pfn,
 				     folio_test_swapcache(folio) ? " (in the swap cache)" : "");
-			if (!folio_is_valid(m, folio, st->out))
-				st->errors++;
+			check_folio(st, pfn, folio);
 			if (folio_test_anon(folio) && folio_entire_mapcount(folio))
 				anon_thps++;
 			else if (folio_entire_mapcount(folio))
@@ -756,10 +845,6 @@ static void check_frames(struct check_state *st)
 				mlocked += folio_nr_pages(folio);
 			if (folio_test_lru(folio) && folio_test_unevictable(folio))
 				unevictable += folio_nr_pages(folio);
-			/* No check runs while a folio is moving between lists: these agree. */
-			if (folio_test_lru(folio) && folio_test_unevictable(folio) != folio_test_mlocked(folio))
-				FAIL(st, INV_MLOCK, "pfn %lu: %s", pfn, folio_test_mlocked(folio) ?
-				     "mlocked but on an evictable LRU list" : "on the unevictable list but not mlocked");
 			check_large_anon_folio(st, folio);
 		}
 		pfn += 1UL << folio->order;
@@ -845,106 +930,6 @@ static void check_swap(struct check_state *st)
 		     atomic_long_read(&m->objs[OBJ_MTE_TAGS]), records);
 }
 
-/*
- * Files: every folio of a page cache is the file's at its index, neither
- * anon nor in the swap cache, swap-backed exactly if shmem; every shmem
- * swap entry names a slot (counted like a swap pte); the caches' sizes,
- * shmem's charges and the vmstat counters add up.
- */
-static void objects_report(void *ctx, const char *msg, unsigned long pfn)
-{
-	struct check_state *st = ctx;
-
-	if (st->out)
-		fprintf(st->out, "mmlab: check: invariant %d: %s (pfn %lu)\n", INV_OBJECTS, msg, pfn);
-}
-
-static void check_files(struct check_state *st)
-{
-	struct mml_machine *m = st->m;
-	long file_pages = 0, shmem_pages = 0, dirty = 0, thps[2] = { 0, 0 };
-
-	for (int i = 0; i < NR_MOUNTS; i++) {
-		struct super_block *sb = m->mounts[i];
-		struct inode *inode;
-
-		if (sb && sb->s_op->check)	/* the file system's own (DAX: entries, not folios) */
-			st->errors += sb->s_op->check(sb, objects_report, st);
-		if (!sb || sb->s_dax)
-			continue;
-		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-			struct address_space *mapping = inode->i_mapping;
-			unsigned long index = 0, pages = 0, swapped = 0;
-			void *entry;
-
-			xa_for_each(&mapping->i_pages, index, entry) {
-				struct folio *folio = entry;
-
-				if (xa_is_value(entry)) {
-					swp_entry_t e = { .val = xa_to_value(entry) };
-
-					swapped++;
-					if (!sb->s_swapbacked || !swap_info_get(m, e) || !st->swaps[swp_type(e)])
-						FAIL(st, INV_SWAP, "%s%s: page %#lx: a swap entry %#lx that names no slot",
-						     sb->s_root, inode->i_name, index, (unsigned long)e.val);
-					else
-						st->swaps[swp_type(e)][swp_offset(e)]++;
-					continue;
-				}
-				/* A large folio fills each of its slots (pagemap.h): met again at every one. */
-				if (folio_test_large(folio) && index != folio->index) {
-					if (folio->mapping != mapping || index - folio->index >= (unsigned long)folio_nr_pages(folio))
-						FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of "
-						     "this file at this index", sb->s_root, inode->i_name, index,
-						     folio_pfn(m, folio));
-					continue;
-				}
-				pages += (unsigned long)folio_nr_pages(folio);
-				if (folio_test_large(folio) &&
-				    (folio->index % (unsigned long)folio_nr_pages(folio) ||
-				     xa_load(&mapping->i_pages, folio_next_index(folio) - 1) != folio))
-					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: large folio pfn %lu is not aligned in the "
-					     "cache or does not fill its slots", sb->s_root, inode->i_name, index,
-					     folio_pfn(m, folio));
-				if (folio_order(folio) == HPAGE_PMD_ORDER)
-					thps[sb->s_swapbacked]++;
-				if (folio->mapping != mapping || folio->index != index || folio_test_anon(folio) ||
-				    folio_test_swapcache(folio) || folio_ref_count(folio) < folio_nr_pages(folio) ||
-				    folio_test_swapbacked(folio) != sb->s_swapbacked)
-					FAIL(st, INV_OBJECTS, "%s%s: page %#lx: pfn %lu is not a page-cache folio of this "
-					     "file at this index", sb->s_root, inode->i_name, index, folio_pfn(m, folio));
-				if (folio_test_dirty(folio) && mapping_can_writeback(mapping))
-					dirty += folio_nr_pages(folio);
-			}
-			if (pages != mapping->nrpages || swapped != mapping->nrswapped)
-				FAIL(st, INV_COUNTERS, "%s%s: nrpages %lu, nrswapped %lu; the cache holds %lu and %lu",
-				     sb->s_root, inode->i_name, mapping->nrpages, mapping->nrswapped, pages, swapped);
-			if (sb->s_swapbacked && inode->i_blocks != (int64_t)((pages + swapped) * (PAGE_SIZE / 512)))
-				FAIL(st, INV_COUNTERS, "%s%s: i_blocks %lld, but %lu pages are charged", sb->s_root,
-				     inode->i_name, (long long)inode->i_blocks, pages + swapped);
-			file_pages += (long)pages;
-			if (sb->s_swapbacked) {
-				shmem_pages += (long)pages;
-				/* shmem_acct_size's charge, or shmem_acct_blocks' for each page held */
-				st->committed += inode->i_acct_pages + (inode->i_noreserve ? (long)(pages + swapped) : 0);
-				if (inode->i_acct_pages && inode->i_noreserve)
-					FAIL(st, INV_COMMIT, "%s%s: charged both for its size and page by page",
-					     sb->s_root, inode->i_name);
-			}
-		}
-	}
-	if (file_pages + global_vm_stat(m, NR_SWAPCACHE) != global_vm_stat(m, NR_FILE_PAGES))
-		FAIL(st, INV_COUNTERS, "nr_file_pages is %ld: the page caches hold %ld, the swap cache %ld",
-		     global_vm_stat(m, NR_FILE_PAGES), file_pages, global_vm_stat(m, NR_SWAPCACHE));
-	if (shmem_pages != global_vm_stat(m, NR_SHMEM))
-		FAIL(st, INV_COUNTERS, "nr_shmem is %ld, shmem caches hold %ld", global_vm_stat(m, NR_SHMEM), shmem_pages);
-	if (dirty != global_vm_stat(m, NR_FILE_DIRTY))
-		FAIL(st, INV_COUNTERS, "nr_dirty is %ld, %ld dirty pages are in caches with writeback",
-		     global_vm_stat(m, NR_FILE_DIRTY), dirty);
-	if (thps[0] != global_vm_stat(m, NR_FILE_THPS) || thps[1] != global_vm_stat(m, NR_SHMEM_THPS))
-		FAIL(st, INV_COUNTERS, "nr_file_hugepages/nr_shmem_hugepages are %ld/%ld, the caches hold %ld/%ld",
-		     global_vm_stat(m, NR_FILE_THPS), global_vm_stat(m, NR_SHMEM_THPS), thps[0], thps[1]);
-}
 
 static int ptr_cmp(const void *a, const void *b)
 {
@@ -1084,6 +1069,43 @@ int mml_check_locked(struct mml_machine *m)
 	if (st.errors)
 		atomic_inc(&m->reports);
 	return st.errors ? -EUCLEAN : 0;
+}
+
+/*
+ * The incremental check: what one operation touched, without stopping for
+ * the whole machine.  t's mm over [start, end) (t NULL: every mm, whole),
+ * each pte and pmd by the rules check_pte and check_pmd_leaf apply, its
+ * page's or slot's own counts and folio_is_valid(), the VMAs of the range
+ * (invariant 7, uffd), the mm's locked_vm, the TLB entries of its tasks
+ * and the devices' translations there.  The totals (frames, slots, tables,
+ * anon_vmas, rss and vmstat counters, Committed_AS, KSM, files) are the
+ * full check's.  Linux has no such thing: page_table_check checks each
+ * entry as it is set, which is what this comes closest to.
+ */
+int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end)
+{
+	struct check_state st = { .m = m, .out = m->quiet ? NULL : stderr, .ranged = true,
+				  .lo = t ? start : 0, .hi = t ? end : UINT64_MAX, .mm = t ? t->mm : NULL };
+	struct mm_struct *mm;
+	int ret;
+
+	down_write(&m->quiesce);
+	spin_lock(&m->tasks_lock);
+	list_for_each_entry(mm, &m->mms, mm_node) {
+		if (t && mm != t->mm)
+			continue;
+		if (!mm_range_is_valid(mm, st.lo, st.hi, st.out))
+			st.errors++;
+		check_mm_tables(&st, mm);
+		check_tlbs(&st, mm);
+	}
+	spin_unlock(&m->tasks_lock);
+	device_for_each_translation(m, check_device_translation, &st);
+	if (st.errors)
+		atomic_inc(&m->reports);
+	ret = st.errors || atomic_read(&m->reports) ? -EUCLEAN : 0;
+	up_write(&m->quiesce);
+	return ret;
 }
 
 int mml_check(struct mml_machine *m)

@@ -55,6 +55,38 @@ void fuzz_diverge(struct run *r, const char *fmt, ...)
 
 /* ---- a whole run -------------------------------------------------------------------------- */
 
+/*
+ * Task i is t now (NULL: it exited), and r->live, the live task numbers
+ * in order, says so: the generator picks among them every operation,
+ * and a long run has numbered thousands of tasks.  Without memory for the
+ * list the task is still set: the run goes on, the generator cannot pick it.
+ */
+void fuzz_set_task(struct run *r, int i, struct mml_task *t)
+{
+	int k = 0;
+
+	r->tasks[i] = t;
+	while (k < r->nlive && r->live[k] < i)
+		k++;
+	if (!t) {
+		if (k < r->nlive && r->live[k] == i)
+			memmove(&r->live[k], &r->live[k + 1], (size_t)(--r->nlive - k) * sizeof(*r->live));
+		return;
+	}
+	if (k < r->nlive && r->live[k] == i)
+		return;
+	if (r->nlive == r->live_cap) {
+		int *l = realloc(r->live, (size_t)(r->live_cap * 2 + 16) * sizeof(*l));
+
+		if (!l)
+			return;
+		r->live = l;
+		r->live_cap = r->live_cap * 2 + 16;
+	}
+	memmove(&r->live[k + 1], &r->live[k], (size_t)(r->nlive++ - k) * sizeof(*r->live));
+	r->live[k] = i;
+}
+
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 {
 	struct mml_config cfg = {
@@ -116,8 +148,13 @@ void fuzz_run_finish(struct run *r)
 		fuzz_uffd_finish(r);	/* closed before power-off, as the processes' descriptors */
 		if (r->injecting)
 			mml_fail_set(r->m, NULL);
-		if (!r->why[0] && mml_check(r->m))
-			fuzz_diverge(r, "the invariant checker failed at the end");
+		/* after a divergence too: its report says whether the full check fails */
+		if (mml_check(r->m)) {
+			if (!r->why[0])
+				fuzz_diverge(r, "the invariant checker failed at the end");
+			else
+				r->full_fails = true;
+		}
 		r->cur_task = -1;	/* the tasks die with the machine: no views of them */
 		if (mml_machine_free(r->m) && !r->why[0])
 			fuzz_diverge(r, "leaks or broken invariants when every process exited");
@@ -135,48 +172,13 @@ void fuzz_run_finish(struct run *r)
 	free(r->fdnum);
 	free(r->fdok);
 	free(r->rfile);
+	free(r->live);
+	free(r->layout[0]);
+	free(r->layout[1]);
 	free(r->ibuf);
 	free(r->mbuf);
 	free(r->abuf);
 	free(r->ubuf);
-}
-
-/*
- * The library's layout in model_dump()'s format: "start-end rwx[ dc][ wf][ mt][ hg][ nh][ lo][ lf]"
- * per VMA, from smaps (whose VmFlags carry the fork flags, VM_MTE, the THP advice and the locks).
- */
-static char *library_layout(struct mml_task *t)
-{
-	char *text = NULL, *out = NULL, *line, *save;
-	size_t n1, n2;
-	FILE *f = open_memstream(&text, &n1), *o;
-	char cur[64] = "";
-
-	if (!f)
-		return NULL;
-	mml_show_smaps(t, f);
-	fclose(f);
-	o = open_memstream(&out, &n2);
-	if (!o) {
-		free(text);
-		return NULL;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint64_t a, b;
-		char perms[8];
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &a, &b, perms) == 3) {
-			snprintf(cur, sizeof(cur), "%08" PRIx64 "-%08" PRIx64 " %.3s", a, b, perms);
-		} else if (!strncmp(line, "VmFlags:", 8)) {
-			fprintf(o, "%s%s%s%s%s%s%s%s\n", cur, strstr(line, " dc") ? " dc" : "",
-				strstr(line, " wf") ? " wf" : "", strstr(line, " mt") ? " mt" : "",
-				strstr(line, " hg") ? " hg" : "", strstr(line, " nh") ? " nh" : "",
-				strstr(line, " lo") ? " lo" : "", strstr(line, " lf") ? " lf" : "");
-		}
-	}
-	fclose(o);
-	free(text);
-	return out;
 }
 
 /*
@@ -217,46 +219,74 @@ static void print_layout_expect(struct run *r, int task, uint64_t addr, const ch
 	fuzz_print(r->scn, &s);
 }
 
+/* A layout run's attributes as model_dump() prints them: "rw- dc wf mt hg nh lo lf" */
+static void layout_text(unsigned attr, char *buf, size_t n)
+{
+	snprintf(buf, n, "%c%c%c%s%s%s%s%s%s%s", attr & LAYOUT_R ? 'r' : '-', attr & LAYOUT_W ? 'w' : '-',
+		 attr & LAYOUT_X ? 'x' : '-', attr & LAYOUT_DC ? " dc" : "", attr & LAYOUT_WF ? " wf" : "",
+		 attr & LAYOUT_MT ? " mt" : "", attr & LAYOUT_HG ? " hg" : "", attr & LAYOUT_NH ? " nh" : "",
+		 attr & LAYOUT_LO ? " lo" : "", attr & LAYOUT_LF ? " lf" : "");
+}
+
+/* Both sides' layouts of task into r->layout[0] (the library's) and [1] (the model's); false without memory. */
+static bool get_layouts(struct run *r, int task, size_t *n)
+{
+	for (int side = 0; side < 2; side++) {
+		for (;;) {
+			size_t cap = r->layout_cap[side];
+
+			n[side] = side ? model_layout(r->md, task, r->layout[1], cap) :
+					 mml_task_layout(r->tasks[task], r->layout[0], cap);
+			if (n[side] <= cap)
+				break;
+			struct layout_range *l = realloc(r->layout[side], n[side] * 2 * sizeof(*l));
+
+			if (!l)
+				return false;
+			r->layout[side] = l;
+			r->layout_cap[side] = n[side] * 2;
+		}
+	}
+	return true;
+}
+
 /*
- * The layout check: the library's /proc/PID/maps and the model's pages must
- * agree on which pages are mapped and how.  (The library merges VMAs the
- * model knows nothing of, so compare page by page.)
+ * The layout check: the library's VMAs (what /proc/PID/smaps shows of
+ * them) and the model's pages must agree on which pages are mapped and
+ * how.  (The library merges VMAs the model knows nothing of, so compare
+ * page by page.)
  */
 static void compare_layout(struct run *r, int task)
 {
-	char *lib = library_layout(r->tasks[task]), *mod = NULL, *l, *m, *save1, *save2;
-	size_t n2;
-	FILE *f2 = open_memstream(&mod, &n2);
+	const struct layout_range *lib, *mod;
 	uint64_t la = 0, lb = 0, ma = 0, mb = 0;
-	char lp[40] = "", mp[40] = "";
+	unsigned lattr = 0, mattr = 0;
+	size_t n[2], i = 0, j = 0;
 
-	if (!lib || !f2)
-		goto out;
-	model_dump(r->md, task, f2);
-	fclose(f2);
-	f2 = NULL;
-	l = strtok_r(lib, "\n", &save1);
-	m = strtok_r(mod, "\n", &save2);
+	if (!get_layouts(r, task, n))
+		return;
+	lib = r->layout[0];
+	mod = r->layout[1];
 	/* Walk both lists of ranges, page by page where they overlap. */
 	for (;;) {
-		if (la == lb && l) {
-			sscanf(l, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &la, &lb, lp);
-			l = strtok_r(NULL, "\n", &save1);
+		if (la == lb && i < n[0]) {
+			la = lib[i].start;
+			lb = lib[i].end;
+			lattr = lib[i++].attr;
 		}
-		if (ma == mb && m) {
-			sscanf(m, "%" SCNx64 "-%" SCNx64 " %39[^\n]", &ma, &mb, mp);
-			m = strtok_r(NULL, "\n", &save2);
+		if (ma == mb && j < n[1]) {
+			ma = mod[j].start;
+			mb = mod[j].end;
+			mattr = mod[j++].attr;
 		}
-		/* The model marks lazily freed pages and names files, past what both show. */
-		if (strstr(mp, " lazyfree"))
-			*strstr(mp, " lazyfree") = 0;
-		if (strstr(mp, " file "))
-			*strstr(mp, " file ") = 0;
 		if (la == lb && ma == mb)
 			break;
-		if (la != ma || (la < lb && ma < mb && strcmp(lp, mp))) {
+		if (la != ma || (la < lb && ma < mb && lattr != mattr)) {
 			uint64_t at = la == lb ? ma : ma == mb ? la : min_u64(la, ma);
+			char lp[40], mp[40];
 
+			layout_text(lattr, lp, sizeof(lp));
+			layout_text(mattr, mp, sizeof(mp));
 			fuzz_diverge(r, "T%d: the library and the model disagree about the mapping at %#" PRIx64
 				" (library %s, model %s)", task, at, la == at && la < lb ? lp : "unmapped",
 				ma == at && ma < mb ? mp : "unmapped");
@@ -272,11 +302,6 @@ static void compare_layout(struct run *r, int task)
 			ma = mb;
 		}
 	}
-out:
-	if (f2)
-		fclose(f2);
-	free(lib);
-	free(mod);
 }
 
 /*
@@ -295,7 +320,14 @@ static void sweep_killed(struct run *r)
 	 * the frees waiting for a grace period, and a check after every
 	 * operation that the printed scenario does not make would lay out
 	 * frames differently from `mmlab run` (compaction would move others).
+	 * Only when the kill count moved (read as it stands, settling nothing):
+	 * a look at every task after every operation costs.
 	 */
+	long kills = mml_oom_kills(r->m);
+
+	if (kills == r->oom_kills)
+		return;
+	r->oom_kills = kills;
 	for (i = 0; i < r->ntasks && !(r->tasks[i] && mml_task_killed(r->tasks[i])); i++)
 		;
 	if (i == r->ntasks)
@@ -313,7 +345,7 @@ static void sweep_killed(struct run *r)
 			continue;
 		mml_exit(r->tasks[i]);
 		model_exit(r->md, i);
-		r->tasks[i] = NULL;
+		fuzz_set_task(r, i, NULL);
 		if (r->scn) {
 			struct scn_op s;
 
@@ -327,22 +359,92 @@ static void sweep_killed(struct run *r)
 	}
 }
 
-/* After each op: the periodic checks, and any bug the machine reported. */
-void fuzz_after_op(struct run *r, int check_every)
+/*
+ * The incremental check after op (see mml_check_range): what it named in
+ * its task's mm, a page either side for the VMAs it split or merged; the
+ * whole mm of a fork's both sides and of a new process; every mm after an
+ * operation that reaches beyond its own (reclaim, swapoff, migration,
+ * KSM, files, devices ...) or during which reclaim, migration, a split or
+ * the OOM killer ran (the epoch moved).  0 or -EUCLEAN.
+ */
+static int check_touched(struct run *r, const struct fop *op)
+{
+	struct mml_task *t = op->task >= 0 && op->task < r->ntasks ? r->tasks[op->task] : NULL;
+	uint64_t start = r->op_addr >= PG ? (r->op_addr & ~(PG - 1)) - PG : 0, len = op->len;
+	long epoch = mml_check_epoch(r->m);
+	int ret = 0;
+
+	if (epoch != r->epoch) {
+		r->epoch = epoch;
+		return mml_check_range(r->m, NULL, 0, 0);
+	}
+	switch (op->kind) {
+	case F_PIN:
+		len *= PG;
+		/* fall through */
+	case F_MMAP:
+	case F_MUNMAP:
+	case F_MPROTECT:
+	case F_READ:
+	case F_WRITE:
+	case F_TAG_SET:
+	case F_TAG_GET:
+		break;
+	case F_MADVISE:
+		if (op->advice != MADV_PAGEOUT && op->advice != MADV_COLD)
+			break;
+		return mml_check_range(r->m, NULL, 0, 0);	/* reclaim unmaps from every mm */
+	case F_FORK:
+	case F_SPAWN:
+		t = op->new_task < r->ntasks ? r->tasks[op->new_task] : NULL;
+		if (t)
+			ret = mml_check_range(r->m, t, 0, UINT64_MAX);
+		if (!ret && op->kind == F_FORK && op->task < r->ntasks && r->tasks[op->task])
+			ret = mml_check_range(r->m, r->tasks[op->task], 0, UINT64_MAX);
+		return ret;
+	case F_THREAD:		/* a new CPU of an mm whose tables it does not change, its TLB empty */
+	case F_CHECK:		/* a check statement: the full check every --check-every operations stands for it */
+	case F_EXIT:		/* its tables are gone; what they mapped is the full check's */
+	case F_UNPIN:		/* a pin's use and release change no table */
+	case F_DMA_READ:
+	case F_DMA_WRITE:
+		return 0;
+	default:
+		return mml_check_range(r->m, NULL, 0, 0);
+	}
+	if (!t)
+		return 0;
+	ret = mml_check_range(r->m, t, start, r->op_addr + len + PG);
+	/* An mmap the kernel placed: where it went too. */
+	if (!ret && op->kind == F_MMAP && op->defines < r->nregions && r->rok[op->defines] &&
+	    r->rbase[op->defines] != r->op_addr)
+		ret = mml_check_range(r->m, t, r->rbase[op->defines] - PG,
+				      r->rbase[op->defines] + r->rlen[op->defines] + PG);
+	return ret;
+}
+
+/*
+ * After each op: the incremental check of what it touched, or every
+ * check_every operations the full check and the layout, and any bug the
+ * machine reported.
+ */
+void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 {
 	sweep_killed(r);
 	r->done++;
 	if (r->why[0])
 		return;
 	if (check_every && r->done % check_every == 0) {
+		r->epoch = mml_check_epoch(r->m);
 		if (mml_check(r->m)) {
 			fuzz_diverge(r, "the invariant checker failed after operation %ld", r->done);
 			return;
 		}
-		/* The layout comparison costs a smaps text: every fourth check. */
-		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task] &&
-		    (check_every == 1 || r->done % (4L * check_every) == 0))
+		if (r->cur_task >= 0 && r->cur_task < r->ntasks && r->tasks[r->cur_task])
 			compare_layout(r, r->cur_task);
+	} else if (check_touched(r, op)) {
+		fuzz_diverge(r, "the invariant checker failed after operation %ld (incremental check)", r->done);
+		return;
 	}
 	if (!r->why[0] && mml_report_count(r->m))
 		fuzz_diverge(r, "the machine reported a bug during operation %ld", r->done);
@@ -386,7 +488,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 	if (!o.ram)
 		o.ram = (o.thp ? 64ULL : 16ULL) << 20;
 	if (!o.check_every)
-		o.check_every = 64;
+		o.check_every = FUZZ_CHECK_EVERY;
 	if (o.ops < 0 || o.procs < 1 || o.check_every < 0 || o.time_s < 0 || o.fail_rate_ppm > 1000000 ||
 	    o.fail_at < 0 || o.fail_repeat < -1)
 		return 2;
@@ -419,7 +521,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		}
 		fuzz_gen_op(&r, &c, &ops[r.done]);
 		fuzz_exec_op(&r, &ops[r.done]);
-		fuzz_after_op(&r, o.check_every);
+		fuzz_after_op(&r, &ops[r.done], o.check_every);
 		vmstat_trace_step(o.vmstat, r.m, o.seed);
 		if (r.done % 256 == 0)
 			progress_update(&prog, (uint64_t)r.done, 0);
@@ -438,6 +540,14 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		char why[1024];
 
 		fprintf(out, "divergence at operation %zu: %s\n", n, r.why);
+		/*
+		 * The full check ran then too (fuzz_run_finish), whatever found
+		 * it: what it says is in the report as in a run that checked in
+		 * full after every operation.
+		 */
+		if (r.full_fails && strncmp(r.why, "the invariant checker failed", 28) &&
+		    strncmp(r.why, "the machine reported", 20))
+			fprintf(out, "the full invariant check fails there too\n");
 		if (r.why_task >= 0 && r.why_maps)
 			fprintf(out, "the library's maps of T%d then:\n%sthe model's:\n%s", r.why_task, r.why_maps,
 				r.why_model);
@@ -645,7 +755,7 @@ int fuzz_run_bytes(const uint8_t *data, size_t size)
 	while (!chooser_exhausted(&c) && r.done < 2000 && !r.why[0]) {
 		fuzz_gen_op(&r, &c, &op);
 		fuzz_exec_op(&r, &op);
-		fuzz_after_op(&r, o.check_every);
+		fuzz_after_op(&r, &op, o.check_every);
 	}
 	fuzz_run_finish(&r);
 	if (r.why[0]) {

@@ -52,9 +52,8 @@ static int pick_live_task(struct run *r, struct chooser *c)
 
 	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
 		return r->focus_task;
-	for (int i = 0; i < r->next_task && i < r->ntasks && n < (int)(sizeof(live) / sizeof(live[0])); i++)
-		if (r->tasks[i])
-			live[n++] = i;
+	for (int k = 0; k < r->nlive && r->live[k] < r->next_task && n < (int)(sizeof(live) / sizeof(live[0])); k++)
+		live[n++] = r->live[k];
 	return n ? live[choose(c, (uint32_t)n)] : -1;
 }
 
@@ -62,8 +61,8 @@ static int count_live_tasks(struct run *r)
 {
 	int n = 0;
 
-	for (int i = 0; i < r->next_task && i < r->ntasks; i++)
-		n += r->tasks[i] != NULL;
+	while (n < r->nlive && r->live[n] < r->next_task)
+		n++;
 	return n;
 }
 

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 
 #include "mmlab.h"
+#include "oracle/check.h"
 #include "oracle/fuzz.h"
 #include "oracle/model.h"
 #include "scenario/scenario.h"
@@ -145,6 +146,7 @@ struct run {
 	bool *pin_writable;		/* a write pin (not a reference): the device may write */
 	int npins;
 	int next_task, next_region, next_pin;	/* for the generator */
+	int *live, nlive, live_cap;	/* the live task numbers in order (fuzz_set_task) */
 	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
 	int next_swap;
 	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
@@ -249,7 +251,14 @@ struct run {
 	struct mml_uffd **uffds;	/* --uffd: by the model's process index, that process's userfaultfd */
 	int nuffds;
 	long done;
+	uint64_t op_addr;		/* the address the last operation named (0: none) */
+	long epoch;			/* mml_check_epoch() after the last check */
+	struct layout_range *layout[2];	/* the layout check's: the library's, the model's */
+	size_t layout_cap[2];
+	long oom_kills;			/* the machine's oom_kill count when the last kill was swept */
 	bool injecting;
+	bool full_fails;		/* the full check at the end failed after a divergence */
+	bool full_checks;		/* a check statement runs the full check (replays: what `mmlab run` does) */
 	char why[1024];			/* the first divergence */
 	int why_task;			/* the task it happened to, and both views of its memory then */
 	int cur_task;
@@ -415,8 +424,9 @@ void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_
 /* fuzz.c */
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees);
 void fuzz_run_finish(struct run *r);
-void fuzz_after_op(struct run *r, int check_every);
+void fuzz_after_op(struct run *r, const struct fop *op, int check_every);
 void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fuzz_set_task(struct run *r, int i, struct mml_task *t);
 double fuzz_now(void);
 
 #endif /* MML_ORACLE_FUZZ_INTERNAL_H */

@@ -26,10 +26,11 @@ bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FIL
 		return false;
 	}
 	r.scn = scn;
+	r.full_checks = true;
 	/* Long lists are checked at the run's cadence; short ones after every op. */
 	for (i = 0; i < n && !r.why[0]; i++) {
 		if (fuzz_exec_op(&r, &ops[i]))
-			fuzz_after_op(&r, n > 2000 ? o->check_every : 1);
+			fuzz_after_op(&r, &ops[i], n > 2000 ? o->check_every : 1);
 	}
 	if (at)
 		*at = i;

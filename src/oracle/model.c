@@ -1111,3 +1111,30 @@ void model_dump(const struct model *md, int task, FILE *f)
 		i = j;
 	}
 }
+
+size_t model_layout(const struct model *md, int task, struct layout_range *out, size_t max)
+{
+	const struct mproc *p = task_proc(md, task);
+	size_t n = 0;
+
+	if (!p)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct mpage *pg = &p->pages[i];
+		unsigned attr = (pg->prot & PROT_READ ? LAYOUT_R : 0) | (pg->prot & PROT_WRITE ? LAYOUT_W : 0) |
+				(pg->prot & PROT_EXEC ? LAYOUT_X : 0) | (pg->flags & MP_DONTFORK ? LAYOUT_DC : 0) |
+				(pg->flags & MP_WIPEONFORK ? LAYOUT_WF : 0) |
+				(pg->prot & MODEL_PROT_MTE ? LAYOUT_MT : 0) | (pg->flags & MP_HUGEPAGE ? LAYOUT_HG : 0) |
+				(pg->flags & MP_NOHUGEPAGE ? LAYOUT_NH : 0) | (pg->flags & MP_LOCKED ? LAYOUT_LO : 0) |
+				(pg->flags & MP_LOCKONFAULT ? LAYOUT_LF : 0);
+
+		if (n && n <= max && out[n - 1].end == pg->addr && out[n - 1].attr == attr) {
+			out[n - 1].end += MODEL_PAGE;
+			continue;
+		}
+		if (n < max)
+			out[n] = (struct layout_range){ pg->addr, pg->addr + MODEL_PAGE, attr };
+		n++;
+	}
+	return n;
+}

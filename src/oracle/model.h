@@ -113,6 +113,19 @@ int  model_write(struct model *md, int task, uint64_t addr, const void *buf, uin
 bool model_mapped(const struct model *md, int task, uint64_t addr, uint64_t len);
 /* The model's view of task's process, as /proc/PID/maps-like lines (debugging). */
 void model_dump(const struct model *md, int task, FILE *f);
+/*
+ * The layout the fuzzer's layout check compares: runs of pages with the
+ * same protection and the VmFlags smaps shows for them (dc wf mt hg nh lo
+ * lf).  The library's side is mml_task_layout (oracle/check.h).
+ */
+enum { LAYOUT_R = 1, LAYOUT_W = 2, LAYOUT_X = 4, LAYOUT_DC = 8, LAYOUT_WF = 16, LAYOUT_MT = 32, LAYOUT_HG = 64,
+       LAYOUT_NH = 128, LAYOUT_LO = 256, LAYOUT_LF = 512 };
+struct layout_range {
+	uint64_t start, end;
+	unsigned attr;		/* LAYOUT_* */
+};
+/* task's runs into out[0..max); their number, which may exceed max (then call again with room) */
+size_t model_layout(const struct model *md, int task, struct layout_range *out, size_t max);
 /* MADV_FREE'd and not written since: Linux may show the old bytes or zeros. */
 bool model_lazyfree(const struct model *md, int task, uint64_t addr);
 /* The implementation showed zeros for a lazily freed page: it was discarded. */

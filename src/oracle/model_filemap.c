@@ -194,16 +194,21 @@ bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len,
 	bool any = false;
 
 	memcpy(alt, own, len);
-	for (uint64_t k = 0; p && k < len; k++) {
+	/* one lookup a page, not a byte */
+	for (uint64_t k = 0, n; p && k < len; k += n) {
 		const struct mpage *pg = find_page(p, (addr + k) & ~(MODEL_PAGE - 1));
+		uint64_t off = (addr + k) & (MODEL_PAGE - 1);
 		const uint8_t *unk;
 
+		n = len - k < MODEL_PAGE - off ? len - k : MODEL_PAGE - off;
 		if (!pg)
 			continue;
 		page_bytes(md, pg, &unk);
-		if (bit_test(unk, (addr + k) & (MODEL_PAGE - 1))) {
-			alt[k] = 0;
-			any = true;
+		for (uint64_t b = 0; unk && b < n; b++) {
+			if (bit_test(unk, off + b)) {
+				alt[k + b] = 0;
+				any = true;
+			}
 		}
 	}
 	return any;

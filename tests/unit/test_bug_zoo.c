@@ -2,10 +2,13 @@
  * test_bug_zoo.c - every bug-zoo entry is caught by the invariant checker or
  * the stale-TLB detector, and the same scenario is clean without it.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "../harness.h"
+#include "oracle/check.h"
+#include "oracle/fuzz.h"
 
 /* Runs the scenario; returns whether the machine noticed something wrong. */
 typedef void (*scenario_fn)(struct mml_machine *m, bool *diverged);
@@ -171,6 +174,72 @@ TEST(free_before_flush_is_caught)
 	bool diverged;
 
 	CHECK(run("free-before-flush", munmap_with_second_cpu, &diverged));
+}
+
+/*
+ * The incremental check finds at once what the full check finds: fork
+ * without write-protecting leaves the parent's pte writable over a page
+ * the child maps, which the check of the parent's page alone sees, right
+ * after the fork; a range away from it is clean, and so is all of it
+ * without the bug.
+ */
+TEST(incremental_check_catches_fork_no_wrprotect)
+{
+	for (int bug = 0; bug < 2; bug++) {
+		/* no check after every operation (h_machine's): the checks below are the first */
+		struct mml_config cfg = { .seed = 1, .flags = MML_QUIET };
+		struct mml_machine *m = mml_machine_new(&cfg);
+		struct mml_task *p = h_spawn(m), *c;
+		uint64_t a;
+
+		if (bug)
+			CHECK_EQ(mml_bug_inject(m, "fork-no-wrprotect"), 0);
+		a = h_map(p, 0, 4 * H_PAGE, H_RW, H_ANON);
+		h_fill(p, a, H_PAGE, 1);
+		c = h_fork(p);
+		CHECK(c != NULL);
+		CHECK_EQ(mml_check_range(m, p, a + 2 * H_PAGE, a + 4 * H_PAGE), 0);
+		CHECK_EQ(mml_check_range(m, p, a, a + H_PAGE), bug ? -EUCLEAN : 0);
+		CHECK_EQ(mml_check(m), bug ? -EUCLEAN : 0);
+		CHECK_EQ(mml_machine_free(m), bug ? -EBUSY : 0);
+	}
+}
+
+/* The operation at which `mmlab fuzz` reports the divergence of bug on seed, checking in full every n. */
+static long fuzz_diverges_at(const char *bug, uint64_t seed, int n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct fuzz_opts o = { .seed = seed, .ops = 3000, .shrink_s = 0.01, .bug = bug, .check_every = n, .out = f };
+	const char *at;
+	long op = -1;
+
+	if (!f)
+		return -2;
+	if (fuzz_run(&o) == 1) {
+		fflush(f);
+		at = strstr(text, "divergence at operation ");
+		if (at)
+			op = atol(at + strlen("divergence at operation "));
+	}
+	fclose(f);
+	free(text);
+	return op;
+}
+
+/*
+ * In the fuzzer: with the full check every operation, or every 64, or
+ * only at the end, the divergence is reported at the same operation --
+ * the incremental check after each operation saw it there.
+ */
+TEST(fuzz_incremental_check_reports_at_the_same_operation)
+{
+	long every = fuzz_diverges_at("fork-no-wrprotect", 1, 1);
+
+	CHECK(every > 0);
+	CHECK_EQ(fuzz_diverges_at("fork-no-wrprotect", 1, 64), every);
+	CHECK_EQ(fuzz_diverges_at("fork-no-wrprotect", 1, 1000000), every);
 }
 
 TEST(every_zoo_entry_is_listed)
