@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "drivers/pmem.h"
+#include "mm/hooks.h"
 
 int pmem_init(struct mml_machine *m)
 {
@@ -61,6 +62,7 @@ int pmem_init(struct mml_machine *m)
 	pmem->pgmap.start_pfn = m->nr_frames;
 	pmem->pgmap.end_pfn = m->nr_frames + m->nr_pmem_frames;
 	m->pmem = pmem;
+	m->pgmap = &pmem->pgmap;
 	return 0;
 }
 
@@ -77,4 +79,5 @@ void pmem_exit(struct mml_machine *m)
 	free(pmem->tmp_path);
 	free(pmem);
 	m->pmem = NULL;
+	m->pgmap = NULL;
 }

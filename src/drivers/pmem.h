@@ -17,12 +17,6 @@ struct pmem_device {
 	char *tmp_path;			/* (C) a temporary host file, removed at power-off; else NULL */
 };
 
-/* Map the device (mml_config.pmem_bytes) after page_alloc_init: 0 or -errno. */
-int pmem_init(struct mml_machine *m);
-void pmem_exit(struct mml_machine *m);
-
-/* The device's frame of block blk, and back. */
-static inline unsigned long pmem_block_pfn(struct mml_machine *m, unsigned long blk) { return m->nr_frames + blk; }
-static inline unsigned long pmem_pfn_block(struct mml_machine *m, unsigned long pfn) { return pfn - m->nr_frames; }
+/* pmem_init and pmem_exit, which the machine calls, are declared in mm/hooks.h. */
 
 #endif /* MML_DRIVERS_PMEM_H */

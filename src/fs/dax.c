@@ -12,9 +12,11 @@
  */
 #include <string.h>
 
-#include "drivers/pmem.h"
+#include "mm/memremap.h"
 #include "fs/dax.h"
-#include "mm/internal.h"
+#include "mm/hooks.h"
+#include "mm/mm.h"
+#include "mm/pagemap.h"
 
 #define DAX_SHIFT	4
 #define DAX_LOCKED	(1UL << 0)

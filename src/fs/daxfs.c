@@ -23,10 +23,12 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "drivers/pmem.h"
+#include "mm/memremap.h"
 #include "fs/dax.h"
 #include "fs/vfs.h"
-#include "mm/internal.h"
+#include "mm/hooks.h"
+#include "mm/mm.h"
+#include "mm/pagemap.h"
 
 struct daxfs_sb_info {
 	struct mutex lock;		/* guards the fields below and every inode's block map */

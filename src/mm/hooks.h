@@ -109,6 +109,12 @@ enum mml_bug {
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug);
 
+/* ---- devices the machine is built with (src/drivers) ----------------------------- */
+
+/* The pmem device of mml_config.pmem_bytes (drivers/pmem.c): 0 or -errno; pmem_exit at power-off. */
+int pmem_init(struct mml_machine *m);
+void pmem_exit(struct mml_machine *m);
+
 /* ---- the invariant checker ------------------------------------------------------ */
 
 int mml_check_locked(struct mml_machine *m);

@@ -58,16 +58,12 @@ enum compact_result try_to_compact_pages(struct mml_machine *m, unsigned int ord
 #define MIN_NODE_FRAMES	256
 void page_alloc_exit(struct mml_machine *m);
 /* Make the 1 << order pages from page one folio (tails pointing to it), as allocation does. */
-void prep_compound_page(struct page *page, unsigned int order);
-struct ptdesc *pagetable_alloc(struct mm_struct *mm);
-void pagetable_free(struct mm_struct *mm, struct ptdesc *pt);	/* immediate; caller ensures no walker */
 void pagetable_free_rcu(struct mm_struct *mm, struct ptdesc *pt);	/* after a grace period */
 int pgd_alloc(struct mm_struct *mm);
 void pgd_free(struct mm_struct *mm);
 void pgd_free_rcu(struct mm_struct *mm);
 int __pud_alloc(struct mm_struct *mm, pgd_t *pgd);
 int __pmd_alloc(struct mm_struct *mm, pud_t *pud);
-int __pte_alloc(struct mm_struct *mm, pmd_t *pmd);
 pud_t *pud_alloc(struct mm_struct *mm, pgd_t *pgd, uint64_t addr);
 pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr);
 
@@ -368,9 +364,6 @@ void folio_remove_rmap_ptes(struct folio *folio, struct page *page, int nr_pages
 			    struct vm_area_struct *vma);
 #define folio_remove_rmap_pte(folio, page, vma) folio_remove_rmap_ptes(folio, page, 1, vma)
 void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
-void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
-			      struct vm_area_struct *vma);
-void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
 void folio_dup_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
 			      struct vm_area_struct *dst_vma);
 int folio_mkclean(struct folio *folio);
@@ -471,10 +464,6 @@ int split_folio_to_list(struct mml_machine *m, struct folio *folio, struct list_
 bool transparent_hugepage_use_zero_page(struct mml_machine *m);
 void pgtable_trans_huge_deposit(struct mm_struct *mm, pmd_t *pmd, struct ptdesc *pgtable);
 struct ptdesc *pgtable_trans_huge_withdraw(struct mm_struct *mm, pmd_t *pmd);
-struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
-/* Map the huge zero folio read-only at haddr, depositing pgtable; pmd lock held. */
-void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
-			 uint64_t haddr, pmd_t *pmd, struct folio *zero);
 void mm_put_huge_zero_folio(struct mm_struct *mm);
 bool is_huge_zero_pmd(struct mml_machine *m, pmd_t pmd);
 /* How hard a THP allocation for vma may try, by the defrag knob (vma_thp_gfp_mask). */

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/pmem.h"
 #include "fs/vfs.h"
 #include "mm/internal.h"
 #include "mm/ksm.h"

@@ -6,13 +6,12 @@
  * (dax_disassociate_entry).  Freeing it only tells whoever waits for the
  * block to become DMA-idle (dax_wait_page_idle) that it now is.
  */
-#include "drivers/pmem.h"
 #include "mm/memremap.h"
 
 struct dev_pagemap *page_pgmap(struct mml_machine *m, const struct page *page)
 {
 	VM_BUG_ON_PAGE(!is_zone_device_page(m, page), m, (struct page *)page);
-	return &m->pmem->pgmap;
+	return m->pgmap;
 }
 
 /*

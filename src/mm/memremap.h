@@ -25,4 +25,11 @@ struct dev_pagemap *page_pgmap(struct mml_machine *m, const struct page *page);
 /* free_zone_device_folio(): the last reference to a device folio went (__folio_put). */
 void free_zone_device_folio(struct mml_machine *m, struct folio *folio);
 
+/*
+ * The device's frame of its block blk, and back (what Linux's file
+ * systems ask dax_direct_access for): the frames follow RAM's.
+ */
+static inline unsigned long pmem_block_pfn(struct mml_machine *m, unsigned long blk) { return m->nr_frames + blk; }
+static inline unsigned long pmem_pfn_block(struct mml_machine *m, unsigned long pfn) { return pfn - m->nr_frames; }
+
 #endif /* MML_MM_MEMREMAP_H */

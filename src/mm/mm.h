@@ -617,4 +617,20 @@ long op_enter_task(struct mml_task *t);
 /* op_exit() for an operation of t's: -EINTR if t was killed meanwhile. */
 long op_exit_task(struct mml_task *t, long ret);
 
+/*
+ * What a file system's DAX code maps pages with (fs/dax.c; Linux has them
+ * in include/linux/mm.h, rmap.h and huge_mm.h for the same reason).
+ */
+void prep_compound_page(struct page *page, unsigned int order);
+struct ptdesc *pagetable_alloc(struct mm_struct *mm);
+void pagetable_free(struct mm_struct *mm, struct ptdesc *pt);	/* immediate; caller ensures no walker */
+int __pte_alloc(struct mm_struct *mm, pmd_t *pmd);
+void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages,
+			      struct vm_area_struct *vma);
+void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_area_struct *vma);
+struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
+/* Map the huge zero folio read-only at haddr, depositing pgtable; pmd lock held. */
+void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
+			 uint64_t haddr, pmd_t *pmd, struct folio *zero);
+
 #endif /* MML_MM_MM_H */

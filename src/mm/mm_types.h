@@ -656,6 +656,7 @@ struct mml_machine {
 	struct page *mem_map;		/* (C) one struct page per frame: RAM's, then the pmem device's */
 	unsigned long nr_pmem_frames;	/* (C) the pmem device's frames: pfns nr_frames.. (ZONE_DEVICE) */
 	struct pmem_device *pmem;	/* (C) drivers/pmem.c, or NULL */
+	struct dev_pagemap *pgmap;	/* (C) the pmem device's pagemap, or NULL (page_pgmap) */
 	struct mte_state mte;		/* arch's: tag storage, its own locks (arch/mte.h) */
 	struct sched_state sched;	/* deterministic runs: strategy and digest; written outside runs only */
 	struct trace_state trace;	/* trace events: which are on, where they go (mm/trace.h) */
