@@ -236,7 +236,8 @@ static void dax_associate_entry(struct mml_machine *m, void *e, struct address_s
 		return;
 	}
 	VM_WARN_ON_PAGE(folio->mapping, m, &folio->page);
-	VM_WARN_ON_PAGE(folio_ref_count(folio), m, &folio->page);
+	/* a small block may still be pinned from a file it left by copy on write; a PMD's folio is made now */
+	VM_WARN_ON_PAGE(dax_is_pmd_entry(e) && folio_ref_count(folio), m, &folio->page);
 	dax_folio_init(m, folio, dax_is_pmd_entry(e) ? HPAGE_PMD_ORDER : 0);
 	folio = dax_to_folio(m, e);
 	folio->index = index;
@@ -246,11 +247,13 @@ static void dax_associate_entry(struct mml_machine *m, void *e, struct address_s
 /*
  * dax_disassociate_entry() + dax_folio_put(): the block leaves the file.
  * A shared folio only counts one file less until the last goes (the
- * other files' mappings may still reference it).  Else the caller saw
- * it idle (dax_break_layout); stale TLB entries of it stop matching
- * (alloc_gen), as for a freed RAM frame.
+ * other files' mappings may still reference it).  A truncate (trunc)
+ * saw it idle first (dax_break_layout) and is about to free the block:
+ * stale TLB entries of it stop matching (alloc_gen), as for a freed RAM
+ * frame.  A copy on write (!trunc) leaves the block to the file it was
+ * cloned from, a pin on it may stay, as Linux's dax_folio_put allows.
  */
-static void dax_disassociate_entry(struct mml_machine *m, void *e)
+static void dax_disassociate_entry(struct mml_machine *m, void *e, bool trunc)
 {
 	struct folio *folio;
 	unsigned long nr;
@@ -260,7 +263,8 @@ static void dax_disassociate_entry(struct mml_machine *m, void *e)
 	folio = dax_to_folio(m, e);
 	if (folio_test_dax_shared(folio) && --folio->share)
 		return;
-	VM_WARN_ON_PAGE(folio_ref_count(folio) && !folio_test_dax_shared(folio), m, &folio->page);
+	/* only a truncate waited for it to be idle; a copy on write leaves a pin on the old block be */
+	VM_WARN_ON_PAGE(trunc && folio_ref_count(folio) && !folio_test_dax_shared(folio), m, &folio->page);
 	nr = (unsigned long)folio_nr_pages(folio);
 	smp_store_release(&folio->mapping, NULL);
 	folio->index = 0;
@@ -268,6 +272,8 @@ static void dax_disassociate_entry(struct mml_machine *m, void *e)
 	__folio_clear_referenced(folio);
 	if (folio_test_large(folio))
 		dax_folio_reset_order(folio);
+	if (!trunc)
+		return;	/* the block stays another file's: a pin on it still reaches that file's bytes */
 	for (unsigned long i = 0; i < nr; i++)
 		WRITE_ONCE(folio_page(folio, i)->alloc_gen, folio_page(folio, i)->alloc_gen + 1);
 }
@@ -294,7 +300,7 @@ static void *dax_insert_entry(struct vm_fault *vmf, struct address_space *mappin
 		return e;
 	xa_lock(&mapping->i_pages);
 	if (cow)
-		dax_disassociate_entry(m, e);
+		dax_disassociate_entry(m, e, false);
 	dax_associate_entry(m, new, mapping, at, map && map->shared);
 	__xa_store(&mapping->i_pages, at, new);
 	xa_unlock(&mapping->i_pages);
@@ -655,7 +661,7 @@ void dax_delete_mapping_range(struct address_space *mapping, unsigned long start
 		} else {
 			at = idx;
 		}
-		dax_disassociate_entry(m, e);
+		dax_disassociate_entry(m, e, true);
 		__xa_erase(&mapping->i_pages, at);
 		xa_unlock(&mapping->i_pages);
 		wake_up_var(&mapping->i_pages);
