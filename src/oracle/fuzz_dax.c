@@ -9,12 +9,11 @@
  * would wait for a pin it holds itself (dax_break_layout) would wait for
  * ever.  Such an operation is skipped, as one on an undefined name, and
  * so is a pin that would hold a block of a file with no name (evicting
- * it would wait): the waits are the stress story's (stress_dax.c).
+ * it would wait): the waits need threads (dax-truncate-pinned.scn).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 
 #include "oracle/fuzz_internal.h"
 #include "scenario/scenario.h"

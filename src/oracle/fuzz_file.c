@@ -546,7 +546,7 @@ bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uin
 {
 	int fd = fuzz_fd_of(r, op->fd);
 
-	/* One thread: a call that would wait for a pin of ours would wait for ever (stress_dax.c races them). */
+	/* One thread: a call that would wait for a pin of ours would wait for ever (fuzz_dax.c). */
 	if (op->kind == F_FICLONE && fuzz_fd_of(r, op->fd2) < 0)
 		return false;	/* the source named by a call that failed, or dropped by the shrinker */
 	if (r->o->dax && fuzz_dax_would_wait(r, op, addr))

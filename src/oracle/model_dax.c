@@ -9,7 +9,8 @@
  * and the eviction of the inode break its layout first, and that waits
  * until no pin or GUP reference holds any of its blocks.  The model
  * answers for the fuzzer, which has one thread and so must never make
- * such a call while it holds a pin there (stress_dax.c races them).
+ * such a call while it holds a pin there (the waits are for threads:
+ * tests/scenarios/dax-truncate-pinned.scn).
  * Nothing here includes the implementation's headers.
  */
 #include <errno.h>
@@ -114,7 +115,6 @@ int model_ficlone(struct model *md, int task, int dst_fd, int src_fd)
 			continue;
 		}
 		dp = fpage_get(dst, idx);
-		sp = fpage_find(src, idx);	/* dst may be src's neighbour in memory: found again */
 		if (!dp)
 			return -ENOMEM;
 		free(dp->data);
