@@ -536,7 +536,7 @@ static void fuzz_usage(FILE *f)
 {
 	fprintf(f, "usage: mmlab fuzz [--seed N | --seeds A-B] [--ops N] [--time S] [--procs N]\n"
 		   "                  [--ram BYTES] [--swap BYTES] [--oom] [--kswapd] [--devices]\n"
-		   "                  [--files] [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
+		   "                  [--files] [--dax] [--thp] [--mremap] [--nodes N] [--guard] [--mlock]\n"
 		   "                  [--commit] [--refs] [--ksm] [--uffd] [--inject-bug NAME]\n"
 		   "                  [--fail-rate PPM | --fail-at N\n"
 		   "                  [--fail-repeat N]] [--check-every N]\n"
@@ -572,6 +572,8 @@ static void fuzz_usage(FILE *f)
 		   "                         fsync, msync, seals, mmap of descriptors and\n"
 		   "                         MAP_SHARED|MAP_ANONYMOUS, drop_caches; the disk's\n"
 		   "                         host files are checked at the end\n"
+		   "      --dax              --files with a pmem device: /pmem files (fs-DAX),\n"
+		   "                         FICLONE, PMD-sized mappings at 2 MiB slots\n"
 		   "      --thp              transparent huge pages: most mappings 2 MiB-aligned\n"
 		   "                         with MADV_HUGEPAGE; MADV_(NO)HUGEPAGE, MADV_COLLAPSE,\n"
 		   "                         the THP knobs, khugepaged passes, split_huge_pages,\n"
@@ -744,6 +746,7 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		{ "devices",     no_argument,       NULL, 'D' },
 		{ "files",       no_argument,       NULL, 'F' },
 		{ "thp",         no_argument,       NULL, 'T' },
+		{ "dax",         no_argument,       NULL, 'X' },
 		{ "mremap",      no_argument,       NULL, 'M' },
 		{ "nodes",       required_argument, NULL, 'N' },
 		{ "guard",       no_argument,       NULL, 'G' },
@@ -839,6 +842,10 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 		case 'T':
 			machine_given = true;
 			o.thp = true;
+			break;
+		case 'X':
+			machine_given = true;
+			o.dax = o.files = true;
 			break;
 		case 'M':
 			machine_given = true;
@@ -970,6 +977,11 @@ static int fuzz_main(int argc, char **argv, bool recorded)
 	if (o.uffd && (o.devices || o.files || o.thp || o.mremap || o.nodes > 1 || o.mlock || o.oom || o.ksm)) {
 		fprintf(stderr, "mmlab fuzz: --uffd goes with --swap, --guard, --commit and --refs, "
 			"not yet with --devices, --files, --thp, --mremap, --nodes, --mlock, --oom or --ksm\n");
+		return 2;
+	}
+	/* A DAX mapping is never collapsed nor split as a THP: the THP stories would have nothing to say. */
+	if (o.dax && (o.thp || o.uffd)) {
+		fprintf(stderr, "mmlab fuzz: --dax goes with the options --files does, not yet with --thp or --uffd\n");
 		return 2;
 	}
 	if (bug >= 0 && !machine_given && !recorded && *mml_bug_fuzz_options(bug))

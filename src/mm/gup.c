@@ -132,7 +132,7 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned flags)
 	 * waiting for short-term pins; a long-term one would block truncate
 	 * for good, so it is refused.
 	 */
-	if ((flags & FOLL_LONGTERM) && vma_is_fsdax(vma))
+	if ((flags & FOLL_LONGTERM) && vma_is_fsdax(vma) && !bug_enabled(vma->vm_mm->machine, BUG_DAX_LONGTERM_PIN))
 		return -EOPNOTSUPP;
 	/*
 	 * writable_file_mapping_allowed(): a long-term writable pin of a file

@@ -104,6 +104,7 @@ enum mml_bug {
 	BUG_WP_COPY_NO_PTE_SAME,/* wp_page_copy installs its copy without rechecking the pte it copied from */
 	BUG_TABLE_FREE_NO_RCU,	/* tlb_remove_table frees page tables at once, not after a grace period */
 	BUG_RETRACT_NO_PTE_FREE_DEFER,/* retract_page_tables frees the table at once, not through pte_free_defer */
+	BUG_DAX_LONGTERM_PIN,	/* check_vma_flags lets FOLL_LONGTERM pin fs-DAX pages */
 	NR_MML_BUGS
 };
 

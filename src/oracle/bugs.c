@@ -337,6 +337,13 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"unmerging must keep every byte (Hugh Dickins's MADV_UNMERGEABLE, Linux 2.6.32, breaks each KSM page with a write fault that do_wp_page answers with a copy; since Linux 6.x break_ksm faults with FAULT_FLAG_UNSHARE, answered by the same copy): a design the zoo breaks on purpose",
 		"--ksm",
 	},
+	[BUG_DAX_LONGTERM_PIN] = {
+		"dax-longterm-pin",
+		"check_vma_flags lets FOLL_LONGTERM pin a /pmem (fs-DAX) page: a truncate of the file would wait for the pin for ever",
+		"the fs-DAX refusal of long-term pins (FOLL_LONGTERM, 5.2, for RDMA on fs-DAX; check_vma_flags' vma_is_fsdax), "
+		"which the 6.15 \"properly refcount fs dax pages\" series relies on: the file system waits for DMA to end",
+		"--dax",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -386,15 +386,19 @@ static bool check_pmd_leaf(struct check_state *st, struct mm_struct *mm, uint64_
 		FAIL(st, INV_TAGS, "mm %d: pmd at %#llx is %s in a VMA %s VM_MTE", mm->tgid, (unsigned long long)addr,
 		     pmd_tagged(pmd) ? "tagged" : "untagged", (vma->vm_flags & VM_MTE) ? "with" : "without");
 	folio = page_folio(pfn_to_page(m, pfn));
-	if (!vma_is_anonymous(vma)) {
-		check_file_pmd_leaf(st, mm, vma, addr, pmd, folio);
-		return false;
-	}
+	/* A DAX file's hole is the huge zero folio too (dax_pmd_load_hole), with its table deposited. */
 	if (is_huge_zero_folio(m, folio)) {
 		if (pmd_write(pmd) || !pmd_special(pmd))
 			FAIL(st, INV_RIGHTS, "mm %d: huge zero folio mapped writable or not special at %#llx", mm->tgid,
 			     (unsigned long long)addr);
+		if (!vma_is_anonymous(vma) && !vma_is_dax(vma))
+			FAIL(st, INV_RMAP, "mm %d: huge zero folio at %#llx in a file mapping without DAX", mm->tgid,
+			     (unsigned long long)addr);
 		return true;
+	}
+	if (!vma_is_anonymous(vma)) {
+		check_file_pmd_leaf(st, mm, vma, addr, pmd, folio);
+		return false;
 	}
 	if (frame_is_free(&folio->page) || &folio->page != pfn_to_page(m, pfn) ||
 	    folio_order(folio) != HPAGE_PMD_ORDER || !folio_test_anon(folio)) {

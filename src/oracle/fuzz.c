@@ -94,6 +94,8 @@ bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
 		.flags = MML_QUIET | (check_frees ? MML_CHECK_FREES : 0) | (o->kswapd ? MML_KSWAPD : 0),
 	};
 
+	if (o->dax)
+		cfg.pmem_bytes = FUZZ_PMEM_BYTES;
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->focus_task = r->focus_region = r->focus_pin = r->focus_fd = r->focus_path = -1;

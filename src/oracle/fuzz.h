@@ -25,6 +25,7 @@ struct fuzz_opts {
 	bool devices;		/* attach devices with their own MMU and access through them */
 	bool files;		/* files, descriptors and shared memory too; the disk checked at the end */
 	bool thp;
+	bool dax;		/* --dax: a pmem device, /pmem files (with --files), FICLONE, PMD-sized DAX mappings */
 	bool mremap;		/* mremap with every flag, after every other roll (old seeds run as before) */
 	int nodes;		/* > 1: a NUMA machine, and move_pages, mbind, migrate_pages after mremap's rolls */
 	bool guard;		/* MADV_GUARD_INSTALL / MADV_GUARD_REMOVE, after NUMA's rolls */

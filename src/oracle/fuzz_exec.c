@@ -674,6 +674,9 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			return false;
 		addr = (op->region >= 0 ? r->rbase[op->region] : 0) + (uint64_t)op->off;
 	}
+	/* --dax: a pin or punch the single thread would wait on for ever (fuzz_dax.c) */
+	if (r->o->dax && (op->kind == F_PIN || op->kind == F_MADVISE) && fuzz_dax_would_wait(r, op, addr))
+		return false;
 	r->op_addr = addr;	/* for the incremental check after it */
 	addr_text(op, at, sizeof(at));
 	r->cur_task = op->task;
@@ -1068,7 +1071,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return fuzz_exec_ksm(r, op, t);
 	case F_OPEN: case F_MEMFD: case F_DUP: case F_CLOSE: case F_UNLINK: case F_FTRUNCATE:
 	case F_FALLOCATE: case F_FSYNC: case F_SEAL: case F_SEALS_GET: case F_FSTAT: case F_PREAD:
-	case F_PWRITE: case F_DROP_CACHES: case F_MSYNC: case F_MINCORE:
+	case F_PWRITE: case F_DROP_CACHES: case F_MSYNC: case F_MINCORE: case F_FICLONE:
 		return fuzz_exec_file(r, op, t, addr, fails_before);
 	case F_FAIL_TAG: {
 		/* The next tag record cannot be had: arch_unmap_one fails, invisibly to the model. */

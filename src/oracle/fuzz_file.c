@@ -26,10 +26,11 @@ static const char *const paths[FZ_PATHS] = {
 	"/tmp/a", "/tmp/b", "/tmp/c", "/dev/shm/a", "/dev/shm/b", "/dev/shm/c",
 	"/disk/a", "/disk/b", "/disk/c", "/nowhere/a",
 };
+static const char *const pmem_paths[FZ_NAMES] = { "/pmem/a", "/pmem/b", "/pmem/c" };
 
 const char *fuzz_path(int path)
 {
-	return paths[path];
+	return path < FZ_PATHS ? paths[path] : pmem_paths[path - FZ_PMEM_PATH];
 }
 
 bool fuzz_grow_fds(struct run *r, int n)
@@ -545,6 +546,11 @@ bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uin
 {
 	int fd = fuzz_fd_of(r, op->fd);
 
+	/* One thread: a call that would wait for a pin of ours would wait for ever (fuzz_dax.c). */
+	if (op->kind == F_FICLONE && fuzz_fd_of(r, op->fd2) < 0)
+		return false;	/* the source named by a call that failed, or dropped by the shrinker */
+	if (r->o->dax && fuzz_dax_would_wait(r, op, addr))
+		return false;
 	switch (op->kind) {
 	case F_OPEN:
 	case F_MEMFD:
@@ -565,6 +571,9 @@ bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uin
 		return true;
 	case F_MINCORE:
 		exec_mincore(r, op, t, addr);
+		return true;
+	case F_FICLONE:
+		fuzz_exec_ficlone(r, op, t, fails_before);
 		return true;
 	default:
 		exec_call(r, op, t, fd, addr, fails_before);

@@ -540,6 +540,8 @@ static void gen_open(struct run *r, struct chooser *c, struct fop *op, bool stor
 	op->fd = -1;
 	op->newfd = r->focus_fd = r->next_fd++;
 	op->path = !story && choose(c, 32) == 0 ? FZ_PATHS - 1 : (int)choose(c, FZ_PATHS - 1);
+	if (r->o->dax && op->path != FZ_PATHS - 1 && !choose(c, 4))
+		op->path = FZ_PMEM_PATH + (int)choose(c, FZ_NAMES);
 	r->focus_path = op->path;
 	op->mode = story ? O_RDWR | O_CREAT | O_TRUNC :
 		   acc[choose(c, sizeof(acc) / sizeof(acc[0]))] | (choose(c, 4) ? O_CREAT : 0) |
@@ -667,6 +669,10 @@ static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
 		op->kind = F_CHECK;
 		return;
 	}
+	if (r->o->dax && !choose(c, 4) && model_nr_files(r->md) < MAX_FILES) {
+		fuzz_gen_dax_op(r, c, op);
+		return;
+	}
 	if (what < 2 && model_nr_files(r->md) < MAX_FILES) {
 		r->story_a = op->task;
 		r->story_step = 1;
@@ -695,6 +701,8 @@ static void gen_file_op(struct run *r, struct chooser *c, struct fop *op)
 		/* mostly a name the generator made lately, so that it exists now and then */
 		op->kind = F_UNLINK;
 		op->path = choose(c, 16) ? (int)choose(c, FZ_PATHS - 1) : FZ_PATHS - 1;
+		if (r->o->dax && op->path != FZ_PATHS - 1 && !choose(c, 4))
+			op->path = FZ_PMEM_PATH + (int)choose(c, FZ_NAMES);
 		if (r->focus_path >= 0 && choose(c, 2))
 			op->path = r->focus_path;
 	} else if (what < 26) {

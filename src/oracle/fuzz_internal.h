@@ -72,7 +72,9 @@ enum fop_kind { F_SPAWN, F_THREAD, F_FORK, F_EXIT, F_MMAP, F_MUNMAP, F_MPROTECT,
 		F_KSM_SCAN, F_PRCTL, F_KSM_STAT, F_KSM_KNOB,
 		/* --files: F_OPEN .. F_MINCORE; msync and mincore take an address */
 		F_OPEN, F_MEMFD, F_DUP, F_CLOSE, F_UNLINK, F_FTRUNCATE, F_FALLOCATE, F_FSYNC, F_SEAL,
-		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE };
+		F_SEALS_GET, F_FSTAT, F_PREAD, F_PWRITE, F_DROP_CACHES, F_MSYNC, F_MINCORE,
+		F_FICLONE,	/* --dax: ioctl(fd, FICLONE, fd2) */
+};
 
 static inline bool fop_is_device(enum fop_kind k) { return k >= F_DEV_ATTACH && k <= F_DEV_EXCLUSIVE; }
 static inline bool fop_is_file(enum fop_kind k) { return k >= F_OPEN; }
@@ -111,6 +113,7 @@ struct fop {
 	unsigned dev_flags;	/* attach: MML_DEV_* */
 	int fd;			/* the descriptor used (fN), by name; -1: none (mmap: anonymous) */
 	int newfd;		/* open, memfd, dup: the descriptor it defines */
+	int fd2;		/* ficlone: the source descriptor (fN) */
 	int path;		/* open, unlink: fuzz_path()'s index; sys: the knob (model_thp_knob_path) */
 	int64_t pos;		/* pread, pwrite, fallocate, mmap: the offset in the file */
 	int region2;		/* mremap: the new address is region2's base + off2 (-1: off2 is absolute) */
@@ -127,11 +130,19 @@ struct fop {
 	uint64_t vlen[FZ_MAX_IOV];
 };
 
-/* The paths the generator uses: three names in each mount, and one where nothing is mounted. */
+/*
+ * The paths the generator uses: three names in each mount, and one where
+ * nothing is mounted; with --dax, three in /pmem after them (FZ_PMEM_PATH:
+ * the first), so that runs without it pick as before.
+ */
 #define FZ_NAMES	3
 #define FZ_MOUNTS	3
 #define FZ_PATHS	(FZ_NAMES * FZ_MOUNTS + 1)
+#define FZ_PMEM_PATH	FZ_PATHS
 const char *fuzz_path(int path);
+
+/* --dax: the machine's pmem device (room for every file the generator keeps, 2 MiB runs and all). */
+#define FUZZ_PMEM_BYTES	(64ULL << 20)
 
 struct run {
 	const struct fuzz_opts *o;
@@ -320,6 +331,11 @@ bool fuzz_files_init(struct run *r, struct mml_config *cfg);
 void fuzz_files_finish(struct run *r);
 /* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
 bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
+
+/* fuzz_dax.c (--dax): /pmem files, FICLONE, PMD-sized mappings; and the calls that would wait for a pin */
+void fuzz_gen_dax_op(struct run *r, struct chooser *c, struct fop *op);
+bool fuzz_dax_would_wait(struct run *r, const struct fop *op, uint64_t addr);
+void fuzz_exec_ficlone(struct run *r, const struct fop *op, struct mml_task *t, long fails_before);
 
 /* fuzz_gen.c, for fuzz_thp.c and fuzz_mremap.c: its choices, its pickers and story steps */
 uint32_t fuzz_choose(struct chooser *c, uint32_t n);

@@ -197,6 +197,7 @@ void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_
 	fprintf(f, "# Expectations are the reference model's.\n");
 	scn_op_init(&s, SCN_OP_MACHINE);
 	s.ram = o->ram;
+	s.pmem = o->dax ? FUZZ_PMEM_BYTES : 0;
 	s.seed = o->seed;
 	s.nr_nodes = o->nodes > 1 ? (unsigned)o->nodes : 0;
 	fuzz_print(f, &s);

@@ -321,6 +321,20 @@ void model_file_patch(struct model *md, int file, uint64_t size, uint64_t off, c
 int  model_path_set(struct model *md, const char *path, bool exists);
 /* The file a shared page at addr of task's process maps, and the page's index in it (0: none). */
 int  model_shared_file_at(const struct model *md, int task, uint64_t addr, uint64_t *pgoff);
+/*
+ * fs-DAX (/pmem, model_dax.c).  model_ficlone: ioctl(FICLONE) of src_fd
+ * onto dst_fd.  Would the call wait for a pin (the fuzzer has one thread,
+ * so it must not make it): a truncate, punch, FICLONE or write of the
+ * file fd names, the unlink or O_TRUNC open of path, MADV_REMOVE of
+ * [addr, addr + len); or (pin) would a pin there hold a block of a file
+ * with no name, whose eviction would wait for it?
+ */
+int  model_ficlone(struct model *md, int task, int dst_fd, int src_fd);
+bool model_fd_dax_busy(const struct model *md, int task, int fd);
+bool model_path_dax_busy(const struct model *md, const char *path);
+bool model_range_dax_busy(const struct model *md, int task, uint64_t addr, uint64_t len, bool pin);
+/* Is the file fd names in task's process in /pmem (for the generator)? */
+bool model_fd_pmem(const struct model *md, int task, int fd);
 /* Live inodes of the file systems (for the generator, which keeps memory bounded). */
 int  model_nr_files(const struct model *md);
 /*

@@ -70,6 +70,12 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 
 		if (!pg)
 			return gup_stopped(md, p, start, i, kind, write, longterm);
+		/* check_vma_flags(): fs-DAX refuses long-term pins, private mappings too (vma_is_fsdax). */
+		if (longterm && kind == MODEL_PIN && pg->file && page_file(md, pg)->fs == MFS_PMEM) {
+			long e = gup_stopped(md, p, start, i, kind, write, longterm);
+
+			return e == -ENOMEM ? e : -EOPNOTSUPP;
+		}
 		/* Dirty tracking cannot follow a long-term writer (writable_file_mapping_allowed). */
 		if (write && kind == MODEL_PIN && longterm && page_needs_dirty_tracking(md, pg))
 			return gup_stopped(md, p, start, i, kind, write, longterm);

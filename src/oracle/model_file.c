@@ -28,16 +28,18 @@
 
 static const char *const mount_point[MFS_N] = {
 	[MFS_TMP] = "/tmp/", [MFS_SHM] = "/dev/shm/", [MFS_DISK] = "/disk/", [MFS_INTERNAL] = NULL,
+	[MFS_PMEM] = "/pmem/",
 };
 
 /*
  * Bytes at or past the end of a disk file may be zeroed by writeback: they
- * are only "maybe".  So are a shmem file's written through a huge page
+ * are only "maybe"; so are a /pmem file's (a store through a mapping
+ * stays in the block, a truncate or a write's zeroing clears them).  So are a shmem file's written through a huge page
  * reaching past its end: a split of that page (reclaim) drops them.
  */
 static inline bool tail_is_unsure(const struct mfile *f, uint64_t pos)
 {
-	return (f->fs == MFS_DISK || f->huge_tail) && pos >= f->size;
+	return (!fs_is_shmem(f->fs) || f->huge_tail) && pos >= f->size;
 }
 
 /* ---- a file's pages --------------------------------------------------------------- */
@@ -151,7 +153,7 @@ static void detach_file_pins(struct model *md, int file, uint64_t from, uint64_t
 }
 
 /* The pages [from, to) leave the file (truncate, punch): holes again. */
-static void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to)
+void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to)
 {
 	struct mfile *f = &md->files[file - 1];
 	size_t i = fpage_lower(f, from), j = i;
@@ -515,7 +517,7 @@ static void file_truncate(struct model *md, int file, uint64_t size)
 		fpage_remove(md, file, keep, UINT64_MAX);
 		if (size % MODEL_PAGE)
 			fpage_zero(f, size / MODEL_PAGE, size % MODEL_PAGE, MODEL_PAGE);
-	} else if (size > f->size && f->fs == MFS_DISK && f->size % MODEL_PAGE) {
+	} else if (size > f->size && !fs_is_shmem(f->fs) && f->size % MODEL_PAGE) {
 		fpage_zero(f, f->size / MODEL_PAGE, f->size % MODEL_PAGE, MODEL_PAGE);
 	}
 	f->size = size;
@@ -533,7 +535,7 @@ void file_punch(struct model *md, int file, uint64_t off, uint64_t len)
 	struct mfile *f = &md->files[file - 1];
 	uint64_t end = off + len, hp, tp, first, last;
 
-	if (f->fs == MFS_DISK && end > f->size)
+	if (!fs_is_shmem(f->fs) && end > f->size)
 		end = off < f->size ? f->size : off;
 	if (end <= off)
 		return;

@@ -374,6 +374,9 @@ int mmap_file_pages(struct model *md, struct mproc *p, uint64_t start, uint64_t 
 		pg->file = file;
 		pg->pgoff = (uint64_t)off / MODEL_PAGE + k;
 		pg->flags |= pflags;
+		/* xfs_file_mmap() and ext4_file_mmap(): a DAX mapping asks for huge pages (VM_HUGEPAGE) */
+		if (md->files[file - 1].fs == MFS_PMEM)
+			pg->flags |= MP_HUGEPAGE;
 		page_ref_file(md, pg);
 		if (!(flags & MAP_POPULATE) || !(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) || file_view_check(md, pg))
 			continue;

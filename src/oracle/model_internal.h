@@ -140,7 +140,8 @@ struct mfpage {
 	bool touched;		/* the file system may have allocated it: tmpfs accounting's upper bound */
 };
 
-enum { MFS_TMP, MFS_SHM, MFS_DISK, MFS_INTERNAL, MFS_N };	/* /tmp, /dev/shm, /disk, memfd & shared anonymous */
+/* /tmp, /dev/shm, /disk, memfd & shared anonymous, /pmem (fs-DAX: the machine has a pmem device) */
+enum { MFS_TMP, MFS_SHM, MFS_DISK, MFS_INTERNAL, MFS_PMEM, MFS_N };
 
 struct mfile {
 	int fs;			/* MFS_* */
@@ -156,6 +157,12 @@ struct mfile {
 	uint64_t acct_pages;	/* shmem charged for its size at setup (MAP_SHARED|MAP_ANONYMOUS) */
 	bool noreserve;		/* shmem charged page by page instead (tmpfs, memfd, MAP_NORESERVE) */
 	bool huge_tail;		/* shmem in a run with huge pages: one may reach past the end (model_filemap.c) */
+	/*
+	 * /pmem: FICLONE made it share blocks with another file (never
+	 * cleared): a pin may hold a block the file later trades for a
+	 * private copy, which the fuzzer does not pin (model_dax.c).
+	 */
+	bool reflinked;
 };
 
 struct mhist {
@@ -295,7 +302,7 @@ static inline uint64_t size_pages(uint64_t size)
 
 static inline bool fs_is_shmem(int fs)
 {
-	return fs != MFS_DISK;
+	return fs != MFS_DISK && fs != MFS_PMEM;
 }
 
 static inline struct mfd *fd_lookup(const struct mproc *p, int fd)
@@ -306,6 +313,8 @@ static inline struct mfd *fd_lookup(const struct mproc *p, int fd)
 /* A file's pages (model_file.c): found, or made as a hole; NULL when it has none / out of memory. */
 struct mfpage *fpage_find(const struct mfile *f, uint64_t idx);
 struct mfpage *fpage_get(struct mfile *f, uint64_t idx);
+/* The pages [from, to) leave the file (truncate, punch, FICLONE's holes): pins there detach. */
+void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to);
 /* n bytes at byte pos of the file (pwrite, a shared mapping, a pin): 0 or -ENOMEM. */
 int file_store(struct mfile *f, uint64_t pos, const uint8_t *buf, uint64_t n);
 /* Is got allowed for the byte at pos (its byte, or zero where writeback may have zeroed it)? */
