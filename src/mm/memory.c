@@ -827,10 +827,16 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 		if (__pte_alloc(mm, vmf.pmd))
 			return VM_FAULT_OOM;
 	}
-	/* A leaf made meanwhile by another thread: fault again, on it. */
-	if (pmd_trans_huge(pmdp_get(vmf.pmd)))
+	/*
+	 * A leaf made meanwhile (another thread's fault, or a collapse that
+	 * retracted the table): fault again, on it.  Read once: the pmd may
+	 * change under us, no lock is held here.
+	 */
+	pmd_t pmdval = pmdp_get(vmf.pmd);
+
+	if (pmd_trans_huge(pmdval))
 		return 0;
-	if (!pmd_none(pmdp_get(vmf.pmd)) && pmd_no_table(mm, pmdp_get(vmf.pmd), address, "handle_mm_fault"))
+	if (!pmd_none(pmdval) && pmd_no_table(mm, pmdval, address, "handle_mm_fault"))
 		return VM_FAULT_SIGBUS;
 	return handle_pte_fault(&vmf);
 }
