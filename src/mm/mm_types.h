@@ -347,6 +347,7 @@ struct mm_struct {
 	atomic_long_t ksm_merging_pages;	/* (A) its items on stable nodes: /proc/PID/ksm_merging_pages */
 	atomic_long_t ksm_rmap_items;		/* (A) its ksm_rmap_items */
 	atomic_long_t ksm_zero_pages;		/* (A) its ptes KSM pointed at the zero page */
+	atomic_t oom_reapers;		/* (A) reaps of this OOM victim in flight (oom_kill.c) */
 };
 
 #define KSWAPD_WAKE	0	/* machine->kswapd_flags: free memory fell below the low watermark */
