@@ -57,6 +57,15 @@ struct mml_task;	/* one thread of a simulated process; a CPU with its own TLB */
 #define MML_DETERMINISTIC	0x20u
 /* Run ksmd as a host thread (merges while /sys/kernel/mm/ksm/run is 1), off by default like MML_KSWAPD. */
 #define MML_KSMD		0x40u
+/*
+ * Fill every freed frame with 0xaa (Linux's PAGE_POISON, as under
+ * page_poison=1), so that a read through a translation a bug left behind
+ * shows garbage, not the old data.  A debug option: implied by
+ * MML_CHECK_EVERY_OP and MML_CHECK_FREES, and the environment variable
+ * MMLAB_POISON=1 or 0 turns it on or off for every machine made after.
+ * Stale TLB entries are reported without it (allocation generations).
+ */
+#define MML_POISON		0x80u
 
 struct mml_config {
 	uint64_t ram_bytes;	/* simulated RAM, MML_RAM_MIN..MML_RAM_MAX; 0 = default (64 MiB) */

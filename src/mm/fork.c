@@ -138,6 +138,7 @@ void task_free(struct mml_task *t)
 	m->nr_tasks--;
 	spin_unlock(&m->tasks_lock);
 	tlb_destroy(&t->tlb);
+	tlb_batches_free(t);
 	mpol_task_exit(t);
 	if (t->files)
 		put_files_struct(t->files);	/* exit_files() */

@@ -69,17 +69,39 @@ pmd_t *pmd_alloc(struct mm_struct *mm, pud_t *pud, uint64_t addr);
 
 /* ---- TLB batching (mmu_gather.c) ---------------------------------------------------------- */
 
-#define MMU_GATHER_BATCH 64
+/* One queued folio: Linux's encoded_page with its nr_pages. */
+struct mmu_gather_page {
+	struct folio *folio;
+	int refs;			/* ptes cleared, a reference each */
+};
+
+/*
+ * Models struct mmu_gather_batch: the gather starts with a small batch of
+ * its own and chains page-sized ones (host memory here, GFP_NOWAIT pages
+ * in Linux) as it fills, up to MAX_GATHER_BATCH_COUNT of them: about
+ * 10,000 folios between two TLB flushes, as Linux.
+ */
+struct mmu_gather_batch {
+	struct mmu_gather_batch *next;
+	unsigned int nr, max;
+	struct mmu_gather_page *pages;
+};
+#define MMU_GATHER_BUNDLE	8
+#define MAX_GATHER_BATCH	((PAGE_SIZE - sizeof(struct mmu_gather_batch)) / sizeof(struct mmu_gather_page))
+#define MAX_GATHER_BATCH_COUNT	(10000UL / MAX_GATHER_BATCH)
+#define MMU_GATHER_TABLES	64	/* page tables queued before a flush (Linux's mmu_table_batch) */
 
 struct mmu_gather {
 	struct mm_struct *mm;
 	uint64_t start, end;		/* range to flush */
 	bool fullmm;			/* tearing the whole mm down */
 	bool freed_tables;
-	unsigned int nr;
-	struct { struct folio *folio; int refs; } batch[MMU_GATHER_BATCH];
+	struct mmu_gather_batch *active;	/* the batch being filled */
+	struct mmu_gather_batch local;
+	struct mmu_gather_page __pages[MMU_GATHER_BUNDLE];
+	unsigned int batch_count;	/* batches chained after local */
 	unsigned int nr_tables;
-	struct ptdesc *tables[MMU_GATHER_BATCH];
+	struct ptdesc *tables[MMU_GATHER_TABLES];
 };
 
 void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
@@ -89,6 +111,7 @@ void tlb_flush_mmu(struct mmu_gather *tlb);
 /* Queue nr references to folio to be dropped after the flush; true = batch full. */
 bool __tlb_remove_folio_pages(struct mmu_gather *tlb, struct folio *folio, int nr);
 void tlb_remove_table(struct mmu_gather *tlb, struct ptdesc *pt);
+void tlb_batches_free(struct mml_task *t);	/* the batches a task kept, at its end */
 void free_pgd_range(struct mmu_gather *tlb, uint64_t addr, uint64_t end, uint64_t floor, uint64_t ceiling);
 static inline void tlb_flush_pte_range(struct mmu_gather *tlb, uint64_t addr, uint64_t size)
 {
@@ -231,6 +254,7 @@ bool add_to_swap(struct mml_machine *m, struct folio *folio);
 int swap_writepage(struct mml_machine *m, struct folio *folio);
 struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr);
 void free_swap_cache(struct mml_machine *m, struct folio *folio);
+void free_pages_and_swap_cache(struct mml_machine *m, const struct mmu_gather_page *pages, unsigned int nr);
 
 void folio_add_lru(struct mml_machine *m, struct folio *folio);
 void folio_add_lru_vma(struct folio *folio, struct vm_area_struct *vma);
@@ -238,6 +262,10 @@ void folio_add_lru_vma(struct folio *folio, struct vm_area_struct *vma);
 void lruvec_add_folio(struct mml_machine *m, struct folio *folio);
 void lruvec_del_folio(struct mml_machine *m, struct folio *folio);
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
+/* A folio_batch's worth (Linux's PAGEVEC_SIZE): the most folios_put_refs and free_unref_folios take. */
+#define FOLIO_BATCH_SIZE 31
+void folios_put_refs(struct mml_machine *m, struct folio **folios, const int *refs, unsigned int n);
+void free_unref_folios(struct mml_machine *m, struct folio **folios, unsigned int n);
 void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio);
 void folio_activate(struct mml_machine *m, struct folio *folio);
 void folio_deactivate(struct mml_machine *m, struct folio *folio);

@@ -94,6 +94,9 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	m->nr_pmem_frames = c.pmem_bytes >> PAGE_SHIFT;
 	m->check_every_op = c.flags & MML_CHECK_EVERY_OP;
 	m->check_frees = c.flags & (MML_CHECK_EVERY_OP | MML_CHECK_FREES);
+	m->poison = c.flags & (MML_POISON | MML_CHECK_EVERY_OP | MML_CHECK_FREES);
+	if (getenv("MMLAB_POISON"))
+		m->poison = strcmp(getenv("MMLAB_POISON"), "0") != 0;
 	m->quiet = c.flags & MML_QUIET;
 	sched_state_init(&m->sched, c.seed);
 	trace_state_init(&m->trace);

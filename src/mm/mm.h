@@ -316,7 +316,7 @@ typedef unsigned int gfp_t;
 #define PAGE_ALLOC_COSTLY_ORDER 3
 #define GFP_PGTABLE_USER (GFP_KERNEL | __GFP_ZERO | __GFP_PGTABLE)
 
-#define PAGE_POISON	0xaa	/* freed frames are filled with this (Linux's PAGE_POISON) */
+#define PAGE_POISON	0xaa	/* freed frames are filled with this under MML_POISON (Linux's PAGE_POISON) */
 
 /*
  * The allocator proper: the first node of preferred_nid's fallback order

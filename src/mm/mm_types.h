@@ -347,6 +347,7 @@ struct mm_struct {
 	atomic_long_t ksm_merging_pages;	/* (A) its items on stable nodes: /proc/PID/ksm_merging_pages */
 	atomic_long_t ksm_rmap_items;		/* (A) its ksm_rmap_items */
 	atomic_long_t ksm_zero_pages;		/* (A) its ptes KSM pointed at the zero page */
+	atomic_t oom_reapers;		/* (A) reaps of this OOM victim in flight (oom_kill.c) */
 };
 
 #define KSWAPD_WAKE	0	/* machine->kswapd_flags: free memory fell below the low watermark */
@@ -687,6 +688,7 @@ struct mml_machine {
 	struct rw_semaphore quiesce;	/* (Q) */
 	bool check_every_op;		/* (C) */
 	bool check_frees;		/* (C) no TLB may map a frame being freed */
+	bool poison;			/* (C) freed frames are filled with PAGE_POISON (MML_POISON) */
 	bool quiet;			/* (C) */
 	atomic_t reports;		/* (A) bugs reported (stale access, ...) */
 	spinlock_t pins_lock;		/* (N) guards the lists of pins and devices, who hold pages from outside */
@@ -731,6 +733,8 @@ struct mml_machine {
 
 /* ---- tasks (threads, each a CPU) -------------------------------------------------------- */
 
+struct mmu_gather_batch;
+
 struct mml_task {
 	struct mml_machine *machine;	/* (C) */
 	struct mm_struct *mm;		/* (C) */
@@ -742,6 +746,12 @@ struct mml_task {
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
 	/* (the task alone) userfaultfd events this call raised, waited for as it returns (Linux's uf lists) */
 	struct list_head uffd_events;
+	/*
+	 * (the task alone) mmu_gather batches its last gather chained, kept
+	 * for the next: Linux takes them from this CPU's per-CPU page lists,
+	 * which a freed page went back to a moment before.
+	 */
+	struct mmu_gather_batch *tlb_batches;
 };
 
 #endif /* MML_MM_TYPES_H */

@@ -139,6 +139,28 @@ void oom_reap_done(struct mm_struct *mm)
 	clear_bit_wake(MMF_OOM_REAPING, &mm->flags);
 }
 
+/*
+ * Reaps of one victim may run at once: the OOM killer's and those of the
+ * victim's own threads on their way out (as Linux's oom_reaper beside the
+ * victim's exit_mmap).  One that finds the ptes cleared already has not
+ * seen the memory come back: the pages may still sit in the other's
+ * mmu_gather, up to MAX_GATHER_BATCH_COUNT batches of them.  So the reap
+ * is done when the last reap in flight has flushed its gather, not when
+ * the first one ends: Linux sets MMF_OOM_SKIP in that window, and an
+ * allocation then may kill a second process (deviation 76).  mmap_lock
+ * held for read.
+ */
+static bool oom_reap_counted(struct mm_struct *mm, bool nonblock)
+{
+	bool reaped;
+
+	atomic_inc(&mm->oom_reapers);
+	reaped = oom_reap_task_mm(mm, nonblock);
+	if (atomic_dec_and_test(&mm->oom_reapers) && reaped)
+		oom_reap_done(mm);
+	return reaped;
+}
+
 /* Models oom_reap_task(): unmap the victim's memory if its mmap_lock is free. */
 static enum oom_reap oom_reap_task(struct mm_struct *mm)
 {
@@ -146,12 +168,9 @@ static enum oom_reap oom_reap_task(struct mm_struct *mm)
 
 	if (!down_read_trylock(&mm->mmap_lock))
 		return OOM_REAP_LOCKED;
-	reaped = oom_reap_task_mm(mm, true);
+	reaped = oom_reap_counted(mm, true);
 	up_read(&mm->mmap_lock);
-	if (!reaped)
-		return OOM_REAP_REFUSED;
-	oom_reap_done(mm);
-	return OOM_REAPED;
+	return reaped ? OOM_REAPED : OOM_REAP_REFUSED;
 }
 
 /*
@@ -173,7 +192,11 @@ static void oom_wait_for_reap(struct mm_struct *mm)
 	enum oom_reap how = OOM_REAP_LOCKED;
 
 	for (int tries = 0; tries < OOM_REAP_RETRIES; tries++) {
-		if (!test_bit(MMF_OOM_REAPING, &mm->flags) || (how = oom_reap_task(mm)) == OOM_REAPED)
+		if (!test_bit(MMF_OOM_REAPING, &mm->flags))
+			return;
+		how = oom_reap_task(mm);
+		/* Reaped, but maybe not done: another reap may still hold the pages. */
+		if (!test_bit(MMF_OOM_REAPING, &mm->flags))
 			return;
 		bit_wait_timeout(MMF_OOM_REAPING, &mm->flags,
 				 how == OOM_REAP_REFUSED ? OOM_REAP_REFUSED_WAIT_MS : OOM_REAP_WAIT_MS);
@@ -197,9 +220,8 @@ void oom_reap_if_pending(struct mm_struct *mm)
 	if (!test_bit(MMF_OOM_REAPING, &mm->flags))
 		return;
 	down_read(&mm->mmap_lock);
-	oom_reap_task_mm(mm, false);
+	oom_reap_counted(mm, false);
 	up_read(&mm->mmap_lock);
-	oom_reap_done(mm);
 }
 
 /* Models dump_header() + __oom_kill_process()'s message. */

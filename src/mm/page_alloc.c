@@ -2,9 +2,10 @@
  * page_alloc.c - simulated physical memory: the frames, their struct pages,
  * the buddy allocator with watermarks, and the shared zero page.
  *
- * Frames are host memory; a freed frame is poisoned with PAGE_POISON so that
- * a read through a stale translation shows garbage rather than old data,
- * and its allocation generation moves on so the stale path can be reported.
+ * Frames are host memory; a freed frame's allocation generation moves on so
+ * that a stale translation can be reported, and under MML_POISON the frame
+ * is filled with PAGE_POISON, so that a read through one shows garbage
+ * rather than old data.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -389,12 +390,17 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 	return page;
 }
 
-/* Models free_pages_prepare() + __free_one_page(). */
-void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
+/*
+ * Models free_pages_prepare(): the pages' state as a free page has it,
+ * outside the zone lock.  The poisoning is page_poison=1's, asked for by
+ * MML_POISON: without it a freed frame keeps its bytes until reused, as
+ * on a kernel without page poisoning, and a stale translation is caught
+ * by the allocation generation __free_pages_ok moves on.
+ */
+static void free_pages_prepare(struct mml_machine *m, struct page *page, unsigned int order)
 {
 	unsigned long n = 1UL << order;
 	unsigned long pfn = page_to_pfn(m, page);
-	struct zone *z = page_zone(m, page);
 
 	trace_mm_page_free(m, page, order);
 	VM_BUG_ON_PAGE(PageReserved(page), m, page);
@@ -418,15 +424,31 @@ void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 		WRITE_ONCE(p->compound_head, 0);
 		atomic_set(&p->_refcount, 0);
 	}
-	memset(page_address(m, page), PAGE_POISON, n * PAGE_SIZE);
+	if (m->poison)
+		memset(page_address(m, page), PAGE_POISON, n * PAGE_SIZE);
+}
 
-	spin_lock(&z->lock);
+/* The buddy side of a free: zone lock held. */
+static void free_pages_locked(struct mml_machine *m, struct zone *z, struct page *page, unsigned int order)
+{
+	unsigned long n = 1UL << order;
+
 	for (unsigned long i = 0; i < n; i++)
 		WRITE_ONCE(page[i].alloc_gen, page[i].alloc_gen + 1);	/* stale TLB entries stop matching */
-	__free_one_page(m, z, pfn, order);
+	__free_one_page(m, z, page_to_pfn(m, page), order);
 	mod_zone_free(m, z, (long)n);
+}
+
+/* Models free_pages_prepare() + __free_one_page(). */
+void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
+{
+	struct zone *z = page_zone(m, page);
+
+	free_pages_prepare(m, page, order);
+	spin_lock(&z->lock);
+	free_pages_locked(m, z, page, order);
 	spin_unlock(&z->lock);
-	count_vm_events(m, PGFREE, (long)n);
+	count_vm_events(m, PGFREE, 1L << order);
 }
 
 /* Models prep_compound_page(): tails point to the head. */
@@ -467,20 +489,14 @@ struct folio *__folio_alloc(struct mml_machine *m, gfp_t gfp, unsigned int order
 	return page_folio_prep(__alloc_pages(m, gfp, order, preferred_nid, nodemask), order);
 }
 
-/* Models __folio_put(): the last reference is gone. */
-void __folio_put(struct mml_machine *m, struct folio *folio)
+/* What a folio whose last reference went gives up before its pages are freed; its order. */
+static unsigned int folio_free_prepare(struct mml_machine *m, struct folio *folio)
 {
 	unsigned int order = folio->order;
 
-	if (folio_is_fsdax(m, folio)) {
-		free_zone_device_folio(m, folio);	/* the block stays the file system's */
-		return;
-	}
 	VM_BUG_ON_FOLIO(folio_mapped(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_locked(folio), m, folio);
 	VM_BUG_ON_FOLIO(folio_test_swapcache(folio), m, folio);
-	folio_unqueue_deferred_split(m, folio);
-	lru_del_freed_folio(m, folio);
 	VM_BUG_ON_FOLIO(PageReserved(&folio->page), m, folio);
 	for (unsigned long i = 0; i < (1UL << order); i++)
 		WRITE_ONCE(folio_page(folio, i)->flags, 0);
@@ -492,7 +508,53 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 	 */
 	smp_store_release(&folio->mapping, NULL);
 	WRITE_ONCE(folio->order, 0);
-	__free_pages(m, &folio->page, order);
+	free_pages_prepare(m, &folio->page, order);
+	return order;
+}
+
+/* Models __folio_put(): the last reference is gone. */
+void __folio_put(struct mml_machine *m, struct folio *folio)
+{
+	if (folio_is_fsdax(m, folio)) {
+		free_zone_device_folio(m, folio);	/* the block stays the file system's */
+		return;
+	}
+	folio_unqueue_deferred_split(m, folio);
+	lru_del_freed_folio(m, folio);
+	free_unref_folios(m, &folio, 1);
+}
+
+/*
+ * Models free_unref_folios(): folios whose last reference went and that
+ * left the LRU, freed with one zone lock round for each run of them in
+ * one zone (Linux's per-CPU lists take them first; mmlab has none, so the
+ * zone lock is what a batch saves).
+ */
+void free_unref_folios(struct mml_machine *m, struct folio **folios, unsigned int n)
+{
+	unsigned char orders[FOLIO_BATCH_SIZE];
+	struct zone *locked = NULL;
+	long freed = 0;
+
+	VM_BUG_ON(n > FOLIO_BATCH_SIZE);
+	for (unsigned int i = 0; i < n; i++)
+		orders[i] = (unsigned char)folio_free_prepare(m, folios[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		struct zone *z = page_zone(m, &folios[i]->page);
+
+		if (z != locked) {
+			if (locked)
+				spin_unlock(&locked->lock);
+			spin_lock(&z->lock);
+			locked = z;
+		}
+		free_pages_locked(m, z, &folios[i]->page, orders[i]);
+		freed += 1L << orders[i];
+	}
+	if (locked)
+		spin_unlock(&locked->lock);
+	if (freed)
+		count_vm_events(m, PGFREE, freed);
 }
 
 unsigned long nr_free_pages(struct mml_machine *m)

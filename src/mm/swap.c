@@ -8,6 +8,7 @@
  * off the list is always owned by whoever isolated it.
  */
 #include "mm/internal.h"
+#include "mm/memremap.h"
 
 static enum lru_list folio_lru_list(const struct folio *folio)
 {
@@ -110,17 +111,19 @@ void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct foli
 }
 
 /*
- * The last reference is gone (__folio_put, __page_cache_release): off the
+ * Models __page_cache_release(): the last reference is gone: off the
  * list, if it is on one, and no longer counted as mlocked if something
- * forgot to munlock it.
+ * forgot to munlock it.  *locked says whether the caller holds lru_lock,
+ * which is taken when needed and kept for the next folio of a batch.
  */
-void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
+static void __page_cache_release(struct mml_machine *m, struct folio *folio, bool *locked)
 {
 	if (folio_test_lru(folio)) {
-		spin_lock(&m->lruvec.lru_lock);
+		if (!*locked)
+			spin_lock(&m->lruvec.lru_lock);
+		*locked = true;
 		if (folio_test_lru(folio))
 			lruvec_del_folio(m, folio);
-		spin_unlock(&m->lruvec.lru_lock);
 	}
 	if (folio_test_clear_mlocked(folio)) {
 		long nr = folio_nr_pages(folio);
@@ -128,6 +131,51 @@ void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
 		mod_vm_stat(m, NR_MLOCK, -nr);
 		count_vm_events(m, UNEVICTABLE_PGCLEARED, nr);
 	}
+}
+
+void lru_del_freed_folio(struct mml_machine *m, struct folio *folio)
+{
+	bool locked = false;
+
+	__page_cache_release(m, folio, &locked);
+	if (locked)
+		spin_unlock(&m->lruvec.lru_lock);
+}
+
+/*
+ * Models folios_put_refs(): drop refs[i] references of each of n folios
+ * (n <= FOLIO_BATCH_SIZE); those whose last went leave the LRU in one
+ * lru_lock round and are freed together (free_unref_folios).  A large
+ * folio leaves the deferred split queue first, with lru_lock dropped: the
+ * split queue's lock is not taken under it anywhere else in mmlab.
+ */
+void folios_put_refs(struct mml_machine *m, struct folio **folios, const int *refs, unsigned int n)
+{
+	bool locked = false;
+	unsigned int j = 0;
+
+	VM_BUG_ON(n > FOLIO_BATCH_SIZE);
+	for (unsigned int i = 0; i < n; i++) {
+		struct folio *folio = folios[i];
+
+		if (atomic_sub_return(refs ? refs[i] : 1, &folio->_refcount))
+			continue;
+		if (folio_is_fsdax(m, folio)) {
+			free_zone_device_folio(m, folio);	/* never on the LRU nor the buddy lists */
+			continue;
+		}
+		if (folio_test_large(folio)) {
+			if (locked)
+				spin_unlock(&m->lruvec.lru_lock);
+			locked = false;
+			folio_unqueue_deferred_split(m, folio);
+		}
+		__page_cache_release(m, folio, &locked);
+		folios[j++] = folio;
+	}
+	if (locked)
+		spin_unlock(&m->lruvec.lru_lock);
+	free_unref_folios(m, folios, j);
 }
 
 /* Move a folio between the active and inactive halves (folio_activate, deactivate). */

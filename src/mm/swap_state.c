@@ -194,6 +194,28 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 	return folio;
 }
 
+/*
+ * Models free_pages_and_swap_cache(): an mmu_gather's batch, after the
+ * TLB flush: each folio leaves the swap cache if nothing maps it any more,
+ * and its references go FOLIO_BATCH_SIZE folios at a time.
+ */
+void free_pages_and_swap_cache(struct mml_machine *m, const struct mmu_gather_page *pages, unsigned int nr)
+{
+	struct folio *folios[FOLIO_BATCH_SIZE];
+	int refs[FOLIO_BATCH_SIZE];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		free_swap_cache(m, pages[i].folio);
+		folios[n] = pages[i].folio;
+		refs[n++] = pages[i].refs;
+		if (n == FOLIO_BATCH_SIZE || i + 1 == nr) {
+			folios_put_refs(m, folios, refs, n);
+			n = 0;
+		}
+	}
+}
+
 /* Models free_swap_cache(): drop an unmapped folio from the swap cache if we can. */
 void free_swap_cache(struct mml_machine *m, struct folio *folio)
 {

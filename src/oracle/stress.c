@@ -133,7 +133,7 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 {
 	struct mml_config cfg = { .ram_bytes = st->ram_bytes ? st->ram_bytes : STRESS_RAM, .seed = seed,
 				  .nr_nodes = st->nr_nodes,
-				  .flags = MML_DETERMINISTIC | MML_QUIET };
+				  .flags = MML_DETERMINISTIC | MML_QUIET | MML_POISON };
 	struct stress_ctx c = { .seed = seed, .why = why, .whylen = len };
 	long reports;
 	int ret;

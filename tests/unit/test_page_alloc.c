@@ -65,6 +65,46 @@ TEST(freed_frames_are_poisoned_and_change_generation)
 	H_END(m);
 }
 
+/*
+ * Without MML_POISON (the library's default; the harness's machines check
+ * every operation, which implies it) a freed frame keeps its bytes: only
+ * its generation tells a stale translation, and it still moves on.
+ */
+TEST(freed_frames_keep_their_bytes_without_poison)
+{
+	struct mml_machine *m;
+	struct page *p;
+	unsigned char *va;
+	unsigned gen;
+
+	unsetenv("MMLAB_POISON");
+	m = mml_machine_new(&(struct mml_config){ .ram_bytes = 4 << 20, .seed = 1 });
+	REQUIRE(m);
+	p = alloc_page(m, __GFP_ZERO);
+	REQUIRE(p);
+	va = page_address(m, p);
+	memset(va, 0x5a, PAGE_SIZE);
+	gen = p->alloc_gen;
+	__free_pages(m, p, 0);
+	CHECK_EQ(va[0], 0x5a);
+	CHECK_EQ(va[PAGE_SIZE - 1], 0x5a);
+	CHECK_NE(p->alloc_gen, gen);
+	CHECK(page_is_free(p));
+	/* and the variable turns it on for a machine that did not ask */
+	setenv("MMLAB_POISON", "1", 1);
+	CHECK_EQ(mml_machine_free(m), 0);
+	m = mml_machine_new(&(struct mml_config){ .ram_bytes = 4 << 20, .seed = 1 });
+	unsetenv("MMLAB_POISON");
+	REQUIRE(m);
+	p = alloc_page(m, 0);
+	REQUIRE(p);
+	va = page_address(m, p);
+	va[0] = 0x5a;
+	__free_pages(m, p, 0);
+	CHECK_EQ(va[0], PAGE_POISON);
+	CHECK_EQ(mml_machine_free(m), 0);
+}
+
 TEST(allocation_stops_at_min_watermark)
 {
 	struct mml_machine *m = h_machine(4 << 20);
