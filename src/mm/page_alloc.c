@@ -134,6 +134,17 @@ static void node_init(struct mml_machine *m, int nid)
 }
 
 /*
+ * The simulated RAM is host memory faulted in on first touch: a host fault
+ * a frame costs more than most simulated operations (10-20 us on a VM),
+ * so a small machine asks the host for huge pages (MADV_HUGEPAGE: one fault
+ * a 2 MiB block where THP is "madvise" or "always"), as Linux reaches RAM
+ * through a direct map of huge pages.  Only a small one: a
+ * frame touched makes its whole block resident, and a big machine whose
+ * frames are used sparsely would hold far more host memory than it uses.
+ */
+#define RAM_HOST_THP_MAX	(1ULL << 30)
+
+/*
  * RAM is split into nr_nodes equal nodes, whole 2 MiB blocks each where
  * they are big enough, the last node taking the rest.  -EINVAL for more
  * nodes than MAX_NUMNODES or nodes under MIN_NODE_FRAMES.
@@ -151,6 +162,8 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 		m->ram = NULL;
 		return -ENOMEM;
 	}
+	if (all * PAGE_SIZE <= RAM_HOST_THP_MAX)
+		madvise(m->ram, all * PAGE_SIZE, MADV_HUGEPAGE);
 	m->mem_map = calloc(all, sizeof(struct page));
 	if (!m->mem_map) {
 		munmap(m->ram, all * PAGE_SIZE);

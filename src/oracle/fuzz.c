@@ -56,35 +56,39 @@ void fuzz_diverge(struct run *r, const char *fmt, ...)
 /* ---- a whole run -------------------------------------------------------------------------- */
 
 /*
- * Task i is t now (NULL: it exited), and r->live, the live task numbers
- * in order, says so: the generator picks among them every operation,
- * and a long run has numbered thousands of tasks.  Without memory for the
- * list the task is still set: the run goes on, the generator cannot pick it.
+ * Task i is t now (NULL: it exited), and r->live says so: the generator
+ * picks among the live tasks every operation, and a long run has numbered
+ * thousands of tasks.  Without memory for the set the task is still set:
+ * the run goes on, the generator cannot pick it.
  */
 void fuzz_set_task(struct run *r, int i, struct mml_task *t)
 {
-	int k = 0;
-
 	r->tasks[i] = t;
-	while (k < r->nlive && r->live[k] < i)
-		k++;
-	if (!t) {
-		if (k < r->nlive && r->live[k] == i)
-			memmove(&r->live[k], &r->live[k + 1], (size_t)(--r->nlive - k) * sizeof(*r->live));
-		return;
-	}
-	if (k < r->nlive && r->live[k] == i)
-		return;
-	if (r->nlive == r->live_cap) {
-		int *l = realloc(r->live, (size_t)(r->live_cap * 2 + 16) * sizeof(*l));
+	if (t)
+		idset_add(&r->live, i);
+	else
+		idset_del(&r->live, i);
+}
 
-		if (!l)
-			return;
-		r->live = l;
-		r->live_cap = r->live_cap * 2 + 16;
-	}
-	memmove(&r->live[k + 1], &r->live[k], (size_t)(r->nlive++ - k) * sizeof(*r->live));
-	r->live[k] = i;
+/* Pin i is pin now (NULL: released), and r->live_pins says so, as for tasks. */
+void fuzz_set_pin(struct run *r, int i, struct mml_pin *pin)
+{
+	r->pins[i] = pin;
+	if (pin)
+		idset_add(&r->live_pins, i);
+	else
+		idset_del(&r->live_pins, i);
+}
+
+/* The live pins numbered below r->next_pin, the newest first, at most max: their count. */
+int fuzz_recent_pins(const struct run *r, int *live, int max)
+{
+	int n = 0;
+
+	for (int k = r->live_pins.n - 1; k >= 0 && n < max; k--)
+		if (r->live_pins.ids[k] < r->next_pin)
+			live[n++] = r->live_pins.ids[k];
+	return n;
 }
 
 bool fuzz_run_init(struct run *r, const struct fuzz_opts *o, bool check_frees)
@@ -174,7 +178,8 @@ void fuzz_run_finish(struct run *r)
 	free(r->fdnum);
 	free(r->fdok);
 	free(r->rfile);
-	free(r->live);
+	idset_free(&r->live);
+	idset_free(&r->live_pins);
 	free(r->layout[0]);
 	free(r->layout[1]);
 	free(r->ibuf);
@@ -462,6 +467,41 @@ double fuzz_now(void)
 }
 
 /*
+ * The first n operations of o's run, generated again for the shrinker: a
+ * run is the same from its seed, so they are not kept while it goes (a
+ * record of every operation cost a host page fault every 19 of them and
+ * grew without bound under --time).  NULL if memory is short, or if this
+ * run did not diverge after n operations as the first one did.
+ */
+static struct fop *fuzz_regenerate(const struct fuzz_opts *o, size_t n)
+{
+	struct chooser c = { .s = o->seed };
+	struct fop *ops = calloc(n ? n : 1, sizeof(*ops));
+	struct run r;
+	bool same;
+
+	if (!ops)
+		return NULL;
+	if (!fuzz_run_init(&r, o, true)) {
+		fuzz_run_finish(&r);
+		free(ops);
+		return NULL;
+	}
+	while ((size_t)r.done < n && !r.why[0]) {
+		fuzz_gen_op(&r, &c, &ops[r.done]);
+		fuzz_exec_op(&r, &ops[r.done]);
+		fuzz_after_op(&r, &ops[r.done], o->check_every);
+	}
+	fuzz_run_finish(&r);
+	same = (size_t)r.done == n && r.why[0];
+	if (!same) {
+		free(ops);
+		return NULL;
+	}
+	return ops;
+}
+
+/*
  * One seed's run; *done: the operations it ran.  j: under --json, the
  * seed's entry of "seeds" goes there, with the text it would have
  * printed as its "output".
@@ -470,8 +510,8 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 {
 	struct fuzz_opts o = *in;
 	struct chooser c = { .s = in->seed };
-	struct fop *ops = NULL;
-	size_t cap = 0, n;
+	struct fop op, *ops = NULL;
+	size_t n;
 	struct run r;
 	double t0 = fuzz_now(), dt;
 	FILE *out = in->out ? in->out : stdout;
@@ -514,16 +554,9 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 	progress_start(&prog, o.progress ? stderr : NULL, label, "ops", o.ops == LONG_MAX ? 0 : (uint64_t)o.ops,
 		       o.time_s);
 	while (r.done < o.ops && !r.why[0]) {
-		if (r.done >= (long)cap) {
-			struct fop *nops = realloc(ops, (cap = cap * 2 + 1024) * sizeof(*ops));
-
-			if (!nops)
-				break;
-			ops = nops;
-		}
-		fuzz_gen_op(&r, &c, &ops[r.done]);
-		fuzz_exec_op(&r, &ops[r.done]);
-		fuzz_after_op(&r, &ops[r.done], o.check_every);
+		fuzz_gen_op(&r, &c, &op);
+		fuzz_exec_op(&r, &op);
+		fuzz_after_op(&r, &op, o.check_every);
 		vmstat_trace_step(o.vmstat, r.m, o.seed);
 		if (r.done % 256 == 0)
 			progress_update(&prog, (uint64_t)r.done, 0);
@@ -558,6 +591,12 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		/* Shrink what led there, checking every operation from now on. */
 		double deadline = fuzz_now() + (o.shrink_s > 0 ? o.shrink_s : SHRINK_SECONDS);
 
+		ops = fuzz_regenerate(&o, n);
+		if (!ops) {
+			fprintf(out, "(the run went otherwise when generated again: no scenario)\n");
+			ret = 1;
+			goto report;
+		}
 		m = fuzz_shrink(&o, ops, n, r.why, deadline);
 		m = fuzz_shrink_tasks(&o, ops, m, r.why, deadline);
 		m = fuzz_shrink(&o, ops, m, r.why, deadline);
@@ -585,6 +624,7 @@ static int fuzz_one(const struct fuzz_opts *in, long *done, struct json *j)
 		}
 		ret = 1;
 	}
+report:
 	free(ops);
 	if (j) {
 		fclose(out);

@@ -428,7 +428,7 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	exp = fuzz_judge(r, t, got, exp, "T%d %s %s %" PRIu64 " %s", op->task, op->get ? "get" : "pin", at, op->len,
 		    scn_foll_name(op->foll, fb, sizeof(fb)));
 	if (got > 0) {
-		r->pins[op->pin] = pin;
+		fuzz_set_pin(r, op->pin, pin);
 		/*
 		 * A device writing through a reference (FOLL_GET) after fork may
 		 * land in pages another process maps: Linux allows it, the model
@@ -445,7 +445,7 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 	}
 	if (got > 0 && exp <= 0) {
 		mml_unpin(pin);		/* the model has no such pin: do not let it leak */
-		r->pins[op->pin] = NULL;
+		fuzz_set_pin(r, op->pin, NULL);
 	} else if (exp > 0 && got <= 0) {
 		model_unpin(r->md, op->pin);
 	}
@@ -956,7 +956,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		return exec_pin(r, op, t, addr, at, fails_before);
 	case F_UNPIN:
 		mml_unpin(r->pins[op->pin]);
-		r->pins[op->pin] = NULL;
+		fuzz_set_pin(r, op->pin, NULL);
 		model_unpin(r->md, op->pin);
 		if (r->scn) {
 			struct scn_op s;

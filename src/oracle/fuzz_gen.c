@@ -52,8 +52,8 @@ static int pick_live_task(struct run *r, struct chooser *c)
 
 	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
 		return r->focus_task;
-	for (int k = 0; k < r->nlive && r->live[k] < r->next_task && n < (int)(sizeof(live) / sizeof(live[0])); k++)
-		live[n++] = r->live[k];
+	for (int k = 0; k < r->live.n && r->live.ids[k] < r->next_task && n < (int)(sizeof(live) / sizeof(live[0])); k++)
+		live[n++] = r->live.ids[k];
 	return n ? live[choose(c, (uint32_t)n)] : -1;
 }
 
@@ -61,7 +61,7 @@ static int count_live_tasks(struct run *r)
 {
 	int n = 0;
 
-	while (n < r->nlive && r->live[n] < r->next_task)
+	while (n < r->live.n && r->live.ids[n] < r->next_task)
 		n++;
 	return n;
 }
@@ -1038,11 +1038,8 @@ void fuzz_gen_op(struct run *r, struct chooser *c, struct fop *op)
 			   (!op->get && choose(c, 2) ? MML_FOLL_LONGTERM : 0) |
 			   (choose(c, 10) < 3 ? MML_FOLL_FAST : 0) | (choose(c, 20) == 0 ? MML_FOLL_FORCE : 0);
 	} else if (roll < 115) {
-		int live[64], n = 0;
+		int live[64], n = fuzz_recent_pins(r, live, 64);
 
-		for (int i = r->next_pin - 1; i >= 0 && n < 64; i--)
-			if (i < r->npins && r->pins[i])
-				live[n++] = i;
 		if (!n) {
 			op->kind = F_CHECK;
 			return;

@@ -17,6 +17,7 @@
 #ifndef MML_ORACLE_FUZZ_INTERNAL_H
 #define MML_ORACLE_FUZZ_INTERNAL_H
 
+#include "lib/idset.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -157,7 +158,8 @@ struct run {
 	bool *pin_writable;		/* a write pin (not a reference): the device may write */
 	int npins;
 	int next_task, next_region, next_pin;	/* for the generator */
-	int *live, nlive, live_cap;	/* the live task numbers in order (fuzz_set_task) */
+	struct idset live;		/* the live task numbers (fuzz_set_task) */
+	struct idset live_pins;		/* the pins held now (fuzz_set_pin) */
 	int swap_id[MAX_SWAPONS];	/* swapN's device id in the library; -1: off */
 	int next_swap;
 	struct mml_device **devs;	/* by device number (--devices); NULL: detached */
@@ -443,6 +445,8 @@ void fuzz_run_finish(struct run *r);
 void fuzz_after_op(struct run *r, const struct fop *op, int check_every);
 void fuzz_diverge(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fuzz_set_task(struct run *r, int i, struct mml_task *t);
+void fuzz_set_pin(struct run *r, int i, struct mml_pin *pin);
+int fuzz_recent_pins(const struct run *r, int *live, int max);
 double fuzz_now(void);
 
 #endif /* MML_ORACLE_FUZZ_INTERNAL_H */

@@ -608,11 +608,8 @@ void fuzz_gen_thp_op(struct run *r, struct chooser *c, struct fop *op)
 	} else if (what < 46) {
 		fuzz_gen_thp_mmap(r, c, op);
 	} else {
-		int live[64], n = 0;
+		int live[64], n = fuzz_recent_pins(r, live, 64);
 
-		for (int i = r->next_pin - 1; i >= 0 && n < 64; i--)
-			if (i < r->npins && r->pins[i])
-				live[n++] = i;
 		if (!n) {
 			op->kind = F_CHECK;
 			return;

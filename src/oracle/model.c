@@ -84,6 +84,7 @@ void model_free(struct model *md)
 	for (int i = 0; i < md->npins; i++)
 		model_unpin(md, i);
 	free(md->pins);
+	idset_free(&md->live_pins);
 	free(md->procs);
 	free(md->task_proc);
 	free(md->dev_proc);
@@ -157,8 +158,9 @@ void detach_pins(struct model *md, const struct mproc *p, uint64_t start, uint64
 {
 	int proc = (int)(p - md->procs);
 
-	for (int i = 0; i < md->npins; i++) {
-		struct mpin *pn = &md->pins[i];
+	struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		if (!pn->alive || pn->proc != proc)
 			continue;
@@ -707,8 +709,9 @@ void note_owner_write(struct model *md, const struct mproc *p, uint64_t addr, co
 {
 	int proc = (int)(p - md->procs);
 
-	for (int i = 0; i < md->npins; i++) {
-		struct mpin *pn = &md->pins[i];
+	struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 		uint64_t end = pn->addr + pn->npages * MODEL_PAGE;
 
 		if (!pn->alive || pn->kind != MODEL_GET || pn->proc != proc || pn->hist_lost)

@@ -22,8 +22,9 @@
 /* Does any live pin or reference hold a page of file (1 + index)? */
 static bool file_pinned(const struct model *md, int file)
 {
-	for (int i = 0; i < md->npins; i++) {
-		const struct mpin *pn = &md->pins[i];
+	const struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		for (uint64_t k = 0; pn->alive && pn->pfile && k < pn->npages; k++)
 			if (pn->pfile[k] == file && pn->state[k] != PIN_DETACHED)

@@ -110,6 +110,8 @@ long model_gup(struct model *md, int task, int id, uint64_t addr, uint64_t npage
 		md->pins = n;
 		md->npins = id + 1;
 	}
+	if (!idset_add(&md->live_pins, id))
+		return -ENOMEM;
 	pn = &md->pins[id];
 	*pn = (struct mpin){ .alive = true, .kind = kind, .proc = md->task_proc[task], .addr = start,
 			     .npages = npages, .write = write };
@@ -179,6 +181,7 @@ int model_unpin(struct model *md, int id)
 	free(pn->snap);
 	free(pn->hist);
 	memset(pn, 0, sizeof(*pn));
+	idset_del(&md->live_pins, id);
 	return 0;
 }
 

@@ -129,8 +129,9 @@ static void detach_file_pins(struct model *md, int file, uint64_t from, uint64_t
 {
 	const struct mfile *f = &md->files[file - 1];
 
-	for (int i = 0; i < md->npins; i++) {
-		struct mpin *pn = &md->pins[i];
+	struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		for (uint64_t k = 0; pn->alive && pn->pfile && k < pn->npages; k++) {
 			const struct mfpage *fp;
@@ -878,8 +879,9 @@ static bool file_write_busy(const struct model *md, int file)
 				return true;	/* mapping_deny_writable: i_mmap_writable > 0 */
 	}
 	/* memfd_wait_for_pins: a page with references beyond the cache's and the mappings' */
-	for (int i = 0; i < md->npins; i++) {
-		const struct mpin *pn = &md->pins[i];
+	const struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		for (uint64_t k = 0; pn->alive && pn->pfile && k < pn->npages; k++)
 			if (pn->state[k] == PIN_FILE && pn->pfile[k] == file)

@@ -7,6 +7,7 @@
 #ifndef MML_ORACLE_MODEL_INTERNAL_H
 #define MML_ORACLE_MODEL_INTERNAL_H
 
+#include "lib/idset.h"
 #include <sys/mman.h>
 
 #include "oracle/model.h"
@@ -200,6 +201,7 @@ struct model {
 	int ntasks;
 	struct mpin *pins;	/* by id */
 	int npins;
+	struct idset live_pins;	/* the ids of the live ones (for_each_live_pin) */
 	int *dev_proc;		/* by device id: the process it mirrors; -1: detached */
 	int ndevs;
 	struct mfile *files;	/* every inode ever made, by index (model_file.c) */
@@ -213,6 +215,10 @@ struct model {
 	bool past_eof_ok;	/* replaying an access the library let through a huge tail past the end */
 	bool ksm_zero_pages;	/* KSM's use_zero_pages was on: a zero-filled anon page may be the zero page */
 };
+
+/* Each live pin, in id order: a run takes thousands, a few dozen live at once. */
+#define for_each_live_pin(md, k, pn) \
+	for (int k = 0; k < (md)->live_pins.n && ((pn) = &(md)->pins[(md)->live_pins.ids[k]]); k++)
 
 /* Where the process maps page k of a pin now (mremap moves pinned pages with their range). */
 static inline uint64_t pin_page_addr(const struct mpin *pn, uint64_t k)

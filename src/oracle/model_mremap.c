@@ -102,8 +102,9 @@ static int move_pins(struct model *md, const struct mproc *p, uint64_t addr, uin
 {
 	int proc = (int)(p - md->procs);
 
-	for (int i = 0; i < md->npins; i++) {
-		struct mpin *pn = &md->pins[i];
+	struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		if (!pn->alive || pn->proc != proc)
 			continue;

@@ -57,8 +57,9 @@
 #define PMD_BLOCK	(512 * MODEL_PAGE)
 static bool page_maybe_pinned(const struct model *md, const struct mproc *p, uint64_t addr)
 {
-	for (int i = 0; i < md->npins; i++) {
-		const struct mpin *pn = &md->pins[i];
+	const struct mpin *pn;
+
+	for_each_live_pin(md, i, pn) {
 
 		if (!pn->alive || pn->kind != MODEL_PIN || &md->procs[pn->proc] != p)
 			continue;
