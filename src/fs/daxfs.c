@@ -735,6 +735,7 @@ static const struct file_operations daxfs_file_operations = {
 	.fallocate = daxfs_fallocate,
 	.mmap = daxfs_mmap,
 	.remap_file_range = daxfs_remap_file_range,
+	.get_unmapped_area = thp_get_unmapped_area,	/* xfs_file_operations' */
 };
 
 static const struct address_space_operations daxfs_aops = { 0 };

@@ -192,6 +192,19 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 	return found ? found : (uint64_t)-ENOMEM;
 }
 
+/*
+ * Models __get_unmapped_area()'s choice of searcher: the file's own
+ * (thp_get_unmapped_area for a DAX file) or the mm's.  Linux's aligns
+ * anonymous mappings of whole 2 MiB multiples too (docs/deviations.md).
+ */
+uint64_t __get_unmapped_area(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, unsigned long pgoff,
+			     int flags)
+{
+	if (file && file->f_op->get_unmapped_area)
+		return file->f_op->get_unmapped_area(file, mm, addr, len, pgoff, flags);
+	return get_unmapped_area(mm, addr, len, flags);
+}
+
 /* Models round_hint_to_min(): a hint below mmap_min_addr means mmap_min_addr. */
 static uint64_t round_hint_to_min(struct mm_struct *mm, uint64_t hint)
 {
@@ -375,7 +388,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	if (mm->map_count > MAX_MAP_COUNT)
 		return -ENOMEM;
 
-	addr = get_unmapped_area(mm, addr, len, flags);
+	addr = __get_unmapped_area(mm, file, addr, len, pgoff, flags);
 	if ((int64_t)addr < 0 && (int64_t)addr >= -4095)
 		return (long)addr;
 	if (addr < mmap_min_addr(mm))
