@@ -104,7 +104,10 @@ struct super_operations {
 };
 
 /* Models file_operations. */
+#define FOP_MMAP_SYNC	0x1	/* MAP_SHARED_VALIDATE | MAP_SYNC is taken (fs-DAX) */
+
 struct file_operations {
+	unsigned int fop_flags;	/* FOP_* */
 	long (*read_iter)(struct file *file, void *buf, uint64_t len, int64_t off);
 	long (*write_iter)(struct file *file, const void *buf, uint64_t len, int64_t off);
 	int (*fsync)(struct file *file);
