@@ -980,7 +980,7 @@ uint64_t thp_get_unmapped_area(struct file *file, struct mm_struct *mm, uint64_t
 			       unsigned long pgoff, int flags)
 {
 	uint64_t off = (uint64_t)pgoff << PAGE_SHIFT, off_end = off + len;
-	uint64_t off_align = (off + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK, len_pad = len + HPAGE_PMD_SIZE, ret;
+	uint64_t off_align = (off + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK, len_pad = len + HPAGE_PMD_SIZE, ret, off_sub;
 
 	if ((flags & MAP_FIXED) || off_end <= off_align || off_end - off_align < HPAGE_PMD_SIZE || len_pad < len ||
 	    off + len_pad < off)
@@ -990,6 +990,7 @@ uint64_t thp_get_unmapped_area(struct file *file, struct mm_struct *mm, uint64_t
 		return get_unmapped_area(mm, addr, len, flags);	/* perhaps only the padding did not fit */
 	if (ret == addr)
 		return addr;
-	/* mmlab's mms all search top-down (MMF_TOPDOWN) */
-	return (off - ret) & (HPAGE_PMD_SIZE - 1) ? ret + ((off - ret) & (HPAGE_PMD_SIZE - 1)) : ret + HPAGE_PMD_SIZE;
+	off_sub = (off - ret) & (HPAGE_PMD_SIZE - 1);
+	/* mmlab's mms all search top-down (MMF_TOPDOWN): an aligned start takes the padding's top */
+	return off_sub ? ret + off_sub : ret + HPAGE_PMD_SIZE;
 }

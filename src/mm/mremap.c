@@ -349,11 +349,10 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
  * vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED),
  * or a free range (the file's searcher's: a DAX file's keeps the pmd
  * alignment of old_addr's file offset), the hint new_addr if its range
- * is free.  Either way
- * __get_unmapped_area() ends with security_mmap_addr(): an address below
- * mmap_min_addr is EPERM for an unprivileged task.  mremap, unlike mmap,
- * does not round a low hint up to mmap_min_addr first, so a free low hint
- * is refused too.
+ * is free.  Either way __get_unmapped_area() ends with
+ * security_mmap_addr(): an address below mmap_min_addr is EPERM for an
+ * unprivileged task.  mremap, unlike mmap, does not round a low hint up
+ * to mmap_min_addr first, so a free low hint is refused too.
  */
 static long set_new_addr(struct vm_area_struct *vma, uint64_t old_addr, uint64_t new_addr, uint64_t new_len, int flags)
 {

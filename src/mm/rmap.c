@@ -648,12 +648,10 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages, struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
-
 	bool first_pmd;
 
 	/* a warning, as Linux's __folio_add_file_rmap: the machine goes on (the zoo's dax-shared-anon) */
 	VM_WARN_ON_PAGE(folio_test_anon(folio), m, &folio->page);
-
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
 	if (nr_pages == folio_nr_pages(folio))
 		mlock_vma_folio(folio, vma);
