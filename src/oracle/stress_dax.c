@@ -1,14 +1,16 @@
 /*
- * stress_dax.c - the `mmlab stress` story of seed 001 (fs-DAX pages as
- * refcounted folios): a truncate or a hole punch of a /pmem file whose
- * block a device still writes through a short-term GUP reference, while
- * another file of the mount allocates blocks.  The file system must break
+ * stress_dax.c - the `mmlab stress` stories of seed 001 (fs-DAX pages as
+ * refcounted folios).  dax-truncate-dma: a truncate or a hole punch of a
+ * /pmem file whose block a device still writes through a short-term GUP
+ * reference, while another file of the mount allocates blocks.  The
+ * file system must break
  * the layout first -- unmap, then wait until the block is DMA-idle
  * (dax_break_layout, refcount 0 after unmapping) -- and only then free it;
  * the device's writes land in the block it took, never in a block the
- * allocator gave another file meanwhile.  And a reflinked file's blocks
- * faulted in through both files' mappings while a write() copies one of
- * them, with page-table allocations failing now and then.
+ * allocator gave another file meanwhile.  dax-reflink-fault: a
+ * reflinked file's blocks faulted in through both files' mappings while
+ * a write() copies one of them, page-table allocations failing now and
+ * then.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -212,7 +214,7 @@ static int dax_truncate_dma(struct stress_ctx *c)
 		ret = dax_truncate_dma_run(c, w);
 	else if (w->pin)
 		mml_unpin(w->pin);
-	if (!c->parked)	/* else its threads still use it */
+	if (!c->parked)	/* else its threads, parked for good, still point into it */
 		free(w);
 	return ret;
 }
