@@ -206,11 +206,15 @@ static void dax_folio_reset_order(struct folio *folio)
  * reflinked block's folio.  Its mapping and index no longer name one
  * file: PAGE_MAPPING_DAX_SHARED, and share counts the files.
  */
-static void dax_folio_share_get(struct folio *folio)
+static void dax_folio_share_get(struct mml_machine *m, struct folio *folio)
 {
 	if (!folio_test_dax_shared(folio)) {
+		/* the zoo's dax-shared-anon: the first version of the series used the anon bit for it */
+		unsigned long flag = PAGE_MAPPING_DAX_SHARED |
+				     (bug_enabled(m, BUG_DAX_SHARED_ANON) ? PAGE_MAPPING_ANON : 0);
+
 		folio->share = folio->mapping ? 1 : 0;
-		smp_store_release(&folio->mapping, (void *)PAGE_MAPPING_DAX_SHARED);
+		smp_store_release(&folio->mapping, (void *)flag);
 	}
 	folio->share++;
 }
@@ -232,7 +236,7 @@ static void dax_associate_entry(struct mml_machine *m, void *e, struct address_s
 	folio = dax_to_folio(m, e);
 	if (shared && (folio->mapping || folio_test_dax_shared(folio))) {
 		VM_WARN_ON_PAGE(folio_test_large(folio), m, &folio->page);
-		dax_folio_share_get(folio);
+		dax_folio_share_get(m, folio);
 		return;
 	}
 	VM_WARN_ON_PAGE(folio->mapping, m, &folio->page);
@@ -488,6 +492,9 @@ static vm_fault_t dax_iomap_pte_fault(struct vm_fault *vmf, const struct dax_iom
 		/* A PMD entry of a block stays: this page of its run gets a pte. */
 		e = dax_insert_entry(vmf, mapping, at, e, &map, map.pfn, 0);
 		ret = vmf_insert_page_mkwrite(vmf, pfn_to_page(m, map.pfn), write);
+		/* The zoo's dax-insert-fail-free: the failed insert "frees" a folio it never mapped. */
+		if ((ret & VM_FAULT_OOM) && bug_enabled(m, BUG_DAX_INSERT_FAIL_FREE))
+			dax_disassociate_entry(m, e, true);
 	}
 unlock:
 	dax_unlock_entry(mapping, at, e);
@@ -570,7 +577,8 @@ static struct page *dax_busy_page(struct mml_machine *m, void *e)
 	 */
 	if (folio_test_dax_shared(folio) && folio->share > 1)
 		return NULL;
-	return folio_ref_count(folio) ? &folio->page : NULL;
+	/* the zoo's dax-busy-refcount-one: idle at 1, as a page-cache folio with its cache's reference */
+	return folio_ref_count(folio) > (bug_enabled(m, BUG_DAX_BUSY_REFCOUNT_ONE) ? 1 : 0) ? &folio->page : NULL;
 }
 
 /*
@@ -619,10 +627,12 @@ static bool dax_page_is_idle(void *arg)
 void dax_break_layout(struct inode *inode, unsigned long start, unsigned long end)
 {
 	struct address_space *mapping = inode->i_mapping;
+	struct mml_machine *m = inode->i_sb->machine;
 	struct page *page;
 
 	while ((page = dax_layout_busy_page_range(mapping, start, end))) {
-		struct mml_machine *m = inode->i_sb->machine;
+		if (bug_enabled(m, BUG_DAX_TRUNCATE_NO_WAIT))
+			return;	/* the zoo's dax-truncate-no-wait: unmapped, yet DMA may go on */
 
 		/* A sleeper holds neither its lock nor the checker off (machine->quiesce), as uffd's. */
 		up_write(&mapping->invalidate_lock);

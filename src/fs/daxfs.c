@@ -312,7 +312,13 @@ static const struct vm_operations_struct daxfs_vm_ops = {
 	.pfn_mkwrite = daxfs_write_fault,
 };
 
-/* xfs_file_mmap(): DAX mappings ask for huge pages (VM_HUGEPAGE) as XFS and ext4 do. */
+/*
+ * xfs_file_mmap(): DAX mappings ask for huge pages (VM_HUGEPAGE) as XFS and
+ * ext4 do.  A MAP_SYNC mapping (VM_SYNC) is taken as is: the pmem device
+ * is synchronous (daxdev_mapping_supported), and with no metadata journal
+ * a write fault has nothing to make durable before it maps a block
+ * (dax_fault_is_synchronous, dax_finish_sync_fault: docs/deviations.md).
+ */
 static int daxfs_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	vma->vm_ops = &daxfs_vm_ops;
@@ -729,12 +735,14 @@ static const struct super_operations daxfs_ops = {
 };
 
 static const struct file_operations daxfs_file_operations = {
+	.fop_flags = FOP_MMAP_SYNC,	/* xfs_file_operations' */
 	.read_iter = daxfs_read_iter,
 	.write_iter = daxfs_write_iter,
 	.fsync = daxfs_fsync,
 	.fallocate = daxfs_fallocate,
 	.mmap = daxfs_mmap,
 	.remap_file_range = daxfs_remap_file_range,
+	.get_unmapped_area = thp_get_unmapped_area,	/* xfs_file_operations' */
 };
 
 static const struct address_space_operations daxfs_aops = { 0 };

@@ -28,6 +28,7 @@ struct file;
 struct folio;
 struct inode;
 struct mml_machine;
+struct mm_struct;
 struct statvfs;
 struct super_block;
 struct vm_area_struct;
@@ -103,7 +104,10 @@ struct super_operations {
 };
 
 /* Models file_operations. */
+#define FOP_MMAP_SYNC	0x1	/* MAP_SHARED_VALIDATE | MAP_SYNC is taken (fs-DAX) */
+
 struct file_operations {
+	unsigned int fop_flags;	/* FOP_* */
 	long (*read_iter)(struct file *file, void *buf, uint64_t len, int64_t off);
 	long (*write_iter)(struct file *file, const void *buf, uint64_t len, int64_t off);
 	int (*fsync)(struct file *file);
@@ -112,6 +116,9 @@ struct file_operations {
 	int (*mmap)(struct file *file, struct vm_area_struct *vma);
 	/* FICLONE: dst's range [0, src's size) shares src's blocks.  NULL: -EOPNOTSUPP. */
 	int (*remap_file_range)(struct file *src, struct file *dst);
+	/* Where an mmap or mremap without MAP_FIXED goes (Linux's has current->mm).  NULL: anywhere free. */
+	uint64_t (*get_unmapped_area)(struct file *file, struct mm_struct *mm, uint64_t addr, uint64_t len,
+				      unsigned long pgoff, int flags);
 };
 
 /* One name of a flat directory (the mount's root): Linux's dentry, reduced. */

@@ -105,6 +105,10 @@ enum mml_bug {
 	BUG_TABLE_FREE_NO_RCU,	/* tlb_remove_table frees page tables at once, not after a grace period */
 	BUG_RETRACT_NO_PTE_FREE_DEFER,/* retract_page_tables frees the table at once, not through pte_free_defer */
 	BUG_DAX_LONGTERM_PIN,	/* check_vma_flags lets FOLL_LONGTERM pin fs-DAX pages */
+	BUG_DAX_SHARED_ANON,	/* PAGE_MAPPING_DAX_SHARED aliases PAGE_MAPPING_ANON: a reflinked DAX folio looks anon */
+	BUG_DAX_INSERT_FAIL_FREE,/* a failed DAX insert runs the block's free path: it was never mapped */
+	BUG_DAX_BUSY_REFCOUNT_ONE,/* dax_busy_page takes refcount 1 for idle: a lone DMA pin is not waited for */
+	BUG_DAX_TRUNCATE_NO_WAIT,/* dax_break_layout unmaps but does not wait for DMA before blocks are freed */
 	NR_MML_BUGS
 };
 

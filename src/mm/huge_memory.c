@@ -965,3 +965,32 @@ void hugepage_exit(struct mml_machine *m)
 	if (m->split_queue.split_queue_len)
 		mml_report(m, "leak: %lu folio(s) left on the deferred split queue", m->split_queue.split_queue_len);
 }
+
+/*
+ * thp_get_unmapped_area() (and __thp_get_unmapped_area): a mapping that
+ * covers at least one whole 2 MiB-aligned run of its file is given an
+ * address congruent to its file offset modulo 2 MiB, so that PMD faults
+ * can map those runs.  It searches for len plus 2 MiB and moves up into
+ * the padding; top-down, with nothing to move, it takes the padding's
+ * top, as Linux does.  A free hint is kept; a mapping too short or a
+ * padded search that fails is placed as any other.  XFS and ext4 give it
+ * to every file; mmlab to /pmem/ files (daxfs), where it matters.
+ */
+uint64_t thp_get_unmapped_area(struct file *file, struct mm_struct *mm, uint64_t addr, uint64_t len,
+			       unsigned long pgoff, int flags)
+{
+	uint64_t off = (uint64_t)pgoff << PAGE_SHIFT, off_end = off + len;
+	uint64_t off_align = (off + HPAGE_PMD_SIZE - 1) & HPAGE_PMD_MASK, len_pad = len + HPAGE_PMD_SIZE, ret, off_sub;
+
+	if ((flags & MAP_FIXED) || off_end <= off_align || off_end - off_align < HPAGE_PMD_SIZE || len_pad < len ||
+	    off + len_pad < off)
+		return get_unmapped_area(mm, addr, len, flags);
+	ret = get_unmapped_area(mm, addr, len_pad, flags);
+	if ((int64_t)ret < 0 && (int64_t)ret >= -4095)
+		return get_unmapped_area(mm, addr, len, flags);	/* perhaps only the padding did not fit */
+	if (ret == addr)
+		return addr;
+	off_sub = (off - ret) & (HPAGE_PMD_SIZE - 1);
+	/* mmlab's mms all search top-down (MMF_TOPDOWN): an aligned start takes the padding's top */
+	return off_sub ? ret + off_sub : ret + HPAGE_PMD_SIZE;
+}

@@ -156,6 +156,8 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len);
 int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int prot);
 int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len, int behavior);
 uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags);
+uint64_t __get_unmapped_area(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, unsigned long pgoff,
+			     int flags);
 vm_flags_t calc_vm_prot_bits(int prot);
 /* vm.mmap_min_addr: the machine's (a /proc/sys/vm knob, 65536 as x86-64's default) */
 #define MMAP_MIN_ADDR_DEFAULT	65536UL

@@ -632,5 +632,9 @@ struct folio *mm_get_huge_zero_folio(struct mm_struct *mm);
 /* Map the huge zero folio read-only at haddr, depositing pgtable; pmd lock held. */
 void set_huge_zero_folio(struct ptdesc *pgtable, struct mm_struct *mm, struct vm_area_struct *vma,
 			 uint64_t haddr, pmd_t *pmd, struct folio *zero);
+struct file;
+/* A file_operations.get_unmapped_area: addresses congruent to the file offset modulo 2 MiB (huge_memory.c). */
+uint64_t thp_get_unmapped_area(struct file *file, struct mm_struct *mm, uint64_t addr, uint64_t len,
+			       unsigned long pgoff, int flags);
 
 #endif /* MML_MM_MM_H */

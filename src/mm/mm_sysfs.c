@@ -585,6 +585,23 @@ static void node_meminfo_scan(struct mml_machine *m, int nid, struct node_meminf
 			nm->anon_thps += nr;
 		pfn += nr - 1;
 	}
+	/*
+	 * The pmem device's fs-DAX folios belong to the last node (pfn_to_nid):
+	 * __folio_add_file_rmap counts their mapped pages in NR_FILE_MAPPED on
+	 * the folio's node as for any file folio; no page cache, no LRU.
+	 */
+	if (nid != m->nr_nodes - 1)
+		return;
+	for (unsigned long pfn = m->nr_frames; pfn < m->nr_frames + m->nr_pmem_frames; pfn++) {
+		struct page *page = pfn_to_page(m, pfn);
+		struct folio *folio = (struct folio *)page;
+
+		if ((READ_ONCE(page->compound_head) & 1) || !folio_ref_count(folio))
+			continue;
+		for (unsigned long i = 0; i < (unsigned long)folio_nr_pages(folio); i++)
+			nm->mapped += folio_precise_page_mapcount(folio, folio_page(folio, i)) > 0;
+		pfn += (unsigned long)folio_nr_pages(folio) - 1;
+	}
 }
 
 /* One "Node N Label:   value kB" line at len: the label and its colon padded to 16 columns. */

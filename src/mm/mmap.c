@@ -192,6 +192,19 @@ uint64_t get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, in
 	return found ? found : (uint64_t)-ENOMEM;
 }
 
+/*
+ * Models __get_unmapped_area()'s choice of searcher: the file's own
+ * (thp_get_unmapped_area for a DAX file) or the mm's.  Linux's aligns
+ * anonymous mappings of whole 2 MiB multiples too (docs/deviations.md).
+ */
+uint64_t __get_unmapped_area(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t len, unsigned long pgoff,
+			     int flags)
+{
+	if (file && file->f_op->get_unmapped_area)
+		return file->f_op->get_unmapped_area(file, mm, addr, len, pgoff, flags);
+	return get_unmapped_area(mm, addr, len, flags);
+}
+
 /* Models round_hint_to_min(): a hint below mmap_min_addr means mmap_min_addr. */
 static uint64_t round_hint_to_min(struct mm_struct *mm, uint64_t hint)
 {
@@ -306,17 +319,32 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 	return 0;
 }
 
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED	0x4000000	/* linux/mman.h's; glibc's sys/mman.h lacks it */
+#endif
+/* LEGACY_MAP_MASK: the flags every file takes under MAP_SHARED_VALIDATE (x86's MAP_32BIT is not one). */
+#define LEGACY_MAP_MASK	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE | \
+			 MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | \
+			 MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
+
 /*
  * Models do_mmap()'s checks of a file against the mapping asked for:
- * the VM_* bits it adds or takes away, or -errno.
+ * the VM_* bits it adds or takes away, or -errno.  MAP_SHARED drops what
+ * it does not know; MAP_SHARED_VALIDATE refuses it (EOPNOTSUPP), and
+ * knows MAP_SYNC only for a file whose file system takes it (FOP_MMAP_SYNC).
  */
 static long mmap_file_flags(struct file *file, int prot, int flags, vm_flags_t *vm_flags)
 {
 	struct inode *inode = file_inode(file);
+	unsigned long flags_mask = LEGACY_MAP_MASK | (file->f_op->fop_flags & FOP_MMAP_SYNC ? MAP_SYNC : 0);
 
 	switch (flags & MAP_TYPE) {
 	case MAP_SHARED:
+		flags &= LEGACY_MAP_MASK;
+		/* fallthrough */
 	case MAP_SHARED_VALIDATE:
+		if ((unsigned long)flags & ~flags_mask)
+			return -EOPNOTSUPP;
 		if ((prot & PROT_WRITE) && !(file->f_mode & FMODE_WRITE))
 			return -EACCES;
 		*vm_flags |= VM_SHARED | VM_MAYSHARE;
@@ -375,7 +403,7 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 	if (mm->map_count > MAX_MAP_COUNT)
 		return -ENOMEM;
 
-	addr = get_unmapped_area(mm, addr, len, flags);
+	addr = __get_unmapped_area(mm, file, addr, len, pgoff, flags);
 	if ((int64_t)addr < 0 && (int64_t)addr >= -4095)
 		return (long)addr;
 	if (addr < mmap_min_addr(mm))
@@ -384,6 +412,9 @@ long do_mmap(struct mm_struct *mm, struct file *file, uint64_t addr, uint64_t le
 		return -EEXIST;
 
 	vm_flags = calc_vm_prot_bits(prot) | mm->def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+	/* calc_vm_flag_bits(): before any file's check, so MAP_SHARED's dropped MAP_SYNC leaves it too */
+	if (flags & MAP_SYNC)
+		vm_flags |= VM_SYNC;
 	if (flags & MAP_LOCKED) {
 		if (!can_do_mlock(mm))
 			return -EPERM;

@@ -347,13 +347,14 @@ static int remap_is_valid(struct vm_area_struct *vma, uint64_t addr, uint64_t ol
 
 /*
  * vrm_set_new_addr(): where a move goes: new_addr itself (MREMAP_FIXED),
- * or a free range, the hint new_addr if its range is free.  Either way
- * __get_unmapped_area() ends with security_mmap_addr(): an address below
- * mmap_min_addr is EPERM for an unprivileged task.  mremap, unlike mmap,
- * does not round a low hint up to mmap_min_addr first, so a free low hint
- * is refused too.
+ * or a free range (the file's searcher's: a DAX file's keeps the pmd
+ * alignment of old_addr's file offset), the hint new_addr if its range
+ * is free.  Either way __get_unmapped_area() ends with
+ * security_mmap_addr(): an address below mmap_min_addr is EPERM for an
+ * unprivileged task.  mremap, unlike mmap, does not round a low hint up
+ * to mmap_min_addr first, so a free low hint is refused too.
  */
-static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t new_len, int flags)
+static long set_new_addr(struct vm_area_struct *vma, uint64_t old_addr, uint64_t new_addr, uint64_t new_len, int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	uint64_t addr;
@@ -363,7 +364,9 @@ static long set_new_addr(struct vm_area_struct *vma, uint64_t new_addr, uint64_t
 	if (new_addr && new_addr < mmap_min_addr(mm) && new_addr <= TASK_SIZE - new_len &&
 	    !find_vma_intersection(mm, new_addr, new_addr + new_len))
 		return -EPERM;
-	addr = get_unmapped_area(mm, new_addr, new_len, vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
+	addr = __get_unmapped_area(mm, vma->vm_file, new_addr, new_len,
+				   vma->vm_pgoff + (unsigned long)((old_addr - vma->vm_start) >> PAGE_SHIFT),
+				   vma->vm_flags & VM_MAYSHARE ? MAP_SHARED : MAP_PRIVATE);
 	return (long)addr;
 }
 
@@ -393,7 +396,7 @@ static long mremap_to(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	vma = vma_lookup(mm, addr);
 	if (!vma)
 		return -EFAULT;
-	new_addr = (uint64_t)set_new_addr(vma, new_addr, new_len, flags);
+	new_addr = (uint64_t)set_new_addr(vma, addr, new_addr, new_len, flags);
 	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 		return (long)new_addr;
 	return move_vma(vma, addr, old_len, new_len, new_addr, flags, populate);
@@ -521,7 +524,7 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
-	new_addr = (uint64_t)set_new_addr(vma, 0, new_len, flags);
+	new_addr = (uint64_t)set_new_addr(vma, addr, 0, new_len, flags);
 	if ((int64_t)new_addr < 0 && (int64_t)new_addr >= -4095)
 		return (long)new_addr;
 	return move_vma(vma, addr, old_len, new_len, new_addr, flags, populate);

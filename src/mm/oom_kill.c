@@ -147,7 +147,7 @@ void oom_reap_done(struct mm_struct *mm)
  * mmu_gather, up to MAX_GATHER_BATCH_COUNT batches of them.  So the reap
  * is done when the last reap in flight has flushed its gather, not when
  * the first one ends: Linux sets MMF_OOM_SKIP in that window, and an
- * allocation then may kill a second process (deviation 76).  mmap_lock
+ * allocation then may kill a second process (deviation 77).  mmap_lock
  * held for read.
  */
 static bool oom_reap_counted(struct mm_struct *mm, bool nonblock)

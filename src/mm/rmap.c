@@ -648,10 +648,10 @@ void folio_remove_rmap_pmd(struct folio *folio, struct page *page, struct vm_are
 void folio_add_file_rmap_ptes(struct folio *folio, struct page *page, int nr_pages, struct vm_area_struct *vma)
 {
 	struct mml_machine *m = vma->vm_mm->machine;
-
-	VM_BUG_ON_FOLIO(folio_test_anon(folio), m, folio);
 	bool first_pmd;
 
+	/* a warning, as Linux's __folio_add_file_rmap: the machine goes on (the zoo's dax-shared-anon) */
+	VM_WARN_ON_PAGE(folio_test_anon(folio), m, &folio->page);
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, nr_pages, RMAP_LEVEL_PTE, vma, &first_pmd));
 	if (nr_pages == folio_nr_pages(folio))
 		mlock_vma_folio(folio, vma);
@@ -663,7 +663,8 @@ void folio_add_file_rmap_pmd(struct folio *folio, struct page *page, struct vm_a
 	struct mml_machine *m = vma->vm_mm->machine;
 	bool first_pmd;
 
-	VM_BUG_ON_FOLIO(folio_test_anon(folio) || folio_order(folio) != HPAGE_PMD_ORDER, m, folio);
+	VM_BUG_ON_FOLIO(folio_order(folio) != HPAGE_PMD_ORDER, m, folio);
+	VM_WARN_ON_PAGE(folio_test_anon(folio), m, &folio->page);
 	folio_mod_mapped_stat(m, folio, __folio_add_rmap(folio, page, 1, RMAP_LEVEL_PMD, vma, &first_pmd));
 	if (first_pmd)
 		mod_vm_stat(m, folio_pmd_mapped_item(folio), 1);

@@ -344,6 +344,48 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"which the 6.15 \"properly refcount fs dax pages\" series relies on: the file system waits for DMA to end",
 		"--dax",
 	},
+	[BUG_DAX_SHARED_ANON] = {
+		"dax-shared-anon",
+		"the flag that marks a reflinked fs-DAX folio as shared by several files (PAGE_MAPPING_DAX_SHARED) is "
+		"PAGE_MAPPING_ANON's bit: folio_test_anon is true for it, so rmap and unmap take their anonymous paths "
+		"for a file's device page and its last put frees an \"anonymous\" zone-device folio",
+		"Dan Williams' review of \"fs/dax: properly refcount fs dax pages\" (seed 001, Sep 2024): the first "
+		"version defined PAGE_MAPPING_DAX_SHARED as ((void *)0x1), \"aka PAGE_MAPPING_ANON which causes "
+		"folio_test_anon(), PageAnon(), to start returning true\"; the series as merged (Linux 6.15) gave it a "
+		"bit of its own",
+		"stress dax-reflink-fault",
+	},
+	[BUG_DAX_INSERT_FAIL_FREE] = {
+		"dax-insert-fail-free",
+		"a DAX pte fault whose vmf_insert_page_mkwrite fails (no memory for the pte table) runs the block's free "
+		"semantics: the folio it associated with the file's entry is reset (mapping and index cleared, its "
+		"generation retired) while the entry still names it, though the block never became a mapped folio",
+		"Dan Williams' review of \"fs/dax: properly refcount fs dax pages\" (seed 001, Oct 2024): the proposed "
+		"dax_fault_iter took a page reference before vmf_insert_XXX() and put it after, so \"put_page() "
+		"triggers page-free semantics on vmf_insert_XXX() failures\"; the merged series (Linux 6.15) lets the "
+		"insert take the mapping's own reference, nothing to undo on failure",
+		"stress dax-reflink-fault",
+	},
+	[BUG_DAX_BUSY_REFCOUNT_ONE] = {
+		"dax-busy-refcount-one",
+		"dax_layout_busy_page_range takes a folio with refcount 1 for DMA-idle, as a page-cache folio with its "
+		"cache reference: after unmapping, a lone short-term pin is that 1, so truncate and hole punch free a "
+		"block a device is still writing",
+		"Dan Williams and Alistair Popple on \"fs/dax: properly refcount fs dax pages\" (seed 001): \"page is "
+		"DMA idle at refcount == 1\" while mapped, against free at 0; the 6.15 series unmaps first and waits "
+		"for refcount 0 (dax_wait_page_idle), the 1-based fs-DAX refcounts before it were the old scheme",
+		"stress dax-truncate-dma",
+	},
+	[BUG_DAX_TRUNCATE_NO_WAIT] = {
+		"dax-truncate-no-wait",
+		"dax_break_layout unmaps the file but does not wait for its busy folios: truncate and hole punch free "
+		"blocks a short-term pin still holds, the next allocation hands one to another file, and the pinned "
+		"DMA writes into that file's bytes",
+		"Dan Williams, \"mm, fs: add a dax_layout_busy_page() helper\" and \"xfs: prepare xfs_break_layouts() "
+		"for another layout type\" (Linux 4.19): before them truncate freed fs-DAX blocks under get_user_pages "
+		"DMA; the 6.15 series keeps the wait (dax_break_layout, dax_wait_page_idle)",
+		"stress dax-truncate-dma",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

@@ -31,6 +31,7 @@ static const struct { const struct stress_story *v; const unsigned *n; } story_f
 	{ stress_retract_stories, &stress_retract_nstories },
 	{ stress_swap_stories, &stress_swap_nstories },
 	{ stress_device_stories, &stress_device_nstories },
+	{ stress_dax_stories, &stress_dax_nstories },
 };
 
 static const struct stress_story *story_at(int i)
@@ -132,7 +133,7 @@ static int stress_one(const struct stress_opts *o, const struct stress_story *st
 		      char *why, size_t len, uint64_t *hash, uint64_t *steps, char **trace)
 {
 	struct mml_config cfg = { .ram_bytes = st->ram_bytes ? st->ram_bytes : STRESS_RAM, .seed = seed,
-				  .nr_nodes = st->nr_nodes,
+				  .nr_nodes = st->nr_nodes, .pmem_bytes = st->pmem_bytes,
 				  .flags = MML_DETERMINISTIC | MML_QUIET | MML_POISON };
 	struct stress_ctx c = { .seed = seed, .why = why, .whylen = len };
 	long reports;

@@ -36,6 +36,7 @@ struct stress_story {
 	/* 0 passed; 1 failed (stress_fail said why); -errno: the set-up failed */
 	int (*run)(struct stress_ctx *c);
 	unsigned nr_nodes;	/* the machine's NUMA nodes; 0: one */
+	uint64_t pmem_bytes;	/* the machine's pmem device, a DAX file system at /pmem/; 0: none */
 };
 
 /*
@@ -66,5 +67,7 @@ extern const struct stress_story stress_device_stories[];
 extern const unsigned stress_device_nstories;
 extern const struct stress_story stress_anon_stories[];
 extern const unsigned stress_anon_nstories;
+extern const struct stress_story stress_dax_stories[];
+extern const unsigned stress_dax_nstories;
 
 #endif /* MML_ORACLE_STRESS_INTERNAL_H */
