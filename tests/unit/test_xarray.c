@@ -535,6 +535,7 @@ struct race {
 	unsigned long published[NR_RACE];	/* seq << 2 | RACE_BUSY | RACE_PRESENT */
 	int done;
 	atomic_long_t loads;	/* checked loads, by every reader */
+	atomic_long_t passes;	/* passes over the indices, by every reader, as they go */
 };
 
 static void race_obj_free(struct rcu_head *head)
@@ -605,6 +606,7 @@ static void *race_reader(void *arg)
 		rcu_read_unlock();
 		if (!ok)
 			return NULL;
+		atomic_long_add(1, &r->passes);
 		/* Let a grace period end now and then (the TSan build's RCU needs it). */
 		sched_yield();
 	}
@@ -625,7 +627,12 @@ TEST(lockless_readers_race_a_writer)
 	xa_init(&r->xa, &r->batch, NULL);
 	for (unsigned i = 0; i < READERS; i++)
 		REQUIRE_EQ(mml_thread_start(&th[i], race_reader, r), 0);
-	for (unsigned long seq = 1; seq <= OPS && !harness_failures(); seq++) {
+	/*
+	 * OPS changes at least, and on until the readers have made passes
+	 * meanwhile: on a loaded host they may not have run at all by then.
+	 */
+	for (unsigned long seq = 1; (seq <= OPS || atomic_long_read(&r->passes) < 4 * READERS) && !harness_failures();
+	     seq++) {
 		unsigned k = rnd(&seed) % NR_RACE;
 		/* index 0 and 2^47 are replaced, never erased; the others come and go */
 		bool keep = race_idx[k] == 0 || race_idx[k] == 1UL << 47;
