@@ -182,9 +182,14 @@ static int diskfs_fallocate(struct file *file, int mode, int64_t off, int64_t le
 			unmap_mapping_range(mapping, unmap_start, unmap_end - unmap_start, false);
 	}
 	truncate_inode_pages_range(mapping, off, off + len - 1);
-	/* Zeroed partial pages must reach the host before its hole is made. */
+	/*
+	 * Zeroed partial pages go to the host before its hole is made.  A
+	 * writeback that fails leaves them dirty for the next one (what
+	 * fsync reports): the hole is made all the same, or the whole pages
+	 * just dropped from the cache would come back from the host.
+	 */
 	err = filemap_write_and_wait_range(mapping, off, off + len - 1);
-	if (!err && fallocate(inode->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len))
+	if (fallocate(inode->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) && !err)
 		err = -errno;
 	up_write(&mapping->invalidate_lock);
 	return err;

@@ -466,6 +466,13 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 				op->kind == F_FSYNC ? "fsync" : "msync");
 		return;
 	}
+	/* The same failure in a /disk hole punch's writeback of its partial pages: the hole is made. */
+	if (got == -EIO && r->injecting && op->kind == F_FALLOCATE && (op->mode & FALLOC_FL_PUNCH_HOLE) &&
+	    !model_fallocate(r->md, op->task, fd, (int)op->mode, op->pos, (int64_t)op->len, 0)) {
+		if (r->scn)
+			fprintf(r->scn, "# T%d fallocate => EIO: an injected failure failed a writeback\n", op->task);
+		return;
+	}
 	if (oom_killed(op->kind == F_DROP_CACHES ? NULL : t, got)) {
 		oom_resync(r, op, fd);
 		return;
