@@ -134,7 +134,7 @@ static void copy_page_chunk(struct mml_task *t, struct tlb_entry *e, uint64_t ad
 		page_data_copy(buf, frame + (addr & ~PAGE_MASK), n);
 }
 
-/* A usable entry for vpn, or NULL: the lockless lookup, which only the slow path's reports. */
+/* The lockless lookup: a usable entry for vpn, or NULL (a stale one is the slow path's to report). */
 static inline struct tlb_entry *tlb_hit(struct mml_task *t, uint64_t vpn, uint64_t need)
 {
 	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
@@ -177,15 +177,16 @@ static __attribute__((noinline)) bool cpu_access_hit_pages(struct mml_task *t, u
 
 /*
  * The hit path: every page of the access (one, or up to 4) translates
- * from the TLB alone, with the right.  It runs outside any operation and takes no
- * lock, writing nothing another CPU reads on its own hits: the section
- * tlb->access is the owner's, which a remote flush waits out (tlb.h).  Not
- * here, sent to the slow path (false, nothing accessed): a killed task
- * (its call returns -EINTR), a machine checked after every operation, and
- * an entry to a frame freed or reused since the fill, which the slow
- * path's lookup reports.  As a CPU, which looks up and loads in one
- * instruction; the machine's checker does not wait for it, as it reads no
- * byte a TLB may write (the huge zero page is never writable).
+ * from the TLB alone, with the right.  It runs outside any operation and
+ * takes no lock, writing nothing another CPU reads on its own hits: the
+ * section tlb->access is the owner's, which a remote flush waits out
+ * (tlb.h).  Sent to the slow path (false, nothing accessed): a killed task
+ * (its call returns -EINTR) and an entry to a frame freed or reused since
+ * the fill, which the slow path's lookup reports.  The checker does not
+ * wait for a hit, nor runs after one under check_every_op: a hit changes
+ * nothing it reads (no entry, no byte it looks at: the huge zero page is
+ * never writable), so it would find what it found after the last
+ * operation.
  */
 bool cpu_access_hit(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write)
 {
@@ -193,7 +194,7 @@ bool cpu_access_hit(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, 
 	struct tlb_entry *e;
 	bool done = false;
 
-	if (unlikely(t->machine->check_every_op || fatal_signal_pending(t)))
+	if (unlikely(fatal_signal_pending(t)))
 		return false;
 	cpu_section_enter(&t->tlb.access);
 	/* Within one page, below TASK_SIZE (len 0 wraps and goes the long way). */

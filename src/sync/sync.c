@@ -586,16 +586,23 @@ void membarrier_heavy(void)
 	die_on(syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) ? errno : 0, "membarrier");
 }
 
+/* Deterministic: a point of the section, named by its caller's line. */
+void cpu_section_sched_point(struct cpu_section *s)
+{
+	sched_point_at(SP_LOCK, s, CALLER);
+}
+
 /*
  * Deterministic: a point with the access done but the section still open
  * (a flush that comes then waits), then the owner leaves and, as an
  * unlock, wakes a waiting flush, which may run at once.
  */
-void cpu_section_exit_sched(struct cpu_section *s)
+void cpu_section_sched_exit(struct cpu_section *s)
 {
 	sched_point_at(SP_UNLOCK, s, CALLER);
-	__atomic_store_n(&s->seq, __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
-	sched_released(s, CALLER);
+	__cpu_section_exit(s);
+	if (sched_current())
+		sched_released(s, CALLER);
 }
 
 void cpu_section_wait(struct cpu_section *s)

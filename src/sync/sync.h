@@ -393,7 +393,7 @@ struct cpu_section {
 /* Set once before main(): 1 if membarrier(2) registered, and the owner's fence may go. */
 extern int mml_membarrier_ok __attribute__((visibility("hidden")));
 
-static inline void cpu_section_enter(struct cpu_section *s)
+static inline __attribute__((always_inline)) void __cpu_section_enter(struct cpu_section *s)
 {
 	unsigned long seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1;
 
@@ -404,28 +404,40 @@ static inline void cpu_section_enter(struct cpu_section *s)
 		__atomic_store_n(&s->seq, seq, __ATOMIC_SEQ_CST);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
-	sched_point(SP_LOCK, s);
 }
 
-/*
- * The section's scheduling point inside: between a translation and its
- * use, the window in which a remote flush meets it.
- */
-static inline void cpu_section_point(struct cpu_section *s)
+static inline __attribute__((always_inline)) void __cpu_section_exit(struct cpu_section *s)
 {
-	sched_point(SP_LOCK, s);
-}
-
-void cpu_section_exit_sched(struct cpu_section *s);
-static inline void cpu_section_exit(struct cpu_section *s)
-{
-	if (__builtin_expect(__atomic_load_n(&mml_sched_on, __ATOMIC_RELAXED), 0)) {
-		cpu_section_exit_sched(s);
-		return;
-	}
 	/* Release: what the section did happens before a waiter's return. */
 	__atomic_store_n(&s->seq, __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
 }
+
+/* Deterministic runs (sync.c): a point of the section; its exit, which wakes a waiter. */
+void cpu_section_sched_point(struct cpu_section *s);
+void cpu_section_sched_exit(struct cpu_section *s);
+#define cpu_section_sched_on()	__builtin_expect(__atomic_load_n(&mml_sched_on, __ATOMIC_RELAXED), 0)
+
+/*
+ * Macros, so that a scheduling point's location (a trace's file:line) is
+ * the caller's line even where the debug information has no inline frames.
+ * cpu_section_point() is the point inside: between a translation and its
+ * use, the window in which a remote flush meets it.
+ */
+#define cpu_section_enter(s) do {					\
+		__cpu_section_enter(s);					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_point(s);			\
+	} while (0)
+#define cpu_section_point(s) do {					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_point(s);			\
+	} while (0)
+#define cpu_section_exit(s) do {					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_exit(s);			\
+		else							\
+			__cpu_section_exit(s);				\
+	} while (0)
 
 /* Every thread of the process has run a full barrier when this returns. */
 void membarrier_heavy(void);
