@@ -88,7 +88,7 @@ static struct tlb_entry *tlb_lookup(struct mml_task *t, uint64_t addr)
 	page = pfn_to_page(t->machine, pte_pfn(__pte(e->pte)));
 	if (unlikely(READ_ONCE(page->alloc_gen) != e->gen || page_is_free(page))) {
 		report_stale(t, addr, e, page);
-		e->vpn = TLB_INVALID_VPN;
+		WRITE_ONCE(e->vpn, TLB_INVALID_VPN);
 		return NULL;
 	}
 	t->tlb.hits++;
@@ -101,9 +101,9 @@ static struct tlb_entry *tlb_fill(struct mml_task *t, uint64_t addr, uint64_t pt
 	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
 	struct page *page = pfn_to_page(t->machine, pte_pfn(__pte(pteval)));
 
-	e->vpn = vpn;
 	e->pte = pteval;
 	e->gen = READ_ONCE(page->alloc_gen);
+	WRITE_ONCE(e->vpn, vpn);
 	t->tlb.fills++;
 	return e;
 }
@@ -134,35 +134,83 @@ static void copy_page_chunk(struct mml_task *t, struct tlb_entry *e, uint64_t ad
 		page_data_copy(buf, frame + (addr & ~PAGE_MASK), n);
 }
 
-/* Fast path: every page of the range translates from the TLB alone. */
-static bool cpu_access_tlb_only(struct mml_task *t, uint64_t addr, char *buf, uint64_t len, bool write)
+/* The lockless lookup: a usable entry for vpn, or NULL (a stale one is the slow path's to report). */
+static inline struct tlb_entry *tlb_hit(struct mml_task *t, uint64_t vpn, uint64_t need)
 {
+	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
+	struct page *page;
+
+	if (READ_ONCE(e->vpn) != vpn || (e->pte & need) != need)
+		return NULL;
+	page = pfn_to_page(t->machine, pte_pfn(__pte(e->pte)));
+	if (unlikely(READ_ONCE(page->alloc_gen) != e->gen || !folio_ref_count(page_folio(page))))
+		return NULL;
+	return e;
+}
+
+/* An access across pages, each a hit, in the section cpu_access_hit() entered. */
+static __attribute__((noinline)) bool cpu_access_hit_pages(struct mml_task *t, uint64_t addr, char *buf,
+							   uint64_t len, bool write)
+{
+	uint64_t need = write ? (_PAGE_RW | _PAGE_DIRTY) : 0;
+	uint64_t first = addr >> PAGE_SHIFT, last = (addr + len - 1) >> PAGE_SHIFT;
 	struct tlb_entry *es[4];
-	uint64_t end = addr + len, a;
-	int n = 0;
+	unsigned n = 0;
 
-	if (((end - 1) >> PAGE_SHIFT) - (addr >> PAGE_SHIFT) >= ARRAY_SIZE(es))
+	if (!len || last - first >= ARRAY_SIZE(es) || addr + len > TASK_SIZE || addr + len < addr)
 		return false;
-	spin_lock(&t->tlb.lock);
-	for (a = addr; a < end; a = (a & PAGE_MASK) + PAGE_SIZE) {
-		struct tlb_entry *e = tlb_lookup(t, a);
-
-		if (!e || (write && (e->pte & (_PAGE_RW | _PAGE_DIRTY)) != (_PAGE_RW | _PAGE_DIRTY))) {
-			spin_unlock(&t->tlb.lock);
+	for (uint64_t vpn = first; vpn <= last; vpn++)
+		if (!(es[n++] = tlb_hit(t, vpn, need)))
 			return false;
-		}
-		es[n++] = e;
-	}
+	cpu_section_point(&t->tlb.access);
 	n = 0;
-	for (a = addr; a < end;) {
+	for (uint64_t a = addr, end = addr + len; a < end;) {
 		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);
 
 		copy_page_chunk(t, es[n++], a, buf, next - a, write);
 		buf += next - a;
 		a = next;
 	}
-	spin_unlock(&t->tlb.lock);
+	t->tlb.hits += n;
 	return true;
+}
+
+/*
+ * The hit path: every page of the access (one, or up to 4) translates
+ * from the TLB alone, with the right.  It runs outside any operation and
+ * takes no lock, writing nothing another CPU reads on its own hits: the
+ * section tlb->access is the owner's, which a remote flush waits out
+ * (tlb.h).  Sent to the slow path (false, nothing accessed): a killed task
+ * (its call returns -EINTR) and an entry to a frame freed or reused since
+ * the fill, which the slow path's lookup reports.  The checker does not
+ * wait for a hit, nor runs after one under check_every_op: a hit changes
+ * nothing it reads (no entry, no byte it looks at: the huge zero page is
+ * never writable), so it would find what it found after the last
+ * operation.
+ */
+bool cpu_access_hit(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write)
+{
+	uint64_t need = write ? (_PAGE_RW | _PAGE_DIRTY) : 0;
+	struct tlb_entry *e;
+	bool done = false;
+
+	if (unlikely(fatal_signal_pending(t)))
+		return false;
+	cpu_section_enter(&t->tlb.access);
+	/* Within one page, below TASK_SIZE (len 0 wraps and goes the long way). */
+	if (likely(len - 1 < PAGE_SIZE - (addr & ~PAGE_MASK) && addr < TASK_SIZE)) {
+		e = tlb_hit(t, addr >> PAGE_SHIFT, need);
+		if (e) {
+			cpu_section_point(&t->tlb.access);
+			copy_page_chunk(t, e, addr, buf, len, write);
+			t->tlb.hits++;
+			done = true;
+		}
+	} else {
+		done = cpu_access_hit_pages(t, addr, buf, len, write);
+	}
+	cpu_section_exit(&t->tlb.access);
+	return done;
 }
 
 /* Models access_error(): may this VMA be accessed this way at all? */
@@ -222,9 +270,6 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 		return 0;
 	if (end < addr || end > TASK_SIZE)
 		return -EFAULT;
-	if (cpu_access_tlb_only(t, addr, buf, len, write))
-		return 0;
-
 	/* All or nothing: check the whole range before touching any byte. */
 	down_read(&mm->mmap_lock);
 	if (!range_accessible(mm, addr, end, write)) {

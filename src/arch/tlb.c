@@ -2,8 +2,9 @@
  * tlb.c - software TLBs and shootdown (Linux's arch/x86/mm/tlb.c).
  *
  * See tlb.h for the contract.  A remote flush takes the remote TLB's lock,
- * which the owning CPU holds from lookup to the end of its memory access:
- * when a flush returns, no CPU can still use a flushed translation.
+ * which the owning CPU holds on its slow path from lookup to the end of its
+ * memory access, and waits out its lockless hit path (tlb->access): when a
+ * flush returns, no CPU can still use a flushed translation.
  */
 #include "mm/mm.h"
 
@@ -13,6 +14,7 @@
 void tlb_init(struct tlb *tlb)
 {
 	spin_lock_init(&tlb->lock);
+	tlb->access.seq = 0;
 	for (int i = 0; i < TLB_ENTRIES; i++)
 		tlb->e[i].vpn = TLB_INVALID_VPN;
 	tlb->hits = tlb->fills = tlb->flushes = 0;
@@ -26,7 +28,7 @@ void tlb_destroy(struct tlb *tlb)
 static void __flush_tlb_all_local(struct tlb *tlb)
 {
 	for (int i = 0; i < TLB_ENTRIES; i++)
-		tlb->e[i].vpn = TLB_INVALID_VPN;
+		WRITE_ONCE(tlb->e[i].vpn, TLB_INVALID_VPN);
 }
 
 static void __flush_tlb_one(struct tlb *tlb, uint64_t vpn)
@@ -34,7 +36,7 @@ static void __flush_tlb_one(struct tlb *tlb, uint64_t vpn)
 	struct tlb_entry *e = &tlb->e[vpn & (TLB_ENTRIES - 1)];
 
 	if (e->vpn == vpn)
-		e->vpn = TLB_INVALID_VPN;
+		WRITE_ONCE(e->vpn, TLB_INVALID_VPN);
 }
 
 /* Models flush_tlb_mm_range(): every CPU of the mm, local or by "IPI". */
@@ -68,6 +70,17 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 			count_vm_event(m, NR_TLB_REMOTE_FLUSH_RECEIVED);
 			remote = true;
 		}
+	}
+	/*
+	 * A remote CPU may have looked an entry up locklessly before it was
+	 * dropped: make the drop visible to it, then wait until it is past
+	 * that access, as flush_tlb_multi() waits for its IPIs.
+	 */
+	if (remote && !bug_enabled(m, BUG_TLB_FLUSH_NO_WAIT)) {
+		membarrier_heavy();
+		list_for_each_entry(t, &mm->tasks, mm_node)
+			if (t != current)
+				cpu_section_wait(&t->tlb.access);
 	}
 	spin_unlock(&mm->tasks_lock);
 	if (remote)

@@ -5,11 +5,14 @@
  * Contract:
  *  - A TLB caches translations of one mm (a CPU here runs one thread for its
  *    whole life, so there is no context switch and no ASID).
- *  - The owning CPU looks up, fills and uses an entry with tlb->lock held,
- *    and performs the memory access before dropping it.  A flush of a remote
- *    TLB takes the same lock, so when flush_tlb_*() returns no CPU is using,
- *    or can again use, a translation in the flushed range: the lock plays the
- *    role of the IPI that real hardware waits for.
+ *  - The owning CPU fills an entry, and uses it on the slow path, with
+ *    tlb->lock held, performing the memory access before dropping it.  Its
+ *    hit path (cpu_access_hit) takes no lock: it looks up and copies inside
+ *    tlb->access, a section of its own (sync.h).  A flush takes the remote
+ *    TLB's lock to drop entries, then for a remote CPU makes the drop
+ *    visible (membarrier_heavy) and waits its section out, so when
+ *    flush_tlb_*() returns no CPU is using, or can again use, a
+ *    translation in the flushed range: the IPI real hardware waits for.
  *  - Frames and page tables may be freed only after the flush that removes
  *    every translation to them (see mm/mmu_gather.c).
  *  - An entry remembers the frame's allocation generation; a hit on a frame
@@ -34,8 +37,9 @@ struct tlb_entry {
 
 struct tlb {
 	spinlock_t lock;
-	struct tlb_entry e[TLB_ENTRIES];
-	unsigned long hits, fills, flushes;	/* (T) */
+	struct cpu_section access;		/* the owner between a lockless lookup and its copy */
+	struct tlb_entry e[TLB_ENTRIES];	/* vpn: READ_ONCE on the lockless hit path */
+	unsigned long hits, fills, flushes;	/* (T), but hits: the owner's alone */
 };
 
 struct mml_task;
@@ -65,6 +69,13 @@ void flush_tlb_page(struct vm_area_struct *vma, uint64_t addr);
  * 0, -EFAULT (nothing accessed) or -ENOMEM.
  */
 int cpu_access(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write);
+/*
+ * The hit path of the same, outside any operation (no machine->quiesce):
+ * true if every page of the access hit in the TLB with the right and the
+ * access is done; false (nothing accessed) sends the caller to the slow
+ * path, which also reports a stale entry.
+ */
+bool cpu_access_hit(struct mml_task *t, uint64_t addr, void *buf, uint64_t len, bool write);
 /* The same for the tag of one 16-byte granule (arch/mte.h): 0, -EFAULT, -EINVAL or -ENOMEM. */
 int cpu_access_tag(struct mml_task *t, uint64_t addr, unsigned *tag, bool write);
 

@@ -109,6 +109,7 @@ enum mml_bug {
 	BUG_DAX_INSERT_FAIL_FREE,/* a failed DAX insert runs the block's free path: it was never mapped */
 	BUG_DAX_BUSY_REFCOUNT_ONE,/* dax_busy_page takes refcount 1 for idle: a lone DMA pin is not waited for */
 	BUG_DAX_TRUNCATE_NO_WAIT,/* dax_break_layout unmaps but does not wait for DMA before blocks are freed */
+	BUG_TLB_FLUSH_NO_WAIT,	/* flush_tlb_mm_range returns without waiting for remote CPUs' accesses */
 	NR_MML_BUGS
 };
 

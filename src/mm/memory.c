@@ -150,7 +150,8 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	folio = alloc_anon_folio(vmf, &retry);
 	if (!folio)
 		return retry ? 0 : VM_FAULT_OOM;
-	folio_set_uptodate(folio);
+	/* Its zeros visible before the pte that maps it (set_ptes' release). */
+	__folio_mark_uptodate(folio);
 	nr = (int)folio_nr_pages(folio);
 	addr = vmf->address & ~(((uint64_t)nr << PAGE_SHIFT) - 1);
 
@@ -308,7 +309,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 		if (!lose)
 			copy_user_highpage(m, &new_folio->page, vmf->page);
 	}
-	folio_set_uptodate(new_folio);
+	__folio_mark_uptodate(new_folio);
 
 	/*
 	 * Seed 002's case: a secondary MMU still reading or writing the old

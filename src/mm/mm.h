@@ -149,6 +149,8 @@ static inline bool folio_test_set_mlocked(struct folio *f) { return test_and_set
 static inline bool folio_evictable(const struct folio *f) { return !folio_test_mlocked(f); }
 /* Up to date: its bytes may be read (the stores filling it are visible first). */
 static inline void folio_mark_uptodate(struct folio *f) { smp_wmb(); folio_set_uptodate(f); }
+/* The same for a folio nobody else can see yet (Linux's): no atomic, whose lock waits for the fill's stores. */
+static inline void __folio_mark_uptodate(struct folio *f) { smp_wmb(); __folio_set_uptodate(f); }
 PAGE_FLAG(AnonExclusive, PG_anon_exclusive)
 PAGE_FLAG(Buddy, PG_buddy)
 PAGE_FLAG(Table, PG_table)

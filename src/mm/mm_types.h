@@ -443,7 +443,7 @@ enum numa_stat_item { NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, NUMA_INTERLEAVE_HIT, NU
 typedef struct pglist_data {
 	struct zone node_zones[1];	/* ZONE_NORMAL */
 	int node_id;			/* (C) */
-	atomic_long_t numa_stat[NR_NUMA_STAT_ITEMS];	/* (A) */
+	atomic_long_t numa_stat[NR_NUMA_STAT_ITEMS];	/* (A); hit, miss, local, other stored under (Z) */
 } pg_data_t;
 
 /* Node masks (nodemask_t): one word, MAX_NUMNODES bits. */

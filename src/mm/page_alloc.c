@@ -98,7 +98,8 @@ static void __free_one_page(struct mml_machine *m, struct zone *z, unsigned long
 /* The free pages of zone z change by delta, the machine's with them (zone->lock held). */
 static void mod_zone_free(struct mml_machine *m, struct zone *z, long delta)
 {
-	atomic_long_add(delta, &z->free_pages);
+	/* Every writer holds zone->lock (or the zone is not yet in use): a store, no atomic, as Linux's __mod_zone_page_state. */
+	atomic_long_set(&z->free_pages, atomic_long_read(&z->free_pages) + delta);
 	mod_vm_stat(m, NR_FREE_PAGES, delta);
 }
 
@@ -238,19 +239,23 @@ static struct page *rmqueue(struct mml_machine *m, struct zone *z, unsigned int 
  * it was the preferred one, else numa_miss there and numa_foreign on the
  * preferred; numa_local or numa_other by the running CPU's node.  Only
  * the nodes count: /proc/vmstat's numa_* are their sums (vmstat.c), as
- * Linux folds its per-zone counters.
+ * Linux folds its per-zone counters.  Under nid's zone->lock, which every
+ * writer of its hit, miss, local and other holds: stores, no atomics, as
+ * Linux's per-CPU __count_numa_events; numa_foreign, another node's, is
+ * an atomic add.
  */
 static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, long n)
 {
 	atomic_long_t *stat = NODE_DATA(m, nid)->numa_stat;
+	atomic_long_t *where = &stat[nid == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER];
 
 	if (nid == preferred_nid) {
-		atomic_long_add(n, &stat[NUMA_HIT]);
+		atomic_long_set(&stat[NUMA_HIT], atomic_long_read(&stat[NUMA_HIT]) + n);
 	} else {
-		atomic_long_add(n, &stat[NUMA_MISS]);
+		atomic_long_set(&stat[NUMA_MISS], atomic_long_read(&stat[NUMA_MISS]) + n);
 		atomic_long_add(n, &NODE_DATA(m, preferred_nid)->numa_stat[NUMA_FOREIGN]);
 	}
-	atomic_long_add(n, &stat[nid == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER]);
+	atomic_long_set(where, atomic_long_read(where) + n);
 }
 
 /*
@@ -273,6 +278,7 @@ static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int o
 			page = rmqueue(m, z, order);
 		if (page) {
 			mod_zone_free(m, z, -(long)(1UL << order));
+			zone_statistics(m, preferred_nid, nid, (long)(1UL << order));
 			for (unsigned long j = 0; j < (1UL << order); j++)
 				WRITE_ONCE(page[j].alloc_gen, page[j].alloc_gen + 1);
 		}
@@ -385,7 +391,6 @@ struct page *__alloc_pages(struct mml_machine *m, gfp_t gfp, unsigned int order,
 	}
 	wakeup_kswapd(m, gfp, order);	/* as the fast path's check of the low watermark */
 
-	zone_statistics(m, preferred_nid, nid, (long)n);
 	count_vm_events(m, PGALLOC_NORMAL, (long)n);
 	for (unsigned long i = 0; i < n; i++) {
 		VM_BUG_ON_PAGE(page[i].flags || atomic_read(&page[i]._refcount) ||

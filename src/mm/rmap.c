@@ -24,7 +24,7 @@
  *               [rcu_read_lock may be held anywhere from here down]
  *               machine->tasks_lock
  *                 mm->tasks_lock
- *                   tlb->lock        (shootdown; the CPU holds it while accessing)
+ *                   tlb->lock        (shootdown; the CPU's fill and slow path, not its hits)
  *                     zone->lock
  *               swap_info->lock      (swap_duplicate, swap_free, swap counts, the swap cache)
  *                 mte.swap_lock      (arch: tag records of swap slots)

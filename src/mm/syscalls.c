@@ -117,10 +117,17 @@ int mml_madvise(struct mml_task *t, uint64_t addr, uint64_t len, int advice)
 	return (int)op_exit_task(t, do_madvise(t->mm, addr, len, advice));
 }
 
+/*
+ * A load or store that hits in the TLB is no operation: no machine->quiesce,
+ * no bookkeeping, as a CPU's hit costs the kernel nothing (cpu_access_hit).
+ */
 int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
 {
-	long ret = op_enter_task(t);
+	long ret;
 
+	if (cpu_access_hit(t, addr, buf, len, false))
+		return 0;
+	ret = op_enter_task(t);
 	if (ret)
 		return (int)ret;
 	return (int)op_exit_task(t, cpu_access(t, addr, buf, len, false));
@@ -128,8 +135,11 @@ int mml_read(struct mml_task *t, uint64_t addr, void *buf, uint64_t len)
 
 int mml_write(struct mml_task *t, uint64_t addr, const void *buf, uint64_t len)
 {
-	long ret = op_enter_task(t);
+	long ret;
 
+	if (cpu_access_hit(t, addr, (void *)buf, len, true))
+		return 0;
+	ret = op_enter_task(t);
 	if (ret)
 		return (int)ret;
 	/* The CPU only reads from buf on a store. */

@@ -386,6 +386,12 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"DMA; the 6.15 series keeps the wait (dax_break_layout, dax_wait_page_idle)",
 		"stress dax-truncate-dma",
 	},
+	[BUG_TLB_FLUSH_NO_WAIT] = {
+		"tlb-flush-no-wait",
+		"flush_tlb_mm_range drops the remote CPUs' entries but returns without waiting for them: a CPU that translated an address just before goes on to load from the frame after the flush returned, when munmap or MADV_DONTNEED has freed it and another page may hold it",
+		"x86's flush_tlb_multi() sends its IPIs with wait set (on_each_cpu_cond_mask) and returns only when every CPU has run flush_tlb_func; arm64 ends its TLBI broadcast with DSB ISH for the same reason: the invalidation must be complete everywhere before the caller frees what it mapped",
+		"stress tlb-shootdown",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

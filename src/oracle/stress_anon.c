@@ -3,7 +3,8 @@
  * fork racing GUP-fast write and read-only pins of another thread
  * (write_protect_seq, page_needs_cow_for_dma), COW faults of several threads on the pages a
  * fork left shared, and munmap/mprotect racing faults and GUP-fast of
- * the other threads.  Every page starts with a pattern of bytes the
+ * the other threads, and MADV_DONTNEED racing the TLB hits of another
+ * thread (the remote flush's wait).  Every page starts with a pattern of bytes the
  * stories check afterwards; a pin is checked through the device's view
  * (mml_dma_read/mml_dma_write) against what the processes see.
  */
@@ -367,6 +368,84 @@ static int munmap_gup_round(struct stress_ctx *c)
 	return ret;
 }
 
+/* ---- tlb-shootdown: MADV_DONTNEED racing another CPU's TLB hits --------------------- */
+
+#define TS_PAGES	4
+#define TS_OTHER	(BASE + 0x100000)	/* pages the zapper writes: where a freed frame goes next */
+#define TS_MARK		0xee
+
+struct tlb_shootdown {
+	struct stress_ctx *c;
+	int bad;		/* an access or madvise that failed: its error */
+	int wrong;		/* 0x100 | a byte the reader loaded that nobody wrote there */
+};
+
+/*
+ * Loads of each page's first byte, TLB hits once it is filled: the pattern
+ * until the zap, zeros after it (the zero page), never another page's.
+ */
+static void ts_reader(struct mml_task *t, void *arg)
+{
+	struct tlb_shootdown *w = arg;
+
+	for (unsigned i = 0; i < 6 * TS_PAGES && !w->bad && !w->wrong; i++) {
+		uint64_t p = (i / 3 + w->c->seed) % TS_PAGES;
+		uint8_t v = 0;
+		int err = mml_read(t, BASE + p * PG, &v, 1);
+
+		if (err)
+			w->bad = err;
+		else if (v != pattern(p, 0) && v)
+			w->wrong = 0x100 | v;
+	}
+}
+
+/* Zap each page, then write a new one: the zapped frame, freed, is likely the one it gets. */
+static void ts_zapper(struct mml_task *t, void *arg)
+{
+	struct tlb_shootdown *w = arg;
+	uint8_t mark = TS_MARK;
+
+	for (uint64_t p = 0; p < TS_PAGES && !w->bad; p++) {
+		int err = mml_madvise(t, BASE + p * PG, PG, MADV_DONTNEED);
+
+		if (!err)
+			err = mml_write(t, TS_OTHER + p * PG, &mark, 1);
+		if (err)
+			w->bad = err;
+	}
+}
+
+static int tlb_shootdown_round(struct stress_ctx *c)
+{
+	struct tlb_shootdown w = { .c = c };
+	struct mml_task *tasks[2];
+	mml_thread_fn fns[2] = { ts_reader, ts_zapper };
+	void *args[2] = { &w, &w };
+	uint8_t v;
+	int err, ret = 0;
+
+	if ((err = anon_process(c, TS_PAGES, &tasks[0])) || (err = mml_thread_new(tasks[0], &tasks[1])))
+		return err;
+	if (mml_mmap(tasks[0], TS_OTHER, TS_PAGES * PG, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != (long)TS_OTHER)
+		return -ENOMEM;
+	/* The reader's TLB holds every page before the run. */
+	for (uint64_t p = 0; p < TS_PAGES; p++)
+		if ((err = mml_read(tasks[0], BASE + p * PG, &v, 1)))
+			return err;
+	if (stress_sched_run(c, 2, tasks, fns, args))
+		return 1;
+	if (w.bad)
+		ret = stress_fail(c, "an access or madvise failed: %d", w.bad);
+	else if (w.wrong)
+		ret = stress_fail(c, "a load read %#x, a byte of another page: it used a translation after the "
+				  "TLB flush had returned and the frame was freed", w.wrong & 0xff);
+	for (unsigned i = 2; i-- > 0;)
+		mml_exit(tasks[i]);
+	return ret;
+}
+
 /*
  * A story is a few rounds of the same race, each on new processes: PCT
  * draws its priority changes again for every run, and a round takes a
@@ -398,6 +477,11 @@ static int munmap_gup(struct stress_ctx *c)
 	return rounds(c, munmap_gup_round, 6);
 }
 
+static int tlb_shootdown(struct stress_ctx *c)
+{
+	return rounds(c, tlb_shootdown_round, 6);
+}
+
 const struct stress_story stress_anon_stories[] = {
 	{ "fork-gup", "fork while another thread of the process takes long-term GUP-fast write pins of its "
 		      "anonymous pages (write_protect_seq, copy_present_ptes copying what may be pinned)", 0,
@@ -406,5 +490,8 @@ const struct stress_story stress_anon_stories[] = {
 			 "unmapped by the child (do_wp_page: wp_page_copy and wp_page_reuse racing)", 0, cow_threads },
 	{ "munmap-gup", "mprotect and munmap of an anonymous range while other threads of the process pin it with "
 			"GUP-fast and fault it in (page tables freed under lockless walkers)", 0, munmap_gup },
+	{ "tlb-shootdown", "MADV_DONTNEED of pages another thread of the process keeps loading through its TLB, "
+			   "the freed frames written again at once (a remote flush waiting out a lockless TLB hit)", 0,
+	  tlb_shootdown },
 };
 const unsigned stress_anon_nstories = sizeof(stress_anon_stories) / sizeof(stress_anon_stories[0]);

@@ -12,7 +12,11 @@
 #include "sync/sched.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,15 +521,6 @@ void mml_thread_join(struct mml_thread *t)
 
 /* ---- page contents ------------------------------------------------------ */
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MML_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define MML_TSAN 1
-#endif
-
 #ifdef MML_TSAN
 /* The ThreadSanitizer runtime's annotations (dynamic_annotations). */
 void AnnotateIgnoreReadsBegin(const char *file, int line);
@@ -548,15 +543,79 @@ int page_data_cmp(const void *a, const void *b, size_t n)
 	return r;
 }
 
+#ifdef MML_TSAN
 void page_data_copy(void *dst, const void *src, size_t n)
 {
-#ifdef MML_TSAN
 	AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
 	AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
-#endif
 	memcpy(dst, src, n);
-#ifdef MML_TSAN
 	AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
 	AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+}
 #endif
+
+/* ---- CPU sections (sync.h) ------------------------------------------------ */
+
+int mml_membarrier_ok;
+
+/*
+ * Before main(), while the process has one thread: a section entered
+ * before this would have paid its fence anyway.  The ThreadSanitizer
+ * build keeps the fences, which it understands.
+ */
+__attribute__((constructor)) static void membarrier_register(void)
+{
+#if !defined(MML_TSAN) && defined(__NR_membarrier)
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+		mml_membarrier_ok = 1;
+#endif
+}
+
+void membarrier_heavy(void)
+{
+	/* A deterministic run has one thread running, handed over through the scheduler's lock. */
+	if (!mml_membarrier_ok || sched_current()) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		return;
+	}
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return;
+	/* A child of fork(2) may have to register again; the sections rely on it. */
+	die_on(syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) ? errno : 0,
+	       "membarrier register");
+	die_on(syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) ? errno : 0, "membarrier");
+}
+
+/* Deterministic: a point of the section, named by its caller's line. */
+void cpu_section_sched_point(struct cpu_section *s)
+{
+	sched_point_at(SP_LOCK, s, CALLER);
+}
+
+/*
+ * Deterministic: a point with the access done but the section still open
+ * (a flush that comes then waits), then the owner leaves and, as an
+ * unlock, wakes a waiting flush, which may run at once.
+ */
+void cpu_section_sched_exit(struct cpu_section *s)
+{
+	sched_point_at(SP_UNLOCK, s, CALLER);
+	__cpu_section_exit(s);
+	if (sched_current())
+		sched_released(s, CALLER);
+}
+
+void cpu_section_wait(struct cpu_section *s)
+{
+	unsigned long seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+	if (!(seq & 1))
+		return;
+	/* The owner is inside, holding nothing: it leaves within its access. */
+	while (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == seq) {
+		if (sched_current())
+			sched_block(SP_WAIT, s, CALLER, 0);
+		else
+			sched_yield();
+	}
 }

@@ -31,6 +31,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+/* The ThreadSanitizer build: page copies are hidden from it, membarrier(2) is not used. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MML_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MML_TSAN 1
+#endif
 
 /* ---- scheduling points ------------------------------------------------- */
 
@@ -357,6 +368,82 @@ static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->
 #define rcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_CONSUME)
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 
+/* ---- CPU sections and the asymmetric barrier ---------------------------- */
+
+/*
+ * A section one thread (a simulated CPU) enters and leaves with two plain
+ * stores, and that others can wait out: what a remote TLB flush needs of a
+ * CPU that may be using a translation, as Linux's flush waits for its IPI.
+ * The owner bumps seq around the section (odd: inside).  A waiter stores
+ * what the owner must see (an invalidated entry), calls membarrier_heavy(),
+ * then cpu_section_wait(): either the owner entered after the barrier and
+ * sees the store, or the waiter sees it inside and waits until it leaves.
+ * membarrier_heavy() is membarrier(2), which makes every running thread of
+ * the process execute a full barrier, so the owner pays none (liburcu's
+ * smp_mb_slave/smp_mb_master).  Without it (a kernel that refuses it, the
+ * ThreadSanitizer build, which cannot see it) both sides pay a fence.  In
+ * a deterministic run a thread runs only when the others are parked, so
+ * a fence is the heavy barrier there; enter, cpu_section_point() and
+ * exit (before and after leaving: a lock's and an unlock's points) are
+ * scheduling points.
+ */
+struct cpu_section {
+	unsigned long seq;		/* written by its owner only; odd inside */
+};
+/* Set once before main(): 1 if membarrier(2) registered, and the owner's fence may go. */
+extern int mml_membarrier_ok __attribute__((visibility("hidden")));
+
+static inline __attribute__((always_inline)) void __cpu_section_enter(struct cpu_section *s)
+{
+	unsigned long seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1;
+
+	if (__builtin_expect(__atomic_load_n(&mml_membarrier_ok, __ATOMIC_RELAXED), 1)) {
+		__atomic_store_n(&s->seq, seq, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	} else {
+		__atomic_store_n(&s->seq, seq, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+}
+
+static inline __attribute__((always_inline)) void __cpu_section_exit(struct cpu_section *s)
+{
+	/* Release: what the section did happens before a waiter's return. */
+	__atomic_store_n(&s->seq, __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+/* Deterministic runs (sync.c): a point of the section; its exit, which wakes a waiter. */
+void cpu_section_sched_point(struct cpu_section *s);
+void cpu_section_sched_exit(struct cpu_section *s);
+#define cpu_section_sched_on()	__builtin_expect(__atomic_load_n(&mml_sched_on, __ATOMIC_RELAXED), 0)
+
+/*
+ * Macros, so that a scheduling point's location (a trace's file:line) is
+ * the caller's line even where the debug information has no inline frames.
+ * cpu_section_point() is the point inside: between a translation and its
+ * use, the window in which a remote flush meets it.
+ */
+#define cpu_section_enter(s) do {					\
+		__cpu_section_enter(s);					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_point(s);			\
+	} while (0)
+#define cpu_section_point(s) do {					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_point(s);			\
+	} while (0)
+#define cpu_section_exit(s) do {					\
+		if (cpu_section_sched_on())				\
+			cpu_section_sched_exit(s);			\
+		else							\
+			__cpu_section_exit(s);				\
+	} while (0)
+
+/* Every thread of the process has run a full barrier when this returns. */
+void membarrier_heavy(void);
+/* After membarrier_heavy(): return once s's owner is outside the section it may have been in. */
+void cpu_section_wait(struct cpu_section *s);
+
 /* ---- page contents ------------------------------------------------------ */
 
 /*
@@ -366,7 +453,21 @@ static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->
  * Linux; no metadata lives in them.  Under ThreadSanitizer such copies are
  * not recorded, so the races it reports are the ones that matter.
  */
+#ifdef MML_TSAN
 void page_data_copy(void *dst, const void *src, size_t n);
+#else
+/* Inline: a CPU's 1, 2, 4 or 8-byte load or store (the TLB hit path) is one move, not a call. */
+static inline void page_data_copy(void *dst, const void *src, size_t n)
+{
+	switch (n) {
+	case 8: __builtin_memcpy(dst, src, 8); break;
+	case 4: __builtin_memcpy(dst, src, 4); break;
+	case 2: __builtin_memcpy(dst, src, 2); break;
+	case 1: __builtin_memcpy(dst, src, 1); break;
+	default: memcpy(dst, src, n);
+	}
+}
+#endif
 /* memcmp of two frames' bytes that may be changing (KSM compares pages their processes may write). */
 int page_data_cmp(const void *a, const void *b, size_t n);
 
