@@ -13,6 +13,7 @@
  *   (Q) machine->quiesce: operations hold it for read, the checker for write
  *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
  *   (E) a large folio's mapcount lock (folio_lock_large_mapcount, a bit of _mm_ids)
+ *   (O) swap_cluster_info->lock (a swap cluster's, under swap_info_struct->lock)
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
  * at the top of mm/rmap.c.
@@ -372,6 +373,39 @@ struct mm_struct {
  * SWAP_HAS_CACHE while the slot's folio is in the swap cache.  Slot 0 is the
  * header and never used.
  */
+/*
+ * Slots are allocated a cluster at a time, as Linux's swap_cluster_info
+ * (mm/swap.h): SWAPFILE_CLUSTER is its value with CONFIG_THP_SWAP, a PMD's
+ * worth.  A cluster is on one of its device's lists by how many of its
+ * slots are in use: free (none), nonfull, full.  Slot 0 (the header) and
+ * the slots past the end of a short last cluster count as used, so that
+ * neither is ever handed out.
+ */
+#define SWAPFILE_CLUSTER	512
+
+enum swap_cluster_flags {
+	CLUSTER_FLAG_FREE,
+	CLUSTER_FLAG_NONFULL,
+	CLUSTER_FLAG_FULL,
+};
+
+struct swap_cluster_info {
+	spinlock_t lock;		/* (O) */
+	unsigned int count;		/* (O) slots in use: a nonzero swap_map, or not a slot */
+	unsigned int flags;		/* (W+O) enum swap_cluster_flags: the list it is on */
+	struct list_head list;		/* (W) on si->free_clusters, nonfull_clusters or full_clusters */
+};
+
+/*
+ * Linux's percpu_swap_cluster for order 0: where this CPU (a task here)
+ * allocates next, so that what one CPU swaps out in a row lands in a row.
+ * Read and written by the task alone (Linux: a local_lock).  offset 0: none.
+ */
+struct percpu_swap_cluster {
+	struct swap_info_struct *si;	/* compared, never followed */
+	unsigned long offset;
+};
+
 struct swap_info_struct {
 	spinlock_t lock;		/* (W) */
 	unsigned long flags;		/* (W) SWP_USED, SWP_WRITEOK; read with READ_ONCE by swap_info_get */
@@ -379,7 +413,12 @@ struct swap_info_struct {
 	int prio;			/* (C) */
 	unsigned long max;		/* (C) slots */
 	unsigned long inuse_pages;	/* (W) slots with a nonzero swap_map; read locklessly as a hint */
-	unsigned long cluster_next;	/* (W) where the next allocation looks first */
+	unsigned long global_cluster;	/* (W) the next slot for a caller with no task (kswapd): Linux's si->global_cluster */
+	struct swap_cluster_info *cluster_info;	/* (C) the array, one per SWAPFILE_CLUSTER slots */
+	unsigned long nr_clusters;	/* (C) */
+	struct list_head free_clusters;	/* (W) */
+	struct list_head nonfull_clusters;	/* (W) */
+	struct list_head full_clusters;	/* (W) */
 	unsigned char *swap_map;	/* (W) the counts; the array itself (C) */
 	struct folio **cache;		/* (W) the swap cache: the folio of each slot (Linux: an xarray) */
 	int fd;				/* (C) backing host file, or -1 */
@@ -742,6 +781,7 @@ struct mml_task {
 	struct list_head mm_node;	/* (S) on mm->tasks: the CPUs to shoot down */
 	/* (the task alone) userfaultfd events this call raised, waited for as it returns (Linux's uf lists) */
 	struct list_head uffd_events;
+	struct percpu_swap_cluster swap_cluster;	/* (the task alone) */
 };
 
 #endif /* MML_MM_TYPES_H */
