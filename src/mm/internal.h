@@ -228,7 +228,7 @@ void delete_from_swap_cache(struct mml_machine *m, struct folio *folio);
 struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry);
 bool folio_free_swap(struct mml_machine *m, struct folio *folio);
 bool add_to_swap(struct mml_machine *m, struct folio *folio);
-int swap_writepage(struct mml_machine *m, struct folio *folio);
+void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int *err);
 struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr);
 void free_swap_cache(struct mml_machine *m, struct folio *folio);
 

@@ -5,9 +5,11 @@
  * The swap cache maps a slot to the folio that holds its data in memory:
  * while a folio is in it, PG_swapcache is set, folio->swap holds the
  * entry, the cache holds one reference and the slot has SWAP_HAS_CACHE.
- * Reads and writes go to the device's host file (pread/pwrite) or memory.
+ * Reads and writes go to the device's host file (preadv/pwritev, a run of
+ * contiguous slots at a time) or memory.
  */
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mm/internal.h"
@@ -96,43 +98,73 @@ bool add_to_swap(struct mml_machine *m, struct folio *folio)
 #define SWAP_IO_MS	1
 
 /*
- * One page to or from the device, the folio locked.  The transfer itself
+ * A run of pages at contiguous slots of one device from entry on, to or
+ * from the folios' frames (each locked): Linux's bio that the plug merged
+ * from adjacent folios, here one pwritev or preadv.  The transfer itself
  * is synchronous; in a deterministic run the thread first waits as one
- * sleeping on the device would (io_wait), so that others run while the
- * folio is locked for I/O -- the moment another fault finds it in the
- * swap cache and waits for its lock.
+ * sleeping on the device would (io_wait, once for the run), so that
+ * others run while the folios are locked for I/O -- the moment another
+ * fault finds one in the swap cache and waits for its lock.
  */
-static int swap_io(struct mml_machine *m, swp_entry_t entry, void *buf, bool write)
+static int swap_io(struct mml_machine *m, swp_entry_t entry, struct folio **folios, int n, bool write)
 {
 	struct swap_info_struct *si = swap_info_get(m, entry);
 	off_t pos = (off_t)swp_offset(entry) << PAGE_SHIFT;
-	ssize_t n;
+	struct iovec iov[SWAP_CLUSTER_MAX];
+	ssize_t done;
 
+	VM_BUG_ON(n > SWAP_CLUSTER_MAX);
 	if (should_fail(m, MML_FAIL_SWAP_IO))
 		return -EIO;
 	io_wait(SWAP_IO_MS);
-	if (si->mem) {
-		/* A frame's bytes: the copy may race a device writing through a pin. */
-		if (write)
-			page_data_copy(si->mem + pos, buf, PAGE_SIZE);
-		else
-			page_data_copy(buf, si->mem + pos, PAGE_SIZE);
-		return 0;
+	for (int i = 0; i < n; i++) {
+		void *buf = folio_address(m, folios[i]);
+
+		if (si->mem) {
+			/* A frame's bytes: the copy may race a device writing through a pin. */
+			if (write)
+				page_data_copy(si->mem + pos + ((off_t)i << PAGE_SHIFT), buf, PAGE_SIZE);
+			else
+				page_data_copy(buf, si->mem + pos + ((off_t)i << PAGE_SHIFT), PAGE_SIZE);
+		}
+		iov[i] = (struct iovec){ .iov_base = buf, .iov_len = PAGE_SIZE };
 	}
-	n = write ? pwrite(si->fd, buf, PAGE_SIZE, pos) : pread(si->fd, buf, PAGE_SIZE, pos);
-	return n == (ssize_t)PAGE_SIZE ? 0 : -EIO;
+	if (si->mem)
+		return 0;
+	done = write ? pwritev(si->fd, iov, n, pos) : preadv(si->fd, iov, n, pos);
+	return done == (ssize_t)n * PAGE_SIZE ? 0 : -EIO;
 }
 
-/* Models swap_writepage(): the folio locked and in the swap cache. */
-int swap_writepage(struct mml_machine *m, struct folio *folio)
+/* Does folio b's slot follow folio a's on the same device? */
+static bool swap_slots_adjacent(struct folio *a, struct folio *b)
 {
-	int err = swap_io(m, folio->swap, folio_address(m, folio), true);
+	return swp_type(a->swap) == swp_type(b->swap) && swp_offset(b->swap) == swp_offset(a->swap) + 1;
+}
 
-	if (err)
-		return err;
-	folio_clear_dirty(folio);
-	count_vm_event(m, PSWPOUT);
-	return 0;
+/*
+ * Models swap_writepage() for a batch and swap_write_unplug(): the dirty
+ * swap-cache folios that one reclaim pass gathered (each locked), every
+ * run of contiguous slots written at once.  err[i] is folios[i]'s
+ * outcome; a written folio is clean.  Linux starts the writes and the
+ * folios stay in writeback until the bio completes; mmlab's complete
+ * before this returns, the folios still locked (deviation 75).
+ */
+void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int *err)
+{
+	for (int i = 0, run; i < n; i += run) {
+		int ret;
+
+		for (run = 1; i + run < n && swap_slots_adjacent(folios[i + run - 1], folios[i + run]); run++)
+			;
+		ret = swap_io(m, folios[i]->swap, folios + i, run, true);
+		for (int j = i; j < i + run; j++) {
+			err[j] = ret;
+			if (ret)
+				continue;
+			folio_clear_dirty(folios[j]);
+			count_vm_event(m, PSWPOUT);
+		}
+	}
 }
 
 /*
@@ -176,7 +208,7 @@ struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_a
 		__folio_set_locked(new);
 		add_to_swap_cache(m, new, entry);
 		folio_add_lru(m, new);
-		err = swap_io(m, entry, folio_address(m, new), false);
+		err = swap_io(m, entry, &new, 1, false);
 		if (err) {
 			/* The slot keeps its data; drop this attempt. */
 			delete_from_swap_cache(m, new);

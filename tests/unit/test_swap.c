@@ -342,6 +342,43 @@ TEST(working_set_twice_the_ram_by_direct_reclaim)
 	H_END(m);
 }
 
+static uint64_t swap_offset_at(struct mml_task *t, uint64_t addr)
+{
+	return (h_pagemap(t, addr) & MML_PM_PFRAME_MASK) >> MML_PM_SWAP_OFFSET_SHIFT;
+}
+
+/*
+ * One task's pageout lands in a run of slots of one cluster, written
+ * SWAP_CLUSTER_MAX (32) slots at a time: when the first write fails, the
+ * whole first run stays dirty in the swap cache (read back with no I/O)
+ * and the second goes out.
+ */
+TEST(pageout_writes_a_run_of_slots_at_once)
+{
+	enum { N = 64 };
+	struct mml_fail fail = { .sites = MML_FAIL_SWAP_IO, .countdown = 1 };
+	struct mml_machine *m = h_machine(16 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 4 << 20, -1) >= 0);
+	REQUIRE(h_map(t, BASE, N * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+	for (int i = 0; i < N; i++)
+		h_fill(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+	CHECK_EQ(mml_fail_set(m, &fail), 0);
+	CHECK_EQ(mml_madvise(t, BASE, N * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK_EQ(mml_fail_set(m, NULL), 0);
+	CHECK_EQ(mml_vmstat(m, "pswpout"), N / 2);
+	CHECK(h_pagemap(t, BASE) & MML_PM_SWAP);
+	for (int i = 1; i < N; i++)
+		CHECK_EQ(swap_offset_at(t, BASE + i * H_PAGE), swap_offset_at(t, BASE + (i - 1) * H_PAGE) + 1);
+	CHECK_EQ(mml_meminfo(m, "SwapCached"), N / 2 * 4);
+	for (int i = 0; i < N; i++)
+		CHECK(h_expect(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+	CHECK_EQ(mml_vmstat(m, "pswpin"), N / 2);
+	H_END(m);
+}
+
 TEST(swapon_errors)
 {
 	struct mml_machine *m = h_machine(0);
