@@ -187,6 +187,7 @@ enum pageflags {
 	PG_swapbacked,		/* anon or shmem: backed by swap, not a file */
 	PG_writeback,
 	PG_reclaim,
+	PG_readahead = PG_reclaim,	/* as Linux: a swap-cache folio readahead brought in, no fault on it yet */
 	PG_unevictable,
 	PG_mlocked,
 	PG_anon_exclusive,	/* per page: this anon page is mapped by exactly one mm */
@@ -313,6 +314,8 @@ struct vm_area_struct {
 	struct mempolicy *vm_policy;	/* (M) mbind's; NULL: the task's.  A reference (mpol_get) */
 	/* (M) the userfaultfd registered here (VM_UFFD_* set), else NULL: Linux's vm_userfaultfd_ctx.ctx */
 	struct userfaultfd_ctx *vm_userfaultfd_ctx;
+	/* (A) swap_vma_readahead's last fault here: address, window and hits (SWAP_RA_VAL) */
+	atomic_long_t swap_readahead_info;
 };
 
 struct mm_struct {
@@ -578,6 +581,8 @@ enum vm_stat_item {
 	COMPACTSTALL,
 	COMPACTFAIL,
 	COMPACTSUCCESS,
+	SWAP_RA,		/* swap_ra: pages swap readahead read besides the one faulted */
+	SWAP_RA_HIT,		/* swap_ra_hit: of those, found by a fault in the swap cache */
 	KSM_SWPIN_COPY,		/* ksm_swpin_copy: a swapped-in KSM page copied (its node went) */
 	COW_KSM,		/* cow_ksm: a write fault copied a KSM page */
 	NR_VM_STAT_ITEMS
@@ -738,6 +743,11 @@ struct mml_machine {
 	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
 	int extfrag_threshold;		/* (A) /proc/sys/vm/extfrag_threshold: compaction_suitable's bar */
 	unsigned long mmap_min_addr;	/* (A) /proc/sys/vm/mmap_min_addr */
+	int page_cluster;		/* (A) /proc/sys/vm/page-cluster: swap readahead reads up to 2^this pages */
+	/* (A) swap_cluster_readahead's window (no VMA: shmem): Linux's swapin_readahead_hits, last_readahead_pages, prev_offset */
+	atomic_t swapin_readahead_hits;
+	atomic_t last_readahead_pages;
+	unsigned long swapin_prev_offset;
 	atomic_long_t vm_committed_as;	/* (A) pages promised (util.c): Committed_AS */
 	int overcommit_memory;		/* (A) /proc/sys/vm/overcommit_memory: OVERCOMMIT_* */
 	int overcommit_ratio;		/* (A) percent of RAM in CommitLimit ... */
