@@ -229,7 +229,6 @@ struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry);
 bool folio_free_swap(struct mml_machine *m, struct folio *folio);
 bool add_to_swap(struct mml_machine *m, struct folio *folio);
 void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int *err);
-struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr);
 /* Linux's swap_iocb: new swap-cache folios (locked, each with a reference of the plug's) read together. */
 struct swap_iocb {
 	struct folio *folios[SWAP_CLUSTER_MAX];

@@ -135,10 +135,15 @@ static int swap_io(struct mml_machine *m, swp_entry_t entry, struct folio **foli
 	return done == (ssize_t)n * PAGE_SIZE ? 0 : -EIO;
 }
 
-/* Does folio b's slot follow folio a's on the same device? */
-static bool swap_slots_adjacent(struct folio *a, struct folio *b)
+/* How many of the n folios from the first have slots in a row on one device: one bio's worth. */
+static int swap_run_len(struct folio **folios, int n)
 {
-	return swp_type(a->swap) == swp_type(b->swap) && swp_offset(b->swap) == swp_offset(a->swap) + 1;
+	int run = 1;
+
+	while (run < n && swp_type(folios[run]->swap) == swp_type(folios[0]->swap) &&
+	       swp_offset(folios[run]->swap) == swp_offset(folios[0]->swap) + (unsigned long)run)
+		run++;
+	return run;
 }
 
 /*
@@ -154,8 +159,7 @@ void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int 
 	for (int i = 0, run; i < n; i += run) {
 		int ret;
 
-		for (run = 1; i + run < n && swap_slots_adjacent(folios[i + run - 1], folios[i + run]); run++)
-			;
+		run = swap_run_len(folios + i, n - i);
 		ret = swap_io(m, folios[i]->swap, folios + i, run, true);
 		for (int j = i; j < i + run; j++) {
 			err[j] = ret;
@@ -177,9 +181,7 @@ void swap_read_unplug(struct mml_machine *m, struct swap_iocb *plug)
 	for (int i = 0, run; i < plug->nr; i += run) {
 		int err;
 
-		for (run = 1; i + run < plug->nr && swap_slots_adjacent(plug->folios[i + run - 1], plug->folios[i + run]);
-		     run++)
-			;
+		run = swap_run_len(plug->folios + i, plug->nr - i);
 		err = swap_io(m, plug->folios[i]->swap, plug->folios + i, run, false);
 		for (int j = i; j < i + run; j++) {
 			struct folio *folio = plug->folios[j];
@@ -280,12 +282,6 @@ struct folio *read_swap_cache_async(struct mml_machine *m, swp_entry_t entry, st
 		return folio;
 	folio_put(m, folio);
 	return NULL;
-}
-
-/* Models swapin_folio(): one slot's folio, from the cache or read alone. */
-struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr)
-{
-	return read_swap_cache_async(m, entry, NULL);
 }
 
 /* ---- swap readahead (vm.page-cluster) ---- */
@@ -480,7 +476,7 @@ static void swap_cluster_readahead(struct mml_machine *m, swp_entry_t entry)
  * swap_update_readahead): the folio of entry, with a reference, its
  * neighbours read into the swap cache with it per vm.page-cluster (around
  * the fault's address in its VMA, or vmf NULL: around the slot).  NULL as
- * swapin_folio.
+ * read_swap_cache_async.
  */
 struct folio *swapin_readahead(struct mml_machine *m, swp_entry_t entry, struct vm_fault *vmf)
 {

@@ -559,7 +559,13 @@ static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wa
 		if (!is_swap_entry_pte(pte) || swp_type(pte_to_swp_entry(pte)) != type)
 			continue;
 		entry = pte_to_swp_entry(pte);
-		folio = swapin_folio(m, entry, vma, addr);
+		/* As Linux's: the folio from the swap cache, else read ahead from the pte on. */
+		folio = swap_cache_get_folio(m, entry);
+		if (!folio) {
+			struct vm_fault vmf = { .vma = vma, .address = addr, .pmd = pmd };
+
+			folio = swapin_readahead(m, entry, &vmf);
+		}
 		if (!folio) {
 			bool gone;
 
