@@ -379,8 +379,10 @@ struct mm_struct {
 /*
  * Slots are allocated a cluster at a time, as Linux's swap_cluster_info
  * (mm/swap.h): SWAPFILE_CLUSTER is its value with CONFIG_THP_SWAP, a PMD's
- * worth.  A cluster is on one of its device's lists by how many of its
- * slots are in use: free (none), nonfull, full.  Slot 0 (the header) and
+ * worth.  A cluster is on one of its device's lists: free (no slot in
+ * use), full (every slot), else frag (partly used by allocations) or
+ * nonfull (a slot freed since it was full or frag), as Linux's lists for
+ * order 0, where allocation looks after its CPU's cluster.  Slot 0 (the header) and
  * the slots past the end of a short last cluster count as used, so that
  * neither is ever handed out.
  */
@@ -389,6 +391,7 @@ struct mm_struct {
 enum swap_cluster_flags {
 	CLUSTER_FLAG_FREE,
 	CLUSTER_FLAG_NONFULL,
+	CLUSTER_FLAG_FRAG,
 	CLUSTER_FLAG_FULL,
 };
 
@@ -396,7 +399,7 @@ struct swap_cluster_info {
 	spinlock_t lock;		/* (O) */
 	unsigned int count;		/* (O) slots in use: a nonzero swap_map, or not a slot */
 	unsigned int flags;		/* (W+O) enum swap_cluster_flags: the list it is on */
-	struct list_head list;		/* (W) on si->free_clusters, nonfull_clusters or full_clusters */
+	struct list_head list;		/* (W) on si->free_clusters, nonfull_clusters, frag_clusters or full_clusters */
 };
 
 /*
@@ -421,6 +424,7 @@ struct swap_info_struct {
 	unsigned long nr_clusters;	/* (C) */
 	struct list_head free_clusters;	/* (W) */
 	struct list_head nonfull_clusters;	/* (W) */
+	struct list_head frag_clusters;	/* (W) */
 	struct list_head full_clusters;	/* (W) */
 	unsigned char *swap_map;	/* (W) the counts; the array itself (C) */
 	struct folio **cache;		/* (W) the swap cache: the folio of each slot (Linux: an xarray) */

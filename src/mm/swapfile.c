@@ -100,16 +100,21 @@ static struct swap_cluster_info *offset_to_cluster(struct swap_info_struct *si, 
 }
 
 /*
- * Models move_cluster() / relocate_cluster(): put the cluster on the list
- * its count calls for.  si->lock and ci->lock held.
+ * Models move_cluster(), relocate_cluster() after an allocation and
+ * free_cluster() / partial_free_cluster() after a free: the cluster goes
+ * to the free list when empty, the full list when full, else to the frag
+ * list after an allocation and the nonfull list after a free.  si->lock
+ * and ci->lock held.
  */
-static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
+static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci, bool freed)
 {
 	unsigned int flags = !ci->count ? CLUSTER_FLAG_FREE :
-			     ci->count == SWAPFILE_CLUSTER ? CLUSTER_FLAG_FULL : CLUSTER_FLAG_NONFULL;
+			     ci->count == SWAPFILE_CLUSTER ? CLUSTER_FLAG_FULL :
+			     freed ? CLUSTER_FLAG_NONFULL : CLUSTER_FLAG_FRAG;
 	struct list_head *head[] = {
 		[CLUSTER_FLAG_FREE] = &si->free_clusters,
 		[CLUSTER_FLAG_NONFULL] = &si->nonfull_clusters,
+		[CLUSTER_FLAG_FRAG] = &si->frag_clusters,
 		[CLUSTER_FLAG_FULL] = &si->full_clusters,
 	};
 
@@ -128,7 +133,7 @@ static void cluster_count_slot(struct swap_info_struct *si, unsigned long off, i
 
 	spin_lock(&ci->lock);
 	ci->count += delta;
-	relocate_cluster(si, ci);
+	relocate_cluster(si, ci, delta < 0);
 	spin_unlock(&ci->lock);
 }
 
@@ -150,23 +155,24 @@ static unsigned long alloc_swap_scan_cluster(struct swap_info_struct *si, unsign
 
 /*
  * Models cluster_alloc_swap_entry() for order 0, under si->lock: first
- * the cluster where this CPU left off (*next), then a free cluster, then
- * a nonfull one.  *next becomes the slot after the one taken, or 0 at the
- * cluster's end.  Linux takes only ci->lock on the first path and keeps
- * fragmented and discarded clusters on lists of their own: deviation 75.
+ * the cluster where this CPU left off (*next), then a nonfull cluster,
+ * a free one, a frag one (another CPU's, most likely).  *next becomes the
+ * slot after the one taken, or 0 at the cluster's end.  Linux takes only
+ * ci->lock on the first path and has no higher orders to steal from
+ * here: deviation 75.
  */
 static unsigned long cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned long *next)
 {
-	struct list_head *lists[] = { &si->free_clusters, &si->nonfull_clusters };
+	struct list_head *lists[] = { &si->nonfull_clusters, &si->free_clusters, &si->frag_clusters };
 	unsigned long off = 0;
 
 	lockdep_assert_held_spin(&si->lock);
 	if (*next && *next < si->max)
 		off = alloc_swap_scan_cluster(si, *next);
-	for (int i = 0; i < 2 && !off; i++) {
+	for (int i = 0; i < 3 && !off; i++) {
 		struct swap_cluster_info *ci;
 
-		/* A nonfull cluster's count is exact: it has a free slot. */
+		/* Only the full list's clusters have no free slot: the counts are exact. */
 		if (list_empty(lists[i]))
 			continue;
 		ci = list_first_entry(lists[i], struct swap_cluster_info, list);
@@ -391,6 +397,7 @@ static void setup_clusters(struct swap_info_struct *si)
 {
 	INIT_LIST_HEAD(&si->free_clusters);
 	INIT_LIST_HEAD(&si->nonfull_clusters);
+	INIT_LIST_HEAD(&si->frag_clusters);
 	INIT_LIST_HEAD(&si->full_clusters);
 	for (unsigned long i = 0; i < si->nr_clusters; i++) {
 		struct swap_cluster_info *ci = &si->cluster_info[i];

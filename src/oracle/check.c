@@ -886,29 +886,35 @@ static void check_frames(struct check_state *st)
 /*
  * A device's clusters: each counts its slots in use (a nonzero swap_map,
  * or past the device's end), and is on the list of its flags, which its
- * count calls for; each list holds only its own.
+ * count allows (free: none, full: all, nonfull or frag: some); each list
+ * holds only its own, and every cluster is on one.
  */
 static void check_swap_clusters(struct check_state *st, struct swap_info_struct *si)
 {
-	static const char *const names[] = { "free", "nonfull", "full" };
-	struct list_head *lists[] = { &si->free_clusters, &si->nonfull_clusters, &si->full_clusters };
+	static const char *const names[] = { "free", "nonfull", "frag", "full" };
+	struct list_head *lists[] = { &si->free_clusters, &si->nonfull_clusters, &si->frag_clusters,
+				      &si->full_clusters };
 	unsigned long listed = 0;
 
 	for (unsigned long i = 0; i < si->nr_clusters; i++) {
 		struct swap_cluster_info *ci = &si->cluster_info[i];
-		unsigned int used = 0, want;
+		unsigned int used = 0;
+		bool ok;
 
 		for (unsigned long off = i * SWAPFILE_CLUSTER; off < (i + 1) * SWAPFILE_CLUSTER; off++)
 			used += off >= si->max || si->swap_map[off];
-		want = !used ? CLUSTER_FLAG_FREE : used == SWAPFILE_CLUSTER ? CLUSTER_FLAG_FULL : CLUSTER_FLAG_NONFULL;
 		if (ci->count != used)
 			FAIL(st, INV_SWAP, "swap %d: cluster %lu counts %u slots in use, %u are", si->type, i,
 			     ci->count, used);
-		if (ci->flags != want)
+		/* Partly used: nonfull or frag, by its history. */
+		ok = !used ? ci->flags == CLUSTER_FLAG_FREE :
+		     used == SWAPFILE_CLUSTER ? ci->flags == CLUSTER_FLAG_FULL :
+		     ci->flags == CLUSTER_FLAG_NONFULL || ci->flags == CLUSTER_FLAG_FRAG;
+		if (!ok)
 			FAIL(st, INV_SWAP, "swap %d: cluster %lu with %u slots in use is marked %s", si->type, i, used,
 			     ci->flags <= CLUSTER_FLAG_FULL ? names[ci->flags] : "nothing");
 	}
-	for (int l = 0; l < 3; l++) {
+	for (int l = 0; l < 4; l++) {
 		struct swap_cluster_info *ci;
 
 		list_for_each_entry(ci, lists[l], list) {
