@@ -92,6 +92,7 @@ run "bench swap prints its table" 0 bench swap --size 64K --reps 1 &&
 		"^mmlab +swap-out: MADV_PAGEOUT +16 +pswpout 16 +$row +[0-9.]+x host pwrite" \
 		"^mmlab +read after swap-out +16 +pswpin 16 " \
 		"^mmlab +swap-in: read faults +16 +pswpin 16 +$row +[0-9.]+x host pread" \
+		"^mmlab +swap-in: faults, page-cluster 0 +16 +pswpin 16 +$row +[0-9.]+x host pread" \
 		"^mmlab +swap-in: MADV_WILLNEED \+ read +16 +pswpin 16 " \
 		"^host +pwrite 4K, sparse file +16 " \
 		"^host +pread 4K, cached +16 " \

@@ -11,6 +11,8 @@
  *   slots, so they are dropped without a write)
  *   swap-in   read every page back: from the device
  *   (MADV_PAGEOUT again, untimed)
+ *   swap-in   the same with vm.page-cluster 0 (mmlab only): no readahead
+ *   (MADV_PAGEOUT again, untimed)
  *   WILLNEED  MADV_WILLNEED of the range, then read every page back
  * The first read after a swap-out is not a swap-in on Linux: a page
  * MADV_PAGEOUT sends to a swap file stays in the swap cache until its
@@ -49,7 +51,7 @@
 #define DRAIN_LIMIT_S	10.0
 
 enum {
-	SIM_FILL, SIM_OUT, SIM_READ, SIM_IN, SIM_WILL,
+	SIM_FILL, SIM_OUT, SIM_READ, SIM_IN, SIM_IN_NORA, SIM_WILL,
 	HOST_W, HOST_R, HOST_WS, HOST_RC,
 	NAT_FILL, NAT_OUT, NAT_READ, NAT_IN, NAT_WILL,
 	NROWS
@@ -100,12 +102,18 @@ static void rows_init(struct swap_bench *b)
 	static const struct { const char *side, *phase, *dev; int ref; const char *note; } def[NROWS] = {
 		[SIM_FILL] = { "mmlab", "fill: write faults", NULL, NAT_FILL, NULL },
 		[SIM_OUT]  = { "mmlab", "swap-out: MADV_PAGEOUT", "pswpout", HOST_W,
-			"mmlab writes each page with one buffered pwrite(2) to its swap file "
-			"and frees it at once (the write is done): compare with buffered pwrite" },
+			"mmlab gives one task's pages a run of slots (swap clusters) and writes "
+			"each run of up to 32 pages with one buffered pwritev(2) to its swap "
+			"file, freeing them at once (the write is done): compare with buffered "
+			"pwrite of a page at a time" },
 		[SIM_READ] = { "mmlab", "read after swap-out", "pswpin", HOST_R, NULL },
 		[SIM_IN]   = { "mmlab", "swap-in: read faults", "pswpin", HOST_R,
-			"mmlab reads each page with one pread(2) of its swap file, which the "
-			"host's page cache holds: compare with pread of a cached file" },
+			"mmlab reads with swap readahead (vm.page-cluster 3: up to 8 pages "
+			"around the fault, one preadv(2) of its swap file a run of slots), "
+			"which the host's page cache holds: compare with pread of a cached "
+			"file, a page at a time" },
+		[SIM_IN_NORA] = { "mmlab", "swap-in: faults, page-cluster 0", "pswpin", HOST_R,
+			"without readahead: one pread of a page a fault" },
 		[SIM_WILL] = { "mmlab", "swap-in: MADV_WILLNEED + read", "pswpin", HOST_R, NULL },
 		[HOST_W]   = { "host", "pwrite 4K, sparse file", NULL, -1, NULL },
 		[HOST_R]   = { "host", "pread 4K, cached", NULL, -1, NULL },
@@ -200,9 +208,17 @@ static int sim_fill(struct swap_bench *b, struct mml_task *t, uint64_t addr)
 	return 0;
 }
 
+static int sim_page_cluster(struct swap_bench *b, const char *v)
+{
+	int r = mml_sys_write(b->m, "/proc/sys/vm/page-cluster", v);
+
+	return r < 0 ? bench_fail(&b->err, "mmlab: page-cluster %s: %s", v, strerror(-r)) : 0;
+}
+
 /*
  * One timed phase: MADV_PAGEOUT (then the change of pswpout), or reading
- * every page back (of pswpin), after MADV_WILLNEED if asked.  The
+ * every page back (of pswpin), after MADV_WILLNEED or without readahead
+ * if asked.  The
  * counter's change, or -1.
  */
 static long sim_phase(struct swap_bench *b, struct mml_task *t, uint64_t addr, int row)
@@ -215,7 +231,8 @@ static long sim_phase(struct swap_bench *b, struct mml_task *t, uint64_t addr, i
 		if (sim_madvise(b, t, addr, MADV_PAGEOUT, "MADV_PAGEOUT"))
 			return -1;
 	} else if ((row == SIM_WILL && sim_madvise(b, t, addr, MADV_WILLNEED, "MADV_WILLNEED")) ||
-		   sim_read_all(b, t, addr)) {
+		   (row == SIM_IN_NORA && sim_page_cluster(b, "0")) || sim_read_all(b, t, addr) ||
+		   (row == SIM_IN_NORA && sim_page_cluster(b, "3"))) {
 		return -1;
 	}
 	moved = sim_count(b, counter) - c0;
@@ -224,7 +241,8 @@ static long sim_phase(struct swap_bench *b, struct mml_task *t, uint64_t addr, i
 }
 
 /*
- * fill, swap-out, read; pageout; swap-in; pageout; WILLNEED + read.  The
+ * fill, swap-out, read; pageout; swap-in; pageout; swap-in without
+ * readahead; pageout; WILLNEED + read.  The
  * pageouts in between drop clean copies without a write, as Linux's do.
  */
 static int sim_rep(struct swap_bench *b)
@@ -253,6 +271,8 @@ static int sim_rep(struct swap_bench *b)
 	    sim_phase(b, t, (uint64_t)addr, SIM_READ) < 0 ||
 	    sim_madvise(b, t, (uint64_t)addr, MADV_PAGEOUT, "MADV_PAGEOUT") ||
 	    (n = sim_phase(b, t, (uint64_t)addr, SIM_IN)) < 0 || sim_expect(b, SIM_IN, n) ||
+	    sim_madvise(b, t, (uint64_t)addr, MADV_PAGEOUT, "MADV_PAGEOUT") ||
+	    (n = sim_phase(b, t, (uint64_t)addr, SIM_IN_NORA)) < 0 || sim_expect(b, SIM_IN_NORA, n) ||
 	    sim_madvise(b, t, (uint64_t)addr, MADV_PAGEOUT, "MADV_PAGEOUT") ||
 	    (n = sim_phase(b, t, (uint64_t)addr, SIM_WILL)) < 0 || sim_expect(b, SIM_WILL, n))
 		goto out;

@@ -253,8 +253,15 @@ void delete_from_swap_cache(struct mml_machine *m, struct folio *folio);
 struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry);
 bool folio_free_swap(struct mml_machine *m, struct folio *folio);
 bool add_to_swap(struct mml_machine *m, struct folio *folio);
-int swap_writepage(struct mml_machine *m, struct folio *folio);
-struct folio *swapin_folio(struct mml_machine *m, swp_entry_t entry, struct vm_area_struct *vma, uint64_t addr);
+void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int *err);
+/* Linux's swap_iocb: new swap-cache folios (locked, each with a reference of the plug's) read together. */
+struct swap_iocb {
+	struct folio *folios[SWAP_CLUSTER_MAX];
+	int nr;
+};
+struct folio *read_swap_cache_async(struct mml_machine *m, swp_entry_t entry, struct swap_iocb *plug);
+void swap_read_unplug(struct mml_machine *m, struct swap_iocb *plug);
+struct folio *swapin_readahead(struct mml_machine *m, swp_entry_t entry, struct vm_fault *vmf);
 void free_swap_cache(struct mml_machine *m, struct folio *folio);
 void free_pages_and_swap_cache(struct mml_machine *m, const struct mmu_gather_page *pages, unsigned int nr);
 

@@ -443,11 +443,16 @@ static int madvise_cold_or_pageout(struct vm_area_struct *vma, uint64_t start, u
 	return 0;
 }
 
-/* swapin_walk_pmd_entry(): MADV_WILLNEED reads swapped pages into the swap cache. */
+/*
+ * swapin_walk_pmd_entry(): MADV_WILLNEED reads swapped pages into the swap
+ * cache, those of one table with one plug (runs of contiguous slots read
+ * at once).
+ */
 static int swapin_walk_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_walk *walk)
 {
 	struct vm_area_struct *vma = walk->vma;
 	struct mm_struct *mm = vma->vm_mm;
+	struct swap_iocb plug = { .nr = 0 };
 
 	/* None, or a leaf (which has no swap entries): pte_offset_map finds no table. */
 	for (; addr < end; addr += PAGE_SIZE) {
@@ -462,10 +467,11 @@ static int swapin_walk_pmd_entry(pmd_t *pmd, uint64_t addr, uint64_t end, struct
 		/* Reading may sleep: no table is held meanwhile. */
 		if (!is_swap_entry_pte(pte))
 			continue;
-		folio = swapin_folio(mm->machine, pte_to_swp_entry(pte), vma, addr);
+		folio = read_swap_cache_async(mm->machine, pte_to_swp_entry(pte), &plug);
 		if (folio)
 			folio_put(mm->machine, folio);
 	}
+	swap_read_unplug(mm->machine, &plug);
 	return 0;
 }
 

@@ -604,7 +604,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 		ret = VM_FAULT_OOM;
 		goto out;
 	}
-	folio = swapin_folio(m, entry, vma, vmf->address);
+	folio = swapin_readahead(m, entry, vmf);
 	if (!folio) {
 		/* Another thread may have swapped it in (or zapped it): look again. */
 		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);

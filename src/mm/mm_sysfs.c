@@ -472,9 +472,27 @@ static ssize_t mmap_min_addr_store(struct mml_machine *m, const struct kobj_attr
 	return (ssize_t)count;
 }
 
+/* Linux's page-cluster: proc_dointvec_minmax from 0 to page_cluster_max (31). */
+static ssize_t page_cluster_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(m->page_cluster));
+}
+
+static ssize_t page_cluster_store(struct mml_machine *m, const struct kobj_attribute *attr,
+				  const char *buf, size_t count)
+{
+	int v;
+
+	if (proc_dointvec_value(buf, count, &v) || v < 0 || v > 31)
+		return -EINVAL;
+	WRITE_ONCE(m->page_cluster, v);
+	return (ssize_t)count;
+}
+
 static const struct kobj_attribute vm_mm_sysctl_attrs[] = {
 	{ "max_map_count", 0444, max_map_count_show, NULL, 0 },
 	{ "mmap_min_addr", 0644, mmap_min_addr_show, mmap_min_addr_store, 0 },
+	{ "page-cluster", 0644, page_cluster_show, page_cluster_store, 0 },
 	{ NULL },
 };
 

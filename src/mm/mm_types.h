@@ -13,6 +13,7 @@
  *   (Q) machine->quiesce: operations hold it for read, the checker for write
  *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
  *   (E) a large folio's mapcount lock (folio_lock_large_mapcount, a bit of _mm_ids)
+ *   (O) swap_cluster_info->lock (a swap cluster's, under swap_info_struct->lock)
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
  * at the top of mm/rmap.c.
@@ -186,6 +187,7 @@ enum pageflags {
 	PG_swapbacked,		/* anon or shmem: backed by swap, not a file */
 	PG_writeback,
 	PG_reclaim,
+	PG_readahead = PG_reclaim,	/* as Linux: a swap-cache folio readahead brought in, no fault on it yet */
 	PG_unevictable,
 	PG_mlocked,
 	PG_anon_exclusive,	/* per page: this anon page is mapped by exactly one mm */
@@ -312,6 +314,8 @@ struct vm_area_struct {
 	struct mempolicy *vm_policy;	/* (M) mbind's; NULL: the task's.  A reference (mpol_get) */
 	/* (M) the userfaultfd registered here (VM_UFFD_* set), else NULL: Linux's vm_userfaultfd_ctx.ctx */
 	struct userfaultfd_ctx *vm_userfaultfd_ctx;
+	/* (A) swap_vma_readahead's last fault here: address, window and hits (SWAP_RA_VAL) */
+	atomic_long_t swap_readahead_info;
 };
 
 struct mm_struct {
@@ -373,6 +377,42 @@ struct mm_struct {
  * SWAP_HAS_CACHE while the slot's folio is in the swap cache.  Slot 0 is the
  * header and never used.
  */
+/*
+ * Slots are allocated a cluster at a time, as Linux's swap_cluster_info
+ * (mm/swap.h): SWAPFILE_CLUSTER is its value with CONFIG_THP_SWAP, a PMD's
+ * worth.  A cluster is on one of its device's lists: free (no slot in
+ * use), full (every slot), else frag (partly used by allocations) or
+ * nonfull (a slot freed since it was full or frag), as Linux's lists for
+ * order 0, where allocation looks after its CPU's cluster.  Slot 0 (the header) and
+ * the slots past the end of a short last cluster count as used, so that
+ * neither is ever handed out.
+ */
+#define SWAPFILE_CLUSTER	512
+
+enum swap_cluster_flags {
+	CLUSTER_FLAG_FREE,
+	CLUSTER_FLAG_NONFULL,
+	CLUSTER_FLAG_FRAG,
+	CLUSTER_FLAG_FULL,
+};
+
+struct swap_cluster_info {
+	spinlock_t lock;		/* (O) */
+	unsigned int count;		/* (O) slots in use: a nonzero swap_map, or not a slot */
+	unsigned int flags;		/* (W+O) enum swap_cluster_flags: the list it is on */
+	struct list_head list;		/* (W) on si->free_clusters, nonfull_clusters, frag_clusters or full_clusters */
+};
+
+/*
+ * Linux's percpu_swap_cluster for order 0: where this CPU (a task here)
+ * allocates next, so that what one CPU swaps out in a row lands in a row.
+ * Read and written by the task alone (Linux: a local_lock).  offset 0: none.
+ */
+struct percpu_swap_cluster {
+	struct swap_info_struct *si;	/* compared, never followed */
+	unsigned long offset;
+};
+
 struct swap_info_struct {
 	spinlock_t lock;		/* (W) */
 	unsigned long flags;		/* (W) SWP_USED, SWP_WRITEOK; read with READ_ONCE by swap_info_get */
@@ -380,7 +420,13 @@ struct swap_info_struct {
 	int prio;			/* (C) */
 	unsigned long max;		/* (C) slots */
 	unsigned long inuse_pages;	/* (W) slots with a nonzero swap_map; read locklessly as a hint */
-	unsigned long cluster_next;	/* (W) where the next allocation looks first */
+	unsigned long global_cluster;	/* (W) the next slot for a caller with no task (kswapd): Linux's si->global_cluster */
+	struct swap_cluster_info *cluster_info;	/* (C) the array, one per SWAPFILE_CLUSTER slots */
+	unsigned long nr_clusters;	/* (C) */
+	struct list_head free_clusters;	/* (W) */
+	struct list_head nonfull_clusters;	/* (W) */
+	struct list_head frag_clusters;	/* (W) */
+	struct list_head full_clusters;	/* (W) */
 	unsigned char *swap_map;	/* (W) the counts; the array itself (C) */
 	struct folio **cache;		/* (W) the swap cache: the folio of each slot (Linux: an xarray) */
 	int fd;				/* (C) backing host file, or -1 */
@@ -540,6 +586,8 @@ enum vm_stat_item {
 	COMPACTSTALL,
 	COMPACTFAIL,
 	COMPACTSUCCESS,
+	SWAP_RA,		/* swap_ra: pages swap readahead read besides the one faulted */
+	SWAP_RA_HIT,		/* swap_ra_hit: of those, found by a fault in the swap cache */
 	KSM_SWPIN_COPY,		/* ksm_swpin_copy: a swapped-in KSM page copied (its node went) */
 	COW_KSM,		/* cow_ksm: a write fault copied a KSM page */
 	NR_VM_STAT_ITEMS
@@ -701,6 +749,11 @@ struct mml_machine {
 	struct thp_globals thp;		/* (A) THP's tunables and counters, Linux's globals */
 	int extfrag_threshold;		/* (A) /proc/sys/vm/extfrag_threshold: compaction_suitable's bar */
 	unsigned long mmap_min_addr;	/* (A) /proc/sys/vm/mmap_min_addr */
+	int page_cluster;		/* (A) /proc/sys/vm/page-cluster: swap readahead reads up to 2^this pages */
+	/* (A) swap_cluster_readahead's window (no VMA: shmem): Linux's swapin_readahead_hits, last_readahead_pages, prev_offset */
+	atomic_t swapin_readahead_hits;
+	atomic_t last_readahead_pages;
+	unsigned long swapin_prev_offset;
 	atomic_long_t vm_committed_as;	/* (A) pages promised (util.c): Committed_AS */
 	int overcommit_memory;		/* (A) /proc/sys/vm/overcommit_memory: OVERCOMMIT_* */
 	int overcommit_ratio;		/* (A) percent of RAM in CommitLimit ... */
@@ -752,6 +805,7 @@ struct mml_task {
 	 * which a freed page went back to a moment before.
 	 */
 	struct mmu_gather_batch *tlb_batches;
+	struct percpu_swap_cluster swap_cluster;	/* (the task alone) */
 };
 
 #endif /* MML_MM_TYPES_H */

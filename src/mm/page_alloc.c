@@ -181,6 +181,7 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 		node_init(m, nid);
 	m->extfrag_threshold = 500;
 	m->mmap_min_addr = MMAP_MIN_ADDR_DEFAULT;
+	m->page_cluster = 3;	/* Linux's default: 8 pages */
 	return 0;
 }
 

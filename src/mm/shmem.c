@@ -109,7 +109,7 @@ static struct folio *shmem_swapin_folio(struct inode *inode, unsigned long index
 		xa_unlock(&mapping->i_pages);
 		return NULL;
 	}
-	folio = swapin_folio(m, entry, NULL, 0);
+	folio = swapin_readahead(m, entry, NULL);	/* shmem_swapin_cluster */
 	if (!folio) {
 		*err = xa_load(&mapping->i_pages, index) == radswap ? -ENOMEM : 0;
 		return NULL;

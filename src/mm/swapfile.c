@@ -4,6 +4,7 @@
  * swap_map arithmetic of swap_duplicate, swap_free and the swap cache bit.
  *
  * Lock order: pte lock -> si->lock (swap_duplicate under the pte lock);
+ * si->lock -> ci->lock (a cluster's count and list: a leaf);
  * machine->swap_lock -> si->lock.  machine->nr_swap_pages is atomic and
  * changes only under the si->lock of the device whose slots come or go
  * (with SWP_WRITEOK, which that lock also guards), so a slot freed under
@@ -91,26 +92,111 @@ static bool swap_users_gone(void *arg)
 	return !atomic_read(&si->users);
 }
 
-/* Models scan_swap_map_slots() for one slot: the next free one after cluster_next. */
-static unsigned long scan_swap_map(struct swap_info_struct *si)
-{
-	for (unsigned long n = 0; n < si->max; n++) {
-		unsigned long off = (si->cluster_next + n) % si->max;
+/* ---- clusters ------------------------------------------------------------------ */
 
-		if (off && !si->swap_map[off]) {
-			si->cluster_next = off + 1;
+static struct swap_cluster_info *offset_to_cluster(struct swap_info_struct *si, unsigned long off)
+{
+	return &si->cluster_info[off / SWAPFILE_CLUSTER];
+}
+
+/*
+ * Models move_cluster(), relocate_cluster() after an allocation and
+ * free_cluster() / partial_free_cluster() after a free: the cluster goes
+ * to the free list when empty, the full list when full, else to the frag
+ * list after an allocation and the nonfull list after a free.  si->lock
+ * and ci->lock held.
+ */
+static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci, bool freed)
+{
+	unsigned int flags = !ci->count ? CLUSTER_FLAG_FREE :
+			     ci->count == SWAPFILE_CLUSTER ? CLUSTER_FLAG_FULL :
+			     freed ? CLUSTER_FLAG_NONFULL : CLUSTER_FLAG_FRAG;
+	struct list_head *head[] = {
+		[CLUSTER_FLAG_FREE] = &si->free_clusters,
+		[CLUSTER_FLAG_NONFULL] = &si->nonfull_clusters,
+		[CLUSTER_FLAG_FRAG] = &si->frag_clusters,
+		[CLUSTER_FLAG_FULL] = &si->full_clusters,
+	};
+
+	lockdep_assert_held_spin(&si->lock);
+	if (ci->flags == flags)
+		return;
+	list_del(&ci->list);
+	list_add_tail(&ci->list, head[flags]);
+	ci->flags = flags;
+}
+
+/* Models swap_range_alloc's and swap_range_free's count of the cluster: one slot taken (+1) or freed (-1). */
+static void cluster_count_slot(struct swap_info_struct *si, unsigned long off, int delta)
+{
+	struct swap_cluster_info *ci = offset_to_cluster(si, off);
+
+	spin_lock(&ci->lock);
+	ci->count += delta;
+	relocate_cluster(si, ci, delta < 0);
+	spin_unlock(&ci->lock);
+}
+
+/*
+ * Models alloc_swap_scan_cluster() for one slot: the first free one from
+ * off to the cluster's end.  0 if none.
+ */
+static unsigned long alloc_swap_scan_cluster(struct swap_info_struct *si, unsigned long off)
+{
+	unsigned long end = (off / SWAPFILE_CLUSTER + 1) * SWAPFILE_CLUSTER;
+
+	if (end > si->max)
+		end = si->max;
+	for (; off < end; off++)
+		if (!si->swap_map[off])
 			return off;
-		}
-	}
 	return 0;
+}
+
+/*
+ * Models cluster_alloc_swap_entry() for order 0, under si->lock: first
+ * the cluster where this CPU left off (*next), then a nonfull cluster,
+ * a free one, a frag one (another CPU's, most likely).  *next becomes the
+ * slot after the one taken, or 0 at the cluster's end.  Linux takes only
+ * ci->lock on the first path and has no higher orders to steal from
+ * here: deviation 78.
+ */
+static unsigned long cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned long *next)
+{
+	struct list_head *lists[] = { &si->nonfull_clusters, &si->free_clusters, &si->frag_clusters };
+	unsigned long off = 0;
+
+	lockdep_assert_held_spin(&si->lock);
+	if (*next && *next < si->max)
+		off = alloc_swap_scan_cluster(si, *next);
+	for (int i = 0; i < 3 && !off; i++) {
+		struct swap_cluster_info *ci;
+
+		/* Only the full list's clusters have no free slot: the counts are exact. */
+		if (list_empty(lists[i]))
+			continue;
+		ci = list_first_entry(lists[i], struct swap_cluster_info, list);
+		off = alloc_swap_scan_cluster(si, (unsigned long)(ci - si->cluster_info) * SWAPFILE_CLUSTER);
+		VM_BUG_ON(!off);
+	}
+	if (!off)
+		return 0;
+	si->swap_map[off] = SWAP_HAS_CACHE;
+	cluster_count_slot(si, off, 1);
+	*next = (off + 1) % SWAPFILE_CLUSTER ? off + 1 : 0;
+	return off;
 }
 
 /*
  * Models folio_alloc_swap(): a slot on the highest-priority device with
  * room, owned by the swap cache (SWAP_HAS_CACHE) until a pte names it.
+ * The calling task's cluster first (swap_alloc_fast); kswapd, which has
+ * no task here, uses the device's global cluster, as Linux does for a
+ * rotating disk.
  */
 swp_entry_t folio_alloc_swap(struct mml_machine *m)
 {
+	struct percpu_swap_cluster *pcp = current ? &current->swap_cluster : NULL;
 	struct swap_info_struct *best = NULL;
 	unsigned long off = 0;
 
@@ -120,16 +206,23 @@ swp_entry_t folio_alloc_swap(struct mml_machine *m)
 	for (int i = 0; i < MAX_SWAPFILES; i++) {
 		struct swap_info_struct *si = m->swap_info[i];
 
-		/* A full device is skipped on a hint; scan_swap_map decides under si->lock. */
+		/* A full device is skipped on a hint; the cluster lists decide under si->lock. */
 		if (si && (si->flags & SWP_WRITEOK) && READ_ONCE(si->inuse_pages) < si->max - 1 &&
 		    (!best || si->prio > best->prio))
 			best = si;
 	}
 	if (best) {
 		spin_lock(&best->lock);
-		off = scan_swap_map(best);
+		if (!pcp) {
+			off = cluster_alloc_swap_entry(best, &best->global_cluster);
+		} else {
+			/* Another device's offset (or a device gone since) is no hint here. */
+			if (pcp->si != best)
+				pcp->offset = 0;
+			off = cluster_alloc_swap_entry(best, &pcp->offset);
+			pcp->si = best;
+		}
 		if (off) {
-			best->swap_map[off] = SWAP_HAS_CACHE;
 			WRITE_ONCE(best->inuse_pages, best->inuse_pages + 1);
 			atomic_long_add(-1, &m->nr_swap_pages);
 		}
@@ -164,6 +257,7 @@ static unsigned char __swap_entry_free(struct mml_machine *m, struct swap_info_s
 	si->swap_map[off] = count | has_cache;
 	if (!si->swap_map[off]) {
 		arch_swap_invalidate_page(m, si->type, off);
+		cluster_count_slot(si, off, -1);
 		WRITE_ONCE(si->inuse_pages, si->inuse_pages - 1);
 		/* si->lock keeps SWP_WRITEOK still; swap_lock would invert the lock order. */
 		if (si->flags & SWP_WRITEOK)
@@ -294,6 +388,31 @@ void free_swap_and_cache(struct mml_machine *m, swp_entry_t entry)
 
 /* ---- swapon ------------------------------------------------------------------ */
 
+/*
+ * Models setup_clusters(): every cluster on the free list but for what is
+ * not a slot: the header, and the tail of a short last cluster, which
+ * count as used for good.  The device is not published yet.
+ */
+static void setup_clusters(struct swap_info_struct *si)
+{
+	INIT_LIST_HEAD(&si->free_clusters);
+	INIT_LIST_HEAD(&si->nonfull_clusters);
+	INIT_LIST_HEAD(&si->frag_clusters);
+	INIT_LIST_HEAD(&si->full_clusters);
+	for (unsigned long i = 0; i < si->nr_clusters; i++) {
+		struct swap_cluster_info *ci = &si->cluster_info[i];
+
+		spin_lock_init(&ci->lock);
+		ci->flags = CLUSTER_FLAG_FREE;
+		list_add_tail(&ci->list, &si->free_clusters);
+	}
+	spin_lock(&si->lock);
+	cluster_count_slot(si, 0, 1);
+	for (unsigned long off = si->max; off < si->nr_clusters * SWAPFILE_CLUSTER; off++)
+		cluster_count_slot(si, off, 1);
+	spin_unlock(&si->lock);
+}
+
 int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio)
 {
 	struct swap_info_struct *si;
@@ -308,8 +427,10 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 		return op_exit(m, -ENOMEM);
 	si->swap_map = calloc(max, 1);
 	si->cache = calloc(max, sizeof(*si->cache));
+	si->nr_clusters = (max + SWAPFILE_CLUSTER - 1) / SWAPFILE_CLUSTER;
+	si->cluster_info = calloc(si->nr_clusters, sizeof(*si->cluster_info));
 	si->fd = -1;
-	if (!si->swap_map || !si->cache) {
+	if (!si->swap_map || !si->cache || !si->cluster_info) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -331,7 +452,7 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 	spin_lock_init(&si->lock);
 	si->max = max;
 	si->swap_map[0] = SWAP_MAP_BAD;		/* the header page */
-	si->cluster_next = 1;
+	setup_clusters(si);
 
 	spin_lock(&m->swap_lock);
 	for (int i = 0; i < MAX_SWAPFILES && type < 0; i++)
@@ -340,6 +461,8 @@ int mml_swapon(struct mml_machine *m, const char *path, uint64_t bytes, int prio
 	if (type < 0 || arch_swap_init_area(m, (unsigned)type, max)) {
 		spin_unlock(&m->swap_lock);
 		spin_lock_destroy(&si->lock);
+		for (unsigned long i = 0; i < si->nr_clusters; i++)
+			spin_lock_destroy(&si->cluster_info[i].lock);
 		err = type < 0 ? -EPERM : -ENOMEM;	/* MAX_SWAPFILES reached: sys_swapon's EPERM */
 		goto fail;
 	}
@@ -368,6 +491,7 @@ fail:
 	}
 	free(si->swap_map);
 	free(si->cache);
+	free(si->cluster_info);
 	mml_obj_free(m, OBJ_SWAP, si);
 	return op_exit(m, err);
 }
@@ -442,7 +566,13 @@ static int unuse_pte_range(pmd_t *pmd, uint64_t addr, uint64_t end, struct mm_wa
 		if (!is_swap_entry_pte(pte) || swp_type(pte_to_swp_entry(pte)) != type)
 			continue;
 		entry = pte_to_swp_entry(pte);
-		folio = swapin_folio(m, entry, vma, addr);
+		/* As Linux's: the folio from the swap cache, else read ahead from the pte on. */
+		folio = swap_cache_get_folio(m, entry);
+		if (!folio) {
+			struct vm_fault vmf = { .vma = vma, .address = addr, .pmd = pmd };
+
+			folio = swapin_readahead(m, entry, &vmf);
+		}
 		if (!folio) {
 			bool gone;
 
@@ -580,8 +710,11 @@ static void swap_info_free(struct mml_machine *m, struct swap_info_struct *si)
 	if (si->mem)
 		munmap(si->mem, si->max << PAGE_SHIFT);
 	spin_lock_destroy(&si->lock);
+	for (unsigned long i = 0; i < si->nr_clusters; i++)
+		spin_lock_destroy(&si->cluster_info[i].lock);
 	free(si->swap_map);
 	free(si->cache);
+	free(si->cluster_info);
 	mml_obj_free(m, OBJ_SWAP, si);
 }
 

@@ -329,10 +329,66 @@ static unsigned long shrink_split_tails(struct mml_machine *m, struct list_head 
 	return shrink_folio_list(m, batch, n, ignore_references, stat);
 }
 
+/* A folio reclaim could not free: unlocked (if locked), back on its list, active if asked. */
+static void shrink_keep(struct mml_machine *m, struct folio *folio, bool locked, bool activate,
+			struct reclaim_stat *stat)
+{
+	if (locked)
+		folio_unlock(folio);
+	if (activate && !folio_test_mlocked(folio)) {
+		folio_set_active(folio);
+		stat->nr_activate[!folio_test_swapbacked(folio)]++;
+	}
+	folio_putback_lru(m, folio);
+}
+
+/*
+ * A swap-cache folio written out (or clean) and unmapped, locked: freed
+ * if only the swap cache and we hold it (1), else kept (0).
+ */
+static unsigned long shrink_swapcache_folio(struct mml_machine *m, struct folio *folio, struct reclaim_stat *stat)
+{
+	if (folio_ref_count(folio) != 2 || folio_mapped(folio)) {
+		shrink_keep(m, folio, true, false, stat);
+		return 0;
+	}
+	delete_from_swap_cache(m, folio);
+	folio_unlock(folio);
+	folio_put(m, folio);
+	return 1;
+}
+
+/*
+ * Models swap_write_unplug() at the end of shrink_folio_list(): write the
+ * pass's dirty swap-cache folios, a run of contiguous slots at a time,
+ * then free each that was written as if its I/O had completed before
+ * reclaim looked at it again.  Returns how many were freed.
+ */
+static unsigned long shrink_write_unplug(struct mml_machine *m, struct folio **plug, int *nr,
+					 struct reclaim_stat *stat)
+{
+	unsigned long freed = 0;
+	int err[SWAP_CLUSTER_MAX];
+
+	swap_write_folios(m, plug, *nr, err);
+	for (int i = 0; i < *nr; i++) {
+		if (err[i]) {
+			shrink_keep(m, plug[i], true, false, stat);
+			continue;
+		}
+		trace_mm_vmscan_write_folio(m, plug[i]);
+		freed += shrink_swapcache_folio(m, plug[i], stat);
+	}
+	*nr = 0;
+	return freed;
+}
+
 static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **folios, unsigned long n,
 				       bool ignore_references, struct reclaim_stat *stat)
 {
+	struct folio *plug[SWAP_CLUSTER_MAX];
 	unsigned long freed = 0;
+	int nr_plug = 0;
 
 	for (unsigned long i = 0; i < n; i++) {
 		struct folio *folio = folios[i];
@@ -405,30 +461,27 @@ static unsigned long shrink_folio_list(struct mml_machine *m, struct folio **fol
 				goto keep_locked;
 			goto free_it;
 		}
+		/* Dirty: written with the pass's others (pageout() into the plug), then freed. */
 		if (folio_test_dirty(folio)) {
-			if (swap_writepage(m, folio))
-				goto keep_locked;
-			trace_mm_vmscan_write_folio(m, folio);
+			plug[nr_plug++] = folio;
+			if (nr_plug == SWAP_CLUSTER_MAX)
+				freed += shrink_write_unplug(m, plug, &nr_plug, stat);
+			continue;
 		}
-		/* Written out and unmapped: free it if only the swap cache and we hold it. */
-		if (folio_ref_count(folio) != 2 || folio_mapped(folio))
-			goto keep_locked;
-		delete_from_swap_cache(m, folio);
+		freed += shrink_swapcache_folio(m, folio, stat);
+		continue;
 free_it:
 		folio_unlock(folio);
 		folio_put(m, folio);
 		freed++;
 		continue;
 keep_locked:
-		folio_unlock(folio);
+		shrink_keep(m, folio, true, activate, stat);
+		continue;
 keep:
-		if (activate && !folio_test_mlocked(folio)) {
-			folio_set_active(folio);
-			stat->nr_activate[!folio_test_swapbacked(folio)]++;
-		}
-		folio_putback_lru(m, folio);
+		shrink_keep(m, folio, false, activate, stat);
 	}
-	return freed;
+	return freed + shrink_write_unplug(m, plug, &nr_plug, stat);
 }
 
 /* Models shrink_active_list(): age an active list into its inactive one. */

@@ -111,6 +111,7 @@ static inline bool atomic_dec_and_test(atomic_t *v) { return atomic_sub_return(1
 static inline bool atomic_inc_and_test(atomic_t *v) { return atomic_add_return(1, v) == 0; }
 static inline bool atomic_add_negative(int i, atomic_t *v) { return atomic_add_return(i, v) < 0; }
 static inline int atomic_cmpxchg(atomic_t *v, int old, int new) { return cmpxchg(&v->counter, old, new); }
+static inline int atomic_xchg(atomic_t *v, int new) { return xchg(&v->counter, new); }
 /* Add a to v unless v == u; returns true if added (atomic_add_unless). */
 static inline bool atomic_add_unless(atomic_t *v, int a, int u)
 {

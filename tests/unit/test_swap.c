@@ -342,6 +342,109 @@ TEST(working_set_twice_the_ram_by_direct_reclaim)
 	H_END(m);
 }
 
+static uint64_t swap_offset_at(struct mml_task *t, uint64_t addr)
+{
+	return (h_pagemap(t, addr) & MML_PM_PFRAME_MASK) >> MML_PM_SWAP_OFFSET_SHIFT;
+}
+
+/*
+ * One task's pageout lands in a run of slots of one cluster, written
+ * SWAP_CLUSTER_MAX (32) slots at a time: when the first write fails, the
+ * whole first run stays dirty in the swap cache (read back with no I/O)
+ * and the second goes out.
+ */
+TEST(pageout_writes_a_run_of_slots_at_once)
+{
+	enum { N = 64 };
+	struct mml_fail fail = { .sites = MML_FAIL_SWAP_IO, .countdown = 1 };
+	struct mml_machine *m = h_machine(16 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 4 << 20, -1) >= 0);
+	REQUIRE(h_map(t, BASE, N * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+	for (int i = 0; i < N; i++)
+		h_fill(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+	CHECK_EQ(mml_fail_set(m, &fail), 0);
+	CHECK_EQ(mml_madvise(t, BASE, N * H_PAGE, MADV_PAGEOUT), 0);
+	CHECK_EQ(mml_fail_set(m, NULL), 0);
+	CHECK_EQ(mml_vmstat(m, "pswpout"), N / 2);
+	CHECK(h_pagemap(t, BASE) & MML_PM_SWAP);
+	for (int i = 1; i < N; i++)
+		CHECK_EQ(swap_offset_at(t, BASE + i * H_PAGE), swap_offset_at(t, BASE + (i - 1) * H_PAGE) + 1);
+	CHECK_EQ(mml_meminfo(m, "SwapCached"), N / 2 * 4);
+	for (int i = 0; i < N; i++)
+		CHECK(h_expect(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+	CHECK_EQ(mml_vmstat(m, "pswpin"), N / 2);
+	H_END(m);
+}
+
+/*
+ * Read faults in order on pages swapped out in order: swap_vma_readahead's
+ * window grows with the hits (1, 2, 4, then 8 = 2^page-cluster pages) and
+ * stops at the VMA's end, each window one read of contiguous slots; every
+ * page read besides the faulting one is readahead, and each is hit.  With
+ * page-cluster 0 there is none.
+ */
+TEST(swap_readahead_follows_sequential_faults)
+{
+	enum { N = 64 };
+	/* Faults 0, 1, 3, 7, 15, 23, ..., 55 and 63 read; the other 53 find readahead's pages. */
+	static const long ra[2] = { 0, N - 11 };
+
+	for (int on = 0; on < 2; on++) {
+		struct mml_machine *m = h_machine(16 << 20);
+		struct mml_task *t = m ? h_spawn(m) : NULL;
+
+		REQUIRE(t);
+		REQUIRE(mml_swapon(m, NULL, 4 << 20, -1) >= 0);
+		if (!on)
+			CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/page-cluster", "0"), 0);
+		REQUIRE(h_map(t, BASE, N * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+		for (int i = 0; i < N; i++)
+			h_fill(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+		CHECK_EQ(mml_madvise(t, BASE, N * H_PAGE, MADV_PAGEOUT), 0);
+		CHECK_EQ(mml_vmstat(m, "pswpout"), N);
+		for (int i = 0; i < N; i++)
+			CHECK(h_expect(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i));
+		CHECK_EQ(mml_vmstat(m, "pswpin"), N);
+		CHECK_EQ(mml_vmstat(m, "swap_ra"), ra[on]);
+		CHECK_EQ(mml_vmstat(m, "swap_ra_hit"), ra[on]);
+		CHECK_EQ(mml_meminfo(m, "SwapCached"), N * 4);
+		H_END(m);
+	}
+}
+
+/* A fault far from the last one reads around itself, the readahead pages left unmapped in the swap cache. */
+TEST(swap_readahead_pages_wait_unmapped_in_the_swap_cache)
+{
+	enum { N = 32 };
+	struct mml_machine *m = h_machine(16 << 20);
+	struct mml_task *t = m ? h_spawn(m) : NULL;
+
+	REQUIRE(t);
+	REQUIRE(mml_swapon(m, NULL, 4 << 20, -1) >= 0);
+	REQUIRE(h_map(t, BASE, N * H_PAGE, H_RW, H_ANON | MAP_FIXED));
+	for (int i = 0; i < N; i++)
+		h_fill(t, BASE + i * H_PAGE, H_PAGE, 0x10 + i);
+	CHECK_EQ(mml_madvise(t, BASE, N * H_PAGE, MADV_PAGEOUT), 0);
+	/* Fault 0 (no history), then 1 next to it: a window of 2 after it. */
+	CHECK(h_expect(t, BASE, H_PAGE, 0x10));
+	CHECK(h_expect(t, BASE + H_PAGE, H_PAGE, 0x11));
+	CHECK_EQ(mml_vmstat(m, "pswpin"), 3);
+	CHECK_EQ(mml_vmstat(m, "swap_ra"), 1);
+	CHECK(h_pagemap(t, BASE + 2 * H_PAGE) & MML_PM_SWAP);
+	CHECK_EQ(mml_meminfo(m, "SwapCached"), 3 * 4);
+	/* Its fault finds it: a hit, no read. */
+	CHECK(h_expect(t, BASE + 2 * H_PAGE, H_PAGE, 0x12));
+	CHECK_EQ(mml_vmstat(m, "pswpin"), 3);
+	CHECK_EQ(mml_vmstat(m, "swap_ra_hit"), 1);
+	/* Unmapping drops the readahead pages no fault took, with their slots. */
+	CHECK_EQ(mml_munmap(t, BASE, N * H_PAGE), 0);
+	CHECK_EQ(mml_meminfo(m, "SwapCached"), 0);
+	H_END(m);
+}
+
 TEST(swapon_errors)
 {
 	struct mml_machine *m = h_machine(0);

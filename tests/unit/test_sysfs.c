@@ -57,6 +57,11 @@ TEST(sysfs_defaults)
 	SYS_IS(m, KHP "pages_collapsed", "0\n");
 	SYS_IS(m, "/proc/sys/vm/max_map_count", "65530\n");
 	SYS_IS(m, "/proc/sys/vm/mmap_min_addr", "65536\n");
+	SYS_IS(m, "/proc/sys/vm/page-cluster", "3\n");
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/page-cluster", "32"), -EINVAL);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/page-cluster", "-1"), -EINVAL);
+	CHECK_EQ(mml_sys_write(m, "/proc/sys/vm/page-cluster", "0"), 0);
+	SYS_IS(m, "/proc/sys/vm/page-cluster", "0\n");
 	H_END(m);
 }
 
