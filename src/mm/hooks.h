@@ -112,6 +112,7 @@ enum mml_bug {
 	BUG_TLB_FLUSH_NO_WAIT,	/* flush_tlb_mm_range returns without waiting for remote CPUs' accesses */
 	NR_MML_BUGS
 };
+#define MML_BUG_WORDS	((NR_MML_BUGS + 63) / 64)	/* machine->bugs, a bit a defect */
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug);
 

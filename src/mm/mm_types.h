@@ -742,7 +742,7 @@ struct mml_machine {
 	spinlock_t pins_lock;		/* (N) guards the lists of pins and devices, who hold pages from outside */
 	struct list_head pins;		/* (N) outstanding struct mml_pin */
 	struct list_head devices;	/* (N) struct mml_device_head of attached devices */
-	unsigned long bugs;		/* (A) bug-zoo defects switched on: mm/hooks.h */
+	unsigned long bugs[MML_BUG_WORDS];	/* (A) bug-zoo defects switched on: mm/hooks.h */
 	struct mml_thread *kswapd;	/* (C) the reclaim daemon, if MML_KSWAPD */
 	unsigned long kswapd_flags;	/* (A) KSWAPD_WAKE, KSWAPD_STOP */
 	atomic_t kswapd_failures;	/* (A) balance runs in a row that freed nothing */

@@ -396,14 +396,14 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)
 {
-	return (READ_ONCE(m->bugs) >> bug) & 1;
+	return (READ_ONCE(m->bugs[bug / 64]) >> (bug % 64)) & 1;
 }
 
 int mml_bug_inject(struct mml_machine *m, const char *name)
 {
 	for (int i = 0; i < NR_MML_BUGS; i++) {
 		if (!strcmp(mml_bug_table[i].name, name)) {
-			__atomic_fetch_or(&m->bugs, 1UL << i, __ATOMIC_SEQ_CST);
+			__atomic_fetch_or(&m->bugs[i / 64], 1UL << (i % 64), __ATOMIC_SEQ_CST);
 			return 0;
 		}
 	}
