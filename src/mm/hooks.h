@@ -105,6 +105,7 @@ enum mml_bug {
 	BUG_TABLE_FREE_NO_RCU,	/* tlb_remove_table frees page tables at once, not after a grace period */
 	BUG_RETRACT_NO_PTE_FREE_DEFER,/* retract_page_tables frees the table at once, not through pte_free_defer */
 	BUG_DAX_LONGTERM_PIN,	/* check_vma_flags lets FOLL_LONGTERM pin fs-DAX pages */
+	BUG_FORK_NO_VMA_LOCK,	/* dup_mmap does not write-lock the parent's VMAs: faults under VMA locks go on */
 	NR_MML_BUGS
 };
 

@@ -66,5 +66,7 @@ extern const struct stress_story stress_device_stories[];
 extern const unsigned stress_device_nstories;
 extern const struct stress_story stress_anon_stories[];
 extern const unsigned stress_anon_nstories;
+extern const struct stress_story stress_vma_stories[];
+extern const unsigned stress_vma_nstories;
 
 #endif /* MML_ORACLE_STRESS_INTERNAL_H */
