@@ -563,7 +563,11 @@ enum vm_stat_item {
 	COMPACTSUCCESS,
 	KSM_SWPIN_COPY,		/* ksm_swpin_copy: a swapped-in KSM page copied (its node went) */
 	COW_KSM,		/* cow_ksm: a write fault copied a KSM page */
-	/* CONFIG_PER_VMA_LOCK_STATS: how the CPU's faults took their VMA (mmap_lock.c, fault.c) */
+	/*
+	 * CONFIG_PER_VMA_LOCK_STATS: how the CPU's accesses that missed the
+	 * TLB (a walk, and the faults it needs) took their VMA (fault.c).
+	 * Linux counts faults alone: its TLB misses are the hardware's.
+	 */
 	VMA_LOCK_SUCCESS,	/* handled under the VMA lock alone */
 	VMA_LOCK_ABORT,		/* no VMA lock to be had: the fault took mmap_lock */
 	VMA_LOCK_RETRY,		/* the handler wanted mmap_lock (VM_FAULT_RETRY): taken, fault again */
