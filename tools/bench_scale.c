@@ -89,6 +89,7 @@ struct worker {
 	uint64_t base;			/* given (one VMA), or 0: map its own */
 	uint64_t first, npages;		/* the pages it writes, from base */
 	uint64_t hint;
+	double start, end;		/* its own clock: the releaser may be descheduled */
 	int err;
 };
 
@@ -150,13 +151,15 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	pthread_barrier_wait(w->go);
+	w->start = bench_now();
 	w->err = w->t ? sim_work(w) : nat_work(w);
+	w->end = bench_now();
 	return NULL;
 }
 
 /*
  * One shape on one side: nthreads workers released together; the time
- * from the release to the last one's end goes to row.  tasks: mmlab's
+ * from the first one's start to the last one's end goes to row.  tasks: mmlab's
  * threads (NULL: the host).  shared: the one VMA's base, or 0.
  */
 static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, uint64_t shared, struct bench_row *row)
@@ -165,7 +168,7 @@ static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, 
 	struct worker w[2];
 	pthread_t th[2];
 	pthread_barrier_t go;
-	double t0;
+	double t0, t1;
 	int r = 0;
 
 	pthread_barrier_init(&go, NULL, n + 1);
@@ -178,10 +181,15 @@ static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, 
 		}
 	}
 	pthread_barrier_wait(&go);
-	t0 = bench_now();
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	bench_row_time(row, bench_now() - t0, -1);
+	t0 = w[0].start;
+	t1 = w[0].end;
+	for (unsigned i = 1; i < n; i++) {
+		t0 = w[i].start < t0 ? w[i].start : t0;
+		t1 = w[i].end > t1 ? w[i].end : t1;
+	}
+	bench_row_time(row, t1 - t0, -1);
 	pthread_barrier_destroy(&go);
 	for (unsigned i = 0; i < n && !r; i++)
 		if (w[i].err)
