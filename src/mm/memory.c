@@ -3,8 +3,9 @@
  * mm/memory.c; fork's copy is in memory_copy.c, unmap in memory_zap.c,
  * the file faults in memory_file.c).
  *
- * Faults run under mmap_lock held for read; page-table entries change under
- * the split pte lock.  The pattern throughout, as in Linux: read the entry
+ * Faults run under mmap_lock held for read, or a CPU's under its VMA's
+ * read lock alone (FAULT_FLAG_VMA_LOCK, mmap_lock.c); page-table entries
+ * change under the split pte lock.  The pattern throughout, as in Linux: read the entry
  * without the lock, allocate what is needed outside it, take the lock,
  * re-check with pte_same() and either install or back out and retry.
  */
