@@ -81,7 +81,7 @@ leftover_swap() {
 
 run "bench lists the benches" 0 bench &&
 	has "bench lists the benches" "^  swap " "^  fault " "^  notifier " "^  file " "^  thp " \
-		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd " "^  sched "
+		"^  migrate " "^  lock " "^  commit " "^  refs " "^  ksm " "^  uffd " "^  sched " "^  scale "
 
 # swap: 16 pages, one timed run; the rows and counts it must print
 row='[0-9.]+ +(-|[0-9]+%) +[0-9.]+ +[0-9]+ +(-|[0-9.e+]+x [a-z]+ [a-zA-Z]+)'
@@ -383,6 +383,16 @@ run "bench sched prints its table" 0 bench sched --size 256K --reps 1 &&
 		"^native +write faults +64 +- +$row" \
 		"^limit +host thread handoff, one a page +64 +- +$row" \
 		"^scheduling points: [0-9.]+ a page"
+
+run "bench scale prints its table" 0 bench scale --size 64K --reps 1 &&
+	has "bench scale prints its table" \
+		"^mmlab +1 thread: map, write, unmap +16 +- +$row +[0-9.]+x native 1 thread" \
+		"^mmlab +2 threads, 2 VMAs +32 +- +$row +[0-9.]+x mmlab 1 thread" \
+		"^mmlab +2 threads, 1 VMA: disjoint halves +32 +- +$row +[0-9.]+x mmlab 1 thread" \
+		"^native +1 thread: map, write, unmap +16 +- +$row" \
+		"^native +2 threads, 2 VMAs +32 +- +$row +[0-9.]+x native 1 thread" \
+		"^native +2 threads, 1 VMA: disjoint halves +32 +- +$row +[0-9.]+x native 1 thread" \
+		"^checks: every page holds its byte"
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"
 run "bench swap --help" 0 bench swap --help && has "bench swap --help" "^usage: mmlab bench swap"

@@ -74,6 +74,9 @@ static const struct cli_command benches[] = {
 	{ "uffd", bench_uffd,
 	  "userfaultfd: UFFDIO_COPY a page a call, and faults answered by a\n"
 	  "           second thread: mmlab beside the host kernel and a 4 KiB memcpy" },
+	{ "scale", bench_scale,
+	  "threads of one process faulting in parallel (page_fault1): one\n"
+	  "           thread, two on two VMAs, two on one VMA, beside the host kernel" },
 	{ "sched", bench_sched,
 	  "the deterministic scheduler's cost: write faults off and inside\n"
 	  "           runs of one and two threads, beside host faults and handoffs" },

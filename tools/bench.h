@@ -182,6 +182,7 @@ int bench_lock(int argc, char **argv);
 int bench_commit(int argc, char **argv);
 int bench_refs(int argc, char **argv);
 int bench_sched(int argc, char **argv);
+int bench_scale(int argc, char **argv);
 int bench_ksm(int argc, char **argv);
 int bench_uffd(int argc, char **argv);
 

@@ -235,21 +235,9 @@ static bool range_accessible(struct mm_struct *mm, uint64_t addr, uint64_t end, 
 	return true;
 }
 
-/* Models do_user_addr_fault(); mmap_lock held for read. */
-static int do_user_addr_fault(struct mml_task *t, uint64_t addr, bool write)
+/* The errno of a fault's outcome (mmlab.h: SIGSEGV is -EFAULT, SIGBUS -EIO). */
+static int fault_errno(vm_fault_t ret)
 {
-	struct vm_area_struct *vma;
-	vm_fault_t ret;
-
-retry:
-	vma = vma_lookup(t->mm, addr);
-	if (!vma || access_error(write, vma))
-		return -EFAULT;
-	ret = handle_mm_fault(vma, addr & PAGE_MASK,
-			      FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0));
-	/* It slept (handle_userfault) and took mmap_lock again: the VMA may have changed. */
-	if (ret & VM_FAULT_RETRY)
-		goto retry;
 	if (ret & VM_FAULT_OOM)
 		return -ENOMEM;
 	if (ret & VM_FAULT_SIGSEGV)
@@ -259,23 +247,48 @@ retry:
 	return 0;
 }
 
-int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool write)
+/*
+ * Models do_user_addr_fault().  locked: the VMA of addr, read-locked by
+ * lock_vma_under_rcu, whose fault is tried first: -EAGAIN if the handler
+ * wanted mmap_lock (VM_FAULT_RETRY), the VMA lock then dropped.  NULL:
+ * under mmap_lock held for read.
+ */
+static int do_user_addr_fault(struct mml_task *t, struct vm_area_struct *locked, uint64_t addr, bool write)
 {
-	struct mm_struct *mm = t->mm;
+	unsigned int flags = FAULT_FLAG_USER | FAULT_FLAG_ALLOW_RETRY | (write ? FAULT_FLAG_WRITE : 0);
+	struct vm_area_struct *vma;
+	vm_fault_t ret;
+
+	if (locked) {
+		ret = handle_mm_fault(locked, addr & PAGE_MASK, flags | FAULT_FLAG_VMA_LOCK);
+		if (ret & VM_FAULT_RETRY) {
+			count_vm_event(t->machine, VMA_LOCK_RETRY);
+			return -EAGAIN;
+		}
+		return fault_errno(ret);
+	}
+retry:
+	vma = vma_lookup(t->mm, addr);
+	if (!vma || access_error(write, vma))
+		return -EFAULT;
+	ret = handle_mm_fault(vma, addr & PAGE_MASK, flags);
+	/* It slept (handle_userfault) and took mmap_lock again: the VMA may have changed. */
+	if (ret & VM_FAULT_RETRY)
+		goto retry;
+	return fault_errno(ret);
+}
+
+/*
+ * Make every page of [addr, end) present, then copy; the caller holds
+ * mmap_lock for read, or vma's read lock (the range inside vma).  -EAGAIN:
+ * a fault under the VMA lock dropped it, the pages done so far stay done.
+ */
+static int access_range(struct mml_task *t, struct vm_area_struct *vma, uint64_t addr, char *buf, uint64_t len,
+			bool write)
+{
 	uint64_t end = addr + len, a;
-	char *buf = ubuf;
 	int err = 0;
 
-	if (!len)
-		return 0;
-	if (end < addr || end > TASK_SIZE)
-		return -EFAULT;
-	/* All or nothing: check the whole range before touching any byte. */
-	down_read(&mm->mmap_lock);
-	if (!range_accessible(mm, addr, end, write)) {
-		up_read(&mm->mmap_lock);
-		return -EFAULT;
-	}
 	/*
 	 * First make every page present (faults may fail with -ENOMEM), in
 	 * order, each until the access would go through, as a CPU retries
@@ -285,8 +298,8 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 	 * bound only keeps a page that never settles from stopping the rest.
 	 */
 	for (a = addr; a < end && !err; a = (a & PAGE_MASK) + PAGE_SIZE)
-		for (int tries = 0; !err && tries < 8 && !hw_walk(t->machine, mm, a, write); tries++)
-			err = do_user_addr_fault(t, a, write);
+		for (int tries = 0; !err && tries < 8 && !hw_walk(t->machine, t->mm, a, write); tries++)
+			err = do_user_addr_fault(t, vma, a, write);
 	/* Then copy; a page zapped meanwhile (MADV_DONTNEED) faults again. */
 	for (a = addr; a < end && !err;) {
 		uint64_t next = min((a & PAGE_MASK) + PAGE_SIZE, end);
@@ -296,7 +309,7 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 		e = tlb_translate(t, a, write);
 		if (!e) {
 			spin_unlock(&t->tlb.lock);
-			err = do_user_addr_fault(t, a, write);
+			err = do_user_addr_fault(t, vma, a, write);
 			continue;
 		}
 		copy_page_chunk(t, e, a, buf, next - a, write);
@@ -304,6 +317,62 @@ int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool
 		buf += next - a;
 		a = next;
 	}
+	return err;
+}
+
+/*
+ * The fault under the VMA lock alone (Linux's lock_vma_under_rcu path of
+ * do_user_addr_fault): -EAGAIN if it could not be had or was given up
+ * (then under mmap_lock).  An access crossing the VMA's end goes the
+ * mmap_lock way, which checks the whole range before any byte moves.
+ */
+static int access_vma_locked(struct mml_task *t, uint64_t addr, char *buf, uint64_t len, bool write)
+{
+	struct vm_area_struct *vma = lock_vma_under_rcu(t->mm, addr);
+	int err;
+
+	if (!vma)
+		return -EAGAIN;
+	if (addr + len > vma->vm_end) {
+		vma_end_read(vma);
+		count_vm_event(t->machine, VMA_LOCK_ABORT);
+		return -EAGAIN;
+	}
+	if (access_error(write, vma)) {
+		vma_end_read(vma);
+		count_vm_event(t->machine, VMA_LOCK_SUCCESS);
+		return -EFAULT;
+	}
+	err = access_range(t, vma, addr, buf, len, write);
+	if (err == -EAGAIN)
+		return err;	/* the handler dropped the VMA lock */
+	vma_end_read(vma);
+	count_vm_event(t->machine, VMA_LOCK_SUCCESS);
+	return err;
+}
+
+int cpu_access(struct mml_task *t, uint64_t addr, void *ubuf, uint64_t len, bool write)
+{
+	struct mm_struct *mm = t->mm;
+	uint64_t end = addr + len;
+	char *buf = ubuf;
+	int err;
+
+	if (!len)
+		return 0;
+	if (end < addr || end > TASK_SIZE)
+		return -EFAULT;
+	err = access_vma_locked(t, addr, buf, len, write);
+	if (err != -EAGAIN)
+		return err;
+
+	/* All or nothing: check the whole range before touching any byte. */
+	down_read(&mm->mmap_lock);
+	if (!range_accessible(mm, addr, end, write)) {
+		up_read(&mm->mmap_lock);
+		return -EFAULT;
+	}
+	err = access_range(t, NULL, addr, buf, len, write);
 	up_read(&mm->mmap_lock);
 	return err;
 }
@@ -361,7 +430,7 @@ int cpu_access_tag(struct mml_task *t, uint64_t addr, unsigned *tag, bool write)
 		}
 		spin_unlock(&t->tlb.lock);
 		/* Not present, or zapped meanwhile (MADV_DONTNEED): fault, then look again. */
-		err = do_user_addr_fault(t, addr, write);
+		err = do_user_addr_fault(t, NULL, addr, write);
 	}
 	up_read(&mm->mmap_lock);
 	return err;

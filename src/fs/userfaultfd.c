@@ -158,6 +158,15 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	struct userfaultfd_wait_queue uwq;
 	bool must_wait;
 
+	/*
+	 * Under a VMA lock: drop it and let the fault come again under
+	 * mmap_lock, which this sleep drops and takes again (Linux 6.18 sleeps
+	 * here with the VMA lock released through release_fault_lock).
+	 */
+	if (vmf->flags & FAULT_FLAG_VMA_LOCK) {
+		vma_end_read(vma);
+		return VM_FAULT_RETRY;
+	}
 	mmap_assert_locked(mm);
 	if (!ctx)
 		return VM_FAULT_SIGBUS;
@@ -433,9 +442,9 @@ static void userfaultfd_release(struct userfaultfd_ctx *ctx)
 
 	WRITE_ONCE(ctx->released, true);
 	if (mm && atomic_add_unless(&mm->mm_users, 1, 0)) {
-		down_write(&mm->mmap_lock);
+		mmap_write_lock(mm);
 		userfaultfd_release_all(mm, ctx);
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 		mmput(mm);
 	}
 	ctx_wake_all(ctx);
@@ -578,7 +587,7 @@ int mml_uffd_register(struct mml_uffd *u, uint64_t addr, uint64_t len, uint64_t 
 		goto out;
 	end = addr + len;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = -ENOMEM;
 	vma = find_vma(mm, addr);
 	if (!vma || vma->vm_start >= end)
@@ -611,7 +620,7 @@ int mml_uffd_register(struct mml_uffd *u, uint64_t addr, uint64_t len, uint64_t 
 			break;
 	}
 out_unlock:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 out:
 	mmput(mm);
 	return (int)op_exit(m, ret);
@@ -638,7 +647,7 @@ int mml_uffd_unregister(struct mml_uffd *u, uint64_t addr, uint64_t len)
 	if (ret)
 		goto out;
 	end = addr + len;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = -ENOMEM;
 	vma = find_vma(mm, addr);
 	if (!vma || vma->vm_start >= end)
@@ -661,7 +670,7 @@ int mml_uffd_unregister(struct mml_uffd *u, uint64_t addr, uint64_t len)
 			break;
 	}
 out_unlock:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 out:
 	mmput(mm);
 	return (int)op_exit(m, ret);

@@ -154,8 +154,8 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 	struct vm_area_struct *mpnt, *tmp;
 	int err = 0;
 
-	down_write(&oldmm->mmap_lock);
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(oldmm);
+	mmap_write_lock(mm);
 	/* copy_signal(): the limits are inherited; mlockall's def_flags are not (mm_init). */
 	mm->rlimit_memlock = oldmm->rlimit_memlock;
 	mm->rlimit_memlock_max = oldmm->rlimit_memlock_max;
@@ -166,6 +166,13 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 	for_each_vma(oldmm, mpnt) {
 		if (err)
 			break;
+		/*
+		 * No fault of the parent under a VMA lock while its ptes are
+		 * write-protected and shared: until flush_tlb_mm below, its
+		 * other CPUs may still write through their TLBs.
+		 */
+		if (!bug_enabled(mm->machine, BUG_FORK_NO_VMA_LOCK))
+			vma_start_write(mpnt);
 		if (mpnt->vm_flags & VM_DONTCOPY)
 			continue;
 		/* The child's copy of an accounted mapping is charged too; the child's exit gives it back. */
@@ -212,8 +219,8 @@ static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 	}
 	/* Every CPU of the parent must now fault on its write-protected pages. */
 	flush_tlb_mm(oldmm);
-	up_write(&mm->mmap_lock);
-	up_write(&oldmm->mmap_lock);
+	mmap_write_unlock(mm);
+	mmap_write_unlock(oldmm);
 	return err;
 }
 

@@ -110,6 +110,7 @@ enum mml_bug {
 	BUG_DAX_BUSY_REFCOUNT_ONE,/* dax_busy_page takes refcount 1 for idle: a lone DMA pin is not waited for */
 	BUG_DAX_TRUNCATE_NO_WAIT,/* dax_break_layout unmaps but does not wait for DMA before blocks are freed */
 	BUG_TLB_FLUSH_NO_WAIT,	/* flush_tlb_mm_range returns without waiting for remote CPUs' accesses */
+	BUG_FORK_NO_VMA_LOCK,	/* dup_mmap does not write-lock the parent's VMAs: faults under VMA locks go on */
 	NR_MML_BUGS
 };
 #define MML_BUG_WORDS	((NR_MML_BUGS + 63) / 64)	/* machine->bugs, a bit a defect */

@@ -373,14 +373,15 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	struct mml_machine *m = mm->machine;
 	uint64_t haddr = vmf->address & HPAGE_PMD_MASK;
+	vm_fault_t ret;
 	struct ptdesc *pgtable;
 	struct folio *folio;
 	spinlock_t *ptl;
 
 	if (!thp_vma_suitable_order(vma, haddr, HPAGE_PMD_ORDER))
 		return VM_FAULT_FALLBACK;
-	if (anon_vma_prepare(vma))
-		return VM_FAULT_OOM;
+	if ((ret = vmf_anon_prepare(vmf)))
+		return ret;
 	khugepaged_enter_vma(vma, vma->vm_flags);
 
 	if (!(vmf->flags & FAULT_FLAG_WRITE) && transparent_hugepage_use_zero_page(m)) {

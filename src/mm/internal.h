@@ -124,6 +124,12 @@ static inline void tlb_flush_pte_range(struct mmu_gather *tlb, uint64_t addr, ui
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);
+/* lock_vma_under_rcu's view of the tree (vma_tree.c) */
+struct vma_rcu_array;
+struct vm_area_struct *vma_rcu_find(struct mm_struct *mm, uint64_t addr, const struct vma_rcu_array **from);
+void vma_rcu_publish(struct mm_struct *mm);
+void vma_free_deferred(struct vm_area_struct *vma);
+vm_fault_t vmf_anon_prepare(struct vm_fault *vmf);
 
 int vma_tree_reserve(struct mm_struct *mm, unsigned long n);	/* room for n inserts: 0 or -ENOMEM */
 void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *vma);	/* needs a reservation */

@@ -445,7 +445,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	if (result != SCAN_SUCCEED)
 		goto out_nolock;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	result = hugepage_vma_revalidate(mm, address, true, &vma, cc);
 	if (result != SCAN_SUCCEED)
 		goto out_up_write;
@@ -453,6 +453,8 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	if (result != SCAN_SUCCEED)
 		goto out_up_write;
 
+	/* No fault under the VMA lock may fill the range being collapsed. */
+	vma_start_write(vma);
 	anon_vma_lock_write(vma->anon_vma);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, address + HPAGE_PMD_SIZE);
 	mmu_notifier_invalidate_range_start(&range);
@@ -491,7 +493,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, uint64_t addres
 	folio = NULL;
 	result = SCAN_SUCCEED;
 out_up_write:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 out_nolock:
 	if (folio)
 		folio_put(m, folio);

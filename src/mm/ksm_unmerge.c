@@ -420,8 +420,10 @@ static int ksm_enable_merge_any(struct mm_struct *mm)
 		return err;
 	set_bit(MMF_VM_MERGE_ANY, &mm->flags);
 	for_each_vma(mm, vma)
-		if (vma_ksm_compatible(vma))
-			vma->vm_flags |= VM_MERGEABLE;	/* ksm_add_vmas: in place, as Linux's vm_flags_set */
+		if (vma_ksm_compatible(vma)) {
+			vma_start_write(vma);	/* ksm_add_vmas: in place, as Linux's vm_flags_set */
+			vma->vm_flags |= VM_MERGEABLE;
+		}
 	return 0;
 }
 
@@ -437,6 +439,7 @@ static int ksm_disable_merge_any(struct mm_struct *mm)
 			continue;
 		if (vma->anon_vma && (err = unmerge_ksm_pages(vma, vma->vm_start, vma->vm_end)))
 			return err;
+		vma_start_write(vma);
 		vma->vm_flags &= ~VM_MERGEABLE;
 	}
 	clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
@@ -453,9 +456,9 @@ int mml_prctl(struct mml_task *t, int option, unsigned long arg)
 	switch (option) {
 	case PR_SET_MEMORY_MERGE:
 		/* Any nonzero argument enables, as Linux's prctl reads it. */
-		down_write(&mm->mmap_lock);
+		mmap_write_lock(mm);
 		ret = arg ? ksm_enable_merge_any(mm) : ksm_disable_merge_any(mm);
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 		break;
 	case PR_GET_MEMORY_MERGE:
 		ret = test_bit(MMF_VM_MERGE_ANY, &mm->flags);

@@ -771,9 +771,9 @@ int do_madvise(struct mm_struct *mm, uint64_t start, uint64_t len_in, int behavi
 
 	do {
 		if (madvise_need_mmap_write(behavior)) {
-			down_write(&mm->mmap_lock);
+			mmap_write_lock(mm);
 			err = madvise_walk_vmas(mm, start, end, behavior);
-			up_write(&mm->mmap_lock);
+			mmap_write_unlock(mm);
 		} else {
 			down_read(&mm->mmap_lock);
 			err = madvise_walk_vmas(mm, start, end, behavior);

@@ -3,8 +3,9 @@
  * mm/memory.c; fork's copy is in memory_copy.c, unmap in memory_zap.c,
  * the file faults in memory_file.c).
  *
- * Faults run under mmap_lock held for read; page-table entries change under
- * the split pte lock.  The pattern throughout, as in Linux: read the entry
+ * Faults run under mmap_lock held for read, or a CPU's under its VMA's
+ * read lock alone (FAULT_FLAG_VMA_LOCK, mmap_lock.c); page-table entries
+ * change under the split pte lock.  The pattern throughout, as in Linux: read the entry
  * without the lock, allocate what is needed outside it, take the lock,
  * re-check with pte_same() and either install or back out and retry.
  */
@@ -125,6 +126,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	struct folio *folio;
 	uint64_t addr;
 	pte_t entry;
+	vm_fault_t ret;
 	bool retry;
 	int nr;
 
@@ -145,8 +147,8 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 		return 0;
 	}
 
-	if (anon_vma_prepare(vma))
-		return VM_FAULT_OOM;
+	if ((ret = vmf_anon_prepare(vmf)))
+		return ret;
 	folio = alloc_anon_folio(vmf, &retry);
 	if (!folio)
 		return retry ? 0 : VM_FAULT_OOM;
@@ -289,13 +291,17 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf)
 	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
 	struct folio *old_folio = vmf->page ? page_folio(vmf->page) : NULL;
 	struct page *gone = vmf->page;	/* the page the copy replaces */
+	vm_fault_t ret;
 	struct mmu_notifier_range range;
 	struct folio *new_folio;
 	bool notify, early_end, install;
 	pte_t entry;
 
-	if (anon_vma_prepare(vma))
-		goto oom;
+	if ((ret = vmf_anon_prepare(vmf))) {
+		if (old_folio)
+			folio_put(m, old_folio);
+		return ret;
+	}
 	if (!old_folio) {
 		new_folio = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0, vmf->address);
 		if (!new_folio)
@@ -600,10 +606,8 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
 		return ret;
 	}
-	if (anon_vma_prepare(vma)) {
-		ret = VM_FAULT_OOM;
+	if ((ret = vmf_anon_prepare(vmf)))
 		goto out;
-	}
 	folio = swapin_readahead(m, entry, vmf);
 	if (!folio) {
 		/* Another thread may have swapped it in (or zapped it): look again. */
@@ -842,13 +846,49 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, uint64_t address
 	return handle_pte_fault(&vmf);
 }
 
-/* Models handle_mm_fault(); mmap_lock held for read. */
+/*
+ * vmf_anon_prepare(): the VMA's anon_vma before its first anonymous page.
+ * Making one may look at the neighbours (find_mergeable_anon_vma), which
+ * a VMA lock alone does not keep still: under one, mmap_lock is tried for
+ * read, and if a writer holds it the VMA lock is dropped and the fault
+ * retried under mmap_lock (VM_FAULT_RETRY).
+ */
+vm_fault_t vmf_anon_prepare(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	vm_fault_t ret = 0;
+
+	if (likely(smp_load_acquire(&vma->anon_vma)))
+		return 0;
+	if (vmf->flags & FAULT_FLAG_VMA_LOCK) {
+		if (!down_read_trylock(&mm->mmap_lock)) {
+			vma_end_read(vma);
+			return VM_FAULT_RETRY;
+		}
+	}
+	if (anon_vma_prepare(vma))
+		ret = VM_FAULT_OOM;
+	if (vmf->flags & FAULT_FLAG_VMA_LOCK)
+		up_read(&mm->mmap_lock);
+	return ret;
+}
+
+/*
+ * Models handle_mm_fault(): mmap_lock held for read, or with
+ * FAULT_FLAG_VMA_LOCK the VMA's read lock; VM_FAULT_RETRY under the latter
+ * means the handler dropped it (Linux also returns VM_FAULT_COMPLETED so;
+ * no mmlab handler does).
+ */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags)
 {
 	/* check_stable_address_space(): an OOM victim's memory is being taken away. */
 	if (test_bit(MMF_OOM_VICTIM, &vma->vm_mm->flags))
 		return VM_FAULT_SIGBUS;
-	mmap_assert_locked(vma->vm_mm);
+	if (flags & FAULT_FLAG_VMA_LOCK)
+		vma_assert_locked(vma);
+	else
+		mmap_assert_locked(vma->vm_mm);
 	count_vm_event(vma->vm_mm->machine, PGFAULT);
 	return __handle_mm_fault(vma, address, flags);
 }

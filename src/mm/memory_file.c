@@ -231,8 +231,8 @@ static vm_fault_t do_cow_fault(struct vm_fault *vmf)
 	struct folio *cow, *folio = NULL;
 	vm_fault_t ret;
 
-	if (anon_vma_prepare(vma))
-		return VM_FAULT_OOM;
+	if ((ret = vmf_anon_prepare(vmf)))
+		return ret;
 	cow = vma_alloc_folio(vma, GFP_HIGHUSER_MOVABLE, 0, vmf->address);
 	if (!cow)
 		return VM_FAULT_OOM;

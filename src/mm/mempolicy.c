@@ -639,6 +639,8 @@ static int mbind_range(struct vm_area_struct *vma, uint64_t start, uint64_t end,
 		if (err)
 			return err;
 	}
+	/* A fault under the VMA lock may be reading the old policy (Linux: commit 6c21e066f925). */
+	vma_start_write(vma);
 	old = vma->vm_policy;
 	vma->vm_policy = mpol_get(pol);
 	mpol_put(m, old);
@@ -699,7 +701,7 @@ static long do_mbind(struct mml_task *t, uint64_t start, uint64_t len, int mode,
 	if (!pol)
 		flags |= MPOL_MF_DISCONTIG_OK;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	/* Misplaced: off the nodes the caller named (LOCAL and default name none: nothing moves). */
 	nr_failed = queue_pages_range(mm, start, end, user_nodes, true, flags, &pagelist);
 	if (nr_failed < 0) {
@@ -725,7 +727,7 @@ static long do_mbind(struct mml_task *t, uint64_t start, uint64_t len, int mode,
 	}
 	if (!err && nr_failed && (flags & MPOL_MF_STRICT))
 		err = -EIO;
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	mpol_put(m, pol);
 	return err;
 }

@@ -228,6 +228,7 @@ static void mlock_vma_pages_range(struct vm_area_struct *vma, uint64_t start, ui
 
 	if (newflags & VM_LOCKED)
 		newflags |= VM_IO;
+	vma_start_write(vma);
 	WRITE_ONCE(vma->vm_flags, newflags);
 	walk_page_range_vma(vma, start, end, &mlock_walk_ops, NULL);
 	if (newflags & VM_IO)
@@ -331,7 +332,7 @@ static int do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, vm_flags
 		return -EPERM;
 	len = PAGE_ALIGN(len + (start & ~PAGE_MASK));
 	start &= PAGE_MASK;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	lock_limit = mm->rlimit_memlock == RLIM_INFINITY ? ULONG_MAX : mm->rlimit_memlock >> PAGE_SHIFT;
 	locked = (len >> PAGE_SHIFT) + mm->locked_vm;
 	/* What is locked already is not locked again. */
@@ -339,7 +340,7 @@ static int do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, vm_flags
 		locked -= count_mm_mlocked_page_nr(mm, start, len);
 	if (locked <= lock_limit)
 		err = apply_vma_lock_flags(mm, start, len, flags);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (err)
 		return err;
 	return mlock_posix_error(__mm_populate(mm, start, len, false));
@@ -399,9 +400,9 @@ int mml_munlock(struct mml_task *t, uint64_t addr, uint64_t len)
 		return (int)ret;
 	len = PAGE_ALIGN(len + (addr & ~PAGE_MASK));
 	addr &= PAGE_MASK;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = apply_vma_lock_flags(mm, addr, len, 0);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (int)op_exit_task(t, ret);
 }
 
@@ -426,14 +427,14 @@ int mml_mlockall(struct mml_task *t, int flags)
 		return (int)op_exit_task(t, -EINVAL);
 	if (!can_do_mlock(mm))
 		return (int)op_exit_task(t, -EPERM);
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = -ENOMEM;
 	if (!(flags & MCL_CURRENT) || mm->rlimit_memlock == RLIM_INFINITY ||
 	    total_vm(mm) <= mm->rlimit_memlock >> PAGE_SHIFT) {
 		apply_mlockall_flags(mm, flags);
 		ret = 0;
 	}
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (!ret && (flags & MCL_CURRENT))
 		mm_populate(mm, 0, TASK_SIZE);
 	return (int)op_exit_task(t, ret);
@@ -446,9 +447,9 @@ int mml_munlockall(struct mml_task *t)
 
 	if (ret)
 		return (int)ret;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	apply_mlockall_flags(mm, 0);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (int)op_exit_task(t, 0);
 }
 
@@ -483,13 +484,13 @@ int mml_setrlimit(struct mml_task *t, int resource, const struct rlimit *rlim)
 		return (int)ret;
 	if (resource != RLIMIT_MEMLOCK || rlim->rlim_cur > rlim->rlim_max)
 		return (int)op_exit_task(t, -EINVAL);
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	if (rlim->rlim_max > mm->rlimit_memlock_max) {
 		ret = -EPERM;
 	} else {
 		mm->rlimit_memlock = (uint64_t)rlim->rlim_cur;
 		mm->rlimit_memlock_max = (uint64_t)rlim->rlim_max;
 	}
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (int)op_exit_task(t, ret);
 }

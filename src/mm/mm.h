@@ -56,6 +56,29 @@ _Noreturn void mml_bug(const char *file, int line, const char *cond);
 #define mmap_assert_locked(mm)		lockdep_assert_held_rwsem(&(mm)->mmap_lock)
 #define mmap_assert_write_locked(mm)	lockdep_assert_held_write(&(mm)->mmap_lock)
 
+/*
+ * mmap_lock's write side and the per-VMA locks (mmap_lock.c).  Whoever
+ * changes the VMA tree or a VMA takes mmap_lock through these, so that
+ * mm_lock_seq says when VMA write locks end.
+ */
+void mmap_write_lock(struct mm_struct *mm);
+bool mmap_write_trylock(struct mm_struct *mm);
+void mmap_write_unlock(struct mm_struct *mm);
+void mmap_write_downgrade(struct mm_struct *mm);
+void vma_lock_init(struct vm_area_struct *vma);
+void vma_start_write(struct vm_area_struct *vma);
+bool vma_is_write_locked(struct vm_area_struct *vma);
+void vma_mark_attached(struct vm_area_struct *vma);
+void vma_mark_detached(struct vm_area_struct *vma);
+struct vm_area_struct *lock_vma_under_rcu(struct mm_struct *mm, uint64_t addr);
+void vma_end_read(struct vm_area_struct *vma);
+void vma_assert_locked_fail(struct vm_area_struct *vma, const char *file, int line);
+/* Linux's vma_assert_locked(): read-locked by someone, or write-locked. */
+#define vma_assert_locked(vma) do { if (atomic_read(&(vma)->vm_refcnt) <= 1 && !vma_is_write_locked(vma)) \
+	vma_assert_locked_fail(vma, __FILE__, __LINE__); } while (0)
+#define vma_assert_write_locked(vma) do { if (!vma_is_write_locked(vma)) \
+	vma_assert_locked_fail(vma, __FILE__, __LINE__); } while (0)
+
 bool folio_is_valid(struct mml_machine *m, struct folio *folio, FILE *why);
 bool vma_is_valid(struct vm_area_struct *vma, FILE *why);
 bool anon_vma_is_valid(struct anon_vma *av, FILE *why);
@@ -542,6 +565,7 @@ typedef unsigned int vm_fault_t;
 #define FAULT_FLAG_REMOTE	0x04u	/* GUP on behalf of another */
 #define FAULT_FLAG_USER		0x08u
 #define FAULT_FLAG_ALLOW_RETRY	0x10u	/* may sleep with mmap_lock dropped (a CPU's fault; handle_userfault) */
+#define FAULT_FLAG_VMA_LOCK	0x20u	/* under the VMA's read lock, not mmap_lock: see lock_vma_under_rcu */
 
 struct vm_fault {
 	struct vm_area_struct *vma;

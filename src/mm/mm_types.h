@@ -14,6 +14,9 @@
  *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
  *   (E) a large folio's mapcount lock (folio_lock_large_mapcount, a bit of _mm_ids)
  *   (O) swap_cluster_info->lock (a swap cluster's, under swap_info_struct->lock)
+ * (M) on a VMA's own fields: to change, mmap_lock for write and the VMA
+ *     write-locked (vma_start_write); to use, mmap_lock or the VMA's read
+ *     lock (lock_vma_under_rcu: mmap_lock.c)
  * Two letters: either lock to read, both to write ("M+G").  A lock field
  * says what it guards by the letter it is given here.  The lock order is
  * at the top of mm/rmap.c.
@@ -316,6 +319,18 @@ struct vm_area_struct {
 	struct userfaultfd_ctx *vm_userfaultfd_ctx;
 	/* (A) swap_vma_readahead's last fault here: address, window and hits (SWAP_RA_VAL) */
 	atomic_long_t swap_readahead_info;
+	/*
+	 * The per-VMA lock (Linux 6.18's vm_refcnt and vm_lock_seq; see
+	 * mmap_lock.c).  vm_refcnt: 0 detached, 1 attached, +1 a reader,
+	 * +VMA_LOCK_OFFSET a writer waiting for the readers to leave.
+	 * vm_lock_seq: the mm_lock_seq of the mmap_lock write section that
+	 * write-locked this VMA; equal to the mm's while it is write-locked.
+	 * Last in the struct: vm_area_dup copies what comes before.
+	 */
+	atomic_t vm_refcnt;		/* (A) */
+	unsigned int vm_lock_seq;	/* written under mmap_lock for write, read locklessly */
+	struct rcu_head vm_rcu;		/* freed after a grace period: lock_vma_under_rcu may still look */
+	struct mml_machine *vm_rcu_machine;	/* the machine to free into (the mm may be gone by then) */
 };
 
 struct mm_struct {
@@ -324,6 +339,13 @@ struct mm_struct {
 	struct rw_semaphore mmap_lock;	/* (M) the VMAs and their fields */
 	spinlock_t page_table_lock;	/* (G) populating pgd/pud entries; anon_vma install */
 	struct vm_area_struct **vmas;	/* (M) sorted by vm_start: see vma_tree.c */
+	/* (M write; RCU to read) the VMAs as lock_vma_under_rcu sees them: republished at mmap_write_unlock */
+	struct vma_rcu_array *vma_rcu;
+	bool vma_rcu_stale;		/* (M write) a VMA was added, removed or write-locked since the copy */
+	struct callback_head *vma_free_pending;	/* (M write) VMAs removed: freed once the copy is republished */
+	/* (M write) odd while mmap_lock is held for write; its value then write-locks VMAs (vma_start_write) */
+	seqcount_t mm_lock_seq;
+	int vma_writer_wait;		/* (C) what a writer waits on for a VMA's readers (wait_var_event) */
 	unsigned long map_count;	/* (M) number of VMAs */
 	unsigned long vmas_cap;		/* (M) */
 	uint64_t mmap_base;		/* (C) top of the top-down mmap area */
@@ -590,6 +612,15 @@ enum vm_stat_item {
 	SWAP_RA_HIT,		/* swap_ra_hit: of those, found by a fault in the swap cache */
 	KSM_SWPIN_COPY,		/* ksm_swpin_copy: a swapped-in KSM page copied (its node went) */
 	COW_KSM,		/* cow_ksm: a write fault copied a KSM page */
+	/*
+	 * CONFIG_PER_VMA_LOCK_STATS: how the CPU's accesses that missed the
+	 * TLB (a walk, and the faults it needs) took their VMA (fault.c).
+	 * Linux counts faults alone: its TLB misses are the hardware's.
+	 */
+	VMA_LOCK_SUCCESS,	/* handled under the VMA lock alone */
+	VMA_LOCK_ABORT,		/* no VMA lock to be had: the fault took mmap_lock */
+	VMA_LOCK_RETRY,		/* the handler wanted mmap_lock (VM_FAULT_RETRY): taken, fault again */
+	VMA_LOCK_MISS,		/* the VMA found was detached meanwhile */
 	NR_VM_STAT_ITEMS
 };
 

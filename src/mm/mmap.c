@@ -256,6 +256,9 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	prev = vma_prev(first);
 	next = find_vma(mm, end);
 
+	/* vms_gather_munmap_vmas(): every VMA going is write-locked first: no fault refills it. */
+	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
+		vma_start_write(vma);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
@@ -528,8 +531,10 @@ void exit_mmap(struct mm_struct *mm)
 
 	/* Secondary MMUs let go of everything first; none is called again. */
 	mmu_notifier_release(mm);
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	/* Only interval notifiers are left to hear it (a device mirroring the mm). */
+	for_each_vma(mm, vma)
+		vma_start_write(vma);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, 0, TASK_SIZE);
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
@@ -550,5 +555,5 @@ void exit_mmap(struct mm_struct *mm)
 		vm_area_free(vma);
 	}
 	vma_tree_destroy(mm);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 }

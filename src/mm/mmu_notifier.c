@@ -81,7 +81,7 @@ int mmu_notifier_register(struct mmu_notifier *sub, struct mm_struct *mm)
 {
 	int err;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = subscriptions_get(mm);
 	if (!err) {
 		struct mmu_notifier_subscriptions *subs = mm->notifier_subscriptions;
@@ -93,7 +93,7 @@ int mmu_notifier_register(struct mmu_notifier *sub, struct mm_struct *mm)
 		list_add_tail(&sub->hlist, &subs->list);
 		up_write(&subs->srcu);
 	}
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return err;
 }
 
@@ -201,9 +201,9 @@ int mmu_interval_notifier_insert(struct mmu_interval_notifier *sub, struct mm_st
 
 	if (!length || start + length - 1 < start)
 		return -EOVERFLOW;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	err = subscriptions_get(mm);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (err)
 		return err;
 	subs = mm->notifier_subscriptions;

@@ -290,7 +290,7 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 	if (!arch_validate_prot(prot))
 		return -EINVAL;
 
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	error = -ENOMEM;
 	vma = find_vma_intersection(mm, start, end);
 	if (!vma || vma->vm_start > start)
@@ -337,6 +337,6 @@ int do_mprotect_pkey(struct mm_struct *mm, uint64_t start, uint64_t len, int pro
 	if (!error && tmp < end)
 		error = -ENOMEM;
 out:
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return error;
 }

@@ -260,6 +260,8 @@ static long move_vma(struct vm_area_struct *vma, uint64_t old_addr, uint64_t old
 
 	if (mm->map_count >= MAX_MAP_COUNT - 3)
 		return -ENOMEM;
+	/* Its page tables move away: no fault may be in it meanwhile. */
+	vma_start_write(vma);
 	/*
 	 * vrm_charge(): an accounted range pays for what it grows by, or,
 	 * kept where it was (MREMAP_DONTUNMAP), for the whole new range.
@@ -539,9 +541,9 @@ long mml_mremap(struct mml_task *t, uint64_t old_addr, uint64_t old_len, uint64_
 
 	if (ret)
 		return ret;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = do_mremap(mm, old_addr, old_len, new_len, flags, new_addr, &populate);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	/* A locked mapping that grew: its new tail is faulted in, as mlock would. */
 	if (ret >= 0 && populate)
 		mm_populate(mm, (uint64_t)ret + PAGE_ALIGN(new_len) - populate, populate);

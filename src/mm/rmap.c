@@ -12,6 +12,7 @@
  *     sb->s_dir_lock             (open, unlink: a flat directory)
  *       sb->s_inode_list_lock
  *     mm->mmap_lock
+ *       VMA lock (vm_refcnt)     (write: vma_start_write; read: a fault in mmap_lock's stead, over all below; tries mmap_lock only)
  *       mapping->invalidate_lock (read: a fault filling the cache)
  *       folio lock (PG_locked)
  *         mapping->i_mmap_rwsem  (file rmap, VMA bounds, unmap_mapping_range)

@@ -72,9 +72,9 @@ long mml_mmap(struct mml_task *t, uint64_t addr, uint64_t len, int prot, int fla
 		if (!file)
 			return op_exit_task(t, -EBADF);
 	}
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	ret = do_mmap(mm, file, addr, len, prot, flags, off, &populate);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	if (file)
 		fput(file);
 	/* Populate after dropping the write lock, as vm_mmap_pgoff() does. */
@@ -90,12 +90,12 @@ int mml_munmap(struct mml_task *t, uint64_t addr, uint64_t len)
 
 	if (ret)
 		return (int)ret;
-	down_write(&mm->mmap_lock);
+	mmap_write_lock(mm);
 	/* userfaultfd_unmap_prep(): the whole range, before any of it goes (errors then send nothing). */
 	if (PAGE_ALIGNED(addr) && addr < TASK_SIZE && len && len <= TASK_SIZE - addr)
 		userfaultfd_unmap_prep(mm, addr, addr + PAGE_ALIGN(len));
 	ret = do_munmap(mm, addr, len);
-	up_write(&mm->mmap_lock);
+	mmap_write_unlock(mm);
 	return (int)op_exit_task(t, ret);
 }
 

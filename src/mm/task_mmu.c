@@ -771,10 +771,11 @@ int mml_clear_refs(struct mml_task *t, int type)
 	if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST || type == CLEAR_REFS_MM_HIWATER_RSS)
 		return (int)op_exit_task(t, -EINVAL);
 	if (kind == CLEAR_REFS_SOFT_DIRTY) {
-		down_write(&mm->mmap_lock);
+		mmap_write_lock(mm);
 		for_each_vma(mm, vma) {
 			if (!(vma->vm_flags & VM_SOFTDIRTY))
 				continue;
+			vma_start_write(vma);
 			vma->vm_flags &= ~VM_SOFTDIRTY;
 			vma_set_page_prot(vma);
 		}
@@ -793,7 +794,7 @@ int mml_clear_refs(struct mml_task *t, int type)
 		if (!bug_enabled(mm->machine, BUG_CLEAR_REFS_NO_FLUSH))
 			flush_tlb_mm(mm);
 		mmu_notifier_invalidate_range_end(&range);
-		up_write(&mm->mmap_lock);
+		mmap_write_unlock(mm);
 	} else {
 		up_read(&mm->mmap_lock);
 	}

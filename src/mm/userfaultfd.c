@@ -346,6 +346,7 @@ struct vm_area_struct *userfaultfd_set_vma(struct vm_area_struct *vma, uint64_t 
 		if (*err)
 			return NULL;
 	}
+	vma_start_write(vma);
 	WRITE_ONCE(vma->vm_flags, new_flags);	/* userfaultfd_wp() may read it without mmap_lock */
 	vma->vm_userfaultfd_ctx = ctx;
 	/* VM_UFFD_WP makes a shared mapping write-notify (vma_wants_writenotify). */
@@ -394,6 +395,7 @@ void userfaultfd_reset_vma(struct vm_area_struct *vma)
 {
 	if (!vma->vm_userfaultfd_ctx && !(vma->vm_flags & __VM_UFFD_FLAGS))
 		return;
+	vma_start_write(vma);
 	vma->vm_userfaultfd_ctx = NULL;
 	WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~__VM_UFFD_FLAGS);
 	vma_set_page_prot(vma);

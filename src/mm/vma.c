@@ -18,6 +18,7 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 	if (!vma)
 		return NULL;
 	vma->vm_mm = mm;
+	vma_lock_init(vma);
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	INIT_LIST_HEAD(&vma->shared);
 	return vma;
@@ -30,7 +31,9 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 
 	if (!vma)
 		return NULL;
-	*vma = *orig;
+	/* All but the lock, which readers of orig may be changing: the lock fields come last. */
+	memcpy(vma, orig, offsetof(struct vm_area_struct, vm_refcnt));
+	vma_lock_init(vma);
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	INIT_LIST_HEAD(&vma->shared);
 	if (vma->vm_file)
@@ -39,14 +42,20 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	return vma;
 }
 
-/* vm_area_free() + remove_vma()'s fput: out of i_mmap already. */
+/*
+ * vm_area_free() + remove_vma()'s fput: out of i_mmap and the tree
+ * already.  The struct itself goes after a grace period (vma_free_deferred),
+ * as Linux's vm_area_cachep is SLAB_TYPESAFE_BY_RCU: lock_vma_under_rcu may
+ * still be looking at it.
+ */
 void vm_area_free(struct vm_area_struct *vma)
 {
 	VM_BUG_ON_VMA(!list_empty(&vma->shared), vma);
+	VM_BUG_ON_VMA(atomic_read(&vma->vm_refcnt), vma);
 	if (vma->vm_file)
 		fput(vma->vm_file);
 	mpol_put(vma->vm_mm->machine, vma->vm_policy);
-	mml_obj_free(vma->vm_mm->machine, OBJ_VMA, vma);
+	vma_free_deferred(vma);
 }
 
 /* Models vma_set_page_prot(): a shared mapping that tracks dirty pages maps read-only at first. */
@@ -66,6 +75,7 @@ void vma_set_page_prot(struct vm_area_struct *vma)
  */
 void vma_bounds_lock(struct vm_area_struct *vma)
 {
+	vma_start_write(vma);
 	if (vma->vm_file)
 		down_write(&vma->vm_file->f_mapping->i_mmap_rwsem);
 	if (vma->anon_vma)
@@ -119,7 +129,8 @@ static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		return err;
 	}
 
-	/* No pmd leaf may straddle the new boundary. */
+	/* No pmd leaf may straddle the new boundary; no fault may be in vma meanwhile. */
+	vma_start_write(vma);
 	vma_adjust_trans_huge(vma, addr);
 	vma_bounds_lock(vma);
 	if (new_below) {
@@ -172,6 +183,9 @@ static int vma_absorb_next(struct vm_area_struct *a, struct vm_area_struct *b)
 {
 	struct mm_struct *mm = a->vm_mm;
 
+	/* Both, before a's anon_vma is set (Linux's dup_anon_vma locks dst first: commit d8ab9f7b644a). */
+	vma_start_write(a);
+	vma_start_write(b);
 	if (!a->anon_vma && b->anon_vma) {
 		/* Models dup_anon_vma(): a takes over b's anon_vma chain. */
 		a->anon_vma = b->anon_vma;
@@ -226,6 +240,7 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, uint64_t sta
 		if (*err)
 			return NULL;
 	}
+	vma_start_write(vma);
 	vma->vm_flags = new_flags;
 	vma_set_page_prot(vma);
 	return vma_try_merge_neighbours(vma);

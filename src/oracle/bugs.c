@@ -392,6 +392,17 @@ const struct mml_bug_info mml_bug_table[NR_MML_BUGS] = {
 		"x86's flush_tlb_multi() sends its IPIs with wait set (on_each_cpu_cond_mask) and returns only when every CPU has run flush_tlb_func; arm64 ends its TLBI broadcast with DSB ISH for the same reason: the invalidation must be complete everywhere before the caller frees what it mapped",
 		"stress tlb-shootdown",
 	},
+	[BUG_FORK_NO_VMA_LOCK] = {
+		"fork-no-vma-lock",
+		"dup_mmap holds the parent's mmap_lock for write but does not write-lock its VMAs: a thread of the parent "
+		"takes a write fault under the VMA lock while fork has made the pte read-only and shared the page, and "
+		"copies the page for the parent, while another thread of the parent, its TLB not yet flushed, goes on "
+		"writing the old page, now the child's: the parent's writes are lost, the child sees them",
+		"Suren Baghdasaryan, \"fork: lock VMAs of the parent process when forking\" (commit fb49c455323f, "
+		"Linux 6.4.1, stable), the memory corruption of Go programs in bugzilla 217624 that had per-VMA locks "
+		"disabled in 6.4 until it was fixed; Linux 6.18's dup_mmap still vma_start_write's every parent VMA",
+		"stress vma-fork --depth 5",
+	},
 };
 
 bool bug_enabled(struct mml_machine *m, enum mml_bug bug)

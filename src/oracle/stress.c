@@ -32,6 +32,7 @@ static const struct { const struct stress_story *v; const unsigned *n; } story_f
 	{ stress_swap_stories, &stress_swap_nstories },
 	{ stress_device_stories, &stress_device_nstories },
 	{ stress_dax_stories, &stress_dax_nstories },
+	{ stress_vma_stories, &stress_vma_nstories },
 };
 
 static const struct stress_story *story_at(int i)

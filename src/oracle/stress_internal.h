@@ -69,5 +69,7 @@ extern const struct stress_story stress_anon_stories[];
 extern const unsigned stress_anon_nstories;
 extern const struct stress_story stress_dax_stories[];
 extern const unsigned stress_dax_nstories;
+extern const struct stress_story stress_vma_stories[];
+extern const unsigned stress_vma_nstories;
 
 #endif /* MML_ORACLE_STRESS_INTERNAL_H */
