@@ -493,6 +493,8 @@ static struct fop *fuzz_regenerate(const struct fuzz_opts *o, size_t n)
 		fuzz_after_op(&r, &ops[r.done], o->check_every);
 	}
 	fuzz_run_finish(&r);
+	free(r.why_maps);	/* the views of a divergence only a first run prints */
+	free(r.why_model);
 	same = (size_t)r.done == n && r.why[0];
 	if (!same) {
 		free(ops);
