@@ -108,7 +108,8 @@ static bool vma_readers_gone(void *arg)
 {
 	struct vma_wait *w = arg;
 
-	return atomic_read(&w->vma->vm_refcnt) == w->target;
+	/* Acquire: what the last reader wrote (swap_readahead_info...) is seen by the writer. */
+	return smp_load_acquire(&w->vma->vm_refcnt.counter) == w->target;
 }
 
 /*
