@@ -29,7 +29,9 @@ static void count(void *arg, const struct mml_trace_event *ev)
 	if (ev->ts_ns <= s->last_ts || !strstr(ev->line, ev->fields))
 		s->bad++;
 	s->last_ts = ev->ts_ns;
-	if (!strcmp(ev->name, "mm_page_alloc") && sscanf(strstr(ev->fields, "order="), "order=%d", &order) == 1)
+	/* A failed allocation is traced too, with page 0 (swap readahead's may fail): not a page. */
+	if (!strcmp(ev->name, "mm_page_alloc") && strncmp(ev->fields, "page=0000000000000000", 21) &&
+	    sscanf(strstr(ev->fields, "order="), "order=%d", &order) == 1)
 		s->alloc_pages += 1L << order;
 	else if (!strcmp(ev->name, "mm_page_free") && sscanf(strstr(ev->fields, "order="), "order=%d", &order) == 1)
 		s->free_pages += 1L << order;
