@@ -317,7 +317,12 @@ struct vm_area_struct {
 	struct mempolicy *vm_policy;	/* (M) mbind's; NULL: the task's.  A reference (mpol_get) */
 	/* (M) the userfaultfd registered here (VM_UFFD_* set), else NULL: Linux's vm_userfaultfd_ctx.ctx */
 	struct userfaultfd_ctx *vm_userfaultfd_ctx;
-	/* (A) swap_vma_readahead's last fault here: address, window and hits (SWAP_RA_VAL) */
+	/*
+	 * (A) swap_vma_readahead's last fault here: address, window and hits
+	 * (SWAP_RA_VAL).  A fault under the VMA lock may store it while a split
+	 * copies the VMA (vm_area_dup, before vma_start_write as Linux's
+	 * __split_vma): vm_area_dup copies up to here, then it atomically.
+	 */
 	atomic_long_t swap_readahead_info;
 	/*
 	 * The per-VMA lock (Linux 6.18's vm_refcnt and vm_lock_seq; see

@@ -24,6 +24,10 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 	return vma;
 }
 
+_Static_assert(offsetof(struct vm_area_struct, vm_refcnt) ==
+	       offsetof(struct vm_area_struct, swap_readahead_info) + sizeof(atomic_long_t),
+	       "vm_area_dup copies up to swap_readahead_info, then it, then leaves the lock fields");
+
 /* Models vm_area_dup(): the copy has no anon_vma chain yet, and is in no i_mmap; it holds the file too. */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
@@ -31,8 +35,13 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 
 	if (!vma)
 		return NULL;
-	/* All but the lock, which readers of orig may be changing: the lock fields come last. */
-	memcpy(vma, orig, offsetof(struct vm_area_struct, vm_refcnt));
+	/*
+	 * All but what readers of orig (faults under its VMA lock) may be
+	 * changing: swap readahead's state, copied atomically, and the lock
+	 * fields, which come last (Linux's data_race copy, made one here).
+	 */
+	memcpy(vma, orig, offsetof(struct vm_area_struct, swap_readahead_info));
+	atomic_long_set(&vma->swap_readahead_info, atomic_long_read(&orig->swap_readahead_info));
 	vma_lock_init(vma);
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	INIT_LIST_HEAD(&vma->shared);
