@@ -257,6 +257,8 @@ long swap_teardown(struct mml_machine *m);
 void add_to_swap_cache(struct mml_machine *m, struct folio *folio, swp_entry_t entry);
 void delete_from_swap_cache(struct mml_machine *m, struct folio *folio);
 struct folio *swap_cache_get_folio(struct mml_machine *m, swp_entry_t entry);
+/* A fault found its folio in the swap cache: a readahead hit widens the next window. */
+void swap_update_readahead(struct mml_machine *m, struct folio *folio, struct vm_area_struct *vma, uint64_t addr);
 bool folio_free_swap(struct mml_machine *m, struct folio *folio);
 bool add_to_swap(struct mml_machine *m, struct folio *folio);
 void swap_write_folios(struct mml_machine *m, struct folio **folios, int n, int *err);

@@ -608,7 +608,17 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	}
 	if ((ret = vmf_anon_prepare(vmf)))
 		goto out;
-	folio = swapin_readahead(m, entry, vmf);
+	/* A folio readahead (or another fault) brought in is a minor fault: only a read is major. */
+	folio = swap_cache_get_folio(m, entry);
+	if (folio) {
+		swap_update_readahead(m, folio, vma, vmf->address);
+	} else {
+		folio = swapin_readahead(m, entry, vmf);
+		if (folio) {
+			ret = VM_FAULT_MAJOR;
+			count_vm_event(m, PGMAJFAULT);
+		}
+	}
 	if (!folio) {
 		/* Another thread may have swapped it in (or zapped it): look again. */
 		vmf->pte = pte_offset_map_lock(mm, vmf->pmd, vmf->address, &vmf->ptl);
@@ -618,7 +628,6 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 			pte_unmap_unlock(vmf->pte, vmf->ptl);
 		goto out;
 	}
-	count_vm_event(m, PGMAJFAULT);
 	folio_lock(folio);
 	/*
 	 * It may have left the swap cache (and its slot) while we waited, and
@@ -687,7 +696,7 @@ static vm_fault_t do_swap_page(struct vm_fault *vmf)
 	if (vmf->flags & FAULT_FLAG_WRITE) {
 		/* Still a write to a page that may be shared: copy-on-write as usual. */
 		vmf->orig_pte = ptep_get(vmf->pte);
-		ret = do_wp_page(vmf);
+		ret |= do_wp_page(vmf);
 		folio_put(m, folio);
 		goto out;
 	}

@@ -333,7 +333,7 @@ static unsigned long swap_ra_win(unsigned long v)
  * cache.  If readahead brought it, that is a hit, which widens the next
  * window of the VMA (or of the device-order readahead, no VMA).
  */
-static void swap_update_readahead(struct mml_machine *m, struct folio *folio, struct vm_area_struct *vma, uint64_t addr)
+void swap_update_readahead(struct mml_machine *m, struct folio *folio, struct vm_area_struct *vma, uint64_t addr)
 {
 	bool readahead = folio_test_clear_readahead(folio);
 

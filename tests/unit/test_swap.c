@@ -383,8 +383,8 @@ TEST(pageout_writes_a_run_of_slots_at_once)
  * Read faults in order on pages swapped out in order: swap_vma_readahead's
  * window grows with the hits (1, 2, 4, then 8 = 2^page-cluster pages) and
  * stops at the VMA's end, each window one read of contiguous slots; every
- * page read besides the faulting one is readahead, and each is hit.  With
- * page-cluster 0 there is none.
+ * page read besides the faulting one is readahead, and each is hit: a
+ * minor fault, the reads alone major.  With page-cluster 0 there is none.
  */
 TEST(swap_readahead_follows_sequential_faults)
 {
@@ -410,6 +410,8 @@ TEST(swap_readahead_follows_sequential_faults)
 		CHECK_EQ(mml_vmstat(m, "pswpin"), N);
 		CHECK_EQ(mml_vmstat(m, "swap_ra"), ra[on]);
 		CHECK_EQ(mml_vmstat(m, "swap_ra_hit"), ra[on]);
+		/* Only a fault that had to read is major: do_swap_page's VM_FAULT_MAJOR. */
+		CHECK_EQ(mml_vmstat(m, "pgmajfault"), N - ra[on]);
 		CHECK_EQ(mml_meminfo(m, "SwapCached"), N * 4);
 		H_END(m);
 	}
