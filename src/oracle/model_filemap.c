@@ -245,6 +245,19 @@ int pin_file_state(struct model *md, struct mpage *pg, int kind, bool write, boo
 	}
 	*file = pg->file;
 	*pgoff = pg->pgoff;
+	/*
+	 * A read fault on a hole of a /pmem file maps the (huge) zero page
+	 * (dax_load_hole), which a read-only pin then holds: a later write
+	 * gives the file a block the pin never sees.  The model does not tell
+	 * a hole from a block of zeros (fallocate's), so a page of zeros gets
+	 * no promise; the pin still counts as the file's (a truncate may wait).
+	 */
+	if (!write && page_file(md, pg)->fs == MFS_PMEM) {
+		const struct mfpage *fp = fpage_find(page_file(md, pg), pg->pgoff);
+
+		if (!fp || !fp->data)
+			return PIN_UNCHECKED;
+	}
 	return PIN_FILE;
 }
 
