@@ -339,10 +339,9 @@ long generic_perform_write(struct file *file, const void *buf, uint64_t len, int
 			return err;
 	}
 	ret = __generic_perform_write(file, mapping, m, buf, len, pos, &done);
-	if (done < len && pos + (int64_t)done > oldsize)
-		inode->i_sb->s_op->setattr_size(inode, pos + (int64_t)done);
-	else if (done < len && pos + (int64_t)len > oldsize)
-		inode->i_sb->s_op->setattr_size(inode, oldsize);
+	/* Short: the size the bytes written make, or the old one if none was (Linux's write_end sets it). */
+	if (done < len && pos + (int64_t)len > oldsize)
+		inode->i_sb->s_op->setattr_size(inode, done && pos + (int64_t)done > oldsize ? pos + (int64_t)done : oldsize);
 	return ret;
 }
 
