@@ -775,6 +775,16 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 				why, got);
 		else
 			exp = fuzz_judge(r, t, got, exp, "T%d mmap %s %" PRIu64 " %s", op->task, at, op->len, pbuf);
+		/* populate_vma_page_range stops at an injected failure, the mmap succeeds: what was copied? */
+		if (exp >= 0 && !why && injected && fd >= 0 && (op->flags & MAP_POPULATE) &&
+		    (op->flags & MAP_TYPE) == MAP_PRIVATE && (op->prot & PROT_WRITE)) {
+			for (uint64_t a = (uint64_t)exp; a < (uint64_t)exp + op->len; a += PG) {
+				uint64_t e = 0;
+
+				if (mml_pagemap(t, a, &e) || !(e & MML_PM_PRESENT) || (e & MML_PM_FILE))
+					model_populate_missed(r->md, op->task, a);
+			}
+		}
 		if (exp >= 0 && !why) {
 			r->rbase[op->defines] = (uint64_t)exp;
 			r->rlen[op->defines] = (op->len + PG - 1) & ~(PG - 1);

@@ -42,6 +42,12 @@ int  model_nr_processes(const struct model *md);
  */
 long model_mmap(struct model *md, int task, uint64_t addr, uint64_t len, int prot, int flags,
 		int fd, int64_t off, long got, const char **why);
+/*
+ * A MAP_POPULATE of a private writable file mapping that an injected
+ * failure cut short did not copy the page at addr (the library maps the
+ * file's page, or nothing): the model's copy goes, the file shows again.
+ */
+void model_populate_missed(struct model *md, int task, uint64_t addr);
 int  model_munmap(struct model *md, int task, uint64_t addr, uint64_t len);
 /*
  * mremap (model_mremap.c): flags MREMAP_MAYMOVE 1, MREMAP_FIXED 2,

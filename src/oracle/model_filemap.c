@@ -404,6 +404,15 @@ int mmap_file_pages(struct model *md, struct mproc *p, uint64_t start, uint64_t 
 	return 0;
 }
 
+void model_populate_missed(struct model *md, int task, uint64_t addr)
+{
+	struct mproc *p = task_proc(md, task);
+	struct mpage *pg = p ? find_page(p, addr) : NULL;
+
+	if (pg && pg->file && (pg->flags & MP_COW))
+		page_forget(pg);	/* the file's page shows again, as after a zap */
+}
+
 int mprotect_file_check(const struct model *md, const struct mpage *pg, int prot)
 {
 	if ((prot & PROT_WRITE) && (pg->flags & MP_SHARED) && !(pg->flags & MP_MAYWRITE))
