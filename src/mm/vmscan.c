@@ -37,7 +37,7 @@ static bool folio_referenced_one(struct folio *folio, struct vm_area_struct *vma
 	long locked_ptes = 0;
 
 	while (page_vma_mapped_walk(&pvmw)) {
-		if (vma->vm_flags & VM_LOCKED) {
+		if (READ_ONCE(vma->vm_flags) & VM_LOCKED) {	/* mlock_vma_pages_range may be changing it */
 			if (!folio_test_large(folio) || !pvmw.pte) {
 				mlock_vma_folio(folio, vma);
 				page_vma_mapped_walk_done(&pvmw);
@@ -158,7 +158,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma, ui
 		swp_entry_t entry;
 		bool exclusive;
 
-		if (vma->vm_flags & VM_LOCKED) {
+		if (READ_ONCE(vma->vm_flags) & VM_LOCKED) {	/* as in folio_referenced_one */
 			/* Restore the mlock that was missed (a large folio's is reclaim's to sort out). */
 			if (!folio_test_large(folio))
 				mlock_vma_folio(folio, vma);
