@@ -422,7 +422,7 @@ static int ksm_enable_merge_any(struct mm_struct *mm)
 	for_each_vma(mm, vma)
 		if (vma_ksm_compatible(vma)) {
 			vma_start_write(vma);	/* ksm_add_vmas: in place, as Linux's vm_flags_set */
-			vma->vm_flags |= VM_MERGEABLE;
+			WRITE_ONCE(vma->vm_flags, vma->vm_flags | VM_MERGEABLE);
 		}
 	return 0;
 }
@@ -440,7 +440,7 @@ static int ksm_disable_merge_any(struct mm_struct *mm)
 		if (vma->anon_vma && (err = unmerge_ksm_pages(vma, vma->vm_start, vma->vm_end)))
 			return err;
 		vma_start_write(vma);
-		vma->vm_flags &= ~VM_MERGEABLE;
+		WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~VM_MERGEABLE);
 	}
 	clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
 	return 0;

@@ -776,7 +776,7 @@ int mml_clear_refs(struct mml_task *t, int type)
 			if (!(vma->vm_flags & VM_SOFTDIRTY))
 				continue;
 			vma_start_write(vma);
-			vma->vm_flags &= ~VM_SOFTDIRTY;
+			WRITE_ONCE(vma->vm_flags, vma->vm_flags & ~VM_SOFTDIRTY);
 			vma_set_page_prot(vma);
 		}
 		mmu_notifier_range_init(&range, MMU_NOTIFY_SOFT_DIRTY, 0, mm, 0, TASK_SIZE);

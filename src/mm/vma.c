@@ -250,7 +250,7 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, uint64_t sta
 			return NULL;
 	}
 	vma_start_write(vma);
-	vma->vm_flags = new_flags;
+	WRITE_ONCE(vma->vm_flags, new_flags);	/* rmap walks read it under their own locks */
 	vma_set_page_prot(vma);
 	return vma_try_merge_neighbours(vma);
 }
