@@ -135,9 +135,14 @@ again:
 		page = vmf->page;
 		goto again;
 	}
-	/* vmf_pte_changed(): a uffd-wp marker read before counts as none if it is still there. */
-	if (nr == 1 && unlikely(!pte_none(ptep_get(vmf->pte)) &&
-				!(pte_marker_uffd_wp(vmf->orig_pte) && pte_same(ptep_get(vmf->pte), vmf->orig_pte)))) {
+	/*
+	 * vmf_pte_changed(): the pte must still be what the fault read.  A
+	 * uffd-wp marker read then must still be there: were it cleared since
+	 * (an unprotect, an unregister), the page would be mapped with a
+	 * protection nobody asked for any more.
+	 */
+	if (nr == 1 && unlikely(pte_none(vmf->orig_pte) ? !pte_none(ptep_get(vmf->pte))
+							 : !pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
 		ret = VM_FAULT_NOPAGE;
 	} else {
 		folio_ref_add(folio, (int)nr - 1);
