@@ -46,6 +46,13 @@ mmlab=$1
 seeds=${ZOO_SEEDS:-1 2 3 4}
 ops=${ZOO_OPS:-5000}
 stress_seeds=${ZOO_STRESS_SEEDS:-40}
+# Fuzz runs without a bug that once crashed (or diverged), one a line:
+# migration of a file folio truncated while isolated (mapping NULL), and of
+# an unmapped anon folio in the swap cache whose anon_vma had gone.
+regressions="
+--seed 1 --swap 8M --thp --files
+--seed 5 --swap 8M --thp --files
+"
 
 # A sanitizer report must not pass for a divergence (both exit 1).
 ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
@@ -200,6 +207,12 @@ for s in $seeds; do
 	job "clean-$s-oom" $(run_args "$s-oom") --ops "$ops"
 	job "clean-$s-oom-devices" $(run_args "$s-oom") --devices --ops "$ops"
 done
+# Runs without a bug that once crashed or diverged: each must pass now.
+while IFS= read -r args; do
+	[ -n "$args" ] && job "clean-regress-$(echo "$args" | tr -c 'a-z0-9\n' '-')" $args
+done <<EOF
+$regressions
+EOF
 # On a terminal, `mmlab progress` draws the pool's progress line on
 # stderr after every job: the runs done, and the runs without a bug that
 # diverged so far (a failure the checks below will report).
@@ -249,6 +262,18 @@ for bug in $fuzz_bugs; do
 		fail "$bug: caught by at least one scenario in tests/scenarios" /dev/null
 	fi
 done
+while IFS= read -r args; do
+	[ -n "$args" ] || continue
+	tag="clean-regress-$(echo "$args" | tr -c 'a-z0-9\n' '-')"
+	what="no bug: fuzz $args finds nothing (it once failed)"
+	if [ "$(cat "$tmp/$tag.rc" 2>/dev/null)" = 0 ]; then
+		pass "$what"
+	else
+		fail "$what" "$tmp/$tag.log"
+	fi
+done <<EOF
+$regressions
+EOF
 for s in $runs $(for s in $seeds; do echo "$s-oom"; done); do
 	for with in "" "-devices"; do
 		tag="clean-$s$with"

@@ -532,6 +532,7 @@ void remove_migration_ptes(struct folio *src, struct folio *dst, bool rmap_locke
 struct migrate_state {
 	struct folio *src, *dst;
 	struct anon_vma *anon_vma;	/* a reference while src's ptes are entries, or NULL */
+	bool was_mapped;		/* src's ptes are migration entries (Linux's PAGE_WAS_MAPPED) */
 };
 /* Why folios are migrated (Linux's enum migrate_reason, the ones mmlab has). */
 enum migrate_reason { MR_COMPACTION, MR_SYSCALL, MR_MEMPOLICY_MBIND };

@@ -151,7 +151,8 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 	int expected = folio_expected_ref_count(src) + 1;
 	int nr = (int)folio_nr_pages(src);
 
-	if (folio_test_anon(src) && !folio_test_swapcache(src)) {
+	/* folio_mapping() NULL: anon outside the swap cache, or a file folio truncated while isolated */
+	if (folio_test_anon(src) ? !folio_test_swapcache(src) : !src->mapping) {
 		if (folio_ref_count(src) != expected)
 			return -EAGAIN;
 		dst->index = src->index;
@@ -259,7 +260,8 @@ static int migrate_folio_unmap(struct mml_machine *m, struct folio *src, new_fol
 			goto fail;
 	}
 	folio_lock(dst);	/* new: never contended */
-	if (folio_mapped(src) && !try_to_migrate(src, false)) {
+	ms->was_mapped = folio_mapped(src);
+	if (ms->was_mapped && !try_to_migrate(src, false)) {
 		remove_migration_ptes(src, src, false);
 		folio_unlock(dst);
 		goto fail;
@@ -287,8 +289,14 @@ static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
 	struct folio *src = ms->src, *dst = ms->dst;
 	int rc = folio_migrate_mapping(m, dst, src);
 
+	/*
+	 * Only a folio that was mapped has entries to put back: an unmapped
+	 * anon one (in the swap cache) holds no anon_vma reference, whose
+	 * anon_vma may be gone with its process; its rmap must not be walked.
+	 */
 	if (rc) {
-		remove_migration_ptes(src, src, false);
+		if (ms->was_mapped)
+			remove_migration_ptes(src, src, false);
 	} else {
 		folio_copy(m, dst, src);
 		folio_migrate_flags(m, dst, src);
@@ -300,7 +308,8 @@ static int migrate_folio_move(struct mml_machine *m, struct migrate_state *ms)
 		 * be lost, and an munlock later would take its last).
 		 */
 		folio_add_lru(m, dst);
-		remove_migration_ptes(src, dst, false);
+		if (ms->was_mapped)
+			remove_migration_ptes(src, dst, false);
 		/* The old folio is nothing now: no mapping, no cache slot. */
 		WRITE_ONCE(src->mapping, NULL);
 	}
