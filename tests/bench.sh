@@ -392,6 +392,8 @@ run "bench scale prints its table" 0 bench scale --size 64K --reps 1 &&
 		"^native +1 thread: map, write, unmap +16 +- +$row" \
 		"^native +2 threads, 2 VMAs +32 +- +$row +[0-9.]+x native 1 thread" \
 		"^native +2 threads, 1 VMA: disjoint halves +32 +- +$row +[0-9.]+x native 1 thread" \
+		"^limit +1 thread: memset 4 KiB a page +16 +- +$row" \
+		"^limit +2 threads: memset 4 KiB a page +32 +- +$row +[0-9.]+x limit 1 thread" \
 		"^checks: every page holds its byte"
 
 run "bench --help" 0 bench --help && has "bench --help" "^usage: mmlab bench"

@@ -13,7 +13,10 @@
  *                         and unmapped after the timed part, each
  *                         thread writing its half: the same VMA lock
  *                         read by both
- * The host's side does the same with pthreads.  The 2-thread rows count
+ * The host's side does the same with pthreads.  The limit rows: one and
+ * two threads memset every page of a region of their own (plain memory,
+ * touched before), what a new page costs at least, and how DRAM scales
+ * when two CPUs zero pages at once.  The 2-thread rows count
  * both threads' pages, so their "vs" (over the one-thread row of the
  * same side) is the scaling: 2.0 is linear.  Not pinned: the threads
  * need a CPU each.
@@ -35,7 +38,7 @@
 
 #define CMD	"bench scale"
 
-enum { SIM_1, SIM_2SEP, SIM_2ONE, NAT_1, NAT_2SEP, NAT_2ONE, NROWS };
+enum { SIM_1, SIM_2SEP, SIM_2ONE, NAT_1, NAT_2SEP, NAT_2ONE, LIM_1, LIM_2, NROWS };
 enum { ONE_THREAD, TWO_VMAS, ONE_VMA, NSHAPES };
 
 /* Where each thread of "two VMAs" asks for its region: far apart, so that no merge joins them. */
@@ -43,6 +46,7 @@ enum { ONE_THREAD, TWO_VMAS, ONE_VMA, NSHAPES };
 
 struct scale_bench {
 	uint64_t size, npages;
+	unsigned char *fill[2];		/* the limit rows' buffers, a thread's region each */
 	struct bench_err err;
 	struct bench_row rows[NROWS];
 };
@@ -52,7 +56,8 @@ static void scale_usage(FILE *f)
 	fprintf(f, "usage: mmlab bench scale [--size BYTES] [--reps N] [--no-native]\n\n"
 		   "Threads of one process each mapping, writing (one byte a page) and\n"
 		   "unmapping a region: one thread, two threads on two VMAs, two threads on\n"
-		   "disjoint halves of one VMA; mmlab beside this host's kernel, in one run.\n\n"
+		   "disjoint halves of one VMA; mmlab beside this host's kernel and beside\n"
+		   "one and two threads zeroing 4 KiB a page (the limit), in one run.\n\n"
 		   "  -s, --size BYTES  each thread's region: 64M, 0x100000 (default 64M; a\n"
 		   "                    multiple of 4096, at most 16G)\n"
 		   "  -r, --reps N      run the whole sequence N times after an untimed\n"
@@ -79,6 +84,14 @@ static void rows_init(struct scale_bench *b)
 			.limit = BENCH_LIM_MEMSET_DRAM,
 		};
 	b->rows[SIM_2SEP].note = "2-thread rows: both threads' pages; vs the 1-thread row is the scaling";
+	b->rows[LIM_1] = (struct bench_row){ .side = "limit", .phase = "1 thread: memset 4 KiB a page",
+					     .ref = -1, .pages = b->npages, .best = -1, .dev = -1,
+					     .limit = BENCH_LIM_MEMSET_DRAM };
+	b->rows[LIM_2] = (struct bench_row){ .side = "limit", .phase = "2 threads: memset 4 KiB a page",
+					     .ref = LIM_1, .pages = 2 * b->npages, .best = -1, .dev = -1,
+					     .limit = BENCH_LIM_MEMSET_DRAM,
+					     .note = "limit rows: what every new page costs (zeroing it), "
+						     "each thread its own region; their vs is DRAM's own scaling" };
 }
 
 /* One thread's part of a repetition, on either side. */
@@ -86,6 +99,7 @@ struct worker {
 	struct scale_bench *b;
 	pthread_barrier_t *go;
 	struct mml_task *t;		/* mmlab's side; NULL: the host's */
+	unsigned char *fill;		/* a limit row: memset every page of this, no mapping */
 	uint64_t base;			/* given (one VMA), or 0: map its own */
 	uint64_t first, npages;		/* the pages it writes, from base */
 	uint64_t hint;
@@ -152,7 +166,11 @@ static void *worker_main(void *arg)
 
 	pthread_barrier_wait(w->go);
 	w->start = bench_now();
-	w->err = w->t ? sim_work(w) : nat_work(w);
+	if (w->fill)
+		for (uint64_t i = 0; i < w->npages; i++)
+			memset(w->fill + i * BENCH_PAGE, (int)bench_byte_before(i), BENCH_PAGE);
+	else
+		w->err = w->t ? sim_work(w) : nat_work(w);
 	w->end = bench_now();
 	return NULL;
 }
@@ -160,9 +178,11 @@ static void *worker_main(void *arg)
 /*
  * One shape on one side: nthreads workers released together; the time
  * from the first one's start to the last one's end goes to row.  tasks: mmlab's
- * threads (NULL: the host).  shared: the one VMA's base, or 0.
+ * threads (NULL: the host).  shared: the one VMA's base, or 0.  fill: the
+ * limit rows' memsets instead (tasks NULL).
  */
-static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, uint64_t shared, struct bench_row *row)
+static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, uint64_t shared, bool fill,
+		     struct bench_row *row)
 {
 	unsigned n = shape == ONE_THREAD ? 1 : 2;
 	struct worker w[2];
@@ -173,8 +193,9 @@ static int run_shape(struct scale_bench *b, int shape, struct mml_task **tasks, 
 
 	pthread_barrier_init(&go, NULL, n + 1);
 	for (unsigned i = 0; i < n; i++) {
-		w[i] = (struct worker){ b, &go, tasks ? tasks[i] : NULL, shared,
-					shape == ONE_VMA ? i * b->npages : 0, b->npages, SIM_HINT(i), 0 };
+		w[i] = (struct worker){ .b = b, .go = &go, .t = tasks ? tasks[i] : NULL, .base = shared,
+					.first = shape == ONE_VMA ? i * b->npages : 0, .npages = b->npages,
+					.hint = SIM_HINT(i), .fill = fill ? b->fill[i] : NULL };
 		if (pthread_create(&th[i], NULL, worker_main, &w[i])) {
 			fprintf(stderr, "mmlab " CMD ": cannot start a thread\n");
 			exit(1);
@@ -208,7 +229,7 @@ static int sim_one_vma(struct scale_bench *b, struct mml_task **t)
 
 	if (a < 0)
 		return bench_fail(&b->err, "mmlab: mmap: %s", strerror((int)-a));
-	r = run_shape(b, ONE_VMA, t, (uint64_t)a, &b->rows[SIM_2ONE]);
+	r = run_shape(b, ONE_VMA, t, (uint64_t)a, false, &b->rows[SIM_2ONE]);
 	if (!r)
 		r = bench_sim_touch(&b->err, 2 * b->npages, t[1], (uint64_t)a, false, bench_byte_before);
 	if ((a = mml_munmap(t[0], (uint64_t)a, len)) < 0 && !r)
@@ -226,8 +247,8 @@ static int sim_rep(void *arg, struct mml_machine *m)
 		r = bench_fail(&b->err, "mmlab: spawn: %s", strerror(-r));
 		goto out;
 	}
-	r = run_shape(b, ONE_THREAD, t, 0, &b->rows[SIM_1]) ||
-	    run_shape(b, TWO_VMAS, t, 0, &b->rows[SIM_2SEP]) ||
+	r = run_shape(b, ONE_THREAD, t, 0, false, &b->rows[SIM_1]) ||
+	    run_shape(b, TWO_VMAS, t, 0, false, &b->rows[SIM_2SEP]) ||
 	    sim_one_vma(b, t);
 out:
 	if (t[1])
@@ -247,13 +268,13 @@ static int nat_rep(struct scale_bench *b)
 	unsigned char *a;
 	int r;
 
-	if (run_shape(b, ONE_THREAD, NULL, 0, &b->rows[NAT_1]) || run_shape(b, TWO_VMAS, NULL, 0, &b->rows[NAT_2SEP]))
+	if (run_shape(b, ONE_THREAD, NULL, 0, false, &b->rows[NAT_1]) || run_shape(b, TWO_VMAS, NULL, 0, false, &b->rows[NAT_2SEP]))
 		return -1;
 	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED)
 		return bench_fail(&b->err, "native: mmap: %s", strerror(errno));
 	madvise(a, len, MADV_NOHUGEPAGE);
-	r = run_shape(b, ONE_VMA, NULL, (uint64_t)(uintptr_t)a, &b->rows[NAT_2ONE]);
+	r = run_shape(b, ONE_VMA, NULL, (uint64_t)(uintptr_t)a, false, &b->rows[NAT_2ONE]);
 	if (!r)
 		r = bench_nat_check(&b->err, 2 * b->npages, a, bench_byte_before);
 	munmap(a, len);
@@ -284,6 +305,21 @@ int bench_scale(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("  native: %s\n\n", o.no_native ? "skipped (--no-native)" : u.release);
 	fflush(stdout);
+	/* The limit rows: plain memory of this process, touched once first (no host faults timed). */
+	for (int i = 0; i < 2; i++) {
+		b->fill[i] = malloc(b->size);
+		if (!b->fill[i]) {
+			fprintf(stderr, "mmlab " CMD ": cannot allocate %llu MiB\n", (unsigned long long)(b->size >> 20));
+			return 1;
+		}
+		memset(b->fill[i], 0, b->size);
+	}
+	for (unsigned rep = 0; rep < o.reps; rep++)
+		if (run_shape(b, ONE_THREAD, NULL, 0, true, &b->rows[LIM_1]) ||
+		    run_shape(b, TWO_VMAS, NULL, 0, true, &b->rows[LIM_2]))
+			break;
+	for (int i = 0; i < 2; i++)
+		free(b->fill[i]);
 	for (unsigned rep = 0; rep <= o.reps && !o.no_native && !b->err.msg[0]; rep++) {
 		nat_rep(b);
 		if (rep == 0)
