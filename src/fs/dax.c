@@ -636,9 +636,9 @@ void dax_break_layout(struct inode *inode, unsigned long start, unsigned long en
 
 		/* A sleeper holds neither its lock nor the checker off (machine->quiesce), as uffd's. */
 		up_write(&mapping->invalidate_lock);
-		up_read(&m->quiesce);
+		percpu_up_read(&m->quiesce);
 		wait_var_event(page, dax_page_is_idle, page);
-		down_read(&m->quiesce);
+		percpu_down_read(&m->quiesce);
 		down_write(&mapping->invalidate_lock);
 	}
 }

@@ -205,7 +205,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	}
 	userfaultfd_ctx_get(ctx);
 	up_read(&mm->mmap_lock);
-	up_read(&m->quiesce);
+	percpu_up_read(&m->quiesce);
 
 	if (must_wait)
 		wait_var_event(&uwq.waken, uwq_waken, &uwq);
@@ -218,7 +218,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	}
 	userfaultfd_ctx_put(ctx);
 
-	down_read(&m->quiesce);
+	percpu_down_read(&m->quiesce);
 	down_read(&mm->mmap_lock);
 	return VM_FAULT_RETRY;
 }
@@ -390,14 +390,14 @@ void userfaultfd_events_complete(struct mml_task *t)
 	list_for_each_entry(p, &t->uffd_events, tnode)
 		if (!p->queued)
 			event_queue(p->orig, p);
-	up_read(&m->quiesce);
+	percpu_up_read(&m->quiesce);
 	list_for_each_entry_safe(p, tmp, &t->uffd_events, tnode) {
 		wait_var_event(&p->uwq.waken, uwq_waken, &p->uwq);
 		list_del(&p->tnode);
 		userfaultfd_ctx_put(p->orig);
 		mml_obj_free(m, OBJ_UFFD, p);
 	}
-	down_read(&m->quiesce);
+	percpu_down_read(&m->quiesce);
 }
 
 /* ---- release --------------------------------------------------------------------- */

@@ -185,6 +185,8 @@ static enum compact_result compact_zone(struct compact_control *cc)
 		if (migrate_pages(m, &cc->migratepages, compaction_alloc, (unsigned long)cc, MR_COMPACTION))
 			putback_movable_pages(m, &cc->migratepages);
 		cc->nr_migratepages = 0;
+		/* lru_add_drain_cpu_zone(): the sources just freed sit on this CPU's list */
+		drain_local_pages(m, z);
 	}
 	/* release_free_list(): what the free scanner took and nothing used goes back */
 	list_for_each_entry_safe(page, next, &cc->freepages, lru) {

@@ -283,6 +283,9 @@ void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
 #define FOLIO_BATCH_SIZE 31
 void folios_put_refs(struct mml_machine *m, struct folio **folios, const int *refs, unsigned int n);
 void free_unref_folios(struct mml_machine *m, struct folio **folios, unsigned int n);
+void drain_all_pages(struct mml_machine *m);
+unsigned long zone_free_pages(const struct zone *z);
+void drain_local_pages(struct mml_machine *m, struct zone *z);
 void lru_add_split_folio(struct mml_machine *m, struct folio *folio, struct folio *new_folio);
 void folio_activate(struct mml_machine *m, struct folio *folio);
 void folio_deactivate(struct mml_machine *m, struct folio *folio);

@@ -50,7 +50,19 @@ void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
 	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : kind == OBJ_MTE_TAGS ? MML_FAIL_TAG :
 			   MML_FAIL_META))
 		return NULL;
-	p = calloc(1, size);
+	/*
+	 * An object of a cache line or more starts on one, as a slab cache
+	 * made with SLAB_HWCACHE_ALIGN: two page tables' locks, taken by
+	 * threads on different CPUs, share no line.
+	 */
+	if (size >= SMP_CACHE_BYTES) {
+		size = (size + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1);
+		p = aligned_alloc(SMP_CACHE_BYTES, size);
+		if (p)
+			memset(p, 0, size);
+	} else {
+		p = calloc(1, size);
+	}
 	if (p)
 		atomic_long_add(1, &m->objs[kind]);
 	return p;
@@ -137,13 +149,13 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	INIT_LIST_HEAD(&m->uffds);
 	m->next_ufd = 3;	/* as a descriptor number would be: after stdin, stdout, stderr */
 	hugepage_init(m);
-	init_rwsem(&m->quiesce);
+	percpu_init_rwsem(&m->quiesce);
 	m->next_pid = 1;
 
 	/* The shared zero page: never freed, never written. */
 	zp = alloc_page(m, __GFP_ZERO);
 	if (!zp || mte_init(m, zp)) {
-		destroy_rwsem(&m->quiesce);
+		percpu_free_rwsem(&m->quiesce);
 		spin_lock_destroy(&m->tasks_lock);
 		spin_lock_destroy(&m->pins_lock);
 		spin_lock_destroy(&m->held_lock);
@@ -281,15 +293,17 @@ int mml_machine_free(struct mml_machine *m)
 		bad++;
 	}
 
-	down_write(&m->quiesce);
+	/* What the CPUs' page lists hold is free: back to the buddy lists, where the leak check counts. */
+	drain_all_pages(m);
+	percpu_down_write(&m->quiesce);
 	if (mml_check_locked(m))
 		bad++;
 	bad += check_leaks(m);
 	if (atomic_read(&m->reports))
 		bad++;
-	up_write(&m->quiesce);
+	percpu_up_write(&m->quiesce);
 
-	destroy_rwsem(&m->quiesce);
+	percpu_free_rwsem(&m->quiesce);
 	spin_lock_destroy(&m->tasks_lock);
 	spin_lock_destroy(&m->pins_lock);
 	spin_lock_destroy(&m->held_lock);

@@ -287,7 +287,7 @@ struct folio *folio_alloc_mpol(struct mml_machine *m, gfp_t gfp, unsigned int or
 						 : node_nth(pol->nodes, (int)(ilx % (unsigned long)nodes_weight(pol->nodes)));
 		folio = __folio_alloc(m, gfp, order, nid, NULL);
 		if (folio && folio_nid(m, folio) == nid)
-			atomic_long_add(1, &NODE_DATA(m, nid)->numa_stat[NUMA_INTERLEAVE_HIT]);
+			count_numa_events(m, nid, NUMA_INTERLEAVE_HIT, 1);
 		return folio;
 	default:
 		return __folio_alloc(m, gfp, order, numa_node_id(), NULL);

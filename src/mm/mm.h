@@ -34,6 +34,16 @@
 /* The task whose operation this host thread is executing (Linux's current). */
 extern __thread struct mml_task *current;
 
+/*
+ * smp_processor_id(): the slot of per-CPU state this task uses, by its
+ * thread id (fixed, so a deterministic run replays the same slots);
+ * machine threads (kswapd, khugepaged, set-up) use slot 0.
+ */
+static inline unsigned int smp_processor_id(void)
+{
+	return current ? (unsigned int)current->tid % NR_CPU_SLOTS : 0;
+}
+
 /* ---- reports and assertions (debug.c) --------------------------------------------------- */
 
 void mml_report(struct mml_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -404,11 +414,17 @@ extern const char *const mml_obj_names[NR_OBJ_KINDS];
 
 static inline void mod_vm_stat(struct mml_machine *m, enum vm_stat_item i, long delta)
 {
-	atomic_long_add(delta, &m->vm_stat[i]);
+	atomic_long_add(delta, &m->vm_stat_cpu[smp_processor_id()].vm_stat[i]);
 }
 static inline void count_vm_event(struct mml_machine *m, enum vm_stat_item i) { mod_vm_stat(m, i, 1); }
 static inline void count_vm_events(struct mml_machine *m, enum vm_stat_item i, long n) { mod_vm_stat(m, i, n); }
-static inline long global_vm_stat(struct mml_machine *m, enum vm_stat_item i) { return atomic_long_read(&m->vm_stat[i]); }
+long global_vm_stat(struct mml_machine *m, enum vm_stat_item i);
+/* A node's numastat event (Linux's __count_numa_events), on this CPU's slot. */
+static inline void count_numa_events(struct mml_machine *m, int nid, enum numa_stat_item i, long n)
+{
+	atomic_long_add(n, &m->vm_stat_cpu[smp_processor_id()].numa_event[nid][i]);
+}
+long node_numa_event(struct mml_machine *m, int nid, enum numa_stat_item i);
 
 enum mm_counter { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 static inline atomic_long_t *mm_counter_ptr(struct mm_struct *mm, enum mm_counter c)

@@ -518,20 +518,18 @@ static ssize_t node_states_show(struct mml_machine *m, const struct kobj_attribu
 static ssize_t node_numastat_show(struct mml_machine *m, const struct kobj_attribute *attr, char *buf)
 {
 	int nid = (int)attr->arg;
-	atomic_long_t *ns;
 
 	/* The table names all MAX_NUMNODES nodes; those the machine lacks are absent, as in Linux. */
 	if (nid >= m->nr_nodes)
 		return -ENOENT;
-	ns = NODE_DATA(m, nid)->numa_stat;
 	return sysfs_emit(buf, "numa_hit %lu\nnuma_miss %lu\nnuma_foreign %lu\ninterleave_hit %lu\n"
 			  "local_node %lu\nother_node %lu\n",
-			  (unsigned long)atomic_long_read(&ns[NUMA_HIT]),
-			  (unsigned long)atomic_long_read(&ns[NUMA_MISS]),
-			  (unsigned long)atomic_long_read(&ns[NUMA_FOREIGN]),
-			  (unsigned long)atomic_long_read(&ns[NUMA_INTERLEAVE_HIT]),
-			  (unsigned long)atomic_long_read(&ns[NUMA_LOCAL]),
-			  (unsigned long)atomic_long_read(&ns[NUMA_OTHER]));
+			  (unsigned long)node_numa_event(m, nid, NUMA_HIT),
+			  (unsigned long)node_numa_event(m, nid, NUMA_MISS),
+			  (unsigned long)node_numa_event(m, nid, NUMA_FOREIGN),
+			  (unsigned long)node_numa_event(m, nid, NUMA_INTERLEAVE_HIT),
+			  (unsigned long)node_numa_event(m, nid, NUMA_LOCAL),
+			  (unsigned long)node_numa_event(m, nid, NUMA_OTHER));
 }
 
 /* What node meminfo shows beyond the zone's sizes, in pages. */
@@ -646,7 +644,7 @@ static ssize_t node_meminfo_show(struct mml_machine *m, const struct kobj_attrib
 		return -ENOENT;
 	z = &NODE_DATA(m, nid)->node_zones[0];
 	total = z->managed_pages;
-	free = (unsigned long)atomic_long_read(&z->free_pages);
+	free = zone_free_pages(z);
 	node_meminfo_scan(m, nid, &nm);
 	const struct { const char *label; unsigned long pages; } f[] = {
 		{ "MemTotal", total },

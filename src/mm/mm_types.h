@@ -14,6 +14,7 @@
  *   (Y) machine->split_queue.split_queue_lock: the deferred split queue
  *   (E) a large folio's mapcount lock (folio_lock_large_mapcount, a bit of _mm_ids)
  *   (O) swap_cluster_info->lock (a swap cluster's, under swap_info_struct->lock)
+ *   (pcp) per_cpu_pages->lock (a CPU's list of free pages, above zone->lock)
  * (M) on a VMA's own fields: to change, mmap_lock for write and the VMA
  *     write-locked (vma_start_write); to use, mmap_lock or the VMA's read
  *     lock (lock_vma_under_rcu: mmap_lock.c)
@@ -59,7 +60,7 @@ struct page {
 	unsigned long flags;		/* (A) PG_* bits */
 	union {
 		struct {		/* a folio, or an order-0 page */
-			struct list_head lru;	/* (U) on an LRU list while PG_lru; (Z) a buddy list while PG_buddy */
+			struct list_head lru;	/* (U) on an LRU list while PG_lru; (Z) a buddy list while PG_buddy; (pcp) a CPU's free list */
 			void *mapping;		/* (L) anon_vma | PAGE_MAPPING_ANON, or an address_space */
 			union {
 				unsigned long index;	/* (L) offset in mapping, in pages */
@@ -91,7 +92,7 @@ struct page {
 	};
 	atomic_t _mapcount;		/* (A) page-table mappings - 1 */
 	atomic_t _refcount;		/* (A) references: 0 = free */
-	unsigned int alloc_gen;		/* (Z) bumped at each allocation: stale-TLB detection */
+	unsigned int alloc_gen;		/* (Z or pcp) bumped at each allocation and free: stale-TLB detection */
 	unsigned int order;		/* (Z) buddy order while PG_buddy; (C) folio order of a head */
 };
 
@@ -493,6 +494,28 @@ struct free_area {
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
 /*
+ * mmlab's CPUs: a task is a CPU, and tasks share NR_CPU_SLOTS slots of
+ * per-CPU state by thread id (smp_processor_id()), so that threads on
+ * different host CPUs touch different cache lines on their hot paths.
+ */
+#define NR_CPU_SLOTS	16
+
+/*
+ * Linux's struct per_cpu_pages, order 0 only: a CPU's cache of free pages
+ * in front of zone->lock.  Allocation takes from the head (the page freed
+ * last, cache-hot), a refill takes batch pages from the buddy lists at
+ * once, a free beyond high gives the coldest back.  The pages are out of
+ * the buddy lists and out of NR_FREE_PAGES, as Linux's.
+ */
+struct per_cpu_pages {
+	spinlock_t lock;		/* (pcp) */
+	int count;			/* (pcp) pages on list; read without it as a hint (drain_all_pages, zone_free_pages) */
+	int high;			/* (C) give back beyond this many */
+	int batch;			/* (C) pages a refill or a give-back moves */
+	struct list_head list;		/* (pcp) through page->lru */
+} ____cacheline_aligned;
+
+/*
  * A node's memory (Linux's struct zone, ZONE_NORMAL alone): the frames
  * [zone_start_pfn, zone_start_pfn + spanned_pages), their buddy lists and
  * watermarks.  The compaction scanners' cached positions are hints.
@@ -506,6 +529,7 @@ struct zone {
 	unsigned long managed_pages;	/* (C) */
 	unsigned long _watermark[NR_WMARK];	/* (C) pages */
 	atomic_long_t free_pages;	/* (A) changed under (Z): this zone's NR_FREE_PAGES */
+	struct per_cpu_pages pcp[NR_CPU_SLOTS];	/* the CPUs' page lists (per_cpu_pageset) */
 };
 
 /* Linux's per-node NUMA event counters (numastat), by their names there. */
@@ -516,7 +540,6 @@ enum numa_stat_item { NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, NUMA_INTERLEAVE_HIT, NU
 typedef struct pglist_data {
 	struct zone node_zones[1];	/* ZONE_NORMAL */
 	int node_id;			/* (C) */
-	atomic_long_t numa_stat[NR_NUMA_STAT_ITEMS];	/* (A); hit, miss, local, other stored under (Z) */
 } pg_data_t;
 
 /* Node masks (nodemask_t): one word, MAX_NUMNODES bits. */
@@ -628,6 +651,17 @@ enum vm_stat_item {
 	VMA_LOCK_MISS,		/* the VMA found was detached meanwhile */
 	NR_VM_STAT_ITEMS
 };
+
+/*
+ * One slot's event and state counters (Linux's per-CPU vm_event_states,
+ * vm_stat_diff and vm_numa_event), added to without a shared cache line
+ * and summed on every read: the sum is exact, where Linux's global
+ * counters lag the per-CPU diffs by up to a threshold.
+ */
+struct vm_stat_cpu {
+	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];
+	atomic_long_t numa_event[MAX_NUMNODES][NR_NUMA_STAT_ITEMS];
+} ____cacheline_aligned;
 
 /* Kinds of metadata object, counted so that leaks can be seen (like slabinfo). */
 enum mml_obj_kind {
@@ -751,7 +785,7 @@ struct mml_machine {
 	pg_data_t node_data[MAX_NUMNODES];	/* (C) the nodes; their zones' fields as struct zone says */
 	struct page *zero_page;		/* (C) the shared zero page */
 	unsigned long zero_pfn;		/* (C) */
-	atomic_long_t vm_stat[NR_VM_STAT_ITEMS];	/* (A) */
+	struct vm_stat_cpu vm_stat_cpu[NR_CPU_SLOTS];	/* (A) summed when read (mod_vm_stat) */
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
 	long rcu_flush_at;		/* (C) op_exit flushes the rcu batch once it holds this many */
@@ -769,7 +803,7 @@ struct mml_machine {
 	 * Operations hold this for read, the invariant checker for write:
 	 * the checker sees a quiescent machine, as stop_machine() gives.
 	 */
-	struct rw_semaphore quiesce;	/* (Q) */
+	struct percpu_rw_semaphore quiesce;	/* (Q) */
 	bool check_every_op;		/* (C) */
 	bool check_frees;		/* (C) no TLB may map a frame being freed */
 	bool poison;			/* (C) freed frames are filled with PAGE_POISON (MML_POISON) */

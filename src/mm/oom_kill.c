@@ -260,7 +260,7 @@ bool out_of_memory(struct mml_machine *m, const nodemask_t *nodemask)
 
 		if (nodemask && !node_isset(nid, nodemask))
 			continue;
-		free += atomic_long_read(&z->free_pages);
+		free += (long)zone_free_pages(z);
 		high += (long)z->_watermark[WMARK_HIGH];
 	}
 	if (free > high)

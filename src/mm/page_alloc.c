@@ -51,6 +51,34 @@ static void setup_watermarks(struct zone *z)
 	z->_watermark[WMARK_HIGH] = min_pages + 2 * delta;
 }
 
+/*
+ * Models zone_batchsize() and zone_highsize() (percpu_pagelist_high_fraction
+ * 0): a batch of about a quarter of a thousandth of the zone, at most 63,
+ * one less than a power of two; high the low watermark shared among the
+ * CPUs, at least four batches.  A small zone's lists are short: a 16 MiB
+ * machine's batch is 1 page.  Linux moves high between a floor and a
+ * ceiling as the CPU frees (pcp->high_min, high_max); mmlab keeps the floor.
+ */
+static void setup_pageset(struct zone *z)
+{
+	unsigned long batch = min(z->managed_pages >> 10, 256UL) / 4;
+	unsigned long b;
+
+	batch = max(batch, 1UL);
+	for (b = 1; b * 2 <= batch + batch / 2; b *= 2)
+		;
+	batch = max(b - 1, 1UL);
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++) {
+		struct per_cpu_pages *pcp = &z->pcp[cpu];
+
+		spin_lock_init(&pcp->lock);
+		INIT_LIST_HEAD(&pcp->list);
+		pcp->count = 0;
+		pcp->batch = (int)batch;
+		pcp->high = (int)max(z->_watermark[WMARK_LOW] / NR_CPU_SLOTS, batch * 4);
+	}
+}
+
 static void set_buddy_order(struct page *p, unsigned int order)
 {
 	WRITE_ONCE(p->order, order);
@@ -95,12 +123,32 @@ static void __free_one_page(struct mml_machine *m, struct zone *z, unsigned long
 	add_to_free_list(z, pfn_to_page(m, pfn), order);
 }
 
-/* The free pages of zone z change by delta, the machine's with them (zone->lock held). */
+/*
+ * The zone's buddy lists gain or lose delta pages (zone->lock held): the
+ * count its watermarks are checked against.  The machine's NR_FREE_PAGES
+ * moves only when pages leave or come back to the allocator, lists of the
+ * CPUs included (free_pages_moved).
+ */
 static void mod_zone_free(struct mml_machine *m, struct zone *z, long delta)
 {
 	/* Every writer holds zone->lock (or the zone is not yet in use): a store, no atomic, as Linux's __mod_zone_page_state. */
 	atomic_long_set(&z->free_pages, atomic_long_read(&z->free_pages) + delta);
+}
+
+/* NR_FREE_PAGES: free pages, in the buddy lists or on a CPU's list (deviation 80), on this CPU's count. */
+static void free_pages_moved(struct mml_machine *m, long delta)
+{
 	mod_vm_stat(m, NR_FREE_PAGES, delta);
+}
+
+/* A zone's free pages, its CPUs' lists included: what its node's MemFree shows. */
+unsigned long zone_free_pages(const struct zone *z)
+{
+	long n = atomic_long_read(&z->free_pages);
+
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		n += READ_ONCE(z->pcp[cpu].count);
+	return (unsigned long)n;
 }
 
 /*
@@ -131,7 +179,9 @@ static void node_init(struct mml_machine *m, int nid)
 		pfn += 1UL << order;
 	}
 	mod_zone_free(m, z, (long)z->managed_pages);
+	free_pages_moved(m, (long)z->managed_pages);
 	setup_watermarks(z);
+	setup_pageset(z);
 }
 
 /*
@@ -190,8 +240,13 @@ void page_alloc_exit(struct mml_machine *m)
 	if (m->ram)
 		munmap(m->ram, (m->nr_frames + m->nr_pmem_frames) * PAGE_SIZE);
 	free(m->mem_map);
-	for (int nid = 0; nid < m->nr_nodes; nid++)
-		spin_lock_destroy(&NODE_DATA(m, nid)->node_zones[0].lock);
+	for (int nid = 0; nid < m->nr_nodes; nid++) {
+		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
+
+		for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+			spin_lock_destroy(&z->pcp[cpu].lock);
+		spin_lock_destroy(&z->lock);
+	}
 	m->ram = NULL;
 	m->mem_map = NULL;
 }
@@ -236,27 +291,126 @@ static struct page *rmqueue(struct mml_machine *m, struct zone *z, unsigned int 
 }
 
 /*
+ * Models rmqueue_bulk(): up to count order-0 pages from the buddy lists
+ * onto a CPU's list, in the order they came (zone->lock held).
+ */
+static int rmqueue_bulk(struct mml_machine *m, struct zone *z, int count, struct list_head *list)
+{
+	int n = 0;
+
+	for (; n < count; n++) {
+		struct page *page = rmqueue(m, z, 0);
+
+		if (!page)
+			break;
+		list_add_tail(&page->lru, list);
+	}
+	mod_zone_free(m, z, -(long)n);
+	return n;
+}
+
+/*
+ * Models rmqueue_pcplist(): the page freed last on this CPU, or, with the
+ * list empty, a batch from the buddy lists first.  Linux only trylocks
+ * (the lock guards against its own interrupts) and falls back to the zone;
+ * a slot shared by two tasks here just waits.
+ */
+static struct page *rmqueue_pcplist(struct mml_machine *m, struct zone *z)
+{
+	struct per_cpu_pages *pcp = &z->pcp[smp_processor_id()];
+	struct page *page = NULL;
+
+	spin_lock(&pcp->lock);
+	if (list_empty(&pcp->list)) {
+		spin_lock(&z->lock);
+		WRITE_ONCE(pcp->count, pcp->count + rmqueue_bulk(m, z, pcp->batch, &pcp->list));
+		spin_unlock(&z->lock);
+	}
+	if (!list_empty(&pcp->list)) {
+		page = list_first_entry(&pcp->list, struct page, lru);
+		list_del(&page->lru);
+		WRITE_ONCE(pcp->count, pcp->count - 1);
+	}
+	spin_unlock(&pcp->lock);
+	return page;
+}
+
+/* Models free_pcppages_bulk(): the count coldest pages of a CPU's list back to the buddy lists. */
+static void free_pcppages_bulk(struct mml_machine *m, struct zone *z, struct per_cpu_pages *pcp, int count)
+{
+	spin_lock(&z->lock);
+	for (; count > 0 && pcp->count; count--) {
+		struct page *page = list_last_entry(&pcp->list, struct page, lru);
+
+		list_del(&page->lru);
+		WRITE_ONCE(pcp->count, pcp->count - 1);
+		__free_one_page(m, z, page_to_pfn(m, page), 0);
+		mod_zone_free(m, z, 1);
+	}
+	spin_unlock(&z->lock);
+}
+
+/*
+ * Models free_frozen_page_commit(): an order-0 page onto this CPU's list
+ * (pcp->lock held); beyond high, the list gives back what puts it a batch
+ * under high.
+ */
+static void free_pcp_page_locked(struct mml_machine *m, struct zone *z, struct per_cpu_pages *pcp,
+				 struct page *page)
+{
+	WRITE_ONCE(page->alloc_gen, page->alloc_gen + 1);	/* stale TLB entries stop matching */
+	list_add(&page->lru, &pcp->list);
+	WRITE_ONCE(pcp->count, pcp->count + 1);
+	if (pcp->count >= pcp->high)
+		free_pcppages_bulk(m, z, pcp, pcp->count - pcp->high + pcp->batch);
+}
+
+/*
+ * Models drain_all_pages(NULL): every CPU's list back to the buddy lists,
+ * where a high-order allocation, compaction and the free count can see
+ * them.  Linux asks each CPU to drain its own; mmlab takes each list's
+ * lock from here.
+ */
+static void drain_pages_zone(struct mml_machine *m, struct zone *z, int cpu)
+{
+	struct per_cpu_pages *pcp = &z->pcp[cpu];
+
+	if (!READ_ONCE(pcp->count))
+		return;
+	spin_lock(&pcp->lock);
+	free_pcppages_bulk(m, z, pcp, pcp->count);
+	spin_unlock(&pcp->lock);
+}
+
+void drain_all_pages(struct mml_machine *m)
+{
+	for (int nid = 0; nid < m->nr_nodes; nid++)
+		for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+			drain_pages_zone(m, &NODE_DATA(m, nid)->node_zones[0], cpu);
+}
+
+/* Models drain_local_pages(zone): this CPU's list of zone z. */
+void drain_local_pages(struct mml_machine *m, struct zone *z)
+{
+	drain_pages_zone(m, z, (int)smp_processor_id());
+}
+
+/*
  * Models zone_statistics(): numa_hit on the node that gave the pages when
  * it was the preferred one, else numa_miss there and numa_foreign on the
  * preferred; numa_local or numa_other by the running CPU's node.  Only
  * the nodes count: /proc/vmstat's numa_* are their sums (vmstat.c), as
- * Linux folds its per-zone counters.  Under nid's zone->lock, which every
- * writer of its hit, miss, local and other holds: stores, no atomics, as
- * Linux's per-CPU __count_numa_events; numa_foreign, another node's, is
- * an atomic add.
+ * Linux folds its per-zone counters.
  */
 static void zone_statistics(struct mml_machine *m, int preferred_nid, int nid, long n)
 {
-	atomic_long_t *stat = NODE_DATA(m, nid)->numa_stat;
-	atomic_long_t *where = &stat[nid == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER];
-
 	if (nid == preferred_nid) {
-		atomic_long_set(&stat[NUMA_HIT], atomic_long_read(&stat[NUMA_HIT]) + n);
+		count_numa_events(m, nid, NUMA_HIT, n);
 	} else {
-		atomic_long_set(&stat[NUMA_MISS], atomic_long_read(&stat[NUMA_MISS]) + n);
-		atomic_long_add(n, &NODE_DATA(m, preferred_nid)->numa_stat[NUMA_FOREIGN]);
+		count_numa_events(m, nid, NUMA_MISS, n);
+		count_numa_events(m, preferred_nid, NUMA_FOREIGN, n);
 	}
-	atomic_long_set(where, atomic_long_read(where) + n);
+	count_numa_events(m, nid, nid == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER, n);
 }
 
 /*
@@ -274,17 +428,23 @@ static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int o
 		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
 		struct page *page = NULL;
 
-		spin_lock(&z->lock);
-		if (zone_watermark_ok(z, order))
+		/* zone_watermark_fast(): read without the lock, as Linux does */
+		if (!zone_watermark_ok(z, order))
+			continue;
+		if (order == 0) {
+			page = rmqueue_pcplist(m, z);
+		} else {
+			spin_lock(&z->lock);
 			page = rmqueue(m, z, order);
+			if (page)
+				mod_zone_free(m, z, -(long)(1UL << order));
+			spin_unlock(&z->lock);
+		}
 		if (page) {
-			mod_zone_free(m, z, -(long)(1UL << order));
+			free_pages_moved(m, -(long)(1UL << order));
 			zone_statistics(m, preferred_nid, nid, (long)(1UL << order));
 			for (unsigned long j = 0; j < (1UL << order); j++)
 				WRITE_ONCE(page[j].alloc_gen, page[j].alloc_gen + 1);
-		}
-		spin_unlock(&z->lock);
-		if (page) {
 			*nidp = nid;
 			return page;
 		}
@@ -341,6 +501,11 @@ static struct page *alloc_pages_slowpath(struct mml_machine *m, gfp_t gfp, unsig
 		unsigned long progress = try_to_free_pages(m, gfp, order, order ? 2UL << order : SWAP_CLUSTER_MAX);
 
 		page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
+		/* __alloc_pages_direct_reclaim(): the CPUs' lists may hold what reclaim freed */
+		if (!page) {
+			drain_all_pages(m);
+			page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
+		}
 		if (!page && order)
 			page = __alloc_pages_direct_compact(m, order, preferred_nid, nodemask, nidp, &compact_result);
 		if (page || (gfp & __GFP_NORETRY) || costly)
@@ -458,15 +623,24 @@ static void free_pages_locked(struct mml_machine *m, struct zone *z, struct page
 	mod_zone_free(m, z, (long)n);
 }
 
-/* Models free_pages_prepare() + __free_one_page(). */
+/* Models __free_pages() (free_frozen_pages): order 0 to this CPU's list, larger to the buddy lists. */
 void __free_pages(struct mml_machine *m, struct page *page, unsigned int order)
 {
 	struct zone *z = page_zone(m, page);
 
 	free_pages_prepare(m, page, order);
-	spin_lock(&z->lock);
-	free_pages_locked(m, z, page, order);
-	spin_unlock(&z->lock);
+	if (order == 0) {
+		struct per_cpu_pages *pcp = &z->pcp[smp_processor_id()];
+
+		spin_lock(&pcp->lock);
+		free_pcp_page_locked(m, z, pcp, page);
+		spin_unlock(&pcp->lock);
+	} else {
+		spin_lock(&z->lock);
+		free_pages_locked(m, z, page, order);
+		spin_unlock(&z->lock);
+	}
+	free_pages_moved(m, 1L << order);
 	count_vm_events(m, PGFREE, 1L << order);
 }
 
@@ -545,35 +719,45 @@ void __folio_put(struct mml_machine *m, struct folio *folio)
 
 /*
  * Models free_unref_folios(): folios whose last reference went and that
- * left the LRU, freed with one zone lock round for each run of them in
- * one zone (Linux's per-CPU lists take them first; mmlab has none, so the
- * zone lock is what a batch saves).
+ * left the LRU; order-0 ones onto this CPU's list of their zone, taking
+ * its lock once for each run of them in one zone, larger ones to the
+ * buddy lists.
  */
 void free_unref_folios(struct mml_machine *m, struct folio **folios, unsigned int n)
 {
 	unsigned char orders[FOLIO_BATCH_SIZE];
-	struct zone *locked = NULL;
+	struct per_cpu_pages *locked = NULL;
+	int cpu = (int)smp_processor_id();
 	long freed = 0;
 
 	VM_BUG_ON(n > FOLIO_BATCH_SIZE);
 	for (unsigned int i = 0; i < n; i++)
 		orders[i] = (unsigned char)folio_free_prepare(m, folios[i]);
 	for (unsigned int i = 0; i < n; i++) {
-		struct zone *z = page_zone(m, &folios[i]->page);
+		struct page *page = &folios[i]->page;
+		struct zone *z = page_zone(m, page);
 
-		if (z != locked) {
+		freed += 1L << orders[i];
+		if (orders[i]) {
+			spin_lock(&z->lock);
+			free_pages_locked(m, z, page, orders[i]);
+			spin_unlock(&z->lock);
+			continue;
+		}
+		if (locked != &z->pcp[cpu]) {
 			if (locked)
 				spin_unlock(&locked->lock);
-			spin_lock(&z->lock);
-			locked = z;
+			locked = &z->pcp[cpu];
+			spin_lock(&locked->lock);
 		}
-		free_pages_locked(m, z, &folios[i]->page, orders[i]);
-		freed += 1L << orders[i];
+		free_pcp_page_locked(m, z, locked, page);
 	}
 	if (locked)
 		spin_unlock(&locked->lock);
-	if (freed)
+	if (freed) {
+		free_pages_moved(m, freed);
 		count_vm_events(m, PGFREE, freed);
+	}
 }
 
 unsigned long nr_free_pages(struct mml_machine *m)
@@ -622,6 +806,7 @@ unsigned long isolate_free_block(struct mml_machine *m, struct zone *z, unsigned
 		n = 1UL << order;
 		del_from_free_list(z, page, order);
 		mod_zone_free(m, z, -(long)n);
+		free_pages_moved(m, -(long)n);
 		for (unsigned long i = 0; i < n; i++)
 			WRITE_ONCE(page[i].alloc_gen, page[i].alloc_gen + 1);
 	}

@@ -22,7 +22,7 @@ struct ptdesc *pagetable_alloc(struct mm_struct *mm)
 
 	if (!pt)
 		return NULL;
-	ptl = mml_obj_alloc(m, OBJ_PTLOCK, sizeof(*ptl));
+	ptl = mml_obj_alloc(m, OBJ_PTLOCK, max(sizeof(*ptl), (size_t)SMP_CACHE_BYTES));
 	if (!ptl) {
 		atomic_set(&pt->_refcount, 0);
 		__free_pages(m, pt, 0);
@@ -89,10 +89,10 @@ static void pagetable_free_now(struct callback_head *head)
 	struct mml_machine *m = pt->pt_machine;
 
 	/* Like any operation, stay out of the invariant checker's way. */
-	down_read(&m->quiesce);
+	percpu_down_read(&m->quiesce);
 	pagetable_dtor_free(m, pt);
 	atomic_long_add(-1, &m->pgtables_pending_free);
-	up_read(&m->quiesce);
+	percpu_up_read(&m->quiesce);
 }
 
 /* Models pte_free_defer(): free after every lockless walker is done. */

@@ -6,7 +6,7 @@
  * Lock order, the whole of mmlab's (docs/ARCHITECTURE.md shows this tree;
  * `make check-layers` fails when the two differ):
  *
- *   machine->quiesce (read: every operation and deferred free; write: the checker)
+ *   machine->quiesce (a percpu_rw_semaphore; read: every operation and deferred free; write: the checker)
  *     inode->i_rwsem             (write(), truncate, fallocate, seals)
  *       mapping->invalidate_lock (write: truncate, punch; read: filling the cache)
  *     sb->s_dir_lock             (open, unlink: a flat directory)
@@ -26,7 +26,8 @@
  *               machine->tasks_lock
  *                 mm->tasks_lock
  *                   tlb->lock        (shootdown; the CPU's fill and slow path, not its hits)
- *                     zone->lock
+ *                     per_cpu_pages->lock (a CPU's list of free pages: order-0 allocation and free, drains)
+ *                       zone->lock
  *               swap_info->lock      (swap_duplicate, swap_free, swap counts, the swap cache)
  *                 swap_cluster_info->lock (a cluster's count and list flags: slot allocation and free)
  *                 mte.swap_lock      (arch: tag records of swap slots)

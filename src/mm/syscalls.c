@@ -14,7 +14,7 @@ __thread struct mml_task *current;
 /* Every operation is a reader of machine->quiesce; the checker its writer. */
 void op_enter(struct mml_machine *m, struct mml_task *t)
 {
-	down_read(&m->quiesce);
+	percpu_down_read(&m->quiesce);
 	current = t;
 }
 
@@ -46,7 +46,7 @@ long op_exit(struct mml_machine *m, long ret)
 	if (current && fatal_signal_pending(current))
 		oom_reap_if_pending(current->mm);
 	current = NULL;
-	up_read(&m->quiesce);
+	percpu_up_read(&m->quiesce);
 	/* Frees waiting for a grace period are paid for in batches of m->rcu_flush_at. */
 	if (rcu_batch_pending(&m->rcu) >= m->rcu_flush_at)
 		rcu_batch_flush(&m->rcu);

@@ -121,6 +121,25 @@ static void settle_deferred_frees(struct mml_machine *m)
  */
 _Static_assert(NUMA_OTHER_TOTAL - NUMA_HIT_TOTAL == NUMA_OTHER - NUMA_HIT, "numa_* follow numastat's order");
 
+/* The CPUs' counts summed (Linux's sum_vm_event / global_node_page_state_pages, exact). */
+long global_vm_stat(struct mml_machine *m, enum vm_stat_item i)
+{
+	long sum = 0;
+
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		sum += atomic_long_read(&m->vm_stat_cpu[cpu].vm_stat[i]);
+	return sum;
+}
+
+long node_numa_event(struct mml_machine *m, int nid, enum numa_stat_item i)
+{
+	long sum = 0;
+
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		sum += atomic_long_read(&m->vm_stat_cpu[cpu].numa_event[nid][i]);
+	return sum;
+}
+
 static long vmstat_read(struct mml_machine *m, enum vm_stat_item i)
 {
 	long sum = 0;
@@ -128,7 +147,7 @@ static long vmstat_read(struct mml_machine *m, enum vm_stat_item i)
 	if (i < NUMA_HIT_TOTAL || i > NUMA_OTHER_TOTAL)
 		return global_vm_stat(m, i);
 	for (int nid = 0; nid < m->nr_nodes; nid++)
-		sum += atomic_long_read(&NODE_DATA(m, nid)->numa_stat[NUMA_HIT + (i - NUMA_HIT_TOTAL)]);
+		sum += node_numa_event(m, nid, NUMA_HIT + (i - NUMA_HIT_TOTAL));
 	return sum;
 }
 

@@ -740,8 +740,36 @@ static void check_large_anon_folio(struct check_state *st, struct folio *folio)
 }
 
 /*
+ * A CPU's list of free pages: as many as it counts, each a free order-0
+ * page of the zone (no reference, not in the buddy lists).  The pages.
+ */
+static long check_pcp(struct check_state *st, struct zone *z, int cpu)
+{
+	struct per_cpu_pages *pcp = &z->pcp[cpu];
+	unsigned long end = z->zone_start_pfn + z->spanned_pages;
+	struct page *p;
+	long n = 0;
+
+	list_for_each_entry(p, &pcp->list, lru) {
+		unsigned long pfn = page_to_pfn(st->m, p);
+
+		if (pfn < z->zone_start_pfn || pfn >= end || PageBuddy(p) || atomic_read(&p->_refcount))
+			FAIL(st, INV_COUNTERS, "node %d, cpu %d: pfn %lu on the CPU's page list is %s", z->node, cpu,
+			     pfn, pfn < z->zone_start_pfn || pfn >= end ? "outside the zone" :
+			     PageBuddy(p) ? "in the buddy lists too" : "in use");
+		if (++n > pcp->count)
+			break;
+	}
+	if (n != pcp->count)
+		FAIL(st, INV_COUNTERS, "node %d, cpu %d: the CPU's page list counts %d pages, it holds %s%ld", z->node,
+		     cpu, pcp->count, n > pcp->count ? "more than " : "", n);
+	return n;
+}
+
+/*
  * The nodes: each zone's free count is what its buddy lists hold, and no
- * free block strays outside its zone.
+ * free block strays outside its zone; the CPUs' page lists are sound.
+ * The pages on those lists go to st->pcp_pages.
  */
 static void check_nodes(struct check_state *st)
 {
@@ -766,6 +794,8 @@ static void check_nodes(struct check_state *st)
 		if ((long)listed != atomic_long_read(&z->free_pages))
 			FAIL(st, INV_COUNTERS, "node %d: the zone counts %ld free pages, its buddy lists hold %lu", nid,
 			     atomic_long_read(&z->free_pages), listed);
+		for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+			st->pcp_pages += check_pcp(st, z, cpu);
 	}
 }
 
@@ -854,9 +884,9 @@ static void check_frames(struct check_state *st)
 		pfn += 1UL << folio->order;
 	}
 	check_nodes(st);
-	if ((long)free_pages != global_vm_stat(m, NR_FREE_PAGES))
-		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu", global_vm_stat(m, NR_FREE_PAGES),
-		     free_pages);
+	if ((long)free_pages + st->pcp_pages != global_vm_stat(m, NR_FREE_PAGES))
+		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu and the CPUs' lists %ld",
+		     global_vm_stat(m, NR_FREE_PAGES), free_pages, st->pcp_pages);
 	if (anon_thps != global_vm_stat(m, NR_ANON_THPS))
 		FAIL(st, INV_COUNTERS, "nr_anon_transparent_hugepages is %ld, %ld anon THPs are PMD-mapped",
 		     global_vm_stat(m, NR_ANON_THPS), anon_thps);
@@ -1143,7 +1173,7 @@ int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, u
 	struct mm_struct *mm;
 	int ret;
 
-	down_write(&m->quiesce);
+	percpu_down_write(&m->quiesce);
 	spin_lock(&m->tasks_lock);
 	list_for_each_entry(mm, &m->mms, mm_node) {
 		if (t && mm != t->mm)
@@ -1158,7 +1188,7 @@ int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, u
 	if (st.errors)
 		atomic_inc(&m->reports);
 	ret = st.errors || atomic_read(&m->reports) ? -EUCLEAN : 0;
-	up_write(&m->quiesce);
+	percpu_up_write(&m->quiesce);
 	return ret;
 }
 
@@ -1166,10 +1196,10 @@ int mml_check(struct mml_machine *m)
 {
 	int ret;
 
-	down_write(&m->quiesce);
+	percpu_down_write(&m->quiesce);
 	ret = mml_check_locked(m);
 	if (!ret && atomic_read(&m->reports))
 		ret = -EUCLEAN;	/* an earlier report (stale TLB use, ...) still stands */
-	up_write(&m->quiesce);
+	percpu_up_write(&m->quiesce);
 	return ret;
 }

@@ -19,6 +19,7 @@ struct check_state {
 	unsigned char *pinned;	/* 1 if a FOLL_PIN pin holds the pfn */
 	int *pin_refs;		/* per folio head: the references pins and GUP references hold */
 	long anon_mapped, tables, errors;
+	long pcp_pages;		/* on the CPUs' page lists (check_nodes) */
 	long file_rss, shmem_rss;	/* per mm, while its tables are walked */
 	long committed;		/* the charges the VMAs and shmem inodes found stand for */
 	FILE *out;

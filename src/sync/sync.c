@@ -62,7 +62,12 @@ void mml_lock_assert_fail(const char *what, const char *file, int line)
 
 void spin_lock_init(spinlock_t *l)
 {
-	die_on(pthread_mutex_init(&l->m, NULL), "spin_lock_init");
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	die_on(pthread_mutex_init(&l->m, &a), "spin_lock_init");
+	pthread_mutexattr_destroy(&a);
 	l->owner = 0;
 }
 
@@ -246,6 +251,106 @@ void downgrade_write(struct rw_semaphore *s)
 {
 	up_write(s);
 	down_read(s);
+}
+
+/* ---- percpu_rw_semaphore ----------------------------------------------------- */
+
+/* This thread's slot: threads take slots round-robin the first time they read-lock. */
+static unsigned percpu_rwsem_slot(void)
+{
+	static unsigned next;
+	static __thread unsigned slot;
+
+	if (!slot)
+		slot = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED) % PERCPU_RWSEM_SLOTS + 1;
+	return slot - 1;
+}
+
+void percpu_init_rwsem(struct percpu_rw_semaphore *s)
+{
+	init_rwsem(&s->rw);
+	s->block = 0;
+	die_on(pthread_mutex_init(&s->wait_lock, NULL), "percpu_init_rwsem");
+	die_on(pthread_cond_init(&s->wait, NULL), "percpu_init_rwsem");
+	for (unsigned i = 0; i < PERCPU_RWSEM_SLOTS; i++)
+		s->read_count[i].count = 0;
+}
+
+void percpu_free_rwsem(struct percpu_rw_semaphore *s)
+{
+	destroy_rwsem(&s->rw);
+	die_on(pthread_mutex_destroy(&s->wait_lock), "percpu_free_rwsem");
+	die_on(pthread_cond_destroy(&s->wait), "percpu_free_rwsem");
+}
+
+static long percpu_readers(struct percpu_rw_semaphore *s)
+{
+	long sum = 0;
+
+	for (unsigned i = 0; i < PERCPU_RWSEM_SLOTS; i++)
+		sum += __atomic_load_n(&s->read_count[i].count, __ATOMIC_SEQ_CST);
+	return sum;
+}
+
+/* A reader left while a writer waits: the writer counts again (rcuwait_wake_up). */
+static void percpu_wake_writer(struct percpu_rw_semaphore *s)
+{
+	pthread_mutex_lock(&s->wait_lock);
+	pthread_cond_broadcast(&s->wait);
+	pthread_mutex_unlock(&s->wait_lock);
+}
+
+void percpu_down_read(struct percpu_rw_semaphore *s)
+{
+	long *count = &s->read_count[percpu_rwsem_slot()].count;
+
+	if (sched_current()) {
+		/* Deterministic: one thread runs at a time; park while a writer is in. */
+		SCHED_ACQUIRE(s, !__atomic_load_n(&s->block, __ATOMIC_RELAXED));
+		__atomic_add_fetch(count, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	__atomic_add_fetch(count, 1, __ATOMIC_SEQ_CST);
+	if (__builtin_expect(!__atomic_load_n(&s->block, __ATOMIC_SEQ_CST), 1))
+		return;
+	/* A writer: step back, and come in again behind it (__percpu_down_read's slow path). */
+	__atomic_sub_fetch(count, 1, __ATOMIC_SEQ_CST);
+	percpu_wake_writer(s);
+	down_read(&s->rw);
+	__atomic_add_fetch(count, 1, __ATOMIC_SEQ_CST);
+	up_read(&s->rw);
+}
+
+void percpu_up_read(struct percpu_rw_semaphore *s)
+{
+	__atomic_sub_fetch(&s->read_count[percpu_rwsem_slot()].count, 1, __ATOMIC_SEQ_CST);
+	if (sched_current())
+		sched_released(s, CALLER);
+	else if (__builtin_expect(__atomic_load_n(&s->block, __ATOMIC_SEQ_CST), 0))
+		percpu_wake_writer(s);
+}
+
+void percpu_down_write(struct percpu_rw_semaphore *s)
+{
+	down_write(&s->rw);
+	__atomic_store_n(&s->block, 1, __ATOMIC_SEQ_CST);
+	if (sched_current()) {
+		while (percpu_readers(s))
+			sched_block(SP_LOCK, s, CALLER, 0);
+		return;
+	}
+	pthread_mutex_lock(&s->wait_lock);
+	while (percpu_readers(s))
+		pthread_cond_wait(&s->wait, &s->wait_lock);
+	pthread_mutex_unlock(&s->wait_lock);
+}
+
+void percpu_up_write(struct percpu_rw_semaphore *s)
+{
+	__atomic_store_n(&s->block, 0, __ATOMIC_RELEASE);
+	if (sched_current())
+		sched_wake(s);
+	up_write(&s->rw);
 }
 
 /* ---- bit locks ------------------------------------------------------------ */

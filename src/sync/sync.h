@@ -43,6 +43,10 @@
 #define MML_TSAN 1
 #endif
 
+/* A cache line (Linux's SMP_CACHE_BYTES): what per-CPU data is padded to, so that CPUs share none. */
+#define SMP_CACHE_BYTES		64
+#define ____cacheline_aligned	__attribute__((aligned(SMP_CACHE_BYTES)))
+
 /* ---- scheduling points ------------------------------------------------- */
 
 /*
@@ -295,6 +299,30 @@ static inline bool rwsem_is_locked(struct rw_semaphore *s)
 {
 	return atomic_read(&s->readers) > 0 || rwsem_is_write_locked_by_me(s);
 }
+
+/*
+ * Linux's percpu_rw_semaphore: readers that almost never meet a writer.
+ * A reader counts itself in its CPU's slot (a host thread's, hashed into
+ * PERCPU_RWSEM_SLOTS cache lines) and looks at ->block; a writer sets
+ * ->block, then waits until the slots sum to zero.  Either the reader sees
+ * ->block and backs off to the inner rwsem, or the writer sees its count:
+ * both sides are sequentially consistent, as Linux's rcu_sync would make
+ * them.  Nested read locks deadlock against a waiting writer, as Linux's.
+ */
+#define PERCPU_RWSEM_SLOTS	16
+struct percpu_rw_semaphore {
+	struct rw_semaphore rw;		/* writers; readers that found ->block set */
+	int block;			/* a writer is in or on its way */
+	pthread_mutex_t wait_lock;	/* the writer's wait for the last reader */
+	pthread_cond_t wait;
+	struct { long count; } ____cacheline_aligned read_count[PERCPU_RWSEM_SLOTS];
+};
+void percpu_init_rwsem(struct percpu_rw_semaphore *s);
+void percpu_free_rwsem(struct percpu_rw_semaphore *s);
+void percpu_down_read(struct percpu_rw_semaphore *s);
+void percpu_up_read(struct percpu_rw_semaphore *s);
+void percpu_down_write(struct percpu_rw_semaphore *s);
+void percpu_up_write(struct percpu_rw_semaphore *s);
 
 /*
  * Bit locks with sleeping waiters (folio_lock): a hashed table of waitqueues

@@ -1,6 +1,6 @@
 /*
- * test_page_alloc.c - the buddy allocator, watermarks, poisoning and the
- * zero page (internal API).
+ * test_page_alloc.c - the buddy allocator, the CPUs' page lists,
+ * watermarks, poisoning and the zero page (internal API).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +124,57 @@ TEST(allocation_stops_at_min_watermark)
 	while (n)
 		__free_pages(m, got[--n], 0);
 	free(got);
+	H_END(m);
+}
+
+/*
+ * The CPUs' page lists: an order-0 allocation refills the list with a
+ * batch from the buddy lists, a free goes back on it and the next
+ * allocation takes that page again (LIFO); past high a batch goes back;
+ * drain_all_pages empties them.  nr_free_pages counts the lists, the
+ * zone's own count (the watermarks') does not.
+ */
+TEST(pcp_lists_refill_in_batches_and_drain)
+{
+	struct mml_machine *m = h_machine(64 << 20);
+	struct zone *z;
+	struct per_cpu_pages *pcp;
+	struct page *p, *q, *got[64];
+	long zone0;
+	unsigned long free0;
+
+	REQUIRE(m);
+	z = &NODE_DATA(m, 0)->node_zones[0];
+	pcp = &z->pcp[0];	/* no task: the calls below run on slot 0 */
+	drain_all_pages(m);
+	free0 = nr_free_pages(m);
+	zone0 = atomic_long_read(&z->free_pages);
+	CHECK_EQ(pcp->batch, 3);	/* zone_batchsize of 16384 pages */
+	CHECK_EQ(pcp->high, 20);	/* the low watermark (320) over 16 CPUs */
+	p = alloc_page(m, 0);
+	REQUIRE(p);
+	CHECK_EQ(pcp->count, pcp->batch - 1);
+	CHECK_EQ(atomic_long_read(&z->free_pages), zone0 - pcp->batch);
+	CHECK_EQ(nr_free_pages(m), free0 - 1);
+	__free_pages(m, p, 0);
+	CHECK_EQ(pcp->count, pcp->batch);
+	CHECK_EQ(nr_free_pages(m), free0);
+	q = alloc_page(m, 0);
+	CHECK(q == p);		/* the page freed last, cache-hot */
+	__free_pages(m, q, 0);
+	for (int i = 0; i < 64; i++)
+		REQUIRE((got[i] = alloc_page(m, 0)) != NULL);
+	for (int i = 0; i < 64; i++) {
+		__free_pages(m, got[i], 0);
+		CHECKF(pcp->count < pcp->high, "the list holds %d pages, high is %d", pcp->count, pcp->high);
+	}
+	CHECK(pcp->count > 0);
+	CHECK_EQ(nr_free_pages(m), free0);
+	CHECK_EQ(mml_check(m), 0);
+	drain_all_pages(m);
+	CHECK_EQ(pcp->count, 0);
+	CHECK_EQ(atomic_long_read(&z->free_pages), zone0);
+	CHECK_EQ(nr_free_pages(m), free0);
 	H_END(m);
 }
 
