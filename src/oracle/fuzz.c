@@ -488,8 +488,12 @@ static struct fop *fuzz_regenerate(const struct fuzz_opts *o, size_t n)
 		return NULL;
 	}
 	while ((size_t)r.done < n && !r.why[0]) {
+		struct fuzz_fail_mark mk;
+
 		fuzz_gen_op(&r, &c, &ops[r.done]);
+		fuzz_fails_mark(&r, &mk);
 		fuzz_exec_op(&r, &ops[r.done]);
+		fuzz_fails_record(&r, &mk, &ops[r.done]);
 		fuzz_after_op(&r, &ops[r.done], o->check_every);
 	}
 	fuzz_run_finish(&r);

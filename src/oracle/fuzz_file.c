@@ -425,6 +425,34 @@ static void exec_mincore(struct run *r, const struct fop *op, struct mml_task *t
 	}
 }
 
+/* The statement of a call exec_call makes, with the result exp. */
+static void print_call(struct run *r, const struct fop *op, long exp)
+{
+	static const enum scn_op_kind kinds[] = {
+		[F_CLOSE] = SCN_OP_CLOSE, [F_FSYNC] = SCN_OP_FSYNC, [F_UNLINK] = SCN_OP_UNLINK,
+		[F_FTRUNCATE] = SCN_OP_FTRUNCATE, [F_FALLOCATE] = SCN_OP_FALLOCATE, [F_SEAL] = SCN_OP_SEAL,
+		[F_MSYNC] = SCN_OP_MSYNC, [F_DROP_CACHES] = SCN_OP_DROP_CACHES,
+	};
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	stmt_fd(&s, kinds[op->kind], op);
+	if (op->kind == F_DROP_CACHES)
+		s.task = -1;
+	if (op->kind == F_UNLINK)
+		s.name = (char *)fuzz_path(op->path);
+	if (op->kind == F_MSYNC) {
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+	}
+	s.len = op->len;
+	s.off = op->pos;
+	s.arg = op->mode;
+	fuzz_stmt_result(&s, exp);
+	fuzz_print(r->scn, &s);
+}
+
 /* The calls whose whole outcome is a result: close, fsync, unlink, ftruncate, fallocate, seal, msync, drop_caches. */
 static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, int fd, uint64_t addr,
 		      long fails_before)
@@ -469,6 +497,7 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 		if (r->scn)
 			fprintf(r->scn, "# T%d %s => EIO: an injected failure failed a writeback\n", op->task,
 				op->kind == F_FSYNC ? "fsync" : "msync");
+		print_call(r, op, -EIO);
 		return;
 	}
 	/* The same failure in a /disk hole punch's writeback of its partial pages: the hole is made. */
@@ -476,6 +505,7 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	    !model_fallocate(r->md, op->task, fd, (int)op->mode, op->pos, (int64_t)op->len, 0)) {
 		if (r->scn)
 			fprintf(r->scn, "# T%d fallocate => EIO: an injected failure failed a writeback\n", op->task);
+		print_call(r, op, -EIO);
 		return;
 	}
 	if (oom_killed(op->kind == F_DROP_CACHES ? NULL : t, got)) {
@@ -519,29 +549,7 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 		break;
 	}
 	exp = fuzz_judge(r, op->kind == F_DROP_CACHES ? NULL : t, got, exp, "%s", what);
-	if (r->scn) {
-		static const enum scn_op_kind kinds[] = {
-			[F_CLOSE] = SCN_OP_CLOSE, [F_FSYNC] = SCN_OP_FSYNC, [F_UNLINK] = SCN_OP_UNLINK,
-			[F_FTRUNCATE] = SCN_OP_FTRUNCATE, [F_FALLOCATE] = SCN_OP_FALLOCATE, [F_SEAL] = SCN_OP_SEAL,
-			[F_MSYNC] = SCN_OP_MSYNC, [F_DROP_CACHES] = SCN_OP_DROP_CACHES,
-		};
-		struct scn_op s;
-
-		stmt_fd(&s, kinds[op->kind], op);
-		if (op->kind == F_DROP_CACHES)
-			s.task = -1;
-		if (op->kind == F_UNLINK)
-			s.name = (char *)fuzz_path(op->path);
-		if (op->kind == F_MSYNC) {
-			s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-			s.addr.off = (uint64_t)op->off;
-		}
-		s.len = op->len;
-		s.off = op->pos;
-		s.arg = op->mode;
-		fuzz_stmt_result(&s, exp);
-		fuzz_print(r->scn, &s);
-	}
+	print_call(r, op, exp);
 	/*
 	 * fsync wrote every dirty page of a /disk file back: its host file
 	 * holds the model's bytes now (the scenario language cannot look

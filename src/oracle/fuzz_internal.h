@@ -94,6 +94,7 @@ _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API'
 #define MAX_LIVE_SWAPS	4
 
 #define FZ_MAX_IOV	3	/* process_madvise's ranges */
+#define FZ_MAX_FAILS	4	/* injected failures an operation's replay repeats */
 
 struct fop {
 	enum fop_kind kind;
@@ -129,6 +130,13 @@ struct fop {
 	int vregion[FZ_MAX_IOV];
 	int64_t voff[FZ_MAX_IOV];
 	uint64_t vlen[FZ_MAX_IOV];
+	/*
+	 * Under --fail-rate or --fail-at: the injected failures the operation
+	 * met (each site's how-many-th attempt from its start), which a
+	 * replay injects again instead of the schedule (fuzz_shrink.c).
+	 */
+	struct mml_fail_at fails[FZ_MAX_FAILS];
+	int nfails;
 };
 
 /*
@@ -432,6 +440,13 @@ long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* fuzz_shrink.c */
+/* The injected failures of one operation: where the attempts stood before it, then what it met. */
+struct fuzz_fail_mark {
+	long injected;
+	long attempts[MML_FAIL_NR_SITES];
+};
+void fuzz_fails_mark(struct run *r, struct fuzz_fail_mark *mk);
+void fuzz_fails_record(struct run *r, const struct fuzz_fail_mark *mk, struct fop *op);
 bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
 		 char *why, size_t whylen);
 size_t fuzz_shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline);
