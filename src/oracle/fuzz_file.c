@@ -148,7 +148,7 @@ static void resync_through(struct run *r, int task, int fd, int file, uint64_t o
 	free(buf);
 }
 
-static void resync_file(struct run *r, int file, uint64_t off, uint64_t len)
+void fuzz_resync_file(struct run *r, int file, uint64_t off, uint64_t len)
 {
 	int fd, task = file_holder(r, file, &fd);
 
@@ -192,7 +192,7 @@ void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len)
 		int file = model_shared_file_at(r->md, task, a, &pgoff);
 
 		if (file)
-			resync_file(r, file, pgoff * PG, PG);
+			fuzz_resync_file(r, file, pgoff * PG, PG);
 	}
 }
 
@@ -213,7 +213,7 @@ static void oom_resync(struct run *r, const struct fop *op, int fd)
 	case F_FTRUNCATE:
 	case F_FALLOCATE:
 		if (file)
-			resync_file(r, file, op->kind == F_FTRUNCATE ? 0 : (uint64_t)op->pos,
+			fuzz_resync_file(r, file, op->kind == F_FTRUNCATE ? 0 : (uint64_t)op->pos,
 				    op->kind == F_FTRUNCATE ? 0 : op->len);
 		break;
 	default:

@@ -334,6 +334,8 @@ bool fuzz_grow_fds(struct run *r, int fd);
 /* the descriptor number op names, or -1 when its name is undefined */
 int fuzz_fd_of(struct run *r, int fd);
 bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
+/* The model takes file's size and [off, off+len) as a live task holding it reads them (printed too). */
+void fuzz_resync_file(struct run *r, int file, uint64_t off, uint64_t len);
 /* The OOM killer interrupted a store or madvise of task: the model rereads the shared file pages there. */
 void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len);
 /* set-up and teardown: the disk directory; the end compares its files with the model */

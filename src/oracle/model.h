@@ -336,6 +336,8 @@ int  model_shared_file_at(const struct model *md, int task, uint64_t addr, uint6
  * with no name, whose eviction would wait for it?
  */
 int  model_ficlone(struct model *md, int task, int dst_fd, int src_fd);
+/* A FICLONE that failed part way: both files may share blocks now (what dst holds, the fuzzer reads). */
+void model_ficlone_failed(struct model *md, int task, int dst_fd, int src_fd);
 bool model_fd_dax_busy(const struct model *md, int task, int fd);
 bool model_path_dax_busy(const struct model *md, const char *path);
 bool model_range_dax_busy(const struct model *md, int task, uint64_t addr, uint64_t len, bool pin);
