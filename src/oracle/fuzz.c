@@ -441,6 +441,8 @@ void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 	r->done++;
 	if (r->why[0])
 		return;
+	if (r->injecting && r->o->files)
+		fuzz_files_after_failures(r);
 	if (check_every && r->done % check_every == 0) {
 		r->epoch = mml_check_epoch(r->m);
 		if (mml_check(r->m)) {

@@ -842,8 +842,11 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MADVISE: {
 		int outcomes[SCN_MAX_ERRS], noutcomes = 0;
 
-		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
+		if (op->kind == F_MADVISE && op->advice == MADV_FREE) {
 			fuzz_settle_before_free(r, op->task, t, addr, op->len);
+			/* a failure its reads met is not the call's: ENOMEM for a hole then is the call's own */
+			fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
+		}
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);

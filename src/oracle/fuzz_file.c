@@ -273,6 +273,9 @@ static void exec_pread(struct run *r, const struct fop *op, struct mml_task *t, 
 	if (got == -ENOMEM && injected_fail(r, fails_before))
 		return;
 	exp = model_pread(r->md, op->task, fd, r->mbuf, op->len, op->pos);
+	/* A page it could not read for an injected failure ends it short: what came before (filemap_read). */
+	if (got >= 0 && got < exp && injected_fail(r, fails_before))
+		exp = got;
 	unsure = exp > 0 && model_pread_unsure(r->md, op->task, fd, op->pos, (uint64_t)exp, r->mbuf, r->ubuf);
 	exp = fuzz_judge(r, t, got, exp, "T%d pread f%d %" PRId64 " %" PRIu64 ": the count", op->task, op->fd,
 			 op->pos, op->len);
@@ -491,7 +494,8 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	/*
 	 * A writeback that failed for an injected failure, in this call or
 	 * an earlier one (reclaim's), is reported once by the next fsync or
-	 * msync(MS_SYNC): EIO, the page kept dirty, nothing lost.
+	 * msync(MS_SYNC): EIO.  What the disk did not get the model follows
+	 * after the operation (fuzz_files_after_failures).
 	 */
 	if (got == -EIO && r->injecting && (op->kind == F_FSYNC || op->kind == F_MSYNC)) {
 		if (r->scn)
@@ -670,6 +674,43 @@ static void check_disk_file(struct run *r, int i, const char *when)
 		fuzz_diverge(r, "%s byte %" PRIu64 " of the host file of /disk/%s is 0x%02x, the model says 0x%02x",
 			     when, bad - 1, name, host[bad - 1], want);
 	free(host);
+}
+
+/*
+ * An injected failure at MML_FAIL_SWAP_IO may have broken a writeback of a
+ * /disk file -- fsync's, msync's, a hole punch's or reclaim's pageout,
+ * which tells no one.  Linux leaves such a folio clean with bytes the disk
+ * never got (mapping_set_error): they read back until the cache drops the
+ * folio, the disk's after.  The model cannot say when the cache drops it,
+ * so from then on each byte the host file does not hold may read either
+ * way, and the first read that tells them apart decides
+ * (model_disk_writeback_lost).  A dirty folio not yet written is among
+ * them too, which the model cannot tell apart; an unlinked file has no
+ * host file to look at, and is taken for one never written back.
+ */
+void fuzz_files_after_failures(struct run *r)
+{
+	long now = mml_fail_injected(r->m);
+	struct mml_fail_at ev;
+	bool io = false;
+	uint64_t size, n;
+
+	/* A failure too old to be kept is taken for one at that site. */
+	for (long i = r->fails_seen; i < now && !io; i++)
+		io = mml_fail_event(r->m, i, &ev) || ev.site == MML_FAIL_SWAP_IO;
+	r->fails_seen = now;
+	if (io && model_unlinked_writeback_lost(r->md))
+		fuzz_diverge(r, "out of memory for the model");
+	for (int i = 0; io && !r->why[0] && model_disk_file(r->md, i, &size); i++) {
+		char path[4352];
+		uint8_t *host;
+
+		snprintf(path, sizeof(path), "%s/%s", r->disk_dir, model_disk_file(r->md, i, &size));
+		host = slurp(path, &n);
+		if (host && model_disk_writeback_lost(r->md, i, host, n))
+			fuzz_diverge(r, "out of memory for the model");
+		free(host);
+	}
 }
 
 /*

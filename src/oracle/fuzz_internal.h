@@ -278,6 +278,7 @@ struct run {
 	size_t layout_cap[2];
 	long oom_kills;			/* the machine's oom_kill count when the last kill was swept */
 	bool injecting;
+	long fails_seen;		/* --files: the injected failures fuzz_files_after_failures looked at */
 	bool full_fails;		/* the full check at the end failed after a divergence */
 	bool full_checks;		/* a check statement runs the full check (replays: what `mmlab run` does) */
 	char why[1024];			/* the first divergence */
@@ -341,6 +342,8 @@ void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len)
 /* set-up and teardown: the disk directory; the end compares its files with the model */
 bool fuzz_files_init(struct run *r, struct mml_config *cfg);
 void fuzz_files_finish(struct run *r);
+/* After each operation under injection: a writeback it may have broken (model_disk_writeback_lost). */
+void fuzz_files_after_failures(struct run *r);
 /* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
 bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
 

@@ -355,6 +355,19 @@ const char *model_disk_file(const struct model *md, int i, uint64_t *size);
 /* The index for model_disk_file of the /disk file fd names in task's process, or -1. */
 int  model_fd_disk_index(const struct model *md, int task, int fd);
 uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, uint64_t n, int *want);
+/*
+ * A writeback of a disk file may have failed: Linux leaves the folio clean
+ * (mapping_set_error), so once the cache drops it the file reads as the
+ * disk holds.  Each byte of the i-th disk file that its host file (n
+ * bytes) does not hold may read as the host's from now on, until written.
+ * 0 or -ENOMEM.
+ */
+int  model_disk_writeback_lost(struct model *md, int i, const uint8_t *host, uint64_t n);
+/*
+ * The same for the disk files no name leads to, whose host files are gone
+ * too: the model takes what a file never written back holds, zeros.
+ */
+int  model_unlinked_writeback_lost(struct model *md);
 
 /*
  * /proc/PID/clear_refs and process_madvise(2) (model_refs.c).
