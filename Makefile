@@ -180,6 +180,7 @@ test: deps check-layers
 	$(call suite,progress lines,sh tests/progress.sh build/mmlab)
 	$(call suite,vmstat plots,sh tests/plot.sh build/mmlab)
 	$(call suite,command line,sh tests/cli.sh build/mmlab)
+	$(call suite,fault-injection reproducer,sh tests/fail-repro.sh build/mmlab)
 	$(call suite,asan build,$(MAKE) --no-print-directory VARIANT=asan variant-lib)
 	$(call suite,asan tests,$(MAKE) --no-print-directory VARIANT=asan variant-test-unit variant-test-scenarios variant-test-bench)
 	$(call suite,tsan build,$(MAKE) --no-print-directory VARIANT=tsan variant-lib)

@@ -701,6 +701,14 @@ const char *mml_trace_event_name(unsigned i, const char **system);
 #define MML_FAIL_SWAP_IO	0x10u	/* a swap read or write (-EIO) */
 #define MML_FAIL_TAG		0x20u	/* tag storage for a page going to swap (arch_unmap_one) */
 #define MML_FAIL_ALL		0x3fu
+#define MML_FAIL_NR_SITES	6
+
+/* One attempt: the nth (from 1) at site (a single MML_FAIL_* bit) since mml_fail_set. */
+struct mml_fail_at {
+	unsigned site;
+	long nth;
+};
+#define MML_FAIL_AT_MAX		16
 
 struct mml_fail {
 	unsigned sites;		/* MML_FAIL_*; 0 turns injection off */
@@ -708,9 +716,21 @@ struct mml_fail {
 	long countdown;		/* > 0: the countdown-th attempt fails, ... */
 	long repeat;		/* ... then this many more (-1: every later one) */
 	uint64_t seed;		/* for the rate */
+	/*
+	 * Or, with rate_ppm and countdown 0: exactly these attempts fail
+	 * (each site among sites), as a run that met them recorded them
+	 * (mml_fail_event): its reproducer replays them.
+	 */
+	const struct mml_fail_at *at;
+	unsigned nr_at;		/* at most MML_FAIL_AT_MAX */
 };
 int  mml_fail_set(struct mml_machine *m, const struct mml_fail *f);	/* NULL: off; -EINVAL on bad values */
 long mml_fail_injected(struct mml_machine *m);	/* failures injected so far */
+/* Attempts at site (one MML_FAIL_* bit, among the schedule's sites) since mml_fail_set. */
+long mml_fail_attempts(struct mml_machine *m, unsigned site);
+/* The i-th failure injected (from 0, as mml_fail_injected counts): 0, or -ENOENT (not yet, or too old). */
+#define MML_FAIL_EVENTS		64	/* the latest ones kept */
+int  mml_fail_event(struct mml_machine *m, long i, struct mml_fail_at *ev);
 
 /*
  * The bug zoo: named defects compiled in, off unless switched on.  They exist

@@ -543,7 +543,10 @@ static int daxfs_fallocate(struct file *file, int mode, int64_t off, int64_t len
  * files holding each), and dst grows to src's size if smaller.  Both
  * files' layouts are broken and their entries deleted first
  * (xfs_reflink_remap_prep), so that no folio of either is mapped as a
- * PMD or by a stale entry while its block changes hands.  0 or -ENOMEM.
+ * PMD or by a stale entry while its block changes hands.  0 or -ENOMEM;
+ * then the pages before the one that failed are remapped, and dst grows
+ * over those only, as XFS grows it extent by extent
+ * (xfs_reflink_remap_extent).
  */
 static int daxfs_remap_file_range(struct file *src, struct file *dst)
 {
@@ -551,7 +554,7 @@ static int daxfs_remap_file_range(struct file *src, struct file *dst)
 	struct inode *a = si < di ? si : di, *b = si < di ? di : si;
 	struct daxfs_sb_info *sbi = DAXFS_SB(si->i_sb);
 	int64_t size;
-	unsigned long n;
+	unsigned long n, i;
 	int err = 0;
 
 	/* lock_two_nondirectories() + filemap_invalidate_lock_two(): by address. */
@@ -566,7 +569,7 @@ static int daxfs_remap_file_range(struct file *src, struct file *dst)
 	size = i_size_read(si);
 	n = (unsigned long)((size + (int64_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
 	mutex_lock(&sbi->lock);
-	for (unsigned long i = 0; i < n && !err; i++) {
+	for (i = 0; i < n && !err; i++) {
 		long old = daxfs_bmap(di, i), blk = daxfs_bmap(si, i);
 
 		if (blk >= 0) {
@@ -585,6 +588,8 @@ static int daxfs_remap_file_range(struct file *src, struct file *dst)
 		}
 	}
 	mutex_unlock(&sbi->lock);
+	if (err)
+		size = min(size, (int64_t)i << PAGE_SHIFT);
 	if (size > i_size_read(di))
 		i_size_write(di, size);
 	up_write(&b->i_mapping->invalidate_lock);

@@ -184,9 +184,10 @@ static int diskfs_fallocate(struct file *file, int mode, int64_t off, int64_t le
 	truncate_inode_pages_range(mapping, off, off + len - 1);
 	/*
 	 * Zeroed partial pages go to the host before its hole is made.  A
-	 * writeback that fails leaves them dirty for the next one (what
-	 * fsync reports): the hole is made all the same, or the whole pages
-	 * just dropped from the cache would come back from the host.
+	 * writeback that fails leaves them clean with the zeros the host
+	 * did not get, as Linux leaves a folio whose writeback failed, and
+	 * this call reports it: the hole is made all the same, or the whole
+	 * pages just dropped from the cache would come back from the host.
 	 */
 	err = filemap_write_and_wait_range(mapping, off, off + len - 1);
 	if (fallocate(inode->host_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) && !err)

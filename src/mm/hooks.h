@@ -37,6 +37,9 @@ struct mml_fail_state {
 	long repeat_left;	/* failures left after it; -1 forever */
 	uint64_t rng;
 	long injected;
+	long attempts[MML_FAIL_NR_SITES];	/* at each site since mml_fail_set */
+	struct mml_fail_at at[MML_FAIL_AT_MAX];	/* cfg.at's copy */
+	struct mml_fail_at events[MML_FAIL_EVENTS];	/* failure i at i % MML_FAIL_EVENTS */
 };
 
 void fail_state_init(struct mml_fail_state *fs);

@@ -78,7 +78,7 @@ int filemap_write_and_wait_range(struct address_space *mapping, int64_t start, i
 	unsigned long index = (unsigned long)(start >> PAGE_SHIFT);
 	unsigned long last = end < 0 ? ~0UL : (unsigned long)(end >> PAGE_SHIFT);
 	struct writeback_control wbc = { 0 };
-	int ret = 0;
+	int ret = 0, err;
 
 	if (!mapping_can_writeback(mapping) || !mapping->a_ops->writepage)
 		return 0;
@@ -94,8 +94,7 @@ int filemap_write_and_wait_range(struct address_space *mapping, int64_t start, i
 		if (folio) {
 			folio_lock(folio);
 			if (folio->mapping == mapping && folio_clear_dirty_for_io(folio)) {
-				int err = writeback_folio(mapping, folio, &wbc);
-
+				err = writeback_folio(mapping, folio, &wbc);
 				if (err && !ret)
 					ret = err;
 			}
@@ -106,7 +105,9 @@ int filemap_write_and_wait_range(struct address_space *mapping, int64_t start, i
 			break;
 		index++;
 	}
-	return ret ? ret : filemap_check_errors(mapping);
+	/* An error this call met is reported once, as an earlier one: AS_EIO goes either way. */
+	err = filemap_check_errors(mapping);
+	return ret ? ret : err;
 }
 
 int filemap_check_errors(struct address_space *mapping)

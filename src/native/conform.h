@@ -144,7 +144,7 @@ struct cf_backend {
 	/* store (write) or load the tag of the granule at addr (MML_PROT_MTE memory) */
 	int (*tag)(struct cf_backend *b, int task, uint64_t addr, bool write, unsigned *tag);
 	/* fault injection from now on, as struct mml_fail; sites 0: off */
-	int (*fail)(struct cf_backend *b, unsigned sites, long nth, long repeat);
+	int (*fail)(struct cf_backend *b, const struct mml_fail *f);	/* NULL: off */
 	/*
 	 * A file call by task (none for drop-caches): what the syscall
 	 * returns (a descriptor, a byte count, the seals), or -errno.  out

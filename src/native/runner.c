@@ -974,7 +974,7 @@ static int host_clear_refs(struct cf_backend *b, int task, int type)
 	return n;
 }
 
-static int host_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
+static int host_fail(struct cf_backend *b, const struct mml_fail *f)
 {
 	snprintf(b->why, sizeof(b->why), "no fault injection into the host kernel");
 	return -CF_SKIP;

@@ -583,11 +583,9 @@ static int sim_split_huge_pages(struct cf_backend *b, int task, uint64_t start, 
 	return mml_sys_write(S(b)->m, "/sys/kernel/debug/split_huge_pages", buf);
 }
 
-static int sim_fail(struct cf_backend *b, unsigned sites, long nth, long repeat)
+static int sim_fail(struct cf_backend *b, const struct mml_fail *f)
 {
-	struct mml_fail f = { .sites = sites, .countdown = nth, .repeat = repeat };
-
-	return mml_fail_set(S(b)->m, sites ? &f : NULL);
+	return mml_fail_set(S(b)->m, f);
 }
 
 /* As the interpreter calls them (scenario/cmd_file.c), paths as they are. */

@@ -441,6 +441,8 @@ void fuzz_after_op(struct run *r, const struct fop *op, int check_every)
 	r->done++;
 	if (r->why[0])
 		return;
+	if (r->injecting && r->o->files)
+		fuzz_files_after_failures(r);
 	if (check_every && r->done % check_every == 0) {
 		r->epoch = mml_check_epoch(r->m);
 		if (mml_check(r->m)) {
@@ -488,8 +490,12 @@ static struct fop *fuzz_regenerate(const struct fuzz_opts *o, size_t n)
 		return NULL;
 	}
 	while ((size_t)r.done < n && !r.why[0]) {
+		struct fuzz_fail_mark mk;
+
 		fuzz_gen_op(&r, &c, &ops[r.done]);
+		fuzz_fails_mark(&r, &mk);
 		fuzz_exec_op(&r, &ops[r.done]);
+		fuzz_fails_record(&r, &mk, &ops[r.done]);
 		fuzz_after_op(&r, &ops[r.done], o->check_every);
 	}
 	fuzz_run_finish(&r);

@@ -633,6 +633,55 @@ static bool populate_found_tmpfs_full(struct run *r, const struct fop *op, uint6
 	return true;
 }
 
+/*
+ * The statements of spawn, thread, fork, mmap, write and read.  One that
+ * an injected failure failed cleanly is printed too: a reproducer injects
+ * the same failure (`fail at`), and the error path may be what it is about.
+ */
+static void print_task_stmt(struct run *r, const struct fop *op, long exp)
+{
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	scn_op_init(&s, op->kind == F_SPAWN ? SCN_OP_SPAWN : op->kind == F_THREAD ? SCN_OP_THREAD : SCN_OP_FORK);
+	s.task = FZ_SYM(FZ_TASK, op->task);
+	s.def = FZ_SYM(FZ_TASK, op->new_task);
+	fuzz_stmt_result(&s, exp);
+	fuzz_print(r->scn, &s);
+}
+
+static void print_mmap(struct run *r, const struct fop *op, long exp)
+{
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	fuzz_stmt_at(&s, SCN_OP_MMAP, op);
+	if (exp >= 0)
+		s.def = FZ_SYM(FZ_REGION, op->defines);
+	s.arg = op->prot;
+	s.flags = op->flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE);
+	if (op->fd >= 0)
+		s.fdsym = FZ_SYM(FZ_FD, op->fd);
+	s.off = op->pos;
+	fuzz_stmt_result(&s, exp);
+	fuzz_print(r->scn, &s);
+}
+
+static void print_access(struct run *r, const struct fop *op, long exp)
+{
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	fuzz_stmt_at(&s, op->kind == F_WRITE ? SCN_OP_WRITE : SCN_OP_READ, op);
+	if (op->kind == F_WRITE)
+		fuzz_stmt_pattern(&s.pat, &op->byte, 1);
+	fuzz_stmt_result(&s, exp);
+	fuzz_print(r->scn, &s);
+}
+
 bool fuzz_exec_op(struct run *r, const struct fop *op)
 {
 	struct mml_task *t = NULL, *nt = NULL;
@@ -692,8 +741,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		got = op->kind == F_SPAWN ? mml_spawn(r->m, &nt) :
 		      op->kind == F_THREAD ? mml_thread_new(t, &nt) : mml_fork(t, &nt);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
-		if (got == -ENOMEM && injected)
-			return true;	/* failed cleanly: nothing was created */
+		if (got == -ENOMEM && injected) {
+			print_task_stmt(r, op, got);	/* failed cleanly: nothing was created */
+			return true;
+		}
 		if (got == -ENOMEM && r->o->thp && thp_out_of_memory(r)) {
 			if (r->scn) {
 				struct scn_op s;
@@ -728,16 +779,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		}
 		if (!exp)
 			fuzz_set_task(r, op->new_task, nt);
-		if (r->scn) {
-			struct scn_op s;
-
-			scn_op_init(&s, op->kind == F_SPAWN ? SCN_OP_SPAWN :
-				    op->kind == F_THREAD ? SCN_OP_THREAD : SCN_OP_FORK);
-			s.task = FZ_SYM(FZ_TASK, op->task);
-			s.def = FZ_SYM(FZ_TASK, op->new_task);
-			fuzz_stmt_result(&s, exp);
-			fuzz_print(r->scn, &s);
-		}
+		print_task_stmt(r, op, exp);
 		return true;
 	case F_EXIT:
 		got = mml_exit(t);
@@ -758,6 +800,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		got = mml_mmap(t, addr, op->len, op->prot, op->flags, fd, op->pos);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
 		if (got == -ENOMEM && injected) {
+			print_mmap(r, op, got);
 			if (op->flags & MAP_FIXED)
 				fuzz_resync_range(r, op->task, addr, op->len);
 			return true;
@@ -791,20 +834,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			r->rok[op->defines] = true;
 			r->rfile[op->defines] = fd >= 0 || (op->flags & MAP_TYPE) == MAP_SHARED;
 		}
-		if (r->scn) {
-			struct scn_op s;
-
-			fuzz_stmt_at(&s, SCN_OP_MMAP, op);
-			if (exp >= 0)
-				s.def = FZ_SYM(FZ_REGION, op->defines);
-			s.arg = op->prot;
-			s.flags = op->flags & (MAP_TYPE | MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE);
-			if (op->fd >= 0)
-				s.fdsym = FZ_SYM(FZ_FD, op->fd);
-			s.off = op->pos;
-			fuzz_stmt_result(&s, exp);
-			fuzz_print(r->scn, &s);
-		}
+		print_mmap(r, op, exp);
 		return true;
 	}
 	case F_MUNMAP:
@@ -812,8 +842,11 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 	case F_MADVISE: {
 		int outcomes[SCN_MAX_ERRS], noutcomes = 0;
 
-		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
+		if (op->kind == F_MADVISE && op->advice == MADV_FREE) {
 			fuzz_settle_before_free(r, op->task, t, addr, op->len);
+			/* a failure its reads met is not the call's: ENOMEM for a hole then is the call's own */
+			fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
+		}
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);
@@ -822,10 +855,17 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		if ((got == -ENOMEM || (got == -EAGAIN && op->kind == F_MADVISE)) && injected) {
 			if (op->kind != F_MUNMAP)
 				fuzz_resync_range(r, op->task, addr, op->len);
-			if (r->scn)
-				fprintf(r->scn, "# injected ENOMEM: %s T%d %s %" PRIu64 " prot %d advice %d\n",
-					op->kind == F_MUNMAP ? "munmap" : op->kind == F_MPROTECT ? "mprotect" : "madvise",
-					op->task, at, op->len, op->prot, op->advice);
+			/* a reproducer injects the same failure (`fail at`): the call and what it did before it */
+			if (r->scn) {
+				struct scn_op s;
+
+				fprintf(r->scn, "# an injected failure: the model follows what is mapped now\n");
+				fuzz_stmt_at(&s, op->kind == F_MUNMAP ? SCN_OP_MUNMAP :
+					op->kind == F_MPROTECT ? SCN_OP_MPROTECT : SCN_OP_MADVISE, op);
+				s.arg = op->kind == F_MPROTECT ? op->prot : op->advice;
+				fuzz_stmt_result(&s, got);
+				fuzz_print(r->scn, &s);
+			}
 			return true;
 		}
 		if (op->kind == F_MADVISE && oom_took(t, got) && r->o->files)
@@ -874,8 +914,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		memset(r->ibuf, op->byte, op->len);
 		got = mml_write(t, addr, r->ibuf, op->len);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
-		if (got == -ENOMEM && injected)
+		if (got == -ENOMEM && injected) {
+			print_access(r, op, got);
 			return true;
+		}
 		/* A tmpfs page not allocated yet on a mount that may be full: SIGBUS is allowed. */
 		if (got == -EIO && model_access_may_nospc(r->md, op->task, addr, op->len, true))
 			exp = got;
@@ -884,14 +926,7 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		else
 			exp = fuzz_model_access(r, op->task, addr, r->ibuf, op->len, true, got);
 		exp = fuzz_judge(r, t, got, exp, "T%d write %s %" PRIu64, op->task, at, op->len);
-		if (r->scn) {
-			struct scn_op s;
-
-			fuzz_stmt_at(&s, SCN_OP_WRITE, op);
-			fuzz_stmt_pattern(&s.pat, &op->byte, 1);
-			fuzz_stmt_result(&s, exp);
-			fuzz_print(r->scn, &s);
-		}
+		print_access(r, op, exp);
 		return true;
 	case F_READ: {
 		bool lazy = false, undecided = false, one_page = (addr & (PG - 1)) + op->len <= PG, unsure = false;
@@ -900,8 +935,10 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 
 		got = mml_read(t, addr, r->ibuf, op->len);
 		injected = r->injecting && mml_fail_injected(r->m) != fails_before;
-		if (got == -ENOMEM && injected)
+		if (got == -ENOMEM && injected) {
+			print_access(r, op, got);
 			return true;
+		}
 		/* Each page's outcomes, before a read that tells them apart settles them. */
 		for (uint64_t a = addr & ~(PG - 1); a < addr + op->len && np < 5; a += PG, np++) {
 			const uint8_t *alt = model_alternative(r->md, op->task, a);

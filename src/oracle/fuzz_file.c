@@ -148,7 +148,7 @@ static void resync_through(struct run *r, int task, int fd, int file, uint64_t o
 	free(buf);
 }
 
-static void resync_file(struct run *r, int file, uint64_t off, uint64_t len)
+void fuzz_resync_file(struct run *r, int file, uint64_t off, uint64_t len)
 {
 	int fd, task = file_holder(r, file, &fd);
 
@@ -192,7 +192,7 @@ void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len)
 		int file = model_shared_file_at(r->md, task, a, &pgoff);
 
 		if (file)
-			resync_file(r, file, pgoff * PG, PG);
+			fuzz_resync_file(r, file, pgoff * PG, PG);
 	}
 }
 
@@ -213,7 +213,7 @@ static void oom_resync(struct run *r, const struct fop *op, int fd)
 	case F_FTRUNCATE:
 	case F_FALLOCATE:
 		if (file)
-			resync_file(r, file, op->kind == F_FTRUNCATE ? 0 : (uint64_t)op->pos,
+			fuzz_resync_file(r, file, op->kind == F_FTRUNCATE ? 0 : (uint64_t)op->pos,
 				    op->kind == F_FTRUNCATE ? 0 : op->len);
 		break;
 	default:
@@ -273,6 +273,9 @@ static void exec_pread(struct run *r, const struct fop *op, struct mml_task *t, 
 	if (got == -ENOMEM && injected_fail(r, fails_before))
 		return;
 	exp = model_pread(r->md, op->task, fd, r->mbuf, op->len, op->pos);
+	/* A page it could not read for an injected failure ends it short: what came before (filemap_read). */
+	if (got >= 0 && got < exp && injected_fail(r, fails_before))
+		exp = got;
 	unsure = exp > 0 && model_pread_unsure(r->md, op->task, fd, op->pos, (uint64_t)exp, r->mbuf, r->ubuf);
 	exp = fuzz_judge(r, t, got, exp, "T%d pread f%d %" PRId64 " %" PRIu64 ": the count", op->task, op->fd,
 			 op->pos, op->len);
@@ -425,6 +428,34 @@ static void exec_mincore(struct run *r, const struct fop *op, struct mml_task *t
 	}
 }
 
+/* The statement of a call exec_call makes, with the result exp. */
+static void print_call(struct run *r, const struct fop *op, long exp)
+{
+	static const enum scn_op_kind kinds[] = {
+		[F_CLOSE] = SCN_OP_CLOSE, [F_FSYNC] = SCN_OP_FSYNC, [F_UNLINK] = SCN_OP_UNLINK,
+		[F_FTRUNCATE] = SCN_OP_FTRUNCATE, [F_FALLOCATE] = SCN_OP_FALLOCATE, [F_SEAL] = SCN_OP_SEAL,
+		[F_MSYNC] = SCN_OP_MSYNC, [F_DROP_CACHES] = SCN_OP_DROP_CACHES,
+	};
+	struct scn_op s;
+
+	if (!r->scn)
+		return;
+	stmt_fd(&s, kinds[op->kind], op);
+	if (op->kind == F_DROP_CACHES)
+		s.task = -1;
+	if (op->kind == F_UNLINK)
+		s.name = (char *)fuzz_path(op->path);
+	if (op->kind == F_MSYNC) {
+		s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
+		s.addr.off = (uint64_t)op->off;
+	}
+	s.len = op->len;
+	s.off = op->pos;
+	s.arg = op->mode;
+	fuzz_stmt_result(&s, exp);
+	fuzz_print(r->scn, &s);
+}
+
 /* The calls whose whole outcome is a result: close, fsync, unlink, ftruncate, fallocate, seal, msync, drop_caches. */
 static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, int fd, uint64_t addr,
 		      long fails_before)
@@ -463,12 +494,14 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	/*
 	 * A writeback that failed for an injected failure, in this call or
 	 * an earlier one (reclaim's), is reported once by the next fsync or
-	 * msync(MS_SYNC): EIO, the page kept dirty, nothing lost.
+	 * msync(MS_SYNC): EIO.  What the disk did not get the model follows
+	 * after the operation (fuzz_files_after_failures).
 	 */
 	if (got == -EIO && r->injecting && (op->kind == F_FSYNC || op->kind == F_MSYNC)) {
 		if (r->scn)
 			fprintf(r->scn, "# T%d %s => EIO: an injected failure failed a writeback\n", op->task,
 				op->kind == F_FSYNC ? "fsync" : "msync");
+		print_call(r, op, -EIO);
 		return;
 	}
 	/* The same failure in a /disk hole punch's writeback of its partial pages: the hole is made. */
@@ -476,6 +509,7 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 	    !model_fallocate(r->md, op->task, fd, (int)op->mode, op->pos, (int64_t)op->len, 0)) {
 		if (r->scn)
 			fprintf(r->scn, "# T%d fallocate => EIO: an injected failure failed a writeback\n", op->task);
+		print_call(r, op, -EIO);
 		return;
 	}
 	if (oom_killed(op->kind == F_DROP_CACHES ? NULL : t, got)) {
@@ -519,29 +553,7 @@ static void exec_call(struct run *r, const struct fop *op, struct mml_task *t, i
 		break;
 	}
 	exp = fuzz_judge(r, op->kind == F_DROP_CACHES ? NULL : t, got, exp, "%s", what);
-	if (r->scn) {
-		static const enum scn_op_kind kinds[] = {
-			[F_CLOSE] = SCN_OP_CLOSE, [F_FSYNC] = SCN_OP_FSYNC, [F_UNLINK] = SCN_OP_UNLINK,
-			[F_FTRUNCATE] = SCN_OP_FTRUNCATE, [F_FALLOCATE] = SCN_OP_FALLOCATE, [F_SEAL] = SCN_OP_SEAL,
-			[F_MSYNC] = SCN_OP_MSYNC, [F_DROP_CACHES] = SCN_OP_DROP_CACHES,
-		};
-		struct scn_op s;
-
-		stmt_fd(&s, kinds[op->kind], op);
-		if (op->kind == F_DROP_CACHES)
-			s.task = -1;
-		if (op->kind == F_UNLINK)
-			s.name = (char *)fuzz_path(op->path);
-		if (op->kind == F_MSYNC) {
-			s.addr.sym = op->region >= 0 ? FZ_SYM(FZ_REGION, op->region) : -1;
-			s.addr.off = (uint64_t)op->off;
-		}
-		s.len = op->len;
-		s.off = op->pos;
-		s.arg = op->mode;
-		fuzz_stmt_result(&s, exp);
-		fuzz_print(r->scn, &s);
-	}
+	print_call(r, op, exp);
 	/*
 	 * fsync wrote every dirty page of a /disk file back: its host file
 	 * holds the model's bytes now (the scenario language cannot look
@@ -662,6 +674,43 @@ static void check_disk_file(struct run *r, int i, const char *when)
 		fuzz_diverge(r, "%s byte %" PRIu64 " of the host file of /disk/%s is 0x%02x, the model says 0x%02x",
 			     when, bad - 1, name, host[bad - 1], want);
 	free(host);
+}
+
+/*
+ * An injected failure at MML_FAIL_SWAP_IO may have broken a writeback of a
+ * /disk file -- fsync's, msync's, a hole punch's or reclaim's pageout,
+ * which tells no one.  Linux leaves such a folio clean with bytes the disk
+ * never got (mapping_set_error): they read back until the cache drops the
+ * folio, the disk's after.  The model cannot say when the cache drops it,
+ * so from then on each byte the host file does not hold may read either
+ * way, and the first read that tells them apart decides
+ * (model_disk_writeback_lost).  A dirty folio not yet written is among
+ * them too, which the model cannot tell apart; an unlinked file has no
+ * host file to look at, and is taken for one never written back.
+ */
+void fuzz_files_after_failures(struct run *r)
+{
+	long now = mml_fail_injected(r->m);
+	struct mml_fail_at ev;
+	bool io = false;
+	uint64_t size, n;
+
+	/* A failure too old to be kept is taken for one at that site. */
+	for (long i = r->fails_seen; i < now && !io; i++)
+		io = mml_fail_event(r->m, i, &ev) || ev.site == MML_FAIL_SWAP_IO;
+	r->fails_seen = now;
+	if (io && model_unlinked_writeback_lost(r->md))
+		fuzz_diverge(r, "out of memory for the model");
+	for (int i = 0; io && !r->why[0] && model_disk_file(r->md, i, &size); i++) {
+		char path[4352];
+		uint8_t *host;
+
+		snprintf(path, sizeof(path), "%s/%s", r->disk_dir, model_disk_file(r->md, i, &size));
+		host = slurp(path, &n);
+		if (host && model_disk_writeback_lost(r->md, i, host, n))
+			fuzz_diverge(r, "out of memory for the model");
+		free(host);
+	}
 }
 
 /*

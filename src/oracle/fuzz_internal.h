@@ -94,6 +94,7 @@ _Static_assert(MML_PROT_MTE == MODEL_PROT_MTE, "the model's PROT_MTE is the API'
 #define MAX_LIVE_SWAPS	4
 
 #define FZ_MAX_IOV	3	/* process_madvise's ranges */
+#define FZ_MAX_FAILS	4	/* injected failures an operation's replay repeats */
 
 struct fop {
 	enum fop_kind kind;
@@ -129,6 +130,13 @@ struct fop {
 	int vregion[FZ_MAX_IOV];
 	int64_t voff[FZ_MAX_IOV];
 	uint64_t vlen[FZ_MAX_IOV];
+	/*
+	 * Under --fail-rate or --fail-at: the injected failures the operation
+	 * met (each site's how-many-th attempt from its start), which a
+	 * replay injects again instead of the schedule (fuzz_shrink.c).
+	 */
+	struct mml_fail_at fails[FZ_MAX_FAILS];
+	int nfails;
 };
 
 /*
@@ -270,6 +278,7 @@ struct run {
 	size_t layout_cap[2];
 	long oom_kills;			/* the machine's oom_kill count when the last kill was swept */
 	bool injecting;
+	long fails_seen;		/* --files: the injected failures fuzz_files_after_failures looked at */
 	bool full_fails;		/* the full check at the end failed after a divergence */
 	bool full_checks;		/* a check statement runs the full check (replays: what `mmlab run` does) */
 	char why[1024];			/* the first divergence */
@@ -326,11 +335,15 @@ bool fuzz_grow_fds(struct run *r, int fd);
 /* the descriptor number op names, or -1 when its name is undefined */
 int fuzz_fd_of(struct run *r, int fd);
 bool fuzz_exec_file(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
+/* The model takes file's size and [off, off+len) as a live task holding it reads them (printed too). */
+void fuzz_resync_file(struct run *r, int file, uint64_t off, uint64_t len);
 /* The OOM killer interrupted a store or madvise of task: the model rereads the shared file pages there. */
 void fuzz_oom_resync_range(struct run *r, int task, uint64_t addr, uint64_t len);
 /* set-up and teardown: the disk directory; the end compares its files with the model */
 bool fuzz_files_init(struct run *r, struct mml_config *cfg);
 void fuzz_files_finish(struct run *r);
+/* After each operation under injection: a writeback it may have broken (model_disk_writeback_lost). */
+void fuzz_files_after_failures(struct run *r);
 /* Bytes the model says may read as zero in [addr, addr+len): the read's other outcome into alt. */
 bool fuzz_unsure_outcome(struct run *r, int task, uint64_t addr, uint64_t len, const uint8_t *own, uint8_t *alt);
 
@@ -432,6 +445,13 @@ long fuzz_model_access(struct run *r, int task, uint64_t addr, void *buf, uint64
 bool fuzz_exec_thp(struct run *r, const struct fop *op, struct mml_task *t, uint64_t addr, long fails_before);
 
 /* fuzz_shrink.c */
+/* The injected failures of one operation: where the attempts stood before it, then what it met. */
+struct fuzz_fail_mark {
+	long injected;
+	long attempts[MML_FAIL_NR_SITES];
+};
+void fuzz_fails_mark(struct run *r, struct fuzz_fail_mark *mk);
+void fuzz_fails_record(struct run *r, const struct fuzz_fail_mark *mk, struct fop *op);
 bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
 		 char *why, size_t whylen);
 size_t fuzz_shrink(const struct fuzz_opts *o, struct fop *ops, size_t n, const char *kind, double deadline);

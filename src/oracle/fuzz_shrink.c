@@ -13,23 +13,122 @@
 
 #define SHRINK_TRIALS	4000
 
+/*
+ * Under a schedule of failures (--fail-rate, --fail-at) which attempts
+ * fail depends on every attempt before: drop one operation and the rest
+ * fail elsewhere.  So the run that regenerates the operations notes the
+ * failures each met (its site, the how-many-th attempt there since the
+ * operation began), and a replay injects those and no others, one
+ * operation at a time: the shrinker keeps what it cuts from changing the
+ * failures of what it keeps, and the reproducer says them in `fail at`
+ * statements.
+ */
+void fuzz_fails_mark(struct run *r, struct fuzz_fail_mark *mk)
+{
+	mk->injected = mml_fail_injected(r->m);
+	for (int k = 0; k < MML_FAIL_NR_SITES; k++)
+		mk->attempts[k] = mml_fail_attempts(r->m, 1u << k);
+}
+
+void fuzz_fails_record(struct run *r, const struct fuzz_fail_mark *mk, struct fop *op)
+{
+	long now = mml_fail_injected(r->m);
+	struct mml_fail_at ev;
+
+	op->nfails = 0;
+	/* More than FZ_MAX_FAILS (or than the machine keeps): the first ones; the replay tells. */
+	for (long i = mk->injected; i < now && op->nfails < FZ_MAX_FAILS; i++) {
+		if (mml_fail_event(r->m, i, &ev))
+			continue;
+		ev.nth -= mk->attempts[__builtin_ctz(ev.site)];
+		op->fails[op->nfails++] = ev;
+	}
+}
+
+/* The failures op met, as mml_fail_set and a `fail at` statement take them; off: none. */
+static void fails_stmt(const struct fop *op, bool on, struct mml_fail *f, struct scn_op *s)
+{
+	*f = (struct mml_fail){ .at = op->fails, .nr_at = (unsigned)op->nfails };
+	for (int k = 0; k < op->nfails; k++)
+		f->sites |= op->fails[k].site;
+	scn_op_init(s, SCN_OP_FAIL);
+	if (on) {
+		s->fail_sites = f->sites;
+		s->fail_nr_at = f->nr_at;
+		memcpy(s->fail_at, op->fails, f->nr_at * sizeof(*s->fail_at));
+	}
+}
+
+/* A line of text that is not a comment. */
+static bool has_statement(const char *text)
+{
+	for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+		if (*l != '#' && *l != '\n')
+			return true;
+	return false;
+}
+
+/*
+ * op with the failures it met armed for it alone.  Printed, its statements
+ * go between `fail at` and `fail off`; an operation that failed cleanly
+ * prints none, and then neither.
+ */
+static bool replay_op(struct run *r, const struct fop *op)
+{
+	FILE *scn = r->scn, *buf = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	struct mml_fail f;
+	struct scn_op s;
+	bool done, said;
+
+	if (!op->nfails)
+		return fuzz_exec_op(r, op);
+	fails_stmt(op, true, &f, &s);
+	if (mml_fail_set(r->m, &f))
+		fuzz_diverge(r, "mml_fail_set refused the failures of an operation");
+	if (scn && (buf = open_memstream(&text, &len)))
+		r->scn = buf;
+	done = fuzz_exec_op(r, op);
+	mml_fail_set(r->m, NULL);
+	r->scn = scn;
+	if (!buf)
+		return done;
+	fclose(buf);
+	said = has_statement(text);
+	if (said)
+		fuzz_print(scn, &s);
+	fputs(text, scn);
+	if (said) {
+		fails_stmt(op, false, &f, &s);
+		fuzz_print(scn, &s);
+	}
+	free(text);
+	return done;
+}
+
 /* Replays ops; true if something diverged.  *at: index of the failing op. */
 bool fuzz_replay(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *scn, size_t *at,
 		   char *why, size_t whylen)
 {
+	struct fuzz_opts ro = *o;
 	struct run r;
 	bool failed;
 	size_t i;
 
-	if (!fuzz_run_init(&r, o, true)) {
+	/* The failures each operation met, not the schedule (replay_op). */
+	ro.fail_rate_ppm = 0;
+	ro.fail_at = 0;
+	if (!fuzz_run_init(&r, &ro, true)) {
 		fuzz_run_finish(&r);
 		return false;
 	}
+	r.injecting = o->fail_rate_ppm || o->fail_at;
 	r.scn = scn;
 	r.full_checks = true;
 	/* Long lists are checked at the run's cadence; short ones after every op. */
 	for (i = 0; i < n && !r.why[0]; i++) {
-		if (fuzz_exec_op(&r, &ops[i]))
+		if (replay_op(&r, &ops[i]))
 			fuzz_after_op(&r, &ops[i], n > 2000 ? o->check_every : 1);
 	}
 	if (at)
@@ -191,9 +290,14 @@ size_t fuzz_shrink_tasks(const struct fuzz_opts *o, struct fop *ops, size_t n, c
 void fuzz_print_scenario(const struct fuzz_opts *o, const struct fop *ops, size_t n, FILE *f, long total)
 {
 	struct scn_op s;
+	char sched[64] = "";
 
-	fprintf(f, "# Shrunk by `mmlab fuzz --seed %" PRIu64 "%s%s` from %ld operations to %zu.\n", o->seed,
-		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", total, n);
+	if (o->fail_rate_ppm)
+		snprintf(sched, sizeof(sched), " --fail-rate %u", o->fail_rate_ppm);
+	else if (o->fail_at)
+		snprintf(sched, sizeof(sched), " --fail-at %ld --fail-repeat %ld", o->fail_at, o->fail_repeat);
+	fprintf(f, "# Shrunk by `mmlab fuzz --seed %" PRIu64 "%s%s%s` from %ld operations to %zu.\n", o->seed,
+		o->bug ? " --inject-bug " : "", o->bug ? o->bug : "", sched, total, n);
 	fprintf(f, "# Expectations are the reference model's.\n");
 	scn_op_init(&s, SCN_OP_MACHINE);
 	s.ram = o->ram;

@@ -20,7 +20,8 @@ void page_forget(struct mpage *pg)
 	free(pg->tags);
 	free(pg->alt_tags);
 	free(pg->unk);
-	pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
+	free(pg->was);
+	pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = pg->was = NULL;
 	pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_SOFTDIRTY | MP_SD_UNSURE);	/* the pte is none now */
 }
 
@@ -224,7 +225,7 @@ int model_fork(struct model *md, int task, int child_task)
 		if (pg.flags & MP_WIPEONFORK)
 			pg.flags &= ~MP_GUARD;
 		if ((pg.flags & MP_WIPEONFORK) || (!pg.data && !pg.alt) || page_file_view(&pg)) {
-			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = NULL;
+			pg.data = pg.alt = pg.tags = pg.alt_tags = pg.unk = pg.was = NULL;
 			pg.flags &= ~(MP_LAZYFREE | MP_COW | MP_SOFTDIRTY);
 		} else {
 			bool oom = false;
@@ -234,6 +235,7 @@ int model_fork(struct model *md, int task, int child_task)
 			pg.tags = dup_page_part(pg.tags, MODEL_GRANULES, &oom);
 			pg.alt_tags = dup_page_part(pg.alt_tags, MODEL_GRANULES, &oom);
 			pg.unk = dup_page_part(pg.unk, MODEL_PAGE / 8, &oom);
+			pg.was = dup_page_part(pg.was, MODEL_PAGE, &oom);
 			if (oom) {
 				page_forget(&pg);
 				return -ENOMEM;
@@ -834,8 +836,8 @@ bool model_read_alternative(struct model *md, int task, uint64_t addr, const uin
 		page_adopt_alt(pg);
 		return true;
 	}
-	/* A disk file's bytes past its end, which writeback may have zeroed. */
-	return page_adopt_zeros(md, pg, off, got, len);
+	/* A disk file's bytes past its end, which writeback may have zeroed, or a lost writeback's. */
+	return page_adopt_unsure(md, pg, off, got, len);
 }
 
 void model_resync_page(struct model *md, int task, uint64_t addr, bool mapped, int prot, unsigned flags)

@@ -336,6 +336,8 @@ int  model_shared_file_at(const struct model *md, int task, uint64_t addr, uint6
  * with no name, whose eviction would wait for it?
  */
 int  model_ficlone(struct model *md, int task, int dst_fd, int src_fd);
+/* A FICLONE that failed part way: both files may share blocks now (what dst holds, the fuzzer reads). */
+void model_ficlone_failed(struct model *md, int task, int dst_fd, int src_fd);
 bool model_fd_dax_busy(const struct model *md, int task, int fd);
 bool model_path_dax_busy(const struct model *md, const char *path);
 bool model_range_dax_busy(const struct model *md, int task, uint64_t addr, uint64_t len, bool pin);
@@ -353,6 +355,19 @@ const char *model_disk_file(const struct model *md, int i, uint64_t *size);
 /* The index for model_disk_file of the /disk file fd names in task's process, or -1. */
 int  model_fd_disk_index(const struct model *md, int task, int fd);
 uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, uint64_t n, int *want);
+/*
+ * A writeback of a disk file may have failed: Linux leaves the folio clean
+ * (mapping_set_error), so once the cache drops it the file reads as the
+ * disk holds.  Each byte of the i-th disk file that its host file (n
+ * bytes) does not hold may read as the host's from now on, until written.
+ * 0 or -ENOMEM.
+ */
+int  model_disk_writeback_lost(struct model *md, int i, const uint8_t *host, uint64_t n);
+/*
+ * The same for the disk files no name leads to, whose host files are gone
+ * too: the model takes what a file never written back holds, zeros.
+ */
+int  model_unlinked_writeback_lost(struct model *md);
 
 /*
  * /proc/PID/clear_refs and process_madvise(2) (model_refs.c).

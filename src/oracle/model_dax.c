@@ -141,6 +141,15 @@ int model_ficlone(struct model *md, int task, int dst_fd, int src_fd)
 	return 0;
 }
 
+void model_ficlone_failed(struct model *md, int task, int dst_fd, int src_fd)
+{
+	const struct mproc *p = task_proc(md, task);
+	const struct mfd *dd = p ? fd_lookup(p, dst_fd) : NULL, *sd = p ? fd_lookup(p, src_fd) : NULL;
+
+	if (dd && sd)
+		md->files[dd->file - 1].reflinked = md->files[sd->file - 1].reflinked = true;
+}
+
 bool model_fd_pmem(const struct model *md, int task, int fd)
 {
 	const struct mfd *d = fd_lookup(task_proc(md, task), fd);

@@ -93,7 +93,8 @@ static void fpage_free(struct mfpage *fp)
 	free(fp->data);
 	free(fp->tags);
 	free(fp->unk);
-	fp->data = fp->tags = fp->unk = NULL;
+	free(fp->was);
+	fp->data = fp->tags = fp->unk = fp->was = NULL;
 }
 
 /*
@@ -207,6 +208,8 @@ int file_store(struct mfile *f, uint64_t pos, const uint8_t *buf, uint64_t n)
 				return -ENOMEM;
 			if (fp->unk)
 				bit_set(fp->unk, off + b, unsure);
+			if (unsure && fp->was)
+				fp->was[off + b] = 0;
 		}
 		pos += k;
 		buf += k;
@@ -240,17 +243,18 @@ bool file_byte_allowed(const struct mfile *f, uint64_t pos, uint8_t got)
 	const struct mfpage *fp = fpage_find(f, pos / MODEL_PAGE);
 	uint8_t want = fp && fp->data ? fp->data[pos % MODEL_PAGE] : 0;
 
-	return got == want || (!got && fp && bit_test(fp->unk, pos % MODEL_PAGE));
+	return got == want || (fp && bit_test(fp->unk, pos % MODEL_PAGE) && got == unk_alt(fp->was, pos % MODEL_PAGE));
 }
 
-/* The implementation showed zero for a byte that could be: it is zero from now on. */
-void file_byte_adopt_zero(struct mfile *f, uint64_t pos)
+/* The implementation showed the other byte where it could: it is that byte from now on. */
+void file_byte_adopt(struct mfile *f, uint64_t pos, uint8_t got)
 {
 	struct mfpage *fp = fpage_find(f, pos / MODEL_PAGE);
+	uint64_t b = pos % MODEL_PAGE;
 
-	if (fp && fp->data && bit_test(fp->unk, pos % MODEL_PAGE)) {
-		fp->data[pos % MODEL_PAGE] = 0;
-		bit_set(fp->unk, pos % MODEL_PAGE, false);
+	if (fp && fp->data && bit_test(fp->unk, b) && got == unk_alt(fp->was, b) && got != fp->data[b]) {
+		fp->data[b] = got;
+		bit_set(fp->unk, b, false);
 	}
 }
 
@@ -779,8 +783,7 @@ bool model_pread_alternative(struct model *md, int task, int fd, int64_t off, co
 		if (!file_byte_allowed(f, (uint64_t)off + b, got[b]))
 			return false;
 	for (uint64_t b = 0; b < len; b++)
-		if (!got[b])
-			file_byte_adopt_zero(f, (uint64_t)off + b);
+		file_byte_adopt(f, (uint64_t)off + b, got[b]);
 	return true;
 }
 
@@ -795,7 +798,7 @@ bool model_pread_unsure(const struct model *md, int task, int fd, int64_t off, u
 		const struct mfpage *fp = fpage_find(&md->files[d->file - 1], ((uint64_t)off + k) / MODEL_PAGE);
 
 		if (fp && bit_test(fp->unk, ((uint64_t)off + k) % MODEL_PAGE)) {
-			alt[k] = 0;
+			alt[k] = unk_alt(fp->was, ((uint64_t)off + k) % MODEL_PAGE);
 			any = true;
 		}
 	}
@@ -1042,6 +1045,43 @@ uint64_t model_disk_check(const struct model *md, int i, const uint8_t *host, ui
 			*want = fp && fp->data ? fp->data[b % MODEL_PAGE] : 0;
 			return b + 1;
 		}
+	}
+	return 0;
+}
+
+static int writeback_lost(struct mfile *f, const uint8_t *host, uint64_t n)
+{
+	for (uint64_t b = 0; b < f->size; b++) {
+		uint64_t k = b % MODEL_PAGE;
+		uint8_t h = b < n ? host[b] : 0;
+		struct mfpage *fp = fpage_find(f, b / MODEL_PAGE);
+
+		if (h == (fp && fp->data ? fp->data[k] : 0))
+			continue;
+		if (!(fp = fpage_get(f, b / MODEL_PAGE)) || (!fp->data && !(fp->data = calloc(1, MODEL_PAGE))) ||
+		    (!fp->unk && !(fp->unk = calloc(1, MODEL_PAGE / 8))) ||
+		    (!fp->was && !(fp->was = calloc(1, MODEL_PAGE))))	/* zero: what unk meant so far */
+			return -ENOMEM;
+		bit_set(fp->unk, k, true);
+		fp->was[k] = h;
+	}
+	return 0;
+}
+
+int model_disk_writeback_lost(struct model *md, int i, const uint8_t *host, uint64_t n)
+{
+	struct mfile *f = (struct mfile *)disk_file(md, i);
+
+	return f ? writeback_lost(f, host, n) : 0;
+}
+
+int model_unlinked_writeback_lost(struct model *md)
+{
+	for (int k = 0; k < md->nfiles; k++) {
+		struct mfile *f = &md->files[k];
+
+		if (f->fs == MFS_DISK && !f->linked && !f->evicted && writeback_lost(f, NULL, 0))
+			return -ENOMEM;
 	}
 	return 0;
 }

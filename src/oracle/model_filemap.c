@@ -88,6 +88,16 @@ const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const 
 	return fp ? fp->data : NULL;
 }
 
+const uint8_t *page_was(const struct model *md, const struct mpage *pg)
+{
+	const struct mfpage *fp;
+
+	if (!page_file_view(pg))
+		return pg->was;
+	fp = fpage_find(page_file(md, pg), pg->pgoff);
+	return fp ? fp->was : NULL;
+}
+
 const uint8_t *page_tags(const struct model *md, const struct mpage *pg)
 {
 	const struct mfpage *fp;
@@ -124,6 +134,7 @@ int page_cow(struct model *md, struct mpage *pg)
 	pg->data = data ? dup_or_null(data, MODEL_PAGE, &oom) : calloc(1, MODEL_PAGE);
 	pg->tags = dup_or_null(page_tags(md, pg), MODEL_GRANULES, &oom);
 	pg->unk = dup_or_null(unk, MODEL_PAGE / 8, &oom);
+	pg->was = dup_or_null(page_was(md, pg), MODEL_PAGE, &oom);
 	pg->flags |= MP_COW;
 	return oom || !pg->data ? -ENOMEM : 0;
 }
@@ -168,20 +179,21 @@ int page_store_tag(struct model *md, struct mpage *pg, unsigned granule, unsigne
 	return 0;
 }
 
-bool page_adopt_zeros(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *got, uint64_t n)
+bool page_adopt_unsure(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *got, uint64_t n)
 {
-	const uint8_t *unk, *data = page_bytes(md, pg, &unk);
+	const uint8_t *unk, *data = page_bytes(md, pg, &unk), *was = page_was(md, pg);
 
 	for (uint64_t b = 0; b < n; b++)
-		if (got[b] != (data ? data[off + b] : 0) && (got[b] || !bit_test(unk, off + b)))
+		if (got[b] != (data ? data[off + b] : 0) &&
+		    (!bit_test(unk, off + b) || got[b] != unk_alt(was, off + b)))
 			return false;
 	for (uint64_t b = 0; b < n; b++) {
-		if (got[b] || !bit_test(unk, off + b))
+		if (got[b] == (data ? data[off + b] : 0))
 			continue;
 		if (page_file_view(pg)) {
-			file_byte_adopt_zero(page_file(md, pg), pg->pgoff * MODEL_PAGE + off + b);
+			file_byte_adopt(page_file(md, pg), pg->pgoff * MODEL_PAGE + off + b, got[b]);
 		} else {
-			pg->data[off + b] = 0;
+			pg->data[off + b] = got[b];
 			bit_set(pg->unk, off + b, false);
 		}
 	}
@@ -198,15 +210,16 @@ bool model_unsure(const struct model *md, int task, uint64_t addr, uint64_t len,
 	for (uint64_t k = 0, n; p && k < len; k += n) {
 		const struct mpage *pg = find_page(p, (addr + k) & ~(MODEL_PAGE - 1));
 		uint64_t off = (addr + k) & (MODEL_PAGE - 1);
-		const uint8_t *unk;
+		const uint8_t *unk, *was;
 
 		n = len - k < MODEL_PAGE - off ? len - k : MODEL_PAGE - off;
 		if (!pg)
 			continue;
 		page_bytes(md, pg, &unk);
+		was = page_was(md, pg);
 		for (uint64_t b = 0; unk && b < n; b++) {
 			if (bit_test(unk, off + b)) {
-				alt[k + b] = 0;
+				alt[k + b] = unk_alt(was, off + b);
 				any = true;
 			}
 		}

@@ -102,7 +102,8 @@ struct mpage {
 	 * tags).  The first read that tells them apart decides.
 	 */
 	uint8_t *alt, *alt_tags;
-	uint8_t *unk;		/* MP_COW: bytes copied from a disk file's tail that may be zero */
+	uint8_t *unk;		/* MP_COW: bytes copied from a disk file's page that may read otherwise */
+	uint8_t *was;		/* ... as these (the disk's, file_lost_writeback); NULL: as zero */
 	int file;		/* 1 + index in model.files; 0: anonymous memory */
 	uint64_t pgoff;		/* file: the page's index in the file */
 };
@@ -138,6 +139,7 @@ struct mfpage {
 	uint8_t *data;		/* NULL: zeros */
 	uint8_t *tags;		/* a tag per granule (shmem mapped PROT_MTE); NULL: zeros */
 	uint8_t *unk;		/* bitmap: bytes that may read as zero instead of data; NULL: none */
+	uint8_t *was;		/* or, where not NULL, as these: the disk's (file_lost_writeback) */
 	bool touched;		/* the file system may have allocated it: tmpfs accounting's upper bound */
 };
 
@@ -323,10 +325,15 @@ struct mfpage *fpage_get(struct mfile *f, uint64_t idx);
 void fpage_remove(struct model *md, int file, uint64_t from, uint64_t to);
 /* n bytes at byte pos of the file (pwrite, a shared mapping, a pin): 0 or -ENOMEM. */
 int file_store(struct mfile *f, uint64_t pos, const uint8_t *buf, uint64_t n);
-/* Is got allowed for the byte at pos (its byte, or zero where writeback may have zeroed it)? */
+/* What a byte marked unsure (unk) may read as instead: zero, or what was says. */
+static inline uint8_t unk_alt(const uint8_t *was, uint64_t b)
+{
+	return was ? was[b] : 0;
+}
+/* Is got allowed for the byte at pos (its byte, or its unk_alt where it is unsure)? */
 bool file_byte_allowed(const struct mfile *f, uint64_t pos, uint8_t got);
-/* The implementation showed zero where it could: zero from now on. */
-void file_byte_adopt_zero(struct mfile *f, uint64_t pos);
+/* The implementation showed the other byte where it could: that byte from now on. */
+void file_byte_adopt(struct mfile *f, uint64_t pos, uint8_t got);
 /* A new inode on fs (MFS_*): 1 + its index, or -ENOMEM. */
 int file_new(struct model *md, int fs, const char *name, bool linked);
 /* FALLOC_FL_PUNCH_HOLE of [off, off+len) (MADV_REMOVE too). */
@@ -346,6 +353,8 @@ int file_view_check(const struct model *md, const struct mpage *pg);
  * no tags, none.
  */
 const uint8_t *page_bytes(const struct model *md, const struct mpage *pg, const uint8_t **unk);
+/* What the unsure bytes of page_bytes may read as instead: NULL for zero. */
+const uint8_t *page_was(const struct model *md, const struct mpage *pg);
 const uint8_t *page_tags(const struct model *md, const struct mpage *pg);
 /* A private file page becomes the process's own: a copy of the file's page now. -ENOMEM. */
 int page_cow(struct model *md, struct mpage *pg);
@@ -374,8 +383,8 @@ void uffd_fault_taken(struct mpage *pg);
 /* One more, or one fewer, page mapping pg's file; the last reference frees the file. */
 void page_ref_file(struct model *md, const struct mpage *pg);
 void page_unref_file(struct model *md, const struct mpage *pg);
-/* Pages of a private file mapping got a byte that may read as zero: adopt zero there. */
-bool page_adopt_zeros(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *got, uint64_t n);
+/* A load got the other byte where one is unsure (unk): adopt it there; false if that does not explain got. */
+bool page_adopt_unsure(struct model *md, struct mpage *pg, uint64_t off, const uint8_t *got, uint64_t n);
 void model_files_free(struct model *md);
 /* fork: the child's copy of the descriptor table.  exit: every descriptor closed. */
 int fds_copy(struct model *md, struct mproc *child, const struct mproc *parent);

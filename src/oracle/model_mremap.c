@@ -154,7 +154,7 @@ static long move(struct model *md, struct mproc *p, uint64_t addr, uint64_t old_
 			 * old VMA, whose bounds the model does not know: the fuzzer
 			 * moves no locked memory so).
 			 */
-			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = NULL;
+			pg->data = pg->alt = pg->tags = pg->alt_tags = pg->unk = pg->was = NULL;
 			pg->flags &= ~(MP_LAZYFREE | MP_COW | MP_DEVICE_HELD | MP_GUARD | MP_LOCKED | MP_LOCKONFAULT |
 				       MP_SOFTDIRTY | MP_SD_UNSURE);
 			page_ref_file(md, &np[k]);

@@ -238,11 +238,40 @@ static void pr_expect_tag(const struct scn_printer *pr, const struct scn_op *op)
 
 /* ---- fail ---- */
 
-/* fail SITE{,SITE} [NTH [repeat N]] | fail off */
+/* fail at SITE NTH [SITE NTH ...]: exactly those attempts fail, each the NTH at its SITE from now. */
+static int st_fail_at(struct scn_parser *p, struct scn_op *op)
+{
+	struct scn_tok *t;
+	uint64_t v;
+
+	while ((t = scn_peek(p))) {
+		unsigned site;
+
+		if (op->fail_nr_at == MML_FAIL_AT_MAX)
+			return scn_perr(p, t->col, "at most %d attempts", MML_FAIL_AT_MAX);
+		if (!(t = scn_need_word(p, "a fault-injection site (frame, pgtable, meta, swap-slot, swap-io, tag)")))
+			return -1;
+		if (scn_fail_site(t->s, t->n, &site) < 0 || (site & (site - 1)))
+			return scn_perr(p, t->col, "'%.*s' is not one fault-injection site (frame, pgtable, meta, "
+					"swap-slot, swap-io, tag)", (int)(t->n > 40 ? 40 : t->n), t->s);
+		if (!(t = scn_need(p, "which attempt at that site fails (1 is the next)")) ||
+		    scn_parse_u64(p, t, false, &v) < 0)
+			return -1;
+		if (v == 0 || v > 1000000000)
+			return scn_perr(p, t->col, "the attempt that fails is 1..1000000000 from now");
+		op->fail_sites |= site;
+		op->fail_at[op->fail_nr_at++] = (struct mml_fail_at){ .site = site, .nth = (long)v };
+	}
+	if (!op->fail_nr_at)
+		return scn_perr(p, p->lx.end_col, "expected a site and which attempt at it fails");
+	return 0;
+}
+
+/* fail SITE{,SITE} [NTH [repeat N]] | fail at SITE NTH... | fail off */
 static int st_fail(struct scn_parser *p, struct scn_op *op)
 {
 	struct scn_tok *t = scn_need_word(p, "fault-injection sites (frame, pgtable, meta, "
-					  "swap-slot, swap-io, tag, all) or off");
+					  "swap-slot, swap-io, tag, all), at, or off");
 	size_t a = 0, b;
 	uint64_t v;
 	int64_t r;
@@ -251,6 +280,8 @@ static int st_fail(struct scn_parser *p, struct scn_op *op)
 		return -1;
 	if (scn_tok_is(t, "off"))
 		return scn_end_of_line(p);
+	if (scn_tok_is(t, "at"))
+		return st_fail_at(p, op);
 	while (a <= t->n) {
 		unsigned site;
 
@@ -291,7 +322,8 @@ static int st_fail(struct scn_parser *p, struct scn_op *op)
 static int run_fail(struct scn_runner *r, const struct scn_op *op)
 {
 	struct mml_fail f = {
-		.sites = op->fail_sites, .countdown = op->fail_nth, .repeat = op->fail_repeat,
+		.sites = op->fail_sites, .countdown = op->fail_nr_at ? 0 : op->fail_nth, .repeat = op->fail_repeat,
+		.at = op->fail_at, .nr_at = op->fail_nr_at,
 	};
 	int ret = mml_fail_set(r->m, op->fail_sites ? &f : NULL);
 
@@ -303,7 +335,11 @@ static int run_fail(struct scn_runner *r, const struct scn_op *op)
 static void obs_fail(struct cf_walk *w)
 {
 	const struct scn_op *op = w->op;
-	int r = w->b->fail(w->b, op->fail_sites, op->fail_nth, op->fail_repeat);
+	struct mml_fail f = {
+		.sites = op->fail_sites, .countdown = op->fail_nr_at ? 0 : op->fail_nth, .repeat = op->fail_repeat,
+		.at = op->fail_at, .nr_at = op->fail_nr_at,
+	};
+	int r = w->b->fail(w->b, op->fail_sites ? &f : NULL);
 
 	/* what fails from now on is this side's own: the two no longer compare */
 	if (!cf_refused(w, r, true))
@@ -314,6 +350,13 @@ static void pr_fail(const struct scn_printer *pr, const struct scn_op *op)
 {
 	char sites[96];
 
+	if (op->fail_nr_at) {
+		fprintf(pr->f, "fail at");
+		for (unsigned i = 0; i < op->fail_nr_at; i++)
+			fprintf(pr->f, " %s %ld", scn_fail_sites_name(op->fail_at[i].site, sites, sizeof(sites)),
+				op->fail_at[i].nth);
+		return;
+	}
 	fprintf(pr->f, "fail %s", scn_fail_sites_name(op->fail_sites, sites, sizeof(sites)));
 	if (op->fail_sites && (op->fail_nth != 1 || op->fail_repeat))
 		fprintf(pr->f, " %ld", op->fail_nth);
@@ -326,7 +369,7 @@ const struct scn_cmd scn_tag_cmds[] = {
 	  st_tag, run_tag, obs_tag, pr_tag },
 	{ "expect tag", "TASK ADDR [ LEN ] ( ( \"==\" TAGS | \"!=\" TAG ) | result )", SCN_OP_EXPECT_TAG, 0,
 	  ex_tag, run_expect_tag, obs_expect_tag, pr_expect_tag },
-	{ "fail", "( SITES [ NTH [ \"repeat\" REPEAT ] ] | \"off\" )", SCN_OP_FAIL, 0,
+	{ "fail", "( SITES [ NTH [ \"repeat\" REPEAT ] ] | \"at\" SITE NTH { SITE NTH } | \"off\" )", SCN_OP_FAIL, 0,
 	  st_fail, run_fail, obs_fail, pr_fail },
 	{ NULL }
 };

@@ -174,7 +174,7 @@ enum scn_op_kind {
 	SCN_OP_EXPECT_KILLED,	/* expect killed A / expect alive A: value 1 / 0 */
 	SCN_OP_TAG,		/* tag A ADDR [LEN] = TAG */
 	SCN_OP_EXPECT_TAG,	/* expect tag A ADDR [LEN] ==|!= TAG{|TAG}, or => ERRNO */
-	SCN_OP_FAIL,		/* fail SITES [NTH [repeat N]] | fail off */
+	SCN_OP_FAIL,		/* fail SITES [NTH [repeat N]] | fail at SITE NTH... | fail off */
 	SCN_OP_DEVICE_ATTACH,	/* device d = attach A [FLAG...] */
 	SCN_OP_DEVICE_DETACH,	/* device detach d */
 	SCN_OP_DEVICE_READ,	/* device read d ADDR LEN [expect PATTERN] */
@@ -387,9 +387,11 @@ struct scn_op {
 	/* tag: the tag stored (tags[0]); expect tag: the allowed tags, none with "=>" */
 	unsigned tags[SCN_MAX_ALTS + 1];
 	int ntags;
-	/* fail: MML_FAIL_* sites (0: off), the countdown and repeat of struct mml_fail */
+	/* fail: MML_FAIL_* sites (0: off), the countdown and repeat of struct mml_fail, or its list */
 	unsigned fail_sites;
 	long fail_nth, fail_repeat;
+	struct mml_fail_at fail_at[MML_FAIL_AT_MAX];
+	unsigned fail_nr_at;
 };
 
 struct scn_script {

@@ -155,6 +155,54 @@ TEST(bad_schedules_are_einval)
 }
 
 /*
+ * A list of attempts fails those and no others, each counted at its own
+ * site from the call; each failure is told as its site and attempt, as
+ * the fuzzer's reproducers replay them.
+ */
+TEST(listed_attempts_fail_and_are_told)
+{
+	struct mml_machine *m = h_machine(0);
+	struct mml_fail_at at[] = { { MML_FAIL_FRAME, 2 }, { MML_FAIL_META, 1 } };
+	struct mml_fail f = { .sites = MML_FAIL_FRAME | MML_FAIL_META, .at = at, .nr_at = 2 };
+	struct mml_fail_at ev;
+	struct mml_task *t;
+	long base = mml_fail_injected(m), a;
+
+	CHECK_EQ(mml_spawn(m, &t), 0);
+	CHECK_EQ(mml_fail_set(m, &f), 0);
+	CHECK_EQ(mml_fail_attempts(m, MML_FAIL_FRAME), 0);
+	/* the first metadata attempt (the VMA) fails */
+	CHECK_EQ(mml_mmap(t, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -ENOMEM);
+	CHECK_EQ(mml_fail_event(m, base, &ev), 0);
+	CHECK_EQ(ev.site, MML_FAIL_META);
+	CHECK_EQ(ev.nth, 1);
+	a = mml_mmap(t, 0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(a > 0);
+	/* the first page's frame is the first attempt there, the second page's the second: it fails */
+	CHECK_EQ(mml_write(t, (uint64_t)a, "x", 1), 0);
+	CHECK_EQ(mml_fail_attempts(m, MML_FAIL_FRAME), 1);
+	CHECK_EQ(mml_write(t, (uint64_t)a + 4096, "x", 1), -ENOMEM);
+	CHECK_EQ(mml_fail_event(m, base + 1, &ev), 0);
+	CHECK_EQ(ev.site, MML_FAIL_FRAME);
+	CHECK_EQ(ev.nth, 2);
+	CHECK_EQ(mml_fail_event(m, base + 2, &ev), -ENOENT);
+	/* and no later one */
+	CHECK_EQ(mml_write(t, (uint64_t)a + 4096, "x", 1), 0);
+	CHECK_EQ(mml_fail_injected(m), base + 2);
+	/* a site not among the sites, a rate beside the list, an attempt 0: refused */
+	at[1].site = MML_FAIL_TAG;
+	CHECK_EQ(mml_fail_set(m, &f), -EINVAL);
+	at[1].site = MML_FAIL_META;
+	f.rate_ppm = 1000;
+	CHECK_EQ(mml_fail_set(m, &f), -EINVAL);
+	f.rate_ppm = 0;
+	at[0].nth = 0;
+	CHECK_EQ(mml_fail_set(m, &f), -EINVAL);
+	CHECK_EQ(mml_fail_set(m, NULL), 0);
+	H_END(m);
+}
+
+/*
  * The same loop over fuzzer runs, where the reference model checks every
  * observation: after an injected failure the run goes on, and every later
  * read must still agree with the model.

@@ -123,6 +123,7 @@ static const struct print_case lines[] = {
 	{ "fail frame,meta 3 repeat -1", NULL },
 	{ "fail frame,pgtable,meta,swap-slot,swap-io,tag", "fail all" },
 	{ "fail off", NULL },
+	{ "fail at meta 2 frame 5 meta 7", NULL },
 	{ "f = open A \"/tmp/a\" rdwr,creat", NULL },
 	{ "open A \"/disk/x y\" O_RDONLY|O_EXCL 0644 => ENOENT",
 	  "open A \"/disk/x y\" rdonly,excl 0644 => ENOENT" },
@@ -310,7 +311,8 @@ static bool same_op(const struct scn_op *a, const struct scn_op *b)
 	    a->kswapd != b->kswapd || a->pin != b->pin || a->pos != b->pos || a->swap != b->swap ||
 	    a->prio != b->prio || a->swap_file != b->swap_file || a->ntags != b->ntags ||
 	    a->fail_sites != b->fail_sites || a->fail_nth != b->fail_nth ||
-	    a->fail_repeat != b->fail_repeat || !a->name != !b->name ||
+	    a->fail_repeat != b->fail_repeat || a->fail_nr_at != b->fail_nr_at ||
+	    memcmp(a->fail_at, b->fail_at, sizeof(a->fail_at)) || !a->name != !b->name ||
 	    (a->name && strcmp(a->name, b->name)) || !a->echo != !b->echo ||
 	    (a->echo && memcmp(a->echo, b->echo, a->len + 1)))
 		return false;
