@@ -47,11 +47,13 @@ seeds=${ZOO_SEEDS:-1 2 3 4}
 ops=${ZOO_OPS:-5000}
 stress_seeds=${ZOO_STRESS_SEEDS:-40}
 # Fuzz runs without a bug that once crashed (or diverged), one a line:
-# migration of a file folio truncated while isolated (mapping NULL), and of
-# an unmapped anon folio in the swap cache whose anon_vma had gone.
+# migration of a file folio truncated while isolated (mapping NULL), of an
+# unmapped anon folio in the swap cache whose anon_vma had gone, and of a
+# shmem folio in the swap cache (no mapping, a swap cache slot to move).
 regressions="
 --seed 1 --swap 8M --thp --files
 --seed 5 --swap 8M --thp --files
+--seed 1 --swap 8M --thp --files --ksm
 "
 
 # A sanitizer report must not pass for a divergence (both exit 1).

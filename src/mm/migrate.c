@@ -134,9 +134,10 @@ static int folio_expected_ref_count(struct folio *folio)
 {
 	int nr = (int)folio_nr_pages(folio), refs = folio_mapcount(folio);
 
-	if (folio_test_anon(folio))
-		return refs + (folio_test_swapcache(folio) ? nr : 0);
-	return refs + (folio->mapping ? nr : 0);
+	/* the swap cache's (an anon folio's, or shmem's written out), else the page cache's */
+	if (folio_test_swapcache(folio))
+		return refs + nr;
+	return refs + (!folio_test_anon(folio) && folio->mapping ? nr : 0);
 }
 
 /*
@@ -151,15 +152,19 @@ static int folio_migrate_mapping(struct mml_machine *m, struct folio *dst, struc
 	int expected = folio_expected_ref_count(src) + 1;
 	int nr = (int)folio_nr_pages(src);
 
-	/* folio_mapping() NULL: anon outside the swap cache, or a file folio truncated while isolated */
-	if (folio_test_anon(src) ? !folio_test_swapcache(src) : !src->mapping) {
+	/*
+	 * folio_mapping() NULL: anon outside the swap cache, or a file folio
+	 * truncated while isolated.  A shmem folio written out is in the swap
+	 * cache with no mapping of its own: the swap cache's slot moves.
+	 */
+	if (!folio_test_swapcache(src) && (folio_test_anon(src) || !src->mapping)) {
 		if (folio_ref_count(src) != expected)
 			return -EAGAIN;
 		dst->index = src->index;
 		WRITE_ONCE(dst->mapping, src->mapping);
 		return 0;
 	}
-	if (folio_test_anon(src)) {
+	if (folio_test_swapcache(src)) {
 		struct swap_info_struct *si = swap_info_get(m, src->swap);
 
 		spin_lock(&si->lock);
