@@ -32,7 +32,7 @@
 /* ---- the current CPU ------------------------------------------------------------------- */
 
 /* The task whose operation this host thread is executing (Linux's current). */
-extern __thread struct mml_task *current;
+extern __thread struct mml_task *current __tls_fast;
 
 /*
  * smp_processor_id(): the slot of per-CPU state this task uses, by its

@@ -9,7 +9,7 @@
 #include "mm/internal.h"
 #include "mm/userfaultfd_k.h"
 
-__thread struct mml_task *current;
+__thread struct mml_task *current __tls_fast;
 
 /* Every operation is a reader of machine->quiesce; the checker its writer. */
 void op_enter(struct mml_machine *m, struct mml_task *t)

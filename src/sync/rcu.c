@@ -27,7 +27,7 @@
 
 /* ---- RCU ------------------------------------------------------------------ */
 
-static __thread int rcu_nesting;
+static __thread int rcu_nesting __tls_fast;
 
 bool rcu_read_lock_held(void)
 {

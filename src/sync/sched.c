@@ -118,7 +118,7 @@ struct sched {
 
 static struct sched *active;		/* the one run in progress, under active_lock */
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread struct sched_thread *me;
+static __thread struct sched_thread *me __tls_fast;
 
 /* splitmix64: small, fast, and the same on every host. */
 static uint64_t rng_next(uint64_t *s)

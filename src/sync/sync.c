@@ -37,7 +37,7 @@ static void sched_released(const void *obj, const void *where)
 	sched_point_at(SP_UNLOCK, obj, where);
 }
 
-static __thread char self_token;
+static __thread char self_token __tls_fast;
 
 unsigned long mml_self(void)
 {
@@ -259,7 +259,7 @@ void downgrade_write(struct rw_semaphore *s)
 static unsigned percpu_rwsem_slot(void)
 {
 	static unsigned next;
-	static __thread unsigned slot;
+	static __thread unsigned slot __tls_fast;
 
 	if (!slot)
 		slot = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED) % PERCPU_RWSEM_SLOTS + 1;

@@ -43,6 +43,15 @@
 #define MML_TSAN 1
 #endif
 
+/*
+ * Thread-locals read on every operation (current, the lock owner token,
+ * the RCU nesting): one %fs-relative load, not a __tls_get_addr call,
+ * which the library's -fPIC code would otherwise make for each.  Kept to
+ * a few words, which the static TLS surplus holds when the library is
+ * dlopen()ed.
+ */
+#define __tls_fast	__attribute__((tls_model("initial-exec")))
+
 /* A cache line (Linux's SMP_CACHE_BYTES): what per-CPU data is padded to, so that CPUs share none. */
 #define SMP_CACHE_BYTES		64
 #define ____cacheline_aligned	__attribute__((aligned(SMP_CACHE_BYTES)))
