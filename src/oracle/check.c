@@ -28,17 +28,42 @@
 #define check_for_each_vma(mm, i, vma) \
 	for ((i) = 0; (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]); (i)++)
 
-/* vma_lookup(mm, addr), trying first the VMA the last lookup found. */
+/*
+ * The VMAs of mm that meet the check's range, in order: all of them in
+ * the full check; the incremental one starts with a binary search, as
+ * mm_range_is_valid does, rather than touch every VMA of the mm.
+ */
+#define check_for_each_vma_in_range(st, mm, i, vma) \
+	for ((i) = (st)->ranged ? vma_index_after((mm), (st)->lo) : 0; \
+	     (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]) && (!(st)->ranged || (vma)->vm_start < (st)->hi); \
+	     (i)++)
+
+/*
+ * vma_lookup(mm, addr), trying first the VMA the last lookup found and the
+ * one after it: the walks go in address order, and the VMA array does not
+ * change while the machine is stopped for the check.
+ */
 static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
 {
 	struct vm_area_struct *vma = st->vma;
+	unsigned long i = st->vma_idx;
 
-	if (vma && vma->vm_mm == mm && vma->vm_start <= addr && addr < vma->vm_end)
-		return vma;
-	vma = vma_lookup(mm, addr);
-	if (vma)
-		st->vma = vma;
-	return vma;
+	if (vma && vma->vm_mm == mm && i < mm->map_count && mm->vmas[i] == vma) {
+		if (vma->vm_start <= addr && addr < vma->vm_end)
+			return vma;
+		if (addr >= vma->vm_end && (i + 1 == mm->map_count || addr < mm->vmas[i + 1]->vm_start))
+			return NULL;	/* in the gap after it */
+		if (addr >= vma->vm_end && addr < mm->vmas[i + 1]->vm_end) {
+			st->vma = mm->vmas[++st->vma_idx];
+			return st->vma;
+		}
+	}
+	i = vma_index_after(mm, addr);
+	if (i == mm->map_count || mm->vmas[i]->vm_start > addr)
+		return NULL;
+	st->vma_idx = i;
+	st->vma = mm->vmas[i];
+	return st->vma;
 }
 
 static bool frame_is_free(struct page *p)
@@ -461,6 +486,31 @@ static void table_span(const struct check_state *st, uint64_t base, int shift, i
 		*last = (int)((st->hi - 1 - base) >> shift) + 1;
 }
 
+/*
+ * The first entry of a table in [i, last) that is not none (0 at every
+ * level), or last.  Most entries of a whole mm's tables are none, and
+ * loading each with its scheduling point (ptep_get, pmdp_get, ...) cost
+ * the walk more than checking the others: the machine is stopped, so runs
+ * of them are read eight at a time.  Under a deterministic run every
+ * entry is loaded at its scheduling point as before, and the run's trace
+ * does not change.
+ */
+static int skip_none(const uint64_t *table, int i, int last)
+{
+	if (READ_ONCE(mml_sched_on))
+		return i;
+	for (; i + 8 <= last; i += 8) {
+		const uint64_t *e = &table[i];
+
+		if (READ_ONCE(e[0]) | READ_ONCE(e[1]) | READ_ONCE(e[2]) | READ_ONCE(e[3]) | READ_ONCE(e[4]) |
+		    READ_ONCE(e[5]) | READ_ONCE(e[6]) | READ_ONCE(e[7]))
+			break;
+	}
+	while (i < last && !READ_ONCE(table[i]))
+		i++;
+	return i;
+}
+
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
 			    long *swap)
 {
@@ -469,7 +519,7 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 
 	note_table(st, mm, pmd_pfn(pmd), "pte");
 	table_span(st, base, PAGE_SHIFT, &first, &last);
-	for (int i = first; i < last; i++) {
+	for (int i = first; (i = skip_none(&pte->pte, i, last)) < last; i++) {
 		pte_t e = ptep_get(&pte[i]);
 
 		if (!pte_none(e))
@@ -499,11 +549,8 @@ static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
 
 	if (!atomic_read(&mm->mm_users))
 		return;
-	check_for_each_vma(mm, i, vma) {
+	check_for_each_vma_in_range(st, mm, i, vma) {
 		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
-
-		if (vma->vm_end <= st->lo || (st->ranged && vma->vm_start >= st->hi))
-			continue;
 
 		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
 		    (ctx && (READ_ONCE(ctx->released) || READ_ONCE(ctx->mm) != mm)))
@@ -519,13 +566,14 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 	struct vm_area_struct *vma;
 	unsigned long i;
 
-	check_for_each_vma(mm, i, vma) {
+	/* The incremental check: the locked VMAs of the range alone must fit (the sum of all is the full check's). */
+	check_for_each_vma_in_range(st, mm, i, vma) {
 		if (vma->vm_flags & VM_LOCKED)
 			locked += vma_pages(vma);
 	}
 	if (mm->locked_vm < locked)
-		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages", mm->tgid,
-		     mm->locked_vm, locked);
+		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages%s", mm->tgid,
+		     mm->locked_vm, locked, st->ranged ? " in the range checked" : "");
 }
 
 /*
@@ -559,7 +607,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	int g0, g1, u0, u1, d0, d1;
 
 	table_span(st, 0, PGDIR_SHIFT, &g0, &g1);
-	for (int g = g0; g < g1; g++) {
+	for (int g = g0; (g = skip_none(&mm->pgd->pgd, g, g1)) < g1; g++) {
 		pgd_t pgd = pgdp_get(&mm->pgd[g]);
 		pud_t *pud;
 
@@ -572,7 +620,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		note_table(st, mm, pgd_pfn(pgd), "pud");
 		pud = pud_table_of(m, pgd);
 		table_span(st, (uint64_t)g << PGDIR_SHIFT, PUD_SHIFT, &u0, &u1);
-		for (int u = u0; u < u1; u++) {
+		for (int u = u0; (u = skip_none(&pud->pud, u, u1)) < u1; u++) {
 			pud_t pu = pudp_get(&pud[u]);
 			pmd_t *pmd;
 			int leaves;
@@ -587,7 +635,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			pmd = pmd_table_of(m, pu);
 			leaves = 0;
 			table_span(st, ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT), PMD_SHIFT, &d0, &d1);
-			for (int d = d0; d < d1; d++) {
+			for (int d = d0; (d = skip_none(&pmd->pmd, d, d1)) < d1; d++) {
 				pmd_t pm = pmdp_get(&pmd[d]);
 				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
 						((uint64_t)d << PMD_SHIFT);

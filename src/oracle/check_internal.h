@@ -32,6 +32,7 @@ struct check_state {
 	uint64_t lo, hi;
 	struct mm_struct *mm;	/* the incremental check's mm (NULL: every mm) */
 	struct vm_area_struct *vma;	/* the last check_vma() found: walks go in address order */
+	unsigned long vma_idx;		/* its index in its mm's VMA array */
 };
 
 /* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */

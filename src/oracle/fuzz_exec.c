@@ -814,6 +814,9 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 
 		if (op->kind == F_MADVISE && op->advice == MADV_FREE)
 			fuzz_settle_before_free(r, op->task, t, addr, op->len);
+		/* what check_touched needs to know before: may it reach other mms? */
+		r->op_private = op->kind == F_MADVISE && (op->advice == MADV_PAGEOUT || op->advice == MADV_COLD) &&
+				mml_range_private(t, addr >= PG ? addr - PG : 0, addr + op->len + PG);
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);
