@@ -30,18 +30,19 @@
 
 /*
  * The VMAs of mm that meet the check's range, in order: all of them in
- * the full check; the incremental one starts with a binary search, as
- * mm_range_is_valid does, rather than touch every VMA of the mm.
+ * the full check; the incremental one starts where one binary search of
+ * check_mm_tables found, rather than touch every VMA of the mm.
  */
 #define check_for_each_vma_in_range(st, mm, i, vma) \
-	for ((i) = (st)->ranged ? vma_index_after((mm), (st)->lo) : 0; \
+	for ((i) = (st)->first_vma; \
 	     (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]) && (!(st)->ranged || (vma)->vm_start < (st)->hi); \
 	     (i)++)
 
 /*
- * vma_lookup(mm, addr), trying first the VMA the last lookup found and the
- * one after it: the walks go in address order, and the VMA array does not
- * change while the machine is stopped for the check.
+ * vma_lookup(mm, addr), trying first the VMA the last lookup found (at
+ * first the first of the range) and the one after it: the walks go in
+ * address order, and the VMA array does not change while the machine is
+ * stopped for the check.
  */
 static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
 {
@@ -51,6 +52,8 @@ static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct
 	if (vma && vma->vm_mm == mm && i < mm->map_count && mm->vmas[i] == vma) {
 		if (vma->vm_start <= addr && addr < vma->vm_end)
 			return vma;
+		if (addr < vma->vm_start && (!i || addr >= mm->vmas[i - 1]->vm_end))
+			return NULL;	/* in the gap before it */
 		if (addr >= vma->vm_end && (i + 1 == mm->map_count || addr < mm->vmas[i + 1]->vm_start))
 			return NULL;	/* in the gap after it */
 		if (addr >= vma->vm_end && addr < mm->vmas[i + 1]->vm_end) {
@@ -603,6 +606,11 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	long rss = 0, swap = 0;
 
 	st->file_rss = st->shmem_rss = 0;
+	st->first_vma = st->ranged ? vma_index_after(mm, st->lo) : 0;
+	if (st->first_vma < mm->map_count) {
+		st->vma = mm->vmas[st->first_vma];
+		st->vma_idx = st->first_vma;
+	}
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
 	int g0, g1, u0, u1, d0, d1;
 
