@@ -246,8 +246,16 @@ bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8
 					  o & (MODEL_PAGE - 1), got[k]);
 			*want = pinned_byte(md, pn, o, &v);
 		} else if (pn->kind == MODEL_PIN) {
+			uint64_t n = MODEL_PAGE - (o & (MODEL_PAGE - 1));
 			int b = pinned_byte(md, pn, o, &v);
 
+			/* The rest of the page at once when the model knows each of its bytes; else byte by byte. */
+			n = n < len - k ? n : len - k;
+			if (v.known && !v.unk && (v.bytes ? !memcmp(got + k, v.bytes + (o & (MODEL_PAGE - 1)), n) :
+						  !got[k] && !memcmp(got + k, got + k + 1, n - 1))) {
+				k += n - 1;
+				continue;
+			}
 			ok = b < 0 || got[k] == b;
 			*want = b;
 		} else {
