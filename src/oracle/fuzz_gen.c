@@ -46,17 +46,7 @@ static uint32_t choose(struct chooser *c, uint32_t n)
 
 /* ---- generating operations ---------------------------------------------------------------- */
 
-static int pick_live_task(struct run *r, struct chooser *c)
-{
-	int live[MAX_LIVE_TASKS * 4], n = 0;
-
-	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
-		return r->focus_task;
-	for (int k = 0; k < r->live.n && r->live.ids[k] < r->next_task && n < (int)(sizeof(live) / sizeof(live[0])); k++)
-		live[n++] = r->live.ids[k];
-	return n ? live[choose(c, (uint32_t)n)] : -1;
-}
-
+/* The live tasks numbered so far: the first members of r->live (ascending). */
 static int count_live_tasks(struct run *r)
 {
 	int n = 0;
@@ -64,6 +54,16 @@ static int count_live_tasks(struct run *r)
 	while (n < r->live.n && r->live.ids[n] < r->next_task)
 		n++;
 	return n;
+}
+
+static int pick_live_task(struct run *r, struct chooser *c)
+{
+	int n;
+
+	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
+		return r->focus_task;
+	n = min_int(count_live_tasks(r), MAX_LIVE_TASKS * 4);
+	return n ? r->live.ids[choose(c, (uint32_t)n)] : -1;
 }
 
 /* The (at most) 16 regions defined last, newest first: what pick_addr chooses from. */
