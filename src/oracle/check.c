@@ -1041,81 +1041,83 @@ static void check_swap(struct check_state *st)
 }
 
 
-static int ptr_cmp(const void *a, const void *b)
+/*
+ * The anon_vmas the check meets, in an open-addressing table (size a
+ * power of two, at least twice the chains counted): its slot of av, or
+ * the empty slot where av would go.  A sort of every chain's anon_vma and
+ * a binary search for each look-up cost more than the rest of the full
+ * check's anon_vma part.
+ */
+static unsigned long av_slot(struct anon_vma **tab, unsigned long mask, const struct anon_vma *av)
 {
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	unsigned long i = (unsigned long)(((uintptr_t)av >> 4) * 0x9e3779b97f4a7c15ULL >> 32) & mask;
 
-	return x < y ? -1 : x > y;
-}
-
-static long av_index(struct anon_vma **avs, long n, struct anon_vma *av)
-{
-	struct anon_vma **p = bsearch(&av, avs, (size_t)n, sizeof(*avs), ptr_cmp);
-
-	return p ? p - avs : -1;
+	while (tab[i] && tab[i] != av)
+		i = (i + 1) & mask;
+	return i;
 }
 
 /* Invariant 11: recount what anon_vma_fork and unlink_anon_vmas keep. Under tasks_lock. */
 static void check_anon_vmas(struct check_state *st)
 {
-	struct anon_vma **avs = NULL;
-	unsigned long *active = NULL, *children = NULL;
+	struct anon_vma **tab = NULL;
+	unsigned long *active = NULL, *children = NULL, size = 64, chains = 0, mask, k;
 	struct anon_vma_chain *avc;
 	struct mm_struct *mm;
-	long n = 0, cap = 0, u = 0;
 
 	list_for_each_entry(mm, &st->m->mms, mm_node)
 		for (unsigned long i = 0; i < mm->map_count; i++)
-			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma) {
-				if (n == cap) {
-					struct anon_vma **more = realloc(avs, (size_t)(cap = cap * 2 + 64) * sizeof(*avs));
-
-					if (!more)
-						goto out;
-					avs = more;
-				}
-				avs[n++] = avc->anon_vma;
-			}
-	if (!n)
+			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma)
+				chains++;
+	if (!chains)
+		return;
+	while (size < 2 * chains)
+		size *= 2;
+	mask = size - 1;
+	tab = calloc(size, sizeof(*tab));
+	active = calloc(size, sizeof(*active));
+	children = calloc(size, sizeof(*children));
+	if (!tab || !active || !children)
 		goto out;
-	qsort(avs, (size_t)n, sizeof(*avs), ptr_cmp);
-	for (long i = 0; i < n; i++)
-		if (!u || avs[u - 1] != avs[i])
-			avs[u++] = avs[i];
-	active = calloc((size_t)u, sizeof(*active));
-	children = calloc((size_t)u, sizeof(*children));
-	if (!active || !children)
-		goto out;
+	list_for_each_entry(mm, &st->m->mms, mm_node)
+		for (unsigned long i = 0; i < mm->map_count; i++)
+			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma)
+				tab[av_slot(tab, mask, avc->anon_vma)] = avc->anon_vma;
 	list_for_each_entry(mm, &st->m->mms, mm_node)
 		for (unsigned long i = 0; i < mm->map_count; i++) {
 			struct anon_vma *av = mm->vmas[i]->anon_vma;
-			long k = av ? av_index(avs, u, av) : -1;
 
-			if (av && k < 0)
+			if (!av)
+				continue;
+			k = av_slot(tab, mask, av);
+			if (!tab[k])
 				FAIL(st, INV_ANON_VMA, "mm %d: VMA %#llx: its anon_vma %p is not on its chain", mm->tgid,
 				     (unsigned long long)mm->vmas[i]->vm_start, (void *)av);
-			else if (av)
+			else
 				active[k]++;
 		}
-	for (long i = 0; i < u; i++) {
-		long k = av_index(avs, u, avs[i]->parent);
-
-		if (k < 0)
-			FAIL(st, INV_ANON_VMA, "anon_vma %p: its parent %p is chained to no VMA", (void *)avs[i],
-			     (void *)avs[i]->parent);
+	for (unsigned long i = 0; i < size; i++) {
+		if (!tab[i])
+			continue;
+		k = av_slot(tab, mask, tab[i]->parent);
+		if (!tab[k])
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: its parent %p is chained to no VMA", (void *)tab[i],
+			     (void *)tab[i]->parent);
 		else
 			children[k]++;
 	}
-	for (long i = 0; i < u; i++) {
-		if (avs[i]->num_active_vmas != active[i])
-			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)avs[i],
-			     avs[i]->num_active_vmas, active[i]);
-		if (avs[i]->num_children != children[i])
+	for (unsigned long i = 0; i < size; i++) {
+		if (!tab[i])
+			continue;
+		if (tab[i]->num_active_vmas != active[i])
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)tab[i],
+			     tab[i]->num_active_vmas, active[i]);
+		if (tab[i]->num_children != children[i])
 			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_children is %lu, %lu chained anon_vmas have it as parent",
-			     (void *)avs[i], avs[i]->num_children, children[i]);
+			     (void *)tab[i], tab[i]->num_children, children[i]);
 	}
 out:
-	free(avs);
+	free(tab);
 	free(active);
 	free(children);
 }
