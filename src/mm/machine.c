@@ -42,7 +42,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_UFFD] = "userfaultfd_ctx",
 };
 
-void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+static void *obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size, bool zero)
 {
 	void *p;
 
@@ -50,10 +50,20 @@ void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
 	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : kind == OBJ_MTE_TAGS ? MML_FAIL_TAG :
 			   MML_FAIL_META))
 		return NULL;
-	p = calloc(1, size);
+	p = zero ? calloc(1, size) : malloc(size);
 	if (p)
 		atomic_long_add(1, &m->objs[kind]);
 	return p;
+}
+
+void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+{
+	return obj_alloc(m, kind, size, true);
+}
+
+void *mml_obj_alloc_nozero(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+{
+	return obj_alloc(m, kind, size, false);
 }
 
 void mml_obj_free(struct mml_machine *m, enum mml_obj_kind kind, void *p)
