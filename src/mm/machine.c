@@ -42,7 +42,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_UFFD] = "userfaultfd_ctx",
 };
 
-void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+static void *obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size, bool zero)
 {
 	void *p;
 
@@ -58,14 +58,24 @@ void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
 	if (size >= SMP_CACHE_BYTES) {
 		size = (size + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1);
 		p = aligned_alloc(SMP_CACHE_BYTES, size);
-		if (p)
+		if (p && zero)
 			memset(p, 0, size);
 	} else {
-		p = calloc(1, size);
+		p = zero ? calloc(1, size) : malloc(size);
 	}
 	if (p)
 		atomic_long_add(1, &m->objs[kind]);
 	return p;
+}
+
+void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+{
+	return obj_alloc(m, kind, size, true);
+}
+
+void *mml_obj_alloc_nozero(struct mml_machine *m, enum mml_obj_kind kind, size_t size)
+{
+	return obj_alloc(m, kind, size, false);
 }
 
 void mml_obj_free(struct mml_machine *m, enum mml_obj_kind kind, void *p)

@@ -406,7 +406,9 @@ bool page_is_free(struct page *page);
 
 /* ---- metadata objects (machine.c) ------------------------------------------------------- */
 
+/* kzalloc(); _nozero is kmalloc(), for an object its caller fills whole at once */
 void *mml_obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size);
+void *mml_obj_alloc_nozero(struct mml_machine *m, enum mml_obj_kind kind, size_t size);
 void mml_obj_free(struct mml_machine *m, enum mml_obj_kind kind, void *p);
 extern const char *const mml_obj_names[NR_OBJ_KINDS];
 

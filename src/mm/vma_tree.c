@@ -83,7 +83,8 @@ void vma_rcu_publish(struct mm_struct *mm)
 	if (!mm->vma_rcu_stale && !mm->vma_free_pending)
 		return;
 	if (mm->vma_rcu_stale && mm->map_count) {
-		a = mml_obj_alloc(m, OBJ_VMA_ARRAY, sizeof(*a) + mm->map_count * sizeof(a->slot[0]));
+		/* every field set below or by rcu_batch_add: zeroing a copy of every VMA first cost as much as the copy */
+		a = mml_obj_alloc_nozero(m, OBJ_VMA_ARRAY, sizeof(*a) + mm->map_count * sizeof(a->slot[0]));
 		if (a) {
 			a->machine = m;
 			a->nr = mm->map_count;

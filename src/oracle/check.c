@@ -28,17 +28,45 @@
 #define check_for_each_vma(mm, i, vma) \
 	for ((i) = 0; (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]); (i)++)
 
-/* vma_lookup(mm, addr), trying first the VMA the last lookup found. */
+/*
+ * The VMAs of mm that meet the check's range, in order: all of them in
+ * the full check; the incremental one starts where one binary search of
+ * check_mm_tables found, rather than touch every VMA of the mm.
+ */
+#define check_for_each_vma_in_range(st, mm, i, vma) \
+	for ((i) = (st)->first_vma; \
+	     (i) < (mm)->map_count && ((vma) = (mm)->vmas[(i)]) && (!(st)->ranged || (vma)->vm_start < (st)->hi); \
+	     (i)++)
+
+/*
+ * vma_lookup(mm, addr), trying first the VMA the last lookup found (at
+ * first the first of the range) and the one after it: the walks go in
+ * address order, and the VMA array does not change while the machine is
+ * stopped for the check.
+ */
 static struct vm_area_struct *check_vma(struct check_state *st, struct mm_struct *mm, uint64_t addr)
 {
 	struct vm_area_struct *vma = st->vma;
+	unsigned long i = st->vma_idx;
 
-	if (vma && vma->vm_mm == mm && vma->vm_start <= addr && addr < vma->vm_end)
-		return vma;
-	vma = vma_lookup(mm, addr);
-	if (vma)
-		st->vma = vma;
-	return vma;
+	if (vma && vma->vm_mm == mm && i < mm->map_count && mm->vmas[i] == vma) {
+		if (vma->vm_start <= addr && addr < vma->vm_end)
+			return vma;
+		if (addr < vma->vm_start && (!i || addr >= mm->vmas[i - 1]->vm_end))
+			return NULL;	/* in the gap before it */
+		if (addr >= vma->vm_end && (i + 1 == mm->map_count || addr < mm->vmas[i + 1]->vm_start))
+			return NULL;	/* in the gap after it */
+		if (addr >= vma->vm_end && addr < mm->vmas[i + 1]->vm_end) {
+			st->vma = mm->vmas[++st->vma_idx];
+			return st->vma;
+		}
+	}
+	i = vma_index_after(mm, addr);
+	if (i == mm->map_count || mm->vmas[i]->vm_start > addr)
+		return NULL;
+	st->vma_idx = i;
+	st->vma = mm->vmas[i];
+	return st->vma;
 }
 
 static bool frame_is_free(struct page *p)
@@ -461,6 +489,31 @@ static void table_span(const struct check_state *st, uint64_t base, int shift, i
 		*last = (int)((st->hi - 1 - base) >> shift) + 1;
 }
 
+/*
+ * The first entry of a table in [i, last) that is not none (0 at every
+ * level), or last.  Most entries of a whole mm's tables are none, and
+ * loading each with its scheduling point (ptep_get, pmdp_get, ...) cost
+ * the walk more than checking the others: the machine is stopped, so runs
+ * of them are read eight at a time.  Under a deterministic run every
+ * entry is loaded at its scheduling point as before, and the run's trace
+ * does not change.
+ */
+static int skip_none(const uint64_t *table, int i, int last)
+{
+	if (READ_ONCE(mml_sched_on))
+		return i;
+	for (; i + 8 <= last; i += 8) {
+		const uint64_t *e = &table[i];
+
+		if (READ_ONCE(e[0]) | READ_ONCE(e[1]) | READ_ONCE(e[2]) | READ_ONCE(e[3]) | READ_ONCE(e[4]) |
+		    READ_ONCE(e[5]) | READ_ONCE(e[6]) | READ_ONCE(e[7]))
+			break;
+	}
+	while (i < last && !READ_ONCE(table[i]))
+		i++;
+	return i;
+}
+
 static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t pmd, uint64_t base, long *rss,
 			    long *swap)
 {
@@ -469,7 +522,7 @@ static void check_pte_table(struct check_state *st, struct mm_struct *mm, pmd_t 
 
 	note_table(st, mm, pmd_pfn(pmd), "pte");
 	table_span(st, base, PAGE_SHIFT, &first, &last);
-	for (int i = first; i < last; i++) {
+	for (int i = first; (i = skip_none(&pte->pte, i, last)) < last; i++) {
 		pte_t e = ptep_get(&pte[i]);
 
 		if (!pte_none(e))
@@ -499,11 +552,8 @@ static void check_uffd_vmas(struct check_state *st, struct mm_struct *mm)
 
 	if (!atomic_read(&mm->mm_users))
 		return;
-	check_for_each_vma(mm, i, vma) {
+	check_for_each_vma_in_range(st, mm, i, vma) {
 		struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx;
-
-		if (vma->vm_end <= st->lo || (st->ranged && vma->vm_start >= st->hi))
-			continue;
 
 		if (!!ctx != !!(vma->vm_flags & __VM_UFFD_FLAGS) ||
 		    (ctx && (READ_ONCE(ctx->released) || READ_ONCE(ctx->mm) != mm)))
@@ -519,13 +569,14 @@ static void check_locked_vm(struct check_state *st, struct mm_struct *mm)
 	struct vm_area_struct *vma;
 	unsigned long i;
 
-	check_for_each_vma(mm, i, vma) {
+	/* The incremental check: the locked VMAs of the range alone must fit (the sum of all is the full check's). */
+	check_for_each_vma_in_range(st, mm, i, vma) {
 		if (vma->vm_flags & VM_LOCKED)
 			locked += vma_pages(vma);
 	}
 	if (mm->locked_vm < locked)
-		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages", mm->tgid,
-		     mm->locked_vm, locked);
+		FAIL(st, INV_MLOCK, "mm %d: locked_vm is %lu, its locked VMAs have %lu pages%s", mm->tgid,
+		     mm->locked_vm, locked, st->ranged ? " in the range checked" : "");
 }
 
 /*
@@ -555,11 +606,16 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 	long rss = 0, swap = 0;
 
 	st->file_rss = st->shmem_rss = 0;
+	st->first_vma = st->ranged ? vma_index_after(mm, st->lo) : 0;
+	if (st->first_vma < mm->map_count) {
+		st->vma = mm->vmas[st->first_vma];
+		st->vma_idx = st->first_vma;
+	}
 	note_table(st, mm, page_to_pfn(m, virt_to_ptdesc(m, mm->pgd)), "pgd");
 	int g0, g1, u0, u1, d0, d1;
 
 	table_span(st, 0, PGDIR_SHIFT, &g0, &g1);
-	for (int g = g0; g < g1; g++) {
+	for (int g = g0; (g = skip_none(&mm->pgd->pgd, g, g1)) < g1; g++) {
 		pgd_t pgd = pgdp_get(&mm->pgd[g]);
 		pud_t *pud;
 
@@ -572,7 +628,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 		note_table(st, mm, pgd_pfn(pgd), "pud");
 		pud = pud_table_of(m, pgd);
 		table_span(st, (uint64_t)g << PGDIR_SHIFT, PUD_SHIFT, &u0, &u1);
-		for (int u = u0; u < u1; u++) {
+		for (int u = u0; (u = skip_none(&pud->pud, u, u1)) < u1; u++) {
 			pud_t pu = pudp_get(&pud[u]);
 			pmd_t *pmd;
 			int leaves;
@@ -587,7 +643,7 @@ static void check_mm_tables(struct check_state *st, struct mm_struct *mm)
 			pmd = pmd_table_of(m, pu);
 			leaves = 0;
 			table_span(st, ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT), PMD_SHIFT, &d0, &d1);
-			for (int d = d0; d < d1; d++) {
+			for (int d = d0; (d = skip_none(&pmd->pmd, d, d1)) < d1; d++) {
 				pmd_t pm = pmdp_get(&pmd[d]);
 				uint64_t base = ((uint64_t)g << PGDIR_SHIFT) | ((uint64_t)u << PUD_SHIFT) |
 						((uint64_t)d << PMD_SHIFT);
@@ -1015,81 +1071,83 @@ static void check_swap(struct check_state *st)
 }
 
 
-static int ptr_cmp(const void *a, const void *b)
+/*
+ * The anon_vmas the check meets, in an open-addressing table (size a
+ * power of two, at least twice the chains counted): its slot of av, or
+ * the empty slot where av would go.  A sort of every chain's anon_vma and
+ * a binary search for each look-up cost more than the rest of the full
+ * check's anon_vma part.
+ */
+static unsigned long av_slot(struct anon_vma **tab, unsigned long mask, const struct anon_vma *av)
 {
-	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	unsigned long i = (unsigned long)(((uintptr_t)av >> 4) * 0x9e3779b97f4a7c15ULL >> 32) & mask;
 
-	return x < y ? -1 : x > y;
-}
-
-static long av_index(struct anon_vma **avs, long n, struct anon_vma *av)
-{
-	struct anon_vma **p = bsearch(&av, avs, (size_t)n, sizeof(*avs), ptr_cmp);
-
-	return p ? p - avs : -1;
+	while (tab[i] && tab[i] != av)
+		i = (i + 1) & mask;
+	return i;
 }
 
 /* Invariant 11: recount what anon_vma_fork and unlink_anon_vmas keep. Under tasks_lock. */
 static void check_anon_vmas(struct check_state *st)
 {
-	struct anon_vma **avs = NULL;
-	unsigned long *active = NULL, *children = NULL;
+	struct anon_vma **tab = NULL;
+	unsigned long *active = NULL, *children = NULL, size = 64, chains = 0, mask, k;
 	struct anon_vma_chain *avc;
 	struct mm_struct *mm;
-	long n = 0, cap = 0, u = 0;
 
 	list_for_each_entry(mm, &st->m->mms, mm_node)
 		for (unsigned long i = 0; i < mm->map_count; i++)
-			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma) {
-				if (n == cap) {
-					struct anon_vma **more = realloc(avs, (size_t)(cap = cap * 2 + 64) * sizeof(*avs));
-
-					if (!more)
-						goto out;
-					avs = more;
-				}
-				avs[n++] = avc->anon_vma;
-			}
-	if (!n)
+			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma)
+				chains++;
+	if (!chains)
+		return;
+	while (size < 2 * chains)
+		size *= 2;
+	mask = size - 1;
+	tab = calloc(size, sizeof(*tab));
+	active = calloc(size, sizeof(*active));
+	children = calloc(size, sizeof(*children));
+	if (!tab || !active || !children)
 		goto out;
-	qsort(avs, (size_t)n, sizeof(*avs), ptr_cmp);
-	for (long i = 0; i < n; i++)
-		if (!u || avs[u - 1] != avs[i])
-			avs[u++] = avs[i];
-	active = calloc((size_t)u, sizeof(*active));
-	children = calloc((size_t)u, sizeof(*children));
-	if (!active || !children)
-		goto out;
+	list_for_each_entry(mm, &st->m->mms, mm_node)
+		for (unsigned long i = 0; i < mm->map_count; i++)
+			list_for_each_entry(avc, &mm->vmas[i]->anon_vma_chain, same_vma)
+				tab[av_slot(tab, mask, avc->anon_vma)] = avc->anon_vma;
 	list_for_each_entry(mm, &st->m->mms, mm_node)
 		for (unsigned long i = 0; i < mm->map_count; i++) {
 			struct anon_vma *av = mm->vmas[i]->anon_vma;
-			long k = av ? av_index(avs, u, av) : -1;
 
-			if (av && k < 0)
+			if (!av)
+				continue;
+			k = av_slot(tab, mask, av);
+			if (!tab[k])
 				FAIL(st, INV_ANON_VMA, "mm %d: VMA %#llx: its anon_vma %p is not on its chain", mm->tgid,
 				     (unsigned long long)mm->vmas[i]->vm_start, (void *)av);
-			else if (av)
+			else
 				active[k]++;
 		}
-	for (long i = 0; i < u; i++) {
-		long k = av_index(avs, u, avs[i]->parent);
-
-		if (k < 0)
-			FAIL(st, INV_ANON_VMA, "anon_vma %p: its parent %p is chained to no VMA", (void *)avs[i],
-			     (void *)avs[i]->parent);
+	for (unsigned long i = 0; i < size; i++) {
+		if (!tab[i])
+			continue;
+		k = av_slot(tab, mask, tab[i]->parent);
+		if (!tab[k])
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: its parent %p is chained to no VMA", (void *)tab[i],
+			     (void *)tab[i]->parent);
 		else
 			children[k]++;
 	}
-	for (long i = 0; i < u; i++) {
-		if (avs[i]->num_active_vmas != active[i])
-			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)avs[i],
-			     avs[i]->num_active_vmas, active[i]);
-		if (avs[i]->num_children != children[i])
+	for (unsigned long i = 0; i < size; i++) {
+		if (!tab[i])
+			continue;
+		if (tab[i]->num_active_vmas != active[i])
+			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_active_vmas is %lu, %lu VMAs name it", (void *)tab[i],
+			     tab[i]->num_active_vmas, active[i]);
+		if (tab[i]->num_children != children[i])
 			FAIL(st, INV_ANON_VMA, "anon_vma %p: num_children is %lu, %lu chained anon_vmas have it as parent",
-			     (void *)avs[i], avs[i]->num_children, children[i]);
+			     (void *)tab[i], tab[i]->num_children, children[i]);
 	}
 out:
-	free(avs);
+	free(tab);
 	free(active);
 	free(children);
 }

@@ -17,6 +17,8 @@
 int mml_check_range(struct mml_machine *m, struct mml_task *t, uint64_t start, uint64_t end);
 /* moves whenever work may have changed the page tables of mms other than the caller's (reclaim, migration...) */
 long mml_check_epoch(struct mml_machine *m);
+/* true if every page t's mm maps in [start, end) is a small anon one mapped there alone: MADV_COLD and PAGEOUT stay in that mm */
+bool mml_range_private(struct mml_task *t, uint64_t start, uint64_t end);
 /* /proc/vmstat's oom_kill, without settling anything (nor comparing names, as mml_stat_peek) */
 long mml_oom_kills(struct mml_machine *m);
 /* t's VMAs as the model's layout runs (model_layout) into out[0..max); their number, which may exceed max */

@@ -33,6 +33,8 @@ struct check_state {
 	uint64_t lo, hi;
 	struct mm_struct *mm;	/* the incremental check's mm (NULL: every mm) */
 	struct vm_area_struct *vma;	/* the last check_vma() found: walks go in address order */
+	unsigned long vma_idx;		/* its index in its mm's VMA array */
+	unsigned long first_vma;	/* the index of the first VMA of the mm walked that ends above lo */
 };
 
 /* The invariants, numbered as docs/ARCHITECTURE.md (Invariants) numbers them. */

@@ -29,6 +29,40 @@ long mml_check_epoch(struct mml_machine *m)
 	return sum;
 }
 
+/*
+ * Does every page t's mm maps in [start, end) belong to a small anon folio
+ * mapped there alone (or to the zero page)?  Then MADV_COLD and
+ * MADV_PAGEOUT of the range change no other mm: they leave a folio
+ * another mapping shares alone, and split only a large folio, which may
+ * be mapped elsewhere (and is counted only when PMD-sized).  Swap and
+ * other non-present entries they skip.  A probe before the operation,
+ * under the machine's quiesce as the checks are.
+ */
+bool mml_range_private(struct mml_task *t, uint64_t start, uint64_t end)
+{
+	struct mm_struct *mm = t ? t->mm : NULL;
+	struct mml_machine *m;
+	bool private = true;
+
+	if (!mm)
+		return true;
+	m = mm->machine;
+	percpu_down_write(&m->quiesce);
+	for (uint64_t addr = start & ~(uint64_t)(PAGE_SIZE - 1); private && addr < end; addr += PAGE_SIZE) {
+		pte_t pte = mm_pte_lockless(mm, addr);
+		struct folio *folio;
+
+		if (!pte_present(pte) || is_zero_pfn(m, pte_pfn(pte)))
+			continue;
+		/* a pfn outside RAM is not what it seems: the caller checks every mm then */
+		folio = pfn_valid(m, pte_pfn(pte)) ? page_folio(pfn_to_page(m, pte_pfn(pte))) : NULL;
+		private = folio && !folio_test_large(folio) && folio_test_anon(folio) && !folio_test_ksm(folio) &&
+			  folio_mapcount(folio) == 1;
+	}
+	percpu_up_write(&m->quiesce);
+	return private;
+}
+
 size_t mml_task_layout(struct mml_task *t, struct layout_range *out, size_t max)
 {
 	static const struct { vm_flags_t flag; unsigned attr; } bits[] = {

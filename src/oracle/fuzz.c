@@ -371,8 +371,9 @@ static void sweep_killed(struct run *r)
  * its task's mm, a page either side for the VMAs it split or merged; the
  * whole mm of a fork's both sides and of a new process; every mm after an
  * operation that reaches beyond its own (reclaim, swapoff, migration,
- * KSM, files, devices ...) or during which reclaim, migration, a split or
- * the OOM killer ran (the epoch moved).  0 or -EUCLEAN.
+ * KSM, files, devices ...; MADV_COLD and MADV_PAGEOUT unless their range
+ * was private, r->op_private) or during which reclaim, migration, a split
+ * or the OOM killer ran (the epoch moved).  0 or -EUCLEAN.
  */
 static int check_touched(struct run *r, const struct fop *op)
 {
@@ -398,9 +399,10 @@ static int check_touched(struct run *r, const struct fop *op)
 	case F_TAG_GET:
 		break;
 	case F_MADVISE:
-		if (op->advice != MADV_PAGEOUT && op->advice != MADV_COLD)
+		/* Reclaim unmaps from every mm, a split from every mm that maps the folio. */
+		if ((op->advice != MADV_PAGEOUT && op->advice != MADV_COLD) || r->op_private)
 			break;
-		return mml_check_range(r->m, NULL, 0, 0);	/* reclaim unmaps from every mm */
+		return mml_check_range(r->m, NULL, 0, 0);
 	case F_FORK:
 	case F_SPAWN:
 		t = op->new_task < r->ntasks ? r->tasks[op->new_task] : NULL;

@@ -285,7 +285,8 @@ void fuzz_stmt_outcomes(struct scn_op *s, const uint8_t *own, const uint8_t *alt
 
 /*
  * Compare a load of len bytes at addr by task's process (the CPU's, or a
- * device's: who) with the model, allowing zeros for lazily freed pages.
+ * device's: who; NULL: "task N", named only for a divergence) with the
+ * model, allowing zeros for lazily freed pages.
  */
 void fuzz_compare_read(struct run *r, int task, uint64_t addr, uint64_t len, const char *who)
 {
@@ -298,8 +299,14 @@ void fuzz_compare_read(struct run *r, int task, uint64_t addr, uint64_t len, con
 			uint64_t k;
 
 			if (!model_read_alternative(r->md, task, a, r->ibuf + i, n)) {
+				char name[32];
+
 				for (k = 0; r->ibuf[i + k] == r->mbuf[i + k]; k++)
 					;
+				if (!who) {
+					snprintf(name, sizeof(name), "task %d", task);
+					who = name;
+				}
 				fuzz_diverge(r, "%s read %#" PRIx64 ": byte at %#" PRIx64 " is 0x%02x, "
 					"the model says 0x%02x", who, addr, a + k, r->ibuf[i + k], r->mbuf[i + k]);
 				return;
@@ -847,6 +854,9 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 			/* a failure its reads met is not the call's: ENOMEM for a hole then is the call's own */
 			fails_before = r->injecting ? mml_fail_injected(r->m) : 0;
 		}
+		/* what check_touched needs to know before: may it reach other mms? */
+		r->op_private = op->kind == F_MADVISE && (op->advice == MADV_PAGEOUT || op->advice == MADV_COLD) &&
+				mml_range_private(t, addr >= PG ? addr - PG : 0, addr + op->len + PG);
 		got = op->kind == F_MUNMAP ? mml_munmap(t, addr, op->len) :
 		      op->kind == F_MPROTECT ? mml_mprotect(t, addr, op->len, op->prot) :
 		      mml_madvise(t, addr, op->len, op->advice);
@@ -957,12 +967,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		/* A disk file's bytes past its end that writeback may have zeroed: the other outcome. */
 		unsure = !exp && fuzz_unsure_outcome(r, op->task, addr, op->len, r->mbuf, r->ubuf);
 		exp = fuzz_judge(r, t, got, exp, "T%d read %s %" PRIu64, op->task, at, op->len);
-		if (got == exp && !got) {
-			char who[32];
-
-			snprintf(who, sizeof(who), "task %d", op->task);
-			fuzz_compare_read(r, op->task, addr, op->len, who);
-		}
+		if (got == exp && !got)
+			fuzz_compare_read(r, op->task, addr, op->len, NULL);
 		if (r->scn && (exp || one_page || (!lazy && !undecided))) {
 			struct scn_op s;
 

@@ -46,17 +46,7 @@ static uint32_t choose(struct chooser *c, uint32_t n)
 
 /* ---- generating operations ---------------------------------------------------------------- */
 
-static int pick_live_task(struct run *r, struct chooser *c)
-{
-	int live[MAX_LIVE_TASKS * 4], n = 0;
-
-	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
-		return r->focus_task;
-	for (int k = 0; k < r->live.n && r->live.ids[k] < r->next_task && n < (int)(sizeof(live) / sizeof(live[0])); k++)
-		live[n++] = r->live.ids[k];
-	return n ? live[choose(c, (uint32_t)n)] : -1;
-}
-
+/* The live tasks numbered so far: the first members of r->live (ascending). */
 static int count_live_tasks(struct run *r)
 {
 	int n = 0;
@@ -66,20 +56,38 @@ static int count_live_tasks(struct run *r)
 	return n;
 }
 
+static int pick_live_task(struct run *r, struct chooser *c)
+{
+	int n;
+
+	if (r->focus_task >= 0 && r->focus_task < r->ntasks && r->tasks[r->focus_task] && choose(c, 10) < 4)
+		return r->focus_task;
+	n = min_int(count_live_tasks(r), MAX_LIVE_TASKS * 4);
+	return n ? r->live.ids[choose(c, (uint32_t)n)] : -1;
+}
+
+/* The (at most) 16 regions defined last, newest first: what pick_addr chooses from. */
+static int recent_regions(const struct run *r, int defined[16])
+{
+	int n = 0;
+
+	for (int i = min_int(r->next_region, r->nregions) - 1; i >= 0 && n < 16; i--)
+		if (r->rok[i])
+			defined[n++] = i;
+	return n;
+}
+
 /* An address near an existing region (edges and holes included), or an absolute one. */
 static void pick_addr(struct run *r, struct chooser *c, struct fop *op, bool aligned)
 {
-	int defined[64], n = 0;
+	int defined[16], n;
 
-	for (int i = r->next_region - 1; i >= 0 && n < 64; i--)
-		if (i < r->nregions && r->rok[i])
-			defined[n++] = i;
 	if (r->focus_region >= 0 && r->focus_region < r->nregions && r->rok[r->focus_region] &&
 	    choose(c, 10) < 4) {
 		op->region = r->focus_region;
 		op->off = r->focus_off;
-	} else if (n && choose(c, 10) < 9) {
-		int reg = defined[choose(c, (uint32_t)min_int(n, 16))];
+	} else if ((n = recent_regions(r, defined)) && choose(c, 10) < 9) {
+		int reg = defined[choose(c, (uint32_t)n)];
 		uint64_t pages = r->rlen[reg] / PG;
 
 		op->region = reg;

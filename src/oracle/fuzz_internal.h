@@ -273,6 +273,7 @@ struct run {
 	int nuffds;
 	long done;
 	uint64_t op_addr;		/* the address the last operation named (0: none) */
+	bool op_private;		/* MADV_COLD, MADV_PAGEOUT: mml_range_private() of its range, before */
 	long epoch;			/* mml_check_epoch() after the last check */
 	struct layout_range *layout[2];	/* the layout check's: the library's, the model's */
 	size_t layout_cap[2];

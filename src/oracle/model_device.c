@@ -196,28 +196,45 @@ int model_dma_read_result(const struct model *md, int id, uint64_t off, uint64_t
 	return 0;
 }
 
+/*
+ * What the process has under page k of a pin, looked up once for all the
+ * bytes of the page a DMA reads (a search of the process's pages per byte
+ * was most of a DMA's cost): known false if the model cannot say any.
+ */
+struct pin_view {
+	uint64_t k;			/* the page looked up; UINT64_MAX: none yet */
+	bool known;
+	const uint8_t *bytes, *unk;	/* bytes NULL: all zero */
+};
+
+#define PIN_VIEW_INIT { .k = UINT64_MAX }
+
 /* The process's byte under a pin, or -1 if the model cannot say. */
-static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off)
+static int pinned_byte(const struct model *md, const struct mpin *pn, uint64_t off, struct pin_view *v)
 {
-	const struct mproc *p = &md->procs[pn->proc];
-	const struct mpage *pg = find_page(p, pin_page_addr(pn, off / MODEL_PAGE));
 	uint64_t k = off / MODEL_PAGE;
-	const uint8_t *unk, *bytes;
 
 	if (pn->state[k] == PIN_FILE)
 		return file_byte(md, pn->pfile[k], pn->ppgoff[k], off & (MODEL_PAGE - 1));
-	if (!pg || pn->state[k] != PIN_ATTACHED)
+	if (v->k != k) {
+		const struct mpage *pg = pn->state[k] == PIN_ATTACHED ?
+					 find_page(&md->procs[pn->proc], pin_page_addr(pn, k)) : NULL;
+
+		v->k = k;
+		v->known = pg;
+		if (pg)
+			v->bytes = page_bytes(md, pg, &v->unk);
+	}
+	if (!v->known || bit_test(v->unk, off & (MODEL_PAGE - 1)))
 		return -1;
-	bytes = page_bytes(md, pg, &unk);
-	if (bit_test(unk, off & (MODEL_PAGE - 1)))
-		return -1;
-	return bytes ? bytes[off & (MODEL_PAGE - 1)] : 0;
+	return v->bytes ? v->bytes[off & (MODEL_PAGE - 1)] : 0;
 }
 
 bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8_t *got, uint64_t len,
 		       uint64_t *bad, int *want)
 {
 	const struct mpin *pn = &md->pins[id];
+	struct pin_view v = PIN_VIEW_INIT;
 
 	for (uint64_t k = 0; k < len; k++) {
 		uint64_t o = off + k;
@@ -227,10 +244,18 @@ bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8
 			/* A file's page: whatever the file holds now, pin or reference alike. */
 			ok = file_byte_ok(md, pn->pfile[o / MODEL_PAGE], pn->ppgoff[o / MODEL_PAGE],
 					  o & (MODEL_PAGE - 1), got[k]);
-			*want = pinned_byte(md, pn, o);
+			*want = pinned_byte(md, pn, o, &v);
 		} else if (pn->kind == MODEL_PIN) {
-			int b = pinned_byte(md, pn, o);
+			uint64_t n = MODEL_PAGE - (o & (MODEL_PAGE - 1));
+			int b = pinned_byte(md, pn, o, &v);
 
+			/* The rest of the page at once when the model knows each of its bytes; else byte by byte. */
+			n = n < len - k ? n : len - k;
+			if (v.known && !v.unk && (v.bytes ? !memcmp(got + k, v.bytes + (o & (MODEL_PAGE - 1)), n) :
+						  !got[k] && !memcmp(got + k, got + k + 1, n - 1))) {
+				k += n - 1;
+				continue;
+			}
 			ok = b < 0 || got[k] == b;
 			*want = b;
 		} else {
@@ -250,6 +275,7 @@ bool model_dma_read_ok(const struct model *md, int id, uint64_t off, const uint8
 
 int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uint64_t len)
 {
+	struct mpage *pg = NULL;
 	struct mpin *pn;
 	int r = model_dma_read_result(md, id, off, len);
 	const uint8_t *in = buf;
@@ -269,10 +295,12 @@ int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uin
 				 pin_page_addr(pn, (off + k) / MODEL_PAGE) + ((off + k) & (MODEL_PAGE - 1)), in + k, n,
 				 true);
 	}
-	for (uint64_t k = 0; k < len; k++) {
-		struct mproc *p = &md->procs[pn->proc];
-		struct mpage *pg = find_page(p, pin_page_addr(pn, (off + k) / MODEL_PAGE));
-		uint64_t i = (off + k) / MODEL_PAGE;
+	for (uint64_t k = 0, i = UINT64_MAX; k < len; k++) {
+		/* the page looked up once for all its bytes: the stores below add no page */
+		if (i != (off + k) / MODEL_PAGE) {
+			i = (off + k) / MODEL_PAGE;
+			pg = find_page(&md->procs[pn->proc], pin_page_addr(pn, i));
+		}
 
 		/* A file's page takes it whoever maps it (or nobody); a write pin never holds a file view. */
 		if (pn->state[i] == PIN_FILE) {
@@ -302,6 +330,7 @@ int model_dma_write(struct model *md, int id, uint64_t off, const void *buf, uin
 bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t len, uint8_t *out)
 {
 	const struct mpin *pn = &md->pins[id];
+	struct pin_view v = PIN_VIEW_INIT;
 
 	for (uint64_t k = 0; k < len; k++) {
 		uint64_t i = (off + k) / MODEL_PAGE;
@@ -311,7 +340,7 @@ bool model_dma_expected(const struct model *md, int id, uint64_t off, uint64_t l
 		if (pn->kind == MODEL_GET && pn->state[i] != PIN_FILE)
 			b = pn->nhist || pn->hist_lost || pn->state[i] == PIN_UNCHECKED ? -1 : pn->snap[off + k];
 		else
-			b = pinned_byte(md, pn, off + k);
+			b = pinned_byte(md, pn, off + k, &v);
 		if (b < 0)
 			return false;
 		out[k] = (uint8_t)b;
