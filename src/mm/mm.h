@@ -428,16 +428,6 @@ static inline void count_numa_events(struct mml_machine *m, int nid, enum numa_s
 }
 long node_numa_event(struct mml_machine *m, int nid, enum numa_stat_item i);
 
-enum mm_counter { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
-static inline atomic_long_t *mm_counter_ptr(struct mm_struct *mm, enum mm_counter c)
-{
-	switch (c) {
-	case MM_ANONPAGES: return &mm->rss_anon;
-	case MM_FILEPAGES: return &mm->rss_file;
-	case MM_SHMEMPAGES: return &mm->rss_shmem;
-	default: return &mm->rss_swap;
-	}
-}
 /* mm_counter_file(): the rss counter of a non-anon folio (shmem is swap-backed). */
 static inline enum mm_counter mm_counter_file(const struct folio *f)
 {
@@ -446,10 +436,18 @@ static inline enum mm_counter mm_counter_file(const struct folio *f)
 
 static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c, long v)
 {
-	atomic_long_add(v, mm_counter_ptr(mm, c));
+	atomic_long_add(v, &mm->rss_stat[smp_processor_id()].count[c]);
 	trace_rss_stat(mm->machine, mm, c);	/* as mm_trace_rss_stat() */
 }
-static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c) { return atomic_long_read(mm_counter_ptr(mm, c)); }
+/* percpu_counter_sum(): exact, where Linux's get_mm_counter reads the approximate total */
+static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c)
+{
+	long sum = 0;
+
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		sum += atomic_long_read(&mm->rss_stat[cpu].count[c]);
+	return sum;
+}
 
 /* ---- page-table lookups (pgtable.c) ------------------------------------------------------- */
 

@@ -39,6 +39,17 @@
 #include "mmlab.h"
 #include "sync/sync.h"
 
+/*
+ * mmlab's CPUs: a task is a CPU, and tasks share NR_CPU_SLOTS slots of
+ * per-CPU state by thread id (smp_processor_id()), so that threads on
+ * different host CPUs touch different cache lines on their hot paths.
+ */
+#define NR_CPU_SLOTS	16
+
+/* The rss counters of an mm (Linux's enum in mm_types_task.h). */
+enum mm_counter { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
+
+
 /* ---- struct page / struct folio ------------------------------------------------ */
 
 /*
@@ -357,10 +368,8 @@ struct mm_struct {
 	uint64_t mmap_base;		/* (C) top of the top-down mmap area */
 	atomic_t mm_users;		/* (A) threads using the address space */
 	atomic_t mm_count;		/* (A) references to the struct */
-	atomic_long_t rss_anon;		/* (A) MM_ANONPAGES */
-	atomic_long_t rss_file;		/* (A) MM_FILEPAGES */
-	atomic_long_t rss_swap;		/* (A) MM_SWAPENTS */
-	atomic_long_t rss_shmem;	/* (A) MM_SHMEMPAGES */
+	/* (A) the rss counters (Linux's percpu_counter rss_stat): a slot per CPU, summed when read */
+	struct { atomic_long_t count[NR_MM_COUNTERS]; } ____cacheline_aligned rss_stat[NR_CPU_SLOTS];
 	atomic_long_t pgtables_bytes;	/* (A) */
 	unsigned long flags;		/* (A) MMF_* */
 	unsigned long locked_vm;	/* (M write) pages in VM_LOCKED VMAs */
@@ -493,12 +502,6 @@ struct free_area {
 
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
-/*
- * mmlab's CPUs: a task is a CPU, and tasks share NR_CPU_SLOTS slots of
- * per-CPU state by thread id (smp_processor_id()), so that threads on
- * different host CPUs touch different cache lines on their hot paths.
- */
-#define NR_CPU_SLOTS	16
 
 /*
  * Linux's struct per_cpu_pages, order 0 only: a CPU's cache of free pages

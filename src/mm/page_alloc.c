@@ -215,7 +215,10 @@ int page_alloc_init(struct mml_machine *m, unsigned int nr_nodes)
 	}
 	if (all * PAGE_SIZE <= RAM_HOST_THP_MAX)
 		madvise(m->ram, all * PAGE_SIZE, MADV_HUGEPAGE);
-	m->mem_map = calloc(all, sizeof(struct page));
+	/* A struct page a cache line, as Linux's vmemmap: CPUs working on neighbouring frames share none. */
+	m->mem_map = aligned_alloc(SMP_CACHE_BYTES, all * sizeof(struct page));
+	if (m->mem_map)
+		memset(m->mem_map, 0, all * sizeof(struct page));
 	if (!m->mem_map) {
 		munmap(m->ram, all * PAGE_SIZE);
 		m->ram = NULL;

@@ -45,8 +45,8 @@ static void mm_node(struct view *v, struct mm_struct *mm)
 		fprintf(v->f, " %d", t->tid);
 	spin_unlock(&mm->tasks_lock);
 	fprintf(v->f, "</TD></TR><TR><TD>rss anon %ld, file %ld, shmem %ld; swap %ld; page tables %ld kB</TD></TR>",
-		atomic_long_read(&mm->rss_anon), atomic_long_read(&mm->rss_file),
-		atomic_long_read(&mm->rss_shmem), atomic_long_read(&mm->rss_swap),
+		get_mm_counter(mm, MM_ANONPAGES), get_mm_counter(mm, MM_FILEPAGES),
+		get_mm_counter(mm, MM_SHMEMPAGES), get_mm_counter(mm, MM_SWAPENTS),
 		atomic_long_read(&mm->pgtables_bytes) >> 10);
 	down_read(&mm->mmap_lock);
 	for_each_vma(mm, vma) {
