@@ -63,5 +63,6 @@ enum invariant {
 
 /* check_files.c: the page caches, shmem's swap entries and charges */
 void check_files(struct check_state *st);
+void check_swap(struct check_state *st);
 
 #endif /* MML_ORACLE_CHECK_INTERNAL_H */
