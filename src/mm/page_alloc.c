@@ -368,12 +368,7 @@ static void free_pcp_page_locked(struct mml_machine *m, struct zone *z, struct p
 		free_pcppages_bulk(m, z, pcp, pcp->count - pcp->high + pcp->batch);
 }
 
-/*
- * Models drain_all_pages(NULL): every CPU's list back to the buddy lists,
- * where a high-order allocation, compaction and the free count can see
- * them.  Linux asks each CPU to drain its own; mmlab takes each list's
- * lock from here.
- */
+/* Models drain_pages_zone(): one CPU's list of zone z back to the buddy lists. */
 static void drain_pages_zone(struct mml_machine *m, struct zone *z, int cpu)
 {
 	struct per_cpu_pages *pcp = &z->pcp[cpu];
@@ -385,6 +380,11 @@ static void drain_pages_zone(struct mml_machine *m, struct zone *z, int cpu)
 	spin_unlock(&pcp->lock);
 }
 
+/*
+ * Models drain_all_pages(NULL): every CPU's list back to the buddy lists,
+ * where a high-order allocation and compaction can use them.  Linux asks
+ * each CPU to drain its own; mmlab takes each list's lock from here.
+ */
 void drain_all_pages(struct mml_machine *m)
 {
 	for (int nid = 0; nid < m->nr_nodes; nid++)
