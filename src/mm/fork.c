@@ -7,6 +7,7 @@
  * the struct; the address space is torn down with the last thread.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fs/vfs.h"
 #include "mm/internal.h"
@@ -25,6 +26,12 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 
 	if (!mm)
 		return NULL;
+	mm->rss_stat = aligned_alloc(SMP_CACHE_BYTES, NR_CPU_SLOTS * sizeof(*mm->rss_stat));
+	if (!mm->rss_stat) {
+		mml_obj_free(m, OBJ_MM, mm);
+		return NULL;
+	}
+	memset(mm->rss_stat, 0, NR_CPU_SLOTS * sizeof(*mm->rss_stat));
 	mm->machine = m;
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);
@@ -38,6 +45,7 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 		destroy_rwsem(&mm->mmap_lock);
 		spin_lock_destroy(&mm->page_table_lock);
 		spin_lock_destroy(&mm->tasks_lock);
+		free(mm->rss_stat);
 		mml_obj_free(m, OBJ_MM, mm);
 		return NULL;
 	}
@@ -68,6 +76,7 @@ void mmdrop(struct mm_struct *mm)
 	destroy_rwsem(&mm->mmap_lock);
 	spin_lock_destroy(&mm->page_table_lock);
 	spin_lock_destroy(&mm->tasks_lock);
+	free(mm->rss_stat);
 	mml_obj_free(m, OBJ_MM, mm);
 }
 

@@ -108,9 +108,11 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	m = calloc(1, sizeof(*m));
+	/* Its per-CPU parts (vmstat, quiesce's counts, the zones' page lists) are cache-line aligned. */
+	m = aligned_alloc(SMP_CACHE_BYTES, sizeof(*m));
 	if (!m)
 		return NULL;
+	memset(m, 0, sizeof(*m));
 	m->cfg = c;
 	m->nr_frames = c.ram_bytes >> PAGE_SHIFT;
 	m->nr_pmem_frames = c.pmem_bytes >> PAGE_SHIFT;

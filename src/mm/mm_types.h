@@ -48,6 +48,10 @@
 
 /* The rss counters of an mm (Linux's enum in mm_types_task.h). */
 enum mm_counter { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
+/* One CPU's share of an mm's rss counters (mm->rss_stat[cpu]). */
+struct mm_rss_stat {
+	atomic_long_t count[NR_MM_COUNTERS];
+} ____cacheline_aligned;
 
 
 /* ---- struct page / struct folio ------------------------------------------------ */
@@ -368,8 +372,12 @@ struct mm_struct {
 	uint64_t mmap_base;		/* (C) top of the top-down mmap area */
 	atomic_t mm_users;		/* (A) threads using the address space */
 	atomic_t mm_count;		/* (A) references to the struct */
-	/* (A) the rss counters (Linux's percpu_counter rss_stat): a slot per CPU, summed when read */
-	struct { atomic_long_t count[NR_MM_COUNTERS]; } ____cacheline_aligned rss_stat[NR_CPU_SLOTS];
+	/*
+	 * (C) the rss counters, Linux's percpu_counter rss_stat: a cache line
+	 * per CPU, allocated apart (alloc_percpu), so that the struct itself
+	 * needs no alignment; (A) each count, summed when read
+	 */
+	struct mm_rss_stat *rss_stat;
 	atomic_long_t pgtables_bytes;	/* (A) */
 	unsigned long flags;		/* (A) MMF_* */
 	unsigned long locked_vm;	/* (M write) pages in VM_LOCKED VMAs */
