@@ -311,7 +311,7 @@ static inline bool rwsem_is_locked(struct rw_semaphore *s)
 
 /*
  * Linux's percpu_rw_semaphore: readers that almost never meet a writer.
- * A reader counts itself in its CPU's slot (a host thread's, hashed into
+ * A reader counts itself in its CPU's slot (its host thread's, given round-robin among
  * PERCPU_RWSEM_SLOTS cache lines) and looks at ->block; a writer sets
  * ->block, then waits until the slots sum to zero.  Either the reader sees
  * ->block and backs off to the inner rwsem, or the writer sees its count:
