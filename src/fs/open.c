@@ -727,8 +727,10 @@ int mml_drop_caches(struct mml_machine *m, int mode)
 	if (mode < 1 || mode > 3)
 		return -EINVAL;
 	op_enter(m, NULL);
-	if (mode & 1)
+	if (mode & 1) {
+		lru_add_drain_all(m);	/* as Linux's handler: a new folio's batch reference would keep it */
 		drop_pagecache(m);
+	}
 	if (mode & 2)
 		drop_slab(m);
 	return (int)op_exit(m, 0);

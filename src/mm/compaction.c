@@ -178,6 +178,7 @@ static enum compact_result compact_zone(struct compact_control *cc)
 	cc->free_pfn = (z->zone_start_pfn + z->spanned_pages - 1) & ~(pageblock_nr_pages - 1);
 	if (cc->free_pfn < z->zone_start_pfn)
 		return COMPACT_SKIPPED;		/* less than a block: nothing to move it into */
+	lru_add_drain(m);	/* this CPU's new folios can be moved too */
 	while ((ret = compact_finished(cc)) == COMPACT_CONTINUE) {
 		isolate_migratepages(cc);
 		if (!cc->nr_migratepages)
@@ -185,7 +186,8 @@ static enum compact_result compact_zone(struct compact_control *cc)
 		if (migrate_pages(m, &cc->migratepages, compaction_alloc, (unsigned long)cc, MR_COMPACTION))
 			putback_movable_pages(m, &cc->migratepages);
 		cc->nr_migratepages = 0;
-		/* lru_add_drain_cpu_zone(): the sources just freed sit on this CPU's list */
+		/* lru_add_drain_cpu_zone(): the sources just freed sit on this CPU's lists */
+		lru_add_drain(m);
 		drain_local_pages(m, z);
 	}
 	/* release_free_list(): what the free scanner took and nothing used goes back */

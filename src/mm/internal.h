@@ -275,12 +275,15 @@ void free_pages_and_swap_cache(struct mml_machine *m, const struct mmu_gather_pa
 
 void folio_add_lru(struct mml_machine *m, struct folio *folio);
 void folio_add_lru_vma(struct folio *folio, struct vm_area_struct *vma);
+void lru_add_drain(struct mml_machine *m);
+void lru_cache_disable(struct mml_machine *m);
+void lru_cache_enable(struct mml_machine *m);
+/* What every view does first: the CPUs' batches drained, the frees waiting for a grace period done. */
+void vm_settle(struct mml_machine *m);
 /* lru_lock held: on (or off) the list its flags name; an unevictable folio is only counted. */
 void lruvec_add_folio(struct mml_machine *m, struct folio *folio);
 void lruvec_del_folio(struct mml_machine *m, struct folio *folio);
 void lru_del_freed_folio(struct mml_machine *m, struct folio *folio);
-/* A folio_batch's worth (Linux's PAGEVEC_SIZE): the most folios_put_refs and free_unref_folios take. */
-#define FOLIO_BATCH_SIZE 31
 void folios_put_refs(struct mml_machine *m, struct folio **folios, const int *refs, unsigned int n);
 void free_unref_folios(struct mml_machine *m, struct folio **folios, unsigned int n);
 void drain_all_pages(struct mml_machine *m);

@@ -210,6 +210,8 @@ enum scan_result hugepage_vma_revalidate(struct mm_struct *mm, uint64_t address,
 static enum scan_result __collapse_huge_page_swapin(struct mm_struct *mm, struct vm_area_struct *vma,
 						    uint64_t haddr, pmd_t *pmd)
 {
+	bool swapped_in = false;
+
 	for (uint64_t addr = haddr; addr < haddr + HPAGE_PMD_SIZE; addr += PAGE_SIZE) {
 		pte_t *ptep = pte_offset_map(mm, pmd, addr, NULL);
 		pte_t pte;
@@ -222,10 +224,14 @@ static enum scan_result __collapse_huge_page_swapin(struct mm_struct *mm, struct
 			continue;
 		if (handle_mm_fault(vma, addr, 0) & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
 			return SCAN_FAIL;
+		swapped_in = true;
 		/* The pmd must still point to the table we looked at. */
 		if (find_pmd_or_thp_or_none(mm, haddr, &pmd) != SCAN_SUCCEED)
 			return SCAN_PMD_NULL;
 	}
+	/* The pages read in wait in this CPU's batch with a reference the isolation would count. */
+	if (swapped_in)
+		lru_add_drain(mm->machine);
 	return SCAN_SUCCEED;
 }
 
@@ -775,6 +781,7 @@ static long khugepaged_do_scan(struct mml_machine *m, unsigned long pages)
 	unsigned long progress = 0, laps = 0;
 	long collapsed = 0;
 
+	lru_add_drain_all(m);	/* a new folio in a CPU's batch holds a reference: not collapsible */
 	mutex_lock(&s->scan_mutex);
 	while (progress < pages) {
 		bool empty;
@@ -918,6 +925,7 @@ int madvise_collapse(struct vm_area_struct *vma, uint64_t start, uint64_t end, b
 		return -EINVAL;
 	if (vma_is_anonymous(vma) && anon_vma_prepare(vma))
 		return -ENOMEM;
+	lru_add_drain_all(mm->machine);
 	for (uint64_t addr = hstart; addr < hend; addr += HPAGE_PMD_SIZE) {
 		enum scan_result r;
 

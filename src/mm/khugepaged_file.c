@@ -284,6 +284,7 @@ static struct folio *collapse_file_get_folio(struct file *file, unsigned long in
 		folio = shmem_get_folio_noalloc(mapping->host, index, &err);
 		if (!folio)
 			*result = SCAN_FAIL;
+		lru_add_drain(m);	/* a page swapped in waits in this CPU's batch: isolatable after */
 		return folio;
 	}
 	if (!is_shmem && (!entry || xa_is_value(entry))) {
@@ -292,6 +293,7 @@ static struct folio *collapse_file_get_folio(struct file *file, unsigned long in
 			*result = SCAN_FAIL;
 			return NULL;
 		}
+		lru_add_drain(m);	/* as after Linux's readahead: the new page isolatable */
 		folio_lock(folio);
 		return folio;
 	}

@@ -964,6 +964,8 @@ static struct ksm_rmap_item *scan_get_next_rmap_item(struct mml_machine *m, stru
 		 * tree's seqnr must never be erased from the new tree.
 		 */
 		ks->seqnr++;
+		/* The CPUs' batches' references would keep new pages from merging (write_protect_page). */
+		lru_add_drain_all(m);
 		trace_ksm_start_scan(m, (int)ks->seqnr, (uint32_t)atomic_long_read(&m->objs[OBJ_KSM_RMAP_ITEM]));
 		ks->root_unstable_tree = RB_ROOT;
 		ks->mm_slot = slot;

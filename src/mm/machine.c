@@ -149,6 +149,8 @@ struct mml_machine *mml_machine_new(const struct mml_config *cfg)
 	spin_lock_init(&m->lruvec.lru_lock);
 	for (int l = 0; l < NR_LRU_LISTS; l++)
 		INIT_LIST_HEAD(&m->lruvec.lists[l]);
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		spin_lock_init(&m->cpu_fbatches[cpu].lock);
 	spin_lock_init(&m->swap_lock);
 	spin_lock_init(&m->pins_lock);
 	INIT_LIST_HEAD(&m->pins);
@@ -291,6 +293,8 @@ int mml_machine_free(struct mml_machine *m)
 	}
 	/* The userfaultfd handles nobody freed: released with their processes, never a leak. */
 	userfaultfd_machine_exit(m);
+	/* The folios the CPUs' batches still hold: on the lists, or freed if nothing else holds them. */
+	lru_add_drain_all(m);
 	/* Files: written back, then every inode goes (shmem's swap entries with them). */
 	n = vfs_exit(m);
 	if (n)
@@ -320,6 +324,8 @@ int mml_machine_free(struct mml_machine *m)
 	spin_lock_destroy(&m->pins_lock);
 	spin_lock_destroy(&m->held_lock);
 	spin_lock_destroy(&m->lruvec.lru_lock);
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+		spin_lock_destroy(&m->cpu_fbatches[cpu].lock);
 	spin_lock_destroy(&m->swap_lock);
 	rcu_batch_destroy(&m->rcu);
 	fail_state_destroy(&m->fail);

@@ -296,6 +296,7 @@ static int madvise_free(struct vm_area_struct *vma, uint64_t start, uint64_t end
 		return -EINVAL;
 	/* Clean ptes: a secondary MMU's dirty translation would write unseen. */
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, start, end);
+	lru_add_drain(vma->vm_mm->machine);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
 	mmu_notifier_invalidate_range_start(&range);
 	walk_page_range_vma(vma, start, end, &madvise_free_walk_ops, &tlb);
@@ -436,6 +437,8 @@ static int madvise_cold_or_pageout(struct vm_area_struct *vma, uint64_t start, u
 		if (!priv.list)
 			return -ENOMEM;
 	}
+	/* As madvise_cold() and madvise_pageout(): this CPU's new folios are on the lists to be found. */
+	lru_add_drain(m);
 	walk_page_range_vma(vma, start, end, &cold_walk_ops, &priv);
 	if (priv.n)
 		reclaim_pages(m, priv.list, priv.n);

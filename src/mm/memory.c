@@ -232,6 +232,17 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, struct vm_area_struct *
 	/* The pre-5.8 rule: mapped once means ours, whoever else holds it. */
 	if (bug_enabled(vma->vm_mm->machine, BUG_COW_REUSE_MAPCOUNT))
 		return folio_mapcount(folio) == 1;
+	/* Ours, the swap cache's and a CPU's lru_add batch's: any more and it is shared. */
+	if (folio_ref_count(folio) > 3)
+		return false;
+	/*
+	 * A folio not yet on the LRU may sit in a batch with a reference.
+	 * Linux drains only this CPU's batch, so a folio another CPU added
+	 * is copied; mmlab drains every CPU's (deviation 21), so that the
+	 * answer does not depend on which task added it.
+	 */
+	if (!folio_test_lru(folio))
+		lru_add_drain_all(vma->vm_mm->machine);
 	if (folio_ref_count(folio) > 1 + folio_test_swapcache(folio))
 		return false;
 	if (!folio_trylock(folio))

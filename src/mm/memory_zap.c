@@ -229,6 +229,7 @@ void zap_page_range_single(struct vm_area_struct *vma, uint64_t addr, uint64_t s
 	struct mmu_gather tlb;
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, addr, addr + size);
+	lru_add_drain(vma->vm_mm->machine);
 	tlb_gather_mmu(&tlb, vma->vm_mm);
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_single_vma(&tlb, vma, addr, addr + size, details);

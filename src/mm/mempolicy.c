@@ -701,6 +701,8 @@ static long do_mbind(struct mml_task *t, uint64_t start, uint64_t len, int mode,
 	if (!pol)
 		flags |= MPOL_MF_DISCONTIG_OK;
 
+	if (flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL))
+		lru_cache_disable(m);
 	mmap_write_lock(mm);
 	/* Misplaced: off the nodes the caller named (LOCAL and default name none: nothing moves). */
 	nr_failed = queue_pages_range(mm, start, end, user_nodes, true, flags, &pagelist);
@@ -728,6 +730,8 @@ static long do_mbind(struct mml_task *t, uint64_t start, uint64_t len, int mode,
 	if (!err && nr_failed && (flags & MPOL_MF_STRICT))
 		err = -EIO;
 	mmap_write_unlock(mm);
+	if (flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL))
+		lru_cache_enable(m);
 	mpol_put(m, pol);
 	return err;
 }
@@ -783,6 +787,7 @@ static long do_migrate_pages(struct mm_struct *mm, nodemask_t from, nodemask_t t
 	long busy = 0;
 	nodemask_t tmp = from;
 
+	lru_cache_disable(mm->machine);
 	down_read(&mm->mmap_lock);
 	while (!nodes_empty(tmp)) {
 		int source = NUMA_NO_NODE, dest = 0, s;
@@ -815,6 +820,7 @@ static long do_migrate_pages(struct mm_struct *mm, nodemask_t from, nodemask_t t
 		}
 	}
 	up_read(&mm->mmap_lock);
+	lru_cache_enable(mm->machine);
 	return busy;
 }
 

@@ -490,6 +490,8 @@ static long do_pages_move(struct mm_struct *mm, uint64_t nr_pages, const uint64_
 	uint64_t start = 0, i;
 	long err = 0, err1;
 
+	/* No folio waits in a CPU's batch, off the LRU, where isolation cannot take it. */
+	lru_cache_disable(m);
 	for (i = 0; i < nr_pages; i++) {
 		uint64_t addr = pages[i] & PAGE_MASK;
 		int node = nodes[i];
@@ -528,6 +530,7 @@ out_flush:
 	if (err >= 0)
 		err = err1;
 out:
+	lru_cache_enable(m);
 	return err;
 }
 
@@ -681,6 +684,7 @@ long mml_migrate_unmap(struct mml_task *t, uint64_t addr, int node)
 		return ret;
 	if (node < 0 || node >= m->nr_nodes)
 		return op_exit_task(t, -ENODEV);
+	lru_add_drain_all(m);	/* as the migration syscalls: a new folio is isolatable */
 	down_read(&mm->mmap_lock);
 	vma = vma_lookup(mm, addr);
 	page = vma ? folio_walk_page(vma, addr & PAGE_MASK, &err) : NULL;

@@ -330,6 +330,7 @@ static int do_mlock(struct mm_struct *mm, uint64_t start, uint64_t len, vm_flags
 
 	if (!can_do_mlock(mm))
 		return -EPERM;
+	lru_add_drain_all(mm->machine);	/* new folios on the lists, where mlock finds them */
 	len = PAGE_ALIGN(len + (start & ~PAGE_MASK));
 	start &= PAGE_MASK;
 	mmap_write_lock(mm);
@@ -427,6 +428,8 @@ int mml_mlockall(struct mml_task *t, int flags)
 		return (int)op_exit_task(t, -EINVAL);
 	if (!can_do_mlock(mm))
 		return (int)op_exit_task(t, -EPERM);
+	if (flags & MCL_CURRENT)
+		lru_add_drain_all(mm->machine);
 	mmap_write_lock(mm);
 	ret = -ENOMEM;
 	if (!(flags & MCL_CURRENT) || mm->rlimit_memlock == RLIM_INFINITY ||

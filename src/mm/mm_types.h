@@ -498,6 +498,27 @@ struct lruvec {
 	struct list_head lists[NR_LRU_LISTS];	/* (U) folio.lru, PG_lru set; lists[LRU_UNEVICTABLE] unused */
 };
 
+/* A folio_batch's worth (Linux's PAGEVEC_SIZE): the most folios_put_refs and free_unref_folios take. */
+#define FOLIO_BATCH_SIZE 31
+
+/* Linux's struct folio_batch: folios, each with a reference the batch holds. */
+struct folio_batch {
+	unsigned int nr;
+	struct folio *folios[FOLIO_BATCH_SIZE];
+};
+
+/*
+ * Linux's struct cpu_fbatches, its lru_add batch alone: new folios wait
+ * here, each with a reference, off the LRU (PG_lru clear), until the
+ * batch is full or drained (lru_add_drain, lru_add_drain_all).  The lock
+ * stands for Linux's local_lock: a slot may be shared by tasks, and a
+ * drain of every CPU takes each batch itself.
+ */
+struct cpu_fbatches {
+	spinlock_t lock;		/* (fb) */
+	struct folio_batch lru_add;	/* (fb) */
+} ____cacheline_aligned;
+
 /* ---- the machine ---------------------------------------------------------------------- */
 
 #define MAX_PAGE_ORDER	10	/* buddy orders 0..10: up to 4 MiB blocks */
@@ -802,6 +823,8 @@ struct mml_machine {
 	long rcu_flush_at;		/* (C) op_exit flushes the rcu batch once it holds this many */
 	struct rcu_batch rcu;		/* (its own lock) frees waiting for a grace period: tables, anon_vmas */
 	struct lruvec lruvec;		/* (U) */
+	struct cpu_fbatches cpu_fbatches[NR_CPU_SLOTS];	/* (fb) the CPUs' lru_add batches */
+	atomic_t lru_disable_count;	/* (A) lru_cache_disable(): folio_add_lru bypasses the batches */
 	spinlock_t swap_lock;		/* (X) */
 	struct swap_info_struct *swap_info[MAX_SWAPFILES];	/* (X) set; read with READ_ONCE */
 	atomic_long_t nr_swap_pages;	/* (A) free slots on devices taking writes; changed under a device's (W) */

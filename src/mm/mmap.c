@@ -260,6 +260,8 @@ static void unmap_region(struct mm_struct *mm, uint64_t start, uint64_t end)
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
 		vma_start_write(vma);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, start, end);
+	/* As unmap_region(): this CPU's new folios on the lists first, so that the zap frees them. */
+	lru_add_drain(mm->machine);
 	tlb_gather_mmu(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for (vma = first; vma && vma->vm_start < end; vma = vma_next(vma))
@@ -536,6 +538,7 @@ void exit_mmap(struct mm_struct *mm)
 	for_each_vma(mm, vma)
 		vma_start_write(vma);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, 0, TASK_SIZE);
+	lru_add_drain(mm->machine);
 	tlb_gather_mmu_fullmm(&tlb, mm);
 	mmu_notifier_invalidate_range_start(&range);
 	for_each_vma(mm, vma)

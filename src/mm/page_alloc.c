@@ -504,8 +504,14 @@ static struct page *alloc_pages_slowpath(struct mml_machine *m, gfp_t gfp, unsig
 		unsigned long progress = try_to_free_pages(m, gfp, order, order ? 2UL << order : SWAP_CLUSTER_MAX);
 
 		page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
-		/* __alloc_pages_direct_reclaim(): the CPUs' lists may hold what reclaim freed */
+		/*
+		 * __alloc_pages_direct_reclaim(): the CPUs' lists may hold what
+		 * reclaim freed.  mmlab drains the CPUs' lru_add batches too:
+		 * its CPUs are tasks, which may never run again to drain their
+		 * own (deviation 21).
+		 */
 		if (!page) {
+			lru_add_drain_all(m);
 			drain_all_pages(m);
 			page = get_page_from_freelist(m, order, preferred_nid, nodemask, nidp);
 		}

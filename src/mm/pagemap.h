@@ -43,6 +43,8 @@ void filemap_remove_folio(struct folio *folio);
 bool folio_mark_dirty(struct folio *folio);
 void folio_cancel_dirty(struct folio *folio);
 void folio_mark_accessed(struct mml_machine *m, struct folio *folio);
+/* Every CPU's lru_add batch onto the LRU lists (drop_caches, migration, mlock, KSM, views). */
+void lru_add_drain_all(struct mml_machine *m);
 void folio_write_end(struct mml_machine *m, struct folio *folio, uint64_t off, const void *src, uint64_t n);
 long filemap_read(struct file *file, void *buf, uint64_t len, int64_t pos);
 /* The file's page at index, read in if need be: referenced, up to date, unlocked; NULL with *err. */

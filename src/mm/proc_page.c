@@ -178,6 +178,7 @@ int mml_kpageflags(struct mml_machine *m, uint64_t pfn, uint64_t *flags)
 		return 0;
 	}
 	op_enter(m, NULL);
+	vm_settle(m);
 	frame_snapshot(m, (unsigned long)pfn, &ps);
 	*flags = stable_page_flags(m, &ps);
 	return (int)op_exit(m, 0);

@@ -782,13 +782,8 @@ int shmem_zero_setup(struct vm_area_struct *vma)
 
 #define F_ALL_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
-/*
- * memfd_wait_for_pins(), without the wait: does a page of the file have
- * references beyond the cache's and its mappings' (a pin, a DMA in
- * flight that could still write it)?  Linux retries for a while before
- * EBUSY; here it is EBUSY at once.
- */
-static bool memfd_pages_pinned(struct address_space *mapping)
+/* Does a page of the file have references beyond the cache's and its mappings' (memfd_folio_has_extra_refs)? */
+static bool memfd_extra_refs(struct address_space *mapping)
 {
 	unsigned long index = 0;
 	void *entry;
@@ -800,6 +795,25 @@ static bool memfd_pages_pinned(struct address_space *mapping)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * memfd_tag_pins() and memfd_wait_for_pins(), without the waits: is a page
+ * of the file pinned (a DMA in flight that could still write it)?  A new
+ * page's reference from a CPU's lru_add batch is not a pin: this CPU's
+ * batch is drained first, every CPU's before the second look, as Linux's
+ * first retry does.  Linux then waits a while longer before EBUSY; here
+ * it is EBUSY at once.
+ */
+static bool memfd_pages_pinned(struct address_space *mapping)
+{
+	struct mml_machine *m = mapping->host->i_sb->machine;
+
+	lru_add_drain(m);
+	if (!memfd_extra_refs(mapping))
+		return false;
+	lru_add_drain_all(m);
+	return memfd_extra_refs(mapping);
 }
 
 /*

@@ -69,13 +69,116 @@ static void lru_add(struct mml_machine *m, struct folio *folio)
 	lruvec_add_folio(m, folio);
 }
 
-/* Models folio_add_lru(): a new folio joins the inactive list (or the unevictable one). */
+/*
+ * Models folio_batch_move_lru() for the lru_add batch: the batch's folios
+ * join their lists under one lru_lock round, and the references the batch
+ * held are dropped (a folio unmapped meanwhile is freed here).  The
+ * batch's lock is held so that a drain of every CPU finds the folios on
+ * the lists when it returns; the put comes after it is dropped, so that
+ * freeing (the CPU's page list, the zone) nests under nothing new.
+ */
+static void lru_add_batch_move(struct mml_machine *m, struct cpu_fbatches *fbs)
+{
+	struct folio *folios[FOLIO_BATCH_SIZE];
+	unsigned int n = fbs->lru_add.nr;
+
+	lockdep_assert_held_spin(&fbs->lock);
+	if (!n) {
+		spin_unlock(&fbs->lock);
+		return;
+	}
+	spin_lock(&m->lruvec.lru_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		folios[i] = fbs->lru_add.folios[i];
+		lru_add(m, folios[i]);
+	}
+	spin_unlock(&m->lruvec.lru_lock);
+	fbs->lru_add.nr = 0;
+	spin_unlock(&fbs->lock);
+	folios_put_refs(m, folios, NULL, n);
+}
+
+/*
+ * Models folio_add_lru(): a new folio waits with a reference in this
+ * CPU's lru_add batch and joins the inactive list (or the unevictable
+ * one) with the rest of the batch when it is full, as Linux's does: one
+ * lru_lock round for FOLIO_BATCH_SIZE folios.  A large folio takes the
+ * batch along at once, and so does every folio while lru_cache_disable()
+ * holds (migration).
+ */
 void folio_add_lru(struct mml_machine *m, struct folio *folio)
 {
+	struct cpu_fbatches *fbs = &m->cpu_fbatches[smp_processor_id()];
+
 	VM_BUG_ON_FOLIO(folio_test_lru(folio), m, folio);
-	spin_lock(&m->lruvec.lru_lock);
-	lru_add(m, folio);
-	spin_unlock(&m->lruvec.lru_lock);
+	folio_get(folio);
+	spin_lock(&fbs->lock);
+	fbs->lru_add.folios[fbs->lru_add.nr++] = folio;
+	if (fbs->lru_add.nr < FOLIO_BATCH_SIZE && !folio_test_large(folio) &&
+	    !atomic_read(&m->lru_disable_count)) {
+		spin_unlock(&fbs->lock);
+		return;
+	}
+	lru_add_batch_move(m, fbs);
+}
+
+/* Models lru_add_drain(): this CPU's batch onto the lists. */
+void lru_add_drain(struct mml_machine *m)
+{
+	struct cpu_fbatches *fbs = &m->cpu_fbatches[smp_processor_id()];
+
+	spin_lock(&fbs->lock);
+	lru_add_batch_move(m, fbs);
+}
+
+/*
+ * Models lru_add_drain_all(): every CPU's batch onto the lists.  Linux
+ * queues the drain on each CPU that has something and waits; here the
+ * caller drains them itself, under each batch's lock.
+ */
+void lru_add_drain_all(struct mml_machine *m)
+{
+	for (unsigned int cpu = 0; cpu < NR_CPU_SLOTS; cpu++) {
+		struct cpu_fbatches *fbs = &m->cpu_fbatches[cpu];
+
+		spin_lock(&fbs->lock);
+		lru_add_batch_move(m, fbs);
+	}
+}
+
+/*
+ * Models lru_cache_disable(): from now until lru_cache_enable(), every
+ * folio_add_lru() puts the folio on its list at once, and whatever the
+ * batches held is drained: what migration isolates stays isolatable.
+ */
+void lru_cache_disable(struct mml_machine *m)
+{
+	atomic_inc(&m->lru_disable_count);
+	lru_add_drain_all(m);
+}
+
+void lru_cache_enable(struct mml_machine *m)
+{
+	atomic_dec(&m->lru_disable_count);
+}
+
+/*
+ * Models __lru_cache_activate_folio(): a folio still in this CPU's batch
+ * is marked active there, and joins the active list when the batch
+ * drains.  Searched from the newest, as Linux does.
+ */
+static void lru_cache_activate_folio(struct mml_machine *m, struct folio *folio)
+{
+	struct cpu_fbatches *fbs = &m->cpu_fbatches[smp_processor_id()];
+
+	spin_lock(&fbs->lock);
+	for (int i = (int)fbs->lru_add.nr - 1; i >= 0; i--) {
+		if (fbs->lru_add.folios[i] == folio) {
+			folio_set_active(folio);
+			break;
+		}
+	}
+	spin_unlock(&fbs->lock);
 }
 
 /* Models folio_add_lru_vma(): a new folio mapped into a VM_LOCKED VMA is mlocked at once. */
@@ -212,8 +315,11 @@ void folio_mark_accessed(struct mml_machine *m, struct folio *folio)
 {
 	if (!folio_test_referenced(folio)) {
 		folio_set_referenced(folio);
-	} else if (!folio_test_active(folio) && folio_test_lru(folio)) {
-		folio_activate(m, folio);
+	} else if (!folio_test_active(folio) && !folio_test_unevictable(folio)) {
+		if (folio_test_lru(folio))
+			folio_activate(m, folio);
+		else
+			lru_cache_activate_folio(m, folio);
 		folio_clear_referenced(folio);
 	}
 }

@@ -488,7 +488,10 @@ keep:
 static void shrink_active_list(struct mml_machine *m, enum lru_list lru, unsigned long nr)
 {
 	struct folio *batch[SWAP_CLUSTER_MAX];
-	unsigned long n = isolate_lru_folios(m, lru, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
+	unsigned long n;
+
+	lru_add_drain(m);	/* this CPU's new folios can be aged too */
+	n = isolate_lru_folios(m, lru, min(nr, (unsigned long)SWAP_CLUSTER_MAX), batch);
 
 	for (unsigned long i = 0; i < n; i++) {
 		bool locked = false;
@@ -559,6 +562,7 @@ static unsigned long shrink_inactive_list(struct mml_machine *m, enum lru_list l
 	bool file = lru == LRU_INACTIVE_FILE;
 	unsigned long n, freed;
 
+	lru_add_drain(m);	/* this CPU's new folios can be reclaimed too */
 	n = isolate_lru_folios(m, lru, SWAP_CLUSTER_MAX, batch);
 	count_vm_events(m, direct ? PGSCAN_DIRECT : PGSCAN_KSWAPD, (long)n);
 	if (!file)
@@ -612,11 +616,13 @@ unsigned long shrink_lists(struct mml_machine *m, unsigned long nr, bool direct)
 	return freed;
 }
 
+/* As memory.reclaim (user_proactive_reclaim): every CPU's new folios first, then the lists. */
 long mml_reclaim(struct mml_machine *m, uint64_t nr_pages)
 {
 	long freed;
 
 	op_enter(m, NULL);
+	lru_add_drain_all(m);
 	freed = (long)shrink_lists(m, nr_pages, true);
 	return op_exit(m, freed);
 }

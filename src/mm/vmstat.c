@@ -105,12 +105,15 @@ static const char *const vmstat_text[NR_VM_STAT_ITEMS] = {
 };
 
 /*
- * Page tables reach the free lists only after an RCU grace period.  A view
- * waits for those already queued, so that what it shows does not depend on
- * how fast the grace period went.
+ * Page tables reach the free lists only after an RCU grace period, and new
+ * folios the LRU only when their CPU's batch drains.  A view first drains
+ * every batch and waits for the frees already queued, so that what it
+ * shows depends neither on how fast the grace period went nor on which
+ * task added a folio (deviation 11).
  */
-static void settle_deferred_frees(struct mml_machine *m)
+void vm_settle(struct mml_machine *m)
 {
+	lru_add_drain_all(m);
 	if (atomic_long_read(&m->pgtables_pending_free))
 		rcu_batch_flush(&m->rcu);
 }
@@ -153,7 +156,7 @@ static long vmstat_read(struct mml_machine *m, enum vm_stat_item i)
 
 long mml_vmstat(struct mml_machine *m, const char *name)
 {
-	settle_deferred_frees(m);
+	vm_settle(m);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
 		if (!strcmp(vmstat_text[i], name))
 			return vmstat_read(m, i);
@@ -170,7 +173,7 @@ static int show_vmstat(struct mml_machine *m, FILE *out, bool json)
 {
 	struct seq_file s;
 
-	settle_deferred_frees(m);
+	vm_settle(m);
 	seq_open(&s, out, json);
 	for (int i = 0; i < NR_VM_STAT_ITEMS; i++)
 		seq_put_decimal(&s, vmstat_text[i], vmstat_read(m, i));
@@ -281,7 +284,7 @@ const char *mml_meminfo_name(unsigned i)
 
 long mml_meminfo(struct mml_machine *m, const char *name)
 {
-	settle_deferred_frees(m);
+	vm_settle(m);
 	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
 		if (!strcmp(meminfo_fields[i].name, name))
 			return meminfo_fields[i].pages(m) * (long)(PAGE_SIZE / 1024);
@@ -290,7 +293,7 @@ long mml_meminfo(struct mml_machine *m, const char *name)
 
 /*
  * Not /proc's reader but a tracer's (mmlab run --vmstat-trace): the value
- * as it stands, without settle_deferred_frees(), so that sampling after
+ * as it stands, without vm_settle(), so that sampling after
  * every operation changes nothing in the run; page tables queued for a
  * grace period are not free yet.  Linux's own /proc/vmstat does not fold
  * pending work either (that is vm.stat_refresh's job).
@@ -311,7 +314,7 @@ static int show_meminfo(struct mml_machine *m, FILE *out, bool json)
 {
 	struct seq_file s;
 
-	settle_deferred_frees(m);
+	vm_settle(m);
 	seq_open(&s, out, json);
 	for (size_t i = 0; i < ARRAY_SIZE(meminfo_fields); i++)
 		seq_put_kb(&s, meminfo_fields[i].name, (uint64_t)meminfo_fields[i].pages(m) * PAGE_SIZE);

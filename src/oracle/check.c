@@ -823,6 +823,33 @@ static long check_pcp(struct check_state *st, struct zone *z, int cpu)
 }
 
 /*
+ * The CPUs' lru_add batches: a folio waiting in one is a small folio in
+ * use (the batch holds a reference) and off the LRU; a full batch would
+ * have gone to the lists.
+ */
+static void check_lru_batches(struct check_state *st)
+{
+	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++) {
+		struct cpu_fbatches *fbs = &st->m->cpu_fbatches[cpu];
+
+		spin_lock(&fbs->lock);
+		if (fbs->lru_add.nr >= FOLIO_BATCH_SIZE)
+			FAIL(st, INV_OBJECTS, "cpu %d: the lru_add batch holds %u folios: a full one goes to the lists",
+			     cpu, fbs->lru_add.nr);
+		for (unsigned int i = 0; i < fbs->lru_add.nr && i < FOLIO_BATCH_SIZE; i++) {
+			struct folio *folio = fbs->lru_add.folios[i];
+			const char *what = folio_ref_count(folio) < 1 ? "free" : folio_test_lru(folio) ? "on the LRU" :
+					   folio_test_large(folio) ? "large" : NULL;
+
+			if (what)
+				FAIL(st, INV_OBJECTS, "cpu %d: pfn %lu in the lru_add batch is %s", cpu,
+				     folio_pfn(st->m, folio), what);
+		}
+		spin_unlock(&fbs->lock);
+	}
+}
+
+/*
  * The nodes: each zone's free count is what its buddy lists hold, and no
  * free block strays outside its zone; the CPUs' page lists are sound.
  * The pages on those lists go to st->pcp_pages.
@@ -940,6 +967,7 @@ static void check_frames(struct check_state *st)
 		pfn += 1UL << folio->order;
 	}
 	check_nodes(st);
+	check_lru_batches(st);
 	if ((long)free_pages + st->pcp_pages != global_vm_stat(m, NR_FREE_PAGES))
 		FAIL(st, INV_COUNTERS, "nr_free_pages is %ld, the buddy lists hold %lu and the CPUs' lists %ld",
 		     global_vm_stat(m, NR_FREE_PAGES), free_pages, st->pcp_pages);

@@ -420,7 +420,12 @@ static int tlb_shootdown_round(struct stress_ctx *c)
 {
 	struct tlb_shootdown w = { .c = c };
 	struct mml_task *tasks[2];
-	mml_thread_fn fns[2] = { ts_reader, ts_zapper };
+	/*
+	 * The zapper is the thread that wrote the pages: they wait in its
+	 * CPU's lru_add batch, which its MADV_DONTNEED drains before the zap,
+	 * so the zap frees them (another CPU's batch would keep them).
+	 */
+	mml_thread_fn fns[2] = { ts_zapper, ts_reader };
 	void *args[2] = { &w, &w };
 	uint8_t v;
 	int err, ret = 0;
@@ -432,7 +437,7 @@ static int tlb_shootdown_round(struct stress_ctx *c)
 		return -ENOMEM;
 	/* The reader's TLB holds every page before the run. */
 	for (uint64_t p = 0; p < TS_PAGES; p++)
-		if ((err = mml_read(tasks[0], BASE + p * PG, &v, 1)))
+		if ((err = mml_read(tasks[1], BASE + p * PG, &v, 1)))
 			return err;
 	if (stress_sched_run(c, 2, tasks, fns, args))
 		return 1;

@@ -19,6 +19,7 @@ int view_begin(struct view *v, struct mml_machine *m, enum mml_picture_format fm
 		return -EINVAL;
 	memset(v, 0, sizeof(*v));
 	v->m = m;
+	vm_settle(m);
 	v->f = open_memstream(&v->buf, &v->len);
 	if (!v->f)
 		return -ENOMEM;

@@ -1,6 +1,6 @@
 /*
- * test_page_alloc.c - the buddy allocator, the CPUs' page lists,
- * watermarks, poisoning and the zero page (internal API).
+ * test_page_alloc.c - the buddy allocator, the CPUs' page lists and
+ * lru_add batches, watermarks, poisoning and the zero page (internal API).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +175,74 @@ TEST(pcp_lists_refill_in_batches_and_drain)
 	CHECK_EQ(pcp->count, 0);
 	CHECK_EQ(atomic_long_read(&z->free_pages), zone0);
 	CHECK_EQ(nr_free_pages(m), free0);
+	H_END(m);
+}
+
+static struct folio *folio_at(struct mml_task *t, uint64_t addr)
+{
+	return page_folio(pfn_to_page(t->machine, H_PFN(h_pagemap(t, addr))));
+}
+
+/*
+ * The CPUs' lru_add batches: a new folio waits in its task's batch with a
+ * reference, off the LRU, until the batch is full or drained; munmap
+ * drains its own CPU's batch first; and a write by another CPU (a thread)
+ * still reuses a page that only the batch holds besides its mapping.
+ */
+TEST(lru_add_batches_hold_new_folios_until_full_or_drained)
+{
+	struct mml_machine *m = h_machine(64 << 20);
+	struct mml_task *a, *a2 = NULL, *b;
+	struct cpu_fbatches *fbs;
+	struct folio *f;
+	uint64_t p, shared;
+	long inactive0, reuse0;
+
+	REQUIRE(m);
+	a = h_spawn(m);
+	REQUIRE(a && mml_thread_new(a, &a2) == 0);
+	REQUIRE(a2->tid % NR_CPU_SLOTS != a->tid % NR_CPU_SLOTS);
+	fbs = &m->cpu_fbatches[a->tid % NR_CPU_SLOTS];
+	p = h_map(a, 0, 64 * PAGE_SIZE, H_RW, H_ANON);
+	REQUIRE(p);
+	lru_add_drain_all(m);
+	inactive0 = global_vm_stat(m, NR_INACTIVE_ANON);
+	for (int i = 0; i < FOLIO_BATCH_SIZE - 1; i++)
+		REQUIRE(h_poke(a, p + i * PAGE_SIZE, 1) == 0);
+	CHECK_EQ(fbs->lru_add.nr, FOLIO_BATCH_SIZE - 1);
+	CHECK_EQ(global_vm_stat(m, NR_INACTIVE_ANON), inactive0);
+	f = folio_at(a, p);
+	CHECK(!folio_test_lru(f));
+	CHECK_EQ(folio_ref_count(f), 2);	/* the mapping's and the batch's */
+	CHECK_EQ(mml_check(m), 0);
+	REQUIRE(h_poke(a, p + (FOLIO_BATCH_SIZE - 1) * PAGE_SIZE, 1) == 0);
+	CHECK_EQ(fbs->lru_add.nr, 0);
+	CHECK_EQ(global_vm_stat(m, NR_INACTIVE_ANON), inactive0 + FOLIO_BATCH_SIZE);
+	CHECK(folio_test_lru(f));
+	CHECK_EQ(folio_ref_count(f), 1);
+
+	/* a's write, a fork, the child gone: the page is mapped once, shared no more, held by a's batch. */
+	shared = p + FOLIO_BATCH_SIZE * PAGE_SIZE;
+	REQUIRE(h_poke(a, shared, 2) == 0);
+	b = h_fork(a);
+	REQUIRE(b);
+	CHECK_EQ(mml_exit(b), 0);
+	f = folio_at(a, shared);
+	CHECK(!folio_test_lru(f));
+	CHECK_EQ(folio_ref_count(f), 2);
+	CHECK(!PageAnonExclusive(&f->page));
+	reuse0 = global_vm_stat(m, PGREUSE);
+	/* The other thread writes: a's batch is drained (Linux drains only a2's), the page reused. */
+	REQUIRE(h_poke(a2, shared, 4) == 0);
+	CHECK(folio_at(a, shared) == f);
+	CHECK_EQ(global_vm_stat(m, PGREUSE), reuse0 + 1);
+	CHECK_EQ(fbs->lru_add.nr, 0);
+
+	REQUIRE(h_poke(a, shared + PAGE_SIZE, 5) == 0);
+	CHECK_EQ(fbs->lru_add.nr, 1);
+	CHECK_EQ(mml_munmap(a, p, 64 * PAGE_SIZE), 0);
+	CHECK_EQ(fbs->lru_add.nr, 0);	/* drained before the zap, which freed the folio */
+	CHECK_EQ(mml_check(m), 0);
 	H_END(m);
 }
 
