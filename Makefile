@@ -199,6 +199,10 @@ variant-lib: $(BUILD)/libmmlab.a $(BUILD)/mmlab $(if $(filter plain,$(VARIANT)),
 # `make test` compiles nothing it compiled before.
 .SECONDARY:
 
+# liburcu-bp's reader, a thread-local of a library every mmlab program
+# loads at start, is read inline by rcu.c without a __tls_get_addr call.
+$(BUILD)/obj/src/sync/rcu.o: CFLAGS += -ftls-model=initial-exec
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call quiet,CC,$(BUILD)/obj/$*.o)
