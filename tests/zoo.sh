@@ -210,8 +210,12 @@ for s in $seeds; do
 	job "clean-$s-oom-devices" $(run_args "$s-oom") --devices --ops "$ops"
 done
 # Runs without a bug that once crashed or diverged: each must pass now.
+# regress_tag ARGS: the job's name for such a run.
+regress_tag() {
+	echo "clean-regress-$(echo "$1" | tr -c 'a-z0-9\n' '-')"
+}
 while IFS= read -r args; do
-	[ -n "$args" ] && job "clean-regress-$(echo "$args" | tr -c 'a-z0-9\n' '-')" $args
+	[ -n "$args" ] && job "$(regress_tag "$args")" $args
 done <<EOF
 $regressions
 EOF
@@ -266,7 +270,7 @@ for bug in $fuzz_bugs; do
 done
 while IFS= read -r args; do
 	[ -n "$args" ] || continue
-	tag="clean-regress-$(echo "$args" | tr -c 'a-z0-9\n' '-')"
+	tag=$(regress_tag "$args")
 	what="no bug: fuzz $args finds nothing (it once failed)"
 	if [ "$(cat "$tmp/$tag.rc" 2>/dev/null)" = 0 ]; then
 		pass "$what"
