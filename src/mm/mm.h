@@ -27,6 +27,7 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define min(a, b)	((a) < (b) ? (a) : (b))
 #define max(a, b)	((a) > (b) ? (a) : (b))
+#define clamp(v, lo, hi)	min(max((v), (lo)), (hi))
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---- the current CPU ------------------------------------------------------------------- */

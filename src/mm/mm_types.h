@@ -535,17 +535,26 @@ enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 /*
  * Linux's struct per_cpu_pages, order 0 only: a CPU's cache of free pages
  * in front of zone->lock.  Allocation takes from the head (the page freed
- * last, cache-hot), a refill takes batch pages from the buddy lists at
- * once, a free beyond high gives the coldest back.  The pages are out of
- * the buddy lists and out of NR_FREE_PAGES, as Linux's.
+ * last, cache-hot), a refill takes a batch from the buddy lists at once, a
+ * free beyond high gives the coldest back.  The batches grow while a CPU
+ * only allocates or only frees, and high between high_min and high_max
+ * as it frees (Linux 6.7's auto-tuning).  The pages are out of the buddy
+ * lists and of the zone's free count (the watermarks), but counted in
+ * NR_FREE_PAGES (deviation 80).
  */
 struct per_cpu_pages {
 	spinlock_t lock;		/* (pcp) */
 	int count;			/* (pcp) pages on list; read without it as a hint (drain_all_pages, zone_free_pages) */
-	int high;			/* (C) give back beyond this many */
-	int batch;			/* (C) pages a refill or a give-back moves */
+	int high;			/* (pcp) give back beyond this many */
+	int high_min, high_max;		/* (C) high's bounds */
+	int batch;			/* (C) pages a refill or a give-back moves at the least */
+	int free_count;			/* (pcp) pages freed in a row, halved by each allocation */
+	unsigned char alloc_factor;	/* (pcp) a refill takes batch << alloc_factor; halved by each free */
 	struct list_head list;		/* (pcp) through page->lru */
 } ____cacheline_aligned;
+
+/* zone->flags: the zone's free pages fell below its high watermark (a refill noticed). */
+enum zone_flags { ZONE_BELOW_HIGH };
 
 /*
  * A node's memory (Linux's struct zone, ZONE_NORMAL alone): the frames
@@ -561,6 +570,7 @@ struct zone {
 	unsigned long managed_pages;	/* (C) */
 	unsigned long _watermark[NR_WMARK];	/* (C) pages */
 	atomic_long_t free_pages;	/* (A) changed under (Z): this zone's NR_FREE_PAGES */
+	unsigned long flags;		/* (A) enum zone_flags, set_bit and clear_bit */
 	struct per_cpu_pages pcp[NR_CPU_SLOTS];	/* the CPUs' page lists (per_cpu_pageset) */
 };
 

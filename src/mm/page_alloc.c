@@ -54,10 +54,11 @@ static void setup_watermarks(struct zone *z)
 /*
  * Models zone_batchsize() and zone_highsize() (percpu_pagelist_high_fraction
  * 0): a batch of about a quarter of a thousandth of the zone, at most 63,
- * one less than a power of two; high the low watermark shared among the
- * CPUs, at least four batches.  A small zone's lists are short: a 16 MiB
- * machine's batch is 1 page.  Linux moves high between a floor and a
- * ceiling as the CPU frees (pcp->high_min, high_max); mmlab keeps the floor.
+ * one less than a power of two; high at first its floor, high_min, the low
+ * watermark shared among the CPUs, and at most high_max, an eighth of the
+ * zone shared among them (MIN_PERCPU_PAGELIST_HIGH_FRACTION), each at
+ * least four batches.  A small zone's lists are short: a 16 MiB machine's
+ * batch is 1 page.
  */
 static void setup_pageset(struct zone *z)
 {
@@ -75,7 +76,9 @@ static void setup_pageset(struct zone *z)
 		INIT_LIST_HEAD(&pcp->list);
 		pcp->count = 0;
 		pcp->batch = (int)batch;
-		pcp->high = (int)max(z->_watermark[WMARK_LOW] / NR_CPU_SLOTS, batch * 4);
+		pcp->high_min = (int)max(z->_watermark[WMARK_LOW] / NR_CPU_SLOTS, batch * 4);
+		pcp->high_max = (int)max(z->managed_pages / 8 / NR_CPU_SLOTS, batch * 4);
+		pcp->high = pcp->high_min;
 	}
 }
 
@@ -312,9 +315,32 @@ static int rmqueue_bulk(struct mml_machine *m, struct zone *z, int count, struct
 	return n;
 }
 
+/* CONFIG_PCP_BATCH_SCALE_MAX's default: a batch grows to at most 32 times its size. */
+#define PCP_BATCH_SCALE_MAX	5
+
+/*
+ * Models nr_pcp_alloc() for order 0: a refill takes batch << alloc_factor
+ * pages, and each refill without a free in between doubles the next one,
+ * up to what fits under high (raised by a batch first, to high_max, while
+ * the zone is above its high watermark: a larger list would have spared
+ * this trip to the zone).  pcp->lock held.
+ */
+static int nr_pcp_alloc(struct per_cpu_pages *pcp, struct zone *z)
+{
+	int batch = pcp->batch << pcp->alloc_factor, high = pcp->high, max_nr_alloc;
+
+	if (pcp->high_min != pcp->high_max && !test_bit(ZONE_BELOW_HIGH, &z->flags))
+		high = pcp->high = min(high + batch, pcp->high_max);
+	max_nr_alloc = max(high - pcp->count - pcp->batch, pcp->batch);
+	if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
+		pcp->alloc_factor++;
+	return min(batch, max_nr_alloc);
+}
+
 /*
  * Models rmqueue_pcplist(): the page freed last on this CPU, or, with the
- * list empty, a batch from the buddy lists first.  Linux only trylocks
+ * list empty, a batch from the buddy lists first.  An allocation halves
+ * the run of frees that sizes the next give-back.  Linux only trylocks
  * (the lock guards against its own interrupts) and falls back to the zone;
  * a slot shared by two tasks here just waits.
  */
@@ -324,9 +350,12 @@ static struct page *rmqueue_pcplist(struct mml_machine *m, struct zone *z)
 	struct page *page = NULL;
 
 	spin_lock(&pcp->lock);
+	pcp->free_count >>= 1;
 	if (list_empty(&pcp->list)) {
+		int batch = nr_pcp_alloc(pcp, z);
+
 		spin_lock(&z->lock);
-		WRITE_ONCE(pcp->count, pcp->count + rmqueue_bulk(m, z, pcp->batch, &pcp->list));
+		WRITE_ONCE(pcp->count, pcp->count + rmqueue_bulk(m, z, batch, &pcp->list));
 		spin_unlock(&z->lock);
 	}
 	if (!list_empty(&pcp->list)) {
@@ -354,18 +383,54 @@ static void free_pcppages_bulk(struct mml_machine *m, struct zone *z, struct per
 }
 
 /*
+ * Models nr_pcp_high() for order 0 (pcp->lock held): the list's high for
+ * this free.  A CPU that keeps freeing raises pcp->high to hold a run of
+ * frees and a batch (to high_max); while the zone is below its high
+ * watermark, it lowers it by the run instead, towards high_min, and gives
+ * back all but high_min.  Linux also lowers it while kswapd reclaims the
+ * zone (ZONE_RECLAIM_ACTIVE) and, every second, a little on every CPU
+ * (decay_pcp_high); mmlab has neither (deviation 80).
+ */
+static int nr_pcp_high(struct per_cpu_pages *pcp, struct zone *z)
+{
+	int high = pcp->high;
+
+	if (pcp->high_min == pcp->high_max)
+		return high;
+	if (test_bit(ZONE_BELOW_HIGH, &z->flags)) {
+		pcp->high = max(high - max(pcp->free_count, pcp->batch), pcp->high_min);
+		return max(pcp->count, pcp->high_min);
+	}
+	if (pcp->count >= high && pcp->high < pcp->free_count + pcp->batch)
+		pcp->high = clamp(pcp->free_count + pcp->batch, pcp->high_min, pcp->high_max);
+	return high;
+}
+
+/*
  * Models free_frozen_page_commit(): an order-0 page onto this CPU's list
- * (pcp->lock held); beyond high, the list gives back what puts it a batch
- * under high.
+ * (pcp->lock held); at high, the list gives back the run of frees so far
+ * (nr_pcp_free: at least a batch, leaving at least one), fewer zone->lock
+ * rounds for a CPU freeing many pages in a row.  A free halves the growth
+ * of the next refill.
  */
 static void free_pcp_page_locked(struct mml_machine *m, struct zone *z, struct per_cpu_pages *pcp,
 				 struct page *page)
 {
+	int high;
+
 	WRITE_ONCE(page->alloc_gen, page->alloc_gen + 1);	/* stale TLB entries stop matching */
+	pcp->alloc_factor >>= 1;
 	list_add(&page->lru, &pcp->list);
 	WRITE_ONCE(pcp->count, pcp->count + 1);
-	if (pcp->count >= pcp->high)
-		free_pcppages_bulk(m, z, pcp, pcp->count - pcp->high + pcp->batch);
+	if (pcp->free_count < (pcp->batch << PCP_BATCH_SCALE_MAX))
+		pcp->free_count++;
+	high = nr_pcp_high(pcp, z);
+	if (pcp->count < high)
+		return;
+	free_pcppages_bulk(m, z, pcp, clamp(pcp->free_count, pcp->batch, high - pcp->batch));
+	if (test_bit(ZONE_BELOW_HIGH, &z->flags) &&
+	    (unsigned long)atomic_long_read(&z->free_pages) >= z->_watermark[WMARK_HIGH])
+		clear_bit(ZONE_BELOW_HIGH, &z->flags);
 }
 
 /* Models drain_pages_zone(): one CPU's list of zone z back to the buddy lists. */
@@ -431,7 +496,14 @@ static struct page *get_page_from_freelist(struct mml_machine *m, unsigned int o
 		struct zone *z = &NODE_DATA(m, nid)->node_zones[0];
 		struct page *page = NULL;
 
-		/* zone_watermark_fast(): read without the lock, as Linux does */
+		/*
+		 * zone_watermark_fast(): read without the lock, as Linux does.
+		 * Below the high watermark the CPUs' lists shrink as they free
+		 * (ZONE_BELOW_HIGH, nr_pcp_high).
+		 */
+		if (!test_bit(ZONE_BELOW_HIGH, &z->flags) &&
+		    (unsigned long)atomic_long_read(&z->free_pages) < z->_watermark[WMARK_HIGH] + (1UL << order))
+			set_bit(ZONE_BELOW_HIGH, &z->flags);
 		if (!zone_watermark_ok(z, order))
 			continue;
 		if (order == 0) {

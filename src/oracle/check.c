@@ -797,7 +797,8 @@ static void check_large_anon_folio(struct check_state *st, struct folio *folio)
 
 /*
  * A CPU's list of free pages: as many as it counts, each a free order-0
- * page of the zone (no reference, not in the buddy lists).  The pages.
+ * page of the zone (no reference, not in the buddy lists); its high within
+ * its bounds (the count may exceed a high just lowered).  The pages.
  */
 static long check_pcp(struct check_state *st, struct zone *z, int cpu)
 {
@@ -819,6 +820,9 @@ static long check_pcp(struct check_state *st, struct zone *z, int cpu)
 	if (n != pcp->count)
 		FAIL(st, INV_COUNTERS, "node %d, cpu %d: the CPU's page list counts %d pages, it holds %s%ld", z->node,
 		     cpu, pcp->count, n > pcp->count ? "more than " : "", n);
+	if (pcp->high < pcp->high_min || pcp->high > pcp->high_max)
+		FAIL(st, INV_COUNTERS, "node %d, cpu %d: the CPU's page list has high %d outside [%d, %d]", z->node,
+		     cpu, pcp->high, pcp->high_min, pcp->high_max);
 	return n;
 }
 

@@ -134,13 +134,19 @@ TEST(allocation_stops_at_min_watermark)
  * drain_all_pages empties them.  nr_free_pages counts the lists, the
  * zone's own count (the watermarks') does not.
  */
+/*
+ * The CPUs' page lists, as Linux 6.7+ tunes them: refills grow while a CPU
+ * only allocates, give-backs grow with a run of frees, high rises between
+ * its bounds as the CPU frees, and a drain empties the lists.
+ */
 TEST(pcp_lists_refill_in_batches_and_drain)
 {
 	struct mml_machine *m = h_machine(64 << 20);
 	struct zone *z;
 	struct per_cpu_pages *pcp;
-	struct page *p, *q, *got[64];
-	long zone0;
+	struct page *p, *q, *got[256];
+	int refills = 0, refill = 0, giveback = 0;
+	long zone0, before;
 	unsigned long free0;
 
 	REQUIRE(m);
@@ -150,25 +156,45 @@ TEST(pcp_lists_refill_in_batches_and_drain)
 	free0 = nr_free_pages(m);
 	zone0 = atomic_long_read(&z->free_pages);
 	CHECK_EQ(pcp->batch, 3);	/* zone_batchsize of 16384 pages */
-	CHECK_EQ(pcp->high, 20);	/* the low watermark (320) over 16 CPUs */
+	CHECK_EQ(pcp->high_min, 20);	/* the low watermark (320) over 16 CPUs */
+	CHECK_EQ(pcp->high_max, 128);	/* an eighth of the zone over 16 CPUs */
 	p = alloc_page(m, 0);
 	REQUIRE(p);
-	CHECK_EQ(pcp->count, pcp->batch - 1);
-	CHECK_EQ(atomic_long_read(&z->free_pages), zone0 - pcp->batch);
+	CHECK_EQ(atomic_long_read(&z->free_pages), zone0 - (pcp->count + 1));
 	CHECK_EQ(nr_free_pages(m), free0 - 1);
 	__free_pages(m, p, 0);
-	CHECK_EQ(pcp->count, pcp->batch);
 	CHECK_EQ(nr_free_pages(m), free0);
 	q = alloc_page(m, 0);
 	CHECK(q == p);		/* the page freed last, cache-hot */
 	__free_pages(m, q, 0);
-	for (int i = 0; i < 64; i++)
+
+	/* Allocating only: each refill larger than the one before, up to what fits under high. */
+	drain_all_pages(m);
+	for (int i = 0; i < 256; i++) {
+		before = atomic_long_read(&z->free_pages);
 		REQUIRE((got[i] = alloc_page(m, 0)) != NULL);
-	for (int i = 0; i < 64; i++) {
-		__free_pages(m, got[i], 0);
-		CHECKF(pcp->count < pcp->high, "the list holds %d pages, high is %d", pcp->count, pcp->high);
+		if (atomic_long_read(&z->free_pages) != before) {
+			int n = (int)(before - atomic_long_read(&z->free_pages));
+
+			CHECKF(n >= refill || n >= pcp->high - pcp->batch, "refill %d after %d", n, refill);
+			refill = n;
+			refills++;
+		}
 	}
-	CHECK(pcp->count > 0);
+	CHECKF(refill > 4 * pcp->batch, "the last refill took %d pages (batch %d)", refill, pcp->batch);
+	CHECKF(refills < 256 / pcp->batch, "%d refills for 256 pages", refills);
+
+	/* Freeing only: high rises, and each give-back takes the run of frees so far. */
+	for (int i = 0; i < 256; i++) {
+		before = atomic_long_read(&z->free_pages);
+		__free_pages(m, got[i], 0);
+		if (atomic_long_read(&z->free_pages) != before)
+			giveback = (int)(atomic_long_read(&z->free_pages) - before);
+		CHECKF(pcp->count < pcp->high && pcp->high <= pcp->high_max,
+		       "the list holds %d pages, high is %d (at most %d)", pcp->count, pcp->high, pcp->high_max);
+	}
+	CHECKF(giveback > pcp->batch, "the last give-back was %d pages (batch %d)", giveback, pcp->batch);
+	CHECKF(pcp->high > pcp->high_min, "high is %d, its floor %d", pcp->high, pcp->high_min);
 	CHECK_EQ(nr_free_pages(m), free0);
 	CHECK_EQ(mml_check(m), 0);
 	drain_all_pages(m);
