@@ -26,12 +26,12 @@ struct mm_struct *mm_alloc(struct mml_machine *m)
 
 	if (!mm)
 		return NULL;
-	mm->rss_stat = aligned_alloc(SMP_CACHE_BYTES, NR_CPU_SLOTS * sizeof(*mm->rss_stat));
+	mm->rss_stat = aligned_alloc(SMP_CACHE_BYTES, NR_COUNTER_COPIES * sizeof(*mm->rss_stat));
 	if (!mm->rss_stat) {
 		mml_obj_free(m, OBJ_MM, mm);
 		return NULL;
 	}
-	memset(mm->rss_stat, 0, NR_CPU_SLOTS * sizeof(*mm->rss_stat));
+	memset(mm->rss_stat, 0, NR_COUNTER_COPIES * sizeof(*mm->rss_stat));
 	mm->machine = m;
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);

@@ -417,7 +417,9 @@ extern const char *const mml_obj_names[NR_OBJ_KINDS];
 
 static inline void mod_vm_stat(struct mml_machine *m, enum vm_stat_item i, long delta)
 {
-	atomic_long_add(delta, &m->vm_stat_cpu[smp_processor_id()].vm_stat[i]);
+	unsigned cpu = this_cpu_slot();
+
+	this_cpu_add(&m->vm_stat_cpu[cpu].vm_stat[i], cpu, delta);
 }
 static inline void count_vm_event(struct mml_machine *m, enum vm_stat_item i) { mod_vm_stat(m, i, 1); }
 static inline void count_vm_events(struct mml_machine *m, enum vm_stat_item i, long n) { mod_vm_stat(m, i, n); }
@@ -425,7 +427,9 @@ long global_vm_stat(struct mml_machine *m, enum vm_stat_item i);
 /* A node's numastat event (Linux's __count_numa_events), on this CPU's slot. */
 static inline void count_numa_events(struct mml_machine *m, int nid, enum numa_stat_item i, long n)
 {
-	atomic_long_add(n, &m->vm_stat_cpu[smp_processor_id()].numa_event[nid][i]);
+	unsigned cpu = this_cpu_slot();
+
+	this_cpu_add(&m->vm_stat_cpu[cpu].numa_event[nid][i], cpu, n);
 }
 long node_numa_event(struct mml_machine *m, int nid, enum numa_stat_item i);
 
@@ -437,7 +441,9 @@ static inline enum mm_counter mm_counter_file(const struct folio *f)
 
 static inline void add_mm_counter(struct mm_struct *mm, enum mm_counter c, long v)
 {
-	atomic_long_add(v, &mm->rss_stat[smp_processor_id()].count[c]);
+	unsigned cpu = this_cpu_slot();
+
+	this_cpu_add(&mm->rss_stat[cpu].count[c], cpu, v);
 	trace_rss_stat(mm->machine, mm, c);	/* as mm_trace_rss_stat() */
 }
 /* percpu_counter_sum(): exact, where Linux's get_mm_counter reads the approximate total */
@@ -445,7 +451,7 @@ static inline long get_mm_counter(struct mm_struct *mm, enum mm_counter c)
 {
 	long sum = 0;
 
-	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+	for (int cpu = 0; cpu < NR_COUNTER_COPIES; cpu++)
 		sum += atomic_long_read(&mm->rss_stat[cpu].count[c]);
 	return sum;
 }

@@ -827,7 +827,7 @@ struct mml_machine {
 	pg_data_t node_data[MAX_NUMNODES];	/* (C) the nodes; their zones' fields as struct zone says */
 	struct page *zero_page;		/* (C) the shared zero page */
 	unsigned long zero_pfn;		/* (C) */
-	struct vm_stat_cpu vm_stat_cpu[NR_CPU_SLOTS];	/* (A) summed when read (mod_vm_stat) */
+	struct vm_stat_cpu vm_stat_cpu[NR_COUNTER_COPIES];	/* (A) a copy per counter slot (sync.h), summed when read */
 	atomic_long_t objs[NR_OBJ_KINDS];	/* (A) live metadata objects */
 	atomic_long_t pgtables_pending_free;	/* (A) page tables waiting for a grace period */
 	long rcu_flush_at;		/* (C) op_exit flushes the rcu batch once it holds this many */

@@ -129,7 +129,7 @@ long global_vm_stat(struct mml_machine *m, enum vm_stat_item i)
 {
 	long sum = 0;
 
-	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+	for (int cpu = 0; cpu < NR_COUNTER_COPIES; cpu++)
 		sum += atomic_long_read(&m->vm_stat_cpu[cpu].vm_stat[i]);
 	return sum;
 }
@@ -138,7 +138,7 @@ long node_numa_event(struct mml_machine *m, int nid, enum numa_stat_item i)
 {
 	long sum = 0;
 
-	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++)
+	for (int cpu = 0; cpu < NR_COUNTER_COPIES; cpu++)
 		sum += atomic_long_read(&m->vm_stat_cpu[cpu].numa_event[nid][i]);
 	return sum;
 }

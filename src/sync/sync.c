@@ -253,6 +253,51 @@ void downgrade_write(struct rw_semaphore *s)
 	down_read(s);
 }
 
+/* ---- per-CPU counters ---------------------------------------------------------- */
+
+static unsigned long counter_slots_taken;	/* a bit per slot a live thread holds alone */
+static pthread_key_t counter_slot_key;		/* its destructor gives the slot back */
+static pthread_once_t counter_slot_once = PTHREAD_ONCE_INIT;
+__thread unsigned counter_slot_plus1 __tls_fast;
+
+/* At thread exit: the slot is free for the next thread, its counts staying in it. */
+static void counter_slot_release(void *plus1)
+{
+	unsigned slot = (unsigned)(uintptr_t)plus1 - 1;
+
+	__atomic_fetch_and(&counter_slots_taken, ~(1UL << slot), __ATOMIC_RELEASE);
+}
+
+static void counter_slot_key_create(void)
+{
+	die_on(pthread_key_create(&counter_slot_key, counter_slot_release), "pthread_key_create");
+}
+
+/*
+ * A thread's first count: a free slot of its own, taken with acquire
+ * ordering, so that it adds to what the slot's last owner left; the shared
+ * one when all are held.
+ */
+unsigned counter_slot_claim(void)
+{
+	unsigned long taken = __atomic_load_n(&counter_slots_taken, __ATOMIC_RELAXED);
+	unsigned slot = NR_COUNTER_SLOTS;
+
+	pthread_once(&counter_slot_once, counter_slot_key_create);
+	while (~taken & ((1UL << NR_COUNTER_SLOTS) - 1)) {
+		unsigned s = (unsigned)__builtin_ctzl(~taken);
+
+		if (__atomic_compare_exchange_n(&counter_slots_taken, &taken, taken | (1UL << s), false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			slot = s;
+			die_on(pthread_setspecific(counter_slot_key, (void *)(uintptr_t)(s + 1)), "pthread_setspecific");
+			break;
+		}
+	}
+	counter_slot_plus1 = slot + 1;
+	return slot;
+}
+
 /* ---- percpu_rw_semaphore ----------------------------------------------------- */
 
 /* This thread's slot: threads take slots round-robin the first time they read-lock. */

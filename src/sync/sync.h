@@ -310,6 +310,36 @@ static inline bool rwsem_is_locked(struct rw_semaphore *s)
 }
 
 /*
+ * Per-CPU counters (Linux's this_cpu_add): each counter has a copy per
+ * slot and readers sum the copies.  A host thread's slot is its own: the
+ * first NR_COUNTER_SLOTS threads alive hold one alone each and add to it
+ * with a plain load and store, no locked instruction, as this_cpu_add
+ * needs none on a CPU; any more share the last copy and add atomically.
+ * Which copy a count lands in changes nothing a reader sees.
+ */
+#define NR_COUNTER_SLOTS	16
+#define NR_COUNTER_COPIES	(NR_COUNTER_SLOTS + 1)
+extern __thread unsigned counter_slot_plus1 __tls_fast;
+unsigned counter_slot_claim(void);
+
+/* This thread's copy of per-CPU counters: 0..NR_COUNTER_SLOTS. */
+static inline unsigned this_cpu_slot(void)
+{
+	unsigned s = counter_slot_plus1;
+
+	return __builtin_expect(s != 0, 1) ? s - 1 : counter_slot_claim();
+}
+
+/* Add i to the copy of slot this_cpu_slot() gave, v being that copy. */
+static inline void this_cpu_add(atomic_long_t *v, unsigned slot, long i)
+{
+	if (__builtin_expect(slot < NR_COUNTER_SLOTS, 1))
+		__atomic_store_n(&v->counter, __atomic_load_n(&v->counter, __ATOMIC_RELAXED) + i, __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+/*
  * Linux's percpu_rw_semaphore: readers that almost never meet a writer.
  * A reader counts itself in its CPU's slot (its host thread's, given round-robin among
  * PERCPU_RWSEM_SLOTS cache lines) and looks at ->block; a writer sets
