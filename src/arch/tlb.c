@@ -18,6 +18,7 @@ void tlb_init(struct tlb *tlb)
 	for (int i = 0; i < TLB_ENTRIES; i++)
 		tlb->e[i].vpn = TLB_INVALID_VPN;
 	tlb->hits = tlb->fills = tlb->flushes = 0;
+	memset(tlb->pfn_filter, 0, sizeof(tlb->pfn_filter));
 }
 
 void tlb_destroy(struct tlb *tlb)
@@ -47,6 +48,21 @@ static bool __flush_tlb_one(struct tlb *tlb, uint64_t vpn)
 		return false;
 	WRITE_ONCE(e->vpn, TLB_INVALID_VPN);
 	return true;
+}
+
+/* After drops, the filter of the entries left (tlb->lock held): one that only grew would fill up. */
+static void tlb_filter_rebuild(struct tlb *tlb)
+{
+	uint64_t f[ARRAY_SIZE(tlb->pfn_filter)] = { 0 };
+
+	for (int i = 0; i < TLB_ENTRIES; i++) {
+		unsigned long pfn = pte_pfn(__pte(tlb->e[i].pte));
+
+		if (tlb->e[i].vpn != TLB_INVALID_VPN)
+			f[(pfn % TLB_PFN_FILTER_BITS) / 64] |= 1ULL << (pfn % 64);
+	}
+	for (size_t w = 0; w < ARRAY_SIZE(f); w++)
+		WRITE_ONCE(tlb->pfn_filter[w], f[w]);
 }
 
 /*
@@ -83,6 +99,8 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 			for (uint64_t v = start >> PAGE_SHIFT; v < (end + PAGE_SIZE - 1) >> PAGE_SHIFT; v++)
 				dropped |= __flush_tlb_one(&t->tlb, v);
 		}
+		if (dropped)
+			tlb_filter_rebuild(&t->tlb);
 		t->tlb.flushes++;
 		spin_unlock(&t->tlb.lock);
 		if (t == current) {
@@ -135,6 +153,9 @@ bool tlb_any_maps_pfn(struct mml_machine *m, unsigned long pfn, struct mml_task 
 	list_for_each_entry(mm, &m->mms, mm_node) {
 		spin_lock(&mm->tasks_lock);
 		list_for_each_entry(t, &mm->tasks, mm_node) {
+			/* Not locked: its owner fills an entry only after setting the bit, under its lock. */
+			if (!(READ_ONCE(t->tlb.pfn_filter[(pfn % TLB_PFN_FILTER_BITS) / 64]) & 1ULL << (pfn % 64)))
+				continue;
 			spin_lock(&t->tlb.lock);
 			for (int i = 0; i < TLB_ENTRIES && !found; i++) {
 				struct tlb_entry *e = &t->tlb.e[i];
