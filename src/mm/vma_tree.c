@@ -119,20 +119,28 @@ void vma_free_deferred(struct vm_area_struct *vma)
 	mm->vma_free_pending = &vma->vm_rcu;
 }
 
-/* Index of the first VMA with vm_end > addr (map_count if none). */
+/*
+ * Index of the first VMA with vm_end > addr (map_count if none).  The
+ * bisection halves the range with a conditional move, not a branch: which
+ * half it keeps is a coin toss the host's predictor loses, at some 15
+ * cycles a step, and a walk of the VMAs (for_each_vma) searches at every
+ * step.
+ */
 unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr)
 {
-	unsigned long lo = 0, hi = mm->map_count;
+	const uint64_t *ends = mm->vma_ends;
+	unsigned long lo = 0, n = mm->map_count;
 
-	while (lo < hi) {
-		unsigned long mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		unsigned long half = n / 2;
 
-		if (mm->vma_ends[mid] > addr)
-			hi = mid;
-		else
-			lo = mid + 1;
+		/* the answer lies in [lo, lo + n]: keep the half that holds it */
+		lo = ends[lo + half - 1] > addr ? lo : lo + half;
+		n -= half;
 	}
-	return lo;
+	return lo + (ends[lo] <= addr);
 }
 
 /* find_vma(): the first VMA ending above addr, by binary search of the sorted array. */
