@@ -3,8 +3,9 @@
  *
  * See tlb.h for the contract.  A remote flush takes the remote TLB's lock,
  * which the owning CPU holds on its slow path from lookup to the end of its
- * memory access, and waits out its lockless hit path (tlb->access): when a
- * flush returns, no CPU can still use a flushed translation.
+ * memory access, and waits out its lockless hit path (tlb->access) where
+ * the CPU could be using what it dropped: when a flush returns, no CPU can
+ * still use a flushed translation.
  */
 #include "mm/mm.h"
 
@@ -86,13 +87,13 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 
 	spin_lock(&mm->tasks_lock);
 	list_for_each_entry(t, &mm->tasks, mm_node) {
+		bool dropped = false;
+
 		/* native_flush_tlb_multi() sends the IPIs, flush_tlb_func() runs on each CPU. */
 		if (t != current && !remote)
 			trace_tlb_flush(m, NULL, TLB_REMOTE_SEND_IPI, all ? TLB_FLUSH_ALL : (long)nr);
 		trace_tlb_flush(m, t, t == current ? TLB_LOCAL_SHOOTDOWN : TLB_REMOTE_SHOOTDOWN,
 				all ? TLB_FLUSH_ALL : (long)nr);
-		bool dropped = false;
-
 		spin_lock(&t->tlb.lock);
 		if (all) {
 			dropped = __flush_tlb_all_local(&t->tlb);

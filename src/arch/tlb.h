@@ -13,6 +13,8 @@
  *    visible (membarrier_heavy) and waits its section out, so when
  *    flush_tlb_*() returns no CPU is using, or can again use, a
  *    translation in the flushed range: the IPI real hardware waits for.
+ *    Not for a CPU whose TLB held nothing it dropped, nor when the host
+ *    thread flushing ran the CPU's last hit (cpu_section_foreign).
  *  - Frames and page tables may be freed only after the flush that removes
  *    every translation to them (see mm/mmu_gather.c).
  *  - An entry remembers the frame's allocation generation; a hit on a frame

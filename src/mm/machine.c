@@ -47,8 +47,7 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
  * with SLAB_HWCACHE_ALIGN: two page tables' locks, taken by threads on
  * different CPUs, share no line, and a struct with a cache-line-aligned
  * member has its alignment.  Not by aligned_alloc, which glibc serves
- * from no per-thread cache (700 instructions a call, the fuzzer's
- * largest library cost after the page copies): malloc a line more and
+ * from no per-thread cache (700 instructions a call): malloc a line more and
  * keep malloc's pointer in the word below the object, as every object
  * does, small ones on malloc's own 16 bytes.  Under ASan the objects are
  * its own allocations, so that it sees the first byte past each.
