@@ -98,7 +98,7 @@ int fuzz_recent_pins(const struct run *r, int *live, int max)
  * The run's own heap in host huge pages, once a process: the model's
  * bytes, the checker's tables and the machine's objects grow to a few
  * MiB, faulted in 4 KiB at a time on first touch, 10-20 us a fault on a
- * VM (1,400 of them, 5% of a 100,000-operation run); as glibc's
+ * VM (1,400 of them, a tenth of a 100,000-operation run); as glibc's
  * glibc.malloc.hugetlb=1 tunable does.  The heap grows by 32 MiB at once
  * and keeps what it frees, and that room is advised MADV_HUGEPAGE.  Where
  * THP is "never" the advice does nothing.
