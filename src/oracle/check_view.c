@@ -23,7 +23,7 @@ long mml_check_epoch(struct mml_machine *m)
 	long sum = 0;
 
 	/* One pass over the CPUs' counters, the items at fixed offsets: this runs after every operation. */
-	for (int cpu = 0; cpu < NR_CPU_SLOTS; cpu++) {
+	for (size_t cpu = 0; cpu < ARRAY_SIZE(m->vm_stat_cpu); cpu++) {
 		const atomic_long_t *v = m->vm_stat_cpu[cpu].vm_stat;
 
 		sum += atomic_long_read(&v[PGSCAN_KSWAPD]) + atomic_long_read(&v[PGSCAN_DIRECT]) +
