@@ -101,6 +101,7 @@ static struct tlb_entry *tlb_fill(struct mml_task *t, uint64_t addr, uint64_t pt
 	struct tlb_entry *e = &t->tlb.e[vpn & (TLB_ENTRIES - 1)];
 	struct page *page = pfn_to_page(t->machine, pte_pfn(__pte(pteval)));
 
+	tlb_filter_add(&t->tlb, pte_pfn(__pte(pteval)));
 	e->pte = pteval;
 	e->gen = READ_ONCE(page->alloc_gen);
 	WRITE_ONCE(e->vpn, vpn);

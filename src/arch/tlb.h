@@ -13,6 +13,8 @@
  *    visible (membarrier_heavy) and waits its section out, so when
  *    flush_tlb_*() returns no CPU is using, or can again use, a
  *    translation in the flushed range: the IPI real hardware waits for.
+ *    Not for a CPU whose TLB held nothing it dropped, nor when the host
+ *    thread flushing ran the CPU's last hit (cpu_section_foreign).
  *  - Frames and page tables may be freed only after the flush that removes
  *    every translation to them (see mm/mmu_gather.c).
  *  - An entry remembers the frame's allocation generation; a hit on a frame
@@ -35,12 +37,25 @@ struct tlb_entry {
 	uint32_t gen;		/* (T) the frame's alloc_gen when filled */
 };
 
+/* Frames whose translation a TLB may hold, by pfn modulo this: the debug check at a free looks inside only then. */
+#define TLB_PFN_FILTER_BITS	256
+
 struct tlb {
 	spinlock_t lock;
 	struct cpu_section access;		/* the owner between a lockless lookup and its copy */
 	struct tlb_entry e[TLB_ENTRIES];	/* vpn: READ_ONCE on the lockless hit path */
 	unsigned long hits, fills, flushes;	/* (T), but hits: the owner's alone */
+	/* (T) to write, READ_ONCE to test: a bit set for every pfn an entry holds (and maybe more) */
+	uint64_t pfn_filter[TLB_PFN_FILTER_BITS / 64];
 };
+
+/* An entry for pfn is about to be filled: tlb->lock held. */
+static inline void tlb_filter_add(struct tlb *tlb, unsigned long pfn)
+{
+	uint64_t *w = &tlb->pfn_filter[(pfn % TLB_PFN_FILTER_BITS) / 64];
+
+	WRITE_ONCE(*w, *w | 1ULL << (pfn % 64));
+}
 
 struct mml_task;
 struct mm_struct;
@@ -49,7 +64,7 @@ struct vm_area_struct;
 void tlb_init(struct tlb *tlb);
 void tlb_destroy(struct tlb *tlb);
 
-/* Does any TLB of the machine hold a translation to pfn?  (debug: O(tasks)) */
+/* Does any TLB of the machine hold a translation to pfn?  (debug: O(tasks), a TLB looked inside if its filter says) */
 struct mml_machine;
 bool tlb_any_maps_pfn(struct mml_machine *m, unsigned long pfn, struct mml_task **who, uint64_t *vaddr);
 

@@ -212,6 +212,10 @@ bool mm_range_is_valid(struct mm_struct *mm, uint64_t start, uint64_t end, FILE 
 
 		if (vma->vm_mm != mm)
 			INVALID(why, "mm %d: vma of another mm", mm->tgid);
+		if (mm->vma_ends[i] != vma->vm_end)
+			INVALID(why, "mm %d: the tree has the VMA at %#llx ending at %#llx, not %#llx", mm->tgid,
+				(unsigned long long)vma->vm_start, (unsigned long long)mm->vma_ends[i],
+				(unsigned long long)vma->vm_end);
 		if (i && mm->vmas[i - 1]->vm_end > vma->vm_start)
 			INVALID(why, "mm %d: vmas overlap or are out of order at %#llx", mm->tgid,
 				(unsigned long long)vma->vm_start);

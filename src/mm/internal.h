@@ -134,6 +134,7 @@ vm_fault_t vmf_anon_prepare(struct vm_fault *vmf);
 int vma_tree_reserve(struct mm_struct *mm, unsigned long n);	/* room for n inserts: 0 or -ENOMEM */
 void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *vma);	/* needs a reservation */
 void vma_tree_erase(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_tree_set_end(struct vm_area_struct *vma);	/* after a change of its vm_end */
 void vma_tree_destroy(struct mm_struct *mm);
 
 /* The rmap locks a VMA's bounds and page tables move under (i_mmap_rwsem, then the anon_vma's). */

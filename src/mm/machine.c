@@ -42,27 +42,58 @@ const char *const mml_obj_names[NR_OBJ_KINDS] = {
 	[OBJ_UFFD] = "userfaultfd_ctx",
 };
 
+/*
+ * An object of a cache line or more starts on one, as a slab cache made
+ * with SLAB_HWCACHE_ALIGN: two page tables' locks, taken by threads on
+ * different CPUs, share no line, and a struct with a cache-line-aligned
+ * member has its alignment.  Not by aligned_alloc, which glibc serves
+ * from no per-thread cache (700 instructions a call): malloc a line more and
+ * keep malloc's pointer in the word below the object, as every object
+ * does, small ones on malloc's own 16 bytes.  Under ASan the objects are
+ * its own allocations, so that it sees the first byte past each.
+ */
+#ifdef __SANITIZE_ADDRESS__
+static void *obj_host_alloc(size_t size, size_t align)
+{
+	return align > 16 ? aligned_alloc(align, size) : malloc(size);
+}
+
+static void obj_host_free(void *p)
+{
+	free(p);
+}
+#else
+static void *obj_host_alloc(size_t size, size_t align)
+{
+	char *raw = malloc(size + align);
+	void **p;
+
+	if (!raw)
+		return NULL;
+	p = (void **)(((uintptr_t)raw + align) & ~(uintptr_t)(align - 1));
+	p[-1] = raw;
+	return p;
+}
+
+static void obj_host_free(void *p)
+{
+	free(((void **)p)[-1]);
+}
+#endif
+
 static void *obj_alloc(struct mml_machine *m, enum mml_obj_kind kind, size_t size, bool zero)
 {
+	size_t align = size >= SMP_CACHE_BYTES ? SMP_CACHE_BYTES : 16;
 	void *p;
 
 	/* should_failslab(); a page table's lock fails with its page, tag storage on its own. */
 	if (should_fail(m, kind == OBJ_PTLOCK ? MML_FAIL_PGTABLE : kind == OBJ_MTE_TAGS ? MML_FAIL_TAG :
 			   MML_FAIL_META))
 		return NULL;
-	/*
-	 * An object of a cache line or more starts on one, as a slab cache
-	 * made with SLAB_HWCACHE_ALIGN: two page tables' locks, taken by
-	 * threads on different CPUs, share no line.
-	 */
-	if (size >= SMP_CACHE_BYTES) {
-		size = (size + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1);
-		p = aligned_alloc(SMP_CACHE_BYTES, size);
-		if (p && zero)
-			memset(p, 0, size);
-	} else {
-		p = zero ? calloc(1, size) : malloc(size);
-	}
+	size = (size + align - 1) & ~(align - 1);
+	p = obj_host_alloc(size, align);
+	if (p && zero)
+		memset(p, 0, size);
 	if (p)
 		atomic_long_add(1, &m->objs[kind]);
 	return p;
@@ -83,7 +114,7 @@ void mml_obj_free(struct mml_machine *m, enum mml_obj_kind kind, void *p)
 	if (!p)
 		return;
 	atomic_long_add(-1, &m->objs[kind]);
-	free(p);
+	obj_host_free(p);
 }
 
 uint64_t mml_page_size(void)

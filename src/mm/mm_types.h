@@ -360,6 +360,7 @@ struct mm_struct {
 	struct rw_semaphore mmap_lock;	/* (M) the VMAs and their fields */
 	spinlock_t page_table_lock;	/* (G) populating pgd/pud entries; anon_vma install */
 	struct vm_area_struct **vmas;	/* (M) sorted by vm_start: see vma_tree.c */
+	uint64_t *vma_ends;		/* (M) vmas[i]->vm_end, the maple tree's pivots: a search reads no VMA */
 	/* (M write; RCU to read) the VMAs as lock_vma_under_rcu sees them: republished at mmap_write_unlock */
 	struct vma_rcu_array *vma_rcu;
 	bool vma_rcu_stale;		/* (M write) a VMA was added, removed or write-locked since the copy */

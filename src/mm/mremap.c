@@ -516,6 +516,7 @@ static long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uin
 			return -ENOMEM;
 		vma_bounds_lock(vma);
 		vma->vm_end += new_len - old_len;
+		vma_tree_set_end(vma);
 		vma_bounds_unlock(vma);
 		if (vma->vm_flags & VM_LOCKED) {
 			mm->locked_vm += (new_len - old_len) >> PAGE_SHIFT;

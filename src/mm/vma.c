@@ -150,6 +150,7 @@ static int __split_vma(struct vm_area_struct *vma, uint64_t addr, int new_below)
 		new->vm_start = addr;
 		new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 		vma->vm_end = addr;
+		vma_tree_set_end(vma);	/* before the insert, which searches by new's start */
 	}
 	vma_tree_insert(mm, new);
 	if (new->vm_file)
@@ -206,6 +207,7 @@ static int vma_absorb_next(struct vm_area_struct *a, struct vm_area_struct *b)
 	if (b->vm_file)
 		__unlink_file_vma(b);
 	a->vm_end = b->vm_end;
+	vma_tree_set_end(a);
 	vma_bounds_unlock(a);
 	unlink_anon_vmas(b);
 	vm_area_free(b);

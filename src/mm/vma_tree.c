@@ -2,7 +2,11 @@
  * vma_tree.c - the ordered set of an mm's VMAs (Linux: the maple tree).
  *
  * A sorted array searched by bisection: O(log n) lookup, O(n) insert and
- * erase, trivially ordered iteration.  Insertions never allocate: callers
+ * erase, trivially ordered iteration.  Beside it the VMAs' ends, as a
+ * maple node keeps its pivots beside its slots: the bisection reads them,
+ * not the VMAs (a cache miss each); who moves a VMA's end says so
+ * (vma_tree_set_end, as Linux stores the VMA again in the tree after
+ * vma_set_range).  Insertions never allocate: callers
  * reserve room first with vma_tree_reserve() (Linux's mas_preallocate), so
  * that a split or merge cannot fail half way.  All access under mmap_lock
  * (read to look up, write to change), but for lock_vma_under_rcu's: it
@@ -115,20 +119,28 @@ void vma_free_deferred(struct vm_area_struct *vma)
 	mm->vma_free_pending = &vma->vm_rcu;
 }
 
-/* Index of the first VMA with vm_end > addr (map_count if none). */
+/*
+ * Index of the first VMA with vm_end > addr (map_count if none).  The
+ * bisection halves the range with a conditional move, not a branch: which
+ * half it keeps is a coin toss the host's predictor loses, at some 15
+ * cycles a step, and a walk of the VMAs (for_each_vma) searches at every
+ * step.
+ */
 unsigned long vma_index_after(struct mm_struct *mm, uint64_t addr)
 {
-	unsigned long lo = 0, hi = mm->map_count;
+	const uint64_t *ends = mm->vma_ends;
+	unsigned long lo = 0, n = mm->map_count;
 
-	while (lo < hi) {
-		unsigned long mid = lo + (hi - lo) / 2;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		unsigned long half = n / 2;
 
-		if (mm->vmas[mid]->vm_end > addr)
-			hi = mid;
-		else
-			lo = mid + 1;
+		/* the answer lies in [lo, lo + n]: keep the half that holds it */
+		lo = ends[lo + half - 1] > addr ? lo : lo + half;
+		n -= half;
 	}
-	return lo;
+	return lo + (ends[lo] <= addr);
 }
 
 /* find_vma(): the first VMA ending above addr, by binary search of the sorted array. */
@@ -170,18 +182,24 @@ int vma_tree_reserve(struct mm_struct *mm, unsigned long n)
 {
 	struct vm_area_struct **nv;
 	unsigned long cap;
+	uint64_t *ends;
 
 	if (mm->map_count + n <= mm->vmas_cap)
 		return 0;
 	cap = max(mm->vmas_cap * 2, mm->map_count + n);
 	cap = max(cap, 16UL);
-	nv = mml_obj_alloc(mm->machine, OBJ_VMA_ARRAY, cap * sizeof(*nv));
+	/* one object: the VMAs, then their ends */
+	nv = mml_obj_alloc(mm->machine, OBJ_VMA_ARRAY, cap * (sizeof(*nv) + sizeof(*ends)));
 	if (!nv)
 		return -ENOMEM;
-	if (mm->map_count)
+	ends = (uint64_t *)(nv + cap);
+	if (mm->map_count) {
 		memcpy(nv, mm->vmas, mm->map_count * sizeof(*nv));
+		memcpy(ends, mm->vma_ends, mm->map_count * sizeof(*ends));
+	}
 	mml_obj_free(mm->machine, OBJ_VMA_ARRAY, mm->vmas);
 	mm->vmas = nv;
+	mm->vma_ends = ends;
 	mm->vmas_cap = cap;
 	return 0;
 }
@@ -196,7 +214,9 @@ void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 	vma_start_write(vma);
 	vma_mark_attached(vma);
 	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->map_count - i) * sizeof(*mm->vmas));
+	memmove(&mm->vma_ends[i + 1], &mm->vma_ends[i], (mm->map_count - i) * sizeof(*mm->vma_ends));
 	mm->vmas[i] = vma;
+	mm->vma_ends[i] = vma->vm_end;
 	mm->map_count++;
 	mm->vma_rcu_stale = true;
 }
@@ -208,14 +228,30 @@ void vma_tree_erase(struct mm_struct *mm, struct vm_area_struct *vma)
 	VM_BUG_ON_VMA(i >= mm->map_count || mm->vmas[i] != vma, vma);
 	vma_mark_detached(vma);
 	memmove(&mm->vmas[i], &mm->vmas[i + 1], (mm->map_count - i - 1) * sizeof(*mm->vmas));
+	memmove(&mm->vma_ends[i], &mm->vma_ends[i + 1], (mm->map_count - i - 1) * sizeof(*mm->vma_ends));
 	mm->map_count--;
 	mm->vma_rcu_stale = true;
+}
+
+/*
+ * vma's end moved, and no other VMA: its pivot follows.  Its old end and
+ * its new one both lie above its start, and the VMAs below end at or
+ * before it, so the search by its start finds it whichever it reads.
+ */
+void vma_tree_set_end(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long i = vma_index_after(mm, vma->vm_start);
+
+	VM_BUG_ON_VMA(i >= mm->map_count || mm->vmas[i] != vma, vma);
+	mm->vma_ends[i] = vma->vm_end;	/* the copy for RCU is stale already: the VMA is write-locked */
 }
 
 void vma_tree_destroy(struct mm_struct *mm)
 {
 	mml_obj_free(mm->machine, OBJ_VMA_ARRAY, mm->vmas);
 	mm->vmas = NULL;
+	mm->vma_ends = NULL;
 	mm->vmas_cap = 0;
 	mm->map_count = 0;
 }

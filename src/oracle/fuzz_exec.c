@@ -432,8 +432,9 @@ static bool exec_pin(struct run *r, const struct fop *op, struct mml_task *t, ui
 				false, op->foll & MML_FOLL_LONGTERM, true, true, &either);
 		forced = true;
 	}
+	/* the flags' names only for a message: a snprintf a pin costs */
 	exp = fuzz_judge(r, t, got, exp, "T%d %s %s %" PRIu64 " %s", op->task, op->get ? "get" : "pin", at, op->len,
-		    scn_foll_name(op->foll, fb, sizeof(fb)));
+			 got != exp ? scn_foll_name(op->foll, fb, sizeof(fb)) : "");
 	if (got > 0) {
 		fuzz_set_pin(r, op->pin, pin);
 		/*
@@ -819,7 +820,8 @@ bool fuzz_exec_op(struct run *r, const struct fop *op)
 		fuzz_commit_passed(r, &cp, got, "mmap");
 		if (oom_took(t, got))
 			why = NULL;
-		scn_prot_name(op->prot, pbuf, sizeof(pbuf));
+		if (why || got != exp)	/* the name only for a message: a snprintf an mmap costs */
+			scn_prot_name(op->prot, pbuf, sizeof(pbuf));
 		if (why)
 			fuzz_diverge(r, "T%d mmap %s %" PRIu64 " %s: %s (got %#lx)", op->task, at, op->len, pbuf,
 				why, got);

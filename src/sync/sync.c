@@ -37,11 +37,11 @@ static void sched_released(const void *obj, const void *where)
 	sched_point_at(SP_UNLOCK, obj, where);
 }
 
-static __thread char self_token __tls_fast;
+__thread char mml_self_token __tls_fast;
 
 unsigned long mml_self(void)
 {
-	return (unsigned long)&self_token;
+	return (unsigned long)&mml_self_token;
 }
 
 static void die_on(int err, const char *what)

@@ -259,7 +259,8 @@ static inline bool read_seqcount_retry(const seqcount_t *s, unsigned start)
 
 /* ---- locks -------------------------------------------------------------- */
 
-/* Identifies the current host thread for owner tracking. */
+/* Identifies the current host thread for owner tracking: its token's address. */
+extern __thread char mml_self_token __tls_fast __attribute__((visibility("hidden")));
 unsigned long mml_self(void);
 
 typedef struct spinlock {
@@ -457,6 +458,7 @@ static inline long rcu_batch_pending(struct rcu_batch *b) { return READ_ONCE(b->
  */
 struct cpu_section {
 	unsigned long seq;		/* written by its owner only; odd inside */
+	unsigned long thread;		/* mml_self() of the host thread that entered last; taken with a full barrier */
 };
 /* Set once before main(): 1 if membarrier(2) registered, and the owner's fence may go. */
 extern int mml_membarrier_ok __attribute__((visibility("hidden")));
@@ -464,6 +466,12 @@ extern int mml_membarrier_ok __attribute__((visibility("hidden")));
 static inline __attribute__((always_inline)) void __cpu_section_enter(struct cpu_section *s)
 {
 	unsigned long seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1;
+
+	/* Another host thread's CPU before: take it with a full barrier (cpu_section_foreign). */
+	if (__builtin_expect(__atomic_load_n(&s->thread, __ATOMIC_RELAXED) != (unsigned long)&mml_self_token, 0)) {
+		__atomic_exchange_n(&s->thread, (unsigned long)&mml_self_token, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 
 	if (__builtin_expect(__atomic_load_n(&mml_membarrier_ok, __ATOMIC_RELAXED), 1)) {
 		__atomic_store_n(&s->seq, seq, __ATOMIC_RELAXED);
@@ -506,6 +514,22 @@ void cpu_section_sched_exit(struct cpu_section *s);
 		else							\
 			__cpu_section_exit(s);				\
 	} while (0)
+
+/*
+ * After the stores s's owner must see and a full barrier: may a host
+ * thread other than this one be inside s, or enter it and miss them?  Not
+ * if this thread entered it last, as none is inside (a task's calls
+ * come from one host thread at a time) and another must take it first,
+ * with a full barrier of its own: the waiter needs neither
+ * membarrier_heavy() nor cpu_section_wait().  Nor if no thread ever
+ * entered it (thread 0).
+ */
+static inline bool cpu_section_foreign(const struct cpu_section *s)
+{
+	unsigned long thread = __atomic_load_n(&s->thread, __ATOMIC_RELAXED);
+
+	return thread && thread != (unsigned long)&mml_self_token;
+}
 
 /* Every thread of the process has run a full barrier when this returns. */
 void membarrier_heavy(void);

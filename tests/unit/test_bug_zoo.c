@@ -177,6 +177,37 @@ TEST(free_before_flush_is_caught)
 }
 
 /*
+ * MML_CHECK_FREES asks every TLB at each free whether it still maps the
+ * frame (looking inside a TLB only when its filter of frames says it may):
+ * a flush of another page of the CPU leaves the filter with the frames it
+ * still maps, and a free before the flush is reported at the free itself,
+ * before any stale hit or check could see it.
+ */
+TEST(a_free_before_the_flush_is_reported_at_the_free)
+{
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){ .flags = MML_QUIET | MML_CHECK_FREES });
+	struct mml_task *a, *b;
+	uint64_t p;
+	uint8_t v;
+
+	REQUIRE(m);
+	REQUIRE_EQ(mml_spawn(m, &a), 0);
+	REQUIRE_EQ(mml_thread_new(a, &b), 0);
+	p = h_map(a, 0, 4 * H_PAGE, H_RW, H_ANON);
+	CHECK(h_fill(a, p, 4 * H_PAGE, 1));
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(h_peek(b, p + i * H_PAGE, &v), 0);	/* b's TLB maps the four frames */
+	CHECK_EQ(mml_munmap(a, p + 3 * H_PAGE, H_PAGE), 0);
+	CHECK_EQ(mml_report_count(m), 0);
+	CHECK_EQ(mml_bug_inject(m, "free-before-flush"), 0);
+	CHECK_EQ(mml_munmap(a, p, H_PAGE), 0);
+	CHECK_EQ(mml_report_count(m), 1);
+	CHECK_EQ(mml_exit(b), 0);
+	CHECK_EQ(mml_exit(a), 0);
+	CHECK_EQ(mml_machine_free(m), -EBUSY);		/* for the report, not a leak */
+}
+
+/*
  * The incremental check finds at once what the full check finds: fork
  * without write-protecting leaves the parent's pte writable over a page
  * the child maps, which the check of the parent's page alone sees, right

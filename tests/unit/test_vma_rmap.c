@@ -176,6 +176,39 @@ TEST(checker_recounts_anon_vma_children_and_vmas)
 	CHECK_EQ(mml_machine_free(m), -EBUSY);		/* for the reports, not a leak */
 }
 
+/*
+ * The tree keeps each VMA's end beside it (the pivots find_vma searches):
+ * a split, a merge and an expansion in place move it with the VMA, and
+ * the checker reports an end the tree has wrong.
+ */
+TEST(vma_tree_ends_follow_splits_merges_and_expansion)
+{
+	struct mml_machine *m = mml_machine_new(&(struct mml_config){ .flags = MML_QUIET });
+	struct mml_task *t;
+	uint64_t a = 0x10000000;
+
+	REQUIRE(m);
+	REQUIRE_EQ(mml_spawn(m, &t), 0);
+	h_map(t, a, 4 * H_PAGE, H_RW, H_ANON | MAP_FIXED);
+	CHECK_EQ(mml_mprotect(t, a + 2 * H_PAGE, H_PAGE, PROT_READ), 0);	/* split twice */
+	CHECK_EQ(nr_vmas(t), 3);
+	CHECK_EQ(t->mm->vma_ends[0], a + 2 * H_PAGE);
+	CHECK(find_vma(t->mm, a + 2 * H_PAGE) == t->mm->vmas[1]);
+	CHECK_EQ(mml_check(m), 0);
+	CHECK_EQ(mml_mprotect(t, a + 2 * H_PAGE, H_PAGE, H_RW), 0);	/* merged again */
+	CHECK_EQ(nr_vmas(t), 1);
+	CHECK_EQ(t->mm->vma_ends[0], a + 4 * H_PAGE);
+	CHECK_EQ(mml_mremap(t, a, 4 * H_PAGE, 6 * H_PAGE, 0, 0), (long)a);	/* in place */
+	CHECK_EQ(t->mm->vma_ends[0], a + 6 * H_PAGE);
+	CHECK(vma_lookup(t->mm, a + 5 * H_PAGE) == t->mm->vmas[0]);
+	CHECK_EQ(mml_check(m), 0);
+	t->mm->vma_ends[0] -= H_PAGE;
+	CHECK_EQ(mml_check(m), -EUCLEAN);
+	t->mm->vma_ends[0] += H_PAGE;
+	CHECK_EQ(mml_exit(t), 0);
+	CHECK_EQ(mml_machine_free(m), -EBUSY);		/* for the report, not a leak */
+}
+
 TEST(page_tables_are_counted_and_freed_with_their_range)
 {
 	struct mml_machine *m = h_machine(0);
