@@ -409,7 +409,7 @@ static int nr_pcp_high(struct per_cpu_pages *pcp, struct zone *z)
 /*
  * Models free_frozen_page_commit(): an order-0 page onto this CPU's list
  * (pcp->lock held); at high, the list gives back the run of frees so far
- * (nr_pcp_free: at least a batch, leaving at least one), fewer zone->lock
+ * (nr_pcp_free: at least a batch, leaving a batch), fewer zone->lock
  * rounds for a CPU freeing many pages in a row.  A free halves the growth
  * of the next refill.
  */
