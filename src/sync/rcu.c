@@ -9,10 +9,12 @@
  * liburcu-bp's read side inline (_LGPL_SOURCE: its static functions): a
  * fault enters three read-side sections, each a call into the library
  * and a __tls_get_addr for its reader.  Its thread-local reader is
- * reached initial-exec (the Makefile compiles this file so), as the core's
- * own hot thread-locals are (__tls_fast).
+ * reached initial-exec, as the core's own hot thread-locals are
+ * (__tls_fast).  The plain build only (the Makefile says why).
  */
+#ifdef MML_RCU_INLINE
 #define _LGPL_SOURCE
+#endif
 #include <urcu-bp.h>
 /* liburcu maps these names to its flavour; mmlab's own wrappers take them. */
 #undef rcu_read_lock
