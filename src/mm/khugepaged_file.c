@@ -284,7 +284,8 @@ static struct folio *collapse_file_get_folio(struct file *file, unsigned long in
 		folio = shmem_get_folio_noalloc(mapping->host, index, &err);
 		if (!folio)
 			*result = SCAN_FAIL;
-		lru_add_drain(m);	/* a page swapped in waits in this CPU's batch: isolatable after */
+		else
+			lru_add_drain(m);	/* a page swapped in waits in this CPU's batch: isolatable after */
 		return folio;
 	}
 	if (!is_shmem && (!entry || xa_is_value(entry))) {

@@ -72,12 +72,13 @@ static void lru_add(struct mml_machine *m, struct folio *folio)
 /*
  * Models folio_batch_move_lru() for the lru_add batch: the batch's folios
  * join their lists under one lru_lock round, and the references the batch
- * held are dropped (a folio unmapped meanwhile is freed here).  The
- * batch's lock is held so that a drain of every CPU finds the folios on
- * the lists when it returns; the put comes after it is dropped, so that
- * freeing (the CPU's page list, the zone) nests under nothing new.
+ * held are dropped (a folio unmapped meanwhile is freed here).  Called
+ * with the batch's lock held, which it drops: held while the folios move,
+ * so that a drain of every CPU finds them on the lists when it returns,
+ * dropped before the put, so that freeing (the CPU's page list, the zone)
+ * nests under nothing new.
  */
-static void lru_add_batch_move(struct mml_machine *m, struct cpu_fbatches *fbs)
+static void lru_add_batch_move_unlock(struct mml_machine *m, struct cpu_fbatches *fbs)
 {
 	struct folio *folios[FOLIO_BATCH_SIZE];
 	unsigned int n = fbs->lru_add.nr;
@@ -119,7 +120,7 @@ void folio_add_lru(struct mml_machine *m, struct folio *folio)
 		spin_unlock(&fbs->lock);
 		return;
 	}
-	lru_add_batch_move(m, fbs);
+	lru_add_batch_move_unlock(m, fbs);
 }
 
 /* Models lru_add_drain(): this CPU's batch onto the lists. */
@@ -128,7 +129,7 @@ void lru_add_drain(struct mml_machine *m)
 	struct cpu_fbatches *fbs = &m->cpu_fbatches[smp_processor_id()];
 
 	spin_lock(&fbs->lock);
-	lru_add_batch_move(m, fbs);
+	lru_add_batch_move_unlock(m, fbs);
 }
 
 /*
@@ -142,7 +143,7 @@ void lru_add_drain_all(struct mml_machine *m)
 		struct cpu_fbatches *fbs = &m->cpu_fbatches[cpu];
 
 		spin_lock(&fbs->lock);
-		lru_add_batch_move(m, fbs);
+		lru_add_batch_move_unlock(m, fbs);
 	}
 }
 
